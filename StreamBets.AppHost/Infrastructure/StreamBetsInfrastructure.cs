@@ -1,0 +1,123 @@
+namespace StreamBets.AppHost.Infrastructure;
+
+/// <summary>
+/// The stores every service stands on, in whichever mode was chosen. Services ask for what they
+/// need with <see cref="ServiceWiring"/>; the mode decides how it is provided.
+/// </summary>
+public sealed class StreamBetsInfrastructure
+{
+    private readonly Dictionary<string, IResourceBuilder<IResourceWithConnectionString>> _databases = [];
+    private readonly Func<string, IResourceBuilder<IResourceWithConnectionString>>? _addContainerDatabase;
+
+    private StreamBetsInfrastructure(
+        InfrastructureMode mode,
+        IResourceBuilder<IResourceWithConnectionString> postgres,
+        IResourceBuilder<IResourceWithConnectionString> redis,
+        IResourceBuilder<IResourceWithConnectionString> clickHouse,
+        IResourceBuilder<IResourceWithConnectionString>? kafka,
+        IResourceBuilder<IResourceWithConnectionString>? mongo,
+        Func<string, IResourceBuilder<IResourceWithConnectionString>>? addContainerDatabase)
+    {
+        Mode = mode;
+        Postgres = postgres;
+        Redis = redis;
+        ClickHouse = clickHouse;
+        Kafka = kafka;
+        Mongo = mongo;
+        _addContainerDatabase = addContainerDatabase;
+    }
+
+    public InfrastructureMode Mode { get; }
+    public IResourceBuilder<IResourceWithConnectionString> Postgres { get; }
+    public IResourceBuilder<IResourceWithConnectionString> Redis { get; }
+    public IResourceBuilder<IResourceWithConnectionString> ClickHouse { get; }
+
+    /// <summary>The Kafka broker in container mode; local mode carries events over Redis Streams.</summary>
+    public IResourceBuilder<IResourceWithConnectionString>? Kafka { get; }
+
+    /// <summary>The MongoDB server in container mode; local mode keeps documents in PostgreSQL jsonb.</summary>
+    public IResourceBuilder<IResourceWithConnectionString>? Mongo { get; }
+
+    /// <summary>The container-mode database resource, created once per name; null in local mode, where each service creates its own database.</summary>
+    internal IResourceBuilder<IResourceWithConnectionString>? ContainerDatabase(string name)
+    {
+        if (_addContainerDatabase is null)
+        {
+            return null;
+        }
+        if (!_databases.TryGetValue(name, out var database))
+        {
+            database = _addContainerDatabase(name);
+            _databases[name] = database;
+        }
+        return database;
+    }
+
+    public static StreamBetsInfrastructure Add(IDistributedApplicationBuilder builder)
+    {
+        var (mode, reason) = InfrastructureModeDetector.Detect(builder);
+        Console.WriteLine($"StreamBets infrastructure: {mode} mode, because {reason}. Override with --{InfrastructureModeDetector.SettingName}=Local|Containers.");
+        return mode == InfrastructureMode.Containers ? AddContainers(builder) : AddLocal(builder);
+    }
+
+    private static StreamBetsInfrastructure AddLocal(IDistributedApplicationBuilder builder)
+    {
+        LocalServers.RequireInstalled();
+        var data = LocalServers.DataDirectory(builder);
+        Console.WriteLine($"StreamBets local data: {data}. Reset it with --{LocalServers.ResetDataSetting}=true.");
+
+        return new StreamBetsInfrastructure(
+            InfrastructureMode.Local,
+            postgres: builder.AddLocalPostgres("postgres", data),
+            redis: builder.AddLocalRedis("redis", data),
+            clickHouse: builder.AddLocalClickHouse("clickhouse", data),
+            kafka: null,
+            mongo: null,
+            addContainerDatabase: null);
+    }
+
+    private static StreamBetsInfrastructure AddContainers(IDistributedApplicationBuilder builder)
+    {
+        var postgres = builder.AddPostgres("postgres").WithDataVolume().WithLifetime(ContainerLifetime.Persistent);
+        var redis = builder.AddRedis("redis").WithDataVolume();
+
+        // Kafka in KRaft mode: one node that is both broker and controller. The advertised
+        // listener is the host port DCP publishes, so processes on the host can reach it.
+        var kafka = builder.AddResource(new ServerContainerResource("kafka", "tcp"))
+            .WithImage("apache/kafka", "4.1.0")
+            .WithEndpoint(name: "tcp", scheme: "tcp", port: 9092, targetPort: 9092, isProxied: false)
+            .WithEnvironment("KAFKA_NODE_ID", "1")
+            .WithEnvironment("KAFKA_PROCESS_ROLES", "broker,controller")
+            .WithEnvironment("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
+            .WithEnvironment("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://localhost:9092")
+            .WithEnvironment("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+            .WithEnvironment("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT")
+            .WithEnvironment("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+            .WithEnvironment("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+            .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+            .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+            .WithEnvironment("KAFKA_NUM_PARTITIONS", "6")
+            .WithVolume("streambets-kafka-data", "/var/lib/kafka/data");
+
+        var mongo = builder.AddResource(new ServerContainerResource("mongo", "tcp", "mongodb://"))
+            .WithImage("mongo", "8.0")
+            .WithEndpoint(name: "tcp", scheme: "tcp", targetPort: 27017)
+            .WithVolume("streambets-mongo-data", "/data/db");
+
+        var clickHouse = builder.AddResource(new ServerContainerResource("clickhouse", "http", "http://"))
+            .WithImage("clickhouse/clickhouse-server", "25.8")
+            .WithHttpEndpoint(name: "http", targetPort: 8123)
+            .WithEnvironment("CLICKHOUSE_SKIP_USER_SETUP", "1")
+            .WithVolume("streambets-clickhouse-data", "/var/lib/clickhouse")
+            .WithHttpHealthCheck("/ping", endpointName: "http");
+
+        return new StreamBetsInfrastructure(
+            InfrastructureMode.Containers,
+            postgres: postgres,
+            redis: redis,
+            clickHouse: clickHouse,
+            kafka: kafka,
+            mongo: mongo,
+            addContainerDatabase: name => postgres.AddDatabase(name));
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Local mode: runs PostgreSQL from the machine's packages in the foreground.
+# Usage: postgres.sh DATA_DIR PORT. The cluster is created on first run and kept afterwards.
+set -euo pipefail
+data="$1"; port="$2"
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$bin" ]; then
+  echo "PostgreSQL is not installed: install the Debian package 'postgresql' (see the README's run command)." >&2
+  exit 1
+fi
+mkdir -p "$data"
+as_owner=()
+if [ "$(id -u)" = 0 ]; then
+  # initdb and postgres refuse to run as root.
+  chown postgres:postgres "$data"
+  chmod 700 "$data"
+  as_owner=(runuser -u postgres --)
+fi
+if [ ! -f "$data/PG_VERSION" ]; then
+  "${as_owner[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+fi
+rm -f "$data/postmaster.pid"
+exec "${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -k "$data" \
+  -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB \
+  -c log_min_messages=warning -c log_checkpoints=off

@@ -1,0 +1,84 @@
+using StreamBets.AppHost.Infrastructure;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Stores: containers where a container runtime answers, the machine's own servers otherwise.
+var infrastructure = StreamBetsInfrastructure.Add(builder);
+
+// One signing key for the JWTs that Users issues and every service validates.
+var signingKey = builder.AddParameter("auth-signing-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+
+var users = builder.AddProject<Projects.StreamBets_Users>("users")
+    .WithDatabase(infrastructure, "usersdb")
+    .WithRedis(infrastructure)
+    .WithEventBus(infrastructure)
+    .WithEnvironment("Auth__SigningKey", signingKey);
+
+var pools = builder.AddProject<Projects.StreamBets_Pools>("pools")
+    .WithDatabase(infrastructure, "poolsdb")
+    .WithRedis(infrastructure)
+    .WithDocumentStore(infrastructure)
+    .WithEventBus(infrastructure)
+    .WithReference(users).WaitFor(users)
+    .WithEnvironment("Auth__SigningKey", signingKey);
+
+var betEngine = builder.AddProject<Projects.StreamBets_BetEngine>("betengine")
+    .WithDatabase(infrastructure, "betsdb")
+    .WithRedis(infrastructure)
+    .WithEventBus(infrastructure)
+    .WithReference(users).WaitFor(users)
+    .WithReference(pools).WaitFor(pools)
+    .WithEnvironment("Auth__SigningKey", signingKey);
+
+var settlement = builder.AddProject<Projects.StreamBets_Settlement>("settlement")
+    .WithDatabase(infrastructure, "settlementdb")
+    .WithEventBus(infrastructure)
+    .WithReference(pools).WaitFor(pools)
+    .WithReference(users).WaitFor(users)
+    .WithEnvironment("Auth__SigningKey", signingKey);
+
+var payments = builder.AddProject<Projects.StreamBets_Payments>("payments")
+    .WithDatabase(infrastructure, "paymentsdb")
+    .WithEventBus(infrastructure)
+    .WithReference(users).WaitFor(users)
+    .WithEnvironment("Auth__SigningKey", signingKey);
+
+var integration = builder.AddProject<Projects.StreamBets_Integration>("integration")
+    .WithDatabase(infrastructure, "integrationdb")
+    .WithDocumentStore(infrastructure)
+    .WithEventBus(infrastructure)
+    .WithEnvironment("Auth__SigningKey", signingKey);
+
+var realtime = builder.AddProject<Projects.StreamBets_Realtime>("realtime")
+    .WithRedis(infrastructure)
+    .WithEventBus(infrastructure)
+    .WithEnvironment("Auth__SigningKey", signingKey);
+
+var analytics = builder.AddProject<Projects.StreamBets_Analytics>("analytics")
+    .WithClickHouse(infrastructure)
+    .WithEventBus(infrastructure)
+    .WithEnvironment("Auth__SigningKey", signingKey);
+
+// The gateway, web and admin are the only external endpoints.
+var gateway = builder.AddProject<Projects.StreamBets_Gateway>("gateway")
+    .WithRedis(infrastructure)
+    .WithReference(users).WaitFor(users)
+    .WithReference(betEngine).WaitFor(betEngine)
+    .WithReference(pools).WaitFor(pools)
+    .WithReference(settlement).WaitFor(settlement)
+    .WithReference(payments).WaitFor(payments)
+    .WithReference(integration).WaitFor(integration)
+    .WithReference(realtime).WaitFor(realtime)
+    .WithReference(analytics).WaitFor(analytics)
+    .WithEnvironment("Auth__SigningKey", signingKey)
+    .WithExternalHttpEndpoints();
+
+builder.AddProject<Projects.StreamBets_Web>("web")
+    .WithReference(gateway).WaitFor(gateway)
+    .WithExternalHttpEndpoints();
+
+builder.AddProject<Projects.StreamBets_Admin>("admin")
+    .WithReference(gateway).WaitFor(gateway)
+    .WithExternalHttpEndpoints();
+
+builder.Build().Run();

@@ -1,0 +1,78 @@
+using System.Text;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Every service validates the same JWTs that the Users service issues, so a service trusts
+/// only claims whose signature it has checked itself, even behind the gateway.
+/// </summary>
+public static class AuthenticationDefaults
+{
+    public const string Issuer = "streambets-users";
+    public const string Audience = "streambets";
+
+    public static class Roles
+    {
+        public const string Player = "player";
+        public const string Streamer = "streamer";
+        public const string Admin = "admin";
+    }
+
+    public static class Policies
+    {
+        public const string Admin = "admin";
+        public const string Streamer = "streamer";
+    }
+
+    /// <summary>The symmetric signing key, from <c>Auth:SigningKey</c> (at least 32 characters).</summary>
+    public static SymmetricSecurityKey SigningKey(IConfiguration configuration)
+    {
+        var key = configuration["Auth:SigningKey"];
+        if (string.IsNullOrEmpty(key) || key.Length < 32)
+        {
+            throw new InvalidOperationException("Auth:SigningKey must be set to at least 32 characters; the AppHost passes it to every service.");
+        }
+        return new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key));
+    }
+
+    public static TBuilder AddDefaultAuthentication<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        var configuration = builder.Configuration;
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(options =>
+            {
+                options.MapInboundClaims = false;
+                options.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = Issuer,
+                    ValidAudience = Audience,
+                    IssuerSigningKey = SigningKey(configuration),
+                    NameClaimType = "sub",
+                    RoleClaimType = "role",
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                };
+                // SignalR sends the token in the query string on WebSocket upgrades.
+                options.Events = new JwtBearerEvents
+                {
+                    OnMessageReceived = context =>
+                    {
+                        var token = context.Request.Query["access_token"];
+                        if (!string.IsNullOrEmpty(token) && context.HttpContext.Request.Path.StartsWithSegments("/hubs"))
+                        {
+                            context.Token = token;
+                        }
+                        return Task.CompletedTask;
+                    },
+                };
+            });
+
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Admin, policy => policy.RequireRole(Roles.Admin))
+            .AddPolicy(Policies.Streamer, policy => policy.RequireRole(Roles.Streamer, Roles.Admin));
+        return builder;
+    }
+}

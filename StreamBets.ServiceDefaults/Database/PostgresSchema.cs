@@ -1,0 +1,118 @@
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Brings a service's own PostgreSQL database up to date before the service takes traffic:
+/// it creates the database if it is missing (local mode starts a bare server) and applies the
+/// service's embedded <c>*.sql</c> scripts in name order, each once, under an advisory lock so
+/// that two replicas starting together never race.
+/// </summary>
+public static class PostgresSchema
+{
+    public static TBuilder AddPostgresSchema<TBuilder>(this TBuilder builder, string connectionName, Assembly scriptsAssembly)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHostedService(services => new SchemaMigrator(
+            services.GetRequiredService<IConfiguration>().GetConnectionString(connectionName)
+                ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured."),
+            scriptsAssembly,
+            services.GetRequiredService<ILogger<SchemaMigrator>>()));
+        return builder;
+    }
+
+    /// <summary>Applies the scripts; also used directly by tests that need a migrated database.</summary>
+    public static async Task MigrateAsync(string connectionString, Assembly scriptsAssembly, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureDatabaseExistsAsync(connectionString, cancellationToken);
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(727274)", connection))
+        {
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var create = new NpgsqlCommand(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (script text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", connection))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var applied = new HashSet<string>();
+        await using (var read = new NpgsqlCommand("SELECT script FROM schema_migrations", connection))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var resource in scriptsAssembly.GetManifestResourceNames().Where(n => n.EndsWith(".sql", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            if (applied.Contains(resource))
+            {
+                continue;
+            }
+
+            await using var stream = scriptsAssembly.GetManifestResourceStream(resource)!;
+            using var text = new StreamReader(stream);
+            var sql = await text.ReadToEndAsync(cancellationToken);
+
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var apply = new NpgsqlCommand(sql, connection, transaction))
+            {
+                await apply.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (script) VALUES ($1)", connection, transaction))
+            {
+                record.Parameters.AddWithValue(resource);
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            logger?.LogInformation("Applied schema script {Script}", resource);
+        }
+
+        await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(727274)", connection);
+        await unlock.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task EnsureDatabaseExistsAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var target = new NpgsqlConnectionStringBuilder(connectionString);
+        var database = target.Database ?? throw new InvalidOperationException("The connection string names no database.");
+        var maintenance = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres", Pooling = false };
+
+        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection);
+        exists.Parameters.AddWithValue(database);
+        if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            // Identifiers cannot be parameters; the name comes from our own configuration and is quoted.
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.Replace("\"", "\"\"")}\"", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+        {
+            // Another replica created it first.
+        }
+    }
+
+    private sealed class SchemaMigrator(string connectionString, Assembly scriptsAssembly, ILogger<SchemaMigrator> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => MigrateAsync(connectionString, scriptsAssembly, logger, cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,14 @@
+namespace StreamBets.BetEngine.Extensions;
+
+internal static class Extensions
+{
+    /// <summary>Everything the BetEngine service registers, in one place.</summary>
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddDefaultAuthentication();
+        builder.AddDefaultOpenApi();
+        builder.AddGrpcDefaults();
+        builder.AddNpgsqlDataSource("betsdb");
+        builder.AddRedisClient("redis");
+    }
+}

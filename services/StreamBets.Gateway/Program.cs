@@ -1,0 +1,18 @@
+using StreamBets.Gateway.Extensions;
+using StreamBets.Gateway.RateLimiting;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.UseWebSockets();
+app.UseAuthentication();
+app.UseMiddleware<RateLimitingMiddleware>();
+app.UseAuthorization();
+app.MapReverseProxy();
+
+app.Run();

@@ -1,0 +1,10 @@
+namespace StreamBets.Gateway.RateLimiting;
+
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "RateLimiting";
+
+    public int WindowSeconds { get; set; } = 1;
+    public int AnonymousPermitsPerWindow { get; set; } = 20;
+    public int AuthenticatedPermitsPerWindow { get; set; } = 50;
+}

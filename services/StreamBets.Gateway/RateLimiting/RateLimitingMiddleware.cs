@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace StreamBets.Gateway.RateLimiting;
+
+/// <summary>
+/// Answers a client over its budget with 429, a Retry-After header and problem details.
+/// Authenticated clients are counted by user id, anonymous ones by remote address.
+/// </summary>
+public sealed class RateLimitingMiddleware(RequestDelegate next, RedisRateLimiter limiter, IProblemDetailsService problemDetails)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.Request.Path.StartsWithSegments(Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath)
+            || context.Request.Path.StartsWithSegments(Microsoft.Extensions.Hosting.Extensions.AlivenessEndpointPath))
+        {
+            await next(context);
+            return;
+        }
+
+        var userId = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("sub")?.Value : null;
+        var client = userId is not null ? $"user:{userId}" : $"ip:{context.Connection.RemoteIpAddress}";
+        var decision = await limiter.AcquireAsync(client, userId is not null);
+        if (decision.Allowed)
+        {
+            await next(context);
+            return;
+        }
+
+        var retryAfterSeconds = (int)Math.Ceiling(decision.RetryAfter.TotalSeconds);
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await problemDetails.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Type = "https://streambets.dev/problems/rate-limited",
+                Title = "Too many requests.",
+                Detail = $"This client may make {decision.Limit} requests per window; retry after {retryAfterSeconds} s.",
+            },
+        });
+    }
+}

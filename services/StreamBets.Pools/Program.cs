@@ -1,0 +1,16 @@
+using StreamBets.Pools.Extensions;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapDefaultOpenApi();
+app.MapGrpcDefaults();
+
+app.Run();

@@ -1,0 +1,14 @@
+namespace StreamBets.Users.Extensions;
+
+internal static class Extensions
+{
+    /// <summary>Everything the Users service registers, in one place.</summary>
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddDefaultAuthentication();
+        builder.AddDefaultOpenApi();
+        builder.AddGrpcDefaults();
+        builder.AddNpgsqlDataSource("usersdb");
+        builder.AddRedisClient("redis");
+    }
+}
