@@ -9,6 +9,7 @@ internal static class Extensions
         builder.AddDefaultOpenApi();
         builder.AddGrpcDefaults();
         builder.AddNpgsqlDataSource("betsdb");
+        builder.AddPostgresSchema("betsdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
     }
 }

@@ -8,5 +8,6 @@ internal static class Extensions
         builder.AddDefaultAuthentication();
         builder.AddDefaultOpenApi();
         builder.AddNpgsqlDataSource("integrationdb");
+        builder.AddPostgresSchema("integrationdb", typeof(Extensions).Assembly);
     }
 }

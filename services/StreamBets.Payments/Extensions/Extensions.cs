@@ -8,5 +8,6 @@ internal static class Extensions
         builder.AddDefaultAuthentication();
         builder.AddDefaultOpenApi();
         builder.AddNpgsqlDataSource("paymentsdb");
+        builder.AddPostgresSchema("paymentsdb", typeof(Extensions).Assembly);
     }
 }

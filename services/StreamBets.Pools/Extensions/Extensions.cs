@@ -9,6 +9,7 @@ internal static class Extensions
         builder.AddDefaultOpenApi();
         builder.AddGrpcDefaults();
         builder.AddNpgsqlDataSource("poolsdb");
+        builder.AddPostgresSchema("poolsdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
     }
 }

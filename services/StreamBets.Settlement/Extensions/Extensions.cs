@@ -7,5 +7,6 @@ internal static class Extensions
     {
         builder.AddGrpcDefaults();
         builder.AddNpgsqlDataSource("settlementdb");
+        builder.AddPostgresSchema("settlementdb", typeof(Extensions).Assembly);
     }
 }

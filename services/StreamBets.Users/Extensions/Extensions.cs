@@ -9,6 +9,7 @@ internal static class Extensions
         builder.AddDefaultOpenApi();
         builder.AddGrpcDefaults();
         builder.AddNpgsqlDataSource("usersdb");
+        builder.AddPostgresSchema("usersdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
     }
 }
