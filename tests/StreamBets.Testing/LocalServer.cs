@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace StreamBets.Testing;
+
+/// <summary>
+/// A server process from the machine's packages, on a free loopback port with its data in a temp folder.
+/// Tests can stop and start it again (same port, same data) to inject faults.
+/// </summary>
+public abstract class LocalServer : IAsyncDisposable
+{
+    private Process? _process;
+
+    protected LocalServer(string name)
+    {
+        Name = name;
+        DataDirectory = Path.Combine(Path.GetTempPath(), "streambets-tests", $"{name}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(DataDirectory);
+        Port = FreePort();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Kill();
+    }
+
+    public string Name { get; }
+    public string DataDirectory { get; }
+    public int Port { get; }
+    public bool IsRunning => _process is { HasExited: false };
+
+    protected static string ScriptPath(string script) => Path.Combine(AppContext.BaseDirectory, "LocalServers", script);
+
+    protected abstract ProcessStartInfo StartInfo();
+
+    protected abstract Task<bool> AnswersAsync();
+
+    public async Task StartAsync(TimeSpan? timeout = null)
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+
+        var info = StartInfo();
+        info.UseShellExecute = false;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        var log = new StreamWriter(Path.Combine(DataDirectory, $"{Name}.log"), append: true) { AutoFlush = true };
+        _process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {info.FileName}.");
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}; see {DataDirectory}/{Name}.log");
+            }
+            if (await AnswersAsync())
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{Name} did not answer within the timeout; see {DataDirectory}/{Name}.log");
+    }
+
+    /// <summary>Stops the server abruptly, as a crash would.</summary>
+    public async Task StopAsync()
+    {
+        var process = _process;
+        if (process is null || process.HasExited)
+        {
+            return;
+        }
+        var tree = ProcessTree(process.Id);
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        // Every process of the tree must be gone (PostgreSQL refuses to start while its old
+        // postmaster still exists) and the port free before a restart binds it.
+        for (var i = 0; i < 100 && (tree.Any(pid => Directory.Exists($"/proc/{pid}")) || !PortIsFree(Port)); i++)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (_process is { HasExited: false } process)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    private static List<int> ProcessTree(int root)
+    {
+        var parents = new Dictionary<int, List<int>>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+            try
+            {
+                // /proc/PID/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                var parent = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+                (parents.TryGetValue(parent, out var children) ? children : parents[parent] = []).Add(pid);
+            }
+            catch (IOException)
+            {
+                // The process ended while we looked.
+            }
+        }
+
+        var tree = new List<int> { root };
+        for (var i = 0; i < tree.Count; i++)
+        {
+            tree.AddRange(parents.GetValueOrDefault(tree[i]) ?? []);
+        }
+        return tree;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

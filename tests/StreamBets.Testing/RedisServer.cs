@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace StreamBets.Testing;
+
+/// <summary>Redis 7 from the machine's packages, with append-only persistence so a restart keeps its streams.</summary>
+public sealed class RedisServer() : LocalServer("redis")
+{
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    protected override ProcessStartInfo StartInfo() => new("redis-server",
+    [
+        "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--bind", "127.0.0.1", "--dir", DataDirectory, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+    ]);
+
+    protected override async Task<bool> AnswersAsync()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            var buffer = new byte[16];
+            var read = await stream.ReadAsync(buffer);
+            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
