@@ -25,13 +25,20 @@ public sealed class Pool
         RakeBasisPoints = definition.RakeBasisPoints;
     }
 
-    public Guid Id { get; }
-    public string Title { get; }
-    public IReadOnlyList<PoolOutcome> Outcomes { get; }
-    public TimeSpan BettingWindow { get; }
-    public Money MinStake { get; }
-    public Money MaxStake { get; }
-    public int RakeBasisPoints { get; }
+    // For materializers (EF Core, Dapper) rehydrating a stored pool; they set the private setters.
+    private Pool()
+    {
+        Title = "";
+        Outcomes = [];
+    }
+
+    public Guid Id { get; private set; }
+    public string Title { get; private set; }
+    public IReadOnlyList<PoolOutcome> Outcomes { get; private set; }
+    public TimeSpan BettingWindow { get; private set; }
+    public Money MinStake { get; private set; }
+    public Money MaxStake { get; private set; }
+    public int RakeBasisPoints { get; private set; }
 
     public PoolState State { get; private set; } = PoolState.Draft;
     public DateTimeOffset? OpenedAt { get; private set; }

@@ -20,7 +20,7 @@ public sealed record PoolDefinition(
     public static readonly TimeSpan MaxBettingWindow = TimeSpan.FromSeconds(1800);
 
     /// <summary>Every broken rule at once, keyed by the camelCase field name an endpoint received.</summary>
-    public Dictionary<string, string[]> Validate()
+    internal Dictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>();
         if (LengthProblem(Title, MaxTitleLength) is { } title)

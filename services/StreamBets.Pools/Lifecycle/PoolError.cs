@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+
 namespace StreamBets.Pools.Lifecycle;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace StreamBets.Pools.Lifecycle;
 /// </summary>
 public sealed record PoolError(string Code, string Detail)
 {
-    public IReadOnlyDictionary<string, string[]> FieldErrors { get; init; } = new Dictionary<string, string[]>();
+    public IReadOnlyDictionary<string, string[]> FieldErrors { get; init; } = ReadOnlyDictionary<string, string[]>.Empty;
 
     internal static PoolError InvalidPool(Dictionary<string, string[]> fieldErrors) =>
         new(PoolErrorCodes.InvalidPool, "The pool definition breaks one or more rules.") { FieldErrors = fieldErrors };
