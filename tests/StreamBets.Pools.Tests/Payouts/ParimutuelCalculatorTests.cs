@@ -1,11 +1,9 @@
-using System.Diagnostics;
 using StreamBets.Contracts;
 using StreamBets.Pools.Payouts;
 
 namespace StreamBets.Pools.Tests.Payouts;
 
 /// <summary>Golden vectors, each worked by hand in its comment.</summary>
-[Collection(nameof(TimedTests))]
 public class ParimutuelCalculatorTests
 {
     private static readonly Guid A = Guid.NewGuid(), B = Guid.NewGuid(), C = Guid.NewGuid();
@@ -212,7 +210,7 @@ public class ParimutuelCalculatorTests
     }
 
     [Fact]
-    public void A_million_bets_at_the_max_stake_settle_well_under_a_second()
+    public void A_million_bets_at_the_max_stake_settle_exactly()
     {
         // 1,000,000 bets of up to R$ 10,000.00 (1,000,000 minor units) across 10 outcomes, dead heat on two.
         var outcomes = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToArray();
@@ -224,18 +222,16 @@ public class ParimutuelCalculatorTests
                 outcomes[random.Next(outcomes.Length)], new Money(random.Next(1, 1_000_001)));
         }
 
-        ParimutuelCalculator.Settle(bets.AsSpan(0, 1000), outcomes.AsSpan(0, 2), rakeBasisPoints: 500); // warm the JIT
-
-        // CPU time rather than wall time: on a shared build box the wall clock mostly measures the neighbours.
-        var process = Process.GetCurrentProcess();
-        var cpuBefore = process.TotalProcessorTime;
-        var clock = Stopwatch.StartNew();
+        // Speed is measured by the settlement benchmark (docs/benchmarks.md), not by a timed test.
         var plan = ParimutuelCalculator.Settle(bets, outcomes.AsSpan(0, 2), rakeBasisPoints: 500);
-        clock.Stop();
-        process.Refresh();
-        var cpu = process.TotalProcessorTime - cpuBefore;
 
-        Assert.Equal(plan.Total, plan.Paid + plan.Rake + plan.Breakage);
-        Assert.True(cpu < TimeSpan.FromSeconds(1), $"Settling took {cpu} of CPU ({clock.Elapsed} on the wall clock).");
+        var paid = 0L;
+        foreach (var line in plan.Bets)
+        {
+            paid += line.Payout.MinorUnits;
+        }
+        Assert.Equal(bets.Length, plan.Bets.Count);
+        Assert.Equal(plan.Total.MinorUnits, paid + plan.Rake.MinorUnits + plan.Breakage.MinorUnits);
+        Assert.False(plan.Breakage.IsNegative);
     }
 }
