@@ -26,7 +26,13 @@ internal static class EventBusTransports
             case MessagingTransport.RedisStreams:
                 // The bus's own multiplexer (keyed "redis"), so a service's cache traffic never queues behind the bus.
                 // Per-command tracing is off: partition polling would flood the traces with XREADGROUP spans.
-                builder.AddKeyedRedisClient(RedisConnectionName, settings => settings.DisableTracing = true);
+                // Reconnect quickly after an outage (the default backs off to several seconds), and never fail at start-up:
+                // the outbox keeps the events until Redis answers.
+                builder.AddKeyedRedisClient(RedisConnectionName, settings => settings.DisableTracing = true, redis =>
+                {
+                    redis.AbortOnConnectFail = false;
+                    redis.ReconnectRetryPolicy = new LinearRetry(500);
+                });
                 services.AddSingleton<IEventPublisher>(sp => new RedisStreamsPublisher(
                     sp.GetRequiredKeyedService<IConnectionMultiplexer>(RedisConnectionName), options.RedisStreams));
                 services.AddSingleton<IEventConsumer>(sp => new RedisStreamsConsumer(
