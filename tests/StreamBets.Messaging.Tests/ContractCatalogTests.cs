@@ -21,6 +21,7 @@ public sealed partial class ContractCatalogTests
         var types = events.Select(IntegrationEventMetadata.Of).ToArray();
         Assert.All(types, t => Assert.Matches(TypeName(), t.Type));
         Assert.All(types, t => Assert.Contains(t.Topic, topics));
+        Assert.All(types, t => Assert.StartsWith($"streambets.{t.Topic}.", t.Type, StringComparison.Ordinal));
         Assert.Equal(types.Length, types.Select(t => t.Type).Distinct().Count());
     }
 
