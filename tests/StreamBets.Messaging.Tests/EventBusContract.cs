@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+
+namespace StreamBets.Messaging.Tests;
+
+/// <summary>A message the consumer group gave up on, as the transport's dead letter holds it.</summary>
+public sealed record DeadLetter(string EventType, string Error);
+
+/// <summary>
+/// The guarantees every transport must give, run once per transport: nothing lost, nothing applied twice, per-key order.
+/// Each test gets its own databases and its own stream/topic prefix, so tests never see each other's events.
+/// </summary>
+public abstract class EventBusContract
+{
+    private const string Publisher = "wallet";
+    private const string Consumer = "watcher";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    /// <summary>A fresh transport setup, or a skip when the transport has no broker here.</summary>
+    protected abstract Task<BusSetup> SetUpAsync();
+
+    protected abstract Task<IReadOnlyList<DeadLetter>> DeadLettersAsync(BusSetup setup, string consumerGroup);
+
+    /// <summary>Messages delivered to the group but not acknowledged, or null where the transport cannot tell cheaply.</summary>
+    protected abstract Task<long?> UnacknowledgedAsync(BusSetup setup, string consumerGroup);
+
+    /// <summary>A setup on a broker of the test's own that it may stop and start, or a skip.</summary>
+    protected abstract Task<(BusSetup Setup, Testing.LocalServer Broker)> SetUpStoppableAsync();
+
+    /// <summary>Waits until every consumer takes part (Redis Streams: each holds partition leases).</summary>
+    private protected virtual Task WaitUntilConsumersShareAsync(params TestService[] consumers) => Task.CompletedTask;
+
+    private static Task<TestService> StartConsumerAsync(BusSetup setup, string database, Action<TestService>? beforeStart = null) =>
+        TestService.StartAsync(setup, database, Consumer, bus => bus.AddSubscription<WalletChanged, RecordingHandler>(), beforeStart);
+
+    /// <summary>The usual cast: a publishing service and a consuming service, each with its own database.</summary>
+    private async Task<Scenario> StartScenarioAsync()
+    {
+        var setup = await SetUpAsync();
+        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
+        var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
+        return new Scenario(setup, publisher, await StartConsumerAsync(setup, consumerDb));
+    }
+
+    private sealed record Scenario(BusSetup Setup, TestService Publisher, TestService Consumer) : IAsyncDisposable
+    {
+        public string PublisherDb => Publisher.ConnectionString;
+        public string ConsumerDb => Consumer.ConnectionString;
+
+        /// <summary>Waits until the consumer's applied rows satisfy the condition, then returns them.</summary>
+        public async Task<List<AppliedRow>> AppliedWhenAsync(Func<List<AppliedRow>, bool> condition, string because)
+        {
+            await Eventually.TrueAsync(async () => condition(await TestDatabases.AppliedAsync(ConsumerDb)), Patience, because);
+            return await TestDatabases.AppliedAsync(ConsumerDb);
+        }
+
+        /// <summary>Writes to the outbox in a transaction of the publisher's database, with extra work before it ends.</summary>
+        public async Task WriteAsync(IIntegrationEvent @event, bool commit, Func<NpgsqlConnection, NpgsqlTransaction, Task>? more = null)
+        {
+            await using var connection = new NpgsqlConnection(PublisherDb);
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await Publisher.Host.Services.GetRequiredService<IOutbox>().AddAsync(transaction, @event);
+            if (more is not null)
+            {
+                await more(connection, transaction);
+            }
+            await (commit ? transaction.CommitAsync() : transaction.RollbackAsync());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Consumer.DisposeAsync();
+            await Publisher.DisposeAsync();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Published_event_reaches_the_subscribed_handler_once_and_leaves_the_outbox()
+    {
+        await using var scenario = await StartScenarioAsync();
+        var user = Guid.NewGuid();
+
+        await scenario.Publisher.PublishAsync(Events.Wallet(user, 1));
+
+        var applied = Assert.Single(await scenario.AppliedWhenAsync(rows => rows.Count == 1, "the event is handled"));
+        Assert.Equal(user, applied.UserId);
+        Assert.Equal(1, await TestDatabases.CountAsync(scenario.ConsumerDb,
+            $"SELECT count(*) FROM inbox WHERE consumer_group = '{Consumer}' AND event_type = 'streambets.wallet.changed.v1' AND event_id = '{applied.EventId}'"));
+        await Eventually.TrueAsync(async () => await TestDatabases.CountAsync(scenario.PublisherDb, "SELECT count(*) FROM outbox") == 0, Patience, "the relay deletes the acknowledged row");
+    }
+
+    [SkippableFact]
+    public async Task Event_written_in_a_rolled_back_transaction_is_never_published()
+    {
+        await using var scenario = await StartScenarioAsync();
+        var user = Guid.NewGuid();
+
+        await scenario.WriteAsync(Events.Wallet(user, 1), commit: false);
+        await scenario.Publisher.PublishAsync(Events.Wallet(user, 2));
+
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Count >= 1, "the committed event is handled");
+        Assert.Equal([2L], applied.Select(r => r.Number));
+    }
+
+    [SkippableFact]
+    public async Task Events_of_each_key_are_handled_in_order_with_two_consumers_and_two_relays()
+    {
+        var setup = await SetUpAsync();
+        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
+        await using var publisherA = await TestService.StartAsync(setup, publisherDb, Publisher);
+        await using var publisherB = await TestService.StartAsync(setup, publisherDb, Publisher);
+        await using var consumerA = await StartConsumerAsync(setup, consumerDb);
+        await using var consumerB = await StartConsumerAsync(setup, consumerDb);
+        await WaitUntilConsumersShareAsync(consumerA, consumerB);
+
+        var users = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();
+        const int perUser = 30;
+        for (var n = 1; n <= perUser; n++)
+        {
+            // Alternate replicas: whichever writes, the one relay leader publishes in commit order.
+            await (n % 2 == 0 ? publisherA : publisherB).PublishAsync(users.Select(u => (IIntegrationEvent)Events.Wallet(u, n)).ToArray());
+        }
+
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count >= users.Length * perUser, Patience, "every event is handled");
+        var applied = await TestDatabases.AppliedAsync(consumerDb);
+        Assert.Equal(users.Length * perUser, applied.Count);
+        foreach (var user in users)
+        {
+            Assert.Equal(Enumerable.Range(1, perUser).Select(n => (long)n), applied.Where(r => r.UserId == user).Select(r => r.Number));
+        }
+        Assert.Single(new[] { publisherA, publisherB }, p => p.Relay.IsLeader);
+        Assert.Equal(2, applied.Select(r => r.HandledBy).Distinct().Count());
+    }
+
+    [SkippableFact]
+    public async Task Event_delivered_twice_is_applied_once()
+    {
+        await using var scenario = await StartScenarioAsync();
+        var user = Guid.NewGuid();
+
+        // A relay that crashed after the broker's ack but before deleting the row publishes the same event again:
+        // two outbox rows with one event id reach the broker, and the consumer sees the event twice.
+        await scenario.WriteAsync(Events.Wallet(user, 1), commit: true, async (connection, transaction) =>
+        {
+            await using var duplicate = new NpgsqlCommand("""
+                INSERT INTO outbox (event_id, topic, partition_key, event_type, envelope, created_at)
+                SELECT event_id, topic, partition_key, event_type, envelope, created_at FROM outbox
+                """, connection, transaction);
+            Assert.Equal(1, await duplicate.ExecuteNonQueryAsync());
+        });
+        await scenario.Publisher.PublishAsync(Events.Wallet(user, 2)); // Same key, so it is handled after both copies.
+
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 2), "the later event is handled");
+        Assert.Equal([1L, 2L], applied.Select(r => r.Number));
+        Assert.Equal(2, await TestDatabases.CountAsync(scenario.ConsumerDb, "SELECT count(*) FROM inbox"));
+    }
+
+    [SkippableFact]
+    public async Task Crash_between_handler_commit_and_ack_causes_no_second_effect()
+    {
+        var setup = await SetUpAsync();
+        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
+        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var crashing = await StartConsumerAsync(setup, consumerDb, service => service.Dispatcher.AfterCommit = async (_, cancellationToken) =>
+        {
+            // The handler's transaction committed; the process "dies" before it acknowledges the message.
+            committed.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        });
+
+        var user = Guid.NewGuid();
+        await publisher.PublishAsync(Events.Wallet(user, 1));
+        await committed.Task.WaitAsync(Patience);
+        Assert.Single(await TestDatabases.AppliedAsync(consumerDb));
+        if (await UnacknowledgedAsync(setup, Consumer) is { } pending)
+        {
+            Assert.Equal(1, pending);
+        }
+        await crashing.DisposeAsync();
+
+        await using var successor = await StartConsumerAsync(setup, consumerDb);
+        await publisher.PublishAsync(Events.Wallet(user, 2));
+
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Any(r => r.Number == 2), Patience, "the successor handles the next event");
+        Assert.Equal([1L, 2L], (await TestDatabases.AppliedAsync(consumerDb)).Select(r => r.Number));
+        if (await UnacknowledgedAsync(setup, Consumer) is not null)
+        {
+            await Eventually.TrueAsync(async () => await UnacknowledgedAsync(setup, Consumer) == 0, Patience, "the redelivered message is acknowledged");
+        }
+    }
+
+    [SkippableFact]
+    public async Task Events_written_while_the_broker_is_down_stay_in_the_outbox_and_all_arrive_once_it_is_back()
+    {
+        var (setup, broker) = await SetUpStoppableAsync();
+        await using var _ = broker;
+        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
+        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
+        await using var consumer = await StartConsumerAsync(setup, consumerDb);
+        var users = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        await publisher.PublishAsync(Events.Wallet(users[0], 0));
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 1, Patience, "the first event is handled");
+
+        await broker.StopAsync();
+        var outage = Stopwatch.StartNew();
+        for (var n = 1; n <= 10; n++)
+        {
+            await publisher.PublishAsync(users.Select(u => (IIntegrationEvent)Events.Wallet(u, n)).ToArray());
+        }
+        await Eventually.TrueAsync(() => Task.FromResult(publisher.Relay.Lag.Pending == 50), Patience, "the outbox lag metric reports the 50 waiting events");
+        await Task.Delay(TimeSpan.FromSeconds(10) - outage.Elapsed);
+        Assert.Equal(50, await TestDatabases.CountAsync(publisherDb, "SELECT count(*) FROM outbox"));
+        Assert.True(await TestDatabases.CountAsync(publisherDb, "SELECT max(attempts) FROM outbox") > 0, "the relay kept retrying");
+        await broker.StartAsync();
+
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count >= 51, Patience, "every event arrives after the restart");
+        var applied = await TestDatabases.AppliedAsync(consumerDb);
+        Assert.Equal(51, applied.Count);
+        foreach (var user in users)
+        {
+            Assert.Equal(Enumerable.Range(user == users[0] ? 0 : 1, user == users[0] ? 11 : 10).Select(n => (long)n),
+                applied.Where(r => r.UserId == user).Select(r => r.Number));
+        }
+        await Eventually.TrueAsync(async () => await TestDatabases.CountAsync(publisherDb, "SELECT count(*) FROM outbox") == 0, Patience, "the outbox drains");
+    }
+
+    [SkippableFact]
+    public async Task Poison_message_goes_to_the_dead_letter_with_its_error_and_the_key_moves_on()
+    {
+        await using var scenario = await StartScenarioAsync();
+        var user = Guid.NewGuid();
+
+        await scenario.Publisher.PublishAsync(Events.Wallet(user, 1), Events.Wallet(user, 2, RecordingHandler.Poison), Events.Wallet(user, 3));
+
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 3), "the event after the poison one is handled");
+        Assert.Equal([1L, 3L], applied.Select(r => r.Number));
+        await Eventually.TrueAsync(async () => (await DeadLettersAsync(scenario.Setup, Consumer)).Count == 1, Patience, "the poison message is dead-lettered");
+        var deadLetter = Assert.Single(await DeadLettersAsync(scenario.Setup, Consumer));
+        Assert.Equal("streambets.wallet.changed.v1", deadLetter.EventType);
+        Assert.Contains("Poison pill", deadLetter.Error, StringComparison.Ordinal);
+        Assert.Contains("after 3 attempts", deadLetter.Error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Consumer_span_continues_the_publishers_trace_and_links_to_the_producer_span()
+    {
+        using var source = new ActivitySource("StreamBets.Messaging.Tests");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name.StartsWith("StreamBets.", StringComparison.Ordinal),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var scenario = await StartScenarioAsync();
+
+        string traceId;
+        using (var request = source.StartActivity("place bet"))
+        {
+            traceId = request!.TraceId.ToHexString();
+            await scenario.Publisher.PublishAsync(Events.Wallet(Guid.NewGuid(), 1));
+        }
+
+        var applied = Assert.Single(await scenario.AppliedWhenAsync(rows => rows.Count == 1, "the event is handled"));
+        Assert.Equal(traceId, applied.TraceId);
+        Assert.True(applied.Linked);
+    }
+}
