@@ -1,3 +1,5 @@
+using StreamBets.Users.Ledger;
+
 namespace StreamBets.Users.Extensions;
 
 internal static class Extensions
@@ -11,5 +13,9 @@ internal static class Extensions
         builder.AddNpgsqlDataSource("usersdb");
         builder.AddPostgresSchema("usersdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
+
+        // Wallet ledger
+        builder.Services.AddSingleton<LedgerStore>();
+        builder.Services.AddSingleton<IWalletChangeOutbox, PendingWalletChangeOutbox>();
     }
 }
