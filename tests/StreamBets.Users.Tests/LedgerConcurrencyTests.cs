@@ -17,7 +17,7 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
         {
             try
             {
-                await host.Wallet.TransferAsync(Hold(user, escrow, $"bet:{Guid.NewGuid()}:stake"));
+                await host.Wallet.TransferAsync(Hold(user, escrow, Guid.NewGuid().ToString()));
                 return "applied";
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
@@ -45,7 +45,7 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
             var request = new TransferBatchRequest();
             for (var i = 0; i < 5; i++)
             {
-                request.Transfers.Add(Hold(user, escrow, $"bet:{Guid.NewGuid()}:stake"));
+                request.Transfers.Add(Hold(user, escrow, Guid.NewGuid().ToString()));
             }
             return (await host.Wallet.TransferBatchAsync(request)).Results;
         });
@@ -84,7 +84,7 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
                 var to = players[(b % 2 == 0 ? i + 1 : players.Length * 10 - i - 1) % players.Length];
                 request.Transfers.Add(new Contracts.Wallet.TransferRequest
                 {
-                    TransferId = $"p2p:{Guid.NewGuid()}",
+                    TransferId = Guid.NewGuid().ToString(),
                     Reason = "test-p2p",
                     Legs = { new Leg { FromAccount = from.Code, ToAccount = to.Code, AmountMinor = 1 + i } },
                 });
@@ -109,7 +109,7 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
 
     private static Contracts.Wallet.TransferRequest Deposit(LedgerAccountId user, long amount) => new()
     {
-        TransferId = $"deposit:{Guid.NewGuid()}",
+        TransferId = Guid.NewGuid().ToString(),
         Reason = "deposit",
         Legs = { new Leg { FromAccount = LedgerAccountId.PspClearing.Code, ToAccount = user.Code, AmountMinor = amount } },
     };

@@ -1,6 +1,9 @@
-using Microsoft.Extensions.Logging.Abstractions;
+using System.Data.Common;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
 using StreamBets.Testing;
 using StreamBets.Users.Ledger;
 
@@ -11,7 +14,7 @@ public sealed class LedgerTestDatabase : IAsyncLifetime
 {
     public string ConnectionString { get; private set; } = "";
     public NpgsqlDataSource DataSource { get; private set; } = null!;
-    public RecordingWalletChangeOutbox Outbox { get; } = new();
+    public RecordingOutbox Outbox { get; } = new();
     public LedgerStore Ledger { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -28,21 +31,24 @@ public sealed class LedgerTestDatabase : IAsyncLifetime
     public Task<LedgerSnapshot> SnapshotAsync() => LedgerSnapshot.ReadAsync(DataSource);
 }
 
-/// <summary>Captures the WalletChanged events the ledger hands to the outbox.</summary>
-public sealed class RecordingWalletChangeOutbox : IWalletChangeOutbox
+/// <summary>Captures the events the ledger hands to the outbox; the host tests check the real outbox table.</summary>
+public sealed class RecordingOutbox : IOutbox
 {
-    private readonly List<WalletChange> _changes = [];
+    private readonly List<IIntegrationEvent> _events = [];
 
-    public IReadOnlyList<WalletChange> Changes
+    public IReadOnlyList<WalletChanged> WalletChanges
     {
-        get { lock (_changes) { return [.. _changes]; } }
+        get { lock (_events) { return [.. _events.OfType<WalletChanged>()]; } }
     }
 
-    public Task AddAsync(NpgsqlTransaction transaction, IReadOnlyList<WalletChange> changes, CancellationToken cancellationToken)
+    public Task AddAsync(DbTransaction transaction, IIntegrationEvent @event, CancellationToken cancellationToken = default) =>
+        AddRangeAsync(transaction, [@event], cancellationToken);
+
+    public Task AddRangeAsync(DbTransaction transaction, IReadOnlyCollection<IIntegrationEvent> events, CancellationToken cancellationToken = default)
     {
-        lock (_changes)
+        lock (_events)
         {
-            _changes.AddRange(changes);
+            _events.AddRange(events);
         }
         return Task.CompletedTask;
     }

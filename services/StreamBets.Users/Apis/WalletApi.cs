@@ -1,7 +1,10 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using StreamBets.Contracts.Wallet;
 using StreamBets.Users.Ledger;
+using TransferRequest = StreamBets.Users.Ledger.TransferRequest;
+using TransferStatus = StreamBets.Users.Ledger.TransferStatus;
 
 namespace StreamBets.Users.Apis;
 
@@ -14,6 +17,7 @@ public static class WalletApi
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string ReplayedHeader = "Idempotent-Replayed";
     public const int MaxIdempotencyKeyLength = 100;
+    public const string SandboxCreditReason = "sandbox-credit";
 
     /// <summary>Sandbox funding is on in Development unless <c>Wallet:SandboxFunding</c> says otherwise; never on by default in production.</summary>
     public const string SandboxFundingSetting = "Wallet:SandboxFunding";
@@ -70,7 +74,7 @@ public static class WalletApi
 
         var page = await ledger.GetHistoryAsync(LedgerAccountId.ForUser(userId), before, limit ?? LedgerHistoryPage.DefaultLimit, cancellationToken);
         return TypedResults.Ok(new WalletHistoryResponse(
-            [.. page.Entries.Select(e => new WalletHistoryItem(e.TransferId, e.Reason, e.AmountMinor, e.BalanceAfterMinor, e.CreatedAt))],
+            [.. page.Entries.Select(e => new WalletHistoryItem(e.TransferId, e.Reason, e.Reference, e.AmountMinor, e.BalanceAfterMinor, e.CreatedAt))],
             LedgerHistoryCursor.Format(page.NextBefore)));
     }
 
@@ -91,14 +95,9 @@ public static class WalletApi
         {
             errors["userId"] = ["The user id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301."];
         }
-        var keyError = string.IsNullOrEmpty(idempotencyKey)
-            ? $"The {IdempotencyKeyHeader} header is required."
-            : idempotencyKey.Length > MaxIdempotencyKeyLength
-                ? $"The {IdempotencyKeyHeader} header may have at most {MaxIdempotencyKeyLength} characters."
-                : LedgerTransfer.ValidateTransferId(idempotencyKey);
-        if (keyError is not null)
+        if (string.IsNullOrEmpty(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength)
         {
-            errors[IdempotencyKeyHeader] = [keyError];
+            errors[IdempotencyKeyHeader] = [$"The {IdempotencyKeyHeader} header is required and may have at most {MaxIdempotencyKeyLength} characters."];
         }
         if (request.AmountMinor is <= 0 or > LedgerTransfer.MaxLegAmountMinor)
         {
@@ -110,9 +109,10 @@ public static class WalletApi
         }
 
         var wallet = LedgerAccountId.ForUser(user);
+        // The key names the transfer, so a replay finds the first one; the same key for another user or amount is refused.
         var outcome = await ledger.TransferAsync(new TransferRequest(
-            $"sandbox-credit:{idempotencyKey}",
-            "sandbox-credit",
+            WalletTransferIds.FromName($"sandbox-credit:{idempotencyKey}").ToString(),
+            SandboxCreditReason,
             [TransferLeg.Between(LedgerAccountId.PspClearing, wallet, request.AmountMinor)]), cancellationToken);
 
         if (outcome.Transfer is { } transfer)
@@ -140,10 +140,10 @@ public static class WalletApi
 
 public sealed record WalletBalanceResponse(Guid UserId, long BalanceMinor);
 
-public sealed record WalletHistoryItem(string TransferId, string Reason, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt);
+public sealed record WalletHistoryItem(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt);
 
 public sealed record WalletHistoryResponse(IReadOnlyList<WalletHistoryItem> Items, string? NextCursor);
 
 public sealed record SandboxCreditRequest(long AmountMinor);
 
-public sealed record SandboxCreditResponse(string TransferId, Guid UserId, long AmountMinor, long BalanceMinor, DateTimeOffset CreatedAt);
+public sealed record SandboxCreditResponse(Guid TransferId, Guid UserId, long AmountMinor, long BalanceMinor, DateTimeOffset CreatedAt);

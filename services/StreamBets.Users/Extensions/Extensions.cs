@@ -1,3 +1,4 @@
+using StreamBets.Messaging;
 using StreamBets.Users.Ledger;
 
 namespace StreamBets.Users.Extensions;
@@ -14,8 +15,8 @@ internal static class Extensions
         builder.AddPostgresSchema("usersdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
 
-        // Wallet ledger
+        builder.AddEventBus("usersdb");
+
         builder.Services.AddSingleton<LedgerStore>();
-        builder.Services.AddSingleton<IWalletChangeOutbox, PendingWalletChangeOutbox>();
     }
 }

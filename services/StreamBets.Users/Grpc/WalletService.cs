@@ -80,9 +80,10 @@ public sealed class WalletService(LedgerStore ledger) : Wallet.WalletBase
         var reply = new HistoryReply { NextCursor = LedgerHistoryCursor.Format(page.NextBefore) ?? "" };
         reply.Entries.AddRange(page.Entries.Select(e => new HistoryEntry
         {
-            TransferId = e.TransferId,
+            TransferId = e.TransferId.ToString(),
             Sequence = e.Sequence,
             Reason = e.Reason,
+            Reference = e.Reference ?? "",
             CreatedAt = Timestamp.FromDateTimeOffset(e.CreatedAt),
             AmountMinor = e.AmountMinor,
             BalanceAfterMinor = e.BalanceAfterMinor,
@@ -91,15 +92,16 @@ public sealed class WalletService(LedgerStore ledger) : Wallet.WalletBase
     }
 
     private static DomainTransferRequest ToDomain(Contracts.Wallet.TransferRequest request) =>
-        new(request.TransferId, request.Reason, [.. request.Legs.Select(l => new TransferLeg(l.FromAccount, l.ToAccount, l.AmountMinor))]);
+        new(request.TransferId, request.Reason, [.. request.Legs.Select(l => new TransferLeg(l.FromAccount, l.ToAccount, l.AmountMinor))], request.Reference);
 
     private static Contracts.Wallet.Transfer ToProto(CommittedTransfer transfer)
     {
         var proto = new Contracts.Wallet.Transfer
         {
-            TransferId = transfer.TransferId,
+            TransferId = transfer.TransferId.ToString(),
             Sequence = transfer.Sequence,
             Reason = transfer.Reason,
+            Reference = transfer.Reference ?? "",
             CreatedAt = Timestamp.FromDateTimeOffset(transfer.CreatedAt),
         };
         proto.Postings.AddRange(transfer.Postings.Select(p => new Contracts.Wallet.Posting

@@ -29,9 +29,9 @@ public static class LedgerBatchPlanner
     /// <param name="accounts">Every account the valid transfers touch, locked; missing ones have no store id.</param>
     /// <param name="stored">Transfers already in the ledger with one of the batch's ids.</param>
     public static BatchPlan Plan(
-        IReadOnlyList<(string TransferId, LedgerTransfer? Transfer, string? Error)> requests,
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> requests,
         IReadOnlyDictionary<LedgerAccountId, LockedAccount> accounts,
-        IReadOnlyDictionary<string, CommittedTransfer> stored)
+        IReadOnlyDictionary<Guid, CommittedTransfer> stored)
     {
         var balances = new Dictionary<LedgerAccountId, long>(accounts.Count);
         foreach (var (account, locked) in accounts)
@@ -41,38 +41,37 @@ public static class LedgerBatchPlanner
 
         var decisions = new PlannedDecision[requests.Count];
         var planned = new List<PlannedTransfer>();
-        var plannedById = new Dictionary<string, int>(StringComparer.Ordinal);
+        var plannedById = new Dictionary<Guid, int>();
         var deltas = new Dictionary<LedgerAccountId, long>();
         var missing = new HashSet<LedgerAccountId>();
         var newBalances = new long[LedgerTransfer.MaxLegs * 2];
 
         for (var i = 0; i < requests.Count; i++)
         {
-            var (transferId, transfer, error) = requests[i];
+            var (requestedId, transfer, error) = requests[i];
             if (transfer is null)
             {
-                decisions[i] = Refused(TransferOutcome.Rejected(transferId, LedgerErrors.InvalidTransfer, error ?? "The transfer is invalid."));
+                decisions[i] = Refused(TransferOutcome.Rejected(requestedId, LedgerErrors.InvalidTransfer, error ?? "The transfer is invalid."));
                 continue;
             }
 
-            if (stored.TryGetValue(transferId, out var earlier))
+            if (stored.TryGetValue(transfer.TransferId, out var earlier))
             {
-                decisions[i] = Refused(transfer.MovesSameMoneyAs(earlier.Reason, [.. earlier.NetPostings])
-                    ? TransferOutcome.Duplicate(earlier)
-                    : KeyReused(transferId));
+                decisions[i] = Refused(transfer.IsSameRequestAs(earlier)
+                    ? TransferOutcome.Duplicate(requestedId, earlier)
+                    : KeyReused(requestedId));
                 continue;
             }
 
-            if (plannedById.TryGetValue(transferId, out var plannedIndex))
+            if (plannedById.TryGetValue(transfer.TransferId, out var plannedIndex))
             {
-                var first = planned[plannedIndex];
-                decisions[i] = first.Transfer.MovesSameMoneyAs(transfer.Reason, transfer.Postings)
+                decisions[i] = transfer.IsSameRequestAs(planned[plannedIndex].Transfer)
                     ? new PlannedDecision(plannedIndex, IsDuplicate: true, null)
-                    : Refused(KeyReused(transferId));
+                    : Refused(KeyReused(requestedId));
                 continue;
             }
 
-            var refusal = CheckBalances(transfer, balances, newBalances);
+            var refusal = CheckBalances(requestedId, transfer, balances, newBalances);
             if (refusal is not null)
             {
                 decisions[i] = Refused(refusal);
@@ -91,7 +90,7 @@ public static class LedgerBatchPlanner
                     missing.Add(account);
                 }
             }
-            plannedById[transferId] = planned.Count;
+            plannedById[transfer.TransferId] = planned.Count;
             decisions[i] = new PlannedDecision(planned.Count, IsDuplicate: false, null);
             planned.Add(new PlannedTransfer(transfer, postings));
         }
@@ -99,7 +98,7 @@ public static class LedgerBatchPlanner
         return new BatchPlan(decisions, planned, deltas, missing);
     }
 
-    private static TransferOutcome? CheckBalances(LedgerTransfer transfer, Dictionary<LedgerAccountId, long> balances, long[] newBalances)
+    private static TransferOutcome? CheckBalances(string requestedId, LedgerTransfer transfer, Dictionary<LedgerAccountId, long> balances, long[] newBalances)
     {
         for (var p = 0; p < transfer.Postings.Count; p++)
         {
@@ -112,12 +111,12 @@ public static class LedgerBatchPlanner
             }
             catch (OverflowException)
             {
-                return TransferOutcome.Rejected(transfer.TransferId, LedgerErrors.BalanceOverflow,
+                return TransferOutcome.Rejected(requestedId, LedgerErrors.BalanceOverflow,
                     $"The balance of {account} would leave the supported range.");
             }
             if (after < 0 && !account.MayGoNegative)
             {
-                return TransferOutcome.InsufficientFunds(transfer.TransferId,
+                return TransferOutcome.InsufficientFunds(requestedId,
                     $"{account} holds {balance} minor units but the transfer needs {-amount}.");
             }
             newBalances[p] = after;
@@ -128,5 +127,5 @@ public static class LedgerBatchPlanner
     private static PlannedDecision Refused(TransferOutcome outcome) => new(-1, IsDuplicate: false, outcome);
 
     private static TransferOutcome KeyReused(string transferId) => TransferOutcome.Rejected(transferId, LedgerErrors.IdempotencyKeyReused,
-        $"Transfer id '{transferId}' was already used for a different movement of money.");
+        $"Transfer id {transferId} was already used for a different request.");
 }

@@ -1,7 +1,7 @@
 namespace StreamBets.Users.Ledger;
 
 /// <summary>One line of an account's statement.</summary>
-public sealed record LedgerHistoryEntry(long Sequence, string TransferId, string Reason, DateTimeOffset CreatedAt, long AmountMinor, long BalanceAfterMinor);
+public sealed record LedgerHistoryEntry(long Sequence, Guid TransferId, string Reason, string? Reference, DateTimeOffset CreatedAt, long AmountMinor, long BalanceAfterMinor);
 
 /// <summary>
 /// A page of history, newest first. <see cref="NextBefore"/> is the cursor for the next (older)

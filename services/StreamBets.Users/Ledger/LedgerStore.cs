@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
 
 namespace StreamBets.Users.Ledger;
 
@@ -16,9 +18,10 @@ namespace StreamBets.Users.Ledger;
 /// locks in id order mean concurrent batches queue instead of deadlocking.
 /// </para>
 /// Only applied transfers are stored: a transfer refused for insufficient funds leaves no trace, so a
-/// retry with the same id after a deposit can succeed.
+/// retry with the same id after a deposit can succeed. Every change to a user's wallet writes a
+/// WalletChanged event to the outbox in the same transaction.
 /// </summary>
-public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChangeOutbox outbox, TimeProvider time, ILogger<LedgerStore> logger)
+public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox outbox, TimeProvider time, ILogger<LedgerStore> logger)
 {
     public const int MaxBatchSize = 10_000;
     private const int MaxAttempts = 5;
@@ -32,7 +35,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
         "SELECT id, code, balance FROM ledger_accounts WHERE code = ANY($1) ORDER BY id FOR UPDATE";
 
     private const string StoredTransfersSql = """
-        SELECT t.transfer_id, t.seq, t.reason, t.created_at, a.code, e.amount, e.balance_after
+        SELECT t.transfer_id, t.seq, t.reason, t.reference, t.created_at, a.code, e.amount, e.balance_after
         FROM ledger_transfers t
         JOIN ledger_entries e ON e.transfer_seq = t.seq
         JOIN ledger_accounts a ON a.id = e.account_id
@@ -42,15 +45,15 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
     // ORDER BY ord makes sequence numbers follow the batch order, which the planned balances assume.
     private const string InsertTransfersSql = """
         WITH new_transfers AS (
-            INSERT INTO ledger_transfers (transfer_id, reason, created_at)
-            SELECT t.transfer_id, t.reason, $3
-            FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(transfer_id, reason, ord)
+            INSERT INTO ledger_transfers (transfer_id, reason, reference, created_at)
+            SELECT t.transfer_id, t.reason, t.reference, $4
+            FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(transfer_id, reason, reference, ord)
             ORDER BY t.ord
             RETURNING seq, transfer_id
         ), new_entries AS (
             INSERT INTO ledger_entries (transfer_seq, account_id, amount, balance_after)
             SELECT nt.seq, e.account_id, e.amount, e.balance_after
-            FROM unnest($4::text[], $5::bigint[], $6::bigint[], $7::bigint[]) AS e(transfer_id, account_id, amount, balance_after)
+            FROM unnest($5::uuid[], $6::bigint[], $7::bigint[], $8::bigint[]) AS e(transfer_id, account_id, amount, balance_after)
             JOIN new_transfers nt ON nt.transfer_id = e.transfer_id
         )
         SELECT transfer_id, seq FROM new_transfers
@@ -85,9 +88,9 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
         using var activity = ActivitySource.StartActivity("ledger transfer batch");
         activity?.SetTag("streambets.ledger.batch_size", requests.Count);
 
-        var validated = new (string TransferId, LedgerTransfer? Transfer, string? Error)[requests.Count];
+        var validated = new (string RequestedId, LedgerTransfer? Transfer, string? Error)[requests.Count];
         var accountCodes = new HashSet<string>(StringComparer.Ordinal);
-        var transferIds = new HashSet<string>(StringComparer.Ordinal);
+        var transferIds = new HashSet<Guid>();
         for (var i = 0; i < requests.Count; i++)
         {
             var request = requests[i];
@@ -109,7 +112,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
         IReadOnlyList<TransferOutcome> outcomes;
         if (transferIds.Count == 0)
         {
-            outcomes = LedgerBatchPlanner.Plan(validated, new Dictionary<LedgerAccountId, LockedAccount>(), new Dictionary<string, CommittedTransfer>())
+            outcomes = LedgerBatchPlanner.Plan(validated, new Dictionary<LedgerAccountId, LockedAccount>(), new Dictionary<Guid, CommittedTransfer>())
                 .Decisions.Select(d => d.Outcome!).ToArray();
         }
         else
@@ -126,9 +129,9 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
     }
 
     private async Task<IReadOnlyList<TransferOutcome>> ApplyWithRetriesAsync(
-        IReadOnlyList<(string TransferId, LedgerTransfer? Transfer, string? Error)> validated,
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
         string[] accountCodes,
-        string[] transferIds,
+        Guid[] transferIds,
         CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
@@ -162,9 +165,9 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
 
     /// <returns>The outcomes, or null outcomes and the accounts to create before trying again.</returns>
     private async Task<(IReadOnlyList<TransferOutcome>? Outcomes, IReadOnlySet<LedgerAccountId>? Missing)> TryApplyAsync(
-        IReadOnlyList<(string TransferId, LedgerTransfer? Transfer, string? Error)> validated,
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
         string[] accountCodes,
-        string[] transferIds,
+        Guid[] transferIds,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -173,7 +176,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
         // Round trip 1: lock, then look up earlier transfers. The lookup runs after the locks are held,
         // so a concurrent batch with the same transfer id and accounts has either committed (we see it) or waits for us.
         var accounts = new Dictionary<LedgerAccountId, LockedAccount>(accountCodes.Length);
-        var stored = new Dictionary<string, CommittedTransfer>(StringComparer.Ordinal);
+        var stored = new Dictionary<Guid, CommittedTransfer>();
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
             batch.BatchCommands.Add(Command(LockAccountsSql, Value(accountCodes)));
@@ -198,20 +201,20 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
             return (null, plan.MissingAccounts);
         }
 
-        var sequences = new Dictionary<string, long>(plan.Transfers.Count, StringComparer.Ordinal);
+        var sequences = new Dictionary<Guid, long>(plan.Transfers.Count);
         if (plan.Transfers.Count > 0)
         {
             // PostgreSQL keeps microseconds: truncate now so a replay returns exactly the first result.
             var now = time.GetUtcNow();
             var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
             await WritePlanAsync(connection, transaction, plan, accounts, createdAt, sequences, cancellationToken);
-            await outbox.AddAsync(transaction, WalletChanges(plan, createdAt), cancellationToken);
+            await outbox.AddRangeAsync(transaction, WalletChanges(plan, createdAt), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            return (Outcomes(plan, sequences, createdAt), null);
+            return (Outcomes(validated, plan, sequences, createdAt), null);
         }
 
         await transaction.RollbackAsync(cancellationToken);
-        return (Outcomes(plan, sequences, default), null);
+        return (Outcomes(validated, plan, sequences, default), null);
     }
 
     /// <summary>Round trip 2: every accepted transfer and entry in one statement, every account updated once.</summary>
@@ -221,13 +224,14 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
         BatchPlan plan,
         Dictionary<LedgerAccountId, LockedAccount> accounts,
         DateTimeOffset createdAt,
-        Dictionary<string, long> sequences,
+        Dictionary<Guid, long> sequences,
         CancellationToken cancellationToken)
     {
-        var transferIds = new string[plan.Transfers.Count];
+        var transferIds = new Guid[plan.Transfers.Count];
         var reasons = new string[plan.Transfers.Count];
+        var references = new string?[plan.Transfers.Count];
         var entryCount = plan.Transfers.Sum(t => t.Postings.Count);
-        var entryTransferIds = new string[entryCount];
+        var entryTransferIds = new Guid[entryCount];
         var entryAccounts = new long[entryCount];
         var entryAmounts = new long[entryCount];
         var entryBalances = new long[entryCount];
@@ -237,6 +241,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
             var planned = plan.Transfers[t];
             transferIds[t] = planned.Transfer.TransferId;
             reasons[t] = planned.Transfer.Reason;
+            references[t] = planned.Transfer.Reference;
             foreach (var posting in planned.Postings)
             {
                 entryTransferIds[e] = planned.Transfer.TransferId;
@@ -259,39 +264,52 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
 
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command(InsertTransfersSql,
-            Value(transferIds), Value(reasons), Value(createdAt), Value(entryTransferIds), Value(entryAccounts), Value(entryAmounts), Value(entryBalances)));
+            Value(transferIds), Value(reasons), Value(references), Value(createdAt), Value(entryTransferIds), Value(entryAccounts), Value(entryAmounts), Value(entryBalances)));
         batch.BatchCommands.Add(Command(UpdateBalancesSql, Value(deltaAccounts), Value(deltas)));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            sequences[reader.GetString(0)] = reader.GetInt64(1);
+            sequences[reader.GetGuid(0)] = reader.GetInt64(1);
         }
     }
 
-    private static List<WalletChange> WalletChanges(BatchPlan plan, DateTimeOffset occurredAt)
+    /// <summary>One WalletChanged per user wallet a transfer touched, in ledger order.</summary>
+    private static List<IIntegrationEvent> WalletChanges(BatchPlan plan, DateTimeOffset occurredAt)
     {
-        var changes = new List<WalletChange>();
+        var changes = new List<IIntegrationEvent>();
         foreach (var planned in plan.Transfers)
         {
             foreach (var posting in planned.Postings)
             {
                 if (posting.Account.Kind == LedgerAccountKind.User)
                 {
-                    changes.Add(new WalletChange(posting.Account.Owner!.Value, posting.BalanceAfterMinor, posting.AmountMinor,
-                        planned.Transfer.TransferId, planned.Transfer.Reason, occurredAt));
+                    changes.Add(new WalletChanged(posting.Account.Owner!.Value, planned.Transfer.TransferId, posting.AmountMinor,
+                        posting.BalanceAfterMinor, planned.Transfer.Reason, planned.Transfer.Reference, occurredAt));
                 }
             }
         }
         return changes;
     }
 
-    private static TransferOutcome[] Outcomes(BatchPlan plan, Dictionary<string, long> sequences, DateTimeOffset createdAt)
+    private static TransferOutcome[] Outcomes(
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
+        BatchPlan plan,
+        Dictionary<Guid, long> sequences,
+        DateTimeOffset createdAt)
     {
         var committed = plan.Transfers
-            .Select(p => new CommittedTransfer(p.Transfer.TransferId, sequences[p.Transfer.TransferId], p.Transfer.Reason, createdAt, p.Postings))
+            .Select(p => new CommittedTransfer(p.Transfer.TransferId, sequences[p.Transfer.TransferId], p.Transfer.Reason, p.Transfer.Reference, createdAt, p.Postings))
             .ToArray();
-        return [.. plan.Decisions.Select(d => d.Outcome
-            ?? (d.IsDuplicate ? TransferOutcome.Duplicate(committed[d.PlannedIndex]) : TransferOutcome.Applied(committed[d.PlannedIndex])))];
+        var outcomes = new TransferOutcome[plan.Decisions.Count];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var decision = plan.Decisions[i];
+            var requestedId = validated[i].RequestedId;
+            outcomes[i] = decision.Outcome ?? (decision.IsDuplicate
+                ? TransferOutcome.Duplicate(requestedId, committed[decision.PlannedIndex])
+                : TransferOutcome.Applied(requestedId, committed[decision.PlannedIndex]));
+        }
+        return outcomes;
     }
 
     private async Task CreateAccountsAsync(IReadOnlySet<LedgerAccountId> accounts, CancellationToken cancellationToken)
@@ -323,7 +341,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, LedgerHistoryPage.MaxLimit);
 
         await using var command = dataSource.CreateCommand("""
-            SELECT t.seq, t.transfer_id, t.reason, t.created_at, e.amount, e.balance_after
+            SELECT t.seq, t.transfer_id, t.reason, t.reference, t.created_at, e.amount, e.balance_after
             FROM ledger_accounts a
             JOIN ledger_entries e ON e.account_id = a.id
             JOIN ledger_transfers t ON t.seq = e.transfer_seq
@@ -339,8 +357,8 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            entries.Add(new LedgerHistoryEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2),
-                reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt64(4), reader.GetInt64(5)));
+            entries.Add(new LedgerHistoryEntry(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetFieldValue<DateTimeOffset>(4), reader.GetInt64(5), reader.GetInt64(6)));
         }
 
         // One row beyond the limit says whether an older page exists without a count query.
@@ -352,22 +370,22 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IWalletChan
         return new LedgerHistoryPage(entries, entries[^1].Sequence);
     }
 
-    private static async Task ReadTransfersAsync(NpgsqlDataReader reader, Dictionary<string, CommittedTransfer> stored, CancellationToken cancellationToken)
+    private static async Task ReadTransfersAsync(NpgsqlDataReader reader, Dictionary<Guid, CommittedTransfer> stored, CancellationToken cancellationToken)
     {
-        var rows = new Dictionary<string, (long Seq, string Reason, DateTimeOffset CreatedAt, List<CommittedPosting> Postings)>(StringComparer.Ordinal);
+        var rows = new Dictionary<Guid, (long Seq, string Reason, string? Reference, DateTimeOffset CreatedAt, List<CommittedPosting> Postings)>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var id = reader.GetString(0);
+            var id = reader.GetGuid(0);
             if (!rows.TryGetValue(id, out var row))
             {
-                row = (reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), []);
+                row = (reader.GetInt64(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4), []);
                 rows[id] = row;
             }
-            row.Postings.Add(new CommittedPosting(LedgerAccountId.Parse(reader.GetString(4)), reader.GetInt64(5), reader.GetInt64(6)));
+            row.Postings.Add(new CommittedPosting(LedgerAccountId.Parse(reader.GetString(5)), reader.GetInt64(6), reader.GetInt64(7)));
         }
         foreach (var (id, row) in rows)
         {
-            stored[id] = new CommittedTransfer(id, row.Seq, row.Reason, row.CreatedAt,
+            stored[id] = new CommittedTransfer(id, row.Seq, row.Reason, row.Reference, row.CreatedAt,
                 [.. row.Postings.OrderBy(p => p.Account.Code, StringComparer.Ordinal)]);
         }
     }

@@ -10,23 +10,23 @@ public sealed record TransferLeg(string From, string To, long AmountMinor)
 
 /// <summary>
 /// What a caller asks for: move money along one or more legs, all or nothing.
-/// <paramref name="TransferId"/> is the idempotency key; <paramref name="Reason"/> (e.g. "bet-stake",
-/// "settlement", "sandbox-credit") travels with the transfer into history and WalletChanged.
+/// <paramref name="TransferId"/> is a UUID and the idempotency key. <paramref name="Reason"/> (e.g. "bet-stake",
+/// "settlement", "sandbox-credit") and the optional <paramref name="Reference"/> (e.g. the bet or pool id)
+/// travel with the transfer into history and WalletChanged.
 /// </summary>
-public sealed record TransferRequest(string TransferId, string Reason, IReadOnlyList<TransferLeg> Legs);
+public sealed record TransferRequest(string TransferId, string Reason, IReadOnlyList<TransferLeg> Legs, string? Reference = null);
 
 /// <summary>A transfer's net effect on one account; the amounts of a transfer's postings sum to zero.</summary>
 public readonly record struct Posting(LedgerAccountId Account, long AmountMinor);
 
 /// <summary>
 /// A validated transfer reduced to its net postings, one per account, sorted by account code.
-/// Two requests move the same money exactly when their reasons and postings are equal, which is
-/// what an idempotent replay is checked against.
+/// A replay is the same request exactly when reason, reference and postings are equal.
 /// </summary>
 public sealed class LedgerTransfer
 {
-    public const int MaxTransferIdLength = 128;
     public const int MaxReasonLength = 64;
+    public const int MaxReferenceLength = 128;
     public const int MaxLegs = 256;
 
     /// <summary>
@@ -35,25 +35,37 @@ public sealed class LedgerTransfer
     /// </summary>
     public const long MaxLegAmountMinor = 1_000_000_000_000_000;
 
-    private LedgerTransfer(string transferId, string reason, IReadOnlyList<Posting> postings)
+    private LedgerTransfer(Guid transferId, string reason, string? reference, IReadOnlyList<Posting> postings)
     {
         TransferId = transferId;
         Reason = reason;
+        Reference = reference;
         Postings = postings;
     }
 
-    public string TransferId { get; }
+    public Guid TransferId { get; }
     public string Reason { get; }
+    public string? Reference { get; }
     public IReadOnlyList<Posting> Postings { get; }
 
-    public bool MovesSameMoneyAs(string reason, IReadOnlyList<Posting> postings) =>
-        Reason == reason && Postings.SequenceEqual(postings);
+    public bool IsSameRequestAs(LedgerTransfer other) => IsSameRequestAs(other.Reason, other.Reference, other.Postings);
+
+    public bool IsSameRequestAs(CommittedTransfer stored) =>
+        IsSameRequestAs(stored.Reason, stored.Reference, [.. stored.Postings.Select(p => new Posting(p.Account, p.AmountMinor))]);
+
+    private bool IsSameRequestAs(string reason, string? reference, IReadOnlyList<Posting> postings) =>
+        Reason == reason && Reference == reference && Postings.SequenceEqual(postings);
 
     /// <summary>Validates a request; on failure <paramref name="error"/> says why in words a client can show.</summary>
     public static bool TryCreate(TransferRequest request, [NotNullWhen(true)] out LedgerTransfer? transfer, [NotNullWhen(false)] out string? error)
     {
         transfer = null;
-        error = ValidateTransferId(request.TransferId) ?? ValidateReason(request.Reason);
+        if (!TryParseTransferId(request.TransferId, out var transferId))
+        {
+            error = "The transfer id must be a UUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301.";
+            return false;
+        }
+        error = ValidateReason(request.Reason) ?? ValidateReference(request.Reference);
         if (error is not null)
         {
             return false;
@@ -68,19 +80,9 @@ public sealed class LedgerTransfer
         for (var i = 0; i < request.Legs.Count; i++)
         {
             var leg = request.Legs[i];
-            if (leg is null)
+            if (!LedgerAccountId.TryParse(leg?.From, out var from) || !LedgerAccountId.TryParse(leg.To, out var to))
             {
-                error = $"Leg {i} is missing.";
-                return false;
-            }
-            if (!LedgerAccountId.TryParse(leg.From, out var from))
-            {
-                error = $"Leg {i}: '{leg.From}' is not a known account.";
-                return false;
-            }
-            if (!LedgerAccountId.TryParse(leg.To, out var to))
-            {
-                error = $"Leg {i}: '{leg.To}' is not a known account.";
+                error = $"Leg {i} names an unknown account: accounts are user:{{uuid}}, escrow:pool:{{uuid}}, house:rake, house:breakage or psp:clearing.";
                 return false;
             }
             if (from == to)
@@ -108,26 +110,12 @@ public sealed class LedgerTransfer
             return false;
         }
 
-        transfer = new LedgerTransfer(request.TransferId, request.Reason, postings);
+        transfer = new LedgerTransfer(transferId, request.Reason, string.IsNullOrEmpty(request.Reference) ? null : request.Reference, postings);
         return true;
     }
 
-    /// <summary>Ids are the caller's idempotency keys: 1 to 128 visible ASCII characters, no spaces.</summary>
-    public static string? ValidateTransferId(string? transferId)
-    {
-        if (string.IsNullOrEmpty(transferId) || transferId.Length > MaxTransferIdLength)
-        {
-            return $"The transfer id must have between 1 and {MaxTransferIdLength} characters.";
-        }
-        foreach (var c in transferId)
-        {
-            if (c is < '!' or > '~')
-            {
-                return "The transfer id may contain only visible ASCII characters.";
-            }
-        }
-        return null;
-    }
+    public static bool TryParseTransferId(string? text, out Guid transferId) =>
+        Guid.TryParse(text, out transferId) && transferId != Guid.Empty;
 
     /// <summary>Reasons are short kebab-case words such as "bet-stake", so history and events can be grouped by them.</summary>
     public static string? ValidateReason(string? reason)
@@ -145,4 +133,7 @@ public sealed class LedgerTransfer
         }
         return null;
     }
+
+    private static string? ValidateReference(string? reference) =>
+        reference is { Length: > MaxReferenceLength } ? $"The reference may have at most {MaxReferenceLength} characters." : null;
 }

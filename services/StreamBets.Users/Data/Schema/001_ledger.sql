@@ -28,8 +28,10 @@ CREATE TABLE ledger_transfers (
     -- Ledger position: increases with every applied transfer; history pages by it.
     seq          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- The caller's idempotency key: a transfer is applied at most once per id.
-    transfer_id  text        NOT NULL UNIQUE CHECK (length(transfer_id) BETWEEN 1 AND 128),
+    transfer_id  uuid        NOT NULL UNIQUE,
+    -- Why the money moved ("bet-stake", "settlement", "sandbox-credit"...) and what it belongs to (a bet or pool id...).
     reason       text        NOT NULL CHECK (length(reason) BETWEEN 1 AND 64),
+    reference    text        NULL CHECK (length(reference) BETWEEN 1 AND 128),
     created_at   timestamptz NOT NULL
 );
 
