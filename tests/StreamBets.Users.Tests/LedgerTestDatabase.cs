@@ -21,12 +21,26 @@ public sealed class LedgerTestDatabase : IAsyncLifetime
     {
         var postgres = await TestServers.PostgresAsync();
         ConnectionString = await postgres.CreateDatabaseAsync("ledger");
+        await RelaxDurabilityAsync(ConnectionString);
         await PostgresSchema.MigrateAsync(ConnectionString, typeof(LedgerStore).Assembly);
         DataSource = NpgsqlDataSource.Create(ConnectionString);
         Ledger = new LedgerStore(DataSource, Outbox, TimeProvider.System, NullLogger<LedgerStore>.Instance);
     }
 
     public async Task DisposeAsync() => await DataSource.DisposeAsync();
+
+    /// <summary>
+    /// Commits stop waiting for the WAL flush (about 3 ms here). Atomicity, locks and constraints are
+    /// unchanged, so every rule under test still holds; only crash durability, which no test covers, is off.
+    /// </summary>
+    public static async Task RelaxDurabilityAsync(string connectionString)
+    {
+        var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{database}\" SET synchronous_commit = off", connection);
+        await command.ExecuteNonQueryAsync();
+    }
 
     public Task<LedgerSnapshot> SnapshotAsync() => LedgerSnapshot.ReadAsync(DataSource);
 }

@@ -35,6 +35,7 @@ public sealed class LedgerTestHost : IAsyncLifetime
         var postgres = await TestServers.PostgresAsync();
         var redis = await TestServers.RedisAsync();
         ConnectionString = await postgres.CreateDatabaseAsync("users");
+        await LedgerTestDatabase.RelaxDurabilityAsync(ConnectionString);
         DataSource = NpgsqlDataSource.Create(ConnectionString);
 
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
