@@ -27,6 +27,10 @@ public sealed class LedgerTestHost : IAsyncLifetime
     private GrpcChannel _channel = null!;
 
     public string ConnectionString { get; private set; } = "";
+    public string RedisConnectionString { get; private set; } = "";
+
+    /// <summary>This host's own Redis Streams key prefix, so its published events are its alone.</summary>
+    public string BusPrefix { get; } = $"ledger-tests-{Guid.NewGuid():N}";
     public NpgsqlDataSource DataSource { get; private set; } = null!;
     public Wallet.WalletClient Wallet { get; private set; } = null!;
 
@@ -34,6 +38,7 @@ public sealed class LedgerTestHost : IAsyncLifetime
     {
         var postgres = await TestServers.PostgresAsync();
         var redis = await TestServers.RedisAsync();
+        RedisConnectionString = redis.ConnectionString;
         ConnectionString = await postgres.CreateDatabaseAsync("users");
         await LedgerTestDatabase.RelaxDurabilityAsync(ConnectionString);
         DataSource = NpgsqlDataSource.Create(ConnectionString);
@@ -45,6 +50,7 @@ public sealed class LedgerTestHost : IAsyncLifetime
             web.UseSetting("ConnectionStrings:redis", redis.ConnectionString);
             web.UseSetting("Auth:SigningKey", SigningKey);
             web.UseSetting(Apis.WalletApi.SandboxFundingSetting, "true");
+            web.UseSetting("Messaging:RedisStreams:KeyPrefix", BusPrefix);
         });
         // Starts the host, which migrates the database before the first request.
         _factory.Server.PreserveExecutionContext = true;
