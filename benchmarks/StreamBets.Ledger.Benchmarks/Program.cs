@@ -31,11 +31,6 @@ await PostgresSchema.MigrateAsync(connectionString, typeof(LedgerStore).Assembly
 await PostgresSchema.MigrateAsync(connectionString, typeof(IOutbox).Assembly);
 
 await using var dataSource = NpgsqlDataSource.Create(connectionString + ";Maximum Pool Size=100");
-if (Environment.GetEnvironmentVariable("EXPERIMENT_SQL") is { } experiment)
-{
-    await using var e = dataSource.CreateCommand(experiment);
-    await e.ExecuteNonQueryAsync();
-}
 var ledger = new LedgerStore(dataSource, services.GetRequiredService<IOutbox>(), TimeProvider.System, NullLogger<LedgerStore>.Instance);
 
 var users = Enumerable.Range(0, options.Accounts).Select(_ => LedgerAccountId.ForUser(Guid.NewGuid())).ToArray();
