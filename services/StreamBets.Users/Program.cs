@@ -1,4 +1,6 @@
+using StreamBets.Users.Apis;
 using StreamBets.Users.Extensions;
+using StreamBets.Users.Grpc;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,5 +14,11 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapDefaultOpenApi();
 app.MapGrpcDefaults();
+
+app.MapAuthApi();
+app.MapAccountsApi();
+app.MapKycApi();
+app.MapResponsibleGamblingApi();
+app.MapGrpcService<UserAccountsService>();
 
 app.Run();
