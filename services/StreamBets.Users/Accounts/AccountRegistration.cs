@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Identity;
 using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
 using StreamBets.Users.Data;
-using StreamBets.Users.IntegrationEvents;
-using StreamBets.Users.IntegrationEvents.Events;
 using StreamBets.Users.Kyc;
 using Roles = Microsoft.Extensions.Hosting.AuthenticationDefaults.Roles;
 
@@ -17,7 +17,7 @@ public sealed record RegistrationRequest(
 /// KYC tier-1 record (a Brazilian CPF is checked at once) and UserRegistered commit in one transaction.
 /// </summary>
 public sealed class AccountRegistration(
-    NpgsqlDataSource db, IPasswordHasher<UserAccount> hasher, KycTierChanges kycChanges, IUsersEventOutbox outbox, TimeProvider time)
+    NpgsqlDataSource db, IPasswordHasher<UserAccount> hasher, KycTierChanges kycChanges, IOutbox outbox, TimeProvider time)
 {
     public async Task<Outcome<UserAccount>> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken)
     {
@@ -93,9 +93,7 @@ public sealed class AccountRegistration(
                 KycStatuses.DocumentAccepted, "CPF given at registration", now, cancellationToken);
             account = account with { KycTier = KycTiers.DocumentAccepted };
         }
-        await outbox.AddAsync(
-            new UserRegisteredIntegrationEvent(account.Id, account.DisplayName, account.Country, account.Role, account.KycTier, now),
-            transaction, cancellationToken);
+        await outbox.AddAsync(transaction, new UserRegistered(account.Id, account.DisplayName, account.Role, now), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return account;
     }

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Identity;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
 using StreamBets.Users.Accounts;
 using StreamBets.Users.Auth;
-using StreamBets.Users.IntegrationEvents;
+using StreamBets.Users.IntegrationEvents.EventHandling;
 using StreamBets.Users.Kyc;
 using StreamBets.Users.ResponsibleGambling;
 
@@ -18,12 +20,12 @@ internal static class Extensions
         builder.AddNpgsqlDataSource("usersdb");
         builder.AddPostgresSchema("usersdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
+        builder.AddEventBus("usersdb")
+            .AddSubscription<DepositSucceeded, DepositSucceededHandler>();
 
         builder.AddAccounts();
         builder.AddKyc();
         builder.AddResponsibleGambling();
-        // SEAM(messaging): the shared transactional outbox replaces this stand-in.
-        builder.Services.AddSingleton<IUsersEventOutbox, LoggingUsersEventOutbox>();
     }
 
     private static void AddAccounts(this IHostApplicationBuilder builder)

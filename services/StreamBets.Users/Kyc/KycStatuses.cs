@@ -11,7 +11,7 @@ public static class KycTiers
     public const int Verified = 2;
 }
 
-/// <summary>The stable status words of KycStatusChanged and the KYC endpoints.</summary>
+/// <summary>The stable status words of the KycStatusChanged integration event.</summary>
 public static class KycStatuses
 {
     public const string DocumentAccepted = "document-accepted";

@@ -1,7 +1,7 @@
 using Npgsql;
 using StreamBets.Users.Data;
-using StreamBets.Users.IntegrationEvents;
-using StreamBets.Users.IntegrationEvents.Events;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
 
 namespace StreamBets.Users.Kyc;
 
@@ -9,7 +9,7 @@ namespace StreamBets.Users.Kyc;
 /// The one way a KYC standing changes: the user's tier (when it moves), the audit row and the
 /// KycStatusChanged event are written in the caller's transaction, so they commit together or not at all.
 /// </summary>
-public sealed class KycTierChanges(IUsersEventOutbox outbox)
+public sealed class KycTierChanges(IOutbox outbox)
 {
     public async Task RecordAsync(
         NpgsqlTransaction transaction, Guid userId, int fromTier, int toTier, string status, string reason, DateTimeOffset now, CancellationToken cancellationToken)
@@ -30,7 +30,7 @@ public sealed class KycTierChanges(IUsersEventOutbox outbox)
             await audit.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await outbox.AddAsync(new KycStatusChangedIntegrationEvent(userId, fromTier, toTier, status, reason, now), transaction, cancellationToken);
+        await outbox.AddAsync(transaction, new KycStatusChanged(userId, status, toTier, reason, now), cancellationToken);
     }
 
     /// <summary>Reads the tier under a row lock, so concurrent changes to one user serialise.</summary>

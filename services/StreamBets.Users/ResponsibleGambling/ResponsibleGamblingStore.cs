@@ -108,16 +108,27 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Records a succeeded deposit for the limits, once per deposit id: the DepositSucceeded handler
-    /// calls this, and a redelivered event changes nothing. Answers whether it was new.
+    /// Records a succeeded deposit for the deposit limits, once per deposit id, in the caller's transaction
+    /// (the DepositSucceeded handler's inbox transaction). Answers whether it was new.
     /// </summary>
-    public async Task<bool> RecordDepositAsync(string depositId, Guid userId, long amountMinor, DateTimeOffset occurredAt, CancellationToken cancellationToken)
+    public static async Task<bool> RecordDepositAsync(
+        NpgsqlTransaction transaction, Guid depositId, Guid userId, long amountMinor, DateTimeOffset occurredAt, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amountMinor);
-        await using var insert = db.CreateCommand(
-            "INSERT INTO rg_deposits (deposit_id, user_id, amount_minor, occurred_at) VALUES ($1, $2, $3, $4) ON CONFLICT (deposit_id) DO NOTHING")
-            .With(depositId).With(userId).With(amountMinor).With(occurredAt);
-        return await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO rg_deposits (deposit_id, user_id, amount_minor, occurred_at) VALUES ($1, $2, $3, $4) ON CONFLICT (deposit_id) DO NOTHING",
+            transaction.Connection, transaction);
+        return await insert.With(depositId).With(userId).With(amountMinor).With(occurredAt).ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>The same in a transaction of its own, for callers outside an event handler.</summary>
+    public async Task<bool> RecordDepositAsync(Guid depositId, Guid userId, long amountMinor, DateTimeOffset occurredAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var recorded = await RecordDepositAsync(transaction, depositId, userId, amountMinor, occurredAt, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return recorded;
     }
 
     private static async Task LockPlayerAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)

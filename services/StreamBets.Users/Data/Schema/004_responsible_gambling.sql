@@ -24,7 +24,7 @@ CREATE TABLE rg_self_exclusions (
 
 -- Succeeded deposits, recorded idempotently by deposit id (fed by DepositSucceeded from Payments).
 CREATE TABLE rg_deposits (
-    deposit_id   text PRIMARY KEY,
+    deposit_id   uuid PRIMARY KEY,
     user_id      uuid NOT NULL REFERENCES users (id),
     amount_minor bigint NOT NULL CHECK (amount_minor > 0),
     occurred_at  timestamptz NOT NULL
