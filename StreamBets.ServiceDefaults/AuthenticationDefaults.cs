@@ -93,6 +93,16 @@ public static class AuthenticationDefaults
                 };
             });
 
+        // Token lifetimes are judged by the injected clock, like every other time rule (tests use a fake one).
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<TimeProvider>((options, time) => options.TokenValidationParameters.LifetimeValidator =
+                (notBefore, expires, _, parameters) =>
+                {
+                    var now = time.GetUtcNow().UtcDateTime;
+                    return expires is { } exp && exp > now - parameters.ClockSkew
+                        && (notBefore is not { } nbf || nbf <= now + parameters.ClockSkew);
+                });
+
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Admin, policy => policy.RequireRole(Roles.Admin))
             .AddPolicy(Policies.Streamer, policy => policy.RequireRole(Roles.Streamer, Roles.Admin));

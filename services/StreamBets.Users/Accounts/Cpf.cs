@@ -46,6 +46,17 @@ public static class Cpf
         return true;
     }
 
+    /// <summary>Appends the two check digits to nine base digits (sandbox and test data).</summary>
+    public static string WithCheckDigits(string nineDigits)
+    {
+        if (nineDigits.Length != 9 || !nineDigits.All(char.IsAsciiDigit))
+        {
+            throw new ArgumentException("A CPF base has nine digits.", nameof(nineDigits));
+        }
+        var first = nineDigits + (char)('0' + CheckDigit(nineDigits));
+        return first + (char)('0' + CheckDigit(first));
+    }
+
     /// <summary>Weights run from n+1 down to 2 over the n digits; a remainder of 10 becomes 0.</summary>
     private static int CheckDigit(ReadOnlySpan<char> digits)
     {
