@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,7 +32,8 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
     private static int _cpfSequence = Random.Shared.Next(100_000_000, 900_000_000);
     private GrpcChannel? _channel;
 
-    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+    /// <summary>Starts at a whole millisecond, so times survive PostgreSQL's microsecond precision unchanged.</summary>
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
     public string ConnectionString { get; private set; } = "";
     public string RedisConnectionString { get; private set; } = "";
 
@@ -82,6 +84,8 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Clock);
+            // The same PBKDF2 hasher, with fewer rounds than production's 100,000: these tests sign in hundreds of times.
+            services.Configure<PasswordHasherOptions>(options => options.IterationCount = 1_000);
             ConfigureServices(services);
         });
     }
