@@ -61,7 +61,7 @@ public static class EventBusExtensions
 
         var subscriptions = new SubscriptionCatalog();
         services.AddSingleton(subscriptions);
-        EventBusTransports.Add(builder, options);
+        EventBusTransports.Add(builder, options, connectionName is not null);
         return new EventBusBuilder(services, subscriptions, connectionName is not null);
     }
 

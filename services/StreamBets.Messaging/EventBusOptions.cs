@@ -61,8 +61,11 @@ public sealed class OutboxRelayOptions
 
 public sealed class RedisStreamsOptions
 {
+    /// <summary>Prefix of every key the bus uses, so environments (or test runs) can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "streambets";
+
     /// <summary>
-    /// Streams per topic; an event goes to stream "streambets:{topic}:{hash(key) % N}". Fixed for the life of the
+    /// Streams per topic; an event goes to stream "{prefix}:{topic}:{hash(key) % N}". Fixed for the life of the
     /// deployment: changing it moves keys between streams and breaks per-key order for in-flight events.
     /// </summary>
     public int PartitionsPerTopic { get; set; } = 16;
@@ -79,7 +82,7 @@ public sealed class RedisStreamsOptions
     /// <summary>A consumer owns a partition through a lease it renews; a dead consumer's partitions are free after this.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Cap of each group's dead-letter stream "streambets:deadletter:{group}".</summary>
+    /// <summary>Cap of each group's dead-letter stream "{prefix}:deadletter:{group}".</summary>
     public int DeadLetterMaxLength { get; set; } = 100_000;
 }
 
@@ -95,4 +98,13 @@ public sealed class KafkaOptions
     public int MessageTimeoutMs { get; set; } = 30_000;
 
     public int SessionTimeoutMs { get; set; } = 10_000;
+
+    /// <summary>Partitions of each topic the bus creates (per-key order holds within a partition).</summary>
+    public int Partitions { get; set; } = 16;
+
+    /// <summary>Replication factor of the topics the bus creates; -1 takes the broker's default.</summary>
+    public short ReplicationFactor { get; set; } = -1;
+
+    /// <summary>Messages handed to the dispatcher together (they commit in one transaction when all succeed).</summary>
+    public int ConsumeBatchSize { get; set; } = 200;
 }

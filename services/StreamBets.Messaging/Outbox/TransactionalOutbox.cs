@@ -7,7 +7,7 @@ using StreamBets.Messaging.Envelope;
 
 namespace StreamBets.Messaging.Outbox;
 
-internal sealed class TransactionalOutbox(EventBusIdentity identity, OutboxRelayOptions relayOptions, OutboxSignal signal, TimeProvider time) : IOutbox
+internal sealed class TransactionalOutbox(EventBusIdentity identity, OutboxRelayOptions relayOptions, TimeProvider time) : IOutbox
 {
     /// <summary>The channel the relay LISTENs on; NOTIFY is transactional, so it fires on commit and never on rollback.</summary>
     public const string NotifyChannel = "streambets_outbox";
@@ -81,8 +81,5 @@ internal sealed class TransactionalOutbox(EventBusIdentity identity, OutboxRelay
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{NotifyChannel}', '')"));
         }
         await batch.ExecuteNonQueryAsync(cancellationToken);
-
-        // Same-process relay: it re-reads soon after; rows of a transaction not yet committed are simply not visible yet.
-        signal.Wake();
     }
 }

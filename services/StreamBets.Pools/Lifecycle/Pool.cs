@@ -1,0 +1,190 @@
+using StreamBets.Contracts;
+using StreamBets.Pools.Payouts;
+
+namespace StreamBets.Pools.Lifecycle;
+
+/// <summary>
+/// A pool and the rules of its lifecycle. Every transition returns the event it caused, or the rule it broke.
+/// Methods take the current instant from the caller's injected <see cref="TimeProvider"/>, so nothing here reads
+/// the clock or sleeps. Deadlines are not timers: a sweeper calls <see cref="LockIfDue"/> and
+/// <see cref="CancelIfAbandoned"/>, and the service calls <see cref="LockIfDue"/> before acting on a pool.
+/// </summary>
+public sealed class Pool
+{
+    /// <summary>A locked pool nobody resolves is cancelled and refunded after this long, as Twitch Predictions do.</summary>
+    public static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(24);
+
+    private Pool(Guid id, PoolDefinition definition)
+    {
+        Id = id;
+        Title = definition.Title.Trim();
+        Outcomes = [.. definition.Outcomes.Select(label => new PoolOutcome(Guid.CreateVersion7(), label.Trim()))];
+        BettingWindow = definition.BettingWindow;
+        MinStake = definition.MinStake;
+        MaxStake = definition.MaxStake;
+        RakeBasisPoints = definition.RakeBasisPoints;
+    }
+
+    // For materializers (EF Core, Dapper) rehydrating a stored pool; they set the private setters.
+    private Pool()
+    {
+        Title = "";
+        Outcomes = [];
+    }
+
+    public Guid Id { get; private set; }
+    public string Title { get; private set; }
+    public IReadOnlyList<PoolOutcome> Outcomes { get; private set; }
+    public TimeSpan BettingWindow { get; private set; }
+    public Money MinStake { get; private set; }
+    public Money MaxStake { get; private set; }
+    public int RakeBasisPoints { get; private set; }
+
+    public PoolState State { get; private set; } = PoolState.Draft;
+    public DateTimeOffset? OpenedAt { get; private set; }
+    public DateTimeOffset? LocksAt { get; private set; }
+    public DateTimeOffset? LockedAt { get; private set; }
+
+    /// <summary>When it was resolved or cancelled.</summary>
+    public DateTimeOffset? ClosedAt { get; private set; }
+
+    public IReadOnlyList<Guid> WinningOutcomeIds { get; private set; } = [];
+    public CancellationReason? CancellationReason { get; private set; }
+
+    /// <summary>A new pool in <see cref="PoolState.Draft"/>, or <c>invalid-pool</c> with every broken rule.</summary>
+    public static Result<Pool> Create(Guid id, PoolDefinition definition)
+    {
+        var errors = definition.Validate();
+        return errors.Count == 0 ? new Pool(id, definition) : PoolError.InvalidPool(errors);
+    }
+
+    public Result<PoolOpened> Open(DateTimeOffset now)
+    {
+        if (State != PoolState.Draft)
+        {
+            return PoolError.InvalidTransition(State, "opened");
+        }
+
+        State = PoolState.Open;
+        OpenedAt = now;
+        LocksAt = now + BettingWindow;
+        return new PoolOpened(Id, now, LocksAt.Value);
+    }
+
+    /// <summary>Locks by hand. Past the window's end, the lock is dated at the window's end, when betting actually closed.</summary>
+    public Result<PoolLocked> Lock(DateTimeOffset now) =>
+        State == PoolState.Open ? LockAt(now, LockReason.Manual) : PoolError.NotOpen(State);
+
+    /// <summary>Locks an open pool whose window has ended; null when there is nothing to do.</summary>
+    public PoolLocked? LockIfDue(DateTimeOffset now) =>
+        State == PoolState.Open && now >= LocksAt ? LockAt(now, LockReason.WindowEnded) : null;
+
+    /// <summary>
+    /// Resolves a locked pool with one winning outcome, or several for a dead heat (see <see cref="ParimutuelCalculator.Settle"/>).
+    /// </summary>
+    public Result<PoolResolved> Resolve(IReadOnlyCollection<Guid> winningOutcomeIds, DateTimeOffset now)
+    {
+        if (State != PoolState.Locked)
+        {
+            return PoolError.InvalidTransition(State, "resolved");
+        }
+
+        if (winningOutcomeIds.Count == 0)
+        {
+            return PoolError.WinnerRequired();
+        }
+
+        foreach (var winner in winningOutcomeIds)
+        {
+            if (!HasOutcome(winner))
+            {
+                return PoolError.UnknownOutcome(winner);
+            }
+        }
+
+        State = PoolState.Resolved;
+        ClosedAt = now;
+        WinningOutcomeIds = [.. winningOutcomeIds.Distinct()];
+        return new PoolResolved(Id, now, WinningOutcomeIds);
+    }
+
+    /// <summary>Cancels an open or locked pool; every stake is refunded.</summary>
+    public Result<PoolCancelled> Cancel(DateTimeOffset now) =>
+        State is PoolState.Open or PoolState.Locked
+            ? CancelAt(now, Lifecycle.CancellationReason.Manual)
+            : PoolError.InvalidTransition(State, "cancelled");
+
+    /// <summary>Cancels a pool locked for <see cref="AbandonedAfter"/> without a resolution; null when there is nothing to do.</summary>
+    public PoolCancelled? CancelIfAbandoned(DateTimeOffset now) =>
+        State == PoolState.Locked && now >= LockedAt + AbandonedAfter
+            ? CancelAt(now, Lifecycle.CancellationReason.Abandoned)
+            : null;
+
+    /// <summary>
+    /// Why a bet must be refused, or null to accept it. <paramref name="backedOutcomeId"/> is the outcome the user
+    /// already backed in this pool, if any: they may add to it but never back a second one. Stake limits apply per bet.
+    /// The clock is checked as well as the state, so a bet at or after the lock time is refused before any sweeper locks the pool.
+    /// </summary>
+    public PoolError? CheckBet(Guid? backedOutcomeId, Guid outcomeId, Money stake, DateTimeOffset now)
+    {
+        if (State == PoolState.Locked || (State == PoolState.Open && now >= LocksAt))
+        {
+            return PoolError.Locked();
+        }
+
+        if (State != PoolState.Open)
+        {
+            return PoolError.NotOpen(State);
+        }
+
+        if (!HasOutcome(outcomeId))
+        {
+            return PoolError.UnknownOutcome(outcomeId);
+        }
+
+        if (backedOutcomeId is { } backed && backed != outcomeId)
+        {
+            return PoolError.SecondOutcome();
+        }
+
+        return stake < MinStake || stake > MaxStake ? PoolError.StakeOutOfRange(MinStake, MaxStake) : null;
+    }
+
+    /// <summary>What settlement moves for this pool's bets: payouts once resolved, full refunds once cancelled.</summary>
+    public Result<SettlementPlan> Settle(ReadOnlySpan<PoolBet> bets) => State switch
+    {
+        PoolState.Resolved => ParimutuelCalculator.Settle(bets, [.. WinningOutcomeIds], RakeBasisPoints),
+        PoolState.Cancelled => ParimutuelCalculator.Refund(bets),
+        _ => PoolError.InvalidTransition(State, "settled"),
+    };
+
+    private bool HasOutcome(Guid outcomeId)
+    {
+        foreach (var outcome in Outcomes)
+        {
+            if (outcome.Id == outcomeId)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private PoolLocked LockAt(DateTimeOffset now, LockReason reason)
+    {
+        var lockedAt = LocksAt is { } due && due < now ? due : now;
+        State = PoolState.Locked;
+        LockedAt = lockedAt;
+        return new PoolLocked(Id, lockedAt, reason);
+    }
+
+    // Dated now rather than at the deadline: until this call a resolution could still have arrived.
+    private PoolCancelled CancelAt(DateTimeOffset now, CancellationReason reason)
+    {
+        State = PoolState.Cancelled;
+        ClosedAt = now;
+        CancellationReason = reason;
+        return new PoolCancelled(Id, now, reason);
+    }
+}

@@ -1,0 +1,65 @@
+using StreamBets.Contracts;
+
+namespace StreamBets.Pools.Payouts;
+
+/// <summary>The money staked so far on one outcome; outcomes missing from a list count as zero.</summary>
+public readonly record struct OutcomeStake(Guid OutcomeId, Money Stake);
+
+/// <summary>
+/// An outcome's current return per unit staked, stake included (2.5 means 10.00 returns 25.00),
+/// or null while nobody has backed it.
+/// </summary>
+public readonly record struct OutcomeOdds(Guid OutcomeId, Money Stake, decimal? ReturnPerUnit);
+
+/// <summary>
+/// Odds as they stand, for display while the pool is open. They follow <see cref="ParimutuelCalculator"/> exactly,
+/// including its refund rule: an outcome holding the whole pool returns 1, since nobody is on the other side.
+/// </summary>
+public static class LiveOdds
+{
+    public static OutcomeOdds[] Calculate(ReadOnlySpan<OutcomeStake> stakes, int rakeBasisPoints)
+    {
+        long total = 0;
+        foreach (var outcome in stakes)
+        {
+            total = checked(total + outcome.Stake.MinorUnits);
+        }
+
+        var netPool = total - ParimutuelCalculator.Rake(total, rakeBasisPoints);
+        var odds = new OutcomeOdds[stakes.Length];
+        for (var i = 0; i < stakes.Length; i++)
+        {
+            var stake = stakes[i].Stake.MinorUnits;
+            decimal? returnPerUnit = stake == 0 ? null : stake == total ? 1m : (decimal)netPool / stake;
+            odds[i] = new OutcomeOdds(stakes[i].OutcomeId, stakes[i].Stake, returnPerUnit);
+        }
+
+        return odds;
+    }
+
+    /// <summary>
+    /// What a further <paramref name="stake"/> on <paramref name="outcomeId"/> would pay if that outcome won alone
+    /// and no other bet arrived: the stake joins both the pool total and the outcome's stake. Floored, as settlement is.
+    /// </summary>
+    public static Money PotentialPayout(ReadOnlySpan<OutcomeStake> stakes, int rakeBasisPoints, Guid outcomeId, Money stake)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stake.MinorUnits, nameof(stake));
+        long total = stake.MinorUnits, onOutcome = stake.MinorUnits;
+        foreach (var outcome in stakes)
+        {
+            total = checked(total + outcome.Stake.MinorUnits);
+            if (outcome.OutcomeId == outcomeId)
+            {
+                onOutcome += outcome.Stake.MinorUnits;
+            }
+        }
+
+        if (onOutcome == total)
+        {
+            return stake;
+        }
+
+        var netPool = total - ParimutuelCalculator.Rake(total, rakeBasisPoints);
+        return new Money(ParimutuelCalculator.Payout(stake.MinorUnits, netPool, onOutcome));
+    }
+}

@@ -1,0 +1,105 @@
+using StreamBets.Contracts;
+
+namespace StreamBets.Pools.Payouts;
+
+/// <summary>
+/// Parimutuel settlement in integer minor units. For pool total T, rake rate r and stake W on the
+/// winning outcome(s), a winning stake s is paid floor(s * (T - floor(T * r)) / W); the remainder is breakage.
+/// </summary>
+/// <remarks>
+/// Bad input here (a non-positive stake, a total beyond <see cref="long.MaxValue"/>, a rake outside 0..100 %)
+/// means stored bets are corrupt, not that a player erred, so it throws instead of returning an error.
+/// </remarks>
+public static class ParimutuelCalculator
+{
+    public const int BasisPointsPerUnit = 10_000;
+
+    /// <summary>
+    /// Settles a resolved pool. With several winning outcomes (a dead heat) W is their combined stake, so everyone
+    /// on any winning outcome shares the net pool pro rata, as pooled tote dead heats fall out.
+    /// </summary>
+    public static SettlementPlan Settle(ReadOnlySpan<PoolBet> bets, ReadOnlySpan<Guid> winningOutcomeIds, int rakeBasisPoints)
+    {
+        // One pass for the totals, one for the lines: no per-bet allocation, since a pool may hold a million bets.
+        long total = 0, winningStake = 0;
+        foreach (ref readonly var bet in bets)
+        {
+            var stake = StakeOf(bet);
+            total = checked(total + stake);
+            if (winningOutcomeIds.Contains(bet.OutcomeId))
+            {
+                winningStake += stake; // never exceeds total, so it cannot overflow
+            }
+        }
+
+        // Covers the single-sided pool too: its one outcome either won (no losers) or lost (no winners).
+        if (winningStake == 0)
+        {
+            return RefundAll(bets, SettlementBasis.NoStakeOnWinner, total);
+        }
+
+        if (winningStake == total)
+        {
+            return RefundAll(bets, SettlementBasis.NoStakeOnLosers, total);
+        }
+
+        var rake = Rake(total, rakeBasisPoints);
+        var netPool = total - rake;
+        var lines = new BetSettlement[bets.Length];
+        long paid = 0;
+        for (var i = 0; i < bets.Length; i++)
+        {
+            ref readonly var bet = ref bets[i];
+            lines[i] = winningOutcomeIds.Contains(bet.OutcomeId)
+                ? new BetSettlement(bet.BetId, bet.UserId, new Money(Payout(bet.Stake.MinorUnits, netPool, winningStake)), SettlementKind.Win)
+                : new BetSettlement(bet.BetId, bet.UserId, Money.Zero, SettlementKind.Loss);
+            paid += lines[i].Payout.MinorUnits; // each payout is floored, so the sum stays within netPool
+        }
+
+        return new SettlementPlan(SettlementBasis.Parimutuel, lines, new Money(total), new Money(rake), new Money(netPool - paid));
+    }
+
+    /// <summary>Settles a cancelled pool (by hand, after lock, or abandoned): every stake goes back, no rake.</summary>
+    public static SettlementPlan Refund(ReadOnlySpan<PoolBet> bets)
+    {
+        long total = 0;
+        foreach (ref readonly var bet in bets)
+        {
+            total = checked(total + StakeOf(bet));
+        }
+
+        return RefundAll(bets, SettlementBasis.Cancelled, total);
+    }
+
+    /// <summary>The house's cut, floored so a fraction of a minor unit stays with the players.</summary>
+    public static long Rake(long total, int rakeBasisPoints)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rakeBasisPoints);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rakeBasisPoints, BasisPointsPerUnit);
+        return (long)((Int128)total * rakeBasisPoints / BasisPointsPerUnit);
+    }
+
+    /// <summary>
+    /// A winning stake's share of the net pool, floored so the pool never pays out more than it holds.
+    /// The product can pass <see cref="long.MaxValue"/> for large pools, hence the 128-bit intermediate;
+    /// the quotient fits in a long because stake ≤ winningStake.
+    /// </summary>
+    public static long Payout(long stake, long netPool, long winningStake) =>
+        (long)((Int128)stake * netPool / winningStake);
+
+    private static long StakeOf(in PoolBet bet) =>
+        bet.Stake.IsPositive
+            ? bet.Stake.MinorUnits
+            : throw new ArgumentException($"Bet {bet.BetId} stakes {bet.Stake}; an accepted bet stakes at least one minor unit.", "bets");
+
+    private static SettlementPlan RefundAll(ReadOnlySpan<PoolBet> bets, SettlementBasis basis, long total)
+    {
+        var lines = new BetSettlement[bets.Length];
+        for (var i = 0; i < bets.Length; i++)
+        {
+            lines[i] = new BetSettlement(bets[i].BetId, bets[i].UserId, bets[i].Stake, SettlementKind.Refund);
+        }
+
+        return new SettlementPlan(basis, lines, new Money(total), Money.Zero, Money.Zero);
+    }
+}

@@ -1,0 +1,69 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+
+namespace StreamBets.AppHost.Tests;
+
+/// <summary>
+/// Container mode cannot run here (no container runtime), so these tests build its model without
+/// starting it and check what a machine with Docker or Podman would run.
+/// </summary>
+public sealed class ContainerModeModelTests
+{
+    private static async Task<IDistributedApplicationTestingBuilder> ContainerModeAsync() =>
+        await DistributedApplicationTestingBuilder.CreateAsync<Projects.StreamBets_AppHost>(["--StreamBets:Infrastructure=Containers"]);
+
+    [Fact]
+    public async Task Container_mode_runs_the_five_stores_as_containers_with_their_images()
+    {
+        await using var builder = await ContainerModeAsync();
+
+        var images = builder.Resources.OfType<ContainerResource>()
+            .ToDictionary(r => r.Name, r => r.Annotations.OfType<ContainerImageAnnotation>().Single().Image);
+
+        Assert.Equal(["clickhouse", "kafka", "mongo", "postgres", "redis"], images.Keys.Order());
+        Assert.EndsWith("postgres", images["postgres"]);
+        Assert.EndsWith("redis", images["redis"]);
+        Assert.Equal("apache/kafka", images["kafka"]);
+        Assert.Equal("mongo", images["mongo"]);
+        Assert.Equal("clickhouse/clickhouse-server", images["clickhouse"]);
+        Assert.Empty(builder.Resources.OfType<StreamBets.AppHost.Infrastructure.LocalServerResource>());
+    }
+
+    [Theory]
+    [InlineData("users", new[] { "usersdb", "redis", "kafka" }, new[] { "postgres", "redis", "kafka" })]
+    [InlineData("pools", new[] { "poolsdb", "redis", "mongo", "kafka", "users" }, new[] { "postgres", "redis", "mongo", "kafka", "users" })]
+    [InlineData("betengine", new[] { "betsdb", "redis", "kafka", "users", "pools" }, new[] { "postgres", "redis", "kafka", "users", "pools" })]
+    [InlineData("settlement", new[] { "settlementdb", "kafka", "pools", "users" }, new[] { "postgres", "kafka", "pools", "users" })]
+    [InlineData("payments", new[] { "paymentsdb", "kafka", "users" }, new[] { "postgres", "kafka", "users" })]
+    [InlineData("integration", new[] { "integrationdb", "mongo", "kafka" }, new[] { "postgres", "mongo", "kafka" })]
+    [InlineData("realtime", new[] { "redis", "kafka" }, new[] { "redis", "kafka" })]
+    [InlineData("analytics", new[] { "clickhouse", "kafka" }, new[] { "clickhouse", "kafka" })]
+    [InlineData("gateway", new[] { "redis", "users", "betengine", "pools", "settlement", "payments", "integration", "realtime", "analytics" }, new[] { "redis", "users", "betengine", "pools", "settlement", "payments", "integration", "realtime", "analytics" })]
+    [InlineData("web", new[] { "gateway" }, new[] { "gateway" })]
+    [InlineData("admin", new[] { "gateway" }, new[] { "gateway" })]
+    public async Task Each_service_references_and_waits_for_what_it_uses(string service, string[] references, string[] waitsFor)
+    {
+        await using var builder = await ContainerModeAsync();
+        var resource = builder.Resources.Single(r => r.Name == service);
+
+        var referenced = resource.Annotations.OfType<ResourceRelationshipAnnotation>()
+            .Where(a => a.Type == "Reference" && a.Resource is not ParameterResource).Select(a => a.Resource.Name).ToHashSet();
+        var awaited = resource.Annotations.OfType<WaitAnnotation>().Select(a => RootName(a.Resource)).ToHashSet();
+
+        Assert.True(referenced.SetEquals(references), $"{service} references [{string.Join(", ", referenced)}]");
+        Assert.True(awaited.SetEquals(waitsFor), $"{service} waits for [{string.Join(", ", awaited)}]");
+    }
+
+    [Fact]
+    public async Task Only_the_gateway_and_the_front_ends_are_external()
+    {
+        await using var builder = await ContainerModeAsync();
+        var external = builder.Resources.OfType<ProjectResource>()
+            .Where(p => p.Annotations.OfType<EndpointAnnotation>().Any(e => e.IsExternal))
+            .Select(p => p.Name);
+        Assert.Equal(["admin", "gateway", "web"], external.Order());
+    }
+
+    // A database resource is waited for through its server in the dashboard's terms.
+    private static string RootName(IResource resource) => resource is IResourceWithParent child ? RootName(child.Parent) : resource.Name;
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace StreamBets.AppHost.Tests;
+
+/// <summary>azd builds on the AppHost's deployment manifest, so it must list every service and store.</summary>
+public sealed class DeploymentManifestTests
+{
+    [Fact]
+    public async Task The_deployment_manifest_lists_every_service_and_store()
+    {
+        var manifest = await PublishManifestAsync();
+        var resources = manifest.RootElement.GetProperty("resources");
+
+        foreach (var project in new[] { "gateway", "users", "betengine", "pools", "settlement", "integration", "realtime", "payments", "analytics", "web", "admin" })
+        {
+            Assert.True(resources.TryGetProperty(project, out var resource), $"{project} is missing from the manifest.");
+            Assert.StartsWith("project.", resource.GetProperty("type").GetString());
+        }
+        foreach (var store in new[] { "postgres", "redis", "kafka", "mongo", "clickhouse" })
+        {
+            Assert.True(resources.TryGetProperty(store, out var resource), $"{store} is missing from the manifest.");
+            Assert.StartsWith("container.", resource.GetProperty("type").GetString());
+        }
+        foreach (var database in new[] { "usersdb", "betsdb", "poolsdb", "settlementdb", "paymentsdb", "integrationdb" })
+        {
+            Assert.True(resources.TryGetProperty(database, out _), $"{database} is missing from the manifest.");
+        }
+    }
+
+    [Fact]
+    public async Task Deployed_services_use_kafka_and_mongodb()
+    {
+        var manifest = await PublishManifestAsync();
+        var pools = manifest.RootElement.GetProperty("resources").GetProperty("pools").GetProperty("env");
+
+        Assert.Equal("Kafka", pools.GetProperty("Messaging__Transport").GetString());
+        Assert.Equal("MongoDB", pools.GetProperty("Documents__Store").GetString());
+        Assert.Contains("{kafka.connectionString}", pools.GetProperty("ConnectionStrings__kafka").GetString());
+        Assert.Contains("{mongo.connectionString}", pools.GetProperty("ConnectionStrings__mongo").GetString());
+    }
+
+    private static readonly Lazy<Task<JsonDocument>> Manifest = new(async () =>
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"streambets-manifest-{Guid.NewGuid():N}", "aspire-manifest.json");
+        var appHost = Projects.StreamBets_AppHost.ProjectPath;
+        var start = new ProcessStartInfo("dotnet", ["run", "--project", appHost, "--no-build", "--no-launch-profile", "--", "--publisher", "manifest", "--output-path", output])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"Publishing the manifest failed:\n{await stdout}\n{await stderr}");
+        return JsonDocument.Parse(await File.ReadAllTextAsync(output));
+    });
+
+    private static Task<JsonDocument> PublishManifestAsync() => Manifest.Value;
+}

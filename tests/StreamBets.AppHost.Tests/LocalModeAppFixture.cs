@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace StreamBets.AppHost.Tests;
+
+/// <summary>
+/// The whole StreamBets AppHost in local mode, started once for every test in the collection,
+/// with its own throw-away data folder and every resource healthy before the first test runs.
+/// </summary>
+public sealed class LocalModeAppFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartupTimeout = TimeSpan.FromMinutes(4);
+
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "streambets-apphost-tests", Guid.NewGuid().ToString("N"));
+
+    public DistributedApplication App { get; private set; } = null!;
+    public TimeSpan TimeToAllHealthy { get; private set; }
+    public IReadOnlyList<string> ProjectNames { get; private set; } = [];
+
+    /// <summary>Every console line each resource wrote, by resource name.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ResourceLogLines
+    {
+        get { lock (_lines) { return _lines.ToDictionary(p => p.Key, p => (IReadOnlyList<string>)p.Value.ToList()); } }
+    }
+
+    private readonly Dictionary<string, List<string>> _lines = [];
+
+    private async Task CollectLogsAsync(ResourceLoggerService logs, string resourceName)
+    {
+        await foreach (var batch in logs.WatchAsync(resourceName))
+        {
+            lock (_lines)
+            {
+                var lines = _lines.TryGetValue(resourceName, out var existing) ? existing : _lines[resourceName] = [];
+                lines.AddRange(batch.Select(line => line.Content));
+            }
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.StreamBets_AppHost>(
+        [
+            "--StreamBets:Infrastructure=Local",
+            $"--StreamBets:DataDirectory={_dataDirectory}",
+            "--DcpPublisher:WaitForResourceCleanup=false",
+            "--DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
+        ]);
+
+        // Retries ride over a service that is still warming up on a busy two-core machine.
+        builder.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler());
+
+        ProjectNames = builder.Resources.OfType<ProjectResource>().Select(r => r.Name).ToList();
+        // Aspire adds hidden helper resources (such as project rebuilders) that never start; only ours matter.
+        var ours = builder.Resources.Where(r => r is ProjectResource || r.GetType().Name == "LocalServerResource").Select(r => r.Name).ToList();
+        App = await builder.BuildAsync();
+        var resourceLogs = App.Services.GetRequiredService<ResourceLoggerService>();
+        foreach (var name in ours)
+        {
+            _ = CollectLogsAsync(resourceLogs, name);
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        using var timeout = new CancellationTokenSource(StartupTimeout);
+        await App.StartAsync(timeout.Token);
+        var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
+        await Task.WhenAll(ours.Select(name => notifications.WaitForResourceHealthyAsync(name, timeout.Token)));
+        TimeToAllHealthy = stopwatch.Elapsed;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.StopAsync();
+            await App.DisposeAsync();
+        }
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A server may still be flushing; the folder is under /tmp.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class LocalModeAppCollection : ICollectionFixture<LocalModeAppFixture>
+{
+    public const string Name = "StreamBets in local mode";
+}

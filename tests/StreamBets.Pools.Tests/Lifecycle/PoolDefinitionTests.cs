@@ -1,0 +1,129 @@
+using StreamBets.Contracts;
+using StreamBets.Pools.Lifecycle;
+using static StreamBets.Pools.Tests.Lifecycle.PoolFixtures;
+
+namespace StreamBets.Pools.Tests.Lifecycle;
+
+public class PoolDefinitionTests
+{
+    private static string[] FieldsBrokenBy(PoolDefinition definition)
+    {
+        var result = Pool.Create(Guid.NewGuid(), definition);
+        Assert.False(result.IsSuccess);
+        Assert.Equal(PoolErrorCodes.InvalidPool, result.Error.Code);
+        return [.. result.Error.FieldErrors.Keys];
+    }
+
+    [Fact]
+    public void A_valid_definition_creates_a_draft_with_trimmed_text_and_distinct_outcome_ids()
+    {
+        var id = Guid.NewGuid();
+
+        var pool = Pool.Create(id, Definition() with { Title = "  Will I win?  ", Outcomes = [" Yes", "No "] }).Value!;
+
+        Assert.Equal(id, pool.Id);
+        Assert.Equal("Will I win?", pool.Title);
+        Assert.Equal(["Yes", "No"], pool.Outcomes.Select(o => o.Label));
+        Assert.NotEqual(pool.Outcomes[0].Id, pool.Outcomes[1].Id);
+        Assert.Equal(PoolState.Draft, pool.State);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData(null)]
+    [InlineData("This title is forty-six characters long, sorry")]
+    public void A_title_is_required_and_at_most_45_characters(string? title)
+    {
+        Assert.Equal(["title"], FieldsBrokenBy(Definition() with { Title = title! }));
+    }
+
+    [Fact]
+    public void A_title_of_45_characters_counts_each_emoji_as_one()
+    {
+        var title = new string('x', 44) + "🏆"; // 46 UTF-16 units, 45 characters
+
+        Assert.True(Pool.Create(Guid.NewGuid(), Definition() with { Title = title }).IsSuccess);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(11)]
+    public void A_pool_has_two_to_ten_outcomes(int count)
+    {
+        var outcomes = Enumerable.Range(1, count).Select(i => $"Outcome {i}").ToArray();
+
+        Assert.Equal(["outcomes"], FieldsBrokenBy(Definition() with { Outcomes = outcomes }));
+    }
+
+    [Fact]
+    public void Ten_outcomes_are_allowed()
+    {
+        var outcomes = Enumerable.Range(1, 10).Select(i => $"Outcome {i}").ToArray();
+
+        Assert.True(Pool.Create(Guid.NewGuid(), Definition() with { Outcomes = outcomes }).IsSuccess);
+    }
+
+    [Theory]
+    [InlineData(" ", false)]
+    [InlineData("Twenty-five characters ok", true)]
+    [InlineData("Twenty-six characters: too", false)]
+    public void An_outcome_label_is_required_and_at_most_25_characters(string label, bool valid)
+    {
+        var result = Pool.Create(Guid.NewGuid(), Definition() with { Outcomes = ["Yes", label] });
+
+        Assert.Equal(valid, result.IsSuccess);
+        Assert.Equal(valid ? null : "outcomes[1]", result.Error?.FieldErrors.Keys.Single());
+    }
+
+    [Fact]
+    public void Outcome_labels_are_unique_ignoring_case_and_spaces()
+    {
+        Assert.Equal(["outcomes[2]"], FieldsBrokenBy(Definition() with { Outcomes = ["Yes", "No", " yes "] }));
+    }
+
+    [Theory]
+    [InlineData(29, false)]
+    [InlineData(30, true)]
+    [InlineData(1800, true)]
+    [InlineData(1801, false)]
+    public void The_betting_window_lasts_30_seconds_to_30_minutes(int seconds, bool valid)
+    {
+        var result = Pool.Create(Guid.NewGuid(), Definition() with { BettingWindow = TimeSpan.FromSeconds(seconds) });
+
+        Assert.Equal(valid, result.IsSuccess);
+        Assert.Equal(valid ? null : "bettingWindow", result.Error?.FieldErrors.Keys.Single());
+    }
+
+    [Fact]
+    public void The_minimum_stake_is_at_least_one_minor_unit()
+    {
+        Assert.Equal(["minStake"], FieldsBrokenBy(Definition() with { MinStake = Money.Zero }));
+    }
+
+    [Fact]
+    public void The_maximum_stake_is_not_below_the_minimum()
+    {
+        Assert.Equal(["maxStake"], FieldsBrokenBy(Definition() with { MinStake = new Money(500), MaxStake = new Money(499) }));
+    }
+
+    [Theory]
+    [InlineData(-1, false)]
+    [InlineData(0, true)]
+    [InlineData(5000, true)]
+    [InlineData(5001, false)]
+    public void The_rake_is_0_to_5000_basis_points(int rakeBasisPoints, bool valid)
+    {
+        Assert.Equal(valid, Pool.Create(Guid.NewGuid(), Definition() with { RakeBasisPoints = rakeBasisPoints }).IsSuccess);
+    }
+
+    [Fact]
+    public void Every_broken_rule_is_reported_at_once()
+    {
+        var definition = new PoolDefinition("", ["Only one"], TimeSpan.Zero, Money.Zero, new Money(-1), RakeBasisPoints: 9000);
+
+        Assert.Equal(
+            ["title", "outcomes", "bettingWindow", "minStake", "maxStake", "rakeBasisPoints"],
+            FieldsBrokenBy(definition));
+    }
+}

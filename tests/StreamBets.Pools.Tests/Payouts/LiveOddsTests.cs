@@ -1,0 +1,83 @@
+using CsCheck;
+using StreamBets.Contracts;
+using StreamBets.Pools.Payouts;
+
+namespace StreamBets.Pools.Tests.Payouts;
+
+public class LiveOddsTests
+{
+    private static readonly Guid A = Guid.NewGuid(), B = Guid.NewGuid(), C = Guid.NewGuid();
+
+    [Fact]
+    public void Each_outcome_shows_the_net_pool_per_unit_it_holds()
+    {
+        // T = 3000 + 1000 + 0 = 4000; rake = floor(4000 * 0.05) = 200; net = 3800.
+        // A: 3800 / 3000 = 1.2666…; B: 3800 / 1000 = 3.8; C: nobody yet, so no odds.
+        OutcomeStake[] stakes = [new(A, new Money(3000)), new(B, new Money(1000)), new(C, Money.Zero)];
+
+        var odds = LiveOdds.Calculate(stakes, rakeBasisPoints: 500);
+
+        Assert.Equal([A, B, C], odds.Select(o => o.OutcomeId));
+        Assert.Equal(3800m / 3000m, odds[0].ReturnPerUnit);
+        Assert.Equal(3.8m, odds[1].ReturnPerUnit);
+        Assert.Null(odds[2].ReturnPerUnit);
+    }
+
+    [Fact]
+    public void An_outcome_holding_the_whole_pool_shows_its_stake_coming_back()
+    {
+        // Nobody on the other side means a refund, whatever the rake.
+        var odds = LiveOdds.Calculate([new(A, new Money(2500)), new(B, Money.Zero)], rakeBasisPoints: 1000);
+
+        Assert.Equal(1m, odds[0].ReturnPerUnit);
+    }
+
+    [Fact]
+    public void Potential_payout_counts_the_new_stake_in_the_pool_and_on_its_outcome()
+    {
+        // A 3000, B 1000; 1000 more on B: T = 5000, rake = floor(5000 * 0.05) = 250, net = 4750, W = 2000.
+        // 1000 * 4750 / 2000 = 2375.
+        OutcomeStake[] stakes = [new(A, new Money(3000)), new(B, new Money(1000))];
+
+        Assert.Equal(new Money(2375), LiveOdds.PotentialPayout(stakes, rakeBasisPoints: 500, B, new Money(1000)));
+    }
+
+    [Fact]
+    public void The_first_stake_on_an_outcome_would_take_the_whole_net_pool()
+    {
+        // C is absent from the list, so it holds 0. 500 on C: T = 4500, rake = floor(4500 * 0.05) = 225, W = 500: 500 * 4275 / 500 = 4275.
+        OutcomeStake[] stakes = [new(A, new Money(3000)), new(B, new Money(1000))];
+
+        Assert.Equal(new Money(4275), LiveOdds.PotentialPayout(stakes, rakeBasisPoints: 500, C, new Money(500)));
+    }
+
+    [Fact]
+    public void Potential_payout_on_the_only_backed_outcome_is_the_stake_back()
+    {
+        OutcomeStake[] stakes = [new(A, new Money(3000)), new(B, Money.Zero)];
+
+        Assert.Equal(new Money(700), LiveOdds.PotentialPayout(stakes, rakeBasisPoints: 500, A, new Money(700)));
+    }
+
+    [Fact]
+    public void Potential_payout_is_what_settlement_would_pay_if_that_outcome_won_now()
+    {
+        var outcomes = new[] { A, B, C };
+        var pools = Gen.Select(
+            Gen.Select(Gen.Int[0, 2], Gen.Long[1, 1_000_000]).Array[0, 30],
+            Gen.Int[0, 2],
+            Gen.Long[1, 1_000_000],
+            Gen.Int[0, 5000]);
+
+        pools.Sample((bets, outcome, stake, rake) =>
+        {
+            PoolBet[] placed = [.. bets.Select(b => new PoolBet(Guid.NewGuid(), Guid.NewGuid(), outcomes[b.Item1], new Money(b.Item2)))];
+            OutcomeStake[] stakes = [.. outcomes.Select(o => new OutcomeStake(o, new Money(placed.Where(b => b.OutcomeId == o).Sum(b => b.Stake.MinorUnits))))];
+            var hypothetical = new PoolBet(Guid.NewGuid(), Guid.NewGuid(), outcomes[outcome], new Money(stake));
+
+            var plan = ParimutuelCalculator.Settle([.. placed, hypothetical], [outcomes[outcome]], rake);
+
+            Assert.Equal(plan.Bets[^1].Payout, LiveOdds.PotentialPayout(stakes, rake, outcomes[outcome], new Money(stake)));
+        }, iter: 2_000);
+    }
+}
