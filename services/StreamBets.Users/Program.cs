@@ -17,6 +17,11 @@ app.MapGrpcDefaults();
 
 app.MapWalletApi();
 app.MapGrpcService<WalletService>();
+app.MapAuthApi();
+app.MapAccountsApi();
+app.MapKycApi();
+app.MapResponsibleGamblingApi();
+app.MapGrpcService<UserAccountsService>();
 
 app.Run();
 
