@@ -25,6 +25,8 @@ var connectionString = postgres is null ? await CreateDatabaseAsync(external!) :
 var builder = Host.CreateApplicationBuilder();
 builder.Configuration["ConnectionStrings:usersdb"] = connectionString;
 builder.Configuration["ConnectionStrings:redis"] = "127.0.0.1:1"; // the relay is never started: events stay in the outbox
+// As in the Users service's appsettings.json: a NOTIFY takes a global lock through commit, which would serialise every ledger commit.
+builder.Configuration["Messaging:Relay:NotifyOnCommit"] = "false";
 builder.AddEventBus("usersdb");
 await using var services = builder.Services.BuildServiceProvider();
 await PostgresSchema.MigrateAsync(connectionString, typeof(LedgerStore).Assembly);
