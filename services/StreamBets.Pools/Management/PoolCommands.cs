@@ -70,7 +70,7 @@ public sealed partial class PoolCommands(
         {
             foreach (var (field, messages) in created.Error.FieldErrors)
             {
-                errors[field] = messages;
+                errors[ManagementErrors.RequestField(field)] = messages;
             }
         }
 
