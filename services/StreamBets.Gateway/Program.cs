@@ -9,7 +9,6 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
-app.UseWebSockets();
 app.UseAuthentication();
 app.UseMiddleware<RateLimitingMiddleware>();
 app.UseAuthorization();

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs every test: unit, integration (real PostgreSQL, Redis and
+# ClickHouse, started by the tests themselves) and the whole app in local mode.
+set -euo pipefail
+cd "$(dirname "$0")"
+eng/install-prerequisites.sh --with-browser
+dotnet build StreamBets.sln -c Debug -nologo -clp:ErrorsOnly
+# One test assembly at a time: the end-to-end suites start the whole app, and this is a two-core machine.
+exec dotnet test StreamBets.sln --no-build -nologo -- RunConfiguration.MaxCpuCount=1 "$@"
