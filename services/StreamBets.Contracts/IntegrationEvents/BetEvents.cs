@@ -1,0 +1,25 @@
+using System.Text.Json.Serialization;
+
+namespace StreamBets.Contracts.IntegrationEvents;
+
+/// <summary>A bet was accepted and its stake moved to the pool's escrow. Keyed by pool, so a pool's bets keep their order.</summary>
+[IntegrationEvent("streambets.bets.placed.v1", IntegrationTopics.Bets)]
+public sealed record BetPlaced(Guid BetId, Guid PoolId, Guid UserId, Guid OutcomeId, long StakeMinor, DateTimeOffset PlacedAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
+/// <summary>One bet was paid. <paramref name="Result"/> is "won", "lost" or "refunded"; <paramref name="PayoutMinor"/> is 0 for a loss.</summary>
+[IntegrationEvent("streambets.settlement.bet-settled.v1", IntegrationTopics.Settlement)]
+public sealed record BetSettled(Guid BetId, Guid PoolId, Guid UserId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
+/// <summary>The whole pool was paid: payouts + rake + breakage = total, exactly.</summary>
+[IntegrationEvent("streambets.settlement.pool-settled.v1", IntegrationTopics.Settlement)]
+public sealed record PoolSettled(
+    Guid PoolId, long TotalMinor, long PaidOutMinor, long RakeMinor, long BreakageMinor, int WinningBets, int RefundedBets, DateTimeOffset SettledAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}

@@ -1,0 +1,50 @@
+using System.Text.Json.Serialization;
+
+namespace StreamBets.Contracts.IntegrationEvents;
+
+public sealed record PoolOutcome(Guid OutcomeId, string Label);
+
+/// <summary>Stakes on one outcome; parimutuel odds follow from these and the pool total, so no float travels.</summary>
+public sealed record OutcomeStakes(Guid OutcomeId, long StakedMinor, int BetCount);
+
+/// <summary>A pool was created (not yet accepting bets). <paramref name="Source"/> is "manual" or a mirrored platform such as "twitch".</summary>
+[IntegrationEvent("streambets.pools.created.v1", IntegrationTopics.Pools)]
+public sealed record PoolCreated(
+    Guid PoolId, Guid StreamerId, string? ChannelId, string Title, IReadOnlyList<PoolOutcome> Outcomes, string Source, DateTimeOffset CreatedAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
+[IntegrationEvent("streambets.pools.opened.v1", IntegrationTopics.Pools)]
+public sealed record PoolOpened(Guid PoolId, DateTimeOffset OpenedAt, DateTimeOffset LocksAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
+/// <summary>No more bets. The totals are final and are what settlement pays out from.</summary>
+[IntegrationEvent("streambets.pools.locked.v1", IntegrationTopics.Pools)]
+public sealed record PoolLocked(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakes> Outcomes, DateTimeOffset LockedAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
+/// <summary>The pool has a result. More than one winning outcome is a dead heat.</summary>
+[IntegrationEvent("streambets.pools.resolved.v1", IntegrationTopics.Pools)]
+public sealed record PoolResolved(Guid PoolId, IReadOnlyList<Guid> WinningOutcomeIds, DateTimeOffset ResolvedAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
+/// <summary>The pool will not be resolved; every stake is refunded. Reason e.g. "streamer", "operator", "resolution-timeout".</summary>
+[IntegrationEvent("streambets.pools.cancelled.v1", IntegrationTopics.Pools)]
+public sealed record PoolCancelled(Guid PoolId, string Reason, DateTimeOffset CancelledAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
+/// <summary>Aggregated stakes moved (published at most every few hundred milliseconds per pool, not per bet).</summary>
+[IntegrationEvent("streambets.pools.odds-changed.v1", IntegrationTopics.Pools)]
+public sealed record OddsChanged(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakes> Outcomes, DateTimeOffset AsOf) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}

@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging.Envelope;
+using StreamBets.Messaging.Transports;
+
+namespace StreamBets.Messaging.Consuming;
+
+/// <summary>
+/// Applies delivered events to their handlers, the same way for every transport: the inbox row and the handlers' writes
+/// commit in one transaction, so a redelivered event is recognised and skipped. A handler that keeps failing is retried
+/// with backoff <see cref="EventBusOptions.MaxDeliveryAttempts"/> times, then its event goes to the dead letter.
+/// </summary>
+internal sealed partial class EventDispatcher(
+    SubscriptionCatalog subscriptions,
+    EventBusIdentity identity,
+    EventBusOptions options,
+    IServiceScopeFactory scopes,
+    TimeProvider time,
+    ILogger<EventDispatcher> logger,
+    MessagingDatabase? database = null) : IDeliveryProcessor
+{
+    private const string InboxBatchSql = """
+        INSERT INTO inbox (consumer_group, event_id, event_type)
+        SELECT $1, e.id, e.type FROM unnest($2::uuid[], $3::text[]) AS e(id, type)
+        ON CONFLICT DO NOTHING
+        RETURNING event_id
+        """;
+
+    /// <summary>Fault injection for tests: runs after a delivery's transaction committed and before it is acknowledged.</summary>
+    internal Func<EventEnvelope, CancellationToken, Task>? AfterCommit { get; set; }
+
+    public async Task<DeliveryOutcome[]> ProcessAsync(IReadOnlyList<ReadOnlyMemory<byte>> bodies, CancellationToken cancellationToken)
+    {
+        var outcomes = new DeliveryOutcome[bodies.Count];
+        var work = new List<Delivery>(bodies.Count);
+        for (var i = 0; i < bodies.Count; i++)
+        {
+            outcomes[i] = DeliveryOutcome.Done;
+            try
+            {
+                var envelope = CloudEventEnvelope.Decode(bodies[i]);
+                if (subscriptions.Find(envelope.Type) is { } subscription)
+                {
+                    work.Add(new Delivery(i, envelope, subscription, subscription.Deserialize(envelope.Data)));
+                }
+                // Other event types on a subscribed topic are not this service's business: acknowledged unread.
+            }
+            catch (Exception e) when (e is FormatException or JsonException or NotSupportedException)
+            {
+                // No retry can fix a message that cannot be read.
+                outcomes[i] = DeliveryOutcome.DeadLetter($"Unreadable message: {e.Message}");
+                MessagingTelemetry.DeadLettered.Add(1);
+            }
+        }
+
+        if (work.Count > 1 && database is not null && await TryApplyTogetherAsync(work, cancellationToken))
+        {
+            return outcomes;
+        }
+        foreach (var delivery in work)
+        {
+            outcomes[delivery.Index] = await ApplyWithRetriesAsync(delivery, cancellationToken);
+        }
+        return outcomes;
+    }
+
+    /// <summary>
+    /// The fast path: the whole batch in one transaction and one inbox round trip. Any failure rolls it back and the
+    /// caller falls back to one transaction per event, where retries and dead-lettering are per event.
+    /// </summary>
+    private async Task<bool> TryApplyTogetherAsync(List<Delivery> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await database!.DataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var fresh = await RecordInInboxAsync(transaction, work, cancellationToken);
+            var applied = fresh.ToHashSet();
+            await using var scope = scopes.CreateAsyncScope();
+            foreach (var delivery in work)
+            {
+                if (fresh.Remove(delivery.Envelope.Id)) // Remove: the same event twice in one batch is applied once.
+                {
+                    await InvokeHandlersAsync(scope.ServiceProvider, delivery, 1, transaction, cancellationToken);
+                }
+            }
+            await transaction.CommitAsync(cancellationToken);
+            Record(work, applied);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogBatchFallback(work.Count, e.Message);
+            return false;
+        }
+
+        await RunAfterCommitAsync(work, cancellationToken);
+        return true;
+    }
+
+    private async Task<DeliveryOutcome> ApplyWithRetriesAsync(Delivery delivery, CancellationToken cancellationToken)
+    {
+        var attempt = 0;
+        var outage = 0;
+        while (true)
+        {
+            attempt++;
+            try
+            {
+                var applied = await ApplyOnceAsync(delivery, attempt, cancellationToken);
+                Record([delivery], applied ? [delivery.Envelope.Id] : []);
+                await RunAfterCommitAsync([delivery], cancellationToken);
+                return DeliveryOutcome.Done;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is NpgsqlException { IsTransient: true })
+            {
+                // The database is unreachable: not the event's fault, so it does not count as an attempt.
+                attempt--;
+                outage++;
+                LogDatabaseUnavailable(delivery.Envelope.Type, delivery.Envelope.Id, e.Message);
+                await Task.Delay(Backoff.Delay(outage, options.RetryInitialDelay, options.RetryMaxDelay), time, cancellationToken);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (attempt >= options.MaxDeliveryAttempts)
+                {
+                    LogDeadLettered(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt);
+                    MessagingTelemetry.DeadLettered.Add(1);
+                    return DeliveryOutcome.DeadLetter($"{e.GetType().FullName}: {e.Message} (after {attempt} attempts)");
+                }
+                var delay = Backoff.Delay(attempt, options.RetryInitialDelay, options.RetryMaxDelay);
+                LogHandlerFailed(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt, delay.TotalMilliseconds);
+                await Task.Delay(delay, time, cancellationToken);
+            }
+        }
+    }
+
+    /// <returns>False when the inbox already had the event: a redelivery, skipped.</returns>
+    private async Task<bool> ApplyOnceAsync(Delivery delivery, int attempt, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        if (database is null)
+        {
+            await InvokeHandlersAsync(scope.ServiceProvider, delivery, attempt, null, cancellationToken);
+            return true;
+        }
+
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if ((await RecordInInboxAsync(transaction, [delivery], cancellationToken)).Count == 0)
+        {
+            return false;
+        }
+        await InvokeHandlersAsync(scope.ServiceProvider, delivery, attempt, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    private async Task<HashSet<Guid>> RecordInInboxAsync(NpgsqlTransaction transaction, List<Delivery> work, CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand(InboxBatchSql, transaction.Connection, transaction);
+        insert.Parameters.AddWithValue(identity.ConsumerGroup);
+        insert.Parameters.Add(new NpgsqlParameter { Value = work.Select(d => d.Envelope.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        insert.Parameters.Add(new NpgsqlParameter { Value = work.Select(d => d.Envelope.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var fresh = new HashSet<Guid>();
+        await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            fresh.Add(reader.GetGuid(0));
+        }
+        return fresh;
+    }
+
+    private async Task InvokeHandlersAsync(IServiceProvider services, Delivery delivery, int attempt, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var envelope = delivery.Envelope;
+        using var activity = StartConsumerActivity(envelope, delivery.Subscription.Topic);
+        var context = new IntegrationEventContext(
+            envelope.Id, envelope.Type, envelope.Source, envelope.Time, envelope.Subject, identity.ConsumerGroup, attempt, transaction);
+        try
+        {
+            foreach (var handler in delivery.Subscription.Handlers)
+            {
+                await handler(services, delivery.Event, context, cancellationToken);
+            }
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
+
+    /// <summary>The consumer span continues the producer's trace (parent) and links to the producer span, so one trace crosses the bus.</summary>
+    private Activity? StartConsumerActivity(EventEnvelope envelope, string topic)
+    {
+        if (!MessagingTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+        ActivityContext parent = default;
+        var hasProducer = envelope.TraceParent is not null && ActivityContext.TryParse(envelope.TraceParent, envelope.TraceState, out parent);
+        var activity = MessagingTelemetry.Source.StartActivity(
+            $"{topic} process", ActivityKind.Consumer, parent, links: hasProducer ? [new ActivityLink(parent)] : null);
+        if (activity is not null)
+        {
+            MessagingTelemetry.SetMessagingTags(activity, "streambets", topic, envelope.Type, envelope.Id);
+            activity.SetTag("messaging.consumer.group.name", identity.ConsumerGroup);
+        }
+        return activity;
+    }
+
+    private void Record(IEnumerable<Delivery> work, IReadOnlyCollection<Guid> applied)
+    {
+        var now = time.GetUtcNow();
+        foreach (var delivery in work)
+        {
+            if (applied.Contains(delivery.Envelope.Id))
+            {
+                MessagingTelemetry.Handled.Add(1);
+                MessagingTelemetry.EndToEnd.Record((now - delivery.Envelope.Time).TotalMilliseconds);
+            }
+            else
+            {
+                MessagingTelemetry.Duplicates.Add(1);
+            }
+        }
+    }
+
+    private async Task RunAfterCommitAsync(IEnumerable<Delivery> work, CancellationToken cancellationToken)
+    {
+        if (AfterCommit is { } afterCommit)
+        {
+            foreach (var delivery in work)
+            {
+                await afterCommit(delivery.Envelope, cancellationToken);
+            }
+        }
+    }
+
+    private sealed record Delivery(int Index, EventEnvelope Envelope, SubscriptionCatalog.Subscription Subscription, IIntegrationEvent Event);
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Handler for {EventType} {EventId} failed on attempt {Attempt}; retrying in {DelayMs:F0} ms")]
+    private partial void LogHandlerFailed(Exception exception, string eventType, Guid eventId, int attempt, double delayMs);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Error, Message = "Handler for {EventType} {EventId} failed {Attempts} times; sending it to the dead letter")]
+    private partial void LogDeadLettered(Exception exception, string eventType, Guid eventId, int attempts);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Database unavailable while handling {EventType} {EventId}: {Error}; retrying")]
+    private partial void LogDatabaseUnavailable(string eventType, Guid eventId, string error);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Batch of {Count} events failed together ({Error}); applying them one by one")]
+    private partial void LogBatchFallback(int count, string error);
+}

@@ -1,0 +1,110 @@
+namespace StreamBets.Messaging;
+
+public enum MessagingTransport
+{
+    RedisStreams,
+    Kafka,
+}
+
+/// <summary>Settings of the event bus, bound from the "Messaging" configuration section.</summary>
+public sealed class EventBusOptions
+{
+    public const string SectionName = "Messaging";
+
+    /// <summary>Kafka in container mode and production; Redis Streams in local mode and CI.</summary>
+    public MessagingTransport Transport { get; set; } = MessagingTransport.RedisStreams;
+
+    /// <summary>
+    /// The service's short name ("settlement"): its consumer group and the CloudEvents source "/streambets/{name}".
+    /// Defaults to the application name without the "StreamBets." prefix, lower-cased.
+    /// </summary>
+    public string ServiceName { get; set; } = "";
+
+    /// <summary>Handler attempts for one event before it goes to the dead letter with the last error.</summary>
+    public int MaxDeliveryAttempts { get; set; } = 5;
+
+    /// <summary>First retry delay; doubles per attempt up to <see cref="RetryMaxDelay"/>. Used by the relay and by consumers.</summary>
+    public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long processed event ids stay in the inbox; must exceed the longest possible redelivery (the stream retention).</summary>
+    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(7);
+
+    public OutboxRelayOptions Relay { get; } = new();
+
+    public RedisStreamsOptions RedisStreams { get; } = new();
+
+    public KafkaOptions Kafka { get; } = new();
+}
+
+public sealed class OutboxRelayOptions
+{
+    /// <summary>Rows read and published per round.</summary>
+    public int BatchSize { get; set; } = 1000;
+
+    /// <summary>Fallback poll when no commit notification arrives (notifications can be lost while the LISTEN connection reconnects).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often a replica that is not the relay leader tries to become it.</summary>
+    public TimeSpan LeaderRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the outbox lag (pending rows, oldest age) is measured for the metrics.</summary>
+    public TimeSpan LagSampleInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Send a PostgreSQL NOTIFY with each outbox write, delivered when the caller's transaction commits, so the relay
+    /// (on any replica) publishes at once instead of at the next poll. Off trades latency for commit throughput.
+    /// </summary>
+    public bool NotifyOnCommit { get; set; } = true;
+}
+
+public sealed class RedisStreamsOptions
+{
+    /// <summary>Prefix of every key the bus uses, so environments (or test runs) can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "streambets";
+
+    /// <summary>
+    /// Streams per topic; an event goes to stream "{prefix}:{topic}:{hash(key) % N}". Fixed for the life of the
+    /// deployment: changing it moves keys between streams and breaks per-key order for in-flight events.
+    /// </summary>
+    public int PartitionsPerTopic { get; set; } = 16;
+
+    /// <summary>Approximate cap per partition stream (XADD MAXLEN ~). Bounds memory, and so how long a consumer group may be down.</summary>
+    public int MaxLengthPerPartition { get; set; } = 100_000;
+
+    /// <summary>Entries read per XREADGROUP.</summary>
+    public int ReadBatchSize { get; set; } = 200;
+
+    /// <summary>Longest wait between reads of an idle partition (the wait starts at 1 ms and doubles).</summary>
+    public TimeSpan IdlePollMax { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>A consumer owns a partition through a lease it renews; a dead consumer's partitions are free after this.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Cap of each group's dead-letter stream "{prefix}:deadletter:{group}".</summary>
+    public int DeadLetterMaxLength { get; set; } = 100_000;
+}
+
+public sealed class KafkaOptions
+{
+    /// <summary>Topic name = prefix + bounded context, e.g. "streambets.pools"; dead letters go to "streambets.deadletter.{group}".</summary>
+    public string TopicPrefix { get; set; } = "streambets.";
+
+    /// <summary>Producer batching window (linger.ms).</summary>
+    public int LingerMs { get; set; } = 5;
+
+    /// <summary>How long the producer keeps retrying one message before reporting it failed (message.timeout.ms).</summary>
+    public int MessageTimeoutMs { get; set; } = 30_000;
+
+    public int SessionTimeoutMs { get; set; } = 10_000;
+
+    /// <summary>Partitions of each topic the bus creates (per-key order holds within a partition).</summary>
+    public int Partitions { get; set; } = 16;
+
+    /// <summary>Replication factor of the topics the bus creates; -1 takes the broker's default.</summary>
+    public short ReplicationFactor { get; set; } = -1;
+
+    /// <summary>Messages handed to the dispatcher together (they commit in one transaction when all succeed).</summary>
+    public int ConsumeBatchSize { get; set; } = 200;
+}

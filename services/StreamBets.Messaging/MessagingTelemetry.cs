@@ -1,0 +1,28 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace StreamBets.Messaging;
+
+/// <summary>The bus's traces and metrics; ServiceDefaults listens to every "StreamBets.*" source and meter.</summary>
+internal static class MessagingTelemetry
+{
+    public const string Name = "StreamBets.Messaging";
+
+    public static readonly ActivitySource Source = new(Name);
+    public static readonly Meter Meter = new(Name);
+
+    public static readonly Counter<long> Published = Meter.CreateCounter<long>("streambets.messaging.published", "{event}", "Events the broker acknowledged.");
+    public static readonly Counter<long> PublishFailures = Meter.CreateCounter<long>("streambets.messaging.publish_failures", "{event}", "Events the broker did not acknowledge (retried).");
+    public static readonly Counter<long> Handled = Meter.CreateCounter<long>("streambets.messaging.handled", "{event}", "Events a handler applied.");
+    public static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("streambets.messaging.duplicates", "{event}", "Redelivered events the inbox skipped.");
+    public static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("streambets.messaging.dead_lettered", "{event}", "Events sent to the dead letter after their last attempt.");
+    public static readonly Histogram<double> EndToEnd = Meter.CreateHistogram<double>("streambets.messaging.end_to_end", "ms", "From the outbox write to the handler's commit.");
+
+    public static void SetMessagingTags(Activity activity, string system, string topic, string eventType, Guid eventId)
+    {
+        activity.SetTag("messaging.system", system);
+        activity.SetTag("messaging.destination.name", topic);
+        activity.SetTag("messaging.message.id", eventId);
+        activity.SetTag("cloudevents.event_type", eventType);
+    }
+}

@@ -1,0 +1,301 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using StreamBets.Messaging.Transports;
+
+namespace StreamBets.Messaging.Outbox;
+
+/// <summary>
+/// Publishes committed outbox rows to the broker, in position order, and deletes each row only after the broker
+/// acknowledged it. A crash or a dead broker leaves the rows in place to be published later (at least once).
+/// </summary>
+/// <remarks>
+/// One relay per database publishes at a time: the replica holding a PostgreSQL session advisory lock is the leader, the
+/// others retry every <see cref="OutboxRelayOptions.LeaderRetryInterval"/>. A single reader of the outbox is what keeps
+/// per-key order without coordination; the lock is released by PostgreSQL itself when the leader's session dies.
+/// </remarks>
+internal sealed partial class OutboxRelay(
+    MessagingDatabase database,
+    IEventPublisher publisher,
+    OutboxSignal signal,
+    EventBusOptions options,
+    TimeProvider time,
+    ILogger<OutboxRelay> logger) : BackgroundService
+{
+    private const long LeaderLockKey = 0x5342_4F55_5442_4F58; // "SBOUTBOX"
+
+    private const string ReadSql = """
+        SELECT position, event_id, topic, partition_key, event_type, envelope::text
+        FROM outbox ORDER BY position LIMIT $1
+        """;
+
+    private readonly OutboxRelayOptions _relay = options.Relay;
+    private readonly string _serviceName = options.ServiceName;
+    private long _pending;
+    private double _oldestAgeSeconds;
+    private bool _isLeader;
+
+    /// <summary>True while this replica holds the relay lock (exposed for tests and health).</summary>
+    public bool IsLeader => Volatile.Read(ref _isLeader);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Running.TryAdd(this, 0);
+        try
+        {
+            await RelayUntilStoppedAsync(stoppingToken);
+        }
+        finally
+        {
+            Running.TryRemove(this, out _);
+        }
+    }
+
+    private async Task RelayUntilStoppedAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await LeadWhileHoldingLockAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                LogDatabaseUnavailable(e);
+            }
+            Volatile.Write(ref _isLeader, false);
+            await Task.Delay(_relay.LeaderRetryInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task LeadWhileHoldingLockAsync(CancellationToken stoppingToken)
+    {
+        // The lock and LISTEN live on one dedicated session: if it dies, leadership and notifications end together.
+        await using var session = await database.DataSource.OpenConnectionAsync(stoppingToken);
+        await using (var tryLock = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", session))
+        {
+            tryLock.Parameters.AddWithValue(LeaderLockKey);
+            if (await tryLock.ExecuteScalarAsync(stoppingToken) is not true)
+            {
+                return;
+            }
+        }
+
+        Volatile.Write(ref _isLeader, true);
+        LogBecameLeader();
+        session.Notification += (_, _) => signal.Wake();
+        await using (var listen = new NpgsqlCommand($"LISTEN {TransactionalOutbox.NotifyChannel}", session))
+        {
+            await listen.ExecuteNonQueryAsync(stoppingToken);
+        }
+
+        using var leadership = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var publishing = PublishLoopAsync(leadership.Token);
+        try
+        {
+            // Receives NOTIFYs until the session breaks (leadership lost) or the host stops.
+            while (!publishing.IsCompleted)
+            {
+                await session.WaitAsync(TimeSpan.FromSeconds(5), leadership.Token);
+            }
+        }
+        finally
+        {
+            await leadership.CancelAsync();
+            await publishing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            Volatile.Write(ref _isLeader, false);
+        }
+        await publishing; // Surfaces a publishing-loop failure so the outer loop logs it and retries.
+    }
+
+    private async Task PublishLoopAsync(CancellationToken cancellationToken)
+    {
+        var failedRounds = 0;
+        var nextLagSample = DateTimeOffset.MinValue;
+        var nextInboxCleanup = DateTimeOffset.MinValue;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var now = time.GetUtcNow();
+            if (now >= nextLagSample)
+            {
+                await SampleLagAsync(cancellationToken);
+                nextLagSample = now + _relay.LagSampleInterval;
+            }
+            if (now >= nextInboxCleanup)
+            {
+                await DeleteExpiredInboxRowsAsync(cancellationToken);
+                nextInboxCleanup = now + TimeSpan.FromHours(1);
+            }
+
+            var rows = await ReadBatchAsync(cancellationToken);
+            if (rows.Count == 0)
+            {
+                failedRounds = 0;
+                await signal.WaitAsync(_relay.PollInterval, cancellationToken);
+                continue;
+            }
+
+            var failures = await PublishAndDeleteAsync(rows, cancellationToken);
+            if (failures == 0)
+            {
+                failedRounds = 0;
+                continue; // A full batch means more may be waiting: read again at once.
+            }
+
+            failedRounds++;
+            var delay = Backoff.Delay(failedRounds, options.RetryInitialDelay, options.RetryMaxDelay);
+            LogPublishFailed(failures, rows.Count, delay.TotalMilliseconds);
+            await Task.Delay(delay, time, cancellationToken);
+        }
+    }
+
+    private async Task<List<OutgoingMessage>> ReadBatchAsync(CancellationToken cancellationToken)
+    {
+        await using var read = database.DataSource.CreateCommand(ReadSql);
+        read.Parameters.AddWithValue(_relay.BatchSize);
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<OutgoingMessage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new OutgoingMessage(
+                reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                Encoding.UTF8.GetBytes(reader.GetString(5))));
+        }
+        return rows;
+    }
+
+    /// <returns>The number of rows the broker did not acknowledge.</returns>
+    private async Task<int> PublishAndDeleteAsync(List<OutgoingMessage> rows, CancellationToken cancellationToken)
+    {
+        using var activity = MessagingTelemetry.Source.StartActivity("outbox relay", ActivityKind.Internal);
+        activity?.SetTag("messaging.batch.message_count", rows.Count);
+
+        Exception?[] results;
+        try
+        {
+            results = await publisher.PublishAsync(rows, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            results = Enumerable.Repeat<Exception?>(e, rows.Count).ToArray();
+        }
+
+        // A row is done only if it and every earlier row of its key were acknowledged: a later row of a key whose
+        // earlier row failed is published again after it, so consumers never see a key's events out of order.
+        var blockedKeys = new HashSet<(string Topic, string Key)>();
+        var sent = new List<long>(rows.Count);
+        var firstFailures = new List<long>();
+        Exception? lastError = null;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var key = (rows[i].Topic, rows[i].Key);
+            if (results[i] is { } error)
+            {
+                lastError = error;
+                if (blockedKeys.Add(key))
+                {
+                    firstFailures.Add(rows[i].Position);
+                }
+            }
+            else if (!blockedKeys.Contains(key))
+            {
+                sent.Add(rows[i].Position);
+            }
+        }
+
+        var batch = new NpgsqlBatch();
+        if (sent.Count > 0)
+        {
+            var delete = new NpgsqlBatchCommand("DELETE FROM outbox WHERE position = ANY($1)");
+            delete.Parameters.AddWithValue(sent.ToArray());
+            batch.BatchCommands.Add(delete);
+        }
+        if (firstFailures.Count > 0)
+        {
+            var mark = new NpgsqlBatchCommand("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE position = ANY($1)");
+            mark.Parameters.AddWithValue(firstFailures.ToArray());
+            mark.Parameters.AddWithValue(Truncate(lastError?.Message ?? "", 2000));
+            batch.BatchCommands.Add(mark);
+        }
+        if (batch.BatchCommands.Count > 0)
+        {
+            await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+            batch.Connection = connection;
+            await using (batch)
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        MessagingTelemetry.Published.Add(sent.Count);
+        var failures = rows.Count - sent.Count;
+        if (failures > 0)
+        {
+            MessagingTelemetry.PublishFailures.Add(failures);
+            activity?.SetStatus(ActivityStatusCode.Error, lastError?.Message);
+        }
+        Interlocked.Add(ref _pending, -sent.Count);
+        return failures;
+    }
+
+    private async Task SampleLagAsync(CancellationToken cancellationToken)
+    {
+        await using var sample = database.DataSource.CreateCommand(
+            "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 FROM outbox");
+        await using var reader = await sample.ExecuteReaderAsync(cancellationToken);
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            Volatile.Write(ref _pending, reader.GetInt64(0));
+            Volatile.Write(ref _oldestAgeSeconds, reader.GetDouble(1));
+        }
+    }
+
+    private async Task DeleteExpiredInboxRowsAsync(CancellationToken cancellationToken)
+    {
+        await using var delete = database.DataSource.CreateCommand("DELETE FROM inbox WHERE processed_at < $1");
+        delete.Parameters.AddWithValue(time.GetUtcNow() - options.InboxRetention);
+        var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+        if (deleted > 0)
+        {
+            LogInboxCleaned(deleted);
+        }
+    }
+
+    // Only the leader reports, so replicas of one service never add up the same lag twice.
+    private static readonly ConcurrentDictionary<OutboxRelay, byte> Running = new();
+
+    private static readonly ObservableGauge<long> PendingGauge = MessagingTelemetry.Meter.CreateObservableGauge(
+        "streambets.messaging.outbox.pending",
+        () => Running.Keys.Where(r => r.IsLeader).Select(r => new Measurement<long>(Math.Max(0, Volatile.Read(ref r._pending)), new KeyValuePair<string, object?>("service", r._serviceName))),
+        "{event}", "Outbox rows not yet acknowledged by the broker.");
+
+    private static readonly ObservableGauge<double> OldestAgeGauge = MessagingTelemetry.Meter.CreateObservableGauge(
+        "streambets.messaging.outbox.oldest_age",
+        () => Running.Keys.Where(r => r.IsLeader).Select(r => new Measurement<double>(Volatile.Read(ref r._oldestAgeSeconds), new KeyValuePair<string, object?>("service", r._serviceName))),
+        "s", "Age of the oldest unpublished outbox row when last sampled.");
+
+    /// <summary>The last sampled outbox lag (tests and diagnostics).</summary>
+    internal (long Pending, double OldestAgeSeconds) Lag => (Volatile.Read(ref _pending), Volatile.Read(ref _oldestAgeSeconds));
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "This replica is now the outbox relay leader")]
+    private partial void LogBecameLeader();
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "The broker did not acknowledge {Failed} of {Total} outbox events; retrying in {DelayMs:F0} ms")]
+    private partial void LogPublishFailed(int failed, int total, double delayMs);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Outbox relay lost its database session; retrying")]
+    private partial void LogDatabaseUnavailable(Exception exception);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Deleted {Count} expired inbox rows")]
+    private partial void LogInboxCleaned(int count);
+}

@@ -1,0 +1,107 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace StreamBets.Messaging.Transports.Kafka;
+
+/// <summary>
+/// Consumes the subscribed topics in the service's consumer group. Offsets are committed by hand, only after the
+/// dispatcher applied (or dead-lettered) every message up to them; Kafka's partition assignment keeps one consumer
+/// per partition, so per-key order holds across replicas.
+/// </summary>
+internal sealed partial class KafkaConsumer(
+    string bootstrapServers,
+    KafkaOptions options,
+    KafkaTopics topics,
+    EventBusIdentity identity,
+    ILogger<KafkaConsumer> logger) : IEventConsumer
+{
+    public async Task RunAsync(IReadOnlyCollection<string> topicNames, IDeliveryProcessor processor, CancellationToken cancellationToken)
+    {
+        var subscribed = topicNames.Select(topics.Name).ToArray();
+        await topics.EnsureAsync([.. subscribed, topics.DeadLetter(identity.ConsumerGroup)]);
+        // Consume() blocks, so the loop gets a thread of its own.
+        await Task.Factory.StartNew(
+            () => ConsumeLoop(subscribed, processor, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private void ConsumeLoop(string[] subscribed, IDeliveryProcessor processor, CancellationToken cancellationToken)
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = identity.ConsumerGroup,
+            ClientId = identity.InstanceName,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            SessionTimeoutMs = options.SessionTimeoutMs,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+        };
+        using var consumer = new ConsumerBuilder<string, byte[]>(config).Build();
+        using var deadLetters = new ProducerBuilder<string, byte[]>(KafkaPublisher.ProducerConfig(bootstrapServers, options)).Build();
+        consumer.Subscribe(subscribed);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    var batch = new List<ConsumeResult<string, byte[]>> { consumer.Consume(cancellationToken) };
+                    while (batch.Count < options.ConsumeBatchSize && consumer.Consume(TimeSpan.Zero) is { } more)
+                    {
+                        batch.Add(more);
+                    }
+                    var messages = batch.Where(r => !r.IsPartitionEOF && r.Message is not null).ToList();
+                    var outcomes = processor.ProcessAsync(messages.Select(r => (ReadOnlyMemory<byte>)r.Message.Value).ToArray(), cancellationToken)
+                        .GetAwaiter().GetResult();
+                    for (var i = 0; i < outcomes.Length; i++)
+                    {
+                        if (outcomes[i].DeadLetterReason is { } reason)
+                        {
+                            deadLetters.ProduceAsync(topics.DeadLetter(identity.ConsumerGroup), DeadLetter(messages[i], reason), cancellationToken)
+                                .GetAwaiter().GetResult();
+                        }
+                    }
+                    // Commit the next offset of each partition, after everything before it was applied.
+                    consumer.Commit(batch
+                        .GroupBy(r => r.TopicPartition)
+                        .Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
+                }
+                catch (ConsumeException e)
+                {
+                    LogKafkaError(e.Error.Reason);
+                }
+                catch (KafkaException e)
+                {
+                    // A failed commit only means a redelivery, which the inbox absorbs.
+                    LogKafkaError(e.Error.Reason);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: nothing after the last commit is acknowledged.
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
+    private Message<string, byte[]> DeadLetter(ConsumeResult<string, byte[]> result, string reason) => new()
+    {
+        Key = result.Message.Key,
+        Value = result.Message.Value,
+        Headers = new Headers
+        {
+            { "content-type", "application/cloudevents+json; charset=utf-8"u8.ToArray() },
+            { "dlq_error", Encoding.UTF8.GetBytes(reason) },
+            { "dlq_source", Encoding.UTF8.GetBytes(result.TopicPartitionOffset.ToString()) },
+            { "dlq_consumer", Encoding.UTF8.GetBytes(identity.InstanceName) },
+        },
+    };
+
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Kafka consumer error: {Reason}")]
+    private partial void LogKafkaError(string reason);
+}

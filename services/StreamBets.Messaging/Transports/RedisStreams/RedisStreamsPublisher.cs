@@ -1,0 +1,59 @@
+using StackExchange.Redis;
+
+namespace StreamBets.Messaging.Transports.RedisStreams;
+
+/// <summary>
+/// Appends a relay batch to the partition streams with one Lua script: Redis runs it atomically, so a batch is either
+/// entirely in the streams or not at all (a lost reply at worst re-sends it, in the same order), and it is one round trip.
+/// </summary>
+internal sealed class RedisStreamsPublisher(IConnectionMultiplexer redis, RedisStreamsOptions options) : IEventPublisher
+{
+    private readonly RedisStreamNames _names = new(options);
+
+    // KEYS[i] = partition stream; ARGV[1] = MAXLEN; ARGV[2i], ARGV[2i+1] = type and CloudEvent of message i.
+    private const string AppendScript = """
+        local ids = {}
+        for i = 1, #KEYS do
+          ids[i] = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2 * i], 'ce', ARGV[2 * i + 1])
+        end
+        return #ids
+        """;
+
+    /// <summary>Messages per script call: large enough to amortise the round trip, small enough not to stall Redis.</summary>
+    private const int ChunkSize = 500;
+
+    public async Task<Exception?[]> PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
+    {
+        var results = new Exception?[messages.Count];
+        var database = redis.GetDatabase();
+        for (var start = 0; start < messages.Count; start += ChunkSize)
+        {
+            var count = Math.Min(ChunkSize, messages.Count - start);
+            var keys = new RedisKey[count];
+            var values = new RedisValue[1 + 2 * count];
+            values[0] = options.MaxLengthPerPartition;
+            for (var i = 0; i < count; i++)
+            {
+                var message = messages[start + i];
+                keys[i] = _names.StreamOf(message.Topic, message.Key);
+                values[1 + 2 * i] = message.EventType;
+                values[2 + 2 * i] = message.Body;
+            }
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await database.ScriptEvaluateAsync(AppendScript, keys, values);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
+            {
+                // This chunk and every later one fail: later chunks may hold later events of the same keys.
+                for (var i = start; i < messages.Count; i++)
+                {
+                    results[i] = e;
+                }
+                break;
+            }
+        }
+        return results;
+    }
+}

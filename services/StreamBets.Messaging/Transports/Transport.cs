@@ -1,0 +1,54 @@
+namespace StreamBets.Messaging.Transports;
+
+/// <summary>An outbox row on its way to the broker.</summary>
+internal sealed record OutgoingMessage(long Position, Guid EventId, string Topic, string Key, string EventType, ReadOnlyMemory<byte> Body);
+
+/// <summary>The broker side of the relay.</summary>
+internal interface IEventPublisher
+{
+    /// <summary>
+    /// Publishes the messages in order and waits for the broker's acknowledgements. For each message the result is null
+    /// when the broker acknowledged it, or the error. Per key, failures are a suffix: once a message of a key fails, the
+    /// later messages of that key are not acknowledged either (the transports send them in order on one connection or
+    /// one idempotent producer).
+    /// </summary>
+    Task<Exception?[]> PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken);
+}
+
+/// <summary>What a consumer does with a delivered message after the dispatcher ran.</summary>
+internal readonly record struct DeliveryOutcome(string? DeadLetterReason)
+{
+    public static readonly DeliveryOutcome Done = new(null);
+
+    public bool IsDeadLetter => DeadLetterReason is not null;
+
+    public static DeliveryOutcome DeadLetter(string reason) => new(reason);
+}
+
+/// <summary>Applies delivered messages; implemented once (<see cref="Consuming.EventDispatcher"/>) for every transport.</summary>
+internal interface IDeliveryProcessor
+{
+    /// <summary>
+    /// Applies the messages in order. Returns an outcome per message: acknowledge it, or dead-letter it with the reason
+    /// and then acknowledge it. Throws only when cancelled, and then nothing after the last commit may be acknowledged.
+    /// </summary>
+    Task<DeliveryOutcome[]> ProcessAsync(IReadOnlyList<ReadOnlyMemory<byte>> bodies, CancellationToken cancellationToken);
+}
+
+/// <summary>The broker side of the consumers: delivers the subscribed topics to the processor until cancelled.</summary>
+internal interface IEventConsumer
+{
+    Task RunAsync(IReadOnlyCollection<string> topics, IDeliveryProcessor processor, CancellationToken cancellationToken);
+}
+
+/// <summary>Exponential backoff shared by the relay and the consumers.</summary>
+internal static class Backoff
+{
+    public static TimeSpan Delay(int attempt, TimeSpan initial, TimeSpan max)
+    {
+        var factor = Math.Pow(2, Math.Clamp(attempt - 1, 0, 30));
+        var delay = TimeSpan.FromMilliseconds(Math.Min(initial.TotalMilliseconds * factor, max.TotalMilliseconds));
+        // Jitter (±20 %) keeps replicas that failed together from retrying together.
+        return delay * (0.8 + Random.Shared.NextDouble() * 0.4);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text;
+using Confluent.Kafka;
+using StreamBets.Testing;
+
+namespace StreamBets.Messaging.Tests;
+
+/// <summary>
+/// The same contract on Kafka. No broker can run on our machines, so it runs only where one is configured:
+/// STREAMBETS_TEST_KAFKA=host:port (or ConnectionStrings__kafka). Elsewhere every test reports itself skipped.
+/// </summary>
+public sealed class KafkaEventBusTests : EventBusContract
+{
+    private static readonly string? BootstrapServers =
+        Environment.GetEnvironmentVariable("STREAMBETS_TEST_KAFKA") is { Length: > 0 } configured ? configured
+        : Environment.GetEnvironmentVariable("ConnectionStrings__kafka") is { Length: > 0 } connection ? connection
+        : null;
+
+    private const string NoBroker = "Skipped: no Kafka broker is configured here (set STREAMBETS_TEST_KAFKA=host:port to run the Kafka contract).";
+
+    protected override Task<BusSetup> SetUpAsync()
+    {
+        Skip.If(BootstrapServers is null, NoBroker);
+        return Task.FromResult(new BusSetup(
+            MessagingTransport.Kafka,
+            new Dictionary<string, string?> { ["ConnectionStrings:kafka"] = BootstrapServers },
+            $"t{Guid.NewGuid():N}"[..12]));
+    }
+
+    protected override Task<(BusSetup Setup, LocalServer Broker)> SetUpStoppableAsync()
+    {
+        Skip.If(BootstrapServers is null, NoBroker);
+        Skip.If(true, "Skipped on Kafka: the test cannot stop an external broker; the outage contract runs on Redis Streams.");
+        throw new InvalidOperationException("Unreachable.");
+    }
+
+    protected override Task<IReadOnlyList<DeadLetter>> DeadLettersAsync(BusSetup setup, string consumerGroup)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            GroupId = $"dlq-reader-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe($"{setup.Prefix}.deadletter.{consumerGroup}");
+        var letters = new List<DeadLetter>();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (DateTime.UtcNow < deadline && consumer.Consume(TimeSpan.FromMilliseconds(500)) is { } result)
+        {
+            var body = Encoding.UTF8.GetString(result.Message.Value);
+            var type = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("type").GetString()!;
+            letters.Add(new DeadLetter(type, Encoding.UTF8.GetString(result.Message.Headers.GetLastBytes("dlq_error"))));
+        }
+        consumer.Close();
+        return Task.FromResult<IReadOnlyList<DeadLetter>>(letters);
+    }
+
+    // Committed offsets against log ends would need an admin round trip per partition; the effect checks suffice.
+    protected override Task<long?> UnacknowledgedAsync(BusSetup setup, string consumerGroup) => Task.FromResult<long?>(null);
+}

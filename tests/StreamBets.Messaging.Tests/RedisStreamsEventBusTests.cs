@@ -1,0 +1,69 @@
+using StackExchange.Redis;
+using StreamBets.Messaging.Transports;
+using StreamBets.Messaging.Transports.RedisStreams;
+using StreamBets.Testing;
+
+namespace StreamBets.Messaging.Tests;
+
+/// <summary>The contract on Redis Streams, against the real Redis and PostgreSQL of the machine.</summary>
+public sealed class RedisStreamsEventBusTests : EventBusContract
+{
+    private const int Partitions = 8; // As TestService configures.
+
+    protected override async Task<BusSetup> SetUpAsync() => Setup((await TestServers.RedisAsync()).ConnectionString);
+
+    protected override async Task<(BusSetup Setup, LocalServer Broker)> SetUpStoppableAsync()
+    {
+        var redis = await TestServers.StartAsync(new RedisServer());
+        return (Setup(redis.ConnectionString), redis);
+    }
+
+    protected override async Task<IReadOnlyList<DeadLetter>> DeadLettersAsync(BusSetup setup, string consumerGroup)
+    {
+        await using var redis = await ConnectAsync(setup);
+        var entries = await redis.GetDatabase().StreamRangeAsync(Names(setup).DeadLetter(consumerGroup));
+        return entries.Select(e => new DeadLetter(e["type"]!, e["error"]!)).ToArray();
+    }
+
+    protected override async Task<long?> UnacknowledgedAsync(BusSetup setup, string consumerGroup)
+    {
+        await using var redis = await ConnectAsync(setup);
+        var database = redis.GetDatabase();
+        long pending = 0;
+        for (var p = 0; p < Partitions; p++)
+        {
+            var stream = Names(setup).Stream("wallet", p);
+            if (await database.KeyExistsAsync(stream) && (await database.StreamGroupInfoAsync(stream)).Any(g => g.Name == consumerGroup))
+            {
+                pending += (await database.StreamPendingAsync(stream, consumerGroup)).PendingMessageCount;
+            }
+        }
+        return pending;
+    }
+
+    private protected override async Task WaitUntilConsumersShareAsync(params TestService[] consumers) =>
+        await Eventually.TrueAsync(
+            () => Task.FromResult(consumers.All(c => ((RedisStreamsConsumer)c.Host.Services.GetRequiredService<IEventConsumer>()).OwnedStreams.Count > 0)),
+            TimeSpan.FromSeconds(15), "every consumer holds partition leases");
+
+    [Fact]
+    public void A_key_always_maps_to_the_same_partition_stream()
+    {
+        // FNV-1a is fixed by definition: these values must never change, or in-flight keys would move streams.
+        Assert.Equal(RedisStreamNames.Partition("pool-42", 16), RedisStreamNames.Partition("pool-42", 16));
+        Assert.Equal((int)(0x811C9DC5u % 16), RedisStreamNames.Partition("", 16));
+        var spread = Enumerable.Range(0, 1600).Select(i => RedisStreamNames.Partition(Guid.NewGuid().ToString(), 16)).GroupBy(p => p).ToArray();
+        Assert.Equal(16, spread.Length);
+        Assert.All(spread, g => Assert.InRange(g.Count(), 50, 150));
+    }
+
+    private static BusSetup Setup(string redisConnectionString) => new(
+        MessagingTransport.RedisStreams,
+        new Dictionary<string, string?> { ["ConnectionStrings:redis"] = redisConnectionString },
+        $"t{Guid.NewGuid():N}"[..12]);
+
+    private static RedisStreamNames Names(BusSetup setup) => new(new RedisStreamsOptions { KeyPrefix = setup.Prefix, PartitionsPerTopic = Partitions });
+
+    private static async Task<ConnectionMultiplexer> ConnectAsync(BusSetup setup) =>
+        await ConnectionMultiplexer.ConnectAsync(setup.ConnectionStrings["ConnectionStrings:redis"]!);
+}

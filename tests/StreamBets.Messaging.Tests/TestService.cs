@@ -1,0 +1,186 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging.Consuming;
+using StreamBets.Messaging.Outbox;
+
+namespace StreamBets.Messaging.Tests;
+
+/// <summary>A service replica in the test: a generic host with the event bus registered the way services register it.</summary>
+internal sealed class TestService : IAsyncDisposable
+{
+    private TestService(IHost host, string connectionString)
+    {
+        Host = host;
+        ConnectionString = connectionString;
+    }
+
+    public IHost Host { get; }
+    public string ConnectionString { get; }
+    public string InstanceName => Host.Services.GetRequiredService<EventBusIdentity>().InstanceName;
+    public OutboxRelay Relay => Host.Services.GetRequiredService<OutboxRelay>();
+    public EventDispatcher Dispatcher => Host.Services.GetRequiredService<EventDispatcher>();
+
+    public static async Task<TestService> StartAsync(
+        BusSetup setup,
+        string connectionString,
+        string serviceName,
+        Action<IEventBusBuilder>? subscribe = null,
+        Action<TestService>? beforeStart = null)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ApplicationName = "StreamBets.Messaging.Tests",
+            DisableDefaults = true,
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(setup.ConnectionStrings)
+        {
+            ["ConnectionStrings:servicedb"] = connectionString,
+            ["Messaging:Transport"] = setup.Transport.ToString(),
+        });
+        var bus = builder.AddEventBus("servicedb", options =>
+        {
+            options.ServiceName = serviceName;
+            options.MaxDeliveryAttempts = 3;
+            options.RetryInitialDelay = TimeSpan.FromMilliseconds(20);
+            options.RetryMaxDelay = TimeSpan.FromMilliseconds(500);
+            options.Relay.PollInterval = TimeSpan.FromMilliseconds(250);
+            options.Relay.LeaderRetryInterval = TimeSpan.FromMilliseconds(200);
+            options.Relay.LagSampleInterval = TimeSpan.FromMilliseconds(100);
+            options.RedisStreams.KeyPrefix = setup.Prefix;
+            options.RedisStreams.PartitionsPerTopic = 8;
+            options.RedisStreams.LeaseDuration = TimeSpan.FromSeconds(1);
+            options.RedisStreams.IdlePollMax = TimeSpan.FromMilliseconds(10);
+            options.Kafka.TopicPrefix = setup.Prefix + ".";
+            options.Kafka.Partitions = 8;
+            options.Kafka.SessionTimeoutMs = 6000;
+        });
+        subscribe?.Invoke(bus);
+        var service = new TestService(builder.Build(), connectionString);
+        beforeStart?.Invoke(service);
+        await service.Host.StartAsync();
+        return service;
+    }
+
+    /// <summary>Writes the events in one transaction of the service database, as a service's own code does.</summary>
+    public async Task PublishAsync(params IIntegrationEvent[] events)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Host.Services.GetRequiredService<IOutbox>().AddRangeAsync(transaction, events);
+        await transaction.CommitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await Host.StopAsync(timeout.Token);
+        Host.Dispose();
+    }
+}
+
+/// <summary>Which transport a contract run uses, and how to reach it; the prefix isolates each test's streams or topics.</summary>
+public sealed record BusSetup(MessagingTransport Transport, IReadOnlyDictionary<string, string?> ConnectionStrings, string Prefix);
+
+/// <summary>A test's own databases, with the table the recording handler writes to.</summary>
+internal static class TestDatabases
+{
+    public static async Task<string> CreateAsync(string prefix)
+    {
+        var postgres = await Testing.TestServers.PostgresAsync();
+        var connectionString = await postgres.CreateDatabaseAsync(prefix);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand("""
+            CREATE TABLE applied (
+                seq        bigserial PRIMARY KEY,
+                event_id   uuid   NOT NULL,
+                user_id    uuid   NOT NULL,
+                number     bigint NOT NULL,
+                handled_by text   NOT NULL,
+                trace_id   text,
+                linked     boolean NOT NULL DEFAULT false
+            )
+            """, connection);
+        await create.ExecuteNonQueryAsync();
+        return connectionString;
+    }
+
+    public static async Task<List<AppliedRow>> AppliedAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand("SELECT event_id, user_id, number, handled_by, trace_id, linked FROM applied ORDER BY seq", connection);
+        await using var reader = await read.ExecuteReaderAsync();
+        var rows = new List<AppliedRow>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(new AppliedRow(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetBoolean(5)));
+        }
+        return rows;
+    }
+
+    public static async Task<long> CountAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+internal sealed record AppliedRow(Guid EventId, Guid UserId, long Number, string HandledBy, string? TraceId, bool Linked);
+
+/// <summary>
+/// The handler under test: records each WalletChanged (its balance is used as a per-user sequence number) in the same
+/// transaction as the inbox row. A reason of "poison" always fails.
+/// </summary>
+internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegrationEventHandler<WalletChanged>
+{
+    public const string Poison = "poison";
+
+    public async Task HandleAsync(WalletChanged @event, IntegrationEventContext context, CancellationToken cancellationToken)
+    {
+        if (@event.Reason == Poison)
+        {
+            throw new InvalidOperationException($"Poison pill {@event.TransferId} cannot be applied");
+        }
+        var activity = System.Diagnostics.Activity.Current;
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO applied (event_id, user_id, number, handled_by, trace_id, linked) VALUES ($1, $2, $3, $4, $5, $6)",
+            context.Connection, context.Transaction);
+        insert.Parameters.AddWithValue(context.EventId);
+        insert.Parameters.AddWithValue(@event.UserId);
+        insert.Parameters.AddWithValue(@event.BalanceMinor);
+        insert.Parameters.AddWithValue(identity.InstanceName);
+        insert.Parameters.AddWithValue((object?)activity?.TraceId.ToHexString() ?? DBNull.Value);
+        insert.Parameters.AddWithValue(activity?.Links.Any() ?? false);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
+
+internal static class Eventually
+{
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string because)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {timeout.TotalSeconds:F0} s waiting until {because}.");
+            }
+            await Task.Delay(50);
+        }
+    }
+}
+
+internal static class Events
+{
+    public static WalletChanged Wallet(Guid userId, long number, string reason = "test") =>
+        new(userId, Guid.NewGuid(), 1, number, reason, null, DateTimeOffset.UtcNow);
+}
