@@ -17,7 +17,9 @@ public static class PostgresSchema
     public static TBuilder AddPostgresSchema<TBuilder>(this TBuilder builder, string connectionName, Assembly scriptsAssembly)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.Services.AddHostedService(services => new SchemaMigrator(
+        // Not AddHostedService: it de-duplicates by implementation type, so a second script assembly for the
+        // same service (e.g. the messaging outbox tables) would silently never be applied.
+        builder.Services.AddSingleton<IHostedService>(services => new SchemaMigrator(
             services.GetRequiredService<IConfiguration>().GetConnectionString(connectionName)
                 ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured."),
             scriptsAssembly,

@@ -1,3 +1,6 @@
+using StreamBets.Messaging;
+using StreamBets.Users.Ledger;
+
 namespace StreamBets.Users.Extensions;
 
 internal static class Extensions
@@ -11,5 +14,9 @@ internal static class Extensions
         builder.AddNpgsqlDataSource("usersdb");
         builder.AddPostgresSchema("usersdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
+
+        builder.AddEventBus("usersdb");
+
+        builder.Services.AddSingleton<LedgerStore>();
     }
 }
