@@ -17,8 +17,8 @@ public static class PostgresSchema
     public static TBuilder AddPostgresSchema<TBuilder>(this TBuilder builder, string connectionName, Assembly scriptsAssembly)
         where TBuilder : IHostApplicationBuilder
     {
-        // Not AddHostedService: it de-duplicates by implementation type, so a second script assembly for the
-        // same service (e.g. the messaging outbox tables) would silently never be applied.
+        // Not AddHostedService: it de-duplicates by implementation type, and a service may migrate several
+        // script assemblies into one database (its own and the event bus's outbox/inbox).
         builder.Services.AddSingleton<IHostedService>(services => new SchemaMigrator(
             services.GetRequiredService<IConfiguration>().GetConnectionString(connectionName)
                 ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured."),

@@ -15,6 +15,11 @@ app.UseAuthorization();
 app.MapDefaultOpenApi();
 app.MapGrpcDefaults();
 
+app.MapAuthApi();
+app.MapAccountsApi();
+app.MapKycApi();
+app.MapResponsibleGamblingApi();
+app.MapGrpcService<UserAccountsService>();
 app.MapWalletApi();
 app.MapGrpcService<WalletService>();
 
