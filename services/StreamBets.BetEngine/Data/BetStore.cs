@@ -74,8 +74,8 @@ public sealed class BetStore(NpgsqlDataSource db)
 
         var rows = new Dictionary<(Guid, string), BetRecord>(n);
         var outcomes = new Dictionary<Guid, Guid>();
+        // Npgsql's reader skips statements that return no rows, so it starts at the SELECT.
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var record = ReadBet(reader);

@@ -155,12 +155,8 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
                 movedElsewhere.ToArray()));
             batch.BatchCommands.Add(Command($"SELECT {BetColumns} FROM bets b WHERE b.bet_id = ANY($1)", notOwned.ToArray()));
 
+            // Npgsql's reader skips statements that return no rows: it starts at the late-refund UPDATE's RETURNING.
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-            await reader.NextResultAsync(cancellationToken);
-            if (accepted.Count > 0)
-            {
-                await reader.NextResultAsync(cancellationToken);
-            }
             var lateRefunds = new HashSet<Guid>();
             while (await reader.ReadAsync(cancellationToken))
             {

@@ -51,7 +51,8 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
     {
         private readonly Guid _poolId;
         private readonly PoolBatchers _owner;
-        private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+        // Not SingleReader: that channel cannot count its items, which the idle check below needs.
+        private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
         private readonly Lock _gate = new();
         private readonly Task _loop;
         private bool _closed;
