@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 eng/install-prerequisites.sh --with-browser
 dotnet build StreamBets.sln -c Debug -nologo -clp:ErrorsOnly
 # One test assembly at a time: the end-to-end suites start the whole app, and this is a two-core machine.
-exec dotnet test StreamBets.sln --no-build -nologo -- RunConfiguration.MaxCpuCount=1 "$@"
+exec dotnet test StreamBets.sln --no-build -nologo -m:1 "$@"
