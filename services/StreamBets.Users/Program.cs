@@ -15,13 +15,13 @@ app.UseAuthorization();
 app.MapDefaultOpenApi();
 app.MapGrpcDefaults();
 
+app.MapWalletApi();
+app.MapGrpcService<WalletService>();
 app.MapAuthApi();
 app.MapAccountsApi();
 app.MapKycApi();
 app.MapResponsibleGamblingApi();
 app.MapGrpcService<UserAccountsService>();
-app.MapWalletApi();
-app.MapGrpcService<WalletService>();
 
 app.Run();
 

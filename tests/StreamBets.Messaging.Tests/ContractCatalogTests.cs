@@ -1,4 +1,8 @@
+using System.Net.Mime;
 using System.Text;
+using CloudNative.CloudEvents;
+using CloudNative.CloudEvents.Extensions;
+using CloudNative.CloudEvents.SystemTextJson;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using StreamBets.Contracts.IntegrationEvents;
@@ -17,6 +21,7 @@ public sealed partial class ContractCatalogTests
         var types = events.Select(IntegrationEventMetadata.Of).ToArray();
         Assert.All(types, t => Assert.Matches(TypeName(), t.Type));
         Assert.All(types, t => Assert.Contains(t.Topic, topics));
+        Assert.All(types, t => Assert.StartsWith($"streambets.{t.Topic}.", t.Type, StringComparison.Ordinal));
         Assert.Equal(types.Length, types.Select(t => t.Type).Distinct().Count());
     }
 
@@ -41,9 +46,42 @@ public sealed partial class ContractCatalogTests
         Assert.Equal(@event.ResolvedAt, envelope.Time);
         Assert.Equal(traceParent, envelope.TraceParent);
         Assert.Equal("vendor=1", envelope.TraceState);
-        var decoded = envelope.Data.Deserialize<PoolResolved>(CloudEventEnvelope.SerializerOptions)!;
+        var decoded = JsonSerializer.Deserialize<PoolResolved>(envelope.Data.Span, CloudEventEnvelope.SerializerOptions)!;
         Assert.Equal(@event.WinningOutcomeIds, decoded.WinningOutcomeIds);
         Assert.Equal(@event.PoolId, decoded.PoolId);
+    }
+
+    [Fact]
+    public void The_CloudEvents_SDK_reads_our_envelopes_and_we_read_its_events()
+    {
+        var traceParent = CloudEventAttribute.CreateExtension("traceparent", CloudEventAttributeType.String);
+        var formatter = new JsonEventFormatter();
+        var @event = new WalletChanged(Guid.NewGuid(), Guid.NewGuid(), -500, 1500, "bet-stake", "bet-1", DateTimeOffset.UtcNow);
+        var id = Guid.NewGuid();
+        var time = new DateTimeOffset(2025, 5, 6, 7, 8, 9, 123, TimeSpan.Zero);
+        const string trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+        var ours = CloudEventEnvelope.Encode(@event, id, "streambets.wallet.changed.v1", new Uri("urn:streambets:users"), time, trace, null);
+        var read = formatter.DecodeStructuredModeMessage(ours, new ContentType(CloudEventEnvelope.ContentType), [traceParent, Partitioning.PartitionKeyAttribute]);
+        Assert.Equal(id.ToString(), read.Id);
+        Assert.Equal("streambets.wallet.changed.v1", read.Type);
+        Assert.Equal("urn:streambets:users", read.Source!.ToString());
+        Assert.Equal(time, read.Time);
+        Assert.Equal(@event.UserId.ToString(), read.Subject);
+        Assert.Equal(@event.UserId.ToString(), read.GetPartitionKey());
+        Assert.Equal(trace, read[traceParent]);
+        Assert.Equal(-500, ((JsonElement)read.Data!).GetProperty("deltaMinor").GetInt64());
+
+        var theirs = new CloudEvent(CloudEventsSpecVersion.V1_0, [traceParent])
+        {
+            Id = id.ToString(), Type = "streambets.wallet.changed.v1", Source = new Uri("urn:streambets:users"), Time = time,
+            Subject = @event.AggregateId, DataContentType = "application/json",
+            Data = JsonSerializer.SerializeToElement(@event, CloudEventEnvelope.SerializerOptions),
+        };
+        theirs[traceParent] = trace;
+        var envelope = CloudEventEnvelope.Decode(formatter.EncodeStructuredModeMessage(theirs, out _));
+        Assert.Equal((id, time, trace, @event.AggregateId), (envelope.Id, envelope.Time, envelope.TraceParent, envelope.Subject));
+        Assert.Equal(@event, JsonSerializer.Deserialize<WalletChanged>(envelope.Data.Span, CloudEventEnvelope.SerializerOptions));
     }
 
     [Fact]
@@ -51,6 +89,7 @@ public sealed partial class ContractCatalogTests
     {
         Assert.Throws<FormatException>(() => CloudEventEnvelope.Decode(Encoding.UTF8.GetBytes("{\"hello\":1}")));
         Assert.Throws<FormatException>(() => CloudEventEnvelope.Decode(Encoding.UTF8.GetBytes("not json")));
+        Assert.Throws<FormatException>(() => CloudEventEnvelope.Decode(Encoding.UTF8.GetBytes("{\"specversion\":\"1.0\",\"id\":\"x\",\"type\":\"t\",\"source\":\"s\",\"data\":{}}")));
     }
 
     [GeneratedRegex(@"^streambets\.[a-z]+\.[a-z-]+\.v[0-9]+$")]

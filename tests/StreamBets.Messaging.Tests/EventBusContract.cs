@@ -34,45 +34,74 @@ public abstract class EventBusContract
     private static Task<TestService> StartConsumerAsync(BusSetup setup, string database, Action<TestService>? beforeStart = null) =>
         TestService.StartAsync(setup, database, Consumer, bus => bus.AddSubscription<WalletChanged, RecordingHandler>(), beforeStart);
 
-    [SkippableFact]
-    public async Task Published_event_reaches_the_subscribed_handler_once_and_leaves_the_outbox()
+    /// <summary>The usual cast: a publishing service and a consuming service, each with its own database.</summary>
+    private async Task<Scenario> StartScenarioAsync()
     {
         var setup = await SetUpAsync();
         var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
-        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
-        await using var consumer = await StartConsumerAsync(setup, consumerDb);
+        var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
+        return new Scenario(setup, publisher, await StartConsumerAsync(setup, consumerDb));
+    }
 
+    private sealed record Scenario(BusSetup Setup, TestService Publisher, TestService Consumer) : IAsyncDisposable
+    {
+        public string PublisherDb => Publisher.ConnectionString;
+        public string ConsumerDb => Consumer.ConnectionString;
+
+        /// <summary>Waits until the consumer's applied rows satisfy the condition, then returns them.</summary>
+        public async Task<List<AppliedRow>> AppliedWhenAsync(Func<List<AppliedRow>, bool> condition, string because)
+        {
+            await Eventually.TrueAsync(async () => condition(await TestDatabases.AppliedAsync(ConsumerDb)), Patience, because);
+            return await TestDatabases.AppliedAsync(ConsumerDb);
+        }
+
+        /// <summary>Writes to the outbox in a transaction of the publisher's database, with extra work before it ends.</summary>
+        public async Task WriteAsync(IIntegrationEvent @event, bool commit, Func<NpgsqlConnection, NpgsqlTransaction, Task>? more = null)
+        {
+            await using var connection = new NpgsqlConnection(PublisherDb);
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await Publisher.Host.Services.GetRequiredService<IOutbox>().AddAsync(transaction, @event);
+            if (more is not null)
+            {
+                await more(connection, transaction);
+            }
+            await (commit ? transaction.CommitAsync() : transaction.RollbackAsync());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Consumer.DisposeAsync();
+            await Publisher.DisposeAsync();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Published_event_reaches_the_subscribed_handler_once_and_leaves_the_outbox()
+    {
+        await using var scenario = await StartScenarioAsync();
         var user = Guid.NewGuid();
-        await publisher.PublishAsync(Events.Wallet(user, 1));
 
-        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 1, Patience, "the event is handled");
-        var applied = Assert.Single(await TestDatabases.AppliedAsync(consumerDb));
+        await scenario.Publisher.PublishAsync(Events.Wallet(user, 1));
+
+        var applied = Assert.Single(await scenario.AppliedWhenAsync(rows => rows.Count == 1, "the event is handled"));
         Assert.Equal(user, applied.UserId);
-        Assert.Equal(1, await TestDatabases.CountAsync(consumerDb,
+        Assert.Equal(1, await TestDatabases.CountAsync(scenario.ConsumerDb,
             $"SELECT count(*) FROM inbox WHERE consumer_group = '{Consumer}' AND event_type = 'streambets.wallet.changed.v1' AND event_id = '{applied.EventId}'"));
-        await Eventually.TrueAsync(async () => await TestDatabases.CountAsync(publisherDb, "SELECT count(*) FROM outbox") == 0, Patience, "the relay deletes the acknowledged row");
+        await Eventually.TrueAsync(async () => await TestDatabases.CountAsync(scenario.PublisherDb, "SELECT count(*) FROM outbox") == 0, Patience, "the relay deletes the acknowledged row");
     }
 
     [SkippableFact]
     public async Task Event_written_in_a_rolled_back_transaction_is_never_published()
     {
-        var setup = await SetUpAsync();
-        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
-        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
-        await using var consumer = await StartConsumerAsync(setup, consumerDb);
+        await using var scenario = await StartScenarioAsync();
         var user = Guid.NewGuid();
 
-        await using (var connection = new NpgsqlConnection(publisherDb))
-        {
-            await connection.OpenAsync();
-            await using var transaction = await connection.BeginTransactionAsync();
-            await publisher.Host.Services.GetRequiredService<IOutbox>().AddAsync(transaction, Events.Wallet(user, 1));
-            await transaction.RollbackAsync();
-        }
-        await publisher.PublishAsync(Events.Wallet(user, 2));
+        await scenario.WriteAsync(Events.Wallet(user, 1), commit: false);
+        await scenario.Publisher.PublishAsync(Events.Wallet(user, 2));
 
-        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count >= 1, Patience, "the committed event is handled");
-        Assert.Equal([2L], (await TestDatabases.AppliedAsync(consumerDb)).Select(r => r.Number));
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Count >= 1, "the committed event is handled");
+        Assert.Equal([2L], applied.Select(r => r.Number));
     }
 
     [SkippableFact]
@@ -108,31 +137,24 @@ public abstract class EventBusContract
     [SkippableFact]
     public async Task Event_delivered_twice_is_applied_once()
     {
-        var setup = await SetUpAsync();
-        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
-        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
-        await using var consumer = await StartConsumerAsync(setup, consumerDb);
+        await using var scenario = await StartScenarioAsync();
         var user = Guid.NewGuid();
 
         // A relay that crashed after the broker's ack but before deleting the row publishes the same event again:
         // two outbox rows with one event id reach the broker, and the consumer sees the event twice.
-        await using (var connection = new NpgsqlConnection(publisherDb))
+        await scenario.WriteAsync(Events.Wallet(user, 1), commit: true, async (connection, transaction) =>
         {
-            await connection.OpenAsync();
-            await using var transaction = await connection.BeginTransactionAsync();
-            await publisher.Host.Services.GetRequiredService<IOutbox>().AddAsync(transaction, Events.Wallet(user, 1));
             await using var duplicate = new NpgsqlCommand("""
                 INSERT INTO outbox (event_id, topic, partition_key, event_type, envelope, created_at)
                 SELECT event_id, topic, partition_key, event_type, envelope, created_at FROM outbox
                 """, connection, transaction);
             Assert.Equal(1, await duplicate.ExecuteNonQueryAsync());
-            await transaction.CommitAsync();
-        }
-        await publisher.PublishAsync(Events.Wallet(user, 2)); // Same key, so it is handled after both copies.
+        });
+        await scenario.Publisher.PublishAsync(Events.Wallet(user, 2)); // Same key, so it is handled after both copies.
 
-        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Any(r => r.Number == 2), Patience, "the later event is handled");
-        Assert.Equal([1L, 2L], (await TestDatabases.AppliedAsync(consumerDb)).Select(r => r.Number));
-        Assert.Equal(2, await TestDatabases.CountAsync(consumerDb, "SELECT count(*) FROM inbox"));
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 2), "the later event is handled");
+        Assert.Equal([1L, 2L], applied.Select(r => r.Number));
+        Assert.Equal(2, await TestDatabases.CountAsync(scenario.ConsumerDb, "SELECT count(*) FROM inbox"));
     }
 
     [SkippableFact]
@@ -208,18 +230,15 @@ public abstract class EventBusContract
     [SkippableFact]
     public async Task Poison_message_goes_to_the_dead_letter_with_its_error_and_the_key_moves_on()
     {
-        var setup = await SetUpAsync();
-        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
-        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
-        await using var consumer = await StartConsumerAsync(setup, consumerDb);
+        await using var scenario = await StartScenarioAsync();
         var user = Guid.NewGuid();
 
-        await publisher.PublishAsync(Events.Wallet(user, 1), Events.Wallet(user, 2, RecordingHandler.Poison), Events.Wallet(user, 3));
+        await scenario.Publisher.PublishAsync(Events.Wallet(user, 1), Events.Wallet(user, 2, RecordingHandler.Poison), Events.Wallet(user, 3));
 
-        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Any(r => r.Number == 3), Patience, "the event after the poison one is handled");
-        Assert.Equal([1L, 3L], (await TestDatabases.AppliedAsync(consumerDb)).Select(r => r.Number));
-        await Eventually.TrueAsync(async () => (await DeadLettersAsync(setup, Consumer)).Count == 1, Patience, "the poison message is dead-lettered");
-        var deadLetter = Assert.Single(await DeadLettersAsync(setup, Consumer));
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 3), "the event after the poison one is handled");
+        Assert.Equal([1L, 3L], applied.Select(r => r.Number));
+        await Eventually.TrueAsync(async () => (await DeadLettersAsync(scenario.Setup, Consumer)).Count == 1, Patience, "the poison message is dead-lettered");
+        var deadLetter = Assert.Single(await DeadLettersAsync(scenario.Setup, Consumer));
         Assert.Equal("streambets.wallet.changed.v1", deadLetter.EventType);
         Assert.Contains("Poison pill", deadLetter.Error, StringComparison.Ordinal);
         Assert.Contains("after 3 attempts", deadLetter.Error, StringComparison.Ordinal);
@@ -228,7 +247,6 @@ public abstract class EventBusContract
     [SkippableFact]
     public async Task Consumer_span_continues_the_publishers_trace_and_links_to_the_producer_span()
     {
-        var setup = await SetUpAsync();
         using var source = new ActivitySource("StreamBets.Messaging.Tests");
         using var listener = new ActivityListener
         {
@@ -236,19 +254,16 @@ public abstract class EventBusContract
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
         };
         ActivitySource.AddActivityListener(listener);
-        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
-        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
-        await using var consumer = await StartConsumerAsync(setup, consumerDb);
+        await using var scenario = await StartScenarioAsync();
 
         string traceId;
         using (var request = source.StartActivity("place bet"))
         {
             traceId = request!.TraceId.ToHexString();
-            await publisher.PublishAsync(Events.Wallet(Guid.NewGuid(), 1));
+            await scenario.Publisher.PublishAsync(Events.Wallet(Guid.NewGuid(), 1));
         }
 
-        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 1, Patience, "the event is handled");
-        var applied = Assert.Single(await TestDatabases.AppliedAsync(consumerDb));
+        var applied = Assert.Single(await scenario.AppliedWhenAsync(rows => rows.Count == 1, "the event is handled"));
         Assert.Equal(traceId, applied.TraceId);
         Assert.True(applied.Linked);
     }

@@ -55,6 +55,27 @@ public sealed class KafkaEventBusTests : EventBusContract
         return Task.FromResult<IReadOnlyList<DeadLetter>>(letters);
     }
 
+    [Fact]
+    public async Task Events_stay_in_the_outbox_while_no_Kafka_broker_answers()
+    {
+        // Runs everywhere: a closed local port is a dead broker, and the relay must keep every row and say why.
+        var setup = new BusSetup(
+            MessagingTransport.Kafka,
+            new Dictionary<string, string?> { ["ConnectionStrings:kafka"] = "127.0.0.1:1", ["Messaging:Kafka:MessageTimeoutMs"] = "1500" },
+            $"t{Guid.NewGuid():N}"[..12]);
+        var database = await TestDatabases.CreateAsync("kafkadown");
+        await using var publisher = await TestService.StartAsync(setup, database, "wallet");
+
+        var (alice, bob) = (Guid.NewGuid(), Guid.NewGuid());
+        await publisher.PublishAsync(Events.Wallet(alice, 1), Events.Wallet(alice, 2), Events.Wallet(bob, 1));
+
+        await Eventually.TrueAsync(async () => await TestDatabases.CountAsync(database, "SELECT count(*) FROM outbox WHERE attempts > 0") > 0,
+            TimeSpan.FromSeconds(30), "the relay records a failed attempt");
+        Assert.Equal(3, await TestDatabases.CountAsync(database, "SELECT count(*) FROM outbox"));
+        // The failure is recorded on the first waiting row of each key, where an operator looks first.
+        Assert.Equal(2, await TestDatabases.CountAsync(database, "SELECT count(*) FROM outbox WHERE last_error <> ''"));
+    }
+
     // Committed offsets against log ends would need an admin round trip per partition; the effect checks suffice.
     protected override Task<long?> UnacknowledgedAsync(BusSetup setup, string consumerGroup) => Task.FromResult<long?>(null);
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging.Consuming;
@@ -40,6 +41,10 @@ internal sealed class TestService : IAsyncDisposable
             ["ConnectionStrings:servicedb"] = connectionString,
             ["Messaging:Transport"] = setup.Transport.ToString(),
         });
+        if (Environment.GetEnvironmentVariable("STREAMBETS_TEST_LOGS") == "1")
+        {
+            builder.Logging.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff ").SetMinimumLevel(LogLevel.Debug);
+        }
         var bus = builder.AddEventBus("servicedb", options =>
         {
             options.ServiceName = serviceName;

@@ -2,11 +2,14 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
+using StackExchange.Redis;
+using System.Text.Json;
 using StreamBets.Contracts.Users;
 using StreamBets.Testing;
 using StreamBets.Users.Accounts;
@@ -31,9 +34,13 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
     private static int _cpfSequence = Random.Shared.Next(100_000_000, 900_000_000);
     private GrpcChannel? _channel;
 
-    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+    /// <summary>Starts at a whole millisecond, so times survive PostgreSQL's microsecond precision unchanged.</summary>
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
     public string ConnectionString { get; private set; } = "";
     public string RedisConnectionString { get; private set; } = "";
+
+    /// <summary>This app's own Redis Streams key prefix, so the events it publishes are its alone.</summary>
+    public string BusPrefix { get; } = $"users-accounts-tests-{Guid.NewGuid():N}";
 
     public UserAccounts.UserAccountsClient Grpc => new(_channel ??= GrpcChannel.ForAddress(Server.BaseAddress, new GrpcChannelOptions
     {
@@ -65,6 +72,7 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
         new("Kyc:Sandbox:PollInterval", "00:00:01"),
         new("Users:BootstrapAdmin:Email", AdminEmail),
         new("Users:BootstrapAdmin:Password", AdminPassword),
+        new("Messaging:RedisStreams:KeyPrefix", BusPrefix),
         new("Logging:LogLevel:Default", "Warning"),
     ];
 
@@ -82,6 +90,8 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Clock);
+            // The same PBKDF2 hasher, with fewer rounds than production's 100,000: these tests sign in hundreds of times.
+            services.Configure<PasswordHasherOptions>(options => options.IterationCount = 1_000);
             ConfigureServices(services);
         });
     }
@@ -143,9 +153,47 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
         return value is null or DBNull ? default : (T)value;
     }
 
-    /// <summary>Outbox rows of one event type about one user, as the relay would publish them.</summary>
-    public Task<long> OutboxCountAsync(string eventType, Guid userId) =>
-        ScalarAsync<long>("SELECT count(*) FROM outbox WHERE event_type = $1 AND partition_key = $2", eventType, userId.ToString());
+    /// <summary>
+    /// The types of the events about one user that the outbox relay has published to the bus (the "users" topic),
+    /// in publish order, once at least <paramref name="atLeast"/> have arrived or after a few seconds.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PublishedEventTypesAsync(Guid userId, int atLeast)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConnectionString);
+        var database = redis.GetDatabase();
+        var types = new List<string>();
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            types.Clear();
+            foreach (var key in await RedisStreamKeysAsync(redis, $"{BusPrefix}:users:*"))
+            {
+                foreach (var entry in await database.StreamRangeAsync(key))
+                {
+                    using var cloudEvent = JsonDocument.Parse((string)entry["ce"]!);
+                    if (cloudEvent.RootElement.GetProperty("subject").GetString() == userId.ToString())
+                    {
+                        types.Add((string)entry["type"]!);
+                    }
+                }
+            }
+            if (types.Count >= atLeast)
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+        return types;
+    }
+
+    private static async Task<List<RedisKey>> RedisStreamKeysAsync(ConnectionMultiplexer redis, string pattern)
+    {
+        var keys = new List<RedisKey>();
+        await foreach (var key in redis.GetServers()[0].KeysAsync(pattern: pattern))
+        {
+            keys.Add(key);
+        }
+        return keys;
+    }
 
     /// <summary>Moves the fake clock in steps until the condition holds, for background work driven by timers.</summary>
     public async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan step, int attempts = 50)

@@ -29,10 +29,7 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
 
         Assert.Equal(10, results.Count(r => r == "applied"));
         Assert.Equal(40, results.Count(r => r == LedgerErrors.InsufficientFunds));
-        var snapshot = await host.SnapshotAsync();
-        Assert.Equal(0, snapshot.Balance(user));
-        Assert.Equal(10 * Stake, snapshot.Balance(escrow));
-        snapshot.AssertConsistent();
+        await AssertTenStakesHeldAsync(user, escrow);
     }
 
     [Fact]
@@ -58,10 +55,7 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
             Assert.Equal(Contracts.Wallet.TransferStatus.InsufficientFunds, r.Status);
             Assert.Equal(LedgerErrors.InsufficientFunds, r.ErrorReason);
         });
-        var snapshot = await host.SnapshotAsync();
-        Assert.Equal(0, snapshot.Balance(user));
-        Assert.Equal(10 * Stake, snapshot.Balance(escrow));
-        snapshot.AssertConsistent();
+        await AssertTenStakesHeldAsync(user, escrow);
     }
 
     [Fact]
@@ -96,6 +90,13 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
         Assert.All(results, r => Assert.Equal(Contracts.Wallet.TransferStatus.Applied, r.Status));
         var snapshot = await host.SnapshotAsync();
         Assert.Equal(players.Length * 100_000L, players.Sum(snapshot.Balance));
+        snapshot.AssertConsistent();
+    }
+
+    private async Task AssertTenStakesHeldAsync(LedgerAccountId user, LedgerAccountId escrow)
+    {
+        var snapshot = await host.SnapshotAsync();
+        Assert.Equal((0, 10 * Stake), (snapshot.Balance(user), snapshot.Balance(escrow)));
         snapshot.AssertConsistent();
     }
 

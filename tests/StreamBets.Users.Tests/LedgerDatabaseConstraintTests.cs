@@ -56,10 +56,24 @@ public sealed class LedgerDatabaseConstraintTests(LedgerTestDatabase db) : IClas
         Assert.Contains("does not balance", error.MessageText);
     }
 
+    [Fact]
+    public async Task An_entry_for_an_account_that_does_not_exist_is_refused()
+    {
+        var error = await Assert.ThrowsAsync<PostgresException>(() => InRolledBackTransactionAsync("""
+            WITH t AS (INSERT INTO ledger_transfers (transfer_id, reason, created_at) VALUES (gen_random_uuid(), 'forgery', now()) RETURNING seq)
+            INSERT INTO ledger_entries (transfer_seq, account_id, amount, balance_after)
+            SELECT t.seq, v.account_id, v.amount, v.amount FROM t, (VALUES (-1::bigint, 5::bigint), (-2, -5)) AS v(account_id, amount)
+            """));
+
+        Assert.Equal(PostgresErrorCodes.ForeignKeyViolation, error.SqlState);
+    }
+
     [Theory]
     [InlineData("UPDATE ledger_transfers SET reason = 'rewritten'")]
     [InlineData("DELETE FROM ledger_entries")]
-    public async Task Transfers_and_entries_can_be_neither_changed_nor_deleted(string sql)
+    [InlineData("DELETE FROM ledger_accounts WHERE balance = 0")]
+    [InlineData("UPDATE ledger_accounts SET code = 'house:rake2' WHERE code = 'house:rake'")]
+    public async Task Transfers_entries_and_accounts_can_be_neither_rewritten_nor_deleted(string sql)
     {
         await db.Ledger.TransferAsync(Deposit(NewUser(), 100));
 

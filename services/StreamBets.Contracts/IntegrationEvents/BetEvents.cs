@@ -9,6 +9,13 @@ public sealed record BetPlaced(Guid BetId, Guid PoolId, Guid UserId, Guid Outcom
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
 
+/// <summary>Live odds moved: the bet engine's aggregated stakes per outcome, published at most every few hundred milliseconds per pool, not per bet.</summary>
+[IntegrationEvent("streambets.bets.odds-changed.v1", IntegrationTopics.Bets)]
+public sealed record OddsChanged(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakes> Outcomes, DateTimeOffset AsOf) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
 /// <summary>One bet was paid. <paramref name="Result"/> is "won", "lost" or "refunded"; <paramref name="PayoutMinor"/> is 0 for a loss.</summary>
 [IntegrationEvent("streambets.settlement.bet-settled.v1", IntegrationTopics.Settlement)]
 public sealed record BetSettled(Guid BetId, Guid PoolId, Guid UserId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt) : IIntegrationEvent

@@ -41,10 +41,3 @@ public sealed record PoolCancelled(Guid PoolId, string Reason, DateTimeOffset Ca
 {
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
-
-/// <summary>Aggregated stakes moved (published at most every few hundred milliseconds per pool, not per bet).</summary>
-[IntegrationEvent("streambets.pools.odds-changed.v1", IntegrationTopics.Pools)]
-public sealed record OddsChanged(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakes> Outcomes, DateTimeOffset AsOf) : IIntegrationEvent
-{
-    [JsonIgnore] public string AggregateId => PoolId.ToString();
-}

@@ -35,8 +35,8 @@ internal sealed class SubscriptionCatalog
         public List<Func<IServiceProvider, IIntegrationEvent, IntegrationEventContext, CancellationToken, Task>> Handlers { get; } = [];
 
         /// <exception cref="JsonException">The data does not match the event record.</exception>
-        public IIntegrationEvent Deserialize(JsonElement data) =>
-            (IIntegrationEvent)(data.Deserialize(EventType, CloudEventEnvelope.SerializerOptions)
+        public IIntegrationEvent Deserialize(ReadOnlyMemory<byte> data) =>
+            (IIntegrationEvent)(JsonSerializer.Deserialize(data.Span, EventType, CloudEventEnvelope.SerializerOptions)
                 ?? throw new JsonException($"The data of {Type} is null."));
     }
 }

@@ -67,9 +67,10 @@ internal sealed partial class OutboxRelay(
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                LogDatabaseUnavailable(e);
+                // Database gone, session broken or anything unforeseen: give up leadership, keep the rows, try again.
+                LogRelayInterrupted(e);
             }
             Volatile.Write(ref _isLeader, false);
             await Task.Delay(_relay.LeaderRetryInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -101,11 +102,10 @@ internal sealed partial class OutboxRelay(
         var publishing = PublishLoopAsync(leadership.Token);
         try
         {
-            // Receives NOTIFYs until the session breaks (leadership lost) or the host stops.
-            while (!publishing.IsCompleted)
-            {
-                await session.WaitAsync(TimeSpan.FromSeconds(5), leadership.Token);
-            }
+            // Receives NOTIFYs until the session breaks (leadership lost), publishing fails, or the host stops.
+            var listening = ListenAsync(session, leadership.Token);
+            await Task.WhenAny(listening, publishing);
+            await listening.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         finally
         {
@@ -114,6 +114,14 @@ internal sealed partial class OutboxRelay(
             Volatile.Write(ref _isLeader, false);
         }
         await publishing; // Surfaces a publishing-loop failure so the outer loop logs it and retries.
+    }
+
+    private static async Task ListenAsync(NpgsqlConnection session, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await session.WaitAsync(cancellationToken);
+        }
     }
 
     private async Task PublishLoopAsync(CancellationToken cancellationToken)
@@ -293,8 +301,8 @@ internal sealed partial class OutboxRelay(
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "The broker did not acknowledge {Failed} of {Total} outbox events; retrying in {DelayMs:F0} ms")]
     private partial void LogPublishFailed(int failed, int total, double delayMs);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Outbox relay lost its database session; retrying")]
-    private partial void LogDatabaseUnavailable(Exception exception);
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Outbox relay interrupted; it retries and no row is lost")]
+    private partial void LogRelayInterrupted(Exception exception);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Deleted {Count} expired inbox rows")]
     private partial void LogInboxCleaned(int count);

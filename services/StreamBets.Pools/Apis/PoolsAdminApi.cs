@@ -3,6 +3,7 @@ using StreamBets.Contracts;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Documents;
 using StreamBets.Pools.Lifecycle;
+using StreamBets.Pools.Management;
 
 namespace StreamBets.Pools.Apis;
 
@@ -64,7 +65,7 @@ public static class PoolsAdminApi
             config.DefaultRakeBasisPoints);
         foreach (var (field, messages) in Pool.Create(Guid.Empty, definition).Error?.FieldErrors ?? new Dictionary<string, string[]>())
         {
-            errors[field == "bettingWindow" ? "bettingWindowSeconds" : field] = messages;
+            errors[ManagementErrors.RequestField(field)] = messages;
         }
 
         if (errors.Count > 0)

@@ -1,3 +1,4 @@
+using StreamBets.Contracts;
 using StreamBets.Pools.Lifecycle;
 
 namespace StreamBets.Pools.Configuration;
@@ -21,22 +22,17 @@ public sealed record PoolsSettings
     /// <summary>Every broken rule, keyed by field as a ValidationProblem expects.</summary>
     public Dictionary<string, string[]> Problems()
     {
-        var errors = new Dictionary<string, string[]>();
-        if (DefaultRakeBasisPoints is < 0 or > PoolDefinition.MaxRakeBasisPoints)
-        {
-            errors["defaultRakeBasisPoints"] = [$"The rake is 0 to {PoolDefinition.MaxRakeBasisPoints} basis points."];
-        }
-
-        if (DefaultMinStakeMinor < 1)
-        {
-            errors["defaultMinStakeMinor"] = ["The minimum stake is at least one minor unit."];
-        }
-
-        if (DefaultMaxStakeMinor < DefaultMinStakeMinor)
-        {
-            errors["defaultMaxStakeMinor"] = ["The maximum stake is at least the minimum stake."];
-        }
-
+        // The defaults must make valid pools, so the pool rules judge them (around a placeholder question).
+        var sample = new PoolDefinition(
+            "sample", ["a", "b"], PoolDefinition.MinBettingWindow, new Money(DefaultMinStakeMinor), new Money(DefaultMaxStakeMinor), DefaultRakeBasisPoints);
+        var errors = sample.Validate().ToDictionary(
+            e => e.Key switch
+            {
+                "minStake" => "defaultMinStakeMinor",
+                "maxStake" => "defaultMaxStakeMinor",
+                _ => "defaultRakeBasisPoints",
+            },
+            e => e.Value);
         if (AutoCancelAfterHours is < 1 or > MaxAutoCancelAfterHours)
         {
             errors["autoCancelAfterHours"] = [$"A locked pool waits 1 to {MaxAutoCancelAfterHours} hours for its result."];

@@ -140,18 +140,26 @@ public sealed class PoolStore(NpgsqlDataSource database)
         return rows;
     }
 
-    /// <summary>Adds one accepted bet to its outcome; null when the pool has no such outcome.</summary>
+    /// <summary>
+    /// Adds one accepted bet to its outcome, holding the pool's stakes lock shared (see <see cref="ReadModelLocks"/>);
+    /// null when the pool has no such outcome.
+    /// </summary>
     public static async Task<OutcomeStakeRow?> AddStakeAsync(NpgsqlTransaction transaction, Guid poolId, Guid outcomeId, long stakeMinor, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
-            UPDATE pool_outcomes SET staked_minor = staked_minor + $3, bet_count = bet_count + 1
-            WHERE id = $2 AND pool_id = $1
-            RETURNING staked_minor, bet_count
-            """, transaction.Connection, transaction);
-        command.Parameters.AddWithValue(poolId);
-        command.Parameters.AddWithValue(outcomeId);
-        command.Parameters.AddWithValue(stakeMinor);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
+        {
+            BatchCommands =
+            {
+                ReadModelLocks.Shared(ReadModelLocks.PoolStakes(poolId)),
+                new NpgsqlBatchCommand("""
+                    UPDATE pool_outcomes SET staked_minor = staked_minor + $3, bet_count = bet_count + 1
+                    WHERE id = $2 AND pool_id = $1
+                    RETURNING staked_minor, bet_count
+                    """) { Parameters = { new() { Value = poolId }, new() { Value = outcomeId }, new() { Value = stakeMinor } } },
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? new OutcomeStakeRow(outcomeId, reader.GetInt64(0), reader.GetInt32(1)) : null;
     }
 

@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using StackExchange.Redis;
+using StreamBets.Pools.Data;
 using StreamBets.Pools.Management;
 
 namespace StreamBets.Pools.Leaderboards;
@@ -34,6 +35,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         {
             BatchCommands =
             {
+                ReadModelLocks.Shared(ReadModelLocks.Leaderboards),
                 new NpgsqlBatchCommand("""
                     INSERT INTO leaderboard_entries (channel, day, user_id, net_minor) VALUES ($1, $2, $3, $4)
                     ON CONFLICT (channel, day, user_id) DO UPDATE SET net_minor = leaderboard_entries.net_minor + EXCLUDED.net_minor
@@ -50,6 +52,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken); // past the lock's row; the upsert returns no result set
         await reader.ReadAsync(cancellationToken);
         var sums = Enumerable.Range(0, 6).Select(reader.GetInt64).ToArray();
 
@@ -91,19 +94,22 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
 
     /// <summary>
     /// Replaces the board with PostgreSQL's sums: built under a temporary key and renamed over the board in one step,
-    /// so readers never see half a board. A score written between the query and the rename is corrected by that
-    /// player's next settled bet.
+    /// so readers never see half a board. It holds the leaderboards lock exclusively (see <see cref="ReadModelLocks"/>),
+    /// so no settled bet's score is written between its query and the rename.
     /// </summary>
     public async Task RebuildAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.Leaderboards, cancellationToken);
+        await using var command = new NpgsqlCommand("""
             SELECT user_id, sum(net_minor)::bigint FROM leaderboard_entries
             WHERE ($1::text IS NULL OR channel = $1) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
             GROUP BY user_id
-            """);
+            """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)scope.Channel?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = window.From is { } from ? from : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Date });
-        command.Parameters.Add(new NpgsqlParameter { Value = window.To is { } to ? to : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Date });
+        command.Parameters.Add(new NpgsqlParameter { Value = window.From is { } from ? from : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
+        command.Parameters.Add(new NpgsqlParameter { Value = window.To is { } to ? to : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
         var entries = new List<SortedSetEntry>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -134,6 +140,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
 
         await redisDb.StringSetAsync(BuiltKey(scope, window), "1");
         await redisDb.KeyExpireAsync(BuiltKey(scope, window), expiry);
+        await transaction.CommitAsync(cancellationToken);
         LogRebuilt(logger, key.ToString(), entries.Count);
     }
 

@@ -22,4 +22,13 @@ public static class ManagementErrors
 
     /// <summary>A request that breaks field rules, as the domain reports an invalid definition.</summary>
     public static PoolError Invalid(Dictionary<string, string[]> fieldErrors) => PoolError.InvalidPool(fieldErrors);
+
+    /// <summary>The request field a <see cref="PoolDefinition"/> rule is about: requests carry seconds and minor units.</summary>
+    public static string RequestField(string definitionField) => definitionField switch
+    {
+        "bettingWindow" => "bettingWindowSeconds",
+        "minStake" => "minStakeMinor",
+        "maxStake" => "maxStakeMinor",
+        _ => definitionField,
+    };
 }

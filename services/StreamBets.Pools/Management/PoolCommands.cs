@@ -53,7 +53,9 @@ public sealed partial class PoolCommands(
             template = PoolTemplates.IsValidId(templateId) ? await documents.GetAsync<PoolTemplate>(PoolTemplates.Collection, templateId, cancellationToken) : null;
             if (template is null)
             {
+                // What the template would have supplied is missing too, but only the template is the caller's mistake.
                 errors["templateId"] = [$"No template has id \"{templateId}\"."];
+                return ManagementErrors.Invalid(errors);
             }
         }
 
@@ -64,13 +66,13 @@ public sealed partial class PoolCommands(
             new Money(request.MinStakeMinor ?? template?.MinStakeMinor ?? config.DefaultMinStakeMinor),
             new Money(request.MaxStakeMinor ?? template?.MaxStakeMinor ?? config.DefaultMaxStakeMinor),
             config.DefaultRakeBasisPoints);
-        var now = time.GetUtcNow();
+        var now = Now();
         var created = Pool.Create(Guid.CreateVersion7(now), definition);
         if (!created.IsSuccess)
         {
             foreach (var (field, messages) in created.Error.FieldErrors)
             {
-                errors[field] = messages;
+                errors[ManagementErrors.RequestField(field)] = messages;
             }
         }
 
@@ -169,7 +171,7 @@ public sealed partial class PoolCommands(
             }
 
             var events = new List<PoolEvent>();
-            if (transition(stored, time.GetUtcNow(), events) is { } error)
+            if (transition(stored, Now(), events) is { } error)
             {
                 return error;
             }
@@ -202,6 +204,13 @@ public sealed partial class PoolCommands(
         }
 
         return ManagementErrors.Conflict();
+    }
+
+    /// <summary>The clock at PostgreSQL's precision (microseconds), so what a response shows is what a later read shows.</summary>
+    private DateTimeOffset Now()
+    {
+        var now = time.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
     }
 
     private static void LockIfDue(StoredPool stored, DateTimeOffset now, List<PoolEvent> events)

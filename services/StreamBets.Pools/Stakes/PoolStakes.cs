@@ -1,3 +1,4 @@
+using Npgsql;
 using StackExchange.Redis;
 using StreamBets.Pools.Data;
 
@@ -9,7 +10,7 @@ namespace StreamBets.Pools.Stakes;
 /// the hash is written with those absolute values, so a redelivered event can never count twice, and it is refilled
 /// from PostgreSQL when Redis lost it.
 /// </summary>
-public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store)
+public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, NpgsqlDataSource database)
 {
     /// <summary>Long enough for any pool's life plus its settlement; every write renews it.</summary>
     public static readonly TimeSpan KeepFor = TimeSpan.FromDays(7);
@@ -22,8 +23,13 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store)
         var entries = await redis.GetDatabase().HashGetAllAsync(Key(poolId));
         if (entries.Length == 0)
         {
-            var stored = await store.StakesAsync(poolId, null, cancellationToken);
+            // Refill under the pool's stakes lock, so a bet counted meanwhile cannot be overwritten by an older total.
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.PoolStakes(poolId), cancellationToken);
+            var stored = await store.StakesAsync(poolId, transaction, cancellationToken);
             await WriteAsync(poolId, stored);
+            await transaction.CommitAsync(cancellationToken);
             return stored;
         }
 

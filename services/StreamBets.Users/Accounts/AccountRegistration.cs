@@ -87,13 +87,14 @@ public sealed class AccountRegistration(
             return Problems.DocumentTaken();
         }
 
+        // UserRegistered first: consumers see the account before any change to it.
+        await outbox.AddAsync(transaction, new UserRegistered(account.Id, account.DisplayName, account.Role, now), cancellationToken);
         if (document is not null)
         {
             await kycChanges.RecordAsync(transaction, account.Id, KycTiers.Unverified, KycTiers.DocumentAccepted,
                 KycStatuses.DocumentAccepted, "CPF given at registration", now, cancellationToken);
             account = account with { KycTier = KycTiers.DocumentAccepted };
         }
-        await outbox.AddAsync(transaction, new UserRegistered(account.Id, account.DisplayName, account.Role, now), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return account;
     }

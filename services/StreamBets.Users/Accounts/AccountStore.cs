@@ -57,14 +57,8 @@ public sealed class AccountStore(NpgsqlDataSource db)
         return channels;
     }
 
-    private static async Task<UserAccount?> SingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        await using (command)
-        {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
-        }
-    }
+    private static Task<UserAccount?> SingleAsync(NpgsqlCommand command, CancellationToken cancellationToken) =>
+        command.QuerySingleOrDefaultAsync(Read, cancellationToken);
 
     private static UserAccount Read(NpgsqlDataReader reader) => new(
         Id: reader.GetGuid(0),

@@ -17,6 +17,17 @@ internal static class NpgsqlCommandExtensions
         return command;
     }
 
+    /// <summary>Runs a query that finds at most one row and disposes the command; null when it finds none.</summary>
+    public static async Task<T?> QuerySingleOrDefaultAsync<T>(this NpgsqlCommand command, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
+        where T : class
+    {
+        await using (command)
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? read(reader) : null;
+        }
+    }
+
     public static T? GetNullable<T>(this NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? default : reader.GetFieldValue<T>(ordinal);
 

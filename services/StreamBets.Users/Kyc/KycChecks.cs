@@ -26,8 +26,8 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
 
     public async Task<KycCheck?> LatestForUserAsync(Guid userId, CancellationToken cancellationToken)
     {
-        await using var select = db.CreateCommand($"SELECT {Columns} FROM kyc_checks WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1").With(userId);
-        return await SingleAsync(select, cancellationToken);
+        return await SingleAsync(
+            db.CreateCommand($"SELECT {Columns} FROM kyc_checks WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1").With(userId), cancellationToken);
     }
 
     public async Task<IReadOnlyList<(KycCheck Check, string DisplayName, string Email, string Country)>> ReviewQueueAsync(CancellationToken cancellationToken)
@@ -114,14 +114,8 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
         return moved;
     }
 
-    private static async Task<KycCheck?> SingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        await using (command)
-        {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
-        }
-    }
+    private static Task<KycCheck?> SingleAsync(NpgsqlCommand command, CancellationToken cancellationToken) =>
+        command.QuerySingleOrDefaultAsync(Read, cancellationToken);
 
     private static KycCheck Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetNullable<string>(5),

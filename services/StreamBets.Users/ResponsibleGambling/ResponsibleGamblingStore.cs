@@ -7,6 +7,7 @@ namespace StreamBets.Users.ResponsibleGambling;
 public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
 {
     private const string LimitColumns = "kind, value, has_pending, pending_value, pending_effective_at";
+    private const string SelectSelfExclusion = "SELECT period, started_at, ends_at FROM rg_self_exclusions WHERE user_id = $1";
 
     public async Task<PlayerLimits> GetLimitsAsync(Guid userId, CancellationToken cancellationToken)
     {
@@ -69,12 +70,8 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
         return changed;
     }
 
-    public async Task<SelfExclusion?> GetSelfExclusionAsync(Guid userId, CancellationToken cancellationToken)
-    {
-        await using var select = db.CreateCommand("SELECT period, started_at, ends_at FROM rg_self_exclusions WHERE user_id = $1").With(userId);
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadSelfExclusion(reader, 0) : null;
-    }
+    public Task<SelfExclusion?> GetSelfExclusionAsync(Guid userId, CancellationToken cancellationToken) =>
+        db.CreateCommand(SelectSelfExclusion).With(userId).QuerySingleOrDefaultAsync(reader => ReadSelfExclusion(reader, 0)!, cancellationToken);
 
     public static SelfExclusion? ReadSelfExclusion(NpgsqlDataReader reader, int first) => reader.IsDBNull(first)
         ? null
@@ -87,12 +84,8 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await LockPlayerAsync(transaction, userId, cancellationToken);
 
-        SelfExclusion? current;
-        await using (var select = new NpgsqlCommand("SELECT period, started_at, ends_at FROM rg_self_exclusions WHERE user_id = $1", connection, transaction).With(userId))
-        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
-        {
-            current = await reader.ReadAsync(cancellationToken) ? ReadSelfExclusion(reader, 0) : null;
-        }
+        var current = await new NpgsqlCommand(SelectSelfExclusion, connection, transaction).With(userId)
+            .QuerySingleOrDefaultAsync(reader => ReadSelfExclusion(reader, 0)!, cancellationToken);
 
         var combined = SelfExclusion.Combine(current, requested, now);
         await using (var upsert = new NpgsqlCommand(

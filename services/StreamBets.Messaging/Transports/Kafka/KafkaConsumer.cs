@@ -45,9 +45,10 @@ internal sealed partial class KafkaConsumer(
         {
             while (!cancellationToken.IsCancellationRequested)
             {
+                List<ConsumeResult<string, byte[]>>? batch = null;
                 try
                 {
-                    var batch = new List<ConsumeResult<string, byte[]>> { consumer.Consume(cancellationToken) };
+                    batch = [consumer.Consume(cancellationToken)];
                     while (batch.Count < options.ConsumeBatchSize && consumer.Consume(TimeSpan.Zero) is { } more)
                     {
                         batch.Add(more);
@@ -68,14 +69,15 @@ internal sealed partial class KafkaConsumer(
                         .GroupBy(r => r.TopicPartition)
                         .Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1)));
                 }
-                catch (ConsumeException e)
-                {
-                    LogKafkaError(e.Error.Reason);
-                }
                 catch (KafkaException e)
                 {
-                    // A failed commit only means a redelivery, which the inbox absorbs.
+                    // Consuming, dead-lettering or committing failed: rewind to the batch's start so no later commit
+                    // skips it. Messages already applied come back and the inbox absorbs them.
                     LogKafkaError(e.Error.Reason);
+                    foreach (var start in batch?.GroupBy(r => r.TopicPartition).Select(g => g.MinBy(r => r.Offset.Value)!.TopicPartitionOffset) ?? [])
+                    {
+                        consumer.Seek(start);
+                    }
                 }
             }
         }

@@ -31,7 +31,7 @@ internal sealed class KafkaTopics(string bootstrapServers, KafkaOptions options)
                     Name = t,
                     NumPartitions = options.Partitions,
                     ReplicationFactor = options.ReplicationFactor,
-                }));
+                }), new CreateTopicsOptions { RequestTimeout = TimeSpan.FromMilliseconds(options.MessageTimeoutMs) });
             }
             catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
             {

@@ -41,8 +41,10 @@ internal sealed partial class RedisStreamsConsumer(
     private readonly RedisStreamNames _names = new(busOptions.RedisStreams);
     private readonly Dictionary<Partition, PartitionWorker> _owned = [];
 
-    /// <summary>The partitions this instance processes now (tests).</summary>
-    internal IReadOnlyCollection<string> OwnedStreams => _owned.Keys.Select(p => p.Stream).ToArray();
+    private volatile string[] _ownedStreams = [];
+
+    /// <summary>The partitions this instance processed at the end of the last balancing round (tests, diagnostics).</summary>
+    internal IReadOnlyCollection<string> OwnedStreams => _ownedStreams;
 
     public async Task RunAsync(IReadOnlyCollection<string> topics, IDeliveryProcessor processor, CancellationToken cancellationToken)
     {
@@ -94,6 +96,10 @@ internal sealed partial class RedisStreamsConsumer(
                 worker.LastRenewed = now;
                 continue;
             }
+            if (worker.Completion.IsFaulted)
+            {
+                LogWorkerFailed(worker.Completion.Exception, partition.Stream);
+            }
             await worker.StopAsync(immediately: !renewed);
             _owned.Remove(partition);
             await database.ScriptEvaluateAsync(ReleaseScript, [partition.Lease], [identity.InstanceName]);
@@ -125,6 +131,7 @@ internal sealed partial class RedisStreamsConsumer(
                 _owned[partition] = PartitionWorker.Start(this, partition, processor, now, cancellationToken);
             }
         }
+        _ownedStreams = [.. _owned.Keys.Select(p => p.Stream)];
     }
 
     private async Task ReleaseAllAsync()
@@ -332,6 +339,9 @@ internal sealed partial class RedisStreamsConsumer(
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Redis unavailable ({Where}): {Error}; retrying")]
     private partial void LogRedisUnavailable(string where, string error);
+
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Error, Message = "Consumer of {Stream} failed; restarting it")]
+    private partial void LogWorkerFailed(Exception? exception, string stream);
 
     [LoggerMessage(EventId = 3202, Level = LogLevel.Information, Message = "Partition {Stream} passed to another consumer")]
     private partial void LogPartitionLost(string stream);
