@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -22,7 +23,7 @@ internal sealed partial class EventDispatcher(
     IServiceScopeFactory scopes,
     TimeProvider time,
     ILogger<EventDispatcher> logger,
-    MessagingDatabase? database = null) : IDeliveryProcessor
+    MessagingDatabase? database = null) : IDeliveryProcessor, IAsyncDisposable
 {
     private const string InboxBatchSql = """
         INSERT INTO inbox (consumer_group, event_id, event_type)
@@ -30,6 +31,12 @@ internal sealed partial class EventDispatcher(
         ON CONFLICT DO NOTHING
         RETURNING event_id
         """;
+
+    /// <summary>Most events one group commit applies.</summary>
+    private const int MaxGroupEvents = 2000;
+
+    private readonly Channel<GroupRequest> _groups = Channel.CreateUnbounded<GroupRequest>(new UnboundedChannelOptions { SingleReader = true });
+    private Task? _groupCommitter;
 
     /// <summary>Fault injection for tests: runs after a delivery's transaction committed and before it is acknowledged.</summary>
     internal Func<EventEnvelope, CancellationToken, Task>? AfterCommit { get; set; }
@@ -58,8 +65,9 @@ internal sealed partial class EventDispatcher(
             }
         }
 
-        if (work.Count > 1 && database is not null && await TryApplyTogetherAsync(work, cancellationToken))
+        if (work.Count > 0 && database is not null && await ApplyInGroupAsync(work, cancellationToken))
         {
+            await RunAfterCommitAsync(work, cancellationToken);
             return outcomes;
         }
         foreach (var delivery in work)
@@ -70,37 +78,100 @@ internal sealed partial class EventDispatcher(
     }
 
     /// <summary>
-    /// The fast path: the whole batch in one transaction and one inbox round trip. Any failure rolls it back and the
-    /// caller falls back to one transaction per event, where retries and dead-lettering are per event.
+    /// The fast path, a group commit: the batches that partition consumers hand in at the same moment are applied in
+    /// one transaction with one inbox round trip, so a busy service commits once for many events instead of once per
+    /// partition read. False when that failed for this batch (rolled back): the caller then applies its events one
+    /// transaction each, where retries and dead-lettering are per event.
     /// </summary>
-    private async Task<bool> TryApplyTogetherAsync(List<Delivery> work, CancellationToken cancellationToken)
+    private Task<bool> ApplyInGroupAsync(List<Delivery> work, CancellationToken cancellationToken)
+    {
+        var request = new GroupRequest(work, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
+        if (!_groups.Writer.TryWrite(request))
+        {
+            return Task.FromResult(false); // Shutting down.
+        }
+        lock (_groups)
+        {
+            _groupCommitter ??= Task.Run(CommitGroupsAsync);
+        }
+        return request.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task CommitGroupsAsync()
+    {
+        var reader = _groups.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var group = new List<GroupRequest>();
+            var events = 0;
+            while (events < MaxGroupEvents && reader.TryRead(out var request))
+            {
+                if (request.Cancellation.IsCancellationRequested)
+                {
+                    request.Done.TrySetCanceled(request.Cancellation);
+                    continue;
+                }
+                group.Add(request);
+                events += request.Work.Count;
+            }
+            if (group.Count == 0)
+            {
+                continue;
+            }
+
+            if (await TryApplyTogetherAsync([.. group.SelectMany(r => r.Work)]))
+            {
+                group.ForEach(r => r.Done.TrySetResult(true));
+            }
+            else if (group.Count == 1)
+            {
+                group[0].Done.TrySetResult(false);
+            }
+            else
+            {
+                // One batch spoiled the group: give every batch its own transaction so the others still commit together.
+                foreach (var request in group)
+                {
+                    request.Done.TrySetResult(await TryApplyTogetherAsync(request.Work));
+                }
+            }
+        }
+    }
+
+    private async Task<bool> TryApplyTogetherAsync(List<Delivery> work)
     {
         try
         {
-            await using var connection = await database!.DataSource.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var fresh = await RecordInInboxAsync(transaction, work, cancellationToken);
+            await using var connection = await database!.DataSource.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            var fresh = await RecordInInboxAsync(transaction, work, CancellationToken.None);
             var applied = fresh.ToHashSet();
             await using var scope = scopes.CreateAsyncScope();
             foreach (var delivery in work)
             {
                 if (fresh.Remove(delivery.Envelope.Id)) // Remove: the same event twice in one batch is applied once.
                 {
-                    await InvokeHandlersAsync(scope.ServiceProvider, delivery, 1, transaction, cancellationToken);
+                    await InvokeHandlersAsync(scope.ServiceProvider, delivery, 1, transaction, CancellationToken.None);
                 }
             }
-            await transaction.CommitAsync(cancellationToken);
+            await transaction.CommitAsync();
             Record(work, applied);
+            return true;
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
             LogBatchFallback(work.Count, e.Message);
             return false;
         }
-
-        await RunAfterCommitAsync(work, cancellationToken);
-        return true;
     }
+
+    public ValueTask DisposeAsync()
+    {
+        _groups.Writer.TryComplete();
+        return ValueTask.CompletedTask;
+    }
+
+    private sealed record GroupRequest(List<Delivery> Work, TaskCompletionSource<bool> Done, CancellationToken Cancellation);
 
     private async Task<DeliveryOutcome> ApplyWithRetriesAsync(Delivery delivery, CancellationToken cancellationToken)
     {
