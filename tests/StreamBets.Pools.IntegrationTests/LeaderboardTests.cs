@@ -28,8 +28,11 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
             Settled(poolY.Id, caio, "refunded", stake: 1000, payout: 1000, now)); // 0 on Y
         using var player = app.Player();
 
-        Assert.True(await PoolsApp.EventuallyAsync(async () =>
-            (await BoardAsync(player, "global", "day")).Entries.Select(e => (e.UserId, e.NetMinor)).SequenceEqual([(bia, 4500L), (ana, 2000L), (caio, 0L)])));
+        (Guid, long)[] expected = [(bia, 4500L), (ana, 2000L), (caio, 0L)];
+        var board = Array.Empty<(Guid, long)>();
+        await PoolsApp.EventuallyAsync(async () =>
+            (board = [.. (await BoardAsync(player, "global", "day")).Entries.Select(e => (e.UserId, e.NetMinor))]).SequenceEqual(expected));
+        Assert.Equal(expected, board);
         foreach (var period in new[] { "day", "week", "all" })
         {
             var global = await BoardAsync(player, "global", period);

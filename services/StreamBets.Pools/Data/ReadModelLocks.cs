@@ -13,10 +13,20 @@ public static class ReadModelLocks
 {
     private const int LeaderboardsClass = 7301;
     private const int PoolStakesClass = 7302;
+    private const int PlayerScoresClass = 7303;
 
     public static (int Class, int Key) Leaderboards => (LeaderboardsClass, 0);
 
     public static (int Class, int Key) PoolStakes(Guid poolId) => (PoolStakesClass, poolId.GetHashCode());
+
+    /// <summary>
+    /// One player's scores. Their settled bets arrive on several partitions (one per pool) at once; taken exclusively,
+    /// it makes each handler read the sums after the other's commit, so the last score written to Redis is the full sum.
+    /// </summary>
+    public static (int Class, int Key) PlayerScores(Guid userId) => (PlayerScoresClass, userId.GetHashCode());
+
+    public static NpgsqlBatchCommand Exclusive((int Class, int Key) lockId) =>
+        new("SELECT pg_advisory_xact_lock($1, $2)") { Parameters = { new() { Value = lockId.Class }, new() { Value = lockId.Key } } };
 
     public static NpgsqlBatchCommand Shared((int Class, int Key) lockId) =>
         new("SELECT pg_advisory_xact_lock_shared($1, $2)") { Parameters = { new() { Value = lockId.Class }, new() { Value = lockId.Key } } };

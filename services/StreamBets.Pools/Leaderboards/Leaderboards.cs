@@ -15,7 +15,8 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 /// backed by <c>leaderboard_entries</c> in PostgreSQL (per channel, day and player).
 /// Each settled bet updates PostgreSQL in the handler's inbox transaction, then sets the player's six scores
 /// (global and channel, day, week and all time) to the sums PostgreSQL now holds: absolute values, so a redelivered
-/// event or a retried batch can never count twice, as ZINCRBY would. A board whose "built" marker is missing
+/// event or a retried batch can never count twice, as ZINCRBY would. A per-player lock orders concurrent handlers
+/// (a player's bets settle on several partitions), so the last score written is the complete sum. A board whose "built" marker is missing
 /// (Redis restarted or was flushed) is rebuilt from PostgreSQL before it is read.
 /// </summary>
 public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDataSource database, TimeProvider time, ILogger<Leaderboards> logger)
@@ -36,6 +37,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             BatchCommands =
             {
                 ReadModelLocks.Shared(ReadModelLocks.Leaderboards),
+                ReadModelLocks.Exclusive(ReadModelLocks.PlayerScores(userId)),
                 new NpgsqlBatchCommand("""
                     INSERT INTO leaderboard_entries (channel, day, user_id, net_minor) VALUES ($1, $2, $3, $4)
                     ON CONFLICT (channel, day, user_id) DO UPDATE SET net_minor = leaderboard_entries.net_minor + EXCLUDED.net_minor
@@ -52,7 +54,8 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken); // past the lock's row; the upsert returns no result set
+        await reader.NextResultAsync(cancellationToken); // past the two locks' rows; the upsert returns no result set
+        await reader.NextResultAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var sums = Enumerable.Range(0, 6).Select(reader.GetInt64).ToArray();
 
