@@ -23,7 +23,8 @@ public sealed class BetEngineOptions
     /// <summary>How often the recovery loop looks for bets left pending or refunds left due.</summary>
     public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A pending bet this old is not in any live batch any more (batches take milliseconds): recovery re-drives it.</summary>
+    /// <summary>A bet its batch wrote as pending this long ago is not in any live batch any more (batches take milliseconds):
+    /// recovery re-drives it. Re-driving a live batch's bet is safe, only wasted work.</summary>
     public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Shortest time between two OddsChanged events of one pool (250 ms = at most 4 per second).</summary>

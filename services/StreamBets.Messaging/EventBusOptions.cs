@@ -53,10 +53,22 @@ public sealed class OutboxRelayOptions
     public TimeSpan LagSampleInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Send a PostgreSQL NOTIFY with each outbox write, delivered when the caller's transaction commits, so the relay
-    /// (on any replica) publishes at once instead of at the next poll. Off trades latency for commit throughput.
+    /// Add a PostgreSQL NOTIFY to outbox writes; it is delivered when the caller's transaction commits, so the relay
+    /// (on any replica) publishes at once instead of at the next poll.
     /// </summary>
     public bool NotifyOnCommit { get; set; } = true;
+
+    /// <summary>
+    /// At most one notifying write per this interval per process. PostgreSQL serialises the commits of notifying
+    /// transactions (a database-wide lock held through the WAL flush), so notifying every small transaction would cap
+    /// a service near one commit per fsync; the relay's hot polling covers the writes in between.
+    /// </summary>
+    public TimeSpan NotifyDebounce { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>While the outbox had rows within <see cref="HotPeriod"/>, the relay re-reads it this often.</summary>
+    public TimeSpan HotPollInterval { get; set; } = TimeSpan.FromMilliseconds(5);
+
+    public TimeSpan HotPeriod { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 public sealed class RedisStreamsOptions

@@ -35,7 +35,7 @@ public sealed class BetStore(NpgsqlDataSource db)
     /// already names a bet is left as it is; the rows returned for every key tell the caller which bets are new (their
     /// own id came back) and which are replays. Also reads which outcome each user already backs in the pool.
     /// </summary>
-    public async Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<KeyedBet> bets, CancellationToken cancellationToken)
+    public async Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<KeyedBet> bets, DateTimeOffset writtenAt, CancellationToken cancellationToken)
     {
         var n = bets.Count;
         var betIds = new Guid[n];
@@ -59,12 +59,12 @@ public sealed class BetStore(NpgsqlDataSource db)
 
         await using var batch = db.CreateBatch();
         batch.BatchCommands.Add(Command("""
-            INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at)
-            SELECT b.bet_id, b.user_id, b.key, $4, b.outcome_id, b.stake, b.transfer_id, 'pending', b.placed_at
+            INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at, written_at)
+            SELECT b.bet_id, b.user_id, b.key, $4, b.outcome_id, b.stake, b.transfer_id, 'pending', b.placed_at, $9
             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $5::uuid[], $6::bigint[], $7::uuid[], $8::timestamptz[])
                  AS b(bet_id, user_id, key, outcome_id, stake, transfer_id, placed_at)
             ON CONFLICT (user_id, idempotency_key) DO NOTHING
-            """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt));
+            """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt, writtenAt));
         batch.BatchCommands.Add(Command($"""
             SELECT {BetColumns}, b.idempotency_key
             FROM bets b JOIN unnest($1::uuid[], $2::text[]) AS k(user_id, key) ON b.user_id = k.user_id AND b.idempotency_key = k.key
@@ -121,11 +121,11 @@ public sealed class BetStore(NpgsqlDataSource db)
         return outcomes;
     }
 
-    /// <summary>Bets still pending that were placed before <paramref name="placedBefore"/>, oldest first.</summary>
-    public Task<IReadOnlyList<PendingBet>> PendingAsync(DateTimeOffset placedBefore, int limit, CancellationToken cancellationToken) =>
+    /// <summary>Bets still pending that their batch wrote before <paramref name="writtenBefore"/>, in placement order.</summary>
+    public Task<IReadOnlyList<PendingBet>> PendingAsync(DateTimeOffset writtenBefore, int limit, CancellationToken cancellationToken) =>
         ReadPendingBetsAsync(
-            "SELECT bet_id, user_id, pool_id, outcome_id, stake_minor, placed_at FROM bets WHERE status = 'pending' AND placed_at < $1 ORDER BY placed_at, bet_id LIMIT $2",
-            placedBefore, limit, cancellationToken);
+            "SELECT bet_id, user_id, pool_id, outcome_id, stake_minor, placed_at FROM bets WHERE status = 'pending' AND written_at < $1 ORDER BY placed_at, bet_id LIMIT $2",
+            writtenBefore, limit, cancellationToken);
 
     /// <summary>Rejected bets whose stake moved and has not been given back yet, decided before <paramref name="decidedBefore"/>.</summary>
     public Task<IReadOnlyList<PendingBet>> RefundsDueAsync(DateTimeOffset decidedBefore, int limit, CancellationToken cancellationToken) =>

@@ -25,7 +25,7 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
 /// transfer ids, which the ledger applies at most once.
 /// </summary>
 public sealed partial class BetBatchPipeline(
-    BetStore store, StakeLedger ledger, BatchFinalizer finalizer, LiveTotals totals, OddsPublisher odds, ILogger<BetBatchPipeline> logger)
+    BetStore store, StakeLedger ledger, BatchFinalizer finalizer, LiveTotals totals, OddsPublisher odds, TimeProvider time, ILogger<BetBatchPipeline> logger)
 {
     public static readonly ActivitySource ActivitySource = new("StreamBets.BetEngine");
     private static readonly Meter Meter = new("StreamBets.BetEngine");
@@ -41,6 +41,7 @@ public sealed partial class BetBatchPipeline(
         activity?.SetTag("streambets.bets.batch_size", batch.Count);
         BatchSizes.Record(batch.Count);
 
+        var stopwatch = Stopwatch.StartNew();
         var results = new PlacementResult?[batch.Count];
         var ordered = Enumerable.Range(0, batch.Count).OrderBy(i => batch[i].ArrivedAt).ThenBy(i => batch[i].BetId).ToArray();
 
@@ -57,6 +58,7 @@ public sealed partial class BetBatchPipeline(
             return;
         }
 
+        var pendingWritten = stopwatch.Elapsed;
         var decisions = new List<StakeDecision>(batch.Count);
         var indexOf = new Dictionary<Guid, int>(batch.Count);
         var backed = new Dictionary<Guid, Guid>(written.OutcomeByUser);
@@ -85,10 +87,12 @@ public sealed partial class BetBatchPipeline(
 
         // 2 and 3. If either fails the bets stay pending and recovery decides them; the caller learns "pending".
         FinalizedBatch finalized;
+        var stakesMoved = TimeSpan.Zero;
         try
         {
             var moving = decisions.Where(d => d.Rejection is null).ToArray();
             var answers = moving.Length == 0 ? [] : await ledger.MoveStakesAsync([.. moving.Select(d => d.Bet)], cancellationToken);
+            stakesMoved = stopwatch.Elapsed;
             var movements = new Dictionary<Guid, LedgerAnswer>(moving.Length);
             for (var m = 0; m < moving.Length; m++)
             {
@@ -114,13 +118,14 @@ public sealed partial class BetBatchPipeline(
             Decisions.Add(1, new KeyValuePair<string, object?>("status", bet.Status.ToString()), new KeyValuePair<string, object?>("code", bet.Rejection?.Code));
         }
         answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
+        LogBatchTimings(logger, poolId, batch.Count, pendingWritten.TotalMilliseconds, (stakesMoved - pendingWritten).TotalMilliseconds, (stopwatch.Elapsed - stakesMoved).TotalMilliseconds);
 
         await CompleteAsync(poolId, finalized, cancellationToken);
     }
 
     /// <summary>Step 1 alone: the bets of a batch written as pending. Recovery tests use it to stage a crash.</summary>
     public Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<AdmittedBet> batch, CancellationToken cancellationToken) =>
-        store.WritePendingAsync(poolId, [.. batch.Select(b => new KeyedBet(b.ToPending(), b.Command.IdempotencyKey))], cancellationToken);
+        store.WritePendingAsync(poolId, [.. batch.Select(b => new KeyedBet(b.ToPending(), b.Command.IdempotencyKey))], time.GetUtcNow(), cancellationToken);
 
     /// <summary>After a batch (live or recovered) committed: live totals, the odds mark, and refunds of rejected moved stakes.</summary>
     public async Task CompleteAsync(Guid poolId, FinalizedBatch finalized, CancellationToken cancellationToken)
@@ -185,6 +190,10 @@ public sealed partial class BetBatchPipeline(
     [LoggerMessage(EventId = 1, EventName = "BatchStepFailed", Level = LogLevel.Warning,
         Message = "Bet batch step '{Step}' failed for pool {PoolId} ({Count} bets); pending bets are left to recovery")]
     private static partial void LogStepFailed(ILogger logger, Exception exception, string step, Guid poolId, int count);
+
+    [LoggerMessage(EventId = 4, EventName = "BatchCommitted", Level = LogLevel.Debug,
+        Message = "Pool {PoolId}: batch of {Count} committed (pending write {PendingMs:F1} ms, ledger {LedgerMs:F1} ms, finalize {FinalizeMs:F1} ms)")]
+    private static partial void LogBatchTimings(ILogger logger, Guid poolId, int count, double pendingMs, double ledgerMs, double finalizeMs);
 
     [LoggerMessage(EventId = 2, EventName = "LiveTotalsFailed", Level = LogLevel.Warning, Message = "Could not add a batch to the Redis totals of pool {PoolId}")]
     private static partial void LogTotalsFailed(ILogger logger, Exception exception, Guid poolId);

@@ -26,7 +26,7 @@ public sealed partial class PendingBetRecovery(
     private const int MaxBetsPerRound = 5_000;
     private const int MaxBetsPerBatch = 500;
 
-    /// <summary>One round: every bet pending since before <paramref name="olderThan"/> ago, then every refund due as long.</summary>
+    /// <summary>One round: every bet its batch left pending more than <paramref name="olderThan"/> ago, then every refund due as long.</summary>
     public async Task<RecoveryReport> RecoverAsync(TimeSpan olderThan, CancellationToken cancellationToken)
     {
         var cutoff = time.GetUtcNow() - olderThan;

@@ -129,6 +129,7 @@ internal sealed partial class OutboxRelay(
         var failedRounds = 0;
         var nextLagSample = DateTimeOffset.MinValue;
         var nextInboxCleanup = DateTimeOffset.MinValue;
+        var lastRows = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
@@ -146,10 +147,13 @@ internal sealed partial class OutboxRelay(
             var rows = await ReadBatchAsync(cancellationToken);
             if (rows.Count == 0)
             {
+                // Busy lately: poll briefly, since debounced writers do not NOTIFY every commit. Idle: wait for a NOTIFY.
                 failedRounds = 0;
-                await signal.WaitAsync(_relay.PollInterval, cancellationToken);
+                var hot = time.GetUtcNow() - lastRows < _relay.HotPeriod;
+                await signal.WaitAsync(hot ? _relay.HotPollInterval : _relay.PollInterval, cancellationToken);
                 continue;
             }
+            lastRows = time.GetUtcNow();
 
             var failures = await PublishAndDeleteAsync(rows, cancellationToken);
             if (failures == 0)

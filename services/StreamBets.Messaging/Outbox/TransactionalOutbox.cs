@@ -21,6 +21,8 @@ internal sealed class TransactionalOutbox(EventBusIdentity identity, OutboxRelay
         ORDER BY e.n
         """;
 
+    private long _lastNotify = long.MinValue / 2;
+
     public Task AddAsync(DbTransaction transaction, IIntegrationEvent @event, CancellationToken cancellationToken = default) =>
         AddRangeAsync(transaction, [@event], cancellationToken);
 
@@ -76,10 +78,19 @@ internal sealed class TransactionalOutbox(EventBusIdentity identity, OutboxRelay
         insert.Parameters.Add(new NpgsqlParameter { Value = envelopes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
         insert.Parameters.Add(new NpgsqlParameter { Value = createdAt, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         batch.BatchCommands.Add(insert);
-        if (relayOptions.NotifyOnCommit)
+        if (relayOptions.NotifyOnCommit && NotifyDue())
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{NotifyChannel}', '')"));
         }
         await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>True for at most one write per <see cref="OutboxRelayOptions.NotifyDebounce"/>.</summary>
+    private bool NotifyDue()
+    {
+        var now = time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastNotify);
+        return time.GetElapsedTime(last, now) >= relayOptions.NotifyDebounce
+            && Interlocked.CompareExchange(ref _lastNotify, now, last) == last;
     }
 }

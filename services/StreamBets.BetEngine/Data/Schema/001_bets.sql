@@ -15,6 +15,7 @@ CREATE TABLE bets (
     -- with transfer id FromName("bet:{bet_id}:refund"), then 'done'.
     refund_status      text        CHECK (refund_status IN ('due', 'done')),
     placed_at          timestamptz NOT NULL,  -- when the request arrived: the lock time is judged against it
+    written_at         timestamptz NOT NULL,  -- when its batch wrote it: recovery leaves young pending bets to their batch
     decided_at         timestamptz,
     settled_result     text,                  -- from BetSettled: 'won', 'lost' or 'refunded'
     payout_minor       bigint,
@@ -24,7 +25,7 @@ CREATE TABLE bets (
 );
 
 -- What the recovery loop re-drives.
-CREATE INDEX bets_pending ON bets (placed_at) WHERE status = 'pending';
+CREATE INDEX bets_pending ON bets (written_at) WHERE status = 'pending';
 CREATE INDEX bets_refund_due ON bets (decided_at) WHERE refund_status = 'due';
 -- "My bets", newest first.
 CREATE INDEX bets_by_user ON bets (user_id, placed_at DESC, bet_id DESC);
