@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Configuration;
@@ -22,6 +23,16 @@ public static class AuthenticationDefaults
         public const string Admin = "admin";
     }
 
+    /// <summary>The claims the Users service puts in every access token.</summary>
+    public static class Claims
+    {
+        public const string UserId = "sub";
+        public const string Role = "role";
+        public const string DisplayName = "name";
+        public const string SessionId = "sid";
+        public const string TokenId = "jti";
+    }
+
     public static class Policies
     {
         public const string Admin = "admin";
@@ -39,6 +50,16 @@ public static class AuthenticationDefaults
         return new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key));
     }
 
+    /// <summary>The validated <c>sub</c> claim: the only user id a service may trust.</summary>
+    public static Guid GetUserId(this ClaimsPrincipal principal) =>
+        Guid.TryParse(principal.FindFirst(Claims.UserId)?.Value, out var id)
+            ? id
+            : throw new InvalidOperationException("The principal has no user id; is the endpoint missing RequireAuthorization()?");
+
+    /// <summary>The validated <c>sid</c> claim: the login session the token belongs to.</summary>
+    public static Guid? GetSessionId(this ClaimsPrincipal principal) =>
+        Guid.TryParse(principal.FindFirst(Claims.SessionId)?.Value, out var id) ? id : null;
+
     public static TBuilder AddDefaultAuthentication<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         var configuration = builder.Configuration;
@@ -51,8 +72,8 @@ public static class AuthenticationDefaults
                     ValidIssuer = Issuer,
                     ValidAudience = Audience,
                     IssuerSigningKey = SigningKey(configuration),
-                    NameClaimType = "sub",
-                    RoleClaimType = "role",
+                    NameClaimType = Claims.UserId,
+                    RoleClaimType = Claims.Role,
                     ClockSkew = TimeSpan.FromSeconds(30),
                 };
                 // SignalR sends the token in the query string on WebSocket upgrades.
@@ -67,8 +88,20 @@ public static class AuthenticationDefaults
                         }
                         return Task.CompletedTask;
                     },
+                    // Logout and refresh-token reuse revoke a session before its access tokens expire.
+                    OnTokenValidated = SessionRevocation.RejectRevokedSessionAsync,
                 };
             });
+
+        // Token lifetimes are judged by the injected clock, like every other time rule (tests use a fake one).
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<TimeProvider>((options, time) => options.TokenValidationParameters.LifetimeValidator =
+                (notBefore, expires, _, parameters) =>
+                {
+                    var now = time.GetUtcNow().UtcDateTime;
+                    return expires is { } exp && exp > now - parameters.ClockSkew
+                        && (notBefore is not { } nbf || nbf <= now + parameters.ClockSkew);
+                });
 
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Admin, policy => policy.RequireRole(Roles.Admin))

@@ -1,4 +1,6 @@
+using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Extensions;
+using StreamBets.BetEngine.Grpc;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,5 +14,8 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapDefaultOpenApi();
 app.MapGrpcDefaults();
+
+app.MapBetsApi();
+app.MapGrpcService<BetEngineGrpcService>();
 
 app.Run();

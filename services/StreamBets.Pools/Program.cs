@@ -1,4 +1,6 @@
+using StreamBets.Pools.Apis;
 using StreamBets.Pools.Extensions;
+using StreamBets.Pools.Grpc;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +13,13 @@ app.MapDefaultEndpoints();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapDefaultOpenApi();
+
+app.MapPoolsApi();
+app.MapPoolsAdminApi();
+
 app.MapGrpcDefaults();
+app.MapGrpcService<PoolsGrpcService>(); // service to service, on the internal "grpc" endpoint
 
 app.Run();
+
+public partial class Program;

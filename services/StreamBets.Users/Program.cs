@@ -1,4 +1,6 @@
+using StreamBets.Users.Apis;
 using StreamBets.Users.Extensions;
+using StreamBets.Users.Grpc;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -13,4 +15,15 @@ app.UseAuthorization();
 app.MapDefaultOpenApi();
 app.MapGrpcDefaults();
 
+app.MapWalletApi();
+app.MapGrpcService<WalletService>();
+app.MapAuthApi();
+app.MapAccountsApi();
+app.MapKycApi();
+app.MapResponsibleGamblingApi();
+app.MapGrpcService<UserAccountsService>();
+
 app.Run();
+
+/// <summary>Visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

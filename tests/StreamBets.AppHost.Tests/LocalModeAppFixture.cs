@@ -45,7 +45,8 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
         [
             "--StreamBets:Infrastructure=Local",
             $"--StreamBets:DataDirectory={_dataDirectory}",
-            "--DcpPublisher:WaitForResourceCleanup=false",
+            // Free ports instead of the fixed 5100/5200/... so a running ./run.sh never collides with the tests.
+            "--DcpPublisher:RandomizePorts=true",
             "--DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
         ]);
 

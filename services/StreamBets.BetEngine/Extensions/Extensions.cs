@@ -1,3 +1,16 @@
+using StreamBets.BetEngine.Data;
+using StreamBets.BetEngine.Eligibility;
+using StreamBets.BetEngine.IntegrationEvents.EventHandling;
+using StreamBets.BetEngine.Ledger;
+using StreamBets.BetEngine.Odds;
+using StreamBets.BetEngine.Placement;
+using StreamBets.BetEngine.Pools;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Contracts.Users;
+using StreamBets.Contracts.Wallet;
+using StreamBets.Messaging;
+using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
+
 namespace StreamBets.BetEngine.Extensions;
 
 internal static class Extensions
@@ -8,8 +21,39 @@ internal static class Extensions
         builder.AddDefaultAuthentication();
         builder.AddDefaultOpenApi();
         builder.AddGrpcDefaults();
+
+        // Stores: betsdb (bets, one-outcome rows, totals, outbox/inbox) and Redis (live totals per outcome).
         builder.AddNpgsqlDataSource("betsdb");
         builder.AddPostgresSchema("betsdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
+
+        // Events: BetPlaced and OddsChanged go out through the outbox; pool transitions close the snapshot cache at once.
+        builder.AddEventBus("betsdb")
+            .AddSubscription<PoolOpened, PoolStateHandlers>()
+            .AddSubscription<PoolLocked, PoolStateHandlers>()
+            .AddSubscription<PoolResolved, PoolStateHandlers>()
+            .AddSubscription<PoolCancelled, PoolStateHandlers>()
+            .AddSubscription<BetSettled, BetSettledHandler>();
+
+        // Synchronous dependencies over gRPC: the wallet ledger and eligibility (Users), pool snapshots (Pools).
+        builder.Services.AddGrpcClient<Wallet.WalletClient>(o => o.Address = new("http://_grpc.users"));
+        builder.Services.AddGrpcClient<UserAccounts.UserAccountsClient>(o => o.Address = new("http://_grpc.users"));
+        builder.Services.AddGrpcClient<PoolsClient>(o => o.Address = new("http://_grpc.pools"));
+
+        var services = builder.Services;
+        services.Configure<BetEngineOptions>(builder.Configuration.GetSection(BetEngineOptions.SectionName));
+        services.AddSingleton<IPoolDirectory, GrpcPoolDirectory>();
+        services.AddSingleton<EligibilityCache>();
+        services.AddSingleton<StakeLedger>();
+        services.AddSingleton<BetStore>();
+        services.AddSingleton<BatchFinalizer>();
+        services.AddSingleton<LiveTotals>();
+        services.AddSingleton<OddsPublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<OddsPublisher>());
+        services.AddSingleton<BetBatchPipeline>();
+        services.AddSingleton<PoolBatchers>();
+        services.AddSingleton<BetPlacement>();
+        services.AddSingleton<PendingBetRecovery>();
+        services.AddHostedService(sp => sp.GetRequiredService<PendingBetRecovery>());
     }
 }

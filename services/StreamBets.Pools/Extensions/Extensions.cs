@@ -1,3 +1,13 @@
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+using StreamBets.Pools.Configuration;
+using StreamBets.Pools.Data;
+using StreamBets.Pools.Documents;
+using StreamBets.Pools.IntegrationEvents.EventHandling;
+using StreamBets.Pools.Leaderboards;
+using StreamBets.Pools.Management;
+using StreamBets.Pools.Stakes;
+
 namespace StreamBets.Pools.Extensions;
 
 internal static class Extensions
@@ -8,8 +18,27 @@ internal static class Extensions
         builder.AddDefaultAuthentication();
         builder.AddDefaultOpenApi();
         builder.AddGrpcDefaults();
+
+        // Stores: poolsdb (pools, outbox/inbox, leaderboard rows, documents in local mode), Redis (stakes, leaderboards),
+        // and the document store for templates and dynamic configuration (MongoDB in container mode).
         builder.AddNpgsqlDataSource("poolsdb");
         builder.AddPostgresSchema("poolsdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
+        builder.AddDocumentStore(defaultDatabase: "streambets_pools");
+
+        // Events: every transition goes to the outbox with its state change; BetPlaced feeds the live totals, BetSettled the leaderboards.
+        builder.AddEventBus("poolsdb")
+            .AddSubscription<BetPlaced, BetPlacedHandler>()
+            .AddSubscription<BetSettled, BetSettledHandler>();
+
+        var services = builder.Services;
+        services.AddSingleton<PoolsSettingsProvider>();
+        services.AddSingleton<PoolStore>();
+        services.AddSingleton<PoolCommands>();
+        services.AddSingleton<PoolStakes>();
+        services.AddSingleton<PoolChannels>();
+        services.AddSingleton<Leaderboards.Leaderboards>();
+        services.AddHostedService<PoolSweeper>();
+        services.AddHostedService<LeaderboardWarmup>();
     }
 }

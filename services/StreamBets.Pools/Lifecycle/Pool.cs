@@ -25,7 +25,6 @@ public sealed class Pool
         RakeBasisPoints = definition.RakeBasisPoints;
     }
 
-    // For materializers (EF Core, Dapper) rehydrating a stored pool; they set the private setters.
     private Pool()
     {
         Title = "";
@@ -57,6 +56,32 @@ public sealed class Pool
         var errors = definition.Validate();
         return errors.Count == 0 ? new Pool(id, definition) : PoolError.InvalidPool(errors);
     }
+
+    /// <summary>
+    /// A stored pool as it was saved. No rule is checked: the store only holds pools that these methods produced.
+    /// </summary>
+    public static Pool Rehydrate(PoolMemento memento) => new()
+    {
+        Id = memento.Id,
+        Title = memento.Title,
+        Outcomes = memento.Outcomes,
+        BettingWindow = memento.BettingWindow,
+        MinStake = memento.MinStake,
+        MaxStake = memento.MaxStake,
+        RakeBasisPoints = memento.RakeBasisPoints,
+        State = memento.State,
+        OpenedAt = memento.OpenedAt,
+        LocksAt = memento.LocksAt,
+        LockedAt = memento.LockedAt,
+        ClosedAt = memento.ClosedAt,
+        WinningOutcomeIds = memento.WinningOutcomeIds,
+        CancellationReason = memento.CancellationReason,
+    };
+
+    /// <summary>Everything <see cref="Rehydrate"/> needs, for a store to save and load.</summary>
+    public PoolMemento ToMemento() => new(
+        Id, Title, Outcomes, BettingWindow, MinStake, MaxStake, RakeBasisPoints,
+        State, OpenedAt, LocksAt, LockedAt, ClosedAt, WinningOutcomeIds, CancellationReason);
 
     public Result<PoolOpened> Open(DateTimeOffset now)
     {
@@ -115,8 +140,11 @@ public sealed class Pool
             : PoolError.InvalidTransition(State, "cancelled");
 
     /// <summary>Cancels a pool locked for <see cref="AbandonedAfter"/> without a resolution; null when there is nothing to do.</summary>
-    public PoolCancelled? CancelIfAbandoned(DateTimeOffset now) =>
-        State == PoolState.Locked && now >= LockedAt + AbandonedAfter
+    public PoolCancelled? CancelIfAbandoned(DateTimeOffset now) => CancelIfAbandoned(now, AbandonedAfter);
+
+    /// <summary>As <see cref="CancelIfAbandoned(DateTimeOffset)"/>, with the operators' configured patience instead of the default.</summary>
+    public PoolCancelled? CancelIfAbandoned(DateTimeOffset now, TimeSpan abandonedAfter) =>
+        State == PoolState.Locked && now >= LockedAt + abandonedAfter
             ? CancelAt(now, Lifecycle.CancellationReason.Abandoned)
             : null;
 
@@ -158,6 +186,28 @@ public sealed class Pool
         _ => PoolError.InvalidTransition(State, "settled"),
     };
 
+    /// <summary>
+    /// Starts settling bets that arrive in pieces (see <see cref="PayoutRun"/>), given the stake and bet count per outcome
+    /// of all the bets that will follow. Each declared outcome must be one of this pool's.
+    /// </summary>
+    public Result<PayoutRun> BeginPayouts(IReadOnlyList<OutcomeTotal> declared)
+    {
+        foreach (var outcome in declared)
+        {
+            if (!HasOutcome(outcome.OutcomeId))
+            {
+                return PoolError.UnknownOutcome(outcome.OutcomeId);
+            }
+        }
+
+        return State switch
+        {
+            PoolState.Resolved => PayoutRun.Start(declared, [.. WinningOutcomeIds], RakeBasisPoints),
+            PoolState.Cancelled => PayoutRun.StartRefund(declared),
+            _ => PoolError.InvalidTransition(State, "settled"),
+        };
+    }
+
     private bool HasOutcome(Guid outcomeId)
     {
         foreach (var outcome in Outcomes)
@@ -188,3 +238,20 @@ public sealed class Pool
         return new PoolCancelled(Id, now, reason);
     }
 }
+
+/// <summary>A pool's stored form: every field <see cref="Pool"/> keeps, and nothing else.</summary>
+public sealed record PoolMemento(
+    Guid Id,
+    string Title,
+    IReadOnlyList<PoolOutcome> Outcomes,
+    TimeSpan BettingWindow,
+    Money MinStake,
+    Money MaxStake,
+    int RakeBasisPoints,
+    PoolState State,
+    DateTimeOffset? OpenedAt,
+    DateTimeOffset? LocksAt,
+    DateTimeOffset? LockedAt,
+    DateTimeOffset? ClosedAt,
+    IReadOnlyList<Guid> WinningOutcomeIds,
+    CancellationReason? CancellationReason);

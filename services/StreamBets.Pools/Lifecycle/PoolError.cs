@@ -32,6 +32,14 @@ public sealed record PoolError(string Code, string Detail)
     internal static PoolError StakeOutOfRange(Contracts.Money min, Contracts.Money max) =>
         new(PoolErrorCodes.StakeOutOfRange, $"A stake in this pool must be between {min} and {max}.");
 
+    internal static PoolError PayoutTotalsMismatch(Payouts.OutcomeTotal declared, Contracts.Money seenStake, long seenBets) =>
+        new(PoolErrorCodes.PayoutTotalsMismatch,
+            $"Outcome {declared.OutcomeId} was declared with {declared.BetCount} bets staking {declared.Stake}, but {seenBets} bets staking {seenStake} arrived.");
+
+    internal static PoolError InvalidDeclaration(Payouts.OutcomeTotal declared) =>
+        new(PoolErrorCodes.InvalidPayoutDeclaration,
+            $"Outcome {declared.OutcomeId} is declared twice or with impossible totals ({declared.BetCount} bets staking {declared.Stake}).");
+
     internal static PoolError SecondOutcome() =>
         new(PoolErrorCodes.SecondOutcome, "You already backed another outcome in this pool; you may only add to it.");
 }
@@ -46,4 +54,6 @@ public static class PoolErrorCodes
     public const string WinnerRequired = "winner-required";
     public const string StakeOutOfRange = "stake-out-of-range";
     public const string SecondOutcome = "second-outcome";
+    public const string PayoutTotalsMismatch = "payout-totals-mismatch";
+    public const string InvalidPayoutDeclaration = "invalid-payout-declaration";
 }

@@ -32,31 +32,23 @@ public static class ParimutuelCalculator
             }
         }
 
-        // Covers the single-sided pool too: its one outcome either won (no losers) or lost (no winners).
-        if (winningStake == 0)
+        var rule = PayoutRule.ForResolved(total, winningStake, rakeBasisPoints);
+        if (rule.Basis != SettlementBasis.Parimutuel)
         {
-            return RefundAll(bets, SettlementBasis.NoStakeOnWinner, total);
+            return RefundAll(bets, rule.Basis, total);
         }
 
-        if (winningStake == total)
-        {
-            return RefundAll(bets, SettlementBasis.NoStakeOnLosers, total);
-        }
-
-        var rake = Rake(total, rakeBasisPoints);
-        var netPool = total - rake;
         var lines = new BetSettlement[bets.Length];
         long paid = 0;
         for (var i = 0; i < bets.Length; i++)
         {
             ref readonly var bet = ref bets[i];
-            lines[i] = winningOutcomeIds.Contains(bet.OutcomeId)
-                ? new BetSettlement(bet.BetId, bet.UserId, new Money(Payout(bet.Stake.MinorUnits, netPool, winningStake)), SettlementKind.Win)
-                : new BetSettlement(bet.BetId, bet.UserId, Money.Zero, SettlementKind.Loss);
-            paid += lines[i].Payout.MinorUnits; // each payout is floored, so the sum stays within netPool
+            var (payout, kind) = rule.Line(bet.Stake.MinorUnits, winningOutcomeIds.Contains(bet.OutcomeId));
+            lines[i] = new BetSettlement(bet.BetId, bet.UserId, new Money(payout), kind);
+            paid += payout; // each payout is floored, so the sum stays within netPool
         }
 
-        return new SettlementPlan(SettlementBasis.Parimutuel, lines, new Money(total), new Money(rake), new Money(netPool - paid));
+        return new SettlementPlan(SettlementBasis.Parimutuel, lines, new Money(total), new Money(rule.Rake), new Money(rule.NetPool - paid));
     }
 
     /// <summary>Settles a cancelled pool (by hand, after lock, or abandoned): every stake goes back, no rake.</summary>
@@ -102,4 +94,35 @@ public static class ParimutuelCalculator
 
         return new SettlementPlan(basis, lines, new Money(total), Money.Zero, Money.Zero);
     }
+}
+
+/// <summary>
+/// How every bet of one pool is paid, once the pool's total and the stake on its winning outcome(s) are known.
+/// Shared by <see cref="ParimutuelCalculator"/> (all bets at hand) and <see cref="PayoutRun"/> (bets in pieces), so both pay alike.
+/// </summary>
+internal readonly record struct PayoutRule(SettlementBasis Basis, long NetPool, long WinningStake, long Rake)
+{
+    public static PayoutRule ForResolved(long total, long winningStake, int rakeBasisPoints)
+    {
+        // Covers the single-sided pool too: its one outcome either won (no losers) or lost (no winners).
+        if (winningStake == 0)
+        {
+            return Refund(SettlementBasis.NoStakeOnWinner);
+        }
+
+        if (winningStake == total)
+        {
+            return Refund(SettlementBasis.NoStakeOnLosers);
+        }
+
+        var rake = ParimutuelCalculator.Rake(total, rakeBasisPoints);
+        return new PayoutRule(SettlementBasis.Parimutuel, total - rake, winningStake, rake);
+    }
+
+    public static PayoutRule Refund(SettlementBasis basis) => new(basis, 0, 0, 0);
+
+    public (long Payout, SettlementKind Kind) Line(long stake, bool onWinningOutcome) =>
+        Basis != SettlementBasis.Parimutuel ? (stake, SettlementKind.Refund)
+        : onWinningOutcome ? (ParimutuelCalculator.Payout(stake, NetPool, WinningStake), SettlementKind.Win)
+        : (0, SettlementKind.Loss);
 }

@@ -1,3 +1,13 @@
+using Microsoft.AspNetCore.Identity;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+using StreamBets.Users.Accounts;
+using StreamBets.Users.Auth;
+using StreamBets.Users.IntegrationEvents.EventHandling;
+using StreamBets.Users.Kyc;
+using StreamBets.Users.Ledger;
+using StreamBets.Users.ResponsibleGambling;
+
 namespace StreamBets.Users.Extensions;
 
 internal static class Extensions
@@ -11,5 +21,57 @@ internal static class Extensions
         builder.AddNpgsqlDataSource("usersdb");
         builder.AddPostgresSchema("usersdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
+        builder.AddEventBus("usersdb")
+            .AddSubscription<DepositSucceeded, DepositSucceededHandler>();
+
+        builder.Services.AddSingleton<LedgerStore>();
+        builder.AddAccounts();
+        builder.AddKyc();
+        builder.AddResponsibleGambling();
+    }
+
+    private static void AddAccounts(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.SectionName));
+        services.Configure<BootstrapAdminOptions>(builder.Configuration.GetSection(BootstrapAdminOptions.SectionName));
+        services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<AccountRegistration>();
+        services.AddSingleton<Profiles>();
+        services.AddSingleton<AccessTokenIssuer>();
+        services.AddSingleton<SessionStore>();
+        services.AddSingleton<SessionRevocationList>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<Authenticator>();
+        // After the schema migrator (hosted services start in registration order).
+        services.AddHostedService<BootstrapAdmin>();
+    }
+
+    private static void AddKyc(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var section = builder.Configuration.GetSection(KycOptions.SectionName);
+        services.Configure<KycOptions>(section);
+        services.AddHttpClient(OnfidoKycProvider.HttpClientName,
+            http => OnfidoKycProvider.ConfigureClient(http, section.GetSection("Onfido").Get<OnfidoOptions>() ?? new OnfidoOptions()));
+        services.AddSingleton<SandboxKycProvider>();
+        services.AddSingleton<IKycProvider>(sp => sp.GetRequiredService<SandboxKycProvider>());
+        services.AddSingleton<IKycProvider, OnfidoKycProvider>();
+        services.AddSingleton<KycProviders>();
+        services.AddSingleton<KycTierChanges>();
+        services.AddSingleton<KycChecks>();
+        services.AddSingleton<KycVerification>();
+        services.AddSingleton<KycWebhookReceiver>();
+        services.AddSingleton<KycReviewQueue>();
+        services.AddHostedService<SandboxKycCompleter>();
+    }
+
+    private static void AddResponsibleGambling(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton<ResponsibleGamblingStore>();
+        services.AddSingleton<ResponsibleGamblingSettings>();
+        services.AddSingleton<EligibilityChecker>();
     }
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Measures the build time and the cold start of the whole app in local mode: from `dotnet run` of the
+# AppHost (already built) to every service healthy through the gateway, with a fresh data folder.
+# Usage: benchmarks/cold-start.sh [runs=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-3}"
+services=(users betengine pools settlement payments integration realtime analytics)
+
+dotnet build-server shutdown >/dev/null 2>&1 || true
+find . -type d \( -name bin -o -name obj \) -not -path "./.data/*" -prune -exec rm -rf {} + 2>/dev/null || true
+start=$(date +%s.%N)
+dotnet build StreamBets.AppHost -nologo -clp:ErrorsOnly >/dev/null
+echo "clean build of the AppHost and every service: $(echo "$(date +%s.%N) - $start" | bc) s"
+
+for run in $(seq 1 "$runs"); do
+  data=$(mktemp -d /tmp/streambets-coldstart.XXXXXX)
+  start=$(date +%s.%N)
+  dotnet run --project StreamBets.AppHost --no-build --launch-profile http -- --StreamBets:DataDirectory="$data" >"$data/apphost.log" 2>&1 &
+  apphost=$!
+  healthy=0
+  for _ in $(seq 1 600); do
+    all=1
+    for service in "${services[@]}"; do
+      [ "$(curl -s -m 2 http://localhost:5100/health/$service)" = "Healthy" ] || { all=0; break; }
+    done
+    [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' http://localhost:5200/health)" = 200 ] || all=0
+    [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' http://localhost:5210/health)" = 200 ] || all=0
+    if [ $all = 1 ]; then healthy=1; break; fi
+    sleep 0.5
+  done
+  elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+  kill -TERM "$apphost"; wait "$apphost" 2>/dev/null || true
+  sleep 5
+  rm -rf "$data"
+  if [ $healthy = 1 ]; then echo "run $run: all healthy after $elapsed s"; else echo "run $run: NOT healthy after $elapsed s"; fi
+done

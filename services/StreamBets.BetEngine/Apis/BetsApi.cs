@@ -1,0 +1,143 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using StreamBets.BetEngine.Data;
+using StreamBets.BetEngine.Placement;
+
+namespace StreamBets.BetEngine.Apis;
+
+public sealed record PlaceBetRequest(Guid? PoolId, Guid? OutcomeId, long? StakeMinor);
+
+/// <summary>A bet as its owner sees it. <c>status</c> is pending, accepted or rejected; settlement fields appear once paid.</summary>
+public sealed record BetView(
+    Guid BetId, Guid PoolId, Guid OutcomeId, long StakeMinor, string Status, DateTimeOffset PlacedAt,
+    string? RejectionCode, string? SettledResult, long? PayoutMinor, DateTimeOffset? SettledAt)
+{
+    public static BetView From(BetRecord bet) => new(
+        bet.BetId, bet.PoolId, bet.OutcomeId, bet.StakeMinor, BetStore.StatusText(bet.Status), bet.PlacedAt,
+        bet.Rejection?.Code, bet.Settlement?.Result, bet.Settlement?.PayoutMinor, bet.Settlement?.SettledAt);
+}
+
+public sealed record BetPageView(IReadOnlyList<BetView> Items, string? NextCursor);
+
+/// <summary>
+/// /api/bets (reached through the gateway): players place bets with an Idempotency-Key and read their own bets.
+/// The user id comes only from the validated token's <c>sub</c>.
+/// </summary>
+public static class BetsApi
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string ReplayedHeader = "Idempotent-Replayed";
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+
+    public static IEndpointRouteBuilder MapBetsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/bets").WithTags("Bets").RequireAuthorization();
+        api.MapPost("/", PlaceBetAsync).WithName("PlaceBet")
+            .RequireAuthorization(policy => policy.RequireRole(AuthenticationDefaults.Roles.Player));
+        api.MapGet("/mine", ListMyBetsAsync).WithName("ListMyBets");
+        api.MapGet("/{betId:guid}", GetMyBetAsync).WithName("GetMyBet");
+        return app;
+    }
+
+    public static async Task<Results<Created<BetView>, Accepted<BetView>, ValidationProblem, ProblemHttpResult>> PlaceBetAsync(
+        PlaceBetRequest request,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        ClaimsPrincipal user,
+        HttpContext http,
+        BetPlacement placement,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > PlaceBetCommand.MaxIdempotencyKeyLength)
+        {
+            errors[IdempotencyKeyHeader] = [$"The {IdempotencyKeyHeader} header is required: 1 to {PlaceBetCommand.MaxIdempotencyKeyLength} characters, unique per bet."];
+        }
+        if (request.PoolId is null || request.PoolId == Guid.Empty)
+        {
+            errors["poolId"] = ["The pool id is required."];
+        }
+        if (request.OutcomeId is null || request.OutcomeId == Guid.Empty)
+        {
+            errors["outcomeId"] = ["The outcome id is required."];
+        }
+        if (request.StakeMinor is not > 0)
+        {
+            errors["stakeMinor"] = ["The stake is a positive whole number of minor units."];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid bet", type: BetProblems.TypeOf("invalid-request"));
+        }
+
+        var result = await placement.PlaceAsync(
+            new PlaceBetCommand(user.GetUserId(), request.PoolId!.Value, request.OutcomeId!.Value, request.StakeMinor!.Value, idempotencyKey!, user.GetSessionId()),
+            cancellationToken);
+        if (result.Replayed)
+        {
+            http.Response.Headers[ReplayedHeader] = "true";
+        }
+
+        if (result.Rejection is { } rejection)
+        {
+            return Problem(rejection, result.Bet?.BetId);
+        }
+        var view = BetView.From(result.Bet!);
+        var location = $"/api/bets/{view.BetId}";
+        return result.Bet!.Status == BetStatus.Pending ? TypedResults.Accepted(location, view) : TypedResults.Created(location, view);
+    }
+
+    public static async Task<Results<Ok<BetPageView>, ValidationProblem>> ListMyBetsAsync(
+        ClaimsPrincipal user, BetStore store, string? status, string? cursor, int? limit, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        BetListFilter filter = BetListFilter.All;
+        if (status is not null && !TryParseFilter(status, out filter))
+        {
+            errors["status"] = ["The status is open or settled."];
+        }
+        if (!BetCursor.TryParse(cursor, out var after))
+        {
+            errors["cursor"] = ["The cursor is not one this service issued."];
+        }
+        if (limit is < 1 or > MaxPageSize)
+        {
+            errors["limit"] = [$"The limit is 1 to {MaxPageSize}."];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid query", type: BetProblems.TypeOf("invalid-request"));
+        }
+
+        var page = await store.ListForUserAsync(user.GetUserId(), filter, after, limit ?? DefaultPageSize, cancellationToken);
+        return TypedResults.Ok(new BetPageView([.. page.Bets.Select(BetView.From)], page.NextCursor));
+    }
+
+    public static async Task<Results<Ok<BetView>, ProblemHttpResult>> GetMyBetAsync(Guid betId, ClaimsPrincipal user, BetStore store, CancellationToken cancellationToken)
+    {
+        var bet = await store.GetAsync(betId, cancellationToken);
+        // Someone else's bet is answered exactly like a missing one.
+        return bet is not null && bet.UserId == user.GetUserId()
+            ? TypedResults.Ok(BetView.From(bet))
+            : TypedResults.Problem(detail: "You have no bet with this id.", statusCode: StatusCodes.Status404NotFound, title: "Bet not found", type: BetProblems.TypeOf("bet-not-found"));
+    }
+
+    public static ProblemHttpResult Problem(BetRejection rejection, Guid? betId) => TypedResults.Problem(
+        detail: rejection.Detail,
+        statusCode: BetProblems.HttpStatusOf(rejection.Code),
+        title: BetProblems.TitleOf(rejection.Code),
+        type: BetProblems.TypeOf(rejection.Code),
+        extensions: betId is { } id ? new Dictionary<string, object?> { ["betId"] = id } : null);
+
+    private static bool TryParseFilter(string status, out BetListFilter filter)
+    {
+        filter = status.ToLowerInvariant() switch
+        {
+            "open" => BetListFilter.Open,
+            "settled" => BetListFilter.Settled,
+            _ => (BetListFilter)(-1),
+        };
+        return Enum.IsDefined(filter);
+    }
+}

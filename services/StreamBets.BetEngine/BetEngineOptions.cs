@@ -1,0 +1,34 @@
+namespace StreamBets.BetEngine;
+
+/// <summary>Settings of the Bet Engine, bound from the "BetEngine" configuration section.</summary>
+public sealed class BetEngineOptions
+{
+    public const string SectionName = "BetEngine";
+
+    /// <summary>Most bets of one pool committed together (one ledger call, two betsdb transactions).</summary>
+    public int BatchMaxSize { get; set; } = 500;
+
+    /// <summary>
+    /// How long a batch that is not full waits for more bets before it goes. Bets that arrive while the pool's previous
+    /// batch is being committed wait for that batch anyway, so under load batches fill without this delay.
+    /// </summary>
+    public TimeSpan BatchMaxDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>How long a pool snapshot from Pools.GetPool is served; closing events override it at once.</summary>
+    public TimeSpan PoolCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a CheckEligibility answer is served per user (and session).</summary>
+    public TimeSpan EligibilityCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the recovery loop looks for bets left pending or refunds left due.</summary>
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A pending bet this old is not in any live batch any more (batches take milliseconds): recovery re-drives it.</summary>
+    public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Shortest time between two OddsChanged events of one pool (250 ms = at most 4 per second).</summary>
+    public TimeSpan OddsInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A pool's batcher with no bets for this long stops (and starts again with the next bet).</summary>
+    public TimeSpan BatcherIdleTimeout { get; set; } = TimeSpan.FromMinutes(1);
+}

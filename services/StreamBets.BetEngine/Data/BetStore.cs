@@ -1,0 +1,294 @@
+using Npgsql;
+using StreamBets.BetEngine.Placement;
+
+namespace StreamBets.BetEngine.Data;
+
+/// <summary>A pending bet together with the idempotency key it was placed with.</summary>
+public sealed record KeyedBet(PendingBet Bet, string IdempotencyKey);
+
+/// <summary>What the first write of a batch found: the row each (user, key) names now, and the outcomes users already back.</summary>
+public sealed record PendingWrite(
+    IReadOnlyDictionary<(Guid UserId, string Key), BetRecord> RowsByKey,
+    IReadOnlyDictionary<Guid, Guid> OutcomeByUser);
+
+/// <summary>One page of a user's bets, newest first.</summary>
+public sealed record BetPage(IReadOnlyList<BetRecord> Bets, string? NextCursor);
+
+public enum BetListFilter
+{
+    All,
+
+    /// <summary>Pending or accepted, not yet settled.</summary>
+    Open,
+
+    Settled,
+}
+
+/// <summary>The bets tables in betsdb. Every method is one round trip or one short transaction, sized per batch, not per bet.</summary>
+public sealed class BetStore(NpgsqlDataSource db)
+{
+    internal const string BetColumns =
+        "b.bet_id, b.user_id, b.pool_id, b.outcome_id, b.stake_minor, b.status, b.placed_at, b.rejection_code, b.rejection_detail, b.settled_result, b.payout_minor, b.settled_at";
+
+    /// <summary>
+    /// Writes the bets as pending in one implicit transaction, committed before any stake moves. A (user, key) that
+    /// already names a bet is left as it is; the rows returned for every key tell the caller which bets are new (their
+    /// own id came back) and which are replays. Also reads which outcome each user already backs in the pool.
+    /// </summary>
+    public async Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<KeyedBet> bets, CancellationToken cancellationToken)
+    {
+        var n = bets.Count;
+        var betIds = new Guid[n];
+        var userIds = new Guid[n];
+        var keys = new string[n];
+        var outcomeIds = new Guid[n];
+        var stakes = new long[n];
+        var transferIds = new Guid[n];
+        var placedAt = new DateTimeOffset[n];
+        for (var i = 0; i < n; i++)
+        {
+            var (bet, key) = bets[i];
+            betIds[i] = bet.BetId;
+            userIds[i] = bet.UserId;
+            keys[i] = key;
+            outcomeIds[i] = bet.OutcomeId;
+            stakes[i] = bet.StakeMinor;
+            transferIds[i] = bet.StakeTransferId;
+            placedAt[i] = bet.PlacedAt;
+        }
+
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(Command("""
+            INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at)
+            SELECT b.bet_id, b.user_id, b.key, $4, b.outcome_id, b.stake, b.transfer_id, 'pending', b.placed_at
+            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $5::uuid[], $6::bigint[], $7::uuid[], $8::timestamptz[])
+                 AS b(bet_id, user_id, key, outcome_id, stake, transfer_id, placed_at)
+            ON CONFLICT (user_id, idempotency_key) DO NOTHING
+            """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt));
+        batch.BatchCommands.Add(Command($"""
+            SELECT {BetColumns}, b.idempotency_key
+            FROM bets b JOIN unnest($1::uuid[], $2::text[]) AS k(user_id, key) ON b.user_id = k.user_id AND b.idempotency_key = k.key
+            """, userIds, keys));
+        batch.BatchCommands.Add(Command(
+            "SELECT user_id, outcome_id FROM pool_user_outcomes WHERE pool_id = $1 AND user_id = ANY($2)", poolId, userIds.Distinct().ToArray()));
+
+        var rows = new Dictionary<(Guid, string), BetRecord>(n);
+        var outcomes = new Dictionary<Guid, Guid>();
+        // Npgsql's reader skips statements that return no rows, so it starts at the SELECT.
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var record = ReadBet(reader);
+            rows[(record.UserId, reader.GetString(12))] = record;
+        }
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            outcomes[reader.GetGuid(0)] = reader.GetGuid(1);
+        }
+        return new PendingWrite(rows, outcomes);
+    }
+
+    public async Task<BetRecord?> FindByKeyAsync(Guid userId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"SELECT {BetColumns} FROM bets b WHERE b.user_id = $1 AND b.idempotency_key = $2");
+        command.Parameters.Add(Value(userId));
+        command.Parameters.Add(Value(idempotencyKey));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadBet(reader) : null;
+    }
+
+    public async Task<BetRecord?> GetAsync(Guid betId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"SELECT {BetColumns} FROM bets b WHERE b.bet_id = $1");
+        command.Parameters.Add(Value(betId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadBet(reader) : null;
+    }
+
+    /// <summary>The outcome each of these users backs in the pool, if any.</summary>
+    public async Task<IReadOnlyDictionary<Guid, Guid>> OutcomesByUserAsync(Guid poolId, IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT user_id, outcome_id FROM pool_user_outcomes WHERE pool_id = $1 AND user_id = ANY($2)");
+        command.Parameters.Add(Value(poolId));
+        command.Parameters.Add(Value(userIds.ToArray()));
+        var outcomes = new Dictionary<Guid, Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            outcomes[reader.GetGuid(0)] = reader.GetGuid(1);
+        }
+        return outcomes;
+    }
+
+    /// <summary>Bets still pending that were placed before <paramref name="placedBefore"/>, oldest first.</summary>
+    public Task<IReadOnlyList<PendingBet>> PendingAsync(DateTimeOffset placedBefore, int limit, CancellationToken cancellationToken) =>
+        ReadPendingBetsAsync(
+            "SELECT bet_id, user_id, pool_id, outcome_id, stake_minor, placed_at FROM bets WHERE status = 'pending' AND placed_at < $1 ORDER BY placed_at, bet_id LIMIT $2",
+            placedBefore, limit, cancellationToken);
+
+    /// <summary>Rejected bets whose stake moved and has not been given back yet, decided before <paramref name="decidedBefore"/>.</summary>
+    public Task<IReadOnlyList<PendingBet>> RefundsDueAsync(DateTimeOffset decidedBefore, int limit, CancellationToken cancellationToken) =>
+        ReadPendingBetsAsync(
+            "SELECT bet_id, user_id, pool_id, outcome_id, stake_minor, placed_at FROM bets WHERE refund_status = 'due' AND decided_at < $1 ORDER BY decided_at LIMIT $2",
+            decidedBefore, limit, cancellationToken);
+
+    public async Task MarkRefundedAsync(IReadOnlyCollection<Guid> betIds, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("UPDATE bets SET refund_status = 'done' WHERE bet_id = ANY($1) AND refund_status = 'due'");
+        command.Parameters.Add(Value(betIds.ToArray()));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Accepted stakes per outcome of each pool.</summary>
+    public async Task<IReadOnlyDictionary<Guid, List<(Guid OutcomeId, long StakedMinor, long BetCount)>>> TotalsAsync(
+        NpgsqlTransaction transaction, IReadOnlyCollection<Guid> poolIds, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT pool_id, outcome_id, staked_minor, bet_count FROM pool_outcome_totals WHERE pool_id = ANY($1) ORDER BY pool_id, outcome_id",
+            transaction.Connection, transaction);
+        command.Parameters.Add(Value(poolIds.ToArray()));
+        var totals = new Dictionary<Guid, List<(Guid, long, long)>>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var poolId = reader.GetGuid(0);
+            if (!totals.TryGetValue(poolId, out var outcomes))
+            {
+                totals[poolId] = outcomes = [];
+            }
+            outcomes.Add((reader.GetGuid(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+        return totals;
+    }
+
+    /// <summary>A user's bets, newest first, <paramref name="limit"/> at a time.</summary>
+    public async Task<BetPage> ListForUserAsync(Guid userId, BetListFilter filter, BetCursor? after, int limit, CancellationToken cancellationToken)
+    {
+        var condition = filter switch
+        {
+            BetListFilter.Open => "AND b.status IN ('pending', 'accepted') AND b.settled_result IS NULL",
+            BetListFilter.Settled => "AND b.settled_result IS NOT NULL",
+            _ => "",
+        };
+        await using var command = db.CreateCommand($"""
+            SELECT {BetColumns} FROM bets b
+            WHERE b.user_id = $1 AND (b.placed_at, b.bet_id) < ($2, $3) {condition}
+            ORDER BY b.placed_at DESC, b.bet_id DESC
+            LIMIT $4
+            """);
+        command.Parameters.Add(Value(userId));
+        command.Parameters.Add(Value(after?.PlacedAt ?? DateTimeOffset.MaxValue));
+        command.Parameters.Add(Value(after?.BetId ?? Guid.Empty));
+        command.Parameters.Add(Value(limit + 1));
+
+        var bets = new List<BetRecord>(limit + 1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            bets.Add(ReadBet(reader));
+        }
+
+        // One row beyond the limit says whether another page exists, without a count query.
+        if (bets.Count <= limit)
+        {
+            return new BetPage(bets, null);
+        }
+        bets.RemoveAt(limit);
+        return new BetPage(bets, new BetCursor(bets[^1].PlacedAt, bets[^1].BetId).ToString());
+    }
+
+    /// <summary>Records what settlement paid; a redelivered BetSettled changes nothing.</summary>
+    public static async Task MarkSettledAsync(NpgsqlTransaction transaction, Guid betId, BetSettlement settlement, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "UPDATE bets SET settled_result = $2, payout_minor = $3, settled_at = $4 WHERE bet_id = $1 AND settled_result IS NULL",
+            transaction.Connection, transaction);
+        command.Parameters.Add(Value(betId));
+        command.Parameters.Add(Value(settlement.Result));
+        command.Parameters.Add(Value(settlement.PayoutMinor));
+        command.Parameters.Add(Value(settlement.SettledAt));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    internal static BetRecord ReadBet(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0),
+        reader.GetGuid(1),
+        reader.GetGuid(2),
+        reader.GetGuid(3),
+        reader.GetInt64(4),
+        reader.GetString(5) switch
+        {
+            "accepted" => BetStatus.Accepted,
+            "rejected" => BetStatus.Rejected,
+            _ => BetStatus.Pending,
+        },
+        reader.GetFieldValue<DateTimeOffset>(6),
+        reader.IsDBNull(7) ? null : new BetRejection(reader.GetString(7), reader.IsDBNull(8) ? "" : reader.GetString(8)),
+        reader.IsDBNull(9) ? null : new BetSettlement(reader.GetString(9), reader.IsDBNull(10) ? 0 : reader.GetInt64(10), reader.GetFieldValue<DateTimeOffset>(11)));
+
+    internal static string StatusText(BetStatus status) => status switch
+    {
+        BetStatus.Accepted => "accepted",
+        BetStatus.Rejected => "rejected",
+        _ => "pending",
+    };
+
+    private async Task<IReadOnlyList<PendingBet>> ReadPendingBetsAsync(string sql, DateTimeOffset before, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(sql);
+        command.Parameters.Add(Value(before));
+        command.Parameters.Add(Value(limit));
+        var bets = new List<PendingBet>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            bets.Add(new PendingBet(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt64(4), reader.GetFieldValue<DateTimeOffset>(5)));
+        }
+        return bets;
+    }
+
+    internal static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+        return command;
+    }
+
+    internal static NpgsqlParameter<T> Value<T>(T value) => new() { TypedValue = value };
+}
+
+/// <summary>Where a page of bets ends: the last bet's placement time and id, as an opaque string.</summary>
+public sealed record BetCursor(DateTimeOffset PlacedAt, Guid BetId)
+{
+    public override string ToString() =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{PlacedAt.UtcTicks}:{BetId:N}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static bool TryParse(string? text, out BetCursor? cursor)
+    {
+        cursor = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+        try
+        {
+            var padded = text.Replace('-', '+').Replace('_', '/');
+            padded += new string('=', (4 - padded.Length % 4) % 4);
+            var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(padded)).Split(':');
+            if (parts.Length == 2 && long.TryParse(parts[0], out var ticks) && ticks >= 0 && ticks <= DateTimeOffset.MaxValue.UtcTicks
+                && Guid.TryParseExact(parts[1], "N", out var betId))
+            {
+                cursor = new BetCursor(new DateTimeOffset(ticks, TimeSpan.Zero), betId);
+                return true;
+            }
+        }
+        catch (FormatException)
+        {
+        }
+        return false;
+    }
+}

@@ -1,0 +1,95 @@
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Bets;
+using ProtoBetStatus = StreamBets.Contracts.Bets.BetStatus;
+using Status = Google.Rpc.Status;
+
+namespace StreamBets.BetEngine.Grpc;
+
+/// <summary>
+/// Bet placement for other services (see bets.proto). The same <see cref="BetPlacement"/> as REST; rejections are gRPC
+/// errors carrying an ErrorInfo whose reason is the stable problem code.
+/// </summary>
+public sealed class BetEngineGrpcService(BetPlacement placement) : Contracts.Bets.BetEngine.BetEngineBase
+{
+    public const string ErrorDomain = "bets.streambets.dev";
+
+    public override async Task<PlaceBetReply> PlaceBet(PlaceBetRequest request, ServerCallContext context)
+    {
+        var command = Parse(request);
+        var result = await placement.PlaceAsync(command, context.CancellationToken);
+        if (result.Rejection is { } rejection)
+        {
+            throw Error(rejection, result.Bet?.BetId);
+        }
+
+        var bet = result.Bet!;
+        return new PlaceBetReply
+        {
+            Replayed = result.Replayed,
+            Bet = new Bet
+            {
+                BetId = bet.BetId.ToString(),
+                UserId = bet.UserId.ToString(),
+                PoolId = bet.PoolId.ToString(),
+                OutcomeId = bet.OutcomeId.ToString(),
+                StakeMinor = bet.StakeMinor,
+                Status = bet.Status == Placement.BetStatus.Accepted ? ProtoBetStatus.Accepted : ProtoBetStatus.Pending,
+                PlacedAt = Timestamp.FromDateTimeOffset(bet.PlacedAt),
+            },
+        };
+    }
+
+    private static PlaceBetCommand Parse(PlaceBetRequest request)
+    {
+        var errors = new List<string>();
+        var userId = ParseId(request.UserId, "user_id", errors);
+        var poolId = ParseId(request.PoolId, "pool_id", errors);
+        var outcomeId = ParseId(request.OutcomeId, "outcome_id", errors);
+        Guid? sessionId = null;
+        if (request.SessionId.Length > 0)
+        {
+            sessionId = ParseId(request.SessionId, "session_id", errors);
+        }
+        if (request.StakeMinor <= 0)
+        {
+            errors.Add("stake_minor must be positive");
+        }
+        if (request.IdempotencyKey.Length is 0 or > PlaceBetCommand.MaxIdempotencyKeyLength)
+        {
+            errors.Add($"idempotency_key must be 1 to {PlaceBetCommand.MaxIdempotencyKeyLength} characters");
+        }
+        if (errors.Count > 0)
+        {
+            throw Error(new BetRejection("invalid-request", string.Join("; ", errors) + "."), null, Code.InvalidArgument);
+        }
+        return new PlaceBetCommand(userId, poolId, outcomeId, request.StakeMinor, request.IdempotencyKey, sessionId);
+    }
+
+    private static Guid ParseId(string text, string field, List<string> errors)
+    {
+        if (Guid.TryParse(text, out var id) && id != Guid.Empty)
+        {
+            return id;
+        }
+        errors.Add($"{field} must be a UUID");
+        return Guid.Empty;
+    }
+
+    private static RpcException Error(BetRejection rejection, Guid? betId, Code? code = null)
+    {
+        var info = new ErrorInfo { Reason = rejection.Code, Domain = ErrorDomain };
+        if (betId is { } id)
+        {
+            info.Metadata["bet_id"] = id.ToString();
+        }
+        return new Status
+        {
+            Code = (int)(code ?? (Code)BetProblems.GrpcStatusOf(rejection.Code)),
+            Message = rejection.Detail,
+            Details = { Any.Pack(info) },
+        }.ToRpcException();
+    }
+}

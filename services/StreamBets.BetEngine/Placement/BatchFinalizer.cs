@@ -1,0 +1,214 @@
+using Npgsql;
+using StreamBets.BetEngine.Data;
+using StreamBets.BetEngine.Ledger;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+using static StreamBets.BetEngine.Data.BetStore;
+
+namespace StreamBets.BetEngine.Placement;
+
+/// <summary>What is known about one pending bet once its stake went to the ledger (or was held back).</summary>
+/// <param name="Rejection">Set when the bet must be rejected whatever the ledger did (a second outcome caught before the
+/// ledger, a pool that finished before recovery got to it); a moved stake is then refunded.</param>
+public sealed record StakeDecision(PendingBet Bet, StakeMovement Movement, BetRejection? Rejection = null);
+
+/// <summary>The outcome of finalizing a batch: each bet's stored state, and what the caller must do after the commit.</summary>
+public sealed record FinalizedBatch(
+    IReadOnlyList<BetRecord> Bets,
+    IReadOnlyList<PendingBet> NewlyAccepted,
+    IReadOnlyList<PendingBet> RefundsDue);
+
+/// <summary>
+/// Step 3 of a batch: ONE betsdb transaction decides every bet of the batch. It locks the bets that are still pending
+/// (a bet another finalizer decided meanwhile is left alone), applies the one-outcome rule through the
+/// (pool_id, user_id) primary key, marks each bet accepted or rejected, adds the accepted stakes to the pool's
+/// totals and writes one BetPlaced per accepted bet to the outbox. Rejected bets whose stake moved are marked
+/// refund 'due'; the caller refunds them after the commit, and recovery does if the caller dies first.
+/// </summary>
+public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProvider time)
+{
+    private const int MaxAttempts = 5;
+
+    /// <param name="decisions">Bets of ONE pool, in the order they were placed (the first outcome of a user wins).</param>
+    public async Task<FinalizedBatch> FinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryFinalizeAsync(poolId, decisions, cancellationToken);
+            }
+            catch (PostgresException e) when (attempt < MaxAttempts && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            {
+                // Another finalizer of the same bets or users (recovery, another replica) crossed us; the transaction
+                // rolled back whole, so trying again is safe.
+            }
+        }
+    }
+
+    private async Task<FinalizedBatch> TryFinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // 1. Own the bets that are still pending.
+        var owned = new HashSet<Guid>();
+        await using (var command = new NpgsqlCommand(
+            "SELECT bet_id FROM bets WHERE bet_id = ANY($1) AND status = 'pending' ORDER BY bet_id FOR UPDATE", connection, transaction))
+        {
+            command.Parameters.Add(Value(decisions.Select(d => d.Bet.BetId).ToArray()));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                owned.Add(reader.GetGuid(0));
+            }
+        }
+
+        // 2. The one-outcome rule: the user's first moved bet claims an outcome unless one is already stored.
+        var claims = new Dictionary<Guid, Guid>();
+        foreach (var decision in decisions)
+        {
+            if (owned.Contains(decision.Bet.BetId) && decision is { Movement: StakeMovement.Moved, Rejection: null })
+            {
+                claims.TryAdd(decision.Bet.UserId, decision.Bet.OutcomeId);
+            }
+        }
+        var backed = claims.Count == 0 ? new Dictionary<Guid, Guid>() : await ClaimOutcomesAsync(transaction, poolId, claims, cancellationToken);
+
+        // 3. Decide.
+        var records = new List<BetRecord>(decisions.Count);
+        var accepted = new List<PendingBet>();
+        var refunds = new List<PendingBet>();
+        var movedElsewhere = new List<Guid>();
+        var notOwned = new List<Guid>();
+        foreach (var decision in decisions)
+        {
+            var bet = decision.Bet;
+            if (!owned.Contains(bet.BetId))
+            {
+                notOwned.Add(bet.BetId);
+                if (decision.Movement == StakeMovement.Moved)
+                {
+                    movedElsewhere.Add(bet.BetId);
+                }
+                continue;
+            }
+
+            var rejection = decision.Rejection ?? decision.Movement switch
+            {
+                StakeMovement.Moved => backed[bet.UserId] == bet.OutcomeId ? null : SecondOutcome(),
+                StakeMovement.InsufficientFunds => new BetRejection(BetRejectionCodes.InsufficientFunds, "Your wallet balance does not cover the stake."),
+                _ => new BetRejection(BetRejectionCodes.WalletRejected, "The wallet refused the stake."),
+            };
+            if (rejection is null)
+            {
+                accepted.Add(bet);
+                records.Add(bet.ToRecord(BetStatus.Accepted));
+            }
+            else
+            {
+                if (decision.Movement == StakeMovement.Moved)
+                {
+                    refunds.Add(bet);
+                }
+                records.Add(bet.ToRecord(BetStatus.Rejected, rejection));
+            }
+        }
+
+        // 4. Write the decisions, the totals, late refunds, and read back the bets someone else decided.
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            var decided = records.ToArray();
+            var refundIds = refunds.Select(r => r.BetId).ToHashSet();
+            batch.BatchCommands.Add(Command("""
+                UPDATE bets SET status = d.status, rejection_code = d.code, rejection_detail = d.detail, refund_status = d.refund, decided_at = $6
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(bet_id, status, code, detail, refund)
+                WHERE bets.bet_id = d.bet_id
+                """,
+                decided.Select(r => r.BetId).ToArray(),
+                decided.Select(r => StatusText(r.Status)).ToArray(),
+                decided.Select(r => r.Rejection?.Code).ToArray(),
+                decided.Select(r => r.Rejection?.Detail).ToArray(),
+                decided.Select(r => refundIds.Contains(r.BetId) ? "due" : null).ToArray(),
+                now));
+
+            if (accepted.Count > 0)
+            {
+                var byOutcome = accepted.GroupBy(b => b.OutcomeId).OrderBy(g => g.Key).ToArray();
+                batch.BatchCommands.Add(Command("""
+                    INSERT INTO pool_outcome_totals (pool_id, outcome_id, staked_minor, bet_count)
+                    SELECT $1, t.outcome_id, t.staked, t.bets FROM unnest($2::uuid[], $3::bigint[], $4::bigint[]) AS t(outcome_id, staked, bets)
+                    ON CONFLICT (pool_id, outcome_id) DO UPDATE
+                    SET staked_minor = pool_outcome_totals.staked_minor + excluded.staked_minor, bet_count = pool_outcome_totals.bet_count + excluded.bet_count
+                    """,
+                    poolId,
+                    byOutcome.Select(g => g.Key).ToArray(),
+                    byOutcome.Select(g => g.Sum(b => b.StakeMinor)).ToArray(),
+                    byOutcome.Select(g => (long)g.Count()).ToArray()));
+            }
+
+            // Our replay moved a stake that another finalizer had rejected without money (e.g. insufficient funds then,
+            // enough now): that money must go back too.
+            batch.BatchCommands.Add(Command(
+                "UPDATE bets SET refund_status = 'due' WHERE bet_id = ANY($1) AND status = 'rejected' AND refund_status IS NULL RETURNING bet_id",
+                movedElsewhere.ToArray()));
+            batch.BatchCommands.Add(Command($"SELECT {BetColumns} FROM bets b WHERE b.bet_id = ANY($1)", notOwned.ToArray()));
+
+            // Npgsql's reader skips statements that return no rows: it starts at the late-refund UPDATE's RETURNING.
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            var lateRefunds = new HashSet<Guid>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                lateRefunds.Add(reader.GetGuid(0));
+            }
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                records.Add(ReadBet(reader));
+            }
+            refunds.AddRange(decisions.Select(d => d.Bet).Where(b => lateRefunds.Contains(b.BetId)));
+        }
+
+        // 5. The facts, in the same transaction: a BetPlaced exists if and only if its bet was accepted.
+        if (accepted.Count > 0)
+        {
+            await outbox.AddRangeAsync(transaction,
+                [.. accepted.Select(b => (IIntegrationEvent)new BetPlaced(b.BetId, b.PoolId, b.UserId, b.OutcomeId, b.StakeMinor, b.PlacedAt))],
+                cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+
+        var byId = records.ToDictionary(r => r.BetId);
+        return new FinalizedBatch([.. decisions.Select(d => byId[d.Bet.BetId])], accepted, refunds);
+    }
+
+    /// <summary>
+    /// Inserts each user's claimed outcome unless the user already backs one, and returns the outcome each user backs
+    /// now. The no-op update makes RETURNING yield existing rows too, and locks them until the commit.
+    /// </summary>
+    private static async Task<Dictionary<Guid, Guid>> ClaimOutcomesAsync(
+        NpgsqlTransaction transaction, Guid poolId, Dictionary<Guid, Guid> claims, CancellationToken cancellationToken)
+    {
+        var ordered = claims.OrderBy(c => c.Key).ToArray();
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO pool_user_outcomes (pool_id, user_id, outcome_id)
+            SELECT $1, c.user_id, c.outcome_id FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS c(user_id, outcome_id, n) ORDER BY c.n
+            ON CONFLICT (pool_id, user_id) DO UPDATE SET outcome_id = pool_user_outcomes.outcome_id
+            RETURNING user_id, outcome_id
+            """, transaction.Connection, transaction);
+        command.Parameters.Add(Value(poolId));
+        command.Parameters.Add(Value(ordered.Select(c => c.Key).ToArray()));
+        command.Parameters.Add(Value(ordered.Select(c => c.Value).ToArray()));
+        var backed = new Dictionary<Guid, Guid>(claims.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            backed[reader.GetGuid(0)] = reader.GetGuid(1);
+        }
+        return backed;
+    }
+
+    internal static BetRejection SecondOutcome() =>
+        new(BetRejectionCodes.SecondOutcome, "You already back another outcome of this pool; you may only add to that one.");
+}

@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using StreamBets.BetEngine.Data;
+using StreamBets.BetEngine.Ledger;
+using StreamBets.BetEngine.Odds;
+
+namespace StreamBets.BetEngine.Placement;
+
+/// <summary>A bet that passed the rules and holds a fresh bet id, waiting in its pool's batch.</summary>
+public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOffset ArrivedAt)
+{
+    public PendingBet ToPending() => new(BetId, Command.UserId, Command.PoolId, Command.OutcomeId, Command.StakeMinor, ArrivedAt);
+}
+
+/// <summary>
+/// Commits one pool's batch of bets across two databases without ever moving a stake without a bet or the reverse:
+/// <list type="number">
+/// <item>write every bet 'pending' in betsdb, with its derived stake transfer id (and learn which requests are replays);</item>
+/// <item>ONE Wallet.TransferBatch moves the stakes, user -> escrow:pool:{id}, each answered on its own;</item>
+/// <item>ONE betsdb transaction decides every bet, enforces the one-outcome rule and writes BetPlaced to the outbox
+/// (<see cref="BatchFinalizer"/>);</item>
+/// <item>after the commit: Redis totals (one pipelined HINCRBY per outcome), the odds mark, refunds of rejected moved stakes.</item>
+/// </list>
+/// A crash between any two steps leaves 'pending' rows that <see cref="PendingBetRecovery"/> re-drives with the same
+/// transfer ids, which the ledger applies at most once.
+/// </summary>
+public sealed partial class BetBatchPipeline(
+    BetStore store, StakeLedger ledger, BatchFinalizer finalizer, LiveTotals totals, OddsPublisher odds, ILogger<BetBatchPipeline> logger)
+{
+    public static readonly ActivitySource ActivitySource = new("StreamBets.BetEngine");
+    private static readonly Meter Meter = new("StreamBets.BetEngine");
+    private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.bets.batch_size", description: "Bets per pool batch.");
+    private static readonly Counter<long> Decisions = Meter.CreateCounter<long>("streambets.bets.decisions", description: "Bets answered, by status and code.");
+
+    /// <summary>Places a batch of bets of ONE pool. Answers go to <paramref name="answer"/> (in input order) as soon as
+    /// the batch committed, before the after-commit work.</summary>
+    public async Task RunAsync(Guid poolId, IReadOnlyList<AdmittedBet> batch, Action<IReadOnlyList<PlacementResult>> answer, CancellationToken cancellationToken)
+    {
+        using var activity = ActivitySource.StartActivity("bet batch");
+        activity?.SetTag("streambets.pool_id", poolId);
+        activity?.SetTag("streambets.bets.batch_size", batch.Count);
+        BatchSizes.Record(batch.Count);
+
+        var results = new PlacementResult?[batch.Count];
+        var ordered = Enumerable.Range(0, batch.Count).OrderBy(i => batch[i].ArrivedAt).ThenBy(i => batch[i].BetId).ToArray();
+
+        // 1. Pending rows. Whether they committed is unknown if this throws: answer "unavailable, retry with the same key".
+        PendingWrite written;
+        try
+        {
+            written = await WritePendingAsync(poolId, batch, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogStepFailed(logger, e, "write pending", poolId, batch.Count);
+            answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
+            return;
+        }
+
+        var decisions = new List<StakeDecision>(batch.Count);
+        var indexOf = new Dictionary<Guid, int>(batch.Count);
+        var backed = new Dictionary<Guid, Guid>(written.OutcomeByUser);
+        foreach (var i in ordered)
+        {
+            var admitted = batch[i];
+            var command = admitted.Command;
+            var row = written.RowsByKey[(command.UserId, command.IdempotencyKey)];
+            if (row.BetId != admitted.BetId)
+            {
+                results[i] = command.HasSameBodyAs(row) ? PlacementResult.Of(row, replayed: true) : PlacementResult.Refused(KeyReused());
+                continue;
+            }
+
+            // The one-outcome rule, before any money moves; the database enforces it again in step 3 against races.
+            var bet = admitted.ToPending();
+            indexOf[bet.BetId] = i;
+            if (backed.TryGetValue(bet.UserId, out var outcome) && outcome != bet.OutcomeId)
+            {
+                decisions.Add(new StakeDecision(bet, StakeMovement.NotSent, BatchFinalizer.SecondOutcome()));
+                continue;
+            }
+            backed[bet.UserId] = bet.OutcomeId;
+            decisions.Add(new StakeDecision(bet, StakeMovement.Moved));
+        }
+
+        // 2 and 3. If either fails the bets stay pending and recovery decides them; the caller learns "pending".
+        FinalizedBatch finalized;
+        try
+        {
+            var moving = decisions.Where(d => d.Rejection is null).ToArray();
+            var answers = moving.Length == 0 ? [] : await ledger.MoveStakesAsync([.. moving.Select(d => d.Bet)], cancellationToken);
+            var movements = new Dictionary<Guid, LedgerAnswer>(moving.Length);
+            for (var m = 0; m < moving.Length; m++)
+            {
+                movements[moving[m].Bet.BetId] = answers[m];
+            }
+            var known = decisions.Select(d => d.Rejection is null ? ToDecision(d.Bet, movements[d.Bet.BetId]) : d).ToArray();
+            finalized = await finalizer.FinalizeAsync(poolId, known, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogStepFailed(logger, e, "move stakes or finalize", poolId, decisions.Count);
+            foreach (var decision in decisions)
+            {
+                results[indexOf[decision.Bet.BetId]] = PlacementResult.Of(decision.Bet.ToRecord(BetStatus.Pending));
+            }
+            answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
+            return;
+        }
+
+        foreach (var bet in finalized.Bets)
+        {
+            results[indexOf[bet.BetId]] = PlacementResult.Of(bet);
+            Decisions.Add(1, new KeyValuePair<string, object?>("status", bet.Status.ToString()), new KeyValuePair<string, object?>("code", bet.Rejection?.Code));
+        }
+        answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
+
+        await CompleteAsync(poolId, finalized, cancellationToken);
+    }
+
+    /// <summary>Step 1 alone: the bets of a batch written as pending. Recovery tests use it to stage a crash.</summary>
+    public Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<AdmittedBet> batch, CancellationToken cancellationToken) =>
+        store.WritePendingAsync(poolId, [.. batch.Select(b => new KeyedBet(b.ToPending(), b.Command.IdempotencyKey))], cancellationToken);
+
+    /// <summary>After a batch (live or recovered) committed: live totals, the odds mark, and refunds of rejected moved stakes.</summary>
+    public async Task CompleteAsync(Guid poolId, FinalizedBatch finalized, CancellationToken cancellationToken)
+    {
+        if (finalized.NewlyAccepted.Count > 0)
+        {
+            odds.MarkChanged(poolId);
+            try
+            {
+                await totals.AddAsync(finalized.NewlyAccepted);
+            }
+            catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                // The exact totals are in betsdb and reach readers through OddsChanged; this hash only lags.
+                LogTotalsFailed(logger, e, poolId);
+            }
+        }
+
+        if (finalized.RefundsDue.Count > 0)
+        {
+            await RefundAsync(finalized.RefundsDue, cancellationToken);
+        }
+    }
+
+    /// <summary>Gives back stakes of rejected bets; any refund not confirmed stays 'due' for recovery.</summary>
+    public async Task RefundAsync(IReadOnlyList<PendingBet> bets, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var answers = await ledger.RefundAsync(bets, cancellationToken);
+            var refunded = bets.Where((_, i) => answers[i].Movement == StakeMovement.Moved).Select(b => b.BetId).ToArray();
+            await store.MarkRefundedAsync(refunded, cancellationToken);
+            for (var i = 0; i < bets.Count; i++)
+            {
+                if (answers[i].Movement != StakeMovement.Moved)
+                {
+                    LogRefundRefused(logger, bets[i].BetId, answers[i].Reason ?? "unknown");
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogStepFailed(logger, e, "refund", bets[0].PoolId, bets.Count);
+        }
+    }
+
+    internal static StakeDecision ToDecision(PendingBet bet, LedgerAnswer answer) => answer.Movement switch
+    {
+        StakeMovement.Refused => new StakeDecision(bet, StakeMovement.Refused,
+            new BetRejection(BetRejectionCodes.WalletRejected, $"The wallet refused the stake ({answer.Reason}): {answer.Detail}")),
+        _ => new StakeDecision(bet, answer.Movement),
+    };
+
+    internal static BetRejection KeyReused() => new(BetRejectionCodes.IdempotencyKeyReused,
+        "This Idempotency-Key was already used for a bet with another pool, outcome or stake.");
+
+    internal static BetRejection Unavailable(string what) => new(BetRejectionCodes.DependencyUnavailable,
+        $"{what} did not answer. Nothing was decided; retry with the same Idempotency-Key.");
+
+    private static PlacementResult[] Fill(PlacementResult?[] results, PlacementResult fallback) => [.. results.Select(r => r ?? fallback)];
+
+    [LoggerMessage(EventId = 1, EventName = "BatchStepFailed", Level = LogLevel.Warning,
+        Message = "Bet batch step '{Step}' failed for pool {PoolId} ({Count} bets); pending bets are left to recovery")]
+    private static partial void LogStepFailed(ILogger logger, Exception exception, string step, Guid poolId, int count);
+
+    [LoggerMessage(EventId = 2, EventName = "LiveTotalsFailed", Level = LogLevel.Warning, Message = "Could not add a batch to the Redis totals of pool {PoolId}")]
+    private static partial void LogTotalsFailed(ILogger logger, Exception exception, Guid poolId);
+
+    [LoggerMessage(EventId = 3, EventName = "RefundRefused", Level = LogLevel.Error, Message = "The ledger refused the refund of bet {BetId}: {Reason}")]
+    private static partial void LogRefundRefused(ILogger logger, Guid betId, string reason);
+}

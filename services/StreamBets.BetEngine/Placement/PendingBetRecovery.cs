@@ -1,0 +1,140 @@
+using Microsoft.Extensions.Options;
+using StreamBets.BetEngine.Data;
+using StreamBets.BetEngine.Ledger;
+using StreamBets.BetEngine.Pools;
+
+namespace StreamBets.BetEngine.Placement;
+
+/// <summary>What one recovery round did.</summary>
+public sealed record RecoveryReport(int Redriven, int Accepted, int Rejected, int RefundsRetried);
+
+/// <summary>
+/// Re-drives bets a crash left 'pending' (written in step 1 of a batch, never finalized) and refunds left 'due'.
+/// <para>
+/// A pending bet was validated when it arrived, before the pool's lock time. Its stake transfer is replayed with the
+/// same derived id: the ledger answers DUPLICATE if the first attempt applied and applies it now if it never did, so
+/// the stake moves exactly once either way. The bet is then finalized like a live batch. Only if the pool has been
+/// resolved or cancelled meanwhile (settlement may have run without it) is the bet rejected and a moved stake refunded.
+/// </para>
+/// Safe to run beside live batches and on several replicas: finalizing only touches bets still pending, and a stake
+/// moved for a bet someone else rejected is marked for refund.
+/// </summary>
+public sealed partial class PendingBetRecovery(
+    BetStore store, StakeLedger ledger, BatchFinalizer finalizer, BetBatchPipeline pipeline, IPoolDirectory pools,
+    TimeProvider time, IOptions<BetEngineOptions> options, ILogger<PendingBetRecovery> logger) : BackgroundService
+{
+    private const int MaxBetsPerRound = 5_000;
+    private const int MaxBetsPerBatch = 500;
+
+    /// <summary>One round: every bet pending since before <paramref name="olderThan"/> ago, then every refund due as long.</summary>
+    public async Task<RecoveryReport> RecoverAsync(TimeSpan olderThan, CancellationToken cancellationToken)
+    {
+        var cutoff = time.GetUtcNow() - olderThan;
+        int redriven = 0, accepted = 0, rejected = 0;
+        var pending = await store.PendingAsync(cutoff, MaxBetsPerRound, cancellationToken);
+        foreach (var pool in pending.GroupBy(b => b.PoolId))
+        {
+            foreach (var chunk in pool.Chunk(MaxBetsPerBatch))
+            {
+                try
+                {
+                    var finalized = await RedriveAsync(pool.Key, chunk, cancellationToken);
+                    redriven += chunk.Length;
+                    accepted += finalized.NewlyAccepted.Count;
+                    rejected += finalized.Bets.Count(b => b.Status == BetStatus.Rejected);
+                    await pipeline.CompleteAsync(pool.Key, finalized, cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    LogRedriveFailed(logger, e, pool.Key, chunk.Length);
+                }
+            }
+        }
+
+        var refunds = await store.RefundsDueAsync(cutoff, MaxBetsPerRound, cancellationToken);
+        foreach (var chunk in refunds.Chunk(MaxBetsPerBatch))
+        {
+            await pipeline.RefundAsync(chunk, cancellationToken);
+        }
+
+        if (redriven > 0 || refunds.Count > 0)
+        {
+            LogRecovered(logger, redriven, accepted, rejected, refunds.Count);
+        }
+        return new RecoveryReport(redriven, accepted, rejected, refunds.Count);
+    }
+
+    private async Task<FinalizedBatch> RedriveAsync(Guid poolId, PendingBet[] bets, CancellationToken cancellationToken)
+    {
+        var pool = await pools.GetFreshAsync(poolId, cancellationToken);
+        var finished = pool is null || pool.IsFinished;
+
+        // The same one-outcome pre-check as a live batch, in placement order, so a bet held back then is held back now.
+        var backed = new Dictionary<Guid, Guid>(await store.OutcomesByUserAsync(poolId, [.. bets.Select(b => b.UserId).Distinct()], cancellationToken));
+        var decisions = new StakeDecision?[bets.Length];
+        var moving = new List<int>();
+        for (var i = 0; i < bets.Length; i++)
+        {
+            if (backed.TryGetValue(bets[i].UserId, out var outcome) && outcome != bets[i].OutcomeId)
+            {
+                decisions[i] = new StakeDecision(bets[i], StakeMovement.NotSent, BatchFinalizer.SecondOutcome());
+                continue;
+            }
+            backed[bets[i].UserId] = bets[i].OutcomeId;
+            moving.Add(i);
+        }
+
+        // Replaying is the only way to learn whether the first attempt moved the stake, and it moves it at most once.
+        var answers = moving.Count == 0 ? [] : await ledger.MoveStakesAsync([.. moving.Select(i => bets[i])], cancellationToken);
+        for (var m = 0; m < moving.Count; m++)
+        {
+            var bet = bets[moving[m]];
+            var decision = BetBatchPipeline.ToDecision(bet, answers[m]);
+            decisions[moving[m]] = finished && decision.Rejection is null
+                ? decision with { Rejection = new BetRejection(BetRejectionCodes.PoolNotOpen, "The pool finished before this bet could be completed; the stake was returned.") }
+                : decision;
+        }
+
+        return await finalizer.FinalizeAsync(poolId, [.. decisions.Select(d => d!)], cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The first round runs at start-up: a crash's leftovers are re-driven before they age any further.
+        do
+        {
+            try
+            {
+                await RecoverAsync(options.Value.RecoveryGracePeriod, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                LogRoundFailed(logger, e);
+            }
+        }
+        while (await WaitAsync(stoppingToken));
+    }
+
+    private async Task<bool> WaitAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(options.Value.RecoveryInterval, time, stoppingToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "BetsRecovered", Level = LogLevel.Information,
+        Message = "Recovery re-drove {Redriven} pending bets ({Accepted} accepted, {Rejected} rejected) and retried {Refunds} refunds")]
+    private static partial void LogRecovered(ILogger logger, int redriven, int accepted, int rejected, int refunds);
+
+    [LoggerMessage(EventId = 2, EventName = "RedriveFailed", Level = LogLevel.Warning, Message = "Could not re-drive {Count} pending bets of pool {PoolId}; next round")]
+    private static partial void LogRedriveFailed(ILogger logger, Exception exception, Guid poolId, int count);
+
+    [LoggerMessage(EventId = 3, EventName = "RecoveryRoundFailed", Level = LogLevel.Warning, Message = "A recovery round failed; next round")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception);
+}

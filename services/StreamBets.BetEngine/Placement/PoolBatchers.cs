@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace StreamBets.BetEngine.Placement;
+
+/// <summary>
+/// One in-process batcher per pool: a channel that bets of that pool queue on, and a single loop that takes up to
+/// <see cref="BetEngineOptions.BatchMaxSize"/> of them (waiting at most <see cref="BetEngineOptions.BatchMaxDelay"/> for
+/// a batch to fill) and commits them together through <see cref="BetBatchPipeline"/>. While one batch commits, the
+/// next one fills, so the batch size grows with the load and the pool's escrow row is written once per batch.
+/// A pool's batches run one after another, which also keeps the one-outcome pre-check exact within this process.
+/// </summary>
+public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<BetEngineOptions> options, ILogger<PoolBatchers> logger) : IAsyncDisposable
+{
+    private readonly BetBatchPipeline _pipeline = pipeline;
+    private readonly BetEngineOptions _options = options.Value;
+    private readonly ILogger _logger = logger;
+    private readonly ConcurrentDictionary<Guid, PoolBatcher> _batchers = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Queues an admitted bet; the task completes with its own answer once its batch committed.</summary>
+    public Task<PlacementResult> EnqueueAsync(AdmittedBet bet)
+    {
+        ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        while (true)
+        {
+            var batcher = _batchers.GetOrAdd(bet.Command.PoolId, poolId => new PoolBatcher(poolId, this));
+            if (batcher.TryEnqueue(bet, out var answer))
+            {
+                return answer;
+            }
+            // The batcher went idle and stopped between the lookup and the write: replace it.
+            _batchers.TryRemove(new KeyValuePair<Guid, PoolBatcher>(bet.Command.PoolId, batcher));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        foreach (var batcher in _batchers.Values)
+        {
+            await batcher.StopAsync();
+        }
+        _stopping.Dispose();
+    }
+
+    private sealed record Work(AdmittedBet Bet, TaskCompletionSource<PlacementResult> Answer);
+
+    private sealed class PoolBatcher
+    {
+        private readonly Guid _poolId;
+        private readonly PoolBatchers _owner;
+        // Not SingleReader: that channel cannot count its items, which the idle check below needs.
+        private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
+        private readonly Lock _gate = new();
+        private readonly Task _loop;
+        private bool _closed;
+
+        public PoolBatcher(Guid poolId, PoolBatchers owner)
+        {
+            _poolId = poolId;
+            _owner = owner;
+            _loop = Task.Run(RunAsync);
+        }
+
+        public bool TryEnqueue(AdmittedBet bet, out Task<PlacementResult> answer)
+        {
+            var work = new Work(bet, new TaskCompletionSource<PlacementResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+            answer = work.Answer.Task;
+            lock (_gate)
+            {
+                return !_closed && _queue.Writer.TryWrite(work);
+            }
+        }
+
+        public async Task StopAsync()
+        {
+            lock (_gate)
+            {
+                _closed = true;
+                _queue.Writer.TryComplete();
+            }
+            await _loop;
+        }
+
+        private async Task RunAsync()
+        {
+            var options = _owner._options;
+            var reader = _queue.Reader;
+            var batch = new List<Work>(options.BatchMaxSize);
+            while (true)
+            {
+                if (!reader.TryPeek(out _) && !await WaitForWorkAsync(reader, options.BatcherIdleTimeout))
+                {
+                    lock (_gate)
+                    {
+                        if (reader.Count == 0)
+                        {
+                            _closed = true;
+                            _queue.Writer.TryComplete();
+                            _owner._batchers.TryRemove(new KeyValuePair<Guid, PoolBatcher>(_poolId, this));
+                            return;
+                        }
+                    }
+                }
+
+                batch.Clear();
+                Drain(reader, batch, options.BatchMaxSize);
+                if (batch.Count < options.BatchMaxSize && options.BatchMaxDelay > TimeSpan.Zero)
+                {
+                    await FillAsync(reader, batch, options.BatchMaxSize, options.BatchMaxDelay);
+                }
+                if (batch.Count > 0)
+                {
+                    await ProcessAsync(batch);
+                }
+            }
+        }
+
+        private async Task ProcessAsync(List<Work> batch)
+        {
+            var answered = false;
+            try
+            {
+                await _owner._pipeline.RunAsync(_poolId, [.. batch.Select(w => w.Bet)], results =>
+                {
+                    answered = true;
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        batch[i].Answer.TrySetResult(results[i]);
+                    }
+                }, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                LogBatchFailed(_owner._logger, e, _poolId, batch.Count, answered);
+                foreach (var work in batch)
+                {
+                    work.Answer.TrySetException(e);
+                }
+            }
+        }
+
+        private static void Drain(ChannelReader<Work> reader, List<Work> batch, int max)
+        {
+            while (batch.Count < max && reader.TryRead(out var work))
+            {
+                batch.Add(work);
+            }
+        }
+
+        /// <summary>Waits (in real time: this is a throughput knob, not a business rule) for the batch to fill.</summary>
+        private static async Task FillAsync(ChannelReader<Work> reader, List<Work> batch, int max, TimeSpan maxDelay)
+        {
+            using var window = new CancellationTokenSource(maxDelay);
+            try
+            {
+                while (batch.Count < max && await reader.WaitToReadAsync(window.Token))
+                {
+                    Drain(reader, batch, max);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        /// <returns>False when nothing arrived within <paramref name="idle"/> (or the queue completed).</returns>
+        private static async Task<bool> WaitForWorkAsync(ChannelReader<Work> reader, TimeSpan idle)
+        {
+            using var timeout = new CancellationTokenSource(idle);
+            try
+            {
+                return await reader.WaitToReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "BatchFailed", Level = LogLevel.Error,
+        Message = "A bet batch of pool {PoolId} ({Count} bets) failed unexpectedly (answered before the failure: {Answered})")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, Guid poolId, int count, bool answered);
+}

@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using StreamBets.BetEngine.Caching;
+using Proto = StreamBets.Contracts.Pools;
+
+namespace StreamBets.BetEngine.Pools;
+
+/// <summary>Where the Bet Engine learns what a pool looks like now.</summary>
+public interface IPoolDirectory
+{
+    /// <summary>The pool from a short-lived cache; null when no pool has this id.</summary>
+    /// <exception cref="DependencyUnavailableException">Pools did not answer.</exception>
+    Task<PoolSnapshot?> GetAsync(Guid poolId, CancellationToken cancellationToken);
+
+    /// <summary>The pool as Pools says it is right now, bypassing the cache (for recovery decisions).</summary>
+    Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken);
+
+    /// <summary>The pool locked, resolved or was cancelled: answer that state from now on, whatever the cache holds.</summary>
+    void MarkClosed(Guid poolId, PoolState state);
+
+    /// <summary>Forget the cached snapshot (e.g. the pool just opened).</summary>
+    void Invalidate(Guid poolId);
+}
+
+/// <summary>
+/// Pools.GetPool behind a cache of a few seconds. Closing events (PoolLocked, PoolResolved, PoolCancelled) overlay the
+/// cached state at once, because a closed pool never reopens; the lock time itself needs no event (see <see cref="Placement.BetRules"/>).
+/// </summary>
+public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvider time, IOptions<BetEngineOptions> options) : IPoolDirectory
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ExpiringCache<Guid, PoolSnapshot?> _cache = new(time);
+    private readonly ConcurrentDictionary<Guid, PoolState> _closed = new();
+
+    public async Task<PoolSnapshot?> GetAsync(Guid poolId, CancellationToken cancellationToken)
+    {
+        var snapshot = await _cache.GetOrFetchAsync(poolId, async id =>
+        {
+            var fetched = await FetchAsync(id, CancellationToken.None);
+            // Unknown ids are remembered briefly too, so a client hammering a wrong id does not reach Pools every time.
+            return (fetched, fetched is null ? TimeSpan.FromSeconds(1) : options.Value.PoolCacheDuration);
+        }).WaitAsync(cancellationToken);
+        return Overlay(snapshot);
+    }
+
+    public async Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken) =>
+        Overlay(await FetchAsync(poolId, cancellationToken));
+
+    public void MarkClosed(Guid poolId, PoolState state)
+    {
+        // Locked may become resolved or cancelled, never the other way round.
+        _closed.AddOrUpdate(poolId, state, (_, known) => known == PoolState.Locked ? state : known);
+        _cache.Remove(poolId);
+    }
+
+    public void Invalidate(Guid poolId) => _cache.Remove(poolId);
+
+    private PoolSnapshot? Overlay(PoolSnapshot? snapshot) =>
+        snapshot is not null && !snapshot.IsFinished && _closed.TryGetValue(snapshot.PoolId, out var state) && state != snapshot.State
+            ? snapshot with { State = state }
+            : snapshot;
+
+    private async Task<PoolSnapshot?> FetchAsync(Guid poolId, CancellationToken cancellationToken)
+    {
+        Proto.PoolSnapshot reply;
+        try
+        {
+            reply = await pools.GetPoolAsync(new Proto.GetPoolRequest { PoolId = poolId.ToString() },
+                deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken);
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
+        {
+            return null;
+        }
+        catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+        {
+            throw new DependencyUnavailableException("Pools", e);
+        }
+
+        return new PoolSnapshot(
+            poolId,
+            reply.State switch
+            {
+                Proto.PoolState.Open => PoolState.Open,
+                Proto.PoolState.Locked => PoolState.Locked,
+                Proto.PoolState.Resolved => PoolState.Resolved,
+                Proto.PoolState.Cancelled => PoolState.Cancelled,
+                _ => PoolState.Draft,
+            },
+            reply.Outcomes.Select(o => Guid.TryParse(o.OutcomeId, out var id) ? id : Guid.Empty).Where(id => id != Guid.Empty).ToHashSet(),
+            reply.MinStakeMinor,
+            reply.MaxStakeMinor,
+            reply.LocksAt?.ToDateTimeOffset(),
+            reply.Version);
+    }
+}

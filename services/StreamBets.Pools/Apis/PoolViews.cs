@@ -1,0 +1,80 @@
+using StreamBets.Contracts;
+using StreamBets.Pools.Lifecycle;
+using StreamBets.Pools.Management;
+using StreamBets.Pools.Payouts;
+using StreamBets.Pools.Stakes;
+
+namespace StreamBets.Pools.Apis;
+
+public sealed record ChannelView(string Provider, string ChannelId);
+
+/// <summary>POST /api/pools. With a templateId, the template supplies what is left out; stakes default to the configuration's.</summary>
+public sealed record CreatePoolRequest(
+    ChannelView? Channel, string? TemplateId, string? Title, string[]? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
+
+public sealed record ResolvePoolRequest(Guid[]? WinningOutcomeIds);
+
+/// <summary>
+/// One outcome with the stakes on it so far and its live odds: <c>returnPerUnit</c> is what one unit staked now
+/// would return (stake included) if this outcome won, null while nobody has backed it.
+/// </summary>
+public sealed record OutcomeView(Guid Id, string Label, long StakedMinor, int BetCount, decimal? ReturnPerUnit);
+
+public sealed record PoolView(
+    Guid Id,
+    ChannelView Channel,
+    Guid CreatedBy,
+    string? TemplateId,
+    string Title,
+    string State,
+    bool BettingOpen,
+    IReadOnlyList<OutcomeView> Outcomes,
+    long TotalStakedMinor,
+    long MinStakeMinor,
+    long MaxStakeMinor,
+    int RakeBasisPoints,
+    int BettingWindowSeconds,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? OpenedAt,
+    DateTimeOffset? LocksAt,
+    DateTimeOffset? LockedAt,
+    DateTimeOffset? ClosedAt,
+    IReadOnlyList<Guid> WinningOutcomeIds,
+    string? CancellationReason,
+    int Version);
+
+internal static class PoolViews
+{
+    public static async Task<PoolView> ToViewAsync(this StoredPool stored, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var pool = stored.Pool;
+        var counted = await stakes.GetAsync(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], cancellationToken);
+        var byOutcome = counted.ToDictionary(s => s.OutcomeId);
+        var stakesInOrder = pool.Outcomes.Select(o => byOutcome.GetValueOrDefault(o.Id)).ToArray();
+        var odds = LiveOdds.Calculate(
+            [.. pool.Outcomes.Select((o, i) => new OutcomeStake(o.Id, new Money(stakesInOrder[i]?.StakedMinor ?? 0)))], pool.RakeBasisPoints);
+
+        return new PoolView(
+            pool.Id,
+            new ChannelView(stored.Channel.Provider, stored.Channel.ChannelId),
+            stored.CreatedBy,
+            stored.TemplateId,
+            pool.Title,
+            pool.State.ToString().ToLowerInvariant(),
+            pool.State == PoolState.Open && time.GetUtcNow() < pool.LocksAt,
+            [.. pool.Outcomes.Select((o, i) => new OutcomeView(o.Id, o.Label, stakesInOrder[i]?.StakedMinor ?? 0, stakesInOrder[i]?.BetCount ?? 0, odds[i].ReturnPerUnit))],
+            stakesInOrder.Sum(s => s?.StakedMinor ?? 0),
+            pool.MinStake.MinorUnits,
+            pool.MaxStake.MinorUnits,
+            pool.RakeBasisPoints,
+            (int)pool.BettingWindow.TotalSeconds,
+            stored.CreatedAt,
+            pool.OpenedAt,
+            pool.LocksAt,
+            pool.LockedAt,
+            pool.ClosedAt,
+            pool.WinningOutcomeIds,
+            pool.CancellationReason?.ToString().ToLowerInvariant(),
+            stored.Version);
+    }
+}

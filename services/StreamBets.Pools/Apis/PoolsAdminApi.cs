@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using StreamBets.Contracts;
+using StreamBets.Pools.Configuration;
+using StreamBets.Pools.Documents;
+using StreamBets.Pools.Lifecycle;
+using StreamBets.Pools.Management;
+
+namespace StreamBets.Pools.Apis;
+
+/// <summary>
+/// /api/pools/admin: the dynamic configuration and the pool templates, for admins. Both live in the document store
+/// (MongoDB or PostgreSQL jsonb) and apply at run time: configuration within seconds, templates at once.
+/// </summary>
+public static class PoolsAdminApi
+{
+    public static IEndpointRouteBuilder MapPoolsAdminApi(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/api/pools/admin").WithTags("Pools administration").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
+        admin.MapGet("/config", GetConfig).WithName("GetPoolsConfig");
+        admin.MapPut("/config", PutConfig).WithName("PutPoolsConfig");
+        admin.MapGet("/templates", ListTemplates).WithName("ListPoolTemplates");
+        admin.MapGet("/templates/{id}", GetTemplate).WithName("GetPoolTemplate");
+        admin.MapPut("/templates/{id}", PutTemplate).WithName("PutPoolTemplate");
+        admin.MapDelete("/templates/{id}", DeleteTemplate).WithName("DeletePoolTemplate");
+        return app;
+    }
+
+    public static async Task<Ok<PoolsSettings>> GetConfig(PoolsSettingsProvider settings, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await settings.GetAsync(cancellationToken));
+
+    public static async Task<Results<Ok<PoolsSettings>, ValidationProblem>> PutConfig(PoolsSettings request, PoolsSettingsProvider settings, CancellationToken cancellationToken)
+    {
+        if (request.Problems() is { Count: > 0 } errors)
+        {
+            return PoolProblems.Invalid(errors);
+        }
+
+        await settings.PutAsync(request, cancellationToken);
+        return TypedResults.Ok(request);
+    }
+
+    public static async Task<Ok<TemplateView[]>> ListTemplates(IDocumentStore documents, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await documents.ListAsync<PoolTemplate>(PoolTemplates.Collection, cancellationToken)).Select(d => TemplateView.Of(d.Id, d.Document)).ToArray());
+
+    public static async Task<Results<Ok<TemplateView>, ProblemHttpResult>> GetTemplate(string id, IDocumentStore documents, CancellationToken cancellationToken)
+    {
+        var template = PoolTemplates.IsValidId(id) ? await documents.GetAsync<PoolTemplate>(PoolTemplates.Collection, id, cancellationToken) : null;
+        return template is null ? TemplateMissing(id) : TypedResults.Ok(TemplateView.Of(id, template));
+    }
+
+    public static async Task<Results<Ok<TemplateView>, ValidationProblem>> PutTemplate(
+        string id, PoolTemplate request, IDocumentStore documents, PoolsSettingsProvider settings, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!PoolTemplates.IsValidId(id))
+        {
+            errors["id"] = [PoolTemplates.IdRule];
+        }
+
+        // A template must make a valid pool: the same rules, with the configured stakes and rake where it names none.
+        var config = await settings.GetAsync(cancellationToken);
+        var definition = new PoolDefinition(
+            request.Title, request.Outcomes ?? [], TimeSpan.FromSeconds(request.BettingWindowSeconds),
+            new Money(request.MinStakeMinor ?? config.DefaultMinStakeMinor), new Money(request.MaxStakeMinor ?? config.DefaultMaxStakeMinor),
+            config.DefaultRakeBasisPoints);
+        foreach (var (field, messages) in Pool.Create(Guid.Empty, definition).Error?.FieldErrors ?? new Dictionary<string, string[]>())
+        {
+            errors[ManagementErrors.RequestField(field)] = messages;
+        }
+
+        if (errors.Count > 0)
+        {
+            return PoolProblems.Invalid(errors);
+        }
+
+        var template = request with { Title = request.Title.Trim(), Outcomes = [.. request.Outcomes!.Select(o => o.Trim())] };
+        await documents.PutAsync(PoolTemplates.Collection, id, template, cancellationToken);
+        return TypedResults.Ok(TemplateView.Of(id, template));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTemplate(string id, IDocumentStore documents, CancellationToken cancellationToken) =>
+        PoolTemplates.IsValidId(id) && await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken)
+            ? TypedResults.NoContent()
+            : TemplateMissing(id);
+
+    private static ProblemHttpResult TemplateMissing(string id) => PoolProblems.Problem(PoolProblems.TemplateNotFound, $"No template has id \"{id}\".");
+}
+
+public sealed record TemplateView(string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor)
+{
+    public static TemplateView Of(string id, PoolTemplate template) =>
+        new(id, template.Title, template.Outcomes, template.BettingWindowSeconds, template.MinStakeMinor, template.MaxStakeMinor);
+}

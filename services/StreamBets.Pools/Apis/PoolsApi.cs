@@ -1,0 +1,151 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StreamBets.Pools.Data;
+using StreamBets.Pools.Leaderboards;
+using StreamBets.Pools.Lifecycle;
+using StreamBets.Pools.Management;
+using StreamBets.Pools.Stakes;
+
+namespace StreamBets.Pools.Apis;
+
+/// <summary>
+/// /api/pools: streamers (their own pools) and admins (any pool) manage; any signed-in user reads live pools,
+/// a pool's detail with live odds, and the leaderboards.
+/// </summary>
+public static class PoolsApi
+{
+    public static IEndpointRouteBuilder MapPoolsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/pools").WithTags("Pools").RequireAuthorization();
+
+        var manage = api.MapGroup("").RequireAuthorization(AuthenticationDefaults.Policies.Streamer);
+        manage.MapPost("/", CreatePool).WithName("CreatePool");
+        manage.MapPost("/{id:guid}/lock", LockPool).WithName("LockPool");
+        manage.MapPost("/{id:guid}/resolve", ResolvePool).WithName("ResolvePool");
+        manage.MapPost("/{id:guid}/cancel", CancelPool).WithName("CancelPool");
+
+        api.MapGet("/live", GetLivePools).WithName("GetLivePools");
+        api.MapGet("/{id:guid}", GetPool).WithName("GetPool");
+        api.MapGet("/leaderboards", GetLeaderboard).WithName("GetLeaderboard");
+        return app;
+    }
+
+    public static async Task<Results<Created<PoolView>, ValidationProblem, ProblemHttpResult>> CreatePool(
+        CreatePoolRequest request, ClaimsPrincipal user, PoolCommands commands, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (CallerOf(user) is not { } caller)
+        {
+            return NoSubject();
+        }
+
+        var channel = request.Channel is null ? null : new Channel(request.Channel.Provider?.ToLowerInvariant() ?? "", request.Channel.ChannelId ?? "");
+        var result = await commands.CreateAsync(
+            new CreatePool(channel, request.TemplateId, request.Title, request.Outcomes, request.BettingWindowSeconds, request.MinStakeMinor, request.MaxStakeMinor),
+            caller, cancellationToken);
+        if (!result.IsSuccess)
+        {
+            return PoolProblems.IsValidation(result.Error) ? PoolProblems.Invalid(result.Error) : PoolProblems.Problem(result.Error);
+        }
+
+        var view = await result.Value.ToViewAsync(stakes, time, cancellationToken);
+        return TypedResults.Created($"/api/pools/{view.Id}", view);
+    }
+
+    public static Task<Results<Ok<PoolView>, ValidationProblem, ProblemHttpResult>> LockPool(
+        Guid id, ClaimsPrincipal user, PoolCommands commands, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken) =>
+        ApplyAsync(user, caller => commands.LockAsync(id, caller, cancellationToken), stakes, time, cancellationToken);
+
+    public static Task<Results<Ok<PoolView>, ValidationProblem, ProblemHttpResult>> ResolvePool(
+        Guid id, ResolvePoolRequest request, ClaimsPrincipal user, PoolCommands commands, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken) =>
+        ApplyAsync(user, caller => commands.ResolveAsync(id, request.WinningOutcomeIds ?? [], caller, cancellationToken), stakes, time, cancellationToken);
+
+    public static Task<Results<Ok<PoolView>, ValidationProblem, ProblemHttpResult>> CancelPool(
+        Guid id, ClaimsPrincipal user, PoolCommands commands, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken) =>
+        ApplyAsync(user, caller => commands.CancelAsync(id, caller, cancellationToken), stakes, time, cancellationToken);
+
+    /// <summary>Open and locked pools of a channel ("twitch:12826"), soonest lock first.</summary>
+    public static async Task<Results<Ok<PoolView[]>, ValidationProblem>> GetLivePools(
+        string? channel, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (Channel.TryParse(channel) is not { } parsed)
+        {
+            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["channel"] = ["Name the channel as provider:channelId, e.g. twitch:12826."] });
+        }
+
+        var views = new List<PoolView>();
+        foreach (var pool in await store.LiveAsync(parsed, cancellationToken))
+        {
+            views.Add(await pool.ToViewAsync(stakes, time, cancellationToken));
+        }
+
+        return TypedResults.Ok(views.ToArray());
+    }
+
+    public static async Task<Results<Ok<PoolView>, ProblemHttpResult>> GetPool(
+        Guid id, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var pool = await store.FindAsync(id, cancellationToken);
+        if (pool is null)
+        {
+            return PoolProblems.Problem(ManagementErrors.NotFound(id));
+        }
+
+        return TypedResults.Ok(await pool.ToViewAsync(stakes, time, cancellationToken));
+    }
+
+    /// <summary>Net winnings (payouts minus stakes), best first: scope "global" or "channel:{provider}:{channelId}"; period day, week or all (UTC).</summary>
+    public static async Task<Results<Ok<LeaderboardView>, ValidationProblem>> GetLeaderboard(
+        string? scope, string? period, int? limit, Leaderboards.Leaderboards leaderboards, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var parsedScope = LeaderboardScope.TryParse(scope ?? "global");
+        if (parsedScope is null)
+        {
+            errors["scope"] = ["The scope is \"global\" or \"channel:{provider}:{channelId}\"."];
+        }
+
+        if (!Enum.TryParse<LeaderboardPeriod>(period ?? "day", ignoreCase: true, out var parsedPeriod) || !Enum.IsDefined(parsedPeriod) || int.TryParse(period, out _))
+        {
+            errors["period"] = ["The period is day, week or all."];
+        }
+
+        if (limit is < 1 or > Leaderboards.Leaderboards.MaxLimit)
+        {
+            errors["limit"] = [$"The limit is 1 to {Leaderboards.Leaderboards.MaxLimit}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return PoolProblems.Invalid(errors);
+        }
+
+        var page = await leaderboards.TopAsync(parsedScope!, parsedPeriod, limit ?? 10, cancellationToken);
+        return TypedResults.Ok(new LeaderboardView(
+            page.Scope.ToString(), page.Window.Period.ToString().ToLowerInvariant(), page.Window.Key, page.Window.From, page.Window.To, page.Entries));
+    }
+
+    private static async Task<Results<Ok<PoolView>, ValidationProblem, ProblemHttpResult>> ApplyAsync(
+        ClaimsPrincipal user, Func<Caller, Task<Result<StoredPool>>> command, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (CallerOf(user) is not { } caller)
+        {
+            return NoSubject();
+        }
+
+        var result = await command(caller);
+        if (!result.IsSuccess)
+        {
+            return PoolProblems.IsValidation(result.Error) ? PoolProblems.Invalid(result.Error) : PoolProblems.Problem(result.Error);
+        }
+
+        return TypedResults.Ok(await result.Value.ToViewAsync(stakes, time, cancellationToken));
+    }
+
+    private static Caller? CallerOf(ClaimsPrincipal user) =>
+        Guid.TryParse(user.FindFirstValue("sub"), out var userId) ? new Caller(userId, user.IsInRole(AuthenticationDefaults.Roles.Admin)) : null;
+
+    private static ProblemHttpResult NoSubject() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "No user id", detail: "The access token names no user (sub).", type: PoolProblems.TypeOf("no-subject"));
+}
+
+public sealed record LeaderboardView(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, IReadOnlyList<LeaderboardEntry> Entries);

@@ -1,0 +1,237 @@
+using Npgsql;
+using NpgsqlTypes;
+using StreamBets.Contracts;
+using StreamBets.Pools.Lifecycle;
+using StreamBets.Pools.Management;
+
+namespace StreamBets.Pools.Data;
+
+/// <summary>The stakes on one outcome as counted from BetPlaced events.</summary>
+public sealed record OutcomeStakeRow(Guid OutcomeId, long StakedMinor, int BetCount);
+
+/// <summary>Pools in poolsdb, with raw Npgsql: one row per pool, one per outcome, and a version for optimistic concurrency.</summary>
+public sealed class PoolStore(NpgsqlDataSource database)
+{
+    private const string SelectPools = """
+        SELECT p.id, p.channel_provider, p.channel_id, p.created_by, p.template_id, p.title, p.betting_window,
+               p.min_stake_minor, p.max_stake_minor, p.rake_bps, p.state, p.exclusive, p.created_at, p.opened_at,
+               p.locks_at, p.locked_at, p.closed_at, p.winning_outcome_ids, p.cancellation_reason, p.cancelled_by_role,
+               p.version, o.ids, o.labels
+        FROM pools p
+        CROSS JOIN LATERAL (
+            SELECT array_agg(id ORDER BY position) AS ids, array_agg(label::text ORDER BY position) AS labels
+            FROM pool_outcomes WHERE pool_id = p.id) o
+        """;
+
+    public async Task<StoredPool?> FindAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"{SelectPools} WHERE p.id = $1");
+        command.Parameters.AddWithValue(id);
+        return (await ReadAsync(command, cancellationToken)).SingleOrDefault();
+    }
+
+    /// <summary>Open and locked pools of a channel, soonest lock first.</summary>
+    public async Task<IReadOnlyList<StoredPool>> LiveAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            $"{SelectPools} WHERE p.channel_provider = $1 AND p.channel_id = $2 AND p.state IN ('open', 'locked') ORDER BY p.locks_at");
+        command.Parameters.AddWithValue(channel.Provider);
+        command.Parameters.AddWithValue(channel.ChannelId);
+        return await ReadAsync(command, cancellationToken);
+    }
+
+    /// <summary>Open pools whose window has ended (by the partial index on locks_at).</summary>
+    public Task<IReadOnlyList<Guid>> DueForLockAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT id FROM pools WHERE state = 'open' AND locks_at <= $1 ORDER BY locks_at LIMIT $2", now, limit, cancellationToken);
+
+    /// <summary>Locked pools locked at or before the cutoff (by the partial index on locked_at).</summary>
+    public Task<IReadOnlyList<Guid>> LockedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT id FROM pools WHERE state = 'locked' AND locked_at <= $1 ORDER BY locked_at LIMIT $2", cutoff, limit, cancellationToken);
+
+    public async Task<bool> ChannelHasActivePoolAsync(NpgsqlTransaction transaction, Channel channel, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT 1 FROM pools WHERE channel_provider = $1 AND channel_id = $2 AND state IN ('draft', 'open', 'locked'))",
+            transaction.Connection, transaction);
+        command.Parameters.AddWithValue(channel.Provider);
+        command.Parameters.AddWithValue(channel.ChannelId);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async Task InsertAsync(NpgsqlTransaction transaction, StoredPool stored, CancellationToken cancellationToken)
+    {
+        var pool = stored.Pool;
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
+        var insert = new NpgsqlBatchCommand("""
+            INSERT INTO pools (id, channel_provider, channel_id, created_by, template_id, title, betting_window, min_stake_minor,
+                               max_stake_minor, rake_bps, state, exclusive, created_at, opened_at, locks_at, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            """);
+        Add(insert, pool.Id);
+        Add(insert, stored.Channel.Provider);
+        Add(insert, stored.Channel.ChannelId);
+        Add(insert, stored.CreatedBy);
+        Add(insert, stored.TemplateId);
+        Add(insert, pool.Title);
+        Add(insert, pool.BettingWindow);
+        Add(insert, pool.MinStake.MinorUnits);
+        Add(insert, pool.MaxStake.MinorUnits);
+        Add(insert, pool.RakeBasisPoints);
+        Add(insert, StateName(pool.State));
+        Add(insert, stored.Exclusive);
+        Add(insert, stored.CreatedAt);
+        Add(insert, pool.OpenedAt);
+        Add(insert, pool.LocksAt);
+        Add(insert, stored.Version);
+        batch.BatchCommands.Add(insert);
+
+        var outcomes = new NpgsqlBatchCommand("""
+            INSERT INTO pool_outcomes (id, pool_id, position, label)
+            SELECT o.id, $1, o.n - 1, o.label FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS o(id, label, n)
+            """);
+        Add(outcomes, pool.Id);
+        Add(outcomes, pool.Outcomes.Select(o => o.Id).ToArray());
+        Add(outcomes, pool.Outcomes.Select(o => o.Label).ToArray());
+        batch.BatchCommands.Add(outcomes);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Saves the pool's lifecycle fields if nobody saved it since it was loaded; false (and nothing written) otherwise.</summary>
+    public async Task<bool> UpdateAsync(NpgsqlTransaction transaction, StoredPool stored, CancellationToken cancellationToken)
+    {
+        var pool = stored.Pool;
+        await using var command = new NpgsqlCommand("""
+            UPDATE pools SET state = $3, opened_at = $4, locks_at = $5, locked_at = $6, closed_at = $7, winning_outcome_ids = $8,
+                             cancellation_reason = $9, cancelled_by_role = $10, version = version + 1
+            WHERE id = $1 AND version = $2
+            """, transaction.Connection, transaction);
+        command.Parameters.AddWithValue(pool.Id);
+        command.Parameters.AddWithValue(stored.Version);
+        command.Parameters.AddWithValue(StateName(pool.State));
+        command.Parameters.Add(Nullable(pool.OpenedAt));
+        command.Parameters.Add(Nullable(pool.LocksAt));
+        command.Parameters.Add(Nullable(pool.LockedAt));
+        command.Parameters.Add(Nullable(pool.ClosedAt));
+        command.Parameters.AddWithValue(pool.WinningOutcomeIds.ToArray());
+        command.Parameters.Add(new NpgsqlParameter { Value = pool.CancellationReason is { } reason ? ReasonName(reason) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)stored.CancelledByRole ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        stored.Version++;
+        return true;
+    }
+
+    /// <summary>The stakes counted so far per outcome, in display order; read in the caller's transaction when given.</summary>
+    public async Task<IReadOnlyList<OutcomeStakeRow>> StakesAsync(Guid poolId, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        const string sql = "SELECT id, staked_minor, bet_count FROM pool_outcomes WHERE pool_id = $1 ORDER BY position";
+        await using var command = transaction is null ? database.CreateCommand(sql) : new NpgsqlCommand(sql, transaction.Connection, transaction);
+        command.Parameters.AddWithValue(poolId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<OutcomeStakeRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new OutcomeStakeRow(reader.GetGuid(0), reader.GetInt64(1), reader.GetInt32(2)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Adds one accepted bet to its outcome, holding the pool's stakes lock shared (see <see cref="ReadModelLocks"/>);
+    /// null when the pool has no such outcome.
+    /// </summary>
+    public static async Task<OutcomeStakeRow?> AddStakeAsync(NpgsqlTransaction transaction, Guid poolId, Guid outcomeId, long stakeMinor, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
+        {
+            BatchCommands =
+            {
+                ReadModelLocks.Shared(ReadModelLocks.PoolStakes(poolId)),
+                new NpgsqlBatchCommand("""
+                    UPDATE pool_outcomes SET staked_minor = staked_minor + $3, bet_count = bet_count + 1
+                    WHERE id = $2 AND pool_id = $1
+                    RETURNING staked_minor, bet_count
+                    """) { Parameters = { new() { Value = poolId }, new() { Value = outcomeId }, new() { Value = stakeMinor } } },
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new OutcomeStakeRow(outcomeId, reader.GetInt64(0), reader.GetInt32(1)) : null;
+    }
+
+    public static bool IsOneActivePoolViolation(PostgresException e) =>
+        e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "pools_one_active_per_channel";
+
+    private async Task<IReadOnlyList<Guid>> IdsAsync(string sql, DateTimeOffset at, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(sql);
+        command.Parameters.AddWithValue(at);
+        command.Parameters.AddWithValue(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ids = new List<Guid>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+
+        return ids;
+    }
+
+    private static async Task<IReadOnlyList<StoredPool>> ReadAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var pools = new List<StoredPool>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var outcomeIds = reader.GetFieldValue<Guid[]>(21);
+            var labels = reader.GetFieldValue<string[]>(22);
+            var pool = Pool.Rehydrate(new PoolMemento(
+                Id: reader.GetGuid(0),
+                Title: reader.GetString(5),
+                Outcomes: [.. outcomeIds.Zip(labels, (id, label) => new PoolOutcome(id, label))],
+                BettingWindow: reader.GetFieldValue<TimeSpan>(6),
+                MinStake: new Money(reader.GetInt64(7)),
+                MaxStake: new Money(reader.GetInt64(8)),
+                RakeBasisPoints: reader.GetInt32(9),
+                State: Enum.Parse<PoolState>(reader.GetString(10), ignoreCase: true),
+                OpenedAt: NullableTime(reader, 13),
+                LocksAt: NullableTime(reader, 14),
+                LockedAt: NullableTime(reader, 15),
+                ClosedAt: NullableTime(reader, 16),
+                WinningOutcomeIds: reader.GetFieldValue<Guid[]>(17),
+                CancellationReason: reader.IsDBNull(18) ? null : Enum.Parse<CancellationReason>(reader.GetString(18), ignoreCase: true)));
+            pools.Add(new StoredPool(
+                pool,
+                new Channel(reader.GetString(1), reader.GetString(2)),
+                reader.GetGuid(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.GetBoolean(11),
+                reader.GetFieldValue<DateTimeOffset>(12),
+                reader.GetInt32(20))
+            {
+                CancelledByRole = reader.IsDBNull(19) ? null : reader.GetString(19),
+            });
+        }
+
+        return pools;
+    }
+
+    private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    private static NpgsqlParameter Nullable(DateTimeOffset? value) =>
+        new() { Value = value is { } v ? v : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz };
+
+    private static void Add<T>(NpgsqlBatchCommand command, T value) =>
+        command.Parameters.Add(value is null
+            ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = typeof(T) == typeof(DateTimeOffset?) ? NpgsqlDbType.TimestampTz : NpgsqlDbType.Text }
+            : new NpgsqlParameter { Value = value });
+
+    internal static string StateName(PoolState state) => state.ToString().ToLowerInvariant();
+
+    private static string ReasonName(CancellationReason reason) => reason.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+using StreamBets.Pools.Leaderboards;
+using StreamBets.Pools.Management;
+
+namespace StreamBets.Pools.IntegrationEvents.EventHandling;
+
+/// <summary>Adds a settled bet's net result (payout - stake) to the player's leaderboard scores, globally and on the pool's channel.</summary>
+public sealed partial class BetSettledHandler(PoolChannels channels, Leaderboards.Leaderboards leaderboards, ILogger<BetSettledHandler> logger)
+    : IIntegrationEventHandler<BetSettled>
+{
+    public async Task HandleAsync(BetSettled @event, IntegrationEventContext context, CancellationToken cancellationToken)
+    {
+        var channel = await channels.FindAsync(context.Transaction, @event.PoolId, cancellationToken);
+        if (channel is null)
+        {
+            LogUnknownPool(logger, @event.BetId, @event.PoolId);
+            return;
+        }
+
+        await leaderboards.RecordAsync(context.Transaction, channel, @event.UserId, @event.PayoutMinor - @event.StakeMinor, @event.SettledAt, cancellationToken);
+    }
+
+    [LoggerMessage(EventId = 4002, EventName = "SettledBetOfUnknownPool", Level = LogLevel.Warning,
+        Message = "BetSettled {BetId} is for pool {PoolId}, which this service does not have; ignored")]
+    private static partial void LogUnknownPool(ILogger logger, Guid betId, Guid poolId);
+}
+
+/// <summary>The channel of a pool, which never changes, remembered so a million settled bets make a handful of queries.</summary>
+public sealed class PoolChannels
+{
+    private const int MaxRemembered = 10_000;
+    private readonly ConcurrentDictionary<Guid, Channel> _known = new();
+
+    public async Task<Channel?> FindAsync(NpgsqlTransaction transaction, Guid poolId, CancellationToken cancellationToken)
+    {
+        if (_known.TryGetValue(poolId, out var known))
+        {
+            return known;
+        }
+
+        await using var command = new NpgsqlCommand("SELECT channel_provider, channel_id FROM pools WHERE id = $1", transaction.Connection, transaction);
+        command.Parameters.AddWithValue(poolId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        if (_known.Count >= MaxRemembered)
+        {
+            _known.Clear();
+        }
+
+        return _known[poolId] = new Channel(reader.GetString(0), reader.GetString(1));
+    }
+}

@@ -1,0 +1,34 @@
+using StreamBets.Pools.Lifecycle;
+
+namespace StreamBets.Pools.Management;
+
+/// <summary>Rules the service adds around the domain's: who may act, one active pool per channel, concurrent edits.</summary>
+public static class ManagementErrors
+{
+    public const string PoolNotFound = "pool-not-found";
+    public const string NotPoolOwner = "not-pool-owner";
+    public const string ChannelHasActivePool = "channel-has-active-pool";
+    public const string ConcurrencyConflict = "concurrency-conflict";
+
+    public static PoolError NotFound(Guid poolId) => new(PoolNotFound, $"No pool has id {poolId}.");
+
+    public static PoolError NotOwner() => new(NotPoolOwner, "Only the streamer who created this pool, or an admin, can manage it.");
+
+    public static PoolError ChannelBusy(Channel channel) =>
+        new(ChannelHasActivePool, $"Channel {channel} already has an active pool; resolve or cancel it before opening another.");
+
+    public static PoolError Conflict() =>
+        new(ConcurrencyConflict, "The pool kept changing while this request was applied; reload it and try again.");
+
+    /// <summary>A request that breaks field rules, as the domain reports an invalid definition.</summary>
+    public static PoolError Invalid(Dictionary<string, string[]> fieldErrors) => PoolError.InvalidPool(fieldErrors);
+
+    /// <summary>The request field a <see cref="PoolDefinition"/> rule is about: requests carry seconds and minor units.</summary>
+    public static string RequestField(string definitionField) => definitionField switch
+    {
+        "bettingWindow" => "bettingWindowSeconds",
+        "minStake" => "minStakeMinor",
+        "maxStake" => "maxStakeMinor",
+        _ => definitionField,
+    };
+}

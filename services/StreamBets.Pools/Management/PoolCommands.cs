@@ -1,0 +1,264 @@
+using Npgsql;
+using StreamBets.Contracts;
+using StreamBets.Messaging;
+using StreamBets.Pools.Configuration;
+using StreamBets.Pools.Data;
+using StreamBets.Pools.Documents;
+using StreamBets.Pools.Lifecycle;
+using Events = StreamBets.Contracts.IntegrationEvents;
+
+namespace StreamBets.Pools.Management;
+
+/// <summary>What a streamer asks for; a template fills what the request leaves out, the configuration fills stakes and rake.</summary>
+public sealed record CreatePool(
+    Channel? Channel, string? TemplateId, string? Title, IReadOnlyList<string>? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
+
+/// <summary>
+/// Every change to a pool: load it, apply the domain transition, then save the row (checking its version) and write the
+/// events to the outbox in one transaction. A rule broken anywhere writes nothing. A concurrent save is retried on the
+/// fresh row, so two operators acting at once get the domain's answer (e.g. "already locked"), never a corrupt pool.
+/// </summary>
+public sealed partial class PoolCommands(
+    NpgsqlDataSource database,
+    PoolStore store,
+    IOutbox outbox,
+    PoolsSettingsProvider settings,
+    IDocumentStore documents,
+    TimeProvider time,
+    ILogger<PoolCommands> logger)
+{
+    private const int MaxAttempts = 3;
+
+    private delegate PoolError? Transition(StoredPool stored, DateTimeOffset now, List<PoolEvent> events);
+
+    public async Task<Result<StoredPool>> CreateAsync(CreatePool request, Caller caller, CancellationToken cancellationToken)
+    {
+        var config = await settings.GetAsync(cancellationToken);
+        var errors = new Dictionary<string, string[]>();
+        if (request.Channel is null)
+        {
+            errors["channel"] = ["The channel is required."];
+        }
+        else
+        {
+            foreach (var (field, messages) in request.Channel.Problems())
+            {
+                errors[field] = messages;
+            }
+        }
+
+        PoolTemplate? template = null;
+        if (request.TemplateId is { } templateId)
+        {
+            template = PoolTemplates.IsValidId(templateId) ? await documents.GetAsync<PoolTemplate>(PoolTemplates.Collection, templateId, cancellationToken) : null;
+            if (template is null)
+            {
+                // What the template would have supplied is missing too, but only the template is the caller's mistake.
+                errors["templateId"] = [$"No template has id \"{templateId}\"."];
+                return ManagementErrors.Invalid(errors);
+            }
+        }
+
+        var definition = new PoolDefinition(
+            request.Title ?? template?.Title ?? "",
+            request.Outcomes ?? template?.Outcomes ?? [],
+            TimeSpan.FromSeconds(request.BettingWindowSeconds ?? template?.BettingWindowSeconds ?? 0),
+            new Money(request.MinStakeMinor ?? template?.MinStakeMinor ?? config.DefaultMinStakeMinor),
+            new Money(request.MaxStakeMinor ?? template?.MaxStakeMinor ?? config.DefaultMaxStakeMinor),
+            config.DefaultRakeBasisPoints);
+        var now = Now();
+        var created = Pool.Create(Guid.CreateVersion7(now), definition);
+        if (!created.IsSuccess)
+        {
+            foreach (var (field, messages) in created.Error.FieldErrors)
+            {
+                errors[ManagementErrors.RequestField(field)] = messages;
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return ManagementErrors.Invalid(errors);
+        }
+
+        var pool = created.Value!;
+        var opened = pool.Open(now).Value!;
+        var channel = request.Channel!;
+        var stored = new StoredPool(pool, channel, caller.UserId, request.TemplateId, config.OneActivePoolPerChannel, now, version: 1);
+
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (config.OneActivePoolPerChannel && await store.ChannelHasActivePoolAsync(transaction, channel, cancellationToken))
+        {
+            return ManagementErrors.ChannelBusy(channel);
+        }
+
+        try
+        {
+            await store.InsertAsync(transaction, stored, cancellationToken);
+        }
+        catch (PostgresException e) when (PoolStore.IsOneActivePoolViolation(e))
+        {
+            return ManagementErrors.ChannelBusy(channel); // another pool of this channel committed after the check above
+        }
+
+        await outbox.AddRangeAsync(transaction,
+        [
+            new Events.PoolCreated(pool.Id, caller.UserId, channel.ToString(), pool.Title,
+                [.. pool.Outcomes.Select(o => new Events.PoolOutcome(o.Id, o.Label))], "manual", now),
+            ToIntegrationEvent(opened, stored, []),
+        ], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        LogCreated(logger, pool.Id, channel.ToString(), caller.UserId);
+        return stored;
+    }
+
+    /// <summary>Locks by hand, before the window ends (a late lock is dated at the window's end).</summary>
+    public Task<Result<StoredPool>> LockAsync(Guid poolId, Caller caller, CancellationToken cancellationToken) =>
+        TransitionAsync(poolId, caller, (stored, now, events) => Record(events, stored.Pool.Lock(now)), cancellationToken);
+
+    public Task<Result<StoredPool>> ResolveAsync(Guid poolId, IReadOnlyCollection<Guid> winningOutcomeIds, Caller caller, CancellationToken cancellationToken) =>
+        TransitionAsync(poolId, caller, (stored, now, events) =>
+        {
+            LockIfDue(stored, now, events); // a pool whose window ended is locked even if the sweeper has not got to it yet
+            return Record(events, stored.Pool.Resolve(winningOutcomeIds, now));
+        }, cancellationToken);
+
+    public Task<Result<StoredPool>> CancelAsync(Guid poolId, Caller caller, CancellationToken cancellationToken) =>
+        TransitionAsync(poolId, caller, (stored, now, events) =>
+        {
+            LockIfDue(stored, now, events);
+            stored.CancelledByRole = caller.Role;
+            return Record(events, stored.Pool.Cancel(now));
+        }, cancellationToken);
+
+    /// <summary>The sweeper's lock of a pool whose window ended; nothing happens if it is not due (any more).</summary>
+    public Task<Result<StoredPool>> LockIfDueAsync(Guid poolId, CancellationToken cancellationToken) =>
+        TransitionAsync(poolId, caller: null, (stored, now, events) =>
+        {
+            LockIfDue(stored, now, events);
+            return null;
+        }, cancellationToken);
+
+    /// <summary>The sweeper's cancellation of a pool locked for longer than the configured patience without a result.</summary>
+    public async Task<Result<StoredPool>> CancelIfAbandonedAsync(Guid poolId, CancellationToken cancellationToken)
+    {
+        var abandonedAfter = (await settings.GetAsync(cancellationToken)).AbandonedAfter;
+        return await TransitionAsync(poolId, caller: null, (stored, now, events) =>
+        {
+            if (stored.Pool.CancelIfAbandoned(now, abandonedAfter) is { } cancelled)
+            {
+                events.Add(cancelled);
+            }
+
+            return null;
+        }, cancellationToken);
+    }
+
+    private async Task<Result<StoredPool>> TransitionAsync(Guid poolId, Caller? caller, Transition transition, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            var stored = await store.FindAsync(poolId, cancellationToken);
+            if (stored is null)
+            {
+                return ManagementErrors.NotFound(poolId);
+            }
+
+            if (caller is not null && !caller.MayManage(stored))
+            {
+                return ManagementErrors.NotOwner();
+            }
+
+            var events = new List<PoolEvent>();
+            if (transition(stored, Now(), events) is { } error)
+            {
+                return error;
+            }
+
+            if (events.Count == 0)
+            {
+                return stored;
+            }
+
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            if (!await store.UpdateAsync(transaction, stored, cancellationToken))
+            {
+                LogConcurrentChange(logger, poolId, attempt);
+                continue;
+            }
+
+            // PoolLocked carries the final stakes, read in this transaction.
+            var stakes = events.Any(e => e is Lifecycle.PoolLocked)
+                ? await store.StakesAsync(poolId, transaction, cancellationToken)
+                : [];
+            await outbox.AddRangeAsync(transaction, [.. events.Select(e => ToIntegrationEvent(e, stored, stakes))], cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            foreach (var applied in events)
+            {
+                LogTransition(logger, poolId, applied.GetType().Name);
+            }
+
+            return stored;
+        }
+
+        return ManagementErrors.Conflict();
+    }
+
+    /// <summary>The clock at PostgreSQL's precision (microseconds), so what a response shows is what a later read shows.</summary>
+    private DateTimeOffset Now()
+    {
+        var now = time.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+    }
+
+    private static void LockIfDue(StoredPool stored, DateTimeOffset now, List<PoolEvent> events)
+    {
+        if (stored.Pool.LockIfDue(now) is { } locked)
+        {
+            events.Add(locked);
+        }
+    }
+
+    private static PoolError? Record<T>(List<PoolEvent> events, Result<T> result) where T : PoolEvent
+    {
+        if (!result.IsSuccess)
+        {
+            return result.Error;
+        }
+
+        events.Add(result.Value);
+        return null;
+    }
+
+    private static Contracts.IntegrationEvents.IIntegrationEvent ToIntegrationEvent(PoolEvent domainEvent, StoredPool stored, IReadOnlyList<OutcomeStakeRow> stakes) =>
+        domainEvent switch
+        {
+            Lifecycle.PoolOpened opened => new Events.PoolOpened(opened.PoolId, opened.OccurredAt, opened.LocksAt),
+            Lifecycle.PoolLocked locked => new Events.PoolLocked(
+                locked.PoolId,
+                stakes.Sum(s => s.StakedMinor),
+                [.. stakes.Select(s => new Events.OutcomeStakes(s.OutcomeId, s.StakedMinor, s.BetCount))],
+                locked.OccurredAt),
+            Lifecycle.PoolResolved resolved => new Events.PoolResolved(resolved.PoolId, resolved.WinningOutcomeIds, resolved.OccurredAt),
+            Lifecycle.PoolCancelled cancelled => new Events.PoolCancelled(cancelled.PoolId, CancellationReasonOf(cancelled, stored), cancelled.OccurredAt),
+            _ => throw new ArgumentOutOfRangeException(nameof(domainEvent), domainEvent.GetType().Name, "No integration event for this pool event."),
+        };
+
+    /// <summary>The reasons the PoolCancelled contract names: "streamer", "operator" or "resolution-timeout".</summary>
+    private static string CancellationReasonOf(Lifecycle.PoolCancelled cancelled, StoredPool stored) =>
+        cancelled.Reason == CancellationReason.Abandoned ? "resolution-timeout"
+        : stored.CancelledByRole == "admin" ? "operator"
+        : "streamer";
+
+    [LoggerMessage(EventId = 2001, EventName = "PoolCreated", Level = LogLevel.Information, Message = "Pool {PoolId} opened on {Channel} by {UserId}")]
+    private static partial void LogCreated(ILogger logger, Guid poolId, string channel, Guid userId);
+
+    [LoggerMessage(EventId = 2002, EventName = "PoolTransition", Level = LogLevel.Information, Message = "Pool {PoolId}: {Transition}")]
+    private static partial void LogTransition(ILogger logger, Guid poolId, string transition);
+
+    [LoggerMessage(EventId = 2003, EventName = "PoolChangedConcurrently", Level = LogLevel.Debug,
+        Message = "Pool {PoolId} was saved by someone else meanwhile (attempt {Attempt}); applying again on the fresh row")]
+    private static partial void LogConcurrentChange(ILogger logger, Guid poolId, int attempt);
+}

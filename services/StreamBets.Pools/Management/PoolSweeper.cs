@@ -1,0 +1,78 @@
+using StreamBets.Pools.Configuration;
+using StreamBets.Pools.Data;
+
+namespace StreamBets.Pools.Management;
+
+/// <summary>
+/// Once a second (on the injected clock): locks open pools whose window has ended and cancels pools locked for longer
+/// than the configured patience (24 h by default) without a result. It reads only due pools, through the partial
+/// indexes on locks_at and locked_at. Several replicas may sweep at once: each change is an optimistic-concurrency save,
+/// so a pool is locked or cancelled once and its event written once.
+/// </summary>
+public sealed partial class PoolSweeper(
+    PoolStore store, PoolCommands commands, PoolsSettingsProvider settings, TimeProvider time, ILogger<PoolSweeper> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    private const int BatchSize = 200;
+    private const int MaxBatchesPerSweep = 25; // a pool that keeps failing must not hold the sweep; the next tick resumes
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        while (await NextTickAsync(timer, stoppingToken))
+        {
+            try
+            {
+                await SweepAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogSweepFailed(logger, e); // the next tick tries again
+            }
+        }
+    }
+
+    private static async Task<bool> NextTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>One sweep: everything due now, in batches.</summary>
+    public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var batches = 0;
+        IReadOnlyList<Guid> due;
+        do
+        {
+            due = await store.DueForLockAsync(now, BatchSize, cancellationToken);
+            foreach (var poolId in due)
+            {
+                await commands.LockIfDueAsync(poolId, cancellationToken);
+            }
+        }
+        while (due.Count == BatchSize && ++batches < MaxBatchesPerSweep);
+
+        var cutoff = now - (await settings.GetAsync(cancellationToken)).AbandonedAfter;
+        IReadOnlyList<Guid> abandoned;
+        do
+        {
+            abandoned = await store.LockedBeforeAsync(cutoff, BatchSize, cancellationToken);
+            foreach (var poolId in abandoned)
+            {
+                await commands.CancelIfAbandonedAsync(poolId, cancellationToken);
+            }
+        }
+        while (abandoned.Count == BatchSize && ++batches < MaxBatchesPerSweep);
+    }
+
+    [LoggerMessage(EventId = 3001, EventName = "SweepFailed", Level = LogLevel.Error, Message = "Pool sweep failed; retrying at the next tick")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}

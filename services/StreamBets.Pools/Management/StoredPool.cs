@@ -1,0 +1,34 @@
+using StreamBets.Pools.Lifecycle;
+
+namespace StreamBets.Pools.Management;
+
+/// <summary>
+/// A pool as the service keeps it: the domain <see cref="Lifecycle.Pool"/> plus who runs it, where, and the row version
+/// that optimistic concurrency checks on every save.
+/// </summary>
+public sealed class StoredPool(Pool pool, Channel channel, Guid createdBy, string? templateId, bool exclusive, DateTimeOffset createdAt, int version)
+{
+    public Pool Pool { get; } = pool;
+    public Channel Channel { get; } = channel;
+    public Guid CreatedBy { get; } = createdBy;
+    public string? TemplateId { get; } = templateId;
+
+    /// <summary>Created while "one active pool per channel" was on, so the unique index counts it.</summary>
+    public bool Exclusive { get; } = exclusive;
+
+    public DateTimeOffset CreatedAt { get; } = createdAt;
+
+    /// <summary>The version loaded; a save succeeds only if the row still has it, and then increments it.</summary>
+    public int Version { get; internal set; } = version;
+
+    /// <summary>"streamer" or "admin" when cancelled by hand.</summary>
+    public string? CancelledByRole { get; internal set; }
+}
+
+/// <summary>Who is asking: management is for the pool's own streamer or an admin.</summary>
+public sealed record Caller(Guid UserId, bool IsAdmin)
+{
+    public bool MayManage(StoredPool pool) => IsAdmin || pool.CreatedBy == UserId;
+
+    public string Role => IsAdmin ? "admin" : "streamer";
+}

@@ -1,0 +1,50 @@
+using Npgsql;
+using StackExchange.Redis;
+using StreamBets.Pools.Data;
+
+namespace StreamBets.Pools.Stakes;
+
+/// <summary>
+/// Per-outcome stakes for display and live odds: a Redis hash per pool ("s:{outcome}" = staked minor units,
+/// "n:{outcome}" = bets). PostgreSQL's pool_outcomes holds the exact counts (updated in the BetPlaced inbox transaction);
+/// the hash is written with those absolute values, so a redelivered event can never count twice, and it is refilled
+/// from PostgreSQL when Redis lost it.
+/// </summary>
+public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, NpgsqlDataSource database)
+{
+    /// <summary>Long enough for any pool's life plus its settlement; every write renews it.</summary>
+    public static readonly TimeSpan KeepFor = TimeSpan.FromDays(7);
+
+    public static RedisKey Key(Guid poolId) => $"pools:stakes:{poolId}";
+
+    /// <summary>The stakes of each of the given outcomes, in their order; outcomes nobody backed hold zero.</summary>
+    public async Task<IReadOnlyList<OutcomeStakeRow>> GetAsync(Guid poolId, IReadOnlyList<Guid> outcomeIds, CancellationToken cancellationToken)
+    {
+        var entries = await redis.GetDatabase().HashGetAllAsync(Key(poolId));
+        if (entries.Length == 0)
+        {
+            // Refill under the pool's stakes lock, so a bet counted meanwhile cannot be overwritten by an older total.
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.PoolStakes(poolId), cancellationToken);
+            var stored = await store.StakesAsync(poolId, transaction, cancellationToken);
+            await WriteAsync(poolId, stored);
+            await transaction.CommitAsync(cancellationToken);
+            return stored;
+        }
+
+        var values = entries.ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
+        return [.. outcomeIds.Select(id => new OutcomeStakeRow(id, values.GetValueOrDefault($"s:{id}"), (int)values.GetValueOrDefault($"n:{id}")))];
+    }
+
+    public async Task WriteAsync(Guid poolId, IReadOnlyCollection<OutcomeStakeRow> rows)
+    {
+        var database = redis.GetDatabase();
+        var fields = rows.SelectMany(r => new[] { new HashEntry($"s:{r.OutcomeId}", r.StakedMinor), new HashEntry($"n:{r.OutcomeId}", r.BetCount) }).ToArray();
+        var batch = database.CreateBatch();
+        var set = batch.HashSetAsync(Key(poolId), fields);
+        var expire = batch.KeyExpireAsync(Key(poolId), KeepFor);
+        batch.Execute();
+        await Task.WhenAll(set, expire);
+    }
+}

@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Net.Mail;
+
+namespace StreamBets.Users.Accounts;
+
+/// <summary>The rules an account's own fields obey, shared by registration, profile edits and the bootstrap admin.</summary>
+public static class AccountRules
+{
+    public const int MinimumAge = 18;
+    public const int MinimumPasswordLength = 10;
+    public const int MaximumPasswordLength = 128;
+
+    public static bool IsAdult(DateOnly dateOfBirth, DateOnly today) => dateOfBirth.AddYears(MinimumAge) <= today;
+
+    public static DateOnly Today(TimeProvider time) => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+
+    public static bool TryNormalizeEmail(string? input, out string email)
+    {
+        email = input?.Trim() ?? "";
+        return email.Length is > 0 and <= 254
+            && !email.Any(char.IsWhiteSpace)
+            && MailAddress.TryCreate(email, out var address)
+            && address.Address == email
+            && address.Host.Contains('.', StringComparison.Ordinal)
+            && !address.Host.EndsWith('.');
+    }
+
+    /// <summary>Length, not composition rules (NIST SP 800-63B), and never the email itself.</summary>
+    public static string? PasswordProblem(string? password, string? email)
+    {
+        if (string.IsNullOrEmpty(password) || password.Length < MinimumPasswordLength)
+        {
+            return $"The password must have at least {MinimumPasswordLength} characters.";
+        }
+        if (password.Length > MaximumPasswordLength)
+        {
+            return $"The password must have at most {MaximumPasswordLength} characters.";
+        }
+        if (email is not null && string.Equals(password, email, StringComparison.OrdinalIgnoreCase))
+        {
+            return "The password must not be the email address.";
+        }
+        return null;
+    }
+
+    public static bool TryNormalizeDisplayName(string? input, out string displayName)
+    {
+        displayName = input?.Trim() ?? "";
+        return displayName.Length is >= 2 and <= 32 && !displayName.Any(char.IsControl);
+    }
+
+    public static bool TryParseDateOfBirth(string? input, out DateOnly dateOfBirth) =>
+        DateOnly.TryParseExact(input, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out dateOfBirth)
+        && dateOfBirth.Year >= 1900;
+
+    /// <summary>Avatars are shown to other players, so only absolute https URLs.</summary>
+    public static bool IsValidAvatarUrl(string url) =>
+        url.Length <= 2048 && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps;
+}

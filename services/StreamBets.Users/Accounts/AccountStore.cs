@@ -1,0 +1,76 @@
+using Npgsql;
+using StreamBets.Users.Data;
+
+namespace StreamBets.Users.Accounts;
+
+/// <summary>Reads and writes the users table.</summary>
+public sealed class AccountStore(NpgsqlDataSource db)
+{
+    private const string Columns =
+        "id, email, password_hash, display_name, date_of_birth, country, document_type, document_number, role, kyc_tier, avatar_url, marketing_opt_in, created_at";
+
+    public Task<UserAccount?> FindByIdAsync(Guid id, CancellationToken cancellationToken) =>
+        SingleAsync(db.CreateCommand($"SELECT {Columns} FROM users WHERE id = $1").With(id), cancellationToken);
+
+    /// <summary>Case-insensitive, through the same lower() as the unique index.</summary>
+    public Task<UserAccount?> FindByEmailAsync(string email, CancellationToken cancellationToken) =>
+        SingleAsync(db.CreateCommand($"SELECT {Columns} FROM users WHERE lower(email) = lower($1)").With(email), cancellationToken);
+
+    /// <summary>Inserts in the caller's transaction; a duplicate email or document raises a unique violation.</summary>
+    public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, UserAccount account, CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand(
+            $"INSERT INTO users ({Columns}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+            connection, transaction);
+        insert.With(account.Id).With(account.Email).With(account.PasswordHash).With(account.DisplayName).With(account.DateOfBirth)
+            .With(account.Country).With(account.Document?.Type).With(account.Document?.Number).With(account.Role)
+            .With((short)account.KycTier).With(account.AvatarUrl).With(account.MarketingOptIn).With(account.CreatedAt);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task UpdatePasswordHashAsync(Guid id, string passwordHash, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var update = db.CreateCommand("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1").With(id).With(passwordHash).With(now);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task<UserAccount?> UpdateProfileAsync(Guid id, string displayName, string? avatarUrl, bool marketingOptIn, DateTimeOffset now, CancellationToken cancellationToken) =>
+        SingleAsync(db.CreateCommand(
+            $"UPDATE users SET display_name = $2, avatar_url = $3, marketing_opt_in = $4, updated_at = $5 WHERE id = $1 RETURNING {Columns}")
+            .With(id).With(displayName).With(avatarUrl).With(marketingOptIn).With(now), cancellationToken);
+
+    /// <summary>Changes the role; answers the account as it is afterwards, or null when it does not exist.</summary>
+    public Task<UserAccount?> SetRoleAsync(Guid id, string role, DateTimeOffset now, CancellationToken cancellationToken) =>
+        SingleAsync(db.CreateCommand($"UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {Columns}")
+            .With(id).With(role).With(now), cancellationToken);
+
+    public async Task<IReadOnlyList<LinkedChannel>> LinkedChannelsAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        await using var select = db.CreateCommand(
+            "SELECT platform, channel_id, channel_name, linked_at FROM linked_channels WHERE user_id = $1 ORDER BY linked_at").With(userId);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var channels = new List<LinkedChannel>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            channels.Add(new LinkedChannel(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+        }
+        return channels;
+    }
+
+    private static Task<UserAccount?> SingleAsync(NpgsqlCommand command, CancellationToken cancellationToken) =>
+        command.QuerySingleOrDefaultAsync(Read, cancellationToken);
+
+    private static UserAccount Read(NpgsqlDataReader reader) => new(
+        Id: reader.GetGuid(0),
+        Email: reader.GetString(1),
+        PasswordHash: reader.GetString(2),
+        DisplayName: reader.GetString(3),
+        DateOfBirth: reader.GetFieldValue<DateOnly>(4),
+        Country: reader.GetString(5),
+        Document: reader.IsDBNull(6) ? null : new IdentityDocument(reader.GetString(6), reader.GetString(7)),
+        Role: reader.GetString(8),
+        KycTier: reader.GetInt16(9),
+        AvatarUrl: reader.GetNullable<string>(10),
+        MarketingOptIn: reader.GetBoolean(11),
+        CreatedAt: reader.GetFieldValue<DateTimeOffset>(12));
+}

@@ -1,0 +1,71 @@
+using Roles = Microsoft.Extensions.Hosting.AuthenticationDefaults.Roles;
+
+namespace StreamBets.Users.Accounts;
+
+public sealed record ProfileView(
+    Guid Id, string Email, string DisplayName, string? AvatarUrl, string Role, int KycTier, string Country, DateOnly DateOfBirth, bool MarketingOptIn, DateTimeOffset CreatedAt)
+{
+    public static ProfileView From(UserAccount account) => new(account.Id, account.Email, account.DisplayName, account.AvatarUrl, account.Role,
+        account.KycTier, account.Country, account.DateOfBirth, account.MarketingOptIn, account.CreatedAt);
+}
+
+/// <summary>Display name and avatar (null removes it); marketing consent stays as it is when not given.</summary>
+public sealed record UpdateProfileRequest(string? DisplayName, string? AvatarUrl, bool? MarketingOptIn);
+
+public sealed record RoleChangeRequest(string? Role);
+
+/// <summary>Profiles as their owners and admins see and change them.</summary>
+public sealed class Profiles(AccountStore accounts, TimeProvider time)
+{
+    /// <summary>The roles an admin may give through the API; admins are made by configuration only.</summary>
+    public static readonly IReadOnlyList<string> AssignableRoles = [Roles.Player, Roles.Streamer];
+
+    public async Task<ProfileView?> GetAsync(Guid userId, CancellationToken cancellationToken) =>
+        await accounts.FindByIdAsync(userId, cancellationToken) is { } account ? ProfileView.From(account) : null;
+
+    public async Task<Outcome<ProfileView>> UpdateAsync(Guid userId, UpdateProfileRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (!AccountRules.TryNormalizeDisplayName(request.DisplayName, out var displayName))
+        {
+            errors.Add("displayName", "The display name must have 2 to 32 characters.");
+        }
+        var avatarUrl = string.IsNullOrWhiteSpace(request.AvatarUrl) ? null : request.AvatarUrl.Trim();
+        if (avatarUrl is not null && !AccountRules.IsValidAvatarUrl(avatarUrl))
+        {
+            errors.Add("avatarUrl", "The avatar must be an absolute https URL.");
+        }
+        if (errors.Any)
+        {
+            return Outcome<ProfileView>.Invalid(errors.ToDictionary());
+        }
+
+        var current = await accounts.FindByIdAsync(userId, cancellationToken);
+        if (current is null)
+        {
+            return Problems.UserNotFound();
+        }
+        var updated = await accounts.UpdateProfileAsync(userId, displayName, avatarUrl, request.MarketingOptIn ?? current.MarketingOptIn, time.GetUtcNow(), cancellationToken);
+        return updated is null ? Problems.UserNotFound() : ProfileView.From(updated);
+    }
+
+    /// <summary>An admin makes a player a streamer or back. The new role reaches the user's token at its next refresh.</summary>
+    public async Task<Outcome<ProfileView>> ChangeRoleAsync(Guid userId, RoleChangeRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Role is null || !AssignableRoles.Contains(request.Role))
+        {
+            return Outcome<ProfileView>.Invalid(new Dictionary<string, string[]> { ["role"] = [$"Choose one of: {string.Join(", ", AssignableRoles)}."] });
+        }
+        var current = await accounts.FindByIdAsync(userId, cancellationToken);
+        if (current is null)
+        {
+            return Problems.UserNotFound();
+        }
+        if (current.Role == Roles.Admin)
+        {
+            return Problems.RoleNotAssignable(current.Role);
+        }
+        var updated = await accounts.SetRoleAsync(userId, request.Role, time.GetUtcNow(), cancellationToken);
+        return updated is null ? Problems.UserNotFound() : ProfileView.From(updated);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StreamBets.Users.Accounts;
+
+namespace StreamBets.Users.Apis;
+
+/// <summary>The signed-in user's profile and channels, and the admin's user management.</summary>
+public static class AccountsApi
+{
+    public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder app)
+    {
+        var me = app.MapGroup("/api/users/me").WithTags("Profile").RequireAuthorization();
+        me.MapGet("/", GetProfileAsync);
+        me.MapPut("/", UpdateProfileAsync);
+        me.MapGet("/channels", GetChannelsAsync).RequireAuthorization(AuthenticationDefaults.Policies.Streamer);
+
+        var admin = app.MapGroup("/api/users/admin/users").WithTags("Admin").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
+        admin.MapGet("/", FindUserAsync);
+        admin.MapPut("/{userId:guid}/role", ChangeRoleAsync);
+        return app;
+    }
+
+    public static async Task<Results<Ok<ProfileView>, NotFound>> GetProfileAsync(ClaimsPrincipal user, Profiles profiles, CancellationToken cancellationToken) =>
+        await profiles.GetAsync(user.GetUserId(), cancellationToken) is { } profile ? TypedResults.Ok(profile) : TypedResults.NotFound();
+
+    public static async Task<Results<Ok<ProfileView>, ValidationProblem, ProblemHttpResult>> UpdateProfileAsync(
+        UpdateProfileRequest request, ClaimsPrincipal user, Profiles profiles, CancellationToken cancellationToken) =>
+        (await profiles.UpdateAsync(user.GetUserId(), request, cancellationToken)).ToOk();
+
+    /// <summary>Read-only here: the Integration service links channels.</summary>
+    public static async Task<Ok<IReadOnlyList<LinkedChannel>>> GetChannelsAsync(ClaimsPrincipal user, AccountStore accounts, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await accounts.LinkedChannelsAsync(user.GetUserId(), cancellationToken));
+
+    public static async Task<Results<Ok<ProfileView>, NotFound>> FindUserAsync(string email, AccountStore accounts, CancellationToken cancellationToken) =>
+        await accounts.FindByEmailAsync(email, cancellationToken) is { } account ? TypedResults.Ok(ProfileView.From(account)) : TypedResults.NotFound();
+
+    public static async Task<Results<Ok<ProfileView>, ValidationProblem, ProblemHttpResult>> ChangeRoleAsync(
+        Guid userId, RoleChangeRequest request, Profiles profiles, CancellationToken cancellationToken) =>
+        (await profiles.ChangeRoleAsync(userId, request, cancellationToken)).ToOk();
+}

@@ -1,0 +1,167 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using StreamBets.Users.Accounts;
+using StreamBets.Users.ResponsibleGambling;
+
+namespace StreamBets.Users.Auth;
+
+public sealed record LoginRequest(string? Email, string? Password);
+
+public sealed record RefreshRequest(string? RefreshToken);
+
+/// <summary>What login and refresh answer: a bearer access token and the refresh token that replaces it.</summary>
+public sealed record TokenResponse(
+    string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, Guid UserId, string Role);
+
+/// <summary>Sign-in, token refresh and sign-out.</summary>
+public sealed partial class Authenticator(
+    NpgsqlDataSource db,
+    AccountStore accounts,
+    SessionStore sessions,
+    LoginThrottle throttle,
+    AccessTokenIssuer accessTokens,
+    SessionRevocationList revocations,
+    ResponsibleGamblingStore responsibleGambling,
+    IPasswordHasher<UserAccount> hasher,
+    TimeProvider time,
+    ILogger<Authenticator> logger)
+{
+    private static readonly UserAccount NobodyAccount = new(Guid.Empty, "", "", "", default, "", null, "", 0, null, false, default);
+
+    /// <summary>Verified against when the email is unknown, so both failures cost the same time.</summary>
+    private readonly Lazy<string> _nobodyHash = new(() => hasher.HashPassword(NobodyAccount, Guid.NewGuid().ToString()));
+
+    public async Task<Outcome<TokenResponse>> LoginAsync(LoginRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (string.IsNullOrWhiteSpace(request.Email))
+        {
+            errors.Add("email", "Enter your email address.");
+        }
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            errors.Add("password", "Enter your password.");
+        }
+        if (errors.Any)
+        {
+            return Outcome<TokenResponse>.Invalid(errors.ToDictionary());
+        }
+
+        var email = request.Email!.Trim();
+        if (await throttle.LockedUntilAsync(email, cancellationToken) is { } lockedUntil)
+        {
+            return Problems.AccountLocked(lockedUntil);
+        }
+
+        var account = await accounts.FindByEmailAsync(email, cancellationToken);
+        var verification = account is null
+            ? VerifyAgainstNobody(request.Password!)
+            : hasher.VerifyHashedPassword(account, account.PasswordHash, request.Password!);
+        if (account is null || verification == PasswordVerificationResult.Failed)
+        {
+            LogLoginFailed(logger, account?.Id);
+            return await throttle.RecordFailureAsync(email, cancellationToken) is { } lockedNow
+                ? Problems.AccountLocked(lockedNow)
+                : Problems.InvalidCredentials();
+        }
+
+        var now = time.GetUtcNow();
+        if (verification == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            await accounts.UpdatePasswordHashAsync(account.Id, hasher.HashPassword(account, request.Password!), now, cancellationToken);
+        }
+        await throttle.ResetAsync(email, cancellationToken);
+
+        var grant = await sessions.StartAsync(account.Id, now, cancellationToken);
+        LogLoggedIn(logger, account.Id, grant.SessionId);
+        return Tokens(account, grant);
+    }
+
+    public async Task<Outcome<TokenResponse>> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.RefreshToken))
+        {
+            return Outcome<TokenResponse>.Invalid(new Dictionary<string, string[]> { ["refreshToken"] = ["The refresh token is required."] });
+        }
+
+        var now = time.GetUtcNow();
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var presented = await SessionStore.FindForRotationAsync(transaction, request.RefreshToken, cancellationToken);
+        if (presented is null || presented.SessionRevoked)
+        {
+            return Problems.InvalidRefreshToken();
+        }
+
+        if (presented.AlreadyUsed)
+        {
+            // Only the client that received a token should ever present it, and only once: a second
+            // presentation means it was copied. End the session for the thief and the owner alike.
+            await EndSessionAsync(transaction, presented.SessionId, "refresh-token-reused", now, cancellationToken);
+            LogRefreshTokenReused(logger, presented.UserId, presented.SessionId);
+            return Problems.RefreshTokenReused();
+        }
+
+        if (presented.TokenExpiresAt <= now || presented.SessionExpiresAt <= now)
+        {
+            return Problems.InvalidRefreshToken();
+        }
+
+        var limits = await responsibleGambling.GetLimitsAsync(presented.UserId, cancellationToken);
+        if (limits[LimitKind.SessionMinutes].EffectiveValue(now) is { } minutes && now - presented.SessionStartedAt >= TimeSpan.FromMinutes(minutes))
+        {
+            await EndSessionAsync(transaction, presented.SessionId, "session-limit-reached", now, cancellationToken);
+            return Problems.SessionLimitReached((int)minutes);
+        }
+
+        // Role and display name are read afresh, so a granted role reaches the token at the next refresh.
+        var account = await accounts.FindByIdAsync(presented.UserId, cancellationToken);
+        if (account is null)
+        {
+            return Problems.InvalidRefreshToken();
+        }
+        var grant = await sessions.RotateAsync(transaction, presented, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return Tokens(account, grant);
+    }
+
+    /// <summary>Ends the caller's session: its refresh token stops working and its access tokens are revoked everywhere.</summary>
+    public async Task LogoutAsync(Guid userId, Guid sessionId, CancellationToken cancellationToken)
+    {
+        if (await sessions.RevokeAsync(userId, sessionId, "logout", time.GetUtcNow(), cancellationToken))
+        {
+            await revocations.RevokeAsync(sessionId);
+        }
+    }
+
+    private async Task EndSessionAsync(NpgsqlTransaction transaction, Guid sessionId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await SessionStore.RevokeAsync(transaction, sessionId, reason, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await revocations.RevokeAsync(sessionId);
+    }
+
+    private PasswordVerificationResult VerifyAgainstNobody(string password)
+    {
+        hasher.VerifyHashedPassword(NobodyAccount, _nobodyHash.Value, password);
+        return PasswordVerificationResult.Failed;
+    }
+
+    private TokenResponse Tokens(UserAccount account, SessionGrant grant)
+    {
+        var access = accessTokens.Issue(account, grant.SessionId);
+        var expiresIn = (int)Math.Round((access.ExpiresAt - time.GetUtcNow()).TotalSeconds);
+        return new TokenResponse(access.Token, "Bearer", expiresIn, access.ExpiresAt, grant.RefreshToken, grant.RefreshTokenExpiresAt, account.Id, account.Role);
+    }
+
+    [LoggerMessage(EventId = 101, EventName = "LoginFailed", Level = LogLevel.Information, Message = "Failed sign-in (user {UserId})")]
+    private static partial void LogLoginFailed(ILogger logger, Guid? userId);
+
+    [LoggerMessage(EventId = 102, EventName = "LoggedIn", Level = LogLevel.Information, Message = "User {UserId} signed in, session {SessionId}")]
+    private static partial void LogLoggedIn(ILogger logger, Guid userId, Guid sessionId);
+
+    [LoggerMessage(EventId = 103, EventName = "RefreshTokenReused", Level = LogLevel.Warning,
+        Message = "A used refresh token of user {UserId} was presented again; session {SessionId} revoked")]
+    private static partial void LogRefreshTokenReused(ILogger logger, Guid userId, Guid sessionId);
+}

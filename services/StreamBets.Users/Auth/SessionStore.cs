@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using StreamBets.Users.Data;
+
+namespace StreamBets.Users.Auth;
+
+/// <summary>A login session and the refresh token that continues it.</summary>
+public sealed record SessionGrant(Guid SessionId, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt);
+
+/// <summary>The session a presented refresh token belongs to, locked for the rest of the rotation.</summary>
+public sealed record PresentedRefreshToken(byte[] Hash, Guid SessionId, Guid UserId, DateTimeOffset SessionStartedAt, DateTimeOffset SessionExpiresAt,
+    DateTimeOffset TokenExpiresAt, bool AlreadyUsed, bool SessionRevoked);
+
+/// <summary>
+/// Sessions are refresh-token families in PostgreSQL. Every refresh uses up the presented token and
+/// issues the next; presenting a used token again means it leaked, so the whole family is revoked.
+/// </summary>
+public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> options)
+{
+    public async Task<SessionGrant> StartAsync(Guid userId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var sessionId = Guid.CreateVersion7(now);
+        var sessionExpires = now + options.Value.SessionLifetime;
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand("INSERT INTO sessions (id, user_id, started_at, expires_at) VALUES ($1, $2, $3, $4)", connection, transaction))
+        {
+            await insert.With(sessionId).With(userId).With(now).With(sessionExpires).ExecuteNonQueryAsync(cancellationToken);
+        }
+        var grant = await IssueRefreshTokenAsync(transaction, sessionId, sessionExpires, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return grant;
+    }
+
+    /// <summary>Finds the token and locks it and its session, so two refreshes of one family never interleave.</summary>
+    public static async Task<PresentedRefreshToken?> FindForRotationAsync(NpgsqlTransaction transaction, string refreshToken, CancellationToken cancellationToken)
+    {
+        var hash = RefreshTokens.Hash(refreshToken);
+        await using var select = new NpgsqlCommand(
+            """
+            SELECT s.id, s.user_id, s.started_at, s.expires_at, t.expires_at, t.used_at IS NOT NULL, s.revoked_at IS NOT NULL
+            FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+            WHERE t.token_hash = $1
+            FOR UPDATE OF t, s
+            """, transaction.Connection, transaction).With(hash);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new PresentedRefreshToken(hash, reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateTimeOffset>(2),
+            reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetBoolean(5), reader.GetBoolean(6));
+    }
+
+    /// <summary>Uses up the presented token and issues its successor, never past the session's end.</summary>
+    public async Task<SessionGrant> RotateAsync(NpgsqlTransaction transaction, PresentedRefreshToken presented, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using (var use = new NpgsqlCommand("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1", transaction.Connection, transaction))
+        {
+            await use.With(presented.Hash).With(now).ExecuteNonQueryAsync(cancellationToken);
+        }
+        return await IssueRefreshTokenAsync(transaction, presented.SessionId, presented.SessionExpiresAt, now, cancellationToken);
+    }
+
+    public static async Task RevokeAsync(NpgsqlTransaction transaction, Guid sessionId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var revoke = new NpgsqlCommand(
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL", transaction.Connection, transaction);
+        await revoke.With(sessionId).With(now).With(reason).ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Revokes a session of this user; answers false when the user has no such session.</summary>
+    public async Task<bool> RevokeAsync(Guid userId, Guid sessionId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var revoke = db.CreateCommand(
+            "UPDATE sessions SET revoked_at = coalesce(revoked_at, $3), revoked_reason = coalesce(revoked_reason, $4) WHERE id = $1 AND user_id = $2");
+        return await revoke.With(sessionId).With(userId).With(now).With(reason).ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    private async Task<SessionGrant> IssueRefreshTokenAsync(
+        NpgsqlTransaction transaction, Guid sessionId, DateTimeOffset sessionExpires, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (token, hash) = RefreshTokens.Create();
+        var expires = Min(now + options.Value.RefreshTokenLifetime, sessionExpires);
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)", transaction.Connection, transaction);
+        await insert.With(hash).With(sessionId).With(now).With(expires).ExecuteNonQueryAsync(cancellationToken);
+        return new SessionGrant(sessionId, token, expires);
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+}

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Options;
+
+namespace StreamBets.Users.Kyc;
+
+/// <summary>The person a check is about, with the legal name as it appears on their document.</summary>
+public sealed record KycApplicant(Guid UserId, string Email, string FirstName, string LastName, DateOnly DateOfBirth, string Country);
+
+/// <summary>A completed check's overall result, in Onfido's words: clear passes, consider needs a person to look.</summary>
+public enum KycCheckResult
+{
+    Clear,
+    Consider,
+}
+
+/// <summary>
+/// An identity verification provider, shaped like Onfido and Jumio: a check is started for an applicant
+/// (documents and selfie are captured by the provider's own SDK), and its completion arrives later as a
+/// signed webhook, after which the result can be fetched.
+/// </summary>
+public interface IKycProvider
+{
+    string Name { get; }
+
+    /// <summary>Only configured providers start checks or accept webhooks.</summary>
+    bool IsConfigured { get; }
+
+    /// <summary>The secret that keys the HMAC-SHA256 signature of this provider's webhooks.</summary>
+    string WebhookToken { get; }
+
+    /// <summary>Starts a check and answers the provider's check id.</summary>
+    Task<string> StartCheckAsync(KycApplicant applicant, CancellationToken cancellationToken);
+
+    /// <summary>The overall result of a completed check; null while it is not complete.</summary>
+    Task<KycCheckResult?> GetCheckResultAsync(string providerCheckId, CancellationToken cancellationToken);
+}
+
+/// <summary>Finds providers by name; <see cref="Active"/> is the one new checks go to.</summary>
+public sealed class KycProviders(IEnumerable<IKycProvider> providers, IOptions<KycOptions> options)
+{
+    public IKycProvider? Find(string name) =>
+        providers.FirstOrDefault(p => p.IsConfigured && string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    public IKycProvider? Active => options.Value.Provider is { Length: > 0 } name ? Find(name) : null;
+}
+
+/// <summary>Onfido's check result words.</summary>
+public static class KycCheckResults
+{
+    public static KycCheckResult? Parse(string? result) => result switch
+    {
+        "clear" => KycCheckResult.Clear,
+        "consider" => KycCheckResult.Consider,
+        _ => null,
+    };
+
+    public static string Word(this KycCheckResult result) => result == KycCheckResult.Clear ? "clear" : "consider";
+}

@@ -1,0 +1,146 @@
+using Npgsql;
+using StreamBets.Users.Accounts;
+using StreamBets.Users.Data;
+
+namespace StreamBets.Users.Kyc;
+
+public sealed record SubmitDocumentRequest(string? DocumentType, string? DocumentNumber);
+
+public sealed record StartCheckRequest(string? FirstName, string? LastName);
+
+public sealed record KycCheckView(Guid CheckId, string Provider, string ProviderCheckId, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt)
+{
+    public static KycCheckView From(KycCheck check) =>
+        new(check.Id, check.Provider, check.ProviderCheckId, check.Status, check.ProviderResult, check.CreatedAt, check.CompletedAt);
+}
+
+public sealed record KycStatusView(int Tier, string? DocumentType, bool MayBetAndDeposit, bool MayWithdraw, KycCheckView? LatestCheck);
+
+/// <summary>
+/// A player's way up the KYC tiers: a valid document number gives tier 1 at once; a provider check of
+/// document and selfie gives tier 2 when its webhook says clear, or after an admin approves it.
+/// </summary>
+public sealed class KycVerification(
+    NpgsqlDataSource db, AccountStore accounts, KycChecks checks, KycProviders providers, KycTierChanges tierChanges, TimeProvider time)
+{
+    public async Task<KycStatusView?> GetStatusAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        var account = await accounts.FindByIdAsync(userId, cancellationToken);
+        if (account is null)
+        {
+            return null;
+        }
+        var latest = await checks.LatestForUserAsync(userId, cancellationToken);
+        return new KycStatusView(account.KycTier, account.Document?.Type,
+            account.KycTier >= KycTiers.DocumentAccepted, account.KycTier >= KycTiers.Verified, latest is null ? null : KycCheckView.From(latest));
+    }
+
+    /// <summary>Tier 0 to 1. The player is an adult already: registration refused anyone younger.</summary>
+    public async Task<Outcome<KycStatusView>> SubmitDocumentAsync(Guid userId, SubmitDocumentRequest request, CancellationToken cancellationToken)
+    {
+        var account = await accounts.FindByIdAsync(userId, cancellationToken);
+        if (account is null)
+        {
+            return Problems.UserNotFound();
+        }
+        if (!IdentityDocument.TryCreate(account.Country, request.DocumentType, request.DocumentNumber, out var document, out var problem))
+        {
+            return Outcome<KycStatusView>.Invalid(new Dictionary<string, string[]> { ["documentNumber"] = [problem] });
+        }
+
+        var now = time.GetUtcNow();
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var tier = await KycTierChanges.LockTierAsync(transaction, userId, cancellationToken) ?? KycTiers.Unverified;
+            if (tier >= KycTiers.DocumentAccepted)
+            {
+                return Problems.KycAlreadyAtTier(tier);
+            }
+            try
+            {
+                await using var update = new NpgsqlCommand(
+                    "UPDATE users SET document_type = $2, document_number = $3, updated_at = $4 WHERE id = $1", connection, transaction);
+                await update.With(userId).With(document.Type).With(document.Number).With(now).ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.IsUniqueViolation("users_document_unique"))
+            {
+                return Problems.DocumentTaken();
+            }
+            await tierChanges.RecordAsync(transaction, userId, tier, KycTiers.DocumentAccepted, KycStatuses.DocumentAccepted,
+                $"{document.Type} number accepted", now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        return (await GetStatusAsync(userId, cancellationToken))!;
+    }
+
+    /// <summary>Tier 1 to 2 begins: the active provider starts a check and its webhook finishes it.</summary>
+    public async Task<Outcome<KycCheckView>> StartCheckAsync(Guid userId, StartCheckRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (!IsLegalName(request.FirstName))
+        {
+            errors.Add("firstName", "Enter your first name as it appears on your document.");
+        }
+        if (!IsLegalName(request.LastName))
+        {
+            errors.Add("lastName", "Enter your last name as it appears on your document.");
+        }
+        if (errors.Any)
+        {
+            return Outcome<KycCheckView>.Invalid(errors.ToDictionary());
+        }
+
+        var account = await accounts.FindByIdAsync(userId, cancellationToken);
+        if (account is null)
+        {
+            return Problems.UserNotFound();
+        }
+        if (account.KycTier < KycTiers.DocumentAccepted)
+        {
+            return Problems.KycTierTooLow(KycTiers.DocumentAccepted);
+        }
+        if (account.KycTier >= KycTiers.Verified)
+        {
+            return Problems.KycAlreadyAtTier(account.KycTier);
+        }
+        if (await checks.LatestForUserAsync(userId, cancellationToken) is { Status: KycCheckStatus.Pending or KycCheckStatus.Review })
+        {
+            return Problems.KycCheckInProgress();
+        }
+        if (providers.Active is not { } provider)
+        {
+            return Problems.KycProviderUnavailable();
+        }
+
+        string providerCheckId;
+        try
+        {
+            providerCheckId = await provider.StartCheckAsync(
+                new KycApplicant(userId, account.Email, request.FirstName!.Trim(), request.LastName!.Trim(), account.DateOfBirth, account.Country), cancellationToken);
+        }
+        catch (HttpRequestException)
+        {
+            return Problems.KycProviderUnavailable();
+        }
+
+        var now = time.GetUtcNow();
+        var check = new KycCheck(Guid.CreateVersion7(now), userId, provider.Name, providerCheckId, KycCheckStatus.Pending, null, now, null, null);
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var tier = await KycTierChanges.LockTierAsync(transaction, userId, cancellationToken) ?? KycTiers.Unverified;
+        try
+        {
+            await KycChecks.InsertAsync(transaction, check, cancellationToken);
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation("kyc_checks_one_open"))
+        {
+            return Problems.KycCheckInProgress();
+        }
+        await tierChanges.RecordAsync(transaction, userId, tier, tier, KycStatuses.CheckPending, $"identity check started with {provider.Name}", now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return KycCheckView.From(check);
+    }
+
+    private static bool IsLegalName(string? name) => name?.Trim() is { Length: >= 1 and <= 64 } trimmed && !trimmed.Any(char.IsControl);
+}

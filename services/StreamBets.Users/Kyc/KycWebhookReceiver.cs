@@ -1,0 +1,77 @@
+using Npgsql;
+
+namespace StreamBets.Users.Kyc;
+
+/// <summary>What a webhook did: "applied", "already-handled" (a redelivery) or "ignored" (an event we do not act on).</summary>
+public sealed record WebhookReceipt(string Outcome);
+
+/// <summary>
+/// Receives provider webhooks: verifies the signature over the raw body before reading a byte of it,
+/// then completes the check. The HTTP endpoint and the sandbox completer both come through here.
+/// Redeliveries are harmless: only a pending check moves.
+/// </summary>
+public sealed partial class KycWebhookReceiver(
+    NpgsqlDataSource db, KycProviders providers, KycChecks checks, TimeProvider time, ILogger<KycWebhookReceiver> logger)
+{
+    public async Task<Outcome<WebhookReceipt>> ReceiveAsync(string providerName, ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken)
+    {
+        var provider = providers.Find(providerName);
+        if (provider is null)
+        {
+            return Problems.UnknownKycProvider();
+        }
+        if (!OnfidoWebhookSignature.IsValid(body.Span, signature, provider.WebhookToken))
+        {
+            LogBadSignature(logger, provider.Name);
+            return Problems.InvalidWebhookSignature();
+        }
+        if (OnfidoWebhookEnvelope.TryParse(body.Span) is not { Payload: var payload })
+        {
+            return Problems.MalformedWebhook();
+        }
+
+        switch (payload)
+        {
+            case { ResourceType: "check", Action: "check.completed" }:
+                var result = KycCheckResults.Parse(payload.Object.Result) ?? await provider.GetCheckResultAsync(payload.Object.Id, cancellationToken);
+                return result switch
+                {
+                    KycCheckResult.Clear => await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Approved, result, "identity check clear", cancellationToken),
+                    KycCheckResult.Consider => await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Review, result, "identity check needs a manual review", cancellationToken),
+                    _ => new WebhookReceipt("ignored"),
+                };
+            case { ResourceType: "check", Action: "check.withdrawn" }:
+                return await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Rejected, null, "identity check withdrawn by the provider", cancellationToken);
+            default:
+                return new WebhookReceipt("ignored");
+        }
+    }
+
+    private async Task<Outcome<WebhookReceipt>> MoveAsync(
+        string provider, string providerCheckId, string status, KycCheckResult? result, string reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var check = await KycChecks.LockByProviderIdAsync(transaction, provider, providerCheckId, cancellationToken);
+        if (check is null)
+        {
+            // Not 2xx, so the provider retries: the check may be committing on our side right now.
+            return Problems.KycCheckNotFound();
+        }
+        if (check.Status != KycCheckStatus.Pending)
+        {
+            return new WebhookReceipt("already-handled");
+        }
+
+        await checks.MoveAsync(transaction, check, status, result?.Word(), decidedBy: null, note: null, reason, time.GetUtcNow(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        LogCheckMoved(logger, check.Id, check.UserId, status);
+        return new WebhookReceipt("applied");
+    }
+
+    [LoggerMessage(EventId = 300, EventName = "KycWebhookBadSignature", Level = LogLevel.Warning, Message = "Rejected a {Provider} webhook with a bad signature")]
+    private static partial void LogBadSignature(ILogger logger, string provider);
+
+    [LoggerMessage(EventId = 301, EventName = "KycCheckMoved", Level = LogLevel.Information, Message = "KYC check {CheckId} of user {UserId} is now {Status}")]
+    private static partial void LogCheckMoved(ILogger logger, Guid checkId, Guid userId, string status);
+}

@@ -1,0 +1,405 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+
+namespace StreamBets.Users.Ledger;
+
+/// <summary>
+/// The wallet ledger in PostgreSQL: the only code that changes a balance.
+/// <para>
+/// A batch of transfers costs three round trips whatever its size: (1) lock every involved account
+/// in id order and read any earlier transfers with the same ids; then, after deciding in memory which
+/// transfers are accepted (<see cref="LedgerBatchPlanner"/>), (2) insert all accepted transfers and
+/// entries with set-based SQL and update each account once with its net delta; (3) commit. A hot
+/// account such as a pool's escrow is therefore written once per batch, not once per bet, and the
+/// locks in id order mean concurrent batches queue instead of deadlocking.
+/// </para>
+/// Only applied transfers are stored: a transfer refused for insufficient funds leaves no trace, so a
+/// retry with the same id after a deposit can succeed. Every change to a user's wallet writes a
+/// WalletChanged event to the outbox in the same transaction.
+/// </summary>
+public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox outbox, TimeProvider time, ILogger<LedgerStore> logger)
+{
+    public const int MaxBatchSize = 10_000;
+    private const int MaxAttempts = 5;
+
+    public static readonly ActivitySource ActivitySource = new("StreamBets.Users.Ledger");
+    private static readonly Meter Meter = new("StreamBets.Users.Ledger");
+    private static readonly Counter<long> TransfersCounter = Meter.CreateCounter<long>("streambets.ledger.transfers", description: "Transfer requests answered, by status.");
+    private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.ledger.batch_size", description: "Transfers per ledger transaction.");
+
+    private const string LockAccountsSql =
+        "SELECT id, code, balance FROM ledger_accounts WHERE code = ANY($1) ORDER BY id FOR UPDATE";
+
+    private const string StoredTransfersSql = """
+        SELECT t.transfer_id, t.seq, t.reason, t.reference, t.created_at, a.code, e.amount, e.balance_after
+        FROM ledger_transfers t
+        JOIN ledger_entries e ON e.transfer_seq = t.seq
+        JOIN ledger_accounts a ON a.id = e.account_id
+        WHERE t.transfer_id = ANY($1)
+        """;
+
+    // ORDER BY ord makes sequence numbers follow the batch order, which the planned balances assume.
+    private const string InsertTransfersSql = """
+        WITH new_transfers AS (
+            INSERT INTO ledger_transfers (transfer_id, reason, reference, created_at)
+            SELECT t.transfer_id, t.reason, t.reference, $4
+            FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(transfer_id, reason, reference, ord)
+            ORDER BY t.ord
+            RETURNING seq, transfer_id
+        ), new_entries AS (
+            INSERT INTO ledger_entries (transfer_seq, account_id, amount, balance_after)
+            SELECT nt.seq, e.account_id, e.amount, e.balance_after
+            FROM unnest($5::uuid[], $6::bigint[], $7::bigint[], $8::bigint[]) AS e(transfer_id, account_id, amount, balance_after)
+            JOIN new_transfers nt ON nt.transfer_id = e.transfer_id
+        )
+        SELECT transfer_id, seq FROM new_transfers
+        """;
+
+    private const string UpdateBalancesSql = """
+        UPDATE ledger_accounts AS a SET balance = a.balance + d.delta
+        FROM unnest($1::bigint[], $2::bigint[]) AS d(id, delta)
+        WHERE a.id = d.id
+        """;
+
+    private const string CreateAccountsSql = """
+        INSERT INTO ledger_accounts (code, kind, owner_id)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[]) ORDER BY 1
+        ON CONFLICT (code) DO NOTHING
+        """;
+
+    public async Task<TransferOutcome> TransferAsync(TransferRequest request, CancellationToken cancellationToken = default) =>
+        (await TransferBatchAsync([request], cancellationToken))[0];
+
+    /// <summary>
+    /// Applies independent transfers in one database transaction. Each is atomic by itself and is
+    /// answered on its own, in request order; a later transfer sees the balances left by earlier ones.
+    /// </summary>
+    public async Task<IReadOnlyList<TransferOutcome>> TransferBatchAsync(IReadOnlyList<TransferRequest> requests, CancellationToken cancellationToken = default)
+    {
+        if (requests.Count is 0 or > MaxBatchSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(requests), $"A batch holds between 1 and {MaxBatchSize} transfers.");
+        }
+
+        using var activity = ActivitySource.StartActivity("ledger transfer batch");
+        activity?.SetTag("streambets.ledger.batch_size", requests.Count);
+
+        var validated = new (string RequestedId, LedgerTransfer? Transfer, string? Error)[requests.Count];
+        var accountCodes = new HashSet<string>(StringComparer.Ordinal);
+        var transferIds = new HashSet<Guid>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var request = requests[i];
+            if (LedgerTransfer.TryCreate(request, out var transfer, out var error))
+            {
+                validated[i] = (request.TransferId, transfer, null);
+                transferIds.Add(transfer.TransferId);
+                foreach (var posting in transfer.Postings)
+                {
+                    accountCodes.Add(posting.Account.Code);
+                }
+            }
+            else
+            {
+                validated[i] = (request.TransferId ?? "", null, error);
+            }
+        }
+
+        IReadOnlyList<TransferOutcome> outcomes;
+        if (transferIds.Count == 0)
+        {
+            outcomes = LedgerBatchPlanner.Plan(validated, new Dictionary<LedgerAccountId, LockedAccount>(), new Dictionary<Guid, CommittedTransfer>())
+                .Decisions.Select(d => d.Outcome!).ToArray();
+        }
+        else
+        {
+            outcomes = await ApplyWithRetriesAsync(validated, [.. accountCodes], [.. transferIds], cancellationToken);
+        }
+
+        BatchSizes.Record(requests.Count);
+        foreach (var outcome in outcomes)
+        {
+            TransfersCounter.Add(1, new KeyValuePair<string, object?>("status", outcome.Status.ToString()));
+        }
+        return outcomes;
+    }
+
+    private async Task<IReadOnlyList<TransferOutcome>> ApplyWithRetriesAsync(
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
+        string[] accountCodes,
+        Guid[] transferIds,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var (outcomes, missing) = await TryApplyAsync(validated, accountCodes, transferIds, cancellationToken);
+                if (outcomes is not null)
+                {
+                    return outcomes;
+                }
+                if (attempt >= MaxAttempts)
+                {
+                    throw new InvalidOperationException($"Ledger accounts {string.Join(", ", missing!)} could not be created.");
+                }
+                // Accounts are created outside the batch's transaction: creating them while holding other
+                // accounts' locks could deadlock with a batch creating the same ones. An unused account is harmless.
+                await CreateAccountsAsync(missing!, cancellationToken);
+            }
+            catch (PostgresException e) when (attempt < MaxAttempts && IsTransient(e))
+            {
+                // Another batch stored one of our transfer ids between our lookup and our insert; on the
+                // next attempt the lookup sees it and answers duplicate or idempotency-key-reused.
+                LogRetry(logger, attempt, e.SqlState);
+            }
+        }
+    }
+
+    private static bool IsTransient(PostgresException e) =>
+        e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
+
+    /// <returns>The outcomes, or null outcomes and the accounts to create before trying again.</returns>
+    private async Task<(IReadOnlyList<TransferOutcome>? Outcomes, IReadOnlySet<LedgerAccountId>? Missing)> TryApplyAsync(
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
+        string[] accountCodes,
+        Guid[] transferIds,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // Round trip 1: lock, then look up earlier transfers. The lookup runs after the locks are held,
+        // so a concurrent batch with the same transfer id and accounts has either committed (we see it) or waits for us.
+        var accounts = new Dictionary<LedgerAccountId, LockedAccount>(accountCodes.Length);
+        var stored = new Dictionary<Guid, CommittedTransfer>();
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            batch.BatchCommands.Add(Command(LockAccountsSql, Value(accountCodes)));
+            batch.BatchCommands.Add(Command(StoredTransfersSql, Value(transferIds)));
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                accounts[LedgerAccountId.Parse(reader.GetString(1))] = new LockedAccount(reader.GetInt64(0), reader.GetInt64(2));
+            }
+            await reader.NextResultAsync(cancellationToken);
+            await ReadTransfersAsync(reader, stored, cancellationToken);
+        }
+        foreach (var code in accountCodes)
+        {
+            accounts.TryAdd(LedgerAccountId.Parse(code), new LockedAccount(null, 0));
+        }
+
+        var plan = LedgerBatchPlanner.Plan(validated, accounts, stored);
+        if (plan.MissingAccounts.Count > 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return (null, plan.MissingAccounts);
+        }
+
+        var sequences = new Dictionary<Guid, long>(plan.Transfers.Count);
+        if (plan.Transfers.Count > 0)
+        {
+            // PostgreSQL keeps microseconds: truncate now so a replay returns exactly the first result.
+            var now = time.GetUtcNow();
+            var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
+            await WritePlanAsync(connection, transaction, plan, accounts, createdAt, sequences, cancellationToken);
+            await outbox.AddRangeAsync(transaction, WalletChanges(plan, createdAt), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return (Outcomes(validated, plan, sequences, createdAt), null);
+        }
+
+        await transaction.RollbackAsync(cancellationToken);
+        return (Outcomes(validated, plan, sequences, default), null);
+    }
+
+    /// <summary>Round trip 2: every accepted transfer and entry in one statement, every account updated once.</summary>
+    private static async Task WritePlanAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        BatchPlan plan,
+        Dictionary<LedgerAccountId, LockedAccount> accounts,
+        DateTimeOffset createdAt,
+        Dictionary<Guid, long> sequences,
+        CancellationToken cancellationToken)
+    {
+        var transferIds = new Guid[plan.Transfers.Count];
+        var reasons = new string[plan.Transfers.Count];
+        var references = new string?[plan.Transfers.Count];
+        var entryCount = plan.Transfers.Sum(t => t.Postings.Count);
+        var entryTransferIds = new Guid[entryCount];
+        var entryAccounts = new long[entryCount];
+        var entryAmounts = new long[entryCount];
+        var entryBalances = new long[entryCount];
+        var e = 0;
+        for (var t = 0; t < plan.Transfers.Count; t++)
+        {
+            var planned = plan.Transfers[t];
+            transferIds[t] = planned.Transfer.TransferId;
+            reasons[t] = planned.Transfer.Reason;
+            references[t] = planned.Transfer.Reference;
+            foreach (var posting in planned.Postings)
+            {
+                entryTransferIds[e] = planned.Transfer.TransferId;
+                entryAccounts[e] = accounts[posting.Account].StoreId!.Value;
+                entryAmounts[e] = posting.AmountMinor;
+                entryBalances[e] = posting.BalanceAfterMinor;
+                e++;
+            }
+        }
+
+        var deltaAccounts = new long[plan.AccountDeltas.Count];
+        var deltas = new long[plan.AccountDeltas.Count];
+        var d = 0;
+        foreach (var (account, delta) in plan.AccountDeltas)
+        {
+            deltaAccounts[d] = accounts[account].StoreId!.Value;
+            deltas[d] = delta;
+            d++;
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command(InsertTransfersSql,
+            Value(transferIds), Value(reasons), Value(references), Value(createdAt), Value(entryTransferIds), Value(entryAccounts), Value(entryAmounts), Value(entryBalances)));
+        batch.BatchCommands.Add(Command(UpdateBalancesSql, Value(deltaAccounts), Value(deltas)));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sequences[reader.GetGuid(0)] = reader.GetInt64(1);
+        }
+    }
+
+    /// <summary>One WalletChanged per user wallet a transfer touched, in ledger order.</summary>
+    private static List<IIntegrationEvent> WalletChanges(BatchPlan plan, DateTimeOffset occurredAt)
+    {
+        var changes = new List<IIntegrationEvent>();
+        foreach (var planned in plan.Transfers)
+        {
+            foreach (var posting in planned.Postings)
+            {
+                if (posting.Account.Kind == LedgerAccountKind.User)
+                {
+                    changes.Add(new WalletChanged(posting.Account.Owner!.Value, planned.Transfer.TransferId, posting.AmountMinor,
+                        posting.BalanceAfterMinor, planned.Transfer.Reason, planned.Transfer.Reference, occurredAt));
+                }
+            }
+        }
+        return changes;
+    }
+
+    private static TransferOutcome[] Outcomes(
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
+        BatchPlan plan,
+        Dictionary<Guid, long> sequences,
+        DateTimeOffset createdAt)
+    {
+        var committed = plan.Transfers
+            .Select(p => new CommittedTransfer(p.Transfer.TransferId, sequences[p.Transfer.TransferId], p.Transfer.Reason, p.Transfer.Reference, createdAt, p.Postings))
+            .ToArray();
+        var outcomes = new TransferOutcome[plan.Decisions.Count];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var decision = plan.Decisions[i];
+            var requestedId = validated[i].RequestedId;
+            outcomes[i] = decision.Outcome ?? (decision.IsDuplicate
+                ? TransferOutcome.Duplicate(requestedId, committed[decision.PlannedIndex])
+                : TransferOutcome.Applied(requestedId, committed[decision.PlannedIndex]));
+        }
+        return outcomes;
+    }
+
+    private async Task CreateAccountsAsync(IReadOnlySet<LedgerAccountId> accounts, CancellationToken cancellationToken)
+    {
+        var ordered = accounts.OrderBy(a => a.Code, StringComparer.Ordinal).ToArray();
+        await using var command = dataSource.CreateCommand(CreateAccountsSql);
+        command.Parameters.Add(Value<string[]>([.. ordered.Select(a => a.Code)]));
+        command.Parameters.Add(Value<string[]>([.. ordered.Select(a => a.StoredKind)]));
+        command.Parameters.Add(Value<Guid?[]>([.. ordered.Select(a => a.Owner)]));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>An account that was never used has a balance of zero.</summary>
+    public async Task<long> GetBalanceAsync(LedgerAccountId account, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT balance FROM ledger_accounts WHERE code = $1");
+        command.Parameters.Add(Value(account.Code));
+        return await command.ExecuteScalarAsync(cancellationToken) is long balance ? balance : 0;
+    }
+
+    /// <summary>
+    /// The account's entries, newest first, strictly older than <paramref name="before"/> when given.
+    /// Transfers on one account hold its row lock while they take their sequence number, so an account's
+    /// sequence order is its commit order and paging never skips an entry that commits later.
+    /// </summary>
+    public async Task<LedgerHistoryPage> GetHistoryAsync(LedgerAccountId account, long? before, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, LedgerHistoryPage.MaxLimit);
+
+        await using var command = dataSource.CreateCommand("""
+            SELECT t.seq, t.transfer_id, t.reason, t.reference, t.created_at, e.amount, e.balance_after
+            FROM ledger_accounts a
+            JOIN ledger_entries e ON e.account_id = a.id
+            JOIN ledger_transfers t ON t.seq = e.transfer_seq
+            WHERE a.code = $1 AND e.transfer_seq < $2
+            ORDER BY e.transfer_seq DESC
+            LIMIT $3
+            """);
+        command.Parameters.Add(Value(account.Code));
+        command.Parameters.Add(Value(before ?? long.MaxValue));
+        command.Parameters.Add(Value(limit + 1));
+
+        var entries = new List<LedgerHistoryEntry>(limit + 1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new LedgerHistoryEntry(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetFieldValue<DateTimeOffset>(4), reader.GetInt64(5), reader.GetInt64(6)));
+        }
+
+        // One row beyond the limit says whether an older page exists without a count query.
+        if (entries.Count <= limit)
+        {
+            return new LedgerHistoryPage(entries, null);
+        }
+        entries.RemoveAt(limit);
+        return new LedgerHistoryPage(entries, entries[^1].Sequence);
+    }
+
+    private static async Task ReadTransfersAsync(NpgsqlDataReader reader, Dictionary<Guid, CommittedTransfer> stored, CancellationToken cancellationToken)
+    {
+        var rows = new Dictionary<Guid, (long Seq, string Reason, string? Reference, DateTimeOffset CreatedAt, List<CommittedPosting> Postings)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = reader.GetGuid(0);
+            if (!rows.TryGetValue(id, out var row))
+            {
+                row = (reader.GetInt64(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4), []);
+                rows[id] = row;
+            }
+            row.Postings.Add(new CommittedPosting(LedgerAccountId.Parse(reader.GetString(5)), reader.GetInt64(6), reader.GetInt64(7)));
+        }
+        foreach (var (id, row) in rows)
+        {
+            stored[id] = new CommittedTransfer(id, row.Seq, row.Reason, row.Reference, row.CreatedAt,
+                [.. row.Postings.OrderBy(p => p.Account.Code, StringComparer.Ordinal)]);
+        }
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    private static NpgsqlParameter<T> Value<T>(T value) => new() { TypedValue = value };
+
+    [LoggerMessage(EventId = 1, EventName = "LedgerBatchRetried", Level = LogLevel.Information,
+        Message = "Ledger batch attempt {Attempt} conflicted with a concurrent batch ({SqlState}); retrying")]
+    private static partial void LogRetry(ILogger logger, int attempt, string sqlState);
+}

@@ -1,0 +1,65 @@
+namespace StreamBets.Users;
+
+/// <summary>Every broken rule the Users service answers with, by stable code.</summary>
+public static class Problems
+{
+    public static DomainError EmailTaken() =>
+        new("email-taken", StatusCodes.Status409Conflict, "Email already registered", "An account with this email address already exists.");
+
+    public static DomainError DocumentTaken() =>
+        new("document-taken", StatusCodes.Status409Conflict, "Document already registered", "An account with this identity document already exists.");
+
+    /// <summary>Deliberately the same for an unknown email and a wrong password.</summary>
+    public static DomainError InvalidCredentials() =>
+        new("invalid-credentials", StatusCodes.Status401Unauthorized, "Invalid credentials", "The email or password is not correct.");
+
+    public static DomainError AccountLocked(DateTimeOffset until) =>
+        new("account-locked", StatusCodes.Status423Locked, "Account locked",
+            $"Too many failed sign-in attempts. Try again after {until:u}.");
+
+    public static DomainError InvalidRefreshToken() =>
+        new("invalid-refresh-token", StatusCodes.Status401Unauthorized, "Invalid refresh token", "The refresh token is unknown, expired or its session has ended. Sign in again.");
+
+    public static DomainError RefreshTokenReused() =>
+        new("refresh-token-reused", StatusCodes.Status401Unauthorized, "Refresh token reused",
+            "This refresh token was already used, so the session was ended to protect the account. Sign in again.");
+
+    public static DomainError SessionLimitReached(int minutes) =>
+        new("session-limit-reached", StatusCodes.Status403Forbidden, "Session time limit reached",
+            $"You set a session limit of {minutes} minutes and this session has reached it. Take a break, then sign in again.");
+
+    public static DomainError UserNotFound() =>
+        new("user-not-found", StatusCodes.Status404NotFound, "User not found", "No account has this id.");
+
+    public static DomainError RoleNotAssignable(string currentRole) =>
+        new("role-not-assignable", StatusCodes.Status409Conflict, "Role cannot be changed",
+            $"The account is an {currentRole}; admin accounts are managed outside the API.");
+
+    public static DomainError KycTierTooLow(int required) =>
+        new("kyc-tier-too-low", StatusCodes.Status409Conflict, "KYC tier too low", $"This step needs KYC tier {required} first.");
+
+    public static DomainError KycAlreadyAtTier(int tier) =>
+        new("kyc-already-verified", StatusCodes.Status409Conflict, "Already verified", $"The account is already at KYC tier {tier}.");
+
+    public static DomainError KycCheckInProgress() =>
+        new("kyc-check-in-progress", StatusCodes.Status409Conflict, "Check in progress", "An identity check is already pending or in review.");
+
+    public static DomainError KycProviderUnavailable() =>
+        new("kyc-provider-unavailable", StatusCodes.Status503ServiceUnavailable, "Identity checks unavailable",
+            "No identity verification provider is configured or it did not answer. Try again later.");
+
+    public static DomainError KycCheckNotFound() =>
+        new("kyc-check-not-found", StatusCodes.Status404NotFound, "Check not found", "No identity check has this id.");
+
+    public static DomainError KycCheckNotInReview() =>
+        new("kyc-check-not-in-review", StatusCodes.Status409Conflict, "Check not in review", "Only checks waiting in the review queue can be decided.");
+
+    public static DomainError InvalidWebhookSignature() =>
+        new("invalid-webhook-signature", StatusCodes.Status401Unauthorized, "Invalid signature", "The webhook signature does not match its body.");
+
+    public static DomainError UnknownKycProvider() =>
+        new("unknown-kyc-provider", StatusCodes.Status404NotFound, "Unknown provider", "No identity verification provider with this name is configured.");
+
+    public static DomainError MalformedWebhook() =>
+        new("malformed-webhook", StatusCodes.Status400BadRequest, "Malformed webhook", "The webhook body is not a valid event envelope.");
+}

@@ -1,0 +1,132 @@
+using Npgsql;
+using StreamBets.Users.Data;
+
+namespace StreamBets.Users.ResponsibleGambling;
+
+/// <summary>Reads and writes limits, self-exclusions and the deposit record.</summary>
+public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
+{
+    private const string LimitColumns = "kind, value, has_pending, pending_value, pending_effective_at";
+    private const string SelectSelfExclusion = "SELECT period, started_at, ends_at FROM rg_self_exclusions WHERE user_id = $1";
+
+    public async Task<PlayerLimits> GetLimitsAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var select = new NpgsqlCommand($"SELECT {LimitColumns} FROM rg_limits WHERE user_id = $1", connection).With(userId);
+        return await ReadLimitsAsync(select, cancellationToken);
+    }
+
+    private static async Task<PlayerLimits> ReadLimitsAsync(NpgsqlCommand select, CancellationToken cancellationToken)
+    {
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await ReadLimitsAsync(reader, cancellationToken);
+    }
+
+    /// <summary>Reads the current result set of <c>SELECT kind, value, has_pending, pending_value, pending_effective_at</c>.</summary>
+    public static async Task<PlayerLimits> ReadLimitsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var settings = new Dictionary<LimitKind, LimitSetting>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            settings[ResponsibleGamblingRules.ParseKind(reader.GetString(0))] = ReadLimit(reader, 1);
+        }
+        return new PlayerLimits(settings);
+    }
+
+    private static LimitSetting ReadLimit(NpgsqlDataReader reader, int first) => new(
+        reader.GetNullable<long?>(first), reader.GetBoolean(first + 1), reader.GetNullable<long?>(first + 2), reader.GetNullable<DateTimeOffset?>(first + 3));
+
+    /// <summary>
+    /// Changes a player's limits under a lock on the player, so two concurrent edits cannot both start
+    /// from the same old values. <paramref name="change"/> maps the current limits to the new ones.
+    /// </summary>
+    public async Task<PlayerLimits> ChangeLimitsAsync(Guid userId, Func<PlayerLimits, PlayerLimits> change, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockPlayerAsync(transaction, userId, cancellationToken);
+
+        PlayerLimits current;
+        await using (var select = new NpgsqlCommand($"SELECT {LimitColumns} FROM rg_limits WHERE user_id = $1", connection, transaction).With(userId))
+        {
+            current = await ReadLimitsAsync(select, cancellationToken);
+        }
+
+        var changed = change(current);
+        foreach (var kind in Enum.GetValues<LimitKind>())
+        {
+            var setting = changed[kind];
+            await using var upsert = new NpgsqlCommand(
+                """
+                INSERT INTO rg_limits (user_id, kind, value, has_pending, pending_value, pending_effective_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (user_id, kind) DO UPDATE SET value = excluded.value, has_pending = excluded.has_pending,
+                    pending_value = excluded.pending_value, pending_effective_at = excluded.pending_effective_at, updated_at = excluded.updated_at
+                """, connection, transaction);
+            await upsert.With(userId).With(kind.Code()).With(setting.Value).With(setting.HasPending).With(setting.PendingValue)
+                .With(setting.PendingEffectiveAt).With(now).ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return changed;
+    }
+
+    public Task<SelfExclusion?> GetSelfExclusionAsync(Guid userId, CancellationToken cancellationToken) =>
+        db.CreateCommand(SelectSelfExclusion).With(userId).QuerySingleOrDefaultAsync(reader => ReadSelfExclusion(reader, 0)!, cancellationToken);
+
+    public static SelfExclusion? ReadSelfExclusion(NpgsqlDataReader reader, int first) => reader.IsDBNull(first)
+        ? null
+        : new SelfExclusion(reader.GetString(first), reader.GetFieldValue<DateTimeOffset>(first + 1), reader.GetNullable<DateTimeOffset?>(first + 2));
+
+    /// <summary>Starts or lengthens a self-exclusion; answers the exclusion in force afterwards.</summary>
+    public async Task<SelfExclusion> ExcludeAsync(Guid userId, SelfExclusion requested, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockPlayerAsync(transaction, userId, cancellationToken);
+
+        var current = await new NpgsqlCommand(SelectSelfExclusion, connection, transaction).With(userId)
+            .QuerySingleOrDefaultAsync(reader => ReadSelfExclusion(reader, 0)!, cancellationToken);
+
+        var combined = SelfExclusion.Combine(current, requested, now);
+        await using (var upsert = new NpgsqlCommand(
+            """
+            INSERT INTO rg_self_exclusions (user_id, period, started_at, ends_at) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (user_id) DO UPDATE SET period = excluded.period, started_at = excluded.started_at, ends_at = excluded.ends_at
+            """, connection, transaction))
+        {
+            await upsert.With(userId).With(combined.Period).With(combined.StartedAt).With(combined.EndsAt).ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return combined;
+    }
+
+    /// <summary>
+    /// Records a succeeded deposit for the deposit limits, once per deposit id, in the caller's transaction
+    /// (the DepositSucceeded handler's inbox transaction). Answers whether it was new.
+    /// </summary>
+    public static async Task<bool> RecordDepositAsync(
+        NpgsqlTransaction transaction, Guid depositId, Guid userId, long amountMinor, DateTimeOffset occurredAt, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amountMinor);
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO rg_deposits (deposit_id, user_id, amount_minor, occurred_at) VALUES ($1, $2, $3, $4) ON CONFLICT (deposit_id) DO NOTHING",
+            transaction.Connection, transaction);
+        return await insert.With(depositId).With(userId).With(amountMinor).With(occurredAt).ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>The same in a transaction of its own, for callers outside an event handler.</summary>
+    public async Task<bool> RecordDepositAsync(Guid depositId, Guid userId, long amountMinor, DateTimeOffset occurredAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var recorded = await RecordDepositAsync(transaction, depositId, userId, amountMinor, occurredAt, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return recorded;
+    }
+
+    private static async Task LockPlayerAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var lockUser = new NpgsqlCommand("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", transaction.Connection, transaction).With(userId);
+        await lockUser.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,346 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Npgsql;
+using StackExchange.Redis;
+using StreamBets.BetEngine.Grpc;
+using StreamBets.Contracts.Wallet;
+using StreamBets.Pools.Grpc;
+using StreamBets.Testing;
+using StreamBets.Users.Accounts;
+using StreamBets.Users.Grpc;
+
+namespace StreamBets.BetEngine.Tests;
+
+public sealed record TestPlayer(Guid Id, string Token)
+{
+    public string Account => $"user:{Id}";
+}
+
+public sealed record TestPool(Guid Id, Guid[] Outcomes)
+{
+    public string Escrow => $"escrow:pool:{Id}";
+}
+
+/// <summary>
+/// The Bet Engine with its real neighbours, once per test run: the Users service (wallet ledger and CheckEligibility)
+/// and the Pools service (GetPool, pool events) each run in-process on real Kestrel ports and are called over real
+/// gRPC (h2c); the Bet Engine runs on TestServer. Each service has its own fresh PostgreSQL database; all share the
+/// test Redis and one event-bus key prefix, so PoolLocked, BetPlaced and BetSettled really travel between them.
+/// </summary>
+public sealed class BetEngineStack : IAsyncLifetime
+{
+    public const string SigningKey = "betengine-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+    private static int _cpfSequence = Random.Shared.Next(100_000_000, 900_000_000);
+
+    private WebApplicationFactory<WalletService> _users = null!;
+    private WebApplicationFactory<PoolsGrpcService> _pools = null!;
+    private WebApplicationFactory<BetEngineGrpcService> _betEngine = null!;
+    private GrpcChannel _walletChannel = null!;
+
+    /// <summary>The Bet Engine's clock: real time, which a test can move ahead (e.g. past a pool's lock time).</summary>
+    public AdjustableClock Clock { get; } = new();
+
+    public string BusPrefix { get; } = $"betengine-tests-{Guid.NewGuid():N}";
+    public string RedisConnectionString { get; private set; } = "";
+    public string BetsConnectionString { get; private set; } = "";
+    public NpgsqlDataSource BetsDb { get; private set; } = null!;
+    public Wallet.WalletClient Wallet { get; private set; } = null!;
+    public HttpClient UsersHttp { get; private set; } = null!;
+    public HttpClient PoolsHttp { get; private set; } = null!;
+    public IServiceProvider BetEngine => _betEngine.Services;
+    public IServiceProvider Pools => _pools.Services;
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        RedisConnectionString = (await TestServers.RedisAsync()).ConnectionString;
+        var usersDb = await CreateDatabaseAsync(postgres, "users");
+        var poolsDb = await CreateDatabaseAsync(postgres, "pools");
+        BetsConnectionString = await CreateDatabaseAsync(postgres, "bets");
+        BetsDb = NpgsqlDataSource.Create(BetsConnectionString);
+
+        var (usersHttp, usersGrpc) = (FreePort(), FreePort());
+        _users = OnKestrel(new WebApplicationFactory<WalletService>(), usersHttp, usersGrpc,
+        [
+            new("ConnectionStrings:usersdb", usersDb),
+            new("Users:BootstrapAdmin:Email", ""),
+        ]);
+
+        var (poolsHttp, poolsGrpc) = (FreePort(), FreePort());
+        _pools = OnKestrel(new WebApplicationFactory<PoolsGrpcService>(), poolsHttp, poolsGrpc, [new("ConnectionStrings:poolsdb", poolsDb)]);
+
+        _betEngine = new WebApplicationFactory<BetEngineGrpcService>().WithWebHostBuilder(web =>
+        {
+            foreach (var (key, value) in CommonSettings())
+            {
+                web.UseSetting(key, value);
+            }
+            web.UseSetting("ConnectionStrings:betsdb", BetsConnectionString);
+            web.UseSetting("services:users:grpc:0", $"http://127.0.0.1:{usersGrpc}");
+            web.UseSetting("services:pools:grpc:0", $"http://127.0.0.1:{poolsGrpc}");
+            // Pool snapshots are served for minutes, so a test that sees a pool close proves the event closed it.
+            web.UseSetting("BetEngine:PoolCacheDuration", "00:10:00");
+            // Pool batchers stop when idle and start again with the next bet: make that happen between most requests.
+            web.UseSetting("BetEngine:BatcherIdleTimeout", "00:00:00.200");
+            // Recovery is driven by the tests themselves (RecoverAsync), never by the background round.
+            web.UseSetting("BetEngine:RecoveryInterval", "01:00:00");
+            web.UseSetting("BetEngine:RecoveryGracePeriod", "01:00:00");
+            web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+        });
+        _ = _betEngine.Server; // starts the host: betsdb is migrated before the first test
+
+        UsersHttp = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{usersHttp}") };
+        PoolsHttp = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{poolsHttp}") };
+        PoolsHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin));
+        _walletChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{usersGrpc}");
+        Wallet = new Wallet.WalletClient(_walletChannel);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _walletChannel.Dispose();
+        UsersHttp.Dispose();
+        PoolsHttp.Dispose();
+        await _betEngine.DisposeAsync();
+        await _pools.DisposeAsync();
+        await _users.DisposeAsync();
+        await BetsDb.DisposeAsync();
+    }
+
+    /// <summary>A Bet Engine REST client acting as <paramref name="player"/>.</summary>
+    public HttpClient BetClient(TestPlayer player)
+    {
+        var client = _betEngine.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
+        return client;
+    }
+
+    /// <summary>The Bet Engine's gRPC endpoint (on TestServer, so responses are marked HTTP/2 as gRPC clients insist).</summary>
+    public GrpcChannel BetEngineGrpcChannel() => GrpcChannel.ForAddress(_betEngine.Server.BaseAddress, new GrpcChannelOptions
+    {
+        HttpHandler = new Http2ResponseHandler(_betEngine.Server.CreateHandler()),
+    });
+
+    /// <summary>Registers a player through the Users API (Brazilian: KYC tier 1 from the CPF, so eligible; other countries: tier 0)
+    /// and funds the wallet through the ledger.</summary>
+    public async Task<TestPlayer> NewPlayerAsync(long fundsMinor = 100_000, string country = "BR")
+    {
+        var email = $"player-{Guid.NewGuid():N}@example.com";
+        var registered = await UsersHttp.PostAsJsonAsync("/api/users/register", new
+        {
+            email,
+            password = "correct-horse-battery",
+            displayName = "Bettor",
+            dateOfBirth = "1990-05-17",
+            country,
+            cpf = country == "BR" ? Cpf.WithCheckDigits(Interlocked.Increment(ref _cpfSequence).ToString("D9", System.Globalization.CultureInfo.InvariantCulture)) : null,
+        });
+        registered.EnsureSuccessStatusCode();
+        var id = (await registered.Content.ReadFromJsonAsync<IdOnly>())!.Id;
+        if (fundsMinor > 0)
+        {
+            await Wallet.TransferAsync(new TransferRequest
+            {
+                TransferId = Guid.NewGuid().ToString(),
+                Reason = "sandbox-credit",
+                Legs = { new Leg { FromAccount = "psp:clearing", ToAccount = $"user:{id}", AmountMinor = fundsMinor } },
+            });
+        }
+        return new TestPlayer(id, Token(id, AuthenticationDefaults.Roles.Player));
+    }
+
+    public async Task<TestPlayer[]> NewPlayersAsync(int count, long fundsMinor = 100_000)
+    {
+        // A few at a time: registration hashes a password, which is the slow part.
+        var players = new List<TestPlayer>(count);
+        foreach (var chunk in Enumerable.Range(0, count).Chunk(8))
+        {
+            players.AddRange(await Task.WhenAll(chunk.Select(_ => NewPlayerAsync(fundsMinor))));
+        }
+        return [.. players];
+    }
+
+    /// <summary>Creates (and so opens) a pool through the Pools API as an admin, on a channel of its own.</summary>
+    public async Task<TestPool> NewPoolAsync(int outcomes = 2, long minStakeMinor = 100, long maxStakeMinor = 50_000, int windowSeconds = 1200)
+    {
+        var response = await PoolsHttp.PostAsJsonAsync("/api/pools", new
+        {
+            channel = new { provider = "twitch", channelId = $"chan-{Guid.NewGuid():N}" },
+            title = "Will the streamer win?",
+            outcomes = Enumerable.Range(1, outcomes).Select(i => $"Outcome {i}").ToArray(),
+            bettingWindowSeconds = windowSeconds,
+            minStakeMinor,
+            maxStakeMinor,
+        });
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Creating a pool failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+        var pool = (await response.Content.ReadFromJsonAsync<PoolOnly>())!;
+        return new TestPool(pool.Id, [.. pool.Outcomes.Select(o => o.Id)]);
+    }
+
+    public async Task LockPoolAsync(Guid poolId) => (await PoolsHttp.PostAsync($"/api/pools/{poolId}/lock", null)).EnsureSuccessStatusCode();
+
+    public async Task<long> BalanceAsync(string account) => (await Wallet.GetBalanceAsync(new GetBalanceRequest { Account = account })).BalanceMinor;
+
+    public async Task<long> ScalarAsync(string sql, params object[] parameters)
+    {
+        await using var command = BetsDb.CreateCommand(sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Outbox rows of one event type about one pool in betsdb (the relay may already have published and deleted some,
+    /// so tests that count events switch the relay off or count published ones).</summary>
+    public Task<long> BetsOfPoolAsync(Guid poolId, string status) =>
+        ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1 AND status = $2", poolId, status);
+
+    /// <summary>The events of one type about one pool as published on the bus (the topic's Redis streams), oldest first.</summary>
+    public async Task<List<JsonElement>> PublishedAsync(string topic, string eventType, Guid poolId)
+    {
+        var redis = BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var found = new List<(long Millis, long Sequence, JsonElement Data)>();
+        for (var partition = 0; partition < 16; partition++)
+        {
+            foreach (var entry in await redis.StreamRangeAsync($"{BusPrefix}:{topic}:{partition}"))
+            {
+                if (entry["type"] != eventType)
+                {
+                    continue;
+                }
+                using var cloudEvent = JsonDocument.Parse(entry["ce"].ToString());
+                var data = cloudEvent.RootElement.GetProperty("data");
+                if (data.GetProperty("poolId").GetGuid() == poolId)
+                {
+                    var id = entry.Id.ToString().Split('-');
+                    found.Add((long.Parse(id[0], CultureInfo.InvariantCulture), long.Parse(id[1], CultureInfo.InvariantCulture), data.Clone()));
+                }
+            }
+        }
+        return [.. found.OrderBy(f => f.Millis).ThenBy(f => f.Sequence).Select(f => f.Data)];
+    }
+
+    public static string Token(Guid userId, string role) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        Issuer = AuthenticationDefaults.Issuer,
+        Audience = AuthenticationDefaults.Audience,
+        Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role)]),
+        // Generous: the Bet Engine's clock may be moved ahead by a test.
+        Expires = DateTime.UtcNow.AddHours(2),
+        NotBefore = DateTime.UtcNow.AddMinutes(-5),
+        IssuedAt = DateTime.UtcNow.AddMinutes(-5),
+        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SigningKey)), SecurityAlgorithms.HmacSha256),
+    });
+
+    /// <summary>Polls until the condition holds (background work: event delivery, relays).</summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+            await Task.Delay(50);
+        }
+        return await condition();
+    }
+
+    private IEnumerable<KeyValuePair<string, string?>> CommonSettings() =>
+    [
+        new("ConnectionStrings:redis", RedisConnectionString),
+        new("Auth:SigningKey", SigningKey),
+        new("Messaging:RedisStreams:KeyPrefix", BusPrefix),
+        new("Logging:LogLevel:Default", "Warning"),
+    ];
+
+    private WebApplicationFactory<T> OnKestrel<T>(WebApplicationFactory<T> factory, int httpPort, int grpcPort, KeyValuePair<string, string?>[] settings)
+        where T : class
+    {
+        var configured = factory.WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment(Environments.Development);
+            foreach (var (key, value) in CommonSettings().Concat(settings))
+            {
+                web.UseSetting(key, value);
+            }
+            web.UseSetting("Kestrel:Endpoints:http:Url", $"http://127.0.0.1:{httpPort}");
+            web.UseSetting("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{grpcPort}");
+        });
+        configured.UseKestrel();
+        configured.StartServer();
+        return configured;
+    }
+
+    private static async Task<string> CreateDatabaseAsync(PostgresServer postgres, string prefix)
+    {
+        var connectionString = await postgres.CreateDatabaseAsync(prefix);
+        // Commits stop waiting for the WAL flush; atomicity, locks and constraints are unchanged, and no test kills PostgreSQL.
+        var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{database}\" SET synchronous_commit = off", connection);
+        await command.ExecuteNonQueryAsync();
+        return connectionString;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed record IdOnly(Guid Id);
+
+    private sealed record OutcomeOnly(Guid Id);
+
+    private sealed record PoolOnly(Guid Id, OutcomeOnly[] Outcomes);
+
+    /// <summary>TestServer answers HTTP/1.1 responses; gRPC clients insist on HTTP/2.</summary>
+    private sealed class Http2ResponseHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            response.Version = request.Version;
+            return response;
+        }
+    }
+}
+
+/// <summary>Real time plus an offset a test can move forward: timers stay real, "now" jumps.</summary>
+public sealed class AdjustableClock : TimeProvider
+{
+    private long _offsetTicks;
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
+}
+
+[CollectionDefinition(Name)]
+public sealed class StackCollection : ICollectionFixture<BetEngineStack>
+{
+    public const string Name = "bet engine stack";
+}

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Placement;
+using StreamBets.BetEngine.Pools;
+
+namespace StreamBets.BetEngine.Tests;
+
+/// <summary>Every refusal has a stable problem type, and none moves money: the player's wallet and the pool's escrow are unchanged.</summary>
+[Collection(StackCollection.Name)]
+public sealed class BetRejectionTests(BetEngineStack stack)
+{
+    private const long Funds = 10_000;
+
+    [Fact]
+    public async Task A_pool_locked_by_its_streamer_takes_no_bets_once_the_lock_event_arrives()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var directory = stack.BetEngine.GetRequiredService<IPoolDirectory>();
+        Assert.Equal(PoolState.Open, (await directory.GetAsync(pool.Id, default))!.State); // cached as open
+
+        await stack.LockPoolAsync(pool.Id);
+        // The snapshot cache lasts minutes in these tests: only the PoolLocked event can close it this soon.
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => (await directory.GetAsync(pool.Id, default))!.State == PoolState.Locked));
+
+        var response = await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], 500);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal(BetRequests.Problem("pool-locked"), await response.ProblemTypeAsync());
+        await AssertNoMoneyMovedAsync(player, pool);
+    }
+
+    [Fact]
+    public async Task The_lock_time_closes_betting_before_any_lock_event()
+    {
+        var pool = await stack.NewPoolAsync(windowSeconds: 30);
+        var player = await stack.NewPlayerAsync(Funds);
+        Assert.Equal(HttpStatusCode.Created, (await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], 500)).StatusCode);
+
+        // Pools' sweeper has not locked it (its own clock is 30 s behind): only the Bet Engine's clock says the window ended.
+        stack.Clock.Advance(TimeSpan.FromSeconds(31));
+        var late = await stack.NewPlayerAsync(Funds);
+        var response = await stack.BetClient(late).PlaceAsync(pool, pool.Outcomes[0], 500);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal(BetRequests.Problem("pool-locked"), await response.ProblemTypeAsync());
+        await AssertNoMoneyMovedAsync(late, pool, escrow: 500);
+    }
+
+    [Fact]
+    public async Task An_outcome_of_another_pool_is_unknown()
+    {
+        var pool = await stack.NewPoolAsync();
+        var other = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+
+        var response = await stack.BetClient(player).PlaceAsync(pool, other.Outcomes[0], 500);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(BetRequests.Problem("unknown-outcome"), await response.ProblemTypeAsync());
+        await AssertNoMoneyMovedAsync(player, pool);
+    }
+
+    [Theory]
+    [InlineData(99)]
+    [InlineData(50_001)]
+    public async Task A_stake_outside_the_pool_limits_is_out_of_range(long stake)
+    {
+        var pool = await stack.NewPoolAsync(minStakeMinor: 100, maxStakeMinor: 50_000);
+        var player = await stack.NewPlayerAsync(100_000);
+
+        var response = await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], stake);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(BetRequests.Problem("stake-out-of-range"), await response.ProblemTypeAsync());
+        await AssertNoMoneyMovedAsync(player, pool, funds: 100_000);
+    }
+
+    [Fact]
+    public async Task A_stake_above_the_balance_is_insufficient_funds_and_the_rejected_bet_is_kept()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(400);
+
+        var response = await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], 500, key: "too-much");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(BetRequests.Problem("insufficient-funds"), await response.ProblemTypeAsync());
+        await AssertNoMoneyMovedAsync(player, pool, funds: 400);
+        Assert.Equal(1, await stack.BetsOfPoolAsync(pool.Id, "rejected"));
+    }
+
+    [Fact]
+    public async Task A_self_excluded_player_may_not_bet()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        using var users = new HttpRequestMessage(HttpMethod.Post, "/api/users/me/self-exclusion") { Content = JsonContent.Create(new { period = "6-months" }) };
+        users.Headers.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
+        (await stack.UsersHttp.SendAsync(users)).EnsureSuccessStatusCode();
+
+        var response = await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], 500);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(BetRequests.Problem("self-excluded"), await response.ProblemTypeAsync());
+        await AssertNoMoneyMovedAsync(player, pool);
+    }
+
+    [Fact]
+    public async Task A_player_without_an_accepted_identity_document_may_not_bet()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds, country: "PT"); // KYC tier 0: no CPF
+
+        var response = await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], 500);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(BetRequests.Problem("kyc-tier-too-low"), await response.ProblemTypeAsync());
+        await AssertNoMoneyMovedAsync(player, pool);
+    }
+
+    [Fact]
+    public async Task A_player_may_add_to_their_outcome_but_never_back_a_second_one()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var client = stack.BetClient(player);
+
+        Assert.Equal(HttpStatusCode.Created, (await client.PlaceAsync(pool, pool.Outcomes[0], 500)).StatusCode);
+        var second = await client.PlaceAsync(pool, pool.Outcomes[1], 700);
+        Assert.Equal(HttpStatusCode.Created, (await client.PlaceAsync(pool, pool.Outcomes[0], 300)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, second.StatusCode);
+        Assert.Equal(BetRequests.Problem("second-outcome"), await second.ProblemTypeAsync());
+        await AssertNoMoneyMovedAsync(player, pool, funds: Funds - 800, escrow: 800);
+    }
+
+    [Fact]
+    public async Task A_pool_nobody_created_is_not_found()
+    {
+        var player = await stack.NewPlayerAsync(Funds);
+        var ghost = new TestPool(Guid.NewGuid(), [Guid.NewGuid()]);
+
+        var response = await stack.BetClient(player).PlaceAsync(ghost, ghost.Outcomes[0], 500);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(BetRequests.Problem(BetRejectionCodes.PoolNotFound), await response.ProblemTypeAsync());
+        Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
+    }
+
+    [Fact]
+    public async Task A_bet_without_an_idempotency_key_or_with_a_bad_body_is_a_validation_problem()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var client = stack.BetClient(player);
+
+        var noKey = await client.PostAsJsonAsync("/api/bets", new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 500 });
+        var negative = await client.PlaceAsync(pool, pool.Outcomes[0], -5);
+
+        Assert.Equal(HttpStatusCode.BadRequest, noKey.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        await AssertNoMoneyMovedAsync(player, pool);
+    }
+
+    private async Task AssertNoMoneyMovedAsync(TestPlayer player, TestPool pool, long funds = Funds, long escrow = 0)
+    {
+        Assert.Equal(funds, await stack.BalanceAsync(player.Account));
+        Assert.Equal(escrow, await stack.BalanceAsync(pool.Escrow));
+    }
+}

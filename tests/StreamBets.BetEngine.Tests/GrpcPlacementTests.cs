@@ -1,0 +1,60 @@
+using Google.Rpc;
+using Grpc.Core;
+using StreamBets.Contracts.Bets;
+
+namespace StreamBets.BetEngine.Tests;
+
+[Collection(StackCollection.Name)]
+public sealed class GrpcPlacementTests(BetEngineStack stack)
+{
+    [Fact]
+    public async Task PlaceBet_over_grpc_moves_the_stake_and_a_replay_answers_the_same_bet()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(5_000);
+        using var channel = stack.BetEngineGrpcChannel();
+        var client = new Contracts.Bets.BetEngine.BetEngineClient(channel);
+        var request = new PlaceBetRequest
+        {
+            UserId = player.Id.ToString(),
+            PoolId = pool.Id.ToString(),
+            OutcomeId = pool.Outcomes[1].ToString(),
+            StakeMinor = 1_200,
+            IdempotencyKey = "grpc-1",
+        };
+
+        var first = await client.PlaceBetAsync(request);
+        var replay = await client.PlaceBetAsync(request);
+
+        Assert.Equal(BetStatus.Accepted, first.Bet.Status);
+        Assert.False(first.Replayed);
+        Assert.True(replay.Replayed);
+        Assert.Equal(first.Bet, replay.Bet);
+        Assert.Equal(3_800, await stack.BalanceAsync(player.Account));
+        Assert.Equal(1_200, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    [Fact]
+    public async Task A_rejection_over_grpc_carries_the_problem_code_as_its_error_reason()
+    {
+        var pool = await stack.NewPoolAsync(maxStakeMinor: 1_000);
+        var player = await stack.NewPlayerAsync(5_000);
+        using var channel = stack.BetEngineGrpcChannel();
+        var client = new Contracts.Bets.BetEngine.BetEngineClient(channel);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.PlaceBetAsync(new PlaceBetRequest
+        {
+            UserId = player.Id.ToString(),
+            PoolId = pool.Id.ToString(),
+            OutcomeId = pool.Outcomes[0].ToString(),
+            StakeMinor = 1_001,
+            IdempotencyKey = "grpc-2",
+        }).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        var info = error.GetRpcStatus()!.GetDetail<ErrorInfo>();
+        Assert.Equal("stake-out-of-range", info.Reason);
+        Assert.Equal("bets.streambets.dev", info.Domain);
+        Assert.Equal(5_000, await stack.BalanceAsync(player.Account));
+    }
+}

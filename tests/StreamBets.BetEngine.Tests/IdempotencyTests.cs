@@ -1,0 +1,82 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Pools;
+using StreamBets.BetEngine.Apis;
+
+namespace StreamBets.BetEngine.Tests;
+
+[Collection(StackCollection.Name)]
+public sealed class IdempotencyTests(BetEngineStack stack)
+{
+    private const long Funds = 10_000;
+
+    [Fact]
+    public async Task Second_request_with_same_idempotency_key_returns_first_result()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var client = stack.BetClient(player);
+
+        var first = await client.PlaceAsync(pool, pool.Outcomes[0], 500, key: "bet-1");
+        var again = await client.PlaceAsync(pool, pool.Outcomes[0], 500, key: "bet-1");
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.Equal(await first.BetAsync(), await again.BetAsync());
+        Assert.False(first.Headers.Contains(BetsApi.ReplayedHeader));
+        Assert.Equal("true", again.Headers.GetValues(BetsApi.ReplayedHeader).Single());
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
+        Assert.Equal(500, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    [Fact]
+    public async Task The_same_key_with_another_body_is_refused_and_moves_nothing()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var client = stack.BetClient(player);
+
+        await (await client.PlaceAsync(pool, pool.Outcomes[0], 500, key: "bet-1")).BetAsync();
+        var reused = await client.PlaceAsync(pool, pool.Outcomes[0], 900, key: "bet-1");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, reused.StatusCode);
+        Assert.Equal(BetRequests.Problem("idempotency-key-reused"), await reused.ProblemTypeAsync());
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_with_one_key_place_one_bet()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var client = stack.BetClient(player);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => client.PlaceAsync(pool, pool.Outcomes[0], 500, key: "tap-tap-tap")));
+
+        var bets = await Task.WhenAll(responses.Select(r => r.BetAsync()));
+        Assert.Single(bets.Select(b => b.BetId).Distinct());
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
+        Assert.Equal(1, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+    }
+
+    [Fact]
+    public async Task A_replay_after_the_pool_locked_still_answers_the_accepted_bet()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var client = stack.BetClient(player);
+        var placed = await (await client.PlaceAsync(pool, pool.Outcomes[1], 500, key: "before-lock")).BetAsync();
+
+        await stack.LockPoolAsync(pool.Id);
+        var directory = stack.BetEngine.GetRequiredService<IPoolDirectory>();
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => (await directory.GetAsync(pool.Id, default))!.State == PoolState.Locked));
+        var fresh = await client.PlaceAsync(pool, pool.Outcomes[1], 500, key: "after-lock");
+        var replay = await client.PlaceAsync(pool, pool.Outcomes[1], 500, key: "before-lock");
+
+        Assert.Equal(HttpStatusCode.Conflict, fresh.StatusCode);
+
+        Assert.Equal(HttpStatusCode.Created, replay.StatusCode);
+        Assert.Equal(placed, await replay.BetAsync());
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
+    }
+}

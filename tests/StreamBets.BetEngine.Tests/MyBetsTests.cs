@@ -1,0 +1,55 @@
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using StreamBets.BetEngine.Apis;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+
+namespace StreamBets.BetEngine.Tests;
+
+[Collection(StackCollection.Name)]
+public sealed class MyBetsTests(BetEngineStack stack)
+{
+    [Fact]
+    public async Task My_bets_are_listed_newest_first_a_page_at_a_time_and_split_into_open_and_settled()
+    {
+        var player = await stack.NewPlayerAsync(10_000);
+        var client = stack.BetClient(player);
+        var placed = new List<BetView>();
+        foreach (var stake in new long[] { 300, 400, 500 })
+        {
+            var pool = await stack.NewPoolAsync();
+            placed.Add(await (await client.PlaceAsync(pool, pool.Outcomes[0], stake)).BetAsync());
+        }
+        var someoneElse = await stack.NewPlayerAsync(10_000);
+        var theirPool = await stack.NewPoolAsync();
+        await (await stack.BetClient(someoneElse).PlaceAsync(theirPool, theirPool.Outcomes[0], 999)).BetAsync();
+
+        var firstPage = await client.GetFromJsonAsync<BetPageView>("/api/bets/mine?limit=2");
+        var secondPage = await client.GetFromJsonAsync<BetPageView>($"/api/bets/mine?limit=2&cursor={firstPage!.NextCursor}");
+
+        Assert.Equal([placed[2].BetId, placed[1].BetId], firstPage.Items.Select(b => b.BetId));
+        Assert.Equal([placed[0].BetId], secondPage!.Items.Select(b => b.BetId));
+        Assert.Null(secondPage.NextCursor);
+
+        // Settlement pays the first bet: BetSettled travels the bus (written here through the Pools service's outbox).
+        await PublishAsync(new BetSettled(placed[0].BetId, placed[0].PoolId, player.Id, "won", 300, 540, DateTimeOffset.UtcNow));
+        Assert.True(await BetEngineStack.EventuallyAsync(async () =>
+            (await client.GetFromJsonAsync<BetPageView>("/api/bets/mine?status=settled"))!.Items.Count == 1));
+
+        var settled = await client.GetFromJsonAsync<BetPageView>("/api/bets/mine?status=settled");
+        var open = await client.GetFromJsonAsync<BetPageView>("/api/bets/mine?status=open");
+        Assert.Equal(("won", 540L), (settled!.Items[0].SettledResult, settled.Items[0].PayoutMinor!.Value));
+        Assert.Equal([placed[2].BetId, placed[1].BetId], open!.Items.Select(b => b.BetId));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await client.GetAsync("/api/bets/mine?status=lost")).StatusCode);
+    }
+
+    private async Task PublishAsync(IIntegrationEvent @event)
+    {
+        var db = stack.Pools.GetRequiredService<NpgsqlDataSource>();
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await stack.Pools.GetRequiredService<IOutbox>().AddAsync(transaction, @event);
+        await transaction.CommitAsync();
+    }
+}

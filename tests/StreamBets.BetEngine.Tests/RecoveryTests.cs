@@ -1,0 +1,150 @@
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Ledger;
+using StreamBets.BetEngine.Odds;
+using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Wallet;
+
+namespace StreamBets.BetEngine.Tests;
+
+/// <summary>
+/// Crashes are staged by running the real batch steps only up to the crash point (pending rows written; or written and
+/// the stakes moved by Wallet.TransferBatch), then letting recovery re-drive what was left. Money moves exactly once.
+/// </summary>
+[Collection(StackCollection.Name)]
+public sealed class RecoveryTests(BetEngineStack stack)
+{
+    private const long Funds = 10_000;
+
+    private BetBatchPipeline Pipeline => stack.BetEngine.GetRequiredService<BetBatchPipeline>();
+    private PendingBetRecovery Recovery => stack.BetEngine.GetRequiredService<PendingBetRecovery>();
+    private StakeLedger Ledger => stack.BetEngine.GetRequiredService<StakeLedger>();
+    private BatchFinalizer Finalizer => stack.BetEngine.GetRequiredService<BatchFinalizer>();
+
+    public static DateTimeOffset Now(BetEngineStack stack)
+    {
+        var now = stack.Clock.GetUtcNow();
+        return new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Bets_left_pending_by_a_crash_before_the_ledger_call_are_redriven_exactly_once()
+    {
+        var (pool, players, batch) = await StageAsync();
+        await Pipeline.WritePendingAsync(pool.Id, batch, default); // ...and the process dies here
+
+        Assert.Equal(3, await stack.BetsOfPoolAsync(pool.Id, "pending"));
+        Assert.Equal(0, await stack.BalanceAsync(pool.Escrow));
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+        await Recovery.RecoverAsync(TimeSpan.Zero, default); // a second round finds nothing left to do
+
+        await AssertAcceptedOnceAsync(pool, players, batch);
+    }
+
+    [Fact]
+    public async Task Bets_left_pending_by_a_crash_after_the_ledger_call_are_accepted_without_moving_money_twice()
+    {
+        var (pool, players, batch) = await StageAsync();
+        await Pipeline.WritePendingAsync(pool.Id, batch, default);
+        var moved = await Ledger.MoveStakesAsync([.. batch.Select(b => b.ToPending())], default); // ...and the process dies here
+        Assert.All(moved, m => Assert.Equal(StakeMovement.Moved, m.Movement));
+        Assert.Equal(batch.Sum(b => b.Command.StakeMinor), await stack.BalanceAsync(pool.Escrow));
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        await AssertAcceptedOnceAsync(pool, players, batch);
+    }
+
+    [Fact]
+    public async Task A_second_outcome_race_between_two_batches_refunds_the_losing_stake_with_a_derived_transfer_id()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        // Two replicas each admitted one bet of the same player, on different outcomes, and each moved its stake.
+        var first = Admit(player, pool, pool.Outcomes[0], 600);
+        var second = Admit(player, pool, pool.Outcomes[1], 900);
+        await Pipeline.WritePendingAsync(pool.Id, [first], default);
+        await Pipeline.WritePendingAsync(pool.Id, [second], default);
+        await Ledger.MoveStakesAsync([first.ToPending(), second.ToPending()], default);
+
+        var won = await Finalizer.FinalizeAsync(pool.Id, [new StakeDecision(first.ToPending(), StakeMovement.Moved)], default);
+        var lost = await Finalizer.FinalizeAsync(pool.Id, [new StakeDecision(second.ToPending(), StakeMovement.Moved)], default);
+        await Pipeline.CompleteAsync(pool.Id, lost, default);
+
+        Assert.Equal(Placement.BetStatus.Accepted, won.Bets.Single().Status);
+        Assert.Equal(BetRejectionCodes.SecondOutcome, lost.Bets.Single().Rejection?.Code);
+        Assert.Equal(Funds - 600, await stack.BalanceAsync(player.Account));
+        Assert.Equal(600, await stack.BalanceAsync(pool.Escrow));
+        Assert.Contains(BetTransferIds.Refund(second.BetId).ToString(), await TransferIdsAsync(player.Account));
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND refund_status = 'done'", second.BetId));
+    }
+
+    [Fact]
+    public async Task A_refund_left_due_by_a_crash_is_given_back_once_by_recovery()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var first = Admit(player, pool, pool.Outcomes[0], 600);
+        var second = Admit(player, pool, pool.Outcomes[1], 900);
+        await Pipeline.WritePendingAsync(pool.Id, [first, second], default);
+        await Ledger.MoveStakesAsync([first.ToPending(), second.ToPending()], default);
+        await Finalizer.FinalizeAsync(pool.Id, [new StakeDecision(first.ToPending(), StakeMovement.Moved), new StakeDecision(second.ToPending(), StakeMovement.Moved)], default);
+        Assert.Equal(Funds - 1_500, await stack.BalanceAsync(player.Account)); // ...and the process dies before refunding
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        Assert.Equal(Funds - 600, await stack.BalanceAsync(player.Account));
+        Assert.Equal(600, await stack.BalanceAsync(pool.Escrow));
+        Assert.Single(await TransferIdsAsync(player.Account), id => id == BetTransferIds.Refund(second.BetId).ToString());
+    }
+
+    [Fact]
+    public async Task A_pending_bet_of_a_pool_cancelled_meanwhile_is_rejected_and_its_stake_returned()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var bet = Admit(player, pool, pool.Outcomes[0], 700);
+        await Pipeline.WritePendingAsync(pool.Id, [bet], default);
+        await Ledger.MoveStakesAsync([bet.ToPending()], default); // ...the process dies; meanwhile the pool is cancelled and refunded
+        (await stack.PoolsHttp.PostAsync($"/api/pools/{pool.Id}/cancel", null)).EnsureSuccessStatusCode();
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'pool-not-open'", bet.BetId));
+        Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
+        Assert.Equal(0, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    private async Task<(TestPool Pool, TestPlayer[] Players, AdmittedBet[] Batch)> StageAsync()
+    {
+        var pool = await stack.NewPoolAsync();
+        var players = await stack.NewPlayersAsync(3, Funds);
+        var batch = players.Select((p, i) => Admit(p, pool, pool.Outcomes[i % 2], 400 + 100 * i)).ToArray();
+        return (pool, players, batch);
+    }
+
+    private AdmittedBet Admit(TestPlayer player, TestPool pool, Guid outcome, long stake) =>
+        new(new PlaceBetCommand(player.Id, pool.Id, outcome, stake, Guid.NewGuid().ToString()), Guid.CreateVersion7(), Now(stack));
+
+    private async Task AssertAcceptedOnceAsync(TestPool pool, TestPlayer[] players, AdmittedBet[] batch)
+    {
+        var total = batch.Sum(b => b.Command.StakeMinor);
+        Assert.Equal(3, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+        Assert.Equal(total, await stack.BalanceAsync(pool.Escrow));
+        for (var i = 0; i < players.Length; i++)
+        {
+            Assert.Equal(Funds - batch[i].Command.StakeMinor, await stack.BalanceAsync(players[i].Account));
+        }
+        Assert.Equal(total, await stack.ScalarAsync("SELECT sum(staked_minor) FROM pool_outcome_totals WHERE pool_id = $1", pool.Id));
+        var live = await stack.BetEngine.GetRequiredService<LiveTotals>().GetAsync(pool.Id);
+        Assert.Equal(total, live.Values.Sum(v => v.StakedMinor));
+        // One BetPlaced per bet on the bus, however many recovery rounds ran.
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => (await stack.PublishedAsync("bets", "streambets.bets.placed.v1", pool.Id)).Count >= 3));
+        Assert.Equal(3, (await stack.PublishedAsync("bets", "streambets.bets.placed.v1", pool.Id)).Count);
+    }
+
+    private async Task<List<string>> TransferIdsAsync(string account) =>
+        [.. (await stack.Wallet.HistoryAsync(new HistoryRequest { Account = account, Limit = 100 })).Entries.Select(e => e.TransferId)];
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Odds;
+using StreamBets.BetEngine.Placement;
+
+namespace StreamBets.BetEngine.Tests;
+
+/// <summary>Many bets on one pool at once: batched, each answered on its own, and the money adds up exactly.</summary>
+[Collection(StackCollection.Name)]
+public sealed class RushTests(BetEngineStack stack)
+{
+    private const long Funds = 10_000;
+
+    [Fact]
+    public async Task Fifty_concurrent_bets_from_different_users_on_one_pool_are_all_accepted_and_the_escrow_holds_their_sum()
+    {
+        var pool = await stack.NewPoolAsync(outcomes: 3);
+        var players = await stack.NewPlayersAsync(50, Funds);
+        var stakes = players.Select((_, i) => 100L + 37 * i).ToArray();
+        var outcomeOf = players.Select((_, i) => pool.Outcomes[i % 3]).ToArray();
+        var started = Stopwatch.StartNew();
+
+        var responses = await Task.WhenAll(players.Select((p, i) => stack.BetClient(p).PlaceAsync(pool, outcomeOf[i], stakes[i])));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        Assert.Equal(stakes.Sum(), await stack.BalanceAsync(pool.Escrow));
+        for (var i = 0; i < players.Length; i++)
+        {
+            Assert.Equal(Funds - stakes[i], await stack.BalanceAsync(players[i].Account));
+        }
+        Assert.Equal(50, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+
+        // Live totals: Redis (one HINCRBY per outcome per batch) and betsdb agree with the stakes, outcome by outcome.
+        var expected = pool.Outcomes.ToDictionary(o => o, o => stakes.Where((_, i) => outcomeOf[i] == o).Sum());
+        var live = await stack.BetEngine.GetRequiredService<LiveTotals>().GetAsync(pool.Id);
+        Assert.All(pool.Outcomes, o => Assert.Equal((expected[o], 50 / 3 + (Array.IndexOf(pool.Outcomes, o) < 50 % 3 ? 1 : 0)), live[o]));
+        Assert.Equal(stakes.Sum(), await stack.ScalarAsync("SELECT sum(staked_minor) FROM pool_outcome_totals WHERE pool_id = $1", pool.Id));
+
+        // BetPlaced reached Pools through the outbox and the bus: its own totals count every stake once.
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => await PoolsStakedAsync(pool.Id) == stakes.Sum()));
+
+        // OddsChanged is coalesced: at most 4 per second per pool, and the last one carries the final totals.
+        var odds = await BetEngineStack.EventuallyAsync(async () => (await OddsChangedAsync(pool.Id)) is { Count: > 0 } seen
+            && seen[^1].GetProperty("totalStakedMinor").GetInt64() == stakes.Sum());
+        Assert.True(odds);
+        var published = await OddsChangedAsync(pool.Id);
+        Assert.InRange(published.Count, 1, 4 * (int)Math.Ceiling(started.Elapsed.TotalSeconds) + 1);
+    }
+
+    [Fact]
+    public async Task Insufficient_funds_in_the_middle_of_a_batch_rejects_only_that_bet()
+    {
+        var pool = await stack.NewPoolAsync();
+        var players = await stack.NewPlayersAsync(4, Funds);
+        var poor = await stack.NewPlayerAsync(300);
+        TestPlayer[] inOrder = [players[0], players[1], poor, players[2], players[3]];
+        var arrivedAt = RecoveryTests.Now(stack);
+        var batch = inOrder.Select((p, i) => new AdmittedBet(
+            new PlaceBetCommand(p.Id, pool.Id, pool.Outcomes[i % 2], 1_000, $"rush-{i}"), Guid.CreateVersion7(), arrivedAt.AddTicks(10 * i))).ToArray();
+
+        IReadOnlyList<PlacementResult> answers = [];
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().RunAsync(pool.Id, batch, results => answers = results, default);
+
+        Assert.Equal([true, true, false, true, true], answers.Select(a => a.IsAccepted));
+        Assert.Equal(BetRejectionCodes.InsufficientFunds, answers[2].Rejection?.Code);
+        Assert.Equal(batch[2].BetId, answers[2].Bet?.BetId);
+        Assert.Equal(300, await stack.BalanceAsync(poor.Account));
+        foreach (var player in players)
+        {
+            Assert.Equal(Funds - 1_000, await stack.BalanceAsync(player.Account));
+        }
+        Assert.Equal(4_000, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    private async Task<long> PoolsStakedAsync(Guid poolId)
+    {
+        using var json = JsonDocument.Parse(await stack.PoolsHttp.GetStringAsync($"/api/pools/{poolId}"));
+        return json.RootElement.GetProperty("outcomes").EnumerateArray().Sum(o => o.GetProperty("stakedMinor").GetInt64());
+    }
+
+    private Task<List<JsonElement>> OddsChangedAsync(Guid poolId) => stack.PublishedAsync("pools", "streambets.pools.odds-changed.v1", poolId);
+}

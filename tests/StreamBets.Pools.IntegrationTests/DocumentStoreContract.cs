@@ -1,0 +1,98 @@
+using StreamBets.Pools.Documents;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+public sealed record SampleDocument(string Name, long Amount, bool Flag, string[] Tags, SampleDocument? Child = null);
+
+/// <summary>
+/// What any <see cref="IDocumentStore"/> must do, run against each adapter. Every test uses its own collection names,
+/// so the suite can share one server with other runs.
+/// </summary>
+public abstract class DocumentStoreContract
+{
+    /// <summary>A store on a real server, or a skip naming why there is none.</summary>
+    protected abstract Task<IDocumentStore> StoreAsync();
+
+    private static string NewCollection() => $"c{Guid.NewGuid():N}"[..12];
+
+    [SkippableFact]
+    public async Task A_document_put_is_read_back_as_it_was_written()
+    {
+        var store = await StoreAsync();
+        var collection = NewCollection();
+        var document = new SampleDocument("Água e 🏆", 9_007_199_254_740_993, true, ["a", "b"], new SampleDocument("child", -1, false, []));
+
+        await store.PutAsync(collection, "doc-1", document);
+        var read = await store.GetAsync<SampleDocument>(collection, "doc-1");
+
+        Assert.NotNull(read);
+        Assert.Equal((document.Name, document.Amount, document.Flag), (read.Name, read.Amount, read.Flag));
+        Assert.Equal(document.Tags, read.Tags);
+        Assert.Equal(("child", -1L), (read.Child!.Name, read.Child.Amount));
+        Assert.Null(read.Child.Child);
+    }
+
+    [SkippableFact]
+    public async Task A_missing_document_reads_as_null()
+    {
+        var store = await StoreAsync();
+
+        Assert.Null(await store.GetAsync<SampleDocument>(NewCollection(), "nothing-here"));
+    }
+
+    [SkippableFact]
+    public async Task A_second_put_replaces_the_whole_document()
+    {
+        var store = await StoreAsync();
+        var collection = NewCollection();
+        await store.PutAsync(collection, "doc", new SampleDocument("first", 1, true, ["x"], new SampleDocument("old child", 2, true, [])));
+
+        await store.PutAsync(collection, "doc", new SampleDocument("second", 2, false, []));
+
+        var read = await store.GetAsync<SampleDocument>(collection, "doc");
+        Assert.Equal(("second", 2L, false, 0), (read!.Name, read.Amount, read.Flag, read.Tags.Length));
+        Assert.Null(read.Child);
+        Assert.Single(await store.ListAsync<SampleDocument>(collection));
+    }
+
+    [SkippableFact]
+    public async Task A_list_holds_the_collections_documents_by_id_and_no_others()
+    {
+        var store = await StoreAsync();
+        var (collection, other) = (NewCollection(), NewCollection());
+        await store.PutAsync(collection, "b", new SampleDocument("B", 2, true, []));
+        await store.PutAsync(collection, "a", new SampleDocument("A", 1, true, []));
+        await store.PutAsync(other, "c", new SampleDocument("C", 3, true, []));
+
+        var listed = await store.ListAsync<SampleDocument>(collection);
+
+        Assert.Equal(["a", "b"], listed.Select(d => d.Id));
+        Assert.Equal(["A", "B"], listed.Select(d => d.Document.Name));
+        Assert.Empty(await store.ListAsync<SampleDocument>(NewCollection()));
+    }
+
+    [SkippableFact]
+    public async Task Delete_removes_the_document_and_says_whether_there_was_one()
+    {
+        var store = await StoreAsync();
+        var collection = NewCollection();
+        await store.PutAsync(collection, "doc", new SampleDocument("gone soon", 1, true, []));
+
+        Assert.True(await store.DeleteAsync(collection, "doc"));
+        Assert.False(await store.DeleteAsync(collection, "doc"));
+        Assert.Null(await store.GetAsync<SampleDocument>(collection, "doc"));
+    }
+
+    [SkippableFact]
+    public async Task The_same_id_in_two_collections_is_two_documents()
+    {
+        var store = await StoreAsync();
+        var (first, second) = (NewCollection(), NewCollection());
+
+        await store.PutAsync(first, "same", new SampleDocument("one", 1, true, []));
+        await store.PutAsync(second, "same", new SampleDocument("two", 2, true, []));
+
+        Assert.Equal("one", (await store.GetAsync<SampleDocument>(first, "same"))!.Name);
+        Assert.Equal("two", (await store.GetAsync<SampleDocument>(second, "same"))!.Name);
+    }
+}

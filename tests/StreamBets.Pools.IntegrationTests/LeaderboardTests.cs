@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+using StackExchange.Redis;
+using StreamBets.Contracts.IntegrationEvents;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+public sealed record LeaderboardEntryJson(int Rank, Guid UserId, long NetMinor);
+
+public sealed record LeaderboardJson(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, LeaderboardEntryJson[] Entries);
+
+/// <summary>BetSettled (from Settlement) ranks players by net winnings per channel and globally, and Redis can be lost.</summary>
+public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
+{
+    [Fact]
+    public async Task Net_winnings_rank_players_per_channel_and_globally_and_survive_a_redis_flush()
+    {
+        using var admin = app.Admin();
+        var (channelX, channelY) = (Requests.NewChannel(), Requests.NewChannel());
+        var poolX = await admin.CreatePoolAsync(Requests.Pool(channelX));
+        var poolY = await admin.CreatePoolAsync(Requests.Pool(channelY));
+        var (ana, bia, caio) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var now = app.Clock.GetUtcNow();
+        await app.PublishAsync(
+            Settled(poolX.Id, ana, "won", stake: 1000, payout: 3000, now),   // +2000 on X
+            Settled(poolX.Id, bia, "lost", stake: 500, payout: 0, now),      // -500 on X
+            Settled(poolY.Id, bia, "won", stake: 100, payout: 5100, now),    // +5000 on Y
+            Settled(poolY.Id, caio, "refunded", stake: 1000, payout: 1000, now)); // 0 on Y
+        using var player = app.Player();
+
+        Assert.True(await PoolsApp.EventuallyAsync(async () =>
+            (await BoardAsync(player, "global", "day")).Entries.Select(e => (e.UserId, e.NetMinor)).SequenceEqual([(bia, 4500L), (ana, 2000L), (caio, 0L)])));
+        foreach (var period in new[] { "day", "week", "all" })
+        {
+            var global = await BoardAsync(player, "global", period);
+            Assert.Equal([(1, bia, 4500L), (2, ana, 2000L), (3, caio, 0L)], global.Entries.Select(e => (e.Rank, e.UserId, e.NetMinor)));
+            var onX = await BoardAsync(player, $"channel:twitch:{channelX}", period);
+            Assert.Equal([(ana, 2000L), (bia, -500L)], onX.Entries.Select(e => (e.UserId, e.NetMinor)));
+        }
+
+        await using (var redis = await ConnectionMultiplexer.ConnectAsync($"{app.RedisConnectionString},allowAdmin=true"))
+        {
+            await redis.GetServers().Single().FlushAllDatabasesAsync();
+        }
+
+        var rebuiltGlobal = await BoardAsync(player, "global", "week");
+        var rebuiltY = await BoardAsync(player, $"channel:twitch:{channelY}", "all");
+        Assert.Equal([(bia, 4500L), (ana, 2000L), (caio, 0L)], rebuiltGlobal.Entries.Select(e => (e.UserId, e.NetMinor)));
+        Assert.Equal([(bia, 5000L), (caio, 0L)], rebuiltY.Entries.Select(e => (e.UserId, e.NetMinor)));
+        Assert.Equal("week", rebuiltGlobal.Period);
+        Assert.Equal(DayOfWeek.Monday, rebuiltGlobal.From!.Value.DayOfWeek);
+    }
+
+    [Theory]
+    [InlineData("scope=everyone", "scope")]
+    [InlineData("scope=channel:myspace:1", "scope")]
+    [InlineData("period=year", "period")]
+    [InlineData("period=1", "period")]
+    [InlineData("limit=0", "limit")]
+    public async Task A_bad_scope_period_or_limit_is_a_validation_problem(string query, string field)
+    {
+        using var player = app.Player();
+
+        var response = await player.GetAsync($"/api/pools/leaderboards?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal([field], (await response.ProblemAsync()).Errors!.Keys);
+    }
+
+    private static BetSettled Settled(Guid poolId, Guid userId, string result, long stake, long payout, DateTimeOffset at) =>
+        new(Guid.NewGuid(), poolId, userId, result, stake, payout, at);
+
+    private static async Task<LeaderboardJson> BoardAsync(HttpClient client, string scope, string period) =>
+        (await client.GetFromJsonAsync<LeaderboardJson>($"/api/pools/leaderboards?scope={scope}&period={period}"))!;
+}

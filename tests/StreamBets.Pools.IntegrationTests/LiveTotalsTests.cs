@@ -1,0 +1,72 @@
+using StackExchange.Redis;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Pools.Stakes;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+/// <summary>BetPlaced (from the BetEngine) feeds each outcome's totals, the live odds in a pool's detail, and the PoolLocked totals.</summary>
+public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
+{
+    private BetPlaced Bet(PoolJson pool, int outcome, long stake) =>
+        new(Guid.NewGuid(), pool.Id, Guid.NewGuid(), pool.Outcomes[outcome].Id, stake, app.Clock.GetUtcNow());
+
+    [Fact]
+    public async Task Placed_bets_show_as_totals_and_live_odds_in_the_pools_detail()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+
+        await app.PublishAsync(Bet(pool, 0, 3000), Bet(pool, 1, 600), Bet(pool, 1, 400));
+
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 4000));
+        var detail = await streamer.GetPoolAsync(pool.Id);
+        // T = 4000, rake 5 % = 200, net 3800: Yes returns 3800 / 3000 per unit, No 3800 / 1000, Draw has no backer yet.
+        Assert.Equal([(3000L, 1, 3800m / 3000m), (1000L, 2, 3.8m)], detail.Outcomes[..2].Select(o => (o.StakedMinor, o.BetCount, o.ReturnPerUnit!.Value)));
+        Assert.Equal((0L, 0, (decimal?)null), (detail.Outcomes[2].StakedMinor, detail.Outcomes[2].BetCount, detail.Outcomes[2].ReturnPerUnit));
+    }
+
+    [Fact]
+    public async Task Totals_survive_redis_losing_the_pools_hash()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await app.PublishAsync(Bet(pool, 2, 700));
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 700));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+
+        await redis.GetDatabase().KeyDeleteAsync(PoolStakes.Key(pool.Id));
+
+        var detail = await streamer.GetPoolAsync(pool.Id);
+        Assert.Equal((700L, 1), (detail.Outcomes[2].StakedMinor, detail.Outcomes[2].BetCount));
+        Assert.True(await redis.GetDatabase().KeyExistsAsync(PoolStakes.Key(pool.Id)));
+    }
+
+    [Fact]
+    public async Task A_bet_on_an_unknown_outcome_is_ignored_and_later_bets_still_count()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+
+        await app.PublishAsync(Bet(pool, 0, 100) with { OutcomeId = Guid.NewGuid() }, Bet(pool, 0, 250));
+
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 250));
+        Assert.Equal(1, (await streamer.GetPoolAsync(pool.Id)).Outcomes[0].BetCount);
+    }
+
+    [Fact]
+    public async Task The_locked_event_carries_the_stakes_counted_so_far()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await app.PublishAsync(Bet(pool, 0, 1000), Bet(pool, 1, 2000), Bet(pool, 1, 500));
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 3500));
+
+        await streamer.ActAsync(pool.Id, "lock");
+
+        var locked = (await app.EventsAsync(pool.Id)).Single(e => e.Type == "streambets.pools.locked.v1").Data;
+        Assert.Equal(3500, locked.GetProperty("totalStakedMinor").GetInt64());
+        Assert.Equal(
+            [(pool.Outcomes[0].Id, 1000L, 1), (pool.Outcomes[1].Id, 2500L, 2), (pool.Outcomes[2].Id, 0L, 0)],
+            locked.GetProperty("outcomes").EnumerateArray().Select(o => (o.GetProperty("outcomeId").GetGuid(), o.GetProperty("stakedMinor").GetInt64(), o.GetProperty("betCount").GetInt32())));
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+/// <summary>The sweeper locks pools whose window ended and cancels pools left locked too long, driven only by the clock.</summary>
+public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
+{
+    [Fact]
+    public async Task An_open_pool_locks_itself_when_its_window_ends_dated_at_the_window_end()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), window: 60));
+
+        app.Clock.Advance(TimeSpan.FromSeconds(61));
+
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).State == "locked"));
+        var locked = await streamer.GetPoolAsync(pool.Id);
+        Assert.Equal(pool.LocksAt, locked.LockedAt);
+        Assert.False(locked.BettingOpen);
+        var lockedEvent = Assert.Single(await app.EventsAsync(pool.Id), e => e.Type == "streambets.pools.locked.v1");
+        Assert.Equal(pool.LocksAt, lockedEvent.Data.GetProperty("lockedAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task A_pool_left_locked_for_24_hours_cancels_itself_as_a_resolution_timeout()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await streamer.ActAsync(pool.Id, "lock");
+
+        app.Clock.Advance(TimeSpan.FromHours(23));
+        await Task.Delay(1500); // a few sweeps: not yet due
+        Assert.Equal("locked", (await streamer.GetPoolAsync(pool.Id)).State);
+
+        app.Clock.Advance(TimeSpan.FromHours(1));
+
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).State == "cancelled"));
+        Assert.Equal("abandoned", (await streamer.GetPoolAsync(pool.Id)).CancellationReason);
+        var cancelled = Assert.Single(await app.EventsAsync(pool.Id), e => e.Type == "streambets.pools.cancelled.v1");
+        Assert.Equal("resolution-timeout", cancelled.Data.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task The_configured_patience_applies_at_run_time()
+    {
+        using var admin = app.Admin();
+        var config = await admin.GetFromJsonAsync<Dictionary<string, object>>("/api/pools/admin/config");
+        var put = await admin.PutAsJsonAsync("/api/pools/admin/config", new { autoCancelAfterHours = 2, oneActivePoolPerChannel = true });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        try
+        {
+            var pool = await admin.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+            await admin.ActAsync(pool.Id, "lock");
+
+            app.Clock.Advance(TimeSpan.FromHours(2));
+
+            Assert.True(await PoolsApp.EventuallyAsync(async () => (await admin.GetPoolAsync(pool.Id)).State == "cancelled"));
+        }
+        finally
+        {
+            await admin.PutAsJsonAsync("/api/pools/admin/config", config);
+        }
+    }
+
+    [Fact]
+    public async Task Resolving_a_pool_whose_window_ended_before_the_sweeper_ran_locks_and_resolves_it_together()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), window: 30));
+        await app.ExecuteAsync($"UPDATE pools SET locks_at = locks_at - interval '1 hour', opened_at = opened_at - interval '1 hour' WHERE id = '{pool.Id}'");
+
+        // The sweeper may get there first; either way the pool ends resolved with exactly one lock and one resolution.
+        var resolved = await streamer.ActAsync(pool.Id, "resolve", new { winningOutcomeIds = new[] { pool.Outcomes[0].Id } });
+
+        Assert.Equal(HttpStatusCode.OK, resolved.StatusCode);
+        var events = (await app.EventsAsync(pool.Id)).Select(e => e.Type).ToArray();
+        Assert.Equal(["streambets.pools.created.v1", "streambets.pools.opened.v1", "streambets.pools.locked.v1", "streambets.pools.resolved.v1"], events);
+    }
+}

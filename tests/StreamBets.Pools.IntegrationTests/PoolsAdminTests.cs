@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+public sealed record SettingsJson(int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours);
+
+public sealed record TemplateJson(string Id, string Title, string[] Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
+
+/// <summary>Dynamic configuration and templates: admins change them over REST and the next pool follows, without a restart.</summary>
+public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAsyncLifetime
+{
+    private static readonly SettingsJson Defaults = new(500, 100, 100_000, true, 24);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // Each test starts from the defaults, whatever the previous one changed.
+    public async Task DisposeAsync()
+    {
+        using var admin = app.Admin();
+        await admin.PutAsJsonAsync("/api/pools/admin/config", Defaults);
+    }
+
+    [Fact]
+    public async Task The_configuration_starts_at_its_defaults_and_a_change_applies_to_the_next_pool()
+    {
+        using var admin = app.Admin();
+        Assert.Equal(Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+
+        var put = await admin.PutAsJsonAsync("/api/pools/admin/config", Defaults with { DefaultRakeBasisPoints = 250, DefaultMinStakeMinor = 50, DefaultMaxStakeMinor = 5_000 });
+        var pool = await admin.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal((250, 50, 5_000), (pool.RakeBasisPoints, pool.MinStakeMinor, pool.MaxStakeMinor));
+        Assert.Equal(250, (await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"))!.DefaultRakeBasisPoints);
+        Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM documents WHERE collection = 'config' AND id = 'pools'"));
+    }
+
+    [Fact]
+    public async Task Turning_off_one_active_pool_per_channel_lets_a_channel_run_two()
+    {
+        using var admin = app.Admin();
+        var channel = Requests.NewChannel();
+        await admin.PutAsJsonAsync("/api/pools/admin/config", Defaults with { OneActivePoolPerChannel = false });
+
+        await admin.CreatePoolAsync(Requests.Pool(channel));
+        var second = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
+
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_invalid_configuration_is_refused_field_by_field_and_changes_nothing()
+    {
+        using var admin = app.Admin();
+
+        var response = await admin.PutAsJsonAsync("/api/pools/admin/config", new SettingsJson(9_000, 0, -5, true, 0));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(
+            ["autoCancelAfterHours", "defaultMaxStakeMinor", "defaultMinStakeMinor", "defaultRakeBasisPoints"],
+            (await response.ProblemAsync()).Errors!.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+    }
+
+    [Fact]
+    public async Task Only_admins_reach_the_configuration_and_templates()
+    {
+        using var streamer = app.NewStreamer(out _);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await streamer.GetAsync("/api/pools/admin/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await streamer.PutAsJsonAsync("/api/pools/admin/templates/x", new { })).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_template_is_stored_listed_used_to_open_a_pool_and_deleted()
+    {
+        using var admin = app.Admin();
+        using var streamer = app.NewStreamer(out _);
+        var id = $"round-{Guid.NewGuid():N}"[..20];
+
+        var put = await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", new { title = " Win the round? ", outcomes = new[] { "Yes", "No" }, bettingWindowSeconds = 45, maxStakeMinor = 2_000 });
+        var read = await admin.GetFromJsonAsync<TemplateJson>($"/api/pools/admin/templates/{id}");
+        var listed = await admin.GetFromJsonAsync<TemplateJson[]>("/api/pools/admin/templates");
+        var pool = await streamer.CreatePoolAsync(new { channel = new { provider = "youtube", channelId = Requests.NewChannel() }, templateId = id });
+
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal((id, "Win the round?", 45, (long?)null, (long?)2_000), (read!.Id, read.Title, read.BettingWindowSeconds, read.MinStakeMinor, read.MaxStakeMinor));
+        Assert.Equal(["Yes", "No"], read.Outcomes);
+        Assert.Contains(listed!, t => t.Id == id);
+        Assert.Equal(("Win the round?", id, 45, 100, 2_000), (pool.Title, pool.TemplateId, pool.BettingWindowSeconds, pool.MinStakeMinor, pool.MaxStakeMinor));
+        Assert.Equal(["Yes", "No"], pool.Outcomes.Select(o => o.Label));
+
+        var deleted = await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
+        var gone = await admin.GetAsync($"/api/pools/admin/templates/{id}");
+        var fromDeleted = await streamer.PostAsJsonAsync("/api/pools", new { channel = new { provider = "kick", channelId = Requests.NewChannel() }, templateId = id });
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/template-not-found", (await gone.ProblemAsync()).Type);
+        Assert.Equal(HttpStatusCode.BadRequest, fromDeleted.StatusCode);
+        Assert.Equal(["templateId"], (await fromDeleted.ProblemAsync()).Errors!.Keys);
+    }
+
+    [Fact]
+    public async Task A_template_must_describe_a_valid_pool()
+    {
+        using var admin = app.Admin();
+
+        var response = await admin.PutAsJsonAsync("/api/pools/admin/templates/Not_A_Slug", new { title = "", outcomes = new[] { "A" }, bettingWindowSeconds = 5 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["bettingWindowSeconds", "id", "outcomes", "title"], (await response.ProblemAsync()).Errors!.Keys.Order(StringComparer.Ordinal));
+    }
+}

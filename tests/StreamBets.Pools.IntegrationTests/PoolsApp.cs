@@ -1,0 +1,280 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+using StreamBets.Testing;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+/// <summary>
+/// The Pools service in process on Kestrel (REST on one port, gRPC over real HTTP/2 on another), with its own fresh
+/// PostgreSQL database, its own Redis server (so a test may flush it) and a fake clock. The clock creeps forward with
+/// real time, so the event bus's polling and the sweeper's 1 s ticks run; tests jump it forward to expire windows.
+/// Triggers record, for every pool row change and outbox row, the id of the transaction that wrote it.
+/// </summary>
+public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const string SigningKey = "pools-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+    private readonly CancellationTokenSource _stop = new();
+    private RedisServer? _redis;
+    private Task? _clockTicker;
+    private GrpcChannel? _grpc;
+    private int _httpPort, _grpcPort;
+
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+    public string ConnectionString { get; private set; } = "";
+    public string RedisConnectionString => _redis!.ConnectionString;
+
+    public GrpcChannel GrpcChannel => _grpc ??= GrpcChannel.ForAddress($"http://127.0.0.1:{_grpcPort}");
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        ConnectionString = await postgres.CreateDatabaseAsync("pools");
+        _redis = await TestServers.StartAsync(new RedisServer());
+        (_httpPort, _grpcPort) = (FreePort(), FreePort());
+        UseKestrel();
+        StartServer();
+        await ExecuteAsync(AuditSql);
+        _clockTicker = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                await Task.Delay(20);
+                Clock.Advance(TimeSpan.FromMilliseconds(20));
+            }
+        });
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_clockTicker is not null)
+        {
+            await _clockTicker;
+        }
+
+        _grpc?.Dispose();
+        await base.DisposeAsync();
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("ConnectionStrings:poolsdb", ConnectionString);
+        builder.UseSetting("ConnectionStrings:redis", RedisConnectionString);
+        builder.UseSetting("Auth:SigningKey", SigningKey);
+        builder.UseSetting("Documents:Store", "Postgres");
+        builder.UseSetting("Messaging:Transport", "RedisStreams");
+        builder.UseSetting("Messaging:RedisStreams:PartitionsPerTopic", "4");
+        builder.UseSetting("Messaging:RedisStreams:LeaseDuration", "00:01:00");
+        builder.UseSetting("Kestrel:Endpoints:http:Url", $"http://127.0.0.1:{_httpPort}");
+        builder.UseSetting("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{_grpcPort}");
+        builder.UseSetting("Kestrel:Endpoints:grpc:Protocols", "Http2");
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+    }
+
+    public HttpClient ClientFor(Guid userId, string role)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_httpPort}") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(userId, role));
+        return client;
+    }
+
+    public HttpClient AnonymousClient() => new() { BaseAddress = new Uri($"http://127.0.0.1:{_httpPort}") };
+
+    public HttpClient NewStreamer(out Guid streamerId)
+    {
+        streamerId = Guid.NewGuid();
+        return ClientFor(streamerId, "streamer");
+    }
+
+    public HttpClient Admin() => ClientFor(Guid.NewGuid(), "admin");
+
+    public HttpClient Player() => ClientFor(Guid.NewGuid(), "player");
+
+    /// <summary>Writes integration events into the service's own outbox, as the BetEngine or Settlement would publish them.</summary>
+    public async Task PublishAsync(params IIntegrationEvent[] events)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Services.GetRequiredService<IOutbox>().AddRangeAsync(transaction, events);
+        await transaction.CommitAsync();
+    }
+
+    public async Task<T?> ScalarAsync<T>(string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+
+        var value = await command.ExecuteScalarAsync();
+        return value is null or DBNull ? default : (T)value;
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The pool events written for one pool, in commit order: (CloudEvents type, writing transaction, envelope data).</summary>
+    public async Task<List<AuditedEvent>> EventsAsync(Guid poolId)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT event_type, txid, envelope::text FROM test_outbox_audit WHERE partition_key = $1 ORDER BY position", connection);
+        command.Parameters.AddWithValue(poolId.ToString());
+        await using var reader = await command.ExecuteReaderAsync();
+        var events = new List<AuditedEvent>();
+        while (await reader.ReadAsync())
+        {
+            events.Add(new AuditedEvent(reader.GetString(0), reader.GetInt64(1), JsonDocument.Parse(reader.GetString(2)).RootElement.GetProperty("data").Clone()));
+        }
+
+        return events;
+    }
+
+    /// <summary>The transactions that wrote the pool row, one per change: (state written, transaction).</summary>
+    public async Task<List<(string State, long TxId)>> PoolWritesAsync(Guid poolId)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT state, txid FROM test_pool_audit WHERE pool_id = $1 ORDER BY seq", connection);
+        command.Parameters.AddWithValue(poolId);
+        await using var reader = await command.ExecuteReaderAsync();
+        var writes = new List<(string, long)>();
+        while (await reader.ReadAsync())
+        {
+            writes.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return writes;
+    }
+
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return await condition();
+    }
+
+    private static string Token(Guid userId, string role) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        Issuer = AuthenticationDefaultsIssuer,
+        Audience = "streambets",
+        Claims = new Dictionary<string, object> { ["sub"] = userId.ToString(), ["role"] = role },
+        // Wide enough for the fake clock's jumps, whichever clock validates the lifetime.
+        IssuedAt = DateTime.UtcNow.AddHours(-1),
+        NotBefore = DateTime.UtcNow.AddHours(-1),
+        Expires = DateTime.UtcNow.AddDays(60),
+        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SigningKey)), SecurityAlgorithms.HmacSha256),
+    });
+
+    private const string AuthenticationDefaultsIssuer = "streambets-users";
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    // Trigger audit: outbox rows are deleted once relayed, so a copy with the writing transaction id stays for the assertions.
+    private const string AuditSql = """
+        CREATE TABLE test_outbox_audit (position bigint, event_type text, partition_key text, envelope json, txid bigint);
+        CREATE TABLE test_pool_audit (seq bigserial, pool_id uuid, state text, txid bigint);
+        CREATE FUNCTION test_audit_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO test_outbox_audit VALUES (NEW.position, NEW.event_type, NEW.partition_key, NEW.envelope, txid_current());
+            RETURN NEW;
+        END $$;
+        CREATE FUNCTION test_audit_pool() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO test_pool_audit (pool_id, state, txid) VALUES (NEW.id, NEW.state, txid_current());
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_audit_outbox AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION test_audit_outbox();
+        CREATE TRIGGER test_audit_pool AFTER INSERT OR UPDATE ON pools FOR EACH ROW EXECUTE FUNCTION test_audit_pool();
+        """;
+}
+
+public sealed record AuditedEvent(string Type, long TxId, JsonElement Data);
+
+/// <summary>Requests and the JSON shapes tests read back.</summary>
+public static class Requests
+{
+    public static object Pool(string channelId, string title = "Will I win this round?", string[]? outcomes = null, int window = 120, string provider = "twitch") => new
+    {
+        channel = new { provider, channelId },
+        title,
+        outcomes = outcomes ?? ["Yes", "No", "Draw"],
+        bettingWindowSeconds = window,
+    };
+
+    public static string NewChannel() => $"ch{Guid.NewGuid():N}"[..16];
+
+    public static async Task<PoolJson> CreatePoolAsync(this HttpClient client, object request)
+    {
+        var response = await client.PostAsJsonAsync("/api/pools", request);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<PoolJson>())!;
+    }
+
+    public static async Task<HttpResponseMessage> ActAsync(this HttpClient client, Guid poolId, string action, object? body = null) =>
+        await client.PostAsJsonAsync($"/api/pools/{poolId}/{action}", body ?? new { });
+
+    public static async Task<PoolJson> GetPoolAsync(this HttpClient client, Guid poolId) =>
+        (await client.GetFromJsonAsync<PoolJson>($"/api/pools/{poolId}"))!;
+
+    public static async Task<ProblemJson> ProblemAsync(this HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync<ProblemJson>())!;
+}
+
+public sealed record OutcomeJson(Guid Id, string Label, long StakedMinor, int BetCount, decimal? ReturnPerUnit);
+
+public sealed record ChannelJson(string Provider, string ChannelId);
+
+public sealed record PoolJson(
+    Guid Id, ChannelJson Channel, Guid CreatedBy, string? TemplateId, string Title, string State, bool BettingOpen, OutcomeJson[] Outcomes,
+    long TotalStakedMinor, long MinStakeMinor, long MaxStakeMinor, int RakeBasisPoints, int BettingWindowSeconds, DateTimeOffset CreatedAt,
+    DateTimeOffset? OpenedAt, DateTimeOffset? LocksAt, DateTimeOffset? LockedAt, DateTimeOffset? ClosedAt, Guid[] WinningOutcomeIds,
+    string? CancellationReason, int Version);
+
+public sealed record ProblemJson(string? Type, string? Title, int? Status, string? Detail, Dictionary<string, string[]>? Errors);

@@ -1,0 +1,96 @@
+using CsCheck;
+using Microsoft.Extensions.Time.Testing;
+using StreamBets.Contracts;
+using StreamBets.Pools.Lifecycle;
+using StreamBets.Pools.Payouts;
+using static StreamBets.Pools.Tests.Lifecycle.PoolFixtures;
+
+namespace StreamBets.Pools.Tests.Payouts;
+
+/// <summary>Settling bets as they stream in pays exactly what settling them all at once pays.</summary>
+public class PayoutRunTests
+{
+    private readonly FakeTimeProvider clock = Clock();
+
+    private static OutcomeTotal[] Declare(Pool pool, IEnumerable<PoolBet> bets) =>
+        [.. pool.Outcomes.Select(o => new OutcomeTotal(o.Id, new Money(bets.Where(b => b.OutcomeId == o.Id).Sum(b => b.Stake.MinorUnits)), bets.Count(b => b.OutcomeId == o.Id)))];
+
+    private static (List<BetSettlement> Lines, PayoutSummary Summary) Stream(Pool pool, PoolBet[] bets)
+    {
+        var declared = Declare(pool, bets);
+        var run = pool.BeginPayouts(declared).Value!;
+        var lines = bets.Select(b =>
+        {
+            var (payout, kind) = run.Settle(Array.FindIndex(declared, d => d.OutcomeId == b.OutcomeId), b.Stake);
+            return new BetSettlement(b.BetId, b.UserId, payout, kind);
+        }).ToList();
+        return (lines, run.Complete().Value!);
+    }
+
+    [Fact]
+    public void Streamed_payouts_equal_the_all_at_once_plan_for_any_pool_and_result()
+    {
+        var pools = Gen.Select(Gen.Select(Gen.Int[0, 2], Gen.Long[1, 1_000_000]).Array[0, 40], Gen.Int[0, 2], Gen.Bool);
+
+        pools.Sample((stakes, winner, deadHeat) =>
+        {
+            var pool = Locked(clock);
+            var winners = deadHeat ? new[] { pool.Outcomes[winner].Id, pool.Outcomes[(winner + 1) % 3].Id } : [pool.Outcomes[winner].Id];
+            Assert.True(pool.Resolve(winners, clock.GetUtcNow()).IsSuccess);
+            PoolBet[] bets = [.. stakes.Select(s => new PoolBet(Guid.NewGuid(), Guid.NewGuid(), pool.Outcomes[s.Item1].Id, new Money(s.Item2)))];
+
+            var expected = pool.Settle(bets).Value!;
+            var (lines, summary) = Stream(pool, bets);
+
+            Assert.Equal(expected.Bets, lines);
+            Assert.Equal(
+                (expected.Basis, expected.Total, expected.Paid, expected.Rake, expected.Breakage),
+                (summary.Basis, summary.Total, summary.Paid, summary.Rake, summary.Breakage));
+        }, iter: 500);
+    }
+
+    [Fact]
+    public void A_cancelled_pool_streams_refunds()
+    {
+        var pool = Cancelled(clock);
+        PoolBet[] bets = [new(Guid.NewGuid(), Guid.NewGuid(), pool.Outcomes[1].Id, new Money(700))];
+
+        var (lines, summary) = Stream(pool, bets);
+
+        Assert.Equal([(new Money(700), SettlementKind.Refund)], lines.Select(l => (l.Payout, l.Kind)));
+        Assert.Equal((SettlementBasis.Cancelled, 1L), (summary.Basis, summary.RefundedBets));
+    }
+
+    [Fact]
+    public void Bets_that_do_not_match_the_declaration_fail_the_run()
+    {
+        var pool = Resolved(clock);
+        var run = pool.BeginPayouts([new OutcomeTotal(pool.Outcomes[0].Id, new Money(1000), 2)]).Value!;
+
+        run.Settle(0, new Money(1000));
+
+        Assert.Equal(PoolErrorCodes.PayoutTotalsMismatch, run.Complete().Error?.Code);
+    }
+
+    [Fact]
+    public void A_declaration_naming_another_pools_outcome_or_impossible_totals_is_refused()
+    {
+        var pool = Resolved(clock);
+
+        Assert.Equal(PoolErrorCodes.UnknownOutcome, pool.BeginPayouts([new OutcomeTotal(Guid.NewGuid(), new Money(5), 1)]).Error?.Code);
+        Assert.Equal(PoolErrorCodes.InvalidPayoutDeclaration, pool.BeginPayouts([new OutcomeTotal(pool.Outcomes[0].Id, new Money(1), 2)]).Error?.Code);
+        Assert.Equal(PoolErrorCodes.InvalidTransition, Opened(clock).BeginPayouts([]).Error?.Code);
+    }
+
+    [Fact]
+    public void A_rehydrated_pool_is_the_pool_that_was_stored()
+    {
+        var pool = Resolved(clock);
+
+        var copy = Pool.Rehydrate(pool.ToMemento());
+
+        Assert.Equal(pool.ToMemento(), copy.ToMemento() with { Outcomes = pool.Outcomes, WinningOutcomeIds = pool.WinningOutcomeIds });
+        Assert.Equal(pool.Outcomes, copy.Outcomes);
+        Assert.Equal(pool.WinningOutcomeIds, copy.WinningOutcomeIds);
+    }
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.IdentityModel.JsonWebTokens;
+using StreamBets.Users.Accounts;
+using StreamBets.Users.Auth;
+
+namespace StreamBets.Users.Tests;
+
+public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<AccountsTestApp>
+{
+    [Fact]
+    public async Task A_player_edits_their_profile_and_the_new_name_reaches_the_token_at_the_next_refresh()
+    {
+        var player = await app.NewPlayerAsync();
+
+        var update = await player.Client.PutAsJsonAsync("/api/users/me",
+            new { displayName = "  Ana Banana ", avatarUrl = "https://cdn.example.com/ana.png", marketingOptIn = true });
+        var profile = await player.Client.GetFromJsonAsync<ProfileView>("/api/users/me");
+        var refreshed = await RefreshAsync(player.Tokens.RefreshToken);
+
+        Assert.Equal(HttpStatusCode.OK, update.StatusCode);
+        Assert.Equal(("Ana Banana", "https://cdn.example.com/ana.png", true), (profile!.DisplayName, profile.AvatarUrl, profile.MarketingOptIn));
+        Assert.Equal("Ana Banana", new JsonWebToken(refreshed.AccessToken).GetClaim("name").Value);
+    }
+
+    [Theory]
+    [InlineData("http://cdn.example.com/ana.png")]
+    [InlineData("javascript:alert(1)")]
+    [InlineData("/relative/ana.png")]
+    public async Task An_avatar_must_be_an_absolute_https_url(string avatarUrl)
+    {
+        var player = await app.NewPlayerAsync();
+
+        var response = await player.Client.PutAsJsonAsync("/api/users/me", new { displayName = "Ana", avatarUrl });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("avatarUrl", (await response.Content.ReadFromJsonAsync<ValidationProblemDetails>())!.Errors.Keys);
+        Assert.Null((await player.Client.GetFromJsonAsync<ProfileView>("/api/users/me"))!.AvatarUrl);
+    }
+
+    [Fact]
+    public async Task The_bootstrap_admin_exists_in_development()
+    {
+        Assert.Equal("admin", await app.ScalarAsync<string>("SELECT role FROM users WHERE lower(email) = lower($1)", AccountsTestApp.AdminEmail));
+    }
+
+    [Fact]
+    public async Task An_admin_makes_a_player_a_streamer_who_then_sees_their_linked_channels()
+    {
+        var player = await app.NewPlayerAsync();
+        await app.ScalarAsync<object>(
+            "INSERT INTO linked_channels (user_id, platform, channel_id, channel_name, linked_at) VALUES ($1, 'twitch', $2, 'ana_plays', now())",
+            player.Id, Guid.NewGuid().ToString("N"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await player.Client.GetAsync("/api/users/me/channels")).StatusCode);
+        using var admin = await app.AdminClientAsync();
+
+        var found = await admin.GetFromJsonAsync<ProfileView>($"/api/users/admin/users?email={Uri.EscapeDataString(player.Email)}");
+        var granted = await admin.PutAsJsonAsync($"/api/users/admin/users/{found!.Id}/role", new { role = "streamer" });
+        var tokens = await RefreshAsync(player.Tokens.RefreshToken);
+        using var streamer = app.ClientFor(tokens.AccessToken);
+        var channels = await streamer.GetFromJsonAsync<List<LinkedChannel>>("/api/users/me/channels");
+
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        Assert.Equal("streamer", tokens.Role);
+        Assert.Equal(("twitch", "ana_plays"), (Assert.Single(channels!).Platform, channels![0].ChannelName));
+    }
+
+    [Fact]
+    public async Task Admins_are_not_made_or_unmade_through_the_API()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        var adminId = await app.ScalarAsync<Guid>("SELECT id FROM users WHERE lower(email) = lower($1)", AccountsTestApp.AdminEmail);
+
+        var makeAdmin = await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "admin" });
+        var demoteAdmin = await admin.PutAsJsonAsync($"/api/users/admin/users/{adminId}/role", new { role = "player" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, makeAdmin.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/role-not-assignable", (await demoteAdmin.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+    }
+
+    public static TheoryData<string, string> AdminEndpoints() => new()
+    {
+        { "GET", "/api/users/admin/kyc/reviews" },
+        { "POST", $"/api/users/admin/kyc/reviews/{Guid.NewGuid()}/approve" },
+        { "POST", $"/api/users/admin/kyc/reviews/{Guid.NewGuid()}/reject" },
+        { "GET", "/api/users/admin/users?email=someone@example.com" },
+        { "PUT", $"/api/users/admin/users/{Guid.NewGuid()}/role" },
+    };
+
+    [Theory]
+    [MemberData(nameof(AdminEndpoints))]
+    public async Task Only_admins_reach_admin_endpoints(string method, string path)
+    {
+        var player = await app.NewPlayerAsync();
+        using var anonymous = app.CreateClient();
+
+        HttpRequestMessage Request() => new(new HttpMethod(method), path) { Content = method == "GET" ? null : JsonContent.Create(new { role = "streamer", note = "x" }) };
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await player.Client.SendAsync(Request())).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(Request())).StatusCode);
+    }
+
+    private async Task<TokenResponse> RefreshAsync(string refreshToken)
+    {
+        using var client = app.CreateClient();
+        var response = await client.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<TokenResponse>())!;
+    }
+}

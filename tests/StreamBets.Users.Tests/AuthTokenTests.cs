@@ -1,0 +1,180 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using StackExchange.Redis;
+using StreamBets.Users.Auth;
+
+namespace StreamBets.Users.Tests;
+
+public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<AccountsTestApp>
+{
+    [Fact]
+    public async Task Login_issues_a_15_minute_access_token_with_the_claims_every_service_trusts()
+    {
+        var player = await app.NewPlayerAsync();
+
+        var token = new JsonWebToken(player.Tokens.AccessToken);
+
+        Assert.Equal(("streambets-users", "streambets"), (token.Issuer, token.Audiences.Single()));
+        Assert.Equal(player.Id.ToString(), token.Subject);
+        Assert.Equal("player", token.GetClaim("role").Value);
+        Assert.Equal("Test Player", token.GetClaim("name").Value);
+        Assert.True(Guid.TryParse(token.GetClaim("sid").Value, out _));
+        Assert.False(string.IsNullOrEmpty(token.Id));
+        Assert.Equal(TimeSpan.FromMinutes(15), token.ValidTo - token.IssuedAt);
+        Assert.Equal(900, player.Tokens.ExpiresIn);
+        Assert.Equal(HttpStatusCode.OK, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_and_an_unknown_email_get_the_same_answer()
+    {
+        var player = await app.NewPlayerAsync();
+        using var client = app.CreateClient();
+
+        var wrongPassword = await client.PostAsJsonAsync("/api/users/login", new { email = player.Email, password = "not-the-password" });
+        var unknownEmail = await client.PostAsJsonAsync("/api/users/login", new { email = AccountsTestApp.NewEmail("nobody"), password = "not-the-password" });
+
+        var (first, second) = (await wrongPassword.Content.ReadFromJsonAsync<ProblemDetails>(), await unknownEmail.Content.ReadFromJsonAsync<ProblemDetails>());
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (wrongPassword.StatusCode, unknownEmail.StatusCode));
+        Assert.Equal("https://streambets.dev/problems/invalid-credentials", first!.Type);
+        Assert.Equal((first.Type, first.Title, first.Detail), (second!.Type, second.Title, second.Detail));
+    }
+
+    [Fact]
+    public async Task Login_works_whatever_the_letter_case_of_the_email()
+    {
+        var player = await app.NewPlayerAsync();
+
+        var tokens = await app.LoginAsync(player.Email.ToUpperInvariant(), player.Password);
+
+        Assert.Equal(player.Id, tokens.UserId);
+    }
+
+    [Fact]
+    public async Task Refresh_rotates_the_refresh_token_within_the_same_session()
+    {
+        var player = await app.NewPlayerAsync();
+        using var client = app.CreateClient();
+
+        var refreshed = await RefreshAsync(client, player.Tokens.RefreshToken);
+
+        Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        var tokens = (await refreshed.Content.ReadFromJsonAsync<TokenResponse>())!;
+        Assert.NotEqual(player.Tokens.RefreshToken, tokens.RefreshToken);
+        Assert.Equal(Sid(player.Tokens.AccessToken), Sid(tokens.AccessToken));
+        Assert.Equal(HttpStatusCode.OK, (await RefreshAsync(client, tokens.RefreshToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Reusing_a_used_refresh_token_ends_the_whole_session()
+    {
+        var player = await app.NewPlayerAsync();
+        using var client = app.CreateClient();
+        var rotated = (await (await RefreshAsync(client, player.Tokens.RefreshToken)).Content.ReadFromJsonAsync<TokenResponse>())!;
+
+        var reuse = await RefreshAsync(client, player.Tokens.RefreshToken);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, reuse.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/refresh-token-reused", (await reuse.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        // The legitimate holder's newer tokens die with the session too.
+        var successor = await RefreshAsync(client, rotated.RefreshToken);
+        Assert.Equal("https://streambets.dev/problems/invalid-refresh-token", (await successor.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        using var rotatedClient = app.ClientFor(rotated.AccessToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await rotatedClient.GetAsync("/api/users/me")).StatusCode);
+        Assert.Equal("refresh-token-reused", await app.ScalarAsync<string>("SELECT revoked_reason FROM sessions WHERE id = $1", Sid(rotated.AccessToken)));
+    }
+
+    [Fact]
+    public async Task Logout_revokes_the_session_in_Redis_for_as_long_as_its_tokens_live()
+    {
+        var player = await app.NewPlayerAsync();
+        Assert.Equal(HttpStatusCode.OK, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+
+        var logout = await player.Client.PostAsync("/api/users/logout", null);
+
+        Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+        using var client = app.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await RefreshAsync(client, player.Tokens.RefreshToken)).StatusCode);
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+        var ttl = await redis.GetDatabase().KeyTimeToLiveAsync(SessionRevocation.Key(Sid(player.Tokens.AccessToken).ToString()));
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(16));
+    }
+
+    [Fact]
+    public async Task Logging_out_one_session_leaves_the_others_signed_in()
+    {
+        var player = await app.NewPlayerAsync();
+        var otherDevice = app.ClientFor((await app.LoginAsync(player.Email, player.Password)).AccessToken);
+
+        await player.Client.PostAsync("/api/users/logout", null);
+
+        Assert.Equal(HttpStatusCode.OK, (await otherDevice.GetAsync("/api/users/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_tampered_token_is_rejected()
+    {
+        var player = await app.NewPlayerAsync();
+        var parts = player.Tokens.AccessToken.Split('.');
+        var payload = Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(parts[1])).Replace("\"player\"", "\"admin\"", StringComparison.Ordinal);
+        var tampered = $"{parts[0]}.{Base64UrlEncoder.Encode(payload)}.{parts[2]}";
+        using var client = app.ClientFor(tampered);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/users/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/users/admin/kyc/reviews")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_token_signed_with_another_key_is_rejected()
+    {
+        var player = await app.NewPlayerAsync();
+        var forged = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "streambets-users",
+            Audience = "streambets",
+            Expires = app.Clock.GetUtcNow().UtcDateTime.AddMinutes(5),
+            Claims = new Dictionary<string, object> { ["sub"] = player.Id.ToString(), ["role"] = "admin" },
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(new string('k', 64))), SecurityAlgorithms.HmacSha256),
+        });
+        using var client = app.ClientFor(forged);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/users/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_expired_token_is_rejected_and_refresh_gives_a_working_one()
+    {
+        var player = await app.NewPlayerAsync();
+
+        app.Clock.Advance(TimeSpan.FromMinutes(16));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+        using var client = app.CreateClient();
+        var tokens = (await (await RefreshAsync(client, player.Tokens.RefreshToken)).Content.ReadFromJsonAsync<TokenResponse>())!;
+        using var refreshedClient = app.ClientFor(tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await refreshedClient.GetAsync("/api/users/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_refresh_token_expires_after_14_unused_days()
+    {
+        var player = await app.NewPlayerAsync();
+
+        app.Clock.Advance(TimeSpan.FromDays(14));
+
+        using var client = app.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await RefreshAsync(client, player.Tokens.RefreshToken)).StatusCode);
+    }
+
+    private static Task<HttpResponseMessage> RefreshAsync(HttpClient client, string refreshToken) =>
+        client.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken });
+
+    private static Guid Sid(string accessToken) => Guid.Parse(new JsonWebToken(accessToken).GetClaim("sid").Value);
+}

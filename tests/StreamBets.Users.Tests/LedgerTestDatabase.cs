@@ -1,0 +1,129 @@
+using System.Data.Common;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+using StreamBets.Testing;
+using StreamBets.Users.Ledger;
+
+namespace StreamBets.Users.Tests;
+
+/// <summary>A freshly migrated ledger database on the shared test PostgreSQL, one per test class.</summary>
+public sealed class LedgerTestDatabase : IAsyncLifetime
+{
+    public string ConnectionString { get; private set; } = "";
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+    public RecordingOutbox Outbox { get; } = new();
+    public LedgerStore Ledger { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        ConnectionString = await postgres.CreateDatabaseAsync("ledger");
+        await RelaxDurabilityAsync(ConnectionString);
+        await PostgresSchema.MigrateAsync(ConnectionString, typeof(LedgerStore).Assembly);
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
+        Ledger = new LedgerStore(DataSource, Outbox, TimeProvider.System, NullLogger<LedgerStore>.Instance);
+    }
+
+    public async Task DisposeAsync() => await DataSource.DisposeAsync();
+
+    /// <summary>
+    /// Commits stop waiting for the WAL flush (about 3 ms here). Atomicity, locks and constraints are
+    /// unchanged, so every rule under test still holds; only crash durability, which no test covers, is off.
+    /// </summary>
+    public static async Task RelaxDurabilityAsync(string connectionString)
+    {
+        var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{database}\" SET synchronous_commit = off", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public Task<LedgerSnapshot> SnapshotAsync() => LedgerSnapshot.ReadAsync(DataSource);
+}
+
+/// <summary>Captures the events the ledger hands to the outbox; the host tests check the real outbox table.</summary>
+public sealed class RecordingOutbox : IOutbox
+{
+    private readonly List<IIntegrationEvent> _events = [];
+
+    public IReadOnlyList<WalletChanged> WalletChanges
+    {
+        get { lock (_events) { return [.. _events.OfType<WalletChanged>()]; } }
+    }
+
+    public Task AddAsync(DbTransaction transaction, IIntegrationEvent @event, CancellationToken cancellationToken = default) =>
+        AddRangeAsync(transaction, [@event], cancellationToken);
+
+    public Task AddRangeAsync(DbTransaction transaction, IReadOnlyCollection<IIntegrationEvent> events, CancellationToken cancellationToken = default)
+    {
+        lock (_events)
+        {
+            _events.AddRange(events);
+        }
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Everything the ledger's invariants are checked against, read straight from the tables.</summary>
+public sealed record LedgerSnapshot(
+    IReadOnlyDictionary<string, long> Balances,
+    IReadOnlyDictionary<string, long> EntrySums,
+    IReadOnlyDictionary<string, long> LastBalanceAfter,
+    long UnbalancedTransfers,
+    long TransferCount,
+    long EntryCount)
+{
+    public long Balance(LedgerAccountId account) => Balances.GetValueOrDefault(account.Code);
+
+    public static async Task<LedgerSnapshot> ReadAsync(NpgsqlDataSource dataSource)
+    {
+        var balances = new Dictionary<string, long>();
+        var sums = new Dictionary<string, long>();
+        var last = new Dictionary<string, long>();
+        await using (var command = dataSource.CreateCommand("""
+            SELECT a.code, a.balance, coalesce(s.total, 0),
+                   (SELECT e.balance_after FROM ledger_entries e WHERE e.account_id = a.id ORDER BY e.transfer_seq DESC LIMIT 1)
+            FROM ledger_accounts a
+            LEFT JOIN (SELECT account_id, sum(amount)::bigint AS total FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
+            """))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                var code = reader.GetString(0);
+                balances[code] = reader.GetInt64(1);
+                sums[code] = reader.GetInt64(2);
+                last[code] = reader.IsDBNull(3) ? 0 : reader.GetInt64(3);
+            }
+        }
+
+        await using var counts = dataSource.CreateCommand("""
+            SELECT (SELECT count(*) FROM (SELECT 1 FROM ledger_entries GROUP BY transfer_seq HAVING sum(amount) <> 0) u),
+                   (SELECT count(*) FROM ledger_transfers),
+                   (SELECT count(*) FROM ledger_entries)
+            """);
+        await using var countReader = await counts.ExecuteReaderAsync();
+        await countReader.ReadAsync();
+        return new LedgerSnapshot(balances, sums, last, countReader.GetInt64(0), countReader.GetInt64(1), countReader.GetInt64(2));
+    }
+
+    /// <summary>The ledger's invariants: double entry, no overdraft, balances that agree with their entries.</summary>
+    public void AssertConsistent()
+    {
+        Assert.Equal(0, Balances.Values.Sum());
+        Assert.Equal(0, UnbalancedTransfers);
+        foreach (var (code, balance) in Balances)
+        {
+            if (code != LedgerAccountId.PspClearing.Code)
+            {
+                Assert.True(balance >= 0, $"{code} has a negative balance of {balance}.");
+            }
+            Assert.True(balance == EntrySums[code], $"{code} holds {balance} but its entries sum to {EntrySums[code]}.");
+            Assert.True(balance == LastBalanceAfter[code], $"{code} holds {balance} but its last entry says {LastBalanceAfter[code]}.");
+        }
+    }
+}

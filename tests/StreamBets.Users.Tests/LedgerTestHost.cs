@@ -1,0 +1,107 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Npgsql;
+using StreamBets.Contracts.Wallet;
+using StreamBets.Testing;
+using StreamBets.Users.Ledger;
+
+namespace StreamBets.Users.Tests;
+
+/// <summary>
+/// The Users service in-process (TestServer) on its own fresh database, reached over REST and gRPC,
+/// with tokens signed by the same HMAC key the service validates.
+/// </summary>
+public sealed class LedgerTestHost : IAsyncLifetime
+{
+    public const string SigningKey = "ledger-tests-signing-key-0123456789abcdef";
+
+    private WebApplicationFactory<Program> _factory = null!;
+    private GrpcChannel _channel = null!;
+
+    public string ConnectionString { get; private set; } = "";
+    public string RedisConnectionString { get; private set; } = "";
+
+    /// <summary>This host's own Redis Streams key prefix, so its published events are its alone.</summary>
+    public string BusPrefix { get; } = $"ledger-tests-{Guid.NewGuid():N}";
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+    public Wallet.WalletClient Wallet { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        var redis = await TestServers.RedisAsync();
+        RedisConnectionString = redis.ConnectionString;
+        ConnectionString = await postgres.CreateDatabaseAsync("users");
+        await LedgerTestDatabase.RelaxDurabilityAsync(ConnectionString);
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
+
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment(Environments.Development);
+            web.UseSetting("ConnectionStrings:usersdb", ConnectionString);
+            web.UseSetting("ConnectionStrings:redis", redis.ConnectionString);
+            web.UseSetting("Auth:SigningKey", SigningKey);
+            web.UseSetting(Apis.WalletApi.SandboxFundingSetting, "true");
+            web.UseSetting("Messaging:RedisStreams:KeyPrefix", BusPrefix);
+        });
+        // Starts the host, which migrates the database before the first request.
+        _factory.Server.PreserveExecutionContext = true;
+        _channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _factory.Server.CreateHandler() });
+        Wallet = new Wallet.WalletClient(_channel);
+    }
+
+    public LedgerStore Ledger => _factory.Services.GetRequiredService<LedgerStore>();
+
+    public HttpClient Client(string? token = null)
+    {
+        var client = _factory.CreateClient();
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return client;
+    }
+
+    public Task<LedgerSnapshot> SnapshotAsync() => LedgerSnapshot.ReadAsync(DataSource);
+
+    public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, DateTime? expires = null, string key = SigningKey)
+    {
+        var now = DateTime.UtcNow;
+        var expiry = expires ?? now.AddMinutes(15);
+        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = AuthenticationDefaults.Issuer,
+            Audience = AuthenticationDefaults.Audience,
+            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role)]),
+            IssuedAt = expiry.AddMinutes(-30),
+            NotBefore = expiry.AddMinutes(-30),
+            Expires = expiry,
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256),
+        });
+    }
+
+    /// <summary>The same token with its payload swapped for another user's: the signature no longer matches.</summary>
+    public static string Tampered(string token, Guid otherUserId)
+    {
+        var parts = token.Split('.');
+        var payload = Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(parts[1]));
+        var sub = System.Text.Json.JsonDocument.Parse(payload).RootElement.GetProperty("sub").GetString()!;
+        parts[1] = Base64UrlEncoder.Encode(payload.Replace(sub, otherUserId.ToString(), StringComparison.Ordinal));
+        return string.Join('.', parts);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _channel.Dispose();
+        await _factory.DisposeAsync();
+        await DataSource.DisposeAsync();
+    }
+}
