@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,9 +51,6 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
             "--DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
         ]);
 
-        // Retries ride over a service that is still warming up on a busy two-core machine.
-        builder.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler());
-
         ProjectNames = builder.Resources.OfType<ProjectResource>().Select(r => r.Name).ToList();
         // Aspire adds hidden helper resources (such as project rebuilders) that never start; only ours matter.
         var ours = builder.Resources.Where(r => r is ProjectResource || r.GetType().Name == "LocalServerResource").Select(r => r.Name).ToList();
@@ -69,6 +67,33 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
         var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
         await Task.WhenAll(ours.Select(name => notifications.WaitForResourceHealthyAsync(name, timeout.Token)));
         TimeToAllHealthy = stopwatch.Elapsed;
+    }
+
+    /// <summary>
+    /// GETs a path until it answers 200, for up to a minute: a service that has just turned healthy
+    /// can still be warming up (JIT, first connections) on a busy two-core machine.
+    /// </summary>
+    public async Task<(HttpStatusCode Status, string Body)> GetWhenReadyAsync(string resource, string path)
+    {
+        using var http = new HttpClient { BaseAddress = App.GetEndpoint(resource, "http"), Timeout = TimeSpan.FromSeconds(15) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync(path);
+                var body = await response.Content.ReadAsStringAsync();
+                if (response.StatusCode == HttpStatusCode.OK || DateTime.UtcNow > deadline)
+                {
+                    return (response.StatusCode, body);
+                }
+            }
+            catch (Exception e) when ((e is HttpRequestException or TaskCanceledException) && DateTime.UtcNow < deadline)
+            {
+                // Not answering yet; try again.
+            }
+            await Task.Delay(500);
+        }
     }
 
     public async Task DisposeAsync()

@@ -39,10 +39,9 @@ public sealed class LocalModeTests(LocalModeAppFixture fixture)
     [InlineData("admin")]
     public async Task Each_service_answers_healthy_directly(string service)
     {
-        using var client = fixture.App.CreateHttpClient(service, "http");
-        using var response = await client.GetAsync("/health");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+        var (status, body) = await fixture.GetWhenReadyAsync(service, "/health");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Healthy", body);
     }
 
     [Theory]
@@ -56,10 +55,9 @@ public sealed class LocalModeTests(LocalModeAppFixture fixture)
     [InlineData("analytics")]
     public async Task Each_service_answers_healthy_through_the_gateway(string service)
     {
-        using var client = fixture.App.CreateHttpClient("gateway", "http");
-        using var response = await client.GetAsync($"/health/{service}");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+        var (status, body) = await fixture.GetWhenReadyAsync("gateway", $"/health/{service}");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Healthy", body);
     }
 
     [Fact]
