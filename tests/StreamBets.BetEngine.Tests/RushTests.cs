@@ -81,5 +81,5 @@ public sealed class RushTests(BetEngineStack stack)
         return json.RootElement.GetProperty("outcomes").EnumerateArray().Sum(o => o.GetProperty("stakedMinor").GetInt64());
     }
 
-    private Task<List<JsonElement>> OddsChangedAsync(Guid poolId) => stack.PublishedAsync("pools", "streambets.pools.odds-changed.v1", poolId);
+    private Task<List<JsonElement>> OddsChangedAsync(Guid poolId) => stack.PublishedAsync("bets", "streambets.bets.odds-changed.v1", poolId);
 }
