@@ -252,19 +252,8 @@ public sealed class BetEngineStack : IAsyncLifetime
     });
 
     /// <summary>Polls until the condition holds (background work: event delivery, relays).</summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-            await Task.Delay(50);
-        }
-        return await condition();
-    }
+    public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? within = null) =>
+        Eventually.HoldsAsync(condition, within ?? TimeSpan.FromSeconds(15));
 
     private IEnumerable<KeyValuePair<string, string?>> CommonSettings() =>
     [

@@ -179,21 +179,8 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
         return writes;
     }
 
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return await condition();
-    }
+    public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null) =>
+        Eventually.HoldsAsync(condition, timeout ?? TimeSpan.FromSeconds(60));
 
     private static string Token(Guid userId, string role) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
     {
