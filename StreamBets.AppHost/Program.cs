@@ -81,4 +81,7 @@ builder.AddProject<Projects.StreamBets_Admin>("admin")
     .WithReference(gateway).WaitFor(gateway)
     .WithExternalHttpEndpoints();
 
+builder.CheckEveryServiceHealth();
+builder.RunServicesInTheAppHostEnvironment();
+
 builder.Build().Run();

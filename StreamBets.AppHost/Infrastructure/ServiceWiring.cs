@@ -6,6 +6,41 @@ namespace StreamBets.AppHost.Infrastructure;
 /// </summary>
 public static class ServiceWiring
 {
+    /// <summary>
+    /// Aspire counts a project healthy as soon as its process runs, long before it listens (under load `dotnet run`
+    /// alone can take a minute). A service's /health, stores included, is what says it can serve, so WaitFor, the
+    /// dashboard and the tests wait for that.
+    /// </summary>
+    public static void CheckEveryServiceHealth(this IDistributedApplicationBuilder builder)
+    {
+        foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
+        {
+            builder.CreateResourceBuilder(project).WithHttpHealthCheck("/health", endpointName: "http");
+        }
+    }
+
+    /// <summary>
+    /// Every service runs in the AppHost's environment (Development under ./run.sh and the tests), so what is keyed on
+    /// it (the local bootstrap admin, sandbox funding, the Scalar pages) follows the AppHost. Aspire takes a project's
+    /// environment from its launch profile, and our services have none, so without this they would run as Production.
+    /// </summary>
+    public static void RunServicesInTheAppHostEnvironment(this IDistributedApplicationBuilder builder)
+    {
+        if (!builder.ExecutionContext.IsRunMode)
+        {
+            return; // a deployment sets its own environment
+        }
+        var environment = builder.Environment.EnvironmentName;
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            project.Annotations.Add(new EnvironmentCallbackAnnotation(variables =>
+            {
+                variables["ASPNETCORE_ENVIRONMENT"] = environment;
+                variables["DOTNET_ENVIRONMENT"] = environment;
+            }));
+        }
+    }
+
     /// <summary>The service's own PostgreSQL database, as <c>ConnectionStrings__{database}</c>.</summary>
     public static IResourceBuilder<ProjectResource> WithDatabase(this IResourceBuilder<ProjectResource> service, StreamBetsInfrastructure infrastructure, string database)
     {

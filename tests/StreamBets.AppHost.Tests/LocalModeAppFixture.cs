@@ -28,6 +28,17 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
 
     private readonly Dictionary<string, List<string>> _lines = [];
 
+    /// <summary>Every resource's console output next to the test results (bin/.../apphost-logs), for a failure seen only in CI.</summary>
+    private void SaveResourceLogs()
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "apphost-logs");
+        Directory.CreateDirectory(folder);
+        foreach (var (resource, lines) in ResourceLogLines)
+        {
+            File.WriteAllLines(Path.Combine(folder, $"{resource}.log"), lines);
+        }
+    }
+
     private async Task CollectLogsAsync(ResourceLoggerService logs, string resourceName)
     {
         await foreach (var batch in logs.WatchAsync(resourceName))
@@ -103,6 +114,7 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
             await App.StopAsync();
             await App.DisposeAsync();
         }
+        SaveResourceLogs();
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);

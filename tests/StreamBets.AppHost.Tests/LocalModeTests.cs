@@ -120,6 +120,8 @@ public sealed class LocalModeTests(LocalModeAppFixture fixture)
     [Fact]
     public void No_resource_logged_an_error()
     {
+        // Guard against a vacuous pass: the logs must actually have been collected.
+        Assert.NotEmpty(fixture.ResourceLogLines.GetValueOrDefault("users") ?? []);
         foreach (var (resource, lines) in fixture.ResourceLogLines)
         {
             var errors = lines.Where(IsErrorLine).ToList();

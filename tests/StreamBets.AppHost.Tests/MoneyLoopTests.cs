@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace StreamBets.AppHost.Tests;
+
+/// <summary>
+/// The money loop through the running app, as players and a streamer use it: everything goes through the gateway
+/// (REST), so Users, Pools, the Bet Engine and Settlement talk over real gRPC and the event bus between processes.
+/// </summary>
+[Collection(LocalModeAppCollection.Name)]
+public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
+{
+    private const long Funding = 10_000;
+
+    [Fact]
+    public async Task Three_players_bet_the_streamer_resolves_and_every_balance_is_exact()
+    {
+        using var gateway = fixture.App.CreateHttpClient("gateway", "http");
+        var admin = await LoginAsync(gateway, "admin@streambets.local", "local-admin-password");
+        var ana = await RegisterPlayerAsync(gateway, admin, "ana");
+        var bia = await RegisterPlayerAsync(gateway, admin, "bia");
+        var caio = await RegisterPlayerAsync(gateway, admin, "caio");
+        var streamer = await RegisterStreamerAsync(gateway, admin);
+
+        var pool = await SendAsync(gateway, HttpMethod.Post, "/api/pools", streamer.Token, new
+        {
+            channel = new { provider = "twitch", channelId = $"moneyloop{Guid.NewGuid():N}"[..24] },
+            title = "Who takes the final round?",
+            outcomes = new[] { "Blue", "Red" },
+            bettingWindowSeconds = 300,
+            minStakeMinor = 100,
+            maxStakeMinor = 50_000,
+        });
+        var poolId = pool.GetProperty("id").GetGuid();
+        var blue = pool.GetProperty("outcomes")[0].GetProperty("id").GetGuid();
+        var red = pool.GetProperty("outcomes")[1].GetProperty("id").GetGuid();
+        var rakeBasisPoints = pool.GetProperty("rakeBasisPoints").GetInt32();
+
+        await BetAsync(gateway, ana, poolId, blue, 3_000);
+        await BetAsync(gateway, bia, poolId, blue, 2_000);
+        await BetAsync(gateway, caio, poolId, red, 5_001);
+
+        await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/lock", streamer.Token, new { });
+        await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/resolve", streamer.Token, new { winningOutcomeIds = new[] { blue } });
+
+        // By hand, per ARCHITECTURE.md: payout = floor(s * (T - floor(T * r)) / W).
+        const long total = 3_000 + 2_000 + 5_001, onWinner = 3_000 + 2_000;
+        var net = total - total * rakeBasisPoints / 10_000;
+        var anaPayout = 3_000 * net / onWinner;
+        var biaPayout = 2_000 * net / onWinner;
+
+        await AssertEventuallyAsync(gateway, ana, Funding - 3_000 + anaPayout, "won", anaPayout);
+        await AssertEventuallyAsync(gateway, bia, Funding - 2_000 + biaPayout, "won", biaPayout);
+        await AssertEventuallyAsync(gateway, caio, Funding - 5_001, "lost", 0);
+        Assert.True(anaPayout + biaPayout <= total, "payouts never exceed the pool");
+    }
+
+    [Fact]
+    public async Task A_cancelled_pool_refunds_every_stake_exactly()
+    {
+        using var gateway = fixture.App.CreateHttpClient("gateway", "http");
+        var admin = await LoginAsync(gateway, "admin@streambets.local", "local-admin-password");
+        var duda = await RegisterPlayerAsync(gateway, admin, "duda");
+        var enzo = await RegisterPlayerAsync(gateway, admin, "enzo");
+
+        var pool = await SendAsync(gateway, HttpMethod.Post, "/api/pools", admin.Token, new
+        {
+            channel = new { provider = "kick", channelId = $"refunds{Guid.NewGuid():N}"[..24] },
+            title = "Does the run finish under 2 hours?",
+            outcomes = new[] { "Yes", "No", "Abandoned" },
+            bettingWindowSeconds = 300,
+            minStakeMinor = 100,
+            maxStakeMinor = 50_000,
+        });
+        var poolId = pool.GetProperty("id").GetGuid();
+        await BetAsync(gateway, duda, poolId, pool.GetProperty("outcomes")[0].GetProperty("id").GetGuid(), 4_321);
+        await BetAsync(gateway, enzo, poolId, pool.GetProperty("outcomes")[2].GetProperty("id").GetGuid(), 777);
+
+        await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/cancel", admin.Token, new { });
+
+        await AssertEventuallyAsync(gateway, duda, Funding, "refunded", 4_321);
+        await AssertEventuallyAsync(gateway, enzo, Funding, "refunded", 777);
+    }
+
+    private sealed record Caller(Guid Id, string Token, string Email);
+
+    private static int _cpfSequence = Random.Shared.Next(100_000_000, 900_000_000);
+
+    private static async Task<Caller> RegisterPlayerAsync(HttpClient gateway, Caller admin, string name)
+    {
+        var player = await RegisterAsync(gateway, name);
+        await SendAsync(gateway, HttpMethod.Post, $"/api/users/admin/wallets/{player.Id}/sandbox-credit", admin.Token,
+            new { amountMinor = Funding }, idempotencyKey: $"fund-{player.Id}");
+        return player;
+    }
+
+    private static async Task<Caller> RegisterStreamerAsync(HttpClient gateway, Caller admin)
+    {
+        var streamer = await RegisterAsync(gateway, "streamer");
+        await SendAsync(gateway, HttpMethod.Put, $"/api/users/admin/users/{streamer.Id}/role", admin.Token, new { role = "streamer" });
+        // The role travels in the token, so sign in again to carry it.
+        return await LoginAsync(gateway, streamer.Email, Password);
+    }
+
+    private const string Password = "correct-horse-battery-staple";
+
+    private static async Task<Caller> RegisterAsync(HttpClient gateway, string name)
+    {
+        var email = $"{name}.{Guid.NewGuid():N}@moneyloop.test";
+        var cpf = CpfWithCheckDigits(Interlocked.Increment(ref _cpfSequence).ToString("D9", CultureInfo.InvariantCulture));
+        await SendAsync(gateway, HttpMethod.Post, "/api/users/register", token: null, new
+        {
+            email,
+            password = Password,
+            displayName = name,
+            dateOfBirth = "1994-05-17",
+            country = "BR", // a valid CPF gives KYC tier 1 at once: enough to bet
+            cpf,
+        });
+        return await LoginAsync(gateway, email, Password);
+    }
+
+    private static async Task<Caller> LoginAsync(HttpClient gateway, string email, string password)
+    {
+        var login = await SendAsync(gateway, HttpMethod.Post, "/api/users/login", token: null, new { email, password });
+        var token = login.GetProperty("accessToken").GetString()!;
+        var me = await SendAsync(gateway, HttpMethod.Get, "/api/users/me", token, body: null);
+        return new Caller(me.GetProperty("id").GetGuid(), token, email);
+    }
+
+    private static async Task BetAsync(HttpClient gateway, Caller player, Guid poolId, Guid outcomeId, long stakeMinor)
+    {
+        var bet = await SendAsync(gateway, HttpMethod.Post, "/api/bets", player.Token,
+            new { poolId, outcomeId, stakeMinor }, idempotencyKey: $"bet-{poolId}-{player.Id}");
+        Assert.Equal("accepted", bet.GetProperty("status").GetString());
+    }
+
+    /// <summary>Settlement is asynchronous (PoolResolved travels over the bus): wait for the balance, then check the bet.</summary>
+    private static async Task AssertEventuallyAsync(HttpClient gateway, Caller player, long expectedBalance, string expectedResult, long expectedPayout)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        long balance;
+        while (true)
+        {
+            var wallet = await SendAsync(gateway, HttpMethod.Get, "/api/users/me/wallet", player.Token, body: null);
+            balance = wallet.GetProperty("balanceMinor").GetInt64();
+            if (balance == expectedBalance || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+            await Task.Delay(500);
+        }
+        Assert.Equal(expectedBalance, balance);
+
+        JsonElement bet;
+        do
+        {
+            var mine = await SendAsync(gateway, HttpMethod.Get, "/api/bets/mine", player.Token, body: null);
+            bet = mine.GetProperty("items")[0];
+            if (bet.TryGetProperty("settledResult", out var result) && result.ValueKind == JsonValueKind.String)
+            {
+                break;
+            }
+            await Task.Delay(500);
+        }
+        while (DateTime.UtcNow < deadline);
+        Assert.Equal(expectedResult, bet.GetProperty("settledResult").GetString());
+        Assert.Equal(expectedPayout, bet.GetProperty("payoutMinor").GetInt64());
+    }
+
+    /// <summary>Sends JSON and answers the JSON reply; a 429 from the gateway's rate limit is waited out, anything else not 2xx fails with the problem's text.</summary>
+    private static async Task<JsonElement> SendAsync(HttpClient gateway, HttpMethod method, string path, string? token, object? body, string? idempotencyKey = null)
+    {
+        while (true)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            if (token is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+            if (idempotencyKey is not null)
+            {
+                request.Headers.Add("Idempotency-Key", idempotencyKey);
+            }
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body);
+            }
+            using var response = await gateway.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                continue;
+            }
+            Assert.True(response.IsSuccessStatusCode, $"{method} {path} answered {(int)response.StatusCode}: {text}");
+            return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+        }
+    }
+
+    private static string CpfWithCheckDigits(string nineDigits)
+    {
+        var digits = nineDigits.Select(c => c - '0').ToList();
+        for (var round = 0; round < 2; round++)
+        {
+            var sum = digits.Select((d, i) => d * (digits.Count + 1 - i)).Sum();
+            var check = sum * 10 % 11 % 10;
+            digits.Add(check);
+        }
+        return string.Concat(digits);
+    }
+}
