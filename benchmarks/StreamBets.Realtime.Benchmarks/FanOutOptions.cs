@@ -22,11 +22,13 @@ public sealed record FanOutOptions(int Connections, int Replicas, TimeSpan Durat
         int Number(string name, int fallback) =>
             values.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
 
+        // Several replicas first share the bus partitions out (leases of 10 s): measure after that has settled.
+        var replicas = Number("replicas", 1);
         return new FanOutOptions(
             Number("connections", 500),
-            Number("replicas", 1),
+            replicas,
             TimeSpan.FromSeconds(Number("seconds", 10)),
-            TimeSpan.FromSeconds(Number("warmup", 3)),
+            TimeSpan.FromSeconds(Number("warmup", replicas > 1 ? 20 : 3)),
             TimeSpan.FromMilliseconds(Number("interval-ms", 250)),
             Number("connect-concurrency", 50));
     }

@@ -2,7 +2,7 @@
 // change travels the real path (outbox -> relay -> Redis Streams -> Realtime's consumer -> odds coalescer -> Redis
 // backplane -> every client) and the delay from the change to each client's delivery is measured.
 //
-//   dotnet build -c Release services/StreamBets.Realtime benchmarks/StreamBets.Realtime.Benchmarks
+//   dotnet build -c Release services/StreamBets.Realtime && dotnet build -c Release benchmarks/StreamBets.Realtime.Benchmarks
 //   dotnet run -c Release --no-build --project benchmarks/StreamBets.Realtime.Benchmarks -- \
 //       [--connections 500] [--replicas 1] [--seconds 10] [--warmup 3] [--interval-ms 250] [--connect-concurrency 50]
 using System.Diagnostics;
