@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,7 +14,7 @@ namespace StreamBets.Realtime.Benchmarks;
 /// </summary>
 public sealed class SelfHostedRealtime : IAsyncDisposable
 {
-    private readonly List<Process> _processes = [];
+    private readonly List<ServiceProcess> _replicas = [];
     private readonly PostgresServer _postgres = new();
     private readonly RedisServer _redis = new();
     private IHost? _publisher;
@@ -65,14 +62,9 @@ public sealed class SelfHostedRealtime : IAsyncDisposable
             await _publisher.StopAsync();
             _publisher.Dispose();
         }
-        foreach (var process in _processes)
+        foreach (var replica in _replicas)
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-            process.Dispose();
+            await replica.DisposeAsync();
         }
         await _redis.DisposeAsync();
         await _postgres.DisposeAsync();
@@ -95,77 +87,18 @@ public sealed class SelfHostedRealtime : IAsyncDisposable
 
     private async Task<string> StartRealtimeAsync(int replica, string busPrefix)
     {
-        const string project = "StreamBets.Realtime";
-        var dll = Path.Combine(RepositoryRoot(), "services", project, "bin", "Release", "net10.0", $"{project}.dll");
-        if (!File.Exists(dll))
+        var environment = new Dictionary<string, string>
         {
-            throw new FileNotFoundException($"Build the service first: dotnet build -c Release services/{project}", dll);
-        }
-
-        var port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [dll])
-        {
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["ConnectionStrings__redis"] = _redis.ConnectionString,
+            ["Auth__SigningKey"] = SigningKey,
+            ["Messaging__RedisStreams__KeyPrefix"] = busPrefix,
+            ["DOTNET_gcServer"] = "1",
         };
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        start.Environment["ConnectionStrings__redis"] = _redis.ConnectionString;
-        start.Environment["Auth__SigningKey"] = SigningKey;
-        start.Environment["Messaging__RedisStreams__KeyPrefix"] = busPrefix;
-        start.Environment["Kestrel__Endpoints__http__Url"] = $"http://127.0.0.1:{port}";
-        start.Environment["DOTNET_gcServer"] = "1";
-
-        var process = Process.Start(start)!;
-        _processes.Add(process);
-        var log = new StreamWriter(Path.Combine(_postgres.DataDirectory, $"realtime-{replica}.log")) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        var url = $"http://127.0.0.1:{port}";
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"Realtime exited with code {process.ExitCode}; see {_postgres.DataDirectory}/realtime-{replica}.log");
-            }
-            try
-            {
-                if ((await http.GetAsync($"{url}/health")).IsSuccessStatusCode)
-                {
-                    Console.WriteLine($"Realtime replica {replica} is up at {url}");
-                    return url;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"Realtime did not become healthy; see {_postgres.DataDirectory}/realtime-{replica}.log");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "StreamBets.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("Run the harness from inside the repository.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var service = await ServiceProcess.StartAsync(
+            "StreamBets.Realtime", ServiceProcess.FreePort(), environment, Path.Combine(_postgres.DataDirectory, $"realtime-{replica}.log"));
+        _replicas.Add(service);
+        Console.WriteLine($"Realtime replica {replica} is up at {service.Url}");
+        return service.Url;
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Hosting;
@@ -69,46 +67,36 @@ public sealed class RealtimeStack : IAsyncLifetime
     public Task<LiveClient> ConnectAsync(Guid userId, string role = AuthenticationDefaults.Roles.Player, bool toHostB = false) =>
         ConnectAsync(Token(userId, role, $"user-{userId.ToString()[..4]}"), toHostB);
 
-    private (string Url, IServiceProvider Services) StartRealtime()
+    private (string Url, IServiceProvider Services) StartRealtime() => StartOnKestrel<LiveHub>(new()
     {
-        var port = FreePort();
-        var factory = new WebApplicationFactory<LiveHub>().WithWebHostBuilder(web =>
+        ["Messaging:RedisStreams:KeyPrefix"] = BusPrefix,
+        ["Realtime:KeyPrefix"] = KeyPrefix,
+    });
+
+    private string StartGateway(string realtime) => StartOnKestrel<RateLimitOptions>(new()
+    {
+        ["ReverseProxy:Clusters:realtime:Destinations:d1:Address"] = realtime,
+    }).Url;
+
+    /// <summary>Starts the service whose assembly holds <typeparamref name="TEntryPoint"/> on a free port, with the stack's Redis and signing key.</summary>
+    private (string Url, IServiceProvider Services) StartOnKestrel<TEntryPoint>(Dictionary<string, string> settings) where TEntryPoint : class
+    {
+        var url = $"http://127.0.0.1:{ServiceProcess.FreePort()}";
+        var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
         {
-            web.UseSetting("ConnectionStrings:redis", RedisConnectionString);
-            web.UseSetting("Auth:SigningKey", SigningKey);
-            web.UseSetting("Messaging:RedisStreams:KeyPrefix", BusPrefix);
-            web.UseSetting("Realtime:KeyPrefix", KeyPrefix);
-            web.UseSetting("Logging:LogLevel:Default", "Warning");
-            web.UseSetting("Kestrel:Endpoints:http:Url", $"http://127.0.0.1:{port}");
+            settings["ConnectionStrings:redis"] = RedisConnectionString;
+            settings["Auth:SigningKey"] = SigningKey;
+            settings["Logging:LogLevel:Default"] = "Warning";
+            settings["Kestrel:Endpoints:http:Url"] = url;
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
         });
         factory.UseKestrel();
         factory.StartServer();
         _hosts.Add(factory);
-        return ($"http://127.0.0.1:{port}", factory.Services);
-    }
-
-    private string StartGateway(string realtime)
-    {
-        var port = FreePort();
-        var factory = new WebApplicationFactory<RateLimitOptions>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("ConnectionStrings:redis", RedisConnectionString);
-            web.UseSetting("Auth:SigningKey", SigningKey);
-            web.UseSetting("ReverseProxy:Clusters:realtime:Destinations:d1:Address", realtime);
-            web.UseSetting("Logging:LogLevel:Default", "Warning");
-            web.UseSetting("Kestrel:Endpoints:http:Url", $"http://127.0.0.1:{port}");
-        });
-        factory.UseKestrel();
-        factory.StartServer();
-        _hosts.Add(factory);
-        return $"http://127.0.0.1:{port}";
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        return (url, factory.Services);
     }
 }
 
