@@ -124,6 +124,23 @@ public sealed class ModerationTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task An_admin_can_name_the_channels_streamer_instead_of_whoever_created_its_first_pool()
+    {
+        var (channel, firstCreator, firstCreatorId) = await ChannelWithStreamerAsync();
+        await using var disposeFirstCreator = firstCreator;
+        var realStreamerId = Guid.NewGuid();
+        await using var realStreamer = await stack.ConnectAsync(realStreamerId, AuthenticationDefaults.Roles.Streamer);
+        await using var admin = await stack.ConnectAsync(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin);
+
+        var notAdmin = await Assert.ThrowsAsync<HubException>(() => firstCreator.InvokeAsync("SetChannelStreamer", channel, firstCreatorId));
+        await admin.InvokeAsync("SetChannelStreamer", channel, realStreamerId);
+
+        Assert.Equal("admin-only", Refusal.Code(notAdmin));
+        Assert.True((await realStreamer.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanManageModerators);
+        Assert.False((await firstCreator.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanModerate);
+    }
+
+    [Fact]
     public async Task An_admin_moderates_any_channel()
     {
         var channel = TestEvents.NewChannel(); // no pool yet, so no streamer

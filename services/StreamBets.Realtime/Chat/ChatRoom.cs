@@ -191,6 +191,10 @@ public sealed class ChatRoom(
     public Task SetStreamerAsync(string channel, Guid streamerId) =>
         Db.StringSetAsync(keys.Streamer(channel), streamerId.ToString(), Options.StreamerRetention);
 
+    public Task AssignStreamerAsync(string channel, ChatUser caller, Guid streamerId) => caller.IsAdmin
+        ? SetStreamerAsync(channel, streamerId)
+        : throw new RefusedException("admin-only", "Only an admin can name a channel's streamer.");
+
     private enum Role
     {
         Viewer,

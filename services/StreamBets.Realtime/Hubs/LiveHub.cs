@@ -78,6 +78,9 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, IOptions<Rea
 
     public Task<IReadOnlyList<Guid>> GetModerators(string channel) => chat.ModeratorsAsync(RequireChannel(channel), RequireUser("see the moderators"));
 
+    /// <summary>An admin names a channel's streamer, e.g. when someone else created its first pool.</summary>
+    public Task SetChannelStreamer(string channel, Guid userId) => chat.AssignStreamerAsync(RequireChannel(channel), RequireUser("name a streamer"), userId);
+
     public Task<ChatPermissions> GetChatPermissions(string channel) => chat.PermissionsAsync(RequireChannel(channel), CurrentUser());
 
     private async Task WatchAsync(LiveStream stream)
