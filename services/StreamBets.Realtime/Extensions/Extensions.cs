@@ -23,6 +23,7 @@ internal static class Extensions
         builder.AddDefaultAuthentication();
         builder.AddRedisClient("redis");
         builder.Services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
+        builder.Logging.AddFilter(RefusalsAsHubExceptions.DispatcherLogCategory, LogLevel.None); // the filter logs instead
         builder.Services.AddSignalR(hub => hub.AddFilter<RefusalsAsHubExceptions>())
             .AddStackExchangeRedis(
                 builder.Configuration.GetConnectionString("redis") ?? throw new InvalidOperationException("ConnectionStrings:redis is not configured."),
