@@ -1,16 +1,65 @@
+using Microsoft.AspNetCore.SignalR;
 using StackExchange.Redis;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+using StreamBets.Realtime.Chat;
+using StreamBets.Realtime.Hubs;
+using StreamBets.Realtime.IntegrationEvents.EventHandling;
+using StreamBets.Realtime.Live;
+using StreamBets.Realtime.Odds;
+using StreamBets.Realtime.Pools;
 
 namespace StreamBets.Realtime.Extensions;
 
 internal static class Extensions
 {
-    /// <summary>Everything the Realtime service registers: SignalR scaled out over the Redis backplane.</summary>
+    /// <summary>Everything the Realtime service registers: the hub scaled out over the Redis backplane, its Redis state, and its event subscriptions.</summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        var options = new RealtimeOptions();
+        builder.Configuration.GetSection(RealtimeOptions.SectionName).Bind(options);
+        builder.Services.Configure<RealtimeOptions>(builder.Configuration.GetSection(RealtimeOptions.SectionName));
+
         builder.AddDefaultAuthentication();
         builder.AddRedisClient("redis");
-        builder.Services.AddSignalR().AddStackExchangeRedis(
-            builder.Configuration.GetConnectionString("redis") ?? throw new InvalidOperationException("ConnectionStrings:redis is not configured."),
-            options => options.Configuration.ChannelPrefix = RedisChannel.Literal("streambets-realtime"));
+        builder.Services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
+        builder.Logging.AddFilter(RefusalsAsHubExceptions.DispatcherLogCategory, LogLevel.None); // the filter logs instead
+        builder.Services.AddSignalR(hub => hub.AddFilter<RefusalsAsHubExceptions>())
+            .AddStackExchangeRedis(
+                builder.Configuration.GetConnectionString("redis") ?? throw new InvalidOperationException("ConnectionStrings:redis is not configured."),
+                redis =>
+                {
+                    redis.Configuration.ChannelPrefix = RedisChannel.Literal(options.KeyPrefix);
+                    redis.Configuration.AbortOnConnectFail = false;
+                });
+
+        builder.Services.AddSingleton<RealtimeKeys>();
+        builder.Services.AddSingleton<LiveStreamStore>();
+        builder.Services.AddSingleton<LivePublisher>();
+        builder.Services.AddSingleton<OddsCoalescer>();
+        builder.Services.AddSingleton<PoolChannels>();
+        builder.Services.AddSingleton<ChatRoom>();
+
+        // No database, so no inbox: handlers recognise redeliveries themselves (event ids remembered in Redis).
+        builder.AddEventBus(connectionName: null)
+            .AddSubscription<OddsChanged, OddsChangedHandler>()
+            .AddSubscription<PoolCreated, PoolLifecycleHandler>()
+            .AddSubscription<PoolOpened, PoolLifecycleHandler>()
+            .AddSubscription<PoolLocked, PoolLifecycleHandler>()
+            .AddSubscription<PoolResolved, PoolLifecycleHandler>()
+            .AddSubscription<PoolCancelled, PoolLifecycleHandler>()
+            .AddSubscription<BetSettled, UserNotificationHandler>()
+            .AddSubscription<WalletChanged, UserNotificationHandler>()
+            .AddSubscription<StreamWentLive, StreamWentLiveHandler>();
     }
+
+    /// <summary>Maps the hub; a connection ends when its token expires, so a revoked or downgraded user cannot linger.</summary>
+    public static void MapLiveHub(this IEndpointRouteBuilder app) =>
+        app.MapHub<LiveHub>("/hubs/live", hub => hub.CloseOnAuthenticationExpiration = true);
+}
+
+/// <summary>SignalR's user id is the validated <c>sub</c> claim, as everywhere else.</summary>
+internal sealed class SubjectUserIdProvider : IUserIdProvider
+{
+    public string? GetUserId(HubConnectionContext connection) => connection.User.FindFirst(AuthenticationDefaults.Claims.UserId)?.Value;
 }

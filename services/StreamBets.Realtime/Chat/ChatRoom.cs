@@ -1,0 +1,250 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StreamBets.Realtime.Hubs;
+using StreamBets.Realtime.Live;
+
+namespace StreamBets.Realtime.Chat;
+
+/// <summary>Who is talking or moderating: the validated user id, display name and whether the token says admin.</summary>
+public sealed record ChatUser(Guid Id, string DisplayName, bool IsAdmin);
+
+/// <summary>What the caller may do in a channel's chat, for showing or hiding controls.</summary>
+public sealed record ChatPermissions(bool CanChat, bool CanModerate, bool CanManageModerators, bool Banned, int MutedForSeconds);
+
+/// <summary>
+/// Chat per channel, all state in Redis so every replica enforces the same limits: the last messages (a capped list),
+/// banned users (a set), mutes (a key per user that expires), moderators (a set), the channel's streamer (a key), and a
+/// sliding-window rate limit per user (a sorted set of send times). Sending checks ban, mute and rate and then numbers,
+/// keeps and replays the message in one script, so two replicas can never both let the sixth message of a window through.
+/// </summary>
+/// <remarks>
+/// The channel's streamer is the user who created the first pool on the channel, or the user a linked channel belongs to
+/// (StreamWentLive). The streamer manages moderators; the streamer, moderators and admins delete messages, mute and ban.
+/// </remarks>
+public sealed class ChatRoom(
+    IConnectionMultiplexer redis, RealtimeKeys keys, LiveStreamStore streams, LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time)
+{
+    // KEYS: sequence, replay, history, banned, muted, rate. ARGV: entry, capacity, sequence TTL, replay TTL, user id,
+    // history length, history TTL, now (ms), window (ms), limit, message id.
+    // Answers {sequence, 0}, {-1, 0} banned, {-2, ms left} muted, {-3, ms until a slot frees} rate limited.
+    private const string SendScript = LiveStreamStore.AppendFunction + """
+
+        if redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1 then return {-1, 0} end
+        local muted = redis.call('PTTL', KEYS[5])
+        if muted > 0 then return {-2, muted} end
+        local now = tonumber(ARGV[8])
+        local window = tonumber(ARGV[9])
+        redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - window)
+        if redis.call('ZCARD', KEYS[6]) >= tonumber(ARGV[10]) then
+          local oldest = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+          return {-3, tonumber(oldest[2]) + window - now}
+        end
+        redis.call('ZADD', KEYS[6], now, ARGV[11])
+        redis.call('PEXPIRE', KEYS[6], window)
+        local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+        redis.call('RPUSH', KEYS[3], seq .. ' ' .. ARGV[1])
+        redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
+        redis.call('PEXPIRE', KEYS[3], ARGV[7])
+        return {seq, 0}
+        """;
+
+    // KEYS: sequence, replay, history. ARGV: entry (the deletion notice), capacity, sequence TTL, replay TTL, needle.
+    private const string DeleteScript = LiveStreamStore.AppendFunction + """
+
+        for _, item in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+          if string.find(item, ARGV[5], 1, true) then
+            redis.call('LREM', KEYS[3], 1, item)
+            break
+          end
+        end
+        return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+        """;
+
+    // KEYS: streamer. ARGV: user id, TTL. The first pool's creator claims the channel; their later pools keep it.
+    private const string ClaimScript = """
+        local current = redis.call('GET', KEYS[1])
+        if not current or current == ARGV[1] then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          return 1
+        end
+        return 0
+        """;
+
+    private ChatOptions Options => options.Value.Chat;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task<ChatMessage> SendAsync(string channel, ChatUser sender, string? text, CancellationToken cancellationToken)
+    {
+        var cleaned = ChatText.Clean(text, Options.MaxLength);
+        var now = time.GetUtcNow();
+        var message = new ChatMessage(Guid.CreateVersion7(now).ToString(), channel, sender.Id, sender.DisplayName, cleaned, now);
+        var sent = await publisher.PublishAsync(LiveStream.Channel(channel), message, async onStream =>
+        {
+            var stream = LiveStream.Channel(channel);
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(SendScript,
+                [keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel), keys.Banned(channel), keys.Muted(channel, sender.Id), keys.ChatRate(channel, sender.Id)],
+                [
+                    LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), sender.Id.ToString(),
+                    Options.HistoryLength, (long)Options.HistoryRetention.TotalMilliseconds,
+                    now.ToUnixTimeMilliseconds(), (long)Options.RateWindow.TotalMilliseconds, Options.RateLimit, onStream.Id,
+                ]))!;
+            var (outcome, wait) = ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
+            return outcome switch
+            {
+                -1 => throw new RefusedException("banned", "You are banned from this channel's chat."),
+                -2 => throw new RefusedException("muted", $"You are muted in this chat for {Seconds(wait)} more seconds."),
+                -3 => throw new RefusedException("rate-limited",
+                    $"Slow down: at most {Options.RateLimit} messages every {Options.RateWindow.TotalSeconds:0} seconds. Try again in {Seconds(wait)} s."),
+                _ => outcome,
+            };
+        }, cancellationToken);
+        return sent!;
+    }
+
+    /// <summary>The last messages of the channel, oldest first.</summary>
+    public async Task<IReadOnlyList<ChatMessage>> HistoryAsync(string channel)
+    {
+        var entries = await Db.ListRangeAsync(keys.ChatHistory(channel));
+        return [.. entries.Select(entry => LiveStreamStore.Parse(entry.ToString()).Payload.Deserialize<ChatMessage>(LiveJson.Options)!)];
+    }
+
+    public async Task DeleteAsync(string channel, ChatUser moderator, string? messageId, CancellationToken cancellationToken)
+    {
+        await RequireModeratorAsync(channel, moderator);
+        if (!Guid.TryParse(messageId, out var id))
+        {
+            throw new RefusedException("invalid-message-id", "That is not a chat message id.");
+        }
+
+        var stream = LiveStream.Channel(channel);
+        await publisher.PublishAsync(stream, new ChatMessageDeleted(channel, id.ToString()), async onStream => (long)await Db.ScriptEvaluateAsync(DeleteScript,
+            [keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel)],
+            [LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), $"\"id\":\"{id}\""]), cancellationToken);
+    }
+
+    public async Task MuteAsync(string channel, ChatUser moderator, Guid userId, int seconds)
+    {
+        if (seconds < 1 || seconds > Options.MaxMute.TotalSeconds)
+        {
+            throw new RefusedException("invalid-duration", $"A mute lasts from 1 to {Options.MaxMute.TotalSeconds:0} seconds.");
+        }
+        await RequireAuthorityOverAsync(channel, moderator, userId);
+        await Db.StringSetAsync(keys.Muted(channel, userId), 1, TimeSpan.FromSeconds(seconds));
+    }
+
+    public async Task UnmuteAsync(string channel, ChatUser moderator, Guid userId)
+    {
+        await RequireModeratorAsync(channel, moderator);
+        await Db.KeyDeleteAsync(keys.Muted(channel, userId));
+    }
+
+    public async Task BanAsync(string channel, ChatUser moderator, Guid userId)
+    {
+        await RequireAuthorityOverAsync(channel, moderator, userId);
+        await Db.SetAddAsync(keys.Banned(channel), userId.ToString());
+    }
+
+    public async Task UnbanAsync(string channel, ChatUser moderator, Guid userId)
+    {
+        await RequireModeratorAsync(channel, moderator);
+        await Db.SetRemoveAsync(keys.Banned(channel), userId.ToString());
+    }
+
+    public async Task AddModeratorAsync(string channel, ChatUser caller, Guid userId)
+    {
+        await RequireStreamerAsync(channel, caller);
+        await Db.SetAddAsync(keys.Moderators(channel), userId.ToString());
+    }
+
+    public async Task RemoveModeratorAsync(string channel, ChatUser caller, Guid userId)
+    {
+        await RequireStreamerAsync(channel, caller);
+        await Db.SetRemoveAsync(keys.Moderators(channel), userId.ToString());
+    }
+
+    public async Task<IReadOnlyList<Guid>> ModeratorsAsync(string channel, ChatUser caller)
+    {
+        await RequireStreamerAsync(channel, caller);
+        return [.. (await Db.SetMembersAsync(keys.Moderators(channel))).Select(m => Guid.Parse(m.ToString())).Order()];
+    }
+
+    public async Task<ChatPermissions> PermissionsAsync(string channel, ChatUser? caller)
+    {
+        if (caller is null)
+        {
+            return new ChatPermissions(false, false, false, false, 0);
+        }
+        var role = await RoleAsync(channel, caller);
+        var banned = Db.SetContainsAsync(keys.Banned(channel), caller.Id.ToString());
+        var muted = Db.KeyTimeToLiveAsync(keys.Muted(channel, caller.Id));
+        var mutedFor = await muted is { } left ? Seconds(left) : 0;
+        return new ChatPermissions(!await banned, role >= Role.Moderator, role >= Role.Streamer, await banned, mutedFor);
+    }
+
+    /// <summary>The creator of a channel's first pool becomes its streamer, unless the channel already has one.</summary>
+    public Task ClaimChannelAsync(string channel, Guid streamerId) =>
+        Db.ScriptEvaluateAsync(ClaimScript, [keys.Streamer(channel)], [streamerId.ToString(), (long)Options.StreamerRetention.TotalMilliseconds]);
+
+    /// <summary>A linked channel's owner (from the Integration service) is its streamer, whoever created pools on it.</summary>
+    public Task SetStreamerAsync(string channel, Guid streamerId) =>
+        Db.StringSetAsync(keys.Streamer(channel), streamerId.ToString(), Options.StreamerRetention);
+
+    public Task AssignStreamerAsync(string channel, ChatUser caller, Guid streamerId) => caller.IsAdmin
+        ? SetStreamerAsync(channel, streamerId)
+        : throw new RefusedException("admin-only", "Only an admin can name a channel's streamer.");
+
+    private enum Role
+    {
+        Viewer,
+        Moderator,
+        Streamer,
+        Admin,
+    }
+
+    private async Task<Role> RoleAsync(string channel, ChatUser user)
+    {
+        if (user.IsAdmin)
+        {
+            return Role.Admin;
+        }
+        var streamer = Db.StringGetAsync(keys.Streamer(channel));
+        var moderator = Db.SetContainsAsync(keys.Moderators(channel), user.Id.ToString());
+        return await streamer == user.Id.ToString() ? Role.Streamer : await moderator ? Role.Moderator : Role.Viewer;
+    }
+
+    private async Task<Role> RequireModeratorAsync(string channel, ChatUser user)
+    {
+        var role = await RoleAsync(channel, user);
+        return role >= Role.Moderator
+            ? role
+            : throw new RefusedException("not-a-moderator", "Only the channel's streamer, its moderators and admins can moderate this chat.");
+    }
+
+    private async Task RequireStreamerAsync(string channel, ChatUser user)
+    {
+        if (await RoleAsync(channel, user) < Role.Streamer)
+        {
+            throw new RefusedException("not-the-streamer", "Only the channel's streamer and admins can manage its moderators.");
+        }
+    }
+
+    /// <summary>Muting and banning go down the ranks only: nobody silences themselves or the streamer, and moderators not each other.</summary>
+    private async Task RequireAuthorityOverAsync(string channel, ChatUser moderator, Guid target)
+    {
+        var role = await RequireModeratorAsync(channel, moderator);
+        if (target == moderator.Id)
+        {
+            throw new RefusedException("cannot-moderate-user", "You cannot mute or ban yourself.");
+        }
+        var targetRole = await RoleAsync(channel, new ChatUser(target, "", IsAdmin: false));
+        if (targetRole == Role.Streamer || (targetRole == Role.Moderator && role == Role.Moderator))
+        {
+            throw new RefusedException("cannot-moderate-user",
+                targetRole == Role.Streamer ? "The channel's streamer cannot be muted or banned." : "Only the streamer or an admin can mute or ban a moderator.");
+        }
+    }
+
+    private static int Seconds(TimeSpan span) => Math.Max(1, (int)Math.Ceiling(span.TotalSeconds));
+}

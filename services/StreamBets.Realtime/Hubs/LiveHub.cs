@@ -1,0 +1,130 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using StreamBets.Realtime.Chat;
+using StreamBets.Realtime.Live;
+
+namespace StreamBets.Realtime.Hubs;
+
+/// <summary>
+/// /hubs/live: live odds, pool states, a player's own notifications and channel chat. Anyone may connect and watch;
+/// a Users JWT (the <c>access_token</c> query parameter, or a Bearer header) adds the caller's own notifications and
+/// the right to chat. The contract is docs/realtime.md.
+/// </summary>
+public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, IOptions<RealtimeOptions> options) : Hub
+{
+    private const string WatchesKey = "watches";
+
+    private Guid? CallerId => Context.User?.Identity?.IsAuthenticated == true ? Context.User.GetUserId() : null;
+
+    /// <summary>A signed-in caller's own notifications arrive without asking.</summary>
+    public override async Task OnConnectedAsync()
+    {
+        if (CallerId is { } userId)
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, LiveStream.User(userId).Group);
+        }
+        await base.OnConnectedAsync();
+    }
+
+    public Task WatchPool(Guid poolId) => WatchAsync(LiveStream.Pool(poolId));
+
+    public Task UnwatchPool(Guid poolId) => UnwatchAsync(LiveStream.Pool(poolId));
+
+    public Task WatchChannel(string channel) => WatchAsync(LiveStream.Channel(RequireChannel(channel)));
+
+    public Task UnwatchChannel(string channel) => UnwatchAsync(LiveStream.Channel(RequireChannel(channel)));
+
+    /// <summary>Every message of the stream after <paramref name="afterSequence"/>, oldest first, or a catch-up-gap refusal when some are no longer kept.</summary>
+    public async Task<IReadOnlyList<ReplayedMessage>> CatchUp(string stream, long afterSequence)
+    {
+        if (stream == "user" && CallerId is null)
+        {
+            throw new RefusedException("sign-in-required", "Sign in to catch up on your own notifications.");
+        }
+        if (LiveStream.TryParse(stream, CallerId) is not { } live)
+        {
+            throw new RefusedException("invalid-stream", "Name the stream as pool:{id}, channel:{provider:channelId} or user.");
+        }
+        if (afterSequence < 0)
+        {
+            throw new RefusedException("invalid-sequence", "The sequence to catch up after is 0 or more.");
+        }
+        var settings = options.Value;
+        return await streams.ReadAfterAsync(live, afterSequence)
+            ?? throw new RefusedException("catch-up-gap",
+                $"Some messages of {live.Name} after {afterSequence} are no longer kept (the last {settings.ReplayCapacity} for " +
+                $"{settings.ReplayRetention.TotalMinutes:0} minutes are). Reload the current state, then carry on from the next message.");
+    }
+
+    public Task<ChatMessage> SendChat(string channel, string text) =>
+        chat.SendAsync(RequireChannel(channel), RequireUser("chat"), text, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<ChatMessage>> GetChatHistory(string channel) => chat.HistoryAsync(RequireChannel(channel));
+
+    public Task DeleteChatMessage(string channel, string messageId) =>
+        chat.DeleteAsync(RequireChannel(channel), RequireUser("moderate"), messageId, Context.ConnectionAborted);
+
+    public Task MuteUser(string channel, Guid userId, int seconds) => chat.MuteAsync(RequireChannel(channel), RequireUser("moderate"), userId, seconds);
+
+    public Task UnmuteUser(string channel, Guid userId) => chat.UnmuteAsync(RequireChannel(channel), RequireUser("moderate"), userId);
+
+    public Task BanUser(string channel, Guid userId) => chat.BanAsync(RequireChannel(channel), RequireUser("moderate"), userId);
+
+    public Task UnbanUser(string channel, Guid userId) => chat.UnbanAsync(RequireChannel(channel), RequireUser("moderate"), userId);
+
+    public Task AddModerator(string channel, Guid userId) => chat.AddModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), userId);
+
+    public Task RemoveModerator(string channel, Guid userId) => chat.RemoveModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), userId);
+
+    public Task<IReadOnlyList<Guid>> GetModerators(string channel) => chat.ModeratorsAsync(RequireChannel(channel), RequireUser("see the moderators"));
+
+    /// <summary>An admin names a channel's streamer, e.g. when someone else created its first pool.</summary>
+    public Task SetChannelStreamer(string channel, Guid userId) => chat.AssignStreamerAsync(RequireChannel(channel), RequireUser("name a streamer"), userId);
+
+    public Task<ChatPermissions> GetChatPermissions(string channel) => chat.PermissionsAsync(RequireChannel(channel), CurrentUser());
+
+    private async Task WatchAsync(LiveStream stream)
+    {
+        var watches = Watches();
+        lock (watches)
+        {
+            if (!watches.Contains(stream.Group) && watches.Count >= options.Value.MaxWatchesPerConnection)
+            {
+                throw new RefusedException("too-many-watches",
+                    $"One connection watches at most {options.Value.MaxWatchesPerConnection} pools and channels; unwatch one first.");
+            }
+            watches.Add(stream.Group);
+        }
+        await Groups.AddToGroupAsync(Context.ConnectionId, stream.Group);
+    }
+
+    private async Task UnwatchAsync(LiveStream stream)
+    {
+        var watches = Watches();
+        lock (watches)
+        {
+            watches.Remove(stream.Group);
+        }
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, stream.Group);
+    }
+
+    private HashSet<string> Watches()
+    {
+        lock (Context.Items)
+        {
+            return Context.Items.TryGetValue(WatchesKey, out var value) ? (HashSet<string>)value! : (HashSet<string>)(Context.Items[WatchesKey] = new HashSet<string>());
+        }
+    }
+
+    private static string RequireChannel(string? channel) => ChannelNames.TryNormalise(channel)
+        ?? throw new RefusedException("invalid-channel", "Name the channel as provider:channelId, e.g. twitch:12826 (providers: twitch, kick, youtube).");
+
+    private ChatUser? CurrentUser() => CallerId is { } id
+        ? new ChatUser(
+            id,
+            Context.User!.FindFirst(AuthenticationDefaults.Claims.DisplayName)?.Value is { Length: > 0 } name ? name : "Player",
+            Context.User.IsInRole(AuthenticationDefaults.Roles.Admin))
+        : null;
+
+    private ChatUser RequireUser(string action) => CurrentUser() ?? throw new RefusedException("sign-in-required", $"Sign in to {action}.");
+}

@@ -1,0 +1,60 @@
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+using StreamBets.Realtime.Chat;
+using StreamBets.Realtime.Live;
+using StreamBets.Realtime.Pools;
+
+namespace StreamBets.Realtime.IntegrationEvents.EventHandling;
+
+/// <summary>
+/// A pool's lifecycle: PoolCreated goes to its channel (and records the pool's channel and the channel's streamer);
+/// every state change goes to the pool's group and to its channel's group, each numbered on its own stream.
+/// The bus has no inbox here (Realtime has no database): a redelivered event is recognised by its id in Redis.
+/// </summary>
+public sealed partial class PoolLifecycleHandler(PoolChannels pools, ChatRoom chat, LivePublisher publisher, ILogger<PoolLifecycleHandler> logger)
+    : IIntegrationEventHandler<PoolCreated>,
+      IIntegrationEventHandler<PoolOpened>,
+      IIntegrationEventHandler<PoolLocked>,
+      IIntegrationEventHandler<PoolResolved>,
+      IIntegrationEventHandler<PoolCancelled>
+{
+    public async Task HandleAsync(PoolCreated @event, IntegrationEventContext context, CancellationToken cancellationToken)
+    {
+        if (ChannelNames.TryNormalise(@event.ChannelId) is not { } channel)
+        {
+            LogNoChannel(logger, @event.PoolId, @event.ChannelId);
+            return;
+        }
+        await pools.RecordAsync(@event.PoolId, channel);
+        await chat.ClaimChannelAsync(channel, @event.StreamerId);
+        await publisher.PublishAsync(LiveStream.Channel(channel),
+            new PoolCreatedMessage(@event.PoolId, channel, @event.Title, @event.StreamerId, @event.Outcomes, @event.CreatedAt),
+            context.EventId, cancellationToken);
+    }
+
+    public Task HandleAsync(PoolOpened @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
+        PublishAsync(new PoolStateChangedMessage(@event.PoolId, "open", [], @event.OpenedAt, LocksAt: @event.LocksAt), context, cancellationToken);
+
+    public Task HandleAsync(PoolLocked @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
+        PublishAsync(new PoolStateChangedMessage(@event.PoolId, "locked", [], @event.LockedAt), context, cancellationToken);
+
+    public Task HandleAsync(PoolResolved @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
+        PublishAsync(new PoolStateChangedMessage(@event.PoolId, "resolved", @event.WinningOutcomeIds, @event.ResolvedAt), context, cancellationToken);
+
+    public Task HandleAsync(PoolCancelled @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
+        PublishAsync(new PoolStateChangedMessage(@event.PoolId, "cancelled", [], @event.CancelledAt, Reason: @event.Reason), context, cancellationToken);
+
+    private async Task PublishAsync(PoolStateChangedMessage message, IntegrationEventContext context, CancellationToken cancellationToken)
+    {
+        var channel = await pools.ChannelOfAsync(message.PoolId);
+        var toPool = publisher.PublishAsync(LiveStream.Pool(message.PoolId), message, context.EventId, cancellationToken);
+        if (channel is not null)
+        {
+            await publisher.PublishAsync(LiveStream.Channel(channel), message, context.EventId, cancellationToken);
+        }
+        await toPool;
+    }
+
+    [LoggerMessage(EventId = 30, EventName = "PoolWithoutChannel", Level = LogLevel.Warning, Message = "Pool {PoolId} was created on '{Channel}', which is not a channel; its events go to the pool's watchers only")]
+    private static partial void LogNoChannel(ILogger logger, Guid poolId, string? channel);
+}

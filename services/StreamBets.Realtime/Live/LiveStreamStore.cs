@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace StreamBets.Realtime.Live;
+
+/// <summary>
+/// Sequence numbers and the replay buffer of each stream, in Redis so every replica numbers a stream the same way and
+/// any replica can answer CatchUp. A stream's counter (INCR) and its replay (a sorted set scored by sequence, capped and
+/// expiring) are written by one script, so a number is never handed out without its message being kept.
+/// </summary>
+public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys keys, IOptions<RealtimeOptions> options)
+{
+    /// <summary>Lua: takes the next number of a stream and keeps "seq type json" in its replay; shared by the chat scripts.</summary>
+    public const string AppendFunction = """
+        local function append(seqKey, replayKey, entry, capacity, seqTtl, replayTtl)
+          local seq = redis.call('INCR', seqKey)
+          redis.call('PEXPIRE', seqKey, seqTtl)
+          redis.call('ZADD', replayKey, seq, seq .. ' ' .. entry)
+          redis.call('ZREMRANGEBYRANK', replayKey, 0, -(tonumber(capacity) + 1))
+          redis.call('PEXPIRE', replayKey, replayTtl)
+          return seq
+        end
+        """;
+
+    // KEYS: sequence, replay, seen. ARGV: entry, capacity, sequence TTL, replay TTL, seen TTL (0: no deduplication).
+    // 0 means the event was already pushed on this stream (a redelivery by the bus).
+    private const string AppendScript = AppendFunction + """
+
+        if tonumber(ARGV[5]) > 0 and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
+          return 0
+        end
+        return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+        """;
+
+    // KEYS: sequence, replay. ARGV: after. {1, entries...}, or {-1} when a message after it is no longer kept
+    // (or the counter restarted below it, e.g. Redis lost its data).
+    private const string ReadScript = """
+        local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local after = tonumber(ARGV[1])
+        if after > current then return {-1} end
+        if after == current then return {1} end
+        local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+        if #oldest == 0 or tonumber(oldest[2]) > after + 1 then return {-1} end
+        local result = {1}
+        for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')) do
+          result[#result + 1] = entry
+        end
+        return result
+        """;
+
+    private RealtimeOptions Options => options.Value;
+
+    /// <summary>The arguments every append needs after the entry: capacity and the two TTLs.</summary>
+    public RedisValue[] RetentionArguments() =>
+    [
+        Options.ReplayCapacity,
+        (long)Options.SequenceRetention.TotalMilliseconds,
+        (long)Options.ReplayRetention.TotalMilliseconds,
+    ];
+
+    /// <summary>Numbers the message and keeps it for replay; 0 when <paramref name="eventId"/> was already pushed on this stream.</summary>
+    public async Task<long> AppendAsync(LiveStream stream, LiveMessage message, Guid? eventId)
+    {
+        var dedupeMs = eventId is null ? 0 : (long)Options.DeduplicationWindow.TotalMilliseconds;
+        var result = await redis.GetDatabase().ScriptEvaluateAsync(
+            AppendScript,
+            [keys.Sequence(stream), keys.Replay(stream), keys.Seen(stream, eventId)],
+            [Entry(message), .. RetentionArguments(), dedupeMs]);
+        return (long)result;
+    }
+
+    /// <summary>Every message of the stream after <paramref name="afterSequence"/>, oldest first; null when some are no longer kept.</summary>
+    public async Task<IReadOnlyList<ReplayedMessage>?> ReadAfterAsync(LiveStream stream, long afterSequence)
+    {
+        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
+            ReadScript, [keys.Sequence(stream), keys.Replay(stream)], [afterSequence]))!;
+        if ((long)result[0] < 0)
+        {
+            return null;
+        }
+        return [.. result.Skip(1).Select(entry => Parse((string)entry!))];
+    }
+
+    /// <summary>"type json": the script puts the sequence in front, since it is known only there.</summary>
+    public static string Entry(LiveMessage message) => $"{message.Event} {JsonSerializer.Serialize(message, message.GetType(), LiveJson.Options)}";
+
+    /// <summary>Reads "seq type json" back, with the payload's sequence set to the one the script gave.</summary>
+    public static ReplayedMessage Parse(string stored)
+    {
+        var first = stored.IndexOf(' ', StringComparison.Ordinal);
+        var second = stored.IndexOf(' ', first + 1);
+        var payload = JsonNode.Parse(stored.AsSpan(second + 1).ToString())!.AsObject();
+        payload["sequence"] = long.Parse(stored.AsSpan(0, first), CultureInfo.InvariantCulture);
+        return new ReplayedMessage(stored[(first + 1)..second], payload);
+    }
+}
+
+/// <summary>The JSON the hub speaks (SignalR's defaults: camelCase), also used for what is kept in Redis.</summary>
+public static class LiveJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+}

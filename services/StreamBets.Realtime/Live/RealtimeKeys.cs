@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace StreamBets.Realtime.Live;
+
+/// <summary>
+/// Every Redis key the service uses. A stream's keys (and a channel's chat keys) share the hash tag of the stream's group,
+/// "{pool:...}" or "{channel:...}", so they live in one Redis Cluster slot and one script may touch them all.
+/// </summary>
+public sealed class RealtimeKeys(IOptions<RealtimeOptions> options)
+{
+    private string Prefix => options.Value.KeyPrefix;
+
+    public RedisKey Sequence(LiveStream stream) => $"{Prefix}:{{{stream.Group}}}:seq";
+
+    public RedisKey Replay(LiveStream stream) => $"{Prefix}:{{{stream.Group}}}:replay";
+
+    /// <summary>Marks an event as pushed on a stream; <c>null</c> names a key that scripts never touch.</summary>
+    public RedisKey Seen(LiveStream stream, Guid? eventId) => $"{Prefix}:{{{stream.Group}}}:seen:{eventId?.ToString() ?? "-"}";
+
+    public RedisKey ChatHistory(string channel) => Chat(channel, "chat");
+
+    public RedisKey Banned(string channel) => Chat(channel, "banned");
+
+    public RedisKey Muted(string channel, Guid userId) => Chat(channel, $"muted:{userId}");
+
+    public RedisKey Moderators(string channel) => Chat(channel, "moderators");
+
+    public RedisKey Streamer(string channel) => Chat(channel, "streamer");
+
+    public RedisKey ChatRate(string channel, Guid userId) => Chat(channel, $"rate:{userId}");
+
+    public RedisKey PoolChannel(Guid poolId) => $"{Prefix}:pool-channel:{poolId}";
+
+    private RedisKey Chat(string channel, string what) => $"{Prefix}:{{{LiveStream.Channel(channel).Group}}}:{what}";
+}

@@ -1,0 +1,58 @@
+namespace StreamBets.Realtime;
+
+/// <summary>Settings of the Realtime service, bound from the "Realtime" configuration section.</summary>
+public sealed class RealtimeOptions
+{
+    public const string SectionName = "Realtime";
+
+    /// <summary>Prefix of every Redis key and of the SignalR backplane channels, so environments (or test runs) can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "realtime";
+
+    /// <summary>Odds of one pool are pushed at most once per interval (latest wins); the first change after a quiet interval goes at once.</summary>
+    public TimeSpan OddsInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Messages kept per stream for <c>CatchUp</c>.</summary>
+    public int ReplayCapacity { get; set; } = 200;
+
+    /// <summary>How long a stream's replay buffer outlives its last message.</summary>
+    public TimeSpan ReplayRetention { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How long a stream's sequence counter outlives its last message. Far longer than the replay: a counter that started
+    /// again at 1 would look like old news to a client that remembers a higher number.
+    /// </summary>
+    public TimeSpan SequenceRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long an event id is remembered, so the bus's redelivery of an event is not pushed twice.</summary>
+    public TimeSpan DeduplicationWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long the pool-to-channel mapping outlives the pool's last lifecycle event.</summary>
+    public TimeSpan PoolChannelRetention { get; set; } = TimeSpan.FromDays(3);
+
+    /// <summary>Pools and channels one connection may watch at once.</summary>
+    public int MaxWatchesPerConnection { get; set; } = 50;
+
+    public ChatOptions Chat { get; } = new();
+}
+
+public sealed class ChatOptions
+{
+    /// <summary>Longest message, in characters after trimming.</summary>
+    public int MaxLength { get; set; } = 300;
+
+    /// <summary>Messages one user may send to one channel per <see cref="RateWindow"/> (a sliding window).</summary>
+    public int RateLimit { get; set; } = 5;
+
+    public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Messages kept per channel for late joiners.</summary>
+    public int HistoryLength { get; set; } = 100;
+
+    /// <summary>How long a channel's history outlives its last message.</summary>
+    public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromDays(1);
+
+    public TimeSpan MaxMute { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How long a channel keeps its streamer after the last pool created on it.</summary>
+    public TimeSpan StreamerRetention { get; set; } = TimeSpan.FromDays(90);
+}

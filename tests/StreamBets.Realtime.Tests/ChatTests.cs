@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+
+namespace StreamBets.Realtime.Tests;
+
+[Collection(StackCollection.Name)]
+public sealed class ChatTests(RealtimeStack stack)
+{
+    [Fact]
+    public async Task A_message_reaches_the_channels_watchers_with_the_senders_name()
+    {
+        var channel = TestEvents.NewChannel();
+        var sender = Guid.NewGuid();
+        await using var watcher = await stack.ConnectAsync(toHostB: true);
+        await using var other = await stack.ConnectAsync();
+        await watcher.InvokeAsync("WatchChannel", channel);
+        await other.InvokeAsync("WatchChannel", TestEvents.NewChannel());
+        await using var client = await stack.ConnectAsync(RealtimeStack.Token(sender, displayName: "Ana"));
+
+        var sent = await client.InvokeAsync<JsonElement>("SendChat", channel, "  boa sorte!  ");
+
+        var pushed = await watcher.WaitForAsync("ChatMessage");
+        Assert.Equal(sent.Text("id"), pushed.Text("id"));
+        Assert.Equal("boa sorte!", pushed.Text("text"));
+        Assert.Equal("Ana", pushed.Text("displayName"));
+        Assert.Equal(sender, pushed.Guid("userId"));
+        Assert.Equal($"channel:{channel}", pushed.Text("stream"));
+        await Task.Delay(500);
+        Assert.Empty(other.Received("ChatMessage"));
+    }
+
+    [Fact]
+    public async Task Messages_must_have_1_to_300_characters()
+    {
+        var channel = TestEvents.NewChannel();
+        await using var client = await stack.ConnectAsync(Guid.NewGuid());
+
+        var tooLong = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChat", channel, new string('a', 301)));
+        var empty = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChat", channel, " \n\t "));
+        var longest = await client.InvokeAsync<JsonElement>("SendChat", channel, new string('b', 300));
+
+        Assert.Equal("message-too-long", Refusal.Code(tooLong));
+        Assert.Contains("300", tooLong.Message, StringComparison.Ordinal);
+        Assert.Equal("message-empty", Refusal.Code(empty));
+        Assert.Equal(300, longest.Text("text").Length);
+    }
+
+    [Fact]
+    public async Task The_sixth_message_within_ten_seconds_is_rate_limited_for_that_user_only()
+    {
+        var channel = TestEvents.NewChannel();
+        await using var chatty = await stack.ConnectAsync(Guid.NewGuid());
+        await using var calm = await stack.ConnectAsync(Guid.NewGuid(), toHostB: true);
+
+        for (var i = 1; i <= 5; i++)
+        {
+            await chatty.InvokeAsync<JsonElement>("SendChat", channel, $"message {i}");
+        }
+        var limited = await Assert.ThrowsAsync<HubException>(() => chatty.InvokeAsync<JsonElement>("SendChat", channel, "message 6"));
+        await calm.InvokeAsync<JsonElement>("SendChat", channel, "my first");
+
+        Assert.Equal("rate-limited", Refusal.Code(limited));
+        Assert.Contains("5 messages every 10 seconds", limited.Message, StringComparison.Ordinal);
+        var history = await calm.InvokeAsync<List<JsonElement>>("GetChatHistory", channel);
+        Assert.Equal(["message 1", "message 2", "message 3", "message 4", "message 5", "my first"], history.Select(m => m.Text("text")));
+    }
+
+    [Fact]
+    public async Task A_late_joiner_reads_the_last_100_messages_oldest_first()
+    {
+        var channel = TestEvents.NewChannel();
+        var senders = new List<LiveClient>();
+        try
+        {
+            for (var user = 0; user < 21; user++)
+            {
+                var sender = await stack.ConnectAsync(Guid.NewGuid(), toHostB: user % 2 == 1);
+                senders.Add(sender);
+                for (var i = 0; i < 5; i++)
+                {
+                    await sender.InvokeAsync<JsonElement>("SendChat", channel, $"#{user * 5 + i + 1}");
+                }
+            }
+
+            await using var lateJoiner = await stack.ConnectAsync(); // anonymous viewers read chat too
+            var history = await lateJoiner.InvokeAsync<List<JsonElement>>("GetChatHistory", channel);
+
+            Assert.Equal(Enumerable.Range(6, 100).Select(n => $"#{n}"), history.Select(m => m.Text("text")));
+            var sequences = history.Select(m => m.Number("sequence")).ToArray();
+            Assert.Equal(Enumerable.Range(6, 100).Select(n => (long)n), sequences);
+        }
+        finally
+        {
+            foreach (var sender in senders)
+            {
+                await sender.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Channels_are_named_provider_colon_id()
+    {
+        await using var client = await stack.ConnectAsync(Guid.NewGuid());
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync("WatchChannel", "myspace:123"));
+
+        Assert.Equal("invalid-channel", Refusal.Code(refused));
+    }
+
+    [Fact]
+    public async Task One_connection_watches_at_most_50_pools_and_channels()
+    {
+        await using var client = await stack.ConnectAsync();
+        for (var i = 0; i < 50; i++)
+        {
+            await client.InvokeAsync("WatchPool", Guid.NewGuid());
+        }
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync("WatchChannel", TestEvents.NewChannel()));
+
+        Assert.Equal("too-many-watches", Refusal.Code(refused));
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Realtime.Live;
+
+namespace StreamBets.Realtime.Tests;
+
+/// <summary>Events travel the real bus (outbox, relay, Redis Streams) and reach the groups they concern, and only those.</summary>
+[Collection(StackCollection.Name)]
+public sealed class EventRoutingTests(RealtimeStack stack)
+{
+    [Fact]
+    public async Task Pool_events_reach_the_pools_watchers_and_its_channels_watchers_only()
+    {
+        var (poolA, poolB, streamer) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var (channelA, channelB) = (TestEvents.NewChannel(), TestEvents.NewChannel());
+        await using var poolAWatcher = await stack.ConnectAsync();
+        await using var poolBWatcher = await stack.ConnectAsync(toHostB: true);
+        await using var channelAWatcher = await stack.ConnectAsync();
+        await poolAWatcher.InvokeAsync("WatchPool", poolA);
+        await poolBWatcher.InvokeAsync("WatchPool", poolB);
+        await channelAWatcher.InvokeAsync("WatchChannel", channelA);
+
+        var createdA = TestEvents.Created(poolA, channelA, streamer);
+        await stack.Bus.PublishAsync(createdA, TestEvents.Opened(poolA), TestEvents.Created(poolB, channelB, streamer), TestEvents.Opened(poolB));
+        await stack.Bus.PublishAsync(TestEvents.Odds(poolA, 2_500), TestEvents.Locked(poolA), TestEvents.Resolved(poolA, createdA.Outcomes[0].OutcomeId));
+
+        var created = await channelAWatcher.WaitForAsync("PoolCreated");
+        Assert.Equal(poolA, created.Guid("poolId"));
+        Assert.Equal(channelA, created.Text("channel"));
+        Assert.Equal(2, created.GetProperty("outcomes").GetArrayLength());
+        await channelAWatcher.WaitForCountAsync("PoolStateChanged", 3);
+        Assert.Equal(["open", "locked", "resolved"], channelAWatcher.Received("PoolStateChanged").Select(p => p.Text("state")));
+        Assert.All(channelAWatcher.Received("PoolStateChanged"), p => Assert.Equal($"channel:{channelA}", p.Text("stream")));
+
+        await poolAWatcher.WaitForCountAsync("PoolStateChanged", 3);
+        var states = poolAWatcher.Received("PoolStateChanged");
+        Assert.Equal(["open", "locked", "resolved"], states.Select(p => p.Text("state")));
+        Assert.Equal(createdA.Outcomes[0].OutcomeId, Assert.Single(states[2].GetProperty("winningOutcomeIds").EnumerateArray()).GetGuid());
+        Assert.Equal(2_500, (await poolAWatcher.WaitForAsync("OddsChanged")).Number("totalStakedMinor"));
+        var sequences = states.Select(p => p.Number("sequence")).ToArray();
+        Assert.Equal(sequences.Order(), sequences);
+
+        await poolBWatcher.WaitForAsync("PoolStateChanged", p => p.Text("state") == "open");
+        await Task.Delay(500); // anything misrouted would have arrived by now
+        Assert.All(poolAWatcher.Received("PoolStateChanged").Concat(poolAWatcher.Received("OddsChanged")), p => Assert.True(p.About(poolA)));
+        Assert.Empty(poolAWatcher.Received("PoolCreated"));
+        Assert.Single(poolBWatcher.Received("PoolStateChanged"));
+        Assert.Empty(poolBWatcher.Received("OddsChanged"));
+        Assert.All(channelAWatcher.Received("PoolStateChanged"), p => Assert.True(p.About(poolA)));
+        Assert.Empty(channelAWatcher.Received("OddsChanged"));
+    }
+
+    [Fact]
+    public async Task Settled_bets_reach_the_bettor_only()
+    {
+        var (winner, other, poolId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await using var winnerClient = await stack.ConnectAsync(winner, toHostB: true);
+        await using var otherClient = await stack.ConnectAsync(other);
+        await using var poolWatcher = await stack.ConnectAsync();
+        await poolWatcher.InvokeAsync("WatchPool", poolId);
+
+        var settled = TestEvents.Settled(winner, poolId);
+        await stack.Bus.PublishAsync(settled, TestEvents.Wallet(other, 1));
+
+        var pushed = await winnerClient.WaitForAsync("BetSettled");
+        Assert.Equal(settled.BetId, pushed.Guid("betId"));
+        Assert.Equal("won", pushed.Text("result"));
+        Assert.Equal(950, pushed.Number("payoutMinor"));
+        await otherClient.WaitForAsync("WalletChanged");
+        await Task.Delay(500);
+        Assert.Empty(otherClient.Received("BetSettled"));
+        Assert.Empty(poolWatcher.Received("BetSettled"));
+    }
+
+    [Fact]
+    public async Task An_event_the_bus_delivers_twice_is_pushed_once()
+    {
+        var userId = Guid.NewGuid();
+        await using var client = await stack.ConnectAsync(userId);
+        var publisher = stack.ServicesA.GetRequiredService<LivePublisher>();
+        var eventId = Guid.NewGuid();
+        var message = new WalletChangedMessage(100, 100, "deposit", DateTimeOffset.UtcNow, Guid.NewGuid());
+
+        var first = await publisher.PublishAsync(LiveStream.User(userId), message, eventId, CancellationToken.None);
+        var second = await publisher.PublishAsync(LiveStream.User(userId), message, eventId, CancellationToken.None);
+        await publisher.PublishAsync(LiveStream.User(userId), message with { BalanceMinor = 200 }, Guid.NewGuid(), CancellationToken.None);
+
+        Assert.NotNull(first);
+        Assert.Null(second);
+        await client.WaitForCountAsync("WalletChanged", 2);
+        Assert.Equal([1L, 2L], client.Received("WalletChanged").Select(p => p.Number("sequence")));
+    }
+}

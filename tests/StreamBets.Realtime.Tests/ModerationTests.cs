@@ -1,0 +1,158 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+
+namespace StreamBets.Realtime.Tests;
+
+[Collection(StackCollection.Name)]
+public sealed class ModerationTests(RealtimeStack stack)
+{
+    private sealed record Permissions(bool CanChat, bool CanModerate, bool CanManageModerators, bool Banned, int MutedForSeconds);
+
+    /// <summary>A channel whose first pool the streamer created (PoolCreated through the bus), which makes them its streamer.</summary>
+    private async Task<(string Channel, LiveClient Streamer, Guid StreamerId)> ChannelWithStreamerAsync()
+    {
+        var channel = TestEvents.NewChannel();
+        var streamerId = Guid.NewGuid();
+        var streamer = await stack.ConnectAsync(streamerId, AuthenticationDefaults.Roles.Streamer);
+        await streamer.InvokeAsync("WatchChannel", channel);
+        await stack.Bus.PublishAsync(TestEvents.Created(Guid.NewGuid(), channel, streamerId));
+        await streamer.WaitForAsync("PoolCreated");
+        return (channel, streamer, streamerId);
+    }
+
+    [Fact]
+    public async Task The_streamer_deletes_a_message_for_everyone_and_for_late_joiners()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        await using var viewer = await stack.ConnectAsync(toHostB: true);
+        await viewer.InvokeAsync("WatchChannel", channel);
+        await using var troll = await stack.ConnectAsync(Guid.NewGuid());
+        var rude = await troll.InvokeAsync<JsonElement>("SendChat", channel, "something rude");
+        await troll.InvokeAsync<JsonElement>("SendChat", channel, "something fine");
+
+        await streamer.InvokeAsync("DeleteChatMessage", channel, rude.Text("id"));
+
+        var deleted = await viewer.WaitForAsync("ChatMessageDeleted");
+        Assert.Equal(rude.Text("id"), deleted.Text("id"));
+        Assert.True(deleted.Number("sequence") > rude.Number("sequence"));
+        var history = await viewer.InvokeAsync<List<JsonElement>>("GetChatHistory", channel);
+        Assert.Equal(["something fine"], history.Select(m => m.Text("text")));
+    }
+
+    [Fact]
+    public async Task A_muted_user_cannot_chat_until_unmuted_and_a_banned_user_until_unbanned()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        var (mutedId, bannedId) = (Guid.NewGuid(), Guid.NewGuid());
+        await using var muted = await stack.ConnectAsync(mutedId);
+        await using var banned = await stack.ConnectAsync(bannedId, toHostB: true);
+
+        await streamer.InvokeAsync("MuteUser", channel, mutedId, 600);
+        await streamer.InvokeAsync("BanUser", channel, bannedId);
+
+        var mutedRefusal = await Assert.ThrowsAsync<HubException>(() => muted.InvokeAsync<JsonElement>("SendChat", channel, "hello?"));
+        var bannedRefusal = await Assert.ThrowsAsync<HubException>(() => banned.InvokeAsync<JsonElement>("SendChat", channel, "hello?"));
+        Assert.Equal("muted", Refusal.Code(mutedRefusal));
+        Assert.Contains("more seconds", mutedRefusal.Message, StringComparison.Ordinal);
+        Assert.Equal("banned", Refusal.Code(bannedRefusal));
+        var bannedSees = await banned.InvokeAsync<Permissions>("GetChatPermissions", channel);
+        Assert.False(bannedSees.CanChat);
+        Assert.True(bannedSees.Banned);
+        Assert.InRange((await muted.InvokeAsync<Permissions>("GetChatPermissions", channel)).MutedForSeconds, 1, 600);
+        // Elsewhere they are free to talk.
+        await muted.InvokeAsync<JsonElement>("SendChat", TestEvents.NewChannel(), "other channel");
+
+        await streamer.InvokeAsync("UnmuteUser", channel, mutedId);
+        await streamer.InvokeAsync("UnbanUser", channel, bannedId);
+
+        await muted.InvokeAsync<JsonElement>("SendChat", channel, "back");
+        await banned.InvokeAsync<JsonElement>("SendChat", channel, "back too");
+    }
+
+    [Fact]
+    public async Task Viewers_cannot_moderate_and_nobody_can_silence_the_streamer()
+    {
+        var (channel, streamer, streamerId) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        var viewerId = Guid.NewGuid();
+        await using var viewer = await stack.ConnectAsync(viewerId);
+        var message = await streamer.InvokeAsync<JsonElement>("SendChat", channel, "welcome");
+
+        var delete = await Assert.ThrowsAsync<HubException>(() => viewer.InvokeAsync("DeleteChatMessage", channel, message.Text("id")));
+        var ban = await Assert.ThrowsAsync<HubException>(() => viewer.InvokeAsync("BanUser", channel, streamerId));
+        var addModerator = await Assert.ThrowsAsync<HubException>(() => viewer.InvokeAsync("AddModerator", channel, viewerId));
+        var banStreamer = await Assert.ThrowsAsync<HubException>(() => streamer.InvokeAsync("BanUser", channel, streamerId));
+        await using var anonymous = await stack.ConnectAsync();
+        var anonymousMute = await Assert.ThrowsAsync<HubException>(() => anonymous.InvokeAsync("MuteUser", channel, viewerId, 60));
+
+        Assert.Equal("not-a-moderator", Refusal.Code(delete));
+        Assert.Equal("not-a-moderator", Refusal.Code(ban));
+        Assert.Equal("not-the-streamer", Refusal.Code(addModerator));
+        Assert.Equal("cannot-moderate-user", Refusal.Code(banStreamer));
+        Assert.Equal("sign-in-required", Refusal.Code(anonymousMute));
+        Assert.Single(await viewer.InvokeAsync<List<JsonElement>>("GetChatHistory", channel));
+        Assert.False((await viewer.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanModerate);
+    }
+
+    [Fact]
+    public async Task A_moderator_the_streamer_appoints_can_ban_viewers_but_not_other_moderators()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        var (modId, otherModId, viewerId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await streamer.InvokeAsync("AddModerator", channel, modId);
+        await streamer.InvokeAsync("AddModerator", channel, otherModId);
+        await using var moderator = await stack.ConnectAsync(modId, toHostB: true);
+        await using var viewer = await stack.ConnectAsync(viewerId);
+
+        await moderator.InvokeAsync("BanUser", channel, viewerId);
+        var banModerator = await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("BanUser", channel, otherModId));
+        var manage = await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("RemoveModerator", channel, otherModId));
+
+        Assert.Equal("banned", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => viewer.InvokeAsync<JsonElement>("SendChat", channel, "hi"))));
+        Assert.Equal("cannot-moderate-user", Refusal.Code(banModerator));
+        Assert.Equal("not-the-streamer", Refusal.Code(manage));
+        Assert.Equal(new[] { modId, otherModId }.Order(), await streamer.InvokeAsync<List<Guid>>("GetModerators", channel));
+        var permissions = await moderator.InvokeAsync<Permissions>("GetChatPermissions", channel);
+        Assert.True(permissions.CanModerate);
+        Assert.False(permissions.CanManageModerators);
+
+        await streamer.InvokeAsync("RemoveModerator", channel, modId);
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("UnbanUser", channel, viewerId))));
+    }
+
+    [Fact]
+    public async Task An_admin_can_name_the_channels_streamer_instead_of_whoever_created_its_first_pool()
+    {
+        var (channel, firstCreator, firstCreatorId) = await ChannelWithStreamerAsync();
+        await using var disposeFirstCreator = firstCreator;
+        var realStreamerId = Guid.NewGuid();
+        await using var realStreamer = await stack.ConnectAsync(realStreamerId, AuthenticationDefaults.Roles.Streamer);
+        await using var admin = await stack.ConnectAsync(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin);
+
+        var notAdmin = await Assert.ThrowsAsync<HubException>(() => firstCreator.InvokeAsync("SetChannelStreamer", channel, firstCreatorId));
+        await admin.InvokeAsync("SetChannelStreamer", channel, realStreamerId);
+
+        Assert.Equal("admin-only", Refusal.Code(notAdmin));
+        Assert.True((await realStreamer.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanManageModerators);
+        Assert.False((await firstCreator.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanModerate);
+    }
+
+    [Fact]
+    public async Task An_admin_moderates_any_channel()
+    {
+        var channel = TestEvents.NewChannel(); // no pool yet, so no streamer
+        var trollId = Guid.NewGuid();
+        await using var troll = await stack.ConnectAsync(trollId);
+        await using var admin = await stack.ConnectAsync(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin, toHostB: true);
+        var rude = await troll.InvokeAsync<JsonElement>("SendChat", channel, "spam");
+
+        await admin.InvokeAsync("DeleteChatMessage", channel, rude.Text("id"));
+        await admin.InvokeAsync("BanUser", channel, trollId);
+
+        Assert.Empty(await admin.InvokeAsync<List<JsonElement>>("GetChatHistory", channel));
+        Assert.Equal("banned", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => troll.InvokeAsync<JsonElement>("SendChat", channel, "more spam"))));
+    }
+}

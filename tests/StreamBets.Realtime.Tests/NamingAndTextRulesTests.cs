@@ -1,0 +1,56 @@
+using StreamBets.Realtime.Chat;
+using StreamBets.Realtime.Hubs;
+using StreamBets.Realtime.Live;
+
+namespace StreamBets.Realtime.Tests;
+
+/// <summary>The plain rules behind the hub, without a server.</summary>
+public sealed class NamingAndTextRulesTests
+{
+    [Theory]
+    [InlineData("twitch:12826", "twitch:12826")]
+    [InlineData("Twitch:Gaules", "twitch:Gaules")]
+    [InlineData("kick:some_one.tv-2", "kick:some_one.tv-2")]
+    [InlineData("myspace:123", null)]
+    [InlineData("twitch:", null)]
+    [InlineData("twitch:a b", null)]
+    [InlineData("12826", null)]
+    [InlineData(null, null)]
+    public void Channels_are_provider_colon_id_with_the_provider_lower_cased(string? channel, string? normalised) =>
+        Assert.Equal(normalised, ChannelNames.TryNormalise(channel));
+
+    [Fact]
+    public void The_user_stream_is_always_the_callers_own()
+    {
+        var caller = Guid.NewGuid();
+
+        Assert.Equal(LiveStream.User(caller), LiveStream.TryParse("user", caller));
+        Assert.Null(LiveStream.TryParse("user", caller: null));
+        Assert.Null(LiveStream.TryParse($"user:{Guid.NewGuid()}", caller));
+        Assert.Equal($"user:{caller}", LiveStream.User(caller).Group);
+        Assert.Equal("user", LiveStream.User(caller).Name);
+        Assert.Equal("channel:twitch:1", LiveStream.TryParse("channel:Twitch:1", caller)?.Name);
+    }
+
+    [Fact]
+    public void Chat_text_is_trimmed_and_control_characters_become_spaces()
+    {
+        Assert.Equal("line one  line two", ChatText.Clean("  line one\r\nline two\t", 300));
+        Assert.Equal("message-empty", Assert.Throws<RefusedException>(() => ChatText.Clean("\n\u0007 ", 300)).Code);
+        Assert.Equal("message-too-long", Assert.Throws<RefusedException>(() => ChatText.Clean(new string('x', 301), 300)).Code);
+        Assert.Equal(300, ChatText.Clean($"  {new string('x', 300)}  ", 300).Length);
+    }
+
+    [Fact]
+    public void A_replayed_entry_carries_the_sequence_the_script_gave_it()
+    {
+        var message = new ChatMessage("id-1", "twitch:1", Guid.NewGuid(), "Ana", "oi", DateTimeOffset.UnixEpoch) { Stream = "channel:twitch:1" };
+
+        var replayed = LiveStreamStore.Parse($"42 {LiveStreamStore.Entry(message)}");
+
+        Assert.Equal("ChatMessage", replayed.Type);
+        Assert.Equal(42, (long)replayed.Payload["sequence"]!);
+        Assert.Equal("oi", (string)replayed.Payload["text"]!);
+        Assert.Equal("channel:twitch:1", (string)replayed.Payload["stream"]!);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using StreamBets.Gateway.RateLimiting;
+using StreamBets.Realtime.Hubs;
+using StreamBets.Testing;
+
+namespace StreamBets.Realtime.Tests;
+
+/// <summary>
+/// Two replicas of the Realtime service on real Kestrel ports sharing the test Redis (one consumer group on the bus,
+/// one SignalR backplane), the gateway in front of the first, and a publisher on the real event bus. Once per test run;
+/// its own key prefixes keep it apart from anything else in that Redis.
+/// </summary>
+public sealed class RealtimeStack : IAsyncLifetime
+{
+    public const string SigningKey = "realtime-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+    private readonly List<IAsyncDisposable> _hosts = [];
+
+    public string RedisConnectionString { get; private set; } = "";
+    public string BusPrefix { get; } = $"rt-bus-{Guid.NewGuid():N}";
+    public string KeyPrefix { get; } = $"rt-{Guid.NewGuid():N}";
+
+    /// <summary>The two replicas' base addresses.</summary>
+    public string HostA { get; private set; } = "";
+    public string HostB { get; private set; } = "";
+    public string Gateway { get; private set; } = "";
+    public IServiceProvider ServicesA { get; private set; } = null!;
+    public EventPublisher Bus { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        RedisConnectionString = (await TestServers.RedisAsync()).ConnectionString;
+        (HostA, ServicesA) = StartRealtime();
+        (HostB, _) = StartRealtime();
+        Gateway = StartGateway(HostA);
+        Bus = await EventPublisher.StartAsync(RedisConnectionString, BusPrefix);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Bus.DisposeAsync();
+        foreach (var host in _hosts)
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, string displayName = "Tester", string signingKey = SigningKey) =>
+        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = AuthenticationDefaults.Issuer,
+            Audience = AuthenticationDefaults.Audience,
+            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role), new Claim("name", displayName)]),
+            Expires = DateTime.UtcNow.AddHours(1),
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)), SecurityAlgorithms.HmacSha256),
+        });
+
+    /// <summary>A connection to replica A (or B), anonymous or with the token in the access_token query, as browsers send it.</summary>
+    public Task<LiveClient> ConnectAsync(string? token = null, bool toHostB = false) => LiveClient.ConnectAsync(toHostB ? HostB : HostA, token);
+
+    public Task<LiveClient> ConnectAsync(Guid userId, string role = AuthenticationDefaults.Roles.Player, bool toHostB = false) =>
+        ConnectAsync(Token(userId, role, $"user-{userId.ToString()[..4]}"), toHostB);
+
+    private (string Url, IServiceProvider Services) StartRealtime() => StartOnKestrel<LiveHub>(new()
+    {
+        ["Messaging:RedisStreams:KeyPrefix"] = BusPrefix,
+        ["Realtime:KeyPrefix"] = KeyPrefix,
+    });
+
+    private string StartGateway(string realtime) => StartOnKestrel<RateLimitOptions>(new()
+    {
+        ["ReverseProxy:Clusters:realtime:Destinations:d1:Address"] = realtime,
+    }).Url;
+
+    /// <summary>Starts the service whose assembly holds <typeparamref name="TEntryPoint"/> on a free port, with the stack's Redis and signing key.</summary>
+    private (string Url, IServiceProvider Services) StartOnKestrel<TEntryPoint>(Dictionary<string, string> settings) where TEntryPoint : class
+    {
+        var url = $"http://127.0.0.1:{ServiceProcess.FreePort()}";
+        var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
+        {
+            settings["ConnectionStrings:redis"] = RedisConnectionString;
+            settings["Auth:SigningKey"] = SigningKey;
+            settings["Logging:LogLevel:Default"] = "Warning";
+            settings["Kestrel:Endpoints:http:Url"] = url;
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
+        });
+        factory.UseKestrel();
+        factory.StartServer();
+        _hosts.Add(factory);
+        return (url, factory.Services);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class StackCollection : ICollectionFixture<RealtimeStack>
+{
+    public const string Name = "realtime stack";
+}

@@ -1,0 +1,25 @@
+using StreamBets.Contracts.IntegrationEvents;
+
+namespace StreamBets.Realtime.Tests;
+
+/// <summary>Integration events as the publishing services write them.</summary>
+public static class TestEvents
+{
+    public static string NewChannel() => $"twitch:rt-{Guid.NewGuid():N}";
+
+    public static PoolCreated Created(Guid poolId, string channel, Guid streamerId) =>
+        new(poolId, streamerId, channel, "Will the streamer win?", [new PoolOutcome(Guid.NewGuid(), "Yes"), new PoolOutcome(Guid.NewGuid(), "No")], "manual", DateTimeOffset.UtcNow);
+
+    public static PoolOpened Opened(Guid poolId) => new(poolId, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5));
+
+    public static PoolLocked Locked(Guid poolId) => new(poolId, 0, [], DateTimeOffset.UtcNow);
+
+    public static PoolResolved Resolved(Guid poolId, Guid winner) => new(poolId, [winner], DateTimeOffset.UtcNow);
+
+    public static OddsChanged Odds(Guid poolId, long total, DateTimeOffset? asOf = null) =>
+        new(poolId, total, [new OutcomeStakes(Guid.Empty, total, (int)Math.Min(total, int.MaxValue))], asOf ?? DateTimeOffset.UtcNow);
+
+    public static WalletChanged Wallet(Guid userId, long balance) => new(userId, Guid.NewGuid(), 100, balance, "payout", null, DateTimeOffset.UtcNow);
+
+    public static BetSettled Settled(Guid userId, Guid poolId) => new(Guid.NewGuid(), poolId, userId, "won", 500, 950, DateTimeOffset.UtcNow);
+}
