@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 using StreamBets.Testing;
 
@@ -14,9 +11,11 @@ namespace StreamBets.BetEngine.Benchmarks;
 /// </summary>
 public sealed class SelfHostedServices : IAsyncDisposable
 {
-    private readonly List<Process> _processes = [];
     private readonly PostgresServer _postgres = new();
     private readonly RedisServer _redis = new();
+    private readonly ServiceProcesses _services;
+
+    private SelfHostedServices() => _services = new ServiceProcesses(_postgres.DataDirectory);
 
     public string SigningKey { get; } = $"benchmark-signing-key-{Guid.NewGuid():N}";
     public string UsersUrl { get; private set; } = "";
@@ -54,25 +53,24 @@ public sealed class SelfHostedServices : IAsyncDisposable
             ["Messaging__RedisStreams__KeyPrefix"] = prefix,
         };
 
-        var (usersHttp, usersGrpc) = (FreePort(), FreePort());
+        var usersPorts = ServicePorts.Free();
         var users = Common();
         users["ConnectionStrings__usersdb"] = _postgres.ConnectionString("usersdb");
         users["Wallet__SandboxFunding"] = "true";
         users["Users__BootstrapAdmin__Email"] = "";
-        UsersUrl = await StartServiceAsync("StreamBets.Users", usersHttp, usersGrpc, users);
+        UsersUrl = await _services.StartAsync("StreamBets.Users", usersPorts, users);
 
-        var (poolsHttp, poolsGrpc) = (FreePort(), FreePort());
+        var poolsPorts = ServicePorts.Free();
         var pools = Common();
         pools["ConnectionStrings__poolsdb"] = _postgres.ConnectionString("poolsdb");
         pools["Documents__Store"] = "Postgres";
-        PoolsUrl = await StartServiceAsync("StreamBets.Pools", poolsHttp, poolsGrpc, pools);
+        PoolsUrl = await _services.StartAsync("StreamBets.Pools", poolsPorts, pools);
 
-        var (betsHttp, betsGrpc) = (FreePort(), FreePort());
         var bets = Common();
         bets["ConnectionStrings__betsdb"] = _postgres.ConnectionString("betsdb");
-        bets["services__users__grpc__0"] = $"http://127.0.0.1:{usersGrpc}";
-        bets["services__pools__grpc__0"] = $"http://127.0.0.1:{poolsGrpc}";
-        BetEngineUrl = await StartServiceAsync("StreamBets.BetEngine", betsHttp, betsGrpc, bets);
+        bets["services__users__grpc__0"] = usersPorts.GrpcUrl;
+        bets["services__pools__grpc__0"] = poolsPorts.GrpcUrl;
+        BetEngineUrl = await _services.StartAsync("StreamBets.BetEngine", ServicePorts.Free(), bets);
     }
 
     /// <summary>After the run: the money and the bets, read from the databases themselves.</summary>
@@ -99,90 +97,8 @@ public sealed class SelfHostedServices : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var process in _processes)
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-            process.Dispose();
-        }
+        await _services.DisposeAsync();
         await _redis.DisposeAsync();
         await _postgres.DisposeAsync();
-    }
-
-    private async Task<string> StartServiceAsync(string project, int httpPort, int grpcPort, Dictionary<string, string> environment)
-    {
-        var dll = Path.Combine(RepositoryRoot(), "services", project, "bin", "Release", "net10.0", $"{project}.dll");
-        if (!File.Exists(dll))
-        {
-            throw new FileNotFoundException($"Build the services first: dotnet build -c Release services/{project}", dll);
-        }
-
-        var start = new ProcessStartInfo("dotnet", [dll])
-        {
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-        start.Environment["Kestrel__Endpoints__http__Url"] = $"http://127.0.0.1:{httpPort}";
-        start.Environment["Kestrel__Endpoints__grpc__Url"] = $"http://127.0.0.1:{grpcPort}";
-
-        var process = Process.Start(start)!;
-        _processes.Add(process);
-        var log = new StreamWriter(Path.Combine(_postgres.DataDirectory, $"{project}.log")) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        var url = $"http://127.0.0.1:{httpPort}";
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"{project} exited with code {process.ExitCode}; see {_postgres.DataDirectory}/{project}.log");
-            }
-            try
-            {
-                if ((await http.GetAsync($"{url}/health")).IsSuccessStatusCode)
-                {
-                    Console.WriteLine($"{project} is up at {url} (gRPC on {grpcPort})");
-                    return url;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"{project} did not become healthy; see {_postgres.DataDirectory}/{project}.log");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "StreamBets.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("Run the harness from inside the repository.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
