@@ -79,7 +79,8 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         {
             published = await stack.PublishedAsync("streambets.settlement.bet-settled.v1", pool.Id);
             return published.Select(e => e.Id).Distinct().Count() >= Bets;
-        }, TimeSpan.FromSeconds(30)), $"{published.Count} BetSettled published for {Bets} bets.");
+        }, TimeSpan.FromSeconds(30)),
+            $"{published.Count} BetSettled published for {Bets} bets; {await stack.SettlementScalarAsync("SELECT count(*) FROM outbox")} events still in settlementdb's outbox.");
         var perBet = published.DistinctBy(e => e.Id).GroupBy(e => e.Data.GetProperty("betId").GetGuid()).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(Bets, perBet.Count);
         Assert.All(perBet.Values, count => Assert.Equal(1, count));
