@@ -10,9 +10,9 @@ using StreamBets.Testing;
 namespace StreamBets.Settlement.Benchmarks;
 
 /// <summary>A locked pool with N accepted bets, made without the bet path (which has its own benchmark): the pool through
-/// the Pools API, the bets by COPY into betsdb exactly as the Bet Engine stores accepted bets, and their stakes
-/// moved into the pool's escrow through the ledger (from PSP clearing, as deposits would have), so the ledger stays
-/// double-entry and sums to 0.</summary>
+/// the Pools API, the bets by COPY into betsdb exactly as the Bet Engine stores accepted bets, the players' (empty)
+/// wallets, and their stakes moved into the pool's escrow through the ledger (from PSP clearing, as deposits would
+/// have), so the ledger stays double-entry and sums to 0.</summary>
 public sealed record BigPool(Guid Id, Guid[] Outcomes, long TotalMinor, int Bets)
 {
     public static async Task<BigPool> CreateAsync(SettlementServices services, SettlementBenchmarkOptions options)
@@ -34,8 +34,9 @@ public sealed record BigPool(Guid Id, Guid[] Outcomes, long TotalMinor, int Bets
         var outcomes = pool.Outcomes.Select(o => o.Id).ToArray();
         (await pools.PostAsync($"/api/pools/{pool.Id}/lock", null)).EnsureSuccessStatusCode();
 
-        var total = await CopyBetsAsync(services.Postgres.ConnectionString("betsdb"), pool.Id, outcomes, options.Bets);
+        var (total, players) = await CopyBetsAsync(services.Postgres.ConnectionString("betsdb"), pool.Id, outcomes, options.Bets);
         Console.WriteLine($"{options.Bets:N0} bets written to betsdb in {clock.Elapsed.TotalSeconds:F1} s (stakes {total:N0})");
+        await CreateWalletsAsync(services.Postgres.ConnectionString("usersdb"), players);
 
         using var channel = GrpcChannel.ForAddress(services.UsersGrpcUrl);
         var reply = await new Wallet.WalletClient(channel).TransferAsync(new TransferRequest
@@ -51,9 +52,10 @@ public sealed record BigPool(Guid Id, Guid[] Outcomes, long TotalMinor, int Bets
 
     /// <summary>One bet per player, bet ids UUIDv7 in placement order, random outcome and stake (100 to 5,000): accepted
     /// bets, their one-outcome rows and the pool's totals, as the Bet Engine's finalize transaction writes them.</summary>
-    private static async Task<long> CopyBetsAsync(string connectionString, Guid poolId, Guid[] outcomes, int count)
+    private static async Task<(long Total, Guid[] Players)> CopyBetsAsync(string connectionString, Guid poolId, Guid[] outcomes, int count)
     {
         var random = new Random(42);
+        var players = new Guid[count];
         var placedAt = DateTimeOffset.UtcNow.AddMinutes(-10);
         long total = 0;
         await using var connection = new NpgsqlConnection(connectionString);
@@ -70,7 +72,8 @@ public sealed record BigPool(Guid Id, Guid[] Outcomes, long TotalMinor, int Bets
                 total += stake;
                 await copy.StartRowAsync();
                 await copy.WriteAsync(betId, NpgsqlDbType.Uuid);
-                await copy.WriteAsync(Guid.NewGuid(), NpgsqlDbType.Uuid);
+                players[i] = Guid.NewGuid();
+                await copy.WriteAsync(players[i], NpgsqlDbType.Uuid);
                 await copy.WriteAsync($"bench-{i}", NpgsqlDbType.Text);
                 await copy.WriteAsync(poolId, NpgsqlDbType.Uuid);
                 await copy.WriteAsync(outcomes[outcome], NpgsqlDbType.Uuid);
@@ -103,7 +106,22 @@ public sealed record BigPool(Guid Id, Guid[] Outcomes, long TotalMinor, int Bets
             },
         };
         await batch.ExecuteNonQueryAsync();
-        return total;
+        return (total, players);
+    }
+
+    /// <summary>
+    /// Players who staked have a wallet in the ledger (balance 0 once their stake left it), so the payouts find their
+    /// accounts as in production instead of creating them. Empty accounts change no balance: the ledger still sums to 0.
+    /// </summary>
+    private static async Task CreateWalletsAsync(string usersConnectionString, Guid[] players)
+    {
+        await using var connection = new NpgsqlConnection(usersConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO ledger_accounts (code, kind, owner_id) SELECT 'user:' || p, 'user', p FROM unnest($1::uuid[]) AS p ON CONFLICT (code) DO NOTHING", connection);
+        command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = players });
+        command.CommandTimeout = 600;
+        await command.ExecuteNonQueryAsync();
     }
 
     private sealed record OutcomeOnly(Guid Id);
