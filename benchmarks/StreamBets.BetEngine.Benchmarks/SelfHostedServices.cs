@@ -42,16 +42,12 @@ public sealed class SelfHostedServices : IAsyncDisposable
         await Task.WhenAll(_postgres.StartAsync(), _redis.StartAsync());
         Console.WriteLine($"PostgreSQL on {_postgres.Port}, Redis on {_redis.Port}; logs in {_postgres.DataDirectory}");
         var prefix = $"bench-{Guid.NewGuid():N}";
-        Dictionary<string, string> Common() => new()
+        Dictionary<string, string> Common()
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
-            ["Logging__LogLevel__StreamBets.BetEngine.Placement"] = Environment.GetEnvironmentVariable("BENCH_BETENGINE_LOG") ?? "Warning",
-            ["ConnectionStrings__redis"] = _redis.ConnectionString,
-            ["Auth__SigningKey"] = SigningKey,
-            ["Messaging__RedisStreams__KeyPrefix"] = prefix,
-        };
+            var environment = ServiceProcesses.CommonEnvironment(_redis.ConnectionString, SigningKey, prefix);
+            environment["Logging__LogLevel__StreamBets.BetEngine.Placement"] = Environment.GetEnvironmentVariable("BENCH_BETENGINE_LOG") ?? "Warning";
+            return environment;
+        }
 
         var usersPorts = ServicePorts.Free();
         var users = Common();

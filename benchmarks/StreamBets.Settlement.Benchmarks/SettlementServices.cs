@@ -36,16 +36,12 @@ public sealed class SettlementServices : IAsyncDisposable
         await Task.WhenAll(Postgres.StartAsync(), Redis.StartAsync());
         Console.WriteLine($"PostgreSQL on {Postgres.Port}, Redis on {Redis.Port}; logs in {Postgres.DataDirectory}");
         var prefix = $"bench-{Guid.NewGuid():N}";
-        Dictionary<string, string> Common() => new()
+        Dictionary<string, string> Common()
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
-            ["Logging__LogLevel__StreamBets.Settlement"] = "Information",
-            ["ConnectionStrings__redis"] = Redis.ConnectionString,
-            ["Auth__SigningKey"] = SigningKey,
-            ["Messaging__RedisStreams__KeyPrefix"] = prefix,
-        };
+            var environment = ServiceProcesses.CommonEnvironment(Redis.ConnectionString, SigningKey, prefix);
+            environment["Logging__LogLevel__StreamBets.Settlement"] = "Information";
+            return environment;
+        }
 
         var users = ServicePorts.Free();
         var environment = Common();

@@ -85,25 +85,20 @@ public sealed class BetEngineStack : IAsyncLifetime
         var pools = ServicePorts.Free();
         _pools = InProcessServices.StartOnKestrel<PoolsGrpcService>(pools, [.. CommonSettings(), new("ConnectionStrings:poolsdb", poolsDb)]);
 
-        _betEngine = new WebApplicationFactory<BetEngineGrpcService>().WithWebHostBuilder(web =>
-        {
-            foreach (var (key, value) in CommonSettings())
-            {
-                web.UseSetting(key, value);
-            }
-            web.UseSetting("ConnectionStrings:betsdb", BetsConnectionString);
-            web.UseSetting("services:users:grpc:0", users.GrpcUrl);
-            web.UseSetting("services:pools:grpc:0", pools.GrpcUrl);
+        _betEngine = InProcessServices.StartOnTestServer<BetEngineGrpcService>(
+        [
+            .. CommonSettings(),
+            new("ConnectionStrings:betsdb", BetsConnectionString),
+            new("services:users:grpc:0", users.GrpcUrl),
+            new("services:pools:grpc:0", pools.GrpcUrl),
             // Pool snapshots are served for minutes, so a test that sees a pool close proves the event closed it.
-            web.UseSetting("BetEngine:PoolCacheDuration", "00:10:00");
+            new("BetEngine:PoolCacheDuration", "00:10:00"),
             // Pool batchers stop when idle and start again with the next bet: make that happen between most requests.
-            web.UseSetting("BetEngine:BatcherIdleTimeout", "00:00:00.200");
+            new("BetEngine:BatcherIdleTimeout", "00:00:00.200"),
             // Recovery is driven by the tests themselves (RecoverAsync), never by the background round.
-            web.UseSetting("BetEngine:RecoveryInterval", "01:00:00");
-            web.UseSetting("BetEngine:RecoveryGracePeriod", "01:00:00");
-            web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
-        });
-        _ = _betEngine.Server; // starts the host: betsdb is migrated before the first test
+            new("BetEngine:RecoveryInterval", "01:00:00"),
+            new("BetEngine:RecoveryGracePeriod", "01:00:00"),
+        ], web => web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock)));
 
         UsersHttp = new HttpClient { BaseAddress = new Uri(users.HttpUrl) };
         PoolsHttp = new HttpClient { BaseAddress = new Uri(pools.HttpUrl) };
@@ -179,15 +174,7 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// <summary>Creates (and so opens) a pool through the Pools API as an admin, on a channel of its own.</summary>
     public async Task<TestPool> NewPoolAsync(int outcomes = 2, long minStakeMinor = 100, long maxStakeMinor = 50_000, int windowSeconds = 1200)
     {
-        var response = await PoolsHttp.PostAsJsonAsync("/api/pools", new
-        {
-            channel = new { provider = "twitch", channelId = $"chan-{Guid.NewGuid():N}" },
-            title = "Will the streamer win?",
-            outcomes = Enumerable.Range(1, outcomes).Select(i => $"Outcome {i}").ToArray(),
-            bettingWindowSeconds = windowSeconds,
-            minStakeMinor,
-            maxStakeMinor,
-        });
+        var response = await PoolsHttp.PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, minStakeMinor, maxStakeMinor, windowSeconds));
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"Creating a pool failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");

@@ -107,27 +107,25 @@ public sealed class SettlementStack : IAsyncLifetime
             throw new InvalidOperationException("A Settlement host is already running.");
         }
 
-        _settlement = new WebApplicationFactory<SettlementWorker>().WithWebHostBuilder(web =>
+        _settlement = InProcessServices.StartOnTestServer<SettlementWorker>(
+        [
+            .. CommonSettings(),
+            new("ConnectionStrings:settlementdb", SettlementConnectionString),
+            new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
+            new("services:pools:grpc:0", _poolsPorts.GrpcUrl),
+            new("services:users:grpc:0", _usersPorts.GrpcUrl),
+            new("Settlement:BetsPerChunk", "1000"),
+            new("Settlement:BetsPerPayment", "500"),
+            new("Settlement:PollInterval", "00:00:00.200"),
+            new("Settlement:RetryInitialDelay", "00:00:00.200"),
+            new("Settlement:RetryMaxDelay", "00:00:02"),
+        ], web =>
         {
-            foreach (var (key, value) in CommonSettings())
-            {
-                web.UseSetting(key, value);
-            }
-            web.UseSetting("ConnectionStrings:settlementdb", SettlementConnectionString);
-            web.UseSetting("services:betengine:grpc:0", _betEnginePorts.GrpcUrl);
-            web.UseSetting("services:pools:grpc:0", _poolsPorts.GrpcUrl);
-            web.UseSetting("services:users:grpc:0", _usersPorts.GrpcUrl);
-            web.UseSetting("Settlement:BetsPerChunk", "1000");
-            web.UseSetting("Settlement:BetsPerPayment", "500");
-            web.UseSetting("Settlement:PollInterval", "00:00:00.200");
-            web.UseSetting("Settlement:RetryInitialDelay", "00:00:00.200");
-            web.UseSetting("Settlement:RetryMaxDelay", "00:00:02");
             if (configureServices is not null)
             {
                 web.ConfigureTestServices(configureServices);
             }
         });
-        _ = _settlement.Server; // starts the host: settlementdb is migrated, the worker and the consumers run
     }
 
     /// <summary>Stops the Settlement host as a shutdown does (its runs are cancelled mid-flight).</summary>
@@ -151,15 +149,7 @@ public sealed class SettlementStack : IAsyncLifetime
     /// <summary>Creates (and so opens) a pool through the Pools API, by default as the stack's admin, on a channel of its own.</summary>
     public async Task<TestPool> NewPoolAsync(int outcomes = 2, HttpClient? creator = null)
     {
-        var response = await (creator ?? PoolsHttp).PostAsJsonAsync("/api/pools", new
-        {
-            channel = new { provider = "twitch", channelId = $"chan-{Guid.NewGuid():N}" },
-            title = "Will the streamer win?",
-            outcomes = Enumerable.Range(1, outcomes).Select(i => $"Outcome {i}").ToArray(),
-            bettingWindowSeconds = 1200,
-            minStakeMinor = 1,
-            maxStakeMinor = 1_000_000,
-        });
+        var response = await (creator ?? PoolsHttp).PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, 1, 1_000_000));
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"Creating a pool failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");

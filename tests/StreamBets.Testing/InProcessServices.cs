@@ -50,6 +50,35 @@ public static class InProcessServices
         return factory;
     }
 
+    /// <summary>Starts the service of <typeparamref name="TEntryPoint"/>'s assembly on TestServer (no ports: for a service
+    /// the others never call, or that a test stops and starts again).</summary>
+    public static WebApplicationFactory<TEntryPoint> StartOnTestServer<TEntryPoint>(
+        IEnumerable<KeyValuePair<string, string?>> settings, Action<IWebHostBuilder>? configure = null)
+        where TEntryPoint : class
+    {
+        var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
+        {
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
+            configure?.Invoke(web);
+        });
+        _ = factory.Server; // starts the host: its database is migrated before the first test
+        return factory;
+    }
+
+    /// <summary>The body of POST /api/pools for a pool of its own channel, as the Pools API takes it.</summary>
+    public static object NewPoolRequest(int outcomes, long minStakeMinor, long maxStakeMinor, int windowSeconds = 1200) => new
+    {
+        channel = new { provider = "twitch", channelId = $"chan-{Guid.NewGuid():N}" },
+        title = "Will the streamer win?",
+        outcomes = Enumerable.Range(1, outcomes).Select(i => $"Outcome {i}").ToArray(),
+        bettingWindowSeconds = windowSeconds,
+        minStakeMinor,
+        maxStakeMinor,
+    };
+
     /// <summary>The settings every service of one test stack shares.</summary>
     public static KeyValuePair<string, string?>[] CommonSettings(string redisConnectionString, string signingKey, string busPrefix) =>
     [

@@ -11,6 +11,17 @@ public sealed class ServiceProcesses(string logDirectory) : IAsyncDisposable
 {
     private readonly List<Process> _processes = [];
 
+    /// <summary>The environment every service process of one run shares (logs at Warning; add per-service settings to it).</summary>
+    public static Dictionary<string, string> CommonEnvironment(string redisConnectionString, string signingKey, string busPrefix) => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Development",
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
+        ["ConnectionStrings__redis"] = redisConnectionString,
+        ["Auth__SigningKey"] = signingKey,
+        ["Messaging__RedisStreams__KeyPrefix"] = busPrefix,
+    };
+
     /// <summary>Starts <c>services/{project}</c> on <paramref name="ports"/> and waits for its /health; answers its REST base URL.</summary>
     public async Task<string> StartAsync(string project, ServicePorts ports, IReadOnlyDictionary<string, string> environment)
     {
