@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Measures the build time and the cold start of the whole app in local mode: from `dotnet run` of the
 # AppHost (already built) to every service healthy through the gateway, with a fresh data folder.
-# Usage: benchmarks/cold-start.sh [runs=3]
+# Usage: benchmarks/cold-start.sh [runs=3]   (SKIP_BUILD=1 reuses the current build and measures only the starts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
 services=(users betengine pools settlement payments integration realtime analytics)
 
-dotnet build-server shutdown >/dev/null 2>&1 || true
-find . -type d \( -name bin -o -name obj \) -not -path "./.data/*" -prune -exec rm -rf {} + 2>/dev/null || true
-start=$(date +%s.%N)
-dotnet build StreamBets.AppHost -nologo -clp:ErrorsOnly >/dev/null
-echo "clean build of the AppHost and every service: $(echo "$(date +%s.%N) - $start" | bc) s"
+if [ "${SKIP_BUILD:-}" != 1 ]; then
+  dotnet build-server shutdown >/dev/null 2>&1 || true
+  find . -type d \( -name bin -o -name obj \) -not -path "./.data/*" -prune -exec rm -rf {} + 2>/dev/null || true
+  start=$(date +%s.%N)
+  dotnet build StreamBets.AppHost -nologo -clp:ErrorsOnly >/dev/null
+  echo "clean build of the AppHost and every service: $(echo "$(date +%s.%N) - $start" | bc) s"
+fi
 
 for run in $(seq 1 "$runs"); do
   data=$(mktemp -d /tmp/streambets-coldstart.XXXXXX)
+  chmod 755 "$data" # PostgreSQL runs as its own user and must reach its folder inside
   start=$(date +%s.%N)
   dotnet run --project StreamBets.AppHost --no-build --launch-profile http -- --StreamBets:DataDirectory="$data" >"$data/apphost.log" 2>&1 &
   apphost=$!

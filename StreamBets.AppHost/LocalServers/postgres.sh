@@ -15,6 +15,11 @@ if [ "$(id -u)" = 0 ]; then
   chown postgres:postgres "$data"
   chmod 700 "$data"
   as_owner=(runuser -u postgres --)
+  if ! runuser -u postgres -- test -w "$data"; then
+    echo "PostgreSQL runs as the 'postgres' user, which cannot reach $data: every folder above it must be" \
+         "searchable by others (chmod o+x), or choose another --StreamBets:DataDirectory." >&2
+    exit 1
+  fi
 fi
 if [ ! -f "$data/PG_VERSION" ]; then
   "${as_owner[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null

@@ -67,10 +67,10 @@ var inFlight = new List<Task>(count);
 using var writerSlots = new SemaphoreSlim(40); // Beyond 40 transactions in flight the box is saturated: offer less, say so.
 for (var i = 0; i < count; i++)
 {
-    var due = interval * i;
-    if (due > clock.Elapsed)
+    var wait = interval * i - clock.Elapsed; // read the clock once: it moves between two reads
+    if (wait > TimeSpan.Zero)
     {
-        await Task.Delay(due - clock.Elapsed);
+        await Task.Delay(wait);
     }
     await writerSlots.WaitAsync();
     var pool = pools[i % pools.Length];

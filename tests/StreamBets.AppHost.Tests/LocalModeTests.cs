@@ -25,9 +25,7 @@ public sealed class LocalModeTests(LocalModeAppFixture fixture)
         Assert.Equal(["clickhouse", "postgres", "redis"], model.Resources.OfType<StreamBets.AppHost.Infrastructure.LocalServerResource>().Select(r => r.Name).Order());
     }
 
-    // Known issue (session 1): now and then a service's /health hangs for over a minute under load, while its other
-    // endpoints answer directly (see the OpenAPI test). Skipped until the hanging check is found.
-    [Theory(Skip = "A service's /health sometimes hangs for over a minute under load; under investigation.")]
+    [Theory]
     [InlineData("users")]
     [InlineData("betengine")]
     [InlineData("pools")]
@@ -45,9 +43,7 @@ public sealed class LocalModeTests(LocalModeAppFixture fixture)
         Assert.Equal("Healthy", body);
     }
 
-    // Known issue (session 1): now and then one service's /health hangs for over a minute under load, while its
-    // other endpoints answer (see the OpenAPI test). Skipped until the hanging check is found; see docs/machine-notes.md.
-    [Theory(Skip = "A service's /health sometimes hangs for over a minute under load; under investigation.")]
+    [Theory]
     [InlineData("users")]
     [InlineData("betengine")]
     [InlineData("pools")]
