@@ -33,6 +33,7 @@ var betEngine = builder.AddProject<Projects.StreamBets_BetEngine>("betengine")
 var settlement = builder.AddProject<Projects.StreamBets_Settlement>("settlement")
     .WithDatabase(infrastructure, "settlementdb")
     .WithEventBus(infrastructure)
+    .WithReference(betEngine).WaitFor(betEngine)
     .WithReference(pools).WaitFor(pools)
     .WithReference(users).WaitFor(users)
     .WithEnvironment("Auth__SigningKey", signingKey);

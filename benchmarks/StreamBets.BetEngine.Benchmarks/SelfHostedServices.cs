@@ -11,9 +11,11 @@ namespace StreamBets.BetEngine.Benchmarks;
 /// </summary>
 public sealed class SelfHostedServices : IAsyncDisposable
 {
-    private readonly List<ServiceProcess> _services = [];
     private readonly PostgresServer _postgres = new();
     private readonly RedisServer _redis = new();
+    private readonly ServiceProcesses _services;
+
+    private SelfHostedServices() => _services = new ServiceProcesses(_postgres.DataDirectory);
 
     public string SigningKey { get; } = $"benchmark-signing-key-{Guid.NewGuid():N}";
     public string UsersUrl { get; private set; } = "";
@@ -40,36 +42,31 @@ public sealed class SelfHostedServices : IAsyncDisposable
         await Task.WhenAll(_postgres.StartAsync(), _redis.StartAsync());
         Console.WriteLine($"PostgreSQL on {_postgres.Port}, Redis on {_redis.Port}; logs in {_postgres.DataDirectory}");
         var prefix = $"bench-{Guid.NewGuid():N}";
-        Dictionary<string, string> Common() => new()
+        Dictionary<string, string> Common()
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
-            ["Logging__LogLevel__StreamBets.BetEngine.Placement"] = Environment.GetEnvironmentVariable("BENCH_BETENGINE_LOG") ?? "Warning",
-            ["ConnectionStrings__redis"] = _redis.ConnectionString,
-            ["Auth__SigningKey"] = SigningKey,
-            ["Messaging__RedisStreams__KeyPrefix"] = prefix,
-        };
+            var environment = ServiceProcesses.CommonEnvironment(_redis.ConnectionString, SigningKey, prefix);
+            environment["Logging__LogLevel__StreamBets.BetEngine.Placement"] = Environment.GetEnvironmentVariable("BENCH_BETENGINE_LOG") ?? "Warning";
+            return environment;
+        }
 
-        var (usersHttp, usersGrpc) = (ServiceProcess.FreePort(), ServiceProcess.FreePort());
+        var usersPorts = ServicePorts.Free();
         var users = Common();
         users["ConnectionStrings__usersdb"] = _postgres.ConnectionString("usersdb");
         users["Wallet__SandboxFunding"] = "true";
         users["Users__BootstrapAdmin__Email"] = "";
-        UsersUrl = await StartServiceAsync("StreamBets.Users", usersHttp, usersGrpc, users);
+        UsersUrl = await _services.StartAsync("StreamBets.Users", usersPorts, users);
 
-        var (poolsHttp, poolsGrpc) = (ServiceProcess.FreePort(), ServiceProcess.FreePort());
+        var poolsPorts = ServicePorts.Free();
         var pools = Common();
         pools["ConnectionStrings__poolsdb"] = _postgres.ConnectionString("poolsdb");
         pools["Documents__Store"] = "Postgres";
-        PoolsUrl = await StartServiceAsync("StreamBets.Pools", poolsHttp, poolsGrpc, pools);
+        PoolsUrl = await _services.StartAsync("StreamBets.Pools", poolsPorts, pools);
 
-        var (betsHttp, betsGrpc) = (ServiceProcess.FreePort(), ServiceProcess.FreePort());
         var bets = Common();
         bets["ConnectionStrings__betsdb"] = _postgres.ConnectionString("betsdb");
-        bets["services__users__grpc__0"] = $"http://127.0.0.1:{usersGrpc}";
-        bets["services__pools__grpc__0"] = $"http://127.0.0.1:{poolsGrpc}";
-        BetEngineUrl = await StartServiceAsync("StreamBets.BetEngine", betsHttp, betsGrpc, bets);
+        bets["services__users__grpc__0"] = usersPorts.GrpcUrl;
+        bets["services__pools__grpc__0"] = poolsPorts.GrpcUrl;
+        BetEngineUrl = await _services.StartAsync("StreamBets.BetEngine", ServicePorts.Free(), bets);
     }
 
     /// <summary>After the run: the money and the bets, read from the databases themselves.</summary>
@@ -96,20 +93,8 @@ public sealed class SelfHostedServices : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var service in _services)
-        {
-            await service.DisposeAsync();
-        }
+        await _services.DisposeAsync();
         await _redis.DisposeAsync();
         await _postgres.DisposeAsync();
-    }
-
-    private async Task<string> StartServiceAsync(string project, int httpPort, int grpcPort, Dictionary<string, string> environment)
-    {
-        environment["Kestrel__Endpoints__grpc__Url"] = $"http://127.0.0.1:{grpcPort}";
-        var service = await ServiceProcess.StartAsync(project, httpPort, environment, Path.Combine(_postgres.DataDirectory, $"{project}.log"));
-        _services.Add(service);
-        Console.WriteLine($"{project} is up at {service.Url} (gRPC on {grpcPort})");
-        return service.Url;
     }
 }

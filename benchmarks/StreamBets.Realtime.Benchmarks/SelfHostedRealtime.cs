@@ -14,7 +14,7 @@ namespace StreamBets.Realtime.Benchmarks;
 /// </summary>
 public sealed class SelfHostedRealtime : IAsyncDisposable
 {
-    private readonly List<ServiceProcess> _replicas = [];
+    private ServiceProcesses? _replicas;
     private readonly PostgresServer _postgres = new();
     private readonly RedisServer _redis = new();
     private IHost? _publisher;
@@ -62,9 +62,9 @@ public sealed class SelfHostedRealtime : IAsyncDisposable
             await _publisher.StopAsync();
             _publisher.Dispose();
         }
-        foreach (var replica in _replicas)
+        if (_replicas is not null)
         {
-            await replica.DisposeAsync();
+            await _replicas.DisposeAsync();
         }
         await _redis.DisposeAsync();
         await _postgres.DisposeAsync();
@@ -95,10 +95,9 @@ public sealed class SelfHostedRealtime : IAsyncDisposable
             ["Messaging__RedisStreams__KeyPrefix"] = busPrefix,
             ["DOTNET_gcServer"] = "1",
         };
-        var service = await ServiceProcess.StartAsync(
-            "StreamBets.Realtime", ServiceProcess.FreePort(), environment, Path.Combine(_postgres.DataDirectory, $"realtime-{replica}.log"));
-        _replicas.Add(service);
-        Console.WriteLine($"Realtime replica {replica} is up at {service.Url}");
-        return service.Url;
+        _replicas ??= new ServiceProcesses(_postgres.DataDirectory);
+        var url = await _replicas.StartAsync("StreamBets.Realtime", ServicePorts.Free(), environment, $"realtime-{replica}");
+        Console.WriteLine($"Realtime replica {replica} is up at {url}");
+        return url;
     }
 }

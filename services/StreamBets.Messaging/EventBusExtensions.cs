@@ -55,7 +55,10 @@ public static class EventBusExtensions
                 ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured.");
             // The outbox and inbox tables come from this library's own embedded scripts.
             builder.AddPostgresSchema(connectionName, typeof(EventBusExtensions).Assembly);
-            services.AddSingleton(new MessagingDatabase(NpgsqlDataSource.Create(connectionString)));
+            // A factory, not an instance: the container disposes what it created, so a stopped host closes its pooled
+            // connections, and with them the relay's leader lock (a session advisory lock outlives the session's return
+            // to the pool). Otherwise a host restarted in the same process waits for ever to lead.
+            services.AddSingleton(_ => new MessagingDatabase(NpgsqlDataSource.Create(connectionString)));
             services.AddSingleton<IOutbox, TransactionalOutbox>();
         }
 

@@ -1,3 +1,4 @@
+using StreamBets.Settlement.Apis;
 using StreamBets.Settlement.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,6 +9,12 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapDefaultOpenApi();
+
+app.MapSettlementsApi();
+
 app.MapGrpcDefaults();
 
 app.Run();

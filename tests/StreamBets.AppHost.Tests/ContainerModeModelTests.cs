@@ -33,7 +33,7 @@ public sealed class ContainerModeModelTests
     [InlineData("users", new[] { "usersdb", "redis", "kafka" }, new[] { "postgres", "redis", "kafka" })]
     [InlineData("pools", new[] { "poolsdb", "redis", "mongo", "kafka", "users" }, new[] { "postgres", "redis", "mongo", "kafka", "users" })]
     [InlineData("betengine", new[] { "betsdb", "redis", "kafka", "users", "pools" }, new[] { "postgres", "redis", "kafka", "users", "pools" })]
-    [InlineData("settlement", new[] { "settlementdb", "kafka", "pools", "users" }, new[] { "postgres", "kafka", "pools", "users" })]
+    [InlineData("settlement", new[] { "settlementdb", "kafka", "betengine", "pools", "users" }, new[] { "postgres", "kafka", "betengine", "pools", "users" })]
     [InlineData("payments", new[] { "paymentsdb", "kafka", "users" }, new[] { "postgres", "kafka", "users" })]
     [InlineData("integration", new[] { "integrationdb", "mongo", "kafka" }, new[] { "postgres", "mongo", "kafka" })]
     [InlineData("realtime", new[] { "redis", "kafka" }, new[] { "redis", "kafka" })]

@@ -69,45 +69,41 @@ public sealed class BetEngineStack : IAsyncLifetime
     {
         var postgres = await TestServers.PostgresAsync();
         RedisConnectionString = (await TestServers.RedisAsync()).ConnectionString;
-        var usersDb = await CreateDatabaseAsync(postgres, "users");
-        var poolsDb = await CreateDatabaseAsync(postgres, "pools");
-        BetsConnectionString = await CreateDatabaseAsync(postgres, "bets");
+        var usersDb = await InProcessServices.CreateFastDatabaseAsync(postgres, "users");
+        var poolsDb = await InProcessServices.CreateFastDatabaseAsync(postgres, "pools");
+        BetsConnectionString = await InProcessServices.CreateFastDatabaseAsync(postgres, "bets");
         BetsDb = NpgsqlDataSource.Create(BetsConnectionString);
 
-        var (usersHttp, usersGrpc) = (FreePort(), FreePort());
-        _users = OnKestrel(new WebApplicationFactory<WalletService>(), usersHttp, usersGrpc,
+        var users = ServicePorts.Free();
+        _users = InProcessServices.StartOnKestrel<WalletService>(users,
         [
+            .. CommonSettings(),
             new("ConnectionStrings:usersdb", usersDb),
             new("Users:BootstrapAdmin:Email", ""),
         ]);
 
-        var (poolsHttp, poolsGrpc) = (FreePort(), FreePort());
-        _pools = OnKestrel(new WebApplicationFactory<PoolsGrpcService>(), poolsHttp, poolsGrpc, [new("ConnectionStrings:poolsdb", poolsDb)]);
+        var pools = ServicePorts.Free();
+        _pools = InProcessServices.StartOnKestrel<PoolsGrpcService>(pools, [.. CommonSettings(), new("ConnectionStrings:poolsdb", poolsDb)]);
 
-        _betEngine = new WebApplicationFactory<BetEngineGrpcService>().WithWebHostBuilder(web =>
-        {
-            foreach (var (key, value) in CommonSettings())
-            {
-                web.UseSetting(key, value);
-            }
-            web.UseSetting("ConnectionStrings:betsdb", BetsConnectionString);
-            web.UseSetting("services:users:grpc:0", $"http://127.0.0.1:{usersGrpc}");
-            web.UseSetting("services:pools:grpc:0", $"http://127.0.0.1:{poolsGrpc}");
+        _betEngine = InProcessServices.StartOnTestServer<BetEngineGrpcService>(
+        [
+            .. CommonSettings(),
+            new("ConnectionStrings:betsdb", BetsConnectionString),
+            new("services:users:grpc:0", users.GrpcUrl),
+            new("services:pools:grpc:0", pools.GrpcUrl),
             // Pool snapshots are served for minutes, so a test that sees a pool close proves the event closed it.
-            web.UseSetting("BetEngine:PoolCacheDuration", "00:10:00");
+            new("BetEngine:PoolCacheDuration", "00:10:00"),
             // Pool batchers stop when idle and start again with the next bet: make that happen between most requests.
-            web.UseSetting("BetEngine:BatcherIdleTimeout", "00:00:00.200");
+            new("BetEngine:BatcherIdleTimeout", "00:00:00.200"),
             // Recovery is driven by the tests themselves (RecoverAsync), never by the background round.
-            web.UseSetting("BetEngine:RecoveryInterval", "01:00:00");
-            web.UseSetting("BetEngine:RecoveryGracePeriod", "01:00:00");
-            web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
-        });
-        _ = _betEngine.Server; // starts the host: betsdb is migrated before the first test
+            new("BetEngine:RecoveryInterval", "01:00:00"),
+            new("BetEngine:RecoveryGracePeriod", "01:00:00"),
+        ], web => web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock)));
 
-        UsersHttp = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{usersHttp}") };
-        PoolsHttp = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{poolsHttp}") };
+        UsersHttp = new HttpClient { BaseAddress = new Uri(users.HttpUrl) };
+        PoolsHttp = new HttpClient { BaseAddress = new Uri(pools.HttpUrl) };
         PoolsHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin));
-        _walletChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{usersGrpc}");
+        _walletChannel = GrpcChannel.ForAddress(users.GrpcUrl);
         Wallet = new Wallet.WalletClient(_walletChannel);
     }
 
@@ -178,15 +174,7 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// <summary>Creates (and so opens) a pool through the Pools API as an admin, on a channel of its own.</summary>
     public async Task<TestPool> NewPoolAsync(int outcomes = 2, long minStakeMinor = 100, long maxStakeMinor = 50_000, int windowSeconds = 1200)
     {
-        var response = await PoolsHttp.PostAsJsonAsync("/api/pools", new
-        {
-            channel = new { provider = "twitch", channelId = $"chan-{Guid.NewGuid():N}" },
-            title = "Will the streamer win?",
-            outcomes = Enumerable.Range(1, outcomes).Select(i => $"Outcome {i}").ToArray(),
-            bettingWindowSeconds = windowSeconds,
-            minStakeMinor,
-            maxStakeMinor,
-        });
+        var response = await PoolsHttp.PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, minStakeMinor, maxStakeMinor, windowSeconds));
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"Creating a pool failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
@@ -215,117 +203,23 @@ public sealed class BetEngineStack : IAsyncLifetime
         ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1 AND status = $2", poolId, status);
 
     /// <summary>The events of one type about one pool as published on the bus (the topic's Redis streams), oldest first.</summary>
-    public async Task<List<JsonElement>> PublishedAsync(string topic, string eventType, Guid poolId)
-    {
-        var redis = BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        var found = new List<(long Millis, long Sequence, JsonElement Data)>();
-        for (var partition = 0; partition < 16; partition++)
-        {
-            foreach (var entry in await redis.StreamRangeAsync($"{BusPrefix}:{topic}:{partition}"))
-            {
-                if (entry["type"] != eventType)
-                {
-                    continue;
-                }
-                using var cloudEvent = JsonDocument.Parse(entry["ce"].ToString());
-                var data = cloudEvent.RootElement.GetProperty("data");
-                if (data.GetProperty("poolId").GetGuid() == poolId)
-                {
-                    var id = entry.Id.ToString().Split('-');
-                    found.Add((long.Parse(id[0], CultureInfo.InvariantCulture), long.Parse(id[1], CultureInfo.InvariantCulture), data.Clone()));
-                }
-            }
-        }
-        return [.. found.OrderBy(f => f.Millis).ThenBy(f => f.Sequence).Select(f => f.Data)];
-    }
+    public async Task<List<JsonElement>> PublishedAsync(string topic, string eventType, Guid poolId) =>
+        [.. (await PublishedEvents.ReadAsync(BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), BusPrefix, topic, eventType,
+            data => data.GetProperty("poolId").GetGuid() == poolId)).Select(e => e.Data)];
 
-    public static string Token(Guid userId, string role) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-    {
-        Issuer = AuthenticationDefaults.Issuer,
-        Audience = AuthenticationDefaults.Audience,
-        Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role)]),
-        // Generous: the Bet Engine's clock may be moved ahead by a test.
-        Expires = DateTime.UtcNow.AddHours(2),
-        NotBefore = DateTime.UtcNow.AddMinutes(-5),
-        IssuedAt = DateTime.UtcNow.AddMinutes(-5),
-        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SigningKey)), SecurityAlgorithms.HmacSha256),
-    });
+    public static string Token(Guid userId, string role) => InProcessServices.Token(userId, role, SigningKey);
 
     /// <summary>Polls until the condition holds (background work: event delivery, relays).</summary>
     public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? within = null) =>
         Eventually.HoldsAsync(condition, within ?? TimeSpan.FromSeconds(15));
 
-    private IEnumerable<KeyValuePair<string, string?>> CommonSettings() =>
-    [
-        new("ConnectionStrings:redis", RedisConnectionString),
-        new("Auth:SigningKey", SigningKey),
-        new("Messaging:RedisStreams:KeyPrefix", BusPrefix),
-        new("Logging:LogLevel:Default", "Warning"),
-    ];
-
-    private WebApplicationFactory<T> OnKestrel<T>(WebApplicationFactory<T> factory, int httpPort, int grpcPort, KeyValuePair<string, string?>[] settings)
-        where T : class
-    {
-        var configured = factory.WithWebHostBuilder(web =>
-        {
-            web.UseEnvironment(Environments.Development);
-            foreach (var (key, value) in CommonSettings().Concat(settings))
-            {
-                web.UseSetting(key, value);
-            }
-            web.UseSetting("Kestrel:Endpoints:http:Url", $"http://127.0.0.1:{httpPort}");
-            web.UseSetting("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{grpcPort}");
-        });
-        configured.UseKestrel();
-        configured.StartServer();
-        return configured;
-    }
-
-    private static async Task<string> CreateDatabaseAsync(PostgresServer postgres, string prefix)
-    {
-        var connectionString = await postgres.CreateDatabaseAsync(prefix);
-        // Commits stop waiting for the WAL flush; atomicity, locks and constraints are unchanged, and no test kills PostgreSQL.
-        var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
-        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{database}\" SET synchronous_commit = off", connection);
-        await command.ExecuteNonQueryAsync();
-        return connectionString;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, SigningKey, BusPrefix);
 
     private sealed record IdOnly(Guid Id);
 
     private sealed record OutcomeOnly(Guid Id);
 
     private sealed record PoolOnly(Guid Id, OutcomeOnly[] Outcomes);
-
-    /// <summary>TestServer answers HTTP/1.1 responses; gRPC clients insist on HTTP/2.</summary>
-    private sealed class Http2ResponseHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
-    {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var response = await base.SendAsync(request, cancellationToken);
-            response.Version = request.Version;
-            return response;
-        }
-    }
-}
-
-/// <summary>Real time plus an offset a test can move forward: timers stay real, "now" jumps.</summary>
-public sealed class AdjustableClock : TimeProvider
-{
-    private long _offsetTicks;
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
-
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
 }
 
 [CollectionDefinition(Name)]

@@ -81,7 +81,7 @@ public sealed class RealtimeStack : IAsyncLifetime
     /// <summary>Starts the service whose assembly holds <typeparamref name="TEntryPoint"/> on a free port, with the stack's Redis and signing key.</summary>
     private (string Url, IServiceProvider Services) StartOnKestrel<TEntryPoint>(Dictionary<string, string> settings) where TEntryPoint : class
     {
-        var url = $"http://127.0.0.1:{ServiceProcess.FreePort()}";
+        var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
         var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
         {
             settings["ConnectionStrings:redis"] = RedisConnectionString;

@@ -5,6 +5,7 @@ using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
 using StreamBets.BetEngine.Pools;
+using StreamBets.BetEngine.Settlement;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Contracts.Users;
 using StreamBets.Contracts.Wallet;
@@ -55,5 +56,6 @@ internal static class Extensions
         services.AddSingleton<BetPlacement>();
         services.AddSingleton<PendingBetRecovery>();
         services.AddHostedService(sp => sp.GetRequiredService<PendingBetRecovery>());
+        services.AddSingleton<PoolBetsFeed>();
     }
 }

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using StreamBets.BetEngine.Placement;
+using StreamBets.BetEngine.Settlement;
 using StreamBets.Contracts.Bets;
 using ProtoBetStatus = StreamBets.Contracts.Bets.BetStatus;
 using Status = Google.Rpc.Status;
@@ -10,9 +11,9 @@ namespace StreamBets.BetEngine.Grpc;
 
 /// <summary>
 /// Bet placement for other services (see bets.proto). The same <see cref="BetPlacement"/> as REST; rejections are gRPC
-/// errors carrying an ErrorInfo whose reason is the stable problem code.
+/// errors carrying an ErrorInfo whose reason is the stable problem code. Also a pool's accepted bets for Settlement.
 /// </summary>
-public sealed class BetEngineGrpcService(BetPlacement placement) : Contracts.Bets.BetEngine.BetEngineBase
+public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed poolBets) : Contracts.Bets.BetEngine.BetEngineBase
 {
     public const string ErrorDomain = "bets.streambets.dev";
 
@@ -40,6 +41,21 @@ public sealed class BetEngineGrpcService(BetPlacement placement) : Contracts.Bet
                 PlacedAt = Timestamp.FromDateTimeOffset(bet.PlacedAt),
             },
         };
+    }
+
+    public override async Task StreamPoolBets(StreamPoolBetsRequest request, IServerStreamWriter<PoolBetsChunk> responseStream, ServerCallContext context)
+    {
+        if (!Guid.TryParse(request.PoolId, out var poolId) || request.MaxBetsPerChunk is < 0 or > PoolBetsFeed.MaxBetsPerChunk)
+        {
+            throw Error(new BetRejection("invalid-request", $"pool_id must be a UUID and max_bets_per_chunk 0 to {PoolBetsFeed.MaxBetsPerChunk}."), null, Code.InvalidArgument);
+        }
+
+        var chunkSize = request.MaxBetsPerChunk == 0 ? PoolBetsFeed.MaxBetsPerChunk : request.MaxBetsPerChunk;
+        if (!await poolBets.WriteAsync(poolId, chunkSize, responseStream, context.CancellationToken))
+        {
+            throw Error(new BetRejection(PoolBetsFeed.BetsPendingReason,
+                $"Pool {poolId} still has pending bets (a batch in flight or awaiting recovery); ask again shortly."), null, Code.FailedPrecondition);
+        }
     }
 
     private static PlaceBetCommand Parse(PlaceBetRequest request)

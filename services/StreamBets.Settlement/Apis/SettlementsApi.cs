@@ -1,0 +1,103 @@
+using System.Security.Claims;
+using Grpc.Core;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StreamBets.Settlement.Data;
+using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
+
+namespace StreamBets.Settlement.Apis;
+
+/// <summary>What an operator (or the pool's streamer) sees of a settlement.</summary>
+public sealed record SettlementView(
+    Guid PoolId,
+    string Kind,
+    string Status,
+    int Attempts,
+    string? LastError,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    DateTimeOffset? NextAttemptAt,
+    long? BetCount,
+    long? TotalMinor,
+    long SettledBets,
+    string? Basis,
+    long? PaidMinor,
+    long? RakeMinor,
+    long? BreakageMinor,
+    long? WinningBets,
+    long? RefundedBets,
+    long? EscrowResidueMinor)
+{
+    public static SettlementView Of(SettlementRecord s) => new(
+        s.PoolId, s.Kind, s.Status, s.Attempts, s.LastError, s.CreatedAt, s.UpdatedAt, s.StartedAt, s.FinishedAt,
+        s.Status is SettlementStatuses.Due or SettlementStatuses.Running ? s.NextAttemptAt : null,
+        s.BetCount, s.TotalMinor, s.SettledBets, s.Basis, s.PaidMinor, s.RakeMinor, s.BreakageMinor, s.WinningBets, s.RefundedBets, s.EscrowResidueMinor);
+}
+
+/// <summary>
+/// /api/settlements: an operator's window on settlement. Admins see every pool's, a streamer the pools they created.
+/// Admins may send a failed settlement back to run once its cause is fixed (paying again is safe: see docs/settlement.md).
+/// </summary>
+public static class SettlementsApi
+{
+    public const string ProblemTypeBase = "https://streambets.dev/problems/";
+
+    public static IEndpointRouteBuilder MapSettlementsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/settlements").WithTags("Settlements").RequireAuthorization(AuthenticationDefaults.Policies.Streamer);
+        api.MapGet("/{poolId:guid}", GetSettlement).WithName("GetSettlement");
+        api.MapPost("/{poolId:guid}/requeue", RequeueSettlement).WithName("RequeueSettlement").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
+        return app;
+    }
+
+    public static async Task<Results<Ok<SettlementView>, ProblemHttpResult>> GetSettlement(
+        Guid poolId, ClaimsPrincipal user, SettlementStore store, PoolsClient pools, CancellationToken cancellationToken)
+    {
+        var settlement = await store.FindAsync(poolId, cancellationToken);
+        if (settlement is null)
+        {
+            return NotFound(poolId);
+        }
+
+        if (!user.IsInRole(AuthenticationDefaults.Roles.Admin) && !await CreatedPoolAsync(user, poolId, pools, cancellationToken))
+        {
+            // Someone else's pool answers as an unknown one: its existence is not the caller's business.
+            return NotFound(poolId);
+        }
+
+        return TypedResults.Ok(SettlementView.Of(settlement));
+    }
+
+    public static async Task<Results<Ok<SettlementView>, ProblemHttpResult>> RequeueSettlement(
+        Guid poolId, SettlementStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!await store.RequeueAsync(poolId, time.GetUtcNow(), cancellationToken))
+        {
+            return await store.FindAsync(poolId, cancellationToken) is null
+                ? NotFound(poolId)
+                : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Settlement not failed",
+                    detail: "Only a failed settlement can be requeued; a due or running one runs by itself.", type: ProblemTypeBase + "settlement-not-failed");
+        }
+
+        return TypedResults.Ok(SettlementView.Of((await store.FindAsync(poolId, cancellationToken))!));
+    }
+
+    private static async Task<bool> CreatedPoolAsync(ClaimsPrincipal user, Guid poolId, PoolsClient pools, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var pool = await pools.GetPoolAsync(new Contracts.Pools.GetPoolRequest { PoolId = poolId.ToString() }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            return Guid.TryParse(pool.CreatedBy, out var creator) && creator == user.GetUserId();
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    private static ProblemHttpResult NotFound(Guid poolId) => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound, title: "Settlement not found",
+        detail: $"No settlement is known for pool {poolId}: the pool is unknown, not yet resolved or cancelled, or not yours.",
+        type: ProblemTypeBase + "settlement-not-found");
+}

@@ -1,0 +1,276 @@
+using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+
+namespace StreamBets.Settlement.Data;
+
+/// <summary>The states of a settlement (settlements.status).</summary>
+public static class SettlementStatuses
+{
+    /// <summary>Recorded by the event handler; no run has started yet.</summary>
+    public const string Due = "due";
+
+    /// <summary>A run started; also while it waits for a retry after a transient failure, or after a crash.</summary>
+    public const string Running = "running";
+
+    public const string Settled = "settled";
+
+    /// <summary>Stopped for good (a refused payment, totals that changed...): an operator looks, then may requeue it.</summary>
+    public const string Failed = "failed";
+}
+
+public static class SettlementKinds
+{
+    public const string Resolved = "resolved";
+    public const string Cancelled = "cancelled";
+}
+
+/// <summary>One row of <c>settlements</c>.</summary>
+public sealed record SettlementRecord(
+    Guid PoolId,
+    string Kind,
+    string Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset NextAttemptAt,
+    int Attempts,
+    string? LastError,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    string? TraceParent,
+    string? DeclaredTotals,
+    long? BetCount,
+    long? TotalMinor,
+    long SettledBets,
+    string? Basis,
+    long? PaidMinor,
+    long? RakeMinor,
+    long? BreakageMinor,
+    long? WinningBets,
+    long? RefundedBets,
+    long? EscrowResidueMinor);
+
+/// <summary>A bet whose payout the ledger confirmed (or that pays nothing), ready to be recorded with its BetSettled.</summary>
+public readonly record struct SettledBet(Guid BetId, Guid UserId, string Result, long StakeMinor, long PayoutMinor);
+
+/// <summary>What Pools summed up for the whole pool: paid + rake + breakage = total.</summary>
+public sealed record SettlementSummary(
+    string Basis, long TotalMinor, long PaidMinor, long RakeMinor, long BreakageMinor, long BetCount, long WinningBets, long RefundedBets);
+
+/// <summary>settlementdb: the settlements, the bets already settled, and their events (through the outbox, in the same transactions).</summary>
+public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
+{
+    private const string Columns = """
+        pool_id, kind, status, created_at, updated_at, next_attempt_at, attempts, last_error, started_at, finished_at, trace_parent,
+        declared_totals, bet_count, total_minor, settled_bets, basis, paid_minor, rake_minor, breakage_minor, winning_bets, refunded_bets,
+        escrow_residue_minor
+        """;
+
+    /// <summary>Makes a finished pool due for settlement, in the caller's (inbox) transaction. False if it was already known.</summary>
+    public static async Task<bool> RecordDueAsync(
+        NpgsqlTransaction transaction, Guid poolId, string kind, DateTimeOffset now, string? traceParent, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO settlements (pool_id, kind, status, created_at, updated_at, next_attempt_at, trace_parent)
+            VALUES ($1, $2, 'due', $3, $3, $3, $4)
+            ON CONFLICT (pool_id) DO NOTHING
+            """, transaction.Connection, transaction);
+        command.Parameters.Add(Value(poolId));
+        command.Parameters.Add(Value(kind));
+        command.Parameters.Add(Value(now));
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)traceParent ?? DBNull.Value });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<SettlementRecord?> FindAsync(Guid poolId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM settlements WHERE pool_id = $1");
+        command.Parameters.Add(Value(poolId));
+        return await ReadOneAsync(command, cancellationToken);
+    }
+
+    /// <summary>Settlements waiting for a run (new, crashed, or due for a retry), the longest-waiting first.</summary>
+    public async Task<IReadOnlyList<Guid>> RunnableAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT pool_id FROM settlements WHERE status IN ('due', 'running') AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2");
+        command.Parameters.Add(Value(now));
+        command.Parameters.Add(Value(limit));
+        var pools = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            pools.Add(reader.GetGuid(0));
+        }
+        return pools;
+    }
+
+    /// <summary>Marks a run as started, if the settlement is still runnable; the caller holds the pool's run lock.</summary>
+    public async Task<SettlementRecord?> StartAsync(Guid poolId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"""
+            UPDATE settlements SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, $2), updated_at = $2
+            WHERE pool_id = $1 AND status IN ('due', 'running') AND next_attempt_at <= $2
+            RETURNING {Columns}
+            """);
+        command.Parameters.Add(Value(poolId));
+        command.Parameters.Add(Value(now));
+        return await ReadOneAsync(command, cancellationToken);
+    }
+
+    /// <summary>
+    /// Remembers the pool's accepted bets as the first run saw them and answers whether this run sees the same. A
+    /// rerun with other totals would pay other amounts than the first run already paid: it must stop instead.
+    /// </summary>
+    public async Task<bool> DeclareAsync(Guid poolId, string declaredTotals, long betCount, long totalMinor, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE settlements SET declared_totals = coalesce(declared_totals, $2), bet_count = coalesce(bet_count, $3), total_minor = coalesce(total_minor, $4)
+            WHERE pool_id = $1
+            RETURNING declared_totals
+            """);
+        command.Parameters.Add(Value(poolId));
+        command.Parameters.Add(Value(declaredTotals));
+        command.Parameters.Add(Value(betCount));
+        command.Parameters.Add(Value(totalMinor));
+        return await command.ExecuteScalarAsync(cancellationToken) is string stored && stored == declaredTotals;
+    }
+
+    /// <summary>Which of these bets an earlier run already settled (a rerun skips their payments).</summary>
+    public async Task<HashSet<Guid>> SettledAmongAsync(Guid[] betIds, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT bet_id FROM settled_bets WHERE bet_id = ANY($1)");
+        command.Parameters.Add(Value(betIds));
+        var settled = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            settled.Add(reader.GetGuid(0));
+        }
+        return settled;
+    }
+
+    /// <summary>
+    /// Records paid bets and, in the same transaction, one BetSettled for each bet recorded NOW: a bet recorded by an
+    /// earlier (crashed) run is skipped by the primary key, so every BetSettled is published once. Answers how many were new.
+    /// </summary>
+    public async Task<int> RecordSettledAsync(Guid poolId, IReadOnlyList<SettledBet> bets, DateTimeOffset settledAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var events = new List<IIntegrationEvent>(bets.Count);
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO settled_bets (bet_id, pool_id, user_id, result, stake_minor, payout_minor, settled_at)
+            SELECT b.bet_id, $1, b.user_id, b.result, b.stake, b.payout, $2
+            FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::bigint[], $7::bigint[]) WITH ORDINALITY AS b(bet_id, user_id, result, stake, payout, n)
+            ORDER BY b.n
+            ON CONFLICT (bet_id) DO NOTHING
+            RETURNING bet_id, user_id, result, stake_minor, payout_minor
+            """, connection, transaction))
+        {
+            insert.Parameters.Add(Value(poolId));
+            insert.Parameters.Add(Value(settledAt));
+            insert.Parameters.Add(Value(bets.Select(b => b.BetId).ToArray()));
+            insert.Parameters.Add(Value(bets.Select(b => b.UserId).ToArray()));
+            insert.Parameters.Add(Value(bets.Select(b => b.Result).ToArray()));
+            insert.Parameters.Add(Value(bets.Select(b => b.StakeMinor).ToArray()));
+            insert.Parameters.Add(Value(bets.Select(b => b.PayoutMinor).ToArray()));
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                events.Add(new BetSettled(reader.GetGuid(0), poolId, reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), settledAt));
+            }
+        }
+
+        if (events.Count > 0)
+        {
+            await using var progress = new NpgsqlCommand("UPDATE settlements SET settled_bets = settled_bets + $2, updated_at = $3 WHERE pool_id = $1", connection, transaction);
+            progress.Parameters.Add(Value(poolId));
+            progress.Parameters.Add(Value((long)events.Count));
+            progress.Parameters.Add(Value(settledAt));
+            await progress.ExecuteNonQueryAsync(cancellationToken);
+            await outbox.AddRangeAsync(transaction, events, cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return events.Count;
+    }
+
+    /// <summary>Marks the settlement settled with its summary and writes PoolSettled, both once: false if it already was.</summary>
+    public async Task<bool> CompleteAsync(Guid poolId, SettlementSummary summary, long escrowResidueMinor, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var update = new NpgsqlCommand("""
+            UPDATE settlements
+            SET status = 'settled', basis = $2, paid_minor = $3, rake_minor = $4, breakage_minor = $5, winning_bets = $6, refunded_bets = $7,
+                escrow_residue_minor = $8, finished_at = $9, updated_at = $9, last_error = NULL
+            WHERE pool_id = $1 AND status <> 'settled'
+            """, connection, transaction))
+        {
+            update.Parameters.Add(Value(poolId));
+            update.Parameters.Add(Value(summary.Basis));
+            update.Parameters.Add(Value(summary.PaidMinor));
+            update.Parameters.Add(Value(summary.RakeMinor));
+            update.Parameters.Add(Value(summary.BreakageMinor));
+            update.Parameters.Add(Value(summary.WinningBets));
+            update.Parameters.Add(Value(summary.RefundedBets));
+            update.Parameters.Add(Value(escrowResidueMinor));
+            update.Parameters.Add(Value(now));
+            if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+
+        await outbox.AddAsync(transaction, new PoolSettled(
+            poolId, summary.TotalMinor, summary.PaidMinor, summary.RakeMinor, summary.BreakageMinor,
+            checked((int)summary.WinningBets), checked((int)summary.RefundedBets), now), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>A transient failure: the run stays 'running' and is tried again at <paramref name="nextAttemptAt"/>.</summary>
+    public Task RetryLaterAsync(Guid poolId, string error, DateTimeOffset nextAttemptAt, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE settlements SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE pool_id = $1 AND status = 'running'",
+            cancellationToken, poolId, error, nextAttemptAt, now);
+
+    /// <summary>A failure no retry can fix: the settlement stops in 'failed' with the reason.</summary>
+    public Task FailAsync(Guid poolId, string error, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE settlements SET status = 'failed', last_error = $2, finished_at = $3, updated_at = $3 WHERE pool_id = $1 AND status <> 'settled'",
+            cancellationToken, poolId, error, now);
+
+    /// <summary>An operator sends a failed settlement back to run (after fixing its cause). False unless it was 'failed'.</summary>
+    public async Task<bool> RequeueAsync(Guid poolId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await ExecuteAsync("UPDATE settlements SET status = 'due', attempts = 0, next_attempt_at = $2, finished_at = NULL, updated_at = $2 WHERE pool_id = $1 AND status = 'failed'",
+            cancellationToken, poolId, now) == 1;
+
+    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] values)
+    {
+        await using var command = db.CreateCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<SettlementRecord?> ReadOneAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        T? Maybe<T>(int i) where T : struct => reader.IsDBNull(i) ? null : reader.GetFieldValue<T>(i);
+        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        return new SettlementRecord(
+            reader.GetGuid(0), reader.GetString(1), reader.GetString(2),
+            reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5),
+            reader.GetInt32(6), Text(7), Maybe<DateTimeOffset>(8), Maybe<DateTimeOffset>(9), Text(10),
+            Text(11), Maybe<long>(12), Maybe<long>(13), reader.GetInt64(14), Text(15),
+            Maybe<long>(16), Maybe<long>(17), Maybe<long>(18), Maybe<long>(19), Maybe<long>(20), Maybe<long>(21));
+    }
+
+    private static NpgsqlParameter<T> Value<T>(T value) => new() { TypedValue = value };
+}

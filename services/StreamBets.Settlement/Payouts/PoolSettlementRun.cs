@@ -1,0 +1,384 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using StreamBets.Contracts.Bets;
+using StreamBets.Contracts.Pools;
+using StreamBets.Contracts.Wallet;
+using StreamBets.Settlement.Data;
+using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
+using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
+using WalletClient = StreamBets.Contracts.Wallet.Wallet.WalletClient;
+
+namespace StreamBets.Settlement.Payouts;
+
+/// <summary>
+/// Runs one pool's settlement from start to end, in constant memory whatever the pool's size:
+/// <list type="number">
+/// <item>the Bet Engine streams the pool's accepted bets (StreamPoolBets): totals first, then chunks in bet_id order;</item>
+/// <item>they go on, as they come, into Pools.CalculatePayouts (totals declared first; several chunks in flight), which
+/// answers each chunk with its payouts;</item>
+/// <item>each answered chunk is paid in slices: ONE Wallet.TransferBatch per slice (escrow → user, transfer id
+/// <c>payout:{betId}</c>), then ONE settlementdb transaction records the slice's bets and their BetSettled events;</item>
+/// <item>once Pools' summary arrived and its call ended OK: rake and breakage leave the escrow, and the settlement is
+/// marked settled with PoolSettled in the same transaction.</item>
+/// </list>
+/// Every transfer id derives from the bet (or pool), so a rerun after a crash anywhere moves nothing twice: the ledger
+/// answers DUPLICATE for what moved. A rerun also skips the payments of bets already recorded.
+/// </summary>
+public sealed partial class PoolSettlementRun(
+    BetEngineClient betEngine, PoolsClient pools, WalletClient wallet, SettlementStore store, TimeProvider time,
+    IOptions<SettlementOptions> options, ILogger<PoolSettlementRun> logger)
+{
+    public const string PayoutReason = "payout";
+    public const string RefundReason = "refund";
+    public const string RakeReason = "rake";
+    public const string BreakageReason = "breakage";
+    public const string HouseRakeAccount = "house:rake";
+    public const string HouseBreakageAccount = "house:breakage";
+    private const int GuidBytes = 16;
+
+    public static string EscrowAccount(Guid poolId) => $"escrow:pool:{poolId}";
+
+    public static string UserAccount(Guid userId) => $"user:{userId}";
+
+    public static Guid PayoutTransferId(Guid betId) => WalletTransferIds.FromName($"payout:{betId}");
+
+    public static Guid RakeTransferId(Guid poolId) => WalletTransferIds.FromName($"settlement:{poolId}:rake");
+
+    public static Guid BreakageTransferId(Guid poolId) => WalletTransferIds.FromName($"settlement:{poolId}:breakage");
+
+    /// <summary>Settles the pool, or throws: <see cref="SettlementFailures.IsTransient"/> tells a retry from a stop.</summary>
+    public async Task<SettlementSummary> RunAsync(SettlementRecord settlement, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var poolId = settlement.PoolId;
+        using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var token = failFast.Token;
+
+        // 1. The bets, from one snapshot of betsdb: totals first.
+        using var bets = betEngine.StreamPoolBets(
+            new StreamPoolBetsRequest { PoolId = poolId.ToString(), MaxBetsPerChunk = settings.BetsPerChunk }, cancellationToken: token);
+        if (!await bets.ResponseStream.MoveNext(token) || bets.ResponseStream.Current.ItemCase != PoolBetsChunk.ItemOneofCase.Totals)
+        {
+            throw new SettlementRefusedException("bad-bets-stream", "The Bet Engine's stream did not start with the pool's totals.");
+        }
+
+        var totals = bets.ResponseStream.Current.Totals;
+        if (!await store.DeclareAsync(poolId, Canonical(totals), totals.BetCount, totals.TotalStakeMinor, token))
+        {
+            throw new SettlementRefusedException("bets-changed",
+                $"The pool's accepted bets are not those an earlier run of this settlement saw (now {Canonical(totals)}); paying them could pay a bet twice with two amounts.");
+        }
+
+        // A rerun looks up which bets are already recorded; a first run has none, and skips the lookups.
+        var resumed = settlement.SettledBets > 0;
+        Activity.Current?.SetTag("streambets.settlement.bet_count", totals.BetCount);
+        Activity.Current?.SetTag("streambets.settlement.resumed", resumed);
+
+        // 2. Payouts from Pools, chunk by chunk.
+        using var payouts = pools.CalculatePayouts(cancellationToken: token);
+        var start = new PayoutsStart { PoolId = poolId.ToString() };
+        start.Outcomes.AddRange(totals.Outcomes.Select(o => new DeclaredOutcome { OutcomeId = o.OutcomeId, StakeMinor = o.StakeMinor, BetCount = o.BetCount }));
+        await payouts.RequestStream.WriteAsync(new CalculatePayoutsRequest { Start = start }, token);
+
+        var sent = Channel.CreateBounded<PoolBetColumns>(Math.Max(1, settings.ChunksInFlight));
+        var toPay = Channel.CreateBounded<(PoolBetColumns Bets, PayoutChunk Payouts)>(Math.Max(1, settings.PaymentConcurrency));
+        var tally = new Tally();
+
+        var sender = Task.Run(() => SendAsync(bets.ResponseStream, payouts.RequestStream, sent.Writer, token), token);
+        var receiver = Task.Run(() => ReceiveAsync(payouts.ResponseStream, sent.Reader, toPay.Writer, tally, token), token);
+        var payers = Enumerable.Range(0, Math.Max(1, settings.PaymentConcurrency))
+            .Select(_ => Task.Run(() => PayAsync(poolId, toPay.Reader, resumed, tally, token), token))
+            .ToArray();
+
+        await WhenAllOrFirstFailureAsync([sender, receiver, .. payers], failFast, cancellationToken);
+
+        // 3. Pools summed up and ended its call OK: the lines are final. Cross-check before the house takes its share.
+        var summary = tally.Summary ?? throw new SettlementRefusedException("bad-payouts-stream", "Pools ended the call without a summary.");
+        if (summary.BetCount != totals.BetCount || tally.Bets != totals.BetCount || summary.TotalMinor != totals.TotalStakeMinor
+            || summary.PaidMinor != tally.PaidMinor || summary.PaidMinor + summary.RakeMinor + summary.BreakageMinor != summary.TotalMinor)
+        {
+            throw new SettlementRefusedException("summary-mismatch", string.Create(CultureInfo.InvariantCulture,
+                $"Bets {totals.BetCount} declared, {tally.Bets} paid, {summary.BetCount} summed by Pools; total {totals.TotalStakeMinor} vs {summary.TotalMinor}; paid {tally.PaidMinor} vs {summary.PaidMinor} (+ rake {summary.RakeMinor} + breakage {summary.BreakageMinor})."));
+        }
+
+        var house = new List<TransferRequest>(2);
+        if (summary.RakeMinor > 0)
+        {
+            house.Add(EscrowTransfer(RakeTransferId(poolId), RakeReason, $"pool:{poolId}", poolId, HouseRakeAccount, summary.RakeMinor));
+        }
+        if (summary.BreakageMinor > 0)
+        {
+            house.Add(EscrowTransfer(BreakageTransferId(poolId), BreakageReason, $"pool:{poolId}", poolId, HouseBreakageAccount, summary.BreakageMinor));
+        }
+        if (house.Count > 0)
+        {
+            await TransferAsync(house, token);
+            SettlementTelemetry.PaidMinor.Add(summary.RakeMinor, new KeyValuePair<string, object?>("reason", RakeReason));
+            SettlementTelemetry.PaidMinor.Add(summary.BreakageMinor, new KeyValuePair<string, object?>("reason", BreakageReason));
+        }
+
+        return summary;
+    }
+
+    /// <summary>
+    /// Waits for every task; the first failure cancels the others (nothing keeps paying after a refusal) and is what
+    /// the caller sees, not the cancellations it caused.
+    /// </summary>
+    private static async Task WhenAllOrFirstFailureAsync(Task[] tasks, CancellationTokenSource failFast, CancellationToken cancellationToken)
+    {
+        Exception? first = null;
+        foreach (var task in tasks)
+        {
+            _ = task.ContinueWith(t =>
+            {
+                if (t.IsFaulted)
+                {
+                    Interlocked.CompareExchange(ref first, t.Exception!.GetBaseException(), null);
+                    failFast.Cancel();
+                }
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch when (first is not null && !cancellationToken.IsCancellationRequested)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        }
+    }
+
+    /// <summary>The pool's escrow after settling: 0 unless money arrived that no settled bet accounts for.</summary>
+    public async Task<long> EscrowBalanceAsync(Guid poolId, CancellationToken cancellationToken) =>
+        (await wallet.GetBalanceAsync(new GetBalanceRequest { Account = EscrowAccount(poolId) },
+            deadline: time.GetUtcNow().UtcDateTime + options.Value.PaymentTimeout, cancellationToken: cancellationToken)).BalanceMinor;
+
+    /// <summary>Bet chunks from the Bet Engine to Pools; each is queued for pairing with its answer before it is sent.</summary>
+    private static async Task SendAsync(
+        IAsyncStreamReader<PoolBetsChunk> bets, IClientStreamWriter<CalculatePayoutsRequest> payouts, ChannelWriter<PoolBetColumns> sent, CancellationToken token)
+    {
+        try
+        {
+            long sequence = 0;
+            while (await bets.MoveNext(token))
+            {
+                if (bets.Current.ItemCase != PoolBetsChunk.ItemOneofCase.Bets)
+                {
+                    throw new SettlementRefusedException("bad-bets-stream", "The Bet Engine sent a second `totals`.");
+                }
+
+                var columns = bets.Current.Bets;
+                var count = columns.StakeMinor.Count;
+                if (columns.OutcomeIndex.Count != count || columns.BetIds.Length != count * GuidBytes || columns.UserIds.Length != count * GuidBytes)
+                {
+                    throw new SettlementRefusedException("bad-bets-stream", $"Chunk {sequence} of the Bet Engine's stream has columns of different lengths.");
+                }
+
+                await sent.WriteAsync(columns, token);
+                var chunk = new BetChunk { Sequence = sequence++, BetIds = columns.BetIds };
+                chunk.OutcomeIndex.AddRange(columns.OutcomeIndex);
+                chunk.StakeMinor.AddRange(columns.StakeMinor);
+                await payouts.WriteAsync(new CalculatePayoutsRequest { Bets = chunk }, token);
+            }
+            await payouts.CompleteAsync();
+            sent.Complete();
+        }
+        catch (Exception e)
+        {
+            sent.TryComplete(e);
+            throw;
+        }
+    }
+
+    /// <summary>Pools' answers, paired with the chunks they answer (Pools answers in order), handed to the payers.</summary>
+    private static async Task ReceiveAsync(
+        IAsyncStreamReader<CalculatePayoutsResponse> payouts, ChannelReader<PoolBetColumns> sent, ChannelWriter<(PoolBetColumns, PayoutChunk)> toPay,
+        Tally tally, CancellationToken token)
+    {
+        try
+        {
+            long expected = 0;
+            while (await payouts.MoveNext(token))
+            {
+                var response = payouts.Current;
+                if (response.ItemCase == CalculatePayoutsResponse.ItemOneofCase.Summary)
+                {
+                    var s = response.Summary;
+                    tally.Summary = new SettlementSummary(
+                        BasisName(s.Basis), s.TotalMinor, s.PaidMinor, s.RakeMinor, s.BreakageMinor, s.BetCount, s.WinningBets, s.RefundedBets);
+                    continue;
+                }
+
+                var chunk = response.Payouts;
+                if (tally.Summary is not null || chunk.Sequence != expected || !sent.TryRead(out var bets)
+                    || chunk.PayoutMinor.Count != bets.StakeMinor.Count || chunk.Kind.Count != bets.StakeMinor.Count)
+                {
+                    throw new SettlementRefusedException("bad-payouts-stream", $"Pools answered chunk {chunk.Sequence} out of order or with the wrong length (expected chunk {expected}).");
+                }
+                expected++;
+                await toPay.WriteAsync((bets, chunk), token);
+            }
+
+            // The call ended with OK (MoveNext throws otherwise): every line is final.
+            toPay.Complete();
+        }
+        catch (Exception e)
+        {
+            toPay.TryComplete(e);
+            throw;
+        }
+    }
+
+    /// <summary>Pays answered chunks in slices: one TransferBatch, then one settlementdb transaction, per slice.</summary>
+    private async Task PayAsync(Guid poolId, ChannelReader<(PoolBetColumns Bets, PayoutChunk Payouts)> toPay, bool resumed, Tally tally, CancellationToken token)
+    {
+        var sliceSize = Math.Clamp(options.Value.BetsPerPayment, 1, 10_000);
+        await foreach (var (bets, payouts) in toPay.ReadAllAsync(token))
+        {
+            using var activity = SettlementTelemetry.Source.StartActivity("settle chunk");
+            activity?.SetTag("streambets.pool_id", poolId);
+            activity?.SetTag("streambets.settlement.chunk", payouts.Sequence);
+            activity?.SetTag("streambets.settlement.chunk_size", bets.StakeMinor.Count);
+            for (var from = 0; from < bets.StakeMinor.Count; from += sliceSize)
+            {
+                await PaySliceAsync(poolId, bets, payouts, from, Math.Min(from + sliceSize, bets.StakeMinor.Count), resumed, tally, token);
+            }
+        }
+    }
+
+    private async Task PaySliceAsync(
+        Guid poolId, PoolBetColumns bets, PayoutChunk payouts, int from, int to, bool resumed, Tally tally, CancellationToken token)
+    {
+        var lines = new SettledBet[to - from];
+        var betIds = new Guid[to - from];
+        long paid = 0;
+        for (var i = from; i < to; i++)
+        {
+            var betId = new Guid(bets.BetIds.Span.Slice(i * GuidBytes, GuidBytes), bigEndian: true);
+            var userId = new Guid(bets.UserIds.Span.Slice(i * GuidBytes, GuidBytes), bigEndian: true);
+            var payout = payouts.PayoutMinor[i];
+            if (payout < 0)
+            {
+                throw new SettlementRefusedException("bad-payouts-stream", $"Pools answered a negative payout for bet {betId}.");
+            }
+            betIds[i - from] = betId;
+            lines[i - from] = new SettledBet(betId, userId, ResultName(payouts.Kind[i]), bets.StakeMinor[i], payout);
+            paid += payout;
+        }
+        tally.Add(lines.Length, paid);
+
+        var alreadySettled = resumed ? await store.SettledAmongAsync(betIds, token) : null;
+        var transfers = new List<TransferRequest>(lines.Length);
+        long moving = 0;
+        foreach (var line in lines)
+        {
+            if (line.PayoutMinor > 0 && alreadySettled?.Contains(line.BetId) != true)
+            {
+                transfers.Add(EscrowTransfer(PayoutTransferId(line.BetId), line.Result == "refunded" ? RefundReason : PayoutReason,
+                    $"bet:{line.BetId}", poolId, UserAccount(line.UserId), line.PayoutMinor));
+                moving += line.PayoutMinor;
+            }
+        }
+
+        if (transfers.Count > 0)
+        {
+            await TransferAsync(transfers, token);
+            SettlementTelemetry.PaidMinor.Add(moving, new KeyValuePair<string, object?>("reason", PayoutReason));
+        }
+
+        var unrecorded = alreadySettled is null ? lines : [.. lines.Where(l => !alreadySettled.Contains(l.BetId))];
+        if (unrecorded.Length > 0)
+        {
+            var recorded = await store.RecordSettledAsync(poolId, unrecorded, time.GetUtcNow(), token);
+            SettlementTelemetry.BetsSettled.Add(recorded);
+        }
+    }
+
+    /// <summary>One TransferBatch; APPLIED (now) and DUPLICATE (by an earlier run) both mean the money moved.</summary>
+    private async Task TransferAsync(List<TransferRequest> transfers, CancellationToken token)
+    {
+        var request = new TransferBatchRequest();
+        request.Transfers.AddRange(transfers);
+        var reply = await wallet.TransferBatchAsync(request, deadline: time.GetUtcNow().UtcDateTime + options.Value.PaymentTimeout, cancellationToken: token);
+        if (reply.Results.Count != transfers.Count)
+        {
+            throw new SettlementRefusedException("bad-wallet-answer", $"Wallet.TransferBatch answered {reply.Results.Count} results for {transfers.Count} transfers.");
+        }
+
+        for (var i = 0; i < reply.Results.Count; i++)
+        {
+            var result = reply.Results[i];
+            if (result.Status is not (TransferStatus.Applied or TransferStatus.Duplicate))
+            {
+                var transfer = transfers[i];
+                LogPaymentRefused(logger, transfer.TransferId, transfer.Reference, result.Status, result.ErrorReason, result.ErrorDetail);
+                throw new SettlementRefusedException("payment-refused",
+                    $"The ledger refused transfer {transfer.TransferId} ({transfer.Reference}, {transfer.Legs[0].AmountMinor} to {transfer.Legs[0].ToAccount}): {result.Status} {result.ErrorReason} {result.ErrorDetail}".TrimEnd());
+            }
+        }
+    }
+
+    private static TransferRequest EscrowTransfer(Guid transferId, string reason, string reference, Guid poolId, string to, long amountMinor) => new()
+    {
+        TransferId = transferId.ToString(),
+        Reason = reason,
+        Reference = reference,
+        Legs = { new Leg { FromAccount = EscrowAccount(poolId), ToAccount = to, AmountMinor = amountMinor } },
+    };
+
+    /// <summary>"outcome:stake:count" per backed outcome, sorted: equal strings mean equal bets to pay.</summary>
+    internal static string Canonical(PoolBetTotals totals)
+    {
+        var text = new StringBuilder();
+        foreach (var outcome in totals.Outcomes.OrderBy(o => o.OutcomeId, StringComparer.Ordinal))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{outcome.OutcomeId}:{outcome.StakeMinor}:{outcome.BetCount};");
+        }
+        return text.ToString();
+    }
+
+    private static string ResultName(SettlementKind kind) => kind switch
+    {
+        SettlementKind.Win => "won",
+        SettlementKind.Loss => "lost",
+        SettlementKind.Refund => "refunded",
+        _ => throw new SettlementRefusedException("bad-payouts-stream", $"Pools answered an unknown settlement kind {kind}."),
+    };
+
+    private static string BasisName(SettlementBasis basis) => basis switch
+    {
+        SettlementBasis.Parimutuel => "parimutuel",
+        SettlementBasis.NoStakeOnWinner => "no-stake-on-winner",
+        SettlementBasis.NoStakeOnLosers => "no-stake-on-losers",
+        SettlementBasis.Cancelled => "cancelled",
+        _ => "unspecified",
+    };
+
+    /// <summary>What the run counted so far, shared by its tasks.</summary>
+    private sealed class Tally
+    {
+        private long _bets;
+        private long _paid;
+
+        public long Bets => Interlocked.Read(ref _bets);
+
+        public long PaidMinor => Interlocked.Read(ref _paid);
+
+        public SettlementSummary? Summary { get; set; }
+
+        public void Add(long bets, long paid)
+        {
+            Interlocked.Add(ref _bets, bets);
+            Interlocked.Add(ref _paid, paid);
+        }
+    }
+
+    [LoggerMessage(EventId = 10, EventName = "PaymentRefused", Level = LogLevel.Error,
+        Message = "The ledger refused settlement transfer {TransferId} ({Reference}): {Status} {Reason} {Detail}")]
+    private static partial void LogPaymentRefused(ILogger logger, string transferId, string reference, TransferStatus status, string reason, string detail);
+}

@@ -1,0 +1,31 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace StreamBets.Settlement.Payouts;
+
+/// <summary>Spans and metrics of settlement: one span per settlement run and per chunk; what SREs watch.</summary>
+public static class SettlementTelemetry
+{
+    public const string Name = "StreamBets.Settlement";
+
+    public static readonly ActivitySource Source = new(Name);
+    private static readonly Meter Meter = new(Name);
+
+    public static readonly Counter<long> BetsSettled = Meter.CreateCounter<long>(
+        "streambets.settlement.bets_settled", unit: "{bet}", description: "Bets recorded as settled (each once), by result.");
+
+    public static readonly Counter<long> PaidMinor = Meter.CreateCounter<long>(
+        "streambets.settlement.paid", unit: "{minor_unit}", description: "Money moved out of pool escrows by settlement runs, by reason.");
+
+    public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
+        "streambets.settlement.duration", unit: "s", description: "Wall time of one settlement run, by outcome (settled, retry, failed).");
+
+    public static readonly Counter<long> Runs = Meter.CreateCounter<long>(
+        "streambets.settlement.runs", unit: "{run}", description: "Settlement runs ended, by outcome (settled, retry, failed) and reason.");
+
+    public static readonly Counter<long> Failures = Meter.CreateCounter<long>(
+        "streambets.settlement.failures", unit: "{settlement}", description: "Settlements stopped in 'failed', by reason. Page someone.");
+
+    public static readonly Counter<long> EscrowResidues = Meter.CreateCounter<long>(
+        "streambets.settlement.escrow_residues", unit: "{settlement}", description: "Settled pools whose escrow did not end at 0.");
+}

@@ -1,0 +1,33 @@
+namespace StreamBets.Settlement;
+
+/// <summary>Settings of the Settlement service, bound from the "Settlement" configuration section.</summary>
+public sealed class SettlementOptions
+{
+    public const string SectionName = "Settlement";
+
+    /// <summary>Bets per chunk read from the Bet Engine and sent to Pools (1 to 10,000, the limit of both).</summary>
+    public int BetsPerChunk { get; set; } = 10_000;
+
+    /// <summary>Bets paid by one Wallet.TransferBatch and recorded by one settlementdb transaction (1 to 10,000).</summary>
+    public int BetsPerPayment { get; set; } = 5_000;
+
+    /// <summary>Chunks sent to Pools and not yet paid; bounds memory and keeps Pools busy while the ledger works.</summary>
+    public int ChunksInFlight { get; set; } = 4;
+
+    /// <summary>Payments (TransferBatch + record) of one settlement running at once.</summary>
+    public int PaymentConcurrency { get; set; } = 2;
+
+    /// <summary>Settlements this replica runs at once (each pool is run by one replica at a time).</summary>
+    public int MaxConcurrentSettlements { get; set; } = 2;
+
+    /// <summary>How often idle workers look for due settlements (recorded by another replica, or due for a retry).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>First wait after a transient failure (a dependency down, bets still pending); doubles per attempt.</summary>
+    public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Deadline of one Wallet call.</summary>
+    public TimeSpan PaymentTimeout { get; set; } = TimeSpan.FromMinutes(1);
+}

@@ -1,0 +1,119 @@
+using Google.Rpc;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Bets;
+using StreamBets.Contracts.Wallet;
+
+namespace StreamBets.BetEngine.Tests;
+
+/// <summary>StreamPoolBets: what Settlement pays from. Totals and chunks come from one snapshot and always agree.</summary>
+[Collection(StackCollection.Name)]
+public sealed class PoolBetsFeedTests(BetEngineStack stack)
+{
+    private BetBatchPipeline Pipeline => stack.BetEngine.GetRequiredService<BetBatchPipeline>();
+    private PendingBetRecovery Recovery => stack.BetEngine.GetRequiredService<PendingBetRecovery>();
+
+    [Fact]
+    public async Task A_pool_with_pending_bets_answers_bets_pending_until_recovery_decided_them()
+    {
+        var pool = await stack.NewPoolAsync();
+        var accepted = await PlaceAsync(pool, 3);
+        var users = await FundedUsersAsync(2);
+        var pending = users.Select((u, i) => Admit(u, pool, pool.Outcomes[i % 2], 300)).ToArray();
+        await Pipeline.WritePendingAsync(pool.Id, pending, default); // a batch in flight, or one a crash left behind
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => ReadAsync(pool.Id, 0));
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Equal("bets-pending", error.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason);
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        var (totals, chunks) = await ReadAsync(pool.Id, 0);
+        Assert.Equal(accepted.Length + pending.Length, totals.BetCount);
+        Assert.Equal(accepted.Sum(b => b.Command.StakeMinor) + pending.Sum(b => b.Command.StakeMinor), totals.TotalStakeMinor);
+        Assert.Single(chunks);
+    }
+
+    [Fact]
+    public async Task Totals_match_the_chunks_which_list_every_accepted_bet_once_in_bet_id_order()
+    {
+        var pool = await stack.NewPoolAsync(outcomes: 3);
+        var placed = await PlaceAsync(pool, 11);
+
+        var (totals, chunks) = await ReadAsync(pool.Id, maxBetsPerChunk: 4);
+
+        Assert.Equal([4, 4, 3], chunks.Select(c => c.StakeMinor.Count));
+        var streamed = chunks.SelectMany(c => Enumerable.Range(0, c.StakeMinor.Count).Select(i => (
+            BetId: new Guid(c.BetIds.Span.Slice(16 * i, 16), bigEndian: true),
+            UserId: new Guid(c.UserIds.Span.Slice(16 * i, 16), bigEndian: true),
+            OutcomeId: Guid.Parse(totals.Outcomes[(int)c.OutcomeIndex[i]].OutcomeId),
+            Stake: c.StakeMinor[i]))).ToArray();
+        Assert.Equal(streamed.Select(b => b.BetId).Order(), streamed.Select(b => b.BetId));
+        Assert.Equal(
+            placed.Select(b => (b.BetId, b.Command.UserId, b.Command.OutcomeId, b.Command.StakeMinor)).OrderBy(b => b.BetId),
+            streamed.Select(b => (b.BetId, b.UserId, b.OutcomeId, b.Stake)));
+        foreach (var outcome in totals.Outcomes)
+        {
+            var on = streamed.Where(b => b.OutcomeId == Guid.Parse(outcome.OutcomeId)).ToArray();
+            Assert.Equal((on.Sum(b => b.Stake), (long)on.Length), (outcome.StakeMinor, outcome.BetCount));
+        }
+        Assert.Equal((11L, placed.Sum(b => b.Command.StakeMinor)), (totals.BetCount, totals.TotalStakeMinor));
+    }
+
+    [Fact]
+    public async Task A_pool_without_bets_streams_empty_totals()
+    {
+        var pool = await stack.NewPoolAsync();
+
+        var (totals, chunks) = await ReadAsync(pool.Id, 0);
+
+        Assert.Empty(totals.Outcomes);
+        Assert.Equal(0, totals.BetCount);
+        Assert.Empty(chunks);
+    }
+
+    private async Task<(PoolBetTotals Totals, List<PoolBetColumns> Chunks)> ReadAsync(Guid poolId, int maxBetsPerChunk)
+    {
+        using var channel = stack.BetEngineGrpcChannel();
+        var client = new Contracts.Bets.BetEngine.BetEngineClient(channel);
+        using var call = client.StreamPoolBets(new StreamPoolBetsRequest { PoolId = poolId.ToString(), MaxBetsPerChunk = maxBetsPerChunk });
+        Assert.True(await call.ResponseStream.MoveNext(default));
+        var totals = call.ResponseStream.Current.Totals;
+        var chunks = new List<PoolBetColumns>();
+        while (await call.ResponseStream.MoveNext(default))
+        {
+            chunks.Add(call.ResponseStream.Current.Bets);
+        }
+        return (totals, chunks);
+    }
+
+    /// <summary>Accepted bets through the real batch path (pending rows, the ledger, the finalize transaction).</summary>
+    private async Task<AdmittedBet[]> PlaceAsync(TestPool pool, int count)
+    {
+        var users = await FundedUsersAsync(count);
+        var bets = users.Select((u, i) => Admit(u, pool, pool.Outcomes[i % pool.Outcomes.Length], 100 + 10 * i)).ToArray();
+        IReadOnlyList<PlacementResult>? results = null;
+        await Pipeline.RunAsync(pool.Id, bets, r => results = r, default);
+        Assert.All(results!, r => Assert.Equal(Placement.BetStatus.Accepted, r.Bet?.Status));
+        return bets;
+    }
+
+    private async Task<Guid[]> FundedUsersAsync(int count)
+    {
+        var users = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
+        var request = new TransferBatchRequest();
+        request.Transfers.AddRange(users.Select(u => new TransferRequest
+        {
+            TransferId = Guid.NewGuid().ToString(),
+            Reason = "sandbox-credit",
+            Legs = { new Leg { FromAccount = "psp:clearing", ToAccount = $"user:{u}", AmountMinor = 10_000 } },
+        }));
+        var reply = await stack.Wallet.TransferBatchAsync(request);
+        Assert.All(reply.Results, r => Assert.Equal(TransferStatus.Applied, r.Status));
+        return users;
+    }
+
+    private static AdmittedBet Admit(Guid userId, TestPool pool, Guid outcomeId, long stake) =>
+        new(new PlaceBetCommand(userId, pool.Id, outcomeId, stake, $"feed-{Guid.NewGuid():N}"), Guid.CreateVersion7(), DateTimeOffset.UtcNow);
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Wallet;
+using StreamBets.Testing;
+
+namespace StreamBets.Settlement.Tests;
+
+/// <summary>What settlement does when it cannot finish: it waits and retries what time fixes, and stops for what it does not.</summary>
+[Collection(StackCollection.Name)]
+public sealed class SettlementFailureTests(SettlementStack stack)
+{
+    private const long Funds = 10_000;
+
+    [Fact]
+    public async Task A_pool_with_a_pending_bet_waits_for_the_bet_engine_to_decide_it_then_settles()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(3, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        // A batch wrote its bet 'pending' and the process died before the ledger call.
+        var pending = new AdmittedBet(new PlaceBetCommand(users[2], pool.Id, pool.Outcomes[0], 500, $"pending-{Guid.NewGuid():N}"), Guid.CreateVersion7(), DateTimeOffset.UtcNow);
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().WritePendingAsync(pool.Id, [pending], default);
+
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).LastError?.StartsWith("bets-pending", StringComparison.Ordinal) == true,
+            TimeSpan.FromSeconds(15)), "Settlement did not wait for the pending bet.");
+        Assert.Equal("running", (await stack.StatusAsync(pool.Id)).Status);
+        Assert.Equal(0, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
+
+        // The Bet Engine's recovery decides it: the pool has finished, so the bet is rejected and nothing stays in escrow for it.
+        await stack.BetEngine.GetRequiredService<PendingBetRecovery>().RecoverAsync(TimeSpan.Zero, default);
+        await stack.WaitSettledAsync(pool.Id);
+
+        // T = 2,000; rake 100; the one winner gets 1,900.
+        var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
+        Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, Funds, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[$"user:{users[2]}"], balances[pool.Escrow]]);
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_payment_the_ledger_refuses_stops_the_settlement_until_an_operator_requeues_it()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(3, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        var rake = await stack.BalanceAsync("house:rake");
+        // Something took 1 out of the escrow: it can pay the winner's 1,900 but not then the rake of 100.
+        await MoveAsync(pool.Escrow, $"user:{users[2]}", 1);
+
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).Status == "failed", TimeSpan.FromSeconds(30)),
+            $"The settlement is '{(await stack.StatusAsync(pool.Id)).Status}', not failed.");
+        Assert.StartsWith("payment-refused", (await stack.StatusAsync(pool.Id)).LastError);
+        Assert.Equal(rake, await stack.BalanceAsync("house:rake"));
+
+        // The operator puts the money back and requeues: the rerun pays the rake and nobody twice.
+        await MoveAsync($"user:{users[2]}", pool.Escrow, 1);
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
+        await stack.WaitSettledAsync(pool.Id);
+
+        var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
+        Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, Funds, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[$"user:{users[2]}"], balances[pool.Escrow]]);
+        Assert.Equal(rake + 100, await stack.BalanceAsync("house:rake"));
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    private async Task MoveAsync(string from, string to, long amountMinor)
+    {
+        var reply = await stack.Wallet.TransferAsync(new TransferRequest
+        {
+            TransferId = Guid.NewGuid().ToString(),
+            Reason = "test-adjustment",
+            Legs = { new Leg { FromAccount = from, ToAccount = to, AmountMinor = amountMinor } },
+        });
+        Assert.False(reply.Duplicate);
+    }
+}

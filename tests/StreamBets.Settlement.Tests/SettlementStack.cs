@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using StackExchange.Redis;
+using StreamBets.BetEngine.Grpc;
+using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Wallet;
+using StreamBets.Pools.Grpc;
+using StreamBets.Settlement.Payouts;
+using StreamBets.Testing;
+using StreamBets.Users.Grpc;
+
+namespace StreamBets.Settlement.Tests;
+
+public sealed record TestPool(Guid Id, Guid[] Outcomes, int RakeBasisPoints)
+{
+    public string Escrow => $"escrow:pool:{Id}";
+}
+
+public sealed record TestBet(Guid BetId, Guid UserId, Guid OutcomeId, long StakeMinor);
+
+/// <summary>
+/// Settlement with its real neighbours, once per test run: Users (the wallet ledger), Pools (resolution and
+/// CalculatePayouts) and the Bet Engine (the bets, StreamPoolBets) each in-process on real Kestrel ports with real gRPC;
+/// Settlement itself on TestServer, stoppable and restartable on the same settlementdb (the crash test). Every service
+/// has its own fresh database; all share the test Redis and one event-bus key prefix, so PoolResolved, BetSettled and
+/// PoolSettled really travel. Bets go in through the Bet Engine's real batch path (pending rows, one TransferBatch, the
+/// finalize transaction), which skips only the per-request rules, so thousands of players need no registration.
+/// </summary>
+public sealed class SettlementStack : IAsyncLifetime
+{
+    public const string SigningKey = "settlement-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+    private WebApplicationFactory<WalletService> _users = null!;
+    private WebApplicationFactory<PoolsGrpcService> _pools = null!;
+    private WebApplicationFactory<BetEngineGrpcService> _betEngine = null!;
+    private WebApplicationFactory<SettlementWorker>? _settlement;
+    private GrpcChannel _walletChannel = null!;
+    private ServicePorts _usersPorts = null!, _poolsPorts = null!, _betEnginePorts = null!;
+
+    public string BusPrefix { get; } = $"settlement-tests-{Guid.NewGuid():N}";
+    public string RedisConnectionString { get; private set; } = "";
+    public string SettlementConnectionString { get; private set; } = "";
+    public NpgsqlDataSource SettlementDb { get; private set; } = null!;
+    public NpgsqlDataSource UsersDb { get; private set; } = null!;
+    public Wallet.WalletClient Wallet { get; private set; } = null!;
+    public HttpClient PoolsHttp { get; private set; } = null!;
+    public Guid AdminId { get; } = Guid.NewGuid();
+    public IServiceProvider BetEngine => _betEngine.Services;
+    public WebApplicationFactory<SettlementWorker> Settlement => _settlement ?? throw new InvalidOperationException("No Settlement host is running.");
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        RedisConnectionString = (await TestServers.RedisAsync()).ConnectionString;
+        var usersDb = await InProcessServices.CreateFastDatabaseAsync(postgres, "users");
+        var poolsDb = await InProcessServices.CreateFastDatabaseAsync(postgres, "pools");
+        var betsDb = await InProcessServices.CreateFastDatabaseAsync(postgres, "bets");
+        SettlementConnectionString = await InProcessServices.CreateFastDatabaseAsync(postgres, "settlement");
+        UsersDb = NpgsqlDataSource.Create(usersDb);
+
+        (_usersPorts, _poolsPorts, _betEnginePorts) = (ServicePorts.Free(), ServicePorts.Free(), ServicePorts.Free());
+        _users = InProcessServices.StartOnKestrel<WalletService>(_usersPorts,
+            [.. CommonSettings(), new("ConnectionStrings:usersdb", usersDb), new("Users:BootstrapAdmin:Email", "")]);
+        _pools = InProcessServices.StartOnKestrel<PoolsGrpcService>(_poolsPorts, [.. CommonSettings(), new("ConnectionStrings:poolsdb", poolsDb)]);
+        _betEngine = InProcessServices.StartOnKestrel<BetEngineGrpcService>(_betEnginePorts,
+        [
+            .. CommonSettings(),
+            new("ConnectionStrings:betsdb", betsDb),
+            new("services:users:grpc:0", _usersPorts.GrpcUrl),
+            new("services:pools:grpc:0", _poolsPorts.GrpcUrl),
+        ]);
+
+        SettlementDb = NpgsqlDataSource.Create(SettlementConnectionString);
+        StartSettlement();
+
+        PoolsHttp = new HttpClient { BaseAddress = new Uri(_poolsPorts.HttpUrl) };
+        PoolsHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(AdminId, "admin", SigningKey));
+        _walletChannel = GrpcChannel.ForAddress(_usersPorts.GrpcUrl);
+        Wallet = new Wallet.WalletClient(_walletChannel);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _walletChannel.Dispose();
+        PoolsHttp.Dispose();
+        await StopSettlementAsync();
+        await _betEngine.DisposeAsync();
+        await _pools.DisposeAsync();
+        await _users.DisposeAsync();
+        await SettlementDb.DisposeAsync();
+        await UsersDb.DisposeAsync();
+    }
+
+    /// <summary>Starts a Settlement host on the stack's settlementdb (small chunks, so 10,000 bets are many).</summary>
+    public void StartSettlement(Action<IServiceCollection>? configureServices = null)
+    {
+        if (_settlement is not null)
+        {
+            throw new InvalidOperationException("A Settlement host is already running.");
+        }
+
+        _settlement = InProcessServices.StartOnTestServer<SettlementWorker>(
+        [
+            .. CommonSettings(),
+            new("ConnectionStrings:settlementdb", SettlementConnectionString),
+            new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
+            new("services:pools:grpc:0", _poolsPorts.GrpcUrl),
+            new("services:users:grpc:0", _usersPorts.GrpcUrl),
+            new("Settlement:BetsPerChunk", "1000"),
+            new("Settlement:BetsPerPayment", "500"),
+            new("Settlement:PollInterval", "00:00:00.200"),
+            new("Settlement:RetryInitialDelay", "00:00:00.200"),
+            new("Settlement:RetryMaxDelay", "00:00:02"),
+        ], web =>
+        {
+            if (configureServices is not null)
+            {
+                web.ConfigureTestServices(configureServices);
+            }
+        });
+    }
+
+    /// <summary>Stops the Settlement host as a shutdown does (its runs are cancelled mid-flight).</summary>
+    public async Task StopSettlementAsync()
+    {
+        if (_settlement is { } settlement)
+        {
+            _settlement = null;
+            await settlement.DisposeAsync();
+        }
+    }
+
+    /// <summary>A REST client of the running Settlement host, acting as <paramref name="userId"/> in <paramref name="role"/>.</summary>
+    public HttpClient SettlementClient(Guid userId, string role)
+    {
+        var client = Settlement.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(userId, role, SigningKey));
+        return client;
+    }
+
+    /// <summary>Creates (and so opens) a pool through the Pools API, by default as the stack's admin, on a channel of its own.</summary>
+    public async Task<TestPool> NewPoolAsync(int outcomes = 2, HttpClient? creator = null)
+    {
+        var response = await (creator ?? PoolsHttp).PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, 1, 1_000_000));
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Creating a pool failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+        var pool = (await response.Content.ReadFromJsonAsync<PoolOnly>())!;
+        return new TestPool(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], pool.RakeBasisPoints);
+    }
+
+    public Task LockAsync(Guid poolId) => PostAsync($"/api/pools/{poolId}/lock", null);
+
+    public Task ResolveAsync(Guid poolId, params Guid[] winners) => PostAsync($"/api/pools/{poolId}/resolve", new { winningOutcomeIds = winners });
+
+    public Task CancelAsync(Guid poolId) => PostAsync($"/api/pools/{poolId}/cancel", null);
+
+    /// <summary>Wallets of new users, each credited <paramref name="fundsMinor"/> from PSP clearing in one TransferBatch per 10,000.</summary>
+    public async Task<Guid[]> FundedUsersAsync(int count, long fundsMinor)
+    {
+        var users = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
+        foreach (var chunk in users.Chunk(10_000))
+        {
+            var request = new TransferBatchRequest();
+            request.Transfers.AddRange(chunk.Select(u => new TransferRequest
+            {
+                TransferId = Guid.NewGuid().ToString(),
+                Reason = "sandbox-credit",
+                Legs = { new Leg { FromAccount = "psp:clearing", ToAccount = $"user:{u}", AmountMinor = fundsMinor } },
+            }));
+            var reply = await Wallet.TransferBatchAsync(request, deadline: DateTime.UtcNow.AddMinutes(2));
+            if (reply.Results.Any(r => r.Status != TransferStatus.Applied))
+            {
+                throw new InvalidOperationException("Funding a wallet failed.");
+            }
+        }
+        return users;
+    }
+
+    /// <summary>Places bets through the Bet Engine's batch path; every one must be accepted (its stake now in escrow).</summary>
+    public async Task<TestBet[]> PlaceAsync(Guid poolId, IEnumerable<(Guid UserId, Guid OutcomeId, long StakeMinor)> bets, int batchSize = 1_000)
+    {
+        var pipeline = BetEngine.GetRequiredService<BetBatchPipeline>();
+        var placed = new List<TestBet>();
+        foreach (var chunk in bets.Chunk(batchSize))
+        {
+            var admitted = chunk.Select(b => new AdmittedBet(
+                new PlaceBetCommand(b.UserId, poolId, b.OutcomeId, b.StakeMinor, $"settle-{Guid.NewGuid():N}"), Guid.CreateVersion7(), DateTimeOffset.UtcNow)).ToArray();
+            IReadOnlyList<PlacementResult>? results = null;
+            await pipeline.RunAsync(poolId, admitted, r => results = r, default);
+            if (results is null || results.Any(r => r.Bet?.Status != BetStatus.Accepted))
+            {
+                throw new InvalidOperationException($"A bet was not accepted: {results?.FirstOrDefault(r => r.Bet?.Status != BetStatus.Accepted)}");
+            }
+            placed.AddRange(admitted.Select(a => new TestBet(a.BetId, a.Command.UserId, a.Command.OutcomeId, a.Command.StakeMinor)));
+        }
+        return [.. placed];
+    }
+
+    public async Task<long> BalanceAsync(string account) => (await Wallet.GetBalanceAsync(new GetBalanceRequest { Account = account })).BalanceMinor;
+
+    /// <summary>Balances of many accounts at once, read from usersdb (an account never used is absent: 0).</summary>
+    public async Task<Dictionary<string, long>> BalancesAsync(IEnumerable<string> accounts)
+    {
+        var codes = accounts.ToArray();
+        var balances = codes.ToDictionary(c => c, _ => 0L);
+        await using var command = UsersDb.CreateCommand("SELECT code, balance FROM ledger_accounts WHERE code = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = codes });
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            balances[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return balances;
+    }
+
+    /// <summary>The ledger's invariants: every balance sums to 0, and no account but PSP clearing is negative.</summary>
+    public async Task AssertLedgerExactAsync()
+    {
+        await using var command = UsersDb.CreateCommand(
+            "SELECT coalesce(sum(balance), 0)::bigint, count(*) FILTER (WHERE balance < 0 AND kind <> 'psp_clearing') FROM ledger_accounts");
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((0L, 0L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    /// <summary>Waits until the pool's settlement is settled; fails at once if it stopped in 'failed'.</summary>
+    public async Task WaitSettledAsync(Guid poolId, TimeSpan? within = null)
+    {
+        string? status = null, error = null;
+        var settled = await Eventually.HoldsAsync(async () =>
+        {
+            (status, error) = await StatusAsync(poolId);
+            return status is "settled" or "failed";
+        }, within ?? TimeSpan.FromSeconds(30));
+        Assert.True(settled && status == "settled", $"Settlement of pool {poolId} is '{status}' ({error}).");
+    }
+
+    public async Task<(string? Status, string? LastError)> StatusAsync(Guid poolId)
+    {
+        await using var command = SettlementDb.CreateCommand("SELECT status, last_error FROM settlements WHERE pool_id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = poolId });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)) : (null, null);
+    }
+
+    public async Task<long> SettlementScalarAsync(string sql, params object[] parameters)
+    {
+        await using var command = SettlementDb.CreateCommand(sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Settlement's events about one pool as published on the bus, oldest first (a republished event keeps its id).</summary>
+    public Task<List<PublishedEvent>> PublishedAsync(string eventType, Guid poolId) =>
+        PublishedEvents.ReadAsync(Redis, BusPrefix, "settlement", eventType, data => data.GetProperty("poolId").GetGuid() == poolId);
+
+    public IDatabase Redis => BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+
+    private async Task PostAsync(string path, object? body)
+    {
+        var response = body is null ? await PoolsHttp.PostAsync(path, null) : await PoolsHttp.PostAsJsonAsync(path, body);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"POST {path} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, SigningKey, BusPrefix);
+
+    private sealed record OutcomeOnly(Guid Id);
+
+    private sealed record PoolOnly(Guid Id, OutcomeOnly[] Outcomes, int RakeBasisPoints);
+}
+
+[CollectionDefinition(Name)]
+public sealed class StackCollection : ICollectionFixture<SettlementStack>
+{
+    public const string Name = "settlement stack";
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace StreamBets.Settlement.Tests;
+
+/// <summary>GET /api/settlements/{poolId}: what an operator, or the pool's streamer, reads of a settlement.</summary>
+[Collection(StackCollection.Name)]
+public sealed class SettlementsApiTests(SettlementStack stack)
+{
+    [Fact]
+    public async Task An_admin_and_the_pools_streamer_see_the_status_and_the_summary()
+    {
+        var streamerId = Guid.NewGuid();
+        using var streamerPools = new HttpClient { BaseAddress = stack.PoolsHttp.BaseAddress };
+        streamerPools.DefaultRequestHeaders.Authorization = new("Bearer", Testing.InProcessServices.Token(streamerId, "streamer", SettlementStack.SigningKey));
+        var pool = await stack.NewPoolAsync(creator: streamerPools);
+        var users = await stack.FundedUsersAsync(2, 5_000);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[1]);
+        await stack.WaitSettledAsync(pool.Id);
+
+        foreach (var (id, role) in new[] { (Guid.NewGuid(), "admin"), (streamerId, "streamer") })
+        {
+            using var client = stack.SettlementClient(id, role);
+            var view = await client.GetFromJsonAsync<JsonElement>($"/api/settlements/{pool.Id}");
+            Assert.Equal(("settled", "resolved", "parimutuel"), (view.GetProperty("status").GetString(), view.GetProperty("kind").GetString(), view.GetProperty("basis").GetString()));
+            // T = 2,000; rake 100; the winner gets 1,900; no breakage.
+            Assert.Equal((2L, 2L, 2_000L, 1_900L, 100L, 0L, 1L, 0L),
+                (view.GetProperty("betCount").GetInt64(), view.GetProperty("settledBets").GetInt64(), view.GetProperty("totalMinor").GetInt64(),
+                 view.GetProperty("paidMinor").GetInt64(), view.GetProperty("rakeMinor").GetInt64(), view.GetProperty("breakageMinor").GetInt64(),
+                 view.GetProperty("winningBets").GetInt64(), view.GetProperty("escrowResidueMinor").GetInt64()));
+        }
+
+        // Another streamer's pool answers as unknown; a player may not ask at all.
+        using var otherStreamer = stack.SettlementClient(Guid.NewGuid(), "streamer");
+        Assert.Equal(HttpStatusCode.NotFound, (await otherStreamer.GetAsync($"/api/settlements/{pool.Id}")).StatusCode);
+        using var player = stack.SettlementClient(users[0], "player");
+        Assert.Equal(HttpStatusCode.Forbidden, (await player.GetAsync($"/api/settlements/{pool.Id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_unknown_pool_is_a_problem_with_a_stable_type()
+    {
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+
+        var response = await admin.GetAsync($"/api/settlements/{Guid.NewGuid()}");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("https://streambets.dev/problems/settlement-not-found", problem.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Only_a_failed_settlement_can_be_requeued()
+    {
+        var pool = await stack.NewPoolAsync();
+        await stack.CancelAsync(pool.Id);
+        await stack.WaitSettledAsync(pool.Id);
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+
+        var response = await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("https://streambets.dev/problems/settlement-not-failed", problem.GetProperty("type").GetString());
+    }
+}

@@ -1,0 +1,178 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace StreamBets.Testing;
+
+/// <summary>A service's two Kestrel endpoints: "http" (REST, health) and "grpc" (HTTP/2 only), on free loopback ports.</summary>
+public sealed record ServicePorts(int Http, int Grpc)
+{
+    public static ServicePorts Free() => new(InProcessServices.FreePort(), InProcessServices.FreePort());
+
+    public string HttpUrl => $"http://127.0.0.1:{Http}";
+
+    public string GrpcUrl => $"http://127.0.0.1:{Grpc}";
+}
+
+/// <summary>
+/// Hosts StreamBets services in the test process the way the AppHost runs them: real Kestrel ports, real gRPC (h2c),
+/// each on its own fresh PostgreSQL database, all on one Redis and one event-bus key prefix so events really travel.
+/// </summary>
+public static class InProcessServices
+{
+    /// <summary>Starts the service of <typeparamref name="TEntryPoint"/>'s assembly on Kestrel at <paramref name="ports"/>.</summary>
+    public static WebApplicationFactory<TEntryPoint> StartOnKestrel<TEntryPoint>(
+        ServicePorts ports, IEnumerable<KeyValuePair<string, string?>> settings, Action<IWebHostBuilder>? configure = null)
+        where TEntryPoint : class
+    {
+        var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment(Environments.Development);
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
+            web.UseSetting("Kestrel:Endpoints:http:Url", ports.HttpUrl);
+            web.UseSetting("Kestrel:Endpoints:grpc:Url", ports.GrpcUrl);
+            configure?.Invoke(web);
+        });
+        factory.UseKestrel();
+        factory.StartServer();
+        return factory;
+    }
+
+    /// <summary>Starts the service of <typeparamref name="TEntryPoint"/>'s assembly on TestServer (no ports: for a service
+    /// the others never call, or that a test stops and starts again).</summary>
+    public static WebApplicationFactory<TEntryPoint> StartOnTestServer<TEntryPoint>(
+        IEnumerable<KeyValuePair<string, string?>> settings, Action<IWebHostBuilder>? configure = null)
+        where TEntryPoint : class
+    {
+        var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
+        {
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
+            configure?.Invoke(web);
+        });
+        _ = factory.Server; // starts the host: its database is migrated before the first test
+        return factory;
+    }
+
+    /// <summary>The body of POST /api/pools for a pool of its own channel, as the Pools API takes it.</summary>
+    public static object NewPoolRequest(int outcomes, long minStakeMinor, long maxStakeMinor, int windowSeconds = 1200) => new
+    {
+        channel = new { provider = "twitch", channelId = $"chan-{Guid.NewGuid():N}" },
+        title = "Will the streamer win?",
+        outcomes = Enumerable.Range(1, outcomes).Select(i => $"Outcome {i}").ToArray(),
+        bettingWindowSeconds = windowSeconds,
+        minStakeMinor,
+        maxStakeMinor,
+    };
+
+    /// <summary>The settings every service of one test stack shares.</summary>
+    public static KeyValuePair<string, string?>[] CommonSettings(string redisConnectionString, string signingKey, string busPrefix) =>
+    [
+        new("ConnectionStrings:redis", redisConnectionString),
+        new("Auth:SigningKey", signingKey),
+        new("Messaging:RedisStreams:KeyPrefix", busPrefix),
+        new("Logging:LogLevel:Default", "Warning"),
+    ];
+
+    /// <summary>
+    /// A fresh database whose commits do not wait for the WAL flush: atomicity, locks and constraints are unchanged, and
+    /// no test that uses it kills PostgreSQL.
+    /// </summary>
+    public static async Task<string> CreateFastDatabaseAsync(PostgresServer postgres, string prefix)
+    {
+        var connectionString = await postgres.CreateDatabaseAsync(prefix);
+        var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{database}\" SET synchronous_commit = off", connection);
+        await command.ExecuteNonQueryAsync();
+        return connectionString;
+    }
+
+    /// <summary>A JWT as the Users service issues them, signed with the stack's key.</summary>
+    public static string Token(Guid userId, string role, string signingKey) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        Issuer = "streambets-users",
+        Audience = "streambets",
+        Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role)]),
+        // Generous: a test may move a service's clock ahead.
+        Expires = DateTime.UtcNow.AddHours(2),
+        NotBefore = DateTime.UtcNow.AddMinutes(-5),
+        IssuedAt = DateTime.UtcNow.AddMinutes(-5),
+        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)), SecurityAlgorithms.HmacSha256),
+    });
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One event as the bus carried it: its CloudEvents id (a republished event keeps it) and its data.</summary>
+public sealed record PublishedEvent(Guid Id, JsonElement Data);
+
+/// <summary>Reads what the Redis Streams transport published, across a topic's 16 partition streams.</summary>
+public static class PublishedEvents
+{
+    /// <summary>The events of one type whose data matches, oldest first.</summary>
+    public static async Task<List<PublishedEvent>> ReadAsync(IDatabase redis, string busPrefix, string topic, string eventType, Func<JsonElement, bool> matches)
+    {
+        var found = new List<(long Millis, long Sequence, PublishedEvent Event)>();
+        for (var partition = 0; partition < 16; partition++)
+        {
+            foreach (var entry in await redis.StreamRangeAsync($"{busPrefix}:{topic}:{partition}"))
+            {
+                if (entry["type"] != eventType)
+                {
+                    continue;
+                }
+                using var cloudEvent = JsonDocument.Parse(entry["ce"].ToString());
+                var data = cloudEvent.RootElement.GetProperty("data");
+                if (matches(data))
+                {
+                    var id = entry.Id.ToString().Split('-');
+                    found.Add((long.Parse(id[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(id[1], System.Globalization.CultureInfo.InvariantCulture),
+                        new PublishedEvent(cloudEvent.RootElement.GetProperty("id").GetGuid(), data.Clone())));
+                }
+            }
+        }
+        return [.. found.OrderBy(f => f.Millis).ThenBy(f => f.Sequence).Select(f => f.Event)];
+    }
+}
+
+/// <summary>Real time plus an offset a test can move forward: timers stay real, "now" jumps.</summary>
+public sealed class AdjustableClock : TimeProvider
+{
+    private long _offsetTicks;
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
+}
+
+/// <summary>TestServer answers HTTP/1.1 responses; gRPC clients insist on HTTP/2.</summary>
+public sealed class Http2ResponseHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        response.Version = request.Version;
+        return response;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+
+namespace StreamBets.Testing;
+
+/// <summary>
+/// StreamBets services each in its own process from its Release build, wired by environment variables the way the
+/// AppHost wires them (benchmarks: a service sharing the harness's process would measure the harness too). Their
+/// output goes to <c>{logDirectory}/{project}.log</c>; disposing kills them.
+/// </summary>
+public sealed class ServiceProcesses(string logDirectory) : IAsyncDisposable
+{
+    private readonly List<Process> _processes = [];
+
+    /// <summary>The environment every service process of one run shares (logs at Warning; add per-service settings to it).</summary>
+    public static Dictionary<string, string> CommonEnvironment(string redisConnectionString, string signingKey, string busPrefix) => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Development",
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
+        ["ConnectionStrings__redis"] = redisConnectionString,
+        ["Auth__SigningKey"] = signingKey,
+        ["Messaging__RedisStreams__KeyPrefix"] = busPrefix,
+    };
+
+    /// <summary>Starts <c>services/{project}</c> on <paramref name="ports"/> and waits for its /health; answers its REST base URL.</summary>
+    public async Task<string> StartAsync(string project, ServicePorts ports, IReadOnlyDictionary<string, string> environment, string? logName = null)
+    {
+        var dll = Path.Combine(RepositoryRoot(), "services", project, "bin", "Release", "net10.0", $"{project}.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException($"Build the services first: dotnet build -c Release services/{project}", dll);
+        }
+
+        var start = new ProcessStartInfo("dotnet", [dll])
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+        start.Environment["Kestrel__Endpoints__http__Url"] = ports.HttpUrl;
+        start.Environment["Kestrel__Endpoints__grpc__Url"] = ports.GrpcUrl;
+
+        var process = Process.Start(start)!;
+        _processes.Add(process);
+        var log = new StreamWriter(Path.Combine(logDirectory, $"{logName ?? project}.log")) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{project} exited with code {process.ExitCode}; see {logDirectory}/{project}.log");
+            }
+            try
+            {
+                if ((await http.GetAsync($"{ports.HttpUrl}/health")).IsSuccessStatusCode)
+                {
+                    Console.WriteLine($"{project} is up at {ports.HttpUrl} (gRPC on {ports.Grpc})");
+                    return ports.HttpUrl;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"{project} did not become healthy; see {logDirectory}/{project}.log");
+    }
+
+    public static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "StreamBets.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException("Run the harness from inside the repository.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+            process.Dispose();
+        }
+        _processes.Clear();
+    }
+}
