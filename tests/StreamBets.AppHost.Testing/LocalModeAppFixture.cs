@@ -4,7 +4,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace StreamBets.AppHost.Tests;
+namespace StreamBets.AppHost.Testing;
 
 /// <summary>
 /// The whole StreamBets AppHost in local mode, started once for every test in the collection,
@@ -115,10 +115,4 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
         {
         }
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class LocalModeAppCollection : ICollectionFixture<LocalModeAppFixture>
-{
-    public const string Name = "StreamBets in local mode";
 }

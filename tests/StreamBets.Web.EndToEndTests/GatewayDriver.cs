@@ -1,0 +1,147 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Aspire.Hosting;
+
+namespace StreamBets.Web.EndToEndTests;
+
+public sealed record TestUser(Guid Id, string Email, string Password, string AccessToken);
+
+public sealed record TestOutcome(Guid Id, string Label);
+
+public sealed record TestPool(Guid Id, string Title, IReadOnlyList<TestOutcome> Outcomes);
+
+/// <summary>
+/// What the tests do outside the browser, through the gateway's public API exactly as README's walkthrough does:
+/// players sign up, the local admin makes a streamer, a third player bets while the browser watches.
+/// </summary>
+public sealed class GatewayDriver(DistributedApplication app) : IDisposable
+{
+    public const string AdminEmail = "admin@streambets.local";
+    public const string AdminPassword = "local-admin-password";
+    public const string Password = "correct-horse-battery";
+
+    private static int _cpfSequence = Random.Shared.Next(100_000_000, 900_000_000);
+    private readonly HttpClient _http = new() { BaseAddress = app.GetEndpoint("gateway", "http"), Timeout = TimeSpan.FromSeconds(60) };
+
+    public Uri WebUrl => app.GetEndpoint("web", "http");
+
+    /// <summary>A Brazilian adult with a valid CPF: KYC tier 1 at once, so they may deposit and bet.</summary>
+    public async Task<TestUser> NewPlayerAsync(string name)
+    {
+        var email = $"{name}-{Guid.NewGuid():N}@example.com";
+        var registered = await RetryAsync(() => _http.PostAsJsonAsync("/api/users/register", new
+        {
+            email,
+            password = Password,
+            displayName = name,
+            dateOfBirth = "1994-03-14",
+            country = "BR",
+            cpf = NextCpf(),
+        }));
+        await EnsureAsync(registered);
+        return await SignInAsync(email, Password);
+    }
+
+    public async Task<TestUser> SignInAsync(string email, string password)
+    {
+        var response = await RetryAsync(() => _http.PostAsJsonAsync("/api/users/login", new { email, password }));
+        await EnsureAsync(response);
+        using var tokens = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return new TestUser(tokens.RootElement.GetProperty("userId").GetGuid(), email, password, tokens.RootElement.GetProperty("accessToken").GetString()!);
+    }
+
+    /// <summary>A streamer: registered as a player, then given the role by the local admin; signed in again so the token carries it.</summary>
+    public async Task<TestUser> NewStreamerAsync(string name)
+    {
+        var user = await NewPlayerAsync(name);
+        var admin = await SignInAsync(AdminEmail, AdminPassword);
+        await EnsureAsync(await SendAsync(HttpMethod.Put, $"/api/users/admin/users/{user.Id}/role", admin, new { role = "streamer" }));
+        return await SignInAsync(user.Email, user.Password);
+    }
+
+    public async Task<TestPool> CreatePoolAsync(TestUser streamer, string channelId, string title, string[] outcomes, int windowSeconds = 600)
+    {
+        await EnsureAsync(await SendAsync(HttpMethod.Post, "/api/pools", streamer, new
+        {
+            channel = new { provider = "twitch", channelId },
+            title,
+            outcomes,
+            bettingWindowSeconds = windowSeconds,
+        }));
+        return await LivePoolAsync(streamer, $"twitch:{channelId}");
+    }
+
+    public async Task DepositAsync(TestUser user, long amountMinor) =>
+        await EnsureAsync(await SendAsync(HttpMethod.Post, "/api/users/me/wallet/sandbox-deposit", user, new { amountMinor }, idempotencyKey: Guid.NewGuid().ToString()));
+
+    public async Task<TestPool> LivePoolAsync(TestUser user, string channel)
+    {
+        var response = await SendAsync(HttpMethod.Get, $"/api/pools/live?channel={Uri.EscapeDataString(channel)}", user);
+        await EnsureAsync(response);
+        using var pools = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var pool = pools.RootElement.EnumerateArray().Single();
+        return new TestPool(
+            pool.GetProperty("id").GetGuid(),
+            pool.GetProperty("title").GetString()!,
+            [.. pool.GetProperty("outcomes").EnumerateArray().Select(o => new TestOutcome(o.GetProperty("id").GetGuid(), o.GetProperty("label").GetString()!))]);
+    }
+
+    public async Task PlaceBetAsync(TestUser user, TestPool pool, string outcome, long stakeMinor) =>
+        await EnsureAsync(await SendAsync(HttpMethod.Post, "/api/bets", user,
+            new { poolId = pool.Id, outcomeId = pool.Outcomes.Single(o => o.Label == outcome).Id, stakeMinor }, idempotencyKey: Guid.NewGuid().ToString()));
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, TestUser user, object? body = null, string? idempotencyKey = null) =>
+        await RetryAsync(() =>
+        {
+            var request = new HttpRequestMessage(method, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.AccessToken);
+            if (idempotencyKey is not null)
+            {
+                request.Headers.Add("Idempotency-Key", idempotencyKey);
+            }
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body);
+            }
+            return _http.SendAsync(request);
+        });
+
+    /// <summary>The gateway rate-limits per second; a 429 here is the test's own haste, so it waits and tries again.</summary>
+    private static async Task<HttpResponseMessage> RetryAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await send();
+            if ((int)response.StatusCode != 429 || attempt == 5)
+            {
+                return response;
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>A fresh valid CPF (check digits by the Receita Federal's rule), so players never collide on one document per account.</summary>
+    private static string NextCpf()
+    {
+        var digits = Interlocked.Increment(ref _cpfSequence).ToString("D9", System.Globalization.CultureInfo.InvariantCulture).Select(c => c - '0').ToList();
+        for (var round = 0; round < 2; round++)
+        {
+            var weight = digits.Count + 1;
+            var sum = digits.Sum(d => d * weight--);
+            var check = sum * 10 % 11;
+            digits.Add(check == 10 ? 0 : check);
+        }
+        return string.Concat(digits);
+    }
+
+    public void Dispose() => _http.Dispose();
+}
