@@ -8,8 +8,8 @@ public sealed class PayoutEstimateTests
     [Fact]
     public void A_new_stake_joins_the_pool_total_and_its_outcome_before_the_share_is_taken()
     {
-        // 60 on Yes, 40 on No, 5 % rake; 10 more on Yes: T = 110, rake 5, net 105, W = 70 → 10 × 105 / 70 = 15.
-        Assert.Equal(15_00, PayoutEstimate.PotentialPayoutMinor(100_00, 60_00, 10_00, 500));
+        // 60 on Yes, 40 on No, 5 % rake; 10 more on Yes: T = 110.00, rake 5.50, net 104.50, W = 70.00 → 10 × 104.50 / 70 = 14.928… → 14.92.
+        Assert.Equal(14_92, PayoutEstimate.PotentialPayoutMinor(100_00, 60_00, 10_00, 500));
     }
 
     [Fact]
