@@ -150,6 +150,15 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(page.Locator("[data-testid=problem]")).ToContainTextAsync("Saldo insuficiente");
             await BrowserFixture.ScreenshotAsync(page, "7-rejection-pt-BR");
         });
+
+        await Step("installable-and-sign-out", async () =>
+        {
+            var manifest = await page.Context.APIRequest.GetAsync("/manifest.webmanifest");
+            Assert.True(manifest.Ok);
+            Assert.True(await page.EvaluateAsync<bool>("navigator.serviceWorker.ready.then(r => !!r.active)"));
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sair" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Entrar" }).First).ToBeVisibleAsync();
+        });
     }
 
     private static string NewChannel() => $"e2e{Guid.NewGuid():N}"[..16];
