@@ -22,7 +22,8 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
     public const string Password = "correct-horse-battery";
 
     private static int _cpfSequence = Random.Shared.Next(100_000_000, 900_000_000);
-    private readonly HttpClient _http = new() { BaseAddress = app.GetEndpoint("gateway", "http"), Timeout = TimeSpan.FromSeconds(60) };
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(20);
+    private readonly HttpClient _http = new() { BaseAddress = app.GetEndpoint("gateway", "http"), Timeout = Timeout.InfiniteTimeSpan };
 
     public Uri WebUrl => app.GetEndpoint("web", "http");
 
@@ -30,22 +31,27 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
     public async Task<TestUser> NewPlayerAsync(string name)
     {
         var email = $"{name}-{Guid.NewGuid():N}@example.com";
-        var registered = await RetryAsync(() => _http.PostAsJsonAsync("/api/users/register", new
+        var cpf = NextCpf();
+        var registered = await RetryAsync(token => _http.PostAsJsonAsync("/api/users/register", new
         {
             email,
             password = Password,
             displayName = name,
             dateOfBirth = "1994-03-14",
             country = "BR",
-            cpf = NextCpf(),
-        }));
-        await EnsureAsync(registered);
+            cpf,
+        }, token));
+        // A retry after a lost answer finds the account the first attempt created.
+        if (registered.StatusCode != System.Net.HttpStatusCode.Conflict)
+        {
+            await EnsureAsync(registered);
+        }
         return await SignInAsync(email, Password);
     }
 
     public async Task<TestUser> SignInAsync(string email, string password)
     {
-        var response = await RetryAsync(() => _http.PostAsJsonAsync("/api/users/login", new { email, password }));
+        var response = await RetryAsync(token => _http.PostAsJsonAsync("/api/users/login", new { email, password }, token));
         await EnsureAsync(response);
         using var tokens = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return new TestUser(tokens.RootElement.GetProperty("userId").GetGuid(), email, password, tokens.RootElement.GetProperty("accessToken").GetString()!);
@@ -62,13 +68,18 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
 
     public async Task<TestPool> CreatePoolAsync(TestUser streamer, string channelId, string title, string[] outcomes, int windowSeconds = 600)
     {
-        await EnsureAsync(await SendAsync(HttpMethod.Post, "/api/pools", streamer, new
+        var created = await SendAsync(HttpMethod.Post, "/api/pools", streamer, new
         {
             channel = new { provider = "twitch", channelId },
             title,
             outcomes,
             bettingWindowSeconds = windowSeconds,
-        }));
+        });
+        // A retry after a lost answer meets the pool the first attempt opened (one active pool per channel).
+        if (created.StatusCode != System.Net.HttpStatusCode.Conflict)
+        {
+            await EnsureAsync(created);
+        }
         return await LivePoolAsync(streamer, $"twitch:{channelId}");
     }
 
@@ -92,7 +103,7 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
             new { poolId = pool.Id, outcomeId = pool.Outcomes.Single(o => o.Label == outcome).Id, stakeMinor }, idempotencyKey: Guid.NewGuid().ToString()));
 
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, TestUser user, object? body = null, string? idempotencyKey = null) =>
-        await RetryAsync(() =>
+        await RetryAsync(token =>
         {
             var request = new HttpRequestMessage(method, path);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.AccessToken);
@@ -104,18 +115,32 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
             {
                 request.Content = JsonContent.Create(body);
             }
-            return _http.SendAsync(request);
+            return _http.SendAsync(request, token);
         });
 
-    /// <summary>The gateway rate-limits per second; a 429 here is the test's own haste, so it waits and tries again.</summary>
-    private static async Task<HttpResponseMessage> RetryAsync(Func<Task<HttpResponseMessage>> send)
+    /// <summary>
+    /// Tries again after a 429 (the gateway's per-second budget: the test's own haste) and after an attempt that got no
+    /// answer in time: from a test process a request to DCP's proxy sometimes hangs under load (docs/machine-notes.md).
+    /// Every call retried here is idempotent: keys, or a 409 the caller accepts.
+    /// </summary>
+    private static async Task<HttpResponseMessage> RetryAsync(Func<CancellationToken, Task<HttpResponseMessage>> send)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var response = await send();
-            if ((int)response.StatusCode != 429 || attempt == 5)
+            using var timeout = new CancellationTokenSource(AttemptTimeout);
+            try
             {
-                return response;
+                var response = await send(timeout.Token);
+                if ((int)response.StatusCode != 429 || attempt == 8)
+                {
+                    return response;
+                }
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && attempt < 8)
+            {
+            }
+            catch (HttpRequestException) when (attempt < 8)
+            {
             }
             await Task.Delay(TimeSpan.FromSeconds(1));
         }

@@ -21,9 +21,13 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     public async Task A_streamer_opens_a_pool_a_player_bets_and_sees_the_odds_move_when_someone_else_bets()
     {
         var channel = NewChannel();
-        var (streamerUser, player, third) = (await _api.NewStreamerAsync("streamer"), await _api.NewPlayerAsync("ana"), await _api.NewPlayerAsync("bia"));
-        await _api.DepositAsync(player, 100_00);
-        await _api.DepositAsync(third, 100_00);
+        TestUser streamerUser = null!, player = null!, third = null!;
+        await Step("setup", async () =>
+        {
+            (streamerUser, player, third) = (await _api.NewStreamerAsync("streamer"), await _api.NewPlayerAsync("ana"), await _api.NewPlayerAsync("bia"));
+            await _api.DepositAsync(player, 100_00);
+            await _api.DepositAsync(third, 100_00);
+        });
         var streamer = await SignedInPageAsync(streamerUser);
         var page = await SignedInPageAsync(player, phone: true);
 
@@ -188,7 +192,17 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             {
                 await BrowserFixture.ScreenshotAsync(_pages[i], $"failed-{name}-page{i}");
             }
+            WriteResourceLogs(name);
             throw;
+        }
+    }
+
+    /// <summary>The services' console output next to the screenshots, for reading a failure after the app has stopped.</summary>
+    private void WriteResourceLogs(string step)
+    {
+        foreach (var (resource, lines) in app.ResourceLogLines)
+        {
+            File.WriteAllLines(Path.Combine(BrowserFixture.ScreenshotDirectory, $"failed-{step}-{resource}.log"), lines.TakeLast(400));
         }
     }
 
