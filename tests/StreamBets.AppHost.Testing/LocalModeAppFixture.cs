@@ -10,13 +10,16 @@ namespace StreamBets.AppHost.Testing;
 /// The whole StreamBets AppHost in local mode, started once for every test in the collection,
 /// with its own throw-away data folder and every resource healthy before the first test runs.
 /// </summary>
-public sealed class LocalModeAppFixture : IAsyncLifetime
+public class LocalModeAppFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartupTimeout = TimeSpan.FromMinutes(4);
 
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "streambets-apphost-tests", Guid.NewGuid().ToString("N"));
 
     public DistributedApplication App { get; private set; } = null!;
+
+    /// <summary>More AppHost arguments for a derived fixture, such as the environment its services run in.</summary>
+    protected virtual IEnumerable<string> ExtraArguments => [];
     public TimeSpan TimeToAllHealthy { get; private set; }
     public IReadOnlyList<string> ProjectNames { get; private set; } = [];
 
@@ -49,6 +52,7 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
             // Free ports instead of the fixed 5100/5200/... so a running ./run.sh never collides with the tests.
             "--DcpPublisher:RandomizePorts=true",
             "--DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
+            .. ExtraArguments,
         ]);
 
         ProjectNames = builder.Resources.OfType<ProjectResource>().Select(r => r.Name).ToList();

@@ -27,6 +27,50 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
 
     public Uri WebUrl => app.GetEndpoint("web", "http");
 
+    private static readonly SemaphoreSlim ReadyGate = new(1, 1);
+    private static bool _ready;
+
+    /// <summary>
+    /// "Running" is not "answering": on a loaded two-core box the services JIT and migrate for minutes after the
+    /// fixture returns. Waits (once per run) until the admin can sign in and Users, Pools, the bet engine and the web
+    /// app all answer through their public doors.
+    /// </summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        await ReadyGate.WaitAsync();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(6);
+            using var web = new HttpClient { BaseAddress = WebUrl, Timeout = AttemptTimeout };
+            while (!_ready)
+            {
+                try
+                {
+                    var admin = await SignInAsync(AdminEmail, AdminPassword);
+                    using var channels = await SendAsync(HttpMethod.Get, "/api/pools/channels", admin);
+                    using var bets = await SendAsync(HttpMethod.Get, "/api/bets/mine", admin);
+                    using var signIn = await web.GetAsync("/signin");
+                    _ready = channels.IsSuccessStatusCode && bets.IsSuccessStatusCode && signIn.IsSuccessStatusCode;
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException && DateTime.UtcNow < deadline)
+                {
+                }
+                if (!_ready)
+                {
+                    if (DateTime.UtcNow > deadline)
+                    {
+                        throw new TimeoutException("The app did not answer through the gateway and the web app within 6 minutes.");
+                    }
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                }
+            }
+        }
+        finally
+        {
+            ReadyGate.Release();
+        }
+    }
+
     /// <summary>A Brazilian adult with a valid CPF: KYC tier 1 at once, so they may deposit and bet.</summary>
     public async Task<TestUser> NewPlayerAsync(string name)
     {

@@ -9,7 +9,7 @@ namespace StreamBets.Web.EndToEndTests;
 /// others bet, and sees the payout arrive the moment the streamer resolves. Each test has its own users and channel.
 /// </summary>
 [Collection(WebAppCollection.Name)]
-public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture browser) : IAsyncLifetime
+public sealed class PlayerJourneyTests(DevelopmentAppFixture app, BrowserFixture browser) : IAsyncLifetime
 {
     /// <summary>Live pushes travel outbox → bus → hub → circuit → browser on a loaded two-core box.</summary>
     private static readonly LocatorAssertionsToHaveAttributeOptions LiveWait = new() { Timeout = 60_000 };
@@ -206,7 +206,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
         }
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync() => _api.WaitUntilReadyAsync();
 
     public async Task DisposeAsync()
     {
