@@ -18,8 +18,10 @@ public class LocalModeAppFixture : IAsyncLifetime
 
     public DistributedApplication App { get; private set; } = null!;
 
-    /// <summary>More AppHost arguments for a derived fixture, such as the environment its services run in.</summary>
-    protected virtual IEnumerable<string> ExtraArguments => [];
+    /// <summary>A derived fixture's changes to the app model before it is built, such as the environment its services run in.</summary>
+    protected virtual void Configure(IDistributedApplicationTestingBuilder builder)
+    {
+    }
     public TimeSpan TimeToAllHealthy { get; private set; }
     public IReadOnlyList<string> ProjectNames { get; private set; } = [];
 
@@ -52,8 +54,8 @@ public class LocalModeAppFixture : IAsyncLifetime
             // Free ports instead of the fixed 5100/5200/... so a running ./run.sh never collides with the tests.
             "--DcpPublisher:RandomizePorts=true",
             "--DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
-            .. ExtraArguments,
         ]);
+        Configure(builder);
 
         ProjectNames = builder.Resources.OfType<ProjectResource>().Select(r => r.Name).ToList();
         // Aspire adds hidden helper resources (such as project rebuilders) that never start; only ours matter.
