@@ -12,6 +12,7 @@ var users = builder.AddProject<Projects.StreamBets_Users>("users")
     .WithDatabase(infrastructure, "usersdb")
     .WithRedis(infrastructure)
     .WithEventBus(infrastructure)
+    .WithSandboxDepositsInLocalMode(infrastructure)
     .WithEnvironment("Auth__SigningKey", signingKey);
 
 var pools = builder.AddProject<Projects.StreamBets_Pools>("pools")
@@ -74,7 +75,9 @@ var gateway = builder.AddProject<Projects.StreamBets_Gateway>("gateway")
     .WithEnvironment("Auth__SigningKey", signingKey)
     .WithExternalHttpEndpoints();
 
+// The player app keeps each signed-in player's Users tokens server-side, in Redis.
 builder.AddProject<Projects.StreamBets_Web>("web")
+    .WithRedis(infrastructure)
     .WithReference(gateway).WaitFor(gateway)
     .WithExternalHttpEndpoints();
 

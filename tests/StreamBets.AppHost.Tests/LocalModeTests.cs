@@ -1,6 +1,7 @@
 using System.Net;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
+using StreamBets.AppHost.Testing;
 
 namespace StreamBets.AppHost.Tests;
 

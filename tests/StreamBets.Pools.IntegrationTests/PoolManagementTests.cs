@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using StreamBets.Pools.Apis;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -256,4 +257,30 @@ public sealed class PoolManagementTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.Equal([live.Id], pools!.Select(p => p.Id));
         Assert.Equal(HttpStatusCode.BadRequest, badChannel.StatusCode);
     }
+
+    [Fact]
+    public async Task Channels_with_live_pools_are_listed_with_their_counts_and_next_lock()
+    {
+        using var admin = app.Admin();
+        var (betting, waiting, finished) = (Requests.NewChannel(), Requests.NewChannel(), Requests.NewChannel());
+        var done = await admin.CreatePoolAsync(Requests.Pool(finished));
+        await admin.ActAsync(done.Id, "cancel");
+        var locked = await admin.CreatePoolAsync(Requests.Pool(waiting, provider: "kick"));
+        await admin.ActAsync(locked.Id, "lock");
+        var open = await admin.CreatePoolAsync(Requests.Pool(betting, window: 300));
+        using var player = app.Player();
+
+        var channels = await player.GetFromJsonAsync<LiveChannelJson[]>($"/api/pools/channels?limit={PoolsApi.MaxLiveChannels}");
+        var badLimit = await player.GetAsync("/api/pools/channels?limit=0");
+
+        var bettingListed = Assert.Single(channels!, c => c.ChannelId == betting);
+        Assert.Equal(new LiveChannelJson($"twitch:{betting}", "twitch", betting, 1, 1, null), bettingListed with { NextLockAt = null });
+        // PostgreSQL keeps microseconds; the clock has ticks.
+        Assert.Equal(open.LocksAt!.Value, bettingListed.NextLockAt!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(new LiveChannelJson($"kick:{waiting}", "kick", waiting, 1, 0, null), Assert.Single(channels!, c => c.ChannelId == waiting));
+        Assert.DoesNotContain(channels!, c => c.ChannelId == finished);
+        Assert.Equal(HttpStatusCode.BadRequest, badLimit.StatusCode);
+    }
 }
+
+public sealed record LiveChannelJson(string Channel, string Provider, string ChannelId, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);

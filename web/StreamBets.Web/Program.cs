@@ -1,3 +1,4 @@
+using StreamBets.Web.Auth;
 using StreamBets.Web.Components;
 using StreamBets.Web.Extensions;
 
@@ -9,8 +10,12 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseRequestLocalization();
+app.UseAuthentication();
+app.UseAuthorization();
 app.UseAntiforgery();
 app.MapStaticAssets();
+app.MapAccountEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

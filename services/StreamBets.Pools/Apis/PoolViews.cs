@@ -8,6 +8,9 @@ namespace StreamBets.Pools.Apis;
 
 public sealed record ChannelView(string Provider, string ChannelId);
 
+/// <summary>A channel with live pools: <c>channel</c> is "provider:channelId", as GET /api/pools/live?channel= takes it.</summary>
+public sealed record LiveChannelView(string Channel, string Provider, string ChannelId, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
+
 /// <summary>POST /api/pools. With a templateId, the template supplies what is left out; stakes default to the configuration's.</summary>
 public sealed record CreatePoolRequest(
     ChannelView? Channel, string? TemplateId, string? Title, string[]? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);

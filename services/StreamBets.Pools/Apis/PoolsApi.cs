@@ -14,6 +14,8 @@ namespace StreamBets.Pools.Apis;
 /// </summary>
 public static class PoolsApi
 {
+    public const int MaxLiveChannels = 200;
+
     public static IEndpointRouteBuilder MapPoolsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/pools").WithTags("Pools").RequireAuthorization();
@@ -25,6 +27,7 @@ public static class PoolsApi
         manage.MapPost("/{id:guid}/cancel", CancelPool).WithName("CancelPool");
 
         api.MapGet("/live", GetLivePools).WithName("GetLivePools");
+        api.MapGet("/channels", GetLiveChannels).WithName("GetLiveChannels");
         api.MapGet("/{id:guid}", GetPool).WithName("GetPool");
         api.MapGet("/leaderboards", GetLeaderboard).WithName("GetLeaderboard");
         return app;
@@ -79,6 +82,20 @@ public static class PoolsApi
         }
 
         return TypedResults.Ok(views.ToArray());
+    }
+
+    /// <summary>Channels with open or locked pools, most recently opened first: where a player can go and bet.</summary>
+    public static async Task<Results<Ok<LiveChannelView[]>, ValidationProblem>> GetLiveChannels(int? limit, PoolStore store, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > MaxLiveChannels)
+        {
+            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["limit"] = [$"The limit is 1 to {MaxLiveChannels}."] });
+        }
+
+        var channels = await store.LiveChannelsAsync(limit ?? 50, cancellationToken);
+        return TypedResults.Ok(channels
+            .Select(c => new LiveChannelView(c.Channel.ToString(), c.Channel.Provider, c.Channel.ChannelId, c.LivePools, c.OpenPools, c.NextLockAt))
+            .ToArray());
     }
 
     public static async Task<Results<Ok<PoolView>, ProblemHttpResult>> GetPool(

@@ -9,6 +9,9 @@ namespace StreamBets.Pools.Data;
 /// <summary>The stakes on one outcome as counted from BetPlaced events.</summary>
 public sealed record OutcomeStakeRow(Guid OutcomeId, long StakedMinor, int BetCount);
 
+/// <summary>A channel with live pools, for players browsing what they can bet on.</summary>
+public sealed record LiveChannel(Channel Channel, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
+
 /// <summary>Pools in poolsdb, with raw Npgsql: one row per pool, one per outcome, and a version for optimistic concurrency.</summary>
 public sealed class PoolStore(NpgsqlDataSource database)
 {
@@ -38,6 +41,31 @@ public sealed class PoolStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue(channel.Provider);
         command.Parameters.AddWithValue(channel.ChannelId);
         return await ReadAsync(command, cancellationToken);
+    }
+
+    /// <summary>
+    /// Channels with at least one open or locked pool, most recently opened first (by the partial index on live pools),
+    /// with how many are live, how many still take bets, and when the next one locks.
+    /// </summary>
+    public async Task<IReadOnlyList<LiveChannel>> LiveChannelsAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT channel_provider, channel_id, count(*)::int, (count(*) FILTER (WHERE state = 'open'))::int,
+                   min(locks_at) FILTER (WHERE state = 'open')
+            FROM pools WHERE state IN ('open', 'locked')
+            GROUP BY channel_provider, channel_id
+            ORDER BY max(opened_at) DESC NULLS LAST, channel_provider, channel_id
+            LIMIT $1
+            """);
+        command.Parameters.AddWithValue(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var channels = new List<LiveChannel>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            channels.Add(new LiveChannel(new Channel(reader.GetString(0), reader.GetString(1)), reader.GetInt32(2), reader.GetInt32(3), NullableTime(reader, 4)));
+        }
+
+        return channels;
     }
 
     /// <summary>Open pools whose window has ended (by the partial index on locks_at).</summary>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.Contracts.Wallet;
 using StreamBets.Users.Ledger;
+using StreamBets.Users.ResponsibleGambling;
 using TransferRequest = StreamBets.Users.Ledger.TransferRequest;
 using TransferStatus = StreamBets.Users.Ledger.TransferStatus;
 
@@ -10,7 +11,8 @@ namespace StreamBets.Users.Apis;
 
 /// <summary>
 /// Players read their own wallet; the user id comes only from the validated token's <c>sub</c>, so
-/// no route can name another player's wallet. Admins can fund a wallet from PSP clearing in sandbox mode.
+/// no route can name another player's wallet. Admins can fund a wallet from PSP clearing in sandbox mode,
+/// and where sandbox deposits are on (local mode) players can deposit play money into their own wallet.
 /// </summary>
 public static class WalletApi
 {
@@ -22,11 +24,25 @@ public static class WalletApi
     /// <summary>Sandbox funding is on in Development unless <c>Wallet:SandboxFunding</c> says otherwise; never on by default in production.</summary>
     public const string SandboxFundingSetting = "Wallet:SandboxFunding";
 
+    /// <summary>
+    /// Player-facing sandbox deposits: off unless <c>Wallet:SandboxDeposits</c> is true (Development settings and the
+    /// AppHost's local mode set it). They obey the same rules as a real deposit: KYC tier, self-exclusion, deposit limits.
+    /// </summary>
+    public const string SandboxDepositsSetting = "Wallet:SandboxDeposits";
+    public const string SandboxDepositReason = "sandbox-deposit";
+
+    /// <summary>R$ 1.000,00 per call: enough to play with, small enough that a typo is not a fortune.</summary>
+    public const long MaxSandboxDepositMinor = 100_000;
+
     public static WebApplication MapWalletApi(this WebApplication app)
     {
         var wallet = app.MapGroup("/api/users/me/wallet").RequireAuthorization().WithTags("Wallet");
         wallet.MapGet("", GetMyWalletAsync).WithName("GetMyWallet");
         wallet.MapGet("/history", GetMyHistoryAsync).WithName("GetMyWalletHistory");
+        if (app.Configuration.GetValue<bool>(SandboxDepositsSetting))
+        {
+            wallet.MapPost("/sandbox-deposit", SandboxDepositAsync).WithName("SandboxDeposit");
+        }
 
         if (app.Configuration.GetValue(SandboxFundingSetting, app.Environment.IsDevelopment()))
         {
@@ -95,25 +111,100 @@ public static class WalletApi
         {
             errors["userId"] = ["The user id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301."];
         }
-        if (string.IsNullOrEmpty(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength)
-        {
-            errors[IdempotencyKeyHeader] = [$"The {IdempotencyKeyHeader} header is required and may have at most {MaxIdempotencyKeyLength} characters."];
-        }
-        if (request.AmountMinor is <= 0 or > LedgerTransfer.MaxLegAmountMinor)
-        {
-            errors["amountMinor"] = [$"The amount must be between 1 and {LedgerTransfer.MaxLegAmountMinor} minor units."];
-        }
+        AddKeyAndAmountErrors(errors, idempotencyKey, request.AmountMinor, LedgerTransfer.MaxLegAmountMinor);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var wallet = LedgerAccountId.ForUser(user);
         // The key names the transfer, so a replay finds the first one; the same key for another user or amount is refused.
+        var transferId = WalletTransferIds.FromName($"sandbox-credit:{idempotencyKey}");
+        var (credit, refused) = await CreditFromClearingAsync(ledger, transferId, SandboxCreditReason, user, request.AmountMinor, response, cancellationToken);
+        return credit is not null ? TypedResults.Ok(credit) : refused!;
+    }
+
+    /// <summary>
+    /// A player deposits play money into their own wallet (sandbox PSP). It is judged as a real deposit would be
+    /// (<see cref="EligibilityChecker"/> with action deposit: age, lockout, self-exclusion, KYC tier 1, session and
+    /// deposit limits) and recorded against the deposit limits. The Idempotency-Key makes retries safe; a replay answers
+    /// the first result even if the limits would refuse a new deposit now.
+    /// </summary>
+    public static async Task<Results<Ok<SandboxCreditResponse>, ValidationProblem, ProblemHttpResult, ForbidHttpResult>> SandboxDepositAsync(
+        ClaimsPrincipal user,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        SandboxCreditRequest request,
+        EligibilityChecker eligibility,
+        ResponsibleGamblingStore responsibleGambling,
+        LedgerStore ledger,
+        HttpResponse response,
+        CancellationToken cancellationToken)
+    {
+        if (!TryGetUserId(user, out var userId))
+        {
+            return TypedResults.Forbid();
+        }
+        var errors = new Dictionary<string, string[]>();
+        AddKeyAndAmountErrors(errors, idempotencyKey, request.AmountMinor, MaxSandboxDepositMinor);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        // Scoped by user: two players may well pick the same key. The transfer id doubles as the deposit id.
+        var depositId = WalletTransferIds.FromName($"sandbox-deposit:{userId:D}:{idempotencyKey}");
+        if (!await responsibleGambling.IsDepositRecordedAsync(depositId, cancellationToken))
+        {
+            var decision = await eligibility.CheckAsync(userId, PlayerAction.Deposit, request.AmountMinor, user.GetSessionId(), cancellationToken);
+            if (decision is null)
+            {
+                return TypedResults.Forbid();
+            }
+            if (!decision.Allowed)
+            {
+                return DepositRefused(decision);
+            }
+        }
+
+        var (credit, refused) = await CreditFromClearingAsync(ledger, depositId, SandboxDepositReason, userId, request.AmountMinor, response, cancellationToken);
+        if (credit is null)
+        {
+            return refused!;
+        }
+        // Recorded after the money moved and again on every replay (once per id), so a crash in between heals on retry.
+        await responsibleGambling.RecordDepositAsync(depositId, userId, credit.AmountMinor, credit.CreatedAt, cancellationToken);
+        return TypedResults.Ok(credit);
+    }
+
+    /// <summary>A refused deposit names the eligibility reason as its problem type, as a refused bet does.</summary>
+    private static ProblemHttpResult DepositRefused(EligibilityDecision decision)
+    {
+        var reason = decision.Reason ?? "not-eligible";
+        var status = reason == EligibilityReasons.DepositLimitExceeded ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status403Forbidden;
+        var extensions = decision.DepositAllowanceMinor is { } allowance
+            ? new Dictionary<string, object?> { ["depositAllowanceMinor"] = allowance }
+            : null;
+        return TypedResults.Problem(detail: decision.Message, statusCode: status, title: "Deposit not allowed", type: LedgerErrors.ProblemType(reason), extensions: extensions);
+    }
+
+    private static void AddKeyAndAmountErrors(Dictionary<string, string[]> errors, string? idempotencyKey, long amountMinor, long maxAmountMinor)
+    {
+        if (string.IsNullOrEmpty(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength)
+        {
+            errors[IdempotencyKeyHeader] = [$"The {IdempotencyKeyHeader} header is required and may have at most {MaxIdempotencyKeyLength} characters."];
+        }
+        if (amountMinor <= 0 || amountMinor > maxAmountMinor)
+        {
+            errors["amountMinor"] = [$"The amount must be between 1 and {maxAmountMinor} minor units."];
+        }
+    }
+
+    /// <summary>Moves money from PSP clearing to a wallet under a transfer id that makes a replay answer the first result.</summary>
+    private static async Task<(SandboxCreditResponse? Credit, ProblemHttpResult? Refused)> CreditFromClearingAsync(
+        LedgerStore ledger, Guid transferId, string reason, Guid userId, long amountMinor, HttpResponse response, CancellationToken cancellationToken)
+    {
+        var wallet = LedgerAccountId.ForUser(userId);
         var outcome = await ledger.TransferAsync(new TransferRequest(
-            WalletTransferIds.FromName($"sandbox-credit:{idempotencyKey}").ToString(),
-            SandboxCreditReason,
-            [TransferLeg.Between(LedgerAccountId.PspClearing, wallet, request.AmountMinor)]), cancellationToken);
+            transferId.ToString(), reason, [TransferLeg.Between(LedgerAccountId.PspClearing, wallet, amountMinor)]), cancellationToken);
 
         if (outcome.Transfer is { } transfer)
         {
@@ -122,16 +213,16 @@ public static class WalletApi
                 response.Headers[ReplayedHeader] = "true";
             }
             var posting = transfer.Postings.Single(p => p.Account == wallet);
-            return TypedResults.Ok(new SandboxCreditResponse(transfer.TransferId, user, posting.AmountMinor, posting.BalanceAfterMinor, transfer.CreatedAt));
+            return (new SandboxCreditResponse(transfer.TransferId, userId, posting.AmountMinor, posting.BalanceAfterMinor, transfer.CreatedAt), null);
         }
 
-        return TypedResults.Problem(
+        return (null, TypedResults.Problem(
             detail: outcome.Detail,
             statusCode: outcome.ErrorReason == LedgerErrors.IdempotencyKeyReused ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest,
             title: outcome.ErrorReason == LedgerErrors.IdempotencyKeyReused
                 ? "The idempotency key was already used for a different request."
                 : "The credit cannot be applied.",
-            type: LedgerErrors.ProblemType(outcome.ErrorReason!));
+            type: LedgerErrors.ProblemType(outcome.ErrorReason!)));
     }
 
     private static bool TryGetUserId(ClaimsPrincipal user, out Guid userId) =>

@@ -124,6 +124,12 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
         return recorded;
     }
 
+    public async Task<bool> IsDepositRecordedAsync(Guid depositId, CancellationToken cancellationToken)
+    {
+        await using var select = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM rg_deposits WHERE deposit_id = $1)").With(depositId);
+        return (bool)(await select.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     private static async Task LockPlayerAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
     {
         await using var lockUser = new NpgsqlCommand("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", transaction.Connection, transaction).With(userId);

@@ -4,19 +4,20 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace StreamBets.AppHost.Tests;
+namespace StreamBets.AppHost.Testing;
 
 /// <summary>
 /// The whole StreamBets AppHost in local mode, started once for every test in the collection,
 /// with its own throw-away data folder and every resource healthy before the first test runs.
 /// </summary>
-public sealed class LocalModeAppFixture : IAsyncLifetime
+public class LocalModeAppFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartupTimeout = TimeSpan.FromMinutes(4);
 
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "streambets-apphost-tests", Guid.NewGuid().ToString("N"));
 
     public DistributedApplication App { get; private set; } = null!;
+
     public TimeSpan TimeToAllHealthy { get; private set; }
     public IReadOnlyList<string> ProjectNames { get; private set; } = [];
 
@@ -39,9 +40,12 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
         }
     }
 
-    private async Task CollectLogsAsync(ResourceLoggerService logs, string resourceName)
+    // By resource, not by name: a project's logs are kept under its instance name (users-abcd1234), so the
+    // name overload watches a stream nobody writes to.
+    private async Task CollectLogsAsync(ResourceLoggerService logs, IResource resource)
     {
-        await foreach (var batch in logs.WatchAsync(resourceName))
+        var resourceName = resource.Name;
+        await foreach (var batch in logs.WatchAsync(resource))
         {
             lock (_lines)
             {
@@ -64,19 +68,19 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
 
         ProjectNames = builder.Resources.OfType<ProjectResource>().Select(r => r.Name).ToList();
         // Aspire adds hidden helper resources (such as project rebuilders) that never start; only ours matter.
-        var ours = builder.Resources.Where(r => r is ProjectResource || r.GetType().Name == "LocalServerResource").Select(r => r.Name).ToList();
+        var ours = builder.Resources.Where(r => r is ProjectResource || r.GetType().Name == "LocalServerResource").ToList();
         App = await builder.BuildAsync();
         var resourceLogs = App.Services.GetRequiredService<ResourceLoggerService>();
-        foreach (var name in ours)
+        foreach (var resource in ours)
         {
-            _ = CollectLogsAsync(resourceLogs, name);
+            _ = CollectLogsAsync(resourceLogs, resource);
         }
 
         var stopwatch = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(StartupTimeout);
         await App.StartAsync(timeout.Token);
         var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
-        await Task.WhenAll(ours.Select(name => notifications.WaitForResourceHealthyAsync(name, timeout.Token)));
+        await Task.WhenAll(ours.Select(resource => notifications.WaitForResourceHealthyAsync(resource.Name, timeout.Token)));
         TimeToAllHealthy = stopwatch.Elapsed;
     }
 
@@ -127,10 +131,4 @@ public sealed class LocalModeAppFixture : IAsyncLifetime
         {
         }
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class LocalModeAppCollection : ICollectionFixture<LocalModeAppFixture>
-{
-    public const string Name = "StreamBets in local mode";
 }

@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Mvc;
+using StreamBets.Users.Apis;
+
+namespace StreamBets.Users.Tests;
+
+/// <summary>
+/// Players deposit play money in local mode (POST /api/users/me/wallet/sandbox-deposit). The Development settings turn
+/// it on; it is judged like a real deposit: KYC tier, self-exclusion and deposit limits, and it counts towards the limits.
+/// </summary>
+public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixture<AccountsTestApp>
+{
+    private const string Problems = "https://streambets.dev/problems/";
+
+    [Fact]
+    public async Task A_player_deposits_play_money_into_their_own_wallet_once_per_idempotency_key()
+    {
+        var player = await app.NewPlayerAsync();
+        var key = $"deposit-{Guid.NewGuid()}";
+
+        var first = await player.Client.SendAsync(Deposit(2_500, key));
+        var replay = await player.Client.SendAsync(Deposit(2_500, key));
+        var sameKeyOtherAmount = await player.Client.SendAsync(Deposit(9_000, key));
+        var wallet = await player.Client.GetFromJsonAsync<WalletBalanceResponse>("/api/users/me/wallet");
+        var history = await player.Client.GetFromJsonAsync<WalletHistoryResponse>("/api/users/me/wallet/history");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var deposit = (await first.Content.ReadFromJsonAsync<SandboxCreditResponse>())!;
+        Assert.Equal((player.Id, 2_500L, 2_500L), (deposit.UserId, deposit.AmountMinor, deposit.BalanceMinor));
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        Assert.Equal("true", Assert.Single(replay.Headers.GetValues(WalletApi.ReplayedHeader)));
+        Assert.Equal(HttpStatusCode.Conflict, sameKeyOtherAmount.StatusCode);
+        Assert.Equal(2_500, wallet!.BalanceMinor);
+        Assert.Equal(WalletApi.SandboxDepositReason, Assert.Single(history!.Items).Reason);
+        Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM rg_deposits WHERE user_id = $1", player.Id));
+    }
+
+    [Fact]
+    public async Task Two_players_may_use_the_same_idempotency_key()
+    {
+        var (ana, bia) = (await app.NewPlayerAsync(), await app.NewPlayerAsync());
+
+        var forAna = await ana.Client.SendAsync(Deposit(1_000, "my-first-deposit"));
+        var forBia = await bia.Client.SendAsync(Deposit(1_000, "my-first-deposit"));
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (forAna.StatusCode, forBia.StatusCode));
+        Assert.False(forBia.Headers.Contains(WalletApi.ReplayedHeader));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-100)]
+    [InlineData(WalletApi.MaxSandboxDepositMinor + 1)]
+    public async Task A_deposit_outside_one_cent_to_the_per_call_cap_is_refused(long amountMinor)
+    {
+        var player = await app.NewPlayerAsync();
+
+        var response = await player.Client.SendAsync(Deposit(amountMinor, $"bad-{Guid.NewGuid()}"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ValidationProblemDetails>();
+        Assert.Contains("amountMinor", problem!.Errors.Keys);
+        Assert.Equal(0, await BalanceAsync(player));
+    }
+
+    [Fact]
+    public async Task A_deposit_without_an_idempotency_key_is_refused()
+    {
+        var player = await app.NewPlayerAsync();
+
+        var response = await player.Client.PostAsJsonAsync("/api/users/me/wallet/sandbox-deposit", new { amountMinor = 1_000 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(0, await BalanceAsync(player));
+    }
+
+    [Fact]
+    public async Task Deposits_count_towards_the_deposit_limit_and_one_beyond_it_is_refused()
+    {
+        var player = await app.NewPlayerAsync();
+        (await player.Client.PutAsJsonAsync("/api/users/me/limits", new { deposit24hMinor = 5_000 })).EnsureSuccessStatusCode();
+
+        var firstKey = $"a-{Guid.NewGuid()}";
+
+        var withinLimit = await player.Client.SendAsync(Deposit(3_000, firstKey));
+        var beyondLimit = await player.Client.SendAsync(Deposit(3_000, $"b-{Guid.NewGuid()}"));
+        var replayOfFirst = await player.Client.SendAsync(Deposit(3_000, firstKey));
+
+        Assert.Equal(HttpStatusCode.OK, withinLimit.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, beyondLimit.StatusCode);
+        var problem = (await beyondLimit.Content.ReadFromJsonAsync<ProblemDetails>())!;
+        Assert.Equal(Problems + "deposit-limit-exceeded", problem.Type);
+        Assert.Equal(2_000L, ((System.Text.Json.JsonElement)problem.Extensions["depositAllowanceMinor"]!).GetInt64());
+        Assert.Equal(HttpStatusCode.OK, replayOfFirst.StatusCode);
+        Assert.Equal(3_000, await BalanceAsync(player));
+    }
+
+    [Fact]
+    public async Task A_self_excluded_player_cannot_deposit()
+    {
+        var player = await app.NewPlayerAsync();
+        (await player.Client.PostAsJsonAsync("/api/users/me/self-exclusion", new { period = "6-months" })).EnsureSuccessStatusCode();
+
+        var response = await player.Client.SendAsync(Deposit(1_000, $"excluded-{Guid.NewGuid()}"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(Problems + "self-excluded", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        Assert.Equal(0, await BalanceAsync(player));
+    }
+
+    [Fact]
+    public async Task A_player_without_an_accepted_identity_document_cannot_deposit()
+    {
+        var player = await app.NewPlayerAsync(country: "PT");
+
+        var response = await player.Client.SendAsync(Deposit(1_000, $"tier0-{Guid.NewGuid()}"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(Problems + "kyc-tier-too-low", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        Assert.Equal(0, await BalanceAsync(player));
+    }
+
+    [Fact]
+    public async Task An_anonymous_caller_cannot_deposit()
+    {
+        using var anonymous = app.CreateClient();
+
+        var response = await anonymous.SendAsync(Deposit(1_000, $"anonymous-{Guid.NewGuid()}"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    private static HttpRequestMessage Deposit(long amountMinor, string key) => new(HttpMethod.Post, "/api/users/me/wallet/sandbox-deposit")
+    {
+        Headers = { { WalletApi.IdempotencyKeyHeader, key } },
+        Content = JsonContent.Create(new { amountMinor }),
+    };
+
+    private static async Task<long> BalanceAsync(TestPlayer player) =>
+        (await player.Client.GetFromJsonAsync<WalletBalanceResponse>("/api/users/me/wallet"))!.BalanceMinor;
+}
+
+/// <summary>Outside local mode (the setting off) the endpoint does not exist at all.</summary>
+public sealed class WalletSandboxDepositOffTests(WalletSandboxDepositOffTests.App app) : IClassFixture<WalletSandboxDepositOffTests.App>
+{
+    public sealed class App : AccountsTestApp
+    {
+        protected override IEnumerable<KeyValuePair<string, string>> Settings() =>
+            [.. base.Settings(), new(WalletApi.SandboxDepositsSetting, "false")];
+    }
+
+    [Fact]
+    public async Task Without_the_setting_there_is_no_sandbox_deposit()
+    {
+        var player = await app.NewPlayerAsync();
+
+        var response = await player.Client.PostAsJsonAsync("/api/users/me/wallet/sandbox-deposit", new { amountMinor = 1_000 });
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}

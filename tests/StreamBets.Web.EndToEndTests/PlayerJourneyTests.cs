@@ -1,0 +1,219 @@
+using Microsoft.Playwright;
+using StreamBets.AppHost.Testing;
+using static Microsoft.Playwright.Assertions;
+
+namespace StreamBets.Web.EndToEndTests;
+
+/// <summary>
+/// The test of the product: a person opens the web app, bets on a live pool, watches the odds move while
+/// others bet, and sees the payout arrive the moment the streamer resolves. Each test has its own users and channel.
+/// </summary>
+[Collection(WebAppCollection.Name)]
+public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture browser) : IAsyncLifetime
+{
+    /// <summary>Live pushes travel outbox → bus → hub → circuit → browser on a loaded two-core box.</summary>
+    private static readonly LocatorAssertionsToHaveAttributeOptions LiveWait = new() { Timeout = 60_000 };
+
+    private readonly GatewayDriver _api = new(app.App);
+    private readonly List<IPage> _pages = [];
+
+    [Fact]
+    public async Task A_streamer_opens_a_pool_a_player_bets_and_sees_the_odds_move_when_someone_else_bets()
+    {
+        var channel = NewChannel();
+        TestUser streamerUser = null!, player = null!, third = null!;
+        await Step("setup", async () =>
+        {
+            (streamerUser, player, third) = (await _api.NewStreamerAsync("streamer"), await _api.NewPlayerAsync("ana"), await _api.NewPlayerAsync("bia"));
+            await _api.DepositAsync(player, 100_00);
+            await _api.DepositAsync(third, 100_00);
+        });
+        var streamer = await SignedInPageAsync(streamerUser);
+        var page = await SignedInPageAsync(player, phone: true);
+
+        await Step("streamer-opens-pool", async () =>
+        {
+            await streamer.GotoAsync($"/streamer?channel=twitch:{channel}");
+            await streamer.Locator("#pool-title").FillAsync("Will I win this round?");
+            await streamer.Locator("[data-testid=outcome-input]").Nth(0).FillAsync("Yes");
+            await streamer.Locator("[data-testid=outcome-input]").Nth(1).FillAsync("No");
+            await streamer.Locator("#window").SelectOptionAsync("600");
+            await streamer.GetByRole(AriaRole.Button, new() { Name = "Open pool" }).ClickAsync();
+            await Expect(streamer.Locator("[data-testid=streamer-pool]")).ToContainTextAsync("Will I win this round?");
+            await BrowserFixture.ScreenshotAsync(streamer, "1-streamer-pool-open");
+        });
+        var pool = await _api.LivePoolAsync(player, $"twitch:{channel}");
+
+        await Step("player-bets", async () =>
+        {
+            await page.GotoAsync($"/channels/twitch/{channel}");
+            await page.GetByRole(AriaRole.Link, new() { Name = "Will I win this round?" }).ClickAsync();
+            await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "open");
+            await page.GetByLabel("Yes", new() { Exact = true }).CheckAsync();
+            await page.Locator("#stake").FillAsync("10");
+            // Alone on the pool so far: the estimate is the stake back.
+            await Expect(page.Locator("[data-testid=payout-estimate]")).ToContainTextAsync("Potential payout: R$10.00 if Yes wins");
+            await BrowserFixture.ScreenshotAsync(page, "2-player-pool-before-bet");
+            await page.Locator("[data-testid=place-bet]").ClickAsync();
+            await Expect(page.Locator("[data-testid=bet-placed]")).ToContainTextAsync("Bet accepted: R$10.00 on Yes");
+            await Expect(page.Locator("[data-testid=balance]")).ToContainTextAsync("R$90.00");
+            await Expect(page.Locator("[data-testid=odds-row][data-outcome=Yes]")).ToHaveAttributeAsync("data-staked", "1000", LiveWait);
+        });
+
+        await Step("odds-move", async () =>
+        {
+            await _api.PlaceBetAsync(third, pool, "No", 30_00);
+
+            // No reload: the odds bar follows the other player's bet.
+            await Expect(page.Locator("[data-testid=odds-row][data-outcome=No]")).ToHaveAttributeAsync("data-staked", "3000", LiveWait);
+            await Expect(page.Locator("[data-testid=odds-bar]")).ToHaveAttributeAsync("data-total", "4000");
+            await BrowserFixture.ScreenshotAsync(page, "3-player-odds-moved");
+            // Pushed by the Realtime hub, not by the page's fallback polling.
+            await Expect(page.Locator("[data-testid=live-status]")).ToHaveAttributeAsync("data-status", "live", LiveWait);
+        });
+    }
+
+    [Fact]
+    public async Task When_the_streamer_resolves_the_player_sees_the_settlement_toast_and_the_new_balance_without_reloading()
+    {
+        var channel = NewChannel();
+        var (streamerUser, player, third) = (await _api.NewStreamerAsync("streamer"), await _api.NewPlayerAsync("caio"), await _api.NewPlayerAsync("duda"));
+        await _api.DepositAsync(player, 100_00);
+        await _api.DepositAsync(third, 100_00);
+        var pool = await _api.CreatePoolAsync(streamerUser, channel, "First blood?", ["Yes", "No"]);
+        var streamer = await SignedInPageAsync(streamerUser);
+        var page = await SignedInPageAsync(player);
+
+        await Step("bets-placed", async () =>
+        {
+            await page.GotoAsync($"/pools/{pool.Id}");
+            await page.GetByLabel("Yes", new() { Exact = true }).CheckAsync();
+            await page.Locator("#stake").FillAsync("10");
+            await page.Locator("[data-testid=place-bet]").ClickAsync();
+            await Expect(page.Locator("[data-testid=bet-placed]")).ToBeVisibleAsync();
+            await _api.PlaceBetAsync(third, pool, "No", 30_00);
+            await Expect(page.Locator("[data-testid=odds-bar]")).ToHaveAttributeAsync("data-total", "4000", LiveWait);
+        });
+
+        await Step("streamer-resolves", async () =>
+        {
+            await streamer.GotoAsync($"/streamer?channel=twitch:{channel}");
+            await streamer.Locator("[data-testid=lock-pool]").ClickAsync();
+            await streamer.GetByLabel("Yes", new() { Exact = true }).CheckAsync();
+            await streamer.Locator("[data-testid=resolve-pool]").ClickAsync();
+            await BrowserFixture.ScreenshotAsync(streamer, "4-streamer-resolved");
+        });
+
+        await Step("settled", async () =>
+        {
+            // 40.00 staked, 5 % rake: the net 38.00 goes to the only winning stake. 100 − 10 + 38 = 128.
+            await Expect(page.Locator("[data-testid=toast]")).ToContainTextAsync("You won R$38.00", new() { Timeout = 90_000 });
+            await Expect(page.Locator("[data-testid=balance]")).ToContainTextAsync("R$128.00");
+            await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "resolved", LiveWait);
+            await BrowserFixture.ScreenshotAsync(page, "5-player-settlement-toast");
+        });
+    }
+
+    [Fact]
+    public async Task A_bet_above_the_balance_is_refused_with_a_clear_message_in_either_language()
+    {
+        var streamerUser = await _api.NewStreamerAsync("streamer");
+        var player = await _api.NewPlayerAsync("edu");
+        await _api.DepositAsync(player, 20_00);
+        var pool = await _api.CreatePoolAsync(streamerUser, NewChannel(), "Clutch or kick?", ["Clutch", "Kick"]);
+        var page = await SignedInPageAsync(player);
+
+        await Step("insufficient-funds", async () =>
+        {
+            await page.GotoAsync($"/pools/{pool.Id}");
+            await page.GetByLabel("Clutch", new() { Exact = true }).CheckAsync();
+            await page.Locator("#stake").FillAsync("50");
+            await page.Locator("[data-testid=place-bet]").ClickAsync();
+
+            var problem = page.Locator("[data-testid=problem]");
+            await Expect(problem).ToHaveAttributeAsync("data-code", "insufficient-funds");
+            await Expect(problem).ToContainTextAsync("Not enough money in your wallet");
+            await Expect(page.Locator("[data-testid=balance]")).ToContainTextAsync("R$20.00");
+            await BrowserFixture.ScreenshotAsync(page, "6-rejection-insufficient-funds");
+        });
+
+        await Step("stake-out-of-range", async () =>
+        {
+            await page.Locator("#stake").FillAsync("0,50");
+            await page.Locator("[data-testid=place-bet]").ClickAsync();
+            await Expect(page.Locator("[data-testid=problem]")).ToContainTextAsync("between R$1.00 and R$1,000.00");
+        });
+
+        await Step("portuguese", async () =>
+        {
+            await page.GetByRole(AriaRole.Link, new() { Name = "PT" }).ClickAsync();
+            await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "pt-BR");
+            await page.GetByLabel("Clutch", new() { Exact = true }).CheckAsync();
+            await page.Locator("#stake").FillAsync("50");
+            await page.Locator("[data-testid=place-bet]").ClickAsync();
+            await Expect(page.Locator("[data-testid=problem]")).ToContainTextAsync("Saldo insuficiente");
+            await BrowserFixture.ScreenshotAsync(page, "7-rejection-pt-BR");
+        });
+
+        await Step("installable-and-sign-out", async () =>
+        {
+            var manifest = await page.Context.APIRequest.GetAsync("/manifest.webmanifest");
+            Assert.True(manifest.Ok);
+            Assert.True(await page.EvaluateAsync<bool>("navigator.serviceWorker.ready.then(r => !!r.active)"));
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sair" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Entrar" }).First).ToBeVisibleAsync();
+        });
+    }
+
+    private static string NewChannel() => $"e2e{Guid.NewGuid():N}"[..16];
+
+    private async Task<IPage> SignedInPageAsync(TestUser user, bool phone = false)
+    {
+        var page = await browser.NewPageAsync(_api.WebUrl, phone);
+        _pages.Add(page);
+        await page.GotoAsync("/signin");
+        await page.Locator("#email").FillAsync(user.Email);
+        await page.Locator("#password").FillAsync(user.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+        return page;
+    }
+
+    /// <summary>Runs one step; when it fails, every open page is photographed under the step's name before the failure surfaces.</summary>
+    private async Task Step(string name, Func<Task> step)
+    {
+        try
+        {
+            await step();
+        }
+        catch
+        {
+            for (var i = 0; i < _pages.Count; i++)
+            {
+                await BrowserFixture.ScreenshotAsync(_pages[i], $"failed-{name}-page{i}");
+            }
+            WriteResourceLogs(name);
+            throw;
+        }
+    }
+
+    /// <summary>The services' console output next to the screenshots, for reading a failure after the app has stopped.</summary>
+    private void WriteResourceLogs(string step)
+    {
+        foreach (var (resource, lines) in app.ResourceLogLines)
+        {
+            File.WriteAllLines(Path.Combine(BrowserFixture.ScreenshotDirectory, $"failed-{step}-{resource}.log"), lines.TakeLast(400));
+        }
+    }
+
+    public Task InitializeAsync() => _api.WaitUntilReadyAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var page in _pages)
+        {
+            await page.Context.CloseAsync();
+        }
+        _api.Dispose();
+    }
+}

@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Localization;
+using Microsoft.AspNetCore.Mvc;
+using StreamBets.Web.Gateway;
+
+namespace StreamBets.Web.Auth;
+
+/// <summary>The two plain HTTP endpoints of the app: signing out (a form post) and choosing the language (a cookie).</summary>
+public static class AccountEndpoints
+{
+    public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/account/signout", SignOutAsync).WithMetadata(new RequireAntiforgeryTokenAttribute());
+        app.MapGet("/culture", SetCulture);
+        return app;
+    }
+
+    /// <summary>Ends the Users session (so its refresh token dies too), forgets the tokens and clears the cookie.</summary>
+    public static async Task<IResult> SignOutAsync(HttpContext context, PlayerTokens tokens, GatewayClient gateway)
+    {
+        if (PlayerClaims.SessionIdOf(context.User) is { } sessionId)
+        {
+            if (await tokens.GetAsync(sessionId) is { } stored)
+            {
+                await gateway.LogoutAsync(stored.AccessToken, context.RequestAborted);
+            }
+            await tokens.RemoveAsync(sessionId);
+        }
+        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        return Results.LocalRedirect("/");
+    }
+
+    /// <summary>Remembers the chosen language for a year and goes back where the player was.</summary>
+    public static IResult SetCulture(HttpContext context, [FromQuery] string? culture, [FromQuery] string? redirectUri)
+    {
+        if (AppCultures.Supported.Any(c => c.Name == culture))
+        {
+            context.Response.Cookies.Append(
+                CookieRequestCultureProvider.DefaultCookieName,
+                CookieRequestCultureProvider.MakeCookieValue(new RequestCulture(culture!)),
+                new CookieOptions { Expires = DateTimeOffset.UtcNow.AddYears(1), IsEssential = true, SameSite = SameSiteMode.Lax, HttpOnly = true });
+        }
+        return Results.LocalRedirect(redirectUri is { Length: > 0 } && redirectUri.StartsWith('/') && !redirectUri.StartsWith("//", StringComparison.Ordinal) ? redirectUri : "/");
+    }
+}

@@ -1,0 +1,84 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Components.Authorization;
+
+namespace StreamBets.Web.Auth;
+
+/// <summary>The claims the web app's cookie carries: who the player is, and which Users session holds their tokens.</summary>
+public static class PlayerClaims
+{
+    public const string UserId = "sub";
+    public const string Name = "name";
+    public const string Role = "role";
+    public const string SessionId = "sid";
+
+    public static ClaimsPrincipal Principal(string sessionId, StoredTokens tokens) => new(new ClaimsIdentity(
+        [
+            new Claim(UserId, tokens.UserId.ToString()),
+            new Claim(Name, tokens.DisplayName),
+            new Claim(Role, tokens.Role),
+            new Claim(SessionId, sessionId),
+        ],
+        CookieAuthenticationDefaults.AuthenticationScheme, Name, Role));
+
+    public static string? SessionIdOf(ClaimsPrincipal user) => user.FindFirst(SessionId)?.Value;
+
+    public static Guid? UserIdOf(ClaimsPrincipal user) => Guid.TryParse(user.FindFirst(UserId)?.Value, out var id) ? id : null;
+
+    public static bool IsStreamer(ClaimsPrincipal user) => user.IsInRole("streamer") || user.IsInRole("admin");
+
+    /// <summary>
+    /// Every request checks that the session's tokens still exist (sign-out elsewhere, a reused refresh token or the
+    /// session limit removes them) and follows a role or name change that a token refresh brought.
+    /// </summary>
+    public static async Task ValidateAsync(CookieValidatePrincipalContext context)
+    {
+        if (context.Principal is not { } user || SessionIdOf(user) is not { } sessionId)
+        {
+            context.RejectPrincipal();
+            return;
+        }
+        var tokens = await context.HttpContext.RequestServices.GetRequiredService<PlayerTokens>().GetAsync(sessionId);
+        if (tokens is null)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return;
+        }
+        if (!user.IsInRole(tokens.Role) || user.FindFirst(Name)?.Value != tokens.DisplayName)
+        {
+            context.ReplacePrincipal(Principal(sessionId, tokens));
+            context.ShouldRenew = true;
+        }
+    }
+}
+
+/// <summary>
+/// The signed-in player of this circuit (or request): their access token for gateway calls, refreshed as needed.
+/// When the session turns out to have ended, <see cref="Ended"/> fires so the UI can send the player to sign in.
+/// </summary>
+public sealed class PlayerSession(AuthenticationStateProvider authentication, PlayerTokens tokens)
+{
+    public event Action? Ended;
+
+    public async Task<ClaimsPrincipal> UserAsync() => (await authentication.GetAuthenticationStateAsync()).User;
+
+    public async Task<Guid?> UserIdAsync() => PlayerClaims.UserIdOf(await UserAsync());
+
+    /// <summary>The access token, or null for an anonymous visitor or an ended session.</summary>
+    public async Task<string?> AccessTokenAsync(CancellationToken cancellationToken = default)
+    {
+        var user = await UserAsync();
+        if (PlayerClaims.SessionIdOf(user) is not { } sessionId)
+        {
+            return null;
+        }
+        var fresh = await tokens.GetFreshAsync(sessionId, cancellationToken);
+        if (fresh is null)
+        {
+            Ended?.Invoke();
+        }
+        return fresh?.AccessToken;
+    }
+}

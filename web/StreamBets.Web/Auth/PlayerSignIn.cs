@@ -1,0 +1,24 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using StreamBets.Web.Gateway;
+
+namespace StreamBets.Web.Auth;
+
+/// <summary>Turns a Users sign-in into the web app's session: tokens to the server-side store, a cookie naming it to the browser.</summary>
+public static class PlayerSignIn
+{
+    public static async Task SignInAsync(HttpContext context, PlayerTokens tokens, TokenResponse response)
+    {
+        var stored = StoredTokens.From(response);
+        var sessionId = StoredTokens.SessionIdOf(response.AccessToken);
+        await tokens.SaveAsync(sessionId, stored);
+        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, PlayerClaims.Principal(sessionId, stored),
+            new AuthenticationProperties { IsPersistent = true });
+    }
+
+    /// <summary>Only a path on this site: an absolute or protocol-relative URL would be an open redirect.</summary>
+    public static string SafeReturnUrl(string? returnUrl) =>
+        returnUrl is { Length: > 0 } && returnUrl[0] == '/' && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.StartsWith("/\\", StringComparison.Ordinal)
+            ? returnUrl
+            : "/";
+}

@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.IdentityModel.JsonWebTokens;
+using StackExchange.Redis;
+using StreamBets.Web.Gateway;
+
+namespace StreamBets.Web.Auth;
+
+/// <summary>A signed-in player's Users tokens, kept on the server only; the browser holds just the cookie naming the session.</summary>
+public sealed record StoredTokens(
+    string AccessToken, DateTimeOffset AccessExpiresAt, string RefreshToken, DateTimeOffset RefreshExpiresAt, Guid UserId, string DisplayName, string Role)
+{
+    public static StoredTokens From(TokenResponse tokens)
+    {
+        // Straight from the Users service over the back channel; every service validates it again on use.
+        var jwt = new JsonWebToken(tokens.AccessToken);
+        var name = jwt.TryGetPayloadValue<string>("name", out var n) ? n : "";
+        return new StoredTokens(tokens.AccessToken, tokens.ExpiresAt, tokens.RefreshToken, tokens.RefreshTokenExpiresAt, tokens.UserId, name, tokens.Role);
+    }
+
+    /// <summary>The Users session id (<c>sid</c>): one login, kept across refreshes, so it names the stored tokens.</summary>
+    public static string SessionIdOf(string accessToken) =>
+        new JsonWebToken(accessToken).TryGetPayloadValue<string>("sid", out var sid) ? sid : throw new InvalidOperationException("The access token has no sid.");
+}
+
+/// <summary>
+/// Keeps each session's tokens in Redis (data-protected) and hands out a valid access token, refreshing it shortly
+/// before it expires. Refresh tokens are single-use (a reused one revokes the whole session), so only one refresh per
+/// session runs at a time and the others read its result; every circuit and request of a session shares the store.
+/// </summary>
+public sealed partial class PlayerTokens(
+    IConnectionMultiplexer redis, IDataProtectionProvider dataProtection, IHttpClientFactory http, TimeProvider time, ILogger<PlayerTokens> logger)
+{
+    /// <summary>Refresh this long before expiry, so a token never dies on its way through the gateway.</summary>
+    public static readonly TimeSpan RefreshMargin = TimeSpan.FromSeconds(60);
+
+    private readonly IDataProtector _protector = dataProtection.CreateProtector("StreamBets.Web.PlayerTokens.v1");
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _refreshLocks = new();
+
+    private static RedisKey Key(string sessionId) => $"web:tokens:{sessionId}";
+
+    public async Task SaveAsync(string sessionId, StoredTokens tokens)
+    {
+        var ttl = tokens.RefreshExpiresAt - time.GetUtcNow();
+        var value = _protector.Protect(JsonSerializer.SerializeToUtf8Bytes(tokens));
+        await redis.GetDatabase().StringSetAsync(Key(sessionId), value, ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1));
+    }
+
+    public async Task<StoredTokens?> GetAsync(string sessionId)
+    {
+        var value = (byte[]?)await redis.GetDatabase().StringGetAsync(Key(sessionId));
+        if (value is null)
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<StoredTokens>(_protector.Unprotect(value));
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            // Keys rotated away or a foreign value: treat as signed out.
+            return null;
+        }
+    }
+
+    public Task RemoveAsync(string sessionId) => redis.GetDatabase().KeyDeleteAsync(Key(sessionId));
+
+    /// <summary>A usable access token for the session, refreshed if needed; null when the session has ended.</summary>
+    public async Task<StoredTokens?> GetFreshAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var tokens = await GetAsync(sessionId);
+        if (tokens is null || !NeedsRefresh(tokens))
+        {
+            return tokens;
+        }
+
+        var gate = _refreshLocks.GetOrAdd(sessionId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            // Another circuit or request of this session may have refreshed while we waited.
+            tokens = await GetAsync(sessionId);
+            if (tokens is null || !NeedsRefresh(tokens))
+            {
+                return tokens;
+            }
+            return await RefreshAsync(sessionId, tokens, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private bool NeedsRefresh(StoredTokens tokens) => tokens.AccessExpiresAt - time.GetUtcNow() < RefreshMargin;
+
+    private async Task<StoredTokens?> RefreshAsync(string sessionId, StoredTokens tokens, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var client = http.CreateClient(GatewayClient.HttpClientName);
+            using var response = await client.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken = tokens.RefreshToken }, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                var refreshed = StoredTokens.From((await response.Content.ReadFromJsonAsync<TokenResponse>(cancellationToken))!);
+                await SaveAsync(sessionId, refreshed);
+                return refreshed;
+            }
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                // Reused, expired, revoked or past the session time limit: the session is over.
+                LogSessionEnded(logger, (int)response.StatusCode);
+                await RemoveAsync(sessionId);
+                return null;
+            }
+            LogRefreshFailed(logger, (int)response.StatusCode, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            LogRefreshFailed(logger, 0, e);
+        }
+        // A passing outage must not sign the player out: keep the old token and try again on the next call.
+        return tokens;
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "SessionEnded", Level = LogLevel.Information, Message = "A player's session ended at refresh (HTTP {Status})")]
+    private static partial void LogSessionEnded(ILogger logger, int status);
+
+    [LoggerMessage(EventId = 2, EventName = "TokenRefreshFailed", Level = LogLevel.Warning, Message = "Refreshing a player's token failed (HTTP {Status}); the old token is kept")]
+    private static partial void LogRefreshFailed(ILogger logger, int status, Exception? exception);
+}

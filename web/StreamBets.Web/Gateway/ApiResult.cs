@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text.Json;
+
+namespace StreamBets.Web.Gateway;
+
+/// <summary>
+/// A refusal from the gateway as this app shows it: the stable <see cref="Code"/> (the last segment of the RFC 7807
+/// <c>type</c>, e.g. "insufficient-funds") picks the message; <see cref="Errors"/> are a ValidationProblem's field errors.
+/// </summary>
+public sealed record ApiProblem(int Status, string Code, string? Title, string? Detail, IReadOnlyDictionary<string, string[]> Errors, IReadOnlyDictionary<string, JsonElement> Extensions)
+{
+    public const string TypePrefix = "https://streambets.dev/problems/";
+
+    /// <summary>No answer at all (network, timeout): the same code the services use for "retry with the same key".</summary>
+    public const string Unavailable = "dependency-unavailable";
+
+    /// <summary>The player's session ended (signed out elsewhere, refresh token refused).</summary>
+    public const string SignedOut = "signed-out";
+
+    public static ApiProblem Of(int status, string code, string? detail = null) =>
+        new(status, code, null, detail, new Dictionary<string, string[]>(), new Dictionary<string, JsonElement>());
+
+    public static async Task<ApiProblem> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var fallbackCode = response.StatusCode switch
+        {
+            HttpStatusCode.Unauthorized => SignedOut,
+            HttpStatusCode.Forbidden => "forbidden",
+            HttpStatusCode.NotFound => "not-found",
+            HttpStatusCode.TooManyRequests => "rate-limited",
+            >= HttpStatusCode.InternalServerError => Unavailable,
+            _ => "invalid-request",
+        };
+        try
+        {
+            using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return Of(status, fallbackCode);
+            }
+
+            var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            var code = type is not null && type.StartsWith(TypePrefix, StringComparison.Ordinal) ? type[TypePrefix.Length..] : fallbackCode;
+            var errors = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
+            var extensions = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.Name == "errors" && property.Value.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var field in property.Value.EnumerateObject())
+                    {
+                        errors[field.Name] = field.Value.ValueKind == JsonValueKind.Array
+                            ? [.. field.Value.EnumerateArray().Select(e => e.GetString() ?? "")]
+                            : [field.Value.ToString()];
+                    }
+                }
+                else if (property.Name is not ("type" or "title" or "detail" or "status" or "instance"))
+                {
+                    extensions[property.Name] = property.Value.Clone();
+                }
+            }
+            return new ApiProblem(status, code, String(root, "title"), String(root, "detail"), errors, extensions);
+        }
+        catch (JsonException)
+        {
+            return Of(status, fallbackCode);
+        }
+    }
+
+    private static string? String(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
+
+/// <summary>What a gateway call gave: a value, or the problem that refused it.</summary>
+public sealed class ApiResult<T>
+{
+    private ApiResult(T? value, ApiProblem? problem, HttpStatusCode status)
+    {
+        Value = value;
+        Problem = problem;
+        Status = status;
+    }
+
+    public T? Value { get; }
+    public ApiProblem? Problem { get; }
+    public HttpStatusCode Status { get; }
+    public bool Succeeded => Problem is null;
+
+    public static ApiResult<T> Success(T value, HttpStatusCode status = HttpStatusCode.OK) => new(value, null, status);
+    public static ApiResult<T> Failure(ApiProblem problem) => new(default, problem, (HttpStatusCode)problem.Status);
+}

@@ -1,0 +1,75 @@
+namespace StreamBets.Web.Gateway;
+
+// The shapes the gateway's REST APIs answer with, as this app reads them (docs/users.md, docs/bets.md, the Pools API).
+// Amounts are integer minor units (centavos) everywhere.
+
+public sealed record TokenResponse(
+    string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, Guid UserId, string Role);
+
+public sealed record RegistrationRequest(string Email, string Password, string DisplayName, string DateOfBirth, string Country, string? Cpf, bool MarketingOptIn);
+
+public sealed record Profile(Guid Id, string Email, string DisplayName, string? AvatarUrl, string Role, int KycTier, string Country, DateOnly DateOfBirth, bool MarketingOptIn);
+
+public sealed record WalletBalance(Guid UserId, long BalanceMinor);
+
+public sealed record WalletHistoryItem(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt);
+
+public sealed record WalletHistoryPage(IReadOnlyList<WalletHistoryItem> Items, string? NextCursor);
+
+public sealed record SandboxDeposit(Guid TransferId, Guid UserId, long AmountMinor, long BalanceMinor, DateTimeOffset CreatedAt);
+
+public sealed record KycCheck(Guid CheckId, string Provider, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
+
+public sealed record KycStatus(int Tier, string? DocumentType, bool MayBetAndDeposit, bool MayWithdraw, KycCheck? LatestCheck);
+
+public sealed record LimitValue(long? Current, long? Pending, DateTimeOffset? PendingEffectiveAt);
+
+public sealed record SelfExclusionStatus(string Period, DateTimeOffset StartedAt, DateTimeOffset? EndsAt, bool Active);
+
+public sealed record Limits(LimitValue Deposit24hMinor, LimitValue Deposit7dMinor, LimitValue Deposit30dMinor, LimitValue SessionMinutes, SelfExclusionStatus? SelfExclusion);
+
+public sealed record LimitsRequest(long? Deposit24hMinor, long? Deposit7dMinor, long? Deposit30dMinor, long? SessionMinutes);
+
+public sealed record PoolChannel(string Provider, string ChannelId)
+{
+    /// <summary>"twitch:12826", as the live-pools query, the hub groups and the chat name a channel.</summary>
+    public override string ToString() => $"{Provider}:{ChannelId}";
+}
+
+public sealed record PoolOutcome(Guid Id, string Label, long StakedMinor, int BetCount, decimal? ReturnPerUnit);
+
+public sealed record Pool(
+    Guid Id,
+    PoolChannel Channel,
+    Guid CreatedBy,
+    string Title,
+    string State,
+    bool BettingOpen,
+    IReadOnlyList<PoolOutcome> Outcomes,
+    long TotalStakedMinor,
+    long MinStakeMinor,
+    long MaxStakeMinor,
+    int RakeBasisPoints,
+    int BettingWindowSeconds,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? OpenedAt,
+    DateTimeOffset? LocksAt,
+    DateTimeOffset? LockedAt,
+    DateTimeOffset? ClosedAt,
+    IReadOnlyList<Guid> WinningOutcomeIds,
+    string? CancellationReason,
+    int Version);
+
+public sealed record CreatePoolRequest(PoolChannel Channel, string Title, string[] Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
+
+public sealed record LiveChannel(string Channel, string Provider, string ChannelId, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
+
+public sealed record LeaderboardEntry(int Rank, Guid UserId, long NetMinor);
+
+public sealed record Leaderboard(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, IReadOnlyList<LeaderboardEntry> Entries);
+
+public sealed record Bet(
+    Guid BetId, Guid PoolId, Guid OutcomeId, long StakeMinor, string Status, DateTimeOffset PlacedAt,
+    string? RejectionCode, string? SettledResult, long? PayoutMinor, DateTimeOffset? SettledAt);
+
+public sealed record BetPage(IReadOnlyList<Bet> Items, string? NextCursor);

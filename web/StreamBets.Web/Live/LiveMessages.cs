@@ -1,0 +1,27 @@
+namespace StreamBets.Web.Live;
+
+// The hub's client events, as docs/realtime.md (the realtime contract) defines them. Each carries a per-stream sequence.
+
+public sealed record OutcomeStakesMessage(Guid OutcomeId, long StakedMinor, int BetCount);
+
+public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakesMessage> Outcomes, DateTimeOffset AsOf, long Sequence);
+
+public sealed record PoolStateChangedMessage(Guid PoolId, string State, IReadOnlyList<Guid>? WinningOutcomeIds, DateTimeOffset At, long Sequence);
+
+public sealed record PoolCreatedMessage(Guid PoolId, string Channel, string Title, DateTimeOffset At, long Sequence);
+
+public sealed record BetSettledMessage(Guid BetId, Guid PoolId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt, long Sequence);
+
+public sealed record WalletChangedMessage(long BalanceMinor, long DeltaMinor, string Reason, DateTimeOffset OccurredAt, long Sequence);
+
+public sealed record ChatMessage(string Id, string Channel, Guid? UserId, string DisplayName, string Text, DateTimeOffset SentAt, long Sequence);
+
+public sealed record ChatMessageDeletedMessage(string Channel, string Id, long Sequence);
+
+/// <summary>Whether live updates flow: the UI says so, and pages fall back to polling while they do not.</summary>
+public enum LiveStatus
+{
+    Connecting,
+    Live,
+    Offline,
+}

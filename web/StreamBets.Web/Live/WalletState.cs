@@ -1,0 +1,61 @@
+using StreamBets.Web.Gateway;
+
+namespace StreamBets.Web.Live;
+
+/// <summary>
+/// The player's balance for this circuit: read once from the wallet API, then kept current by WalletChanged from the
+/// hub, or re-read after the player's own actions and after a reconnect (when a change may have been missed).
+/// </summary>
+public sealed class WalletState : IDisposable
+{
+    private readonly GatewayClient _gateway;
+    private readonly LiveUpdates _live;
+    private long _lastSequence = -1;
+
+    public WalletState(GatewayClient gateway, LiveUpdates live)
+    {
+        _gateway = gateway;
+        _live = live;
+        _live.WalletChanged += OnWalletChanged;
+        _live.Reconnected += OnReconnected;
+    }
+
+    public long? BalanceMinor { get; private set; }
+
+    public event Action? Changed;
+
+    public async Task RefreshAsync()
+    {
+        var wallet = await _gateway.WalletAsync();
+        if (wallet.Succeeded)
+        {
+            Set(wallet.Value!.BalanceMinor);
+        }
+    }
+
+    /// <summary>After a deposit or bet whose answer carried the new balance.</summary>
+    public void Set(long balanceMinor)
+    {
+        BalanceMinor = balanceMinor;
+        Changed?.Invoke();
+    }
+
+    private void OnWalletChanged(WalletChangedMessage message)
+    {
+        // Sequences grow per user stream; an older one arriving late must not undo a newer balance.
+        if (message.Sequence <= _lastSequence)
+        {
+            return;
+        }
+        _lastSequence = message.Sequence;
+        Set(message.BalanceMinor);
+    }
+
+    private void OnReconnected() => _ = RefreshAsync();
+
+    public void Dispose()
+    {
+        _live.WalletChanged -= OnWalletChanged;
+        _live.Reconnected -= OnReconnected;
+    }
+}

@@ -1,0 +1,6 @@
+// Installable PWA: register the shell-only service worker once the page has loaded.
+if ("serviceWorker" in navigator) {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("/service-worker.js", { scope: "/" }).catch(() => { /* the app works without it */ });
+  });
+}
