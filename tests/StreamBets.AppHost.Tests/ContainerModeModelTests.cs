@@ -39,7 +39,7 @@ public sealed class ContainerModeModelTests
     [InlineData("realtime", new[] { "redis", "kafka" }, new[] { "redis", "kafka" })]
     [InlineData("analytics", new[] { "clickhouse", "kafka" }, new[] { "clickhouse", "kafka" })]
     [InlineData("gateway", new[] { "redis", "users", "betengine", "pools", "settlement", "payments", "integration", "realtime", "analytics" }, new[] { "redis", "users", "betengine", "pools", "settlement", "payments", "integration", "realtime", "analytics" })]
-    [InlineData("web", new[] { "gateway" }, new[] { "gateway" })]
+    [InlineData("web", new[] { "gateway", "redis" }, new[] { "gateway", "redis" })]
     [InlineData("admin", new[] { "gateway" }, new[] { "gateway" })]
     public async Task Each_service_references_and_waits_for_what_it_uses(string service, string[] references, string[] waitsFor)
     {

@@ -118,7 +118,10 @@ public sealed class LocalModeTests(LocalModeAppFixture fixture)
         }
     }
 
-    [Fact]
+    // Skipped, not deleted: until session 2 it passed on EMPTY logs (the fixture's log watch receives nothing under
+    // Aspire.Hosting.Testing 13.6, by resource name or by resource), so it never checked anything. Find why the
+    // resource logs do not arrive, then un-skip; the guard below keeps it from passing vacuously again.
+    [Fact(Skip = "Resource logs are not collected under Aspire.Hosting.Testing yet, so this would assert nothing; see the comment.")]
     public void No_resource_logged_an_error()
     {
         // Guard against a vacuous pass: the logs must actually have been collected.
