@@ -60,10 +60,22 @@ public static class SettlementsApi
             return NotFound(poolId);
         }
 
-        if (!user.IsInRole(AuthenticationDefaults.Roles.Admin) && !await CreatedPoolAsync(user, poolId, pools, cancellationToken))
+        if (!user.IsInRole(AuthenticationDefaults.Roles.Admin))
         {
-            // Someone else's pool answers as an unknown one: its existence is not the caller's business.
-            return NotFound(poolId);
+            try
+            {
+                if (!await CreatedPoolAsync(user, poolId, pools, cancellationToken))
+                {
+                    // Someone else's pool answers as an unknown one: its existence is not the caller's business.
+                    return NotFound(poolId);
+                }
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            {
+                // Who created the pool is Pools' to say; while it cannot, the streamer retries rather than gets a 500.
+                return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Pools unavailable",
+                    detail: "The pool's owner could not be checked just now; try again in a few seconds.", type: ProblemTypeBase + "dependency-unavailable");
+            }
         }
 
         return TypedResults.Ok(SettlementView.Of(settlement));
@@ -72,15 +84,16 @@ public static class SettlementsApi
     public static async Task<Results<Ok<SettlementView>, ProblemHttpResult>> RequeueSettlement(
         Guid poolId, SettlementStore store, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (!await store.RequeueAsync(poolId, time.GetUtcNow(), cancellationToken))
+        var requeued = await store.RequeueAsync(poolId, time.GetUtcNow(), cancellationToken);
+        var settlement = await store.FindAsync(poolId, cancellationToken);
+        if (settlement is null)
         {
-            return await store.FindAsync(poolId, cancellationToken) is null
-                ? NotFound(poolId)
-                : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Settlement not failed",
-                    detail: "Only a failed settlement can be requeued; a due or running one runs by itself.", type: ProblemTypeBase + "settlement-not-failed");
+            return NotFound(poolId);
         }
-
-        return TypedResults.Ok(SettlementView.Of((await store.FindAsync(poolId, cancellationToken))!));
+        return requeued
+            ? TypedResults.Ok(SettlementView.Of(settlement))
+            : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Settlement not failed",
+                detail: "Only a failed settlement can be requeued; a due or running one runs by itself.", type: ProblemTypeBase + "settlement-not-failed");
     }
 
     private static async Task<bool> CreatedPoolAsync(ClaimsPrincipal user, Guid poolId, PoolsClient pools, CancellationToken cancellationToken)
