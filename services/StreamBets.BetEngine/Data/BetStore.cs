@@ -7,9 +7,24 @@ namespace StreamBets.BetEngine.Data;
 public sealed record KeyedBet(PendingBet Bet, string IdempotencyKey);
 
 /// <summary>What the first write of a batch found: the row each (user, key) names now, and the outcomes users already back.</summary>
+/// <param name="PoolFinished">The pool is in <c>finished_pools</c>: no new bet was written (only replays have rows).</param>
 public sealed record PendingWrite(
     IReadOnlyDictionary<(Guid UserId, string Key), BetRecord> RowsByKey,
-    IReadOnlyDictionary<Guid, Guid> OutcomeByUser);
+    IReadOnlyDictionary<Guid, Guid> OutcomeByUser,
+    bool PoolFinished = false);
+
+/// <summary>Why a pool is in <c>finished_pools</c> (the first reason recorded stays).</summary>
+public static class PoolFinishReasons
+{
+    public const string Resolved = "resolved";
+    public const string Cancelled = "cancelled";
+
+    /// <summary>Pools no longer knows the pool (seen by recovery).</summary>
+    public const string NotFound = "not-found";
+
+    /// <summary>Settlement began its snapshot of the pool's bets before the Bet Engine heard the pool finished.</summary>
+    public const string SettlementSnapshot = "settlement-snapshot";
+}
 
 /// <summary>One page of a user's bets, newest first.</summary>
 public sealed record BetPage(IReadOnlyList<BetRecord> Bets, string? NextCursor);
@@ -27,6 +42,18 @@ public enum BetListFilter
 /// <summary>The bets tables in betsdb. Every method is one round trip or one short transaction, sized per batch, not per bet.</summary>
 public sealed class BetStore(NpgsqlDataSource db)
 {
+    /// <summary>
+    /// The pool gate: a per-pool advisory lock that every batch's pending write holds SHARED for its one implicit
+    /// transaction, and that <see cref="CloseGateAsync"/> takes EXCLUSIVE before recording the pool finished. So a
+    /// pending write either committed before the gate closed (and a snapshot begun afterwards sees its bets pending),
+    /// or it sees the pool finished and writes nothing. The two-key form keeps these locks apart from the single-key
+    /// ones (schema migration, the outbox relay's leader lock); a hash collision between two pools only costs a wait.
+    /// </summary>
+    private const string PoolGateKey = "1650812019, hashtext($1::text)"; // class 0x62657473, "bets" in ASCII
+
+    /// <summary>Whether the pool ($1) is in finished_pools: one boolean row.</summary>
+    internal const string PoolFinishedSql = "SELECT EXISTS (SELECT 1 FROM finished_pools WHERE pool_id = $1)";
+
     internal const string BetColumns =
         "b.bet_id, b.user_id, b.pool_id, b.outcome_id, b.stake_minor, b.status, b.placed_at, b.rejection_code, b.rejection_detail, b.settled_result, b.payout_minor, b.settled_at";
 
@@ -34,6 +61,8 @@ public sealed class BetStore(NpgsqlDataSource db)
     /// Writes the bets as pending in one implicit transaction, committed before any stake moves. A (user, key) that
     /// already names a bet is left as it is; the rows returned for every key tell the caller which bets are new (their
     /// own id came back) and which are replays. Also reads which outcome each user already backs in the pool.
+    /// If the pool is finished, no new bet is written (<see cref="PendingWrite.PoolFinished"/>): nothing may move
+    /// into its escrow any more. The check holds the pool gate, so it cannot miss a settlement snapshot that begins.
     /// </summary>
     public async Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<KeyedBet> bets, DateTimeOffset writtenAt, CancellationToken cancellationToken)
     {
@@ -58,11 +87,16 @@ public sealed class BetStore(NpgsqlDataSource db)
         }
 
         await using var batch = db.CreateBatch();
+        // The gate first, in a statement of its own: under READ COMMITTED each later statement takes its snapshot after
+        // the lock is held, so none can miss a finished_pools row committed while this one waited.
+        batch.BatchCommands.Add(Command($"SELECT pg_advisory_xact_lock_shared({PoolGateKey})", poolId));
+        batch.BatchCommands.Add(Command(PoolFinishedSql, poolId));
         batch.BatchCommands.Add(Command("""
             INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at, written_at)
             SELECT b.bet_id, b.user_id, b.key, $4, b.outcome_id, b.stake, b.transfer_id, 'pending', b.placed_at, $9
             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $5::uuid[], $6::bigint[], $7::uuid[], $8::timestamptz[])
                  AS b(bet_id, user_id, key, outcome_id, stake, transfer_id, placed_at)
+            WHERE NOT EXISTS (SELECT 1 FROM finished_pools WHERE pool_id = $4)
             ON CONFLICT (user_id, idempotency_key) DO NOTHING
             """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt, writtenAt));
         batch.BatchCommands.Add(Command($"""
@@ -74,8 +108,12 @@ public sealed class BetStore(NpgsqlDataSource db)
 
         var rows = new Dictionary<(Guid, string), BetRecord>(n);
         var outcomes = new Dictionary<Guid, Guid>();
-        // Npgsql's reader skips statements that return no rows, so it starts at the SELECT.
+        // The reader starts at the lock's (void) row; it skips the INSERT, which returns no rows.
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var finished = reader.GetBoolean(0);
+        await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var record = ReadBet(reader);
@@ -86,7 +124,50 @@ public sealed class BetStore(NpgsqlDataSource db)
         {
             outcomes[reader.GetGuid(0)] = reader.GetGuid(1);
         }
-        return new PendingWrite(rows, outcomes);
+        return new PendingWrite(rows, outcomes, finished);
+    }
+
+    /// <summary>Records that no stake may enter the pool any more (the first reason stays), in the caller's transaction.
+    /// Pending writes in flight are not waited for: use <see cref="CloseGateAsync"/> where that matters.</summary>
+    public static async Task MarkFinishedAsync(NpgsqlTransaction transaction, Guid poolId, string reason, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(MarkFinishedSql, transaction.Connection, transaction);
+        AddFinishedParameters(command.Parameters, poolId, reason, at);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Records that no stake may enter the pool any more, on its own (see the overload above).</summary>
+    public async Task MarkFinishedAsync(Guid poolId, string reason, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(MarkFinishedSql);
+        AddFinishedParameters(command.Parameters, poolId, reason, at);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes the pool gate exclusively (waiting for every pending write of the pool in flight) and records the pool
+    /// finished. Once this returns, every pending write of the pool either committed before or writes nothing: a
+    /// snapshot begun afterwards sees every bet whose stake may still move into the escrow.
+    /// </summary>
+    public async Task CloseGateAsync(Guid poolId, string reason, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(Command($"SELECT pg_advisory_xact_lock({PoolGateKey})", poolId));
+        var mark = new NpgsqlBatchCommand(MarkFinishedSql);
+        AddFinishedParameters(mark.Parameters, poolId, reason, at);
+        batch.BatchCommands.Add(mark);
+        // One implicit transaction: the lock is held until the row has committed.
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private const string MarkFinishedSql =
+        "INSERT INTO finished_pools (pool_id, reason, finished_at) VALUES ($1, $2, $3) ON CONFLICT (pool_id) DO NOTHING";
+
+    private static void AddFinishedParameters(NpgsqlParameterCollection parameters, Guid poolId, string reason, DateTimeOffset at)
+    {
+        parameters.Add(Value(poolId));
+        parameters.Add(Value(reason));
+        parameters.Add(Value(at));
     }
 
     public async Task<BetRecord?> FindByKeyAsync(Guid userId, string idempotencyKey, CancellationToken cancellationToken)

@@ -51,10 +51,24 @@ public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed po
         }
 
         var chunkSize = request.MaxBetsPerChunk == 0 ? PoolBetsFeed.MaxBetsPerChunk : request.MaxBetsPerChunk;
-        if (!await poolBets.WriteAsync(poolId, chunkSize, responseStream, context.CancellationToken))
+        PoolBetsAnswer answer;
+        try
         {
-            throw Error(new BetRejection(PoolBetsFeed.BetsPendingReason,
-                $"Pool {poolId} still has pending bets (a batch in flight or awaiting recovery); ask again shortly."), null, Code.FailedPrecondition);
+            answer = await poolBets.WriteAsync(poolId, chunkSize, responseStream, context.CancellationToken);
+        }
+        catch (DependencyUnavailableException e)
+        {
+            throw Error(BetBatchPipeline.Unavailable(e.Dependency), null, Code.Unavailable);
+        }
+
+        switch (answer)
+        {
+            case PoolBetsAnswer.BetsPending:
+                throw Error(new BetRejection(PoolBetsFeed.BetsPendingReason,
+                    $"Pool {poolId} still has pending bets or refunds due (a batch in flight or awaiting recovery); ask again shortly."), null, Code.FailedPrecondition);
+            case PoolBetsAnswer.PoolNotFinished:
+                throw Error(new BetRejection(PoolBetsFeed.PoolNotFinishedReason,
+                    $"Pools does not report pool {poolId} as resolved or cancelled, so its bets are not settled yet."), null, Code.FailedPrecondition);
         }
     }
 

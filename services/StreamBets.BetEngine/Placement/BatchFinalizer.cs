@@ -22,8 +22,10 @@ public sealed record FinalizedBatch(
 /// Step 3 of a batch: ONE betsdb transaction decides every bet of the batch. It locks the bets that are still pending
 /// (a bet another finalizer decided meanwhile is left alone), applies the one-outcome rule through the
 /// (pool_id, user_id) primary key, marks each bet accepted or rejected, adds the accepted stakes to the pool's
-/// totals and writes one BetPlaced per accepted bet to the outbox. Rejected bets whose stake moved are marked
-/// refund 'due'; the caller refunds them after the commit, and recovery does if the caller dies first.
+/// totals and writes one BetPlaced per accepted bet to the outbox. In a pool recorded in finished_pools (resolved,
+/// cancelled, or its settlement snapshot begun) every moved stake is rejected <c>pool-closed</c> instead: Settlement
+/// does not count it. Rejected bets whose stake moved are marked refund 'due'; the caller refunds them after the
+/// commit, and recovery does if the caller dies first.
 /// </summary>
 public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProvider time)
 {
@@ -52,24 +54,33 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // 1. Own the bets that are still pending.
+        // 1. Own the bets that are still pending, and learn whether the pool finished meanwhile. That read needs no lock:
+        //    a bet pending when Settlement's snapshot began makes Settlement wait and read again after this commit, and
+        //    no bet of a finished pool becomes pending any more (BetStore.WritePendingAsync).
         var owned = new HashSet<Guid>();
-        await using (var command = new NpgsqlCommand(
-            "SELECT bet_id FROM bets WHERE bet_id = ANY($1) AND status = 'pending' ORDER BY bet_id FOR UPDATE", connection, transaction))
+        bool poolFinished;
+        await using (var batch = new NpgsqlBatch(connection, transaction))
         {
-            command.Parameters.Add(Value(decisions.Select(d => d.Bet.BetId).ToArray()));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            batch.BatchCommands.Add(Command(PoolFinishedSql, poolId));
+            batch.BatchCommands.Add(Command(
+                "SELECT bet_id FROM bets WHERE bet_id = ANY($1) AND status = 'pending' ORDER BY bet_id FOR UPDATE",
+                decisions.Select(d => d.Bet.BetId).ToArray()));
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            poolFinished = reader.GetBoolean(0);
+            await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 owned.Add(reader.GetGuid(0));
             }
         }
 
-        // 2. The one-outcome rule: the user's first moved bet claims an outcome unless one is already stored.
+        // 2. The one-outcome rule: the user's first moved bet claims an outcome unless one is already stored. Nothing is
+        //    claimed in a finished pool: its moved stakes all go back.
         var claims = new Dictionary<Guid, Guid>();
         foreach (var decision in decisions)
         {
-            if (owned.Contains(decision.Bet.BetId) && decision is { Movement: StakeMovement.Moved, Rejection: null })
+            if (!poolFinished && owned.Contains(decision.Bet.BetId) && decision is { Movement: StakeMovement.Moved, Rejection: null })
             {
                 claims.TryAdd(decision.Bet.UserId, decision.Bet.OutcomeId);
             }
@@ -97,6 +108,7 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
 
             var rejection = decision.Rejection ?? decision.Movement switch
             {
+                StakeMovement.Moved when poolFinished => BetBatchPipeline.PoolClosed(stakeMoved: true),
                 StakeMovement.Moved => backed[bet.UserId] == bet.OutcomeId ? null : SecondOutcome(),
                 StakeMovement.InsufficientFunds => new BetRejection(BetRejectionCodes.InsufficientFunds, "Your wallet balance does not cover the stake."),
                 _ => new BetRejection(BetRejectionCodes.WalletRejected, "The wallet refused the stake."),

@@ -23,6 +23,12 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
 /// </list>
 /// A crash between any two steps leaves 'pending' rows that <see cref="PendingBetRecovery"/> re-drives with the same
 /// transfer ids, which the ledger applies at most once.
+/// <para>
+/// A bet admitted just before the lock may reach step 1 after its pool finished. If the pool is in finished_pools by
+/// then, step 1 writes nothing and the bet is refused <c>pool-closed</c> with no money moved; if it gets there between
+/// steps 1 and 3, step 3 rejects it <c>pool-closed</c> and its stake is refunded. Either way Settlement, which waits
+/// while the pool has pending bets or refunds due, never counts it (docs/bets.md).
+/// </para>
 /// </summary>
 public sealed partial class BetBatchPipeline(
     BetStore store, StakeLedger ledger, BatchFinalizer finalizer, LiveTotals totals, OddsPublisher odds, TimeProvider time, ILogger<BetBatchPipeline> logger)
@@ -66,7 +72,13 @@ public sealed partial class BetBatchPipeline(
         {
             var admitted = batch[i];
             var command = admitted.Command;
-            var row = written.RowsByKey[(command.UserId, command.IdempotencyKey)];
+            if (!written.RowsByKey.TryGetValue((command.UserId, command.IdempotencyKey), out var row))
+            {
+                // Not written: the pool finished (or Settlement began its snapshot) while the bet waited in its batch.
+                // Nothing was recorded and nothing moved.
+                results[i] = PlacementResult.Refused(PoolClosed(stakeMoved: false));
+                continue;
+            }
             if (row.BetId != admitted.BetId)
             {
                 results[i] = command.HasSameBodyAs(row) ? PlacementResult.Of(row, replayed: true) : PlacementResult.Refused(KeyReused());
@@ -181,6 +193,11 @@ public sealed partial class BetBatchPipeline(
 
     internal static BetRejection KeyReused() => new(BetRejectionCodes.IdempotencyKeyReused,
         "This Idempotency-Key was already used for a bet with another pool, outcome or stake.");
+
+    /// <summary>The pool finished before the bet was completed: settlement does not count it, so it cannot stand.</summary>
+    internal static BetRejection PoolClosed(bool stakeMoved) => new(BetRejectionCodes.PoolClosed, stakeMoved
+        ? "The pool closed before this bet could be completed; the stake was returned to your wallet."
+        : "The pool closed before this bet could be placed; nothing was taken from your wallet.");
 
     internal static BetRejection Unavailable(string what) => new(BetRejectionCodes.DependencyUnavailable,
         $"{what} did not answer. Nothing was decided; retry with the same Idempotency-Key.");

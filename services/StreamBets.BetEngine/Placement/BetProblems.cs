@@ -15,6 +15,7 @@ public static class BetProblems
         [BetRejectionCodes.PoolNotFound] = (StatusCodes.Status404NotFound, StatusCode.NotFound, "Pool not found"),
         [BetRejectionCodes.PoolNotOpen] = (StatusCodes.Status409Conflict, StatusCode.FailedPrecondition, "Pool not open"),
         [BetRejectionCodes.PoolLocked] = (StatusCodes.Status409Conflict, StatusCode.FailedPrecondition, "Pool locked"),
+        [BetRejectionCodes.PoolClosed] = (StatusCodes.Status409Conflict, StatusCode.FailedPrecondition, "Pool closed"),
         [BetRejectionCodes.UnknownOutcome] = (StatusCodes.Status422UnprocessableEntity, StatusCode.FailedPrecondition, "Unknown outcome"),
         [BetRejectionCodes.StakeOutOfRange] = (StatusCodes.Status422UnprocessableEntity, StatusCode.FailedPrecondition, "Stake out of range"),
         [BetRejectionCodes.InsufficientFunds] = (StatusCodes.Status422UnprocessableEntity, StatusCode.FailedPrecondition, "Insufficient funds"),

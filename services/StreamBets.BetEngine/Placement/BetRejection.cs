@@ -9,6 +9,10 @@ public static class BetRejectionCodes
     public const string PoolNotFound = "pool-not-found";
     public const string PoolNotOpen = "pool-not-open";
     public const string PoolLocked = "pool-locked";
+
+    /// <summary>The bet was admitted while the pool was open, but the pool was resolved or cancelled (or its settlement
+    /// began) before the bet was completed; a stake that had moved was returned.</summary>
+    public const string PoolClosed = "pool-closed";
     public const string UnknownOutcome = "unknown-outcome";
     public const string StakeOutOfRange = "stake-out-of-range";
     public const string InsufficientFunds = "insufficient-funds";

@@ -14,7 +14,8 @@ public sealed record RecoveryReport(int Redriven, int Accepted, int Rejected, in
 /// A pending bet was validated when it arrived, before the pool's lock time. Its stake transfer is replayed with the
 /// same derived id: the ledger answers DUPLICATE if the first attempt applied and applies it now if it never did, so
 /// the stake moves exactly once either way. The bet is then finalized like a live batch. Only if the pool has been
-/// resolved or cancelled meanwhile (settlement may have run without it) is the bet rejected and a moved stake refunded.
+/// resolved or cancelled meanwhile (settlement may have run without it) is the bet rejected <c>pool-closed</c> and a
+/// moved stake refunded: recovery records the pool in finished_pools, and the finalize does the rest.
 /// </para>
 /// Safe to run beside live batches and on several replicas: finalizing only touches bets still pending, and a stake
 /// moved for a bet someone else rejected is marked for refund.
@@ -66,8 +67,15 @@ public sealed partial class PendingBetRecovery(
 
     private async Task<FinalizedBatch> RedriveAsync(Guid poolId, PendingBet[] bets, CancellationToken cancellationToken)
     {
+        // Settlement may already have run without these bets: once Pools says the pool finished, record it, and the
+        // finalize below rejects them (pool-closed) and has their moved stakes refunded.
         var pool = await pools.GetFreshAsync(poolId, cancellationToken);
-        var finished = pool is null || pool.IsFinished;
+        if (pool is null || pool.IsFinished)
+        {
+            var reason = pool is null ? PoolFinishReasons.NotFound
+                : pool.State == PoolState.Resolved ? PoolFinishReasons.Resolved : PoolFinishReasons.Cancelled;
+            await store.MarkFinishedAsync(poolId, reason, time.GetUtcNow(), cancellationToken);
+        }
 
         // The same one-outcome pre-check as a live batch, in placement order, so a bet held back then is held back now.
         var backed = new Dictionary<Guid, Guid>(await store.OutcomesByUserAsync(poolId, [.. bets.Select(b => b.UserId).Distinct()], cancellationToken));
@@ -88,11 +96,7 @@ public sealed partial class PendingBetRecovery(
         var answers = moving.Count == 0 ? [] : await ledger.MoveStakesAsync([.. moving.Select(i => bets[i])], cancellationToken);
         for (var m = 0; m < moving.Count; m++)
         {
-            var bet = bets[moving[m]];
-            var decision = BetBatchPipeline.ToDecision(bet, answers[m]);
-            decisions[moving[m]] = finished && decision.Rejection is null
-                ? decision with { Rejection = new BetRejection(BetRejectionCodes.PoolNotOpen, "The pool finished before this bet could be completed; the stake was returned.") }
-                : decision;
+            decisions[moving[m]] = BetBatchPipeline.ToDecision(bets[moving[m]], answers[m]);
         }
 
         return await finalizer.FinalizeAsync(poolId, [.. decisions.Select(d => d!)], cancellationToken);

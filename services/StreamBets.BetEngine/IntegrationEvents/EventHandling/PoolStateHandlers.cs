@@ -1,3 +1,4 @@
+using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Pools;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
@@ -7,9 +8,11 @@ namespace StreamBets.BetEngine.IntegrationEvents.EventHandling;
 /// <summary>
 /// Pool transitions reach the snapshot cache at once instead of after its few seconds. Closing is final, so a closed
 /// state overrides whatever a fetch in flight brings back. (The bus delivers each event to one replica of the
-/// service; the others close the pool by its lock time or within their cache time.)
+/// service; the others close the pool by its lock time or within their cache time.) A resolved or cancelled pool is
+/// also recorded in finished_pools, in the inbox transaction, so every replica's batches stop moving stakes into its
+/// escrow (bets still in flight are refused or refunded <c>pool-closed</c>).
 /// </summary>
-public sealed class PoolStateHandlers(IPoolDirectory pools)
+public sealed class PoolStateHandlers(IPoolDirectory pools, TimeProvider time)
     : IIntegrationEventHandler<PoolOpened>, IIntegrationEventHandler<PoolLocked>, IIntegrationEventHandler<PoolResolved>, IIntegrationEventHandler<PoolCancelled>
 {
     public Task HandleAsync(PoolOpened @event, IntegrationEventContext context, CancellationToken cancellationToken)
@@ -27,12 +30,12 @@ public sealed class PoolStateHandlers(IPoolDirectory pools)
     public Task HandleAsync(PoolResolved @event, IntegrationEventContext context, CancellationToken cancellationToken)
     {
         pools.MarkClosed(@event.PoolId, PoolState.Resolved);
-        return Task.CompletedTask;
+        return BetStore.MarkFinishedAsync(context.Transaction, @event.PoolId, PoolFinishReasons.Resolved, time.GetUtcNow(), cancellationToken);
     }
 
     public Task HandleAsync(PoolCancelled @event, IntegrationEventContext context, CancellationToken cancellationToken)
     {
         pools.MarkClosed(@event.PoolId, PoolState.Cancelled);
-        return Task.CompletedTask;
+        return BetStore.MarkFinishedAsync(context.Transaction, @event.PoolId, PoolFinishReasons.Cancelled, time.GetUtcNow(), cancellationToken);
     }
 }
