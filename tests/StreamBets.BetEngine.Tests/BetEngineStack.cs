@@ -17,6 +17,7 @@ using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 using StackExchange.Redis;
 using StreamBets.BetEngine.Grpc;
+using StreamBets.Contracts.Bets;
 using StreamBets.Contracts.Wallet;
 using StreamBets.Pools.Grpc;
 using StreamBets.Testing;
@@ -55,10 +56,14 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// <summary>The Bet Engine's clock: real time, which a test can move ahead (e.g. past a pool's lock time).</summary>
     public AdjustableClock Clock { get; } = new();
 
+    /// <summary>Sits on the Bet Engine's wallet client: a test can freeze a batch after its stakes moved.</summary>
+    public StakeHold StakeHold { get; } = new();
+
     public string BusPrefix { get; } = $"betengine-tests-{Guid.NewGuid():N}";
     public string RedisConnectionString { get; private set; } = "";
     public string BetsConnectionString { get; private set; } = "";
     public NpgsqlDataSource BetsDb { get; private set; } = null!;
+    public NpgsqlDataSource UsersDb { get; private set; } = null!;
     public Wallet.WalletClient Wallet { get; private set; } = null!;
     public HttpClient UsersHttp { get; private set; } = null!;
     public HttpClient PoolsHttp { get; private set; } = null!;
@@ -73,6 +78,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         var poolsDb = await InProcessServices.CreateFastDatabaseAsync(postgres, "pools");
         BetsConnectionString = await InProcessServices.CreateFastDatabaseAsync(postgres, "bets");
         BetsDb = NpgsqlDataSource.Create(BetsConnectionString);
+        UsersDb = NpgsqlDataSource.Create(usersDb);
 
         var users = ServicePorts.Free();
         _users = InProcessServices.StartOnKestrel<WalletService>(users,
@@ -98,7 +104,11 @@ public sealed class BetEngineStack : IAsyncLifetime
             // Recovery is driven by the tests themselves (RecoverAsync), never by the background round.
             new("BetEngine:RecoveryInterval", "01:00:00"),
             new("BetEngine:RecoveryGracePeriod", "01:00:00"),
-        ], web => web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock)));
+        ], web => web.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            services.AddGrpcClient<Wallet.WalletClient>().AddInterceptor(() => StakeHold);
+        }));
 
         UsersHttp = new HttpClient { BaseAddress = new Uri(users.HttpUrl) };
         PoolsHttp = new HttpClient { BaseAddress = new Uri(pools.HttpUrl) };
@@ -116,6 +126,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         await _pools.DisposeAsync();
         await _users.DisposeAsync();
         await BetsDb.DisposeAsync();
+        await UsersDb.DisposeAsync();
     }
 
     /// <summary>A Bet Engine REST client acting as <paramref name="player"/>.</summary>
@@ -184,6 +195,31 @@ public sealed class BetEngineStack : IAsyncLifetime
     }
 
     public async Task LockPoolAsync(Guid poolId) => (await PoolsHttp.PostAsync($"/api/pools/{poolId}/lock", null)).EnsureSuccessStatusCode();
+
+    public async Task CancelPoolAsync(Guid poolId) => (await PoolsHttp.PostAsync($"/api/pools/{poolId}/cancel", null)).EnsureSuccessStatusCode();
+
+    /// <summary>StreamPoolBets as Settlement calls it: the totals, then every chunk of bets.</summary>
+    public async Task<(PoolBetTotals Totals, List<PoolBetColumns> Chunks)> ReadPoolBetsAsync(Guid poolId, int maxBetsPerChunk = 0)
+    {
+        using var channel = BetEngineGrpcChannel();
+        var client = new Contracts.Bets.BetEngine.BetEngineClient(channel);
+        using var call = client.StreamPoolBets(new StreamPoolBetsRequest { PoolId = poolId.ToString(), MaxBetsPerChunk = maxBetsPerChunk });
+        Assert.True(await call.ResponseStream.MoveNext(default));
+        var totals = call.ResponseStream.Current.Totals;
+        var chunks = new List<PoolBetColumns>();
+        while (await call.ResponseStream.MoveNext(default))
+        {
+            chunks.Add(call.ResponseStream.Current.Bets);
+        }
+        return (totals, chunks);
+    }
+
+    /// <summary>The ledger's invariants: every balance sums to 0, and no account but PSP clearing is negative.</summary>
+    public async Task AssertLedgerExactAsync() => Assert.Equal((0L, 0L), await LedgerTotals.ReadAsync(UsersDb));
+
+    /// <summary>The transfer ids of an account's last 100 ledger entries.</summary>
+    public async Task<List<string>> TransferIdsAsync(string account) =>
+        [.. (await Wallet.HistoryAsync(new HistoryRequest { Account = account, Limit = 100 })).Entries.Select(e => e.TransferId)];
 
     public async Task<long> BalanceAsync(string account) => (await Wallet.GetBalanceAsync(new GetBalanceRequest { Account = account })).BalanceMinor;
 

@@ -7,7 +7,8 @@ using StreamBets.Contracts.Wallet;
 
 namespace StreamBets.BetEngine.Tests;
 
-/// <summary>StreamPoolBets: what Settlement pays from. Totals and chunks come from one snapshot and always agree.</summary>
+/// <summary>StreamPoolBets: what Settlement pays from, for a resolved or cancelled pool. Totals and chunks come from one
+/// snapshot and always agree.</summary>
 [Collection(StackCollection.Name)]
 public sealed class PoolBetsFeedTests(BetEngineStack stack)
 {
@@ -22,17 +23,35 @@ public sealed class PoolBetsFeedTests(BetEngineStack stack)
         var users = await FundedUsersAsync(2);
         var pending = users.Select((u, i) => Admit(u, pool, pool.Outcomes[i % 2], 300)).ToArray();
         await Pipeline.WritePendingAsync(pool.Id, pending, default); // a batch in flight, or one a crash left behind
+        await stack.CancelPoolAsync(pool.Id);
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => ReadAsync(pool.Id, 0));
+        var error = await Assert.ThrowsAsync<RpcException>(() => stack.ReadPoolBetsAsync(pool.Id));
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
         Assert.Equal("bets-pending", error.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason);
 
+        // Recovery decides them: the pool has finished, so they are rejected and the stakes the replay moved go back.
         await Recovery.RecoverAsync(TimeSpan.Zero, default);
 
-        var (totals, chunks) = await ReadAsync(pool.Id, 0);
-        Assert.Equal(accepted.Length + pending.Length, totals.BetCount);
-        Assert.Equal(accepted.Sum(b => b.Command.StakeMinor) + pending.Sum(b => b.Command.StakeMinor), totals.TotalStakeMinor);
+        var (totals, chunks) = await stack.ReadPoolBetsAsync(pool.Id);
+        Assert.Equal(accepted.Length, totals.BetCount);
+        Assert.Equal(accepted.Sum(b => b.Command.StakeMinor), totals.TotalStakeMinor);
         Assert.Single(chunks);
+        Assert.Equal(totals.TotalStakeMinor, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(2, await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE pool_id = $1 AND status = 'rejected' AND rejection_code = 'pool-closed' AND refund_status = 'done'", pool.Id));
+    }
+
+    [Fact]
+    public async Task A_pool_that_has_not_finished_is_not_streamed_and_keeps_taking_bets()
+    {
+        var pool = await stack.NewPoolAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => stack.ReadPoolBetsAsync(pool.Id));
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Equal("pool-not-finished", error.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM finished_pools WHERE pool_id = $1", pool.Id));
+        await PlaceAsync(pool, 2); // still accepted
     }
 
     [Fact]
@@ -40,8 +59,9 @@ public sealed class PoolBetsFeedTests(BetEngineStack stack)
     {
         var pool = await stack.NewPoolAsync(outcomes: 3);
         var placed = await PlaceAsync(pool, 11);
+        await stack.CancelPoolAsync(pool.Id);
 
-        var (totals, chunks) = await ReadAsync(pool.Id, maxBetsPerChunk: 4);
+        var (totals, chunks) = await stack.ReadPoolBetsAsync(pool.Id, maxBetsPerChunk: 4);
 
         Assert.Equal([4, 4, 3], chunks.Select(c => c.StakeMinor.Count));
         var streamed = chunks.SelectMany(c => Enumerable.Range(0, c.StakeMinor.Count).Select(i => (
@@ -65,27 +85,13 @@ public sealed class PoolBetsFeedTests(BetEngineStack stack)
     public async Task A_pool_without_bets_streams_empty_totals()
     {
         var pool = await stack.NewPoolAsync();
+        await stack.CancelPoolAsync(pool.Id);
 
-        var (totals, chunks) = await ReadAsync(pool.Id, 0);
+        var (totals, chunks) = await stack.ReadPoolBetsAsync(pool.Id);
 
         Assert.Empty(totals.Outcomes);
         Assert.Equal(0, totals.BetCount);
         Assert.Empty(chunks);
-    }
-
-    private async Task<(PoolBetTotals Totals, List<PoolBetColumns> Chunks)> ReadAsync(Guid poolId, int maxBetsPerChunk)
-    {
-        using var channel = stack.BetEngineGrpcChannel();
-        var client = new Contracts.Bets.BetEngine.BetEngineClient(channel);
-        using var call = client.StreamPoolBets(new StreamPoolBetsRequest { PoolId = poolId.ToString(), MaxBetsPerChunk = maxBetsPerChunk });
-        Assert.True(await call.ResponseStream.MoveNext(default));
-        var totals = call.ResponseStream.Current.Totals;
-        var chunks = new List<PoolBetColumns>();
-        while (await call.ResponseStream.MoveNext(default))
-        {
-            chunks.Add(call.ResponseStream.Current.Bets);
-        }
-        return (totals, chunks);
     }
 
     /// <summary>Accepted bets through the real batch path (pending rows, the ledger, the finalize transaction).</summary>

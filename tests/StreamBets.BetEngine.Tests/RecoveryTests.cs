@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
-using StreamBets.Contracts.Wallet;
 
 namespace StreamBets.BetEngine.Tests;
 
@@ -76,7 +75,7 @@ public sealed class RecoveryTests(BetEngineStack stack)
         Assert.Equal(BetRejectionCodes.SecondOutcome, lost.Bets.Single().Rejection?.Code);
         Assert.Equal(Funds - 600, await stack.BalanceAsync(player.Account));
         Assert.Equal(600, await stack.BalanceAsync(pool.Escrow));
-        Assert.Contains(BetTransferIds.Refund(second.BetId).ToString(), await TransferIdsAsync(player.Account));
+        Assert.Contains(BetTransferIds.Refund(second.BetId).ToString(), await stack.TransferIdsAsync(player.Account));
         Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND refund_status = 'done'", second.BetId));
     }
 
@@ -97,7 +96,7 @@ public sealed class RecoveryTests(BetEngineStack stack)
 
         Assert.Equal(Funds - 600, await stack.BalanceAsync(player.Account));
         Assert.Equal(600, await stack.BalanceAsync(pool.Escrow));
-        Assert.Single(await TransferIdsAsync(player.Account), id => id == BetTransferIds.Refund(second.BetId).ToString());
+        Assert.Single(await stack.TransferIdsAsync(player.Account), id => id == BetTransferIds.Refund(second.BetId).ToString());
     }
 
     [Fact]
@@ -112,9 +111,12 @@ public sealed class RecoveryTests(BetEngineStack stack)
 
         await Recovery.RecoverAsync(TimeSpan.Zero, default);
 
-        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'pool-not-open'", bet.BetId));
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'pool-closed' AND refund_status = 'done'", bet.BetId));
         Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
         Assert.Equal(0, await stack.BalanceAsync(pool.Escrow));
+        Assert.Single(await stack.TransferIdsAsync(player.Account), id => id == BetTransferIds.Refund(bet.BetId).ToString());
+        await stack.AssertLedgerExactAsync();
     }
 
     private async Task<(TestPool Pool, TestPlayer[] Players, AdmittedBet[] Batch)> StageAsync()
@@ -144,7 +146,4 @@ public sealed class RecoveryTests(BetEngineStack stack)
         Assert.True(await BetEngineStack.EventuallyAsync(async () => (await stack.PublishedAsync("bets", "streambets.bets.placed.v1", pool.Id)).Count >= 3));
         Assert.Equal(3, (await stack.PublishedAsync("bets", "streambets.bets.placed.v1", pool.Id)).Count);
     }
-
-    private async Task<List<string>> TransferIdsAsync(string account) =>
-        [.. (await stack.Wallet.HistoryAsync(new HistoryRequest { Account = account, Limit = 100 })).Entries.Select(e => e.TransferId)];
 }

@@ -1,0 +1,67 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using StreamBets.BetEngine.Ledger;
+using StreamBets.Contracts.Wallet;
+
+namespace StreamBets.BetEngine.Tests;
+
+/// <summary>
+/// Freezes one bet batch between its two money steps: the Bet Engine's next stake TransferBatch into one pool's escrow
+/// is applied by the real ledger, and its answer is held back until the test releases it. Meanwhile the bets are
+/// pending in betsdb with their stakes in escrow, and the test can finish the pool or begin its settlement snapshot.
+/// </summary>
+public sealed class StakeHold : Interceptor
+{
+    private Armed? _armed;
+
+    /// <summary>Holds the next stake batch into <paramref name="poolId"/>'s escrow (once).</summary>
+    public Armed Arm(Guid poolId)
+    {
+        var armed = new Armed(StakeLedger.EscrowAccount(poolId));
+        if (Interlocked.CompareExchange(ref _armed, armed, null) is not null)
+        {
+            throw new InvalidOperationException("Another stake hold is armed.");
+        }
+        return armed;
+    }
+
+    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+    {
+        var call = continuation(request, context);
+        var armed = Volatile.Read(ref _armed);
+        if (armed is null || request is not TransferBatchRequest batch || !batch.Transfers.Any(armed.Matches)
+            || Interlocked.CompareExchange(ref _armed, null, armed) != armed)
+        {
+            return call;
+        }
+        return new AsyncUnaryCall<TResponse>(HoldAsync(call.ResponseAsync, armed), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+    }
+
+    private static async Task<TResponse> HoldAsync<TResponse>(Task<TResponse> response, Armed armed)
+    {
+        var answer = await response;
+        armed.SetReached();
+        await armed.Released;
+        return answer;
+    }
+
+    public sealed class Armed(string escrow)
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once the ledger has applied the held batch (the stakes are in escrow, the bets still pending).</summary>
+        public Task Reached => _reached.Task;
+
+        internal Task Released => _released.Task;
+
+        /// <summary>Lets the batch go on to its finalize transaction.</summary>
+        public void Release() => _released.TrySetResult();
+
+        internal bool Matches(TransferRequest transfer) =>
+            transfer.Reason == StakeLedger.StakeReason && transfer.Legs.Any(l => l.ToAccount == escrow);
+
+        internal void SetReached() => _reached.TrySetResult();
+    }
+}
