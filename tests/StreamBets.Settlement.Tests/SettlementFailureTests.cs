@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Wallet;
 using StreamBets.Testing;
@@ -19,7 +20,7 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         var users = await stack.FundedUsersAsync(3, Funds);
         await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
         // A batch wrote its bet 'pending' and the process died before the ledger call.
-        var pending = new AdmittedBet(new PlaceBetCommand(users[2], pool.Id, pool.Outcomes[0], 500, $"pending-{Guid.NewGuid():N}"), Guid.CreateVersion7(), DateTimeOffset.UtcNow);
+        var pending = Admit(users[2], pool, pool.Outcomes[0], 500);
         await stack.BetEngine.GetRequiredService<BetBatchPipeline>().WritePendingAsync(pool.Id, [pending], default);
 
         await stack.LockAsync(pool.Id);
@@ -36,6 +37,45 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         // T = 2,000; rake 100; the one winner gets 1,900.
         var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
         Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, Funds, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[$"user:{users[2]}"], balances[pool.Escrow]]);
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task Bets_still_in_flight_when_the_pool_is_settled_are_refunded_and_never_paid()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(4, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        var pipeline = stack.BetEngine.GetRequiredService<BetBatchPipeline>();
+        // Two bets admitted just before the lock: one batch wrote its bet and moved the stake into escrow, but has not
+        // finalized it yet; the other bet still waits in its pool's batcher.
+        var moved = Admit(users[2], pool, pool.Outcomes[0], 500);
+        var queued = Admit(users[3], pool, pool.Outcomes[0], 700);
+        await pipeline.WritePendingAsync(pool.Id, [moved], default);
+        await stack.BetEngine.GetRequiredService<StakeLedger>().MoveStakesAsync([moved.ToPending()], default);
+
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).LastError?.StartsWith("bets-pending", StringComparison.Ordinal) == true,
+            TimeSpan.FromSeconds(15)), "Settlement did not wait for the bet in flight.");
+
+        // Settlement's snapshot has begun: the queued bet's batch now writes nothing and moves nothing...
+        IReadOnlyList<PlacementResult>? refused = null;
+        await pipeline.RunAsync(pool.Id, [queued], r => refused = r, default);
+        Assert.Equal((null, BetRejectionCodes.PoolClosed), (refused!.Single().Bet, refused!.Single().Rejection?.Code));
+        // ...and the other batch's finalize rejects its bet and gives the stake back.
+        var finalized = await stack.BetEngine.GetRequiredService<BatchFinalizer>().FinalizeAsync(
+            pool.Id, [new StakeDecision(moved.ToPending(), StakeMovement.Moved)], default);
+        Assert.Equal((BetStatus.Rejected, BetRejectionCodes.PoolClosed), (finalized.Bets.Single().Status, finalized.Bets.Single().Rejection?.Code));
+        await pipeline.CompleteAsync(pool.Id, finalized, default);
+        await stack.WaitSettledAsync(pool.Id);
+
+        // T = 2,000 (the two accepted bets only); rake 100; the one winner gets 1,900. The late players have their money.
+        var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
+        Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, Funds, Funds, 0], [.. users.Select(u => balances[$"user:{u}"]), balances[pool.Escrow]]);
+        Assert.Equal(0, await stack.SettlementScalarAsync("SELECT escrow_residue_minor FROM settlements WHERE pool_id = $1", pool.Id));
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
+        Assert.Equal(0, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE bet_id = ANY($1)", new[] { moved.BetId, queued.BetId }));
         await stack.AssertLedgerExactAsync();
     }
 
@@ -68,6 +108,9 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         Assert.Equal(2, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
         await stack.AssertLedgerExactAsync();
     }
+
+    private static AdmittedBet Admit(Guid userId, TestPool pool, Guid outcomeId, long stakeMinor) =>
+        new(new PlaceBetCommand(userId, pool.Id, outcomeId, stakeMinor, $"late-{Guid.NewGuid():N}"), Guid.CreateVersion7(), DateTimeOffset.UtcNow);
 
     private async Task MoveAsync(string from, string to, long amountMinor)
     {
