@@ -11,7 +11,7 @@ public sealed class ProblemTextTests
     // The bet engine's stable rejection codes (docs/bets.md) and the deposit refusals (docs/users.md).
     public static TheoryData<string> Codes => new()
     {
-        "insufficient-funds", "pool-locked", "pool-not-open", "pool-not-found", "stake-out-of-range", "second-outcome", "unknown-outcome",
+        "insufficient-funds", "pool-locked", "pool-closed", "pool-not-open", "pool-not-found", "stake-out-of-range", "second-outcome", "unknown-outcome",
         "self-excluded", "kyc-tier-too-low", "under-age", "account-locked", "session-limit-reached", "idempotency-key-reused",
         "dependency-unavailable", "not-eligible", "wallet-rejected", "deposit-limit-exceeded", "rate-limited",
     };
