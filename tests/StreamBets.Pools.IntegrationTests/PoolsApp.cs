@@ -262,6 +262,6 @@ public sealed record PoolJson(
     Guid Id, ChannelJson Channel, Guid CreatedBy, string? TemplateId, string Title, string State, bool BettingOpen, OutcomeJson[] Outcomes,
     long TotalStakedMinor, long MinStakeMinor, long MaxStakeMinor, int RakeBasisPoints, int BettingWindowSeconds, DateTimeOffset CreatedAt,
     DateTimeOffset? OpenedAt, DateTimeOffset? LocksAt, DateTimeOffset? LockedAt, DateTimeOffset? ClosedAt, Guid[] WinningOutcomeIds,
-    string? CancellationReason, int Version);
+    string? CancellationReason, string? Settlement, DateTimeOffset? SettledAt, int Version);
 
 public sealed record ProblemJson(string? Type, string? Title, int? Status, string? Detail, Dictionary<string, string[]>? Errors);

@@ -23,6 +23,10 @@ public sealed record ResolvePoolRequest(Guid[]? WinningOutcomeIds);
 /// </summary>
 public sealed record OutcomeView(Guid Id, string Label, long StakedMinor, int BetCount, decimal? ReturnPerUnit);
 
+/// <summary>
+/// A pool as every endpoint answers it. <c>settlement</c> is null until the pool is resolved or cancelled, then
+/// "pending" until Settlement has paid it out, then "settled" with <c>settledAt</c> (from PoolSettled).
+/// </summary>
 public sealed record PoolView(
     Guid Id,
     ChannelView Channel,
@@ -44,10 +48,18 @@ public sealed record PoolView(
     DateTimeOffset? ClosedAt,
     IReadOnlyList<Guid> WinningOutcomeIds,
     string? CancellationReason,
+    string? Settlement,
+    DateTimeOffset? SettledAt,
     int Version);
 
 internal static class PoolViews
 {
+    /// <summary>"pending" for a finished pool Settlement has not paid out yet, "settled" once it has, null before it finished.</summary>
+    public static string? SettlementOf(StoredPool stored) =>
+        stored.SettledAt is not null ? "settled"
+        : stored.Pool.State is PoolState.Resolved or PoolState.Cancelled ? "pending"
+        : null;
+
     public static async Task<PoolView> ToViewAsync(this StoredPool stored, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
     {
         var pool = stored.Pool;
@@ -78,6 +90,8 @@ internal static class PoolViews
             pool.ClosedAt,
             pool.WinningOutcomeIds,
             pool.CancellationReason?.ToString().ToLowerInvariant(),
+            SettlementOf(stored),
+            stored.SettledAt,
             stored.Version);
     }
 }

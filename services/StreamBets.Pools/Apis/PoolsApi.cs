@@ -15,6 +15,7 @@ namespace StreamBets.Pools.Apis;
 public static class PoolsApi
 {
     public const int MaxLiveChannels = 200;
+    public const int MaxFinishedPools = 100;
 
     public static IEndpointRouteBuilder MapPoolsApi(this IEndpointRouteBuilder app)
     {
@@ -27,6 +28,7 @@ public static class PoolsApi
         manage.MapPost("/{id:guid}/cancel", CancelPool).WithName("CancelPool");
 
         api.MapGet("/live", GetLivePools).WithName("GetLivePools");
+        api.MapGet("/finished", GetFinishedPools).WithName("GetFinishedPools");
         api.MapGet("/channels", GetLiveChannels).WithName("GetLiveChannels");
         api.MapGet("/{id:guid}", GetPool).WithName("GetPool");
         api.MapGet("/leaderboards", GetLeaderboard).WithName("GetLeaderboard");
@@ -72,16 +74,37 @@ public static class PoolsApi
     {
         if (Channel.TryParse(channel) is not { } parsed)
         {
-            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["channel"] = ["Name the channel as provider:channelId, e.g. twitch:12826."] });
+            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["channel"] = [ChannelRule] });
         }
 
-        var views = new List<PoolView>();
-        foreach (var pool in await store.LiveAsync(parsed, cancellationToken))
+        return TypedResults.Ok(await ViewsAsync(await store.LiveAsync(parsed, cancellationToken), stakes, time, cancellationToken));
+    }
+
+    /// <summary>
+    /// Resolved and cancelled pools of a channel, most recently closed first: the results, and for the streamer and
+    /// operators whether Settlement has paid each one out (<c>settlement</c>, <c>settledAt</c>).
+    /// </summary>
+    public static async Task<Results<Ok<PoolView[]>, ValidationProblem>> GetFinishedPools(
+        string? channel, int? limit, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var parsed = Channel.TryParse(channel);
+        if (parsed is null)
         {
-            views.Add(await pool.ToViewAsync(stakes, time, cancellationToken));
+            errors["channel"] = [ChannelRule];
         }
 
-        return TypedResults.Ok(views.ToArray());
+        if (limit is < 1 or > MaxFinishedPools)
+        {
+            errors["limit"] = [$"The limit is 1 to {MaxFinishedPools}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return PoolProblems.Invalid(errors);
+        }
+
+        return TypedResults.Ok(await ViewsAsync(await store.FinishedAsync(parsed!, limit ?? 20, cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>Channels with open or locked pools, most recently opened first: where a player can go and bet.</summary>
@@ -156,6 +179,19 @@ public static class PoolsApi
         }
 
         return TypedResults.Ok(await result.Value.ToViewAsync(stakes, time, cancellationToken));
+    }
+
+    private const string ChannelRule = "Name the channel as provider:channelId, e.g. twitch:12826.";
+
+    private static async Task<PoolView[]> ViewsAsync(IReadOnlyList<StoredPool> pools, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var views = new PoolView[pools.Count];
+        for (var i = 0; i < pools.Count; i++)
+        {
+            views[i] = await pools[i].ToViewAsync(stakes, time, cancellationToken);
+        }
+
+        return views;
     }
 
     private static Caller? CallerOf(ClaimsPrincipal user) =>

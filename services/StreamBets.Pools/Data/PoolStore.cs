@@ -19,7 +19,7 @@ public sealed class PoolStore(NpgsqlDataSource database)
         SELECT p.id, p.channel_provider, p.channel_id, p.created_by, p.template_id, p.title, p.betting_window,
                p.min_stake_minor, p.max_stake_minor, p.rake_bps, p.state, p.exclusive, p.created_at, p.opened_at,
                p.locks_at, p.locked_at, p.closed_at, p.winning_outcome_ids, p.cancellation_reason, p.cancelled_by_role,
-               p.version, o.ids, o.labels
+               p.version, o.ids, o.labels, p.settled_at
         FROM pools p
         CROSS JOIN LATERAL (
             SELECT array_agg(id ORDER BY position) AS ids, array_agg(label::text ORDER BY position) AS labels
@@ -40,6 +40,21 @@ public sealed class PoolStore(NpgsqlDataSource database)
             $"{SelectPools} WHERE p.channel_provider = $1 AND p.channel_id = $2 AND p.state IN ('open', 'locked') ORDER BY p.locks_at");
         command.Parameters.AddWithValue(channel.Provider);
         command.Parameters.AddWithValue(channel.ChannelId);
+        return await ReadAsync(command, cancellationToken);
+    }
+
+    /// <summary>Resolved and cancelled pools of a channel, most recently closed first.</summary>
+    public async Task<IReadOnlyList<StoredPool>> FinishedAsync(Channel channel, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"""
+            {SelectPools}
+            WHERE p.channel_provider = $1 AND p.channel_id = $2 AND p.state IN ('resolved', 'cancelled')
+            ORDER BY p.closed_at DESC, p.id DESC
+            LIMIT $3
+            """);
+        command.Parameters.AddWithValue(channel.Provider);
+        command.Parameters.AddWithValue(channel.ChannelId);
+        command.Parameters.AddWithValue(limit);
         return await ReadAsync(command, cancellationToken);
     }
 
@@ -191,6 +206,23 @@ public sealed class PoolStore(NpgsqlDataSource database)
         return await reader.ReadAsync(cancellationToken) ? new OutcomeStakeRow(outcomeId, reader.GetInt64(0), reader.GetInt32(1)) : null;
     }
 
+    /// <summary>
+    /// Records when Settlement paid the pool out, once: a later PoolSettled for the same pool keeps the first time and
+    /// changes nothing. The version moves with the change, as for any change of what the pool's views show.
+    /// </summary>
+    /// <returns>False when no pool has this id.</returns>
+    public static async Task<bool> MarkSettledAsync(NpgsqlTransaction transaction, Guid poolId, DateTimeOffset settledAt, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH marked AS (
+                UPDATE pools SET settled_at = $2, version = version + 1 WHERE id = $1 AND settled_at IS NULL RETURNING id)
+            SELECT EXISTS (SELECT 1 FROM marked) OR EXISTS (SELECT 1 FROM pools WHERE id = $1)
+            """, transaction.Connection, transaction);
+        command.Parameters.AddWithValue(poolId);
+        command.Parameters.AddWithValue(settledAt);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public static bool IsOneActivePoolViolation(PostgresException e) =>
         e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "pools_one_active_per_channel";
 
@@ -242,6 +274,7 @@ public sealed class PoolStore(NpgsqlDataSource database)
                 reader.GetInt32(20))
             {
                 CancelledByRole = reader.IsDBNull(19) ? null : reader.GetString(19),
+                SettledAt = NullableTime(reader, 23),
             });
         }
 

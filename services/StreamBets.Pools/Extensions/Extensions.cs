@@ -26,10 +26,12 @@ internal static class Extensions
         builder.AddRedisClient("redis");
         builder.AddDocumentStore(defaultDatabase: "streambets_pools");
 
-        // Events: every transition goes to the outbox with its state change; BetPlaced feeds the live totals, BetSettled the leaderboards.
+        // Events: every transition goes to the outbox with its state change; BetPlaced feeds the live totals, BetSettled the
+        // leaderboards, PoolSettled marks a finished pool paid out.
         builder.AddEventBus("poolsdb")
             .AddSubscription<BetPlaced, BetPlacedHandler>()
-            .AddSubscription<BetSettled, BetSettledHandler>();
+            .AddSubscription<BetSettled, BetSettledHandler>()
+            .AddSubscription<PoolSettled, PoolSettledHandler>();
 
         var services = builder.Services;
         services.AddSingleton<PoolsSettingsProvider>();

@@ -23,6 +23,9 @@ public sealed class StoredPool(Pool pool, Channel channel, Guid createdBy, strin
 
     /// <summary>"streamer" or "admin" when cancelled by hand.</summary>
     public string? CancelledByRole { get; internal set; }
+
+    /// <summary>When Settlement paid the pool out (PoolSettled); null until then.</summary>
+    public DateTimeOffset? SettledAt { get; internal set; }
 }
 
 /// <summary>Who is asking: management is for the pool's own streamer or an admin.</summary>
