@@ -57,7 +57,7 @@ public sealed class PoolSettledTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.True(await PoolsApp.EventuallyAsync(async () => await app.ScalarAsync<long>("""
             SELECT count(*) FROM inbox WHERE event_id IN (
                 SELECT (envelope->>'id')::uuid FROM test_outbox_audit WHERE event_type = 'streambets.settlement.pool-settled.v1' AND partition_key = ANY($1))
-            """, new[] { pool.Id.ToString(), unknown.ToString() }) == 3), "Not every PoolSettled was handled.");
+            """, (object)new[] { pool.Id.ToString(), unknown.ToString() }) == 3), "Not every PoolSettled was handled.");
 
         var again = await admin.GetPoolAsync(pool.Id);
         Assert.Equal((first, marked.Version, "settled"), (again.SettledAt, again.Version, again.Settlement));

@@ -62,6 +62,10 @@ public sealed partial class GatewayClient(IHttpClientFactory http, PlayerSession
     public Task<ApiResult<Pool[]>> LivePoolsAsync(string channel, CancellationToken ct = default) =>
         GetAsync<Pool[]>($"/api/pools/live{Query("channel", channel, first: true)}", ct);
 
+    /// <summary>The channel's resolved and cancelled pools, most recently closed first, with whether each was paid out.</summary>
+    public Task<ApiResult<Pool[]>> FinishedPoolsAsync(string channel, CancellationToken ct = default) =>
+        GetAsync<Pool[]>($"/api/pools/finished{Query("channel", channel, first: true)}&limit=10", ct);
+
     public Task<ApiResult<Pool>> PoolAsync(Guid poolId, CancellationToken ct = default) => GetAsync<Pool>($"/api/pools/{poolId}", ct);
 
     public Task<ApiResult<Pool>> CreatePoolAsync(CreatePoolRequest request, CancellationToken ct = default) =>

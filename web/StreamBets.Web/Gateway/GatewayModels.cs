@@ -58,6 +58,8 @@ public sealed record Pool(
     DateTimeOffset? ClosedAt,
     IReadOnlyList<Guid> WinningOutcomeIds,
     string? CancellationReason,
+    string? Settlement,
+    DateTimeOffset? SettledAt,
     int Version);
 
 public sealed record CreatePoolRequest(PoolChannel Channel, string Title, string[] Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
