@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Json;
 using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
@@ -64,10 +63,7 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
     {
         using var player = app.Player();
 
-        var response = await player.GetAsync($"/api/pools/leaderboards?{query}");
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal([field], (await response.ProblemAsync()).Errors!.Keys);
+        await player.AssertInvalidAsync($"/api/pools/leaderboards?{query}", field);
     }
 
     private static BetSettled Settled(Guid poolId, Guid userId, string result, long stake, long payout, DateTimeOffset at) =>

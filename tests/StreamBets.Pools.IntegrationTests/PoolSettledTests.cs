@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Json;
 using StreamBets.Contracts.IntegrationEvents;
 
@@ -72,10 +71,7 @@ public sealed class PoolSettledTests(PoolsApp app) : IClassFixture<PoolsApp>
     {
         using var player = app.Player();
 
-        var response = await player.GetAsync($"/api/pools/finished?{query}");
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(field, (await response.ProblemAsync()).Errors!.Keys);
+        await player.AssertInvalidAsync($"/api/pools/finished?{query}", field);
     }
 
     /// <summary>PostgreSQL keeps microseconds.</summary>

@@ -250,6 +250,14 @@ public static class Requests
     public static async Task<PoolJson> GetPoolAsync(this HttpClient client, Guid poolId) =>
         (await client.GetFromJsonAsync<PoolJson>($"/api/pools/{poolId}"))!;
 
+    /// <summary>GETs <paramref name="url"/> and asserts a validation problem that names exactly <paramref name="field"/>.</summary>
+    public static async Task AssertInvalidAsync(this HttpClient client, string url, string field)
+    {
+        var response = await client.GetAsync(url);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal([field], (await response.ProblemAsync()).Errors!.Keys);
+    }
+
     public static async Task<ProblemJson> ProblemAsync(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<ProblemJson>())!;
 }
