@@ -17,6 +17,7 @@ using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 using StackExchange.Redis;
 using StreamBets.BetEngine.Grpc;
+using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Bets;
 using StreamBets.Contracts.Wallet;
 using StreamBets.Pools.Grpc;
@@ -216,6 +217,10 @@ public sealed class BetEngineStack : IAsyncLifetime
 
     /// <summary>The ledger's invariants: every balance sums to 0, and no account but PSP clearing is negative.</summary>
     public async Task AssertLedgerExactAsync() => Assert.Equal((0L, 0L), await LedgerTotals.ReadAsync(UsersDb));
+
+    /// <summary>A bet that passed the rules just now, as it waits in its pool's batch (tests run the batch steps themselves).</summary>
+    public AdmittedBet Admit(TestPlayer player, TestPool pool, Guid outcome, long stake) =>
+        new(new PlaceBetCommand(player.Id, pool.Id, outcome, stake, Guid.NewGuid().ToString()), Guid.CreateVersion7(), RecoveryTests.Now(this));
 
     /// <summary>The transfer ids of an account's last 100 ledger entries.</summary>
     public async Task<List<string>> TransferIdsAsync(string account) =>

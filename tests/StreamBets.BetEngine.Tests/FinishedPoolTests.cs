@@ -79,7 +79,7 @@ public sealed class FinishedPoolTests(BetEngineStack stack)
         }
         var late = await stack.NewPlayerAsync(Funds);
         // Admitted while the pool was open; its batch runs only after the pool was cancelled and the snapshot began.
-        var bet = Admit(late, pool, pool.Outcomes[1], 800);
+        var bet = stack.Admit(late, pool, pool.Outcomes[1], 800);
         await stack.CancelPoolAsync(pool.Id);
         var (before, _) = await stack.ReadPoolBetsAsync(pool.Id);
 
@@ -105,7 +105,7 @@ public sealed class FinishedPoolTests(BetEngineStack stack)
     {
         var pool = await stack.NewPoolAsync();
         var player = await stack.NewPlayerAsync(Funds);
-        var bet = Admit(player, pool, pool.Outcomes[0], 900);
+        var bet = stack.Admit(player, pool, pool.Outcomes[0], 900);
 
         // Another transaction holds the bet's (user, key), so the batch's pending write stops inside its transaction,
         // with the pool gate held shared.
@@ -164,9 +164,6 @@ public sealed class FinishedPoolTests(BetEngineStack stack)
         """;
 
     private async Task<bool> LockedAsync(string sql) => await stack.ScalarAsync($"SELECT ({sql})::int") == 1;
-
-    private AdmittedBet Admit(TestPlayer player, TestPool pool, Guid outcome, long stake) =>
-        new(new PlaceBetCommand(player.Id, pool.Id, outcome, stake, Guid.NewGuid().ToString()), Guid.CreateVersion7(), RecoveryTests.Now(stack));
 
     private static async Task<Guid> ProblemBetIdAsync(HttpResponseMessage response)
     {

@@ -61,8 +61,8 @@ public sealed class RecoveryTests(BetEngineStack stack)
         var pool = await stack.NewPoolAsync();
         var player = await stack.NewPlayerAsync(Funds);
         // Two replicas each admitted one bet of the same player, on different outcomes, and each moved its stake.
-        var first = Admit(player, pool, pool.Outcomes[0], 600);
-        var second = Admit(player, pool, pool.Outcomes[1], 900);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 600);
+        var second = stack.Admit(player, pool, pool.Outcomes[1], 900);
         await Pipeline.WritePendingAsync(pool.Id, [first], default);
         await Pipeline.WritePendingAsync(pool.Id, [second], default);
         await Ledger.MoveStakesAsync([first.ToPending(), second.ToPending()], default);
@@ -84,8 +84,8 @@ public sealed class RecoveryTests(BetEngineStack stack)
     {
         var pool = await stack.NewPoolAsync();
         var player = await stack.NewPlayerAsync(Funds);
-        var first = Admit(player, pool, pool.Outcomes[0], 600);
-        var second = Admit(player, pool, pool.Outcomes[1], 900);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 600);
+        var second = stack.Admit(player, pool, pool.Outcomes[1], 900);
         await Pipeline.WritePendingAsync(pool.Id, [first, second], default);
         await Ledger.MoveStakesAsync([first.ToPending(), second.ToPending()], default);
         await Finalizer.FinalizeAsync(pool.Id, [new StakeDecision(first.ToPending(), StakeMovement.Moved), new StakeDecision(second.ToPending(), StakeMovement.Moved)], default);
@@ -104,7 +104,7 @@ public sealed class RecoveryTests(BetEngineStack stack)
     {
         var pool = await stack.NewPoolAsync();
         var player = await stack.NewPlayerAsync(Funds);
-        var bet = Admit(player, pool, pool.Outcomes[0], 700);
+        var bet = stack.Admit(player, pool, pool.Outcomes[0], 700);
         await Pipeline.WritePendingAsync(pool.Id, [bet], default);
         await Ledger.MoveStakesAsync([bet.ToPending()], default); // ...the process dies; meanwhile the pool is cancelled and refunded
         (await stack.PoolsHttp.PostAsync($"/api/pools/{pool.Id}/cancel", null)).EnsureSuccessStatusCode();
@@ -123,12 +123,9 @@ public sealed class RecoveryTests(BetEngineStack stack)
     {
         var pool = await stack.NewPoolAsync();
         var players = await stack.NewPlayersAsync(3, Funds);
-        var batch = players.Select((p, i) => Admit(p, pool, pool.Outcomes[i % 2], 400 + 100 * i)).ToArray();
+        var batch = players.Select((p, i) => stack.Admit(p, pool, pool.Outcomes[i % 2], 400 + 100 * i)).ToArray();
         return (pool, players, batch);
     }
-
-    private AdmittedBet Admit(TestPlayer player, TestPool pool, Guid outcome, long stake) =>
-        new(new PlaceBetCommand(player.Id, pool.Id, outcome, stake, Guid.NewGuid().ToString()), Guid.CreateVersion7(), Now(stack));
 
     private async Task AssertAcceptedOnceAsync(TestPool pool, TestPlayer[] players, AdmittedBet[] batch)
     {
