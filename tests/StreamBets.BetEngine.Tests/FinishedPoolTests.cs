@@ -47,13 +47,14 @@ public sealed class FinishedPoolTests(BetEngineStack stack)
         Assert.Equal(BetRequests.Problem("pool-closed"), await response.ProblemTypeAsync());
         var betId = await ProblemBetIdAsync(response);
 
-        // The player has every minor unit back, once, under the transfer id derived from the bet.
-        Assert.True(await BetEngineStack.EventuallyAsync(async () => await stack.BalanceAsync(player.Account) == Funds),
-            $"The player holds {await stack.BalanceAsync(player.Account)}, not {Funds}.");
+        // The refund runs right after the answer; once it is recorded done, the player has every minor unit back, once,
+        // under the transfer id derived from the bet.
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'pool-closed' AND refund_status = 'done'", betId) == 1),
+            "The bet's refund was never recorded done.");
+        Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
         Assert.Equal(0, await stack.BalanceAsync(pool.Escrow));
         Assert.Single(await stack.TransferIdsAsync(player.Account), id => id == BetTransferIds.Refund(betId).ToString());
-        Assert.Equal(1, await stack.ScalarAsync(
-            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'pool-closed' AND refund_status = 'done'", betId));
         await stack.AssertLedgerExactAsync();
 
         // Settlement's next try sees no bet, so it pays nothing out of the escrow the refund already emptied.
