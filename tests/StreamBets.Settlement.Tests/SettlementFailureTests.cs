@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Placement;
@@ -77,6 +79,10 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         Assert.Equal(2, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
         Assert.Equal(0, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE bet_id = ANY($1)", new[] { moved.BetId, queued.BetId }));
         await stack.AssertLedgerExactAsync();
+        // The loop closes in Pools: PoolSettled marks the pool paid out.
+        Assert.True(await Eventually.HoldsAsync(async () =>
+            (await stack.PoolsHttp.GetFromJsonAsync<JsonElement>($"/api/pools/{pool.Id}")).GetProperty("settlement").GetString() == "settled",
+            TimeSpan.FromSeconds(15)), "Pools never showed the pool settled.");
     }
 
     [Fact]
