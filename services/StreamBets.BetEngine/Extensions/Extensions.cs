@@ -34,7 +34,7 @@ internal static class Extensions
             .AddSubscription<PoolLocked, PoolStateHandlers>()
             .AddSubscription<PoolResolved, PoolStateHandlers>()
             .AddSubscription<PoolCancelled, PoolStateHandlers>()
-            .AddSubscription<BetSettled, BetSettledHandler>();
+            .AddSubscription<BetsSettled, BetsSettledHandler>();
 
         // Synchronous dependencies over gRPC: the wallet ledger and eligibility (Users), pool snapshots (Pools).
         builder.Services.AddGrpcClient<Wallet.WalletClient>(o => o.Address = new("http://_grpc.users"));

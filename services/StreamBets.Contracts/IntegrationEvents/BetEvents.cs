@@ -16,12 +16,21 @@ public sealed record OddsChanged(Guid PoolId, long TotalStakedMinor, IReadOnlyLi
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
 
-/// <summary>One bet was paid. <paramref name="Result"/> is "won", "lost" or "refunded"; <paramref name="PayoutMinor"/> is 0 for a loss.</summary>
-[IntegrationEvent("streambets.settlement.bet-settled.v1", IntegrationTopics.Settlement)]
-public sealed record BetSettled(Guid BetId, Guid PoolId, Guid UserId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt) : IIntegrationEvent
+/// <summary>
+/// Bets of one pool were paid, up to <see cref="MaxBets"/> per event: one event per bet made a 1,000,000-bet pool a
+/// million messages for every consumer, which cost more than paying it. Each bet appears in exactly one event.
+/// </summary>
+[IntegrationEvent("streambets.settlement.bets-settled.v1", IntegrationTopics.Settlement)]
+public sealed record BetsSettled(Guid PoolId, IReadOnlyList<SettledBetLine> Bets, DateTimeOffset SettledAt) : IIntegrationEvent
 {
+    /// <summary>About 150 KB of JSON: well inside Redis Streams' and Kafka's default 1 MB message limit.</summary>
+    public const int MaxBets = 1_000;
+
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
+
+/// <summary>One paid bet. <paramref name="Result"/> is "won", "lost" or "refunded"; <paramref name="PayoutMinor"/> is 0 for a loss.</summary>
+public sealed record SettledBetLine(Guid BetId, Guid UserId, string Result, long StakeMinor, long PayoutMinor);
 
 /// <summary>The whole pool was paid: payouts + rake + breakage = total, exactly.</summary>
 [IntegrationEvent("streambets.settlement.pool-settled.v1", IntegrationTopics.Settlement)]

@@ -26,10 +26,10 @@ internal static class Extensions
         builder.AddRedisClient("redis");
         builder.AddDocumentStore(defaultDatabase: "streambets_pools");
 
-        // Events: every transition goes to the outbox with its state change; BetPlaced feeds the live totals, BetSettled the leaderboards.
+        // Events: every transition goes to the outbox with its state change; BetPlaced feeds the live totals, BetsSettled the leaderboards.
         builder.AddEventBus("poolsdb")
             .AddSubscription<BetPlaced, BetPlacedHandler>()
-            .AddSubscription<BetSettled, BetSettledHandler>();
+            .AddSubscription<BetsSettled, BetsSettledHandler>();
 
         var services = builder.Services;
         services.AddSingleton<PoolsSettingsProvider>();
