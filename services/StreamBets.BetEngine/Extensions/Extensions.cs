@@ -28,7 +28,7 @@ internal static class Extensions
         builder.AddPostgresSchema("betsdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
 
-        // Events: BetPlaced and OddsChanged go out through the outbox; pool transitions close the snapshot cache at once.
+        // Events: BetsPlaced and OddsChanged go out through the outbox; pool transitions close the snapshot cache at once.
         builder.AddEventBus("betsdb")
             .AddSubscription<PoolOpened, PoolStateHandlers>()
             .AddSubscription<PoolLocked, PoolStateHandlers>()

@@ -26,9 +26,9 @@ internal static class Extensions
         builder.AddRedisClient("redis");
         builder.AddDocumentStore(defaultDatabase: "streambets_pools");
 
-        // Events: every transition goes to the outbox with its state change; BetPlaced feeds the live totals, BetsSettled the leaderboards.
+        // Events: every transition goes to the outbox with its state change; BetsPlaced feeds the live totals, BetsSettled the leaderboards.
         builder.AddEventBus("poolsdb")
-            .AddSubscription<BetPlaced, BetPlacedHandler>()
+            .AddSubscription<BetsPlaced, BetsPlacedHandler>()
             .AddSubscription<BetsSettled, BetsSettledHandler>();
 
         var services = builder.Services;
