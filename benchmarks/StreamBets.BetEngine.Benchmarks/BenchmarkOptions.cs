@@ -6,6 +6,8 @@ namespace StreamBets.BetEngine.Benchmarks;
 /// measured from that time, so a stalled server cannot hide queueing from the figures).</param>
 /// <param name="BetsPerPlayer">Players bet again on their own outcome; eligibility answers are then served from the
 /// Bet Engine's 5-second cache. With 1, every bet comes from a different player.</param>
+/// <param name="ThroughGateway">With <see cref="SelfHost"/>: bets go through the Gateway (JWT check, Redis rate limit,
+/// YARP) as players' bets do; players and the pool are still set up directly.</param>
 public sealed record BenchmarkOptions(
     string BetsUrl,
     string UsersUrl,
@@ -14,6 +16,7 @@ public sealed record BenchmarkOptions(
     string AdminEmail,
     string AdminPassword,
     bool SelfHost,
+    bool ThroughGateway,
     int Players,
     int Rate,
     TimeSpan Duration,
@@ -54,6 +57,7 @@ public sealed record BenchmarkOptions(
             Value("admin-email", "admin@streambets.local"),
             Value("admin-password", "local-admin-password"),
             flags.Contains("self-host"),
+            flags.Contains("through-gateway"),
             Number("players", 2_000),
             Number("rate", 5_000),
             TimeSpan.FromSeconds(Number("duration", 20)),

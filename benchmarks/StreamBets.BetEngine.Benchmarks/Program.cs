@@ -5,6 +5,8 @@ using StreamBets.BetEngine.Benchmarks;
 //   Self-hosted (PostgreSQL + Redis from the machine's packages; Users, Pools and the Bet Engine as their own
 //   processes from their Release builds), load at the Bet Engine's REST endpoint:
 //     dotnet run -c Release --project benchmarks/StreamBets.BetEngine.Benchmarks -- --self-host --rate 5000
+//   The same with the Gateway in front of the Bet Engine, as players reach it:
+//     dotnet run -c Release --project benchmarks/StreamBets.BetEngine.Benchmarks -- --self-host --through-gateway --rate 5000
 //   Against the running app (./run.sh), through the gateway:
 //     dotnet run -c Release --project benchmarks/StreamBets.BetEngine.Benchmarks -- --gateway http://localhost:5100 --rate 5000
 var options = BenchmarkOptions.Parse(args);

@@ -7,7 +7,8 @@ namespace StreamBets.BetEngine.Benchmarks;
 /// <summary>
 /// PostgreSQL (fsync on, as in local mode) and Redis from the machine's packages, and the Users, Pools and Bet Engine
 /// services each in its own process from its Release build (build them first, see docs/benchmarks.md), wired the way
-/// the AppHost wires them. Logs go to the servers' data folder.
+/// the AppHost wires them; with --through-gateway also the Gateway, which then receives the bets. Logs go to the
+/// servers' data folder.
 /// </summary>
 public sealed class SelfHostedServices : IAsyncDisposable
 {
@@ -27,7 +28,7 @@ public sealed class SelfHostedServices : IAsyncDisposable
         var services = new SelfHostedServices();
         try
         {
-            await services.StartAllAsync();
+            await services.StartAllAsync(options.ThroughGateway);
             return services;
         }
         catch
@@ -37,7 +38,7 @@ public sealed class SelfHostedServices : IAsyncDisposable
         }
     }
 
-    private async Task StartAllAsync()
+    private async Task StartAllAsync(bool throughGateway)
     {
         await Task.WhenAll(_postgres.StartAsync(), _redis.StartAsync());
         Console.WriteLine($"PostgreSQL on {_postgres.Port}, Redis on {_redis.Port}; logs in {_postgres.DataDirectory}");
@@ -66,7 +67,22 @@ public sealed class SelfHostedServices : IAsyncDisposable
         bets["ConnectionStrings__betsdb"] = _postgres.ConnectionString("betsdb");
         bets["services__users__grpc__0"] = usersPorts.GrpcUrl;
         bets["services__pools__grpc__0"] = poolsPorts.GrpcUrl;
-        BetEngineUrl = await _services.StartAsync("StreamBets.BetEngine", ServicePorts.Free(), bets);
+        var betEnginePorts = ServicePorts.Free();
+        BetEngineUrl = await _services.StartAsync("StreamBets.BetEngine", betEnginePorts, bets);
+        if (!throughGateway)
+        {
+            return;
+        }
+
+        var gateway = Common();
+        gateway["services__users__http__0"] = usersPorts.HttpUrl;
+        gateway["services__pools__http__0"] = poolsPorts.HttpUrl;
+        gateway["services__betengine__http__0"] = betEnginePorts.HttpUrl;
+        foreach (var absent in new[] { "settlement", "payments", "analytics", "integration", "realtime" })
+        {
+            gateway[$"services__{absent}__http__0"] = "http://127.0.0.1:9"; // not started: their routes answer 502
+        }
+        BetEngineUrl = await _services.StartAsync("StreamBets.Gateway", ServicePorts.Free(), gateway);
     }
 
     /// <summary>After the run: the money and the bets, read from the databases themselves.</summary>

@@ -111,7 +111,7 @@ static async Task<IHost> StartAsync(string service, string database, string redi
     var bus = builder.AddEventBus("db");
     if (subscribe)
     {
-        bus.AddSubscription<BetPlaced, LatencyRecordingHandler>();
+        bus.AddSubscription<WalletChanged, LatencyRecordingHandler>();
     }
     var host = builder.Build();
     await host.StartAsync();
@@ -158,7 +158,8 @@ static async Task ReportProgressAsync(string database, Stopwatch clock, Cancella
     }
 }
 
-static BetPlaced Bet(Guid pool) => new(Guid.NewGuid(), pool, Guid.NewGuid(), Guid.NewGuid(), 500, DateTimeOffset.UtcNow);
+// A typical single event of the busiest kind: one wallet movement (a stake), keyed by its wallet.
+static WalletChanged Bet(Guid wallet) => new(wallet, Guid.NewGuid(), -500, 10_000, "bet-stake", null, DateTimeOffset.UtcNow);
 
 namespace StreamBets.Messaging.Benchmarks
 {
@@ -176,9 +177,9 @@ namespace StreamBets.Messaging.Benchmarks
     }
 
     /// <summary>Records, for each handled event, the time from its outbox write (the CloudEvents time) to the handler.</summary>
-    internal sealed class LatencyRecordingHandler(TimeProvider time) : IIntegrationEventHandler<BetPlaced>
+    internal sealed class LatencyRecordingHandler(TimeProvider time) : IIntegrationEventHandler<WalletChanged>
     {
-        public Task HandleAsync(BetPlaced @event, IntegrationEventContext context, CancellationToken cancellationToken)
+        public Task HandleAsync(WalletChanged @event, IntegrationEventContext context, CancellationToken cancellationToken)
         {
             Latencies.Record((time.GetUtcNow() - context.Time).TotalMilliseconds);
             return Task.CompletedTask;

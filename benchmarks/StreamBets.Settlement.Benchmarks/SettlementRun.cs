@@ -14,7 +14,7 @@ public sealed record SettlementReport(
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"""
         Settlement of {Bets:N0} bets: {Status} in {Seconds:F1} s from the resolve request ({SettlementSeconds:F1} s from the run's start), {Bets / Seconds:N0} bets/s
           settled bets {SettledBets:N0}; paid {PaidMinor:N0}, rake {RakeMinor:N0}, breakage {BreakageMinor:N0}
-          escrow after {EscrowMinor:N0}; ledger sum {LedgerSum}; BetSettled/PoolSettled still in settlementdb's outbox: {OutboxLeft:N0}
+          escrow after {EscrowMinor:N0}; ledger sum {LedgerSum}; BetsSettled/PoolSettled still in settlementdb's outbox: {OutboxLeft:N0}
           exact: {Exact}
         """);
 }

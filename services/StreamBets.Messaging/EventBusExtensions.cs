@@ -9,7 +9,7 @@ using StreamBets.Messaging.Outbox;
 
 namespace StreamBets.Messaging;
 
-/// <summary>Declares a service's place on the bus: <c>builder.AddEventBus("poolsdb").AddSubscription&lt;BetPlaced, BetPlacedHandler&gt;();</c></summary>
+/// <summary>Declares a service's place on the bus: <c>builder.AddEventBus("poolsdb").AddSubscription&lt;BetsPlaced, BetsPlacedHandler&gt;();</c></summary>
 public interface IEventBusBuilder
 {
     IServiceCollection Services { get; }

@@ -41,7 +41,7 @@ public sealed record TestPool(Guid Id, Guid[] Outcomes)
 /// The Bet Engine with its real neighbours, once per test run: the Users service (wallet ledger and CheckEligibility)
 /// and the Pools service (GetPool, pool events) each run in-process on real Kestrel ports and are called over real
 /// gRPC (h2c); the Bet Engine runs on TestServer. Each service has its own fresh PostgreSQL database; all share the
-/// test Redis and one event-bus key prefix, so PoolLocked, BetPlaced and BetSettled really travel between them.
+/// test Redis and one event-bus key prefix, so PoolLocked, BetsPlaced and BetsSettled really travel between them.
 /// </summary>
 public sealed class BetEngineStack : IAsyncLifetime
 {

@@ -32,8 +32,8 @@ public sealed class MyBetsTests(BetEngineStack stack)
         Assert.Equal([placed[0].BetId], secondPage!.Items.Select(b => b.BetId));
         Assert.Null(secondPage.NextCursor);
 
-        // Settlement pays the first bet: BetSettled travels the bus (written here through the Pools service's outbox).
-        await PublishAsync(new BetSettled(placed[0].BetId, placed[0].PoolId, player.Id, "won", 300, 540, DateTimeOffset.UtcNow));
+        // Settlement pays the first bet: BetsSettled travels the bus (written here through the Pools service's outbox).
+        await PublishAsync(new BetsSettled(placed[0].PoolId, [new SettledBetLine(placed[0].BetId, player.Id, "won", 300, 540)], DateTimeOffset.UtcNow));
         Assert.True(await BetEngineStack.EventuallyAsync(async () =>
             (await client.GetFromJsonAsync<BetPageView>("/api/bets/mine?status=settled"))!.Items.Count == 1));
 

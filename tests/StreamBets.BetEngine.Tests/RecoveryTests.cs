@@ -139,8 +139,12 @@ public sealed class RecoveryTests(BetEngineStack stack)
         Assert.Equal(total, await stack.ScalarAsync("SELECT sum(staked_minor) FROM pool_outcome_totals WHERE pool_id = $1", pool.Id));
         var live = await stack.BetEngine.GetRequiredService<LiveTotals>().GetAsync(pool.Id);
         Assert.Equal(total, live.Values.Sum(v => v.StakedMinor));
-        // One BetPlaced per bet on the bus, however many recovery rounds ran.
-        Assert.True(await BetEngineStack.EventuallyAsync(async () => (await stack.PublishedAsync("bets", "streambets.bets.placed.v1", pool.Id)).Count >= 3));
-        Assert.Equal(3, (await stack.PublishedAsync("bets", "streambets.bets.placed.v1", pool.Id)).Count);
+        // Each bet in exactly one BetsPlaced on the bus, however many recovery rounds ran.
+        async Task<Guid[]> PlacedBetIdsAsync() => [.. (await stack.PublishedAsync("bets", "streambets.bets.bets-placed.v1", pool.Id))
+            .SelectMany(e => e.GetProperty("bets").EnumerateArray()).Select(b => b.GetProperty("betId").GetGuid())];
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => (await PlacedBetIdsAsync()).Length >= 3));
+        var placedIds = await PlacedBetIdsAsync();
+        Assert.Equal(3, placedIds.Length);
+        Assert.Equal(3, placedIds.Distinct().Count());
     }
 }

@@ -39,7 +39,7 @@ public sealed class RushTests(BetEngineStack stack)
         Assert.All(pool.Outcomes, o => Assert.Equal((expected[o], 50 / 3 + (Array.IndexOf(pool.Outcomes, o) < 50 % 3 ? 1 : 0)), live[o]));
         Assert.Equal(stakes.Sum(), await stack.ScalarAsync("SELECT sum(staked_minor) FROM pool_outcome_totals WHERE pool_id = $1", pool.Id));
 
-        // BetPlaced reached Pools through the outbox and the bus: its own totals count every stake once.
+        // BetsPlaced reached Pools through the outbox and the bus: its own totals count every stake once.
         Assert.True(await BetEngineStack.EventuallyAsync(async () => await PoolsStakedAsync(pool.Id) == stakes.Sum()));
 
         // OddsChanged is coalesced: at most 4 per second per pool, and the last one carries the final totals.

@@ -8,7 +8,7 @@ public sealed record LeaderboardEntryJson(int Rank, Guid UserId, long NetMinor);
 
 public sealed record LeaderboardJson(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, LeaderboardEntryJson[] Entries);
 
-/// <summary>BetSettled (from Settlement) ranks players by net winnings per channel and globally, and Redis can be lost.</summary>
+/// <summary>BetsSettled (from Settlement) ranks players by net winnings per channel and globally, and Redis can be lost.</summary>
 public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
 {
     [Fact]
@@ -21,10 +21,9 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         var (ana, bia, caio) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         var now = app.Clock.GetUtcNow();
         await app.PublishAsync(
-            Settled(poolX.Id, ana, "won", stake: 1000, payout: 3000, now),   // +2000 on X
-            Settled(poolX.Id, bia, "lost", stake: 500, payout: 0, now),      // -500 on X
-            Settled(poolY.Id, bia, "won", stake: 100, payout: 5100, now),    // +5000 on Y
-            Settled(poolY.Id, caio, "refunded", stake: 1000, payout: 1000, now)); // 0 on Y
+            new BetsSettled(poolX.Id, [Line(ana, "won", stake: 1000, payout: 3000), Line(bia, "lost", stake: 500, payout: 0)], now), // +2000, -500 on X
+            new BetsSettled(poolY.Id, [Line(bia, "won", stake: 100, payout: 5100)], now),                                             // +5000 on Y
+            new BetsSettled(poolY.Id, [Line(caio, "refunded", stake: 1000, payout: 1000)], now));                                    // 0 on Y
         using var player = app.Player();
 
         (Guid, long)[] expected = [(bia, 4500L), (ana, 2000L), (caio, 0L)];
@@ -66,8 +65,7 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         await player.AssertInvalidAsync($"/api/pools/leaderboards?{query}", field);
     }
 
-    private static BetSettled Settled(Guid poolId, Guid userId, string result, long stake, long payout, DateTimeOffset at) =>
-        new(Guid.NewGuid(), poolId, userId, result, stake, payout, at);
+    private static SettledBetLine Line(Guid userId, string result, long stake, long payout) => new(Guid.NewGuid(), userId, result, stake, payout);
 
     private static async Task<LeaderboardJson> BoardAsync(HttpClient client, string scope, string period) =>
         (await client.GetFromJsonAsync<LeaderboardJson>($"/api/pools/leaderboards?scope={scope}&period={period}"))!;

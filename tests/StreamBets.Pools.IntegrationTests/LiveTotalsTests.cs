@@ -4,11 +4,13 @@ using StreamBets.Pools.Stakes;
 
 namespace StreamBets.Pools.IntegrationTests;
 
-/// <summary>BetPlaced (from the BetEngine) feeds each outcome's totals, the live odds in a pool's detail, and the PoolLocked totals.</summary>
+/// <summary>BetsPlaced (from the BetEngine) feeds each outcome's totals, the live odds in a pool's detail, and the PoolLocked totals.</summary>
 public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
 {
-    private BetPlaced Bet(PoolJson pool, int outcome, long stake) =>
-        new(Guid.NewGuid(), pool.Id, Guid.NewGuid(), pool.Outcomes[outcome].Id, stake, app.Clock.GetUtcNow());
+    private PlacedBetLine Bet(PoolJson pool, int outcome, long stake) =>
+        new(Guid.NewGuid(), Guid.NewGuid(), pool.Outcomes[outcome].Id, stake, app.Clock.GetUtcNow());
+
+    private static BetsPlaced Placed(PoolJson pool, params PlacedBetLine[] bets) => new(pool.Id, bets);
 
     [Fact]
     public async Task Placed_bets_show_as_totals_and_live_odds_in_the_pools_detail()
@@ -16,7 +18,7 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
         using var streamer = app.NewStreamer(out _);
         var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
 
-        await app.PublishAsync(Bet(pool, 0, 3000), Bet(pool, 1, 600), Bet(pool, 1, 400));
+        await app.PublishAsync(Placed(pool, Bet(pool, 0, 3000), Bet(pool, 1, 600)), Placed(pool, Bet(pool, 1, 400)));
 
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 4000));
         var detail = await streamer.GetPoolAsync(pool.Id);
@@ -30,7 +32,7 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
     {
         using var streamer = app.NewStreamer(out _);
         var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
-        await app.PublishAsync(Bet(pool, 2, 700));
+        await app.PublishAsync(Placed(pool, Bet(pool, 2, 700)));
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 700));
         await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
 
@@ -42,12 +44,12 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     [Fact]
-    public async Task A_bet_on_an_unknown_outcome_is_ignored_and_later_bets_still_count()
+    public async Task A_bet_on_an_unknown_outcome_is_ignored_and_the_rest_of_its_batch_still_counts()
     {
         using var streamer = app.NewStreamer(out _);
         var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
 
-        await app.PublishAsync(Bet(pool, 0, 100) with { OutcomeId = Guid.NewGuid() }, Bet(pool, 0, 250));
+        await app.PublishAsync(Placed(pool, Bet(pool, 0, 100) with { OutcomeId = Guid.NewGuid() }, Bet(pool, 0, 250)));
 
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 250));
         Assert.Equal(1, (await streamer.GetPoolAsync(pool.Id)).Outcomes[0].BetCount);
@@ -58,7 +60,7 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
     {
         using var streamer = app.NewStreamer(out _);
         var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
-        await app.PublishAsync(Bet(pool, 0, 1000), Bet(pool, 1, 2000), Bet(pool, 1, 500));
+        await app.PublishAsync(Placed(pool, Bet(pool, 0, 1000), Bet(pool, 1, 2000), Bet(pool, 1, 500)));
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 3500));
 
         await streamer.ActAsync(pool.Id, "lock");

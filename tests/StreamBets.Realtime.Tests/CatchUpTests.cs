@@ -24,7 +24,7 @@ public sealed class CatchUpTests(RealtimeStack stack)
 
         // Offline: the pool locks and is resolved, the payout lands.
         var winner = Guid.NewGuid();
-        await stack.Bus.PublishAsync(TestEvents.Locked(poolId), TestEvents.Resolved(poolId, winner), TestEvents.Settled(userId, poolId), TestEvents.Wallet(userId, 1_950));
+        await stack.Bus.PublishAsync(TestEvents.Locked(poolId), TestEvents.Resolved(poolId, winner), TestEvents.Settled(poolId, userId), TestEvents.Wallet(userId, 1_950));
         await using var watcher = await stack.ConnectAsync();
         await watcher.InvokeAsync("WatchPool", poolId);
         await watcher.WaitForAsync("PoolStateChanged", p => p.Text("state") == "resolved"); // a bystander proves the events went out

@@ -52,21 +52,26 @@ public sealed class EventRoutingTests(RealtimeStack stack)
     [Fact]
     public async Task Settled_bets_reach_the_bettor_only()
     {
-        var (winner, other, poolId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var (winner, secondWinner, other, poolId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         await using var winnerClient = await stack.ConnectAsync(winner, toHostB: true);
+        await using var secondWinnerClient = await stack.ConnectAsync(secondWinner);
         await using var otherClient = await stack.ConnectAsync(other);
         await using var poolWatcher = await stack.ConnectAsync();
         await poolWatcher.InvokeAsync("WatchPool", poolId);
 
-        var settled = TestEvents.Settled(winner, poolId);
+        // Settlement announces bets in batches: each line goes to its own bettor.
+        var settled = TestEvents.Settled(poolId, winner, secondWinner);
         await stack.Bus.PublishAsync(settled, TestEvents.Wallet(other, 1));
 
         var pushed = await winnerClient.WaitForAsync("BetSettled");
-        Assert.Equal(settled.BetId, pushed.Guid("betId"));
+        Assert.Equal(settled.Bets[0].BetId, pushed.Guid("betId"));
         Assert.Equal("won", pushed.Text("result"));
         Assert.Equal(950, pushed.Number("payoutMinor"));
+        Assert.Equal(settled.Bets[1].BetId, (await secondWinnerClient.WaitForAsync("BetSettled")).Guid("betId"));
         await otherClient.WaitForAsync("WalletChanged");
         await Task.Delay(500);
+        Assert.Single(winnerClient.Received("BetSettled"));
+        Assert.Single(secondWinnerClient.Received("BetSettled"));
         Assert.Empty(otherClient.Received("BetSettled"));
         Assert.Empty(poolWatcher.Received("BetSettled"));
     }

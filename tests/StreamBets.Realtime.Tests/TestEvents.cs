@@ -21,5 +21,7 @@ public static class TestEvents
 
     public static WalletChanged Wallet(Guid userId, long balance) => new(userId, Guid.NewGuid(), 100, balance, "payout", null, DateTimeOffset.UtcNow);
 
-    public static BetSettled Settled(Guid userId, Guid poolId) => new(Guid.NewGuid(), poolId, userId, "won", 500, 950, DateTimeOffset.UtcNow);
+    /// <summary>One BetsSettled with a winning bet (stake 500, payout 950) for each player, in order.</summary>
+    public static BetsSettled Settled(Guid poolId, params Guid[] userIds) =>
+        new(poolId, [.. userIds.Select(u => new SettledBetLine(Guid.NewGuid(), u, "won", 500, 950))], DateTimeOffset.UtcNow);
 }

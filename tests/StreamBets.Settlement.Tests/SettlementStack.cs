@@ -30,7 +30,7 @@ public sealed record TestBet(Guid BetId, Guid UserId, Guid OutcomeId, long Stake
 /// Settlement with its real neighbours, once per test run: Users (the wallet ledger), Pools (resolution and
 /// CalculatePayouts) and the Bet Engine (the bets, StreamPoolBets) each in-process on real Kestrel ports with real gRPC;
 /// Settlement itself on TestServer, stoppable and restartable on the same settlementdb (the crash test). Every service
-/// has its own fresh database; all share the test Redis and one event-bus key prefix, so PoolResolved, BetSettled and
+/// has its own fresh database; all share the test Redis and one event-bus key prefix, so PoolResolved, BetsSettled and
 /// PoolSettled really travel. Bets go in through the Bet Engine's real batch path (pending rows, one TransferBatch, the
 /// finalize transaction), which skips only the per-request rules, so thousands of players need no registration.
 /// </summary>
@@ -259,6 +259,10 @@ public sealed class SettlementStack : IAsyncLifetime
     /// <summary>Settlement's events about one pool as published on the bus, oldest first (a republished event keeps its id).</summary>
     public Task<List<PublishedEvent>> PublishedAsync(string eventType, Guid poolId) =>
         PublishedEvents.ReadAsync(Redis, BusPrefix, "settlement", eventType, data => data.GetProperty("poolId").GetGuid() == poolId);
+
+    /// <summary>The bet lines of the pool's BetsSettled events on the bus, each event counted once (a republished copy has the same id).</summary>
+    public async Task<List<System.Text.Json.JsonElement>> SettledBetLinesAsync(Guid poolId) =>
+        [.. (await PublishedAsync("streambets.settlement.bets-settled.v1", poolId)).DistinctBy(e => e.Id).SelectMany(e => e.Data.GetProperty("bets").EnumerateArray())];
 
     public IDatabase Redis => BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
 

@@ -68,6 +68,22 @@ public sealed class LedgerDatabaseConstraintTests(LedgerTestDatabase db) : IClas
         Assert.Equal(PostgresErrorCodes.ForeignKeyViolation, error.SqlState);
     }
 
+    [Fact]
+    public async Task An_entry_for_a_transfer_that_does_not_exist_is_refused()
+    {
+        var (alice, bob) = (NewUser(), NewUser());
+        await db.Ledger.TransferAsync(Deposit(alice, 100));
+        await db.Ledger.TransferAsync(Deposit(bob, 100));
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => InRolledBackTransactionAsync("""
+            INSERT INTO ledger_entries (transfer_seq, account_id, amount, balance_after)
+            SELECT -1, a.id, CASE a.code WHEN $1 THEN -5 ELSE 5 END, a.balance FROM ledger_accounts a WHERE a.code IN ($1, $2)
+            """, alice.Code, bob.Code));
+
+        Assert.Equal(PostgresErrorCodes.ForeignKeyViolation, error.SqlState);
+        Assert.Contains("transfer -1", error.MessageText);
+    }
+
     [Theory]
     [InlineData("UPDATE ledger_transfers SET reason = 'rewritten'")]
     [InlineData("DELETE FROM ledger_entries")]

@@ -99,6 +99,26 @@ public sealed class LedgerIdempotencyTests(LedgerTestDatabase db) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_batch_replaying_a_stored_transfer_answers_it_as_a_duplicate_and_plans_the_rest_on_the_true_balance()
+    {
+        var (user, pool) = (NewUser(), NewPool());
+        await db.Ledger.TransferAsync(Deposit(user, 1_000));
+        var first = Stake(user, pool, 300);
+        await db.Ledger.TransferAsync(first);
+
+        // The ledger first assumes every id is new; the replay makes it roll back and read the stored transfer.
+        // Were the replay counted again, the 700 stake would find only 400 and be refused.
+        var outcomes = await db.Ledger.TransferBatchAsync([Stake(user, pool, 700), first]);
+
+        Assert.Equal([TransferStatus.Applied, TransferStatus.Duplicate], outcomes.Select(o => o.Status));
+        Assert.Contains(new CommittedPosting(user, -700, 0), outcomes[0].Transfer!.Postings);
+        var snapshot = await db.SnapshotAsync();
+        Assert.Equal((0, 1_000), (snapshot.Balance(user), snapshot.Balance(pool)));
+        Assert.Single(db.Outbox.WalletChanges, c => c.TransferId == outcomes[1].Transfer!.TransferId);
+        snapshot.AssertConsistent();
+    }
+
+    [Fact]
     public async Task A_settlement_with_many_legs_moves_all_of_its_money_or_none()
     {
         var (alice, bob, pool) = (NewUser(), NewUser(), NewPool());

@@ -1,5 +1,6 @@
 using Npgsql;
 using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.IntegrationEvents;
 
 namespace StreamBets.BetEngine.Data;
 
@@ -279,16 +280,18 @@ public sealed class BetStore(NpgsqlDataSource db)
         return new BetPage(bets, new BetCursor(bets[^1].PlacedAt, bets[^1].BetId).ToString());
     }
 
-    /// <summary>Records what settlement paid; a redelivered BetSettled changes nothing.</summary>
-    public static async Task MarkSettledAsync(NpgsqlTransaction transaction, Guid betId, BetSettlement settlement, CancellationToken cancellationToken)
+    /// <summary>Records what settlement paid on each bet, in one statement; a redelivered BetsSettled changes nothing.</summary>
+    public static async Task MarkSettledAsync(NpgsqlTransaction transaction, BetsSettled settled, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            "UPDATE bets SET settled_result = $2, payout_minor = $3, settled_at = $4 WHERE bet_id = $1 AND settled_result IS NULL",
-            transaction.Connection, transaction);
-        command.Parameters.Add(Value(betId));
-        command.Parameters.Add(Value(settlement.Result));
-        command.Parameters.Add(Value(settlement.PayoutMinor));
-        command.Parameters.Add(Value(settlement.SettledAt));
+        await using var command = new NpgsqlCommand("""
+            UPDATE bets AS b SET settled_result = s.result, payout_minor = s.payout, settled_at = $4
+            FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS s(bet_id, result, payout)
+            WHERE b.bet_id = s.bet_id AND b.settled_result IS NULL
+            """, transaction.Connection, transaction);
+        command.Parameters.Add(Value(settled.Bets.Select(b => b.BetId).ToArray()));
+        command.Parameters.Add(Value(settled.Bets.Select(b => b.Result).ToArray()));
+        command.Parameters.Add(Value(settled.Bets.Select(b => b.PayoutMinor).ToArray()));
+        command.Parameters.Add(Value(settled.SettledAt));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -28,13 +28,13 @@ internal static class Extensions
         builder.AddPostgresSchema("betsdb", typeof(Extensions).Assembly);
         builder.AddRedisClient("redis");
 
-        // Events: BetPlaced and OddsChanged go out through the outbox; pool transitions close the snapshot cache at once.
+        // Events: BetsPlaced and OddsChanged go out through the outbox; pool transitions close the snapshot cache at once.
         builder.AddEventBus("betsdb")
             .AddSubscription<PoolOpened, PoolStateHandlers>()
             .AddSubscription<PoolLocked, PoolStateHandlers>()
             .AddSubscription<PoolResolved, PoolStateHandlers>()
             .AddSubscription<PoolCancelled, PoolStateHandlers>()
-            .AddSubscription<BetSettled, BetSettledHandler>();
+            .AddSubscription<BetsSettled, BetsSettledHandler>();
 
         // Synchronous dependencies over gRPC: the wallet ledger and eligibility (Users), pool snapshots (Pools).
         builder.Services.AddGrpcClient<Wallet.WalletClient>(o => o.Address = new("http://_grpc.users"));

@@ -22,10 +22,10 @@ public sealed record FinalizedBatch(
 /// Step 3 of a batch: ONE betsdb transaction decides every bet of the batch. It locks the bets that are still pending
 /// (a bet another finalizer decided meanwhile is left alone), applies the one-outcome rule through the
 /// (pool_id, user_id) primary key, marks each bet accepted or rejected, adds the accepted stakes to the pool's
-/// totals and writes one BetPlaced per accepted bet to the outbox. In a pool recorded in finished_pools (resolved,
-/// cancelled, or its settlement snapshot begun) every moved stake is rejected <c>pool-closed</c> instead: Settlement
-/// does not count it. Rejected bets whose stake moved are marked refund 'due'; the caller refunds them after the
-/// commit, and recovery does if the caller dies first.
+/// totals and writes the accepted bets to the outbox in BetsPlaced events. In a pool recorded in finished_pools
+/// (resolved, cancelled, or its settlement snapshot begun) every moved stake is rejected <c>pool-closed</c> instead:
+/// Settlement does not count it. Rejected bets whose stake moved are marked refund 'due'; the caller refunds them after
+/// the commit, and recovery does if the caller dies first.
 /// </summary>
 public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProvider time)
 {
@@ -182,11 +182,12 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             refunds.AddRange(decisions.Select(d => d.Bet).Where(b => lateRefunds.Contains(b.BetId)));
         }
 
-        // 5. The facts, in the same transaction: a BetPlaced exists if and only if its bet was accepted.
+        // 5. The facts, in the same transaction: a bet is in a BetsPlaced if and only if it was accepted.
         if (accepted.Count > 0)
         {
             await outbox.AddRangeAsync(transaction,
-                [.. accepted.Select(b => (IIntegrationEvent)new BetPlaced(b.BetId, b.PoolId, b.UserId, b.OutcomeId, b.StakeMinor, b.PlacedAt))],
+                [.. accepted.Chunk(BetsPlaced.MaxBets).Select(chunk => new BetsPlaced(poolId,
+                    [.. chunk.Select(b => new PlacedBetLine(b.BetId, b.UserId, b.OutcomeId, b.StakeMinor, b.PlacedAt))]))],
                 cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);

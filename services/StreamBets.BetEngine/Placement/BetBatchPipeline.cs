@@ -17,7 +17,7 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
 /// <list type="number">
 /// <item>write every bet 'pending' in betsdb, with its derived stake transfer id (and learn which requests are replays);</item>
 /// <item>ONE Wallet.TransferBatch moves the stakes, user -> escrow:pool:{id}, each answered on its own;</item>
-/// <item>ONE betsdb transaction decides every bet, enforces the one-outcome rule and writes BetPlaced to the outbox
+/// <item>ONE betsdb transaction decides every bet, enforces the one-outcome rule and writes BetsPlaced to the outbox
 /// (<see cref="BatchFinalizer"/>);</item>
 /// <item>after the commit: Redis totals (one pipelined HINCRBY per outcome), the odds mark, refunds of rejected moved stakes.</item>
 /// </list>

@@ -2,12 +2,21 @@ using System.Text.Json.Serialization;
 
 namespace StreamBets.Contracts.IntegrationEvents;
 
-/// <summary>A bet was accepted and its stake moved to the pool's escrow. Keyed by pool, so a pool's bets keep their order.</summary>
-[IntegrationEvent("streambets.bets.placed.v1", IntegrationTopics.Bets)]
-public sealed record BetPlaced(Guid BetId, Guid PoolId, Guid UserId, Guid OutcomeId, long StakeMinor, DateTimeOffset PlacedAt) : IIntegrationEvent
+/// <summary>
+/// Bets of one pool accepted together (their stakes are in the pool's escrow): one event per committed batch, up to
+/// <see cref="MaxBets"/>, so the last-second rush costs the bus and its consumers a message per batch, not per bet.
+/// Each accepted bet is in exactly one event. Keyed by pool, so a pool's bets keep their order.
+/// </summary>
+[IntegrationEvent("streambets.bets.bets-placed.v1", IntegrationTopics.Bets)]
+public sealed record BetsPlaced(Guid PoolId, IReadOnlyList<PlacedBetLine> Bets) : IIntegrationEvent
 {
+    /// <summary>About 160 KB of JSON: well inside Redis Streams' and Kafka's default 1 MB message limit.</summary>
+    public const int MaxBets = 1_000;
+
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
+
+public sealed record PlacedBetLine(Guid BetId, Guid UserId, Guid OutcomeId, long StakeMinor, DateTimeOffset PlacedAt);
 
 /// <summary>Live odds moved: the bet engine's aggregated stakes per outcome, published at most every few hundred milliseconds per pool, not per bet.</summary>
 [IntegrationEvent("streambets.bets.odds-changed.v1", IntegrationTopics.Bets)]
@@ -16,12 +25,21 @@ public sealed record OddsChanged(Guid PoolId, long TotalStakedMinor, IReadOnlyLi
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
 
-/// <summary>One bet was paid. <paramref name="Result"/> is "won", "lost" or "refunded"; <paramref name="PayoutMinor"/> is 0 for a loss.</summary>
-[IntegrationEvent("streambets.settlement.bet-settled.v1", IntegrationTopics.Settlement)]
-public sealed record BetSettled(Guid BetId, Guid PoolId, Guid UserId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt) : IIntegrationEvent
+/// <summary>
+/// Bets of one pool were paid, up to <see cref="MaxBets"/> per event: one event per bet made a 1,000,000-bet pool a
+/// million messages for every consumer, which cost more than paying it. Each bet appears in exactly one event.
+/// </summary>
+[IntegrationEvent("streambets.settlement.bets-settled.v1", IntegrationTopics.Settlement)]
+public sealed record BetsSettled(Guid PoolId, IReadOnlyList<SettledBetLine> Bets, DateTimeOffset SettledAt) : IIntegrationEvent
 {
+    /// <summary>About 150 KB of JSON: well inside Redis Streams' and Kafka's default 1 MB message limit.</summary>
+    public const int MaxBets = 1_000;
+
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
+
+/// <summary>One paid bet. <paramref name="Result"/> is "won", "lost" or "refunded"; <paramref name="PayoutMinor"/> is 0 for a loss.</summary>
+public sealed record SettledBetLine(Guid BetId, Guid UserId, string Result, long StakeMinor, long PayoutMinor);
 
 /// <summary>The whole pool was paid: payouts + rake + breakage = total, exactly.</summary>
 [IntegrationEvent("streambets.settlement.pool-settled.v1", IntegrationTopics.Settlement)]

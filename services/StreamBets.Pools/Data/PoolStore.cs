@@ -6,7 +6,7 @@ using StreamBets.Pools.Management;
 
 namespace StreamBets.Pools.Data;
 
-/// <summary>The stakes on one outcome as counted from BetPlaced events.</summary>
+/// <summary>The stakes on one outcome as counted from BetsPlaced events.</summary>
 public sealed record OutcomeStakeRow(Guid OutcomeId, long StakedMinor, int BetCount);
 
 /// <summary>A channel with live pools, for players browsing what they can bet on.</summary>
@@ -184,10 +184,11 @@ public sealed class PoolStore(NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// Adds one accepted bet to its outcome, holding the pool's stakes lock shared (see <see cref="ReadModelLocks"/>);
-    /// null when the pool has no such outcome.
+    /// Adds accepted stakes to their outcomes in one statement, holding the pool's stakes lock shared (see
+    /// <see cref="ReadModelLocks"/>), and answers the new totals of the outcomes the pool has (unknown ones are left out).
     /// </summary>
-    public static async Task<OutcomeStakeRow?> AddStakeAsync(NpgsqlTransaction transaction, Guid poolId, Guid outcomeId, long stakeMinor, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<OutcomeStakeRow>> AddStakesAsync(
+        NpgsqlTransaction transaction, Guid poolId, IReadOnlyList<OutcomeStakeRow> added, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
         {
@@ -195,15 +196,30 @@ public sealed class PoolStore(NpgsqlDataSource database)
             {
                 ReadModelLocks.Shared(ReadModelLocks.PoolStakes(poolId)),
                 new NpgsqlBatchCommand("""
-                    UPDATE pool_outcomes SET staked_minor = staked_minor + $3, bet_count = bet_count + 1
-                    WHERE id = $2 AND pool_id = $1
-                    RETURNING staked_minor, bet_count
-                    """) { Parameters = { new() { Value = poolId }, new() { Value = outcomeId }, new() { Value = stakeMinor } } },
+                    UPDATE pool_outcomes AS o SET staked_minor = o.staked_minor + a.staked, bet_count = o.bet_count + a.bets
+                    FROM unnest($2::uuid[], $3::bigint[], $4::int[]) AS a(outcome_id, staked, bets)
+                    WHERE o.id = a.outcome_id AND o.pool_id = $1
+                    RETURNING o.id, o.staked_minor, o.bet_count
+                    """)
+                {
+                    Parameters =
+                    {
+                        new() { Value = poolId },
+                        new() { Value = added.Select(a => a.OutcomeId).ToArray() },
+                        new() { Value = added.Select(a => a.StakedMinor).ToArray() },
+                        new() { Value = added.Select(a => a.BetCount).ToArray() },
+                    },
+                },
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await reader.NextResultAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? new OutcomeStakeRow(outcomeId, reader.GetInt64(0), reader.GetInt32(1)) : null;
+        var totals = new List<OutcomeStakeRow>(added.Count);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            totals.Add(new OutcomeStakeRow(reader.GetGuid(0), reader.GetInt64(1), reader.GetInt32(2)));
+        }
+        return totals;
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ public static class ReadModelLocks
 {
     private const int LeaderboardsClass = 7301;
     private const int PoolStakesClass = 7302;
-    private const int PlayerScoresClass = 7303;
+    public const int PlayerScoresClass = 7303;
 
     public static (int Class, int Key) Leaderboards => (LeaderboardsClass, 0);
 
@@ -27,6 +27,13 @@ public static class ReadModelLocks
 
     public static NpgsqlBatchCommand Exclusive((int Class, int Key) lockId) =>
         new("SELECT pg_advisory_xact_lock($1, $2)") { Parameters = { new() { Value = lockId.Class }, new() { Value = lockId.Key } } };
+
+    /// <summary>Every key of one class, taken in the order given: callers pass them sorted, so lockers never deadlock.</summary>
+    public static NpgsqlBatchCommand ExclusiveAll(int lockClass, int[] sortedKeys) =>
+        new("SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int[]) AS k")
+        {
+            Parameters = { new() { Value = lockClass }, new() { Value = sortedKeys } },
+        };
 
     public static NpgsqlBatchCommand Shared((int Class, int Key) lockId) =>
         new("SELECT pg_advisory_xact_lock_shared($1, $2)") { Parameters = { new() { Value = lockId.Class }, new() { Value = lockId.Key } } };

@@ -26,11 +26,11 @@ internal static class Extensions
         builder.AddRedisClient("redis");
         builder.AddDocumentStore(defaultDatabase: "streambets_pools");
 
-        // Events: every transition goes to the outbox with its state change; BetPlaced feeds the live totals, BetSettled the
+        // Events: every transition goes to the outbox with its state change; BetsPlaced feeds the live totals, BetsSettled the
         // leaderboards, PoolSettled marks a finished pool paid out.
         builder.AddEventBus("poolsdb")
-            .AddSubscription<BetPlaced, BetPlacedHandler>()
-            .AddSubscription<BetSettled, BetSettledHandler>()
+            .AddSubscription<BetsPlaced, BetsPlacedHandler>()
+            .AddSubscription<BetsSettled, BetsSettledHandler>()
             .AddSubscription<PoolSettled, PoolSettledHandler>();
 
         var services = builder.Services;

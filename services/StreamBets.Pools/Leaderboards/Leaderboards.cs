@@ -13,7 +13,7 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 /// <summary>
 /// Net winnings boards in Redis sorted sets (one per scope and period, e.g. "pools:leaderboard:global:week:2026-W11"),
 /// backed by <c>leaderboard_entries</c> in PostgreSQL (per channel, day and player).
-/// Each settled bet updates PostgreSQL in the handler's inbox transaction, then sets the player's six scores
+/// Each batch of settled bets updates PostgreSQL in the handler's inbox transaction, then sets each player's six scores
 /// (global and channel, day, week and all time) to the sums PostgreSQL now holds: absolute values, so a redelivered
 /// event or a retried batch can never count twice, as ZINCRBY would. A per-player lock orders concurrent handlers
 /// (a player's bets settle on several partitions), so the last score written is the complete sum. A board whose "built" marker is missing
@@ -27,53 +27,81 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
 
     private static RedisKey BuiltKey(LeaderboardScope scope, LeaderboardWindow window) => $"{Key(scope, window)}:built";
 
-    /// <summary>Adds one settled bet's net result (payout - stake) for the player, in the handler's transaction.</summary>
-    public async Task RecordAsync(NpgsqlTransaction transaction, Channel channel, Guid userId, long netMinor, DateTimeOffset settledAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds settled bets' net results (payout - stake) on one channel, in the handler's transaction: one upsert, one
+    /// sums query and one Redis round trip for the whole batch, whatever its size.
+    /// </summary>
+    public async Task RecordAsync(NpgsqlTransaction transaction, Channel channel, IEnumerable<(Guid UserId, long NetMinor)> results, DateTimeOffset settledAt, CancellationToken cancellationToken)
     {
+        var nets = new SortedDictionary<Guid, long>();
+        foreach (var (userId, netMinor) in results)
+        {
+            nets[userId] = nets.GetValueOrDefault(userId) + netMinor;
+        }
+        if (nets.Count == 0)
+        {
+            return;
+        }
+
         var day = LeaderboardWindow.DayOf(settledAt);
         var week = LeaderboardWindow.For(LeaderboardPeriod.Week, day);
+        var users = nets.Keys.ToArray();
+        // Player locks in one sorted order, so two handlers sharing players queue instead of deadlocking.
+        var playerLocks = users.Select(u => ReadModelLocks.PlayerScores(u).Key).Distinct().Order().ToArray();
         await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
         {
             BatchCommands =
             {
                 ReadModelLocks.Shared(ReadModelLocks.Leaderboards),
-                ReadModelLocks.Exclusive(ReadModelLocks.PlayerScores(userId)),
+                ReadModelLocks.ExclusiveAll(ReadModelLocks.PlayerScoresClass, playerLocks),
                 new NpgsqlBatchCommand("""
-                    INSERT INTO leaderboard_entries (channel, day, user_id, net_minor) VALUES ($1, $2, $3, $4)
+                    INSERT INTO leaderboard_entries (channel, day, user_id, net_minor)
+                    SELECT $1, $2, n.user_id, n.net_minor FROM unnest($3::uuid[], $4::bigint[]) AS n(user_id, net_minor)
                     ON CONFLICT (channel, day, user_id) DO UPDATE SET net_minor = leaderboard_entries.net_minor + EXCLUDED.net_minor
-                    """) { Parameters = { new() { Value = channel.ToString() }, new() { Value = day }, new() { Value = userId }, new() { Value = netMinor } } },
+                    """) { Parameters = { new() { Value = channel.ToString() }, new() { Value = day }, new() { Value = users }, new() { Value = nets.Values.ToArray() } } },
                 new NpgsqlBatchCommand("""
-                    SELECT coalesce(sum(net_minor) FILTER (WHERE day = $2), 0),
+                    SELECT user_id,
+                           coalesce(sum(net_minor) FILTER (WHERE day = $2), 0),
                            coalesce(sum(net_minor) FILTER (WHERE day BETWEEN $3 AND $4), 0),
                            coalesce(sum(net_minor), 0),
                            coalesce(sum(net_minor) FILTER (WHERE channel = $5 AND day = $2), 0),
                            coalesce(sum(net_minor) FILTER (WHERE channel = $5 AND day BETWEEN $3 AND $4), 0),
                            coalesce(sum(net_minor) FILTER (WHERE channel = $5), 0)
-                    FROM leaderboard_entries WHERE user_id = $1
-                    """) { Parameters = { new() { Value = userId }, new() { Value = day }, new() { Value = week.From!.Value }, new() { Value = week.To!.Value }, new() { Value = channel.ToString() } } },
+                    FROM leaderboard_entries WHERE user_id = ANY($1)
+                    GROUP BY user_id
+                    """) { Parameters = { new() { Value = users }, new() { Value = day }, new() { Value = week.From!.Value }, new() { Value = week.To!.Value }, new() { Value = channel.ToString() } } },
             },
         };
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken); // past the two locks' rows; the upsert returns no result set
-        await reader.NextResultAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var sums = Enumerable.Range(0, 6).Select(reader.GetInt64).ToArray();
 
+        // Six boards (global and channel; day, week and all time), each given every player's new sum in one ZADD.
         var channelScope = new LeaderboardScope(channel);
-        var member = (RedisValue)userId.ToString();
+        var windows = new[] { LeaderboardScope.Global, channelScope }
+            .SelectMany(scope => new[] { LeaderboardPeriod.Day, LeaderboardPeriod.Week, LeaderboardPeriod.All }.Select(period => (Scope: scope, Window: LeaderboardWindow.For(period, day))))
+            .ToArray();
+        var boards = windows.Select(_ => new List<SortedSetEntry>(users.Length)).ToArray();
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.NextResultAsync(cancellationToken); // past the two lock queries; the upsert returns no result set
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var member = (RedisValue)reader.GetGuid(0).ToString();
+                for (var i = 0; i < boards.Length; i++)
+                {
+                    boards[i].Add(new SortedSetEntry(member, reader.GetInt64(i + 1)));
+                }
+            }
+        }
+
         var writes = redis.GetDatabase().CreateBatch();
         var pending = new List<Task>();
-        var i = 0;
-        foreach (var scope in new[] { LeaderboardScope.Global, channelScope })
+        for (var i = 0; i < windows.Length; i++)
         {
-            foreach (var period in new[] { LeaderboardPeriod.Day, LeaderboardPeriod.Week, LeaderboardPeriod.All })
+            var key = Key(windows[i].Scope, windows[i].Window);
+            pending.Add(writes.SortedSetAddAsync(key, [.. boards[i]]));
+            if (windows[i].Window.ExpiresAt is { } expiresAt)
             {
-                var window = LeaderboardWindow.For(period, day);
-                pending.Add(writes.SortedSetAddAsync(Key(scope, window), member, sums[i++]));
-                if (window.ExpiresAt is { } expiresAt)
-                {
-                    pending.Add(writes.KeyExpireAsync(Key(scope, window), expiresAt.UtcDateTime));
-                }
+                pending.Add(writes.KeyExpireAsync(key, expiresAt.UtcDateTime));
             }
         }
 

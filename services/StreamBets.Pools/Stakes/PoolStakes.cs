@@ -6,7 +6,7 @@ namespace StreamBets.Pools.Stakes;
 
 /// <summary>
 /// Per-outcome stakes for display and live odds: a Redis hash per pool ("s:{outcome}" = staked minor units,
-/// "n:{outcome}" = bets). PostgreSQL's pool_outcomes holds the exact counts (updated in the BetPlaced inbox transaction);
+/// "n:{outcome}" = bets). PostgreSQL's pool_outcomes holds the exact counts (updated in the BetsPlaced inbox transaction);
 /// the hash is written with those absolute values, so a redelivered event can never count twice, and it is refilled
 /// from PostgreSQL when Redis lost it.
 /// </summary>

@@ -48,7 +48,7 @@ internal static class Extensions
             .AddSubscription<PoolLocked, PoolLifecycleHandler>()
             .AddSubscription<PoolResolved, PoolLifecycleHandler>()
             .AddSubscription<PoolCancelled, PoolLifecycleHandler>()
-            .AddSubscription<BetSettled, UserNotificationHandler>()
+            .AddSubscription<BetsSettled, UserNotificationHandler>()
             .AddSubscription<WalletChanged, UserNotificationHandler>()
             .AddSubscription<StreamWentLive, StreamWentLiveHandler>();
     }

@@ -50,7 +50,7 @@ public sealed record SettlementRecord(
     long? RefundedBets,
     long? EscrowResidueMinor);
 
-/// <summary>A bet whose payout the ledger confirmed (or that pays nothing), ready to be recorded with its BetSettled.</summary>
+/// <summary>A bet whose payout the ledger confirmed (or that pays nothing), ready to be recorded and announced in a BetsSettled.</summary>
 public readonly record struct SettledBet(Guid BetId, Guid UserId, string Result, long StakeMinor, long PayoutMinor);
 
 /// <summary>What Pools summed up for the whole pool: paid + rake + breakage = total.</summary>
@@ -151,14 +151,14 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     }
 
     /// <summary>
-    /// Records paid bets and, in the same transaction, one BetSettled for each bet recorded NOW: a bet recorded by an
-    /// earlier (crashed) run is skipped by the primary key, so every BetSettled is published once. Answers how many were new.
+    /// Records paid bets and, in the same transaction, BetsSettled events naming each bet recorded NOW: a bet recorded by an
+    /// earlier (crashed) run is skipped by the primary key, so every bet is announced once. Answers how many were new.
     /// </summary>
     public async Task<int> RecordSettledAsync(Guid poolId, IReadOnlyList<SettledBet> bets, DateTimeOffset settledAt, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var events = new List<IIntegrationEvent>(bets.Count);
+        var lines = new List<SettledBetLine>(bets.Count);
         await using (var insert = new NpgsqlCommand("""
             INSERT INTO settled_bets (bet_id, pool_id, user_id, result, stake_minor, payout_minor, settled_at)
             SELECT b.bet_id, $1, b.user_id, b.result, b.stake, b.payout, $2
@@ -178,21 +178,22 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                events.Add(new BetSettled(reader.GetGuid(0), poolId, reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), settledAt));
+                lines.Add(new SettledBetLine(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
             }
         }
 
-        if (events.Count > 0)
+        if (lines.Count > 0)
         {
             await using var progress = new NpgsqlCommand("UPDATE settlements SET settled_bets = settled_bets + $2, updated_at = $3 WHERE pool_id = $1", connection, transaction);
             progress.Parameters.Add(Value(poolId));
-            progress.Parameters.Add(Value((long)events.Count));
+            progress.Parameters.Add(Value((long)lines.Count));
             progress.Parameters.Add(Value(settledAt));
             await progress.ExecuteNonQueryAsync(cancellationToken);
-            await outbox.AddRangeAsync(transaction, events, cancellationToken);
+            // Only the rows this transaction inserted are announced, so each bet is in exactly one BetsSettled.
+            await outbox.AddRangeAsync(transaction, [.. lines.Chunk(BetsSettled.MaxBets).Select(chunk => new BetsSettled(poolId, chunk, settledAt))], cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
-        return events.Count;
+        return lines.Count;
     }
 
     /// <summary>Marks the settlement settled with its summary and writes PoolSettled, both once: false if it already was.</summary>

@@ -22,7 +22,7 @@ internal static class Extensions
         builder.AddNpgsqlDataSource("settlementdb");
         builder.AddPostgresSchema("settlementdb", typeof(Extensions).Assembly);
 
-        // Events: finished pools become due settlements; BetSettled and PoolSettled go out through the outbox.
+        // Events: finished pools become due settlements; BetsSettled and PoolSettled go out through the outbox.
         builder.AddEventBus("settlementdb")
             .AddSubscription<PoolResolved, PoolFinishedHandler>()
             .AddSubscription<PoolCancelled, PoolFinishedHandler>();

@@ -21,7 +21,7 @@ namespace StreamBets.Settlement.Payouts;
 /// <item>they go on, as they come, into Pools.CalculatePayouts (totals declared first; several chunks in flight), which
 /// answers each chunk with its payouts;</item>
 /// <item>each answered chunk is paid in slices: ONE Wallet.TransferBatch per slice (escrow → user, transfer id
-/// <c>payout:{betId}</c>), then ONE settlementdb transaction records the slice's bets and their BetSettled events;</item>
+/// <c>payout:{betId}</c>), then ONE settlementdb transaction records the slice's bets and announces them in BetsSettled events;</item>
 /// <item>once Pools' summary arrived and its call ended OK: rake and breakage leave the escrow, and the settlement is
 /// marked settled with PoolSettled in the same transaction.</item>
 /// </list>

@@ -11,11 +11,16 @@ namespace StreamBets.Users.Ledger;
 /// The wallet ledger in PostgreSQL: the only code that changes a balance.
 /// <para>
 /// A batch of transfers costs three round trips whatever its size: (1) lock every involved account
-/// in id order and read any earlier transfers with the same ids; then, after deciding in memory which
-/// transfers are accepted (<see cref="LedgerBatchPlanner"/>), (2) insert all accepted transfers and
-/// entries with set-based SQL and update each account once with its net delta; (3) commit. A hot
-/// account such as a pool's escrow is therefore written once per batch, not once per bet, and the
-/// locks in id order mean concurrent batches queue instead of deadlocking.
+/// in id order; then, after deciding in memory which transfers are accepted (<see cref="LedgerBatchPlanner"/>),
+/// (2) insert all accepted transfers and entries with set-based SQL and update each account once with its
+/// net delta; (3) commit. A hot account such as a pool's escrow is therefore written once per batch, not
+/// once per bet, and the locks in id order mean concurrent batches queue instead of deadlocking.
+/// </para>
+/// <para>
+/// Replays are rare, so the first attempt assumes every transfer id is new: the insert skips ids already
+/// stored, and if it skipped any (or the id of a transfer the plan refused is stored), the attempt rolls back and the next one reads the earlier transfers
+/// under the locks first (answering duplicate or idempotency-key-reused). Looking every id up in advance
+/// cost a sixth of each batch.
 /// </para>
 /// Only applied transfers are stored: a transfer refused for insufficient funds leaves no trace, so a
 /// retry with the same id after a deposit can succeed. Every change to a user's wallet writes a
@@ -49,6 +54,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             SELECT t.transfer_id, t.reason, t.reference, $4
             FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(transfer_id, reason, reference, ord)
             ORDER BY t.ord
+            ON CONFLICT (transfer_id) DO NOTHING
             RETURNING seq, transfer_id
         ), new_entries AS (
             INSERT INTO ledger_entries (transfer_seq, account_id, amount, balance_after)
@@ -134,60 +140,73 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         Guid[] transferIds,
         CancellationToken cancellationToken)
     {
+        Guid[]? lookUp = null;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var (outcomes, missing) = await TryApplyAsync(validated, accountCodes, transferIds, cancellationToken);
-                if (outcomes is not null)
+                var result = await TryApplyAsync(validated, accountCodes, lookUp, cancellationToken);
+                if (result.Outcomes is not null)
                 {
-                    return outcomes;
+                    return result.Outcomes;
                 }
                 if (attempt >= MaxAttempts)
                 {
-                    throw new InvalidOperationException($"Ledger accounts {string.Join(", ", missing!)} could not be created.");
+                    throw new InvalidOperationException($"Ledger batch could not be applied in {MaxAttempts} attempts.");
+                }
+                if (result.EarlierTransferFound)
+                {
+                    lookUp = transferIds;
+                    continue;
                 }
                 // Accounts are created outside the batch's transaction: creating them while holding other
                 // accounts' locks could deadlock with a batch creating the same ones. An unused account is harmless.
-                await CreateAccountsAsync(missing!, cancellationToken);
+                await CreateAccountsAsync(result.MissingAccounts!, cancellationToken);
             }
             catch (PostgresException e) when (attempt < MaxAttempts && IsTransient(e))
             {
-                // Another batch stored one of our transfer ids between our lookup and our insert; on the
-                // next attempt the lookup sees it and answers duplicate or idempotency-key-reused.
                 LogRetry(logger, attempt, e.SqlState);
             }
         }
     }
 
     private static bool IsTransient(PostgresException e) =>
-        e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
+        e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
 
-    /// <returns>The outcomes, or null outcomes and the accounts to create before trying again.</returns>
-    private async Task<(IReadOnlyList<TransferOutcome>? Outcomes, IReadOnlySet<LedgerAccountId>? Missing)> TryApplyAsync(
+    /// <summary>What one attempt did: answered the batch, or rolled back for a reason the next attempt deals with.</summary>
+    private sealed record Attempt(IReadOnlyList<TransferOutcome>? Outcomes, IReadOnlySet<LedgerAccountId>? MissingAccounts = null, bool EarlierTransferFound = false);
+
+    /// <param name="lookUp">The batch's transfer ids to read back first, or null to assume they are all new.</param>
+    private async Task<Attempt> TryApplyAsync(
         IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
         string[] accountCodes,
-        Guid[] transferIds,
+        Guid[]? lookUp,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // Round trip 1: lock, then look up earlier transfers. The lookup runs after the locks are held,
-        // so a concurrent batch with the same transfer id and accounts has either committed (we see it) or waits for us.
+        // Round trip 1: lock, then (on a retry) look up earlier transfers. The lookup runs after the locks are
+        // held, so a concurrent batch with the same transfer id and accounts has either committed (we see it) or waits for us.
         var accounts = new Dictionary<LedgerAccountId, LockedAccount>(accountCodes.Length);
         var stored = new Dictionary<Guid, CommittedTransfer>();
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
             batch.BatchCommands.Add(Command(LockAccountsSql, Value(accountCodes)));
-            batch.BatchCommands.Add(Command(StoredTransfersSql, Value(transferIds)));
+            if (lookUp is not null)
+            {
+                batch.BatchCommands.Add(Command(StoredTransfersSql, Value(lookUp)));
+            }
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 accounts[LedgerAccountId.Parse(reader.GetString(1))] = new LockedAccount(reader.GetInt64(0), reader.GetInt64(2));
             }
-            await reader.NextResultAsync(cancellationToken);
-            await ReadTransfersAsync(reader, stored, cancellationToken);
+            if (lookUp is not null)
+            {
+                await reader.NextResultAsync(cancellationToken);
+                await ReadTransfersAsync(reader, stored, cancellationToken);
+            }
         }
         foreach (var code in accountCodes)
         {
@@ -198,7 +217,12 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         if (plan.MissingAccounts.Count > 0)
         {
             await transaction.RollbackAsync(cancellationToken);
-            return (null, plan.MissingAccounts);
+            return new Attempt(null, MissingAccounts: plan.MissingAccounts);
+        }
+        if (lookUp is null && await AnyRefusedTransferIsStoredAsync(connection, transaction, validated, plan, cancellationToken))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return new Attempt(null, EarlierTransferFound: true);
         }
 
         var sequences = new Dictionary<Guid, long>(plan.Transfers.Count);
@@ -208,13 +232,47 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             var now = time.GetUtcNow();
             var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
             await WritePlanAsync(connection, transaction, plan, accounts, createdAt, sequences, cancellationToken);
+            if (sequences.Count < plan.Transfers.Count)
+            {
+                // The insert skipped ids that are already stored (or were stored by a concurrent batch meanwhile).
+                await transaction.RollbackAsync(cancellationToken);
+                return new Attempt(null, EarlierTransferFound: true);
+            }
             await outbox.AddRangeAsync(transaction, WalletChanges(plan, createdAt), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            return (Outcomes(validated, plan, sequences, createdAt), null);
+            return new Attempt(Outcomes(validated, plan, sequences, createdAt));
         }
 
         await transaction.RollbackAsync(cancellationToken);
-        return (Outcomes(validated, plan, sequences, default), null);
+        return new Attempt(Outcomes(validated, plan, sequences, default));
+    }
+
+    /// <summary>
+    /// A transfer the plan refused (say, for insufficient funds) never reaches the insert, so the insert cannot
+    /// reveal that it is a replay of a stored one, which must be answered duplicate instead.
+    /// </summary>
+    private static async Task<bool> AnyRefusedTransferIsStoredAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
+        BatchPlan plan,
+        CancellationToken cancellationToken)
+    {
+        var refused = new List<Guid>();
+        for (var i = 0; i < validated.Count; i++)
+        {
+            if (validated[i].Transfer is { } transfer && plan.Decisions[i].Outcome is not null)
+            {
+                refused.Add(transfer.TransferId);
+            }
+        }
+        if (refused.Count == 0)
+        {
+            return false;
+        }
+        await using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM ledger_transfers WHERE transfer_id = ANY($1))", connection, transaction);
+        command.Parameters.Add(Value(refused.ToArray()));
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
     /// <summary>Round trip 2: every accepted transfer and entry in one statement, every account updated once.</summary>

@@ -5,12 +5,18 @@ using StreamBets.Realtime.Live;
 namespace StreamBets.Realtime.IntegrationEvents.EventHandling;
 
 /// <summary>A player's own news (a settled bet, a wallet movement) goes to their user group only.</summary>
-public sealed class UserNotificationHandler(LivePublisher publisher) : IIntegrationEventHandler<BetSettled>, IIntegrationEventHandler<WalletChanged>
+public sealed class UserNotificationHandler(LivePublisher publisher) : IIntegrationEventHandler<BetsSettled>, IIntegrationEventHandler<WalletChanged>
 {
-    public Task HandleAsync(BetSettled @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        publisher.PublishAsync(LiveStream.User(@event.UserId),
-            new BetSettledMessage(@event.BetId, @event.PoolId, @event.Result, @event.StakeMinor, @event.PayoutMinor, @event.SettledAt),
-            context.EventId, cancellationToken);
+    /// <summary>One message per bet to its player; the bet id de-duplicates, since a bet settles once.</summary>
+    public async Task HandleAsync(BetsSettled @event, IntegrationEventContext context, CancellationToken cancellationToken)
+    {
+        foreach (var bet in @event.Bets)
+        {
+            await publisher.PublishAsync(LiveStream.User(bet.UserId),
+                new BetSettledMessage(bet.BetId, @event.PoolId, bet.Result, bet.StakeMinor, bet.PayoutMinor, @event.SettledAt),
+                bet.BetId, cancellationToken);
+        }
+    }
 
     public Task HandleAsync(WalletChanged @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
         publisher.PublishAsync(LiveStream.User(@event.UserId),

@@ -30,8 +30,8 @@ CREATE TABLE settlements (
 
 CREATE INDEX settlements_runnable ON settlements (next_attempt_at) WHERE status IN ('due', 'running');
 
--- Every bet whose payout (if any) the ledger confirmed, written in the same transaction as its BetSettled event.
--- The primary key is what makes a rerun publish each BetSettled once.
+-- Every bet whose payout (if any) the ledger confirmed, written in the same transaction as the BetsSettled event naming it.
+-- The primary key is what makes a rerun announce each bet once.
 CREATE TABLE settled_bets (
     bet_id        uuid        PRIMARY KEY,
     pool_id       uuid        NOT NULL,

@@ -2,32 +2,30 @@ using System.Collections.Concurrent;
 using Npgsql;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
-using StreamBets.Pools.Leaderboards;
 using StreamBets.Pools.Management;
 
 namespace StreamBets.Pools.IntegrationEvents.EventHandling;
 
-/// <summary>Adds a settled bet's net result (payout - stake) to the player's leaderboard scores, globally and on the pool's channel.</summary>
-public sealed partial class BetSettledHandler(PoolChannels channels, Leaderboards.Leaderboards leaderboards, ILogger<BetSettledHandler> logger)
-    : IIntegrationEventHandler<BetSettled>
+/// <summary>Adds settled bets' net results (payout - stake) to their players' leaderboard scores, globally and on the pool's channel.</summary>
+public sealed partial class BetsSettledHandler(PoolChannels channels, Leaderboards.Leaderboards leaderboards, ILogger<BetsSettledHandler> logger)
+    : IIntegrationEventHandler<BetsSettled>
 {
-    public async Task HandleAsync(BetSettled @event, IntegrationEventContext context, CancellationToken cancellationToken)
+    public async Task HandleAsync(BetsSettled @event, IntegrationEventContext context, CancellationToken cancellationToken)
     {
         var channel = await channels.FindAsync(context.Transaction, @event.PoolId, cancellationToken);
         if (channel is null)
         {
-            LogUnknownPool(logger, @event.BetId, @event.PoolId);
+            LogUnknownPool(logger, @event.Bets.Count, @event.PoolId);
             return;
         }
 
-        await leaderboards.RecordAsync(context.Transaction, channel, @event.UserId, @event.PayoutMinor - @event.StakeMinor, @event.SettledAt, cancellationToken);
+        await leaderboards.RecordAsync(context.Transaction, channel, @event.Bets.Select(b => (b.UserId, b.PayoutMinor - b.StakeMinor)), @event.SettledAt, cancellationToken);
     }
 
-    [LoggerMessage(EventId = 4002, EventName = "SettledBetOfUnknownPool", Level = LogLevel.Warning,
-        Message = "BetSettled {BetId} is for pool {PoolId}, which this service does not have; ignored")]
-    private static partial void LogUnknownPool(ILogger logger, Guid betId, Guid poolId);
+    [LoggerMessage(EventId = 4002, EventName = "SettledBetsOfUnknownPool", Level = LogLevel.Warning,
+        Message = "BetsSettled with {Count} bets is for pool {PoolId}, which this service does not have; ignored")]
+    private static partial void LogUnknownPool(ILogger logger, int count, Guid poolId);
 }
-
 /// <summary>The channel of a pool, which never changes, remembered so a million settled bets make a handful of queries.</summary>
 public sealed class PoolChannels
 {
