@@ -22,14 +22,23 @@ for run in $(seq 1 "$runs"); do
   dotnet run --project StreamBets.AppHost --no-build --launch-profile http -- --StreamBets:DataDirectory="$data" >"$data/apphost.log" 2>&1 &
   apphost=$!
   healthy=0
+  # When each part first answered, so a slow start names its tail (checked in parallel: one silent part must not
+  # stretch the polling interval).
+  declare -A first=()
   for _ in $(seq 1 600); do
-    all=1
+    probes=()
     for service in "${services[@]}"; do
-      [ "$(curl -s -m 2 http://localhost:5100/health/$service)" = "Healthy" ] || { all=0; break; }
+      [ -n "${first[$service]:-}" ] || { [ "$(curl -s -m 2 http://localhost:5100/health/$service)" = "Healthy" ] && echo "$service" >>"$data/up"; } & probes+=($!)
     done
-    [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' http://localhost:5200/health)" = 200 ] || all=0
-    [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' http://localhost:5210/health)" = 200 ] || all=0
-    if [ $all = 1 ]; then healthy=1; break; fi
+    [ -n "${first[web]:-}" ] || { [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' http://localhost:5200/health)" = 200 ] && echo web >>"$data/up"; } & probes+=($!)
+    [ -n "${first[admin]:-}" ] || { [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' http://localhost:5210/health)" = 200 ] && echo admin >>"$data/up"; } & probes+=($!)
+    wait "${probes[@]}" || true # not a bare wait: the AppHost is a background job too
+    now=$(echo "$(date +%s.%N) - $start" | bc)
+    if [ -f "$data/up" ]; then
+      while read -r part; do [ -n "${first[$part]:-}" ] || first[$part]=$now; done <"$data/up"
+      rm -f "$data/up"
+    fi
+    if [ "${#first[@]}" = $(( ${#services[@]} + 2 )) ]; then healthy=1; break; fi
     sleep 0.5
   done
   elapsed=$(echo "$(date +%s.%N) - $start" | bc)
@@ -37,4 +46,6 @@ for run in $(seq 1 "$runs"); do
   sleep 5
   rm -rf "$data"
   if [ $healthy = 1 ]; then echo "run $run: all healthy after $elapsed s"; else echo "run $run: NOT healthy after $elapsed s"; fi
+  for part in "${!first[@]}"; do printf '  %-12s %6.1f s\n' "$part" "${first[$part]}"; done | sort -k2 -n
+  unset first
 done
