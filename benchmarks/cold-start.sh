@@ -15,6 +15,43 @@ if [ "${SKIP_BUILD:-}" != 1 ]; then
   echo "clean build of the AppHost and every service: $(echo "$(date +%s.%N) - $start" | bc) s"
 fi
 
+# CPU seconds the app's whole process tree used until then (the AppHost, DCP, the dashboard, the servers, every
+# service and its `dotnet run`): unlike the wall-clock time, it hardly depends on what else runs on the box, and half
+# of it is the floor of a start on two cores.
+cpu_report() {
+  /usr/bin/python3 - "$1" <<'PY'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+children, info = {}, {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        continue
+    fields = stat[stat.rindex(")") + 2:].split()
+    children.setdefault(int(fields[1]), []).append(int(pid))
+    info[int(pid)] = (sum(int(f) for f in fields[11:15]) / tick, cmd)  # utime stime cutime cstime
+def descendants(root):
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
+tree = descendants(int(sys.argv[1]))
+# DCP detaches from the AppHost; it is the process that monitors it, and it runs every resource.
+monitors = {f"--monitor {pid} " for pid in tree}
+tree += [p for dcp in info if any(m in info[dcp][1] + " " for m in monitors) for p in descendants(dcp)]
+used = sorted(((info[p][0], info[p][1]) for p in tree if p in info), reverse=True)
+print(f"  CPU used by the app's processes: {sum(u for u, _ in used):.0f} s; the biggest:")
+for seconds, cmd in used[:8]:
+    words = [w.rsplit("/", 1)[-1] for w in cmd.split()] or ["?"]
+    name = f"dotnet run {words[3]}" if words[:3] == ["dotnet", "run", "--project"] else " ".join(words[:2])
+    print(f"    {seconds:5.1f} s  {name}")
+PY
+}
+
 for run in $(seq 1 "$runs"); do
   data=$(mktemp -d /tmp/streambets-coldstart.XXXXXX)
   chmod 755 "$data" # PostgreSQL runs as its own user and must reach its folder inside
@@ -42,10 +79,12 @@ for run in $(seq 1 "$runs"); do
     sleep 0.5
   done
   elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+  cpu_report "$apphost" >"$data/cpu"
   kill -TERM "$apphost"; wait "$apphost" 2>/dev/null || true
   sleep 5
-  rm -rf "$data"
+  cpu=$(cat "$data/cpu"); rm -rf "$data"
   if [ $healthy = 1 ]; then echo "run $run: all healthy after $elapsed s"; else echo "run $run: NOT healthy after $elapsed s"; fi
   for part in "${!first[@]}"; do printf '  %-12s %6.1f s\n' "$part" "${first[$part]}"; done | sort -k2 -n
+  echo "$cpu"
   unset first
 done
