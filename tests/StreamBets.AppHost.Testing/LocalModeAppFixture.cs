@@ -117,8 +117,16 @@ public partial class LocalModeAppFixture : IAsyncLifetime
 
         var stopwatch = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(StartupTimeout);
-        await App.StartAsync(timeout.Token);
-        await Task.WhenAll(ours.Select(resource => notifications.WaitForResourceHealthyAsync(resource.Name, timeout.Token)));
+        try
+        {
+            await App.StartAsync(timeout.Token);
+            await Task.WhenAll(ours.Select(resource => notifications.WaitForResourceHealthyAsync(resource.Name, timeout.Token)));
+        }
+        catch
+        {
+            SaveResourceLogs(); // a start that failed or timed out is when the logs matter most
+            throw;
+        }
         TimeToAllHealthy = stopwatch.Elapsed;
     }
 
@@ -159,6 +167,7 @@ public partial class LocalModeAppFixture : IAsyncLifetime
             await _collecting;
             await App.DisposeAsync();
         }
+        _stopCollecting.Dispose();
         SaveResourceLogs();
         try
         {

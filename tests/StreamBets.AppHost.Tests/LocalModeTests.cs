@@ -122,11 +122,17 @@ public sealed class LocalModeTests(LocalModeAppFixture fixture)
     public void No_resource_logged_an_error()
     {
         var logs = fixture.ResourceLogLines;
-        // Guard against a vacuous pass (session 2 passed on empty logs): every service must have been heard from.
-        // Each logs at least its start-up lines (EF migrations, "Application started"); PostgreSQL and ClickHouse
-        // log only warnings and worse, so they may rightly be silent.
-        var silent = fixture.ProjectNames.Append("redis").Where(name => logs.GetValueOrDefault(name) is not { Count: > 0 }).ToList();
-        Assert.True(silent.Count == 0, $"No log lines were collected from: {string.Join(", ", silent)}.");
+        // Guard against a vacuous pass (session 2 passed on empty logs): every service's own console output must have
+        // been collected, not just Aspire's lines about it ("Waiting for resource ...", "Starting process ..."). Every
+        // ASP.NET Core app logs "Application started"; redis-server its "Ready to accept connections". PostgreSQL and
+        // ClickHouse log only warnings and worse, so they may rightly be silent.
+        var unheard = fixture.ProjectNames.Where(name => !Wrote(name, "Application started")).ToList();
+        if (!Wrote("redis", "Ready to accept connections"))
+        {
+            unheard.Add("redis");
+        }
+        Assert.True(unheard.Count == 0, $"The console output of these resources was not collected: {string.Join(", ", unheard)}.");
+
         foreach (var (resource, lines) in logs)
         {
             // With the next lines: the console logger puts the message and the exception under "fail: Category[id]".
@@ -135,6 +141,9 @@ public sealed class LocalModeTests(LocalModeAppFixture fixture)
             Assert.True(errors.Count == 0, $"{resource} logged {errors.Count} errors (all lines in bin/.../apphost-logs/{resource}.log):\n{string.Join("\n---\n", errors)}");
         }
     }
+
+    private bool Wrote(string resource, string text) =>
+        fixture.ResourceLogLines.GetValueOrDefault(resource)?.Any(line => line.Contains(text, StringComparison.Ordinal)) == true;
 
     // Services log "fail:"/"crit:" for errors; PostgreSQL writes ERROR/FATAL/PANIC; ClickHouse "<Error>".
     private static bool IsErrorLine(string line) =>
