@@ -5,6 +5,11 @@ var builder = DistributedApplication.CreateBuilder(args);
 // Stores: containers where a container runtime answers, the machine's own servers otherwise.
 var infrastructure = StreamBetsInfrastructure.Add(builder);
 
+// Services wait only for their stores (WithDatabase, WithRedis, ... each add a WaitFor), never for each other: every
+// call between services goes through a retrying client, nothing calls another service while starting, and waiting in
+// the diagram's order (users -> pools -> betengine -> gateway -> web) made the cold start a chain of health-check
+// polls. References still give each service the others' addresses.
+
 // One signing key for the JWTs that Users issues and every service validates.
 var signingKey = builder.AddParameter("auth-signing-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
@@ -20,29 +25,29 @@ var pools = builder.AddProject<Projects.StreamBets_Pools>("pools")
     .WithRedis(infrastructure)
     .WithDocumentStore(infrastructure)
     .WithEventBus(infrastructure)
-    .WithReference(users).WaitFor(users)
+    .WithReference(users)
     .WithEnvironment("Auth__SigningKey", signingKey);
 
 var betEngine = builder.AddProject<Projects.StreamBets_BetEngine>("betengine")
     .WithDatabase(infrastructure, "betsdb")
     .WithRedis(infrastructure)
     .WithEventBus(infrastructure)
-    .WithReference(users).WaitFor(users)
-    .WithReference(pools).WaitFor(pools)
+    .WithReference(users)
+    .WithReference(pools)
     .WithEnvironment("Auth__SigningKey", signingKey);
 
 var settlement = builder.AddProject<Projects.StreamBets_Settlement>("settlement")
     .WithDatabase(infrastructure, "settlementdb")
     .WithEventBus(infrastructure)
-    .WithReference(betEngine).WaitFor(betEngine)
-    .WithReference(pools).WaitFor(pools)
-    .WithReference(users).WaitFor(users)
+    .WithReference(betEngine)
+    .WithReference(pools)
+    .WithReference(users)
     .WithEnvironment("Auth__SigningKey", signingKey);
 
 var payments = builder.AddProject<Projects.StreamBets_Payments>("payments")
     .WithDatabase(infrastructure, "paymentsdb")
     .WithEventBus(infrastructure)
-    .WithReference(users).WaitFor(users)
+    .WithReference(users)
     .WithEnvironment("Auth__SigningKey", signingKey);
 
 var integration = builder.AddProject<Projects.StreamBets_Integration>("integration")
@@ -64,25 +69,25 @@ var analytics = builder.AddProject<Projects.StreamBets_Analytics>("analytics")
 // The gateway, web and admin are the only external endpoints.
 var gateway = builder.AddProject<Projects.StreamBets_Gateway>("gateway")
     .WithRedis(infrastructure)
-    .WithReference(users).WaitFor(users)
-    .WithReference(betEngine).WaitFor(betEngine)
-    .WithReference(pools).WaitFor(pools)
-    .WithReference(settlement).WaitFor(settlement)
-    .WithReference(payments).WaitFor(payments)
-    .WithReference(integration).WaitFor(integration)
-    .WithReference(realtime).WaitFor(realtime)
-    .WithReference(analytics).WaitFor(analytics)
+    .WithReference(users)
+    .WithReference(betEngine)
+    .WithReference(pools)
+    .WithReference(settlement)
+    .WithReference(payments)
+    .WithReference(integration)
+    .WithReference(realtime)
+    .WithReference(analytics)
     .WithEnvironment("Auth__SigningKey", signingKey)
     .WithExternalHttpEndpoints();
 
 // The player app keeps each signed-in player's Users tokens server-side, in Redis.
 builder.AddProject<Projects.StreamBets_Web>("web")
     .WithRedis(infrastructure)
-    .WithReference(gateway).WaitFor(gateway)
+    .WithReference(gateway)
     .WithExternalHttpEndpoints();
 
 builder.AddProject<Projects.StreamBets_Admin>("admin")
-    .WithReference(gateway).WaitFor(gateway)
+    .WithReference(gateway)
     .WithExternalHttpEndpoints();
 
 builder.CheckEveryServiceHealth();

@@ -17,13 +17,17 @@ public static class PostgresSchema
     public static TBuilder AddPostgresSchema<TBuilder>(this TBuilder builder, string connectionName, Assembly scriptsAssembly)
         where TBuilder : IHostApplicationBuilder
     {
-        // Not AddHostedService: it de-duplicates by implementation type, and a service may migrate several
-        // script assemblies into one database (its own and the event bus's outbox/inbox).
-        builder.Services.AddSingleton<IHostedService>(services => new SchemaMigrator(
-            services.GetRequiredService<IConfiguration>().GetConnectionString(connectionName)
-                ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured."),
-            scriptsAssembly,
-            services.GetRequiredService<ILogger<SchemaMigrator>>()));
+        // A service may migrate several script assemblies into one database (its own and the event bus's
+        // outbox/inbox); one hosted service applies them all, in the order they were added.
+        builder.Services.AddSingleton(new SchemaScripts(connectionName, scriptsAssembly));
+        if (!builder.Services.Any(d => d.ImplementationType == typeof(SchemaMigrator)))
+        {
+            // First of all hosted services: hosted services start one after another, and those registered before
+            // this call (the health-check publisher that gRPC health adds, the event bus's relay and consumers)
+            // would otherwise run against a database that does not exist yet. The publisher's first round, 5 s after
+            // it starts, then logged "database ... does not exist" as an error whenever migrating took longer.
+            builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SchemaMigrator>());
+        }
         return builder;
     }
 
@@ -111,9 +115,19 @@ public static class PostgresSchema
         }
     }
 
-    private sealed class SchemaMigrator(string connectionString, Assembly scriptsAssembly, ILogger<SchemaMigrator> logger) : IHostedService
+    private sealed record SchemaScripts(string ConnectionName, Assembly Assembly);
+
+    private sealed class SchemaMigrator(IEnumerable<SchemaScripts> scripts, IConfiguration configuration, ILogger<SchemaMigrator> logger) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => MigrateAsync(connectionString, scriptsAssembly, logger, cancellationToken);
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            foreach (var (connectionName, assembly) in scripts)
+            {
+                var connectionString = configuration.GetConnectionString(connectionName)
+                    ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured.");
+                await MigrateAsync(connectionString, assembly, logger, cancellationToken);
+            }
+        }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.RegularExpressions;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +11,7 @@ namespace StreamBets.AppHost.Testing;
 /// The whole StreamBets AppHost in local mode, started once for every test in the collection,
 /// with its own throw-away data folder and every resource healthy before the first test runs.
 /// </summary>
-public class LocalModeAppFixture : IAsyncLifetime
+public partial class LocalModeAppFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartupTimeout = TimeSpan.FromMinutes(4);
 
@@ -40,20 +41,60 @@ public class LocalModeAppFixture : IAsyncLifetime
         }
     }
 
-    // By resource, not by name: a project's logs are kept under its instance name (users-abcd1234), so the
-    // name overload watches a stream nobody writes to.
-    private async Task CollectLogsAsync(ResourceLoggerService logs, IResource resource)
+    private readonly CancellationTokenSource _stopCollecting = new();
+    private Task _collecting = Task.CompletedTask;
+
+    /// <summary>
+    /// Follows every resource instance's console output from the moment DCP names it. Logs are kept under the DCP
+    /// instance name (users-abcd1234), which exists only once the app starts: before that, WatchAsync by name or by
+    /// resource watches the bare name ("users"), a stream nobody writes to, so session 2 collected nothing. The
+    /// notification stream reports each instance as soon as DCP creates it, and DCP streams a log from its first line
+    /// to whoever subscribes, so nothing is lost however late the watch begins.
+    /// </summary>
+    private async Task CollectLogsAsync(ResourceNotificationService notifications, ResourceLoggerService logs, HashSet<string> ours, CancellationToken stop)
     {
-        var resourceName = resource.Name;
-        await foreach (var batch in logs.WatchAsync(resource))
+        var watched = new HashSet<string>();
+        var watches = new List<Task>();
+        try
         {
-            lock (_lines)
+            await foreach (var change in notifications.WatchAsync(stop))
             {
-                var lines = _lines.TryGetValue(resourceName, out var existing) ? existing : _lines[resourceName] = [];
-                lines.AddRange(batch.Select(line => line.Content));
+                if (ours.Contains(change.Resource.Name) && watched.Add(change.ResourceId))
+                {
+                    watches.Add(CollectInstanceLogsAsync(logs, change.Resource.Name, change.ResourceId, stop));
+                }
             }
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        await Task.WhenAll(watches);
     }
+
+    private async Task CollectInstanceLogsAsync(ResourceLoggerService logs, string resourceName, string instanceName, CancellationToken stop)
+    {
+        try
+        {
+            await foreach (var batch in logs.WatchAsync(instanceName).WithCancellation(stop))
+            {
+                lock (_lines)
+                {
+                    var lines = _lines.TryGetValue(resourceName, out var existing) ? existing : _lines[resourceName] = [];
+                    lines.AddRange(batch.Select(line => AnsiEscape().Replace(line.Content, "")));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The console logger colours its level ("\e[41m\e[30mfail\e[39m\e[22m\e[49m:"), so a plain search for "fail:"
+    /// misses every error; the lines are kept without the colours.
+    /// </summary>
+    [GeneratedRegex(@"\x1B\[[0-9;]*[A-Za-z]")]
+    private static partial Regex AnsiEscape();
 
     public async Task InitializeAsync()
     {
@@ -70,17 +111,22 @@ public class LocalModeAppFixture : IAsyncLifetime
         // Aspire adds hidden helper resources (such as project rebuilders) that never start; only ours matter.
         var ours = builder.Resources.Where(r => r is ProjectResource || r.GetType().Name == "LocalServerResource").ToList();
         App = await builder.BuildAsync();
-        var resourceLogs = App.Services.GetRequiredService<ResourceLoggerService>();
-        foreach (var resource in ours)
-        {
-            _ = CollectLogsAsync(resourceLogs, resource);
-        }
+        var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
+        _collecting = CollectLogsAsync(notifications, App.Services.GetRequiredService<ResourceLoggerService>(),
+            ours.Select(r => r.Name).ToHashSet(), _stopCollecting.Token);
 
         var stopwatch = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(StartupTimeout);
-        await App.StartAsync(timeout.Token);
-        var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
-        await Task.WhenAll(ours.Select(resource => notifications.WaitForResourceHealthyAsync(resource.Name, timeout.Token)));
+        try
+        {
+            await App.StartAsync(timeout.Token);
+            await Task.WhenAll(ours.Select(resource => notifications.WaitForResourceHealthyAsync(resource.Name, timeout.Token)));
+        }
+        catch
+        {
+            SaveResourceLogs(); // a start that failed or timed out is when the logs matter most
+            throw;
+        }
         TimeToAllHealthy = stopwatch.Elapsed;
     }
 
@@ -116,8 +162,12 @@ public class LocalModeAppFixture : IAsyncLifetime
         if (App is not null)
         {
             await App.StopAsync();
+            // The last lines (shutdown) have arrived once the app has stopped; then end the watches.
+            await _stopCollecting.CancelAsync();
+            await _collecting;
             await App.DisposeAsync();
         }
+        _stopCollecting.Dispose();
         SaveResourceLogs();
         try
         {

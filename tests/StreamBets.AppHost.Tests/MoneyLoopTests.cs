@@ -172,10 +172,15 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         Assert.Equal(expectedPayout, bet.GetProperty("payoutMinor").GetInt64());
     }
 
-    /// <summary>Sends JSON and answers the JSON reply; a 429 from the gateway's rate limit is waited out, anything else not 2xx fails with the problem's text.</summary>
+    /// <summary>
+    /// Sends JSON and answers the JSON reply; a 429 from the gateway's rate limit is waited out, and so is a 503 to a
+    /// request with an Idempotency-Key, a few times, because that is the API's word for "nothing was decided, retry
+    /// with the same key" (a freshly started service's first call can overrun a caller's deadline on a busy box).
+    /// Anything else not 2xx fails with the problem's text.
+    /// </summary>
     private static async Task<JsonElement> SendAsync(HttpClient gateway, HttpMethod method, string path, string? token, object? body, string? idempotencyKey = null)
     {
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
             using var request = new HttpRequestMessage(method, path);
             if (token is not null)
@@ -193,6 +198,11 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
             using var response = await gateway.SendAsync(request);
             var text = await response.Content.ReadAsStringAsync();
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                continue;
+            }
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && idempotencyKey is not null && attempt < 5)
             {
                 await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
                 continue;

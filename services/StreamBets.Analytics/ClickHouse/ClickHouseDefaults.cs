@@ -4,6 +4,7 @@ public static class ClickHouseDefaults
 {
     public const string ConnectionName = "clickhouse";
     public const string HttpClientName = "clickhouse";
+    public const string HealthClientName = "clickhouse-health";
 
     /// <summary>
     /// The connection string is the base URL of ClickHouse's HTTP interface, e.g. http://127.0.0.1:8123.
@@ -13,8 +14,17 @@ public static class ClickHouseDefaults
     {
         var connectionString = builder.Configuration.GetConnectionString(ConnectionName)
             ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionName} is not configured.");
-        builder.Services.AddHttpClient(HttpClientName, client => client.BaseAddress = new Uri(connectionString.TrimEnd('/') + "/"));
+        var baseAddress = new Uri(connectionString.TrimEnd('/') + "/");
+        builder.Services.AddHttpClient(HttpClientName, client => client.BaseAddress = baseAddress);
+        // A health check reports what it sees now; the prober asks again. Every factory client gets the standard
+        // resilience handler (ServiceDefaults), through which a down server showed as a 5 s timeout after retries
+        // instead of "unreachable", so the check has a plain client of its own.
+        builder.Services.AddKeyedSingleton(HealthClientName, (_, _) => new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            BaseAddress = baseAddress,
+        });
         builder.Services.AddHealthChecks().AddCheck<ClickHouseHealthCheck>("clickhouse");
+        builder.Services.AddHostedService<ClickHouseWarmup>();
         return builder;
     }
 }

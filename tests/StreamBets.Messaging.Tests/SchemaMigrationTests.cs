@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using StreamBets.Testing;
+
+namespace StreamBets.Messaging.Tests;
+
+public sealed class SchemaMigrationTests
+{
+    /// <summary>
+    /// Hosted services start one after another, and a service registers some (the health-check publisher of gRPC
+    /// health, the event bus's relay and consumers) before it adds its schema. They must still find the database
+    /// created and migrated: before, the publisher's first round logged "database ... does not exist" as an error
+    /// whenever migrating took longer than its 5 s delay (seen on a busy box, in the AppHost's resource logs).
+    /// </summary>
+    [Fact]
+    public async Task The_schema_is_migrated_before_hosted_services_registered_earlier_start()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        // Not created here: the migrator creates a missing database, as in local mode.
+        var connectionString = postgres.ConnectionString($"migrate_first_{Guid.NewGuid():N}");
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "StreamBets.Messaging.Tests", DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:servicedb"] = connectionString });
+        var earlier = new SchemaProbe(connectionString);
+        builder.Services.AddSingleton<IHostedService>(earlier);
+        builder.AddPostgresSchema("servicedb", typeof(EventBusExtensions).Assembly);
+
+        using var host = builder.Build();
+        await host.StartAsync();
+        await host.StopAsync();
+
+        Assert.Null(earlier.Failure);
+        Assert.True(earlier.ScriptsApplied > 0, "The earlier hosted service started before any schema script was applied.");
+    }
+
+    private sealed class SchemaProbe(string connectionString) : IHostedService
+    {
+        public long ScriptsApplied { get; private set; }
+        public string? Failure { get; private set; }
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+                await connection.OpenAsync(cancellationToken);
+                await using var count = new NpgsqlCommand("SELECT count(*) FROM schema_migrations", connection);
+                ScriptsApplied = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+            }
+            catch (PostgresException e)
+            {
+                Failure = e.MessageText; // database or table missing: started too early
+            }
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
