@@ -88,8 +88,11 @@ public sealed class RedisStreamsOptions
     /// <summary>Entries read per XREADGROUP.</summary>
     public int ReadBatchSize { get; set; } = 200;
 
-    /// <summary>Longest wait between reads of an idle partition (the wait starts at 1 ms and doubles).</summary>
-    public TimeSpan IdlePollMax { get; set; } = TimeSpan.FromMilliseconds(20);
+    /// <summary>
+    /// Longest wait between reads of an idle partition. Appends ring the partition's doorbell, which ends the wait at once;
+    /// this bounds the delay only when a ring is lost (pub/sub does not survive a reconnect).
+    /// </summary>
+    public TimeSpan IdlePollMax { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>A consumer owns a partition through a lease it renews; a dead consumer's partitions are free after this.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);

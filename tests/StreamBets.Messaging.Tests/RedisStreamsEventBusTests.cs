@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging.Transports;
 using StreamBets.Messaging.Transports.RedisStreams;
 using StreamBets.Testing;
@@ -45,6 +46,25 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
         await Eventually.TrueAsync(
             () => Task.FromResult(consumers.All(c => ((RedisStreamsConsumer)c.Host.Services.GetRequiredService<IEventConsumer>()).OwnedStreams.Count > 0)),
             TimeSpan.FromSeconds(15), "every consumer holds partition leases");
+
+    [Fact]
+    public async Task An_idle_consumer_is_woken_by_the_doorbell_not_by_polling()
+    {
+        var setup = await SetUpAsync();
+        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
+        await using var publisher = await TestService.StartAsync(setup, publisherDb, "wallet");
+        // Polls every 10 minutes: only the doorbell can deliver within the test.
+        await using var consumer = await TestService.StartAsync(setup, consumerDb, "watcher",
+            bus => bus.AddSubscription<WalletChanged, RecordingHandler>(), configure: o => o.RedisStreams.IdlePollMax = TimeSpan.FromMinutes(10));
+        await WaitUntilConsumersShareAsync(consumer);
+        await Task.Delay(500); // every partition worker has read its empty stream and waits
+
+        for (var i = 1; i <= 3; i++)
+        {
+            await publisher.PublishAsync(Events.Wallet(Guid.NewGuid(), i));
+            await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == i, TimeSpan.FromSeconds(10), $"event {i} is handled");
+        }
+    }
 
     [Fact]
     public void A_key_always_maps_to_the_same_partition_stream()

@@ -29,7 +29,8 @@ internal sealed class TestService : IAsyncDisposable
         string connectionString,
         string serviceName,
         Action<IEventBusBuilder>? subscribe = null,
-        Action<TestService>? beforeStart = null)
+        Action<TestService>? beforeStart = null,
+        Action<EventBusOptions>? configure = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -61,6 +62,7 @@ internal sealed class TestService : IAsyncDisposable
             options.Kafka.TopicPrefix = setup.Prefix + ".";
             options.Kafka.Partitions = 8;
             options.Kafka.SessionTimeoutMs = 6000;
+            configure?.Invoke(options);
         });
         subscribe?.Invoke(bus);
         var service = new TestService(builder.Build(), connectionString);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using StackExchange.Redis;
 
 namespace StreamBets.Messaging.Transports.RedisStreams;
 
@@ -13,6 +14,9 @@ internal sealed class RedisStreamNames(RedisStreamsOptions options)
     public string StreamOf(string topic, string key) => Stream(topic, Partition(key, options.PartitionsPerTopic));
 
     public string Lease(string group, string topic, int partition) => string.Create(CultureInfo.InvariantCulture, $"{_prefix}:lease:{group}:{topic}:{partition}");
+
+    /// <summary>The pub/sub channel that rings when a stream got entries, so idle consumers need not poll it often.</summary>
+    public static RedisChannel Doorbell(string stream) => RedisChannel.Literal($"{stream}:doorbell");
 
     public string Members(string group) => $"{_prefix}:members:{group}";
 

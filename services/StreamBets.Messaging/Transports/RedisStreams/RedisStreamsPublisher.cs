@@ -5,6 +5,7 @@ namespace StreamBets.Messaging.Transports.RedisStreams;
 /// <summary>
 /// Appends a relay batch to the partition streams with one Lua script: Redis runs it atomically, so a batch is either
 /// entirely in the streams or not at all (a lost reply at worst re-sends it, in the same order), and it is one round trip.
+/// It then rings each touched stream's doorbell once (see <see cref="RedisStreamNames.Doorbell"/>).
 /// </summary>
 internal sealed class RedisStreamsPublisher(IConnectionMultiplexer redis, RedisStreamsOptions options) : IEventPublisher
 {
@@ -12,11 +13,15 @@ internal sealed class RedisStreamsPublisher(IConnectionMultiplexer redis, RedisS
 
     // KEYS[i] = partition stream; ARGV[1] = MAXLEN; ARGV[2i], ARGV[2i+1] = type and CloudEvent of message i.
     private const string AppendScript = """
-        local ids = {}
+        local rung = {}
         for i = 1, #KEYS do
-          ids[i] = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2 * i], 'ce', ARGV[2 * i + 1])
+          redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2 * i], 'ce', ARGV[2 * i + 1])
+          rung[KEYS[i]] = true
         end
-        return #ids
+        for stream in pairs(rung) do
+          redis.call('PUBLISH', stream .. ':doorbell', '')
+        end
+        return #KEYS
         """;
 
     /// <summary>Messages per script call: large enough to amortise the round trip, small enough not to stall Redis.</summary>
