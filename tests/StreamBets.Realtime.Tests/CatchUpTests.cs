@@ -22,12 +22,13 @@ public sealed class CatchUpTests(RealtimeStack stack)
             lastUser = (await before.WaitForAsync("WalletChanged")).Number("sequence");
         }
 
-        // Offline: the pool locks and is resolved, the payout lands.
+        // Offline: the pool locks and is resolved, the payout lands. A bystander, watching from before, proves the
+        // events went out (joining after them would miss them: pushes are not replayed to a new watcher).
         var winner = Guid.NewGuid();
-        await stack.Bus.PublishAsync(TestEvents.Locked(poolId), TestEvents.Resolved(poolId, winner), TestEvents.Settled(poolId, userId), TestEvents.Wallet(userId, 1_950));
         await using var watcher = await stack.ConnectAsync();
         await watcher.InvokeAsync("WatchPool", poolId);
-        await watcher.WaitForAsync("PoolStateChanged", p => p.Text("state") == "resolved"); // a bystander proves the events went out
+        await stack.Bus.PublishAsync(TestEvents.Locked(poolId), TestEvents.Resolved(poolId, winner), TestEvents.Settled(poolId, userId), TestEvents.Wallet(userId, 1_950));
+        await watcher.WaitForAsync("PoolStateChanged", p => p.Text("state") == "resolved");
 
         await using var after = await stack.ConnectAsync(userId, toHostB: true);
         var poolMissed = await after.InvokeAsync<List<Replayed>>("CatchUp", $"pool:{poolId}", lastPool);
