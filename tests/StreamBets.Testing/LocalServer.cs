@@ -92,18 +92,35 @@ public abstract class LocalServer : IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>
+    /// At the test process's exit: SIGKILL every process of the server's tree, one by one. Process.Kill(entireProcessTree)
+    /// threw here for PostgreSQL (its postmaster runs as another user under runuser), and an exception in a ProcessExit
+    /// handler left every test run's PostgreSQL running after the run.
+    /// </summary>
     private void Kill()
     {
+        if (_process is not { } process)
+        {
+            return;
+        }
         try
         {
-            if (_process is { HasExited: false } process)
+            foreach (var pid in ProcessTree(process.Id))
             {
-                process.Kill(entireProcessTree: true);
+                try
+                {
+                    using var member = Process.GetProcessById(pid);
+                    member.Kill();
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                    // Already gone.
+                }
             }
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Already gone.
+            // /proc unreadable: nothing more to do at exit.
         }
     }
 
