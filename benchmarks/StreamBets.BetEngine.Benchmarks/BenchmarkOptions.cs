@@ -1,4 +1,4 @@
-using System.Globalization;
+using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Benchmarks;
 
@@ -26,43 +26,23 @@ public sealed record BenchmarkOptions(
 {
     public static BenchmarkOptions Parse(string[] args)
     {
-        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var flags = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"Unexpected argument '{args[i]}'.");
-            }
-            if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                values[args[i][2..]] = args[++i];
-            }
-            else
-            {
-                flags.Add(args[i][2..]);
-            }
-        }
-
-        string Value(string name, string fallback) => values.GetValueOrDefault(name, fallback);
-        int Number(string name, int fallback) => int.Parse(Value(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-
-        var gateway = values.GetValueOrDefault("gateway");
-        var bets = Value("bets-url", gateway ?? "http://127.0.0.1:5120");
+        var arguments = new BenchmarkArguments(args);
+        var gateway = arguments.Text("gateway");
+        var bets = arguments.Text("bets-url", gateway ?? "http://127.0.0.1:5120");
         return new BenchmarkOptions(
             bets.TrimEnd('/'),
-            Value("users-url", gateway ?? "http://127.0.0.1:5110").TrimEnd('/'),
-            Value("pools-url", gateway ?? "http://127.0.0.1:5130").TrimEnd('/'),
-            values.GetValueOrDefault("signing-key"),
-            Value("admin-email", "admin@streambets.local"),
-            Value("admin-password", "local-admin-password"),
-            flags.Contains("self-host"),
-            flags.Contains("through-gateway"),
-            Number("players", 2_000),
-            Number("rate", 5_000),
-            TimeSpan.FromSeconds(Number("duration", 20)),
-            TimeSpan.FromSeconds(Number("warmup", 5)),
-            Number("max-in-flight", 5_000),
-            Number("outcomes", 3));
+            arguments.Text("users-url", gateway ?? "http://127.0.0.1:5110").TrimEnd('/'),
+            arguments.Text("pools-url", gateway ?? "http://127.0.0.1:5130").TrimEnd('/'),
+            arguments.Text("signing-key"),
+            arguments.Text("admin-email", "admin@streambets.local"),
+            arguments.Text("admin-password", "local-admin-password"),
+            arguments.Flag("self-host"),
+            arguments.Flag("through-gateway"),
+            arguments.Number("players", 2_000),
+            arguments.Number("rate", 5_000),
+            TimeSpan.FromSeconds(arguments.Number("duration", 20)),
+            TimeSpan.FromSeconds(arguments.Number("warmup", 5)),
+            arguments.Number("max-in-flight", 5_000),
+            arguments.Number("outcomes", 3));
     }
 }

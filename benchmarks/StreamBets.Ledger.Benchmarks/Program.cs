@@ -131,20 +131,9 @@ internal sealed record BenchmarkOptions(int Seconds, int Clients, int BatchClien
 {
     public static BenchmarkOptions Parse(string[] args)
     {
-        var values = new Dictionary<string, string?>
-        {
-            ["--seconds"] = "10", ["--clients"] = "16", ["--batch-clients"] = "4", ["--batch"] = "500", ["--accounts"] = "10000", ["--only"] = null,
-        };
-        for (var i = 0; i + 1 < args.Length; i += 2)
-        {
-            if (!values.ContainsKey(args[i]))
-            {
-                throw new ArgumentException($"Unknown option {args[i]}; known: {string.Join(", ", values.Keys)}.");
-            }
-            values[args[i]] = args[i + 1];
-        }
-        int Number(string name) => int.Parse(values[name]!, CultureInfo.InvariantCulture);
-        return new(Number("--seconds"), Number("--clients"), Number("--batch-clients"), Number("--batch"), Number("--accounts"), values["--only"]);
+        var arguments = new BenchmarkArguments(args, "seconds", "clients", "batch-clients", "batch", "accounts", "only");
+        return new(arguments.Number("seconds", 10), arguments.Number("clients", 16), arguments.Number("batch-clients", 4),
+            arguments.Number("batch", 500), arguments.Number("accounts", 10_000), arguments.Text("only"));
     }
 }
 

@@ -167,11 +167,8 @@ namespace StreamBets.Messaging.Benchmarks
     {
         public static BenchmarkSettings Parse(string[] args)
         {
-            int Get(string name, int fallback)
-            {
-                var i = Array.IndexOf(args, $"--{name}");
-                return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-            }
+            var arguments = new BenchmarkArguments(args);
+            int Get(string name, int fallback) => arguments.Number(name, fallback);
             return new BenchmarkSettings(Get("events", 200_000), Get("batch", 100), Get("writers", 4), Get("rate", 1000), Get("seconds", 30), Get("notify", 1) == 1);
         }
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using StreamBets.Testing;
 
 namespace StreamBets.Realtime.Benchmarks;
 
@@ -10,27 +11,16 @@ public sealed record FanOutOptions(int Connections, int Replicas, TimeSpan Durat
 {
     public static FanOutOptions Parse(string[] args)
     {
-        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Expected --name value pairs, got '{args[i]}'.");
-            }
-            values[args[i][2..]] = args[i + 1];
-        }
-        int Number(string name, int fallback) =>
-            values.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
-
+        var arguments = new BenchmarkArguments(args);
         // Several replicas first share the bus partitions out (leases of 10 s): measure after that has settled.
-        var replicas = Number("replicas", 1);
+        var replicas = arguments.Number("replicas", 1);
         return new FanOutOptions(
-            Number("connections", 500),
+            arguments.Number("connections", 500),
             replicas,
-            TimeSpan.FromSeconds(Number("seconds", 10)),
-            TimeSpan.FromSeconds(Number("warmup", replicas > 1 ? 20 : 3)),
-            TimeSpan.FromMilliseconds(Number("interval-ms", 250)),
-            Number("connect-concurrency", 50));
+            TimeSpan.FromSeconds(arguments.Number("seconds", 10)),
+            TimeSpan.FromSeconds(arguments.Number("warmup", replicas > 1 ? 20 : 3)),
+            TimeSpan.FromMilliseconds(arguments.Number("interval-ms", 250)),
+            arguments.Number("connect-concurrency", 50));
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

@@ -1,4 +1,4 @@
-using System.Globalization;
+using StreamBets.Testing;
 
 namespace StreamBets.Settlement.Benchmarks;
 
@@ -11,25 +11,13 @@ public sealed record SettlementBenchmarkOptions(int Bets, int Outcomes, int Bets
 {
     public static SettlementBenchmarkOptions Parse(string[] args)
     {
-        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Expected --name value pairs, got '{args[i]}'.");
-            }
-            values[args[i][2..]] = args[i + 1];
-        }
-
-        int Number(string name, int fallback) =>
-            values.TryGetValue(name, out var text) ? int.Parse(text.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture) : fallback;
-
+        var arguments = new BenchmarkArguments(args);
         return new SettlementBenchmarkOptions(
-            Number("bets", 100_000),
-            Number("outcomes", 2),
-            Number("chunk", 10_000),
-            Number("payment", 5_000),
-            Number("payment-concurrency", 2),
-            TimeSpan.FromSeconds(Number("timeout", 1_800)));
+            arguments.Number("bets", 100_000),
+            arguments.Number("outcomes", 2),
+            arguments.Number("chunk", 10_000),
+            arguments.Number("payment", 5_000),
+            arguments.Number("payment-concurrency", 2),
+            TimeSpan.FromSeconds(arguments.Number("timeout", 1_800)));
     }
 }
