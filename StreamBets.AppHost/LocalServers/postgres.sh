@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local mode: runs PostgreSQL from the machine's packages in the foreground.
 # Usage: postgres.sh DATA_DIR PORT. The cluster is created on first run and kept afterwards.
+# STREAMBETS_POSTGRES_OPTIONS adds server options, e.g. "-c shared_preload_libraries=pg_stat_statements" to profile.
 set -euo pipefail
 data="$1"; port="$2"
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -27,4 +28,4 @@ fi
 rm -f "$data/postmaster.pid"
 exec "${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -k "$data" \
   -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB \
-  -c log_min_messages=warning -c log_checkpoints=off
+  -c log_min_messages=warning -c log_checkpoints=off ${STREAMBETS_POSTGRES_OPTIONS:-}

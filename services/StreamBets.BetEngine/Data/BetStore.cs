@@ -56,7 +56,10 @@ public sealed class BetStore(NpgsqlDataSource db)
     internal const string PoolFinishedSql = "SELECT EXISTS (SELECT 1 FROM finished_pools WHERE pool_id = $1)";
 
     internal const string BetColumns =
-        "b.bet_id, b.user_id, b.pool_id, b.outcome_id, b.stake_minor, b.status, b.placed_at, b.rejection_code, b.rejection_detail, b.settled_result, b.payout_minor, b.settled_at";
+        "b.bet_id, b.user_id, b.pool_id, b.outcome_id, b.stake_minor, b.status, b.placed_at, b.rejection_code, b.rejection_detail, s.result, s.payout_minor, s.settled_at";
+
+    /// <summary>Bets with what settlement paid on them, for the <see cref="BetColumns"/> of a read.</summary>
+    internal const string BetsWithSettlement = "bets b LEFT JOIN bet_settlements s ON s.bet_id = b.bet_id";
 
     /// <summary>
     /// Writes the bets as pending in one implicit transaction, committed before any stake moves. A (user, key) that
@@ -102,7 +105,7 @@ public sealed class BetStore(NpgsqlDataSource db)
             """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt, writtenAt));
         batch.BatchCommands.Add(Command($"""
             SELECT {BetColumns}, b.idempotency_key
-            FROM bets b JOIN unnest($1::uuid[], $2::text[]) AS k(user_id, key) ON b.user_id = k.user_id AND b.idempotency_key = k.key
+            FROM {BetsWithSettlement} JOIN unnest($1::uuid[], $2::text[]) AS k(user_id, key) ON b.user_id = k.user_id AND b.idempotency_key = k.key
             """, userIds, keys));
         batch.BatchCommands.Add(Command(
             "SELECT user_id, outcome_id FROM pool_user_outcomes WHERE pool_id = $1 AND user_id = ANY($2)", poolId, userIds.Distinct().ToArray()));
@@ -173,7 +176,7 @@ public sealed class BetStore(NpgsqlDataSource db)
 
     public async Task<BetRecord?> FindByKeyAsync(Guid userId, string idempotencyKey, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand($"SELECT {BetColumns} FROM bets b WHERE b.user_id = $1 AND b.idempotency_key = $2");
+        await using var command = db.CreateCommand($"SELECT {BetColumns} FROM {BetsWithSettlement} WHERE b.user_id = $1 AND b.idempotency_key = $2");
         command.Parameters.Add(Value(userId));
         command.Parameters.Add(Value(idempotencyKey));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -182,7 +185,7 @@ public sealed class BetStore(NpgsqlDataSource db)
 
     public async Task<BetRecord?> GetAsync(Guid betId, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand($"SELECT {BetColumns} FROM bets b WHERE b.bet_id = $1");
+        await using var command = db.CreateCommand($"SELECT {BetColumns} FROM {BetsWithSettlement} WHERE b.bet_id = $1");
         command.Parameters.Add(Value(betId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadBet(reader) : null;
@@ -249,12 +252,12 @@ public sealed class BetStore(NpgsqlDataSource db)
     {
         var condition = filter switch
         {
-            BetListFilter.Open => "AND b.status IN ('pending', 'accepted') AND b.settled_result IS NULL",
-            BetListFilter.Settled => "AND b.settled_result IS NOT NULL",
+            BetListFilter.Open => "AND b.status IN ('pending', 'accepted') AND s.bet_id IS NULL",
+            BetListFilter.Settled => "AND s.bet_id IS NOT NULL",
             _ => "",
         };
         await using var command = db.CreateCommand($"""
-            SELECT {BetColumns} FROM bets b
+            SELECT {BetColumns} FROM {BetsWithSettlement}
             WHERE b.user_id = $1 AND (b.placed_at, b.bet_id) < ($2, $3) {condition}
             ORDER BY b.placed_at DESC, b.bet_id DESC
             LIMIT $4
@@ -284,9 +287,9 @@ public sealed class BetStore(NpgsqlDataSource db)
     public static async Task MarkSettledAsync(NpgsqlTransaction transaction, BetsSettled settled, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            UPDATE bets AS b SET settled_result = s.result, payout_minor = s.payout, settled_at = $4
-            FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS s(bet_id, result, payout)
-            WHERE b.bet_id = s.bet_id AND b.settled_result IS NULL
+            INSERT INTO bet_settlements (bet_id, result, payout_minor, settled_at)
+            SELECT s.bet_id, s.result, s.payout, $4 FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS s(bet_id, result, payout)
+            ON CONFLICT (bet_id) DO NOTHING
             """, transaction.Connection, transaction);
         command.Parameters.Add(Value(settled.Bets.Select(b => b.BetId).ToArray()));
         command.Parameters.Add(Value(settled.Bets.Select(b => b.Result).ToArray()));

@@ -165,7 +165,7 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             batch.BatchCommands.Add(Command(
                 "UPDATE bets SET refund_status = 'due' WHERE bet_id = ANY($1) AND status = 'rejected' AND refund_status IS NULL RETURNING bet_id",
                 movedElsewhere.ToArray()));
-            batch.BatchCommands.Add(Command($"SELECT {BetColumns} FROM bets b WHERE b.bet_id = ANY($1)", notOwned.ToArray()));
+            batch.BatchCommands.Add(Command($"SELECT {BetColumns} FROM {BetsWithSettlement} WHERE b.bet_id = ANY($1)", notOwned.ToArray()));
 
             // Npgsql's reader skips statements that return no rows: it starts at the late-refund UPDATE's RETURNING.
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
