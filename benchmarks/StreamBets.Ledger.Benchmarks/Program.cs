@@ -13,7 +13,7 @@ using StreamBets.Users.Ledger;
 //   batched - LedgerStore.TransferBatchAsync with B transfers per transaction, M concurrent clients
 //   naive   - per transfer: UPDATE accounts SET balance = balance - x / + x and INSERT the transfer, N clients
 // each on random user-to-user transfers and on stakes into one hot pool escrow.
-// The ledger paths include the WalletChanged outbox writes; fsync and synchronous_commit are on.
+// The ledger paths include the WalletsChanged outbox writes; fsync and synchronous_commit are on.
 var options = BenchmarkOptions.Parse(args);
 Console.WriteLine($"# {options}");
 

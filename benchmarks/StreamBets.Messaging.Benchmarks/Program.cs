@@ -111,7 +111,7 @@ static async Task<IHost> StartAsync(string service, string database, string redi
     var bus = builder.AddEventBus("db");
     if (subscribe)
     {
-        bus.AddSubscription<WalletChanged, LatencyRecordingHandler>();
+        bus.AddSubscription<OddsChanged, LatencyRecordingHandler>();
     }
     var host = builder.Build();
     await host.StartAsync();
@@ -158,8 +158,8 @@ static async Task ReportProgressAsync(string database, Stopwatch clock, Cancella
     }
 }
 
-// A typical single event of the busiest kind: one wallet movement (a stake), keyed by its wallet.
-static WalletChanged Bet(Guid wallet) => new(wallet, Guid.NewGuid(), -500, 10_000, "bet-stake", null, DateTimeOffset.UtcNow);
+// A typical small event, keyed by its pool: a pool's live odds (wallet changes and bets travel in batches now).
+static OddsChanged Bet(Guid pool) => new(pool, 10_000, [new OutcomeStakes(Guid.Empty, 6_000, 12), new OutcomeStakes(Guid.NewGuid(), 4_000, 8)], DateTimeOffset.UtcNow);
 
 namespace StreamBets.Messaging.Benchmarks
 {
@@ -174,9 +174,9 @@ namespace StreamBets.Messaging.Benchmarks
     }
 
     /// <summary>Records, for each handled event, the time from its outbox write (the CloudEvents time) to the handler.</summary>
-    internal sealed class LatencyRecordingHandler(TimeProvider time) : IIntegrationEventHandler<WalletChanged>
+    internal sealed class LatencyRecordingHandler(TimeProvider time) : IIntegrationEventHandler<OddsChanged>
     {
-        public Task HandleAsync(WalletChanged @event, IntegrationEventContext context, CancellationToken cancellationToken)
+        public Task HandleAsync(OddsChanged @event, IntegrationEventContext context, CancellationToken cancellationToken)
         {
             Latencies.Record((time.GetUtcNow() - context.Time).TotalMilliseconds);
             return Task.CompletedTask;

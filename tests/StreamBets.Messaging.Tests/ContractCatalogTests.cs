@@ -56,32 +56,32 @@ public sealed partial class ContractCatalogTests
     {
         var traceParent = CloudEventAttribute.CreateExtension("traceparent", CloudEventAttributeType.String);
         var formatter = new JsonEventFormatter();
-        var @event = new WalletChanged(Guid.NewGuid(), Guid.NewGuid(), -500, 1500, "bet-stake", "bet-1", DateTimeOffset.UtcNow);
+        var @event = new KycStatusChanged(Guid.NewGuid(), "verified", 2, null, DateTimeOffset.UtcNow);
         var id = Guid.NewGuid();
         var time = new DateTimeOffset(2025, 5, 6, 7, 8, 9, 123, TimeSpan.Zero);
         const string trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-        var ours = CloudEventEnvelope.Encode(@event, id, "streambets.wallet.changed.v1", new Uri("urn:streambets:users"), time, trace, null);
+        var ours = CloudEventEnvelope.Encode(@event, id, "streambets.users.kyc-status-changed.v1", new Uri("urn:streambets:users"), time, trace, null);
         var read = formatter.DecodeStructuredModeMessage(ours, new ContentType(CloudEventEnvelope.ContentType), [traceParent, Partitioning.PartitionKeyAttribute]);
         Assert.Equal(id.ToString(), read.Id);
-        Assert.Equal("streambets.wallet.changed.v1", read.Type);
+        Assert.Equal("streambets.users.kyc-status-changed.v1", read.Type);
         Assert.Equal("urn:streambets:users", read.Source!.ToString());
         Assert.Equal(time, read.Time);
         Assert.Equal(@event.UserId.ToString(), read.Subject);
         Assert.Equal(@event.UserId.ToString(), read.GetPartitionKey());
         Assert.Equal(trace, read[traceParent]);
-        Assert.Equal(-500, ((JsonElement)read.Data!).GetProperty("deltaMinor").GetInt64());
+        Assert.Equal(2, ((JsonElement)read.Data!).GetProperty("tier").GetInt32());
 
         var theirs = new CloudEvent(CloudEventsSpecVersion.V1_0, [traceParent])
         {
-            Id = id.ToString(), Type = "streambets.wallet.changed.v1", Source = new Uri("urn:streambets:users"), Time = time,
+            Id = id.ToString(), Type = "streambets.users.kyc-status-changed.v1", Source = new Uri("urn:streambets:users"), Time = time,
             Subject = @event.AggregateId, DataContentType = "application/json",
             Data = JsonSerializer.SerializeToElement(@event, CloudEventEnvelope.SerializerOptions),
         };
         theirs[traceParent] = trace;
         var envelope = CloudEventEnvelope.Decode(formatter.EncodeStructuredModeMessage(theirs, out _));
         Assert.Equal((id, time, trace, @event.AggregateId), (envelope.Id, envelope.Time, envelope.TraceParent, envelope.Subject));
-        Assert.Equal(@event, JsonSerializer.Deserialize<WalletChanged>(envelope.Data.Span, CloudEventEnvelope.SerializerOptions));
+        Assert.Equal(@event, JsonSerializer.Deserialize<KycStatusChanged>(envelope.Data.Span, CloudEventEnvelope.SerializerOptions));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public abstract class EventBusContract
     private protected virtual Task WaitUntilConsumersShareAsync(params TestService[] consumers) => Task.CompletedTask;
 
     private static Task<TestService> StartConsumerAsync(BusSetup setup, string database, Action<TestService>? beforeStart = null) =>
-        TestService.StartAsync(setup, database, Consumer, bus => bus.AddSubscription<WalletChanged, RecordingHandler>(), beforeStart);
+        TestService.StartAsync(setup, database, Consumer, bus => bus.AddSubscription<Counted, RecordingHandler>(), beforeStart);
 
     /// <summary>The usual cast: a publishing service and a consuming service, each with its own database.</summary>
     private async Task<Scenario> StartScenarioAsync()
@@ -82,12 +82,12 @@ public abstract class EventBusContract
         await using var scenario = await StartScenarioAsync();
         var user = Guid.NewGuid();
 
-        await scenario.Publisher.PublishAsync(Events.Wallet(user, 1));
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 1));
 
         var applied = Assert.Single(await scenario.AppliedWhenAsync(rows => rows.Count == 1, "the event is handled"));
         Assert.Equal(user, applied.UserId);
         Assert.Equal(1, await TestDatabases.CountAsync(scenario.ConsumerDb,
-            $"SELECT count(*) FROM inbox WHERE consumer_group = '{Consumer}' AND event_type = 'streambets.wallet.changed.v1' AND event_id = '{applied.EventId}'"));
+            $"SELECT count(*) FROM inbox WHERE consumer_group = '{Consumer}' AND event_type = 'streambets.wallet.test-counted.v1' AND event_id = '{applied.EventId}'"));
         await Eventually.TrueAsync(async () => await TestDatabases.CountAsync(scenario.PublisherDb, "SELECT count(*) FROM outbox") == 0, Patience, "the relay deletes the acknowledged row");
     }
 
@@ -97,8 +97,8 @@ public abstract class EventBusContract
         await using var scenario = await StartScenarioAsync();
         var user = Guid.NewGuid();
 
-        await scenario.WriteAsync(Events.Wallet(user, 1), commit: false);
-        await scenario.Publisher.PublishAsync(Events.Wallet(user, 2));
+        await scenario.WriteAsync(Events.Counted(user, 1), commit: false);
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 2));
 
         var applied = await scenario.AppliedWhenAsync(rows => rows.Count >= 1, "the committed event is handled");
         Assert.Equal([2L], applied.Select(r => r.Number));
@@ -120,7 +120,7 @@ public abstract class EventBusContract
         for (var n = 1; n <= perUser; n++)
         {
             // Alternate replicas: whichever writes, the one relay leader publishes in commit order.
-            await (n % 2 == 0 ? publisherA : publisherB).PublishAsync(users.Select(u => (IIntegrationEvent)Events.Wallet(u, n)).ToArray());
+            await (n % 2 == 0 ? publisherA : publisherB).PublishAsync(users.Select(u => (IIntegrationEvent)Events.Counted(u, n)).ToArray());
         }
 
         await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count >= users.Length * perUser, Patience, "every event is handled");
@@ -142,7 +142,7 @@ public abstract class EventBusContract
 
         // A relay that crashed after the broker's ack but before deleting the row publishes the same event again:
         // two outbox rows with one event id reach the broker, and the consumer sees the event twice.
-        await scenario.WriteAsync(Events.Wallet(user, 1), commit: true, async (connection, transaction) =>
+        await scenario.WriteAsync(Events.Counted(user, 1), commit: true, async (connection, transaction) =>
         {
             await using var duplicate = new NpgsqlCommand("""
                 INSERT INTO outbox (event_id, topic, partition_key, event_type, envelope, created_at)
@@ -150,7 +150,7 @@ public abstract class EventBusContract
                 """, connection, transaction);
             Assert.Equal(1, await duplicate.ExecuteNonQueryAsync());
         });
-        await scenario.Publisher.PublishAsync(Events.Wallet(user, 2)); // Same key, so it is handled after both copies.
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 2)); // Same key, so it is handled after both copies.
 
         var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 2), "the later event is handled");
         Assert.Equal([1L, 2L], applied.Select(r => r.Number));
@@ -172,7 +172,7 @@ public abstract class EventBusContract
         });
 
         var user = Guid.NewGuid();
-        await publisher.PublishAsync(Events.Wallet(user, 1));
+        await publisher.PublishAsync(Events.Counted(user, 1));
         await committed.Task.WaitAsync(Patience);
         Assert.Single(await TestDatabases.AppliedAsync(consumerDb));
         if (await UnacknowledgedAsync(setup, Consumer) is { } pending)
@@ -182,7 +182,7 @@ public abstract class EventBusContract
         await crashing.DisposeAsync();
 
         await using var successor = await StartConsumerAsync(setup, consumerDb);
-        await publisher.PublishAsync(Events.Wallet(user, 2));
+        await publisher.PublishAsync(Events.Counted(user, 2));
 
         await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Any(r => r.Number == 2), Patience, "the successor handles the next event");
         Assert.Equal([1L, 2L], (await TestDatabases.AppliedAsync(consumerDb)).Select(r => r.Number));
@@ -201,14 +201,14 @@ public abstract class EventBusContract
         await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
         await using var consumer = await StartConsumerAsync(setup, consumerDb);
         var users = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
-        await publisher.PublishAsync(Events.Wallet(users[0], 0));
+        await publisher.PublishAsync(Events.Counted(users[0], 0));
         await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 1, Patience, "the first event is handled");
 
         await broker.StopAsync();
         var outage = Stopwatch.StartNew();
         for (var n = 1; n <= 10; n++)
         {
-            await publisher.PublishAsync(users.Select(u => (IIntegrationEvent)Events.Wallet(u, n)).ToArray());
+            await publisher.PublishAsync(users.Select(u => (IIntegrationEvent)Events.Counted(u, n)).ToArray());
         }
         await Eventually.TrueAsync(() => Task.FromResult(publisher.Relay.Lag.Pending == 50), Patience, "the outbox lag metric reports the 50 waiting events");
         await Task.Delay(TimeSpan.FromSeconds(10) - outage.Elapsed);
@@ -233,13 +233,13 @@ public abstract class EventBusContract
         await using var scenario = await StartScenarioAsync();
         var user = Guid.NewGuid();
 
-        await scenario.Publisher.PublishAsync(Events.Wallet(user, 1), Events.Wallet(user, 2, RecordingHandler.Poison), Events.Wallet(user, 3));
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 1), Events.Counted(user, 2, RecordingHandler.Poison), Events.Counted(user, 3));
 
         var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 3), "the event after the poison one is handled");
         Assert.Equal([1L, 3L], applied.Select(r => r.Number));
         await Eventually.TrueAsync(async () => (await DeadLettersAsync(scenario.Setup, Consumer)).Count == 1, Patience, "the poison message is dead-lettered");
         var deadLetter = Assert.Single(await DeadLettersAsync(scenario.Setup, Consumer));
-        Assert.Equal("streambets.wallet.changed.v1", deadLetter.EventType);
+        Assert.Equal("streambets.wallet.test-counted.v1", deadLetter.EventType);
         Assert.Contains("Poison pill", deadLetter.Error, StringComparison.Ordinal);
         Assert.Contains("after 3 attempts", deadLetter.Error, StringComparison.Ordinal);
     }
@@ -260,7 +260,7 @@ public abstract class EventBusContract
         using (var request = source.StartActivity("place bet"))
         {
             traceId = request!.TraceId.ToHexString();
-            await scenario.Publisher.PublishAsync(Events.Wallet(Guid.NewGuid(), 1));
+            await scenario.Publisher.PublishAsync(Events.Counted(Guid.NewGuid(), 1));
         }
 
         var applied = Assert.Single(await scenario.AppliedWhenAsync(rows => rows.Count == 1, "the event is handled"));

@@ -67,7 +67,7 @@ public sealed class KafkaEventBusTests : EventBusContract
         await using var publisher = await TestService.StartAsync(setup, database, "wallet");
 
         var (alice, bob) = (Guid.NewGuid(), Guid.NewGuid());
-        await publisher.PublishAsync(Events.Wallet(alice, 1), Events.Wallet(alice, 2), Events.Wallet(bob, 1));
+        await publisher.PublishAsync(Events.Counted(alice, 1), Events.Counted(alice, 2), Events.Counted(bob, 1));
 
         await Eventually.TrueAsync(async () => await TestDatabases.CountAsync(database, "SELECT count(*) FROM outbox WHERE attempts > 0") > 0,
             TimeSpan.FromSeconds(30), "the relay records a failed attempt");

@@ -55,13 +55,13 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
         await using var publisher = await TestService.StartAsync(setup, publisherDb, "wallet");
         // Polls every 10 minutes: only the doorbell can deliver within the test.
         await using var consumer = await TestService.StartAsync(setup, consumerDb, "watcher",
-            bus => bus.AddSubscription<WalletChanged, RecordingHandler>(), configure: o => o.RedisStreams.IdlePollMax = TimeSpan.FromMinutes(10));
+            bus => bus.AddSubscription<Counted, RecordingHandler>(), configure: o => o.RedisStreams.IdlePollMax = TimeSpan.FromMinutes(10));
         await WaitUntilConsumersShareAsync(consumer);
         await Task.Delay(500); // every partition worker has read its empty stream and waits
 
         for (var i = 1; i <= 3; i++)
         {
-            await publisher.PublishAsync(Events.Wallet(Guid.NewGuid(), i));
+            await publisher.PublishAsync(Events.Counted(Guid.NewGuid(), i));
             await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == i, TimeSpan.FromSeconds(10), $"event {i} is handled");
         }
     }

@@ -143,18 +143,18 @@ internal static class TestDatabases
 internal sealed record AppliedRow(Guid EventId, Guid UserId, long Number, string HandledBy, string? TraceId, bool Linked);
 
 /// <summary>
-/// The handler under test: records each WalletChanged (its balance is used as a per-user sequence number) in the same
+/// The handler under test: records each Counted event (a per-user sequence number) in the same
 /// transaction as the inbox row. A reason of "poison" always fails.
 /// </summary>
-internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegrationEventHandler<WalletChanged>
+internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegrationEventHandler<Counted>
 {
     public const string Poison = "poison";
 
-    public async Task HandleAsync(WalletChanged @event, IntegrationEventContext context, CancellationToken cancellationToken)
+    public async Task HandleAsync(Counted @event, IntegrationEventContext context, CancellationToken cancellationToken)
     {
         if (@event.Reason == Poison)
         {
-            throw new InvalidOperationException($"Poison pill {@event.TransferId} cannot be applied");
+            throw new InvalidOperationException($"Poison pill {@event.UserId}/{@event.Number} cannot be applied");
         }
         var activity = System.Diagnostics.Activity.Current;
         await using var insert = new NpgsqlCommand(
@@ -162,7 +162,7 @@ internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegration
             context.Connection, context.Transaction);
         insert.Parameters.AddWithValue(context.EventId);
         insert.Parameters.AddWithValue(@event.UserId);
-        insert.Parameters.AddWithValue(@event.BalanceMinor);
+        insert.Parameters.AddWithValue(@event.Number);
         insert.Parameters.AddWithValue(identity.InstanceName);
         insert.Parameters.AddWithValue((object?)activity?.TraceId.ToHexString() ?? DBNull.Value);
         insert.Parameters.AddWithValue(activity?.Links.Any() ?? false);
@@ -188,6 +188,15 @@ internal static class Eventually
 
 internal static class Events
 {
-    public static WalletChanged Wallet(Guid userId, long number, string reason = "test") =>
-        new(userId, Guid.NewGuid(), 1, number, reason, null, DateTimeOffset.UtcNow);
+    public static Counted Counted(Guid userId, long number, string reason = "test") => new(userId, number, reason);
+}
+
+/// <summary>
+/// The tests' event: numbered per user and keyed by user, so events of one user share a partition and those of many
+/// users spread over all of them. Its own type, so these tests do not change when a contract does.
+/// </summary>
+[IntegrationEvent("streambets.wallet.test-counted.v1", IntegrationTopics.Wallet)]
+internal sealed record Counted(Guid UserId, long Number, string Reason) : IIntegrationEvent
+{
+    [System.Text.Json.Serialization.JsonIgnore] public string AggregateId => UserId.ToString();
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Realtime.Live;
 
 namespace StreamBets.Realtime.Tests;
@@ -74,6 +75,26 @@ public sealed class EventRoutingTests(RealtimeStack stack)
         Assert.Single(secondWinnerClient.Received("BetSettled"));
         Assert.Empty(otherClient.Received("BetSettled"));
         Assert.Empty(poolWatcher.Received("BetSettled"));
+    }
+
+    [Fact]
+    public async Task A_batch_of_wallet_changes_reaches_each_user_in_ledger_order()
+    {
+        var (alice, bob) = (Guid.NewGuid(), Guid.NewGuid());
+        await using var aliceClient = await stack.ConnectAsync(alice);
+        await using var bobClient = await stack.ConnectAsync(bob, toHostB: true);
+
+        // One ledger batch: Alice staked twice and was credited once, Bob staked once.
+        WalletChange Change(Guid user, long delta, long balance) => new(user, Guid.NewGuid(), delta, balance, "bet-stake", null);
+        var changes = new[] { Change(alice, -100, 900), Change(bob, -50, 450), Change(alice, -200, 700), Change(alice, 1_000, 1_700) };
+        await stack.Bus.PublishAsync(new WalletsChanged(changes, DateTimeOffset.UtcNow));
+
+        await aliceClient.WaitForCountAsync("WalletChanged", 3);
+        Assert.Equal([900L, 700L, 1_700L], aliceClient.Received("WalletChanged").Select(p => p.Number("balanceMinor")));
+        Assert.Equal(changes[3].TransferId, aliceClient.Received("WalletChanged")[2].Guid("transferId"));
+        Assert.Equal(450, (await bobClient.WaitForAsync("WalletChanged")).Number("balanceMinor"));
+        await Task.Delay(500);
+        Assert.Single(bobClient.Received("WalletChanged"));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public static class TestEvents
     public static OddsChanged Odds(Guid poolId, long total, DateTimeOffset? asOf = null) =>
         new(poolId, total, [new OutcomeStakes(Guid.Empty, total, (int)Math.Min(total, int.MaxValue))], asOf ?? DateTimeOffset.UtcNow);
 
-    public static WalletChanged Wallet(Guid userId, long balance) => new(userId, Guid.NewGuid(), 100, balance, "payout", null, DateTimeOffset.UtcNow);
+    public static WalletsChanged Wallet(Guid userId, long balance) => new([new WalletChange(userId, Guid.NewGuid(), 100, balance, "payout", null)], DateTimeOffset.UtcNow);
 
     /// <summary>One BetsSettled with a winning bet (stake 500, payout 950) for each player, in order.</summary>
     public static BetsSettled Settled(Guid poolId, params Guid[] userIds) =>

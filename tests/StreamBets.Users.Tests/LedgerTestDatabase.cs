@@ -50,9 +50,9 @@ public sealed class RecordingOutbox : IOutbox
 {
     private readonly List<IIntegrationEvent> _events = [];
 
-    public IReadOnlyList<WalletChanged> WalletChanges
+    public IReadOnlyList<WalletChange> WalletChanges
     {
-        get { lock (_events) { return [.. _events.OfType<WalletChanged>()]; } }
+        get { lock (_events) { return [.. _events.OfType<WalletsChanged>().SelectMany(e => e.Changes)]; } }
     }
 
     public Task AddAsync(DbTransaction transaction, IIntegrationEvent @event, CancellationToken cancellationToken = default) =>

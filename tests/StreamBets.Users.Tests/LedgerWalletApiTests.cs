@@ -111,7 +111,7 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
     }
 
     [Fact]
-    public async Task A_sandbox_credit_publishes_WalletChanged_through_the_outbox_to_the_bus()
+    public async Task A_sandbox_credit_publishes_WalletsChanged_through_the_outbox_to_the_bus()
     {
         var player = Guid.NewGuid();
 
@@ -134,8 +134,8 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
 
         Assert.NotNull(published);
         using var cloudEvent = JsonDocument.Parse(published);
-        Assert.Equal("streambets.wallet.changed.v1", cloudEvent.RootElement.GetProperty("type").GetString());
-        var data = cloudEvent.RootElement.GetProperty("data");
+        Assert.Equal("streambets.wallet.wallets-changed.v1", cloudEvent.RootElement.GetProperty("type").GetString());
+        var data = Assert.Single(cloudEvent.RootElement.GetProperty("data").GetProperty("changes").EnumerateArray());
         Assert.Equal(player, data.GetProperty("userId").GetGuid());
         Assert.Equal(700, data.GetProperty("deltaMinor").GetInt64());
         Assert.Equal(700, data.GetProperty("balanceMinor").GetInt64());
@@ -176,7 +176,7 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{why}: {response.StatusCode}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var after = await host.SnapshotAsync();
-        // WalletChanged is only ever written together with a transfer, so no new transfer also means no event.
+        // WalletsChanged is only ever written together with a transfer, so no new transfer also means no event.
         Assert.Equal((before.TransferCount, before.Balances.Count), (after.TransferCount, after.Balances.Count));
     }
 

@@ -17,13 +17,23 @@ public sealed record KycStatusChanged(Guid UserId, string Status, int Tier, stri
 }
 
 /// <summary>
-/// A ledger transfer changed a user's wallet. <paramref name="DeltaMinor"/> is signed (credit positive),
+/// Ledger transfers of one committed batch changed users' wallets, up to <see cref="MaxChanges"/> per event, in ledger
+/// order. One event per transfer made settling a 1,000,000-bet pool half a million outbox rows and messages, and a bet
+/// rush one per stake. All wallet events share one partition key, so a consumer sees every user's changes in ledger
+/// order (the ledger writes a user's later change only after the earlier one committed: both lock the wallet).
+/// </summary>
+[IntegrationEvent("streambets.wallet.wallets-changed.v1", IntegrationTopics.Wallet)]
+public sealed record WalletsChanged(IReadOnlyList<WalletChange> Changes, DateTimeOffset OccurredAt) : IIntegrationEvent
+{
+    /// <summary>About 200 KB of JSON: well inside Redis Streams' and Kafka's default 1 MB message limit.</summary>
+    public const int MaxChanges = 1_000;
+
+    [JsonIgnore] public string AggregateId => "wallets";
+}
+
+/// <summary>
+/// One transfer's change to one user's wallet. <paramref name="DeltaMinor"/> is signed (credit positive),
 /// <paramref name="BalanceMinor"/> is the balance after the transfer; both in minor units.
 /// <paramref name="Reason"/> is e.g. "deposit", "bet-stake", "payout", "refund", "withdrawal".
 /// </summary>
-[IntegrationEvent("streambets.wallet.changed.v1", IntegrationTopics.Wallet)]
-public sealed record WalletChanged(
-    Guid UserId, Guid TransferId, long DeltaMinor, long BalanceMinor, string Reason, string? Reference, DateTimeOffset OccurredAt) : IIntegrationEvent
-{
-    [JsonIgnore] public string AggregateId => UserId.ToString();
-}
+public sealed record WalletChange(Guid UserId, Guid TransferId, long DeltaMinor, long BalanceMinor, string Reason, string? Reference);

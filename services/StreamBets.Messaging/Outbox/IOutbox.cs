@@ -8,7 +8,7 @@ namespace StreamBets.Messaging;
 /// exists if and only if the state change that caused it committed. The relay publishes it after the commit.
 /// </summary>
 /// <example>
-/// Raw Npgsql: <c>await outbox.AddAsync(transaction, new WalletChanged(...), ct);</c><br/>
+/// Raw Npgsql: <c>await outbox.AddAsync(transaction, new WalletsChanged(...), ct);</c><br/>
 /// EF Core: <c>await outbox.AddAsync(db.Database.CurrentTransaction!.GetDbTransaction(), @event, ct);</c>
 /// </example>
 public interface IOutbox

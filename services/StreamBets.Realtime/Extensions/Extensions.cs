@@ -49,7 +49,7 @@ internal static class Extensions
             .AddSubscription<PoolResolved, PoolLifecycleHandler>()
             .AddSubscription<PoolCancelled, PoolLifecycleHandler>()
             .AddSubscription<BetsSettled, UserNotificationHandler>()
-            .AddSubscription<WalletChanged, UserNotificationHandler>()
+            .AddSubscription<WalletsChanged, UserNotificationHandler>()
             .AddSubscription<StreamWentLive, StreamWentLiveHandler>();
     }
 

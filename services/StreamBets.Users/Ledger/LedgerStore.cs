@@ -24,7 +24,7 @@ namespace StreamBets.Users.Ledger;
 /// </para>
 /// Only applied transfers are stored: a transfer refused for insufficient funds leaves no trace, so a
 /// retry with the same id after a deposit can succeed. Every change to a user's wallet writes a
-/// WalletChanged event to the outbox in the same transaction.
+/// WalletsChanged event to the outbox in the same transaction.
 /// </summary>
 public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox outbox, TimeProvider time, ILogger<LedgerStore> logger)
 {
@@ -331,22 +331,22 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         }
     }
 
-    /// <summary>One WalletChanged per user wallet a transfer touched, in ledger order.</summary>
-    private static List<IIntegrationEvent> WalletChanges(BatchPlan plan, DateTimeOffset occurredAt)
+    /// <summary>Every user wallet each transfer touched, in ledger order, in WalletsChanged events of up to 1,000 changes.</summary>
+    private static IIntegrationEvent[] WalletChanges(BatchPlan plan, DateTimeOffset occurredAt)
     {
-        var changes = new List<IIntegrationEvent>();
+        var changes = new List<WalletChange>();
         foreach (var planned in plan.Transfers)
         {
             foreach (var posting in planned.Postings)
             {
                 if (posting.Account.Kind == LedgerAccountKind.User)
                 {
-                    changes.Add(new WalletChanged(posting.Account.Owner!.Value, planned.Transfer.TransferId, posting.AmountMinor,
-                        posting.BalanceAfterMinor, planned.Transfer.Reason, planned.Transfer.Reference, occurredAt));
+                    changes.Add(new WalletChange(posting.Account.Owner!.Value, planned.Transfer.TransferId, posting.AmountMinor,
+                        posting.BalanceAfterMinor, planned.Transfer.Reason, planned.Transfer.Reference));
                 }
             }
         }
-        return changes;
+        return [.. changes.Chunk(WalletsChanged.MaxChanges).Select(chunk => new WalletsChanged(chunk, occurredAt))];
     }
 
     private static TransferOutcome[] Outcomes(

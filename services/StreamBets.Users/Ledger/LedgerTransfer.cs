@@ -12,7 +12,7 @@ public sealed record TransferLeg(string From, string To, long AmountMinor)
 /// What a caller asks for: move money along one or more legs, all or nothing.
 /// <paramref name="TransferId"/> is a UUID and the idempotency key. <paramref name="Reason"/> (e.g. "bet-stake",
 /// "settlement", "sandbox-credit") and the optional <paramref name="Reference"/> (e.g. the bet or pool id)
-/// travel with the transfer into history and WalletChanged.
+/// travel with the transfer into history and WalletsChanged.
 /// </summary>
 public sealed record TransferRequest(string TransferId, string Reason, IReadOnlyList<TransferLeg> Legs, string? Reference = null);
 

@@ -5,7 +5,7 @@ using StreamBets.Realtime.Live;
 namespace StreamBets.Realtime.IntegrationEvents.EventHandling;
 
 /// <summary>A player's own news (a settled bet, a wallet movement) goes to their user group only.</summary>
-public sealed class UserNotificationHandler(LivePublisher publisher) : IIntegrationEventHandler<BetsSettled>, IIntegrationEventHandler<WalletChanged>
+public sealed class UserNotificationHandler(LivePublisher publisher) : IIntegrationEventHandler<BetsSettled>, IIntegrationEventHandler<WalletsChanged>
 {
     /// <summary>
     /// One message per bet to its player, all at once (each player's stream is numbered under its own lock, and Redis
@@ -17,8 +17,18 @@ public sealed class UserNotificationHandler(LivePublisher publisher) : IIntegrat
             new BetSettledMessage(bet.BetId, @event.PoolId, bet.Result, bet.StakeMinor, bet.PayoutMinor, @event.SettledAt),
             bet.BetId, cancellationToken)));
 
-    public Task HandleAsync(WalletChanged @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        publisher.PublishAsync(LiveStream.User(@event.UserId),
-            new WalletChangedMessage(@event.BalanceMinor, @event.DeltaMinor, @event.Reason, @event.OccurredAt, @event.TransferId),
-            context.EventId, cancellationToken);
+    /// <summary>
+    /// One message per change to its user, users at once but each user's changes in ledger order, so the last balance a
+    /// player sees is the latest. The transfer id de-duplicates a redelivery: a transfer changes a wallet once.
+    /// </summary>
+    public Task HandleAsync(WalletsChanged @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
+        Task.WhenAll(@event.Changes.GroupBy(change => change.UserId).Select(async changes =>
+        {
+            foreach (var change in changes)
+            {
+                await publisher.PublishAsync(LiveStream.User(change.UserId),
+                    new WalletChangedMessage(change.BalanceMinor, change.DeltaMinor, change.Reason, @event.OccurredAt, change.TransferId),
+                    change.TransferId, cancellationToken);
+            }
+        }));
 }
