@@ -20,10 +20,15 @@ public static class ReadModelLocks
     public static (int Class, int Key) PoolStakes(Guid poolId) => (PoolStakesClass, poolId.GetHashCode());
 
     /// <summary>
-    /// One player's scores. Their settled bets arrive on several partitions (one per pool) at once; taken exclusively,
-    /// it makes each handler read the sums after the other's commit, so the last score written to Redis is the full sum.
+    /// The scores of one bucket of players. A player's settled bets arrive on several partitions (one per pool) at once;
+    /// taken exclusively, it makes each handler read the sums after the other's commit, so the last score written to
+    /// Redis is the full sum. Buckets, not players: a transaction that handled several 1,000-bet events held a lock per
+    /// player and filled PostgreSQL's shared lock table ("out of shared memory" for every database on the server while
+    /// a big pool settled). With buckets a transaction holds at most <see cref="PlayerScoreBuckets"/> of them.
     /// </summary>
-    public static (int Class, int Key) PlayerScores(Guid userId) => (PlayerScoresClass, userId.GetHashCode());
+    public static (int Class, int Key) PlayerScores(Guid userId) => (PlayerScoresClass, userId.GetHashCode() & (PlayerScoreBuckets - 1));
+
+    public const int PlayerScoreBuckets = 256;
 
     public static NpgsqlBatchCommand Exclusive((int Class, int Key) lockId) =>
         new("SELECT pg_advisory_xact_lock($1, $2)") { Parameters = { new() { Value = lockId.Class }, new() { Value = lockId.Key } } };
