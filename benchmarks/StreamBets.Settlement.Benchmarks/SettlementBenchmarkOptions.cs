@@ -7,7 +7,8 @@ namespace StreamBets.Settlement.Benchmarks;
 /// <param name="BetsPerChunk">Settlement:BetsPerChunk (bets per Bet Engine / Pools chunk).</param>
 /// <param name="BetsPerPayment">Settlement:BetsPerPayment (bets per TransferBatch and settlementdb transaction).</param>
 /// <param name="PaymentConcurrency">Settlement:PaymentConcurrency.</param>
-public sealed record SettlementBenchmarkOptions(int Bets, int Outcomes, int BetsPerChunk, int BetsPerPayment, int PaymentConcurrency, TimeSpan Timeout)
+/// <param name="WarmupBets">Bets of a pool settled first, untimed, so the timed pool meets warm services (0: none).</param>
+public sealed record SettlementBenchmarkOptions(int Bets, int Outcomes, int BetsPerChunk, int BetsPerPayment, int PaymentConcurrency, int WarmupBets, TimeSpan Timeout)
 {
     public static SettlementBenchmarkOptions Parse(string[] args)
     {
@@ -18,6 +19,7 @@ public sealed record SettlementBenchmarkOptions(int Bets, int Outcomes, int Bets
             arguments.Number("chunk", 10_000),
             arguments.Number("payment", 5_000),
             arguments.Number("payment-concurrency", 2),
+            arguments.Number("warmup-bets", 20_000),
             TimeSpan.FromSeconds(arguments.Number("timeout", 1_800)));
     }
 }

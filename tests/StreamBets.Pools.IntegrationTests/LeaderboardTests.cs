@@ -26,7 +26,8 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
             new BetsSettled(poolY.Id, [Line(caio, "refunded", stake: 1000, payout: 1000)], now));                                    // 0 on Y
         using var player = app.Player();
 
-        (Guid, long)[] expected = [(bia, 4500L), (ana, 2000L), (caio, 0L)];
+        // Boards rank the players who are up: Caio broke even, and Bia lost on X.
+        (Guid, long)[] expected = [(bia, 4500L), (ana, 2000L)];
         var board = Array.Empty<(Guid, long)>();
         await PoolsApp.EventuallyAsync(async () =>
             (board = [.. (await BoardAsync(player, "global", "day")).Entries.Select(e => (e.UserId, e.NetMinor))]).SequenceEqual(expected));
@@ -34,9 +35,9 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         foreach (var period in new[] { "day", "week", "all" })
         {
             var global = await BoardAsync(player, "global", period);
-            Assert.Equal([(1, bia, 4500L), (2, ana, 2000L), (3, caio, 0L)], global.Entries.Select(e => (e.Rank, e.UserId, e.NetMinor)));
+            Assert.Equal([(1, bia, 4500L), (2, ana, 2000L)], global.Entries.Select(e => (e.Rank, e.UserId, e.NetMinor)));
             var onX = await BoardAsync(player, $"channel:twitch:{channelX}", period);
-            Assert.Equal([(ana, 2000L), (bia, -500L)], onX.Entries.Select(e => (e.UserId, e.NetMinor)));
+            Assert.Equal([(ana, 2000L)], onX.Entries.Select(e => (e.UserId, e.NetMinor)));
         }
 
         await using (var redis = await ConnectionMultiplexer.ConnectAsync($"{app.RedisConnectionString},allowAdmin=true"))
@@ -46,10 +47,18 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
 
         var rebuiltGlobal = await BoardAsync(player, "global", "week");
         var rebuiltY = await BoardAsync(player, $"channel:twitch:{channelY}", "all");
-        Assert.Equal([(bia, 4500L), (ana, 2000L), (caio, 0L)], rebuiltGlobal.Entries.Select(e => (e.UserId, e.NetMinor)));
-        Assert.Equal([(bia, 5000L), (caio, 0L)], rebuiltY.Entries.Select(e => (e.UserId, e.NetMinor)));
+        Assert.Equal([(bia, 4500L), (ana, 2000L)], rebuiltGlobal.Entries.Select(e => (e.UserId, e.NetMinor)));
+        Assert.Equal([(bia, 5000L)], rebuiltY.Entries.Select(e => (e.UserId, e.NetMinor)));
         Assert.Equal("week", rebuiltGlobal.Period);
         Assert.Equal(DayOfWeek.Monday, rebuiltGlobal.From!.Value.DayOfWeek);
+
+        // Ana loses it all on X: no longer up, she leaves the boards; Caio wins and joins them.
+        await app.PublishAsync(new BetsSettled(poolX.Id, [Line(ana, "lost", stake: 2000, payout: 0), Line(caio, "won", stake: 100, payout: 400)], now));
+        expected = [(bia, 4500L), (caio, 300L)];
+        await PoolsApp.EventuallyAsync(async () =>
+            (board = [.. (await BoardAsync(player, "global", "all")).Entries.Select(e => (e.UserId, e.NetMinor))]).SequenceEqual(expected));
+        Assert.Equal(expected, board);
+        Assert.Equal([(caio, 300L)], (await BoardAsync(player, $"channel:twitch:{channelX}", "day")).Entries.Select(e => (e.UserId, e.NetMinor)));
     }
 
     [Theory]
