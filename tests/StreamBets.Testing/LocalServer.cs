@@ -89,7 +89,34 @@ public abstract class LocalServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+        RemoveDataKeepingLogs();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The server's files go, its logs stay: a 1,000,000-bet benchmark left about 5 GB behind per run, and test runs
+    /// piled up a PostgreSQL cluster each under /tmp/streambets-tests.
+    /// </summary>
+    private void RemoveDataKeepingLogs()
+    {
+        try
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(DataDirectory))
+            {
+                if (Directory.Exists(entry))
+                {
+                    Directory.Delete(entry, recursive: true);
+                }
+                else if (!entry.EndsWith(".log", StringComparison.Ordinal))
+                {
+                    File.Delete(entry);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a file still held open stays behind.
+        }
     }
 
     /// <summary>
