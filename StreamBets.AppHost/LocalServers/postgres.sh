@@ -27,5 +27,5 @@ if [ ! -f "$data/PG_VERSION" ]; then
 fi
 rm -f "$data/postmaster.pid"
 exec "${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -k "$data" \
-  -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB \
+  -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB -c max_wal_size=4GB \
   -c log_min_messages=warning -c log_checkpoints=off ${STREAMBETS_POSTGRES_OPTIONS:-}
