@@ -51,6 +51,22 @@ public sealed class LedgerGrpcTests(LedgerTestHost host) : IClassFixture<LedgerT
         Assert.Equal(request.Transfers.Select(t => t.TransferId), reply.Results.Select(r => r.TransferId));
         Assert.Equal(400, (await host.Wallet.GetBalanceAsync(new GetBalanceRequest { Account = user.Code })).BalanceMinor);
         Assert.Equal(600, (await host.Wallet.GetBalanceAsync(new GetBalanceRequest { Account = pool.Code })).BalanceMinor);
+        Assert.Equal(600, reply.Results[1].Transfer.Postings.Single(p => p.Account == pool.Code).BalanceAfterMinor);
+    }
+
+    [Fact]
+    public async Task A_batch_asked_to_omit_transfers_answers_statuses_only()
+    {
+        var user = LedgerAccountId.ForUser(Guid.NewGuid());
+        var deposit = Request(LedgerAccountId.PspClearing, user, 500);
+        var request = new TransferBatchRequest { OmitTransfers = true, Transfers = { deposit, deposit, Request(user, user, 1) } };
+
+        var reply = await host.Wallet.TransferBatchAsync(request);
+
+        Assert.Equal([ProtoTransferStatus.Applied, ProtoTransferStatus.Duplicate, ProtoTransferStatus.Rejected], reply.Results.Select(r => r.Status));
+        Assert.All(reply.Results, r => Assert.Null(r.Transfer));
+        Assert.NotEqual("", reply.Results[2].ErrorReason);
+        Assert.Equal(500, (await host.Wallet.GetBalanceAsync(new GetBalanceRequest { Account = user.Code })).BalanceMinor);
     }
 
     [Fact]

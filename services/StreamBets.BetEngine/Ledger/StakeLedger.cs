@@ -65,7 +65,7 @@ public sealed class StakeLedger(Wallet.WalletClient wallet)
         var answers = new List<LedgerAnswer>(bets.Count);
         foreach (var chunk in bets.Chunk(MaxTransfersPerCall))
         {
-            var request = new TransferBatchRequest();
+            var request = new TransferBatchRequest { OmitTransfers = true };
             request.Transfers.AddRange(chunk.Select(transfer));
             TransferBatchReply reply;
             try

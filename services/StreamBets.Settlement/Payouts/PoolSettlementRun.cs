@@ -302,7 +302,7 @@ public sealed partial class PoolSettlementRun(
     /// <summary>One TransferBatch; APPLIED (now) and DUPLICATE (by an earlier run) both mean the money moved.</summary>
     private async Task TransferAsync(List<TransferRequest> transfers, CancellationToken token)
     {
-        var request = new TransferBatchRequest();
+        var request = new TransferBatchRequest { OmitTransfers = true };
         request.Transfers.AddRange(transfers);
         var reply = await wallet.TransferBatchAsync(request, deadline: time.GetUtcNow().UtcDateTime + options.Value.PaymentTimeout, cancellationToken: token);
         if (reply.Results.Count != transfers.Count)

@@ -49,7 +49,7 @@ public sealed class WalletService(LedgerStore ledger) : Wallet.WalletBase
                     DomainTransferStatus.InsufficientFunds => ProtoTransferStatus.InsufficientFunds,
                     _ => ProtoTransferStatus.Rejected,
                 },
-                Transfer = outcome.Transfer is null ? null : ToProto(outcome.Transfer),
+                Transfer = outcome.Transfer is null || request.OmitTransfers ? null : ToProto(outcome.Transfer),
                 ErrorReason = outcome.ErrorReason ?? "",
                 ErrorDetail = outcome.Detail ?? "",
             });
