@@ -101,6 +101,17 @@ public static class Extensions
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.UseDefaultProblemDetails();
+        // A probe that gives up (its own timeout while the service is still starting) aborts its request, which
+        // cancelled the store checks: each then reported Unhealthy and the framework logged that as an error. The
+        // checks end by their own timeout instead.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(HealthEndpointPath) || context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+            {
+                context.RequestAborted = CancellationToken.None;
+            }
+            return next(context);
+        });
         app.MapHealthChecks(HealthEndpointPath).AllowAnonymous().DisableHttpMetrics();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
