@@ -1,5 +1,6 @@
 using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging.Envelope;
 using StreamBets.Messaging.Transports;
 using StreamBets.Messaging.Transports.RedisStreams;
 using StreamBets.Testing;
@@ -64,6 +65,32 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
             await publisher.PublishAsync(Events.Counted(Guid.NewGuid(), i));
             await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == i, TimeSpan.FromSeconds(10), $"event {i} is handled");
         }
+    }
+
+    [Fact]
+    public async Task An_append_whose_ring_was_lost_is_read_when_the_subscription_reconnects()
+    {
+        // Its own Redis: the test disconnects every pub/sub client of the server.
+        var (setup, broker) = await SetUpStoppableAsync();
+        await using var _ = broker;
+        var consumerDb = await TestDatabases.CreateAsync("sub");
+        await using var consumer = await TestService.StartAsync(setup, consumerDb, "watcher",
+            bus => bus.AddSubscription<Counted, RecordingHandler>(), configure: o => o.RedisStreams.IdlePollMax = TimeSpan.FromMinutes(10));
+        await WaitUntilConsumersShareAsync(consumer);
+        await Task.Delay(500); // every partition worker has read its empty stream and waits
+
+        // An append without its ring, as when the ring is sent while the subscriber is disconnected.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(setup.ConnectionStrings["ConnectionStrings:redis"] + ",allowAdmin=true");
+        var @event = Events.Counted(Guid.NewGuid(), 1);
+        var type = IntegrationEventMetadata.Of(typeof(Counted)).Type;
+        var envelope = CloudEventEnvelope.Encode(@event, Guid.NewGuid(), type, new Uri("urn:streambets:tests"), DateTimeOffset.UtcNow, null, null);
+        await redis.GetDatabase().StreamAddAsync(Names(setup).Stream("wallet", 0), [new NameValueEntry("type", type), new NameValueEntry("ce", envelope)]);
+        await Task.Delay(1_000);
+        Assert.Empty(await TestDatabases.AppliedAsync(consumerDb));
+
+        await redis.GetServers()[0].ClientKillAsync(clientType: ClientType.PubSub);
+
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 1, TimeSpan.FromSeconds(15), "the event is handled after the reconnect");
     }
 
     [Fact]

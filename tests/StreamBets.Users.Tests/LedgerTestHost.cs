@@ -60,6 +60,9 @@ public sealed class LedgerTestHost : IAsyncLifetime
 
     public LedgerStore Ledger => _factory.Services.GetRequiredService<LedgerStore>();
 
+    /// <summary>The configured host, for a test that needs one more setting (a derived factory starts its own server).</summary>
+    public WebApplicationFactory<Program> Factory => _factory;
+
     public HttpClient Client(string? token = null)
     {
         var client = _factory.CreateClient();

@@ -14,8 +14,9 @@ namespace StreamBets.Messaging.Transports.RedisStreams;
 /// the rare double delivery around a handover harmless.
 /// <para>
 /// An idle partition waits for its doorbell (a pub/sub message the publisher sends with each append) instead of polling
-/// every few milliseconds: 176 idle readers polling every 20 ms cost the whole app about a core. Pub/sub may drop a
-/// ring (a reconnect), so the wait still ends after <see cref="RedisStreamsOptions.IdlePollMax"/> and the partition is read.
+/// every few milliseconds: 176 idle readers polling every 20 ms cost the whole app about a core. Pub/sub drops the rings
+/// sent while the subscription is disconnected, so every owned partition is rung when a connection is restored, and the
+/// wait still ends after <see cref="RedisStreamsOptions.IdlePollMax"/> as a backstop.
 /// </para>
 /// </remarks>
 internal sealed partial class RedisStreamsConsumer(
@@ -47,6 +48,7 @@ internal sealed partial class RedisStreamsConsumer(
     private readonly Dictionary<Partition, PartitionWorker> _owned = [];
 
     private volatile string[] _ownedStreams = [];
+    private volatile PartitionWorker[] _ownedWorkers = [];
 
     /// <summary>The partitions this instance processed at the end of the last balancing round (tests, diagnostics).</summary>
     internal IReadOnlyCollection<string> OwnedStreams => _ownedStreams;
@@ -58,6 +60,7 @@ internal sealed partial class RedisStreamsConsumer(
                 _names.Stream(topic, p), _names.Lease(identity.ConsumerGroup, topic, p))))
             .ToArray();
         var tick = _options.LeaseDuration / 4;
+        redis.ConnectionRestored += RingAll;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -75,6 +78,7 @@ internal sealed partial class RedisStreamsConsumer(
         }
         finally
         {
+            redis.ConnectionRestored -= RingAll;
             await Task.WhenAll(_owned.Values.Select(w => w.StopAsync(immediately: true)));
             await ReleaseAllAsync();
         }
@@ -137,6 +141,16 @@ internal sealed partial class RedisStreamsConsumer(
             }
         }
         _ownedStreams = [.. _owned.Keys.Select(p => p.Stream)];
+        _ownedWorkers = [.. _owned.Values];
+    }
+
+    /// <summary>Appends made while a connection was down rang nobody: read every owned partition now.</summary>
+    private void RingAll(object? sender, ConnectionFailedEventArgs e)
+    {
+        foreach (var worker in _ownedWorkers)
+        {
+            worker.Ring();
+        }
     }
 
     private async Task ReleaseAllAsync()
@@ -339,7 +353,9 @@ internal sealed partial class RedisStreamsConsumer(
             }
         }
 
-        private void Ring(RedisChannel channel, RedisValue message)
+        private void Ring(RedisChannel channel, RedisValue message) => Ring();
+
+        public void Ring()
         {
             if (_doorbell.CurrentCount == 0)
             {
