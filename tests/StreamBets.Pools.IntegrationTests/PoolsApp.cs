@@ -156,7 +156,9 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
         var events = new List<AuditedEvent>();
         while (await reader.ReadAsync())
         {
-            events.Add(new AuditedEvent(reader.GetString(0), reader.GetInt64(1), JsonDocument.Parse(reader.GetString(2)).RootElement.GetProperty("data").Clone()));
+            var envelope = JsonDocument.Parse(reader.GetString(2)).RootElement;
+            var traceParent = envelope.TryGetProperty("traceparent", out var value) ? value.GetString() : null;
+            events.Add(new AuditedEvent(reader.GetString(0), reader.GetInt64(1), envelope.GetProperty("data").Clone(), traceParent));
         }
 
         return events;
@@ -222,7 +224,7 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
         """;
 }
 
-public sealed record AuditedEvent(string Type, long TxId, JsonElement Data);
+public sealed record AuditedEvent(string Type, long TxId, JsonElement Data, string? TraceParent);
 
 /// <summary>Requests and the JSON shapes tests read back.</summary>
 public static class Requests

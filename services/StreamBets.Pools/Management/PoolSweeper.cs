@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Data;
 
@@ -13,6 +14,9 @@ public sealed partial class PoolSweeper(
     PoolStore store, PoolCommands commands, PoolsSettingsProvider settings, TimeProvider time, ILogger<PoolSweeper> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Each automatic lock or cancel is a trace of its own: the sweep's polls are not traced, its actions are.</summary>
+    public static readonly ActivitySource ActivitySource = new("StreamBets.Pools.Sweeper");
     private const int BatchSize = 200;
     private const int MaxBatchesPerSweep = 25; // a pool that keeps failing must not hold the sweep; the next tick resumes
 
@@ -55,6 +59,8 @@ public sealed partial class PoolSweeper(
             due = await store.DueForLockAsync(now, BatchSize, cancellationToken);
             foreach (var poolId in due)
             {
+                using var activity = ActivitySource.StartActivity("lock pool at window end");
+                activity?.SetTag("streambets.pool_id", poolId);
                 await commands.LockIfDueAsync(poolId, cancellationToken);
             }
         }
@@ -67,6 +73,8 @@ public sealed partial class PoolSweeper(
             abandoned = await store.LockedBeforeAsync(cutoff, BatchSize, cancellationToken);
             foreach (var poolId in abandoned)
             {
+                using var activity = ActivitySource.StartActivity("cancel abandoned pool");
+                activity?.SetTag("streambets.pool_id", poolId);
                 await commands.CancelIfAbandonedAsync(poolId, cancellationToken);
             }
         }
