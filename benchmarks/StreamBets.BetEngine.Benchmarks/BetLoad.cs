@@ -4,12 +4,13 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Benchmarks;
 
 public sealed record LoadReport(
     int Offered, double OfferedRate, double Seconds, int Accepted, int Pending, IReadOnlyDictionary<string, int> Failures, double AcceptedPerSecond,
-    double P50Ms, double P90Ms, double P99Ms, double P999Ms, double MaxMs, long AcceptedStakeMinor, int TotalAccepted)
+    double P50Ms, double P90Ms, double P99Ms, double P999Ms, double MaxMs, long AcceptedStakeMinor, int TotalAccepted, string Cpu)
 {
     public override string ToString()
     {
@@ -20,7 +21,8 @@ public sealed record LoadReport(
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {failure}: {count}");
         }
-        text.Append(CultureInfo.InvariantCulture, $"  latency p50 {P50Ms:F1} ms, p90 {P90Ms:F1} ms, p99 {P99Ms:F1} ms, p99.9 {P999Ms:F1} ms, max {MaxMs:F1} ms");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  latency p50 {P50Ms:F1} ms, p90 {P90Ms:F1} ms, p99 {P99Ms:F1} ms, p99.9 {P999Ms:F1} ms, max {MaxMs:F1} ms");
+        text.Append(Cpu);
         return text.ToString();
     }
 }
@@ -48,9 +50,15 @@ public static class BetLoad
         var tasks = new ConcurrentBag<Task>();
         var clock = Stopwatch.StartNew();
         var ticksPerBet = (double)Stopwatch.Frequency / options.Rate;
+        var first = (int)(options.Rate * options.Warmup.TotalSeconds);
+        ProcessCpu? cpuAtStart = null;
 
         for (var i = 0; i < total; i++)
         {
+            if (i == first)
+            {
+                cpuAtStart = ProcessCpu.Sample();
+            }
             var due = (long)(i * ticksPerBet);
             while (clock.ElapsedTicks < due)
             {
@@ -64,6 +72,8 @@ public static class BetLoad
             Interlocked.Increment(ref inFlight);
             tasks.Add(SendAsync(i, due));
         }
+        // The window is the measured sending time: bets still in flight after it were offered inside it.
+        var cpu = ProcessCpu.Report(cpuAtStart ?? ProcessCpu.Sample(), ProcessCpu.Sample(), options.Duration.TotalSeconds, total - first, "bet offered");
         await Task.WhenAll(tasks);
 
         async Task SendAsync(int i, long due)
@@ -98,7 +108,6 @@ public static class BetLoad
             }
         }
 
-        var first = (int)(options.Rate * options.Warmup.TotalSeconds);
         var measured = Enumerable.Range(first, total - first).ToArray();
         var sorted = measured.Where(i => latencyTicks[i] > 0).Select(i => latencyTicks[i] * 1000.0 / Stopwatch.Frequency).Order().ToArray();
         double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
@@ -110,7 +119,7 @@ public static class BetLoad
         return new LoadReport(
             measured.Length, options.Rate, seconds, accepted, measured.Count(i => outcomes[i] == "pending"), failures, accepted / seconds,
             Percentile(0.50), Percentile(0.90), Percentile(0.99), Percentile(0.999), sorted.Length == 0 ? double.NaN : sorted[^1],
-            totalAccepted * run.MinStakeMinor, totalAccepted);
+            totalAccepted * run.MinStakeMinor, totalAccepted, cpu);
     }
 
     private static string ProblemType(string body)

@@ -9,13 +9,14 @@ namespace StreamBets.Settlement.Benchmarks;
 
 public sealed record SettlementReport(
     int Bets, string Status, double Seconds, double SettlementSeconds, long SettledBets, long PaidMinor, long RakeMinor, long BreakageMinor,
-    long EscrowMinor, long LedgerSum, long OutboxLeft, bool Exact)
+    long EscrowMinor, long LedgerSum, long OutboxLeft, bool Exact, string Cpu)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"""
         Settlement of {Bets:N0} bets: {Status} in {Seconds:F1} s from the resolve request ({SettlementSeconds:F1} s from the run's start), {Bets / Seconds:N0} bets/s
           settled bets {SettledBets:N0}; paid {PaidMinor:N0}, rake {RakeMinor:N0}, breakage {BreakageMinor:N0}
           escrow after {EscrowMinor:N0}; ledger sum {LedgerSum}; BetsSettled/PoolSettled still in settlementdb's outbox: {OutboxLeft:N0}
           exact: {Exact}
+        {Cpu}
         """);
 }
 
@@ -28,6 +29,7 @@ public static class SettlementRun
         pools.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(Guid.NewGuid(), "admin", services.SigningKey));
         await using var settlementDb = NpgsqlDataSource.Create(services.Postgres.ConnectionString("settlementdb"));
 
+        var cpuAtStart = ProcessCpu.Sample();
         var clock = Stopwatch.StartNew();
         (await pools.PostAsJsonAsync($"/api/pools/{pool.Id}/resolve", new { winningOutcomeIds = new[] { pool.Outcomes[0] } })).EnsureSuccessStatusCode();
 
@@ -57,6 +59,7 @@ public static class SettlementRun
             await Task.Delay(100);
         }
         var seconds = clock.Elapsed.TotalSeconds;
+        var cpu = ProcessCpu.Report(cpuAtStart, ProcessCpu.Sample(), seconds, pool.Bets, "bet");
 
         await using var row = settlementDb.CreateCommand("""
             SELECT status, coalesce(last_error, ''), settled_bets, coalesce(paid_minor, 0), coalesce(rake_minor, 0), coalesce(breakage_minor, 0),
@@ -82,6 +85,6 @@ public static class SettlementRun
         var exact = result.GetString(0) == "settled" && result.GetInt64(2) == pool.Bets && paid + rake + breakage == pool.TotalMinor
             && money.GetInt64(0) == 0 && money.GetInt64(1) == 0;
         return new SettlementReport(pool.Bets, result.GetString(0), seconds, result.GetDouble(6), result.GetInt64(2), paid, rake, breakage,
-            money.GetInt64(1), money.GetInt64(0), result.GetInt64(7), exact);
+            money.GetInt64(1), money.GetInt64(0), result.GetInt64(7), exact, cpu);
     }
 }
