@@ -61,6 +61,35 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.Equal([(caio, 300L)], (await BoardAsync(player, $"channel:twitch:{channelX}", "day")).Entries.Select(e => (e.UserId, e.NetMinor)));
     }
 
+    [Fact]
+    public async Task All_time_counts_every_week_a_player_played_and_a_week_only_its_own()
+    {
+        using var admin = app.Admin();
+        var channel = Requests.NewChannel();
+        var pool = await admin.CreatePoolAsync(Requests.Pool(channel));
+        var dora = Guid.NewGuid();
+        var now = app.Clock.GetUtcNow();
+        await app.PublishAsync(
+            new BetsSettled(pool.Id, [Line(dora, "won", stake: 100, payout: 800)], now.AddDays(-10)), // +700, an earlier week
+            new BetsSettled(pool.Id, [Line(dora, "won", stake: 100, payout: 200)], now));             // +100 today
+        using var player = app.Player();
+        var scope = $"channel:twitch:{channel}";
+
+        long NetOf(LeaderboardJson board) => board.Entries.SingleOrDefault(e => e.UserId == dora)?.NetMinor ?? 0;
+        Assert.True(await PoolsApp.EventuallyAsync(async () => NetOf(await BoardAsync(player, "global", "all")) == 800));
+        Assert.Equal(800, NetOf(await BoardAsync(player, scope, "all")));
+        Assert.Equal(100, NetOf(await BoardAsync(player, "global", "week")));
+        Assert.Equal(100, NetOf(await BoardAsync(player, scope, "day")));
+
+        await using (var redis = await ConnectionMultiplexer.ConnectAsync($"{app.RedisConnectionString},allowAdmin=true"))
+        {
+            await redis.GetServers().Single().FlushAllDatabasesAsync();
+        }
+        Assert.Equal(800, NetOf(await BoardAsync(player, scope, "all")));
+        Assert.Equal(800, NetOf(await BoardAsync(player, "global", "all")));
+        Assert.Equal(100, NetOf(await BoardAsync(player, scope, "week")));
+    }
+
     [Theory]
     [InlineData("scope=everyone", "scope")]
     [InlineData("scope=channel:myspace:1", "scope")]

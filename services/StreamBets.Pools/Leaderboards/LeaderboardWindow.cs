@@ -25,7 +25,7 @@ public sealed record LeaderboardScope(Channel? Channel)
 
 /// <summary>
 /// The days a board covers, in UTC: one day, an ISO week (Monday to Sunday), or all time. Day and week boards are
-/// kept in Redis a day past their end, then expire; the PostgreSQL rows stay for all-time boards and rebuilds.
+/// kept in Redis a day past their end, then expire; the PostgreSQL rows stay for rebuilds.
 /// </summary>
 public readonly record struct LeaderboardWindow(LeaderboardPeriod Period, DateOnly? From, DateOnly? To, string Key)
 {

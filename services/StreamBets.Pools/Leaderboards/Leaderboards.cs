@@ -12,7 +12,8 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 
 /// <summary>
 /// Net winnings boards in Redis sorted sets (one per scope and period, e.g. "pools:leaderboard:global:week:2026-W11"),
-/// backed by <c>leaderboard_entries</c> in PostgreSQL (per channel, day and player).
+/// backed by <c>leaderboard_entries</c> in PostgreSQL (per channel, day and player) and <c>leaderboard_totals</c>
+/// (per player and channel, all time).
 /// Each batch of settled bets updates PostgreSQL in the handler's inbox transaction, then sets each player's six scores
 /// (global and channel, day, week and all time) to the sums PostgreSQL now holds: absolute values, so a redelivered
 /// event or a retried batch can never count twice, as ZINCRBY would. A per-player lock orders concurrent handlers
@@ -65,15 +66,28 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
                     ON CONFLICT (channel, day, user_id) DO UPDATE SET net_minor = leaderboard_entries.net_minor + EXCLUDED.net_minor
                     """) { Parameters = { new() { Value = channel.ToString() }, new() { Value = day }, new() { Value = users }, new() { Value = nets.Values.ToArray() } } },
                 new NpgsqlBatchCommand("""
-                    SELECT user_id,
-                           coalesce(sum(net_minor) FILTER (WHERE day = $2), 0),
-                           coalesce(sum(net_minor) FILTER (WHERE day BETWEEN $3 AND $4), 0),
-                           coalesce(sum(net_minor), 0),
-                           coalesce(sum(net_minor) FILTER (WHERE channel = $5 AND day = $2), 0),
-                           coalesce(sum(net_minor) FILTER (WHERE channel = $5 AND day BETWEEN $3 AND $4), 0),
-                           coalesce(sum(net_minor) FILTER (WHERE channel = $5), 0)
-                    FROM leaderboard_entries WHERE user_id = ANY($1)
-                    GROUP BY user_id
+                    INSERT INTO leaderboard_totals (user_id, channel, net_minor)
+                    SELECT n.user_id, $1, n.net_minor FROM unnest($2::uuid[], $3::bigint[]) AS n(user_id, net_minor)
+                    ON CONFLICT (user_id, channel) DO UPDATE SET net_minor = leaderboard_totals.net_minor + EXCLUDED.net_minor
+                    """) { Parameters = { new() { Value = channel.ToString() }, new() { Value = users }, new() { Value = nets.Values.ToArray() } } },
+                // Day and week from this week's daily rows, all time from the totals: bounded by the player's channels, not their history.
+                new NpgsqlBatchCommand("""
+                    SELECT u.user_id,
+                           coalesce(w.day_global, 0), coalesce(w.week_global, 0), coalesce(t.all_global, 0),
+                           coalesce(w.day_channel, 0), coalesce(w.week_channel, 0), coalesce(t.all_channel, 0)
+                    FROM unnest($1::uuid[]) AS u(user_id)
+                    LEFT JOIN (
+                        SELECT user_id,
+                               sum(net_minor) FILTER (WHERE day = $2) AS day_global,
+                               sum(net_minor) AS week_global,
+                               sum(net_minor) FILTER (WHERE channel = $5 AND day = $2) AS day_channel,
+                               sum(net_minor) FILTER (WHERE channel = $5) AS week_channel
+                        FROM leaderboard_entries WHERE user_id = ANY($1) AND day BETWEEN $3 AND $4
+                        GROUP BY user_id) w USING (user_id)
+                    LEFT JOIN (
+                        SELECT user_id, sum(net_minor) AS all_global, sum(net_minor) FILTER (WHERE channel = $5) AS all_channel
+                        FROM leaderboard_totals WHERE user_id = ANY($1)
+                        GROUP BY user_id) t USING (user_id)
                     """) { Parameters = { new() { Value = users }, new() { Value = day }, new() { Value = week.From!.Value }, new() { Value = week.To!.Value }, new() { Value = channel.ToString() } } },
             },
         };
@@ -87,7 +101,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         var offBoards = windows.Select(_ => new List<RedisValue>()).ToArray();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            await reader.NextResultAsync(cancellationToken); // past the two lock queries; the upsert returns no result set
+            await reader.NextResultAsync(cancellationToken); // past the two lock queries; the upserts return no result set
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -154,14 +168,24 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.Leaderboards, cancellationToken);
-        await using var command = new NpgsqlCommand("""
-            SELECT user_id, sum(net_minor)::bigint FROM leaderboard_entries
-            WHERE ($1::text IS NULL OR channel = $1) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
-            GROUP BY user_id HAVING sum(net_minor) > 0
-            """, connection, transaction);
+        // A day or week board sums its days; the all-time board reads the totals.
+        await using var command = new NpgsqlCommand(window.From is null
+            ? """
+              SELECT user_id, sum(net_minor)::bigint FROM leaderboard_totals
+              WHERE ($1::text IS NULL OR channel = $1)
+              GROUP BY user_id HAVING sum(net_minor) > 0
+              """
+            : """
+              SELECT user_id, sum(net_minor)::bigint FROM leaderboard_entries
+              WHERE ($1::text IS NULL OR channel = $1) AND day BETWEEN $2 AND $3
+              GROUP BY user_id HAVING sum(net_minor) > 0
+              """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)scope.Channel?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = window.From is { } from ? from : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
-        command.Parameters.Add(new NpgsqlParameter { Value = window.To is { } to ? to : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
+        if (window.From is { } from)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Date });
+            command.Parameters.Add(new NpgsqlParameter { Value = window.To!.Value, NpgsqlDbType = NpgsqlDbType.Date });
+        }
         var entries = new List<SortedSetEntry>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
