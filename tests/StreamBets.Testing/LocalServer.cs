@@ -23,7 +23,7 @@ public abstract class LocalServer : IAsyncDisposable
     /// The exit handler may be cut short before it removed everything, so each process first removes the files of
     /// servers whose owning process is gone. A folder without an owner file (just being created) is left alone.
     /// </summary>
-    private static readonly Lazy<Task> SweepOnce = new(() => Task.Run(() =>
+    private static void SweepServersOfEndedProcesses()
     {
         if (!Directory.Exists(Root))
         {
@@ -44,9 +44,15 @@ public abstract class LocalServer : IAsyncDisposable
                 // Another process swept it at the same time.
             }
         }
-    }));
+    }
 
-    static LocalServer() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    static LocalServer()
+    {
+        SweepServersOfEndedProcesses();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAllThenRemoveTheirData();
+    }
+
+    private static void KillAllThenRemoveTheirData()
     {
         LocalServer[] servers;
         lock (Started)
@@ -61,12 +67,11 @@ public abstract class LocalServer : IAsyncDisposable
         {
             RemoveDataKeepingLogs(server.DataDirectory);
         }
-    };
+    }
 
     protected LocalServer(string name)
     {
         Name = name;
-        SweepOnce.Value.Wait();
         DataDirectory = Path.Combine(Root, $"{name}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(DataDirectory);
         File.WriteAllText(Path.Combine(DataDirectory, OwnerFile), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -131,7 +136,7 @@ public abstract class LocalServer : IAsyncDisposable
         {
             return;
         }
-        var tree = ProcessTree(process.Id);
+        var tree = Procfs.Tree(process.Id);
         process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync();
         // Every process of the tree must be gone (PostgreSQL refuses to start while its old
@@ -188,7 +193,7 @@ public abstract class LocalServer : IAsyncDisposable
         }
         try
         {
-            foreach (var pid in ProcessTree(process.Id))
+            foreach (var pid in Procfs.Tree(process.Id))
             {
                 try
                 {
@@ -207,36 +212,6 @@ public abstract class LocalServer : IAsyncDisposable
         }
     }
 
-    private static List<int> ProcessTree(int root)
-    {
-        var parents = new Dictionary<int, List<int>>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var pid))
-            {
-                continue;
-            }
-            try
-            {
-                // /proc/PID/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
-                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                var parent = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
-                (parents.TryGetValue(parent, out var children) ? children : parents[parent] = []).Add(pid);
-            }
-            catch (IOException)
-            {
-                // The process ended while we looked.
-            }
-        }
-
-        var tree = new List<int> { root };
-        for (var i = 0; i < tree.Count; i++)
-        {
-            tree.AddRange(parents.GetValueOrDefault(tree[i]) ?? []);
-        }
-        return tree;
-    }
 
     private static int FreePort()
     {

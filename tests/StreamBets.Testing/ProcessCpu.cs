@@ -18,26 +18,12 @@ public sealed class ProcessCpu
 
     public static ProcessCpu Sample()
     {
-        var parents = new Dictionary<int, int>();
-        var ticks = new Dictionary<int, long>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(directory), out var pid) && TryReadStat(pid, out var parent, out var used))
-            {
-                parents[pid] = parent;
-                ticks[pid] = used;
-            }
-        }
-
-        var children = parents.ToLookup(p => p.Value, p => p.Key);
         var processes = new Dictionary<int, (string, long)>();
-        var pending = new Stack<int>([Environment.ProcessId]);
-        while (pending.TryPop(out var pid))
+        foreach (var pid in Procfs.Tree(Environment.ProcessId))
         {
-            processes[pid] = (Role(pid), ticks.GetValueOrDefault(pid));
-            foreach (var child in children[pid])
+            if (Procfs.TryReadStat(pid, out _, out var ticks))
             {
-                pending.Push(child);
+                processes[pid] = (Role(pid), ticks);
             }
         }
         return new ProcessCpu(processes);
@@ -63,24 +49,6 @@ public sealed class ProcessCpu
             text.AppendLine(CultureInfo.InvariantCulture, $"  {role,-34} {cpuSeconds,7:F1} CPU-s {100 * cpuSeconds / total,5:F1} %  {1000 * cpuSeconds / units,7:F3} ms per {unit}");
         }
         return text.ToString().TrimEnd();
-    }
-
-    private static bool TryReadStat(int pid, out int parent, out long ticks)
-    {
-        (parent, ticks) = (0, 0);
-        try
-        {
-            // "pid (comm) state ppid ... utime stime ...": comm may hold spaces, so read the fields after its ')'.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
-            ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return false; // it exited while we read
-        }
     }
 
     private static string Role(int pid)
