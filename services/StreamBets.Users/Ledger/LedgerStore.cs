@@ -11,10 +11,10 @@ namespace StreamBets.Users.Ledger;
 /// The wallet ledger in PostgreSQL: the only code that changes a balance.
 /// <para>
 /// A batch of transfers costs three round trips whatever its size: (1) lock every involved account
-/// in id order; then, after deciding in memory which transfers are accepted (<see cref="LedgerBatchPlanner"/>),
+/// in one fixed order; then, after deciding in memory which transfers are accepted (<see cref="LedgerBatchPlanner"/>),
 /// (2) insert all accepted transfers and entries with set-based SQL and update each account once with its
 /// net delta; (3) commit. A hot account such as a pool's escrow is therefore written once per batch, not
-/// once per bet, and the locks in id order mean concurrent batches queue instead of deadlocking.
+/// once per bet, and the locks in one fixed order mean concurrent batches queue instead of deadlocking.
 /// </para>
 /// <para>
 /// Replays are rare, so the first attempt assumes every transfer id is new: the insert skips ids already
@@ -36,8 +36,13 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     private static readonly Counter<long> TransfersCounter = Meter.CreateCounter<long>("streambets.ledger.transfers", description: "Transfer requests answered, by status.");
     private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.ledger.batch_size", description: "Transfers per ledger transaction.");
 
-    private const string LockAccountsSql =
-        "SELECT id, code, balance FROM ledger_accounts WHERE code = ANY($1) ORDER BY id FOR UPDATE";
+    // One index probe and lock per account, in the order of $1 (see InLockOrder).
+    // Written as "code = ANY($1)" the planner chose a scan of every account once the table held a few hundred thousand:
+    // 5x slower than the probes at a million accounts, and the slowest statement of a big pool's settlement.
+    internal const string LockAccountsSql = """
+        SELECT a.id, a.code, a.balance FROM unnest($1::text[]) AS c(code)
+        CROSS JOIN LATERAL (SELECT id, code, balance FROM ledger_accounts WHERE code = c.code FOR UPDATE) a
+        """;
 
     private const string StoredTransfersSql = """
         SELECT t.transfer_id, t.seq, t.reason, t.reference, t.created_at, a.code, e.amount, e.balance_after
@@ -95,7 +100,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         activity?.SetTag("streambets.ledger.batch_size", requests.Count);
 
         var validated = new (string RequestedId, LedgerTransfer? Transfer, string? Error)[requests.Count];
-        var accountCodes = new HashSet<string>(StringComparer.Ordinal);
+        var accounts = new HashSet<LedgerAccountId>();
         var transferIds = new HashSet<Guid>();
         for (var i = 0; i < requests.Count; i++)
         {
@@ -106,7 +111,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
                 transferIds.Add(transfer.TransferId);
                 foreach (var posting in transfer.Postings)
                 {
-                    accountCodes.Add(posting.Account.Code);
+                    accounts.Add(posting.Account);
                 }
             }
             else
@@ -123,7 +128,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         }
         else
         {
-            outcomes = await ApplyWithRetriesAsync(validated, [.. accountCodes], [.. transferIds], cancellationToken);
+            outcomes = await ApplyWithRetriesAsync(validated, [.. InLockOrder(accounts)], [.. transferIds], cancellationToken);
         }
 
         BatchSizes.Record(requests.Count);
@@ -169,6 +174,16 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             }
         }
     }
+
+    /// <summary>
+    /// The one order every batch locks its accounts in, so concurrent batches queue instead of deadlocking: wallets
+    /// first, then shared accounts (a pool's escrow, house, PSP), each by code. A batch thus takes a hot escrow's lock
+    /// after probing its thousands of wallets, not before, and other batches on that escrow wait less.
+    /// </summary>
+    private static IEnumerable<string> InLockOrder(IEnumerable<LedgerAccountId> accounts) => accounts
+        .OrderBy(account => account.Kind == LedgerAccountKind.User ? 0 : 1)
+        .ThenBy(account => account.Code, StringComparer.Ordinal)
+        .Select(account => account.Code);
 
     private static bool IsTransient(PostgresException e) =>
         e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
