@@ -1,4 +1,5 @@
 using StreamBets.BetEngine.Benchmarks;
+using StreamBets.Testing;
 
 // Bet placement under load: many players bet into ONE pool; reports bets/s and latency percentiles.
 //
@@ -10,25 +11,32 @@ using StreamBets.BetEngine.Benchmarks;
 //   Against the running app (./run.sh), through the gateway:
 //     dotnet run -c Release --project benchmarks/StreamBets.BetEngine.Benchmarks -- --gateway http://localhost:5100 --rate 5000
 var options = BenchmarkOptions.Parse(args);
-await using var selfHosted = options.SelfHost ? await SelfHostedServices.StartAsync(options) : null;
-if (selfHosted is not null)
+var speedBefore = HostSpeed.Measure();
+await RunAsync();
+Console.WriteLine(HostSpeed.Describe(speedBefore, HostSpeed.Measure()));
+
+async Task RunAsync()
 {
-    options = options with
+    await using var selfHosted = options.SelfHost ? await SelfHostedServices.StartAsync(options) : null;
+    if (selfHosted is not null)
     {
-        BetsUrl = selfHosted.BetEngineUrl,
-        UsersUrl = selfHosted.UsersUrl,
-        PoolsUrl = selfHosted.PoolsUrl,
-        SigningKey = selfHosted.SigningKey,
-    };
-}
+        options = options with
+        {
+            BetsUrl = selfHosted.BetEngineUrl,
+            UsersUrl = selfHosted.UsersUrl,
+            PoolsUrl = selfHosted.PoolsUrl,
+            SigningKey = selfHosted.SigningKey,
+        };
+    }
 
-Console.WriteLine($"Bets at {options.BetsUrl}/api/bets; users at {options.UsersUrl}; pools at {options.PoolsUrl}");
-var setup = await BenchmarkSetup.PrepareAsync(options);
-Console.WriteLine($"Pool {setup.PoolId} with {setup.Outcomes.Length} outcomes; {setup.Players.Count} funded players");
+    Console.WriteLine($"Bets at {options.BetsUrl}/api/bets; users at {options.UsersUrl}; pools at {options.PoolsUrl}");
+    var setup = await BenchmarkSetup.PrepareAsync(options);
+    Console.WriteLine($"Pool {setup.PoolId} with {setup.Outcomes.Length} outcomes; {setup.Players.Count} funded players");
 
-var report = await BetLoad.RunAsync(options, setup);
-Console.WriteLine(report);
-if (selfHosted is not null)
-{
-    Console.WriteLine(await selfHosted.VerifyAsync(setup.PoolId, report.Accepted, report.AcceptedStakeMinor));
+    var report = await BetLoad.RunAsync(options, setup);
+    Console.WriteLine(report);
+    if (selfHosted is not null)
+    {
+        Console.WriteLine(await selfHosted.VerifyAsync(setup.PoolId, report.Accepted, report.AcceptedStakeMinor));
+    }
 }
