@@ -171,11 +171,25 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     {
         var page = await browser.NewPageAsync(_api.WebUrl, phone);
         _pages.Add(page);
-        await page.GotoAsync("/signin");
-        await page.Locator("#email").FillAsync(user.Email);
-        await page.Locator("#password").FillAsync(user.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+        // A step of its own: a sign-in that stays on /signin once failed a clean run, and its screenshot and the
+        // services' logs are what can tell why.
+        await Step($"sign-in-page{_pages.Count - 1}", async () =>
+        {
+            await page.GotoAsync("/signin");
+            await page.Locator("#email").FillAsync(user.Email);
+            await page.Locator("#password").FillAsync(user.Password);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            try
+            {
+                await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+            }
+            catch (PlaywrightException e)
+            {
+                var said = await page.Locator("[data-testid=problem]").AllInnerTextsAsync();
+                throw new InvalidOperationException(
+                    $"{user.Email} is still on {page.Url} after signing in; the page says: {(said.Count > 0 ? string.Join(" / ", said) : "no problem")}.", e);
+            }
+        });
         return page;
     }
 
