@@ -36,12 +36,12 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     private static readonly Counter<long> TransfersCounter = Meter.CreateCounter<long>("streambets.ledger.transfers", description: "Transfer requests answered, by status.");
     private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.ledger.batch_size", description: "Transfers per ledger transaction.");
 
-    // One index probe and lock per account, in the order of $1 (see InLockOrder).
+    // One index probe and lock per account, in the order of $1 (see InLockOrder); ord says which account a row is.
     // Written as "code = ANY($1)" the planner chose a scan of every account once the table held a few hundred thousand:
     // 5x slower than the probes at a million accounts, and the slowest statement of a big pool's settlement.
     internal const string LockAccountsSql = """
-        SELECT a.id, a.code, a.balance FROM unnest($1::text[]) AS c(code)
-        CROSS JOIN LATERAL (SELECT id, code, balance FROM ledger_accounts WHERE code = c.code FOR UPDATE) a
+        SELECT a.id, c.ord, a.balance FROM unnest($1::text[]) WITH ORDINALITY AS c(code, ord)
+        CROSS JOIN LATERAL (SELECT id, balance FROM ledger_accounts WHERE code = c.code FOR UPDATE) a
         """;
 
     private const string StoredTransfersSql = """
@@ -141,7 +141,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
 
     private async Task<IReadOnlyList<TransferOutcome>> ApplyWithRetriesAsync(
         IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
-        string[] accountCodes,
+        LedgerAccountId[] lockOrder,
         Guid[] transferIds,
         CancellationToken cancellationToken)
     {
@@ -150,7 +150,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         {
             try
             {
-                var result = await TryApplyAsync(validated, accountCodes, lookUp, cancellationToken);
+                var result = await TryApplyAsync(validated, lockOrder, lookUp, cancellationToken);
                 if (result.Outcomes is not null)
                 {
                     return result.Outcomes;
@@ -180,10 +180,9 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     /// first, then shared accounts (a pool's escrow, house, PSP), each by code. A batch thus takes a hot escrow's lock
     /// after probing its thousands of wallets, not before, and other batches on that escrow wait less.
     /// </summary>
-    private static IEnumerable<string> InLockOrder(IEnumerable<LedgerAccountId> accounts) => accounts
+    private static IEnumerable<LedgerAccountId> InLockOrder(IEnumerable<LedgerAccountId> accounts) => accounts
         .OrderBy(account => account.Kind == LedgerAccountKind.User ? 0 : 1)
-        .ThenBy(account => account.Code, StringComparer.Ordinal)
-        .Select(account => account.Code);
+        .ThenBy(account => account.Code, StringComparer.Ordinal);
 
     private static bool IsTransient(PostgresException e) =>
         e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
@@ -194,7 +193,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     /// <param name="lookUp">The batch's transfer ids to read back first, or null to assume they are all new.</param>
     private async Task<Attempt> TryApplyAsync(
         IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
-        string[] accountCodes,
+        LedgerAccountId[] lockOrder,
         Guid[]? lookUp,
         CancellationToken cancellationToken)
     {
@@ -203,11 +202,11 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
 
         // Round trip 1: lock, then (on a retry) look up earlier transfers. The lookup runs after the locks are
         // held, so a concurrent batch with the same transfer id and accounts has either committed (we see it) or waits for us.
-        var accounts = new Dictionary<LedgerAccountId, LockedAccount>(accountCodes.Length);
+        var accounts = new Dictionary<LedgerAccountId, LockedAccount>(lockOrder.Length);
         var stored = new Dictionary<Guid, CommittedTransfer>();
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
-            batch.BatchCommands.Add(Command(LockAccountsSql, Value(accountCodes)));
+            batch.BatchCommands.Add(Command(LockAccountsSql, Value<string[]>([.. lockOrder.Select(a => a.Code)])));
             if (lookUp is not null)
             {
                 batch.BatchCommands.Add(Command(StoredTransfersSql, Value(lookUp)));
@@ -215,7 +214,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                accounts[LedgerAccountId.Parse(reader.GetString(1))] = new LockedAccount(reader.GetInt64(0), reader.GetInt64(2));
+                accounts[lockOrder[reader.GetInt64(1) - 1]] = new LockedAccount(reader.GetInt64(0), reader.GetInt64(2));
             }
             if (lookUp is not null)
             {
@@ -223,9 +222,9 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
                 await ReadTransfersAsync(reader, stored, cancellationToken);
             }
         }
-        foreach (var code in accountCodes)
+        foreach (var account in lockOrder)
         {
-            accounts.TryAdd(LedgerAccountId.Parse(code), new LockedAccount(null, 0));
+            accounts.TryAdd(account, new LockedAccount(null, 0));
         }
 
         var plan = LedgerBatchPlanner.Plan(validated, accounts, stored);
