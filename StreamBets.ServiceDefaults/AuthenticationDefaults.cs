@@ -63,6 +63,8 @@ public static class AuthenticationDefaults
     public static TBuilder AddDefaultAuthentication<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         var configuration = builder.Configuration;
+        builder.Services.AddSingleton<SessionRevocation>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SessionRevocation>());
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(options =>
             {

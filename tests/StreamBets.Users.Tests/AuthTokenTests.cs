@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
@@ -105,6 +107,36 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
         await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
         var ttl = await redis.GetDatabase().KeyTimeToLiveAsync(SessionRevocation.Key(Sid(player.Tokens.AccessToken).ToString()));
         Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(16));
+    }
+
+    [Fact]
+    public async Task A_logout_reaches_a_service_already_running_and_one_that_starts_later()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+        using var running = await FollowerAsync(redis);
+        var player = await app.NewPlayerAsync();
+        var sessionId = Sid(player.Tokens.AccessToken).ToString();
+        Assert.False(running.IsRevoked(sessionId));
+
+        await player.Client.PostAsync("/api/users/logout", null);
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!running.IsRevoked(sessionId) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.True(running.IsRevoked(sessionId), "The running service never heard of the logout.");
+        using var startedLater = await FollowerAsync(redis);
+        Assert.True(startedLater.IsRevoked(sessionId), "A service started after the logout must read the revoked sessions from Redis.");
+        Assert.False(startedLater.IsRevoked(Guid.NewGuid().ToString()));
+
+        static async Task<SessionRevocation> FollowerAsync(IConnectionMultiplexer redis)
+        {
+            var services = new ServiceCollection().AddSingleton(redis).BuildServiceProvider();
+            var follower = new SessionRevocation(services, TimeProvider.System, NullLogger<SessionRevocation>.Instance);
+            await follower.StartAsync(CancellationToken.None);
+            return follower;
+        }
     }
 
     [Fact]

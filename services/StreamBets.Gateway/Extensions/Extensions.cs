@@ -11,6 +11,7 @@ internal static class Extensions
         builder.AddRedisClient("redis");
         builder.Services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
         builder.Services.AddSingleton<RedisRateLimiter>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<RedisRateLimiter>());
 
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))

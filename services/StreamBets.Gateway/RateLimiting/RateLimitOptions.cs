@@ -7,4 +7,7 @@ public sealed class RateLimitOptions
     public int WindowSeconds { get; set; } = 1;
     public int AnonymousPermitsPerWindow { get; set; } = 20;
     public int AuthenticatedPermitsPerWindow { get; set; } = 50;
+
+    /// <summary>How often a replica shares its counts through Redis: what other replicas may admit beyond a budget.</summary>
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 }

@@ -19,7 +19,7 @@ public sealed class RateLimitingMiddleware(RequestDelegate next, RedisRateLimite
 
         var userId = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("sub")?.Value : null;
         var client = userId is not null ? $"user:{userId}" : $"ip:{context.Connection.RemoteIpAddress}";
-        var decision = await limiter.AcquireAsync(client, userId is not null);
+        var decision = limiter.Acquire(client, userId is not null);
         if (decision.Allowed)
         {
             await next(context);

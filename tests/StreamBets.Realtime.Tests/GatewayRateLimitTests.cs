@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+using StreamBets.Gateway.RateLimiting;
+using StreamBets.Testing;
+
+namespace StreamBets.Realtime.Tests;
+
+/// <summary>The gateway's limiter counts in memory and shares the counts through Redis, so replicas share one budget.</summary>
+public sealed class GatewayRateLimitTests
+{
+    private static readonly RateLimitOptions Settings = new() { WindowSeconds = 60, AuthenticatedPermitsPerWindow = 50 };
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UnixEpoch.AddDays(20_000).AddSeconds(15));
+
+    [Fact]
+    public async Task Two_replicas_share_one_budget_once_they_have_synced()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replicaA = Replica(redis);
+        using var replicaB = Replica(redis);
+        var client = $"user:{Guid.NewGuid()}";
+
+        Assert.All(Enumerable.Range(0, 30), _ => Assert.True(replicaA.Acquire(client, authenticated: true).Allowed));
+        await replicaA.SyncAsync();
+        Assert.True(replicaB.Acquire(client, authenticated: true).Allowed);
+        await replicaB.SyncAsync();
+
+        // B now knows of A's 30: 19 more make 50, the budget.
+        var admitted = Enumerable.Range(0, 40).Count(_ => replicaB.Acquire(client, authenticated: true).Allowed);
+        Assert.Equal(19, admitted);
+        var refused = replicaB.Acquire(client, authenticated: true);
+        Assert.False(refused.Allowed);
+        Assert.Equal(50, refused.Limit);
+        Assert.Equal(TimeSpan.FromSeconds(45), refused.RetryAfter);
+
+        _clock.Advance(TimeSpan.FromSeconds(45));
+        Assert.True(replicaB.Acquire(client, authenticated: true).Allowed);
+    }
+
+    [Fact]
+    public async Task One_replica_is_exact_without_waiting_for_Redis()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        var client = $"ip:{Guid.NewGuid()}";
+
+        var admitted = Enumerable.Range(0, 35).Count(_ => replica.Acquire(client, authenticated: false).Allowed);
+
+        Assert.Equal(Settings.AnonymousPermitsPerWindow, admitted);
+        await replica.SyncAsync();
+        var window = _clock.GetUtcNow().ToUnixTimeSeconds() / Settings.WindowSeconds;
+        Assert.Equal(Settings.AnonymousPermitsPerWindow, (long)await redis.GetDatabase().StringGetAsync($"ratelimit:{client}:{window}"));
+    }
+
+    private RedisRateLimiter Replica(IConnectionMultiplexer redis) =>
+        new(redis, Options.Create(Settings), _clock, NullLogger<RedisRateLimiter>.Instance);
+}
