@@ -245,8 +245,11 @@ public sealed class BetEngineStack : IAsyncLifetime
 
     /// <summary>The events of one type about one pool as published on the bus (the topic's Redis streams), oldest first.</summary>
     public async Task<List<JsonElement>> PublishedAsync(string topic, string eventType, Guid poolId) =>
-        [.. (await PublishedEvents.ReadAsync(BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), BusPrefix, topic, eventType,
-            data => data.GetProperty("poolId").GetGuid() == poolId)).Select(e => e.Data)];
+        [.. (await PublishedEventsAsync(topic, eventType, poolId)).Select(e => e.Data)];
+
+    public Task<List<PublishedEvent>> PublishedEventsAsync(string topic, string eventType, Guid poolId) =>
+        PublishedEvents.ReadAsync(BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), BusPrefix, topic, eventType,
+            data => data.GetProperty("poolId").GetGuid() == poolId);
 
     public static string Token(Guid userId, string role) => InProcessServices.Token(userId, role, SigningKey);
 

@@ -125,7 +125,7 @@ public static class InProcessServices
 }
 
 /// <summary>One event as the bus carried it: its CloudEvents id (a republished event keeps it) and its data.</summary>
-public sealed record PublishedEvent(Guid Id, JsonElement Data);
+public sealed record PublishedEvent(Guid Id, JsonElement Data, string? TraceParent);
 
 /// <summary>Reads what the Redis Streams transport published, across a topic's 16 partition streams.</summary>
 public static class PublishedEvents
@@ -148,7 +148,8 @@ public static class PublishedEvents
                 {
                     var id = entry.Id.ToString().Split('-');
                     found.Add((long.Parse(id[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(id[1], System.Globalization.CultureInfo.InvariantCulture),
-                        new PublishedEvent(cloudEvent.RootElement.GetProperty("id").GetGuid(), data.Clone())));
+                        new PublishedEvent(cloudEvent.RootElement.GetProperty("id").GetGuid(), data.Clone(),
+                            cloudEvent.RootElement.TryGetProperty("traceparent", out var traceParent) ? traceParent.GetString() : null)));
                 }
             }
         }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using StreamBets.BetEngine.Data;
+using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
 
@@ -10,32 +12,45 @@ namespace StreamBets.BetEngine.Odds;
 /// <summary>
 /// Coalesces OddsChanged: batches only mark their pool as changed, and every <see cref="BetEngineOptions.OddsInterval"/>
 /// (250 ms, so at most 4 per second per pool) one transaction writes one OddsChanged per changed pool to the outbox,
-/// with the exact totals from pool_outcome_totals.
+/// with the exact totals from pool_outcome_totals. That write is a trace of its own, a "publish odds" span linked to
+/// the batches that changed the odds, so an OddsChanged leads back to the bets behind it.
 /// </summary>
 public sealed partial class OddsPublisher(
     NpgsqlDataSource db, BetStore store, IOutbox outbox, TimeProvider time, IOptions<BetEngineOptions> options, ILogger<OddsPublisher> logger)
     : BackgroundService
 {
-    private readonly ConcurrentDictionary<Guid, byte> _changed = new();
+    /// <summary>Links kept per pool between two writes: enough to find the batches, bounded under a rush.</summary>
+    private const int MaxLinksPerPool = 8;
 
-    public void MarkChanged(Guid poolId) => _changed.TryAdd(poolId, 0);
+    /// <summary>Changed pools, each with the trace contexts of the batches that changed it since the last write.</summary>
+    private readonly ConcurrentDictionary<Guid, ActivityContext[]> _changed = new();
+
+    public void MarkChanged(Guid poolId, ActivityContext batch = default) => _changed.AddOrUpdate(
+        poolId,
+        static (_, batch) => batch == default ? [] : [batch],
+        static (_, links, batch) => batch == default || links.Length >= MaxLinksPerPool ? links : [.. links, batch],
+        batch);
 
     /// <summary>Writes one OddsChanged per pool marked since the last call; returns how many were written.</summary>
     public async Task<int> PublishChangedAsync(CancellationToken cancellationToken)
     {
-        var pools = new List<Guid>();
+        var taken = new Dictionary<Guid, ActivityContext[]>();
         foreach (var poolId in _changed.Keys)
         {
-            if (_changed.TryRemove(poolId, out _))
+            if (_changed.TryRemove(poolId, out var batches))
             {
-                pools.Add(poolId);
+                taken[poolId] = batches;
             }
         }
-        if (pools.Count == 0)
+        if (taken.Count == 0)
         {
             return 0;
         }
 
+        var pools = taken.Keys.ToList();
+        var links = taken.Values.SelectMany(batches => batches).Select(batch => new ActivityLink(batch));
+        using var activity = BetBatchPipeline.ActivitySource.StartActivity("publish odds", ActivityKind.Internal, parentContext: default, links: links);
+        activity?.SetTag("streambets.pools", pools.Count);
         try
         {
             await using var connection = await db.OpenConnectionAsync(cancellationToken);
@@ -53,9 +68,14 @@ public sealed partial class OddsPublisher(
         }
         catch
         {
-            foreach (var poolId in pools)
+            foreach (var (poolId, batches) in taken)
             {
-                MarkChanged(poolId); // try again at the next tick
+                // Try again at the next tick, still linked to the same batches.
+                MarkChanged(poolId);
+                foreach (var batch in batches)
+                {
+                    MarkChanged(poolId, batch);
+                }
             }
             throw;
         }

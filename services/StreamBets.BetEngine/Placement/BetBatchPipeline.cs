@@ -144,7 +144,7 @@ public sealed partial class BetBatchPipeline(
     {
         if (finalized.NewlyAccepted.Count > 0)
         {
-            odds.MarkChanged(poolId);
+            odds.MarkChanged(poolId, Activity.Current?.Context ?? default);
             try
             {
                 await totals.AddAsync(finalized.NewlyAccepted);
