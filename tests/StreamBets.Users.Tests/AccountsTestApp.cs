@@ -157,14 +157,19 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// The types of the events about one user that the outbox relay has published to the bus (the "users" topic),
     /// in publish order, once at least <paramref name="atLeast"/> have arrived or after a few seconds.
     /// </summary>
-    public async Task<IReadOnlyList<string>> PublishedEventTypesAsync(Guid userId, int atLeast)
+    public async Task<IReadOnlyList<string>> PublishedEventTypesAsync(Guid userId, int atLeast) =>
+        [.. (await PublishedEventsAsync(userId, events => events.Count >= atLeast)).Select(e => e.Type)];
+
+    /// <summary>The events about one user on the bus (type and traceparent), once <paramref name="enough"/> holds or after a few seconds.</summary>
+    public async Task<IReadOnlyList<(string Type, string? TraceParent)>> PublishedEventsAsync(
+        Guid userId, Func<IReadOnlyList<(string Type, string? TraceParent)>, bool> enough)
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConnectionString);
         var database = redis.GetDatabase();
-        var types = new List<string>();
+        var events = new List<(string Type, string? TraceParent)>();
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            types.Clear();
+            events.Clear();
             foreach (var key in await RedisStreamKeysAsync(redis, $"{BusPrefix}:users:*"))
             {
                 foreach (var entry in await database.StreamRangeAsync(key))
@@ -172,17 +177,18 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
                     using var cloudEvent = JsonDocument.Parse((string)entry["ce"]!);
                     if (cloudEvent.RootElement.GetProperty("subject").GetString() == userId.ToString())
                     {
-                        types.Add((string)entry["type"]!);
+                        events.Add(((string)entry["type"]!,
+                            cloudEvent.RootElement.TryGetProperty("traceparent", out var traceParent) ? traceParent.GetString() : null));
                     }
                 }
             }
-            if (types.Count >= atLeast)
+            if (enough(events))
             {
                 break;
             }
             await Task.Delay(100);
         }
-        return types;
+        return events;
     }
 
     private static async Task<List<RedisKey>> RedisStreamKeysAsync(ConnectionMultiplexer redis, string pattern)

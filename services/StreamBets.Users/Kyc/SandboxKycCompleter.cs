@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace StreamBets.Users.Kyc;
@@ -12,6 +13,8 @@ public sealed partial class SandboxKycCompleter(
     SandboxKycProvider sandbox, KycChecks checks, KycWebhookReceiver receiver, IOptions<KycOptions> options, TimeProvider time,
     ILogger<SandboxKycCompleter> logger) : BackgroundService
 {
+    public static readonly ActivitySource ActivitySource = new("StreamBets.Users.Kyc");
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!sandbox.IsConfigured)
@@ -38,6 +41,9 @@ public sealed partial class SandboxKycCompleter(
         var now = time.GetUtcNow();
         foreach (var providerCheckId in await checks.PendingProviderCheckIdsAsync(sandbox.Name, now - options.Value.Sandbox.CompletionDelay, cancellationToken))
         {
+            // A trace per delivery, as a real provider's webhook request is one: the KYC events it writes continue it.
+            using var activity = ActivitySource.StartActivity("deliver sandbox KYC webhook");
+            activity?.SetTag("streambets.kyc.provider_check_id", providerCheckId);
             var body = SandboxKycProvider.CompletedWebhook(providerCheckId, now).ToUtf8Bytes();
             var outcome = await receiver.ReceiveAsync(sandbox.Name, body, OnfidoWebhookSignature.Sign(body, sandbox.WebhookToken), cancellationToken);
             if (outcome.Error is { } error)
