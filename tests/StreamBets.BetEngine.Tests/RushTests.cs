@@ -79,16 +79,7 @@ public sealed class RushTests(BetEngineStack stack)
     [Fact]
     public async Task An_OddsChanged_leads_back_to_the_batches_that_changed_the_odds()
     {
-        var stopped = new List<Activity>();
-        // Read outside the callback: creating the source calls it, which must not re-enter the type's initializer.
-        var sourceName = BetBatchPipeline.ActivitySource.Name;
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == sourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity => { lock (stopped) { stopped.Add(activity); } },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var recorded = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
         var pool = await stack.NewPoolAsync();
         var player = (await stack.NewPlayersAsync(1, Funds))[0];
 
@@ -96,12 +87,9 @@ public sealed class RushTests(BetEngineStack stack)
 
         List<PublishedEvent> published = [];
         Assert.True(await BetEngineStack.EventuallyAsync(async () => (published = await stack.PublishedEventsAsync("bets", "streambets.bets.odds-changed.v1", pool.Id)).Count > 0));
-        Activity batch, publish;
-        lock (stopped)
-        {
-            batch = Assert.Single(stopped, a => a.DisplayName == "bet batch" && a.GetTagItem("streambets.pool_id") is Guid id && id == pool.Id);
-            publish = Assert.Single(stopped, a => a.DisplayName == "publish odds" && a.Links.Any(l => l.Context.SpanId == batch.SpanId));
-        }
+        var stopped = recorded.Stopped;
+        var batch = Assert.Single(stopped, a => a.DisplayName == "bet batch" && a.GetTagItem("streambets.pool_id") is Guid id && id == pool.Id);
+        var publish = Assert.Single(stopped, a => a.DisplayName == "publish odds" && a.Links.Any(l => l.Context.SpanId == batch.SpanId));
         Assert.Equal(batch.TraceId, publish.Links.Single(l => l.Context.SpanId == batch.SpanId).Context.TraceId);
         Assert.NotEqual(batch.TraceId, publish.TraceId);
         Assert.Equal(publish.TraceId.ToString(), published[0].TraceParent?.Split('-')[1]);

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using StreamBets.Pools.Management;
+using StreamBets.Testing;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -27,25 +27,14 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
     [Fact]
     public async Task An_automatic_lock_is_a_trace_of_its_own_that_PoolLocked_continues()
     {
-        var sweeps = new List<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == PoolSweeper.ActivitySource.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity => { lock (sweeps) { sweeps.Add(activity); } },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var sweeps = new RecordedActivities(PoolSweeper.ActivitySource.Name);
         using var streamer = app.NewStreamer(out _);
         var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), window: 60));
 
         app.Clock.Advance(TimeSpan.FromSeconds(61));
 
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).State == "locked"));
-        Activity sweep;
-        lock (sweeps)
-        {
-            sweep = Assert.Single(sweeps, a => a.GetTagItem("streambets.pool_id") is Guid id && id == pool.Id);
-        }
+        var sweep = Assert.Single(sweeps.Stopped, a => a.GetTagItem("streambets.pool_id") is Guid id && id == pool.Id);
         Assert.Equal("lock pool at window end", sweep.DisplayName);
         var locked = Assert.Single(await app.EventsAsync(pool.Id), e => e.Type == "streambets.pools.locked.v1");
         Assert.Equal(sweep.TraceId.ToString(), locked.TraceParent?.Split('-')[1]);

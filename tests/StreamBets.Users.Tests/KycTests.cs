@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Microsoft.AspNetCore.Mvc;
+using StreamBets.Testing;
 using StreamBets.Users.Kyc;
 
 namespace StreamBets.Users.Tests;
@@ -107,29 +107,15 @@ public sealed class KycTests(AccountsTestApp app) : IClassFixture<AccountsTestAp
     [Fact]
     public async Task The_sandbox_provider_completes_a_check_by_itself_after_its_delay_in_a_trace_that_its_event_continues()
     {
-        var deliveries = new List<Activity>();
-        var sourceName = SandboxKycCompleter.ActivitySource.Name;
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == sourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity => { lock (deliveries) { deliveries.Add(activity); } },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var deliveries = new RecordedActivities(SandboxKycCompleter.ActivitySource.Name);
         var player = await app.NewPlayerAsync();
         await StartCheckAsync(player);
 
         var verified = await app.EventuallyAsync(async () => (await StatusAsync(player)).Tier == 2, step: TimeSpan.FromSeconds(10));
 
         Assert.True(verified);
-        bool Continued((string Type, string? TraceParent) e)
-        {
-            lock (deliveries)
-            {
-                return e.Type == "streambets.users.kyc-status-changed.v1"
-                    && deliveries.Any(d => d.DisplayName == "deliver sandbox KYC webhook" && d.TraceId.ToString() == e.TraceParent?.Split('-')[1]);
-            }
-        }
+        bool Continued((string Type, string? TraceParent) e) => e.Type == "streambets.users.kyc-status-changed.v1"
+            && deliveries.Stopped.Any(d => d.DisplayName == "deliver sandbox KYC webhook" && d.TraceId.ToString() == e.TraceParent?.Split('-')[1]);
         Assert.Contains(await app.PublishedEventsAsync(player.Id, events => events.Any(Continued)), Continued);
     }
 
