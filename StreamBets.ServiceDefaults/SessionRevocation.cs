@@ -62,12 +62,21 @@ public sealed partial class SessionRevocation(IServiceProvider services, TimePro
 
         _purge = time.CreateTimer(_ => Purge(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         // Keys written while this process was cut off from Redis were announced to nobody here.
-        _redis.ConnectionRestored += (_, _) => _ = FollowAsync();
+        _redis.ConnectionRestored += OnConnectionRestored;
         // Awaited, so the service answers no request before it knows the sessions already revoked.
         await FollowAsync();
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_redis is not null)
+        {
+            _redis.ConnectionRestored -= OnConnectionRestored;
+        }
+        return Task.CompletedTask;
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => _ = FollowAsync();
 
     public void Dispose()
     {

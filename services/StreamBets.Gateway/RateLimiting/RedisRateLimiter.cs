@@ -84,7 +84,7 @@ public sealed partial class RedisRateLimiter(
                 }
                 var key = (RedisKey)$"ratelimit:{client}:{window.Index}";
                 sent.Add((window, window.Index, window.Unsynced, batch.StringIncrementAsync(key, window.Unsynced)));
-                _ = batch.KeyExpireAsync(key, TimeSpan.FromMilliseconds(2 * windowMs));
+                _ = batch.KeyExpireAsync(key, TimeSpan.FromMilliseconds(2 * windowMs), flags: CommandFlags.FireAndForget);
                 window.InFlight += window.Unsynced;
                 window.Unsynced = 0;
             }
