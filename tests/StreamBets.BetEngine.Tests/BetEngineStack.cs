@@ -19,6 +19,7 @@ using StackExchange.Redis;
 using StreamBets.BetEngine.Grpc;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Bets;
+using StreamBets.Contracts.Users;
 using StreamBets.Contracts.Wallet;
 using StreamBets.Pools.Grpc;
 using StreamBets.Testing;
@@ -59,6 +60,9 @@ public sealed class BetEngineStack : IAsyncLifetime
 
     /// <summary>Sits on the Bet Engine's wallet client: a test can freeze a batch after its stakes moved.</summary>
     public StakeHold StakeHold { get; } = new();
+
+    /// <summary>Records the Bet Engine's eligibility calls to Users.</summary>
+    public EligibilityCalls EligibilityCalls { get; } = new();
 
     public string BusPrefix { get; } = $"betengine-tests-{Guid.NewGuid():N}";
     public string RedisConnectionString { get; private set; } = "";
@@ -109,6 +113,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         {
             services.AddSingleton<TimeProvider>(Clock);
             services.AddGrpcClient<Wallet.WalletClient>().AddInterceptor(() => StakeHold);
+            services.AddGrpcClient<UserAccounts.UserAccountsClient>().AddInterceptor(() => EligibilityCalls);
         }));
 
         UsersHttp = new HttpClient { BaseAddress = new Uri(users.HttpUrl) };

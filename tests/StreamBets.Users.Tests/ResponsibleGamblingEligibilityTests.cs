@@ -179,6 +179,71 @@ public sealed class ResponsibleGamblingEligibilityTests(AccountsTestApp app) : I
         Assert.Equal((StatusCode.NotFound, StatusCode.InvalidArgument, StatusCode.InvalidArgument), (unknown.StatusCode, malformed.StatusCode, noAction.StatusCode));
     }
 
+    [Fact]
+    public async Task A_batch_answers_every_check_in_request_order_from_that_players_own_limits_deposits_and_session()
+    {
+        var excluded = await app.NewPlayerAsync();
+        await excluded.Client.PostAsJsonAsync("/api/users/me/self-exclusion", new { period = "6-months" });
+        var limited = await app.NewPlayerAsync();
+        await SetLimitsAsync(limited, deposit24h: 10_000);
+        await RecordDepositAsync(limited, 4_000);
+        var timed = await app.NewPlayerAsync();
+        await SetLimitsAsync(timed, sessionMinutes: 30);
+        var plain = await app.NewPlayerAsync();
+        var tier0 = await app.NewPlayerAsync(country: "PT");
+        app.Clock.Advance(TimeSpan.FromMinutes(31));
+        var unknown = Guid.NewGuid();
+
+        var request = new CheckEligibilityBatchRequest
+        {
+            Checks =
+            {
+                Check(limited, EligibilityAction.Deposit, 7_000),
+                Check(excluded, EligibilityAction.Bet),
+                new CheckEligibilityRequest { UserId = unknown.ToString(), Action = EligibilityAction.Bet },
+                Check(plain, EligibilityAction.Deposit, 50_000),
+                Check(timed, EligibilityAction.Bet),
+                Check(limited, EligibilityAction.Deposit, 6_000),
+                Check(tier0, EligibilityAction.Bet),
+                Check(plain, EligibilityAction.Bet),
+                Check(timed, EligibilityAction.Withdraw, 1_000),
+            },
+        };
+        var replies = (await app.Grpc.CheckEligibilityBatchAsync(request)).Replies;
+
+        Assert.Equal(
+            [
+                (false, "deposit-limit-exceeded", 1, (long?)6_000),
+                (false, "self-excluded", 1, null),
+                (false, "user-not-found", 0, null),
+                (true, "", 1, null),
+                (false, "session-limit-reached", 1, null),
+                (true, "", 1, 6_000),
+                (false, "kyc-tier-too-low", 0, null),
+                (true, "", 1, null),
+                (false, "kyc-tier-too-low", 1, null),
+            ],
+            replies.Select(r => (r.Allowed, r.Reason, r.KycTier, r.HasDepositAllowanceMinor ? r.DepositAllowanceMinor : (long?)null)));
+    }
+
+    [Fact]
+    public async Task A_batch_with_a_malformed_check_or_too_many_checks_is_refused_whole_naming_the_problem()
+    {
+        var player = await app.NewPlayerAsync();
+        var malformed = new CheckEligibilityBatchRequest
+        {
+            Checks = { Check(player, EligibilityAction.Bet), new CheckEligibilityRequest { UserId = "not-a-uuid", Action = EligibilityAction.Bet } },
+        };
+        var tooMany = new CheckEligibilityBatchRequest();
+        tooMany.Checks.AddRange(Enumerable.Range(0, 1_001).Select(_ => Check(player, EligibilityAction.Bet)));
+
+        var refusedMalformed = await Assert.ThrowsAsync<RpcException>(() => app.Grpc.CheckEligibilityBatchAsync(malformed).ResponseAsync);
+        var refusedTooMany = await Assert.ThrowsAsync<RpcException>(() => app.Grpc.CheckEligibilityBatchAsync(tooMany).ResponseAsync);
+
+        Assert.Equal((StatusCode.InvalidArgument, "checks[1].user_id is not a UUID."), (refusedMalformed.StatusCode, refusedMalformed.Status.Detail));
+        Assert.Equal((StatusCode.InvalidArgument, "A batch holds at most 1000 checks; this one has 1001."), (refusedTooMany.StatusCode, refusedTooMany.Status.Detail));
+    }
+
     private async Task<TestPlayer> VerifiedPlayerAsync()
     {
         var player = await app.NewPlayerAsync();
@@ -189,7 +254,10 @@ public sealed class ResponsibleGamblingEligibilityTests(AccountsTestApp app) : I
         return player;
     }
 
-    private async Task<CheckEligibilityReply> CheckAsync(TestPlayer player, EligibilityAction action, long? amountMinor = null)
+    private async Task<CheckEligibilityReply> CheckAsync(TestPlayer player, EligibilityAction action, long? amountMinor = null) =>
+        await app.Grpc.CheckEligibilityAsync(Check(player, action, amountMinor));
+
+    private static CheckEligibilityRequest Check(TestPlayer player, EligibilityAction action, long? amountMinor = null)
     {
         var request = new CheckEligibilityRequest
         {
@@ -201,7 +269,7 @@ public sealed class ResponsibleGamblingEligibilityTests(AccountsTestApp app) : I
         {
             request.AmountMinor = amount;
         }
-        return await app.Grpc.CheckEligibilityAsync(request);
+        return request;
     }
 
     private async Task<LimitsView> SetLimitsAsync(TestPlayer player, long? deposit24h = null, long? deposit7d = null, long? sessionMinutes = null)

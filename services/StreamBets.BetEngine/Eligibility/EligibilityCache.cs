@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using StreamBets.BetEngine.Caching;
@@ -7,14 +8,25 @@ using StreamBets.Contracts.Users;
 namespace StreamBets.BetEngine.Eligibility;
 
 /// <summary>
-/// Whether a user may bet, from Users.CheckEligibility, remembered for a few seconds per user and session: a player
+/// Whether a user may bet, from Users.CheckEligibilityBatch, remembered for a few seconds per user and session: a player
 /// adding to a bet in the rush costs Users nothing. A self-exclusion therefore takes effect on bets within that time.
+/// <para>
+/// Misses are sent in batches, one call at a time: the checks that arrive while a call is in flight ride the next one.
+/// A quiet moment costs one call per check and no added wait; a rush of new players costs a few calls, where a call
+/// each used to exceed the gRPC client's concurrency limit and refuse bets as "Users unavailable".
+/// </para>
 /// </summary>
 public sealed class EligibilityCache(UserAccounts.UserAccountsClient users, TimeProvider time, IOptions<BetEngineOptions> options)
 {
+    /// <summary>Half of what Users accepts in one call, so one call stays short.</summary>
+    public const int MaxBatchSize = 500;
+
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ExpiringCache<(Guid UserId, Guid? SessionId), BetRejection?> _cache = new(time);
+    private readonly Lock _gate = new();
+    private List<Check> _waiting = [];
+    private bool _sending;
 
     /// <returns>Null when the user may bet; otherwise why not.</returns>
     /// <exception cref="DependencyUnavailableException">Users did not answer.</exception>
@@ -22,29 +34,100 @@ public sealed class EligibilityCache(UserAccounts.UserAccountsClient users, Time
         _cache.GetOrFetchAsync((userId, sessionId), async key => (await FetchAsync(key.UserId, key.SessionId), options.Value.EligibilityCacheDuration))
             .WaitAsync(cancellationToken);
 
-    private async Task<BetRejection?> FetchAsync(Guid userId, Guid? sessionId)
+    private Task<BetRejection?> FetchAsync(Guid userId, Guid? sessionId)
     {
-        CheckEligibilityReply reply;
-        try
+        var check = new Check(
+            new CheckEligibilityRequest { UserId = userId.ToString(), Action = EligibilityAction.Bet, SessionId = sessionId?.ToString() ?? "" },
+            Activity.Current,
+            new TaskCompletionSource<BetRejection?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        bool send;
+        lock (_gate)
         {
-            reply = await users.CheckEligibilityAsync(
-                new CheckEligibilityRequest { UserId = userId.ToString(), Action = EligibilityAction.Bet, SessionId = sessionId?.ToString() ?? "" },
-                deadline: DateTime.UtcNow + CallTimeout);
+            _waiting.Add(check);
+            send = !_sending;
+            _sending = true;
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        if (send)
         {
-            return new BetRejection(BetRejectionCodes.UserNotFound, "No account has this user id.");
+            _ = SendWaitingAsync();
         }
-        catch (RpcException e)
+        return check.Answer.Task;
+    }
+
+    /// <summary>Sends what waits, a batch per call, until nothing does. Never throws: each check gets its answer or error.</summary>
+    private async Task SendWaitingAsync()
+    {
+        // Whichever request started the loop is not the batches' parent (this async flow's change stays in it).
+        Activity.Current = null;
+        while (true)
         {
-            throw new DependencyUnavailableException("Users", e);
+            List<Check> batch;
+            lock (_gate)
+            {
+                if (_waiting.Count == 0)
+                {
+                    _sending = false;
+                    return;
+                }
+                if (_waiting.Count <= MaxBatchSize)
+                {
+                    (batch, _waiting) = (_waiting, []);
+                }
+                else
+                {
+                    batch = _waiting[..MaxBatchSize];
+                    _waiting.RemoveRange(0, MaxBatchSize);
+                }
+            }
+            await SendAsync(batch);
+        }
+    }
+
+    private async Task SendAsync(List<Check> batch)
+    {
+        // The batch serves many bets, so it is a trace of its own; each bet's span links to it.
+        using var activity = BetBatchPipeline.ActivitySource.StartActivity("check eligibility batch");
+        activity?.SetTag("streambets.eligibility.batch_size", batch.Count);
+        if (activity is not null)
+        {
+            foreach (var check in batch)
+            {
+                check.Caller?.AddLink(new ActivityLink(activity.Context));
+            }
         }
 
+        try
+        {
+            var request = new CheckEligibilityBatchRequest();
+            request.Checks.AddRange(batch.Select(c => c.Request));
+            var reply = await users.CheckEligibilityBatchAsync(request, deadline: DateTime.UtcNow + CallTimeout);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Answer.TrySetResult(ToRejection(reply.Replies[i]));
+            }
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            var unavailable = new DependencyUnavailableException("Users", e);
+            foreach (var check in batch)
+            {
+                check.Answer.TrySetException(unavailable);
+            }
+        }
+    }
+
+    private static BetRejection? ToRejection(CheckEligibilityReply reply)
+    {
         if (reply.Allowed)
         {
             return null;
         }
-        var code = BetRejectionCodes.EligibilityCodes.Contains(reply.Reason) ? reply.Reason : BetRejectionCodes.NotEligible;
+        var code = reply.Reason == BetRejectionCodes.UserNotFound || BetRejectionCodes.EligibilityCodes.Contains(reply.Reason)
+            ? reply.Reason
+            : BetRejectionCodes.NotEligible;
         return new BetRejection(code, string.IsNullOrEmpty(reply.Message) ? "You may not bet right now." : reply.Message);
     }
+
+    private sealed record Check(CheckEligibilityRequest Request, Activity? Caller, TaskCompletionSource<BetRejection?> Answer);
 }

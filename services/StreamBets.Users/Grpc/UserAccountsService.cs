@@ -12,33 +12,26 @@ namespace StreamBets.Users.Grpc;
 public sealed class UserAccountsService(EligibilityChecker eligibility, AccountStore accounts, ResponsibleGamblingStore responsibleGambling, TimeProvider time)
     : UserAccounts.UserAccountsBase
 {
+    /// <summary>The most checks one CheckEligibilityBatch may carry.</summary>
+    public const int MaxBatchSize = 1_000;
+
     public override async Task<CheckEligibilityReply> CheckEligibility(CheckEligibilityRequest request, ServerCallContext context)
     {
-        var userId = ParseUserId(request.UserId);
-        var action = request.Action switch
-        {
-            EligibilityAction.Bet => PlayerAction.Bet,
-            EligibilityAction.Deposit => PlayerAction.Deposit,
-            EligibilityAction.Withdraw => PlayerAction.Withdraw,
-            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "action must be bet, deposit or withdraw.")),
-        };
-        if (request.HasAmountMinor && request.AmountMinor <= 0)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "amount_minor must be positive."));
-        }
-        Guid? sessionId = null;
-        if (request.SessionId.Length > 0)
-        {
-            sessionId = Guid.TryParse(request.SessionId, out var sid) ? sid : throw new RpcException(new Status(StatusCode.InvalidArgument, "session_id is not a UUID."));
-        }
-
-        var decision = await eligibility.CheckAsync(userId, action, request.HasAmountMinor ? request.AmountMinor : null, sessionId, context.CancellationToken)
+        var decision = (await eligibility.CheckAsync([ParseCheck(request, "")], context.CancellationToken))[0]
             ?? throw new RpcException(new Status(StatusCode.NotFound, "No user has this id."));
-        var reply = new CheckEligibilityReply { Allowed = decision.Allowed, Reason = decision.Reason ?? "", Message = decision.Message, KycTier = decision.KycTier };
-        if (decision.DepositAllowanceMinor is { } allowance)
+        return ToReply(decision);
+    }
+
+    public override async Task<CheckEligibilityBatchReply> CheckEligibilityBatch(CheckEligibilityBatchRequest request, ServerCallContext context)
+    {
+        if (request.Checks.Count > MaxBatchSize)
         {
-            reply.DepositAllowanceMinor = allowance;
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"A batch holds at most {MaxBatchSize} checks; this one has {request.Checks.Count}."));
         }
+        var queries = request.Checks.Select((check, i) => ParseCheck(check, $"checks[{i}].")).ToArray();
+        var decisions = await eligibility.CheckAsync(queries, context.CancellationToken);
+        var reply = new CheckEligibilityBatchReply();
+        reply.Replies.AddRange(decisions.Select(decision => decision is null ? UnknownUser : ToReply(decision)));
         return reply;
     }
 
@@ -62,6 +55,43 @@ public sealed class UserAccountsService(EligibilityChecker eligibility, AccountS
         };
     }
 
-    private static Guid ParseUserId(string userId) =>
-        Guid.TryParse(userId, out var id) ? id : throw new RpcException(new Status(StatusCode.InvalidArgument, "user_id is not a UUID."));
+    private static readonly CheckEligibilityReply UnknownUser = new() { Allowed = false, Reason = "user-not-found", Message = "No user has this id." };
+
+    /// <param name="field">Where the check sits in its request, to prefix error messages with ("" or "checks[3].").</param>
+    private static EligibilityQuery ParseCheck(CheckEligibilityRequest check, string field)
+    {
+        var userId = ParseUserId(check.UserId, field);
+        var action = check.Action switch
+        {
+            EligibilityAction.Bet => PlayerAction.Bet,
+            EligibilityAction.Deposit => PlayerAction.Deposit,
+            EligibilityAction.Withdraw => PlayerAction.Withdraw,
+            _ => throw InvalidArgument($"{field}action must be bet, deposit or withdraw."),
+        };
+        if (check.HasAmountMinor && check.AmountMinor <= 0)
+        {
+            throw InvalidArgument($"{field}amount_minor must be positive.");
+        }
+        Guid? sessionId = null;
+        if (check.SessionId.Length > 0)
+        {
+            sessionId = Guid.TryParse(check.SessionId, out var sid) ? sid : throw InvalidArgument($"{field}session_id is not a UUID.");
+        }
+        return new EligibilityQuery(userId, action, check.HasAmountMinor ? check.AmountMinor : null, sessionId);
+    }
+
+    private static CheckEligibilityReply ToReply(EligibilityDecision decision)
+    {
+        var reply = new CheckEligibilityReply { Allowed = decision.Allowed, Reason = decision.Reason ?? "", Message = decision.Message, KycTier = decision.KycTier };
+        if (decision.DepositAllowanceMinor is { } allowance)
+        {
+            reply.DepositAllowanceMinor = allowance;
+        }
+        return reply;
+    }
+
+    private static Guid ParseUserId(string userId, string field = "") =>
+        Guid.TryParse(userId, out var id) ? id : throw InvalidArgument($"{field}user_id is not a UUID.");
+
+    private static RpcException InvalidArgument(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

@@ -1,67 +1,103 @@
 using Npgsql;
+using NpgsqlTypes;
 using StreamBets.Users.Data;
 
 namespace StreamBets.Users.ResponsibleGambling;
 
+/// <summary>One eligibility question: may this user take this action now (in this session, for this amount)?</summary>
+public sealed record EligibilityQuery(Guid UserId, PlayerAction Action, long? AmountMinor = null, Guid? SessionId = null);
+
 /// <summary>
-/// Reads a player's <see cref="EligibilitySnapshot"/> in one batched round trip (it is on the bet path)
-/// and applies <see cref="EligibilityRules"/>.
+/// Reads players' <see cref="EligibilitySnapshot"/>s in one batched round trip, however many are asked (it is on the
+/// bet path, and the Bet Engine asks for the players of a rush together), and applies <see cref="EligibilityRules"/>.
 /// </summary>
 public sealed class EligibilityChecker(NpgsqlDataSource db, TimeProvider time)
 {
+    private static readonly IReadOnlyDictionary<LimitKind, long> NothingDeposited = new Dictionary<LimitKind, long>
+    {
+        [LimitKind.Deposit24Hours] = 0,
+        [LimitKind.Deposit7Days] = 0,
+        [LimitKind.Deposit30Days] = 0,
+    };
+
     /// <summary>Null when the user does not exist.</summary>
-    public async Task<EligibilityDecision?> CheckAsync(Guid userId, PlayerAction action, long? amountMinor, Guid? sessionId, CancellationToken cancellationToken)
+    public async Task<EligibilityDecision?> CheckAsync(Guid userId, PlayerAction action, long? amountMinor, Guid? sessionId, CancellationToken cancellationToken) =>
+        (await CheckAsync([new EligibilityQuery(userId, action, amountMinor, sessionId)], cancellationToken))[0];
+
+    /// <returns>One decision per query, in order; null where the user does not exist.</returns>
+    public async Task<EligibilityDecision?[]> CheckAsync(IReadOnlyList<EligibilityQuery> queries, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var userIds = queries.Select(q => q.UserId).Distinct().ToArray();
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
 
-        var player = new NpgsqlBatchCommand(
+        // The session joins per query (one user may ask from two sessions); limits and deposits per user.
+        var players = new NpgsqlBatchCommand(
             """
-            SELECT u.date_of_birth, u.kyc_tier, t.locked_until, x.period, x.started_at, x.ends_at, s.started_at
-            FROM users u
+            SELECT q.i, u.date_of_birth, u.kyc_tier, t.locked_until, x.period, x.started_at, x.ends_at, s.started_at
+            FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS q(user_id, session_id, i)
+            JOIN users u ON u.id = q.user_id
             LEFT JOIN login_throttle t ON t.email_key = lower(u.email)
             LEFT JOIN rg_self_exclusions x ON x.user_id = u.id
-            LEFT JOIN sessions s ON s.id = $2 AND s.user_id = u.id
-            WHERE u.id = $1
-            """).With(userId).With(sessionId);
-        player.Parameters[1].NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid;
-        batch.BatchCommands.Add(player);
+            LEFT JOIN sessions s ON s.id = q.session_id AND s.user_id = u.id
+            """).With(queries.Select(q => q.UserId).ToArray());
+        players.Parameters.Add(new NpgsqlParameter { Value = queries.Select(q => q.SessionId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        batch.BatchCommands.Add(players);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
-            "SELECT kind, value, has_pending, pending_value, pending_effective_at FROM rg_limits WHERE user_id = $1").With(userId));
+            "SELECT user_id, kind, value, has_pending, pending_value, pending_effective_at FROM rg_limits WHERE user_id = ANY($1)").With(userIds));
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             """
-            SELECT coalesce(sum(amount_minor) FILTER (WHERE occurred_at > $2), 0)::bigint,
+            SELECT user_id,
+                   coalesce(sum(amount_minor) FILTER (WHERE occurred_at > $2), 0)::bigint,
                    coalesce(sum(amount_minor) FILTER (WHERE occurred_at > $3), 0)::bigint,
                    coalesce(sum(amount_minor), 0)::bigint
-            FROM rg_deposits WHERE user_id = $1 AND occurred_at > $4
-            """).With(userId)
+            FROM rg_deposits WHERE user_id = ANY($1) AND occurred_at > $4
+            GROUP BY user_id
+            """).With(userIds)
             .With(now - LimitKind.Deposit24Hours.Window()).With(now - LimitKind.Deposit7Days.Window()).With(now - LimitKind.Deposit30Days.Window()));
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        var found = new (DateOnly DateOfBirth, int KycTier, DateTimeOffset? LockedUntil, SelfExclusion? SelfExclusion, DateTimeOffset? SessionStartedAt)?[queries.Count];
+        while (await reader.ReadAsync(cancellationToken))
         {
-            return null;
+            found[reader.GetInt64(0) - 1] = (reader.GetFieldValue<DateOnly>(1), reader.GetInt16(2), reader.GetNullable<DateTimeOffset?>(3),
+                ResponsibleGamblingStore.ReadSelfExclusion(reader, 4), reader.GetNullable<DateTimeOffset?>(7));
         }
-        var dateOfBirth = reader.GetFieldValue<DateOnly>(0);
-        var tier = (int)reader.GetInt16(1);
-        var lockedUntil = reader.GetNullable<DateTimeOffset?>(2);
-        var selfExclusion = ResponsibleGamblingStore.ReadSelfExclusion(reader, 3);
-        var sessionStartedAt = reader.GetNullable<DateTimeOffset?>(6);
 
         await reader.NextResultAsync(cancellationToken);
-        var limits = await ResponsibleGamblingStore.ReadLimitsAsync(reader, cancellationToken);
-
-        await reader.NextResultAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var deposited = new Dictionary<LimitKind, long>
+        var limitSettings = new Dictionary<Guid, Dictionary<LimitKind, LimitSetting>>();
+        while (await reader.ReadAsync(cancellationToken))
         {
-            [LimitKind.Deposit24Hours] = reader.GetInt64(0),
-            [LimitKind.Deposit7Days] = reader.GetInt64(1),
-            [LimitKind.Deposit30Days] = reader.GetInt64(2),
-        };
+            var settings = limitSettings.TryGetValue(reader.GetGuid(0), out var known) ? known : limitSettings[reader.GetGuid(0)] = [];
+            settings[ResponsibleGamblingRules.ParseKind(reader.GetString(1))] = ResponsibleGamblingStore.ReadLimit(reader, 2);
+        }
 
-        var snapshot = new EligibilitySnapshot(dateOfBirth, tier, lockedUntil, selfExclusion, sessionStartedAt, limits, deposited);
-        return EligibilityRules.Decide(snapshot, action, amountMinor, now);
+        await reader.NextResultAsync(cancellationToken);
+        var deposited = new Dictionary<Guid, Dictionary<LimitKind, long>>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            deposited[reader.GetGuid(0)] = new()
+            {
+                [LimitKind.Deposit24Hours] = reader.GetInt64(1),
+                [LimitKind.Deposit7Days] = reader.GetInt64(2),
+                [LimitKind.Deposit30Days] = reader.GetInt64(3),
+            };
+        }
+
+        var decisions = new EligibilityDecision?[queries.Count];
+        for (var i = 0; i < queries.Count; i++)
+        {
+            if (found[i] is not { } player)
+            {
+                continue;
+            }
+            var query = queries[i];
+            var limits = limitSettings.TryGetValue(query.UserId, out var settings) ? new PlayerLimits(settings) : PlayerLimits.None;
+            var snapshot = new EligibilitySnapshot(player.DateOfBirth, player.KycTier, player.LockedUntil, player.SelfExclusion, player.SessionStartedAt,
+                limits, deposited.GetValueOrDefault(query.UserId) ?? NothingDeposited);
+            decisions[i] = EligibilityRules.Decide(snapshot, query.Action, query.AmountMinor, now);
+        }
+        return decisions;
     }
 }

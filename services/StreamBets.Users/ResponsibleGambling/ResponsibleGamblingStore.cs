@@ -16,15 +16,10 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
         return await ReadLimitsAsync(select, cancellationToken);
     }
 
+    /// <summary>Runs <c>SELECT kind, value, has_pending, pending_value, pending_effective_at</c>.</summary>
     private static async Task<PlayerLimits> ReadLimitsAsync(NpgsqlCommand select, CancellationToken cancellationToken)
     {
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        return await ReadLimitsAsync(reader, cancellationToken);
-    }
-
-    /// <summary>Reads the current result set of <c>SELECT kind, value, has_pending, pending_value, pending_effective_at</c>.</summary>
-    public static async Task<PlayerLimits> ReadLimitsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
-    {
         var settings = new Dictionary<LimitKind, LimitSetting>();
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -33,7 +28,8 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
         return new PlayerLimits(settings);
     }
 
-    private static LimitSetting ReadLimit(NpgsqlDataReader reader, int first) => new(
+    /// <summary>Reads <c>value, has_pending, pending_value, pending_effective_at</c> from column <paramref name="first"/> on.</summary>
+    public static LimitSetting ReadLimit(NpgsqlDataReader reader, int first) => new(
         reader.GetNullable<long?>(first), reader.GetBoolean(first + 1), reader.GetNullable<long?>(first + 2), reader.GetNullable<DateTimeOffset?>(first + 3));
 
     /// <summary>

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Eligibility;
+using StreamBets.BetEngine.Placement;
+using StreamBets.Testing;
+
+namespace StreamBets.BetEngine.Tests;
+
+/// <summary>Eligibility misses go to Users in batches: a rush of players the Bet Engine has not seen is neither a call
+/// each nor refused for it.</summary>
+[Collection(StackCollection.Name)]
+public sealed class EligibilityBatchTests(BetEngineStack stack)
+{
+    [Fact]
+    public async Task A_rush_of_players_not_seen_before_is_checked_once_each_in_a_few_calls_and_nobody_is_told_Users_is_unavailable()
+    {
+        var eligibility = stack.BetEngine.GetRequiredService<EligibilityCache>();
+        // More than the gRPC client's 1,000 concurrent calls, which refused the rest when every miss was a call.
+        var strangers = Enumerable.Range(0, 1_500).Select(_ => Guid.NewGuid()).ToArray();
+
+        var answers = await Task.WhenAll(strangers.Select(id => eligibility.CheckAsync(id, null, CancellationToken.None)));
+
+        Assert.All(answers, answer => Assert.Equal(BetRejectionCodes.UserNotFound, answer?.Code));
+        var calls = stack.EligibilityCalls.Sent.Where(call => call.Intersect(strangers).Any()).ToList();
+        Assert.Equal(strangers.Order(), calls.SelectMany(call => call).Order());
+        Assert.InRange(calls.Count, 1_500 / EligibilityCache.MaxBatchSize, 10);
+        Assert.All(calls, call => Assert.InRange(call.Length, 1, EligibilityCache.MaxBatchSize));
+    }
+
+    [Fact]
+    public async Task The_request_that_waited_for_a_check_links_to_the_batch_that_carried_it()
+    {
+        using var batches = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
+        using var requests = new RecordedActivities("StreamBets.BetEngine.Tests.Requests");
+        using var requestSource = new ActivitySource("StreamBets.BetEngine.Tests.Requests");
+        var eligibility = stack.BetEngine.GetRequiredService<EligibilityCache>();
+
+        var request = requestSource.StartActivity("place bet")!;
+        var answer = await eligibility.CheckAsync(Guid.NewGuid(), null, CancellationToken.None);
+        request.Stop();
+
+        Assert.Equal(BetRejectionCodes.UserNotFound, answer?.Code);
+        var link = Assert.Single(request.Links);
+        var batch = Assert.Single(batches.Stopped, a => a.DisplayName == "check eligibility batch" && a.SpanId == link.Context.SpanId);
+        Assert.Equal(batch.TraceId, link.Context.TraceId);
+        Assert.NotEqual(request.TraceId, batch.TraceId);
+        Assert.Equal(1, batch.GetTagItem("streambets.eligibility.batch_size"));
+    }
+}
