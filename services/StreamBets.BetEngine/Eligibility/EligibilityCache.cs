@@ -87,19 +87,18 @@ public sealed class EligibilityCache(UserAccounts.UserAccountsClient users, Time
     {
         // The batch serves many bets, so it is a trace of its own; each bet's span links to it.
         using var activity = BetBatchPipeline.ActivitySource.StartActivity("check eligibility batch");
-        activity?.SetTag("streambets.eligibility.batch_size", batch.Count);
-        if (activity is not null)
-        {
-            foreach (var check in batch)
-            {
-                check.Caller?.AddLink(new ActivityLink(activity.Context));
-            }
-        }
-
         try
         {
+            activity?.SetTag("streambets.eligibility.batch_size", batch.Count);
             var request = new CheckEligibilityBatchRequest();
-            request.Checks.AddRange(batch.Select(c => c.Request));
+            foreach (var check in batch)
+            {
+                request.Checks.Add(check.Request);
+                if (activity is not null)
+                {
+                    check.Caller?.AddLink(new ActivityLink(activity.Context));
+                }
+            }
             var reply = await users.CheckEligibilityBatchAsync(request, deadline: DateTime.UtcNow + CallTimeout);
             for (var i = 0; i < batch.Count; i++)
             {
