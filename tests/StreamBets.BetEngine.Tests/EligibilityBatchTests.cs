@@ -28,6 +28,21 @@ public sealed class EligibilityBatchTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_failed_call_answers_its_checks_Users_unavailable_and_the_next_check_asks_again()
+    {
+        var eligibility = stack.BetEngine.GetRequiredService<EligibilityCache>();
+        var player = Guid.NewGuid();
+        stack.EligibilityCalls.FailNext();
+
+        var error = await Assert.ThrowsAsync<DependencyUnavailableException>(() => eligibility.CheckAsync(player, null, CancellationToken.None));
+        var retried = await eligibility.CheckAsync(player, null, CancellationToken.None);
+
+        Assert.Equal("Users", error.Dependency);
+        Assert.Equal(BetRejectionCodes.UserNotFound, retried?.Code);
+        Assert.Equal(2, stack.EligibilityCalls.Sent.Count(call => call.Contains(player)));
+    }
+
+    [Fact]
     public async Task The_request_that_waited_for_a_check_links_to_the_batch_that_carried_it()
     {
         using var batches = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
