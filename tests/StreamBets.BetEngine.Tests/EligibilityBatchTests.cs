@@ -56,8 +56,11 @@ public sealed class EligibilityBatchTests(BetEngineStack stack)
 
         Assert.Equal(BetRejectionCodes.UserNotFound, answer?.Code);
         var link = Assert.Single(request.Links);
-        var batch = Assert.Single(batches.Stopped, a => a.DisplayName == "check eligibility batch" && a.SpanId == link.Context.SpanId);
-        Assert.Equal(batch.TraceId, link.Context.TraceId);
+        // The batch's span ends just after it answered.
+        Activity? batch = null;
+        Assert.True(await BetEngineStack.EventuallyAsync(() =>
+            Task.FromResult((batch = batches.Stopped.SingleOrDefault(a => a.DisplayName == "check eligibility batch" && a.SpanId == link.Context.SpanId)) is not null)));
+        Assert.Equal(batch!.TraceId, link.Context.TraceId);
         Assert.NotEqual(request.TraceId, batch.TraceId);
         Assert.Equal(1, batch.GetTagItem("streambets.eligibility.batch_size"));
     }

@@ -95,6 +95,34 @@ public sealed class RushTests(BetEngineStack stack)
         Assert.Equal(publish.TraceId.ToString(), published[0].TraceParent?.Split('-')[1]);
     }
 
+    [Fact]
+    public async Task Each_bet_request_links_to_the_batch_that_answered_it_and_every_batch_is_a_trace_of_its_own()
+    {
+        using var batches = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
+        using var requests = new RecordedActivities("Microsoft.AspNetCore");
+        var pool = await stack.NewPoolAsync();
+        var players = await stack.NewPlayersAsync(2, Funds);
+
+        // One after another, so the pool's batcher (started by the first bet) answers the second in a batch of its own.
+        foreach (var player in players)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], 500)).StatusCode);
+        }
+
+        // A batch's span ends after its after-commit work, which runs once the bets are answered; a request's span
+        // may end just after its client read the response.
+        List<Activity> poolBatches = [];
+        List<Activity> linked = [];
+        Assert.True(await BetEngineStack.EventuallyAsync(() =>
+        {
+            poolBatches = [.. batches.Stopped.Where(a => a.DisplayName == "bet batch" && a.GetTagItem("streambets.pool_id") is Guid id && id == pool.Id)];
+            linked = [.. requests.Stopped.Where(r => r.Links.Any(l => poolBatches.Any(b => b.SpanId == l.Context.SpanId)))];
+            return Task.FromResult(poolBatches.Count == 2 && linked.Count == 2);
+        }));
+        Assert.All(poolBatches, batch => Assert.Equal(default, batch.ParentSpanId));
+        Assert.Equal(2, linked.SelectMany(r => r.Links).Select(l => l.Context.SpanId).Intersect(poolBatches.Select(b => b.SpanId)).Count());
+    }
+
     private async Task<long> PoolsStakedAsync(Guid poolId)
     {
         using var json = JsonDocument.Parse(await stack.PoolsHttp.GetStringAsync($"/api/pools/{poolId}"));

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 
@@ -45,7 +46,8 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
         _stopping.Dispose();
     }
 
-    private sealed record Work(AdmittedBet Bet, TaskCompletionSource<PlacementResult> Answer);
+    /// <param name="Caller">The span of the request that placed the bet, linked to the batch that answers it.</param>
+    private sealed record Work(AdmittedBet Bet, Activity? Caller, TaskCompletionSource<PlacementResult> Answer);
 
     private sealed class PoolBatcher
     {
@@ -61,12 +63,16 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
         {
             _poolId = poolId;
             _owner = owner;
-            _loop = Task.Run(RunAsync);
+            // Without the creating request's context: each batch is a trace of its own, not a child of the first bet.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _loop = Task.Run(RunAsync);
+            }
         }
 
         public bool TryEnqueue(AdmittedBet bet, out Task<PlacementResult> answer)
         {
-            var work = new Work(bet, new TaskCompletionSource<PlacementResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+            var work = new Work(bet, Activity.Current, new TaskCompletionSource<PlacementResult>(TaskCreationOptions.RunContinuationsAsynchronously));
             answer = work.Answer.Task;
             lock (_gate)
             {
@@ -126,8 +132,14 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
                 await _owner._pipeline.RunAsync(_poolId, [.. batch.Select(w => w.Bet)], results =>
                 {
                     answered = true;
+                    // Called inside the "bet batch" span: each bet's request links to it.
+                    var batchSpan = Activity.Current?.Context;
                     for (var i = 0; i < batch.Count; i++)
                     {
+                        if (batchSpan is { } span)
+                        {
+                            batch[i].Caller?.AddLink(new ActivityLink(span));
+                        }
                         batch[i].Answer.TrySetResult(results[i]);
                     }
                 }, CancellationToken.None);
