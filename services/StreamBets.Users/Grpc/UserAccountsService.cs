@@ -31,7 +31,7 @@ public sealed class UserAccountsService(EligibilityChecker eligibility, AccountS
         var queries = request.Checks.Select((check, i) => ParseCheck(check, $"checks[{i}].")).ToArray();
         var decisions = await eligibility.CheckAsync(queries, context.CancellationToken);
         var reply = new CheckEligibilityBatchReply();
-        reply.Replies.AddRange(decisions.Select(decision => decision is null ? UnknownUser : ToReply(decision)));
+        reply.Replies.AddRange(decisions.Select(decision => decision is null ? UnknownUser() : ToReply(decision)));
         return reply;
     }
 
@@ -55,8 +55,6 @@ public sealed class UserAccountsService(EligibilityChecker eligibility, AccountS
         };
     }
 
-    private static readonly CheckEligibilityReply UnknownUser = new() { Allowed = false, Reason = "user-not-found", Message = "No user has this id." };
-
     /// <param name="field">Where the check sits in its request, to prefix error messages with ("" or "checks[3].").</param>
     private static EligibilityQuery ParseCheck(CheckEligibilityRequest check, string field)
     {
@@ -79,6 +77,8 @@ public sealed class UserAccountsService(EligibilityChecker eligibility, AccountS
         }
         return new EligibilityQuery(userId, action, check.HasAmountMinor ? check.AmountMinor : null, sessionId);
     }
+
+    private static CheckEligibilityReply UnknownUser() => new() { Allowed = false, Reason = EligibilityReasons.UserNotFound, Message = "No user has this id." };
 
     private static CheckEligibilityReply ToReply(EligibilityDecision decision)
     {

@@ -19,6 +19,9 @@ public static class EligibilityReasons
     public const string KycTierTooLow = "kyc-tier-too-low";
     public const string SessionLimitReached = "session-limit-reached";
     public const string DepositLimitExceeded = "deposit-limit-exceeded";
+
+    /// <summary>CheckEligibilityBatch only: the single call answers NOT_FOUND instead.</summary>
+    public const string UserNotFound = "user-not-found";
 }
 
 public sealed record EligibilityDecision(bool Allowed, string? Reason, string Message, int KycTier, long? DepositAllowanceMinor);

@@ -27,6 +27,10 @@ public sealed class EligibilityChecker(NpgsqlDataSource db, TimeProvider time)
     /// <returns>One decision per query, in order; null where the user does not exist.</returns>
     public async Task<EligibilityDecision?[]> CheckAsync(IReadOnlyList<EligibilityQuery> queries, CancellationToken cancellationToken)
     {
+        if (queries.Count == 0)
+        {
+            return [];
+        }
         var now = time.GetUtcNow();
         var userIds = queries.Select(q => q.UserId).Distinct().ToArray();
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
