@@ -36,9 +36,20 @@ public sealed partial class SessionRevocation(IServiceProvider services, TimePro
     public bool IsRevoked(string sessionId) =>
         _revoked.TryGetValue(sessionId, out var until) && until > time.GetUtcNow();
 
+    /// <summary>Raised once per session id when this process learns it is revoked, for connections that outlive a
+    /// request (SignalR) to end themselves. Handlers run on Redis's callback thread: keep them short.</summary>
+    public event Action<string>? SessionRevoked;
+
     /// <summary>Takes effect in this process at once; the revoking service does not wait for its own announcement.</summary>
-    public void Remember(string sessionId, TimeSpan lifetime) =>
+    public void Remember(string sessionId, TimeSpan lifetime)
+    {
+        if (_revoked.TryAdd(sessionId, time.GetUtcNow() + lifetime))
+        {
+            SessionRevoked?.Invoke(sessionId);
+            return;
+        }
         _revoked.AddOrUpdate(sessionId, time.GetUtcNow() + lifetime, (_, until) => Max(until, time.GetUtcNow() + lifetime));
+    }
 
     /// <summary>The JwtBearer <c>OnTokenValidated</c> hook.</summary>
     public static Task RejectRevokedSessionAsync(TokenValidatedContext context)

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using StackExchange.Redis;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -37,6 +39,40 @@ public sealed class HubAuthTests(RealtimeStack stack)
         Assert.Equal([4_200L], aliceClient.Received("WalletChanged").Select(p => p.Number("balanceMinor")));
         Assert.Equal([7_700L], bobClient.Received("WalletChanged").Select(p => p.Number("balanceMinor")));
         Assert.Empty(anonymous.Received("WalletChanged"));
+    }
+
+    [Fact]
+    public async Task A_logout_ends_that_sessions_live_connections_on_every_replica_and_no_others()
+    {
+        var (player, session) = (Guid.NewGuid(), Guid.NewGuid());
+        var token = RealtimeStack.Token(player, sessionId: session);
+        await using var onA = await stack.ConnectAsync(token);
+        await using var onB = await stack.ConnectAsync(token, toHostB: true);
+        await using var otherSession = await stack.ConnectAsync(RealtimeStack.Token(player, sessionId: Guid.NewGuid()));
+        var closed = new[] { onA, onB }.Select(ClosedAsync).ToArray();
+
+        // What the Users service announces at logout (SessionRevocationList).
+        await using (var redis = await ConnectionMultiplexer.ConnectAsync(stack.RedisConnectionString))
+        {
+            await redis.GetSubscriber().PublishAsync(SessionRevocation.Channel, SessionRevocation.Announcement(session, TimeSpan.FromMinutes(20)));
+        }
+
+        await Task.WhenAll(closed).WaitAsync(TimeSpan.FromSeconds(10));
+        await stack.Bus.PublishAsync(TestEvents.Wallet(player, 1_234));
+        Assert.Equal(1_234, (await otherSession.WaitForAsync("WalletChanged")).Number("balanceMinor"));
+        Assert.Equal((HubConnectionState.Disconnected, HubConnectionState.Disconnected, HubConnectionState.Connected),
+            (onA.Connection.State, onB.Connection.State, otherSession.Connection.State));
+    }
+
+    private static Task ClosedAsync(LiveClient client)
+    {
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        return closed.Task;
     }
 
     [Fact]

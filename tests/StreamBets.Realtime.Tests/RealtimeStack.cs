@@ -51,12 +51,14 @@ public sealed class RealtimeStack : IAsyncLifetime
         }
     }
 
-    public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, string displayName = "Tester", string signingKey = SigningKey) =>
+    /// <param name="sessionId">The login session (<c>sid</c> claim), as Users' tokens carry it; none when null.</param>
+    public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, string displayName = "Tester", string signingKey = SigningKey, Guid? sessionId = null) =>
         new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = AuthenticationDefaults.Issuer,
             Audience = AuthenticationDefaults.Audience,
-            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role), new Claim("name", displayName)]),
+            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role), new Claim("name", displayName),
+                .. sessionId is { } sid ? [new Claim("sid", sid.ToString())] : Array.Empty<Claim>()]),
             Expires = DateTime.UtcNow.AddHours(1),
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)), SecurityAlgorithms.HmacSha256),
         });

@@ -39,6 +39,7 @@ internal static class Extensions
         builder.Services.AddSingleton<OddsCoalescer>();
         builder.Services.AddSingleton<PoolChannels>();
         builder.Services.AddSingleton<ChatRoom>();
+        builder.Services.AddSingleton<SessionConnections>();
 
         // No database, so no inbox: handlers recognise redeliveries themselves (event ids remembered in Redis).
         builder.AddEventBus(connectionName: null)

@@ -10,20 +10,35 @@ namespace StreamBets.Realtime.Hubs;
 /// a Users JWT (the <c>access_token</c> query parameter, or a Bearer header) adds the caller's own notifications and
 /// the right to chat. The contract is docs/realtime.md.
 /// </summary>
-public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, IOptions<RealtimeOptions> options) : Hub
+public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConnections sessions, IOptions<RealtimeOptions> options) : Hub
 {
     private const string WatchesKey = "watches";
 
     private Guid? CallerId => Context.User?.Identity?.IsAuthenticated == true ? Context.User.GetUserId() : null;
 
-    /// <summary>A signed-in caller's own notifications arrive without asking.</summary>
+    private string? CallerSessionId => CallerId is null ? null : Context.User!.FindFirst(AuthenticationDefaults.Claims.SessionId)?.Value;
+
+    /// <summary>A signed-in caller's own notifications arrive without asking, until the caller's session ends.</summary>
     public override async Task OnConnectedAsync()
     {
         if (CallerId is { } userId)
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, LiveStream.User(userId).Group);
+            if (CallerSessionId is { } sessionId)
+            {
+                sessions.Add(sessionId, Context);
+            }
         }
         await base.OnConnectedAsync();
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (CallerSessionId is { } sessionId)
+        {
+            sessions.Remove(sessionId, Context.ConnectionId);
+        }
+        return base.OnDisconnectedAsync(exception);
     }
 
     public Task WatchPool(Guid poolId) => WatchAsync(LiveStream.Pool(poolId));
