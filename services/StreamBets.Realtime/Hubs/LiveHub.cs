@@ -34,10 +34,7 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
-        if (CallerSessionId is { } sessionId)
-        {
-            sessions.Remove(sessionId, Context.ConnectionId);
-        }
+        sessions.Remove(Context.ConnectionId);
         return base.OnDisconnectedAsync(exception);
     }
 

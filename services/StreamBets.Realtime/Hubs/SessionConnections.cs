@@ -4,13 +4,14 @@ using Microsoft.AspNetCore.SignalR;
 namespace StreamBets.Realtime.Hubs;
 
 /// <summary>
-/// The signed-in connections of this replica by login session (<c>sid</c>), so a logout ends them at once: the token
-/// is checked only when a connection starts, and a WebSocket can outlive the session by the token's whole lifetime.
-/// A revoked session's connections are aborted; a client that reconnects with the same token is anonymous.
+/// The signed-in connections of this replica with their login session (<c>sid</c>), so a logout ends them at once:
+/// the token is checked only when a connection starts, and a WebSocket can outlive the session by the token's whole
+/// lifetime. A revoked session's connections are aborted; a client that reconnects with the same token is anonymous.
+/// One flat map: revocations are rare, so scanning it on one is cheaper than keeping a per-session index consistent.
 /// </summary>
 public sealed class SessionConnections : IDisposable
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubCallerContext>> _bySession = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string SessionId, HubCallerContext Connection)> _connections = new(StringComparer.Ordinal);
     private readonly SessionRevocation _revocation;
 
     public SessionConnections(SessionRevocation revocation)
@@ -21,29 +22,23 @@ public sealed class SessionConnections : IDisposable
 
     public void Add(string sessionId, HubCallerContext connection)
     {
-        _bySession.GetOrAdd(sessionId, _ => new(StringComparer.Ordinal))[connection.ConnectionId] = connection;
+        _connections[connection.ConnectionId] = (sessionId, connection);
         // Revoked between the token check and this line: no announcement will come again.
         if (_revocation.IsRevoked(sessionId))
         {
-            AbortAll(sessionId);
+            connection.Abort();
         }
     }
 
-    public void Remove(string sessionId, string connectionId)
-    {
-        if (_bySession.TryGetValue(sessionId, out var connections) && connections.TryRemove(connectionId, out _) && connections.IsEmpty)
-        {
-            _bySession.TryRemove(new KeyValuePair<string, ConcurrentDictionary<string, HubCallerContext>>(sessionId, connections));
-        }
-    }
+    public void Remove(string connectionId) => _connections.TryRemove(connectionId, out _);
 
     public void Dispose() => _revocation.SessionRevoked -= AbortAll;
 
     private void AbortAll(string sessionId)
     {
-        if (_bySession.TryGetValue(sessionId, out var connections))
+        foreach (var (_, (session, connection)) in _connections)
         {
-            foreach (var connection in connections.Values)
+            if (session == sessionId)
             {
                 connection.Abort();
             }
