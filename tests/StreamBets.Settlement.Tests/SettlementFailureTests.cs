@@ -102,9 +102,14 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         Assert.StartsWith("payment-refused", (await stack.StatusAsync(pool.Id)).LastError);
         Assert.Equal(rake, await stack.BalanceAsync("house:rake"));
 
+        // The operator finds it among the failed settlements, with its reason.
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+        var failed = await admin.GetFromJsonAsync<JsonElement>("/api/settlements?status=failed");
+        var listed = Assert.Single(failed.GetProperty("items").EnumerateArray(), item => item.GetProperty("poolId").GetGuid() == pool.Id);
+        Assert.StartsWith("payment-refused", listed.GetProperty("lastError").GetString());
+
         // The operator puts the money back and requeues: the rerun pays the rake and nobody twice.
         await MoveAsync($"user:{users[2]}", pool.Escrow, 1);
-        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
         await stack.WaitSettledAsync(pool.Id);
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace StreamBets.Settlement.Tests;
 
-/// <summary>GET /api/settlements/{poolId}: what an operator, or the pool's streamer, reads of a settlement.</summary>
+/// <summary>GET /api/settlements and /api/settlements/{poolId}: what an operator, or the pool's streamer, reads of settlements.</summary>
 [Collection(StackCollection.Name)]
 public sealed class SettlementsApiTests(SettlementStack stack)
 {
@@ -38,6 +38,64 @@ public sealed class SettlementsApiTests(SettlementStack stack)
         Assert.Equal(HttpStatusCode.NotFound, (await otherStreamer.GetAsync($"/api/settlements/{pool.Id}")).StatusCode);
         using var player = stack.SettlementClient(users[0], "player");
         Assert.Equal(HttpStatusCode.Forbidden, (await player.GetAsync($"/api/settlements/{pool.Id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_admin_lists_settlements_of_a_status_newest_first_a_page_at_a_time()
+    {
+        var pools = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+        {
+            var pool = await stack.NewPoolAsync();
+            await stack.CancelAsync(pool.Id);
+            await stack.WaitSettledAsync(pool.Id);
+            pools.Add(pool.Id);
+        }
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+
+        // Two at a time, following nextCursor, until the three are seen (earlier tests' settlements come after them).
+        var pages = new List<Guid[]>();
+        string? cursor = null;
+        do
+        {
+            var page = await admin.GetFromJsonAsync<JsonElement>($"/api/settlements?status=settled&limit=2{(cursor is null ? "" : $"&cursor={cursor}")}");
+            var items = page.GetProperty("items").EnumerateArray().ToArray();
+            Assert.All(items, item => Assert.Equal("settled", item.GetProperty("status").GetString()));
+            pages.Add([.. items.Select(item => item.GetProperty("poolId").GetGuid())]);
+            cursor = page.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null && !pools.All(pages.SelectMany(p => p).Contains));
+
+        Assert.Equal([pools[2], pools[1]], pages[0]);
+        Assert.Equal(pools[0], pages[1][0]);
+        Assert.All(pages, page => Assert.InRange(page.Length, 1, 2));
+        var listed = pages.SelectMany(p => p).ToArray();
+        Assert.Equal(listed.Length, listed.Distinct().Count());
+        // Without a status the list holds them too; with another status it does not.
+        var all = await admin.GetFromJsonAsync<JsonElement>("/api/settlements?limit=3");
+        Assert.Equal([pools[2], pools[1], pools[0]], all.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("poolId").GetGuid()));
+        var failed = await admin.GetFromJsonAsync<JsonElement>("/api/settlements?status=failed&limit=100");
+        Assert.DoesNotContain(failed.GetProperty("items").EnumerateArray(), item => pools.Contains(item.GetProperty("poolId").GetGuid()));
+    }
+
+    [Fact]
+    public async Task Listing_settlements_is_for_admins_and_a_bad_query_is_a_problem_naming_each_field()
+    {
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+        var response = await admin.GetAsync("/api/settlements?status=paid&limit=0&cursor=not-a-cursor");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("https://streambets.dev/problems/invalid-request", problem.GetProperty("type").GetString());
+        Assert.Equal(["cursor", "limit", "status"], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Order());
+        Assert.Contains("due, running, settled, failed", problem.GetProperty("errors").GetProperty("status")[0].GetString());
+
+        foreach (var role in new[] { "streamer", "player" })
+        {
+            using var client = stack.SettlementClient(Guid.NewGuid(), role);
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/settlements")).StatusCode);
+        }
     }
 
     [Fact]

@@ -97,7 +97,7 @@ public static class BetsApi
         {
             errors["status"] = ["The status is open or settled."];
         }
-        if (!BetCursor.TryParse(cursor, out var after))
+        if (!PageCursor.TryParse(cursor, out var after))
         {
             errors["cursor"] = ["The cursor is not one this service issued."];
         }

@@ -248,7 +248,7 @@ public sealed class BetStore(NpgsqlDataSource db)
     }
 
     /// <summary>A user's bets, newest first, <paramref name="limit"/> at a time.</summary>
-    public async Task<BetPage> ListForUserAsync(Guid userId, BetListFilter filter, BetCursor? after, int limit, CancellationToken cancellationToken)
+    public async Task<BetPage> ListForUserAsync(Guid userId, BetListFilter filter, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         var condition = filter switch
         {
@@ -263,8 +263,8 @@ public sealed class BetStore(NpgsqlDataSource db)
             LIMIT $4
             """);
         command.Parameters.Add(Value(userId));
-        command.Parameters.Add(Value(after?.PlacedAt ?? DateTimeOffset.MaxValue));
-        command.Parameters.Add(Value(after?.BetId ?? Guid.Empty));
+        command.Parameters.Add(Value(after?.At ?? DateTimeOffset.MaxValue));
+        command.Parameters.Add(Value(after?.Id ?? Guid.Empty));
         command.Parameters.Add(Value(limit + 1));
 
         var bets = new List<BetRecord>(limit + 1);
@@ -280,7 +280,7 @@ public sealed class BetStore(NpgsqlDataSource db)
             return new BetPage(bets, null);
         }
         bets.RemoveAt(limit);
-        return new BetPage(bets, new BetCursor(bets[^1].PlacedAt, bets[^1].BetId).ToString());
+        return new BetPage(bets, new PageCursor(bets[^1].PlacedAt, bets[^1].BetId).ToString());
     }
 
     /// <summary>Records what settlement paid on each bet, in one statement; a redelivered BetsSettled changes nothing.</summary>
@@ -346,36 +346,4 @@ public sealed class BetStore(NpgsqlDataSource db)
     }
 
     internal static NpgsqlParameter<T> Value<T>(T value) => new() { TypedValue = value };
-}
-
-/// <summary>Where a page of bets ends: the last bet's placement time and id, as an opaque string.</summary>
-public sealed record BetCursor(DateTimeOffset PlacedAt, Guid BetId)
-{
-    public override string ToString() =>
-        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{PlacedAt.UtcTicks}:{BetId:N}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    public static bool TryParse(string? text, out BetCursor? cursor)
-    {
-        cursor = null;
-        if (string.IsNullOrEmpty(text))
-        {
-            return true;
-        }
-        try
-        {
-            var padded = text.Replace('-', '+').Replace('_', '/');
-            padded += new string('=', (4 - padded.Length % 4) % 4);
-            var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(padded)).Split(':');
-            if (parts.Length == 2 && long.TryParse(parts[0], out var ticks) && ticks >= 0 && ticks <= DateTimeOffset.MaxValue.UtcTicks
-                && Guid.TryParseExact(parts[1], "N", out var betId))
-            {
-                cursor = new BetCursor(new DateTimeOffset(ticks, TimeSpan.Zero), betId);
-                return true;
-            }
-        }
-        catch (FormatException)
-        {
-        }
-        return false;
-    }
 }

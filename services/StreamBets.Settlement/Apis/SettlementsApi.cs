@@ -35,20 +35,53 @@ public sealed record SettlementView(
         s.BetCount, s.TotalMinor, s.SettledBets, s.Basis, s.PaidMinor, s.RakeMinor, s.BreakageMinor, s.WinningBets, s.RefundedBets, s.EscrowResidueMinor);
 }
 
+/// <summary>A page of settlements, newest first; pass <see cref="NextCursor"/> back as <c>cursor</c> for the next one.</summary>
+public sealed record SettlementPageView(IReadOnlyList<SettlementView> Items, string? NextCursor);
+
 /// <summary>
-/// /api/settlements: an operator's window on settlement. Admins see every pool's, a streamer the pools they created.
+/// /api/settlements: an operator's window on settlement. Admins list them all and see every pool's, a streamer the pools they created.
 /// Admins may send a failed settlement back to run once its cause is fixed (paying again is safe: see docs/settlement.md).
 /// </summary>
 public static class SettlementsApi
 {
     public const string ProblemTypeBase = "https://streambets.dev/problems/";
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 100;
+    private static readonly string[] Statuses = [SettlementStatuses.Due, SettlementStatuses.Running, SettlementStatuses.Settled, SettlementStatuses.Failed];
 
     public static IEndpointRouteBuilder MapSettlementsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/settlements").WithTags("Settlements").RequireAuthorization(AuthenticationDefaults.Policies.Streamer);
+        api.MapGet("", ListSettlements).WithName("ListSettlements").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
         api.MapGet("/{poolId:guid}", GetSettlement).WithName("GetSettlement");
         api.MapPost("/{poolId:guid}/requeue", RequeueSettlement).WithName("RequeueSettlement").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
         return app;
+    }
+
+    /// <summary>Every pool's settlement, newest first, optionally of one status: how an operator finds the failed ones.</summary>
+    public static async Task<Results<Ok<SettlementPageView>, ValidationProblem>> ListSettlements(
+        string? status, string? cursor, int? limit, SettlementStore store, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (status is not null && !Statuses.Contains(status))
+        {
+            errors["status"] = [$"The status is one of {string.Join(", ", Statuses)}."];
+        }
+        if (!PageCursor.TryParse(cursor, out var after))
+        {
+            errors["cursor"] = ["The cursor is not one this service issued."];
+        }
+        if (limit is < 1 or > MaxPageSize)
+        {
+            errors["limit"] = [$"The limit is 1 to {MaxPageSize}."];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid query", type: ProblemTypeBase + "invalid-request");
+        }
+
+        var (settlements, next) = await store.ListAsync(status, after, limit ?? DefaultPageSize, cancellationToken);
+        return TypedResults.Ok(new SettlementPageView([.. settlements.Select(SettlementView.Of)], next));
     }
 
     public static async Task<Results<Ok<SettlementView>, ProblemHttpResult>> GetSettlement(

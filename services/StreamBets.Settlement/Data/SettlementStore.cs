@@ -89,6 +89,44 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         return await ReadOneAsync(command, cancellationToken);
     }
 
+    /// <summary>
+    /// Settlements newest first (by when their pool finished), optionally of one status, <paramref name="limit"/> at a
+    /// time after <paramref name="after"/>; the next page's cursor is null on the last page.
+    /// </summary>
+    public async Task<(IReadOnlyList<SettlementRecord> Settlements, string? NextCursor)> ListAsync(
+        string? status, PageCursor? after, int limit, CancellationToken cancellationToken)
+    {
+        // Two statement texts rather than "$4 IS NULL OR status = $4", so each keeps its own index under a generic plan.
+        await using var command = db.CreateCommand($"""
+            SELECT {Columns} FROM settlements
+            WHERE {(status is null ? "" : "status = $4 AND ")}(created_at, pool_id) < ($1, $2)
+            ORDER BY created_at DESC, pool_id DESC
+            LIMIT $3
+            """);
+        command.Parameters.Add(Value(after?.At ?? DateTimeOffset.MaxValue));
+        command.Parameters.Add(Value(after?.Id ?? Guid.Empty));
+        command.Parameters.Add(Value(limit + 1));
+        if (status is not null)
+        {
+            command.Parameters.Add(Value(status));
+        }
+
+        var settlements = new List<SettlementRecord>(limit + 1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            settlements.Add(Read(reader));
+        }
+
+        // One row beyond the limit says whether another page exists, without a count query.
+        if (settlements.Count <= limit)
+        {
+            return (settlements, null);
+        }
+        settlements.RemoveAt(limit);
+        return (settlements, new PageCursor(settlements[^1].CreatedAt, settlements[^1].PoolId).ToString());
+    }
+
     /// <summary>Settlements waiting for a run (new, crashed, or due for a retry), the longest-waiting first.</summary>
     public async Task<IReadOnlyList<Guid>> RunnableAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
@@ -258,11 +296,11 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     private static async Task<SettlementRecord?> ReadOneAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
 
+    private static SettlementRecord Read(NpgsqlDataReader reader)
+    {
         T? Maybe<T>(int i) where T : struct => reader.IsDBNull(i) ? null : reader.GetFieldValue<T>(i);
         string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
         return new SettlementRecord(
