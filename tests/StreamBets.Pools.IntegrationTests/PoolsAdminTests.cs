@@ -70,6 +70,11 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
 
         Assert.Equal(HttpStatusCode.Forbidden, (await streamer.GetAsync("/api/pools/admin/config")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await streamer.PutAsJsonAsync("/api/pools/admin/templates/x", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await streamer.DeleteAsync("/api/pools/admin/templates/x")).StatusCode);
+        // Streamers read the templates to open pools from them; players do not.
+        Assert.Equal(HttpStatusCode.OK, (await streamer.GetAsync("/api/pools/templates")).StatusCode);
+        using var player = app.Player();
+        Assert.Equal(HttpStatusCode.Forbidden, (await player.GetAsync("/api/pools/templates")).StatusCode);
     }
 
     [Fact]
@@ -82,12 +87,16 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         var put = await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", new { title = " Win the round? ", outcomes = new[] { "Yes", "No" }, bettingWindowSeconds = 45, maxStakeMinor = 2_000 });
         var read = await admin.GetFromJsonAsync<TemplateJson>($"/api/pools/admin/templates/{id}");
         var listed = await admin.GetFromJsonAsync<TemplateJson[]>("/api/pools/admin/templates");
+        var offered = await streamer.GetFromJsonAsync<TemplateJson[]>("/api/pools/templates");
         var pool = await streamer.CreatePoolAsync(new { channel = new { provider = "youtube", channelId = Requests.NewChannel() }, templateId = id });
 
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         Assert.Equal((id, "Win the round?", 45, (long?)null, (long?)2_000), (read!.Id, read.Title, read.BettingWindowSeconds, read.MinStakeMinor, read.MaxStakeMinor));
         Assert.Equal(["Yes", "No"], read.Outcomes);
         Assert.Contains(listed!, t => t.Id == id);
+        var offeredTemplate = Assert.Single(offered!, t => t.Id == id);
+        Assert.Equal(("Win the round?", 45, (long?)2_000), (offeredTemplate.Title, offeredTemplate.BettingWindowSeconds, offeredTemplate.MaxStakeMinor));
+        Assert.Equal(["Yes", "No"], offeredTemplate.Outcomes);
         Assert.Equal(("Win the round?", id, 45, 100, 2_000), (pool.Title, pool.TemplateId, pool.BettingWindowSeconds, pool.MinStakeMinor, pool.MaxStakeMinor));
         Assert.Equal(["Yes", "No"], pool.Outcomes.Select(o => o.Label));
 

@@ -110,6 +110,13 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
         return await SignInAsync(user.Email, user.Password);
     }
 
+    /// <summary>A pool template, as an operator defines it with the local admin.</summary>
+    public async Task PutTemplateAsync(string id, string title, string[] outcomes, int windowSeconds)
+    {
+        var admin = await SignInAsync(AdminEmail, AdminPassword);
+        await EnsureAsync(await SendAsync(HttpMethod.Put, $"/api/pools/admin/templates/{id}", admin, new { title, outcomes, bettingWindowSeconds = windowSeconds }));
+    }
+
     public async Task<TestPool> CreatePoolAsync(TestUser streamer, string channelId, string title, string[] outcomes, int windowSeconds = 600)
     {
         var created = await SendAsync(HttpMethod.Post, "/api/pools", streamer, new

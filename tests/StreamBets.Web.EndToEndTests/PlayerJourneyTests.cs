@@ -74,6 +74,30 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     }
 
     [Fact]
+    public async Task A_streamer_opens_a_ready_made_pool_from_a_template_in_one_click()
+    {
+        var channel = NewChannel();
+        var templateId = $"e2e-{Guid.NewGuid():N}"[..16];
+        await _api.PutTemplateAsync(templateId, "Next map: who wins?", ["Team A", "Team B", "Draw"], 300);
+        var streamerUser = await _api.NewStreamerAsync("streamer");
+        var streamer = await SignedInPageAsync(streamerUser);
+
+        await Step("open-from-template", async () =>
+        {
+            await streamer.GotoAsync($"/streamer?channel=twitch:{channel}");
+            var template = streamer.Locator($"[data-testid=open-template][data-template={templateId}]");
+            await Expect(template).ToContainTextAsync("Next map: who wins?");
+            await Expect(template).ToContainTextAsync("3 outcomes");
+            await template.ClickAsync();
+            await Expect(streamer.Locator("[data-testid=streamer-pool]")).ToContainTextAsync("Next map: who wins?");
+            await BrowserFixture.ScreenshotAsync(streamer, "8-streamer-pool-from-template");
+        });
+
+        var pool = await _api.LivePoolAsync(streamerUser, $"twitch:{channel}");
+        Assert.Equal(["Team A", "Team B", "Draw"], pool.Outcomes.Select(o => o.Label));
+    }
+
+    [Fact]
     public async Task When_the_streamer_resolves_the_player_sees_the_settlement_toast_and_the_new_balance_without_reloading()
     {
         var channel = NewChannel();

@@ -26,6 +26,8 @@ public static class PoolsApi
         manage.MapPost("/{id:guid}/lock", LockPool).WithName("LockPool");
         manage.MapPost("/{id:guid}/resolve", ResolvePool).WithName("ResolvePool");
         manage.MapPost("/{id:guid}/cancel", CancelPool).WithName("CancelPool");
+        // Streamers open pools from templates, so they read them; only admins change them (/api/pools/admin/templates).
+        manage.MapGet("/templates", PoolsAdminApi.ListTemplates).WithName("ListPoolTemplatesToOpen");
 
         api.MapGet("/live", GetLivePools).WithName("GetLivePools");
         api.MapGet("/finished", GetFinishedPools).WithName("GetFinishedPools");

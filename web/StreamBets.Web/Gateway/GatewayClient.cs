@@ -68,6 +68,8 @@ public sealed partial class GatewayClient(IHttpClientFactory http, PlayerSession
 
     public Task<ApiResult<Pool>> PoolAsync(Guid poolId, CancellationToken ct = default) => GetAsync<Pool>($"/api/pools/{poolId}", ct);
 
+    public Task<ApiResult<PoolTemplate[]>> PoolTemplatesAsync(CancellationToken ct = default) => GetAsync<PoolTemplate[]>("/api/pools/templates", ct);
+
     public Task<ApiResult<Pool>> CreatePoolAsync(CreatePoolRequest request, CancellationToken ct = default) =>
         SendAsync<Pool>(HttpMethod.Post, "/api/pools", request, cancellationToken: ct);
 

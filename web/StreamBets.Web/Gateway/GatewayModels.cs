@@ -62,7 +62,12 @@ public sealed record Pool(
     DateTimeOffset? SettledAt,
     int Version);
 
-public sealed record CreatePoolRequest(PoolChannel Channel, string Title, string[] Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
+/// <summary>POST /api/pools: with a <c>TemplateId</c>, the template supplies whatever is left null.</summary>
+public sealed record CreatePoolRequest(
+    PoolChannel Channel, string? Title, string[]? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? TemplateId = null);
+
+/// <summary>A ready-made pool an admin defined; stakes left null take the configuration's.</summary>
+public sealed record PoolTemplate(string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
 
 public sealed record LiveChannel(string Channel, string Provider, string ChannelId, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
 
