@@ -24,7 +24,8 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     [Fact]
     public async Task The_configuration_starts_at_its_defaults_and_a_change_applies_to_the_next_pool()
     {
-        using var admin = app.Admin();
+        var adminId = Guid.NewGuid();
+        using var admin = app.ClientFor(adminId, "admin");
         Assert.Equal(Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
 
         var put = await admin.PutAsJsonAsync("/api/pools/admin/config", Defaults with { DefaultRakeBasisPoints = 250, DefaultMinStakeMinor = 50, DefaultMaxStakeMinor = 5_000 });
@@ -34,6 +35,8 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         Assert.Equal((250, 50, 5_000), (pool.RakeBasisPoints, pool.MinStakeMinor, pool.MaxStakeMinor));
         Assert.Equal(250, (await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"))!.DefaultRakeBasisPoints);
         Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM documents WHERE collection = 'config' AND id = 'pools'"));
+        // Who changed the rake, and to what, is in the audit log.
+        Assert.Contains(app.AuditLog.Lines, line => line.Contains($"Admin {adminId} changed the pools configuration: rake 250 bp, stakes 50 to 5000"));
     }
 
     [Fact]
@@ -80,7 +83,8 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     [Fact]
     public async Task A_template_is_stored_listed_used_to_open_a_pool_and_deleted()
     {
-        using var admin = app.Admin();
+        var adminId = Guid.NewGuid();
+        using var admin = app.ClientFor(adminId, "admin");
         using var streamer = app.NewStreamer(out _);
         var id = $"round-{Guid.NewGuid():N}"[..20];
 
@@ -109,6 +113,8 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         Assert.Equal("https://streambets.dev/problems/template-not-found", (await gone.ProblemAsync()).Type);
         Assert.Equal(HttpStatusCode.BadRequest, fromDeleted.StatusCode);
         Assert.Equal(["templateId"], (await fromDeleted.ProblemAsync()).Errors!.Keys);
+        Assert.Contains(app.AuditLog.Lines, line => line == $"Admin {adminId} saved pool template {id}: \"Win the round?\", 2 outcomes, 45 s");
+        Assert.Contains(app.AuditLog.Lines, line => line == $"Admin {adminId} deleted pool template {id}");
     }
 
     [Fact]

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -36,6 +37,9 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
     private int _httpPort, _grpcPort;
 
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+
+    /// <summary>What admins changed, as the service logged it.</summary>
+    public AuditLog AuditLog { get; } = new(Apis.PoolsAdminApi.AuditCategory);
     public string ConnectionString { get; private set; } = "";
     public string RedisConnectionString => _redis!.ConnectionString;
 
@@ -90,6 +94,8 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{_grpcPort}");
         builder.UseSetting("Kestrel:Endpoints:grpc:Protocols", "Http2");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting($"Logging:LogLevel:{Apis.PoolsAdminApi.AuditCategory}", "Information");
+        builder.ConfigureLogging(logging => logging.AddProvider(AuditLog));
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using StreamBets.Contracts;
 using StreamBets.Pools.Configuration;
@@ -9,10 +10,13 @@ namespace StreamBets.Pools.Apis;
 
 /// <summary>
 /// /api/pools/admin: the dynamic configuration and the pool templates, for admins. Both live in the document store
-/// (MongoDB or PostgreSQL jsonb) and apply at run time: configuration within seconds, templates at once.
+/// (MongoDB or PostgreSQL jsonb) and apply at run time: configuration within seconds, templates at once. Every change
+/// is logged with the admin who made it (category <see cref="AuditCategory"/>): the rake is money.
 /// </summary>
-public static class PoolsAdminApi
+public static partial class PoolsAdminApi
 {
+    public const string AuditCategory = "StreamBets.Pools.Administration";
+
     public static IEndpointRouteBuilder MapPoolsAdminApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/api/pools/admin").WithTags("Pools administration").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
@@ -28,7 +32,8 @@ public static class PoolsAdminApi
     public static async Task<Ok<PoolsSettings>> GetConfig(PoolsSettingsProvider settings, CancellationToken cancellationToken) =>
         TypedResults.Ok(await settings.GetAsync(cancellationToken));
 
-    public static async Task<Results<Ok<PoolsSettings>, ValidationProblem>> PutConfig(PoolsSettings request, PoolsSettingsProvider settings, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<PoolsSettings>, ValidationProblem>> PutConfig(
+        PoolsSettings request, ClaimsPrincipal user, PoolsSettingsProvider settings, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (request.Problems() is { Count: > 0 } errors)
         {
@@ -36,6 +41,8 @@ public static class PoolsAdminApi
         }
 
         await settings.PutAsync(request, cancellationToken);
+        LogConfigChanged(loggers.CreateLogger(AuditCategory), user.GetUserId(), request.DefaultRakeBasisPoints, request.DefaultMinStakeMinor,
+            request.DefaultMaxStakeMinor, request.OneActivePoolPerChannel, request.AutoCancelAfterHours);
         return TypedResults.Ok(request);
     }
 
@@ -49,7 +56,8 @@ public static class PoolsAdminApi
     }
 
     public static async Task<Results<Ok<TemplateView>, ValidationProblem>> PutTemplate(
-        string id, PoolTemplate request, IDocumentStore documents, PoolsSettingsProvider settings, CancellationToken cancellationToken)
+        string id, PoolTemplate request, ClaimsPrincipal user, IDocumentStore documents, PoolsSettingsProvider settings, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (!PoolTemplates.IsValidId(id))
@@ -75,15 +83,35 @@ public static class PoolsAdminApi
 
         var template = request with { Title = request.Title.Trim(), Outcomes = [.. request.Outcomes!.Select(o => o.Trim())] };
         await documents.PutAsync(PoolTemplates.Collection, id, template, cancellationToken);
+        LogTemplateSaved(loggers.CreateLogger(AuditCategory), user.GetUserId(), id, template.Title, template.Outcomes.Count, template.BettingWindowSeconds);
         return TypedResults.Ok(TemplateView.Of(id, template));
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTemplate(string id, IDocumentStore documents, CancellationToken cancellationToken) =>
-        PoolTemplates.IsValidId(id) && await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken)
-            ? TypedResults.NoContent()
-            : TemplateMissing(id);
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTemplate(
+        string id, ClaimsPrincipal user, IDocumentStore documents, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        if (!PoolTemplates.IsValidId(id) || !await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken))
+        {
+            return TemplateMissing(id);
+        }
+
+        LogTemplateDeleted(loggers.CreateLogger(AuditCategory), user.GetUserId(), id);
+        return TypedResults.NoContent();
+    }
 
     private static ProblemHttpResult TemplateMissing(string id) => PoolProblems.Problem(PoolProblems.TemplateNotFound, $"No template has id \"{id}\".");
+
+    [LoggerMessage(EventId = 6001, EventName = "PoolsConfigurationChanged", Level = LogLevel.Information,
+        Message = "Admin {AdminId} changed the pools configuration: rake {RakeBasisPoints} bp, stakes {MinStakeMinor} to {MaxStakeMinor}, one active pool per channel {OneActivePoolPerChannel}, auto-cancel after {AutoCancelAfterHours} h")]
+    private static partial void LogConfigChanged(
+        ILogger logger, Guid adminId, int rakeBasisPoints, long minStakeMinor, long maxStakeMinor, bool oneActivePoolPerChannel, int autoCancelAfterHours);
+
+    [LoggerMessage(EventId = 6002, EventName = "PoolTemplateSaved", Level = LogLevel.Information,
+        Message = "Admin {AdminId} saved pool template {TemplateId}: \"{Title}\", {Outcomes} outcomes, {BettingWindowSeconds} s")]
+    private static partial void LogTemplateSaved(ILogger logger, Guid adminId, string templateId, string title, int outcomes, int bettingWindowSeconds);
+
+    [LoggerMessage(EventId = 6003, EventName = "PoolTemplateDeleted", Level = LogLevel.Information, Message = "Admin {AdminId} deleted pool template {TemplateId}")]
+    private static partial void LogTemplateDeleted(ILogger logger, Guid adminId, string templateId);
 }
 
 public sealed record TemplateView(string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor)
