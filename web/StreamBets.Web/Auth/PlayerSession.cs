@@ -81,4 +81,17 @@ public sealed class PlayerSession(AuthenticationStateProvider authentication, Pl
         }
         return fresh?.AccessToken;
     }
+
+    /// <summary>
+    /// The gateway answered 401 to this access token: a session revoked in Users (a reused refresh token, the session
+    /// time limit) ends here at once, instead of at the token's next scheduled refresh up to 15 minutes later.
+    /// </summary>
+    public async Task TokenRefusedAsync(string accessToken, CancellationToken cancellationToken = default)
+    {
+        if (PlayerClaims.SessionIdOf(await UserAsync()) is { } sessionId
+            && await tokens.RefreshRefusedAsync(sessionId, accessToken, cancellationToken) is null)
+        {
+            Ended?.Invoke();
+        }
+    }
 }

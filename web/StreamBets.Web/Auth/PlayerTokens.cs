@@ -70,10 +70,20 @@ public sealed partial class PlayerTokens(
     public Task RemoveAsync(string sessionId) => redis.GetDatabase().KeyDeleteAsync(Key(sessionId));
 
     /// <summary>A usable access token for the session, refreshed if needed; null when the session has ended.</summary>
-    public async Task<StoredTokens?> GetFreshAsync(string sessionId, CancellationToken cancellationToken)
+    public Task<StoredTokens?> GetFreshAsync(string sessionId, CancellationToken cancellationToken) =>
+        RefreshIfAsync(sessionId, NeedsRefresh, cancellationToken);
+
+    /// <summary>
+    /// The gateway refused <paramref name="refusedAccessToken"/> before its expiry (the session was revoked elsewhere, say a
+    /// reused refresh token): refresh now, unless another call already did; null when the session has ended.
+    /// </summary>
+    public Task<StoredTokens?> RefreshRefusedAsync(string sessionId, string refusedAccessToken, CancellationToken cancellationToken) =>
+        RefreshIfAsync(sessionId, tokens => tokens.AccessToken == refusedAccessToken, cancellationToken);
+
+    private async Task<StoredTokens?> RefreshIfAsync(string sessionId, Func<StoredTokens, bool> needsRefresh, CancellationToken cancellationToken)
     {
         var tokens = await GetAsync(sessionId);
-        if (tokens is null || !NeedsRefresh(tokens))
+        if (tokens is null || !needsRefresh(tokens))
         {
             return tokens;
         }
@@ -84,7 +94,7 @@ public sealed partial class PlayerTokens(
         {
             // Another circuit or request of this session may have refreshed while we waited.
             tokens = await GetAsync(sessionId);
-            if (tokens is null || !NeedsRefresh(tokens))
+            if (tokens is null || !needsRefresh(tokens))
             {
                 return tokens;
             }

@@ -107,6 +107,7 @@ public sealed partial class GatewayClient(IHttpClientFactory http, PlayerSession
         try
         {
             using var request = new HttpRequestMessage(method, path);
+            var sessionToken = !anonymous && token is null;
             if (!anonymous)
             {
                 token ??= await session.AccessTokenAsync(cancellationToken);
@@ -131,6 +132,10 @@ public sealed partial class GatewayClient(IHttpClientFactory http, PlayerSession
             {
                 var problem = await ApiProblem.ReadAsync(response, cancellationToken);
                 LogRefused(logger, method.Method, path, problem.Status, problem.Code);
+                if (sessionToken && response.StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    await session.TokenRefusedAsync(token!, cancellationToken);
+                }
                 return ApiResult<T>.Failure(problem);
             }
             if (typeof(T) == typeof(bool))

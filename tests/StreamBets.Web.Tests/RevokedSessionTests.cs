@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using StackExchange.Redis;
+using StreamBets.Testing;
+using StreamBets.Web.Auth;
+using StreamBets.Web.Gateway;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// A session Users revoked (a reused refresh token, the session time limit) while its access token still had minutes
+/// to live: the gateway's first 401 makes the app refresh at once, so the player is signed out now, not at the next
+/// scheduled refresh. Real Redis holds the tokens, as in the app; the gateway is a recorded fake.
+/// </summary>
+public sealed class RevokedSessionTests : IAsyncLifetime
+{
+    private readonly string _sessionId = Guid.NewGuid().ToString();
+    private readonly Guid _userId = Guid.NewGuid();
+    private ConnectionMultiplexer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
+    [Fact]
+    public async Task A_401_for_a_revoked_session_signs_the_player_out_at_once()
+    {
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.Unauthorized);
+        var (client, session, tokens) = App(gateway);
+        var ended = 0;
+        session.Ended += () => ended++;
+        await tokens.SaveAsync(_sessionId, Stored("access-1", TimeSpan.FromMinutes(10)));
+
+        var wallet = await client.WalletAsync();
+
+        Assert.Equal(ApiProblem.SignedOut, wallet.Problem?.Code);
+        Assert.Equal(["GET /api/users/me/wallet Bearer access-1", "POST /api/users/token/refresh refresh-access-1"], gateway.Requests);
+        Assert.Equal(1, ended);
+        Assert.Null(await tokens.GetAsync(_sessionId));
+    }
+
+    [Fact]
+    public async Task A_401_for_a_session_still_valid_refreshes_its_token_once_and_keeps_the_player_signed_in()
+    {
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK);
+        var (client, session, tokens) = App(gateway);
+        var ended = 0;
+        session.Ended += () => ended++;
+        await tokens.SaveAsync(_sessionId, Stored("access-1", TimeSpan.FromMinutes(10)));
+
+        // Two calls refused with the same token at once: one refresh between them.
+        await Task.WhenAll(client.WalletAsync(), client.WalletAsync());
+
+        Assert.Equal(1, gateway.Requests.Count(r => r.StartsWith("POST /api/users/token/refresh", StringComparison.Ordinal)));
+        Assert.Equal(0, ended);
+        Assert.Equal("refreshed", JwtName((await tokens.GetAsync(_sessionId))!.AccessToken));
+    }
+
+    private (GatewayClient Client, PlayerSession Session, PlayerTokens Tokens) App(FakeGateway gateway)
+    {
+        var http = new Clients(gateway);
+        var tokens = new PlayerTokens(_redis, new EphemeralDataProtectionProvider(), http, TimeProvider.System, NullLogger<PlayerTokens>.Instance);
+        var principal = PlayerClaims.Principal(_sessionId, Stored("unused", TimeSpan.FromMinutes(10)));
+        var session = new PlayerSession(new SignedIn(principal), tokens);
+        return (new GatewayClient(http, session, NullLogger<GatewayClient>.Instance), session, tokens);
+    }
+
+    private StoredTokens Stored(string accessToken, TimeSpan lifetime) =>
+        new(accessToken, DateTimeOffset.UtcNow + lifetime, $"refresh-{accessToken}", DateTimeOffset.UtcNow.AddDays(1), _userId, "Ana", "player");
+
+    private static string JwtName(string token) => new JsonWebToken(token).GetPayloadValue<string>("name");
+
+    private sealed class SignedIn(ClaimsPrincipal user) : AuthenticationStateProvider
+    {
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(user));
+    }
+
+    private sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => new(gateway, disposeHandler: false) { BaseAddress = new Uri("http://gateway") };
+    }
+
+    /// <summary>Refuses every API call with 401, and answers refreshes as told (a fresh JWT named "refreshed" on 200).</summary>
+    private sealed class FakeGateway(HttpStatusCode refreshAnswers) : HttpMessageHandler
+    {
+        private readonly List<string> _requests = [];
+
+        public IReadOnlyList<string> Requests
+        {
+            get
+            {
+                lock (_requests)
+                {
+                    return [.. _requests];
+                }
+            }
+        }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var path = request.RequestUri!.AbsolutePath;
+            if (path == "/api/users/token/refresh")
+            {
+                var body = await request.Content!.ReadFromJsonAsync<Dictionary<string, string>>(cancellationToken);
+                Record($"POST {path} {body!["refreshToken"]}");
+                return refreshAnswers == HttpStatusCode.OK
+                    ? new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(Refreshed()) }
+                    : Problem(refreshAnswers, "refresh-token-reused");
+            }
+
+            // As the gateway's JWT check answers a revoked session: 401 and no body.
+            Record($"{request.Method} {path} {request.Headers.Authorization}");
+            return new HttpResponseMessage(HttpStatusCode.Unauthorized);
+        }
+
+        private void Record(string line)
+        {
+            lock (_requests)
+            {
+                _requests.Add(line);
+            }
+        }
+
+        private static HttpResponseMessage Problem(HttpStatusCode status, string code) => new(status)
+        {
+            Content = new StringContent($$"""{"type":"https://streambets.dev/problems/{{code}}","status":{{(int)status}}}""", System.Text.Encoding.UTF8, "application/problem+json"),
+        };
+
+        private static object Refreshed()
+        {
+            var accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+            {
+                Claims = new Dictionary<string, object> { ["name"] = "refreshed" },
+                Expires = DateTime.UtcNow.AddMinutes(15),
+            });
+            return new
+            {
+                accessToken,
+                tokenType = "Bearer",
+                expiresIn = 900,
+                expiresAt = DateTimeOffset.UtcNow.AddMinutes(15),
+                refreshToken = "refresh-refreshed",
+                refreshTokenExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
+                userId = Guid.NewGuid(),
+                role = "player",
+            };
+        }
+    }
+}
