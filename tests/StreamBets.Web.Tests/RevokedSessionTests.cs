@@ -7,8 +7,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
+using StreamBets.FrontEnd.Auth;
+using StreamBets.FrontEnd.Gateway;
 using StreamBets.Testing;
-using StreamBets.Web.Auth;
 using StreamBets.Web.Gateway;
 
 namespace StreamBets.Web.Tests;
@@ -62,12 +63,12 @@ public sealed class RevokedSessionTests : IAsyncLifetime
         Assert.Equal("refreshed", JwtName((await tokens.GetAsync(_sessionId))!.AccessToken));
     }
 
-    private (GatewayClient Client, PlayerSession Session, PlayerTokens Tokens) App(FakeGateway gateway)
+    private (GatewayClient Client, UserSession Session, SessionTokens Tokens) App(FakeGateway gateway)
     {
         var http = new Clients(gateway);
-        var tokens = new PlayerTokens(_redis, new EphemeralDataProtectionProvider(), http, TimeProvider.System, NullLogger<PlayerTokens>.Instance);
-        var principal = PlayerClaims.Principal(_sessionId, Stored("unused", TimeSpan.FromMinutes(10)));
-        var session = new PlayerSession(new SignedIn(principal), tokens);
+        var tokens = new SessionTokens(new FrontEndApp("web-tests", "streambets", "tests"), _redis, new EphemeralDataProtectionProvider(), http, TimeProvider.System, NullLogger<SessionTokens>.Instance);
+        var principal = SessionClaims.Principal(_sessionId, Stored("unused", TimeSpan.FromMinutes(10)));
+        var session = new UserSession(new SignedIn(principal), tokens);
         return (new GatewayClient(http, session, NullLogger<GatewayClient>.Instance), session, tokens);
     }
 

@@ -1,4 +1,4 @@
-using StreamBets.Web.Auth;
+using StreamBets.FrontEnd.Auth;
 
 namespace StreamBets.Web.Tests;
 
@@ -15,6 +15,6 @@ public sealed class SignInTests
     [InlineData("pools", "/")]
     public void After_sign_in_the_player_only_ever_returns_to_a_page_of_this_site(string? returnUrl, string expected)
     {
-        Assert.Equal(expected, PlayerSignIn.SafeReturnUrl(returnUrl));
+        Assert.Equal(expected, SessionSignIn.SafeReturnUrl(returnUrl));
     }
 }

@@ -18,9 +18,9 @@ public static class AccountEndpoints
     }
 
     /// <summary>Ends the Users session (so its refresh token dies too), forgets the tokens and clears the cookie.</summary>
-    public static async Task<IResult> SignOutAsync(HttpContext context, PlayerTokens tokens, GatewayClient gateway)
+    public static async Task<IResult> SignOutAsync(HttpContext context, SessionTokens tokens, GatewayClient gateway)
     {
-        if (PlayerClaims.SessionIdOf(context.User) is { } sessionId)
+        if (SessionClaims.SessionIdOf(context.User) is { } sessionId)
         {
             if (await tokens.GetAsync(sessionId) is { } stored)
             {

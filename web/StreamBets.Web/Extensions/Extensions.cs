@@ -1,10 +1,5 @@
-using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.AspNetCore.Localization;
-using StackExchange.Redis;
-using StreamBets.Web.Auth;
+using StreamBets.FrontEnd.Auth;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
 
@@ -30,32 +25,10 @@ internal static class Extensions
             options.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
         });
 
-        services.AddHttpClient(GatewayClient.HttpClientName, client => client.BaseAddress = new Uri("http://gateway"));
+        // The player's cookie keeps its name and its tokens their protector, so sessions from before the move stay signed in.
+        builder.AddServerSideSignIn(new FrontEndApp("web", CookieName: "streambets", TokensPurpose: "StreamBets.Web.SessionTokens.v1"));
 
-        builder.AddRedisClient("redis");
-        // Cookies must stay readable across restarts and replicas, so the keys live beside the tokens.
-        services.AddDataProtection().SetApplicationName("streambets-web");
-        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((options, provider) =>
-            options.XmlRepository = new RedisXmlRepository(() => provider.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), "web:data-protection-keys"));
-
-        services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
-            .AddCookie(options =>
-            {
-                options.Cookie.Name = "streambets";
-                options.Cookie.HttpOnly = true;
-                options.Cookie.SameSite = SameSiteMode.Lax;
-                options.LoginPath = "/signin";
-                options.AccessDeniedPath = "/";
-                options.ExpireTimeSpan = TimeSpan.FromDays(14);
-                options.SlidingExpiration = true;
-                options.Events.OnValidatePrincipal = PlayerClaims.ValidateAsync;
-            });
-        services.AddAuthorization();
-        services.AddCascadingAuthenticationState();
-
-        services.AddSingleton<PlayerTokens>();
         services.AddSingleton<GatewayAddress>();
-        services.AddScoped<PlayerSession>();
         services.AddScoped<GatewayClient>();
         services.AddScoped<LiveUpdates>();
         services.AddScoped<WalletState>();

@@ -1,32 +1,14 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
-using StreamBets.Web.Auth;
+using StreamBets.FrontEnd.Auth;
+using StreamBets.FrontEnd.Gateway;
 
 namespace StreamBets.Web.Gateway;
 
-/// <summary>
-/// Every REST call this app makes, through the gateway (found by service discovery as http://gateway), with the
-/// player's access token when signed in. Refusals come back as <see cref="ApiProblem"/>s, never as exceptions.
-/// </summary>
-public sealed partial class GatewayClient(IHttpClientFactory http, PlayerSession session, ILogger<GatewayClient> logger)
+/// <summary>Every REST call the player app makes through the gateway, with the player's access token when signed in.</summary>
+public sealed class GatewayClient(IHttpClientFactory http, UserSession session, ILogger<GatewayClient> logger) : GatewayClientBase(http, session, logger)
 {
-    public const string HttpClientName = "gateway";
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     // Accounts (anonymous)
     public Task<ApiResult<Profile>> RegisterAsync(RegistrationRequest request, CancellationToken ct = default) =>
         SendAsync<Profile>(HttpMethod.Post, "/api/users/register", request, anonymous: true, cancellationToken: ct);
-
-    public Task<ApiResult<TokenResponse>> LoginAsync(string email, string password, CancellationToken ct = default) =>
-        SendAsync<TokenResponse>(HttpMethod.Post, "/api/users/login", new { email, password }, anonymous: true, cancellationToken: ct);
-
-    /// <summary>Ends the session in the Users service with the given token (the cookie's session may already be gone here).</summary>
-    public Task<ApiResult<bool>> LogoutAsync(string accessToken, CancellationToken ct = default) =>
-        SendAsync<bool>(HttpMethod.Post, "/api/users/logout", null, token: accessToken, cancellationToken: ct);
 
     // Profile, KYC, responsible gambling
     public Task<ApiResult<Profile>> ProfileAsync(CancellationToken ct = default) => GetAsync<Profile>("/api/users/me", ct);
@@ -93,68 +75,4 @@ public sealed partial class GatewayClient(IHttpClientFactory http, PlayerSession
 
     public Task<ApiResult<BetPage>> MyBetsAsync(string? status, string? cursor, int limit = 20, CancellationToken ct = default) =>
         GetAsync<BetPage>($"/api/bets/mine?limit={limit}{Query("status", status)}{Query("cursor", cursor)}", ct);
-
-    private Task<ApiResult<T>> GetAsync<T>(string path, CancellationToken cancellationToken) =>
-        SendAsync<T>(HttpMethod.Get, path, null, cancellationToken: cancellationToken);
-
-    private static string Query(string name, string? value, bool first = false) =>
-        value is null ? "" : $"{(first ? '?' : '&')}{name}={Uri.EscapeDataString(value)}";
-
-    private async Task<ApiResult<T>> SendAsync<T>(
-        HttpMethod method, string path, object? body, string? idempotencyKey = null, bool anonymous = false, string? token = null,
-        CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            using var request = new HttpRequestMessage(method, path);
-            var sessionToken = !anonymous && token is null;
-            if (!anonymous)
-            {
-                token ??= await session.AccessTokenAsync(cancellationToken);
-                if (token is null)
-                {
-                    return ApiResult<T>.Failure(ApiProblem.Of(StatusCodes.Status401Unauthorized, ApiProblem.SignedOut));
-                }
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            }
-            if (idempotencyKey is not null)
-            {
-                request.Headers.Add(IdempotencyKeyHeader, idempotencyKey);
-            }
-            if (body is not null)
-            {
-                request.Content = JsonContent.Create(body, body.GetType(), options: Json);
-            }
-
-            using var client = http.CreateClient(HttpClientName);
-            using var response = await client.SendAsync(request, cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                var problem = await ApiProblem.ReadAsync(response, cancellationToken);
-                LogRefused(logger, method.Method, path, problem.Status, problem.Code);
-                if (sessionToken && response.StatusCode == HttpStatusCode.Unauthorized)
-                {
-                    await session.TokenRefusedAsync(token!, cancellationToken);
-                }
-                return ApiResult<T>.Failure(problem);
-            }
-            if (typeof(T) == typeof(bool))
-            {
-                return ApiResult<T>.Success((T)(object)true, response.StatusCode);
-            }
-            var value = await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
-            return ApiResult<T>.Success(value!, response.StatusCode);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
-        {
-            LogUnavailable(logger, method.Method, path, e);
-            return ApiResult<T>.Failure(ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, ApiProblem.Unavailable));
-        }
-    }
-
-    [LoggerMessage(EventId = 1, EventName = "GatewayRefused", Level = LogLevel.Information, Message = "{Method} {Path} answered {Status} {Code}")]
-    private static partial void LogRefused(ILogger logger, string method, string path, int status, string code);
-
-    [LoggerMessage(EventId = 2, EventName = "GatewayUnavailable", Level = LogLevel.Warning, Message = "{Method} {Path} got no answer")]
-    private static partial void LogUnavailable(ILogger logger, string method, string path, Exception exception);
 }

@@ -3,9 +3,6 @@ namespace StreamBets.Web.Gateway;
 // The shapes the gateway's REST APIs answer with, as this app reads them (docs/users.md, docs/bets.md, the Pools API).
 // Amounts are integer minor units (centavos) everywhere.
 
-public sealed record TokenResponse(
-    string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, Guid UserId, string Role);
-
 public sealed record RegistrationRequest(string Email, string Password, string DisplayName, string DateOfBirth, string Country, string? Cpf, bool MarketingOptIn);
 
 public sealed record Profile(Guid Id, string Email, string DisplayName, string? AvatarUrl, string Role, int KycTier, string Country, DateOnly DateOfBirth, bool MarketingOptIn);

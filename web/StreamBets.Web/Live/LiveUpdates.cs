@@ -21,7 +21,7 @@ public sealed class GatewayAddress(IConfiguration configuration)
 /// and <see cref="Reconnected"/> lets pages reload what they may have missed. If the hub cannot be reached it keeps
 /// trying in the background and reports <see cref="LiveStatus.Offline"/>, so pages can poll meanwhile.
 /// </summary>
-public sealed partial class LiveUpdates(GatewayAddress gateway, PlayerSession session, ILogger<LiveUpdates> logger) : IAsyncDisposable
+public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession session, ILogger<LiveUpdates> logger) : IAsyncDisposable
 {
     private static readonly TimeSpan[] ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)];
     private static readonly TimeSpan RetryStartEvery = TimeSpan.FromSeconds(10);

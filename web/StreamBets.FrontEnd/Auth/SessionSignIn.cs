@@ -1,18 +1,18 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
-using StreamBets.Web.Gateway;
+using StreamBets.FrontEnd.Gateway;
 
-namespace StreamBets.Web.Auth;
+namespace StreamBets.FrontEnd.Auth;
 
-/// <summary>Turns a Users sign-in into the web app's session: tokens to the server-side store, a cookie naming it to the browser.</summary>
-public static class PlayerSignIn
+/// <summary>Turns a Users sign-in into the front end's session: tokens to the server-side store, a cookie naming it to the browser.</summary>
+public static class SessionSignIn
 {
-    public static async Task SignInAsync(HttpContext context, PlayerTokens tokens, TokenResponse response)
+    public static async Task SignInAsync(HttpContext context, SessionTokens tokens, TokenResponse response)
     {
         var stored = StoredTokens.From(response);
         var sessionId = StoredTokens.SessionIdOf(response.AccessToken);
         await tokens.SaveAsync(sessionId, stored);
-        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, PlayerClaims.Principal(sessionId, stored),
+        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionClaims.Principal(sessionId, stored),
             new AuthenticationProperties { IsPersistent = true });
     }
 

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text.Json;
 
-namespace StreamBets.Web.Gateway;
+namespace StreamBets.FrontEnd.Gateway;
 
 /// <summary>
-/// A refusal from the gateway as this app shows it: the stable <see cref="Code"/> (the last segment of the RFC 7807
+/// A refusal from the gateway as the front ends show it: the stable <see cref="Code"/> (the last segment of the RFC 7807
 /// <c>type</c>, e.g. "insufficient-funds") picks the message; <see cref="Errors"/> are a ValidationProblem's field errors.
 /// </summary>
 public sealed record ApiProblem(int Status, string Code, string? Title, string? Detail, IReadOnlyDictionary<string, string[]> Errors, IReadOnlyDictionary<string, JsonElement> Extensions)
@@ -14,7 +14,7 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
     /// <summary>No answer at all (network, timeout): the same code the services use for "retry with the same key".</summary>
     public const string Unavailable = "dependency-unavailable";
 
-    /// <summary>The player's session ended (signed out elsewhere, refresh token refused).</summary>
+    /// <summary>The user's session ended (signed out elsewhere, refresh token refused).</summary>
     public const string SignedOut = "signed-out";
 
     public static ApiProblem Of(int status, string code, string? detail = null) =>

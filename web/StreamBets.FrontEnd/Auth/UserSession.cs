@@ -3,10 +3,10 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Components.Authorization;
 
-namespace StreamBets.Web.Auth;
+namespace StreamBets.FrontEnd.Auth;
 
-/// <summary>The claims the web app's cookie carries: who the player is, and which Users session holds their tokens.</summary>
-public static class PlayerClaims
+/// <summary>The claims a front end's cookie carries: who the user is, and which Users session holds their tokens.</summary>
+public static class SessionClaims
 {
     public const string UserId = "sub";
     public const string Name = "name";
@@ -26,7 +26,9 @@ public static class PlayerClaims
 
     public static Guid? UserIdOf(ClaimsPrincipal user) => Guid.TryParse(user.FindFirst(UserId)?.Value, out var id) ? id : null;
 
-    public static bool IsStreamer(ClaimsPrincipal user) => user.IsInRole("streamer") || user.IsInRole("admin");
+    public static bool IsStreamer(ClaimsPrincipal user) => user.IsInRole("streamer") || IsAdmin(user);
+
+    public static bool IsAdmin(ClaimsPrincipal user) => user.IsInRole("admin");
 
     /// <summary>
     /// Every request checks that the session's tokens still exist (sign-out elsewhere, a reused refresh token or the
@@ -39,7 +41,7 @@ public static class PlayerClaims
             context.RejectPrincipal();
             return;
         }
-        var tokens = await context.HttpContext.RequestServices.GetRequiredService<PlayerTokens>().GetAsync(sessionId);
+        var tokens = await context.HttpContext.RequestServices.GetRequiredService<SessionTokens>().GetAsync(sessionId);
         if (tokens is null)
         {
             context.RejectPrincipal();
@@ -55,22 +57,22 @@ public static class PlayerClaims
 }
 
 /// <summary>
-/// The signed-in player of this circuit (or request): their access token for gateway calls, refreshed as needed.
-/// When the session turns out to have ended, <see cref="Ended"/> fires so the UI can send the player to sign in.
+/// The signed-in user of this circuit (or request): their access token for gateway calls, refreshed as needed.
+/// When the session turns out to have ended, <see cref="Ended"/> fires so the UI can send them to sign in.
 /// </summary>
-public sealed class PlayerSession(AuthenticationStateProvider authentication, PlayerTokens tokens)
+public sealed class UserSession(AuthenticationStateProvider authentication, SessionTokens tokens)
 {
     public event Action? Ended;
 
     public async Task<ClaimsPrincipal> UserAsync() => (await authentication.GetAuthenticationStateAsync()).User;
 
-    public async Task<Guid?> UserIdAsync() => PlayerClaims.UserIdOf(await UserAsync());
+    public async Task<Guid?> UserIdAsync() => SessionClaims.UserIdOf(await UserAsync());
 
     /// <summary>The access token, or null for an anonymous visitor or an ended session.</summary>
     public async Task<string?> AccessTokenAsync(CancellationToken cancellationToken = default)
     {
         var user = await UserAsync();
-        if (PlayerClaims.SessionIdOf(user) is not { } sessionId)
+        if (SessionClaims.SessionIdOf(user) is not { } sessionId)
         {
             return null;
         }
@@ -88,7 +90,7 @@ public sealed class PlayerSession(AuthenticationStateProvider authentication, Pl
     /// </summary>
     public async Task TokenRefusedAsync(string accessToken, CancellationToken cancellationToken = default)
     {
-        if (PlayerClaims.SessionIdOf(await UserAsync()) is { } sessionId
+        if (SessionClaims.SessionIdOf(await UserAsync()) is { } sessionId
             && await tokens.RefreshRefusedAsync(sessionId, accessToken, cancellationToken) is null)
         {
             Ended?.Invoke();

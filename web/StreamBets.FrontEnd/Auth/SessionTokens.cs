@@ -5,11 +5,11 @@ using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using StackExchange.Redis;
-using StreamBets.Web.Gateway;
+using StreamBets.FrontEnd.Gateway;
 
-namespace StreamBets.Web.Auth;
+namespace StreamBets.FrontEnd.Auth;
 
-/// <summary>A signed-in player's Users tokens, kept on the server only; the browser holds just the cookie naming the session.</summary>
+/// <summary>A signed-in user's Users tokens, kept on the server only; the browser holds just the cookie naming the session.</summary>
 public sealed record StoredTokens(
     string AccessToken, DateTimeOffset AccessExpiresAt, string RefreshToken, DateTimeOffset RefreshExpiresAt, Guid UserId, string DisplayName, string Role)
 {
@@ -31,16 +31,16 @@ public sealed record StoredTokens(
 /// before it expires. Refresh tokens are single-use (a reused one revokes the whole session), so only one refresh per
 /// session runs at a time and the others read its result; every circuit and request of a session shares the store.
 /// </summary>
-public sealed partial class PlayerTokens(
-    IConnectionMultiplexer redis, IDataProtectionProvider dataProtection, IHttpClientFactory http, TimeProvider time, ILogger<PlayerTokens> logger)
+public sealed partial class SessionTokens(
+    FrontEndApp app, IConnectionMultiplexer redis, IDataProtectionProvider dataProtection, IHttpClientFactory http, TimeProvider time, ILogger<SessionTokens> logger)
 {
     /// <summary>Refresh this long before expiry, so a token never dies on its way through the gateway.</summary>
     public static readonly TimeSpan RefreshMargin = TimeSpan.FromSeconds(60);
 
-    private readonly IDataProtector _protector = dataProtection.CreateProtector("StreamBets.Web.PlayerTokens.v1");
+    private readonly IDataProtector _protector = dataProtection.CreateProtector(app.TokensPurpose);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _refreshLocks = new();
 
-    private static RedisKey Key(string sessionId) => $"web:tokens:{sessionId}";
+    private RedisKey Key(string sessionId) => $"{app.Name}:tokens:{sessionId}";
 
     public async Task SaveAsync(string sessionId, StoredTokens tokens)
     {
@@ -112,7 +112,7 @@ public sealed partial class PlayerTokens(
     {
         try
         {
-            using var client = http.CreateClient(GatewayClient.HttpClientName);
+            using var client = http.CreateClient(GatewayClientBase.HttpClientName);
             using var response = await client.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken = tokens.RefreshToken }, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
@@ -133,13 +133,13 @@ public sealed partial class PlayerTokens(
         {
             LogRefreshFailed(logger, 0, e);
         }
-        // A passing outage must not sign the player out: keep the old token and try again on the next call.
+        // A passing outage must not sign the user out: keep the old token and try again on the next call.
         return tokens;
     }
 
-    [LoggerMessage(EventId = 1, EventName = "SessionEnded", Level = LogLevel.Information, Message = "A player's session ended at refresh (HTTP {Status})")]
+    [LoggerMessage(EventId = 1, EventName = "SessionEnded", Level = LogLevel.Information, Message = "A session ended at refresh (HTTP {Status})")]
     private static partial void LogSessionEnded(ILogger logger, int status);
 
-    [LoggerMessage(EventId = 2, EventName = "TokenRefreshFailed", Level = LogLevel.Warning, Message = "Refreshing a player's token failed (HTTP {Status}); the old token is kept")]
+    [LoggerMessage(EventId = 2, EventName = "TokenRefreshFailed", Level = LogLevel.Warning, Message = "Refreshing a session's token failed (HTTP {Status}); the old token is kept")]
     private static partial void LogRefreshFailed(ILogger logger, int status, Exception? exception);
 }

@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+using StreamBets.FrontEnd.Gateway;
+
+namespace StreamBets.FrontEnd.Auth;
+
+/// <summary>
+/// Which front end this is: <see cref="Name"/> keeps its tokens, data-protection keys and cookie apart from the other
+/// app's in the shared Redis, so a player's cookie never signs anyone into the operators' console.
+/// </summary>
+public sealed record FrontEndApp(string Name, string CookieName, string TokensPurpose);
+
+public static class ServerSideSignIn
+{
+    /// <summary>
+    /// Cookie sign-in whose cookie only names a Users session; the session's tokens live in Redis (data-protected),
+    /// with the data-protection keys beside them so cookies stay readable across restarts and replicas.
+    /// Also the gateway's HTTP client (service discovery), which sign-in and token refresh use.
+    /// </summary>
+    public static void AddServerSideSignIn(this IHostApplicationBuilder builder, FrontEndApp app)
+    {
+        var services = builder.Services;
+        services.AddSingleton(app);
+        services.AddHttpClient(GatewayClientBase.HttpClientName, client => client.BaseAddress = new Uri("http://gateway"));
+
+        builder.AddRedisClient("redis");
+        services.AddDataProtection().SetApplicationName($"streambets-{app.Name}");
+        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((options, provider) =>
+            options.XmlRepository = new RedisXmlRepository(() => provider.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), $"{app.Name}:data-protection-keys"));
+
+        services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(options =>
+            {
+                options.Cookie.Name = app.CookieName;
+                options.Cookie.HttpOnly = true;
+                options.Cookie.SameSite = SameSiteMode.Lax;
+                options.LoginPath = "/signin";
+                options.AccessDeniedPath = "/";
+                options.ExpireTimeSpan = TimeSpan.FromDays(14);
+                options.SlidingExpiration = true;
+                options.Events.OnValidatePrincipal = SessionClaims.ValidateAsync;
+            });
+        services.AddAuthorization();
+        services.AddCascadingAuthenticationState();
+
+        services.AddSingleton<SessionTokens>();
+        services.AddScoped<UserSession>();
+    }
+}
