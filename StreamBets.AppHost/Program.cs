@@ -86,7 +86,9 @@ builder.AddProject<Projects.StreamBets_Web>("web")
     .WithReference(gateway)
     .WithExternalHttpEndpoints();
 
+// The operators' console keeps its own sessions' tokens there the same way, under its own keys.
 builder.AddProject<Projects.StreamBets_Admin>("admin")
+    .WithRedis(infrastructure)
     .WithReference(gateway)
     .WithExternalHttpEndpoints();
 

@@ -40,7 +40,7 @@ public sealed class ContainerModeModelTests
     [InlineData("analytics", new[] { "clickhouse", "kafka" }, new[] { "clickhouse", "kafka" })]
     [InlineData("gateway", new[] { "redis", "users", "betengine", "pools", "settlement", "payments", "integration", "realtime", "analytics" }, new[] { "redis" })]
     [InlineData("web", new[] { "gateway", "redis" }, new[] { "redis" })]
-    [InlineData("admin", new[] { "gateway" }, new string[0])]
+    [InlineData("admin", new[] { "gateway", "redis" }, new[] { "redis" })]
     public async Task Each_service_references_what_it_uses_and_waits_only_for_its_stores(string service, string[] references, string[] waitsFor)
     {
         await using var builder = await ContainerModeAsync();

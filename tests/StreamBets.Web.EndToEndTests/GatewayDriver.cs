@@ -27,6 +27,9 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
 
     public Uri WebUrl => app.GetEndpoint("web", "http");
 
+    /// <summary>The operators' console.</summary>
+    public Uri AdminUrl => app.GetEndpoint("admin", "http");
+
     private static readonly SemaphoreSlim ReadyGate = new(1, 1);
     private static bool _ready;
 
@@ -42,6 +45,7 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
         {
             var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(6);
             using var web = new HttpClient { BaseAddress = WebUrl, Timeout = AttemptTimeout };
+            using var console = new HttpClient { BaseAddress = AdminUrl, Timeout = AttemptTimeout };
             while (!_ready)
             {
                 try
@@ -50,7 +54,8 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
                     using var channels = await SendAsync(HttpMethod.Get, "/api/pools/channels", admin);
                     using var bets = await SendAsync(HttpMethod.Get, "/api/bets/mine", admin);
                     using var signIn = await web.GetAsync("/signin");
-                    _ready = channels.IsSuccessStatusCode && bets.IsSuccessStatusCode && signIn.IsSuccessStatusCode;
+                    using var consoleSignIn = await console.GetAsync("/signin");
+                    _ready = channels.IsSuccessStatusCode && bets.IsSuccessStatusCode && signIn.IsSuccessStatusCode && consoleSignIn.IsSuccessStatusCode;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException && DateTime.UtcNow < deadline)
                 {
@@ -59,7 +64,7 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
                 {
                     if (DateTime.UtcNow > deadline)
                     {
-                        throw new TimeoutException("The app did not answer through the gateway and the web app within 6 minutes.");
+                        throw new TimeoutException("The app did not answer through the gateway, the web app and the console within 6 minutes.");
                     }
                     await Task.Delay(TimeSpan.FromSeconds(2));
                 }
@@ -132,6 +137,66 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
             await EnsureAsync(created);
         }
         return await LivePoolAsync(streamer, $"twitch:{channelId}");
+    }
+
+    public async Task LockAndResolveAsync(TestUser streamer, TestPool pool, string winner)
+    {
+        await EnsureAsync(await SendAsync(HttpMethod.Post, $"/api/pools/{pool.Id}/lock", streamer, new { }));
+        await EnsureAsync(await SendAsync(HttpMethod.Post, $"/api/pools/{pool.Id}/resolve", streamer,
+            new { winningOutcomeIds = new[] { pool.Outcomes.Single(o => o.Label == winner).Id } }));
+    }
+
+    /// <summary>Starts a sandbox identity check: a last name "Consider" sends it to the operators' review queue (docs/users.md).</summary>
+    public async Task StartIdentityCheckAsync(TestUser user, string firstName, string lastName) =>
+        await EnsureAsync(await SendAsync(HttpMethod.Post, "/api/users/me/kyc/checks", user, new { firstName, lastName }));
+
+    /// <summary>Waits until the player's check waits in the review queue (the sandbox completes checks after a few seconds).</summary>
+    public async Task WaitForKycReviewAsync(TestUser user)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!(await AdminGetAsync("/api/users/admin/kyc/reviews")).EnumerateArray().Any(r => r.GetProperty("userId").GetGuid() == user.Id))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{user.Email}'s identity check did not reach the review queue in 90 s.");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>Waits (up to 90 s: events, then payouts, on a loaded box) until the pool's settlement has the status.</summary>
+    public async Task WaitForSettlementAsync(Guid poolId, string status)
+    {
+        var admin = await SignInAsync(AdminEmail, AdminPassword);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            using var response = await SendAsync(HttpMethod.Get, $"/api/settlements/{poolId}", admin);
+            if (response.IsSuccessStatusCode && (await ReadAsync(response)).GetProperty("status").GetString() == status)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The settlement of pool {poolId} did not become {status} in 90 s (last answer {(int)response.StatusCode}).");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>What an admin reads through the API: the operator console's changes, checked behind the browser's back.</summary>
+    public async Task<JsonElement> AdminGetAsync(string path)
+    {
+        var admin = await SignInAsync(AdminEmail, AdminPassword);
+        using var response = await SendAsync(HttpMethod.Get, path, admin);
+        await EnsureAsync(response);
+        return await ReadAsync(response);
+    }
+
+    private static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
+    {
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
     }
 
     public async Task DepositAsync(TestUser user, long amountMinor) =>

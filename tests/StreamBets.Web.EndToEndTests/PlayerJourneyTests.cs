@@ -9,13 +9,10 @@ namespace StreamBets.Web.EndToEndTests;
 /// others bet, and sees the payout arrive the moment the streamer resolves. Each test has its own users and channel.
 /// </summary>
 [Collection(WebAppCollection.Name)]
-public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture browser) : IAsyncLifetime
+public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture browser) : BrowserTest(app, browser)
 {
     /// <summary>Live pushes travel outbox → bus → hub → circuit → browser on a loaded two-core box.</summary>
     private static readonly LocatorAssertionsToHaveAttributeOptions LiveWait = new() { Timeout = 60_000 };
-
-    private readonly GatewayDriver _api = new(app.App);
-    private readonly List<IPage> _pages = [];
 
     [Fact]
     public async Task A_streamer_opens_a_pool_a_player_bets_and_sees_the_odds_move_when_someone_else_bets()
@@ -24,9 +21,9 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
         TestUser streamerUser = null!, player = null!, third = null!;
         await Step("setup", async () =>
         {
-            (streamerUser, player, third) = (await _api.NewStreamerAsync("streamer"), await _api.NewPlayerAsync("ana"), await _api.NewPlayerAsync("bia"));
-            await _api.DepositAsync(player, 100_00);
-            await _api.DepositAsync(third, 100_00);
+            (streamerUser, player, third) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("ana"), await Api.NewPlayerAsync("bia"));
+            await Api.DepositAsync(player, 100_00);
+            await Api.DepositAsync(third, 100_00);
         });
         var streamer = await SignedInPageAsync(streamerUser);
         var page = await SignedInPageAsync(player, phone: true);
@@ -42,7 +39,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(streamer.Locator("[data-testid=streamer-pool]")).ToContainTextAsync("Will I win this round?");
             await BrowserFixture.ScreenshotAsync(streamer, "1-streamer-pool-open");
         });
-        var pool = await _api.LivePoolAsync(player, $"twitch:{channel}");
+        var pool = await Api.LivePoolAsync(player, $"twitch:{channel}");
 
         await Step("player-bets", async () =>
         {
@@ -62,7 +59,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
 
         await Step("odds-move", async () =>
         {
-            await _api.PlaceBetAsync(third, pool, "No", 30_00);
+            await Api.PlaceBetAsync(third, pool, "No", 30_00);
 
             // No reload: the odds bar follows the other player's bet.
             await Expect(page.Locator("[data-testid=odds-row][data-outcome=No]")).ToHaveAttributeAsync("data-staked", "3000", LiveWait);
@@ -78,8 +75,8 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     {
         var channel = NewChannel();
         var templateId = $"e2e-{Guid.NewGuid():N}"[..16];
-        await _api.PutTemplateAsync(templateId, "Next map: who wins?", ["Team A", "Team B", "Draw"], 300);
-        var streamerUser = await _api.NewStreamerAsync("streamer");
+        await Api.PutTemplateAsync(templateId, "Next map: who wins?", ["Team A", "Team B", "Draw"], 300);
+        var streamerUser = await Api.NewStreamerAsync("streamer");
         var streamer = await SignedInPageAsync(streamerUser);
 
         await Step("open-from-template", async () =>
@@ -93,7 +90,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await BrowserFixture.ScreenshotAsync(streamer, "8-streamer-pool-from-template");
         });
 
-        var pool = await _api.LivePoolAsync(streamerUser, $"twitch:{channel}");
+        var pool = await Api.LivePoolAsync(streamerUser, $"twitch:{channel}");
         Assert.Equal(["Team A", "Team B", "Draw"], pool.Outcomes.Select(o => o.Label));
     }
 
@@ -101,10 +98,10 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     public async Task When_the_streamer_resolves_the_player_sees_the_settlement_toast_and_the_new_balance_without_reloading()
     {
         var channel = NewChannel();
-        var (streamerUser, player, third) = (await _api.NewStreamerAsync("streamer"), await _api.NewPlayerAsync("caio"), await _api.NewPlayerAsync("duda"));
-        await _api.DepositAsync(player, 100_00);
-        await _api.DepositAsync(third, 100_00);
-        var pool = await _api.CreatePoolAsync(streamerUser, channel, "First blood?", ["Yes", "No"]);
+        var (streamerUser, player, third) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("caio"), await Api.NewPlayerAsync("duda"));
+        await Api.DepositAsync(player, 100_00);
+        await Api.DepositAsync(third, 100_00);
+        var pool = await Api.CreatePoolAsync(streamerUser, channel, "First blood?", ["Yes", "No"]);
         var streamer = await SignedInPageAsync(streamerUser);
         var page = await SignedInPageAsync(player);
 
@@ -115,7 +112,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await page.Locator("#stake").FillAsync("10");
             await page.Locator("[data-testid=place-bet]").ClickAsync();
             await Expect(page.Locator("[data-testid=bet-placed]")).ToBeVisibleAsync();
-            await _api.PlaceBetAsync(third, pool, "No", 30_00);
+            await Api.PlaceBetAsync(third, pool, "No", 30_00);
             await Expect(page.Locator("[data-testid=odds-bar]")).ToHaveAttributeAsync("data-total", "4000", LiveWait);
         });
 
@@ -141,10 +138,10 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     [Fact]
     public async Task A_bet_above_the_balance_is_refused_with_a_clear_message_in_either_language()
     {
-        var streamerUser = await _api.NewStreamerAsync("streamer");
-        var player = await _api.NewPlayerAsync("edu");
-        await _api.DepositAsync(player, 20_00);
-        var pool = await _api.CreatePoolAsync(streamerUser, NewChannel(), "Clutch or kick?", ["Clutch", "Kick"]);
+        var streamerUser = await Api.NewStreamerAsync("streamer");
+        var player = await Api.NewPlayerAsync("edu");
+        await Api.DepositAsync(player, 20_00);
+        var pool = await Api.CreatePoolAsync(streamerUser, NewChannel(), "Clutch or kick?", ["Clutch", "Kick"]);
         var page = await SignedInPageAsync(player);
 
         await Step("insufficient-funds", async () =>
@@ -187,71 +184,5 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await page.GetByRole(AriaRole.Button, new() { Name = "Sair" }).ClickAsync();
             await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Entrar" }).First).ToBeVisibleAsync();
         });
-    }
-
-    private static string NewChannel() => $"e2e{Guid.NewGuid():N}"[..16];
-
-    private async Task<IPage> SignedInPageAsync(TestUser user, bool phone = false)
-    {
-        var page = await browser.NewPageAsync(_api.WebUrl, phone);
-        _pages.Add(page);
-        // A step of its own: a sign-in that stays on /signin once failed a clean run, and its screenshot and the
-        // services' logs are what can tell why.
-        await Step($"sign-in-page{_pages.Count - 1}", async () =>
-        {
-            await page.GotoAsync("/signin");
-            await page.Locator("#email").FillAsync(user.Email);
-            await page.Locator("#password").FillAsync(user.Password);
-            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-            try
-            {
-                await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
-            }
-            catch (PlaywrightException e)
-            {
-                var said = await page.Locator("[data-testid=problem]").AllInnerTextsAsync();
-                throw new InvalidOperationException(
-                    $"{user.Email} is still on {page.Url} after signing in; the page says: {(said.Count > 0 ? string.Join(" / ", said) : "no problem")}.", e);
-            }
-        });
-        return page;
-    }
-
-    /// <summary>Runs one step; when it fails, every open page is photographed under the step's name before the failure surfaces.</summary>
-    private async Task Step(string name, Func<Task> step)
-    {
-        try
-        {
-            await step();
-        }
-        catch
-        {
-            for (var i = 0; i < _pages.Count; i++)
-            {
-                await BrowserFixture.ScreenshotAsync(_pages[i], $"failed-{name}-page{i}");
-            }
-            WriteResourceLogs(name);
-            throw;
-        }
-    }
-
-    /// <summary>The services' console output next to the screenshots, for reading a failure after the app has stopped.</summary>
-    private void WriteResourceLogs(string step)
-    {
-        foreach (var (resource, lines) in app.ResourceLogLines)
-        {
-            File.WriteAllLines(Path.Combine(BrowserFixture.ScreenshotDirectory, $"failed-{step}-{resource}.log"), lines.TakeLast(400));
-        }
-    }
-
-    public Task InitializeAsync() => _api.WaitUntilReadyAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var page in _pages)
-        {
-            await page.Context.CloseAsync();
-        }
-        _api.Dispose();
     }
 }

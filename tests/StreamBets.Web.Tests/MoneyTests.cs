@@ -1,5 +1,5 @@
 using System.Globalization;
-using StreamBets.Web.Betting;
+using StreamBets.FrontEnd;
 
 namespace StreamBets.Web.Tests;
 

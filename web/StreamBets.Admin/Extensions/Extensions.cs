@@ -1,11 +1,17 @@
+using StreamBets.Admin.Operations;
+
 namespace StreamBets.Admin.Extensions;
 
 internal static class Extensions
 {
-    /// <summary>Everything the front end registers: Blazor server components and a gateway client found by service discovery.</summary>
+    /// <summary>
+    /// Everything the operators' console registers: Blazor server components, cookie sign-in with the Users tokens
+    /// kept in Redis under the console's own keys and cookie, and its gateway client.
+    /// </summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddHttpClient("gateway", client => client.BaseAddress = new Uri("http://gateway"));
+        builder.AddServerSideSignIn(new FrontEndApp("admin", CookieName: "streambets-admin", TokensPurpose: "StreamBets.Admin.SessionTokens.v1"));
+        builder.Services.AddScoped<OperatorGateway>();
     }
 }

@@ -16,6 +16,21 @@ public static class SessionSignIn
             new AuthenticationProperties { IsPersistent = true });
     }
 
+    /// <summary>Ends the Users session (so its refresh token dies too), forgets the tokens and clears the cookie.</summary>
+    public static async Task<IResult> SignOutAsync(HttpContext context, SessionTokens tokens, GatewayClientBase gateway)
+    {
+        if (SessionClaims.SessionIdOf(context.User) is { } sessionId)
+        {
+            if (await tokens.GetAsync(sessionId) is { } stored)
+            {
+                await gateway.LogoutAsync(stored.AccessToken, context.RequestAborted);
+            }
+            await tokens.RemoveAsync(sessionId);
+        }
+        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        return Results.LocalRedirect("/");
+    }
+
     /// <summary>Only a path on this site: an absolute or protocol-relative URL would be an open redirect.</summary>
     public static string SafeReturnUrl(string? returnUrl) =>
         returnUrl is { Length: > 0 } && returnUrl[0] == '/' && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.StartsWith("/\\", StringComparison.Ordinal)

@@ -1,6 +1,4 @@
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.Web.Gateway;
@@ -17,20 +15,8 @@ public static class AccountEndpoints
         return app;
     }
 
-    /// <summary>Ends the Users session (so its refresh token dies too), forgets the tokens and clears the cookie.</summary>
-    public static async Task<IResult> SignOutAsync(HttpContext context, SessionTokens tokens, GatewayClient gateway)
-    {
-        if (SessionClaims.SessionIdOf(context.User) is { } sessionId)
-        {
-            if (await tokens.GetAsync(sessionId) is { } stored)
-            {
-                await gateway.LogoutAsync(stored.AccessToken, context.RequestAborted);
-            }
-            await tokens.RemoveAsync(sessionId);
-        }
-        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-        return Results.LocalRedirect("/");
-    }
+    public static Task<IResult> SignOutAsync(HttpContext context, SessionTokens tokens, GatewayClient gateway) =>
+        SessionSignIn.SignOutAsync(context, tokens, gateway);
 
     /// <summary>Remembers the chosen language for a year and goes back where the player was.</summary>
     public static IResult SetCulture(HttpContext context, [FromQuery] string? culture, [FromQuery] string? redirectUri)

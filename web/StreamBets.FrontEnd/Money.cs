@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace StreamBets.Web.Betting;
+namespace StreamBets.FrontEnd;
 
 /// <summary>
 /// Amounts are integer centavos end to end; only here do they become text ("R$ 25,00" in pt-BR, "R$25.00" in English),

@@ -1,0 +1,221 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using StreamBets.AppHost.Testing;
+using static Microsoft.Playwright.Assertions;
+
+namespace StreamBets.Web.EndToEndTests;
+
+/// <summary>
+/// The operators' console in the browser: only admins get in, and what an operator does there (roles, pool defaults and
+/// templates, settlements, KYC review) is checked through the gateway's API behind the browser's back.
+/// </summary>
+[Collection(WebAppCollection.Name)]
+public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture browser) : BrowserTest(app, browser)
+{
+    [Fact]
+    public async Task Only_an_admin_gets_in_and_makes_a_player_a_streamer()
+    {
+        var player = await Api.NewPlayerAsync("fabi");
+
+        var page = await NewPageAsync(Api.AdminUrl);
+        await Step("player-refused", async () =>
+        {
+            await page.GotoAsync("/");
+            await page.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+            await page.Locator("#email").FillAsync(player.Email);
+            await page.Locator("#password").FillAsync(player.Password);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await Expect(page.Locator("[data-testid=problem]")).ToHaveAttributeAsync("data-code", "not-an-operator");
+            await page.GotoAsync("/accounts");
+            await page.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+        });
+
+        var console = await SignedInPageAsync(await Api.SignInAsync(GatewayDriver.AdminEmail, GatewayDriver.AdminPassword), site: Api.AdminUrl);
+
+        await Step("role", async () =>
+        {
+            await console.GotoAsync("/accounts");
+            await console.Locator("#email").FillAsync("nobody-" + player.Email);
+            await console.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=problem]")).ToContainTextAsync("No account has the email");
+
+            await console.Locator("#email").FillAsync(player.Email);
+            await console.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=account]")).ToHaveAttributeAsync("data-role", "player");
+            await console.Locator("#role").SelectOptionAsync("streamer");
+            await console.GetByRole(AriaRole.Button, new() { Name = "Change role" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=account]")).ToHaveAttributeAsync("data-role", "streamer");
+            await BrowserFixture.ScreenshotAsync(console, "8-console-accounts");
+
+            var account = await Api.AdminGetAsync($"/api/users/admin/users?email={Uri.EscapeDataString(player.Email)}");
+            Assert.Equal("streamer", account.GetProperty("role").GetString());
+        });
+
+        await Step("sign-out", async () =>
+        {
+            await console.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+            await console.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+            await console.GotoAsync("/pools");
+            await console.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+        });
+    }
+
+    [Fact]
+    public async Task An_operator_keeps_templates_and_pool_defaults_and_a_bad_value_changes_nothing()
+    {
+        var console = await SignedInPageAsync(await Api.SignInAsync(GatewayDriver.AdminEmail, GatewayDriver.AdminPassword), site: Api.AdminUrl);
+        var templateId = $"e2e-{Guid.NewGuid():N}"[..16];
+
+        await Step("template", async () =>
+        {
+            await console.GotoAsync("/pools");
+            var form = console.Locator("[data-testid=template-form]");
+            await form.Locator("#template-id").FillAsync(templateId);
+            await form.Locator("#template-title").FillAsync("Who wins the next map?");
+            await form.Locator("#template-outcomes").FillAsync("Blue\nRed");
+            await form.Locator("#template-window").FillAsync("90");
+            await form.GetByRole(AriaRole.Button, new() { Name = "Save template" }).ClickAsync();
+            await Expect(console.Locator($"[data-template-id={templateId}]")).ToContainTextAsync("Blue · Red");
+
+            var saved = (await Api.AdminGetAsync("/api/pools/templates")).EnumerateArray().Single(t => t.GetProperty("id").GetString() == templateId);
+            Assert.Equal(["Blue", "Red"], saved.GetProperty("outcomes").EnumerateArray().Select(o => o.GetString()));
+            Assert.Equal(90, saved.GetProperty("bettingWindowSeconds").GetInt32());
+        });
+
+        await Step("template-refused", async () =>
+        {
+            var form = console.Locator("[data-testid=template-form]");
+            await form.Locator("#template-id").FillAsync(templateId + "-one");
+            await form.Locator("#template-title").FillAsync("Only one outcome");
+            await form.Locator("#template-outcomes").FillAsync("Alone");
+            await form.GetByRole(AriaRole.Button, new() { Name = "Save template" }).ClickAsync();
+            var problem = console.Locator("[data-testid=problem]");
+            await Expect(problem).ToHaveAttributeAsync("data-code", "invalid-request");
+            await Expect(problem).ToContainTextAsync("outcomes");
+            Assert.DoesNotContain(TemplateIds(await Api.AdminGetAsync("/api/pools/templates")), id => id == templateId + "-one");
+        });
+
+        await Step("template-deleted", async () =>
+        {
+            await console.Locator($"[data-template-id={templateId}]").GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+            await Expect(console.Locator($"[data-template-id={templateId}]")).ToHaveCountAsync(0);
+            Assert.DoesNotContain(TemplateIds(await Api.AdminGetAsync("/api/pools/templates")), id => id == templateId);
+        });
+
+        var before = await Api.AdminGetAsync("/api/pools/admin/config");
+        var hours = before.GetProperty("autoCancelAfterHours").GetInt32();
+        await Step("defaults-refused", async () =>
+        {
+            await console.Locator("#min-stake").FillAsync("lots");
+            await console.GetByRole(AriaRole.Button, new() { Name = "Save defaults" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=problem]")).ToContainTextAsync("defaultMinStakeMinor");
+            Assert.Equal(before.GetRawText(), (await Api.AdminGetAsync("/api/pools/admin/config")).GetRawText());
+        });
+
+        await Step("defaults", async () =>
+        {
+            await console.GotoAsync("/pools");
+            await console.Locator("#auto-cancel").FillAsync((hours + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await console.GetByRole(AriaRole.Button, new() { Name = "Save defaults" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("Defaults saved");
+            await BrowserFixture.ScreenshotAsync(console, "9-console-pool-settings");
+            Assert.Equal(hours + 1, (await Api.AdminGetAsync("/api/pools/admin/config")).GetProperty("autoCancelAfterHours").GetInt32());
+
+            // Back as it was, so no other test meets a changed default.
+            await console.Locator("#auto-cancel").FillAsync(hours.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await console.GetByRole(AriaRole.Button, new() { Name = "Save defaults" }).ClickAsync();
+            await Expect(console.Locator("#auto-cancel")).ToHaveValueAsync(hours.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("Defaults saved");
+            Assert.Equal(before.GetRawText(), (await Api.AdminGetAsync("/api/pools/admin/config")).GetRawText());
+        });
+    }
+
+    [Fact]
+    public async Task An_operator_finds_a_pools_settlement_with_its_payouts()
+    {
+        var (streamer, ana, bia) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("gil"), await Api.NewPlayerAsync("hel"));
+        await Api.DepositAsync(ana, 100_00);
+        await Api.DepositAsync(bia, 100_00);
+        var pool = await Api.CreatePoolAsync(streamer, NewChannel(), "Ace this round?", ["Yes", "No"]);
+        await Api.PlaceBetAsync(ana, pool, "Yes", 10_00);
+        await Api.PlaceBetAsync(bia, pool, "No", 30_00);
+        await Api.LockAndResolveAsync(streamer, pool, "Yes");
+        await Api.WaitForSettlementAsync(pool.Id, "settled");
+        var console = await SignedInPageAsync(await Api.SignInAsync(GatewayDriver.AdminEmail, GatewayDriver.AdminPassword), site: Api.AdminUrl);
+
+        await Step("settled-list", async () =>
+        {
+            await console.GotoAsync("/settlements?status=settled");
+            var row = console.Locator($"[data-testid=settlement][data-pool-id='{pool.Id}']");
+            await Expect(row).ToHaveAttributeAsync("data-status", "settled");
+            await Expect(row).ToContainTextAsync("Ace this round?");
+            // 40.00 staked, 5 % rake: 38.00 paid to the only winning stake, 2.00 rake, no breakage.
+            await Expect(row).ToContainTextAsync("R$38.00 · R$2.00 · R$0.00");
+            await BrowserFixture.ScreenshotAsync(console, "10-console-settlements");
+        });
+
+        await Step("failed-tab", async () =>
+        {
+            await console.GotoAsync("/");
+            await Expect(console.Locator("[data-testid=settlements], [data-testid=no-settlements]")).ToBeVisibleAsync();
+            foreach (var status in await console.Locator("[data-testid=settlement]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.status)"))
+            {
+                Assert.Equal("failed", status);
+            }
+        });
+
+        await Step("find", async () =>
+        {
+            await console.Locator("#pool-id").FillAsync("not-a-pool");
+            await console.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=problem]")).ToContainTextAsync("A pool id looks like");
+
+            await console.Locator("#pool-id").FillAsync(pool.Id.ToString());
+            await console.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=settlement]")).ToHaveCountAsync(1);
+            await Expect(console.Locator($"[data-testid=settlement][data-pool-id='{pool.Id}']")).ToHaveAttributeAsync("data-status", "settled");
+        });
+    }
+
+    [Fact]
+    public async Task An_operator_approves_one_identity_check_and_rejects_another_with_a_reason()
+    {
+        var (approved, rejected) = (await Api.NewPlayerAsync("ivo"), await Api.NewPlayerAsync("jon"));
+        await Api.StartIdentityCheckAsync(approved, "Ivo", "Consider");
+        await Api.StartIdentityCheckAsync(rejected, "Jon", "Consider");
+        await Api.WaitForKycReviewAsync(approved);
+        await Api.WaitForKycReviewAsync(rejected);
+        var console = await SignedInPageAsync(await Api.SignInAsync(GatewayDriver.AdminEmail, GatewayDriver.AdminPassword), site: Api.AdminUrl);
+
+        await Step("approve", async () =>
+        {
+            await console.GotoAsync("/kyc");
+            var row = console.Locator("[data-testid=kyc-review]").Filter(new() { HasText = approved.Email });
+            await Expect(row).ToBeVisibleAsync();
+            await BrowserFixture.ScreenshotAsync(console, "11-console-kyc-review");
+            await row.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("approved");
+            await Expect(row).ToHaveCountAsync(0);
+        });
+
+        await Step("reject", async () =>
+        {
+            var row = console.Locator("[data-testid=kyc-review]").Filter(new() { HasText = rejected.Email });
+            await row.GetByRole(AriaRole.Button, new() { Name = "Reject" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=problem]")).ToContainTextAsync("Say why the check is rejected");
+            await Expect(row).ToHaveCountAsync(1);
+
+            await row.Locator("input").FillAsync("The document photo is unreadable.");
+            await row.GetByRole(AriaRole.Button, new() { Name = "Reject" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("rejected");
+            await Expect(row).ToHaveCountAsync(0);
+        });
+
+        var queue = await Api.AdminGetAsync("/api/users/admin/kyc/reviews");
+        Assert.DoesNotContain(queue.EnumerateArray(), r => r.GetProperty("userId").GetGuid() is var id && (id == approved.Id || id == rejected.Id));
+        Assert.Equal(2, (await Api.AdminGetAsync($"/api/users/admin/users?email={Uri.EscapeDataString(approved.Email)}")).GetProperty("kycTier").GetInt32());
+        Assert.Equal(1, (await Api.AdminGetAsync($"/api/users/admin/users?email={Uri.EscapeDataString(rejected.Email)}")).GetProperty("kycTier").GetInt32());
+    }
+
+    private static IEnumerable<string?> TemplateIds(JsonElement templates) => templates.EnumerateArray().Select(t => t.GetProperty("id").GetString());
+}

@@ -1,0 +1,46 @@
+namespace StreamBets.Admin.Operations;
+
+/// <summary>Every REST call the operators' console makes through the gateway, with the operator's access token.</summary>
+public sealed class OperatorGateway(IHttpClientFactory http, UserSession session, ILogger<OperatorGateway> logger) : GatewayClientBase(http, session, logger)
+{
+    public const int SettlementPageSize = 20;
+
+    // Settlements
+    public Task<ApiResult<SettlementPage>> SettlementsAsync(string? status, string? cursor, CancellationToken ct = default) =>
+        GetAsync<SettlementPage>($"/api/settlements?limit={SettlementPageSize}{Query("status", status)}{Query("cursor", cursor)}", ct);
+
+    public Task<ApiResult<Settlement>> SettlementAsync(Guid poolId, CancellationToken ct = default) => GetAsync<Settlement>($"/api/settlements/{poolId}", ct);
+
+    public Task<ApiResult<Settlement>> RequeueSettlementAsync(Guid poolId, CancellationToken ct = default) =>
+        SendAsync<Settlement>(HttpMethod.Post, $"/api/settlements/{poolId}/requeue", new { }, cancellationToken: ct);
+
+    public Task<ApiResult<PoolSummary>> PoolAsync(Guid poolId, CancellationToken ct = default) => GetAsync<PoolSummary>($"/api/pools/{poolId}", ct);
+
+    // KYC review
+    public Task<ApiResult<KycReview[]>> KycReviewsAsync(CancellationToken ct = default) => GetAsync<KycReview[]>("/api/users/admin/kyc/reviews", ct);
+
+    public Task<ApiResult<KycCheck>> DecideKycAsync(Guid checkId, bool approve, string? note, CancellationToken ct = default) =>
+        SendAsync<KycCheck>(HttpMethod.Post, $"/api/users/admin/kyc/reviews/{checkId}/{(approve ? "approve" : "reject")}", new { note }, cancellationToken: ct);
+
+    // Accounts
+    public Task<ApiResult<Account>> FindAccountAsync(string email, CancellationToken ct = default) =>
+        GetAsync<Account>($"/api/users/admin/users{Query("email", email, first: true)}", ct);
+
+    public Task<ApiResult<Account>> ChangeRoleAsync(Guid userId, string role, CancellationToken ct = default) =>
+        SendAsync<Account>(HttpMethod.Put, $"/api/users/admin/users/{userId}/role", new { role }, cancellationToken: ct);
+
+    // Pool configuration and templates
+    public Task<ApiResult<PoolsSettings>> PoolsSettingsAsync(CancellationToken ct = default) => GetAsync<PoolsSettings>("/api/pools/admin/config", ct);
+
+    public Task<ApiResult<PoolsSettings>> SavePoolsSettingsAsync(PoolsSettings settings, CancellationToken ct = default) =>
+        SendAsync<PoolsSettings>(HttpMethod.Put, "/api/pools/admin/config", settings, cancellationToken: ct);
+
+    public Task<ApiResult<PoolTemplate[]>> TemplatesAsync(CancellationToken ct = default) => GetAsync<PoolTemplate[]>("/api/pools/admin/templates", ct);
+
+    public Task<ApiResult<PoolTemplate>> SaveTemplateAsync(PoolTemplate template, CancellationToken ct = default) =>
+        SendAsync<PoolTemplate>(HttpMethod.Put, $"/api/pools/admin/templates/{Uri.EscapeDataString(template.Id)}",
+            new { template.Title, template.Outcomes, template.BettingWindowSeconds, template.MinStakeMinor, template.MaxStakeMinor }, cancellationToken: ct);
+
+    public Task<ApiResult<bool>> DeleteTemplateAsync(string id, CancellationToken ct = default) =>
+        SendAsync<bool>(HttpMethod.Delete, $"/api/pools/admin/templates/{Uri.EscapeDataString(id)}", null, cancellationToken: ct);
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+
+namespace StreamBets.Admin.Operations;
+
+/// <summary>
+/// The pool defaults as the form edits them: stakes in reais as typed. Only whether the amounts read as money is
+/// checked here; every pool rule is the Pools service's to judge, and its refusal names the field.
+/// </summary>
+public sealed class ConfigForm
+{
+    public int RakeBasisPoints { get; set; }
+    public string? MinStake { get; set; }
+    public string? MaxStake { get; set; }
+    public bool OneActivePoolPerChannel { get; set; }
+    public int AutoCancelAfterHours { get; set; }
+
+    public static ConfigForm Of(PoolsSettings settings) => new()
+    {
+        RakeBasisPoints = settings.DefaultRakeBasisPoints,
+        MinStake = Money.ToInput(settings.DefaultMinStakeMinor, CultureInfo.InvariantCulture),
+        MaxStake = Money.ToInput(settings.DefaultMaxStakeMinor, CultureInfo.InvariantCulture),
+        OneActivePoolPerChannel = settings.OneActivePoolPerChannel,
+        AutoCancelAfterHours = settings.AutoCancelAfterHours,
+    };
+
+    public PoolsSettings? ToSettings(out ApiProblem? problem)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var min = Stakes.Read(MinStake, "defaultMinStakeMinor", required: true, errors);
+        var max = Stakes.Read(MaxStake, "defaultMaxStakeMinor", required: true, errors);
+        problem = Stakes.Problem(errors);
+        return problem is null ? new PoolsSettings(RakeBasisPoints, min!.Value, max!.Value, OneActivePoolPerChannel, AutoCancelAfterHours) : null;
+    }
+}
+
+/// <summary>A template as the form edits it: outcomes one per line, optional stakes in reais.</summary>
+public sealed class TemplateForm
+{
+    public string? Id { get; set; }
+    public string? Title { get; set; }
+    public string? Outcomes { get; set; }
+    public int BettingWindowSeconds { get; set; } = 120;
+    public string? MinStake { get; set; }
+    public string? MaxStake { get; set; }
+
+    public static TemplateForm Of(PoolTemplate template) => new()
+    {
+        Id = template.Id,
+        Title = template.Title,
+        Outcomes = string.Join('\n', template.Outcomes),
+        BettingWindowSeconds = template.BettingWindowSeconds,
+        MinStake = template.MinStakeMinor is { } min ? Money.ToInput(min, CultureInfo.InvariantCulture) : null,
+        MaxStake = template.MaxStakeMinor is { } max ? Money.ToInput(max, CultureInfo.InvariantCulture) : null,
+    };
+
+    public PoolTemplate? ToTemplate(out ApiProblem? problem)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(Id))
+        {
+            errors["id"] = ["Give the template an id, such as next-map-winner."];
+        }
+        var min = Stakes.Read(MinStake, "minStakeMinor", required: false, errors);
+        var max = Stakes.Read(MaxStake, "maxStakeMinor", required: false, errors);
+        problem = Stakes.Problem(errors);
+        var outcomes = (Outcomes ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return problem is null ? new PoolTemplate(Id!.Trim(), Title?.Trim() ?? "", outcomes, BettingWindowSeconds, min, max) : null;
+    }
+}
+
+internal static class Stakes
+{
+    public static long? Read(string? text, string field, bool required, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrWhiteSpace(text) && !required)
+        {
+            return null;
+        }
+        if (Money.TryParse(text, out var minor))
+        {
+            return minor;
+        }
+        errors[field] = ["Write an amount in reais, such as 1 or 2.50."];
+        return null;
+    }
+
+    public static ApiProblem? Problem(Dictionary<string, string[]> errors) =>
+        errors.Count == 0 ? null : ApiProblem.Of(400, "invalid-request", "Some fields need fixing.") with { Errors = errors };
+}
