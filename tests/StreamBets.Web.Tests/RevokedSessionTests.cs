@@ -33,43 +33,58 @@ public sealed class RevokedSessionTests : IAsyncLifetime
     public async Task A_401_for_a_revoked_session_signs_the_player_out_at_once()
     {
         var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.Unauthorized);
-        var (client, session, tokens) = App(gateway);
-        var ended = 0;
-        session.Ended += () => ended++;
-        await tokens.SaveAsync(_sessionId, Stored("access-1", TimeSpan.FromMinutes(10)));
+        var (client, tokens, ended) = await SignedInAsync(gateway);
 
         var wallet = await client.WalletAsync();
 
         Assert.Equal(ApiProblem.SignedOut, wallet.Problem?.Code);
         Assert.Equal(["GET /api/users/me/wallet Bearer access-1", "POST /api/users/token/refresh refresh-access-1"], gateway.Requests);
-        Assert.Equal(1, ended);
+        Assert.Equal(1, ended());
         Assert.Null(await tokens.GetAsync(_sessionId));
     }
 
     [Fact]
-    public async Task A_401_for_a_session_still_valid_refreshes_its_token_once_and_keeps_the_player_signed_in()
+    public async Task A_401_for_a_session_still_valid_refreshes_its_token_once_and_the_refused_calls_succeed_with_it()
     {
         var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK);
-        var (client, session, tokens) = App(gateway);
-        var ended = 0;
-        session.Ended += () => ended++;
-        await tokens.SaveAsync(_sessionId, Stored("access-1", TimeSpan.FromMinutes(10)));
+        var (client, tokens, ended) = await SignedInAsync(gateway);
 
-        // Two calls refused with the same token at once: one refresh between them.
-        await Task.WhenAll(client.WalletAsync(), client.WalletAsync());
+        // Two calls refused with the same token at once: one refresh between them, then each is sent again.
+        var wallets = await Task.WhenAll(client.WalletAsync(), client.WalletAsync());
 
+        Assert.All(wallets, wallet => Assert.Equal(42_00, wallet.Value?.BalanceMinor));
         Assert.Equal(1, gateway.Requests.Count(r => r.StartsWith("POST /api/users/token/refresh", StringComparison.Ordinal)));
-        Assert.Equal(0, ended);
-        Assert.Equal("refreshed", JwtName((await tokens.GetAsync(_sessionId))!.AccessToken));
+        var fresh = (await tokens.GetAsync(_sessionId))!.AccessToken;
+        Assert.Equal("refreshed", JwtName(fresh));
+        Assert.Equal(2, gateway.Requests.Count(r => r == $"GET /api/users/me/wallet Bearer {fresh}"));
+        Assert.Equal(0, ended());
     }
 
-    private (GatewayClient Client, UserSession Session, SessionTokens Tokens) App(FakeGateway gateway)
+    [Fact]
+    public async Task A_call_refused_again_with_the_fresh_token_is_not_sent_a_third_time()
+    {
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK, refuseEveryToken: true);
+        var (client, tokens, ended) = await SignedInAsync(gateway);
+
+        var wallet = await client.WalletAsync();
+
+        Assert.Equal(ApiProblem.SignedOut, wallet.Problem?.Code);
+        var fresh = (await tokens.GetAsync(_sessionId))!.AccessToken;
+        Assert.Equal(["GET /api/users/me/wallet Bearer access-1", "POST /api/users/token/refresh refresh-access-1", $"GET /api/users/me/wallet Bearer {fresh}"], gateway.Requests);
+        Assert.Equal(0, ended());
+    }
+
+    /// <summary>The app's client for a player signed in with access token "access-1" (10 minutes left), and how often their session ended.</summary>
+    private async Task<(GatewayClient Client, SessionTokens Tokens, Func<int> Ended)> SignedInAsync(FakeGateway gateway)
     {
         var http = new Clients(gateway);
         var tokens = new SessionTokens(new FrontEndApp("web-tests", "streambets", "tests"), _redis, new EphemeralDataProtectionProvider(), http, TimeProvider.System, NullLogger<SessionTokens>.Instance);
         var principal = SessionClaims.Principal(_sessionId, Stored("unused", TimeSpan.FromMinutes(10)));
         var session = new UserSession(new SignedIn(principal), tokens);
-        return (new GatewayClient(http, session, NullLogger<GatewayClient>.Instance), session, tokens);
+        var ended = 0;
+        session.Ended += () => ended++;
+        await tokens.SaveAsync(_sessionId, Stored("access-1", TimeSpan.FromMinutes(10)));
+        return (new GatewayClient(http, session, NullLogger<GatewayClient>.Instance), tokens, () => ended);
     }
 
     private StoredTokens Stored(string accessToken, TimeSpan lifetime) =>
@@ -87,8 +102,11 @@ public sealed class RevokedSessionTests : IAsyncLifetime
         public HttpClient CreateClient(string name) => new(gateway, disposeHandler: false) { BaseAddress = new Uri("http://gateway") };
     }
 
-    /// <summary>Refuses every API call with 401, and answers refreshes as told (a fresh JWT named "refreshed" on 200).</summary>
-    private sealed class FakeGateway(HttpStatusCode refreshAnswers) : HttpMessageHandler
+    /// <summary>
+    /// Refuses API calls with the first token ("access-1"), or with any when told, with 401; answers refreshes as told
+    /// (a fresh JWT named "refreshed" on 200) and a wallet of R$ 42,00 to a token it accepts.
+    /// </summary>
+    private sealed class FakeGateway(HttpStatusCode refreshAnswers, bool refuseEveryToken = false) : HttpMessageHandler
     {
         private readonly List<string> _requests = [];
 
@@ -115,9 +133,11 @@ public sealed class RevokedSessionTests : IAsyncLifetime
                     : Problem(refreshAnswers, "refresh-token-reused");
             }
 
-            // As the gateway's JWT check answers a revoked session: 401 and no body.
             Record($"{request.Method} {path} {request.Headers.Authorization}");
-            return new HttpResponseMessage(HttpStatusCode.Unauthorized);
+            // As the gateway's JWT check answers a revoked session: 401 and no body.
+            return refuseEveryToken || request.Headers.Authorization?.Parameter == "access-1"
+                ? new HttpResponseMessage(HttpStatusCode.Unauthorized)
+                : new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(new { userId = Guid.Empty, balanceMinor = 42_00 }) };
         }
 
         private void Record(string line)

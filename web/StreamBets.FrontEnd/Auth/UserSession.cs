@@ -87,13 +87,19 @@ public sealed class UserSession(AuthenticationStateProvider authentication, Sess
     /// <summary>
     /// The gateway answered 401 to this access token: a session revoked in Users (a reused refresh token, the session
     /// time limit) ends here at once, instead of at the token's next scheduled refresh up to 15 minutes later.
+    /// Otherwise the session gets a fresh token, returned so the refused call can be sent again; null when it ended.
     /// </summary>
-    public async Task TokenRefusedAsync(string accessToken, CancellationToken cancellationToken = default)
+    public async Task<string?> TokenRefusedAsync(string accessToken, CancellationToken cancellationToken = default)
     {
-        if (SessionClaims.SessionIdOf(await UserAsync()) is { } sessionId
-            && await tokens.RefreshRefusedAsync(sessionId, accessToken, cancellationToken) is null)
+        if (SessionClaims.SessionIdOf(await UserAsync()) is not { } sessionId)
+        {
+            return null;
+        }
+        var fresh = await tokens.RefreshRefusedAsync(sessionId, accessToken, cancellationToken);
+        if (fresh is null)
         {
             Ended?.Invoke();
         }
+        return fresh?.AccessToken;
     }
 }

@@ -39,50 +39,64 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
     {
         try
         {
-            using var request = new HttpRequestMessage(method, path);
-            var sessionToken = !anonymous && token is null;
-            if (!anonymous)
+            string? sessionToken = null;
+            if (!anonymous && token is null)
             {
-                token ??= await session.AccessTokenAsync(cancellationToken);
-                if (token is null)
+                sessionToken = await session.AccessTokenAsync(cancellationToken);
+                if (sessionToken is null)
                 {
                     return ApiResult<T>.Failure(ApiProblem.Of(StatusCodes.Status401Unauthorized, ApiProblem.SignedOut));
                 }
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            }
-            if (idempotencyKey is not null)
-            {
-                request.Headers.Add(IdempotencyKeyHeader, idempotencyKey);
-            }
-            if (body is not null)
-            {
-                request.Content = JsonContent.Create(body, body.GetType(), options: Json);
             }
 
-            using var client = http.CreateClient(HttpClientName);
-            using var response = await client.SendAsync(request, cancellationToken);
-            if (!response.IsSuccessStatusCode)
+            var result = await SendOnceAsync<T>(method, path, body, idempotencyKey, token ?? sessionToken, cancellationToken);
+            if (sessionToken is not null && result.Status == HttpStatusCode.Unauthorized
+                && await session.TokenRefusedAsync(sessionToken, cancellationToken) is { } fresh && fresh != sessionToken)
             {
-                var problem = await ApiProblem.ReadAsync(response, cancellationToken);
-                LogRefused(logger, method.Method, path, problem.Status, problem.Code);
-                if (sessionToken && response.StatusCode == HttpStatusCode.Unauthorized)
-                {
-                    await session.TokenRefusedAsync(token!, cancellationToken);
-                }
-                return ApiResult<T>.Failure(problem);
+                // The session lives on with a fresh token. A 401 means no service acted on the call (the token is
+                // checked first), so sending it once more is safe, and the user never sees a "signed out" that was not.
+                result = await SendOnceAsync<T>(method, path, body, idempotencyKey, fresh, cancellationToken);
             }
-            if (typeof(T) == typeof(bool))
-            {
-                return ApiResult<T>.Success((T)(object)true, response.StatusCode);
-            }
-            var value = await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
-            return ApiResult<T>.Success(value!, response.StatusCode);
+            return result;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
         {
             LogUnavailable(logger, method.Method, path, e);
             return ApiResult<T>.Failure(ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, ApiProblem.Unavailable));
         }
+    }
+
+    private async Task<ApiResult<T>> SendOnceAsync<T>(
+        HttpMethod method, string path, object? body, string? idempotencyKey, string? token, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add(IdempotencyKeyHeader, idempotencyKey);
+        }
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+        }
+
+        using var client = http.CreateClient(HttpClientName);
+        using var response = await client.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            var problem = await ApiProblem.ReadAsync(response, cancellationToken);
+            LogRefused(logger, method.Method, path, problem.Status, problem.Code);
+            return ApiResult<T>.Failure(problem);
+        }
+        if (typeof(T) == typeof(bool))
+        {
+            return ApiResult<T>.Success((T)(object)true, response.StatusCode);
+        }
+        var value = await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
+        return ApiResult<T>.Success(value!, response.StatusCode);
     }
 
     [LoggerMessage(EventId = 1, EventName = "GatewayRefused", Level = LogLevel.Information, Message = "{Method} {Path} answered {Status} {Code}")]
