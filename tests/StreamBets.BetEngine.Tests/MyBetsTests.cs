@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 using StreamBets.BetEngine.Apis;
 using StreamBets.Contracts.IntegrationEvents;
@@ -42,6 +43,22 @@ public sealed class MyBetsTests(BetEngineStack stack)
         Assert.Equal(("won", 540L), (settled!.Items[0].SettledResult, settled.Items[0].PayoutMinor!.Value));
         Assert.Equal([placed[2].BetId, placed[1].BetId], open!.Items.Select(b => b.BetId));
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await client.GetAsync("/api/bets/mine?status=lost")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_admin_lists_any_players_bets_for_support_and_a_player_may_not()
+    {
+        var player = await stack.NewPlayerAsync(10_000);
+        var pool = await stack.NewPoolAsync();
+        var bet = await (await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], 700)).BetAsync();
+        var admin = stack.BetClient(new TestPlayer(Guid.NewGuid(), BetEngineStack.Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin)));
+        var stranger = stack.BetClient(await stack.NewPlayerAsync(10_000));
+
+        var page = await admin.GetFromJsonAsync<BetPageView>($"/api/bets/users/{player.Id}?status=open");
+
+        Assert.Equal([(bet.BetId, 700L, "accepted")], page!.Items.Select(b => (b.BetId, b.StakeMinor, b.Status)));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await admin.GetAsync($"/api/bets/users/{player.Id}?limit=0")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await stranger.GetAsync($"/api/bets/users/{player.Id}")).StatusCode);
     }
 
     private async Task PublishAsync(IIntegrationEvent @event)

@@ -52,6 +52,28 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
     }
 
     [Fact]
+    public async Task An_admin_reads_any_players_wallet_and_history_for_support_and_a_player_may_not()
+    {
+        var (player, other) = (Guid.NewGuid(), Guid.NewGuid());
+        await CreditAsync(player, 1_200, "support-1");
+        await CreditAsync(player, 300, "support-2");
+        using var asAdmin = host.Client(AdminToken);
+        using var asOther = host.Client(LedgerTestHost.Token(other));
+
+        var wallet = await asAdmin.GetFromJsonAsync<WalletBalanceResponse>($"/api/users/admin/wallets/{player}");
+        var history = await asAdmin.GetFromJsonAsync<WalletHistoryResponse>($"/api/users/admin/wallets/{player}/history?limit=1");
+        var rest = await asAdmin.GetFromJsonAsync<WalletHistoryResponse>($"/api/users/admin/wallets/{player}/history?cursor={history!.NextCursor}");
+        var badQuery = await asAdmin.GetAsync($"/api/users/admin/wallets/{player}/history?limit=0");
+
+        Assert.Equal(new WalletBalanceResponse(player, 1_500), wallet);
+        Assert.Equal([300L], history.Items.Select(i => i.AmountMinor));
+        Assert.Equal([1_200L], rest!.Items.Select(i => i.AmountMinor));
+        Assert.Equal(HttpStatusCode.BadRequest, badQuery.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await asOther.GetAsync($"/api/users/admin/wallets/{player}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await asOther.GetAsync($"/api/users/admin/wallets/{player}/history")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_player_cannot_sandbox_credit_even_their_own_wallet()
     {
         var player = Guid.NewGuid();

@@ -131,7 +131,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
     }
 
     [Fact]
-    public async Task An_operator_finds_a_pools_settlement_with_its_payouts()
+    public async Task An_operator_finds_a_pools_settlement_and_a_winners_payout_in_their_wallet_and_bets()
     {
         var (streamer, ana, bia) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("gil"), await Api.NewPlayerAsync("hel"));
         await Api.DepositAsync(ana, 100_00);
@@ -174,6 +174,23 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await console.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
             await Expect(console.Locator("[data-testid=settlement]")).ToHaveCountAsync(1);
             await Expect(console.Locator($"[data-testid=settlement][data-pool-id='{pool.Id}']")).ToHaveAttributeAsync("data-status", "settled");
+        });
+
+        await Step("support", async () =>
+        {
+            // "Where is my payout?": the winner's account shows it in the wallet and on the bet.
+            await console.GotoAsync("/accounts");
+            await console.Locator("#email").FillAsync(ana.Email);
+            await console.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
+            await Expect(console.Locator("[data-testid=wallet-balance]")).ToHaveTextAsync("R$128.00");
+            await Expect(console.Locator("[data-testid=wallet-line][data-reason=payout]")).ToContainTextAsync("+R$38.00");
+            await Expect(console.Locator("[data-testid=wallet-line][data-reason=bet-stake]")).ToContainTextAsync("-R$10.00");
+            var bet = console.Locator("[data-testid=bet]");
+            await Expect(bet).ToHaveCountAsync(1);
+            await Expect(bet).ToContainTextAsync("Ace this round?");
+            await Expect(bet).ToContainTextAsync("won");
+            await Expect(bet).ToContainTextAsync("R$38.00 at");
+            await BrowserFixture.ScreenshotAsync(console, "12-console-support");
         });
     }
 

@@ -22,7 +22,7 @@ public sealed record BetPageView(IReadOnlyList<BetView> Items, string? NextCurso
 
 /// <summary>
 /// /api/bets (reached through the gateway): players place bets with an Idempotency-Key and read their own bets.
-/// The user id comes only from the validated token's <c>sub</c>.
+/// The user id comes only from the validated token's <c>sub</c>; admins read any player's bets (support).
 /// </summary>
 public static class BetsApi
 {
@@ -38,6 +38,7 @@ public static class BetsApi
             .RequireAuthorization(policy => policy.RequireRole(AuthenticationDefaults.Roles.Player));
         api.MapGet("/mine", ListMyBetsAsync).WithName("ListMyBets");
         api.MapGet("/{betId:guid}", GetMyBetAsync).WithName("GetMyBet");
+        api.MapGet("/users/{userId:guid}", ListUserBetsAsync).WithName("ListUserBets").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
         return app;
     }
 
@@ -88,8 +89,13 @@ public static class BetsApi
         return result.Bet!.Status == BetStatus.Pending ? TypedResults.Accepted(location, view) : TypedResults.Created(location, view);
     }
 
-    public static async Task<Results<Ok<BetPageView>, ValidationProblem>> ListMyBetsAsync(
-        ClaimsPrincipal user, BetStore store, string? status, string? cursor, int? limit, CancellationToken cancellationToken)
+    public static Task<Results<Ok<BetPageView>, ValidationProblem>> ListMyBetsAsync(
+        ClaimsPrincipal user, BetStore store, string? status, string? cursor, int? limit, CancellationToken cancellationToken) =>
+        ListUserBetsAsync(user.GetUserId(), store, status, cursor, limit, cancellationToken);
+
+    /// <summary>A player's bets, newest first, a page at a time: their own (<c>/mine</c>), or anyone's for an admin.</summary>
+    public static async Task<Results<Ok<BetPageView>, ValidationProblem>> ListUserBetsAsync(
+        Guid userId, BetStore store, string? status, string? cursor, int? limit, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         BetListFilter filter = BetListFilter.All;
@@ -110,7 +116,7 @@ public static class BetsApi
             return TypedResults.ValidationProblem(errors, title: "Invalid query", type: BetProblems.TypeOf("invalid-request"));
         }
 
-        var page = await store.ListForUserAsync(user.GetUserId(), filter, after, limit ?? DefaultPageSize, cancellationToken);
+        var page = await store.ListForUserAsync(userId, filter, after, limit ?? DefaultPageSize, cancellationToken);
         return TypedResults.Ok(new BetPageView([.. page.Bets.Select(BetView.From)], page.NextCursor));
     }
 

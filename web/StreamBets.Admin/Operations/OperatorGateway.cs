@@ -3,11 +3,11 @@ namespace StreamBets.Admin.Operations;
 /// <summary>Every REST call the operators' console makes through the gateway, with the operator's access token.</summary>
 public sealed class OperatorGateway(IHttpClientFactory http, UserSession session, ILogger<OperatorGateway> logger) : GatewayClientBase(http, session, logger)
 {
-    public const int SettlementPageSize = 20;
+    public const int PageSize = 20;
 
     // Settlements
     public Task<ApiResult<SettlementPage>> SettlementsAsync(string? status, string? cursor, CancellationToken ct = default) =>
-        GetAsync<SettlementPage>($"/api/settlements?limit={SettlementPageSize}{Query("status", status)}{Query("cursor", cursor)}", ct);
+        GetAsync<SettlementPage>($"/api/settlements?limit={PageSize}{Query("status", status)}{Query("cursor", cursor)}", ct);
 
     public Task<ApiResult<Settlement>> SettlementAsync(Guid poolId, CancellationToken ct = default) => GetAsync<Settlement>($"/api/settlements/{poolId}", ct);
 
@@ -15,6 +15,13 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
         SendAsync<Settlement>(HttpMethod.Post, $"/api/settlements/{poolId}/requeue", new { }, cancellationToken: ct);
 
     public Task<ApiResult<PoolSummary>> PoolAsync(Guid poolId, CancellationToken ct = default) => GetAsync<PoolSummary>($"/api/pools/{poolId}", ct);
+
+    /// <summary>
+    /// The pools behind a page of rows, so each row can say which pool (question, channel) it is about; one call per
+    /// pool, at most a page's worth. A pool Pools cannot show is left out and its row keeps just the id.
+    /// </summary>
+    public async Task<IReadOnlyList<PoolSummary>> PoolsAsync(IEnumerable<Guid> poolIds, CancellationToken ct = default) =>
+        [.. (await Task.WhenAll(poolIds.Distinct().Select(id => PoolAsync(id, ct)))).Where(p => p.Succeeded).Select(p => p.Value!)];
 
     // KYC review
     public Task<ApiResult<KycReview[]>> KycReviewsAsync(CancellationToken ct = default) => GetAsync<KycReview[]>("/api/users/admin/kyc/reviews", ct);
@@ -28,6 +35,16 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
 
     public Task<ApiResult<Account>> ChangeRoleAsync(Guid userId, string role, CancellationToken ct = default) =>
         SendAsync<Account>(HttpMethod.Put, $"/api/users/admin/users/{userId}/role", new { role }, cancellationToken: ct);
+
+    // Support: a player's wallet and bets, as the player sees them
+    public Task<ApiResult<WalletBalance>> WalletAsync(Guid userId, CancellationToken ct = default) =>
+        GetAsync<WalletBalance>($"/api/users/admin/wallets/{userId}", ct);
+
+    public Task<ApiResult<WalletHistoryPage>> WalletHistoryAsync(Guid userId, string? cursor, CancellationToken ct = default) =>
+        GetAsync<WalletHistoryPage>($"/api/users/admin/wallets/{userId}/history?limit={PageSize}{Query("cursor", cursor)}", ct);
+
+    public Task<ApiResult<BetPage>> BetsAsync(Guid userId, string? cursor, CancellationToken ct = default) =>
+        GetAsync<BetPage>($"/api/bets/users/{userId}?limit={PageSize}{Query("cursor", cursor)}", ct);
 
     // Pool configuration and templates
     public Task<ApiResult<PoolsSettings>> PoolsSettingsAsync(CancellationToken ct = default) => GetAsync<PoolsSettings>("/api/pools/admin/config", ct);

@@ -32,8 +32,13 @@ public sealed record PoolChannel(string Provider, string ChannelId)
     public override string ToString() => $"{Provider}:{ChannelId}";
 }
 
-/// <summary>What the console shows of a pool beside its settlement.</summary>
-public sealed record PoolSummary(Guid Id, PoolChannel Channel, string Title, string State, long TotalStakedMinor);
+public sealed record PoolOutcome(Guid Id, string Label);
+
+/// <summary>What the console shows of a pool beside its settlement or a bet on it.</summary>
+public sealed record PoolSummary(Guid Id, PoolChannel Channel, string Title, string State, long TotalStakedMinor, IReadOnlyList<PoolOutcome> Outcomes)
+{
+    public string OutcomeLabel(Guid outcomeId) => Outcomes.FirstOrDefault(o => o.Id == outcomeId)?.Label ?? outcomeId.ToString();
+}
 
 public sealed record KycReview(
     Guid CheckId, Guid UserId, string DisplayName, string Email, string Country, string Provider, string? ProviderResult, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
@@ -41,6 +46,18 @@ public sealed record KycReview(
 public sealed record KycCheck(Guid CheckId, string Provider, string ProviderCheckId, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
 
 public sealed record Account(Guid Id, string Email, string DisplayName, string Role, int KycTier, string Country, DateTimeOffset CreatedAt);
+
+public sealed record WalletBalance(Guid UserId, long BalanceMinor);
+
+public sealed record WalletLine(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt);
+
+public sealed record WalletHistoryPage(IReadOnlyList<WalletLine> Items, string? NextCursor);
+
+public sealed record Bet(
+    Guid BetId, Guid PoolId, Guid OutcomeId, long StakeMinor, string Status, DateTimeOffset PlacedAt,
+    string? RejectionCode, string? SettledResult, long? PayoutMinor, DateTimeOffset? SettledAt);
+
+public sealed record BetPage(IReadOnlyList<Bet> Items, string? NextCursor);
 
 public sealed record PoolsSettings(int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours);
 
