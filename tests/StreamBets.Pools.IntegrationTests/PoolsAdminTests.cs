@@ -5,6 +5,10 @@ namespace StreamBets.Pools.IntegrationTests;
 
 public sealed record SettingsJson(int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours);
 
+public sealed record ChangeJson(long Id, DateTimeOffset ChangedAt, Guid AdminId, string AdminName, string Action, string Subject, System.Text.Json.JsonElement Details);
+
+public sealed record ChangePageJson(ChangeJson[] Items, string? NextCursor);
+
 public sealed record TemplateJson(string Id, string Title, string[] Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
 
 /// <summary>Dynamic configuration and templates: admins change them over REST and the next pool follows, without a restart.</summary>
@@ -35,8 +39,11 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         Assert.Equal((250, 50, 5_000), (pool.RakeBasisPoints, pool.MinStakeMinor, pool.MaxStakeMinor));
         Assert.Equal(250, (await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"))!.DefaultRakeBasisPoints);
         Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM documents WHERE collection = 'config' AND id = 'pools'"));
-        // Who changed the rake, and to what, is in the audit log.
+        // Who changed the rake, and to what, is in the audit log and in the history admins read back.
         Assert.Contains(app.AuditLog.Lines, line => line.Contains($"Admin {adminId} changed the pools configuration: rake 250 bp, stakes 50 to 5000"));
+        var change = (await admin.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes"))!.Items.First(c => c.AdminId == adminId);
+        Assert.Equal(("config-changed", "pools", 250, 50L), (change.Action, change.Subject,
+            change.Details.GetProperty("defaultRakeBasisPoints").GetInt32(), change.Details.GetProperty("defaultMinStakeMinor").GetInt64()));
     }
 
     [Fact]
@@ -115,6 +122,34 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         Assert.Equal(["templateId"], (await fromDeleted.ProblemAsync()).Errors!.Keys);
         Assert.Contains(app.AuditLog.Lines, line => line == $"Admin {adminId} saved pool template {id}: \"Win the round?\", 2 outcomes, 45 s");
         Assert.Contains(app.AuditLog.Lines, line => line == $"Admin {adminId} deleted pool template {id}");
+
+        // The history, newest first a page at a time: the deletion, then the save with the template's values.
+        var first = (await admin.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes?limit=1"))!;
+        var mine = new List<ChangeJson>(first.Items);
+        for (var cursor = first.NextCursor; cursor is not null && mine.Count(c => c.AdminId == adminId) < 2;)
+        {
+            var page = (await admin.GetFromJsonAsync<ChangePageJson>($"/api/pools/admin/changes?limit=1&cursor={cursor}"))!;
+            mine.AddRange(page.Items);
+            cursor = page.NextCursor;
+        }
+        var ofThisAdmin = mine.Where(c => c.AdminId == adminId).ToList();
+        Assert.Equal([("template-deleted", id), ("template-saved", id)], ofThisAdmin.Select(c => (c.Action, c.Subject)));
+        Assert.Equal("Win the round?", ofThisAdmin[1].Details.GetProperty("title").GetString());
+        Assert.True(ofThisAdmin[0].Id > ofThisAdmin[1].Id);
+    }
+
+    [Fact]
+    public async Task The_change_history_is_for_admins_and_a_bad_query_names_each_field()
+    {
+        using var admin = app.Admin();
+        using var streamer = app.NewStreamer(out _);
+
+        var bad = await admin.GetAsync("/api/pools/admin/changes?limit=0&cursor=abc");
+        var refused = await streamer.GetAsync("/api/pools/admin/changes");
+
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(["cursor", "limit"], (await bad.ProblemAsync()).Errors!.Keys.Order());
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }
 
     [Fact]

@@ -76,10 +76,14 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await form.Locator("#template-window").FillAsync("90");
             await form.GetByRole(AriaRole.Button, new() { Name = "Save template" }).ClickAsync();
             await Expect(console.Locator($"[data-template-id={templateId}]")).ToContainTextAsync("Blue · Red");
+            // Who saved it, and what, is in the page's history.
+            var saved = console.Locator($"[data-testid=change][data-action=template-saved][data-subject={templateId}]");
+            await Expect(saved).ToContainTextAsync("Local admin");
+            await Expect(saved).ToContainTextAsync("outcomes: Blue, Red");
 
-            var saved = (await Api.AdminGetAsync("/api/pools/templates")).EnumerateArray().Single(t => t.GetProperty("id").GetString() == templateId);
-            Assert.Equal(["Blue", "Red"], saved.GetProperty("outcomes").EnumerateArray().Select(o => o.GetString()));
-            Assert.Equal(90, saved.GetProperty("bettingWindowSeconds").GetInt32());
+            var stored = (await Api.AdminGetAsync("/api/pools/templates")).EnumerateArray().Single(t => t.GetProperty("id").GetString() == templateId);
+            Assert.Equal(["Blue", "Red"], stored.GetProperty("outcomes").EnumerateArray().Select(o => o.GetString()));
+            Assert.Equal(90, stored.GetProperty("bettingWindowSeconds").GetInt32());
         });
 
         await Step("template-refused", async () =>
@@ -99,6 +103,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
         {
             await console.Locator($"[data-template-id={templateId}]").GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
             await Expect(console.Locator($"[data-template-id={templateId}]")).ToHaveCountAsync(0);
+            await Expect(console.Locator($"[data-testid=change][data-action=template-deleted][data-subject={templateId}]")).ToHaveCountAsync(1);
             Assert.DoesNotContain(TemplateIds(await Api.AdminGetAsync("/api/pools/templates")), id => id == templateId);
         });
 

@@ -11,7 +11,8 @@ namespace StreamBets.Pools.Apis;
 /// <summary>
 /// /api/pools/admin: the dynamic configuration and the pool templates, for admins. Both live in the document store
 /// (MongoDB or PostgreSQL jsonb) and apply at run time: configuration within seconds, templates at once. Every change
-/// is logged with the admin who made it (category <see cref="AuditCategory"/>): the rake is money.
+/// is kept with the admin who made it in <see cref="AdminChanges"/> (read back at /changes) and logged (category
+/// <see cref="AuditCategory"/>): the rake is money.
 /// </summary>
 public static partial class PoolsAdminApi
 {
@@ -26,6 +27,7 @@ public static partial class PoolsAdminApi
         admin.MapGet("/templates/{id}", GetTemplate).WithName("GetPoolTemplate");
         admin.MapPut("/templates/{id}", PutTemplate).WithName("PutPoolTemplate");
         admin.MapDelete("/templates/{id}", DeleteTemplate).WithName("DeletePoolTemplate");
+        admin.MapGet("/changes", ListChanges).WithName("ListPoolsAdminChanges");
         return app;
     }
 
@@ -33,7 +35,7 @@ public static partial class PoolsAdminApi
         TypedResults.Ok(await settings.GetAsync(cancellationToken));
 
     public static async Task<Results<Ok<PoolsSettings>, ValidationProblem>> PutConfig(
-        PoolsSettings request, ClaimsPrincipal user, PoolsSettingsProvider settings, ILoggerFactory loggers, CancellationToken cancellationToken)
+        PoolsSettings request, ClaimsPrincipal user, PoolsSettingsProvider settings, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (request.Problems() is { Count: > 0 } errors)
         {
@@ -41,6 +43,10 @@ public static partial class PoolsAdminApi
         }
 
         await settings.PutAsync(request, cancellationToken);
+        await changes.RecordAsync(user, AdminChanges.ConfigChanged, "pools", new
+        {
+            request.DefaultRakeBasisPoints, request.DefaultMinStakeMinor, request.DefaultMaxStakeMinor, request.OneActivePoolPerChannel, request.AutoCancelAfterHours,
+        }, cancellationToken);
         LogConfigChanged(loggers.CreateLogger(AuditCategory), user.GetUserId(), request.DefaultRakeBasisPoints, request.DefaultMinStakeMinor,
             request.DefaultMaxStakeMinor, request.OneActivePoolPerChannel, request.AutoCancelAfterHours);
         return TypedResults.Ok(request);
@@ -56,8 +62,8 @@ public static partial class PoolsAdminApi
     }
 
     public static async Task<Results<Ok<TemplateView>, ValidationProblem>> PutTemplate(
-        string id, PoolTemplate request, ClaimsPrincipal user, IDocumentStore documents, PoolsSettingsProvider settings, ILoggerFactory loggers,
-        CancellationToken cancellationToken)
+        string id, PoolTemplate request, ClaimsPrincipal user, IDocumentStore documents, PoolsSettingsProvider settings, AdminChanges changes,
+        ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (!PoolTemplates.IsValidId(id))
@@ -83,20 +89,42 @@ public static partial class PoolsAdminApi
 
         var template = request with { Title = request.Title.Trim(), Outcomes = [.. request.Outcomes!.Select(o => o.Trim())] };
         await documents.PutAsync(PoolTemplates.Collection, id, template, cancellationToken);
+        await changes.RecordAsync(user, AdminChanges.TemplateSaved, id, template, cancellationToken);
         LogTemplateSaved(loggers.CreateLogger(AuditCategory), user.GetUserId(), id, template.Title, template.Outcomes.Count, template.BettingWindowSeconds);
         return TypedResults.Ok(TemplateView.Of(id, template));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTemplate(
-        string id, ClaimsPrincipal user, IDocumentStore documents, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, IDocumentStore documents, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (!PoolTemplates.IsValidId(id) || !await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken))
         {
             return TemplateMissing(id);
         }
+        await changes.RecordAsync(user, AdminChanges.TemplateDeleted, id, new { }, cancellationToken);
 
         LogTemplateDeleted(loggers.CreateLogger(AuditCategory), user.GetUserId(), id);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>Who changed what, newest first, a page at a time (<c>nextCursor</c> for the next).</summary>
+    public static async Task<Results<Ok<AdminChangePage>, ValidationProblem>> ListChanges(
+        string? cursor, int? limit, AdminChanges changes, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!AdminChanges.TryParseCursor(cursor, out var before))
+        {
+            errors["cursor"] = ["The cursor is not one this service issued."];
+        }
+        if (limit is < 1 or > AdminChanges.MaxPageSize)
+        {
+            errors["limit"] = [$"The limit is 1 to {AdminChanges.MaxPageSize}."];
+        }
+        if (errors.Count > 0)
+        {
+            return PoolProblems.Invalid(errors);
+        }
+        return TypedResults.Ok(await changes.ListAsync(before, limit ?? AdminChanges.DefaultPageSize, cancellationToken));
     }
 
     private static ProblemHttpResult TemplateMissing(string id) => PoolProblems.Problem(PoolProblems.TemplateNotFound, $"No template has id \"{id}\".");

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace StreamBets.Admin.Operations;
 
 // The shapes the gateway's operator APIs answer with, as the console reads them (docs/settlement.md, docs/users.md,
@@ -60,5 +62,22 @@ public sealed record Bet(
 public sealed record BetPage(IReadOnlyList<Bet> Items, string? NextCursor);
 
 public sealed record PoolsSettings(int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours);
+
+public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId, string AdminName, string Action, string Subject, JsonElement Details)
+{
+    /// <summary>The new values as one line ("outcomes: Blue, Red · title: Who wins?"); amounts stay in minor units, as stored.</summary>
+    public string DetailsText => Details.ValueKind == JsonValueKind.Object
+        ? string.Join(" · ", Details.EnumerateObject().Where(p => p.Value.ValueKind != JsonValueKind.Null).Select(p => $"{p.Name}: {Text(p.Value)}"))
+        : "";
+
+    private static string Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.Array => string.Join(", ", value.EnumerateArray().Select(Text)),
+        _ => value.GetRawText(),
+    };
+}
+
+public sealed record AdminChangePage(IReadOnlyList<AdminChange> Items, string? NextCursor);
 
 public sealed record PoolTemplate(string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);

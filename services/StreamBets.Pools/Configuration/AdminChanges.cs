@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace StreamBets.Pools.Configuration;
+
+public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId, string AdminName, string Action, string Subject, JsonElement Details);
+
+public sealed record AdminChangePage(IReadOnlyList<AdminChange> Items, string? NextCursor);
+
+/// <summary>
+/// The history of admins' changes to the configuration and templates in poolsdb, newest first. Written after the
+/// change itself (the documents may live in MongoDB, so one transaction cannot hold both); a failed write answers an
+/// error and the admin's retry of the same PUT or DELETE records it.
+/// </summary>
+public sealed class AdminChanges(NpgsqlDataSource db, TimeProvider time)
+{
+    public const string ConfigChanged = "config-changed";
+    public const string TemplateSaved = "template-saved";
+    public const string TemplateDeleted = "template-deleted";
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+
+    public async Task RecordAsync(ClaimsPrincipal admin, string action, string subject, object details, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(
+            "INSERT INTO admin_changes (changed_at, admin_id, admin_name, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)");
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = admin.GetUserId() });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = admin.FindFirstValue(AuthenticationDefaults.Claims.DisplayName) ?? "" });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = action });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = subject });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(details, DocumentJson), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A page of changes older than the cursor (the last id of the previous page), newest first.</summary>
+    public async Task<AdminChangePage> ListAsync(long? before, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT id, changed_at, admin_id, admin_name, action, subject, details::text
+            FROM admin_changes WHERE $1::bigint IS NULL OR id < $1 ORDER BY id DESC LIMIT $2
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = before, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit + 1 });
+        var changes = new List<AdminChange>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            using var details = JsonDocument.Parse(reader.GetString(6));
+            changes.Add(new AdminChange(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2), reader.GetString(3),
+                reader.GetString(4), reader.GetString(5), details.RootElement.Clone()));
+        }
+        var more = changes.Count > limit;
+        return more
+            ? new AdminChangePage(changes[..limit], changes[limit - 1].Id.ToString(CultureInfo.InvariantCulture))
+            : new AdminChangePage(changes, null);
+    }
+
+    public static bool TryParseCursor(string? cursor, out long? before)
+    {
+        before = null;
+        if (cursor is null)
+        {
+            return true;
+        }
+        if (long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
+        {
+            before = id;
+            return true;
+        }
+        return false;
+    }
+
+    private static readonly JsonSerializerOptions DocumentJson = new(JsonSerializerDefaults.Web);
+}
