@@ -42,9 +42,12 @@ public sealed record SettlementPageView(IReadOnlyList<SettlementView> Items, str
 /// /api/settlements: an operator's window on settlement. Admins list them all and see every pool's, a streamer the pools they created.
 /// Admins may send a failed settlement back to run once its cause is fixed (paying again is safe: see docs/settlement.md).
 /// </summary>
-public static class SettlementsApi
+public static partial class SettlementsApi
 {
     public const string ProblemTypeBase = "https://streambets.dev/problems/";
+
+    /// <summary>Operators' actions (requeues), logged with the admin who took them.</summary>
+    public const string AuditCategory = "StreamBets.Settlement.Administration";
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 100;
     private static readonly string[] Statuses = [SettlementStatuses.Due, SettlementStatuses.Running, SettlementStatuses.Settled, SettlementStatuses.Failed];
@@ -115,9 +118,13 @@ public static class SettlementsApi
     }
 
     public static async Task<Results<Ok<SettlementView>, ProblemHttpResult>> RequeueSettlement(
-        Guid poolId, SettlementStore store, TimeProvider time, CancellationToken cancellationToken)
+        Guid poolId, ClaimsPrincipal admin, SettlementStore store, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var requeued = await store.RequeueAsync(poolId, time.GetUtcNow(), cancellationToken);
+        if (requeued)
+        {
+            LogRequeued(loggers.CreateLogger(AuditCategory), admin.GetUserId(), poolId);
+        }
         var settlement = await store.FindAsync(poolId, cancellationToken);
         if (settlement is null)
         {
@@ -146,4 +153,7 @@ public static class SettlementsApi
         statusCode: StatusCodes.Status404NotFound, title: "Settlement not found",
         detail: $"No settlement is known for pool {poolId}: the pool is unknown, not yet resolved or cancelled, or not yours.",
         type: ProblemTypeBase + "settlement-not-found");
+
+    [LoggerMessage(EventId = 3101, EventName = "SettlementRequeued", Level = LogLevel.Information, Message = "Admin {AdminId} requeued the failed settlement of pool {PoolId}")]
+    private static partial void LogRequeued(ILogger logger, Guid adminId, Guid poolId);
 }

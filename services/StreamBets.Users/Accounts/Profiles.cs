@@ -15,7 +15,7 @@ public sealed record UpdateProfileRequest(string? DisplayName, string? AvatarUrl
 public sealed record RoleChangeRequest(string? Role);
 
 /// <summary>Profiles as their owners and admins see and change them.</summary>
-public sealed class Profiles(AccountStore accounts, TimeProvider time)
+public sealed partial class Profiles(AccountStore accounts, TimeProvider time, ILogger<Profiles> logger)
 {
     /// <summary>The roles an admin may give through the API; admins are made by configuration only.</summary>
     public static readonly IReadOnlyList<string> AssignableRoles = [Roles.Player, Roles.Streamer];
@@ -50,7 +50,7 @@ public sealed class Profiles(AccountStore accounts, TimeProvider time)
     }
 
     /// <summary>An admin makes a player a streamer or back. The new role reaches the user's token at its next refresh.</summary>
-    public async Task<Outcome<ProfileView>> ChangeRoleAsync(Guid userId, RoleChangeRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<ProfileView>> ChangeRoleAsync(Guid userId, RoleChangeRequest request, Guid adminId, CancellationToken cancellationToken)
     {
         if (request.Role is null || !AssignableRoles.Contains(request.Role))
         {
@@ -66,6 +66,15 @@ public sealed class Profiles(AccountStore accounts, TimeProvider time)
             return Problems.RoleNotAssignable(current.Role);
         }
         var updated = await accounts.SetRoleAsync(userId, request.Role, time.GetUtcNow(), cancellationToken);
-        return updated is null ? Problems.UserNotFound() : ProfileView.From(updated);
+        if (updated is null)
+        {
+            return Problems.UserNotFound();
+        }
+        // Roles open the streamer's pool controls: who granted one is an operator's question.
+        LogRoleChanged(logger, adminId, userId, current.Role, updated.Role);
+        return ProfileView.From(updated);
     }
+
+    [LoggerMessage(EventId = 2101, EventName = "RoleChanged", Level = LogLevel.Information, Message = "Admin {AdminId} changed user {UserId}'s role from {OldRole} to {NewRole}")]
+    private static partial void LogRoleChanged(ILogger logger, Guid adminId, Guid userId, string oldRole, string newRole);
 }

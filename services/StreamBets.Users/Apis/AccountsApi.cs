@@ -35,6 +35,6 @@ public static class AccountsApi
         await accounts.FindByEmailAsync(email, cancellationToken) is { } account ? TypedResults.Ok(ProfileView.From(account)) : TypedResults.NotFound();
 
     public static async Task<Results<Ok<ProfileView>, ValidationProblem, ProblemHttpResult>> ChangeRoleAsync(
-        Guid userId, RoleChangeRequest request, Profiles profiles, CancellationToken cancellationToken) =>
-        (await profiles.ChangeRoleAsync(userId, request, cancellationToken)).ToOk();
+        Guid userId, RoleChangeRequest request, ClaimsPrincipal admin, Profiles profiles, CancellationToken cancellationToken) =>
+        (await profiles.ChangeRoleAsync(userId, request, admin.GetUserId(), cancellationToken)).ToOk();
 }
