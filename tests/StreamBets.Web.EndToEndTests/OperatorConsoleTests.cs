@@ -200,6 +200,39 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
     }
 
     [Fact]
+    public async Task An_operator_locks_a_live_pool_and_cancels_it_so_every_bet_is_refunded()
+    {
+        var (streamer, kim) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("kim"));
+        await Api.DepositAsync(kim, 50_00);
+        var pool = await Api.CreatePoolAsync(streamer, NewChannel(), "Stream sniped?", ["Yes", "No"]);
+        await Api.PlaceBetAsync(kim, pool, "No", 20_00);
+        var console = await SignedInPageAsync(await Api.SignInAsync(GatewayDriver.AdminEmail, GatewayDriver.AdminPassword), site: Api.AdminUrl);
+        var row = console.Locator($"[data-testid=live-pool][data-pool-id='{pool.Id}']");
+
+        await Step("lock", async () =>
+        {
+            await console.GotoAsync("/live");
+            await Expect(row).ToHaveAttributeAsync("data-state", "open");
+            await Expect(row).ToContainTextAsync("No R$20.00");
+            await BrowserFixture.ScreenshotAsync(console, "13-console-live-pools");
+            await row.GetByRole(AriaRole.Button, new() { Name = "Lock" }).ClickAsync();
+            await Expect(row).ToHaveAttributeAsync("data-state", "locked");
+        });
+
+        await Step("cancel", async () =>
+        {
+            await row.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+            await row.GetByRole(AriaRole.Button, new() { Name = "Refund 1 bet" }).ClickAsync();
+            await Expect(row).ToHaveCountAsync(0);
+            await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("cancelled");
+        });
+
+        Assert.Equal("cancelled", (await Api.AdminGetAsync($"/api/pools/{pool.Id}")).GetProperty("state").GetString());
+        await Api.WaitForSettlementAsync(pool.Id, "settled");
+        Assert.Equal(50_00, (await Api.AdminGetAsync($"/api/users/admin/wallets/{kim.Id}")).GetProperty("balanceMinor").GetInt64());
+    }
+
+    [Fact]
     public async Task An_operator_approves_one_identity_check_and_rejects_another_with_a_reason()
     {
         var (approved, rejected) = (await Api.NewPlayerAsync("ivo"), await Api.NewPlayerAsync("jon"));

@@ -23,6 +23,21 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
     public async Task<IReadOnlyList<PoolSummary>> PoolsAsync(IEnumerable<Guid> poolIds, CancellationToken ct = default) =>
         [.. (await Task.WhenAll(poolIds.Distinct().Select(id => PoolAsync(id, ct)))).Where(p => p.Succeeded).Select(p => p.Value!)];
 
+    // Live pools
+    public const int MaxLiveChannels = 200;
+
+    public Task<ApiResult<LiveChannel[]>> LiveChannelsAsync(CancellationToken ct = default) =>
+        GetAsync<LiveChannel[]>($"/api/pools/channels?limit={MaxLiveChannels}", ct);
+
+    public Task<ApiResult<PoolSummary[]>> LivePoolsAsync(string channel, CancellationToken ct = default) =>
+        GetAsync<PoolSummary[]>($"/api/pools/live{Query("channel", channel, first: true)}", ct);
+
+    public Task<ApiResult<PoolSummary>> LockPoolAsync(Guid poolId, CancellationToken ct = default) =>
+        SendAsync<PoolSummary>(HttpMethod.Post, $"/api/pools/{poolId}/lock", new { }, cancellationToken: ct);
+
+    public Task<ApiResult<PoolSummary>> CancelPoolAsync(Guid poolId, CancellationToken ct = default) =>
+        SendAsync<PoolSummary>(HttpMethod.Post, $"/api/pools/{poolId}/cancel", new { }, cancellationToken: ct);
+
     // KYC review
     public Task<ApiResult<KycReview[]>> KycReviewsAsync(CancellationToken ct = default) => GetAsync<KycReview[]>("/api/users/admin/kyc/reviews", ct);
 

@@ -34,13 +34,19 @@ public sealed record PoolChannel(string Provider, string ChannelId)
     public override string ToString() => $"{Provider}:{ChannelId}";
 }
 
-public sealed record PoolOutcome(Guid Id, string Label);
+public sealed record PoolOutcome(Guid Id, string Label, long StakedMinor, int BetCount);
 
-/// <summary>What the console shows of a pool beside its settlement or a bet on it.</summary>
-public sealed record PoolSummary(Guid Id, PoolChannel Channel, string Title, string State, long TotalStakedMinor, IReadOnlyList<PoolOutcome> Outcomes)
+/// <summary>What the console shows of a pool: live, beside its settlement, or beside a bet on it.</summary>
+public sealed record PoolSummary(
+    Guid Id, PoolChannel Channel, Guid CreatedBy, string Title, string State, bool BettingOpen, long TotalStakedMinor, DateTimeOffset? LocksAt,
+    IReadOnlyList<PoolOutcome> Outcomes)
 {
+    public int BetCount => Outcomes.Sum(o => o.BetCount);
+
     public string OutcomeLabel(Guid outcomeId) => Outcomes.FirstOrDefault(o => o.Id == outcomeId)?.Label ?? outcomeId.ToString();
 }
+
+public sealed record LiveChannel(string Channel, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
 
 public sealed record KycReview(
     Guid CheckId, Guid UserId, string DisplayName, string Email, string Country, string Provider, string? ProviderResult, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
