@@ -139,6 +139,28 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     }
 
     [Fact]
+    public async Task An_admin_lists_every_channels_live_pools_in_one_call_soonest_lock_first()
+    {
+        using var admin = app.Admin();
+        using var streamer = app.NewStreamer(out _);
+        var later = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), window: 900));
+        var sooner = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), window: 600));
+        var finished = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await streamer.ActAsync(finished.Id, "cancel");
+
+        var live = (await admin.GetFromJsonAsync<PoolJson[]>("/api/pools/admin/live?limit=1000"))!;
+        var bad = await admin.GetAsync("/api/pools/admin/live?limit=0");
+        var refused = await streamer.GetAsync("/api/pools/admin/live");
+
+        var ours = live.Where(p => p.Id == later.Id || p.Id == sooner.Id).Select(p => p.Id);
+        Assert.Equal([sooner.Id, later.Id], ours);
+        Assert.DoesNotContain(live, p => p.Id == finished.Id);
+        Assert.All(live, p => Assert.Contains(p.State, new[] { "open", "locked" }));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task The_change_history_is_for_admins_and_a_bad_query_names_each_field()
     {
         using var admin = app.Admin();

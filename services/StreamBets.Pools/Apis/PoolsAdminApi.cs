@@ -28,6 +28,7 @@ public static partial class PoolsAdminApi
         admin.MapPut("/templates/{id}", PutTemplate).WithName("PutPoolTemplate");
         admin.MapDelete("/templates/{id}", DeleteTemplate).WithName("DeletePoolTemplate");
         admin.MapGet("/changes", ListChanges).WithName("ListPoolsAdminChanges");
+        admin.MapGet("/live", PoolsApi.GetAllLivePools).WithName("GetAllLivePools");
         return app;
     }
 

@@ -16,6 +16,7 @@ public static class PoolsApi
 {
     public const int MaxLiveChannels = 200;
     public const int MaxFinishedPools = 100;
+    public const int MaxAllLivePools = 1000;
 
     public static IEndpointRouteBuilder MapPoolsApi(this IEndpointRouteBuilder app)
     {
@@ -80,6 +81,18 @@ public static class PoolsApi
         }
 
         return TypedResults.Ok(await ViewsAsync(await store.LiveAsync(parsed, cancellationToken), stakes, time, cancellationToken));
+    }
+
+    /// <summary>Every channel's open and locked pools, soonest lock first, in one call (admins: the operators' console).</summary>
+    public static async Task<Results<Ok<PoolView[]>, ValidationProblem>> GetAllLivePools(
+        int? limit, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > MaxAllLivePools)
+        {
+            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["limit"] = [$"The limit is 1 to {MaxAllLivePools}."] });
+        }
+
+        return TypedResults.Ok(await ViewsAsync(await store.AllLiveAsync(limit ?? 200, cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>

@@ -43,6 +43,14 @@ public sealed class PoolStore(NpgsqlDataSource database)
         return await ReadAsync(command, cancellationToken);
     }
 
+    /// <summary>Open and locked pools of every channel, soonest lock first (by the partial indexes on live pools): the operators' view.</summary>
+    public async Task<IReadOnlyList<StoredPool>> AllLiveAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"{SelectPools} WHERE p.state IN ('open', 'locked') ORDER BY p.locks_at, p.id LIMIT $1");
+        command.Parameters.AddWithValue(limit);
+        return await ReadAsync(command, cancellationToken);
+    }
+
     /// <summary>Resolved and cancelled pools of a channel, most recently closed first.</summary>
     public async Task<IReadOnlyList<StoredPool>> FinishedAsync(Channel channel, int limit, CancellationToken cancellationToken)
     {

@@ -24,13 +24,11 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
         [.. (await Task.WhenAll(poolIds.Distinct().Select(id => PoolAsync(id, ct)))).Where(p => p.Succeeded).Select(p => p.Value!)];
 
     // Live pools
-    public const int MaxLiveChannels = 200;
+    public const int LivePoolsShown = 500;
 
-    public Task<ApiResult<LiveChannel[]>> LiveChannelsAsync(CancellationToken ct = default) =>
-        GetAsync<LiveChannel[]>($"/api/pools/channels?limit={MaxLiveChannels}", ct);
-
-    public Task<ApiResult<PoolSummary[]>> LivePoolsAsync(string channel, CancellationToken ct = default) =>
-        GetAsync<PoolSummary[]>($"/api/pools/live{Query("channel", channel, first: true)}", ct);
+    /// <summary>Every channel's open and locked pools, soonest lock first, in one call.</summary>
+    public Task<ApiResult<PoolSummary[]>> LivePoolsAsync(CancellationToken ct = default) =>
+        GetAsync<PoolSummary[]>($"/api/pools/admin/live?limit={LivePoolsShown}", ct);
 
     public Task<ApiResult<PoolSummary>> LockPoolAsync(Guid poolId, CancellationToken ct = default) =>
         SendAsync<PoolSummary>(HttpMethod.Post, $"/api/pools/{poolId}/lock", new { }, cancellationToken: ct);

@@ -46,8 +46,6 @@ public sealed record PoolSummary(
     public string OutcomeLabel(Guid outcomeId) => Outcomes.FirstOrDefault(o => o.Id == outcomeId)?.Label ?? outcomeId.ToString();
 }
 
-public sealed record LiveChannel(string Channel, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
-
 public sealed record KycReview(
     Guid CheckId, Guid UserId, string DisplayName, string Email, string Country, string Provider, string? ProviderResult, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
 
