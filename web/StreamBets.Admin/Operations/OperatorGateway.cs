@@ -71,9 +71,9 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
         SendAsync<PoolTemplate>(HttpMethod.Put, $"/api/pools/admin/templates/{Uri.EscapeDataString(template.Id)}",
             new { template.Title, template.Outcomes, template.BettingWindowSeconds, template.MinStakeMinor, template.MaxStakeMinor }, cancellationToken: ct);
 
-    public Task<ApiResult<AdminChangePage>> PoolsChangesAsync(string? cursor, CancellationToken ct = default) =>
-        GetAsync<AdminChangePage>($"/api/pools/admin/changes?limit={PageSize}{Query("cursor", cursor)}", ct);
-
     public Task<ApiResult<bool>> DeleteTemplateAsync(string id, CancellationToken ct = default) =>
         SendAsync<bool>(HttpMethod.Delete, $"/api/pools/admin/templates/{Uri.EscapeDataString(id)}", null, cancellationToken: ct);
+
+    public Task<ApiResult<AdminChangePage>> PoolsChangesAsync(string? cursor, CancellationToken ct = default) =>
+        GetAsync<AdminChangePage>($"/api/pools/admin/changes?limit={PageSize}{Query("cursor", cursor)}", ct);
 }

@@ -5,27 +5,10 @@ namespace StreamBets.Admin.Operations;
 // The shapes the gateway's operator APIs answer with, as the console reads them (docs/settlement.md, docs/users.md,
 // docs/pools.md). Amounts are integer minor units (centavos).
 
+/// <summary>What the console shows of a settlement (the service's view has more: docs/settlement.md).</summary>
 public sealed record Settlement(
-    Guid PoolId,
-    string Kind,
-    string Status,
-    int Attempts,
-    string? LastError,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt,
-    DateTimeOffset? StartedAt,
-    DateTimeOffset? FinishedAt,
-    DateTimeOffset? NextAttemptAt,
-    long? BetCount,
-    long? TotalMinor,
-    long SettledBets,
-    string? Basis,
-    long? PaidMinor,
-    long? RakeMinor,
-    long? BreakageMinor,
-    long? WinningBets,
-    long? RefundedBets,
-    long? EscrowResidueMinor);
+    Guid PoolId, string Kind, string Status, int Attempts, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset? NextAttemptAt,
+    long? BetCount, long SettledBets, long? PaidMinor, long? RakeMinor, long? BreakageMinor, long? EscrowResidueMinor);
 
 public sealed record SettlementPage(IReadOnlyList<Settlement> Items, string? NextCursor);
 
