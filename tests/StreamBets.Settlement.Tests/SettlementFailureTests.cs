@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Wallet;
+using StreamBets.Settlement.Payouts;
 using StreamBets.Testing;
 
 namespace StreamBets.Settlement.Tests;
@@ -31,6 +33,12 @@ public sealed class SettlementFailureTests(SettlementStack stack)
             TimeSpan.FromSeconds(15)), "Settlement did not wait for the pending bet.");
         Assert.Equal("running", (await stack.StatusAsync(pool.Id)).Status);
         Assert.Equal(0, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
+        // The wait shows in the backlog gauges an SRE alerts on: at least this one unfinished, waiting since it became due.
+        var waitedMs = await stack.SettlementScalarAsync("SELECT (extract(epoch FROM now() - created_at) * 1000)::bigint FROM settlements WHERE pool_id = $1", pool.Id);
+        await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
+        var gauges = BacklogGauges();
+        Assert.True(gauges["streambets.settlement.waiting"] >= 1);
+        Assert.True(gauges["streambets.settlement.oldest_waiting_age"] >= waitedMs / 1000.0 - 1, $"oldest age {gauges["streambets.settlement.oldest_waiting_age"]} s");
 
         // The Bet Engine's recovery decides it: the pool has finished, so the bet is rejected and nothing stays in escrow for it.
         await stack.BetEngine.GetRequiredService<PendingBetRecovery>().RecoverAsync(TimeSpan.Zero, default);
@@ -132,5 +140,26 @@ public sealed class SettlementFailureTests(SettlementStack stack)
             Legs = { new Leg { FromAccount = from, ToAccount = to, AmountMinor = amountMinor } },
         });
         Assert.False(reply.Duplicate);
+    }
+
+    /// <summary>The settlement backlog gauges' current values, read as an exporter would.</summary>
+    private static Dictionary<string, double> BacklogGauges()
+    {
+        var values = new Dictionary<string, double>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == SettlementTelemetry.Name && instrument.Name.StartsWith("streambets.settlement.", StringComparison.Ordinal))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => values[instrument.Name] = value);
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => values[instrument.Name] = value);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return values;
     }
 }

@@ -283,6 +283,16 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         await ExecuteAsync("UPDATE settlements SET status = 'due', attempts = 0, next_attempt_at = $2, finished_at = NULL, updated_at = $2 WHERE pool_id = $1 AND status = 'failed'",
             cancellationToken, poolId, now) == 1;
 
+    /// <summary>Settlements not finished yet (due or running) and when the oldest of them became due.</summary>
+    public async Task<(long Waiting, DateTimeOffset? OldestSince)> BacklogAsync(CancellationToken cancellationToken)
+    {
+        // Both statuses lead settlements_newest_by_status, so this reads only the unfinished rows.
+        await using var command = db.CreateCommand("SELECT count(*), min(created_at) FROM settlements WHERE status IN ('due', 'running')");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
+    }
+
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] values)
     {
         await using var command = db.CreateCommand(sql);

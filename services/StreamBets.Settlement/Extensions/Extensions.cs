@@ -46,5 +46,7 @@ internal static class Extensions
         services.AddSingleton<SettlementWorkerSignal>();
         services.AddSingleton<PoolSettlementRun>();
         services.AddHostedService<SettlementWorker>();
+        services.AddSingleton<SettlementBacklog>();
+        services.AddHostedService(sp => sp.GetRequiredService<SettlementBacklog>());
     }
 }

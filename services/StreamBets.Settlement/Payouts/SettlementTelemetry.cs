@@ -28,4 +28,19 @@ public static class SettlementTelemetry
 
     public static readonly Counter<long> EscrowResidues = Meter.CreateCounter<long>(
         "streambets.settlement.escrow_residues", unit: "{settlement}", description: "Settled pools whose escrow did not end at 0.");
+
+    private sealed record Backlog(long Waiting, double OldestAgeSeconds);
+
+    private static Backlog _backlog = new(0, 0);
+
+    static SettlementTelemetry()
+    {
+        Meter.CreateObservableGauge("streambets.settlement.waiting", () => Volatile.Read(ref _backlog).Waiting, unit: "{settlement}",
+            description: "Settlements not finished yet (due or running), as last read from settlementdb.");
+        Meter.CreateObservableGauge("streambets.settlement.oldest_waiting_age", () => Volatile.Read(ref _backlog).OldestAgeSeconds, unit: "s",
+            description: "How long the oldest unfinished settlement has waited. Alert when it grows past minutes: a settlement stuck retrying.");
+    }
+
+    /// <summary>What <see cref="SettlementBacklog"/> last read; the gauges report it.</summary>
+    public static void ReportBacklog(long waiting, TimeSpan oldestAge) => Volatile.Write(ref _backlog, new Backlog(waiting, Math.Max(0, oldestAge.TotalSeconds)));
 }
