@@ -29,6 +29,27 @@ public sealed class PoolManagementTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     [Fact]
+    public async Task Several_pools_are_read_in_one_call_and_unknown_ids_are_left_out()
+    {
+        using var streamer = app.NewStreamer(out _);
+        using var player = app.Player();
+        var first = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), title: "First?"));
+        var second = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), title: "Second?"));
+
+        var pools = await player.GetFromJsonAsync<PoolJson[]>($"/api/pools?ids={first.Id},{Guid.NewGuid()},{second.Id},{first.Id}");
+        var malformed = await player.GetAsync($"/api/pools?ids={first.Id},not-an-id");
+        var none = await player.GetAsync("/api/pools");
+        var tooMany = await player.GetAsync($"/api/pools?ids={string.Join(',', Enumerable.Range(0, 101).Select(_ => Guid.NewGuid()))}");
+
+        Assert.Equal(["First?", "Second?"], pools!.Select(p => p.Title).Order());
+        foreach (var refused in new[] { malformed, none, tooMany })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal(["ids"], (await refused.ProblemAsync()).Errors!.Keys);
+        }
+    }
+
+    [Fact]
     public async Task A_player_cannot_create_a_pool_and_an_anonymous_caller_cannot_even_read()
     {
         using var player = app.Player();

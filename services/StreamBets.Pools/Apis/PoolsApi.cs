@@ -17,6 +17,7 @@ public static class PoolsApi
     public const int MaxLiveChannels = 200;
     public const int MaxFinishedPools = 100;
     public const int MaxAllLivePools = 1000;
+    public const int MaxPoolsById = 100;
 
     public static IEndpointRouteBuilder MapPoolsApi(this IEndpointRouteBuilder app)
     {
@@ -34,6 +35,7 @@ public static class PoolsApi
         api.MapGet("/finished", GetFinishedPools).WithName("GetFinishedPools");
         api.MapGet("/channels", GetLiveChannels).WithName("GetLiveChannels");
         api.MapGet("/{id:guid}", GetPool).WithName("GetPool");
+        api.MapGet("", GetPools).WithName("GetPools");
         api.MapGet("/leaderboards", GetLeaderboard).WithName("GetLeaderboard");
         return app;
     }
@@ -146,6 +148,26 @@ public static class PoolsApi
         }
 
         return TypedResults.Ok(await pool.ToViewAsync(stakes, time, cancellationToken));
+    }
+
+    /// <summary>
+    /// Several pools in one call, <c>?ids=a,b,c</c> (1 to <see cref="MaxPoolsById"/>): what a page of bets or settlements
+    /// needs to name its pools without a request per row. Unknown ids are left out of the answer.
+    /// </summary>
+    public static async Task<Results<Ok<PoolView[]>, ValidationProblem>> GetPools(
+        string? ids, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var parts = (ids ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var parsed = parts.Select(part => Guid.TryParse(part, out var id) ? id : (Guid?)null).ToArray();
+        if (parts.Length is 0 or > MaxPoolsById || parsed.Any(id => id is null))
+        {
+            return PoolProblems.Invalid(new Dictionary<string, string[]>
+            {
+                ["ids"] = [$"Give 1 to {MaxPoolsById} pool ids, separated by commas."],
+            });
+        }
+
+        return TypedResults.Ok(await ViewsAsync(await store.FindManyAsync([.. parsed.Select(id => id!.Value).Distinct()], cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>Net winnings (payouts minus stakes), best first: scope "global" or "channel:{provider}:{channelId}"; period day, week or all (UTC).</summary>

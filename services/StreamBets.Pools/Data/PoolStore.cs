@@ -33,6 +33,14 @@ public sealed class PoolStore(NpgsqlDataSource database)
         return (await ReadAsync(command, cancellationToken)).SingleOrDefault();
     }
 
+    /// <summary>The pools of these ids that exist, in no particular order.</summary>
+    public async Task<IReadOnlyList<StoredPool>> FindManyAsync(Guid[] ids, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"{SelectPools} WHERE p.id = ANY($1)");
+        command.Parameters.AddWithValue(ids);
+        return await ReadAsync(command, cancellationToken);
+    }
+
     /// <summary>Open and locked pools of a channel, soonest lock first.</summary>
     public async Task<IReadOnlyList<StoredPool>> LiveAsync(Channel channel, CancellationToken cancellationToken)
     {

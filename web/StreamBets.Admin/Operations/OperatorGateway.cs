@@ -14,14 +14,15 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
     public Task<ApiResult<Settlement>> RequeueSettlementAsync(Guid poolId, CancellationToken ct = default) =>
         SendAsync<Settlement>(HttpMethod.Post, $"/api/settlements/{poolId}/requeue", new { }, cancellationToken: ct);
 
-    public Task<ApiResult<PoolSummary>> PoolAsync(Guid poolId, CancellationToken ct = default) => GetAsync<PoolSummary>($"/api/pools/{poolId}", ct);
-
     /// <summary>
-    /// The pools behind a page of rows, so each row can say which pool (question, channel) it is about; one call per
-    /// pool, at most a page's worth. A pool Pools cannot show is left out and its row keeps just the id.
+    /// The pools behind a page of rows, in one call, so each row can say which pool (question, channel) it is about.
+    /// A pool Pools cannot show is left out and its row keeps just the id; so does every row when the call fails.
     /// </summary>
-    public async Task<IReadOnlyList<PoolSummary>> PoolsAsync(IEnumerable<Guid> poolIds, CancellationToken ct = default) =>
-        [.. (await Task.WhenAll(poolIds.Distinct().Select(id => PoolAsync(id, ct)))).Where(p => p.Succeeded).Select(p => p.Value!)];
+    public async Task<IReadOnlyList<PoolSummary>> PoolsAsync(IEnumerable<Guid> poolIds, CancellationToken ct = default)
+    {
+        var ids = poolIds.Distinct().ToList();
+        return ids.Count == 0 ? [] : (await GetAsync<PoolSummary[]>($"/api/pools?ids={string.Join(',', ids)}", ct)).Value ?? [];
+    }
 
     // Live pools
     public const int LivePoolsShown = 500;
