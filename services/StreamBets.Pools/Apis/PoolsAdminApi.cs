@@ -113,7 +113,7 @@ public static partial class PoolsAdminApi
         string? cursor, int? limit, AdminChanges changes, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!AdminChanges.TryParseCursor(cursor, out var before))
+        if (!SequenceCursor.TryParse(cursor, out var before))
         {
             errors["cursor"] = ["The cursor is not one this service issued."];
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using Npgsql;
@@ -55,23 +54,8 @@ public sealed class AdminChanges(NpgsqlDataSource db, TimeProvider time)
         }
         var more = changes.Count > limit;
         return more
-            ? new AdminChangePage(changes[..limit], changes[limit - 1].Id.ToString(CultureInfo.InvariantCulture))
+            ? new AdminChangePage(changes[..limit], SequenceCursor.Format(changes[limit - 1].Id))
             : new AdminChangePage(changes, null);
-    }
-
-    public static bool TryParseCursor(string? cursor, out long? before)
-    {
-        before = null;
-        if (cursor is null)
-        {
-            return true;
-        }
-        if (long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
-        {
-            before = id;
-            return true;
-        }
-        return false;
     }
 
     private static readonly JsonSerializerOptions DocumentJson = new(JsonSerializerDefaults.Web);

@@ -72,7 +72,7 @@ public static class WalletApi
         Guid userId, LedgerStore ledger, string? cursor, int? limit, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!LedgerHistoryCursor.TryParse(cursor, out var before))
+        if (!SequenceCursor.TryParse(cursor, out var before))
         {
             errors["cursor"] = ["The cursor is not one this service issued."];
         }
@@ -88,7 +88,7 @@ public static class WalletApi
         var page = await ledger.GetHistoryAsync(LedgerAccountId.ForUser(userId), before, limit ?? LedgerHistoryPage.DefaultLimit, cancellationToken);
         return TypedResults.Ok(new WalletHistoryResponse(
             [.. page.Entries.Select(e => new WalletHistoryItem(e.TransferId, e.Reason, e.Reference, e.AmountMinor, e.BalanceAfterMinor, e.CreatedAt))],
-            LedgerHistoryCursor.Format(page.NextBefore)));
+            SequenceCursor.Format(page.NextBefore)));
     }
 
     /// <summary>

@@ -66,7 +66,7 @@ public sealed class WalletService(LedgerStore ledger) : Wallet.WalletBase
     public override async Task<HistoryReply> History(HistoryRequest request, ServerCallContext context)
     {
         var account = ParseAccount(request.Account);
-        if (!LedgerHistoryCursor.TryParse(request.Cursor, out var before))
+        if (!SequenceCursor.TryParse(request.Cursor, out var before))
         {
             throw Error(LedgerErrors.InvalidRequest, "The cursor is not one this service issued.");
         }
@@ -77,7 +77,7 @@ public sealed class WalletService(LedgerStore ledger) : Wallet.WalletBase
         }
 
         var page = await ledger.GetHistoryAsync(account, before, limit, context.CancellationToken);
-        var reply = new HistoryReply { NextCursor = LedgerHistoryCursor.Format(page.NextBefore) ?? "" };
+        var reply = new HistoryReply { NextCursor = SequenceCursor.Format(page.NextBefore) ?? "" };
         reply.Entries.AddRange(page.Entries.Select(e => new HistoryEntry
         {
             TransferId = e.TransferId.ToString(),
