@@ -1,6 +1,5 @@
 using StreamBets.Admin.Components;
 using StreamBets.Admin.Extensions;
-using StreamBets.Admin.Operations;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -14,8 +13,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
 app.MapStaticAssets();
-app.MapPost("/account/signout", (HttpContext context, SessionTokens tokens, OperatorGateway gateway) => SessionSignIn.SignOutAsync(context, tokens, gateway))
-    .WithMetadata(new Microsoft.AspNetCore.Antiforgery.RequireAntiforgeryTokenAttribute());
+app.MapSignOut();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

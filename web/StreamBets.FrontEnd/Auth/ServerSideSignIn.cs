@@ -19,13 +19,16 @@ public static class ServerSideSignIn
     /// <summary>
     /// Cookie sign-in whose cookie only names a Users session; the session's tokens live in Redis (data-protected),
     /// with the data-protection keys beside them so cookies stay readable across restarts and replicas.
-    /// Also the gateway's HTTP client (service discovery), which sign-in and token refresh use.
+    /// Also the app's gateway client <typeparamref name="TGateway"/> (per circuit or request; sign-in and sign-out use
+    /// it too) and the HTTP client it and token refresh share (service discovery).
     /// </summary>
-    public static void AddServerSideSignIn(this IHostApplicationBuilder builder, FrontEndApp app)
+    public static void AddServerSideSignIn<TGateway>(this IHostApplicationBuilder builder, FrontEndApp app) where TGateway : GatewayClientBase
     {
         var services = builder.Services;
         services.AddSingleton(app);
         services.AddHttpClient(GatewayClientBase.HttpClientName, client => client.BaseAddress = new Uri("http://gateway"));
+        services.AddScoped<TGateway>();
+        services.AddScoped<GatewayClientBase>(provider => provider.GetRequiredService<TGateway>());
 
         builder.AddRedisClient("redis");
         services.AddDataProtection().SetApplicationName($"streambets-{app.Name}");

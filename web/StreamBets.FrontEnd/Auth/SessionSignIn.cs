@@ -1,5 +1,8 @@
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
 using StreamBets.FrontEnd.Gateway;
 
 namespace StreamBets.FrontEnd.Auth;
@@ -15,6 +18,10 @@ public static class SessionSignIn
         await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionClaims.Principal(sessionId, stored),
             new AuthenticationProperties { IsPersistent = true });
     }
+
+    /// <summary>The sign-out form's endpoint (<c>POST /account/signout</c>, antiforgery-checked).</summary>
+    public static IEndpointConventionBuilder MapSignOut(this IEndpointRouteBuilder app) =>
+        app.MapPost("/account/signout", SignOutAsync).WithMetadata(new RequireAntiforgeryTokenAttribute());
 
     /// <summary>Ends the Users session (so its refresh token dies too), forgets the tokens and clears the cookie.</summary>
     public static async Task<IResult> SignOutAsync(HttpContext context, SessionTokens tokens, GatewayClientBase gateway)

@@ -1,7 +1,5 @@
-using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.AspNetCore.Mvc;
-using StreamBets.Web.Gateway;
 
 namespace StreamBets.Web.Auth;
 
@@ -10,13 +8,10 @@ public static class AccountEndpoints
 {
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/account/signout", SignOutAsync).WithMetadata(new RequireAntiforgeryTokenAttribute());
+        app.MapSignOut();
         app.MapGet("/culture", SetCulture);
         return app;
     }
-
-    public static Task<IResult> SignOutAsync(HttpContext context, SessionTokens tokens, GatewayClient gateway) =>
-        SessionSignIn.SignOutAsync(context, tokens, gateway);
 
     /// <summary>Remembers the chosen language for a year and goes back where the player was.</summary>
     public static IResult SetCulture(HttpContext context, [FromQuery] string? culture, [FromQuery] string? redirectUri)

@@ -26,10 +26,9 @@ internal static class Extensions
         });
 
         // The player's cookie keeps its name and its tokens their protector, so sessions from before the move stay signed in.
-        builder.AddServerSideSignIn(new FrontEndApp("web", CookieName: "streambets", TokensPurpose: "StreamBets.Web.PlayerTokens.v1"));
+        builder.AddServerSideSignIn<GatewayClient>(new FrontEndApp("web", CookieName: "streambets", TokensPurpose: "StreamBets.Web.PlayerTokens.v1"));
 
         services.AddSingleton<GatewayAddress>();
-        services.AddScoped<GatewayClient>();
         services.AddScoped<LiveUpdates>();
         services.AddScoped<WalletState>();
         services.AddScoped<Toasts>();
