@@ -26,9 +26,10 @@ public sealed partial class SettlementBacklog(SettlementStore store, TimeProvide
             {
                 await ReportAsync(stoppingToken);
             }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                // The gauges keep their last values; settlementdb's own health check reports the outage.
+                // Only telemetry: nothing here may stop the service. The gauges keep their last values; settlementdb's
+                // own health check reports an outage.
                 LogReadFailed(logger, e);
             }
         }
