@@ -93,6 +93,50 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
         snapshot.AssertConsistent();
     }
 
+    [Fact]
+    public async Task A_batch_paying_new_accounts_is_applied_while_other_clients_fund_its_payers_between_its_attempts()
+    {
+        // Which transfers of a batch are accepted can change between its attempts as other clients move money. Creating
+        // only the accounts of the transfers accepted on one attempt then took another attempt per newly funded payer,
+        // until the batch gave up (CI, seed 69838118 of the property test); every batch here pays fresh accounts.
+        var payers = Enumerable.Range(0, 40).Select(_ => LedgerAccountId.ForUser(Guid.NewGuid())).ToArray();
+        var funding = Task.Run(async () =>
+        {
+            foreach (var payer in payers)
+            {
+                await host.Wallet.TransferAsync(Deposit(payer, 100));
+            }
+        });
+
+        var results = new List<TransferResult>();
+        var moved = new Dictionary<LedgerAccountId, long>();
+        do
+        {
+            var request = new TransferBatchRequest();
+            foreach (var payer in payers)
+            {
+                request.Transfers.Add(Move(payer, LedgerAccountId.ForUser(Guid.NewGuid()), 1));
+            }
+            var batch = (await host.Wallet.TransferBatchAsync(request)).Results;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (batch[i].Status == Contracts.Wallet.TransferStatus.Applied)
+                {
+                    moved[payers[i]] = moved.GetValueOrDefault(payers[i]) + 1;
+                }
+            }
+            results.AddRange(batch);
+        }
+        while (!funding.IsCompleted);
+        await funding;
+
+        Assert.All(results, r => Assert.Contains(r.Status, new[] { Contracts.Wallet.TransferStatus.Applied, Contracts.Wallet.TransferStatus.InsufficientFunds }));
+        Assert.Contains(results, r => r.Status == Contracts.Wallet.TransferStatus.Applied);
+        var snapshot = await host.SnapshotAsync();
+        Assert.All(payers, payer => Assert.Equal(100 - moved.GetValueOrDefault(payer), snapshot.Balance(payer)));
+        snapshot.AssertConsistent();
+    }
+
     private async Task AssertTenStakesHeldAsync(LedgerAccountId user, LedgerAccountId escrow)
     {
         var snapshot = await host.SnapshotAsync();
@@ -113,6 +157,13 @@ public sealed class LedgerConcurrencyTests(LedgerTestHost host) : IClassFixture<
         TransferId = Guid.NewGuid().ToString(),
         Reason = "deposit",
         Legs = { new Leg { FromAccount = LedgerAccountId.PspClearing.Code, ToAccount = user.Code, AmountMinor = amount } },
+    };
+
+    private static Contracts.Wallet.TransferRequest Move(LedgerAccountId from, LedgerAccountId to, long amount) => new()
+    {
+        TransferId = Guid.NewGuid().ToString(),
+        Reason = "test-p2p",
+        Legs = { new Leg { FromAccount = from.Code, ToAccount = to.Code, AmountMinor = amount } },
     };
 
     private static Contracts.Wallet.TransferRequest Hold(LedgerAccountId user, LedgerAccountId escrow, string transferId) => new()

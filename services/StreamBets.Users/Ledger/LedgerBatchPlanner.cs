@@ -1,7 +1,7 @@
 namespace StreamBets.Users.Ledger;
 
-/// <summary>An account as locked for a batch; <see cref="StoreId"/> is null when it has never been used.</summary>
-public readonly record struct LockedAccount(long? StoreId, long BalanceMinor);
+/// <summary>An account as locked for a batch.</summary>
+public readonly record struct LockedAccount(long StoreId, long BalanceMinor);
 
 /// <summary>A transfer the batch will write, with the balances it leaves behind.</summary>
 public sealed record PlannedTransfer(LedgerTransfer Transfer, IReadOnlyList<CommittedPosting> Postings);
@@ -15,8 +15,7 @@ public readonly record struct PlannedDecision(int PlannedIndex, bool IsDuplicate
 public sealed record BatchPlan(
     IReadOnlyList<PlannedDecision> Decisions,
     IReadOnlyList<PlannedTransfer> Transfers,
-    IReadOnlyDictionary<LedgerAccountId, long> AccountDeltas,
-    IReadOnlySet<LedgerAccountId> MissingAccounts);
+    IReadOnlyDictionary<LedgerAccountId, long> AccountDeltas);
 
 /// <summary>
 /// Decides, in memory, which transfers of a batch are accepted: it applies them in request order to
@@ -26,7 +25,7 @@ public sealed record BatchPlan(
 public static class LedgerBatchPlanner
 {
     /// <param name="requests">Each request, validated (<c>Transfer</c>) or not (<c>Error</c>).</param>
-    /// <param name="accounts">Every account the valid transfers touch, locked; missing ones have no store id.</param>
+    /// <param name="accounts">Every account the valid transfers touch, locked.</param>
     /// <param name="stored">Transfers already in the ledger with one of the batch's ids.</param>
     public static BatchPlan Plan(
         IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> requests,
@@ -43,7 +42,6 @@ public static class LedgerBatchPlanner
         var planned = new List<PlannedTransfer>();
         var plannedById = new Dictionary<Guid, int>();
         var deltas = new Dictionary<LedgerAccountId, long>();
-        var missing = new HashSet<LedgerAccountId>();
         var newBalances = new long[LedgerTransfer.MaxLegs * 2];
 
         for (var i = 0; i < requests.Count; i++)
@@ -85,17 +83,13 @@ public static class LedgerBatchPlanner
                 balances[account] = newBalances[p];
                 deltas[account] = deltas.GetValueOrDefault(account) + amount;
                 postings[p] = new CommittedPosting(account, amount, newBalances[p]);
-                if (accounts[account].StoreId is null)
-                {
-                    missing.Add(account);
-                }
             }
             plannedById[transfer.TransferId] = planned.Count;
             decisions[i] = new PlannedDecision(planned.Count, IsDuplicate: false, null);
             planned.Add(new PlannedTransfer(transfer, postings));
         }
 
-        return new BatchPlan(decisions, planned, deltas, missing);
+        return new BatchPlan(decisions, planned, deltas);
     }
 
     private static TransferOutcome? CheckBalances(string requestedId, LedgerTransfer transfer, Dictionary<LedgerAccountId, long> balances, long[] newBalances)

@@ -165,7 +165,8 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
                     continue;
                 }
                 // Accounts are created outside the batch's transaction: creating them while holding other
-                // accounts' locks could deadlock with a batch creating the same ones. An unused account is harmless.
+                // accounts' locks could deadlock with a batch creating the same ones. Accounts are never deleted, so
+                // this happens at most once per batch; an account that stays unused is harmless.
                 await CreateAccountsAsync(result.MissingAccounts!, cancellationToken);
             }
             catch (PostgresException e) when (attempt < MaxAttempts && IsTransient(e))
@@ -222,17 +223,16 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
                 await ReadTransfersAsync(reader, stored, cancellationToken);
             }
         }
-        foreach (var account in lockOrder)
+        if (accounts.Count < lockOrder.Length)
         {
-            accounts.TryAdd(account, new LockedAccount(null, 0));
+            // Every account the batch names, even those only refused transfers touch: which transfers are accepted can
+            // change by the next attempt as other batches move money, and creating only the accepted ones' accounts
+            // took one more attempt per newly funded payer.
+            await transaction.RollbackAsync(cancellationToken);
+            return new Attempt(null, MissingAccounts: lockOrder.Where(account => !accounts.ContainsKey(account)).ToHashSet());
         }
 
         var plan = LedgerBatchPlanner.Plan(validated, accounts, stored);
-        if (plan.MissingAccounts.Count > 0)
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            return new Attempt(null, MissingAccounts: plan.MissingAccounts);
-        }
         if (lookUp is null && await AnyRefusedTransferIsStoredAsync(connection, transaction, validated, plan, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);
@@ -317,7 +317,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             foreach (var posting in planned.Postings)
             {
                 entryTransferIds[e] = planned.Transfer.TransferId;
-                entryAccounts[e] = accounts[posting.Account].StoreId!.Value;
+                entryAccounts[e] = accounts[posting.Account].StoreId;
                 entryAmounts[e] = posting.AmountMinor;
                 entryBalances[e] = posting.BalanceAfterMinor;
                 e++;
@@ -329,7 +329,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         var d = 0;
         foreach (var (account, delta) in plan.AccountDeltas)
         {
-            deltaAccounts[d] = accounts[account].StoreId!.Value;
+            deltaAccounts[d] = accounts[account].StoreId;
             deltas[d] = delta;
             d++;
         }
