@@ -1,0 +1,53 @@
+using System.Security.Claims;
+using Bunit;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+using StreamBets.Admin.Operations;
+using StreamBets.FrontEnd.Auth;
+using StreamBets.Testing;
+
+namespace StreamBets.Admin.Tests;
+
+/// <summary>
+/// A bUnit context whose pages call <see cref="Gateway"/> as a signed-in admin: the session's tokens are in a real Redis,
+/// as in the app, and the console's own <see cref="OperatorGateway"/> sends every call.
+/// </summary>
+public sealed class ConsoleTestContext : IAsyncLifetime
+{
+    private ConnectionMultiplexer _redis = null!;
+
+    public BunitContext Bunit { get; } = new();
+    public ScriptedGateway Gateway { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        _redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        var http = new Clients(Gateway);
+        var tokens = new SessionTokens(new FrontEndApp("admin-tests", "streambets-admin", "tests"), _redis, new EphemeralDataProtectionProvider(),
+            http, TimeProvider.System, NullLogger<SessionTokens>.Instance);
+        var sessionId = Guid.NewGuid().ToString();
+        var stored = new StoredTokens("admin-token", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-token", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Local admin", "admin");
+        await tokens.SaveAsync(sessionId, stored);
+        var session = new UserSession(new SignedIn(SessionClaims.Principal(sessionId, stored)), tokens);
+        Bunit.Services.AddSingleton(new OperatorGateway(http, session, NullLogger<OperatorGateway>.Instance));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Bunit.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private sealed class SignedIn(ClaimsPrincipal user) : AuthenticationStateProvider
+    {
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(user));
+    }
+
+    private sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => new(gateway, disposeHandler: false) { BaseAddress = new Uri("http://gateway") };
+    }
+}
