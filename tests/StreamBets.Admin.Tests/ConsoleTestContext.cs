@@ -19,6 +19,9 @@ public sealed class ConsoleTestContext : IAsyncLifetime
 {
     private ConnectionMultiplexer _redis = null!;
 
+    // bUnit waits 1 s by default: too short for a first render while the whole suite runs on two cores.
+    static ConsoleTestContext() => BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+
     public BunitContext Bunit { get; } = new();
     public ScriptedGateway Gateway { get; } = new();
 

@@ -68,6 +68,33 @@ public sealed class LateAnswerTests : IAsyncLifetime
         Assert.Equal("next-map", change.GetAttribute("data-subject"));
     }
 
+    [Fact]
+    public async Task A_settlement_found_by_id_is_not_joined_by_the_first_pages_late_rows()
+    {
+        var failed = Failed(Guid.NewGuid());
+        var sought = failed with { PoolId = Guid.NewGuid(), Status = "settled", LastError = null };
+        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([failed], null));
+        Gateway.Answer($"/api/settlements/{sought.PoolId}", () => sought);
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        var firstPage = Gateway.HoldNext("/api/settlements?limit=20&status=failed");
+
+        var page = _console.Bunit.Render<Settlements>();
+        await Gateway.WaitForRequestAsync("GET /api/settlements?limit=20&status=failed");
+        page.Find("#pool-id").Change(sought.PoolId.ToString());
+        await page.Find("[data-testid=find-settlement]").SubmitAsync();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
+
+        var renders = page.RenderCount;
+        firstPage.SetResult();
+        page.WaitForState(() => page.RenderCount > renders);
+
+        var row = Assert.Single(page.FindAll("[data-testid=settlement]"));
+        Assert.Equal(sought.PoolId.ToString(), row.GetAttribute("data-pool-id"));
+    }
+
+    private static Settlement Failed(Guid poolId) => new(poolId, "resolved", "failed", 5, "Ledger refused payment: escrow-account-missing",
+        DateTimeOffset.UtcNow.AddMinutes(-5), null, 1_000, 400, null, null, null, null);
+
     private Account Support(Account player, string lineReason)
     {
         Gateway.Answer($"/api/users/admin/users?email={player.Email}", () => player);
