@@ -10,23 +10,15 @@ namespace StreamBets.Admin.Tests;
 /// added to what the page shows now. Before, the late answer landed on the newer list: one player's wallet lines under
 /// another's name, and a change listed twice (the CI failure of the console's browser test).
 /// </summary>
-public sealed class LateAnswerTests : IAsyncLifetime
+public sealed class LateAnswerTests : ConsoleTest
 {
-    private readonly ConsoleTestContext _console = new();
-
-    private ScriptedGateway Gateway => _console.Gateway;
-
-    public Task InitializeAsync() => _console.InitializeAsync();
-
-    public Task DisposeAsync() => _console.DisposeAsync();
-
     [Fact]
     public async Task A_slow_answer_to_an_earlier_search_never_shows_that_player_or_their_lines_under_the_later_one()
     {
         var ana = Support(new Account(Guid.NewGuid(), "ana@example.com", "Ana", "player", 1, "BR", DateTimeOffset.UtcNow), "deposit");
         var bia = Support(new Account(Guid.NewGuid(), "bia@example.com", "Bia", "player", 1, "BR", DateTimeOffset.UtcNow), "settlement");
         var anaFound = Gateway.HoldNext($"/api/users/admin/users?email={ana.Email}");
-        var page = _console.Bunit.Render<Accounts>();
+        var page = Bunit.Render<Accounts>();
 
         var anaSearch = SearchAsync(page, ana.Email);
         await SearchAsync(page, bia.Email);
@@ -52,7 +44,7 @@ public sealed class LateAnswerTests : IAsyncLifetime
         Gateway.Answer("/api/pools/admin/changes", () => new AdminChangePage([saved], null));
         var firstHistory = Gateway.HoldNext("/api/pools/admin/changes");
 
-        var page = _console.Bunit.Render<PoolSettings>();
+        var page = Bunit.Render<PoolSettings>();
         await Gateway.WaitForRequestAsync("GET /api/pools/admin/changes");
         page.Find("#template-id").Change("next-map");
         page.Find("#template-title").Change("Who wins the next map?");
@@ -78,7 +70,7 @@ public sealed class LateAnswerTests : IAsyncLifetime
         Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
         var firstPage = Gateway.HoldNext("/api/settlements?limit=20&status=failed");
 
-        var page = _console.Bunit.Render<Settlements>();
+        var page = Bunit.Render<Settlements>();
         await Gateway.WaitForRequestAsync("GET /api/settlements?limit=20&status=failed");
         page.Find("#pool-id").Change(sought.PoolId.ToString());
         await page.Find("[data-testid=find-settlement]").SubmitAsync();
@@ -91,9 +83,6 @@ public sealed class LateAnswerTests : IAsyncLifetime
         var row = Assert.Single(page.FindAll("[data-testid=settlement]"));
         Assert.Equal(sought.PoolId.ToString(), row.GetAttribute("data-pool-id"));
     }
-
-    private static Settlement Failed(Guid poolId) => new(poolId, "resolved", "failed", 5, "Ledger refused payment: escrow-account-missing",
-        DateTimeOffset.UtcNow.AddMinutes(-5), null, 1_000, 400, null, null, null, null);
 
     private Account Support(Account player, string lineReason)
     {

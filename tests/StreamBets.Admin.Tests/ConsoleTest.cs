@@ -12,18 +12,19 @@ using StreamBets.Testing;
 namespace StreamBets.Admin.Tests;
 
 /// <summary>
-/// A bUnit context whose pages call <see cref="Gateway"/> as a signed-in admin: the session's tokens are in a real Redis,
-/// as in the app, and the console's own <see cref="OperatorGateway"/> sends every call.
+/// A test of the console's pages: each test renders them in its own bUnit context, calling <see cref="Gateway"/> as a
+/// signed-in admin. The session's tokens are in a real Redis, as in the app, and the console's own
+/// <see cref="OperatorGateway"/> sends every call.
 /// </summary>
-public sealed class ConsoleTestContext : IAsyncLifetime
+public abstract class ConsoleTest : IAsyncLifetime
 {
     private ConnectionMultiplexer _redis = null!;
 
     // bUnit waits 1 s by default: too short for a first render while the whole suite runs on two cores.
-    static ConsoleTestContext() => BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+    static ConsoleTest() => BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
 
-    public BunitContext Bunit { get; } = new();
-    public ScriptedGateway Gateway { get; } = new();
+    protected BunitContext Bunit { get; } = new();
+    protected ScriptedGateway Gateway { get; } = new();
 
     public async Task InitializeAsync()
     {
@@ -43,6 +44,10 @@ public sealed class ConsoleTestContext : IAsyncLifetime
         await Bunit.DisposeAsync();
         await _redis.DisposeAsync();
     }
+
+    /// <summary>A settlement that stopped after paying 400 of its 1,000 bets.</summary>
+    protected static Settlement Failed(Guid poolId) => new(poolId, "resolved", "failed", 5, "Ledger refused payment: escrow-account-missing",
+        DateTimeOffset.UtcNow.AddMinutes(-5), null, 1_000, 400, null, null, null, null);
 
     private sealed class SignedIn(ClaimsPrincipal user) : AuthenticationStateProvider
     {
