@@ -16,6 +16,7 @@ app.MapDefaultOpenApi();
 
 app.MapPoolsApi();
 app.MapPoolsAdminApi();
+app.MapChannelLinksApi();
 
 app.MapGrpcDefaults();
 app.MapGrpcService<PoolsGrpcService>(); // service to service, on the internal "grpc" endpoint

@@ -24,11 +24,12 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         var ana = await RegisterPlayerAsync(gateway, admin, "ana");
         var bia = await RegisterPlayerAsync(gateway, admin, "bia");
         var caio = await RegisterPlayerAsync(gateway, admin, "caio");
-        var streamer = await RegisterStreamerAsync(gateway, admin);
+        var channelId = $"moneyloop{Guid.NewGuid():N}"[..24];
+        var streamer = await RegisterStreamerAsync(gateway, admin, channelId);
 
         var pool = await SendAsync(gateway, HttpMethod.Post, "/api/pools", streamer.Token, new
         {
-            channel = new { provider = "twitch", channelId = $"moneyloop{Guid.NewGuid():N}"[..24] },
+            channel = new { provider = "twitch", channelId },
             title = "Who takes the final round?",
             outcomes = new[] { "Blue", "Red" },
             bettingWindowSeconds = 300,
@@ -98,10 +99,12 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         return player;
     }
 
-    private static async Task<Caller> RegisterStreamerAsync(HttpClient gateway, Caller admin)
+    /// <summary>A streamer, with their Twitch channel linked to them by the admin (a streamer opens pools only on their own channels).</summary>
+    private static async Task<Caller> RegisterStreamerAsync(HttpClient gateway, Caller admin, string channelId)
     {
         var streamer = await RegisterAsync(gateway, "streamer");
         await SendAsync(gateway, HttpMethod.Put, $"/api/users/admin/users/{streamer.Id}/role", admin.Token, new { role = "streamer" });
+        await SendAsync(gateway, HttpMethod.Put, $"/api/pools/admin/channels/twitch/{channelId}", admin.Token, new { ownerId = streamer.Id });
         // The role travels in the token, so sign in again to carry it.
         return await LoginAsync(gateway, streamer.Email, Password);
     }

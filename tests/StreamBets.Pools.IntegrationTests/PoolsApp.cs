@@ -108,10 +108,56 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     public HttpClient AnonymousClient() => new() { BaseAddress = new Uri($"http://127.0.0.1:{_httpPort}") };
 
+    /// <summary>
+    /// A streamer whose channels an operator has linked to them: before each pool it opens (POST /api/pools), the
+    /// client links the request's channel to this streamer through the admin API, as an operator would have. Tests of
+    /// the ownership rule itself use <see cref="ClientFor"/> with the streamer role, which links nothing.
+    /// </summary>
     public HttpClient NewStreamer(out Guid streamerId)
     {
         streamerId = Guid.NewGuid();
-        return ClientFor(streamerId, "streamer");
+        var client = new HttpClient(new LinksChannelsFirst(this, streamerId) { InnerHandler = new SocketsHttpHandler() })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{_httpPort}"),
+        };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(streamerId, "streamer"));
+        return client;
+    }
+
+    private sealed class LinksChannelsFirst(PoolsApp app, Guid streamerId) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.TrimEnd('/') == "/api/pools" && request.Content is { } content)
+            {
+                await content.LoadIntoBufferAsync(cancellationToken);
+                var body = JsonFrom(await content.ReadAsStringAsync(cancellationToken));
+                if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("channel", out var channel) && channel.ValueKind == JsonValueKind.Object
+                    && channel.TryGetProperty("provider", out var provider) && channel.TryGetProperty("channelId", out var channelId)
+                    && provider.ValueKind == JsonValueKind.String && channelId.ValueKind == JsonValueKind.String)
+                {
+                    // A channel the API refuses stays unlinked; the create then answers for it.
+                    using var admin = app.Admin();
+                    using var _ = await admin.PutAsJsonAsync(
+                        $"/api/pools/admin/channels/{Uri.EscapeDataString(provider.GetString()!)}/{Uri.EscapeDataString(channelId.GetString()!)}",
+                        new { ownerId = streamerId }, cancellationToken);
+                }
+            }
+            return await base.SendAsync(request, cancellationToken);
+        }
+
+        // Malformed bodies go through untouched: the tests of bad JSON send them on purpose.
+        private static JsonElement JsonFrom(string text)
+        {
+            try
+            {
+                return JsonDocument.Parse(text).RootElement;
+            }
+            catch (JsonException)
+            {
+                return default;
+            }
+        }
     }
 
     public HttpClient Admin() => ClientFor(Guid.NewGuid(), "admin");

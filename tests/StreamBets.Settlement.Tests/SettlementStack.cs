@@ -147,9 +147,15 @@ public sealed class SettlementStack : IAsyncLifetime
     }
 
     /// <summary>Creates (and so opens) a pool through the Pools API, by default as the stack's admin, on a channel of its own.</summary>
-    public async Task<TestPool> NewPoolAsync(int outcomes = 2, HttpClient? creator = null)
+    /// <summary>A pool opened by the admin, or by the given streamer on a channel the admin links to them first.</summary>
+    public async Task<TestPool> NewPoolAsync(int outcomes = 2, (Guid Id, HttpClient Pools)? streamer = null)
     {
-        var response = await (creator ?? PoolsHttp).PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, 1, 1_000_000));
+        var channelId = $"chan-{Guid.NewGuid():N}";
+        if (streamer is { } owner)
+        {
+            (await PoolsHttp.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channelId}", new { ownerId = owner.Id })).EnsureSuccessStatusCode();
+        }
+        var response = await (streamer?.Pools ?? PoolsHttp).PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, 1, 1_000_000, channelId: channelId));
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"Creating a pool failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");

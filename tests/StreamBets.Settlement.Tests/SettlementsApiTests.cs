@@ -14,7 +14,7 @@ public sealed class SettlementsApiTests(SettlementStack stack)
         var streamerId = Guid.NewGuid();
         using var streamerPools = new HttpClient { BaseAddress = stack.PoolsHttp.BaseAddress };
         streamerPools.DefaultRequestHeaders.Authorization = new("Bearer", Testing.InProcessServices.Token(streamerId, "streamer", SettlementStack.SigningKey));
-        var pool = await stack.NewPoolAsync(creator: streamerPools);
+        var pool = await stack.NewPoolAsync(streamer: (streamerId, streamerPools));
         var users = await stack.FundedUsersAsync(2, 5_000);
         await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
         await stack.LockAsync(pool.Id);

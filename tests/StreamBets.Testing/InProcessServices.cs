@@ -69,9 +69,9 @@ public static class InProcessServices
     }
 
     /// <summary>The body of POST /api/pools for a pool of its own channel, as the Pools API takes it.</summary>
-    public static object NewPoolRequest(int outcomes, long minStakeMinor, long maxStakeMinor, int windowSeconds = 1200) => new
+    public static object NewPoolRequest(int outcomes, long minStakeMinor, long maxStakeMinor, int windowSeconds = 1200, string? channelId = null) => new
     {
-        channel = new { provider = "twitch", channelId = $"chan-{Guid.NewGuid():N}" },
+        channel = new { provider = "twitch", channelId = channelId ?? $"chan-{Guid.NewGuid():N}" },
         title = "Will the streamer win?",
         outcomes = Enumerable.Range(1, outcomes).Select(i => $"Outcome {i}").ToArray(),
         bettingWindowSeconds = windowSeconds,

@@ -106,12 +106,16 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
         return new TestUser(tokens.RootElement.GetProperty("userId").GetGuid(), email, password, tokens.RootElement.GetProperty("accessToken").GetString()!);
     }
 
-    /// <summary>A streamer: registered as a player, then given the role by the local admin; signed in again so the token carries it.</summary>
-    public async Task<TestUser> NewStreamerAsync(string name)
+    /// <summary>
+    /// A streamer: registered as a player, then given the role and their Twitch channel by the local admin (a streamer
+    /// opens pools only on channels linked to them); signed in again so the token carries the role.
+    /// </summary>
+    public async Task<TestUser> NewStreamerAsync(string name, string channelId)
     {
         var user = await NewPlayerAsync(name);
         var admin = await SignInAsync(AdminEmail, AdminPassword);
         await EnsureAsync(await SendAsync(HttpMethod.Put, $"/api/users/admin/users/{user.Id}/role", admin, new { role = "streamer" }));
+        await EnsureAsync(await SendAsync(HttpMethod.Put, $"/api/pools/admin/channels/twitch/{channelId}", admin, new { ownerId = user.Id }));
         return await SignInAsync(user.Email, user.Password);
     }
 

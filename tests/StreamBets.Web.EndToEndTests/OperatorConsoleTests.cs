@@ -138,10 +138,11 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
     [Fact]
     public async Task An_operator_finds_a_pools_settlement_and_a_winners_payout_in_their_wallet_and_bets()
     {
-        var (streamer, ana, bia) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("gil"), await Api.NewPlayerAsync("hel"));
+        var channel = NewChannel();
+        var (streamer, ana, bia) = (await Api.NewStreamerAsync("streamer", channel), await Api.NewPlayerAsync("gil"), await Api.NewPlayerAsync("hel"));
         await Api.DepositAsync(ana, 100_00);
         await Api.DepositAsync(bia, 100_00);
-        var pool = await Api.CreatePoolAsync(streamer, NewChannel(), "Ace this round?", ["Yes", "No"]);
+        var pool = await Api.CreatePoolAsync(streamer, channel, "Ace this round?", ["Yes", "No"]);
         await Api.PlaceBetAsync(ana, pool, "Yes", 10_00);
         await Api.PlaceBetAsync(bia, pool, "No", 30_00);
         await Api.LockAndResolveAsync(streamer, pool, "Yes");
@@ -202,9 +203,10 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
     [Fact]
     public async Task An_operator_locks_a_live_pool_and_cancels_it_so_every_bet_is_refunded()
     {
-        var (streamer, kim) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("kim"));
+        var channel = NewChannel();
+        var (streamer, kim) = (await Api.NewStreamerAsync("streamer", channel), await Api.NewPlayerAsync("kim"));
         await Api.DepositAsync(kim, 50_00);
-        var pool = await Api.CreatePoolAsync(streamer, NewChannel(), "Stream sniped?", ["Yes", "No"]);
+        var pool = await Api.CreatePoolAsync(streamer, channel, "Stream sniped?", ["Yes", "No"]);
         await Api.PlaceBetAsync(kim, pool, "No", 20_00);
         var console = await SignedInPageAsync(await Api.SignInAsync(GatewayDriver.AdminEmail, GatewayDriver.AdminPassword), site: Api.AdminUrl);
         var row = console.Locator($"[data-testid=live-pool][data-pool-id='{pool.Id}']");

@@ -21,7 +21,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
         TestUser streamerUser = null!, player = null!, third = null!;
         await Step("setup", async () =>
         {
-            (streamerUser, player, third) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("ana"), await Api.NewPlayerAsync("bia"));
+            (streamerUser, player, third) = (await Api.NewStreamerAsync("streamer", channel), await Api.NewPlayerAsync("ana"), await Api.NewPlayerAsync("bia"));
             await Api.DepositAsync(player, 100_00);
             await Api.DepositAsync(third, 100_00);
         });
@@ -76,7 +76,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
         var channel = NewChannel();
         var templateId = $"e2e-{Guid.NewGuid():N}"[..16];
         await Api.PutTemplateAsync(templateId, "Next map: who wins?", ["Team A", "Team B", "Draw"], 300);
-        var streamerUser = await Api.NewStreamerAsync("streamer");
+        var streamerUser = await Api.NewStreamerAsync("streamer", channel);
         var streamer = await SignedInPageAsync(streamerUser);
 
         await Step("open-from-template", async () =>
@@ -98,7 +98,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     public async Task When_the_streamer_resolves_the_player_sees_the_settlement_toast_and_the_new_balance_without_reloading()
     {
         var channel = NewChannel();
-        var (streamerUser, player, third) = (await Api.NewStreamerAsync("streamer"), await Api.NewPlayerAsync("caio"), await Api.NewPlayerAsync("duda"));
+        var (streamerUser, player, third) = (await Api.NewStreamerAsync("streamer", channel), await Api.NewPlayerAsync("caio"), await Api.NewPlayerAsync("duda"));
         await Api.DepositAsync(player, 100_00);
         await Api.DepositAsync(third, 100_00);
         var pool = await Api.CreatePoolAsync(streamerUser, channel, "First blood?", ["Yes", "No"]);
@@ -138,10 +138,11 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     [Fact]
     public async Task A_bet_above_the_balance_is_refused_with_a_clear_message_in_either_language()
     {
-        var streamerUser = await Api.NewStreamerAsync("streamer");
+        var channel = NewChannel();
+        var streamerUser = await Api.NewStreamerAsync("streamer", channel);
         var player = await Api.NewPlayerAsync("edu");
         await Api.DepositAsync(player, 20_00);
-        var pool = await Api.CreatePoolAsync(streamerUser, NewChannel(), "Clutch or kick?", ["Clutch", "Kick"]);
+        var pool = await Api.CreatePoolAsync(streamerUser, channel, "Clutch or kick?", ["Clutch", "Kick"]);
         var page = await SignedInPageAsync(player);
 
         await Step("insufficient-funds", async () =>

@@ -12,6 +12,7 @@ internal static class PoolProblems
 {
     public const string TypeBase = "https://streambets.dev/problems/";
     public const string TemplateNotFound = "template-not-found";
+    public const string ChannelNotLinked = "channel-not-linked";
 
     private static readonly Dictionary<string, (int Status, string Title)> Known = new()
     {
@@ -24,9 +25,11 @@ internal static class PoolProblems
         [PoolErrorCodes.SecondOutcome] = (StatusCodes.Status422UnprocessableEntity, "Second outcome"),
         [ManagementErrors.PoolNotFound] = (StatusCodes.Status404NotFound, "Pool not found"),
         [ManagementErrors.NotPoolOwner] = (StatusCodes.Status403Forbidden, "Not your pool"),
+        [ManagementErrors.ChannelNotYours] = (StatusCodes.Status403Forbidden, "Not your channel"),
         [ManagementErrors.ChannelHasActivePool] = (StatusCodes.Status409Conflict, "Channel already has an active pool"),
         [ManagementErrors.ConcurrencyConflict] = (StatusCodes.Status409Conflict, "Pool changed concurrently"),
         [TemplateNotFound] = (StatusCodes.Status404NotFound, "Template not found"),
+        [ChannelNotLinked] = (StatusCodes.Status404NotFound, "Channel not linked"),
     };
 
     public static string TypeOf(string code) => TypeBase + code;

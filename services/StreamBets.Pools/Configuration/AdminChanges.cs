@@ -10,7 +10,7 @@ public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId
 public sealed record AdminChangePage(IReadOnlyList<AdminChange> Items, string? NextCursor);
 
 /// <summary>
-/// The history of admins' changes to the configuration and templates in poolsdb, newest first. Written after the
+/// The history of admins' changes to the configuration, templates and channel links in poolsdb, newest first. Written after the
 /// change itself (the documents may live in MongoDB, so one transaction cannot hold both); a failed write answers an
 /// error and the admin's retry of the same PUT or DELETE records it.
 /// </summary>
@@ -19,6 +19,8 @@ public sealed class AdminChanges(NpgsqlDataSource db, TimeProvider time)
     public const string ConfigChanged = "config-changed";
     public const string TemplateSaved = "template-saved";
     public const string TemplateDeleted = "template-deleted";
+    public const string ChannelLinked = "channel-linked";
+    public const string ChannelUnlinked = "channel-unlinked";
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
 

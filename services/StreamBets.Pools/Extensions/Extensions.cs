@@ -36,6 +36,7 @@ internal static class Extensions
         var services = builder.Services;
         services.AddSingleton<PoolsSettingsProvider>();
         services.AddSingleton<AdminChanges>();
+        services.AddSingleton<ChannelOwners>();
         services.AddSingleton<PoolStore>();
         services.AddSingleton<PoolCommands>();
         services.AddSingleton<PoolStakes>();

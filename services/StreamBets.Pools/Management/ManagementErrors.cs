@@ -9,6 +9,7 @@ public static class ManagementErrors
     public const string NotPoolOwner = "not-pool-owner";
     public const string ChannelHasActivePool = "channel-has-active-pool";
     public const string ConcurrencyConflict = "concurrency-conflict";
+    public const string ChannelNotYours = "channel-not-yours";
 
     public static PoolError NotFound(Guid poolId) => new(PoolNotFound, $"No pool has id {poolId}.");
 
@@ -16,6 +17,9 @@ public static class ManagementErrors
 
     public static PoolError ChannelBusy(Channel channel) =>
         new(ChannelHasActivePool, $"Channel {channel} already has an active pool; resolve or cancel it before opening another.");
+
+    public static PoolError NotYourChannel(Channel channel) =>
+        new(ChannelNotYours, $"Channel {channel} is not linked to your account, so you cannot open pools on it. An operator links a streamer's channels (console, Accounts).");
 
     public static PoolError Conflict() =>
         new(ConcurrencyConflict, "The pool kept changing while this request was applied; reload it and try again.");

@@ -24,6 +24,7 @@ public sealed partial class PoolCommands(
     IOutbox outbox,
     PoolsSettingsProvider settings,
     IDocumentStore documents,
+    ChannelOwners channelOwners,
     TimeProvider time,
     ILogger<PoolCommands> logger)
 {
@@ -81,9 +82,15 @@ public sealed partial class PoolCommands(
             return ManagementErrors.Invalid(errors);
         }
 
+        var channel = request.Channel!;
+        // The streamer who opens a pool resolves it, so only the channel's own streamer may open one there.
+        if (!caller.IsAdmin && await channelOwners.OwnerOfAsync(channel, cancellationToken) != caller.UserId)
+        {
+            return ManagementErrors.NotYourChannel(channel);
+        }
+
         var pool = created.Value!;
         var opened = pool.Open(now).Value!;
-        var channel = request.Channel!;
         var stored = new StoredPool(pool, channel, caller.UserId, request.TemplateId, config.OneActivePoolPerChannel, now, version: 1);
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);

@@ -1,0 +1,96 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StreamBets.Pools.Configuration;
+using StreamBets.Pools.Management;
+
+namespace StreamBets.Pools.Apis;
+
+public sealed record LinkChannelRequest(Guid? OwnerId);
+
+public sealed record ChannelLinkView(ChannelView Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt)
+{
+    public static ChannelLinkView Of(ChannelLink link) =>
+        new(new ChannelView(link.Channel.Provider, link.Channel.ChannelId), link.OwnerId, link.LinkedBy, link.LinkedAt);
+}
+
+/// <summary>
+/// Which streamer owns which channel: admins link and unlink channels (/api/pools/admin/channels), a streamer reads
+/// their own (/api/pools/channels/mine). A streamer opens pools only on their linked channels (docs/pools.md).
+/// Links and unlinks are kept in <see cref="AdminChanges"/> with the admin and logged, as the other admin changes.
+/// </summary>
+public static partial class ChannelLinksApi
+{
+    public static IEndpointRouteBuilder MapChannelLinksApi(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/api/pools/admin/channels").WithTags("Pools administration").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
+        admin.MapGet("", ListLinks).WithName("ListChannelLinks");
+        admin.MapPut("/{provider}/{channelId}", Link).WithName("LinkChannel");
+        admin.MapDelete("/{provider}/{channelId}", Unlink).WithName("UnlinkChannel");
+
+        app.MapGet("/api/pools/channels/mine", MyChannels).WithTags("Pools")
+            .RequireAuthorization(AuthenticationDefaults.Policies.Streamer).WithName("GetMyChannels");
+        return app;
+    }
+
+    /// <summary>The channels linked to one account, by name.</summary>
+    public static async Task<Results<Ok<ChannelLinkView[]>, ValidationProblem>> ListLinks(Guid? ownerId, ChannelOwners owners, CancellationToken cancellationToken)
+    {
+        if (ownerId is not { } owner)
+        {
+            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["ownerId"] = ["The owner's user id is required."] });
+        }
+        return TypedResults.Ok((await owners.OfOwnerAsync(owner, cancellationToken)).Select(ChannelLinkView.Of).ToArray());
+    }
+
+    public static async Task<Ok<ChannelLinkView[]>> MyChannels(ClaimsPrincipal user, ChannelOwners owners, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await owners.OfOwnerAsync(user.GetUserId(), cancellationToken)).Select(ChannelLinkView.Of).ToArray());
+
+    /// <summary>Links the channel to the account; a channel linked to someone else moves to this account.</summary>
+    public static async Task<Results<Ok<ChannelLinkView>, ValidationProblem>> Link(
+        string provider, string channelId, LinkChannelRequest request, ClaimsPrincipal user, ChannelOwners owners, AdminChanges changes,
+        ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var channel = new Channel(provider.ToLowerInvariant(), channelId);
+        var errors = channel.Problems();
+        if (request.OwnerId is null || request.OwnerId == Guid.Empty)
+        {
+            errors["ownerId"] = ["The owner's user id is required."];
+        }
+        if (errors.Count > 0)
+        {
+            return PoolProblems.Invalid(errors);
+        }
+
+        var previous = await owners.OwnerOfAsync(channel, cancellationToken);
+        var link = await owners.LinkAsync(channel, request.OwnerId!.Value, user.GetUserId(), cancellationToken);
+        await changes.RecordAsync(user, AdminChanges.ChannelLinked, channel.ToString(), new { link.OwnerId, PreviousOwnerId = previous }, cancellationToken);
+        LogLinked(loggers.CreateLogger(PoolsAdminApi.AuditCategory), user.GetUserId(), channel.ToString(), link.OwnerId, previous);
+        return TypedResults.Ok(ChannelLinkView.Of(link));
+    }
+
+    /// <summary>The account loses the channel: it opens no new pools there. Its open pools stay its own to resolve.</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> Unlink(
+        string provider, string channelId, ClaimsPrincipal user, ChannelOwners owners, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var channel = new Channel(provider.ToLowerInvariant(), channelId);
+        if (channel.Problems() is { Count: > 0 } errors)
+        {
+            return PoolProblems.Invalid(errors);
+        }
+        if (!await owners.UnlinkAsync(channel, cancellationToken))
+        {
+            return PoolProblems.Problem(PoolProblems.ChannelNotLinked, $"Channel {channel} is not linked to anyone.");
+        }
+
+        await changes.RecordAsync(user, AdminChanges.ChannelUnlinked, channel.ToString(), new { }, cancellationToken);
+        LogUnlinked(loggers.CreateLogger(PoolsAdminApi.AuditCategory), user.GetUserId(), channel.ToString());
+        return TypedResults.NoContent();
+    }
+
+    [LoggerMessage(EventId = 6004, EventName = "ChannelLinked", Level = LogLevel.Information,
+        Message = "Admin {AdminId} linked channel {Channel} to {OwnerId} (before: {PreviousOwnerId})")]
+    private static partial void LogLinked(ILogger logger, Guid adminId, string channel, Guid ownerId, Guid? previousOwnerId);
+
+    [LoggerMessage(EventId = 6005, EventName = "ChannelUnlinked", Level = LogLevel.Information, Message = "Admin {AdminId} unlinked channel {Channel}")]
+    private static partial void LogUnlinked(ILogger logger, Guid adminId, string channel);
+}

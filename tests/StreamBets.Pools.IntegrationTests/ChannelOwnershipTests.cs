@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+public sealed record ChannelLinkJson(ChannelJson Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt);
+
+/// <summary>
+/// A streamer opens pools only on channels linked to them: the streamer who opens a pool resolves it, so anyone else's
+/// channel is off limits. Admins link and unlink channels (kept in the change history); admins open pools anywhere.
+/// </summary>
+public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp>
+{
+    private const string ChannelNotYours = "https://streambets.dev/problems/channel-not-yours";
+
+    [Fact]
+    public async Task A_streamer_opens_pools_only_on_a_channel_linked_to_them_and_an_admin_anywhere()
+    {
+        var (streamerId, otherId, adminId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        using var streamer = app.ClientFor(streamerId, "streamer");
+        using var other = app.ClientFor(otherId, "streamer");
+        using var admin = app.ClientFor(adminId, "admin");
+        var channel = Requests.NewChannel();
+
+        var unlinked = await streamer.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
+        Assert.Equal(HttpStatusCode.Forbidden, unlinked.StatusCode);
+        var problem = await unlinked.ProblemAsync();
+        Assert.Equal(ChannelNotYours, problem.Type);
+        Assert.Contains($"twitch:{channel}", problem.Detail);
+        Assert.Empty((await streamer.GetFromJsonAsync<PoolJson[]>($"/api/pools/live?channel=twitch:{channel}"))!);
+
+        var linked = await admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = streamerId });
+        var link = (await linked.Content.ReadFromJsonAsync<ChannelLinkJson>())!;
+        Assert.Equal(HttpStatusCode.OK, linked.StatusCode);
+        Assert.Equal((new ChannelJson("twitch", channel), streamerId, adminId), (link.Channel, link.OwnerId, link.LinkedBy));
+
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(channel));
+        Assert.Equal(streamerId, pool.CreatedBy);
+        // The same channel on another platform is another channel.
+        Assert.Equal(HttpStatusCode.Forbidden, (await streamer.PostAsJsonAsync("/api/pools", Requests.Pool(channel, provider: "kick"))).StatusCode);
+        Assert.Equal(ChannelNotYours, (await (await other.PostAsJsonAsync("/api/pools", Requests.Pool(channel))).ProblemAsync()).Type);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel()))).StatusCode);
+
+        // Unlinked: no new pools there, but the streamer's open pool stays theirs to lock and resolve.
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await streamer.PostAsync($"/api/pools/{pool.Id}/lock", null)).StatusCode);
+        await streamer.PostAsJsonAsync($"/api/pools/{pool.Id}/cancel", new { });
+        Assert.Equal(ChannelNotYours, (await (await streamer.PostAsJsonAsync("/api/pools", Requests.Pool(channel))).ProblemAsync()).Type);
+    }
+
+    [Fact]
+    public async Task Linking_a_channel_again_moves_it_and_every_link_is_in_the_change_history()
+    {
+        var (firstId, secondId, adminId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        using var first = app.ClientFor(firstId, "streamer");
+        using var second = app.ClientFor(secondId, "streamer");
+        using var admin = app.ClientFor(adminId, "admin");
+        var channel = Requests.NewChannel();
+
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId = firstId });
+        Assert.Equal([$"kick:{channel}"], (await first.GetFromJsonAsync<ChannelLinkJson[]>("/api/pools/channels/mine"))!.Select(Name));
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId = secondId });
+
+        Assert.Empty((await first.GetFromJsonAsync<ChannelLinkJson[]>("/api/pools/channels/mine"))!);
+        Assert.Equal([$"kick:{channel}"], (await admin.GetFromJsonAsync<ChannelLinkJson[]>($"/api/pools/admin/channels?ownerId={secondId}"))!.Select(Name));
+        Assert.Equal(ChannelNotYours, (await (await first.PostAsJsonAsync("/api/pools", Requests.Pool(channel, provider: "kick"))).ProblemAsync()).Type);
+        Assert.Equal(HttpStatusCode.Created, (await second.PostAsJsonAsync("/api/pools", Requests.Pool(channel, provider: "kick"))).StatusCode);
+
+        var changes = (await admin.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes?limit=100"))!.Items
+            .Where(c => c.Subject == $"kick:{channel}").ToArray();
+        Assert.Equal(["channel-linked", "channel-linked"], changes.Select(c => c.Action));
+        Assert.All(changes, c => Assert.Equal(adminId, c.AdminId));
+        // Newest first: the move names who had the channel before.
+        Assert.Equal((secondId, firstId), (changes[0].Details.GetProperty("ownerId").GetGuid(), changes[0].Details.GetProperty("previousOwnerId").GetGuid()));
+        Assert.Contains(app.AuditLog.Lines, line => line.Contains($"Admin {adminId} linked channel kick:{channel} to {secondId}"));
+    }
+
+    [Fact]
+    public async Task Linking_is_for_admins_and_a_bad_link_is_a_problem_naming_each_field()
+    {
+        using var admin = app.Admin();
+        using var streamer = app.ClientFor(Guid.NewGuid(), "streamer");
+        using var player = app.Player();
+        var channel = Requests.NewChannel();
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await streamer.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = Guid.NewGuid() })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await streamer.GetAsync($"/api/pools/admin/channels?ownerId={Guid.NewGuid()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await player.GetAsync("/api/pools/channels/mine")).StatusCode);
+
+        var bad = await admin.PutAsJsonAsync("/api/pools/admin/channels/myspace/not%20a%20channel", new { });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(["channel.channelId", "channel.provider", "ownerId"], (await bad.ProblemAsync()).Errors!.Keys.Order());
+        var noOwner = await admin.GetAsync("/api/pools/admin/channels");
+        Assert.Equal(["ownerId"], (await noOwner.ProblemAsync()).Errors!.Keys);
+        var notLinked = await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}");
+        Assert.Equal((HttpStatusCode.NotFound, "https://streambets.dev/problems/channel-not-linked"), (notLinked.StatusCode, (await notLinked.ProblemAsync()).Type));
+    }
+
+    private static string Name(ChannelLinkJson link) => $"{link.Channel.Provider}:{link.Channel.ChannelId}";
+}
