@@ -206,16 +206,18 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
     public async Task DepositAsync(TestUser user, long amountMinor) =>
         await EnsureAsync(await SendAsync(HttpMethod.Post, "/api/users/me/wallet/sandbox-deposit", user, new { amountMinor }, idempotencyKey: Guid.NewGuid().ToString()));
 
-    public async Task<TestPool> LivePoolAsync(TestUser user, string channel)
+    /// <summary>The channel's one live pool.</summary>
+    public async Task<TestPool> LivePoolAsync(TestUser user, string channel) => (await LivePoolsAsync(user, channel)).Single();
+
+    public async Task<TestPool[]> LivePoolsAsync(TestUser user, string channel)
     {
         var response = await SendAsync(HttpMethod.Get, $"/api/pools/live?channel={Uri.EscapeDataString(channel)}", user);
         await EnsureAsync(response);
         using var pools = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var pool = pools.RootElement.EnumerateArray().Single();
-        return new TestPool(
+        return [.. pools.RootElement.EnumerateArray().Select(pool => new TestPool(
             pool.GetProperty("id").GetGuid(),
             pool.GetProperty("title").GetString()!,
-            [.. pool.GetProperty("outcomes").EnumerateArray().Select(o => new TestOutcome(o.GetProperty("id").GetGuid(), o.GetProperty("label").GetString()!))]);
+            [.. pool.GetProperty("outcomes").EnumerateArray().Select(o => new TestOutcome(o.GetProperty("id").GetGuid(), o.GetProperty("label").GetString()!))]))];
     }
 
     public async Task PlaceBetAsync(TestUser user, TestPool pool, string outcome, long stakeMinor) =>

@@ -81,7 +81,10 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
 
         await Step("open-from-template", async () =>
         {
-            await streamer.GotoAsync($"/streamer?channel=twitch:{channel}");
+            // No channel named: the page starts on the streamer's linked channel.
+            await streamer.GotoAsync("/streamer");
+            await Expect(streamer.Locator("[data-testid=my-channels]")).ToContainTextAsync($"twitch:{channel}");
+            await Expect(streamer.Locator("[data-testid=streamer-channel]")).ToHaveValueAsync(channel);
             var template = streamer.Locator($"[data-testid=open-template][data-template={templateId}]");
             await Expect(template).ToContainTextAsync("Next map: who wins?");
             await Expect(template).ToContainTextAsync("3 outcomes");
@@ -92,6 +95,16 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
 
         var pool = await Api.LivePoolAsync(streamerUser, $"twitch:{channel}");
         Assert.Equal(["Team A", "Team B", "Draw"], pool.Outcomes.Select(o => o.Label));
+
+        var someoneElses = NewChannel();
+        await Step("refused-on-another-channel", async () =>
+        {
+            await streamer.GotoAsync($"/streamer?channel=twitch:{someoneElses}");
+            await streamer.Locator($"[data-testid=open-template][data-template={templateId}]").ClickAsync();
+            var problem = streamer.Locator("[data-testid=problem][data-code=channel-not-yours]");
+            await Expect(problem).ToContainTextAsync("not linked to your account");
+        });
+        Assert.Empty(await Api.LivePoolsAsync(streamerUser, $"twitch:{someoneElses}"));
     }
 
     [Fact]

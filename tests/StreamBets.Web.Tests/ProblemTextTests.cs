@@ -8,12 +8,14 @@ public sealed class ProblemTextTests
 {
     private static readonly ResourceManager Strings = new("StreamBets.Web.Resources.SharedResource", typeof(SharedResource).Assembly);
 
-    // The bet engine's stable rejection codes (docs/bets.md) and the deposit refusals (docs/users.md).
+    // The bet engine's stable rejection codes (docs/bets.md), the deposit refusals (docs/users.md) and a streamer's
+    // refusals when opening a pool (docs/pools.md).
     public static TheoryData<string> Codes => new()
     {
         "insufficient-funds", "pool-locked", "pool-closed", "pool-not-open", "pool-not-found", "stake-out-of-range", "second-outcome", "unknown-outcome",
         "self-excluded", "kyc-tier-too-low", "under-age", "account-locked", "session-limit-reached", "idempotency-key-reused",
         "dependency-unavailable", "not-eligible", "wallet-rejected", "deposit-limit-exceeded", "rate-limited",
+        "channel-not-yours", "channel-has-active-pool", "not-pool-owner",
     };
 
     [Theory]

@@ -50,6 +50,9 @@ public sealed class GatewayClient(IHttpClientFactory http, UserSession session, 
 
     public Task<ApiResult<Pool>> PoolAsync(Guid poolId, CancellationToken ct = default) => GetAsync<Pool>($"/api/pools/{poolId}", ct);
 
+    /// <summary>The channels linked to the signed-in streamer: the only ones they can open pools on.</summary>
+    public Task<ApiResult<ChannelLink[]>> MyChannelsAsync(CancellationToken ct = default) => GetAsync<ChannelLink[]>("/api/pools/channels/mine", ct);
+
     public Task<ApiResult<PoolTemplate[]>> PoolTemplatesAsync(CancellationToken ct = default) => GetAsync<PoolTemplate[]>("/api/pools/templates", ct);
 
     public Task<ApiResult<Pool>> CreatePoolAsync(CreatePoolRequest request, CancellationToken ct = default) =>
