@@ -51,6 +51,25 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             Assert.Equal("streamer", account.GetProperty("role").GetString());
         });
 
+        var channel = NewChannel();
+        await Step("channels", async () =>
+        {
+            var channels = console.Locator("[data-testid=channels]");
+            await Expect(channels).ToContainTextAsync("No channel linked");
+            await console.Locator("#channel-provider").SelectOptionAsync("kick");
+            await console.Locator("#channel-id").FillAsync(channel);
+            await console.GetByRole(AriaRole.Button, new() { Name = "Link channel" }).ClickAsync();
+            var row = console.Locator($"[data-testid=channel-link][data-channel='kick:{channel}']");
+            await Expect(row).ToHaveCountAsync(1);
+            var linked = (await Api.AdminGetAsync($"/api/pools/admin/channels?ownerId={player.Id}")).EnumerateArray().Single();
+            Assert.Equal(channel, linked.GetProperty("channel").GetProperty("channelId").GetString());
+
+            await row.GetByRole(AriaRole.Button, new() { Name = "Unlink" }).ClickAsync();
+            await Expect(row).ToHaveCountAsync(0);
+            await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync($"kick:{channel} is unlinked");
+            Assert.Empty((await Api.AdminGetAsync($"/api/pools/admin/channels?ownerId={player.Id}")).EnumerateArray());
+        });
+
         await Step("sign-out", async () =>
         {
             await console.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();

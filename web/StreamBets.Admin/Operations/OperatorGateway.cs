@@ -50,6 +50,19 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
     public Task<ApiResult<Account>> ChangeRoleAsync(Guid userId, string role, CancellationToken ct = default) =>
         SendAsync<Account>(HttpMethod.Put, $"/api/users/admin/users/{userId}/role", new { role }, cancellationToken: ct);
 
+    // A streamer's channels: the only ones they may open pools on
+    public Task<ApiResult<ChannelLink[]>> ChannelsOfAsync(Guid ownerId, CancellationToken ct = default) =>
+        GetAsync<ChannelLink[]>($"/api/pools/admin/channels?ownerId={ownerId}", ct);
+
+    public Task<ApiResult<ChannelLink>> LinkChannelAsync(string provider, string channelId, Guid ownerId, CancellationToken ct = default) =>
+        SendAsync<ChannelLink>(HttpMethod.Put, ChannelPath(provider, channelId), new { ownerId }, cancellationToken: ct);
+
+    public Task<ApiResult<bool>> UnlinkChannelAsync(PoolChannel channel, CancellationToken ct = default) =>
+        SendAsync<bool>(HttpMethod.Delete, ChannelPath(channel.Provider, channel.ChannelId), null, cancellationToken: ct);
+
+    private static string ChannelPath(string provider, string channelId) =>
+        $"/api/pools/admin/channels/{Uri.EscapeDataString(provider)}/{Uri.EscapeDataString(channelId)}";
+
     // Support: a player's wallet and bets, as the player sees them
     public Task<ApiResult<WalletBalance>> WalletAsync(Guid userId, CancellationToken ct = default) =>
         GetAsync<WalletBalance>($"/api/users/admin/wallets/{userId}", ct);

@@ -17,6 +17,8 @@ public sealed record PoolChannel(string Provider, string ChannelId)
     public override string ToString() => $"{Provider}:{ChannelId}";
 }
 
+public sealed record ChannelLink(PoolChannel Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt);
+
 public sealed record PoolOutcome(Guid Id, string Label, long StakedMinor, int BetCount);
 
 /// <summary>What the console shows of a pool: live, beside its settlement, or beside a bet on it.</summary>
