@@ -76,6 +76,26 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
     }
 
     [Fact]
+    public async Task A_link_whose_history_row_cannot_be_written_is_not_made()
+    {
+        var (streamerId, channel) = (Guid.NewGuid(), Requests.NewChannel());
+        using var admin = app.Admin();
+        // poolsdb refuses this channel's history row, as a full disk or a broken connection would.
+        await app.ExecuteAsync($"""
+            CREATE FUNCTION refuse_{channel}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.subject = 'twitch:{channel}' THEN RAISE EXCEPTION 'history unavailable'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER refuse_{channel} BEFORE INSERT ON admin_changes FOR EACH ROW EXECUTE FUNCTION refuse_{channel}();
+            """);
+
+        var linked = await admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = streamerId });
+
+        Assert.Equal(HttpStatusCode.InternalServerError, linked.StatusCode);
+        Assert.DoesNotContain("history unavailable", await linked.Content.ReadAsStringAsync());
+        Assert.Empty((await admin.GetFromJsonAsync<ChannelLinkJson[]>($"/api/pools/admin/channels?ownerId={streamerId}"))!);
+        await app.ExecuteAsync($"DROP TRIGGER refuse_{channel} ON admin_changes; DROP FUNCTION refuse_{channel}();");
+    }
+
+    [Fact]
     public async Task Linking_is_for_admins_and_a_bad_link_is_a_problem_naming_each_field()
     {
         using var admin = app.Admin();

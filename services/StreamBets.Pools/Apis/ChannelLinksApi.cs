@@ -16,7 +16,7 @@ public sealed record ChannelLinkView(ChannelView Channel, Guid OwnerId, Guid Lin
 /// <summary>
 /// Which streamer owns which channel: admins link and unlink channels (/api/pools/admin/channels), a streamer reads
 /// their own (/api/pools/channels/mine). A streamer opens pools only on their linked channels (docs/pools.md).
-/// Links and unlinks are kept in <see cref="AdminChanges"/> with the admin and logged, as the other admin changes.
+/// Links and unlinks are kept in <see cref="AdminChanges"/> (in the same transaction) and logged, as the other admin changes.
 /// </summary>
 public static partial class ChannelLinksApi
 {
@@ -47,8 +47,8 @@ public static partial class ChannelLinksApi
 
     /// <summary>Links the channel to the account; a channel linked to someone else moves to this account.</summary>
     public static async Task<Results<Ok<ChannelLinkView>, ValidationProblem>> Link(
-        string provider, string channelId, LinkChannelRequest request, ClaimsPrincipal user, ChannelOwners owners, AdminChanges changes,
-        ILoggerFactory loggers, CancellationToken cancellationToken)
+        string provider, string channelId, LinkChannelRequest request, ClaimsPrincipal user, ChannelOwners owners, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         var channel = new Channel(provider.ToLowerInvariant(), channelId);
         var errors = channel.Problems();
@@ -61,28 +61,25 @@ public static partial class ChannelLinksApi
             return PoolProblems.Invalid(errors);
         }
 
-        var previous = await owners.OwnerOfAsync(channel, cancellationToken);
-        var link = await owners.LinkAsync(channel, request.OwnerId!.Value, user.GetUserId(), cancellationToken);
-        await changes.RecordAsync(user, AdminChanges.ChannelLinked, channel.ToString(), new { link.OwnerId, PreviousOwnerId = previous }, cancellationToken);
+        var (link, previous) = await owners.LinkAsync(channel, request.OwnerId!.Value, user, cancellationToken);
         LogLinked(loggers.CreateLogger(PoolsAdminApi.AuditCategory), user.GetUserId(), channel.ToString(), link.OwnerId, previous);
         return TypedResults.Ok(ChannelLinkView.Of(link));
     }
 
     /// <summary>The account loses the channel: it opens no new pools there. Its open pools stay its own to resolve.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> Unlink(
-        string provider, string channelId, ClaimsPrincipal user, ChannelOwners owners, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string provider, string channelId, ClaimsPrincipal user, ChannelOwners owners, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var channel = new Channel(provider.ToLowerInvariant(), channelId);
         if (channel.Problems() is { Count: > 0 } errors)
         {
             return PoolProblems.Invalid(errors);
         }
-        if (!await owners.UnlinkAsync(channel, cancellationToken))
+        if (!await owners.UnlinkAsync(channel, user, cancellationToken))
         {
             return PoolProblems.Problem(PoolProblems.ChannelNotLinked, $"Channel {channel} is not linked to anyone.");
         }
 
-        await changes.RecordAsync(user, AdminChanges.ChannelUnlinked, channel.ToString(), new { }, cancellationToken);
         LogUnlinked(loggers.CreateLogger(PoolsAdminApi.AuditCategory), user.GetUserId(), channel.ToString());
         return TypedResults.NoContent();
     }

@@ -10,9 +10,10 @@ public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId
 public sealed record AdminChangePage(IReadOnlyList<AdminChange> Items, string? NextCursor);
 
 /// <summary>
-/// The history of admins' changes to the configuration, templates and channel links in poolsdb, newest first. Written after the
-/// change itself (the documents may live in MongoDB, so one transaction cannot hold both); a failed write answers an
-/// error and the admin's retry of the same PUT or DELETE records it.
+/// The history of admins' changes to the configuration, templates and channel links in poolsdb, newest first. A change
+/// to the configuration or a template is recorded after it (the documents may live in MongoDB, so one transaction cannot
+/// hold both): a failed write answers an error and the admin's retry of the same PUT or DELETE records it. A channel
+/// link lives in poolsdb, so it commits together with its record.
 /// </summary>
 public sealed class AdminChanges(NpgsqlDataSource db, TimeProvider time)
 {
@@ -26,8 +27,19 @@ public sealed class AdminChanges(NpgsqlDataSource db, TimeProvider time)
 
     public async Task RecordAsync(ClaimsPrincipal admin, string action, string subject, object details, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand(
-            "INSERT INTO admin_changes (changed_at, admin_id, admin_name, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)");
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await RecordAsync(connection, null, admin, action, subject, details, cancellationToken);
+    }
+
+    /// <summary>Records a change to poolsdb itself in the change's own transaction, so both commit or neither does.</summary>
+    public Task RecordAsync(NpgsqlTransaction transaction, ClaimsPrincipal admin, string action, string subject, object details, CancellationToken cancellationToken) =>
+        RecordAsync(transaction.Connection!, transaction, admin, action, subject, details, cancellationToken);
+
+    private async Task RecordAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, ClaimsPrincipal admin, string action, string subject, object details, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO admin_changes (changed_at, admin_id, admin_name, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = admin.GetUserId() });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = admin.FindFirstValue(AuthenticationDefaults.Claims.DisplayName) ?? "" });

@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using Npgsql;
+using StreamBets.Pools.Configuration;
 
 namespace StreamBets.Pools.Management;
 
@@ -7,8 +9,9 @@ public sealed record ChannelLink(Channel Channel, Guid OwnerId, Guid LinkedBy, D
 
 /// <summary>
 /// Which streamer owns each channel (poolsdb <c>channel_owners</c>). A channel has one owner; linking it again moves it.
+/// Each link and unlink commits together with its row in <see cref="AdminChanges"/>.
 /// </summary>
-public sealed class ChannelOwners(NpgsqlDataSource db, TimeProvider time)
+public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, TimeProvider time)
 {
     public const int MaxLinksListed = 500;
 
@@ -19,29 +22,47 @@ public sealed class ChannelOwners(NpgsqlDataSource db, TimeProvider time)
         return await command.ExecuteScalarAsync(cancellationToken) is Guid owner ? owner : null;
     }
 
-    public async Task<ChannelLink> LinkAsync(Channel channel, Guid ownerId, Guid linkedBy, CancellationToken cancellationToken)
+    /// <summary>Links the channel to the owner; answers the link and who had the channel before, if anyone.</summary>
+    public async Task<(ChannelLink Link, Guid? PreviousOwnerId)> LinkAsync(Channel channel, Guid ownerId, ClaimsPrincipal admin, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         // PostgreSQL keeps microseconds: the answer to a link equals what a later read returns.
-        var link = new ChannelLink(channel, ownerId, linkedBy, now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)));
-        await using var command = db.CreateCommand("""
-            INSERT INTO channel_owners (channel, owner_id, linked_by, linked_at) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (channel) DO UPDATE SET owner_id = EXCLUDED.owner_id, linked_by = EXCLUDED.linked_by, linked_at = EXCLUDED.linked_at
-            """);
+        var link = new ChannelLink(channel, ownerId, admin.GetUserId(), now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)));
+
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The previous owner as the upsert replaced it: the old row's value, read under the upsert's lock.
+        await using var command = new NpgsqlCommand("""
+            WITH previous AS (SELECT owner_id FROM channel_owners WHERE channel = $1 FOR UPDATE),
+            linked AS (
+                INSERT INTO channel_owners (channel, owner_id, linked_by, linked_at) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (channel) DO UPDATE SET owner_id = EXCLUDED.owner_id, linked_by = EXCLUDED.linked_by, linked_at = EXCLUDED.linked_at)
+            SELECT owner_id FROM previous
+            """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = ownerId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = linkedBy });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = link.LinkedBy });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = link.LinkedAt });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        return link;
+        var previous = await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+        await changes.RecordAsync(transaction, admin, AdminChanges.ChannelLinked, channel.ToString(), new { ownerId, PreviousOwnerId = previous }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (link, previous);
     }
 
-    /// <summary>False when the channel was not linked.</summary>
-    public async Task<bool> UnlinkAsync(Channel channel, CancellationToken cancellationToken)
+    /// <summary>False when the channel was not linked (nothing is recorded then).</summary>
+    public async Task<bool> UnlinkAsync(Channel channel, ClaimsPrincipal admin, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("DELETE FROM channel_owners WHERE channel = $1");
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("DELETE FROM channel_owners WHERE channel = $1", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+        await changes.RecordAsync(transaction, admin, AdminChanges.ChannelUnlinked, channel.ToString(), new { }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>The owner's channels, by name.</summary>
