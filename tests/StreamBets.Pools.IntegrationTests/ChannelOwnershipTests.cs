@@ -110,8 +110,12 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         var bad = await admin.PutAsJsonAsync("/api/pools/admin/channels/myspace/not%20a%20channel", new { });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Equal(["channel.channelId", "channel.provider", "ownerId"], (await bad.ProblemAsync()).Errors!.Keys.Order());
-        var noOwner = await admin.GetAsync("/api/pools/admin/channels");
-        Assert.Equal(["ownerId"], (await noOwner.ProblemAsync()).Errors!.Keys);
+        foreach (var query in new[] { "", "?ownerId=nobody" })
+        {
+            var noOwner = await admin.GetAsync($"/api/pools/admin/channels{query}");
+            Assert.Equal(HttpStatusCode.BadRequest, noOwner.StatusCode);
+            Assert.Equal(["ownerId"], (await noOwner.ProblemAsync()).Errors!.Keys);
+        }
         var notLinked = await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}");
         Assert.Equal((HttpStatusCode.NotFound, "https://streambets.dev/problems/channel-not-linked"), (notLinked.StatusCode, (await notLinked.ProblemAsync()).Type));
     }

@@ -33,11 +33,12 @@ public static partial class ChannelLinksApi
     }
 
     /// <summary>The channels linked to one account, by name.</summary>
-    public static async Task<Results<Ok<ChannelLinkView[]>, ValidationProblem>> ListLinks(Guid? ownerId, ChannelOwners owners, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ChannelLinkView[]>, ValidationProblem>> ListLinks(string? ownerId, ChannelOwners owners, CancellationToken cancellationToken)
     {
-        if (ownerId is not { } owner)
+        // Parsed here, not bound as a Guid: a bad id must be a problem naming the field, not the framework's bare 400.
+        if (!Guid.TryParse(ownerId, out var owner))
         {
-            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["ownerId"] = ["The owner's user id is required."] });
+            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["ownerId"] = ["The owner's user id (a UUID) is required."] });
         }
         return TypedResults.Ok((await owners.OfOwnerAsync(owner, cancellationToken)).Select(ChannelLinkView.Of).ToArray());
     }
