@@ -63,9 +63,10 @@ public sealed record Pool(
 public sealed record CreatePoolRequest(
     PoolChannel Channel, string? Title, string[]? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? TemplateId = null);
 
-/// <summary>A ready-made pool an admin defined; stakes left null take the configuration's.</summary>
+/// <summary>A channel linked to the signed-in streamer: one they may open pools on.</summary>
 public sealed record ChannelLink(PoolChannel Channel);
 
+/// <summary>A ready-made pool an admin defined; stakes left null take the configuration's.</summary>
 public sealed record PoolTemplate(string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
 
 public sealed record LiveChannel(string Channel, string Provider, string ChannelId, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
