@@ -6,24 +6,28 @@ namespace StreamBets.Testing;
 /// <summary>
 /// CPU time of this process and of every process it started (the services, PostgreSQL and its backends, Redis), by role,
 /// read from /proc: where a benchmark's CPU went, without a profiler. A PostgreSQL backend counts under its database.
-/// A process that exits between two samples loses its time (the services' pooled connections live through a run).
+/// A process that ends between two samples (a parallel query's worker, an autovacuum worker, a backend whose connection
+/// closed) is counted from what its parent, which waited for it, adds to its children's time; its database is then
+/// unknown.
 /// </summary>
 public sealed class ProcessCpu
 {
     private const double TicksPerSecond = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/stat
 
-    private readonly Dictionary<int, (string Role, long Ticks)> _processes;
+    public const string EndedRole = "processes that ended in the window";
 
-    private ProcessCpu(Dictionary<int, (string Role, long Ticks)> processes) => _processes = processes;
+    private readonly Dictionary<int, (string Role, long Ticks, long EndedChildrenTicks)> _processes;
+
+    private ProcessCpu(Dictionary<int, (string Role, long Ticks, long EndedChildrenTicks)> processes) => _processes = processes;
 
     public static ProcessCpu Sample()
     {
-        var processes = new Dictionary<int, (string, long)>();
+        var processes = new Dictionary<int, (string, long, long)>();
         foreach (var pid in Procfs.Tree(Environment.ProcessId))
         {
-            if (Procfs.TryReadStat(pid, out _, out var ticks))
+            if (Procfs.TryReadStat(pid, out _, out var ticks, out var endedChildrenTicks))
             {
-                processes[pid] = (Role(pid), ticks);
+                processes[pid] = (Role(pid), ticks, endedChildrenTicks);
             }
         }
         return new ProcessCpu(processes);
@@ -33,10 +37,19 @@ public sealed class ProcessCpu
     public static string Report(ProcessCpu before, ProcessCpu after, double seconds, long units, string unit)
     {
         var byRole = new Dictionary<string, long>();
-        foreach (var (pid, (role, ticks)) in after._processes)
+        var ended = 0L;
+        foreach (var (pid, (role, ticks, endedChildrenTicks)) in after._processes)
         {
-            var used = ticks - (before._processes.TryGetValue(pid, out var earlier) ? earlier.Ticks : 0);
-            byRole[role] = byRole.GetValueOrDefault(role) + used;
+            var earlier = before._processes.GetValueOrDefault(pid);
+            byRole[role] = byRole.GetValueOrDefault(role) + ticks - earlier.Ticks;
+            ended += endedChildrenTicks - earlier.EndedChildrenTicks;
+        }
+        // A process seen in the first sample and gone by the second: its parent's children time now holds its whole life,
+        // of which the part before the first sample is not in the window.
+        ended -= before._processes.Where(p => !after._processes.ContainsKey(p.Key)).Sum(p => p.Value.Ticks);
+        if (ended > 0)
+        {
+            byRole[EndedRole] = ended;
         }
 
         var total = byRole.Values.Sum() / TicksPerSecond;

@@ -11,7 +11,7 @@ internal static class Procfs
         var children = new Dictionary<int, List<int>>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
-            if (int.TryParse(Path.GetFileName(directory), out var pid) && TryReadStat(pid, out var parent, out _))
+            if (int.TryParse(Path.GetFileName(directory), out var pid) && TryReadStat(pid, out var parent, out _, out _))
             {
                 (children.TryGetValue(parent, out var siblings) ? siblings : children[parent] = []).Add(pid);
             }
@@ -25,10 +25,13 @@ internal static class Procfs
         return tree;
     }
 
-    /// <summary>A process's parent and its user + system CPU time in clock ticks; false when it ended while we looked.</summary>
-    public static bool TryReadStat(int pid, out int parent, out long cpuTicks)
+    /// <summary>
+    /// A process's parent, its user + system CPU time in clock ticks, and that of its children which ended and which it
+    /// waited for (a PostgreSQL server's parallel workers, say); false when it ended while we looked.
+    /// </summary>
+    public static bool TryReadStat(int pid, out int parent, out long cpuTicks, out long endedChildrenTicks)
     {
-        (parent, cpuTicks) = (0, 0);
+        (parent, cpuTicks, endedChildrenTicks) = (0, 0, 0);
         try
         {
             // "pid (comm) state ppid ... utime stime ...": comm may hold spaces, so read the fields after its last ')'.
@@ -36,6 +39,7 @@ internal static class Procfs
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
             cpuTicks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            endedChildrenTicks = long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
