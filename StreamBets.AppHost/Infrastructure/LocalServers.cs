@@ -108,11 +108,8 @@ public static class LocalServers
 
         return builder.AddResource(server)
             .WithEndpoint(name: "tcp", scheme: "tcp")
-            // Append-only with a once-a-second fsync keeps the local event streams across restarts. The log is rewritten
-            // from 512 MB, not Redis's 64 MB: each rewrite forks a child that writes out the whole dataset, and a
-            // 1,000,000-bet settlement set off three of them (about 10 CPU-s, 8 % of the box; docs/benchmarks.md).
-            .WithArgs("--bind", "127.0.0.1", "--dir", redisData, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-                "--auto-aof-rewrite-min-size", "512mb")
+            // Append-only with a once-a-second fsync keeps the local event streams across restarts.
+            .WithArgs("--bind", "127.0.0.1", "--dir", redisData, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec")
             .WithArgs(context =>
             {
                 context.Args.Add("--port");

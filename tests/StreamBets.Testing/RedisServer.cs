@@ -4,10 +4,7 @@ using System.Text;
 
 namespace StreamBets.Testing;
 
-/// <summary>
-/// Redis 7 from the machine's packages, with append-only persistence so a restart keeps its streams, configured as the
-/// AppHost's local Redis is (see LocalServers.AddLocalRedis).
-/// </summary>
+/// <summary>Redis 7 from the machine's packages, with append-only persistence so a restart keeps its streams.</summary>
 public sealed class RedisServer() : LocalServer("redis")
 {
     public string ConnectionString => $"127.0.0.1:{Port}";
@@ -16,7 +13,6 @@ public sealed class RedisServer() : LocalServer("redis")
     [
         "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--bind", "127.0.0.1", "--dir", DataDirectory, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-        "--auto-aof-rewrite-min-size", "512mb",
     ]);
 
     protected override async Task<bool> AnswersAsync()
