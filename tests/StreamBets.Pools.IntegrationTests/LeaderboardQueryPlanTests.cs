@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using StreamBets.Testing;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+/// <summary>
+/// A settled batch's score sums must stay index probes per player however big the day's boards grow: a plan that reads
+/// the whole day costs nothing in a small test database and grew with every batch of a big pool's settlement.
+/// </summary>
+public sealed class LeaderboardQueryPlanTests
+{
+    [Fact]
+    public async Task The_scores_of_a_settled_batch_probe_each_player_even_when_the_statistics_are_stale()
+    {
+        var connectionString = await (await TestServers.PostgresAsync()).CreateDatabaseAsync("leaderboard-plan");
+        await PostgresSchema.MigrateAsync(connectionString, typeof(Leaderboards.Leaderboards).Assembly);
+        await using var database = NpgsqlDataSource.Create(connectionString);
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+
+        // As during a big pool's settlement: the statistics were taken when today's boards were small, and 200,000 new
+        // players were added since, faster than autovacuum's ANALYZE follows (here it never does).
+        await ExecuteAsync(database, """
+            ALTER TABLE leaderboard_entries SET (autovacuum_enabled = false);
+            ALTER TABLE leaderboard_totals SET (autovacuum_enabled = false);
+            INSERT INTO leaderboard_entries SELECT 'twitch:big', current_date, gen_random_uuid(), 100 FROM generate_series(1, 20000);
+            INSERT INTO leaderboard_totals SELECT user_id, channel, net_minor FROM leaderboard_entries;
+            ANALYZE leaderboard_entries, leaderboard_totals;
+            INSERT INTO leaderboard_entries SELECT 'twitch:big', current_date, gen_random_uuid(), 100 FROM generate_series(1, 200000);
+            INSERT INTO leaderboard_totals SELECT user_id, channel, net_minor FROM leaderboard_entries ON CONFLICT DO NOTHING;
+            """);
+        await using var pick = database.CreateCommand("SELECT array_agg(user_id) FROM (SELECT user_id FROM leaderboard_entries ORDER BY random() LIMIT 1000) s");
+        var players = (Guid[])(await pick.ExecuteScalarAsync())!;
+
+        await using var explain = database.CreateCommand("EXPLAIN " + Leaderboards.Leaderboards.ScoresSql);
+        explain.Parameters.Add(new NpgsqlParameter { Value = players });
+        explain.Parameters.Add(new NpgsqlParameter { Value = today });
+        explain.Parameters.Add(new NpgsqlParameter { Value = today.AddDays(-3) });
+        explain.Parameters.Add(new NpgsqlParameter { Value = today.AddDays(3) });
+        explain.Parameters.Add(new NpgsqlParameter { Value = "twitch:big" });
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        var text = string.Join('\n', plan);
+        Assert.DoesNotContain("Seq Scan", text);
+        Assert.DoesNotContain("leaderboard_entries_by_day", text);
+        Assert.Contains("Index Scan using leaderboard_entries_by_user", text);
+        Assert.Contains("Index Scan using leaderboard_totals_pkey", text);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlDataSource database, string sql)
+    {
+        await using var command = database.CreateCommand(sql);
+        command.CommandTimeout = 120;
+        await command.ExecuteNonQueryAsync();
+    }
+}
