@@ -32,22 +32,7 @@ public sealed class LeaderboardQueryPlanTests
         await using var pick = database.CreateCommand("SELECT array_agg(user_id) FROM (SELECT user_id FROM leaderboard_entries ORDER BY random() LIMIT 1000) s");
         var players = (Guid[])(await pick.ExecuteScalarAsync())!;
 
-        await using var explain = database.CreateCommand("EXPLAIN " + Leaderboards.Leaderboards.ScoresSql);
-        explain.Parameters.Add(new NpgsqlParameter { Value = players });
-        explain.Parameters.Add(new NpgsqlParameter { Value = today });
-        explain.Parameters.Add(new NpgsqlParameter { Value = today.AddDays(-3) });
-        explain.Parameters.Add(new NpgsqlParameter { Value = today.AddDays(3) });
-        explain.Parameters.Add(new NpgsqlParameter { Value = "twitch:big" });
-        var plan = new List<string>();
-        await using (var reader = await explain.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                plan.Add(reader.GetString(0));
-            }
-        }
-
-        var text = string.Join('\n', plan);
+        var text = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.ScoresSql, [players, today, today.AddDays(-3), today.AddDays(3), "twitch:big"]);
         Assert.DoesNotContain("Seq Scan", text);
         Assert.DoesNotContain("leaderboard_entries_by_day", text);
         Assert.Contains("Index Scan using leaderboard_entries_by_user", text);

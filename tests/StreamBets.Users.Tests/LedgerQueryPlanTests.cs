@@ -1,4 +1,4 @@
-using Npgsql;
+using StreamBets.Testing;
 using StreamBets.Users.Ledger;
 
 namespace StreamBets.Users.Tests;
@@ -21,18 +21,7 @@ public sealed class LedgerQueryPlanTests(LedgerTestDatabase db) : IClassFixture<
         await using var pick = db.DataSource.CreateCommand("SELECT array_agg(code ORDER BY code) FROM (SELECT code FROM ledger_accounts ORDER BY random() LIMIT 2500) s");
         var codes = (string[])(await pick.ExecuteScalarAsync())!;
 
-        await using var explain = db.DataSource.CreateCommand("EXPLAIN " + LedgerStore.LockAccountsSql);
-        explain.Parameters.Add(new NpgsqlParameter { Value = codes });
-        var plan = new List<string>();
-        await using (var reader = await explain.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                plan.Add(reader.GetString(0));
-            }
-        }
-
-        var text = string.Join('\n', plan);
+        var text = await QueryPlans.ExplainAsync(db.DataSource, LedgerStore.LockAccountsSql, [codes]);
         Assert.DoesNotContain("Seq Scan", text);
         Assert.Contains("Index Scan using ledger_accounts_code_key", text);
     }

@@ -33,8 +33,8 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     /// Each player's six scores: day and week from this week's daily rows, all time from the totals, so bounded by the
     /// player's channels, not their history. LATERAL makes it one index probe per player and table whatever the
     /// statistics say. Written with "user_id = ANY($1)", the planner read every row of the day through the day index
-    /// (or scanned the totals, in parallel workers) while a big pool of new players grew the tables faster than ANALYZE
-    /// followed: 85-140 ms per 1,000 players and growing with the pool, against about 10 ms.
+    /// and scanned the totals (in parallel workers, forked per call) while a big pool of new players grew the tables
+    /// faster than ANALYZE followed: 43,000 rows read for 1,000 players early in a 1,000,000-bet settlement, 231,000 later.
     /// </summary>
     internal const string ScoresSql = """
         SELECT u.user_id,
