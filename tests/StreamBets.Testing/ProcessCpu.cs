@@ -14,7 +14,7 @@ public sealed class ProcessCpu
 {
     private const double TicksPerSecond = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/stat
 
-    public const string EndedRole = "processes that ended in the window";
+    private const string EndedRole = "processes that ended in the window";
 
     private readonly Dictionary<int, (string Role, long Ticks, long EndedChildrenTicks)> _processes;
 
