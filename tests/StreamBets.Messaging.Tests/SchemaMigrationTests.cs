@@ -33,6 +33,21 @@ public sealed class SchemaMigrationTests
         Assert.True(earlier.ScriptsApplied > 0, "The earlier hosted service started before any schema script was applied.");
     }
 
+    /// <summary>Every service database gets JIT off, for every connection any data source opens (why: PostgresSchema).</summary>
+    [Fact]
+    public async Task A_migrated_database_has_jit_compilation_off_for_new_connections()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        var connectionString = postgres.ConnectionString($"jit_off_{Guid.NewGuid():N}");
+
+        await PostgresSchema.MigrateAsync(connectionString, typeof(EventBusExtensions).Assembly);
+
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var show = new NpgsqlCommand("SHOW jit", connection);
+        Assert.Equal("off", await show.ExecuteScalarAsync());
+    }
+
     private sealed class SchemaProbe(string connectionString) : IHostedService
     {
         public long ScriptsApplied { get; private set; }
