@@ -13,16 +13,17 @@ namespace StreamBets.Settlement.Benchmarks;
 /// the Pools API, the bets by COPY into betsdb exactly as the Bet Engine stores accepted bets, the players' (empty)
 /// wallets, and their stakes moved into the pool's escrow through the ledger (from PSP clearing, as deposits would
 /// have), so the ledger stays double-entry and sums to 0.</summary>
-public sealed record BigPool(Guid Id, Guid[] Outcomes, long TotalMinor, int Bets)
+public sealed record BigPool(Guid Id, string Channel, Guid[] Outcomes, long TotalMinor, int Bets)
 {
     public static async Task<BigPool> CreateAsync(SettlementServices services, SettlementBenchmarkOptions options)
     {
         var clock = Stopwatch.StartNew();
         using var pools = new HttpClient { BaseAddress = new Uri(services.PoolsUrl) };
         pools.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(Guid.NewGuid(), "admin", services.SigningKey));
+        var channelId = $"bench-{Guid.NewGuid():N}";
         var created = await pools.PostAsJsonAsync("/api/pools", new
         {
-            channel = new { provider = "twitch", channelId = $"bench-{Guid.NewGuid():N}" },
+            channel = new { provider = "twitch", channelId },
             title = "Settlement benchmark",
             outcomes = Enumerable.Range(1, options.Outcomes).Select(i => $"Outcome {i}").ToArray(),
             bettingWindowSeconds = 1800,
@@ -47,7 +48,7 @@ public sealed record BigPool(Guid Id, Guid[] Outcomes, long TotalMinor, int Bets
             Legs = { new Leg { FromAccount = "psp:clearing", ToAccount = $"escrow:pool:{pool.Id}", AmountMinor = total } },
         });
         Console.WriteLine($"Escrow funded through the ledger (transfer {reply.Transfer.Sequence}); pool {pool.Id} locked, ready after {clock.Elapsed.TotalSeconds:F1} s");
-        return new BigPool(pool.Id, outcomes, total, options.Bets);
+        return new BigPool(pool.Id, $"twitch:{channelId}", outcomes, total, options.Bets);
     }
 
     /// <summary>One bet per player, bet ids UUIDv7 in placement order, random outcome and stake (100 to 5,000): accepted
