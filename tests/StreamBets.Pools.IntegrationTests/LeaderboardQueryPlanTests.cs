@@ -35,7 +35,7 @@ public sealed class LeaderboardQueryPlanTests
         var text = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.ScoresSql, [players, today, today.AddDays(-3), today.AddDays(3), "twitch:big"]);
         Assert.DoesNotContain("Seq Scan", text);
         Assert.DoesNotContain("leaderboard_entries_by_day", text);
-        Assert.Contains("Index Scan using leaderboard_entries_by_user", text);
+        Assert.Contains("Index Scan using leaderboard_entries_pkey", text);
         Assert.Contains("Index Scan using leaderboard_totals_pkey", text);
     }
 

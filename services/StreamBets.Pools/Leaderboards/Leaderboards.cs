@@ -86,7 +86,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
                 new NpgsqlBatchCommand("""
                     INSERT INTO leaderboard_entries (channel, day, user_id, net_minor)
                     SELECT $1, $2, n.user_id, n.net_minor FROM unnest($3::uuid[], $4::bigint[]) AS n(user_id, net_minor)
-                    ON CONFLICT (channel, day, user_id) DO UPDATE SET net_minor = leaderboard_entries.net_minor + EXCLUDED.net_minor
+                    ON CONFLICT (user_id, day, channel) DO UPDATE SET net_minor = leaderboard_entries.net_minor + EXCLUDED.net_minor
                     """) { Parameters = { new() { Value = channel.ToString() }, new() { Value = day }, new() { Value = users }, new() { Value = nets.Values.ToArray() } } },
                 new NpgsqlBatchCommand("""
                     INSERT INTO leaderboard_totals (user_id, channel, net_minor)
