@@ -13,7 +13,7 @@ namespace StreamBets.Settlement.Benchmarks;
 /// the Pools API, the bets by COPY into betsdb exactly as the Bet Engine stores accepted bets, the players' (empty)
 /// wallets, and their stakes moved into the pool's escrow through the ledger (from PSP clearing, as deposits would
 /// have), so the ledger stays double-entry and sums to 0.</summary>
-public sealed record BigPool(Guid Id, string Channel, Guid[] Outcomes, long TotalMinor, int Bets)
+public sealed record BigPool(Guid Id, string Channel, Guid[] Outcomes, long TotalMinor, int Bets, Guid LastBetId, Guid LastPlayer)
 {
     public static async Task<BigPool> CreateAsync(SettlementServices services, SettlementBenchmarkOptions options)
     {
@@ -35,7 +35,7 @@ public sealed record BigPool(Guid Id, string Channel, Guid[] Outcomes, long Tota
         var outcomes = pool.Outcomes.Select(o => o.Id).ToArray();
         (await pools.PostAsync($"/api/pools/{pool.Id}/lock", null)).EnsureSuccessStatusCode();
 
-        var (total, players) = await CopyBetsAsync(services.Postgres.ConnectionString("betsdb"), pool.Id, outcomes, options.Bets);
+        var (total, players, lastBetId) = await CopyBetsAsync(services.Postgres.ConnectionString("betsdb"), pool.Id, outcomes, options.Bets);
         Console.WriteLine($"{options.Bets:N0} bets written to betsdb in {clock.Elapsed.TotalSeconds:F1} s (stakes {total:N0})");
         await CreateWalletsAsync(services.Postgres.ConnectionString("usersdb"), players);
 
@@ -48,17 +48,18 @@ public sealed record BigPool(Guid Id, string Channel, Guid[] Outcomes, long Tota
             Legs = { new Leg { FromAccount = "psp:clearing", ToAccount = $"escrow:pool:{pool.Id}", AmountMinor = total } },
         });
         Console.WriteLine($"Escrow funded through the ledger (transfer {reply.Transfer.Sequence}); pool {pool.Id} locked, ready after {clock.Elapsed.TotalSeconds:F1} s");
-        return new BigPool(pool.Id, $"twitch:{channelId}", outcomes, total, options.Bets);
+        return new BigPool(pool.Id, $"twitch:{channelId}", outcomes, total, options.Bets, lastBetId, players[^1]);
     }
 
     /// <summary>One bet per player, bet ids UUIDv7 in placement order, random outcome and stake (100 to 5,000): accepted
     /// bets, their one-outcome rows and the pool's totals, as the Bet Engine's finalize transaction writes them.</summary>
-    private static async Task<(long Total, Guid[] Players)> CopyBetsAsync(string connectionString, Guid poolId, Guid[] outcomes, int count)
+    private static async Task<(long Total, Guid[] Players, Guid LastBetId)> CopyBetsAsync(string connectionString, Guid poolId, Guid[] outcomes, int count)
     {
         var random = new Random(42);
         var players = new Guid[count];
         var placedAt = DateTimeOffset.UtcNow.AddMinutes(-10);
         long total = 0;
+        var lastBetId = Guid.Empty;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using (var copy = await connection.BeginBinaryImportAsync(
@@ -67,7 +68,7 @@ public sealed record BigPool(Guid Id, string Channel, Guid[] Outcomes, long Tota
             for (var i = 0; i < count; i++)
             {
                 var at = placedAt.AddTicks(i * 10L);
-                var betId = Guid.CreateVersion7(at);
+                var betId = lastBetId = Guid.CreateVersion7(at);
                 var outcome = random.Next(outcomes.Length);
                 var stake = (long)random.Next(100, 5_001);
                 total += stake;
@@ -107,7 +108,7 @@ public sealed record BigPool(Guid Id, string Channel, Guid[] Outcomes, long Tota
         };
         await batch.ExecuteNonQueryAsync();
         await VacuumAsync(connection, "bets");
-        return (total, players);
+        return (total, players, lastBetId);
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace StreamBets.Settlement.Benchmarks;
 
 public sealed record SettlementReport(
     int Bets, string Status, double Seconds, double SettlementSeconds, long SettledBets, long PaidMinor, long RakeMinor, long BreakageMinor,
-    long EscrowMinor, long LedgerSum, long OutboxLeft, bool Exact, string Cpu, (double? Bets, double? Leaderboards) ReadModels)
+    long EscrowMinor, long LedgerSum, long OutboxLeft, bool Exact, string Cpu, (double? Bets, double? Leaderboards) ReadModels, string? CpuToReadModels)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"""
         Settlement of {Bets:N0} bets: {Status} in {Seconds:F1} s from the resolve request ({SettlementSeconds:F1} s from the run's start), {Bets / Seconds:N0} bets/s
@@ -18,7 +18,8 @@ public sealed record SettlementReport(
           exact: {Exact}
           read models caught up, from the resolve request: the Bet Engine's bet history {CaughtUp(ReadModels.Bets)}, Pools' leaderboards {CaughtUp(ReadModels.Leaderboards)}
         {Cpu}
-        """);
+        {(CpuToReadModels is null ? "" : $"Until the read models caught up:\n{CpuToReadModels}")}
+        """).TrimEnd();
 
     private static string CaughtUp(double? seconds) => seconds is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s:F1} s") : "NOT within the timeout";
 }
@@ -92,33 +93,66 @@ public static class SettlementRun
         var exact = result.GetString(0) == "settled" && result.GetInt64(2) == pool.Bets && paid + rake + breakage == pool.TotalMinor
             && money.GetInt64(0) == 0 && money.GetInt64(1) == 0;
         var readModels = exact ? await WaitForReadModelsAsync(services, pool, clock, options.Timeout) : (null, null);
+        var cpuToReadModels = readModels is ({ } bets, { } boards)
+            ? ProcessCpu.Report(cpuAtStart, ProcessCpu.Sample(), Math.Max(bets, boards), pool.Bets, "bet")
+            : null;
         return new SettlementReport(pool.Bets, result.GetString(0), seconds, result.GetDouble(6), result.GetInt64(2), paid, rake, breakage,
-            money.GetInt64(1), money.GetInt64(0), result.GetInt64(7), exact, cpu, readModels);
+            money.GetInt64(1), money.GetInt64(0), result.GetInt64(7), exact, cpu, readModels, cpuToReadModels);
     }
 
     /// <summary>Seconds on <paramref name="clock"/> when betsdb holds every bet's result and when Pools holds every player's
-    /// score on the pool's channel (each bet is a different player); null for one not caught up within the timeout.</summary>
+    /// score on the pool's channel (each bet is a different player); null for one not caught up within the timeout. A
+    /// full count reads every row (1.4 s and 0.2 s at 1,000,000) and would compete with the consumers it waits for, so
+    /// each is counted only once the last bet, or its player, is there: a cheap key lookup.</summary>
     private static async Task<(double? Bets, double? Leaderboards)> WaitForReadModelsAsync(SettlementServices services, BigPool pool, Stopwatch clock, TimeSpan timeout)
     {
         await using var betsDb = NpgsqlDataSource.Create(services.Postgres.ConnectionString("betsdb"));
         await using var poolsDb = NpgsqlDataSource.Create(services.Postgres.ConnectionString("poolsdb"));
-        double? bets = null, leaderboards = null;
-        while (clock.Elapsed < timeout && (bets is null || leaderboards is null))
+        var bets = new ReadModel(betsDb, pool.Bets,
+            Count("SELECT count(*) FROM bet_settlements WHERE bet_id = $1", pool.LastBetId),
+            Count("SELECT count(*) FROM bets b JOIN bet_settlements s USING (bet_id) WHERE b.pool_id = $1", pool.Id));
+        var leaderboards = new ReadModel(poolsDb, pool.Bets,
+            Count("SELECT count(*) FROM leaderboard_totals WHERE user_id = $1 AND channel = $2", pool.LastPlayer, pool.Channel),
+            Count("SELECT count(*) FROM leaderboard_totals WHERE channel = $1", pool.Channel));
+        while (clock.Elapsed < timeout && (bets.CaughtUpAt is null || leaderboards.CaughtUpAt is null))
         {
-            if (bets is null)
-            {
-                await using var results = betsDb.CreateCommand("SELECT count(*) FROM bets b JOIN bet_settlements s USING (bet_id) WHERE b.pool_id = $1");
-                results.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = pool.Id });
-                bets = (long)(await results.ExecuteScalarAsync())! == pool.Bets ? clock.Elapsed.TotalSeconds : null;
-            }
-            if (leaderboards is null)
-            {
-                await using var scores = poolsDb.CreateCommand("SELECT count(*) FROM leaderboard_totals WHERE channel = $1");
-                scores.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool.Channel });
-                leaderboards = (long)(await scores.ExecuteScalarAsync())! == pool.Bets ? clock.Elapsed.TotalSeconds : null;
-            }
-            await Task.Delay(2000); // the two counts read every row (0.2 s and 1.4 s at 1,000,000): not too often, they compete with the consumers
+            await bets.CheckAsync(clock);
+            await leaderboards.CheckAsync(clock);
+            await Task.Delay(200);
         }
-        return (bets, leaderboards);
+        return (bets.CaughtUpAt, leaderboards.CaughtUpAt);
+    }
+
+    private static (string Sql, object[] Parameters) Count(string sql, params object[] parameters) => (sql, parameters);
+
+    /// <summary>A read model of the pool's bets: caught up once its full count (checked only after the cheap one finds the
+    /// last bet) reaches the pool's bets.</summary>
+    private sealed class ReadModel(NpgsqlDataSource database, long bets, (string Sql, object[] Parameters) last, (string Sql, object[] Parameters) all)
+    {
+        private bool _lastSeen;
+
+        public double? CaughtUpAt { get; private set; }
+
+        public async Task CheckAsync(Stopwatch clock)
+        {
+            if (CaughtUpAt is not null || !(_lastSeen = _lastSeen || await CountAsync(last) > 0))
+            {
+                return;
+            }
+            if (await CountAsync(all) == bets)
+            {
+                CaughtUpAt = clock.Elapsed.TotalSeconds;
+            }
+        }
+
+        private async Task<long> CountAsync((string Sql, object[] Parameters) query)
+        {
+            await using var command = database.CreateCommand(query.Sql);
+            foreach (var value in query.Parameters)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = value });
+            }
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
     }
 }
