@@ -13,10 +13,7 @@ public sealed class LeaderboardQueryPlanTests
     [Fact]
     public async Task The_scores_of_a_settled_batch_probe_each_player_even_when_the_statistics_are_stale()
     {
-        var connectionString = await (await TestServers.PostgresAsync()).CreateDatabaseAsync("leaderboard-plan");
-        await PostgresSchema.MigrateAsync(connectionString, typeof(Leaderboards.Leaderboards).Assembly);
-        await using var database = NpgsqlDataSource.Create(connectionString);
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        await using var database = await MigratedDatabaseAsync("leaderboard-plan");
 
         // As during a big pool's settlement: the statistics were taken when today's boards were small, and 200,000 new
         // players were added since, faster than autovacuum's ANALYZE follows (here it never does).
@@ -29,10 +26,7 @@ public sealed class LeaderboardQueryPlanTests
             INSERT INTO leaderboard_entries SELECT 'twitch:big', current_date, gen_random_uuid(), 100 FROM generate_series(1, 200000);
             INSERT INTO leaderboard_totals SELECT user_id, channel, net_minor FROM leaderboard_entries ON CONFLICT DO NOTHING;
             """);
-        await using var pick = database.CreateCommand("SELECT array_agg(user_id) FROM (SELECT user_id FROM leaderboard_entries ORDER BY random() LIMIT 1000) s");
-        var players = (Guid[])(await pick.ExecuteScalarAsync())!;
-
-        var text = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.ScoresSql, [players, today, today.AddDays(-3), today.AddDays(3), "twitch:big"]);
+        var text = await ScoresPlanAsync(database, "twitch:big");
         Assert.DoesNotContain("Seq Scan", text);
         Assert.DoesNotContain("leaderboard_entries_by_day", text);
         Assert.Contains("Index Scan using leaderboard_entries_pkey", text);
@@ -47,22 +41,32 @@ public sealed class LeaderboardQueryPlanTests
     [Fact]
     public async Task The_scores_of_a_settled_batch_are_not_jit_compiled_when_a_table_has_no_statistics()
     {
-        var connectionString = await (await TestServers.PostgresAsync()).CreateDatabaseAsync("leaderboard-jit");
-        await PostgresSchema.MigrateAsync(connectionString, typeof(Leaderboards.Leaderboards).Assembly);
-        await using var database = NpgsqlDataSource.Create(connectionString);
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        await using var database = await MigratedDatabaseAsync("leaderboard-jit");
         await ExecuteAsync(database, """
             ALTER TABLE leaderboard_totals SET (autovacuum_enabled = false);
             INSERT INTO leaderboard_entries SELECT 'twitch:new', current_date, gen_random_uuid(), 100 FROM generate_series(1, 100000);
             ANALYZE leaderboard_entries;
             INSERT INTO leaderboard_totals SELECT user_id, channel, net_minor FROM leaderboard_entries;
             """);
-        await using var pick = database.CreateCommand("SELECT array_agg(user_id) FROM (SELECT user_id FROM leaderboard_entries LIMIT 1000) s");
-        var players = (Guid[])(await pick.ExecuteScalarAsync())!;
-
-        var text = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.ScoresSql, [players, today, today.AddDays(-3), today.AddDays(3), "twitch:new"]);
+        var text = await ScoresPlanAsync(database, "twitch:new");
         Assert.Contains("leaderboard_totals_pkey", text);
         Assert.DoesNotContain("JIT", text);
+    }
+
+    private static async Task<NpgsqlDataSource> MigratedDatabaseAsync(string name)
+    {
+        var connectionString = await (await TestServers.PostgresAsync()).CreateDatabaseAsync(name);
+        await PostgresSchema.MigrateAsync(connectionString, typeof(Leaderboards.Leaderboards).Assembly);
+        return NpgsqlDataSource.Create(connectionString);
+    }
+
+    /// <summary>The plan of the scores of 1,000 of the channel's players, settled today.</summary>
+    private static async Task<string> ScoresPlanAsync(NpgsqlDataSource database, string channel)
+    {
+        await using var pick = database.CreateCommand("SELECT array_agg(user_id) FROM (SELECT user_id FROM leaderboard_entries ORDER BY random() LIMIT 1000) s");
+        var players = (Guid[])(await pick.ExecuteScalarAsync())!;
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        return await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.ScoresSql, [players, today, today.AddDays(-3), today.AddDays(3), channel]);
     }
 
     private static async Task ExecuteAsync(NpgsqlDataSource database, string sql)
