@@ -135,11 +135,12 @@ public static class SettlementRun
 
         public async Task CheckAsync(Stopwatch clock)
         {
-            if (CaughtUpAt is not null || !(_lastSeen = _lastSeen || await CountAsync(last) > 0))
+            if (CaughtUpAt is not null)
             {
                 return;
             }
-            if (await CountAsync(all) == bets)
+            _lastSeen = _lastSeen || await CountAsync(last) > 0;
+            if (_lastSeen && await CountAsync(all) == bets)
             {
                 CaughtUpAt = clock.Elapsed.TotalSeconds;
             }
