@@ -37,6 +37,15 @@ public static class SettlementRun
         pools.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(Guid.NewGuid(), "admin", services.SigningKey));
         await using var settlementDb = NpgsqlDataSource.Create(services.Postgres.ConnectionString("settlementdb"));
 
+        // Viewers look at the channel's boards: read, they are built, and settled bets keep all six boards up to date.
+        foreach (var scope in new[] { "global", $"channel:{pool.Channel}" })
+        {
+            foreach (var period in new[] { "day", "week", "all" })
+            {
+                (await pools.GetAsync($"/api/pools/leaderboards?scope={scope}&period={period}")).EnsureSuccessStatusCode();
+            }
+        }
+
         var cpuAtStart = ProcessCpu.Sample();
         var clock = Stopwatch.StartNew();
         (await pools.PostAsJsonAsync($"/api/pools/{pool.Id}/resolve", new { winningOutcomeIds = new[] { pool.Outcomes[0] } })).EnsureSuccessStatusCode();

@@ -17,17 +17,65 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 /// Each batch of settled bets updates PostgreSQL in the handler's inbox transaction, then sets each player's six scores
 /// (global and channel, day, week and all time) to the sums PostgreSQL now holds: absolute values, so a redelivered
 /// event or a retried batch can never count twice, as ZINCRBY would. A per-player lock orders concurrent handlers
-/// (a player's bets settle on several partitions), so the last score written is the complete sum. A board whose "built" marker is missing
-/// (Redis restarted or was flushed) is rebuilt from PostgreSQL before it is read.
+/// (a player's bets settle on several partitions), so the last score written is the complete sum. A board whose cut-off
+/// marker is missing (never read, or Redis restarted or was flushed) is rebuilt from PostgreSQL before it is read.
 /// <para>
-/// A board ranks the players who are up: a net of zero or less takes the player off it (PostgreSQL keeps every sum).
-/// Inserting every bettor into six sorted sets of a million members was a sixth of the box's CPU while a
-/// 1,000,000-bet pool settled (mostly cache misses in Redis's skip lists); about half of all bettors lose.
+/// A board holds the top <see cref="BoardSize"/> players who are up, not all of them: reads show at most
+/// <see cref="MaxLimit"/>, and a sorted set of every winner of a 1,000,000-bet pool cost Redis 30 CPU-s per million
+/// bets (about 10 µs per insert into half a million members, each a chain of cache misses on this box) and its memory
+/// grew with every winner ever. The cut-off marker holds the best score left off the board, so an update is exact:
+/// a score above it joins the board, one at or below it leaves (PostgreSQL keeps every sum), and the board is trimmed
+/// back to its size by dropping its lowest, whose best becomes the new cut-off. When leaders fall and fewer than a
+/// tenth of the places are left above a cut-off, the marker is dropped and the next read rebuilds the board.
 /// </para>
 /// </summary>
 public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDataSource database, TimeProvider time, ILogger<Leaderboards> logger)
 {
     public const int MaxLimit = 100;
+
+    /// <summary>Players a board keeps in Redis: enough that leaders falling off rarely leave fewer than a read shows.</summary>
+    public const int BoardSize = 10_000;
+
+    /// <summary>
+    /// Sets one board's scores. KEYS[1] = the board, KEYS[2] = its cut-off marker; ARGV[1] = <see cref="BoardSize"/>,
+    /// ARGV[2] = the size below which a cut board is rebuilt, ARGV[3] = when the board expires (unix seconds, 0 for
+    /// never), then player and net pairs. Atomic, so concurrent batches of other players keep the cut-off exact.
+    /// </summary>
+    private const string SetScoresScript = """
+        local cutoff = redis.call('GET', KEYS[2])
+        if not cutoff then
+          return 0 -- not built: its first read rebuilds it from PostgreSQL, which already holds these sums
+        end
+        cutoff = tonumber(cutoff) -- nil when every player who is up is on the board
+        local adds, removes = {}, {}
+        for i = 4, #ARGV, 2 do
+          local net = tonumber(ARGV[i + 1])
+          if net > 0 and (cutoff == nil or net > cutoff) then
+            adds[#adds + 1] = ARGV[i + 1]
+            adds[#adds + 1] = ARGV[i]
+          else
+            removes[#removes + 1] = ARGV[i]
+          end
+        end
+        -- In chunks: a Lua call takes a few thousand arguments at most.
+        for i = 1, #adds, 1000 do
+          redis.call('ZADD', KEYS[1], unpack(adds, i, math.min(i + 999, #adds)))
+        end
+        for i = 1, #removes, 1000 do
+          redis.call('ZREM', KEYS[1], unpack(removes, i, math.min(i + 999, #removes)))
+        end
+        local size = redis.call('ZCARD', KEYS[1])
+        if size > tonumber(ARGV[1]) then
+          local dropped = redis.call('ZPOPMIN', KEYS[1], size - tonumber(ARGV[1]))
+          redis.call('SET', KEYS[2], dropped[#dropped], 'KEEPTTL')
+        elseif cutoff ~= nil and size < tonumber(ARGV[2]) then
+          redis.call('DEL', KEYS[2])
+        end
+        if ARGV[3] ~= '0' then
+          redis.call('EXPIREAT', KEYS[1], ARGV[3])
+        end
+        return 1
+        """;
 
     /// <summary>
     /// Each player's six scores: day and week from this week's daily rows, all time from the totals, so bounded by the
@@ -54,7 +102,8 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
 
     public static RedisKey Key(LeaderboardScope scope, LeaderboardWindow window) => $"pools:leaderboard:{scope}:{window.Period.ToString().ToLowerInvariant()}:{window.Key}";
 
-    private static RedisKey BuiltKey(LeaderboardScope scope, LeaderboardWindow window) => $"{Key(scope, window)}:built";
+    /// <summary>Present once the board is built: the best net left off it, or empty while every player who is up is on it.</summary>
+    private static RedisKey CutoffKey(LeaderboardScope scope, LeaderboardWindow window) => $"{Key(scope, window)}:cutoff";
 
     /// <summary>
     /// Adds settled bets' net results (payout - stake) on one channel, in the handler's transaction: one upsert, one
@@ -97,13 +146,15 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             },
         };
 
-        // Six boards (global and channel; day, week and all time), each given every player's new sum in one ZADD.
+        // Six boards (global and channel; day, week and all time), each given every player's new sum in one script call.
         var channelScope = new LeaderboardScope(channel);
         var windows = new[] { LeaderboardScope.Global, channelScope }
             .SelectMany(scope => new[] { LeaderboardPeriod.Day, LeaderboardPeriod.Week, LeaderboardPeriod.All }.Select(period => (Scope: scope, Window: LeaderboardWindow.For(period, day))))
             .ToArray();
-        var boards = windows.Select(_ => new List<SortedSetEntry>(users.Length)).ToArray();
-        var offBoards = windows.Select(_ => new List<RedisValue>()).ToArray();
+        var scores = windows.Select(w => new List<RedisValue>(3 + 2 * users.Length)
+        {
+            BoardSize, BoardSize / 10, w.Window.ExpiresAt?.ToUnixTimeSeconds() ?? 0,
+        }).ToArray();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             await reader.NextResultAsync(cancellationToken); // past the two lock queries; the upserts return no result set
@@ -111,38 +162,19 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             while (await reader.ReadAsync(cancellationToken))
             {
                 var member = (RedisValue)reader.GetGuid(0).ToString();
-                for (var i = 0; i < boards.Length; i++)
+                for (var i = 0; i < scores.Length; i++)
                 {
-                    var net = reader.GetInt64(i + 1);
-                    if (net > 0)
-                    {
-                        boards[i].Add(new SortedSetEntry(member, net));
-                    }
-                    else
-                    {
-                        offBoards[i].Add(member);
-                    }
+                    scores[i].Add(member);
+                    scores[i].Add(reader.GetInt64(i + 1));
                 }
             }
         }
 
         var writes = redis.GetDatabase().CreateBatch();
-        var pending = new List<Task>();
+        var pending = new Task[windows.Length];
         for (var i = 0; i < windows.Length; i++)
         {
-            var key = Key(windows[i].Scope, windows[i].Window);
-            if (boards[i].Count > 0)
-            {
-                pending.Add(writes.SortedSetAddAsync(key, [.. boards[i]]));
-            }
-            if (offBoards[i].Count > 0)
-            {
-                pending.Add(writes.SortedSetRemoveAsync(key, [.. offBoards[i]]));
-            }
-            if (windows[i].Window.ExpiresAt is { } expiresAt)
-            {
-                pending.Add(writes.KeyExpireAsync(key, expiresAt.UtcDateTime));
-            }
+            pending[i] = writes.ScriptEvaluateAsync(SetScoresScript, [Key(windows[i].Scope, windows[i].Window), CutoffKey(windows[i].Scope, windows[i].Window)], [.. scores[i]]);
         }
 
         writes.Execute();
@@ -154,9 +186,9 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     {
         var window = LeaderboardWindow.For(period, LeaderboardWindow.DayOf(time.GetUtcNow()));
         var redisDb = redis.GetDatabase();
-        if (!await redisDb.KeyExistsAsync(BuiltKey(scope, window)))
+        if (!await redisDb.KeyExistsAsync(CutoffKey(scope, window)))
         {
-            await RebuildAsync(scope, window, cancellationToken);
+            await BuildAsync(scope, window, cancellationToken);
         }
 
         var top = await redisDb.SortedSetRangeByRankWithScoresAsync(Key(scope, window), 0, Math.Clamp(limit, 1, MaxLimit) - 1, Order.Descending);
@@ -164,34 +196,46 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     }
 
     /// <summary>
-    /// Replaces the board with PostgreSQL's sums: built under a temporary key and renamed over the board in one step,
-    /// so readers never see half a board. It holds the leaderboards lock exclusively (see <see cref="ReadModelLocks"/>),
-    /// so no settled bet's score is written between its query and the rename.
+    /// Replaces the board with the top of PostgreSQL's sums: built under a temporary key and renamed over the board in
+    /// one step, so readers never see half a board. It holds the leaderboards lock exclusively (see <see cref="ReadModelLocks"/>),
+    /// so no settled bet's score is written between its query and the rename. Readers that found the board missing
+    /// together queue on that lock; all but the first find it built and return.
     /// </summary>
-    public async Task RebuildAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
+    private async Task BuildAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.Leaderboards, cancellationToken);
-        // A day or week board sums its days; the all-time board reads the totals.
+        var redisDb = redis.GetDatabase();
+        var cutoffKey = CutoffKey(scope, window);
+        if (await redisDb.KeyExistsAsync(cutoffKey))
+        {
+            return;
+        }
+
+        // A day or week board sums its days; the all-time board reads the totals. One row past the board's size tells
+        // whether players were left off, and the best of them.
         await using var command = new NpgsqlCommand(window.From is null
             ? """
-              SELECT user_id, sum(net_minor)::bigint FROM leaderboard_totals
+              SELECT user_id, sum(net_minor)::bigint AS net FROM leaderboard_totals
               WHERE ($1::text IS NULL OR channel = $1)
               GROUP BY user_id HAVING sum(net_minor) > 0
+              ORDER BY net DESC, user_id LIMIT $2
               """
             : """
-              SELECT user_id, sum(net_minor)::bigint FROM leaderboard_entries
-              WHERE ($1::text IS NULL OR channel = $1) AND day BETWEEN $2 AND $3
+              SELECT user_id, sum(net_minor)::bigint AS net FROM leaderboard_entries
+              WHERE ($1::text IS NULL OR channel = $1) AND day BETWEEN $3 AND $4
               GROUP BY user_id HAVING sum(net_minor) > 0
+              ORDER BY net DESC, user_id LIMIT $2
               """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)scope.Channel?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = BoardSize + 1, NpgsqlDbType = NpgsqlDbType.Integer });
         if (window.From is { } from)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Date });
             command.Parameters.Add(new NpgsqlParameter { Value = window.To!.Value, NpgsqlDbType = NpgsqlDbType.Date });
         }
-        var entries = new List<SortedSetEntry>();
+        var entries = new List<SortedSetEntry>(BoardSize + 1);
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -200,7 +244,13 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             }
         }
 
-        var redisDb = redis.GetDatabase();
+        var cutoff = RedisValue.EmptyString;
+        if (entries.Count > BoardSize)
+        {
+            cutoff = entries[BoardSize].Score;
+            entries.RemoveAt(BoardSize);
+        }
+
         var key = Key(scope, window);
         var staging = (RedisKey)$"{key}:rebuild:{Guid.NewGuid():N}";
         foreach (var chunk in entries.Chunk(1000))
@@ -219,12 +269,12 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             await redisDb.KeyDeleteAsync(key);
         }
 
-        await redisDb.StringSetAsync(BuiltKey(scope, window), "1");
-        await redisDb.KeyExpireAsync(BuiltKey(scope, window), expiry);
+        await redisDb.StringSetAsync(cutoffKey, cutoff);
+        await redisDb.KeyExpireAsync(cutoffKey, expiry);
         await transaction.CommitAsync(cancellationToken);
         LogRebuilt(logger, key.ToString(), entries.Count);
     }
 
-    [LoggerMessage(EventId = 5001, EventName = "LeaderboardRebuilt", Level = LogLevel.Information, Message = "Leaderboard {Key} rebuilt from PostgreSQL with {Players} players")]
+    [LoggerMessage(EventId = 5001, EventName = "LeaderboardRebuilt", Level = LogLevel.Information, Message = "Leaderboard {Key} built from PostgreSQL with its top {Players} players")]
     private static partial void LogRebuilt(ILogger logger, string key, int players);
 }
