@@ -151,7 +151,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         var windows = new[] { LeaderboardScope.Global, channelScope }
             .SelectMany(scope => new[] { LeaderboardPeriod.Day, LeaderboardPeriod.Week, LeaderboardPeriod.All }.Select(period => (Scope: scope, Window: LeaderboardWindow.For(period, day))))
             .ToArray();
-        var scores = windows.Select(w => new List<RedisValue>(3 + 2 * users.Length)
+        var scores = windows.Select(w => new List<RedisValue>(3 + 2 * users.Length) // the script's three arguments, then pairs
         {
             BoardSize, BoardSize / 10, w.Window.ExpiresAt?.ToUnixTimeSeconds() ?? 0,
         }).ToArray();
@@ -161,20 +161,32 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var member = (RedisValue)reader.GetGuid(0).ToString();
+                var userId = reader.GetGuid(0);
+                var delta = nets[userId];
+                var member = (RedisValue)userId.ToString();
                 for (var i = 0; i < scores.Length; i++)
                 {
-                    scores[i].Add(member);
-                    scores[i].Add(reader.GetInt64(i + 1));
+                    // The batch is on every one of the six boards' days, so each sum moved by the player's net in it.
+                    // Nothing to change for a player whose sums did not move (refunds), or who was not up and still is
+                    // not (about half of all bettors: they lose), so was never on the board.
+                    var net = reader.GetInt64(i + 1);
+                    if (delta != 0 && (net > 0 || net - delta > 0))
+                    {
+                        scores[i].Add(member);
+                        scores[i].Add(net);
+                    }
                 }
             }
         }
 
         var writes = redis.GetDatabase().CreateBatch();
-        var pending = new Task[windows.Length];
+        var pending = new List<Task>(windows.Length);
         for (var i = 0; i < windows.Length; i++)
         {
-            pending[i] = writes.ScriptEvaluateAsync(SetScoresScript, [Key(windows[i].Scope, windows[i].Window), CutoffKey(windows[i].Scope, windows[i].Window)], [.. scores[i]]);
+            if (scores[i].Count > 3)
+            {
+                pending.Add(writes.ScriptEvaluateAsync(SetScoresScript, [Key(windows[i].Scope, windows[i].Window), CutoffKey(windows[i].Scope, windows[i].Window)], [.. scores[i]]));
+            }
         }
 
         writes.Execute();
