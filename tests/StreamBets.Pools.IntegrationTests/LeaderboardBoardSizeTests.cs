@@ -26,12 +26,12 @@ public sealed class LeaderboardBoardSizeTests(PoolsApp app) : IClassFixture<Pool
         await SettleAsync(pool.Id, Enumerable.Range(1, players.Length - 1).Select(k => Line(players[k], stake: 100, payout: 100 + 2 * k)));
 
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await TopAsync(player, 1)).SequenceEqual([(top, 2L * (players.Length - 1))])));
-        await AssertBoardAsync(redis, size: boardSize, cutoff: "2000");
+        await AssertBoardAsync(redis, size: boardSize, cutoff: 2_000);
 
         // Rebuilt from PostgreSQL after Redis lost it: the same top, the same cut-off.
         await redis.GetServers().Single().FlushAllDatabasesAsync();
         Assert.Equal([(top, 2L * (players.Length - 1)), (players[^2], 2L * (players.Length - 2))], await TopAsync(player, 2));
-        await AssertBoardAsync(redis, size: boardSize, cutoff: "2000");
+        await AssertBoardAsync(redis, size: boardSize, cutoff: 2_000);
 
         // The leader falls to 1,995, below the cut-off: off the board, though still up.
         await SettleAsync(pool.Id, [Line(top, stake: 2L * (players.Length - 1) - 1_995, payout: 0)]);
@@ -44,16 +44,17 @@ public sealed class LeaderboardBoardSizeTests(PoolsApp app) : IClassFixture<Pool
         var board = Array.Empty<(Guid, long)>();
         await PoolsApp.EventuallyAsync(async () => (board = await TopAsync(player, 5)).SequenceEqual(expected));
         Assert.Equal(expected, board);
-        await AssertBoardAsync(redis, size: 1_001, cutoff: "");
+        await AssertBoardAsync(redis, size: 1_001, cutoff: 0);
     }
 
     private async Task SettleAsync(Guid poolId, IEnumerable<SettledBetLine> lines) =>
         await app.PublishAsync([.. lines.Chunk(BetsSettled.MaxBets).Select(chunk => new BetsSettled(poolId, chunk, app.Clock.GetUtcNow()))]);
 
-    private static async Task AssertBoardAsync(ConnectionMultiplexer redis, long size, string cutoff)
+    /// <summary>The board holds <paramref name="size"/> players and its cut-off member (''), which scores the cut-off.</summary>
+    private static async Task AssertBoardAsync(ConnectionMultiplexer redis, long size, double cutoff)
     {
-        Assert.Equal(size, await redis.GetDatabase().SortedSetLengthAsync(Board));
-        Assert.Equal(cutoff, (string?)await redis.GetDatabase().StringGetAsync($"{Board}:cutoff"));
+        Assert.Equal(size + 1, await redis.GetDatabase().SortedSetLengthAsync(Board));
+        Assert.Equal(cutoff, await redis.GetDatabase().SortedSetScoreAsync(Board, ""));
     }
 
     private static SettledBetLine Line(Guid userId, long stake, long payout) =>

@@ -90,6 +90,37 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.Equal(100, NetOf(await BoardAsync(player, scope, "week")));
     }
 
+    [Fact]
+    public async Task A_board_redis_evicted_alone_is_rebuilt_not_shown_empty_or_partial()
+    {
+        using var admin = app.Admin();
+        var channel = Requests.NewChannel();
+        var pool = await admin.CreatePoolAsync(Requests.Pool(channel));
+        var (ema, fabio, gil) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var now = app.Clock.GetUtcNow();
+        await app.PublishAsync(new BetsSettled(pool.Id, [Line(ema, "won", stake: 100, payout: 900), Line(fabio, "won", stake: 100, payout: 400)], now));
+        using var player = app.Player();
+        var scope = $"channel:twitch:{channel}";
+        (Guid, long)[] expected = [(ema, 800L), (fabio, 300L)];
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await BoardAsync(player, scope, "week")).Entries.Select(e => (e.UserId, e.NetMinor)).SequenceEqual(expected)));
+
+        // Under an eviction policy (Azure's default is volatile-lru) Redis drops keys one by one, so a board can go
+        // while anything kept beside it stays.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{app.RedisConnectionString},allowAdmin=true");
+        var board = redis.GetServers().Single().Keys(pattern: $"pools:leaderboard:channel:twitch:{channel}:week:????-W??").Single();
+        await redis.GetDatabase().KeyDeleteAsync(board);
+        Assert.Equal(expected, (await BoardAsync(player, scope, "week")).Entries.Select(e => (e.UserId, e.NetMinor)));
+
+        // Lost again, then a player settles before anyone reads: the board must not restart from that player alone.
+        await redis.GetDatabase().KeyDeleteAsync(board);
+        await app.PublishAsync(new BetsSettled(pool.Id, [Line(gil, "won", stake: 100, payout: 600)], now));
+        expected = [(ema, 800L), (gil, 500L), (fabio, 300L)];
+        var entries = Array.Empty<(Guid, long)>();
+        await PoolsApp.EventuallyAsync(async () =>
+            (entries = [.. (await BoardAsync(player, scope, "week")).Entries.Select(e => (e.UserId, e.NetMinor))]).SequenceEqual(expected));
+        Assert.Equal(expected, entries);
+    }
+
     [Theory]
     [InlineData("scope=everyone", "scope")]
     [InlineData("scope=channel:myspace:1", "scope")]

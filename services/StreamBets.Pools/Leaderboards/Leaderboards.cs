@@ -17,16 +17,18 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 /// Each batch of settled bets updates PostgreSQL in the handler's inbox transaction, then sets each player's six scores
 /// (global and channel, day, week and all time) to the sums PostgreSQL now holds: absolute values, so a redelivered
 /// event or a retried batch can never count twice, as ZINCRBY would. A per-player lock orders concurrent handlers
-/// (a player's bets settle on several partitions), so the last score written is the complete sum. A board whose cut-off
-/// marker is missing (never read, or Redis restarted or was flushed) is rebuilt from PostgreSQL before it is read.
+/// (a player's bets settle on several partitions), so the last score written is the complete sum. A board without its
+/// cut-off member (never read, or Redis restarted, flushed or evicted it) is rebuilt from PostgreSQL before it is read.
 /// <para>
 /// A board holds the top <see cref="BoardSize"/> players who are up, not all of them: reads show at most
 /// <see cref="MaxLimit"/>, and a sorted set of every winner of a 1,000,000-bet pool cost Redis 30 CPU-s per million
 /// bets (about 10 µs per insert into half a million members, each a chain of cache misses on this box) and its memory
-/// grew with every winner ever. The cut-off marker holds the best score left off the board, so an update is exact:
-/// a score above it joins the board, one at or below it leaves (PostgreSQL keeps every sum), and the board is trimmed
-/// back to its size by dropping its lowest, whose best becomes the new cut-off. When leaders fall and fewer than a
-/// tenth of the places are left above a cut-off, the marker is dropped and the next read rebuilds the board.
+/// grew with every winner ever. The cut-off member (<see cref="CutoffMember"/>, always the board's lowest) scores the
+/// best net left off the board, 0 while nobody is, so an update is exact: a score above it joins the board, one at or
+/// below it leaves (PostgreSQL keeps every sum), and the board is trimmed back to its size by dropping its lowest, whose
+/// best becomes the new cut-off. When leaders fall and fewer than a tenth of the places are left above a cut-off, the
+/// cut-off member is removed and the next read rebuilds the board. It lives inside the board, not in a key of its own,
+/// so Redis can only lose both together: a board evicted under a kept marker would have read as built and empty.
 /// </para>
 /// </summary>
 public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDataSource database, TimeProvider time, ILogger<Leaderboards> logger)
@@ -36,21 +38,24 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     /// <summary>Players a board keeps in Redis: enough that leaders falling off rarely leave fewer than a read shows.</summary>
     public const int BoardSize = 10_000;
 
+    /// <summary>The member that marks a board as built and scores its cut-off; no player id is empty.</summary>
+    private static readonly RedisValue CutoffMember = RedisValue.EmptyString;
+
     /// <summary>
-    /// Sets one board's scores. KEYS[1] = the board, KEYS[2] = its cut-off marker; ARGV[1] = <see cref="BoardSize"/>,
-    /// ARGV[2] = the size below which a cut board is rebuilt, ARGV[3] = when the board expires (unix seconds, 0 for
-    /// never), then player and net pairs. Atomic, so concurrent batches of other players keep the cut-off exact.
+    /// Sets one board's scores. KEYS[1] = the board; ARGV[1] = <see cref="BoardSize"/>, ARGV[2] = the size below which a
+    /// cut board is rebuilt, ARGV[3] = when the board expires (unix seconds, 0 for never), then player and net pairs.
+    /// Atomic, so concurrent batches of other players keep the cut-off exact. The cut-off member ('') sorts first: it
+    /// scores at most every player's net, and before any equal one.
     /// </summary>
     private const string SetScoresScript = """
-        local cutoff = redis.call('GET', KEYS[2])
+        local cutoff = redis.call('ZSCORE', KEYS[1], '')
         if not cutoff then
           return 0 -- not built: its first read rebuilds it from PostgreSQL, which already holds these sums
         end
-        cutoff = tonumber(cutoff) -- nil when every player who is up is on the board
+        cutoff = tonumber(cutoff) -- 0 while every player who is up is on the board
         local adds, removes = {}, {}
         for i = 4, #ARGV, 2 do
-          local net = tonumber(ARGV[i + 1])
-          if net > 0 and (cutoff == nil or net > cutoff) then
+          if tonumber(ARGV[i + 1]) > cutoff then
             adds[#adds + 1] = ARGV[i + 1]
             adds[#adds + 1] = ARGV[i]
           else
@@ -64,12 +69,14 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         for i = 1, #removes, 1000 do
           redis.call('ZREM', KEYS[1], unpack(removes, i, math.min(i + 999, #removes)))
         end
-        local size = redis.call('ZCARD', KEYS[1])
+        local size = redis.call('ZCARD', KEYS[1]) - 1
         if size > tonumber(ARGV[1]) then
-          local dropped = redis.call('ZPOPMIN', KEYS[1], size - tonumber(ARGV[1]))
-          redis.call('SET', KEYS[2], dropped[#dropped], 'KEEPTTL')
-        elseif cutoff ~= nil and size < tonumber(ARGV[2]) then
-          redis.call('DEL', KEYS[2])
+          local over = size - tonumber(ARGV[1])
+          local dropped = redis.call('ZRANGE', KEYS[1], 1, over, 'WITHSCORES')
+          redis.call('ZREMRANGEBYRANK', KEYS[1], 1, over)
+          redis.call('ZADD', KEYS[1], dropped[#dropped], '')
+        elseif cutoff > 0 and size < tonumber(ARGV[2]) then
+          redis.call('ZREM', KEYS[1], '')
         end
         if ARGV[3] ~= '0' then
           redis.call('EXPIREAT', KEYS[1], ARGV[3])
@@ -101,9 +108,6 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         """;
 
     public static RedisKey Key(LeaderboardScope scope, LeaderboardWindow window) => $"pools:leaderboard:{scope}:{window.Period.ToString().ToLowerInvariant()}:{window.Key}";
-
-    /// <summary>Present once the board is built: the best net left off it, or empty while every player who is up is on it.</summary>
-    private static RedisKey CutoffKey(LeaderboardScope scope, LeaderboardWindow window) => $"{Key(scope, window)}:cutoff";
 
     /// <summary>
     /// Adds settled bets' net results (payout - stake) on one channel, in the handler's transaction: one upsert, one
@@ -185,7 +189,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         {
             if (scores[i].Count > 3)
             {
-                pending.Add(writes.ScriptEvaluateAsync(SetScoresScript, [Key(windows[i].Scope, windows[i].Window), CutoffKey(windows[i].Scope, windows[i].Window)], [.. scores[i]]));
+                pending.Add(writes.ScriptEvaluateAsync(SetScoresScript, [Key(windows[i].Scope, windows[i].Window)], [.. scores[i]]));
             }
         }
 
@@ -198,13 +202,20 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     {
         var window = LeaderboardWindow.For(period, LeaderboardWindow.DayOf(time.GetUtcNow()));
         var redisDb = redis.GetDatabase();
-        if (!await redisDb.KeyExistsAsync(CutoffKey(scope, window)))
+        var key = Key(scope, window);
+        var count = Math.Clamp(limit, 1, MaxLimit);
+        var built = redisDb.SortedSetScoreAsync(key, CutoffMember);
+        var top = redisDb.SortedSetRangeByRankWithScoresAsync(key, 0, count - 1, Order.Descending);
+        await Task.WhenAll(built, top);
+        if (built.Result is null)
         {
             await BuildAsync(scope, window, cancellationToken);
+            top = redisDb.SortedSetRangeByRankWithScoresAsync(key, 0, count - 1, Order.Descending);
         }
 
-        var top = await redisDb.SortedSetRangeByRankWithScoresAsync(Key(scope, window), 0, Math.Clamp(limit, 1, MaxLimit) - 1, Order.Descending);
-        return new LeaderboardPage(scope, window, [.. top.Select((e, i) => new LeaderboardEntry(i + 1, Guid.Parse(e.Element.ToString()), (long)e.Score))]);
+        // The cut-off member is in the range only when the board holds fewer players than asked for.
+        return new LeaderboardPage(scope, window,
+            [.. (await top).Where(e => e.Element != CutoffMember).Select((e, i) => new LeaderboardEntry(i + 1, Guid.Parse(e.Element.ToString()), (long)e.Score))]);
     }
 
     /// <summary>
@@ -219,8 +230,8 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.Leaderboards, cancellationToken);
         var redisDb = redis.GetDatabase();
-        var cutoffKey = CutoffKey(scope, window);
-        if (await redisDb.KeyExistsAsync(cutoffKey))
+        var key = Key(scope, window);
+        if (await redisDb.SortedSetScoreAsync(key, CutoffMember) is not null)
         {
             return;
         }
@@ -256,35 +267,26 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             }
         }
 
-        var cutoff = RedisValue.EmptyString;
+        double cutoff = 0;
         if (entries.Count > BoardSize)
         {
             cutoff = entries[BoardSize].Score;
             entries.RemoveAt(BoardSize);
         }
+        entries.Add(new SortedSetEntry(CutoffMember, cutoff));
 
-        var key = Key(scope, window);
         var staging = (RedisKey)$"{key}:rebuild:{Guid.NewGuid():N}";
         foreach (var chunk in entries.Chunk(1000))
         {
             await redisDb.SortedSetAddAsync(staging, chunk);
         }
 
-        var expiry = window.ExpiresAt?.UtcDateTime;
-        if (entries.Count > 0)
-        {
-            await redisDb.KeyRenameAsync(staging, key);
-            await redisDb.KeyExpireAsync(key, expiry);
-        }
-        else
-        {
-            await redisDb.KeyDeleteAsync(key);
-        }
-
-        await redisDb.StringSetAsync(cutoffKey, cutoff);
-        await redisDb.KeyExpireAsync(cutoffKey, expiry);
+        await redisDb.KeyRenameAsync(staging, key);
+        await redisDb.KeyExpireAsync(key, window.ExpiresAt?.UtcDateTime);
+        // The separate markers that earlier versions kept next to a board; the all-time ones would never expire.
+        await redisDb.KeyDeleteAsync([$"{key}:cutoff", $"{key}:built"]);
         await transaction.CommitAsync(cancellationToken);
-        LogRebuilt(logger, key.ToString(), entries.Count);
+        LogRebuilt(logger, key.ToString(), entries.Count - 1);
     }
 
     [LoggerMessage(EventId = 5001, EventName = "LeaderboardRebuilt", Level = LogLevel.Information, Message = "Leaderboard {Key} built from PostgreSQL with its top {Players} players")]
