@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -21,6 +23,9 @@ public static partial class ProblemDetailsDefaults
             context.ProblemDetails.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
         });
         builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+        // Minimal APIs throw on a body or parameter they cannot read only in Development by default; elsewhere they
+        // answered a bare "Bad Request". Throwing everywhere lets the handler below explain it in production too.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         // Minimal APIs validate DataAnnotations on parameters and answer with a ValidationProblem.
         builder.Services.AddValidation();
         return builder;
@@ -40,7 +45,7 @@ public static partial class ProblemDetailsDefaults
             var (status, title, detail) = exception switch
             {
                 // Malformed JSON, a wrong content type or an oversized body: the client's fault, and safe to explain.
-                BadHttpRequestException bad => (bad.StatusCode, "The request could not be read.", bad.Message),
+                BadHttpRequestException bad => (bad.StatusCode, "The request could not be read.", Explain(bad, httpContext.Request)),
                 OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "The client closed the request.", null),
                 _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred.", "The error was logged with the trace id below."),
             };
@@ -58,6 +63,15 @@ public static partial class ProblemDetailsDefaults
                 ProblemDetails = { Status = status, Title = title, Detail = detail },
             });
         }
+
+        /// <summary>Where the body went wrong, in the client's terms rather than the endpoint's parameter types.</summary>
+        private static string Explain(BadHttpRequestException bad, HttpRequest request) => bad.InnerException switch
+        {
+            JsonException json => $"The body is not valid JSON for this request at {json.Path ?? "$"}.",
+            _ when request.ContentLength is null or 0 && !request.Headers.TransferEncoding.Any() && bad.Message.Contains("body", StringComparison.Ordinal)
+                => "The request needs a JSON body.",
+            _ => bad.Message,
+        };
 
         [LoggerMessage(EventId = 1, EventName = "UnhandledException", Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
         private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

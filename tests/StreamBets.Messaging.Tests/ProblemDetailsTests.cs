@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Hosting;
+
+namespace StreamBets.Messaging.Tests;
+
+/// <summary>
+/// ServiceDefaults' problem details as a deployed service answers them (Production): a body or parameter the endpoint
+/// cannot read is explained, not a bare 400. Minimal APIs throw on such requests only in Development by default, so
+/// every other test (they run in Development) would pass without the setting that makes production do the same.
+/// </summary>
+public sealed class ProblemDetailsTests
+{
+    public sealed record StakeRequest(Guid PoolId, long StakeMinor);
+
+    [Theory]
+    [InlineData("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":"lots"}""", "The body is not valid JSON for this request at $.stakeMinor.")]
+    [InlineData("""{"poolId":"nope","stakeMinor":100}""", "The body is not valid JSON for this request at $.poolId.")]
+    [InlineData("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":10""", "The body is not valid JSON for this request at $.stakeMinor.")]
+    [InlineData("", "The request needs a JSON body.")]
+    public async Task A_body_the_endpoint_cannot_read_is_a_400_problem_that_says_where(string body, string detail)
+    {
+        await using var app = await StartAsync();
+
+        using var response = await app.GetTestClient().PostAsync("/stakes", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        var problem = await AssertProblemAsync(response);
+        Assert.Equal("The request could not be read.", problem.Title);
+        Assert.Equal(detail, problem.Detail);
+    }
+
+    [Fact]
+    public async Task A_query_parameter_of_the_wrong_type_is_a_400_problem_that_names_it()
+    {
+        await using var app = await StartAsync();
+
+        using var response = await app.GetTestClient().GetAsync("/stakes?limit=abc");
+
+        var problem = await AssertProblemAsync(response);
+        Assert.Contains("limit", problem.Detail);
+        Assert.Contains("abc", problem.Detail);
+    }
+
+    private static async Task<WebApplication> StartAsync()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseTestServer();
+        builder.AddDefaultProblemDetails();
+        var app = builder.Build();
+        app.UseDefaultProblemDetails();
+        app.MapPost("/stakes", (StakeRequest request) => Results.Ok(request));
+        app.MapGet("/stakes", (int? limit) => Results.Ok(limit));
+        await app.StartAsync();
+        return app;
+    }
+
+    private static async Task<ProblemDetails> AssertProblemAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
+        Assert.NotNull(problem);
+        Assert.Equal(400, problem.Status);
+        return problem;
+    }
+}
