@@ -68,7 +68,7 @@ public static partial class ProblemDetailsDefaults
         private static string Explain(BadHttpRequestException bad, HttpRequest request) => bad.InnerException switch
         {
             JsonException json => $"The body is not valid JSON for this request at {json.Path ?? "$"}.",
-            _ when request.ContentLength is null or 0 && !request.Headers.TransferEncoding.Any() && bad.Message.Contains("body", StringComparison.Ordinal)
+            _ when request.ContentLength is null or 0 && request.Headers.TransferEncoding.Count == 0 && bad.Message.Contains("body", StringComparison.Ordinal)
                 => "The request needs a JSON body.",
             _ => bad.Message,
         };
