@@ -10,6 +10,9 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+// A page request that ends in an error status with no body (an unknown address, an expired form) shows the player a
+// page of this app, in their language, instead of the services' problem document.
+app.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true);
 app.UseRequestLocalization();
 app.UseAuthentication();
 app.UseAuthorization();
