@@ -8,7 +8,9 @@ namespace StreamBets.Settlement.Benchmarks;
 /// <param name="BetsPerPayment">Settlement:BetsPerPayment (bets per TransferBatch and settlementdb transaction).</param>
 /// <param name="PaymentConcurrency">Settlement:PaymentConcurrency.</param>
 /// <param name="WarmupBets">Bets of a pool settled first, untimed, so the timed pool meets warm services (0: none).</param>
-public sealed record SettlementBenchmarkOptions(int Bets, int Outcomes, int BetsPerChunk, int BetsPerPayment, int PaymentConcurrency, int WarmupBets, TimeSpan Timeout)
+/// <param name="WarmupPools">How many such pools: a method is recompiled at tier 1 after 30 calls, and one small pool
+/// calls the batch-level code only a few times.</param>
+public sealed record SettlementBenchmarkOptions(int Bets, int Outcomes, int BetsPerChunk, int BetsPerPayment, int PaymentConcurrency, int WarmupBets, int WarmupPools, TimeSpan Timeout)
 {
     public static SettlementBenchmarkOptions Parse(string[] args)
     {
@@ -20,6 +22,7 @@ public sealed record SettlementBenchmarkOptions(int Bets, int Outcomes, int Bets
             arguments.Number("payment", 5_000),
             arguments.Number("payment-concurrency", 2),
             arguments.Number("warmup-bets", 20_000),
+            arguments.Number("warmup-pools", 1),
             TimeSpan.FromSeconds(arguments.Number("timeout", 1_800)));
     }
 }
