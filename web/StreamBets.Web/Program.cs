@@ -10,8 +10,8 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
-// A page request that ends in an error status with no body (an unknown address, an expired form) shows the player a
-// page of this app, in their language, instead of the services' problem document.
+// A page request that ends in an error status with no body (an unknown address) shows the player a page of this app,
+// in their language, instead of the services' problem document. Answers that carry a body are left as they are.
 app.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true);
 app.UseRequestLocalization();
 app.UseAuthentication();
