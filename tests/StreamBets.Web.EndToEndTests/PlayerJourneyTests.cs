@@ -46,7 +46,11 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await page.GotoAsync($"/channels/twitch/{channel}");
             await page.GetByRole(AriaRole.Link, new() { Name = "Will I win this round?" }).ClickAsync();
             await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "open");
-            await page.GetByLabel("Yes", new() { Exact = true }).CheckAsync();
+            // On a phone the bet form is below the odds: tapping an outcome's odds row picks it and goes to the stake.
+            await page.Locator("[data-testid=odds-row][data-outcome=Yes]").ClickAsync();
+            await Expect(page.GetByLabel("Yes", new() { Exact = true })).ToBeCheckedAsync();
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Bet on Yes" })).ToHaveAttributeAsync("aria-pressed", "true");
+            await Expect(page.Locator("#stake")).ToBeFocusedAsync();
             await page.Locator("#stake").FillAsync("10");
             // Alone on the pool so far: the estimate is the stake back.
             await Expect(page.Locator("[data-testid=payout-estimate]")).ToContainTextAsync("Potential payout: R$10.00 if Yes wins");
@@ -55,6 +59,9 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(page.Locator("[data-testid=bet-placed]")).ToContainTextAsync("Bet accepted: R$10.00 on Yes");
             await Expect(page.Locator("[data-testid=balance]")).ToContainTextAsync("R$90.00");
             await Expect(page.Locator("[data-testid=odds-row][data-outcome=Yes]")).ToHaveAttributeAsync("data-staked", "1000", LiveWait);
+            // Backed Yes: the player may add to it, so only its row is still a tap target.
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Bet on No" })).ToHaveCountAsync(0);
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Bet on Yes" })).ToBeVisibleAsync();
         });
 
         await Step("odds-move", async () =>
