@@ -15,6 +15,7 @@ app.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
+app.UseStaleFormRedirect();
 app.MapStaticAssets();
 app.MapSignOut();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
