@@ -22,14 +22,33 @@ public sealed class AccessibilityTests(LocalModeAppFixture app, BrowserFixture b
         var pool = await Api.CreatePoolAsync(streamerUser, channel, "Accessible to all?", ["Yes", "No", "Maybe"]);
         await Api.PlaceBetAsync(player, pool, "Yes", 10_00);
 
+        // A resolved pool too: its page shows the winner instead of the bet form.
+        var otherChannel = NewChannel();
+        var otherStreamer = await Api.NewStreamerAsync("decided", otherChannel);
+        var resolved = await Api.CreatePoolAsync(otherStreamer, otherChannel, "Already decided?", ["Yes", "No"]);
+        await Api.PlaceBetAsync(player, resolved, "No", 5_00);
+        await Api.LockAndResolveAsync(otherStreamer, resolved, "Yes");
+
         var violations = new List<string>();
         var visitor = await NewPageAsync(Api.WebUrl);
         foreach (var path in new[] { "/", "/signin", "/signup", "/responsible-gambling", "/no-such-page" })
         {
             violations.AddRange(await AuditAsync(visitor, path, "signed out"));
         }
+        await Step("sign-up-refused", async () =>
+        {
+            await visitor.GotoAsync("/signup");
+            await visitor.Locator("#email").FillAsync($"young-{Guid.NewGuid():N}@example.com");
+            await visitor.Locator("#password").FillAsync("a-long-enough-password");
+            await visitor.Locator("#display-name").FillAsync("Young");
+            await visitor.Locator("#dob").FillAsync(DateTime.UtcNow.AddYears(-15).ToString("yyyy-MM-dd"));
+            await visitor.Locator("#cpf").FillAsync("123.456.789-00");
+            await visitor.GetByRole(AriaRole.Button, new() { Name = "Create account" }).ClickAsync();
+            await Expect(visitor.Locator(".field-error").First).ToBeVisibleAsync();
+        });
+        violations.AddRange(await AuditAsync(visitor, null, "signed out, sign-up refused"));
 
-        var playerPages = new[] { "/", $"/channels/twitch/{channel}", $"/pools/{pool.Id}", "/bets", "/wallet", "/leaderboards", "/responsible-gambling", "/verify" };
+        var playerPages = new[] { "/", $"/channels/twitch/{channel}", $"/pools/{pool.Id}", $"/pools/{resolved.Id}", "/bets", "/wallet", "/leaderboards", "/responsible-gambling", "/verify" };
         foreach (var phone in new[] { false, true })
         {
             var page = await SignedInPageAsync(player, phone);
