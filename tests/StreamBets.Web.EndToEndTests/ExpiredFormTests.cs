@@ -37,6 +37,13 @@ public sealed partial class ExpiredFormTests(LocalModeAppFixture app, BrowserFix
 
         await Step("fresh-form-works", async () =>
         {
+            // The fresh form's own answer is about this attempt: the expiry line goes.
+            await visitor.Locator("#email").FillAsync(player.Email);
+            await visitor.Locator("#password").FillAsync("not-the-password");
+            await visitor.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await Expect(visitor.Locator("[data-testid=problem]")).ToBeVisibleAsync();
+            await Expect(visitor.Locator("[data-testid=form-expired]")).ToHaveCountAsync(0);
+
             await visitor.Locator("#email").FillAsync(player.Email);
             await visitor.Locator("#password").FillAsync(player.Password);
             await visitor.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();

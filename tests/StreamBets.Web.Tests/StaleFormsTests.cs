@@ -23,12 +23,17 @@ public sealed class StaleFormsTests
     }
 
     [Theory]
-    [InlineData("http://app.local/signin?formExpired=true", true)]
-    [InlineData("http://app.local/signin?returnUrl=%2F&formExpired=true", true)]
-    [InlineData("http://app.local/signin?expired=true", false)]
-    [InlineData("http://app.local/wallet", false)]
-    public void The_page_says_why_only_when_it_was_reached_from_a_stale_form(string uri, bool shown)
+    [InlineData("http://app.local/signin?formExpired=true", "GET", true)]
+    [InlineData("http://app.local/signin?returnUrl=%2F&formExpired=true", "GET", true)]
+    [InlineData("http://app.local/wallet?formExpired=true", null, true)]
+    [InlineData("http://app.local/signin?formExpired=true", "POST", false)]
+    [InlineData("http://app.local/signin?expired=true", "GET", false)]
+    [InlineData("http://app.local/wallet", null, false)]
+    public void The_page_says_why_only_when_the_redirect_brought_the_person_there(string uri, string? staticRenderMethod, bool shown)
     {
-        Assert.Equal(shown, StaleForms.CameBack(uri));
+        // An interactive render has no HttpContext; a static one has the request it answers.
+        var context = staticRenderMethod is null ? null : new DefaultHttpContext { Request = { Method = staticRenderMethod } };
+
+        Assert.Equal(shown, StaleForms.CameBack(uri, context));
     }
 }

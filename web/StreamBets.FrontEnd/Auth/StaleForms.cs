@@ -39,7 +39,11 @@ public static class StaleForms
         return page.Contains(QueryKey + "=", StringComparison.Ordinal) ? page : QueryHelpers.AddQueryString(page, QueryKey, "true");
     }
 
-    /// <summary>Whether the page at <paramref name="uri"/> was reached by <see cref="UseStaleFormRedirect"/>.</summary>
-    public static bool CameBack(string uri) =>
-        Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && QueryHelpers.ParseQuery(parsed.Query).ContainsKey(QueryKey);
+    /// <summary>
+    /// Whether the page at <paramref name="uri"/> was reached by <see cref="UseStaleFormRedirect"/>. Not when it answers
+    /// its fresh form's own post (same address): that answer has news of its own, such as a wrong password.
+    /// </summary>
+    public static bool CameBack(string uri, HttpContext? staticRender) =>
+        !HttpMethods.IsPost(staticRender?.Request.Method ?? HttpMethods.Get)
+        && Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && QueryHelpers.ParseQuery(parsed.Query).ContainsKey(QueryKey);
 }
