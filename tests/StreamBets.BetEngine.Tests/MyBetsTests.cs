@@ -43,6 +43,15 @@ public sealed class MyBetsTests(BetEngineStack stack)
         Assert.Equal(("won", 540L), (settled!.Items[0].SettledResult, settled.Items[0].PayoutMinor!.Value));
         Assert.Equal([placed[2].BetId, placed[1].BetId], open!.Items.Select(b => b.BetId));
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await client.GetAsync("/api/bets/mine?status=lost")).StatusCode);
+
+        // One pool's bets only (the pool page asks this way, however many other bets are open).
+        var onePool = await client.GetFromJsonAsync<BetPageView>($"/api/bets/mine?status=open&poolId={placed[1].PoolId}");
+        Assert.Equal([placed[1].BetId], onePool!.Items.Select(b => b.BetId));
+        var theirs = await client.GetFromJsonAsync<BetPageView>($"/api/bets/mine?poolId={theirPool.Id}");
+        Assert.Empty(theirs!.Items);
+        var unreadable = await client.GetAsync("/api/bets/mine?poolId=not-a-pool");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, unreadable.StatusCode);
+        Assert.Equal("application/problem+json", unreadable.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]

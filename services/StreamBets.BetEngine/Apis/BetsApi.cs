@@ -90,12 +90,12 @@ public static class BetsApi
     }
 
     public static Task<Results<Ok<BetPageView>, ValidationProblem>> ListMyBetsAsync(
-        ClaimsPrincipal user, BetStore store, string? status, string? cursor, int? limit, CancellationToken cancellationToken) =>
-        ListUserBetsAsync(user.GetUserId(), store, status, cursor, limit, cancellationToken);
+        ClaimsPrincipal user, BetStore store, string? status, string? cursor, int? limit, Guid? poolId, CancellationToken cancellationToken) =>
+        ListUserBetsAsync(user.GetUserId(), store, status, cursor, limit, poolId, cancellationToken);
 
-    /// <summary>A player's bets, newest first, a page at a time: their own (<c>/mine</c>), or anyone's for an admin.</summary>
+    /// <summary>A player's bets, newest first, a page at a time: their own (<c>/mine</c>), or anyone's for an admin; optionally on one pool only.</summary>
     public static async Task<Results<Ok<BetPageView>, ValidationProblem>> ListUserBetsAsync(
-        Guid userId, BetStore store, string? status, string? cursor, int? limit, CancellationToken cancellationToken)
+        Guid userId, BetStore store, string? status, string? cursor, int? limit, Guid? poolId, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         BetListFilter filter = BetListFilter.All;
@@ -116,7 +116,7 @@ public static class BetsApi
             return TypedResults.ValidationProblem(errors, title: "Invalid query", type: BetProblems.TypeOf("invalid-request"));
         }
 
-        var page = await store.ListForUserAsync(userId, filter, after, limit ?? DefaultPageSize, cancellationToken);
+        var page = await store.ListForUserAsync(userId, filter, poolId, after, limit ?? DefaultPageSize, cancellationToken);
         return TypedResults.Ok(new BetPageView([.. page.Bets.Select(BetView.From)], page.NextCursor));
     }
 

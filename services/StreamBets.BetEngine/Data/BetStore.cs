@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.IntegrationEvents;
 
@@ -247,8 +248,8 @@ public sealed class BetStore(NpgsqlDataSource db)
         return totals;
     }
 
-    /// <summary>A user's bets, newest first, <paramref name="limit"/> at a time.</summary>
-    public async Task<BetPage> ListForUserAsync(Guid userId, BetListFilter filter, PageCursor? after, int limit, CancellationToken cancellationToken)
+    /// <summary>A user's bets (on one pool when <paramref name="poolId"/> is given), newest first, <paramref name="limit"/> at a time.</summary>
+    public async Task<BetPage> ListForUserAsync(Guid userId, BetListFilter filter, Guid? poolId, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         var condition = filter switch
         {
@@ -258,7 +259,7 @@ public sealed class BetStore(NpgsqlDataSource db)
         };
         await using var command = db.CreateCommand($"""
             SELECT {BetColumns} FROM {BetsWithSettlement}
-            WHERE b.user_id = $1 AND (b.placed_at, b.bet_id) < ($2, $3) {condition}
+            WHERE b.user_id = $1 AND (b.placed_at, b.bet_id) < ($2, $3) AND ($5::uuid IS NULL OR b.pool_id = $5) {condition}
             ORDER BY b.placed_at DESC, b.bet_id DESC
             LIMIT $4
             """);
@@ -266,6 +267,7 @@ public sealed class BetStore(NpgsqlDataSource db)
         command.Parameters.Add(Value(after?.At ?? DateTimeOffset.MaxValue));
         command.Parameters.Add(Value(after?.Id ?? Guid.Empty));
         command.Parameters.Add(Value(limit + 1));
+        command.Parameters.Add(new NpgsqlParameter<Guid?> { TypedValue = poolId, NpgsqlDbType = NpgsqlDbType.Uuid });
 
         var bets = new List<BetRecord>(limit + 1);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

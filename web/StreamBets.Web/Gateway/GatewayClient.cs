@@ -76,6 +76,6 @@ public sealed class GatewayClient(IHttpClientFactory http, UserSession session, 
 
     public Task<ApiResult<Bet>> BetAsync(Guid betId, CancellationToken ct = default) => GetAsync<Bet>($"/api/bets/{betId}", ct);
 
-    public Task<ApiResult<BetPage>> MyBetsAsync(string? status, string? cursor, int limit = 20, CancellationToken ct = default) =>
-        GetAsync<BetPage>($"/api/bets/mine?limit={limit}{Query("status", status)}{Query("cursor", cursor)}", ct);
+    public Task<ApiResult<BetPage>> MyBetsAsync(string? status, string? cursor, int limit = 20, Guid? poolId = null, CancellationToken ct = default) =>
+        GetAsync<BetPage>($"/api/bets/mine?limit={limit}{Query("status", status)}{Query("cursor", cursor)}{Query("poolId", poolId?.ToString())}", ct);
 }
