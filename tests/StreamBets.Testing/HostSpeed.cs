@@ -9,7 +9,7 @@ namespace StreamBets.Testing;
 /// 3,000,000 random links through 256 MB (memory latency, what databases wait on), and to make 1,000 8 kB writes
 /// durable one at a time (what every PostgreSQL commit waits on; the first two did not tell a 49 s settlement from a
 /// 76 s one in sessions 17 and 18). The build box is a VM whose host lends
-/// it more or less of both from one quarter of an hour to the next, and no steal time shows it: the same
+/// it more or less of each from one quarter of an hour to the next, and no steal time shows it: the same
 /// 1,000,000-bet settlement took 47 s and 74 s within an hour. Benchmarks measure it before they start their servers and
 /// after they stop them (on a busy box it would measure the load instead), so runs are compared at similar speeds.
 /// </summary>
@@ -44,9 +44,8 @@ public static class HostSpeed
     /// <summary>Overwrites one 8 kB page and flushes it to the disk each time, as a commit flushes the WAL, beside the test servers' data.</summary>
     private static double SyncSeconds()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "streambets-tests");
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, $"host-speed-{Environment.ProcessId}.tmp");
+        Directory.CreateDirectory(LocalServer.Root);
+        var path = Path.Combine(LocalServer.Root, $"host-speed-{Environment.ProcessId}.tmp");
         var page = new byte[8192];
         Random.Shared.NextBytes(page);
         try

@@ -16,7 +16,8 @@ public abstract class LocalServer : IAsyncDisposable
     // short), then their files are removed: each ./test.sh left about 1.5 GB of PostgreSQL clusters in /tmp otherwise.
     private static readonly List<LocalServer> Started = [];
 
-    private static readonly string Root = Path.Combine(Path.GetTempPath(), "streambets-tests");
+    /// <summary>Where every local server keeps its data (and <see cref="HostSpeed"/> times its disk).</summary>
+    internal static readonly string Root = Path.Combine(Path.GetTempPath(), "streambets-tests");
     private const string OwnerFile = "owner.pid";
 
     /// <summary>
