@@ -37,7 +37,9 @@ public abstract class BrowserTest(LocalModeAppFixture app, BrowserFixture browse
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
             try
             {
-                await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+                // Only the address matters here: what the tests look at next waits for its own content, whereas the
+                // default wait for the page's load event once ran out on a cold app whose home page had already shown.
+                await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
             }
             catch (PlaywrightException e)
             {

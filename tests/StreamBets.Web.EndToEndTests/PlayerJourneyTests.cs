@@ -151,7 +151,23 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(page.Locator("[data-testid=toast]")).ToContainTextAsync("You won R$38.00", new() { Timeout = 90_000 });
             await Expect(page.Locator("[data-testid=balance]")).ToContainTextAsync("R$128.00");
             await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "resolved", LiveWait);
+            await Expect(page.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "won", LiveWait);
             await BrowserFixture.ScreenshotAsync(page, "5-player-settlement-toast");
+        });
+
+        await Step("result-on-the-pool-page-later", async () =>
+        {
+            // Coming back to the pool later, each player still sees what became of their bet.
+            await page.ReloadAsync();
+            var mine = page.Locator("[data-testid=my-bet]");
+            await Expect(mine).ToHaveAttributeAsync("data-result", "won");
+            await Expect(mine).ToContainTextAsync("Your bet: R$10.00 on Yes · won R$38.00");
+            await Expect(page.Locator("[data-testid=odds-row][data-outcome=Yes] .odds-detail")).ToHaveTextAsync("R$10.00 · 1 bet · 25%");
+
+            var loser = await SignedInPageAsync(third);
+            await loser.GotoAsync($"/pools/{pool.Id}");
+            await Expect(loser.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "lost");
+            await Expect(loser.Locator("[data-testid=my-bet]")).ToContainTextAsync("Your bet: R$30.00 on No · did not win");
         });
     }
 
