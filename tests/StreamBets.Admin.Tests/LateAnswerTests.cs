@@ -89,7 +89,7 @@ public sealed class LateAnswerTests : ConsoleTest
         Gateway.Answer($"/api/users/admin/users?email={player.Email}", () => player);
         Gateway.Answer($"/api/users/admin/wallets/{player.Id}", () => new WalletBalance(player.Id, 10_00));
         Gateway.Answer($"/api/users/admin/wallets/{player.Id}/history",
-            () => new WalletHistoryPage([new WalletLine(Guid.NewGuid(), lineReason, null, 10_00, 10_00, DateTimeOffset.UtcNow)], null));
+            () => new WalletHistoryPage([new WalletLine(Guid.NewGuid(), lineReason, null, 10_00, 10_00, DateTimeOffset.UtcNow, null)], null));
         Gateway.Answer($"/api/bets/users/{player.Id}", () => new BetPage([], null));
         return player;
     }

@@ -34,6 +34,29 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
     }
 
     [Fact]
+    public async Task Stakes_payouts_and_refunds_in_the_history_name_their_pool_and_other_lines_do_not()
+    {
+        var (player, pool, other) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var (wallet, escrow, otherEscrow) = (LedgerAccountId.ForUser(player), LedgerAccountId.ForPoolEscrow(pool), LedgerAccountId.ForPoolEscrow(other));
+        await CreditAsync(player, 5_000, $"history-pools-{player}");
+        await host.Ledger.TransferBatchAsync(
+        [
+            new TransferRequest(Guid.NewGuid().ToString(), "bet-stake", [TransferLeg.Between(wallet, escrow, 1_000)]),
+            new TransferRequest(Guid.NewGuid().ToString(), "bet-stake", [TransferLeg.Between(wallet, otherEscrow, 400)]),
+            // A settlement of several legs: the player's line still names the pool it came from.
+            new TransferRequest(Guid.NewGuid().ToString(), "payout", [TransferLeg.Between(escrow, wallet, 900), TransferLeg.Between(escrow, LedgerAccountId.HouseRake, 100)]),
+            new TransferRequest(Guid.NewGuid().ToString(), "refund", [TransferLeg.Between(otherEscrow, wallet, 400)]),
+        ]);
+        using var client = host.Client(LedgerTestHost.Token(player));
+
+        var history = await client.GetFromJsonAsync<WalletHistoryResponse>("/api/users/me/wallet/history");
+
+        Assert.Equal(
+            [("refund", 400L, (Guid?)other), ("payout", 900L, pool), ("bet-stake", -400L, other), ("bet-stake", -1_000L, pool), ("sandbox-credit", 5_000L, null)],
+            history!.Items.Select(i => (i.Reason, i.AmountMinor, i.PoolId)));
+    }
+
+    [Fact]
     public async Task A_player_token_only_ever_reveals_that_players_own_wallet()
     {
         var (alice, bob) = (Guid.NewGuid(), Guid.NewGuid());

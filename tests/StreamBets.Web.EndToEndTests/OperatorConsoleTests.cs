@@ -209,6 +209,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await console.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
             await Expect(console.Locator("[data-testid=wallet-balance]")).ToHaveTextAsync("R$128.00");
             await Expect(console.Locator("[data-testid=wallet-line][data-reason=payout]")).ToContainTextAsync("+R$38.00");
+            await Expect(console.Locator("[data-testid=wallet-line][data-reason=payout]")).ToContainTextAsync("Ace this round?");
             await Expect(console.Locator("[data-testid=wallet-line][data-reason=bet-stake]")).ToContainTextAsync("-R$10.00");
             var bet = console.Locator("[data-testid=bet]");
             await Expect(bet).ToHaveCountAsync(1);

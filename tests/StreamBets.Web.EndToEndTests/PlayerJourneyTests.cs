@@ -169,6 +169,24 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(loser.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "lost");
             await Expect(loser.Locator("[data-testid=my-bet]")).ToContainTextAsync("Your bet: R$30.00 on No · did not win");
         });
+
+        await Step("wallet-and-my-bets-name-the-pool", async () =>
+        {
+            // Each money line says which pool it was, and leads back to it.
+            await page.GotoAsync("/wallet");
+            var history = page.Locator("[data-testid=wallet-history] tbody tr");
+            var winnings = history.Filter(new() { HasText = "Winnings" });
+            await Expect(winnings).ToContainTextAsync("+R$38.00");
+            await Expect(winnings.GetByRole(AriaRole.Link, new() { Name = "First blood?" })).ToHaveAttributeAsync("href", $"/pools/{pool.Id}");
+            await Expect(history.Filter(new() { HasText = "Bet placed" }).GetByRole(AriaRole.Link, new() { Name = "First blood?" })).ToBeVisibleAsync();
+            await Expect(history.Filter(new() { HasText = "Deposit (sandbox)" }).GetByRole(AriaRole.Link)).ToHaveCountAsync(0);
+
+            await page.GotoAsync("/bets");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Settled" }).ClickAsync();
+            var row = page.Locator("[data-testid=my-bet-row]");
+            await Expect(row).ToContainTextAsync("First blood?");
+            await Expect(row).ToContainTextAsync("Won · R$38.00");
+        });
     }
 
     [Fact]

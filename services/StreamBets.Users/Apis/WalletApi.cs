@@ -87,7 +87,7 @@ public static class WalletApi
 
         var page = await ledger.GetHistoryAsync(LedgerAccountId.ForUser(userId), before, limit ?? LedgerHistoryPage.DefaultLimit, cancellationToken);
         return TypedResults.Ok(new WalletHistoryResponse(
-            [.. page.Entries.Select(e => new WalletHistoryItem(e.TransferId, e.Reason, e.Reference, e.AmountMinor, e.BalanceAfterMinor, e.CreatedAt))],
+            [.. page.Entries.Select(e => new WalletHistoryItem(e.TransferId, e.Reason, e.Reference, e.AmountMinor, e.BalanceAfterMinor, e.CreatedAt, e.PoolId))],
             SequenceCursor.Format(page.NextBefore)));
     }
 
@@ -228,7 +228,8 @@ public static class WalletApi
 
 public sealed record WalletBalanceResponse(Guid UserId, long BalanceMinor);
 
-public sealed record WalletHistoryItem(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt);
+/// <summary>A wallet line; <c>poolId</c> names the pool of a stake, payout or refund, and is null for other lines.</summary>
+public sealed record WalletHistoryItem(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt, Guid? PoolId);
 
 public sealed record WalletHistoryResponse(IReadOnlyList<WalletHistoryItem> Items, string? NextCursor);
 

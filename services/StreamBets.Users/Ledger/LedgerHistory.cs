@@ -1,7 +1,7 @@
 namespace StreamBets.Users.Ledger;
 
-/// <summary>One line of an account's statement.</summary>
-public sealed record LedgerHistoryEntry(long Sequence, Guid TransferId, string Reason, string? Reference, DateTimeOffset CreatedAt, long AmountMinor, long BalanceAfterMinor);
+/// <summary>One line of an account's statement; <see cref="PoolId"/> is the pool whose escrow the money came from or went to.</summary>
+public sealed record LedgerHistoryEntry(long Sequence, Guid TransferId, string Reason, string? Reference, DateTimeOffset CreatedAt, long AmountMinor, long BalanceAfterMinor, Guid? PoolId);
 
 /// <summary>
 /// A page of history, newest first. <see cref="NextBefore"/> is the cursor for the next (older)

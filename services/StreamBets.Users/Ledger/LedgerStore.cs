@@ -412,8 +412,13 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, LedgerHistoryPage.MaxLimit);
 
+        // The pool escrow on the other side of a line (a stake, payout or refund) tells the player which pool it was;
+        // one probe of the entries' primary key per line of the page.
         await using var command = dataSource.CreateCommand("""
-            SELECT t.seq, t.transfer_id, t.reason, t.reference, t.created_at, e.amount, e.balance_after
+            SELECT t.seq, t.transfer_id, t.reason, t.reference, t.created_at, e.amount, e.balance_after,
+                   (SELECT o.code FROM ledger_entries oe JOIN ledger_accounts o ON o.id = oe.account_id
+                    WHERE oe.transfer_seq = e.transfer_seq AND oe.account_id <> e.account_id AND o.code LIKE 'escrow:pool:%'
+                    LIMIT 1)
             FROM ledger_accounts a
             JOIN ledger_entries e ON e.account_id = a.id
             JOIN ledger_transfers t ON t.seq = e.transfer_seq
@@ -429,8 +434,9 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
+            var pool = !reader.IsDBNull(7) && LedgerAccountId.TryParse(reader.GetString(7), out var escrow) ? escrow.Owner : null;
             entries.Add(new LedgerHistoryEntry(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetFieldValue<DateTimeOffset>(4), reader.GetInt64(5), reader.GetInt64(6)));
+                reader.GetFieldValue<DateTimeOffset>(4), reader.GetInt64(5), reader.GetInt64(6), pool));
         }
 
         // One row beyond the limit says whether an older page exists without a count query.

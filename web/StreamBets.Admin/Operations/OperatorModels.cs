@@ -40,7 +40,7 @@ public sealed record Account(Guid Id, string Email, string DisplayName, string R
 
 public sealed record WalletBalance(Guid UserId, long BalanceMinor);
 
-public sealed record WalletLine(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt);
+public sealed record WalletLine(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt, Guid? PoolId);
 
 public sealed record WalletHistoryPage(IReadOnlyList<WalletLine> Items, string? NextCursor);
 

@@ -9,7 +9,7 @@ public sealed record Profile(Guid Id, string Email, string DisplayName, string? 
 
 public sealed record WalletBalance(Guid UserId, long BalanceMinor);
 
-public sealed record WalletHistoryItem(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt);
+public sealed record WalletHistoryItem(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt, Guid? PoolId);
 
 public sealed record WalletHistoryPage(IReadOnlyList<WalletHistoryItem> Items, string? NextCursor);
 
