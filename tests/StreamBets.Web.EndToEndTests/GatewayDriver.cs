@@ -150,6 +150,9 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
             new { winningOutcomeIds = new[] { pool.Outcomes.Single(o => o.Label == winner).Id } }));
     }
 
+    public async Task CancelAsync(TestUser streamer, TestPool pool) =>
+        await EnsureAsync(await SendAsync(HttpMethod.Post, $"/api/pools/{pool.Id}/cancel", streamer, new { }));
+
     /// <summary>Starts a sandbox identity check: a last name "Consider" sends it to the operators' review queue (docs/users.md).</summary>
     public async Task StartIdentityCheckAsync(TestUser user, string firstName, string lastName) =>
         await EnsureAsync(await SendAsync(HttpMethod.Post, "/api/users/me/kyc/checks", user, new { firstName, lastName }));

@@ -190,6 +190,29 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     }
 
     [Fact]
+    public async Task A_cancelled_pool_shows_the_player_their_refund_and_no_odds()
+    {
+        var channel = NewChannel();
+        var (streamerUser, player) = (await Api.NewStreamerAsync("streamer", channel), await Api.NewPlayerAsync("fabi"));
+        await Api.DepositAsync(player, 50_00);
+        var pool = await Api.CreatePoolAsync(streamerUser, channel, "Rain delay?", ["Yes", "No"]);
+        await Api.PlaceBetAsync(player, pool, "No", 12_50);
+        await Api.CancelAsync(streamerUser, pool);
+        await Api.WaitForSettlementAsync(pool.Id, "settled");
+        var page = await SignedInPageAsync(player, phone: true);
+
+        await Step("refund-shown", async () =>
+        {
+            await page.GotoAsync($"/pools/{pool.Id}");
+            await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "cancelled");
+            await Expect(page.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "refunded", LiveWait);
+            await Expect(page.Locator("[data-testid=my-bet]")).ToContainTextAsync("Your bet: R$12.50 on No · refunded: R$12.50 back in your wallet");
+            await Expect(page.Locator(".odds-figure")).ToHaveCountAsync(0);
+            await Expect(page.Locator("[data-testid=balance]")).ToContainTextAsync("R$50.00");
+        });
+    }
+
+    [Fact]
     public async Task A_bet_above_the_balance_is_refused_with_a_clear_message_in_either_language()
     {
         var channel = NewChannel();
