@@ -170,6 +170,16 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(loser.Locator("[data-testid=my-bet]")).ToContainTextAsync("Your bet: R$30.00 on No · did not win");
         });
 
+        await Step("channel-shows-the-result", async () =>
+        {
+            await page.GotoAsync($"/channels/twitch/{channel}");
+            var result = page.Locator("[data-testid=recent-results] [data-testid=finished-pool]");
+            await Expect(result).ToHaveAttributeAsync("data-state", "resolved");
+            await Expect(result).ToContainTextAsync("First blood?");
+            await Expect(result.Locator("[data-testid=winner]")).ToHaveTextAsync("Winner: Yes");
+            await Expect(page.Locator("[data-testid=pool-card]")).ToHaveCountAsync(0);
+        });
+
         await Step("wallet-and-my-bets-name-the-pool", async () =>
         {
             // Each money line says which pool it was, and leads back to it.
