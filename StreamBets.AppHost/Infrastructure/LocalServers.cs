@@ -87,9 +87,8 @@ public static class LocalServers
 
     public static IResourceBuilder<LocalServerResource> AddLocalRedis(this IDistributedApplicationBuilder builder, string name, string dataDirectory)
     {
-        var redisData = Path.Combine(dataDirectory, "redis");
-        Directory.CreateDirectory(redisData);
-        var server = new LocalServerResource(name, "redis-server", builder.AppHostDirectory, "tcp");
+        var script = Path.Combine(builder.AppHostDirectory, "LocalServers", "redis.sh");
+        var server = new LocalServerResource(name, "bash", builder.AppHostDirectory, "tcp");
         var healthCheck = $"{name}-ping";
         builder.Services.AddHealthChecks().AddAsyncCheck(healthCheck, async cancellationToken =>
         {
@@ -108,11 +107,10 @@ public static class LocalServers
 
         return builder.AddResource(server)
             .WithEndpoint(name: "tcp", scheme: "tcp")
-            // Append-only with a once-a-second fsync keeps the local event streams across restarts.
-            .WithArgs("--bind", "127.0.0.1", "--dir", redisData, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec")
             .WithArgs(context =>
             {
-                context.Args.Add("--port");
+                context.Args.Add(script);
+                context.Args.Add(Path.Combine(dataDirectory, "redis"));
                 context.Args.Add(server.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
             })
             .WithHealthCheck(healthCheck);

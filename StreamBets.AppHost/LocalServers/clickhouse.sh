@@ -9,6 +9,10 @@ if [ ! -x "$server" ]; then
   exit 1
 fi
 mkdir -p "$data/data" "$data/tmp" "$data/user_files" "$data/format_schemas"
+# A server a run killed hard left behind still locks the data folder ("Another server instance in same directory is
+# already running"): stop it first. Its status file names its PID.
+source "$(dirname "$0")/stop-leftover.sh"
+stop_leftover "$(sed -n 's/^PID: //p' "$data/data/status" 2>/dev/null || true)" clickhouse-serv
 cat > "$data/users.xml" <<XML
 <?xml version="1.0"?>
 <yandex>

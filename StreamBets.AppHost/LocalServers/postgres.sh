@@ -25,6 +25,12 @@ fi
 if [ ! -f "$data/PG_VERSION" ]; then
   "${as_owner[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 fi
+# A server that a run killed hard (its orchestrator gone) left behind still owns the cluster and its shared memory:
+# stop it, or this one exits with "pre-existing shared memory block is still in use" and the services never start.
+if "${as_owner[@]}" "$bin/pg_ctl" status -D "$data" >/dev/null 2>&1; then
+  echo "Stopping the PostgreSQL server a previous run left running on $data." >&2
+  "${as_owner[@]}" "$bin/pg_ctl" stop -D "$data" -m fast -w -t 60 >/dev/null
+fi
 rm -f "$data/postmaster.pid"
 exec "${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -k "$data" \
   -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB -c max_wal_size=4GB \
