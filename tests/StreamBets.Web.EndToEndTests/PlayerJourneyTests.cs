@@ -46,11 +46,13 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await page.GotoAsync($"/channels/twitch/{channel}");
             await page.GetByRole(AriaRole.Link, new() { Name = "Will I win this round?" }).ClickAsync();
             await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "open");
-            // On a phone the bet form is below the odds: tapping an outcome's odds row picks it and goes to the stake.
+            // On a phone the bet form is below the odds: tapping an outcome's odds row picks it and brings the bet
+            // button into view, focused, so no on-screen keyboard covers the stake and quick stakes above it.
             await page.Locator("[data-testid=odds-row][data-outcome=Yes]").ClickAsync();
             await Expect(page.GetByLabel("Yes", new() { Exact = true })).ToBeCheckedAsync();
             await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Bet on Yes" })).ToHaveAttributeAsync("aria-pressed", "true");
-            await Expect(page.Locator("#stake")).ToBeFocusedAsync();
+            await Expect(page.Locator("[data-testid=place-bet]")).ToBeFocusedAsync();
+            await Expect(page.Locator("[data-testid=place-bet]")).ToBeInViewportAsync();
             await page.Locator("#stake").FillAsync("10");
             // Alone on the pool so far: the estimate is the stake back.
             await Expect(page.Locator("[data-testid=payout-estimate]")).ToContainTextAsync("Potential payout: R$10.00 if Yes wins");

@@ -10,7 +10,14 @@ public sealed record PoolStateChangedMessage(Guid PoolId, string State, IReadOnl
 
 public sealed record PoolCreatedMessage(Guid PoolId, string Channel, string Title, DateTimeOffset At, long Sequence);
 
-public sealed record BetSettledMessage(Guid BetId, Guid PoolId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt, long Sequence);
+public sealed record BetSettledMessage(Guid BetId, Guid PoolId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt, long Sequence)
+{
+    /// <summary>
+    /// The bet as settled. The hub and the Bet Engine's bet list follow the same event separately, so a list read right
+    /// after this push may not have the result yet; pages apply the push to the bets they show instead.
+    /// </summary>
+    public Gateway.Bet ApplyTo(Gateway.Bet bet) => bet.SettledResult is not null ? bet : bet with { SettledResult = Result, PayoutMinor = PayoutMinor, SettledAt = SettledAt };
+}
 
 public sealed record WalletChangedMessage(long BalanceMinor, long DeltaMinor, string Reason, DateTimeOffset OccurredAt, long Sequence);
 
