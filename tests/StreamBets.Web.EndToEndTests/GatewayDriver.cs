@@ -9,7 +9,7 @@ public sealed record TestUser(Guid Id, string Email, string Password, string Acc
 
 public sealed record TestOutcome(Guid Id, string Label);
 
-public sealed record TestPool(Guid Id, string Title, IReadOnlyList<TestOutcome> Outcomes);
+public sealed record TestPool(Guid Id, string Title, IReadOnlyList<TestOutcome> Outcomes, DateTimeOffset LocksAt);
 
 /// <summary>
 /// What the tests do outside the browser, through the gateway's public API exactly as README's walkthrough does:
@@ -220,7 +220,8 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
         return [.. pools.RootElement.EnumerateArray().Select(pool => new TestPool(
             pool.GetProperty("id").GetGuid(),
             pool.GetProperty("title").GetString()!,
-            [.. pool.GetProperty("outcomes").EnumerateArray().Select(o => new TestOutcome(o.GetProperty("id").GetGuid(), o.GetProperty("label").GetString()!))]))];
+            [.. pool.GetProperty("outcomes").EnumerateArray().Select(o => new TestOutcome(o.GetProperty("id").GetGuid(), o.GetProperty("label").GetString()!))],
+            pool.GetProperty("locksAt").GetDateTimeOffset()))];
     }
 
     public async Task PlaceBetAsync(TestUser user, TestPool pool, string outcome, long stakeMinor) =>

@@ -225,6 +225,34 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
     }
 
     [Fact]
+    public async Task A_bet_sent_in_the_last_seconds_keeps_its_answer_on_screen_after_the_pool_locks()
+    {
+        var channel = NewChannel();
+        var (streamerUser, player) = (await Api.NewStreamerAsync("streamer", channel), await Api.NewPlayerAsync("gabi"));
+        await Api.DepositAsync(player, 50_00);
+        var page = await SignedInPageAsync(player);
+        var pool = await Api.CreatePoolAsync(streamerUser, channel, "Last second?", ["Yes", "No"], windowSeconds: 30);
+
+        await Step("bet-at-the-buzzer", async () =>
+        {
+            await page.GotoAsync($"/pools/{pool.Id}");
+            await page.GetByLabel("Yes", new() { Exact = true }).CheckAsync();
+            await page.Locator("#stake").FillAsync("5");
+            await UntilAsync(pool.LocksAt - TimeSpan.FromSeconds(1.5));
+            await page.Locator("[data-testid=place-bet]").ClickAsync();
+            // Past the lock and the page's next refresh, the form is gone, but not what became of the bet: accepted, or
+            // refused for the lock if it reached the Bet Engine too late. Before, both vanished with the form.
+            await UntilAsync(pool.LocksAt + TimeSpan.FromSeconds(4));
+            await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "locked", LiveWait);
+            await Expect(page.Locator("[data-testid=bet-form]")).ToHaveCountAsync(0);
+            await Expect(page.Locator("[data-testid=bet-placed], [data-testid=problem]")).ToBeVisibleAsync();
+        });
+    }
+
+    private static Task UntilAsync(DateTimeOffset moment) =>
+        moment > DateTimeOffset.UtcNow ? Task.Delay(moment - DateTimeOffset.UtcNow) : Task.CompletedTask;
+
+    [Fact]
     public async Task A_bet_above_the_balance_is_refused_with_a_clear_message_in_either_language()
     {
         var channel = NewChannel();
