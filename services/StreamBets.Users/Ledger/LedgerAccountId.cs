@@ -19,7 +19,7 @@ public enum LedgerAccountKind
 public readonly record struct LedgerAccountId
 {
     private const string UserPrefix = "user:";
-    private const string PoolEscrowPrefix = "escrow:pool:";
+    internal const string PoolEscrowPrefix = "escrow:pool:";
 
     public static readonly LedgerAccountId HouseRake = new(LedgerAccountKind.HouseRake, null, "house:rake");
     public static readonly LedgerAccountId HouseBreakage = new(LedgerAccountKind.HouseBreakage, null, "house:breakage");

@@ -414,10 +414,10 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
 
         // The pool escrow on the other side of a line (a stake, payout or refund) tells the player which pool it was;
         // one probe of the entries' primary key per line of the page.
-        await using var command = dataSource.CreateCommand("""
+        await using var command = dataSource.CreateCommand($"""
             SELECT t.seq, t.transfer_id, t.reason, t.reference, t.created_at, e.amount, e.balance_after,
                    (SELECT o.code FROM ledger_entries oe JOIN ledger_accounts o ON o.id = oe.account_id
-                    WHERE oe.transfer_seq = e.transfer_seq AND oe.account_id <> e.account_id AND o.code LIKE 'escrow:pool:%'
+                    WHERE oe.transfer_seq = e.transfer_seq AND oe.account_id <> e.account_id AND o.code LIKE '{LedgerAccountId.PoolEscrowPrefix}%'
                     LIMIT 1)
             FROM ledger_accounts a
             JOIN ledger_entries e ON e.account_id = a.id
