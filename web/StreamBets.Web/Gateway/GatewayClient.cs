@@ -67,13 +67,10 @@ public sealed class GatewayClient(IHttpClientFactory http, UserSession session, 
     public Task<ApiResult<Pool>> CancelPoolAsync(Guid poolId, CancellationToken ct = default) =>
         SendAsync<Pool>(HttpMethod.Post, $"/api/pools/{poolId}/cancel", new { }, cancellationToken: ct);
 
-    /// <summary>Several pools in one call (up to 100), for naming the pools of a page of bets or wallet lines.</summary>
-    public Task<ApiResult<Pool[]>> PoolsAsync(IEnumerable<Guid> poolIds, CancellationToken ct = default) =>
-        GetAsync<Pool[]>($"/api/pools?ids={string.Join(',', poolIds)}", ct);
-
     /// <summary>
-    /// Adds to <paramref name="known"/> the pools among <paramref name="poolIds"/> it lacks, in one call; a pool that no
-    /// longer exists is known as null. If the call fails nothing is added, so the next page asks again.
+    /// Adds to <paramref name="known"/> the pools among <paramref name="poolIds"/> it lacks, in one call (a page of bets
+    /// or wallet lines names at most 100, Pools' limit per call); a pool that no longer exists is known as null. If the
+    /// call fails nothing is added, so the next page asks again.
     /// </summary>
     public async Task AddPoolsAsync(Dictionary<Guid, Pool?> known, IEnumerable<Guid> poolIds, CancellationToken ct = default)
     {
@@ -82,7 +79,7 @@ public sealed class GatewayClient(IHttpClientFactory http, UserSession session, 
         {
             return;
         }
-        var pools = await PoolsAsync(missing, ct);
+        var pools = await GetAsync<Pool[]>($"/api/pools?ids={string.Join(',', missing)}", ct);
         if (pools.Succeeded)
         {
             var found = pools.Value!.ToDictionary(p => p.Id);
