@@ -78,6 +78,7 @@ public sealed class SelfHostedServices : IAsyncDisposable
         gateway["services__users__http__0"] = usersPorts.HttpUrl;
         gateway["services__pools__http__0"] = poolsPorts.HttpUrl;
         gateway["services__betengine__http__0"] = betEnginePorts.HttpUrl;
+        gateway["services__betengine__grpc__0"] = betEnginePorts.GrpcUrl;
         foreach (var absent in new[] { "settlement", "payments", "analytics", "integration", "realtime" })
         {
             gateway[$"services__{absent}__http__0"] = "http://127.0.0.1:9"; // not started: their routes answer 502

@@ -1,3 +1,4 @@
+using StreamBets.Gateway.Bets;
 using StreamBets.Gateway.Extensions;
 using StreamBets.Gateway.RateLimiting;
 
@@ -12,6 +13,7 @@ app.MapDefaultEndpoints();
 app.UseAuthentication();
 app.UseMiddleware<RateLimitingMiddleware>();
 app.UseAuthorization();
+app.MapRelayedBets();
 app.MapReverseProxy();
 
 app.Run();

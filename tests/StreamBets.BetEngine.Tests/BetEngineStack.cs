@@ -21,6 +21,7 @@ using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Bets;
 using StreamBets.Contracts.Users;
 using StreamBets.Contracts.Wallet;
+using StreamBets.Gateway.RateLimiting;
 using StreamBets.Pools.Grpc;
 using StreamBets.Testing;
 using StreamBets.Users.Accounts;
@@ -41,7 +42,7 @@ public sealed record TestPool(Guid Id, Guid[] Outcomes)
 /// <summary>
 /// The Bet Engine with its real neighbours, once per test run: the Users service (wallet ledger and CheckEligibility)
 /// and the Pools service (GetPool, pool events) each run in-process on real Kestrel ports and are called over real
-/// gRPC (h2c); the Bet Engine runs on TestServer. Each service has its own fresh PostgreSQL database; all share the
+/// gRPC (h2c), as is the Bet Engine, with the Gateway in front of it. Each service has its own fresh PostgreSQL database; all share the
 /// test Redis and one event-bus key prefix, so PoolLocked, BetsPlaced and BetsSettled really travel between them.
 /// </summary>
 public sealed class BetEngineStack : IAsyncLifetime
@@ -53,6 +54,8 @@ public sealed class BetEngineStack : IAsyncLifetime
     private WebApplicationFactory<WalletService> _users = null!;
     private WebApplicationFactory<PoolsGrpcService> _pools = null!;
     private WebApplicationFactory<BetEngineGrpcService> _betEngine = null!;
+    private WebApplicationFactory<RateLimitOptions> _gateway = null!;
+    private ServicePorts _betEnginePorts = null!;
     private GrpcChannel _walletChannel = null!;
 
     /// <summary>The Bet Engine's clock: real time, which a test can move ahead (e.g. past a pool's lock time).</summary>
@@ -61,8 +64,11 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// <summary>Sits on the Bet Engine's wallet client: a test can freeze a batch after its stakes moved.</summary>
     public StakeHold StakeHold { get; } = new();
 
+    /// <summary>Records the Gateway's batched calls to the Bet Engine.</summary>
+    public RecordedCalls<RestBetBatch> RelayCalls { get; } = new();
+
     /// <summary>Records the Bet Engine's eligibility calls to Users.</summary>
-    public EligibilityCalls EligibilityCalls { get; } = new();
+    public RecordedCalls<CheckEligibilityBatchRequest> EligibilityCalls { get; } = new();
 
     public string BusPrefix { get; } = $"betengine-tests-{Guid.NewGuid():N}";
     public string RedisConnectionString { get; private set; } = "";
@@ -72,6 +78,7 @@ public sealed class BetEngineStack : IAsyncLifetime
     public Wallet.WalletClient Wallet { get; private set; } = null!;
     public HttpClient UsersHttp { get; private set; } = null!;
     public HttpClient PoolsHttp { get; private set; } = null!;
+    public string GatewayUrl { get; private set; } = "";
     public IServiceProvider BetEngine => _betEngine.Services;
     public IServiceProvider Pools => _pools.Services;
 
@@ -96,7 +103,8 @@ public sealed class BetEngineStack : IAsyncLifetime
         var pools = ServicePorts.Free();
         _pools = InProcessServices.StartOnKestrel<PoolsGrpcService>(pools, [.. CommonSettings(), new("ConnectionStrings:poolsdb", poolsDb)]);
 
-        _betEngine = InProcessServices.StartOnTestServer<BetEngineGrpcService>(
+        _betEnginePorts = ServicePorts.Free();
+        _betEngine = InProcessServices.StartOnKestrel<BetEngineGrpcService>(_betEnginePorts,
         [
             .. CommonSettings(),
             new("ConnectionStrings:betsdb", BetsConnectionString),
@@ -116,6 +124,18 @@ public sealed class BetEngineStack : IAsyncLifetime
             services.AddGrpcClient<UserAccounts.UserAccountsClient>().AddInterceptor(() => EligibilityCalls);
         }));
 
+        // The Gateway in front, as players reach the Bet Engine: its bets relayed over gRPC, its other routes proxied.
+        var gateway = ServicePorts.Free();
+        _gateway = InProcessServices.StartOnKestrel<RateLimitOptions>(gateway,
+        [
+            .. CommonSettings(),
+            new("services:betengine:http:0", _betEnginePorts.HttpUrl),
+            new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
+            new("RateLimiting:AuthenticatedPermitsPerWindow", "1000"),
+        ], web => web.ConfigureTestServices(services =>
+            services.AddGrpcClient<Contracts.Bets.BetEngine.BetEngineClient>().AddInterceptor(() => RelayCalls)));
+        GatewayUrl = gateway.HttpUrl;
+
         UsersHttp = new HttpClient { BaseAddress = new Uri(users.HttpUrl) };
         PoolsHttp = new HttpClient { BaseAddress = new Uri(pools.HttpUrl) };
         PoolsHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin));
@@ -128,6 +148,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         _walletChannel.Dispose();
         UsersHttp.Dispose();
         PoolsHttp.Dispose();
+        await _gateway.DisposeAsync();
         await _betEngine.DisposeAsync();
         await _pools.DisposeAsync();
         await _users.DisposeAsync();
@@ -143,11 +164,18 @@ public sealed class BetEngineStack : IAsyncLifetime
         return client;
     }
 
-    /// <summary>The Bet Engine's gRPC endpoint (on TestServer, so responses are marked HTTP/2 as gRPC clients insist).</summary>
-    public GrpcChannel BetEngineGrpcChannel() => GrpcChannel.ForAddress(_betEngine.Server.BaseAddress, new GrpcChannelOptions
+    /// <summary>A Gateway client acting as <paramref name="player"/> (no token when null).</summary>
+    public HttpClient GatewayClient(TestPlayer? player)
     {
-        HttpHandler = new Http2ResponseHandler(_betEngine.Server.CreateHandler()),
-    });
+        var client = new HttpClient { BaseAddress = new Uri(GatewayUrl) };
+        if (player is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
+        }
+        return client;
+    }
+
+    public GrpcChannel BetEngineGrpcChannel() => GrpcChannel.ForAddress(_betEnginePorts.GrpcUrl);
 
     /// <summary>Registers a player through the Users API (Brazilian: KYC tier 1 from the CPF, so eligible; other countries: tier 0)
     /// and funds the wallet through the ledger.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using StreamBets.BetEngine.Eligibility;
 using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Users;
 using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Tests;
@@ -21,7 +22,7 @@ public sealed class EligibilityBatchTests(BetEngineStack stack)
         var answers = await Task.WhenAll(strangers.Select(id => eligibility.CheckAsync(id, null, CancellationToken.None)));
 
         Assert.All(answers, answer => Assert.Equal(BetRejectionCodes.UserNotFound, answer?.Code));
-        var calls = stack.EligibilityCalls.Sent.Where(call => call.Intersect(strangers).Any()).ToList();
+        var calls = stack.EligibilityCalls.Sent.Select(UserIds).Where(call => call.Intersect(strangers).Any()).ToList();
         Assert.Equal(strangers.Order(), calls.SelectMany(call => call).Order());
         Assert.InRange(calls.Count, 1_500 / EligibilityCache.MaxBatchSize, 10);
         Assert.All(calls, call => Assert.InRange(call.Length, 1, EligibilityCache.MaxBatchSize));
@@ -39,7 +40,7 @@ public sealed class EligibilityBatchTests(BetEngineStack stack)
 
         Assert.Equal("Users", error.Dependency);
         Assert.Equal(BetRejectionCodes.UserNotFound, retried?.Code);
-        Assert.Equal(2, stack.EligibilityCalls.Sent.Count(call => call.Contains(player)));
+        Assert.Equal(2, stack.EligibilityCalls.Sent.Count(call => UserIds(call).Contains(player)));
     }
 
     [Fact]
@@ -64,4 +65,6 @@ public sealed class EligibilityBatchTests(BetEngineStack stack)
         Assert.NotEqual(request.TraceId, batch.TraceId);
         Assert.Equal(1, batch.GetTagItem("streambets.eligibility.batch_size"));
     }
+
+    private static Guid[] UserIds(CheckEligibilityBatchRequest call) => [.. call.Checks.Select(check => Guid.Parse(check.UserId))];
 }

@@ -34,7 +34,7 @@ public static class BetsApi
     public static IEndpointRouteBuilder MapBetsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/bets").WithTags("Bets").RequireAuthorization();
-        api.MapPost("/", PlaceBetAsync).WithName("PlaceBet")
+        api.MapPost("/", PlaceBetAsync).WithName(RestBetRelay.PlaceBetEndpointName)
             .RequireAuthorization(policy => policy.RequireRole(AuthenticationDefaults.Roles.Player));
         api.MapGet("/mine", ListMyBetsAsync).WithName("ListMyBets");
         api.MapGet("/{betId:guid}", GetMyBetAsync).WithName("GetMyBet");

@@ -1,3 +1,4 @@
+using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Eligibility;
 using StreamBets.BetEngine.IntegrationEvents.EventHandling;
@@ -54,6 +55,7 @@ internal static class Extensions
         services.AddSingleton<BetBatchPipeline>();
         services.AddSingleton<PoolBatchers>();
         services.AddSingleton<BetPlacement>();
+        services.AddSingleton<RestBetRelay>();
         services.AddSingleton<PendingBetRecovery>();
         services.AddHostedService(sp => sp.GetRequiredService<PendingBetRecovery>());
         services.AddSingleton<PoolBetsFeed>();

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
+using RestBetRelay = StreamBets.BetEngine.Apis.RestBetRelay;
 using StreamBets.BetEngine.Placement;
 using StreamBets.BetEngine.Settlement;
 using StreamBets.Contracts.Bets;
@@ -11,9 +12,10 @@ namespace StreamBets.BetEngine.Grpc;
 
 /// <summary>
 /// Bet placement for other services (see bets.proto). The same <see cref="BetPlacement"/> as REST; rejections are gRPC
-/// errors carrying an ErrorInfo whose reason is the stable problem code. Also a pool's accepted bets for Settlement.
+/// errors carrying an ErrorInfo whose reason is the stable problem code. Also a pool's accepted bets for Settlement,
+/// and the Gateway's batches of players' REST bets (<see cref="RestBetRelay"/>).
 /// </summary>
-public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed poolBets) : Contracts.Bets.BetEngine.BetEngineBase
+public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed poolBets, RestBetRelay restBets) : Contracts.Bets.BetEngine.BetEngineBase
 {
     public const string ErrorDomain = "bets.streambets.dev";
 
@@ -42,6 +44,9 @@ public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed po
             },
         };
     }
+
+    public override Task<RestBetAnswers> RelayRestBets(RestBetBatch request, ServerCallContext context) =>
+        restBets.AnswerAsync(request, context.GetHttpContext().RequestServices, context.CancellationToken);
 
     public override async Task StreamPoolBets(StreamPoolBetsRequest request, IServerStreamWriter<PoolBetsChunk> responseStream, ServerCallContext context)
     {

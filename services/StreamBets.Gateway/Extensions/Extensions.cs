@@ -1,10 +1,12 @@
+using StreamBets.Gateway.Bets;
 using StreamBets.Gateway.RateLimiting;
+using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
 
 namespace StreamBets.Gateway.Extensions;
 
 internal static class Extensions
 {
-    /// <summary>Everything the gateway registers: JWT validation, Redis rate limiting and the YARP routes.</summary>
+    /// <summary>Everything the gateway registers: JWT validation, Redis rate limiting, the bet relay and the YARP routes.</summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddDefaultAuthentication();
@@ -12,6 +14,11 @@ internal static class Extensions
         builder.Services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RedisRateLimiter>());
+
+        // Players' bets go to the Bet Engine in batches over gRPC; everything else through the proxy.
+        builder.Services.AddGrpcClient<BetEngineClient>(o => o.Address = new("http://_grpc.betengine"));
+        builder.Services.AddSingleton<BetRelay>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<BetRelay>());
 
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Hosting;
+using StreamBets.BetEngine.Apis;
+using StreamBets.BetEngine.Placement;
+using StreamBets.Testing;
+
+namespace StreamBets.BetEngine.Tests;
+
+/// <summary>
+/// Players' <c>POST /api/bets</c> reach the Bet Engine through the Gateway's batched relay (RelayRestBets over gRPC):
+/// the answer must be the Bet Engine's own, bets must travel together under load, and a call that fails must tell the
+/// player how to learn what happened.
+/// </summary>
+[Collection(StackCollection.Name)]
+public sealed partial class GatewayRelayTests(BetEngineStack stack)
+{
+    [Fact]
+    public async Task Every_answer_through_the_gateway_is_the_one_the_bet_engine_gives_directly()
+    {
+        var pool = await stack.NewPoolAsync(minStakeMinor: 100, maxStakeMinor: 5_000);
+        var direct = await stack.NewPlayerAsync();
+        var relayed = await stack.NewPlayerAsync();
+        using var directClient = stack.BetClient(direct);
+        using var relayedClient = stack.GatewayClient(relayed);
+        var key = Guid.NewGuid().ToString();
+        var bet = Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 });
+
+        var cases = new (string Name, Func<HttpRequestMessage> Request)[]
+        {
+            ("accepted", () => Post(bet, key)),
+            ("replayed", () => Post(bet, key)),
+            ("key reused with another stake", () => Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 300 }), key)),
+            ("second outcome", () => Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[1], stakeMinor = 250 }), Guid.NewGuid().ToString())),
+            ("stake out of range", () => Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 99 }), Guid.NewGuid().ToString())),
+            ("unknown pool", () => Post(Json(new { poolId = Guid.NewGuid(), outcomeId = pool.Outcomes[0], stakeMinor = 250 }), Guid.NewGuid().ToString())),
+            ("no idempotency key", () => Post(bet, key: null)),
+            ("missing fields", () => Post(Json(new { poolId = pool.Id }), Guid.NewGuid().ToString())),
+            ("malformed JSON", () => Post(new StringContent("{\"poolId\": \"" + pool.Id + "\", \"stakeMinor\": \"ten\"}", Encoding.UTF8, "application/json"), Guid.NewGuid().ToString())),
+            ("empty body", () => Post(new StringContent("", Encoding.UTF8, "application/json"), Guid.NewGuid().ToString())),
+        };
+
+        foreach (var (name, request) in cases)
+        {
+            using var viaBetEngine = await directClient.SendAsync(request());
+            using var viaGateway = await relayedClient.SendAsync(request());
+
+            var expected = await AnswerAsync(viaBetEngine);
+            var actual = await AnswerAsync(viaGateway);
+            Assert.True(expected == actual, $"{name}:\n  Bet Engine: {expected}\n  Gateway:    {actual}");
+        }
+        // Here the Gateway says more than the Bet Engine's route, which answers a bare 404 when the body is not JSON.
+        using var notJson = await relayedClient.SendAsync(Post(new StringContent("stake=250", Encoding.UTF8, "text/plain"), Guid.NewGuid().ToString()));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, notJson.StatusCode);
+        using var problem = JsonDocument.Parse(await notJson.Content.ReadAsStringAsync());
+        Assert.StartsWith("Expected a supported JSON media type but got \"text/plain", problem.RootElement.GetProperty("detail").GetString());
+
+        Assert.Equal(250, 100_000 - await stack.BalanceAsync(relayed.Account));
+        Assert.Equal(500, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    [Fact]
+    public async Task Only_a_player_with_a_valid_token_gets_a_bet_through_the_gateway()
+    {
+        var pool = await stack.NewPoolAsync();
+        var streamer = new TestPlayer(Guid.NewGuid(), BetEngineStack.Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Streamer));
+        var bet = Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 });
+        using var anonymous = stack.GatewayClient(null);
+        using var asStreamer = stack.GatewayClient(streamer);
+        var callsBefore = stack.RelayCalls.Sent.Count;
+
+        using var noToken = await anonymous.SendAsync(Post(bet, Guid.NewGuid().ToString()));
+        using var notAPlayer = await asStreamer.SendAsync(Post(bet, Guid.NewGuid().ToString()));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, notAPlayer.StatusCode);
+        Assert.Equal(callsBefore, stack.RelayCalls.Sent.Count);
+        Assert.Equal(0, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+    }
+
+    [Fact]
+    public async Task A_rush_through_the_gateway_travels_in_a_few_calls_and_every_player_gets_their_own_bet()
+    {
+        var pool = await stack.NewPoolAsync();
+        var players = await stack.NewPlayersAsync(200);
+        var clients = players.Select(stack.GatewayClient).ToArray();
+        var callsBefore = stack.RelayCalls.Sent.Count;
+
+        var answers = await Task.WhenAll(clients.Select((client, i) => client.PlaceAsync(pool, pool.Outcomes[i % 2], 100 + i)));
+
+        var bets = await Task.WhenAll(answers.Select(answer => answer.BetAsync()));
+        Assert.Equal(players.Length, bets.Select(b => b.BetId).Distinct().Count());
+        Assert.Equal(Enumerable.Range(0, players.Length).Select(i => 100L + i), bets.Select(b => b.StakeMinor));
+        Assert.Equal(bets.Sum(b => b.StakeMinor), await stack.BalanceAsync(pool.Escrow));
+        var calls = stack.RelayCalls.Sent.Skip(callsBefore).ToList();
+        Assert.Equal(players.Length, calls.Sum(call => call.Bets.Count));
+        Assert.InRange(calls.Count, 1, players.Length / 2);
+        Assert.Contains(calls, call => call.Bets.Count > 1);
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task When_the_bet_engine_does_not_answer_the_player_is_told_to_send_it_again_and_the_retry_places_it_once()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var client = stack.GatewayClient(player);
+        var key = Guid.NewGuid().ToString();
+        stack.RelayCalls.FailNext();
+
+        using var failed = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+        using var retried = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        Assert.Equal("application/problem+json", failed.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await failed.ProblemTypeAsync());
+        Assert.Equal(TimeSpan.FromSeconds(1), failed.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(1, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+    }
+
+    [Fact]
+    public async Task A_relayed_bet_continues_the_players_trace_into_the_bet_engine()
+    {
+        using var betEngineSpans = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var client = stack.GatewayClient(player);
+        using var request = Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }), Guid.NewGuid().ToString());
+
+        // The player's app starts the trace; the client sends it as traceparent.
+        using var playersTrace = new Activity("player places a bet").Start();
+        using var answer = await client.SendAsync(request);
+        playersTrace.Stop();
+        var traceId = playersTrace.TraceId;
+
+        Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+        var relayed = Assert.Single(betEngineSpans.Stopped, span => span.DisplayName == "relayed POST /api/bets" && span.TraceId == traceId);
+        Assert.Equal(ActivityKind.Server, relayed.Kind);
+        Assert.Equal(201, relayed.GetTagItem("http.response.status_code"));
+    }
+
+    private static HttpRequestMessage Post(HttpContent content, string? key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/bets") { Content = content };
+        if (key is not null)
+        {
+            request.Headers.Add(BetsApi.IdempotencyKeyHeader, key);
+        }
+        return request;
+    }
+
+    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+
+    /// <summary>What a client reads from an answer, without what differs between any two requests (ids, times, trace ids).</summary>
+    private static async Task<string> AnswerAsync(HttpResponseMessage response)
+    {
+        var body = Volatile().Replace(await response.Content.ReadAsStringAsync(), "\"$1\":\"…\"");
+        var location = response.Headers.Location is null ? "none" : "/api/bets/{id}";
+        var replayed = response.Headers.TryGetValues(BetsApi.ReplayedHeader, out var values) ? string.Join(",", values) : "no";
+        return $"{(int)response.StatusCode} {response.Content.Headers.ContentType?.MediaType} location={location} replayed={replayed} {body}";
+    }
+
+    [GeneratedRegex("\"(betId|placedAt|traceId)\":\"[^\"]*\"")]
+    private static partial Regex Volatile();
+}
