@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Grpc.Core;
 using StreamBets.Contracts.Bets;
 using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
 
@@ -6,7 +7,7 @@ namespace StreamBets.Gateway.Bets;
 
 /// <summary>
 /// Carries the players' bets to the Bet Engine in batches (bets.proto <c>RelayRestBets</c>): the rush before a lock
-/// costs one internal call per batch, not one proxied request per bet. Nothing waits to fill a batch: a call takes
+/// costs one internal call per batch, not one proxied request per bet, and each answer comes back as soon as it is known. Nothing waits to fill a batch: a call takes
 /// every bet queued when a call slot is free, so a lone bet goes at once and batches grow only while the Bet Engine
 /// is busy with earlier ones.
 /// </summary>
@@ -67,10 +68,17 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
                 request.Bets.Add(waiting.Bet);
             }
             // Not cancelled with the players' requests: once sent, a bet completes, and its answer waits for a retry.
-            var reply = await betEngine.RelayRestBetsAsync(request);
-            for (var i = 0; i < batch.Count; i++)
+            using var call = betEngine.RelayRestBets(request);
+            await foreach (var answer in call.ResponseStream.ReadAllAsync())
             {
-                batch[i].Answer.TrySetResult(i < reply.Answers.Count ? reply.Answers[i] : null);
+                if (answer.Index >= 0 && answer.Index < batch.Count)
+                {
+                    batch[answer.Index].Answer.TrySetResult(answer);
+                }
+            }
+            foreach (var unanswered in batch)
+            {
+                unanswered.Answer.TrySetResult(null);
             }
         }
         catch (Exception e)
