@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Claims;
 using Google.Protobuf;
@@ -35,21 +34,17 @@ public sealed class RestBetRelay
         });
     }
 
-    /// <summary>Places the batch's bets concurrently and yields each answer as soon as it is known.</summary>
-    public async IAsyncEnumerable<RestBetAnswer> AnswerAsync(RestBetBatch batch, IServiceProvider services, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async Task<RestBetAnswers> AnswerAsync(RestBetBatch batch, IServiceProvider services, CancellationToken cancellationToken)
     {
         var answers = new Task<RestBetAnswer>[batch.Bets.Count];
         for (var i = 0; i < answers.Length; i++)
         {
-            answers[i] = AnswerAsync(batch.Bets[i], i, services, cancellationToken);
+            answers[i] = AnswerAsync(batch.Bets[i], services, cancellationToken);
         }
-        await foreach (var answered in Task.WhenEach(answers))
-        {
-            yield return await answered;
-        }
+        return new RestBetAnswers { Answers = { await Task.WhenAll(answers) } };
     }
 
-    private async Task<RestBetAnswer> AnswerAsync(RestBet bet, int index, IServiceProvider services, CancellationToken cancellationToken)
+    private async Task<RestBetAnswer> AnswerAsync(RestBet bet, IServiceProvider services, CancellationToken cancellationToken)
     {
         // The player's request at the Gateway is this bet's parent, so one trace follows it across the batch.
         ActivityContext.TryParse(bet.Traceparent, bet.Tracestate, isRemote: true, out var parent);
@@ -88,7 +83,6 @@ public sealed class RestBetRelay
             Body = ByteString.CopyFrom(answerBody.GetBuffer(), 0, (int)answerBody.Length),
             Location = response.Headers.Location.ToString(),
             Replayed = response.Headers[BetsApi.ReplayedHeader] == "true",
-            Index = index,
         };
     }
 

@@ -45,13 +45,8 @@ public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed po
         };
     }
 
-    public override async Task RelayRestBets(RestBetBatch request, IServerStreamWriter<RestBetAnswer> responseStream, ServerCallContext context)
-    {
-        await foreach (var answer in restBets.AnswerAsync(request, context.GetHttpContext().RequestServices, context.CancellationToken))
-        {
-            await responseStream.WriteAsync(answer);
-        }
-    }
+    public override Task<RestBetAnswers> RelayRestBets(RestBetBatch request, ServerCallContext context) =>
+        restBets.AnswerAsync(request, context.GetHttpContext().RequestServices, context.CancellationToken);
 
     public override async Task StreamPoolBets(StreamPoolBetsRequest request, IServerStreamWriter<PoolBetsChunk> responseStream, ServerCallContext context)
     {

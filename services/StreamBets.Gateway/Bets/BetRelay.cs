@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Grpc.Core;
 using StreamBets.Contracts.Bets;
 using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
 
@@ -7,7 +6,7 @@ namespace StreamBets.Gateway.Bets;
 
 /// <summary>
 /// Carries the players' bets to the Bet Engine in batches (bets.proto <c>RelayRestBets</c>): the rush before a lock
-/// costs one internal call per batch, not one proxied request per bet, and each answer comes back as soon as it is known. Nothing waits to fill a batch: a call takes
+/// costs one internal call per batch, not one proxied request per bet. Nothing waits to fill a batch: a call takes
 /// every bet queued when a call slot is free, so a lone bet goes at once and batches grow only while the Bet Engine
 /// is busy with earlier ones.
 /// </summary>
@@ -68,17 +67,10 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
                 request.Bets.Add(waiting.Bet);
             }
             // Not cancelled with the players' requests: once sent, a bet completes, and its answer waits for a retry.
-            using var call = betEngine.RelayRestBets(request);
-            await foreach (var answer in call.ResponseStream.ReadAllAsync())
+            var reply = await betEngine.RelayRestBetsAsync(request);
+            for (var i = 0; i < batch.Count; i++)
             {
-                if (answer.Index >= 0 && answer.Index < batch.Count)
-                {
-                    batch[answer.Index].Answer.TrySetResult(answer);
-                }
-            }
-            foreach (var unanswered in batch)
-            {
-                unanswered.Answer.TrySetResult(null);
+                batch[i].Answer.TrySetResult(i < reply.Answers.Count ? reply.Answers[i] : null);
             }
         }
         catch (Exception e)
