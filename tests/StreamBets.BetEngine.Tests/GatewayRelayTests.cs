@@ -129,6 +129,29 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task When_the_answer_is_lost_after_the_bet_was_placed_the_retry_answers_that_bet_and_no_money_moves_twice()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var client = stack.GatewayClient(player);
+        var key = Guid.NewGuid().ToString();
+        stack.RelayCalls.LoseNextAnswer();
+
+        using var lost = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+        using var retried = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, lost.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal("true", Assert.Single(retried.Headers.GetValues(BetsApi.ReplayedHeader)));
+        var bet = await retried.BetAsync();
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'accepted'", bet.BetId));
+        Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(100_000 - 400, await stack.BalanceAsync(player.Account));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
     public async Task A_relayed_bet_continues_the_players_trace_into_the_bet_engine()
     {
         using var betEngineSpans = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
