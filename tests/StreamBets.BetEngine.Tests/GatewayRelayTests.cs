@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -7,6 +8,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Hosting;
 using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Placement;
+using StreamBets.Gateway.Bets;
 using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Tests;
@@ -89,6 +91,19 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         var players = await stack.NewPlayersAsync(200);
         var clients = players.Select(stack.GatewayClient).ToArray();
         var callsBefore = stack.RelayCalls.Sent.Count;
+        var betsPerCall = new List<int>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == BetRelay.MeterName && instrument.Name == "streambets.gateway.relayed_bets_per_call")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => { lock (betsPerCall) { betsPerCall.Add(value); } });
+        listener.Start();
 
         var answers = await Task.WhenAll(clients.Select((client, i) => client.PlaceAsync(pool, pool.Outcomes[i % 2], 100 + i)));
 
@@ -100,6 +115,11 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.Equal(players.Length, calls.Sum(call => call.Bets.Count));
         Assert.InRange(calls.Count, 1, players.Length / 2);
         Assert.Contains(calls, call => call.Bets.Count > 1);
+        // SREs see the same batches in the Gateway's metrics.
+        lock (betsPerCall)
+        {
+            Assert.Equal(calls.Select(call => call.Bets.Count).Order(), betsPerCall.Order());
+        }
         foreach (var client in clients)
         {
             client.Dispose();

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using StreamBets.Contracts.Bets;
 using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
@@ -14,6 +15,13 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
 {
     public const int MaxBetsPerCall = 500;
     public const int MaxCallsInFlight = 8;
+    public const string MeterName = "StreamBets.Gateway";
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Histogram<int> BetsPerCall = Meter.CreateHistogram<int>(
+        "streambets.gateway.relayed_bets_per_call", description: "Bets carried by one RelayRestBets call to the Bet Engine.");
+    private static readonly Counter<long> BetsUnanswered = Meter.CreateCounter<long>(
+        "streambets.gateway.relayed_bets_unanswered", description: "Bets whose call failed, answered 503 to retry with the same key.");
 
     private readonly SemaphoreSlim _callSlots = new(MaxCallsInFlight);
     private readonly Channel<Waiting> _queue = Channel.CreateUnbounded<Waiting>(new UnboundedChannelOptions { SingleReader = true });
@@ -61,6 +69,7 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
     {
         try
         {
+            BetsPerCall.Record(batch.Count);
             var request = new RestBetBatch();
             foreach (var waiting in batch)
             {
@@ -77,6 +86,7 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
         {
             // Whatever went wrong, every player waiting on this call gets an answer.
             LogCallFailed(logger, e, batch.Count);
+            BetsUnanswered.Add(batch.Count);
             foreach (var waiting in batch)
             {
                 waiting.Answer.TrySetResult(null);
