@@ -50,7 +50,7 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
         var postgres = await TestServers.PostgresAsync();
         ConnectionString = await postgres.CreateDatabaseAsync("pools");
         _redis = await TestServers.StartAsync(new RedisServer());
-        (_httpPort, _grpcPort) = (FreePort(), FreePort());
+        (_httpPort, _grpcPort) = (InProcessServices.FreePort(), InProcessServices.FreePort());
         UseKestrel();
         StartServer();
         await ExecuteAsync(AuditSql);
@@ -249,13 +249,6 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
     });
 
     private const string AuthenticationDefaultsIssuer = "streambets-users";
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     // Trigger audit: outbox rows are deleted once relayed, so a copy with the writing transaction id stays for the assertions.
     private const string AuditSql = """

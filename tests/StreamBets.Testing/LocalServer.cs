@@ -76,7 +76,7 @@ public abstract class LocalServer : IAsyncDisposable
         DataDirectory = Path.Combine(Root, $"{name}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(DataDirectory);
         File.WriteAllText(Path.Combine(DataDirectory, OwnerFile), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Port = FreePort();
+        Port = InProcessServices.FreePort();
         lock (Started)
         {
             Started.Add(this);
@@ -142,7 +142,7 @@ public abstract class LocalServer : IAsyncDisposable
         await process.WaitForExitAsync();
         // Every process of the tree must be gone (PostgreSQL refuses to start while its old
         // postmaster still exists) and the port free before a restart binds it.
-        for (var i = 0; i < 100 && (tree.Any(pid => Directory.Exists($"/proc/{pid}")) || !PortIsFree(Port)); i++)
+        for (var i = 0; i < 100 && (tree.Any(pid => Directory.Exists($"/proc/{pid}")) || !InProcessServices.IsFree(Port)); i++)
         {
             await Task.Delay(100);
         }
@@ -210,28 +210,6 @@ public abstract class LocalServer : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // /proc unreadable: nothing more to do at exit.
-        }
-    }
-
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static bool PortIsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 }
