@@ -42,8 +42,9 @@ public sealed record TestPool(Guid Id, Guid[] Outcomes)
 /// <summary>
 /// The Bet Engine with its real neighbours, once per test run: the Users service (wallet ledger and CheckEligibility)
 /// and the Pools service (GetPool, pool events) each run in-process on real Kestrel ports and are called over real
-/// gRPC (h2c), as is the Bet Engine, with the Gateway in front of it. Each service has its own fresh PostgreSQL database; all share the
-/// test Redis and one event-bus key prefix, so PoolLocked, BetsPlaced and BetsSettled really travel between them.
+/// gRPC (h2c), as is the Bet Engine, with the Gateway in front of it. Each service has its own fresh PostgreSQL
+/// database; all share the test Redis and one event-bus key prefix, so PoolLocked, BetsPlaced and BetsSettled really
+/// travel between them.
 /// </summary>
 public sealed class BetEngineStack : IAsyncLifetime
 {

@@ -215,15 +215,4 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
         }
         return await condition();
     }
-
-    /// <summary>TestServer answers HTTP/1.1 responses; gRPC clients insist on HTTP/2.</summary>
-    private sealed class Http2ResponseHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
-    {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var response = await base.SendAsync(request, cancellationToken);
-            response.Version = request.Version;
-            return response;
-        }
-    }
 }
