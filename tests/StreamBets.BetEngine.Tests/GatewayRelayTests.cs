@@ -163,6 +163,30 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_relayed_batch_naming_a_malformed_user_is_refused_whole_with_invalid_argument_and_places_nothing()
+    {
+        var pool = await stack.NewPoolAsync();
+        using var channel = stack.BetEngineGrpcChannel();
+        var client = new Contracts.Bets.BetEngine.BetEngineClient(channel);
+        var body = Google.Protobuf.ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }));
+        var player = await stack.NewPlayerAsync();
+        var batch = new Contracts.Bets.RestBetBatch
+        {
+            Bets =
+            {
+                new Contracts.Bets.RestBet { UserId = player.Id.ToString(), IdempotencyKey = "k1", HasIdempotencyKey = true, ContentType = "application/json", Body = body },
+                new Contracts.Bets.RestBet { UserId = "not-a-uuid", IdempotencyKey = "k2", HasIdempotencyKey = true, ContentType = "application/json", Body = body },
+            },
+        };
+
+        var error = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(async () => await client.RelayRestBetsAsync(batch));
+
+        Assert.Equal(global::Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("user_id must be a UUID", error.Status.Detail);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+    }
+
+    [Fact]
     public async Task A_relayed_bet_continues_the_players_trace_into_the_bet_engine()
     {
         using var betEngineSpans = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
