@@ -77,40 +77,6 @@ public sealed class RushTests(BetEngineStack stack)
     }
 
     [Fact]
-    public async Task A_pools_next_batch_is_written_while_the_previous_one_is_at_the_ledger_and_its_second_outcome_moves_no_money()
-    {
-        var pool = await stack.NewPoolAsync();
-        var player = await stack.NewPlayerAsync(Funds);
-        using var client = stack.BetClient(player);
-        var ledgerEntriesBefore = (await stack.TransferIdsAsync(player.Account)).Count;
-        var hold = stack.StakeHold.Arm(pool.Id);
-
-        var first = client.PlaceAsync(pool, pool.Outcomes[0], 500);
-        await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
-        var second = client.PlaceAsync(pool, pool.Outcomes[1], 300);
-
-        // The first batch still waits for its ledger answer, and the second is already written pending behind it.
-        Assert.True(await BetEngineStack.EventuallyAsync(async () =>
-            await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1 AND status = 'pending'", pool.Id) == 2),
-            "The pool's next batch was not written while the previous one was at the ledger.");
-        Assert.False(first.IsCompleted);
-        hold.Release();
-
-        using var accepted = await first;
-        using var refused = await second;
-        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
-        Assert.Equal(BetRequests.Problem(BetRejectionCodes.SecondOutcome), await refused.ProblemTypeAsync());
-
-        // The second bet's step 1 read the user's outcomes before the first batch recorded one; the first batch's accepted
-        // bets were handed over, so the second stake never went to the ledger (no stake and refund pair).
-        Assert.Equal(ledgerEntriesBefore + 1, (await stack.TransferIdsAsync(player.Account)).Count);
-        Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
-        Assert.Equal(500, await stack.BalanceAsync(pool.Escrow));
-        await stack.AssertLedgerExactAsync();
-    }
-
-    [Fact]
     public async Task An_OddsChanged_leads_back_to_the_batches_that_changed_the_odds()
     {
         using var recorded = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);

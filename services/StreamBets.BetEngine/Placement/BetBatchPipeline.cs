@@ -12,16 +12,6 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
     public PendingBet ToPending() => new(BetId, Command.UserId, Command.PoolId, Command.OutcomeId, Command.StakeMinor, ArrivedAt);
 }
 
-/// <summary>A batch whose bets are written pending (step 1), waiting to commit (<see cref="BetBatchPipeline.CommitAsync"/>).</summary>
-public sealed record StagedBatch(
-    Guid PoolId,
-    IReadOnlyList<AdmittedBet> Bets,
-    Action<IReadOnlyList<PlacementResult>> Answer,
-    PendingWrite Written,
-    Activity? Span,
-    Stopwatch Stopwatch,
-    TimeSpan PendingWritten);
-
 /// <summary>
 /// Commits one pool's batch of bets across two databases without ever moving a stake without a bet or the reverse:
 /// <list type="number">
@@ -33,10 +23,6 @@ public sealed record StagedBatch(
 /// </list>
 /// A crash between any two steps leaves 'pending' rows that <see cref="PendingBetRecovery"/> re-drives with the same
 /// transfer ids, which the ledger applies at most once.
-/// <para>
-/// Step 1 is <see cref="StageAsync"/> and the rest <see cref="CommitAsync"/>, so that a pool's next batch can be written
-/// pending while the previous one is at the ledger; commits stay one at a time and in order (<see cref="PoolBatchers"/>).
-/// </para>
 /// <para>
 /// A bet admitted just before the lock may reach step 1 after its pool finished. If the pool is in finished_pools by
 /// then, step 1 writes nothing and the bet is refused <c>pool-closed</c> with no money moved; if it gets there between
@@ -52,66 +38,36 @@ public sealed partial class BetBatchPipeline(
     private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.bets.batch_size", description: "Bets per pool batch.");
     private static readonly Counter<long> Decisions = Meter.CreateCounter<long>("streambets.bets.decisions", description: "Bets answered, by status and code.");
 
-    /// <summary>Places a batch of bets of ONE pool: <see cref="StageAsync"/> then <see cref="CommitAsync"/>. Answers go to
-    /// <paramref name="answer"/> (in input order) as soon as the batch committed, before the after-commit work.</summary>
+    /// <summary>Places a batch of bets of ONE pool. Answers go to <paramref name="answer"/> (in input order) as soon as
+    /// the batch committed, before the after-commit work.</summary>
     public async Task RunAsync(Guid poolId, IReadOnlyList<AdmittedBet> batch, Action<IReadOnlyList<PlacementResult>> answer, CancellationToken cancellationToken)
     {
-        if (await StageAsync(poolId, batch, answer, cancellationToken) is { } staged)
-        {
-            await CommitAsync(staged, [], cancellationToken);
-        }
-    }
-
-    /// <summary>
-    /// Step 1: writes the batch's bets pending. A pool's next batch may run this while the previous one is still in
-    /// <see cref="CommitAsync"/>, because nothing here depends on that batch's outcome. Returns null when the write failed;
-    /// every bet has then been answered "unavailable".
-    /// </summary>
-    public async Task<StagedBatch?> StageAsync(Guid poolId, IReadOnlyList<AdmittedBet> batch, Action<IReadOnlyList<PlacementResult>> answer, CancellationToken cancellationToken)
-    {
-        // Ended by CommitAsync: the span covers the whole batch, waiting for the previous batch included.
-        var activity = ActivitySource.StartActivity("bet batch");
+        using var activity = ActivitySource.StartActivity("bet batch");
         activity?.SetTag("streambets.pool_id", poolId);
         activity?.SetTag("streambets.bets.batch_size", batch.Count);
         BatchSizes.Record(batch.Count);
-        var stopwatch = Stopwatch.StartNew();
 
-        // Whether the rows committed is unknown if this throws: answer "unavailable, retry with the same key".
+        var stopwatch = Stopwatch.StartNew();
+        var results = new PlacementResult?[batch.Count];
+        var ordered = Enumerable.Range(0, batch.Count).OrderBy(i => batch[i].ArrivedAt).ThenBy(i => batch[i].BetId).ToArray();
+
+        // 1. Pending rows. Whether they committed is unknown if this throws: answer "unavailable, retry with the same key".
+        PendingWrite written;
         try
         {
-            var written = await WritePendingAsync(poolId, batch, cancellationToken);
-            return new StagedBatch(poolId, batch, answer, written, activity, stopwatch, stopwatch.Elapsed);
+            written = await WritePendingAsync(poolId, batch, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogStepFailed(logger, e, "write pending", poolId, batch.Count);
-            answer(Fill(new PlacementResult?[batch.Count], PlacementResult.Refused(Unavailable("The bet database"))));
-            activity?.Dispose();
-            return null;
+            answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
+            return;
         }
-    }
 
-    /// <summary>
-    /// Steps 2 to 4 of a staged batch; a pool's batches must commit one after another, in the order they were staged.
-    /// <paramref name="acceptedJustBefore"/> are the bets the pool's previous batch accepted: this batch's step 1 may have
-    /// read the users' outcomes before that batch recorded them. Returns the bets this batch accepted.
-    /// </summary>
-    public async Task<IReadOnlyList<PendingBet>> CommitAsync(StagedBatch staged, IReadOnlyList<PendingBet> acceptedJustBefore, CancellationToken cancellationToken)
-    {
-        var (poolId, batch, answer, written, activity, stopwatch, pendingWritten) = staged;
-        using var span = activity;
-        Activity.Current = activity;
-        var started = stopwatch.Elapsed;
-        var results = new PlacementResult?[batch.Count];
-        var ordered = Enumerable.Range(0, batch.Count).OrderBy(i => batch[i].ArrivedAt).ThenBy(i => batch[i].BetId).ToArray();
-
+        var pendingWritten = stopwatch.Elapsed;
         var decisions = new List<StakeDecision>(batch.Count);
         var indexOf = new Dictionary<Guid, int>(batch.Count);
         var backed = new Dictionary<Guid, Guid>(written.OutcomeByUser);
-        foreach (var bet in acceptedJustBefore)
-        {
-            backed.TryAdd(bet.UserId, bet.OutcomeId);
-        }
         foreach (var i in ordered)
         {
             var admitted = batch[i];
@@ -165,7 +121,7 @@ public sealed partial class BetBatchPipeline(
                 results[indexOf[decision.Bet.BetId]] = PlacementResult.Of(decision.Bet.ToRecord(BetStatus.Pending));
             }
             answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
-            return [];
+            return;
         }
 
         foreach (var bet in finalized.Bets)
@@ -174,11 +130,9 @@ public sealed partial class BetBatchPipeline(
             Decisions.Add(1, new KeyValuePair<string, object?>("status", bet.Status.ToString()), new KeyValuePair<string, object?>("code", bet.Rejection?.Code));
         }
         answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
-        LogBatchTimings(logger, poolId, batch.Count, pendingWritten.TotalMilliseconds, (started - pendingWritten).TotalMilliseconds,
-            (stakesMoved - started).TotalMilliseconds, (stopwatch.Elapsed - stakesMoved).TotalMilliseconds);
+        LogBatchTimings(logger, poolId, batch.Count, pendingWritten.TotalMilliseconds, (stakesMoved - pendingWritten).TotalMilliseconds, (stopwatch.Elapsed - stakesMoved).TotalMilliseconds);
 
         await CompleteAsync(poolId, finalized, cancellationToken);
-        return finalized.NewlyAccepted;
     }
 
     /// <summary>Step 1 alone: the bets of a batch written as pending. Recovery tests use it to stage a crash.</summary>
@@ -255,8 +209,8 @@ public sealed partial class BetBatchPipeline(
     private static partial void LogStepFailed(ILogger logger, Exception exception, string step, Guid poolId, int count);
 
     [LoggerMessage(EventId = 4, EventName = "BatchCommitted", Level = LogLevel.Debug,
-        Message = "Pool {PoolId}: batch of {Count} committed (pending write {PendingMs:F1} ms, waited for the previous batch {WaitMs:F1} ms, ledger {LedgerMs:F1} ms, finalize {FinalizeMs:F1} ms)")]
-    private static partial void LogBatchTimings(ILogger logger, Guid poolId, int count, double pendingMs, double waitMs, double ledgerMs, double finalizeMs);
+        Message = "Pool {PoolId}: batch of {Count} committed (pending write {PendingMs:F1} ms, ledger {LedgerMs:F1} ms, finalize {FinalizeMs:F1} ms)")]
+    private static partial void LogBatchTimings(ILogger logger, Guid poolId, int count, double pendingMs, double ledgerMs, double finalizeMs);
 
     [LoggerMessage(EventId = 2, EventName = "LiveTotalsFailed", Level = LogLevel.Warning, Message = "Could not add a batch to the Redis totals of pool {PoolId}")]
     private static partial void LogTotalsFailed(ILogger logger, Exception exception, Guid poolId);

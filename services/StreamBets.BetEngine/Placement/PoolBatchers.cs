@@ -9,9 +9,8 @@ namespace StreamBets.BetEngine.Placement;
 /// One in-process batcher per pool: a channel that bets of that pool queue on, and a single loop that takes up to
 /// <see cref="BetEngineOptions.BatchMaxSize"/> of them (waiting at most <see cref="BetEngineOptions.BatchMaxDelay"/> for
 /// a batch to fill) and commits them together through <see cref="BetBatchPipeline"/>. While one batch commits, the
-/// next one fills and is written pending, so the batch size grows with the load and the pool's escrow row is written
-/// once per batch. A pool's batches commit one after another, which also keeps the one-outcome pre-check exact within
-/// this process.
+/// next one fills, so the batch size grows with the load and the pool's escrow row is written once per batch.
+/// A pool's batches run one after another, which also keeps the one-outcome pre-check exact within this process.
 /// </summary>
 public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<BetEngineOptions> options, ILogger<PoolBatchers> logger) : IAsyncDisposable
 {
@@ -91,22 +90,15 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
             await _loop;
         }
 
-        /// <summary>
-        /// Batch N+1 is written pending while batch N is at the ledger and finalizing; N+1 commits once N has. So at most
-        /// two batches of a pool are in flight, and N+1 starts after N-1 committed: its pending write read every outcome
-        /// users backed up to N-1, and N's accepted bets are handed over, which keeps the one-outcome pre-check exact.
-        /// </summary>
         private async Task RunAsync()
         {
             var options = _owner._options;
             var reader = _queue.Reader;
-            Task<IReadOnlyList<PendingBet>> committing = Task.FromResult<IReadOnlyList<PendingBet>>([]);
+            var batch = new List<Work>(options.BatchMaxSize);
             while (true)
             {
                 if (!reader.TryPeek(out _) && !await WaitForWorkAsync(reader, options.BatcherIdleTimeout))
                 {
-                    // Idle (or stopping): the batch in flight commits before the batcher goes.
-                    await committing;
                     lock (_gate)
                     {
                         if (reader.Count == 0)
@@ -119,74 +111,46 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
                     }
                 }
 
-                var batch = new List<Work>(options.BatchMaxSize);
+                batch.Clear();
                 Drain(reader, batch, options.BatchMaxSize);
                 if (batch.Count < options.BatchMaxSize && options.BatchMaxDelay > TimeSpan.Zero)
                 {
                     await FillAsync(reader, batch, options.BatchMaxSize, options.BatchMaxDelay);
                 }
-                if (batch.Count == 0)
+                if (batch.Count > 0)
                 {
-                    continue;
-                }
-
-                var staged = await StageAsync(batch);
-                var acceptedJustBefore = await committing;
-                if (staged is not null)
-                {
-                    committing = CommitAsync(staged, acceptedJustBefore, batch);
+                    await ProcessAsync(batch);
                 }
             }
         }
 
-        /// <returns>Null when every bet of the batch has been answered already.</returns>
-        private async Task<StagedBatch?> StageAsync(List<Work> batch)
+        private async Task ProcessAsync(List<Work> batch)
         {
+            var answered = false;
             try
             {
-                return await _owner._pipeline.StageAsync(_poolId, [.. batch.Select(w => w.Bet)], results => Answer(batch, results), CancellationToken.None);
+                await _owner._pipeline.RunAsync(_poolId, [.. batch.Select(w => w.Bet)], results =>
+                {
+                    answered = true;
+                    // Called inside the "bet batch" span: each bet's request links to it.
+                    var batchSpan = Activity.Current?.Context;
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        if (batchSpan is { } span)
+                        {
+                            batch[i].Caller?.AddLink(new ActivityLink(span));
+                        }
+                        batch[i].Answer.TrySetResult(results[i]);
+                    }
+                }, CancellationToken.None);
             }
             catch (Exception e)
             {
-                Fail(batch, e, answered: false);
-                return null;
-            }
-        }
-
-        /// <returns>The bets the batch accepted (none if it failed).</returns>
-        private async Task<IReadOnlyList<PendingBet>> CommitAsync(StagedBatch staged, IReadOnlyList<PendingBet> acceptedJustBefore, List<Work> batch)
-        {
-            try
-            {
-                return await _owner._pipeline.CommitAsync(staged, acceptedJustBefore, CancellationToken.None);
-            }
-            catch (Exception e)
-            {
-                Fail(batch, e, answered: batch.TrueForAll(w => w.Answer.Task.IsCompleted));
-                return [];
-            }
-        }
-
-        /// <summary>Called inside the "bet batch" span: each bet's request links to it.</summary>
-        private static void Answer(List<Work> batch, IReadOnlyList<PlacementResult> results)
-        {
-            var batchSpan = Activity.Current?.Context;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (batchSpan is { } span)
+                LogBatchFailed(_owner._logger, e, _poolId, batch.Count, answered);
+                foreach (var work in batch)
                 {
-                    batch[i].Caller?.AddLink(new ActivityLink(span));
+                    work.Answer.TrySetException(e);
                 }
-                batch[i].Answer.TrySetResult(results[i]);
-            }
-        }
-
-        private void Fail(List<Work> batch, Exception e, bool answered)
-        {
-            LogBatchFailed(_owner._logger, e, _poolId, batch.Count, answered);
-            foreach (var work in batch)
-            {
-                work.Answer.TrySetException(e);
             }
         }
 
