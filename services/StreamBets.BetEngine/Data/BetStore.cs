@@ -64,8 +64,10 @@ public sealed class BetStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Writes the bets as pending in one implicit transaction, committed before any stake moves. A (user, key) that
-    /// already names a bet is left as it is; the rows returned for every key tell the caller which bets are new (their
-    /// own id came back) and which are replays. Also reads which outcome each user already backs in the pool.
+    /// already names a bet is left as it is; the row given for every key tells the caller which bets are new (their
+    /// own id) and which are replays (the stored bet, read back after the commit). Also reads which outcome each user
+    /// already backs in the pool. If the read-back fails, the new bets are committed pending all the same: recovery
+    /// decides them, and a retry with the same key answers what they became.
     /// If the pool is finished, no new bet is written (<see cref="PendingWrite.PoolFinished"/>): nothing may move
     /// into its escrow any more. The check holds the pool gate, so it cannot miss a settlement snapshot that begins.
     /// </summary>
