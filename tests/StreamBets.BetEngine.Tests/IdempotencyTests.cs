@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using StreamBets.BetEngine.Pools;
 using StreamBets.BetEngine.Apis;
+using StreamBets.BetEngine.Placement;
 
 namespace StreamBets.BetEngine.Tests;
 
@@ -27,6 +28,33 @@ public sealed class IdempotencyTests(BetEngineStack stack)
         Assert.Equal("true", again.Headers.GetValues(BetsApi.ReplayedHeader).Single());
         Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
         Assert.Equal(500, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    [Fact]
+    public async Task A_batch_mixing_new_bets_replays_and_a_reused_key_answers_each_its_own_and_moves_only_the_new_stakes()
+    {
+        var pool = await stack.NewPoolAsync();
+        var players = await stack.NewPlayersAsync(3, Funds);
+        var pipeline = stack.BetEngine.GetRequiredService<BetBatchPipeline>();
+        var earlier = stack.Admit(players[0], pool, pool.Outcomes[0], 500);
+        await pipeline.RunAsync(pool.Id, [earlier], _ => { }, default);
+
+        // One batch: a new bet, the earlier bet sent again, its key with another stake, and a second new bet.
+        var fresh = stack.Admit(players[1], pool, pool.Outcomes[1], 700);
+        var replay = earlier with { BetId = Guid.CreateVersion7() };
+        var reused = earlier with { Command = earlier.Command with { StakeMinor = 900 }, BetId = Guid.CreateVersion7() };
+        var alsoFresh = stack.Admit(players[2], pool, pool.Outcomes[0], 300);
+        IReadOnlyList<PlacementResult> answers = [];
+        await pipeline.RunAsync(pool.Id, [fresh, replay, reused, alsoFresh], results => answers = results, default);
+
+        Assert.Equal((fresh.BetId, BetStatus.Accepted, false), (answers[0].Bet?.BetId, answers[0].Bet?.Status, answers[0].Replayed));
+        Assert.Equal((earlier.BetId, BetStatus.Accepted, true), (answers[1].Bet?.BetId, answers[1].Bet?.Status, answers[1].Replayed));
+        Assert.Equal(BetRejectionCodes.IdempotencyKeyReused, answers[2].Rejection?.Code);
+        Assert.Equal((alsoFresh.BetId, BetStatus.Accepted, false), (answers[3].Bet?.BetId, answers[3].Bet?.Status, answers[3].Replayed));
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(players[0].Account));
+        Assert.Equal(1_500, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(3, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+        await stack.AssertLedgerExactAsync();
     }
 
     [Fact]
