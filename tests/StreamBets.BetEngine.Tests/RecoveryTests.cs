@@ -56,6 +56,21 @@ public sealed class RecoveryTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task Finalizing_bets_another_finalizer_already_decided_changes_nothing_and_answers_what_is_stored()
+    {
+        var (pool, players, batch) = await StageAsync();
+        await Pipeline.RunAsync(pool.Id, batch, _ => { }, default); // the live batch decides the bets...
+
+        // ...and recovery, which took them while still pending, finalizes them late (its stake replays moved nothing).
+        var late = await Finalizer.FinalizeAsync(pool.Id, [.. batch.Select(b => new StakeDecision(b.ToPending(), StakeMovement.Moved))], default);
+
+        Assert.Equal(batch.Select(b => (b.BetId, BetStatus.Accepted)), late.Bets.Select(b => (b.BetId, b.Status)));
+        Assert.Empty(late.NewlyAccepted);
+        Assert.Empty(late.RefundsDue);
+        await AssertAcceptedOnceAsync(pool, players, batch); // totals and BetsPlaced counted once
+    }
+
+    [Fact]
     public async Task A_second_outcome_race_between_two_batches_refunds_the_losing_stake_with_a_derived_transfer_id()
     {
         var pool = await stack.NewPoolAsync();
