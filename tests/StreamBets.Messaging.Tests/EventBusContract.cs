@@ -105,6 +105,46 @@ public abstract class EventBusContract
     }
 
     [SkippableFact]
+    public async Task Events_sent_in_the_callers_own_batch_commit_with_it_or_fail_it_whole()
+    {
+        await using var scenario = await StartScenarioAsync();
+        var (user, refused) = (Guid.NewGuid(), Guid.NewGuid());
+        // An outbox statement that fails for one key, to stand for any error the appended statements can meet.
+        await using (var connection = new NpgsqlConnection(scenario.PublisherDb))
+        {
+            await connection.OpenAsync();
+            await using var constraint = new NpgsqlCommand($"ALTER TABLE outbox ADD CONSTRAINT refuses_one_key CHECK (partition_key <> '{refused}')", connection);
+            await constraint.ExecuteNonQueryAsync();
+        }
+
+        async Task WriteInOneBatchAsync(Guid key, long number)
+        {
+            await using var connection = new NpgsqlConnection(scenario.PublisherDb);
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using (var batch = new NpgsqlBatch(connection, transaction))
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                    $"INSERT INTO applied (event_id, user_id, number, handled_by) VALUES (gen_random_uuid(), '{key}', {number}, 'the caller') RETURNING seq"));
+                foreach (var command in scenario.Publisher.Host.Services.GetRequiredService<IOutbox>().CommandsFor([Events.Counted(key, number)]))
+                {
+                    batch.BatchCommands.Add(command);
+                }
+                await using var reader = await batch.ExecuteReaderAsync();
+                Assert.True(await reader.ReadAsync()); // the caller reads its own result; the outbox's error surfaces on disposal
+            }
+            await transaction.CommitAsync();
+        }
+
+        await WriteInOneBatchAsync(user, 1);
+        await Assert.ThrowsAsync<PostgresException>(() => WriteInOneBatchAsync(refused, 2));
+
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Count >= 1, "the committed event is handled");
+        Assert.Equal([(user, 1L)], applied.Select(r => (r.UserId, r.Number)));
+        Assert.Equal(1, await TestDatabases.CountAsync(scenario.PublisherDb, "SELECT count(*) FROM applied"));
+    }
+
+    [SkippableFact]
     public async Task Events_of_each_key_are_handled_in_order_with_two_consumers_and_two_relays()
     {
         var setup = await SetUpAsync();

@@ -25,7 +25,7 @@ public sealed class LedgerIdempotencyTests(LedgerTestDatabase db) : IClassFixtur
         var snapshot = await db.SnapshotAsync();
         Assert.Equal(600, snapshot.Balance(user));
         Assert.Equal(400, snapshot.Balance(pool));
-        Assert.Single(db.Outbox.WalletChanges, c => c.TransferId == first.Transfer.TransferId);
+        Assert.Single(await db.Outbox.WalletChangesAsync(db.DataSource), c => c.TransferId == first.Transfer.TransferId);
         snapshot.AssertConsistent();
     }
 
@@ -114,7 +114,7 @@ public sealed class LedgerIdempotencyTests(LedgerTestDatabase db) : IClassFixtur
         Assert.Contains(new CommittedPosting(user, -700, 0), outcomes[0].Transfer!.Postings);
         var snapshot = await db.SnapshotAsync();
         Assert.Equal((0, 1_000), (snapshot.Balance(user), snapshot.Balance(pool)));
-        Assert.Single(db.Outbox.WalletChanges, c => c.TransferId == outcomes[1].Transfer!.TransferId);
+        Assert.Single(await db.Outbox.WalletChangesAsync(db.DataSource), c => c.TransferId == outcomes[1].Transfer!.TransferId);
         snapshot.AssertConsistent();
     }
 
@@ -153,7 +153,7 @@ public sealed class LedgerIdempotencyTests(LedgerTestDatabase db) : IClassFixtur
         await db.Ledger.TransferAsync(Deposit(alice, 1_000));
         var gift = await db.Ledger.TransferAsync(new TransferRequest(NewId(), "gift", [TransferLeg.Between(alice, bob, 250)], Reference: "birthday"));
 
-        var changes = db.Outbox.WalletChanges.Where(c => c.TransferId == gift.Transfer!.TransferId).OrderBy(c => c.DeltaMinor).ToArray();
+        var changes = (await db.Outbox.WalletChangesAsync(db.DataSource)).Where(c => c.TransferId == gift.Transfer!.TransferId).OrderBy(c => c.DeltaMinor).ToArray();
 
         Assert.Equal(2, changes.Length);
         Assert.Equal((alice.Owner!.Value, -250L, 750L, "gift", "birthday"), (changes[0].UserId, changes[0].DeltaMinor, changes[0].BalanceMinor, changes[0].Reason, changes[0].Reference));

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,6 +25,10 @@ public sealed class LedgerTestDatabase : IAsyncLifetime
         await RelaxDurabilityAsync(ConnectionString);
         await PostgresSchema.MigrateAsync(ConnectionString, typeof(LedgerStore).Assembly);
         DataSource = NpgsqlDataSource.Create(ConnectionString);
+        await using (var table = DataSource.CreateCommand(RecordingOutbox.TableSql))
+        {
+            await table.ExecuteNonQueryAsync();
+        }
         Ledger = new LedgerStore(DataSource, Outbox, TimeProvider.System, NullLogger<LedgerStore>.Instance);
     }
 
@@ -45,26 +50,57 @@ public sealed class LedgerTestDatabase : IAsyncLifetime
     public Task<LedgerSnapshot> SnapshotAsync() => LedgerSnapshot.ReadAsync(DataSource);
 }
 
-/// <summary>Captures the events the ledger hands to the outbox; the host tests check the real outbox table.</summary>
+/// <summary>
+/// Captures the events the ledger hands to the outbox, counting only those whose transaction committed: each write
+/// inserts the events' keys into a table of the test database (the host tests check the real outbox table).
+/// </summary>
 public sealed class RecordingOutbox : IOutbox
 {
-    private readonly List<IIntegrationEvent> _events = [];
+    public const string TableSql = "CREATE TABLE recorded_events (n bigserial PRIMARY KEY, event_key uuid NOT NULL)";
 
-    public IReadOnlyList<WalletChange> WalletChanges
+    private readonly ConcurrentDictionary<Guid, IIntegrationEvent> _written = new();
+
+    /// <summary>The wallet changes of the events that committed, in commit order.</summary>
+    public async Task<IReadOnlyList<WalletChange>> WalletChangesAsync(NpgsqlDataSource db)
     {
-        get { lock (_events) { return [.. _events.OfType<WalletsChanged>().SelectMany(e => e.Changes)]; } }
+        var changes = new List<WalletChange>();
+        await using var command = db.CreateCommand("SELECT event_key FROM recorded_events ORDER BY n");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            if (_written[reader.GetGuid(0)] is WalletsChanged changed)
+            {
+                changes.AddRange(changed.Changes);
+            }
+        }
+        return changes;
     }
 
     public Task AddAsync(DbTransaction transaction, IIntegrationEvent @event, CancellationToken cancellationToken = default) =>
         AddRangeAsync(transaction, [@event], cancellationToken);
 
-    public Task AddRangeAsync(DbTransaction transaction, IReadOnlyCollection<IIntegrationEvent> events, CancellationToken cancellationToken = default)
+    public async Task AddRangeAsync(DbTransaction transaction, IReadOnlyCollection<IIntegrationEvent> events, CancellationToken cancellationToken = default)
     {
-        lock (_events)
+        var npgsqlTransaction = (NpgsqlTransaction)transaction;
+        await using var batch = new NpgsqlBatch(npgsqlTransaction.Connection, npgsqlTransaction);
+        foreach (var command in CommandsFor(events))
         {
-            _events.AddRange(events);
+            batch.BatchCommands.Add(command);
         }
-        return Task.CompletedTask;
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public IReadOnlyList<NpgsqlBatchCommand> CommandsFor(IReadOnlyCollection<IIntegrationEvent> events)
+    {
+        var keys = events.Select(@event =>
+        {
+            var key = Guid.NewGuid();
+            _written[key] = @event;
+            return key;
+        }).ToArray();
+        var insert = new NpgsqlBatchCommand("INSERT INTO recorded_events (event_key) SELECT unnest($1::uuid[])");
+        insert.Parameters.Add(new NpgsqlParameter { Value = keys });
+        return [insert];
     }
 }
 

@@ -133,7 +133,7 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             }
         }
 
-        // 4. Write the decisions, the totals, late refunds, and read back the bets someone else decided.
+        // 4. Write the decisions, the totals, late refunds and the facts, and read back the bets someone else decided.
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
             var decided = records.ToArray();
@@ -171,6 +171,11 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
                 "UPDATE bets SET refund_status = 'due' WHERE bet_id = ANY($1) AND status = 'rejected' AND refund_status IS NULL RETURNING bet_id",
                 movedElsewhere.ToArray()));
             batch.BatchCommands.Add(Command($"SELECT {BetColumns} FROM {BetsWithSettlement} WHERE b.bet_id = ANY($1)", notOwned.ToArray()));
+            // The facts, last in the same transaction: a bet is in a BetsPlaced if and only if it was accepted.
+            foreach (var command in outbox.CommandsFor(BetsPlacedEvents(poolId, accepted)))
+            {
+                batch.BatchCommands.Add(command);
+            }
 
             // Npgsql's reader skips statements that return no rows: it starts at the late-refund UPDATE's RETURNING.
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
@@ -186,20 +191,15 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             }
             refunds.AddRange(decisions.Select(d => d.Bet).Where(b => lateRefunds.Contains(b.BetId)));
         }
-
-        // 5. The facts, in the same transaction: a bet is in a BetsPlaced if and only if it was accepted.
-        if (accepted.Count > 0)
-        {
-            await outbox.AddRangeAsync(transaction,
-                [.. accepted.Chunk(BetsPlaced.MaxBets).Select(chunk => new BetsPlaced(poolId,
-                    [.. chunk.Select(b => new PlacedBetLine(b.BetId, b.UserId, b.OutcomeId, b.StakeMinor, b.PlacedAt))]))],
-                cancellationToken);
-        }
         await transaction.CommitAsync(cancellationToken);
 
         var byId = records.ToDictionary(r => r.BetId);
         return new FinalizedBatch([.. decisions.Select(d => byId[d.Bet.BetId])], accepted, refunds);
     }
+
+    private static BetsPlaced[] BetsPlacedEvents(Guid poolId, List<PendingBet> accepted) =>
+        [.. accepted.Chunk(BetsPlaced.MaxBets).Select(chunk => new BetsPlaced(poolId,
+            [.. chunk.Select(b => new PlacedBetLine(b.BetId, b.UserId, b.OutcomeId, b.StakeMinor, b.PlacedAt))]))];
 
     /// <summary>
     /// Inserts each user's claimed outcome unless the user already backs one, and returns the outcome each user backs

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Npgsql;
 using StreamBets.Contracts.IntegrationEvents;
 
 namespace StreamBets.Messaging;
@@ -18,4 +19,12 @@ public interface IOutbox
 
     /// <summary>Writes many events in one round trip (one multi-row INSERT), in the order given.</summary>
     Task AddRangeAsync(DbTransaction transaction, IReadOnlyCollection<IIntegrationEvent> events, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The statements that write these events, in the order given, for the caller to append at the END of a batch it
+    /// runs in its own transaction: the events then cost no round trip of their own. An error of these statements
+    /// surfaces from that batch's reader, at the latest when it is disposed, so before the caller commits.
+    /// Empty when there are no events.
+    /// </summary>
+    IReadOnlyList<NpgsqlBatchCommand> CommandsFor(IReadOnlyCollection<IIntegrationEvent> events);
 }

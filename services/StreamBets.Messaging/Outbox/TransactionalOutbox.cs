@@ -37,6 +37,21 @@ internal sealed class TransactionalOutbox(EventBusIdentity identity, OutboxRelay
             return;
         }
 
+        await using var batch = new NpgsqlBatch(connection, npgsqlTransaction);
+        foreach (var command in CommandsFor(events))
+        {
+            batch.BatchCommands.Add(command);
+        }
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public IReadOnlyList<NpgsqlBatchCommand> CommandsFor(IReadOnlyCollection<IIntegrationEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return [];
+        }
+
         var count = events.Count;
         var ids = new Guid[count];
         var topics = new string[count];
@@ -69,7 +84,6 @@ internal sealed class TransactionalOutbox(EventBusIdentity identity, OutboxRelay
             i++;
         }
 
-        await using var batch = new NpgsqlBatch(connection, npgsqlTransaction);
         var insert = new NpgsqlBatchCommand(InsertSql);
         insert.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         insert.Parameters.Add(new NpgsqlParameter { Value = topics, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
@@ -77,12 +91,9 @@ internal sealed class TransactionalOutbox(EventBusIdentity identity, OutboxRelay
         insert.Parameters.Add(new NpgsqlParameter { Value = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         insert.Parameters.Add(new NpgsqlParameter { Value = envelopes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
         insert.Parameters.Add(new NpgsqlParameter { Value = createdAt, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        batch.BatchCommands.Add(insert);
-        if (relayOptions.NotifyOnCommit && NotifyDue())
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{NotifyChannel}', '')"));
-        }
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return relayOptions.NotifyOnCommit && NotifyDue()
+            ? [insert, new NpgsqlBatchCommand($"SELECT pg_notify('{NotifyChannel}', '')")]
+            : [insert];
     }
 
     /// <summary>True for at most one write per <see cref="OutboxRelayOptions.NotifyDebounce"/>.</summary>

@@ -245,14 +245,13 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             // PostgreSQL keeps microseconds: truncate now so a replay returns exactly the first result.
             var now = time.GetUtcNow();
             var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
-            await WritePlanAsync(connection, transaction, plan, accounts, createdAt, sequences, cancellationToken);
+            await WritePlanAsync(connection, transaction, plan, accounts, createdAt, outbox.CommandsFor(WalletChanges(plan, createdAt)), sequences, cancellationToken);
             if (sequences.Count < plan.Transfers.Count)
             {
                 // The insert skipped ids that are already stored (or were stored by a concurrent batch meanwhile).
                 await transaction.RollbackAsync(cancellationToken);
                 return new Attempt(null, EarlierTransferFound: true);
             }
-            await outbox.AddRangeAsync(transaction, WalletChanges(plan, createdAt), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return new Attempt(Outcomes(validated, plan, sequences, createdAt));
         }
@@ -289,13 +288,17 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
-    /// <summary>Round trip 2: every accepted transfer and entry in one statement, every account updated once.</summary>
+    /// <summary>
+    /// Round trip 2: every accepted transfer and entry in one statement, every account updated once, and the
+    /// WalletsChanged events into the outbox (rolled back with the rest if the insert skipped a stored id).
+    /// </summary>
     private static async Task WritePlanAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         BatchPlan plan,
         Dictionary<LedgerAccountId, LockedAccount> accounts,
         DateTimeOffset createdAt,
+        IReadOnlyList<NpgsqlBatchCommand> events,
         Dictionary<Guid, long> sequences,
         CancellationToken cancellationToken)
     {
@@ -338,6 +341,10 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         batch.BatchCommands.Add(Command(InsertTransfersSql,
             Value(transferIds), Value(reasons), Value(references), Value(createdAt), Value(entryTransferIds), Value(entryAccounts), Value(entryAmounts), Value(entryBalances)));
         batch.BatchCommands.Add(Command(UpdateBalancesSql, Value(deltaAccounts), Value(deltas)));
+        foreach (var command in events)
+        {
+            batch.BatchCommands.Add(command);
+        }
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
