@@ -98,15 +98,21 @@ public sealed class BetStore(NpgsqlDataSource db)
         // the lock is held, so none can miss a finished_pools row committed while this one waited.
         batch.BatchCommands.Add(Command($"SELECT pg_advisory_xact_lock_shared({PoolGateKey})", poolId));
         batch.BatchCommands.Add(Command(PoolFinishedSql, poolId));
+        // The bets written are recorded as one pending batch, which recovery and Settlement look for.
         batch.BatchCommands.Add(Command("""
-            INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at, written_at)
-            SELECT b.bet_id, b.user_id, b.key, $4, b.outcome_id, b.stake, b.transfer_id, 'pending', b.placed_at, $9
-            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $5::uuid[], $6::bigint[], $7::uuid[], $8::timestamptz[])
-                 AS b(bet_id, user_id, key, outcome_id, stake, transfer_id, placed_at)
-            WHERE NOT EXISTS (SELECT 1 FROM finished_pools WHERE pool_id = $4)
-            ON CONFLICT (user_id, idempotency_key) DO NOTHING
-            RETURNING bet_id
-            """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt, writtenAt));
+            WITH written AS (
+                INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at, written_at)
+                SELECT b.bet_id, b.user_id, b.key, $4, b.outcome_id, b.stake, b.transfer_id, 'pending', b.placed_at, $9
+                FROM unnest($1::uuid[], $2::uuid[], $3::text[], $5::uuid[], $6::bigint[], $7::uuid[], $8::timestamptz[])
+                     AS b(bet_id, user_id, key, outcome_id, stake, transfer_id, placed_at)
+                WHERE NOT EXISTS (SELECT 1 FROM finished_pools WHERE pool_id = $4)
+                ON CONFLICT (user_id, idempotency_key) DO NOTHING
+                RETURNING bet_id),
+            pending AS (
+                INSERT INTO pending_batches (batch_id, pool_id, written_at, bet_ids)
+                SELECT $10, $4, $9, array_agg(bet_id) FROM written HAVING count(*) > 0)
+            SELECT bet_id FROM written
+            """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt, writtenAt, Guid.CreateVersion7(writtenAt)));
         batch.BatchCommands.Add(Command(
             "SELECT user_id, outcome_id FROM pool_user_outcomes WHERE pool_id = $1 AND user_id = ANY($2)", poolId, userIds.Distinct().ToArray()));
 
@@ -237,9 +243,27 @@ public sealed class BetStore(NpgsqlDataSource db)
 
     /// <summary>Bets still pending that their batch wrote before <paramref name="writtenBefore"/>, in placement order.</summary>
     public Task<IReadOnlyList<PendingBet>> PendingAsync(DateTimeOffset writtenBefore, int limit, CancellationToken cancellationToken) =>
-        ReadPendingBetsAsync(
-            "SELECT bet_id, user_id, pool_id, outcome_id, stake_minor, placed_at FROM bets WHERE status = 'pending' AND written_at < $1 ORDER BY placed_at, bet_id LIMIT $2",
-            writtenBefore, limit, cancellationToken);
+        ReadPendingBetsAsync("""
+            SELECT b.bet_id, b.user_id, b.pool_id, b.outcome_id, b.stake_minor, b.placed_at
+            FROM pending_batches p CROSS JOIN LATERAL unnest(p.bet_ids) AS u(bet_id) JOIN bets b ON b.bet_id = u.bet_id
+            WHERE p.written_at < $1 AND b.status = 'pending'
+            ORDER BY b.placed_at, b.bet_id LIMIT $2
+            """, writtenBefore, limit, cancellationToken);
+
+    /// <summary>
+    /// Deletes the pending batches written before <paramref name="writtenBefore"/> that hold no pending bet any more:
+    /// two finalizers that decided the last bets of one batch at the same moment can each leave its row to the other.
+    /// </summary>
+    public async Task DeleteDecidedBatchesAsync(DateTimeOffset writtenBefore, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"DELETE FROM pending_batches p WHERE p.written_at < $1 AND {NoPendingBetIn("p")}");
+        command.Parameters.Add(Value(writtenBefore));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>True when no bet of the pending batch <paramref name="alias"/> is pending any more.</summary>
+    internal static string NoPendingBetIn(string alias) =>
+        $"NOT EXISTS (SELECT 1 FROM unnest({alias}.bet_ids) AS u(bet_id) JOIN bets b ON b.bet_id = u.bet_id WHERE b.status = 'pending')";
 
     /// <summary>Rejected bets whose stake moved and has not been given back yet, decided before <paramref name="decidedBefore"/>.</summary>
     public Task<IReadOnlyList<PendingBet>> RefundsDueAsync(DateTimeOffset decidedBefore, int limit, CancellationToken cancellationToken) =>

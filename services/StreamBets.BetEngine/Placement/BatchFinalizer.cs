@@ -165,6 +165,9 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
                     byOutcome.Select(g => (long)g.Count()).ToArray()));
             }
 
+            // The pool's pending batches whose bets are all decided now (this one's, normally) are done.
+            batch.BatchCommands.Add(Command($"DELETE FROM pending_batches p WHERE p.pool_id = $1 AND {NoPendingBetIn("p")}", poolId));
+
             // Our replay moved a stake that another finalizer had rejected without money (e.g. insufficient funds then,
             // enough now): that money must go back too.
             batch.BatchCommands.Add(Command(

@@ -52,6 +52,8 @@ public sealed partial class PendingBetRecovery(
             }
         }
 
+        await store.DeleteDecidedBatchesAsync(cutoff, cancellationToken);
+
         var refunds = await store.RefundsDueAsync(cutoff, MaxBetsPerRound, cancellationToken);
         foreach (var chunk in refunds.Chunk(MaxBetsPerBatch))
         {

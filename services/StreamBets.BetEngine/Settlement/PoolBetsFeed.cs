@@ -60,7 +60,7 @@ public sealed class PoolBetsFeed(NpgsqlDataSource db, BetStore store, IPoolDirec
         // same bets, and every bet whose stake may still move into the escrow is among them. A pending bet's fate is
         // unknown; a refund still due is money in the escrow that is nobody's stake any more.
         await using (var unsettled = new NpgsqlCommand("""
-            SELECT EXISTS (SELECT 1 FROM bets WHERE status = 'pending' AND pool_id = $1)
+            SELECT EXISTS (SELECT 1 FROM pending_batches WHERE pool_id = $1)
                 OR EXISTS (SELECT 1 FROM bets WHERE refund_status = 'due' AND pool_id = $1)
             """, connection, transaction))
         {
