@@ -298,7 +298,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         BatchPlan plan,
         Dictionary<LedgerAccountId, LockedAccount> accounts,
         DateTimeOffset createdAt,
-        IReadOnlyList<NpgsqlBatchCommand> events,
+        IReadOnlyList<NpgsqlBatchCommand> outboxCommands,
         Dictionary<Guid, long> sequences,
         CancellationToken cancellationToken)
     {
@@ -341,7 +341,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         batch.BatchCommands.Add(Command(InsertTransfersSql,
             Value(transferIds), Value(reasons), Value(references), Value(createdAt), Value(entryTransferIds), Value(entryAccounts), Value(entryAmounts), Value(entryBalances)));
         batch.BatchCommands.Add(Command(UpdateBalancesSql, Value(deltaAccounts), Value(deltas)));
-        foreach (var command in events)
+        foreach (var command in outboxCommands)
         {
             batch.BatchCommands.Add(command);
         }
