@@ -80,7 +80,7 @@ public sealed class RestBetRelay
         {
             Status = response.StatusCode,
             ContentType = response.ContentType ?? "",
-            Body = ByteString.CopyFrom(answerBody.GetBuffer(), 0, (int)answerBody.Length),
+            Body = UnsafeByteOperations.UnsafeWrap(answerBody.GetBuffer().AsMemory(0, (int)answerBody.Length)), // not written again
             Location = response.Headers.Location.ToString(),
             Replayed = response.Headers[BetsApi.ReplayedHeader] == "true",
         };
