@@ -60,7 +60,7 @@ public sealed class RecordingOutbox : IOutbox
 
     private readonly ConcurrentDictionary<Guid, IIntegrationEvent> _written = new();
 
-    /// <summary>The wallet changes of the events that committed, in commit order.</summary>
+    /// <summary>The wallet changes of the events that committed, in the order written.</summary>
     public async Task<IReadOnlyList<WalletChange>> WalletChangesAsync(NpgsqlDataSource db)
     {
         var changes = new List<WalletChange>();
