@@ -12,6 +12,11 @@ if (args.Length is < 1 or > 2 || (args.Length == 2 && !int.TryParse(args[1], out
     Console.Error.WriteLine("Usage: StreamBets.AllocationReport <trace.nettrace> [frames]");
     return 2;
 }
+if (!File.Exists(args[0]))
+{
+    Console.Error.WriteLine($"No trace at {args[0]}: take one with dotnet-trace (see the top of this file).");
+    return 2;
+}
 var frames = args.Length == 2 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 0;
 
 using var log = new TraceLog(TraceLog.CreateFromEventPipeDataFile(args[0]));
