@@ -1,5 +1,7 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using StreamBets.AppHost.Testing;
+using static Microsoft.Playwright.Assertions;
 
 namespace StreamBets.Web.EndToEndTests;
 
@@ -37,9 +39,7 @@ public abstract class BrowserTest(LocalModeAppFixture app, BrowserFixture browse
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
             try
             {
-                // Only the address matters here: what the tests look at next waits for its own content, whereas the
-                // default wait for the page's load event once ran out on a cold app whose home page had already shown.
-                await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+                await Expect(page).Not.ToHaveURLAsync(AtPath("/signin"), AddressWait);
             }
             catch (PlaywrightException e)
             {
@@ -50,6 +50,17 @@ public abstract class BrowserTest(LocalModeAppFixture app, BrowserFixture browse
         });
         return page;
     }
+
+    /// <summary>How long a page may take to reach an address on a busy two-core box.</summary>
+    protected static readonly PageAssertionsToHaveURLOptions AddressWait = new() { Timeout = 60_000 };
+
+    /// <summary>
+    /// An address whose path is <paramref name="path"/>, whatever its query, for <c>Expect(page).ToHaveURLAsync</c>.
+    /// Tests wait for the address only and then for the content they look at: <c>WaitForURLAsync</c> also waits for
+    /// the load event (even with <c>WaitUntil = Commit</c> once the address matches), and a load event that never
+    /// came on a busy box failed a clean CI run whose page had already moved on.
+    /// </summary>
+    protected static Regex AtPath(string path) => new($"^[a-z]+://[^/]+{Regex.Escape(path)}([?#]|$)", RegexOptions.IgnoreCase);
 
     /// <summary>Runs one step; when it fails, every open page is photographed under the step's name before the failure surfaces.</summary>
     protected async Task Step(string name, Func<Task> step)

@@ -48,7 +48,7 @@ public sealed partial class ExpiredFormTests(LocalModeAppFixture app, BrowserFix
             await visitor.Locator("#password").FillAsync(player.Password);
             await visitor.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
             // The return address survived the detour.
-            await visitor.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/wallet");
+            await Expect(visitor).ToHaveURLAsync(AtPath("/wallet"), AddressWait);
             await Expect(visitor.Locator("[data-testid=form-expired]")).ToHaveCountAsync(0);
         });
 

@@ -21,13 +21,13 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
         await Step("player-refused", async () =>
         {
             await page.GotoAsync("/");
-            await page.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+            await Expect(page).ToHaveURLAsync(AtPath("/signin"), AddressWait);
             await page.Locator("#email").FillAsync(player.Email);
             await page.Locator("#password").FillAsync(player.Password);
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
             await Expect(page.Locator("[data-testid=problem]")).ToHaveAttributeAsync("data-code", "not-an-operator");
             await page.GotoAsync("/accounts");
-            await page.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+            await Expect(page).ToHaveURLAsync(AtPath("/signin"), AddressWait);
         });
 
         var console = await SignedInPageAsync(await Api.SignInAsync(GatewayDriver.AdminEmail, GatewayDriver.AdminPassword), site: Api.AdminUrl);
@@ -73,9 +73,9 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
         await Step("sign-out", async () =>
         {
             await console.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-            await console.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+            await Expect(console).ToHaveURLAsync(AtPath("/signin"), AddressWait);
             await console.GotoAsync("/pools");
-            await console.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+            await Expect(console).ToHaveURLAsync(AtPath("/signin"), AddressWait);
         });
     }
 

@@ -22,7 +22,7 @@ public sealed class UnknownAddressTests(LocalModeAppFixture app, BrowserFixture 
             await Expect(visitor.Locator("h1")).ToHaveTextAsync("Page not found");
             await Expect(visitor.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).First).ToBeVisibleAsync();
             await visitor.GetByRole(AriaRole.Link, new() { Name = "Go to the live pools" }).ClickAsync();
-            await visitor.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+            await Expect(visitor).ToHaveURLAsync(AtPath("/"), AddressWait);
         });
 
         var player = await SignedInPageAsync(await Api.NewPlayerAsync("lost"));
