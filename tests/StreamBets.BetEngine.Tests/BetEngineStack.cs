@@ -272,10 +272,13 @@ public sealed class BetEngineStack : IAsyncLifetime
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Outbox rows of one event type about one pool in betsdb (the relay may already have published and deleted some,
-    /// so tests that count events switch the relay off or count published ones).</summary>
+    /// <summary>Bets of one pool in betsdb with the given status.</summary>
     public Task<long> BetsOfPoolAsync(Guid poolId, string status) =>
         ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1 AND status = $2", poolId, status);
+
+    /// <summary>Batches of one pool in betsdb still recorded as pending (<c>pending_batches</c>).</summary>
+    public Task<long> PendingBatchesOfPoolAsync(Guid poolId) =>
+        ScalarAsync("SELECT count(*) FROM pending_batches WHERE pool_id = $1", poolId);
 
     /// <summary>The events of one type about one pool as published on the bus (the topic's Redis streams), oldest first.</summary>
     public async Task<List<JsonElement>> PublishedAsync(string topic, string eventType, Guid poolId) =>

@@ -46,7 +46,7 @@ public sealed class PoolBetsFeedTests(BetEngineStack stack)
     {
         var pool = await stack.NewPoolAsync();
         var accepted = await PlaceAsync(pool, 3);
-        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM pending_batches WHERE pool_id = $1", pool.Id)); // its finalize deleted it
+        Assert.Equal(0, await stack.PendingBatchesOfPoolAsync(pool.Id)); // its finalize deleted it
         // Two finalizers that decide the last bets of one batch at once can each leave its row to the other.
         await stack.ScalarAsync(
             "INSERT INTO pending_batches SELECT gen_random_uuid(), $1, now() - interval '1 minute', array_agg(bet_id) FROM bets WHERE pool_id = $1 RETURNING 1",
@@ -59,7 +59,7 @@ public sealed class PoolBetsFeedTests(BetEngineStack stack)
         var round = await Recovery.RecoverAsync(TimeSpan.Zero, default);
 
         Assert.Equal(0, round.Redriven);
-        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM pending_batches WHERE pool_id = $1", pool.Id));
+        Assert.Equal(0, await stack.PendingBatchesOfPoolAsync(pool.Id));
         var (totals, _) = await stack.ReadPoolBetsAsync(pool.Id);
         Assert.Equal(accepted.Length, totals.BetCount);
         Assert.Equal(accepted.Sum(b => b.Command.StakeMinor), totals.TotalStakeMinor);

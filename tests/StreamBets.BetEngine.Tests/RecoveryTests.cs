@@ -32,14 +32,14 @@ public sealed class RecoveryTests(BetEngineStack stack)
         await Pipeline.WritePendingAsync(pool.Id, batch, default); // ...and the process dies here
 
         Assert.Equal(3, await stack.BetsOfPoolAsync(pool.Id, "pending"));
-        Assert.Equal(1, await PendingBatchesAsync(pool));
+        Assert.Equal(1, await stack.PendingBatchesOfPoolAsync(pool.Id));
         Assert.Equal(0, await stack.BalanceAsync(pool.Escrow));
 
         await Recovery.RecoverAsync(TimeSpan.Zero, default);
         await Recovery.RecoverAsync(TimeSpan.Zero, default); // a second round finds nothing left to do
 
         await AssertAcceptedOnceAsync(pool, players, batch);
-        Assert.Equal(0, await PendingBatchesAsync(pool));
+        Assert.Equal(0, await stack.PendingBatchesOfPoolAsync(pool.Id));
     }
 
     [Fact]
@@ -135,8 +135,6 @@ public sealed class RecoveryTests(BetEngineStack stack)
         Assert.Single(await stack.TransferIdsAsync(player.Account), id => id == BetTransferIds.Refund(bet.BetId).ToString());
         await stack.AssertLedgerExactAsync();
     }
-
-    private Task<long> PendingBatchesAsync(TestPool pool) => stack.ScalarAsync("SELECT count(*) FROM pending_batches WHERE pool_id = $1", pool.Id);
 
     private async Task<(TestPool Pool, TestPlayer[] Players, AdmittedBet[] Batch)> StageAsync()
     {
