@@ -65,8 +65,8 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// <summary>Sits on the Bet Engine's wallet client: a test can freeze a batch after its stakes moved.</summary>
     public StakeHold StakeHold { get; } = new();
 
-    /// <summary>Records the Gateway's batched calls to the Bet Engine.</summary>
-    public RecordedCalls<RestBetBatch> RelayCalls { get; } = new();
+    /// <summary>Records the messages of the Gateway's bet stream to the Bet Engine.</summary>
+    public RecordedCalls<RestBetBatch> RelayMessages { get; } = new();
 
     /// <summary>Records the Bet Engine's eligibility calls to Users.</summary>
     public RecordedCalls<CheckEligibilityBatchRequest> EligibilityCalls { get; } = new();
@@ -134,7 +134,7 @@ public sealed class BetEngineStack : IAsyncLifetime
             new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
             new("RateLimiting:AuthenticatedPermitsPerWindow", "1000"),
         ], web => web.ConfigureTestServices(services =>
-            services.AddGrpcClient<Contracts.Bets.BetEngine.BetEngineClient>().AddInterceptor(() => RelayCalls)));
+            services.AddGrpcClient<Contracts.Bets.BetEngine.BetEngineClient>().AddInterceptor(() => RelayMessages)));
         GatewayUrl = gateway.HttpUrl;
 
         UsersHttp = new HttpClient { BaseAddress = new Uri(users.HttpUrl) };

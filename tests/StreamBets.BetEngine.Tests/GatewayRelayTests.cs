@@ -14,9 +14,9 @@ using StreamBets.Testing;
 namespace StreamBets.BetEngine.Tests;
 
 /// <summary>
-/// Players' <c>POST /api/bets</c> reach the Bet Engine through the Gateway's batched relay (RelayRestBets over gRPC):
-/// the answer must be the Bet Engine's own, bets must travel together under load, and a call that fails must tell the
-/// player how to learn what happened.
+/// Players' <c>POST /api/bets</c> reach the Bet Engine through the Gateway's relay (one RelayRestBets stream over gRPC):
+/// the answer must be the Bet Engine's own, bets must travel together under load, and a stream that breaks must tell
+/// the player how to learn what happened.
 /// </summary>
 [Collection(StackCollection.Name)]
 public sealed partial class GatewayRelayTests(BetEngineStack stack)
@@ -73,36 +73,36 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         var bet = Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 });
         using var anonymous = stack.GatewayClient(null);
         using var asStreamer = stack.GatewayClient(streamer);
-        var callsBefore = stack.RelayCalls.Sent.Count;
+        var messagesBefore = stack.RelayMessages.Sent.Count;
 
         using var noToken = await anonymous.SendAsync(Post(bet, Guid.NewGuid().ToString()));
         using var notAPlayer = await asStreamer.SendAsync(Post(bet, Guid.NewGuid().ToString()));
 
         Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, notAPlayer.StatusCode);
-        Assert.Equal(callsBefore, stack.RelayCalls.Sent.Count);
+        Assert.Equal(messagesBefore, stack.RelayMessages.Sent.Count);
         Assert.Equal(0, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
     }
 
     [Fact]
-    public async Task A_rush_through_the_gateway_travels_in_a_few_calls_and_every_player_gets_their_own_bet()
+    public async Task A_rush_through_the_gateway_travels_in_a_few_messages_and_every_player_gets_their_own_bet()
     {
         var pool = await stack.NewPoolAsync();
         var players = await stack.NewPlayersAsync(200);
         var clients = players.Select(stack.GatewayClient).ToArray();
-        var callsBefore = stack.RelayCalls.Sent.Count;
-        var betsPerCall = new List<int>();
+        var messagesBefore = stack.RelayMessages.Sent.Count;
+        var betsPerMessage = new List<int>();
         using var listener = new MeterListener
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == BetRelay.MeterName && instrument.Name == "streambets.gateway.relayed_bets_per_call")
+                if (instrument.Meter.Name == BetRelay.MeterName && instrument.Name == "streambets.gateway.relayed_bets_per_message")
                 {
                     l.EnableMeasurementEvents(instrument);
                 }
             },
         };
-        listener.SetMeasurementEventCallback<int>((_, value, _, _) => { lock (betsPerCall) { betsPerCall.Add(value); } });
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => { lock (betsPerMessage) { betsPerMessage.Add(value); } });
         listener.Start();
 
         var answers = await Task.WhenAll(clients.Select((client, i) => client.PlaceAsync(pool, pool.Outcomes[i % 2], 100 + i)));
@@ -111,14 +111,14 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.Equal(players.Length, bets.Select(b => b.BetId).Distinct().Count());
         Assert.Equal(Enumerable.Range(0, players.Length).Select(i => 100L + i), bets.Select(b => b.StakeMinor));
         Assert.Equal(bets.Sum(b => b.StakeMinor), await stack.BalanceAsync(pool.Escrow));
-        var calls = stack.RelayCalls.Sent.Skip(callsBefore).ToList();
-        Assert.Equal(players.Length, calls.Sum(call => call.Bets.Count));
-        Assert.InRange(calls.Count, 1, players.Length / 2);
-        Assert.Contains(calls, call => call.Bets.Count > 1);
-        // SREs see the same batches in the Gateway's metrics.
-        lock (betsPerCall)
+        var messages = stack.RelayMessages.Sent.Skip(messagesBefore).ToList();
+        Assert.Equal(players.Length, messages.Sum(message => message.Bets.Count));
+        Assert.InRange(messages.Count, 1, players.Length / 2);
+        Assert.Contains(messages, message => message.Bets.Count > 1);
+        // SREs see the same groups in the Gateway's metrics.
+        lock (betsPerMessage)
         {
-            Assert.Equal(calls.Select(call => call.Bets.Count).Order(), betsPerCall.Order());
+            Assert.Equal(messages.Select(message => message.Bets.Count).Order(), betsPerMessage.Order());
         }
         foreach (var client in clients)
         {
@@ -128,9 +128,9 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Theory]
-    [InlineData(false)] // the call failed before the Bet Engine saw it
-    [InlineData(true)]  // the Bet Engine placed the bet, and the answer was lost on the way back
-    public async Task A_failed_call_tells_the_player_to_send_it_again_and_the_retry_places_the_bet_once(bool betEngineActedOnIt)
+    [InlineData(false)] // the stream broke before the Bet Engine saw the bet
+    [InlineData(true)]  // the Bet Engine placed the bet, and the stream broke before its answer came back
+    public async Task A_broken_stream_tells_the_player_to_send_it_again_and_the_retry_places_the_bet_once(bool betEngineActedOnIt)
     {
         var pool = await stack.NewPoolAsync();
         var player = await stack.NewPlayerAsync();
@@ -138,11 +138,11 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         var key = Guid.NewGuid().ToString();
         if (betEngineActedOnIt)
         {
-            stack.RelayCalls.LoseNextAnswer();
+            stack.RelayMessages.LoseNextAnswer();
         }
         else
         {
-            stack.RelayCalls.FailNext();
+            stack.RelayMessages.FailNext();
         }
 
         using var failed = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
@@ -163,7 +163,7 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
-    public async Task A_relayed_batch_naming_a_malformed_user_is_refused_whole_with_invalid_argument_and_places_nothing()
+    public async Task A_relayed_bet_naming_a_malformed_user_is_answered_invalid_request_alone_and_the_others_are_placed()
     {
         var pool = await stack.NewPoolAsync();
         using var channel = stack.BetEngineGrpcChannel();
@@ -174,16 +174,36 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         {
             Bets =
             {
-                new Contracts.Bets.RestBet { UserId = player.Id.ToString(), IdempotencyKey = "k1", HasIdempotencyKey = true, ContentType = "application/json", Body = body },
-                new Contracts.Bets.RestBet { UserId = "not-a-uuid", IdempotencyKey = "k2", HasIdempotencyKey = true, ContentType = "application/json", Body = body },
+                new Contracts.Bets.RestBet { RelayId = 7, UserId = player.Id.ToString(), IdempotencyKey = "k1", HasIdempotencyKey = true, ContentType = "application/json", Body = body },
+                new Contracts.Bets.RestBet { RelayId = 8, UserId = "not-a-uuid", IdempotencyKey = "k2", HasIdempotencyKey = true, ContentType = "application/json", Body = body },
+                new Contracts.Bets.RestBet { RelayId = 9, UserId = player.Id.ToString(), SessionId = "nor-this", IdempotencyKey = "k3", HasIdempotencyKey = true, ContentType = "application/json", Body = body },
             },
         };
 
-        var error = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(async () => await client.RelayRestBetsAsync(batch));
+        using var call = client.RelayRestBets();
+        await call.RequestStream.WriteAsync(batch);
+        await call.RequestStream.CompleteAsync();
+        var answers = new Dictionary<ulong, Contracts.Bets.RestBetAnswer>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            foreach (var answer in call.ResponseStream.Current.Answers)
+            {
+                answers.Add(answer.RelayId, answer);
+            }
+        }
 
-        Assert.Equal(global::Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("user_id must be a UUID", error.Status.Detail);
-        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+        Assert.Equal([7UL, 8UL, 9UL], answers.Keys.Order());
+        Assert.Equal(201, answers[7].Status);
+        foreach (var malformed in new[] { answers[8], answers[9] })
+        {
+            Assert.Equal(400, malformed.Status);
+            Assert.Equal("application/problem+json", malformed.ContentType);
+            using var problem = JsonDocument.Parse(malformed.Body.Memory);
+            Assert.Equal(BetRequests.Problem("invalid-request"), problem.RootElement.GetProperty("type").GetString());
+            Assert.Contains("must be UUIDs", problem.RootElement.GetProperty("errors").GetRawText());
+        }
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+        Assert.Equal(250, await stack.BalanceAsync(pool.Escrow));
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Claims;
+using System.Threading.Channels;
 using Google.Protobuf;
+using Grpc.Core;
 using Microsoft.AspNetCore.Http.Features;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Bets;
@@ -17,11 +19,14 @@ namespace StreamBets.BetEngine.Apis;
 public sealed class RestBetRelay
 {
     public const string PlaceBetEndpointName = "PlaceBet";
+    private const int MaxAnswersPerMessage = 500;
 
     private readonly Lazy<RequestDelegate> _placeBet;
+    private readonly IServiceScopeFactory _scopes;
 
     public RestBetRelay(IServiceProvider services, EndpointDataSource endpoints)
     {
+        _scopes = services.GetRequiredService<IServiceScopeFactory>();
         // Built on first use: the endpoints exist only once the app has mapped them.
         _placeBet = new Lazy<RequestDelegate>(() =>
         {
@@ -34,14 +39,89 @@ public sealed class RestBetRelay
         });
     }
 
-    public async Task<RestBetAnswers> AnswerAsync(RestBetBatch batch, IServiceProvider services, CancellationToken cancellationToken)
+    /// <summary>
+    /// Answers every bet read from <paramref name="bets"/> as soon as it is decided, grouping the answers ready together
+    /// into one message; returns once the caller has ended its side and every bet has its answer.
+    /// </summary>
+    public async Task RelayAsync(IAsyncStreamReader<RestBetBatch> bets, IServerStreamWriter<RestBetAnswers> answers, CancellationToken cancellationToken)
     {
-        var answers = new Task<RestBetAnswer>[batch.Bets.Count];
-        for (var i = 0; i < answers.Length; i++)
+        var ready = Channel.CreateUnbounded<RestBetAnswer>(new UnboundedChannelOptions { SingleReader = true });
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writing = WriteAnswersAsync(ready.Reader, answers, failed);
+        var unanswered = 1; // the caller's side, until it ends
+        void Answered()
         {
-            answers[i] = AnswerAsync(batch.Bets[i], services, cancellationToken);
+            if (Interlocked.Decrement(ref unanswered) == 0)
+            {
+                ready.Writer.TryComplete();
+            }
         }
-        return new RestBetAnswers { Answers = { await Task.WhenAll(answers) } };
+
+        try
+        {
+            await foreach (var batch in bets.ReadAllAsync(failed.Token))
+            {
+                foreach (var bet in batch.Bets)
+                {
+                    Interlocked.Increment(ref unanswered);
+                    _ = AnswerIntoAsync(bet);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (failed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The answers could not be written; awaiting the writer below fails the stream with the reason.
+        }
+        finally
+        {
+            Answered();
+        }
+        await writing;
+
+        async Task AnswerIntoAsync(RestBet bet)
+        {
+            try
+            {
+                // A scope per bet, as a request of its own would have: the stream lives as long as the Gateway.
+                await using var scope = _scopes.CreateAsyncScope();
+                ready.Writer.TryWrite(await AnswerAsync(bet, scope.ServiceProvider, failed.Token));
+            }
+            catch (Exception) when (failed.IsCancellationRequested)
+            {
+                // The stream is gone; the caller retries this bet with its idempotency key.
+            }
+            catch (Exception e)
+            {
+                // Not a rejection (the endpoint answers those, and its own failures, as problem details): this bet
+                // cannot be answered, so the stream fails and the caller tells each unanswered player to retry.
+                ready.Writer.TryComplete(e);
+            }
+            finally
+            {
+                Answered();
+            }
+        }
+    }
+
+    private static async Task WriteAnswersAsync(ChannelReader<RestBetAnswer> ready, IServerStreamWriter<RestBetAnswers> answers, CancellationTokenSource failed)
+    {
+        try
+        {
+            while (await ready.WaitToReadAsync(failed.Token))
+            {
+                var message = new RestBetAnswers();
+                while (message.Answers.Count < MaxAnswersPerMessage && ready.TryRead(out var answer))
+                {
+                    message.Answers.Add(answer);
+                }
+                await answers.WriteAsync(message, failed.Token);
+            }
+        }
+        catch
+        {
+            await failed.CancelAsync(); // no more bets are read, nor answered
+            throw;
+        }
     }
 
     private async Task<RestBetAnswer> AnswerAsync(RestBet bet, IServiceProvider services, CancellationToken cancellationToken)
@@ -50,7 +130,7 @@ public sealed class RestBetRelay
         ActivityContext.TryParse(bet.Traceparent, bet.Tracestate, isRemote: true, out var parent);
         using var activity = BetBatchPipeline.ActivitySource.StartActivity("relayed POST /api/bets", ActivityKind.Server, parent);
 
-        var http = new DefaultHttpContext { RequestServices = services, RequestAborted = cancellationToken, User = PlayerOf(bet) };
+        var http = new DefaultHttpContext { RequestServices = services, RequestAborted = cancellationToken };
         var request = http.Request;
         request.Method = HttpMethods.Post;
         request.Scheme = Uri.UriSchemeHttp;
@@ -69,10 +149,21 @@ public sealed class RestBetRelay
         request.Body = body;
         request.ContentLength = body.Length;
         http.Features.Set<IHttpRequestBodyDetectionFeature>(new BodyDetection(body.Length > 0));
+
         var answerBody = new MemoryStream();
         http.Response.Body = answerBody;
-
-        await _placeBet.Value(http);
+        if (PlayerOf(bet) is { } player)
+        {
+            http.User = player;
+            await _placeBet.Value(http);
+        }
+        else
+        {
+            // The ids come from the Gateway's checked token; anything else is the caller's bug, and only this bet's.
+            await TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["user_id"] = ["user_id and session_id must be UUIDs."] },
+                title: "Invalid bet", type: BetProblems.TypeOf("invalid-request")).ExecuteAsync(http);
+        }
 
         var response = http.Response;
         activity?.SetTag("http.response.status_code", response.StatusCode);
@@ -83,11 +174,16 @@ public sealed class RestBetRelay
             Body = UnsafeByteOperations.UnsafeWrap(answerBody.GetBuffer().AsMemory(0, (int)answerBody.Length)), // not written again
             Location = response.Headers.Location.ToString(),
             Replayed = response.Headers[BetsApi.ReplayedHeader] == "true",
+            RelayId = bet.RelayId,
         };
     }
 
-    private static ClaimsPrincipal PlayerOf(RestBet bet)
+    private static ClaimsPrincipal? PlayerOf(RestBet bet)
     {
+        if (!Guid.TryParse(bet.UserId, out _) || (bet.SessionId.Length > 0 && !Guid.TryParse(bet.SessionId, out _)))
+        {
+            return null;
+        }
         var claims = new List<Claim>
         {
             new(AuthenticationDefaults.Claims.UserId, bet.UserId),

@@ -45,24 +45,8 @@ public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed po
         };
     }
 
-    public override Task<RestBetAnswers> RelayRestBets(RestBetBatch request, ServerCallContext context)
-    {
-        // The ids come from the Gateway's checked token; anything else is the caller's bug, refused as a whole.
-        var errors = new List<string>();
-        foreach (var bet in request.Bets)
-        {
-            ParseId(bet.UserId, "user_id", errors);
-            if (bet.SessionId.Length > 0)
-            {
-                ParseId(bet.SessionId, "session_id", errors);
-            }
-        }
-        if (errors.Count > 0)
-        {
-            throw Error(new BetRejection("invalid-request", string.Join("; ", errors.Distinct()) + "."), null, Code.InvalidArgument);
-        }
-        return restBets.AnswerAsync(request, context.GetHttpContext().RequestServices, context.CancellationToken);
-    }
+    public override Task RelayRestBets(IAsyncStreamReader<RestBetBatch> requestStream, IServerStreamWriter<RestBetAnswers> responseStream, ServerCallContext context) =>
+        restBets.RelayAsync(requestStream, responseStream, context.CancellationToken);
 
     public override async Task StreamPoolBets(StreamPoolBetsRequest request, IServerStreamWriter<PoolBetsChunk> responseStream, ServerCallContext context)
     {

@@ -1,30 +1,31 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using Grpc.Core;
 using StreamBets.Contracts.Bets;
 using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
 
 namespace StreamBets.Gateway.Bets;
 
 /// <summary>
-/// Carries the players' bets to the Bet Engine in batches (bets.proto <c>RelayRestBets</c>): the rush before a lock
-/// costs one internal call per batch, not one proxied request per bet. Nothing waits to fill a batch: a call takes
-/// every bet queued when a call slot is free, so a lone bet goes at once and batches grow only while the Bet Engine
-/// is busy with earlier ones.
+/// Carries the players' bets to the Bet Engine over one long-lived gRPC stream (bets.proto <c>RelayRestBets</c>): the
+/// rush before a lock costs one internal message per group of bets, not one proxied request per bet. Nothing waits to
+/// fill a group: each write takes every bet queued while the last one was on its way, so a lone bet goes at once.
+/// Answers come back as each bet is decided, so no bet waits for another's answer.
 /// </summary>
 public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay> logger) : BackgroundService
 {
-    public const int MaxBetsPerCall = 500;
-    public const int MaxCallsInFlight = 8;
+    public const int MaxBetsPerMessage = 500;
     public const string MeterName = "StreamBets.Gateway";
 
     private static readonly Meter Meter = new(MeterName);
-    private static readonly Histogram<int> BetsPerCall = Meter.CreateHistogram<int>(
-        "streambets.gateway.relayed_bets_per_call", description: "Bets carried by one RelayRestBets call to the Bet Engine.");
+    private static readonly Histogram<int> BetsPerMessage = Meter.CreateHistogram<int>(
+        "streambets.gateway.relayed_bets_per_message", description: "Bets carried by one message of the RelayRestBets stream to the Bet Engine.");
     private static readonly Counter<long> BetsUnanswered = Meter.CreateCounter<long>(
-        "streambets.gateway.relayed_bets_unanswered", description: "Bets whose call failed, answered 503 to retry with the same key.");
+        "streambets.gateway.relayed_bets_unanswered", description: "Bets the Bet Engine could not answer (its stream broke or could not open), answered 503 to retry with the same key.");
 
-    private readonly SemaphoreSlim _callSlots = new(MaxCallsInFlight);
     private readonly Channel<Waiting> _queue = Channel.CreateUnbounded<Waiting>(new UnboundedChannelOptions { SingleReader = true });
+    private ulong _lastRelayId;
 
     /// <summary>The Bet Engine's answer to this bet, or null when it could not be asked or did not answer.</summary>
     public Task<RestBetAnswer?> PlaceAsync(RestBet bet)
@@ -41,15 +42,10 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
     {
         try
         {
+            // A stream is opened when a bet comes, and again after one breaks (a Bet Engine restart, say).
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                await _callSlots.WaitAsync(stoppingToken);
-                var batch = new List<Waiting>();
-                while (batch.Count < MaxBetsPerCall && _queue.Reader.TryRead(out var next))
-                {
-                    batch.Add(next);
-                }
-                _ = SendAsync(batch);
+                await RelayOverOneStreamAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -58,49 +54,123 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
         finally
         {
             _queue.Writer.TryComplete();
-            while (_queue.Reader.TryRead(out var left))
-            {
-                left.Answer.TrySetResult(null);
-            }
+            TellToRetry([.. Queued()]);
         }
     }
 
-    private async Task SendAsync(List<Waiting> batch)
+    /// <summary>Relays bets over one stream until it breaks or the Gateway stops; every bet sent on it gets an answer.</summary>
+    private async Task RelayOverOneStreamAsync(CancellationToken stoppingToken)
     {
+        var unanswered = new ConcurrentDictionary<ulong, Waiting>();
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        // Not cancelled with the Gateway's stop: bets sent complete, and their answers drain before the stream ends.
+        using var call = betEngine.RelayRestBets();
+        var reading = ReadAnswersAsync(call.ResponseStream, unanswered, ended);
+        Exception? broken = null;
+        var sent = false;
         try
         {
-            BetsPerCall.Record(batch.Count);
-            var request = new RestBetBatch();
-            foreach (var waiting in batch)
+            while (await _queue.Reader.WaitToReadAsync(ended.Token))
             {
-                request.Bets.Add(waiting.Bet);
+                var message = new RestBetBatch();
+                while (message.Bets.Count < MaxBetsPerMessage && _queue.Reader.TryRead(out var waiting))
+                {
+                    waiting.Bet.RelayId = ++_lastRelayId;
+                    unanswered[waiting.Bet.RelayId] = waiting;
+                    message.Bets.Add(waiting.Bet);
+                }
+                BetsPerMessage.Record(message.Bets.Count);
+                await call.RequestStream.WriteAsync(message);
+                sent = true;
             }
-            // Not cancelled with the players' requests: once sent, a bet completes, and its answer waits for a retry.
-            var reply = await betEngine.RelayRestBetsAsync(request);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Answer.TrySetResult(i < reply.Answers.Count ? reply.Answers[i] : null);
-            }
+        }
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
+        {
         }
         catch (Exception e)
         {
-            // Whatever went wrong, every player waiting on this call gets an answer.
-            LogCallFailed(logger, e, batch.Count);
-            BetsUnanswered.Add(batch.Count);
-            foreach (var waiting in batch)
+            broken = e;
+        }
+
+        if (!reading.IsCompleted)
+        {
+            try
             {
-                waiting.Answer.TrySetResult(null);
+                await call.RequestStream.CompleteAsync();
             }
+            catch (Exception)
+            {
+                call.Dispose(); // the stream is broken; reading ends with it
+            }
+        }
+        broken = await reading ?? broken;
+
+        // Whatever went wrong, every player waiting on this stream gets an answer. When the Bet Engine could not be
+        // reached at all, so do the bets that were to open it, rather than each opening another stream that fails alike.
+        var unsent = broken is not null && !sent ? Queued() : [];
+        var toRetry = unanswered.Values.Concat(unsent).ToList();
+        if (toRetry.Count > 0)
+        {
+            LogStreamBroken(logger, broken, toRetry.Count);
+            TellToRetry(toRetry);
+        }
+        else if (broken is not null)
+        {
+            LogStreamEnded(logger, broken);
+        }
+    }
+
+    private IEnumerable<Waiting> Queued()
+    {
+        while (_queue.Reader.TryRead(out var waiting))
+        {
+            yield return waiting;
+        }
+    }
+
+    private static void TellToRetry(IReadOnlyCollection<Waiting> bets)
+    {
+        BetsUnanswered.Add(bets.Count);
+        foreach (var waiting in bets)
+        {
+            waiting.Answer.TrySetResult(null);
+        }
+    }
+
+    /// <returns>Why the stream broke, or null when it ended because both sides were done.</returns>
+    private static async Task<Exception?> ReadAnswersAsync(IAsyncStreamReader<RestBetAnswers> answers, ConcurrentDictionary<ulong, Waiting> unanswered, CancellationTokenSource ended)
+    {
+        try
+        {
+            await foreach (var message in answers.ReadAllAsync())
+            {
+                foreach (var answer in message.Answers)
+                {
+                    if (unanswered.TryRemove(answer.RelayId, out var waiting))
+                    {
+                        waiting.Answer.TrySetResult(answer);
+                    }
+                }
+            }
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
         }
         finally
         {
-            _callSlots.Release();
+            ended.Cancel(); // no more bets on this stream
         }
     }
 
     private sealed record Waiting(RestBet Bet, TaskCompletionSource<RestBetAnswer?> Answer);
 
     [LoggerMessage(EventId = 1, EventName = "BetRelayFailed", Level = LogLevel.Warning,
-        Message = "The Bet Engine did not answer a batch of {Count} bets; each player is told to retry with the same Idempotency-Key")]
-    private static partial void LogCallFailed(ILogger logger, Exception exception, int count);
+        Message = "The stream to the Bet Engine broke with {Count} bets unanswered; each player is told to retry with the same Idempotency-Key")]
+    private static partial void LogStreamBroken(ILogger logger, Exception? exception, int count);
+
+    [LoggerMessage(EventId = 2, EventName = "BetRelayStreamEnded", Level = LogLevel.Debug,
+        Message = "The stream to the Bet Engine ended with every bet answered (the Bet Engine stopped, say); the next bet opens another")]
+    private static partial void LogStreamEnded(ILogger logger, Exception exception);
 }
