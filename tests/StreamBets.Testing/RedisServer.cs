@@ -4,7 +4,8 @@ using System.Text;
 
 namespace StreamBets.Testing;
 
-/// <summary>Redis 7 from the machine's packages, with append-only persistence so a restart keeps its streams.</summary>
+/// <summary>Redis 7 from the machine's packages, configured as local mode's (StreamBets.AppHost/LocalServers/redis.sh):
+/// append-only persistence so a restart keeps its streams, rewritten only after 1 GB of growth.</summary>
 public sealed class RedisServer() : LocalServer("redis")
 {
     public string ConnectionString => $"127.0.0.1:{Port}";
@@ -13,6 +14,7 @@ public sealed class RedisServer() : LocalServer("redis")
     [
         "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--bind", "127.0.0.1", "--dir", DataDirectory, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+        "--auto-aof-rewrite-min-size", "1gb",
     ]);
 
     protected override async Task<bool> AnswersAsync()
