@@ -11,7 +11,7 @@ using StreamBets.Contracts.Bets;
 namespace StreamBets.BetEngine.Apis;
 
 /// <summary>
-/// Answers the <c>POST /api/bets</c> requests the Gateway relays in batches (bets.proto <c>RelayRestBets</c>): each
+/// Answers the <c>POST /api/bets</c> requests the Gateway relays over one stream (bets.proto <c>RelayRestBets</c>): each
 /// runs through the very endpoint players would reach over HTTP, behind the same problem-details exception handler,
 /// on an in-memory request. So a relayed bet is judged, answered and refused exactly as a direct one, and only the
 /// per-request HTTP work (a connection's parsing, the token check the Gateway already made) is left out.

@@ -13,7 +13,7 @@ namespace StreamBets.BetEngine.Grpc;
 /// <summary>
 /// Bet placement for other services (see bets.proto). The same <see cref="BetPlacement"/> as REST; rejections are gRPC
 /// errors carrying an ErrorInfo whose reason is the stable problem code. Also a pool's accepted bets for Settlement,
-/// and the Gateway's batches of players' REST bets (<see cref="RestBetRelay"/>).
+/// and the Gateway's stream of players' REST bets (<see cref="RestBetRelay"/>).
 /// </summary>
 public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed poolBets, RestBetRelay restBets) : Contracts.Bets.BetEngine.BetEngineBase
 {
