@@ -65,6 +65,10 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// <summary>Sits on the Bet Engine's wallet client: a test can freeze a batch after its stakes moved.</summary>
     public StakeHold StakeHold { get; } = new();
 
+    /// <summary>How long the Gateway waits for the Bet Engine's answer to a bet: short enough for a test to wait it out,
+    /// long enough for a loaded CI box's first bet.</summary>
+    public static readonly TimeSpan RelayAnswerDeadline = TimeSpan.FromSeconds(5);
+
     /// <summary>Records the messages of the Gateway's bet stream to the Bet Engine.</summary>
     public RecordedCalls<RestBetBatch> RelayMessages { get; } = new();
 
@@ -133,6 +137,7 @@ public sealed class BetEngineStack : IAsyncLifetime
             new("services:betengine:http:0", _betEnginePorts.HttpUrl),
             new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
             new("RateLimiting:AuthenticatedPermitsPerWindow", "1000"),
+            new("BetRelay:AnswerDeadline", RelayAnswerDeadline.ToString()),
         ], web => web.ConfigureTestServices(services =>
             services.AddGrpcClient<Contracts.Bets.BetEngine.BetEngineClient>().AddInterceptor(() => RelayMessages)));
         GatewayUrl = gateway.HttpUrl;

@@ -163,6 +163,62 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_bet_the_bet_engine_holds_past_the_deadline_is_answered_503_and_the_retry_places_it_once()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        var next = await stack.NewPlayerAsync();
+        using var client = stack.GatewayClient(player);
+        using var nextClient = stack.GatewayClient(next);
+        var key = Guid.NewGuid().ToString();
+        long toldToRetry = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == BetRelay.MeterName && instrument.Name == "streambets.gateway.relayed_bets_unanswered")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref toldToRetry, value));
+        listener.Start();
+        // The Bet Engine takes the stake and then hangs on the ledger's answer: it neither answers nor fails.
+        var hold = stack.StakeHold.Arm(pool.Id);
+
+        var waited = Stopwatch.StartNew();
+        using var late = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+        waited.Stop();
+
+        Assert.True(hold.Reached.IsCompleted, "The bet never reached the ledger.");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, late.StatusCode);
+        Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await late.ProblemTypeAsync());
+        Assert.Equal(TimeSpan.FromSeconds(1), late.Headers.RetryAfter?.Delta);
+        Assert.InRange(waited.Elapsed, BetEngineStack.RelayAnswerDeadline - TimeSpan.FromMilliseconds(100), BetEngineStack.RelayAnswerDeadline * 3);
+        Assert.Equal(1, Interlocked.Read(ref toldToRetry));
+        var streamsBefore = stack.RelayMessages.StreamsOpened;
+
+        // The Bet Engine comes back and finishes the bet; the retry learns its result, and nothing moved twice.
+        hold.Release();
+        Assert.True(await BetEngineStack.EventuallyAsync(async () =>
+            await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1 AND status = 'accepted'", pool.Id) == 1));
+        using var retried = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal("true", retried.Headers.GetValues(BetsApi.ReplayedHeader).Single());
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+        Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(100_000 - 400, await stack.BalanceAsync(player.Account));
+
+        // The stalled stream was dropped: the retry opened another, which the next bets share.
+        using var placed = await nextClient.PlaceAsync(pool, pool.Outcomes[1], 300);
+        Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
+        Assert.Equal(streamsBefore + 1, stack.RelayMessages.StreamsOpened);
+        Assert.Equal(700, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
     public async Task A_relayed_bet_naming_a_malformed_user_is_answered_invalid_request_alone_and_the_others_are_placed()
     {
         var pool = await stack.NewPoolAsync();

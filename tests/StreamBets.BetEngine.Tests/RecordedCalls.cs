@@ -12,6 +12,7 @@ public sealed class RecordedCalls<TRequest> : Interceptor where TRequest : class
     private readonly ConcurrentQueue<TRequest> _calls = new();
     private int _failNext;
     private int _loseNextAnswer;
+    private int _streamsOpened;
 
     /// <summary>The next such call or message fails with UNAVAILABLE without reaching the server (a stream breaks).</summary>
     public void FailNext() => Volatile.Write(ref _failNext, 1);
@@ -22,6 +23,9 @@ public sealed class RecordedCalls<TRequest> : Interceptor where TRequest : class
 
     /// <summary>One entry per call or stream message, in the order they were sent.</summary>
     public IReadOnlyList<TRequest> Sent => [.. _calls];
+
+    /// <summary>How many duplex streams carrying <typeparamref name="TRequest"/> were opened.</summary>
+    public int StreamsOpened => Volatile.Read(ref _streamsOpened);
 
     private static RpcException Down() => new(new Status(StatusCode.Unavailable, "The server is down (test)."));
 
@@ -56,6 +60,7 @@ public sealed class RecordedCalls<TRequest> : Interceptor where TRequest : class
         {
             return call;
         }
+        Interlocked.Increment(ref _streamsOpened);
         var stream = new RecordedStream<TAnyRequest, TResponse>(this, call);
         return new AsyncDuplexStreamingCall<TAnyRequest, TResponse>(stream, stream, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
     }

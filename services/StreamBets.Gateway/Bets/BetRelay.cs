@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using StreamBets.Contracts.Bets;
 using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
 
@@ -11,9 +12,11 @@ namespace StreamBets.Gateway.Bets;
 /// Carries the players' bets to the Bet Engine over one long-lived gRPC stream (bets.proto <c>RelayRestBets</c>): the
 /// rush before a lock costs one internal message per group of bets, not one proxied request per bet. Nothing waits to
 /// fill a group: each write takes every bet queued while the last one was on its way, so a lone bet goes at once.
-/// Answers come back as each bet is decided, so no bet waits for another's answer.
+/// Answers come back as each bet is decided, so no bet waits for another's answer. A bet left unanswered past
+/// <see cref="BetRelayOptions.AnswerDeadline"/> (the Bet Engine hung, not down) drops its stream: every player waiting
+/// on it is told to retry, and the next bet opens another.
 /// </summary>
-public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay> logger) : BackgroundService
+public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRelayOptions> options, TimeProvider time, ILogger<BetRelay> logger) : BackgroundService
 {
     public const int MaxBetsPerMessage = 500;
     public const string MeterName = "StreamBets.Gateway";
@@ -22,20 +25,35 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
     private static readonly Histogram<int> BetsPerMessage = Meter.CreateHistogram<int>(
         "streambets.gateway.relayed_bets_per_message", description: "Bets carried by one message of the RelayRestBets stream to the Bet Engine.");
     private static readonly Counter<long> BetsUnanswered = Meter.CreateCounter<long>(
-        "streambets.gateway.relayed_bets_unanswered", description: "Bets the Bet Engine could not answer (its stream broke or could not open), answered 503 to retry with the same key.");
+        "streambets.gateway.relayed_bets_unanswered", description: "Bets the Bet Engine did not answer (its stream broke, could not open or missed the deadline), answered 503 to retry with the same key.");
 
     private readonly Channel<Waiting> _queue = Channel.CreateUnbounded<Waiting>(new UnboundedChannelOptions { SingleReader = true });
     private ulong _lastRelayId;
+    private RelayStream? _stream; // the one being written
 
-    /// <summary>The Bet Engine's answer to this bet, or null when it could not be asked or did not answer.</summary>
-    public Task<RestBetAnswer?> PlaceAsync(RestBet bet)
+    /// <summary>The Bet Engine's answer to this bet, or null when it could not be asked or did not answer in time.</summary>
+    public async Task<RestBetAnswer?> PlaceAsync(RestBet bet)
     {
-        var waiting = new Waiting(bet, new TaskCompletionSource<RestBetAnswer?>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(waiting))
+        var waiting = new Waiting(bet);
+        RestBetAnswer? answer = null;
+        if (_queue.Writer.TryWrite(waiting)) // else shutting down
         {
-            waiting.Answer.SetResult(null); // shutting down
+            try
+            {
+                answer = await waiting.Answer.Task.WaitAsync(options.Value.AnswerDeadline, time);
+            }
+            catch (TimeoutException)
+            {
+                waiting.Answer.TrySetResult(null);
+                // Not yet sent means the stream is not taking writes either.
+                (waiting.SentOn ?? Volatile.Read(ref _stream))?.Drop();
+            }
         }
-        return waiting.Answer.Task;
+        if (answer is null)
+        {
+            BetsUnanswered.Add(1);
+        }
+        return answer;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -54,7 +72,7 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
         finally
         {
             _queue.Writer.TryComplete();
-            TellToRetry([.. Queued()]);
+            TellToRetry(Queued());
         }
     }
 
@@ -65,6 +83,9 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         // Not cancelled with the Gateway's stop: bets sent complete, and their answers drain before the stream ends.
         using var call = betEngine.RelayRestBets();
+        var stream = new RelayStream();
+        using var dropping = stream.Dropped.Register(call.Dispose); // reading and writing fail, and the stream ends
+        Volatile.Write(ref _stream, stream);
         var reading = ReadAnswersAsync(call.ResponseStream, unanswered, ended);
         Exception? broken = null;
         var sent = false;
@@ -75,9 +96,18 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
                 var message = new RestBetBatch();
                 while (message.Bets.Count < MaxBetsPerMessage && _queue.Reader.TryRead(out var waiting))
                 {
+                    if (waiting.Answer.Task.IsCompleted)
+                    {
+                        continue; // its deadline passed while it queued: the player was told to retry
+                    }
                     waiting.Bet.RelayId = ++_lastRelayId;
+                    waiting.SentOn = stream;
                     unanswered[waiting.Bet.RelayId] = waiting;
                     message.Bets.Add(waiting.Bet);
+                }
+                if (message.Bets.Count == 0)
+                {
+                    continue;
                 }
                 BetsPerMessage.Record(message.Bets.Count);
                 await call.RequestStream.WriteAsync(message);
@@ -109,15 +139,19 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
         // reached at all, so do the bets that were to open it, rather than each opening another stream that fails alike.
         var unsent = broken is not null && !sent ? Queued() : [];
         var toRetry = unanswered.Values.Concat(unsent).ToList();
-        if (toRetry.Count > 0)
+        if (stream.Dropped.IsCancellationRequested)
+        {
+            LogStreamStalled(logger, options.Value.AnswerDeadline, toRetry.Count);
+        }
+        else if (toRetry.Count > 0)
         {
             LogStreamBroken(logger, broken, toRetry.Count);
-            TellToRetry(toRetry);
         }
         else if (broken is not null)
         {
             LogStreamEnded(logger, broken);
         }
+        TellToRetry(toRetry);
     }
 
     private IEnumerable<Waiting> Queued()
@@ -128,9 +162,8 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
         }
     }
 
-    private static void TellToRetry(IReadOnlyCollection<Waiting> bets)
+    private static void TellToRetry(IEnumerable<Waiting> bets)
     {
-        BetsUnanswered.Add(bets.Count);
         foreach (var waiting in bets)
         {
             waiting.Answer.TrySetResult(null);
@@ -164,11 +197,28 @@ public sealed partial class BetRelay(BetEngineClient betEngine, ILogger<BetRelay
         }
     }
 
-    private sealed record Waiting(RestBet Bet, TaskCompletionSource<RestBetAnswer?> Answer);
+    private sealed class Waiting(RestBet bet)
+    {
+        public RestBet Bet => bet;
+        public TaskCompletionSource<RestBetAnswer?> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public RelayStream? SentOn { get; set; }
+    }
+
+    /// <summary>One stream's way to be dropped from outside, by a bet that waited too long for its answer.</summary>
+    private sealed class RelayStream
+    {
+        private readonly CancellationTokenSource _dropped = new(); // never disposed: a bet may drop its stream after it ended
+        public CancellationToken Dropped => _dropped.Token;
+        public void Drop() => _dropped.Cancel();
+    }
 
     [LoggerMessage(EventId = 1, EventName = "BetRelayFailed", Level = LogLevel.Warning,
         Message = "The stream to the Bet Engine broke with {Count} bets unanswered; each player is told to retry with the same Idempotency-Key")]
     private static partial void LogStreamBroken(ILogger logger, Exception? exception, int count);
+
+    [LoggerMessage(EventId = 3, EventName = "BetRelayStalled", Level = LogLevel.Warning,
+        Message = "A bet waited {Deadline} for the Bet Engine's answer; the stream is dropped, and each of its {Count} unanswered players is told to retry with the same Idempotency-Key")]
+    private static partial void LogStreamStalled(ILogger logger, TimeSpan deadline, int count);
 
     [LoggerMessage(EventId = 2, EventName = "BetRelayStreamEnded", Level = LogLevel.Debug,
         Message = "The stream to the Bet Engine ended with every bet answered (the Bet Engine stopped, say); the next bet opens another")]

@@ -15,8 +15,10 @@ internal static class Extensions
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RedisRateLimiter>());
 
-        // Players' bets go to the Bet Engine in batches over gRPC; everything else through the proxy.
+        // Players' bets go to the Bet Engine over one gRPC stream; everything else through the proxy.
         builder.Services.AddGrpcClient<BetEngineClient>(o => o.Address = new("http://_grpc.betengine"));
+        builder.Services.AddOptions<BetRelayOptions>().Bind(builder.Configuration.GetSection(BetRelayOptions.SectionName))
+            .Validate(o => o.AnswerDeadline > TimeSpan.Zero, $"{BetRelayOptions.SectionName}:AnswerDeadline must be positive.").ValidateOnStart();
         builder.Services.AddSingleton<BetRelay>();
         builder.Services.AddHostedService(services => services.GetRequiredService<BetRelay>());
 
