@@ -13,7 +13,14 @@ public static class GrpcDefaults
 {
     public static TBuilder AddGrpcDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        builder.Services.AddGrpc(options => options.EnableDetailedErrors = builder.Environment.IsDevelopment());
+        builder.Services.AddGrpc(options =>
+        {
+            options.EnableDetailedErrors = builder.Environment.IsDevelopment();
+            // No catch-all route for unknown methods: its pattern, {service}/{method}, also matched two-segment REST
+            // routes such as POST /api/pools, and a body that was not JSON got 404 instead of 415. A call to an
+            // unknown method still fails as UNIMPLEMENTED (the client reads the 404 as that).
+            options.IgnoreUnknownServices = true;
+        });
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         return builder;

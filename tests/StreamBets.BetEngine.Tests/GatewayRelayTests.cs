@@ -55,10 +55,15 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
             var actual = await AnswerAsync(viaGateway);
             Assert.True(expected == actual, $"{name}:\n  Bet Engine: {expected}\n  Gateway:    {actual}");
         }
-        // Here the Gateway says more than the Bet Engine's route, which answers a bare 404 when the body is not JSON.
-        using var notJson = await relayedClient.SendAsync(Post(new StringContent("stake=250", Encoding.UTF8, "text/plain"), Guid.NewGuid().ToString()));
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, notJson.StatusCode);
-        using var problem = JsonDocument.Parse(await notJson.Content.ReadAsStringAsync());
+        // A body that is not JSON is 415 both ways; the Gateway's problem also says what was expected (routing refuses it
+        // at the Bet Engine's own route, before the endpoint could say more).
+        var notJson = () => Post(new StringContent("stake=250", Encoding.UTF8, "text/plain"), Guid.NewGuid().ToString());
+        using var notJsonDirect = await directClient.SendAsync(notJson());
+        using var notJsonRelayed = await relayedClient.SendAsync(notJson());
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, notJsonDirect.StatusCode);
+        Assert.Equal("application/problem+json", notJsonDirect.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, notJsonRelayed.StatusCode);
+        using var problem = JsonDocument.Parse(await notJsonRelayed.Content.ReadAsStringAsync());
         Assert.StartsWith("Expected a supported JSON media type but got \"text/plain", problem.RootElement.GetProperty("detail").GetString());
 
         Assert.Equal(250, 100_000 - await stack.BalanceAsync(relayed.Account));

@@ -202,6 +202,21 @@ public sealed class PoolManagementTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     [Fact]
+    public async Task A_body_that_is_not_json_is_an_unsupported_media_type_not_a_missing_route()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var poolsBefore = await app.ScalarAsync<long>("SELECT count(*) FROM pools");
+
+        // gRPC's catch-all for unknown methods ({service}/{method}) once took any two-segment POST it could not route
+        // by content type, and answered 404 as if /api/pools did not exist.
+        var response = await streamer.PostAsync("/api/pools", new StringContent("title=Who wins", System.Text.Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(poolsBefore, await app.ScalarAsync<long>("SELECT count(*) FROM pools"));
+    }
+
+    [Fact]
     public async Task An_unknown_pool_is_not_found()
     {
         using var streamer = app.NewStreamer(out _);
