@@ -133,10 +133,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         var gateway = ServicePorts.Free();
         _gateway = InProcessServices.StartOnKestrel<RateLimitOptions>(gateway,
         [
-            .. CommonSettings(),
-            new("services:betengine:http:0", _betEnginePorts.HttpUrl),
-            new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
-            new("RateLimiting:AuthenticatedPermitsPerWindow", "1000"),
+            .. GatewaySettings(),
             new("BetRelay:AnswerDeadline", RelayAnswerDeadline.ToString()),
         ], web => web.ConfigureTestServices(services =>
             services.AddGrpcClient<Contracts.Bets.BetEngine.BetEngineClient>().AddInterceptor(() => RelayMessages)));
@@ -298,6 +295,18 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// <summary>Polls until the condition holds (background work: event delivery, relays).</summary>
     public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? within = null) =>
         Eventually.HoldsAsync(condition, within ?? TimeSpan.FromSeconds(15));
+
+    /// <summary>Starts another Gateway in front of this stack's Bet Engine, with <paramref name="settings"/> on top.</summary>
+    public WebApplicationFactory<RateLimitOptions> StartGateway(params KeyValuePair<string, string?>[] settings) =>
+        InProcessServices.StartOnTestServer<RateLimitOptions>([.. GatewaySettings(), .. settings]);
+
+    private KeyValuePair<string, string?>[] GatewaySettings() =>
+    [
+        .. CommonSettings(),
+        new("services:betengine:http:0", _betEnginePorts.HttpUrl),
+        new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
+        new("RateLimiting:AuthenticatedPermitsPerWindow", "1000"),
+    ];
 
     private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, SigningKey, BusPrefix);
 

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Gateway.Bets;
@@ -221,6 +222,17 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.Equal(streamsBefore + 1, stack.RelayMessages.StreamsOpened);
         Assert.Equal(700, await stack.BalanceAsync(pool.Escrow));
         await stack.AssertLedgerExactAsync();
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("-00:00:01")]
+    public void A_gateway_whose_answer_deadline_is_not_positive_refuses_to_start(string deadline)
+    {
+        // Zero would answer every bet 503 at once: the mistake must stop the deploy, not the players.
+        var refused = Assert.ThrowsAny<OptionsValidationException>(() => stack.StartGateway(new KeyValuePair<string, string?>("BetRelay:AnswerDeadline", deadline)));
+
+        Assert.Contains("BetRelay:AnswerDeadline must be positive.", refused.Message);
     }
 
     [Fact]
