@@ -224,6 +224,45 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         await stack.AssertLedgerExactAsync();
     }
 
+    [Fact]
+    public async Task A_write_the_bet_engine_never_takes_is_answered_503_after_the_deadline_and_the_bets_behind_it_go_on_a_new_stream()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (opener, stuck, behind) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
+        using var openerClient = stack.GatewayClient(opener);
+        using var stuckClient = stack.GatewayClient(stuck);
+        using var behindClient = stack.GatewayClient(behind);
+        using var opened = await openerClient.PlaceAsync(pool, pool.Outcomes[0], 100);
+        Assert.Equal(HttpStatusCode.Created, opened.StatusCode); // the stream is open and has carried a bet
+        var streamsBefore = stack.RelayMessages.StreamsOpened;
+        var messagesBefore = stack.RelayMessages.Sent.Count;
+        var key = Guid.NewGuid().ToString();
+
+        // The Bet Engine stops reading: the next write never completes, and the bet after it queues behind it.
+        stack.RelayMessages.HoldNextWrite();
+        var stuckPlacing = stuckClient.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+        Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(stack.RelayMessages.Sent.Count > messagesBefore)), "The write was never made.");
+        using var placedBehind = await behindClient.PlaceAsync(pool, pool.Outcomes[1], 300);
+        using var late = await stuckPlacing;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, late.StatusCode);
+        Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await late.ProblemTypeAsync());
+        Assert.Equal(HttpStatusCode.Created, placedBehind.StatusCode);
+        Assert.Equal(streamsBefore + 1, stack.RelayMessages.StreamsOpened);
+        var messages = stack.RelayMessages.Sent.Skip(messagesBefore).ToList();
+        Assert.Equal(2, messages.Count); // the held one, then the bet behind it on the new stream
+        Assert.Equal(key, Assert.Single(messages[0].Bets).IdempotencyKey);
+
+        // The held bet never reached the Bet Engine: the retry places it now, once.
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", stuck.Id));
+        using var retried = await stuckClient.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.False(retried.Headers.Contains(BetsApi.ReplayedHeader));
+        Assert.Equal(800, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(100_000 - 400, await stack.BalanceAsync(stuck.Account));
+        await stack.AssertLedgerExactAsync();
+    }
+
     [Theory]
     [InlineData("00:00:00")]
     [InlineData("-00:00:01")]

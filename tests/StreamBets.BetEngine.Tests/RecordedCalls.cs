@@ -6,12 +6,13 @@ namespace StreamBets.BetEngine.Tests;
 
 /// <summary>Sits on a gRPC client and records every request of type <typeparamref name="TRequest"/> it sends, whether
 /// a unary call or a message on a duplex stream; a test can make the next one fail as if the server were down, or lose
-/// its answer after the server acted on it.</summary>
+/// its answer after the server acted on it, or hold a stream's write as a server that stopped reading would.</summary>
 public sealed class RecordedCalls<TRequest> : Interceptor where TRequest : class
 {
     private readonly ConcurrentQueue<TRequest> _calls = new();
     private int _failNext;
     private int _loseNextAnswer;
+    private int _holdNextWrite;
     private int _streamsOpened;
 
     /// <summary>The next such call or message fails with UNAVAILABLE without reaching the server (a stream breaks).</summary>
@@ -20,6 +21,10 @@ public sealed class RecordedCalls<TRequest> : Interceptor where TRequest : class
     /// <summary>The next such call or message reaches the server, which does its work, but the answer is lost on the
     /// way back (a stream breaks instead of delivering its next answer).</summary>
     public void LoseNextAnswer() => Volatile.Write(ref _loseNextAnswer, 1);
+
+    /// <summary>The next message written on a duplex stream never reaches the server, and its write does not complete
+    /// until the stream is disposed: a server that stopped reading, its flow-control window full.</summary>
+    public void HoldNextWrite() => Volatile.Write(ref _holdNextWrite, 1);
 
     /// <summary>One entry per call or stream message, in the order they were sent.</summary>
     public IReadOnlyList<TRequest> Sent => [.. _calls];
@@ -62,13 +67,14 @@ public sealed class RecordedCalls<TRequest> : Interceptor where TRequest : class
         }
         Interlocked.Increment(ref _streamsOpened);
         var stream = new RecordedStream<TAnyRequest, TResponse>(this, call);
-        return new AsyncDuplexStreamingCall<TAnyRequest, TResponse>(stream, stream, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+        return new AsyncDuplexStreamingCall<TAnyRequest, TResponse>(stream, stream, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, stream.Dispose);
     }
 
     /// <summary>Both ends of one duplex stream as the client sees them, with the failures a test asked for.</summary>
     private sealed class RecordedStream<TAnyRequest, TResponse>(RecordedCalls<TRequest> recorder, AsyncDuplexStreamingCall<TAnyRequest, TResponse> call)
         : IClientStreamWriter<TAnyRequest>, IAsyncStreamReader<TResponse>
     {
+        private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _loseNextAnswer;
 
         public WriteOptions? WriteOptions
@@ -91,7 +97,23 @@ public sealed class RecordedCalls<TRequest> : Interceptor where TRequest : class
             {
                 Volatile.Write(ref _loseNextAnswer, 1);
             }
+            if (Interlocked.Exchange(ref recorder._holdNextWrite, 0) == 1)
+            {
+                return HeldAsync();
+            }
             return call.RequestStream.WriteAsync(message);
+        }
+
+        public void Dispose()
+        {
+            _disposed.TrySetResult();
+            call.Dispose();
+        }
+
+        private async Task HeldAsync()
+        {
+            await _disposed.Task;
+            throw new RpcException(new Status(StatusCode.Cancelled, "The stream was disposed while its write was held (test)."));
         }
 
         public Task CompleteAsync() => call.RequestStream.CompleteAsync();
