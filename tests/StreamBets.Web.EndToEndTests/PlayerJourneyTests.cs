@@ -76,6 +76,12 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await BrowserFixture.ScreenshotAsync(page, "3-player-odds-moved");
             // Pushed by the Realtime hub, not by the page's fallback polling.
             await Expect(page.Locator("[data-testid=live-status]")).ToHaveAttributeAsync("data-status", "live", LiveWait);
+
+            // The streamer's page follows the pool's odds too (it reads nothing while the hub is live).
+            var streamerOdds = streamer.Locator("[data-testid=streamer-pool] [data-testid=odds-bar]");
+            await Expect(streamerOdds).ToHaveAttributeAsync("data-total", "4000", LiveWait);
+            await Expect(streamerOdds.Locator("[data-testid=odds-row][data-outcome=No]")).ToHaveAttributeAsync("data-staked", "3000");
+            await Expect(streamer.Locator("[data-testid=live-status]")).ToHaveAttributeAsync("data-status", "live");
         });
     }
 
@@ -155,6 +161,12 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "resolved", LiveWait);
             await Expect(page.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "won", LiveWait);
             await BrowserFixture.ScreenshotAsync(page, "5-player-settlement-toast");
+
+            // The streamer's page, left open, moves the pool to its results and sees it paid out.
+            var result = streamer.Locator("[data-testid=recent-results] [data-testid=finished-pool]");
+            await Expect(result).ToHaveAttributeAsync("data-state", "resolved", LiveWait);
+            await Expect(result.Locator("[data-testid=settlement]")).ToContainTextAsync("Paid out", new() { Timeout = 60_000 });
+            await Expect(streamer.Locator("[data-testid=streamer-pool]")).ToHaveCountAsync(0);
         });
 
         await Step("result-on-the-pool-page-later", async () =>

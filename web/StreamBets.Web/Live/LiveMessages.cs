@@ -1,10 +1,24 @@
+using StreamBets.Web.Gateway;
+
 namespace StreamBets.Web.Live;
 
 // The hub's client events, as docs/realtime.md (the realtime contract) defines them. Each carries a per-stream sequence.
 
 public sealed record OutcomeStakesMessage(Guid OutcomeId, long StakedMinor, int BetCount);
 
-public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakesMessage> Outcomes, DateTimeOffset AsOf, long Sequence);
+public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakesMessage> Outcomes, DateTimeOffset AsOf, long Sequence)
+{
+    /// <summary>The pool as shown, with this snapshot's stakes (the odds follow from them).</summary>
+    public Pool ApplyTo(Pool pool)
+    {
+        var byOutcome = Outcomes.ToDictionary(o => o.OutcomeId);
+        return pool with
+        {
+            TotalStakedMinor = TotalStakedMinor,
+            Outcomes = [.. pool.Outcomes.Select(o => byOutcome.TryGetValue(o.Id, out var s) ? o with { StakedMinor = s.StakedMinor, BetCount = s.BetCount } : o)],
+        };
+    }
+}
 
 public sealed record PoolStateChangedMessage(Guid PoolId, string State, IReadOnlyList<Guid>? WinningOutcomeIds, DateTimeOffset At, long Sequence);
 
