@@ -68,6 +68,12 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
 
         await Step("odds-move", async () =>
         {
+            // Someone browsing the channel watches the pool's total too.
+            var browsing = await SignedInPageAsync(third);
+            await browsing.GotoAsync($"/channels/twitch/{channel}");
+            var card = browsing.Locator("[data-testid=pool-card]");
+            await Expect(card).ToContainTextAsync("R$10.00");
+
             await Api.PlaceBetAsync(third, pool, "No", 30_00);
 
             // No reload: the odds bar follows the other player's bet.
@@ -82,6 +88,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(streamerOdds).ToHaveAttributeAsync("data-total", "4000", LiveWait);
             await Expect(streamerOdds.Locator("[data-testid=odds-row][data-outcome=No]")).ToHaveAttributeAsync("data-staked", "3000");
             await Expect(streamer.Locator("[data-testid=live-status]")).ToHaveAttributeAsync("data-status", "live");
+            await Expect(card).ToContainTextAsync("R$40.00", new() { Timeout = 60_000 });
         });
     }
 
