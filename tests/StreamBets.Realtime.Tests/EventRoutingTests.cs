@@ -51,6 +51,35 @@ public sealed class EventRoutingTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task A_pools_settlement_reaches_its_watchers_and_its_channels_watchers()
+    {
+        var (poolId, otherPool, streamer) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var channel = TestEvents.NewChannel();
+        await using var poolWatcher = await stack.ConnectAsync();
+        await using var channelWatcher = await stack.ConnectAsync(toHostB: true);
+        await using var otherWatcher = await stack.ConnectAsync();
+        await poolWatcher.InvokeAsync("WatchPool", poolId);
+        await channelWatcher.InvokeAsync("WatchChannel", channel);
+        await otherWatcher.InvokeAsync("WatchPool", otherPool);
+
+        // PoolCreated (topic "pools") names the pool's channel; PoolSettled comes on another topic, long after in life.
+        await stack.Bus.PublishAsync(TestEvents.Created(poolId, channel, streamer));
+        await channelWatcher.WaitForAsync("PoolCreated");
+        var settled = TestEvents.PoolSettled(poolId);
+        await stack.Bus.PublishAsync(settled);
+
+        foreach (var (watcher, stream) in new[] { (poolWatcher, $"pool:{poolId}"), (channelWatcher, $"channel:{channel}") })
+        {
+            var pushed = await watcher.WaitForAsync("PoolSettled");
+            Assert.Equal(poolId, pushed.Guid("poolId"));
+            Assert.Equal(settled.SettledAt, pushed.GetProperty("settledAt").GetDateTimeOffset());
+            Assert.Equal(stream, pushed.Text("stream"));
+        }
+        await Task.Delay(500); // anything misrouted would have arrived by now
+        Assert.Empty(otherWatcher.Received("PoolSettled"));
+    }
+
+    [Fact]
     public async Task Settled_bets_reach_the_bettor_only()
     {
         var (winner, secondWinner, other, poolId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());

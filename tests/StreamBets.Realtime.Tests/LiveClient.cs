@@ -9,7 +9,7 @@ namespace StreamBets.Realtime.Tests;
 /// <summary>A real SignalR client over WebSockets that records every push it receives.</summary>
 public sealed class LiveClient : IAsyncDisposable
 {
-    public static readonly string[] Events = ["OddsChanged", "PoolStateChanged", "PoolCreated", "BetSettled", "WalletChanged", "ChatMessage", "ChatMessageDeleted"];
+    public static readonly string[] Events = ["OddsChanged", "PoolStateChanged", "PoolCreated", "PoolSettled", "BetSettled", "WalletChanged", "ChatMessage", "ChatMessageDeleted"];
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 

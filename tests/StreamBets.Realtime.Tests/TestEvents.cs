@@ -16,6 +16,8 @@ public static class TestEvents
 
     public static PoolResolved Resolved(Guid poolId, Guid winner) => new(poolId, [winner], DateTimeOffset.UtcNow);
 
+    public static PoolSettled PoolSettled(Guid poolId) => new(poolId, 4_000, 3_800, 200, 0, 1, 0, DateTimeOffset.UtcNow);
+
     public static OddsChanged Odds(Guid poolId, long total, DateTimeOffset? asOf = null) =>
         new(poolId, total, [new OutcomeStakes(Guid.Empty, total, (int)Math.Min(total, int.MaxValue))], asOf ?? DateTimeOffset.UtcNow);
 

@@ -49,6 +49,7 @@ internal static class Extensions
             .AddSubscription<PoolLocked, PoolLifecycleHandler>()
             .AddSubscription<PoolResolved, PoolLifecycleHandler>()
             .AddSubscription<PoolCancelled, PoolLifecycleHandler>()
+            .AddSubscription<PoolSettled, PoolLifecycleHandler>()
             .AddSubscription<BetsSettled, UserNotificationHandler>()
             .AddSubscription<WalletsChanged, UserNotificationHandler>()
             .AddSubscription<StreamWentLive, StreamWentLiveHandler>();

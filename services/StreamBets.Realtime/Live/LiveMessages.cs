@@ -37,6 +37,12 @@ public sealed record PoolStateChangedMessage(
     public override string Event => "PoolStateChanged";
 }
 
+/// <summary>Every payout and refund of the pool is in the wallets: its results are final.</summary>
+public sealed record PoolSettledMessage(Guid PoolId, DateTimeOffset SettledAt) : LiveMessage
+{
+    public override string Event => "PoolSettled";
+}
+
 public sealed record PoolCreatedMessage(Guid PoolId, string Channel, string Title, Guid StreamerId, IReadOnlyList<PoolOutcome> Outcomes, DateTimeOffset At) : LiveMessage
 {
     public override string Event => "PoolCreated";

@@ -22,6 +22,8 @@ public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IRea
 
 public sealed record PoolStateChangedMessage(Guid PoolId, string State, IReadOnlyList<Guid>? WinningOutcomeIds, DateTimeOffset At, long Sequence);
 
+public sealed record PoolSettledMessage(Guid PoolId, DateTimeOffset SettledAt, long Sequence);
+
 public sealed record PoolCreatedMessage(Guid PoolId, string Channel, string Title, DateTimeOffset At, long Sequence);
 
 public sealed record BetSettledMessage(Guid BetId, Guid PoolId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt, long Sequence)

@@ -40,6 +40,7 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
     public event Action? Reconnected;
     public event Action<OddsChangedMessage>? OddsChanged;
     public event Action<PoolStateChangedMessage>? PoolStateChanged;
+    public event Action<PoolSettledMessage>? PoolSettled;
     public event Action<PoolCreatedMessage>? PoolCreated;
     public event Action<BetSettledMessage>? BetSettled;
     public event Action<WalletChangedMessage>? WalletChanged;
@@ -129,6 +130,7 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
 
         connection.On<OddsChangedMessage>("OddsChanged", m => OddsChanged?.Invoke(m));
         connection.On<PoolStateChangedMessage>("PoolStateChanged", m => PoolStateChanged?.Invoke(m));
+        connection.On<PoolSettledMessage>("PoolSettled", m => PoolSettled?.Invoke(m));
         connection.On<PoolCreatedMessage>("PoolCreated", m => PoolCreated?.Invoke(m));
         connection.On<BetSettledMessage>("BetSettled", m => BetSettled?.Invoke(m));
         connection.On<WalletChangedMessage>("WalletChanged", m => WalletChanged?.Invoke(m));

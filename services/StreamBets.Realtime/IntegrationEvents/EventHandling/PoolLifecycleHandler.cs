@@ -8,7 +8,8 @@ namespace StreamBets.Realtime.IntegrationEvents.EventHandling;
 
 /// <summary>
 /// A pool's lifecycle: PoolCreated goes to its channel (and records the pool's channel and the channel's streamer);
-/// every state change goes to the pool's group and to its channel's group, each numbered on its own stream.
+/// every state change, and the settlement that ends a pool, goes to the pool's group and to its channel's group, each
+/// numbered on its own stream.
 /// The bus has no inbox here (Realtime has no database): a redelivered event is recognised by its id in Redis.
 /// </summary>
 public sealed partial class PoolLifecycleHandler(PoolChannels pools, ChatRoom chat, LivePublisher publisher, ILogger<PoolLifecycleHandler> logger)
@@ -16,7 +17,8 @@ public sealed partial class PoolLifecycleHandler(PoolChannels pools, ChatRoom ch
       IIntegrationEventHandler<PoolOpened>,
       IIntegrationEventHandler<PoolLocked>,
       IIntegrationEventHandler<PoolResolved>,
-      IIntegrationEventHandler<PoolCancelled>
+      IIntegrationEventHandler<PoolCancelled>,
+      IIntegrationEventHandler<PoolSettled>
 {
     public async Task HandleAsync(PoolCreated @event, IntegrationEventContext context, CancellationToken cancellationToken)
     {
@@ -33,21 +35,24 @@ public sealed partial class PoolLifecycleHandler(PoolChannels pools, ChatRoom ch
     }
 
     public Task HandleAsync(PoolOpened @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(new PoolStateChangedMessage(@event.PoolId, "open", [], @event.OpenedAt, LocksAt: @event.LocksAt), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "open", [], @event.OpenedAt, LocksAt: @event.LocksAt), context, cancellationToken);
 
     public Task HandleAsync(PoolLocked @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(new PoolStateChangedMessage(@event.PoolId, "locked", [], @event.LockedAt), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "locked", [], @event.LockedAt), context, cancellationToken);
 
     public Task HandleAsync(PoolResolved @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(new PoolStateChangedMessage(@event.PoolId, "resolved", @event.WinningOutcomeIds, @event.ResolvedAt), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "resolved", @event.WinningOutcomeIds, @event.ResolvedAt), context, cancellationToken);
 
     public Task HandleAsync(PoolCancelled @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(new PoolStateChangedMessage(@event.PoolId, "cancelled", [], @event.CancelledAt, Reason: @event.Reason), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "cancelled", [], @event.CancelledAt, Reason: @event.Reason), context, cancellationToken);
 
-    private async Task PublishAsync(PoolStateChangedMessage message, IntegrationEventContext context, CancellationToken cancellationToken)
+    public Task HandleAsync(PoolSettled @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
+        PublishAsync(@event.PoolId, new PoolSettledMessage(@event.PoolId, @event.SettledAt), context, cancellationToken);
+
+    private async Task PublishAsync(Guid poolId, LiveMessage message, IntegrationEventContext context, CancellationToken cancellationToken)
     {
-        var channel = await pools.ChannelOfAsync(message.PoolId);
-        var toPool = publisher.PublishAsync(LiveStream.Pool(message.PoolId), message, context.EventId, cancellationToken);
+        var channel = await pools.ChannelOfAsync(poolId);
+        var toPool = publisher.PublishAsync(LiveStream.Pool(poolId), message, context.EventId, cancellationToken);
         if (channel is not null)
         {
             await publisher.PublishAsync(LiveStream.Channel(channel), message, context.EventId, cancellationToken);
