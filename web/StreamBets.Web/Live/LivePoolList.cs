@@ -3,23 +3,62 @@ using StreamBets.Web.Gateway;
 namespace StreamBets.Web.Live;
 
 /// <summary>
-/// A page's live pools and recent results, kept current by the hub: it watches each live pool shown (a pool's odds go
-/// to its own stream, not its channel's) and applies their coalesced stakes in place, so a rush costs the page no
-/// reads; and it marks a finished pool paid out when its PoolSettled arrives, even if that came before the list
-/// showing the pool. Call it from the page's render context only.
+/// A page's channel of pools, live and finished, kept current by the hub. It watches the channel and each live pool
+/// shown (a pool's odds go to its own stream, not its channel's), applies their coalesced stakes in place so a rush
+/// costs the page no reads, and marks a finished pool paid out on its PoolSettled, even one pushed before the list
+/// showed the pool. The page's lists are read again on a new pool, a state change, a reconnect, and every few seconds
+/// while the hub is unreachable.
 /// </summary>
-public sealed class LivePoolList(LiveUpdates live) : IAsyncDisposable
+public sealed class LivePoolList : IAsyncDisposable
 {
+    private static readonly TimeSpan PollEvery = TimeSpan.FromSeconds(5);
+
+    private readonly LiveUpdates _live;
+    private readonly Func<Func<Task>, Task> _onPage;
+    private readonly Func<Task> _reload;
+    private readonly Action _changed;
+    private readonly ITimer _poll;
     private readonly HashSet<Guid> _watched = [];
     private readonly Dictionary<Guid, DateTimeOffset> _oddsAsOf = [];
     private readonly Dictionary<Guid, DateTimeOffset> _settledAt = [];
+
+    /// <param name="onPage">Runs work in the page's render context (its <c>InvokeAsync</c>); the lists live there.</param>
+    /// <param name="reload">Reads the page's lists again, which then calls <see cref="ShowAsync"/> and <see cref="ShowFinished"/>.</param>
+    /// <param name="changed">Renders the page again (its <c>StateHasChanged</c>).</param>
+    public LivePoolList(LiveUpdates live, TimeProvider time, Func<Func<Task>, Task> onPage, Func<Task> reload, Action changed)
+    {
+        (_live, _onPage, _reload, _changed) = (live, onPage, reload, changed);
+        live.OddsChanged += OnOddsChanged;
+        live.PoolSettled += OnPoolSettled;
+        live.PoolStateChanged += OnPoolStateChanged;
+        live.PoolCreated += OnPoolCreated;
+        live.Reconnected += OnReconnected;
+        _poll = time.CreateTimer(_ => OnPage(ReloadIfOfflineAsync), null, PollEvery, PollEvery);
+    }
+
+    /// <summary>The channel watched, as "twitch:12826".</summary>
+    public string? Channel { get; private set; }
 
     public Pool[]? Pools { get; private set; }
 
     /// <summary>The channel's finished pools, newest first.</summary>
     public Pool[]? Finished { get; private set; }
 
-    /// <summary>Shows a fresh read of the pools, watching those new to the list and no longer those gone from it.</summary>
+    public async Task WatchChannelAsync(string channel)
+    {
+        if (Channel == channel)
+        {
+            return;
+        }
+        if (Channel is not null)
+        {
+            await _live.UnwatchChannelAsync(Channel);
+        }
+        Channel = channel;
+        await _live.WatchChannelAsync(channel);
+    }
+
+    /// <summary>Shows a fresh read of the live pools, watching those new to the list and no longer those gone from it.</summary>
     public async Task ShowAsync(Pool[] pools)
     {
         Pools = pools;
@@ -28,53 +67,92 @@ public sealed class LivePoolList(LiveUpdates live) : IAsyncDisposable
         {
             _watched.Remove(gone);
             _oddsAsOf.Remove(gone);
-            await live.UnwatchPoolAsync(gone);
+            await _live.UnwatchPoolAsync(gone);
         }
         foreach (var added in ids.Where(_watched.Add).ToArray())
         {
-            await live.WatchPoolAsync(added);
+            await _live.WatchPoolAsync(added);
         }
-    }
-
-    public bool Shows(Guid poolId) => _watched.Contains(poolId);
-
-    /// <returns>Whether the snapshot changed a pool shown.</returns>
-    public bool Apply(OddsChangedMessage odds)
-    {
-        var index = Array.FindIndex(Pools ?? [], p => p.Id == odds.PoolId);
-        // After a reconnect an older snapshot may arrive behind a newer one.
-        if (index < 0 || odds.AsOf < _oddsAsOf.GetValueOrDefault(odds.PoolId))
-        {
-            return false;
-        }
-        _oddsAsOf[odds.PoolId] = odds.AsOf;
-        Pools![index] = odds.ApplyTo(Pools[index]);
-        return true;
     }
 
     /// <summary>Shows a fresh read of the finished pools; one whose settlement was pushed already shows paid out.</summary>
     public void ShowFinished(Pool[] finished) =>
         Finished = [.. finished.Select(p => p.SettledAt is null && _settledAt.TryGetValue(p.Id, out var at) ? p with { SettledAt = at } : p)];
 
-    /// <returns>Whether the settlement changed a pool shown.</returns>
-    public bool Apply(PoolSettledMessage settled)
+    private void OnOddsChanged(OddsChangedMessage odds) => OnPage(() =>
+    {
+        var index = Array.FindIndex(Pools ?? [], p => p.Id == odds.PoolId);
+        // After a reconnect an older snapshot may arrive behind a newer one.
+        if (index >= 0 && odds.AsOf >= _oddsAsOf.GetValueOrDefault(odds.PoolId))
+        {
+            _oddsAsOf[odds.PoolId] = odds.AsOf;
+            Pools![index] = odds.ApplyTo(Pools[index]);
+            _changed();
+        }
+        return Task.CompletedTask;
+    });
+
+    private void OnPoolSettled(PoolSettledMessage settled) => OnPage(() =>
     {
         _settledAt[settled.PoolId] = settled.SettledAt;
         var index = Array.FindIndex(Finished ?? [], p => p.Id == settled.PoolId);
-        if (index < 0 || Finished![index].SettledAt is not null)
+        if (index >= 0 && Finished![index].SettledAt is null)
         {
-            return false;
+            Finished[index] = Finished[index] with { SettledAt = settled.SettledAt };
+            _changed();
         }
-        Finished[index] = Finished[index] with { SettledAt = settled.SettledAt };
-        return true;
+        return Task.CompletedTask;
+    });
+
+    private void OnPoolStateChanged(PoolStateChangedMessage change) => OnPage(async () =>
+    {
+        if (_watched.Contains(change.PoolId))
+        {
+            await ReloadAsync();
+        }
+    });
+
+    private void OnPoolCreated(PoolCreatedMessage created) => OnPage(async () =>
+    {
+        if (created.Channel == Channel)
+        {
+            await ReloadAsync();
+        }
+    });
+
+    private void OnReconnected() => OnPage(ReloadAsync);
+
+    private async Task ReloadIfOfflineAsync()
+    {
+        if (_live.Status != LiveStatus.Live)
+        {
+            await ReloadAsync();
+        }
     }
+
+    private async Task ReloadAsync()
+    {
+        await _reload();
+        _changed();
+    }
+
+    private void OnPage(Func<Task> work) => _ = _onPage(work);
 
     public async ValueTask DisposeAsync()
     {
+        _poll.Dispose();
+        _live.OddsChanged -= OnOddsChanged;
+        _live.PoolSettled -= OnPoolSettled;
+        _live.PoolStateChanged -= OnPoolStateChanged;
+        _live.PoolCreated -= OnPoolCreated;
+        _live.Reconnected -= OnReconnected;
         foreach (var pool in _watched)
         {
-            await live.UnwatchPoolAsync(pool);
+            await _live.UnwatchPoolAsync(pool);
         }
-        _watched.Clear();
+        if (Channel is not null)
+        {
+            await _live.UnwatchChannelAsync(Channel);
+        }
     }
 }
