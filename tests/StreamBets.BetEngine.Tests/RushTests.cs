@@ -34,11 +34,12 @@ public sealed class RushTests(BetEngineStack stack)
         }
         Assert.Equal(50, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
 
-        // Live totals: Redis (one HINCRBY per outcome per batch) and betsdb agree with the stakes, outcome by outcome.
-        var expected = pool.Outcomes.ToDictionary(o => o, o => stakes.Where((_, i) => outcomeOf[i] == o).Sum());
-        var live = await stack.BetEngine.GetRequiredService<LiveTotals>().GetAsync(pool.Id);
-        Assert.All(pool.Outcomes, o => Assert.Equal((expected[o], 50 / 3 + (Array.IndexOf(pool.Outcomes, o) < 50 % 3 ? 1 : 0)), live[o]));
+        // Live totals: betsdb at the answers, and Redis at the next odds tick, agree with the stakes, outcome by outcome.
         Assert.Equal(stakes.Sum(), await stack.ScalarAsync("SELECT sum(staked_minor) FROM pool_outcome_totals WHERE pool_id = $1", pool.Id));
+        var expected = pool.Outcomes.ToDictionary(o => o, o => (stakes.Where((_, i) => outcomeOf[i] == o).Sum(), (long)outcomeOf.Count(x => x == o)));
+        var liveTotals = stack.BetEngine.GetRequiredService<LiveTotals>();
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => await liveTotals.GetAsync(pool.Id) is var live
+            && pool.Outcomes.All(o => live.GetValueOrDefault(o) == expected[o])), "Redis never held the pool's totals.");
 
         // BetsPlaced reached Pools through the outbox and the bus: its own totals count every stake once.
         Assert.True(await BetEngineStack.EventuallyAsync(async () => await PoolsStakedAsync(pool.Id) == stakes.Sum()));
@@ -49,6 +50,24 @@ public sealed class RushTests(BetEngineStack stack)
         Assert.True(odds);
         var published = await OddsChangedAsync(pool.Id);
         Assert.InRange(published.Count, 1, 4 * (int)Math.Ceiling(started.Elapsed.TotalSeconds) + 1);
+    }
+
+    [Fact]
+    public async Task Live_totals_in_Redis_only_rise_so_an_older_publish_arriving_late_cannot_move_them_back()
+    {
+        var liveTotals = stack.BetEngine.GetRequiredService<LiveTotals>();
+        var (poolId, yes, no) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        Dictionary<Guid, List<(Guid, long, long)>> Totals(params (Guid Outcome, long Staked, long Bets)[] outcomes) =>
+            new() { [poolId] = [.. outcomes] };
+
+        await liveTotals.RaiseToAsync(Totals((yes, 900, 3)));
+        await liveTotals.RaiseToAsync(Totals((yes, 500, 2), (no, 200, 1)));  // another replica's older read, then a new outcome
+
+        var live = await liveTotals.GetAsync(poolId);
+        Assert.Equal((900L, 3L), live[yes]);
+        Assert.Equal((200L, 1L), live[no]);
+        var ttl = await stack.BetEngine.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase().KeyTimeToLiveAsync(LiveTotals.Key(poolId));
+        Assert.InRange(ttl!.Value, LiveTotals.KeepFor - TimeSpan.FromMinutes(1), LiveTotals.KeepFor);
     }
 
     [Fact]

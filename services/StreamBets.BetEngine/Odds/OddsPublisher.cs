@@ -13,10 +13,12 @@ namespace StreamBets.BetEngine.Odds;
 /// Coalesces OddsChanged: batches only mark their pool as changed, and every <see cref="BetEngineOptions.OddsInterval"/>
 /// (250 ms, so at most 4 per second per pool) one transaction writes one OddsChanged per changed pool to the outbox,
 /// with the exact totals from pool_outcome_totals. That write is a trace of its own, a "publish odds" span linked to
-/// the batches that changed the odds, so an OddsChanged leads back to the bets behind it.
+/// the batches that changed the odds, so an OddsChanged leads back to the bets behind it. After the commit the same totals
+/// go to the Redis hash of <see cref="LiveTotals"/>.
 /// </summary>
 public sealed partial class OddsPublisher(
-    NpgsqlDataSource db, BetStore store, IOutbox outbox, TimeProvider time, IOptions<BetEngineOptions> options, ILogger<OddsPublisher> logger)
+    NpgsqlDataSource db, BetStore store, IOutbox outbox, LiveTotals liveTotals, TimeProvider time, IOptions<BetEngineOptions> options,
+    ILogger<OddsPublisher> logger)
     : BackgroundService
 {
     /// <summary>Links kept per pool between two writes: enough to find the batches, bounded under a rush.</summary>
@@ -51,11 +53,12 @@ public sealed partial class OddsPublisher(
         var links = taken.Values.SelectMany(batches => batches).Select(batch => new ActivityLink(batch));
         using var activity = BetBatchPipeline.ActivitySource.StartActivity("publish odds", ActivityKind.Internal, parentContext: default, links: links);
         activity?.SetTag("streambets.pools", pools.Count);
+        IReadOnlyDictionary<Guid, List<(Guid OutcomeId, long StakedMinor, long BetCount)>> totals;
         try
         {
             await using var connection = await db.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var totals = await store.TotalsAsync(transaction, pools, cancellationToken);
+            totals = await store.TotalsAsync(transaction, pools, cancellationToken);
             var asOf = time.GetUtcNow();
             var events = totals.Select(pool => (IIntegrationEvent)new OddsChanged(
                 pool.Key,
@@ -64,7 +67,6 @@ public sealed partial class OddsPublisher(
                 asOf)).ToArray();
             await outbox.AddRangeAsync(transaction, events, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            return events.Length;
         }
         catch
         {
@@ -79,6 +81,17 @@ public sealed partial class OddsPublisher(
             }
             throw;
         }
+
+        try
+        {
+            await liveTotals.RaiseToAsync(totals);
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // The odds are published; the hash only lags until the pool's next change writes its totals again.
+            LogLiveTotalsFailed(logger, e, totals.Count);
+        }
+        return totals.Count;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -99,4 +112,7 @@ public sealed partial class OddsPublisher(
 
     [LoggerMessage(EventId = 1, EventName = "OddsPublishFailed", Level = LogLevel.Warning, Message = "Could not write OddsChanged; retrying at the next tick")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2, EventName = "LiveTotalsFailed", Level = LogLevel.Warning, Message = "Could not write the Redis live totals of {Count} pools")]
+    private static partial void LogLiveTotalsFailed(ILogger logger, Exception exception, int count);
 }

@@ -19,7 +19,8 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
 /// <item>ONE Wallet.TransferBatch moves the stakes, user -> escrow:pool:{id}, each answered on its own;</item>
 /// <item>ONE betsdb transaction decides every bet, enforces the one-outcome rule and writes BetsPlaced to the outbox
 /// (<see cref="BatchFinalizer"/>);</item>
-/// <item>after the commit: Redis totals (one pipelined HINCRBY per outcome), the odds mark, refunds of rejected moved stakes.</item>
+/// <item>after the commit: the odds mark (<see cref="OddsPublisher"/> publishes the totals and writes them to Redis), refunds
+/// of rejected moved stakes.</item>
 /// </list>
 /// A crash between any two steps leaves 'pending' rows that <see cref="PendingBetRecovery"/> re-drives with the same
 /// transfer ids, which the ledger applies at most once.
@@ -31,7 +32,7 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
 /// </para>
 /// </summary>
 public sealed partial class BetBatchPipeline(
-    BetStore store, StakeLedger ledger, BatchFinalizer finalizer, LiveTotals totals, OddsPublisher odds, TimeProvider time, ILogger<BetBatchPipeline> logger)
+    BetStore store, StakeLedger ledger, BatchFinalizer finalizer, OddsPublisher odds, TimeProvider time, ILogger<BetBatchPipeline> logger)
 {
     public static readonly ActivitySource ActivitySource = new("StreamBets.BetEngine");
     private static readonly Meter Meter = new("StreamBets.BetEngine");
@@ -139,21 +140,12 @@ public sealed partial class BetBatchPipeline(
     public Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<AdmittedBet> batch, CancellationToken cancellationToken) =>
         store.WritePendingAsync(poolId, [.. batch.Select(b => new KeyedBet(b.ToPending(), b.Command.IdempotencyKey))], time.GetUtcNow(), cancellationToken);
 
-    /// <summary>After a batch (live or recovered) committed: live totals, the odds mark, and refunds of rejected moved stakes.</summary>
+    /// <summary>After a batch (live or recovered) committed: the odds mark, and refunds of rejected moved stakes.</summary>
     public async Task CompleteAsync(Guid poolId, FinalizedBatch finalized, CancellationToken cancellationToken)
     {
         if (finalized.NewlyAccepted.Count > 0)
         {
             odds.MarkChanged(poolId, Activity.Current?.Context ?? default);
-            try
-            {
-                await totals.AddAsync(finalized.NewlyAccepted);
-            }
-            catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
-            {
-                // The exact totals are in betsdb and reach readers through OddsChanged; this hash only lags.
-                LogTotalsFailed(logger, e, poolId);
-            }
         }
 
         if (finalized.RefundsDue.Count > 0)
@@ -211,9 +203,6 @@ public sealed partial class BetBatchPipeline(
     [LoggerMessage(EventId = 4, EventName = "BatchCommitted", Level = LogLevel.Debug,
         Message = "Pool {PoolId}: batch of {Count} committed (pending write {PendingMs:F1} ms, ledger {LedgerMs:F1} ms, finalize {FinalizeMs:F1} ms)")]
     private static partial void LogBatchTimings(ILogger logger, Guid poolId, int count, double pendingMs, double ledgerMs, double finalizeMs);
-
-    [LoggerMessage(EventId = 2, EventName = "LiveTotalsFailed", Level = LogLevel.Warning, Message = "Could not add a batch to the Redis totals of pool {PoolId}")]
-    private static partial void LogTotalsFailed(ILogger logger, Exception exception, Guid poolId);
 
     [LoggerMessage(EventId = 3, EventName = "RefundRefused", Level = LogLevel.Error, Message = "The ledger refused the refund of bet {BetId}: {Reason}")]
     private static partial void LogRefundRefused(ILogger logger, Guid betId, string reason);
