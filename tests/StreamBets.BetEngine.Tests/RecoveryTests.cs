@@ -26,6 +26,35 @@ public sealed class RecoveryTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task After_a_start_the_odds_of_every_unfinished_pool_are_published_once_with_their_exact_totals()
+    {
+        var live = await stack.NewPoolAsync();
+        var cancelled = await stack.NewPoolAsync();
+        var players = await stack.NewPlayersAsync(2, Funds);
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await stack.BetClient(players[0]).PlaceAsync(live, live.Outcomes[1], 700)).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await stack.BetClient(players[1]).PlaceAsync(cancelled, cancelled.Outcomes[0], 300)).StatusCode);
+        await stack.CancelPoolAsync(cancelled.Id);
+        Assert.True(await BetEngineStack.EventuallyAsync(async () =>
+            await stack.ScalarAsync("SELECT count(*) FROM finished_pools WHERE pool_id = $1", cancelled.Id) == 1));
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => (await OddsOfAsync(live)).Count == 1 && (await OddsOfAsync(cancelled)).Count == 1));
+
+        // The process that wrote them is gone, and with it what the Redis hash held: a new one starts.
+        var redis = stack.BetEngine.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
+        await redis.KeyDeleteAsync(LiveTotals.Key(live.Id));
+        await stack.BetEngine.GetRequiredService<OddsPublisher>().MarkUnfinishedPoolsAsync(default);
+
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => (await OddsOfAsync(live)).Count == 2), "The live pool's odds were not published again.");
+        var again = (await OddsOfAsync(live))[1];
+        Assert.Equal(700, again.GetProperty("totalStakedMinor").GetInt64());
+        Assert.True(await BetEngineStack.EventuallyAsync(async () =>
+            (await stack.BetEngine.GetRequiredService<LiveTotals>().GetAsync(live.Id)).GetValueOrDefault(live.Outcomes[1]) == (700L, 1L)));
+        // A finished pool's odds are final: not published again (marked with the live pool, it would be in the same write).
+        Assert.Single(await OddsOfAsync(cancelled));
+
+        Task<List<System.Text.Json.JsonElement>> OddsOfAsync(TestPool pool) => stack.PublishedAsync("bets", "streambets.bets.odds-changed.v1", pool.Id);
+    }
+
+    [Fact]
     public async Task Bets_left_pending_by_a_crash_before_the_ledger_call_are_redriven_exactly_once()
     {
         var (pool, players, batch) = await StageAsync();

@@ -278,6 +278,22 @@ public sealed class BetStore(NpgsqlDataSource db)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>Pools with accepted bets that are not finished: the ones whose odds can still move.</summary>
+    public async Task<IReadOnlyList<Guid>> UnfinishedPoolsWithBetsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT DISTINCT t.pool_id FROM pool_outcome_totals t
+            WHERE NOT EXISTS (SELECT 1 FROM finished_pools f WHERE f.pool_id = t.pool_id)
+            """);
+        var pools = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            pools.Add(reader.GetGuid(0));
+        }
+        return pools;
+    }
+
     /// <summary>Accepted stakes per outcome of each pool.</summary>
     public async Task<IReadOnlyDictionary<Guid, List<(Guid OutcomeId, long StakedMinor, long BetCount)>>> TotalsAsync(
         NpgsqlTransaction transaction, IReadOnlyCollection<Guid> poolIds, CancellationToken cancellationToken)

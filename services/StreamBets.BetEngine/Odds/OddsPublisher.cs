@@ -94,13 +94,32 @@ public sealed partial class OddsPublisher(
         return totals.Count;
     }
 
+    /// <summary>
+    /// Marks every unfinished pool with bets as changed. A batch's mark lives in this process only, so one that committed
+    /// just before the process died would leave its pool's last OddsChanged (and the Redis totals) unwritten until the
+    /// pool's next bet; after a start, every such pool is published once with its exact totals.
+    /// </summary>
+    public async Task MarkUnfinishedPoolsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var poolId in await store.UnfinishedPoolsWithBetsAsync(cancellationToken))
+        {
+            MarkChanged(poolId);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.OddsInterval, time);
+        var started = false;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
+                if (!started)
+                {
+                    await MarkUnfinishedPoolsAsync(stoppingToken);
+                    started = true;
+                }
                 await PublishChangedAsync(stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
