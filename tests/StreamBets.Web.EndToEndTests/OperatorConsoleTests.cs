@@ -221,11 +221,12 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
     }
 
     [Fact]
-    public async Task An_operator_locks_a_live_pool_and_cancels_it_so_every_bet_is_refunded()
+    public async Task An_operator_watches_a_live_pool_then_locks_it_and_cancels_it_so_every_bet_is_refunded()
     {
         var channel = NewChannel();
-        var (streamer, kim) = (await Api.NewStreamerAsync("streamer", channel), await Api.NewPlayerAsync("kim"));
+        var (streamer, kim, lia) = (await Api.NewStreamerAsync("streamer", channel), await Api.NewPlayerAsync("kim"), await Api.NewPlayerAsync("lia"));
         await Api.DepositAsync(kim, 50_00);
+        await Api.DepositAsync(lia, 50_00);
         var pool = await Api.CreatePoolAsync(streamer, channel, "Stream sniped?", ["Yes", "No"]);
         await Api.PlaceBetAsync(kim, pool, "No", 20_00);
         var console = await SignedInPageAsync(await Api.SignInAsync(GatewayDriver.AdminEmail, GatewayDriver.AdminPassword), site: Api.AdminUrl);
@@ -237,6 +238,12 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await Expect(row).ToHaveAttributeAsync("data-state", "open");
             await Expect(row).ToContainTextAsync("No R$20.00");
             await BrowserFixture.ScreenshotAsync(console, "13-console-live-pools");
+
+            // Left open, the page reads the pools again on its own: another bet shows up without a click.
+            await Api.PlaceBetAsync(lia, pool, "Yes", 15_00);
+            await Expect(row).ToContainTextAsync("Yes R$15.00", new() { Timeout = 60_000 });
+            await Expect(row).ToContainTextAsync("R$35.00");
+
             await row.GetByRole(AriaRole.Button, new() { Name = "Lock" }).ClickAsync();
             await Expect(row).ToHaveAttributeAsync("data-state", "locked");
         });
@@ -244,7 +251,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
         await Step("cancel", async () =>
         {
             await row.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
-            await row.GetByRole(AriaRole.Button, new() { Name = "Refund 1 bet" }).ClickAsync();
+            await row.GetByRole(AriaRole.Button, new() { Name = "Refund 2 bets" }).ClickAsync();
             await Expect(row).ToHaveCountAsync(0);
             await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("cancelled");
         });
@@ -252,6 +259,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
         Assert.Equal("cancelled", (await Api.AdminGetAsync($"/api/pools/{pool.Id}")).GetProperty("state").GetString());
         await Api.WaitForSettlementAsync(pool.Id, "settled");
         Assert.Equal(50_00, (await Api.AdminGetAsync($"/api/users/admin/wallets/{kim.Id}")).GetProperty("balanceMinor").GetInt64());
+        Assert.Equal(50_00, (await Api.AdminGetAsync($"/api/users/admin/wallets/{lia.Id}")).GetProperty("balanceMinor").GetInt64());
     }
 
     [Fact]
