@@ -5,10 +5,12 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Bets;
 using StreamBets.Gateway.Bets;
 using StreamBets.Testing;
 
@@ -337,6 +339,62 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         var relayed = Assert.Single(betEngineSpans.Stopped, span => span.DisplayName == "relayed POST /api/bets" && span.TraceId == traceId);
         Assert.Equal(ActivityKind.Server, relayed.Kind);
         Assert.Equal(201, relayed.GetTagItem("http.response.status_code"));
+    }
+
+    [Fact]
+    public async Task A_bet_the_bet_engine_cannot_answer_at_all_fails_its_stream_rather_than_leaving_the_gateway_waiting()
+    {
+        // No PlaceBet endpoint to run the bet through: the answer cannot even be made (not a rejection, which the
+        // endpoint would answer as a problem).
+        var relay = new RestBetRelay(stack.BetEngine, new Microsoft.AspNetCore.Routing.DefaultEndpointDataSource());
+        var gatewaySide = new OpenStream<RestBetBatch>(new RestBetBatch
+        {
+            Bets = { new RestBet { RelayId = 1, UserId = Guid.NewGuid().ToString(), ContentType = "application/json", Body = Google.Protobuf.ByteString.CopyFromUtf8("{}") } },
+        });
+        var answers = new List<RestBetAnswers>();
+
+        // The Gateway's side stays open, as it does between bets: only the failure can end the call.
+        var relaying = relay.RelayAsync(gatewaySide, new AnswerWriter(answers), CancellationToken.None);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => relaying.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Empty(answers);
+        Assert.True(gatewaySide.ReadingStopped, "The relay kept reading bets from a stream it could not answer on.");
+    }
+
+    /// <summary>A client stream that yields its messages and then stays open until the reader gives up.</summary>
+    private sealed class OpenStream<T>(params T[] messages) : IAsyncStreamReader<T>
+    {
+        private int _next = -1;
+        public bool ReadingStopped { get; private set; }
+        public T Current => messages[_next];
+
+        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            if (++_next < messages.Length)
+            {
+                return true;
+            }
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+                return false;
+            }
+            finally
+            {
+                ReadingStopped = true;
+            }
+        }
+    }
+
+    private sealed class AnswerWriter(List<RestBetAnswers> written) : IServerStreamWriter<RestBetAnswers>
+    {
+        public WriteOptions? WriteOptions { get; set; }
+
+        public Task WriteAsync(RestBetAnswers message)
+        {
+            written.Add(message);
+            return Task.CompletedTask;
+        }
     }
 
     private static HttpRequestMessage Post(HttpContent content, string? key)
