@@ -5,7 +5,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using StreamBets.BetEngine.Apis;
@@ -282,7 +284,7 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         var pool = await stack.NewPoolAsync();
         using var channel = stack.BetEngineGrpcChannel();
         var client = new Contracts.Bets.BetEngine.BetEngineClient(channel);
-        var body = Google.Protobuf.ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }));
+        var body = ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }));
         var player = await stack.NewPlayerAsync();
         var batch = new Contracts.Bets.RestBetBatch
         {
@@ -346,10 +348,10 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     {
         // No PlaceBet endpoint to run the bet through: the answer cannot even be made (not a rejection, which the
         // endpoint would answer as a problem).
-        var relay = new RestBetRelay(stack.BetEngine, new Microsoft.AspNetCore.Routing.DefaultEndpointDataSource());
+        var relay = new RestBetRelay(stack.BetEngine, new DefaultEndpointDataSource());
         var gatewaySide = new OpenStream<RestBetBatch>(new RestBetBatch
         {
-            Bets = { new RestBet { RelayId = 1, UserId = Guid.NewGuid().ToString(), ContentType = "application/json", Body = Google.Protobuf.ByteString.CopyFromUtf8("{}") } },
+            Bets = { new RestBet { RelayId = 1, UserId = Guid.NewGuid().ToString(), ContentType = "application/json", Body = ByteString.CopyFromUtf8("{}") } },
         });
         var answers = new List<RestBetAnswers>();
 

@@ -1,4 +1,7 @@
+using System.Net;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
@@ -31,15 +34,15 @@ public sealed class RecoveryTests(BetEngineStack stack)
         var live = await stack.NewPoolAsync();
         var cancelled = await stack.NewPoolAsync();
         var players = await stack.NewPlayersAsync(2, Funds);
-        Assert.Equal(System.Net.HttpStatusCode.Created, (await stack.BetClient(players[0]).PlaceAsync(live, live.Outcomes[1], 700)).StatusCode);
-        Assert.Equal(System.Net.HttpStatusCode.Created, (await stack.BetClient(players[1]).PlaceAsync(cancelled, cancelled.Outcomes[0], 300)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await stack.BetClient(players[0]).PlaceAsync(live, live.Outcomes[1], 700)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await stack.BetClient(players[1]).PlaceAsync(cancelled, cancelled.Outcomes[0], 300)).StatusCode);
         await stack.CancelPoolAsync(cancelled.Id);
         Assert.True(await BetEngineStack.EventuallyAsync(async () =>
             await stack.ScalarAsync("SELECT count(*) FROM finished_pools WHERE pool_id = $1", cancelled.Id) == 1));
         Assert.True(await BetEngineStack.EventuallyAsync(async () => (await OddsOfAsync(live)).Count == 1 && (await OddsOfAsync(cancelled)).Count == 1));
 
         // The process that wrote them is gone, and with it what the Redis hash held: a new one starts.
-        var redis = stack.BetEngine.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
+        var redis = stack.BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         await redis.KeyDeleteAsync(LiveTotals.Key(live.Id));
         await stack.BetEngine.GetRequiredService<OddsPublisher>().MarkUnfinishedPoolsAsync(default);
 
@@ -51,7 +54,7 @@ public sealed class RecoveryTests(BetEngineStack stack)
         // A finished pool's odds are final: not published again (marked with the live pool, it would be in the same write).
         Assert.Single(await OddsOfAsync(cancelled));
 
-        Task<List<System.Text.Json.JsonElement>> OddsOfAsync(TestPool pool) => stack.PublishedAsync("bets", "streambets.bets.odds-changed.v1", pool.Id);
+        Task<List<JsonElement>> OddsOfAsync(TestPool pool) => stack.PublishedAsync("bets", "streambets.bets.odds-changed.v1", pool.Id);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Testing;
@@ -66,7 +67,7 @@ public sealed class RushTests(BetEngineStack stack)
         var live = await liveTotals.GetAsync(poolId);
         Assert.Equal((900L, 3L), live[yes]);
         Assert.Equal((200L, 1L), live[no]);
-        var ttl = await stack.BetEngine.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase().KeyTimeToLiveAsync(LiveTotals.Key(poolId));
+        var ttl = await stack.BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase().KeyTimeToLiveAsync(LiveTotals.Key(poolId));
         Assert.InRange(ttl!.Value, LiveTotals.KeepFor - TimeSpan.FromMinutes(1), LiveTotals.KeepFor);
     }
 
