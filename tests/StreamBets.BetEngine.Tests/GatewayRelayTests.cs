@@ -7,9 +7,12 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Bets;
@@ -264,6 +267,37 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.False(retried.Headers.Contains(BetsApi.ReplayedHeader));
         Assert.Equal(800, await stack.BalanceAsync(pool.Escrow));
         Assert.Equal(100_000 - 400, await stack.BalanceAsync(stuck.Account));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_bet_whose_deadline_passes_while_it_waits_to_be_sent_is_answered_503_and_never_sent()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var channel = stack.BetEngineGrpcChannel();
+        var messages = new RecordedCalls<RestBetBatch>();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var relay = new BetRelay(
+            new Contracts.Bets.BetEngine.BetEngineClient(channel.Intercept(messages)),
+            Options.Create(new BetRelayOptions { AnswerDeadline = TimeSpan.FromSeconds(8) }), time, NullLogger<BetRelay>.Instance);
+        var body = ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }));
+        RestBet Bet(string key) => new() { UserId = player.Id.ToString(), IdempotencyKey = key, HasIdempotencyKey = true, ContentType = "application/json", Body = body };
+
+        // The relay is not taking bets off its queue yet, as when its stream takes no writes: the bet waits unsent.
+        var queued = relay.PlaceAsync(Bet("told-to-retry"));
+        time.Advance(TimeSpan.FromSeconds(8));
+        Assert.Null(await queued.WaitAsync(TimeSpan.FromSeconds(15)));
+
+        // Once the relay runs, the bet the player was told to send again is not placed behind their back; the next is.
+        await relay.StartAsync(CancellationToken.None);
+        var next = await relay.PlaceAsync(Bet("next")).WaitAsync(TimeSpan.FromSeconds(15));
+        await relay.StopAsync(CancellationToken.None);
+
+        Assert.Equal(201, next?.Status);
+        Assert.Equal(["next"], messages.Sent.SelectMany(m => m.Bets).Select(b => b.IdempotencyKey));
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", player.Id));
+        Assert.Equal(250, await stack.BalanceAsync(pool.Escrow));
         await stack.AssertLedgerExactAsync();
     }
 
