@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StreamBets.Admin.Operations;
 using StreamBets.FrontEnd.Auth;
@@ -25,6 +26,8 @@ public abstract class ConsoleTest : IAsyncLifetime
 
     protected BunitContext Bunit { get; } = new();
     protected ScriptedGateway Gateway { get; } = new();
+    /// <summary>The pages' clock: a test moves it to fire their timed reads.</summary>
+    protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
     public async Task InitializeAsync()
     {
@@ -37,6 +40,7 @@ public abstract class ConsoleTest : IAsyncLifetime
         await tokens.SaveAsync(sessionId, stored);
         var session = new UserSession(new SignedIn(SessionClaims.Principal(sessionId, stored)), tokens);
         Bunit.Services.AddSingleton(new OperatorGateway(http, session, NullLogger<OperatorGateway>.Instance));
+        Bunit.Services.AddSingleton<TimeProvider>(Clock);
     }
 
     public async Task DisposeAsync()

@@ -248,12 +248,29 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await Expect(row).ToHaveAttributeAsync("data-state", "locked");
         });
 
+        // A second tab on every settlement, opened before the cancel: the refunds show up there without a click.
+        var settlements = await console.Context.NewPageAsync();
+        var settlement = settlements.Locator($"[data-testid=settlement][data-pool-id='{pool.Id}']");
+        await Step("settlements-open", async () =>
+        {
+            await settlements.GotoAsync("/settlements?status=all");
+            await Expect(settlements.Locator("[data-testid=read-at]")).ToBeVisibleAsync();
+            await Expect(settlement).ToHaveCountAsync(0);
+        });
+
         await Step("cancel", async () =>
         {
             await row.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
             await row.GetByRole(AriaRole.Button, new() { Name = "Refund 2 bets" }).ClickAsync();
             await Expect(row).ToHaveCountAsync(0);
             await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("cancelled");
+        });
+
+        await Step("settlement-shows-up", async () =>
+        {
+            await Expect(settlement).ToHaveAttributeAsync("data-status", "settled", new() { Timeout = 60_000 });
+            await Expect(settlement).ToContainTextAsync("Stream sniped?");
+            await Expect(settlement).ToContainTextAsync("2 of 2");
         });
 
         Assert.Equal("cancelled", (await Api.AdminGetAsync($"/api/pools/{pool.Id}")).GetProperty("state").GetString());

@@ -1,0 +1,70 @@
+using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Admin.Components.Pages;
+using StreamBets.Admin.Operations;
+
+namespace StreamBets.Admin.Tests;
+
+/// <summary>
+/// The Settlements page reads what it shows again every 5 s, so an operator follows a big pool's payout, or a requeued
+/// settlement, without reloading. The browser test watches a real settlement appear; these cover the pages and the
+/// find-by-id it keeps.
+/// </summary>
+public sealed class SettlementsRefreshTests : ConsoleTest
+{
+    private static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task The_list_is_read_again_from_its_start_as_far_as_the_pages_the_operator_opened()
+    {
+        var (paying, queued) = (Running(Guid.NewGuid(), settled: 400), Running(Guid.NewGuid(), settled: 0));
+        Gateway.Answer("/api/settlements?limit=20&status=running", () => new SettlementPage([paying], "c1"));
+        Gateway.Answer("/api/settlements?limit=20&status=running&cursor=c1", () => new SettlementPage([queued], null));
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        Bunit.Services.GetRequiredService<NavigationManager>().NavigateTo("/settlements?status=running");
+        var page = Bunit.Render<Settlements>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
+        await page.Find("button:not([type=submit])").ClickAsync(new()); // Show more
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=settlement]").Count));
+
+        // Meanwhile the first pool paid more of its bets, and the second pool's settlement finished.
+        Gateway.Answer("/api/settlements?limit=20&status=running", () => new SettlementPage([paying with { SettledBets = 900 }], "c1"));
+        Gateway.Answer("/api/settlements?limit=20&status=running&cursor=c1", () => new SettlementPage([queued with { Status = "settled", SettledBets = 1_000 }], null));
+        Clock.Advance(RefreshEvery);
+
+        page.WaitForAssertion(() => Assert.Contains("900 of 1000", Row(page, paying.PoolId).TextContent));
+        Assert.Equal("settled", Row(page, queued.PoolId).GetAttribute("data-status"));
+        Assert.Equal(2, page.FindAll("[data-testid=settlement]").Count);
+        Assert.Equal(2, Gateway.Requests.Count(r => r.StartsWith("GET /api/settlements?limit=20&status=running&cursor=c1", StringComparison.Ordinal)));
+        Assert.Contains("Updated", page.Find("[data-testid=read-at]").TextContent);
+    }
+
+    [Fact]
+    public async Task A_settlement_found_by_id_is_read_again_alone()
+    {
+        var listed = Failed(Guid.NewGuid());
+        var sought = Running(Guid.NewGuid(), settled: 100);
+        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([listed], null));
+        Gateway.Answer($"/api/settlements/{sought.PoolId}", () => sought);
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        var page = Bunit.Render<Settlements>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
+        page.Find("#pool-id").Change(sought.PoolId.ToString());
+        await page.Find("[data-testid=find-settlement]").SubmitAsync();
+        page.WaitForAssertion(() => Row(page, sought.PoolId));
+        var listReads = Gateway.Requests.Count(r => r.StartsWith("GET /api/settlements?", StringComparison.Ordinal));
+
+        Gateway.Answer($"/api/settlements/{sought.PoolId}", () => sought with { Status = "settled", SettledBets = 1_000 });
+        Clock.Advance(RefreshEvery);
+
+        page.WaitForAssertion(() => Assert.Equal("settled", Row(page, sought.PoolId).GetAttribute("data-status")));
+        Assert.Single(page.FindAll("[data-testid=settlement]"));
+        Assert.Equal(listReads, Gateway.Requests.Count(r => r.StartsWith("GET /api/settlements?", StringComparison.Ordinal)));
+    }
+
+    private static AngleSharp.Dom.IElement Row(IRenderedComponent<Settlements> page, Guid poolId) => page.Find($"[data-testid=settlement][data-pool-id='{poolId}']");
+
+    private static Settlement Running(Guid poolId, long settled) =>
+        new(poolId, "resolved", "running", 1, null, DateTimeOffset.UtcNow.AddMinutes(-1), null, 1_000, settled, null, null, null, null);
+}
