@@ -249,6 +249,9 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         stack.RelayMessages.HoldNextWrite();
         var stuckPlacing = stuckClient.PlaceAsync(pool, pool.Outcomes[0], 400, key);
         Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(stack.RelayMessages.Sent.Count > messagesBefore)), "The write was never made.");
+        // The bet behind comes half a deadline later, so it still has that long to be answered on the new stream once
+        // the held bet's deadline drops the old one (a bet right behind it would have only milliseconds: a flaky 503).
+        await Task.Delay(BetEngineStack.RelayAnswerDeadline / 2);
         using var placedBehind = await behindClient.PlaceAsync(pool, pool.Outcomes[1], 300);
         using var late = await stuckPlacing;
 
