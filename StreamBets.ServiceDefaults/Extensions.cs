@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using StackExchange.Redis;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -38,6 +39,9 @@ public static class Extensions
             http.AddServiceDiscovery();
         });
         builder.Services.AddSingleton(TimeProvider.System);
+        // Redis replies complete on the .NET thread pool, not on StackExchange.Redis's own ten threads per process:
+        // on two cores those threads only add hand-offs (docs/benchmarks.md, "Bet placement", session 29).
+        builder.Services.PostConfigureAll<ConfigurationOptions>(options => options.SocketManager = SocketManager.ThreadPool);
         return builder;
     }
 
