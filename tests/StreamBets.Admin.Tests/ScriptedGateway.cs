@@ -42,6 +42,15 @@ public sealed class ScriptedGateway : HttpMessageHandler
         }
     }
 
+    /// <summary>Stops answering <paramref name="prefix"/>: its requests then get 404, as from a gateway that lost the route.</summary>
+    public void Forget(string prefix)
+    {
+        lock (_answers)
+        {
+            _answers.Remove(prefix);
+        }
+    }
+
     /// <summary>Holds the next request to <paramref name="prefix"/>; completing the returned source lets it through.</summary>
     public TaskCompletionSource HoldNext(string prefix)
     {

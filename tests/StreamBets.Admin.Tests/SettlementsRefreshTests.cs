@@ -63,6 +63,28 @@ public sealed class SettlementsRefreshTests : ConsoleTest
         Assert.Equal(listReads, Gateway.Requests.Count(r => r.StartsWith("GET /api/settlements?", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void A_failed_read_says_so_beside_the_rows_it_keeps_until_the_operator_changes_tab()
+    {
+        var paying = Running(Guid.NewGuid(), settled: 400);
+        Gateway.Answer("/api/settlements?limit=20&status=running", () => new SettlementPage([paying], null));
+        Gateway.Answer("/api/settlements?limit=20&status=settled", () => new SettlementPage([], null));
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        var navigation = Bunit.Services.GetRequiredService<NavigationManager>();
+        navigation.NavigateTo("/settlements?status=running");
+        var page = Bunit.Render<Settlements>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
+
+        Gateway.Forget("/api/settlements?limit=20&status=running");
+        Clock.Advance(RefreshEvery);
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=problem]")));
+        Assert.Single(page.FindAll("[data-testid=settlement]"));
+
+        navigation.NavigateTo("/settlements?status=settled");
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=no-settlements]")));
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+    }
+
     private static AngleSharp.Dom.IElement Row(IRenderedComponent<Settlements> page, Guid poolId) => page.Find($"[data-testid=settlement][data-pool-id='{poolId}']");
 
     private static Settlement Running(Guid poolId, long settled) =>
