@@ -22,6 +22,12 @@ public abstract class EventBusContract
 
     protected abstract Task<IReadOnlyList<DeadLetter>> DeadLettersAsync(BusSetup setup, string consumerGroup);
 
+    /// <summary>Puts every dead letter of the group back for that group alone, the way docs/runbook.md tells an operator to.</summary>
+    protected abstract Task RedriveAsync(BusSetup setup, string consumerGroup);
+
+    /// <summary>Whether a re-driven message leaves the dead letter (Redis Streams) or stays in it as a log (Kafka).</summary>
+    protected virtual bool RedriveRemovesTheDeadLetter => false;
+
     /// <summary>Messages delivered to the group but not acknowledged, or null where the transport cannot tell cheaply.</summary>
     protected abstract Task<long?> UnacknowledgedAsync(BusSetup setup, string consumerGroup);
 
@@ -282,6 +288,36 @@ public abstract class EventBusContract
         Assert.Equal("streambets.wallet.test-counted.v1", deadLetter.EventType);
         Assert.Contains("Poison pill", deadLetter.Error, StringComparison.Ordinal);
         Assert.Contains("after 3 attempts", deadLetter.Error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Dead_letter_re_driven_after_its_fix_is_applied_once_by_its_own_group_alone()
+    {
+        await using var scenario = await StartScenarioAsync();
+        // A second group on the same topic, which dead-letters the same event: the re-drive is not for it.
+        var bystanderDb = await TestDatabases.CreateAsync("by");
+        await using var bystander = await TestService.StartAsync(scenario.Setup, bystanderDb, "bystander", bus => bus.AddSubscription<Counted, RecordingHandler>());
+        await WaitUntilConsumersShareAsync(scenario.Consumer, bystander);
+        var user = Guid.NewGuid();
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 1), Events.Counted(user, 2, RecordingHandler.Poison), Events.Counted(user, 3));
+        await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 3), "the events around the poison one are handled");
+        await Eventually.TrueAsync(async () => (await DeadLettersAsync(scenario.Setup, Consumer)).Count == 1
+            && (await DeadLettersAsync(scenario.Setup, "bystander")).Count == 1, Patience, "both groups dead-letter the poison message");
+
+        RecordingHandler.Cured[(user, 2)] = true;
+        await RedriveAsync(scenario.Setup, Consumer);
+        // After the re-drive on the same key: once the bystander handled it, it has seen the re-driven message too.
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 4));
+
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 2) && rows.Any(r => r.Number == 4), "the re-driven event is applied");
+        Assert.Equal([1L, 3L, 2L, 4L], applied.Select(r => r.Number));
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(bystanderDb)).Any(r => r.Number == 4), Patience, "the bystander handles the next event");
+        Assert.Equal([1L, 3L, 4L], (await TestDatabases.AppliedAsync(bystanderDb)).Select(r => r.Number));
+        Assert.Single(await DeadLettersAsync(scenario.Setup, "bystander"));
+        if (RedriveRemovesTheDeadLetter)
+        {
+            Assert.Empty(await DeadLettersAsync(scenario.Setup, Consumer));
+        }
     }
 
     [SkippableFact]

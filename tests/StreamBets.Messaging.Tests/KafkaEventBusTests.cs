@@ -33,7 +33,36 @@ public sealed class KafkaEventBusTests : EventBusContract
         throw new InvalidOperationException("Unreachable.");
     }
 
-    protected override Task<IReadOnlyList<DeadLetter>> DeadLettersAsync(BusSetup setup, string consumerGroup)
+    protected override Task<IReadOnlyList<DeadLetter>> DeadLettersAsync(BusSetup setup, string consumerGroup) =>
+        Task.FromResult<IReadOnlyList<DeadLetter>>([.. ReadDeadLetters(setup, consumerGroup).Select(m =>
+            new DeadLetter(
+                System.Text.Json.JsonDocument.Parse(m.Value).RootElement.GetProperty("type").GetString()!,
+                Encoding.UTF8.GetString(m.Headers.GetLastBytes("dlq_error"))))]);
+
+    /// <summary>
+    /// What docs/runbook.md has an operator do with kcat: each dead letter's value and key produced again to the topic
+    /// its dlq_source header names, with the header redrive-to naming the group.
+    /// </summary>
+    protected override async Task RedriveAsync(BusSetup setup, string consumerGroup)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = BootstrapServers }).Build();
+        foreach (var letter in ReadDeadLetters(setup, consumerGroup))
+        {
+            var source = Encoding.UTF8.GetString(letter.Headers.GetLastBytes("dlq_source")); // "topic [partition] @offset"
+            await producer.ProduceAsync(source[..source.IndexOf(" [", StringComparison.Ordinal)], new Message<string, byte[]>
+            {
+                Key = letter.Key,
+                Value = letter.Value,
+                Headers = new Headers
+                {
+                    { "content-type", letter.Headers.GetLastBytes("content-type") },
+                    { "redrive-to", Encoding.UTF8.GetBytes(consumerGroup) },
+                },
+            });
+        }
+    }
+
+    private static List<Message<string, byte[]>> ReadDeadLetters(BusSetup setup, string consumerGroup)
     {
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
         {
@@ -43,16 +72,14 @@ public sealed class KafkaEventBusTests : EventBusContract
             EnableAutoCommit = false,
         }).Build();
         consumer.Subscribe($"{setup.Prefix}.deadletter.{consumerGroup}");
-        var letters = new List<DeadLetter>();
+        var letters = new List<Message<string, byte[]>>();
         var deadline = DateTime.UtcNow.AddSeconds(5);
         while (DateTime.UtcNow < deadline && consumer.Consume(TimeSpan.FromMilliseconds(500)) is { } result)
         {
-            var body = Encoding.UTF8.GetString(result.Message.Value);
-            var type = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("type").GetString()!;
-            letters.Add(new DeadLetter(type, Encoding.UTF8.GetString(result.Message.Headers.GetLastBytes("dlq_error"))));
+            letters.Add(result.Message);
         }
         consumer.Close();
-        return Task.FromResult<IReadOnlyList<DeadLetter>>(letters);
+        return letters;
     }
 
     [Fact]

@@ -43,6 +43,25 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
         return pending;
     }
 
+    protected override bool RedriveRemovesTheDeadLetter => true;
+
+    /// <summary>Runs the operators' script, eng/dead-letters.sh, against the test's Redis and key prefix.</summary>
+    protected override async Task RedriveAsync(BusSetup setup, string consumerGroup)
+    {
+        var redis = setup.ConnectionStrings["ConnectionStrings:redis"]!.Split(',')[0];
+        var script = Path.Combine(ServiceProcesses.RepositoryRoot(), "eng", "dead-letters.sh");
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(
+            "bash", [script, "--redis", redis, "--prefix", setup.Prefix, "redrive", consumerGroup, "--all"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"eng/dead-letters.sh failed: {output}");
+        Assert.StartsWith("re-driven 1", output, StringComparison.Ordinal);
+    }
+
     private protected override async Task WaitUntilConsumersShareAsync(params TestService[] consumers) =>
         await Eventually.TrueAsync(
             () => Task.FromResult(consumers.All(c => ((RedisStreamsConsumer)c.Host.Services.GetRequiredService<IEventConsumer>()).OwnedStreams.Count > 0)),

@@ -144,15 +144,18 @@ internal sealed record AppliedRow(Guid EventId, Guid UserId, long Number, string
 
 /// <summary>
 /// The handler under test: records each Counted event (a per-user sequence number) in the same
-/// transaction as the inbox row. A reason of "poison" always fails.
+/// transaction as the inbox row. A reason of "poison" fails until the test cures that event.
 /// </summary>
 internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegrationEventHandler<Counted>
 {
     public const string Poison = "poison";
 
+    /// <summary>Poisoned events (user, number) that apply from now on, as after an operator fixed their cause.</summary>
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid UserId, long Number), bool> Cured = new();
+
     public async Task HandleAsync(Counted @event, IntegrationEventContext context, CancellationToken cancellationToken)
     {
-        if (@event.Reason == Poison)
+        if (@event.Reason == Poison && !Cured.ContainsKey((@event.UserId, @event.Number)))
         {
             throw new InvalidOperationException($"Poison pill {@event.UserId}/{@event.Number} cannot be applied");
         }

@@ -41,6 +41,16 @@ internal interface IEventConsumer
     Task RunAsync(IReadOnlyCollection<string> topics, IDeliveryProcessor processor, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A dead-lettered event put back on its stream or topic for one consumer group (docs/runbook.md, "Re-driving a dead
+/// letter") names that group in this stream field (Redis Streams) or message header (Kafka). Every other group
+/// acknowledges it unread: they applied the event the first time, and a group without an inbox would apply it again.
+/// </summary>
+internal static class Redrive
+{
+    public const string TargetGroup = "redrive-to";
+}
+
 /// <summary>Exponential backoff shared by the relay and the consumers.</summary>
 internal static class Backoff
 {

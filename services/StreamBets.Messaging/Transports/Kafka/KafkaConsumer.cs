@@ -53,7 +53,7 @@ internal sealed partial class KafkaConsumer(
                     {
                         batch.Add(more);
                     }
-                    var messages = batch.Where(r => !r.IsPartitionEOF && r.Message is not null).ToList();
+                    var messages = batch.Where(r => !r.IsPartitionEOF && r.Message is not null && IsForThisGroup(r.Message)).ToList();
                     var outcomes = processor.ProcessAsync(messages.Select(r => (ReadOnlyMemory<byte>)r.Message.Value).ToArray(), cancellationToken)
                         .GetAwaiter().GetResult();
                     for (var i = 0; i < outcomes.Length; i++)
@@ -90,6 +90,11 @@ internal sealed partial class KafkaConsumer(
             consumer.Close();
         }
     }
+
+    /// <summary>False for a message re-driven for another group (<see cref="Redrive"/>): committed unread.</summary>
+    private bool IsForThisGroup(Message<string, byte[]> message) =>
+        message.Headers?.TryGetLastBytes(Redrive.TargetGroup, out var target) is not true
+        || Encoding.UTF8.GetString(target) == identity.ConsumerGroup;
 
     private Message<string, byte[]> DeadLetter(ConsumeResult<string, byte[]> result, string reason) => new()
     {

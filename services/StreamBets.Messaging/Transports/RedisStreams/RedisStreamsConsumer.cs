@@ -239,6 +239,10 @@ internal sealed partial class RedisStreamsConsumer(
         for (var i = 0; i < entries.Length; i++)
         {
             ids[i] = entries[i].Id;
+            if (entries[i][Redrive.TargetGroup] is { IsNull: false } target && target != identity.ConsumerGroup)
+            {
+                continue; // Re-driven for another group.
+            }
             var body = entries[i]["ce"];
             if (body.IsNull)
             {
