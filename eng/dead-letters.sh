@@ -69,6 +69,7 @@ case "$command" in
     else
       mapfile -t streams < <("${cli[@]}" --scan --pattern "$prefix:deadletter:*" | sort)
     fi
+    [ ${#streams[@]} -gt 0 ] || echo "No dead letters."
     for stream in "${streams[@]}"; do
       echo "== ${stream##*:} ($("${cli[@]}" XLEN "$stream") dead letters)"
       "${cli[@]}" EVAL "$list_script" 1 "$stream"
