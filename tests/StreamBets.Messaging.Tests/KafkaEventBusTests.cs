@@ -1,5 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
+using StreamBets.Messaging.Transports.Kafka;
 using StreamBets.Testing;
 
 namespace StreamBets.Messaging.Tests;
@@ -80,6 +81,19 @@ public sealed class KafkaEventBusTests : EventBusContract
         }
         consumer.Close();
         return letters;
+    }
+
+    [Fact]
+    public void A_message_re_driven_for_another_group_is_passed_over_and_one_without_the_header_is_for_every_group()
+    {
+        // Runs everywhere (the contract's re-drive test needs a broker): the filter the consumer applies to a batch.
+        Message<string, byte[]> Message(Headers? headers) => new() { Key = "k", Value = [], Headers = headers };
+        var forPools = Message(new Headers { { "redrive-to", "pools"u8.ToArray() } });
+
+        Assert.True(KafkaConsumer.IsFor("pools", forPools));
+        Assert.False(KafkaConsumer.IsFor("realtime", forPools));
+        Assert.True(KafkaConsumer.IsFor("realtime", Message(new Headers { { "content-type", "application/cloudevents+json"u8.ToArray() } })));
+        Assert.True(KafkaConsumer.IsFor("realtime", Message(null)));
     }
 
     [Fact]

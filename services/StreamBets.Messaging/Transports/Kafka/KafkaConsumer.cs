@@ -53,7 +53,7 @@ internal sealed partial class KafkaConsumer(
                     {
                         batch.Add(more);
                     }
-                    var messages = batch.Where(r => !r.IsPartitionEOF && r.Message is not null && IsForThisGroup(r.Message)).ToList();
+                    var messages = batch.Where(r => !r.IsPartitionEOF && r.Message is not null && IsFor(identity.ConsumerGroup, r.Message)).ToList();
                     var outcomes = processor.ProcessAsync(messages.Select(r => (ReadOnlyMemory<byte>)r.Message.Value).ToArray(), cancellationToken)
                         .GetAwaiter().GetResult();
                     for (var i = 0; i < outcomes.Length; i++)
@@ -92,9 +92,9 @@ internal sealed partial class KafkaConsumer(
     }
 
     /// <summary>False for a message re-driven for another group (<see cref="Redrive"/>): committed unread.</summary>
-    private bool IsForThisGroup(Message<string, byte[]> message) =>
+    internal static bool IsFor(string consumerGroup, Message<string, byte[]> message) =>
         message.Headers?.TryGetLastBytes(Redrive.TargetGroup, out var target) is not true
-        || Encoding.UTF8.GetString(target) == identity.ConsumerGroup;
+        || Encoding.UTF8.GetString(target) == consumerGroup;
 
     private Message<string, byte[]> DeadLetter(ConsumeResult<string, byte[]> result, string reason) => new()
     {
