@@ -135,6 +135,8 @@ public sealed class BetRejectionTests(BetEngineStack stack)
         Assert.Equal(HttpStatusCode.UnprocessableEntity, second.StatusCode);
         Assert.Equal(BetRequests.Problem("second-outcome"), await second.ProblemTypeAsync());
         await AssertNoMoneyMovedAsync(player, pool, funds: Funds - 800, escrow: 800);
+        // Refused before the ledger, from the outcome stored by the earlier batch: not moved and then refunded.
+        Assert.Equal(2, (await stack.TransferIdsAsync(pool.Escrow)).Count);
     }
 
     [Fact]
