@@ -167,6 +167,10 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(page.Locator("[data-testid=balance]")).ToContainTextAsync("R$128.00");
             await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "resolved", LiveWait);
             await Expect(page.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "won", LiveWait);
+            // The page, left open since the bet, says the pool is paid out without a reload.
+            await Expect(page.Locator("[data-testid=pool-state] [data-testid=settlement]")).ToHaveAttributeAsync("data-settled", "true", LiveWait);
+            await Expect(page.Locator("[data-testid=pool-state]")).ToContainTextAsync("Winner: Yes · Paid out");
+            await Expect(page.Locator("[data-testid=bet-placed]")).ToHaveCountAsync(0);
             await BrowserFixture.ScreenshotAsync(page, "5-player-settlement-toast");
 
             // The streamer's page, left open, moves the pool to its results and sees it paid out.
@@ -236,6 +240,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
         {
             await page.GotoAsync($"/pools/{pool.Id}");
             await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "cancelled");
+            await Expect(page.Locator("[data-testid=pool-state] [data-testid=settlement]")).ToContainTextAsync("Paid out");
             await Expect(page.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "refunded", LiveWait);
             await Expect(page.Locator("[data-testid=my-bet]")).ToContainTextAsync("Your bet: R$12.50 on No · refunded: R$12.50 back in your wallet");
             await Expect(page.Locator(".odds-figure")).ToHaveCountAsync(0);
