@@ -4,7 +4,7 @@ using StreamBets.Contracts.IntegrationEvents;
 
 namespace StreamBets.Pools.IntegrationTests;
 
-public sealed record LeaderboardEntryJson(int Rank, Guid UserId, long NetMinor);
+public sealed record LeaderboardEntryJson(int Rank, Guid UserId, long NetMinor, string? DisplayName);
 
 public sealed record LeaderboardJson(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, LeaderboardEntryJson[] Entries);
 
@@ -119,6 +119,34 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         await PoolsApp.EventuallyAsync(async () =>
             (entries = [.. (await BoardAsync(player, scope, "week")).Entries.Select(e => (e.UserId, e.NetMinor))]).SequenceEqual(expected));
         Assert.Equal(expected, entries);
+    }
+
+    [Fact]
+    public async Task A_board_names_its_players_by_the_latest_display_name_users_sent()
+    {
+        using var admin = app.Admin();
+        var channel = Requests.NewChannel();
+        var pool = await admin.CreatePoolAsync(Requests.Pool(channel));
+        var (hana, ivo, jon) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var now = app.Clock.GetUtcNow();
+        await app.PublishAsync(
+            new UserRegistered(hana, "Hana", "player", now.AddDays(-1)),
+            new UserProfileChanged(hana, "Hana Banana", now),
+            new UserRegistered(ivo, "Ivo", "player", now.AddDays(-1)),
+            new UserProfileChanged(ivo, "Ivo the Second", now),
+            // A copy older than the name kept (sent again after a later change) does not bring the old name back.
+            new UserProfileChanged(ivo, "Ivo the First", now.AddMinutes(-5)));
+        // Jon's registration never reached this service: he is on the board all the same, without a name.
+        await app.PublishAsync(new BetsSettled(pool.Id,
+            [Line(hana, "won", stake: 100, payout: 900), Line(ivo, "won", stake: 100, payout: 600), Line(jon, "won", stake: 100, payout: 300)], now));
+        using var player = app.Player();
+
+        (Guid, long, string?)[] expected = [(hana, 800L, "Hana Banana"), (ivo, 500L, "Ivo the Second"), (jon, 200L, null)];
+        var board = Array.Empty<(Guid, long, string?)>();
+        await PoolsApp.EventuallyAsync(async () =>
+            (board = [.. (await BoardAsync(player, $"channel:twitch:{channel}", "day")).Entries.Select(e => (e.UserId, e.NetMinor, e.DisplayName))])
+            .SequenceEqual(expected));
+        Assert.Equal(expected, board);
     }
 
     [Theory]

@@ -22,6 +22,8 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
         Assert.Equal(HttpStatusCode.OK, update.StatusCode);
         Assert.Equal(("Ana Banana", "https://cdn.example.com/ana.png", true), (profile!.DisplayName, profile.AvatarUrl, profile.MarketingOptIn));
         Assert.Equal("Ana Banana", new JsonWebToken(refreshed.AccessToken).GetClaim("name").Value);
+        // The saved name goes out too, after the registration's events: Pools shows it on the leaderboards.
+        Assert.Equal("streambets.users.profile-changed.v1", (await app.PublishedEventTypesAsync(player.Id, atLeast: 3))[^1]);
     }
 
     [Theory]

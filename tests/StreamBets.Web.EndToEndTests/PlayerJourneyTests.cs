@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using StreamBets.AppHost.Testing;
 using static Microsoft.Playwright.Assertions;
@@ -193,6 +194,30 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await loser.GotoAsync($"/pools/{pool.Id}");
             await Expect(loser.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "lost");
             await Expect(loser.Locator("[data-testid=my-bet]")).ToContainTextAsync("Your bet: R$30.00 on No · did not win");
+        });
+
+        await Step("leaderboard-names-the-winner", async () =>
+        {
+            // Duda, who lost, opens the channel's board from its page and finds Caio there by his display name: 38.00 paid
+            // less 10.00 staked. The board follows the payouts within seconds, so she reads it again until it does.
+            var loser = await SignedInPageAsync(third);
+            await loser.GotoAsync($"/channels/twitch/{channel}");
+            await loser.Locator("[data-testid=channel-leaderboard]").ClickAsync();
+            await Expect(loser).ToHaveURLAsync(new Regex("/leaderboards\\?channel=twitch"));
+            var rows = loser.Locator("[data-testid=leaderboard] tbody tr");
+            for (var attempt = 0; attempt < 30; attempt++)
+            {
+                await Expect(loser.Locator("[data-testid=leaderboard], [data-testid=no-leaders]")).ToBeVisibleAsync();
+                if (await rows.CountAsync() > 0)
+                {
+                    break;
+                }
+                await loser.WaitForTimeoutAsync(1_000);
+                await loser.ReloadAsync();
+            }
+            await Expect(rows).ToHaveCountAsync(1);
+            await Expect(rows).ToContainTextAsync("caio");
+            await Expect(rows).ToContainTextAsync("+R$28.00");
         });
 
         await Step("channel-shows-the-result", async () =>

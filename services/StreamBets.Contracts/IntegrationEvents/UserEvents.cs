@@ -9,6 +9,16 @@ public sealed record UserRegistered(Guid UserId, string DisplayName, string Role
     [JsonIgnore] public string AggregateId => UserId.ToString();
 }
 
+/// <summary>
+/// The user saved their profile; <paramref name="DisplayName"/> is the name others see from now on. Services that show
+/// players by name (leaderboards) keep their own copy from this and <see cref="UserRegistered"/>.
+/// </summary>
+[IntegrationEvent("streambets.users.profile-changed.v1", IntegrationTopics.Users)]
+public sealed record UserProfileChanged(Guid UserId, string DisplayName, DateTimeOffset ChangedAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => UserId.ToString();
+}
+
 /// <summary>The user's identity verification moved to a new status (e.g. "pending", "verified", "rejected") and tier.</summary>
 [IntegrationEvent("streambets.users.kyc-status-changed.v1", IntegrationTopics.Users)]
 public sealed record KycStatusChanged(Guid UserId, string Status, int Tier, string? Reason, DateTimeOffset ChangedAt) : IIntegrationEvent

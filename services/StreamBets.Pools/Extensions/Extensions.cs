@@ -27,11 +27,13 @@ internal static class Extensions
         builder.AddDocumentStore(defaultDatabase: "streambets_pools");
 
         // Events: every transition goes to the outbox with its state change; BetsPlaced feeds the live totals, BetsSettled the
-        // leaderboards, PoolSettled marks a finished pool paid out.
+        // leaderboards, PoolSettled marks a finished pool paid out, and Users' events name the leaderboards' players.
         builder.AddEventBus("poolsdb")
             .AddSubscription<BetsPlaced, BetsPlacedHandler>()
             .AddSubscription<BetsSettled, BetsSettledHandler>()
-            .AddSubscription<PoolSettled, PoolSettledHandler>();
+            .AddSubscription<PoolSettled, PoolSettledHandler>()
+            .AddSubscription<UserRegistered, PlayerNamesHandler>()
+            .AddSubscription<UserProfileChanged, PlayerNamesHandler>();
 
         var services = builder.Services;
         services.AddSingleton<PoolsSettingsProvider>();

@@ -6,7 +6,8 @@ using StreamBets.Pools.Management;
 
 namespace StreamBets.Pools.Leaderboards;
 
-public sealed record LeaderboardEntry(int Rank, Guid UserId, long NetMinor);
+/// <summary>A place on a board; <paramref name="DisplayName"/> is null for a player whose name Users has not sent yet.</summary>
+public sealed record LeaderboardEntry(int Rank, Guid UserId, long NetMinor, string? DisplayName);
 
 public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow Window, IReadOnlyList<LeaderboardEntry> Entries);
 
@@ -214,8 +215,41 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         }
 
         // The cut-off member is in the range only when the board holds fewer players than asked for.
+        var places = (await top).Where(e => e.Element != CutoffMember).Select(e => (UserId: Guid.Parse(e.Element.ToString()), Net: (long)e.Score)).ToArray();
+        var names = await NamesAsync([.. places.Select(p => p.UserId)], cancellationToken);
         return new LeaderboardPage(scope, window,
-            [.. (await top).Where(e => e.Element != CutoffMember).Select((e, i) => new LeaderboardEntry(i + 1, Guid.Parse(e.Element.ToString()), (long)e.Score))]);
+            [.. places.Select((p, i) => new LeaderboardEntry(i + 1, p.UserId, p.Net, names.GetValueOrDefault(p.UserId)))]);
+    }
+
+    /// <summary>Keeps a player's display name (from Users' events) unless a newer one is already kept.</summary>
+    public static async Task SaveNameAsync(NpgsqlTransaction transaction, Guid userId, string displayName, DateTimeOffset changedAt, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO player_names (user_id, display_name, changed_at) VALUES ($1, $2, $3)
+            ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name, changed_at = excluded.changed_at
+            WHERE player_names.changed_at <= excluded.changed_at
+            """, transaction.Connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = userId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = displayName, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = changedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<Dictionary<Guid, string>> NamesAsync(Guid[] userIds, CancellationToken cancellationToken)
+    {
+        var names = new Dictionary<Guid, string>(userIds.Length);
+        if (userIds.Length == 0)
+        {
+            return names;
+        }
+        await using var command = database.CreateCommand("SELECT user_id, display_name FROM player_names WHERE user_id = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = userIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            names[reader.GetGuid(0)] = reader.GetString(1);
+        }
+        return names;
     }
 
     /// <summary>

@@ -34,9 +34,12 @@ public sealed class AccountStore(NpgsqlDataSource db)
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public Task<UserAccount?> UpdateProfileAsync(Guid id, string displayName, string? avatarUrl, bool marketingOptIn, DateTimeOffset now, CancellationToken cancellationToken) =>
-        SingleAsync(db.CreateCommand(
-            $"UPDATE users SET display_name = $2, avatar_url = $3, marketing_opt_in = $4, updated_at = $5 WHERE id = $1 RETURNING {Columns}")
+    /// <summary>Updates in the caller's transaction; answers the account as it is afterwards, or null when it does not exist.</summary>
+    public static Task<UserAccount?> UpdateProfileAsync(
+        NpgsqlTransaction transaction, Guid id, string displayName, string? avatarUrl, bool marketingOptIn, DateTimeOffset now, CancellationToken cancellationToken) =>
+        SingleAsync(new NpgsqlCommand(
+            $"UPDATE users SET display_name = $2, avatar_url = $3, marketing_opt_in = $4, updated_at = $5 WHERE id = $1 RETURNING {Columns}",
+            transaction.Connection, transaction)
             .With(id).With(displayName).With(avatarUrl).With(marketingOptIn).With(now), cancellationToken);
 
     /// <summary>Changes the role; answers the account as it is afterwards, or null when it does not exist.</summary>

@@ -1,3 +1,6 @@
+using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
 using Roles = Microsoft.Extensions.Hosting.AuthenticationDefaults.Roles;
 
 namespace StreamBets.Users.Accounts;
@@ -15,7 +18,7 @@ public sealed record UpdateProfileRequest(string? DisplayName, string? AvatarUrl
 public sealed record RoleChangeRequest(string? Role);
 
 /// <summary>Profiles as their owners and admins see and change them.</summary>
-public sealed partial class Profiles(AccountStore accounts, TimeProvider time, ILogger<Profiles> logger)
+public sealed partial class Profiles(AccountStore accounts, NpgsqlDataSource db, IOutbox outbox, TimeProvider time, ILogger<Profiles> logger)
 {
     /// <summary>The roles an admin may give through the API; admins are made by configuration only.</summary>
     public static readonly IReadOnlyList<string> AssignableRoles = [Roles.Player, Roles.Streamer];
@@ -45,8 +48,18 @@ public sealed partial class Profiles(AccountStore accounts, TimeProvider time, I
         {
             return Problems.UserNotFound();
         }
-        var updated = await accounts.UpdateProfileAsync(userId, displayName, avatarUrl, request.MarketingOptIn ?? current.MarketingOptIn, time.GetUtcNow(), cancellationToken);
-        return updated is null ? Problems.UserNotFound() : ProfileView.From(updated);
+        // The name others see travels with the change, so services that show it (leaderboards) never lag a saved profile.
+        var now = time.GetUtcNow();
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var updated = await AccountStore.UpdateProfileAsync(transaction, userId, displayName, avatarUrl, request.MarketingOptIn ?? current.MarketingOptIn, now, cancellationToken);
+        if (updated is null)
+        {
+            return Problems.UserNotFound();
+        }
+        await outbox.AddAsync(transaction, new UserProfileChanged(userId, updated.DisplayName, now), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return ProfileView.From(updated);
     }
 
     /// <summary>An admin makes a player a streamer or back. The new role reaches the user's token at its next refresh.</summary>

@@ -71,7 +71,8 @@ public sealed record PoolTemplate(string Id, string Title, IReadOnlyList<string>
 
 public sealed record LiveChannel(string Channel, string Provider, string ChannelId, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
 
-public sealed record LeaderboardEntry(int Rank, Guid UserId, long NetMinor);
+/// <summary>A place on a board; the name is null while Pools has not heard it from Users.</summary>
+public sealed record LeaderboardEntry(int Rank, Guid UserId, long NetMinor, string? DisplayName);
 
 public sealed record Leaderboard(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, IReadOnlyList<LeaderboardEntry> Entries);
 
