@@ -53,6 +53,27 @@ public sealed class LeaderboardQueryPlanTests
         Assert.DoesNotContain("JIT", text);
     }
 
+    /// <summary>A reader off the board gets their net from PostgreSQL on every read: their own rows only, on any scope.</summary>
+    [Fact]
+    public async Task A_readers_own_net_reads_only_their_rows()
+    {
+        await using var database = await MigratedDatabaseAsync("leaderboard-reader");
+        await ExecuteAsync(database, """
+            INSERT INTO leaderboard_entries SELECT 'twitch:big', current_date - (g % 7), gen_random_uuid(), 100 FROM generate_series(1, 100000) g;
+            INSERT INTO leaderboard_totals SELECT user_id, channel, sum(net_minor) FROM leaderboard_entries GROUP BY user_id, channel;
+            ANALYZE leaderboard_entries, leaderboard_totals;
+            """);
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        foreach (var channel in new object[] { "twitch:big", DBNull.Value })
+        {
+            var window = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.NetOfPlayerSql, [Guid.NewGuid(), channel, today.AddDays(-6), today]);
+            var allTime = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.NetOfPlayerAllTimeSql, [Guid.NewGuid(), channel]);
+            Assert.Contains("leaderboard_entries_pkey", window);
+            Assert.Contains("leaderboard_totals_pkey", allTime);
+            Assert.DoesNotContain("Seq Scan", window + allTime);
+        }
+    }
+
     private static async Task<NpgsqlDataSource> MigratedDatabaseAsync(string name)
     {
         var connectionString = await (await TestServers.PostgresAsync()).CreateDatabaseAsync(name);

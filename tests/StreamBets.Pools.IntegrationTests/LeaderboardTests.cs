@@ -6,7 +6,9 @@ namespace StreamBets.Pools.IntegrationTests;
 
 public sealed record LeaderboardEntryJson(int Rank, Guid UserId, long NetMinor, string? DisplayName);
 
-public sealed record LeaderboardJson(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, LeaderboardEntryJson[] Entries);
+public sealed record LeaderboardPlaceJson(int? Rank, long NetMinor);
+
+public sealed record LeaderboardJson(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, LeaderboardEntryJson[] Entries, LeaderboardPlaceJson? Me);
 
 /// <summary>BetsSettled (from Settlement) ranks players by net winnings per channel and globally, and Redis can be lost.</summary>
 public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
@@ -149,6 +151,32 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.Equal(expected, board);
     }
 
+    [Fact]
+    public async Task A_reader_learns_their_own_place_on_a_board_they_are_below_or_off()
+    {
+        using var admin = app.Admin();
+        var channel = Requests.NewChannel();
+        var pool = await admin.CreatePoolAsync(Requests.Pool(channel));
+        var (kai, lia, max, noa) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var now = app.Clock.GetUtcNow();
+        await app.PublishAsync(new BetsSettled(pool.Id,
+            [Line(kai, "won", stake: 100, payout: 900), Line(lia, "won", stake: 100, payout: 600), Line(max, "won", stake: 100, payout: 300),
+             Line(noa, "lost", stake: 700, payout: 0)], now));
+        var scope = $"channel:twitch:{channel}";
+        using var maxReads = app.ClientFor(max, "player");
+        await PoolsApp.EventuallyAsync(async () => (await BoardAsync(maxReads, scope, "day")).Entries.Length == 3);
+
+        // Third of three, with a board of two shown; the leader sees himself on it; Noa lost, so she is off it.
+        var third = await BoardAsync(maxReads, scope, "day", limit: 2);
+        using var kaiReads = app.ClientFor(kai, "player");
+        using var noaReads = app.ClientFor(noa, "player");
+        Assert.Equal([kai, lia], third.Entries.Select(e => e.UserId));
+        Assert.Equal(new LeaderboardPlaceJson(3, 200), third.Me);
+        Assert.Equal(new LeaderboardPlaceJson(1, 800), (await BoardAsync(kaiReads, scope, "all")).Me);
+        Assert.Equal(new LeaderboardPlaceJson(null, -700), (await BoardAsync(noaReads, scope, "week")).Me);
+        Assert.Equal(new LeaderboardPlaceJson(null, -700), (await BoardAsync(noaReads, "global", "all")).Me);
+    }
+
     [Theory]
     [InlineData("scope=everyone", "scope")]
     [InlineData("scope=channel:myspace:1", "scope")]
@@ -164,6 +192,6 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
 
     private static SettledBetLine Line(Guid userId, string result, long stake, long payout) => new(Guid.NewGuid(), userId, result, stake, payout);
 
-    private static async Task<LeaderboardJson> BoardAsync(HttpClient client, string scope, string period) =>
-        (await client.GetFromJsonAsync<LeaderboardJson>($"/api/pools/leaderboards?scope={scope}&period={period}"))!;
+    private static async Task<LeaderboardJson> BoardAsync(HttpClient client, string scope, string period, int limit = 10) =>
+        (await client.GetFromJsonAsync<LeaderboardJson>($"/api/pools/leaderboards?scope={scope}&period={period}&limit={limit}"))!;
 }

@@ -172,7 +172,7 @@ public static class PoolsApi
 
     /// <summary>Net winnings (payouts minus stakes), best first: scope "global" or "channel:{provider}:{channelId}"; period day, week or all (UTC).</summary>
     public static async Task<Results<Ok<LeaderboardView>, ValidationProblem>> GetLeaderboard(
-        string? scope, string? period, int? limit, Leaderboards.Leaderboards leaderboards, CancellationToken cancellationToken)
+        string? scope, string? period, int? limit, ClaimsPrincipal user, Leaderboards.Leaderboards leaderboards, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var parsedScope = LeaderboardScope.TryParse(scope ?? "global");
@@ -196,9 +196,9 @@ public static class PoolsApi
             return PoolProblems.Invalid(errors);
         }
 
-        var page = await leaderboards.TopAsync(parsedScope!, parsedPeriod, limit ?? 10, cancellationToken);
+        var page = await leaderboards.TopAsync(parsedScope!, parsedPeriod, limit ?? 10, CallerOf(user)?.UserId, cancellationToken);
         return TypedResults.Ok(new LeaderboardView(
-            page.Scope.ToString(), page.Window.Period.ToString().ToLowerInvariant(), page.Window.Key, page.Window.From, page.Window.To, page.Entries));
+            page.Scope.ToString(), page.Window.Period.ToString().ToLowerInvariant(), page.Window.Key, page.Window.From, page.Window.To, page.Entries, page.Me));
     }
 
     private static async Task<Results<Ok<PoolView>, ValidationProblem, ProblemHttpResult>> ApplyAsync(
@@ -238,4 +238,6 @@ public static class PoolsApi
         TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "No user id", detail: "The access token names no user (sub).", type: PoolProblems.TypeOf("no-subject"));
 }
 
-public sealed record LeaderboardView(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, IReadOnlyList<LeaderboardEntry> Entries);
+/// <summary>A board; <c>me</c> is where the caller stands on it (their rank, null off the board, and their net).</summary>
+public sealed record LeaderboardView(
+    string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, IReadOnlyList<LeaderboardEntry> Entries, LeaderboardPlace? Me);

@@ -12,7 +12,7 @@ public sealed partial class LeaderboardWarmup(Leaderboards leaderboards, ILogger
         {
             foreach (var period in Enum.GetValues<LeaderboardPeriod>())
             {
-                await leaderboards.TopAsync(LeaderboardScope.Global, period, 1, stoppingToken);
+                await leaderboards.TopAsync(LeaderboardScope.Global, period, 1, reader: null, stoppingToken);
             }
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)

@@ -9,7 +9,13 @@ namespace StreamBets.Pools.Leaderboards;
 /// <summary>A place on a board; <paramref name="DisplayName"/> is null for a player whose name Users has not sent yet.</summary>
 public sealed record LeaderboardEntry(int Rank, Guid UserId, long NetMinor, string? DisplayName);
 
-public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow Window, IReadOnlyList<LeaderboardEntry> Entries);
+/// <summary>
+/// Where the reader stands on a board: <paramref name="Rank"/> is null off the board (net at or below zero, or below
+/// its top <see cref="Leaderboards.BoardSize"/>); <paramref name="NetMinor"/> is their net winnings over the board's days.
+/// </summary>
+public sealed record LeaderboardPlace(int? Rank, long NetMinor);
+
+public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow Window, IReadOnlyList<LeaderboardEntry> Entries, LeaderboardPlace? Me);
 
 /// <summary>
 /// Net winnings boards in Redis sorted sets (one per scope and period, e.g. "pools:leaderboard:global:week:2026-W11"),
@@ -198,27 +204,66 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         await Task.WhenAll(pending);
     }
 
-    /// <summary>The current board of the scope and period (today's day or week in UTC), best first.</summary>
-    public async Task<LeaderboardPage> TopAsync(LeaderboardScope scope, LeaderboardPeriod period, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The current board of the scope and period (today's day or week in UTC), best first, and where <paramref name="reader"/>
+    /// stands on it when given.
+    /// </summary>
+    public async Task<LeaderboardPage> TopAsync(LeaderboardScope scope, LeaderboardPeriod period, int limit, Guid? reader, CancellationToken cancellationToken)
     {
         var window = LeaderboardWindow.For(period, LeaderboardWindow.DayOf(time.GetUtcNow()));
         var redisDb = redis.GetDatabase();
         var key = Key(scope, window);
         var count = Math.Clamp(limit, 1, MaxLimit);
+        var member = reader?.ToString() ?? "";
         var built = redisDb.SortedSetScoreAsync(key, CutoffMember);
-        var top = redisDb.SortedSetRangeByRankWithScoresAsync(key, 0, count - 1, Order.Descending);
-        await Task.WhenAll(built, top);
+        var (top, rank, score) = Read();
+        await Task.WhenAll(built, top, rank, score);
         if (built.Result is null)
         {
             await BuildAsync(scope, window, cancellationToken);
-            top = redisDb.SortedSetRangeByRankWithScoresAsync(key, 0, count - 1, Order.Descending);
+            (top, rank, score) = Read();
+            await Task.WhenAll(top, rank, score);
         }
 
         // The cut-off member is in the range only when the board holds fewer players than asked for.
         var places = (await top).Where(e => e.Element != CutoffMember).Select(e => (UserId: Guid.Parse(e.Element.ToString()), Net: (long)e.Score)).ToArray();
         var names = await NamesAsync([.. places.Select(p => p.UserId)], cancellationToken);
+        LeaderboardPlace? me = null;
+        if (reader is { } readerId)
+        {
+            // Two reads: a player who leaves the board between them has a rank and no score, and PostgreSQL answers.
+            me = await rank is { } position && await score is { } net
+                ? new LeaderboardPlace((int)position + 1, (long)net)
+                : new LeaderboardPlace(null, await NetOfAsync(readerId, scope, window, cancellationToken));
+        }
         return new LeaderboardPage(scope, window,
-            [.. places.Select((p, i) => new LeaderboardEntry(i + 1, p.UserId, p.Net, names.GetValueOrDefault(p.UserId)))]);
+            [.. places.Select((p, i) => new LeaderboardEntry(i + 1, p.UserId, p.Net, names.GetValueOrDefault(p.UserId)))], me);
+
+        // The reader's rank and score come from the same sorted set as the top, so both agree on ties.
+        (Task<SortedSetEntry[]> Top, Task<long?> Rank, Task<double?> Score) Read() => (
+            redisDb.SortedSetRangeByRankWithScoresAsync(key, 0, count - 1, Order.Descending),
+            reader is null ? Task.FromResult<long?>(null) : redisDb.SortedSetRankAsync(key, member, Order.Descending),
+            reader is null ? Task.FromResult<double?>(null) : redisDb.SortedSetScoreAsync(key, member));
+    }
+
+    internal const string NetOfPlayerSql =
+        "SELECT coalesce(sum(net_minor), 0)::bigint FROM leaderboard_entries WHERE user_id = $1 AND ($2::text IS NULL OR channel = $2) AND day BETWEEN $3 AND $4";
+
+    internal const string NetOfPlayerAllTimeSql =
+        "SELECT coalesce(sum(net_minor), 0)::bigint FROM leaderboard_totals WHERE user_id = $1 AND ($2::text IS NULL OR channel = $2)";
+
+    /// <summary>A player's net over a board's days from PostgreSQL's sums (one index range: both tables are keyed by player first).</summary>
+    private async Task<long> NetOfAsync(Guid userId, LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(window.From is null ? NetOfPlayerAllTimeSql : NetOfPlayerSql);
+        command.Parameters.Add(new NpgsqlParameter { Value = userId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)scope.Channel?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        if (window.From is { } from)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Date });
+            command.Parameters.Add(new NpgsqlParameter { Value = window.To!.Value, NpgsqlDbType = NpgsqlDbType.Date });
+        }
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>Keeps a player's display name (from Users' events) unless a newer one is already kept.</summary>

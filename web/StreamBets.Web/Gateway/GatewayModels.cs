@@ -74,7 +74,10 @@ public sealed record LiveChannel(string Channel, string Provider, string Channel
 /// <summary>A place on a board; the name is null while Pools has not heard it from Users.</summary>
 public sealed record LeaderboardEntry(int Rank, Guid UserId, long NetMinor, string? DisplayName);
 
-public sealed record Leaderboard(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, IReadOnlyList<LeaderboardEntry> Entries);
+/// <summary>Where the signed-in player stands: rank null off the board, and their net over its days.</summary>
+public sealed record LeaderboardPlace(int? Rank, long NetMinor);
+
+public sealed record Leaderboard(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, IReadOnlyList<LeaderboardEntry> Entries, LeaderboardPlace? Me);
 
 public sealed record Bet(
     Guid BetId, Guid PoolId, Guid OutcomeId, long StakeMinor, string Status, DateTimeOffset PlacedAt,
