@@ -48,7 +48,7 @@ public sealed partial class Profiles(AccountStore accounts, NpgsqlDataSource db,
         {
             return Problems.UserNotFound();
         }
-        // The name others see travels with the change, so services that show it (leaderboards) never lag a saved profile.
+        // The name others see goes out with the change, in its transaction: services that show it (leaderboards) follow every save.
         var now = time.GetUtcNow();
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
