@@ -266,7 +266,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
         {
             await page.GotoAsync($"/pools/{pool.Id}");
             await Expect(page.Locator("[data-testid=pool-state]")).ToHaveAttributeAsync("data-state", "cancelled");
-            await Expect(page.Locator("[data-testid=pool-state] [data-testid=settlement]")).ToContainTextAsync("Paid out");
+            await Expect(page.Locator("[data-testid=pool-state] [data-testid=settlement]")).ToContainTextAsync("Refunded");
             await Expect(page.Locator("[data-testid=my-bet]")).ToHaveAttributeAsync("data-result", "refunded", LiveWait);
             await Expect(page.Locator("[data-testid=my-bet]")).ToContainTextAsync("Your bet: R$12.50 on No · refunded: R$12.50 back in your wallet");
             await Expect(page.Locator(".odds-figure")).ToHaveCountAsync(0);
