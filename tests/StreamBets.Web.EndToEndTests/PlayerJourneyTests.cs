@@ -219,6 +219,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(rows).ToContainTextAsync("caio");
             await Expect(rows).ToContainTextAsync("+R$28.00");
             await Expect(loser.Locator("[data-testid=my-place]")).ToHaveTextAsync("You are not on this board: your net winnings over its days are -R$30.00.");
+            await BrowserFixture.ScreenshotAsync(loser, "5b-leaderboard");
         });
 
         await Step("channel-shows-the-result", async () =>
