@@ -178,6 +178,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             var result = streamer.Locator("[data-testid=recent-results] [data-testid=finished-pool]");
             await Expect(result).ToHaveAttributeAsync("data-state", "resolved", LiveWait);
             await Expect(result.Locator("[data-testid=settlement]")).ToContainTextAsync("Paid out", new() { Timeout = 60_000 });
+            await Expect(streamer.Locator("[data-testid=channel-leaderboard]")).ToHaveAttributeAsync("href", $"/leaderboards?channel=twitch%3A{channel}");
             await Expect(streamer.Locator("[data-testid=streamer-pool]")).ToHaveCountAsync(0);
         });
 
