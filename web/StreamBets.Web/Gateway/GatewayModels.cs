@@ -57,7 +57,11 @@ public sealed record Pool(
     string? CancellationReason,
     string? Settlement,
     DateTimeOffset? SettledAt,
-    int Version);
+    int Version)
+{
+    /// <summary>The pool as paid out at <paramref name="at"/> (a PoolSettled push); a pool already paid keeps its first time, as Pools does.</summary>
+    public Pool PaidOutAt(DateTimeOffset at) => SettledAt is null ? this with { Settlement = "settled", SettledAt = at } : this;
+}
 
 /// <summary>POST /api/pools: with a <c>TemplateId</c>, the template supplies whatever is left null.</summary>
 public sealed record CreatePoolRequest(

@@ -77,7 +77,7 @@ public sealed class LivePoolList : IAsyncDisposable
 
     /// <summary>Shows a fresh read of the finished pools; one whose settlement was pushed already shows paid out.</summary>
     public void ShowFinished(Pool[] finished) =>
-        Finished = [.. finished.Select(p => p.SettledAt is null && _settledAt.TryGetValue(p.Id, out var at) ? p with { SettledAt = at } : p)];
+        Finished = [.. finished.Select(p => _settledAt.TryGetValue(p.Id, out var at) ? p.PaidOutAt(at) : p)];
 
     private void OnOddsChanged(OddsChangedMessage odds) => OnPage(() =>
     {
@@ -98,7 +98,7 @@ public sealed class LivePoolList : IAsyncDisposable
         var index = Array.FindIndex(Finished ?? [], p => p.Id == settled.PoolId);
         if (index >= 0 && Finished![index].SettledAt is null)
         {
-            Finished[index] = Finished[index] with { SettledAt = settled.SettledAt };
+            Finished[index] = Finished[index].PaidOutAt(settled.SettledAt);
             _changed();
         }
         return Task.CompletedTask;
