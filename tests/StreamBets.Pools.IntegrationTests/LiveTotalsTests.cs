@@ -44,6 +44,26 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     [Fact]
+    public async Task Bets_counted_after_redis_lost_the_hash_leave_the_other_outcomes_totals_whole()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await app.PublishAsync(Placed(pool, Bet(pool, 0, 1000), Bet(pool, 1, 500)));
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 1500));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+        await redis.GetDatabase().KeyDeleteAsync(PoolStakes.Key(pool.Id));
+
+        // Counted before anyone reads the pool again: only outcome 0 changes.
+        await app.PublishAsync(Placed(pool, Bet(pool, 0, 100)));
+        Assert.True(await PoolsApp.EventuallyAsync(async () =>
+            await app.ScalarAsync<long>("SELECT staked_minor FROM pool_outcomes WHERE id = $1", pool.Outcomes[0].Id) == 1100));
+
+        var detail = await streamer.GetPoolAsync(pool.Id);
+        Assert.Equal(1600, detail.TotalStakedMinor);
+        Assert.Equal([(1100L, 2), (500L, 1), (0L, 0)], detail.Outcomes.Select(o => (o.StakedMinor, o.BetCount)));
+    }
+
+    [Fact]
     public async Task A_bet_on_an_unknown_outcome_is_ignored_and_the_rest_of_its_batch_still_counts()
     {
         using var streamer = app.NewStreamer(out _);

@@ -37,7 +37,23 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, Np
         return [.. outcomeIds.Select(id => new OutcomeStakeRow(id, values.GetValueOrDefault($"s:{id}"), (int)values.GetValueOrDefault($"n:{id}")))];
     }
 
-    public async Task WriteAsync(Guid poolId, IReadOnlyCollection<OutcomeStakeRow> rows)
+    /// <summary>
+    /// Writes the new totals of the outcomes a batch of bets changed, into the hash only if it is there. Were Redis to
+    /// have lost it, these outcomes alone would make a hash the next read takes as whole, showing every other outcome
+    /// at zero; left missing, that read refills all of them from PostgreSQL instead.
+    /// </summary>
+    public Task UpdateAsync(Guid poolId, IReadOnlyCollection<OutcomeStakeRow> rows) =>
+        redis.GetDatabase().ScriptEvaluateAsync(UpdateIfPresentScript, [Key(poolId)],
+            [(long)KeepFor.TotalSeconds, .. rows.SelectMany(r => new RedisValue[] { $"s:{r.OutcomeId}", r.StakedMinor, $"n:{r.OutcomeId}", r.BetCount })]);
+
+    private const string UpdateIfPresentScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+        redis.call('EXPIRE', KEYS[1], ARGV[1])
+        return 1
+        """;
+
+    private async Task WriteAsync(Guid poolId, IReadOnlyCollection<OutcomeStakeRow> rows)
     {
         var database = redis.GetDatabase();
         var fields = rows.SelectMany(r => new[] { new HashEntry($"s:{r.OutcomeId}", r.StakedMinor), new HashEntry($"n:{r.OutcomeId}", r.BetCount) }).ToArray();

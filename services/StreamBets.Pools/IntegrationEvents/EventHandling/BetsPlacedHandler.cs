@@ -7,7 +7,8 @@ namespace StreamBets.Pools.IntegrationEvents.EventHandling;
 
 /// <summary>
 /// Counts a batch of accepted bets into their outcomes' totals, for the pool's detail and live odds: one update per
-/// event, sharing the inbox transaction (exactly once); the Redis hash then gets the new absolute totals.
+/// event, sharing the inbox transaction (exactly once); the Redis hash then gets the new absolute totals (if Redis lost
+/// it, the next read refills it whole).
 /// </summary>
 public sealed partial class BetsPlacedHandler(PoolStakes stakes, ILogger<BetsPlacedHandler> logger) : IIntegrationEventHandler<BetsPlaced>
 {
@@ -25,7 +26,7 @@ public sealed partial class BetsPlacedHandler(PoolStakes stakes, ILogger<BetsPla
         }
         if (totals.Count > 0)
         {
-            await stakes.WriteAsync(@event.PoolId, totals);
+            await stakes.UpdateAsync(@event.PoolId, totals);
         }
     }
 
