@@ -149,6 +149,49 @@ public sealed class RecoveryTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_moved_stake_whose_bet_lost_its_outcome_while_pending_is_refunded_by_recovery()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 600);
+        await Pipeline.WritePendingAsync(pool.Id, [first], default);
+        await Ledger.MoveStakesAsync([first.ToPending()], default); // ...and the process dies here
+        // Meanwhile the player, told "pending", backs the other outcome; nothing stored claims an outcome yet, so it stands.
+        Assert.Equal(HttpStatusCode.Created, (await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[1], 900)).StatusCode);
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'second-outcome' AND refund_status = 'done'", first.BetId));
+        Assert.Equal(Funds - 900, await stack.BalanceAsync(player.Account));
+        Assert.Equal(900, await stack.BalanceAsync(pool.Escrow));
+        Assert.Single(await stack.TransferIdsAsync(player.Account), id => id == BetTransferIds.Refund(first.BetId).ToString());
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_bet_held_back_for_a_second_outcome_before_a_crash_is_rejected_by_recovery_with_its_money_back()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 600);
+        var second = stack.Admit(player, pool, pool.Outcomes[1], 900);
+        await Pipeline.WritePendingAsync(pool.Id, [first, second], default);
+        await Ledger.MoveStakesAsync([first.ToPending()], default); // the batch held the second back, and died
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'accepted'", first.BetId));
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'second-outcome'", second.BetId));
+        Assert.Equal(Funds - 600, await stack.BalanceAsync(player.Account));
+        Assert.Equal(600, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
     public async Task A_pending_bet_of_a_pool_cancelled_meanwhile_is_rejected_and_its_stake_returned()
     {
         var pool = await stack.NewPoolAsync();

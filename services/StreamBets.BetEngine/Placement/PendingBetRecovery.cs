@@ -79,29 +79,25 @@ public sealed partial class PendingBetRecovery(
             await store.MarkFinishedAsync(poolId, reason, time.GetUtcNow(), cancellationToken);
         }
 
-        // The same one-outcome pre-check as a live batch, in placement order, so a bet held back then is held back now.
+        // The same one-outcome pre-check as a live batch, in placement order, for the reason a bet is rejected. But every
+        // stake is replayed, a held-back one's too: only the replay tells whether the first attempt moved it (the claim
+        // checked now may be newer than the bet), and the finalize has any moved stake of a rejected bet refunded.
         var backed = new Dictionary<Guid, Guid>(await store.OutcomesByUserAsync(poolId, [.. bets.Select(b => b.UserId).Distinct()], cancellationToken));
-        var decisions = new StakeDecision?[bets.Length];
-        var moving = new List<int>();
+        var answers = await ledger.MoveStakesAsync(bets, cancellationToken);
+        var decisions = new StakeDecision[bets.Length];
         for (var i = 0; i < bets.Length; i++)
         {
-            if (backed.TryGetValue(bets[i].UserId, out var outcome) && outcome != bets[i].OutcomeId)
+            var bet = bets[i];
+            if (backed.TryGetValue(bet.UserId, out var outcome) && outcome != bet.OutcomeId)
             {
-                decisions[i] = new StakeDecision(bets[i], StakeMovement.NotSent, BatchFinalizer.SecondOutcome());
+                decisions[i] = new StakeDecision(bet, answers[i].Movement, BatchFinalizer.SecondOutcome());
                 continue;
             }
-            backed[bets[i].UserId] = bets[i].OutcomeId;
-            moving.Add(i);
+            backed[bet.UserId] = bet.OutcomeId;
+            decisions[i] = BetBatchPipeline.ToDecision(bet, answers[i]);
         }
 
-        // Replaying is the only way to learn whether the first attempt moved the stake, and it moves it at most once.
-        var answers = moving.Count == 0 ? [] : await ledger.MoveStakesAsync([.. moving.Select(i => bets[i])], cancellationToken);
-        for (var m = 0; m < moving.Count; m++)
-        {
-            decisions[moving[m]] = BetBatchPipeline.ToDecision(bets[moving[m]], answers[m]);
-        }
-
-        return await finalizer.FinalizeAsync(poolId, [.. decisions.Select(d => d!)], cancellationToken);
+        return await finalizer.FinalizeAsync(poolId, decisions, cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
