@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using StreamBets.BetEngine.Data;
+using StreamBets.BetEngine.Eligibility;
 using StreamBets.BetEngine.Placement;
 using StreamBets.BetEngine.Pools;
 
@@ -47,6 +50,25 @@ public sealed class BetRejectionTests(BetEngineStack stack)
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         Assert.Equal(BetRequests.Problem("pool-locked"), await response.ProblemTypeAsync());
         await AssertNoMoneyMovedAsync(late, pool, escrow: 500);
+    }
+
+    [Fact]
+    public async Task A_refusal_the_bet_database_cannot_check_for_an_earlier_bet_is_answered_unavailable()
+    {
+        var pool = await stack.NewPoolAsync(minStakeMinor: 100);
+        var player = await stack.NewPlayerAsync(Funds);
+        // A bet database that does not answer: nothing listens on port 1.
+        await using var unreachable = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Timeout=2;Username=x;Database=x");
+        var placement = new BetPlacement(
+            stack.BetEngine.GetRequiredService<IPoolDirectory>(), stack.BetEngine.GetRequiredService<EligibilityCache>(),
+            new BetStore(unreachable), stack.BetEngine.GetRequiredService<PoolBatchers>(), stack.Clock);
+
+        // Below the minimum: before refusing, the key's earlier bet is looked up (the limits may have been changed since).
+        var result = await placement.PlaceAsync(new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], 50, Guid.NewGuid().ToString()), default);
+
+        // Not "stake-out-of-range": a bet with this key may have been accepted before; the player is told to retry.
+        Assert.Equal(BetRejectionCodes.DependencyUnavailable, result.Rejection?.Code);
+        await AssertNoMoneyMovedAsync(player, pool);
     }
 
     [Fact]

@@ -9,12 +9,14 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Placement;
+using StreamBets.BetEngine.Pools;
 using StreamBets.Contracts.Bets;
 using StreamBets.Gateway.Bets;
 using StreamBets.Testing;
@@ -228,6 +230,50 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
         Assert.Equal(streamsBefore + 1, stack.RelayMessages.StreamsOpened);
         Assert.Equal(700, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_retry_while_the_first_request_is_still_queued_waits_for_its_answer_even_past_the_lock_time()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (first, queued) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
+        using var firstClient = stack.GatewayClient(first);
+        using var queuedClient = stack.GatewayClient(queued);
+        var key = Guid.NewGuid().ToString();
+        var hold = stack.StakeHold.Arm(pool.Id);
+        try
+        {
+            var held = firstClient.PlaceAsync(pool, pool.Outcomes[0], 400);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // This bet queues behind the held batch; the Gateway gives up on both at its deadline.
+            using (var unanswered = await queuedClient.PlaceAsync(pool, pool.Outcomes[1], 300, key))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, unanswered.StatusCode);
+            }
+            (await held).Dispose();
+
+            // The pool locks while the bet still waits in its pool's batcher. A retry must not be judged afresh
+            // ("pool-locked"): the queued bet, placed before the lock, will be decided, and its answer is the key's answer.
+            await stack.LockPoolAsync(pool.Id);
+            var directory = stack.BetEngine.GetRequiredService<IPoolDirectory>();
+            Assert.True(await BetEngineStack.EventuallyAsync(async () => (await directory.GetAsync(pool.Id, default))!.State == PoolState.Locked));
+            using var meanwhile = await queuedClient.PlaceAsync(pool, pool.Outcomes[1], 300, key);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, meanwhile.StatusCode);
+            Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await meanwhile.ProblemTypeAsync());
+        }
+        finally
+        {
+            hold.Release();
+        }
+        Assert.True(await BetEngineStack.EventuallyAsync(async () =>
+            await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1 AND status = 'accepted'", pool.Id) == 2));
+        using var retried = await queuedClient.PlaceAsync(pool, pool.Outcomes[1], 300, key);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal("true", retried.Headers.GetValues(BetsApi.ReplayedHeader).Single());
+        Assert.Equal(700, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(100_000 - 300, await stack.BalanceAsync(queued.Account));
         await stack.AssertLedgerExactAsync();
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Npgsql;
 using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Eligibility;
 using StreamBets.BetEngine.Pools;
@@ -25,24 +26,51 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
         var mine = new InFlight(command, new TaskCompletionSource<PlacementResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         while (!_inFlight.TryAdd(key, mine))
         {
-            if (_inFlight.TryGetValue(key, out var first))
+            if (!_inFlight.TryGetValue(key, out var first))
             {
-                var answer = await first.Answer.Task.WaitAsync(cancellationToken);
-                return command.HasSameBodyAs(first.Command) ? answer.AsReplay() : PlacementResult.Refused(BetBatchPipeline.KeyReused());
+                continue;
             }
+            PlacementResult answer;
+            try
+            {
+                answer = await first.Answer.Task.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                continue; // The first caller went away before its bet was queued: nothing was decided, so judge this one.
+            }
+            return command.HasSameBodyAs(first.Command) ? answer.AsReplay() : PlacementResult.Refused(BetBatchPipeline.KeyReused());
         }
 
+        Task<PlacementResult> decided;
         try
         {
-            // Once queued, a bet completes even if this caller goes away: money may already be moving.
-            var result = await PlaceNewAsync(command, cancellationToken);
-            mine.Answer.TrySetResult(result);
-            return result;
+            decided = await DecideAsync(command, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // Out of the table first, so a duplicate woken by the failure finds the key free.
+            _inFlight.TryRemove(new KeyValuePair<(Guid, string), InFlight>(key, mine));
+            mine.Answer.TrySetException(e);
+            throw;
+        }
+
+        // Once queued, a bet completes even if this caller goes away (money may already be moving), and the key stays in
+        // flight until it does: a retry meanwhile waits for this answer rather than being judged afresh, perhaps after
+        // the lock time, and told something the batch then contradicts.
+        _ = AnswerWhenDecidedAsync(key, mine, decided);
+        return await mine.Answer.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task AnswerWhenDecidedAsync((Guid, string) key, InFlight mine, Task<PlacementResult> decided)
+    {
+        try
+        {
+            mine.Answer.TrySetResult(await decided);
         }
         catch (Exception e)
         {
             mine.Answer.TrySetException(e);
-            throw;
         }
         finally
         {
@@ -50,7 +78,8 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
         }
     }
 
-    private async Task<PlacementResult> PlaceNewAsync(PlaceBetCommand command, CancellationToken cancellationToken)
+    /// <summary>The cheap rules: a refusal at once, or the answer of the batch the bet joined.</summary>
+    private async Task<Task<PlacementResult>> DecideAsync(PlaceBetCommand command, CancellationToken cancellationToken)
     {
         // PostgreSQL keeps microseconds: truncate now so a replay answers exactly the first result.
         var now = time.GetUtcNow();
@@ -74,14 +103,34 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
 
         if (refusal is not null)
         {
-            // An earlier request with this key may have been accepted before the pool locked: answer that.
-            var earlier = await store.FindByKeyAsync(command.UserId, command.IdempotencyKey, cancellationToken);
-            return earlier is null ? PlacementResult.Refused(refusal)
-                : command.HasSameBodyAs(earlier) ? PlacementResult.Of(earlier, replayed: true)
-                : PlacementResult.Refused(BetBatchPipeline.KeyReused());
+            return Task.FromResult(await RefusedUnlessPlacedEarlierAsync(command, refusal, cancellationToken));
         }
 
-        return await batchers.EnqueueAsync(new AdmittedBet(command, Guid.CreateVersion7(arrivedAt), arrivedAt)).WaitAsync(cancellationToken);
+        try
+        {
+            return batchers.EnqueueAsync(new AdmittedBet(command, Guid.CreateVersion7(arrivedAt), arrivedAt));
+        }
+        catch (ObjectDisposedException)
+        {
+            return Task.FromResult(PlacementResult.Refused(BetBatchPipeline.Unavailable("The Bet Engine, shutting down,")));
+        }
+    }
+
+    /// <summary>An earlier request with this key may have been accepted before the pool locked: answer that.</summary>
+    private async Task<PlacementResult> RefusedUnlessPlacedEarlierAsync(PlaceBetCommand command, BetRejection refusal, CancellationToken cancellationToken)
+    {
+        BetRecord? earlier;
+        try
+        {
+            earlier = await store.FindByKeyAsync(command.UserId, command.IdempotencyKey, cancellationToken);
+        }
+        catch (NpgsqlException)
+        {
+            return PlacementResult.Refused(BetBatchPipeline.Unavailable("The bet database"));
+        }
+        return earlier is null ? PlacementResult.Refused(refusal)
+            : command.HasSameBodyAs(earlier) ? PlacementResult.Of(earlier, replayed: true)
+            : PlacementResult.Refused(BetBatchPipeline.KeyReused());
     }
 
     private sealed record InFlight(PlaceBetCommand Command, TaskCompletionSource<PlacementResult> Answer);
