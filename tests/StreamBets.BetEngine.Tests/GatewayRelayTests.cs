@@ -81,6 +81,33 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_body_too_large_to_be_a_bet_is_refused_413_at_the_gateway_and_never_relayed()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var client = stack.GatewayClient(player);
+        // Valid JSON padded past the cap: the relay stream every player's bets share must never carry it.
+        var padded = "{\"poolId\": \"" + pool.Id + "\", \"outcomeId\": \"" + pool.Outcomes[0] + "\", \"stakeMinor\": 250, \"note\": \""
+            + new string('x', RelayedBetsApi.MaxBodyBytes) + "\"}";
+        var messagesBefore = stack.RelayMessages.Sent.Count;
+
+        using var sized = await client.SendAsync(Post(new StringContent(padded, Encoding.UTF8, "application/json"), Guid.NewGuid().ToString()));
+        var chunkedRequest = Post(new StringContent(padded, Encoding.UTF8, "application/json"), Guid.NewGuid().ToString());
+        chunkedRequest.Headers.TransferEncodingChunked = true;
+        using var chunked = await client.SendAsync(chunkedRequest);
+
+        foreach (var refused in new[] { sized, chunked })
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+            Assert.Equal("https://streambets.dev/problems/request-too-large", await refused.ProblemTypeAsync());
+        }
+        Assert.Equal(messagesBefore, stack.RelayMessages.Sent.Count);
+        using var placed = await client.PlaceAsync(pool, pool.Outcomes[0], 250);
+        Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
+        Assert.Equal(250, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    [Fact]
     public async Task Only_a_player_with_a_valid_token_gets_a_bet_through_the_gateway()
     {
         var pool = await stack.NewPoolAsync();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Mvc;
 using StreamBets.Contracts.Bets;
 
 namespace StreamBets.Gateway.Bets;
@@ -14,10 +15,17 @@ public static class RelayedBetsApi
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string ReplayedHeader = "Idempotent-Replayed";
 
+    /// <summary>
+    /// A bet's body is about 120 bytes. The cap keeps one player from filling the stream all players' bets share: a
+    /// relay message of <see cref="BetRelay.MaxBetsPerMessage"/> bets stays under 2.1 MB, inside gRPC's 4 MB limit.
+    /// </summary>
+    public const int MaxBodyBytes = 4 * 1024;
+
     public static IEndpointRouteBuilder MapRelayedBets(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/bets", RelayAsync)
-            .RequireAuthorization(policy => policy.RequireRole(AuthenticationDefaults.Roles.Player));
+            .RequireAuthorization(policy => policy.RequireRole(AuthenticationDefaults.Roles.Player))
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         return app;
     }
 
@@ -25,7 +33,20 @@ public static class RelayedBetsApi
     {
         var request = http.Request;
         using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, http.RequestAborted);
+        try
+        {
+            await request.Body.CopyToAsync(body, http.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await TypedResults.Problem(
+                statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "Bet too large",
+                type: "https://streambets.dev/problems/request-too-large",
+                detail: $"A bet's body is a small JSON object (poolId, outcomeId, stakeMinor); this one is over {MaxBodyBytes} bytes.")
+                .ExecuteAsync(http);
+            return;
+        }
         var idempotencyKey = request.Headers[IdempotencyKeyHeader];
         var bet = new RestBet
         {
