@@ -14,6 +14,7 @@ public sealed class NamingAndTextRulesTests
     [InlineData("myspace:123", null)]
     [InlineData("twitch:", null)]
     [InlineData("twitch:a b", null)]
+    [InlineData("twitch:gaules\n", null)]
     [InlineData("12826", null)]
     [InlineData(null, null)]
     public void Channels_are_provider_colon_id_with_the_provider_lower_cased(string? channel, string? normalised) =>

@@ -14,6 +14,6 @@ public static partial class PoolTemplates
 
     public const string IdRule = "A template id is 1 to 64 lower-case letters, digits or '-'.";
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,63}\z")] // \z, not $: "$" also matches before a final newline
     private static partial Regex IdPattern();
 }

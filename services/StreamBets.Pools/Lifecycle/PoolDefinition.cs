@@ -23,7 +23,7 @@ public sealed record PoolDefinition(
     internal Dictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>();
-        if (LengthProblem(Title, MaxTitleLength) is { } title)
+        if (TextProblem(Title, MaxTitleLength) is { } title)
         {
             errors["title"] = [$"The title {title}."];
         }
@@ -37,7 +37,7 @@ public sealed record PoolDefinition(
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < outcomes.Count; i++)
         {
-            if (LengthProblem(outcomes[i], MaxOutcomeLabelLength) is { } label)
+            if (TextProblem(outcomes[i], MaxOutcomeLabelLength) is { } label)
             {
                 errors[$"outcomes[{i}]"] = [$"The outcome label {label}."];
             }
@@ -71,13 +71,19 @@ public sealed record PoolDefinition(
     }
 
     /// <summary>
-    /// Lengths count Unicode code points of the trimmed text, as PostgreSQL's varchar(n) does, so most emoji count as one character.
+    /// Lengths count Unicode code points of the trimmed text, as PostgreSQL's varchar(n) does, so most emoji count as one
+    /// character. Control characters are refused: a title is one line, and PostgreSQL cannot store a NUL at all.
     /// </summary>
-    private static string? LengthProblem(string? text, int maxLength)
+    private static string? TextProblem(string? text, int maxLength)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
             return "must not be blank";
+        }
+
+        if (text.Any(char.IsControl))
+        {
+            return "must not contain control characters such as line breaks or tabs";
         }
 
         var length = 0;

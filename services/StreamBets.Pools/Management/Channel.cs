@@ -41,6 +41,6 @@ public sealed partial record Channel(string Provider, string ChannelId)
         return errors;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]+\z")] // \z, not $: "$" also matches before a final newline
     private static partial Regex ChannelIdPattern();
 }

@@ -56,6 +56,6 @@ public static partial class ChannelNames
         return ChannelPattern().IsMatch(normalised) ? normalised : null;
     }
 
-    [GeneratedRegex("^(twitch|kick|youtube):[A-Za-z0-9_.-]{1,100}$")]
+    [GeneratedRegex(@"^(twitch|kick|youtube):[A-Za-z0-9_.-]{1,100}\z")] // \z, not $: "$" also matches before a final newline
     private static partial Regex ChannelPattern();
 }

@@ -38,6 +38,16 @@ public class PoolDefinitionTests
         Assert.Equal(["title"], FieldsBrokenBy(Definition() with { Title = title! }));
     }
 
+    [Theory]
+    [InlineData("Who\u0000wins?")] // PostgreSQL cannot store a NUL: this once reached the database and answered 500
+    [InlineData("Who wins?\nTell me")]
+    [InlineData("Who\twins?")]
+    public void A_title_or_an_outcome_label_with_a_control_character_is_refused(string text)
+    {
+        Assert.Equal(["title"], FieldsBrokenBy(Definition() with { Title = text }));
+        Assert.Equal(["outcomes[1]"], FieldsBrokenBy(Definition() with { Outcomes = ["Yes", text[..Math.Min(text.Length, 20)]] }));
+    }
+
     [Fact]
     public void A_title_of_45_characters_counts_each_emoji_as_one()
     {
