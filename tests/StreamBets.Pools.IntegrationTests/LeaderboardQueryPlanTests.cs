@@ -74,6 +74,26 @@ public sealed class LeaderboardQueryPlanTests
         }
     }
 
+    [Fact]
+    public async Task Whether_a_channel_ever_had_pools_is_read_from_the_channel_indexes()
+    {
+        await using var database = await MigratedDatabaseAsync("leaderboard-channel-pools");
+        await ExecuteAsync(database, """
+            INSERT INTO pools (id, channel_provider, channel_id, created_by, title, betting_window, min_stake_minor, max_stake_minor,
+                               rake_bps, state, exclusive, created_at)
+            SELECT gen_random_uuid(), 'twitch', 'channel' || (g % 5000), gen_random_uuid(), 'Who wins?', interval '60 seconds', 100, 10000,
+                   500, (ARRAY['open', 'locked', 'resolved', 'cancelled'])[1 + g % 4], false, now()
+            FROM generate_series(1, 50000) g;
+            ANALYZE pools;
+            """);
+
+        var plan = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.HasPoolsSql, ["twitch", "made-up-channel"]);
+
+        Assert.Contains("pools_live_by_channel", plan);
+        Assert.Contains("pools_finished_by_channel", plan);
+        Assert.DoesNotContain("Seq Scan", plan);
+    }
+
     private static async Task<NpgsqlDataSource> MigratedDatabaseAsync(string name)
     {
         var connectionString = await (await TestServers.PostgresAsync()).CreateDatabaseAsync(name);

@@ -177,6 +177,25 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.Equal(new LeaderboardPlaceJson(null, -700), (await BoardAsync(noaReads, "global", "all")).Me);
     }
 
+    [Fact]
+    public async Task A_board_of_a_channel_that_never_had_a_pool_is_empty_and_never_built()
+    {
+        using var player = app.Player();
+        var channel = $"twitch:{Requests.NewChannel()}";
+
+        foreach (var period in new[] { "day", "week", "all" })
+        {
+            var board = await BoardAsync(player, $"channel:{channel}", period);
+            Assert.Empty(board.Entries);
+            Assert.Equal(new LeaderboardPlaceJson(null, 0), board.Me);
+        }
+
+        // Made-up channels cost no rebuild and leave nothing behind in Redis.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        Assert.Empty(server.Keys(pattern: $"pools:leaderboard:channel:{channel}:*"));
+    }
+
     [Theory]
     [InlineData("scope=everyone", "scope")]
     [InlineData("scope=channel:myspace:1", "scope")]

@@ -220,6 +220,12 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         await Task.WhenAll(built, top, rank, score);
         if (built.Result is null)
         {
+            if (scope.Channel is { } channel && !await HasPoolsAsync(channel, cancellationToken))
+            {
+                // Nobody can have won or lost on a channel without pools: answer the empty board without building it,
+                // so made-up channels cost one index probe, not the leaderboards lock, a scan and a Redis key each.
+                return new LeaderboardPage(scope, window, [], reader is null ? null : new LeaderboardPlace(null, 0));
+            }
             await BuildAsync(scope, window, cancellationToken);
             (top, rank, score) = Read();
             await Task.WhenAll(top, rank, score);
@@ -251,6 +257,20 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
 
     internal const string NetOfPlayerAllTimeSql =
         "SELECT coalesce(sum(net_minor), 0)::bigint FROM leaderboard_totals WHERE user_id = $1 AND ($2::text IS NULL OR channel = $2)";
+
+    /// <summary>Whether any pool that could have taken bets was ever on the channel (each half of the OR reads a partial index).</summary>
+    private async Task<bool> HasPoolsAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(HasPoolsSql);
+        command.Parameters.AddWithValue(channel.Provider);
+        command.Parameters.AddWithValue(channel.ChannelId);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    internal const string HasPoolsSql = """
+        SELECT EXISTS (SELECT 1 FROM pools WHERE channel_provider = $1 AND channel_id = $2 AND state IN ('open', 'locked'))
+            OR EXISTS (SELECT 1 FROM pools WHERE channel_provider = $1 AND channel_id = $2 AND state IN ('resolved', 'cancelled'))
+        """;
 
     /// <summary>A player's net over a board's days from PostgreSQL's sums (one index range: both tables are keyed by player first).</summary>
     private async Task<long> NetOfAsync(Guid userId, LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
