@@ -57,6 +57,15 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         var second = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
 
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+
+        // However many it runs, a viewer's read of the channel's live pools stays bounded: the soonest to lock first.
+        for (var i = 2; i <= Apis.PoolsApi.MaxLivePoolsPerChannel; i++)
+        {
+            await admin.CreatePoolAsync(Requests.Pool(channel));
+        }
+        var live = (await admin.GetFromJsonAsync<PoolJson[]>($"/api/pools/live?channel=twitch:{channel}"))!;
+        Assert.Equal(Apis.PoolsApi.MaxLivePoolsPerChannel, live.Length);
+        Assert.Equal(live.OrderBy(p => p.LocksAt).Select(p => p.Id), live.Select(p => p.Id));
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public static class PoolsApi
     public const int MaxLiveChannels = 200;
     public const int MaxFinishedPools = 100;
     public const int MaxAllLivePools = 1000;
+    public const int MaxLivePoolsPerChannel = 50;
     public const int MaxPoolsById = 100;
 
     public static IEndpointRouteBuilder MapPoolsApi(this IEndpointRouteBuilder app)
@@ -82,7 +83,7 @@ public static class PoolsApi
             return PoolProblems.Invalid(new Dictionary<string, string[]> { ["channel"] = [ChannelRule] });
         }
 
-        return TypedResults.Ok(await ViewsAsync(await store.LiveAsync(parsed, cancellationToken), stakes, time, cancellationToken));
+        return TypedResults.Ok(await ViewsAsync(await store.LiveAsync(parsed, MaxLivePoolsPerChannel, cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>Every channel's open and locked pools, soonest lock first, in one call (admins: the operators' console).</summary>

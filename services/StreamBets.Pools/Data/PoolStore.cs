@@ -41,13 +41,15 @@ public sealed class PoolStore(NpgsqlDataSource database)
         return await ReadAsync(command, cancellationToken);
     }
 
-    /// <summary>Open and locked pools of a channel, soonest lock first.</summary>
-    public async Task<IReadOnlyList<StoredPool>> LiveAsync(Channel channel, CancellationToken cancellationToken)
+    /// <summary>Open and locked pools of a channel, soonest lock first, at most <paramref name="limit"/> (a channel whose
+    /// streamer may run several pools at once must not make every viewer's read unbounded).</summary>
+    public async Task<IReadOnlyList<StoredPool>> LiveAsync(Channel channel, int limit, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
-            $"{SelectPools} WHERE p.channel_provider = $1 AND p.channel_id = $2 AND p.state IN ('open', 'locked') ORDER BY p.locks_at");
+            $"{SelectPools} WHERE p.channel_provider = $1 AND p.channel_id = $2 AND p.state IN ('open', 'locked') ORDER BY p.locks_at, p.id LIMIT $3");
         command.Parameters.AddWithValue(channel.Provider);
         command.Parameters.AddWithValue(channel.ChannelId);
+        command.Parameters.AddWithValue(limit);
         return await ReadAsync(command, cancellationToken);
     }
 
