@@ -106,9 +106,10 @@ public static partial class SettlementsApi
                     return NotFound(poolId);
                 }
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            catch (RpcException) when (!cancellationToken.IsCancellationRequested)
             {
-                // Who created the pool is Pools' to say; while it cannot, the streamer retries rather than gets a 500.
+                // Who created the pool is Pools' to say; while it cannot (down, slow, or failing: whatever the status), the
+                // streamer retries rather than gets a 500.
                 return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Pools unavailable",
                     detail: "The pool's owner could not be checked just now; try again in a few seconds.", type: ProblemTypeBase + "dependency-unavailable");
             }
