@@ -33,8 +33,9 @@ public static class Extensions
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
-            // Applies to gRPC clients too: they are HttpClientFactory clients. Retrying is safe
-            // because every money-moving call carries an idempotency key.
+            // Applies to gRPC clients too: they are HttpClientFactory clients. Retrying is safe for the
+            // service-to-service calls because every money-moving one carries an idempotency key; the front
+            // ends' gateway client opts out for POSTs and the like (ServerSideSignIn.AddGatewayHttpClient).
             http.AddStandardResilienceHandler();
             http.AddServiceDiscovery();
         });

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http.Resilience;
 using StackExchange.Redis;
 using StreamBets.FrontEnd.Gateway;
 
@@ -22,11 +23,26 @@ public static class ServerSideSignIn
     /// Also the app's gateway client <typeparamref name="TGateway"/> (per circuit or request; sign-in and sign-out use
     /// it too) and the HTTP client it and token refresh share (service discovery).
     /// </summary>
+    /// <summary>
+    /// The HTTP client the gateway calls share, with the standard resilience pipeline of every client (service defaults)
+    /// except that it never resends a POST, PUT, PATCH or DELETE: a refresh token is spent by its first use (a resent
+    /// refresh would look like theft and end the session), and a resent resolve or lock answers "invalid transition"
+    /// for a change that was made. Reads are still retried.
+    /// </summary>
+    public static IHttpStandardResiliencePipelineBuilder AddGatewayHttpClient(this IServiceCollection services)
+    {
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
+        return services.AddHttpClient(GatewayClientBase.HttpClientName, client => client.BaseAddress = new Uri("http://gateway"))
+            .RemoveAllResilienceHandlers()
+            .AddStandardResilienceHandler(options => options.Retry.DisableForUnsafeHttpMethods());
+#pragma warning restore EXTEXP0001
+    }
+
     public static void AddServerSideSignIn<TGateway>(this IHostApplicationBuilder builder, FrontEndApp app) where TGateway : GatewayClientBase
     {
         var services = builder.Services;
         services.AddSingleton(app);
-        services.AddHttpClient(GatewayClientBase.HttpClientName, client => client.BaseAddress = new Uri("http://gateway"));
+        services.AddGatewayHttpClient();
         services.AddScoped<TGateway>();
         services.AddScoped<GatewayClientBase>(provider => provider.GetRequiredService<TGateway>());
 

@@ -129,7 +129,7 @@ public sealed partial class SessionTokens(
             }
             LogRefreshFailed(logger, (int)response.StatusCode, null);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (GatewayClientBase.IsNoAnswer(e) && !cancellationToken.IsCancellationRequested)
         {
             LogRefreshFailed(logger, 0, e);
         }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Polly;
 using StreamBets.FrontEnd.Auth;
 
 namespace StreamBets.FrontEnd.Gateway;
@@ -59,12 +60,19 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
             }
             return result;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsNoAnswer(e) && !cancellationToken.IsCancellationRequested)
         {
             LogUnavailable(logger, method.Method, path, e);
             return ApiResult<T>.Failure(ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, ApiProblem.Unavailable));
         }
     }
+
+    /// <summary>
+    /// The gateway gave no usable answer: a network failure, a timeout, an unreadable body, or the resilience pipeline
+    /// refusing to send (its total timeout, an open circuit breaker: Polly's <see cref="ExecutionRejectedException"/>s).
+    /// Thrown on, any of these would tear down the player's circuit and the idempotency key of the bet being placed.
+    /// </summary>
+    internal static bool IsNoAnswer(Exception e) => e is HttpRequestException or OperationCanceledException or JsonException or ExecutionRejectedException;
 
     private async Task<ApiResult<T>> SendOnceAsync<T>(
         HttpMethod method, string path, object? body, string? idempotencyKey, string? token, CancellationToken cancellationToken)
