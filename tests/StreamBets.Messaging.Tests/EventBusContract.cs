@@ -98,6 +98,24 @@ public abstract class EventBusContract
     }
 
     [SkippableFact]
+    public async Task A_relay_whose_publishing_loop_fails_hands_the_lead_on_and_publishing_resumes()
+    {
+        await using var scenario = await StartScenarioAsync();
+        var user = Guid.NewGuid();
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 0));
+        await scenario.AppliedWhenAsync(rows => rows.Count == 1, "the first event is handled");
+
+        // The leader's next read of the outbox fails (as on a dropped pooled connection or a statement timeout), while
+        // its LISTEN session, which holds the lead, stays healthy.
+        await TestDatabases.CountAsync(scenario.PublisherDb, "ALTER TABLE outbox RENAME TO outbox_away; SELECT 0");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await TestDatabases.CountAsync(scenario.PublisherDb, "ALTER TABLE outbox_away RENAME TO outbox; SELECT 0");
+
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 1));
+        Assert.Equal([0L, 1L], (await scenario.AppliedWhenAsync(rows => rows.Count == 2, "publishing resumed after the failure")).Select(r => r.Number));
+    }
+
+    [SkippableFact]
     public async Task Event_written_in_a_rolled_back_transaction_is_never_published()
     {
         await using var scenario = await StartScenarioAsync();

@@ -105,6 +105,9 @@ internal sealed partial class OutboxRelay(
             // Receives NOTIFYs until the session breaks (leadership lost), publishing fails, or the host stops.
             var listening = ListenAsync(session, leadership.Token);
             await Task.WhenAny(listening, publishing);
+            // Whichever ended, the other must too: a publisher that failed must not leave this replica holding the lock
+            // (and so the leadership) while nothing publishes.
+            await leadership.CancelAsync();
             await listening.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         finally
