@@ -97,6 +97,20 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
     }
 
     [Fact]
+    public async Task Deposits_sent_at_once_cannot_together_pass_the_deposit_limit()
+    {
+        var player = await app.NewPlayerAsync();
+        (await player.Client.PutAsJsonAsync("/api/users/me/limits", new { deposit24hMinor = 5_000 })).EnsureSuccessStatusCode();
+
+        // Each would pass the check alone; checked side by side against the same total, all five would go through.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => player.Client.SendAsync(Deposit(3_000, $"rush-{i}-{Guid.NewGuid()}"))));
+
+        Assert.Single(answers, a => a.StatusCode == HttpStatusCode.OK);
+        Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.OK), a => Assert.Equal(HttpStatusCode.UnprocessableEntity, a.StatusCode));
+        Assert.Equal(3_000, await BalanceAsync(player));
+    }
+
+    [Fact]
     public async Task A_self_excluded_player_cannot_deposit()
     {
         var player = await app.NewPlayerAsync();

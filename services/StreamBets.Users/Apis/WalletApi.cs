@@ -149,6 +149,7 @@ public static class WalletApi
 
         // Scoped by user: two players may well pick the same key. The transfer id doubles as the deposit id.
         var depositId = WalletTransferIds.FromName($"sandbox-deposit:{userId:D}:{idempotencyKey}");
+        await using var oneAtATime = await responsibleGambling.HoldDepositsAsync(userId, cancellationToken);
         if (!await responsibleGambling.IsDepositRecordedAsync(depositId, cancellationToken))
         {
             var decision = await eligibility.CheckAsync(userId, PlayerAction.Deposit, request.AmountMinor, user.GetSessionId(), cancellationToken);

@@ -6,6 +6,9 @@ namespace StreamBets.Users.ResponsibleGambling;
 /// <summary>Reads and writes limits, self-exclusions and the deposit record.</summary>
 public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
 {
+    /// <summary>The first key of the deposits' advisory locks (the second is the player's), apart from other locks in usersdb.</summary>
+    private const int DepositsLockClass = 7401;
+
     private const string LimitColumns = "kind, value, has_pending, pending_value, pending_effective_at";
     private const string SelectSelfExclusion = "SELECT period, started_at, ends_at FROM rg_self_exclusions WHERE user_id = $1";
 
@@ -124,6 +127,40 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
     {
         await using var select = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM rg_deposits WHERE deposit_id = $1)").With(depositId);
         return (bool)(await select.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// Holds a lock on the player's deposits until disposed, so that they happen one at a time: a deposit's limit check,
+    /// its credit and its record then cannot interleave with another deposit's (two deposits could otherwise each pass
+    /// the check against the same total). An advisory lock, not the users row: the deposit's own writes reference that
+    /// row, and their foreign-key checks would wait on a row lock held here.
+    /// </summary>
+    public async Task<IAsyncDisposable> HoldDepositsAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        var connection = await db.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var hold = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", connection, transaction)
+                .With(DepositsLockClass).With(userId.ToString());
+            await hold.ExecuteNonQueryAsync(cancellationToken);
+            return new PlayerHold(connection, transaction);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Ends the holding transaction (it wrote nothing: a rollback is its release) and returns the connection.</summary>
+    private sealed class PlayerHold(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 
     private static async Task LockPlayerAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
