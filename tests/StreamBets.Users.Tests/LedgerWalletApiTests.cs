@@ -94,6 +94,13 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
         Assert.Equal(HttpStatusCode.BadRequest, badQuery.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await asOther.GetAsync($"/api/users/admin/wallets/{player}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await asOther.GetAsync($"/api/users/admin/wallets/{player}/history")).StatusCode);
+        // The nil id names no wallet: a problem naming it, not the ledger's refusal as a 500.
+        foreach (var path in new[] { $"/api/users/admin/wallets/{Guid.Empty}", $"/api/users/admin/wallets/{Guid.Empty}/history" })
+        {
+            using var nil = await asAdmin.GetAsync(path);
+            Assert.Equal(HttpStatusCode.BadRequest, nil.StatusCode);
+            Assert.Contains("userId", (await nil.Content.ReadFromJsonAsync<Microsoft.AspNetCore.Mvc.ValidationProblemDetails>())!.Errors.Keys);
+        }
     }
 
     [Fact]

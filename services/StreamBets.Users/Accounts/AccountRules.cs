@@ -18,7 +18,7 @@ public static class AccountRules
     {
         email = input?.Trim() ?? "";
         return email.Length is > 0 and <= 254
-            && !email.Any(char.IsWhiteSpace)
+            && !email.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))
             && MailAddress.TryCreate(email, out var address)
             && address.Address == email
             && address.Host.Contains('.', StringComparison.Ordinal)

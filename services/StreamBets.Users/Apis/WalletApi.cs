@@ -45,7 +45,10 @@ public static class WalletApi
         }
 
         // Support: an operator answering "where is my payout?" reads the player's wallet as the player would.
-        var admin = app.MapGroup("/api/users/admin/wallets").RequireAuthorization(AuthenticationDefaults.Policies.Admin).WithTags("Wallet administration");
+        var admin = app.MapGroup("/api/users/admin/wallets").RequireAuthorization(AuthenticationDefaults.Policies.Admin).WithTags("Wallet administration")
+            .AddEndpointFilter(async (context, next) => IsNilUserId(context.HttpContext.Request.RouteValues["userId"])
+                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["userId"] = ["The all-zero id names no user."] })
+                : await next(context));
         admin.MapGet("/{userId:guid}", GetWalletAsync).WithName("GetUserWallet");
         admin.MapGet("/{userId:guid}/history", GetHistoryAsync).WithName("GetUserWalletHistory");
         if (app.Configuration.GetValue(SandboxFundingSetting, app.Environment.IsDevelopment()))
@@ -54,6 +57,9 @@ public static class WalletApi
         }
         return app;
     }
+
+    /// <summary>No wallet can belong to the nil id (the ledger refuses to name its account): a 400, not a 500.</summary>
+    private static bool IsNilUserId(object? routeValue) => Guid.TryParse(routeValue as string, out var id) && id == Guid.Empty;
 
     public static async Task<Results<Ok<WalletBalanceResponse>, ForbidHttpResult>> GetMyWalletAsync(
         ClaimsPrincipal user, LedgerStore ledger, CancellationToken cancellationToken) =>

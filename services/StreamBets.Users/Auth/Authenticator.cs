@@ -49,6 +49,12 @@ public sealed partial class Authenticator(
         }
 
         var email = request.Email!.Trim();
+        if (!AccountRules.TryNormalizeEmail(email, out _))
+        {
+            // No account has such an email (registration refuses it), and PostgreSQL could not even key a throttle row
+            // by it (a NUL, or longer than an index entry may be).
+            return Problems.InvalidCredentials();
+        }
         if (await throttle.LockedUntilAsync(email, cancellationToken) is { } lockedUntil)
         {
             return Problems.AccountLocked(lockedUntil);
@@ -70,6 +76,12 @@ public sealed partial class Authenticator(
         if (verification == PasswordVerificationResult.SuccessRehashNeeded)
         {
             await accounts.UpdatePasswordHashAsync(account.Id, hasher.HashPassword(account, request.Password!), now, cancellationToken);
+        }
+        // Guesses sent side by side all passed the lock check before the slow hash; if they locked the account
+        // meanwhile, a right one among them must not sign in (nor lift the lock).
+        if (await throttle.LockedUntilAsync(email, cancellationToken) is { } lockedMeanwhile)
+        {
+            return Problems.AccountLocked(lockedMeanwhile);
         }
         await throttle.ResetAsync(email, cancellationToken);
 
