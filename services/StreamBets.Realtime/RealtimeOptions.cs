@@ -29,8 +29,8 @@ public sealed class RealtimeOptions
     /// <summary>How long the pool-to-channel mapping outlives the pool's last lifecycle event.</summary>
     public TimeSpan PoolChannelRetention { get; set; } = TimeSpan.FromDays(3);
 
-    /// <summary>Pools and channels one connection may watch at once.</summary>
-    public int MaxWatchesPerConnection { get; set; } = 50;
+    /// <summary>Pools and channels one connection may watch at once: above a channel page's channel and its live pools (50 at most).</summary>
+    public int MaxWatchesPerConnection { get; set; } = 64;
 
     public ChatOptions Chat { get; } = new();
 }

@@ -21,6 +21,8 @@ public sealed class LivePoolList : IAsyncDisposable
     private readonly HashSet<Guid> _watched = [];
     private readonly Dictionary<Guid, DateTimeOffset> _oddsAsOf = [];
     private readonly Dictionary<Guid, DateTimeOffset> _settledAt = [];
+    // A page may be left while its first read is on its way: what that read would watch after the disposal, nothing unwatches.
+    private bool _disposed;
 
     /// <param name="onPage">Runs work in the page's render context (its <c>InvokeAsync</c>); the lists live there.</param>
     /// <param name="reload">Reads the page's lists again, which then calls <see cref="ShowAsync"/> and <see cref="ShowFinished"/>.</param>
@@ -46,7 +48,7 @@ public sealed class LivePoolList : IAsyncDisposable
 
     public async Task WatchChannelAsync(string channel)
     {
-        if (Channel == channel)
+        if (_disposed || Channel == channel)
         {
             return;
         }
@@ -61,6 +63,10 @@ public sealed class LivePoolList : IAsyncDisposable
     /// <summary>Shows a fresh read of the live pools, watching those new to the list and no longer those gone from it.</summary>
     public async Task ShowAsync(Pool[] pools)
     {
+        if (_disposed)
+        {
+            return;
+        }
         Pools = pools;
         var ids = pools.Select(p => p.Id).ToHashSet();
         foreach (var gone in _watched.Where(id => !ids.Contains(id)).ToArray())
@@ -140,6 +146,7 @@ public sealed class LivePoolList : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         _poll.Dispose();
         _live.OddsChanged -= OnOddsChanged;
         _live.PoolSettled -= OnPoolSettled;

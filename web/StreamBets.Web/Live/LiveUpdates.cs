@@ -58,6 +58,9 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
 
     public Task WatchPoolAsync(Guid poolId) => WatchAsync(_pools, poolId, "WatchPool");
 
+    /// <summary>The pools some part of the circuit watches (each is sent to the hub again on every reconnect).</summary>
+    internal IReadOnlyCollection<Guid> WatchedPools => _pools.Keys;
+
     public Task UnwatchPoolAsync(Guid poolId) => UnwatchAsync(_pools, poolId, "UnwatchPool");
 
     public Task WatchChannelAsync(string channel) => WatchAsync(_channels, channel, "WatchChannel");
@@ -104,7 +107,14 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
         {
             return [];
         }
-        return await _connection.InvokeAsync<List<ChatMessage>>("GetChatHistory", channel, _stopping.Token);
+        try
+        {
+            return await _connection.InvokeAsync<List<ChatMessage>>("GetChatHistory", channel, _stopping.Token);
+        }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw new HubException(ChatOffline, e);
+        }
     }
 
     /// <summary>Sends a chat line; a refusal (too long, rate limited, muted, banned) throws a HubException with the reason.</summary>
@@ -112,10 +122,25 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
     {
         if (Status != LiveStatus.Live || _connection is null)
         {
-            throw new HubException("Chat is offline right now.");
+            throw new HubException(ChatOffline);
         }
-        await _connection.InvokeAsync<ChatMessage>("SendChat", channel, text, _stopping.Token);
+        try
+        {
+            await _connection.InvokeAsync<ChatMessage>("SendChat", channel, text, _stopping.Token);
+        }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw new HubException(ChatOffline, e);
+        }
     }
+
+    private const string ChatOffline = "Chat is offline right now.";
+
+    /// <summary>
+    /// The connection closed under a call (a Realtime restart): the client fails the call pending on it with a
+    /// cancellation, and one sent just after with "not active". Thrown on, either would tear down the page's circuit.
+    /// </summary>
+    private static bool IsConnectionLost(Exception e) => e is InvalidOperationException or IOException or OperationCanceledException;
 
     private async Task StartAsync()
     {
@@ -214,7 +239,7 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
         {
             await connection.InvokeAsync(method, argument, _stopping.Token);
         }
-        catch (Exception e) when (e is HubException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is HubException || IsConnectionLost(e))
         {
             LogInvokeFailed(logger, method, e.Message);
         }
