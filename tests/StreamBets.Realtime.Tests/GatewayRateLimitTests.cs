@@ -1,3 +1,6 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -51,6 +54,41 @@ public sealed class GatewayRateLimitTests
         await replica.SyncAsync();
         var window = _clock.GetUtcNow().ToUnixTimeSeconds() / Settings.WindowSeconds;
         Assert.Equal(Settings.AnonymousPermitsPerWindow, (long)await redis.GetDatabase().StringGetAsync($"ratelimit:{client}:{window}"));
+    }
+
+    [Fact]
+    public async Task The_gateways_own_probes_are_never_limited_but_a_services_health_through_it_is()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        await using var services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
+        var middleware = new RateLimitingMiddleware(_ => Task.CompletedTask, replica, services.GetRequiredService<IProblemDetailsService>());
+        var address = new IPAddress(Random.Shared.Next()); // a client of its own: the limiter's Redis is shared between runs
+
+        async Task<int> StatusAsync(string path)
+        {
+            var context = new DefaultHttpContext { RequestServices = services };
+            context.Request.Path = path;
+            context.Connection.RemoteIpAddress = address;
+            context.Response.Body = new MemoryStream();
+            await middleware.InvokeAsync(context);
+            return context.Response.StatusCode;
+        }
+
+        foreach (var probe in new[] { "/health", "/alive" })
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                Assert.Equal(StatusCodes.Status200OK, await StatusAsync(probe));
+            }
+        }
+        var throughTheGateway = new List<int>();
+        for (var i = 0; i < 30; i++)
+        {
+            throughTheGateway.Add(await StatusAsync("/health/users"));
+        }
+        Assert.Equal(Settings.AnonymousPermitsPerWindow, throughTheGateway.Count(s => s == StatusCodes.Status200OK));
+        Assert.All(throughTheGateway.Skip(Settings.AnonymousPermitsPerWindow), s => Assert.Equal(StatusCodes.Status429TooManyRequests, s));
     }
 
     private RedisRateLimiter Replica(IConnectionMultiplexer redis) =>

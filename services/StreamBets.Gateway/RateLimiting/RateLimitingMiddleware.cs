@@ -10,8 +10,10 @@ public sealed class RateLimitingMiddleware(RequestDelegate next, RedisRateLimite
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.Request.Path.StartsWithSegments(Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath)
-            || context.Request.Path.StartsWithSegments(Microsoft.Extensions.Hosting.Extensions.AlivenessEndpointPath))
+        // The gateway's own probes only: a service's health through it (/health/users...) runs that service's readiness
+        // checks against its stores, so an unlimited flood of them could drain its connection pool.
+        if (context.Request.Path == Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath
+            || context.Request.Path == Microsoft.Extensions.Hosting.Extensions.AlivenessEndpointPath)
         {
             await next(context);
             return;
