@@ -377,6 +377,27 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         await stack.AssertLedgerExactAsync();
     }
 
+    [Fact]
+    public async Task When_the_bet_engine_cannot_be_reached_a_bet_is_answered_503_at_once()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        // Nothing listens on port 1: every connection is refused at once.
+        await using var gateway = stack.StartGateway(new KeyValuePair<string, string?>("services:betengine:grpc:0", "http://127.0.0.1:1"));
+        using var client = gateway.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
+
+        var waited = Stopwatch.StartNew();
+        using var refused = await client.PlaceAsync(pool, pool.Outcomes[0], 400);
+        waited.Stop();
+
+        // Not held until the answer deadline by retries of a connection that cannot be made.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await refused.ProblemTypeAsync());
+        Assert.True(waited.Elapsed < BetEngineStack.RelayAnswerDeadline / 2, $"The bet waited {waited.Elapsed.TotalSeconds:F1} s.");
+        Assert.Equal(0, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+    }
+
     [Theory]
     [InlineData("00:00:00")]
     [InlineData("-00:00:01")]

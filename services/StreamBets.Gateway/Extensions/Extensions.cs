@@ -15,8 +15,12 @@ internal static class Extensions
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RedisRateLimiter>());
 
-        // Players' bets go to the Bet Engine over one gRPC stream; everything else through the proxy.
-        builder.Services.AddGrpcClient<BetEngineClient>(o => o.Address = new("http://_grpc.betengine"));
+        // Players' bets go to the Bet Engine over one gRPC stream; everything else through the proxy. Without the default
+        // resilience handler: its retries of a refused connection (2, 4, 8 s apart) held every bet to the answer deadline
+        // where the relay answers 503 at once, and the relay has its own deadline and reconnects.
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
+        builder.Services.AddGrpcClient<BetEngineClient>(o => o.Address = new("http://_grpc.betengine")).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
         builder.Services.AddOptions<BetRelayOptions>().Bind(builder.Configuration.GetSection(BetRelayOptions.SectionName))
             .Validate(o => o.AnswerDeadline > TimeSpan.Zero, $"{BetRelayOptions.SectionName}:AnswerDeadline must be positive.").ValidateOnStart();
         builder.Services.AddSingleton<BetRelay>();
