@@ -12,6 +12,8 @@ var infrastructure = StreamBetsInfrastructure.Add(builder);
 
 // One signing key for the JWTs that Users issues and every service validates.
 var signingKey = builder.AddParameter("auth-signing-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+// The front ends vouch with it for the browser address they forward to the gateway's rate limits (docs/gateway.md).
+var frontEndKey = builder.AddParameter("front-end-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
 var users = builder.AddProject<Projects.StreamBets_Users>("users")
     .WithDatabase(infrastructure, "usersdb")
@@ -78,18 +80,21 @@ var gateway = builder.AddProject<Projects.StreamBets_Gateway>("gateway")
     .WithReference(realtime)
     .WithReference(analytics)
     .WithEnvironment("Auth__SigningKey", signingKey)
+    .WithEnvironment("FrontEnd__Key", frontEndKey)
     .WithExternalHttpEndpoints();
 
 // The player app keeps each signed-in player's Users tokens server-side, in Redis.
 builder.AddProject<Projects.StreamBets_Web>("web")
     .WithRedis(infrastructure)
     .WithReference(gateway)
+    .WithEnvironment("FrontEnd__Key", frontEndKey)
     .WithExternalHttpEndpoints();
 
 // The operators' console keeps its own sessions' tokens there the same way, under its own keys.
 builder.AddProject<Projects.StreamBets_Admin>("admin")
     .WithRedis(infrastructure)
     .WithReference(gateway)
+    .WithEnvironment("FrontEnd__Key", frontEndKey)
     .WithExternalHttpEndpoints();
 
 builder.CheckEveryServiceHealth();

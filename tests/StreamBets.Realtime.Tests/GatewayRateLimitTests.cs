@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -61,19 +63,9 @@ public sealed class GatewayRateLimitTests
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
         using var replica = Replica(redis);
-        await using var services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
-        var middleware = new RateLimitingMiddleware(_ => Task.CompletedTask, replica, services.GetRequiredService<IProblemDetailsService>());
-        var address = new IPAddress(Random.Shared.Next()); // a client of its own: the limiter's Redis is shared between runs
-
-        async Task<int> StatusAsync(string path)
-        {
-            var context = new DefaultHttpContext { RequestServices = services };
-            context.Request.Path = path;
-            context.Connection.RemoteIpAddress = address;
-            context.Response.Body = new MemoryStream();
-            await middleware.InvokeAsync(context);
-            return context.Response.StatusCode;
-        }
+        var gateway = Gateway(replica);
+        var address = AnAddress(); // a client of its own: the limiter's Redis is shared between runs
+        Task<int> StatusAsync(string path) => gateway.StatusAsync(path, address);
 
         foreach (var probe in new[] { "/health", "/alive" })
         {
@@ -89,6 +81,69 @@ public sealed class GatewayRateLimitTests
         }
         Assert.Equal(Settings.AnonymousPermitsPerWindow, throughTheGateway.Count(s => s == StatusCodes.Status200OK));
         Assert.All(throughTheGateway.Skip(Settings.AnonymousPermitsPerWindow), s => Assert.Equal(StatusCodes.Status429TooManyRequests, s));
+    }
+
+    [Fact]
+    public async Task Anonymous_calls_a_front_end_vouches_for_count_against_the_browsers_address_not_the_front_ends()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        var gateway = Gateway(replica);
+        var (webServer, ana, bia) = (AnAddress(), AnAddress(), AnAddress());
+        var vouched = (string browser) => new Dictionary<string, string> { [FrontEndVouching.KeyHeader] = FrontEndKey, [FrontEndVouching.ClientAddressHeader] = browser };
+
+        // Ana retries wrong passwords on the web sign-in form until she is limited...
+        var anas = new List<int>();
+        for (var i = 0; i < 25; i++)
+        {
+            anas.Add(await gateway.StatusAsync("/api/users/login", webServer, vouched(ana.ToString())));
+        }
+        Assert.Equal(Settings.AnonymousPermitsPerWindow, anas.Count(s => s == StatusCodes.Status200OK));
+
+        // ...while Bia signs in through the same web server, and a live page's token refresh (no browser at hand) goes through.
+        Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/login", webServer, vouched(bia.ToString())));
+        Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/token/refresh", webServer,
+            new Dictionary<string, string> { [FrontEndVouching.KeyHeader] = FrontEndKey }));
+
+        // A forwarded address without the front ends' key counts for nothing: the caller's own address pays.
+        var forger = AnAddress();
+        var forged = new List<int>();
+        for (var i = 0; i < 25; i++)
+        {
+            forged.Add(await gateway.StatusAsync("/api/users/login", forger,
+                new Dictionary<string, string> { [FrontEndVouching.KeyHeader] = "guessed", [FrontEndVouching.ClientAddressHeader] = AnAddress().ToString() }));
+        }
+        Assert.Equal(Settings.AnonymousPermitsPerWindow, forged.Count(s => s == StatusCodes.Status200OK));
+    }
+
+    private const string FrontEndKey = "front-end-key-for-tests";
+
+    private static IPAddress AnAddress() => new(Random.Shared.NextInt64(1, uint.MaxValue));
+
+    private static TestGateway Gateway(RedisRateLimiter replica)
+    {
+        var services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(FrontEndVouching.KeySetting, FrontEndKey)]).Build();
+        return new TestGateway(services, new RateLimitingMiddleware(
+            _ => Task.CompletedTask, replica, services.GetRequiredService<IProblemDetailsService>(), Options.Create(Settings), configuration));
+    }
+
+    /// <summary>The rate-limiting step of the gateway alone, answering 200 for whatever it lets through.</summary>
+    private sealed record TestGateway(IServiceProvider Services, RateLimitingMiddleware Middleware)
+    {
+        public async Task<int> StatusAsync(string path, IPAddress from, Dictionary<string, string>? headers = null)
+        {
+            var context = new DefaultHttpContext { RequestServices = Services };
+            context.Request.Path = path;
+            context.Connection.RemoteIpAddress = from;
+            foreach (var (name, value) in headers ?? [])
+            {
+                context.Request.Headers[name] = value;
+            }
+            context.Response.Body = new MemoryStream();
+            await Middleware.InvokeAsync(context);
+            return context.Response.StatusCode;
+        }
     }
 
     private RedisRateLimiter Replica(IConnectionMultiplexer redis) =>

@@ -1,5 +1,8 @@
 using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly.CircuitBreaker;
@@ -31,7 +34,7 @@ public sealed class GatewayResilienceTests
     public async Task The_gateway_client_resends_a_failed_read_but_never_a_post()
     {
         var gateway = new Failing();
-        var services = new ServiceCollection().AddLogging();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler()); // as the service defaults do
         services.AddGatewayHttpClient().Configure(options => options.Retry.Delay = TimeSpan.Zero);
         services.AddHttpClient(GatewayClientBase.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => gateway);
@@ -47,6 +50,49 @@ public sealed class GatewayResilienceTests
         {
         }
         Assert.True(gateway.Methods.Count(m => m == "GET") > 1, "A failed read was not retried.");
+    }
+
+    [Fact]
+    public async Task Every_gateway_call_vouches_for_the_browser_being_served_once_however_often_it_is_sent()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(FrontEndVouching.KeySetting, "front-end-key")]).Build();
+        var browser = new DefaultHttpContext();
+        browser.Connection.RemoteIpAddress = IPAddress.Parse("203.0.113.7");
+        var gateway = new Recording();
+        using var client = new HttpClient(new FrontEndVouchingHandler(configuration, new HttpContextAccessor { HttpContext = browser }) { InnerHandler = gateway })
+        {
+            BaseAddress = new Uri("http://gateway"),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users/login");
+
+        (await client.SendAsync(request)).Dispose();
+        (await new HttpMessageInvoker(new FrontEndVouchingHandler(configuration, new HttpContextAccessor { HttpContext = browser }) { InnerHandler = gateway })
+            .SendAsync(request, default)).Dispose(); // as a retry resends the same request
+
+        Assert.All(gateway.Headers, headers =>
+        {
+            Assert.Equal(["front-end-key"], headers[FrontEndVouching.KeyHeader]);
+            Assert.Equal(["203.0.113.7"], headers[FrontEndVouching.ClientAddressHeader]);
+        });
+
+        // With no browser at hand (a live page's token refresh), the key alone; with no key configured, nothing.
+        (await new HttpMessageInvoker(new FrontEndVouchingHandler(configuration, new HttpContextAccessor { HttpContext = null }) { InnerHandler = gateway })
+            .SendAsync(new HttpRequestMessage(HttpMethod.Post, "http://gateway/api/users/token/refresh"), default)).Dispose();
+        (await new HttpMessageInvoker(new FrontEndVouchingHandler(new ConfigurationBuilder().Build(), new HttpContextAccessor { HttpContext = browser }) { InnerHandler = gateway })
+            .SendAsync(new HttpRequestMessage(HttpMethod.Post, "http://gateway/api/users/login"), default)).Dispose();
+        Assert.Equal([FrontEndVouching.KeyHeader], gateway.Headers[2].Keys);
+        Assert.Empty(gateway.Headers[3]);
+    }
+
+    private sealed class Recording : HttpMessageHandler
+    {
+        public List<Dictionary<string, string[]>> Headers { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Headers.Add(request.Headers.Where(h => h.Key.StartsWith("X-StreamBets-", StringComparison.Ordinal)).ToDictionary(h => h.Key, h => h.Value.ToArray()));
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK));
+        }
     }
 
     private sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory

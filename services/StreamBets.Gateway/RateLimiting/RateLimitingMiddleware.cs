@@ -1,13 +1,21 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace StreamBets.Gateway.RateLimiting;
 
 /// <summary>
 /// Answers a client over its budget with 429, a Retry-After header and problem details.
-/// Authenticated clients are counted by user id, anonymous ones by remote address.
+/// Authenticated clients are counted by user id, anonymous ones by remote address: the browser's, when a front end
+/// vouches for it (<see cref="FrontEndVouching"/>), since the front ends' own address is every player's.
 /// </summary>
-public sealed class RateLimitingMiddleware(RequestDelegate next, RedisRateLimiter limiter, IProblemDetailsService problemDetails)
+public sealed class RateLimitingMiddleware(
+    RequestDelegate next, RedisRateLimiter limiter, IProblemDetailsService problemDetails, IOptions<RateLimitOptions> options, IConfiguration configuration)
 {
+    private readonly byte[]? _frontEndKey = configuration[FrontEndVouching.KeySetting] is { Length: > 0 } key ? Encoding.UTF8.GetBytes(key) : null;
+
     public async Task InvokeAsync(HttpContext context)
     {
         // The gateway's own probes only: a service's health through it (/health/users...) runs that service's readiness
@@ -20,8 +28,8 @@ public sealed class RateLimitingMiddleware(RequestDelegate next, RedisRateLimite
         }
 
         var userId = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("sub")?.Value : null;
-        var client = userId is not null ? $"user:{userId}" : $"ip:{context.Connection.RemoteIpAddress}";
-        var decision = limiter.Acquire(client, userId is not null);
+        var (client, limit) = userId is not null ? ($"user:{userId}", options.Value.AuthenticatedPermitsPerWindow) : Anonymous(context.Request);
+        var decision = limiter.Acquire(client, limit);
         if (decision.Allowed)
         {
             await next(context);
@@ -43,4 +51,22 @@ public sealed class RateLimitingMiddleware(RequestDelegate next, RedisRateLimite
             },
         });
     }
+
+    private (string Client, int Limit) Anonymous(HttpRequest request)
+    {
+        var settings = options.Value;
+        if (!IsVouchingFrontEnd(request))
+        {
+            return ($"ip:{request.HttpContext.Connection.RemoteIpAddress}", settings.AnonymousPermitsPerWindow);
+        }
+        // The browser's address, which the front end saw on the request it serves (a sign-in form, say); without one (a
+        // token refresh from a live page) the front end's own budget, sized for all its players.
+        return IPAddress.TryParse(request.Headers[FrontEndVouching.ClientAddressHeader], out var browser)
+            ? ($"ip:{browser}", settings.AnonymousPermitsPerWindow)
+            : ($"front-end:{request.HttpContext.Connection.RemoteIpAddress}", settings.FrontEndPermitsPerWindow);
+    }
+
+    private bool IsVouchingFrontEnd(HttpRequest request) =>
+        _frontEndKey is not null && request.Headers[FrontEndVouching.KeyHeader] is [{ } presented]
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _frontEndKey);
 }

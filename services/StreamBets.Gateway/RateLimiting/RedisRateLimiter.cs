@@ -19,10 +19,12 @@ public sealed partial class RedisRateLimiter(
 {
     private readonly ConcurrentDictionary<string, ClientWindow> _windows = new(StringComparer.Ordinal);
 
-    public RateLimitDecision Acquire(string client, bool authenticated)
+    public RateLimitDecision Acquire(string client, bool authenticated) =>
+        Acquire(client, authenticated ? options.Value.AuthenticatedPermitsPerWindow : options.Value.AnonymousPermitsPerWindow);
+
+    public RateLimitDecision Acquire(string client, int limit)
     {
         var settings = options.Value;
-        var limit = authenticated ? settings.AuthenticatedPermitsPerWindow : settings.AnonymousPermitsPerWindow;
         var windowMs = settings.WindowSeconds * 1000L;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var index = now / windowMs;

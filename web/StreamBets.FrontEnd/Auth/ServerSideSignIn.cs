@@ -27,13 +27,17 @@ public static class ServerSideSignIn
     /// The HTTP client the gateway calls share, with the standard resilience pipeline of every client (service defaults)
     /// except that it never resends a POST, PUT, PATCH or DELETE: a refresh token is spent by its first use (a resent
     /// refresh would look like theft and end the session), and a resent resolve or lock answers "invalid transition"
-    /// for a change that was made. Reads are still retried.
+    /// for a change that was made. Reads are still retried. Every call vouches for the browser it serves
+    /// (<see cref="FrontEndVouchingHandler"/>).
     /// </summary>
     public static IHttpStandardResiliencePipelineBuilder AddGatewayHttpClient(this IServiceCollection services)
     {
+        services.AddHttpContextAccessor();
+        services.AddTransient<FrontEndVouchingHandler>();
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
         return services.AddHttpClient(GatewayClientBase.HttpClientName, client => client.BaseAddress = new Uri("http://gateway"))
             .RemoveAllResilienceHandlers()
+            .AddHttpMessageHandler<FrontEndVouchingHandler>()
             .AddStandardResilienceHandler(options => options.Retry.DisableForUnsafeHttpMethods());
 #pragma warning restore EXTEXP0001
     }

@@ -13,6 +13,8 @@ public sealed class GatewayAddress(IConfiguration configuration)
         ?? "http://localhost:5100");
 
     public Uri HubUri => new(BaseUri, "/hubs/live");
+
+    public string? FrontEndKey { get; } = configuration[FrontEndVouching.KeySetting] is { Length: > 0 } key ? key : null;
 }
 
 /// <summary>
@@ -149,6 +151,11 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
             {
                 // Called on every (re)connect, so a reconnect always carries a fresh token; anonymous visitors send none.
                 options.AccessTokenProvider = () => session.AccessTokenAsync(_stopping.Token);
+                // An anonymous visitor's connection is counted against this front end's budget, not its one address's.
+                if (gateway.FrontEndKey is { } key)
+                {
+                    options.Headers[FrontEndVouching.KeyHeader] = key;
+                }
             })
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .Build();
