@@ -104,6 +104,7 @@ public sealed class GatewayRateLimitTests
         Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/login", webServer, vouched(bia.ToString())));
         Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/token/refresh", webServer,
             new Dictionary<string, string> { [FrontEndVouching.KeyHeader] = FrontEndKey }));
+        Assert.False(gateway.LastForwarded!.ContainsKey(FrontEndVouching.KeyHeader), "The front ends' secret went past the gateway.");
 
         // A forwarded address without the front ends' key counts for nothing: the caller's own address pays.
         var forger = AnAddress();
@@ -131,6 +132,9 @@ public sealed class GatewayRateLimitTests
     /// <summary>The rate-limiting step of the gateway alone, answering 200 for whatever it lets through.</summary>
     private sealed record TestGateway(IServiceProvider Services, RateLimitingMiddleware Middleware)
     {
+        /// <summary>The headers of the last request let through, as the proxy would forward them.</summary>
+        public IHeaderDictionary? LastForwarded { get; private set; }
+
         public async Task<int> StatusAsync(string path, IPAddress from, Dictionary<string, string>? headers = null)
         {
             var context = new DefaultHttpContext { RequestServices = Services };
@@ -142,6 +146,10 @@ public sealed class GatewayRateLimitTests
             }
             context.Response.Body = new MemoryStream();
             await Middleware.InvokeAsync(context);
+            if (context.Response.StatusCode == StatusCodes.Status200OK)
+            {
+                LastForwarded = context.Request.Headers;
+            }
             return context.Response.StatusCode;
         }
     }

@@ -29,6 +29,8 @@ public sealed class RateLimitingMiddleware(
 
         var userId = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("sub")?.Value : null;
         var (client, limit) = userId is not null ? ($"user:{userId}", options.Value.AuthenticatedPermitsPerWindow) : Anonymous(context.Request);
+        // The secret goes no further than the gateway (the services behind it may log headers).
+        context.Request.Headers.Remove(FrontEndVouching.KeyHeader);
         var decision = limiter.Acquire(client, limit);
         if (decision.Allowed)
         {
