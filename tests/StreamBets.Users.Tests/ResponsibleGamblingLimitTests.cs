@@ -80,6 +80,20 @@ public sealed class ResponsibleGamblingLimitTests
         Assert.Equal(Now.AddMonths(6), SelfExclusion.Start("6-months", Now).EndsAt);
     }
 
+    [Theory]
+    [InlineData("2026-03-10T00:30:00Z", false)] // 21:30 on the 9th in Brasília: still 17 there
+    [InlineData("2026-03-10T11:59:00Z", false)] // the 10th has not begun everywhere yet (UTC−12)
+    [InlineData("2026-03-10T12:00:00Z", true)]
+    public void A_player_is_of_age_once_the_18th_birthday_has_begun_everywhere(string at, bool adult)
+    {
+        var now = DateTimeOffset.Parse(at, System.Globalization.CultureInfo.InvariantCulture);
+        var bornOn = new EligibilitySnapshot(new DateOnly(2008, 3, 10), 2, null, null, null, PlayerLimits.None, new Dictionary<LimitKind, long>());
+
+        var decision = EligibilityRules.Decide(bornOn, PlayerAction.Bet, null, now);
+
+        Assert.Equal(adult ? null : "under-age", decision.Reason);
+    }
+
     [Fact]
     public void A_minor_is_refused_before_anything_else()
     {

@@ -40,7 +40,7 @@ public sealed class AccountRegistration(
         {
             errors.Add("dateOfBirth", "Enter the date of birth as yyyy-MM-dd.");
         }
-        else if (!AccountRules.IsAdult(dateOfBirth, AccountRules.Today(time)))
+        else if (!AccountRules.IsAdult(dateOfBirth, AccountRules.AgeDate(time.GetUtcNow())))
         {
             errors.Add("dateOfBirth", $"You must be at least {AccountRules.MinimumAge} years old.");
         }

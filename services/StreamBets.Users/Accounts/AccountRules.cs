@@ -12,7 +12,12 @@ public static class AccountRules
 
     public static bool IsAdult(DateOnly dateOfBirth, DateOnly today) => dateOfBirth.AddYears(MinimumAge) <= today;
 
-    public static DateOnly Today(TimeProvider time) => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+    /// <summary>
+    /// The date an age is judged on: the date in the last time zone to reach it (UTC−12). A player is of age once their
+    /// birthday has begun everywhere, so nobody is let in while still a minor at home (by the UTC date, someone born on
+    /// the day could bet from 21:00 the evening before in Brasília); it costs an adult at most a day's wait.
+    /// </summary>
+    public static DateOnly AgeDate(DateTimeOffset now) => DateOnly.FromDateTime(now.UtcDateTime.AddHours(-12));
 
     public static bool TryNormalizeEmail(string? input, out string email)
     {

@@ -48,7 +48,7 @@ public static class EligibilityRules
         long? allowance = action == PlayerAction.Deposit ? player.Limits.DepositAllowance(now, player.DepositedInWindow) : null;
         EligibilityDecision Deny(string reason, string message) => new(false, reason, message, tier, allowance);
 
-        if (!AccountRules.IsAdult(player.DateOfBirth, DateOnly.FromDateTime(now.UtcDateTime)))
+        if (!AccountRules.IsAdult(player.DateOfBirth, AccountRules.AgeDate(now)))
         {
             return Deny(EligibilityReasons.UnderAge, $"Players must be at least {AccountRules.MinimumAge} years old.");
         }
