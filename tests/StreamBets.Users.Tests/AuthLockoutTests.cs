@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Users.Auth;
 
 namespace StreamBets.Users.Tests;
@@ -68,6 +69,25 @@ public sealed class AuthLockoutTests(AccountsTestApp app) : IClassFixture<Accoun
         await app.LoginAsync(player.Email, player.Password);
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await LoginAsync(client, player.Email, "wrong-password")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Failures_that_no_longer_count_are_forgotten_and_a_lock_is_kept_until_it_ends()
+    {
+        using var client = app.CreateClient();
+        var (stale, locked) = (AccountsTestApp.NewEmail("nobody"), AccountsTestApp.NewEmail("nobody"));
+        await LoginAsync(client, stale, "wrong-password");
+        app.Clock.Advance(TimeSpan.FromMinutes(15)); // that failure's window is over: it would not count any more
+        for (var i = 0; i < 5; i++)
+        {
+            await LoginAsync(client, locked, "wrong-password");
+        }
+
+        await app.Services.GetRequiredService<LoginThrottle>().ForgetSettledAsync(default);
+
+        Assert.Equal(0L, await app.ScalarAsync<long>("SELECT count(*) FROM login_throttle WHERE email_key = $1", stale));
+        Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM login_throttle WHERE email_key = $1", locked));
+        Assert.Equal(HttpStatusCode.Locked, (await LoginAsync(client, locked, "wrong-password")).StatusCode);
     }
 
     [Fact]

@@ -52,9 +52,48 @@ public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> opt
         return next.IsLocked(now) ? next.LockedUntil : null;
     }
 
+    /// <summary>
+    /// Deletes the rows that no longer count: their window is over and they hold no lock, so a next failure would start
+    /// afresh anyway (<see cref="LoginFailures.AfterFailure"/>). Without this, every failed sign-in to an email nobody has
+    /// would stay for ever, and anyone could grow the table at will.
+    /// </summary>
+    public async Task<int> ForgetSettledAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var delete = db.CreateCommand(
+            "DELETE FROM login_throttle WHERE window_started_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)")
+            .With(now - options.Value.Lockout.Window).With(now);
+        return await delete.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task ResetAsync(string email, CancellationToken cancellationToken)
     {
         await using var delete = db.CreateCommand("DELETE FROM login_throttle WHERE email_key = lower($1)").With(email);
         await delete.ExecuteNonQueryAsync(cancellationToken);
     }
+}
+
+/// <summary>Forgets settled login failures once an hour (<see cref="LoginThrottle.ForgetSettledAsync"/>).</summary>
+public sealed partial class LoginThrottleCleanup(LoginThrottle throttle, TimeProvider time, ILogger<LoginThrottleCleanup> logger) : BackgroundService
+{
+    private static readonly TimeSpan Every = TimeSpan.FromHours(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Every, time, stoppingToken);
+                await throttle.ForgetSettledAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogCleanupFailed(logger, e);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "LoginThrottleCleanupFailed", Level = LogLevel.Warning, Message = "Forgetting settled login failures failed; next hour")]
+    private static partial void LogCleanupFailed(ILogger logger, Exception exception);
 }

@@ -43,6 +43,7 @@ internal static class Extensions
         services.AddSingleton<SessionStore>();
         services.AddSingleton<SessionRevocationList>();
         services.AddSingleton<LoginThrottle>();
+        services.AddHostedService<LoginThrottleCleanup>();
         services.AddSingleton<Authenticator>();
         // After the schema migrator (hosted services start in registration order).
         services.AddHostedService<BootstrapAdmin>();
