@@ -55,6 +55,19 @@ public sealed class LedgerGrpcTests(LedgerTestHost host) : IClassFixture<LedgerT
     }
 
     [Fact]
+    public async Task A_reference_with_a_control_character_is_refused_alone_and_the_rest_of_its_batch_applies()
+    {
+        var user = LedgerAccountId.ForUser(Guid.NewGuid());
+        var bad = Request(LedgerAccountId.PspClearing, user, 100);
+        bad.Reference = "bet:\u0000";
+
+        var reply = await host.Wallet.TransferBatchAsync(new TransferBatchRequest { Transfers = { bad, Request(LedgerAccountId.PspClearing, user, 250) } });
+
+        Assert.Equal([ProtoTransferStatus.Rejected, ProtoTransferStatus.Applied], reply.Results.Select(r => r.Status));
+        Assert.Equal(250, (await host.Wallet.GetBalanceAsync(new GetBalanceRequest { Account = user.Code })).BalanceMinor);
+    }
+
+    [Fact]
     public async Task A_batch_asked_to_omit_transfers_answers_statuses_only()
     {
         var user = LedgerAccountId.ForUser(Guid.NewGuid());

@@ -134,6 +134,10 @@ public sealed class LedgerTransfer
         return null;
     }
 
+    /// <summary>A reference names what the money belongs to ("bet:{id}", a pool id): one line, and never a NUL, which
+    /// PostgreSQL cannot store and which would fail the whole batch's insert rather than this transfer alone.</summary>
     private static string? ValidateReference(string? reference) =>
-        reference is { Length: > MaxReferenceLength } ? $"The reference may have at most {MaxReferenceLength} characters." : null;
+        reference is { Length: > MaxReferenceLength } ? $"The reference may have at most {MaxReferenceLength} characters."
+        : reference is not null && reference.Any(char.IsControl) ? "The reference may not contain control characters."
+        : null;
 }
