@@ -18,12 +18,6 @@ public sealed record FrontEndApp(string Name, string CookieName, string TokensPu
 public static class ServerSideSignIn
 {
     /// <summary>
-    /// Cookie sign-in whose cookie only names a Users session; the session's tokens live in Redis (data-protected),
-    /// with the data-protection keys beside them so cookies stay readable across restarts and replicas.
-    /// Also the app's gateway client <typeparamref name="TGateway"/> (per circuit or request; sign-in and sign-out use
-    /// it too) and the HTTP client it and token refresh share (service discovery).
-    /// </summary>
-    /// <summary>
     /// The HTTP client the gateway calls share, with the standard resilience pipeline of every client (service defaults)
     /// except that it never resends a POST, PUT, PATCH or DELETE: a refresh token is spent by its first use (a resent
     /// refresh would look like theft and end the session), and a resent resolve or lock answers "invalid transition"
@@ -42,6 +36,12 @@ public static class ServerSideSignIn
 #pragma warning restore EXTEXP0001
     }
 
+    /// <summary>
+    /// Cookie sign-in whose cookie only names a Users session; the session's tokens live in Redis (data-protected),
+    /// with the data-protection keys beside them so cookies stay readable across restarts and replicas.
+    /// Also the app's gateway client <typeparamref name="TGateway"/> (per circuit or request; sign-in and sign-out use
+    /// it too) and the HTTP client it and token refresh share (service discovery).
+    /// </summary>
     public static void AddServerSideSignIn<TGateway>(this IHostApplicationBuilder builder, FrontEndApp app) where TGateway : GatewayClientBase
     {
         var services = builder.Services;
