@@ -26,21 +26,21 @@ public sealed class GatewayRateLimitTests
         using var replicaB = Replica(redis);
         var client = $"user:{Guid.NewGuid()}";
 
-        Assert.All(Enumerable.Range(0, 30), _ => Assert.True(replicaA.Acquire(client, authenticated: true).Allowed));
+        Assert.All(Enumerable.Range(0, 30), _ => Assert.True(replicaA.Acquire(client, Settings.AuthenticatedPermitsPerWindow).Allowed));
         await replicaA.SyncAsync();
-        Assert.True(replicaB.Acquire(client, authenticated: true).Allowed);
+        Assert.True(replicaB.Acquire(client, Settings.AuthenticatedPermitsPerWindow).Allowed);
         await replicaB.SyncAsync();
 
         // B now knows of A's 30: 19 more make 50, the budget.
-        var admitted = Enumerable.Range(0, 40).Count(_ => replicaB.Acquire(client, authenticated: true).Allowed);
+        var admitted = Enumerable.Range(0, 40).Count(_ => replicaB.Acquire(client, Settings.AuthenticatedPermitsPerWindow).Allowed);
         Assert.Equal(19, admitted);
-        var refused = replicaB.Acquire(client, authenticated: true);
+        var refused = replicaB.Acquire(client, Settings.AuthenticatedPermitsPerWindow);
         Assert.False(refused.Allowed);
         Assert.Equal(50, refused.Limit);
         Assert.Equal(TimeSpan.FromSeconds(45), refused.RetryAfter);
 
         _clock.Advance(TimeSpan.FromSeconds(45));
-        Assert.True(replicaB.Acquire(client, authenticated: true).Allowed);
+        Assert.True(replicaB.Acquire(client, Settings.AuthenticatedPermitsPerWindow).Allowed);
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class GatewayRateLimitTests
         using var replica = Replica(redis);
         var client = $"ip:{Guid.NewGuid()}";
 
-        var admitted = Enumerable.Range(0, 35).Count(_ => replica.Acquire(client, authenticated: false).Allowed);
+        var admitted = Enumerable.Range(0, 35).Count(_ => replica.Acquire(client, Settings.AnonymousPermitsPerWindow).Allowed);
 
         Assert.Equal(Settings.AnonymousPermitsPerWindow, admitted);
         await replica.SyncAsync();

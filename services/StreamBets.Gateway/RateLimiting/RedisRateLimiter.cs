@@ -19,9 +19,7 @@ public sealed partial class RedisRateLimiter(
 {
     private readonly ConcurrentDictionary<string, ClientWindow> _windows = new(StringComparer.Ordinal);
 
-    public RateLimitDecision Acquire(string client, bool authenticated) =>
-        Acquire(client, authenticated ? options.Value.AuthenticatedPermitsPerWindow : options.Value.AnonymousPermitsPerWindow);
-
+    /// <summary>Counts a request of <paramref name="client"/> against <paramref name="limit"/> permits per window.</summary>
     public RateLimitDecision Acquire(string client, int limit)
     {
         var settings = options.Value;

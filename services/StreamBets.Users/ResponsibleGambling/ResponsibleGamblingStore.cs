@@ -144,7 +144,7 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
             await using var hold = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", connection, transaction)
                 .With(DepositsLockClass).With(userId.ToString());
             await hold.ExecuteNonQueryAsync(cancellationToken);
-            return new PlayerHold(connection, transaction);
+            return new DepositsHold(connection, transaction);
         }
         catch
         {
@@ -154,7 +154,7 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
     }
 
     /// <summary>Ends the holding transaction (it wrote nothing: a rollback is its release) and returns the connection.</summary>
-    private sealed class PlayerHold(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    private sealed class DepositsHold(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {

@@ -11,12 +11,14 @@ namespace StreamBets.FrontEnd.Gateway;
 /// </summary>
 public sealed class FrontEndVouchingHandler(IConfiguration configuration, IHttpContextAccessor http) : DelegatingHandler
 {
+    private readonly string? _key = configuration[FrontEndVouching.KeySetting] is { Length: > 0 } key ? key : null;
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         // Set, not added: a retried request passes through again.
         request.Headers.Remove(FrontEndVouching.KeyHeader);
         request.Headers.Remove(FrontEndVouching.ClientAddressHeader);
-        if (configuration[FrontEndVouching.KeySetting] is { Length: > 0 } key)
+        if (_key is { } key)
         {
             request.Headers.TryAddWithoutValidation(FrontEndVouching.KeyHeader, key);
             if (http.HttpContext?.Connection.RemoteIpAddress is { } browser)
