@@ -44,12 +44,43 @@ public sealed class BetRejectionTests(BetEngineStack stack)
 
         // Pools' sweeper has not locked it (its own clock is 30 s behind): only the Bet Engine's clock says the window ended.
         stack.Clock.Advance(TimeSpan.FromSeconds(31));
-        var late = await stack.NewPlayerAsync(Funds);
-        var response = await stack.BetClient(late).PlaceAsync(pool, pool.Outcomes[0], 500);
+        try
+        {
+            var late = await stack.NewPlayerAsync(Funds);
+            var response = await stack.BetClient(late).PlaceAsync(pool, pool.Outcomes[0], 500);
 
-        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
-        Assert.Equal(BetRequests.Problem("pool-locked"), await response.ProblemTypeAsync());
-        await AssertNoMoneyMovedAsync(late, pool, escrow: 500);
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Equal(BetRequests.Problem("pool-locked"), await response.ProblemTypeAsync());
+            await AssertNoMoneyMovedAsync(late, pool, escrow: 500);
+        }
+        finally
+        {
+            // Back in step with Pools' clock, which other tests compare bet arrival times with.
+            stack.Clock.Advance(TimeSpan.FromSeconds(-31));
+        }
+    }
+
+    [Fact]
+    public async Task A_bet_a_stale_snapshot_admitted_after_a_lock_by_hand_is_rejected_before_any_money_moves()
+    {
+        var pool = await stack.NewPoolAsync();
+        var before = await stack.NewPlayerAsync(Funds);
+        var after = await stack.NewPlayerAsync(Funds);
+        var inTime = stack.Admit(before, pool, pool.Outcomes[0], 500);
+        await stack.LockPoolAsync(pool.Id);
+        // Another replica's cache still said open (PoolLocked reaches one replica, and the lock time is minutes away), so
+        // it admitted this bet after the lock; both then wait in one batch.
+        var late = stack.Admit(after, pool, pool.Outcomes[1], 700);
+
+        IReadOnlyList<PlacementResult> answers = [];
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().RunAsync(pool.Id, [inTime, late], results => answers = results, default);
+
+        Assert.True(answers[0].IsAccepted, "A bet that arrived before the lock stands.");
+        Assert.Equal(BetRejectionCodes.PoolLocked, answers[1].Rejection?.Code);
+        Assert.Equal(BetStatus.Rejected, answers[1].Bet?.Status);
+        await AssertNoMoneyMovedAsync(after, pool, escrow: 500);
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(before.Account));
+        await stack.AssertLedgerExactAsync();
     }
 
     [Fact]

@@ -42,6 +42,14 @@ public sealed class BetRulesTests
     }
 
     [Fact]
+    public void A_lock_by_hand_closes_betting_at_its_own_time_though_the_window_runs_on()
+    {
+        var pool = Pool(PoolState.Locked, locksAt: Now.AddMinutes(10)) with { LockedAt = Now };
+        Assert.Equal(BetRejectionCodes.PoolLocked, BetRules.Closed(pool, Now)?.Code);
+        Assert.Null(BetRules.Closed(pool, Now.AddTicks(-10))); // it arrived before the lock: it stands
+    }
+
+    [Fact]
     public void An_outcome_of_another_pool_is_unknown()
     {
         var pool = Pool();

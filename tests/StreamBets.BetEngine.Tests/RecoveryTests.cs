@@ -90,6 +90,26 @@ public sealed class RecoveryTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_pending_bet_that_arrived_after_a_lock_by_hand_is_rejected_by_recovery_with_its_moved_stake_refunded()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        await stack.LockPoolAsync(pool.Id);
+        // A stale snapshot admitted the bet after the lock; its batch wrote it, moved the stake and died.
+        var late = stack.Admit(player, pool, pool.Outcomes[0], 800);
+        await Pipeline.WritePendingAsync(pool.Id, [late], default);
+        await Ledger.MoveStakesAsync([late.ToPending()], default);
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'pool-locked' AND refund_status = 'done'", late.BetId));
+        Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
+        Assert.Equal(0, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
     public async Task Finalizing_bets_another_finalizer_already_decided_changes_nothing_and_answers_what_is_stored()
     {
         var (pool, players, batch) = await StageAsync();

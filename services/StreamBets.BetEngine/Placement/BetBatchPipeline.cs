@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Odds;
+using StreamBets.BetEngine.Pools;
 
 namespace StreamBets.BetEngine.Placement;
 
@@ -15,7 +16,8 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
 /// <summary>
 /// Commits one pool's batch of bets across two databases without ever moving a stake without a bet or the reverse:
 /// <list type="number">
-/// <item>write every bet 'pending' in betsdb, with its derived stake transfer id (and learn which requests are replays);</item>
+/// <item>write every bet 'pending' in betsdb, with its derived stake transfer id (and learn which requests are replays),
+/// while Pools is asked whether betting closed since the bets were admitted (a lock by hand, on another replica's word);</item>
 /// <item>ONE Wallet.TransferBatch moves the stakes, user -> escrow:pool:{id}, each answered on its own;</item>
 /// <item>ONE betsdb transaction decides every bet, enforces the one-outcome rule and writes BetsPlaced to the outbox
 /// (<see cref="BatchFinalizer"/>);</item>
@@ -32,7 +34,8 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
 /// </para>
 /// </summary>
 public sealed partial class BetBatchPipeline(
-    BetStore store, StakeLedger ledger, BatchFinalizer finalizer, OddsPublisher odds, TimeProvider time, ILogger<BetBatchPipeline> logger)
+    BetStore store, StakeLedger ledger, BatchFinalizer finalizer, OddsPublisher odds, IPoolDirectory pools, TimeProvider time,
+    ILogger<BetBatchPipeline> logger)
 {
     public static readonly ActivitySource ActivitySource = new("StreamBets.BetEngine");
     private static readonly Meter Meter = new("StreamBets.BetEngine");
@@ -51,6 +54,11 @@ public sealed partial class BetBatchPipeline(
         var stopwatch = Stopwatch.StartNew();
         var results = new PlacementResult?[batch.Count];
         var ordered = Enumerable.Range(0, batch.Count).OrderBy(i => batch[i].ArrivedAt).ThenBy(i => batch[i].BetId).ToArray();
+
+        // Pools' own word on the pool, read while step 1 runs. The cached snapshot the bets were admitted on may be seconds
+        // old, and a lock by hand reaches the other replicas only as an event: without this a bet arriving after the lock
+        // (or after the result was known) could be accepted.
+        var poolNow = pools.GetFreshAsync(poolId, cancellationToken);
 
         // 1. Pending rows. Whether they committed is unknown if this throws: answer "unavailable, retry with the same key".
         PendingWrite written;
@@ -98,11 +106,16 @@ public sealed partial class BetBatchPipeline(
             decisions.Add(new StakeDecision(bet, StakeMovement.Moved));
         }
 
-        // 2 and 3. If either fails the bets stay pending and recovery decides them; the caller learns "pending".
+        // 2 and 3. If either fails, or Pools does not answer, the bets stay pending and recovery decides them; the caller
+        // learns "pending".
         FinalizedBatch finalized;
         var stakesMoved = TimeSpan.Zero;
         try
         {
+            if (await poolNow is { } pool)
+            {
+                ClosedSinceAdmission(pool, decisions);
+            }
             var moving = decisions.Where(d => d.Rejection is null).ToArray();
             var answers = moving.Length == 0 ? [] : await ledger.MoveStakesAsync([.. moving.Select(d => d.Bet)], cancellationToken);
             stakesMoved = stopwatch.Elapsed;
@@ -173,6 +186,18 @@ public sealed partial class BetBatchPipeline(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogStepFailed(logger, e, "refund", bets[0].PoolId, bets.Count);
+        }
+    }
+
+    /// <summary>Rejects, before any money moves, the bets that arrived once betting had closed (which Pools knows first).</summary>
+    private static void ClosedSinceAdmission(PoolSnapshot pool, List<StakeDecision> decisions)
+    {
+        for (var d = 0; d < decisions.Count; d++)
+        {
+            if (BetRules.Closed(pool, decisions[d].Bet.PlacedAt) is { } closed)
+            {
+                decisions[d] = new StakeDecision(decisions[d].Bet, StakeMovement.NotSent, closed);
+            }
         }
     }
 

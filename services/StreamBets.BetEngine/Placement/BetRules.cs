@@ -22,9 +22,9 @@ public static class BetRules
         }
 
         // The clock closes betting exactly on time, even before the PoolLocked event arrives.
-        if (pool.LocksAt is { } locksAt && arrivedAt >= locksAt)
+        if (Closed(pool, arrivedAt) is { } closed)
         {
-            return new(BetRejectionCodes.PoolLocked, $"Betting closed at {locksAt:u}.");
+            return closed;
         }
 
         if (!pool.OutcomeIds.Contains(bet.OutcomeId))
@@ -40,4 +40,10 @@ public static class BetRules
 
         return null;
     }
+
+    /// <summary>Betting on the pool had closed when the bet arrived: its window had ended, or it was locked by then.</summary>
+    public static BetRejection? Closed(PoolSnapshot pool, DateTimeOffset arrivedAt) =>
+        pool.BettingClosesAt is { } closesAt && arrivedAt >= closesAt
+            ? new(BetRejectionCodes.PoolLocked, $"Betting closed at {closesAt:u}.")
+            : null;
 }

@@ -11,7 +11,8 @@ public sealed record RecoveryReport(int Redriven, int Accepted, int Rejected, in
 /// <summary>
 /// Re-drives bets a crash left 'pending' (written in step 1 of a batch, never finalized) and refunds left 'due'.
 /// <para>
-/// A pending bet was validated when it arrived, before the pool's lock time. Its stake transfer is replayed with the
+/// A pending bet was validated when it arrived, before the pool's lock time (or so the replica's cached pool said: a
+/// bet that arrived after a lock by hand is rejected <c>pool-locked</c>). Its stake transfer is replayed with the
 /// same derived id: the ledger answers DUPLICATE if the first attempt applied and applies it now if it never did, so
 /// the stake moves exactly once either way. The bet is then finalized like a live batch. Only if the pool has been
 /// resolved or cancelled meanwhile (settlement may have run without it) is the bet rejected <c>pool-closed</c> and a
@@ -95,6 +96,17 @@ public sealed partial class PendingBetRecovery(
             }
             backed[bet.UserId] = bet.OutcomeId;
             decisions[i] = BetBatchPipeline.ToDecision(bet, answers[i]);
+        }
+        // A batch that died before asking Pools may have left a bet that arrived after a lock by hand.
+        if (pool is not null)
+        {
+            for (var i = 0; i < bets.Length; i++)
+            {
+                if (BetRules.Closed(pool, bets[i].PlacedAt) is { } closed)
+                {
+                    decisions[i] = new StakeDecision(bets[i], answers[i].Movement, closed);
+                }
+            }
         }
 
         return await finalizer.FinalizeAsync(poolId, decisions, cancellationToken);

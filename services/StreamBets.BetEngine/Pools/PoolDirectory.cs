@@ -93,6 +93,7 @@ public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvide
             reply.MinStakeMinor,
             reply.MaxStakeMinor,
             reply.LocksAt?.ToDateTimeOffset(),
-            reply.Version);
+            reply.Version,
+            reply.LockedAt?.ToDateTimeOffset());
     }
 }

@@ -17,8 +17,13 @@ public sealed record PoolSnapshot(
     long MinStakeMinor,
     long MaxStakeMinor,
     DateTimeOffset? LocksAt,
-    long Version)
+    long Version,
+    DateTimeOffset? LockedAt = null)
 {
+    /// <summary>When betting closed or will close: the lock itself once there was one (a lock by hand comes before
+    /// <see cref="LocksAt"/>), else the end of the betting window.</summary>
+    public DateTimeOffset? BettingClosesAt => LockedAt ?? LocksAt;
+
     /// <summary>Locked, resolved and cancelled pools never open again.</summary>
     public bool IsClosed => State is PoolState.Locked or PoolState.Resolved or PoolState.Cancelled;
 

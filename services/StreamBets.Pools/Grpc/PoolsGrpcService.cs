@@ -39,6 +39,10 @@ public sealed class PoolsGrpcService(PoolStore store) : Proto.Pools.PoolsBase
         {
             snapshot.LocksAt = Timestamp.FromDateTimeOffset(locksAt);
         }
+        if (pool.LockedAt is { } lockedAt)
+        {
+            snapshot.LockedAt = Timestamp.FromDateTimeOffset(lockedAt);
+        }
 
         snapshot.Outcomes.AddRange(pool.Outcomes.Select(o => new Proto.PoolOutcome { OutcomeId = o.Id.ToString(), Label = o.Label }));
         snapshot.WinningOutcomeIds.AddRange(pool.WinningOutcomeIds.Select(id => id.ToString()));
