@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -35,7 +37,35 @@ public static partial class ProblemDetailsDefaults
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(RefuseUnknownCharsetAsync);
         return app;
+    }
+
+    /// <summary>
+    /// A JSON body declared in a charset .NET does not know (<c>charset=windows-1252</c>) made the framework's JSON reader
+    /// throw an InvalidOperationException, which no endpoint catches: a 500 for the client's mistake. Refused up front.
+    /// </summary>
+    private static Task RefuseUnknownCharsetAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type)
+            || StringSegment.IsNullOrEmpty(type.Charset)
+            || type.Encoding is not null
+            || !(type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
+        {
+            return next(context);
+        }
+
+        context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status415UnsupportedMediaType,
+                Title = "The request could not be read.",
+                Detail = $"The body's charset '{type.Charset}' is not supported: send JSON in UTF-8.",
+            },
+        }).AsTask();
     }
 
     private sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler

@@ -35,6 +35,33 @@ public sealed class ProblemDetailsTests
         Assert.Equal(detail, problem.Detail);
     }
 
+    [Theory]
+    [InlineData("windows-1252")]
+    [InlineData("nope")]
+    public async Task A_json_body_in_a_charset_dotnet_does_not_know_is_a_415_problem_not_a_500(string charset)
+    {
+        await using var app = await StartAsync();
+        using var content = new StringContent("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":100}""");
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse($"application/json; charset={charset}");
+
+        using var response = await app.GetTestClient().PostAsync("/stakes", content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
+        Assert.Equal($"The body's charset '{charset}' is not supported: send JSON in UTF-8.", problem?.Detail);
+    }
+
+    [Fact]
+    public async Task A_json_body_declared_in_utf_8_is_read()
+    {
+        await using var app = await StartAsync();
+        using var content = new StringContent("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":100}""", Encoding.UTF8, "application/json");
+
+        using var response = await app.GetTestClient().PostAsync("/stakes", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task A_query_parameter_of_the_wrong_type_is_a_400_problem_that_names_it()
     {
