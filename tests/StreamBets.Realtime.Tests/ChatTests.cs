@@ -1,5 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using StreamBets.Realtime.Chat;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -63,6 +66,24 @@ public sealed class ChatTests(RealtimeStack stack)
         Assert.Contains("5 messages every 10 seconds", limited.Message, StringComparison.Ordinal);
         var history = await calm.InvokeAsync<List<JsonElement>>("GetChatHistory", channel);
         Assert.Equal(["message 1", "message 2", "message 3", "message 4", "message 5", "my first"], history.Select(m => m.Text("text")));
+    }
+
+    [Fact]
+    public async Task The_rate_limit_holds_across_replicas_whose_clocks_disagree()
+    {
+        var channel = TestEvents.NewChannel();
+        var userId = Guid.NewGuid();
+        // A replica whose clock is a minute behind: its send times must not look a minute old to the other replicas.
+        var laggingReplica = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(-1)));
+        for (var i = 1; i <= 5; i++)
+        {
+            await laggingReplica.SendAsync(channel, new ChatUser(userId, "Ana", IsAdmin: false), $"message {i}", CancellationToken.None);
+        }
+        await using var client = await stack.ConnectAsync(userId, toHostB: true);
+
+        var limited = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChat", channel, "message 6"));
+
+        Assert.Equal("rate-limited", Refusal.Code(limited));
     }
 
     [Fact]

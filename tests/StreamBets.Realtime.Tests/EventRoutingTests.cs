@@ -1,5 +1,9 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Realtime.Hubs;
 using StreamBets.Realtime.Live;
 
 namespace StreamBets.Realtime.Tests;
@@ -127,7 +131,7 @@ public sealed class EventRoutingTests(RealtimeStack stack)
     }
 
     [Fact]
-    public async Task An_event_the_bus_delivers_twice_is_pushed_once()
+    public async Task An_event_the_bus_delivers_twice_is_numbered_once()
     {
         var userId = Guid.NewGuid();
         await using var client = await stack.ConnectAsync(userId);
@@ -139,9 +143,54 @@ public sealed class EventRoutingTests(RealtimeStack stack)
         var second = await publisher.PublishAsync(LiveStream.User(userId), message, eventId, CancellationToken.None);
         await publisher.PublishAsync(LiveStream.User(userId), message with { BalanceMinor = 200 }, Guid.NewGuid(), CancellationToken.None);
 
-        Assert.NotNull(first);
-        Assert.Null(second);
+        // The redelivery is pushed again under its first number: a client drops it as a duplicate.
+        Assert.Equal(first, second);
+        await client.WaitForCountAsync("WalletChanged", 3);
+        Assert.Equal([1L, 1L, 2L], client.Received("WalletChanged").Select(p => p.Number("sequence")));
+        Assert.Equal(2, (await client.InvokeAsync<List<JsonElement>>("CatchUp", "user", 0L)).Count);
+    }
+
+    [Fact]
+    public async Task An_event_whose_push_failed_is_pushed_with_its_first_sequence_when_redelivered()
+    {
+        var userId = Guid.NewGuid();
+        await using var client = await stack.ConnectAsync(userId, toHostB: true);
+        var hub = new HubFailingOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>());
+        var publisher = ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, hub);
+        var eventId = Guid.NewGuid();
+        var message = new WalletChangedMessage(100, 100, "deposit", DateTimeOffset.UtcNow, Guid.NewGuid());
+
+        // Numbered, then the backplane fails: the handler throws and the bus delivers the event again.
+        await Assert.ThrowsAsync<RedisConnectionException>(() => publisher.PublishAsync(LiveStream.User(userId), message, eventId, CancellationToken.None));
+        await publisher.PublishAsync(LiveStream.User(userId), message, eventId, CancellationToken.None);
+        await publisher.PublishAsync(LiveStream.User(userId), message with { BalanceMinor = 200 }, Guid.NewGuid(), CancellationToken.None);
+
         await client.WaitForCountAsync("WalletChanged", 2);
-        Assert.Equal([1L, 2L], client.Received("WalletChanged").Select(p => p.Number("sequence")));
+        var pushed = client.Received("WalletChanged");
+        Assert.Equal([1L, 2L], pushed.Select(p => p.Number("sequence")));
+        Assert.Equal([100L, 200L], pushed.Select(p => p.Number("balanceMinor")));
+    }
+
+    /// <summary>The hub context with a backplane whose first publish fails, as when Redis drops the connection.</summary>
+    private sealed class HubFailingOnce(IHubContext<LiveHub> hub) : IHubContext<LiveHub>, IHubClients, IClientProxy
+    {
+        private int _failures = 1;
+
+        IHubClients IHubContext<LiveHub>.Clients => this;
+        IGroupManager IHubContext<LiveHub>.Groups => hub.Groups;
+
+        public IClientProxy Group(string groupName) => Interlocked.Exchange(ref _failures, 0) == 1 ? this : hub.Clients.Group(groupName);
+
+        public Task SendCoreAsync(string method, object?[] args, CancellationToken cancellationToken = default) =>
+            throw new RedisConnectionException(ConnectionFailureType.SocketFailure, "The backplane is unreachable.");
+
+        public IClientProxy All => hub.Clients.All;
+        public IClientProxy AllExcept(IReadOnlyList<string> excludedConnectionIds) => hub.Clients.AllExcept(excludedConnectionIds);
+        public IClientProxy Client(string connectionId) => hub.Clients.Client(connectionId);
+        public IClientProxy Clients(IReadOnlyList<string> connectionIds) => hub.Clients.Clients(connectionIds);
+        public IClientProxy GroupExcept(string groupName, IReadOnlyList<string> excludedConnectionIds) => hub.Clients.GroupExcept(groupName, excludedConnectionIds);
+        public IClientProxy Groups(IReadOnlyList<string> groupNames) => hub.Clients.Groups(groupNames);
+        public IClientProxy User(string userId) => hub.Clients.User(userId);
+        public IClientProxy Users(IReadOnlyList<string> userIds) => hub.Clients.Users(userIds);
     }
 }

@@ -124,6 +124,34 @@ public sealed class ModerationTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task A_new_streamer_starts_without_the_previous_streamers_moderators_and_their_bans_stay()
+    {
+        var (channel, firstCreator, firstCreatorId) = await ChannelWithStreamerAsync();
+        await using var disposeFirstCreator = firstCreator;
+        var (friendId, trollId, ownerId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await firstCreator.InvokeAsync("AddModerator", channel, friendId);
+        await using var friend = await stack.ConnectAsync(friendId, toHostB: true);
+        await using var troll = await stack.ConnectAsync(trollId);
+        await friend.InvokeAsync("BanUser", channel, trollId);
+        // The first creator's next pool keeps the channel and its moderators.
+        await stack.Bus.PublishAsync(TestEvents.Created(Guid.NewGuid(), channel, firstCreatorId));
+        await firstCreator.WaitForCountAsync("PoolCreated", 2);
+        Assert.Equal([friendId], await firstCreator.InvokeAsync<List<Guid>>("GetModerators", channel));
+
+        // The channel's owner links it and goes live.
+        await using var owner = await stack.ConnectAsync(ownerId, AuthenticationDefaults.Roles.Streamer);
+        await stack.Bus.PublishAsync(TestEvents.WentLive(channel, ownerId));
+        Assert.True(await Testing.Eventually.HoldsAsync(
+            async () => (await owner.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanManageModerators, TimeSpan.FromSeconds(20)));
+
+        Assert.Empty(await owner.InvokeAsync<List<Guid>>("GetModerators", channel));
+        Assert.False((await friend.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanModerate);
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => friend.InvokeAsync("MuteUser", channel, ownerId, 60))));
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => friend.InvokeAsync("UnbanUser", channel, trollId))));
+        Assert.True((await troll.InvokeAsync<Permissions>("GetChatPermissions", channel)).Banned);
+    }
+
+    [Fact]
     public async Task An_admin_can_name_the_channels_streamer_instead_of_whoever_created_its_first_pool()
     {
         var (channel, firstCreator, firstCreatorId) = await ChannelWithStreamerAsync();

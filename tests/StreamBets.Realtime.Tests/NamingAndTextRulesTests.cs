@@ -43,6 +43,29 @@ public sealed class NamingAndTextRulesTests
     }
 
     [Fact]
+    public void Line_separators_become_spaces_and_bidi_and_zero_width_characters_are_dropped()
+    {
+        Assert.Equal("one two three", ChatText.Clean("one\u2028two\u2029three", 300));
+        Assert.Equal("gg ez", ChatText.Clean("g\u200Bg \u202Eez\u202C", 300));
+        Assert.Equal("admin", ChatText.Clean("\u2066ad\u2060min\uFEFF\u2069", 300));
+        Assert.Equal("hi", ChatText.Clean("\u200Dhi\u200C", 300));
+    }
+
+    [Theory]
+    [InlineData("\u200B")]
+    [InlineData("\u200B\u200C\u200D\u2060\uFEFF")]
+    [InlineData(" \u202E \u2066\u2069 ")]
+    [InlineData("\u2028\u2029")]
+    public void Invisible_text_is_an_empty_message(string text) =>
+        Assert.Equal("message-empty", Assert.Throws<RefusedException>(() => ChatText.Clean(text, 300)).Code);
+
+    [Theory]
+    [InlineData("\U0001F468\u200D\U0001F469\u200D\U0001F467")] // family
+    [InlineData("\U0001F3F3\uFE0F\u200D\U0001F308")] // rainbow flag: the joiner follows a variation selector
+    [InlineData("\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645")] // Persian "mikhaham", a non-joiner inside the word
+    public void A_joiner_between_two_visible_characters_is_kept(string text) => Assert.Equal(text, ChatText.Clean(text, 300));
+
+    [Fact]
     public void A_replayed_entry_carries_the_sequence_the_script_gave_it()
     {
         var message = new ChatMessage("id-1", "twitch:1", Guid.NewGuid(), "Ana", "oi", DateTimeOffset.UnixEpoch) { Stream = "channel:twitch:1" };

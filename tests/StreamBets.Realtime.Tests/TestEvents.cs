@@ -18,6 +18,10 @@ public static class TestEvents
 
     public static PoolSettled PoolSettled(Guid poolId) => new(poolId, 4_000, 3_800, 200, 0, 1, 0, DateTimeOffset.UtcNow);
 
+    /// <summary>A linked channel ("provider:id") went live, owned by <paramref name="streamerId"/>.</summary>
+    public static StreamWentLive WentLive(string channel, Guid streamerId) =>
+        new(channel[..channel.IndexOf(':')], channel[(channel.IndexOf(':') + 1)..], streamerId, "Live now", DateTimeOffset.UtcNow);
+
     public static OddsChanged Odds(Guid poolId, long total, DateTimeOffset? asOf = null) =>
         new(poolId, total, [new OutcomeStakes(Guid.Empty, total, (int)Math.Min(total, int.MaxValue))], asOf ?? DateTimeOffset.UtcNow);
 

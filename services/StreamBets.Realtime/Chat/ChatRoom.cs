@@ -26,21 +26,24 @@ public sealed class ChatRoom(
     IConnectionMultiplexer redis, RealtimeKeys keys, LiveStreamStore streams, LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time)
 {
     // KEYS: sequence, replay, history, banned, muted, rate. ARGV: entry, capacity, sequence TTL, replay TTL, user id,
-    // history length, history TTL, now (ms), window (ms), limit, message id.
+    // history length, history TTL, window (ms), limit, message id.
     // Answers {sequence, 0}, {-1, 0} banned, {-2, ms left} muted, {-3, ms until a slot frees} rate limited.
+    // The window is timed by Redis's clock, the one clock every replica shares: with each replica's own, a replica whose
+    // clock runs behind writes send times that the others see as already out of the window.
     private const string SendScript = LiveStreamStore.AppendFunction + """
 
         if redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1 then return {-1, 0} end
         local muted = redis.call('PTTL', KEYS[5])
         if muted > 0 then return {-2, muted} end
-        local now = tonumber(ARGV[8])
-        local window = tonumber(ARGV[9])
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local window = tonumber(ARGV[8])
         redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - window)
-        if redis.call('ZCARD', KEYS[6]) >= tonumber(ARGV[10]) then
+        if redis.call('ZCARD', KEYS[6]) >= tonumber(ARGV[9]) then
           local oldest = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
           return {-3, tonumber(oldest[2]) + window - now}
         end
-        redis.call('ZADD', KEYS[6], now, ARGV[11])
+        redis.call('ZADD', KEYS[6], now, ARGV[10])
         redis.call('PEXPIRE', KEYS[6], window)
         local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
         redis.call('RPUSH', KEYS[3], seq .. ' ' .. ARGV[1])
@@ -61,14 +64,15 @@ public sealed class ChatRoom(
         return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
         """;
 
-    // KEYS: streamer. ARGV: user id, TTL. The first pool's creator claims the channel; their later pools keep it.
-    private const string ClaimScript = """
+    // KEYS: streamer, moderators. ARGV: user id, TTL, 1 to replace another streamer (0: only claim a channel without one).
+    // Moderators are the streamer's own appointees, so a different streamer starts without any; bans stay, since they
+    // protect the viewers and the new streamer (or an admin) can lift them.
+    private const string SetStreamerScript = """
         local current = redis.call('GET', KEYS[1])
-        if not current or current == ARGV[1] then
-          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-          return 1
-        end
-        return 0
+        if current and current ~= ARGV[1] and ARGV[3] == '0' then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        if current ~= ARGV[1] then redis.call('DEL', KEYS[2]) end
+        return 1
         """;
 
     private ChatOptions Options => options.Value.Chat;
@@ -80,7 +84,7 @@ public sealed class ChatRoom(
         var cleaned = ChatText.Clean(text, Options.MaxLength);
         var now = time.GetUtcNow();
         var message = new ChatMessage(Guid.CreateVersion7(now).ToString(), channel, sender.Id, sender.DisplayName, cleaned, now);
-        var sent = await publisher.PublishAsync(LiveStream.Channel(channel), message, async onStream =>
+        return await publisher.PublishAsync(LiveStream.Channel(channel), message, async onStream =>
         {
             var stream = LiveStream.Channel(channel);
             var result = (RedisResult[])(await Db.ScriptEvaluateAsync(SendScript,
@@ -88,7 +92,7 @@ public sealed class ChatRoom(
                 [
                     LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), sender.Id.ToString(),
                     Options.HistoryLength, (long)Options.HistoryRetention.TotalMilliseconds,
-                    now.ToUnixTimeMilliseconds(), (long)Options.RateWindow.TotalMilliseconds, Options.RateLimit, onStream.Id,
+                    (long)Options.RateWindow.TotalMilliseconds, Options.RateLimit, onStream.Id,
                 ]))!;
             var (outcome, wait) = ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
             return outcome switch
@@ -100,7 +104,6 @@ public sealed class ChatRoom(
                 _ => outcome,
             };
         }, cancellationToken);
-        return sent!;
     }
 
     /// <summary>The last messages of the channel, oldest first.</summary>
@@ -183,13 +186,15 @@ public sealed class ChatRoom(
         return new ChatPermissions(!await banned, role >= Role.Moderator, role >= Role.Streamer, await banned, mutedFor);
     }
 
-    /// <summary>The creator of a channel's first pool becomes its streamer, unless the channel already has one.</summary>
-    public Task ClaimChannelAsync(string channel, Guid streamerId) =>
-        Db.ScriptEvaluateAsync(ClaimScript, [keys.Streamer(channel)], [streamerId.ToString(), (long)Options.StreamerRetention.TotalMilliseconds]);
+    /// <summary>The creator of a channel's first pool becomes its streamer, unless the channel already has one; their later pools keep it.</summary>
+    public Task ClaimChannelAsync(string channel, Guid streamerId) => SetStreamerAsync(channel, streamerId, replace: false);
 
     /// <summary>A linked channel's owner (from the Integration service) is its streamer, whoever created pools on it.</summary>
-    public Task SetStreamerAsync(string channel, Guid streamerId) =>
-        Db.StringSetAsync(keys.Streamer(channel), streamerId.ToString(), Options.StreamerRetention);
+    public Task SetStreamerAsync(string channel, Guid streamerId) => SetStreamerAsync(channel, streamerId, replace: true);
+
+    private Task SetStreamerAsync(string channel, Guid streamerId, bool replace) =>
+        Db.ScriptEvaluateAsync(SetStreamerScript, [keys.Streamer(channel), keys.Moderators(channel)],
+            [streamerId.ToString(), (long)Options.StreamerRetention.TotalMilliseconds, replace ? 1 : 0]);
 
     public Task AssignStreamerAsync(string channel, ChatUser caller, Guid streamerId) => caller.IsAdmin
         ? SetStreamerAsync(channel, streamerId)
@@ -238,6 +243,8 @@ public sealed class ChatRoom(
         {
             throw new RefusedException("cannot-moderate-user", "You cannot mute or ban yourself.");
         }
+        // Only a caller's own token says admin; Realtime cannot know whether the target is one without asking Users. An
+        // admin a moderator mutes or bans lifts it themselves (admins moderate every channel).
         var targetRole = await RoleAsync(channel, new ChatUser(target, "", IsAdmin: false));
         if (targetRole == Role.Streamer || (targetRole == Role.Moderator && role == Role.Moderator))
         {

@@ -1,22 +1,52 @@
+using System.Globalization;
+using System.Text;
 using StreamBets.Realtime.Hubs;
 
 namespace StreamBets.Realtime.Chat;
 
-/// <summary>What a chat message may say: trimmed, without control characters, 1 to <c>maxLength</c> characters.</summary>
+/// <summary>What a chat message may say: trimmed, on one line, without invisible characters, 1 to <c>maxLength</c> characters.</summary>
 public static class ChatText
 {
     public static string Clean(string? text, int maxLength)
     {
-        // Control characters (newlines included) are replaced, so one message is one line in every client.
-        var cleaned = new string([.. (text ?? "").Select(c => char.IsControl(c) ? ' ' : c)]).Trim();
-        if (cleaned.Length == 0)
+        var runes = (text ?? "").EnumerateRunes().ToArray();
+        var cleaned = new StringBuilder(runes.Length);
+        for (var i = 0; i < runes.Length; i++)
+        {
+            var category = Rune.GetUnicodeCategory(runes[i]);
+            if (category is UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                // Newlines of any kind become spaces (U+2028 too, which ends a line in JavaScript), so one message is one line.
+                cleaned.Append(' ');
+            }
+            else if (category != UnicodeCategory.Format || IsJoinerBetweenVisibles(runes, i))
+            {
+                cleaned.Append(runes[i].ToString());
+            }
+            // Other format characters are dropped: zero-width spaces, word joiners and BOMs hide text or make a blank
+            // message, and bidi overrides and isolates make a message read as something else.
+        }
+
+        var result = cleaned.ToString().Trim();
+        if (result.Length == 0)
         {
             throw new RefusedException("message-empty", "Write something first: the message is empty.");
         }
-        if (cleaned.Length > maxLength)
+        if (result.Length > maxLength)
         {
-            throw new RefusedException("message-too-long", $"Messages are at most {maxLength} characters; this one has {cleaned.Length}.");
+            throw new RefusedException("message-too-long", $"Messages are at most {maxLength} characters; this one has {result.Length}.");
         }
-        return cleaned;
+        return result;
     }
+
+    /// <summary>
+    /// The zero-width joiner builds emoji sequences (family, rainbow flag) and the non-joiner is spelling in Persian and
+    /// Indic scripts; both mean something only between two visible characters, so only there are they kept. A message of
+    /// joiners alone is then empty.
+    /// </summary>
+    private static bool IsJoinerBetweenVisibles(Rune[] runes, int i) =>
+        runes[i].Value is 0x200C or 0x200D && i > 0 && i < runes.Length - 1 && IsVisible(runes[i - 1]) && IsVisible(runes[i + 1]);
+
+    private static bool IsVisible(Rune rune) =>
+        !Rune.IsWhiteSpace(rune) && Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.Control or UnicodeCategory.Format);
 }

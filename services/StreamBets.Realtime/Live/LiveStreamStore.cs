@@ -26,13 +26,18 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         """;
 
     // KEYS: sequence, replay, seen. ARGV: entry, capacity, sequence TTL, replay TTL, seen TTL (0: no deduplication).
-    // 0 means the event was already pushed on this stream (a redelivery by the bus).
+    // The seen key holds the number the event got, so a redelivery is answered with it instead of a new one: the
+    // redelivery may follow a push that failed after numbering, and then it must be pushed again under that number.
     private const string AppendScript = AppendFunction + """
 
-        if tonumber(ARGV[5]) > 0 and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
-          return 0
+        local dedupe = tonumber(ARGV[5]) > 0
+        if dedupe then
+          local seen = redis.call('GET', KEYS[3])
+          if seen then return tonumber(seen) end
         end
-        return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+        local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+        if dedupe then redis.call('SET', KEYS[3], seq, 'PX', ARGV[5]) end
+        return seq
         """;
 
     // KEYS: sequence, replay. ARGV: after. {1, entries...}, or {-1} when a message after it is no longer kept
@@ -61,7 +66,7 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         (long)Options.ReplayRetention.TotalMilliseconds,
     ];
 
-    /// <summary>Numbers the message and keeps it for replay; 0 when <paramref name="eventId"/> was already pushed on this stream.</summary>
+    /// <summary>Numbers the message and keeps it for replay; when <paramref name="eventId"/> was numbered on this stream before, its number then.</summary>
     public async Task<long> AppendAsync(LiveStream stream, LiveMessage message, Guid? eventId)
     {
         var dedupeMs = eventId is null ? 0 : (long)Options.DeduplicationWindow.TotalMilliseconds;
