@@ -60,6 +60,9 @@ public static class Problems
     public static DomainError UnknownKycProvider() =>
         new("unknown-kyc-provider", StatusCodes.Status404NotFound, "Unknown provider", "No identity verification provider with this name is configured.");
 
+    public static DomainError WebhookTooLarge(int maxBytes) =>
+        new("request-too-large", StatusCodes.Status413PayloadTooLarge, "Webhook too large", $"A webhook body may have at most {maxBytes} bytes.");
+
     public static DomainError MalformedWebhook() =>
         new("malformed-webhook", StatusCodes.Status400BadRequest, "Malformed webhook", "The webhook body is not a valid event envelope.");
 }

@@ -30,6 +30,8 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
     [InlineData("http://cdn.example.com/ana.png")]
     [InlineData("javascript:alert(1)")]
     [InlineData("/relative/ana.png")]
+    [InlineData("https://cdn.example.com/a\u0000.png")]
+    [InlineData("https://cdn.example.com/a\u202E.png")]
     public async Task An_avatar_must_be_an_absolute_https_url(string avatarUrl)
     {
         var player = await app.NewPlayerAsync();
@@ -58,6 +60,7 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
         using var admin = await app.AdminClientAsync();
 
         var found = await admin.GetFromJsonAsync<ProfileView>($"/api/users/admin/users?email={Uri.EscapeDataString(player.Email)}");
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/users/admin/users?email=%00")).StatusCode); // no account, not a 500
         var granted = await admin.PutAsJsonAsync($"/api/users/admin/users/{found!.Id}/role", new { role = "streamer" });
         var tokens = await RefreshAsync(player.Tokens.RefreshToken);
         using var streamer = app.ClientFor(tokens.AccessToken);

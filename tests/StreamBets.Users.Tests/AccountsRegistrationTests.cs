@@ -42,6 +42,9 @@ public sealed class AccountsRegistrationTests(AccountsTestApp app) : IClassFixtu
         { "email", AccountsTestApp.Registration("Name <player@example.com>") },
         { "dateOfBirth", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), dateOfBirth: DateTime.UtcNow.AddYears(-18).AddDays(1).ToString("yyyy-MM-dd")) },
         { "dateOfBirth", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), dateOfBirth: "17/05/1990") },
+        { "dateOfBirth", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), dateOfBirth: "9999-12-31") },
+        { "displayName", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "Ana \u202Eevil", dateOfBirth = "1990-01-01", country = "DE" } },
+        { "displayName", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "\u200B\u200B\u200B", dateOfBirth = "1990-01-01", country = "DE" } },
         { "cpf", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), cpf: "529.982.247-26") },
         { "cpf", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), cpf: "111.111.111-11") },
         { "cpf", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), cpf: "5299822472") },
@@ -77,6 +80,7 @@ public sealed class AccountsRegistrationTests(AccountsTestApp app) : IClassFixtu
 
         var problem = (await response.Content.ReadFromJsonAsync<ValidationProblemDetails>())!;
         Assert.Equal(["country", "dateOfBirth", "displayName", "email", "password"], problem.Errors.Keys.Order());
+        Assert.Equal("https://streambets.dev/problems/invalid-request", problem.Type); // as every service types field errors
     }
 
     [Fact]

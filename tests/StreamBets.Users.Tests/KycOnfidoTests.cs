@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Users.Kyc;
 
@@ -36,6 +37,9 @@ public sealed class OnfidoApi
     public ConcurrentDictionary<string, JsonElement> Applicants { get; } = new();
     public ConcurrentDictionary<string, JsonElement> Checks { get; } = new();
 
+    /// <summary>Answers for the next check requests (POST /checks and GET /checks/{id}), before the documented ones.</summary>
+    public ConcurrentQueue<Func<HttpResponseMessage>> NextCheckAnswers { get; } = new();
+
     public sealed class Handler(OnfidoApi api) : HttpMessageHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -43,6 +47,10 @@ public sealed class OnfidoApi
             var path = request.RequestUri!.AbsolutePath;
             JsonElement? body = request.Content is null ? null : JsonSerializer.Deserialize<JsonElement>(await request.Content.ReadAsStringAsync(cancellationToken));
             api.Requests.Enqueue((request.Method, path, request.Headers.Authorization?.ToString(), body));
+            if (path.StartsWith("/v3.6/checks", StringComparison.Ordinal) && api.NextCheckAnswers.TryDequeue(out var answer))
+            {
+                return answer();
+            }
 
             if (request.Method == HttpMethod.Post && path == "/v3.6/applicants")
             {
@@ -122,6 +130,67 @@ public sealed class KycOnfidoTests(OnfidoTestApp app) : IClassFixture<OnfidoTest
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal(1, (await KycTests.StatusAsync(player)).Tier);
+    }
+
+    public static TheoryData<string, Func<HttpResponseMessage>> UnusableAnswers => new()
+    {
+        { "a 503", () => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) },
+        { "an HTML page", () => new HttpResponseMessage(HttpStatusCode.Created) { Content = new StringContent("<html>maintenance</html>", Encoding.UTF8, "text/html") } },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnusableAnswers))]
+    public async Task A_check_Onfido_cannot_start_is_a_503_and_its_request_is_never_sent_twice(string what, Func<HttpResponseMessage> answer)
+    {
+        var player = await app.NewPlayerAsync();
+        app.Onfido.NextCheckAnswers.Enqueue(answer);
+        var sentBefore = ChecksPosted();
+
+        var response = await player.Client.PostAsJsonAsync("/api/users/me/kyc/checks", new { firstName = "Ana", lastName = "Silva" });
+
+        Assert.True(HttpStatusCode.ServiceUnavailable == response.StatusCode, $"Onfido answering {what}: {(int)response.StatusCode}");
+        Assert.Equal("https://streambets.dev/problems/kyc-provider-unavailable", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        // A retried POST could have created a second check at Onfido, one we never stored.
+        Assert.Equal(sentBefore + 1, ChecksPosted());
+        Assert.Null((await KycTests.StatusAsync(player)).LatestCheck);
+
+        int ChecksPosted() => app.Onfido.Requests.Count(r => r.Method == HttpMethod.Post && r.Path == "/v3.6/checks");
+    }
+
+    [Fact]
+    public async Task A_completion_whose_result_Onfido_cannot_tell_is_answered_503_so_Onfido_delivers_it_again()
+    {
+        var player = await app.NewPlayerAsync();
+        var check = await KycTests.StartCheckAsync(player);
+        using var onfido = app.CreateClient();
+        var body = KycTests.DocumentedCheckCompleted(check.ProviderCheckId); // no result: it is read from GET /checks/{id}
+        // A 2xx page that is not the documented JSON (a 5xx would be retried by the resilience handler, for seconds).
+        app.Onfido.NextCheckAnswers.Enqueue(() => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("<html>maintenance</html>", Encoding.UTF8, "text/html") });
+
+        var failed = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+        var redelivered = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, redelivered.StatusCode);
+        Assert.Equal(2, (await KycTests.StatusAsync(player)).Tier);
+    }
+
+    [Fact]
+    public async Task A_webhook_body_over_64_KB_is_a_413_even_without_a_content_length()
+    {
+        using var onfido = app.CreateClient();
+        var padding = new string(' ', 100 * 1024);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users/kyc/webhooks/onfido")
+        {
+            // Streamed: no Content-Length, so only reading tells the size.
+            Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{" + padding + "}"))),
+        };
+        request.Headers.TransferEncodingChunked = true;
+
+        var response = await onfido.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/request-too-large", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
     }
 
     [Fact]

@@ -149,9 +149,11 @@ public sealed class KycTests(AccountsTestApp app) : IClassFixture<AccountsTestAp
         using var admin = await app.AdminClientAsync();
 
         var withoutReason = await admin.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/reject", new { note = "" });
+        var withNul = await admin.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/reject", new { note = "Blurry\u0000" });
         var rejection = await admin.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/reject", new { note = "Selfie does not match the document" });
 
         Assert.Equal(HttpStatusCode.BadRequest, withoutReason.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, withNul.StatusCode);
         Assert.Equal(HttpStatusCode.OK, rejection.StatusCode);
         var status = await StatusAsync(player);
         Assert.Equal((1, "rejected"), (status.Tier, status.LatestCheck!.Status));

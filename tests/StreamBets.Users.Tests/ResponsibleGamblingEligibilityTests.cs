@@ -81,6 +81,21 @@ public sealed class ResponsibleGamblingEligibilityTests(AccountsTestApp app) : I
     }
 
     [Fact]
+    public async Task A_misspelt_limit_is_refused_rather_than_read_as_asking_for_no_limits()
+    {
+        var player = await app.NewPlayerAsync();
+        await SetLimitsAsync(player, deposit24h: 5_000);
+
+        // "deposit24hLimitMinor" is no field: ignored, the request would have asked for every limit to go.
+        var response = await player.Client.PutAsJsonAsync("/api/users/me/limits", new { deposit24hLimitMinor = 9_000 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("deposit24hLimitMinor", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
+        var limits = await GetLimitsAsync(player);
+        Assert.Equal((5_000L, (long?)null), (limits.Deposit24hMinor.Current, limits.Deposit24hMinor.Pending));
+    }
+
+    [Fact]
     public async Task KYC_tiers_gate_betting_deposits_and_withdrawals()
     {
         var tier0 = await app.NewPlayerAsync(country: "PT");

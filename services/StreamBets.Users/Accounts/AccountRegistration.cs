@@ -34,7 +34,7 @@ public sealed class AccountRegistration(
         }
         if (!AccountRules.TryNormalizeDisplayName(request.DisplayName, out var displayName))
         {
-            errors.Add("displayName", "The display name must have 2 to 32 characters.");
+            errors.Add("displayName", AccountRules.DisplayNameRule);
         }
         if (!AccountRules.TryParseDateOfBirth(request.DateOfBirth, out var dateOfBirth))
         {

@@ -10,7 +10,8 @@ public static class AccountRules
     public const int MinimumPasswordLength = 10;
     public const int MaximumPasswordLength = 128;
 
-    public static bool IsAdult(DateOnly dateOfBirth, DateOnly today) => dateOfBirth.AddYears(MinimumAge) <= today;
+    // A date of birth in the future is no adult's (and years near 9999 cannot have 18 added).
+    public static bool IsAdult(DateOnly dateOfBirth, DateOnly today) => dateOfBirth <= today && dateOfBirth.AddYears(MinimumAge) <= today;
 
     /// <summary>
     /// The date an age is judged on: the date in the last time zone to reach it (UTC−12). A player is of age once their
@@ -48,11 +49,21 @@ public static class AccountRules
         return null;
     }
 
+    public const string DisplayNameRule = "The display name must have 2 to 32 characters, with no control or invisible characters.";
+
     public static bool TryNormalizeDisplayName(string? input, out string displayName)
     {
         displayName = input?.Trim() ?? "";
-        return displayName.Length is >= 2 and <= 32 && !displayName.Any(char.IsControl);
+        return displayName.Length is >= 2 and <= 32 && !displayName.Any(IsHiddenFromReaders);
     }
+
+    /// <summary>
+    /// What other players must never be shown in a name: control characters, and invisible format characters such as
+    /// bidi overrides (which make a name read as another) and zero-width spaces. The joiners that build emoji and spell
+    /// Persian or Indic names are fine.
+    /// </summary>
+    private static bool IsHiddenFromReaders(char c) =>
+        char.IsControl(c) || (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format && c is not ('\u200C' or '\u200D'));
 
     public static bool TryParseDateOfBirth(string? input, out DateOnly dateOfBirth) =>
         DateOnly.TryParseExact(input, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out dateOfBirth)
@@ -60,5 +71,8 @@ public static class AccountRules
 
     /// <summary>Avatars are shown to other players, so only absolute https URLs.</summary>
     public static bool IsValidAvatarUrl(string url) =>
-        url.Length <= 2048 && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps;
+        url.Length <= 2048
+        // Uri accepts control and format characters in a path, and the URL is stored as given (a NUL PostgreSQL refuses).
+        && !url.Any(c => char.IsWhiteSpace(c) || IsHiddenFromReaders(c))
+        && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps;
 }

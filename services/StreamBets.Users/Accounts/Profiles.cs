@@ -31,7 +31,7 @@ public sealed partial class Profiles(AccountStore accounts, NpgsqlDataSource db,
         var errors = new FieldErrors();
         if (!AccountRules.TryNormalizeDisplayName(request.DisplayName, out var displayName))
         {
-            errors.Add("displayName", "The display name must have 2 to 32 characters.");
+            errors.Add("displayName", AccountRules.DisplayNameRule);
         }
         var avatarUrl = string.IsNullOrWhiteSpace(request.AvatarUrl) ? null : request.AvatarUrl.Trim();
         if (avatarUrl is not null && !AccountRules.IsValidAvatarUrl(avatarUrl))

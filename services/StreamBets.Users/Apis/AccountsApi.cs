@@ -31,8 +31,11 @@ public static class AccountsApi
     public static async Task<Ok<IReadOnlyList<LinkedChannel>>> GetChannelsAsync(ClaimsPrincipal user, AccountStore accounts, CancellationToken cancellationToken) =>
         TypedResults.Ok(await accounts.LinkedChannelsAsync(user.GetUserId(), cancellationToken));
 
+    // No stored email holds a control character (registration refuses them), and PostgreSQL refuses a NUL outright.
     public static async Task<Results<Ok<ProfileView>, NotFound>> FindUserAsync(string email, AccountStore accounts, CancellationToken cancellationToken) =>
-        await accounts.FindByEmailAsync(email, cancellationToken) is { } account ? TypedResults.Ok(ProfileView.From(account)) : TypedResults.NotFound();
+        !email.Any(char.IsControl) && await accounts.FindByEmailAsync(email, cancellationToken) is { } account
+            ? TypedResults.Ok(ProfileView.From(account))
+            : TypedResults.NotFound();
 
     public static async Task<Results<Ok<ProfileView>, ValidationProblem, ProblemHttpResult>> ChangeRoleAsync(
         Guid userId, RoleChangeRequest request, ClaimsPrincipal admin, Profiles profiles, CancellationToken cancellationToken) =>

@@ -41,19 +41,17 @@ public static class KycApi
     public static async Task<Results<Ok<WebhookReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveWebhookAsync(
         string provider, HttpRequest request, KycWebhookReceiver receiver, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > MaxWebhookBytes)
+        // The signature covers the exact bytes sent, so the body is read raw, never re-serialised; and never more of it
+        // than the limit, whatever Content-Length says (a chunked body has none).
+        var body = new byte[MaxWebhookBytes + 1];
+        var length = request.ContentLength > MaxWebhookBytes ? body.Length
+            : await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken);
+        if (length > MaxWebhookBytes)
         {
-            return Problems.MalformedWebhook().ToProblem();
-        }
-        // The signature covers the exact bytes sent, so the body is read raw, never re-serialised.
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, cancellationToken);
-        if (body.Length > MaxWebhookBytes)
-        {
-            return Problems.MalformedWebhook().ToProblem();
+            return Problems.WebhookTooLarge(MaxWebhookBytes).ToProblem();
         }
         var signature = request.Headers[OnfidoWebhookSignature.HeaderName].ToString();
-        return (await receiver.ReceiveAsync(provider, body.GetBuffer().AsMemory(0, (int)body.Length), signature, cancellationToken)).ToOk();
+        return (await receiver.ReceiveAsync(provider, body.AsMemory(0, length), signature, cancellationToken)).ToOk();
     }
 
     public static async Task<Ok<IReadOnlyList<KycReviewItem>>> ListReviewsAsync(KycReviewQueue queue, CancellationToken cancellationToken) =>

@@ -47,7 +47,7 @@ public static class WalletApi
         // Support: an operator answering "where is my payout?" reads the player's wallet as the player would.
         var admin = app.MapGroup("/api/users/admin/wallets").RequireAuthorization(AuthenticationDefaults.Policies.Admin).WithTags("Wallet administration")
             .AddEndpointFilter(async (context, next) => IsNilUserId(context.HttpContext.Request.RouteValues["userId"])
-                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["userId"] = ["The all-zero id names no user."] })
+                ? OutcomeResults.Invalid(new Dictionary<string, string[]> { ["userId"] = ["The all-zero id names no user."] })
                 : await next(context));
         admin.MapGet("/{userId:guid}", GetWalletAsync).WithName("GetUserWallet");
         admin.MapGet("/{userId:guid}/history", GetHistoryAsync).WithName("GetUserWalletHistory");
@@ -88,7 +88,7 @@ public static class WalletApi
         }
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors);
+            return OutcomeResults.Invalid(errors);
         }
 
         var page = await ledger.GetHistoryAsync(LedgerAccountId.ForUser(userId), before, limit ?? LedgerHistoryPage.DefaultLimit, cancellationToken);
@@ -117,7 +117,7 @@ public static class WalletApi
         AddKeyAndAmountErrors(errors, idempotencyKey, request.AmountMinor, LedgerTransfer.MaxLegAmountMinor);
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors);
+            return OutcomeResults.Invalid(errors);
         }
 
         // The key names the transfer, so a replay finds the first one; the same key for another user or amount is refused.
@@ -150,7 +150,7 @@ public static class WalletApi
         AddKeyAndAmountErrors(errors, idempotencyKey, request.AmountMinor, MaxSandboxDepositMinor);
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors);
+            return OutcomeResults.Invalid(errors);
         }
 
         // Scoped by user: two players may well pick the same key. The transfer id doubles as the deposit id.

@@ -54,8 +54,7 @@ internal static class Extensions
         var services = builder.Services;
         var section = builder.Configuration.GetSection(KycOptions.SectionName);
         services.Configure<KycOptions>(section);
-        services.AddHttpClient(OnfidoKycProvider.HttpClientName,
-            http => OnfidoKycProvider.ConfigureClient(http, section.GetSection("Onfido").Get<OnfidoOptions>() ?? new OnfidoOptions()));
+        OnfidoKycProvider.AddHttpClient(services, section.GetSection("Onfido").Get<OnfidoOptions>() ?? new OnfidoOptions());
         services.AddSingleton<SandboxKycProvider>();
         services.AddSingleton<IKycProvider>(sp => sp.GetRequiredService<SandboxKycProvider>());
         services.AddSingleton<IKycProvider, OnfidoKycProvider>();

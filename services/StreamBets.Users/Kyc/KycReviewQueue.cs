@@ -25,6 +25,11 @@ public sealed class KycReviewQueue(NpgsqlDataSource db, KycChecks checks, TimePr
         {
             return Outcome<KycCheckView>.Invalid(new Dictionary<string, string[]> { ["note"] = ["The note must have at most 500 characters."] });
         }
+        // Lines are fine (the player reads the note); other control characters are not, and a NUL cannot even be stored.
+        if (note is not null && note.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+        {
+            return Outcome<KycCheckView>.Invalid(new Dictionary<string, string[]> { ["note"] = ["The note may not contain control characters."] });
+        }
 
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -33,7 +33,15 @@ public sealed partial class KycWebhookReceiver(
         switch (payload)
         {
             case { ResourceType: "check", Action: "check.completed" }:
-                var result = KycCheckResults.Parse(payload.Object.Result) ?? await provider.GetCheckResultAsync(payload.Object.Id, cancellationToken);
+                KycCheckResult? result;
+                try
+                {
+                    result = KycCheckResults.Parse(payload.Object.Result) ?? await provider.GetCheckResultAsync(payload.Object.Id, cancellationToken);
+                }
+                catch (HttpRequestException)
+                {
+                    return Problems.KycProviderUnavailable(); // not 2xx: the provider delivers the webhook again later
+                }
                 return result switch
                 {
                     KycCheckResult.Clear => await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Approved, result, "identity check clear", cancellationToken),

@@ -1,6 +1,9 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using Polly;
 
 namespace StreamBets.Users.Kyc;
 
@@ -26,7 +29,19 @@ public sealed class OnfidoKycProvider(IHttpClientFactory httpClients, IOptions<K
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", $"token={onfido.ApiToken}");
     }
 
-    public async Task<string> StartCheckAsync(KycApplicant applicant, CancellationToken cancellationToken)
+    /// <summary>
+    /// The client's resilience handler retries reads only: a POST that timed out may have created its applicant or
+    /// check at Onfido, and a second one would create another, whose webhooks name a check we never stored.
+    /// </summary>
+    public static void AddHttpClient(IServiceCollection services, OnfidoOptions onfido) =>
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
+        services.AddHttpClient(HttpClientName, http => ConfigureClient(http, onfido))
+            .RemoveAllResilienceHandlers()
+            .AddStandardResilienceHandler(resilience => resilience.Retry.DisableForUnsafeHttpMethods());
+#pragma warning restore EXTEXP0001
+
+    /// <exception cref="HttpRequestException">Onfido gave no usable answer.</exception>
+    public Task<string> StartCheckAsync(KycApplicant applicant, CancellationToken cancellationToken) => AnswerOfAsync(async () =>
     {
         var http = httpClients.CreateClient(HttpClientName);
         var created = await PostAsync<OnfidoResource>(http, "applicants", new OnfidoApplicantRequest(
@@ -34,14 +49,32 @@ public sealed class OnfidoKycProvider(IHttpClientFactory httpClients, IOptions<K
             cancellationToken);
         var check = await PostAsync<OnfidoResource>(http, "checks", new OnfidoCheckRequest(created.Id, options.Value.Onfido.ReportNames), cancellationToken);
         return check.Id;
-    }
+    }, cancellationToken);
 
-    public async Task<KycCheckResult?> GetCheckResultAsync(string providerCheckId, CancellationToken cancellationToken)
+    /// <exception cref="HttpRequestException">Onfido gave no usable answer.</exception>
+    public Task<KycCheckResult?> GetCheckResultAsync(string providerCheckId, CancellationToken cancellationToken) => AnswerOfAsync(async () =>
     {
         var http = httpClients.CreateClient(HttpClientName);
         var check = await http.GetFromJsonAsync<OnfidoResource>($"checks/{Uri.EscapeDataString(providerCheckId)}", OnfidoWebhookEnvelope.Json, cancellationToken)
             ?? throw new HttpRequestException("Onfido answered an empty check.");
         return check.Status == "complete" ? KycCheckResults.Parse(check.Result) : null;
+    }, cancellationToken);
+
+    /// <summary>
+    /// Every way Onfido can fail to answer (a timeout or open circuit of the resilience pipeline, a body that is not the
+    /// JSON documented) as one HttpRequestException, which callers answer with 503 kyc-provider-unavailable.
+    /// </summary>
+    private static async Task<T> AnswerOfAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (e is ExecutionRejectedException or JsonException or NotSupportedException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new HttpRequestException("Onfido gave no usable answer.", e);
+        }
     }
 
     private static async Task<T> PostAsync<T>(HttpClient http, string path, object body, CancellationToken cancellationToken)

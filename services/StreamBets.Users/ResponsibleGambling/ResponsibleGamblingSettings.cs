@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace StreamBets.Users.ResponsibleGambling;
 
 /// <summary>A limit as the player sees it: what applies now and any loosening still waiting.</summary>
@@ -18,7 +20,9 @@ public sealed record SelfExclusionView(string Period, DateTimeOffset StartedAt, 
 
 public sealed record LimitsView(LimitView Deposit24hMinor, LimitView Deposit7dMinor, LimitView Deposit30dMinor, LimitView SessionMinutes, SelfExclusionView? SelfExclusion);
 
-/// <summary>The whole set of limits; a null (or missing) field asks for no limit of that kind.</summary>
+/// <summary>The whole set of limits; a null (or missing) field asks for no limit of that kind. A field of another name is
+/// refused, not ignored: a misspelt limit would otherwise ask for that limit's removal.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record LimitsRequest(long? Deposit24hMinor, long? Deposit7dMinor, long? Deposit30dMinor, long? SessionMinutes);
 
 public sealed record SelfExclusionRequest(string? Period);
