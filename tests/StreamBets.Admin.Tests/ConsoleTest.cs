@@ -1,5 +1,8 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
 using System.Security.Claims;
 using Bunit;
+using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +23,7 @@ namespace StreamBets.Admin.Tests;
 public abstract class ConsoleTest : IAsyncLifetime
 {
     private ConnectionMultiplexer _redis = null!;
+    private SessionStore _sessionStore = null!;
 
     // bUnit waits 1 s by default: too short for a first render while the whole suite runs on two cores.
     static ConsoleTest() => BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
@@ -33,7 +37,10 @@ public abstract class ConsoleTest : IAsyncLifetime
     {
         _redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
         var http = new Clients(Gateway);
-        var tokens = new SessionTokens(new FrontEndApp("admin-tests", "streambets-admin", "tests"), _redis, new EphemeralDataProtectionProvider(),
+        var store = DispatchProxy.Create<IConnectionMultiplexer, SessionStore>();
+        _sessionStore = (SessionStore)(object)store;
+        _sessionStore.Redis = _redis;
+        var tokens = new SessionTokens(new FrontEndApp("admin-tests", "streambets-admin", "tests"), store, new EphemeralDataProtectionProvider(),
             http, TimeProvider.System, NullLogger<SessionTokens>.Instance);
         var sessionId = Guid.NewGuid().ToString();
         var stored = new StoredTokens("admin-token", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-token", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Local admin", "admin");
@@ -49,9 +56,45 @@ public abstract class ConsoleTest : IAsyncLifetime
         await _redis.DisposeAsync();
     }
 
+    /// <summary>From now on the session's tokens cannot be read: Redis throws <paramref name="outage"/>; null ends the outage.</summary>
+    protected void SessionStoreFails(Exception? outage) => _sessionStore.Outage = outage;
+
+    /// <summary>An open pool on its own channel with 3 bets, locking in a minute.</summary>
+    protected static PoolSummary LivePool(string title) =>
+        new(Guid.NewGuid(), new PoolChannel("twitch", $"channel-{Guid.NewGuid():N}"), Guid.NewGuid(), title, "Open", true, 30_00, DateTimeOffset.UtcNow.AddMinutes(1),
+            [new PoolOutcome(Guid.NewGuid(), "Yes", 20_00, 2), new PoolOutcome(Guid.NewGuid(), "No", 10_00, 1)]);
+
+    /// <summary>A button of a row, by the start of its text ("Lock", "Cancel", "Refund", "Requeue").</summary>
+    protected static AngleSharp.Dom.IElement Button<TPage>(IRenderedComponent<TPage> page, string row, string text) where TPage : IComponent =>
+        page.FindAll($"{row} button").Single(button => button.TextContent.StartsWith(text, StringComparison.Ordinal));
+
     /// <summary>A settlement that stopped after paying 400 of its 1,000 bets.</summary>
     protected static Settlement Failed(Guid poolId) => new(poolId, "resolved", "failed", 5, "Ledger refused payment: escrow-account-missing",
         DateTimeOffset.UtcNow.AddMinutes(-5), null, 1_000, 400, null, null, null, null);
+
+    /// <summary>The Redis the session's tokens are read from, which a test can make fail.</summary>
+    public class SessionStore : DispatchProxy
+    {
+        public IConnectionMultiplexer Redis { get; set; } = null!;
+        public Exception? Outage { get; set; }
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args)
+        {
+            if (Outage is not null)
+            {
+                throw Outage;
+            }
+            try
+            {
+                return method!.Invoke(Redis, args);
+            }
+            catch (TargetInvocationException e) when (e.InnerException is not null)
+            {
+                ExceptionDispatchInfo.Throw(e.InnerException);
+                throw;
+            }
+        }
+    }
 
     private sealed class SignedIn(ClaimsPrincipal user) : AuthenticationStateProvider
     {

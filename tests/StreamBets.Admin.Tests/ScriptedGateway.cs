@@ -4,12 +4,13 @@ using System.Net.Http.Json;
 namespace StreamBets.Admin.Tests;
 
 /// <summary>
-/// The gateway as the console meets it: a JSON answer for each path (and query) prefix, the longest prefix winning, and
-/// the next request to a prefix held back until the test lets it through, which is how a slow answer arrives late.
+/// The gateway as the console meets it: a JSON answer (or a refusal, or no answer at all) for each path (and query)
+/// prefix, the longest prefix winning, and the next request to a prefix held back until the test lets it through, which
+/// is how a slow answer arrives late.
 /// </summary>
 public sealed class ScriptedGateway : HttpMessageHandler
 {
-    private readonly Dictionary<string, Func<object>> _answers = [];
+    private readonly Dictionary<string, Func<HttpResponseMessage>> _answers = [];
     private readonly Dictionary<string, TaskCompletionSource> _holds = [];
     private readonly List<string> _requests = [];
 
@@ -24,21 +25,34 @@ public sealed class ScriptedGateway : HttpMessageHandler
         }
     }
 
-    /// <summary>Waits until a request starting with <paramref name="start"/> (method and path) has arrived.</summary>
-    public async Task WaitForRequestAsync(string start)
+    /// <summary>Waits until <paramref name="count"/> requests starting with <paramref name="start"/> (method and path) have arrived.</summary>
+    public async Task WaitForRequestAsync(string start, int count = 1)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!Requests.Any(request => request.StartsWith(start, StringComparison.Ordinal)))
+        while (Requests.Count(request => request.StartsWith(start, StringComparison.Ordinal)) < count)
         {
             await Task.Delay(10, timeout.Token);
         }
     }
 
-    public void Answer(string prefix, Func<object> body)
+    public void Answer(string prefix, Func<object> body) =>
+        Respond(prefix, () => new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(body()) });
+
+    /// <summary>Answers <paramref name="prefix"/> with <paramref name="status"/> and, if given, a problem-details body.</summary>
+    public void Refuse(string prefix, HttpStatusCode status, object? problem = null) =>
+        Respond(prefix, () => new HttpResponseMessage(status)
+        {
+            Content = problem is null ? null : JsonContent.Create(problem, mediaType: new("application/problem+json")),
+        });
+
+    /// <summary>Leaves <paramref name="prefix"/> without an answer: its requests throw, as the HTTP client does when none came.</summary>
+    public void Throw(string prefix, Func<Exception> exception) => Respond(prefix, () => throw exception());
+
+    private void Respond(string prefix, Func<HttpResponseMessage> response)
     {
         lock (_answers)
         {
-            _answers[prefix] = body;
+            _answers[prefix] = response;
         }
     }
 
@@ -84,13 +98,11 @@ public sealed class ScriptedGateway : HttpMessageHandler
             await hold.Task.WaitAsync(cancellationToken);
         }
 
-        Func<object>? answer;
+        Func<HttpResponseMessage>? answer;
         lock (_answers)
         {
             answer = _answers.Keys.Where(target.StartsWith).OrderByDescending(p => p.Length).Select(p => _answers[p]).FirstOrDefault();
         }
-        return answer is null
-            ? new HttpResponseMessage(HttpStatusCode.NotFound)
-            : new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(answer()) };
+        return answer is null ? new HttpResponseMessage(HttpStatusCode.NotFound) : answer();
     }
 }

@@ -31,6 +31,22 @@ public sealed class GatewayResilienceTests
     }
 
     [Fact]
+    public async Task A_change_answered_with_an_unnamed_server_error_stays_unavailable_with_its_outcome_unknown()
+    {
+        // ServiceDefaults' generic 500: the service may have committed before it failed. The code stays the one on
+        // which the bet and deposit forms keep their idempotency key, so the retry cannot count twice.
+        var gateway = new Answering(HttpStatusCode.InternalServerError,
+            """{"type":"https://tools.ietf.org/html/rfc9110#section-15.6.1","title":"An unexpected error occurred.","status":500,"traceId":"4bf92f3577b34da6a3ce929d0e0e4736"}""");
+        var client = new GatewayClient(new Clients(gateway), session: null!, NullLogger<GatewayClient>.Instance);
+
+        var login = await client.LoginAsync("ana@example.com", "correct horse battery");
+
+        Assert.Equal(ApiProblem.Unavailable, login.Problem?.Code);
+        Assert.True(login.Problem!.OutcomeUnknown);
+        Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", login.Problem.TraceId);
+    }
+
+    [Fact]
     public async Task The_gateway_client_resends_a_failed_read_but_never_a_post()
     {
         var gateway = new Failing();
@@ -98,6 +114,12 @@ public sealed class GatewayResilienceTests
     private sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory
     {
         public HttpClient CreateClient(string name) => new(gateway, disposeHandler: false) { BaseAddress = new Uri("http://gateway") };
+    }
+
+    private sealed class Answering(HttpStatusCode status, string problem) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(problem, System.Text.Encoding.UTF8, "application/problem+json") });
     }
 
     private sealed class Throwing(Exception exception) : HttpMessageHandler

@@ -17,4 +17,19 @@ public sealed class PageLoads
 
     /// <summary>True when a newer list was started after this load began: drop its answer.</summary>
     public bool IsOutdated(int load) => load != _current;
+
+    /// <summary>
+    /// For the answer to an action on the current list (a cancel, a requeue, a page added): false when a newer list was
+    /// started meanwhile (drop it). Otherwise true, and every load still on its way is outdated: a timed read begun
+    /// before this answer holds the rows as they were, and would undo what the action did.
+    /// </summary>
+    public bool Prevails(int load)
+    {
+        if (IsOutdated(load))
+        {
+            return false;
+        }
+        _current++;
+        return true;
+    }
 }

@@ -11,18 +11,34 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
 {
     public const string TypePrefix = "https://streambets.dev/problems/";
 
-    /// <summary>No answer at all (network, timeout): the same code the services use for "retry with the same key".</summary>
+    /// <summary>
+    /// No usable answer: none at all (network, timeout, Redis), or a 5xx naming no problem of ours. The same code the
+    /// services use for "retry with the same key": it does not say that nothing was done (see <see cref="OutcomeUnknown"/>).
+    /// </summary>
     public const string Unavailable = "dependency-unavailable";
 
     /// <summary>The user's session ended (signed out elsewhere, refresh token refused).</summary>
     public const string SignedOut = "signed-out";
 
+    /// <summary>
+    /// A change was sent and no answer says whether it was made: none came back, or a service failed with a 5xx that
+    /// names no problem of ours (it may have committed first, e.g. a pool cancelled and then not read back). Only a
+    /// reload tells; the code stays <see cref="Unavailable"/>, so a retry keeps its idempotency key.
+    /// </summary>
+    public bool OutcomeUnknown { get; init; }
+
+    /// <summary>The service's trace id (every problem from ServiceDefaults has one): what an escalation quotes.</summary>
+    public string? TraceId => Extensions.TryGetValue("traceId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+
     public static ApiProblem Of(int status, string code, string? detail = null) =>
         new(status, code, null, detail, new Dictionary<string, string[]>(), new Dictionary<string, JsonElement>());
 
-    public static async Task<ApiProblem> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <param name="change">The refused request was a change (not a read).</param>
+    public static async Task<ApiProblem> ReadAsync(HttpResponseMessage response, bool change, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
+        // Unless the service named its problem, a failed change may have been made before it failed.
+        var unknownUnlessNamed = change && status >= StatusCodes.Status500InternalServerError;
         var fallbackCode = response.StatusCode switch
         {
             HttpStatusCode.Unauthorized => SignedOut,
@@ -38,11 +54,12 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return Of(status, fallbackCode);
+                return Of(status, fallbackCode) with { OutcomeUnknown = unknownUnlessNamed };
             }
 
             var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-            var code = type is not null && type.StartsWith(TypePrefix, StringComparison.Ordinal) ? type[TypePrefix.Length..] : fallbackCode;
+            var named = type is not null && type.StartsWith(TypePrefix, StringComparison.Ordinal);
+            var code = named ? type![TypePrefix.Length..] : fallbackCode;
             var errors = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
             var extensions = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             foreach (var property in root.EnumerateObject())
@@ -61,11 +78,11 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
                     extensions[property.Name] = property.Value.Clone();
                 }
             }
-            return new ApiProblem(status, code, String(root, "title"), String(root, "detail"), errors, extensions);
+            return new ApiProblem(status, code, String(root, "title"), String(root, "detail"), errors, extensions) { OutcomeUnknown = unknownUnlessNamed && !named };
         }
         catch (JsonException)
         {
-            return Of(status, fallbackCode);
+            return Of(status, fallbackCode) with { OutcomeUnknown = unknownUnlessNamed };
         }
     }
 

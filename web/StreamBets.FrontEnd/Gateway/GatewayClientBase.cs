@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Polly;
+using Polly.CircuitBreaker;
+using StackExchange.Redis;
 using StreamBets.FrontEnd.Auth;
 
 namespace StreamBets.FrontEnd.Gateway;
@@ -38,6 +40,7 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
         HttpMethod method, string path, object? body, string? idempotencyKey = null, bool anonymous = false, string? token = null,
         CancellationToken cancellationToken = default)
     {
+        var sending = false; // a request is on its way: a change in it may be made whatever becomes of the answer
         try
         {
             string? sessionToken = null;
@@ -50,12 +53,15 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
                 }
             }
 
+            sending = true;
             var result = await SendOnceAsync<T>(method, path, body, idempotencyKey, token ?? sessionToken, cancellationToken);
+            sending = false;
             if (sessionToken is not null && result.Status == HttpStatusCode.Unauthorized
                 && await session.TokenRefusedAsync(sessionToken, cancellationToken) is { } fresh && fresh != sessionToken)
             {
                 // The session lives on with a fresh token. A 401 means no service acted on the call (the token is
                 // checked first), so sending it once more is safe, and the user never sees a "signed out" that was not.
+                sending = true;
                 result = await SendOnceAsync<T>(method, path, body, idempotencyKey, fresh, cancellationToken);
             }
             return result;
@@ -63,16 +69,24 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
         catch (Exception e) when (IsNoAnswer(e) && !cancellationToken.IsCancellationRequested)
         {
             LogUnavailable(logger, method.Method, path, e);
-            return ApiResult<T>.Failure(ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, ApiProblem.Unavailable));
+            // A change handed to the HTTP client may have reached the service however its answer was lost; one that
+            // never left (the session's tokens unreadable, the circuit breaker open) was not made.
+            var outcomeUnknown = sending && IsChange(method) && e is not BrokenCircuitException;
+            return ApiResult<T>.Failure(ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, ApiProblem.Unavailable) with { OutcomeUnknown = outcomeUnknown });
         }
     }
 
     /// <summary>
     /// The gateway gave no usable answer: a network failure, a timeout, an unreadable body, or the resilience pipeline
-    /// refusing to send (its total timeout, an open circuit breaker: Polly's <see cref="ExecutionRejectedException"/>s).
-    /// Thrown on, any of these would tear down the player's circuit and the idempotency key of the bet being placed.
+    /// refusing to send (its total timeout, an open circuit breaker: Polly's <see cref="ExecutionRejectedException"/>s);
+    /// or the session's tokens could not be read from Redis (a <see cref="RedisTimeoutException"/> is no
+    /// <see cref="RedisException"/>). Thrown on, any of these would tear down the user's circuit and the idempotency
+    /// key of the bet being placed.
     /// </summary>
-    internal static bool IsNoAnswer(Exception e) => e is HttpRequestException or OperationCanceledException or JsonException or ExecutionRejectedException;
+    internal static bool IsNoAnswer(Exception e) =>
+        e is HttpRequestException or OperationCanceledException or JsonException or ExecutionRejectedException or RedisException or RedisTimeoutException;
+
+    private static bool IsChange(HttpMethod method) => method != HttpMethod.Get;
 
     private async Task<ApiResult<T>> SendOnceAsync<T>(
         HttpMethod method, string path, object? body, string? idempotencyKey, string? token, CancellationToken cancellationToken)
@@ -95,7 +109,7 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
         using var response = await client.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            var problem = await ApiProblem.ReadAsync(response, cancellationToken);
+            var problem = await ApiProblem.ReadAsync(response, IsChange(method), cancellationToken);
             LogRefused(logger, method.Method, path, problem.Status, problem.Code);
             return ApiResult<T>.Failure(problem);
         }

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Bunit;
+using StreamBets.Admin.Components.Pages;
+using StreamBets.Admin.Operations;
+
+namespace StreamBets.Admin.Tests;
+
+/// <summary>
+/// A button disabled while its click is served does not stop a second click the browser sent before that render
+/// arrived: it still reaches the page. The page serves one click at a time and ignores the rest, so a page is not
+/// loaded twice (its rows listed twice) and a change is not sent twice (its 409 replacing the first one's success).
+/// Each test clicks twice before the first click's answer, as such a browser does.
+/// </summary>
+public sealed class DoubleClickTests : ConsoleTest
+{
+    [Fact]
+    public async Task Recent_changes_clicked_twice_for_more_list_the_next_page_once()
+    {
+        Gateway.Answer("/api/pools/admin/config", () => new PoolsSettings(500, 100, 100_000, true, 24));
+        Gateway.Answer("/api/pools/admin/templates", Array.Empty<PoolTemplate>);
+        Gateway.Answer("/api/pools/admin/changes?limit=20", () => new AdminChangePage([Change(2)], "c1"));
+        Gateway.Answer("/api/pools/admin/changes?limit=20&cursor=c1", () => new AdminChangePage([Change(1)], null));
+        var page = Bunit.Render<PoolSettings>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=change]")));
+
+        await ClickTwiceAsync(page, "[data-testid=changes] button", "/api/pools/admin/changes?limit=20&cursor=c1");
+
+        Assert.Equal(2, page.FindAll("[data-testid=change]").Count);
+        Assert.Single(Gateway.Requests, r => r.StartsWith("GET /api/pools/admin/changes?limit=20&cursor=c1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Settlements_clicked_twice_for_more_list_the_next_page_once()
+    {
+        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([Failed(Guid.NewGuid())], "c1"));
+        Gateway.Answer("/api/settlements?limit=20&status=failed&cursor=c1", () => new SettlementPage([Failed(Guid.NewGuid())], null));
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        var page = Bunit.Render<Settlements>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
+
+        await ClickTwiceAsync(page, "button:not([type=submit]):not(.primary)", "/api/settlements?limit=20&status=failed&cursor=c1");
+
+        Assert.Equal(2, page.FindAll("[data-testid=settlement]").Count);
+        Assert.Single(Gateway.Requests, r => r.StartsWith("GET /api/settlements?limit=20&status=failed&cursor=c1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Requeue_clicked_twice_is_sent_once_and_says_requeued()
+    {
+        var poolId = Guid.NewGuid();
+        var failed = Failed(poolId);
+        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([failed], null));
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        Gateway.Answer($"/api/settlements/{poolId}/requeue", () => failed with { Status = "due", Attempts = 0, LastError = null });
+        var page = Bunit.Render<Settlements>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
+
+        await ClickTwiceAsync(page, $"[data-pool-id='{poolId}'] button", $"/api/settlements/{poolId}/requeue");
+
+        Assert.Single(Gateway.Requests, r => r == $"POST /api/settlements/{poolId}/requeue");
+        Assert.Contains("Requeued", page.Find("[data-testid=message]").TextContent);
+    }
+
+    [Fact]
+    public async Task Lock_clicked_twice_is_sent_once_and_says_locked()
+    {
+        var pool = LivePool("Who wins the round?");
+        Gateway.Answer("/api/pools/admin/live", () => new[] { pool });
+        Gateway.Answer($"/api/pools/{pool.Id}/lock", () => pool with { State = "Locked", BettingOpen = false });
+        var page = Bunit.Render<LivePools>();
+        var row = $"[data-pool-id='{pool.Id}']";
+        page.WaitForAssertion(() => Button(page, row, "Lock"));
+
+        await ClickTwiceAsync(page, $"{row} button:not(.danger)", $"/api/pools/{pool.Id}/lock");
+
+        Assert.Single(Gateway.Requests, r => r == $"POST /api/pools/{pool.Id}/lock");
+        Assert.Contains("is locked", page.Find("[data-testid=message]").TextContent);
+    }
+
+    [Fact]
+    public async Task Approve_clicked_twice_is_sent_once_and_says_decided()
+    {
+        var review = new KycReview(Guid.NewGuid(), Guid.NewGuid(), "Ana", "ana@example.com", "BR", "sandbox", "consider", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        Gateway.Answer("/api/users/admin/kyc/reviews", () => new[] { review });
+        Gateway.Answer($"/api/users/admin/kyc/reviews/{review.CheckId}/approve",
+            () => new KycCheck(review.CheckId, "sandbox", "p-1", "approved", "clear", review.CreatedAt, DateTimeOffset.UtcNow));
+        var page = Bunit.Render<KycReviews>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=kyc-review]")));
+
+        await ClickTwiceAsync(page, $"[data-check-id='{review.CheckId}'] button.primary", $"/api/users/admin/kyc/reviews/{review.CheckId}/approve");
+
+        Assert.Single(Gateway.Requests, r => r.StartsWith($"POST /api/users/admin/kyc/reviews/{review.CheckId}", StringComparison.Ordinal));
+        Assert.Contains("is approved", page.Find("[data-testid=message]").TextContent);
+    }
+
+    /// <summary>Clicks the button twice while the first click's call to <paramref name="held"/> waits, then lets it through.</summary>
+    private async Task ClickTwiceAsync<TPage>(IRenderedComponent<TPage> page, string button, string held) where TPage : Microsoft.AspNetCore.Components.IComponent
+    {
+        var release = Gateway.HoldNext(held);
+        var clicked = page.Find(button);
+        var first = clicked.ClickAsync(new());
+        var second = clicked.ClickAsync(new()); // on the button as the browser still showed it
+        await Task.Delay(100); // a second call, if sent, is answered at once
+        release.SetResult();
+        await Task.WhenAll(first, second);
+    }
+
+    private static AdminChange Change(long id) =>
+        new(id, DateTimeOffset.UtcNow, Guid.NewGuid(), "Local admin", "config-saved", "defaults", JsonDocument.Parse("{}").RootElement);
+}

@@ -1,0 +1,115 @@
+using Bunit;
+using StreamBets.Admin.Components.Pages;
+using StreamBets.Admin.Operations;
+
+namespace StreamBets.Admin.Tests;
+
+/// <summary>
+/// The pages that read what they show every 5 s (Live pools, Settlements) never let a read undo an operator's action:
+/// a read that was on its way when the action answered holds the rows as they were before it. Before, a cancelled pool
+/// came back with live buttons, and a requeued settlement showed failed again.
+/// </summary>
+public sealed class TimedReadTests : ConsoleTest
+{
+    private static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task A_timed_read_begun_before_a_cancel_never_brings_the_cancelled_pool_back()
+    {
+        var (cancelled, other) = (LivePool("Who wins the round?"), LivePool("First blood?"));
+        Gateway.Answer("/api/pools/admin/live", () => new[] { cancelled, other });
+        Gateway.Answer($"/api/pools/{cancelled.Id}/cancel", () => cancelled with { State = "Cancelled", BettingOpen = false });
+        var page = Bunit.Render<LivePools>();
+        var row = $"[data-pool-id='{cancelled.Id}']";
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=live-pool]").Count));
+        var slowRead = Gateway.HoldNext("/api/pools/admin/live");
+        Clock.Advance(RefreshEvery);
+        await Gateway.WaitForRequestAsync("GET /api/pools/admin/live", count: 2);
+
+        await Button(page, row, "Cancel").ClickAsync(new());
+        await Button(page, row, "Refund").ClickAsync(new());
+        Assert.Contains("is cancelled", page.Find("[data-testid=message]").TextContent);
+
+        var renders = page.RenderCount;
+        slowRead.SetResult(); // answered with the pools as they were before the cancel
+        page.WaitForState(() => page.RenderCount > renders);
+
+        Assert.Equal([other.Id.ToString()], page.FindAll("[data-testid=live-pool]").Select(r => r.GetAttribute("data-pool-id")));
+    }
+
+    [Fact]
+    public async Task A_timed_read_that_lands_while_a_cancel_is_on_its_way_leaves_the_buttons_disabled()
+    {
+        var (cancelled, other) = (LivePool("Who wins the round?"), LivePool("First blood?"));
+        Gateway.Answer("/api/pools/admin/live", () => new[] { cancelled, other });
+        Gateway.Answer($"/api/pools/{cancelled.Id}/cancel", () => cancelled with { State = "Cancelled", BettingOpen = false });
+        var page = Bunit.Render<LivePools>();
+        var row = $"[data-pool-id='{cancelled.Id}']";
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=live-pool]").Count));
+        var slowRead = Gateway.HoldNext("/api/pools/admin/live");
+        Clock.Advance(RefreshEvery);
+        await Gateway.WaitForRequestAsync("GET /api/pools/admin/live", count: 2);
+
+        var slowCancel = Gateway.HoldNext($"/api/pools/{cancelled.Id}/cancel");
+        await Button(page, row, "Cancel").ClickAsync(new());
+        var cancelling = Button(page, row, "Refund").ClickAsync(new());
+        await Gateway.WaitForRequestAsync($"POST /api/pools/{cancelled.Id}/cancel");
+        var renders = page.RenderCount;
+        slowRead.SetResult();
+        page.WaitForState(() => page.RenderCount > renders);
+
+        Assert.True(Button(page, $"[data-pool-id='{other.Id}']", "Lock").HasAttribute("disabled"), "A read re-enabled the buttons while a cancel was on its way.");
+        slowCancel.SetResult();
+        await cancelling;
+        Assert.Equal([other.Id.ToString()], page.FindAll("[data-testid=live-pool]").Select(r => r.GetAttribute("data-pool-id")));
+        Assert.False(Button(page, $"[data-pool-id='{other.Id}']", "Lock").HasAttribute("disabled"));
+    }
+
+    [Fact]
+    public async Task Live_pools_are_read_again_after_a_read_that_failed_unexpectedly()
+    {
+        var pool = LivePool("Who wins the round?");
+        Gateway.Answer("/api/pools/admin/live", () => new[] { pool });
+        var page = Bunit.Render<LivePools>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=live-pool]")));
+
+        Gateway.Throw("/api/pools/admin/live", () => new InvalidOperationException("a defect, not an outage"));
+        Clock.Advance(RefreshEvery);
+        await Gateway.WaitForRequestAsync("GET /api/pools/admin/live", count: 2);
+        Gateway.Answer("/api/pools/admin/live", () => new[] { pool with { TotalStakedMinor = 90_00 } });
+
+        // The failed read ends in its own time; the timer goes on ticking until a read shows the new stake.
+        for (var tick = 0; !page.Find($"[data-pool-id='{pool.Id}']").TextContent.Contains("90.00", StringComparison.Ordinal); tick++)
+        {
+            Assert.True(tick < 100, "The page no longer reads its pools.");
+            Clock.Advance(RefreshEvery);
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_timed_read_begun_before_a_requeue_never_shows_the_settlement_failed_again()
+    {
+        var poolId = Guid.NewGuid();
+        var failed = Failed(poolId);
+        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([failed], null));
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        Gateway.Answer($"/api/settlements/{poolId}/requeue", () => failed with { Status = "due", Attempts = 0, LastError = null });
+        var page = Bunit.Render<Settlements>();
+        var row = $"[data-pool-id='{poolId}']";
+        page.WaitForAssertion(() => Button(page, row, "Requeue"));
+        var slowRead = Gateway.HoldNext("/api/settlements?limit=20&status=failed");
+        Clock.Advance(RefreshEvery);
+        await Gateway.WaitForRequestAsync("GET /api/settlements?limit=20&status=failed", count: 2);
+
+        await Button(page, row, "Requeue").ClickAsync(new());
+        Assert.Equal("due", page.Find(row).GetAttribute("data-status"));
+
+        var renders = page.RenderCount;
+        slowRead.SetResult(); // answered with the settlement as it was before the requeue
+        page.WaitForState(() => page.RenderCount > renders);
+
+        Assert.Equal("due", page.Find(row).GetAttribute("data-status"));
+        Assert.Empty(page.FindAll($"{row} button"));
+    }
+}
