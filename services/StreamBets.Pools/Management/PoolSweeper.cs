@@ -59,9 +59,7 @@ public sealed partial class PoolSweeper(
             due = await store.DueForLockAsync(now, BatchSize, cancellationToken);
             foreach (var poolId in due)
             {
-                using var activity = ActivitySource.StartActivity("lock pool at window end");
-                activity?.SetTag("streambets.pool_id", poolId);
-                await commands.LockIfDueAsync(poolId, cancellationToken);
+                await ActOnAsync("lock pool at window end", poolId, () => commands.LockIfDueAsync(poolId, cancellationToken), cancellationToken);
             }
         }
         while (due.Count == BatchSize && ++batches < MaxBatchesPerSweep);
@@ -73,13 +71,31 @@ public sealed partial class PoolSweeper(
             abandoned = await store.LockedBeforeAsync(cutoff, BatchSize, cancellationToken);
             foreach (var poolId in abandoned)
             {
-                using var activity = ActivitySource.StartActivity("cancel abandoned pool");
-                activity?.SetTag("streambets.pool_id", poolId);
-                await commands.CancelIfAbandonedAsync(poolId, cancellationToken);
+                await ActOnAsync("cancel abandoned pool", poolId, () => commands.CancelIfAbandonedAsync(poolId, cancellationToken), cancellationToken);
             }
         }
         while (abandoned.Count == BatchSize && ++batches < MaxBatchesPerSweep);
     }
+
+    /// <summary>One pool's lock or cancel. Its failure is logged and the sweep goes on: the pools are read in the same
+    /// order every tick, so one pool that keeps failing would otherwise stop every later lock and cancel for good.</summary>
+    private async Task ActOnAsync(string action, Guid poolId, Func<Task> act, CancellationToken cancellationToken)
+    {
+        using var activity = ActivitySource.StartActivity(action);
+        activity?.SetTag("streambets.pool_id", poolId);
+        try
+        {
+            await act();
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error);
+            LogPoolFailed(logger, e, action, poolId);
+        }
+    }
+
+    [LoggerMessage(EventId = 3002, EventName = "SweepPoolFailed", Level = LogLevel.Error, Message = "Pool sweep could not {Action} {PoolId}; the other pools go on, it is tried again at the next tick")]
+    private static partial void LogPoolFailed(ILogger logger, Exception exception, string action, Guid poolId);
 
     [LoggerMessage(EventId = 3001, EventName = "SweepFailed", Level = LogLevel.Error, Message = "Pool sweep failed; retrying at the next tick")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
