@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Pools.Stakes;
@@ -41,6 +42,22 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
         var detail = await streamer.GetPoolAsync(pool.Id);
         Assert.Equal((700L, 1), (detail.Outcomes[2].StakedMinor, detail.Outcomes[2].BetCount));
         Assert.True(await redis.GetDatabase().KeyExistsAsync(PoolStakes.Key(pool.Id)));
+    }
+
+    [Fact]
+    public async Task Totals_are_read_from_postgresql_while_redis_does_not_answer()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await app.PublishAsync(Placed(pool, Bet(pool, 1, 900)));
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 900));
+        // Nothing listens on port 1: every command fails, as during a Redis outage.
+        await using var down = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=200,connectRetry=0");
+        var stakes = new PoolStakes(down, app.Services.GetRequiredService<Data.PoolStore>(), app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>());
+
+        var read = await stakes.GetAsync(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], default);
+
+        Assert.Equal([(0L, 0), (900L, 1), (0L, 0)], read.Select(r => (r.StakedMinor, r.BetCount)));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace StreamBets.Pools.Stakes;
 /// Per-outcome stakes for display and live odds: a Redis hash per pool ("s:{outcome}" = staked minor units,
 /// "n:{outcome}" = bets). PostgreSQL's pool_outcomes holds the exact counts (updated in the BetsPlaced inbox transaction);
 /// the hash is written with those absolute values, so a redelivered event can never count twice, and it is refilled
-/// from PostgreSQL when Redis lost it.
+/// from PostgreSQL when Redis lost it, and read from there while Redis does not answer.
 /// </summary>
 public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, NpgsqlDataSource database)
 {
@@ -20,7 +20,17 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, Np
     /// <summary>The stakes of each of the given outcomes, in their order; outcomes nobody backed hold zero.</summary>
     public async Task<IReadOnlyList<OutcomeStakeRow>> GetAsync(Guid poolId, IReadOnlyList<Guid> outcomeIds, CancellationToken cancellationToken)
     {
-        var entries = await redis.GetDatabase().HashGetAllAsync(Key(poolId));
+        HashEntry[] entries;
+        try
+        {
+            entries = await redis.GetDatabase().HashGetAllAsync(Key(poolId));
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            // Redis holds only a copy. Without it a pool read (and the answer to a lock, resolve or cancel that already
+            // committed) would fail: a 500 for a change that was made. PostgreSQL has the exact totals.
+            return await store.StakesAsync(poolId, transaction: null, cancellationToken);
+        }
         if (entries.Length == 0)
         {
             // Refill under the pool's stakes lock, so a bet counted meanwhile cannot be overwritten by an older total.
