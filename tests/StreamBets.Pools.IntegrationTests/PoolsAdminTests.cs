@@ -148,6 +148,32 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     }
 
     [Fact]
+    public async Task An_admins_lock_resolve_and_cancel_of_a_pool_are_on_the_record_and_a_streamers_own_are_not()
+    {
+        var adminId = Guid.NewGuid();
+        using var admin = app.ClientFor(adminId, "admin");
+        using var streamer = app.NewStreamer(out _);
+        var resolved = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        var cancelled = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        var ownLock = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+
+        Assert.Equal(HttpStatusCode.OK, (await admin.ActAsync(resolved.Id, "lock")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.ActAsync(resolved.Id, "resolve", new { winningOutcomeIds = new[] { resolved.Outcomes[1].Id } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.ActAsync(cancelled.Id, "cancel")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await streamer.ActAsync(ownLock.Id, "lock")).StatusCode);
+
+        var changes = (await admin.GetFromJsonAsync<ChangePageJson>($"/api/pools/admin/changes?limit={AdminChangesPageMax}"))!.Items;
+        var ofThisAdmin = changes.Where(c => c.AdminId == adminId).ToList();
+        Assert.Equal([("pool-cancelled", cancelled.Id.ToString()), ("pool-resolved", resolved.Id.ToString()), ("pool-locked", resolved.Id.ToString())],
+            ofThisAdmin.Select(c => (c.Action, c.Subject)));
+        Assert.Equal(resolved.Outcomes[1].Id, ofThisAdmin[1].Details.GetProperty("winningOutcomeIds")[0].GetGuid());
+        Assert.Equal(resolved.Title, ofThisAdmin[1].Details.GetProperty("title").GetString());
+        Assert.DoesNotContain(changes, c => c.Subject == ownLock.Id.ToString());
+    }
+
+    private const int AdminChangesPageMax = 100;
+
+    [Fact]
     public async Task An_admin_lists_every_channels_live_pools_in_one_call_soonest_lock_first()
     {
         using var admin = app.Admin();

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Data;
 using StreamBets.Pools.Leaderboards;
 using StreamBets.Pools.Lifecycle;
@@ -233,7 +234,9 @@ public static class PoolsApi
     }
 
     private static Caller? CallerOf(ClaimsPrincipal user) =>
-        Guid.TryParse(user.FindFirstValue("sub"), out var userId) ? new Caller(userId, user.IsInRole(AuthenticationDefaults.Roles.Admin)) : null;
+        Guid.TryParse(user.FindFirstValue("sub"), out var userId)
+            ? new Caller(userId, user.IsInRole(AuthenticationDefaults.Roles.Admin), AdminChanges.NameOf(user))
+            : null;
 
     private static ProblemHttpResult NoSubject() =>
         TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "No user id", detail: "The access token names no user (sub).", type: PoolProblems.TypeOf("no-subject"));

@@ -13,7 +13,7 @@ public sealed record AdminChangePage(IReadOnlyList<AdminChange> Items, string? N
 /// The history of admins' changes to the configuration, templates and channel links in poolsdb, newest first. A change
 /// to the configuration or a template is recorded after it (the documents may live in MongoDB, so one transaction cannot
 /// hold both): a failed write answers an error and the admin's retry of the same PUT or DELETE records it. A channel
-/// link lives in poolsdb, so it commits together with its record.
+/// link lives in poolsdb, so it commits together with its record, as does an admin's lock, resolve or cancel of a pool.
 /// </summary>
 public sealed class AdminChanges(NpgsqlDataSource db, TimeProvider time)
 {
@@ -22,27 +22,37 @@ public sealed class AdminChanges(NpgsqlDataSource db, TimeProvider time)
     public const string TemplateDeleted = "template-deleted";
     public const string ChannelLinked = "channel-linked";
     public const string ChannelUnlinked = "channel-unlinked";
+    public const string PoolLocked = "pool-locked";
+    public const string PoolResolved = "pool-resolved";
+    public const string PoolCancelled = "pool-cancelled";
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
 
     public async Task RecordAsync(ClaimsPrincipal admin, string action, string subject, object details, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await RecordAsync(connection, null, admin, action, subject, details, cancellationToken);
+        await RecordAsync(connection, null, admin.GetUserId(), NameOf(admin), action, subject, details, cancellationToken);
     }
 
     /// <summary>Records a change to poolsdb itself in the change's own transaction, so both commit or neither does.</summary>
     public Task RecordAsync(NpgsqlTransaction transaction, ClaimsPrincipal admin, string action, string subject, object details, CancellationToken cancellationToken) =>
-        RecordAsync(transaction.Connection!, transaction, admin, action, subject, details, cancellationToken);
+        RecordAsync(transaction, admin.GetUserId(), NameOf(admin), action, subject, details, cancellationToken);
+
+    /// <inheritdoc cref="RecordAsync(NpgsqlTransaction, ClaimsPrincipal, string, string, object, CancellationToken)"/>
+    public Task RecordAsync(NpgsqlTransaction transaction, Guid adminId, string adminName, string action, string subject, object details, CancellationToken cancellationToken) =>
+        RecordAsync(transaction.Connection!, transaction, adminId, adminName, action, subject, details, cancellationToken);
+
+    public static string NameOf(ClaimsPrincipal admin) => admin.FindFirstValue(AuthenticationDefaults.Claims.DisplayName) ?? "";
 
     private async Task RecordAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, ClaimsPrincipal admin, string action, string subject, object details, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid adminId, string adminName, string action, string subject, object details,
+        CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             "INSERT INTO admin_changes (changed_at, admin_id, admin_name, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = admin.GetUserId() });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = admin.FindFirstValue(AuthenticationDefaults.Claims.DisplayName) ?? "" });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = adminId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = adminName });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = action });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = subject });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(details, DocumentJson), NpgsqlDbType = NpgsqlDbType.Jsonb });

@@ -25,6 +25,7 @@ public sealed partial class PoolCommands(
     PoolsSettingsProvider settings,
     IDocumentStore documents,
     ChannelOwners channelOwners,
+    AdminChanges adminChanges,
     TimeProvider time,
     ILogger<PoolCommands> logger)
 {
@@ -201,6 +202,13 @@ public sealed partial class PoolCommands(
                 ? await store.StakesAsync(poolId, transaction, cancellationToken)
                 : [];
             await outbox.AddRangeAsync(transaction, [.. events.Select(e => ToIntegrationEvent(e, stored, stakes))], cancellationToken);
+            if (caller is { IsAdmin: true })
+            {
+                // An admin deciding where a pool's money goes is on the record with the other admin changes; a
+                // streamer's own pool is theirs to run (its events name the pool, the token the streamer).
+                var (action, details) = AdminChangeOf(events[^1], stored);
+                await adminChanges.RecordAsync(transaction, caller.UserId, caller.Name, action, poolId.ToString(), details, cancellationToken);
+            }
             await transaction.CommitAsync(cancellationToken);
             foreach (var applied in events)
             {
@@ -252,6 +260,13 @@ public sealed partial class PoolCommands(
             Lifecycle.PoolCancelled cancelled => new Events.PoolCancelled(cancelled.PoolId, CancellationReasonOf(cancelled, stored), cancelled.OccurredAt),
             _ => throw new ArgumentOutOfRangeException(nameof(domainEvent), domainEvent.GetType().Name, "No integration event for this pool event."),
         };
+
+    private static (string Action, object Details) AdminChangeOf(PoolEvent applied, StoredPool stored) => applied switch
+    {
+        Lifecycle.PoolResolved resolved => (AdminChanges.PoolResolved, new { stored.Pool.Title, resolved.WinningOutcomeIds }),
+        Lifecycle.PoolCancelled => (AdminChanges.PoolCancelled, new { stored.Pool.Title }),
+        _ => (AdminChanges.PoolLocked, new { stored.Pool.Title }),
+    };
 
     /// <summary>The reasons the PoolCancelled contract names: "streamer", "operator" or "resolution-timeout".</summary>
     private static string CancellationReasonOf(Lifecycle.PoolCancelled cancelled, StoredPool stored) =>

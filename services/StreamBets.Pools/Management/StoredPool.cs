@@ -29,7 +29,8 @@ public sealed class StoredPool(Pool pool, Channel channel, Guid createdBy, strin
 }
 
 /// <summary>Who is asking: management is for the pool's own streamer or an admin.</summary>
-public sealed record Caller(Guid UserId, bool IsAdmin)
+/// <param name="Name">The display name from the token: what the admins' change history shows.</param>
+public sealed record Caller(Guid UserId, bool IsAdmin, string Name = "")
 {
     public bool MayManage(StoredPool pool) => IsAdmin || pool.CreatedBy == UserId;
 
