@@ -32,6 +32,16 @@ public sealed class RealtimeOptions
     /// <summary>Pools and channels one connection may watch at once: above a channel page's channel and its live pools (50 at most).</summary>
     public int MaxWatchesPerConnection { get; set; } = 64;
 
+    /// <summary>
+    /// Watch, unwatch, catch-up and chat-history calls one connection may make in a burst. Room for a channel page that
+    /// reconnects (its channel and 50 pools watched and caught up on, the chat read) and then moves to another channel
+    /// page: about 210 calls.
+    /// </summary>
+    public int ReadCallBurst { get; set; } = 250;
+
+    /// <summary>How fast that allowance refills: a connection looping those calls gets this many a second.</summary>
+    public double ReadCallsPerSecond { get; set; } = 5;
+
     public ChatOptions Chat { get; } = new();
 }
 

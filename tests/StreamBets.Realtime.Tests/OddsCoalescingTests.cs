@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -33,5 +34,30 @@ public sealed class OddsCoalescingTests(RealtimeStack stack)
         var totals = pushes.Select(p => p.Number("totalStakedMinor")).ToArray();
         Assert.Equal(totals.Order(), totals); // never back in time
         Assert.Equal(totals, onB.Received("OddsChanged").Select(p => p.Number("totalStakedMinor")));
+    }
+
+    [Fact]
+    public async Task A_snapshot_with_no_more_staked_than_the_last_pushed_is_never_pushed_even_after_the_pool_went_quiet()
+    {
+        var poolId = Guid.NewGuid();
+        await using var client = await stack.ConnectAsync();
+        await client.InvokeAsync("WatchPool", poolId);
+        var asOf = DateTimeOffset.UtcNow;
+        await stack.Bus.PublishAsync(TestEvents.Odds(poolId, 200, asOf));
+        await client.WaitForAsync("OddsChanged");
+        await Task.Delay(1_000); // several intervals: the pool is quiet, the coalescer has let it go
+
+        // A stalled Bet Engine replica's snapshot, read before the one pushed, then the bus redelivering that one.
+        await stack.Bus.PublishAsync(TestEvents.Odds(poolId, 100, asOf.AddSeconds(-1)));
+        await Task.Delay(1_000);
+        await stack.Bus.PublishAsync(TestEvents.Odds(poolId, 200, asOf));
+        await Task.Delay(1_000);
+        await stack.Bus.PublishAsync(TestEvents.Odds(poolId, 300, asOf.AddSeconds(1)));
+        await client.WaitForAsync("OddsChanged", p => p.Number("totalStakedMinor") == 300);
+
+        Assert.Equal([200, 300], client.Received("OddsChanged").Select(p => p.Number("totalStakedMinor")));
+        var replay = await client.InvokeAsync<List<JsonElement>>("CatchUp", $"pool:{poolId}", 0L);
+        Assert.Equal([200, 300], replay.Select(m => m.GetProperty("payload").Number("totalStakedMinor")));
+        Assert.Equal([1, 2], replay.Select(m => m.GetProperty("payload").Number("sequence")));
     }
 }

@@ -10,9 +10,10 @@ namespace StreamBets.Realtime.Hubs;
 /// a Users JWT (the <c>access_token</c> query parameter, or a Bearer header) adds the caller's own notifications and
 /// the right to chat. The contract is docs/realtime.md.
 /// </summary>
-public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConnections sessions, IOptions<RealtimeOptions> options) : Hub
+public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConnections sessions, IOptions<RealtimeOptions> options, TimeProvider time) : Hub
 {
     private const string WatchesKey = "watches";
+    private const string ReadCallsKey = "read-calls";
 
     private Guid? CallerId => Context.User?.Identity?.IsAuthenticated == true ? Context.User.GetUserId() : null;
 
@@ -49,6 +50,7 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
     /// <summary>Every message of the stream after <paramref name="afterSequence"/>, oldest first, or a catch-up-gap refusal when some are no longer kept.</summary>
     public async Task<IReadOnlyList<ReplayedMessage>> CatchUp(string stream, long afterSequence)
     {
+        SpendReadCall();
         if (stream == "user" && CallerId is null)
         {
             throw new RefusedException("sign-in-required", "Sign in to catch up on your own notifications.");
@@ -71,7 +73,11 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
     public Task<ChatMessage> SendChat(string channel, string text) =>
         chat.SendAsync(RequireChannel(channel), RequireUser("chat"), text, Context.ConnectionAborted);
 
-    public Task<IReadOnlyList<ChatMessage>> GetChatHistory(string channel) => chat.HistoryAsync(RequireChannel(channel));
+    public Task<IReadOnlyList<ChatMessage>> GetChatHistory(string channel)
+    {
+        SpendReadCall();
+        return chat.HistoryAsync(RequireChannel(channel));
+    }
 
     public Task DeleteChatMessage(string channel, string messageId) =>
         chat.DeleteAsync(RequireChannel(channel), RequireUser("moderate"), messageId, Context.ConnectionAborted);
@@ -97,7 +103,8 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
 
     private async Task WatchAsync(LiveStream stream)
     {
-        var watches = Watches();
+        SpendReadCall();
+        var watches = ConnectionItem(WatchesKey, () => new HashSet<string>());
         lock (watches)
         {
             if (!watches.Contains(stream.Group) && watches.Count >= options.Value.MaxWatchesPerConnection)
@@ -112,7 +119,8 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
 
     private async Task UnwatchAsync(LiveStream stream)
     {
-        var watches = Watches();
+        SpendReadCall();
+        var watches = ConnectionItem(WatchesKey, () => new HashSet<string>());
         lock (watches)
         {
             watches.Remove(stream.Group);
@@ -120,11 +128,25 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, stream.Group);
     }
 
-    private HashSet<string> Watches()
+    /// <summary>Counts a watch, unwatch, catch-up or chat-history call against the connection's <see cref="ReadCallBudget"/>.</summary>
+    private void SpendReadCall()
+    {
+        var settings = options.Value;
+        var budget = ConnectionItem(ReadCallsKey, () => new ReadCallBudget(settings.ReadCallBurst, settings.ReadCallsPerSecond, time));
+        if (!budget.TryTake(out var retryAfter))
+        {
+            throw new RefusedException("rate-limited",
+                $"Slow down: at most {settings.ReadCallBurst} watch, catch-up and chat history calls at once, then {settings.ReadCallsPerSecond:0.#} a second. " +
+                $"Try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s.");
+        }
+    }
+
+    /// <summary>State that lives as long as the connection.</summary>
+    private T ConnectionItem<T>(string key, Func<T> create) where T : class
     {
         lock (Context.Items)
         {
-            return Context.Items.TryGetValue(WatchesKey, out var value) ? (HashSet<string>)value! : (HashSet<string>)(Context.Items[WatchesKey] = new HashSet<string>());
+            return Context.Items.TryGetValue(key, out var value) ? (T)value! : (T)(Context.Items[key] = create());
         }
     }
 

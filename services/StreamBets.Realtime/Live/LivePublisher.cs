@@ -24,14 +24,29 @@ public sealed class LivePublisher(LiveStreamStore store, IHubContext<LiveHub> hu
         PublishAsync(stream, message, numbered => store.AppendAsync(stream, numbered, eventId), cancellationToken);
 
     /// <summary>Publishes with a custom append (chat checks its limits in the same script), which answers the message's sequence.</summary>
-    public async Task<T> PublishAsync<T>(LiveStream stream, T message, Func<T, Task<long>> append, CancellationToken cancellationToken) where T : LiveMessage
+    public async Task<T> PublishAsync<T>(LiveStream stream, T message, Func<T, Task<long>> append, CancellationToken cancellationToken) where T : LiveMessage =>
+        (await TryPublishAsync(stream, message, async onStream => (long?)await append(onStream), cancellationToken))!;
+
+    /// <summary>Publishes pool odds unless odds with as much staked were pushed already, by any replica; null then.</summary>
+    public Task<OddsChangedMessage?> PublishOddsAsync(OddsChangedMessage odds, CancellationToken cancellationToken)
+    {
+        var stream = LiveStream.Pool(odds.PoolId);
+        return TryPublishAsync(stream, odds, onStream => store.AppendOddsAsync(stream, onStream), cancellationToken);
+    }
+
+    /// <summary>Numbers the message with <paramref name="append"/> and pushes it; nothing is pushed when the append answers null.</summary>
+    private async Task<T?> TryPublishAsync<T>(LiveStream stream, T message, Func<T, Task<long?>> append, CancellationToken cancellationToken) where T : LiveMessage
     {
         var onStream = (T)((LiveMessage)message with { Stream = stream.Name });
         var stripe = _stripes[(uint)StringComparer.Ordinal.GetHashCode(stream.Group) % (uint)_stripes.Length];
         await stripe.WaitAsync(cancellationToken);
         try
         {
-            var numbered = (T)((LiveMessage)onStream with { Sequence = await append(onStream) });
+            if (await append(onStream) is not { } sequence)
+            {
+                return null;
+            }
+            var numbered = (T)((LiveMessage)onStream with { Sequence = sequence });
             await hub.Clients.Group(stream.Group).SendAsync(numbered.Event, numbered, cancellationToken);
             return numbered;
         }

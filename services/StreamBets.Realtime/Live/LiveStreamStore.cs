@@ -40,6 +40,19 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         return seq
         """;
 
+    // KEYS: sequence, replay, pushed odds total. ARGV: entry, capacity, sequence TTL, replay TTL, total staked.
+    // 0 (nothing appended) when odds with as much staked were pushed already: a pool's total only rises while it takes
+    // bets, so a snapshot with no more staked is old news (a stalled Bet Engine replica's, or a redelivery). Lua numbers
+    // are doubles, exact to 2^53 minor units.
+    private const string AppendOddsScript = AppendFunction + """
+
+        local pushed = redis.call('GET', KEYS[3])
+        if pushed and tonumber(pushed) >= tonumber(ARGV[5]) then return 0 end
+        local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+        redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[3])
+        return seq
+        """;
+
     // KEYS: sequence, replay. ARGV: after. {1, entries...}, or {-1} when a message after it is no longer kept
     // (or the counter restarted below it, e.g. Redis lost its data).
     private const string ReadScript = """
@@ -75,6 +88,16 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
             [keys.Sequence(stream), keys.Replay(stream), keys.Seen(stream, eventId)],
             [Entry(message), .. RetentionArguments(), dedupeMs]);
         return (long)result;
+    }
+
+    /// <summary>Numbers and keeps pool odds unless odds with as much staked were pushed on the stream already; null then.</summary>
+    public async Task<long?> AppendOddsAsync(LiveStream stream, OddsChangedMessage odds)
+    {
+        var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
+            AppendOddsScript,
+            [keys.Sequence(stream), keys.Replay(stream), keys.PushedOddsTotal(stream)],
+            [Entry(odds), .. RetentionArguments(), odds.TotalStakedMinor]);
+        return result == 0 ? null : result;
     }
 
     /// <summary>Every message of the stream after <paramref name="afterSequence"/>, oldest first; null when some are no longer kept.</summary>

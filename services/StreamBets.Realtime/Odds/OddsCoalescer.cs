@@ -7,12 +7,17 @@ namespace StreamBets.Realtime.Odds;
 
 /// <summary>
 /// Keeps a rush of OddsChanged from flooding clients: per pool, the first change after a quiet interval is pushed at
-/// once, later ones wait for the end of the interval and only the latest is pushed (latest by <c>AsOf</c>). So a pool
-/// gets at most one push per <see cref="RealtimeOptions.OddsInterval"/> on this replica; the bus gives a pool's odds to
-/// one replica at a time.
+/// once, later ones wait for the end of the interval and only the latest is pushed. So a pool gets at most one push per
+/// <see cref="RealtimeOptions.OddsInterval"/> on this replica; the bus gives a pool's odds to one replica at a time.
 /// </summary>
-/// <remarks>Odds are a snapshot, so losing one in a crash costs nothing the next change does not repair: the handler
-/// hands the event over and returns, and the bus acknowledges it.</remarks>
+/// <remarks>
+/// <para>"Latest" is the snapshot with the most staked, not the newest <c>AsOf</c>: a pool's total only rises while it
+/// takes bets, whereas <c>AsOf</c> is the clock of whichever Bet Engine replica read the totals. This entry is gone once
+/// the pool goes quiet, so Redis remembers the total last pushed per pool (<see cref="LivePublisher.PublishOddsAsync"/>)
+/// and an older snapshot arriving later (a stalled Bet Engine replica's, a redelivery) is dropped there.</para>
+/// <para>Odds are a snapshot, so losing one in a crash costs nothing the next change does not repair: the handler
+/// hands the event over and returns, and the bus acknowledges it.</para>
+/// </remarks>
 public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time, ILogger<OddsCoalescer> logger)
     : IDisposable
 {
@@ -33,7 +38,7 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                 {
                     continue; // its loop just ended and removed it: start a fresh one
                 }
-                if ((pool.Pending?.AsOf ?? pool.LastPushedAsOf) <= odds.AsOf)
+                if (pool.Pending is null || pool.Pending.TotalStakedMinor <= odds.TotalStakedMinor)
                 {
                     pool.Pending = odds;
                 }
@@ -64,12 +69,11 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                     _pools.TryRemove(KeyValuePair.Create(poolId, pool));
                     return;
                 }
-                pool.LastPushedAsOf = next.AsOf;
             }
 
             try
             {
-                await publisher.PublishAsync(LiveStream.Pool(poolId), OddsChangedMessage.From(next), eventId: null, stopping);
+                await publisher.PublishOddsAsync(OddsChangedMessage.From(next), stopping);
             }
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
@@ -85,7 +89,6 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
     private sealed class PoolOdds
     {
         public OddsChanged? Pending { get; set; }
-        public DateTimeOffset LastPushedAsOf { get; set; } = DateTimeOffset.MinValue;
         public bool Running { get; set; }
         public bool Retired { get; set; }
     }
