@@ -13,18 +13,25 @@ public sealed class TimedReadTests : ConsoleTest
 {
     private static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(5);
 
-    [Fact]
-    public async Task A_timed_read_begun_before_a_cancel_never_brings_the_cancelled_pool_back()
+    /// <summary>Live pools showing two pools, the first one's cancel answered at once, and the timer's read held.</summary>
+    private async Task<(IRenderedComponent<LivePools> Page, PoolSummary Cancelled, PoolSummary Other, string Row, TaskCompletionSource SlowRead)>
+        LivePoolsWithATimedReadOnItsWayAsync()
     {
         var (cancelled, other) = (LivePool("Who wins the round?"), LivePool("First blood?"));
         Gateway.Answer("/api/pools/admin/live", () => new[] { cancelled, other });
         Gateway.Answer($"/api/pools/{cancelled.Id}/cancel", () => cancelled with { State = "Cancelled", BettingOpen = false });
         var page = Bunit.Render<LivePools>();
-        var row = $"[data-pool-id='{cancelled.Id}']";
         page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=live-pool]").Count));
         var slowRead = Gateway.HoldNext("/api/pools/admin/live");
         Clock.Advance(RefreshEvery);
         await Gateway.WaitForRequestAsync("GET /api/pools/admin/live", count: 2);
+        return (page, cancelled, other, $"[data-pool-id='{cancelled.Id}']", slowRead);
+    }
+
+    [Fact]
+    public async Task A_timed_read_begun_before_a_cancel_never_brings_the_cancelled_pool_back()
+    {
+        var (page, cancelled, other, row, slowRead) = await LivePoolsWithATimedReadOnItsWayAsync();
 
         await Button(page, row, "Cancel").ClickAsync(new());
         await Button(page, row, "Refund").ClickAsync(new());
@@ -40,15 +47,7 @@ public sealed class TimedReadTests : ConsoleTest
     [Fact]
     public async Task A_timed_read_that_lands_while_a_cancel_is_on_its_way_leaves_the_buttons_disabled()
     {
-        var (cancelled, other) = (LivePool("Who wins the round?"), LivePool("First blood?"));
-        Gateway.Answer("/api/pools/admin/live", () => new[] { cancelled, other });
-        Gateway.Answer($"/api/pools/{cancelled.Id}/cancel", () => cancelled with { State = "Cancelled", BettingOpen = false });
-        var page = Bunit.Render<LivePools>();
-        var row = $"[data-pool-id='{cancelled.Id}']";
-        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=live-pool]").Count));
-        var slowRead = Gateway.HoldNext("/api/pools/admin/live");
-        Clock.Advance(RefreshEvery);
-        await Gateway.WaitForRequestAsync("GET /api/pools/admin/live", count: 2);
+        var (page, cancelled, other, row, slowRead) = await LivePoolsWithATimedReadOnItsWayAsync();
 
         var slowCancel = Gateway.HoldNext($"/api/pools/{cancelled.Id}/cancel");
         await Button(page, row, "Cancel").ClickAsync(new());
