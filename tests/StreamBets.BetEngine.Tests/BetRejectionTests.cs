@@ -84,6 +84,29 @@ public sealed class BetRejectionTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_bet_of_a_pool_cancelled_while_it_waited_in_its_batch_is_refused_without_moving_money()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var waiting = stack.Admit(player, pool, pool.Outcomes[0], 500);
+        // Cancelled while open (it has no lock time, so only its state tells), and PoolCancelled not delivered yet: the
+        // row is changed in poolsdb alone, as Pools commits it before its relay publishes the event.
+        await using (var poolsDb = stack.Pools.GetRequiredService<NpgsqlDataSource>().CreateCommand(
+            "UPDATE pools SET state = 'cancelled', closed_at = now(), cancellation_reason = 'manual', version = version + 1 WHERE id = $1"))
+        {
+            poolsDb.Parameters.AddWithValue(pool.Id);
+            Assert.Equal(1, await poolsDb.ExecuteNonQueryAsync());
+        }
+
+        IReadOnlyList<PlacementResult> answers = [];
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().RunAsync(pool.Id, [waiting], results => answers = results, default);
+
+        Assert.Equal(BetRejectionCodes.PoolClosed, Assert.Single(answers).Rejection?.Code);
+        await AssertNoMoneyMovedAsync(player, pool);
+        Assert.Single(await stack.TransferIdsAsync(player.Account)); // the funding alone: no stake moved in and out
+    }
+
+    [Fact]
     public async Task A_refusal_the_bet_database_cannot_check_for_an_earlier_bet_is_answered_unavailable()
     {
         var pool = await stack.NewPoolAsync(minStakeMinor: 100);

@@ -38,6 +38,10 @@ public sealed partial class BetBatchPipeline(
     ILogger<BetBatchPipeline> logger)
 {
     public static readonly ActivitySource ActivitySource = new("StreamBets.BetEngine");
+
+    /// <summary>A pool's batches run one after another: a slow Pools must not hold each of them for the default 5 s.
+    /// A read that takes longer leaves the batch's bets pending for recovery.</summary>
+    private static readonly TimeSpan PoolReadTimeout = TimeSpan.FromSeconds(1);
     private static readonly Meter Meter = new("StreamBets.BetEngine");
     private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.bets.batch_size", description: "Bets per pool batch.");
     private static readonly Counter<long> Decisions = Meter.CreateCounter<long>("streambets.bets.decisions", description: "Bets answered, by status and code.");
@@ -58,7 +62,7 @@ public sealed partial class BetBatchPipeline(
         // Pools' own word on the pool, read while step 1 runs. The cached snapshot the bets were admitted on may be seconds
         // old, and a lock by hand reaches the other replicas only as an event: without this a bet arriving after the lock
         // (or after the result was known) could be accepted.
-        var poolNow = pools.GetFreshAsync(poolId, cancellationToken);
+        var poolNow = pools.GetFreshAsync(poolId, cancellationToken, PoolReadTimeout);
 
         // 1. Pending rows. Whether they committed is unknown if this throws: answer "unavailable, retry with the same key".
         PendingWrite written;
@@ -189,12 +193,17 @@ public sealed partial class BetBatchPipeline(
         }
     }
 
-    /// <summary>Rejects, before any money moves, the bets that arrived once betting had closed (which Pools knows first).</summary>
+    /// <summary>
+    /// Rejects, before any money moves, the bets that arrived once betting had closed (which Pools knows first): at or
+    /// after the lock (a lock by hand included), or any bet at all of a pool cancelled meanwhile (cancelled while open,
+    /// it has no lock time, and its every stake would only be refunded).
+    /// </summary>
     private static void ClosedSinceAdmission(PoolSnapshot pool, List<StakeDecision> decisions)
     {
+        var cancelled = pool.State == PoolState.Cancelled ? PoolClosed(stakeMoved: false) : null;
         for (var d = 0; d < decisions.Count; d++)
         {
-            if (BetRules.Closed(pool, decisions[d].Bet.PlacedAt) is { } closed)
+            if ((cancelled ?? BetRules.Closed(pool, decisions[d].Bet.PlacedAt)) is { } closed)
             {
                 decisions[d] = new StakeDecision(decisions[d].Bet, StakeMovement.NotSent, closed);
             }

@@ -13,8 +13,10 @@ public interface IPoolDirectory
     /// <exception cref="DependencyUnavailableException">Pools did not answer.</exception>
     Task<PoolSnapshot?> GetAsync(Guid poolId, CancellationToken cancellationToken);
 
-    /// <summary>The pool as Pools says it is right now, bypassing the cache (for recovery decisions).</summary>
-    Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken);
+    /// <summary>The pool as Pools says it is right now, bypassing the cache (for batch and recovery decisions).</summary>
+    /// <param name="within">How long Pools may take (5 s by default).</param>
+    /// <exception cref="DependencyUnavailableException">Pools did not answer in time.</exception>
+    Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken, TimeSpan? within = null);
 
     /// <summary>The pool locked, resolved or was cancelled: answer that state from now on, whatever the cache holds.</summary>
     void MarkClosed(Guid poolId, PoolState state);
@@ -45,8 +47,8 @@ public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvide
         return Overlay(snapshot);
     }
 
-    public async Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken) =>
-        Overlay(await FetchAsync(poolId, cancellationToken));
+    public async Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken, TimeSpan? within = null) =>
+        Overlay(await FetchAsync(poolId, cancellationToken, within));
 
     public void MarkClosed(Guid poolId, PoolState state)
     {
@@ -62,13 +64,13 @@ public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvide
             ? snapshot with { State = state }
             : snapshot;
 
-    private async Task<PoolSnapshot?> FetchAsync(Guid poolId, CancellationToken cancellationToken)
+    private async Task<PoolSnapshot?> FetchAsync(Guid poolId, CancellationToken cancellationToken, TimeSpan? within = null)
     {
         Proto.PoolSnapshot reply;
         try
         {
             reply = await pools.GetPoolAsync(new Proto.GetPoolRequest { PoolId = poolId.ToString() },
-                deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken);
+                deadline: DateTime.UtcNow + (within ?? CallTimeout), cancellationToken: cancellationToken);
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
         {
