@@ -27,6 +27,19 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
     }
 
     [Theory]
+    [InlineData("Ana \U0001F468\u200D\U0001F469\u200D\U0001F467")] // a family emoji: joiners between visible characters
+    [InlineData("\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645")] // Persian, with a non-joiner inside the word
+    public async Task A_display_name_may_hold_the_joiners_of_emoji_and_scripts(string displayName)
+    {
+        var player = await app.NewPlayerAsync();
+
+        var response = await player.Client.PutAsJsonAsync("/api/users/me", new { displayName });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(displayName, (await player.Client.GetFromJsonAsync<ProfileView>("/api/users/me"))!.DisplayName);
+    }
+
+    [Theory]
     [InlineData("http://cdn.example.com/ana.png")]
     [InlineData("javascript:alert(1)")]
     [InlineData("/relative/ana.png")]
