@@ -15,13 +15,21 @@ public sealed class LivePublisher(LiveStreamStore store, IHubContext<LiveHub> hu
     private readonly SemaphoreSlim[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 
     /// <summary>
-    /// Publishes an event's message. A redelivered event is pushed again under the number it got the first time: its
-    /// first push may have failed after numbering (the handler threw, so the bus redelivers), and clients drop a
-    /// sequence they already applied, so a repeat is harmless where a lost push is not. The message is built from the
-    /// event again, so the repeat carries the same payload.
+    /// Publishes an event's message; null when the event was pushed on the stream already (a redelivery). A redelivery
+    /// whose first push is not known to have gone out (the handler threw after numbering, so the bus delivers it again)
+    /// is pushed again under its first number: clients that saw it drop it, and the message is built from the event
+    /// again, so it carries the same payload. One whose push went out is not, since a client that connected since and
+    /// read its state over REST would apply the old message as news.
     /// </summary>
-    public Task<T> PublishAsync<T>(LiveStream stream, T message, Guid? eventId, CancellationToken cancellationToken) where T : LiveMessage =>
-        PublishAsync(stream, message, numbered => store.AppendAsync(stream, numbered, eventId), cancellationToken);
+    public async Task<T?> PublishAsync<T>(LiveStream stream, T message, Guid? eventId, CancellationToken cancellationToken) where T : LiveMessage
+    {
+        var pushed = await TryPublishAsync(stream, message, numbered => store.AppendAsync(stream, numbered, eventId), cancellationToken);
+        if (pushed is not null && eventId is { } id)
+        {
+            store.MarkPushed(stream, id, pushed.Sequence);
+        }
+        return pushed;
+    }
 
     /// <summary>Publishes with a custom append (chat checks its limits in the same script), which answers the message's sequence.</summary>
     public async Task<T> PublishAsync<T>(LiveStream stream, T message, Func<T, Task<long>> append, CancellationToken cancellationToken) where T : LiveMessage =>

@@ -26,17 +26,19 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         """;
 
     // KEYS: sequence, replay, seen. ARGV: entry, capacity, sequence TTL, replay TTL, seen TTL (0: no deduplication).
-    // The seen key holds the number the event got, so a redelivery is answered with it instead of a new one: the
-    // redelivery may follow a push that failed after numbering, and then it must be pushed again under that number.
+    // 0 (nothing to push) when the event was pushed already. The seen key holds "pending:{seq}" from numbering until
+    // MarkPushed turns it into "{seq}": a redelivery of a pending event is answered with its number, since its push may
+    // have failed, but a pushed one must not go out again (a client that joined since would take it for news). Any other
+    // value counts as pushed, such as '1' from versions that marked an event before numbering it.
     private const string AppendScript = AppendFunction + """
 
         local dedupe = tonumber(ARGV[5]) > 0
         if dedupe then
           local seen = redis.call('GET', KEYS[3])
-          if seen then return tonumber(seen) end
+          if seen then return tonumber(string.match(seen, '^pending:(%d+)$') or 0) end
         end
         local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-        if dedupe then redis.call('SET', KEYS[3], seq, 'PX', ARGV[5]) end
+        if dedupe then redis.call('SET', KEYS[3], 'pending:' .. seq, 'PX', ARGV[5]) end
         return seq
         """;
 
@@ -79,16 +81,26 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         (long)Options.ReplayRetention.TotalMilliseconds,
     ];
 
-    /// <summary>Numbers the message and keeps it for replay; when <paramref name="eventId"/> was numbered on this stream before, its number then.</summary>
-    public async Task<long> AppendAsync(LiveStream stream, LiveMessage message, Guid? eventId)
+    /// <summary>
+    /// Numbers the message and keeps it for replay. When <paramref name="eventId"/> was numbered on this stream before, its
+    /// number then if its push is not known to have gone out, else null.
+    /// </summary>
+    public async Task<long?> AppendAsync(LiveStream stream, LiveMessage message, Guid? eventId)
     {
         var dedupeMs = eventId is null ? 0 : (long)Options.DeduplicationWindow.TotalMilliseconds;
-        var result = await redis.GetDatabase().ScriptEvaluateAsync(
+        var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
             AppendScript,
             [keys.Sequence(stream), keys.Replay(stream), keys.Seen(stream, eventId)],
             [Entry(message), .. RetentionArguments(), dedupeMs]);
-        return (long)result;
+        return result == 0 ? null : result;
     }
+
+    /// <summary>
+    /// Records that the event's push went out, keeping the seen key's expiry. Fire-and-forget: were the mark lost, a
+    /// redelivery would be pushed again under its first number, which clients that saw it drop.
+    /// </summary>
+    public void MarkPushed(LiveStream stream, Guid eventId, long sequence) =>
+        _ = redis.GetDatabase().StringSetAsync(keys.Seen(stream, eventId), sequence, expiry: null, keepTtl: true, when: When.Exists, flags: CommandFlags.FireAndForget);
 
     /// <summary>Numbers and keeps pool odds unless odds with as much staked were pushed on the stream already; null then.</summary>
     public async Task<long?> AppendOddsAsync(LiveStream stream, OddsChangedMessage odds)

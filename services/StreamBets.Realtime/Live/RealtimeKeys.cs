@@ -15,7 +15,7 @@ public sealed class RealtimeKeys(IOptions<RealtimeOptions> options)
 
     public RedisKey Replay(LiveStream stream) => $"{Prefix}:{{{stream.Group}}}:replay";
 
-    /// <summary>The sequence an event got on a stream; <c>null</c> names a key that scripts never touch.</summary>
+    /// <summary>The sequence an event got on a stream and whether its push went out; <c>null</c> names a key that scripts never touch.</summary>
     public RedisKey Seen(LiveStream stream, Guid? eventId) => $"{Prefix}:{{{stream.Group}}}:seen:{eventId?.ToString() ?? "-"}";
 
     /// <summary>The total staked of the last odds pushed on a pool's stream.</summary>
