@@ -10,8 +10,14 @@ namespace StreamBets.Pools.Stakes;
 /// the hash is written with those absolute values, so a redelivered event can never count twice, and it is refilled
 /// from PostgreSQL when Redis lost it, and read from there while Redis does not answer.
 /// </summary>
-public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, NpgsqlDataSource database)
+public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, NpgsqlDataSource database, TimeProvider time)
 {
+    /// <summary>After Redis failed a read, how long reads go straight to PostgreSQL: a list of 200 pools must not wait
+    /// out Redis's timeout once per pool.</summary>
+    private static readonly TimeSpan RedisRestsFor = TimeSpan.FromSeconds(5);
+
+    private long _redisRestsUntilTicks;
+
     /// <summary>Long enough for any pool's life plus its settlement; every write renews it.</summary>
     public static readonly TimeSpan KeepFor = TimeSpan.FromDays(7);
 
@@ -20,6 +26,12 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, Np
     /// <summary>The stakes of each of the given outcomes, in their order; outcomes nobody backed hold zero.</summary>
     public async Task<IReadOnlyList<OutcomeStakeRow>> GetAsync(Guid poolId, IReadOnlyList<Guid> outcomeIds, CancellationToken cancellationToken)
     {
+        // Redis holds only a copy. Without it a pool read (and the answer to a lock, resolve or cancel that already
+        // committed) would fail: a 500 for a change that was made. PostgreSQL has the exact totals.
+        if (time.GetUtcNow().UtcTicks < Interlocked.Read(ref _redisRestsUntilTicks))
+        {
+            return await store.StakesAsync(poolId, transaction: null, cancellationToken);
+        }
         HashEntry[] entries;
         try
         {
@@ -27,8 +39,7 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, Np
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
-            // Redis holds only a copy. Without it a pool read (and the answer to a lock, resolve or cancel that already
-            // committed) would fail: a 500 for a change that was made. PostgreSQL has the exact totals.
+            Interlocked.Exchange(ref _redisRestsUntilTicks, (time.GetUtcNow() + RedisRestsFor).UtcTicks);
             return await store.StakesAsync(poolId, transaction: null, cancellationToken);
         }
         if (entries.Length == 0)
