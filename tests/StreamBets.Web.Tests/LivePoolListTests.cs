@@ -12,7 +12,7 @@ public sealed class LivePoolListTests
     public async Task A_page_left_while_its_first_read_was_on_its_way_watches_nothing_that_read_brings()
     {
         // Not connected: watches are only counted, as they are for the next (re)connect.
-        await using var live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session: null!, NullLogger<LiveUpdates>.Instance);
+        await using var live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session: null!, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
         var list = new LivePoolList(live, TimeProvider.System, work => work(), () => Task.CompletedTask, () => { });
         await list.ShowAsync([APool()]);
         Assert.Single(live.WatchedPools);

@@ -2,11 +2,19 @@ using StreamBets.Web.Gateway;
 
 namespace StreamBets.Web.Live;
 
-// The hub's client events, as docs/realtime.md (the realtime contract) defines them. Each carries a per-stream sequence.
+// The hub's client events, as docs/realtime.md (the realtime contract) defines them.
+
+/// <summary>Every push names its stream ("pool:{id}", "channel:{c}" or "user") and its number in that stream.</summary>
+public abstract record LiveMessage
+{
+    public string Stream { get; init; } = "";
+
+    public long Sequence { get; init; }
+}
 
 public sealed record OutcomeStakesMessage(Guid OutcomeId, long StakedMinor, int BetCount);
 
-public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakesMessage> Outcomes, DateTimeOffset AsOf, long Sequence)
+public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakesMessage> Outcomes, DateTimeOffset AsOf) : LiveMessage
 {
     /// <summary>The pool as shown, with this snapshot's stakes (the odds follow from them).</summary>
     public Pool ApplyTo(Pool pool)
@@ -18,15 +26,21 @@ public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IRea
             Outcomes = [.. pool.Outcomes.Select(o => byOutcome.TryGetValue(o.Id, out var s) ? o with { StakedMinor = s.StakedMinor, BetCount = s.BetCount } : o)],
         };
     }
+
+    /// <summary>
+    /// A fresh read of the pool, with this snapshot's stakes if they are newer. Pools' read can lag the Bet Engine's
+    /// odds, and stakes only grow, so the larger total is the later one.
+    /// </summary>
+    public Pool Over(Pool read) => TotalStakedMinor > read.TotalStakedMinor ? ApplyTo(read) : read;
 }
 
-public sealed record PoolStateChangedMessage(Guid PoolId, string State, IReadOnlyList<Guid>? WinningOutcomeIds, DateTimeOffset At, long Sequence);
+public sealed record PoolStateChangedMessage(Guid PoolId, string State, IReadOnlyList<Guid>? WinningOutcomeIds, DateTimeOffset At) : LiveMessage;
 
-public sealed record PoolSettledMessage(Guid PoolId, DateTimeOffset SettledAt, long Sequence);
+public sealed record PoolSettledMessage(Guid PoolId, DateTimeOffset SettledAt) : LiveMessage;
 
-public sealed record PoolCreatedMessage(Guid PoolId, string Channel, string Title, DateTimeOffset At, long Sequence);
+public sealed record PoolCreatedMessage(Guid PoolId, string Channel, string Title, DateTimeOffset At) : LiveMessage;
 
-public sealed record BetSettledMessage(Guid BetId, Guid PoolId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt, long Sequence)
+public sealed record BetSettledMessage(Guid BetId, Guid PoolId, string Result, long StakeMinor, long PayoutMinor, DateTimeOffset SettledAt) : LiveMessage
 {
     /// <summary>
     /// The bet as settled. The hub and the Bet Engine's bet list follow the same event separately, so a list read right
@@ -35,11 +49,11 @@ public sealed record BetSettledMessage(Guid BetId, Guid PoolId, string Result, l
     public Gateway.Bet ApplyTo(Gateway.Bet bet) => bet.SettledResult is not null ? bet : bet with { SettledResult = Result, PayoutMinor = PayoutMinor, SettledAt = SettledAt };
 }
 
-public sealed record WalletChangedMessage(long BalanceMinor, long DeltaMinor, string Reason, DateTimeOffset OccurredAt, long Sequence);
+public sealed record WalletChangedMessage(long BalanceMinor, long DeltaMinor, string Reason, DateTimeOffset OccurredAt) : LiveMessage;
 
-public sealed record ChatMessage(string Id, string Channel, Guid? UserId, string DisplayName, string Text, DateTimeOffset SentAt, long Sequence);
+public sealed record ChatMessage(string Id, string Channel, Guid? UserId, string DisplayName, string Text, DateTimeOffset SentAt) : LiveMessage;
 
-public sealed record ChatMessageDeletedMessage(string Channel, string Id, long Sequence);
+public sealed record ChatMessageDeletedMessage(string Channel, string Id) : LiveMessage;
 
 /// <summary>Whether live updates flow: the UI says so, and pages fall back to polling while they do not.</summary>
 public enum LiveStatus

@@ -19,7 +19,7 @@ public sealed class LivePoolList : IAsyncDisposable
     private readonly Action _changed;
     private readonly ITimer _poll;
     private readonly HashSet<Guid> _watched = [];
-    private readonly Dictionary<Guid, DateTimeOffset> _oddsAsOf = [];
+    private readonly Dictionary<Guid, OddsChangedMessage> _odds = [];
     private readonly Dictionary<Guid, DateTimeOffset> _settledAt = [];
     // A page may be left while its first read is on its way: what that read would watch after the disposal, nothing unwatches.
     private bool _disposed;
@@ -34,7 +34,7 @@ public sealed class LivePoolList : IAsyncDisposable
         live.PoolSettled += OnPoolSettled;
         live.PoolStateChanged += OnPoolStateChanged;
         live.PoolCreated += OnPoolCreated;
-        live.Reconnected += OnReconnected;
+        live.ReloadNeeded += OnReloadNeeded;
         _poll = time.CreateTimer(_ => OnPage(ReloadIfOfflineAsync), null, PollEvery, PollEvery);
     }
 
@@ -67,12 +67,12 @@ public sealed class LivePoolList : IAsyncDisposable
         {
             return;
         }
-        Pools = pools;
+        Pools = [.. pools.Select(p => _odds.TryGetValue(p.Id, out var odds) ? odds.Over(p) : p)];
         var ids = pools.Select(p => p.Id).ToHashSet();
         foreach (var gone in _watched.Where(id => !ids.Contains(id)).ToArray())
         {
             _watched.Remove(gone);
-            _oddsAsOf.Remove(gone);
+            _odds.Remove(gone);
             await _live.UnwatchPoolAsync(gone);
         }
         foreach (var added in ids.Where(_watched.Add).ToArray())
@@ -89,9 +89,9 @@ public sealed class LivePoolList : IAsyncDisposable
     {
         var index = Array.FindIndex(Pools ?? [], p => p.Id == odds.PoolId);
         // After a reconnect an older snapshot may arrive behind a newer one.
-        if (index >= 0 && odds.AsOf >= _oddsAsOf.GetValueOrDefault(odds.PoolId))
+        if (index >= 0 && odds.AsOf >= (_odds.GetValueOrDefault(odds.PoolId)?.AsOf ?? DateTimeOffset.MinValue))
         {
-            _oddsAsOf[odds.PoolId] = odds.AsOf;
+            _odds[odds.PoolId] = odds;
             Pools![index] = odds.ApplyTo(Pools[index]);
             _changed();
         }
@@ -126,7 +126,7 @@ public sealed class LivePoolList : IAsyncDisposable
         }
     });
 
-    private void OnReconnected() => OnPage(ReloadAsync);
+    private void OnReloadNeeded() => OnPage(ReloadAsync);
 
     private async Task ReloadIfOfflineAsync()
     {
@@ -152,7 +152,7 @@ public sealed class LivePoolList : IAsyncDisposable
         _live.PoolSettled -= OnPoolSettled;
         _live.PoolStateChanged -= OnPoolStateChanged;
         _live.PoolCreated -= OnPoolCreated;
-        _live.Reconnected -= OnReconnected;
+        _live.ReloadNeeded -= OnReloadNeeded;
         foreach (var pool in _watched)
         {
             await _live.UnwatchPoolAsync(pool);

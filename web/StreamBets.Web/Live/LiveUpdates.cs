@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using StreamBets.Web.Auth;
@@ -19,14 +20,28 @@ public sealed class GatewayAddress(IConfiguration configuration)
 
 /// <summary>
 /// One SignalR connection per circuit to the Realtime hub (through the gateway), with the player's token. Components
-/// subscribe to its events and say which pools and channels they watch; after a reconnect the watches are sent again
-/// and <see cref="Reconnected"/> lets pages reload what they may have missed. If the hub cannot be reached it keeps
-/// trying in the background and reports <see cref="LiveStatus.Offline"/>, so pages can poll meanwhile.
+/// subscribe to its events and say which pools and channels they watch. Each event is raised once, in the order it
+/// comes: a duplicate is dropped, and messages a stream skipped are asked for with CatchUp when they do not follow
+/// within a second (docs/realtime.md, "Sequences and catching up"). After a reconnect the watches are sent again, each
+/// stream is caught up, and <see cref="ReloadNeeded"/> lets pages read again what no stream can replay. If the hub
+/// cannot be reached it keeps trying in the background and reports <see cref="LiveStatus.Offline"/>, so pages can
+/// poll meanwhile.
 /// </summary>
-public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession session, ILogger<LiveUpdates> logger) : IAsyncDisposable
+public sealed partial class LiveUpdates : IAsyncDisposable
 {
     private static readonly TimeSpan[] ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)];
     private static readonly TimeSpan RetryStartEvery = TimeSpan.FromSeconds(10);
+    /// <summary>How long skipped messages may take to arrive by themselves before CatchUp is asked for them.</summary>
+    internal static readonly TimeSpan GapWait = TimeSpan.FromSeconds(1);
+    private static readonly JsonSerializerOptions Payloads = new(JsonSerializerDefaults.Web);
+
+    private readonly GatewayAddress _gateway;
+    private readonly UserSession _session;
+    private readonly TimeProvider _time;
+    private readonly ILogger<LiveUpdates> _logger;
+    // Each event the hub pushes, and CatchUp replays, by name: read its payload and raise it if it is new.
+    private readonly Dictionary<string, Action<JsonElement>> _events;
+    private readonly StreamSequences _sequences = new();
 
     // Watch counts: two components watching one channel must not unwatch it for each other.
     private readonly Dictionary<Guid, int> _pools = [];
@@ -36,10 +51,30 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
     private HubConnection? _connection;
     private Task? _starting;
 
+    public LiveUpdates(GatewayAddress gateway, UserSession session, TimeProvider time, ILogger<LiveUpdates> logger)
+    {
+        (_gateway, _session, _time, _logger) = (gateway, session, time, logger);
+        _events = new(StringComparer.Ordinal)
+        {
+            ["OddsChanged"] = Raise<OddsChangedMessage>(m => OddsChanged?.Invoke(m)),
+            ["PoolStateChanged"] = Raise<PoolStateChangedMessage>(m => PoolStateChanged?.Invoke(m)),
+            ["PoolSettled"] = Raise<PoolSettledMessage>(m => PoolSettled?.Invoke(m)),
+            ["PoolCreated"] = Raise<PoolCreatedMessage>(m => PoolCreated?.Invoke(m)),
+            ["BetSettled"] = Raise<BetSettledMessage>(m => BetSettled?.Invoke(m)),
+            ["WalletChanged"] = Raise<WalletChangedMessage>(m => WalletChanged?.Invoke(m)),
+            ["ChatMessage"] = Raise<ChatMessage>(m => ChatReceived?.Invoke(m)),
+            ["ChatMessageDeleted"] = Raise<ChatMessageDeletedMessage>(m => ChatDeleted?.Invoke(m)),
+        };
+    }
+
     public LiveStatus Status { get; private set; } = LiveStatus.Connecting;
 
     public event Action? StatusChanged;
-    public event Action? Reconnected;
+    /// <summary>
+    /// Pushes may have been missed that no stream can replay (after a reconnect, or a catch-up asked too late): pages
+    /// read again what they show.
+    /// </summary>
+    public event Action? ReloadNeeded;
     public event Action<OddsChangedMessage>? OddsChanged;
     public event Action<PoolStateChangedMessage>? PoolStateChanged;
     public event Action<PoolSettledMessage>? PoolSettled;
@@ -63,11 +98,15 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
     /// <summary>The pools some part of the circuit watches (each is sent to the hub again on every reconnect).</summary>
     internal IReadOnlyCollection<Guid> WatchedPools => _pools.Keys;
 
-    public Task UnwatchPoolAsync(Guid poolId) => UnwatchAsync(_pools, poolId, "UnwatchPool");
+    public Task UnwatchPoolAsync(Guid poolId) => UnwatchAsync(_pools, poolId, "UnwatchPool", $"pool:{poolId}");
 
     public Task WatchChannelAsync(string channel) => WatchAsync(_channels, channel, "WatchChannel");
 
-    public Task UnwatchChannelAsync(string channel) => UnwatchAsync(_channels, channel, "UnwatchChannel");
+    public Task UnwatchChannelAsync(string channel) => UnwatchAsync(_channels, channel, "UnwatchChannel", ChannelStream(channel));
+
+    /// <summary>The hub's name for a channel's stream: "channel:" and the channel with its provider in lower case.</summary>
+    private static string ChannelStream(string channel) =>
+        channel.IndexOf(':') is > 0 and var colon ? $"channel:{channel[..colon].ToLowerInvariant()}{channel[colon..]}" : $"channel:{channel}";
 
     private async Task WatchAsync<T>(Dictionary<T, int> watches, T key, string method) where T : notnull
     {
@@ -82,7 +121,7 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
         }
     }
 
-    private async Task UnwatchAsync<T>(Dictionary<T, int> watches, T key, string method) where T : notnull
+    private async Task UnwatchAsync<T>(Dictionary<T, int> watches, T key, string method, string stream) where T : notnull
     {
         int count;
         lock (_gate)
@@ -91,6 +130,8 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
             if (count <= 0)
             {
                 watches.Remove(key);
+                // Watched again later, the stream starts over from the page's read: what came between is not missed.
+                _sequences.Forget(stream);
             }
             else
             {
@@ -147,12 +188,12 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
     private async Task StartAsync()
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(gateway.HubUri, options =>
+            .WithUrl(_gateway.HubUri, options =>
             {
                 // Called on every (re)connect, so a reconnect always carries a fresh token; anonymous visitors send none.
-                options.AccessTokenProvider = () => session.AccessTokenAsync(_stopping.Token);
+                options.AccessTokenProvider = () => _session.AccessTokenAsync(_stopping.Token);
                 // An anonymous visitor's connection is counted against this front end's budget, not its one address's.
-                if (gateway.FrontEndKey is { } key)
+                if (_gateway.FrontEndKey is { } key)
                 {
                     options.Headers[FrontEndVouching.KeyHeader] = key;
                 }
@@ -160,14 +201,14 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .Build();
 
-        connection.On<OddsChangedMessage>("OddsChanged", m => OddsChanged?.Invoke(m));
-        connection.On<PoolStateChangedMessage>("PoolStateChanged", m => PoolStateChanged?.Invoke(m));
-        connection.On<PoolSettledMessage>("PoolSettled", m => PoolSettled?.Invoke(m));
-        connection.On<PoolCreatedMessage>("PoolCreated", m => PoolCreated?.Invoke(m));
-        connection.On<BetSettledMessage>("BetSettled", m => BetSettled?.Invoke(m));
-        connection.On<WalletChangedMessage>("WalletChanged", m => WalletChanged?.Invoke(m));
-        connection.On<ChatMessage>("ChatMessage", m => ChatReceived?.Invoke(m));
-        connection.On<ChatMessageDeletedMessage>("ChatMessageDeleted", m => ChatDeleted?.Invoke(m));
+        foreach (var name in _events.Keys)
+        {
+            connection.On(name, [typeof(JsonElement)], (arguments, _) =>
+            {
+                Receive(name, (JsonElement)arguments[0]!);
+                return Task.CompletedTask;
+            }, state: null!);
+        }
         connection.Reconnecting += _ =>
         {
             SetStatus(LiveStatus.Connecting);
@@ -175,22 +216,23 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
         };
         connection.Reconnected += async _ =>
         {
-            // A new connection is in no group yet: join them again, then let pages reload what they missed.
+            // A new connection is in no group yet: join them again, then catch up on what was missed.
             await RewatchAsync();
             SetStatus(LiveStatus.Live);
-            Reconnected?.Invoke();
+            await ResyncAsync();
         };
         connection.Closed += error =>
         {
             SetStatus(LiveStatus.Offline);
-            _ = KeepTryingAsync();
+            _ = KeepTryingAsync(afterOutage: true);
             return Task.CompletedTask;
         };
         _connection = connection;
-        await KeepTryingAsync();
+        await KeepTryingAsync(afterOutage: false);
     }
 
-    private async Task KeepTryingAsync()
+    /// <param name="afterOutage">The hub was unreachable or the connection closed: pushes may have been missed.</param>
+    private async Task KeepTryingAsync(bool afterOutage)
     {
         while (!_stopping.IsCancellationRequested && _connection is { State: HubConnectionState.Disconnected } connection)
         {
@@ -199,16 +241,21 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
                 await connection.StartAsync(_stopping.Token);
                 await RewatchAsync();
                 SetStatus(LiveStatus.Live);
+                if (afterOutage)
+                {
+                    await ResyncAsync();
+                }
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
             {
-                LogUnavailable(logger, gateway.HubUri, e.Message);
+                LogUnavailable(_logger, _gateway.HubUri, e.Message);
                 SetStatus(LiveStatus.Offline);
+                afterOutage = true;
             }
             try
             {
-                await Task.Delay(RetryStartEvery, _stopping.Token);
+                await Task.Delay(RetryStartEvery, _time, _stopping.Token);
             }
             catch (OperationCanceledException)
             {
@@ -216,6 +263,101 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
             }
         }
     }
+
+    /// <summary>A push, or a message CatchUp replayed: raised unless it was applied already.</summary>
+    internal void Receive(string name, JsonElement payload) => _events[name](payload);
+
+    private Action<JsonElement> Raise<T>(Action<T> raise) where T : LiveMessage => payload =>
+    {
+        var message = payload.Deserialize<T>(Payloads)!;
+        bool isNew, gapOpened;
+        lock (_gate)
+        {
+            isNew = _sequences.Accept(message.Stream, message.Sequence, out gapOpened);
+        }
+        if (!isNew)
+        {
+            return;
+        }
+        if (gapOpened)
+        {
+            _ = CatchUpLaterAsync(message.Stream);
+        }
+        raise(message);
+    };
+
+    /// <summary>The skipped messages usually follow at once (another replica's, a redelivery); if not, CatchUp brings them.</summary>
+    private async Task CatchUpLaterAsync(string stream)
+    {
+        try
+        {
+            await Task.Delay(GapWait, _time, _stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        bool hasGap;
+        lock (_gate)
+        {
+            hasGap = _sequences.HasGap(stream);
+        }
+        if (hasGap)
+        {
+            await CatchUpAsync(stream);
+        }
+    }
+
+    /// <summary>After a new connection: every stream catches up on what it missed, then pages read what no stream replays.</summary>
+    private async Task ResyncAsync()
+    {
+        string[] streams;
+        lock (_gate)
+        {
+            streams = [.. _sequences.Streams];
+        }
+        foreach (var stream in streams)
+        {
+            await CatchUpAsync(stream);
+        }
+        ReloadNeeded?.Invoke();
+    }
+
+    private async Task CatchUpAsync(string stream)
+    {
+        long? after;
+        lock (_gate)
+        {
+            after = _sequences.CatchUpAfter(stream);
+        }
+        if (after is null || _connection is not { State: HubConnectionState.Connected } connection)
+        {
+            return; // forgotten meanwhile, or caught up on the next connect
+        }
+        try
+        {
+            var missed = await connection.InvokeAsync<List<ReplayedMessage>>("CatchUp", stream, after.Value, _stopping.Token);
+            foreach (var message in missed.Where(m => _events.ContainsKey(m.Type)))
+            {
+                Receive(message.Type, message.Payload);
+            }
+        }
+        catch (HubException e) when (e.Message.Contains("catch-up-gap", StringComparison.Ordinal))
+        {
+            // No longer kept: the stream starts over from its next message, and pages read the current state.
+            lock (_gate)
+            {
+                _sequences.Forget(stream);
+            }
+            ReloadNeeded?.Invoke();
+        }
+        catch (Exception e) when (e is HubException || IsConnectionLost(e))
+        {
+            LogInvokeFailed(_logger, "CatchUp", e.Message);
+        }
+    }
+
+    private sealed record ReplayedMessage(string Type, JsonElement Payload);
 
     private async Task RewatchAsync()
     {
@@ -248,7 +390,7 @@ public sealed partial class LiveUpdates(GatewayAddress gateway, UserSession sess
         }
         catch (Exception e) when (e is HubException || IsConnectionLost(e))
         {
-            LogInvokeFailed(logger, method, e.Message);
+            LogInvokeFailed(_logger, method, e.Message);
         }
     }
 

@@ -17,7 +17,7 @@ public sealed class WalletState : IDisposable
         _gateway = gateway;
         _live = live;
         _live.WalletChanged += OnWalletChanged;
-        _live.Reconnected += OnReconnected;
+        _live.ReloadNeeded += OnReloadNeeded;
     }
 
     public long? BalanceMinor { get; private set; }
@@ -26,8 +26,10 @@ public sealed class WalletState : IDisposable
 
     public async Task RefreshAsync()
     {
+        var pushedBefore = _lastSequence;
         var wallet = await _gateway.WalletAsync();
-        if (wallet.Succeeded)
+        // A balance pushed while the read was on its way is at least as new as the read's.
+        if (wallet.Succeeded && _lastSequence == pushedBefore)
         {
             Set(wallet.Value!.BalanceMinor);
         }
@@ -51,11 +53,11 @@ public sealed class WalletState : IDisposable
         Set(message.BalanceMinor);
     }
 
-    private void OnReconnected() => _ = RefreshAsync();
+    private void OnReloadNeeded() => _ = RefreshAsync();
 
     public void Dispose()
     {
         _live.WalletChanged -= OnWalletChanged;
-        _live.Reconnected -= OnReconnected;
+        _live.ReloadNeeded -= OnReloadNeeded;
     }
 }

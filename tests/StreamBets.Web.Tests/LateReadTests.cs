@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Bunit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+using StreamBets.FrontEnd;
+using StreamBets.Web.Components.Pages;
+using StreamBets.Web.Gateway;
+using StreamBets.Web.Live;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// A REST read that lags the hub (Pools' totals behind the Bet Engine's odds, a wallet read begun before a payout's
+/// push) never undoes the newer state a push already showed.
+/// </summary>
+public sealed class LateReadTests : IAsyncLifetime
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly ScriptedGateway _gateway = new();
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly BunitContext _bunit = new();
+    private GatewayClient _client = null!;
+    private IConnectionMultiplexer _redis = null!;
+    private LiveUpdates _live = null!;
+
+    public async Task InitializeAsync()
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        (_client, var session, _redis) = await _gateway.SignedInAsync();
+        // Never started: pushes are handed to it as the hub connection would.
+        _live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session, _clock, NullLogger<LiveUpdates>.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _bunit.DisposeAsync();
+        await _live.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_wallet_read_begun_before_a_balance_push_does_not_overwrite_it()
+    {
+        using var wallet = new WalletState(_client, _live);
+        _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
+        var release = _gateway.Hold("/api/users/me/wallet");
+        var read = wallet.RefreshAsync();
+
+        Push("WalletChanged", new WalletChangedMessage(25_00, 15_00, "payout", _clock.GetUtcNow()) { Stream = "user", Sequence = 7 });
+        release();
+        await read;
+
+        Assert.Equal(25_00, wallet.BalanceMinor);
+    }
+
+    [Fact]
+    public async Task A_channel_read_lagging_the_pushed_odds_keeps_the_pushed_totals()
+    {
+        var pool = OpenPool(900_00);
+        await using var list = new LivePoolList(_live, _clock, work => work(), () => Task.CompletedTask, () => { });
+        await list.ShowAsync([pool]);
+
+        Push("OddsChanged", Odds(pool, 1_000_00));
+        await list.ShowAsync([pool with { State = "locked" }]); // Pools' read, its totals not caught up yet
+
+        Assert.Equal("locked", list.Pools![0].State);
+        Assert.Equal(1_000_00, list.Pools[0].TotalStakedMinor);
+        Assert.Equal([600_00, 400_00], list.Pools[0].Outcomes.Select(o => o.StakedMinor));
+    }
+
+    [Fact]
+    public void A_pool_page_read_again_on_its_lock_keeps_the_last_pushed_totals()
+    {
+        var pool = OpenPool(900_00);
+        _gateway.Answer($"/api/pools/{pool.Id}", pool);
+        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var page = RenderPoolPage(pool.Id);
+        page.WaitForAssertion(() => Assert.Equal("open", page.Find("[data-testid=pool-state]").GetAttribute("data-state")));
+
+        Push("OddsChanged", Odds(pool, 1_000_00)); // the last bets
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(1_000_00), page.Markup));
+        _gateway.Answer($"/api/pools/{pool.Id}", pool with { State = "locked", BettingOpen = false }); // totals lag behind
+        Push("PoolStateChanged", new PoolStateChangedMessage(pool.Id, "locked", [], _clock.GetUtcNow()) { Stream = $"pool:{pool.Id}", Sequence = 3 });
+
+        page.WaitForAssertion(() => Assert.Equal("locked", page.Find("[data-testid=pool-state]").GetAttribute("data-state")));
+        Assert.Contains(Money.Format(1_000_00), page.Markup);
+        Assert.DoesNotContain(Money.Format(900_00), page.Markup);
+    }
+
+    private IRenderedComponent<PoolPage> RenderPoolPage(Guid poolId)
+    {
+        _bunit.JSInterop.Mode = JSRuntimeMode.Loose;
+        _bunit.AddAuthorization().SetAuthorized("Ana"); // the chat beside the pool
+        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
+        _bunit.Services.AddSingleton(_client);
+        _bunit.Services.AddSingleton(_live);
+        _bunit.Services.AddSingleton(new WalletState(_client, _live));
+        _bunit.Services.AddSingleton<TimeProvider>(_clock);
+        return _bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, poolId));
+    }
+
+    private void Push(string name, LiveMessage message) => _live.Receive(name, JsonSerializer.SerializeToElement(message, message.GetType(), Json));
+
+    private readonly Guid _yes = Guid.NewGuid();
+    private readonly Guid _no = Guid.NewGuid();
+
+    private Pool OpenPool(long total) => new(
+        Guid.NewGuid(), new PoolChannel("twitch", "streamer1"), Guid.NewGuid(), "Who wins?", "open", true,
+        [new PoolOutcome(_yes, "Yes", total / 2, 9, null), new PoolOutcome(_no, "No", total / 2, 9, null)], total, 1_00, 1_000_00, 500, 60,
+        _clock.GetUtcNow(), _clock.GetUtcNow(), _clock.GetUtcNow().AddMinutes(1), null, null, [], null, null, null, 1);
+
+    private OddsChangedMessage Odds(Pool pool, long total) =>
+        new(pool.Id, total, [new OutcomeStakesMessage(_yes, total * 6 / 10, 12), new OutcomeStakesMessage(_no, total * 4 / 10, 8)], _clock.GetUtcNow())
+        {
+            Stream = $"pool:{pool.Id}",
+            Sequence = 2,
+        };
+}

@@ -1,0 +1,191 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using StreamBets.FrontEnd.Auth;
+using StreamBets.Testing;
+using StreamBets.Web.Live;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// The circuit's hub connection against a stand-in hub on a real port: every numbered message reaches the pages once,
+/// whether it was pushed, pushed late, or lost and caught up (docs/realtime.md, "Sequences and catching up").
+/// </summary>
+public sealed class LiveUpdatesTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(15);
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly int _port = StandInHub.FreePort();
+    private readonly List<LiveMessage> _raised = [];
+    private StandInHub? _hub;
+    private LiveUpdates? _live;
+
+    [Fact]
+    public async Task Messages_a_stream_skipped_are_caught_up_when_they_do_not_follow_within_a_second()
+    {
+        var live = await ConnectedAsync();
+        var pool = Guid.NewGuid();
+
+        await _hub!.PushAsync("OddsChanged", Odds(pool, 1));
+        _hub.Keep("OddsChanged", Odds(pool, 2)); // numbered, but its push was lost
+        await _hub.PushAsync("OddsChanged", Odds(pool, 3));
+        await _hub.PushAsync("OddsChanged", Odds(pool, 3)); // pushed again, as a redelivered event is
+        Assert.True(await RaisedAsync(1, 3));
+
+        _clock.Advance(LiveUpdates.GapWait);
+
+        Assert.True(await RaisedAsync(1, 3, 2), Sequences());
+        Assert.Contains($"CatchUp pool:{pool} 1", _hub.Calls);
+    }
+
+    [Fact]
+    public async Task A_skipped_message_pushed_late_is_applied_once_and_nothing_is_caught_up()
+    {
+        var live = await ConnectedAsync();
+        var pool = Guid.NewGuid();
+
+        await _hub!.PushAsync("PoolStateChanged", State(pool, 1, "open"));
+        await _hub.PushAsync("PoolStateChanged", State(pool, 3, "resolved"));
+        await _hub.PushAsync("PoolStateChanged", State(pool, 2, "locked")); // a redelivery, under its first number
+        await _hub.PushAsync("PoolStateChanged", State(pool, 2, "locked"));
+        await _hub.PushAsync("PoolStateChanged", State(pool, 1, "open"));
+        Assert.True(await RaisedAsync(1, 3, 2));
+        _clock.Advance(LiveUpdates.GapWait);
+        await _hub.PushAsync("PoolStateChanged", State(pool, 4, "resolved")); // a mark that everything before has arrived
+
+        Assert.True(await RaisedAsync(1, 3, 2, 4), Sequences());
+        Assert.DoesNotContain(_hub.Calls, call => call.StartsWith("CatchUp", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_stream_too_far_behind_to_catch_up_has_pages_read_again_and_starts_over_at_its_next_message()
+    {
+        var live = await ConnectedAsync();
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads);
+        var pool = Guid.NewGuid();
+        await _hub!.PushAsync("OddsChanged", Odds(pool, 1));
+        await _hub.PushAsync("OddsChanged", Odds(pool, 300));
+        _hub.Forget($"pool:{pool}");
+        Assert.True(await RaisedAsync(1, 300));
+
+        _clock.Advance(LiveUpdates.GapWait);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref reloads) == 1), Within));
+        await _hub.PushAsync("OddsChanged", Odds(pool, 2)); // Redis lost the stream and numbers it again
+
+        Assert.True(await RaisedAsync(1, 300, 2), Sequences());
+    }
+
+    [Fact]
+    public async Task After_a_reconnect_each_stream_heard_from_catches_up_and_pages_read_again()
+    {
+        var live = await ConnectedAsync();
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads);
+        await _hub!.PushAsync("WalletChanged", new WalletChangedMessage(10_00, 10_00, "deposit", DateTimeOffset.UtcNow) { Stream = "user", Sequence = 1 });
+        Assert.True(await RaisedAsync(1));
+
+        _hub.DropConnections();
+        _hub.Keep("BetSettled", new BetSettledMessage(Guid.NewGuid(), Guid.NewGuid(), "won", 5_00, 9_00, DateTimeOffset.UtcNow) { Stream = "user", Sequence = 2 });
+
+        Assert.True(await RaisedAsync(1, 2), Sequences());
+        Assert.Contains("CatchUp user 1", _hub.Calls);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref reloads) == 1), Within));
+    }
+
+    [Fact]
+    public async Task A_hub_reached_only_after_a_failed_start_has_pages_read_again()
+    {
+        var live = NewLiveUpdates();
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads);
+        var starting = live.EnsureStartedAsync(); // nothing listens on the port yet
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status == LiveStatus.Offline), Within));
+
+        _hub = await StandInHub.StartAsync(_port);
+        Assert.True(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(10)); // the next attempt
+            return Task.FromResult(live.Status == LiveStatus.Live);
+        }, Within));
+        await starting;
+
+        Assert.Equal(1, reloads);
+    }
+
+    private async Task<LiveUpdates> ConnectedAsync()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        var live = NewLiveUpdates();
+        await live.EnsureStartedAsync();
+        Assert.Equal(LiveStatus.Live, live.Status);
+        return live;
+    }
+
+    private LiveUpdates NewLiveUpdates()
+    {
+        var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", $"http://127.0.0.1:{_port}")]).Build());
+        _live = new LiveUpdates(address, new UserSession(new Anonymous(), tokens: null!), _clock, NullLogger<LiveUpdates>.Instance);
+        _live.OddsChanged += Record;
+        _live.PoolStateChanged += Record;
+        _live.WalletChanged += Record;
+        _live.BetSettled += Record;
+        return _live;
+    }
+
+    private void Record(LiveMessage message)
+    {
+        lock (_raised)
+        {
+            _raised.Add(message);
+        }
+    }
+
+    private string Sequences()
+    {
+        lock (_raised)
+        {
+            return "Raised: " + string.Join(", ", _raised.Select(m => m.Sequence));
+        }
+    }
+
+    /// <summary>Whether exactly these were raised, in this order (waiting a moment for the last, and for any extra).</summary>
+    private async Task<bool> RaisedAsync(params long[] sequences)
+    {
+        bool Exactly()
+        {
+            lock (_raised)
+            {
+                return _raised.Select(m => m.Sequence).SequenceEqual(sequences);
+            }
+        }
+        return await Eventually.HoldsAsync(() => Task.FromResult(Exactly()), Within) && !await Eventually.HoldsAsync(() => Task.FromResult(!Exactly()), TimeSpan.FromMilliseconds(200));
+    }
+
+    private static OddsChangedMessage Odds(Guid pool, long sequence) =>
+        new(pool, sequence * 100, [], DateTimeOffset.UnixEpoch.AddSeconds(sequence)) { Stream = $"pool:{pool}", Sequence = sequence };
+
+    private static PoolStateChangedMessage State(Guid pool, long sequence, string state) =>
+        new(pool, state, [], DateTimeOffset.UnixEpoch.AddSeconds(sequence)) { Stream = $"pool:{pool}", Sequence = sequence };
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_live is not null)
+        {
+            await _live.DisposeAsync();
+        }
+        if (_hub is not null)
+        {
+            await _hub.DisposeAsync();
+        }
+    }
+
+    private sealed class Anonymous : AuthenticationStateProvider
+    {
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(new ClaimsPrincipal()));
+    }
+}

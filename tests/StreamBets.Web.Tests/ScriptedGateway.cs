@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+using StreamBets.FrontEnd.Auth;
+using StreamBets.FrontEnd.Gateway;
+using StreamBets.Testing;
+using StreamBets.Web.Gateway;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// The gateway as a test scripts it: each GET path answers what it was last told (404 otherwise), and an answer can be
+/// held back until the test releases it, as a slow service's. <see cref="SignedInAsync"/> gives the app's own
+/// <see cref="GatewayClient"/> for a signed-in player whose tokens are in the test Redis.
+/// </summary>
+public sealed class ScriptedGateway : HttpMessageHandler
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly ConcurrentDictionary<string, object> _answers = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _held = new();
+    private readonly ConcurrentQueue<string> _requests = new();
+
+    /// <summary>The paths asked for, in order.</summary>
+    public IReadOnlyList<string> Requests => [.. _requests];
+
+    public void Answer(string path, object body) => _answers[path] = body;
+
+    /// <summary>The next calls to the path wait until the returned release; they answer what is scripted then.</summary>
+    public Action Hold(string path)
+    {
+        var held = _held[path] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return () =>
+        {
+            _held.TryRemove(path, out _);
+            held.SetResult();
+        };
+    }
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var path = request.RequestUri!.AbsolutePath;
+        _requests.Enqueue(path);
+        if (_held.TryGetValue(path, out var held))
+        {
+            await held.Task.WaitAsync(cancellationToken);
+        }
+        return _answers.TryGetValue(path, out var body)
+            ? new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(body, body.GetType(), options: Json) }
+            : new HttpResponseMessage(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>The app's gateway client for a signed-in player, calling this gateway; dispose the Redis connection after.</summary>
+    public async Task<(GatewayClient Client, UserSession Session, IConnectionMultiplexer Redis)> SignedInAsync()
+    {
+        var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        var http = new Clients(this);
+        var tokens = new SessionTokens(new FrontEndApp("web-tests", "streambets", "tests"), redis, new EphemeralDataProtectionProvider(), http, TimeProvider.System, NullLogger<SessionTokens>.Instance);
+        var sessionId = Guid.NewGuid().ToString();
+        var stored = new StoredTokens("access-1", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-1", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Ana", "player");
+        await tokens.SaveAsync(sessionId, stored);
+        var session = new UserSession(new SignedIn(SessionClaims.Principal(sessionId, stored)), tokens);
+        return (new GatewayClient(http, session, NullLogger<GatewayClient>.Instance), session, redis);
+    }
+
+    private sealed class SignedIn(ClaimsPrincipal user) : AuthenticationStateProvider
+    {
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(user));
+    }
+
+    private sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => new(gateway, disposeHandler: false) { BaseAddress = new Uri("http://gateway") };
+    }
+}
