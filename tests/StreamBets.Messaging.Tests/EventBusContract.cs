@@ -309,6 +309,43 @@ public abstract class EventBusContract
     }
 
     [SkippableFact]
+    public async Task Event_whose_statement_always_times_out_goes_to_the_dead_letter_and_the_key_moves_on()
+    {
+        await using var scenario = await StartScenarioAsync();
+        var user = Guid.NewGuid();
+
+        // A timeout is a transient database error, but the database answers: the event is at fault, not an outage.
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 1), Events.Counted(user, 2, RecordingHandler.TimesOut), Events.Counted(user, 3));
+
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 3), "the event after the timing-out one is handled");
+        Assert.Equal([1L, 3L], applied.Select(r => r.Number));
+        var deadLetter = Assert.Single(await DeadLettersAsync(scenario.Setup, Consumer));
+        Assert.Contains("after 3 attempts", deadLetter.Error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Event_handled_while_the_consumers_database_is_down_waits_for_it_without_using_up_attempts()
+    {
+        var setup = await SetUpAsync();
+        await using var postgres = await Testing.TestServers.StartAsync(new Testing.PostgresServer());
+        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub", postgres));
+        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
+        await using var consumer = await StartConsumerAsync(setup, consumerDb);
+        var user = Guid.NewGuid();
+        await publisher.PublishAsync(Events.Counted(user, 1));
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 1, Patience, "the first event is handled");
+
+        await postgres.StopAsync();
+        await publisher.PublishAsync(Events.Counted(user, 2));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // far more than 3 attempts' backoff (20, 40 ms)
+        await postgres.StartAsync();
+        NpgsqlConnection.ClearPool(new NpgsqlConnection(consumerDb)); // the test's own pooled connections died with the server
+
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 2, Patience, "the event is handled once the database is back");
+        Assert.Empty(await DeadLettersAsync(setup, Consumer));
+    }
+
+    [SkippableFact]
     public async Task Dead_letter_re_driven_after_its_fix_is_applied_once_by_its_own_group_alone()
     {
         await using var scenario = await StartScenarioAsync();

@@ -100,16 +100,54 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
 
         // An append without its ring, as when the ring is sent while the subscriber is disconnected.
         await using var redis = await ConnectionMultiplexer.ConnectAsync(setup.ConnectionStrings["ConnectionStrings:redis"] + ",allowAdmin=true");
-        var @event = Events.Counted(Guid.NewGuid(), 1);
-        var type = IntegrationEventMetadata.Of(typeof(Counted)).Type;
-        var envelope = CloudEventEnvelope.Encode(@event, Guid.NewGuid(), type, new Uri("urn:streambets:tests"), DateTimeOffset.UtcNow, null, null);
-        await redis.GetDatabase().StreamAddAsync(Names(setup).Stream("wallet", 0), [new NameValueEntry("type", type), new NameValueEntry("ce", envelope)]);
+        await AppendAsync(redis.GetDatabase(), Names(setup).Stream("wallet", 0), Events.Counted(Guid.NewGuid(), 1));
         await Task.Delay(1_000);
         Assert.Empty(await TestDatabases.AppliedAsync(consumerDb));
 
         await redis.GetServers()[0].ClientKillAsync(clientType: ClientType.PubSub);
 
         await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 1, TimeSpan.FromSeconds(15), "the event is handled after the reconnect");
+    }
+
+    [Fact]
+    public async Task Entry_trimmed_while_pending_with_a_departed_consumer_is_dead_lettered_and_leaves_the_pending_list()
+    {
+        var setup = await SetUpAsync();
+        await using var redis = await ConnectAsync(setup);
+        var database = redis.GetDatabase();
+        var stream = Names(setup).Stream("wallet", 0);
+        // A consumer read the entry and went away before acknowledging it; then MAXLEN trimmed the entry.
+        var entry = await AppendAsync(database, stream, Events.Counted(Guid.NewGuid(), 1));
+        await LeavePendingWithDepartedConsumerAsync(database, stream, "watcher");
+        await database.StreamTrimAsync(stream, 0);
+
+        await using var consumer = await TestService.StartAsync(setup, await TestDatabases.CreateAsync("sub"), "watcher", bus => bus.AddSubscription<Counted, RecordingHandler>());
+
+        await Eventually.TrueAsync(async () => (await database.StreamLengthAsync(Names(setup).DeadLetter("watcher"))) == 1, TimeSpan.FromSeconds(15), "the lost entry is dead-lettered");
+        var deadLetter = Assert.Single(await database.StreamRangeAsync(Names(setup).DeadLetter("watcher")));
+        Assert.Equal(stream, deadLetter["stream"]);
+        Assert.Equal(entry, deadLetter["entry"]);
+        Assert.Contains("trimmed", deadLetter["error"].ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, (await database.StreamPendingAsync(stream, "watcher")).PendingMessageCount);
+    }
+
+    [Fact]
+    public async Task Departed_consumer_leaves_the_group_once_its_pending_entries_are_taken_over()
+    {
+        var setup = await SetUpAsync();
+        await using var redis = await ConnectAsync(setup);
+        var database = redis.GetDatabase();
+        var stream = Names(setup).Stream("wallet", 0);
+        await AppendAsync(database, stream, Events.Counted(Guid.NewGuid(), 1));
+        await LeavePendingWithDepartedConsumerAsync(database, stream, "watcher");
+        var consumerDb = await TestDatabases.CreateAsync("sub");
+
+        await using var consumer = await TestService.StartAsync(setup, consumerDb, "watcher", bus => bus.AddSubscription<Counted, RecordingHandler>());
+
+        await Eventually.TrueAsync(async () => (await TestDatabases.AppliedAsync(consumerDb)).Count == 1, TimeSpan.FromSeconds(15), "the successor handles the departed consumer's entry");
+        await Eventually.TrueAsync(
+            async () => (await database.StreamConsumerInfoAsync(stream, "watcher")).Select(c => c.Name).SequenceEqual([consumer.InstanceName]),
+            TimeSpan.FromSeconds(15), "only the successor is left in the group");
     }
 
     [Fact]
@@ -127,6 +165,21 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
         MessagingTransport.RedisStreams,
         new Dictionary<string, string?> { ["ConnectionStrings:redis"] = redisConnectionString },
         $"t{Guid.NewGuid():N}"[..12]);
+
+    /// <summary>Appends the event the way the relay does.</summary>
+    private static async Task<RedisValue> AppendAsync(IDatabase database, string stream, Counted @event)
+    {
+        var type = IntegrationEventMetadata.Of(typeof(Counted)).Type;
+        var envelope = CloudEventEnvelope.Encode(@event, Guid.NewGuid(), type, new Uri("urn:streambets:tests"), DateTimeOffset.UtcNow, null, null);
+        return await database.StreamAddAsync(stream, [new NameValueEntry("type", type), new NameValueEntry("ce", envelope)]);
+    }
+
+    /// <summary>A consumer of the group read every entry of the stream and went away without acknowledging them.</summary>
+    private static async Task LeavePendingWithDepartedConsumerAsync(IDatabase database, string stream, string consumerGroup)
+    {
+        await database.StreamCreateConsumerGroupAsync(stream, consumerGroup, StreamPosition.Beginning);
+        Assert.NotEmpty(await database.StreamReadGroupAsync(stream, consumerGroup, "departed", StreamPosition.NewMessages));
+    }
 
     private static RedisStreamNames Names(BusSetup setup) => new(new RedisStreamsOptions { KeyPrefix = setup.Prefix, PartitionsPerTopic = Partitions });
 

@@ -95,9 +95,10 @@ public sealed record BusSetup(MessagingTransport Transport, IReadOnlyDictionary<
 /// <summary>A test's own databases, with the table the recording handler writes to.</summary>
 internal static class TestDatabases
 {
-    public static async Task<string> CreateAsync(string prefix)
+    /// <param name="server">A server of the test's own (to stop it), or null for the shared one.</param>
+    public static async Task<string> CreateAsync(string prefix, Testing.PostgresServer? server = null)
     {
-        var postgres = await Testing.TestServers.PostgresAsync();
+        var postgres = server ?? await Testing.TestServers.PostgresAsync();
         var connectionString = await postgres.CreateDatabaseAsync(prefix);
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
@@ -144,11 +145,13 @@ internal sealed record AppliedRow(Guid EventId, Guid UserId, long Number, string
 
 /// <summary>
 /// The handler under test: records each Counted event (a per-user sequence number) in the same
-/// transaction as the inbox row. A reason of "poison" fails until the test cures that event.
+/// transaction as the inbox row. A reason of "poison" fails until the test cures that event; "times-out" runs a
+/// statement that always exceeds its command timeout.
 /// </summary>
 internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegrationEventHandler<Counted>
 {
     public const string Poison = "poison";
+    public const string TimesOut = "times-out";
 
     /// <summary>Poisoned events (user, number) that apply from now on, as after an operator fixed their cause.</summary>
     public static readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid UserId, long Number), bool> Cured = new();
@@ -158,6 +161,11 @@ internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegration
         if (@event.Reason == Poison && !Cured.ContainsKey((@event.UserId, @event.Number)))
         {
             throw new InvalidOperationException($"Poison pill {@event.UserId}/{@event.Number} cannot be applied");
+        }
+        if (@event.Reason == TimesOut)
+        {
+            await using var slow = new NpgsqlCommand("SELECT pg_sleep(5)", context.Connection, context.Transaction) { CommandTimeout = 1 };
+            await slow.ExecuteNonQueryAsync(cancellationToken);
         }
         var activity = System.Diagnostics.Activity.Current;
         await using var insert = new NpgsqlCommand(

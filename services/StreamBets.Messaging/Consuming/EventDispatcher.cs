@@ -187,16 +187,19 @@ internal sealed partial class EventDispatcher(
                 await RunAfterCommitAsync([delivery], cancellationToken);
                 return DeliveryOutcome.Done;
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is NpgsqlException { IsTransient: true })
-            {
-                // The database is unreachable: not the event's fault, so it does not count as an attempt.
-                attempt--;
-                outage++;
-                LogDatabaseUnavailable(delivery.Envelope.Type, delivery.Envelope.Id, e.Message);
-                await Task.Delay(Backoff.Delay(outage, options.RetryInitialDelay, options.RetryMaxDelay), time, cancellationToken);
-            }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
+                // A transient error while the database is unreachable is not the event's fault: it does not count as an
+                // attempt. If the database answers, the event is at fault (its statement always times out, say) and
+                // counts like any failure, or it would block its partition for good.
+                if (e is NpgsqlException { IsTransient: true } && !await DatabaseAnswersAsync(cancellationToken))
+                {
+                    attempt--;
+                    outage++;
+                    LogDatabaseUnavailable(delivery.Envelope.Type, delivery.Envelope.Id, e.Message);
+                    await Task.Delay(Backoff.Delay(outage, options.RetryInitialDelay, options.RetryMaxDelay), time, cancellationToken);
+                    continue;
+                }
                 if (attempt >= options.MaxDeliveryAttempts)
                 {
                     LogDeadLettered(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt);
@@ -207,6 +210,24 @@ internal sealed partial class EventDispatcher(
                 LogHandlerFailed(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt, delay.TotalMilliseconds);
                 await Task.Delay(delay, time, cancellationToken);
             }
+        }
+    }
+
+    private async Task<bool> DatabaseAnswersAsync(CancellationToken cancellationToken)
+    {
+        if (database is null)
+        {
+            return true; // The handler's own database, not one we can probe: count the failure rather than retry it for ever.
+        }
+        try
+        {
+            await using var probe = database.DataSource.CreateCommand("SELECT 1");
+            await probe.ExecuteScalarAsync(cancellationToken);
+            return true;
+        }
+        catch (NpgsqlException)
+        {
+            return false;
         }
     }
 

@@ -43,6 +43,19 @@ internal sealed partial class RedisStreamsConsumer(
         return 0
         """;
 
+    // Atomic, so an entry a straggler reads meanwhile is never deleted with its consumer; a consumer that reads again
+    // is simply created again.
+    private const string ForgetConsumersWithNothingPendingScript = """
+        for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+          local fields = {}
+          for i = 1, #consumer, 2 do fields[consumer[i]] = consumer[i + 1] end
+          if fields['name'] ~= ARGV[2] and fields['pending'] == 0 then
+            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], fields['name'])
+          end
+        end
+        return 0
+        """;
+
     private readonly RedisStreamsOptions _options = busOptions.RedisStreams;
     private readonly RedisStreamNames _names = new(busOptions.RedisStreams);
     private readonly Dictionary<Partition, PartitionWorker> _owned = [];
@@ -246,8 +259,7 @@ internal sealed partial class RedisStreamsConsumer(
             var body = entries[i]["ce"];
             if (body.IsNull)
             {
-                // The entry was trimmed (MAXLEN) before it was processed: record the loss where operators look.
-                await DeadLetterAsync(database, stream, entries[i], RedisValue.Null, "The entry was trimmed from the stream (MAXLEN) before it was processed.");
+                await DeadLetterTrimmedAsync(database, stream, entries[i].Id);
                 continue;
             }
             readable.Add(entries[i]);
@@ -259,20 +271,28 @@ internal sealed partial class RedisStreamsConsumer(
         {
             if (outcomes[i].DeadLetterReason is { } reason)
             {
-                await DeadLetterAsync(database, stream, readable[i], readable[i]["ce"], reason);
+                await DeadLetterAsync(database, stream, readable[i], reason);
             }
         }
         await database.StreamAcknowledgeAsync(stream, identity.ConsumerGroup, ids);
     }
 
-    private Task DeadLetterAsync(IDatabase database, string stream, StreamEntry entry, RedisValue body, string reason) =>
+    /// <summary>The entry was trimmed (MAXLEN) after it was delivered and before it was acknowledged: the event is gone, so its id in the dead letter records the loss where operators look.</summary>
+    private async Task DeadLetterTrimmedAsync(IDatabase database, string stream, RedisValue id)
+    {
+        LogTrimmedBeforeProcessed(stream, id.ToString());
+        await DeadLetterAsync(database, stream, new StreamEntry(id, []), "The entry was trimmed from the stream (MAXLEN) before it was processed.");
+    }
+
+    /// <remarks>A trimmed entry has no fields left and XADD takes no null value: they are written empty (eng/dead-letters.sh keeps such a dead letter, having nothing to re-drive).</remarks>
+    private Task DeadLetterAsync(IDatabase database, string stream, StreamEntry entry, string reason) =>
         database.StreamAddAsync(
             _names.DeadLetter(identity.ConsumerGroup),
             [
                 new NameValueEntry("stream", stream),
                 new NameValueEntry("entry", entry.Id),
-                new NameValueEntry("type", entry["type"]),
-                new NameValueEntry("ce", body),
+                new NameValueEntry("type", entry["type"].IsNull ? RedisValue.EmptyString : entry["type"]),
+                new NameValueEntry("ce", entry["ce"].IsNull ? RedisValue.EmptyString : entry["ce"]),
                 new NameValueEntry("error", reason),
                 new NameValueEntry("consumer", identity.InstanceName),
                 new NameValueEntry("at", time.GetUtcNow().ToString("O")),
@@ -292,16 +312,26 @@ internal sealed partial class RedisStreamsConsumer(
         }
     }
 
-    /// <summary>We hold the lease, so entries pending with any other consumer of the group are abandoned: take them all.</summary>
+    /// <summary>
+    /// We hold the lease, so entries pending with any other consumer of the group are abandoned: take them all. Then
+    /// forget the consumers left with nothing pending: each process is a new consumer name, so the group's consumer
+    /// list would otherwise grow with every restart.
+    /// </summary>
     private async Task ClaimAbandonedAsync(IDatabase database, string stream)
     {
         RedisValue start = "0-0";
         do
         {
             var claimed = await database.StreamAutoClaimIdsOnlyAsync(stream, identity.ConsumerGroup, identity.InstanceName, 0, start, 1000);
+            // Entries trimmed while pending: Redis (7+) has dropped them from the pending list, so only the loss is left to record.
+            foreach (var id in claimed.DeletedIds)
+            {
+                await DeadLetterTrimmedAsync(database, stream, id);
+            }
             start = claimed.NextStartId;
         }
         while (start != "0-0");
+        await database.ScriptEvaluateAsync(ForgetConsumersWithNothingPendingScript, [stream], [identity.ConsumerGroup, identity.InstanceName]);
     }
 
     private sealed record Partition(string Stream, string Lease);
@@ -399,4 +429,7 @@ internal sealed partial class RedisStreamsConsumer(
 
     [LoggerMessage(EventId = 3202, Level = LogLevel.Information, Message = "Partition {Stream} passed to another consumer")]
     private partial void LogPartitionLost(string stream);
+
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Error, Message = "Entry {EntryId} of {Stream} was trimmed (MAXLEN) before it was processed; its event is lost and only its id goes to the dead letter")]
+    private partial void LogTrimmedBeforeProcessed(string stream, string entryId);
 }
