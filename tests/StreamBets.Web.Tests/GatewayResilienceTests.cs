@@ -69,6 +69,55 @@ public sealed class GatewayResilienceTests
     }
 
     [Fact]
+    public async Task The_gateway_s_own_refusals_never_open_the_circuit_breaker_every_player_shares_but_no_answers_do()
+    {
+        // A Bet Engine restart in a rush: the gateway answers every bet 503, and many players are told so at once.
+        var busy = new Answering(HttpStatusCode.ServiceUnavailable,
+            """{"type":"https://streambets.dev/problems/dependency-unavailable","title":"Service unavailable","status":503}""");
+        await using (var provider = GatewayClientProvider(busy))
+        {
+            var client = new GatewayClient(provider.GetRequiredService<IHttpClientFactory>(), session: null!, NullLogger<GatewayClient>.Instance);
+            for (var bet = 0; bet < 150; bet++)
+            {
+                await client.LoginAsync("ana@example.com", "correct horse battery");
+            }
+            Assert.Equal(150, busy.Count); // each reached the gateway: none was refused by an open breaker
+        }
+
+        // No answer at all, again and again: the gateway is unreachable, and the breaker spares it the calls.
+        var unreachable = new Throwing(new HttpRequestException("Connection refused"));
+        await using (var provider = GatewayClientProvider(unreachable))
+        {
+            using var http = provider.GetRequiredService<IHttpClientFactory>().CreateClient(GatewayClientBase.HttpClientName);
+            var refused = false;
+            for (var call = 0; call < 150 && !refused; call++)
+            {
+                try
+                {
+                    using var _ = await http.PostAsync("/api/bets", new StringContent("{}"));
+                }
+                catch (HttpRequestException)
+                {
+                }
+                catch (BrokenCircuitException)
+                {
+                    refused = true;
+                }
+            }
+            Assert.True(refused, "Calls that got no answer did not open the circuit breaker.");
+        }
+    }
+
+    private static ServiceProvider GatewayClientProvider(HttpMessageHandler gateway)
+    {
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler()); // as the service defaults do
+        services.AddGatewayHttpClient().Configure(options => options.Retry.Delay = TimeSpan.Zero);
+        services.AddHttpClient(GatewayClientBase.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => gateway);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
     public async Task Every_gateway_call_vouches_for_the_browser_being_served_once_however_often_it_is_sent()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(FrontEndVouching.KeySetting, "front-end-key")]).Build();
@@ -118,8 +167,15 @@ public sealed class GatewayResilienceTests
 
     private sealed class Answering(HttpStatusCode status, string problem) : HttpMessageHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(problem, System.Text.Encoding.UTF8, "application/problem+json") });
+        private int _count;
+
+        public int Count => _count;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _count);
+            return Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(problem, System.Text.Encoding.UTF8, "application/problem+json") });
+        }
     }
 
     private sealed class Throwing(Exception exception) : HttpMessageHandler

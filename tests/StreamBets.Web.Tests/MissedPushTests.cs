@@ -30,6 +30,7 @@ public sealed class MissedPushTests : IAsyncLifetime
         _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
         _bunit.Services.AddSingleton(client);
         _bunit.Services.AddSingleton(_live);
+        _bunit.Services.AddSingleton(TimeProvider.System);
     }
 
     public async Task DisposeAsync()

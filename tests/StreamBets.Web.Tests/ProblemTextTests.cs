@@ -1,5 +1,13 @@
 using System.Globalization;
 using System.Resources;
+using System.Text.Json;
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Localization;
+using StreamBets.FrontEnd;
+using StreamBets.FrontEnd.Gateway;
+using StreamBets.Web.Betting;
+using StreamBets.Web.Components.Shared;
 
 namespace StreamBets.Web.Tests;
 
@@ -14,7 +22,7 @@ public sealed class ProblemTextTests
     {
         "insufficient-funds", "pool-locked", "pool-closed", "pool-not-open", "pool-not-found", "stake-out-of-range", "second-outcome", "unknown-outcome",
         "self-excluded", "kyc-tier-too-low", "under-age", "account-locked", "session-limit-reached", "idempotency-key-reused",
-        "dependency-unavailable", "not-eligible", "wallet-rejected", "deposit-limit-exceeded", "rate-limited",
+        "dependency-unavailable", "not-eligible", "user-not-found", "wallet-rejected", "deposit-limit-exceeded", "rate-limited", "request-too-large",
         "channel-not-yours", "channel-has-active-pool", "not-pool-owner",
     };
 
@@ -28,5 +36,42 @@ public sealed class ProblemTextTests
         Assert.False(string.IsNullOrWhiteSpace(english));
         Assert.False(string.IsNullOrWhiteSpace(portuguese));
         Assert.NotEqual(english, portuguese);
+    }
+
+    [Fact]
+    public void A_field_the_site_knows_reads_in_the_players_language_whatever_the_service_wrote()
+    {
+        var problem = ApiProblem.Of(400, "invalid-request") with
+        {
+            Errors = new Dictionary<string, string[]> { ["displayName"] = ["The display name must have 2 to 32 characters, with no control or invisible characters."] },
+        };
+        var previous = CultureInfo.CurrentUICulture;
+        CultureInfo.CurrentUICulture = new CultureInfo("pt-BR");
+        try
+        {
+            using var bunit = new BunitContext();
+            bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
+
+            var field = bunit.Render<FieldErrors>(parameters => parameters.Add(p => p.Problem, problem).Add(p => p.Field, "displayName"));
+
+            Assert.Equal(Strings.GetString("Field_displayName", CultureInfo.CurrentUICulture), field.Find(".field-error").TextContent);
+        }
+        finally
+        {
+            CultureInfo.CurrentUICulture = previous;
+        }
+    }
+
+    [Fact]
+    public void A_deposit_over_the_limits_names_what_may_still_be_deposited()
+    {
+        var problem = ApiProblem.Of(422, "deposit-limit-exceeded") with
+        {
+            Extensions = new Dictionary<string, JsonElement> { ["depositAllowanceMinor"] = JsonSerializer.SerializeToElement(25_00) },
+        };
+        using var services = new ServiceCollection().AddLogging().AddLocalization(options => options.ResourcesPath = "Resources").BuildServiceProvider();
+        var localizer = services.GetRequiredService<IStringLocalizer<SharedResource>>();
+
+        Assert.Contains(Money.Format(25_00), ProblemText.For(problem, localizer));
     }
 }

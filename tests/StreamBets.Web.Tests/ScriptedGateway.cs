@@ -25,11 +25,22 @@ public sealed class ScriptedGateway : HttpMessageHandler
     private readonly ConcurrentDictionary<string, object> _answers = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _held = new();
     private readonly ConcurrentQueue<string> _requests = new();
+    private readonly ConcurrentQueue<string> _sent = new();
+    private readonly ConcurrentDictionary<string, JsonElement> _bodies = new();
 
     /// <summary>The paths asked for, in order.</summary>
     public IReadOnlyList<string> Requests => [.. _requests];
 
+    /// <summary>The changes sent (POST, PUT, ...), as "POST /api/bets", in order.</summary>
+    public IReadOnlyList<string> Changes => [.. _sent];
+
+    /// <summary>The body of the last change sent to the path.</summary>
+    public JsonElement? LastBody(string path) => _bodies.TryGetValue(path, out var body) ? body : null;
+
     public void Answer(string path, object body) => _answers[path] = body;
+
+    /// <summary>The path answers this refusal, a problem document as the services write them, until told otherwise.</summary>
+    public void Refuse(string path, int status, string code) => _answers[path] = new Refusal(status, code);
 
     /// <summary>The next calls to the path wait until the returned release; they answer what is scripted then.</summary>
     public Action Hold(string path)
@@ -46,14 +57,31 @@ public sealed class ScriptedGateway : HttpMessageHandler
     {
         var path = request.RequestUri!.AbsolutePath;
         _requests.Enqueue(path);
+        if (request.Method != HttpMethod.Get)
+        {
+            _sent.Enqueue($"{request.Method} {path}");
+            if (request.Content is not null)
+            {
+                _bodies[path] = JsonSerializer.Deserialize<JsonElement>(await request.Content.ReadAsStringAsync(cancellationToken));
+            }
+        }
         if (_held.TryGetValue(path, out var held))
         {
             await held.Task.WaitAsync(cancellationToken);
         }
-        return _answers.TryGetValue(path, out var body)
-            ? new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(body, body.GetType(), options: Json) }
-            : new HttpResponseMessage(HttpStatusCode.NotFound);
+        return _answers.TryGetValue(path, out var body) switch
+        {
+            false => new HttpResponseMessage(HttpStatusCode.NotFound),
+            true when body is Refusal refusal => new HttpResponseMessage((HttpStatusCode)refusal.Status)
+            {
+                Content = new StringContent(
+                    JsonSerializer.Serialize(new { type = ApiProblem.TypePrefix + refusal.Code, status = refusal.Status }), System.Text.Encoding.UTF8, "application/problem+json"),
+            },
+            true => new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(body, body.GetType(), options: Json) },
+        };
     }
+
+    private sealed record Refusal(int Status, string Code);
 
     /// <summary>The app's gateway client for a signed-in player, calling this gateway; dispose the Redis connection after.</summary>
     public async Task<(GatewayClient Client, UserSession Session, IConnectionMultiplexer Redis)> SignedInAsync()

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http.Resilience;
+using Polly;
+using Polly.Timeout;
 using StackExchange.Redis;
 using StreamBets.FrontEnd.Gateway;
 
@@ -21,7 +23,8 @@ public static class ServerSideSignIn
     /// The HTTP client the gateway calls share, with the standard resilience pipeline of every client (service defaults)
     /// except that it never resends a POST, PUT, PATCH or DELETE: a refresh token is spent by its first use (a resent
     /// refresh would look like theft and end the session), and a resent resolve or lock answers "invalid transition"
-    /// for a change that was made. Reads are still retried. Every call vouches for the browser it serves
+    /// for a change that was made. Reads are still retried. Its circuit breaker counts only calls the gateway did not
+    /// answer (<see cref="GatewayUnreachable"/>). Every call vouches for the browser it serves
     /// (<see cref="FrontEndVouchingHandler"/>).
     /// </summary>
     public static IHttpStandardResiliencePipelineBuilder AddGatewayHttpClient(this IServiceCollection services)
@@ -32,9 +35,21 @@ public static class ServerSideSignIn
         return services.AddHttpClient(GatewayClientBase.HttpClientName, client => client.BaseAddress = new Uri("http://gateway"))
             .RemoveAllResilienceHandlers()
             .AddHttpMessageHandler<FrontEndVouchingHandler>()
-            .AddStandardResilienceHandler(options => options.Retry.DisableForUnsafeHttpMethods());
+            .AddStandardResilienceHandler(options =>
+            {
+                options.Retry.DisableForUnsafeHttpMethods();
+                options.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(GatewayUnreachable(args.Outcome));
+            });
 #pragma warning restore EXTEXP0001
     }
+
+    /// <summary>
+    /// The breaker is shared by every user of this replica, so it opens only when the gateway itself is out of reach: no
+    /// answer or a timeout. Any answer says it is up: a 429 is one player's rate, a 503 (or YARP's 502/504) one service
+    /// behind it; counting them would refuse every player's calls, to every service, while one service restarts.
+    /// </summary>
+    internal static bool GatewayUnreachable(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is HttpRequestException or TimeoutRejectedException;
 
     /// <summary>
     /// Cookie sign-in whose cookie only names a Users session; the session's tokens live in Redis (data-protected),

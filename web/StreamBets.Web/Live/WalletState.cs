@@ -4,7 +4,9 @@ namespace StreamBets.Web.Live;
 
 /// <summary>
 /// The player's balance for this circuit: read once from the wallet API, then kept current by WalletChanged from the
-/// hub, or re-read after the player's own actions and after a reconnect (when a change may have been missed).
+/// hub, or re-read after the player's own actions and after a reconnect (when a change may have been missed). An
+/// action's answer never sets it: a replayed answer carries the balance of its first time, and any answer may arrive
+/// behind a newer push.
 /// </summary>
 public sealed class WalletState : IDisposable
 {
@@ -35,8 +37,7 @@ public sealed class WalletState : IDisposable
         }
     }
 
-    /// <summary>After a deposit or bet whose answer carried the new balance.</summary>
-    public void Set(long balanceMinor)
+    private void Set(long balanceMinor)
     {
         BalanceMinor = balanceMinor;
         Changed?.Invoke();

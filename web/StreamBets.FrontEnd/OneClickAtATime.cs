@@ -1,4 +1,4 @@
-namespace StreamBets.Admin.Components;
+namespace StreamBets.FrontEnd;
 
 /// <summary>
 /// Serves a page's clicks one at a time. Disabled buttons are not enough: a second click the browser sent before that

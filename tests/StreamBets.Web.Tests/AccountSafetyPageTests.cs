@@ -1,0 +1,118 @@
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using StreamBets.Web.Components.Pages;
+using StreamBets.Web.Gateway;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// The responsible-gambling and verification pages: a save changes only what the player changed, an exclusion made is
+/// shown as made, and a double click sends once.
+/// </summary>
+public sealed class AccountSafetyPageTests : IAsyncLifetime
+{
+    private const string LimitsPath = "/api/users/me/limits";
+    private readonly ScriptedGateway _gateway = new();
+    private readonly BunitContext _bunit = new();
+    private IConnectionMultiplexer _redis = null!;
+
+    public async Task InitializeAsync()
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        (var client, _, _redis) = await _gateway.SignedInAsync();
+        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
+        _bunit.Services.AddSingleton(client);
+        _bunit.Services.AddSingleton(TimeProvider.System);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _bunit.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public void Changing_only_the_session_limit_keeps_a_pending_deposit_limit_raise_and_its_removal()
+    {
+        var effective = DateTimeOffset.UtcNow.AddHours(20);
+        _gateway.Answer(LimitsPath, new Limits(
+            new LimitValue(100_00, 500_00, effective), new LimitValue(300_00, null, effective), new LimitValue(null, null, null), new LimitValue(60, null, null), null));
+        var page = _bunit.Render<ResponsibleGambling>();
+        page.WaitForElement("#limit-session");
+
+        page.Find("#limit-session").Change("30");
+        page.Find("#limit-session").Closest("form")!.Submit();
+
+        page.WaitForAssertion(() => Assert.NotNull(_gateway.LastBody(LimitsPath)));
+        var sent = _gateway.LastBody(LimitsPath)!.Value;
+        Assert.Equal(500_00, sent.GetProperty("deposit24hMinor").GetInt64()); // the raise asked for, not today's limit
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, sent.GetProperty("deposit7dMinor").ValueKind); // the removal asked for
+        Assert.Equal(30, sent.GetProperty("sessionMinutes").GetInt64());
+    }
+
+    [Fact]
+    public void A_session_limit_that_is_not_whole_minutes_says_so()
+    {
+        _gateway.Answer(LimitsPath, new Limits(new LimitValue(null, null, null), new LimitValue(null, null, null), new LimitValue(null, null, null), new LimitValue(null, null, null), null));
+        var page = _bunit.Render<ResponsibleGambling>();
+        page.WaitForElement("#limit-session");
+
+        page.Find("#limit-session").Change("1,5");
+        page.Find("#limit-session").Closest("form")!.Submit();
+
+        page.WaitForAssertion(() => Assert.Equal("invalid-minutes", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Empty(_gateway.Changes);
+    }
+
+    [Fact]
+    public void A_self_exclusion_made_shows_even_when_the_limits_cannot_be_read_again()
+    {
+        var none = new LimitValue(null, null, null);
+        _gateway.Answer(LimitsPath, new Limits(none, none, none, none, null));
+        var page = _bunit.Render<ResponsibleGambling>();
+        page.WaitForElement("#limit-session");
+        _gateway.Answer("/api/users/me/self-exclusion", new SelfExclusionStatus("indefinite", DateTimeOffset.UtcNow, null, true));
+        _gateway.Refuse(LimitsPath, 503, "dependency-unavailable");
+
+        page.FindAll("form")[1].Submit();
+        page.Find("[role=alertdialog] button.danger").Click();
+
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=self-excluded]")));
+    }
+
+    [Fact]
+    public void A_double_click_on_save_limits_sends_them_once()
+    {
+        var none = new LimitValue(null, null, null);
+        _gateway.Answer(LimitsPath, new Limits(none, none, none, none, null));
+        var page = _bunit.Render<ResponsibleGambling>();
+        page.WaitForElement("#limit-session");
+        var release = _gateway.Hold(LimitsPath);
+
+        page.Find("#limit-session").Closest("form")!.Submit();
+        page.Find("#limit-session").Closest("form")!.Submit();
+        release();
+
+        page.WaitForAssertion(() => Assert.Contains("saved", page.Markup));
+        Assert.Equal([$"PUT {LimitsPath}"], _gateway.Changes);
+    }
+
+    [Fact]
+    public void A_double_click_on_start_check_starts_one_identity_check()
+    {
+        _gateway.Answer("/api/users/me/kyc", new KycStatus(1, "passport", true, false, null));
+        var page = _bunit.Render<Verify>();
+        page.WaitForElement("#first-name");
+        _gateway.Answer("/api/users/me/kyc/checks", new KycCheck(Guid.NewGuid(), "sandbox", "pending", null, DateTimeOffset.UtcNow, null));
+        var release = _gateway.Hold("/api/users/me/kyc/checks");
+        page.Find("#first-name").Change("Ana");
+        page.Find("#last-name").Change("Silva");
+
+        page.Find("#first-name").Closest("form")!.Submit();
+        page.Find("#first-name").Closest("form")!.Submit();
+        release();
+
+        page.WaitForAssertion(() => Assert.Equal(["POST /api/users/me/kyc/checks"], _gateway.Changes));
+    }
+}

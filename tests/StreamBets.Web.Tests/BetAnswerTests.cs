@@ -1,0 +1,164 @@
+using Bunit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+using StreamBets.FrontEnd;
+using StreamBets.FrontEnd.Gateway;
+using StreamBets.Web.Components.Pages;
+using StreamBets.Web.Gateway;
+using StreamBets.Web.Live;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// The pool page tells the player what became of each bet they sent: a pending one until the Bet Engine decides it,
+/// and one whose answer was lost before any different bet is sent.
+/// </summary>
+public sealed class BetAnswerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
+    private readonly ScriptedGateway _gateway = new();
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly BunitContext _bunit = new();
+    private readonly Guid _yes = Guid.NewGuid();
+    private readonly Guid _no = Guid.NewGuid();
+    private IConnectionMultiplexer _redis = null!;
+    private LiveUpdates _live = null!;
+
+    public async Task InitializeAsync()
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        (var client, var session, _redis) = await _gateway.SignedInAsync();
+        _live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session, _clock, NullLogger<LiveUpdates>.Instance);
+        _bunit.JSInterop.Mode = JSRuntimeMode.Loose;
+        _bunit.AddAuthorization().SetAuthorized("Ana");
+        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
+        _bunit.Services.AddSingleton(client);
+        _bunit.Services.AddSingleton(_live);
+        _bunit.Services.AddSingleton(new WalletState(client, _live));
+        _bunit.Services.AddSingleton<TimeProvider>(_clock);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _bunit.DisposeAsync();
+        await _live.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_pending_bet_shows_as_pending_until_recovery_decides_it_seconds_later_then_as_accepted()
+    {
+        var pool = OpenPool();
+        var pending = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "pending", _clock.GetUtcNow(), null, null, null, null);
+        _gateway.Answer("/api/bets", pending);
+        _gateway.Answer($"/api/bets/{pending.BetId}", pending);
+        var page = RenderPool(pool);
+
+        _gateway.Answer("/api/bets/mine", new BetPage([pending], null));
+        Bet(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
+
+        // Recovery decides a pending bet 10 to 15 s after it was written.
+        await RunClockAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status"));
+        var accepted = pending with { Status = "accepted" };
+        _gateway.Answer($"/api/bets/{pending.BetId}", accepted);
+        _gateway.Answer("/api/bets/mine", new BetPage([accepted], null));
+        await RunClockAsync(TimeSpan.FromSeconds(10));
+
+        page.WaitForAssertion(() => Assert.Equal("accepted", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
+        Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent);
+    }
+
+    [Fact]
+    public async Task A_pending_bet_that_recovery_refuses_shows_why()
+    {
+        var pool = OpenPool();
+        var pending = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "pending", _clock.GetUtcNow(), null, null, null, null);
+        _gateway.Answer("/api/bets", pending);
+        _gateway.Answer($"/api/bets/{pending.BetId}", pending);
+        var page = RenderPool(pool);
+        _gateway.Answer("/api/bets/mine", new BetPage([pending], null));
+        Bet(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
+
+        await RunClockAsync(TimeSpan.FromSeconds(12));
+        var refused = pending with { Status = "rejected", RejectionCode = "insufficient-funds" };
+        _gateway.Answer($"/api/bets/{pending.BetId}", refused);
+        _gateway.Answer("/api/bets/mine", new BetPage([refused], null));
+        await RunClockAsync(TimeSpan.FromSeconds(10));
+
+        page.WaitForAssertion(() => Assert.Equal("insufficient-funds", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Empty(page.FindAll("[data-testid=my-bet]"));
+    }
+
+    [Fact]
+    public void After_a_bet_went_unanswered_a_changed_stake_first_looks_for_it_and_shows_it_went_through()
+    {
+        var pool = OpenPool();
+        _gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        var page = RenderPool(pool);
+        Bet(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+
+        // It was placed after all; the player, told to try again, bets 20 instead.
+        var placed = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", _clock.GetUtcNow(), null, null, null, null);
+        _gateway.Answer("/api/bets/mine", new BetPage([placed], null));
+        Bet(page, _yes, "20");
+
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=my-bet]").TextContent));
+        Assert.Contains(Money.Format(10_00), page.Find("[data-testid=bet-placed]").TextContent);
+        Assert.Equal(["POST /api/bets"], _gateway.Changes);
+    }
+
+    [Fact]
+    public void After_a_bet_went_unanswered_and_was_not_placed_a_changed_stake_is_sent()
+    {
+        var pool = OpenPool();
+        _gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        var page = RenderPool(pool);
+        Bet(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+
+        var placed = new Bet(Guid.NewGuid(), pool.Id, _yes, 20_00, "accepted", _clock.GetUtcNow(), null, null, null, null);
+        _gateway.Answer("/api/bets", placed);
+        Bet(page, _yes, "20");
+
+        page.WaitForAssertion(() => Assert.Equal(["POST /api/bets", "POST /api/bets"], _gateway.Changes));
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+    }
+
+    private IRenderedComponent<PoolPage> RenderPool(Pool pool)
+    {
+        _gateway.Answer($"/api/pools/{pool.Id}", pool);
+        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var page = _bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
+        page.WaitForElement("[data-testid=bet-form]");
+        return page;
+    }
+
+    private static void Bet(IRenderedComponent<PoolPage> page, Guid outcome, string stake)
+    {
+        page.Find($"#outcome-{outcome:N}").Change(outcome.ToString());
+        page.Find("[data-testid=stake]").Input(stake);
+        page.Find("[data-testid=bet-form]").Submit();
+    }
+
+    /// <summary>Moves the page's clock on in small steps, giving each timer's work a moment to run.</summary>
+    private async Task RunClockAsync(TimeSpan span)
+    {
+        for (var run = TimeSpan.Zero; run < span; run += Tick)
+        {
+            _clock.Advance(Tick);
+            await Task.Delay(20);
+        }
+    }
+
+    private Pool OpenPool() => new(
+        Guid.NewGuid(), new PoolChannel("twitch", "streamer1"), Guid.NewGuid(), "Who wins?", "open", true,
+        [new PoolOutcome(_yes, "Yes", 500_00, 9, null), new PoolOutcome(_no, "No", 500_00, 9, null)], 1_000_00, 1_00, 1_000_00, 500, 600,
+        _clock.GetUtcNow(), _clock.GetUtcNow(), _clock.GetUtcNow().AddMinutes(10), null, null, [], null, null, null, 1);
+}

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Bunit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+using StreamBets.FrontEnd;
+using StreamBets.FrontEnd.Gateway;
+using StreamBets.Web.Components.Pages;
+using StreamBets.Web.Gateway;
+using StreamBets.Web.Live;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>The wallet page's deposits: the balance a push showed stands, and a deposit whose answer was lost is looked for before another is sent.</summary>
+public sealed class DepositAnswerTests : IAsyncLifetime
+{
+    private const string DepositPath = "/api/users/me/wallet/sandbox-deposit";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly ScriptedGateway _gateway = new();
+    private readonly BunitContext _bunit = new();
+    private IConnectionMultiplexer _redis = null!;
+    private LiveUpdates _live = null!;
+
+    public async Task InitializeAsync()
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        (var client, var session, _redis) = await _gateway.SignedInAsync();
+        _live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
+        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
+        _bunit.Services.AddSingleton(client);
+        _bunit.Services.AddSingleton(_live);
+        _bunit.Services.AddSingleton(new WalletState(client, _live));
+        _bunit.Services.AddSingleton(new Toasts());
+        _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
+        _gateway.Answer("/api/users/me/wallet/history", new WalletHistoryPage([], null));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _bunit.DisposeAsync();
+        await _live.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public void A_deposit_answered_after_a_newer_balance_push_does_not_set_the_balance_back()
+    {
+        var page = RenderWallet();
+        _gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 10_00, 20_00, DateTimeOffset.UtcNow));
+        var release = _gateway.Hold(DepositPath);
+        Deposit(page, "10");
+
+        // The deposit's push and a payout's arrive before the deposit's own answer.
+        _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 25_00));
+        Push(new WalletChangedMessage(25_00, 5_00, "payout", DateTimeOffset.UtcNow) { Stream = "user", Sequence = 7 });
+        release();
+
+        page.WaitForAssertion(() => Assert.Null(page.Find("[data-testid=deposit]").GetAttribute("disabled")));
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(25_00), page.Find("[data-testid=wallet-balance]").TextContent));
+        Assert.DoesNotContain(Money.Format(20_00), page.Find("[data-testid=wallet-balance]").TextContent);
+    }
+
+    [Fact]
+    public void After_a_deposit_went_unanswered_a_changed_amount_first_looks_for_it_and_shows_it_went_through()
+    {
+        var page = RenderWallet();
+        _gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
+        Deposit(page, "100");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+
+        // It was made after all; the player tries 50 instead.
+        _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 110_00));
+        _gateway.Answer("/api/users/me/wallet/history", new WalletHistoryPage(
+            [new WalletHistoryItem(Guid.NewGuid(), "sandbox-deposit", null, 100_00, 110_00, DateTimeOffset.UtcNow, null)], null));
+        Deposit(page, "50");
+
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(100_00), page.Find("[data-testid=deposit-found]").TextContent));
+        Assert.Equal([$"POST {DepositPath}"], _gateway.Changes);
+    }
+
+    [Fact]
+    public void A_sandbox_deposit_over_its_range_is_refused_by_the_site_before_it_is_sent()
+    {
+        var page = RenderWallet();
+        Deposit(page, "1000,01");
+
+        page.WaitForAssertion(() => Assert.Equal("deposit-out-of-range", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Contains(Money.Format(1_000_00), page.Find("[data-testid=problem]").TextContent);
+        Assert.Empty(_gateway.Changes);
+    }
+
+    private IRenderedComponent<WalletPage> RenderWallet()
+    {
+        var page = _bunit.Render<WalletPage>();
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=wallet-balance]").TextContent));
+        return page;
+    }
+
+    private static void Deposit(IRenderedComponent<WalletPage> page, string amount)
+    {
+        page.Find("[data-testid=deposit-amount]").Input(amount);
+        page.Find("[data-testid=deposit-form]").Submit();
+    }
+
+    private void Push(LiveMessage message) => _live.Receive("WalletChanged", JsonSerializer.SerializeToElement(message, message.GetType(), Json));
+}
