@@ -32,8 +32,10 @@ public sealed class StandInHub : IAsyncDisposable
 
     public static async Task<StandInHub> StartAsync(int port)
     {
-        // Rooted in the test's output, away from the web app's appsettings.json and the endpoint it names.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateSlimBuilder();
+        // The test's output holds the web app's appsettings.json, whose Kestrel endpoint (localhost:5200) two stand-ins
+        // running at once would both bind: this one reads no configuration files.
+        builder.Configuration.Sources.Clear();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         builder.Logging.ClearProviders();
         builder.Services.AddSignalR();
