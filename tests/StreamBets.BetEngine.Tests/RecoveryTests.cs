@@ -103,7 +103,8 @@ public sealed class RecoveryTests(BetEngineStack stack)
         await Recovery.RecoverAsync(TimeSpan.Zero, default);
 
         Assert.Equal(1, await stack.ScalarAsync(
-            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'pool-locked' AND refund_status = 'done'", late.BetId));
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'pool-locked' AND refund_status = 'done'" +
+            " AND rejection_detail LIKE '%stake was returned%'", late.BetId));
         Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
         Assert.Equal(0, await stack.BalanceAsync(pool.Escrow));
         await stack.AssertLedgerExactAsync();

@@ -104,7 +104,10 @@ public sealed partial class PendingBetRecovery(
             {
                 if (BetRules.Closed(pool, bets[i].PlacedAt) is { } closed)
                 {
-                    decisions[i] = new StakeDecision(bets[i], answers[i].Movement, closed);
+                    // The finalize has a moved stake refunded: the player is told so, as for a pool-closed bet.
+                    decisions[i] = new StakeDecision(bets[i], answers[i].Movement, answers[i].Movement == StakeMovement.Moved
+                        ? closed with { Detail = $"{closed.Detail} The stake was returned to your wallet." }
+                        : closed);
                 }
             }
         }
