@@ -50,7 +50,7 @@ public static class ServiceWiring
             return service.WithReference(containerDatabase).WaitFor(containerDatabase);
         }
 
-        // Local mode: the server is shared and each service creates its own database at start-up.
+        // Local mode and deployments: the server is shared and each service creates its own database at start-up.
         return service
             .WithEnvironment($"ConnectionStrings__{database}", ReferenceExpression.Create($"{infrastructure.Postgres.Resource.ConnectionStringExpression};Database={database}"))
             .WithRelationship(infrastructure.Postgres.Resource, "Reference")

@@ -78,18 +78,19 @@ public sealed class StreamBetsInfrastructure
 
     private static StreamBetsInfrastructure AddContainers(IDistributedApplicationBuilder builder)
     {
-        var postgres = builder.AddPostgres("postgres").WithDataVolume().WithLifetime(ContainerLifetime.Persistent);
+        var publishing = builder.ExecutionContext.IsPublishMode;
         var redis = builder.AddRedis("redis").WithDataVolume();
 
-        // Kafka in KRaft mode: one node that is both broker and controller. The advertised
-        // listener is the host port DCP publishes, so processes on the host can reach it.
+        // Kafka in KRaft mode: one node that is both broker and controller. The advertised listener is where clients
+        // connect after their first contact: on a developer's machine the host port DCP publishes (the services run on
+        // the host), in a deployment the container's own name (localhost there would be each client's own container).
         var kafka = builder.AddResource(new ServerContainerResource("kafka", "tcp"))
             .WithImage("apache/kafka", "4.1.0")
             .WithEndpoint(name: "tcp", scheme: "tcp", port: 9092, targetPort: 9092, isProxied: false)
             .WithEnvironment("KAFKA_NODE_ID", "1")
             .WithEnvironment("KAFKA_PROCESS_ROLES", "broker,controller")
             .WithEnvironment("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
-            .WithEnvironment("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://localhost:9092")
+            .WithEnvironment("KAFKA_ADVERTISED_LISTENERS", publishing ? "PLAINTEXT://kafka:9092" : "PLAINTEXT://localhost:9092")
             .WithEnvironment("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
             .WithEnvironment("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT")
             .WithEnvironment("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
@@ -111,6 +112,22 @@ public sealed class StreamBetsInfrastructure
             .WithVolume("streambets-clickhouse-data", "/var/lib/clickhouse")
             .WithHttpHealthCheck("/ping", endpointName: "http");
 
+        if (publishing)
+        {
+            // The ledger lives in PostgreSQL: a deployment uses a managed server (Azure Database for PostgreSQL), whose
+            // connection string azd asks for once, not a container whose data volume (Azure Files) PostgreSQL cannot
+            // even initialise on. Each service creates its own database on it at start-up, as in local mode.
+            return new StreamBetsInfrastructure(
+                InfrastructureMode.Containers,
+                postgres: builder.AddConnectionString("postgres"),
+                redis: redis,
+                clickHouse: clickHouse,
+                kafka: kafka,
+                mongo: mongo,
+                addContainerDatabase: null);
+        }
+
+        var postgres = builder.AddPostgres("postgres").WithDataVolume().WithLifetime(ContainerLifetime.Persistent);
         return new StreamBetsInfrastructure(
             InfrastructureMode.Containers,
             postgres: postgres,

@@ -17,15 +17,35 @@ public sealed class DeploymentManifestTests
             Assert.True(resources.TryGetProperty(project, out var resource), $"{project} is missing from the manifest.");
             Assert.StartsWith("project.", resource.GetProperty("type").GetString());
         }
-        foreach (var store in new[] { "postgres", "redis", "kafka", "mongo", "clickhouse" })
+        foreach (var store in new[] { "redis", "kafka", "mongo", "clickhouse" })
         {
             Assert.True(resources.TryGetProperty(store, out var resource), $"{store} is missing from the manifest.");
             Assert.StartsWith("container.", resource.GetProperty("type").GetString());
         }
-        foreach (var database in new[] { "usersdb", "betsdb", "poolsdb", "settlementdb", "paymentsdb", "integrationdb" })
+    }
+
+    [Fact]
+    public async Task A_deployment_keeps_its_money_in_a_managed_postgresql_whose_connection_string_is_a_secret()
+    {
+        var resources = (await PublishManifestAsync()).RootElement.GetProperty("resources");
+
+        // No PostgreSQL container (its data volume would be Azure Files, which it cannot initialise on): one secret.
+        var postgres = resources.GetProperty("postgres");
+        Assert.Equal("parameter.v0", postgres.GetProperty("type").GetString());
+        Assert.True(postgres.GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+        foreach (var (service, database) in new[] { ("users", "usersdb"), ("betengine", "betsdb"), ("pools", "poolsdb"), ("settlement", "settlementdb"), ("payments", "paymentsdb"), ("integration", "integrationdb") })
         {
-            Assert.True(resources.TryGetProperty(database, out _), $"{database} is missing from the manifest.");
+            Assert.Equal($"{{postgres.connectionString}};Database={database}",
+                resources.GetProperty(service).GetProperty("env").GetProperty($"ConnectionStrings__{database}").GetString());
         }
+    }
+
+    [Fact]
+    public async Task A_deployed_kafka_tells_clients_its_own_name_not_localhost()
+    {
+        var kafka = (await PublishManifestAsync()).RootElement.GetProperty("resources").GetProperty("kafka").GetProperty("env");
+
+        Assert.Equal("PLAINTEXT://kafka:9092", kafka.GetProperty("KAFKA_ADVERTISED_LISTENERS").GetString());
     }
 
     [Fact]
