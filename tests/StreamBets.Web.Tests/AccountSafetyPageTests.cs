@@ -1,6 +1,7 @@
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
+using StreamBets.Testing;
 using StreamBets.Web.Components.Pages;
 using StreamBets.Web.Gateway;
 
@@ -76,13 +77,13 @@ public sealed class AccountSafetyPageTests : IAsyncLifetime
         _gateway.Refuse(LimitsPath, 503, "dependency-unavailable");
 
         page.FindAll("form")[1].Submit();
-        page.Find("[role=alertdialog] button.danger").Click();
+        page.WaitForElement("[role=alertdialog] button.danger").Click();
 
         page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=self-excluded]")));
     }
 
     [Fact]
-    public void A_double_click_on_save_limits_sends_them_once()
+    public async Task A_double_click_on_save_limits_sends_them_once()
     {
         var none = new LimitValue(null, null, null);
         _gateway.Answer(LimitsPath, new Limits(none, none, none, none, null));
@@ -90,16 +91,19 @@ public sealed class AccountSafetyPageTests : IAsyncLifetime
         page.WaitForElement("#limit-session");
         var release = _gateway.Hold(LimitsPath);
 
-        page.Find("#limit-session").Closest("form")!.Submit();
-        page.Find("#limit-session").Closest("form")!.Submit();
+        // The second click arrives while the first one's PUT is held at the gateway.
+        var first = page.Find("#limit-session").Closest("form")!.SubmitAsync();
+        Assert.True(await FirstChangeSentAsync(), "The first click sent nothing.");
+        var second = page.Find("#limit-session").Closest("form")!.SubmitAsync();
         release();
+        await Task.WhenAll(first, second);
 
         page.WaitForAssertion(() => Assert.Contains("saved", page.Markup));
         Assert.Equal([$"PUT {LimitsPath}"], _gateway.Changes);
     }
 
     [Fact]
-    public void A_double_click_on_start_check_starts_one_identity_check()
+    public async Task A_double_click_on_start_check_starts_one_identity_check()
     {
         _gateway.Answer("/api/users/me/kyc", new KycStatus(1, "passport", true, false, null));
         var page = _bunit.Render<Verify>();
@@ -109,10 +113,16 @@ public sealed class AccountSafetyPageTests : IAsyncLifetime
         page.Find("#first-name").Change("Ana");
         page.Find("#last-name").Change("Silva");
 
-        page.Find("#first-name").Closest("form")!.Submit();
-        page.Find("#first-name").Closest("form")!.Submit();
+        var first = page.Find("#first-name").Closest("form")!.SubmitAsync();
+        Assert.True(await FirstChangeSentAsync(), "The first click sent nothing.");
+        var second = page.Find("#first-name").Closest("form")!.SubmitAsync();
         release();
+        await Task.WhenAll(first, second);
 
         page.WaitForAssertion(() => Assert.Equal(["POST /api/users/me/kyc/checks"], _gateway.Changes));
     }
+
+    /// <summary>Waits without blocking the test's thread, which the page's handler continues on (a bUnit wait would
+    /// hold it and see nothing until its timeout).</summary>
+    private Task<bool> FirstChangeSentAsync() => Eventually.HoldsAsync(() => Task.FromResult(_gateway.Changes.Count == 1), TimeSpan.FromSeconds(15));
 }

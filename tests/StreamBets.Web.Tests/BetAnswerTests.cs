@@ -96,7 +96,7 @@ public sealed class BetAnswerTests : IAsyncLifetime
     }
 
     [Fact]
-    public void After_a_bet_went_unanswered_a_changed_stake_first_looks_for_it_and_shows_it_went_through()
+    public void After_a_bet_went_unanswered_a_changed_bet_is_not_sent_and_the_form_holds_the_unanswered_one_again()
     {
         var pool = OpenPool();
         _gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
@@ -104,31 +104,41 @@ public sealed class BetAnswerTests : IAsyncLifetime
         Bet(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
 
-        // It was placed after all; the player, told to try again, bets 20 instead.
-        var placed = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", _clock.GetUtcNow(), null, null, null, null);
-        _gateway.Answer("/api/bets/mine", new BetPage([placed], null));
-        Bet(page, _yes, "20");
+        // No bet shows on the pool, yet the Bet Engine may still place the first after the Gateway gave up on it.
+        Bet(page, _no, "20");
 
-        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=my-bet]").TextContent));
-        Assert.Contains(Money.Format(10_00), page.Find("[data-testid=bet-placed]").TextContent);
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=resend-first]").TextContent));
+        Assert.Contains("Yes", page.Find("[data-testid=resend-first]").TextContent);
+        Assert.Equal(Money.ToInput(10_00), page.Find("[data-testid=stake]").GetAttribute("value"));
+        Assert.True(page.Find($"#outcome-{_yes:N}").HasAttribute("checked"));
         Assert.Equal(["POST /api/bets"], _gateway.Changes);
     }
 
     [Fact]
-    public void After_a_bet_went_unanswered_and_was_not_placed_a_changed_stake_is_sent()
+    public void The_unanswered_bet_sent_again_keeps_its_key_and_once_answered_a_different_bet_gets_a_new_one()
     {
         var pool = OpenPool();
         _gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
         var page = RenderPool(pool);
         Bet(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Bet(page, _yes, "20");
+        page.WaitForElement("[data-testid=resend-first]");
 
-        var placed = new Bet(Guid.NewGuid(), pool.Id, _yes, 20_00, "accepted", _clock.GetUtcNow(), null, null, null, null);
+        var placed = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", _clock.GetUtcNow(), null, null, null, null);
         _gateway.Answer("/api/bets", placed);
+        _gateway.Answer("/api/bets/mine", new BetPage([placed], null));
+        page.Find("[data-testid=bet-form]").Submit(); // the form as restored: the same bet
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+
+        _gateway.Answer("/api/bets", placed with { BetId = Guid.NewGuid(), StakeMinor = 20_00 });
         Bet(page, _yes, "20");
 
-        page.WaitForAssertion(() => Assert.Equal(["POST /api/bets", "POST /api/bets"], _gateway.Changes));
-        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+        page.WaitForAssertion(() => Assert.Equal(3, _gateway.IdempotencyKeys("/api/bets").Count));
+        var keys = _gateway.IdempotencyKeys("/api/bets");
+        Assert.Equal(keys[0], keys[1]);
+        Assert.NotEqual(keys[1], keys[2]);
+        Assert.Equal(20_00, _gateway.LastBody("/api/bets")!.Value.GetProperty("stakeMinor").GetInt64());
     }
 
     private IRenderedComponent<PoolPage> RenderPool(Pool pool)

@@ -12,7 +12,7 @@ using StreamBets.Web.Live;
 
 namespace StreamBets.Web.Tests;
 
-/// <summary>The wallet page's deposits: the balance a push showed stands, and a deposit whose answer was lost is looked for before another is sent.</summary>
+/// <summary>The wallet page's deposits: the balance a push showed stands, and a deposit whose answer was lost is sent again before any other.</summary>
 public sealed class DepositAnswerTests : IAsyncLifetime
 {
     private const string DepositPath = "/api/users/me/wallet/sandbox-deposit";
@@ -62,21 +62,42 @@ public sealed class DepositAnswerTests : IAsyncLifetime
     }
 
     [Fact]
-    public void After_a_deposit_went_unanswered_a_changed_amount_first_looks_for_it_and_shows_it_went_through()
+    public void After_a_deposit_went_unanswered_a_changed_amount_is_not_sent_and_the_form_holds_the_unanswered_one_again()
     {
         var page = RenderWallet();
         _gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
         Deposit(page, "100");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
 
-        // It was made after all; the player tries 50 instead.
-        _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 110_00));
-        _gateway.Answer("/api/users/me/wallet/history", new WalletHistoryPage(
-            [new WalletHistoryItem(Guid.NewGuid(), "sandbox-deposit", null, 100_00, 110_00, DateTimeOffset.UtcNow, null)], null));
+        // The history shows no deposit, yet the first may still be made: the player tries 50 instead.
         Deposit(page, "50");
 
-        page.WaitForAssertion(() => Assert.Contains(Money.Format(100_00), page.Find("[data-testid=deposit-found]").TextContent));
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(100_00), page.Find("[data-testid=resend-first]").TextContent));
+        Assert.Equal(Money.ToInput(100_00), page.Find("[data-testid=deposit-amount]").GetAttribute("value"));
         Assert.Equal([$"POST {DepositPath}"], _gateway.Changes);
+    }
+
+    [Fact]
+    public void The_unanswered_deposit_sent_again_keeps_its_key_and_once_answered_a_different_amount_gets_a_new_one()
+    {
+        var page = RenderWallet();
+        _gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
+        Deposit(page, "100");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Deposit(page, "50");
+        page.WaitForElement("[data-testid=resend-first]");
+
+        _gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 100_00, 110_00, DateTimeOffset.UtcNow));
+        page.Find("[data-testid=deposit-form]").Submit(); // the form as restored: the same deposit
+        page.WaitForAssertion(() => Assert.Equal(2, _gateway.IdempotencyKeys(DepositPath).Count));
+        page.WaitForAssertion(() => Assert.Null(page.Find("[data-testid=deposit]").GetAttribute("disabled")));
+        Deposit(page, "50");
+
+        page.WaitForAssertion(() => Assert.Equal(3, _gateway.IdempotencyKeys(DepositPath).Count));
+        var keys = _gateway.IdempotencyKeys(DepositPath);
+        Assert.Equal(keys[0], keys[1]);
+        Assert.NotEqual(keys[1], keys[2]);
+        Assert.Equal(50_00, _gateway.LastBody(DepositPath)!.Value.GetProperty("amountMinor").GetInt64());
     }
 
     [Fact]

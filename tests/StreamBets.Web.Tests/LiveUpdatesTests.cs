@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StreamBets.FrontEnd.Auth;
 using StreamBets.Testing;
+using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
 
 namespace StreamBets.Web.Tests;
@@ -96,6 +97,79 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_reconnect_streams_too_far_behind_have_pages_read_again_once_not_once_each()
+    {
+        var live = await ConnectedAsync();
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads);
+        // A channel page watches many pools; Redis lost every replay while the connection was down.
+        var pools = Enumerable.Range(0, 8).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var pool in pools)
+        {
+            await _hub!.PushAsync("OddsChanged", Odds(pool, 1));
+            _hub.Forget($"pool:{pool}");
+        }
+        Assert.True(await RaisedAsync([.. pools.Select(_ => 1L)]));
+
+        _hub!.DropConnections();
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_hub.Calls.Count(c => c.StartsWith("CatchUp", StringComparison.Ordinal)) == pools.Count), Within));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref reloads) >= 1), Within));
+        await Task.Delay(300);
+        Assert.Equal(1, Volatile.Read(ref reloads));
+    }
+
+    [Fact]
+    public async Task Streams_that_fall_too_far_behind_together_have_pages_read_again_once_and_once_more_after_a_moment()
+    {
+        var live = await ConnectedAsync();
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads);
+        var pools = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var pool in pools)
+        {
+            await _hub!.PushAsync("OddsChanged", Odds(pool, 1));
+            await _hub.PushAsync("OddsChanged", Odds(pool, 300));
+            _hub.Forget($"pool:{pool}");
+        }
+        Assert.True(await RaisedAsync([.. pools.SelectMany(_ => new[] { 1L, 300L })]));
+
+        _clock.Advance(LiveUpdates.GapWait);
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_hub!.Calls.Count(c => c.StartsWith("CatchUp", StringComparison.Ordinal)) == pools.Count), Within));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref reloads) >= 1), Within));
+        await Task.Delay(300);
+        Assert.Equal(1, Volatile.Read(ref reloads));
+        // The gaps that came after the first read may hold what it did not see: one more read, a moment later.
+        _clock.Advance(LiveUpdates.ReloadWindow);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref reloads) == 2), Within));
+        await Task.Delay(300);
+        Assert.Equal(2, Volatile.Read(ref reloads));
+    }
+
+    [Fact]
+    public async Task After_the_user_stream_starts_over_its_new_numbers_set_the_balance()
+    {
+        var live = await ConnectedAsync();
+        var gateway = new ScriptedGateway();
+        (var client, _, var redis) = await gateway.SignedInAsync();
+        await using var redisConnection = redis;
+        using var wallet = new WalletState(client, live);
+        await _hub!.PushAsync("WalletChanged", Wallet(10_00, 1));
+        await _hub.PushAsync("WalletChanged", Wallet(30_00, 300));
+        _hub.Forget("user");
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(wallet.BalanceMinor == 30_00), Within));
+
+        // Redis lost the stream: CatchUp says so, the balance is read again, and the stream is numbered from 1 again.
+        gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 30_00));
+        _clock.Advance(LiveUpdates.GapWait);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(gateway.Requests.Contains("/api/users/me/wallet")), Within));
+        await _hub.PushAsync("WalletChanged", Wallet(45_00, 2));
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(wallet.BalanceMinor == 45_00), Within), $"Balance: {wallet.BalanceMinor}");
+    }
+
+    [Fact]
     public async Task A_hub_reached_only_after_a_failed_start_has_pages_read_again()
     {
         var live = NewLiveUpdates();
@@ -166,6 +240,9 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
 
     private static OddsChangedMessage Odds(Guid pool, long sequence) =>
         new(pool, sequence * 100, [], DateTimeOffset.UnixEpoch.AddSeconds(sequence)) { Stream = $"pool:{pool}", Sequence = sequence };
+
+    private static WalletChangedMessage Wallet(long balance, long sequence) =>
+        new(balance, balance, "deposit", DateTimeOffset.UnixEpoch.AddSeconds(sequence)) { Stream = "user", Sequence = sequence };
 
     private static PoolStateChangedMessage State(Guid pool, long sequence, string state) =>
         new(pool, state, [], DateTimeOffset.UnixEpoch.AddSeconds(sequence)) { Stream = $"pool:{pool}", Sequence = sequence };

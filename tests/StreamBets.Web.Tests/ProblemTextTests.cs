@@ -74,4 +74,25 @@ public sealed class ProblemTextTests
 
         Assert.Contains(Money.Format(25_00), ProblemText.For(problem, localizer));
     }
+
+    [Theory]
+    [InlineData("en", "twice")]
+    [InlineData("pt-BR", "duas vezes")]
+    public void A_service_that_did_not_answer_promises_no_safe_retry_for_a_change_with_no_idempotency_key(string culture, string promise)
+    {
+        // KYC, limits, self-exclusion, sign-up and a streamer's pool changes carry no key: resent, they may count twice.
+        var text = Strings.GetString("Problem_dependency-unavailable", new CultureInfo(culture))!;
+
+        Assert.DoesNotContain(promise, text, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("en", "only once")]
+    [InlineData("pt-BR", "uma vez só")]
+    public void A_bet_or_deposit_that_had_no_answer_counts_once_when_sent_again_under_its_key(string culture, string promise)
+    {
+        var text = Strings.GetString("Problem_dependency-unavailable-change", new CultureInfo(culture))!;
+
+        Assert.Contains(promise, text, StringComparison.OrdinalIgnoreCase);
+    }
 }

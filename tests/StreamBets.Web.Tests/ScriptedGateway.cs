@@ -27,6 +27,7 @@ public sealed class ScriptedGateway : HttpMessageHandler
     private readonly ConcurrentQueue<string> _requests = new();
     private readonly ConcurrentQueue<string> _sent = new();
     private readonly ConcurrentDictionary<string, JsonElement> _bodies = new();
+    private readonly ConcurrentQueue<(string Path, string? Key)> _keys = new();
 
     /// <summary>The paths asked for, in order.</summary>
     public IReadOnlyList<string> Requests => [.. _requests];
@@ -36,6 +37,9 @@ public sealed class ScriptedGateway : HttpMessageHandler
 
     /// <summary>The body of the last change sent to the path.</summary>
     public JsonElement? LastBody(string path) => _bodies.TryGetValue(path, out var body) ? body : null;
+
+    /// <summary>The Idempotency-Key of each change sent to the path, in order (null when it had none).</summary>
+    public IReadOnlyList<string?> IdempotencyKeys(string path) => [.. _keys.Where(k => k.Path == path).Select(k => k.Key)];
 
     public void Answer(string path, object body) => _answers[path] = body;
 
@@ -60,6 +64,7 @@ public sealed class ScriptedGateway : HttpMessageHandler
         if (request.Method != HttpMethod.Get)
         {
             _sent.Enqueue($"{request.Method} {path}");
+            _keys.Enqueue((path, request.Headers.TryGetValues("Idempotency-Key", out var keys) ? keys.First() : null));
             if (request.Content is not null)
             {
                 _bodies[path] = JsonSerializer.Deserialize<JsonElement>(await request.Content.ReadAsStringAsync(cancellationToken));

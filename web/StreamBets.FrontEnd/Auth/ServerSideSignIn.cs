@@ -25,14 +25,15 @@ public static class ServerSideSignIn
     /// refresh would look like theft and end the session), and a resent resolve or lock answers "invalid transition"
     /// for a change that was made. Reads are still retried. Its circuit breaker counts only calls the gateway did not
     /// answer (<see cref="GatewayUnreachable"/>). Every call vouches for the browser it serves
-    /// (<see cref="FrontEndVouchingHandler"/>).
+    /// (<see cref="FrontEndVouchingHandler"/>). Service discovery picks the gateway's https endpoint where it has one
+    /// (deployed, plain http is redirected, and a redirected POST comes back a GET), its http one locally.
     /// </summary>
     public static IHttpStandardResiliencePipelineBuilder AddGatewayHttpClient(this IServiceCollection services)
     {
         services.AddHttpContextAccessor();
         services.AddTransient<FrontEndVouchingHandler>();
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
-        return services.AddHttpClient(GatewayClientBase.HttpClientName, client => client.BaseAddress = new Uri("http://gateway"))
+        return services.AddHttpClient(GatewayClientBase.HttpClientName, client => client.BaseAddress = new Uri("https+http://gateway"))
             .RemoveAllResilienceHandlers()
             .AddHttpMessageHandler<FrontEndVouchingHandler>()
             .AddStandardResilienceHandler(options =>

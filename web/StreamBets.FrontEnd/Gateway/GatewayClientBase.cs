@@ -13,7 +13,7 @@ public sealed record TokenResponse(
     string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, Guid UserId, string Role);
 
 /// <summary>
-/// How a front end calls the gateway's REST APIs (found by service discovery as http://gateway): with the signed-in
+/// How a front end calls the gateway's REST APIs (found by service discovery as https+http://gateway): with the signed-in
 /// user's access token, and refusals as <see cref="ApiProblem"/>s, never exceptions. Each app adds the calls it makes.
 /// </summary>
 public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSession session, ILogger logger)

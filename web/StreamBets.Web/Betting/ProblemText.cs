@@ -34,7 +34,8 @@ public static class ProblemText
         }
         if (problem.Code == ApiProblem.Unavailable && context?.UnansweredChange is { } change)
         {
-            // Only the same change resent is safe to promise; the form looks for this one before it sends another.
+            // Only a change sent under an idempotency key (a bet, a deposit) counts once when sent again; the generic text
+            // promises nothing, since KYC, limits, sign-up and a streamer's pool changes carry no key.
             return localizer[KeyPrefix + "dependency-unavailable-change", change];
         }
         if (AmountExtensions.TryGetValue(problem.Code, out var name) && problem.Extensions.TryGetValue(name, out var value)

@@ -8,8 +8,12 @@ namespace StreamBets.Web.Live;
 /// <summary>Where the gateway is for the hub connection, which does not go through HttpClientFactory's service discovery.</summary>
 public sealed class GatewayAddress(IConfiguration configuration)
 {
-    /// <summary>Aspire hands a referenced service's address as <c>services:{name}:{endpoint}:0</c>; <c>Gateway:Url</c> overrides it.</summary>
+    /// <summary>
+    /// Aspire hands a referenced service's address as <c>services:{name}:{endpoint}:0</c>; <c>Gateway:Url</c> overrides it.
+    /// https first, as the REST client's <c>https+http://gateway</c>: deployed, the gateway redirects plain http.
+    /// </summary>
     public Uri BaseUri { get; } = new(configuration["Gateway:Url"]
+        ?? configuration["services:gateway:https:0"]
         ?? configuration["services:gateway:http:0"]
         ?? "http://localhost:5100");
 
@@ -33,6 +37,8 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     private static readonly TimeSpan RetryStartEvery = TimeSpan.FromSeconds(10);
     /// <summary>How long skipped messages may take to arrive by themselves before CatchUp is asked for them.</summary>
     internal static readonly TimeSpan GapWait = TimeSpan.FromSeconds(1);
+    /// <summary>Reloads asked for within this long of the last one are raised once, at its end.</summary>
+    internal static readonly TimeSpan ReloadWindow = TimeSpan.FromSeconds(1);
     private static readonly JsonSerializerOptions Payloads = new(JsonSerializerDefaults.Web);
 
     private readonly GatewayAddress _gateway;
@@ -50,6 +56,11 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     private readonly Lock _gate = new();
     private HubConnection? _connection;
     private Task? _starting;
+    // Reloads are coalesced (a page's reload is several REST calls, and the gateway allows 50 a second per user): none is
+    // raised for a stream during a resync, which raises one at its end, and at most one per ReloadWindow otherwise.
+    private int _resyncs;
+    private DateTimeOffset _reloadQuietUntil = DateTimeOffset.MinValue;
+    private bool _reloadOwed;
 
     public LiveUpdates(GatewayAddress gateway, UserSession session, TimeProvider time, ILogger<LiveUpdates> logger)
     {
@@ -314,11 +325,76 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         string[] streams;
         lock (_gate)
         {
+            _resyncs++;
             streams = [.. _sequences.Streams];
         }
-        foreach (var stream in streams)
+        try
         {
-            await CatchUpAsync(stream);
+            foreach (var stream in streams)
+            {
+                await CatchUpAsync(stream);
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _resyncs--;
+                _reloadQuietUntil = _time.GetUtcNow() + ReloadWindow;
+            }
+        }
+        ReloadNeeded?.Invoke();
+    }
+
+    /// <summary>
+    /// A stream could not be caught up: pages read again, once for every stream that says so together (after Redis lost
+    /// the replays, each watched stream does). Raised at once, then at most once more at the end of the window, for the
+    /// streams that came after the first read may hold what it did not see.
+    /// </summary>
+    private void NeedReload()
+    {
+        TimeSpan wait;
+        lock (_gate)
+        {
+            if (_resyncs > 0 || _reloadOwed)
+            {
+                return; // the resync's own reload, or the one owed, comes after this
+            }
+            var now = _time.GetUtcNow();
+            wait = _reloadQuietUntil - now;
+            if (wait <= TimeSpan.Zero)
+            {
+                _reloadQuietUntil = now + ReloadWindow;
+            }
+            else
+            {
+                _reloadOwed = true;
+            }
+        }
+        if (wait <= TimeSpan.Zero)
+        {
+            ReloadNeeded?.Invoke();
+        }
+        else
+        {
+            _ = ReloadAfterAsync(wait);
+        }
+    }
+
+    private async Task ReloadAfterAsync(TimeSpan wait)
+    {
+        try
+        {
+            await Task.Delay(wait, _time, _stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            _reloadOwed = false;
+            _reloadQuietUntil = _time.GetUtcNow() + ReloadWindow;
         }
         ReloadNeeded?.Invoke();
     }
@@ -349,7 +425,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
             {
                 _sequences.Forget(stream);
             }
-            ReloadNeeded?.Invoke();
+            NeedReload();
         }
         catch (Exception e) when (e is HubException || IsConnectionLost(e))
         {

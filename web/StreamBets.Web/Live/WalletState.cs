@@ -54,7 +54,15 @@ public sealed class WalletState : IDisposable
         Set(message.BalanceMinor);
     }
 
-    private void OnReloadNeeded() => _ = RefreshAsync();
+    /// <summary>
+    /// The user stream may have started over (catch-up-gap, Realtime's counter lost): its new numbers start low, so the
+    /// last one heard no longer orders them. The read sets the balance, and pushes after it count from there.
+    /// </summary>
+    private void OnReloadNeeded()
+    {
+        _lastSequence = -1;
+        _ = RefreshAsync();
+    }
 
     public void Dispose()
     {
