@@ -1,7 +1,5 @@
 using Bunit;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StreamBets.FrontEnd;
@@ -31,14 +29,11 @@ public sealed class BetAnswerTests : IAsyncLifetime
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         (var client, var session, _redis) = await _gateway.SignedInAsync();
-        _live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session, _clock, NullLogger<LiveUpdates>.Instance);
+        _live = PlayerPages.UnstartedLiveUpdates(session, _clock);
         _bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         _bunit.AddAuthorization().SetAuthorized("Ana");
-        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
-        _bunit.Services.AddSingleton(client);
-        _bunit.Services.AddSingleton(_live);
+        _bunit.AddPlayerPage(client, _live, _clock);
         _bunit.Services.AddSingleton(new WalletState(client, _live));
-        _bunit.Services.AddSingleton<TimeProvider>(_clock);
     }
 
     public async Task DisposeAsync()

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Bunit;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using StreamBets.FrontEnd;
 using StreamBets.FrontEnd.Gateway;
@@ -26,10 +24,8 @@ public sealed class DepositAnswerTests : IAsyncLifetime
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         (var client, var session, _redis) = await _gateway.SignedInAsync();
-        _live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
-        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
-        _bunit.Services.AddSingleton(client);
-        _bunit.Services.AddSingleton(_live);
+        _live = PlayerPages.UnstartedLiveUpdates(session, TimeProvider.System);
+        _bunit.AddPlayerPage(client, _live, TimeProvider.System);
         _bunit.Services.AddSingleton(new WalletState(client, _live));
         _bunit.Services.AddSingleton(new Toasts());
         _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));

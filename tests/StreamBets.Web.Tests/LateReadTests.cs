@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Bunit;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StreamBets.FrontEnd;
@@ -31,7 +29,7 @@ public sealed class LateReadTests : IAsyncLifetime
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         (_client, var session, _redis) = await _gateway.SignedInAsync();
         // Never started: pushes are handed to it as the hub connection would.
-        _live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session, _clock, NullLogger<LiveUpdates>.Instance);
+        _live = PlayerPages.UnstartedLiveUpdates(session, _clock);
     }
 
     public async Task DisposeAsync()
@@ -94,11 +92,8 @@ public sealed class LateReadTests : IAsyncLifetime
     {
         _bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         _bunit.AddAuthorization().SetAuthorized("Ana"); // the chat beside the pool
-        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
-        _bunit.Services.AddSingleton(_client);
-        _bunit.Services.AddSingleton(_live);
+        _bunit.AddPlayerPage(_client, _live, _clock);
         _bunit.Services.AddSingleton(new WalletState(_client, _live));
-        _bunit.Services.AddSingleton<TimeProvider>(_clock);
         return _bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, poolId));
     }
 

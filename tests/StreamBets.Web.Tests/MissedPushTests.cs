@@ -27,10 +27,7 @@ public sealed class MissedPushTests : IAsyncLifetime
         var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", $"http://127.0.0.1:{port}")]).Build());
         _live = new LiveUpdates(address, session, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
         await _live.EnsureStartedAsync();
-        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
-        _bunit.Services.AddSingleton(client);
-        _bunit.Services.AddSingleton(_live);
-        _bunit.Services.AddSingleton(TimeProvider.System);
+        _bunit.AddPlayerPage(client, _live, TimeProvider.System);
     }
 
     public async Task DisposeAsync()

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Bunit;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StreamBets.Web.Components.Pages;
@@ -28,11 +26,8 @@ public sealed class SettlementBurstTests : IAsyncLifetime
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         (var client, var session, _redis) = await _gateway.SignedInAsync();
-        _live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session, _clock, NullLogger<LiveUpdates>.Instance);
-        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
-        _bunit.Services.AddSingleton(client);
-        _bunit.Services.AddSingleton(_live);
-        _bunit.Services.AddSingleton<TimeProvider>(_clock);
+        _live = PlayerPages.UnstartedLiveUpdates(session, _clock);
+        _bunit.AddPlayerPage(client, _live, _clock);
     }
 
     public async Task DisposeAsync()

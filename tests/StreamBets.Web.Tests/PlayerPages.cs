@@ -1,0 +1,26 @@
+using Bunit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamBets.FrontEnd.Auth;
+using StreamBets.Web.Gateway;
+using StreamBets.Web.Live;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>What the player pages' bUnit tests stand on.</summary>
+internal static class PlayerPages
+{
+    /// <summary>Live updates for a signed-in session, never started: a test hands it pushes as the hub connection would.</summary>
+    public static LiveUpdates UnstartedLiveUpdates(UserSession session, TimeProvider time) =>
+        new(new GatewayAddress(new ConfigurationBuilder().Build()), session, time, NullLogger<LiveUpdates>.Instance);
+
+    /// <summary>A page's services: its texts, the player's gateway client and live updates, and the clock.</summary>
+    public static void AddPlayerPage(this BunitContext bunit, GatewayClient client, LiveUpdates live, TimeProvider time)
+    {
+        bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
+        bunit.Services.AddSingleton(client);
+        bunit.Services.AddSingleton(live);
+        bunit.Services.AddSingleton(time);
+    }
+}
