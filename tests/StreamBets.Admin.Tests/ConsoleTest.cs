@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
+using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Operations;
 using StreamBets.FrontEnd.Auth;
 using StreamBets.Testing;
@@ -69,6 +70,27 @@ public abstract class ConsoleTest : IAsyncLifetime
         page.FindAll($"{row} button").Single(button => button.TextContent.StartsWith(text, StringComparison.Ordinal));
 
     /// <summary>A settlement that stopped after paying 400 of its 1,000 bets.</summary>
+    /// <summary>Live pools showing one open pool whose lock is answered at once; its row's selector.</summary>
+    protected (IRenderedComponent<LivePools> Page, PoolSummary Pool, string Row) LivePoolsWithOneToLock()
+    {
+        var pool = LivePool("Who wins the round?");
+        Gateway.Answer("/api/pools/admin/live", () => new[] { pool });
+        Gateway.Answer($"/api/pools/{pool.Id}/lock", () => pool with { State = "Locked", BettingOpen = false });
+        var page = Bunit.Render<LivePools>();
+        var row = $"[data-pool-id='{pool.Id}']";
+        page.WaitForAssertion(() => Button(page, row, "Lock"));
+        return (page, pool, row);
+    }
+
+    /// <summary>Settlements listing one failed settlement whose requeue is answered at once.</summary>
+    protected void OneFailedSettlementToRequeue(Guid poolId)
+    {
+        var failed = Failed(poolId);
+        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([failed], null));
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        Gateway.Answer($"/api/settlements/{poolId}/requeue", () => failed with { Status = "due", Attempts = 0, LastError = null });
+    }
+
     protected static Settlement Failed(Guid poolId) => new(poolId, "resolved", "failed", 5, "Ledger refused payment: escrow-account-missing",
         DateTimeOffset.UtcNow.AddMinutes(-5), null, 1_000, 400, null, null, null, null);
 

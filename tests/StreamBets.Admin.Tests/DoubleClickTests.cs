@@ -48,10 +48,7 @@ public sealed class DoubleClickTests : ConsoleTest
     public async Task Requeue_clicked_twice_is_sent_once_and_says_requeued()
     {
         var poolId = Guid.NewGuid();
-        var failed = Failed(poolId);
-        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([failed], null));
-        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
-        Gateway.Answer($"/api/settlements/{poolId}/requeue", () => failed with { Status = "due", Attempts = 0, LastError = null });
+        OneFailedSettlementToRequeue(poolId);
         var page = Bunit.Render<Settlements>();
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
 
@@ -64,12 +61,7 @@ public sealed class DoubleClickTests : ConsoleTest
     [Fact]
     public async Task Lock_clicked_twice_is_sent_once_and_says_locked()
     {
-        var pool = LivePool("Who wins the round?");
-        Gateway.Answer("/api/pools/admin/live", () => new[] { pool });
-        Gateway.Answer($"/api/pools/{pool.Id}/lock", () => pool with { State = "Locked", BettingOpen = false });
-        var page = Bunit.Render<LivePools>();
-        var row = $"[data-pool-id='{pool.Id}']";
-        page.WaitForAssertion(() => Button(page, row, "Lock"));
+        var (page, pool, row) = LivePoolsWithOneToLock();
 
         await ClickTwiceAsync(page, $"{row} button:not(.danger)", $"/api/pools/{pool.Id}/lock");
 

@@ -13,12 +13,7 @@ public sealed class SessionStoreOutageTests : ConsoleTest
     [Fact]
     public async Task A_click_while_the_session_store_is_down_is_answered_unavailable_and_the_page_lives_on()
     {
-        var pool = LivePool("Who wins the round?");
-        Gateway.Answer("/api/pools/admin/live", () => new[] { pool });
-        Gateway.Answer($"/api/pools/{pool.Id}/lock", () => pool with { State = "Locked", BettingOpen = false });
-        var page = Bunit.Render<LivePools>();
-        var row = $"[data-pool-id='{pool.Id}']";
-        page.WaitForAssertion(() => Button(page, row, "Lock"));
+        var (page, pool, row) = LivePoolsWithOneToLock();
 
         // Redis refusing connections, and Redis not answering in time (a RedisTimeoutException is no RedisException).
         foreach (var outage in new Exception[]

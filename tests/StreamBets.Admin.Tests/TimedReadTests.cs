@@ -90,10 +90,7 @@ public sealed class TimedReadTests : ConsoleTest
     public async Task A_timed_read_begun_before_a_requeue_never_shows_the_settlement_failed_again()
     {
         var poolId = Guid.NewGuid();
-        var failed = Failed(poolId);
-        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([failed], null));
-        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
-        Gateway.Answer($"/api/settlements/{poolId}/requeue", () => failed with { Status = "due", Attempts = 0, LastError = null });
+        OneFailedSettlementToRequeue(poolId);
         var page = Bunit.Render<Settlements>();
         var row = $"[data-pool-id='{poolId}']";
         page.WaitForAssertion(() => Button(page, row, "Requeue"));
