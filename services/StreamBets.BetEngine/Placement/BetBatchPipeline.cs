@@ -39,12 +39,13 @@ public sealed partial class BetBatchPipeline(
 {
     public static readonly ActivitySource ActivitySource = new("StreamBets.BetEngine");
 
-    /// <summary>A pool's batches run one after another: a slow Pools must not hold each of them for the default 5 s.
-    /// A read that takes longer leaves the batch's bets pending for recovery.</summary>
-    private static readonly TimeSpan PoolReadTimeout = TimeSpan.FromSeconds(1);
     private static readonly Meter Meter = new("StreamBets.BetEngine");
     private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.bets.batch_size", description: "Bets per pool batch.");
     private static readonly Counter<long> Decisions = Meter.CreateCounter<long>("streambets.bets.decisions", description: "Bets answered, by status and code.");
+
+    /// <summary>A pool's batches run one after another: a slow Pools must not hold each of them for the default 5 s.
+    /// A read that takes longer leaves the batch's bets pending for recovery.</summary>
+    private static readonly TimeSpan PoolReadTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>Places a batch of bets of ONE pool. Answers go to <paramref name="answer"/> (in input order) as soon as
     /// the batch committed, before the after-commit work.</summary>
