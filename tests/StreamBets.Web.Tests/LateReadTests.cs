@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StreamBets.FrontEnd;
+using StreamBets.Testing;
 using StreamBets.Web.Components.Pages;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
@@ -87,6 +88,78 @@ public sealed class LateReadTests : IAsyncLifetime
         Assert.Contains(Money.Format(1_000_00), page.Markup);
         Assert.DoesNotContain(Money.Format(900_00), page.Markup);
     }
+
+    [Fact]
+    public async Task A_pool_read_answered_after_a_later_one_does_not_bring_back_the_state_it_saw()
+    {
+        var pool = OpenPool(900_00);
+        var path = $"/api/pools/{pool.Id}";
+        _gateway.Answer(path, pool);
+        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var page = RenderPoolPage(pool.Id);
+        page.WaitForAssertion(() => Assert.Equal("open", StateShown(page)));
+
+        // Not live, the page reads the pool every 3 s: this read is slow, and answers the pool as it was when sent.
+        var release = _gateway.HoldNext(path);
+        _clock.Advance(TimeSpan.FromSeconds(3));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Reads(path) == 2), TimeSpan.FromSeconds(15)));
+        // Locked by hand meanwhile: the push's read answers first.
+        _gateway.Answer(path, pool with { State = "locked", BettingOpen = false, LockedAt = _clock.GetUtcNow() });
+        Push("PoolStateChanged", new PoolStateChangedMessage(pool.Id, "locked", [], _clock.GetUtcNow()) { Stream = $"pool:{pool.Id}", Sequence = 3 });
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) == "locked"), TimeSpan.FromSeconds(15)));
+
+        release();
+
+        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) != "locked"), TimeSpan.FromMilliseconds(500)), "the slow read's 'open' came back");
+        Assert.Empty(page.FindAll("[data-testid=bet-form]"));
+    }
+
+    [Fact]
+    public async Task Pushes_that_come_while_the_pool_page_first_reads_its_pool_are_not_missed()
+    {
+        var pool = OpenPool(900_00);
+        var path = $"/api/pools/{pool.Id}";
+        _gateway.Answer(path, pool);
+        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var release = _gateway.HoldNext(path);
+        var page = RenderPoolPage(pool.Id);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Reads(path) == 1), TimeSpan.FromSeconds(15)));
+
+        // The last bets and a lock by hand while the page's first read is on its way.
+        Push("OddsChanged", Odds(pool, 1_000_00));
+        _gateway.Answer(path, pool with { State = "locked", BettingOpen = false, LockedAt = _clock.GetUtcNow() }); // totals lag behind
+        Push("PoolStateChanged", new PoolStateChangedMessage(pool.Id, "locked", [], _clock.GetUtcNow()) { Stream = $"pool:{pool.Id}", Sequence = 3 });
+        release();
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) == "locked"), TimeSpan.FromSeconds(15)), $"Shown: {StateShown(page)}");
+        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) != "locked"), TimeSpan.FromMilliseconds(500)));
+        Assert.Contains(Money.Format(1_000_00), page.Markup);
+    }
+
+    [Fact]
+    public async Task A_state_change_heard_on_both_the_pool_and_its_channel_reads_the_pool_once()
+    {
+        var pool = OpenPool(900_00);
+        var path = $"/api/pools/{pool.Id}";
+        _gateway.Answer(path, pool);
+        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var page = RenderPoolPage(pool.Id);
+        page.WaitForAssertion(() => Assert.Equal("open", StateShown(page)));
+        var readsBefore = Reads(path);
+
+        _gateway.Answer(path, pool with { State = "locked", BettingOpen = false, LockedAt = _clock.GetUtcNow() });
+        var locked = new PoolStateChangedMessage(pool.Id, "locked", [], _clock.GetUtcNow());
+        Push("PoolStateChanged", locked with { Stream = $"pool:{pool.Id}", Sequence = 3 });
+        Push("PoolStateChanged", locked with { Stream = "channel:twitch:streamer1", Sequence = 8 }); // the chat beside it watches the channel
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) == "locked"), TimeSpan.FromSeconds(15)));
+        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(Reads(path) > readsBefore + 1), TimeSpan.FromMilliseconds(500)), $"Reads: {Reads(path) - readsBefore}");
+    }
+
+    private int Reads(string path) => _gateway.Requests.Count(r => r == path);
+
+    private static string? StateShown(IRenderedComponent<PoolPage> page) =>
+        page.FindAll("[data-testid=pool-state]") is [var state] ? state.GetAttribute("data-state") : null;
 
     private IRenderedComponent<PoolPage> RenderPoolPage(Guid poolId)
     {

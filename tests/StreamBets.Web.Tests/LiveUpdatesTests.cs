@@ -42,7 +42,7 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_skipped_message_pushed_late_is_applied_once_and_nothing_is_caught_up()
+    public async Task A_skipped_message_pushed_late_is_applied_once_and_not_caught_up()
     {
         var live = await ConnectedAsync();
         var pool = Guid.NewGuid();
@@ -57,7 +57,75 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         await _hub.PushAsync("PoolStateChanged", State(pool, 4, "resolved")); // a mark that everything before has arrived
 
         Assert.True(await RaisedAsync(1, 3, 2, 4), Sequences());
-        Assert.DoesNotContain(_hub.Calls, call => call.StartsWith("CatchUp", StringComparison.Ordinal));
+        // Only the numbers pushed twice are checked, once, after the highest: the counter has not gone back.
+        Assert.Equal([$"CatchUp pool:{pool} 3"], _hub.Calls.Where(call => call.StartsWith("CatchUp", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Numbers_handed_out_again_after_a_stream_counter_went_back_have_pages_read_again_and_the_stream_starts_over()
+    {
+        var live = await ConnectedAsync();
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads);
+        var pool = Guid.NewGuid();
+        await _hub!.PushAsync("PoolStateChanged", State(pool, 1, "open"));
+        await _hub.PushAsync("OddsChanged", Odds(pool, 2));
+        await _hub.PushAsync("OddsChanged", Odds(pool, 3));
+        Assert.True(await RaisedAsync(1, 2, 3));
+
+        // Redis failed over to a replica that had not seen the last two numbers: the lock takes number 2 again.
+        _hub.GoBack($"pool:{pool}", 1);
+        await _hub.PushAsync("PoolStateChanged", State(pool, 2, "locked"));
+
+        Assert.True(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(LiveUpdates.GapWait); // the push is on its way: its check waits from when it arrives
+            return Task.FromResult(Volatile.Read(ref reloads) == 1);
+        }, Within), "the lock's push went unnoticed");
+        Assert.Contains($"CatchUp pool:{pool} 3", _hub.Calls);
+        await _hub.PushAsync("PoolStateChanged", State(pool, 3, "resolved"));
+        Assert.True(await RaisedAsync(1, 2, 3, 3), Sequences());
+    }
+
+    [Fact]
+    public async Task A_watch_the_hub_refused_as_one_too_many_is_sent_again_and_pages_read_again_once_it_is_taken()
+    {
+        var live = await ConnectedAsync();
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads);
+        var (pool, given) = (Guid.NewGuid(), Guid.NewGuid());
+        _hub!.RefuseNext("WatchPool", times: 3);
+
+        await live.WatchPoolAsync(pool);
+        await live.WatchPoolAsync(given);
+        await live.UnwatchPoolAsync(given); // left before its watch was taken: not sent again
+        Assert.True(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(LiveUpdates.RefusedRetryAfter);
+            return Task.FromResult(_hub.Calls.Count(c => c == $"WatchPool {pool}") == 3);
+        }, Within), string.Join("; ", _hub.Calls));
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref reloads) == 1), Within));
+        Assert.Equal(1, _hub.Calls.Count(c => c == $"WatchPool {given}"));
+    }
+
+    [Fact]
+    public async Task A_catch_up_the_hub_refused_as_one_too_many_is_asked_again()
+    {
+        await ConnectedAsync();
+        var pool = Guid.NewGuid();
+        _hub!.RefuseNext("CatchUp");
+        await _hub.PushAsync("OddsChanged", Odds(pool, 1));
+        _hub.Keep("OddsChanged", Odds(pool, 2)); // numbered, but its push was lost
+        await _hub.PushAsync("OddsChanged", Odds(pool, 3));
+        Assert.True(await RaisedAsync(1, 3));
+
+        _clock.Advance(LiveUpdates.GapWait); // refused
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_hub.Calls.Contains($"CatchUp pool:{pool} 1")), Within));
+        _clock.Advance(LiveUpdates.GapWait);
+
+        Assert.True(await RaisedAsync(1, 3, 2), Sequences());
+        Assert.Equal(2, _hub.Calls.Count(c => c == $"CatchUp pool:{pool} 1"));
     }
 
     [Fact]

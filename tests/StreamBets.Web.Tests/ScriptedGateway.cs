@@ -24,6 +24,7 @@ public sealed class ScriptedGateway : HttpMessageHandler
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, object> _answers = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _held = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _heldNext = new();
     private readonly ConcurrentQueue<string> _requests = new();
     private readonly ConcurrentQueue<string> _sent = new();
     private readonly ConcurrentDictionary<string, JsonElement> _bodies = new();
@@ -57,6 +58,16 @@ public sealed class ScriptedGateway : HttpMessageHandler
         };
     }
 
+    /// <summary>
+    /// The next call to the path (only that one) waits until the returned release, then answers what was scripted when it
+    /// was sent: a read that was on its way while things changed.
+    /// </summary>
+    public Action HoldNext(string path)
+    {
+        var held = _heldNext[path] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return held.SetResult;
+    }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var path = request.RequestUri!.AbsolutePath;
@@ -70,21 +81,30 @@ public sealed class ScriptedGateway : HttpMessageHandler
                 _bodies[path] = JsonSerializer.Deserialize<JsonElement>(await request.Content.ReadAsStringAsync(cancellationToken));
             }
         }
+        if (_heldNext.TryRemove(path, out var heldNext))
+        {
+            var answerAsSent = _answers.GetValueOrDefault(path);
+            await heldNext.Task.WaitAsync(cancellationToken);
+            return Respond(answerAsSent);
+        }
         if (_held.TryGetValue(path, out var held))
         {
             await held.Task.WaitAsync(cancellationToken);
         }
-        return _answers.TryGetValue(path, out var body) switch
+        return Respond(_answers.GetValueOrDefault(path));
+    }
+
+    private static HttpResponseMessage Respond(object? body) =>
+        body switch
         {
-            false => new HttpResponseMessage(HttpStatusCode.NotFound),
-            true when body is Refusal refusal => new HttpResponseMessage((HttpStatusCode)refusal.Status)
+            null => new HttpResponseMessage(HttpStatusCode.NotFound),
+            Refusal refusal => new HttpResponseMessage((HttpStatusCode)refusal.Status)
             {
                 Content = new StringContent(
                     JsonSerializer.Serialize(new { type = ApiProblem.TypePrefix + refusal.Code, status = refusal.Status }), System.Text.Encoding.UTF8, "application/problem+json"),
             },
-            true => new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(body, body.GetType(), options: Json) },
+            _ => new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(body, body.GetType(), options: Json) },
         };
-    }
 
     private sealed record Refusal(int Status, string Code);
 

@@ -13,7 +13,8 @@ namespace StreamBets.Web.Tests;
 /// <summary>
 /// The Realtime hub's contract on a real Kestrel port, for the web app's <see cref="LiveUpdates"/>: it records the calls
 /// the client makes, pushes what a test says to every connection, and answers CatchUp from every message numbered so
-/// far, pushed or not (as Realtime's replay does), or with catch-up-gap for a stream it was told to forget.
+/// far, pushed or not (as Realtime's replay does), or with catch-up-gap for a stream it was told to forget or asked
+/// after a number it has not handed out (a counter that went back). It can refuse a call as one too many.
 /// </summary>
 public sealed class StandInHub : IAsyncDisposable
 {
@@ -22,6 +23,7 @@ public sealed class StandInHub : IAsyncDisposable
     private readonly ConcurrentDictionary<string, bool> _forgotten = new();
     private readonly ConcurrentDictionary<string, HubCallerContext> _connections = new();
     private readonly ConcurrentQueue<string> _calls = new();
+    private readonly ConcurrentDictionary<string, int> _refusals = new();
 
     public static int FreePort()
     {
@@ -69,6 +71,18 @@ public sealed class StandInHub : IAsyncDisposable
     /// <summary>The stream's replay is gone (over 15 minutes or 200 messages): CatchUp refuses it.</summary>
     public void Forget(string stream) => _forgotten[stream] = true;
 
+    /// <summary>Redis lost the stream's latest writes: its counter and replay go back to <paramref name="sequence"/>.</summary>
+    public void GoBack(string stream, long sequence)
+    {
+        lock (_numbered)
+        {
+            _numbered.RemoveAll(m => m.Payload.Stream == stream && m.Payload.Sequence > sequence);
+        }
+    }
+
+    /// <summary>The next <paramref name="times"/> calls of the method are refused as the hub's read-call budget refuses them.</summary>
+    public void RefuseNext(string method, int times = 1) => _refusals[method] = times;
+
     /// <summary>Drops every connection, as a replica's restart does; the clients reconnect by themselves.</summary>
     public void DropConnections()
     {
@@ -96,25 +110,36 @@ public sealed class StandInHub : IAsyncDisposable
             return Task.CompletedTask;
         }
 
-        public void WatchPool(Guid poolId) => _owner._calls.Enqueue($"WatchPool {poolId}");
+        public void WatchPool(Guid poolId) => Call($"WatchPool {poolId}");
 
-        public void UnwatchPool(Guid poolId) => _owner._calls.Enqueue($"UnwatchPool {poolId}");
+        public void UnwatchPool(Guid poolId) => Call($"UnwatchPool {poolId}");
 
-        public void WatchChannel(string channel) => _owner._calls.Enqueue($"WatchChannel {channel}");
+        public void WatchChannel(string channel) => Call($"WatchChannel {channel}");
 
-        public void UnwatchChannel(string channel) => _owner._calls.Enqueue($"UnwatchChannel {channel}");
+        public void UnwatchChannel(string channel) => Call($"UnwatchChannel {channel}");
 
         public List<Replayed> CatchUp(string stream, long afterSequence)
         {
-            _owner._calls.Enqueue($"CatchUp {stream} {afterSequence}");
-            if (_owner._forgotten.ContainsKey(stream))
-            {
-                throw new HubException($"catch-up-gap: Some messages of {stream} after {afterSequence} are no longer kept.");
-            }
+            Call($"CatchUp {stream} {afterSequence}");
             lock (_owner._numbered)
             {
-                return [.. _owner._numbered.Where(m => m.Payload.Stream == stream && m.Payload.Sequence > afterSequence)
-                    .OrderBy(m => m.Payload.Sequence).Select(m => new Replayed(m.Type, m.Payload))];
+                var numbered = _owner._numbered.Where(m => m.Payload.Stream == stream).ToList();
+                if (_owner._forgotten.ContainsKey(stream) || afterSequence > numbered.Select(m => m.Payload.Sequence).DefaultIfEmpty(0).Max())
+                {
+                    throw new HubException($"catch-up-gap: Some messages of {stream} after {afterSequence} are no longer kept.");
+                }
+                return [.. numbered.Where(m => m.Payload.Sequence > afterSequence).OrderBy(m => m.Payload.Sequence).Select(m => new Replayed(m.Type, m.Payload))];
+            }
+        }
+
+        /// <summary>Records the call, or refuses it as one too many when told to.</summary>
+        private void Call(string call)
+        {
+            _owner._calls.Enqueue(call);
+            var method = call[..call.IndexOf(' ')];
+            if (_owner._refusals.TryGetValue(method, out var left) && left > 0 && _owner._refusals.TryUpdate(method, left - 1, left))
+            {
+                throw new HubException("rate-limited: Slow down: at most 250 watch, catch-up and chat history calls at once, then 5 a second. Try again in 1 s.");
             }
         }
     }

@@ -39,15 +39,19 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     internal static readonly TimeSpan GapWait = TimeSpan.FromSeconds(1);
     /// <summary>Reloads asked for within this long of the last one are raised once, at its end.</summary>
     internal static readonly TimeSpan ReloadWindow = TimeSpan.FromSeconds(1);
+    /// <summary>When a watch or catch-up the hub refused as too many (rate-limited) is sent again.</summary>
+    internal static readonly TimeSpan RefusedRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly JsonSerializerOptions Payloads = new(JsonSerializerDefaults.Web);
 
     private readonly GatewayAddress _gateway;
     private readonly UserSession _session;
     private readonly TimeProvider _time;
     private readonly ILogger<LiveUpdates> _logger;
-    // Each event the hub pushes, and CatchUp replays, by name: read its payload and raise it if it is new.
-    private readonly Dictionary<string, Action<JsonElement>> _events;
+    // Each event the hub pushes, and CatchUp replays, by name: read its payload (and whether it was pushed) and raise it if it is new.
+    private readonly Dictionary<string, Action<JsonElement, bool>> _events;
     private readonly StreamSequences _sequences = new();
+    // Streams with a catch-up due after GapWait, one at a time each, and whether it is due even with no gap left.
+    private readonly Dictionary<string, bool> _catchUpsDue = new(StringComparer.Ordinal);
 
     // Watch counts: two components watching one channel must not unwatch it for each other.
     private readonly Dictionary<Guid, int> _pools = [];
@@ -128,7 +132,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         }
         if (count == 1)
         {
-            await InvokeIfLiveAsync(method, key);
+            await InvokeIfLiveAsync(method, key, () => IsWatched(watches, key));
         }
     }
 
@@ -151,7 +155,15 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         }
         if (count == 0)
         {
-            await InvokeIfLiveAsync(method, key);
+            await InvokeIfLiveAsync(method, key, () => !IsWatched(watches, key));
+        }
+    }
+
+    private bool IsWatched<T>(Dictionary<T, int> watches, T key) where T : notnull
+    {
+        lock (_gate)
+        {
+            return watches.ContainsKey(key);
         }
     }
 
@@ -275,10 +287,10 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         }
     }
 
-    /// <summary>A push, or a message CatchUp replayed: raised unless it was applied already.</summary>
-    internal void Receive(string name, JsonElement payload) => _events[name](payload);
+    /// <summary>A push: raised unless it was applied already.</summary>
+    internal void Receive(string name, JsonElement payload) => _events[name](payload, true);
 
-    private Action<JsonElement> Raise<T>(Action<T> raise) where T : LiveMessage => payload =>
+    private Action<JsonElement, bool> Raise<T>(Action<T> raise) where T : LiveMessage => (payload, pushed) =>
     {
         var message = payload.Deserialize<T>(Payloads)!;
         bool isNew, gapOpened;
@@ -288,16 +300,40 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         }
         if (!isNew)
         {
+            // A number pushed again: a redelivered event, or the stream's counter went back (Redis lost its latest writes)
+            // and hands out numbers this circuit took for old. CatchUp after the highest tells which: a counter below it
+            // is a catch-up-gap, and pages read again. (CatchUp replays what was applied already: no doubt there.)
+            if (pushed)
+            {
+                CatchUpSoon(message.Stream, evenWithoutGap: true);
+            }
             return;
         }
         if (gapOpened)
         {
-            _ = CatchUpLaterAsync(message.Stream);
+            CatchUpSoon(message.Stream, evenWithoutGap: false);
         }
         raise(message);
     };
 
-    /// <summary>The skipped messages usually follow at once (another replica's, a redelivery); if not, CatchUp brings them.</summary>
+    /// <summary>
+    /// Skipped messages usually follow at once (another replica's, a redelivery); if not, CatchUp brings them after
+    /// <see cref="GapWait"/>. Asked for again meanwhile, the stream's catch-up is not doubled.
+    /// </summary>
+    private void CatchUpSoon(string stream, bool evenWithoutGap)
+    {
+        lock (_gate)
+        {
+            var alreadyDue = _catchUpsDue.TryGetValue(stream, out var due);
+            _catchUpsDue[stream] = due || evenWithoutGap;
+            if (alreadyDue)
+            {
+                return;
+            }
+        }
+        _ = CatchUpLaterAsync(stream);
+    }
+
     private async Task CatchUpLaterAsync(string stream)
     {
         try
@@ -308,12 +344,13 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         {
             return;
         }
-        bool hasGap;
+        bool due;
         lock (_gate)
         {
-            hasGap = _sequences.HasGap(stream);
+            _catchUpsDue.Remove(stream, out var evenWithoutGap);
+            due = evenWithoutGap || _sequences.HasGap(stream);
         }
-        if (hasGap)
+        if (due)
         {
             await CatchUpAsync(stream);
         }
@@ -415,7 +452,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
             var missed = await connection.InvokeAsync<List<ReplayedMessage>>("CatchUp", stream, after.Value, _stopping.Token);
             foreach (var message in missed.Where(m => _events.ContainsKey(m.Type)))
             {
-                Receive(message.Type, message.Payload);
+                _events[message.Type](message.Payload, false);
             }
         }
         catch (HubException e) when (e.Message.Contains("catch-up-gap", StringComparison.Ordinal))
@@ -426,6 +463,11 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                 _sequences.Forget(stream);
             }
             NeedReload();
+        }
+        catch (HubException e) when (IsRateLimited(e))
+        {
+            LogInvokeFailed(_logger, "CatchUp", e.Message);
+            CatchUpSoon(stream, evenWithoutGap: true);
         }
         catch (Exception e) when (e is HubException || IsConnectionLost(e))
         {
@@ -445,30 +487,64 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         }
         foreach (var pool in pools)
         {
-            await InvokeIfLiveAsync("WatchPool", pool);
+            await InvokeIfLiveAsync("WatchPool", pool, () => IsWatched(_pools, pool));
         }
         foreach (var channel in channels)
         {
-            await InvokeIfLiveAsync("WatchChannel", channel);
+            await InvokeIfLiveAsync("WatchChannel", channel, () => IsWatched(_channels, channel));
         }
     }
 
-    /// <summary>Joining a group twice is harmless, so a watch racing a reconnect is simply sent again.</summary>
-    private async Task InvokeIfLiveAsync(string method, object argument)
+    /// <summary>
+    /// Joining a group twice is harmless, so a watch racing a reconnect is simply sent again. A call the hub refused as
+    /// one too many (rate-limited) is sent again after <see cref="RefusedRetryAfter"/>, for as long as it is
+    /// <paramref name="stillWanted"/>: unsent, a watch would leave its page without pushes, an unwatch a connection in
+    /// a group it counts against its limit. Whether the hub took the call.
+    /// </summary>
+    private async Task<bool> InvokeIfLiveAsync(string method, object argument, Func<bool> stillWanted)
     {
         if (_connection is not { State: HubConnectionState.Connected } connection)
         {
-            return; // sent on (re)connect instead
+            return false; // sent on (re)connect instead
         }
         try
         {
             await connection.InvokeAsync(method, argument, _stopping.Token);
+            return true;
+        }
+        catch (HubException e) when (IsRateLimited(e))
+        {
+            LogInvokeFailed(_logger, method, e.Message);
+            _ = SendAgainLaterAsync(method, argument, stillWanted);
         }
         catch (Exception e) when (e is HubException || IsConnectionLost(e))
         {
             LogInvokeFailed(_logger, method, e.Message);
         }
+        return false;
     }
+
+    private async Task SendAgainLaterAsync(string method, object argument, Func<bool> stillWanted)
+    {
+        try
+        {
+            await Task.Delay(RefusedRetryAfter, _time, _stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        if (!stillWanted())
+        {
+            return;
+        }
+        if (await InvokeIfLiveAsync(method, argument, stillWanted) && method.StartsWith("Watch", StringComparison.Ordinal))
+        {
+            NeedReload(); // the page read before the watch took: what was pushed in between reached nobody
+        }
+    }
+
+    private static bool IsRateLimited(HubException e) => e.Message.Contains("rate-limited:", StringComparison.Ordinal);
 
     private void SetStatus(LiveStatus status)
     {

@@ -3,8 +3,9 @@ namespace StreamBets.Web.Live;
 /// <summary>
 /// Per hub stream ("pool:{id}", "channel:{c}", "user"), which numbered messages this circuit has applied: the highest,
 /// and the numbers skipped below it. A message skipped that arrives late is new (a redelivered event comes again under
-/// its first number, and replicas interleave); any other at or below the highest is a duplicate. A stream starts at
-/// the first message heard, since what came before it is in the page's own read.
+/// its first number, and replicas interleave); any other at or below the highest is a duplicate, or a number handed
+/// out again after the stream's counter went back (Redis lost its latest writes), which only the hub can tell. A stream
+/// starts at the first message heard, since what came before it is in the page's own read.
 /// </summary>
 internal sealed class StreamSequences
 {
