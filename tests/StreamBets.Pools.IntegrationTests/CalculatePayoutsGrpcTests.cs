@@ -67,6 +67,20 @@ public sealed class CalculatePayoutsGrpcTests(PoolsApp app, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_bet_past_its_outcomes_declared_totals_ends_the_call_before_its_chunk_is_paid()
+    {
+        var pool = await ResolvedPoolAsync(winner: 1);
+        var bets = RandomBets(pool, 2_000, seed: 7);
+        var declared = Declare(pool, bets);
+        declared.Outcomes[1].StakeMinor -= 1; // the winners' stakes add up to more than declared: the last could be overpaid
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => CalculateAsync(pool, bets, declared));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("goes past that", error.Status.Detail);
+    }
+
+    [Fact]
     public async Task Payouts_of_a_pool_without_a_result_are_refused()
     {
         using var streamer = app.NewStreamer(out _);

@@ -68,6 +68,25 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     [Fact]
+    public async Task Totals_are_read_from_postgresql_when_redis_answers_reads_but_refuses_writes()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await app.PublishAsync(Placed(pool, Bet(pool, 0, 400)));
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 400));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+        await redis.GetDatabase().KeyDeleteAsync(PoolStakes.Key(pool.Id));
+        // As a Redis out of memory or a read-only replica answers: reads work, every write is refused.
+        await redis.GetDatabase().ExecuteAsync("ACL", "SETUSER", "pools-reads-only", "on", ">reads-only", "~*", "+@all", "-@write");
+        await using var readsOnly = await ConnectionMultiplexer.ConnectAsync($"{app.RedisConnectionString},user=pools-reads-only,password=reads-only");
+        var stakes = new PoolStakes(readsOnly, app.Services.GetRequiredService<Data.PoolStore>(), app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), app.Clock);
+
+        var read = await stakes.GetAsync(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], default);
+
+        Assert.Equal([(400L, 1), (0L, 0), (0L, 0)], read.Select(r => (r.StakedMinor, r.BetCount)));
+    }
+
+    [Fact]
     public async Task Bets_counted_after_redis_lost_the_hash_leave_the_other_outcomes_totals_whole()
     {
         using var streamer = app.NewStreamer(out _);

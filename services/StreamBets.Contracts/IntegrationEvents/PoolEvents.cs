@@ -21,7 +21,11 @@ public sealed record PoolOpened(Guid PoolId, DateTimeOffset OpenedAt, DateTimeOf
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
 
-/// <summary>No more bets. The totals are final and are what settlement pays out from.</summary>
+/// <summary>
+/// No more bets. The totals are Pools' count of BetsPlaced at the lock: bets still on their way (accepted because they
+/// arrived before <paramref name="LockedAt"/>) are not in them, so they are for display; settlement pays from the Bet
+/// Engine's accepted bets.
+/// </summary>
 [IntegrationEvent("streambets.pools.locked.v1", IntegrationTopics.Pools)]
 public sealed record PoolLocked(Guid PoolId, long TotalStakedMinor, IReadOnlyList<OutcomeStakes> Outcomes, DateTimeOffset LockedAt) : IIntegrationEvent
 {

@@ -128,6 +128,11 @@ public sealed class PoolsGrpcService(PoolStore store) : Proto.Pools.PoolsBase
                 throw Invalid($"Bet {betId} (chunk {chunk.Sequence}, position {i}) has outcome index {outcomeIndex} of {run.OutcomeCount} and stake {stake}; a stake is at least 1.");
             }
 
+            if (run.PastDeclaration((int)outcomeIndex, new Money(stake)) is { } past)
+            {
+                throw ToRpcException(past); // before its chunk's payouts go out: callers pay each chunk as it comes
+            }
+
             var (payout, kind) = run.Settle((int)outcomeIndex, new Money(stake));
             payouts.PayoutMinor.Add(payout.MinorUnits);
             payouts.Kind.Add(ToProto(kind));

@@ -36,6 +36,10 @@ public sealed record PoolError(string Code, string Detail)
         new(PoolErrorCodes.PayoutTotalsMismatch,
             $"Outcome {declared.OutcomeId} was declared with {declared.BetCount} bets staking {declared.Stake}, but {seenBets} bets staking {seenStake} arrived.");
 
+    internal static PoolError PastDeclaration(Payouts.OutcomeTotal declared, Contracts.Money stake, Contracts.Money seenStake, long seenBets) =>
+        new(PoolErrorCodes.PayoutTotalsMismatch,
+            $"Outcome {declared.OutcomeId} was declared with {declared.BetCount} bets staking {declared.Stake}; a bet staking {stake} after {seenBets} bets staking {seenStake} goes past that.");
+
     internal static PoolError InvalidDeclaration(Payouts.OutcomeTotal declared) =>
         new(PoolErrorCodes.InvalidPayoutDeclaration,
             $"Outcome {declared.OutcomeId} is declared twice or with impossible totals ({declared.BetCount} bets staking {declared.Stake}).");

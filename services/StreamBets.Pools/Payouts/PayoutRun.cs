@@ -14,7 +14,9 @@ public sealed record PayoutSummary(
 /// Settles a pool's bets as they stream in, in constant memory, paying exactly what <see cref="ParimutuelCalculator.Settle"/>
 /// would pay for the same bets. Parimutuel payouts depend on the pool's totals, so the caller declares them up front
 /// (per outcome); <see cref="Complete"/> then checks that the bets seen add up to that declaration, and the caller must
-/// discard every line if it does not. Outcomes are referred to by their index in the declaration.
+/// discard every line if it does not. A bet past the declared stake or bet count of its outcome is refused at once:
+/// its payout could pass what the pool holds, and callers pay each chunk as it comes. Outcomes are referred to by their
+/// index in the declaration.
 /// </summary>
 public sealed class PayoutRun
 {
@@ -47,7 +49,21 @@ public sealed class PayoutRun
     internal static Result<PayoutRun> StartRefund(IReadOnlyList<OutcomeTotal> declared) =>
         Declare(declared, [], (_, _) => PayoutRule.Refund(SettlementBasis.Cancelled));
 
-    /// <summary>The payout of one bet; throws when the bet itself is malformed (its stake or outcome index).</summary>
+    /// <summary>Why one more bet of <paramref name="stake"/> on the outcome would not fit its declared totals, if it would not.</summary>
+    public PoolError? PastDeclaration(int outcomeIndex, Money stake)
+    {
+        var declared = _declared[outcomeIndex];
+        var (seenStake, seenBets) = (_seenStake[outcomeIndex], _seenBets[outcomeIndex]);
+        // Compared with what is left of the declaration: seen stakes never pass it, so this cannot overflow.
+        return stake.MinorUnits > declared.Stake.MinorUnits - seenStake || seenBets == declared.BetCount
+            ? PoolError.PastDeclaration(declared, stake, new Money(seenStake), seenBets)
+            : null;
+    }
+
+    /// <summary>
+    /// The payout of one bet; throws when the bet itself is malformed (its stake or outcome index) or goes past its
+    /// outcome's declared totals (<see cref="PastDeclaration"/> says why).
+    /// </summary>
     public (Money Payout, SettlementKind Kind) Settle(int outcomeIndex, Money stake)
     {
         if ((uint)outcomeIndex >= (uint)_declared.Length)
@@ -60,7 +76,12 @@ public sealed class PayoutRun
             throw new ArgumentOutOfRangeException(nameof(stake), stake, "An accepted bet stakes at least one minor unit.");
         }
 
-        _seenStake[outcomeIndex] = checked(_seenStake[outcomeIndex] + stake.MinorUnits);
+        if (PastDeclaration(outcomeIndex, stake) is { } past)
+        {
+            throw new ArgumentOutOfRangeException(nameof(stake), stake, past.Detail);
+        }
+
+        _seenStake[outcomeIndex] += stake.MinorUnits;
         _seenBets[outcomeIndex]++;
         var (payout, kind) = _rule.Line(stake.MinorUnits, _winning[outcomeIndex]);
         _paid += payout;

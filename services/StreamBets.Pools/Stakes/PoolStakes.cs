@@ -37,9 +37,9 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, Np
         {
             entries = await redis.GetDatabase().HashGetAllAsync(Key(poolId));
         }
-        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        catch (Exception e) when (IsRedisFailure(e))
         {
-            Interlocked.Exchange(ref _redisRestsUntilTicks, (time.GetUtcNow() + RedisRestsFor).UtcTicks);
+            RestRedis();
             return await store.StakesAsync(poolId, transaction: null, cancellationToken);
         }
         if (entries.Length == 0)
@@ -49,7 +49,14 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, Np
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.PoolStakes(poolId), cancellationToken);
             var stored = await store.StakesAsync(poolId, transaction, cancellationToken);
-            await WriteAsync(poolId, stored);
+            try
+            {
+                await WriteAsync(poolId, stored);
+            }
+            catch (Exception e) when (IsRedisFailure(e))
+            {
+                RestRedis(); // a Redis that reads but refuses writes (out of memory, a read-only replica): the totals are here
+            }
             await transaction.CommitAsync(cancellationToken);
             return stored;
         }
@@ -57,6 +64,10 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, Np
         var values = entries.ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
         return [.. outcomeIds.Select(id => new OutcomeStakeRow(id, values.GetValueOrDefault($"s:{id}"), (int)values.GetValueOrDefault($"n:{id}")))];
     }
+
+    private static bool IsRedisFailure(Exception e) => e is RedisException or RedisTimeoutException;
+
+    private void RestRedis() => Interlocked.Exchange(ref _redisRestsUntilTicks, (time.GetUtcNow() + RedisRestsFor).UtcTicks);
 
     /// <summary>
     /// Writes the new totals of the outcomes a batch of bets changed, into the hash only if it is there. Were Redis to

@@ -73,6 +73,23 @@ public class PayoutRunTests
     }
 
     [Fact]
+    public void A_bet_past_its_outcomes_declared_totals_is_refused_before_it_is_paid()
+    {
+        var pool = Resolved(clock);
+        // Each outcome declared with one bet of 100: a winning bet of 1,000 would be paid 1,900, more than the pool's 200.
+        var run = pool.BeginPayouts([.. pool.Outcomes.Select(o => new OutcomeTotal(o.Id, new Money(100), 1))]).Value!;
+        var winner = Array.FindIndex([.. pool.Outcomes], o => pool.WinningOutcomeIds.Contains(o.Id));
+
+        Assert.NotNull(run.PastDeclaration(winner, new Money(1_000)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => run.Settle(winner, new Money(1_000)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => run.Settle(winner, new Money(long.MaxValue)));
+
+        run.Settle(winner, new Money(60));
+        Assert.Equal(PoolErrorCodes.PayoutTotalsMismatch, run.PastDeclaration(winner, new Money(40))?.Code); // a second bet
+        Assert.Throws<ArgumentOutOfRangeException>(() => run.Settle(winner, new Money(40)));
+    }
+
+    [Fact]
     public void A_declaration_naming_another_pools_outcome_or_impossible_totals_is_refused()
     {
         var pool = Resolved(clock);
