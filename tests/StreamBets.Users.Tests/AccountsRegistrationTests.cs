@@ -47,6 +47,7 @@ public sealed class AccountsRegistrationTests(AccountsTestApp app) : IClassFixtu
         { "displayName", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "\u200B\u200B\u200B", dateOfBirth = "1990-01-01", country = "DE" } },
         { "displayName", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "Ana\u200D", dateOfBirth = "1990-01-01", country = "DE" } },
         { "displayName", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "Ana\U000E0041\U000E0042", dateOfBirth = "1990-01-01", country = "DE" } },
+        { "displayName", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "Ana\u2028Bea", dateOfBirth = "1990-01-01", country = "DE" } },
         { "cpf", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), cpf: "529.982.247-26") },
         { "cpf", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), cpf: "111.111.111-11") },
         { "cpf", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), cpf: "5299822472") },

@@ -72,7 +72,8 @@ public sealed record PoolDefinition(
 
     /// <summary>
     /// Lengths count Unicode code points of the trimmed text, as PostgreSQL's varchar(n) does, so most emoji count as one
-    /// character. Control characters are refused: a title is one line, and PostgreSQL cannot store a NUL at all.
+    /// character. Control, line-breaking and invisible characters are refused: a title is one line, PostgreSQL cannot
+    /// store a NUL at all, and two outcomes must not look alike ("Yes" and "Yes" with a zero-width space).
     /// </summary>
     private static string? TextProblem(string? text, int maxLength)
     {
@@ -81,9 +82,9 @@ public sealed record PoolDefinition(
             return "must not be blank";
         }
 
-        if (text.Any(char.IsControl))
+        if (ShownText.HidesCharacters(text))
         {
-            return "must not contain control characters such as line breaks or tabs";
+            return "must not contain line breaks, tabs, or invisible characters such as zero-width spaces or direction marks";
         }
 
         var length = 0;

@@ -55,29 +55,9 @@ public static class AccountRules
     public static bool TryNormalizeDisplayName(string? input, out string displayName)
     {
         displayName = input?.Trim() ?? "";
-        return displayName.Length is >= 2 and <= 32 && !HidesCharacters(displayName);
+        // A trailing joiner would make "Ana" and "Ana\u200D" two names that look the same.
+        return displayName.Length is >= 2 and <= 32 && !ShownText.HidesCharacters(displayName);
     }
-
-    /// <summary>
-    /// What other players must never be shown in a name: control characters, and invisible format characters such as
-    /// bidi overrides (which make a name read as another), zero-width spaces and tag characters. The joiners that build
-    /// emoji and spell Persian or Indic names are fine between two visible characters, and only there (a trailing
-    /// joiner would make "Ana" and "Ana\u200D" two names that look the same). Judged by code point, not UTF-16 unit.
-    /// </summary>
-    private static bool HidesCharacters(string text)
-    {
-        var runes = text.EnumerateRunes().ToArray();
-        for (var i = 0; i < runes.Length; i++)
-        {
-            if (IsInvisible(runes[i]) && !(runes[i].Value is 0x200C or 0x200D && i > 0 && i < runes.Length - 1 && !IsInvisible(runes[i - 1]) && !IsInvisible(runes[i + 1])))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static bool IsInvisible(Rune rune) => Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format;
 
     public static bool TryParseDateOfBirth(string? input, out DateOnly dateOfBirth) =>
         DateOnly.TryParseExact(input, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out dateOfBirth)
@@ -87,6 +67,6 @@ public static class AccountRules
     public static bool IsValidAvatarUrl(string url) =>
         url.Length <= 2048
         // Uri accepts control and format characters in a path, and the URL is stored as given (a NUL PostgreSQL refuses).
-        && !url.EnumerateRunes().Any(r => Rune.IsWhiteSpace(r) || IsInvisible(r))
+        && !url.EnumerateRunes().Any(r => Rune.IsWhiteSpace(r) || ShownText.IsHidden(r))
         && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps;
 }

@@ -42,10 +42,23 @@ public class PoolDefinitionTests
     [InlineData("Who\u0000wins?")] // PostgreSQL cannot store a NUL: this once reached the database and answered 500
     [InlineData("Who wins?\nTell me")]
     [InlineData("Who\twins?")]
-    public void A_title_or_an_outcome_label_with_a_control_character_is_refused(string text)
+    [InlineData("Yes\u200B")] // looks like "Yes": two outcomes would look the same
+    [InlineData("\u200B")] // looks blank
+    [InlineData("\u202EdeR")] // reads as "Red"
+    [InlineData("Who wins?\u2028Tell me")] // a line separator: a title is one line
+    [InlineData("Yes\u200D")] // a joiner with nothing to join
+    public void A_title_or_an_outcome_label_with_a_control_line_breaking_or_invisible_character_is_refused(string text)
     {
         Assert.Equal(["title"], FieldsBrokenBy(Definition() with { Title = text }));
         Assert.Equal(["outcomes[1]"], FieldsBrokenBy(Definition() with { Outcomes = ["Yes", text[..Math.Min(text.Length, 20)]] }));
+    }
+
+    [Fact]
+    public void Emoji_built_with_joiners_are_fine_in_titles_and_labels()
+    {
+        var family = "👨\u200D👩\u200D👧"; // one emoji, three people joined
+
+        Assert.True(Pool.Create(Guid.NewGuid(), Definition() with { Title = $"Best {family} game?", Outcomes = [family, "Other"] }).IsSuccess);
     }
 
     [Fact]
