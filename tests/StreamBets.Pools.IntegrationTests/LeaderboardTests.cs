@@ -201,6 +201,7 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
     [InlineData("scope=channel:myspace:1", "scope")]
     [InlineData("period=year", "period")]
     [InlineData("period=1", "period")]
+    [InlineData("period=day,week", "period")]
     [InlineData("limit=0", "limit")]
     public async Task A_bad_scope_period_or_limit_is_a_validation_problem(string query, string field)
     {

@@ -183,7 +183,15 @@ public static class PoolsApi
             errors["scope"] = ["The scope is \"global\" or \"channel:{provider}:{channelId}\"."];
         }
 
-        if (!Enum.TryParse<LeaderboardPeriod>(period ?? "day", ignoreCase: true, out var parsedPeriod) || !Enum.IsDefined(parsedPeriod) || int.TryParse(period, out _))
+        // Named, not Enum.TryParse: that also takes numbers and lists ("day,week" would read as Week).
+        LeaderboardPeriod? parsedPeriod = (period ?? "day").ToLowerInvariant() switch
+        {
+            "day" => LeaderboardPeriod.Day,
+            "week" => LeaderboardPeriod.Week,
+            "all" => LeaderboardPeriod.All,
+            _ => null,
+        };
+        if (parsedPeriod is null)
         {
             errors["period"] = ["The period is day, week or all."];
         }
@@ -198,7 +206,7 @@ public static class PoolsApi
             return PoolProblems.Invalid(errors);
         }
 
-        var page = await leaderboards.TopAsync(parsedScope!, parsedPeriod, limit ?? 10, CallerOf(user)?.UserId, cancellationToken);
+        var page = await leaderboards.TopAsync(parsedScope!, parsedPeriod!.Value, limit ?? 10, CallerOf(user)?.UserId, cancellationToken);
         return TypedResults.Ok(new LeaderboardView(
             page.Scope.ToString(), page.Window.Period.ToString().ToLowerInvariant(), page.Window.Key, page.Window.From, page.Window.To, page.Entries, page.Me));
     }
