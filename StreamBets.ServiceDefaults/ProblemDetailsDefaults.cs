@@ -44,6 +44,7 @@ public static partial class ProblemDetailsDefaults
     /// <summary>
     /// A JSON body declared in a charset .NET does not know (<c>charset=windows-1252</c>) made the framework's JSON reader
     /// throw an InvalidOperationException, which no endpoint catches: a 500 for the client's mistake. Refused up front.
+    /// A quoted charset (<c>charset="utf-8"</c>, valid HTTP) is unquoted first, since the reader does not know it quoted.
     /// </summary>
     private static Task RefuseUnknownCharsetAsync(HttpContext context, RequestDelegate next)
     {
@@ -53,6 +54,16 @@ public static partial class ProblemDetailsDefaults
             || !(type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
         {
             return next(context);
+        }
+
+        if (HeaderUtilities.IsQuoted(type.Charset))
+        {
+            type.Charset = HeaderUtilities.RemoveQuotes(type.Charset);
+            if (type.Encoding is not null)
+            {
+                context.Request.ContentType = type.ToString();
+                return next(context);
+            }
         }
 
         context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
@@ -100,6 +111,9 @@ public static partial class ProblemDetailsDefaults
             JsonException json => $"The body is not valid JSON for this request at {json.Path ?? "$"}.",
             _ when request.ContentLength is null or 0 && request.Headers.TransferEncoding.Count == 0 && bad.Message.Contains("body", StringComparison.Ordinal)
                 => "The request needs a JSON body.",
+            // A body of JSON null: the framework's words for it name the endpoint's parameter and suggest a service.
+            _ when bad.Message.Contains("no body was provided", StringComparison.Ordinal) || bad.Message.Contains("not provided from body", StringComparison.Ordinal)
+                => "The request needs a JSON object body.",
             _ => bad.Message,
         };
 

@@ -24,6 +24,7 @@ public sealed class ProblemDetailsTests
     [InlineData("""{"poolId":"nope","stakeMinor":100}""", "The body is not valid JSON for this request at $.poolId.")]
     [InlineData("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":10""", "The body is not valid JSON for this request at $.stakeMinor.")]
     [InlineData("", "The request needs a JSON body.")]
+    [InlineData("null", "The request needs a JSON object body.")]
     public async Task A_body_the_endpoint_cannot_read_is_a_400_problem_that_says_where(string body, string detail)
     {
         await using var app = await StartAsync();
@@ -51,11 +52,14 @@ public sealed class ProblemDetailsTests
         Assert.Equal($"The body's charset '{charset}' is not supported: send JSON in UTF-8.", problem?.Detail);
     }
 
-    [Fact]
-    public async Task A_json_body_declared_in_utf_8_is_read()
+    [Theory]
+    [InlineData("utf-8")]
+    [InlineData("\"utf-8\"")] // quoted, as HTTP allows
+    public async Task A_json_body_declared_in_utf_8_is_read(string charset)
     {
         await using var app = await StartAsync();
-        using var content = new StringContent("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":100}""", Encoding.UTF8, "application/json");
+        using var content = new StringContent("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":100}""");
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse($"application/json; charset={charset}");
 
         using var response = await app.GetTestClient().PostAsync("/stakes", content);
 
