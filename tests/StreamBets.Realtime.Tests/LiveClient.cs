@@ -79,6 +79,8 @@ public static class Refusal
 {
     public static string Code(Microsoft.AspNetCore.SignalR.HubException refused)
     {
+        // An error SignalR sent itself (say, for an argument it could not bind) has no code: show it as it came.
+        Assert.Contains("HubException: ", refused.Message, StringComparison.Ordinal);
         var text = refused.Message[(refused.Message.IndexOf("HubException: ", StringComparison.Ordinal) + "HubException: ".Length)..];
         return text[..text.IndexOf(':', StringComparison.Ordinal)];
     }

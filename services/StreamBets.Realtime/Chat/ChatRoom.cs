@@ -127,14 +127,15 @@ public sealed class ChatRoom(
             [LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), $"\"id\":\"{id}\""]), cancellationToken);
     }
 
-    public async Task MuteAsync(string channel, ChatUser moderator, Guid userId, int seconds)
+    /// <summary>Mutes the user for <paramref name="seconds"/>, null when the caller sent no whole number.</summary>
+    public async Task MuteAsync(string channel, ChatUser moderator, Guid userId, long? seconds)
     {
-        if (seconds < 1 || seconds > Options.MaxMute.TotalSeconds)
+        if (seconds is not { } duration || duration < 1 || duration > Options.MaxMute.TotalSeconds)
         {
             throw new RefusedException("invalid-duration", $"A mute lasts from 1 to {Options.MaxMute.TotalSeconds:0} seconds.");
         }
         await RequireAuthorityOverAsync(channel, moderator, userId);
-        await Db.StringSetAsync(keys.Muted(channel, userId), 1, TimeSpan.FromSeconds(seconds));
+        await Db.StringSetAsync(keys.Muted(channel, userId), 1, TimeSpan.FromSeconds(duration));
     }
 
     public async Task UnmuteAsync(string channel, ChatUser moderator, Guid userId)

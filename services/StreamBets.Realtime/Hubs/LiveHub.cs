@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using StreamBets.Realtime.Chat;
@@ -8,7 +9,8 @@ namespace StreamBets.Realtime.Hubs;
 /// <summary>
 /// /hubs/live: live odds, pool states, a player's own notifications and channel chat. Anyone may connect and watch;
 /// a Users JWT (the <c>access_token</c> query parameter, or a Bearer header) adds the caller's own notifications and
-/// the right to chat. The contract is docs/realtime.md.
+/// the right to chat. The contract is docs/realtime.md. Parameters are <see cref="JsonElement"/>s, read by
+/// <see cref="HubArguments"/>, so a malformed argument is refused with a code.
 /// </summary>
 public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConnections sessions, IOptions<RealtimeOptions> options, TimeProvider time) : Hub
 {
@@ -39,67 +41,72 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
         return base.OnDisconnectedAsync(exception);
     }
 
-    public Task WatchPool(Guid poolId) => WatchAsync(LiveStream.Pool(poolId));
+    public Task WatchPool(JsonElement poolId) => WatchAsync(LiveStream.Pool(RequirePoolId(poolId)));
 
-    public Task UnwatchPool(Guid poolId) => UnwatchAsync(LiveStream.Pool(poolId));
+    public Task UnwatchPool(JsonElement poolId) => UnwatchAsync(LiveStream.Pool(RequirePoolId(poolId)));
 
-    public Task WatchChannel(string channel) => WatchAsync(LiveStream.Channel(RequireChannel(channel)));
+    public Task WatchChannel(JsonElement channel) => WatchAsync(LiveStream.Channel(RequireChannel(channel)));
 
-    public Task UnwatchChannel(string channel) => UnwatchAsync(LiveStream.Channel(RequireChannel(channel)));
+    public Task UnwatchChannel(JsonElement channel) => UnwatchAsync(LiveStream.Channel(RequireChannel(channel)));
 
     /// <summary>Every message of the stream after <paramref name="afterSequence"/>, oldest first, or a catch-up-gap refusal when some are no longer kept.</summary>
-    public async Task<IReadOnlyList<ReplayedMessage>> CatchUp(string stream, long afterSequence)
+    public async Task<IReadOnlyList<ReplayedMessage>> CatchUp(JsonElement stream, JsonElement afterSequence)
     {
         SpendReadCall();
-        if (stream == "user" && CallerId is null)
+        var name = HubArguments.Text(stream);
+        if (name == "user" && CallerId is null)
         {
             throw new RefusedException("sign-in-required", "Sign in to catch up on your own notifications.");
         }
-        if (LiveStream.TryParse(stream, CallerId) is not { } live)
+        if (LiveStream.TryParse(name, CallerId) is not { } live)
         {
             throw new RefusedException("invalid-stream", "Name the stream as pool:{id}, channel:{provider:channelId} or user.");
         }
-        if (afterSequence < 0)
+        if (HubArguments.WholeNumber(afterSequence) is not { } after || after < 0)
         {
-            throw new RefusedException("invalid-sequence", "The sequence to catch up after is 0 or more.");
+            throw new RefusedException("invalid-sequence", "The sequence to catch up after is a whole number, 0 or more.");
         }
         var settings = options.Value;
-        return await streams.ReadAfterAsync(live, afterSequence)
+        return await streams.ReadAfterAsync(live, after)
             ?? throw new RefusedException("catch-up-gap",
-                $"Some messages of {live.Name} after {afterSequence} are no longer kept (the last {settings.ReplayCapacity} for " +
+                $"Some messages of {live.Name} after {after} are no longer kept (the last {settings.ReplayCapacity} for " +
                 $"{settings.ReplayRetention.TotalMinutes:0} minutes are). Reload the current state, then carry on from the next message.");
     }
 
-    public Task<ChatMessage> SendChat(string channel, string text) =>
-        chat.SendAsync(RequireChannel(channel), RequireUser("chat"), text, Context.ConnectionAborted);
+    public Task<ChatMessage> SendChat(JsonElement channel, JsonElement text) =>
+        chat.SendAsync(RequireChannel(channel), RequireUser("chat"), HubArguments.Text(text), Context.ConnectionAborted);
 
-    public Task<IReadOnlyList<ChatMessage>> GetChatHistory(string channel)
+    public Task<IReadOnlyList<ChatMessage>> GetChatHistory(JsonElement channel)
     {
         SpendReadCall();
         return chat.HistoryAsync(RequireChannel(channel));
     }
 
-    public Task DeleteChatMessage(string channel, string messageId) =>
-        chat.DeleteAsync(RequireChannel(channel), RequireUser("moderate"), messageId, Context.ConnectionAborted);
+    public Task DeleteChatMessage(JsonElement channel, JsonElement messageId) =>
+        chat.DeleteAsync(RequireChannel(channel), RequireUser("moderate"), HubArguments.Text(messageId), Context.ConnectionAborted);
 
-    public Task MuteUser(string channel, Guid userId, int seconds) => chat.MuteAsync(RequireChannel(channel), RequireUser("moderate"), userId, seconds);
+    public Task MuteUser(JsonElement channel, JsonElement userId, JsonElement seconds) =>
+        chat.MuteAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId), HubArguments.WholeNumber(seconds));
 
-    public Task UnmuteUser(string channel, Guid userId) => chat.UnmuteAsync(RequireChannel(channel), RequireUser("moderate"), userId);
+    public Task UnmuteUser(JsonElement channel, JsonElement userId) => chat.UnmuteAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
 
-    public Task BanUser(string channel, Guid userId) => chat.BanAsync(RequireChannel(channel), RequireUser("moderate"), userId);
+    public Task BanUser(JsonElement channel, JsonElement userId) => chat.BanAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
 
-    public Task UnbanUser(string channel, Guid userId) => chat.UnbanAsync(RequireChannel(channel), RequireUser("moderate"), userId);
+    public Task UnbanUser(JsonElement channel, JsonElement userId) => chat.UnbanAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
 
-    public Task AddModerator(string channel, Guid userId) => chat.AddModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), userId);
+    public Task AddModerator(JsonElement channel, JsonElement userId) =>
+        chat.AddModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), RequireUserId(userId));
 
-    public Task RemoveModerator(string channel, Guid userId) => chat.RemoveModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), userId);
+    public Task RemoveModerator(JsonElement channel, JsonElement userId) =>
+        chat.RemoveModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), RequireUserId(userId));
 
-    public Task<IReadOnlyList<Guid>> GetModerators(string channel) => chat.ModeratorsAsync(RequireChannel(channel), RequireUser("see the moderators"));
+    public Task<IReadOnlyList<Guid>> GetModerators(JsonElement channel) => chat.ModeratorsAsync(RequireChannel(channel), RequireUser("see the moderators"));
 
     /// <summary>An admin names a channel's streamer, e.g. when someone else created its first pool.</summary>
-    public Task SetChannelStreamer(string channel, Guid userId) => chat.AssignStreamerAsync(RequireChannel(channel), RequireUser("name a streamer"), userId);
+    public Task SetChannelStreamer(JsonElement channel, JsonElement userId) =>
+        chat.AssignStreamerAsync(RequireChannel(channel), RequireUser("name a streamer"), RequireUserId(userId));
 
-    public Task<ChatPermissions> GetChatPermissions(string channel) => chat.PermissionsAsync(RequireChannel(channel), CurrentUser());
+    public Task<ChatPermissions> GetChatPermissions(JsonElement channel) => chat.PermissionsAsync(RequireChannel(channel), CurrentUser());
 
     private async Task WatchAsync(LiveStream stream)
     {
@@ -150,8 +157,14 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
         }
     }
 
-    private static string RequireChannel(string? channel) => ChannelNames.TryNormalise(channel)
+    private static string RequireChannel(JsonElement channel) => ChannelNames.TryNormalise(HubArguments.Text(channel))
         ?? throw new RefusedException("invalid-channel", "Name the channel as provider:channelId, e.g. twitch:12826 (providers: twitch, kick, youtube).");
+
+    private static Guid RequirePoolId(JsonElement poolId) => HubArguments.Id(poolId)
+        ?? throw new RefusedException("invalid-pool-id", "Name the pool by its id, a GUID.");
+
+    private static Guid RequireUserId(JsonElement userId) => HubArguments.Id(userId)
+        ?? throw new RefusedException("invalid-user-id", "Name the user by their id, a GUID.");
 
     private ChatUser? CurrentUser() => CallerId is { } id
         ? new ChatUser(
