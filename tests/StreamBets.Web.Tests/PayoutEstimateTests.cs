@@ -54,6 +54,14 @@ public sealed class PayoutEstimateTests
     }
 
     [Fact]
+    public void A_favourite_whose_losers_hold_less_than_the_rake_shows_its_stake_back_as_settlement_pays_it()
+    {
+        // 99 on the favourite, 1 against: the rake (5 of 100) takes at most the 1 the losers staked.
+        Assert.Equal(1m, PayoutEstimate.ReturnPerUnit(100_00, 99_00, 500));
+        Assert.Equal(10_00, PayoutEstimate.PotentialPayoutMinor(100_00, 99_00, 10_00, 500));
+    }
+
+    [Fact]
     public void The_odds_bar_width_is_the_outcome_share_of_the_pool()
     {
         Assert.Equal(33.3, PayoutEstimate.SharePercent(300, 100));

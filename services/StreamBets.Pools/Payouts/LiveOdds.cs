@@ -25,11 +25,11 @@ public static class LiveOdds
             total = checked(total + outcome.Stake.MinorUnits);
         }
 
-        var netPool = total - ParimutuelCalculator.Rake(total, rakeBasisPoints);
         var odds = new OutcomeOdds[stakes.Length];
         for (var i = 0; i < stakes.Length; i++)
         {
             var stake = stakes[i].Stake.MinorUnits;
+            var netPool = total - ParimutuelCalculator.RakeWhenWon(total, stake, rakeBasisPoints);
             decimal? returnPerUnit = stake == 0 ? null : stake == total ? 1m : (decimal)netPool / stake;
             odds[i] = new OutcomeOdds(stakes[i].OutcomeId, stakes[i].Stake, returnPerUnit);
         }
@@ -59,7 +59,7 @@ public static class LiveOdds
             return stake;
         }
 
-        var netPool = total - ParimutuelCalculator.Rake(total, rakeBasisPoints);
+        var netPool = total - ParimutuelCalculator.RakeWhenWon(total, onOutcome, rakeBasisPoints);
         return new Money(ParimutuelCalculator.Payout(stake.MinorUnits, netPool, onOutcome));
     }
 }

@@ -4,7 +4,9 @@ namespace StreamBets.Pools.Payouts;
 
 /// <summary>
 /// Parimutuel settlement in integer minor units. For pool total T, rake rate r and stake W on the
-/// winning outcome(s), a winning stake s is paid floor(s * (T - floor(T * r)) / W); the remainder is breakage.
+/// winning outcome(s), the rake is R = min(floor(T * r), T - W) and a winning stake s is paid floor(s * (T - R) / W); the
+/// remainder is breakage. The rake never takes more than the losers staked, so a winner never gets back less than their
+/// stake (a "minus pool": 9,900 on the winner and 100 against would otherwise pay the winners 9,405).
 /// </summary>
 /// <remarks>
 /// Bad input here (a non-positive stake, a total beyond <see cref="long.MaxValue"/>, a rake outside 0..100 %)
@@ -63,6 +65,13 @@ public static class ParimutuelCalculator
         return RefundAll(bets, SettlementBasis.Cancelled, total);
     }
 
+    /// <summary>
+    /// The house's cut of a pool won with <paramref name="winningStake"/> on the winners: the rake, but at most what the
+    /// losers staked.
+    /// </summary>
+    public static long RakeWhenWon(long total, long winningStake, int rakeBasisPoints) =>
+        Math.Min(Rake(total, rakeBasisPoints), total - winningStake);
+
     /// <summary>The house's cut, floored so a fraction of a minor unit stays with the players.</summary>
     public static long Rake(long total, int rakeBasisPoints)
     {
@@ -115,7 +124,7 @@ internal readonly record struct PayoutRule(SettlementBasis Basis, long NetPool, 
             return Refund(SettlementBasis.NoStakeOnLosers);
         }
 
-        var rake = ParimutuelCalculator.Rake(total, rakeBasisPoints);
+        var rake = ParimutuelCalculator.RakeWhenWon(total, winningStake, rakeBasisPoints);
         return new PayoutRule(SettlementBasis.Parimutuel, total - rake, winningStake, rake);
     }
 

@@ -33,6 +33,16 @@ public class LiveOddsTests
     }
 
     [Fact]
+    public void A_favourite_whose_losers_hold_less_than_the_rake_shows_at_least_its_stake_back()
+    {
+        // T = 10,000: 9,900 on A, 100 on B. The rake (500) takes at most B's 100: A returns 9,900 / 9,900 = 1, B 9,500 / 100.
+        var odds = LiveOdds.Calculate([new(A, new Money(9_900)), new(B, new Money(100))], rakeBasisPoints: 500);
+
+        Assert.Equal([1m, 95m], odds.Select(o => o.ReturnPerUnit!.Value));
+        Assert.Equal(new Money(1_000), LiveOdds.PotentialPayout([new(A, new Money(9_900)), new(B, new Money(100))], rakeBasisPoints: 500, A, new Money(1_000)));
+    }
+
+    [Fact]
     public void Potential_payout_counts_the_new_stake_in_the_pool_and_on_its_outcome()
     {
         // A 3000, B 1000; 1000 more on B: T = 5000, rake = floor(5000 * 0.05) = 250, net = 4750, W = 2000.

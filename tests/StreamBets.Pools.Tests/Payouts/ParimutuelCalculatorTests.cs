@@ -168,17 +168,17 @@ public class ParimutuelCalculatorTests
     }
 
     [Fact]
-    public void A_winning_payout_is_floored_even_to_nothing_so_the_pool_never_pays_more_than_it_holds()
+    public void A_winner_never_gets_back_less_than_their_stake_the_rake_takes_at_most_what_the_losers_staked()
     {
-        // T = 4 one-unit stakes; rake = floor(4 * 0.5) = 2; net = 2; W = 3 on A. 1 * 2 / 3 = 0.67 -> 0 each; breakage 2 (< 3 winners).
-        PoolBet[] bets = [Bet(A, 1), Bet(A, 1), Bet(A, 1), Bet(B, 1)];
+        // T = 10,000: 9,900 on A, 100 on B. A 5 % rake is 500, more than the 100 the losers staked: the rake is 100, the
+        // net pool 9,900, and each winner gets exactly their stake back (with the full rake they would get 9,500 / 9,900 of it).
+        PoolBet[] bets = [Bet(A, 4_950), Bet(A, 4_950), Bet(B, 100)];
 
-        var plan = ParimutuelCalculator.Settle(bets, [A], rakeBasisPoints: 5000);
+        var plan = ParimutuelCalculator.Settle(bets, [A], rakeBasisPoints: 500);
 
-        Assert.Equal([0, 0, 0, 0], Payouts(plan));
+        Assert.Equal([4_950, 4_950, 0], Payouts(plan));
         Assert.Equal(SettlementKind.Win, plan.Bets[0].Kind);
-        Assert.Equal(new Money(2), plan.Rake);
-        Assert.Equal(new Money(2), plan.Breakage);
+        Assert.Equal((new Money(100), Money.Zero), (plan.Rake, plan.Breakage));
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public class ParimutuelPropertyTests
                 return;
             }
 
-            var rake = total * rakeBasisPoints / 10_000;
+            var rake = BigInteger.Min(total * rakeBasisPoints / 10_000, total - winningStake); // never more than the losers staked
             var netPool = total - rake;
             var winningBets = 0;
             Assert.Equal(rake, plan.Rake.MinorUnits);
@@ -82,6 +82,7 @@ public class ParimutuelPropertyTests
                 Assert.Equal(SettlementKind.Win, line.Kind);
                 Assert.True(line.Payout.MinorUnits * winningStake <= share);
                 Assert.True((line.Payout.MinorUnits + 1) * winningStake > share);
+                Assert.True(line.Payout >= bet.Stake, $"A winner was paid {line.Payout} for a stake of {bet.Stake}.");
             }
 
             Assert.True(plan.Breakage.MinorUnits < winningBets, $"Breakage {plan.Breakage} is not below {winningBets} winning bets.");

@@ -2,8 +2,9 @@ namespace StreamBets.Web.Betting;
 
 /// <summary>
 /// What a stake would pay if its outcome won and no other bet arrived, by the same parimutuel rule settlement uses
-/// (docs: payout = floor(s × (T − floor(T × r)) / W)), with the new stake added to both the pool total T and the
-/// outcome's stake W. It is an estimate: later bets move it until the pool locks.
+/// (docs: payout = floor(s × (T − R) / W) with rake R = min(floor(T × r), T − W), never more than the losers staked),
+/// with the new stake added to both the pool total T and the outcome's stake W. It is an estimate: later bets move it
+/// until the pool locks.
 /// </summary>
 public static class PayoutEstimate
 {
@@ -26,12 +27,13 @@ public static class PayoutEstimate
         {
             return stakeMinor;
         }
-        var netPool = total - Rake(total, rakeBasisPoints);
+        var netPool = total - RakeWhenWon(total, onOutcome, rakeBasisPoints);
         return (long)((Int128)stakeMinor * netPool / onOutcome);
     }
 
-    /// <summary>The rake on a total, floored as settlement floors it.</summary>
-    public static long Rake(long totalMinor, int rakeBasisPoints) => (long)((Int128)totalMinor * rakeBasisPoints / BasisPointsPerUnit);
+    /// <summary>The rake if the outcome holding <paramref name="winningMinor"/> won: floored as settlement floors it, and never more than the losers staked.</summary>
+    public static long RakeWhenWon(long totalMinor, long winningMinor, int rakeBasisPoints) =>
+        Math.Min((long)((Int128)totalMinor * rakeBasisPoints / BasisPointsPerUnit), totalMinor - winningMinor);
 
     /// <summary>
     /// The return per unit staked now (stake included) if the outcome won: 2.5 means R$ 10 returns R$ 25. Null while nobody
@@ -40,7 +42,7 @@ public static class PayoutEstimate
     public static decimal? ReturnPerUnit(long totalStakedMinor, long outcomeStakedMinor, int rakeBasisPoints) =>
         outcomeStakedMinor <= 0 ? null
         : outcomeStakedMinor >= totalStakedMinor ? 1m
-        : (decimal)(totalStakedMinor - Rake(totalStakedMinor, rakeBasisPoints)) / outcomeStakedMinor;
+        : (decimal)(totalStakedMinor - RakeWhenWon(totalStakedMinor, outcomeStakedMinor, rakeBasisPoints)) / outcomeStakedMinor;
 
     /// <summary>The outcome's share of the pool in percent (0 to 100), for the width of its odds bar.</summary>
     public static double SharePercent(long totalStakedMinor, long outcomeStakedMinor) =>
