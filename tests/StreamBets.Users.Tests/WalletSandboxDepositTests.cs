@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Mvc;
+using Npgsql;
 using StreamBets.Users.Apis;
 
 namespace StreamBets.Users.Tests;
@@ -111,6 +113,62 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_deposit_whose_record_fails_is_not_credited_so_the_next_cannot_pass_the_limit()
+    {
+        var player = await app.NewPlayerAsync();
+        (await player.Client.PutAsJsonAsync("/api/users/me/limits", new { deposit24hMinor = 5_000 })).EnsureSuccessStatusCode();
+
+        HttpResponseMessage failed;
+        await using (await FailNextDepositRecordAsync(player.Id))
+        {
+            failed = await player.Client.SendAsync(Deposit(3_000, $"fails-{Guid.NewGuid()}"));
+        }
+        var balanceAfterFailure = await BalanceAsync(player);
+        var accepted = await player.Client.SendAsync(Deposit(3_000, $"next-{Guid.NewGuid()}"));
+        var beyondLimit = await player.Client.SendAsync(Deposit(3_000, $"beyond-{Guid.NewGuid()}"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal("application/problem+json", failed.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(0, balanceAfterFailure);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, beyondLimit.StatusCode);
+        Assert.Equal(3_000, await BalanceAsync(player));
+        Assert.Equal(3_000L, await DepositedAsync(player.Id));
+    }
+
+    [Fact]
+    public async Task More_deposits_from_one_player_at_once_than_the_connection_pool_holds_are_all_answered_promptly()
+    {
+        var player = await app.NewPlayerAsync();
+        (await player.Client.PutAsJsonAsync("/api/users/me/limits", new { deposit24hMinor = 25_000 })).EnsureSuccessStatusCode();
+        var count = MaxPoolSize() + 10;
+
+        var (answers, elapsed) = await TimedAsync(Enumerable.Range(0, count).Select(i => player.Client.SendAsync(Deposit(1_000, $"crowd-{i}-{Guid.NewGuid()}"))));
+
+        Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.UnprocessableEntity }));
+        Assert.True(elapsed < PromptAnswer, $"{count} deposits took {elapsed}.");
+        Assert.Equal(25, answers.Count(a => a.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(25_000, await BalanceAsync(player));
+        Assert.Equal(25_000L, await DepositedAsync(player.Id));
+    }
+
+    [Fact]
+    public async Task More_players_depositing_at_once_than_the_connection_pool_holds_are_all_answered_promptly()
+    {
+        var players = await Task.WhenAll(Enumerable.Range(0, MaxPoolSize() + 10).Select(_ => app.NewPlayerAsync()));
+
+        var (answers, elapsed) = await TimedAsync(players.Select(p => p.Client.SendAsync(Deposit(1_000, $"crowd-{Guid.NewGuid()}"))));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        Assert.True(elapsed < PromptAnswer, $"{players.Length} deposits took {elapsed}.");
+        foreach (var player in players)
+        {
+            Assert.Equal(1_000, await BalanceAsync(player));
+            Assert.Equal(1_000L, await DepositedAsync(player.Id));
+        }
+    }
+
+    [Fact]
     public async Task A_self_excluded_player_cannot_deposit()
     {
         var player = await app.NewPlayerAsync();
@@ -153,6 +211,47 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
 
     private static async Task<long> BalanceAsync(TestPlayer player) =>
         (await player.Client.GetFromJsonAsync<WalletBalanceResponse>("/api/users/me/wallet"))!.BalanceMinor;
+
+    /// <summary>Well under Npgsql's 15-second wait for a pooled connection, which a starved pool runs into.</summary>
+    private static readonly TimeSpan PromptAnswer = TimeSpan.FromSeconds(10);
+
+    private int MaxPoolSize() => new NpgsqlConnectionStringBuilder(app.ConnectionString).MaxPoolSize;
+
+    private static async Task<(HttpResponseMessage[] Answers, TimeSpan Elapsed)> TimedAsync(IEnumerable<Task<HttpResponseMessage>> requests)
+    {
+        var clock = Stopwatch.StartNew();
+        var answers = await Task.WhenAll(requests);
+        return (answers, clock.Elapsed);
+    }
+
+    private async Task<long> DepositedAsync(Guid userId) =>
+        await app.ScalarAsync<long>("SELECT coalesce(sum(amount_minor), 0)::bigint FROM rg_deposits WHERE user_id = $1", userId);
+
+    /// <summary>
+    /// The player's next deposit record fails, as a lost connection or a crash between the credit and the record would:
+    /// a trigger that raises once (a sequence counts the attempts, and its count survives the rollback). Dropped on dispose.
+    /// </summary>
+    private async Task<IAsyncDisposable> FailNextDepositRecordAsync(Guid userId)
+    {
+        var name = $"test_fail_deposit_record_{Guid.NewGuid():N}";
+        await app.ScalarAsync<object>($"""
+            CREATE SEQUENCE {name};
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.user_id = '{userId}' AND nextval('{name}') = 1 THEN
+                    RAISE EXCEPTION 'The deposit record failed (test)';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER {name} BEFORE INSERT ON rg_deposits FOR EACH ROW EXECUTE FUNCTION {name}();
+            """);
+        return new DropOnDispose(() => app.ScalarAsync<object>($"DROP TRIGGER {name} ON rg_deposits; DROP FUNCTION {name}(); DROP SEQUENCE {name};"));
+    }
+
+    private sealed class DropOnDispose(Func<Task> drop) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await drop();
+    }
 }
 
 /// <summary>Outside local mode (the setting off) the endpoint does not exist at all.</summary>

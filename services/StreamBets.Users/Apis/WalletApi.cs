@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.Contracts.Wallet;
+using StreamBets.Users.Deposits;
 using StreamBets.Users.Ledger;
 using StreamBets.Users.ResponsibleGambling;
 using TransferRequest = StreamBets.Users.Ledger.TransferRequest;
@@ -29,7 +30,7 @@ public static class WalletApi
     /// AppHost's local mode set it). They obey the same rules as a real deposit: KYC tier, self-exclusion, deposit limits.
     /// </summary>
     public const string SandboxDepositsSetting = "Wallet:SandboxDeposits";
-    public const string SandboxDepositReason = "sandbox-deposit";
+    public const string SandboxDepositReason = SandboxDeposits.Reason;
 
     /// <summary>R$ 1.000,00 per call: enough to play with, small enough that a typo is not a fortune.</summary>
     public const long MaxSandboxDepositMinor = 100_000;
@@ -122,23 +123,23 @@ public static class WalletApi
 
         // The key names the transfer, so a replay finds the first one; the same key for another user or amount is refused.
         var transferId = WalletTransferIds.FromName($"sandbox-credit:{idempotencyKey}");
-        var (credit, refused) = await CreditFromClearingAsync(ledger, transferId, SandboxCreditReason, user, request.AmountMinor, response, cancellationToken);
+        var outcome = await ledger.TransferAsync(new TransferRequest(
+            transferId.ToString(), SandboxCreditReason, [TransferLeg.Between(LedgerAccountId.PspClearing, LedgerAccountId.ForUser(user), request.AmountMinor)]), cancellationToken);
+        var (credit, refused) = ToCredit(outcome, user, response);
         return credit is not null ? TypedResults.Ok(credit) : refused!;
     }
 
     /// <summary>
     /// A player deposits play money into their own wallet (sandbox PSP). It is judged as a real deposit would be
     /// (<see cref="EligibilityChecker"/> with action deposit: age, lockout, self-exclusion, KYC tier 1, session and
-    /// deposit limits) and recorded against the deposit limits. The Idempotency-Key makes retries safe; a replay answers
-    /// the first result even if the limits would refuse a new deposit now.
+    /// deposit limits) and recorded against the deposit limits in the credit's own transaction (<see cref="SandboxDeposits"/>).
+    /// The Idempotency-Key makes retries safe; a replay answers the first result even if the limits would refuse a new deposit now.
     /// </summary>
     public static async Task<Results<Ok<SandboxCreditResponse>, ValidationProblem, ProblemHttpResult, ForbidHttpResult>> SandboxDepositAsync(
         ClaimsPrincipal user,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         SandboxCreditRequest request,
-        EligibilityChecker eligibility,
-        ResponsibleGamblingStore responsibleGambling,
-        LedgerStore ledger,
+        SandboxDeposits deposits,
         HttpResponse response,
         CancellationToken cancellationToken)
     {
@@ -155,28 +156,13 @@ public static class WalletApi
 
         // Scoped by user: two players may well pick the same key. The transfer id doubles as the deposit id.
         var depositId = WalletTransferIds.FromName($"sandbox-deposit:{userId:D}:{idempotencyKey}");
-        await using var oneAtATime = await responsibleGambling.HoldDepositsAsync(userId, cancellationToken);
-        if (!await responsibleGambling.IsDepositRecordedAsync(depositId, cancellationToken))
+        var result = await deposits.DepositAsync(userId, depositId, request.AmountMinor, user.GetSessionId(), cancellationToken);
+        if (result.Credit is null)
         {
-            var decision = await eligibility.CheckAsync(userId, PlayerAction.Deposit, request.AmountMinor, user.GetSessionId(), cancellationToken);
-            if (decision is null)
-            {
-                return TypedResults.Forbid();
-            }
-            if (!decision.Allowed)
-            {
-                return DepositRefused(decision);
-            }
+            return result.Refusal is { } refusal ? DepositRefused(refusal) : TypedResults.Forbid();
         }
-
-        var (credit, refused) = await CreditFromClearingAsync(ledger, depositId, SandboxDepositReason, userId, request.AmountMinor, response, cancellationToken);
-        if (credit is null)
-        {
-            return refused!;
-        }
-        // Recorded after the money moved and again on every replay (once per id), so a crash in between heals on retry.
-        await responsibleGambling.RecordDepositAsync(depositId, userId, credit.AmountMinor, credit.CreatedAt, cancellationToken);
-        return TypedResults.Ok(credit);
+        var (credit, refused) = ToCredit(result.Credit, userId, response);
+        return credit is not null ? TypedResults.Ok(credit) : refused!;
     }
 
     /// <summary>A refused deposit names the eligibility reason as its problem type, as a refused bet does.</summary>
@@ -202,14 +188,10 @@ public static class WalletApi
         }
     }
 
-    /// <summary>Moves money from PSP clearing to a wallet under a transfer id that makes a replay answer the first result.</summary>
-    private static async Task<(SandboxCreditResponse? Credit, ProblemHttpResult? Refused)> CreditFromClearingAsync(
-        LedgerStore ledger, Guid transferId, string reason, Guid userId, long amountMinor, HttpResponse response, CancellationToken cancellationToken)
+    /// <summary>The answer to a credit from PSP clearing: the wallet's line (a replay says so in a header), or the ledger's refusal.</summary>
+    private static (SandboxCreditResponse? Credit, ProblemHttpResult? Refused) ToCredit(TransferOutcome outcome, Guid userId, HttpResponse response)
     {
         var wallet = LedgerAccountId.ForUser(userId);
-        var outcome = await ledger.TransferAsync(new TransferRequest(
-            transferId.ToString(), reason, [TransferLeg.Between(LedgerAccountId.PspClearing, wallet, amountMinor)]), cancellationToken);
-
         if (outcome.Transfer is { } transfer)
         {
             if (outcome.Status == TransferStatus.Duplicate)

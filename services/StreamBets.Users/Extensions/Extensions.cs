@@ -3,6 +3,7 @@ using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
 using StreamBets.Users.Accounts;
 using StreamBets.Users.Auth;
+using StreamBets.Users.Deposits;
 using StreamBets.Users.IntegrationEvents.EventHandling;
 using StreamBets.Users.Kyc;
 using StreamBets.Users.Ledger;
@@ -25,6 +26,7 @@ internal static class Extensions
             .AddSubscription<DepositSucceeded, DepositSucceededHandler>();
 
         builder.Services.AddSingleton<LedgerStore>();
+        builder.Services.AddSingleton<SandboxDeposits>();
         builder.AddAccounts();
         builder.AddKyc();
         builder.AddResponsibleGambling();

@@ -99,39 +99,82 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         using var activity = ActivitySource.StartActivity("ledger transfer batch");
         activity?.SetTag("streambets.ledger.batch_size", requests.Count);
 
-        var validated = new (string RequestedId, LedgerTransfer? Transfer, string? Error)[requests.Count];
-        var accounts = new HashSet<LedgerAccountId>();
-        var transferIds = new HashSet<Guid>();
-        for (var i = 0; i < requests.Count; i++)
+        var batch = ValidatedBatch.Of(requests);
+        var outcomes = batch.TransferIds.Length == 0
+            ? batch.AllRefused()
+            : await ApplyWithRetriesAsync(batch.Validated, batch.LockOrder, batch.TransferIds, cancellationToken);
+        return Counted(outcomes);
+    }
+
+    /// <summary>
+    /// Applies one transfer in the caller's transaction, so the caller's own writes commit or roll back with it (a sandbox
+    /// deposit and its deposit record). The caller commits. There is no attempt to roll back and start again: earlier
+    /// transfers with the id are read under the account locks, and missing accounts are created in the transaction.
+    /// Anything else that would have meant another attempt (a deadlock, the id stored meanwhile with other accounts)
+    /// throws, and the caller's transaction must roll back.
+    /// </summary>
+    public async Task<TransferOutcome> TransferAsync(NpgsqlTransaction transaction, TransferRequest request, CancellationToken cancellationToken = default)
+    {
+        using var activity = ActivitySource.StartActivity("ledger transfer in caller's transaction");
+        activity?.SetTag("streambets.ledger.batch_size", 1);
+
+        var batch = ValidatedBatch.Of([request]);
+        if (batch.TransferIds.Length == 0)
         {
-            var request = requests[i];
-            if (LedgerTransfer.TryCreate(request, out var transfer, out var error))
+            return Counted(batch.AllRefused())[0];
+        }
+
+        var attempt = await TryApplyAsync(transaction, batch.Validated, batch.LockOrder, batch.TransferIds, cancellationToken);
+        if (attempt.MissingAccounts is { } missing)
+        {
+            // Nothing is written yet. Creating accounts while holding others' locks could deadlock only with another caller's
+            // transaction creating the same account (batches create theirs outside their transaction); PostgreSQL would then
+            // end one of the two, which throws here and rolls back whole.
+            await CreateAccountsAsync(transaction.Connection!, transaction, missing, cancellationToken);
+            attempt = await TryApplyAsync(transaction, batch.Validated, batch.LockOrder, batch.TransferIds, cancellationToken);
+        }
+        return Counted(attempt.Outcomes ?? throw new InvalidOperationException(
+            $"Transfer {request.TransferId} could not be applied in the caller's transaction; it must roll back."))[0];
+    }
+
+    /// <summary>Requests validated, with the accounts their valid transfers touch in lock order and their transfer ids.</summary>
+    private sealed record ValidatedBatch(
+        (string RequestedId, LedgerTransfer? Transfer, string? Error)[] Validated, LedgerAccountId[] LockOrder, Guid[] TransferIds)
+    {
+        public static ValidatedBatch Of(IReadOnlyList<TransferRequest> requests)
+        {
+            var validated = new (string RequestedId, LedgerTransfer? Transfer, string? Error)[requests.Count];
+            var accounts = new HashSet<LedgerAccountId>();
+            var transferIds = new HashSet<Guid>();
+            for (var i = 0; i < requests.Count; i++)
             {
-                validated[i] = (request.TransferId, transfer, null);
-                transferIds.Add(transfer.TransferId);
-                foreach (var posting in transfer.Postings)
+                var request = requests[i];
+                if (LedgerTransfer.TryCreate(request, out var transfer, out var error))
                 {
-                    accounts.Add(posting.Account);
+                    validated[i] = (request.TransferId, transfer, null);
+                    transferIds.Add(transfer.TransferId);
+                    foreach (var posting in transfer.Postings)
+                    {
+                        accounts.Add(posting.Account);
+                    }
+                }
+                else
+                {
+                    validated[i] = (request.TransferId ?? "", null, error);
                 }
             }
-            else
-            {
-                validated[i] = (request.TransferId ?? "", null, error);
-            }
+            return new ValidatedBatch(validated, [.. InLockOrder(accounts)], [.. transferIds]);
         }
 
-        IReadOnlyList<TransferOutcome> outcomes;
-        if (transferIds.Count == 0)
-        {
-            outcomes = LedgerBatchPlanner.Plan(validated, new Dictionary<LedgerAccountId, LockedAccount>(), new Dictionary<Guid, CommittedTransfer>())
+        /// <summary>The answers when no request is valid: nothing to lock or write.</summary>
+        public IReadOnlyList<TransferOutcome> AllRefused() =>
+            LedgerBatchPlanner.Plan(Validated, new Dictionary<LedgerAccountId, LockedAccount>(), new Dictionary<Guid, CommittedTransfer>())
                 .Decisions.Select(d => d.Outcome!).ToArray();
-        }
-        else
-        {
-            outcomes = await ApplyWithRetriesAsync(validated, [.. InLockOrder(accounts)], [.. transferIds], cancellationToken);
-        }
+    }
 
-        BatchSizes.Record(requests.Count);
+    private static IReadOnlyList<TransferOutcome> Counted(IReadOnlyList<TransferOutcome> outcomes)
+    {
+        BatchSizes.Record(outcomes.Count);
         foreach (var outcome in outcomes)
         {
             TransfersCounter.Add(1, new KeyValuePair<string, object?>("status", outcome.Status.ToString()));
@@ -188,10 +231,10 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     private static bool IsTransient(PostgresException e) =>
         e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
 
-    /// <summary>What one attempt did: answered the batch, or rolled back for a reason the next attempt deals with.</summary>
+    /// <summary>What one attempt did: answered the batch, or found a reason to roll back that the next attempt deals with.</summary>
     private sealed record Attempt(IReadOnlyList<TransferOutcome>? Outcomes, IReadOnlySet<LedgerAccountId>? MissingAccounts = null, bool EarlierTransferFound = false);
 
-    /// <param name="lookUp">The batch's transfer ids to read back first, or null to assume they are all new.</param>
+    /// <summary>One attempt in a transaction of its own: committed when it answered the batch, else rolled back.</summary>
     private async Task<Attempt> TryApplyAsync(
         IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
         LedgerAccountId[] lockOrder,
@@ -200,6 +243,31 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var attempt = await TryApplyAsync(transaction, validated, lockOrder, lookUp, cancellationToken);
+        if (attempt.Outcomes is null)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+        }
+        else
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+        return attempt;
+    }
+
+    /// <summary>
+    /// One attempt in <paramref name="transaction"/>, which it neither commits nor rolls back. An attempt that did not
+    /// answer the batch (<see cref="Attempt.Outcomes"/> null) may have written, so its transaction must roll back.
+    /// </summary>
+    /// <param name="lookUp">The batch's transfer ids to read back first, or null to assume they are all new.</param>
+    private async Task<Attempt> TryApplyAsync(
+        NpgsqlTransaction transaction,
+        IReadOnlyList<(string RequestedId, LedgerTransfer? Transfer, string? Error)> validated,
+        LedgerAccountId[] lockOrder,
+        Guid[]? lookUp,
+        CancellationToken cancellationToken)
+    {
+        var connection = transaction.Connection!;
 
         // Round trip 1: lock, then (on a retry) look up earlier transfers. The lookup runs after the locks are
         // held, so a concurrent batch with the same transfer id and accounts has either committed (we see it) or waits for us.
@@ -228,14 +296,12 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             // Every account the batch names, even those only refused transfers touch: which transfers are accepted can
             // change by the next attempt as other batches move money, and creating only the accepted ones' accounts
             // took one more attempt per newly funded payer.
-            await transaction.RollbackAsync(cancellationToken);
             return new Attempt(null, MissingAccounts: lockOrder.Where(account => !accounts.ContainsKey(account)).ToHashSet());
         }
 
         var plan = LedgerBatchPlanner.Plan(validated, accounts, stored);
         if (lookUp is null && await AnyRefusedTransferIsStoredAsync(connection, transaction, validated, plan, cancellationToken))
         {
-            await transaction.RollbackAsync(cancellationToken);
             return new Attempt(null, EarlierTransferFound: true);
         }
 
@@ -249,14 +315,11 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             if (sequences.Count < plan.Transfers.Count)
             {
                 // The insert skipped ids that are already stored (or were stored by a concurrent batch meanwhile).
-                await transaction.RollbackAsync(cancellationToken);
                 return new Attempt(null, EarlierTransferFound: true);
             }
-            await transaction.CommitAsync(cancellationToken);
             return new Attempt(Outcomes(validated, plan, sequences, createdAt));
         }
 
-        await transaction.RollbackAsync(cancellationToken);
         return new Attempt(Outcomes(validated, plan, sequences, default));
     }
 
@@ -393,8 +456,14 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
 
     private async Task CreateAccountsAsync(IReadOnlySet<LedgerAccountId> accounts, CancellationToken cancellationToken)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await CreateAccountsAsync(connection, null, accounts, cancellationToken);
+    }
+
+    private static async Task CreateAccountsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlySet<LedgerAccountId> accounts, CancellationToken cancellationToken)
+    {
         var ordered = accounts.OrderBy(a => a.Code, StringComparer.Ordinal).ToArray();
-        await using var command = dataSource.CreateCommand(CreateAccountsSql);
+        await using var command = new NpgsqlCommand(CreateAccountsSql, connection, transaction);
         command.Parameters.Add(Value<string[]>([.. ordered.Select(a => a.Code)]));
         command.Parameters.Add(Value<string[]>([.. ordered.Select(a => a.StoredKind)]));
         command.Parameters.Add(Value<Guid?[]>([.. ordered.Select(a => a.Owner)]));

@@ -24,6 +24,14 @@ public sealed class EligibilityChecker(NpgsqlDataSource db, TimeProvider time)
     public async Task<EligibilityDecision?> CheckAsync(Guid userId, PlayerAction action, long? amountMinor, Guid? sessionId, CancellationToken cancellationToken) =>
         (await CheckAsync([new EligibilityQuery(userId, action, amountMinor, sessionId)], cancellationToken))[0];
 
+    /// <summary>
+    /// The same on the caller's connection and in its transaction, so a sandbox deposit is judged, credited and recorded
+    /// on one pooled connection instead of holding one while it waits for another.
+    /// </summary>
+    public async Task<EligibilityDecision?> CheckAsync(
+        NpgsqlTransaction transaction, Guid userId, PlayerAction action, long? amountMinor, Guid? sessionId, CancellationToken cancellationToken) =>
+        (await CheckAsync(transaction.Connection!, transaction, [new EligibilityQuery(userId, action, amountMinor, sessionId)], cancellationToken))[0];
+
     /// <returns>One decision per query, in order; null where the user does not exist.</returns>
     public async Task<EligibilityDecision?[]> CheckAsync(IReadOnlyList<EligibilityQuery> queries, CancellationToken cancellationToken)
     {
@@ -31,10 +39,16 @@ public sealed class EligibilityChecker(NpgsqlDataSource db, TimeProvider time)
         {
             return [];
         }
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        return await CheckAsync(connection, null, queries, cancellationToken);
+    }
+
+    private async Task<EligibilityDecision?[]> CheckAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<EligibilityQuery> queries, CancellationToken cancellationToken)
+    {
         var now = time.GetUtcNow();
         var userIds = queries.Select(q => q.UserId).Distinct().ToArray();
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection);
+        await using var batch = new NpgsqlBatch(connection, transaction);
 
         // The session joins per query (one user may ask from two sessions); limits and deposits per user.
         var players = new NpgsqlBatchCommand(

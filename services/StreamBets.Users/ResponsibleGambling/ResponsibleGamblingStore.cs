@@ -101,7 +101,7 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Records a succeeded deposit for the deposit limits, once per deposit id, in the caller's transaction
-    /// (the DepositSucceeded handler's inbox transaction). Answers whether it was new.
+    /// (the DepositSucceeded handler's inbox transaction, or a sandbox deposit's with its credit). Answers whether it was new.
     /// </summary>
     public static async Task<bool> RecordDepositAsync(
         NpgsqlTransaction transaction, Guid depositId, Guid userId, long amountMinor, DateTimeOffset occurredAt, CancellationToken cancellationToken)
@@ -113,7 +113,7 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
         return await insert.With(depositId).With(userId).With(amountMinor).With(occurredAt).ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>The same in a transaction of its own, for callers outside an event handler.</summary>
+    /// <summary>The same in a transaction of its own.</summary>
     public async Task<bool> RecordDepositAsync(Guid depositId, Guid userId, long amountMinor, DateTimeOffset occurredAt, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
@@ -123,44 +123,23 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
         return recorded;
     }
 
-    public async Task<bool> IsDepositRecordedAsync(Guid depositId, CancellationToken cancellationToken)
+    public static async Task<bool> IsDepositRecordedAsync(NpgsqlTransaction transaction, Guid depositId, CancellationToken cancellationToken)
     {
-        await using var select = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM rg_deposits WHERE deposit_id = $1)").With(depositId);
+        await using var select = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM rg_deposits WHERE deposit_id = $1)", transaction.Connection, transaction).With(depositId);
         return (bool)(await select.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>
-    /// Holds a lock on the player's deposits until disposed, so that they happen one at a time: a deposit's limit check,
+    /// Locks the player's deposits until the transaction ends, so that they happen one at a time: a deposit's limit check,
     /// its credit and its record then cannot interleave with another deposit's (two deposits could otherwise each pass
     /// the check against the same total). An advisory lock, not the users row: the deposit's own writes reference that
     /// row, and their foreign-key checks would wait on a row lock held here.
     /// </summary>
-    public async Task<IAsyncDisposable> HoldDepositsAsync(Guid userId, CancellationToken cancellationToken)
+    public static async Task LockDepositsAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
     {
-        var connection = await db.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var hold = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", connection, transaction)
-                .With(DepositsLockClass).With(userId.ToString());
-            await hold.ExecuteNonQueryAsync(cancellationToken);
-            return new DepositsHold(connection, transaction);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>Ends the holding transaction (it wrote nothing: a rollback is its release) and returns the connection.</summary>
-    private sealed class DepositsHold(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await transaction.DisposeAsync();
-            await connection.DisposeAsync();
-        }
+        await using var hold = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", transaction.Connection, transaction)
+            .With(DepositsLockClass).With(userId.ToString());
+        await hold.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task LockPlayerAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
