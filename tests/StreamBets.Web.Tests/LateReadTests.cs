@@ -93,24 +93,22 @@ public sealed class LateReadTests : IAsyncLifetime
     public async Task A_pool_read_answered_after_a_later_one_does_not_bring_back_the_state_it_saw()
     {
         var pool = OpenPool(900_00);
-        var path = $"/api/pools/{pool.Id}";
-        _gateway.Answer(path, pool);
-        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var path = Serve(pool);
         var page = RenderPoolPage(pool.Id);
         page.WaitForAssertion(() => Assert.Equal("open", StateShown(page)));
 
         // Not live, the page reads the pool every 3 s: this read is slow, and answers the pool as it was when sent.
         var release = _gateway.HoldNext(path);
         _clock.Advance(TimeSpan.FromSeconds(3));
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Reads(path) == 2), TimeSpan.FromSeconds(15)));
+        Assert.True(await SoonAsync(() => Reads(path) == 2));
         // Locked by hand meanwhile: the push's read answers first.
-        _gateway.Answer(path, pool with { State = "locked", BettingOpen = false, LockedAt = _clock.GetUtcNow() });
-        Push("PoolStateChanged", new PoolStateChangedMessage(pool.Id, "locked", [], _clock.GetUtcNow()) { Stream = $"pool:{pool.Id}", Sequence = 3 });
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) == "locked"), TimeSpan.FromSeconds(15)));
+        _gateway.Answer(path, LockedByHand(pool));
+        Push("PoolStateChanged", LockedPush(pool, $"pool:{pool.Id}", 3));
+        Assert.True(await SoonAsync(() => StateShown(page) == "locked"));
 
         release();
 
-        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) != "locked"), TimeSpan.FromMilliseconds(500)), "the slow read's 'open' came back");
+        Assert.True(await StaysAsync(() => StateShown(page) == "locked"), "the slow read's 'open' came back");
         Assert.Empty(page.FindAll("[data-testid=bet-form]"));
     }
 
@@ -118,21 +116,19 @@ public sealed class LateReadTests : IAsyncLifetime
     public async Task Pushes_that_come_while_the_pool_page_first_reads_its_pool_are_not_missed()
     {
         var pool = OpenPool(900_00);
-        var path = $"/api/pools/{pool.Id}";
-        _gateway.Answer(path, pool);
-        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var path = Serve(pool);
         var release = _gateway.HoldNext(path);
         var page = RenderPoolPage(pool.Id);
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Reads(path) == 1), TimeSpan.FromSeconds(15)));
+        Assert.True(await SoonAsync(() => Reads(path) == 1));
 
         // The last bets and a lock by hand while the page's first read is on its way.
         Push("OddsChanged", Odds(pool, 1_000_00));
-        _gateway.Answer(path, pool with { State = "locked", BettingOpen = false, LockedAt = _clock.GetUtcNow() }); // totals lag behind
-        Push("PoolStateChanged", new PoolStateChangedMessage(pool.Id, "locked", [], _clock.GetUtcNow()) { Stream = $"pool:{pool.Id}", Sequence = 3 });
+        _gateway.Answer(path, LockedByHand(pool)); // totals lag behind
+        Push("PoolStateChanged", LockedPush(pool, $"pool:{pool.Id}", 3));
         release();
 
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) == "locked"), TimeSpan.FromSeconds(15)), $"Shown: {StateShown(page)}");
-        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) != "locked"), TimeSpan.FromMilliseconds(500)));
+        Assert.True(await SoonAsync(() => StateShown(page) == "locked"), $"Shown: {StateShown(page)}");
+        Assert.True(await StaysAsync(() => StateShown(page) == "locked"));
         Assert.Contains(Money.Format(1_000_00), page.Markup);
     }
 
@@ -140,21 +136,37 @@ public sealed class LateReadTests : IAsyncLifetime
     public async Task A_state_change_heard_on_both_the_pool_and_its_channel_reads_the_pool_once()
     {
         var pool = OpenPool(900_00);
-        var path = $"/api/pools/{pool.Id}";
-        _gateway.Answer(path, pool);
-        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var path = Serve(pool);
         var page = RenderPoolPage(pool.Id);
         page.WaitForAssertion(() => Assert.Equal("open", StateShown(page)));
         var readsBefore = Reads(path);
 
-        _gateway.Answer(path, pool with { State = "locked", BettingOpen = false, LockedAt = _clock.GetUtcNow() });
-        var locked = new PoolStateChangedMessage(pool.Id, "locked", [], _clock.GetUtcNow());
-        Push("PoolStateChanged", locked with { Stream = $"pool:{pool.Id}", Sequence = 3 });
-        Push("PoolStateChanged", locked with { Stream = "channel:twitch:streamer1", Sequence = 8 }); // the chat beside it watches the channel
+        _gateway.Answer(path, LockedByHand(pool));
+        Push("PoolStateChanged", LockedPush(pool, $"pool:{pool.Id}", 3));
+        Push("PoolStateChanged", LockedPush(pool, "channel:twitch:streamer1", 8)); // the chat beside it watches the channel
 
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(StateShown(page) == "locked"), TimeSpan.FromSeconds(15)));
-        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(Reads(path) > readsBefore + 1), TimeSpan.FromMilliseconds(500)), $"Reads: {Reads(path) - readsBefore}");
+        Assert.True(await SoonAsync(() => StateShown(page) == "locked"));
+        Assert.True(await StaysAsync(() => Reads(path) == readsBefore + 1), $"Reads: {Reads(path) - readsBefore}");
     }
+
+    /// <summary>The pool page's reads answer this pool, and no bets of the player's on it; the pool's path.</summary>
+    private string Serve(Pool pool)
+    {
+        _gateway.Answer($"/api/pools/{pool.Id}", pool);
+        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        return $"/api/pools/{pool.Id}";
+    }
+
+    private Pool LockedByHand(Pool pool) => pool with { State = "locked", BettingOpen = false, LockedAt = _clock.GetUtcNow() };
+
+    private PoolStateChangedMessage LockedPush(Pool pool, string stream, long sequence) =>
+        new(pool.Id, "locked", [], _clock.GetUtcNow()) { Stream = stream, Sequence = sequence };
+
+    private static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
+
+    /// <summary>Whether the condition still holds half a second on (an answer on its way has landed by then).</summary>
+    private static async Task<bool> StaysAsync(Func<bool> condition) =>
+        !await Eventually.HoldsAsync(() => Task.FromResult(!condition()), TimeSpan.FromMilliseconds(500));
 
     private int Reads(string path) => _gateway.Requests.Count(r => r == path);
 
