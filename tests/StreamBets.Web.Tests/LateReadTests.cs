@@ -71,6 +71,26 @@ public sealed class LateReadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Odds_arriving_late_from_a_replica_with_a_later_clock_do_not_replace_newer_ones()
+    {
+        var pool = OpenPool(900_00);
+        await using var list = new LivePoolList(_live, _clock, work => work(), () => Task.CompletedTask, () => { });
+        await list.ShowAsync([pool]);
+        Serve(pool);
+        var page = RenderPoolPage(pool.Id);
+        page.WaitForAssertion(() => Assert.Equal("open", StateShown(page)));
+
+        Push("OddsChanged", Odds(pool, 990_00) with { Sequence = 3 });
+        Push("OddsChanged", Odds(pool, 1_000_00) with { Sequence = 5 });
+        Assert.True(await SoonAsync(() => page.Markup.Contains(Money.Format(1_000_00))));
+        // Number 4 comes late (another replica's push): older, less staked, but read by a Bet Engine replica whose clock runs ahead.
+        Push("OddsChanged", Odds(pool, 995_00) with { Sequence = 4, AsOf = _clock.GetUtcNow().AddSeconds(2) });
+
+        Assert.Equal(1_000_00, list.Pools![0].TotalStakedMinor);
+        Assert.True(await StaysAsync(() => page.Markup.Contains(Money.Format(1_000_00))), "the older odds replaced the newer");
+    }
+
+    [Fact]
     public void A_pool_page_read_again_on_its_lock_keeps_the_last_pushed_totals()
     {
         var pool = OpenPool(900_00);

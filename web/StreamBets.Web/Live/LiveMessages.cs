@@ -28,6 +28,13 @@ public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IRea
     }
 
     /// <summary>
+    /// Whether this snapshot is later than <paramref name="shown"/>. Stakes only grow while a pool takes bets, so the
+    /// larger total is the later one; <c>asOf</c> is the clock of whichever Bet Engine replica read the totals, and
+    /// a snapshot replayed after a reconnect can come behind a newer one.
+    /// </summary>
+    public bool IsLaterThan(OddsChangedMessage? shown) => shown is null || TotalStakedMinor > shown.TotalStakedMinor;
+
+    /// <summary>
     /// A fresh read of the pool, with this snapshot's stakes if they are newer. Pools' read can lag the Bet Engine's
     /// odds, and stakes only grow, so the larger total is the later one.
     /// </summary>

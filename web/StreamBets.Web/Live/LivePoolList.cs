@@ -88,8 +88,7 @@ public sealed class LivePoolList : IAsyncDisposable
     private void OnOddsChanged(OddsChangedMessage odds) => OnPage(() =>
     {
         var index = Array.FindIndex(Pools ?? [], p => p.Id == odds.PoolId);
-        // After a reconnect an older snapshot may arrive behind a newer one.
-        if (index >= 0 && odds.AsOf >= (_odds.GetValueOrDefault(odds.PoolId)?.AsOf ?? DateTimeOffset.MinValue))
+        if (index >= 0 && odds.IsLaterThan(_odds.GetValueOrDefault(odds.PoolId)))
         {
             _odds[odds.PoolId] = odds;
             Pools![index] = odds.ApplyTo(Pools[index]);
