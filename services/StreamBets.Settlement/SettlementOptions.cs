@@ -30,4 +30,11 @@ public sealed class SettlementOptions
 
     /// <summary>Deadline of one Wallet call.</summary>
     public TimeSpan PaymentTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Longest wait for the next message of the Bet Engine's or Pools' stream. The streams have no deadline (a big pool
+    /// streams for minutes), so without it a peer host that vanished without closing its connection held the run, and
+    /// the pool's lock, forever.
+    /// </summary>
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

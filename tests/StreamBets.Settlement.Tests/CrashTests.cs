@@ -1,9 +1,12 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Contracts.Wallet;
+using StreamBets.Settlement.Payouts;
 using StreamBets.Testing;
 using Xunit.Abstractions;
 using WalletClient = StreamBets.Contracts.Wallet.Wallet.WalletClient;
@@ -13,7 +16,8 @@ namespace StreamBets.Settlement.Tests;
 /// <summary>
 /// The crash test: the Settlement process dies halfway through paying a pool of 10,000 bets, at the worst
 /// moment (the ledger applied a payment batch, settlementdb never heard of it), and a fresh process on the same
-/// database finishes the job. Every bet ends settled once, and the ledger is exact.
+/// database finishes the job. Every bet ends settled once, the ledger is exact, and so is the paid metric: a rerun
+/// replays payments, which the ledger answers DUPLICATE, and they are not counted as paid again.
 /// </summary>
 [Collection(StackCollection.Name)]
 public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
@@ -31,6 +35,8 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         var bets = await stack.PlaceAsync(pool.Id, users.Select(u => (u, pool.Outcomes[random.Next(2)], (long)random.Next(100, 5_000))), batchSize: 2_000);
         output.WriteLine($"{Bets} bets placed after {clock.Elapsed.TotalSeconds:F1} s");
         var house = (Rake: await stack.BalanceAsync("house:rake"), Breakage: await stack.BalanceAsync("house:breakage"));
+
+        using var paidMetric = new PaidMetric();
 
         // The first process: its 4th payment batch reaches the ledger and applies, then the process "dies" before it
         // records anything (the call never returns, and every later payment hangs the same way).
@@ -71,6 +77,8 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         Assert.Equal(0, balances[pool.Escrow]);
         Assert.Equal((house.Rake + rake, house.Breakage + total - rake - paid), (await stack.BalanceAsync("house:rake"), await stack.BalanceAsync("house:breakage")));
         await stack.AssertLedgerExactAsync();
+        // Both processes together counted the pool's total as paid, once.
+        Assert.Equal((paid, rake, total - rake - paid), paidMetric.ByReason());
 
         Assert.Equal(Bets, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
         Assert.Equal(Bets, await stack.SettlementScalarAsync("SELECT settled_bets FROM settlements WHERE pool_id = $1", pool.Id));
@@ -86,6 +94,91 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         Assert.All(perBet.Values, count => Assert.Equal(1, count));
         Assert.Single((await stack.PublishedAsync("streambets.settlement.pool-settled.v1", pool.Id)).DistinctBy(e => e.Id));
         output.WriteLine($"Checked after {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task A_rerun_after_the_house_was_paid_counts_the_money_paid_once()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(3, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[0], 1_000), (users[2], pool.Outcomes[1], 1_001)]);
+        using var paidMetric = new PaidMetric();
+        // Users is briefly unreachable for the escrow check after the house was paid: the run is retried, and the rerun
+        // replays the house's transfers (DUPLICATE) before it can finish.
+        await stack.StopSettlementAsync();
+        var balanceReads = new FirstBalanceReadFails(pool.Escrow);
+        stack.StartSettlement(services => services.Configure<GrpcClientFactoryOptions>(nameof(WalletClient),
+            o => o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => balanceReads))));
+        try
+        {
+            await stack.LockAsync(pool.Id);
+            await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+            await stack.WaitSettledAsync(pool.Id);
+        }
+        finally
+        {
+            await stack.StopSettlementAsync();
+            stack.StartSettlement();
+        }
+
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
+        // T = 3,001; rake floor(150.05) = 150; the winners share 2,851 pro rata: 1,425 each, floored; breakage 1.
+        Assert.Equal((2_850L, 150L, 1L), paidMetric.ByReason());
+        await stack.AssertLedgerExactAsync();
+    }
+
+    /// <summary>Sums <c>streambets.settlement.paid</c> while it listens, as an exporter would.</summary>
+    private sealed class PaidMetric : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentDictionary<string, long> _byReason = new();
+
+        public PaidMetric()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == SettlementTelemetry.Name && instrument.Name == "streambets.settlement.paid")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "reason")
+                    {
+                        _byReason.AddOrUpdate((string)tag.Value!, value, (_, sum) => sum + value);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public (long Payout, long Rake, long Breakage) ByReason() => (
+            _byReason.GetValueOrDefault(PoolSettlementRun.PayoutReason),
+            _byReason.GetValueOrDefault(PoolSettlementRun.RakeReason),
+            _byReason.GetValueOrDefault(PoolSettlementRun.BreakageReason));
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>The first GetBalance of the account fails as if Users were briefly unreachable; every other call goes through.</summary>
+    private sealed class FirstBalanceReadFails(string account) : Interceptor
+    {
+        private int _reads;
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
+            TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+        {
+            if (request is not GetBalanceRequest read || read.Account != account || Interlocked.Increment(ref _reads) > 1)
+            {
+                return continuation(request, context);
+            }
+            var unavailable = new Status(StatusCode.Unavailable, "Users is restarting.");
+            return new AsyncUnaryCall<TResponse>(
+                Task.FromException<TResponse>(new RpcException(unavailable)), Task.FromResult(new Metadata()), () => unavailable, () => new Metadata(), () => { });
+        }
     }
 
     /// <summary>Lets the first payments through; from then on each payment reaches the ledger, and its answer never comes back.</summary>

@@ -2,12 +2,18 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Wallet;
 using StreamBets.Settlement.Payouts;
 using StreamBets.Testing;
+using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
+using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
 
 namespace StreamBets.Settlement.Tests;
 
@@ -101,7 +107,7 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
         var rake = await stack.BalanceAsync("house:rake");
         // Something took 1 out of the escrow: it can pay the winner's 1,900 but not then the rake of 100.
-        await MoveAsync(pool.Escrow, $"user:{users[2]}", 1);
+        await stack.MoveAsync(pool.Escrow, $"user:{users[2]}", 1);
 
         await stack.LockAsync(pool.Id);
         await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
@@ -116,9 +122,27 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         var listed = Assert.Single(failed.GetProperty("items").EnumerateArray(), item => item.GetProperty("poolId").GetGuid() == pool.Id);
         Assert.StartsWith("payment-refused", listed.GetProperty("lastError").GetString());
 
-        // The operator puts the money back and requeues: the rerun pays the rake and nobody twice.
-        await MoveAsync($"user:{users[2]}", pool.Escrow, 1);
-        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
+        // Two days later the operator puts the money back and requeues: the rerun pays the rake and nobody twice.
+        await stack.SettlementScalarAsync("UPDATE settlements SET created_at = created_at - interval '2 days' WHERE pool_id = $1", pool.Id);
+        await stack.MoveAsync($"user:{users[2]}", pool.Escrow, 1);
+        await using (var otherWorker = await stack.SettlementDb.OpenConnectionAsync())
+        {
+            // Another replica's worker holds the pool's run lock a moment, so the backlog is read while the settlement is due.
+            await RunLockAsync(otherWorker, "pg_advisory_lock", pool.Id);
+            try
+            {
+                Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
+                await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
+                var gauges = BacklogGauges();
+                Assert.Equal("due", (await stack.StatusAsync(pool.Id)).Status);
+                // Due again since the requeue, seconds ago: not since the pool finished, which would page on-call.
+                Assert.InRange(gauges["streambets.settlement.oldest_waiting_age"], 0, 60);
+            }
+            finally
+            {
+                await RunLockAsync(otherWorker, "pg_advisory_unlock", pool.Id);
+            }
+        }
         await stack.WaitSettledAsync(pool.Id);
 
         var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
@@ -128,18 +152,104 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         await stack.AssertLedgerExactAsync();
     }
 
+    [Theory]
+    [InlineData(nameof(BetEngineClient))]
+    [InlineData(nameof(PoolsClient))]
+    public async Task A_stream_that_goes_silent_fails_the_run_as_transient_and_the_retry_settles_the_pool(string silentClient)
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(2, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        // The peer's host vanishes mid-call without closing the connection: the first stream never sends another message.
+        var silent = new FirstStreamGoesSilent();
+        await stack.StopSettlementAsync();
+        stack.StartSettlement(services =>
+        {
+            services.Configure<SettlementOptions>(o => o.StreamIdleTimeout = TimeSpan.FromSeconds(1));
+            services.Configure<GrpcClientFactoryOptions>(silentClient, o => o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => silent)));
+        });
+        try
+        {
+            await stack.LockAsync(pool.Id);
+            await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+            await silent.Silenced.WaitAsync(TimeSpan.FromSeconds(15));
+
+            // Given up after the idle timeout (the pool's lock released), retried, and settled by the second run.
+            await silent.GivenUp.WaitAsync(TimeSpan.FromSeconds(10));
+            await stack.WaitSettledAsync(pool.Id, TimeSpan.FromSeconds(15));
+        }
+        finally
+        {
+            await stack.StopSettlementAsync();
+            stack.StartSettlement();
+        }
+
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
+        var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
+        Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[pool.Escrow]]);
+        await stack.AssertLedgerExactAsync();
+    }
+
     private static AdmittedBet Admit(Guid userId, TestPool pool, Guid outcomeId, long stakeMinor) =>
         new(new PlaceBetCommand(userId, pool.Id, outcomeId, stakeMinor, $"late-{Guid.NewGuid():N}"), Guid.CreateVersion7(), DateTimeOffset.UtcNow);
 
-    private async Task MoveAsync(string from, string to, long amountMinor)
+    private static async Task RunLockAsync(NpgsqlConnection session, string function, Guid poolId)
     {
-        var reply = await stack.Wallet.TransferAsync(new TransferRequest
+        await using var command = new NpgsqlCommand($"SELECT {function}($1, hashtext($2))", session);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = SettlementWorker.RunLockClass });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = poolId.ToString() });
+        await command.ExecuteScalarAsync();
+    }
+
+    /// <summary>The first server stream of the client (StreamPoolBets or CalculatePayouts) never yields a message; later calls are untouched.</summary>
+    private sealed class FirstStreamGoesSilent : Interceptor
+    {
+        private int _calls;
+        private readonly TaskCompletionSource _silenced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _givenUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The run waits for the silent stream's next message.</summary>
+        public Task Silenced => _silenced.Task;
+
+        /// <summary>The run stopped waiting for it.</summary>
+        public Task GivenUp => _givenUp.Task;
+
+        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
+            TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation)
         {
-            TransferId = Guid.NewGuid().ToString(),
-            Reason = "test-adjustment",
-            Legs = { new Leg { FromAccount = from, ToAccount = to, AmountMinor = amountMinor } },
-        });
-        Assert.False(reply.Duplicate);
+            var call = continuation(request, context);
+            return Interlocked.Increment(ref _calls) == 1
+                ? new AsyncServerStreamingCall<TResponse>(new SilentStream<TResponse>(this), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose)
+                : call;
+        }
+
+        public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
+            ClientInterceptorContext<TRequest, TResponse> context, AsyncDuplexStreamingCallContinuation<TRequest, TResponse> continuation)
+        {
+            var call = continuation(context);
+            return Interlocked.Increment(ref _calls) == 1
+                ? new AsyncDuplexStreamingCall<TRequest, TResponse>(call.RequestStream, new SilentStream<TResponse>(this), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose)
+                : call;
+        }
+
+        private sealed class SilentStream<T>(FirstStreamGoesSilent owner) : IAsyncStreamReader<T>
+        {
+            public T Current => throw new InvalidOperationException("The stream never sent a message.");
+
+            public async Task<bool> MoveNext(CancellationToken cancellationToken)
+            {
+                owner._silenced.TrySetResult();
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+                finally
+                {
+                    owner._givenUp.TrySetResult();
+                }
+                throw new InvalidOperationException("Unreachable: the delay is infinite.");
+            }
+        }
     }
 
     /// <summary>The settlement backlog gauges' current values, read as an exporter would.</summary>

@@ -212,6 +212,18 @@ public sealed class SettlementStack : IAsyncLifetime
         return [.. placed];
     }
 
+    /// <summary>Moves money between two accounts outside settlement, as an operator's adjustment would.</summary>
+    public async Task MoveAsync(string from, string to, long amountMinor)
+    {
+        var reply = await Wallet.TransferAsync(new TransferRequest
+        {
+            TransferId = Guid.NewGuid().ToString(),
+            Reason = "test-adjustment",
+            Legs = { new Leg { FromAccount = from, ToAccount = to, AmountMinor = amountMinor } },
+        });
+        Assert.False(reply.Duplicate);
+    }
+
     public async Task<long> BalanceAsync(string account) => (await Wallet.GetBalanceAsync(new GetBalanceRequest { Account = account })).BalanceMinor;
 
     /// <summary>Balances of many accounts at once, read from usersdb (an account never used is absent: 0).</summary>

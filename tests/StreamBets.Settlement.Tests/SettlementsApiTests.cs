@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using StreamBets.Testing;
 
 namespace StreamBets.Settlement.Tests;
 
@@ -12,9 +13,7 @@ public sealed class SettlementsApiTests(SettlementStack stack)
     public async Task An_admin_and_the_pools_streamer_see_the_status_and_the_summary()
     {
         var streamerId = Guid.NewGuid();
-        using var streamerPools = new HttpClient { BaseAddress = stack.PoolsHttp.BaseAddress };
-        streamerPools.DefaultRequestHeaders.Authorization = new("Bearer", Testing.InProcessServices.Token(streamerId, "streamer", SettlementStack.SigningKey));
-        var pool = await stack.NewPoolAsync(streamer: (streamerId, streamerPools));
+        var pool = await StreamersPoolAsync(streamerId);
         var users = await stack.FundedUsersAsync(2, 5_000);
         await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
         await stack.LockAsync(pool.Id);
@@ -79,6 +78,30 @@ public sealed class SettlementsApiTests(SettlementStack stack)
     }
 
     [Fact]
+    public async Task The_pools_streamer_sees_a_failed_settlement_without_the_error_an_admin_reads()
+    {
+        var streamerId = Guid.NewGuid();
+        var pool = await StreamersPoolAsync(streamerId);
+        var users = await stack.FundedUsersAsync(3, 5_000);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        // The escrow is 1 short: the winner's 1,900 is paid, the rake refused, and the error names the escrow and the house.
+        await stack.MoveAsync(pool.Escrow, $"user:{users[2]}", 1);
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).Status == "failed", TimeSpan.FromSeconds(30)),
+            $"The settlement is '{(await stack.StatusAsync(pool.Id)).Status}', not failed.");
+
+        using var streamer = stack.SettlementClient(streamerId, "streamer");
+        var streamersView = await streamer.GetFromJsonAsync<JsonElement>($"/api/settlements/{pool.Id}");
+        Assert.Equal(("failed", JsonValueKind.Null), (streamersView.GetProperty("status").GetString(), streamersView.GetProperty("lastError").ValueKind));
+
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+        var adminsView = await admin.GetFromJsonAsync<JsonElement>($"/api/settlements/{pool.Id}");
+        Assert.Equal("failed", adminsView.GetProperty("status").GetString());
+        Assert.StartsWith("payment-refused", adminsView.GetProperty("lastError").GetString());
+    }
+
+    [Fact]
     public async Task Listing_settlements_is_for_admins_and_a_bad_query_is_a_problem_naming_each_field()
     {
         using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
@@ -124,5 +147,13 @@ public sealed class SettlementsApiTests(SettlementStack stack)
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("https://streambets.dev/problems/settlement-not-failed", problem.GetProperty("type").GetString());
+    }
+
+    /// <summary>A pool the streamer opened on their own channel.</summary>
+    private async Task<TestPool> StreamersPoolAsync(Guid streamerId)
+    {
+        using var streamerPools = new HttpClient { BaseAddress = stack.PoolsHttp.BaseAddress };
+        streamerPools.DefaultRequestHeaders.Authorization = new("Bearer", Testing.InProcessServices.Token(streamerId, "streamer", SettlementStack.SigningKey));
+        return await stack.NewPoolAsync(streamer: (streamerId, streamerPools));
     }
 }

@@ -6,7 +6,7 @@ using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
 
 namespace StreamBets.Settlement.Apis;
 
-/// <summary>What an operator (or the pool's streamer) sees of a settlement.</summary>
+/// <summary>What an operator (or the pool's streamer, without <see cref="LastError"/>) sees of a settlement.</summary>
 public sealed record SettlementView(
     Guid PoolId,
     string Kind,
@@ -96,7 +96,8 @@ public static partial class SettlementsApi
             return NotFound(poolId);
         }
 
-        if (!user.IsInRole(AuthenticationDefaults.Roles.Admin))
+        var admin = user.IsInRole(AuthenticationDefaults.Roles.Admin);
+        if (!admin)
         {
             try
             {
@@ -115,7 +116,9 @@ public static partial class SettlementsApi
             }
         }
 
-        return TypedResults.Ok(SettlementView.Of(settlement));
+        // The error is for operators: it names other players' bets and users, escrow balances and internal hosts.
+        var view = SettlementView.Of(settlement);
+        return TypedResults.Ok(admin ? view : view with { LastError = null });
     }
 
     public static async Task<Results<Ok<SettlementView>, ProblemHttpResult>> RequeueSettlement(

@@ -190,9 +190,9 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
 
     /// <summary>
     /// Records paid bets and, in the same transaction, BetsSettled events naming each bet recorded NOW: a bet recorded by an
-    /// earlier (crashed) run is skipped by the primary key, so every bet is announced once. Answers how many were new.
+    /// earlier (crashed) run is skipped by the primary key, so every bet is announced once. Answers the bets recorded now.
     /// </summary>
-    public async Task<int> RecordSettledAsync(Guid poolId, IReadOnlyList<SettledBet> bets, DateTimeOffset settledAt, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SettledBetLine>> RecordSettledAsync(Guid poolId, IReadOnlyList<SettledBet> bets, DateTimeOffset settledAt, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -231,7 +231,7 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
             await outbox.AddRangeAsync(transaction, [.. lines.Chunk(BetsSettled.MaxBets).Select(chunk => new BetsSettled(poolId, chunk, settledAt))], cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
-        return lines.Count;
+        return lines;
     }
 
     /// <summary>Marks the settlement settled with its summary and writes PoolSettled, both once: false if it already was.</summary>
@@ -280,14 +280,16 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
 
     /// <summary>An operator sends a failed settlement back to run (after fixing its cause). False unless it was 'failed'.</summary>
     public async Task<bool> RequeueAsync(Guid poolId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await ExecuteAsync("UPDATE settlements SET status = 'due', attempts = 0, next_attempt_at = $2, finished_at = NULL, updated_at = $2 WHERE pool_id = $1 AND status = 'failed'",
-            cancellationToken, poolId, now) == 1;
+        await ExecuteAsync("""
+            UPDATE settlements SET status = 'due', attempts = 0, next_attempt_at = $2, requeued_at = $2, finished_at = NULL, updated_at = $2
+            WHERE pool_id = $1 AND status = 'failed'
+            """, cancellationToken, poolId, now) == 1;
 
-    /// <summary>Settlements not finished yet (due or running) and when the oldest of them became due.</summary>
+    /// <summary>Settlements not finished yet (due or running) and when the oldest of them became due (created, or last requeued).</summary>
     public async Task<(long Waiting, DateTimeOffset? OldestSince)> BacklogAsync(CancellationToken cancellationToken)
     {
         // Both statuses lead settlements_newest_by_status, so this reads only the unfinished rows.
-        await using var command = db.CreateCommand("SELECT count(*), min(created_at) FROM settlements WHERE status IN ('due', 'running')");
+        await using var command = db.CreateCommand("SELECT count(*), min(coalesce(requeued_at, created_at)) FROM settlements WHERE status IN ('due', 'running')");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));

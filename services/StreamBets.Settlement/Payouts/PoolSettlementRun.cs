@@ -61,12 +61,13 @@ public sealed partial class PoolSettlementRun(
         // 1. The bets, from one snapshot of betsdb: totals first.
         using var bets = betEngine.StreamPoolBets(
             new StreamPoolBetsRequest { PoolId = poolId.ToString(), MaxBetsPerChunk = settings.BetsPerChunk }, cancellationToken: token);
-        if (!await bets.ResponseStream.MoveNext(token) || bets.ResponseStream.Current.ItemCase != PoolBetsChunk.ItemOneofCase.Totals)
+        var betStream = new IdleBoundedStream<PoolBetsChunk>(bets.ResponseStream, "The Bet Engine", settings.StreamIdleTimeout, time);
+        if (!await betStream.MoveNext(token) || betStream.Current.ItemCase != PoolBetsChunk.ItemOneofCase.Totals)
         {
             throw new SettlementRefusedException("bad-bets-stream", "The Bet Engine's stream did not start with the pool's totals.");
         }
 
-        var totals = bets.ResponseStream.Current.Totals;
+        var totals = betStream.Current.Totals;
         if (!await store.DeclareAsync(poolId, Canonical(totals), totals.BetCount, totals.TotalStakeMinor, token))
         {
             throw new SettlementRefusedException("bets-changed",
@@ -88,8 +89,9 @@ public sealed partial class PoolSettlementRun(
         var toPay = Channel.CreateBounded<(PoolBetColumns Bets, PayoutChunk Payouts)>(Math.Max(1, settings.PaymentConcurrency));
         var tally = new Tally();
 
-        var sender = Task.Run(() => SendAsync(bets.ResponseStream, payouts.RequestStream, sent.Writer, token), token);
-        var receiver = Task.Run(() => ReceiveAsync(payouts.ResponseStream, sent.Reader, toPay.Writer, tally, token), token);
+        var payoutStream = new IdleBoundedStream<CalculatePayoutsResponse>(payouts.ResponseStream, "Pools", settings.StreamIdleTimeout, time);
+        var sender = Task.Run(() => SendAsync(betStream, payouts.RequestStream, sent.Writer, token), token);
+        var receiver = Task.Run(() => ReceiveAsync(payoutStream, sent.Reader, toPay.Writer, tally, token), token);
         var payers = Enumerable.Range(0, Math.Max(1, settings.PaymentConcurrency))
             .Select(_ => Task.Run(() => PayAsync(poolId, toPay.Reader, resumed, tally, token), token))
             .ToArray();
@@ -117,8 +119,6 @@ public sealed partial class PoolSettlementRun(
         if (house.Count > 0)
         {
             await TransferAsync(house, token);
-            SettlementTelemetry.PaidMinor.Add(summary.RakeMinor, new KeyValuePair<string, object?>("reason", RakeReason));
-            SettlementTelemetry.PaidMinor.Add(summary.BreakageMinor, new KeyValuePair<string, object?>("reason", BreakageReason));
         }
 
         return summary;
@@ -274,28 +274,28 @@ public sealed partial class PoolSettlementRun(
 
         var alreadySettled = resumed ? await store.SettledAmongAsync(betIds, token) : null;
         var transfers = new List<TransferRequest>(lines.Length);
-        long moving = 0;
         foreach (var line in lines)
         {
             if (line.PayoutMinor > 0 && alreadySettled?.Contains(line.BetId) != true)
             {
                 transfers.Add(EscrowTransfer(PayoutTransferId(line.BetId), line.Result == "refunded" ? RefundReason : PayoutReason,
                     $"bet:{line.BetId}", poolId, UserAccount(line.UserId), line.PayoutMinor));
-                moving += line.PayoutMinor;
             }
         }
 
         if (transfers.Count > 0)
         {
             await TransferAsync(transfers, token);
-            SettlementTelemetry.PaidMinor.Add(moving, new KeyValuePair<string, object?>("reason", PayoutReason));
         }
 
         var unrecorded = alreadySettled is null ? lines : [.. lines.Where(l => !alreadySettled.Contains(l.BetId))];
         if (unrecorded.Length > 0)
         {
             var recorded = await store.RecordSettledAsync(poolId, unrecorded, time.GetUtcNow(), token);
-            SettlementTelemetry.BetsSettled.Add(recorded);
+            SettlementTelemetry.BetsSettled.Add(recorded.Count);
+            // Paid money is counted as its bets are recorded, once whichever run records them, not from the ledger's
+            // answers: a rerun's replayed payments answer DUPLICATE, and a crashed run's APPLIED answers were lost.
+            SettlementTelemetry.PaidMinor.Add(recorded.Sum(b => b.PayoutMinor), new KeyValuePair<string, object?>("reason", PayoutReason));
         }
     }
 
@@ -358,6 +358,31 @@ public sealed partial class PoolSettlementRun(
         SettlementBasis.Cancelled => "cancelled",
         _ => "unspecified",
     };
+
+    /// <summary>
+    /// A server stream whose every next message must come within <paramref name="idleTimeout"/>, or the run fails as a
+    /// transient <see cref="TimeoutException"/> and is retried. A peer host that vanished without closing its connection
+    /// sends no error either, and its stream would otherwise never end.
+    /// </summary>
+    private sealed class IdleBoundedStream<T>(IAsyncStreamReader<T> stream, string peer, TimeSpan idleTimeout, TimeProvider time) : IAsyncStreamReader<T>
+    {
+        public T Current => stream.Current;
+
+        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            using var idle = new CancellationTokenSource(idleTimeout, time);
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idle.Token);
+            try
+            {
+                return await stream.MoveNext(either.Token);
+            }
+            catch (Exception e) when (idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException(string.Create(CultureInfo.InvariantCulture,
+                    $"{peer} sent nothing for {idleTimeout.TotalSeconds:0.#} s: its host is gone or stuck."), e);
+            }
+        }
+    }
 
     /// <summary>What the run counted so far, shared by its tasks.</summary>
     private sealed class Tally

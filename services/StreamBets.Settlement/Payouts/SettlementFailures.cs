@@ -38,6 +38,7 @@ public static class SettlementFailures
         SettlementRefusedException refused => refused.Reason,
         RpcException rpc => ErrorInfoOf(rpc)?.Reason is { Length: > 0 } reason ? reason : $"grpc-{rpc.StatusCode.ToString().ToLowerInvariant()}",
         NpgsqlException => "database",
+        TimeoutException => "timeout",
         _ => exception.GetType().Name,
     };
 

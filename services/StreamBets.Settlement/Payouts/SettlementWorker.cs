@@ -36,8 +36,8 @@ public sealed partial class SettlementWorker(
     NpgsqlDataSource db, SettlementStore store, PoolSettlementRun run, SettlementWorkerSignal signal, TimeProvider time,
     IOptions<SettlementOptions> options, ILogger<SettlementWorker> logger) : BackgroundService
 {
-    /// <summary>Advisory lock namespace of settlement runs (the second key is the hash of the pool id).</summary>
-    private const int RunLockClass = 727_275;
+    /// <summary>Advisory lock namespace of settlement runs (the second key is <c>hashtext</c> of the pool id).</summary>
+    public const int RunLockClass = 727_275;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Value.MaxConcurrentSettlements)).Select(_ => Task.Run(() => WorkAsync(stoppingToken), stoppingToken)));
@@ -134,6 +134,12 @@ public sealed partial class SettlementWorker(
                 SettlementTelemetry.EscrowResidues.Add(1);
             }
             var published = await store.CompleteAsync(poolId, summary, residue, time.GetUtcNow(), stoppingToken);
+            if (published)
+            {
+                // Counted with the settled status, so once: every rerun replays the house's transfers (DUPLICATE).
+                SettlementTelemetry.PaidMinor.Add(summary.RakeMinor, new KeyValuePair<string, object?>("reason", PoolSettlementRun.RakeReason));
+                SettlementTelemetry.PaidMinor.Add(summary.BreakageMinor, new KeyValuePair<string, object?>("reason", PoolSettlementRun.BreakageReason));
+            }
             outcome = "settled";
             LogSettled(logger, poolId, summary.BetCount, summary.PaidMinor, summary.RakeMinor, summary.BreakageMinor, stopwatch.Elapsed.TotalSeconds, published);
         }
