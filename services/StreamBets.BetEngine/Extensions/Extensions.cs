@@ -27,7 +27,8 @@ internal static class Extensions
         // Stores: betsdb (bets, one-outcome rows, totals, outbox/inbox) and Redis (live totals per outcome).
         builder.AddNpgsqlDataSource("betsdb");
         builder.AddPostgresSchema("betsdb", typeof(Extensions).Assembly);
-        builder.AddRedisClient("redis");
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
+        builder.AddRedisFallbackHealthCheck();
 
         // Events: BetsPlaced and OddsChanged go out through the outbox; pool transitions close the snapshot cache at once.
         builder.AddEventBus("betsdb")

@@ -10,7 +10,8 @@ internal static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddDefaultAuthentication();
-        builder.AddRedisClient("redis");
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
+        builder.AddRedisFallbackHealthCheck();
         builder.Services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RedisRateLimiter>());

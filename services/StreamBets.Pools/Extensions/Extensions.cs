@@ -23,7 +23,8 @@ internal static class Extensions
         // and the document store for templates and dynamic configuration (MongoDB in container mode).
         builder.AddNpgsqlDataSource("poolsdb");
         builder.AddPostgresSchema("poolsdb", typeof(Extensions).Assembly);
-        builder.AddRedisClient("redis");
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
+        builder.AddRedisFallbackHealthCheck();
         builder.AddDocumentStore(defaultDatabase: "streambets_pools");
 
         // Events: every transition goes to the outbox with its state change; BetsPlaced feeds the live totals, BetsSettled the

@@ -21,7 +21,8 @@ internal static class Extensions
         builder.AddGrpcDefaults();
         builder.AddNpgsqlDataSource("usersdb");
         builder.AddPostgresSchema("usersdb", typeof(Extensions).Assembly);
-        builder.AddRedisClient("redis");
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
+        builder.AddRedisFallbackHealthCheck();
         builder.AddEventBus("usersdb")
             .AddSubscription<DepositSucceeded, DepositSucceededHandler>();
 
