@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Realtime.Odds;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -34,6 +37,45 @@ public sealed class OddsCoalescingTests(RealtimeStack stack)
         var totals = pushes.Select(p => p.Number("totalStakedMinor")).ToArray();
         Assert.Equal(totals.Order(), totals); // never back in time
         Assert.Equal(totals, onB.Received("OddsChanged").Select(p => p.Number("totalStakedMinor")));
+    }
+
+    [Fact]
+    public async Task A_pools_push_loop_does_not_carry_the_trace_of_the_event_that_started_it()
+    {
+        using var source = new ActivitySource("StreamBets.Realtime.Tests.Odds");
+        var recorded = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = recorded.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var coalescer = stack.ServicesA.GetRequiredService<OddsCoalescer>();
+        var poolId = Guid.NewGuid();
+        await using var client = await stack.ConnectAsync();
+        await client.InvokeAsync("WatchPool", poolId);
+
+        // The first event of a rush starts the pool's loop; later ones, handled under their own traces, join it.
+        using (source.StartActivity("first OddsChanged"))
+        {
+            coalescer.Offer(TestEvents.Odds(poolId, 100));
+        }
+        var first = recorded.Single(a => a.OperationName == "first OddsChanged");
+        await client.WaitForAsync("OddsChanged", p => p.Number("totalStakedMinor") == 100);
+        using (source.StartActivity("later OddsChanged")) // within the interval: the same loop pushes it
+        {
+            coalescer.Offer(TestEvents.Odds(poolId, 200));
+        }
+        await client.WaitForAsync("OddsChanged", p => p.Number("totalStakedMinor") == 200);
+        await Task.Delay(500);
+
+        // Each push is a trace of its own, linked to the event whose snapshot it pushed, never a child of the first.
+        var later = recorded.Single(a => a.OperationName == "later OddsChanged");
+        var pushes = recorded.Where(a => a.OperationName == "push odds" && a.Source == OddsCoalescer.Source).ToList();
+        Assert.Equal(2, pushes.Count);
+        Assert.All(pushes, push => Assert.Equal(default, push.ParentSpanId));
+        Assert.Equal([first.TraceId, later.TraceId], pushes.Select(push => Assert.Single(push.Links).Context.TraceId));
     }
 
     [Fact]

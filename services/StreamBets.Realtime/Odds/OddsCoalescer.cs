@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Realtime.Live;
@@ -17,10 +18,15 @@ namespace StreamBets.Realtime.Odds;
 /// and an older snapshot arriving later (a stalled Bet Engine replica's, a redelivery) is dropped there.</para>
 /// <para>Odds are a snapshot, so losing one in a crash costs nothing the next change does not repair: the handler
 /// hands the event over and returns, and the bus acknowledges it.</para>
+/// <para>Each push is a trace of its own ("push odds"), linked to the trace of the event whose snapshot it pushes: the
+/// loop outlives the event that started it, and inheriting that event's context hung every later push of the rush under
+/// a span that had long ended.</para>
 /// </remarks>
 public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time, ILogger<OddsCoalescer> logger)
     : IDisposable
 {
+    public static readonly ActivitySource Source = new("StreamBets.Realtime.Odds");
+
     private readonly ConcurrentDictionary<Guid, PoolOdds> _pools = new();
     private readonly CancellationTokenSource _stopping = new();
 
@@ -40,12 +46,15 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                 }
                 if (pool.Pending is null || pool.Pending.TotalStakedMinor <= odds.TotalStakedMinor)
                 {
-                    pool.Pending = odds;
+                    (pool.Pending, pool.PendingCause) = (odds, Activity.Current?.Context ?? default);
                 }
                 if (!pool.Running)
                 {
                     pool.Running = true;
-                    _ = Task.Run(() => PushWhileChangingAsync(odds.PoolId, pool));
+                    using (ExecutionContext.SuppressFlow())
+                    {
+                        _ = Task.Run(() => PushWhileChangingAsync(odds.PoolId, pool));
+                    }
                 }
                 return;
             }
@@ -59,9 +68,10 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
         while (!stopping.IsCancellationRequested)
         {
             OddsChanged? next;
+            ActivityContext cause;
             lock (pool)
             {
-                next = pool.Pending;
+                (next, cause) = (pool.Pending, pool.PendingCause);
                 pool.Pending = null;
                 if (next is null)
                 {
@@ -71,13 +81,18 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                 }
             }
 
-            try
+            using (var push = Source.StartActivity(ActivityKind.Internal, links: cause == default ? null : [new ActivityLink(cause)], name: "push odds"))
             {
-                await publisher.PublishOddsAsync(OddsChangedMessage.From(next), stopping);
-            }
-            catch (Exception e) when (!stopping.IsCancellationRequested)
-            {
-                LogPushFailed(logger, e, poolId);
+                push?.SetTag("streambets.pool_id", poolId);
+                try
+                {
+                    await publisher.PublishOddsAsync(OddsChangedMessage.From(next), stopping);
+                }
+                catch (Exception e) when (!stopping.IsCancellationRequested)
+                {
+                    LogPushFailed(logger, e, poolId);
+                    push?.SetStatus(ActivityStatusCode.Error, e.Message);
+                }
             }
             await Task.Delay(options.Value.OddsInterval, time, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -89,6 +104,8 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
     private sealed class PoolOdds
     {
         public OddsChanged? Pending { get; set; }
+        /// <summary>The trace of the event that brought <see cref="Pending"/>.</summary>
+        public ActivityContext PendingCause { get; set; }
         public bool Running { get; set; }
         public bool Retired { get; set; }
     }
