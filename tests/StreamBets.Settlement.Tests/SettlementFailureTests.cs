@@ -121,6 +121,9 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         var failed = await admin.GetFromJsonAsync<JsonElement>("/api/settlements?status=failed");
         var listed = Assert.Single(failed.GetProperty("items").EnumerateArray(), item => item.GetProperty("poolId").GetGuid() == pool.Id);
         Assert.StartsWith("payment-refused", listed.GetProperty("lastError").GetString());
+        // And on the failed gauge, which stays up until the requeue (the failures counter ticked once, maybe before a restart).
+        await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
+        Assert.True(BacklogGauges()["streambets.settlement.failed"] >= 1);
 
         // Two days later the operator puts the money back and requeues: the rerun pays the rake and nobody twice.
         await stack.SettlementScalarAsync("UPDATE settlements SET created_at = created_at - interval '2 days' WHERE pool_id = $1", pool.Id);

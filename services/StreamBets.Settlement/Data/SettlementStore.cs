@@ -285,14 +285,21 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
             WHERE pool_id = $1 AND status = 'failed'
             """, cancellationToken, poolId, now) == 1;
 
-    /// <summary>Settlements not finished yet (due or running) and when the oldest of them became due (created, or last requeued).</summary>
-    public async Task<(long Waiting, DateTimeOffset? OldestSince)> BacklogAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Settlements not finished yet (due or running) and when the oldest of them became due (created, or last requeued),
+    /// and how many stopped in 'failed' waiting for an operator.
+    /// </summary>
+    public async Task<(long Waiting, DateTimeOffset? OldestSince, long Failed)> BacklogAsync(CancellationToken cancellationToken)
     {
-        // Both statuses lead settlements_newest_by_status, so this reads only the unfinished rows.
-        await using var command = db.CreateCommand("SELECT count(*), min(coalesce(requeued_at, created_at)) FROM settlements WHERE status IN ('due', 'running')");
+        // The statuses lead settlements_newest_by_status, so this reads only the unfinished and failed rows.
+        await using var command = db.CreateCommand("""
+            SELECT count(*) FILTER (WHERE status <> 'failed'), min(coalesce(requeued_at, created_at)) FILTER (WHERE status <> 'failed'),
+                   count(*) FILTER (WHERE status = 'failed')
+            FROM settlements WHERE status IN ('due', 'running', 'failed')
+            """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
+        return (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt64(2));
     }
 
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] values)

@@ -3,9 +3,10 @@ using StreamBets.Settlement.Data;
 namespace StreamBets.Settlement.Payouts;
 
 /// <summary>
-/// Reads how many settlements are unfinished and how long the oldest has waited, for the backlog gauges. A settlement
-/// that keeps retrying (a pending bet that is never decided, a refund the ledger refuses) stays 'running' without
-/// failing, so its age is what an alert can catch (docs/settlement.md).
+/// Reads how many settlements are unfinished and how long the oldest has waited, and how many failed, for the backlog
+/// gauges. A settlement that keeps retrying (a pending bet that is never decided, a refund the ledger refuses) stays
+/// 'running' without failing, so its age is what an alert can catch; one that failed stays counted until an operator
+/// requeues it, where the failures counter only ticks once (docs/settlement.md).
 /// </summary>
 public sealed partial class SettlementBacklog(SettlementStore store, TimeProvider time, ILogger<SettlementBacklog> logger) : BackgroundService
 {
@@ -13,8 +14,8 @@ public sealed partial class SettlementBacklog(SettlementStore store, TimeProvide
 
     public async Task ReportAsync(CancellationToken cancellationToken)
     {
-        var (waiting, oldestSince) = await store.BacklogAsync(cancellationToken);
-        SettlementTelemetry.ReportBacklog(waiting, oldestSince is { } since ? time.GetUtcNow() - since : TimeSpan.Zero);
+        var (waiting, oldestSince, failed) = await store.BacklogAsync(cancellationToken);
+        SettlementTelemetry.ReportBacklog(waiting, oldestSince is { } since ? time.GetUtcNow() - since : TimeSpan.Zero, failed);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -29,9 +29,9 @@ public static class SettlementTelemetry
     public static readonly Counter<long> EscrowResidues = Meter.CreateCounter<long>(
         "streambets.settlement.escrow_residues", unit: "{settlement}", description: "Settled pools whose escrow did not end at 0.");
 
-    private sealed record Backlog(long Waiting, double OldestAgeSeconds);
+    private sealed record Backlog(long Waiting, double OldestAgeSeconds, long Failed);
 
-    private static Backlog _backlog = new(0, 0);
+    private static Backlog _backlog = new(0, 0, 0);
 
     static SettlementTelemetry()
     {
@@ -39,8 +39,11 @@ public static class SettlementTelemetry
             description: "Settlements not finished yet (due or running), as last read from settlementdb.");
         Meter.CreateObservableGauge("streambets.settlement.oldest_waiting_age", () => Volatile.Read(ref _backlog).OldestAgeSeconds, unit: "s",
             description: "How long the oldest unfinished settlement has waited. Alert when it grows past minutes: a settlement stuck retrying.");
+        Meter.CreateObservableGauge("streambets.settlement.failed", () => Volatile.Read(ref _backlog).Failed, unit: "{settlement}",
+            description: "Settlements stopped in 'failed' until an operator requeues them, as last read from settlementdb. Alert when above 0.");
     }
 
     /// <summary>What <see cref="SettlementBacklog"/> last read; the gauges report it.</summary>
-    public static void ReportBacklog(long waiting, TimeSpan oldestAge) => Volatile.Write(ref _backlog, new Backlog(waiting, Math.Max(0, oldestAge.TotalSeconds)));
+    public static void ReportBacklog(long waiting, TimeSpan oldestAge, long failed) =>
+        Volatile.Write(ref _backlog, new Backlog(waiting, Math.Max(0, oldestAge.TotalSeconds), failed));
 }
