@@ -11,6 +11,13 @@ public sealed class AuthOptions
     /// <summary>How long one refresh token may wait unused before it expires.</summary>
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
 
+    /// <summary>
+    /// How long after its first use a refresh token may be presented again, for a new successor: a refresh whose answer
+    /// was lost (a timeout, a reset connection, a gateway's 502) is retried with the same token, and must not end the
+    /// session. Later, a second presentation means the token was copied.
+    /// </summary>
+    public TimeSpan RefreshTokenReuseInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The absolute end of a login session, however often it is refreshed.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(30);
 

@@ -106,10 +106,11 @@ public sealed partial class Authenticator(
             return Problems.InvalidRefreshToken();
         }
 
-        if (presented.AlreadyUsed)
+        if (sessions.IsReused(presented, now))
         {
-            // Only the client that received a token should ever present it, and only once: a second
-            // presentation means it was copied. End the session for the thief and the owner alike.
+            // Only the client that received a token should ever present it, and only once (or again within seconds, when
+            // the answer to its refresh was lost): a later presentation means it was copied. End the session for the
+            // thief and the owner alike.
             await EndSessionAsync(transaction, presented.SessionId, "refresh-token-reused", now, cancellationToken);
             LogRefreshTokenReused(logger, presented.UserId, presented.SessionId);
             return Problems.RefreshTokenReused();

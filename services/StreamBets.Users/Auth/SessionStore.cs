@@ -9,11 +9,12 @@ public sealed record SessionGrant(Guid SessionId, string RefreshToken, DateTimeO
 
 /// <summary>The session a presented refresh token belongs to, locked for the rest of the rotation.</summary>
 public sealed record PresentedRefreshToken(byte[] Hash, Guid SessionId, Guid UserId, DateTimeOffset SessionStartedAt, DateTimeOffset SessionExpiresAt,
-    DateTimeOffset TokenExpiresAt, bool AlreadyUsed, bool SessionRevoked);
+    DateTimeOffset TokenExpiresAt, DateTimeOffset? UsedAt, bool SessionRevoked);
 
 /// <summary>
 /// Sessions are refresh-token families in PostgreSQL. Every refresh uses up the presented token and
-/// issues the next; presenting a used token again means it leaked, so the whole family is revoked.
+/// issues the next; presenting a used token again, after <see cref="AuthOptions.RefreshTokenReuseInterval"/>, means it
+/// leaked, so the whole family is revoked.
 /// </summary>
 public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> options)
 {
@@ -38,7 +39,7 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         var hash = RefreshTokens.Hash(refreshToken);
         await using var select = new NpgsqlCommand(
             """
-            SELECT s.id, s.user_id, s.started_at, s.expires_at, t.expires_at, t.used_at IS NOT NULL, s.revoked_at IS NOT NULL
+            SELECT s.id, s.user_id, s.started_at, s.expires_at, t.expires_at, t.used_at, s.revoked_at IS NOT NULL
             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
             WHERE t.token_hash = $1
             FOR UPDATE OF t, s
@@ -49,13 +50,21 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
             return null;
         }
         return new PresentedRefreshToken(hash, reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateTimeOffset>(2),
-            reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetBoolean(5), reader.GetBoolean(6));
+            reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4),
+            reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6));
     }
 
-    /// <summary>Uses up the presented token and issues its successor, never past the session's end.</summary>
+    /// <summary>Whether the token was used up longer ago than a lost answer's retry would come: it was copied.</summary>
+    public bool IsReused(PresentedRefreshToken presented, DateTimeOffset now) =>
+        presented.UsedAt is { } usedAt && now - usedAt > options.Value.RefreshTokenReuseInterval;
+
+    /// <summary>
+    /// Uses up the presented token and issues its successor, never past the session's end. A token presented again
+    /// within the reuse interval keeps its first use time, so retries never stretch the interval.
+    /// </summary>
     public async Task<SessionGrant> RotateAsync(NpgsqlTransaction transaction, PresentedRefreshToken presented, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using (var use = new NpgsqlCommand("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1", transaction.Connection, transaction))
+        await using (var use = new NpgsqlCommand("UPDATE refresh_tokens SET used_at = coalesce(used_at, $2) WHERE token_hash = $1", transaction.Connection, transaction))
         {
             await use.With(presented.Hash).With(now).ExecuteNonQueryAsync(cancellationToken);
         }
