@@ -31,6 +31,12 @@ public sealed class EventBusOptions
     /// <summary>How long processed event ids stay in the inbox; must exceed the longest possible redelivery (the stream retention).</summary>
     public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How often every replica reads its consumer group's lag (events not yet applied, per topic) from the broker for
+    /// the metric <c>streambets.messaging.consumer.lag</c>.
+    /// </summary>
+    public TimeSpan ConsumerLagSampleInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     public OutboxRelayOptions Relay { get; } = new();
 
     public RedisStreamsOptions RedisStreams { get; } = new();
@@ -49,7 +55,7 @@ public sealed class OutboxRelayOptions
     /// <summary>How often a replica that is not the relay leader tries to become it.</summary>
     public TimeSpan LeaderRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How often the outbox lag (pending rows, oldest age) is measured for the metrics.</summary>
+    /// <summary>How often every replica, leader or not, measures the outbox lag (pending rows, oldest age) for the metrics.</summary>
     public TimeSpan LagSampleInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>

@@ -15,8 +15,17 @@ internal static class MessagingTelemetry
     public static readonly Counter<long> PublishFailures = Meter.CreateCounter<long>("streambets.messaging.publish_failures", "{event}", "Events the broker did not acknowledge (retried).");
     public static readonly Counter<long> Handled = Meter.CreateCounter<long>("streambets.messaging.handled", "{event}", "Events a handler applied.");
     public static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("streambets.messaging.duplicates", "{event}", "Redelivered events the inbox skipped.");
-    public static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("streambets.messaging.dead_lettered", "{event}", "Events sent to the dead letter after their last attempt.");
+    public static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("streambets.messaging.dead_lettered", "{event}", "Events sent to the dead letter: after their last attempt, unreadable, or trimmed from the stream before they were applied.");
     public static readonly Histogram<double> EndToEnd = Meter.CreateHistogram<double>("streambets.messaging.end_to_end", "ms", "From the outbox write to the handler's commit.");
+
+    /// <summary>The consumer group a per-group series belongs to (OpenTelemetry messaging semantic conventions).</summary>
+    public const string ConsumerGroupTag = "messaging.consumer.group.name";
+
+    /// <summary>The bus topic ("pools"), never a partition, stream or offset: the series stay few.</summary>
+    public const string TopicTag = "messaging.destination.name";
+
+    public static void RecordDeadLettered(string consumerGroup) =>
+        DeadLettered.Add(1, new KeyValuePair<string, object?>(ConsumerGroupTag, consumerGroup));
 
     public static void SetMessagingTags(Activity activity, string system, string topic, string eventType, Guid eventId)
     {

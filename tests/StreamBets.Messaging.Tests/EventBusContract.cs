@@ -292,6 +292,36 @@ public abstract class EventBusContract
     }
 
     [SkippableFact]
+    public async Task A_consumer_group_stalled_in_its_handler_reports_its_backlog_as_lag_until_it_applies_it()
+    {
+        const string Lag = "streambets.messaging.consumer.lag";
+        var setup = await SetUpAsync();
+        using var metrics = new MessagingMetrics(Lag);
+        var group = $"stalled{Guid.NewGuid():N}"[..15];
+        var gate = new StalledHandler.Gate(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
+        await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
+        await using var consumer = await TestService.StartAsync(setup, consumerDb, group, bus =>
+        {
+            bus.Services.AddSingleton(gate);
+            bus.AddSubscription<Counted, StalledHandler>();
+        });
+        double? LagNow() => metrics.Gauge(Lag, ("messaging.consumer.group.name", group), ("messaging.destination.name", "wallet"));
+
+        await publisher.PublishAsync([.. Enumerable.Range(1, 5).Select(n => (IIntegrationEvent)Events.Counted(Guid.NewGuid(), n))]);
+
+        await Eventually.TrueAsync(() => Task.FromResult(LagNow() == 5), Patience, "the lag gauge reports the 5 events the hung handler holds up");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(5, LagNow());
+        Assert.Equal(0, await TestDatabases.CountAsync(consumerDb, "SELECT count(*) FROM inbox"));
+
+        gate.Opened.SetResult();
+
+        await Eventually.TrueAsync(() => Task.FromResult(LagNow() == 0), Patience, "the lag drops to 0 once the group applied its backlog");
+        Assert.Equal(5, await TestDatabases.CountAsync(consumerDb, "SELECT count(*) FROM inbox"));
+    }
+
+    [SkippableFact]
     public async Task Poison_message_goes_to_the_dead_letter_with_its_error_and_the_key_moves_on()
     {
         await using var scenario = await StartScenarioAsync();

@@ -110,9 +110,10 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
     }
 
     [Fact]
-    public async Task Entry_trimmed_while_pending_with_a_departed_consumer_is_dead_lettered_and_leaves_the_pending_list()
+    public async Task Entry_trimmed_while_pending_with_a_departed_consumer_is_dead_lettered_counted_and_leaves_the_pending_list()
     {
         var setup = await SetUpAsync();
+        using var metrics = new MessagingMetrics("streambets.messaging.dead_lettered");
         await using var redis = await ConnectAsync(setup);
         var database = redis.GetDatabase();
         var stream = Names(setup).Stream("wallet", 0);
@@ -129,6 +130,10 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
         Assert.Equal(entry, deadLetter["entry"]);
         Assert.Contains("trimmed", deadLetter["error"].ToString(), StringComparison.Ordinal);
         Assert.Equal(0, (await database.StreamPendingAsync(stream, "watcher")).PendingMessageCount);
+        // A lost event is a dead letter like any other: the alert on the counter must see it.
+        double DeadLettered() => metrics.Counted("streambets.messaging.dead_lettered", ("messaging.consumer.group.name", "watcher"));
+        await Eventually.TrueAsync(() => Task.FromResult(DeadLettered() > 0), TimeSpan.FromSeconds(15), "the loss is counted as dead-lettered");
+        Assert.Equal(1, DeadLettered());
     }
 
     [Fact]

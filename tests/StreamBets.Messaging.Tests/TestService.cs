@@ -41,6 +41,7 @@ internal sealed class TestService : IAsyncDisposable
         {
             ["ConnectionStrings:servicedb"] = connectionString,
             ["Messaging:Transport"] = setup.Transport.ToString(),
+            ["Messaging:ConsumerLagSampleInterval"] = "00:00:00.100",
         });
         if (Environment.GetEnvironmentVariable("STREAMBETS_TEST_LOGS") == "1")
         {
@@ -179,6 +180,15 @@ internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegration
         insert.Parameters.AddWithValue(activity?.Links.Any() ?? false);
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
+}
+
+/// <summary>A handler that hangs, as on a lock that is never released, until the test lets every event through.</summary>
+internal sealed class StalledHandler(StalledHandler.Gate gate) : IIntegrationEventHandler<Counted>
+{
+    public sealed record Gate(TaskCompletionSource Opened);
+
+    public Task HandleAsync(Counted @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
+        gate.Opened.Task.WaitAsync(cancellationToken);
 }
 
 internal static class Eventually

@@ -61,7 +61,7 @@ internal sealed partial class EventDispatcher(
             {
                 // No retry can fix a message that cannot be read.
                 outcomes[i] = DeliveryOutcome.DeadLetter($"Unreadable message: {e.Message}");
-                MessagingTelemetry.DeadLettered.Add(1);
+                MessagingTelemetry.RecordDeadLettered(identity.ConsumerGroup);
             }
         }
 
@@ -203,7 +203,7 @@ internal sealed partial class EventDispatcher(
                 if (attempt >= options.MaxDeliveryAttempts)
                 {
                     LogDeadLettered(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt);
-                    MessagingTelemetry.DeadLettered.Add(1);
+                    MessagingTelemetry.RecordDeadLettered(identity.ConsumerGroup);
                     return DeliveryOutcome.DeadLetter($"{e.GetType().FullName}: {e.Message} (after {attempt} attempts)");
                 }
                 var delay = Backoff.Delay(attempt, options.RetryInitialDelay, options.RetryMaxDelay);

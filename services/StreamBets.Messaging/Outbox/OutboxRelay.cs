@@ -17,6 +17,10 @@ namespace StreamBets.Messaging.Outbox;
 /// One relay per database publishes at a time: the replica holding a PostgreSQL session advisory lock is the leader, the
 /// others retry every <see cref="OutboxRelayOptions.LeaderRetryInterval"/>. A single reader of the outbox is what keeps
 /// per-key order without coordination; the lock is released by PostgreSQL itself when the leader's session dies.
+/// <para>
+/// Every replica, leader or not, measures the backlog: when no replica leads (a dead leader's session that PostgreSQL
+/// keeps until TCP keepalive gives up, say), the backlog is exactly what must still show.
+/// </para>
 /// </remarks>
 internal sealed partial class OutboxRelay(
     MessagingDatabase database,
@@ -47,7 +51,7 @@ internal sealed partial class OutboxRelay(
         Running.TryAdd(this, 0);
         try
         {
-            await RelayUntilStoppedAsync(stoppingToken);
+            await Task.WhenAll(RelayUntilStoppedAsync(stoppingToken), SampleLagUntilStoppedAsync(stoppingToken));
         }
         finally
         {
@@ -130,17 +134,11 @@ internal sealed partial class OutboxRelay(
     private async Task PublishLoopAsync(CancellationToken cancellationToken)
     {
         var failedRounds = 0;
-        var nextLagSample = DateTimeOffset.MinValue;
         var nextInboxCleanup = DateTimeOffset.MinValue;
         var lastRows = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
-            if (now >= nextLagSample)
-            {
-                await SampleLagAsync(cancellationToken);
-                nextLagSample = now + _relay.LagSampleInterval;
-            }
             if (now >= nextInboxCleanup)
             {
                 await DeleteExpiredInboxRowsAsync(cancellationToken);
@@ -158,7 +156,7 @@ internal sealed partial class OutboxRelay(
             }
             lastRows = time.GetUtcNow();
 
-            var failures = await PublishAndDeleteAsync(rows, cancellationToken);
+            var (failures, error) = await PublishAndDeleteAsync(rows, cancellationToken);
             if (failures == 0)
             {
                 failedRounds = 0;
@@ -167,7 +165,7 @@ internal sealed partial class OutboxRelay(
 
             failedRounds++;
             var delay = Backoff.Delay(failedRounds, options.RetryInitialDelay, options.RetryMaxDelay);
-            LogPublishFailed(failures, rows.Count, delay.TotalMilliseconds);
+            LogPublishFailed(error, failures, rows.Count, delay.TotalMilliseconds);
             await Task.Delay(delay, time, cancellationToken);
         }
     }
@@ -187,8 +185,8 @@ internal sealed partial class OutboxRelay(
         return rows;
     }
 
-    /// <returns>The number of rows the broker did not acknowledge.</returns>
-    private async Task<int> PublishAndDeleteAsync(List<OutgoingMessage> rows, CancellationToken cancellationToken)
+    /// <returns>The number of rows the broker did not acknowledge, and the last error it gave (null when none).</returns>
+    private async Task<(int Failures, Exception? LastError)> PublishAndDeleteAsync(List<OutgoingMessage> rows, CancellationToken cancellationToken)
     {
         using var activity = MessagingTelemetry.Source.StartActivity("outbox relay", ActivityKind.Internal);
         activity?.SetTag("messaging.batch.message_count", rows.Count);
@@ -258,7 +256,28 @@ internal sealed partial class OutboxRelay(
             activity?.SetStatus(ActivityStatusCode.Error, lastError?.Message);
         }
         Interlocked.Add(ref _pending, -sent.Count);
-        return failures;
+        return (failures, lastError);
+    }
+
+    private async Task SampleLagUntilStoppedAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SampleLagAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The last sample stands until the database answers again.
+                LogLagSampleFailed(e.Message);
+            }
+            await Task.Delay(_relay.LagSampleInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     private async Task SampleLagAsync(CancellationToken cancellationToken)
@@ -284,17 +303,17 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    // Only the leader reports, so replicas of one service never add up the same lag twice.
+    // Every replica reports the same backlog of its service's database: aggregate the series with max, never sum.
     private static readonly ConcurrentDictionary<OutboxRelay, byte> Running = new();
 
     private static readonly ObservableGauge<long> PendingGauge = MessagingTelemetry.Meter.CreateObservableGauge(
         "streambets.messaging.outbox.pending",
-        () => Running.Keys.Where(r => r.IsLeader).Select(r => new Measurement<long>(Math.Max(0, Volatile.Read(ref r._pending)), new KeyValuePair<string, object?>("service", r._serviceName))),
+        () => Running.Keys.Select(r => new Measurement<long>(Math.Max(0, Volatile.Read(ref r._pending)), new KeyValuePair<string, object?>("service", r._serviceName))),
         "{event}", "Outbox rows not yet acknowledged by the broker.");
 
     private static readonly ObservableGauge<double> OldestAgeGauge = MessagingTelemetry.Meter.CreateObservableGauge(
         "streambets.messaging.outbox.oldest_age",
-        () => Running.Keys.Where(r => r.IsLeader).Select(r => new Measurement<double>(Volatile.Read(ref r._oldestAgeSeconds), new KeyValuePair<string, object?>("service", r._serviceName))),
+        () => Running.Keys.Select(r => new Measurement<double>(Volatile.Read(ref r._oldestAgeSeconds), new KeyValuePair<string, object?>("service", r._serviceName))),
         "s", "Age of the oldest unpublished outbox row when last sampled.");
 
     /// <summary>The last sampled outbox lag (tests and diagnostics).</summary>
@@ -305,12 +324,17 @@ internal sealed partial class OutboxRelay(
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "This replica is now the outbox relay leader")]
     private partial void LogBecameLeader();
 
+    // With the broker's error: a refusal that never heals (a message too large, a topic the service may not write)
+    // blocks its key for good, and the log is where the on-call reads why (outbox.last_error holds it too).
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "The broker did not acknowledge {Failed} of {Total} outbox events; retrying in {DelayMs:F0} ms")]
-    private partial void LogPublishFailed(int failed, int total, double delayMs);
+    private partial void LogPublishFailed(Exception? exception, int failed, int total, double delayMs);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Outbox relay interrupted; it retries and no row is lost")]
     private partial void LogRelayInterrupted(Exception exception);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Deleted {Count} expired inbox rows")]
     private partial void LogInboxCleaned(int count);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Could not measure the outbox lag: {Error}; the metrics keep the last sample")]
+    private partial void LogLagSampleFailed(string error);
 }

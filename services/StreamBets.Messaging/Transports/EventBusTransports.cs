@@ -38,6 +38,8 @@ internal static class EventBusTransports
                 services.AddSingleton<IEventConsumer>(sp => new RedisStreamsConsumer(
                     sp.GetRequiredKeyedService<IConnectionMultiplexer>(RedisConnectionName), options, sp.GetRequiredService<EventBusIdentity>(),
                     sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisStreamsConsumer>>()));
+                services.AddSingleton<IConsumerLagSource>(sp => new RedisStreamsConsumerLag(
+                    sp.GetRequiredKeyedService<IConnectionMultiplexer>(RedisConnectionName), options, sp.GetRequiredService<EventBusIdentity>()));
                 break;
 
             case MessagingTransport.Kafka:
@@ -47,6 +49,7 @@ internal static class EventBusTransports
                 services.AddSingleton<IEventPublisher>(_ => new KafkaPublisher(bootstrapServers, options.Kafka, topics));
                 services.AddSingleton<IEventConsumer>(sp => new KafkaConsumer(
                     bootstrapServers, options.Kafka, topics, sp.GetRequiredService<EventBusIdentity>(), sp.GetRequiredService<ILogger<KafkaConsumer>>()));
+                services.AddSingleton<IConsumerLagSource>(sp => new KafkaConsumerLag(bootstrapServers, topics, sp.GetRequiredService<EventBusIdentity>()));
                 break;
 
             default:
@@ -60,5 +63,6 @@ internal static class EventBusTransports
             services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
         }
         services.AddHostedService<EventConsumerService>();
+        services.AddHostedService<ConsumerLagMonitor>();
     }
 }

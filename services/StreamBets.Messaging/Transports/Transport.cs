@@ -42,6 +42,17 @@ internal interface IEventConsumer
 }
 
 /// <summary>
+/// How far the service's consumer group is behind, read from the broker's view of the group (not from this replica's
+/// own progress), so a group whose consumers hang, crash in a loop or never start still shows its backlog.
+/// </summary>
+internal interface IConsumerLagSource
+{
+    /// <returns>For each topic, the events on it the group has not applied yet: not yet delivered, or delivered and not
+    /// yet acknowledged (Redis Streams) or committed (Kafka).</returns>
+    Task<IReadOnlyDictionary<string, long>> SampleAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// A dead-lettered event put back on its stream or topic for one consumer group (docs/runbook.md, "Re-driving a dead
 /// letter") names that group in this stream field (Redis Streams) or message header (Kafka). Every other group
 /// acknowledges it unread: they applied the event the first time, and a group without an inbox would apply it again.

@@ -280,7 +280,10 @@ internal sealed partial class RedisStreamsConsumer(
     /// <summary>The entry was trimmed (MAXLEN) after it was delivered and before it was acknowledged: the event is gone, so its id in the dead letter records the loss where operators look.</summary>
     private async Task DeadLetterTrimmedAsync(IDatabase database, string stream, RedisValue id)
     {
+        // Counted with the log, before the write: the event is lost even if its dead letter cannot be written (XAUTOCLAIM
+        // has already dropped the id from the pending list, so nothing would report it again).
         LogTrimmedBeforeProcessed(stream, id.ToString());
+        MessagingTelemetry.RecordDeadLettered(identity.ConsumerGroup);
         await DeadLetterAsync(database, stream, new StreamEntry(id, []), "The entry was trimmed from the stream (MAXLEN) before it was processed.");
     }
 
