@@ -61,6 +61,22 @@ public sealed class RevokedSessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_refresh_whose_answer_was_lost_is_sent_again_at_once_and_keeps_the_session()
+    {
+        // Users rotated the token, but the answer never came back: Users takes the same token again for 30 s.
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK, loseFirstRefreshAnswer: true);
+        var (client, tokens, ended) = await SignedInAsync(gateway);
+
+        var wallet = await client.WalletAsync();
+
+        Assert.Equal(42_00, wallet.Value?.BalanceMinor);
+        Assert.Equal(["POST /api/users/token/refresh refresh-access-1", "POST /api/users/token/refresh refresh-access-1"],
+            gateway.Requests.Where(r => r.StartsWith("POST", StringComparison.Ordinal)));
+        Assert.Equal("refreshed", JwtName((await tokens.GetAsync(_sessionId))!.AccessToken));
+        Assert.Equal(0, ended());
+    }
+
+    [Fact]
     public async Task A_call_refused_again_with_the_fresh_token_is_not_sent_a_third_time()
     {
         var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK, refuseEveryToken: true);
@@ -104,11 +120,12 @@ public sealed class RevokedSessionTests : IAsyncLifetime
 
     /// <summary>
     /// Refuses API calls with the first token ("access-1"), or with any when told, with 401; answers refreshes as told
-    /// (a fresh JWT named "refreshed" on 200) and a wallet of R$ 42,00 to a token it accepts.
+    /// (a fresh JWT named "refreshed" on 200; the first one's answer lost when told) and a wallet of R$ 42,00 to a token it accepts.
     /// </summary>
-    private sealed class FakeGateway(HttpStatusCode refreshAnswers, bool refuseEveryToken = false) : HttpMessageHandler
+    private sealed class FakeGateway(HttpStatusCode refreshAnswers, bool refuseEveryToken = false, bool loseFirstRefreshAnswer = false) : HttpMessageHandler
     {
         private readonly List<string> _requests = [];
+        private int _refreshes;
 
         public IReadOnlyList<string> Requests
         {
@@ -128,6 +145,10 @@ public sealed class RevokedSessionTests : IAsyncLifetime
             {
                 var body = await request.Content!.ReadFromJsonAsync<Dictionary<string, string>>(cancellationToken);
                 Record($"POST {path} {body!["refreshToken"]}");
+                if (loseFirstRefreshAnswer && Interlocked.Increment(ref _refreshes) == 1)
+                {
+                    throw new HttpRequestException("The connection was reset."); // applied, its answer lost
+                }
                 return refreshAnswers == HttpStatusCode.OK
                     ? new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(Refreshed()) }
                     : Problem(refreshAnswers, "refresh-token-reused");

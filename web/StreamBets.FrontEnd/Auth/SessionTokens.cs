@@ -108,7 +108,26 @@ public sealed partial class SessionTokens(
 
     private bool NeedsRefresh(StoredTokens tokens) => tokens.AccessExpiresAt - time.GetUtcNow() < RefreshMargin;
 
+    /// <summary>
+    /// Refreshes the session's tokens; null when Users ended the session. A refresh left unanswered may still have
+    /// rotated the token: Users takes the same token again for 30 s (docs/users.md), so it is sent once more a second
+    /// later rather than at the next call, which may come after those 30 s and would then end the session.
+    /// </summary>
     private async Task<StoredTokens?> RefreshAsync(string sessionId, StoredTokens tokens, CancellationToken cancellationToken)
+    {
+        if (await TryRefreshAsync(sessionId, tokens, cancellationToken) is (var refreshed, Answered: true))
+        {
+            return refreshed;
+        }
+        await Task.Delay(RefreshRetryAfter, time, cancellationToken);
+        // A passing outage must not sign the user out: keep the old token and try again on the next call.
+        return await TryRefreshAsync(sessionId, tokens, cancellationToken) is (var again, Answered: true) ? again : tokens;
+    }
+
+    private static readonly TimeSpan RefreshRetryAfter = TimeSpan.FromSeconds(1);
+
+    /// <summary>One refresh: the new tokens, or null when the session is over; not answered when Users could not be heard.</summary>
+    private async Task<(StoredTokens? Tokens, bool Answered)> TryRefreshAsync(string sessionId, StoredTokens tokens, CancellationToken cancellationToken)
     {
         try
         {
@@ -118,14 +137,14 @@ public sealed partial class SessionTokens(
             {
                 var refreshed = StoredTokens.From((await response.Content.ReadFromJsonAsync<TokenResponse>(cancellationToken))!);
                 await SaveAsync(sessionId, refreshed);
-                return refreshed;
+                return (refreshed, true);
             }
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 // Reused, expired, revoked or past the session time limit: the session is over.
                 LogSessionEnded(logger, (int)response.StatusCode);
                 await RemoveAsync(sessionId);
-                return null;
+                return (null, true);
             }
             LogRefreshFailed(logger, (int)response.StatusCode, null);
         }
@@ -133,8 +152,7 @@ public sealed partial class SessionTokens(
         {
             LogRefreshFailed(logger, 0, e);
         }
-        // A passing outage must not sign the user out: keep the old token and try again on the next call.
-        return tokens;
+        return (null, false);
     }
 
     [LoggerMessage(EventId = 1, EventName = "SessionEnded", Level = LogLevel.Information, Message = "A session ended at refresh (HTTP {Status})")]
