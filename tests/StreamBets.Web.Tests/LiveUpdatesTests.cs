@@ -121,8 +121,11 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         Assert.True(await RaisedAsync(1, 3));
 
         _clock.Advance(LiveUpdates.GapWait); // refused
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_hub.Calls.Contains($"CatchUp pool:{pool} 1")), Within));
-        _clock.Advance(LiveUpdates.GapWait);
+        Assert.True(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(LiveUpdates.GapWait); // the refusal is on its way back: the retry waits from when it arrives
+            return Task.FromResult(_hub.Calls.Count(c => c == $"CatchUp pool:{pool} 1") == 2);
+        }, Within), string.Join("; ", _hub.Calls));
 
         Assert.True(await RaisedAsync(1, 3, 2), Sequences());
         Assert.Equal(2, _hub.Calls.Count(c => c == $"CatchUp pool:{pool} 1"));
@@ -255,6 +258,46 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         await starting;
 
         Assert.Equal(1, reloads);
+    }
+
+    [Fact]
+    public async Task A_balance_changed_between_the_first_read_and_the_first_connect_is_read_again_once_connected()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        var live = NewLiveUpdates();
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads);
+        var gateway = new ScriptedGateway();
+        (var client, _, var redis) = await gateway.SignedInAsync();
+        await using var redisConnection = redis;
+        using var wallet = new WalletState(client, live);
+        gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
+        await wallet.RefreshAsync(); // the top bar's read, before the circuit's first render starts the hub
+
+        // A payout lands before the connection joins the user's group: its push reaches nobody.
+        gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 25_00));
+        await live.EnsureStartedAsync();
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(wallet.BalanceMinor == 25_00), Within), $"Balance: {wallet.BalanceMinor}");
+        Assert.Equal(1, reloads);
+    }
+
+    [Fact]
+    public async Task A_visitor_with_no_balance_read_reads_none_when_pages_read_again_after_the_first_connect()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        var live = NewLiveUpdates();
+        var gateway = new ScriptedGateway();
+        (var client, _, var redis) = await gateway.SignedInAsync();
+        await using var redisConnection = redis;
+        using var wallet = new WalletState(client, live); // the top bar's, which reads no balance for an anonymous visitor
+        var reloads = 0;
+        live.ReloadNeeded += () => Interlocked.Increment(ref reloads); // a channel page that read its pools
+
+        await live.EnsureStartedAsync();
+
+        Assert.Equal(1, reloads);
+        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(gateway.Requests.Contains("/api/users/me/wallet")), TimeSpan.FromSeconds(1)));
     }
 
     private async Task<LiveUpdates> ConnectedAsync()

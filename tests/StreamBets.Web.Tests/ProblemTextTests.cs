@@ -62,6 +62,46 @@ public sealed class ProblemTextTests
         }
     }
 
+    // The fields whose errors the sign-up, verification and limits pages show, and what the services write for them.
+    public static TheoryData<string, string> ShownFields => new()
+    {
+        { "email", "Enter a valid email address." },
+        { "password", "The password must have at least 10 characters." },
+        { "dateOfBirth", "You must be at least 18 years old." },
+        { "country", "Enter an ISO 3166-1 alpha-2 country code, such as BR." },
+        { "cpf", "The CPF must have 11 digits and valid check digits." },
+        { "documentNumber", "The document number must have 5 to 20 letters or digits." },
+        { "firstName", "Enter your first name as it appears on your document." },
+        { "lastName", "Enter your last name as it appears on your document." },
+        { "deposit24hMinor", "Must be between 1 and 100000000000, or null for no limit." },
+        { "deposit7dMinor", "Must be between 1 and 100000000000, or null for no limit." },
+        { "deposit30dMinor", "Must be between 1 and 100000000000, or null for no limit." },
+        { "sessionMinutes", "Must be between 1 and 1440, or null for no limit." },
+        { "period", "Choose one of: 24-hours, 7-days, 30-days, 6-months, indefinite." },
+    };
+
+    [Theory]
+    [MemberData(nameof(ShownFields))]
+    public void A_field_error_a_page_shows_reads_in_Portuguese_for_a_Portuguese_player(string field, string serviceText)
+    {
+        var previous = CultureInfo.CurrentUICulture;
+        CultureInfo.CurrentUICulture = new CultureInfo("pt-BR");
+        try
+        {
+            using var services = new ServiceCollection().AddLogging().AddLocalization(options => options.ResourcesPath = "Resources").BuildServiceProvider();
+
+            var shown = ProblemText.ForField(field, [serviceText], services.GetRequiredService<IStringLocalizer<SharedResource>>());
+
+            var portuguese = Strings.GetString(ProblemText.FieldKeyPrefix + field, CultureInfo.CurrentUICulture);
+            Assert.Equal([portuguese], shown);
+            Assert.NotEqual(Strings.GetString(ProblemText.FieldKeyPrefix + field, new CultureInfo("en")), portuguese);
+        }
+        finally
+        {
+            CultureInfo.CurrentUICulture = previous;
+        }
+    }
+
     [Fact]
     public void A_deposit_over_the_limits_names_what_may_still_be_deposited()
     {

@@ -14,7 +14,8 @@ namespace StreamBets.Web.Tests;
 /// The Realtime hub's contract on a real Kestrel port, for the web app's <see cref="LiveUpdates"/>: it records the calls
 /// the client makes, pushes what a test says to every connection, and answers CatchUp from every message numbered so
 /// far, pushed or not (as Realtime's replay does), or with catch-up-gap for a stream it was told to forget or asked
-/// after a number it has not handed out (a counter that went back). It can refuse a call as one too many.
+/// after a number it has not handed out (a counter that went back). It takes chat lines, and can refuse a call as one
+/// too many or with any other refusal.
 /// </summary>
 public sealed class StandInHub : IAsyncDisposable
 {
@@ -23,7 +24,8 @@ public sealed class StandInHub : IAsyncDisposable
     private readonly ConcurrentDictionary<string, bool> _forgotten = new();
     private readonly ConcurrentDictionary<string, HubCallerContext> _connections = new();
     private readonly ConcurrentQueue<string> _calls = new();
-    private readonly ConcurrentDictionary<string, int> _refusals = new();
+    private readonly ConcurrentDictionary<string, (int Left, string Refusal)> _refusals = new();
+    private const string RateLimited = "rate-limited: Slow down: at most 250 watch, catch-up and chat history calls at once, then 5 a second. Try again in 1 s.";
 
     public static int FreePort()
     {
@@ -80,8 +82,11 @@ public sealed class StandInHub : IAsyncDisposable
         }
     }
 
-    /// <summary>The next <paramref name="times"/> calls of the method are refused as the hub's read-call budget refuses them.</summary>
-    public void RefuseNext(string method, int times = 1) => _refusals[method] = times;
+    /// <summary>
+    /// The next <paramref name="times"/> calls of the method are refused with <paramref name="refusal"/> ("code: text", as
+    /// Realtime words them); by default as the hub's read-call budget refuses them.
+    /// </summary>
+    public void RefuseNext(string method, int times = 1, string refusal = RateLimited) => _refusals[method] = (times, refusal);
 
     /// <summary>Drops every connection, as a replica's restart does; the clients reconnect by themselves.</summary>
     public void DropConnections()
@@ -118,6 +123,18 @@ public sealed class StandInHub : IAsyncDisposable
 
         public void UnwatchChannel(string channel) => Call($"UnwatchChannel {channel}");
 
+        public List<ChatMessage> GetChatHistory(string channel)
+        {
+            Call($"GetChatHistory {channel}");
+            return [];
+        }
+
+        public ChatMessage SendChat(string channel, string text)
+        {
+            Call($"SendChat {channel}");
+            return new ChatMessage(Guid.NewGuid().ToString(), channel, null, "Ana", text, DateTimeOffset.UtcNow);
+        }
+
         public List<Replayed> CatchUp(string stream, long afterSequence)
         {
             Call($"CatchUp {stream} {afterSequence}");
@@ -132,14 +149,14 @@ public sealed class StandInHub : IAsyncDisposable
             }
         }
 
-        /// <summary>Records the call, or refuses it as one too many when told to.</summary>
+        /// <summary>Records the call, or refuses it when told to.</summary>
         private void Call(string call)
         {
             _owner._calls.Enqueue(call);
             var method = call[..call.IndexOf(' ')];
-            if (_owner._refusals.TryGetValue(method, out var left) && left > 0 && _owner._refusals.TryUpdate(method, left - 1, left))
+            if (_owner._refusals.TryGetValue(method, out var told) && told.Left > 0 && _owner._refusals.TryUpdate(method, told with { Left = told.Left - 1 }, told))
             {
-                throw new HubException("rate-limited: Slow down: at most 250 watch, catch-up and chat history calls at once, then 5 a second. Try again in 1 s.");
+                throw new HubException(told.Refusal);
             }
         }
     }

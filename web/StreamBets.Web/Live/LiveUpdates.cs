@@ -27,7 +27,8 @@ public sealed class GatewayAddress(IConfiguration configuration)
 /// subscribe to its events and say which pools and channels they watch. Each event is raised once, in the order it
 /// comes: a duplicate is dropped, and messages a stream skipped are asked for with CatchUp when they do not follow
 /// within a second (docs/realtime.md, "Sequences and catching up"). After a reconnect the watches are sent again, each
-/// stream is caught up, and <see cref="ReloadNeeded"/> lets pages read again what no stream can replay. If the hub
+/// stream is caught up, and <see cref="ReloadNeeded"/> lets pages read again what no stream can replay; so it does after
+/// the first connect when pages read before it (their watches and the user's group were joined only then). If the hub
 /// cannot be reached it keeps trying in the background and reports <see cref="LiveStatus.Offline"/>, so pages can
 /// poll meanwhile.
 /// </summary>
@@ -86,8 +87,8 @@ public sealed partial class LiveUpdates : IAsyncDisposable
 
     public event Action? StatusChanged;
     /// <summary>
-    /// Pushes may have been missed that no stream can replay (after a reconnect, or a catch-up asked too late): pages
-    /// read again what they show.
+    /// Pushes may have been missed that no stream can replay (after a reconnect, a first connect made after pages read,
+    /// or a catch-up asked too late): pages read again what they show.
     /// </summary>
     public event Action? ReloadNeeded;
     public event Action<OddsChangedMessage>? OddsChanged;
@@ -200,7 +201,8 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         }
     }
 
-    private const string ChatOffline = "Chat is offline right now.";
+    // Coded as the hub's refusals are ("code: text"), so the page words it as it words theirs.
+    private const string ChatOffline = ChatRefusal.Offline + ": Chat is offline right now.";
 
     /// <summary>
     /// The connection closed under a call (a Realtime restart): the client fails the call pending on it with a
@@ -264,7 +266,10 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                 await connection.StartAsync(_stopping.Token);
                 await RewatchAsync();
                 SetStatus(LiveStatus.Live);
-                if (afterOutage)
+                // Pages read before the first connect (the circuit's first render starts it): what was pushed between
+                // their read and the groups joined just now reached nobody. A page that reads listens for ReloadNeeded,
+                // so with none listening there is nothing to read again.
+                if (afterOutage || ReloadNeeded is not null)
                 {
                     await ResyncAsync();
                 }

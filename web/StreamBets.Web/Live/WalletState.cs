@@ -13,6 +13,8 @@ public sealed class WalletState : IDisposable
     private readonly GatewayClient _gateway;
     private readonly LiveUpdates _live;
     private long _lastSequence = -1;
+    // Set by the first read: a balance never read nor pushed (an anonymous visitor's) is not read on a reload either.
+    private bool _read;
 
     public WalletState(GatewayClient gateway, LiveUpdates live)
     {
@@ -28,6 +30,7 @@ public sealed class WalletState : IDisposable
 
     public async Task RefreshAsync()
     {
+        _read = true;
         var pushedBefore = _lastSequence;
         var wallet = await _gateway.WalletAsync();
         // A balance pushed while the read was on its way is at least as new as the read's.
@@ -61,7 +64,10 @@ public sealed class WalletState : IDisposable
     private void OnReloadNeeded()
     {
         _lastSequence = -1;
-        _ = RefreshAsync();
+        if (_read || BalanceMinor is not null)
+        {
+            _ = RefreshAsync();
+        }
     }
 
     public void Dispose()

@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Resources;
+using Bunit;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+using StreamBets.Web.Components.Shared;
+using StreamBets.Web.Live;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>A chat line the hub refused is explained in the player's language, never with SignalR's English text.</summary>
+public sealed class ChatRefusalTests : IAsyncLifetime
+{
+    private const string Channel = "twitch:streamer1";
+    private static readonly ResourceManager Strings = new("StreamBets.Web.Resources.SharedResource", typeof(SharedResource).Assembly);
+    private static readonly CultureInfo Portuguese = new("pt-BR");
+    private readonly ScriptedGateway _gateway = new();
+    private readonly BunitContext _bunit = new();
+    private StandInHub _hub = null!;
+    private LiveUpdates _live = null!;
+    private IConnectionMultiplexer _redis = null!;
+
+    public async Task InitializeAsync()
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        var port = StandInHub.FreePort();
+        _hub = await StandInHub.StartAsync(port);
+        (var client, var session, _redis) = await _gateway.SignedInAsync();
+        var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", $"http://127.0.0.1:{port}")]).Build());
+        _live = new LiveUpdates(address, session, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
+        await _live.EnsureStartedAsync();
+        _bunit.AddPlayerPage(client, _live, TimeProvider.System);
+        _bunit.AddAuthorization().SetAuthorized("Ana");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _bunit.DisposeAsync();
+        await _live.DisposeAsync();
+        await _hub.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    // Realtime's refusals of SendChat (docs/realtime.md, "Errors"), as it words them, and what the player reads.
+    public static TheoryData<string, string, string?> Refusals => new()
+    {
+        { "muted: You are muted in this chat for 600 more seconds.", "Chat_muted-wait", "10:00" },
+        { "rate-limited: Slow down: at most 5 messages every 10 seconds. Try again in 7 s.", "Chat_rate-limited-wait", "0:07" },
+        { "banned: You are banned from this channel's chat.", "Chat_banned", null },
+        { "message-too-long: Messages are at most 300 characters; this one has 301.", "Chat_message-too-long", null },
+        { "message-empty: Write something first: the message is empty.", "Chat_message-empty", null },
+        { "sign-in-required: Sign in to chat.", "Chat_sign-in-required", null },
+        { "invalid-channel: Name the channel as provider:channelId.", "Chat_refused", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public async Task A_refused_chat_line_reads_in_the_players_language(string refusal, string key, string? wait)
+    {
+        CultureInfo.CurrentUICulture = Portuguese; // flows into this test's awaits only, and the page's handlers it runs
+        var chat = _bunit.Render<ChatPanel>(parameters => parameters.Add(p => p.Channel, Channel));
+        _hub.RefuseNext("SendChat", refusal: refusal);
+
+        // In one go on the page's dispatcher: the chat history's answer re-renders the form at any moment.
+        await chat.InvokeAsync(() =>
+        {
+            chat.Find("input").Change("Oi, pessoal");
+            return chat.Find("form").SubmitAsync();
+        });
+
+        var expected = string.Format(Portuguese, Strings.GetString(key, Portuguese)!, wait);
+        Assert.Equal(expected, chat.Find(".problem").TextContent);
+        Assert.Contains("SendChat " + Channel, _hub.Calls);
+    }
+
+    [Fact]
+    public async Task A_chat_line_sent_while_the_hub_is_out_of_reach_says_so_in_the_players_language()
+    {
+        CultureInfo.CurrentUICulture = Portuguese;
+        await using var offline = PlayerPages.UnstartedLiveUpdates(session: null!, TimeProvider.System);
+        var refused = await Assert.ThrowsAsync<HubException>(() => offline.SendChatAsync(Channel, "Oi"));
+        using var services = new ServiceCollection().AddLogging().AddLocalization(options => options.ResourcesPath = "Resources").BuildServiceProvider();
+
+        var text = ChatRefusal.Text(refused, services.GetRequiredService<IStringLocalizer<SharedResource>>());
+
+        Assert.Equal(Strings.GetString("Chat_offline", Portuguese), text);
+    }
+}

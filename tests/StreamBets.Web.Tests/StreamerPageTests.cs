@@ -1,0 +1,140 @@
+using Bunit;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+using StreamBets.FrontEnd.Gateway;
+using StreamBets.Testing;
+using StreamBets.Web.Components.Pages;
+using StreamBets.Web.Gateway;
+using StreamBets.Web.Live;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// The streamer's page: each click sends once, a failed read is shown as one and goes with the next good read, and a
+/// pool's refusal stands only while the pool is as it was when the action was sent.
+/// </summary>
+public sealed class StreamerPageTests : IAsyncLifetime
+{
+    private const string LivePath = "/api/pools/live";
+    private static readonly PoolChannel First = new("twitch", "streamer1"), Second = new("kick", "streamer1");
+    private readonly ScriptedGateway _gateway = new();
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly BunitContext _bunit = new();
+    private IConnectionMultiplexer _redis = null!;
+    private LiveUpdates _live = null!;
+
+    public async Task InitializeAsync()
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        (var client, var session, _redis) = await _gateway.SignedInAsync();
+        _live = PlayerPages.UnstartedLiveUpdates(session, _clock);
+        _bunit.AddPlayerPage(client, _live, _clock);
+        _bunit.AddAuthorization().SetAuthorized("Ana").SetRoles("streamer");
+        _gateway.Answer("/api/pools/channels/mine", new[] { new ChannelLink(First), new ChannelLink(Second) });
+        _gateway.Answer("/api/pools/finished", Array.Empty<Pool>());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _bunit.DisposeAsync();
+        await _live.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_double_click_on_open_pool_opens_one_pool()
+    {
+        _gateway.Answer(LivePath, Array.Empty<Pool>());
+        var page = _bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=create-pool]");
+        _gateway.Answer("/api/pools", OpenPool(First));
+        var release = _gateway.Hold("/api/pools");
+
+        // The second click arrives while the first one's POST is held at the gateway.
+        var first = page.Find("[data-testid=create-pool]").SubmitAsync();
+        Assert.True(await ChangesSentAsync(1), "The first click sent nothing.");
+        var second = page.Find("[data-testid=create-pool]").SubmitAsync();
+        release();
+        await Task.WhenAll(first, second);
+
+        Assert.Equal(["POST /api/pools"], _gateway.Changes);
+    }
+
+    [Fact]
+    public async Task A_double_click_on_lock_now_sends_one_lock()
+    {
+        var pool = OpenPool(First);
+        _gateway.Answer(LivePath, new[] { pool });
+        var page = _bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=lock-pool]");
+        _gateway.Answer($"/api/pools/{pool.Id}/lock", pool with { State = "locked", BettingOpen = false });
+        var release = _gateway.Hold($"/api/pools/{pool.Id}/lock");
+
+        var first = page.Find("[data-testid=lock-pool]").ClickAsync(new());
+        Assert.True(await ChangesSentAsync(1), "The first click sent nothing.");
+        var second = page.Find("[data-testid=lock-pool]").ClickAsync(new());
+        release();
+        await Task.WhenAll(first, second);
+
+        Assert.Equal([$"POST /api/pools/{pool.Id}/lock"], _gateway.Changes);
+    }
+
+    [Fact]
+    public void A_failed_read_shows_as_a_read_failure_not_under_create_and_goes_with_the_next_good_read()
+    {
+        _gateway.Refuse(LivePath, 503, ApiProblem.Unavailable);
+        var page = _bunit.Render<Streamer>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=problem]")));
+        Assert.Empty(page.FindAll("[data-testid=create-pool] [data-testid=problem]"));
+
+        // The offline poll reads again, and this time the channel answers.
+        _gateway.Answer(LivePath, new[] { OpenPool(First) });
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=streamer-pool]")));
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+    }
+
+    [Fact]
+    public async Task Switching_to_a_channel_whose_read_fails_lists_none_of_the_previous_channels_pools()
+    {
+        _gateway.Answer(LivePath, new[] { OpenPool(First) });
+        var page = _bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=streamer-pool]");
+
+        _gateway.Refuse(LivePath, 503, ApiProblem.Unavailable);
+        await page.FindAll("[data-testid=my-channels] button").Single(b => b.TextContent == Second.ToString()).ClickAsync(new());
+
+        Assert.Empty(page.FindAll("[data-testid=streamer-pool]"));
+        Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code"));
+    }
+
+    [Fact]
+    public async Task A_lock_whose_answer_was_lost_says_so_only_until_a_read_shows_the_pool_locked()
+    {
+        var pool = OpenPool(First);
+        _gateway.Answer(LivePath, new[] { pool });
+        var page = _bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=lock-pool]");
+        _gateway.Refuse($"/api/pools/{pool.Id}/lock", 503, ApiProblem.Unavailable);
+
+        // Still open on the read after it: the lock may or may not have been made.
+        await page.Find("[data-testid=lock-pool]").ClickAsync(new());
+        Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=streamer-pool] [data-testid=problem]").GetAttribute("data-code"));
+
+        // It was made: the next read shows the pool locked.
+        _gateway.Answer(LivePath, new[] { pool with { State = "locked", BettingOpen = false } });
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        page.WaitForElement("[data-testid=resolve-pool]");
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+    }
+
+    private Task<bool> ChangesSentAsync(int count) =>
+        Eventually.HoldsAsync(() => Task.FromResult(_gateway.Changes.Count == count), TimeSpan.FromSeconds(15));
+
+    private Pool OpenPool(PoolChannel channel) => new(
+        Guid.NewGuid(), channel, Guid.NewGuid(), "Who wins?", "open", true,
+        [new PoolOutcome(Guid.NewGuid(), "Yes", 0, 0, null), new PoolOutcome(Guid.NewGuid(), "No", 0, 0, null)], 0, 1_00, 1_000_00, 500, 120,
+        _clock.GetUtcNow(), _clock.GetUtcNow(), _clock.GetUtcNow().AddMinutes(2), null, null, [], null, null, null, 1);
+}
