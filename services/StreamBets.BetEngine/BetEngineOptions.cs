@@ -9,6 +9,12 @@ public sealed class BetEngineOptions
     public int BatchMaxSize { get; set; } = 500;
 
     /// <summary>
+    /// Most bets of one pool waiting in this process for their batch. A bet beyond it is refused 503 at once (nothing
+    /// placed, retry with the same key) rather than queued behind minutes of work its caller will not wait for.
+    /// </summary>
+    public int MaxQueuedBetsPerPool { get; set; } = 10_000;
+
+    /// <summary>
     /// How long a batch that is not full waits for more bets before it goes. Bets that arrive while the pool's previous
     /// batch is being committed wait for that batch anyway, so under load batches fill without this delay.
     /// </summary>
@@ -23,9 +29,14 @@ public sealed class BetEngineOptions
     /// <summary>How often the recovery loop looks for bets left pending or refunds left due.</summary>
     public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A bet its batch wrote as pending this long ago is not in any live batch any more (batches take milliseconds):
-    /// recovery re-drives it. Re-driving a live batch's bet is safe, only wasted work.</summary>
-    public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// A bet its batch wrote as pending this long ago is taken over by recovery, and a recovery claim this old belongs to a
+    /// recoverer that is gone. Longer than a batch runs after its pending write unless betsdb stalls (Pools is read within
+    /// 1 s, during the write; the ledger call's deadline is 15 s; the betsdb steps take milliseconds), so recovery does not
+    /// take a live batch's bets, and no stake call of theirs is still in flight when recovery replays it. If it does take
+    /// one, the claim keeps the money exact and the live batch answers that bet 202 pending (docs/bets.md).
+    /// </summary>
+    public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Shortest time between two OddsChanged events of one pool (250 ms = at most 4 per second).</summary>
     public TimeSpan OddsInterval { get; set; } = TimeSpan.FromMilliseconds(250);

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Eligibility;
@@ -241,6 +243,43 @@ public sealed class BetRejectionTests(BetEngineStack stack)
         Assert.Equal(HttpStatusCode.BadRequest, noKey.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
         await AssertNoMoneyMovedAsync(player, pool);
+    }
+
+    [Fact]
+    public async Task A_bet_beyond_its_pools_queue_limit_is_refused_at_once_as_unavailable_and_nothing_is_placed()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (opener, queued, turnedAway) = (await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds));
+        var services = stack.BetEngine;
+        // A replica whose pools may each have one bet waiting for its batch.
+        await using var batchers = new PoolBatchers(services.GetRequiredService<BetBatchPipeline>(),
+            Options.Create(new BetEngineOptions { MaxQueuedBetsPerPool = 1 }), NullLogger<PoolBatchers>.Instance);
+        var placement = new BetPlacement(services.GetRequiredService<IPoolDirectory>(), services.GetRequiredService<EligibilityCache>(),
+            services.GetRequiredService<BetStore>(), batchers, stack.Clock);
+        PlaceBetCommand Bet(TestPlayer player) => new(player.Id, pool.Id, pool.Outcomes[0], 500, $"queue-limit-{player.Id}");
+
+        var hold = stack.StakeHold.Arm(pool.Id);
+        Task<PlacementResult> opening, waiting;
+        PlacementResult refused;
+        try
+        {
+            opening = placement.PlaceAsync(Bet(opener), default);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30)); // its batch took it: the queue is empty
+            waiting = placement.PlaceAsync(Bet(queued), default);
+            refused = await placement.PlaceAsync(Bet(turnedAway), default).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        Assert.Equal((null, BetRejectionCodes.DependencyUnavailable), (refused.Bet, refused.Rejection?.Code));
+        Assert.True((await opening).IsAccepted);
+        Assert.True((await waiting).IsAccepted);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", turnedAway.Id));
+        await AssertNoMoneyMovedAsync(turnedAway, pool, escrow: 1_000);
+        // Nothing of it was kept: the retry is judged afresh, and placed.
+        Assert.True((await placement.PlaceAsync(Bet(turnedAway), default)).IsAccepted);
     }
 
     private async Task AssertNoMoneyMovedAsync(TestPlayer player, TestPool pool, long funds = Funds, long escrow = 0)

@@ -261,7 +261,7 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
-    public async Task A_retry_while_the_first_request_is_still_queued_waits_for_its_answer_even_past_the_lock_time()
+    public async Task A_bet_still_queued_when_the_gateway_gives_up_on_it_is_never_placed_and_its_retry_after_the_lock_is_refused()
     {
         var pool = await stack.NewPoolAsync();
         var (first, queued) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
@@ -274,33 +274,36 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
             var held = firstClient.PlaceAsync(pool, pool.Outcomes[0], 400);
             await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
 
-            // This bet queues behind the held batch; the Gateway gives up on both at its deadline.
+            // This bet queues behind the held batch; the Gateway gives up on both at its deadline and drops the stream.
             using (var unanswered = await queuedClient.PlaceAsync(pool, pool.Outcomes[1], 300, key))
             {
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, unanswered.StatusCode);
             }
             (await held).Dispose();
 
-            // The pool locks while the bet still waits in its pool's batcher. A retry must not be judged afresh
-            // ("pool-locked"): the queued bet, placed before the lock, will be decided, and its answer is the key's answer.
+            // The pool locks while the Bet Engine is still stuck. The player was told to retry, and the retry is judged
+            // afresh: nothing of the bet was written, so it is refused, and it must stay refused.
             await stack.LockPoolAsync(pool.Id);
             var directory = stack.BetEngine.GetRequiredService<IPoolDirectory>();
             Assert.True(await BetEngineStack.EventuallyAsync(async () => (await directory.GetAsync(pool.Id, default))!.State == PoolState.Locked));
-            using var meanwhile = await queuedClient.PlaceAsync(pool, pool.Outcomes[1], 300, key);
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, meanwhile.StatusCode);
-            Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await meanwhile.ProblemTypeAsync());
+            using var refused = await queuedClient.PlaceAsync(pool, pool.Outcomes[1], 300, key);
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Equal(BetRequests.Problem(BetRejectionCodes.PoolLocked), await refused.ProblemTypeAsync());
         }
         finally
         {
             hold.Release();
         }
+
+        // The held batch finishes; the queued bet, whose caller had gone before any batch wrote it, is not placed.
         Assert.True(await BetEngineStack.EventuallyAsync(async () =>
-            await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1 AND status = 'accepted'", pool.Id) == 2));
-        using var retried = await queuedClient.PlaceAsync(pool, pool.Outcomes[1], 300, key);
-        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
-        Assert.Equal("true", retried.Headers.GetValues(BetsApi.ReplayedHeader).Single());
-        Assert.Equal(700, await stack.BalanceAsync(pool.Escrow));
-        Assert.Equal(100_000 - 300, await stack.BalanceAsync(queued.Account));
+            await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1 AND status = 'accepted'", pool.Id) == 1));
+        await Task.Delay(500); // time enough for a batch that would still write it
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", queued.Id));
+        using var again = await queuedClient.PlaceAsync(pool, pool.Outcomes[1], 300, key);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(100_000, await stack.BalanceAsync(queued.Account));
         await stack.AssertLedgerExactAsync();
     }
 

@@ -57,4 +57,50 @@ public sealed class GrpcPlacementTests(BetEngineStack stack)
         Assert.Equal("bets.streambets.dev", info.Domain);
         Assert.Equal(5_000, await stack.BalanceAsync(player.Account));
     }
+
+    [Theory]
+    [InlineData("nul\0key")]
+    [InlineData("bell\u0007")]
+    [InlineData("line\nbreak")]
+    public async Task An_idempotency_key_with_a_control_character_is_refused_alone_and_the_bets_beside_it_are_placed(string key)
+    {
+        var pool = await stack.NewPoolAsync();
+        var (opener, odd, fine) = (await stack.NewPlayerAsync(5_000), await stack.NewPlayerAsync(5_000), await stack.NewPlayerAsync(5_000));
+        using var channel = stack.BetEngineGrpcChannel();
+        var client = new Contracts.Bets.BetEngine.BetEngineClient(channel);
+        PlaceBetRequest Bet(TestPlayer player, string idempotencyKey) => new()
+        {
+            UserId = player.Id.ToString(),
+            PoolId = pool.Id.ToString(),
+            OutcomeId = pool.Outcomes[0].ToString(),
+            StakeMinor = 1_000,
+            IdempotencyKey = idempotencyKey,
+        };
+        // A held batch makes the next two bets queue together, so they would share one batch.
+        var hold = stack.StakeHold.Arm(pool.Id);
+        Task<PlaceBetReply> opening, placing;
+        RpcException error;
+        try
+        {
+            opening = client.PlaceBetAsync(Bet(opener, Guid.NewGuid().ToString())).ResponseAsync;
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+            var refusing = client.PlaceBetAsync(Bet(odd, key)).ResponseAsync;
+            placing = client.PlaceBetAsync(Bet(fine, Guid.NewGuid().ToString())).ResponseAsync;
+            await Task.Delay(300);
+            hold.Release();
+            error = await Assert.ThrowsAsync<RpcException>(() => refusing);
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal("invalid-request", error.GetRpcStatus()!.GetDetail<ErrorInfo>().Reason);
+        Assert.Contains("idempotency_key", error.Status.Detail);
+        Assert.Equal(BetStatus.Accepted, (await opening).Bet.Status);
+        Assert.Equal(BetStatus.Accepted, (await placing).Bet.Status);
+        Assert.Equal(5_000, await stack.BalanceAsync(odd.Account));
+        Assert.Equal(2_000, await stack.BalanceAsync(pool.Escrow));
+    }
 }

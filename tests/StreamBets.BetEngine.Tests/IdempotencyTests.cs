@@ -1,8 +1,12 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using StreamBets.BetEngine.Pools;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using StreamBets.BetEngine.Apis;
+using StreamBets.BetEngine.Data;
+using StreamBets.BetEngine.Eligibility;
 using StreamBets.BetEngine.Placement;
+using StreamBets.BetEngine.Pools;
 
 namespace StreamBets.BetEngine.Tests;
 
@@ -106,5 +110,57 @@ public sealed class IdempotencyTests(BetEngineStack stack)
         Assert.Equal(HttpStatusCode.Created, replay.StatusCode);
         Assert.Equal(placed, await replay.BetAsync());
         Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
+    }
+
+    [Fact]
+    public async Task A_bet_whose_caller_gives_up_while_it_waits_in_its_pools_queue_is_never_placed_and_a_retry_on_any_replica_is_judged_afresh()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (first, quitter) = (await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds));
+        var services = stack.BetEngine;
+        var replicaA = services.GetRequiredService<BetPlacement>();
+        // Replica B: its own placement and batchers, over the same betsdb and neighbours.
+        await using var batchersB = new PoolBatchers(
+            services.GetRequiredService<BetBatchPipeline>(), services.GetRequiredService<IOptions<BetEngineOptions>>(), NullLogger<PoolBatchers>.Instance);
+        var directory = services.GetRequiredService<IPoolDirectory>();
+        var replicaB = new BetPlacement(directory, services.GetRequiredService<EligibilityCache>(), services.GetRequiredService<BetStore>(), batchersB, stack.Clock);
+        var bet = new PlaceBetCommand(quitter.Id, pool.Id, pool.Outcomes[1], 300, Guid.NewGuid().ToString());
+        // Warm caches: the cheap rules pass at once, so the bet is queued as soon as it is placed.
+        await directory.GetAsync(pool.Id, default);
+        await services.GetRequiredService<EligibilityCache>().CheckAsync(quitter.Id, null, default);
+
+        var hold = stack.StakeHold.Arm(pool.Id);
+        try
+        {
+            var held = stack.BetClient(first).PlaceAsync(pool, pool.Outcomes[0], 400);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // The bet queues behind the held batch; its caller gives up (a deadline, a dropped stream, a closed socket).
+            using var caller = new CancellationTokenSource();
+            var placing = replicaA.PlaceAsync(bet, caller.Token);
+            await Task.Delay(200);
+            await caller.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => placing);
+
+            // The pool locks; the retry reaches the other replica, which refuses it: nothing of it is stored...
+            await stack.LockPoolAsync(pool.Id);
+            Assert.True(await BetEngineStack.EventuallyAsync(async () => (await directory.GetAsync(pool.Id, default))!.State == PoolState.Locked));
+            var retried = await replicaB.PlaceAsync(bet, default);
+            Assert.Equal((null, BetRejectionCodes.PoolLocked), (retried.Bet, retried.Rejection?.Code));
+            hold.Release();
+            Assert.Equal(HttpStatusCode.Created, (await held).StatusCode);
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        // ...and the queued bet is never placed behind its back: both replicas keep answering what B said.
+        await Task.Delay(500); // time enough for a batch that would still write it
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", quitter.Id));
+        Assert.Equal(BetRejectionCodes.PoolLocked, (await replicaA.PlaceAsync(bet, default)).Rejection?.Code);
+        Assert.Equal(Funds, await stack.BalanceAsync(quitter.Account));
+        Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
     }
 }

@@ -212,6 +212,76 @@ public sealed class RecoveryTests(BetEngineStack stack)
         await stack.AssertLedgerExactAsync();
     }
 
+    public enum Interleaving
+    {
+        /// <summary>The live batch finalizes before recovery takes its bets.</summary>
+        LiveBatchFirst,
+
+        /// <summary>Recovery takes the bets, resends their stakes and decides them while the live batch waits for the ledger.</summary>
+        RecoveryFirst,
+
+        /// <summary>Recovery takes the bets and resends their stakes; the ledger applies them, but recovery never learns it
+        /// (its answer lost, or its process dies) while the live batch finalizes.</summary>
+        RecoveryDiesAfterItsLedgerCall,
+    }
+
+    [Theory]
+    [InlineData(Interleaving.LiveBatchFirst)]
+    [InlineData(Interleaving.RecoveryFirst)]
+    [InlineData(Interleaving.RecoveryDiesAfterItsLedgerCall)]
+    public async Task A_slow_live_batch_and_recovery_leave_no_stake_in_escrow_without_an_accepted_bet_and_tell_the_player_the_truth(Interleaving interleaving)
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 600);
+        var second = stack.Admit(player, pool, pool.Outcomes[1], 900);
+        // The live batch writes both bets pending, holds the second back (a second outcome) and sends the first's stake;
+        // the ledger applies it, and its answer is slow.
+        var liveHold = stack.StakeHold.Arm(pool.Id);
+        IReadOnlyList<PlacementResult> told = [];
+        var live = Pipeline.RunAsync(pool.Id, [first, second], answers => told = answers, default);
+        await liveHold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+
+        switch (interleaving)
+        {
+            case Interleaving.LiveBatchFirst:
+                liveHold.Release();
+                await live;
+                await Recovery.RecoverAsync(TimeSpan.Zero, default);
+                break;
+            case Interleaving.RecoveryFirst:
+                await Recovery.RecoverAsync(TimeSpan.Zero, default);
+                liveHold.Release();
+                await live;
+                break;
+            case Interleaving.RecoveryDiesAfterItsLedgerCall:
+                var recoveryHold = stack.StakeHold.Arm(pool.Id);
+                var recovering = Recovery.RecoverAsync(TimeSpan.Zero, default);
+                await recoveryHold.Reached.WaitAsync(TimeSpan.FromSeconds(30)); // both stakes sent again, and applied
+                liveHold.Release();
+                await live;
+                recoveryHold.LoseAnswer();
+                await recovering;
+                break;
+        }
+        var toldNow = told.Select(a => (a.Bet?.Status, a.Rejection?.Code)).ToArray();
+        await Recovery.RecoverAsync(TimeSpan.Zero, default); // the next round, whatever happened before
+
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'accepted'", first.BetId));
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'second-outcome' AND refund_status IS DISTINCT FROM 'due'",
+            second.BetId));
+        Assert.Equal(0, await stack.PendingBatchesOfPoolAsync(pool.Id));
+        // The escrow holds the accepted stake and nothing else; the player has the rest.
+        Assert.Equal(600, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(Funds - 600, await stack.BalanceAsync(player.Account));
+        await stack.AssertLedgerExactAsync();
+        // And what the live batch told the player is true: the decision, or "pending" while recovery owns the bet.
+        Assert.Equal(interleaving == Interleaving.RecoveryDiesAfterItsLedgerCall
+            ? [(BetStatus.Pending, null), (BetStatus.Pending, null)]
+            : new (BetStatus?, string?)[] { (BetStatus.Accepted, null), (BetStatus.Rejected, BetRejectionCodes.SecondOutcome) }, toldNow);
+    }
+
     [Fact]
     public async Task A_pending_bet_of_a_pool_cancelled_meanwhile_is_rejected_and_its_stake_returned()
     {

@@ -51,9 +51,9 @@ public static class BetsApi
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > PlaceBetCommand.MaxIdempotencyKeyLength)
+        if (!PlaceBetCommand.IsWellFormedKey(idempotencyKey))
         {
-            errors[IdempotencyKeyHeader] = [$"The {IdempotencyKeyHeader} header is required: 1 to {PlaceBetCommand.MaxIdempotencyKeyLength} characters, unique per bet."];
+            errors[IdempotencyKeyHeader] = [$"The {IdempotencyKeyHeader} header is required: 1 to {PlaceBetCommand.MaxIdempotencyKeyLength} characters, no control characters, unique per bet."];
         }
         if (request.PoolId is null || request.PoolId == Guid.Empty)
         {

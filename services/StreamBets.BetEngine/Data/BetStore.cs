@@ -251,14 +251,43 @@ public sealed class BetStore(NpgsqlDataSource db)
         return outcomes;
     }
 
-    /// <summary>Bets still pending that their batch wrote before <paramref name="writtenBefore"/>, in placement order.</summary>
+    /// <summary>Bets still pending that their batch wrote before <paramref name="writtenBefore"/>, unclaimed by recovery
+    /// since then, in placement order.</summary>
     public Task<IReadOnlyList<PendingBet>> PendingAsync(DateTimeOffset writtenBefore, int limit, CancellationToken cancellationToken) =>
         ReadPendingBetsAsync("""
             SELECT b.bet_id, b.user_id, b.pool_id, b.outcome_id, b.stake_minor, b.placed_at
             FROM pending_batches p CROSS JOIN LATERAL unnest(p.bet_ids) AS u(bet_id) JOIN bets b ON b.bet_id = u.bet_id
-            WHERE p.written_at < $1 AND b.status = 'pending'
+            WHERE p.written_at < $1 AND b.status = 'pending' AND (b.recovery_claimed_at IS NULL OR b.recovery_claimed_at < $1)
             ORDER BY b.placed_at, b.bet_id LIMIT $2
             """, writtenBefore, limit, cancellationToken);
+
+    /// <summary>
+    /// Claims for recovery, in a commit of its own, those of the bets that are still pending and not claimed since
+    /// <paramref name="claimedBefore"/>; returns their ids. A live finalize leaves a claimed bet pending
+    /// (<see cref="Placement.BatchFinalizer"/>), so a bet it decided first is never claimed, and one claimed first is
+    /// decided by recovery alone. Rows are locked in bet_id order, as the finalize locks them.
+    /// </summary>
+    public async Task<IReadOnlySet<Guid>> ClaimForRecoveryAsync(
+        IReadOnlyCollection<Guid> betIds, DateTimeOffset claimedAt, DateTimeOffset claimedBefore, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            WITH claimable AS (
+                SELECT bet_id FROM bets
+                WHERE bet_id = ANY($1) AND status = 'pending' AND (recovery_claimed_at IS NULL OR recovery_claimed_at < $3)
+                ORDER BY bet_id FOR UPDATE)
+            UPDATE bets b SET recovery_claimed_at = $2 FROM claimable c WHERE b.bet_id = c.bet_id RETURNING b.bet_id
+            """);
+        command.Parameters.Add(Value(betIds.ToArray()));
+        command.Parameters.Add(Value(claimedAt));
+        command.Parameters.Add(Value(claimedBefore));
+        var claimed = new HashSet<Guid>(betIds.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            claimed.Add(reader.GetGuid(0));
+        }
+        return claimed;
+    }
 
     /// <summary>
     /// Deletes the pending batches written before <paramref name="writtenBefore"/> that hold no pending bet any more:

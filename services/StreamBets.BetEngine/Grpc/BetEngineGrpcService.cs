@@ -92,9 +92,9 @@ public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed po
         {
             errors.Add("stake_minor must be positive");
         }
-        if (request.IdempotencyKey.Length is 0 or > PlaceBetCommand.MaxIdempotencyKeyLength)
+        if (!PlaceBetCommand.IsWellFormedKey(request.IdempotencyKey))
         {
-            errors.Add($"idempotency_key must be 1 to {PlaceBetCommand.MaxIdempotencyKeyLength} characters");
+            errors.Add($"idempotency_key must be 1 to {PlaceBetCommand.MaxIdempotencyKeyLength} characters, not blank, with no control characters");
         }
         if (errors.Count > 0)
         {

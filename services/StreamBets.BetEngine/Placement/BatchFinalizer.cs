@@ -26,19 +26,34 @@ public sealed record FinalizedBatch(
 /// (resolved, cancelled, or its settlement snapshot begun) every moved stake is rejected <c>pool-closed</c> instead:
 /// Settlement does not count it. Rejected bets whose stake moved are marked refund 'due'; the caller refunds them after
 /// the commit, and recovery does if the caller dies first.
+/// <para>
+/// A bet recovery has claimed (<see cref="BetStore.ClaimForRecoveryAsync"/>) is decided only by recovery
+/// (<see cref="FinalizeClaimedAsync"/>): recovery may have sent its stake again, even one the live batch held back, and
+/// only its replay knows whether that moved. The live finalize leaves such a bet pending and answers it so. The check
+/// rides on the row lock the finalize takes anyway: no extra round trip.
+/// </para>
 /// </summary>
 public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProvider time)
 {
     private const int MaxAttempts = 5;
 
+    /// <summary>A live batch's finalize: decides its bets that are still pending and not claimed by recovery.</summary>
     /// <param name="decisions">Bets of ONE pool, in the order they were placed (the first outcome of a user wins).</param>
-    public async Task<FinalizedBatch> FinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, CancellationToken cancellationToken)
+    public Task<FinalizedBatch> FinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, CancellationToken cancellationToken) =>
+        FinalizeAsync(poolId, decisions, claimedByRecovery: false, cancellationToken);
+
+    /// <summary>Recovery's finalize of the bets it claimed and whose stakes it replayed: decides those still pending.</summary>
+    /// <param name="decisions">Bets of ONE pool, in the order they were placed (the first outcome of a user wins).</param>
+    public Task<FinalizedBatch> FinalizeClaimedAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, CancellationToken cancellationToken) =>
+        FinalizeAsync(poolId, decisions, claimedByRecovery: true, cancellationToken);
+
+    private async Task<FinalizedBatch> FinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, bool claimedByRecovery, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await TryFinalizeAsync(poolId, decisions, cancellationToken);
+                return await TryFinalizeAsync(poolId, decisions, claimedByRecovery, cancellationToken);
             }
             catch (PostgresException e) when (attempt < MaxAttempts && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
             {
@@ -48,13 +63,14 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
         }
     }
 
-    private async Task<FinalizedBatch> TryFinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, CancellationToken cancellationToken)
+    private async Task<FinalizedBatch> TryFinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, bool claimedByRecovery, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // 1. Own the bets that are still pending, and learn whether the pool finished meanwhile. That read needs no lock:
+        // 1. Own the bets that are still pending (a live batch: and not claimed by recovery, which decides those), and
+        //    learn whether the pool finished meanwhile. That read needs no lock:
         //    a bet pending when Settlement's snapshot began makes Settlement wait and read again after this commit, and
         //    no bet of a finished pool becomes pending any more (BetStore.WritePendingAsync).
         var owned = new HashSet<Guid>();
@@ -65,8 +81,8 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             // Found by primary key alone, the status read rather than filtered on, so no plan can prefer another index
             // (a partial index on status, since dropped, once cost 4.7 ms a batch here; docs/machine-notes.md, session 21).
             batch.BatchCommands.Add(Command(
-                "SELECT bet_id, status = 'pending' FROM bets WHERE bet_id = ANY($1) ORDER BY bet_id FOR UPDATE",
-                decisions.Select(d => d.Bet.BetId).ToArray()));
+                "SELECT bet_id, status = 'pending' AND (recovery_claimed_at IS NULL OR $2) FROM bets WHERE bet_id = ANY($1) ORDER BY bet_id FOR UPDATE",
+                decisions.Select(d => d.Bet.BetId).ToArray(), claimedByRecovery));
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             poolFinished = reader.GetBoolean(0);

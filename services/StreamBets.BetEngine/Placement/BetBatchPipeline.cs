@@ -25,7 +25,8 @@ public sealed record AdmittedBet(PlaceBetCommand Command, Guid BetId, DateTimeOf
 /// of rejected moved stakes.</item>
 /// </list>
 /// A crash between any two steps leaves 'pending' rows that <see cref="PendingBetRecovery"/> re-drives with the same
-/// transfer ids, which the ledger applies at most once.
+/// transfer ids, which the ledger applies at most once. A bet recovery claimed while this batch was slow is left to
+/// recovery by step 3, and answered pending.
 /// <para>
 /// A bet admitted just before the lock may reach step 1 after its pool finished. If the pool is in finished_pools by
 /// then, step 1 writes nothing and the bet is refused <c>pool-closed</c> with no money moved; if it gets there between

@@ -13,7 +13,9 @@ namespace StreamBets.BetEngine.Placement;
 /// Idempotency: the same (user, Idempotency-Key) answers the first result. A concurrent duplicate in this process waits
 /// for the first request's answer; a later one finds the stored bet (in the batch's first write, or by a lookup when
 /// the cheap rules refuse it now, e.g. because the pool has locked since). Refusals decided before a bet id exists are
-/// not stored: nothing moved, and a retry is judged afresh.
+/// not stored: nothing moved, and a retry is judged afresh. So is the retry of a bet whose caller stopped waiting
+/// before its batch began writing it: such a bet is dropped unwritten (<see cref="PoolBatchers"/>), so no replica can
+/// refuse the retry while a queued copy is placed after all.
 /// </para>
 /// </summary>
 public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibility, BetStore store, PoolBatchers batchers, TimeProvider time)
@@ -37,7 +39,7 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                continue; // The first caller went away before its bet was queued: nothing was decided, so judge this one.
+                continue; // The first caller went away before its bet was written: nothing was decided, so judge this one.
             }
             return command.HasSameBodyAs(first.Command) ? answer.AsReplay() : PlacementResult.Refused(BetBatchPipeline.KeyReused());
         }
@@ -55,9 +57,10 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
             throw;
         }
 
-        // Once queued, a bet completes even if this caller goes away (money may already be moving), and the key stays in
-        // flight until it does: a retry meanwhile waits for this answer rather than being judged afresh, perhaps after
-        // the lock time, and told something the batch then contradicts.
+        // Once its batch has begun writing it, a bet completes even if this caller goes away (money may be moving), and
+        // the key stays in flight until it does: a retry meanwhile waits for this answer rather than being judged afresh,
+        // perhaps after the lock time, and told something the batch then contradicts. Before that, the caller's leaving
+        // drops the bet unwritten, and a retry is judged afresh.
         _ = AnswerWhenDecidedAsync(key, mine, decided);
         return await mine.Answer.Task.WaitAsync(cancellationToken);
     }
@@ -67,6 +70,12 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
         try
         {
             mine.Answer.TrySetResult(await decided);
+        }
+        catch (OperationCanceledException)
+        {
+            // Dropped unwritten, its caller gone. Out of the table first, so a duplicate woken by it finds the key free.
+            _inFlight.TryRemove(new KeyValuePair<(Guid, string), InFlight>(key, mine));
+            mine.Answer.TrySetCanceled();
         }
         catch (Exception e)
         {
@@ -108,7 +117,7 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
 
         try
         {
-            return batchers.EnqueueAsync(new AdmittedBet(command, Guid.CreateVersion7(arrivedAt), arrivedAt));
+            return batchers.EnqueueAsync(new AdmittedBet(command, Guid.CreateVersion7(arrivedAt), arrivedAt), cancellationToken);
         }
         catch (ObjectDisposedException)
         {

@@ -18,6 +18,14 @@ public sealed record RecoveryReport(int Redriven, int Accepted, int Rejected, in
 /// resolved or cancelled meanwhile (settlement may have run without it) is the bet rejected <c>pool-closed</c> and a
 /// moved stake refunded: recovery records the pool in finished_pools, and the finalize does the rest.
 /// </para>
+/// <para>
+/// Before it sends any stake again, recovery CLAIMS the bets in betsdb (a commit of its own), only those still pending
+/// then: a bet a live batch decided first is never resent, and a live batch's finalize leaves a claimed bet pending, for
+/// recovery alone to decide. That matters because recovery replays every stake, even one the live batch held back (a
+/// second outcome, a lock by hand): had the live batch decided such a bet "rejected, nothing moved" while recovery's
+/// replay moved it, and recovery then died, the stake would have stayed in escrow for good. A claim older than the
+/// grace period belongs to a recoverer that is gone, and the next round claims and replays the bet again.
+/// </para>
 /// Safe to run beside live batches and on several replicas: finalizing only touches bets still pending, and a stake
 /// moved for a bet someone else rejected is marked for refund.
 /// </summary>
@@ -28,7 +36,8 @@ public sealed partial class PendingBetRecovery(
     private const int MaxBetsPerRound = 5_000;
     private const int MaxBetsPerBatch = 500;
 
-    /// <summary>One round: every bet its batch left pending more than <paramref name="olderThan"/> ago, then every refund due as long.</summary>
+    /// <summary>One round: every bet its batch left pending more than <paramref name="olderThan"/> ago (and not claimed by
+    /// recovery since), then every refund due as long.</summary>
     public async Task<RecoveryReport> RecoverAsync(TimeSpan olderThan, CancellationToken cancellationToken)
     {
         var cutoff = time.GetUtcNow() - olderThan;
@@ -40,8 +49,11 @@ public sealed partial class PendingBetRecovery(
             {
                 try
                 {
-                    var finalized = await RedriveAsync(pool.Key, chunk, cancellationToken);
-                    redriven += chunk.Length;
+                    if (await RedriveAsync(pool.Key, chunk, cutoff, cancellationToken) is not { } finalized)
+                    {
+                        continue;
+                    }
+                    redriven += finalized.Bets.Count;
                     accepted += finalized.NewlyAccepted.Count;
                     rejected += finalized.Bets.Count(b => b.Status == BetStatus.Rejected);
                     await pipeline.CompleteAsync(pool.Key, finalized, cancellationToken);
@@ -68,7 +80,8 @@ public sealed partial class PendingBetRecovery(
         return new RecoveryReport(redriven, accepted, rejected, refunds.Count);
     }
 
-    private async Task<FinalizedBatch> RedriveAsync(Guid poolId, PendingBet[] bets, CancellationToken cancellationToken)
+    /// <returns>Null when none of the bets was still pending and unclaimed.</returns>
+    private async Task<FinalizedBatch?> RedriveAsync(Guid poolId, PendingBet[] candidates, DateTimeOffset claimedBefore, CancellationToken cancellationToken)
     {
         // Settlement may already have run without these bets: once Pools says the pool finished, record it, and the
         // finalize below rejects them (pool-closed) and has their moved stakes refunded.
@@ -80,9 +93,18 @@ public sealed partial class PendingBetRecovery(
             await store.MarkFinishedAsync(poolId, reason, time.GetUtcNow(), cancellationToken);
         }
 
+        // Claimed right before the stakes are sent again, so the claim outlives the ledger call (its deadline is shorter
+        // than the grace period after which another round may claim the bets again).
+        var claimed = await store.ClaimForRecoveryAsync([.. candidates.Select(b => b.BetId)], time.GetUtcNow(), claimedBefore, cancellationToken);
+        PendingBet[] bets = [.. candidates.Where(b => claimed.Contains(b.BetId))];
+        if (bets.Length == 0)
+        {
+            return null;
+        }
+
         // The same one-outcome pre-check as a live batch, in placement order, for the reason a bet is rejected. But every
-        // stake is replayed, a held-back one's too: only the replay tells whether the first attempt moved it (the claim
-        // checked now may be newer than the bet), and the finalize has any moved stake of a rejected bet refunded.
+        // claimed stake is replayed, a held-back one's too: only the replay tells whether an earlier attempt (the live
+        // batch's, or a recoverer's that died) moved it, and the finalize has any moved stake of a rejected bet refunded.
         var backed = new Dictionary<Guid, Guid>(await store.OutcomesByUserAsync(poolId, [.. bets.Select(b => b.UserId).Distinct()], cancellationToken));
         var answers = await ledger.MoveStakesAsync(bets, cancellationToken);
         var decisions = new StakeDecision[bets.Length];
@@ -112,7 +134,7 @@ public sealed partial class PendingBetRecovery(
             }
         }
 
-        return await finalizer.FinalizeAsync(poolId, decisions, cancellationToken);
+        return await finalizer.FinalizeClaimedAsync(poolId, decisions, cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

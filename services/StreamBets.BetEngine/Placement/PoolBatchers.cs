@@ -6,11 +6,16 @@ using Microsoft.Extensions.Options;
 namespace StreamBets.BetEngine.Placement;
 
 /// <summary>
-/// One in-process batcher per pool: a channel that bets of that pool queue on, and a single loop that takes up to
-/// <see cref="BetEngineOptions.BatchMaxSize"/> of them (waiting at most <see cref="BetEngineOptions.BatchMaxDelay"/> for
-/// a batch to fill) and commits them together through <see cref="BetBatchPipeline"/>. While one batch commits, the
+/// One in-process batcher per pool: a bounded channel that bets of that pool queue on, and a single loop that takes up
+/// to <see cref="BetEngineOptions.BatchMaxSize"/> of them (waiting at most <see cref="BetEngineOptions.BatchMaxDelay"/>
+/// for a batch to fill) and commits them together through <see cref="BetBatchPipeline"/>. While one batch commits, the
 /// next one fills, so the batch size grows with the load and the pool's escrow row is written once per batch.
 /// A pool's batches run one after another, which also keeps the one-outcome pre-check exact within this process.
+/// <para>
+/// A bet whose caller stops waiting (its request cancelled: a closed connection, a gRPC deadline, the Gateway's relay
+/// stream dropped at its deadline) before a batch begins writing it is dropped unwritten: nothing of it exists, so a
+/// retry on any replica is judged afresh and can never be contradicted by this queued copy being placed later.
+/// </para>
 /// </summary>
 public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<BetEngineOptions> options, ILogger<PoolBatchers> logger) : IAsyncDisposable
 {
@@ -20,21 +25,36 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
     private readonly ConcurrentDictionary<Guid, PoolBatcher> _batchers = new();
     private readonly CancellationTokenSource _stopping = new();
 
-    /// <summary>Queues an admitted bet; the task completes with its own answer once its batch committed.</summary>
-    public Task<PlacementResult> EnqueueAsync(AdmittedBet bet)
+    /// <summary>
+    /// Queues an admitted bet; the task completes with its own answer once its batch committed, or is cancelled when
+    /// <paramref name="callerGone"/> fires before a batch began writing the bet (nothing was written). A full queue
+    /// answers at once that nothing was placed.
+    /// </summary>
+    public Task<PlacementResult> EnqueueAsync(AdmittedBet bet, CancellationToken callerGone = default)
     {
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        if (callerGone.IsCancellationRequested)
+        {
+            return Task.FromCanceled<PlacementResult>(callerGone);
+        }
         while (true)
         {
             var batcher = _batchers.GetOrAdd(bet.Command.PoolId, poolId => new PoolBatcher(poolId, this));
-            if (batcher.TryEnqueue(bet, out var answer))
+            switch (batcher.TryEnqueue(bet, callerGone, out var answer))
             {
-                return answer;
+                case Enqueued.Queued:
+                    return answer;
+                case Enqueued.Full:
+                    LogQueueFull(_logger, bet.Command.PoolId, _options.MaxQueuedBetsPerPool);
+                    return Task.FromResult(PlacementResult.Refused(Busy()));
             }
             // The batcher went idle and stopped between the lookup and the write: replace it.
             _batchers.TryRemove(new KeyValuePair<Guid, PoolBatcher>(bet.Command.PoolId, batcher));
         }
     }
+
+    internal static BetRejection Busy() => new(BetRejectionCodes.DependencyUnavailable,
+        "The Bet Engine has too many bets of this pool waiting. Nothing was placed; retry with the same Idempotency-Key.");
 
     public async ValueTask DisposeAsync()
     {
@@ -46,15 +66,61 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
         _stopping.Dispose();
     }
 
-    /// <param name="Caller">The span of the request that placed the bet, linked to the batch that answers it.</param>
-    private sealed record Work(AdmittedBet Bet, Activity? Caller, TaskCompletionSource<PlacementResult> Answer);
+    private enum Enqueued
+    {
+        Queued,
+        Full,
+        Closed,
+    }
+
+    /// <summary>A queued bet. <paramref name="caller"/> is the span of the request that placed it, linked to the batch
+    /// that answers it; <paramref name="callerGone"/> drops it, unwritten, if it fires before a batch takes the bet.</summary>
+    private sealed class Work
+    {
+        private const int Waiting = 0, Taken = 1, Dropped = 2;
+        private readonly CancellationTokenRegistration _callerGone;
+        private int _state;
+
+        public Work(AdmittedBet bet, Activity? caller, CancellationToken callerGone)
+        {
+            Bet = bet;
+            Caller = caller;
+            _callerGone = callerGone.UnsafeRegister(static (work, token) => ((Work)work!).Drop(token), this);
+        }
+
+        public AdmittedBet Bet { get; }
+        public Activity? Caller { get; }
+        public TaskCompletionSource<PlacementResult> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>A batch is about to write the bet: from now on it completes whoever waits. False when it was dropped.</summary>
+        public bool TryTake()
+        {
+            if (Interlocked.CompareExchange(ref _state, Taken, Waiting) != Waiting)
+            {
+                return false;
+            }
+            _callerGone.Unregister();
+            return true;
+        }
+
+        /// <summary>The bet was never queued.</summary>
+        public void Forget() => _callerGone.Unregister();
+
+        private void Drop(CancellationToken token)
+        {
+            if (Interlocked.CompareExchange(ref _state, Dropped, Waiting) == Waiting)
+            {
+                Answer.TrySetCanceled(token);
+            }
+        }
+    }
 
     private sealed class PoolBatcher
     {
         private readonly Guid _poolId;
         private readonly PoolBatchers _owner;
-        // Not SingleReader: that channel cannot count its items, which the idle check below needs.
-        private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
+        // Bounded: under overload a pool's queue must not grow without end (each bet holds its caller's request).
+        private readonly Channel<Work> _queue;
         private readonly Lock _gate = new();
         private readonly Task _loop;
         private bool _closed;
@@ -63,6 +129,7 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
         {
             _poolId = poolId;
             _owner = owner;
+            _queue = Channel.CreateBounded<Work>(new BoundedChannelOptions(owner._options.MaxQueuedBetsPerPool) { FullMode = BoundedChannelFullMode.Wait });
             // Without the creating request's context: each batch is a trace of its own, not a child of the first bet.
             using (ExecutionContext.SuppressFlow())
             {
@@ -70,13 +137,18 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
             }
         }
 
-        public bool TryEnqueue(AdmittedBet bet, out Task<PlacementResult> answer)
+        public Enqueued TryEnqueue(AdmittedBet bet, CancellationToken callerGone, out Task<PlacementResult> answer)
         {
-            var work = new Work(bet, Activity.Current, new TaskCompletionSource<PlacementResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+            var work = new Work(bet, Activity.Current, callerGone);
             answer = work.Answer.Task;
             lock (_gate)
             {
-                return !_closed && _queue.Writer.TryWrite(work);
+                var enqueued = _closed ? Enqueued.Closed : _queue.Writer.TryWrite(work) ? Enqueued.Queued : Enqueued.Full;
+                if (enqueued != Enqueued.Queued)
+                {
+                    work.Forget();
+                }
+                return enqueued;
             }
         }
 
@@ -126,6 +198,12 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
 
         private async Task ProcessAsync(List<Work> batch)
         {
+            // The last moment a caller's leaving drops its bet: the batch writes the rest now.
+            batch.RemoveAll(work => !work.TryTake());
+            if (batch.Count == 0)
+            {
+                return;
+            }
             var answered = false;
             try
             {
@@ -192,6 +270,10 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
             }
         }
     }
+
+    [LoggerMessage(EventId = 2, EventName = "PoolQueueFull", Level = LogLevel.Warning,
+        Message = "Pool {PoolId} has {Limit} bets waiting for their batch; a new bet is refused (503, retry)")]
+    private static partial void LogQueueFull(ILogger logger, Guid poolId, int limit);
 
     [LoggerMessage(EventId = 1, EventName = "BatchFailed", Level = LogLevel.Error,
         Message = "A bet batch of pool {PoolId} ({Count} bets) failed unexpectedly (answered before the failure: {Answered})")]
