@@ -158,6 +158,8 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await streamer.Locator("[data-testid=lock-pool]").ClickAsync();
             await streamer.GetByLabel("Yes", new() { Exact = true }).CheckAsync();
             await streamer.Locator("[data-testid=resolve-pool]").ClickAsync();
+            await Expect(streamer.Locator("[data-testid=resolve-confirm]")).ToContainTextAsync("Yes");
+            await streamer.Locator("[data-testid=resolve-yes]").ClickAsync();
             await BrowserFixture.ScreenshotAsync(streamer, "4-streamer-resolved");
         });
 

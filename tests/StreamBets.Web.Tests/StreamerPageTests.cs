@@ -130,6 +130,27 @@ public sealed class StreamerPageTests : IAsyncLifetime
         Assert.Empty(page.FindAll("[data-testid=problem]"));
     }
 
+    [Fact]
+    public async Task A_resolve_names_its_winners_once_more_and_pays_only_those_named_when_confirmed()
+    {
+        var pool = OpenPool(First) with { State = "locked", BettingOpen = false };
+        var (yes, no) = (pool.Outcomes[0], pool.Outcomes[1]);
+        _gateway.Answer(LivePath, new[] { pool });
+        var page = _bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=resolve-pool]");
+        _gateway.Answer($"/api/pools/{pool.Id}/resolve", pool with { State = "resolved", WinningOutcomeIds = [yes.Id] });
+        page.Find($"#win-{yes.Id:N}").Change(true);
+
+        await page.Find("[data-testid=resolve-pool]").ClickAsync(new());
+
+        Assert.Empty(_gateway.Changes); // nothing paid on the first click
+        Assert.Contains("Yes", page.Find("[data-testid=resolve-confirm]").TextContent);
+        Assert.True(page.Find($"#win-{no.Id:N}").HasAttribute("disabled")); // the winners named cannot change under the confirmation
+        await page.Find("[data-testid=resolve-yes]").ClickAsync(new());
+        Assert.Equal([$"POST /api/pools/{pool.Id}/resolve"], _gateway.Changes);
+        Assert.Equal([yes.Id.ToString()], _gateway.LastBody($"/api/pools/{pool.Id}/resolve")!.Value.GetProperty("winningOutcomeIds").EnumerateArray().Select(e => e.GetString()));
+    }
+
     private Task<bool> ChangesSentAsync(int count) =>
         Eventually.HoldsAsync(() => Task.FromResult(_gateway.Changes.Count == count), TimeSpan.FromSeconds(15));
 
