@@ -90,6 +90,38 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
     }
 
     [Fact]
+    public async Task A_copied_refresh_token_presented_within_the_retry_seconds_leaves_one_branch_and_the_other_ends_the_session()
+    {
+        var player = await app.NewPlayerAsync();
+        using var client = app.CreateClient();
+        // The owner refreshes; a thief holding the same token presents it seconds later and gets tokens of its own.
+        var owners = (await (await RefreshAsync(client, player.Tokens.RefreshToken)).Content.ReadFromJsonAsync<TokenResponse>())!;
+        app.Clock.Advance(TimeSpan.FromSeconds(10));
+        var thiefs = (await (await RefreshAsync(client, player.Tokens.RefreshToken)).Content.ReadFromJsonAsync<TokenResponse>())!;
+
+        // The owner's successor was superseded by that "retry": the owner's next refresh, minutes later, ends the session.
+        app.Clock.Advance(TimeSpan.FromMinutes(14));
+        var owner = await RefreshAsync(client, owners.RefreshToken);
+
+        Assert.Equal("https://streambets.dev/problems/refresh-token-reused", (await owner.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        Assert.Equal("https://streambets.dev/problems/invalid-refresh-token", (await (await RefreshAsync(client, thiefs.RefreshToken)).Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+    }
+
+    [Fact]
+    public async Task A_used_refresh_token_presented_within_the_retry_seconds_after_its_successor_was_used_ends_the_session()
+    {
+        var player = await app.NewPlayerAsync();
+        using var client = app.CreateClient();
+        var next = (await (await RefreshAsync(client, player.Tokens.RefreshToken)).Content.ReadFromJsonAsync<TokenResponse>())!;
+        Assert.Equal(HttpStatusCode.OK, (await RefreshAsync(client, next.RefreshToken)).StatusCode); // its answer did arrive
+
+        app.Clock.Advance(TimeSpan.FromSeconds(5));
+        var copy = await RefreshAsync(client, player.Tokens.RefreshToken);
+
+        Assert.Equal("https://streambets.dev/problems/refresh-token-reused", (await copy.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+    }
+
+    [Fact]
     public async Task Reusing_a_used_refresh_token_ends_the_whole_session()
     {
         var player = await app.NewPlayerAsync();

@@ -106,7 +106,7 @@ public sealed partial class Authenticator(
             return Problems.InvalidRefreshToken();
         }
 
-        if (sessions.IsReused(presented, now))
+        if (await SessionStore.IsCopiedAsync(transaction, presented, sessions.RefreshTokenReuseInterval, now, cancellationToken))
         {
             // Only the client that received a token should ever present it, and only once (or again within seconds, when
             // the answer to its refresh was lost): a later presentation means it was copied. End the session for the

@@ -9,7 +9,7 @@ public sealed record SessionGrant(Guid SessionId, string RefreshToken, DateTimeO
 
 /// <summary>The session a presented refresh token belongs to, locked for the rest of the rotation.</summary>
 public sealed record PresentedRefreshToken(byte[] Hash, Guid SessionId, Guid UserId, DateTimeOffset SessionStartedAt, DateTimeOffset SessionExpiresAt,
-    DateTimeOffset TokenExpiresAt, DateTimeOffset? UsedAt, bool SessionRevoked);
+    DateTimeOffset TokenExpiresAt, DateTimeOffset? UsedAt, bool Superseded, bool SessionRevoked);
 
 /// <summary>
 /// Sessions are refresh-token families in PostgreSQL. Every refresh uses up the presented token and
@@ -18,6 +18,8 @@ public sealed record PresentedRefreshToken(byte[] Hash, Guid SessionId, Guid Use
 /// </summary>
 public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> options)
 {
+    public TimeSpan RefreshTokenReuseInterval => options.Value.RefreshTokenReuseInterval;
+
     public async Task<SessionGrant> StartAsync(Guid userId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var sessionId = Guid.CreateVersion7(now);
@@ -39,7 +41,7 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         var hash = RefreshTokens.Hash(refreshToken);
         await using var select = new NpgsqlCommand(
             """
-            SELECT s.id, s.user_id, s.started_at, s.expires_at, t.expires_at, t.used_at, s.revoked_at IS NOT NULL
+            SELECT s.id, s.user_id, s.started_at, s.expires_at, t.expires_at, t.used_at, t.superseded, s.revoked_at IS NOT NULL
             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
             WHERE t.token_hash = $1
             FOR UPDATE OF t, s
@@ -51,12 +53,41 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         }
         return new PresentedRefreshToken(hash, reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateTimeOffset>(2),
             reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4),
-            reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6));
+            reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6), reader.GetBoolean(7));
     }
 
-    /// <summary>Whether the token was used up longer ago than a lost answer's retry would come: it was copied.</summary>
-    public bool IsReused(PresentedRefreshToken presented, DateTimeOffset now) =>
-        presented.UsedAt is { } usedAt && now - usedAt > options.Value.RefreshTokenReuseInterval;
+    /// <summary>
+    /// Whether presenting this token means it was copied: it was superseded by a retry, or used up longer ago than a lost
+    /// answer's retry would come, or its successor was used already (whoever got the answer has moved on). Otherwise a
+    /// used token presented again is a retry, and its successor, which nobody received, is superseded: the retry's own
+    /// successor is then the only one, so of a thief and the owner, whoever presents the other branch later is caught.
+    /// </summary>
+    public static async Task<bool> IsCopiedAsync(NpgsqlTransaction transaction, PresentedRefreshToken presented, TimeSpan reuseInterval, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (presented.Superseded || presented.UsedAt is { } usedAt && now - usedAt > reuseInterval)
+        {
+            return true;
+        }
+        if (presented.UsedAt is null)
+        {
+            return false;
+        }
+        // The session row is locked (FindForRotationAsync), so no other refresh of this session runs meanwhile.
+        await using (var movedOn = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE session_id = $2 AND issued_from = $1 AND used_at IS NOT NULL AND NOT superseded)",
+            transaction.Connection, transaction))
+        {
+            if ((bool)(await movedOn.With(presented.Hash).With(presented.SessionId).ExecuteScalarAsync(cancellationToken))!)
+            {
+                return true;
+            }
+        }
+        await using var supersede = new NpgsqlCommand(
+            "UPDATE refresh_tokens SET superseded = true, used_at = $3 WHERE session_id = $2 AND issued_from = $1 AND used_at IS NULL",
+            transaction.Connection, transaction);
+        await supersede.With(presented.Hash).With(presented.SessionId).With(now).ExecuteNonQueryAsync(cancellationToken);
+        return false;
+    }
 
     /// <summary>
     /// Uses up the presented token and issues its successor, never past the session's end. A token presented again
@@ -68,7 +99,7 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         {
             await use.With(presented.Hash).With(now).ExecuteNonQueryAsync(cancellationToken);
         }
-        return await IssueRefreshTokenAsync(transaction, presented.SessionId, presented.SessionExpiresAt, now, cancellationToken);
+        return await IssueRefreshTokenAsync(transaction, presented.SessionId, presented.SessionExpiresAt, now, cancellationToken, issuedFrom: presented.Hash);
     }
 
     public static async Task RevokeAsync(NpgsqlTransaction transaction, Guid sessionId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
@@ -87,13 +118,13 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
     }
 
     private async Task<SessionGrant> IssueRefreshTokenAsync(
-        NpgsqlTransaction transaction, Guid sessionId, DateTimeOffset sessionExpires, DateTimeOffset now, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, Guid sessionId, DateTimeOffset sessionExpires, DateTimeOffset now, CancellationToken cancellationToken, byte[]? issuedFrom = null)
     {
         var (token, hash) = RefreshTokens.Create();
         var expires = Min(now + options.Value.RefreshTokenLifetime, sessionExpires);
         await using var insert = new NpgsqlCommand(
-            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)", transaction.Connection, transaction);
-        await insert.With(hash).With(sessionId).With(now).With(expires).ExecuteNonQueryAsync(cancellationToken);
+            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at, issued_from) VALUES ($1, $2, $3, $4, $5)", transaction.Connection, transaction);
+        await insert.With(hash).With(sessionId).With(now).With(expires).With(issuedFrom).ExecuteNonQueryAsync(cancellationToken);
         return new SessionGrant(sessionId, token, expires);
     }
 
