@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -88,6 +91,22 @@ public sealed class RevokedSessionTests : IAsyncLifetime
         var fresh = (await tokens.GetAsync(_sessionId))!.AccessToken;
         Assert.Equal(["GET /api/users/me/wallet Bearer access-1", "POST /api/users/token/refresh refresh-access-1", $"GET /api/users/me/wallet Bearer {fresh}"], gateway.Requests);
         Assert.Equal(0, ended());
+    }
+
+    [Fact]
+    public async Task Signing_out_after_a_long_idle_ends_the_users_session_with_a_fresh_token()
+    {
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK);
+        var (client, tokens, _) = await SignedInAsync(gateway);
+        await tokens.SaveAsync(_sessionId, Stored("access-1", TimeSpan.FromMinutes(-5))); // expired while the player was away
+        var services = new ServiceCollection().AddLogging().AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie().Services.BuildServiceProvider();
+        var context = new DefaultHttpContext { RequestServices = services, User = SessionClaims.Principal(_sessionId, Stored("access-1", TimeSpan.Zero)) };
+
+        await SessionSignIn.SignOutAsync(context, tokens, client);
+
+        var fresh = gateway.Requests.Single(r => r.StartsWith("POST /api/users/logout", StringComparison.Ordinal));
+        Assert.NotEqual("POST /api/users/logout Bearer access-1", fresh);
+        Assert.Null(await tokens.GetAsync(_sessionId));
     }
 
     /// <summary>The app's client for a player signed in with access token "access-1" (10 minutes left), and how often their session ended.</summary>

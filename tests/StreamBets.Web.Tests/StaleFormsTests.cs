@@ -10,6 +10,7 @@ public sealed class StaleFormsTests
     [InlineData("http://app.local:5200/wallet", "/wallet?formExpired=true")]
     [InlineData("http://app.local:5200/wallet?formExpired=true", "/wallet?formExpired=true")]
     [InlineData("https://evil.example/phish", "/?formExpired=true")]
+    [InlineData("http://app.local:5200//evil.example/x", "/?formExpired=true")]
     [InlineData("http://app.local:5201/wallet", "/?formExpired=true")]
     [InlineData("", "/?formExpired=true")]
     [InlineData("not a url", "/?formExpired=true")]

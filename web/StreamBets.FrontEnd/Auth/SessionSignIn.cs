@@ -28,7 +28,9 @@ public static class SessionSignIn
     {
         if (SessionClaims.SessionIdOf(context.User) is { } sessionId)
         {
-            if (await tokens.GetAsync(sessionId) is { } stored)
+            // Refreshed first: after a long idle the stored access token has expired, and a logout the gateway refuses would
+            // leave the Users session, and its refresh token, alive for days.
+            if (await tokens.GetFreshAsync(sessionId, context.RequestAborted) is { } stored)
             {
                 await gateway.LogoutAsync(stored.AccessToken, context.RequestAborted);
             }

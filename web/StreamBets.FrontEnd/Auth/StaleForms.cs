@@ -34,7 +34,7 @@ public static class StaleForms
     {
         var page = Uri.TryCreate(request.Headers.Referer.ToString(), UriKind.Absolute, out var referer)
                    && string.Equals(referer.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase)
-            ? referer.PathAndQuery
+            ? SessionSignIn.SafeReturnUrl(referer.PathAndQuery) // "https://site//evil.example/" has the path "//evil.example/"
             : "/";
         return page.Contains(QueryKey + "=", StringComparison.Ordinal) ? page : QueryHelpers.AddQueryString(page, QueryKey, "true");
     }
