@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.IdentityModel.JsonWebTokens;
 using StreamBets.Users.Accounts;
@@ -85,6 +86,40 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
     }
 
     [Fact]
+    public async Task A_streamer_demoted_loses_their_sessions_at_once_not_when_their_token_expires()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "streamer" })).StatusCode);
+        var tokens = await RefreshAsync(player.Tokens.RefreshToken);
+        using var streamer = app.ClientFor(tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await streamer.GetAsync("/api/users/me/channels")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" })).StatusCode);
+
+        // The token still says streamer for up to 15 minutes: it is refused now, and so is its refresh.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await streamer.GetAsync("/api/users/me/channels")).StatusCode);
+        using var anyone = app.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anyone.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken = tokens.RefreshToken })).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_admin_ends_every_session_of_a_user_at_once()
+    {
+        var player = await app.NewPlayerAsync();
+        var other = await app.LoginAsync(player.Email, player.Password); // a second device
+        using var admin = await app.AdminClientAsync();
+
+        var ended = await admin.PostAsync($"/api/users/admin/users/{player.Id}/sessions/end", null);
+
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        Assert.Equal(2, (await ended.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ended").GetInt32());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+        using var second = app.ClientFor(other.AccessToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await second.GetAsync("/api/users/me")).StatusCode);
+    }
+
+    [Fact]
     public async Task Admins_are_not_made_or_unmade_through_the_API()
     {
         var player = await app.NewPlayerAsync();
@@ -105,6 +140,7 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
         { "POST", $"/api/users/admin/kyc/reviews/{Guid.NewGuid()}/reject" },
         { "GET", "/api/users/admin/users?email=someone@example.com" },
         { "PUT", $"/api/users/admin/users/{Guid.NewGuid()}/role" },
+        { "POST", $"/api/users/admin/users/{Guid.NewGuid()}/sessions/end" },
     };
 
     [Theory]

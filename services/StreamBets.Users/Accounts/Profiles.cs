@@ -62,7 +62,11 @@ public sealed partial class Profiles(AccountStore accounts, NpgsqlDataSource db,
         return ProfileView.From(updated);
     }
 
-    /// <summary>An admin makes a player a streamer or back. The new role reaches the user's token at its next refresh.</summary>
+    /// <summary>
+    /// An admin makes a player a streamer or back. A granted role reaches the user's token at its next refresh; a removed
+    /// one ends the user's sessions at once (the caller does), since the old token would keep the pool controls for up
+    /// to its 15 minutes.
+    /// </summary>
     public async Task<Outcome<ProfileView>> ChangeRoleAsync(Guid userId, RoleChangeRequest request, Guid adminId, CancellationToken cancellationToken)
     {
         if (request.Role is null || !AssignableRoles.Contains(request.Role))

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using StreamBets.Users.Accounts;
+using StreamBets.Users.Auth;
 
 namespace StreamBets.Users.Apis;
 
@@ -17,6 +18,7 @@ public static class AccountsApi
         var admin = app.MapGroup("/api/users/admin/users").WithTags("Admin").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
         admin.MapGet("/", FindUserAsync);
         admin.MapPut("/{userId:guid}/role", ChangeRoleAsync);
+        admin.MapPost("/{userId:guid}/sessions/end", EndSessionsAsync);
         return app;
     }
 
@@ -38,6 +40,21 @@ public static class AccountsApi
             : TypedResults.NotFound();
 
     public static async Task<Results<Ok<ProfileView>, ValidationProblem, ProblemHttpResult>> ChangeRoleAsync(
-        Guid userId, RoleChangeRequest request, ClaimsPrincipal admin, Profiles profiles, CancellationToken cancellationToken) =>
-        (await profiles.ChangeRoleAsync(userId, request, admin.GetUserId(), cancellationToken)).ToOk();
+        Guid userId, RoleChangeRequest request, ClaimsPrincipal admin, Profiles profiles, Authenticator authenticator, CancellationToken cancellationToken)
+    {
+        var before = await profiles.GetAsync(userId, cancellationToken);
+        var changed = await profiles.ChangeRoleAsync(userId, request, admin.GetUserId(), cancellationToken);
+        if (changed.Value is { } after && before?.Role == AuthenticationDefaults.Roles.Streamer && after.Role != AuthenticationDefaults.Roles.Streamer)
+        {
+            await authenticator.EndAllSessionsAsync(userId, admin.GetUserId(), "role-removed", cancellationToken);
+        }
+        return changed.ToOk();
+    }
+
+    /// <summary>An admin's kill switch: every session of the user ends now (a stolen account, a streamer caught rigging).</summary>
+    public static async Task<Ok<SessionsEnded>> EndSessionsAsync(
+        Guid userId, ClaimsPrincipal admin, Authenticator authenticator, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new SessionsEnded(await authenticator.EndAllSessionsAsync(userId, admin.GetUserId(), "ended-by-admin", cancellationToken)));
+
+    public sealed record SessionsEnded(int Ended);
 }

@@ -139,6 +139,21 @@ public sealed partial class Authenticator(
         return Tokens(account, grant);
     }
 
+    /// <summary>
+    /// Ends every session of the user at once (an admin's kill switch, or a streamer demoted): their refresh tokens stop
+    /// working and their access tokens are refused everywhere, instead of for up to the access token's 15 minutes.
+    /// </summary>
+    public async Task<int> EndAllSessionsAsync(Guid userId, Guid adminId, string reason, CancellationToken cancellationToken)
+    {
+        var ended = await sessions.RevokeAllAsync(userId, reason, time.GetUtcNow(), cancellationToken);
+        foreach (var sessionId in ended)
+        {
+            await revocations.RevokeAsync(sessionId);
+        }
+        LogSessionsEnded(logger, adminId, ended.Count, userId, reason);
+        return ended.Count;
+    }
+
     /// <summary>Ends the caller's session: its refresh token stops working and its access tokens are revoked everywhere.</summary>
     public async Task LogoutAsync(Guid userId, Guid sessionId, CancellationToken cancellationToken)
     {
@@ -173,6 +188,10 @@ public sealed partial class Authenticator(
 
     [LoggerMessage(EventId = 102, EventName = "LoggedIn", Level = LogLevel.Information, Message = "User {UserId} signed in, session {SessionId}")]
     private static partial void LogLoggedIn(ILogger logger, Guid userId, Guid sessionId);
+
+    [LoggerMessage(EventId = 104, EventName = "SessionsEnded", Level = LogLevel.Information,
+        Message = "Admin {AdminId} ended {Count} session(s) of user {UserId} ({Reason})")]
+    private static partial void LogSessionsEnded(ILogger logger, Guid adminId, int count, Guid userId, string reason);
 
     [LoggerMessage(EventId = 103, EventName = "RefreshTokenReused", Level = LogLevel.Warning,
         Message = "A used refresh token of user {UserId} was presented again; session {SessionId} revoked")]

@@ -109,6 +109,20 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         await revoke.With(sessionId).With(now).With(reason).ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>Revokes every live session of the user; answers their ids.</summary>
+    public async Task<IReadOnlyList<Guid>> RevokeAllAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var revoke = db.CreateCommand(
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 RETURNING id");
+        var revoked = new List<Guid>();
+        await using var reader = await revoke.With(userId).With(now).With(reason).ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            revoked.Add(reader.GetGuid(0));
+        }
+        return revoked;
+    }
+
     /// <summary>Revokes a session of this user; answers false when the user has no such session.</summary>
     public async Task<bool> RevokeAsync(Guid userId, Guid sessionId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
