@@ -5,6 +5,7 @@ using StackExchange.Redis;
 using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
+using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Tests;
 
@@ -72,6 +73,21 @@ public sealed class RecoveryTests(BetEngineStack stack)
 
         await AssertAcceptedOnceAsync(pool, players, batch);
         Assert.Equal(0, await stack.PendingBatchesOfPoolAsync(pool.Id));
+    }
+
+    [Fact]
+    public async Task Recovery_is_traced_with_its_ledger_call_under_it()
+    {
+        var (pool, _, batch) = await StageAsync();
+        await Pipeline.WritePendingAsync(pool.Id, batch, default); // ...and the process dies here
+        using var betEngine = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
+        using var calls = new RecordedActivities("System.Net.Http");
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        var recovery = Assert.Single(betEngine.Stopped, a => a.OperationName == "recover pending bets" && Equals(a.GetTagItem("streambets.pool_id"), pool.Id));
+        Assert.Equal(default, recovery.ParentSpanId); // a trace of its own, not a child of whatever ran before
+        Assert.Contains(calls.Stopped, call => call.TraceId == recovery.TraceId); // Wallet.TransferBatch, and the Pools read
     }
 
     [Fact]

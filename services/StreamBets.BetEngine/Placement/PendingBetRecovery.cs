@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Ledger;
@@ -47,6 +48,10 @@ public sealed partial class PendingBetRecovery(
         {
             foreach (var chunk in pool.Chunk(MaxBetsPerBatch))
             {
+                // A trace of its own (the bets' first traces are not stored): its ledger call, finalize and BetsPlaced are
+                // its children, so "why was my pending bet refunded?" can be followed like a live batch.
+                using var activity = BetBatchPipeline.ActivitySource.StartActivity("recover pending bets", ActivityKind.Internal, parentContext: default);
+                activity?.SetTag("streambets.pool_id", pool.Key).SetTag("streambets.bets", chunk.Length);
                 try
                 {
                     if (await RedriveAsync(pool.Key, chunk, cutoff, cancellationToken) is not { } finalized)
@@ -60,6 +65,7 @@ public sealed partial class PendingBetRecovery(
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
+                    activity?.SetStatus(ActivityStatusCode.Error, e.Message);
                     LogRedriveFailed(logger, e, pool.Key, chunk.Length);
                 }
             }
@@ -70,6 +76,8 @@ public sealed partial class PendingBetRecovery(
         var refunds = await store.RefundsDueAsync(cutoff, MaxBetsPerRound, cancellationToken);
         foreach (var chunk in refunds.Chunk(MaxBetsPerBatch))
         {
+            using var activity = BetBatchPipeline.ActivitySource.StartActivity("recover refunds", ActivityKind.Internal, parentContext: default);
+            activity?.SetTag("streambets.bets", chunk.Length);
             await pipeline.RefundAsync(chunk, cancellationToken);
         }
 
