@@ -1,7 +1,5 @@
 using Bunit;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using StreamBets.Web.Components.Pages;
 using StreamBets.Web.Gateway;
@@ -24,9 +22,7 @@ public sealed class MissedPushTests : IAsyncLifetime
         var port = StandInHub.FreePort();
         _hub = await StandInHub.StartAsync(port);
         (var client, var session, _redis) = await _gateway.SignedInAsync();
-        var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", $"http://127.0.0.1:{port}")]).Build());
-        _live = new LiveUpdates(address, session, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
-        await _live.EnsureStartedAsync();
+        _live = await PlayerPages.ConnectedLiveUpdatesAsync(session, port);
         _bunit.AddPlayerPage(client, _live, TimeProvider.System);
     }
 

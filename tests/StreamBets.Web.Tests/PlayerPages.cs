@@ -15,6 +15,15 @@ internal static class PlayerPages
     public static LiveUpdates UnstartedLiveUpdates(UserSession session, TimeProvider time) =>
         new(new GatewayAddress(new ConfigurationBuilder().Build()), session, time, NullLogger<LiveUpdates>.Instance);
 
+    /// <summary>Live updates for a signed-in session, connected to the stand-in hub listening on <paramref name="port"/>.</summary>
+    public static async Task<LiveUpdates> ConnectedLiveUpdatesAsync(UserSession session, int port)
+    {
+        var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", $"http://127.0.0.1:{port}")]).Build());
+        var live = new LiveUpdates(address, session, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
+        await live.EnsureStartedAsync();
+        return live;
+    }
+
     /// <summary>A page's services: its texts, the player's gateway client and live updates, and the clock.</summary>
     public static void AddPlayerPage(this BunitContext bunit, GatewayClient client, LiveUpdates live, TimeProvider time)
     {
