@@ -69,7 +69,17 @@ public abstract class ConsoleTest : IAsyncLifetime
     protected static AngleSharp.Dom.IElement Button<TPage>(IRenderedComponent<TPage> page, string row, string text) where TPage : IComponent =>
         page.FindAll($"{row} button").Single(button => button.TextContent.StartsWith(text, StringComparison.Ordinal));
 
-    /// <summary>A settlement that stopped after paying 400 of its 1,000 bets.</summary>
+    /// <summary>A live pool's confirmation, open in its row: the button that acts, then Keep.</summary>
+    protected static AngleSharp.Dom.IElement Confirmation<TPage>(IRenderedComponent<TPage> page, string row) where TPage : IComponent =>
+        page.FindAll($"{row} [data-testid=confirm] button")[0];
+
+    /// <summary>Clicks a live pool's action ("Lock", "Cancel"), then the confirmation it opens.</summary>
+    protected static async Task ConfirmAsync<TPage>(IRenderedComponent<TPage> page, string row, string action) where TPage : IComponent
+    {
+        await Button(page, row, action).ClickAsync(new());
+        await Confirmation(page, row).ClickAsync(new());
+    }
+
     /// <summary>Live pools showing one open pool whose lock is answered at once; its row's selector.</summary>
     protected (IRenderedComponent<LivePools> Page, PoolSummary Pool, string Row) LivePoolsWithOneToLock()
     {

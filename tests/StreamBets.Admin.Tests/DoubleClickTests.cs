@@ -62,8 +62,9 @@ public sealed class DoubleClickTests : ConsoleTest
     public async Task Lock_clicked_twice_is_sent_once_and_says_locked()
     {
         var (page, pool, row) = LivePoolsWithOneToLock();
+        await Button(page, row, "Lock").ClickAsync(new());
 
-        await ClickTwiceAsync(page, $"{row} button:not(.danger)", $"/api/pools/{pool.Id}/lock");
+        await ClickTwiceAsync(page, $"{row} [data-testid=confirm] button.primary", $"/api/pools/{pool.Id}/lock");
 
         Assert.Single(Gateway.Requests, r => r == $"POST /api/pools/{pool.Id}/lock");
         Assert.Contains("is locked", page.Find("[data-testid=message]").TextContent);
@@ -84,6 +85,40 @@ public sealed class DoubleClickTests : ConsoleTest
         Assert.Single(Gateway.Requests, r => r.StartsWith($"POST /api/users/admin/kyc/reviews/{review.CheckId}", StringComparison.Ordinal));
         Assert.Contains("is approved", page.Find("[data-testid=message]").TextContent);
     }
+
+    [Fact]
+    public async Task A_second_approve_where_the_first_was_never_approves_the_next_player()
+    {
+        var (ana, bia) = (Review("Ana"), Review("Bia"));
+        Gateway.Answer("/api/users/admin/kyc/reviews", () => new[] { ana, bia });
+        Gateway.Answer($"/api/users/admin/kyc/reviews/{ana.CheckId}/approve",
+            () => new KycCheck(ana.CheckId, "sandbox", "p-1", "approved", "clear", ana.CreatedAt, DateTimeOffset.UtcNow));
+        Gateway.Answer($"/api/users/admin/kyc/reviews/{bia.CheckId}/approve",
+            () => new KycCheck(bia.CheckId, "sandbox", "p-2", "approved", "clear", bia.CreatedAt, DateTimeOffset.UtcNow));
+        var page = Bunit.Render<KycReviews>();
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=kyc-review]").Count));
+        var release = Gateway.HoldNext($"/api/users/admin/kyc/reviews/{ana.CheckId}/approve");
+
+        var first = FirstRowApprove(page).Single().ClickAsync(new());
+        release.SetResult();
+        await first;
+        foreach (var again in FirstRowApprove(page)) // the operator clicks again where Ana's Approve was
+        {
+            await again.ClickAsync(new());
+        }
+
+        Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith($"POST /api/users/admin/kyc/reviews/{bia.CheckId}", StringComparison.Ordinal));
+        var rows = page.FindAll("[data-testid=kyc-review]");
+        Assert.Equal([ana.CheckId.ToString(), bia.CheckId.ToString()], rows.Select(r => r.GetAttribute("data-check-id")));
+        Assert.Equal("Approved", rows[0].GetAttribute("data-decision"));
+        Assert.Equal(2, rows[1].QuerySelectorAll("button").Length);
+    }
+
+    private static KycReview Review(string name) =>
+        new(Guid.NewGuid(), Guid.NewGuid(), name, $"{name.ToLowerInvariant()}@example.com", "BR", "sandbox", "consider", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+
+    private static IEnumerable<AngleSharp.Dom.IElement> FirstRowApprove(IRenderedComponent<KycReviews> page) =>
+        page.FindAll("[data-testid=kyc-review]")[0].QuerySelectorAll("button.primary").ToList();
 
     /// <summary>Clicks the button twice while the first click's call to <paramref name="held"/> waits, then lets it through.</summary>
     private async Task ClickTwiceAsync<TPage>(IRenderedComponent<TPage> page, string button, string held) where TPage : Microsoft.AspNetCore.Components.IComponent

@@ -6,7 +6,7 @@ namespace StreamBets.Admin.Tests;
 /// <summary>
 /// The gateway as the console meets it: a JSON answer (or a refusal, or no answer at all) for each path (and query)
 /// prefix, the longest prefix winning, and the next request to a prefix held back until the test lets it through, which
-/// is how a slow answer arrives late.
+/// is how a slow answer arrives late. A prefix that starts with a method ("PUT /api/…") answers that method only.
 /// </summary>
 public sealed class ScriptedGateway : HttpMessageHandler
 {
@@ -99,9 +99,11 @@ public sealed class ScriptedGateway : HttpMessageHandler
         }
 
         Func<HttpResponseMessage>? answer;
+        var withMethod = $"{request.Method} {target}";
         lock (_answers)
         {
-            answer = _answers.Keys.Where(target.StartsWith).OrderByDescending(p => p.Length).Select(p => _answers[p]).FirstOrDefault();
+            answer = _answers.Keys.Where(p => target.StartsWith(p, StringComparison.Ordinal) || withMethod.StartsWith(p, StringComparison.Ordinal))
+                .OrderByDescending(p => p.Length).Select(p => _answers[p]).FirstOrDefault();
         }
         return answer is null ? new HttpResponseMessage(HttpStatusCode.NotFound) : answer();
     }

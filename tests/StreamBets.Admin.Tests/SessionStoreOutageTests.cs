@@ -23,7 +23,7 @@ public sealed class SessionStoreOutageTests : ConsoleTest
         })
         {
             SessionStoreFails(outage);
-            await Button(page, row, "Lock").ClickAsync(new());
+            await ConfirmAsync(page, row, "Lock");
 
             if (Bunit.Renderer.UnhandledException.IsCompleted)
             {
@@ -36,7 +36,7 @@ public sealed class SessionStoreOutageTests : ConsoleTest
         }
 
         SessionStoreFails(null);
-        await Button(page, row, "Lock").ClickAsync(new());
+        await ConfirmAsync(page, row, "Lock");
         Assert.Contains("is locked", page.Find("[data-testid=message]").TextContent);
         Assert.Empty(page.FindAll("[data-testid=problem]"));
     }

@@ -1,4 +1,5 @@
 using Bunit;
+using Microsoft.AspNetCore.Components;
 using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Operations;
 
@@ -7,7 +8,8 @@ namespace StreamBets.Admin.Tests;
 /// <summary>
 /// The pages that read what they show every 5 s (Live pools, Settlements) never let a read undo an operator's action:
 /// a read that was on its way when the action answered holds the rows as they were before it. Before, a cancelled pool
-/// came back with live buttons, and a requeued settlement showed failed again.
+/// came back with live buttons, and a requeued settlement showed failed again. Nor does a read that shifts the rows
+/// hand one pool's buttons to another: before, a Lock clicked as a read dropped its pool locked the pool below.
 /// </summary>
 public sealed class TimedReadTests : ConsoleTest
 {
@@ -29,7 +31,7 @@ public sealed class TimedReadTests : ConsoleTest
     }
 
     [Fact]
-    public async Task A_timed_read_begun_before_a_cancel_never_brings_the_cancelled_pool_back()
+    public async Task A_timed_read_begun_before_a_cancel_never_brings_the_cancelled_pool_back_to_life()
     {
         var (page, cancelled, other, row, slowRead) = await LivePoolsWithATimedReadOnItsWayAsync();
 
@@ -41,7 +43,13 @@ public sealed class TimedReadTests : ConsoleTest
         slowRead.SetResult(); // answered with the pools as they were before the cancel
         page.WaitForState(() => page.RenderCount > renders);
 
-        Assert.Equal([other.Id.ToString()], page.FindAll("[data-testid=live-pool]").Select(r => r.GetAttribute("data-pool-id")));
+        // Marked where it was, without buttons, until a read begun after the cancel leaves it out.
+        Assert.Equal([cancelled.Id.ToString(), other.Id.ToString()], page.FindAll("[data-testid=live-pool]").Select(r => r.GetAttribute("data-pool-id")));
+        Assert.StartsWith("Cancelled", page.Find(row).GetAttribute("data-result"));
+        Assert.Empty(page.FindAll($"{row} button"));
+        Gateway.Answer("/api/pools/admin/live", () => new[] { other });
+        Clock.Advance(RefreshEvery);
+        page.WaitForState(() => page.FindAll("[data-testid=live-pool]").Count == 1);
     }
 
     [Fact]
@@ -60,9 +68,59 @@ public sealed class TimedReadTests : ConsoleTest
         Assert.True(Button(page, $"[data-pool-id='{other.Id}']", "Lock").HasAttribute("disabled"), "A read re-enabled the buttons while a cancel was on its way.");
         slowCancel.SetResult();
         await cancelling;
-        Assert.Equal([other.Id.ToString()], page.FindAll("[data-testid=live-pool]").Select(r => r.GetAttribute("data-pool-id")));
+        Assert.StartsWith("Cancelled", page.Find(row).GetAttribute("data-result"));
+        Assert.Empty(page.FindAll($"{row} button"));
         Assert.False(Button(page, $"[data-pool-id='{other.Id}']", "Lock").HasAttribute("disabled"));
     }
+
+    [Fact]
+    public async Task A_lock_clicked_where_a_read_just_dropped_its_pool_never_locks_the_pool_now_there_and_the_confirmation_names_it()
+    {
+        var (gone, below) = (LivePool("Who wins the round?"), LivePool("First blood?"));
+        Gateway.Answer("/api/pools/admin/live", () => new[] { gone, below });
+        Gateway.Answer($"/api/pools/{below.Id}/lock", () => below with { State = "Locked", BettingOpen = false });
+        var page = Bunit.Render<LivePools>();
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=live-pool]").Count));
+        // The first row's Lock, wherever the operator's pointer is: bUnit finds it again by place at the click.
+        var lockAtTheTop = page.Find("[data-testid=live-pool]:first-child button:not(.danger)");
+        Assert.Equal(gone.Id.ToString(), page.FindAll("[data-testid=live-pool]")[0].GetAttribute("data-pool-id"));
+
+        Gateway.Answer("/api/pools/admin/live", () => new[] { below }); // the first pool resolved meanwhile
+        Clock.Advance(RefreshEvery);
+        await Gateway.WaitForRequestAsync("GET /api/pools/admin/live", count: 2);
+        page.WaitForState(() => page.FindAll("[data-testid=live-pool]").Count == 1);
+        await lockAtTheTop.ClickAsync(new()); // meant for the pool that was there
+
+        // The pool now there is not locked: its confirmation opens instead, naming it, and takes the keyboard.
+        Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
+        var belowRow = $"[data-pool-id='{below.Id}']";
+        var confirm = page.Find($"{belowRow} [data-testid=confirm]");
+        Assert.Equal("alertdialog", confirm.GetAttribute("role"));
+        Assert.Equal($"Lock \"First blood?\" ({below.Channel})", Confirmation(page, belowRow).TextContent);
+        Assert.Equal(Confirmation(page, belowRow).GetAttribute("blazor:elementReference"), FocusedLast());
+        await Confirmation(page, belowRow).ClickAsync(new());
+        Assert.Single(Gateway.Requests, r => r == $"POST /api/pools/{below.Id}/lock");
+        Assert.Equal("Locked", page.Find(belowRow).GetAttribute("data-result"));
+        Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
+    public async Task Keep_closes_a_confirmation_and_gives_the_keyboard_back_to_the_button_that_opened_it()
+    {
+        var (page, pool, row) = LivePoolsWithOneToLock();
+
+        await Button(page, row, "Cancel").ClickAsync(new());
+        Assert.Equal($"Refund 3 bets of \"{pool.Title}\" ({pool.Channel})", Confirmation(page, row).TextContent);
+        await Button(page, row, "Keep").ClickAsync(new());
+
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Equal(Button(page, row, "Cancel").GetAttribute("blazor:elementReference"), FocusedLast());
+        Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
+    }
+
+    /// <summary>The element the page last moved keyboard focus to, by its element reference.</summary>
+    private string? FocusedLast() =>
+        Bunit.JSInterop.Invocations.Last(i => i.Identifier.EndsWith("focus", StringComparison.Ordinal)).Arguments[0] is ElementReference element ? element.Id : null;
 
     [Fact]
     public async Task Live_pools_are_read_again_after_a_read_that_failed_unexpectedly()

@@ -52,7 +52,7 @@ public sealed class UnknownOutcomeTests : ConsoleTest
         var row = $"[data-pool-id='{pool.Id}']";
         page.WaitForAssertion(() => Button(page, row, "Lock"));
 
-        await Button(page, row, "Lock").ClickAsync(new());
+        await ConfirmAsync(page, row, "Lock");
 
         var notice = page.Find("[data-testid=problem]").TextContent;
         Assert.Contains("may have been applied", notice);

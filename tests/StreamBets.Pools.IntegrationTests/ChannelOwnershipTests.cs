@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 
 namespace StreamBets.Pools.IntegrationTests;
 
-public sealed record ChannelLinkJson(ChannelJson Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt);
+public sealed record ChannelLinkJson(ChannelJson Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt, Guid? PreviousOwnerId = null);
 
 /// <summary>
 /// A streamer opens pools only on channels linked to them: the streamer who opens a pool resolves it, so anyone else's
@@ -42,7 +42,7 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel()))).StatusCode);
 
         // Unlinked: no new pools there, but the streamer's open pool stays theirs to lock and resolve.
-        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}?ownerId={streamerId}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await streamer.PostAsync($"/api/pools/{pool.Id}/lock", null)).StatusCode);
         await streamer.PostAsJsonAsync($"/api/pools/{pool.Id}/cancel", new { });
         Assert.Equal(ChannelNotYours, (await (await streamer.PostAsJsonAsync("/api/pools", Requests.Pool(channel))).ProblemAsync()).Type);
@@ -73,6 +73,32 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         // Newest first: the move names who had the channel before.
         Assert.Equal((secondId, firstId), (changes[0].Details.GetProperty("ownerId").GetGuid(), changes[0].Details.GetProperty("previousOwnerId").GetGuid()));
         Assert.Contains(app.AuditLog.Lines, line => line.Contains($"Admin {adminId} linked channel kick:{channel} to {secondId}"));
+    }
+
+    [Fact]
+    public async Task An_unlink_takes_the_channel_only_from_the_owner_it_names_and_the_history_says_who_lost_it()
+    {
+        var (firstId, secondId, adminId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        using var admin = app.ClientFor(adminId, "admin");
+        var channel = Requests.NewChannel();
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId = firstId });
+
+        // An operator looks at the first streamer's channels; meanwhile another links the channel to a second streamer.
+        var moved = (await (await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId = secondId })).Content.ReadFromJsonAsync<ChannelLinkJson>())!;
+        var stale = await admin.DeleteAsync($"/api/pools/admin/channels/kick/{channel}?ownerId={firstId}");
+
+        Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
+        Assert.Equal((secondId, firstId), (moved.OwnerId, moved.PreviousOwnerId));
+        var problem = await stale.ProblemAsync();
+        Assert.Equal("https://streambets.dev/problems/channel-owner-changed", problem.Type);
+        Assert.Contains(secondId.ToString(), problem.Detail);
+        Assert.Equal([$"kick:{channel}"], (await admin.GetFromJsonAsync<ChannelLinkJson[]>($"/api/pools/admin/channels?ownerId={secondId}"))!.Select(Name));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/channels/kick/{channel}?ownerId={secondId}")).StatusCode);
+        var changes = (await admin.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes?limit=100"))!.Items.Where(c => c.Subject == $"kick:{channel}").ToArray();
+        Assert.Equal(["channel-unlinked", "channel-linked", "channel-linked"], changes.Select(c => c.Action));
+        Assert.Equal(secondId, changes[0].Details.GetProperty("ownerId").GetGuid());
+        Assert.Contains(app.AuditLog.Lines, line => line == $"Admin {adminId} unlinked channel kick:{channel} from {secondId}");
     }
 
     [Fact]
@@ -116,8 +142,11 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
             Assert.Equal(HttpStatusCode.BadRequest, noOwner.StatusCode);
             Assert.Equal(["ownerId"], (await noOwner.ProblemAsync()).Errors!.Keys);
         }
-        var notLinked = await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}");
+        var notLinked = await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}?ownerId={Guid.NewGuid()}");
         Assert.Equal((HttpStatusCode.NotFound, "https://streambets.dev/problems/channel-not-linked"), (notLinked.StatusCode, (await notLinked.ProblemAsync()).Type));
+        var noOwnerNamed = await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}");
+        Assert.Equal(HttpStatusCode.BadRequest, noOwnerNamed.StatusCode);
+        Assert.Equal(["ownerId"], (await noOwnerNamed.ProblemAsync()).Errors!.Keys);
     }
 
     private static string Name(ChannelLinkJson link) => $"{link.Channel.Provider}:{link.Channel.ChannelId}";

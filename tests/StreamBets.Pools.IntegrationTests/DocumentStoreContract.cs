@@ -84,6 +84,51 @@ public abstract class DocumentStoreContract
     }
 
     [SkippableFact]
+    public async Task A_put_at_the_version_read_replaces_the_document_and_a_put_at_an_outdated_one_does_not()
+    {
+        var store = await StoreAsync();
+        var collection = NewCollection();
+        await store.PutAsync(collection, "doc", new SampleDocument("first", 1, true, []));
+        var read = (await store.GetVersionedAsync<SampleDocument>(collection, "doc"))!;
+
+        Assert.True(await store.TryPutAsync(collection, "doc", new SampleDocument("second", 2, true, []), read.Version));
+        Assert.False(await store.TryPutAsync(collection, "doc", new SampleDocument("stale", 3, true, []), read.Version));
+        Assert.False(await store.TryPutAsync(collection, "doc", new SampleDocument("unknown", 4, true, []), "not-a-version"));
+
+        var now = (await store.GetVersionedAsync<SampleDocument>(collection, "doc"))!;
+        Assert.Equal("second", now.Document.Name);
+        Assert.NotEqual(read.Version, now.Version);
+        await store.PutAsync(collection, "doc", new SampleDocument("third", 5, true, []));
+        Assert.False(await store.TryPutAsync(collection, "doc", new SampleDocument("stale", 6, true, []), now.Version));
+        Assert.Null(await store.GetVersionedAsync<SampleDocument>(collection, "missing"));
+    }
+
+    [SkippableFact]
+    public async Task A_put_without_a_version_creates_the_document_only_if_there_is_none()
+    {
+        var store = await StoreAsync();
+        var collection = NewCollection();
+
+        Assert.True(await store.TryPutAsync(collection, "doc", new SampleDocument("first", 1, true, []), expectedVersion: null));
+        Assert.False(await store.TryPutAsync(collection, "doc", new SampleDocument("second", 2, true, []), expectedVersion: null));
+
+        Assert.Equal("first", (await store.GetAsync<SampleDocument>(collection, "doc"))!.Name);
+    }
+
+    [SkippableFact]
+    public async Task Of_writers_at_the_same_version_exactly_one_wins()
+    {
+        var store = await StoreAsync();
+        var collection = NewCollection();
+        await store.PutAsync(collection, "doc", new SampleDocument("start", 0, true, []));
+        var read = (await store.GetVersionedAsync<SampleDocument>(collection, "doc"))!;
+
+        var won = await Task.WhenAll(Enumerable.Range(1, 8).Select(i => store.TryPutAsync(collection, "doc", new SampleDocument($"writer {i}", i, true, []), read.Version)));
+
+        Assert.Single(won, w => w);
+    }
+
+    [SkippableFact]
     public async Task The_same_id_in_two_collections_is_two_documents()
     {
         var store = await StoreAsync();

@@ -91,7 +91,7 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
     {
         using var admin = app.Admin();
         var config = await admin.GetFromJsonAsync<Dictionary<string, object>>("/api/pools/admin/config");
-        var put = await admin.PutAsJsonAsync("/api/pools/admin/config", new { autoCancelAfterHours = 2, oneActivePoolPerChannel = true });
+        var put = await admin.PutConfigAsync(new { autoCancelAfterHours = 2, oneActivePoolPerChannel = true });
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         try
         {
@@ -104,7 +104,7 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
         }
         finally
         {
-            await admin.PutAsJsonAsync("/api/pools/admin/config", config);
+            await admin.PutConfigAsync(config!);
         }
     }
 

@@ -9,7 +9,7 @@ public sealed record ChangeJson(long Id, DateTimeOffset ChangedAt, Guid AdminId,
 
 public sealed record ChangePageJson(ChangeJson[] Items, string? NextCursor);
 
-public sealed record TemplateJson(string Id, string Title, string[] Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
+public sealed record TemplateJson(string Id, string Title, string[] Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? Version = null);
 
 /// <summary>Dynamic configuration and templates: admins change them over REST and the next pool follows, without a restart.</summary>
 public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAsyncLifetime
@@ -22,7 +22,7 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     public async Task DisposeAsync()
     {
         using var admin = app.Admin();
-        await admin.PutAsJsonAsync("/api/pools/admin/config", Defaults);
+        await admin.PutConfigAsync(Defaults);
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         using var admin = app.ClientFor(adminId, "admin");
         Assert.Equal(Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
 
-        var put = await admin.PutAsJsonAsync("/api/pools/admin/config", Defaults with { DefaultRakeBasisPoints = 250, DefaultMinStakeMinor = 50, DefaultMaxStakeMinor = 5_000 });
+        var put = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250, DefaultMinStakeMinor = 50, DefaultMaxStakeMinor = 5_000 });
         var pool = await admin.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
 
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
@@ -51,7 +51,7 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     {
         using var admin = app.Admin();
         var channel = Requests.NewChannel();
-        await admin.PutAsJsonAsync("/api/pools/admin/config", Defaults with { OneActivePoolPerChannel = false });
+        await admin.PutConfigAsync(Defaults with { OneActivePoolPerChannel = false });
 
         await admin.CreatePoolAsync(Requests.Pool(channel));
         var second = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
@@ -77,7 +77,7 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(
-            ["autoCancelAfterHours", "defaultMaxStakeMinor", "defaultMinStakeMinor", "defaultRakeBasisPoints"],
+            ["autoCancelAfterHours", "defaultMaxStakeMinor", "defaultMinStakeMinor", "defaultRakeBasisPoints", "version"],
             (await response.ProblemAsync()).Errors!.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
     }
@@ -208,6 +208,107 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         Assert.Equal(["cursor", "limit"], (await bad.ProblemAsync()).Errors!.Keys.Order());
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }
+
+    [Fact]
+    public async Task A_configuration_saved_from_a_stale_read_is_refused_and_the_other_admins_rake_stays()
+    {
+        var (firstId, secondId) = (Guid.NewGuid(), Guid.NewGuid());
+        using var first = app.ClientFor(firstId, "admin");
+        using var second = app.ClientFor(secondId, "admin");
+        var readByBoth = await first.ConfigVersionAsync();
+        Assert.Equal(readByBoth, await second.ConfigVersionAsync());
+
+        var secondSave = await second.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 }, readByBoth);
+        var staleSave = await first.PutConfigAsync(Defaults with { DefaultMaxStakeMinor = 50_000 }, readByBoth);
+
+        Assert.Equal(HttpStatusCode.OK, secondSave.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, staleSave.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/config-changed", (await staleSave.ProblemAsync()).Type);
+        Assert.Equal(Defaults with { DefaultRakeBasisPoints = 250 }, await first.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+        var changes = (await first.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes?limit=100"))!.Items;
+        Assert.Contains(changes, c => c.AdminId == secondId);
+        Assert.DoesNotContain(changes, c => c.AdminId == firstId);
+
+        // Read again, the first admin's change applies on top of the second's.
+        var reread = await first.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250, DefaultMaxStakeMinor = 50_000 });
+        Assert.Equal(HttpStatusCode.OK, reread.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_configuration_change_whose_history_row_failed_is_recorded_by_its_retry()
+    {
+        var adminId = Guid.NewGuid();
+        using var admin = app.ClientFor(adminId, "admin");
+        var version = await admin.ConfigVersionAsync();
+        await RefuseHistoryAsync("refuse_pools", "pools");
+
+        var failed = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, version);
+        await app.ExecuteAsync("DROP TRIGGER refuse_pools ON admin_changes; DROP FUNCTION refuse_pools();");
+        var retried = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, version);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        var recorded = (await admin.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes?limit=100"))!.Items.Where(c => c.AdminId == adminId).ToList();
+        Assert.Equal(300, Assert.Single(recorded).Details.GetProperty("defaultRakeBasisPoints").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_template_is_created_only_under_a_new_id_and_edited_only_at_the_version_read()
+    {
+        using var admin = app.Admin();
+        var id = $"map-{Guid.NewGuid():N}"[..20];
+        var original = new { title = "Who wins the map?", outcomes = new[] { "Blue", "Red" }, bettingWindowSeconds = 90 };
+
+        var created = await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", original);
+        var again = await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", new { title = "Another question?", outcomes = new[] { "A", "B" }, bettingWindowSeconds = 60 });
+
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/template-exists", (await again.ProblemAsync()).Type);
+        var read = (await admin.GetFromJsonAsync<TemplateJson>($"/api/pools/admin/templates/{id}"))!;
+        Assert.Equal("Who wins the map?", read.Title);
+        // The same values again are a retry, not a second template.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", original)).StatusCode);
+
+        var edited = await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", new { original.title, original.outcomes, bettingWindowSeconds = 120, version = read.Version });
+        var stale = await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", new { original.title, original.outcomes, bettingWindowSeconds = 300, version = read.Version });
+
+        Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/template-changed", (await stale.ProblemAsync()).Type);
+        Assert.Equal(120, (await admin.GetFromJsonAsync<TemplateJson>($"/api/pools/admin/templates/{id}"))!.BettingWindowSeconds);
+    }
+
+    [Fact]
+    public async Task A_template_delete_whose_history_row_failed_is_recorded_by_its_retry()
+    {
+        var adminId = Guid.NewGuid();
+        using var admin = app.ClientFor(adminId, "admin");
+        var id = $"gone-{Guid.NewGuid():N}"[..20];
+        await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", new { title = "Who wins?", outcomes = new[] { "A", "B" }, bettingWindowSeconds = 60 });
+        var trigger = $"refuse_{id.Replace('-', '_')}";
+        await RefuseHistoryAsync(trigger, id);
+
+        var failed = await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
+        await app.ExecuteAsync($"DROP TRIGGER {trigger} ON admin_changes; DROP FUNCTION {trigger}();");
+        var retried = await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
+        var repeated = await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, retried.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, repeated.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/pools/admin/templates/{id}")).StatusCode);
+        var recorded = (await admin.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes?limit=100"))!.Items.Where(c => c.Subject == id);
+        Assert.Equal(["template-deleted", "template-saved"], recorded.Select(c => c.Action));
+        Assert.Contains(app.AuditLog.Lines, line => line == $"Admin {adminId} deleted pool template {id}");
+    }
+
+    /// <summary>From now on poolsdb refuses <paramref name="subject"/>'s history rows, as a full disk or a broken connection would.</summary>
+    private Task RefuseHistoryAsync(string trigger, string subject) => app.ExecuteAsync($"""
+        CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.subject = '{subject}' THEN RAISE EXCEPTION 'history unavailable'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER {trigger} BEFORE INSERT ON admin_changes FOR EACH ROW EXECUTE FUNCTION {trigger}();
+        """);
 
     [Fact]
     public async Task A_template_must_describe_a_valid_pool()

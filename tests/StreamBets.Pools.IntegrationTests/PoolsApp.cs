@@ -306,6 +306,20 @@ public static class Requests
 
     public static async Task<ProblemJson> ProblemAsync(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<ProblemJson>())!;
+
+    /// <summary>Replaces the pools configuration as an admin who has just read it: at the version it is at now.</summary>
+    public static async Task<HttpResponseMessage> PutConfigAsync(this HttpClient admin, object settings) =>
+        await admin.PutConfigAsync(settings, await admin.ConfigVersionAsync());
+
+    public static Task<HttpResponseMessage> PutConfigAsync(this HttpClient admin, object settings, string? version)
+    {
+        var body = JsonSerializer.SerializeToNode(settings, JsonSerializerOptions.Web)!.AsObject();
+        body["version"] = version;
+        return admin.PutAsJsonAsync("/api/pools/admin/config", body);
+    }
+
+    public static async Task<string?> ConfigVersionAsync(this HttpClient admin) =>
+        (await admin.GetFromJsonAsync<JsonElement>("/api/pools/admin/config")).TryGetProperty("version", out var version) ? version.GetString() : null;
 }
 
 public sealed record OutcomeJson(Guid Id, string Label, long StakedMinor, int BetCount, decimal? ReturnPerUnit);

@@ -7,10 +7,12 @@ namespace StreamBets.Pools.Apis;
 
 public sealed record LinkChannelRequest(Guid? OwnerId);
 
-public sealed record ChannelLinkView(ChannelView Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt)
+/// <summary>A channel's link; <c>previousOwnerId</c> only in the answer to a link that moved the channel from that account.</summary>
+public sealed record ChannelLinkView(ChannelView Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt, Guid? PreviousOwnerId = null)
 {
-    public static ChannelLinkView Of(ChannelLink link) =>
-        new(new ChannelView(link.Channel.Provider, link.Channel.ChannelId), link.OwnerId, link.LinkedBy, link.LinkedAt);
+    public static ChannelLinkView Of(ChannelLink link, Guid? previousOwnerId = null) =>
+        new(new ChannelView(link.Channel.Provider, link.Channel.ChannelId), link.OwnerId, link.LinkedBy, link.LinkedAt,
+            previousOwnerId == link.OwnerId ? null : previousOwnerId);
 }
 
 /// <summary>
@@ -40,13 +42,13 @@ public static partial class ChannelLinksApi
         {
             return PoolProblems.Invalid(new Dictionary<string, string[]> { ["ownerId"] = ["The owner's user id (a UUID) is required."] });
         }
-        return TypedResults.Ok((await owners.OfOwnerAsync(owner, cancellationToken)).Select(ChannelLinkView.Of).ToArray());
+        return TypedResults.Ok((await owners.OfOwnerAsync(owner, cancellationToken)).Select(link => ChannelLinkView.Of(link)).ToArray());
     }
 
     public static async Task<Ok<ChannelLinkView[]>> MyChannels(ClaimsPrincipal user, ChannelOwners owners, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await owners.OfOwnerAsync(user.GetUserId(), cancellationToken)).Select(ChannelLinkView.Of).ToArray());
+        TypedResults.Ok((await owners.OfOwnerAsync(user.GetUserId(), cancellationToken)).Select(link => ChannelLinkView.Of(link)).ToArray());
 
-    /// <summary>Links the channel to the account; a channel linked to someone else moves to this account.</summary>
+    /// <summary>Links the channel to the account; a channel linked to someone else moves to this account, and the answer names them.</summary>
     public static async Task<Results<Ok<ChannelLinkView>, ValidationProblem>> Link(
         string provider, string channelId, LinkChannelRequest request, ClaimsPrincipal user, ChannelOwners owners, ILoggerFactory loggers,
         CancellationToken cancellationToken)
@@ -64,24 +66,41 @@ public static partial class ChannelLinksApi
 
         var (link, previous) = await owners.LinkAsync(channel, request.OwnerId!.Value, user, cancellationToken);
         LogLinked(loggers.CreateLogger(PoolsAdminApi.AuditCategory), user.GetUserId(), channel.ToString(), link.OwnerId, previous);
-        return TypedResults.Ok(ChannelLinkView.Of(link));
+        return TypedResults.Ok(ChannelLinkView.Of(link, previous));
     }
 
-    /// <summary>The account loses the channel: it opens no new pools there. Its open pools stay its own to resolve.</summary>
+    /// <summary>
+    /// The account <paramref name="ownerId"/> names loses the channel: it opens no new pools there; its open pools stay
+    /// its own to resolve. The admin names the owner they saw, so a channel that moved to someone else meanwhile is not
+    /// taken from its new owner (409 channel-owner-changed).
+    /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> Unlink(
-        string provider, string channelId, ClaimsPrincipal user, ChannelOwners owners, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string provider, string channelId, string? ownerId, ClaimsPrincipal user, ChannelOwners owners, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         var channel = new Channel(provider.ToLowerInvariant(), channelId);
-        if (channel.Problems() is { Count: > 0 } errors)
+        var errors = channel.Problems();
+        // Parsed here, not bound as a Guid: a bad id must be a problem naming the field, not the framework's bare 400.
+        if (!Guid.TryParse(ownerId, out var expectedOwner))
+        {
+            errors["ownerId"] = ["The user id (a UUID) of the owner the channel is taken from is required."];
+        }
+        if (errors.Count > 0)
         {
             return PoolProblems.Invalid(errors);
         }
-        if (!await owners.UnlinkAsync(channel, user, cancellationToken))
+        var owner = await owners.UnlinkAsync(channel, expectedOwner, user, cancellationToken);
+        if (owner is null)
         {
             return PoolProblems.Problem(PoolProblems.ChannelNotLinked, $"Channel {channel} is not linked to anyone.");
         }
+        if (owner != expectedOwner)
+        {
+            return PoolProblems.Problem(PoolProblems.ChannelOwnerChanged,
+                $"Channel {channel} is linked to account {owner} now, not to {expectedOwner}; nothing was unlinked.");
+        }
 
-        LogUnlinked(loggers.CreateLogger(PoolsAdminApi.AuditCategory), user.GetUserId(), channel.ToString());
+        LogUnlinked(loggers.CreateLogger(PoolsAdminApi.AuditCategory), user.GetUserId(), channel.ToString(), expectedOwner);
         return TypedResults.NoContent();
     }
 
@@ -89,6 +108,6 @@ public static partial class ChannelLinksApi
         Message = "Admin {AdminId} linked channel {Channel} to {OwnerId} (before: {PreviousOwnerId})")]
     private static partial void LogLinked(ILogger logger, Guid adminId, string channel, Guid ownerId, Guid? previousOwnerId);
 
-    [LoggerMessage(EventId = 6005, EventName = "ChannelUnlinked", Level = LogLevel.Information, Message = "Admin {AdminId} unlinked channel {Channel}")]
-    private static partial void LogUnlinked(ILogger logger, Guid adminId, string channel);
+    [LoggerMessage(EventId = 6005, EventName = "ChannelUnlinked", Level = LogLevel.Information, Message = "Admin {AdminId} unlinked channel {Channel} from {OwnerId}")]
+    private static partial void LogUnlinked(ILogger logger, Guid adminId, string channel, Guid ownerId);
 }

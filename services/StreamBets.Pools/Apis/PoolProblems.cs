@@ -13,6 +13,10 @@ internal static class PoolProblems
     public const string TypeBase = "https://streambets.dev/problems/";
     public const string TemplateNotFound = "template-not-found";
     public const string ChannelNotLinked = "channel-not-linked";
+    public const string ConfigChanged = "config-changed";
+    public const string TemplateExists = "template-exists";
+    public const string TemplateChanged = "template-changed";
+    public const string ChannelOwnerChanged = "channel-owner-changed";
 
     private static readonly Dictionary<string, (int Status, string Title)> Known = new()
     {
@@ -30,6 +34,10 @@ internal static class PoolProblems
         [ManagementErrors.ConcurrencyConflict] = (StatusCodes.Status409Conflict, "Pool changed concurrently"),
         [TemplateNotFound] = (StatusCodes.Status404NotFound, "Template not found"),
         [ChannelNotLinked] = (StatusCodes.Status404NotFound, "Channel not linked"),
+        [ConfigChanged] = (StatusCodes.Status409Conflict, "Configuration changed meanwhile"),
+        [TemplateExists] = (StatusCodes.Status409Conflict, "Template exists"),
+        [TemplateChanged] = (StatusCodes.Status409Conflict, "Template changed meanwhile"),
+        [ChannelOwnerChanged] = (StatusCodes.Status409Conflict, "Channel owner changed meanwhile"),
     };
 
     public static string TypeOf(string code) => TypeBase + code;

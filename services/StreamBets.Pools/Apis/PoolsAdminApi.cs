@@ -12,7 +12,9 @@ namespace StreamBets.Pools.Apis;
 /// /api/pools/admin: the dynamic configuration and the pool templates, for admins. Both live in the document store
 /// (MongoDB or PostgreSQL jsonb) and apply at run time: configuration within seconds, templates at once. Every change
 /// is kept with the admin who made it in <see cref="AdminChanges"/> (read back at /changes) and logged (category
-/// <see cref="AuditCategory"/>): the rake is money.
+/// <see cref="AuditCategory"/>): the rake is money. Admins change both with optimistic concurrency: each is read with a
+/// <c>version</c> (<see cref="ValuesVersion"/>) that the change sends back, and a change to values someone else changed
+/// meanwhile is refused (409) rather than overwriting theirs.
 /// </summary>
 public static partial class PoolsAdminApi
 {
@@ -32,26 +34,65 @@ public static partial class PoolsAdminApi
         return app;
     }
 
-    public static async Task<Ok<PoolsSettings>> GetConfig(PoolsSettingsProvider settings, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await settings.GetAsync(cancellationToken));
+    public static async Task<Ok<PoolsConfigView>> GetConfig(PoolsSettingsProvider settings, CancellationToken cancellationToken) =>
+        TypedResults.Ok(PoolsConfigView.Of((await settings.ReadAsync(cancellationToken)).Settings));
 
-    public static async Task<Results<Ok<PoolsSettings>, ValidationProblem>> PutConfig(
-        PoolsSettings request, ClaimsPrincipal user, PoolsSettingsProvider settings, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replaces the configuration if it is still the one the admin read (<c>version</c>): else 409 config-changed, so a
+    /// stale form never overwrites another admin's change. Values already stored are answered as saved: a retry.
+    /// </summary>
+    public static async Task<Results<Ok<PoolsConfigView>, ValidationProblem, ProblemHttpResult>> PutConfig(
+        PoolsConfigRequest request, ClaimsPrincipal user, PoolsSettingsProvider settings, AdminChanges changes, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
-        if (request.Problems() is { Count: > 0 } errors)
+        var wanted = request.ToSettings();
+        var errors = wanted.Problems();
+        if (string.IsNullOrEmpty(request.Version))
+        {
+            errors["version"] = [VersionRule("configuration")];
+        }
+        if (errors.Count > 0)
         {
             return PoolProblems.Invalid(errors);
         }
 
-        await settings.PutAsync(request, cancellationToken);
-        await changes.RecordAsync(user, AdminChanges.ConfigChanged, "pools", new
+        var (current, storedVersion) = await settings.ReadAsync(cancellationToken);
+        var details = ConfigDetails(wanted);
+        if (current == wanted)
         {
-            request.DefaultRakeBasisPoints, request.DefaultMinStakeMinor, request.DefaultMaxStakeMinor, request.OneActivePoolPerChannel, request.AutoCancelAfterHours,
-        }, cancellationToken);
-        LogConfigChanged(loggers.CreateLogger(AuditCategory), user.GetUserId(), request.DefaultRakeBasisPoints, request.DefaultMinStakeMinor,
-            request.DefaultMaxStakeMinor, request.OneActivePoolPerChannel, request.AutoCancelAfterHours);
-        return TypedResults.Ok(request);
+            // Nothing to write: a save that changes nothing, or the retry of one whose record failed, which records it now.
+            if (!AdminChanges.Is(await changes.LastAsync(ConfigSubject, [AdminChanges.ConfigChanged], cancellationToken), AdminChanges.ConfigChanged, details))
+            {
+                await RecordConfigAsync(user, wanted, details, changes, loggers, cancellationToken);
+            }
+            return TypedResults.Ok(PoolsConfigView.Of(wanted));
+        }
+        if (ValuesVersion.Of(current) != request.Version || !await settings.TryPutAsync(wanted, storedVersion, cancellationToken))
+        {
+            return PoolProblems.Problem(PoolProblems.ConfigChanged,
+                "Another admin changed the configuration after you read it; nothing was saved. Read it again to see their change.");
+        }
+        await RecordConfigAsync(user, wanted, details, changes, loggers, cancellationToken);
+        return TypedResults.Ok(PoolsConfigView.Of(wanted));
     }
+
+    private const string ConfigSubject = "pools";
+
+    private static object ConfigDetails(PoolsSettings settings) => new
+    {
+        settings.DefaultRakeBasisPoints, settings.DefaultMinStakeMinor, settings.DefaultMaxStakeMinor, settings.OneActivePoolPerChannel, settings.AutoCancelAfterHours,
+    };
+
+    private static async Task RecordConfigAsync(
+        ClaimsPrincipal user, PoolsSettings settings, object details, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        await changes.RecordAsync(user, AdminChanges.ConfigChanged, ConfigSubject, details, cancellationToken);
+        LogConfigChanged(loggers.CreateLogger(AuditCategory), user.GetUserId(), settings.DefaultRakeBasisPoints, settings.DefaultMinStakeMinor,
+            settings.DefaultMaxStakeMinor, settings.OneActivePoolPerChannel, settings.AutoCancelAfterHours);
+    }
+
+    private static string VersionRule(string what) =>
+        $"Send the version the {what} was read at (GET answers it), so that a change another admin made meanwhile is not overwritten.";
 
     public static async Task<Ok<TemplateView[]>> ListTemplates(IDocumentStore documents, CancellationToken cancellationToken) =>
         TypedResults.Ok((await documents.ListAsync<PoolTemplate>(PoolTemplates.Collection, cancellationToken)).Select(d => TemplateView.Of(d.Id, d.Document)).ToArray());
@@ -62,8 +103,13 @@ public static partial class PoolsAdminApi
         return template is null ? TemplateMissing(id) : TypedResults.Ok(TemplateView.Of(id, template));
     }
 
-    public static async Task<Results<Ok<TemplateView>, ValidationProblem>> PutTemplate(
-        string id, PoolTemplate request, ClaimsPrincipal user, IDocumentStore documents, PoolsSettingsProvider settings, AdminChanges changes,
+    /// <summary>
+    /// Without a <c>version</c>, creates the template (409 template-exists if the id is taken); with the version it was
+    /// read at, replaces it (409 template-changed if another admin changed it since, 404 if deleted). Values already
+    /// stored are answered as saved: a retry.
+    /// </summary>
+    public static async Task<Results<Ok<TemplateView>, ValidationProblem, ProblemHttpResult>> PutTemplate(
+        string id, PoolTemplateRequest request, ClaimsPrincipal user, IDocumentStore documents, PoolsSettingsProvider settings, AdminChanges changes,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
@@ -88,17 +134,63 @@ public static partial class PoolsAdminApi
             return PoolProblems.Invalid(errors);
         }
 
-        var template = request with { Title = request.Title.Trim(), Outcomes = [.. request.Outcomes!.Select(o => o.Trim())] };
-        await documents.PutAsync(PoolTemplates.Collection, id, template, cancellationToken);
-        await changes.RecordAsync(user, AdminChanges.TemplateSaved, id, template, cancellationToken);
-        LogTemplateSaved(loggers.CreateLogger(AuditCategory), user.GetUserId(), id, template.Title, template.Outcomes.Count, template.BettingWindowSeconds);
+        var template = new PoolTemplate(request.Title.Trim(), [.. request.Outcomes!.Select(o => o.Trim())], request.BettingWindowSeconds,
+            request.MinStakeMinor, request.MaxStakeMinor);
+        var stored = await documents.GetVersionedAsync<PoolTemplate>(PoolTemplates.Collection, id, cancellationToken);
+        if (stored is not null && ValuesVersion.Of(stored.Document) == ValuesVersion.Of(template))
+        {
+            // Nothing to write: a save that changes nothing, or the retry of one whose record failed, which records it now.
+            if (!AdminChanges.Is(await changes.LastAsync(id, TemplateActions, cancellationToken), AdminChanges.TemplateSaved, template))
+            {
+                await RecordTemplateSavedAsync(user, id, template, changes, loggers, cancellationToken);
+            }
+            return TypedResults.Ok(TemplateView.Of(id, template));
+        }
+        if (request.Version is null)
+        {
+            if (stored is not null || !await documents.TryPutAsync(PoolTemplates.Collection, id, template, expectedVersion: null, cancellationToken))
+            {
+                return PoolProblems.Problem(PoolProblems.TemplateExists,
+                    $"A template with id \"{id}\" already exists; nothing was saved. Edit that one, or choose another id.");
+            }
+        }
+        else if (stored is null)
+        {
+            return PoolProblems.Problem(PoolProblems.TemplateNotFound, $"No template has id \"{id}\": another admin deleted it after you read it; nothing was saved.");
+        }
+        else if (ValuesVersion.Of(stored.Document) != request.Version
+            || !await documents.TryPutAsync(PoolTemplates.Collection, id, template, stored.Version, cancellationToken))
+        {
+            return PoolProblems.Problem(PoolProblems.TemplateChanged,
+                $"Another admin changed template \"{id}\" after you read it; nothing was saved. Read it again to see their change.");
+        }
+        await RecordTemplateSavedAsync(user, id, template, changes, loggers, cancellationToken);
         return TypedResults.Ok(TemplateView.Of(id, template));
     }
 
+    private static readonly string[] TemplateActions = [AdminChanges.TemplateSaved, AdminChanges.TemplateDeleted];
+
+    private static async Task RecordTemplateSavedAsync(
+        ClaimsPrincipal user, string id, PoolTemplate template, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        await changes.RecordAsync(user, AdminChanges.TemplateSaved, id, template, cancellationToken);
+        LogTemplateSaved(loggers.CreateLogger(AuditCategory), user.GetUserId(), id, template.Title, template.Outcomes.Count, template.BettingWindowSeconds);
+    }
+
+    /// <summary>
+    /// Deletes the template and records it. The documents may live in MongoDB, outside the history's transaction, so
+    /// a delete whose record failed is answered 500 with the template gone: its retry finds no template but a history
+    /// whose last word on it is a save, and records the deletion then (204), where a plain 404 would leave it unrecorded.
+    /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTemplate(
         string id, ClaimsPrincipal user, IDocumentStore documents, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        if (!PoolTemplates.IsValidId(id) || !await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken))
+        if (!PoolTemplates.IsValidId(id))
+        {
+            return TemplateMissing(id);
+        }
+        if (!await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken)
+            && (await changes.LastAsync(id, TemplateActions, cancellationToken))?.Action != AdminChanges.TemplateSaved)
         {
             return TemplateMissing(id);
         }
@@ -143,8 +235,42 @@ public static partial class PoolsAdminApi
     private static partial void LogTemplateDeleted(ILogger logger, Guid adminId, string templateId);
 }
 
-public sealed record TemplateView(string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor)
+/// <summary>A template as admins and streamers read it; <c>version</c> is what an admin's edit of it sends back.</summary>
+public sealed record TemplateView(
+    string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string Version)
 {
     public static TemplateView Of(string id, PoolTemplate template) =>
-        new(id, template.Title, template.Outcomes, template.BettingWindowSeconds, template.MinStakeMinor, template.MaxStakeMinor);
+        new(id, template.Title, template.Outcomes, template.BettingWindowSeconds, template.MinStakeMinor, template.MaxStakeMinor, ValuesVersion.Of(template));
+}
+
+/// <summary>A template to save: no <c>version</c> to create it, the version it was read at to replace it.</summary>
+public sealed record PoolTemplateRequest(
+    string Title, IReadOnlyList<string>? Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? Version);
+
+/// <summary>The configuration as admins read it; <c>version</c> is what their change sends back.</summary>
+public sealed record PoolsConfigView(
+    int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours, string Version)
+{
+    public static PoolsConfigView Of(PoolsSettings settings) =>
+        new(settings.DefaultRakeBasisPoints, settings.DefaultMinStakeMinor, settings.DefaultMaxStakeMinor, settings.OneActivePoolPerChannel,
+            settings.AutoCancelAfterHours, ValuesVersion.Of(settings));
+}
+
+/// <summary>A whole new configuration (a field left out takes its default) and the version of the one it replaces.</summary>
+public sealed record PoolsConfigRequest
+{
+    private static readonly PoolsSettings Defaults = new();
+
+    public string? Version { get; init; }
+    public int DefaultRakeBasisPoints { get; init; } = Defaults.DefaultRakeBasisPoints;
+    public long DefaultMinStakeMinor { get; init; } = Defaults.DefaultMinStakeMinor;
+    public long DefaultMaxStakeMinor { get; init; } = Defaults.DefaultMaxStakeMinor;
+    public bool OneActivePoolPerChannel { get; init; } = Defaults.OneActivePoolPerChannel;
+    public int AutoCancelAfterHours { get; init; } = Defaults.AutoCancelAfterHours;
+
+    public PoolsSettings ToSettings() => new()
+    {
+        DefaultRakeBasisPoints = DefaultRakeBasisPoints, DefaultMinStakeMinor = DefaultMinStakeMinor, DefaultMaxStakeMinor = DefaultMaxStakeMinor,
+        OneActivePoolPerChannel = OneActivePoolPerChannel, AutoCancelAfterHours = AutoCancelAfterHours,
+    };
 }

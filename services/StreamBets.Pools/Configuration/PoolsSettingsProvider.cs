@@ -26,10 +26,25 @@ public sealed class PoolsSettingsProvider(IDocumentStore documents, TimeProvider
         return settings;
     }
 
-    public async Task PutAsync(PoolsSettings settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored configuration and the store's version of it (null while none was ever written), read now rather
+    /// than from the cache: what an admin edits.
+    /// </summary>
+    public async Task<(PoolsSettings Settings, string? StoredVersion)> ReadAsync(CancellationToken cancellationToken)
     {
-        await documents.PutAsync(Collection, DocumentId, settings, cancellationToken);
+        var stored = await documents.GetVersionedAsync<PoolsSettings>(Collection, DocumentId, cancellationToken);
+        return (stored?.Document ?? new PoolsSettings(), stored?.Version);
+    }
+
+    /// <summary>Writes the configuration if the stored one is still at <paramref name="storedVersion"/>; false otherwise.</summary>
+    public async Task<bool> TryPutAsync(PoolsSettings settings, string? storedVersion, CancellationToken cancellationToken)
+    {
+        if (!await documents.TryPutAsync(Collection, DocumentId, settings, storedVersion, cancellationToken))
+        {
+            return false;
+        }
         _cached = new Cached(settings, time.GetUtcNow() + CacheFor);
+        return true;
     }
 
     private sealed record Cached(PoolsSettings Settings, DateTimeOffset Until);

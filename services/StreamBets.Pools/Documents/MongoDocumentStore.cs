@@ -7,12 +7,15 @@ namespace StreamBets.Pools.Documents;
 
 /// <summary>
 /// Documents in MongoDB (container mode): one MongoDB collection per collection, the id as <c>_id</c>. Documents go
-/// through the same System.Text.Json shape as the PostgreSQL store, so both hold identical JSON.
+/// through the same System.Text.Json shape as the PostgreSQL store, so both hold identical JSON. Each write stores a new
+/// random <c>_version</c> beside them; a document written before versions existed has none and reads as version "0".
 /// </summary>
 public sealed class MongoDocumentStore(IMongoDatabase database) : IDocumentStore
 {
     // Relaxed extended JSON writes numbers as plain JSON numbers (64-bit integers included), which System.Text.Json reads back exactly.
     private static readonly JsonWriterSettings ReadBack = new() { OutputMode = JsonOutputMode.RelaxedExtendedJson };
+    private const string VersionField = "_version";
+    private const string Unversioned = "0";
 
     public async Task<T?> GetAsync<T>(string collection, string id, CancellationToken cancellationToken = default) where T : class
     {
@@ -22,9 +25,43 @@ public sealed class MongoDocumentStore(IMongoDatabase database) : IDocumentStore
 
     public async Task PutAsync<T>(string collection, string id, T document, CancellationToken cancellationToken = default) where T : class
     {
-        var bson = BsonDocument.Parse(JsonSerializer.Serialize(document, DocumentStore.Json));
-        bson["_id"] = id;
-        await database.GetCollection<BsonDocument>(collection).ReplaceOneAsync(ById(id), bson, new ReplaceOptions { IsUpsert = true }, cancellationToken);
+        await database.GetCollection<BsonDocument>(collection).ReplaceOneAsync(ById(id), ToBson(id, document), new ReplaceOptions { IsUpsert = true }, cancellationToken);
+    }
+
+    public async Task<VersionedDocument<T>?> GetVersionedAsync<T>(string collection, string id, CancellationToken cancellationToken = default) where T : class
+    {
+        var document = await database.GetCollection<BsonDocument>(collection).Find(ById(id)).FirstOrDefaultAsync(cancellationToken);
+        if (document is null)
+        {
+            return null;
+        }
+        var version = document.TryGetValue(VersionField, out var stored) && stored.IsString ? stored.AsString : Unversioned;
+        return new VersionedDocument<T>(Deserialize<T>(document), version);
+    }
+
+    public async Task<bool> TryPutAsync<T>(string collection, string id, T document, string? expectedVersion, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        var documents = database.GetCollection<BsonDocument>(collection);
+        if (expectedVersion is null)
+        {
+            try
+            {
+                await documents.InsertOneAsync(ToBson(id, document), cancellationToken: cancellationToken);
+                return true;
+            }
+            catch (MongoWriteException e) when (e.WriteError.Category == ServerErrorCategory.DuplicateKey)
+            {
+                return false;
+            }
+        }
+        // One document's replace is atomic: of two writers at one version, only the first still matches.
+        var filter = Builders<BsonDocument>.Filter;
+        var atVersion = expectedVersion == Unversioned
+            ? filter.Or(filter.Exists(VersionField, false), filter.Eq(VersionField, Unversioned))
+            : filter.Eq(VersionField, expectedVersion);
+        var replaced = await documents.ReplaceOneAsync(ById(id) & atVersion, ToBson(id, document), new ReplaceOptions { IsUpsert = false }, cancellationToken);
+        return replaced.MatchedCount == 1;
     }
 
     public async Task<bool> DeleteAsync(string collection, string id, CancellationToken cancellationToken = default)
@@ -42,9 +79,18 @@ public sealed class MongoDocumentStore(IMongoDatabase database) : IDocumentStore
 
     private static FilterDefinition<BsonDocument> ById(string id) => Builders<BsonDocument>.Filter.Eq("_id", id);
 
+    private static BsonDocument ToBson<T>(string id, T document)
+    {
+        var bson = BsonDocument.Parse(JsonSerializer.Serialize(document, DocumentStore.Json));
+        bson["_id"] = id;
+        bson[VersionField] = Guid.NewGuid().ToString("N");
+        return bson;
+    }
+
     private static T Deserialize<T>(BsonDocument document)
     {
         document.Remove("_id");
+        document.Remove(VersionField);
         return JsonSerializer.Deserialize<T>(document.ToJson(ReadBack), DocumentStore.Json)!;
     }
 }

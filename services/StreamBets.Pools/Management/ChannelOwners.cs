@@ -49,20 +49,29 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, Tim
         return (link, previous);
     }
 
-    /// <summary>False when the channel was not linked (nothing is recorded then).</summary>
-    public async Task<bool> UnlinkAsync(Channel channel, ClaimsPrincipal admin, CancellationToken cancellationToken)
+    /// <summary>
+    /// Unlinks the channel from <paramref name="expectedOwnerId"/>, the owner the admin saw. Answers who owned it: null
+    /// when no one did, another owner when it moved meanwhile; in both cases nothing is unlinked or recorded.
+    /// </summary>
+    public async Task<Guid?> UnlinkAsync(Channel channel, Guid expectedOwnerId, ClaimsPrincipal admin, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("DELETE FROM channel_owners WHERE channel = $1", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
-        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        // Locked, so a link moving the channel waits for this unlink (or this one sees the link's new owner).
+        await using var read = new NpgsqlCommand("SELECT owner_id FROM channel_owners WHERE channel = $1 FOR UPDATE", connection, transaction);
+        read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
+        var owner = await read.ExecuteScalarAsync(cancellationToken) as Guid?;
+        if (owner != expectedOwnerId)
         {
-            return false;
+            return owner;
         }
-        await changes.RecordAsync(transaction, admin, AdminChanges.ChannelUnlinked, channel.ToString(), new { }, cancellationToken);
+        await using var delete = new NpgsqlCommand("DELETE FROM channel_owners WHERE channel = $1", connection, transaction);
+        delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
+        await delete.ExecuteNonQueryAsync(cancellationToken);
+        // The record names who lost the channel: the row is gone, so only the history can say whose it was.
+        await changes.RecordAsync(transaction, admin, AdminChanges.ChannelUnlinked, channel.ToString(), new { ownerId = expectedOwnerId }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return expectedOwnerId;
     }
 
     /// <summary>The owner's channels, by name.</summary>

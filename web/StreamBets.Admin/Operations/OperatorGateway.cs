@@ -57,8 +57,9 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
     public Task<ApiResult<ChannelLink>> LinkChannelAsync(string provider, string channelId, Guid ownerId, CancellationToken ct = default) =>
         SendAsync<ChannelLink>(HttpMethod.Put, ChannelPath(provider, channelId), new { ownerId }, cancellationToken: ct);
 
-    public Task<ApiResult<bool>> UnlinkChannelAsync(PoolChannel channel, CancellationToken ct = default) =>
-        SendAsync<bool>(HttpMethod.Delete, ChannelPath(channel.Provider, channel.ChannelId), null, cancellationToken: ct);
+    /// <summary>Unlinks the channel from the owner the operator saw: refused (channel-owner-changed) if it moved meanwhile.</summary>
+    public Task<ApiResult<bool>> UnlinkChannelAsync(PoolChannel channel, Guid ownerId, CancellationToken ct = default) =>
+        SendAsync<bool>(HttpMethod.Delete, $"{ChannelPath(channel.Provider, channel.ChannelId)}?ownerId={ownerId}", null, cancellationToken: ct);
 
     private static string ChannelPath(string provider, string channelId) =>
         $"/api/pools/admin/channels/{Uri.EscapeDataString(provider)}/{Uri.EscapeDataString(channelId)}";
@@ -76,14 +77,17 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
     // Pool configuration and templates
     public Task<ApiResult<PoolsSettings>> PoolsSettingsAsync(CancellationToken ct = default) => GetAsync<PoolsSettings>("/api/pools/admin/config", ct);
 
+    /// <summary>Saves the defaults if they are still at <see cref="PoolsSettings.Version"/>: else config-changed.</summary>
     public Task<ApiResult<PoolsSettings>> SavePoolsSettingsAsync(PoolsSettings settings, CancellationToken ct = default) =>
         SendAsync<PoolsSettings>(HttpMethod.Put, "/api/pools/admin/config", settings, cancellationToken: ct);
 
     public Task<ApiResult<PoolTemplate[]>> TemplatesAsync(CancellationToken ct = default) => GetAsync<PoolTemplate[]>("/api/pools/admin/templates", ct);
 
+    /// <summary>Creates the template (no version: template-exists if the id is taken) or replaces it at its version (else template-changed).</summary>
     public Task<ApiResult<PoolTemplate>> SaveTemplateAsync(PoolTemplate template, CancellationToken ct = default) =>
         SendAsync<PoolTemplate>(HttpMethod.Put, $"/api/pools/admin/templates/{Uri.EscapeDataString(template.Id)}",
-            new { template.Title, template.Outcomes, template.BettingWindowSeconds, template.MinStakeMinor, template.MaxStakeMinor }, cancellationToken: ct);
+            new { template.Title, template.Outcomes, template.BettingWindowSeconds, template.MinStakeMinor, template.MaxStakeMinor, template.Version },
+            cancellationToken: ct);
 
     public Task<ApiResult<bool>> DeleteTemplateAsync(string id, CancellationToken ct = default) =>
         SendAsync<bool>(HttpMethod.Delete, $"/api/pools/admin/templates/{Uri.EscapeDataString(id)}", null, cancellationToken: ct);

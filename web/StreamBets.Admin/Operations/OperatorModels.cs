@@ -17,7 +17,8 @@ public sealed record PoolChannel(string Provider, string ChannelId)
     public override string ToString() => $"{Provider}:{ChannelId}";
 }
 
-public sealed record ChannelLink(PoolChannel Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt);
+/// <summary>A channel's link; <see cref="PreviousOwnerId"/> only in the answer to a link that moved it from that account.</summary>
+public sealed record ChannelLink(PoolChannel Channel, Guid OwnerId, Guid LinkedBy, DateTimeOffset LinkedAt, Guid? PreviousOwnerId = null);
 
 public sealed record PoolOutcome(Guid Id, string Label, long StakedMinor, int BetCount);
 
@@ -50,7 +51,9 @@ public sealed record Bet(
 
 public sealed record BetPage(IReadOnlyList<Bet> Items, string? NextCursor);
 
-public sealed record PoolsSettings(int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours);
+/// <summary>The pool defaults; a save sends back the <see cref="Version"/> they were read at (docs/pools.md).</summary>
+public sealed record PoolsSettings(
+    int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours, string? Version = null);
 
 public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId, string AdminName, string Action, string Subject, JsonElement Details)
 {
@@ -69,4 +72,6 @@ public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId
 
 public sealed record AdminChangePage(IReadOnlyList<AdminChange> Items, string? NextCursor);
 
-public sealed record PoolTemplate(string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
+/// <summary>A template; an edit sends back the <see cref="Version"/> it was read at, a new one none.</summary>
+public sealed record PoolTemplate(
+    string Id, string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? Version = null);

@@ -13,9 +13,12 @@ public sealed class ConfigForm
     public string? MaxStake { get; set; }
     public bool OneActivePoolPerChannel { get; set; }
     public int AutoCancelAfterHours { get; set; }
+    /// <summary>The version the defaults were read at: the save is refused if another operator's came in between.</summary>
+    public string? Version { get; private init; }
 
     public static ConfigForm Of(PoolsSettings settings) => new()
     {
+        Version = settings.Version,
         RakeBasisPoints = settings.DefaultRakeBasisPoints,
         MinStake = Money.ToInput(settings.DefaultMinStakeMinor, CultureInfo.InvariantCulture),
         MaxStake = Money.ToInput(settings.DefaultMaxStakeMinor, CultureInfo.InvariantCulture),
@@ -29,7 +32,7 @@ public sealed class ConfigForm
         var min = Stakes.Read(MinStake, "defaultMinStakeMinor", required: true, errors);
         var max = Stakes.Read(MaxStake, "defaultMaxStakeMinor", required: true, errors);
         problem = Stakes.Problem(errors);
-        return problem is null ? new PoolsSettings(RakeBasisPoints, min!.Value, max!.Value, OneActivePoolPerChannel, AutoCancelAfterHours) : null;
+        return problem is null ? new PoolsSettings(RakeBasisPoints, min!.Value, max!.Value, OneActivePoolPerChannel, AutoCancelAfterHours, Version) : null;
     }
 }
 
@@ -42,9 +45,12 @@ public sealed class TemplateForm
     public int BettingWindowSeconds { get; set; } = 120;
     public string? MinStake { get; set; }
     public string? MaxStake { get; set; }
+    /// <summary>Null for a new template; else the version the edited one was read at.</summary>
+    public string? Version { get; private init; }
 
     public static TemplateForm Of(PoolTemplate template) => new()
     {
+        Version = template.Version,
         Id = template.Id,
         Title = template.Title,
         Outcomes = string.Join('\n', template.Outcomes),
@@ -64,7 +70,7 @@ public sealed class TemplateForm
         var max = Stakes.Read(MaxStake, "maxStakeMinor", required: false, errors);
         problem = Stakes.Problem(errors);
         var outcomes = (Outcomes ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return problem is null ? new PoolTemplate(Id!.Trim(), Title?.Trim() ?? "", outcomes, BettingWindowSeconds, min, max) : null;
+        return problem is null ? new PoolTemplate(Id!.Trim(), Title?.Trim() ?? "", outcomes, BettingWindowSeconds, min, max, Version) : null;
     }
 }
 

@@ -1,0 +1,118 @@
+using System.Net;
+using Bunit;
+using StreamBets.Admin.Components.Pages;
+using StreamBets.Admin.Operations;
+
+namespace StreamBets.Admin.Tests;
+
+/// <summary>
+/// Two operators at work on the same settings or channel: a change made from what another operator has changed since
+/// is refused by Pools, and the page says so and shows what is there now. Before, a stale form overwrote the other
+/// operator's defaults (the rake among them), a new template replaced theirs, and an unlink took the channel from
+/// whoever held it by then.
+/// </summary>
+public sealed class ConcurrentChangeTests : ConsoleTest
+{
+    [Fact]
+    public async Task Defaults_another_operator_saved_meanwhile_are_not_overwritten_and_the_page_shows_theirs()
+    {
+        var current = new PoolsSettings(500, 100, 100_000, true, 24, "v1");
+        Gateway.Answer("/api/pools/admin/config", () => current);
+        Gateway.Answer("/api/pools/admin/templates", Array.Empty<PoolTemplate>);
+        Gateway.Answer("/api/pools/admin/changes", () => new AdminChangePage([], null));
+        Gateway.Refuse("PUT /api/pools/admin/config", HttpStatusCode.Conflict,
+            new { type = "https://streambets.dev/problems/config-changed", title = "Configuration changed meanwhile", status = 409 });
+        var page = Bunit.Render<PoolSettings>();
+        page.WaitForAssertion(() => Assert.Equal("500", page.Find("#rake").GetAttribute("value")));
+
+        current = current with { DefaultRakeBasisPoints = 250, Version = "v2" }; // the other operator's save
+        page.Find("#auto-cancel").Change("48");
+        await page.Find("[data-testid=pools-config] form").SubmitAsync();
+
+        var problem = page.Find("[data-testid=problem]");
+        Assert.Equal("config-changed", problem.GetAttribute("data-code"));
+        Assert.Contains("Another operator changed these settings", problem.TextContent);
+        Assert.Equal("250", page.Find("#rake").GetAttribute("value"));
+        Assert.Equal("24", page.Find("#auto-cancel").GetAttribute("value"));
+        Assert.Empty(page.FindAll("[data-testid=message]"));
+    }
+
+    [Fact]
+    public async Task A_new_template_under_an_id_another_operator_took_meanwhile_is_refused_and_theirs_is_listed()
+    {
+        var templates = Array.Empty<PoolTemplate>();
+        Gateway.Answer("/api/pools/admin/config", () => new PoolsSettings(500, 100, 100_000, true, 24, "v1"));
+        Gateway.Answer("/api/pools/admin/templates", () => templates);
+        Gateway.Answer("/api/pools/admin/changes", () => new AdminChangePage([], null));
+        Gateway.Refuse("PUT /api/pools/admin/templates/next-map", HttpStatusCode.Conflict,
+            new { type = "https://streambets.dev/problems/template-exists", title = "Template exists", status = 409 });
+        var page = Bunit.Render<PoolSettings>();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("#rake")));
+
+        templates = [new PoolTemplate("next-map", "Their question?", ["Blue", "Red"], 90, null, null, "t1")];
+        page.Find("#template-id").Change("next-map");
+        page.Find("#template-title").Change("Who wins the next map?");
+        page.Find("#template-outcomes").Change("Blue\nRed");
+        await page.Find("[data-testid=template-form]").SubmitAsync();
+
+        Assert.Contains("already exists", page.Find("[data-testid=problem]").TextContent);
+        Assert.Contains("Their question?", page.Find("[data-template-id=next-map]").TextContent);
+        Assert.Equal("Who wins the next map?", page.Find("#template-title").GetAttribute("value")); // kept, to save under another id
+    }
+
+    [Fact]
+    public async Task A_link_that_moves_a_channel_from_another_streamer_says_so()
+    {
+        var (streamer, previousOwner) = (Streamer("Ana"), Guid.NewGuid());
+        var channel = new PoolChannel("twitch", "foo");
+        Gateway.Answer("/api/pools/admin/channels/twitch/foo", () => new ChannelLink(channel, streamer.Id, Guid.NewGuid(), DateTimeOffset.UtcNow, previousOwner));
+        var page = await FindAsync(streamer);
+
+        page.Find("#channel-id").Change("foo");
+        await page.Find("[data-testid=link-channel]").SubmitAsync();
+
+        var message = page.Find("[data-testid=message]").TextContent;
+        Assert.Contains("twitch:foo moved to Ana from another streamer", message);
+        Assert.Contains(previousOwner.ToString(), message);
+    }
+
+    [Fact]
+    public async Task An_unlink_names_the_owner_the_operator_saw_and_a_channel_that_moved_meanwhile_leaves_their_list()
+    {
+        var streamer = Streamer("Ana");
+        var channel = new PoolChannel("twitch", "foo");
+        var links = new[] { new ChannelLink(channel, streamer.Id, Guid.NewGuid(), DateTimeOffset.UtcNow) };
+        Gateway.Answer($"/api/pools/admin/channels?ownerId={streamer.Id}", () => links);
+        Gateway.Refuse("DELETE /api/pools/admin/channels/twitch/foo", HttpStatusCode.Conflict,
+            new { type = "https://streambets.dev/problems/channel-owner-changed", title = "Channel owner changed meanwhile", status = 409,
+                detail = "Channel twitch:foo is linked to account 42 now; nothing was unlinked." });
+        var page = await FindAsync(streamer);
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=channel-link]")));
+
+        links = []; // another operator moved it to another streamer
+        await page.Find("[data-testid=channel-link] button").ClickAsync(new());
+
+        Assert.Contains($"DELETE /api/pools/admin/channels/twitch/foo?ownerId={streamer.Id}", Gateway.Requests);
+        Assert.Equal("channel-owner-changed", page.Find("[data-testid=problem]").GetAttribute("data-code"));
+        Assert.Empty(page.FindAll("[data-testid=channel-link]"));
+        Assert.Empty(page.FindAll("[data-testid=message]"));
+    }
+
+    private static Account Streamer(string name) =>
+        new(Guid.NewGuid(), $"{name.ToLowerInvariant()}@example.com", name, "streamer", 2, "BR", DateTimeOffset.UtcNow);
+
+    /// <summary>The Accounts page showing the streamer, with an empty wallet and no bets.</summary>
+    private async Task<IRenderedComponent<Accounts>> FindAsync(Account streamer)
+    {
+        Gateway.Answer($"/api/users/admin/users?email={streamer.Email}", () => streamer);
+        Gateway.Answer($"/api/users/admin/wallets/{streamer.Id}", () => new WalletBalance(streamer.Id, 0));
+        Gateway.Answer($"/api/users/admin/wallets/{streamer.Id}/history", () => new WalletHistoryPage([], null));
+        Gateway.Answer($"/api/bets/users/{streamer.Id}", () => new BetPage([], null));
+        Gateway.Answer("/api/pools/admin/channels?ownerId=", Array.Empty<ChannelLink>);
+        var page = Bunit.Render<Accounts>();
+        page.Find("#email").Change(streamer.Email);
+        await page.Find("[data-testid=find-account]").SubmitAsync();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=channels]")));
+        return page;
+    }
+}
