@@ -153,6 +153,31 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_deposit_waiting_on_its_players_row_does_not_hold_up_other_players_deposits()
+    {
+        var (held, other) = (await app.NewPlayerAsync(), await app.NewPlayerAsync());
+        Assert.Equal(HttpStatusCode.OK, (await held.Client.SendAsync(Deposit(1_000, $"first-{Guid.NewGuid()}"))).StatusCode); // its wallet exists
+        // A limit change, a self-exclusion or a KYC tier change of that player holds its row meanwhile.
+        await using var side = new NpgsqlConnection(app.ConnectionString);
+        await side.OpenAsync();
+        await using var lockRow = await side.BeginTransactionAsync();
+        await using (var select = new NpgsqlCommand("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", side, lockRow) { Parameters = { new() { Value = held.Id } } })
+        {
+            await select.ExecuteScalarAsync();
+        }
+
+        var waiting = held.Client.SendAsync(Deposit(1_000, $"waiting-{Guid.NewGuid()}"));
+        await Task.Delay(500); // it reaches the player's row and waits there
+        var (answers, elapsed) = await TimedAsync([other.Client.SendAsync(Deposit(1_000, $"other-{Guid.NewGuid()}"))]);
+
+        Assert.Equal(HttpStatusCode.OK, Assert.Single(answers).StatusCode);
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"Another player's deposit waited {elapsed} behind the held one.");
+        await lockRow.RollbackAsync();
+        Assert.Equal(HttpStatusCode.OK, (await waiting).StatusCode);
+        Assert.Equal(2_000, await BalanceAsync(held));
+    }
+
+    [Fact]
     public async Task More_players_depositing_at_once_than_the_connection_pool_holds_are_all_answered_promptly()
     {
         var players = await Task.WhenAll(Enumerable.Range(0, MaxPoolSize() + 10).Select(_ => app.NewPlayerAsync()));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Bunit;
+using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -167,6 +168,27 @@ public sealed class LateReadTests : IAsyncLifetime
 
         Assert.True(await SoonAsync(() => StateShown(page) == "locked"));
         Assert.True(await StaysAsync(() => Reads(path) == readsBefore + 1), $"Reads: {Reads(path) - readsBefore}");
+    }
+
+    [Fact]
+    public async Task A_pool_page_moved_to_another_pool_before_its_first_read_answered_keeps_watching_the_new_one()
+    {
+        var (first, second) = (OpenPool(900_00), OpenPool(100_00));
+        var releaseFirst = _gateway.HoldNext(Serve(first));
+        var releaseSecond = _gateway.HoldNext(Serve(second));
+        var page = RenderPoolPage(first.Id);
+        Assert.True(await SoonAsync(() => Reads($"/api/pools/{first.Id}") == 1));
+
+        // Back or forward in the browser's history: the same page instance, now for the second pool, before either read answered.
+        var moved = page.InvokeAsync(() => page.Instance.SetParametersAsync(ParameterView.FromDictionary(new Dictionary<string, object?> { [nameof(PoolPage.PoolId)] = second.Id })));
+        Assert.True(await SoonAsync(() => Reads($"/api/pools/{second.Id}") == 1));
+        releaseFirst();
+        await Task.Delay(200); // the first pool's call ends
+        releaseSecond();
+        await moved;
+
+        Assert.True(await SoonAsync(() => StateShown(page) == "open"));
+        Assert.Equal([second.Id], _live.WatchedPools);
     }
 
     /// <summary>The pool page's reads answer this pool, and no bets of the player's on it; the pool's path.</summary>

@@ -80,6 +80,34 @@ public sealed class RevokedSessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_refresh_whose_caller_leaves_while_users_answers_still_saves_the_new_tokens()
+    {
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK);
+        var answer = new TaskCompletionSource();
+        gateway.RefreshAnswerHeld = answer.Task;
+        var (client, tokens, ended) = await SignedInAsync(gateway);
+        using var leaving = new CancellationTokenSource();
+
+        // The page's call is refused, its refresh reaches Users (which rotates the token), and the page is left.
+        var call = client.WalletAsync(leaving.Token);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(gateway.Requests.Any(r => r.StartsWith("POST /api/users/token/refresh", StringComparison.Ordinal))), TimeSpan.FromSeconds(15)));
+        await leaving.CancelAsync();
+        answer.SetResult();
+        try
+        {
+            await call;
+        }
+        catch (OperationCanceledException)
+        {
+            // the page is gone; its call may end either way
+        }
+
+        // The rotated token is kept: presented again much later, the old one would have ended the session.
+        Assert.True(await Eventually.HoldsAsync(async () => (await tokens.GetAsync(_sessionId))?.RefreshToken == "refresh-refreshed", TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, ended());
+    }
+
+    [Fact]
     public async Task A_call_refused_again_with_the_fresh_token_is_not_sent_a_third_time()
     {
         var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK, refuseEveryToken: true);
@@ -143,6 +171,9 @@ public sealed class RevokedSessionTests : IAsyncLifetime
     /// </summary>
     private sealed class FakeGateway(HttpStatusCode refreshAnswers, bool refuseEveryToken = false, bool loseFirstRefreshAnswer = false) : HttpMessageHandler
     {
+        /// <summary>When set, a refresh (applied by Users) waits for it before answering, as a slow answer does.</summary>
+        public Task? RefreshAnswerHeld { get; set; }
+
         private readonly List<string> _requests = [];
         private int _refreshes;
 
@@ -167,6 +198,10 @@ public sealed class RevokedSessionTests : IAsyncLifetime
                 if (loseFirstRefreshAnswer && Interlocked.Increment(ref _refreshes) == 1)
                 {
                     throw new HttpRequestException("The connection was reset."); // applied, its answer lost
+                }
+                if (RefreshAnswerHeld is { } held)
+                {
+                    await held.WaitAsync(cancellationToken); // a caller that stops waiting cancels the request here
                 }
                 return refreshAnswers == HttpStatusCode.OK
                     ? new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(Refreshed()) }

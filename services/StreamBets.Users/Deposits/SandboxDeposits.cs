@@ -10,7 +10,7 @@ namespace StreamBets.Users.Deposits;
 /// money moves exactly when the deposit limits count it, and a deposit never holds a pooled connection while it waits for
 /// another (as many deposits at once as the pool holds would otherwise wait for each other until the pool times out).
 /// </summary>
-public sealed class SandboxDeposits(NpgsqlDataSource db, LedgerStore ledger, EligibilityChecker eligibility)
+public sealed class SandboxDeposits(NpgsqlDataSource db, LedgerStore ledger, EligibilityChecker eligibility, TimeProvider time)
 {
     public const string Reason = "sandbox-deposit";
 
@@ -33,13 +33,14 @@ public sealed class SandboxDeposits(NpgsqlDataSource db, LedgerStore ledger, Eli
             }
         }
 
-        var wallet = LedgerAccountId.ForUser(userId);
+        // Recorded before the credit, in the same transaction: the record's foreign key waits on the player's row (a limit
+        // change holds it), and it must not wait while the credit holds the PSP clearing row every deposit needs. A replay's
+        // record is already there; a credit the ledger refuses rolls the record back with it.
+        await ResponsibleGamblingStore.RecordDepositAsync(transaction, depositId, userId, amountMinor, time.GetUtcNow(), cancellationToken);
         var credit = await ledger.TransferAsync(transaction, new TransferRequest(
-            depositId.ToString(), Reason, [TransferLeg.Between(LedgerAccountId.PspClearing, wallet, amountMinor)]), cancellationToken);
-        if (credit.Transfer is { } transfer)
+            depositId.ToString(), Reason, [TransferLeg.Between(LedgerAccountId.PspClearing, LedgerAccountId.ForUser(userId), amountMinor)]), cancellationToken);
+        if (credit.Transfer is not null)
         {
-            var posting = transfer.Postings.Single(p => p.Account == wallet);
-            await ResponsibleGamblingStore.RecordDepositAsync(transaction, depositId, userId, posting.AmountMinor, transfer.CreatedAt, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         return new SandboxDepositResult(credit, null);

@@ -98,7 +98,7 @@ public sealed partial class SessionTokens(
             {
                 return tokens;
             }
-            return await RefreshAsync(sessionId, tokens, cancellationToken);
+            return await RefreshAsync(sessionId, tokens);
         }
         finally
         {
@@ -113,15 +113,19 @@ public sealed partial class SessionTokens(
     /// rotated the token: Users takes the same token again for 30 s (docs/users.md), so it is sent once more a second
     /// later rather than at the next call, which may come after those 30 s and would then end the session.
     /// </summary>
-    private async Task<StoredTokens?> RefreshAsync(string sessionId, StoredTokens tokens, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Not cancelled with its caller: a page left while Users rotates the token must still save the answer (or retry),
+    /// or the token kept would be presented again later than Users takes it, and end the session.
+    /// </remarks>
+    private async Task<StoredTokens?> RefreshAsync(string sessionId, StoredTokens tokens)
     {
-        if (await TryRefreshAsync(sessionId, tokens, cancellationToken) is (var refreshed, Answered: true))
+        if (await TryRefreshAsync(sessionId, tokens, CancellationToken.None) is (var refreshed, Answered: true))
         {
             return refreshed;
         }
-        await Task.Delay(RefreshRetryAfter, time, cancellationToken);
+        await Task.Delay(RefreshRetryAfter, time);
         // A passing outage must not sign the user out: keep the old token and try again on the next call.
-        return await TryRefreshAsync(sessionId, tokens, cancellationToken) is (var again, Answered: true) ? again : tokens;
+        return await TryRefreshAsync(sessionId, tokens, CancellationToken.None) is (var again, Answered: true) ? again : tokens;
     }
 
     private static readonly TimeSpan RefreshRetryAfter = TimeSpan.FromSeconds(1);

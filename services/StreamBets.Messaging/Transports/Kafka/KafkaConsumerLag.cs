@@ -21,7 +21,12 @@ internal sealed class KafkaConsumerLag : IConsumerLagSource, IDisposable
     public KafkaConsumerLag(string bootstrapServers, KafkaTopics topics, EventBusIdentity identity)
     {
         _topics = topics;
-        _admin = new(() => new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build());
+        // A metadata request for a missing topic must not create it: librdkafka's producer-based admin client allows that by
+        // default, and the broker would make it with its own partition count before KafkaTopics creates it with ours.
+        _admin = new(() => new AdminClientBuilder(new AdminClientConfig(new Dictionary<string, string> { ["allow.auto.create.topics"] = "false" })
+        {
+            BootstrapServers = bootstrapServers,
+        }).Build());
         _offsets = new(() => new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
         {
             BootstrapServers = bootstrapServers,
