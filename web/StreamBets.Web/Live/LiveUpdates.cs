@@ -281,11 +281,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                 SetStatus(LiveStatus.Offline);
                 afterOutage = true;
             }
-            try
-            {
-                await Task.Delay(RetryStartEvery, _time, _stopping.Token);
-            }
-            catch (OperationCanceledException)
+            if (!await WaitAsync(RetryStartEvery))
             {
                 return;
             }
@@ -341,11 +337,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
 
     private async Task CatchUpLaterAsync(string stream)
     {
-        try
-        {
-            await Task.Delay(GapWait, _time, _stopping.Token);
-        }
-        catch (OperationCanceledException)
+        if (!await WaitAsync(GapWait))
         {
             return;
         }
@@ -425,11 +417,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
 
     private async Task ReloadAfterAsync(TimeSpan wait)
     {
-        try
-        {
-            await Task.Delay(wait, _time, _stopping.Token);
-        }
-        catch (OperationCanceledException)
+        if (!await WaitAsync(wait))
         {
             return;
         }
@@ -531,11 +519,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
 
     private async Task SendAgainLaterAsync(string method, object argument, Func<bool> stillWanted)
     {
-        try
-        {
-            await Task.Delay(RefusedRetryAfter, _time, _stopping.Token);
-        }
-        catch (OperationCanceledException)
+        if (!await WaitAsync(RefusedRetryAfter))
         {
             return;
         }
@@ -546,6 +530,20 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         if (await InvokeIfLiveAsync(method, argument, stillWanted) && method.StartsWith("Watch", StringComparison.Ordinal))
         {
             NeedReload(); // the page read before the watch took: what was pushed in between reached nobody
+        }
+    }
+
+    /// <summary>Waits on the circuit's clock; false when the circuit is closing meanwhile.</summary>
+    private async Task<bool> WaitAsync(TimeSpan wait)
+    {
+        try
+        {
+            await Task.Delay(wait, _time, _stopping.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
