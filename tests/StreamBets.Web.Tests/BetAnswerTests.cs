@@ -1,7 +1,5 @@
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 using StreamBets.FrontEnd;
 using StreamBets.FrontEnd.Gateway;
 using StreamBets.Web.Components.Pages;
@@ -14,45 +12,30 @@ namespace StreamBets.Web.Tests;
 /// The pool page tells the player what became of each bet they sent: a pending one until the Bet Engine decides it,
 /// and one whose answer was lost before any different bet is sent.
 /// </summary>
-public sealed class BetAnswerTests : IAsyncLifetime
+public sealed class BetAnswerTests : PlayerPageTest
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
-    private readonly ScriptedGateway _gateway = new();
-    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
-    private readonly BunitContext _bunit = new();
     private readonly Guid _yes = Guid.NewGuid();
     private readonly Guid _no = Guid.NewGuid();
-    private IConnectionMultiplexer _redis = null!;
-    private LiveUpdates _live = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        (var client, var session, _redis) = await _gateway.SignedInAsync();
-        _live = PlayerPages.UnstartedLiveUpdates(session, _clock);
-        _bunit.JSInterop.Mode = JSRuntimeMode.Loose;
-        _bunit.AddAuthorization().SetAuthorized("Ana");
-        _bunit.AddPlayerPage(client, _live, _clock);
-        _bunit.Services.AddSingleton(new WalletState(client, _live));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _bunit.DisposeAsync();
-        await _live.DisposeAsync();
-        await _redis.DisposeAsync();
+        await base.InitializeAsync();
+        Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
+        Bunit.AddAuthorization().SetAuthorized("Ana");
+        Bunit.Services.AddSingleton(new WalletState(Client, Live));
     }
 
     [Fact]
     public async Task A_pending_bet_shows_as_pending_until_recovery_decides_it_seconds_later_then_as_accepted()
     {
         var pool = OpenPool();
-        var pending = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "pending", _clock.GetUtcNow(), null, null, null, null);
-        _gateway.Answer("/api/bets", pending);
-        _gateway.Answer($"/api/bets/{pending.BetId}", pending);
+        var pending = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "pending", Clock.GetUtcNow(), null, null, null, null);
+        Gateway.Answer("/api/bets", pending);
+        Gateway.Answer($"/api/bets/{pending.BetId}", pending);
         var page = RenderPool(pool);
 
-        _gateway.Answer("/api/bets/mine", new BetPage([pending], null));
+        Gateway.Answer("/api/bets/mine", new BetPage([pending], null));
         Bet(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
 
@@ -60,8 +43,8 @@ public sealed class BetAnswerTests : IAsyncLifetime
         await RunClockAsync(TimeSpan.FromSeconds(15));
         Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status"));
         var accepted = pending with { Status = "accepted" };
-        _gateway.Answer($"/api/bets/{pending.BetId}", accepted);
-        _gateway.Answer("/api/bets/mine", new BetPage([accepted], null));
+        Gateway.Answer($"/api/bets/{pending.BetId}", accepted);
+        Gateway.Answer("/api/bets/mine", new BetPage([accepted], null));
         await RunClockAsync(TimeSpan.FromSeconds(10));
 
         page.WaitForAssertion(() => Assert.Equal("accepted", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
@@ -72,18 +55,18 @@ public sealed class BetAnswerTests : IAsyncLifetime
     public async Task A_pending_bet_that_recovery_refuses_shows_why()
     {
         var pool = OpenPool();
-        var pending = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "pending", _clock.GetUtcNow(), null, null, null, null);
-        _gateway.Answer("/api/bets", pending);
-        _gateway.Answer($"/api/bets/{pending.BetId}", pending);
+        var pending = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "pending", Clock.GetUtcNow(), null, null, null, null);
+        Gateway.Answer("/api/bets", pending);
+        Gateway.Answer($"/api/bets/{pending.BetId}", pending);
         var page = RenderPool(pool);
-        _gateway.Answer("/api/bets/mine", new BetPage([pending], null));
+        Gateway.Answer("/api/bets/mine", new BetPage([pending], null));
         Bet(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
 
         await RunClockAsync(TimeSpan.FromSeconds(12));
         var refused = pending with { Status = "rejected", RejectionCode = "insufficient-funds" };
-        _gateway.Answer($"/api/bets/{pending.BetId}", refused);
-        _gateway.Answer("/api/bets/mine", new BetPage([refused], null));
+        Gateway.Answer($"/api/bets/{pending.BetId}", refused);
+        Gateway.Answer("/api/bets/mine", new BetPage([refused], null));
         await RunClockAsync(TimeSpan.FromSeconds(10));
 
         page.WaitForAssertion(() => Assert.Equal("insufficient-funds", page.Find("[data-testid=problem]").GetAttribute("data-code")));
@@ -94,7 +77,7 @@ public sealed class BetAnswerTests : IAsyncLifetime
     public void After_a_bet_went_unanswered_a_changed_bet_is_not_sent_and_the_form_holds_the_unanswered_one_again()
     {
         var pool = OpenPool();
-        _gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
         var page = RenderPool(pool);
         Bet(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
@@ -106,41 +89,41 @@ public sealed class BetAnswerTests : IAsyncLifetime
         Assert.Contains("Yes", page.Find("[data-testid=resend-first]").TextContent);
         Assert.Equal(Money.ToInput(10_00), page.Find("[data-testid=stake]").GetAttribute("value"));
         Assert.True(page.Find($"#outcome-{_yes:N}").HasAttribute("checked"));
-        Assert.Equal(["POST /api/bets"], _gateway.Changes);
+        Assert.Equal(["POST /api/bets"], Gateway.Changes);
     }
 
     [Fact]
     public void The_unanswered_bet_sent_again_keeps_its_key_and_once_answered_a_different_bet_gets_a_new_one()
     {
         var pool = OpenPool();
-        _gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
         var page = RenderPool(pool);
         Bet(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
         Bet(page, _yes, "20");
         page.WaitForElement("[data-testid=resend-first]");
 
-        var placed = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", _clock.GetUtcNow(), null, null, null, null);
-        _gateway.Answer("/api/bets", placed);
-        _gateway.Answer("/api/bets/mine", new BetPage([placed], null));
+        var placed = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null);
+        Gateway.Answer("/api/bets", placed);
+        Gateway.Answer("/api/bets/mine", new BetPage([placed], null));
         page.Find("[data-testid=bet-form]").Submit(); // the form as restored: the same bet
         page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
 
-        _gateway.Answer("/api/bets", placed with { BetId = Guid.NewGuid(), StakeMinor = 20_00 });
+        Gateway.Answer("/api/bets", placed with { BetId = Guid.NewGuid(), StakeMinor = 20_00 });
         Bet(page, _yes, "20");
 
-        page.WaitForAssertion(() => Assert.Equal(3, _gateway.IdempotencyKeys("/api/bets").Count));
-        var keys = _gateway.IdempotencyKeys("/api/bets");
+        page.WaitForAssertion(() => Assert.Equal(3, Gateway.IdempotencyKeys("/api/bets").Count));
+        var keys = Gateway.IdempotencyKeys("/api/bets");
         Assert.Equal(keys[0], keys[1]);
         Assert.NotEqual(keys[1], keys[2]);
-        Assert.Equal(20_00, _gateway.LastBody("/api/bets")!.Value.GetProperty("stakeMinor").GetInt64());
+        Assert.Equal(20_00, Gateway.LastBody("/api/bets")!.Value.GetProperty("stakeMinor").GetInt64());
     }
 
     private IRenderedComponent<PoolPage> RenderPool(Pool pool)
     {
-        _gateway.Answer($"/api/pools/{pool.Id}", pool);
-        _gateway.Answer("/api/bets/mine", new BetPage([], null));
-        var page = _bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
+        Gateway.Answer($"/api/pools/{pool.Id}", pool);
+        Gateway.Answer("/api/bets/mine", new BetPage([], null));
+        var page = Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
         page.WaitForElement("[data-testid=bet-form]");
         return page;
     }
@@ -157,7 +140,7 @@ public sealed class BetAnswerTests : IAsyncLifetime
     {
         for (var run = TimeSpan.Zero; run < span; run += Tick)
         {
-            _clock.Advance(Tick);
+            Clock.Advance(Tick);
             await Task.Delay(20);
         }
     }
@@ -165,5 +148,5 @@ public sealed class BetAnswerTests : IAsyncLifetime
     private Pool OpenPool() => new(
         Guid.NewGuid(), new PoolChannel("twitch", "streamer1"), Guid.NewGuid(), "Who wins?", "open", true,
         [new PoolOutcome(_yes, "Yes", 500_00, 9, null), new PoolOutcome(_no, "No", 500_00, 9, null)], 1_000_00, 1_00, 1_000_00, 500, 600,
-        _clock.GetUtcNow(), _clock.GetUtcNow(), _clock.GetUtcNow().AddMinutes(10), null, null, [], null, null, null, 1);
+        Clock.GetUtcNow(), Clock.GetUtcNow(), Clock.GetUtcNow().AddMinutes(10), null, null, [], null, null, null, 1);
 }

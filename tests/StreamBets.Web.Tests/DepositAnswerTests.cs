@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
 using StreamBets.FrontEnd;
 using StreamBets.FrontEnd.Gateway;
 using StreamBets.Web.Components.Pages;
@@ -11,44 +10,31 @@ using StreamBets.Web.Live;
 namespace StreamBets.Web.Tests;
 
 /// <summary>The wallet page's deposits: the balance a push showed stands, and a deposit whose answer was lost is sent again before any other.</summary>
-public sealed class DepositAnswerTests : IAsyncLifetime
+public sealed class DepositAnswerTests : PlayerPageTest
 {
     private const string DepositPath = "/api/users/me/wallet/sandbox-deposit";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private readonly ScriptedGateway _gateway = new();
-    private readonly BunitContext _bunit = new();
-    private IConnectionMultiplexer _redis = null!;
-    private LiveUpdates _live = null!;
+    protected override TimeProvider PageTime => TimeProvider.System;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        (var client, var session, _redis) = await _gateway.SignedInAsync();
-        _live = PlayerPages.UnstartedLiveUpdates(session, TimeProvider.System);
-        _bunit.AddPlayerPage(client, _live, TimeProvider.System);
-        _bunit.Services.AddSingleton(new WalletState(client, _live));
-        _bunit.Services.AddSingleton(new Toasts());
-        _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
-        _gateway.Answer("/api/users/me/wallet/history", new WalletHistoryPage([], null));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _bunit.DisposeAsync();
-        await _live.DisposeAsync();
-        await _redis.DisposeAsync();
+        await base.InitializeAsync();
+        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new Toasts());
+        Gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
+        Gateway.Answer("/api/users/me/wallet/history", new WalletHistoryPage([], null));
     }
 
     [Fact]
     public void A_deposit_answered_after_a_newer_balance_push_does_not_set_the_balance_back()
     {
         var page = RenderWallet();
-        _gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 10_00, 20_00, DateTimeOffset.UtcNow));
-        var release = _gateway.Hold(DepositPath);
+        Gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 10_00, 20_00, DateTimeOffset.UtcNow));
+        var release = Gateway.Hold(DepositPath);
         Deposit(page, "10");
 
         // The deposit's push and a payout's arrive before the deposit's own answer.
-        _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 25_00));
+        Gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 25_00));
         Push(new WalletChangedMessage(25_00, 5_00, "payout", DateTimeOffset.UtcNow) { Stream = "user", Sequence = 7 });
         release();
 
@@ -61,7 +47,7 @@ public sealed class DepositAnswerTests : IAsyncLifetime
     public void After_a_deposit_went_unanswered_a_changed_amount_is_not_sent_and_the_form_holds_the_unanswered_one_again()
     {
         var page = RenderWallet();
-        _gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
+        Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
         Deposit(page, "100");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
 
@@ -70,30 +56,30 @@ public sealed class DepositAnswerTests : IAsyncLifetime
 
         page.WaitForAssertion(() => Assert.Contains(Money.Format(100_00), page.Find("[data-testid=resend-first]").TextContent));
         Assert.Equal(Money.ToInput(100_00), page.Find("[data-testid=deposit-amount]").GetAttribute("value"));
-        Assert.Equal([$"POST {DepositPath}"], _gateway.Changes);
+        Assert.Equal([$"POST {DepositPath}"], Gateway.Changes);
     }
 
     [Fact]
     public void The_unanswered_deposit_sent_again_keeps_its_key_and_once_answered_a_different_amount_gets_a_new_one()
     {
         var page = RenderWallet();
-        _gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
+        Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
         Deposit(page, "100");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
         Deposit(page, "50");
         page.WaitForElement("[data-testid=resend-first]");
 
-        _gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 100_00, 110_00, DateTimeOffset.UtcNow));
+        Gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 100_00, 110_00, DateTimeOffset.UtcNow));
         page.Find("[data-testid=deposit-form]").Submit(); // the form as restored: the same deposit
-        page.WaitForAssertion(() => Assert.Equal(2, _gateway.IdempotencyKeys(DepositPath).Count));
+        page.WaitForAssertion(() => Assert.Equal(2, Gateway.IdempotencyKeys(DepositPath).Count));
         page.WaitForAssertion(() => Assert.Null(page.Find("[data-testid=deposit]").GetAttribute("disabled")));
         Deposit(page, "50");
 
-        page.WaitForAssertion(() => Assert.Equal(3, _gateway.IdempotencyKeys(DepositPath).Count));
-        var keys = _gateway.IdempotencyKeys(DepositPath);
+        page.WaitForAssertion(() => Assert.Equal(3, Gateway.IdempotencyKeys(DepositPath).Count));
+        var keys = Gateway.IdempotencyKeys(DepositPath);
         Assert.Equal(keys[0], keys[1]);
         Assert.NotEqual(keys[1], keys[2]);
-        Assert.Equal(50_00, _gateway.LastBody(DepositPath)!.Value.GetProperty("amountMinor").GetInt64());
+        Assert.Equal(50_00, Gateway.LastBody(DepositPath)!.Value.GetProperty("amountMinor").GetInt64());
     }
 
     [Fact]
@@ -104,12 +90,12 @@ public sealed class DepositAnswerTests : IAsyncLifetime
 
         page.WaitForAssertion(() => Assert.Equal("deposit-out-of-range", page.Find("[data-testid=problem]").GetAttribute("data-code")));
         Assert.Contains(Money.Format(1_000_00), page.Find("[data-testid=problem]").TextContent);
-        Assert.Empty(_gateway.Changes);
+        Assert.Empty(Gateway.Changes);
     }
 
     private IRenderedComponent<WalletPage> RenderWallet()
     {
-        var page = _bunit.Render<WalletPage>();
+        var page = Bunit.Render<WalletPage>();
         page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=wallet-balance]").TextContent));
         return page;
     }
@@ -120,5 +106,5 @@ public sealed class DepositAnswerTests : IAsyncLifetime
         page.Find("[data-testid=deposit-form]").Submit();
     }
 
-    private void Push(LiveMessage message) => _live.Receive("WalletChanged", JsonSerializer.SerializeToElement(message, message.GetType(), Json));
+    private void Push(LiveMessage message) => Live.Receive("WalletChanged", JsonSerializer.SerializeToElement(message, message.GetType(), Json));
 }

@@ -2,8 +2,6 @@ using System.Text.Json;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 using StreamBets.FrontEnd;
 using StreamBets.Testing;
 using StreamBets.Web.Components.Pages;
@@ -16,40 +14,19 @@ namespace StreamBets.Web.Tests;
 /// A REST read that lags the hub (Pools' totals behind the Bet Engine's odds, a wallet read begun before a payout's
 /// push) never undoes the newer state a push already showed.
 /// </summary>
-public sealed class LateReadTests : IAsyncLifetime
+public sealed class LateReadTests : PlayerPageTest
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private readonly ScriptedGateway _gateway = new();
-    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
-    private readonly BunitContext _bunit = new();
-    private GatewayClient _client = null!;
-    private IConnectionMultiplexer _redis = null!;
-    private LiveUpdates _live = null!;
-
-    public async Task InitializeAsync()
-    {
-        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        (_client, var session, _redis) = await _gateway.SignedInAsync();
-        // Never started: pushes are handed to it as the hub connection would.
-        _live = PlayerPages.UnstartedLiveUpdates(session, _clock);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _bunit.DisposeAsync();
-        await _live.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_wallet_read_begun_before_a_balance_push_does_not_overwrite_it()
     {
-        using var wallet = new WalletState(_client, _live);
-        _gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
-        var release = _gateway.Hold("/api/users/me/wallet");
+        using var wallet = new WalletState(Client, Live);
+        Gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
+        var release = Gateway.Hold("/api/users/me/wallet");
         var read = wallet.RefreshAsync();
 
-        Push("WalletChanged", new WalletChangedMessage(25_00, 15_00, "payout", _clock.GetUtcNow()) { Stream = "user", Sequence = 7 });
+        Push("WalletChanged", new WalletChangedMessage(25_00, 15_00, "payout", Clock.GetUtcNow()) { Stream = "user", Sequence = 7 });
         release();
         await read;
 
@@ -60,7 +37,7 @@ public sealed class LateReadTests : IAsyncLifetime
     public async Task A_channel_read_lagging_the_pushed_odds_keeps_the_pushed_totals()
     {
         var pool = OpenPool(900_00);
-        await using var list = new LivePoolList(_live, _clock, work => work(), () => Task.CompletedTask, () => { });
+        await using var list = new LivePoolList(Live, Clock, work => work(), () => Task.CompletedTask, () => { });
         await list.ShowAsync([pool]);
 
         Push("OddsChanged", Odds(pool, 1_000_00));
@@ -75,7 +52,7 @@ public sealed class LateReadTests : IAsyncLifetime
     public async Task Odds_arriving_late_from_a_replica_with_a_later_clock_do_not_replace_newer_ones()
     {
         var pool = OpenPool(900_00);
-        await using var list = new LivePoolList(_live, _clock, work => work(), () => Task.CompletedTask, () => { });
+        await using var list = new LivePoolList(Live, Clock, work => work(), () => Task.CompletedTask, () => { });
         await list.ShowAsync([pool]);
         Serve(pool);
         var page = RenderPoolPage(pool.Id);
@@ -85,7 +62,7 @@ public sealed class LateReadTests : IAsyncLifetime
         Push("OddsChanged", Odds(pool, 1_000_00) with { Sequence = 5 });
         Assert.True(await SoonAsync(() => page.Markup.Contains(Money.Format(1_000_00))));
         // Number 4 comes late (another replica's push): older, less staked, but read by a Bet Engine replica whose clock runs ahead.
-        Push("OddsChanged", Odds(pool, 995_00) with { Sequence = 4, AsOf = _clock.GetUtcNow().AddSeconds(2) });
+        Push("OddsChanged", Odds(pool, 995_00) with { Sequence = 4, AsOf = Clock.GetUtcNow().AddSeconds(2) });
 
         Assert.Equal(1_000_00, list.Pools![0].TotalStakedMinor);
         Assert.True(await StaysAsync(() => page.Markup.Contains(Money.Format(1_000_00))), "the older odds replaced the newer");
@@ -95,15 +72,15 @@ public sealed class LateReadTests : IAsyncLifetime
     public void A_pool_page_read_again_on_its_lock_keeps_the_last_pushed_totals()
     {
         var pool = OpenPool(900_00);
-        _gateway.Answer($"/api/pools/{pool.Id}", pool);
-        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        Gateway.Answer($"/api/pools/{pool.Id}", pool);
+        Gateway.Answer("/api/bets/mine", new BetPage([], null));
         var page = RenderPoolPage(pool.Id);
         page.WaitForAssertion(() => Assert.Equal("open", page.Find("[data-testid=pool-state]").GetAttribute("data-state")));
 
         Push("OddsChanged", Odds(pool, 1_000_00)); // the last bets
         page.WaitForAssertion(() => Assert.Contains(Money.Format(1_000_00), page.Markup));
-        _gateway.Answer($"/api/pools/{pool.Id}", pool with { State = "locked", BettingOpen = false }); // totals lag behind
-        Push("PoolStateChanged", new PoolStateChangedMessage(pool.Id, "locked", [], _clock.GetUtcNow()) { Stream = $"pool:{pool.Id}", Sequence = 3 });
+        Gateway.Answer($"/api/pools/{pool.Id}", pool with { State = "locked", BettingOpen = false }); // totals lag behind
+        Push("PoolStateChanged", new PoolStateChangedMessage(pool.Id, "locked", [], Clock.GetUtcNow()) { Stream = $"pool:{pool.Id}", Sequence = 3 });
 
         page.WaitForAssertion(() => Assert.Equal("locked", page.Find("[data-testid=pool-state]").GetAttribute("data-state")));
         Assert.Contains(Money.Format(1_000_00), page.Markup);
@@ -119,11 +96,11 @@ public sealed class LateReadTests : IAsyncLifetime
         page.WaitForAssertion(() => Assert.Equal("open", StateShown(page)));
 
         // Not live, the page reads the pool every 3 s: this read is slow, and answers the pool as it was when sent.
-        var release = _gateway.HoldNext(path);
-        _clock.Advance(TimeSpan.FromSeconds(3));
+        var release = Gateway.HoldNext(path);
+        Clock.Advance(TimeSpan.FromSeconds(3));
         Assert.True(await SoonAsync(() => Reads(path) == 2));
         // Locked by hand meanwhile: the push's read answers first.
-        _gateway.Answer(path, LockedByHand(pool));
+        Gateway.Answer(path, LockedByHand(pool));
         Push("PoolStateChanged", LockedPush(pool, $"pool:{pool.Id}", 3));
         Assert.True(await SoonAsync(() => StateShown(page) == "locked"));
 
@@ -138,13 +115,13 @@ public sealed class LateReadTests : IAsyncLifetime
     {
         var pool = OpenPool(900_00);
         var path = Serve(pool);
-        var release = _gateway.HoldNext(path);
+        var release = Gateway.HoldNext(path);
         var page = RenderPoolPage(pool.Id);
         Assert.True(await SoonAsync(() => Reads(path) == 1));
 
         // The last bets and a lock by hand while the page's first read is on its way.
         Push("OddsChanged", Odds(pool, 1_000_00));
-        _gateway.Answer(path, LockedByHand(pool)); // totals lag behind
+        Gateway.Answer(path, LockedByHand(pool)); // totals lag behind
         Push("PoolStateChanged", LockedPush(pool, $"pool:{pool.Id}", 3));
         release();
 
@@ -162,7 +139,7 @@ public sealed class LateReadTests : IAsyncLifetime
         page.WaitForAssertion(() => Assert.Equal("open", StateShown(page)));
         var readsBefore = Reads(path);
 
-        _gateway.Answer(path, LockedByHand(pool));
+        Gateway.Answer(path, LockedByHand(pool));
         Push("PoolStateChanged", LockedPush(pool, $"pool:{pool.Id}", 3));
         Push("PoolStateChanged", LockedPush(pool, "channel:twitch:streamer1", 8)); // the chat beside it watches the channel
 
@@ -174,8 +151,8 @@ public sealed class LateReadTests : IAsyncLifetime
     public async Task A_pool_page_moved_to_another_pool_before_its_first_read_answered_keeps_watching_the_new_one()
     {
         var (first, second) = (OpenPool(900_00), OpenPool(100_00));
-        var releaseFirst = _gateway.HoldNext(Serve(first));
-        var releaseSecond = _gateway.HoldNext(Serve(second));
+        var releaseFirst = Gateway.HoldNext(Serve(first));
+        var releaseSecond = Gateway.HoldNext(Serve(second));
         var page = RenderPoolPage(first.Id);
         Assert.True(await SoonAsync(() => Reads($"/api/pools/{first.Id}") == 1));
 
@@ -188,21 +165,21 @@ public sealed class LateReadTests : IAsyncLifetime
         await moved;
 
         Assert.True(await SoonAsync(() => StateShown(page) == "open"));
-        Assert.Equal([second.Id], _live.WatchedPools);
+        Assert.Equal([second.Id], Live.WatchedPools);
     }
 
     /// <summary>The pool page's reads answer this pool, and no bets of the player's on it; the pool's path.</summary>
     private string Serve(Pool pool)
     {
-        _gateway.Answer($"/api/pools/{pool.Id}", pool);
-        _gateway.Answer("/api/bets/mine", new BetPage([], null));
+        Gateway.Answer($"/api/pools/{pool.Id}", pool);
+        Gateway.Answer("/api/bets/mine", new BetPage([], null));
         return $"/api/pools/{pool.Id}";
     }
 
-    private Pool LockedByHand(Pool pool) => pool with { State = "locked", BettingOpen = false, LockedAt = _clock.GetUtcNow() };
+    private Pool LockedByHand(Pool pool) => pool with { State = "locked", BettingOpen = false, LockedAt = Clock.GetUtcNow() };
 
     private PoolStateChangedMessage LockedPush(Pool pool, string stream, long sequence) =>
-        new(pool.Id, "locked", [], _clock.GetUtcNow()) { Stream = stream, Sequence = sequence };
+        new(pool.Id, "locked", [], Clock.GetUtcNow()) { Stream = stream, Sequence = sequence };
 
     private static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
 
@@ -210,21 +187,20 @@ public sealed class LateReadTests : IAsyncLifetime
     private static async Task<bool> StaysAsync(Func<bool> condition) =>
         !await Eventually.HoldsAsync(() => Task.FromResult(!condition()), TimeSpan.FromMilliseconds(500));
 
-    private int Reads(string path) => _gateway.Requests.Count(r => r == path);
+    private int Reads(string path) => Gateway.Requests.Count(r => r == path);
 
     private static string? StateShown(IRenderedComponent<PoolPage> page) =>
         page.FindAll("[data-testid=pool-state]") is [var state] ? state.GetAttribute("data-state") : null;
 
     private IRenderedComponent<PoolPage> RenderPoolPage(Guid poolId)
     {
-        _bunit.JSInterop.Mode = JSRuntimeMode.Loose;
-        _bunit.AddAuthorization().SetAuthorized("Ana"); // the chat beside the pool
-        _bunit.AddPlayerPage(_client, _live, _clock);
-        _bunit.Services.AddSingleton(new WalletState(_client, _live));
-        return _bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, poolId));
+        Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
+        Bunit.AddAuthorization().SetAuthorized("Ana"); // the chat beside the pool
+        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        return Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, poolId));
     }
 
-    private void Push(string name, LiveMessage message) => _live.Receive(name, JsonSerializer.SerializeToElement(message, message.GetType(), Json));
+    private void Push(string name, LiveMessage message) => Live.Receive(name, JsonSerializer.SerializeToElement(message, message.GetType(), Json));
 
     private readonly Guid _yes = Guid.NewGuid();
     private readonly Guid _no = Guid.NewGuid();
@@ -232,10 +208,10 @@ public sealed class LateReadTests : IAsyncLifetime
     private Pool OpenPool(long total) => new(
         Guid.NewGuid(), new PoolChannel("twitch", "streamer1"), Guid.NewGuid(), "Who wins?", "open", true,
         [new PoolOutcome(_yes, "Yes", total / 2, 9, null), new PoolOutcome(_no, "No", total / 2, 9, null)], total, 1_00, 1_000_00, 500, 60,
-        _clock.GetUtcNow(), _clock.GetUtcNow(), _clock.GetUtcNow().AddMinutes(1), null, null, [], null, null, null, 1);
+        Clock.GetUtcNow(), Clock.GetUtcNow(), Clock.GetUtcNow().AddMinutes(1), null, null, [], null, null, null, 1);
 
     private OddsChangedMessage Odds(Pool pool, long total) =>
-        new(pool.Id, total, [new OutcomeStakesMessage(_yes, total * 6 / 10, 12), new OutcomeStakesMessage(_no, total * 4 / 10, 8)], _clock.GetUtcNow())
+        new(pool.Id, total, [new OutcomeStakesMessage(_yes, total * 6 / 10, 12), new OutcomeStakesMessage(_no, total * 4 / 10, 8)], Clock.GetUtcNow())
         {
             Stream = $"pool:{pool.Id}",
             Sequence = 2,

@@ -1,6 +1,4 @@
 using Bunit;
-using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 using StreamBets.FrontEnd.Gateway;
 using StreamBets.Testing;
 using StreamBets.Web.Components.Pages;
@@ -13,42 +11,27 @@ namespace StreamBets.Web.Tests;
 /// The streamer's page: each click sends once, a failed read is shown as one and goes with the next good read, and a
 /// pool's refusal stands only while the pool is as it was when the action was sent.
 /// </summary>
-public sealed class StreamerPageTests : IAsyncLifetime
+public sealed class StreamerPageTests : PlayerPageTest
 {
     private const string LivePath = "/api/pools/live";
     private static readonly PoolChannel First = new("twitch", "streamer1"), Second = new("kick", "streamer1");
-    private readonly ScriptedGateway _gateway = new();
-    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
-    private readonly BunitContext _bunit = new();
-    private IConnectionMultiplexer _redis = null!;
-    private LiveUpdates _live = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        (var client, var session, _redis) = await _gateway.SignedInAsync();
-        _live = PlayerPages.UnstartedLiveUpdates(session, _clock);
-        _bunit.AddPlayerPage(client, _live, _clock);
-        _bunit.AddAuthorization().SetAuthorized("Ana").SetRoles("streamer");
-        _gateway.Answer("/api/pools/channels/mine", new[] { new ChannelLink(First), new ChannelLink(Second) });
-        _gateway.Answer("/api/pools/finished", Array.Empty<Pool>());
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _bunit.DisposeAsync();
-        await _live.DisposeAsync();
-        await _redis.DisposeAsync();
+        await base.InitializeAsync();
+        Bunit.AddAuthorization().SetAuthorized("Ana").SetRoles("streamer");
+        Gateway.Answer("/api/pools/channels/mine", new[] { new ChannelLink(First), new ChannelLink(Second) });
+        Gateway.Answer("/api/pools/finished", Array.Empty<Pool>());
     }
 
     [Fact]
     public async Task A_double_click_on_open_pool_opens_one_pool()
     {
-        _gateway.Answer(LivePath, Array.Empty<Pool>());
-        var page = _bunit.Render<Streamer>();
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        var page = Bunit.Render<Streamer>();
         page.WaitForElement("[data-testid=create-pool]");
-        _gateway.Answer("/api/pools", OpenPool(First));
-        var release = _gateway.Hold("/api/pools");
+        Gateway.Answer("/api/pools", OpenPool(First));
+        var release = Gateway.Hold("/api/pools");
 
         // The second click arrives while the first one's POST is held at the gateway.
         var first = page.Find("[data-testid=create-pool]").SubmitAsync();
@@ -57,18 +40,18 @@ public sealed class StreamerPageTests : IAsyncLifetime
         release();
         await Task.WhenAll(first, second);
 
-        Assert.Equal(["POST /api/pools"], _gateway.Changes);
+        Assert.Equal(["POST /api/pools"], Gateway.Changes);
     }
 
     [Fact]
     public async Task A_double_click_on_lock_now_sends_one_lock()
     {
         var pool = OpenPool(First);
-        _gateway.Answer(LivePath, new[] { pool });
-        var page = _bunit.Render<Streamer>();
+        Gateway.Answer(LivePath, new[] { pool });
+        var page = Bunit.Render<Streamer>();
         page.WaitForElement("[data-testid=lock-pool]");
-        _gateway.Answer($"/api/pools/{pool.Id}/lock", pool with { State = "locked", BettingOpen = false });
-        var release = _gateway.Hold($"/api/pools/{pool.Id}/lock");
+        Gateway.Answer($"/api/pools/{pool.Id}/lock", pool with { State = "locked", BettingOpen = false });
+        var release = Gateway.Hold($"/api/pools/{pool.Id}/lock");
 
         var first = page.Find("[data-testid=lock-pool]").ClickAsync(new());
         Assert.True(await ChangesSentAsync(1), "The first click sent nothing.");
@@ -76,20 +59,20 @@ public sealed class StreamerPageTests : IAsyncLifetime
         release();
         await Task.WhenAll(first, second);
 
-        Assert.Equal([$"POST /api/pools/{pool.Id}/lock"], _gateway.Changes);
+        Assert.Equal([$"POST /api/pools/{pool.Id}/lock"], Gateway.Changes);
     }
 
     [Fact]
     public void A_failed_read_shows_as_a_read_failure_not_under_create_and_goes_with_the_next_good_read()
     {
-        _gateway.Refuse(LivePath, 503, ApiProblem.Unavailable);
-        var page = _bunit.Render<Streamer>();
+        Gateway.Refuse(LivePath, 503, ApiProblem.Unavailable);
+        var page = Bunit.Render<Streamer>();
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=problem]")));
         Assert.Empty(page.FindAll("[data-testid=create-pool] [data-testid=problem]"));
 
         // The offline poll reads again, and this time the channel answers.
-        _gateway.Answer(LivePath, new[] { OpenPool(First) });
-        _clock.Advance(TimeSpan.FromSeconds(5));
+        Gateway.Answer(LivePath, new[] { OpenPool(First) });
+        Clock.Advance(TimeSpan.FromSeconds(5));
 
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=streamer-pool]")));
         Assert.Empty(page.FindAll("[data-testid=problem]"));
@@ -98,11 +81,11 @@ public sealed class StreamerPageTests : IAsyncLifetime
     [Fact]
     public async Task Switching_to_a_channel_whose_read_fails_lists_none_of_the_previous_channels_pools()
     {
-        _gateway.Answer(LivePath, new[] { OpenPool(First) });
-        var page = _bunit.Render<Streamer>();
+        Gateway.Answer(LivePath, new[] { OpenPool(First) });
+        var page = Bunit.Render<Streamer>();
         page.WaitForElement("[data-testid=streamer-pool]");
 
-        _gateway.Refuse(LivePath, 503, ApiProblem.Unavailable);
+        Gateway.Refuse(LivePath, 503, ApiProblem.Unavailable);
         await page.FindAll("[data-testid=my-channels] button").Single(b => b.TextContent == Second.ToString()).ClickAsync(new());
 
         Assert.Empty(page.FindAll("[data-testid=streamer-pool]"));
@@ -113,18 +96,18 @@ public sealed class StreamerPageTests : IAsyncLifetime
     public async Task A_lock_whose_answer_was_lost_says_so_only_until_a_read_shows_the_pool_locked()
     {
         var pool = OpenPool(First);
-        _gateway.Answer(LivePath, new[] { pool });
-        var page = _bunit.Render<Streamer>();
+        Gateway.Answer(LivePath, new[] { pool });
+        var page = Bunit.Render<Streamer>();
         page.WaitForElement("[data-testid=lock-pool]");
-        _gateway.Refuse($"/api/pools/{pool.Id}/lock", 503, ApiProblem.Unavailable);
+        Gateway.Refuse($"/api/pools/{pool.Id}/lock", 503, ApiProblem.Unavailable);
 
         // Still open on the read after it: the lock may or may not have been made.
         await page.Find("[data-testid=lock-pool]").ClickAsync(new());
         Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=streamer-pool] [data-testid=problem]").GetAttribute("data-code"));
 
         // It was made: the next read shows the pool locked.
-        _gateway.Answer(LivePath, new[] { pool with { State = "locked", BettingOpen = false } });
-        _clock.Advance(TimeSpan.FromSeconds(5));
+        Gateway.Answer(LivePath, new[] { pool with { State = "locked", BettingOpen = false } });
+        Clock.Advance(TimeSpan.FromSeconds(5));
 
         page.WaitForElement("[data-testid=resolve-pool]");
         Assert.Empty(page.FindAll("[data-testid=problem]"));
@@ -135,27 +118,27 @@ public sealed class StreamerPageTests : IAsyncLifetime
     {
         var pool = OpenPool(First) with { State = "locked", BettingOpen = false };
         var (yes, no) = (pool.Outcomes[0], pool.Outcomes[1]);
-        _gateway.Answer(LivePath, new[] { pool });
-        var page = _bunit.Render<Streamer>();
+        Gateway.Answer(LivePath, new[] { pool });
+        var page = Bunit.Render<Streamer>();
         page.WaitForElement("[data-testid=resolve-pool]");
-        _gateway.Answer($"/api/pools/{pool.Id}/resolve", pool with { State = "resolved", WinningOutcomeIds = [yes.Id] });
+        Gateway.Answer($"/api/pools/{pool.Id}/resolve", pool with { State = "resolved", WinningOutcomeIds = [yes.Id] });
         page.Find($"#win-{yes.Id:N}").Change(true);
 
         await page.Find("[data-testid=resolve-pool]").ClickAsync(new());
 
-        Assert.Empty(_gateway.Changes); // nothing paid on the first click
+        Assert.Empty(Gateway.Changes); // nothing paid on the first click
         Assert.Contains("Yes", page.Find("[data-testid=resolve-confirm]").TextContent);
         Assert.True(page.Find($"#win-{no.Id:N}").HasAttribute("disabled")); // the winners named cannot change under the confirmation
         await page.Find("[data-testid=resolve-yes]").ClickAsync(new());
-        Assert.Equal([$"POST /api/pools/{pool.Id}/resolve"], _gateway.Changes);
-        Assert.Equal([yes.Id.ToString()], _gateway.LastBody($"/api/pools/{pool.Id}/resolve")!.Value.GetProperty("winningOutcomeIds").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal([$"POST /api/pools/{pool.Id}/resolve"], Gateway.Changes);
+        Assert.Equal([yes.Id.ToString()], Gateway.LastBody($"/api/pools/{pool.Id}/resolve")!.Value.GetProperty("winningOutcomeIds").EnumerateArray().Select(e => e.GetString()));
     }
 
     private Task<bool> ChangesSentAsync(int count) =>
-        Eventually.HoldsAsync(() => Task.FromResult(_gateway.Changes.Count == count), TimeSpan.FromSeconds(15));
+        Eventually.HoldsAsync(() => Task.FromResult(Gateway.Changes.Count == count), TimeSpan.FromSeconds(15));
 
     private Pool OpenPool(PoolChannel channel) => new(
         Guid.NewGuid(), channel, Guid.NewGuid(), "Who wins?", "open", true,
         [new PoolOutcome(Guid.NewGuid(), "Yes", 0, 0, null), new PoolOutcome(Guid.NewGuid(), "No", 0, 0, null)], 0, 1_00, 1_000_00, 500, 120,
-        _clock.GetUtcNow(), _clock.GetUtcNow(), _clock.GetUtcNow().AddMinutes(2), null, null, [], null, null, null, 1);
+        Clock.GetUtcNow(), Clock.GetUtcNow(), Clock.GetUtcNow().AddMinutes(2), null, null, [], null, null, null, 1);
 }

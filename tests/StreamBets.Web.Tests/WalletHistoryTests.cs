@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
 using StreamBets.FrontEnd;
 using StreamBets.Testing;
 using StreamBets.Web.Components.Pages;
@@ -11,49 +10,42 @@ using StreamBets.Web.Live;
 namespace StreamBets.Web.Tests;
 
 /// <summary>The wallet page's history: it follows balance changes with its newest line, and stops once the page is left.</summary>
-public sealed class WalletHistoryTests : IAsyncLifetime
+public sealed class WalletHistoryTests : PlayerPageTest
 {
     private const string WalletPath = "/api/users/me/wallet";
     private const string HistoryPath = "/api/users/me/wallet/history";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private readonly ScriptedGateway _gateway = new();
-    private readonly BunitContext _bunit = new();
-    private IConnectionMultiplexer _redis = null!;
-    private LiveUpdates _live = null!;
     private WalletState _wallet = null!;
 
-    public async Task InitializeAsync()
+    protected override TimeProvider PageTime => TimeProvider.System;
+
+    public override async Task InitializeAsync()
     {
-        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        (var client, var session, _redis) = await _gateway.SignedInAsync();
-        _live = PlayerPages.UnstartedLiveUpdates(session, TimeProvider.System);
-        _bunit.AddPlayerPage(client, _live, TimeProvider.System);
-        _wallet = new WalletState(client, _live);
-        _bunit.Services.AddSingleton(_wallet);
-        _bunit.Services.AddSingleton(new Toasts());
-        _gateway.Answer(WalletPath, new WalletBalance(Guid.Empty, 10_00));
+        await base.InitializeAsync();
+        _wallet = new WalletState(Client, Live);
+        Bunit.Services.AddSingleton(_wallet);
+        Bunit.Services.AddSingleton(new Toasts());
+        Gateway.Answer(WalletPath, new WalletBalance(Guid.Empty, 10_00));
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _bunit.DisposeAsync();
+        await base.DisposeAsync();
         _wallet.Dispose();
-        await _live.DisposeAsync();
-        await _redis.DisposeAsync();
     }
 
     [Fact]
     public async Task A_wallet_page_left_during_its_first_balance_read_reads_no_history_then_or_on_later_changes()
     {
-        var release = _gateway.Hold(WalletPath);
-        _bunit.Render<WalletPage>();
-        await _bunit.DisposeComponentsAsync();
+        var release = Gateway.Hold(WalletPath);
+        Bunit.Render<WalletPage>();
+        await Bunit.DisposeComponentsAsync();
 
         release();
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_wallet.BalanceMinor == 10_00), TimeSpan.FromSeconds(15)));
         Push(new WalletChangedMessage(25_00, 15_00, "payout", DateTimeOffset.UtcNow) { Stream = "user", Sequence = 1 });
 
-        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(_gateway.Requests.Contains(HistoryPath)), TimeSpan.FromSeconds(1)),
+        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(Gateway.Requests.Contains(HistoryPath)), TimeSpan.FromSeconds(1)),
             "A page left before it was shown still reads the history.");
     }
 
@@ -61,16 +53,16 @@ public sealed class WalletHistoryTests : IAsyncLifetime
     public async Task Load_more_clicked_while_a_balance_change_reloads_the_history_keeps_the_newest_line()
     {
         var older = Line(10_00, 10_00);
-        _gateway.Answer(HistoryPath, new WalletHistoryPage([older], "page-2"));
-        var page = _bunit.Render<WalletPage>();
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([older], "page-2"));
+        var page = Bunit.Render<WalletPage>();
         page.WaitForAssertion(() => Assert.Equal([Money.FormatSigned(older.AmountMinor)], Amounts(page)));
 
         // A payout: its push reloads the history, and Load more is clicked while that read is on its way.
         var newest = Line(15_00, 25_00);
-        _gateway.Answer(HistoryPath, new WalletHistoryPage([newest, older], "page-2"));
-        var releaseReload = _gateway.HoldNext(HistoryPath);
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([newest, older], "page-2"));
+        var releaseReload = Gateway.HoldNext(HistoryPath);
         Push(new WalletChangedMessage(25_00, 15_00, "payout", DateTimeOffset.UtcNow) { Stream = "user", Sequence = 1 });
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_gateway.Requests.Count(r => r == HistoryPath) == 2), TimeSpan.FromSeconds(15)));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Gateway.Requests.Count(r => r == HistoryPath) == 2), TimeSpan.FromSeconds(15)));
         await page.Find("[data-testid=load-more]").ClickAsync(new());
         releaseReload();
 
@@ -84,5 +76,5 @@ public sealed class WalletHistoryTests : IAsyncLifetime
     private static WalletHistoryItem Line(long amount, long balanceAfter) =>
         new(Guid.NewGuid(), "payout", null, amount, balanceAfter, DateTimeOffset.UtcNow, null);
 
-    private void Push(LiveMessage message) => _live.Receive("WalletChanged", JsonSerializer.SerializeToElement(message, message.GetType(), Json));
+    private void Push(LiveMessage message) => Live.Receive("WalletChanged", JsonSerializer.SerializeToElement(message, message.GetType(), Json));
 }

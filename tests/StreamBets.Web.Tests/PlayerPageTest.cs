@@ -1,0 +1,44 @@
+using Bunit;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+using StreamBets.Web.Gateway;
+using StreamBets.Web.Live;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// A player page's bUnit test: a signed-in player (tokens in the test Redis), the scripted gateway behind the app's own
+/// client, live updates never started (the test hands them pushes as the hub connection would), and the page's clock.
+/// </summary>
+public abstract class PlayerPageTest : IAsyncLifetime
+{
+    private IConnectionMultiplexer _redis = null!;
+
+    protected ScriptedGateway Gateway { get; } = new();
+
+    protected BunitContext Bunit { get; } = new();
+
+    protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+
+    /// <summary>The clock the pages and live updates run on: <see cref="Clock"/> unless a test class needs real time.</summary>
+    protected virtual TimeProvider PageTime => Clock;
+
+    protected GatewayClient Client { get; private set; } = null!;
+
+    protected LiveUpdates Live { get; private set; } = null!;
+
+    public virtual async Task InitializeAsync()
+    {
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        (Client, var session, _redis) = await Gateway.SignedInAsync();
+        Live = PlayerPages.UnstartedLiveUpdates(session, PageTime);
+        Bunit.AddPlayerPage(Client, Live, PageTime);
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        await Bunit.DisposeAsync();
+        await Live.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+}
