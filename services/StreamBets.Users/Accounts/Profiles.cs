@@ -1,6 +1,7 @@
 using Npgsql;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
+using StreamBets.Users.Auth;
 using Roles = Microsoft.Extensions.Hosting.AuthenticationDefaults.Roles;
 
 namespace StreamBets.Users.Accounts;
@@ -18,7 +19,8 @@ public sealed record UpdateProfileRequest(string? DisplayName, string? AvatarUrl
 public sealed record RoleChangeRequest(string? Role);
 
 /// <summary>Profiles as their owners and admins see and change them.</summary>
-public sealed partial class Profiles(AccountStore accounts, NpgsqlDataSource db, IOutbox outbox, TimeProvider time, ILogger<Profiles> logger)
+public sealed partial class Profiles(
+    AccountStore accounts, Authenticator authenticator, NpgsqlDataSource db, IOutbox outbox, TimeProvider time, ILogger<Profiles> logger)
 {
     /// <summary>The roles an admin may give through the API; admins are made by configuration only.</summary>
     public static readonly IReadOnlyList<string> AssignableRoles = [Roles.Player, Roles.Streamer];
@@ -64,8 +66,7 @@ public sealed partial class Profiles(AccountStore accounts, NpgsqlDataSource db,
 
     /// <summary>
     /// An admin makes a player a streamer or back. A granted role reaches the user's token at its next refresh; a removed
-    /// one ends the user's sessions at once (the caller does), since the old token would keep the pool controls for up
-    /// to its 15 minutes.
+    /// one ends the user's sessions at once, since the old token would keep the pool controls for up to its 15 minutes.
     /// </summary>
     public async Task<Outcome<ProfileView>> ChangeRoleAsync(Guid userId, RoleChangeRequest request, Guid adminId, CancellationToken cancellationToken)
     {
@@ -89,6 +90,10 @@ public sealed partial class Profiles(AccountStore accounts, NpgsqlDataSource db,
         }
         // Roles open the streamer's pool controls: who granted one is an operator's question.
         LogRoleChanged(logger, adminId, userId, current.Role, updated.Role);
+        if (current.Role == Roles.Streamer && updated.Role != Roles.Streamer)
+        {
+            await authenticator.EndAllSessionsAsync(userId, adminId, "role-removed", cancellationToken);
+        }
         return ProfileView.From(updated);
     }
 

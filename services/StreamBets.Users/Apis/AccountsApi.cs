@@ -40,16 +40,8 @@ public static class AccountsApi
             : TypedResults.NotFound();
 
     public static async Task<Results<Ok<ProfileView>, ValidationProblem, ProblemHttpResult>> ChangeRoleAsync(
-        Guid userId, RoleChangeRequest request, ClaimsPrincipal admin, Profiles profiles, Authenticator authenticator, CancellationToken cancellationToken)
-    {
-        var before = await profiles.GetAsync(userId, cancellationToken);
-        var changed = await profiles.ChangeRoleAsync(userId, request, admin.GetUserId(), cancellationToken);
-        if (changed.Value is { } after && before?.Role == AuthenticationDefaults.Roles.Streamer && after.Role != AuthenticationDefaults.Roles.Streamer)
-        {
-            await authenticator.EndAllSessionsAsync(userId, admin.GetUserId(), "role-removed", cancellationToken);
-        }
-        return changed.ToOk();
-    }
+        Guid userId, RoleChangeRequest request, ClaimsPrincipal admin, Profiles profiles, CancellationToken cancellationToken) =>
+        (await profiles.ChangeRoleAsync(userId, request, admin.GetUserId(), cancellationToken)).ToOk();
 
     /// <summary>An admin's kill switch: every session of the user ends now (a stolen account, a streamer caught rigging).</summary>
     public static async Task<Ok<SessionsEnded>> EndSessionsAsync(
