@@ -375,6 +375,28 @@ public abstract class EventBusContract
         Assert.Empty(await DeadLettersAsync(setup, Consumer));
     }
 
+    /// <summary>
+    /// A handler that writes a Redis read model (the Pools service's stakes and leaderboards) meets Redis down for more
+    /// tries than <see cref="EventBusOptions.MaxDeliveryAttempts"/> (3 here): an outage, not a poison message, so the event
+    /// waits for Redis and its writes land. An error of the handler's own script is the event's and is dead-lettered.
+    /// </summary>
+    [SkippableFact]
+    public async Task Event_handled_while_redis_is_unavailable_waits_for_it_without_using_up_attempts()
+    {
+        await using var scenario = await StartScenarioAsync();
+        var (user, other) = (Guid.NewGuid(), Guid.NewGuid());
+
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 1, RecordingHandler.RedisDown), Events.Counted(other, 1, RecordingHandler.RedisScriptError));
+
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.UserId == user), "the event is handled once Redis is back");
+        Assert.Equal([(user, 1L)], applied.Select(r => (r.UserId, r.Number)));
+        Assert.True(RecordingHandler.RedisTries[(user, 1)] > RecordingHandler.RedisOutage.Length, "every way of Redis being unavailable was met");
+        await Eventually.TrueAsync(async () => (await DeadLettersAsync(scenario.Setup, Consumer)).Count == 1, Patience, "the script error is dead-lettered");
+        var deadLetter = Assert.Single(await DeadLettersAsync(scenario.Setup, Consumer));
+        Assert.Contains("nonexistent global variable", deadLetter.Error, StringComparison.Ordinal);
+        Assert.Contains("after 3 attempts", deadLetter.Error, StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task Dead_letter_re_driven_after_its_fix_is_applied_once_by_its_own_group_alone()
     {

@@ -147,21 +147,47 @@ internal sealed record AppliedRow(Guid EventId, Guid UserId, long Number, string
 /// <summary>
 /// The handler under test: records each Counted event (a per-user sequence number) in the same
 /// transaction as the inbox row. A reason of "poison" fails until the test cures that event; "times-out" runs a
-/// statement that always exceeds its command timeout.
+/// statement that always exceeds its command timeout; "redis-down" meets a Redis outage on its first
+/// <see cref="RedisOutage"/>.Length tries, each a different way Redis is unavailable; "redis-script-error" always
+/// meets an error of its own Redis script.
 /// </summary>
 internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegrationEventHandler<Counted>
 {
     public const string Poison = "poison";
     public const string TimesOut = "times-out";
+    public const string RedisDown = "redis-down";
+    public const string RedisScriptError = "redis-script-error";
 
     /// <summary>Poisoned events (user, number) that apply from now on, as after an operator fixed their cause.</summary>
     public static readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid UserId, long Number), bool> Cured = new();
+
+    /// <summary>What a handler's Redis write throws while Redis is unavailable, in the order a "redis-down" event meets them.</summary>
+    public static readonly Func<Exception>[] RedisOutage =
+    [
+        () => new StackExchange.Redis.RedisConnectionException(StackExchange.Redis.ConnectionFailureType.UnableToConnect, "No connection is active/available to service this operation"),
+        () => new StackExchange.Redis.RedisTimeoutException("The message timed out in the backlog attempting to send because no connection became available", StackExchange.Redis.CommandStatus.WaitingInBacklog),
+        () => new StackExchange.Redis.RedisServerException("OOM command not allowed when used memory > 'maxmemory'."),
+        () => new StackExchange.Redis.RedisServerException("READONLY You can't write against a read only replica."),
+        () => new StackExchange.Redis.RedisServerException("LOADING Redis is loading the dataset in memory"),
+    ];
+
+    /// <summary>How many times each "redis-down" event (user, number) has been tried.</summary>
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid UserId, long Number), int> RedisTries = new();
 
     public async Task HandleAsync(Counted @event, IntegrationEventContext context, CancellationToken cancellationToken)
     {
         if (@event.Reason == Poison && !Cured.ContainsKey((@event.UserId, @event.Number)))
         {
             throw new InvalidOperationException($"Poison pill {@event.UserId}/{@event.Number} cannot be applied");
+        }
+        if (@event.Reason == RedisDown && RedisTries.AddOrUpdate((@event.UserId, @event.Number), 1, (_, tries) => tries + 1) is var tries
+            && tries <= RedisOutage.Length)
+        {
+            throw RedisOutage[tries - 1]();
+        }
+        if (@event.Reason == RedisScriptError)
+        {
+            throw new StackExchange.Redis.RedisServerException("ERR user_script:3: Script attempted to access nonexistent global variable 'cutof'");
         }
         if (@event.Reason == TimesOut)
         {

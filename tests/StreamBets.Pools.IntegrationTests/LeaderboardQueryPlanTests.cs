@@ -74,6 +74,35 @@ public sealed class LeaderboardQueryPlanTests
         }
     }
 
+    /// <summary>
+    /// A channel's board is built on its first read, under the lock every settled bet waits on: it must read that
+    /// channel's rows, not scan every channel's totals or read every channel's rows of the week.
+    /// </summary>
+    [Fact]
+    public async Task A_channels_board_is_built_from_that_channels_rows_alone()
+    {
+        await using var database = await MigratedDatabaseAsync("leaderboard-build");
+        await ExecuteAsync(database, """
+            INSERT INTO leaderboard_entries SELECT 'twitch:c' || (g % 200), current_date - (g % 7), gen_random_uuid(), 100 FROM generate_series(1, 200000) g;
+            INSERT INTO leaderboard_totals SELECT user_id, channel, sum(net_minor) FROM leaderboard_entries GROUP BY user_id, channel;
+            ANALYZE leaderboard_entries, leaderboard_totals;
+            """);
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+
+        var allTime = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.BuildAllTimeSql, ["twitch:c7", Leaderboards.Leaderboards.BoardSize + 1]);
+        var week = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.BuildDaysSql, ["twitch:c7", Leaderboards.Leaderboards.BoardSize + 1, today.AddDays(-6), today]);
+        var day = await QueryPlans.ExplainAsync(database, Leaderboards.Leaderboards.BuildDaysSql, ["twitch:c7", Leaderboards.Leaderboards.BoardSize + 1, today, today]);
+
+        Assert.DoesNotContain("Seq Scan", allTime);
+        Assert.Contains("leaderboard_totals_by_channel", allTime);
+        foreach (var days in new[] { week, day })
+        {
+            Assert.DoesNotContain("Seq Scan", days);
+            Assert.Contains("leaderboard_entries_by_channel", days);
+            Assert.Contains("Index Cond: ((channel = 'twitch:c7'::text) AND (day >= ", days);
+        }
+    }
+
     [Fact]
     public async Task Whether_a_channel_ever_had_pools_is_read_from_the_channel_indexes()
     {

@@ -30,6 +30,34 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     [Fact]
+    public async Task A_decided_pool_shows_what_settlement_pays_per_unit_not_the_odds_of_each_outcome_winning_alone()
+    {
+        using var streamer = app.NewStreamer(out _);
+
+        // Yes 200, No 300, Draw 500 (T = 1000, rake 50) in a dead heat of Yes and No: each winning unit gets
+        // 950 / (200 + 300) = 1.90, as settlement pays it (alone, Yes would have shown 4.75 and No 3.1667); Draw lost.
+        Assert.Equal([1.9m, 1.9m, null], await ReturnsOfAsync(streamer, [200, 300, 500], winners: [0, 1]));
+        Assert.Equal([null, null, 1.9m], await ReturnsOfAsync(streamer, [200, 300, 500], winners: [2]));
+        // Nobody backed Draw, the winner: settlement refunds everyone.
+        Assert.Equal([1m, 1m, null], await ReturnsOfAsync(streamer, [200, 300, 0], winners: [2]));
+        Assert.Equal([null, null, null], await ReturnsOfAsync(streamer, [200, 300, 500], winners: null));
+    }
+
+    /// <summary>A new pool with these stakes per outcome, locked, then resolved with the winners given (cancelled when null): its outcomes' returnPerUnit.</summary>
+    private async Task<decimal?[]> ReturnsOfAsync(HttpClient streamer, long[] stakes, int[]? winners)
+    {
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await app.PublishAsync(Placed(pool, [.. stakes.Select((stake, outcome) => (stake, outcome)).Where(s => s.stake > 0).Select(s => Bet(pool, s.outcome, s.stake))]));
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == stakes.Sum()));
+        await streamer.ActAsync(pool.Id, "lock");
+        using var decided = winners is null
+            ? await streamer.ActAsync(pool.Id, "cancel")
+            : await streamer.ActAsync(pool.Id, "resolve", new { winningOutcomeIds = winners.Select(w => pool.Outcomes[w].Id).ToArray() });
+        Assert.True(decided.IsSuccessStatusCode, $"{decided.StatusCode}: {await decided.Content.ReadAsStringAsync()}");
+        return [.. (await streamer.GetPoolAsync(pool.Id)).Outcomes.Select(o => o.ReturnPerUnit)];
+    }
+
+    [Fact]
     public async Task Totals_survive_redis_losing_the_pools_hash()
     {
         using var streamer = app.NewStreamer(out _);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
+using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging.Envelope;
 using StreamBets.Messaging.Transports;
@@ -189,14 +190,13 @@ internal sealed partial class EventDispatcher(
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                // A transient error while the database is unreachable is not the event's fault: it does not count as an
-                // attempt. If the database answers, the event is at fault (its statement always times out, say) and
-                // counts like any failure, or it would block its partition for good.
-                if (e is NpgsqlException { IsTransient: true } && !await DatabaseAnswersAsync(cancellationToken))
+                // A store that is down is not the event's fault: waiting it out does not count as an attempt, or a
+                // few seconds' outage would dead-letter every event it met (and their writes would never land).
+                if (await IsStoreUnavailableAsync(e, cancellationToken))
                 {
                     attempt--;
                     outage++;
-                    LogDatabaseUnavailable(delivery.Envelope.Type, delivery.Envelope.Id, e.Message);
+                    LogStoreUnavailable(delivery.Envelope.Type, delivery.Envelope.Id, e.Message);
                     await Task.Delay(Backoff.Delay(outage, options.RetryInitialDelay, options.RetryMaxDelay), time, cancellationToken);
                     continue;
                 }
@@ -212,6 +212,31 @@ internal sealed partial class EventDispatcher(
             }
         }
     }
+
+    /// <summary>
+    /// Whether a handler failed because a store it writes is unavailable, not because of its event. PostgreSQL: a
+    /// transient error while the database does not answer a probe; if it answers, the event is at fault (its statement
+    /// always times out, say) and counts like any failure, or it would block its partition for good. Redis (the read
+    /// models' copies): no connection, no answer in time, or an answer that refuses every write for now. A script's
+    /// own error ("ERR ...") is the event's.
+    /// </summary>
+    private async Task<bool> IsStoreUnavailableAsync(Exception e, CancellationToken cancellationToken) => e switch
+    {
+        NpgsqlException { IsTransient: true } => !await DatabaseAnswersAsync(cancellationToken),
+        RedisConnectionException or RedisTimeoutException => true,
+        RedisServerException answer => IsRedisOutageAnswer(answer.Message),
+        _ => false,
+    };
+
+    /// <summary>Redis's error prefixes for "not now, whatever the command": out of memory, a read-only replica, loading
+    /// its data, its primary down, a failing disk refusing writes, a script of someone else's running, a cluster down or
+    /// resharding, too few replicas to write.</summary>
+    private static readonly string[] RedisOutageAnswers =
+        ["OOM", "READONLY", "LOADING", "MASTERDOWN", "MISCONF", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"];
+
+    private static bool IsRedisOutageAnswer(string message) =>
+        RedisOutageAnswers.Any(prefix => message.StartsWith(prefix, StringComparison.Ordinal)
+            && (message.Length == prefix.Length || message[prefix.Length] == ' '));
 
     private async Task<bool> DatabaseAnswersAsync(CancellationToken cancellationToken)
     {
@@ -342,8 +367,8 @@ internal sealed partial class EventDispatcher(
     [LoggerMessage(EventId = 3102, Level = LogLevel.Error, Message = "Handler for {EventType} {EventId} failed {Attempts} times; sending it to the dead letter")]
     private partial void LogDeadLettered(Exception exception, string eventType, Guid eventId, int attempts);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Database unavailable while handling {EventType} {EventId}: {Error}; retrying")]
-    private partial void LogDatabaseUnavailable(string eventType, Guid eventId, string error);
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "A store is unavailable while handling {EventType} {EventId}: {Error}; retrying without counting an attempt")]
+    private partial void LogStoreUnavailable(string eventType, Guid eventId, string error);
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Batch of {Count} events failed together ({Error}); applying them one by one")]
     private partial void LogBatchFallback(int count, string error);

@@ -18,8 +18,10 @@ public sealed record CreatePoolRequest(
 public sealed record ResolvePoolRequest(Guid[]? WinningOutcomeIds);
 
 /// <summary>
-/// One outcome with the stakes on it so far and its live odds: <c>returnPerUnit</c> is what one unit staked now
-/// would return (stake included) if this outcome won, null while nobody has backed it.
+/// One outcome with the stakes on it so far and its odds: <c>returnPerUnit</c> is what one unit staked returns, stake
+/// included. Before the pool is decided, what one unit staked now would return if this outcome won (null while nobody
+/// has backed it); once resolved, what settlement pays per unit (null for a losing outcome; 1 for every backed outcome
+/// when settlement refunds); null everywhere once cancelled.
 /// </summary>
 public sealed record OutcomeView(Guid Id, string Label, long StakedMinor, int BetCount, decimal? ReturnPerUnit);
 
@@ -66,8 +68,15 @@ internal static class PoolViews
         var counted = await stakes.GetAsync(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], cancellationToken);
         var byOutcome = counted.ToDictionary(s => s.OutcomeId);
         var stakesInOrder = pool.Outcomes.Select(o => byOutcome.GetValueOrDefault(o.Id)).ToArray();
-        var odds = LiveOdds.Calculate(
-            [.. pool.Outcomes.Select((o, i) => new OutcomeStake(o.Id, new Money(stakesInOrder[i]?.StakedMinor ?? 0)))], pool.RakeBasisPoints);
+        OutcomeStake[] outcomeStakes = [.. pool.Outcomes.Select((o, i) => new OutcomeStake(o.Id, new Money(stakesInOrder[i]?.StakedMinor ?? 0)))];
+        // Once the pool is decided, "if it won" no longer applies: a resolved pool shows what settlement pays, and a
+        // cancelled one refunds every stake, so no outcome has a return.
+        OutcomeOdds[]? odds = pool.State switch
+        {
+            PoolState.Resolved => LiveOdds.Resolved(outcomeStakes, [.. pool.WinningOutcomeIds], pool.RakeBasisPoints),
+            PoolState.Cancelled => null,
+            _ => LiveOdds.Calculate(outcomeStakes, pool.RakeBasisPoints),
+        };
 
         return new PoolView(
             pool.Id,
@@ -77,7 +86,7 @@ internal static class PoolViews
             pool.Title,
             pool.State.ToString().ToLowerInvariant(),
             pool.State == PoolState.Open && time.GetUtcNow() < pool.LocksAt,
-            [.. pool.Outcomes.Select((o, i) => new OutcomeView(o.Id, o.Label, stakesInOrder[i]?.StakedMinor ?? 0, stakesInOrder[i]?.BetCount ?? 0, odds[i].ReturnPerUnit))],
+            [.. pool.Outcomes.Select((o, i) => new OutcomeView(o.Id, o.Label, stakesInOrder[i]?.StakedMinor ?? 0, stakesInOrder[i]?.BetCount ?? 0, odds?[i].ReturnPerUnit))],
             stakesInOrder.Sum(s => s?.StakedMinor ?? 0),
             pool.MinStake.MinorUnits,
             pool.MaxStake.MinorUnits,

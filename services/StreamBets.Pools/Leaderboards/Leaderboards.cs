@@ -318,6 +318,25 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     }
 
     /// <summary>
+    /// The top of an all-time board ($1 the channel, null for global; $2 how many). A channel's reads only its rows
+    /// (<c>leaderboard_totals_by_channel</c>), since the build holds the lock every settled bet waits on.
+    /// </summary>
+    internal const string BuildAllTimeSql = """
+        SELECT user_id, sum(net_minor)::bigint AS net FROM leaderboard_totals
+        WHERE ($1::text IS NULL OR channel = $1)
+        GROUP BY user_id HAVING sum(net_minor) > 0
+        ORDER BY net DESC, user_id LIMIT $2
+        """;
+
+    /// <summary>The top of a day or week board ($3 to $4); a channel's reads only its rows of those days (<c>leaderboard_entries_by_channel</c>).</summary>
+    internal const string BuildDaysSql = """
+        SELECT user_id, sum(net_minor)::bigint AS net FROM leaderboard_entries
+        WHERE ($1::text IS NULL OR channel = $1) AND day BETWEEN $3 AND $4
+        GROUP BY user_id HAVING sum(net_minor) > 0
+        ORDER BY net DESC, user_id LIMIT $2
+        """;
+
+    /// <summary>
     /// Replaces the board with the top of PostgreSQL's sums: built under a temporary key and renamed over the board in
     /// one step, so readers never see half a board. It holds the leaderboards lock exclusively (see <see cref="ReadModelLocks"/>),
     /// so no settled bet's score is written between its query and the rename. Readers that found the board missing
@@ -337,19 +356,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
 
         // A day or week board sums its days; the all-time board reads the totals. One row past the board's size tells
         // whether players were left off, and the best of them.
-        await using var command = new NpgsqlCommand(window.From is null
-            ? """
-              SELECT user_id, sum(net_minor)::bigint AS net FROM leaderboard_totals
-              WHERE ($1::text IS NULL OR channel = $1)
-              GROUP BY user_id HAVING sum(net_minor) > 0
-              ORDER BY net DESC, user_id LIMIT $2
-              """
-            : """
-              SELECT user_id, sum(net_minor)::bigint AS net FROM leaderboard_entries
-              WHERE ($1::text IS NULL OR channel = $1) AND day BETWEEN $3 AND $4
-              GROUP BY user_id HAVING sum(net_minor) > 0
-              ORDER BY net DESC, user_id LIMIT $2
-              """, connection, transaction);
+        await using var command = new NpgsqlCommand(window.From is null ? BuildAllTimeSql : BuildDaysSql, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)scope.Channel?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = BoardSize + 1, NpgsqlDbType = NpgsqlDbType.Integer });
         if (window.From is { } from)

@@ -12,8 +12,9 @@ public readonly record struct OutcomeStake(Guid OutcomeId, Money Stake);
 public readonly record struct OutcomeOdds(Guid OutcomeId, Money Stake, decimal? ReturnPerUnit);
 
 /// <summary>
-/// Odds as they stand, for display while the pool is open. They follow <see cref="ParimutuelCalculator"/> exactly,
-/// including its refund rule: an outcome holding the whole pool returns 1, since nobody is on the other side.
+/// Odds as they stand, for display while the pool is open, and what a resolved pool pays. They follow
+/// <see cref="ParimutuelCalculator"/> exactly, including its refund rule: an outcome holding the whole pool returns 1,
+/// since nobody is on the other side.
 /// </summary>
 public static class LiveOdds
 {
@@ -31,6 +32,38 @@ public static class LiveOdds
             var stake = stakes[i].Stake.MinorUnits;
             var netPool = total - ParimutuelCalculator.RakeWhenWon(total, stake, rakeBasisPoints);
             decimal? returnPerUnit = stake == 0 ? null : stake == total ? 1m : (decimal)netPool / stake;
+            odds[i] = new OutcomeOdds(stakes[i].OutcomeId, stakes[i].Stake, returnPerUnit);
+        }
+
+        return odds;
+    }
+
+    /// <summary>
+    /// What a resolved pool pays per unit staked on each outcome, by settlement's own rule (<see cref="PayoutRule"/>): the
+    /// winning outcomes share the net pool, so in a dead heat each returns (T − rake) / (their stakes together), and the
+    /// losing ones return nothing (null). When settlement refunds instead (nobody backed a winner, or nobody backed a
+    /// loser), every backed outcome returns 1. Outcomes nobody backed stay null.
+    /// </summary>
+    public static OutcomeOdds[] Resolved(ReadOnlySpan<OutcomeStake> stakes, ReadOnlySpan<Guid> winningOutcomeIds, int rakeBasisPoints)
+    {
+        long total = 0, winningStake = 0;
+        foreach (var outcome in stakes)
+        {
+            total = checked(total + outcome.Stake.MinorUnits);
+            if (winningOutcomeIds.Contains(outcome.OutcomeId))
+            {
+                winningStake += outcome.Stake.MinorUnits;
+            }
+        }
+
+        var rule = PayoutRule.ForResolved(total, winningStake, rakeBasisPoints);
+        var odds = new OutcomeOdds[stakes.Length];
+        for (var i = 0; i < stakes.Length; i++)
+        {
+            decimal? returnPerUnit = stakes[i].Stake.MinorUnits == 0 ? null
+                : rule.Basis != SettlementBasis.Parimutuel ? 1m
+                : winningOutcomeIds.Contains(stakes[i].OutcomeId) ? (decimal)rule.NetPool / rule.WinningStake
+                : null;
             odds[i] = new OutcomeOdds(stakes[i].OutcomeId, stakes[i].Stake, returnPerUnit);
         }
 

@@ -43,6 +43,53 @@ public class LiveOddsTests
     }
 
     [Fact]
+    public void A_dead_heat_shows_each_winner_the_shared_net_pool_per_unit_and_the_loser_nothing()
+    {
+        // T = 1000, rake = floor(1000 * 0.05) = 50, W = 200 + 300: each winning unit gets 950 / 500 = 1.90, as settlement
+        // pays it; alone, A would have shown 4.75 and B 3.1667.
+        OutcomeStake[] stakes = [new(A, new Money(200)), new(B, new Money(300)), new(C, new Money(500))];
+
+        var odds = LiveOdds.Resolved(stakes, [A, B], rakeBasisPoints: 500);
+
+        Assert.Equal([1.9m, 1.9m, null], odds.Select(o => o.ReturnPerUnit));
+        var plan = ParimutuelCalculator.Settle(
+            [new PoolBet(Guid.NewGuid(), Guid.NewGuid(), A, new Money(200)), new PoolBet(Guid.NewGuid(), Guid.NewGuid(), B, new Money(300)),
+             new PoolBet(Guid.NewGuid(), Guid.NewGuid(), C, new Money(500))], [A, B], 500);
+        Assert.Equal([380L, 570L, 0L], plan.Bets.Select(b => b.Payout.MinorUnits));
+    }
+
+    [Fact]
+    public void A_single_winner_shows_the_net_pool_per_unit_it_held_and_the_losers_nothing()
+    {
+        // T = 1000, rake 50: C returns 950 / 500 = 1.9; A and B lost.
+        OutcomeStake[] stakes = [new(A, new Money(200)), new(B, new Money(300)), new(C, new Money(500))];
+
+        var odds = LiveOdds.Resolved(stakes, [C], rakeBasisPoints: 500);
+
+        Assert.Equal([null, null, 1.9m], odds.Select(o => o.ReturnPerUnit));
+    }
+
+    [Fact]
+    public void A_pool_won_by_an_outcome_nobody_backed_shows_every_backed_outcome_its_stake_back()
+    {
+        // Settlement refunds everyone, rake-free; C won but holds nothing, so it has no return either.
+        OutcomeStake[] stakes = [new(A, new Money(200)), new(B, new Money(300)), new(C, Money.Zero)];
+
+        var odds = LiveOdds.Resolved(stakes, [C], rakeBasisPoints: 500);
+
+        Assert.Equal([1m, 1m, null], odds.Select(o => o.ReturnPerUnit));
+    }
+
+    [Fact]
+    public void A_pool_whose_winners_hold_every_stake_shows_them_their_stake_back()
+    {
+        // Nobody lost: settlement refunds, no rake.
+        var odds = LiveOdds.Resolved([new(A, new Money(200)), new(B, new Money(300)), new(C, Money.Zero)], [A, B], rakeBasisPoints: 500);
+
+        Assert.Equal([1m, 1m, null], odds.Select(o => o.ReturnPerUnit));
+    }
+
+    [Fact]
     public void Potential_payout_counts_the_new_stake_in_the_pool_and_on_its_outcome()
     {
         // A 3000, B 1000; 1000 more on B: T = 5000, rake = floor(5000 * 0.05) = 250, net = 4750, W = 2000.
