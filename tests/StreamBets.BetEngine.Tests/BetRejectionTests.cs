@@ -168,6 +168,10 @@ public sealed class BetRejectionTests(BetEngineStack stack)
         Assert.Equal(BetRequests.Problem("insufficient-funds"), await response.ProblemTypeAsync());
         await AssertNoMoneyMovedAsync(player, pool, funds: 400);
         Assert.Equal(1, await stack.BetsOfPoolAsync(pool.Id, "rejected"));
+        // Kept, but not among the player's open bets.
+        await using var open = stack.BetsDb.CreateCommand("SELECT count(*) FROM open_bets WHERE user_id = $1");
+        open.Parameters.Add(new NpgsqlParameter { Value = player.Id });
+        Assert.Equal(0L, await open.ExecuteScalarAsync());
     }
 
     [Fact]

@@ -1,8 +1,10 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 using StreamBets.BetEngine.Apis;
+using StreamBets.BetEngine.Data;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
 
@@ -68,6 +70,68 @@ public sealed class MyBetsTests(BetEngineStack stack)
         Assert.Equal([(bet.BetId, 700L, "accepted")], page!.Items.Select(b => (b.BetId, b.StakeMinor, b.Status)));
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await admin.GetAsync($"/api/bets/users/{player.Id}?limit=0")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await stranger.GetAsync($"/api/bets/users/{player.Id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_open_bets_list_costs_the_open_bets_not_the_settled_history()
+    {
+        // A regular with 3,000 settled bets (written as settlement leaves them) and two bets open now.
+        var player = await stack.NewPlayerAsync(10_000);
+        var historyPool = Guid.NewGuid();
+        await using (var seed = stack.BetsDb.CreateCommand("""
+            WITH history AS (
+                INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at, written_at)
+                SELECT gen_random_uuid(), $1, 'history-' || n, $2, gen_random_uuid(), 100, gen_random_uuid(), 'accepted', now() - interval '1 day' + n * interval '1 second', now()
+                FROM generate_series(1, 3000) n
+                RETURNING bet_id)
+            INSERT INTO bet_settlements (bet_id, result, payout_minor, settled_at) SELECT bet_id, 'lost', 0, now() FROM history
+            """))
+        {
+            seed.Parameters.Add(new NpgsqlParameter { Value = player.Id });
+            seed.Parameters.Add(new NpgsqlParameter { Value = historyPool });
+            await seed.ExecuteNonQueryAsync();
+        }
+        var client = stack.BetClient(player);
+        var open = new List<BetView>();
+        foreach (var stake in new long[] { 300, 400 })
+        {
+            var pool = await stack.NewPoolAsync();
+            open.Add(await (await client.PlaceAsync(pool, pool.Outcomes[0], stake)).BetAsync());
+        }
+
+        // The store's own statement, read back from the server (its one connection's last query) and EXPLAINed with the
+        // values it ran with: the first page, on no pool.
+        await using var oneConnection = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(stack.BetsConnectionString) { MaxPoolSize = 1 }.ConnectionString);
+        var pid = await oneConnection.CreateCommand("SELECT pg_backend_pid()").ExecuteScalarAsync();
+        var page = await new BetStore(oneConnection).ListForUserAsync(player.Id, BetListFilter.Open, null, null, 20, default);
+        await using var lastQuery = stack.BetsDb.CreateCommand("SELECT query FROM pg_stat_activity WHERE pid = $1");
+        lastQuery.Parameters.Add(new NpgsqlParameter { Value = pid });
+        var sql = (string)(await lastQuery.ExecuteScalarAsync())!;
+        await using var explain = stack.BetsDb.CreateCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql);
+        explain.Parameters.Add(new NpgsqlParameter { Value = player.Id });
+        explain.Parameters.Add(new NpgsqlParameter { Value = DateTimeOffset.MaxValue });
+        explain.Parameters.Add(new NpgsqlParameter { Value = Guid.Empty });
+        explain.Parameters.Add(new NpgsqlParameter { Value = 21 });
+        explain.Parameters.Add(new NpgsqlParameter<Guid?> { TypedValue = null, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
+        var buffers = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();
+
+        Assert.Equal([open[1].BetId, open[0].BetId], page.Bets.Select(b => b.BetId));
+        // Walking the history touched a bets page and a bet_settlements probe per settled bet: about 12,000 buffers.
+        Assert.True(buffers < 100, $"The open list read {buffers} buffers:\n{plan}");
+
+        // Settling a bet takes it off the open list, and out of open_bets.
+        await using (var connection = await stack.BetsDb.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await BetStore.MarkSettledAsync(transaction, new BetsSettled(open[1].PoolId, [new SettledBetLine(open[1].BetId, player.Id, "won", 400, 720)], DateTimeOffset.UtcNow), default);
+            await transaction.CommitAsync();
+        }
+        var afterSettlement = await new BetStore(stack.BetsDb).ListForUserAsync(player.Id, BetListFilter.Open, null, null, 20, default);
+        Assert.Equal([open[0].BetId], afterSettlement.Bets.Select(b => b.BetId));
+        await using var left = stack.BetsDb.CreateCommand("SELECT count(*) FROM open_bets WHERE user_id = $1");
+        left.Parameters.Add(new NpgsqlParameter { Value = player.Id });
+        Assert.Equal(1L, await left.ExecuteScalarAsync());
     }
 
     private async Task PublishAsync(IIntegrationEvent @event)

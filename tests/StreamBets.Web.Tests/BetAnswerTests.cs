@@ -119,6 +119,23 @@ public sealed class BetAnswerTests : PlayerPageTest
         Assert.Equal(20_00, Gateway.LastBody("/api/bets")!.Value.GetProperty("stakeMinor").GetInt64());
     }
 
+    [Fact]
+    public void A_player_who_added_to_their_outcome_more_than_a_page_of_times_sees_their_whole_stake()
+    {
+        var pool = OpenPool();
+        var bets = Enumerable.Range(0, 120)
+            .Select(n => new Bet(Guid.NewGuid(), pool.Id, _yes, 1_00, "accepted", Clock.GetUtcNow().AddSeconds(-n), null, null, null, null))
+            .ToArray();
+        Gateway.Answer($"/api/pools/{pool.Id}", pool);
+        Gateway.Answer("/api/bets/mine", new BetPage(bets[..100], "page-2"));
+        Gateway.AnswerPage("/api/bets/mine", "page-2", new BetPage(bets[100..], null));
+
+        var page = Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
+
+        page.WaitForAssertion(() => Assert.Contains($"Your bet: {Money.Format(120_00)} on Yes", page.Find("[data-testid=my-bet]").TextContent));
+        Assert.Equal(2, Gateway.Requests.Count(p => p == "/api/bets/mine"));
+    }
+
     private IRenderedComponent<PoolPage> RenderPool(Pool pool)
     {
         Gateway.Answer($"/api/pools/{pool.Id}", pool);

@@ -44,6 +44,11 @@ public sealed class ScriptedGateway : HttpMessageHandler
 
     public void Answer(string path, object body) => _answers[path] = body;
 
+    /// <summary>The path answers this to a read of the page after <paramref name="cursor"/> (its <c>cursor</c> query value).</summary>
+    public void AnswerPage(string path, string cursor, object body) => _answers[PageKey(path, cursor)] = body;
+
+    private static string PageKey(string path, string cursor) => $"{path}?cursor={cursor}";
+
     /// <summary>The path answers this refusal, a problem document as the services write them, until told otherwise.</summary>
     public void Refuse(string path, int status, string code) => _answers[path] = new Refusal(status, code);
 
@@ -91,7 +96,8 @@ public sealed class ScriptedGateway : HttpMessageHandler
         {
             await held.Task.WaitAsync(cancellationToken);
         }
-        return Respond(_answers.GetValueOrDefault(path));
+        var cursor = System.Web.HttpUtility.ParseQueryString(request.RequestUri.Query)["cursor"];
+        return Respond(cursor is not null && _answers.TryGetValue(PageKey(path, cursor), out var page) ? page : _answers.GetValueOrDefault(path));
     }
 
     private static HttpResponseMessage Respond(object? body) =>

@@ -109,7 +109,8 @@ public sealed class BetStore(NpgsqlDataSource db)
         // the lock is held, so none can miss a finished_pools row committed while this one waited.
         batch.BatchCommands.Add(Command($"SELECT pg_advisory_xact_lock_shared({PoolGateKey})", poolId));
         batch.BatchCommands.Add(Command(PoolFinishedSql, poolId));
-        // The bets written are recorded as one pending batch, which recovery and Settlement look for.
+        // The bets written are recorded as one pending batch, which recovery and Settlement look for, and as open bets
+        // of their users (open_bets, which "My bets" reads).
         batch.BatchCommands.Add(Command("""
             WITH written AS (
                 INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at, written_at)
@@ -118,10 +119,12 @@ public sealed class BetStore(NpgsqlDataSource db)
                      AS b(bet_id, user_id, key, outcome_id, stake, transfer_id, placed_at)
                 WHERE NOT EXISTS (SELECT 1 FROM finished_pools WHERE pool_id = $4)
                 ON CONFLICT (user_id, idempotency_key) DO NOTHING
-                RETURNING bet_id),
+                RETURNING bet_id, user_id, placed_at),
             pending AS (
                 INSERT INTO pending_batches (batch_id, pool_id, written_at, bet_ids)
-                SELECT $10, $4, $9, array_agg(bet_id) FROM written HAVING count(*) > 0)
+                SELECT $10, $4, $9, array_agg(bet_id) FROM written HAVING count(*) > 0),
+            opened AS (
+                INSERT INTO open_bets (user_id, placed_at, bet_id) SELECT user_id, placed_at, bet_id FROM written)
             SELECT bet_id FROM written
             """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt, writtenAt, Guid.CreateVersion7(writtenAt)));
         batch.BatchCommands.Add(Command(OutcomesByUserSql, poolId, userIds.Distinct().ToArray()));
@@ -358,16 +361,21 @@ public sealed class BetStore(NpgsqlDataSource db)
     /// <summary>A user's bets (on one pool when <paramref name="poolId"/> is given), newest first, <paramref name="limit"/> at a time.</summary>
     public async Task<BetPage> ListForUserAsync(Guid userId, BetListFilter filter, Guid? poolId, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
-        var condition = filter switch
+        // Open bets are walked in open_bets, so the read costs the user's open bets, not their whole history. The status
+        // filter stays for rows a replica on the previous version left (it wrote no open_bets rows, and deleted none).
+        var (from, key, condition) = filter switch
         {
-            BetListFilter.Open => "AND b.status IN ('pending', 'accepted') AND s.bet_id IS NULL",
-            BetListFilter.Settled => "AND s.bet_id IS NOT NULL",
-            _ => "",
+            BetListFilter.Open => (
+                "open_bets o JOIN bets b ON b.bet_id = o.bet_id LEFT JOIN bet_settlements s ON s.bet_id = b.bet_id",
+                "o",
+                "AND b.status IN ('pending', 'accepted') AND s.bet_id IS NULL"),
+            BetListFilter.Settled => (BetsWithSettlement, "b", "AND s.bet_id IS NOT NULL"),
+            _ => (BetsWithSettlement, "b", ""),
         };
         await using var command = db.CreateCommand($"""
-            SELECT {BetColumns} FROM {BetsWithSettlement}
-            WHERE b.user_id = $1 AND (b.placed_at, b.bet_id) < ($2, $3) AND ($5::uuid IS NULL OR b.pool_id = $5) {condition}
-            ORDER BY b.placed_at DESC, b.bet_id DESC
+            SELECT {BetColumns} FROM {from}
+            WHERE {key}.user_id = $1 AND ({key}.placed_at, {key}.bet_id) < ($2, $3) AND ($5::uuid IS NULL OR b.pool_id = $5) {condition}
+            ORDER BY {key}.placed_at DESC, {key}.bet_id DESC
             LIMIT $4
             """);
         command.Parameters.Add(Value(userId));
@@ -392,13 +400,17 @@ public sealed class BetStore(NpgsqlDataSource db)
         return new BetPage(bets, new PageCursor(bets[^1].PlacedAt, bets[^1].BetId).ToString());
     }
 
-    /// <summary>Records what settlement paid on each bet, in one statement; a redelivered BetsSettled changes nothing.</summary>
+    /// <summary>Records what settlement paid on each bet, and that it is no longer open, in one statement; a redelivered
+    /// BetsSettled changes nothing.</summary>
     public static async Task MarkSettledAsync(NpgsqlTransaction transaction, BetsSettled settled, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            INSERT INTO bet_settlements (bet_id, result, payout_minor, settled_at)
-            SELECT s.bet_id, s.result, s.payout, $4 FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS s(bet_id, result, payout)
-            ON CONFLICT (bet_id) DO NOTHING
+            WITH paid AS (
+                INSERT INTO bet_settlements (bet_id, result, payout_minor, settled_at)
+                SELECT s.bet_id, s.result, s.payout, $4 FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS s(bet_id, result, payout)
+                ON CONFLICT (bet_id) DO NOTHING)
+            DELETE FROM open_bets o USING bets b
+            WHERE b.bet_id = ANY($1) AND o.user_id = b.user_id AND o.placed_at = b.placed_at AND o.bet_id = b.bet_id
             """, transaction.Connection, transaction);
         command.Parameters.Add(Value(settled.Bets.Select(b => b.BetId).ToArray()));
         command.Parameters.Add(Value(settled.Bets.Select(b => b.Result).ToArray()));

@@ -165,6 +165,15 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
                 decided.Select(r => r.Rejection?.Detail).ToArray(),
                 decided.Select(r => refundIds.Contains(r.BetId) ? "due" : null).ToArray(),
                 now));
+            // A rejected bet is no longer open ("My bets" reads open_bets); accepted ones leave it when settled.
+            var rejected = decided.Where(r => r.Status == BetStatus.Rejected).Select(r => r.BetId).ToArray();
+            if (rejected.Length > 0)
+            {
+                batch.BatchCommands.Add(Command("""
+                    DELETE FROM open_bets o USING bets b
+                    WHERE b.bet_id = ANY($1) AND (o.user_id, o.placed_at, o.bet_id) = (b.user_id, b.placed_at, b.bet_id)
+                    """, rejected));
+            }
 
             if (accepted.Count > 0)
             {
