@@ -10,8 +10,8 @@ var infrastructure = StreamBetsInfrastructure.Add(builder);
 // the diagram's order (users -> pools -> betengine -> gateway -> web) made the cold start a chain of health-check
 // polls. References still give each service the others' addresses.
 
-// One signing key for the JWTs that Users issues and every service validates.
-var signingKey = builder.AddParameter("auth-signing-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+// Users signs the access tokens with a private key; every other service holds only the public key that checks them.
+var tokenKeys = AccessTokenKeys.Add(builder);
 // The front ends vouch with it for the browser address they forward to the gateway's rate limits (docs/gateway.md).
 var frontEndKey = builder.AddParameter("front-end-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
@@ -20,7 +20,7 @@ var users = builder.AddProject<Projects.StreamBets_Users>("users")
     .WithRedis(infrastructure)
     .WithEventBus(infrastructure)
     .WithSandboxDepositsInLocalMode(infrastructure)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithAccessTokenSigning(tokenKeys);
 
 var pools = builder.AddProject<Projects.StreamBets_Pools>("pools")
     .WithDatabase(infrastructure, "poolsdb")
@@ -28,7 +28,7 @@ var pools = builder.AddProject<Projects.StreamBets_Pools>("pools")
     .WithDocumentStore(infrastructure)
     .WithEventBus(infrastructure)
     .WithReference(users)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithAccessTokenValidation(tokenKeys);
 
 var betEngine = builder.AddProject<Projects.StreamBets_BetEngine>("betengine")
     .WithDatabase(infrastructure, "betsdb")
@@ -36,7 +36,7 @@ var betEngine = builder.AddProject<Projects.StreamBets_BetEngine>("betengine")
     .WithEventBus(infrastructure)
     .WithReference(users)
     .WithReference(pools)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithAccessTokenValidation(tokenKeys);
 
 var settlement = builder.AddProject<Projects.StreamBets_Settlement>("settlement")
     .WithDatabase(infrastructure, "settlementdb")
@@ -44,29 +44,29 @@ var settlement = builder.AddProject<Projects.StreamBets_Settlement>("settlement"
     .WithReference(betEngine)
     .WithReference(pools)
     .WithReference(users)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithAccessTokenValidation(tokenKeys);
 
 var payments = builder.AddProject<Projects.StreamBets_Payments>("payments")
     .WithDatabase(infrastructure, "paymentsdb")
     .WithEventBus(infrastructure)
     .WithReference(users)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithAccessTokenValidation(tokenKeys);
 
 var integration = builder.AddProject<Projects.StreamBets_Integration>("integration")
     .WithDatabase(infrastructure, "integrationdb")
     .WithDocumentStore(infrastructure)
     .WithEventBus(infrastructure)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithAccessTokenValidation(tokenKeys);
 
 var realtime = builder.AddProject<Projects.StreamBets_Realtime>("realtime")
     .WithRedis(infrastructure)
     .WithEventBus(infrastructure)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithAccessTokenValidation(tokenKeys);
 
 var analytics = builder.AddProject<Projects.StreamBets_Analytics>("analytics")
     .WithClickHouse(infrastructure)
     .WithEventBus(infrastructure)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithAccessTokenValidation(tokenKeys);
 
 // The gateway, web and admin are the only external endpoints.
 var gateway = builder.AddProject<Projects.StreamBets_Gateway>("gateway")
@@ -79,7 +79,7 @@ var gateway = builder.AddProject<Projects.StreamBets_Gateway>("gateway")
     .WithReference(integration)
     .WithReference(realtime)
     .WithReference(analytics)
-    .WithEnvironment("Auth__SigningKey", signingKey)
+    .WithAccessTokenValidation(tokenKeys)
     .WithEnvironment("FrontEnd__Key", frontEndKey)
     .WithExternalHttpEndpoints();
 

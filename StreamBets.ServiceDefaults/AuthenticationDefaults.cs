@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using System.Text;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,16 +39,31 @@ public static class AuthenticationDefaults
         public const string Streamer = "streamer";
     }
 
-    /// <summary>The symmetric signing key, from <c>Auth:SigningKey</c> (at least 32 characters).</summary>
-    public static SymmetricSecurityKey SigningKey(IConfiguration configuration)
+    /// <summary>
+    /// The public half of the Users service's RSA token key, from <c>Auth:PublicKey</c> (base64 of the DER
+    /// SubjectPublicKeyInfo): a service can check an access token's signature but never make one (docs/users.md).
+    /// </summary>
+    public static RsaSecurityKey TokenValidationKey(IConfiguration configuration)
     {
-        var key = configuration["Auth:SigningKey"];
-        if (string.IsNullOrEmpty(key) || key.Length < 32)
+        var rsa = RSA.Create();
+        try
         {
-            throw new InvalidOperationException("Auth:SigningKey must be set to at least 32 characters; the AppHost passes it to every service.");
+            rsa.ImportSubjectPublicKeyInfo(Convert.FromBase64String(configuration["Auth:PublicKey"] ?? ""), out _);
         }
-        return new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key));
+        catch (Exception e) when (e is FormatException or CryptographicException)
+        {
+            rsa.Dispose();
+            throw new InvalidOperationException("Auth:PublicKey must be the base64 DER public key (SubjectPublicKeyInfo) of the Users service's RSA token key; the AppHost passes it to every service.", e);
+        }
+        if (rsa.KeySize < MinimumKeySize)
+        {
+            rsa.Dispose();
+            throw new InvalidOperationException($"Auth:PublicKey is a {rsa.KeySize}-bit RSA key; access tokens need at least {MinimumKeySize} bits.");
+        }
+        return new RsaSecurityKey(rsa);
     }
+
+    public const int MinimumKeySize = 2048;
 
     /// <summary>The validated <c>sub</c> claim: the only user id a service may trust.</summary>
     public static Guid GetUserId(this ClaimsPrincipal principal) =>
@@ -73,7 +88,9 @@ public static class AuthenticationDefaults
                 {
                     ValidIssuer = Issuer,
                     ValidAudience = Audience,
-                    IssuerSigningKey = SigningKey(configuration),
+                    IssuerSigningKey = TokenValidationKey(configuration),
+                    // Only what Users signs with: no "none", and no HMAC keyed with the public key's bytes.
+                    ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
                     NameClaimType = Claims.UserId,
                     RoleClaimType = Claims.Role,
                     ClockSkew = TimeSpan.FromSeconds(30),
@@ -103,7 +120,9 @@ public static class AuthenticationDefaults
                     var now = time.GetUtcNow().UtcDateTime;
                     return expires is { } exp && exp > now - parameters.ClockSkew
                         && (notBefore is not { } nbf || nbf <= now + parameters.ClockSkew);
-                });
+                })
+            // A missing or malformed Auth:PublicKey stops the service at start, not at its first signed-in request.
+            .ValidateOnStart();
 
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Admin, policy => policy.RequireRole(Roles.Admin))

@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Claims;
-using System.Text;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
+using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Benchmarks;
 
@@ -26,19 +23,19 @@ public static class BenchmarkSetup
     public static async Task<PreparedRun> PrepareAsync(BenchmarkOptions options)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-        var admin = options.SigningKey is { } key
-            ? Mint(key, Guid.NewGuid(), "admin")
+        var admin = options.Tokens is { } tokens
+            ? tokens.Token(Guid.NewGuid(), "admin")
             : await LoginAsync(http, options.UsersUrl, options.AdminEmail, options.AdminPassword);
 
         var players = new List<BenchmarkPlayer>(options.Players);
         var started = DateTime.UtcNow;
         // The gateway allows anonymous clients 20 requests per second: registration is paced below that there.
-        var parallel = options.SigningKey is null ? 4 : 16;
+        var parallel = options.Tokens is null ? 4 : 16;
         foreach (var chunk in Enumerable.Range(0, options.Players).Chunk(parallel))
         {
             var chunkStarted = DateTime.UtcNow;
             players.AddRange(await Task.WhenAll(chunk.Select(_ => NewPlayerAsync(http, options, admin))));
-            if (options.SigningKey is null)
+            if (options.Tokens is null)
             {
                 var pace = TimeSpan.FromSeconds(chunk.Length * 2.0 / 18) - (DateTime.UtcNow - chunkStarted);
                 if (pace > TimeSpan.Zero)
@@ -97,7 +94,7 @@ public static class BenchmarkSetup
         credit.Headers.Add("Idempotency-Key", $"bench-fund-{id}");
         await EnsureAsync(await http.SendAsync(credit));
 
-        var token = options.SigningKey is { } key ? Mint(key, id, "player") : await LoginAsync(http, options.UsersUrl, email, password);
+        var token = options.Tokens is { } tokens ? tokens.Token(id, "player") : await LoginAsync(http, options.UsersUrl, email, password);
         return new BenchmarkPlayer(id, token);
     }
 
@@ -135,15 +132,6 @@ public static class BenchmarkSetup
             throw new InvalidOperationException($"{response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         }
     }
-
-    private static string Mint(string signingKey, Guid userId, string role) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-    {
-        Issuer = "streambets-users",
-        Audience = "streambets",
-        Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role)]),
-        Expires = DateTime.UtcNow.AddHours(2),
-        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)), SecurityAlgorithms.HmacSha256),
-    });
 
     /// <summary>A valid CPF (Brazilian document number): players with one are KYC tier 1, which may bet.</summary>
     private static string CpfWithCheckDigits(string nineDigits)

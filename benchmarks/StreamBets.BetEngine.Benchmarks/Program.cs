@@ -25,7 +25,7 @@ async Task RunAsync()
             BetsUrl = selfHosted.BetEngineUrl,
             UsersUrl = selfHosted.UsersUrl,
             PoolsUrl = selfHosted.PoolsUrl,
-            SigningKey = selfHosted.SigningKey,
+            Tokens = selfHosted.Tokens,
         };
     }
 

@@ -18,7 +18,7 @@ public sealed class SelfHostedServices : IAsyncDisposable
 
     private SelfHostedServices() => _services = new ServiceProcesses(_postgres.DataDirectory);
 
-    public string SigningKey { get; } = $"benchmark-signing-key-{Guid.NewGuid():N}";
+    public TestTokens Tokens { get; } = TestTokens.New();
     public string UsersUrl { get; private set; } = "";
     public string PoolsUrl { get; private set; } = "";
     public string BetEngineUrl { get; private set; } = "";
@@ -45,7 +45,7 @@ public sealed class SelfHostedServices : IAsyncDisposable
         var prefix = $"bench-{Guid.NewGuid():N}";
         Dictionary<string, string> Common()
         {
-            var environment = ServiceProcesses.CommonEnvironment(_redis.ConnectionString, SigningKey, prefix);
+            var environment = ServiceProcesses.CommonEnvironment(_redis.ConnectionString, Tokens, prefix);
             environment["Logging__LogLevel__StreamBets.BetEngine.Placement"] = Environment.GetEnvironmentVariable("BENCH_BETENGINE_LOG") ?? "Warning";
             return environment;
         }
@@ -55,6 +55,7 @@ public sealed class SelfHostedServices : IAsyncDisposable
         users["ConnectionStrings__usersdb"] = _postgres.ConnectionString("usersdb");
         users["Wallet__SandboxFunding"] = "true";
         users["Users__BootstrapAdmin__Email"] = "";
+        users["Auth__SigningKey"] = Tokens.PrivateKey;
         UsersUrl = await _services.StartAsync("StreamBets.Users", usersPorts, users);
 
         var poolsPorts = ServicePorts.Free();

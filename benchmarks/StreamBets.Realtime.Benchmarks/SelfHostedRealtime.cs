@@ -20,7 +20,6 @@ public sealed class SelfHostedRealtime : IAsyncDisposable
     private IHost? _publisher;
     private string _publisherDb = "";
 
-    public string SigningKey { get; } = $"benchmark-signing-key-{Guid.NewGuid():N}";
     public List<string> Urls { get; } = [];
 
     public static async Task<SelfHostedRealtime> StartAsync(int replicas)
@@ -91,7 +90,7 @@ public sealed class SelfHostedRealtime : IAsyncDisposable
         {
             ["Logging__LogLevel__Default"] = "Warning",
             ["ConnectionStrings__redis"] = _redis.ConnectionString,
-            ["Auth__SigningKey"] = SigningKey,
+            ["Auth__PublicKey"] = TestTokens.Shared.PublicKey, // its viewers connect anonymously
             ["Messaging__RedisStreams__KeyPrefix"] = busPrefix,
             ["DOTNET_gcServer"] = "1",
         };

@@ -19,7 +19,7 @@ public sealed record BigPool(Guid Id, string Channel, Guid[] Outcomes, long Tota
     {
         var clock = Stopwatch.StartNew();
         using var pools = new HttpClient { BaseAddress = new Uri(services.PoolsUrl) };
-        pools.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(Guid.NewGuid(), "admin", services.SigningKey));
+        pools.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", services.Tokens.Token(Guid.NewGuid(), "admin"));
         var channelId = $"bench-{Guid.NewGuid():N}";
         var created = await pools.PostAsJsonAsync("/api/pools", new
         {

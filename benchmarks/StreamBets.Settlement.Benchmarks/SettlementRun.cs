@@ -34,7 +34,7 @@ public static class SettlementRun
     public static async Task<SettlementReport> TimeAsync(SettlementServices services, BigPool pool, SettlementBenchmarkOptions options)
     {
         using var pools = new HttpClient { BaseAddress = new Uri(services.PoolsUrl) };
-        pools.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(Guid.NewGuid(), "admin", services.SigningKey));
+        pools.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", services.Tokens.Token(Guid.NewGuid(), "admin"));
         await using var settlementDb = NpgsqlDataSource.Create(services.Postgres.ConnectionString("settlementdb"));
 
         // Viewers look at the channel's boards: read, they are built, and settled bets keep all six boards up to date.

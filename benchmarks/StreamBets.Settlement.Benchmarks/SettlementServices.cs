@@ -12,7 +12,7 @@ public sealed class SettlementServices : IAsyncDisposable
 
     public PostgresServer Postgres { get; } = new();
     public RedisServer Redis { get; } = new();
-    public string SigningKey { get; } = $"benchmark-signing-key-{Guid.NewGuid():N}";
+    public TestTokens Tokens { get; } = TestTokens.New();
     public string PoolsUrl { get; private set; } = "";
     public string UsersGrpcUrl { get; private set; } = "";
 
@@ -38,7 +38,7 @@ public sealed class SettlementServices : IAsyncDisposable
         var prefix = $"bench-{Guid.NewGuid():N}";
         Dictionary<string, string> Common()
         {
-            var environment = ServiceProcesses.CommonEnvironment(Redis.ConnectionString, SigningKey, prefix);
+            var environment = ServiceProcesses.CommonEnvironment(Redis.ConnectionString, Tokens, prefix);
             environment["Logging__LogLevel__StreamBets.Settlement"] = "Information";
             return environment;
         }
@@ -47,6 +47,7 @@ public sealed class SettlementServices : IAsyncDisposable
         var environment = Common();
         environment["ConnectionStrings__usersdb"] = Postgres.ConnectionString("usersdb");
         environment["Users__BootstrapAdmin__Email"] = "";
+        environment["Auth__SigningKey"] = Tokens.PrivateKey;
         await _processes.StartAsync("StreamBets.Users", users, environment);
         UsersGrpcUrl = users.GrpcUrl;
 

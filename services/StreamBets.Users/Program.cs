@@ -1,4 +1,5 @@
 using StreamBets.Users.Apis;
+using StreamBets.Users.Auth;
 using StreamBets.Users.Extensions;
 using StreamBets.Users.Grpc;
 
@@ -8,6 +9,7 @@ builder.AddServiceDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();
+_ = app.Services.GetRequiredService<AccessTokenIssuer>(); // a missing or mismatched key pair stops Users here, not at the first sign-in
 
 app.MapDefaultEndpoints();
 app.UseAuthentication();

@@ -41,6 +41,22 @@ public sealed class DeploymentManifestTests
     }
 
     [Fact]
+    public async Task Only_users_holds_the_private_key_that_signs_access_tokens()
+    {
+        var resources = (await PublishManifestAsync()).RootElement.GetProperty("resources");
+
+        // Both halves are deployment parameters: a generated private key could not match a public key given separately.
+        Assert.True(resources.GetProperty("access-token-private-key").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+        Assert.Equal("parameter.v0", resources.GetProperty("access-token-public-key").GetProperty("type").GetString());
+        foreach (var service in new[] { "gateway", "users", "betengine", "pools", "settlement", "integration", "realtime", "payments", "analytics" })
+        {
+            var env = resources.GetProperty(service).GetProperty("env");
+            Assert.Equal("{access-token-public-key.value}", env.GetProperty("Auth__PublicKey").GetString());
+            Assert.Equal(service == "users", env.TryGetProperty("Auth__SigningKey", out _));
+        }
+    }
+
+    [Fact]
     public async Task A_deployed_kafka_tells_clients_its_own_name_not_localhost()
     {
         var kafka = (await PublishManifestAsync()).RootElement.GetProperty("resources").GetProperty("kafka").GetProperty("env");

@@ -48,8 +48,6 @@ public sealed record TestPool(Guid Id, Guid[] Outcomes)
 /// </summary>
 public sealed class BetEngineStack : IAsyncLifetime
 {
-    public const string SigningKey = "betengine-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
-
     private static int _cpfSequence = Random.Shared.Next(100_000_000, 900_000_000);
 
     private WebApplicationFactory<WalletService> _users = null!;
@@ -101,6 +99,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         _users = InProcessServices.StartOnKestrel<WalletService>(users,
         [
             .. CommonSettings(),
+            TestTokens.Shared.PrivateKeySetting,
             new("ConnectionStrings:usersdb", usersDb),
             new("Users:BootstrapAdmin:Email", ""),
         ]);
@@ -290,7 +289,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         PublishedEvents.ReadAsync(BetEngine.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), BusPrefix, topic, eventType,
             data => data.GetProperty("poolId").GetGuid() == poolId);
 
-    public static string Token(Guid userId, string role) => InProcessServices.Token(userId, role, SigningKey);
+    public static string Token(Guid userId, string role) => TestTokens.Shared.Token(userId, role);
 
     /// <summary>Polls until the condition holds (background work: event delivery, relays).</summary>
     public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? within = null) =>
@@ -308,7 +307,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         new("RateLimiting:AuthenticatedPermitsPerWindow", "1000"),
     ];
 
-    private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, SigningKey, BusPrefix);
+    private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, BusPrefix);
 
     private sealed record IdOnly(Guid Id);
 

@@ -10,8 +10,6 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
@@ -27,8 +25,6 @@ namespace StreamBets.Pools.IntegrationTests;
 /// </summary>
 public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
 {
-    public const string SigningKey = "pools-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
-
     private readonly CancellationTokenSource _stop = new();
     private RedisServer? _redis;
     private Task? _clockTicker;
@@ -84,7 +80,7 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseEnvironment("Development");
         builder.UseSetting("ConnectionStrings:poolsdb", ConnectionString);
         builder.UseSetting("ConnectionStrings:redis", RedisConnectionString);
-        builder.UseSetting("Auth:SigningKey", SigningKey);
+        builder.UseSetting("Auth:PublicKey", TestTokens.Shared.PublicKey);
         builder.UseSetting("Documents:Store", "Postgres");
         builder.UseSetting("Messaging:Transport", "RedisStreams");
         builder.UseSetting("Messaging:RedisStreams:PartitionsPerTopic", "4");
@@ -235,19 +231,7 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
     public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null) =>
         Eventually.HoldsAsync(condition, timeout ?? TimeSpan.FromSeconds(60));
 
-    private static string Token(Guid userId, string role) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-    {
-        Issuer = AuthenticationDefaultsIssuer,
-        Audience = "streambets",
-        Claims = new Dictionary<string, object> { ["sub"] = userId.ToString(), ["role"] = role },
-        // Wide enough for the fake clock's jumps, whichever clock validates the lifetime.
-        IssuedAt = DateTime.UtcNow.AddHours(-1),
-        NotBefore = DateTime.UtcNow.AddHours(-1),
-        Expires = DateTime.UtcNow.AddDays(60),
-        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SigningKey)), SecurityAlgorithms.HmacSha256),
-    });
-
-    private const string AuthenticationDefaultsIssuer = "streambets-users";
+    private static string Token(Guid userId, string role) => TestTokens.Shared.Token(userId, role);
 
     // Trigger audit: outbox rows are deleted once relayed, so a copy with the writing transaction id stays for the assertions.
     private const string AuditSql = """

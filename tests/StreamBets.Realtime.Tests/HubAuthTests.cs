@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using StackExchange.Redis;
+using StreamBets.Testing;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -88,7 +89,7 @@ public sealed class HubAuthTests(RealtimeStack stack)
     [Fact]
     public async Task A_forged_token_is_not_trusted()
     {
-        var forged = RealtimeStack.Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin, "Mallory", signingKey: new string('x', 64));
+        var forged = TestTokens.New().Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin, "Mallory");
 
         // The hub lets anyone in to watch, but an invalid token makes the caller anonymous: no chat.
         await using var client = await stack.ConnectAsync(forged);

@@ -1,10 +1,6 @@
-using System.Security.Claims;
-using System.Text;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Hosting;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 using StreamBets.Gateway.RateLimiting;
 using StreamBets.Realtime.Hubs;
 using StreamBets.Testing;
@@ -18,8 +14,6 @@ namespace StreamBets.Realtime.Tests;
 /// </summary>
 public sealed class RealtimeStack : IAsyncLifetime
 {
-    public const string SigningKey = "realtime-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
-
     private readonly List<IAsyncDisposable> _hosts = [];
 
     public string RedisConnectionString { get; private set; } = "";
@@ -52,16 +46,8 @@ public sealed class RealtimeStack : IAsyncLifetime
     }
 
     /// <param name="sessionId">The login session (<c>sid</c> claim), as Users' tokens carry it; none when null.</param>
-    public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, string displayName = "Tester", string signingKey = SigningKey, Guid? sessionId = null) =>
-        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = AuthenticationDefaults.Issuer,
-            Audience = AuthenticationDefaults.Audience,
-            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role), new Claim("name", displayName),
-                .. sessionId is { } sid ? [new Claim("sid", sid.ToString())] : Array.Empty<Claim>()]),
-            Expires = DateTime.UtcNow.AddHours(1),
-            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)), SecurityAlgorithms.HmacSha256),
-        });
+    public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, string displayName = "Tester", Guid? sessionId = null) =>
+        TestTokens.Shared.Token(userId, role, displayName, sessionId);
 
     /// <summary>A connection to replica A (or B), anonymous or with the token in the access_token query, as browsers send it.</summary>
     public Task<LiveClient> ConnectAsync(string? token = null, bool toHostB = false) => LiveClient.ConnectAsync(toHostB ? HostB : HostA, token);
@@ -80,14 +66,14 @@ public sealed class RealtimeStack : IAsyncLifetime
         ["ReverseProxy:Clusters:realtime:Destinations:d1:Address"] = realtime,
     }).Url;
 
-    /// <summary>Starts the service whose assembly holds <typeparamref name="TEntryPoint"/> on a free port, with the stack's Redis and signing key.</summary>
+    /// <summary>Starts the service whose assembly holds <typeparamref name="TEntryPoint"/> on a free port, with the stack's Redis and token key.</summary>
     private (string Url, IServiceProvider Services) StartOnKestrel<TEntryPoint>(Dictionary<string, string> settings) where TEntryPoint : class
     {
         var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
         var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
         {
             settings["ConnectionStrings:redis"] = RedisConnectionString;
-            settings["Auth:SigningKey"] = SigningKey;
+            settings["Auth:PublicKey"] = TestTokens.Shared.PublicKey;
             settings["Logging:LogLevel:Default"] = "Warning";
             settings["Kestrel:Endpoints:http:Url"] = url;
             foreach (var (key, value) in settings)

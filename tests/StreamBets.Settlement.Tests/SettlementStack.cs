@@ -36,8 +36,6 @@ public sealed record TestBet(Guid BetId, Guid UserId, Guid OutcomeId, long Stake
 /// </summary>
 public sealed class SettlementStack : IAsyncLifetime
 {
-    public const string SigningKey = "settlement-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
-
     private WebApplicationFactory<WalletService> _users = null!;
     private WebApplicationFactory<PoolsGrpcService> _pools = null!;
     private WebApplicationFactory<BetEngineGrpcService> _betEngine = null!;
@@ -68,7 +66,7 @@ public sealed class SettlementStack : IAsyncLifetime
 
         (_usersPorts, _poolsPorts, _betEnginePorts) = (ServicePorts.Free(), ServicePorts.Free(), ServicePorts.Free());
         _users = InProcessServices.StartOnKestrel<WalletService>(_usersPorts,
-            [.. CommonSettings(), new("ConnectionStrings:usersdb", usersDb), new("Users:BootstrapAdmin:Email", "")]);
+            [.. CommonSettings(), TestTokens.Shared.PrivateKeySetting, new("ConnectionStrings:usersdb", usersDb), new("Users:BootstrapAdmin:Email", "")]);
         _pools = InProcessServices.StartOnKestrel<PoolsGrpcService>(_poolsPorts, [.. CommonSettings(), new("ConnectionStrings:poolsdb", poolsDb)]);
         _betEngine = InProcessServices.StartOnKestrel<BetEngineGrpcService>(_betEnginePorts,
         [
@@ -82,7 +80,7 @@ public sealed class SettlementStack : IAsyncLifetime
         StartSettlement();
 
         PoolsHttp = new HttpClient { BaseAddress = new Uri(_poolsPorts.HttpUrl) };
-        PoolsHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(AdminId, "admin", SigningKey));
+        PoolsHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.Shared.Token(AdminId, "admin"));
         _walletChannel = GrpcChannel.ForAddress(_usersPorts.GrpcUrl);
         Wallet = new Wallet.WalletClient(_walletChannel);
     }
@@ -142,7 +140,7 @@ public sealed class SettlementStack : IAsyncLifetime
     public HttpClient SettlementClient(Guid userId, string role)
     {
         var client = Settlement.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InProcessServices.Token(userId, role, SigningKey));
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.Shared.Token(userId, role));
         return client;
     }
 
@@ -293,7 +291,7 @@ public sealed class SettlementStack : IAsyncLifetime
         }
     }
 
-    private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, SigningKey, BusPrefix);
+    private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, BusPrefix);
 
     private sealed record OutcomeOnly(Guid Id);
 

@@ -153,7 +153,7 @@ public sealed class SettlementsApiTests(SettlementStack stack)
     private async Task<TestPool> StreamersPoolAsync(Guid streamerId)
     {
         using var streamerPools = new HttpClient { BaseAddress = stack.PoolsHttp.BaseAddress };
-        streamerPools.DefaultRequestHeaders.Authorization = new("Bearer", Testing.InProcessServices.Token(streamerId, "streamer", SettlementStack.SigningKey));
+        streamerPools.DefaultRequestHeaders.Authorization = new("Bearer", Testing.TestTokens.Shared.Token(streamerId, "streamer"));
         return await stack.NewPoolAsync(streamer: (streamerId, streamerPools));
     }
 }

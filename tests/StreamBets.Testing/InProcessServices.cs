@@ -1,13 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Claims;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Hosting;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -79,11 +75,11 @@ public static class InProcessServices
         maxStakeMinor,
     };
 
-    /// <summary>The settings every service of one test stack shares.</summary>
-    public static KeyValuePair<string, string?>[] CommonSettings(string redisConnectionString, string signingKey, string busPrefix) =>
+    /// <summary>The settings every service of one test stack shares (Users also needs <see cref="TestTokens.PrivateKeySetting"/>).</summary>
+    public static KeyValuePair<string, string?>[] CommonSettings(string redisConnectionString, string busPrefix) =>
     [
         new("ConnectionStrings:redis", redisConnectionString),
-        new("Auth:SigningKey", signingKey),
+        TestTokens.Shared.PublicKeySetting,
         new("Messaging:RedisStreams:KeyPrefix", busPrefix),
         new("Logging:LogLevel:Default", "Warning"),
     ];
@@ -102,19 +98,6 @@ public static class InProcessServices
         await command.ExecuteNonQueryAsync();
         return connectionString;
     }
-
-    /// <summary>A JWT as the Users service issues them, signed with the stack's key.</summary>
-    public static string Token(Guid userId, string role, string signingKey) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-    {
-        Issuer = "streambets-users",
-        Audience = "streambets",
-        Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role)]),
-        // Generous: a test may move a service's clock ahead.
-        Expires = DateTime.UtcNow.AddHours(2),
-        NotBefore = DateTime.UtcNow.AddMinutes(-5),
-        IssuedAt = DateTime.UtcNow.AddMinutes(-5),
-        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)), SecurityAlgorithms.HmacSha256),
-    });
 
     private static readonly HashSet<int> HandedOut = [];
 

@@ -11,14 +11,17 @@ public sealed class ServiceProcesses(string logDirectory) : IAsyncDisposable
 {
     private readonly List<Process> _processes = [];
 
-    /// <summary>The environment every service process of one run shares (logs at Warning; add per-service settings to it).</summary>
-    public static Dictionary<string, string> CommonEnvironment(string redisConnectionString, string signingKey, string busPrefix) => new()
+    /// <summary>
+    /// The environment every service process of one run shares (logs at Warning; add per-service settings to it, and
+    /// <c>Auth__SigningKey</c> for Users).
+    /// </summary>
+    public static Dictionary<string, string> CommonEnvironment(string redisConnectionString, TestTokens tokens, string busPrefix) => new()
     {
         ["ASPNETCORE_ENVIRONMENT"] = "Development",
         ["Logging__LogLevel__Default"] = "Warning",
         ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
         ["ConnectionStrings__redis"] = redisConnectionString,
-        ["Auth__SigningKey"] = signingKey,
+        ["Auth__PublicKey"] = tokens.PublicKey,
         ["Messaging__RedisStreams__KeyPrefix"] = busPrefix,
     };
 

@@ -25,7 +25,6 @@ public sealed record TestPlayer(Guid Id, string Email, string Password, TokenRes
 /// </summary>
 public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
 {
-    public const string SigningKey = "users-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
     public const string SandboxWebhookToken = "sandbox-webhook-token-for-tests";
     public const string AdminEmail = "admin@streambets.test";
     public const string AdminPassword = "admin-password-for-tests";
@@ -65,7 +64,8 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
     [
         new("ConnectionStrings:usersdb", ConnectionString),
         new("ConnectionStrings:redis", RedisConnectionString),
-        new("Auth:SigningKey", SigningKey),
+        new("Auth:SigningKey", TestTokens.Shared.PrivateKey),
+        new("Auth:PublicKey", TestTokens.Shared.PublicKey),
         new("Kyc:Provider", "sandbox"),
         new("Kyc:Sandbox:WebhookToken", SandboxWebhookToken),
         new("Kyc:Sandbox:CompletionDelay", SandboxDelay.ToString()),

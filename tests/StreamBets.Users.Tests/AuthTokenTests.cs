@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
+using StreamBets.Testing;
 using StreamBets.Users.Auth;
 
 namespace StreamBets.Users.Tests;
@@ -28,6 +29,7 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
         Assert.True(Guid.TryParse(token.GetClaim("sid").Value, out _));
         Assert.False(string.IsNullOrEmpty(token.Id));
         Assert.Equal(TimeSpan.FromMinutes(15), token.ValidTo - token.IssuedAt);
+        Assert.Equal("RS256", token.Alg);
         Assert.Equal(900, player.Tokens.ExpiresIn);
         Assert.Equal(HttpStatusCode.OK, (await player.Client.GetAsync("/api/users/me")).StatusCode);
     }
@@ -218,14 +220,7 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
     public async Task A_token_signed_with_another_key_is_rejected()
     {
         var player = await app.NewPlayerAsync();
-        var forged = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = "streambets-users",
-            Audience = "streambets",
-            Expires = app.Clock.GetUtcNow().UtcDateTime.AddMinutes(5),
-            Claims = new Dictionary<string, object> { ["sub"] = player.Id.ToString(), ["role"] = "admin" },
-            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(new string('k', 64))), SecurityAlgorithms.HmacSha256),
-        });
+        var forged = TestTokens.New().Token(player.Id, "admin", expires: app.Clock.GetUtcNow().UtcDateTime.AddMinutes(5));
         using var client = app.ClientFor(forged);
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/users/me")).StatusCode);
@@ -260,4 +255,45 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
         client.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken });
 
     private static Guid Sid(string accessToken) => Guid.Parse(new JsonWebToken(accessToken).GetClaim("sid").Value);
+
+    [Theory]
+    [InlineData("a public key of another pair", "are not one key pair")]
+    [InlineData("no public key", "Auth:PublicKey must be")]
+    [InlineData("a 1024-bit key", "access tokens need at least 2048 bits")]
+    public async Task Users_will_not_start_with_a_token_key_pair_that_cannot_work(string setup, string expected)
+    {
+        var (privateKey, publicKey) = setup switch
+        {
+            "a public key of another pair" => (TestTokens.Shared.PrivateKey, TestTokens.New().PublicKey),
+            "no public key" => (TestTokens.Shared.PrivateKey, ""),
+            _ => WeakPair(),
+        };
+        await using var misconfigured = new KeysApp(privateKey, publicKey);
+
+        var refused = await Record.ExceptionAsync(misconfigured.InitializeAsync);
+
+        Assert.NotNull(refused);
+        Assert.Contains(expected, string.Join(" | ", Flatten(refused).Select(e => e.Message)));
+
+        static (string, string) WeakPair()
+        {
+            using var rsa = System.Security.Cryptography.RSA.Create(1024);
+            return (Convert.ToBase64String(rsa.ExportPkcs8PrivateKey()), Convert.ToBase64String(rsa.ExportSubjectPublicKeyInfo()));
+        }
+
+        static IEnumerable<Exception> Flatten(Exception e) =>
+            e is AggregateException all ? all.InnerExceptions.SelectMany(Flatten)
+            : e.InnerException is { } inner ? [e, .. Flatten(inner)]
+            : [e];
+    }
+
+    private sealed class KeysApp(string privateKey, string publicKey) : AccountsTestApp
+    {
+        protected override IEnumerable<KeyValuePair<string, string>> Settings() =>
+        [
+            .. base.Settings().Where(setting => !setting.Key.StartsWith("Auth:", StringComparison.Ordinal)),
+            new("Auth:SigningKey", privateKey),
+            new("Auth:PublicKey", publicKey),
+        ];
+    }
 }

@@ -17,12 +17,10 @@ namespace StreamBets.Users.Tests;
 
 /// <summary>
 /// The Users service in-process (TestServer) on its own fresh database, reached over REST and gRPC,
-/// with tokens signed by the same HMAC key the service validates.
+/// with tokens signed by the test run's token key (<see cref="TestTokens"/>).
 /// </summary>
 public sealed class LedgerTestHost : IAsyncLifetime
 {
-    public const string SigningKey = "ledger-tests-signing-key-0123456789abcdef";
-
     private WebApplicationFactory<Program> _factory = null!;
     private GrpcChannel _channel = null!;
 
@@ -48,7 +46,8 @@ public sealed class LedgerTestHost : IAsyncLifetime
             web.UseEnvironment(Environments.Development);
             web.UseSetting("ConnectionStrings:usersdb", ConnectionString);
             web.UseSetting("ConnectionStrings:redis", redis.ConnectionString);
-            web.UseSetting("Auth:SigningKey", SigningKey);
+            web.UseSetting("Auth:SigningKey", TestTokens.Shared.PrivateKey);
+            web.UseSetting("Auth:PublicKey", TestTokens.Shared.PublicKey);
             web.UseSetting(Apis.WalletApi.SandboxFundingSetting, "true");
             web.UseSetting("Messaging:RedisStreams:KeyPrefix", BusPrefix);
         });
@@ -75,21 +74,21 @@ public sealed class LedgerTestHost : IAsyncLifetime
 
     public Task<LedgerSnapshot> SnapshotAsync() => LedgerSnapshot.ReadAsync(DataSource);
 
-    public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, DateTime? expires = null, string key = SigningKey)
+    public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, DateTime? expires = null) =>
+        TestTokens.Shared.Token(userId, role, expires: expires);
+
+    /// <summary>
+    /// The "algorithm confusion" forgery: HS256 keyed with the public key's bytes, which a validator that lets the token
+    /// pick its algorithm would accept. Anyone can make it, since the public key is public.
+    /// </summary>
+    public static string SignedWithThePublicKeyAsHmacSecret(Guid userId) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
     {
-        var now = DateTime.UtcNow;
-        var expiry = expires ?? now.AddMinutes(15);
-        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = AuthenticationDefaults.Issuer,
-            Audience = AuthenticationDefaults.Audience,
-            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", role)]),
-            IssuedAt = expiry.AddMinutes(-30),
-            NotBefore = expiry.AddMinutes(-30),
-            Expires = expiry,
-            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256),
-        });
-    }
+        Issuer = AuthenticationDefaults.Issuer,
+        Audience = AuthenticationDefaults.Audience,
+        Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("role", AuthenticationDefaults.Roles.Admin)]),
+        Expires = DateTime.UtcNow.AddMinutes(15),
+        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Convert.FromBase64String(TestTokens.Shared.PublicKey)), SecurityAlgorithms.HmacSha256),
+    });
 
     /// <summary>The same token with its payload swapped for another user's: the signature no longer matches.</summary>
     public static string Tampered(string token, Guid otherUserId)

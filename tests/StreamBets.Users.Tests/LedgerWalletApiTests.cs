@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Testing;
 using StreamBets.Users.Apis;
 using StreamBets.Users.Ledger;
 
@@ -121,7 +122,8 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
         { "none", null },
         { "expired", LedgerTestHost.Token(Guid.NewGuid(), expires: DateTime.UtcNow.AddMinutes(-5)) },
         { "tampered", LedgerTestHost.Tampered(LedgerTestHost.Token(Guid.NewGuid()), Guid.NewGuid()) },
-        { "signed with another key", LedgerTestHost.Token(Guid.NewGuid(), key: "some-other-signing-key-0123456789abcdef") },
+        { "signed with another key", TestTokens.New().Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Player) },
+        { "HS256 keyed with the public key", LedgerTestHost.SignedWithThePublicKeyAsHmacSecret(Guid.NewGuid()) },
         { "tampered admin", LedgerTestHost.Tampered(AdminToken, Guid.NewGuid()) },
     };
 

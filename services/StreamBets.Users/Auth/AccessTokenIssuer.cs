@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -10,11 +11,12 @@ public sealed record AccessToken(string Token, DateTimeOffset ExpiresAt);
 
 /// <summary>
 /// Signs the short-lived access tokens that the gateway and every service validate with
-/// <see cref="AuthenticationDefaults"/>: same issuer, audience and HMAC-SHA256 key.
+/// <see cref="AuthenticationDefaults"/>: same issuer and audience, RS256. Only Users holds the private key
+/// (<c>Auth:SigningKey</c>), so no other service, compromised or not, can mint a token.
 /// </summary>
 public sealed class AccessTokenIssuer(IConfiguration configuration, IOptions<AuthOptions> options, TimeProvider time)
 {
-    private readonly SigningCredentials _credentials = new(AuthenticationDefaults.SigningKey(configuration), SecurityAlgorithms.HmacSha256);
+    private readonly SigningCredentials _credentials = new(SigningKey(configuration), SecurityAlgorithms.RsaSha256);
     private readonly JsonWebTokenHandler _handler = new();
 
     public AccessToken Issue(UserAccount account, Guid sessionId)
@@ -39,5 +41,30 @@ public sealed class AccessTokenIssuer(IConfiguration configuration, IOptions<Aut
             },
         });
         return new AccessToken(token, expires);
+    }
+
+    /// <summary>
+    /// The private key, base64 DER PKCS#8, checked against <c>Auth:PublicKey</c>: a mismatched pair would only show as
+    /// every token being refused everywhere.
+    /// </summary>
+    private static RsaSecurityKey SigningKey(IConfiguration configuration)
+    {
+        var rsa = RSA.Create();
+        try
+        {
+            rsa.ImportPkcs8PrivateKey(Convert.FromBase64String(configuration["Auth:SigningKey"] ?? ""), out _);
+        }
+        catch (Exception e) when (e is FormatException or CryptographicException)
+        {
+            rsa.Dispose();
+            throw new InvalidOperationException("Auth:SigningKey must be the base64 DER private key (PKCS#8) of an RSA key; the AppHost generates one for Users (docs/users.md).", e);
+        }
+        using var published = AuthenticationDefaults.TokenValidationKey(configuration).Rsa;
+        if (!rsa.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(published.ExportSubjectPublicKeyInfo()))
+        {
+            rsa.Dispose();
+            throw new InvalidOperationException("Auth:SigningKey and Auth:PublicKey are not one key pair: every token Users signs would be refused.");
+        }
+        return new RsaSecurityKey(rsa);
     }
 }
