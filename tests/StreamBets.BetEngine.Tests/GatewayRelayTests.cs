@@ -51,6 +51,8 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
             ("stake out of range", () => Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 99 }), Guid.NewGuid().ToString())),
             ("unknown pool", () => Post(Json(new { poolId = Guid.NewGuid(), outcomeId = pool.Outcomes[0], stakeMinor = 250 }), Guid.NewGuid().ToString())),
             ("no idempotency key", () => Post(bet, key: null)),
+            ("blank idempotency key", () => Post(bet, key: "")),
+            ("idempotency key too long", () => Post(bet, new string('k', 101))),
             ("missing fields", () => Post(Json(new { poolId = pool.Id }), Guid.NewGuid().ToString())),
             ("malformed JSON", () => Post(new StringContent("{\"poolId\": \"" + pool.Id + "\", \"stakeMinor\": \"ten\"}", Encoding.UTF8, "application/json"), Guid.NewGuid().ToString())),
             ("empty body", () => Post(new StringContent("", Encoding.UTF8, "application/json"), Guid.NewGuid().ToString())),
@@ -105,6 +107,87 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         using var placed = await client.PlaceAsync(pool, pool.Outcomes[0], 250);
         Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
         Assert.Equal(250, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    [Fact]
+    public async Task An_idempotency_key_the_bet_engine_would_refuse_is_refused_400_at_the_gateway_and_never_relayed()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var client = stack.GatewayClient(player);
+        var messagesBefore = stack.RelayMessages.Sent.Count;
+
+        // Kestrel takes 32 KB of headers: some 135 bets with such keys in one relay message would pass gRPC's 4 MB
+        // limit and fail the stream, and every bet on it.
+        using var refused = await client.SendAsync(Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }), new string('k', 20_000)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        using var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal(BetRequests.Problem("invalid-request"), problem.RootElement.GetProperty("type").GetString());
+        Assert.Contains("1 to 100 characters", problem.RootElement.GetProperty("errors").GetProperty(BetsApi.IdempotencyKeyHeader)[0].GetString());
+        Assert.Equal(messagesBefore, stack.RelayMessages.Sent.Count);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+    }
+
+    [Fact]
+    public async Task A_repeated_idempotency_key_header_is_refused_400_at_the_gateway_and_never_relayed()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        var messagesBefore = stack.RelayMessages.Sent.Count;
+
+        // Two keys name no one bet (joined with a comma, they used to be relayed as one key).
+        var answer = await RawPostAsync(player, JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }),
+            $"{BetsApi.IdempotencyKeyHeader}: first", $"{BetsApi.IdempotencyKeyHeader}: second");
+
+        Assert.StartsWith("HTTP/1.1 400 ", answer);
+        Assert.Contains(BetRequests.Problem("invalid-request"), answer);
+        Assert.Equal(messagesBefore, stack.RelayMessages.Sent.Count);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+    }
+
+    [Fact]
+    public async Task A_content_type_too_long_to_name_json_is_refused_415_at_the_gateway_and_never_relayed()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var client = stack.GatewayClient(player);
+        var content = Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 });
+        content.Headers.Remove("Content-Type");
+        // JSON to the Bet Engine, which would also repeat it in a 415's detail: 30 KB on the way there and back.
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; profile=" + new string('p', 30_000));
+        var messagesBefore = stack.RelayMessages.Sent.Count;
+
+        using var refused = await client.SendAsync(Post(content, Guid.NewGuid().ToString()));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(messagesBefore, stack.RelayMessages.Sent.Count);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+    }
+
+    [Fact]
+    public async Task A_tracestate_over_the_w3c_limit_is_not_carried_into_the_relay_stream()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        var bet = JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 100 });
+        var traceId = ActivityTraceId.CreateRandom();
+        var usual = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+        var oversized = string.Join(",", Enumerable.Range(0, 30).Select(i => $"v{i}=" + new string('x', 250))); // 30 members: valid, 7.6 KB
+        var (usualKey, oversizedKey) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
+        // Written by hand: HttpClient's own propagation would not send such a tracestate.
+        Task<string> PlaceTracedAsync(string tracestate, string key) => RawPostAsync(player, bet,
+            $"{BetsApi.IdempotencyKeyHeader}: {key}", $"traceparent: 00-{traceId}-{ActivitySpanId.CreateRandom()}-01", $"tracestate: {tracestate}");
+
+        Assert.StartsWith("HTTP/1.1 201 ", await PlaceTracedAsync(usual, usualKey));
+        Assert.StartsWith("HTTP/1.1 201 ", await PlaceTracedAsync(oversized, oversizedKey));
+
+        var relayed = stack.RelayMessages.Sent.SelectMany(message => message.Bets).ToList();
+        Assert.Equal(usual, relayed.Single(b => b.IdempotencyKey == usualKey).Tracestate);
+        var oversizedBet = relayed.Single(b => b.IdempotencyKey == oversizedKey);
+        Assert.InRange(oversizedBet.Tracestate.Length, 0, 512);
+        Assert.Contains(traceId.ToString(), oversizedBet.Traceparent); // the trace still continues
     }
 
     [Fact]
@@ -311,9 +394,10 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     public async Task A_write_the_bet_engine_never_takes_is_answered_503_after_the_deadline_and_the_bets_behind_it_go_on_a_new_stream()
     {
         var pool = await stack.NewPoolAsync();
-        var (opener, stuck, behind) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
+        var (opener, stuck, rightBehind, behind) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
         using var openerClient = stack.GatewayClient(opener);
         using var stuckClient = stack.GatewayClient(stuck);
+        using var rightBehindClient = stack.GatewayClient(rightBehind);
         using var behindClient = stack.GatewayClient(behind);
         using var opened = await openerClient.PlaceAsync(pool, pool.Outcomes[0], 100);
         Assert.Equal(HttpStatusCode.Created, opened.StatusCode); // the stream is open and has carried a bet
@@ -325,19 +409,26 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         stack.RelayMessages.HoldNextWrite();
         var stuckPlacing = stuckClient.PlaceAsync(pool, pool.Outcomes[0], 400, key);
         Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(stack.RelayMessages.Sent.Count > messagesBefore)), "The write was never made.");
-        // The bet behind comes half a deadline later, so it still has that long to be answered on the new stream once
-        // the held bet's deadline drops the old one (a bet right behind it would have only milliseconds: a flaky 503).
+        // A bet right behind it has only milliseconds left when the held bet's deadline drops the old stream: it is told
+        // to retry rather than sent on the new one, where its own deadline would drop the new stream and the bets on it.
+        var rightBehindKey = Guid.NewGuid().ToString();
+        var rightBehindPlacing = rightBehindClient.PlaceAsync(pool, pool.Outcomes[0], 200, rightBehindKey);
+        // The bet behind comes half a deadline later, so it still has that long to be answered on the new stream.
         await Task.Delay(BetEngineStack.RelayAnswerDeadline / 2);
         using var placedBehind = await behindClient.PlaceAsync(pool, pool.Outcomes[1], 300);
         using var late = await stuckPlacing;
+        using var toldToRetry = await rightBehindPlacing;
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, late.StatusCode);
         Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await late.ProblemTypeAsync());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, toldToRetry.StatusCode);
         Assert.Equal(HttpStatusCode.Created, placedBehind.StatusCode);
         Assert.Equal(streamsBefore + 1, stack.RelayMessages.StreamsOpened);
         var messages = stack.RelayMessages.Sent.Skip(messagesBefore).ToList();
         Assert.Equal(2, messages.Count); // the held one, then the bet behind it on the new stream
         Assert.Equal(key, Assert.Single(messages[0].Bets).IdempotencyKey);
+        Assert.DoesNotContain(messages.SelectMany(m => m.Bets), b => b.IdempotencyKey == rightBehindKey);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", rightBehind.Id));
 
         // The held bet never reached the Bet Engine: the retry places it now, once.
         Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", stuck.Id));
@@ -377,6 +468,61 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.Equal(["next"], messages.Sent.SelectMany(m => m.Bets).Select(b => b.IdempotencyKey));
         Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", player.Id));
         Assert.Equal(250, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_bet_with_too_little_time_left_to_be_answered_is_not_sent_and_cannot_drop_the_stream_others_wait_on()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (opener, stuck, rightBehind, behind) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
+        using var channel = stack.BetEngineGrpcChannel();
+        var messages = new RecordedCalls<RestBetBatch>();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var relay = new BetRelay(
+            new Contracts.Bets.BetEngine.BetEngineClient(channel.Intercept(messages)),
+            Options.Create(new BetRelayOptions { AnswerDeadline = TimeSpan.FromSeconds(8) }), time, NullLogger<BetRelay>.Instance);
+        var body = ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }));
+        RestBet Bet(TestPlayer player) => new() { UserId = player.Id.ToString(), IdempotencyKey = player.Id.ToString(), HasIdempotencyKey = true, ContentType = "application/json", Body = body };
+        await relay.StartAsync(CancellationToken.None);
+        StakeHold.Armed? hold = null;
+        try
+        {
+            Assert.Equal(201, (await relay.PlaceAsync(Bet(opener)).WaitAsync(TimeSpan.FromSeconds(15)))?.Status); // stream A is open
+
+            // A's next write never completes; a bet queues behind it 1 ms later, another 4 s later.
+            messages.HoldNextWrite();
+            var stuckPlacing = relay.PlaceAsync(Bet(stuck));
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(messages.Sent.Count == 2)), "The write was never made.");
+            time.Advance(TimeSpan.FromMilliseconds(1));
+            var rightBehindPlacing = relay.PlaceAsync(Bet(rightBehind));
+            time.Advance(TimeSpan.FromSeconds(4) - TimeSpan.FromMilliseconds(1));
+            var behindPlacing = relay.PlaceAsync(Bet(behind));
+            // The Bet Engine takes the next bets it is sent and holds them: they stay unanswered on stream B.
+            hold = stack.StakeHold.Arm(pool.Id);
+
+            // The stuck bet's deadline drops A; B opens and takes the queued bets.
+            time.Advance(TimeSpan.FromSeconds(4));
+            Assert.Null(await stuckPlacing.WaitAsync(TimeSpan.FromSeconds(15)));
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(15));
+            // The bet right behind had 1 ms left: its deadline passes with the other bet still unanswered on B.
+            time.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.Null(await rightBehindPlacing.WaitAsync(TimeSpan.FromSeconds(15)));
+            hold.Release();
+
+            // B was not dropped: the bet behind, with 4 s of its deadline left, gets the Bet Engine's answer.
+            Assert.Equal(201, (await behindPlacing.WaitAsync(TimeSpan.FromSeconds(15)))?.Status);
+            Assert.Equal(
+                [[opener.Id.ToString()], [stuck.Id.ToString()], [behind.Id.ToString()]],
+                messages.Sent.Select(m => m.Bets.Select(b => b.IdempotencyKey).ToArray()));
+        }
+        finally
+        {
+            hold?.Release();
+            await relay.StopAsync(CancellationToken.None);
+        }
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", rightBehind.Id));
+        Assert.Equal(500, await stack.BalanceAsync(pool.Escrow));
         await stack.AssertLedgerExactAsync();
     }
 
@@ -541,6 +687,31 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
             request.Headers.Add(BetsApi.IdempotencyKeyHeader, key);
         }
         return request;
+    }
+
+    /// <summary>A POST /api/bets written by hand, for what HttpClient would not send (a header repeated on its own line);
+    /// returns the whole answer as text.</summary>
+    private async Task<string> RawPostAsync(TestPlayer player, string body, params string[] headers)
+    {
+        var gateway = new Uri(stack.GatewayUrl);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(gateway.Host, gateway.Port);
+        await using var stream = tcp.GetStream();
+        var request = new StringBuilder()
+            .Append("POST /api/bets HTTP/1.1\r\n")
+            .Append($"Host: {gateway.Authority}\r\n")
+            .Append($"Authorization: Bearer {player.Token}\r\n")
+            .Append("Content-Type: application/json\r\n")
+            .Append($"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n")
+            .Append("Connection: close\r\n");
+        foreach (var header in headers)
+        {
+            request.Append(header).Append("\r\n");
+        }
+        request.Append("\r\n").Append(body);
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");

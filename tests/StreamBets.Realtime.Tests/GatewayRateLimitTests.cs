@@ -117,9 +117,60 @@ public sealed class GatewayRateLimitTests
         Assert.Equal(Settings.AnonymousPermitsPerWindow, forged.Count(s => s == StatusCodes.Status200OK));
     }
 
+    [Fact]
+    public async Task Anonymous_ipv6_clients_are_counted_by_their_64_so_rotating_addresses_in_it_gains_nothing()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        var gateway = Gateway(replica);
+        var (direct, vouchedFor, webServer) = (AnIpv6Network(), AnIpv6Network(), AnAddress());
+
+        // One host is given a whole /64, so a fresh address per request costs it nothing: each is one more of its requests.
+        var rotating = new List<int>();
+        for (var i = 0; i <= Settings.AnonymousPermitsPerWindow; i++)
+        {
+            rotating.Add(await gateway.StatusAsync("/api/users/login", AnAddressIn(direct)));
+        }
+        // Likewise for the browser's address a front end vouches for.
+        var vouched = new List<int>();
+        for (var i = 0; i <= Settings.AnonymousPermitsPerWindow; i++)
+        {
+            vouched.Add(await gateway.StatusAsync("/api/users/login", webServer, new Dictionary<string, string>
+            {
+                [FrontEndVouching.KeyHeader] = FrontEndKey,
+                [FrontEndVouching.ClientAddressHeader] = AnAddressIn(vouchedFor).ToString(),
+            }));
+        }
+
+        foreach (var statuses in new[] { rotating, vouched })
+        {
+            Assert.All(statuses.Take(Settings.AnonymousPermitsPerWindow), s => Assert.Equal(StatusCodes.Status200OK, s));
+            Assert.Equal(StatusCodes.Status429TooManyRequests, statuses[^1]);
+        }
+        // Another /64 is another client.
+        Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/login", AnAddressIn(AnIpv6Network())));
+    }
+
     private const string FrontEndKey = "front-end-key-for-tests";
 
     private static IPAddress AnAddress() => new(Random.Shared.NextInt64(1, uint.MaxValue));
+
+    /// <summary>A random /64 of the documentation prefix 2001:db8::/32: its first 8 bytes.</summary>
+    private static byte[] AnIpv6Network()
+    {
+        var network = new byte[8];
+        Random.Shared.NextBytes(network);
+        (network[0], network[1], network[2], network[3]) = (0x20, 0x01, 0x0d, 0xb8);
+        return network;
+    }
+
+    private static IPAddress AnAddressIn(byte[] network)
+    {
+        var address = new byte[16];
+        network.CopyTo(address, 0);
+        Random.Shared.NextBytes(address.AsSpan(8));
+        return new IPAddress(address);
+    }
 
     private static TestGateway Gateway(RedisRateLimiter replica)
     {

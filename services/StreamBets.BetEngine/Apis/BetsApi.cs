@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Placement;
+using BetIdempotencyKey = StreamBets.Contracts.Bets.BetIdempotencyKey;
 
 namespace StreamBets.BetEngine.Apis;
 
@@ -51,9 +52,9 @@ public static class BetsApi
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!PlaceBetCommand.IsWellFormedKey(idempotencyKey))
+        if (!BetIdempotencyKey.IsWellFormed(idempotencyKey))
         {
-            errors[IdempotencyKeyHeader] = [$"The {IdempotencyKeyHeader} header is required: 1 to {PlaceBetCommand.MaxIdempotencyKeyLength} characters, no control characters, unique per bet."];
+            errors[IdempotencyKeyHeader] = [BetIdempotencyKey.Rule];
         }
         if (request.PoolId is null || request.PoolId == Guid.Empty)
         {

@@ -92,9 +92,9 @@ public sealed class BetEngineGrpcService(BetPlacement placement, PoolBetsFeed po
         {
             errors.Add("stake_minor must be positive");
         }
-        if (!PlaceBetCommand.IsWellFormedKey(request.IdempotencyKey))
+        if (!BetIdempotencyKey.IsWellFormed(request.IdempotencyKey))
         {
-            errors.Add($"idempotency_key must be 1 to {PlaceBetCommand.MaxIdempotencyKeyLength} characters, not blank, with no control characters");
+            errors.Add($"idempotency_key must be 1 to {BetIdempotencyKey.MaxLength} characters, not blank, with no control characters");
         }
         if (errors.Count > 0)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using StreamBets.Contracts.Wallet;
 
 namespace StreamBets.BetEngine.Placement;
@@ -6,16 +5,6 @@ namespace StreamBets.BetEngine.Placement;
 /// <summary>A player's request to stake <paramref name="StakeMinor"/> on one outcome of a pool.</summary>
 public sealed record PlaceBetCommand(Guid UserId, Guid PoolId, Guid OutcomeId, long StakeMinor, string IdempotencyKey, Guid? SessionId = null)
 {
-    public const int MaxIdempotencyKeyLength = 100;
-
-    /// <summary>
-    /// 1 to <see cref="MaxIdempotencyKeyLength"/> characters, not all white space, and no control character: PostgreSQL
-    /// text cannot hold NUL, and one key it refuses would fail the pending write of every bet in its pool's batch.
-    /// </summary>
-    public static bool IsWellFormedKey([NotNullWhen(true)] string? key) =>
-        !string.IsNullOrWhiteSpace(key) && key.Length <= MaxIdempotencyKeyLength
-        && !key.AsSpan().ContainsAnyInRange('\u0000', '\u001f') && !key.AsSpan().ContainsAnyInRange('\u007f', '\u009f');
-
     /// <summary>The same key names the same bet only when pool, outcome and stake also match.</summary>
     public bool HasSameBodyAs(BetRecord bet) => bet.PoolId == PoolId && bet.OutcomeId == OutcomeId && bet.StakeMinor == StakeMinor;
 

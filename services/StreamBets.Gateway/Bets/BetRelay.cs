@@ -14,7 +14,8 @@ namespace StreamBets.Gateway.Bets;
 /// fill a group: each write takes every bet queued while the last one was on its way, so a lone bet goes at once.
 /// Answers come back as each bet is decided, so no bet waits for another's answer. A bet left unanswered past
 /// <see cref="BetRelayOptions.AnswerDeadline"/> (the Bet Engine hung, not down) drops its stream: every player waiting
-/// on it is told to retry, and the next bet opens another.
+/// on it is told to retry, and the next bet opens another. Dropping the stream is also the one way to cancel the bet at
+/// the Bet Engine, so a player told to retry never finds it placed later behind their back.
 /// </summary>
 public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRelayOptions> options, TimeProvider time, ILogger<BetRelay> logger) : BackgroundService
 {
@@ -34,7 +35,7 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
     /// <summary>The Bet Engine's answer to this bet, or null when it could not be asked or did not answer in time.</summary>
     public async Task<RestBetAnswer?> PlaceAsync(RestBet bet)
     {
-        var waiting = new Waiting(bet);
+        var waiting = new Waiting(bet, time.GetTimestamp(), Volatile.Read(ref _stream));
         RestBetAnswer? answer = null;
         if (_queue.Writer.TryWrite(waiting)) // else shutting down
         {
@@ -44,9 +45,13 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
             }
             catch (TimeoutException)
             {
-                waiting.Answer.TrySetResult(null);
-                // Not yet sent means the stream is not taking writes either.
-                (waiting.SentOn ?? Volatile.Read(ref _stream))?.Drop();
+                if (waiting.Answer.TrySetResult(null))
+                {
+                    // Not yet sent means the stream it queued behind is not taking writes; not the one opened since,
+                    // which has had no time to take it.
+                    (waiting.SentOn ?? waiting.QueuedBehind)?.Drop();
+                }
+                answer = await waiting.Answer.Task; // the Bet Engine's, when it came as the deadline passed
             }
         }
         if (answer is null)
@@ -99,6 +104,13 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
                     if (waiting.Answer.Task.IsCompleted)
                     {
                         continue; // its deadline passed while it queued: the player was told to retry
+                    }
+                    if (time.GetElapsedTime(waiting.QueuedAt) > options.Value.AnswerDeadline - MinTimeToAnswer())
+                    {
+                        // Sent, its deadline would drop this stream before a healthy Bet Engine could answer, and every
+                        // other bet on it would be told to retry too.
+                        waiting.Answer.TrySetResult(null);
+                        continue;
                     }
                     waiting.Bet.RelayId = ++_lastRelayId;
                     waiting.SentOn = stream;
@@ -154,6 +166,13 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
         TellToRetry(toRetry);
     }
 
+    /// <summary>
+    /// A bet is sent only with this much of its deadline left (1 s of the default 8): far more than the tens of
+    /// milliseconds a healthy Bet Engine takes, so a sent bet's deadline drops only a stream that is really stuck. Only
+    /// a bet that queued behind a stuck write gets this close to its deadline unsent.
+    /// </summary>
+    private TimeSpan MinTimeToAnswer() => options.Value.AnswerDeadline / 8;
+
     private IEnumerable<Waiting> Queued()
     {
         while (_queue.Reader.TryRead(out var waiting))
@@ -197,9 +216,12 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
         }
     }
 
-    private sealed class Waiting(RestBet bet)
+    private sealed class Waiting(RestBet bet, long queuedAt, RelayStream? queuedBehind)
     {
         public RestBet Bet => bet;
+        public long QueuedAt => queuedAt;
+        /// <summary>The stream being written when the bet queued (none before the first).</summary>
+        public RelayStream? QueuedBehind => queuedBehind;
         public TaskCompletionSource<RestBetAnswer?> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public RelayStream? SentOn { get; set; }
     }

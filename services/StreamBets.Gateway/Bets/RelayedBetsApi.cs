@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.Contracts.Bets;
 
@@ -16,10 +17,19 @@ public static class RelayedBetsApi
     public const string ReplayedHeader = "Idempotent-Replayed";
 
     /// <summary>
-    /// A bet's body is about 120 bytes. The cap keeps one player from filling the stream all players' bets share: a
-    /// relay message of <see cref="BetRelay.MaxBetsPerMessage"/> bets stays under 2.1 MB, inside gRPC's 4 MB limit.
+    /// A bet's body is about 120 bytes. This cap and the header bounds below keep one player from filling the stream all
+    /// players' bets share: a relay message of <see cref="BetRelay.MaxBetsPerMessage"/> bets stays under 3.1 MB, inside
+    /// gRPC's 4 MB limit (Kestrel alone would let each bet carry 32 KB of headers).
     /// </summary>
     public const int MaxBodyBytes = 4 * 1024;
+
+    /// <summary>Ample for any JSON media type with its parameters; the Bet Engine repeats a refused one in its answer.</summary>
+    public const int MaxContentTypeLength = 256;
+
+    /// <summary>W3C Trace Context: a vendor must pass on at least 512 characters of tracestate, and may drop the rest.</summary>
+    public const int MaxTracestateLength = 512;
+
+    private const string InvalidRequest = "https://streambets.dev/problems/invalid-request";
 
     public static IEndpointRouteBuilder MapRelayedBets(this IEndpointRouteBuilder app)
     {
@@ -32,6 +42,11 @@ public static class RelayedBetsApi
     private static async Task RelayAsync(HttpContext http, BetRelay relay)
     {
         var request = http.Request;
+        if (RefuseHeaders(request) is { } refused)
+        {
+            await refused.ExecuteAsync(http);
+            return;
+        }
         using var body = new MemoryStream();
         try
         {
@@ -57,7 +72,8 @@ public static class RelayedBetsApi
             ContentType = request.ContentType ?? "",
             Body = UnsafeByteOperations.UnsafeWrap(body.GetBuffer().AsMemory(0, (int)body.Length)),
             Traceparent = Activity.Current?.Id ?? "",
-            Tracestate = Activity.Current?.TraceStateString ?? "",
+            // Dropped whole rather than cut: a cut list member would be corrupt.
+            Tracestate = Activity.Current?.TraceStateString is { Length: <= MaxTracestateLength } tracestate ? tracestate : "",
         };
 
         var answer = await relay.PlaceAsync(bet);
@@ -90,4 +106,33 @@ public static class RelayedBetsApi
         response.ContentLength = answer.Body.Length;
         await response.Body.WriteAsync(answer.Body.Memory, http.RequestAborted);
     }
+
+    /// <summary>
+    /// Headers that would carry kilobytes into the relay message: the Bet Engine refuses such a bet anyway, but only once
+    /// the message has arrived, and enough of them in one message fail the whole stream. A key the Bet Engine would
+    /// refuse gets its very answer (the same rule, problem type and words); a missing one is left to it to refuse.
+    /// </summary>
+    private static IResult? RefuseHeaders(HttpRequest request)
+    {
+        var keys = request.Headers[IdempotencyKeyHeader];
+        if (keys.Count > 1)
+        {
+            return InvalidKey($"Send one {IdempotencyKeyHeader} header per bet, not {keys.Count}.");
+        }
+        if (keys.Count == 1 && !BetIdempotencyKey.IsWellFormed(keys[0]))
+        {
+            return InvalidKey(BetIdempotencyKey.Rule);
+        }
+        if (request.ContentType is { Length: > MaxContentTypeLength })
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "The request could not be read.",
+                detail: $"The Content-Type is over {MaxContentTypeLength} characters; a bet is JSON: send application/json.");
+        }
+        return null;
+    }
+
+    private static ValidationProblem InvalidKey(string rule) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [rule] }, title: "Invalid bet", type: InvalidRequest);
 }

@@ -9,7 +9,8 @@ namespace StreamBets.Gateway.RateLimiting;
 /// <summary>
 /// Answers a client over its budget with 429, a Retry-After header and problem details.
 /// Authenticated clients are counted by user id, anonymous ones by remote address: the browser's, when a front end
-/// vouches for it (<see cref="FrontEndVouching"/>), since the front ends' own address is every player's.
+/// vouches for it (<see cref="FrontEndVouching"/>), since the front ends' own address is every player's. An IPv6
+/// address counts by its /64, the block one host or home is given.
 /// </summary>
 public sealed class RateLimitingMiddleware(
     RequestDelegate next, RedisRateLimiter limiter, IProblemDetailsService problemDetails, IOptions<RateLimitOptions> options, IConfiguration configuration)
@@ -59,13 +60,29 @@ public sealed class RateLimitingMiddleware(
         var settings = options.Value;
         if (!IsVouchingFrontEnd(request))
         {
-            return ($"ip:{request.HttpContext.Connection.RemoteIpAddress}", settings.AnonymousPermitsPerWindow);
+            return (AddressKey(request.HttpContext.Connection.RemoteIpAddress), settings.AnonymousPermitsPerWindow);
         }
         // The browser's address, which the front end saw on the request it serves (a sign-in form, say); without one (a
         // token refresh from a live page) the front end's own budget, sized for all its players.
         return IPAddress.TryParse(request.Headers[FrontEndVouching.ClientAddressHeader], out var browser)
-            ? ($"ip:{browser}", settings.AnonymousPermitsPerWindow)
+            ? (AddressKey(browser), settings.AnonymousPermitsPerWindow)
             : ($"front-end:{request.HttpContext.Connection.RemoteIpAddress}", settings.FrontEndPermitsPerWindow);
+    }
+
+    /// <summary>
+    /// An IPv6 host usually holds a whole /64 and can take a fresh address in it for each request: counted by address,
+    /// it would have a budget per address. IPv4 (mapped into IPv6 too) stays one address, one client.
+    /// </summary>
+    private static string AddressKey(IPAddress? address)
+    {
+        if (address is not { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } || address.IsIPv4MappedToIPv6)
+        {
+            return $"ip:{address}";
+        }
+        Span<byte> network = stackalloc byte[16];
+        address.TryWriteBytes(network, out _);
+        network[8..].Clear();
+        return $"ip:{new IPAddress(network)}/64";
     }
 
     private bool IsVouchingFrontEnd(HttpRequest request) =>
