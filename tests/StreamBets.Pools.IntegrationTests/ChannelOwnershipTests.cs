@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Npgsql;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -147,6 +148,79 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         var noOwnerNamed = await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}");
         Assert.Equal(HttpStatusCode.BadRequest, noOwnerNamed.StatusCode);
         Assert.Equal(["ownerId"], (await noOwnerNamed.ProblemAsync()).Errors!.Keys);
+    }
+
+    [Fact]
+    public async Task A_streamer_opening_a_pool_while_their_channel_is_being_moved_waits_for_the_move_and_is_refused()
+    {
+        var (firstId, secondId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());
+        using var admin = app.Admin();
+        using var first = app.ClientFor(firstId, "streamer");
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = firstId });
+        // An operator's move to a second streamer, written and not committed yet.
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        await using var move = await connection.BeginTransactionAsync();
+        await using (var update = new NpgsqlCommand("UPDATE channel_owners SET owner_id = $1 WHERE channel = $2", connection, move)
+            { Parameters = { new() { Value = secondId }, new() { Value = $"twitch:{channel}" } } })
+        {
+            await update.ExecuteNonQueryAsync();
+        }
+
+        var create = first.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
+        await app.BlockedOrDoneAsync(create, "query LIKE '%channel_owners%'");
+        await move.CommitAsync();
+        var refused = await create;
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal(ChannelNotYours, (await refused.ProblemAsync()).Type);
+        Assert.Empty((await first.GetFromJsonAsync<PoolJson[]>($"/api/pools/live?channel=twitch:{channel}"))!);
+    }
+
+    [Fact]
+    public async Task Moving_a_channel_waits_for_the_pool_its_owner_is_opening()
+    {
+        var (firstId, secondId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());
+        using var admin = app.Admin();
+        using var first = app.ClientFor(firstId, "streamer");
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = firstId });
+        await using var pause = await app.PauseInsertsAsync("pools", $"NEW.channel_id = '{channel}'");
+
+        // The first streamer's create has checked the channel is theirs and waits to insert its pool.
+        var create = first.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
+        await app.BlockedOrDoneAsync(create, "query LIKE '%INSERT INTO pools%'");
+        var move = admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = secondId });
+        await app.BlockedOrDoneAsync(move, "query LIKE '%channel_owners%'");
+        var moveWaited = !move.IsCompleted;
+        await pause.ReleaseAsync();
+        var (created, moved) = (await create, await move);
+
+        // Otherwise the first streamer would run a pool on a channel already the second's.
+        Assert.True(moveWaited, "The channel moved while its owner's pool was being opened");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(firstId, (await moved.Content.ReadFromJsonAsync<ChannelLinkJson>())!.PreviousOwnerId);
+    }
+
+    [Fact]
+    public async Task Of_two_first_links_of_a_channel_at_once_the_later_names_the_owner_it_replaced()
+    {
+        var (firstId, secondId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());
+        using var admin = app.Admin();
+        await using var pause = await app.PauseInsertsAsync("admin_changes", $"NEW.subject = 'twitch:{channel}'");
+
+        // The first link has written the channel's row and waits, uncommitted, to write its history row.
+        var firstLink = admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = firstId });
+        await app.BlockedOrDoneAsync(firstLink, "query LIKE '%INSERT INTO admin_changes%'");
+        var secondLink = admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = secondId });
+        await app.BlockedOrDoneAsync(secondLink, "query NOT LIKE '%INSERT INTO admin_changes%'");
+        await pause.ReleaseAsync();
+        var (linkedFirst, linkedSecond) = (await firstLink, await secondLink);
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (linkedFirst.StatusCode, linkedSecond.StatusCode));
+        Assert.Null((await linkedFirst.Content.ReadFromJsonAsync<ChannelLinkJson>())!.PreviousOwnerId);
+        Assert.Equal(firstId, (await linkedSecond.Content.ReadFromJsonAsync<ChannelLinkJson>())!.PreviousOwnerId);
+        var latest = (await admin.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes?limit=100"))!.Items.First(c => c.Subject == $"twitch:{channel}");
+        Assert.Equal((secondId, firstId), (latest.Details.GetProperty("ownerId").GetGuid(), latest.Details.GetProperty("previousOwnerId").GetGuid()));
     }
 
     private static string Name(ChannelLinkJson link) => $"{link.Channel.Provider}:{link.Channel.ChannelId}";

@@ -23,9 +23,12 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 /// (per player and channel, all time).
 /// Each batch of settled bets updates PostgreSQL in the handler's inbox transaction, then sets each player's six scores
 /// (global and channel, day, week and all time) to the sums PostgreSQL now holds: absolute values, so a redelivered
-/// event or a retried batch can never count twice, as ZINCRBY would. A per-player lock orders concurrent handlers
-/// (a player's bets settle on several partitions), so the last score written is the complete sum. A board without its
-/// cut-off member (never read, or Redis restarted, flushed or evicted it) is rebuilt from PostgreSQL before it is read.
+/// event or a retried batch can never count twice, as ZINCRBY would. The leaderboards lock, held exclusively until the
+/// commit, orders concurrent handlers (a player's bets settle on several partitions), so the last score written is the
+/// complete sum. That is why the scores are written before the commit: after it, nothing would order two handlers'
+/// writes. A batch that then rolls back (another event of its group commit failed) shows its scores until the dispatcher
+/// applies it again on its own, at once. A board without its cut-off member (never read, or Redis restarted, flushed or
+/// evicted it) is rebuilt from PostgreSQL before it is read.
 /// <para>
 /// A board holds the top <see cref="BoardSize"/> players who are up, not all of them: reads show at most
 /// <see cref="MaxLimit"/>, and a sorted set of every winner of a 1,000,000-bet pool cost Redis 30 CPU-s per million
@@ -135,14 +138,11 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         var day = LeaderboardWindow.DayOf(settledAt);
         var week = LeaderboardWindow.For(LeaderboardPeriod.Week, day);
         var users = nets.Keys.ToArray();
-        // Player locks in one sorted order, so two handlers sharing players queue instead of deadlocking.
-        var playerLocks = users.Select(u => ReadModelLocks.PlayerScores(u).Key).Distinct().Order().ToArray();
         await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
         {
             BatchCommands =
             {
-                ReadModelLocks.Shared(ReadModelLocks.Leaderboards),
-                ReadModelLocks.ExclusiveAll(ReadModelLocks.PlayerScoresClass, playerLocks),
+                ReadModelLocks.Exclusive(ReadModelLocks.Leaderboards),
                 new NpgsqlBatchCommand("""
                     INSERT INTO leaderboard_entries (channel, day, user_id, net_minor)
                     SELECT $1, $2, n.user_id, n.net_minor FROM unnest($3::uuid[], $4::bigint[]) AS n(user_id, net_minor)
@@ -168,8 +168,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         }).ToArray();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            await reader.NextResultAsync(cancellationToken); // past the two lock queries; the upserts return no result set
-            await reader.NextResultAsync(cancellationToken);
+            await reader.NextResultAsync(cancellationToken); // past the lock query; the upserts return no result set
             while (await reader.ReadAsync(cancellationToken))
             {
                 var userId = reader.GetGuid(0);

@@ -15,9 +15,16 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, Tim
 {
     public const int MaxLinksListed = 500;
 
-    public async Task<Guid?> OwnerOfAsync(Channel channel, CancellationToken cancellationToken)
+    /// <summary>Advisory lock class of one channel's links (see <see cref="LinkAsync"/>).</summary>
+    private const int LinkLockClass = 7304;
+
+    /// <summary>
+    /// The channel's owner, with its row locked until <paramref name="transaction"/> ends: a link or unlink that would
+    /// move the channel waits for the transaction, or the transaction waits for it and reads the new owner.
+    /// </summary>
+    public async Task<Guid?> OwnerOfAsync(NpgsqlTransaction transaction, Channel channel, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("SELECT owner_id FROM channel_owners WHERE channel = $1");
+        await using var command = new NpgsqlCommand("SELECT owner_id FROM channel_owners WHERE channel = $1 FOR SHARE", transaction.Connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
         return await command.ExecuteScalarAsync(cancellationToken) is Guid owner ? owner : null;
     }
@@ -31,6 +38,14 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, Tim
 
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // One link of a channel at a time. The upsert's snapshot cannot see a row that another link inserted meanwhile,
+        // so of two first links at once the later found no previous owner and hid that it took the channel.
+        await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", connection, transaction))
+        {
+            serialize.Parameters.Add(new NpgsqlParameter<int> { TypedValue = LinkLockClass });
+            serialize.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
+            await serialize.ExecuteNonQueryAsync(cancellationToken);
+        }
         // The previous owner as the upsert replaced it: the old row's value, read under the upsert's lock.
         await using var command = new NpgsqlCommand("""
             WITH previous AS (SELECT owner_id FROM channel_owners WHERE channel = $1 FOR UPDATE),

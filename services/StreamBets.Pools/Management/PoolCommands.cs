@@ -84,18 +84,19 @@ public sealed partial class PoolCommands(
         }
 
         var channel = request.Channel!;
-        // The streamer who opens a pool resolves it, so only the channel's own streamer may open one there.
-        if (!caller.IsAdmin && await channelOwners.OwnerOfAsync(channel, cancellationToken) != caller.UserId)
-        {
-            return ManagementErrors.NotYourChannel(channel);
-        }
-
         var pool = created.Value!;
         var opened = pool.Open(now).Value!;
         var stored = new StoredPool(pool, channel, caller.UserId, request.TemplateId, config.OneActivePoolPerChannel, now, version: 1);
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The streamer who opens a pool resolves it, so only the channel's own streamer may open one there. Checked in
+        // this transaction, with the channel's row locked, so the channel cannot move to someone else before the pool commits.
+        if (!caller.IsAdmin && await channelOwners.OwnerOfAsync(transaction, channel, cancellationToken) != caller.UserId)
+        {
+            return ManagementErrors.NotYourChannel(channel);
+        }
+
         if (config.OneActivePoolPerChannel && await store.ChannelHasActivePoolAsync(transaction, channel, cancellationToken))
         {
             return ManagementErrors.ChannelBusy(channel);

@@ -8,7 +8,8 @@ namespace StreamBets.Pools.IntegrationEvents.EventHandling;
 /// <summary>
 /// Counts a batch of accepted bets into their outcomes' totals, for the pool's detail and live odds: one update per
 /// event, sharing the inbox transaction (exactly once); the Redis hash then gets the new absolute totals (if Redis lost
-/// it, the next read refills it whole).
+/// it, the next read refills it whole). Before the commit, while the outcome rows are locked: after it nothing would
+/// order two writes of the same totals. A batch whose group commit rolls back shows until it is applied again alone.
 /// </summary>
 public sealed partial class BetsPlacedHandler(PoolStakes stakes, ILogger<BetsPlacedHandler> logger) : IIntegrationEventHandler<BetsPlaced>
 {

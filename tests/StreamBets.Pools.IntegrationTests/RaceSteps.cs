@@ -1,0 +1,55 @@
+using Npgsql;
+
+namespace StreamBets.Pools.IntegrationTests;
+
+/// <summary>Stops the steps of a race where a test wants them, with PostgreSQL's own locks instead of sleeps.</summary>
+public static class RaceSteps
+{
+    /// <summary>
+    /// Returns once <paramref name="step"/> has finished, or a backend of the app's database that matches
+    /// <paramref name="where"/> (a condition on pg_stat_activity) waits on a lock: the step got as far as it can.
+    /// </summary>
+    public static async Task BlockedOrDoneAsync(this PoolsApp app, Task step, string where) =>
+        Assert.True(await PoolsApp.EventuallyAsync(async () => step.IsCompleted || await app.ScalarAsync<bool>($"""
+            SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                           WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND ({where}))
+            """), TimeSpan.FromSeconds(30)), $"Neither done nor waiting on a lock: {where}");
+
+    /// <summary>Holds every insert into <paramref name="table"/> that matches <paramref name="when"/> (a trigger condition on NEW) until released.</summary>
+    public static async Task<InsertPause> PauseInsertsAsync(this PoolsApp app, string table, string when)
+    {
+        var name = $"pause_{Guid.NewGuid():N}";
+        var key = Random.Shared.Next();
+        var holder = new NpgsqlConnection(app.ConnectionString);
+        await holder.OpenAsync();
+        await using (var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({InsertPause.LockClass}, {key})", holder))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+        await app.ExecuteAsync($"""
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_advisory_xact_lock_shared({InsertPause.LockClass}, {key}); RETURN NEW; END $$;
+            CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {name}();
+            """);
+        return new InsertPause(app, holder, name, table);
+    }
+}
+
+public sealed class InsertPause(PoolsApp app, NpgsqlConnection holder, string name, string table) : IAsyncDisposable
+{
+    internal const int LockClass = 4242;
+
+    /// <summary>Lets the held inserts (and any later ones) through.</summary>
+    public async Task ReleaseAsync()
+    {
+        await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", holder);
+        await release.ExecuteNonQueryAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ReleaseAsync(); // a pooled connection would keep its session's lock
+        await holder.DisposeAsync();
+        await app.ExecuteAsync($"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}();");
+    }
+}
