@@ -84,6 +84,8 @@ public static class AuthenticationDefaults
             .AddJwtBearer(options =>
             {
                 options.MapInboundClaims = false;
+                options.TokenHandlers.Clear();
+                options.TokenHandlers.Add(new SignatureCheckedOnce());
                 options.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = Issuer,

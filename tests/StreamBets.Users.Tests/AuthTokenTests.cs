@@ -227,6 +227,23 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
     }
 
     [Fact]
+    public async Task A_token_whose_signature_was_checked_before_is_still_refused_once_expired_and_a_tampered_copy_is_refused()
+    {
+        // The signature of a token text is checked once (SignatureCheckedOnce); everything else on every request.
+        var player = await app.NewPlayerAsync();
+        Assert.Equal(HttpStatusCode.OK, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+
+        var parts = player.Tokens.AccessToken.Split('.');
+        var payload = Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(parts[1])).Replace("\"player\"", "\"admin\"", StringComparison.Ordinal);
+        using var tampered = app.ClientFor($"{parts[0]}.{Base64UrlEncoder.Encode(payload)}.{parts[2]}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tampered.GetAsync("/api/users/me")).StatusCode);
+
+        app.Clock.Advance(TimeSpan.FromMinutes(16));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+    }
+
+    [Fact]
     public async Task An_expired_token_is_rejected_and_refresh_gives_a_working_one()
     {
         var player = await app.NewPlayerAsync();
