@@ -43,24 +43,29 @@ public static class AuthenticationDefaults
     /// The public half of the Users service's RSA token key, from <c>Auth:PublicKey</c> (base64 of the DER
     /// SubjectPublicKeyInfo): a service can check an access token's signature but never make one (docs/users.md).
     /// </summary>
-    public static RsaSecurityKey TokenValidationKey(IConfiguration configuration)
+    public static RsaSecurityKey TokenValidationKey(IConfiguration configuration) => new(ReadRsaKey(
+        configuration, "Auth:PublicKey", (rsa, der) => rsa.ImportSubjectPublicKeyInfo(der, out _),
+        "the base64 DER public key (SubjectPublicKeyInfo) of the Users service's RSA token key; the AppHost passes it to every service"));
+
+    /// <summary>An RSA key of at least <see cref="MinimumKeySize"/> bits from a base64 DER setting, or a start-up error naming the setting.</summary>
+    public static RSA ReadRsaKey(IConfiguration configuration, string setting, Action<RSA, byte[]> import, string expected)
     {
         var rsa = RSA.Create();
         try
         {
-            rsa.ImportSubjectPublicKeyInfo(Convert.FromBase64String(configuration["Auth:PublicKey"] ?? ""), out _);
+            import(rsa, Convert.FromBase64String(configuration[setting] ?? ""));
         }
         catch (Exception e) when (e is FormatException or CryptographicException)
         {
             rsa.Dispose();
-            throw new InvalidOperationException("Auth:PublicKey must be the base64 DER public key (SubjectPublicKeyInfo) of the Users service's RSA token key; the AppHost passes it to every service.", e);
+            throw new InvalidOperationException($"{setting} must be {expected}.", e);
         }
         if (rsa.KeySize < MinimumKeySize)
         {
             rsa.Dispose();
-            throw new InvalidOperationException($"Auth:PublicKey is a {rsa.KeySize}-bit RSA key; access tokens need at least {MinimumKeySize} bits.");
+            throw new InvalidOperationException($"{setting} is a {rsa.KeySize}-bit RSA key; access tokens need at least {MinimumKeySize} bits.");
         }
-        return new RsaSecurityKey(rsa);
+        return rsa;
     }
 
     public const int MinimumKeySize = 2048;

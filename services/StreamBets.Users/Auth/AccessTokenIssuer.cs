@@ -49,16 +49,8 @@ public sealed class AccessTokenIssuer(IConfiguration configuration, IOptions<Aut
     /// </summary>
     private static RsaSecurityKey SigningKey(IConfiguration configuration)
     {
-        var rsa = RSA.Create();
-        try
-        {
-            rsa.ImportPkcs8PrivateKey(Convert.FromBase64String(configuration["Auth:SigningKey"] ?? ""), out _);
-        }
-        catch (Exception e) when (e is FormatException or CryptographicException)
-        {
-            rsa.Dispose();
-            throw new InvalidOperationException("Auth:SigningKey must be the base64 DER private key (PKCS#8) of an RSA key; the AppHost generates one for Users (docs/users.md).", e);
-        }
+        var rsa = AuthenticationDefaults.ReadRsaKey(configuration, "Auth:SigningKey", (rsa, der) => rsa.ImportPkcs8PrivateKey(der, out _),
+            "the base64 DER private key (PKCS#8) of an RSA key; the AppHost generates one for Users (docs/users.md)");
         using var published = AuthenticationDefaults.TokenValidationKey(configuration).Rsa;
         if (!rsa.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(published.ExportSubjectPublicKeyInfo()))
         {
