@@ -23,7 +23,10 @@ public sealed class RealtimeOptions
     /// </summary>
     public TimeSpan SequenceRetention { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>How long an event id is remembered, so the bus's redelivery of an event is not pushed twice.</summary>
+    /// <summary>
+    /// How long an event id is remembered, so the bus's redelivery of an event is not pushed twice. The bus may redeliver
+    /// for days; pool events are then still told apart by their pool's stage (docs/realtime.md, "Redelivered late").
+    /// </summary>
     public TimeSpan DeduplicationWindow { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>How long the pool-to-channel mapping outlives the pool's last lifecycle event.</summary>

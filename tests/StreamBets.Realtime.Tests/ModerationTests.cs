@@ -41,6 +41,28 @@ public sealed class ModerationTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task A_deleted_message_cannot_be_read_back_through_catch_up()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        await using var troll = await stack.ConnectAsync(Guid.NewGuid());
+        var rude = await troll.InvokeAsync<JsonElement>("SendChat", channel, "something rude");
+        await troll.InvokeAsync<JsonElement>("SendChat", channel, "something fine");
+
+        await streamer.InvokeAsync("DeleteChatMessage", channel, rude.Text("id"));
+
+        await using var anonymous = await stack.ConnectAsync(toHostB: true);
+        var replay = await anonymous.InvokeAsync<List<JsonElement>>("CatchUp", $"channel:{channel}", 0L);
+        var payloads = replay.Select(m => m.GetProperty("payload")).ToList();
+        Assert.DoesNotContain(payloads, p => p.GetRawText().Contains("something rude", StringComparison.Ordinal));
+        Assert.Contains(payloads, p => p.TryGetProperty("text", out var text) && text.GetString() == "something fine");
+        // The numbers stay without holes, so catching up still tells a gap from a deletion; where the message was, its deletion notice is.
+        Assert.Equal(Enumerable.Range(1, payloads.Count).Select(i => (long)i), payloads.Select(p => p.Number("sequence")));
+        Assert.Equal(["ChatMessageDeleted", "ChatMessageDeleted"],
+            replay.Where(m => m.GetProperty("payload").TryGetProperty("id", out var id) && id.GetString() == rude.Text("id")).Select(m => m.GetProperty("type").GetString()));
+    }
+
+    [Fact]
     public async Task A_muted_user_cannot_chat_until_unmuted_and_a_banned_user_until_unbanned()
     {
         var (channel, streamer, _) = await ChannelWithStreamerAsync();
@@ -121,6 +143,62 @@ public sealed class ModerationTests(RealtimeStack stack)
 
         await streamer.InvokeAsync("RemoveModerator", channel, modId);
         Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("UnbanUser", channel, viewerId))));
+    }
+
+    [Fact]
+    public async Task A_moderator_cannot_lift_their_own_mute_or_ban_and_a_banned_moderator_moderates_nothing()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        var (modId, viewerId) = (Guid.NewGuid(), Guid.NewGuid());
+        await streamer.InvokeAsync("AddModerator", channel, modId);
+        await using var moderator = await stack.ConnectAsync(modId, toHostB: true);
+        var message = await streamer.InvokeAsync<JsonElement>("SendChat", channel, "house rules");
+
+        await streamer.InvokeAsync("MuteUser", channel, modId, 600);
+        var unmuteSelf = await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("UnmuteUser", channel, modId));
+        Assert.Equal("cannot-moderate-user", Refusal.Code(unmuteSelf));
+        Assert.Equal("muted", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync<JsonElement>("SendChat", channel, "unmuted myself"))));
+
+        await streamer.InvokeAsync("BanUser", channel, modId);
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("UnbanUser", channel, modId))));
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("DeleteChatMessage", channel, message.Text("id")))));
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("MuteUser", channel, viewerId, 60))));
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("BanUser", channel, viewerId))));
+        Assert.False((await moderator.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanModerate);
+        Assert.Single(await moderator.InvokeAsync<List<JsonElement>>("GetChatHistory", channel));
+
+        // The streamer lifts both: the moderator talks and moderates again.
+        await streamer.InvokeAsync("UnbanUser", channel, modId);
+        await streamer.InvokeAsync("UnmuteUser", channel, modId);
+        await moderator.InvokeAsync<JsonElement>("SendChat", channel, "back");
+        await moderator.InvokeAsync("MuteUser", channel, viewerId, 60);
+    }
+
+    [Fact]
+    public async Task A_moderator_cannot_lift_a_mute_or_ban_the_streamer_put_on_another_moderator()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        var (modId, otherModId) = (Guid.NewGuid(), Guid.NewGuid());
+        await streamer.InvokeAsync("AddModerator", channel, modId);
+        await streamer.InvokeAsync("AddModerator", channel, otherModId);
+        await using var moderator = await stack.ConnectAsync(modId, toHostB: true);
+        await using var other = await stack.ConnectAsync(otherModId);
+
+        await streamer.InvokeAsync("MuteUser", channel, otherModId, 600);
+        var unmute = await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("UnmuteUser", channel, otherModId));
+        await streamer.InvokeAsync("BanUser", channel, otherModId);
+        // Banned, the other moderator has no powers, but is still a moderator to the first one.
+        var unban = await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("UnbanUser", channel, otherModId));
+        var mute = await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("MuteUser", channel, otherModId, 60));
+
+        Assert.Equal("cannot-moderate-user", Refusal.Code(unmute));
+        Assert.Equal("cannot-moderate-user", Refusal.Code(unban));
+        Assert.Equal("cannot-moderate-user", Refusal.Code(mute));
+        var permissions = await other.InvokeAsync<Permissions>("GetChatPermissions", channel);
+        Assert.True(permissions.Banned);
+        Assert.InRange(permissions.MutedForSeconds, 1, 600);
     }
 
     [Fact]

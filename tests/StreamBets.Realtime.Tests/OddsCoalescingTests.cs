@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Realtime.Hubs;
+using StreamBets.Realtime.Live;
 using StreamBets.Realtime.Odds;
 
 namespace StreamBets.Realtime.Tests;
@@ -101,5 +104,41 @@ public sealed class OddsCoalescingTests(RealtimeStack stack)
         var replay = await client.InvokeAsync<List<JsonElement>>("CatchUp", $"pool:{poolId}", 0L);
         Assert.Equal([200, 300], replay.Select(m => m.GetProperty("payload").Number("totalStakedMinor")));
         Assert.Equal([1, 2], replay.Select(m => m.GetProperty("payload").Number("sequence")));
+    }
+
+    [Fact]
+    public async Task Odds_whose_push_failed_are_pushed_again_although_no_later_change_comes()
+    {
+        var poolId = Guid.NewGuid();
+        await using var watcher = await stack.ConnectAsync(toHostB: true);
+        await watcher.InvokeAsync("WatchPool", poolId);
+        var publisher = ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, new HubFailingOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>()));
+        using var coalescer = ActivatorUtilities.CreateInstance<OddsCoalescer>(stack.ServicesA, publisher);
+
+        // The last bet before the lock: its odds are numbered, then the backplane fails, and no later change repairs them.
+        coalescer.Offer(TestEvents.Odds(poolId, 500));
+
+        var pushed = await watcher.WaitForAsync("OddsChanged");
+        Assert.Equal(500, pushed.Number("totalStakedMinor"));
+        Assert.Equal(1, pushed.Number("sequence")); // under the number it got before the failure: the stream has no hole
+        Assert.Single(await watcher.InvokeAsync<List<JsonElement>>("CatchUp", $"pool:{poolId}", 0L));
+    }
+
+    [Fact]
+    public async Task Odds_waiting_for_their_interval_are_pushed_when_the_replica_stops()
+    {
+        var poolId = Guid.NewGuid();
+        await using var watcher = await stack.ConnectAsync();
+        await watcher.InvokeAsync("WatchPool", poolId);
+        var (replica, services) = stack.StartSpareReplica(new() { ["Realtime:OddsInterval"] = "00:01:00" });
+        await using var disposeReplica = replica;
+        var coalescer = services.GetRequiredService<OddsCoalescer>();
+        coalescer.Offer(TestEvents.Odds(poolId, 100)); // the first change goes at once
+        await watcher.WaitForAsync("OddsChanged", p => p.Number("totalStakedMinor") == 100);
+
+        coalescer.Offer(TestEvents.Odds(poolId, 200)); // the last bet before the lock waits for the end of the interval,
+        await replica.DisposeAsync(); // and a deploy stops the replica meanwhile
+
+        await watcher.WaitForAsync("OddsChanged", p => p.Number("totalStakedMinor") == 200);
     }
 }

@@ -55,11 +55,27 @@ public sealed class RealtimeStack : IAsyncLifetime
     public Task<LiveClient> ConnectAsync(Guid userId, string role = AuthenticationDefaults.Roles.Player, bool toHostB = false) =>
         ConnectAsync(Token(userId, role, $"user-{userId.ToString()[..4]}"), toHostB);
 
-    private (string Url, IServiceProvider Services) StartRealtime() => StartOnKestrel<LiveHub>(new()
+    /// <summary>
+    /// One more replica, for a test that stops it: on a bus prefix of its own, so it takes none of the other tests'
+    /// events, with <paramref name="settings"/> on top of the stack's.
+    /// </summary>
+    public (IAsyncDisposable Host, IServiceProvider Services) StartSpareReplica(Dictionary<string, string> settings)
     {
-        ["Messaging:RedisStreams:KeyPrefix"] = BusPrefix,
-        ["Realtime:KeyPrefix"] = KeyPrefix,
-    });
+        settings["Messaging:RedisStreams:KeyPrefix"] = $"rt-spare-{Guid.NewGuid():N}";
+        settings["Realtime:KeyPrefix"] = KeyPrefix;
+        var (_, services, host) = StartOnKestrel<LiveHub>(settings);
+        return (host, services);
+    }
+
+    private (string Url, IServiceProvider Services) StartRealtime()
+    {
+        var (url, services, _) = StartOnKestrel<LiveHub>(new()
+        {
+            ["Messaging:RedisStreams:KeyPrefix"] = BusPrefix,
+            ["Realtime:KeyPrefix"] = KeyPrefix,
+        });
+        return (url, services);
+    }
 
     private string StartGateway(string realtime) => StartOnKestrel<RateLimitOptions>(new()
     {
@@ -67,7 +83,7 @@ public sealed class RealtimeStack : IAsyncLifetime
     }).Url;
 
     /// <summary>Starts the service whose assembly holds <typeparamref name="TEntryPoint"/> on a free port, with the stack's Redis and token key.</summary>
-    private (string Url, IServiceProvider Services) StartOnKestrel<TEntryPoint>(Dictionary<string, string> settings) where TEntryPoint : class
+    private (string Url, IServiceProvider Services, IAsyncDisposable Host) StartOnKestrel<TEntryPoint>(Dictionary<string, string> settings) where TEntryPoint : class
     {
         var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
         var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
@@ -84,7 +100,7 @@ public sealed class RealtimeStack : IAsyncLifetime
         factory.UseKestrel();
         factory.StartServer();
         _hosts.Add(factory);
-        return (url, factory.Services);
+        return (url, factory.Services, factory);
     }
 }
 

@@ -53,11 +53,24 @@ public sealed class ChatRoom(
         """;
 
     // KEYS: sequence, replay, history. ARGV: entry (the deletion notice), capacity, sequence TTL, replay TTL, needle.
+    // The message leaves the history and the replay: CatchUp is open to anyone, so its replay entry would keep the deleted
+    // text readable for as long as the replay lives. There the deletion notice takes the message's place under its
+    // sequence, so the numbers stay without holes (a hole would be a catch-up-gap) and nothing of the text is left.
+    // The history holds more messages than one replay can (a channel's replay also carries pool events), and the
+    // other way round, so each is searched on its own.
     private const string DeleteScript = LiveStreamStore.AppendFunction + """
 
         for _, item in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
           if string.find(item, ARGV[5], 1, true) then
             redis.call('LREM', KEYS[3], 1, item)
+            break
+          end
+        end
+        for _, item in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+          local seq, message = string.match(item, '^(%d+) ChatMessage (.*)$')
+          if seq and string.find(message, ARGV[5], 1, true) then
+            redis.call('ZREM', KEYS[2], item)
+            redis.call('ZADD', KEYS[2], seq, seq .. ' ' .. ARGV[1])
             break
           end
         end
@@ -134,25 +147,25 @@ public sealed class ChatRoom(
         {
             throw new RefusedException("invalid-duration", $"A mute lasts from 1 to {Options.MaxMute.TotalSeconds:0} seconds.");
         }
-        await RequireAuthorityOverAsync(channel, moderator, userId);
+        await RequireAuthorityOverAsync(channel, moderator, userId, lifting: false);
         await Db.StringSetAsync(keys.Muted(channel, userId), 1, TimeSpan.FromSeconds(duration));
     }
 
     public async Task UnmuteAsync(string channel, ChatUser moderator, Guid userId)
     {
-        await RequireModeratorAsync(channel, moderator);
+        await RequireAuthorityOverAsync(channel, moderator, userId, lifting: true);
         await Db.KeyDeleteAsync(keys.Muted(channel, userId));
     }
 
     public async Task BanAsync(string channel, ChatUser moderator, Guid userId)
     {
-        await RequireAuthorityOverAsync(channel, moderator, userId);
+        await RequireAuthorityOverAsync(channel, moderator, userId, lifting: false);
         await Db.SetAddAsync(keys.Banned(channel), userId.ToString());
     }
 
     public async Task UnbanAsync(string channel, ChatUser moderator, Guid userId)
     {
-        await RequireModeratorAsync(channel, moderator);
+        await RequireAuthorityOverAsync(channel, moderator, userId, lifting: true);
         await Db.SetRemoveAsync(keys.Banned(channel), userId.ToString());
     }
 
@@ -209,15 +222,28 @@ public sealed class ChatRoom(
         Admin,
     }
 
+    /// <summary>What the caller may do: a banned moderator stays appointed (the ban may be lifted) but moderates nothing meanwhile.</summary>
     private async Task<Role> RoleAsync(string channel, ChatUser user)
     {
         if (user.IsAdmin)
         {
             return Role.Admin;
         }
+        var banned = Db.SetContainsAsync(keys.Banned(channel), user.Id.ToString());
+        var role = await AppointedRoleAsync(channel, user.Id);
+        return role == Role.Moderator && await banned ? Role.Viewer : role;
+    }
+
+    /// <summary>
+    /// The rank a user holds in the channel, banned or not: a moderator the streamer banned still outranks what another
+    /// moderator may touch. A streamer keeps their powers under a ban from before they held the channel (nobody can ban
+    /// the streamer), so they can lift it.
+    /// </summary>
+    private async Task<Role> AppointedRoleAsync(string channel, Guid userId)
+    {
         var streamer = Db.StringGetAsync(keys.Streamer(channel));
-        var moderator = Db.SetContainsAsync(keys.Moderators(channel), user.Id.ToString());
-        return await streamer == user.Id.ToString() ? Role.Streamer : await moderator ? Role.Moderator : Role.Viewer;
+        var moderator = Db.SetContainsAsync(keys.Moderators(channel), userId.ToString());
+        return await streamer == userId.ToString() ? Role.Streamer : await moderator ? Role.Moderator : Role.Viewer;
     }
 
     private async Task<Role> RequireModeratorAsync(string channel, ChatUser user)
@@ -236,21 +262,34 @@ public sealed class ChatRoom(
         }
     }
 
-    /// <summary>Muting and banning go down the ranks only: nobody silences themselves or the streamer, and moderators not each other.</summary>
-    private async Task RequireAuthorityOverAsync(string channel, ChatUser moderator, Guid target)
+    /// <summary>
+    /// Muting and banning, and lifting them, go down the ranks only: nobody silences themselves or the streamer, and
+    /// moderators neither silence each other nor lift what the streamer put on a moderator, their own included. The
+    /// streamer and admins may lift a mute or ban on themselves.
+    /// </summary>
+    private async Task RequireAuthorityOverAsync(string channel, ChatUser moderator, Guid target, bool lifting)
     {
         var role = await RequireModeratorAsync(channel, moderator);
         if (target == moderator.Id)
         {
-            throw new RefusedException("cannot-moderate-user", "You cannot mute or ban yourself.");
+            if (lifting && role >= Role.Streamer)
+            {
+                return;
+            }
+            throw new RefusedException("cannot-moderate-user",
+                lifting ? "Only the streamer or an admin can lift a moderator's mute or ban." : "You cannot mute or ban yourself.");
         }
         // Only a caller's own token says admin; Realtime cannot know whether the target is one without asking Users. An
         // admin a moderator mutes or bans lifts it themselves (admins moderate every channel).
-        var targetRole = await RoleAsync(channel, new ChatUser(target, "", IsAdmin: false));
-        if (targetRole == Role.Streamer || (targetRole == Role.Moderator && role == Role.Moderator))
+        var targetRole = await AppointedRoleAsync(channel, target);
+        if (targetRole == Role.Streamer && !lifting)
+        {
+            throw new RefusedException("cannot-moderate-user", "The channel's streamer cannot be muted or banned.");
+        }
+        if (targetRole >= role)
         {
             throw new RefusedException("cannot-moderate-user",
-                targetRole == Role.Streamer ? "The channel's streamer cannot be muted or banned." : "Only the streamer or an admin can mute or ban a moderator.");
+                lifting ? "Only the streamer or an admin can lift a mute or ban on a moderator or the streamer." : "Only the streamer or an admin can mute or ban a moderator.");
         }
     }
 

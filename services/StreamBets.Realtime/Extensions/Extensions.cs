@@ -37,6 +37,8 @@ internal static class Extensions
         builder.Services.AddSingleton<LiveStreamStore>();
         builder.Services.AddSingleton<LivePublisher>();
         builder.Services.AddSingleton<OddsCoalescer>();
+        // Hosted to push the odds it still holds at shutdown; registered before the bus, so it stops after the consumer.
+        builder.Services.AddHostedService(services => services.GetRequiredService<OddsCoalescer>());
         builder.Services.AddSingleton<PoolChannels>();
         builder.Services.AddSingleton<ChatRoom>();
         builder.Services.AddSingleton<SessionConnections>();

@@ -19,11 +19,13 @@ public sealed class LivePublisher(LiveStreamStore store, IHubContext<LiveHub> hu
     /// whose first push is not known to have gone out (the handler threw after numbering, so the bus delivers it again)
     /// is pushed again under its first number: clients that saw it drop it, and the message is built from the event
     /// again, so it carries the same payload. One whose push went out is not, since a client that connected since and
-    /// read its state over REST would apply the old message as news.
+    /// read its state over REST would apply the old message as news. Nor is one with a <paramref name="version"/> the
+    /// stream has pushed its entity at (or past), once its id is forgotten.
     /// </summary>
-    public async Task<T?> PublishAsync<T>(LiveStream stream, T message, Guid? eventId, CancellationToken cancellationToken) where T : LiveMessage
+    public async Task<T?> PublishAsync<T>(LiveStream stream, T message, Guid? eventId, CancellationToken cancellationToken, EntityVersion? version = null)
+        where T : LiveMessage
     {
-        var pushed = await TryPublishAsync(stream, message, numbered => store.AppendAsync(stream, numbered, eventId), cancellationToken);
+        var pushed = await TryPublishAsync(stream, message, numbered => store.AppendAsync(stream, numbered, eventId, version), cancellationToken);
         if (pushed is not null && eventId is { } id)
         {
             store.MarkPushed(stream, id, pushed.Sequence);
@@ -35,11 +37,19 @@ public sealed class LivePublisher(LiveStreamStore store, IHubContext<LiveHub> hu
     public async Task<T> PublishAsync<T>(LiveStream stream, T message, Func<T, Task<long>> append, CancellationToken cancellationToken) where T : LiveMessage =>
         (await TryPublishAsync(stream, message, async onStream => (long?)await append(onStream), cancellationToken))!;
 
-    /// <summary>Publishes pool odds unless odds with as much staked were pushed already, by any replica; null then.</summary>
-    public Task<OddsChangedMessage?> PublishOddsAsync(OddsChangedMessage odds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes pool odds unless odds with as much staked were pushed already, by any replica; null then. Odds whose push
+    /// failed after numbering are pushed again under their first number when offered again.
+    /// </summary>
+    public async Task<OddsChangedMessage?> PublishOddsAsync(OddsChangedMessage odds, CancellationToken cancellationToken)
     {
         var stream = LiveStream.Pool(odds.PoolId);
-        return TryPublishAsync(stream, odds, onStream => store.AppendOddsAsync(stream, onStream), cancellationToken);
+        var pushed = await TryPublishAsync(stream, odds, onStream => store.AppendOddsAsync(stream, onStream), cancellationToken);
+        if (pushed is not null)
+        {
+            store.MarkOddsPushed(stream, pushed);
+        }
+        return pushed;
     }
 
     /// <summary>Numbers the message with <paramref name="append"/> and pushes it; nothing is pushed when the append answers null.</summary>

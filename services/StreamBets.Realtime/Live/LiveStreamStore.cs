@@ -25,11 +25,14 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         end
         """;
 
-    // KEYS: sequence, replay, seen. ARGV: entry, capacity, sequence TTL, replay TTL, seen TTL (0: no deduplication).
+    // KEYS: sequence, replay, seen, version. ARGV: entry, capacity, sequence TTL, replay TTL, seen TTL (0: no
+    // deduplication), version (0: none).
     // 0 (nothing to push) when the event was pushed already. The seen key holds "pending:{seq}" from numbering until
     // MarkPushed turns it into "{seq}": a redelivery of a pending event is answered with its number, since its push may
     // have failed, but a pushed one must not go out again (a client that joined since would take it for news). Any other
     // value counts as pushed, such as '1' from versions that marked an event before numbering it.
+    // The seen key is forgotten after minutes, the bus may redeliver for days: an event with a version is also 0 when the
+    // stream pushed its entity at that version or a later one, which is kept as long as the sequence.
     private const string AppendScript = AppendFunction + """
 
         local dedupe = tonumber(ARGV[5]) > 0
@@ -37,22 +40,36 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
           local seen = redis.call('GET', KEYS[3])
           if seen then return tonumber(string.match(seen, '^pending:(%d+)$') or 0) end
         end
+        local version = tonumber(ARGV[6])
+        if version > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= version then return 0 end
         local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
         if dedupe then redis.call('SET', KEYS[3], 'pending:' .. seq, 'PX', ARGV[5]) end
+        if version > 0 then redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[3]) end
         return seq
         """;
 
     // KEYS: sequence, replay, pushed odds total. ARGV: entry, capacity, sequence TTL, replay TTL, total staked.
     // 0 (nothing appended) when odds with as much staked were pushed already: a pool's total only rises while it takes
     // bets, so a snapshot with no more staked is old news (a stalled Bet Engine replica's, or a redelivery). Lua numbers
-    // are doubles, exact to 2^53 minor units.
+    // are doubles, exact to 2^53 minor units. Like an event's seen key, the total holds "pending:{seq}:{total}" from
+    // numbering until MarkOddsPushed: the same snapshot offered again then gets its number back, since its push may have
+    // failed (the coalescer retries a failed push, and the last odds before a lock have no later change to repair them).
     private const string AppendOddsScript = AppendFunction + """
 
         local pushed = redis.call('GET', KEYS[3])
-        if pushed and tonumber(pushed) >= tonumber(ARGV[5]) then return 0 end
+        if pushed then
+          local pending, total = string.match(pushed, '^pending:(%d+):(%d+)$')
+          if pending and tonumber(total) == tonumber(ARGV[5]) then return tonumber(pending) end
+          if tonumber(total or pushed) >= tonumber(ARGV[5]) then return 0 end
+        end
         local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-        redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[3])
+        redis.call('SET', KEYS[3], 'pending:' .. seq .. ':' .. ARGV[5], 'PX', ARGV[3])
         return seq
+        """;
+
+    // KEYS: pushed odds total. ARGV: the pending value, the total. Only while no newer odds were numbered since.
+    private const string MarkOddsPushedScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
         """;
 
     // KEYS: sequence, replay. ARGV: after. {1, entries...}, or {-1} when a message after it is no longer kept
@@ -83,15 +100,16 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
 
     /// <summary>
     /// Numbers the message and keeps it for replay. When <paramref name="eventId"/> was numbered on this stream before, its
-    /// number then if its push is not known to have gone out, else null.
+    /// number then if its push is not known to have gone out, else null; null too when the stream pushed the
+    /// <paramref name="version"/>'s entity at that version or a later one.
     /// </summary>
-    public async Task<long?> AppendAsync(LiveStream stream, LiveMessage message, Guid? eventId)
+    public async Task<long?> AppendAsync(LiveStream stream, LiveMessage message, Guid? eventId, EntityVersion? version = null)
     {
         var dedupeMs = eventId is null ? 0 : (long)Options.DeduplicationWindow.TotalMilliseconds;
         var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
             AppendScript,
-            [keys.Sequence(stream), keys.Replay(stream), keys.Seen(stream, eventId)],
-            [Entry(message), .. RetentionArguments(), dedupeMs]);
+            [keys.Sequence(stream), keys.Replay(stream), keys.Seen(stream, eventId), keys.Version(stream, version?.Entity)],
+            [Entry(message), .. RetentionArguments(), dedupeMs, version?.Version ?? 0]);
         return result == 0 ? null : result;
     }
 
@@ -102,7 +120,10 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
     public void MarkPushed(LiveStream stream, Guid eventId, long sequence) =>
         _ = redis.GetDatabase().StringSetAsync(keys.Seen(stream, eventId), sequence, expiry: null, keepTtl: true, when: When.Exists, flags: CommandFlags.FireAndForget);
 
-    /// <summary>Numbers and keeps pool odds unless odds with as much staked were pushed on the stream already; null then.</summary>
+    /// <summary>
+    /// Numbers and keeps pool odds unless odds with as much staked were pushed on the stream already; null then. The same
+    /// snapshot again, before its push is known to have gone out, gets its first number.
+    /// </summary>
     public async Task<long?> AppendOddsAsync(LiveStream stream, OddsChangedMessage odds)
     {
         var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
@@ -111,6 +132,11 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
             [Entry(odds), .. RetentionArguments(), odds.TotalStakedMinor]);
         return result == 0 ? null : result;
     }
+
+    /// <summary>Records that the odds' push went out; fire-and-forget, as <see cref="MarkPushed"/>.</summary>
+    public void MarkOddsPushed(LiveStream stream, OddsChangedMessage numbered) =>
+        _ = redis.GetDatabase().ScriptEvaluateAsync(MarkOddsPushedScript, [keys.PushedOddsTotal(stream)],
+            [$"pending:{numbered.Sequence}:{numbered.TotalStakedMinor}", numbered.TotalStakedMinor], CommandFlags.FireAndForget);
 
     /// <summary>Every message of the stream after <paramref name="afterSequence"/>, oldest first; null when some are no longer kept.</summary>
     public async Task<IReadOnlyList<ReplayedMessage>?> ReadAfterAsync(LiveStream stream, long afterSequence)
@@ -137,6 +163,12 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         return new ReplayedMessage(stored[(first + 1)..second], payload);
     }
 }
+
+/// <summary>
+/// How far an entity (a pool's lifecycle, say) has come: an event that only moves it forward carries one, and a stream
+/// pushes no event at or below the version it pushed last, however late the bus redelivers it.
+/// </summary>
+public readonly record struct EntityVersion(string Entity, long Version);
 
 /// <summary>The JSON the hub speaks (SignalR's defaults: camelCase), also used for what is kept in Redis.</summary>
 public static class LiveJson

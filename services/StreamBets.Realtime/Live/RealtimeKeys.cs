@@ -18,6 +18,9 @@ public sealed class RealtimeKeys(IOptions<RealtimeOptions> options)
     /// <summary>The sequence an event got on a stream and whether its push went out; <c>null</c> names a key that scripts never touch.</summary>
     public RedisKey Seen(LiveStream stream, Guid? eventId) => $"{Prefix}:{{{stream.Group}}}:seen:{eventId?.ToString() ?? "-"}";
 
+    /// <summary>The furthest version of an entity pushed on a stream; <c>null</c> names a key that scripts never touch.</summary>
+    public RedisKey Version(LiveStream stream, string? entity) => $"{Prefix}:{{{stream.Group}}}:version:{entity ?? "-"}";
+
     /// <summary>The total staked of the last odds pushed on a pool's stream.</summary>
     public RedisKey PushedOddsTotal(LiveStream stream) => $"{Prefix}:{{{stream.Group}}}:odds-total";
 

@@ -16,16 +16,24 @@ namespace StreamBets.Realtime.Odds;
 /// takes bets, whereas <c>AsOf</c> is the clock of whichever Bet Engine replica read the totals. This entry is gone once
 /// the pool goes quiet, so Redis remembers the total last pushed per pool (<see cref="LivePublisher.PublishOddsAsync"/>)
 /// and an older snapshot arriving later (a stalled Bet Engine replica's, a redelivery) is dropped there.</para>
-/// <para>Odds are a snapshot, so losing one in a crash costs nothing the next change does not repair: the handler
-/// hands the event over and returns, and the bus acknowledges it.</para>
+/// <para>The handler hands the event over and returns, and the bus acknowledges it, so the coalescer is what keeps the
+/// odds from then on: the last change before a lock has no next change to repair it. A push that fails is tried again
+/// at the next interval (up to <see cref="MaxPushAttempts"/> times, or with newer odds when they came meanwhile), and at
+/// shutdown what is still waiting is pushed once. Only a crash loses them.</para>
 /// <para>Each push is a trace of its own ("push odds"), linked to the trace of the event whose snapshot it pushes: the
 /// loop outlives the event that started it, and inheriting that event's context hung every later push of the rush under
 /// a span that had long ended.</para>
 /// </remarks>
 public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time, ILogger<OddsCoalescer> logger)
-    : IDisposable
+    : IHostedService, IDisposable
 {
     public static readonly ActivitySource Source = new("StreamBets.Realtime.Odds");
+
+    /// <summary>Tries of one pool's odds while pushes keep failing: 20 intervals (5 s at 250 ms) outlast a Redis failover.</summary>
+    private const int MaxPushAttempts = 20;
+
+    /// <summary>How long shutdown waits for the last pushes; the host's own shutdown timeout bounds it too.</summary>
+    private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<Guid, PoolOdds> _pools = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -53,7 +61,7 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                     pool.Running = true;
                     using (ExecutionContext.SuppressFlow())
                     {
-                        _ = Task.Run(() => PushWhileChangingAsync(odds.PoolId, pool));
+                        pool.Loop = Task.Run(() => PushWhileChangingAsync(odds.PoolId, pool));
                     }
                 }
                 return;
@@ -81,21 +89,84 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                 }
             }
 
-            using (var push = Source.StartActivity(ActivityKind.Internal, links: cause == default ? null : [new ActivityLink(cause)], name: "push odds"))
-            {
-                push?.SetTag("streambets.pool_id", poolId);
-                try
-                {
-                    await publisher.PublishOddsAsync(OddsChangedMessage.From(next), stopping);
-                }
-                catch (Exception e) when (!stopping.IsCancellationRequested)
-                {
-                    LogPushFailed(logger, e, poolId);
-                    push?.SetStatus(ActivityStatusCode.Error, e.Message);
-                }
-            }
+            // Not cancelled by shutdown: a push takes milliseconds, and StopAsync waits for it before pushing what is left.
+            await PushAsync(poolId, pool, next, cause, CancellationToken.None);
             await Task.Delay(options.Value.OddsInterval, time, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+    }
+
+    /// <summary>Pushes one snapshot; when that fails, puts it back as the pool's pending odds unless newer ones came meanwhile.</summary>
+    private async Task PushAsync(Guid poolId, PoolOdds pool, OddsChanged odds, ActivityContext cause, CancellationToken cancellationToken)
+    {
+        using var push = Source.StartActivity(ActivityKind.Internal, links: cause == default ? null : [new ActivityLink(cause)], name: "push odds");
+        push?.SetTag("streambets.pool_id", poolId);
+        try
+        {
+            await publisher.PublishOddsAsync(OddsChangedMessage.From(odds), cancellationToken);
+            lock (pool)
+            {
+                pool.FailedPushes = 0;
+            }
+        }
+        catch (Exception e)
+        {
+            push?.SetStatus(ActivityStatusCode.Error, e.Message);
+            bool retry;
+            lock (pool)
+            {
+                retry = ++pool.FailedPushes < MaxPushAttempts;
+                if (!retry)
+                {
+                    pool.FailedPushes = 0; // newer odds get their own attempts
+                }
+                else if (pool.Pending is null || pool.Pending.TotalStakedMinor < odds.TotalStakedMinor)
+                {
+                    (pool.Pending, pool.PendingCause) = (odds, cause);
+                }
+            }
+            if (retry)
+            {
+                LogPushFailed(logger, e, poolId);
+            }
+            else
+            {
+                LogPushAbandoned(logger, e, poolId, MaxPushAttempts);
+            }
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Ends the loops and pushes what they still held once, in a bounded time: the last odds of a pool that locks while
+    /// this replica stops would otherwise be lost. The bus's consumer stops first (it is registered later), so no new
+    /// odds arrive meanwhile.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(FlushTimeout);
+        // A push under way ends (or puts its odds back when it failed) before the rest is taken.
+        var loops = _pools.Values.Select(pool =>
+        {
+            lock (pool)
+            {
+                return pool.Loop ?? Task.CompletedTask;
+            }
+        });
+        await Task.WhenAll(loops).WaitAsync(timeout.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll(_pools.Select(entry =>
+        {
+            OddsChanged? pending;
+            ActivityContext cause;
+            lock (entry.Value)
+            {
+                (pending, cause) = (entry.Value.Pending, entry.Value.PendingCause);
+                entry.Value.Pending = null;
+            }
+            return pending is null ? Task.CompletedTask : PushAsync(entry.Key, entry.Value, pending, cause, timeout.Token);
+        }));
     }
 
     // Cancelled, not disposed: a late Offer during shutdown may still read the token.
@@ -108,8 +179,15 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
         public ActivityContext PendingCause { get; set; }
         public bool Running { get; set; }
         public bool Retired { get; set; }
+        /// <summary>The pool's push loop, while <see cref="Running"/>.</summary>
+        public Task? Loop { get; set; }
+        /// <summary>Pushes that failed in a row.</summary>
+        public int FailedPushes { get; set; }
     }
 
-    [LoggerMessage(EventId = 10, EventName = "OddsPushFailed", Level = LogLevel.Warning, Message = "Could not push the odds of pool {PoolId}; the next change will")]
+    [LoggerMessage(EventId = 10, EventName = "OddsPushFailed", Level = LogLevel.Warning, Message = "Could not push the odds of pool {PoolId}; trying again")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, Guid poolId);
+
+    [LoggerMessage(EventId = 11, EventName = "OddsPushAbandoned", Level = LogLevel.Error, Message = "Gave up pushing the odds of pool {PoolId} after {Attempts} attempts; its next change will push them")]
+    private static partial void LogPushAbandoned(ILogger logger, Exception exception, Guid poolId, int attempts);
 }

@@ -10,7 +10,8 @@ namespace StreamBets.Realtime.IntegrationEvents.EventHandling;
 /// A pool's lifecycle: PoolCreated goes to its channel (and records the pool's channel and the channel's streamer);
 /// every state change, and the settlement that ends a pool, goes to the pool's group and to its channel's group, each
 /// numbered on its own stream.
-/// The bus has no inbox here (Realtime has no database): a redelivered event is recognised by its id in Redis.
+/// The bus has no inbox here (Realtime has no database): a redelivered event is recognised by its id in Redis for
+/// minutes, and after that by how far the pool has come (<see cref="Stage"/>), for as long as the bus may redeliver.
 /// </summary>
 public sealed partial class PoolLifecycleHandler(PoolChannels pools, ChatRoom chat, LivePublisher publisher, ILogger<PoolLifecycleHandler> logger)
     : IIntegrationEventHandler<PoolCreated>,
@@ -31,31 +32,41 @@ public sealed partial class PoolLifecycleHandler(PoolChannels pools, ChatRoom ch
         await chat.ClaimChannelAsync(channel, @event.StreamerId);
         await publisher.PublishAsync(LiveStream.Channel(channel),
             new PoolCreatedMessage(@event.PoolId, channel, @event.Title, @event.StreamerId, @event.Outcomes, @event.CreatedAt),
-            context.EventId, cancellationToken);
+            context.EventId, cancellationToken, Stage(@event.PoolId, 1));
     }
 
     public Task HandleAsync(PoolOpened @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "open", [], @event.OpenedAt, LocksAt: @event.LocksAt), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "open", [], @event.OpenedAt, LocksAt: @event.LocksAt),
+            Stage(@event.PoolId, 2), context, cancellationToken);
 
     public Task HandleAsync(PoolLocked @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "locked", [], @event.LockedAt), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "locked", [], @event.LockedAt), Stage(@event.PoolId, 3), context, cancellationToken);
 
     public Task HandleAsync(PoolResolved @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "resolved", @event.WinningOutcomeIds, @event.ResolvedAt), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "resolved", @event.WinningOutcomeIds, @event.ResolvedAt),
+            Stage(@event.PoolId, 4), context, cancellationToken);
 
     public Task HandleAsync(PoolCancelled @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "cancelled", [], @event.CancelledAt, Reason: @event.Reason), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolStateChangedMessage(@event.PoolId, "cancelled", [], @event.CancelledAt, Reason: @event.Reason),
+            Stage(@event.PoolId, 4), context, cancellationToken);
 
+    /// <summary>Settlement comes from another topic, in no order with the pool's states, so it is an entity of its own that happens once.</summary>
     public Task HandleAsync(PoolSettled @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        PublishAsync(@event.PoolId, new PoolSettledMessage(@event.PoolId, @event.SettledAt), context, cancellationToken);
+        PublishAsync(@event.PoolId, new PoolSettledMessage(@event.PoolId, @event.SettledAt), new EntityVersion($"settled:{@event.PoolId}", 1), context, cancellationToken);
 
-    private async Task PublishAsync(Guid poolId, LiveMessage message, IntegrationEventContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// A pool only moves forward: created (1), open (2), locked (3), then resolved or cancelled (4). Each stream refuses
+    /// a pool event at or before the stage it pushed, so a redelivery after its id is forgotten cannot reopen a locked pool.
+    /// </summary>
+    private static EntityVersion Stage(Guid poolId, int stage) => new($"pool:{poolId}", stage);
+
+    private async Task PublishAsync(Guid poolId, LiveMessage message, EntityVersion version, IntegrationEventContext context, CancellationToken cancellationToken)
     {
         var channel = await pools.ChannelOfAsync(poolId);
-        var toPool = publisher.PublishAsync(LiveStream.Pool(poolId), message, context.EventId, cancellationToken);
+        var toPool = publisher.PublishAsync(LiveStream.Pool(poolId), message, context.EventId, cancellationToken, version);
         if (channel is not null)
         {
-            await publisher.PublishAsync(LiveStream.Channel(channel), message, context.EventId, cancellationToken);
+            await publisher.PublishAsync(LiveStream.Channel(channel), message, context.EventId, cancellationToken, version);
         }
         await toPool;
     }
