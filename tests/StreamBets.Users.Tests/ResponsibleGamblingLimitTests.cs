@@ -78,16 +78,21 @@ public sealed class ResponsibleGamblingLimitTests
         Assert.Equal(twelveMonths, SelfExclusion.Combine(twelveMonths, SelfExclusion.Start("6-months", Now.AddDays(1)), Now.AddDays(1)));
         Assert.Null(SelfExclusion.Combine(twelveMonths, SelfExclusion.Start("indefinite", Now.AddDays(1)), Now.AddDays(1)).EndsAt);
         Assert.Equal(Now.AddMonths(6), SelfExclusion.Start("6-months", Now).EndsAt);
+        // Judged on a replica whose clock is two seconds behind the one that stored it: still active, still not shortened.
+        Assert.Equal(twelveMonths, SelfExclusion.Combine(twelveMonths, SelfExclusion.Start("6-months", Now.AddSeconds(-2)), Now.AddSeconds(-2)));
     }
 
     [Theory]
     [InlineData("2026-03-10T00:30:00Z", false)] // 21:30 on the 9th in Brasília: still 17 there
     [InlineData("2026-03-10T11:59:00Z", false)] // the 10th has not begun everywhere yet (UTC−12)
     [InlineData("2026-03-10T12:00:00Z", true)]
-    public void A_player_is_of_age_once_the_18th_birthday_has_begun_everywhere(string at, bool adult)
+    // Born on 29 February 2008: in 2026, a common year, of age on 1 March, not 28 February.
+    [InlineData("2026-03-01T11:59:00Z", false, "2008-02-29")]
+    [InlineData("2026-03-01T12:00:00Z", true, "2008-02-29")]
+    public void A_player_is_of_age_once_the_18th_birthday_has_begun_everywhere(string at, bool adult, string born = "2008-03-10")
     {
         var now = DateTimeOffset.Parse(at, System.Globalization.CultureInfo.InvariantCulture);
-        var bornOn = new EligibilitySnapshot(new DateOnly(2008, 3, 10), 2, null, null, null, PlayerLimits.None, new Dictionary<LimitKind, long>());
+        var bornOn = new EligibilitySnapshot(DateOnly.Parse(born, System.Globalization.CultureInfo.InvariantCulture), 2, null, null, null, PlayerLimits.None, new Dictionary<LimitKind, long>());
 
         var decision = EligibilityRules.Decide(bornOn, PlayerAction.Bet, null, now);
 

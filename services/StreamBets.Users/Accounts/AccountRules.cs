@@ -12,7 +12,17 @@ public static class AccountRules
     public const int MaximumPasswordLength = 128;
 
     // A date of birth in the future is no adult's (and years near 9999 cannot have 18 added).
-    public static bool IsAdult(DateOnly dateOfBirth, DateOnly today) => dateOfBirth <= today && dateOfBirth.AddYears(MinimumAge) <= today;
+    public static bool IsAdult(DateOnly dateOfBirth, DateOnly today) => dateOfBirth <= today && ComesOfAgeOn(dateOfBirth) <= today;
+
+    /// <summary>
+    /// The 18th birthday. Someone born on 29 February comes of age on 1 March in a common year, not on 28 February
+    /// (AddYears' choice): a period of years with no matching day ends on the next one (Brazilian Civil Code, art. 132 §3).
+    /// </summary>
+    private static DateOnly ComesOfAgeOn(DateOnly dateOfBirth)
+    {
+        var birthday = dateOfBirth.AddYears(MinimumAge);
+        return birthday.Day == dateOfBirth.Day ? birthday : birthday.AddDays(1);
+    }
 
     /// <summary>
     /// The date an age is judged on: the date in the last time zone to reach it (UTC−12). A player is of age once their

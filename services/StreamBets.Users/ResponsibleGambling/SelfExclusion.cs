@@ -8,7 +8,9 @@ public sealed record SelfExclusion(string Period, DateTimeOffset StartedAt, Date
 {
     public static readonly IReadOnlyList<string> Periods = ["6-months", "12-months", "indefinite"];
 
-    public bool IsActive(DateTimeOffset now) => StartedAt <= now && (EndsAt is null || EndsAt > now);
+    // No "started by now" term: an exclusion never starts in the future, and a replica whose clock is a second behind the
+    // one that stored it would take it as inactive (and let a shorter request replace it).
+    public bool IsActive(DateTimeOffset now) => EndsAt is null || EndsAt > now;
 
     public static SelfExclusion Start(string period, DateTimeOffset now) => period switch
     {
