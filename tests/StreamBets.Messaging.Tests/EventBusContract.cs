@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Npgsql;
+using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
 
 namespace StreamBets.Messaging.Tests;
@@ -37,16 +38,24 @@ public abstract class EventBusContract
     /// <summary>Waits until every consumer takes part (Redis Streams: each holds partition leases).</summary>
     private protected virtual Task WaitUntilConsumersShareAsync(params TestService[] consumers) => Task.CompletedTask;
 
-    private static Task<TestService> StartConsumerAsync(BusSetup setup, string database, Action<TestService>? beforeStart = null) =>
-        TestService.StartAsync(setup, database, Consumer, bus => bus.AddSubscription<Counted, RecordingHandler>(), beforeStart);
+    /// <param name="redis">The consuming service's own Redis client (its read models'), if it has one.</param>
+    private static Task<TestService> StartConsumerAsync(BusSetup setup, string database, Action<TestService>? beforeStart = null, IConnectionMultiplexer? redis = null) =>
+        TestService.StartAsync(setup, database, Consumer, bus =>
+        {
+            if (redis is not null)
+            {
+                bus.Services.AddSingleton(redis);
+            }
+            bus.AddSubscription<Counted, RecordingHandler>();
+        }, beforeStart);
 
     /// <summary>The usual cast: a publishing service and a consuming service, each with its own database.</summary>
-    private async Task<Scenario> StartScenarioAsync()
+    private async Task<Scenario> StartScenarioAsync(IConnectionMultiplexer? consumerRedis = null)
     {
         var setup = await SetUpAsync();
         var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
         var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
-        return new Scenario(setup, publisher, await StartConsumerAsync(setup, consumerDb));
+        return new Scenario(setup, publisher, await StartConsumerAsync(setup, consumerDb, redis: consumerRedis));
     }
 
     private sealed record Scenario(BusSetup Setup, TestService Publisher, TestService Consumer) : IAsyncDisposable
@@ -376,24 +385,54 @@ public abstract class EventBusContract
     }
 
     /// <summary>
-    /// A handler that writes a Redis read model (the Pools service's stakes and leaderboards) meets Redis down for more
-    /// tries than <see cref="EventBusOptions.MaxDeliveryAttempts"/> (3 here): an outage, not a poison message, so the event
-    /// waits for Redis and its writes land. An error of the handler's own script is the event's and is dead-lettered.
+    /// A handler that writes a Redis read model (the Pools service's stakes and leaderboards) meets Redis unavailable for
+    /// more tries than <see cref="EventBusOptions.MaxDeliveryAttempts"/> (3 here): first its "not now" answers, then the
+    /// server gone (its timeouts, and the dispatcher's PING, fail). An outage, not a poison message, so the event waits
+    /// for Redis and its writes land. An error of the handler's own script is the event's and is dead-lettered.
     /// </summary>
     [SkippableFact]
     public async Task Event_handled_while_redis_is_unavailable_waits_for_it_without_using_up_attempts()
     {
-        await using var scenario = await StartScenarioAsync();
+        await using var redis = await Testing.TestServers.StartAsync(new Testing.RedisServer());
+        // Short timeouts: each try meets the outage in half a second instead of five.
+        await using var consumerRedis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+        {
+            EndPoints = { redis.ConnectionString }, AbortOnConnectFail = false, ConnectTimeout = 500, SyncTimeout = 500, AsyncTimeout = 500,
+        });
+        await using var scenario = await StartScenarioAsync(consumerRedis);
         var (user, other) = (Guid.NewGuid(), Guid.NewGuid());
 
+        await redis.StopAsync();
         await scenario.Publisher.PublishAsync(Events.Counted(user, 1, RecordingHandler.RedisDown), Events.Counted(other, 1, RecordingHandler.RedisScriptError));
+        await Eventually.TrueAsync(() => Task.FromResult(RecordingHandler.RedisTries.GetValueOrDefault((user, 1)) > RecordingHandler.RedisOutage.Length + 3),
+            Patience, "the event meets Redis gone more times than it has attempts");
+        await redis.StartAsync();
 
         var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.UserId == user), "the event is handled once Redis is back");
         Assert.Equal([(user, 1L)], applied.Select(r => (r.UserId, r.Number)));
-        Assert.True(RecordingHandler.RedisTries[(user, 1)] > RecordingHandler.RedisOutage.Length, "every way of Redis being unavailable was met");
         await Eventually.TrueAsync(async () => (await DeadLettersAsync(scenario.Setup, Consumer)).Count == 1, Patience, "the script error is dead-lettered");
         var deadLetter = Assert.Single(await DeadLettersAsync(scenario.Setup, Consumer));
         Assert.Contains("nonexistent global variable", deadLetter.Error, StringComparison.Ordinal);
+        Assert.Contains("after 3 attempts", deadLetter.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A handler whose own Redis call always times out (an oversized script call, a huge key) while Redis answers PING:
+    /// the event is at fault, not Redis, so it uses up its attempts and is dead-lettered instead of blocking its key.
+    /// </summary>
+    [SkippableFact]
+    public async Task Event_whose_redis_call_always_times_out_while_redis_answers_goes_to_the_dead_letter_and_the_key_moves_on()
+    {
+        await using var consumerRedis = await ConnectionMultiplexer.ConnectAsync((await Testing.TestServers.RedisAsync()).ConnectionString);
+        await using var scenario = await StartScenarioAsync(consumerRedis);
+        var user = Guid.NewGuid();
+
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 1), Events.Counted(user, 2, RecordingHandler.RedisTimesOut), Events.Counted(user, 3));
+
+        var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 3), "the event after the timing-out one is handled");
+        Assert.Equal([1L, 3L], applied.Select(r => r.Number));
+        var deadLetter = Assert.Single(await DeadLettersAsync(scenario.Setup, Consumer));
+        Assert.Contains("RedisTimeoutException", deadLetter.Error, StringComparison.Ordinal);
         Assert.Contains("after 3 attempts", deadLetter.Error, StringComparison.Ordinal);
     }
 

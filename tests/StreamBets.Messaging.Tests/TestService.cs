@@ -147,25 +147,25 @@ internal sealed record AppliedRow(Guid EventId, Guid UserId, long Number, string
 /// <summary>
 /// The handler under test: records each Counted event (a per-user sequence number) in the same
 /// transaction as the inbox row. A reason of "poison" fails until the test cures that event; "times-out" runs a
-/// statement that always exceeds its command timeout; "redis-down" meets a Redis outage on its first
-/// <see cref="RedisOutage"/>.Length tries, each a different way Redis is unavailable; "redis-script-error" always
-/// meets an error of its own Redis script.
+/// statement that always exceeds its command timeout; "redis-down" meets Redis's "not now" answers on its first
+/// <see cref="RedisOutage"/>.Length tries, then writes to the service's Redis (which the test may have stopped);
+/// "redis-script-error" always meets an error of its own Redis script; "redis-times-out" always times out in Redis, as
+/// an oversized call does, while the service's Redis answers.
 /// </summary>
-internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegrationEventHandler<Counted>
+internal sealed class RecordingHandler(EventBusIdentity identity, StackExchange.Redis.IConnectionMultiplexer? redis = null) : IIntegrationEventHandler<Counted>
 {
     public const string Poison = "poison";
     public const string TimesOut = "times-out";
     public const string RedisDown = "redis-down";
     public const string RedisScriptError = "redis-script-error";
+    public const string RedisTimesOut = "redis-times-out";
 
     /// <summary>Poisoned events (user, number) that apply from now on, as after an operator fixed their cause.</summary>
     public static readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid UserId, long Number), bool> Cured = new();
 
-    /// <summary>What a handler's Redis write throws while Redis is unavailable, in the order a "redis-down" event meets them.</summary>
+    /// <summary>Answers of a Redis that refuses every write for now, in the order a "redis-down" event meets them.</summary>
     public static readonly Func<Exception>[] RedisOutage =
     [
-        () => new StackExchange.Redis.RedisConnectionException(StackExchange.Redis.ConnectionFailureType.UnableToConnect, "No connection is active/available to service this operation"),
-        () => new StackExchange.Redis.RedisTimeoutException("The message timed out in the backlog attempting to send because no connection became available", StackExchange.Redis.CommandStatus.WaitingInBacklog),
         () => new StackExchange.Redis.RedisServerException("OOM command not allowed when used memory > 'maxmemory'."),
         () => new StackExchange.Redis.RedisServerException("READONLY You can't write against a read only replica."),
         () => new StackExchange.Redis.RedisServerException("LOADING Redis is loading the dataset in memory"),
@@ -184,6 +184,14 @@ internal sealed class RecordingHandler(EventBusIdentity identity) : IIntegration
             && tries <= RedisOutage.Length)
         {
             throw RedisOutage[tries - 1]();
+        }
+        if (@event.Reason == RedisDown)
+        {
+            await redis!.GetDatabase().StringIncrementAsync($"applied:{context.EventId}");
+        }
+        if (@event.Reason == RedisTimesOut)
+        {
+            throw new StackExchange.Redis.RedisTimeoutException("Timeout performing EVALSHA (5000ms), inst: 0, qu: 0, qs: 1", StackExchange.Redis.CommandStatus.Sent);
         }
         if (@event.Reason == RedisScriptError)
         {

@@ -109,8 +109,8 @@ public sealed class BetStore(NpgsqlDataSource db)
         // the lock is held, so none can miss a finished_pools row committed while this one waited.
         batch.BatchCommands.Add(Command($"SELECT pg_advisory_xact_lock_shared({PoolGateKey})", poolId));
         batch.BatchCommands.Add(Command(PoolFinishedSql, poolId));
-        // The bets written are recorded as one pending batch, which recovery and Settlement look for, and as open bets
-        // of their users (open_bets, which "My bets" reads).
+        // The bets written are recorded as one pending batch, which recovery and Settlement look for. (Their open_bets
+        // rows are written by a trigger, 008.)
         batch.BatchCommands.Add(Command("""
             WITH written AS (
                 INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at, written_at)
@@ -119,12 +119,10 @@ public sealed class BetStore(NpgsqlDataSource db)
                      AS b(bet_id, user_id, key, outcome_id, stake, transfer_id, placed_at)
                 WHERE NOT EXISTS (SELECT 1 FROM finished_pools WHERE pool_id = $4)
                 ON CONFLICT (user_id, idempotency_key) DO NOTHING
-                RETURNING bet_id, user_id, placed_at),
+                RETURNING bet_id),
             pending AS (
                 INSERT INTO pending_batches (batch_id, pool_id, written_at, bet_ids)
-                SELECT $10, $4, $9, array_agg(bet_id) FROM written HAVING count(*) > 0),
-            opened AS (
-                INSERT INTO open_bets (user_id, placed_at, bet_id) SELECT user_id, placed_at, bet_id FROM written)
+                SELECT $10, $4, $9, array_agg(bet_id) FROM written HAVING count(*) > 0)
             SELECT bet_id FROM written
             """, betIds, userIds, keys, poolId, outcomeIds, stakes, transferIds, placedAt, writtenAt, Guid.CreateVersion7(writtenAt)));
         batch.BatchCommands.Add(Command(OutcomesByUserSql, poolId, userIds.Distinct().ToArray()));
@@ -362,7 +360,7 @@ public sealed class BetStore(NpgsqlDataSource db)
     public async Task<BetPage> ListForUserAsync(Guid userId, BetListFilter filter, Guid? poolId, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         // Open bets are walked in open_bets, so the read costs the user's open bets, not their whole history. The status
-        // filter stays for rows a replica on the previous version left (it wrote no open_bets rows, and deleted none).
+        // filter costs nothing (the bet and its settlement are read anyway) and hides a row 009 may have left behind.
         var (from, key, condition) = filter switch
         {
             BetListFilter.Open => (
@@ -400,17 +398,14 @@ public sealed class BetStore(NpgsqlDataSource db)
         return new BetPage(bets, new PageCursor(bets[^1].PlacedAt, bets[^1].BetId).ToString());
     }
 
-    /// <summary>Records what settlement paid on each bet, and that it is no longer open, in one statement; a redelivered
-    /// BetsSettled changes nothing.</summary>
+    /// <summary>Records what settlement paid on each bet, in one statement (a trigger takes the bets off open_bets, 008);
+    /// a redelivered BetsSettled changes nothing.</summary>
     public static async Task MarkSettledAsync(NpgsqlTransaction transaction, BetsSettled settled, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            WITH paid AS (
-                INSERT INTO bet_settlements (bet_id, result, payout_minor, settled_at)
-                SELECT s.bet_id, s.result, s.payout, $4 FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS s(bet_id, result, payout)
-                ON CONFLICT (bet_id) DO NOTHING)
-            DELETE FROM open_bets o USING bets b
-            WHERE b.bet_id = ANY($1) AND o.user_id = b.user_id AND o.placed_at = b.placed_at AND o.bet_id = b.bet_id
+            INSERT INTO bet_settlements (bet_id, result, payout_minor, settled_at)
+            SELECT s.bet_id, s.result, s.payout, $4 FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS s(bet_id, result, payout)
+            ON CONFLICT (bet_id) DO NOTHING
             """, transaction.Connection, transaction);
         command.Parameters.Add(Value(settled.Bets.Select(b => b.BetId).ToArray()));
         command.Parameters.Add(Value(settled.Bets.Select(b => b.Result).ToArray()));

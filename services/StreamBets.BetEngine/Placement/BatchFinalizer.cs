@@ -154,6 +154,7 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
         {
             var decided = records.ToArray();
             var refundIds = refunds.Select(r => r.BetId).ToHashSet();
+            // A trigger takes the rejected bets off open_bets (008); accepted ones leave it when settled.
             batch.BatchCommands.Add(Command("""
                 UPDATE bets SET status = d.status, rejection_code = d.code, rejection_detail = d.detail, refund_status = d.refund, decided_at = $6
                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(bet_id, status, code, detail, refund)
@@ -165,16 +166,6 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
                 decided.Select(r => r.Rejection?.Detail).ToArray(),
                 decided.Select(r => refundIds.Contains(r.BetId) ? "due" : null).ToArray(),
                 now));
-            // A rejected bet is no longer open ("My bets" reads open_bets); accepted ones leave it when settled.
-            var rejected = decided.Where(r => r.Status == BetStatus.Rejected).Select(r => r.BetId).ToArray();
-            if (rejected.Length > 0)
-            {
-                batch.BatchCommands.Add(Command("""
-                    DELETE FROM open_bets o USING bets b
-                    WHERE b.bet_id = ANY($1) AND (o.user_id, o.placed_at, o.bet_id) = (b.user_id, b.placed_at, b.bet_id)
-                    """, rejected));
-            }
-
             if (accepted.Count > 0)
             {
                 var byOutcome = accepted.GroupBy(b => b.OutcomeId).OrderBy(g => g.Key).ToArray();

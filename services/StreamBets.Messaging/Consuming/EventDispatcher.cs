@@ -22,6 +22,7 @@ internal sealed partial class EventDispatcher(
     EventBusIdentity identity,
     EventBusOptions options,
     IServiceScopeFactory scopes,
+    IServiceProvider services,
     TimeProvider time,
     ILogger<EventDispatcher> logger,
     MessagingDatabase? database = null) : IDeliveryProcessor, IAsyncDisposable
@@ -214,23 +215,25 @@ internal sealed partial class EventDispatcher(
     }
 
     /// <summary>
-    /// Whether a handler failed because a store it writes is unavailable, not because of its event. PostgreSQL: a
-    /// transient error while the database does not answer a probe; if it answers, the event is at fault (its statement
-    /// always times out, say) and counts like any failure, or it would block its partition for good. Redis (the read
-    /// models' copies): no connection, no answer in time, or an answer that refuses every write for now. A script's
-    /// own error ("ERR ...") is the event's.
+    /// Whether a handler failed because a store it writes is unavailable, not because of its event. A transient error
+    /// counts as an outage only while the store does not answer a probe either (PostgreSQL <c>SELECT 1</c>, Redis
+    /// <c>PING</c>); if it answers, the event is at fault (its statement always times out, its script call is too big)
+    /// and counts like any failure, or it would block its partition for good. Redis answers that refuse every command
+    /// for now (below) are outages without a probe: PING passes through most of those states, so it cannot confirm
+    /// them, and they describe the server, not the command. A script's own error ("ERR ...") is the event's.
     /// </summary>
     private async Task<bool> IsStoreUnavailableAsync(Exception e, CancellationToken cancellationToken) => e switch
     {
         NpgsqlException { IsTransient: true } => !await DatabaseAnswersAsync(cancellationToken),
-        RedisConnectionException or RedisTimeoutException => true,
+        RedisConnectionException or RedisTimeoutException => !await RedisAnswersAsync(cancellationToken),
         RedisServerException answer => IsRedisOutageAnswer(answer.Message),
         _ => false,
     };
 
     /// <summary>Redis's error prefixes for "not now, whatever the command": out of memory, a read-only replica, loading
     /// its data, its primary down, a failing disk refusing writes, a script of someone else's running, a cluster down or
-    /// resharding, too few replicas to write.</summary>
+    /// resharding, too few replicas to write. PING is answered out of memory, read-only, on a failing disk, with too few
+    /// replicas and in a cluster down: a probe could not tell these outages from the event's fault.</summary>
     private static readonly string[] RedisOutageAnswers =
         ["OOM", "READONLY", "LOADING", "MASTERDOWN", "MISCONF", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"];
 
@@ -251,6 +254,25 @@ internal sealed partial class EventDispatcher(
             return true;
         }
         catch (NpgsqlException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<bool> RedisAnswersAsync(CancellationToken cancellationToken)
+    {
+        // The service's own Redis (its read models), resolved only now: resolving it connects. The bus's keyed one is
+        // not what handlers write.
+        if (services.GetService<IConnectionMultiplexer>() is not { } redis)
+        {
+            return true; // Not a Redis we can probe: count the failure rather than retry it for ever.
+        }
+        try
+        {
+            await redis.GetDatabase().PingAsync().WaitAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             return false;
         }
