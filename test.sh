@@ -6,4 +6,5 @@ cd "$(dirname "$0")"
 eng/install-prerequisites.sh --with-browser
 dotnet build StreamBets.sln -c Debug -nologo -clp:ErrorsOnly
 # One test assembly at a time: the end-to-end suites start the whole app, and this is a two-core machine.
-exec dotnet test StreamBets.sln --no-build -nologo -m:1 "$@"
+# A test that hangs is ended with a dump after 20 minutes, not left to use up CI's whole time.
+exec dotnet test StreamBets.sln --no-build -nologo -m:1 --blame-hang-timeout 20m "$@"

@@ -32,6 +32,8 @@ if "${as_owner[@]}" "$bin/pg_ctl" status -D "$data" >/dev/null 2>&1; then
   "${as_owner[@]}" "$bin/pg_ctl" stop -D "$data" -m fast -w -t 60 >/dev/null
 fi
 rm -f "$data/postmaster.pid"
-exec "${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -k "$data" \
+# TCP only, no Unix socket: everything connects to 127.0.0.1, and a socket path over 107 bytes (a deep clone or TMPDIR)
+# stops PostgreSQL at start ("could not create any Unix-domain sockets").
+exec "${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -c unix_socket_directories= \
   -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB -c max_wal_size=4GB \
   -c log_min_messages=warning -c log_checkpoints=off ${STREAMBETS_POSTGRES_OPTIONS:-}

@@ -25,7 +25,7 @@ public sealed class ChatRefusalTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        var port = StandInHub.FreePort();
+        var port = StreamBets.Testing.InProcessServices.FreePort();
         _hub = await StandInHub.StartAsync(port);
         (var client, var session, _redis) = await _gateway.SignedInAsync();
         _live = await PlayerPages.ConnectedLiveUpdatesAsync(session, port);

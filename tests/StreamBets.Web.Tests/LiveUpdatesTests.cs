@@ -18,7 +18,7 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(15);
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
-    private readonly int _port = StandInHub.FreePort();
+    private readonly int _port = StreamBets.Testing.InProcessServices.FreePort();
     private readonly List<LiveMessage> _raised = [];
     private StandInHub? _hub;
     private LiveUpdates? _live;

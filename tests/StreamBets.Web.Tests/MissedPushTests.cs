@@ -19,7 +19,7 @@ public sealed class MissedPushTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        var port = StandInHub.FreePort();
+        var port = StreamBets.Testing.InProcessServices.FreePort();
         _hub = await StandInHub.StartAsync(port);
         (var client, var session, _redis) = await _gateway.SignedInAsync();
         _live = await PlayerPages.ConnectedLiveUpdatesAsync(session, port);

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.SignalR;
@@ -26,13 +25,6 @@ public sealed class StandInHub : IAsyncDisposable
     private readonly ConcurrentQueue<string> _calls = new();
     private readonly ConcurrentDictionary<string, (int Left, string Refusal)> _refusals = new();
     private const string RateLimited = "rate-limited: Slow down: at most 250 watch, catch-up and chat history calls at once, then 5 a second. Try again in 1 s.";
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public static async Task<StandInHub> StartAsync(int port)
     {
