@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using StreamBets.Realtime.Hubs;
 using StreamBets.Realtime.Live;
 using StreamBets.Realtime.Odds;
@@ -122,6 +123,10 @@ public sealed class OddsCoalescingTests(RealtimeStack stack)
         Assert.Equal(500, pushed.Number("totalStakedMinor"));
         Assert.Equal(1, pushed.Number("sequence")); // under the number it got before the failure: the stream has no hole
         Assert.Single(await watcher.InvokeAsync<List<JsonElement>>("CatchUp", $"pool:{poolId}", 0L));
+        // The numbered total stays a plain number, as the previous version's script reads it (a rollback must not break it).
+        var total = await stack.ServicesA.GetRequiredService<IConnectionMultiplexer>().GetDatabase()
+            .StringGetAsync(stack.ServicesA.GetRequiredService<RealtimeKeys>().PushedOddsTotal(LiveStream.Pool(poolId)));
+        Assert.Equal("500", total.ToString());
     }
 
     [Fact]

@@ -48,28 +48,31 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         return seq
         """;
 
-    // KEYS: sequence, replay, pushed odds total. ARGV: entry, capacity, sequence TTL, replay TTL, total staked.
-    // 0 (nothing appended) when odds with as much staked were pushed already: a pool's total only rises while it takes
-    // bets, so a snapshot with no more staked is old news (a stalled Bet Engine replica's, or a redelivery). Lua numbers
-    // are doubles, exact to 2^53 minor units. Like an event's seen key, the total holds "pending:{seq}:{total}" from
-    // numbering until MarkOddsPushed: the same snapshot offered again then gets its number back, since its push may have
-    // failed (the coalescer retries a failed push, and the last odds before a lock have no later change to repair them).
+    // KEYS: sequence, replay, numbered odds total, pending odds. ARGV: entry, capacity, sequence TTL, replay TTL, total
+    // staked. 0 (nothing appended) when odds with as much staked were numbered already: a pool's total only rises while
+    // it takes bets, so a snapshot with no more staked is old news (a stalled Bet Engine replica's, or a redelivery). Lua
+    // numbers are doubles, exact to 2^53 minor units. Like an event's seen key, the pending key holds "{seq}:{total}"
+    // from numbering until MarkOddsPushed: the same snapshot offered again then gets its number back, since its push may
+    // have failed (the coalescer retries a failed push, and the last odds before a lock have no later change to repair
+    // them). The total stays a plain number, as replicas of the previous version read it (a rollback must not break them).
     private const string AppendOddsScript = AppendFunction + """
 
-        local pushed = redis.call('GET', KEYS[3])
-        if pushed then
-          local pending, total = string.match(pushed, '^pending:(%d+):(%d+)$')
-          if pending and tonumber(total) == tonumber(ARGV[5]) then return tonumber(pending) end
-          if tonumber(total or pushed) >= tonumber(ARGV[5]) then return 0 end
+        local pending = redis.call('GET', KEYS[4])
+        if pending then
+          local seq, total = string.match(pending, '^(%d+):(%d+)$')
+          if seq and tonumber(total) == tonumber(ARGV[5]) then return tonumber(seq) end
         end
+        local numbered = redis.call('GET', KEYS[3])
+        if numbered and tonumber(numbered) >= tonumber(ARGV[5]) then return 0 end
         local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-        redis.call('SET', KEYS[3], 'pending:' .. seq .. ':' .. ARGV[5], 'PX', ARGV[3])
+        redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[3])
+        redis.call('SET', KEYS[4], seq .. ':' .. ARGV[5], 'PX', ARGV[3])
         return seq
         """;
 
-    // KEYS: pushed odds total. ARGV: the pending value, the total. Only while no newer odds were numbered since.
+    // KEYS: pending odds. ARGV: the pending value. Only while no newer odds were numbered since.
     private const string MarkOddsPushedScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
         """;
 
     // KEYS: sequence, replay. ARGV: after. {1, entries...}, or {-1} when a message after it is no longer kept
@@ -128,15 +131,15 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
     {
         var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
             AppendOddsScript,
-            [keys.Sequence(stream), keys.Replay(stream), keys.PushedOddsTotal(stream)],
+            [keys.Sequence(stream), keys.Replay(stream), keys.PushedOddsTotal(stream), keys.PendingOdds(stream)],
             [Entry(odds), .. RetentionArguments(), odds.TotalStakedMinor]);
         return result == 0 ? null : result;
     }
 
     /// <summary>Records that the odds' push went out; fire-and-forget, as <see cref="MarkPushed"/>.</summary>
     public void MarkOddsPushed(LiveStream stream, OddsChangedMessage numbered) =>
-        _ = redis.GetDatabase().ScriptEvaluateAsync(MarkOddsPushedScript, [keys.PushedOddsTotal(stream)],
-            [$"pending:{numbered.Sequence}:{numbered.TotalStakedMinor}", numbered.TotalStakedMinor], CommandFlags.FireAndForget);
+        _ = redis.GetDatabase().ScriptEvaluateAsync(MarkOddsPushedScript, [keys.PendingOdds(stream)],
+            [$"{numbered.Sequence}:{numbered.TotalStakedMinor}"], CommandFlags.FireAndForget);
 
     /// <summary>Every message of the stream after <paramref name="afterSequence"/>, oldest first; null when some are no longer kept.</summary>
     public async Task<IReadOnlyList<ReplayedMessage>?> ReadAfterAsync(LiveStream stream, long afterSequence)

@@ -21,8 +21,11 @@ public sealed class RealtimeKeys(IOptions<RealtimeOptions> options)
     /// <summary>The furthest version of an entity pushed on a stream; <c>null</c> names a key that scripts never touch.</summary>
     public RedisKey Version(LiveStream stream, string? entity) => $"{Prefix}:{{{stream.Group}}}:version:{entity ?? "-"}";
 
-    /// <summary>The total staked of the last odds pushed on a pool's stream.</summary>
+    /// <summary>The total staked of the last odds numbered on a pool's stream.</summary>
     public RedisKey PushedOddsTotal(LiveStream stream) => $"{Prefix}:{{{stream.Group}}}:odds-total";
+
+    /// <summary>The last odds numbered on a pool's stream whose push is not known to have gone out: "{seq}:{total}".</summary>
+    public RedisKey PendingOdds(LiveStream stream) => $"{Prefix}:{{{stream.Group}}}:odds-pending";
 
     public RedisKey ChatHistory(string channel) => Chat(channel, "chat");
 

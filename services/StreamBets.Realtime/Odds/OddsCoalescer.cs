@@ -32,7 +32,7 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
     /// <summary>Tries of one pool's odds while pushes keep failing: 20 intervals (5 s at 250 ms) outlast a Redis failover.</summary>
     private const int MaxPushAttempts = 20;
 
-    /// <summary>How long shutdown waits for the last pushes; the host's own shutdown timeout bounds it too.</summary>
+    /// <summary>How long shutdown waits for the pushes under way, then for the last ones; the host's own shutdown timeout bounds it too.</summary>
     private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<Guid, PoolOdds> _pools = new();
@@ -55,6 +55,7 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                 if (pool.Pending is null || pool.Pending.TotalStakedMinor <= odds.TotalStakedMinor)
                 {
                     (pool.Pending, pool.PendingCause) = (odds, Activity.Current?.Context ?? default);
+                    pool.FailedPushes = 0; // newer odds get their own attempts, not what older ones left
                 }
                 if (!pool.Running)
                 {
@@ -145,8 +146,8 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(FlushTimeout);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        waiting.CancelAfter(FlushTimeout);
         // A push under way ends (or puts its odds back when it failed) before the rest is taken.
         var loops = _pools.Values.Select(pool =>
         {
@@ -155,7 +156,10 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                 return pool.Loop ?? Task.CompletedTask;
             }
         });
-        await Task.WhenAll(loops).WaitAsync(timeout.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll(loops).WaitAsync(waiting.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // A budget of its own: one slow push above must not leave every other pool's flush a cancelled token.
+        using var flushing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        flushing.CancelAfter(FlushTimeout);
         await Task.WhenAll(_pools.Select(entry =>
         {
             OddsChanged? pending;
@@ -165,7 +169,7 @@ public sealed partial class OddsCoalescer(LivePublisher publisher, IOptions<Real
                 (pending, cause) = (entry.Value.Pending, entry.Value.PendingCause);
                 entry.Value.Pending = null;
             }
-            return pending is null ? Task.CompletedTask : PushAsync(entry.Key, entry.Value, pending, cause, timeout.Token);
+            return pending is null ? Task.CompletedTask : PushAsync(entry.Key, entry.Value, pending, cause, flushing.Token);
         }));
     }
 
