@@ -34,7 +34,10 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
         app.Clock.Advance(TimeSpan.FromSeconds(61));
 
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).State == "locked"));
-        var sweep = Assert.Single(sweeps.Stopped, a => a.GetTagItem("streambets.pool_id") is Guid id && id == pool.Id);
+        // The lock is visible as soon as it commits; its activity stops a moment later, when the sweep's step returns.
+        bool SweptThisPool(System.Diagnostics.Activity a) => a.GetTagItem("streambets.pool_id") is Guid id && id == pool.Id;
+        Assert.True(await PoolsApp.EventuallyAsync(() => Task.FromResult(sweeps.Stopped.Any(SweptThisPool))), "The sweep's activity never stopped.");
+        var sweep = Assert.Single(sweeps.Stopped, SweptThisPool);
         Assert.Equal("lock pool at window end", sweep.DisplayName);
         var locked = Assert.Single(await app.EventsAsync(pool.Id), e => e.Type == "streambets.pools.locked.v1");
         Assert.Equal(sweep.TraceId.ToString(), locked.TraceParent?.Split('-')[1]);
