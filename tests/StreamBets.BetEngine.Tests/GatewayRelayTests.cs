@@ -618,7 +618,10 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         var traceId = playersTrace.TraceId;
 
         Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
-        var relayed = Assert.Single(betEngineSpans.Stopped, span => span.DisplayName == "relayed POST /api/bets" && span.TraceId == traceId);
+        // The Bet Engine's span stops once the answer is on its way: a moment after the player may have it.
+        bool Relayed(Activity span) => span.DisplayName == "relayed POST /api/bets" && span.TraceId == traceId;
+        Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(betEngineSpans.Stopped.Any(Relayed))));
+        var relayed = Assert.Single(betEngineSpans.Stopped, Relayed);
         Assert.Equal(ActivityKind.Server, relayed.Kind);
         Assert.Equal(201, relayed.GetTagItem("http.response.status_code"));
     }
