@@ -122,14 +122,16 @@ public sealed class StreamerPageTests : PlayerPageTest
         var page = Bunit.Render<Streamer>();
         page.WaitForElement("[data-testid=resolve-pool]");
         Gateway.Answer($"/api/pools/{pool.Id}/resolve", pool with { State = "resolved", WinningOutcomeIds = [yes.Id] });
-        page.Find($"#win-{yes.Id:N}").Change(true);
+        // Found and clicked on the renderer's own thread: the page re-renders as it likes (a poll), and a button found
+        // before a render may have lost its handler by the click.
+        await page.InvokeAsync(() => page.Find($"#win-{yes.Id:N}").Change(true));
 
-        await page.Find("[data-testid=resolve-pool]").ClickAsync(new());
+        await page.InvokeAsync(() => page.Find("[data-testid=resolve-pool]").ClickAsync(new()));
 
         Assert.Empty(Gateway.Changes); // nothing paid on the first click
         Assert.Contains("Yes", page.Find("[data-testid=resolve-confirm]").TextContent);
         Assert.True(page.Find($"#win-{no.Id:N}").HasAttribute("disabled")); // the winners named cannot change under the confirmation
-        await page.Find("[data-testid=resolve-yes]").ClickAsync(new());
+        await page.InvokeAsync(() => page.Find("[data-testid=resolve-yes]").ClickAsync(new()));
         Assert.Equal([$"POST /api/pools/{pool.Id}/resolve"], Gateway.Changes);
         Assert.Equal([yes.Id.ToString()], Gateway.LastBody($"/api/pools/{pool.Id}/resolve")!.Value.GetProperty("winningOutcomeIds").EnumerateArray().Select(e => e.GetString()));
     }
