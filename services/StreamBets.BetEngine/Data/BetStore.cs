@@ -110,7 +110,7 @@ public sealed class BetStore(NpgsqlDataSource db)
         batch.BatchCommands.Add(Command($"SELECT pg_advisory_xact_lock_shared({PoolGateKey})", poolId));
         batch.BatchCommands.Add(Command(PoolFinishedSql, poolId));
         // The bets written are recorded as one pending batch, which recovery and Settlement look for. (Their open_bets
-        // rows are written by a trigger, 008.)
+        // rows are written by a trigger, 007.)
         batch.BatchCommands.Add(Command("""
             WITH written AS (
                 INSERT INTO bets (bet_id, user_id, idempotency_key, pool_id, outcome_id, stake_minor, stake_transfer_id, status, placed_at, written_at)
@@ -360,7 +360,7 @@ public sealed class BetStore(NpgsqlDataSource db)
     public async Task<BetPage> ListForUserAsync(Guid userId, BetListFilter filter, Guid? poolId, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         // Open bets are walked in open_bets, so the read costs the user's open bets, not their whole history. The status
-        // filter costs nothing (the bet and its settlement are read anyway) and hides a row 009 may have left behind.
+        // filter costs nothing (the bet and its settlement are read anyway) and hides a row 008 may have left behind.
         var (from, key, condition) = filter switch
         {
             BetListFilter.Open => (
@@ -398,7 +398,7 @@ public sealed class BetStore(NpgsqlDataSource db)
         return new BetPage(bets, new PageCursor(bets[^1].PlacedAt, bets[^1].BetId).ToString());
     }
 
-    /// <summary>Records what settlement paid on each bet, in one statement (a trigger takes the bets off open_bets, 008);
+    /// <summary>Records what settlement paid on each bet, in one statement (a trigger takes the bets off open_bets, 007);
     /// a redelivered BetsSettled changes nothing.</summary>
     public static async Task MarkSettledAsync(NpgsqlTransaction transaction, BetsSettled settled, CancellationToken cancellationToken)
     {

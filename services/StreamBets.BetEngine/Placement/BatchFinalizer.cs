@@ -154,7 +154,7 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
         {
             var decided = records.ToArray();
             var refundIds = refunds.Select(r => r.BetId).ToHashSet();
-            // A trigger takes the rejected bets off open_bets (008); accepted ones leave it when settled.
+            // A trigger takes the rejected bets off open_bets (007); accepted ones leave it when settled.
             batch.BatchCommands.Add(Command("""
                 UPDATE bets SET status = d.status, rejection_code = d.code, rejection_detail = d.detail, refund_status = d.refund, decided_at = $6
                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(bet_id, status, code, detail, refund)

@@ -1,6 +1,5 @@
--- Puts right what replicas on the version before 007 did while 007 was applied: their open bets were never written to
--- open_bets, and the bets they settled or rejected were never deleted from it. A script of its own so that its scan of
--- bets (0.5-1 s per 300,000 bets on a scratch server) holds no lock that bet writes wait for: 008's triggers have
+-- Fills open_bets with the bets already open when 007 was applied. A script of its own so that its scan of bets
+-- (0.5-1 s per 300,000 bets on a scratch server) holds no lock that bet writes wait for: 007's triggers have
 -- committed, and creating them waited for every write of bets in flight, so each bet was either written before this
 -- snapshot (and is seen here) or passed the triggers.
 INSERT INTO open_bets (user_id, placed_at, bet_id)
