@@ -36,9 +36,9 @@ public sealed class RealtimeOptions
     public int MaxWatchesPerConnection { get; set; } = 64;
 
     /// <summary>
-    /// Watch, unwatch, catch-up and chat-history calls one connection may make in a burst. Room for a channel page that
-    /// reconnects (its channel and 50 pools watched and caught up on, the chat read) and then moves to another channel
-    /// page: about 210 calls.
+    /// Watch, unwatch, catch-up, chat-history and moderation calls one connection may make in a burst. Room for a channel
+    /// page that reconnects (its channel and 50 pools watched and caught up on, the chat read) and then moves to another
+    /// channel page: about 210 calls.
     /// </summary>
     public int ReadCallBurst { get; set; } = 250;
 
@@ -53,7 +53,7 @@ public sealed class ChatOptions
     /// <summary>Longest message, in characters after trimming.</summary>
     public int MaxLength { get; set; } = 300;
 
-    /// <summary>Messages one user may send to one channel per <see cref="RateWindow"/> (a sliding window).</summary>
+    /// <summary>Messages one user may send to one channel per <see cref="RateWindow"/> (a sliding window); refused sends count too.</summary>
     public int RateLimit { get; set; } = 5;
 
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(10);

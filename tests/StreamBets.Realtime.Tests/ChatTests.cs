@@ -69,6 +69,26 @@ public sealed class ChatTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task Refused_messages_count_against_the_rate_limit_like_sent_ones()
+    {
+        var channel = TestEvents.NewChannel();
+        await using var client = await stack.ConnectAsync(Guid.NewGuid());
+
+        await client.InvokeAsync<JsonElement>("SendChat", channel, "message 1");
+        for (var i = 2; i <= 4; i++)
+        {
+            Assert.Equal("message-too-long", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChat", channel, new string('a', 301)))));
+        }
+        Assert.Equal("message-empty", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChat", channel, " "))));
+        var tooLong = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChat", channel, new string('a', 301)));
+        var fine = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChat", channel, "message 6"));
+
+        Assert.Equal("rate-limited", Refusal.Code(tooLong));
+        Assert.Equal("rate-limited", Refusal.Code(fine));
+        Assert.Equal(["message 1"], (await client.InvokeAsync<List<JsonElement>>("GetChatHistory", channel)).Select(m => m.Text("text")));
+    }
+
+    [Fact]
     public async Task The_rate_limit_holds_across_replicas_whose_clocks_disagree()
     {
         var channel = TestEvents.NewChannel();

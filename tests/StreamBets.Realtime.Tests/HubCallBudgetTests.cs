@@ -31,6 +31,25 @@ public sealed class HubCallBudgetTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task A_connection_looping_refused_moderation_calls_is_rate_limited()
+    {
+        await using var viewer = await stack.ConnectAsync(Guid.NewGuid());
+        var channel = TestEvents.NewChannel();
+        var refusedAsViewer = 0;
+
+        string code;
+        do
+        {
+            var refused = await Assert.ThrowsAsync<HubException>(() => viewer.InvokeAsync("BanUser", channel, Guid.NewGuid()));
+            code = Refusal.Code(refused);
+        }
+        while (code == "not-a-moderator" && ++refusedAsViewer < 1_000);
+
+        Assert.Equal("rate-limited", code);
+        Assert.InRange(refusedAsViewer, 250, 300); // the burst, plus what refilled while the loop ran
+    }
+
+    [Fact]
     public async Task A_channel_page_that_reconnects_and_moves_to_another_channel_stays_within_the_budget()
     {
         await using var client = await stack.ConnectAsync();

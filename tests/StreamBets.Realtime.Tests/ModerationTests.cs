@@ -156,8 +156,9 @@ public sealed class ModerationTests(RealtimeStack stack)
         var message = await streamer.InvokeAsync<JsonElement>("SendChat", channel, "house rules");
 
         await streamer.InvokeAsync("MuteUser", channel, modId, 600);
+        // Muted, the moderator moderates nothing, their own mute included.
         var unmuteSelf = await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("UnmuteUser", channel, modId));
-        Assert.Equal("cannot-moderate-user", Refusal.Code(unmuteSelf));
+        Assert.Equal("not-a-moderator", Refusal.Code(unmuteSelf));
         Assert.Equal("muted", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync<JsonElement>("SendChat", channel, "unmuted myself"))));
 
         await streamer.InvokeAsync("BanUser", channel, modId);
@@ -173,6 +174,82 @@ public sealed class ModerationTests(RealtimeStack stack)
         await streamer.InvokeAsync("UnmuteUser", channel, modId);
         await moderator.InvokeAsync<JsonElement>("SendChat", channel, "back");
         await moderator.InvokeAsync("MuteUser", channel, viewerId, 60);
+    }
+
+    [Fact]
+    public async Task A_muted_moderator_moderates_nothing_until_the_mute_is_lifted()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        var (modId, viewerId) = (Guid.NewGuid(), Guid.NewGuid());
+        await streamer.InvokeAsync("AddModerator", channel, modId);
+        await using var moderator = await stack.ConnectAsync(modId, toHostB: true);
+        await using var viewer = await stack.ConnectAsync(viewerId);
+        var message = await viewer.InvokeAsync<JsonElement>("SendChat", channel, "hello");
+
+        await streamer.InvokeAsync("MuteUser", channel, modId, 600);
+
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("DeleteChatMessage", channel, message.Text("id")))));
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("MuteUser", channel, viewerId, 60))));
+        Assert.Equal("not-a-moderator", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("BanUser", channel, viewerId))));
+        var permissions = await moderator.InvokeAsync<Permissions>("GetChatPermissions", channel);
+        Assert.False(permissions.CanModerate);
+        Assert.InRange(permissions.MutedForSeconds, 1, 600);
+        Assert.Single(await viewer.InvokeAsync<List<JsonElement>>("GetChatHistory", channel));
+        Assert.False((await viewer.InvokeAsync<Permissions>("GetChatPermissions", channel)).Banned);
+        // Still on the list: the mute suspends the powers, it does not take the appointment away.
+        Assert.Equal([modId], await streamer.InvokeAsync<List<Guid>>("GetModerators", channel));
+
+        await streamer.InvokeAsync("UnmuteUser", channel, modId);
+        await moderator.InvokeAsync("DeleteChatMessage", channel, message.Text("id"));
+        Assert.Empty(await viewer.InvokeAsync<List<JsonElement>>("GetChatHistory", channel));
+    }
+
+    [Fact]
+    public async Task Deleting_a_message_that_is_not_in_the_chat_is_refused_and_writes_nothing()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        await using var troll = await stack.ConnectAsync(Guid.NewGuid());
+        var rude = await troll.InvokeAsync<JsonElement>("SendChat", channel, "something rude");
+
+        var madeUp = await Assert.ThrowsAsync<HubException>(() => streamer.InvokeAsync("DeleteChatMessage", channel, Guid.NewGuid()));
+        await streamer.InvokeAsync("DeleteChatMessage", channel, rude.Text("id"));
+        var again = await Assert.ThrowsAsync<HubException>(() => streamer.InvokeAsync("DeleteChatMessage", channel, rude.Text("id")));
+
+        Assert.Equal("message-not-found", Refusal.Code(madeUp));
+        Assert.Equal("message-not-found", Refusal.Code(again));
+        // PoolCreated, the message (now its deletion notice) and the one notice that was pushed: nothing else was numbered.
+        var replay = await streamer.InvokeAsync<List<JsonElement>>("CatchUp", $"channel:{channel}", 0L);
+        Assert.Equal(["PoolCreated", "ChatMessageDeleted", "ChatMessageDeleted"], replay.Select(m => m.GetProperty("type").GetString()));
+        Assert.Equal([1L, 2L, 3L], replay.Select(m => m.GetProperty("payload").Number("sequence")));
+        await streamer.WaitForAsync("ChatMessageDeleted");
+        await Task.Delay(300);
+        Assert.Single(streamer.Received("ChatMessageDeleted"));
+    }
+
+    [Fact]
+    public async Task Refused_sends_of_a_muted_or_banned_user_count_against_the_chat_rate_limit()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        var (mutedId, bannedId) = (Guid.NewGuid(), Guid.NewGuid());
+        await using var muted = await stack.ConnectAsync(mutedId);
+        await using var banned = await stack.ConnectAsync(bannedId, toHostB: true);
+        await streamer.InvokeAsync("MuteUser", channel, mutedId, 600);
+        await streamer.InvokeAsync("BanUser", channel, bannedId);
+
+        for (var i = 1; i <= 5; i++)
+        {
+            Assert.Equal("muted", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => muted.InvokeAsync<JsonElement>("SendChat", channel, $"let me talk {i}"))));
+            Assert.Equal("banned", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => banned.InvokeAsync<JsonElement>("SendChat", channel, $"let me talk {i}"))));
+        }
+        var mutedSixth = await Assert.ThrowsAsync<HubException>(() => muted.InvokeAsync<JsonElement>("SendChat", channel, "let me talk 6"));
+        var bannedSixth = await Assert.ThrowsAsync<HubException>(() => banned.InvokeAsync<JsonElement>("SendChat", channel, "let me talk 6"));
+
+        Assert.Equal("rate-limited", Refusal.Code(mutedSixth));
+        Assert.Equal("rate-limited", Refusal.Code(bannedSixth));
+        Assert.Contains("Try again in", mutedSixth.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed record ChatPermissions(bool CanChat, bool CanModerate, bool CanMan
 /// <summary>
 /// Chat per channel, all state in Redis so every replica enforces the same limits: the last messages (a capped list),
 /// banned users (a set), mutes (a key per user that expires), moderators (a set), the channel's streamer (a key), and a
-/// sliding-window rate limit per user (a sorted set of send times). Sending checks ban, mute and rate and then numbers,
+/// sliding-window rate limit per user (a sorted set of send times). Sending checks rate, ban and mute and then numbers,
 /// keeps and replays the message in one script, so two replicas can never both let the sixth message of a window through.
 /// </summary>
 /// <remarks>
@@ -25,26 +25,38 @@ public sealed record ChatPermissions(bool CanChat, bool CanModerate, bool CanMan
 public sealed class ChatRoom(
     IConnectionMultiplexer redis, RealtimeKeys keys, LiveStreamStore streams, LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time)
 {
+    // Lua: counts a send in the user's sliding window (a sorted set of send times), or answers the ms until a slot frees
+    // when the window is full (nothing counted then); 0 when counted. Refused sends count too, so a flood of them (while
+    // muted, banned, or with text that is refused) is cut off like a flood of messages.
+    // The window is timed by Redis's clock, the one clock every replica shares: with each replica's own, a replica whose
+    // clock runs behind writes send times that the others see as already out of the window.
+    private const string RateFunction = """
+
+        local function take_slot(rateKey, window, limit, member)
+          local time = redis.call('TIME')
+          local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+          window = tonumber(window)
+          redis.call('ZREMRANGEBYSCORE', rateKey, '-inf', now - window)
+          if redis.call('ZCARD', rateKey) >= tonumber(limit) then
+            local oldest = redis.call('ZRANGE', rateKey, 0, 0, 'WITHSCORES')
+            return tonumber(oldest[2]) + window - now
+          end
+          redis.call('ZADD', rateKey, now, member)
+          redis.call('PEXPIRE', rateKey, window)
+          return 0
+        end
+        """;
+
     // KEYS: sequence, replay, history, banned, muted, rate. ARGV: entry, capacity, sequence TTL, replay TTL, user id,
     // history length, history TTL, window (ms), limit, message id.
     // Answers {sequence, 0}, {-1, 0} banned, {-2, ms left} muted, {-3, ms until a slot frees} rate limited.
-    // The window is timed by Redis's clock, the one clock every replica shares: with each replica's own, a replica whose
-    // clock runs behind writes send times that the others see as already out of the window.
-    private const string SendScript = LiveStreamStore.AppendFunction + """
+    private const string SendScript = LiveStreamStore.AppendFunction + RateFunction + """
 
+        local wait = take_slot(KEYS[6], ARGV[8], ARGV[9], ARGV[10])
+        if wait > 0 then return {-3, wait} end
         if redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1 then return {-1, 0} end
         local muted = redis.call('PTTL', KEYS[5])
         if muted > 0 then return {-2, muted} end
-        local time = redis.call('TIME')
-        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        local window = tonumber(ARGV[8])
-        redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - window)
-        if redis.call('ZCARD', KEYS[6]) >= tonumber(ARGV[9]) then
-          local oldest = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
-          return {-3, tonumber(oldest[2]) + window - now}
-        end
-        redis.call('ZADD', KEYS[6], now, ARGV[10])
-        redis.call('PEXPIRE', KEYS[6], window)
         local seq = append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
         redis.call('RPUSH', KEYS[3], seq .. ' ' .. ARGV[1])
         redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
@@ -52,17 +64,26 @@ public sealed class ChatRoom(
         return {seq, 0}
         """;
 
+    // KEYS: rate. ARGV: window (ms), limit, attempt id. A send whose text is refused: the ms until a slot frees, or 0.
+    private const string RefusedSendScript = RateFunction + """
+
+        return take_slot(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+        """;
+
     // KEYS: sequence, replay, history. ARGV: entry (the deletion notice), capacity, sequence TTL, replay TTL, needle.
     // The message leaves the history and the replay: CatchUp is open to anyone, so its replay entry would keep the deleted
     // text readable for as long as the replay lives. There the deletion notice takes the message's place under its
     // sequence, so the numbers stay without holes (a hole would be a catch-up-gap) and nothing of the text is left.
     // The history holds more messages than one replay can (a channel's replay also carries pool events), and the
-    // other way round, so each is searched on its own.
+    // other way round, so each is searched on its own. 0 (nothing written) when neither holds the message: a made-up id
+    // or one deleted already must not number a notice, or deletions alone could push the channel's messages out of its replay.
     private const string DeleteScript = LiveStreamStore.AppendFunction + """
 
+        local found = false
         for _, item in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
           if string.find(item, ARGV[5], 1, true) then
             redis.call('LREM', KEYS[3], 1, item)
+            found = true
             break
           end
         end
@@ -71,9 +92,11 @@ public sealed class ChatRoom(
           if seq and string.find(message, ARGV[5], 1, true) then
             redis.call('ZREM', KEYS[2], item)
             redis.call('ZADD', KEYS[2], seq, seq .. ' ' .. ARGV[1])
+            found = true
             break
           end
         end
+        if not found then return 0 end
         return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
         """;
 
@@ -94,7 +117,16 @@ public sealed class ChatRoom(
 
     public async Task<ChatMessage> SendAsync(string channel, ChatUser sender, string? text, CancellationToken cancellationToken)
     {
-        var cleaned = ChatText.Clean(text, Options.MaxLength);
+        string cleaned;
+        try
+        {
+            cleaned = ChatText.Clean(text, Options.MaxLength);
+        }
+        catch (RefusedException)
+        {
+            await CountRefusedSendAsync(channel, sender.Id);
+            throw;
+        }
         var now = time.GetUtcNow();
         var message = new ChatMessage(Guid.CreateVersion7(now).ToString(), channel, sender.Id, sender.DisplayName, cleaned, now);
         return await publisher.PublishAsync(LiveStream.Channel(channel), message, async onStream =>
@@ -112,12 +144,25 @@ public sealed class ChatRoom(
             {
                 -1 => throw new RefusedException("banned", "You are banned from this channel's chat."),
                 -2 => throw new RefusedException("muted", $"You are muted in this chat for {Seconds(wait)} more seconds."),
-                -3 => throw new RefusedException("rate-limited",
-                    $"Slow down: at most {Options.RateLimit} messages every {Options.RateWindow.TotalSeconds:0} seconds. Try again in {Seconds(wait)} s."),
+                -3 => throw RateLimited(wait),
                 _ => outcome,
             };
         }, cancellationToken);
     }
+
+    /// <summary>A send refused for its text takes a slot in the window too; when none is left, it is refused rate-limited instead.</summary>
+    private async Task CountRefusedSendAsync(string channel, Guid senderId)
+    {
+        var wait = (long)await Db.ScriptEvaluateAsync(RefusedSendScript, [keys.ChatRate(channel, senderId)],
+            [(long)Options.RateWindow.TotalMilliseconds, Options.RateLimit, Guid.NewGuid().ToString()]);
+        if (wait > 0)
+        {
+            throw RateLimited(TimeSpan.FromMilliseconds(wait));
+        }
+    }
+
+    private RefusedException RateLimited(TimeSpan wait) => new("rate-limited",
+        $"Slow down: at most {Options.RateLimit} messages every {Options.RateWindow.TotalSeconds:0} seconds, refused ones included. Try again in {Seconds(wait)} s.");
 
     /// <summary>The last messages of the channel, oldest first.</summary>
     public async Task<IReadOnlyList<ChatMessage>> HistoryAsync(string channel)
@@ -135,9 +180,15 @@ public sealed class ChatRoom(
         }
 
         var stream = LiveStream.Channel(channel);
-        await publisher.PublishAsync(stream, new ChatMessageDeleted(channel, id.ToString()), async onStream => (long)await Db.ScriptEvaluateAsync(DeleteScript,
-            [keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel)],
-            [LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), $"\"id\":\"{id}\""]), cancellationToken);
+        await publisher.PublishAsync(stream, new ChatMessageDeleted(channel, id.ToString()), async onStream =>
+        {
+            var sequence = (long)await Db.ScriptEvaluateAsync(DeleteScript,
+                [keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel)],
+                [LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), $"\"id\":\"{id}\""]);
+            return sequence > 0
+                ? sequence
+                : throw new RefusedException("message-not-found", "That message is not in this channel's chat: deleted already, too old, or never sent here.");
+        }, cancellationToken);
     }
 
     /// <summary>Mutes the user for <paramref name="seconds"/>, null when the caller sent no whole number.</summary>
@@ -222,7 +273,10 @@ public sealed class ChatRoom(
         Admin,
     }
 
-    /// <summary>What the caller may do: a banned moderator stays appointed (the ban may be lifted) but moderates nothing meanwhile.</summary>
+    /// <summary>
+    /// What the caller may do: a banned or muted moderator stays appointed (it may be lifted) but moderates nothing
+    /// meanwhile, since only the streamer or an admin can silence a moderator, and that is meant to stop them.
+    /// </summary>
     private async Task<Role> RoleAsync(string channel, ChatUser user)
     {
         if (user.IsAdmin)
@@ -230,8 +284,10 @@ public sealed class ChatRoom(
             return Role.Admin;
         }
         var banned = Db.SetContainsAsync(keys.Banned(channel), user.Id.ToString());
+        var muted = Db.KeyExistsAsync(keys.Muted(channel, user.Id));
         var role = await AppointedRoleAsync(channel, user.Id);
-        return role == Role.Moderator && await banned ? Role.Viewer : role;
+        var silenced = await banned | await muted;
+        return role == Role.Moderator && silenced ? Role.Viewer : role;
     }
 
     /// <summary>

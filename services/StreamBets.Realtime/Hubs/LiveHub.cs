@@ -52,7 +52,7 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
     /// <summary>Every message of the stream after <paramref name="afterSequence"/>, oldest first, or a catch-up-gap refusal when some are no longer kept.</summary>
     public async Task<IReadOnlyList<ReplayedMessage>> CatchUp(JsonElement stream, JsonElement afterSequence)
     {
-        SpendReadCall();
+        SpendCall();
         var name = HubArguments.Text(stream);
         if (name == "user" && CallerId is null)
         {
@@ -78,39 +78,72 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
 
     public Task<IReadOnlyList<ChatMessage>> GetChatHistory(JsonElement channel)
     {
-        SpendReadCall();
+        SpendCall();
         return chat.HistoryAsync(RequireChannel(channel));
     }
 
-    public Task DeleteChatMessage(JsonElement channel, JsonElement messageId) =>
-        chat.DeleteAsync(RequireChannel(channel), RequireUser("moderate"), HubArguments.Text(messageId), Context.ConnectionAborted);
+    // Moderation calls come out of the same allowance as the read calls: each costs Redis work (the caller's rank, the
+    // target's) whether it is taken or refused, so a connection looping them, refused or not, is cut off.
+    public Task DeleteChatMessage(JsonElement channel, JsonElement messageId)
+    {
+        SpendCall();
+        return chat.DeleteAsync(RequireChannel(channel), RequireUser("moderate"), HubArguments.Text(messageId), Context.ConnectionAborted);
+    }
 
-    public Task MuteUser(JsonElement channel, JsonElement userId, JsonElement seconds) =>
-        chat.MuteAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId), HubArguments.WholeNumber(seconds));
+    public Task MuteUser(JsonElement channel, JsonElement userId, JsonElement seconds)
+    {
+        SpendCall();
+        return chat.MuteAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId), HubArguments.WholeNumber(seconds));
+    }
 
-    public Task UnmuteUser(JsonElement channel, JsonElement userId) => chat.UnmuteAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
+    public Task UnmuteUser(JsonElement channel, JsonElement userId)
+    {
+        SpendCall();
+        return chat.UnmuteAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
+    }
 
-    public Task BanUser(JsonElement channel, JsonElement userId) => chat.BanAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
+    public Task BanUser(JsonElement channel, JsonElement userId)
+    {
+        SpendCall();
+        return chat.BanAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
+    }
 
-    public Task UnbanUser(JsonElement channel, JsonElement userId) => chat.UnbanAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
+    public Task UnbanUser(JsonElement channel, JsonElement userId)
+    {
+        SpendCall();
+        return chat.UnbanAsync(RequireChannel(channel), RequireUser("moderate"), RequireUserId(userId));
+    }
 
-    public Task AddModerator(JsonElement channel, JsonElement userId) =>
-        chat.AddModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), RequireUserId(userId));
+    public Task AddModerator(JsonElement channel, JsonElement userId)
+    {
+        SpendCall();
+        return chat.AddModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), RequireUserId(userId));
+    }
 
-    public Task RemoveModerator(JsonElement channel, JsonElement userId) =>
-        chat.RemoveModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), RequireUserId(userId));
+    public Task RemoveModerator(JsonElement channel, JsonElement userId)
+    {
+        SpendCall();
+        return chat.RemoveModeratorAsync(RequireChannel(channel), RequireUser("manage moderators"), RequireUserId(userId));
+    }
 
-    public Task<IReadOnlyList<Guid>> GetModerators(JsonElement channel) => chat.ModeratorsAsync(RequireChannel(channel), RequireUser("see the moderators"));
+    public Task<IReadOnlyList<Guid>> GetModerators(JsonElement channel)
+    {
+        SpendCall();
+        return chat.ModeratorsAsync(RequireChannel(channel), RequireUser("see the moderators"));
+    }
 
     /// <summary>An admin names a channel's streamer, e.g. when someone else created its first pool.</summary>
-    public Task SetChannelStreamer(JsonElement channel, JsonElement userId) =>
-        chat.AssignStreamerAsync(RequireChannel(channel), RequireUser("name a streamer"), RequireUserId(userId));
+    public Task SetChannelStreamer(JsonElement channel, JsonElement userId)
+    {
+        SpendCall();
+        return chat.AssignStreamerAsync(RequireChannel(channel), RequireUser("name a streamer"), RequireUserId(userId));
+    }
 
     public Task<ChatPermissions> GetChatPermissions(JsonElement channel) => chat.PermissionsAsync(RequireChannel(channel), CurrentUser());
 
     private async Task WatchAsync(LiveStream stream)
     {
-        SpendReadCall();
+        SpendCall();
         var watches = ConnectionItem(WatchesKey, () => new HashSet<string>());
         lock (watches)
         {
@@ -126,7 +159,7 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
 
     private async Task UnwatchAsync(LiveStream stream)
     {
-        SpendReadCall();
+        SpendCall();
         var watches = ConnectionItem(WatchesKey, () => new HashSet<string>());
         lock (watches)
         {
@@ -135,15 +168,15 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, stream.Group);
     }
 
-    /// <summary>Counts a watch, unwatch, catch-up or chat-history call against the connection's <see cref="ReadCallBudget"/>.</summary>
-    private void SpendReadCall()
+    /// <summary>Counts a watch, unwatch, catch-up, chat-history or moderation call against the connection's <see cref="ReadCallBudget"/>.</summary>
+    private void SpendCall()
     {
         var settings = options.Value;
         var budget = ConnectionItem(ReadCallsKey, () => new ReadCallBudget(settings.ReadCallBurst, settings.ReadCallsPerSecond, time));
         if (!budget.TryTake(out var retryAfter))
         {
             throw new RefusedException("rate-limited",
-                $"Slow down: at most {settings.ReadCallBurst} watch, catch-up and chat history calls at once, then {settings.ReadCallsPerSecond:0.#} a second. " +
+                $"Slow down: at most {settings.ReadCallBurst} watch, catch-up, chat history and moderation calls at once, then {settings.ReadCallsPerSecond:0.#} a second. " +
                 $"Try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s.");
         }
     }
