@@ -36,7 +36,7 @@ public sealed class BetAnswerTests : PlayerPageTest
         var page = RenderPool(pool);
 
         Gateway.Answer("/api/bets/mine", new BetPage([pending], null));
-        Bet(page, _yes, "10");
+        await BetAsync(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
 
         // Recovery decides a pending bet 10 to 15 s after it was written.
@@ -60,7 +60,7 @@ public sealed class BetAnswerTests : PlayerPageTest
         Gateway.Answer($"/api/bets/{pending.BetId}", pending);
         var page = RenderPool(pool);
         Gateway.Answer("/api/bets/mine", new BetPage([pending], null));
-        Bet(page, _yes, "10");
+        await BetAsync(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
 
         await RunClockAsync(TimeSpan.FromSeconds(12));
@@ -74,16 +74,16 @@ public sealed class BetAnswerTests : PlayerPageTest
     }
 
     [Fact]
-    public void After_a_bet_went_unanswered_a_changed_bet_is_not_sent_and_the_form_holds_the_unanswered_one_again()
+    public async Task After_a_bet_went_unanswered_a_changed_bet_is_not_sent_and_the_form_holds_the_unanswered_one_again()
     {
         var pool = OpenPool();
         Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
         var page = RenderPool(pool);
-        Bet(page, _yes, "10");
+        await BetAsync(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
 
         // No bet shows on the pool, yet the Bet Engine may still place the first after the Gateway gave up on it.
-        Bet(page, _no, "20");
+        await BetAsync(page, _no, "20");
 
         page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=resend-first]").TextContent));
         Assert.Contains("Yes", page.Find("[data-testid=resend-first]").TextContent);
@@ -93,24 +93,24 @@ public sealed class BetAnswerTests : PlayerPageTest
     }
 
     [Fact]
-    public void The_unanswered_bet_sent_again_keeps_its_key_and_once_answered_a_different_bet_gets_a_new_one()
+    public async Task The_unanswered_bet_sent_again_keeps_its_key_and_once_answered_a_different_bet_gets_a_new_one()
     {
         var pool = OpenPool();
         Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
         var page = RenderPool(pool);
-        Bet(page, _yes, "10");
+        await BetAsync(page, _yes, "10");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
-        Bet(page, _yes, "20");
+        await BetAsync(page, _yes, "20");
         page.WaitForElement("[data-testid=resend-first]");
 
         var placed = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null);
         Gateway.Answer("/api/bets", placed);
         Gateway.Answer("/api/bets/mine", new BetPage([placed], null));
-        page.Find("[data-testid=bet-form]").Submit(); // the form as restored: the same bet
+        await page.FindAndSubmitAsync("[data-testid=bet-form]"); // the form as restored: the same bet
         page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
 
         Gateway.Answer("/api/bets", placed with { BetId = Guid.NewGuid(), StakeMinor = 20_00 });
-        Bet(page, _yes, "20");
+        await BetAsync(page, _yes, "20");
 
         page.WaitForAssertion(() => Assert.Equal(3, Gateway.IdempotencyKeys("/api/bets").Count));
         var keys = Gateway.IdempotencyKeys("/api/bets");
@@ -145,12 +145,17 @@ public sealed class BetAnswerTests : PlayerPageTest
         return page;
     }
 
-    private static void Bet(IRenderedComponent<PoolPage> page, Guid outcome, string stake)
+    /// <summary>
+    /// Picks the outcome, types the stake and submits, in one go on the page's renderer: the pool page renders by itself
+    /// (its poll, a pending bet followed until decided, pushes), which may otherwise come between a Find and its event.
+    /// The task ends when the bet's handler is done.
+    /// </summary>
+    private static Task BetAsync(IRenderedComponent<PoolPage> page, Guid outcome, string stake) => page.InvokeAsync(async () =>
     {
-        page.Find($"#outcome-{outcome:N}").Change(outcome.ToString());
-        page.Find("[data-testid=stake]").Input(stake);
-        page.Find("[data-testid=bet-form]").Submit();
-    }
+        await page.Find($"#outcome-{outcome:N}").ChangeAsync(outcome.ToString());
+        await page.Find("[data-testid=stake]").InputAsync(stake);
+        await page.Find("[data-testid=bet-form]").SubmitAsync();
+    });
 
     /// <summary>Moves the page's clock on in small steps, giving each timer's work a moment to run.</summary>
     private async Task RunClockAsync(TimeSpan span)

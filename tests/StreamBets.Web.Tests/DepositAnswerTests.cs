@@ -26,17 +26,18 @@ public sealed class DepositAnswerTests : PlayerPageTest
     }
 
     [Fact]
-    public void A_deposit_answered_after_a_newer_balance_push_does_not_set_the_balance_back()
+    public async Task A_deposit_answered_after_a_newer_balance_push_does_not_set_the_balance_back()
     {
         var page = RenderWallet();
         Gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 10_00, 20_00, DateTimeOffset.UtcNow));
         var release = Gateway.Hold(DepositPath);
-        Deposit(page, "10");
+        var depositing = DepositAsync(page, "10");
 
         // The deposit's push and a payout's arrive before the deposit's own answer.
         Gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 25_00));
         Push(new WalletChangedMessage(25_00, 5_00, "payout", DateTimeOffset.UtcNow) { Stream = "user", Sequence = 7 });
         release();
+        await depositing;
 
         page.WaitForAssertion(() => Assert.Null(page.Find("[data-testid=deposit]").GetAttribute("disabled")));
         page.WaitForAssertion(() => Assert.Contains(Money.Format(25_00), page.Find("[data-testid=wallet-balance]").TextContent));
@@ -44,15 +45,15 @@ public sealed class DepositAnswerTests : PlayerPageTest
     }
 
     [Fact]
-    public void After_a_deposit_went_unanswered_a_changed_amount_is_not_sent_and_the_form_holds_the_unanswered_one_again()
+    public async Task After_a_deposit_went_unanswered_a_changed_amount_is_not_sent_and_the_form_holds_the_unanswered_one_again()
     {
         var page = RenderWallet();
         Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
-        Deposit(page, "100");
+        await DepositAsync(page, "100");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
 
         // The history shows no deposit, yet the first may still be made: the player tries 50 instead.
-        Deposit(page, "50");
+        await DepositAsync(page, "50");
 
         page.WaitForAssertion(() => Assert.Contains(Money.Format(100_00), page.Find("[data-testid=resend-first]").TextContent));
         Assert.Equal(Money.ToInput(100_00), page.Find("[data-testid=deposit-amount]").GetAttribute("value"));
@@ -60,20 +61,20 @@ public sealed class DepositAnswerTests : PlayerPageTest
     }
 
     [Fact]
-    public void The_unanswered_deposit_sent_again_keeps_its_key_and_once_answered_a_different_amount_gets_a_new_one()
+    public async Task The_unanswered_deposit_sent_again_keeps_its_key_and_once_answered_a_different_amount_gets_a_new_one()
     {
         var page = RenderWallet();
         Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
-        Deposit(page, "100");
+        await DepositAsync(page, "100");
         page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
-        Deposit(page, "50");
+        await DepositAsync(page, "50");
         page.WaitForElement("[data-testid=resend-first]");
 
         Gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 100_00, 110_00, DateTimeOffset.UtcNow));
-        page.Find("[data-testid=deposit-form]").Submit(); // the form as restored: the same deposit
+        await page.FindAndSubmitAsync("[data-testid=deposit-form]"); // the form as restored: the same deposit
         page.WaitForAssertion(() => Assert.Equal(2, Gateway.IdempotencyKeys(DepositPath).Count));
         page.WaitForAssertion(() => Assert.Null(page.Find("[data-testid=deposit]").GetAttribute("disabled")));
-        Deposit(page, "50");
+        await DepositAsync(page, "50");
 
         page.WaitForAssertion(() => Assert.Equal(3, Gateway.IdempotencyKeys(DepositPath).Count));
         var keys = Gateway.IdempotencyKeys(DepositPath);
@@ -83,10 +84,10 @@ public sealed class DepositAnswerTests : PlayerPageTest
     }
 
     [Fact]
-    public void A_sandbox_deposit_over_its_range_is_refused_by_the_site_before_it_is_sent()
+    public async Task A_sandbox_deposit_over_its_range_is_refused_by_the_site_before_it_is_sent()
     {
         var page = RenderWallet();
-        Deposit(page, "1000,01");
+        await DepositAsync(page, "1000,01");
 
         page.WaitForAssertion(() => Assert.Equal("deposit-out-of-range", page.Find("[data-testid=problem]").GetAttribute("data-code")));
         Assert.Contains(Money.Format(1_000_00), page.Find("[data-testid=problem]").TextContent);
@@ -100,11 +101,16 @@ public sealed class DepositAnswerTests : PlayerPageTest
         return page;
     }
 
-    private static void Deposit(IRenderedComponent<WalletPage> page, string amount)
+    /// <summary>
+    /// Types the amount and submits, in one go on the page's renderer: a balance change (a push, or the refresh after a
+    /// deposit) reloads the history and renders the page by itself, and may otherwise come between a Find and its event.
+    /// The task ends when the deposit's handler is done.
+    /// </summary>
+    private static Task DepositAsync(IRenderedComponent<WalletPage> page, string amount) => page.InvokeAsync(async () =>
     {
-        page.Find("[data-testid=deposit-amount]").Input(amount);
-        page.Find("[data-testid=deposit-form]").Submit();
-    }
+        await page.Find("[data-testid=deposit-amount]").InputAsync(amount);
+        await page.Find("[data-testid=deposit-form]").SubmitAsync();
+    });
 
     private void Push(LiveMessage message) => Live.Receive("WalletChanged", JsonSerializer.SerializeToElement(message, message.GetType(), Json));
 }

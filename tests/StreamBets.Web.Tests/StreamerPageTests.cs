@@ -34,9 +34,9 @@ public sealed class StreamerPageTests : PlayerPageTest
         var release = Gateway.Hold("/api/pools");
 
         // The second click arrives while the first one's POST is held at the gateway.
-        var first = page.Find("[data-testid=create-pool]").SubmitAsync();
+        var first = page.FindAndSubmitAsync("[data-testid=create-pool]");
         Assert.True(await ChangesSentAsync(1), "The first click sent nothing.");
-        var second = page.Find("[data-testid=create-pool]").SubmitAsync();
+        var second = page.FindAndSubmitAsync("[data-testid=create-pool]");
         release();
         await Task.WhenAll(first, second);
 
@@ -53,9 +53,9 @@ public sealed class StreamerPageTests : PlayerPageTest
         Gateway.Answer($"/api/pools/{pool.Id}/lock", pool with { State = "locked", BettingOpen = false });
         var release = Gateway.Hold($"/api/pools/{pool.Id}/lock");
 
-        var first = page.Find("[data-testid=lock-pool]").ClickAsync(new());
+        var first = page.FindAndClickAsync("[data-testid=lock-pool]");
         Assert.True(await ChangesSentAsync(1), "The first click sent nothing.");
-        var second = page.Find("[data-testid=lock-pool]").ClickAsync(new());
+        var second = page.FindAndClickAsync("[data-testid=lock-pool]");
         release();
         await Task.WhenAll(first, second);
 
@@ -86,7 +86,7 @@ public sealed class StreamerPageTests : PlayerPageTest
         page.WaitForElement("[data-testid=streamer-pool]");
 
         Gateway.Refuse(LivePath, 503, ApiProblem.Unavailable);
-        await page.FindAll("[data-testid=my-channels] button").Single(b => b.TextContent == Second.ToString()).ClickAsync(new());
+        await page.InvokeAsync(() => page.FindAll("[data-testid=my-channels] button").Single(b => b.TextContent == Second.ToString()).ClickAsync(new()));
 
         Assert.Empty(page.FindAll("[data-testid=streamer-pool]"));
         Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code"));
@@ -102,7 +102,7 @@ public sealed class StreamerPageTests : PlayerPageTest
         Gateway.Refuse($"/api/pools/{pool.Id}/lock", 503, ApiProblem.Unavailable);
 
         // Still open on the read after it: the lock may or may not have been made.
-        await page.Find("[data-testid=lock-pool]").ClickAsync(new());
+        await page.FindAndClickAsync("[data-testid=lock-pool]");
         Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=streamer-pool] [data-testid=problem]").GetAttribute("data-code"));
 
         // It was made: the next read shows the pool locked.

@@ -63,7 +63,7 @@ public sealed class WalletHistoryTests : PlayerPageTest
         var releaseReload = Gateway.HoldNext(HistoryPath);
         Push(new WalletChangedMessage(25_00, 15_00, "payout", DateTimeOffset.UtcNow) { Stream = "user", Sequence = 1 });
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Gateway.Requests.Count(r => r == HistoryPath) == 2), TimeSpan.FromSeconds(15)));
-        await page.Find("[data-testid=load-more]").ClickAsync(new());
+        await page.FindAndClickAsync("[data-testid=load-more]");
         releaseReload();
 
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Amounts(page).SequenceEqual([Money.FormatSigned(newest.AmountMinor), Money.FormatSigned(older.AmountMinor)])), TimeSpan.FromSeconds(15)),
