@@ -30,5 +30,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "Installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Wait for another apt or unattended-upgrades run (common on a fresh VM's first minutes) instead of failing at once.
+apt_options=(-o DPkg::Lock::Timeout=600)
+"${sudo[@]}" apt-get "${apt_options[@]}" update -qq
+"${sudo[@]}" apt-get "${apt_options[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

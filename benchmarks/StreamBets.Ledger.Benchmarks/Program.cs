@@ -19,7 +19,7 @@ Console.WriteLine($"# {options}");
 
 // LEDGER_BENCH_POSTGRES=<connection string of a server's postgres database> reuses a running server (e.g. to inspect it).
 var external = Environment.GetEnvironmentVariable("LEDGER_BENCH_POSTGRES");
-await using var postgres = external is null ? await TestServers.StartAsync(new PostgresServer()) : null;
+await using var postgres = external is null ? await TestServers.StartAsync(() => new PostgresServer()) : null;
 var connectionString = postgres is null ? await CreateDatabaseAsync(external!) : await postgres.CreateDatabaseAsync("ledgerbench");
 
 var builder = Host.CreateApplicationBuilder();

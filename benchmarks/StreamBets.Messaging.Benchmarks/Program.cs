@@ -20,8 +20,8 @@ using StreamBets.Testing;
 var settings = BenchmarkSettings.Parse(args);
 Console.WriteLine($"Event backbone benchmark: {Environment.ProcessorCount} cores, {settings}");
 
-await using var postgres = await TestServers.StartAsync(new PostgresServer());
-await using var redis = await TestServers.StartAsync(new RedisServer());
+await using var postgres = await TestServers.StartAsync(() => new PostgresServer());
+await using var redis = await TestServers.StartAsync(() => new RedisServer());
 
 var publisherDb = await postgres.CreateDatabaseAsync("bench_pub");
 var consumerDb = await postgres.CreateDatabaseAsync("bench_sub");

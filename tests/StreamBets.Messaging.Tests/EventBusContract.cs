@@ -366,7 +366,7 @@ public abstract class EventBusContract
     public async Task Event_handled_while_the_consumers_database_is_down_waits_for_it_without_using_up_attempts()
     {
         var setup = await SetUpAsync();
-        await using var postgres = await Testing.TestServers.StartAsync(new Testing.PostgresServer());
+        await using var postgres = await Testing.TestServers.StartAsync(() => new Testing.PostgresServer());
         var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub", postgres));
         await using var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
         await using var consumer = await StartConsumerAsync(setup, consumerDb);
@@ -393,7 +393,7 @@ public abstract class EventBusContract
     [SkippableFact]
     public async Task Event_handled_while_redis_is_unavailable_waits_for_it_without_using_up_attempts()
     {
-        await using var redis = await Testing.TestServers.StartAsync(new Testing.RedisServer());
+        await using var redis = await Testing.TestServers.StartAsync(() => new Testing.RedisServer());
         // Short timeouts: each try meets the outage in half a second instead of five.
         await using var consumerRedis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
         {

@@ -16,7 +16,7 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
 
     protected override async Task<(BusSetup Setup, LocalServer Broker)> SetUpStoppableAsync()
     {
-        var redis = await TestServers.StartAsync(new RedisServer());
+        var redis = await TestServers.StartAsync(() => new RedisServer());
         return (Setup(redis.ConnectionString), redis);
     }
 

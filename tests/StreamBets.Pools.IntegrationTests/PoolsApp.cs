@@ -44,7 +44,7 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
     {
         var postgres = await TestServers.PostgresAsync();
         ConnectionString = await postgres.CreateDatabaseAsync("pools");
-        _redis = await TestServers.StartAsync(new RedisServer());
+        _redis = await TestServers.StartAsync(() => new RedisServer());
         (_httpPort, _grpcPort) = (InProcessServices.FreePort(), InProcessServices.FreePort());
         UseKestrel();
         StartServer();

@@ -31,8 +31,9 @@ public sealed class ClickHouseServer : LocalServer
         {
             return (await Http.GetStringAsync($"{BaseUrl}/ping")).StartsWith("Ok", StringComparison.Ordinal);
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
+            // Refused before it listens, or too busy starting to answer within the client's timeout.
             return false;
         }
     }

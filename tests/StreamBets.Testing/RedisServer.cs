@@ -19,18 +19,21 @@ public sealed class RedisServer() : LocalServer("redis")
 
     protected override async Task<bool> AnswersAsync()
     {
+        // A listener that never answers (not Redis, or Redis stuck loading) must not hang the start forever.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
             using var client = new TcpClient();
-            await client.ConnectAsync("127.0.0.1", Port);
+            await client.ConnectAsync("127.0.0.1", Port, timeout.Token);
             var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
             var buffer = new byte[16];
-            var read = await stream.ReadAsync(buffer);
+            var read = await stream.ReadAsync(buffer, timeout.Token);
             return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
         {
+            // Refused before it listens, reset while it starts, or silent.
             return false;
         }
     }
