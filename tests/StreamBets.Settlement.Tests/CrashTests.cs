@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.ClientFactory;
@@ -127,40 +125,15 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         await stack.AssertLedgerExactAsync();
     }
 
-    /// <summary>Sums <c>streambets.settlement.paid</c> while it listens, as an exporter would.</summary>
+    /// <summary>Sums <c>streambets.settlement.paid</c> by reason while it listens, as an exporter would.</summary>
     private sealed class PaidMetric : IDisposable
     {
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentDictionary<string, long> _byReason = new();
+        private readonly TaggedCounter _paid = new("streambets.settlement.paid", "reason");
 
-        public PaidMetric()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == SettlementTelemetry.Name && instrument.Name == "streambets.settlement.paid")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "reason")
-                    {
-                        _byReason.AddOrUpdate((string)tag.Value!, value, (_, sum) => sum + value);
-                    }
-                }
-            });
-            _listener.Start();
-        }
+        public (long Payout, long Rake, long Breakage) ByReason() =>
+            (_paid.Sum(PoolSettlementRun.PayoutReason), _paid.Sum(PoolSettlementRun.RakeReason), _paid.Sum(PoolSettlementRun.BreakageReason));
 
-        public (long Payout, long Rake, long Breakage) ByReason() => (
-            _byReason.GetValueOrDefault(PoolSettlementRun.PayoutReason),
-            _byReason.GetValueOrDefault(PoolSettlementRun.RakeReason),
-            _byReason.GetValueOrDefault(PoolSettlementRun.BreakageReason));
-
-        public void Dispose() => _listener.Dispose();
+        public void Dispose() => _paid.Dispose();
     }
 
     /// <summary>The first GetBalance of the account fails as if Users were briefly unreachable; every other call goes through.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -42,7 +41,7 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         // The wait shows in the backlog gauges an SRE alerts on: at least this one unfinished, waiting since it became due.
         var waitedMs = await stack.SettlementScalarAsync("SELECT (extract(epoch FROM now() - created_at) * 1000)::bigint FROM settlements WHERE pool_id = $1", pool.Id);
         await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
-        var gauges = BacklogGauges();
+        var gauges = SettlementMetrics.Gauges();
         Assert.True(gauges["streambets.settlement.waiting"] >= 1);
         Assert.True(gauges["streambets.settlement.oldest_waiting_age"] >= waitedMs / 1000.0 - 1, $"oldest age {gauges["streambets.settlement.oldest_waiting_age"]} s");
 
@@ -123,7 +122,7 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         Assert.StartsWith("payment-refused", listed.GetProperty("lastError").GetString());
         // And on the failed gauge, which stays up until the requeue (the failures counter ticked once, maybe before a restart).
         await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
-        Assert.True(BacklogGauges()["streambets.settlement.failed"] >= 1);
+        Assert.True(SettlementMetrics.Gauges()["streambets.settlement.failed"] >= 1);
 
         // Two days later the operator puts the money back and requeues: the rerun pays the rake and nobody twice.
         await stack.SettlementScalarAsync("UPDATE settlements SET created_at = created_at - interval '2 days' WHERE pool_id = $1", pool.Id);
@@ -131,19 +130,19 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         await using (var otherWorker = await stack.SettlementDb.OpenConnectionAsync())
         {
             // Another replica's worker holds the pool's run lock a moment, so the backlog is read while the settlement is due.
-            await RunLockAsync(otherWorker, "pg_advisory_lock", pool.Id);
+            await SettlementStack.RunLockAsync(otherWorker, "pg_advisory_lock", pool.Id);
             try
             {
                 Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
                 await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
-                var gauges = BacklogGauges();
+                var gauges = SettlementMetrics.Gauges();
                 Assert.Equal("due", (await stack.StatusAsync(pool.Id)).Status);
                 // Due again since the requeue, seconds ago: not since the pool finished, which would page on-call.
                 Assert.InRange(gauges["streambets.settlement.oldest_waiting_age"], 0, 60);
             }
             finally
             {
-                await RunLockAsync(otherWorker, "pg_advisory_unlock", pool.Id);
+                await SettlementStack.RunLockAsync(otherWorker, "pg_advisory_unlock", pool.Id);
             }
         }
         await stack.WaitSettledAsync(pool.Id);
@@ -196,14 +195,6 @@ public sealed class SettlementFailureTests(SettlementStack stack)
     private static AdmittedBet Admit(Guid userId, TestPool pool, Guid outcomeId, long stakeMinor) =>
         new(new PlaceBetCommand(userId, pool.Id, outcomeId, stakeMinor, $"late-{Guid.NewGuid():N}"), Guid.CreateVersion7(), DateTimeOffset.UtcNow);
 
-    private static async Task RunLockAsync(NpgsqlConnection session, string function, Guid poolId)
-    {
-        await using var command = new NpgsqlCommand($"SELECT {function}($1, hashtext($2))", session);
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = SettlementWorker.RunLockClass });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = poolId.ToString() });
-        await command.ExecuteScalarAsync();
-    }
-
     /// <summary>The first server stream of the client (StreamPoolBets or CalculatePayouts) never yields a message; later calls are untouched.</summary>
     private sealed class FirstStreamGoesSilent : Interceptor
     {
@@ -253,26 +244,5 @@ public sealed class SettlementFailureTests(SettlementStack stack)
                 throw new InvalidOperationException("Unreachable: the delay is infinite.");
             }
         }
-    }
-
-    /// <summary>The settlement backlog gauges' current values, read as an exporter would.</summary>
-    private static Dictionary<string, double> BacklogGauges()
-    {
-        var values = new Dictionary<string, double>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == SettlementTelemetry.Name && instrument.Name.StartsWith("streambets.settlement.", StringComparison.Ordinal))
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => values[instrument.Name] = value);
-        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => values[instrument.Name] = value);
-        listener.Start();
-        listener.RecordObservableInstruments();
-        return values;
     }
 }

@@ -262,6 +262,26 @@ public sealed class SettlementStack : IAsyncLifetime
         return await reader.ReadAsync() ? (reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)) : (null, null);
     }
 
+    /// <summary>
+    /// A session of its own on settlementdb, outside the pool, as another replica's lock session is: its advisory locks
+    /// last until it is closed or terminated (a pooled connection would keep them after Dispose).
+    /// </summary>
+    public async Task<NpgsqlConnection> OpenSessionAsync()
+    {
+        var session = new NpgsqlConnection(SettlementConnectionString + ";Pooling=false");
+        await session.OpenAsync();
+        return session;
+    }
+
+    /// <summary>Takes (pg_advisory_lock) or releases (pg_advisory_unlock) a pool's settlement run lock in the session.</summary>
+    public static async Task RunLockAsync(NpgsqlConnection session, string function, Guid poolId)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {function}($1, hashtext($2))", session);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = SettlementWorker.RunLockClass });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = poolId.ToString() });
+        await command.ExecuteScalarAsync();
+    }
+
     public async Task<long> SettlementScalarAsync(string sql, params object[] parameters)
     {
         await using var command = SettlementDb.CreateCommand(sql);

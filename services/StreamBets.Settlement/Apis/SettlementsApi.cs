@@ -61,9 +61,12 @@ public static partial class SettlementsApi
         return app;
     }
 
-    /// <summary>Every pool's settlement, newest first, optionally of one status: how an operator finds the failed ones.</summary>
+    /// <summary>
+    /// Every pool's settlement, newest first, optionally of one status: how an operator finds the failed ones; with
+    /// <paramref name="residue"/> = true only those settled with money left in their escrow (the escrow-residue gauge's).
+    /// </summary>
     public static async Task<Results<Ok<SettlementPageView>, ValidationProblem>> ListSettlements(
-        string? status, string? cursor, int? limit, SettlementStore store, CancellationToken cancellationToken)
+        string? status, bool? residue, string? cursor, int? limit, SettlementStore store, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (status is not null && !Statuses.Contains(status))
@@ -83,7 +86,7 @@ public static partial class SettlementsApi
             return TypedResults.ValidationProblem(errors, title: "Invalid query", type: ProblemTypeBase + "invalid-request");
         }
 
-        var (settlements, next) = await store.ListAsync(status, after, limit ?? DefaultPageSize, cancellationToken);
+        var (settlements, next) = await store.ListAsync(status, residue == true, after, limit ?? DefaultPageSize, cancellationToken);
         return TypedResults.Ok(new SettlementPageView([.. settlements.Select(SettlementView.Of)], next));
     }
 

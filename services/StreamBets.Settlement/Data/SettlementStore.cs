@@ -57,9 +57,39 @@ public readonly record struct SettledBet(Guid BetId, Guid UserId, string Result,
 public sealed record SettlementSummary(
     string Basis, long TotalMinor, long PaidMinor, long RakeMinor, long BreakageMinor, long BetCount, long WinningBets, long RefundedBets);
 
+/// <summary>
+/// A due settlement whose run lock a PostgreSQL session holds, with what pg_stat_activity says of that session (null
+/// where the settlement's role may not see it).
+/// </summary>
+public sealed record LockedSettlement(
+    Guid PoolId,
+    DateTimeOffset UpdatedAt,
+    int HolderPid,
+    string? HolderApplication,
+    string? HolderAddress,
+    DateTimeOffset? HolderConnectedAt,
+    string? HolderState,
+    DateTimeOffset? HolderStateSince);
+
+/// <summary>What <see cref="SettlementStore.BacklogAsync"/> read: the unfinished, the oldest's wait, the failed, the settled with an escrow residue.</summary>
+public sealed record SettlementBacklogCounts(long Waiting, DateTimeOffset? OldestSince, long Failed, long EscrowResiduePools);
+
 /// <summary>settlementdb: the settlements, the bets already settled, and their events (through the outbox, in the same transactions).</summary>
 public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
 {
+    /// <summary>
+    /// Advisory lock namespace of settlement runs: a run holds <c>pg_advisory_lock(RunLockClass, hashtext(pool_id))</c>,
+    /// which pg_locks shows as classid = RunLockClass, objid = the hash as an unsigned oid, objsubid = 2 (two int4 keys).
+    /// </summary>
+    public const int RunLockClass = 727_275;
+
+    /// <summary>The run locks granted in settlementdb now (objid = <c>hashtext(pool_id::text)::oid</c>) and the sessions holding them.</summary>
+    private static readonly string HeldRunLocks = $"""
+        SELECT l.objid, l.pid FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {RunLockClass} AND l.objsubid = 2
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        """;
+
     private const string Columns = """
         pool_id, kind, status, created_at, updated_at, next_attempt_at, attempts, last_error, started_at, finished_at, trace_parent,
         declared_totals, bet_count, total_minor, settled_bets, basis, paid_minor, rake_minor, breakage_minor, winning_bets, refunded_bets,
@@ -90,16 +120,18 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     }
 
     /// <summary>
-    /// Settlements newest first (by when their pool finished), optionally of one status, <paramref name="limit"/> at a
-    /// time after <paramref name="after"/>; the next page's cursor is null on the last page.
+    /// Settlements newest first (by when their pool finished), optionally of one status and optionally only those that
+    /// settled with money left in their escrow, <paramref name="limit"/> at a time after <paramref name="after"/>; the
+    /// next page's cursor is null on the last page.
     /// </summary>
     public async Task<(IReadOnlyList<SettlementRecord> Settlements, string? NextCursor)> ListAsync(
-        string? status, PageCursor? after, int limit, CancellationToken cancellationToken)
+        string? status, bool escrowResidueOnly, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
-        // Two statement texts rather than "$4 IS NULL OR status = $4", so each keeps its own index under a generic plan.
+        // Distinct statement texts rather than "$4 IS NULL OR status = $4", so each keeps its own index under a generic
+        // plan (the residue filter matches the partial index settlements_with_escrow_residue).
         await using var command = db.CreateCommand($"""
             SELECT {Columns} FROM settlements
-            WHERE {(status is null ? "" : "status = $4 AND ")}(created_at, pool_id) < ($1, $2)
+            WHERE {(status is null ? "" : "status = $4 AND ")}{(escrowResidueOnly ? "escrow_residue_minor <> 0 AND " : "")}(created_at, pool_id) < ($1, $2)
             ORDER BY created_at DESC, pool_id DESC
             LIMIT $3
             """);
@@ -127,11 +159,20 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         return (settlements, new PageCursor(settlements[^1].CreatedAt, settlements[^1].PoolId).ToString());
     }
 
-    /// <summary>Settlements waiting for a run (new, crashed, or due for a retry), the longest-waiting first.</summary>
+    /// <summary>
+    /// Settlements waiting for a run (new, crashed, or due for a retry), the longest-waiting first, except those whose run
+    /// lock a session holds: runs in progress, and runs of a vanished host whose session PostgreSQL keeps (with its
+    /// locks) until TCP keepalive gives up, about 2 h by Linux defaults. Their next_attempt_at stays where it was, so
+    /// without this they filled every worker's candidates while due pools further back waited.
+    /// </summary>
     public async Task<IReadOnlyList<Guid>> RunnableAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand(
-            "SELECT pool_id FROM settlements WHERE status IN ('due', 'running') AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2");
+        await using var command = db.CreateCommand($"""
+            SELECT pool_id FROM settlements
+            WHERE status IN ('due', 'running') AND next_attempt_at <= $1
+              AND hashtext(pool_id::text)::oid NOT IN (SELECT held.objid FROM ({HeldRunLocks}) held)
+            ORDER BY next_attempt_at LIMIT $2
+            """);
         command.Parameters.Add(Value(now));
         command.Parameters.Add(Value(limit));
         var pools = new List<Guid>();
@@ -142,6 +183,43 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         }
         return pools;
     }
+
+    /// <summary>
+    /// Due settlements whose run lock a session holds while the settlement has not moved (updated_at) since
+    /// <paramref name="quietSince"/>: a healthy run records progress with every payment slice, so these are most likely
+    /// held by a session whose client is gone.
+    /// </summary>
+    public async Task<IReadOnlyList<LockedSettlement>> StuckOnLockAsync(DateTimeOffset now, DateTimeOffset quietSince, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"""
+            SELECT s.pool_id, s.updated_at, held.pid, a.application_name, host(a.client_addr), a.backend_start, a.state, a.state_change
+            FROM settlements s
+            JOIN ({HeldRunLocks}) held ON held.objid = hashtext(s.pool_id::text)::oid
+            LEFT JOIN pg_stat_activity a ON a.pid = held.pid
+            WHERE s.status IN ('due', 'running') AND s.next_attempt_at <= $1 AND s.updated_at <= $2
+            ORDER BY s.updated_at
+            """);
+        command.Parameters.Add(Value(now));
+        command.Parameters.Add(Value(quietSince));
+        var stuck = new List<LockedSettlement>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
+            stuck.Add(new LockedSettlement(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2),
+                Text(3), Text(4), At(5), Text(6), At(7)));
+        }
+        return stuck;
+    }
+
+    /// <summary>
+    /// Writes why a due settlement does not run into last_error, leaving updated_at alone (it dates the last progress).
+    /// False if the settlement finished meanwhile or already says exactly this.
+    /// </summary>
+    public async Task<bool> ExplainStuckAsync(Guid poolId, string error, CancellationToken cancellationToken) =>
+        await ExecuteAsync("UPDATE settlements SET last_error = $2 WHERE pool_id = $1 AND status IN ('due', 'running') AND last_error IS DISTINCT FROM $2",
+            cancellationToken, poolId, error) == 1;
 
     /// <summary>Marks a run as started, if the settlement is still runnable; the caller holds the pool's run lock.</summary>
     public async Task<SettlementRecord?> StartAsync(Guid poolId, DateTimeOffset now, CancellationToken cancellationToken)
@@ -287,19 +365,22 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
 
     /// <summary>
     /// Settlements not finished yet (due or running) and when the oldest of them became due (created, or last requeued),
-    /// and how many stopped in 'failed' waiting for an operator.
+    /// how many stopped in 'failed' waiting for an operator, and how many settled with money left in their escrow.
     /// </summary>
-    public async Task<(long Waiting, DateTimeOffset? OldestSince, long Failed)> BacklogAsync(CancellationToken cancellationToken)
+    public async Task<SettlementBacklogCounts> BacklogAsync(CancellationToken cancellationToken)
     {
-        // The statuses lead settlements_newest_by_status, so this reads only the unfinished and failed rows.
+        // The statuses lead settlements_newest_by_status, so this reads only the unfinished and failed rows; the residues
+        // come from their own partial index, not from the millions of settled rows.
         await using var command = db.CreateCommand("""
             SELECT count(*) FILTER (WHERE status <> 'failed'), min(coalesce(requeued_at, created_at)) FILTER (WHERE status <> 'failed'),
-                   count(*) FILTER (WHERE status = 'failed')
+                   count(*) FILTER (WHERE status = 'failed'),
+                   (SELECT count(*) FROM settlements WHERE escrow_residue_minor <> 0 AND status = 'settled')
             FROM settlements WHERE status IN ('due', 'running', 'failed')
             """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt64(2));
+        return new SettlementBacklogCounts(
+            reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] values)

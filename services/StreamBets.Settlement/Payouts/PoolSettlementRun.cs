@@ -278,7 +278,7 @@ public sealed partial class PoolSettlementRun(
         {
             if (line.PayoutMinor > 0 && alreadySettled?.Contains(line.BetId) != true)
             {
-                transfers.Add(EscrowTransfer(PayoutTransferId(line.BetId), line.Result == "refunded" ? RefundReason : PayoutReason,
+                transfers.Add(EscrowTransfer(PayoutTransferId(line.BetId), TransferReason(line.Result),
                     $"bet:{line.BetId}", poolId, UserAccount(line.UserId), line.PayoutMinor));
             }
         }
@@ -292,10 +292,17 @@ public sealed partial class PoolSettlementRun(
         if (unrecorded.Length > 0)
         {
             var recorded = await store.RecordSettledAsync(poolId, unrecorded, time.GetUtcNow(), token);
-            SettlementTelemetry.BetsSettled.Add(recorded.Count);
+            foreach (var result in recorded.GroupBy(b => b.Result))
+            {
+                SettlementTelemetry.BetsSettled.Add(result.Count(), new KeyValuePair<string, object?>("result", result.Key));
+            }
             // Paid money is counted as its bets are recorded, once whichever run records them, not from the ledger's
-            // answers: a rerun's replayed payments answer DUPLICATE, and a crashed run's APPLIED answers were lost.
-            SettlementTelemetry.PaidMinor.Add(recorded.Sum(b => b.PayoutMinor), new KeyValuePair<string, object?>("reason", PayoutReason));
+            // answers: a rerun's replayed payments answer DUPLICATE, and a crashed run's APPLIED answers were lost. Its
+            // reason is the transfers' own: a refund is not a payout.
+            foreach (var reason in recorded.Where(b => b.PayoutMinor > 0).GroupBy(b => TransferReason(b.Result)))
+            {
+                SettlementTelemetry.PaidMinor.Add(reason.Sum(b => b.PayoutMinor), new KeyValuePair<string, object?>("reason", reason.Key));
+            }
         }
     }
 
@@ -341,6 +348,9 @@ public sealed partial class PoolSettlementRun(
         }
         return text.ToString();
     }
+
+    /// <summary>The reason of a bet's transfer (and of its paid metric): its stake back is a refund, anything else a payout.</summary>
+    private static string TransferReason(string result) => result == "refunded" ? RefundReason : PayoutReason;
 
     private static string ResultName(SettlementKind kind) => kind switch
     {

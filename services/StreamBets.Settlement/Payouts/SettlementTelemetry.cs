@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using StreamBets.Settlement.Data;
 
 namespace StreamBets.Settlement.Payouts;
 
@@ -12,10 +13,10 @@ public static class SettlementTelemetry
     private static readonly Meter Meter = new(Name);
 
     public static readonly Counter<long> BetsSettled = Meter.CreateCounter<long>(
-        "streambets.settlement.bets_settled", unit: "{bet}", description: "Bets recorded as settled (each once), by result.");
+        "streambets.settlement.bets_settled", unit: "{bet}", description: "Bets recorded as settled (each once), by result (won, lost, refunded).");
 
     public static readonly Counter<long> PaidMinor = Meter.CreateCounter<long>(
-        "streambets.settlement.paid", unit: "{minor_unit}", description: "Money moved out of pool escrows by settlement runs, by reason.");
+        "streambets.settlement.paid", unit: "{minor_unit}", description: "Money moved out of pool escrows by settlement runs, by reason (payout, refund, rake, breakage).");
 
     public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
         "streambets.settlement.duration", unit: "s", description: "Wall time of one settlement run, by outcome (settled, retry, failed).");
@@ -27,11 +28,11 @@ public static class SettlementTelemetry
         "streambets.settlement.failures", unit: "{settlement}", description: "Settlements stopped in 'failed', by reason. Page someone.");
 
     public static readonly Counter<long> EscrowResidues = Meter.CreateCounter<long>(
-        "streambets.settlement.escrow_residues", unit: "{settlement}", description: "Settled pools whose escrow did not end at 0.");
+        "streambets.settlement.escrow_residues", unit: "{settlement}", description: "Settled pools whose escrow did not end at 0, counted by the run that found it (see the escrow_residue_pools gauge).");
 
-    private sealed record Backlog(long Waiting, double OldestAgeSeconds, long Failed);
+    private sealed record Backlog(long Waiting, double OldestAgeSeconds, long Failed, long EscrowResiduePools, long StuckOnLock);
 
-    private static Backlog _backlog = new(0, 0, 0);
+    private static Backlog _backlog = new(0, 0, 0, 0, 0);
 
     static SettlementTelemetry()
     {
@@ -41,9 +42,13 @@ public static class SettlementTelemetry
             description: "How long the oldest unfinished settlement has waited. Alert when it grows past minutes: a settlement stuck retrying.");
         Meter.CreateObservableGauge("streambets.settlement.failed", () => Volatile.Read(ref _backlog).Failed, unit: "{settlement}",
             description: "Settlements stopped in 'failed' until an operator requeues them, as last read from settlementdb. Alert when above 0.");
+        Meter.CreateObservableGauge("streambets.settlement.escrow_residue_pools", () => Volatile.Read(ref _backlog).EscrowResiduePools, unit: "{settlement}",
+            description: "Settled pools whose escrow did not end at 0, as last read from settlementdb (a restart does not reset it). Alert when it rises.");
+        Meter.CreateObservableGauge("streambets.settlement.stuck_on_lock", () => Volatile.Read(ref _backlog).StuckOnLock, unit: "{settlement}",
+            description: "Due settlements whose run lock a session has held past StuckLockThreshold without progress: most likely a vanished host's session. Alert when above 0.");
     }
 
     /// <summary>What <see cref="SettlementBacklog"/> last read; the gauges report it.</summary>
-    public static void ReportBacklog(long waiting, TimeSpan oldestAge, long failed) =>
-        Volatile.Write(ref _backlog, new Backlog(waiting, Math.Max(0, oldestAge.TotalSeconds), failed));
+    public static void ReportBacklog(SettlementBacklogCounts counts, TimeSpan oldestAge, long stuckOnLock) =>
+        Volatile.Write(ref _backlog, new Backlog(counts.Waiting, Math.Max(0, oldestAge.TotalSeconds), counts.Failed, counts.EscrowResiduePools, stuckOnLock));
 }

@@ -26,7 +26,9 @@ public sealed class SettlementWorkerSignal
 /// after a restart (they are still 'running' in settlementdb). A pool is run by one worker at a time across replicas:
 /// the worker holds a PostgreSQL session advisory lock on the pool for the whole run, on a connection of its own, so
 /// a crashed replica's lock goes with its session. (Were two runs ever to overlap, they would still pay nobody twice:
-/// transfer ids, settled_bets and the settled status each admit one winner.)
+/// transfer ids, settled_bets and the settled status each admit one winner.) Candidates whose lock a session holds are
+/// skipped, so a vanished host's session, which PostgreSQL may keep for hours, holds back its own pools and no others;
+/// <see cref="SettlementBacklog"/> makes those visible.
 /// <para>
 /// A transient failure (a dependency down, bets still pending) leaves the settlement 'running' and retries it with
 /// exponential backoff; anything else stops it in 'failed' with the reason, logged as an error and counted.
@@ -37,7 +39,7 @@ public sealed partial class SettlementWorker(
     IOptions<SettlementOptions> options, ILogger<SettlementWorker> logger) : BackgroundService
 {
     /// <summary>Advisory lock namespace of settlement runs (the second key is <c>hashtext</c> of the pool id).</summary>
-    public const int RunLockClass = 727_275;
+    public const int RunLockClass = SettlementStore.RunLockClass;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Value.MaxConcurrentSettlements)).Select(_ => Task.Run(() => WorkAsync(stoppingToken), stoppingToken)));
@@ -78,6 +80,7 @@ public sealed partial class SettlementWorker(
     /// <summary>Claims and runs one runnable settlement; false when there was none to claim.</summary>
     private async Task<bool> RunNextAsync(CancellationToken stoppingToken)
     {
+        // Pools whose run lock is held are not among the candidates; one may still be locked between the query and here.
         var candidates = await store.RunnableAsync(time.GetUtcNow(), 16, stoppingToken);
         if (candidates.Count == 0)
         {
