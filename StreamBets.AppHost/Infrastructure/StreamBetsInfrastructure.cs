@@ -53,6 +53,14 @@ public sealed class StreamBetsInfrastructure
         return database;
     }
 
+    /// <summary>
+    /// A service host that vanishes (no FIN, no RST) leaves its sessions, and the session-level locks they hold (the
+    /// outbox relay's leader lock, a settlement's pool lock), on the server until its TCP keepalive gives up: about 2 h by
+    /// Linux defaults, 2 min with these. A managed server in a deployment should set the same three parameters.
+    /// </summary>
+    public static readonly string[] PostgresKeepaliveArguments =
+        ["-c", "tcp_keepalives_idle=60", "-c", "tcp_keepalives_interval=10", "-c", "tcp_keepalives_count=6"];
+
     public static StreamBetsInfrastructure Add(IDistributedApplicationBuilder builder)
     {
         var (mode, reason) = InfrastructureModeDetector.Detect(builder);
@@ -127,7 +135,8 @@ public sealed class StreamBetsInfrastructure
                 addContainerDatabase: null);
         }
 
-        var postgres = builder.AddPostgres("postgres").WithDataVolume().WithLifetime(ContainerLifetime.Persistent);
+        var postgres = builder.AddPostgres("postgres").WithDataVolume().WithLifetime(ContainerLifetime.Persistent)
+            .WithArgs(PostgresKeepaliveArguments);
         return new StreamBetsInfrastructure(
             InfrastructureMode.Containers,
             postgres: postgres,

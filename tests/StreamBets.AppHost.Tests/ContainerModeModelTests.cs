@@ -29,6 +29,22 @@ public sealed class ContainerModeModelTests
         Assert.Empty(builder.Resources.OfType<StreamBets.AppHost.Infrastructure.LocalServerResource>());
     }
 
+    [Fact]
+    public async Task The_postgres_container_drops_a_vanished_hosts_sessions_within_minutes()
+    {
+        await using var builder = await ContainerModeAsync();
+        var postgres = builder.Resources.OfType<ContainerResource>().Single(r => r.Name == "postgres");
+
+        List<object> arguments = [];
+        foreach (var callback in postgres.Annotations.OfType<CommandLineArgsCallbackAnnotation>())
+        {
+            await callback.Callback(new CommandLineArgsCallbackContext(arguments, postgres, CancellationToken.None));
+        }
+
+        // Their session-level locks (outbox leader, settlement pool lock) would otherwise outlive the host for about 2 h.
+        Assert.Equal(["-c", "tcp_keepalives_idle=60", "-c", "tcp_keepalives_interval=10", "-c", "tcp_keepalives_count=6"], arguments);
+    }
+
     [Theory]
     [InlineData("users", new[] { "usersdb", "redis", "kafka" }, new[] { "postgres", "redis", "kafka" })]
     [InlineData("pools", new[] { "poolsdb", "redis", "mongo", "kafka", "users" }, new[] { "postgres", "redis", "mongo", "kafka" })]
