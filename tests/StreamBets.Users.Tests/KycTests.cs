@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.Testing;
 using StreamBets.Users.Kyc;
@@ -158,6 +159,22 @@ public sealed class KycTests(AccountsTestApp app) : IClassFixture<AccountsTestAp
         var status = await StatusAsync(player);
         Assert.Equal((1, "rejected"), (status.Tier, status.LatestCheck!.Status));
         Assert.Equal(HttpStatusCode.Accepted, (await player.Client.PostAsJsonAsync("/api/users/me/kyc/checks", new { firstName = "Ana", lastName = "Silva" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_player_reads_the_reason_an_admin_gave_for_rejecting_their_check()
+    {
+        var player = await app.NewPlayerAsync();
+        var check = await StartCheckAsync(player, lastName: "Consider");
+        Assert.True(await app.EventuallyAsync(async () => (await StatusAsync(player)).LatestCheck!.Status == "review", step: TimeSpan.FromSeconds(10)));
+        using var admin = await app.AdminClientAsync();
+
+        await admin.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/reject", new { note = "  Selfie does not match the document " });
+
+        // Read as the player's app reads it: the field as sent over the wire.
+        var latest = (await player.Client.GetFromJsonAsync<JsonElement>("/api/users/me/kyc")).GetProperty("latestCheck");
+        Assert.Equal("rejected", latest.GetProperty("status").GetString());
+        Assert.Equal("Selfie does not match the document", latest.TryGetProperty("decisionNote", out var note) ? note.GetString() : null);
     }
 
     [Fact]

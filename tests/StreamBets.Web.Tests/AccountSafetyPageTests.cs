@@ -14,6 +14,7 @@ namespace StreamBets.Web.Tests;
 public sealed class AccountSafetyPageTests : IAsyncLifetime
 {
     private const string LimitsPath = "/api/users/me/limits";
+    private const string ExclusionPath = "/api/users/me/self-exclusion";
     private readonly ScriptedGateway _gateway = new();
     private readonly BunitContext _bunit = new();
     private IConnectionMultiplexer _redis = null!;
@@ -25,6 +26,7 @@ public sealed class AccountSafetyPageTests : IAsyncLifetime
         _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
         _bunit.Services.AddSingleton(client);
         _bunit.Services.AddSingleton(TimeProvider.System);
+        _bunit.AddPlayerClock();
     }
 
     public async Task DisposeAsync()
@@ -83,6 +85,28 @@ public sealed class AccountSafetyPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void The_exclusion_sent_is_the_period_its_confirmation_names_and_the_period_cannot_change_while_it_is_open()
+    {
+        var none = new LimitValue(null, null, null);
+        _gateway.Answer(LimitsPath, new Limits(none, none, none, none, null));
+        var page = _bunit.Render<ResponsibleGambling>();
+        page.WaitForElement("#limit-session");
+        _gateway.Answer(ExclusionPath, new SelfExclusionStatus("6-months", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMonths(6), true));
+
+        page.Find("#period-6-months").Change("6-months");
+        page.FindAll("form")[1].Submit();
+        var confirmation = page.WaitForElement("[role=alertdialog]").TextContent;
+        var lockedWhileOpen = page.Find("#period-indefinite").HasAttribute("disabled");
+        page.Find("#period-indefinite").Change("indefinite"); // a browser sends none from a disabled choice; bUnit does
+        page.Find("[role=alertdialog] button.danger").Click();
+
+        page.WaitForAssertion(() => Assert.NotNull(_gateway.LastBody(ExclusionPath)));
+        Assert.Equal("6-months", _gateway.LastBody(ExclusionPath)!.Value.GetProperty("period").GetString());
+        Assert.Contains("6 months", confirmation);
+        Assert.True(lockedWhileOpen, "The period could still be changed while its confirmation was open.");
+    }
+
+    [Fact]
     public async Task A_double_click_on_save_limits_sends_them_once()
     {
         var none = new LimitValue(null, null, null);
@@ -108,7 +132,7 @@ public sealed class AccountSafetyPageTests : IAsyncLifetime
         _gateway.Answer("/api/users/me/kyc", new KycStatus(1, "passport", true, false, null));
         var page = _bunit.Render<Verify>();
         page.WaitForElement("#first-name");
-        _gateway.Answer("/api/users/me/kyc/checks", new KycCheck(Guid.NewGuid(), "sandbox", "pending", null, DateTimeOffset.UtcNow, null));
+        _gateway.Answer("/api/users/me/kyc/checks", new KycCheck(Guid.NewGuid(), "sandbox", "pending", null, DateTimeOffset.UtcNow, null, null));
         var release = _gateway.Hold("/api/users/me/kyc/checks");
         page.Find("#first-name").Change("Ana");
         page.Find("#last-name").Change("Silva");
@@ -120,6 +144,19 @@ public sealed class AccountSafetyPageTests : IAsyncLifetime
         await Task.WhenAll(first, second);
 
         page.WaitForAssertion(() => Assert.Equal(["POST /api/users/me/kyc/checks"], _gateway.Changes));
+    }
+
+    [Fact]
+    public void A_check_rejected_in_review_tells_the_player_why_above_the_form_to_start_a_new_one()
+    {
+        var rejected = new KycCheck(Guid.NewGuid(), "sandbox", "rejected", "consider", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, "Selfie does not match the document");
+        _gateway.Answer("/api/users/me/kyc", new KycStatus(1, "passport", true, false, rejected));
+
+        var page = _bunit.Render<Verify>();
+
+        page.WaitForElement("#first-name");
+        Assert.Equal("Your last check was rejected: Selfie does not match the document. You can start a new check.",
+            page.Find("[data-testid=check-rejected]").TextContent.Trim());
     }
 
     /// <summary>Waits without blocking the test's thread, which the page's handler continues on (a bUnit wait would

@@ -1,5 +1,6 @@
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.JSInterop;
 using StreamBets.FrontEnd;
 using StreamBets.FrontEnd.Gateway;
 using StreamBets.Web.Components.Pages;
@@ -10,7 +11,7 @@ namespace StreamBets.Web.Tests;
 
 /// <summary>
 /// The pool page tells the player what became of each bet they sent: a pending one until the Bet Engine decides it,
-/// and one whose answer was lost before any different bet is sent.
+/// and one whose answer was lost before any different bet is sent. A tap after the lock time is told the pool is locked.
 /// </summary>
 public sealed class BetAnswerTests : PlayerPageTest
 {
@@ -117,6 +118,26 @@ public sealed class BetAnswerTests : PlayerPageTest
         Assert.Equal(keys[0], keys[1]);
         Assert.NotEqual(keys[1], keys[2]);
         Assert.Equal(20_00, Gateway.LastBody("/api/bets")!.Value.GetProperty("stakeMinor").GetInt64());
+    }
+
+    [Fact]
+    public async Task An_outcome_tapped_just_after_the_lock_time_shows_the_pool_locked_and_keeps_the_session()
+    {
+        var pool = OpenPool() with { LocksAt = Clock.GetUtcNow().AddSeconds(1) };
+        var page = RenderPool(pool);
+        // The browser cannot focus a bet button that has left the page: its error, uncaught, would end the session.
+        Bunit.JSInterop.SetupVoid("Blazor._internal.domWrapper.focus", _ => true).SetException(new JSException("Unable to focus an invalid element."));
+
+        Clock.Advance(TimeSpan.FromSeconds(2)); // past the lock time, before the page's next poll redraws it
+        await page.FindAndClickAsync("[data-testid=odds-row][data-outcome=Yes] button.odds-pick");
+
+        if (Bunit.Renderer.UnhandledException.IsCompleted)
+        {
+            Assert.Fail($"The tap threw, which ends the player's circuit: {await Bunit.Renderer.UnhandledException}");
+        }
+        Assert.Single(page.FindAll("[data-testid=pool-state] .badge-locked"));
+        Assert.Empty(page.FindAll("[data-testid=bet-form]"));
+        Assert.Empty(Gateway.Changes);
     }
 
     [Fact]

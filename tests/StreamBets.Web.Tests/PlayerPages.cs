@@ -31,5 +31,17 @@ internal static class PlayerPages
         bunit.Services.AddSingleton(client);
         bunit.Services.AddSingleton(live);
         bunit.Services.AddSingleton(time);
+        bunit.AddPlayerClock();
     }
+
+    /// <summary>The player's clock, on a browser whose time zone is UTC (a test of the zone scripts another after this).</summary>
+    public static void AddPlayerClock(this BunitContext bunit)
+    {
+        bunit.Services.AddScoped<PlayerClock>();
+        bunit.BrowserTimeZone("UTC");
+    }
+
+    /// <summary>The time zone the browser answers (bUnit answers with the latest such setup).</summary>
+    public static void BrowserTimeZone(this BunitContext bunit, string zone) =>
+        bunit.JSInterop.Setup<string?>(PlayerClock.ZoneFunction).SetResult(zone);
 }

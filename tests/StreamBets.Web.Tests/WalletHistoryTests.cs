@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,6 +69,20 @@ public sealed class WalletHistoryTests : PlayerPageTest
 
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Amounts(page).SequenceEqual([Money.FormatSigned(newest.AmountMinor), Money.FormatSigned(older.AmountMinor)])), TimeSpan.FromSeconds(15)),
             "History shows: " + string.Join(", ", Amounts(page)));
+    }
+
+    [Fact]
+    public void A_history_line_shows_its_time_on_the_players_clock_not_the_servers()
+    {
+        Bunit.BrowserTimeZone("America/Sao_Paulo");
+        // 15:30 in São Paulo, which has kept UTC-3 all year since 2019.
+        var at = new DateTimeOffset(2026, 3, 15, 18, 30, 0, TimeSpan.Zero);
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([Line(10_00, 10_00) with { CreatedAt = at }], null));
+
+        var page = Bunit.Render<WalletPage>();
+
+        var saoPaulo = new DateTime(2026, 3, 15, 15, 30, 0).ToString("g", CultureInfo.CurrentCulture);
+        page.WaitForAssertion(() => Assert.Contains(saoPaulo, page.Find("[data-testid=wallet-history] tbody tr").TextContent));
     }
 
     private static string[] Amounts(IRenderedComponent<WalletPage> page) =>

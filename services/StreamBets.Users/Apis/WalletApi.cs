@@ -5,6 +5,7 @@ using StreamBets.Contracts.Wallet;
 using StreamBets.Users.Deposits;
 using StreamBets.Users.Ledger;
 using StreamBets.Users.ResponsibleGambling;
+using StreamBets.Users.Withdrawals;
 using TransferRequest = StreamBets.Users.Ledger.TransferRequest;
 using TransferStatus = StreamBets.Users.Ledger.TransferStatus;
 
@@ -13,7 +14,7 @@ namespace StreamBets.Users.Apis;
 /// <summary>
 /// Players read their own wallet; the user id comes only from the validated token's <c>sub</c>, so
 /// no route can name another player's wallet. Admins can fund a wallet from PSP clearing in sandbox mode,
-/// and where sandbox deposits are on (local mode) players can deposit play money into their own wallet.
+/// and where sandbox deposits are on (local mode) players can deposit play money into their own wallet and withdraw it again.
 /// </summary>
 public static class WalletApi
 {
@@ -28,12 +29,21 @@ public static class WalletApi
     /// <summary>
     /// Player-facing sandbox deposits: off unless <c>Wallet:SandboxDeposits</c> is true (Development settings and the
     /// AppHost's local mode set it). They obey the same rules as a real deposit: KYC tier, self-exclusion, deposit limits.
+    /// The same setting turns on sandbox withdrawals: it is the sandbox PSP, and money that can go in must be able to come out.
     /// </summary>
     public const string SandboxDepositsSetting = "Wallet:SandboxDeposits";
     public const string SandboxDepositReason = SandboxDeposits.Reason;
 
     /// <summary>R$ 1.000,00 per call: enough to play with, small enough that a typo is not a fortune.</summary>
     public const long MaxSandboxDepositMinor = 100_000;
+
+    public const string SandboxWithdrawalReason = SandboxWithdrawals.Reason;
+
+    /// <summary>
+    /// R$ 100.000,00 per call: winnings can far exceed one deposit, so the deposit cap would not do; the balance caps
+    /// a withdrawal anyway, and a bigger sum is a typo or a case for a person.
+    /// </summary>
+    public const long MaxSandboxWithdrawalMinor = 10_000_000;
 
     public static WebApplication MapWalletApi(this WebApplication app)
     {
@@ -43,6 +53,7 @@ public static class WalletApi
         if (app.Configuration.GetValue<bool>(SandboxDepositsSetting))
         {
             wallet.MapPost("/sandbox-deposit", SandboxDepositAsync).WithName("SandboxDeposit");
+            wallet.MapPost("/sandbox-withdrawal", SandboxWithdrawalAsync).WithName("SandboxWithdrawal");
         }
 
         // Support: an operator answering "where is my payout?" reads the player's wallet as the player would.
@@ -125,8 +136,7 @@ public static class WalletApi
         var transferId = WalletTransferIds.FromName($"sandbox-credit:{idempotencyKey}");
         var outcome = await ledger.TransferAsync(new TransferRequest(
             transferId.ToString(), SandboxCreditReason, [TransferLeg.Between(LedgerAccountId.PspClearing, LedgerAccountId.ForUser(user), request.AmountMinor)]), cancellationToken);
-        var (credit, refused) = ToCredit(outcome, user, response);
-        return credit is not null ? TypedResults.Ok(credit) : refused!;
+        return Credited(outcome, user, response) is { } credit ? TypedResults.Ok(credit) : LedgerRefusal(outcome, CreditRefusedTitle);
     }
 
     /// <summary>
@@ -159,21 +169,60 @@ public static class WalletApi
         var result = await deposits.DepositAsync(userId, depositId, request.AmountMinor, user.GetSessionId(), cancellationToken);
         if (result.Credit is null)
         {
-            return result.Refusal is { } refusal ? DepositRefused(refusal) : TypedResults.Forbid();
+            return result.Refusal is { } refusal ? NotEligible(refusal, "Deposit not allowed") : TypedResults.Forbid();
         }
-        var (credit, refused) = ToCredit(result.Credit, userId, response);
-        return credit is not null ? TypedResults.Ok(credit) : refused!;
+        return Credited(result.Credit, userId, response) is { } credit ? TypedResults.Ok(credit) : LedgerRefusal(result.Credit, CreditRefusedTitle);
     }
 
-    /// <summary>A refused deposit names the eligibility reason as its problem type, as a refused bet does.</summary>
-    private static ProblemHttpResult DepositRefused(EligibilityDecision decision)
+    /// <summary>
+    /// A player withdraws play money from their own wallet to the sandbox PSP. It is judged as a real withdrawal would be
+    /// (<see cref="EligibilityChecker"/> with action withdraw: age, lockout, KYC tier 2; self-exclusion and session limits
+    /// do not stop a withdrawal) and debited in the check's own transaction (<see cref="SandboxWithdrawals"/>); the ledger
+    /// refuses more than the balance (422 insufficient-funds). The Idempotency-Key makes retries safe, as for deposits.
+    /// </summary>
+    public static async Task<Results<Ok<SandboxWithdrawalResponse>, ValidationProblem, ProblemHttpResult, ForbidHttpResult>> SandboxWithdrawalAsync(
+        ClaimsPrincipal user,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        SandboxWithdrawalRequest request,
+        SandboxWithdrawals withdrawals,
+        HttpResponse response,
+        CancellationToken cancellationToken)
+    {
+        if (!TryGetUserId(user, out var userId))
+        {
+            return TypedResults.Forbid();
+        }
+        var errors = new Dictionary<string, string[]>();
+        AddKeyAndAmountErrors(errors, idempotencyKey, request.AmountMinor, MaxSandboxWithdrawalMinor);
+        if (errors.Count > 0)
+        {
+            return OutcomeResults.Invalid(errors);
+        }
+
+        // Scoped by user, as deposit keys are; the transfer id is the withdrawal id.
+        var withdrawalId = WalletTransferIds.FromName($"sandbox-withdrawal:{userId:D}:{idempotencyKey}");
+        var result = await withdrawals.WithdrawAsync(userId, withdrawalId, request.AmountMinor, user.GetSessionId(), cancellationToken);
+        if (result.Debit is null)
+        {
+            return result.Refusal is { } refusal ? NotEligible(refusal, "Withdrawal not allowed") : TypedResults.Forbid();
+        }
+        if (WalletPosting(result.Debit, userId, response) is not { } posting)
+        {
+            return LedgerRefusal(result.Debit, "The withdrawal cannot be made.");
+        }
+        var transfer = result.Debit.Transfer!;
+        return TypedResults.Ok(new SandboxWithdrawalResponse(transfer.TransferId, userId, -posting.AmountMinor, posting.BalanceAfterMinor, transfer.CreatedAt));
+    }
+
+    /// <summary>A refused deposit or withdrawal names the eligibility reason as its problem type, as a refused bet does.</summary>
+    private static ProblemHttpResult NotEligible(EligibilityDecision decision, string title)
     {
         var reason = decision.Reason ?? "not-eligible";
         var status = reason == EligibilityReasons.DepositLimitExceeded ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status403Forbidden;
         var extensions = decision.DepositAllowanceMinor is { } allowance
             ? new Dictionary<string, object?> { ["depositAllowanceMinor"] = allowance }
             : null;
-        return TypedResults.Problem(detail: decision.Message, statusCode: status, title: "Deposit not allowed", type: LedgerErrors.ProblemType(reason), extensions: extensions);
+        return TypedResults.Problem(detail: decision.Message, statusCode: status, title: title, type: LedgerErrors.ProblemType(reason), extensions: extensions);
     }
 
     private static void AddKeyAndAmountErrors(Dictionary<string, string[]> errors, string? idempotencyKey, long amountMinor, long maxAmountMinor)
@@ -188,28 +237,40 @@ public static class WalletApi
         }
     }
 
-    /// <summary>The answer to a credit from PSP clearing: the wallet's line (a replay says so in a header), or the ledger's refusal.</summary>
-    private static (SandboxCreditResponse? Credit, ProblemHttpResult? Refused) ToCredit(TransferOutcome outcome, Guid userId, HttpResponse response)
-    {
-        var wallet = LedgerAccountId.ForUser(userId);
-        if (outcome.Transfer is { } transfer)
-        {
-            if (outcome.Status == TransferStatus.Duplicate)
-            {
-                response.Headers[ReplayedHeader] = "true";
-            }
-            var posting = transfer.Postings.Single(p => p.Account == wallet);
-            return (new SandboxCreditResponse(transfer.TransferId, userId, posting.AmountMinor, posting.BalanceAfterMinor, transfer.CreatedAt), null);
-        }
+    private const string CreditRefusedTitle = "The credit cannot be applied.";
 
-        return (null, TypedResults.Problem(
-            detail: outcome.Detail,
-            statusCode: outcome.ErrorReason == LedgerErrors.IdempotencyKeyReused ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest,
-            title: outcome.ErrorReason == LedgerErrors.IdempotencyKeyReused
-                ? "The idempotency key was already used for a different request."
-                : "The credit cannot be applied.",
-            type: LedgerErrors.ProblemType(outcome.ErrorReason!)));
+    /// <summary>The answer to a credit from PSP clearing: the wallet's line, or null when the ledger refused it.</summary>
+    private static SandboxCreditResponse? Credited(TransferOutcome outcome, Guid userId, HttpResponse response) =>
+        WalletPosting(outcome, userId, response) is { } posting
+            ? new SandboxCreditResponse(outcome.Transfer!.TransferId, userId, posting.AmountMinor, posting.BalanceAfterMinor, outcome.Transfer.CreatedAt)
+            : null;
+
+    /// <summary>The wallet's line of a transfer the ledger applied, now or before (a replay says so in a header); null when it refused.</summary>
+    private static CommittedPosting? WalletPosting(TransferOutcome outcome, Guid userId, HttpResponse response)
+    {
+        if (outcome.Transfer is not { } transfer)
+        {
+            return null;
+        }
+        if (outcome.Status == TransferStatus.Duplicate)
+        {
+            response.Headers[ReplayedHeader] = "true";
+        }
+        var wallet = LedgerAccountId.ForUser(userId);
+        return transfer.Postings.Single(p => p.Account == wallet);
     }
+
+    /// <summary>The ledger's refusal: a reused key is a conflict, a balance too small a broken rule (as for a bet), anything else a bad request.</summary>
+    private static ProblemHttpResult LedgerRefusal(TransferOutcome outcome, string title) => TypedResults.Problem(
+        detail: outcome.Detail,
+        statusCode: outcome.ErrorReason switch
+        {
+            LedgerErrors.IdempotencyKeyReused => StatusCodes.Status409Conflict,
+            LedgerErrors.InsufficientFunds => StatusCodes.Status422UnprocessableEntity,
+            _ => StatusCodes.Status400BadRequest,
+        },
+        title: outcome.ErrorReason == LedgerErrors.IdempotencyKeyReused ? "The idempotency key was already used for a different request." : title,
+        type: LedgerErrors.ProblemType(outcome.ErrorReason!));
 
     private static bool TryGetUserId(ClaimsPrincipal user, out Guid userId) =>
         Guid.TryParse(user.FindFirstValue("sub"), out userId) && userId != Guid.Empty;
@@ -225,3 +286,8 @@ public sealed record WalletHistoryResponse(IReadOnlyList<WalletHistoryItem> Item
 public sealed record SandboxCreditRequest(long AmountMinor);
 
 public sealed record SandboxCreditResponse(Guid TransferId, Guid UserId, long AmountMinor, long BalanceMinor, DateTimeOffset CreatedAt);
+
+public sealed record SandboxWithdrawalRequest(long AmountMinor);
+
+/// <summary>A sandbox withdrawal as applied: <c>amountMinor</c> is what left the wallet (positive; its history line shows it negative).</summary>
+public sealed record SandboxWithdrawalResponse(Guid TransferId, Guid UserId, long AmountMinor, long BalanceMinor, DateTimeOffset CreatedAt);

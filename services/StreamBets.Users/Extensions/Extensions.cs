@@ -4,6 +4,7 @@ using StreamBets.Messaging;
 using StreamBets.Users.Accounts;
 using StreamBets.Users.Auth;
 using StreamBets.Users.Deposits;
+using StreamBets.Users.Withdrawals;
 using StreamBets.Users.IntegrationEvents.EventHandling;
 using StreamBets.Users.Kyc;
 using StreamBets.Users.Ledger;
@@ -28,6 +29,7 @@ internal static class Extensions
 
         builder.Services.AddSingleton<LedgerStore>();
         builder.Services.AddSingleton<SandboxDeposits>();
+        builder.Services.AddSingleton<SandboxWithdrawals>();
         builder.AddAccounts();
         builder.AddKyc();
         builder.AddResponsibleGambling();

@@ -8,10 +8,12 @@ public sealed record SubmitDocumentRequest(string? DocumentType, string? Documen
 
 public sealed record StartCheckRequest(string? FirstName, string? LastName);
 
-public sealed record KycCheckView(Guid CheckId, string Provider, string ProviderCheckId, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt)
+/// <summary>A check as its player (and the admin who decided it) sees it: a rejection's note is the reason the player is told.</summary>
+public sealed record KycCheckView(
+    Guid CheckId, string Provider, string ProviderCheckId, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, string? DecisionNote)
 {
     public static KycCheckView From(KycCheck check) =>
-        new(check.Id, check.Provider, check.ProviderCheckId, check.Status, check.ProviderResult, check.CreatedAt, check.CompletedAt);
+        new(check.Id, check.Provider, check.ProviderCheckId, check.Status, check.ProviderResult, check.CreatedAt, check.CompletedAt, check.DecisionNote);
 }
 
 public sealed record KycStatusView(int Tier, string? DocumentType, bool MayBetAndDeposit, bool MayWithdraw, KycCheckView? LatestCheck);

@@ -471,6 +471,14 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     }
 
     /// <summary>An account that was never used has a balance of zero.</summary>
+    /// <summary>Whether a transfer with this id was applied, as the caller's transaction sees it.</summary>
+    public static async Task<bool> IsAppliedAsync(NpgsqlTransaction transaction, Guid transferId, CancellationToken cancellationToken)
+    {
+        await using var select = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM ledger_transfers WHERE transfer_id = $1)", transaction.Connection, transaction);
+        select.Parameters.Add(Value(transferId));
+        return await select.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
     public async Task<long> GetBalanceAsync(LedgerAccountId account, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("SELECT balance FROM ledger_accounts WHERE code = $1");

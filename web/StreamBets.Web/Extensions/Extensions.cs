@@ -32,5 +32,6 @@ internal static class Extensions
         services.AddScoped<LiveUpdates>();
         services.AddScoped<WalletState>();
         services.AddScoped<Toasts>();
+        services.AddScoped<PlayerClock>();
     }
 }

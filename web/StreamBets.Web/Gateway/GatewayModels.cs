@@ -15,7 +15,8 @@ public sealed record WalletHistoryPage(IReadOnlyList<WalletHistoryItem> Items, s
 
 public sealed record SandboxDeposit(Guid TransferId, Guid UserId, long AmountMinor, long BalanceMinor, DateTimeOffset CreatedAt);
 
-public sealed record KycCheck(Guid CheckId, string Provider, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
+/// <summary>The player's identity check; <paramref name="DecisionNote"/> is an operator's reason, given with every rejection in review.</summary>
+public sealed record KycCheck(Guid CheckId, string Provider, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, string? DecisionNote);
 
 public sealed record KycStatus(int Tier, string? DocumentType, bool MayBetAndDeposit, bool MayWithdraw, KycCheck? LatestCheck);
 
