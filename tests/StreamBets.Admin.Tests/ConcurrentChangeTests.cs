@@ -91,6 +91,7 @@ public sealed class ConcurrentChangeTests : ConsoleTest
 
         links = []; // another operator moved it to another streamer
         await page.Find("[data-testid=channel-link] button").ClickAsync(new());
+        await Confirmation(page, "[data-testid=channel-link]").ClickAsync(new());
 
         Assert.Contains($"DELETE /api/pools/admin/channels/twitch/foo?ownerId={streamer.Id}", Gateway.Requests);
         Assert.Equal("channel-owner-changed", page.Find("[data-testid=problem]").GetAttribute("data-code"));

@@ -69,7 +69,7 @@ public abstract class ConsoleTest : IAsyncLifetime
     protected static AngleSharp.Dom.IElement Button<TPage>(IRenderedComponent<TPage> page, string row, string text) where TPage : IComponent =>
         page.FindAll($"{row} button").Single(button => button.TextContent.StartsWith(text, StringComparison.Ordinal));
 
-    /// <summary>A live pool's confirmation, open in its row: the button that acts, then Keep.</summary>
+    /// <summary>The confirmation open in <paramref name="row"/> (any element around it): its first button acts, the second closes it.</summary>
     protected static AngleSharp.Dom.IElement Confirmation<TPage>(IRenderedComponent<TPage> page, string row) where TPage : IComponent =>
         page.FindAll($"{row} [data-testid=confirm] button")[0];
 
@@ -79,6 +79,10 @@ public abstract class ConsoleTest : IAsyncLifetime
         await Button(page, row, action).ClickAsync(new());
         await Confirmation(page, row).ClickAsync(new());
     }
+
+    /// <summary>The element the page last moved keyboard focus to, by its element reference.</summary>
+    protected string? FocusedLast() =>
+        Bunit.JSInterop.Invocations.Last(i => i.Identifier.EndsWith("focus", StringComparison.Ordinal)).Arguments[0] is ElementReference element ? element.Id : null;
 
     /// <summary>Live pools showing one open pool whose lock is answered at once; its row's selector.</summary>
     protected (IRenderedComponent<LivePools> Page, PoolSummary Pool, string Row) LivePoolsWithOneToLock()

@@ -80,7 +80,9 @@ public sealed class DoubleClickTests : ConsoleTest
         var page = Bunit.Render<KycReviews>();
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=kyc-review]")));
 
-        await ClickTwiceAsync(page, $"[data-check-id='{review.CheckId}'] button.primary", $"/api/users/admin/kyc/reviews/{review.CheckId}/approve");
+        await page.Find($"[data-check-id='{review.CheckId}'] button.primary").ClickAsync(new()); // Approve asks first
+
+        await ClickTwiceAsync(page, $"[data-check-id='{review.CheckId}'] [data-testid=confirm] button.primary", $"/api/users/admin/kyc/reviews/{review.CheckId}/approve");
 
         Assert.Single(Gateway.Requests, r => r.StartsWith($"POST /api/users/admin/kyc/reviews/{review.CheckId}", StringComparison.Ordinal));
         Assert.Contains("is approved", page.Find("[data-testid=message]").TextContent);
@@ -99,7 +101,8 @@ public sealed class DoubleClickTests : ConsoleTest
         page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=kyc-review]").Count));
         var release = Gateway.HoldNext($"/api/users/admin/kyc/reviews/{ana.CheckId}/approve");
 
-        var first = FirstRowApprove(page).Single().ClickAsync(new());
+        await FirstRowApprove(page).Single().ClickAsync(new()); // asks first
+        var first = FirstRowApprove(page).Single().ClickAsync(new()); // the confirmation's Approve
         release.SetResult();
         await first;
         foreach (var again in FirstRowApprove(page)) // the operator clicks again where Ana's Approve was

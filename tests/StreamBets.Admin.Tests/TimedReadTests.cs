@@ -1,5 +1,4 @@
 using Bunit;
-using Microsoft.AspNetCore.Components;
 using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Operations;
 
@@ -117,10 +116,6 @@ public sealed class TimedReadTests : ConsoleTest
         Assert.Equal(Button(page, row, "Cancel").GetAttribute("blazor:elementReference"), FocusedLast());
         Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
     }
-
-    /// <summary>The element the page last moved keyboard focus to, by its element reference.</summary>
-    private string? FocusedLast() =>
-        Bunit.JSInterop.Invocations.Last(i => i.Identifier.EndsWith("focus", StringComparison.Ordinal)).Arguments[0] is ElementReference element ? element.Id : null;
 
     [Fact]
     public async Task Live_pools_are_read_again_after_a_read_that_failed_unexpectedly()

@@ -44,6 +44,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await Expect(console.Locator("[data-testid=account]")).ToHaveAttributeAsync("data-role", "player");
             await console.Locator("#role").SelectOptionAsync("streamer");
             await console.GetByRole(AriaRole.Button, new() { Name = "Change role" }).ClickAsync();
+            await ConfirmAsync(console, "from player to streamer");
             await Expect(console.Locator("[data-testid=account]")).ToHaveAttributeAsync("data-role", "streamer");
             await BrowserFixture.ScreenshotAsync(console, "8-console-accounts");
 
@@ -65,6 +66,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             Assert.Equal(channel, linked.GetProperty("channel").GetProperty("channelId").GetString());
 
             await row.GetByRole(AriaRole.Button, new() { Name = "Unlink" }).ClickAsync();
+            await ConfirmAsync(console, $"Unlink kick:{channel}");
             await Expect(row).ToHaveCountAsync(0);
             await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync($"kick:{channel} is unlinked");
             Assert.Empty((await Api.AdminGetAsync($"/api/pools/admin/channels?ownerId={player.Id}")).EnumerateArray());
@@ -121,6 +123,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
         await Step("template-deleted", async () =>
         {
             await console.Locator($"[data-template-id={templateId}]").GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+            await ConfirmAsync(console, $"Delete template {templateId}");
             await Expect(console.Locator($"[data-template-id={templateId}]")).ToHaveCountAsync(0);
             await Expect(console.Locator($"[data-testid=change][data-action=template-deleted][data-subject={templateId}]")).ToHaveCountAsync(1);
             Assert.DoesNotContain(TemplateIds(await Api.AdminGetAsync("/api/pools/templates")), id => id == templateId);
@@ -298,6 +301,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await Expect(row).ToBeVisibleAsync();
             await BrowserFixture.ScreenshotAsync(console, "11-console-kyc-review");
             await row.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+            await ConfirmAsync(console, "raised to tier 2");
             await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("approved");
             await Expect(row).ToHaveAttributeAsync("data-decision", "Approved"); // in place, without buttons, until Refresh
         });
@@ -311,6 +315,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
 
             await row.Locator("input").FillAsync("The document photo is unreadable.");
             await row.GetByRole(AriaRole.Button, new() { Name = "Reject" }).ClickAsync();
+            await ConfirmAsync(console, "The document photo is unreadable.");
             await Expect(console.Locator("[data-testid=message]")).ToContainTextAsync("rejected");
             await Expect(row).ToHaveAttributeAsync("data-decision", "Rejected");
         });
@@ -319,6 +324,14 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
         Assert.DoesNotContain(queue.EnumerateArray(), r => r.GetProperty("userId").GetGuid() is var id && (id == approved.Id || id == rejected.Id));
         Assert.Equal(2, (await Api.AdminGetAsync($"/api/users/admin/users?email={Uri.EscapeDataString(approved.Email)}")).GetProperty("kycTier").GetInt32());
         Assert.Equal(1, (await Api.AdminGetAsync($"/api/users/admin/users?email={Uri.EscapeDataString(rejected.Email)}")).GetProperty("kycTier").GetInt32());
+    }
+
+    /// <summary>The console asks before an action it cannot easily undo: the question names it, and its first button confirms.</summary>
+    private static async Task ConfirmAsync(IPage console, string questionNames)
+    {
+        var confirmation = console.Locator("[data-testid=confirm]");
+        await Expect(confirmation).ToContainTextAsync(questionNames);
+        await confirmation.GetByRole(AriaRole.Button).First.ClickAsync();
     }
 
     private static IEnumerable<string?> TemplateIds(JsonElement templates) => templates.EnumerateArray().Select(t => t.GetProperty("id").GetString());

@@ -1,0 +1,269 @@
+using Bunit;
+using StreamBets.Admin.Components.Pages;
+using StreamBets.Admin.Operations;
+
+namespace StreamBets.Admin.Tests;
+
+/// <summary>
+/// Changes an operator cannot easily undo ask first, as Live pools' Lock and Cancel do: the first button sends nothing
+/// and opens a confirmation that names what will happen and to whom, with keyboard focus on its confirming button;
+/// confirming sends the change once, Cancel sends nothing. Before, a template was deleted, a player's identity approved
+/// (tier 2, withdrawals allowed), a channel unlinked and a streamer demoted (every session ended) on a single click,
+/// Delete right beside Edit.
+/// </summary>
+public sealed class ConfirmationTests : ConsoleTest
+{
+    private const string Templates = "[data-testid=templates]";
+    private const string Role = "[data-testid=account]";
+    private const string Channel = "[data-testid=channel-link]";
+
+    [Fact]
+    public async Task Delete_asks_first_naming_the_template_and_deletes_it_once_confirmed()
+    {
+        var page = await PoolSettingsWithTemplateAsync();
+        var row = "[data-template-id=next-map]";
+
+        await ClickSendingNothingAsync(Button(page, row, "Delete"));
+
+        var confirm = AssertAsked(page, row, "Delete template next-map");
+        Assert.Contains("Delete template next-map (\"Who wins the next map?\")?", confirm.TextContent);
+        Assert.DoesNotContain(page.FindAll($"{row} button"), b => b.TextContent == "Edit"); // not left beside it
+        await Confirmation(page, row).ClickAsync(new());
+        Assert.Single(Gateway.Requests, r => r.StartsWith("DELETE", StringComparison.Ordinal));
+        Assert.Contains("DELETE /api/pools/admin/templates/next-map", Gateway.Requests);
+        Assert.Empty(page.FindAll(row));
+        Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
+    public async Task Cancel_keeps_the_template_sends_nothing_and_gives_the_keyboard_back_to_Delete()
+    {
+        var page = await PoolSettingsWithTemplateAsync();
+        var row = "[data-template-id=next-map]";
+
+        await ClickSendingNothingAsync(Button(page, row, "Delete"));
+        await ClickSendingNothingAsync(Button(page, row, "Cancel"));
+
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Equal(Button(page, row, "Delete").GetAttribute("blazor:elementReference"), FocusedLast());
+        Assert.Single(page.FindAll(row));
+    }
+
+    [Fact]
+    public async Task Approve_asks_first_naming_the_player_and_tier_2_and_sends_one_decision_once_confirmed()
+    {
+        var (page, review, row) = KycReviewsWithOneCheck();
+
+        await ClickSendingNothingAsync(Button(page, row, "Approve"));
+
+        var confirm = AssertAsked(page, row, "Approve Ana (ana@example.com)");
+        Assert.Contains("Approve Ana's identity check (ana@example.com)?", confirm.TextContent);
+        Assert.Contains("tier 2", confirm.TextContent);
+        Assert.Contains("withdrawals", confirm.TextContent);
+        Assert.DoesNotContain(page.FindAll($"{row} button"), b => b.TextContent == "Reject");
+        await Confirmation(page, row).ClickAsync(new());
+        Assert.Single(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
+        Assert.Contains($"POST /api/users/admin/kyc/reviews/{review.CheckId}/approve", Gateway.Requests);
+        Assert.Equal("Approved", page.Find(row).GetAttribute("data-decision"));
+        Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
+    public async Task Reject_asks_first_quoting_the_note_the_player_is_told_and_sends_one_decision_once_confirmed()
+    {
+        var (page, review, row) = KycReviewsWithOneCheck();
+        page.Find($"{row} input").Change("The document photo is unreadable.");
+
+        await ClickSendingNothingAsync(Button(page, row, "Reject"));
+
+        var confirm = AssertAsked(page, row, "Reject Ana (ana@example.com)");
+        Assert.Contains("Reject Ana's identity check (ana@example.com)? They are told: \"The document photo is unreadable.\"", confirm.TextContent);
+        Assert.True(page.Find($"{row} input").HasAttribute("disabled"), "The note can change after the confirmation quoted it.");
+        await Confirmation(page, row).ClickAsync(new());
+        Assert.Single(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
+        Assert.Contains($"POST /api/users/admin/kyc/reviews/{review.CheckId}/reject", Gateway.Requests);
+        Assert.Equal("Rejected", page.Find(row).GetAttribute("data-decision"));
+    }
+
+    [Fact]
+    public async Task Reject_without_a_note_asks_for_the_reason_and_sends_nothing()
+    {
+        var (page, _, row) = KycReviewsWithOneCheck();
+
+        await ClickSendingNothingAsync(Button(page, row, "Reject"));
+
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Contains("Say why the check is rejected", page.Find("[data-testid=problem]").TextContent);
+    }
+
+    [Fact]
+    public async Task Cancel_leaves_the_check_undecided_and_sends_nothing()
+    {
+        var (page, _, row) = KycReviewsWithOneCheck();
+
+        await ClickSendingNothingAsync(Button(page, row, "Approve"));
+        await ClickSendingNothingAsync(Button(page, row, "Cancel"));
+
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Null(page.Find(row).GetAttribute("data-decision"));
+        Assert.Equal(Button(page, row, "Approve").GetAttribute("blazor:elementReference"), FocusedLast());
+        Assert.Equal(2, page.FindAll($"{row} button").Count);
+    }
+
+    [Fact]
+    public async Task Unlink_asks_first_naming_the_channel_and_its_streamer_and_unlinks_once_confirmed()
+    {
+        var (page, streamer) = await StreamerWithOneChannelAsync();
+
+        await ClickSendingNothingAsync(Button(page, Channel, "Unlink"));
+
+        var confirm = AssertAsked(page, Channel, "Unlink twitch:foo from Ana");
+        Assert.Contains("Unlink twitch:foo from Ana (ana@example.com)?", confirm.TextContent);
+        await Confirmation(page, Channel).ClickAsync(new());
+        Assert.Single(Gateway.Requests, r => r.StartsWith("DELETE", StringComparison.Ordinal));
+        Assert.Contains($"DELETE /api/pools/admin/channels/twitch/foo?ownerId={streamer.Id}", Gateway.Requests);
+        Assert.Empty(page.FindAll(Channel));
+        Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
+    public async Task Cancel_keeps_the_channel_linked_and_sends_nothing()
+    {
+        var (page, _) = await StreamerWithOneChannelAsync();
+
+        await ClickSendingNothingAsync(Button(page, Channel, "Unlink"));
+        await ClickSendingNothingAsync(Button(page, Channel, "Cancel"));
+
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Single(page.FindAll(Channel));
+        Assert.Equal(Button(page, Channel, "Unlink").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
+    public async Task Demoting_a_streamer_asks_first_saying_their_sessions_end_now_and_changes_the_role_once_confirmed()
+    {
+        var (page, streamer) = await StreamerWithOneChannelAsync();
+        Gateway.Answer($"PUT /api/users/admin/users/{streamer.Id}/role", () => streamer with { Role = "player" });
+        page.Find("#role").Change("player");
+
+        await ClickSendingNothingAsync(Button(page, Role, "Change role"));
+
+        var confirm = AssertAsked(page, Role, "Change Ana's role: streamer → player");
+        Assert.Contains("Change Ana's role (ana@example.com) from streamer to player? Their sessions end now", confirm.TextContent);
+        Assert.True(page.Find("#role").HasAttribute("disabled"), "The role can change after the confirmation named it.");
+        await Confirmation(page, Role).ClickAsync(new());
+        Assert.Single(Gateway.Requests, r => r.StartsWith("PUT", StringComparison.Ordinal));
+        Assert.Contains($"PUT /api/users/admin/users/{streamer.Id}/role", Gateway.Requests);
+        Assert.Equal("player", page.Find("[data-testid=account]").GetAttribute("data-role"));
+        Assert.Contains("Their sessions have ended", page.Find("[data-testid=message]").TextContent);
+    }
+
+    [Fact]
+    public async Task Making_a_player_a_streamer_asks_first_without_ending_their_sessions()
+    {
+        var player = Person("Bia", "player");
+        var page = await AccountsShowingAsync(player);
+        Gateway.Answer($"PUT /api/users/admin/users/{player.Id}/role", () => player with { Role = "streamer" });
+        page.Find("#role").Change("streamer");
+
+        await ClickSendingNothingAsync(Button(page, Role, "Change role"));
+
+        var confirm = AssertAsked(page, Role, "Change Bia's role: player → streamer");
+        Assert.DoesNotContain("sessions end", confirm.TextContent);
+        Assert.Contains("next token refresh", confirm.TextContent);
+        await Confirmation(page, Role).ClickAsync(new());
+        Assert.Single(Gateway.Requests, r => r.StartsWith("PUT", StringComparison.Ordinal));
+        Assert.Equal("streamer", page.Find("[data-testid=account]").GetAttribute("data-role"));
+    }
+
+    [Fact]
+    public async Task Cancel_keeps_the_role_and_sends_nothing()
+    {
+        var (page, _) = await StreamerWithOneChannelAsync();
+        page.Find("#role").Change("player");
+
+        await ClickSendingNothingAsync(Button(page, Role, "Change role"));
+        await ClickSendingNothingAsync(Button(page, Role, "Cancel"));
+
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Equal("streamer", page.Find("[data-testid=account]").GetAttribute("data-role"));
+        Assert.Equal(Button(page, Role, "Change role").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    /// <summary>Clicks a button that only opens or closes a confirmation: the gateway hears nothing.</summary>
+    private async Task ClickSendingNothingAsync(AngleSharp.Dom.IElement button)
+    {
+        var before = Gateway.Requests;
+        await button.ClickAsync(new());
+        Assert.Equal(before, Gateway.Requests);
+    }
+
+    /// <summary>The confirmation open in <paramref name="around"/>: announced, its confirming button named and holding the keyboard.</summary>
+    private AngleSharp.Dom.IElement AssertAsked<TPage>(IRenderedComponent<TPage> page, string around, string confirming) where TPage : Microsoft.AspNetCore.Components.IComponent
+    {
+        var confirm = page.Find($"{around} [data-testid=confirm]");
+        Assert.Equal("alertdialog", confirm.GetAttribute("role"));
+        Assert.Equal(confirming, Confirmation(page, around).TextContent);
+        Assert.Equal(Confirmation(page, around).GetAttribute("blazor:elementReference"), FocusedLast());
+        return confirm;
+    }
+
+    /// <summary>Pool settings listing the template next-map, its deletion answered at once.</summary>
+    private async Task<IRenderedComponent<PoolSettings>> PoolSettingsWithTemplateAsync()
+    {
+        Gateway.Answer("/api/pools/admin/config", () => new PoolsSettings(500, 100, 100_000, true, 24, "v1"));
+        Gateway.Answer("/api/pools/admin/templates", () => new[] { new PoolTemplate("next-map", "Who wins the next map?", ["Blue", "Red"], 90, null, null, "t1") });
+        Gateway.Answer("/api/pools/admin/changes", () => new AdminChangePage([], null));
+        Gateway.Answer("DELETE /api/pools/admin/templates/next-map", () => true);
+        var page = Bunit.Render<PoolSettings>();
+        await Gateway.WaitForRequestAsync("GET /api/pools/admin/changes");
+        page.WaitForAssertion(() => Assert.Single(page.FindAll($"{Templates} [data-template-id=next-map]")));
+        return page;
+    }
+
+    /// <summary>KYC review listing Ana's check, its decisions answered at once.</summary>
+    private (IRenderedComponent<KycReviews> Page, KycReview Review, string Row) KycReviewsWithOneCheck()
+    {
+        var review = new KycReview(Guid.NewGuid(), Guid.NewGuid(), "Ana", "ana@example.com", "BR", "sandbox", "consider", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        Gateway.Answer("/api/users/admin/kyc/reviews", () => new[] { review });
+        foreach (var (decision, status) in new[] { ("approve", "approved"), ("reject", "rejected") })
+        {
+            Gateway.Answer($"/api/users/admin/kyc/reviews/{review.CheckId}/{decision}",
+                () => new KycCheck(review.CheckId, "sandbox", "p-1", status, "consider", review.CreatedAt, DateTimeOffset.UtcNow));
+        }
+        var page = Bunit.Render<KycReviews>();
+        var row = $"[data-check-id='{review.CheckId}']";
+        page.WaitForAssertion(() => Button(page, row, "Approve"));
+        return (page, review, row);
+    }
+
+    /// <summary>Accounts showing the streamer Ana with the channel twitch:foo, its unlink answered at once.</summary>
+    private async Task<(IRenderedComponent<Accounts> Page, Account Streamer)> StreamerWithOneChannelAsync()
+    {
+        var streamer = Person("Ana", "streamer");
+        Gateway.Answer($"/api/pools/admin/channels?ownerId={streamer.Id}",
+            () => new[] { new ChannelLink(new PoolChannel("twitch", "foo"), streamer.Id, Guid.NewGuid(), DateTimeOffset.UtcNow) });
+        Gateway.Answer("DELETE /api/pools/admin/channels/twitch/foo", () => true);
+        var page = await AccountsShowingAsync(streamer);
+        page.WaitForAssertion(() => Assert.Single(page.FindAll(Channel)));
+        return (page, streamer);
+    }
+
+    private static Account Person(string name, string role) =>
+        new(Guid.NewGuid(), $"{name.ToLowerInvariant()}@example.com", name, role, 1, "BR", DateTimeOffset.UtcNow);
+
+    /// <summary>The Accounts page showing <paramref name="account"/>, with an empty wallet and no bets.</summary>
+    private async Task<IRenderedComponent<Accounts>> AccountsShowingAsync(Account account)
+    {
+        Gateway.Answer($"/api/users/admin/users?email={account.Email}", () => account);
+        Gateway.Answer($"/api/users/admin/wallets/{account.Id}", () => new WalletBalance(account.Id, 0));
+        Gateway.Answer($"/api/users/admin/wallets/{account.Id}/history", () => new WalletHistoryPage([], null));
+        Gateway.Answer($"/api/bets/users/{account.Id}", () => new BetPage([], null));
+        Gateway.Answer("/api/pools/admin/channels?ownerId=", Array.Empty<ChannelLink>);
+        var page = Bunit.Render<Accounts>();
+        page.Find("#email").Change(account.Email);
+        await page.Find("[data-testid=find-account]").SubmitAsync();
+        page.WaitForAssertion(() => Assert.Equal(account.Role, page.Find("[data-testid=account]").GetAttribute("data-role")));
+        return page;
+    }
+}
