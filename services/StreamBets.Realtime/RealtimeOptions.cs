@@ -36,7 +36,7 @@ public sealed class RealtimeOptions
     public int MaxWatchesPerConnection { get; set; } = 64;
 
     /// <summary>
-    /// Watch, unwatch, catch-up, chat-history and moderation calls one connection may make in a burst. Room for a channel
+    /// Watch, unwatch, catch-up, chat-history, chat-permission and moderation calls one connection may make in a burst. Room for a channel
     /// page that reconnects (its channel and 50 pools watched and caught up on, the chat read) and then moves to another
     /// channel page: about 210 calls.
     /// </summary>

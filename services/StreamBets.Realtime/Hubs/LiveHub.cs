@@ -139,7 +139,11 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
         return chat.AssignStreamerAsync(RequireChannel(channel), RequireUser("name a streamer"), RequireUserId(userId));
     }
 
-    public Task<ChatPermissions> GetChatPermissions(JsonElement channel) => chat.PermissionsAsync(RequireChannel(channel), CurrentUser());
+    public Task<ChatPermissions> GetChatPermissions(JsonElement channel)
+    {
+        SpendCall(); // about six Redis reads (the caller's rank, ban, mute): a loop of them must not be free either
+        return chat.PermissionsAsync(RequireChannel(channel), CurrentUser());
+    }
 
     private async Task WatchAsync(LiveStream stream)
     {
@@ -176,7 +180,7 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
         if (!budget.TryTake(out var retryAfter))
         {
             throw new RefusedException("rate-limited",
-                $"Slow down: at most {settings.ReadCallBurst} watch, catch-up, chat history and moderation calls at once, then {settings.ReadCallsPerSecond:0.#} a second. " +
+                $"Slow down: at most {settings.ReadCallBurst} watch, catch-up, chat history, chat permission and moderation calls at once, then {settings.ReadCallsPerSecond:0.#} a second. " +
                 $"Try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s.");
         }
     }

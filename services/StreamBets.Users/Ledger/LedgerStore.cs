@@ -470,7 +470,6 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>An account that was never used has a balance of zero.</summary>
     /// <summary>Whether a transfer with this id was applied, as the caller's transaction sees it.</summary>
     public static async Task<bool> IsAppliedAsync(NpgsqlTransaction transaction, Guid transferId, CancellationToken cancellationToken)
     {
@@ -479,6 +478,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         return await select.ExecuteScalarAsync(cancellationToken) is true;
     }
 
+    /// <summary>An account that was never used has a balance of zero.</summary>
     public async Task<long> GetBalanceAsync(LedgerAccountId account, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("SELECT balance FROM ledger_accounts WHERE code = $1");
