@@ -141,6 +141,22 @@ public sealed class BetAnswerTests : PlayerPageTest
     }
 
     [Fact]
+    public async Task A_last_second_bets_answer_stays_when_an_outcome_is_tapped_after_the_lock_time()
+    {
+        var pool = OpenPool() with { LocksAt = Clock.GetUtcNow().AddSeconds(1) };
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        var page = RenderPool(pool);
+        await BetAsync(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+
+        Clock.Advance(TimeSpan.FromSeconds(2)); // locked, and the page has not redrawn yet
+        await page.FindAndClickAsync("[data-testid=odds-row][data-outcome=Yes] button.odds-pick");
+
+        // The player still reads that their last-second bet went in.
+        Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent);
+    }
+
+    [Fact]
     public void A_player_who_added_to_their_outcome_more_than_a_page_of_times_sees_their_whole_stake()
     {
         var pool = OpenPool();

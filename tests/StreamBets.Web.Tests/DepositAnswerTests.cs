@@ -29,7 +29,7 @@ public sealed class DepositAnswerTests : PlayerPageTest
     public async Task A_deposit_answered_after_a_newer_balance_push_does_not_set_the_balance_back()
     {
         var page = RenderWallet();
-        Gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 10_00, 20_00, DateTimeOffset.UtcNow));
+        Gateway.Answer(DepositPath, new SandboxTransfer(Guid.NewGuid(), Guid.Empty, 10_00, 20_00, DateTimeOffset.UtcNow));
         var release = Gateway.Hold(DepositPath);
         var depositing = DepositAsync(page, "10");
 
@@ -70,7 +70,7 @@ public sealed class DepositAnswerTests : PlayerPageTest
         await DepositAsync(page, "50");
         page.WaitForElement("[data-testid=resend-first]");
 
-        Gateway.Answer(DepositPath, new SandboxDeposit(Guid.NewGuid(), Guid.Empty, 100_00, 110_00, DateTimeOffset.UtcNow));
+        Gateway.Answer(DepositPath, new SandboxTransfer(Guid.NewGuid(), Guid.Empty, 100_00, 110_00, DateTimeOffset.UtcNow));
         await page.FindAndSubmitAsync("[data-testid=deposit-form]"); // the form as restored: the same deposit
         page.WaitForAssertion(() => Assert.Equal(2, Gateway.IdempotencyKeys(DepositPath).Count));
         page.WaitForAssertion(() => Assert.Null(page.Find("[data-testid=deposit]").GetAttribute("disabled")));

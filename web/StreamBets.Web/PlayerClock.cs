@@ -42,8 +42,10 @@ public sealed class PlayerClock(IJSRuntime js)
         {
             return TimeZoneInfo.FindSystemTimeZoneById(id);
         }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or System.Security.SecurityException or ArgumentException or IOException or UnauthorizedAccessException)
         {
+            // The id comes from the browser: one naming a zoneinfo folder ("America", "posix") or a file that is not a zone
+            // must not fault the reading every later page of the circuit awaits.
             return TimeZoneInfo.Utc;
         }
     }

@@ -6,9 +6,11 @@ namespace StreamBets.Web.Betting;
 
 /// <summary>
 /// Values a refusal's message may name: the pool's stake range for "stake-out-of-range"; the change sent with no answer
-/// (a bet, a deposit) for "dependency-unavailable", as the player would name it.
+/// (a bet, a deposit) for "dependency-unavailable", as the player would name it. <paramref name="Action"/> is what was
+/// refused, as CheckEligibility names it ("withdraw"): a code whose usual sentence is about betting or depositing has one
+/// worded for it (key <c>Problem_{code}-{action}</c>).
 /// </summary>
-public sealed record ProblemContext(long? MinStakeMinor = null, long? MaxStakeMinor = null, string? UnansweredChange = null);
+public sealed record ProblemContext(long? MinStakeMinor = null, long? MaxStakeMinor = null, string? UnansweredChange = null, string? Action = null);
 
 /// <summary>
 /// The player's message for a refusal, chosen by its stable problem code (resource key <c>Problem_{code}</c>), so every
@@ -24,6 +26,7 @@ public static class ProblemText
     {
         ["deposit-limit-exceeded"] = "depositAllowanceMinor",
         ["deposit-out-of-range"] = "maxAmountMinor",
+        ["withdrawal-out-of-range"] = "maxAmountMinor",
     };
 
     public static string For(ApiProblem problem, IStringLocalizer localizer, ProblemContext? context = null)
@@ -43,6 +46,10 @@ public static class ProblemText
         {
             return localizer[KeyPrefix + problem.Code + "-amount", Money.Format(amount)];
         }
+        if (context?.Action is { } action && localizer[KeyPrefix + problem.Code + "-" + action] is { ResourceNotFound: false } worded)
+        {
+            return worded.Value;
+        }
         var text = localizer[KeyPrefix + problem.Code];
         return !text.ResourceNotFound ? text.Value
             : problem.Detail ?? problem.Title ?? localizer[KeyPrefix + "unknown"].Value;
@@ -50,10 +57,15 @@ public static class ProblemText
 
     /// <summary>
     /// A ValidationProblem's messages for one field: the site's own sentence for a field it knows (key
-    /// <c>Field_{field}</c>, in the player's language), otherwise what the service wrote (English).
+    /// <c>Field_{field}</c>, or <c>Field_{field}-{action}</c> where the action words it differently, in the player's
+    /// language), otherwise what the service wrote (English).
     /// </summary>
-    public static IEnumerable<string> ForField(string field, IEnumerable<string> messages, IStringLocalizer localizer)
+    public static IEnumerable<string> ForField(string field, IEnumerable<string> messages, IStringLocalizer localizer, string? action = null)
     {
+        if (action is not null && localizer[FieldKeyPrefix + field + "-" + action] is { ResourceNotFound: false } worded)
+        {
+            return [worded.Value];
+        }
         var text = localizer[FieldKeyPrefix + field];
         return text.ResourceNotFound ? messages : [text.Value];
     }

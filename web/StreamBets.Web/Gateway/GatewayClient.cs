@@ -35,8 +35,11 @@ public sealed class GatewayClient(IHttpClientFactory http, UserSession session, 
     public Task<ApiResult<WalletHistoryPage>> WalletHistoryAsync(string? cursor, int limit = 20, CancellationToken ct = default) =>
         GetAsync<WalletHistoryPage>($"/api/users/me/wallet/history?limit={limit}{Query("cursor", cursor)}", ct);
 
-    public Task<ApiResult<SandboxDeposit>> SandboxDepositAsync(long amountMinor, string idempotencyKey, CancellationToken ct = default) =>
-        SendAsync<SandboxDeposit>(HttpMethod.Post, "/api/users/me/wallet/sandbox-deposit", new { amountMinor }, idempotencyKey, cancellationToken: ct);
+    public Task<ApiResult<SandboxTransfer>> SandboxDepositAsync(long amountMinor, string idempotencyKey, CancellationToken ct = default) =>
+        SendAsync<SandboxTransfer>(HttpMethod.Post, "/api/users/me/wallet/sandbox-deposit", new { amountMinor }, idempotencyKey, cancellationToken: ct);
+
+    public Task<ApiResult<SandboxTransfer>> SandboxWithdrawalAsync(long amountMinor, string idempotencyKey, CancellationToken ct = default) =>
+        SendAsync<SandboxTransfer>(HttpMethod.Post, "/api/users/me/wallet/sandbox-withdrawal", new { amountMinor }, idempotencyKey, cancellationToken: ct);
 
     // Pools
     public Task<ApiResult<LiveChannel[]>> LiveChannelsAsync(CancellationToken ct = default) => GetAsync<LiveChannel[]>("/api/pools/channels", ct);

@@ -13,7 +13,8 @@ public sealed record WalletHistoryItem(Guid TransferId, string Reason, string? R
 
 public sealed record WalletHistoryPage(IReadOnlyList<WalletHistoryItem> Items, string? NextCursor);
 
-public sealed record SandboxDeposit(Guid TransferId, Guid UserId, long AmountMinor, long BalanceMinor, DateTimeOffset CreatedAt);
+/// <summary>A sandbox deposit's or withdrawal's answer: <paramref name="AmountMinor"/> is what moved, positive either way.</summary>
+public sealed record SandboxTransfer(Guid TransferId, Guid UserId, long AmountMinor, long BalanceMinor, DateTimeOffset CreatedAt);
 
 /// <summary>The player's identity check; <paramref name="DecisionNote"/> is an operator's reason, given with every rejection in review.</summary>
 public sealed record KycCheck(Guid CheckId, string Provider, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, string? DecisionNote);
