@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Http.Resilience;
+
 namespace StreamBets.Analytics.ClickHouse;
 
 public static class ClickHouseDefaults
@@ -15,7 +17,13 @@ public static class ClickHouseDefaults
         var connectionString = builder.Configuration.GetConnectionString(ConnectionName)
             ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionName} is not configured.");
         var baseAddress = new Uri(connectionString.TrimEnd('/') + "/");
-        builder.Services.AddHttpClient(HttpClientName, client => client.BaseAddress = baseAddress);
+        // Reads only are retried: an INSERT that timed out may have landed (ClickHouse commits it anyway), and MergeTree
+        // tables keep no unique key to drop the copy a retry would add.
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
+        builder.Services.AddHttpClient(HttpClientName, client => client.BaseAddress = baseAddress)
+            .RemoveAllResilienceHandlers()
+            .AddStandardResilienceHandler(resilience => resilience.Retry.DisableForUnsafeHttpMethods());
+#pragma warning restore EXTEXP0001
         // A health check reports what it sees now; the prober asks again. Every factory client gets the standard
         // resilience handler (ServiceDefaults), through which a down server showed as a 5 s timeout after retries
         // instead of "unreachable", so the check has a plain client of its own.
