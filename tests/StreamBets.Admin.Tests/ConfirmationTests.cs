@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Bunit;
 using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Operations;
@@ -6,10 +7,12 @@ namespace StreamBets.Admin.Tests;
 
 /// <summary>
 /// Changes an operator cannot easily undo ask first, as Live pools' Lock and Cancel do: the first button sends nothing
-/// and opens a confirmation that names what will happen and to whom, with keyboard focus on its confirming button;
-/// confirming sends the change once, Cancel sends nothing. Before, a template was deleted, a player's identity approved
-/// (tier 2, withdrawals allowed), a channel unlinked and a streamer demoted (every session ended) on a single click,
-/// Delete right beside Edit.
+/// and opens a confirmation that names what will happen and to whom; confirming sends the change once, Cancel sends
+/// nothing. Before, a template was deleted, a player's identity approved (tier 2, withdrawals allowed), a channel
+/// unlinked and a streamer demoted (every session ended) on a single click, Delete right beside Edit. The keyboard goes
+/// to the dismissing button of a change that destroys or cannot be undone, so a double or held Enter never confirms it
+/// (before, it went to the confirming button); it goes back to the asking button only when the operator closed the
+/// confirmation there, never to a row whose confirmation closed because another opened.
 /// </summary>
 public sealed class ConfirmationTests : ConsoleTest
 {
@@ -50,6 +53,43 @@ public sealed class ConfirmationTests : ConsoleTest
     }
 
     [Fact]
+    public async Task A_double_Enter_on_Delete_opens_its_confirmation_and_closes_it_deleting_nothing()
+    {
+        var page = await PoolSettingsWithTemplateAsync();
+        var row = "[data-template-id=next-map]";
+
+        await ClickSendingNothingAsync(Button(page, row, "Delete")); // the first Enter asks
+        Assert.Equal(Dismissal(page, row).GetAttribute("blazor:elementReference"), FocusedLast());
+        Assert.Equal(["Delete template next-map", "Cancel"], page.FindAll($"{row} [data-testid=confirm] button").Select(b => b.TextContent));
+        await ClickSendingNothingAsync(FocusedButton(page)); // the second lands where the keyboard is
+
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Single(page.FindAll(row));
+        Assert.Equal(Button(page, row, "Delete").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
+    public async Task Opening_a_confirmation_above_an_open_one_leaves_the_keyboard_on_the_new_one()
+    {
+        var (upper, lower) = (LivePool("Who wins the round?"), LivePool("First blood?"));
+        Gateway.Answer("/api/pools/admin/live", () => new[] { upper, lower });
+        var page = Bunit.Render<LivePools>();
+        var (upperRow, lowerRow) = ($"[data-pool-id='{upper.Id}']", $"[data-pool-id='{lower.Id}']");
+        page.WaitForAssertion(() => Button(page, upperRow, "Lock"));
+        await ClickSendingNothingAsync(Button(page, lowerRow, "Cancel"));
+        var focusMoves = FocusMoves().Count;
+
+        await ClickSendingNothingAsync(Button(page, upperRow, "Lock"));
+
+        // The lower row's confirmation closed because this one opened: its Cancel does not take the keyboard back.
+        Assert.Empty(page.FindAll($"{lowerRow} [data-testid=confirm]"));
+        Assert.Equal([Dismissal(page, upperRow).GetAttribute("blazor:elementReference")], FocusMoves().Skip(focusMoves));
+        await ClickSendingNothingAsync(FocusedButton(page)); // Enter keeps the upper pool, and reopens nothing below
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Equal(Button(page, upperRow, "Lock").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
     public async Task Approve_asks_first_naming_the_player_and_tier_2_and_sends_one_decision_once_confirmed()
     {
         var (page, review, row) = KycReviewsWithOneCheck();
@@ -82,7 +122,47 @@ public sealed class ConfirmationTests : ConsoleTest
         await Confirmation(page, row).ClickAsync(new());
         Assert.Single(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
         Assert.Contains($"POST /api/users/admin/kyc/reviews/{review.CheckId}/reject", Gateway.Requests);
+        Assert.Equal("The document photo is unreadable.", NoteSent($"POST /api/users/admin/kyc/reviews/{review.CheckId}/reject"));
         Assert.Equal("Rejected", page.Find(row).GetAttribute("data-decision"));
+    }
+
+    [Fact]
+    public async Task Approve_with_a_note_says_the_note_is_kept_with_the_decision_not_that_the_player_is_told()
+    {
+        var (page, review, row) = KycReviewsWithOneCheck();
+        page.Find($"{row} input").Change("Passport checked on a video call.");
+
+        await ClickSendingNothingAsync(Button(page, row, "Approve"));
+
+        // The player site shows a rejection's note only: an approval's is the operators' record.
+        var confirm = AssertAsked(page, row, "Approve Ana (ana@example.com)");
+        Assert.Contains("The note is kept with the decision: \"Passport checked on a video call.\"", confirm.TextContent);
+        Assert.DoesNotContain("told", confirm.TextContent);
+        await Confirmation(page, row).ClickAsync(new());
+        Assert.Equal("Passport checked on a video call.", NoteSent($"POST /api/users/admin/kyc/reviews/{review.CheckId}/approve"));
+        Assert.Equal("Approved", page.Find(row).GetAttribute("data-decision"));
+    }
+
+    [Fact]
+    public async Task Cancel_is_disabled_while_the_approval_is_on_its_way_and_a_click_on_it_closes_nothing()
+    {
+        var (page, review, row) = KycReviewsWithOneCheck();
+        var approve = $"POST /api/users/admin/kyc/reviews/{review.CheckId}/approve";
+        await ClickSendingNothingAsync(Button(page, row, "Approve"));
+
+        var slowAnswer = Gateway.HoldNext($"/api/users/admin/kyc/reviews/{review.CheckId}/approve");
+        var approving = Confirmation(page, row).ClickAsync(new());
+        await Gateway.WaitForRequestAsync(approve);
+
+        // Sent is sent: a Cancel would close the confirmation on a change that goes through all the same.
+        Assert.True(Dismissal(page, row).HasAttribute("disabled"), "Cancel is enabled while the approval is on its way.");
+        await Dismissal(page, row).ClickAsync(new()); // a click the browser sent before it showed Cancel disabled
+        Assert.Single(page.FindAll($"{row} [data-testid=confirm]"));
+        slowAnswer.SetResult();
+        await approving;
+        Assert.Single(Gateway.Requests, r => r == approve);
+        Assert.Equal("Approved", page.Find(row).GetAttribute("data-decision"));
+        Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
     }
 
     [Fact]
@@ -168,7 +248,7 @@ public sealed class ConfirmationTests : ConsoleTest
 
         await ClickSendingNothingAsync(Button(page, Role, "Change role"));
 
-        var confirm = AssertAsked(page, Role, "Change Bia's role: player → streamer");
+        var confirm = AssertAsked(page, Role, "Change Bia's role: player → streamer", undoable: true);
         Assert.DoesNotContain("sessions end", confirm.TextContent);
         Assert.Contains("next token refresh", confirm.TextContent);
         await Confirmation(page, Role).ClickAsync(new());
@@ -198,15 +278,24 @@ public sealed class ConfirmationTests : ConsoleTest
         Assert.Equal(before, Gateway.Requests);
     }
 
-    /// <summary>The confirmation open in <paramref name="around"/>: announced, its confirming button named and holding the keyboard.</summary>
-    private AngleSharp.Dom.IElement AssertAsked<TPage>(IRenderedComponent<TPage> page, string around, string confirming) where TPage : Microsoft.AspNetCore.Components.IComponent
+    /// <summary>
+    /// The confirmation open in <paramref name="around"/>: announced, and its confirming button named. Its dismissing
+    /// button holds the keyboard, so a double or held Enter closes it; only a change as easily undone as made
+    /// (<paramref name="undoable"/>: granting a role) opens on its confirming button.
+    /// </summary>
+    private AngleSharp.Dom.IElement AssertAsked<TPage>(IRenderedComponent<TPage> page, string around, string confirming, bool undoable = false)
+        where TPage : Microsoft.AspNetCore.Components.IComponent
     {
         var confirm = page.Find($"{around} [data-testid=confirm]");
         Assert.Equal("alertdialog", confirm.GetAttribute("role"));
         Assert.Equal(confirming, Confirmation(page, around).TextContent);
-        Assert.Equal(Confirmation(page, around).GetAttribute("blazor:elementReference"), FocusedLast());
+        var holdingTheKeyboard = undoable ? Confirmation(page, around) : Dismissal(page, around);
+        Assert.Equal(holdingTheKeyboard.GetAttribute("blazor:elementReference"), FocusedLast());
         return confirm;
     }
+
+    /// <summary>The note a KYC decision sent.</summary>
+    private string? NoteSent(string request) => JsonDocument.Parse(Gateway.BodyOf(request)!).RootElement.GetProperty("note").GetString();
 
     /// <summary>Pool settings listing the template next-map, its deletion answered at once.</summary>
     private async Task<IRenderedComponent<PoolSettings>> PoolSettingsWithTemplateAsync()

@@ -73,6 +73,10 @@ public abstract class ConsoleTest : IAsyncLifetime
     protected static AngleSharp.Dom.IElement Confirmation<TPage>(IRenderedComponent<TPage> page, string row) where TPage : IComponent =>
         page.FindAll($"{row} [data-testid=confirm] button")[0];
 
+    /// <summary>The confirmation's dismissing button ("Cancel", or "Keep" on Live pools) in <paramref name="row"/>.</summary>
+    protected static AngleSharp.Dom.IElement Dismissal<TPage>(IRenderedComponent<TPage> page, string row) where TPage : IComponent =>
+        page.FindAll($"{row} [data-testid=confirm] button")[1];
+
     /// <summary>Clicks a live pool's action ("Lock", "Cancel"), then the confirmation it opens.</summary>
     protected static async Task ConfirmAsync<TPage>(IRenderedComponent<TPage> page, string row, string action) where TPage : IComponent
     {
@@ -83,6 +87,17 @@ public abstract class ConsoleTest : IAsyncLifetime
     /// <summary>The element the page last moved keyboard focus to, by its element reference.</summary>
     protected string? FocusedLast() =>
         Bunit.JSInterop.Invocations.Last(i => i.Identifier.EndsWith("focus", StringComparison.Ordinal)).Arguments[0] is ElementReference element ? element.Id : null;
+
+    /// <summary>The button the page last moved keyboard focus to: where an Enter pressed now lands.</summary>
+    protected AngleSharp.Dom.IElement FocusedButton<TPage>(IRenderedComponent<TPage> page) where TPage : IComponent
+    {
+        var focused = FocusedLast();
+        return page.FindAll("button").Single(button => button.GetAttribute("blazor:elementReference") == focused);
+    }
+
+    /// <summary>The elements the page moved keyboard focus to, by their element references, in order.</summary>
+    protected IReadOnlyList<string?> FocusMoves() =>
+        [.. Bunit.JSInterop.Invocations.Where(i => i.Identifier.EndsWith("focus", StringComparison.Ordinal)).Select(i => i.Arguments[0] is ElementReference element ? element.Id : null)];
 
     /// <summary>Live pools showing one open pool whose lock is answered at once; its row's selector.</summary>
     protected (IRenderedComponent<LivePools> Page, PoolSummary Pool, string Row) LivePoolsWithOneToLock()

@@ -13,6 +13,7 @@ public sealed class ScriptedGateway : HttpMessageHandler
     private readonly Dictionary<string, Func<HttpResponseMessage>> _answers = [];
     private readonly Dictionary<string, TaskCompletionSource> _holds = [];
     private readonly List<string> _requests = [];
+    private readonly List<(string Request, string? Body)> _bodies = [];
 
     public IReadOnlyList<string> Requests
     {
@@ -22,6 +23,15 @@ public sealed class ScriptedGateway : HttpMessageHandler
             {
                 return [.. _requests];
             }
+        }
+    }
+
+    /// <summary>The body of the last <paramref name="request"/> (method and path) sent; null when it had none.</summary>
+    public string? BodyOf(string request)
+    {
+        lock (_requests)
+        {
+            return _bodies.Last(sent => sent.Request == request).Body;
         }
     }
 
@@ -79,9 +89,11 @@ public sealed class ScriptedGateway : HttpMessageHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var target = Uri.UnescapeDataString(request.RequestUri!.PathAndQuery);
+        var body = request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken);
         lock (_requests)
         {
             _requests.Add($"{request.Method} {target}");
+            _bodies.Add(($"{request.Method} {target}", body));
         }
 
         TaskCompletionSource? hold = null;

@@ -8,7 +8,8 @@ namespace StreamBets.Admin.Tests;
 /// The pages that read what they show every 5 s (Live pools, Settlements) never let a read undo an operator's action:
 /// a read that was on its way when the action answered holds the rows as they were before it. Before, a cancelled pool
 /// came back with live buttons, and a requeued settlement showed failed again. Nor does a read that shifts the rows
-/// hand one pool's buttons to another: before, a Lock clicked as a read dropped its pool locked the pool below.
+/// hand one pool's buttons to another: before, a Lock clicked as a read dropped its pool locked the pool below. Nor does
+/// a read that finds a pool locked leave its row without buttons: before, its open Lock confirmation hid Cancel too.
 /// </summary>
 public sealed class TimedReadTests : ConsoleTest
 {
@@ -90,17 +91,35 @@ public sealed class TimedReadTests : ConsoleTest
         page.WaitForState(() => page.FindAll("[data-testid=live-pool]").Count == 1);
         await lockAtTheTop.ClickAsync(new()); // meant for the pool that was there
 
-        // The pool now there is not locked: its confirmation opens instead, naming it, and takes the keyboard.
+        // The pool now there is not locked: its confirmation opens instead, naming it, and takes the keyboard (on Keep).
         Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
         var belowRow = $"[data-pool-id='{below.Id}']";
         var confirm = page.Find($"{belowRow} [data-testid=confirm]");
         Assert.Equal("alertdialog", confirm.GetAttribute("role"));
         Assert.Equal($"Lock \"First blood?\" ({below.Channel})", Confirmation(page, belowRow).TextContent);
-        Assert.Equal(Confirmation(page, belowRow).GetAttribute("blazor:elementReference"), FocusedLast());
+        Assert.Equal(Dismissal(page, belowRow).GetAttribute("blazor:elementReference"), FocusedLast());
         await Confirmation(page, belowRow).ClickAsync(new());
         Assert.Single(Gateway.Requests, r => r == $"POST /api/pools/{below.Id}/lock");
         Assert.Equal("Locked", page.Find(belowRow).GetAttribute("data-result"));
         Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
+    public async Task A_pool_that_locks_while_its_Lock_is_asked_closes_the_confirmation_and_keeps_its_Cancel()
+    {
+        var (page, pool, row) = LivePoolsWithOneToLock();
+        await Button(page, row, "Lock").ClickAsync(new());
+
+        Gateway.Answer("/api/pools/admin/live", () => new[] { pool with { State = "Locked", BettingOpen = false } }); // its lock time came
+        Clock.Advance(RefreshEvery);
+        page.WaitForAssertion(() => Assert.Equal("Locked", page.Find(row).GetAttribute("data-state")));
+
+        // Before, the confirmation stayed asked on a pool that can no longer be locked: neither it nor Cancel was drawn.
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Equal(["Cancel"], page.FindAll($"{row} button").Select(b => b.TextContent));
+        Assert.Contains("was locked meanwhile (your Lock was not sent)", page.Find("[data-testid=message]").TextContent);
+        Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
+        Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
     }
 
     [Fact]
