@@ -39,9 +39,9 @@ public sealed class SettlementOptions
     public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How long a due settlement may go without progress while a session holds its run lock before last_error and the
-    /// <c>stuck_on_lock</c> gauge say so. A healthy run records progress with every payment slice; a vanished host's
-    /// session keeps the lock until PostgreSQL's TCP keepalive gives up (about 2 h by Linux defaults).
+    /// How long a due settlement may go without progress, while a session that has been quiet as long holds its run lock,
+    /// before last_error and the <c>stuck_on_lock</c> gauge say so. A healthy run records progress with every payment
+    /// slice; a vanished host's session keeps the lock until PostgreSQL's TCP keepalive gives up (about 2 h by Linux defaults).
     /// </summary>
     public TimeSpan StuckLockThreshold { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -34,7 +34,7 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         output.WriteLine($"{Bets} bets placed after {clock.Elapsed.TotalSeconds:F1} s");
         var house = (Rake: await stack.BalanceAsync("house:rake"), Breakage: await stack.BalanceAsync("house:breakage"));
 
-        using var paidMetric = new PaidMetric();
+        using var paidMetric = new PaidMetric(pool.Id);
 
         // The first process: its 4th payment batch reaches the ledger and applies, then the process "dies" before it
         // records anything (the call never returns, and every later payment hangs the same way).
@@ -100,7 +100,7 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         var pool = await stack.NewPoolAsync();
         var users = await stack.FundedUsersAsync(3, Funds);
         await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[0], 1_000), (users[2], pool.Outcomes[1], 1_001)]);
-        using var paidMetric = new PaidMetric();
+        using var paidMetric = new PaidMetric(pool.Id);
         // Users is briefly unreachable for the escrow check after the house was paid: the run is retried, and the rerun
         // replays the house's transfers (DUPLICATE) before it can finish.
         await stack.StopSettlementAsync();
@@ -125,10 +125,10 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         await stack.AssertLedgerExactAsync();
     }
 
-    /// <summary>Sums <c>streambets.settlement.paid</c> by reason while it listens, as an exporter would.</summary>
-    private sealed class PaidMetric : IDisposable
+    /// <summary>Sums <c>streambets.settlement.paid</c> of one pool's runs by reason while it listens, as an exporter would.</summary>
+    private sealed class PaidMetric(Guid poolId) : IDisposable
     {
-        private readonly TaggedCounter _paid = new("streambets.settlement.paid", "reason");
+        private readonly TaggedCounter _paid = new("streambets.settlement.paid", "reason", poolId);
 
         public (long Payout, long Rake, long Breakage) ByReason() =>
             (_paid.Sum(PoolSettlementRun.PayoutReason), _paid.Sum(PoolSettlementRun.RakeReason), _paid.Sum(PoolSettlementRun.BreakageReason));

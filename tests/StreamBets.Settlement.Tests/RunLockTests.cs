@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Settlement.Data;
 using StreamBets.Settlement.Payouts;
 using StreamBets.Testing;
 
@@ -13,11 +14,22 @@ public sealed class RunLockTests(SettlementStack stack)
 {
     private const long Funds = 10_000;
 
+    /// <summary>
+    /// Pool ids whose <c>hashtext(id::text)</c> is negative (sixteen) or positive (two). pg_locks shows the lock's key as
+    /// an unsigned oid, so the sign is where a wrong comparison would miss a held lock; the test checks the signs first.
+    /// </summary>
+    private static readonly Guid[] NegativeHashPools = [.. new[] { 1, 2, 3, 4, 8, 9, 14, 15, 19, 20, 22, 23, 25, 28, 30, 31 }.Select(FixedPoolId)];
+    private static readonly Guid[] PositiveHashPools = [FixedPoolId(5), FixedPoolId(6)];
+
     [Fact]
     public async Task Sixteen_pools_locked_by_a_lost_session_do_not_hold_back_a_newer_due_pool()
     {
-        // A vanished host's session still holds the run locks of 16 running settlements, the longest-waiting of all.
-        var locked = Enumerable.Range(0, 16).Select(_ => Guid.NewGuid()).ToArray();
+        // A vanished host's session still holds the run locks of 18 running settlements, the longest-waiting of all:
+        // sixteen whose lock key is negative as an int4, so a poll that failed to skip those would find nothing to run.
+        Guid[] locked = [.. NegativeHashPools, .. PositiveHashPools];
+        Assert.Equal((16L, 2L), (
+            await stack.SettlementScalarAsync("SELECT count(*) FROM unnest($1::uuid[]) id WHERE hashtext(id::text) < 0", locked),
+            await stack.SettlementScalarAsync("SELECT count(*) FROM unnest($1::uuid[]) id WHERE hashtext(id::text) > 0", locked)));
         await using var lostHost = await stack.OpenSessionAsync();
         foreach (var poolId in locked)
         {
@@ -30,6 +42,13 @@ public sealed class RunLockTests(SettlementStack stack)
             """, locked);
         try
         {
+            // The plain candidates are all locked ones; looking past held locks leaves every one of them out.
+            var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
+            var plain = await store.RunnableAsync(DateTimeOffset.UtcNow, 16, skipHeldLocks: false, default);
+            Assert.Equal(16, plain.Intersect(locked).Count());
+            var pastHeldLocks = await store.RunnableAsync(DateTimeOffset.UtcNow, 16, skipHeldLocks: true, default);
+            Assert.Empty(pastHeldLocks.Intersect(locked));
+
             var pool = await stack.NewPoolAsync();
             var users = await stack.FundedUsersAsync(2, Funds);
             await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
@@ -42,13 +61,76 @@ public sealed class RunLockTests(SettlementStack stack)
             var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
             Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[pool.Escrow]]);
             // Nobody took the lost session's locks: its pools were never started again.
-            Assert.Equal(16, await stack.SettlementScalarAsync("SELECT count(*) FROM settlements WHERE pool_id = ANY($1) AND status = 'running' AND attempts = 1", locked));
+            Assert.Equal(18, await stack.SettlementScalarAsync("SELECT count(*) FROM settlements WHERE pool_id = ANY($1) AND status = 'running' AND attempts = 1", locked));
             await stack.AssertLedgerExactAsync();
         }
         finally
         {
             // Gone before the locks are, so no worker runs these pools that never existed.
             await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = ANY($1)", locked);
+        }
+    }
+
+    [Fact]
+    public async Task A_pool_due_for_an_hour_whose_lock_a_worker_has_just_taken_is_not_called_stuck()
+    {
+        // After an outage a pool has been due for an hour; a worker has just taken its run lock and not started it yet.
+        var poolId = Guid.NewGuid();
+        await using var worker = await stack.OpenSessionAsync();
+        await SettlementStack.RunLockAsync(worker, "pg_advisory_lock", poolId);
+        await stack.SettlementScalarAsync("""
+            INSERT INTO settlements (pool_id, kind, status, created_at, updated_at, next_attempt_at)
+            VALUES ($1, 'cancelled', 'due', now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour')
+            """, poolId);
+        try
+        {
+            // The pool has not moved for an hour, past the 10 minutes, but its lock's holder has been busy just now.
+            await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
+
+            Assert.Null((await stack.StatusAsync(poolId)).LastError);
+            Assert.Equal(0, SettlementMetrics.Gauges()["streambets.settlement.stuck_on_lock"]);
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
+        }
+    }
+
+    [Fact]
+    public async Task A_pool_called_stuck_on_its_lock_stops_saying_so_once_its_run_moves()
+    {
+        await stack.StopSettlementAsync();
+        stack.StartSettlement(services => services.Configure<SettlementOptions>(o => o.StuckLockThreshold = TimeSpan.FromSeconds(2)));
+        // A slow replica's run holds the lock of a pool it started an hour ago, and has paid nothing for a while.
+        var poolId = Guid.NewGuid();
+        await using var slowReplica = await stack.OpenSessionAsync();
+        await SettlementStack.RunLockAsync(slowReplica, "pg_advisory_lock", poolId);
+        try
+        {
+            await stack.SettlementScalarAsync("""
+                INSERT INTO settlements (pool_id, kind, status, created_at, updated_at, next_attempt_at, attempts, started_at)
+                VALUES ($1, 'cancelled', 'running', now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour', 1, now() - interval '1 hour')
+                """, poolId);
+            var backlog = stack.Settlement.Services.GetRequiredService<SettlementBacklog>();
+            Assert.True(await Eventually.HoldsAsync(async () =>
+            {
+                await backlog.ReportAsync(default);
+                return (await stack.StatusAsync(poolId)).LastError?.StartsWith("run-lock-held: ", StringComparison.Ordinal) == true;
+            }, TimeSpan.FromSeconds(15)), "The quiet lock holder was never reported.");
+            Assert.Equal(1, SettlementMetrics.Gauges()["streambets.settlement.stuck_on_lock"]);
+
+            // Then it records a payment slice, as a live run does (its lock session stays idle: payments go through others).
+            await stack.SettlementScalarAsync("UPDATE settlements SET settled_bets = settled_bets + 1, updated_at = now() WHERE pool_id = $1", poolId);
+            await backlog.ReportAsync(default);
+
+            Assert.Null((await stack.StatusAsync(poolId)).LastError);
+            Assert.Equal(0, SettlementMetrics.Gauges()["streambets.settlement.stuck_on_lock"]);
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
+            await stack.StopSettlementAsync();
+            stack.StartSettlement();
         }
     }
 
@@ -105,4 +187,6 @@ public sealed class RunLockTests(SettlementStack stack)
             stack.StartSettlement();
         }
     }
+
+    private static Guid FixedPoolId(int n) => new($"00000000-0000-4000-8000-{n:D12}");
 }

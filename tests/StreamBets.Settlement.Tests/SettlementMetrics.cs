@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using StreamBets.Settlement.Payouts;
 
@@ -29,14 +30,28 @@ public static class SettlementMetrics
     }
 }
 
-/// <summary>Sums one settlement counter by the value of one of its tags while it listens (a measurement without the tag sums under "").</summary>
+/// <summary>
+/// Sums one settlement counter by the value of one of its tags (a measurement without the tag sums under ""), counting
+/// only what runs of one pool record while it listens: the measurement is made under the run's span, which names the
+/// pool (streambets.pool_id), so other pools settling meanwhile cannot disturb an exact check.
+/// </summary>
 public sealed class TaggedCounter : IDisposable
 {
     private readonly MeterListener _listener = new();
+    private readonly ActivityListener _spans;
     private readonly ConcurrentDictionary<string, long> _sums = new();
 
-    public TaggedCounter(string instrumentName, string tag)
+    public TaggedCounter(string instrumentName, string tag, Guid poolId)
     {
+        // The runs' spans must exist for a measurement to name its pool, whatever samplers the hosts have. (The source
+        // is matched by its name, a constant: the listener must not touch SettlementTelemetry while it initializes.)
+        _spans = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SettlementTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(_spans);
+
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == SettlementTelemetry.Name && instrument.Name == instrumentName)
@@ -46,6 +61,10 @@ public sealed class TaggedCounter : IDisposable
         };
         _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {
+            if (!RecordedFor(poolId))
+            {
+                return;
+            }
             var key = "";
             foreach (var t in tags)
             {
@@ -61,5 +80,22 @@ public sealed class TaggedCounter : IDisposable
 
     public long Sum(string tagValue) => _sums.GetValueOrDefault(tagValue);
 
-    public void Dispose() => _listener.Dispose();
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _spans.Dispose();
+    }
+
+    /// <summary>Whether the measurement being recorded now is made under a span of this pool's run (the nearest that names a pool).</summary>
+    private static bool RecordedFor(Guid poolId)
+    {
+        for (var span = Activity.Current; span is not null; span = span.Parent)
+        {
+            if (span.GetTagItem("streambets.pool_id") is Guid id)
+            {
+                return id == poolId;
+            }
+        }
+        return false;
+    }
 }

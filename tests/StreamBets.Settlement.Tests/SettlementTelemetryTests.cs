@@ -1,7 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Settlement.Data;
 using StreamBets.Settlement.Payouts;
+using StreamBets.Testing;
 
 namespace StreamBets.Settlement.Tests;
 
@@ -17,8 +19,8 @@ public sealed class SettlementTelemetryTests(SettlementStack stack)
         var pool = await stack.NewPoolAsync();
         var users = await stack.FundedUsersAsync(2, Funds);
         await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_234), (users[1], pool.Outcomes[1], 999)]);
-        using var paid = new TaggedCounter("streambets.settlement.paid", "reason");
-        using var betsSettled = new TaggedCounter("streambets.settlement.bets_settled", "result");
+        using var paid = new TaggedCounter("streambets.settlement.paid", "reason", pool.Id);
+        using var betsSettled = new TaggedCounter("streambets.settlement.bets_settled", "result", pool.Id);
 
         await stack.CancelAsync(pool.Id);
         await stack.WaitSettledAsync(pool.Id);
@@ -34,8 +36,8 @@ public sealed class SettlementTelemetryTests(SettlementStack stack)
         var pool = await stack.NewPoolAsync();
         var users = await stack.FundedUsersAsync(2, Funds);
         await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
-        using var paid = new TaggedCounter("streambets.settlement.paid", "reason");
-        using var betsSettled = new TaggedCounter("streambets.settlement.bets_settled", "result");
+        using var paid = new TaggedCounter("streambets.settlement.paid", "reason", pool.Id);
+        using var betsSettled = new TaggedCounter("streambets.settlement.bets_settled", "result", pool.Id);
 
         await stack.LockAsync(pool.Id);
         await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
@@ -63,20 +65,67 @@ public sealed class SettlementTelemetryTests(SettlementStack stack)
         await stack.WaitSettledAsync(clean.Id);
         Assert.Equal(1, await stack.SettlementScalarAsync("SELECT escrow_residue_minor FROM settlements WHERE pool_id = $1", pool.Id));
 
-        // The gauge is read from settlementdb, so it still counts the pool after a restart, where the counter starts at 0.
+        // The gauge is read from settlementdb, so it counts every such pool after a restart, where the counter starts at
+        // 0: also one another process settled before this one started, and never from what this process remembers.
         await AssertResidueGaugeAsync();
         await stack.StopSettlementAsync();
+        var settledElsewhere = Guid.NewGuid();
+        await stack.SettlementScalarAsync("""
+            INSERT INTO settlements (pool_id, kind, status, created_at, updated_at, next_attempt_at, finished_at, escrow_residue_minor)
+            VALUES ($1, 'resolved', 'settled', now(), now(), now(), now(), 7)
+            """, settledElsewhere);
+        SettlementTelemetry.ReportBacklog(new SettlementBacklogCounts(0, null, 0, 0), TimeSpan.Zero); // a new process's gauges
         stack.StartSettlement();
-        await AssertResidueGaugeAsync();
+        try
+        {
+            // The fresh host reports on its own, at its start.
+            var residuePools = await stack.SettlementScalarAsync("SELECT count(*) FROM settlements WHERE status = 'settled' AND escrow_residue_minor <> 0");
+            Assert.InRange(residuePools, 2, long.MaxValue);
+            Assert.True(await Eventually.HoldsAsync(
+                () => Task.FromResult(SettlementMetrics.Gauges()["streambets.settlement.escrow_residue_pools"] == residuePools), TimeSpan.FromSeconds(10)),
+                $"The restarted host's residue gauge never read {residuePools}.");
 
-        // An operator lists exactly those pools.
-        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
-        var page = await admin.GetFromJsonAsync<JsonElement>("/api/settlements?residue=true&limit=100");
-        var items = page.GetProperty("items").EnumerateArray().ToArray();
-        var listed = Assert.Single(items, item => item.GetProperty("poolId").GetGuid() == pool.Id);
-        Assert.Equal(("settled", 1L), (listed.GetProperty("status").GetString(), listed.GetProperty("escrowResidueMinor").GetInt64()));
-        Assert.All(items, item => Assert.NotEqual(0, item.GetProperty("escrowResidueMinor").GetInt64()));
-        Assert.DoesNotContain(items, item => item.GetProperty("poolId").GetGuid() == clean.Id);
+            // An operator lists exactly those pools.
+            using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+            var page = await admin.GetFromJsonAsync<JsonElement>("/api/settlements?residue=true&limit=100");
+            var items = page.GetProperty("items").EnumerateArray().ToArray();
+            var listed = Assert.Single(items, item => item.GetProperty("poolId").GetGuid() == pool.Id);
+            Assert.Equal(("settled", 1L), (listed.GetProperty("status").GetString(), listed.GetProperty("escrowResidueMinor").GetInt64()));
+            Assert.Contains(items, item => item.GetProperty("poolId").GetGuid() == settledElsewhere);
+            Assert.All(items, item => Assert.NotEqual(0, item.GetProperty("escrowResidueMinor").GetInt64()));
+            Assert.DoesNotContain(items, item => item.GetProperty("poolId").GetGuid() == clean.Id);
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", settledElsewhere);
+        }
+    }
+
+    [Fact]
+    public async Task The_failed_gauge_still_updates_when_looking_for_pools_stuck_on_their_lock_fails()
+    {
+        var failedPool = Guid.NewGuid();
+        await stack.SettlementScalarAsync("""
+            INSERT INTO settlements (pool_id, kind, status, created_at, updated_at, next_attempt_at, attempts, last_error, finished_at)
+            VALUES ($1, 'resolved', 'failed', now(), now(), now(), 1, 'payment-refused: test', now())
+            """, failedPool);
+        // The stuck check reads updated_at (progress) and the counts do not: without it, only the stuck check fails.
+        await stack.SettlementScalarAsync("ALTER TABLE settlements RENAME COLUMN updated_at TO updated_at_hidden");
+        try
+        {
+            SettlementTelemetry.ReportBacklog(new SettlementBacklogCounts(0, null, 0, 0), TimeSpan.Zero);
+
+            await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
+
+            var failed = await stack.SettlementScalarAsync("SELECT count(*) FROM settlements WHERE status = 'failed'");
+            Assert.InRange(failed, 1, long.MaxValue);
+            Assert.Equal(failed, SettlementMetrics.Gauges()["streambets.settlement.failed"]);
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("ALTER TABLE settlements RENAME COLUMN updated_at_hidden TO updated_at");
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", failedPool);
+        }
     }
 
     private async Task AssertResidueGaugeAsync()

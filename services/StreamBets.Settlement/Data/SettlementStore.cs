@@ -59,12 +59,12 @@ public sealed record SettlementSummary(
 
 /// <summary>
 /// A due settlement whose run lock a PostgreSQL session holds, with what pg_stat_activity says of that session (null
-/// where the settlement's role may not see it).
+/// where the settlement's role may not see it; the pid is null for a lock a prepared transaction holds).
 /// </summary>
 public sealed record LockedSettlement(
     Guid PoolId,
     DateTimeOffset UpdatedAt,
-    int HolderPid,
+    int? HolderPid,
     string? HolderApplication,
     string? HolderAddress,
     DateTimeOffset? HolderConnectedAt,
@@ -160,17 +160,18 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     }
 
     /// <summary>
-    /// Settlements waiting for a run (new, crashed, or due for a retry), the longest-waiting first, except those whose run
-    /// lock a session holds: runs in progress, and runs of a vanished host whose session PostgreSQL keeps (with its
-    /// locks) until TCP keepalive gives up, about 2 h by Linux defaults. Their next_attempt_at stays where it was, so
-    /// without this they filled every worker's candidates while due pools further back waited.
+    /// Settlements waiting for a run (new, crashed, or due for a retry), the longest-waiting first. With
+    /// <paramref name="skipHeldLocks"/>, except those whose run lock a session holds: runs in progress, and runs of a
+    /// vanished host whose session PostgreSQL keeps (with its locks) until TCP keepalive gives up, about 2 h by Linux
+    /// defaults. Their next_attempt_at stays where it was, so they can fill the head of the queue; but pg_locks reads the
+    /// whole server's lock table, so the worker asks for that only when none of the plain candidates could be locked.
     /// </summary>
-    public async Task<IReadOnlyList<Guid>> RunnableAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Guid>> RunnableAsync(DateTimeOffset now, int limit, bool skipHeldLocks, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand($"""
             SELECT pool_id FROM settlements
             WHERE status IN ('due', 'running') AND next_attempt_at <= $1
-              AND hashtext(pool_id::text)::oid NOT IN (SELECT held.objid FROM ({HeldRunLocks}) held)
+            {(skipHeldLocks ? $"AND hashtext(pool_id::text)::oid NOT IN (SELECT held.objid FROM ({HeldRunLocks}) held)" : "")}
             ORDER BY next_attempt_at LIMIT $2
             """);
         command.Parameters.Add(Value(now));
@@ -185,9 +186,12 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     }
 
     /// <summary>
-    /// Due settlements whose run lock a session holds while the settlement has not moved (updated_at) since
-    /// <paramref name="quietSince"/>: a healthy run records progress with every payment slice, so these are most likely
-    /// held by a session whose client is gone.
+    /// Due settlements that have not moved (updated_at) since <paramref name="quietSince"/> while a session holds their run
+    /// lock and has itself been quiet (pg_stat_activity.state_change) since then. updated_at alone dates how long the
+    /// pool waited, not how long its lock has been held: a worker that has just taken the lock of a pool due for an hour
+    /// has not bumped it yet. A holder whose activity Settlement's role cannot see (state_change NULL, or its row gone
+    /// already) proves nothing and is not listed: every replica's session uses Settlement's own role, which sees its own
+    /// sessions, and the oldest_waiting_age gauge still pages on the wait.
     /// </summary>
     public async Task<IReadOnlyList<LockedSettlement>> StuckOnLockAsync(DateTimeOffset now, DateTimeOffset quietSince, CancellationToken cancellationToken)
     {
@@ -195,8 +199,8 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
             SELECT s.pool_id, s.updated_at, held.pid, a.application_name, host(a.client_addr), a.backend_start, a.state, a.state_change
             FROM settlements s
             JOIN ({HeldRunLocks}) held ON held.objid = hashtext(s.pool_id::text)::oid
-            LEFT JOIN pg_stat_activity a ON a.pid = held.pid
-            WHERE s.status IN ('due', 'running') AND s.next_attempt_at <= $1 AND s.updated_at <= $2
+            JOIN pg_stat_activity a ON a.pid = held.pid
+            WHERE s.status IN ('due', 'running') AND s.next_attempt_at <= $1 AND s.updated_at <= $2 AND a.state_change <= $2
             ORDER BY s.updated_at
             """);
         command.Parameters.Add(Value(now));
@@ -207,19 +211,32 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         {
             string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
             DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
-            stuck.Add(new LockedSettlement(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2),
+            stuck.Add(new LockedSettlement(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.IsDBNull(2) ? null : reader.GetInt32(2),
                 Text(3), Text(4), At(5), Text(6), At(7)));
         }
         return stuck;
     }
 
     /// <summary>
-    /// Writes why a due settlement does not run into last_error, leaving updated_at alone (it dates the last progress).
-    /// False if the settlement finished meanwhile or already says exactly this.
+    /// Writes why a due settlement does not run into last_error, leaving updated_at alone (it dates the last progress),
+    /// unless it moved since <paramref name="quietSince"/> after all (a run started or paid a slice since it was read).
+    /// False if the settlement finished or moved meanwhile, or already says exactly this.
     /// </summary>
-    public async Task<bool> ExplainStuckAsync(Guid poolId, string error, CancellationToken cancellationToken) =>
-        await ExecuteAsync("UPDATE settlements SET last_error = $2 WHERE pool_id = $1 AND status IN ('due', 'running') AND last_error IS DISTINCT FROM $2",
-            cancellationToken, poolId, error) == 1;
+    public async Task<bool> ExplainStuckAsync(Guid poolId, string error, DateTimeOffset quietSince, CancellationToken cancellationToken) =>
+        await ExecuteAsync("""
+            UPDATE settlements SET last_error = $2
+            WHERE pool_id = $1 AND status IN ('due', 'running') AND updated_at <= $3 AND last_error IS DISTINCT FROM $2
+            """, cancellationToken, poolId, error, quietSince) == 1;
+
+    /// <summary>
+    /// Clears the stuck-on-lock explanation (last_error starting <paramref name="reasonPrefix"/>) of unfinished settlements
+    /// not in <paramref name="stillStuck"/>: their lock was freed, or their run moved. Answers how many it cleared.
+    /// </summary>
+    public Task<int> ClearStuckExplanationsAsync(string reasonPrefix, IEnumerable<Guid> stillStuck, CancellationToken cancellationToken) =>
+        ExecuteAsync("""
+            UPDATE settlements SET last_error = NULL
+            WHERE status IN ('due', 'running') AND starts_with(last_error, $1) AND pool_id <> ALL($2)
+            """, cancellationToken, reasonPrefix, stillStuck.ToArray());
 
     /// <summary>Marks a run as started, if the settlement is still runnable; the caller holds the pool's run lock.</summary>
     public async Task<SettlementRecord?> StartAsync(Guid poolId, DateTimeOffset now, CancellationToken cancellationToken)

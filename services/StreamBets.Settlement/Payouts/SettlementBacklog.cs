@@ -29,15 +29,35 @@ public sealed partial class SettlementBacklog(
     {
         var now = time.GetUtcNow();
         var counts = await store.BacklogAsync(cancellationToken);
-        var stuck = await store.StuckOnLockAsync(now, now - options.Value.StuckLockThreshold, cancellationToken);
+        SettlementTelemetry.ReportBacklog(counts, counts.OldestSince is { } since ? now - since : TimeSpan.Zero);
+        try
+        {
+            SettlementTelemetry.ReportStuckOnLock(await ExplainStuckOnLockAsync(now, cancellationToken));
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The stuck check reads pg_locks and pg_stat_activity and writes last_error; its failure must not keep the
+            // counts above (failed, residue...) from being reported. Its gauge keeps its last value.
+            LogStuckCheckFailed(logger, e);
+        }
+    }
+
+    /// <summary>Explains the settlements stuck on their run lock now, clears the explanation of those no longer stuck, and counts the stuck.</summary>
+    private async Task<int> ExplainStuckOnLockAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var quietSince = now - options.Value.StuckLockThreshold;
+        var stuck = await store.StuckOnLockAsync(now, quietSince, cancellationToken);
         foreach (var settlement in stuck)
         {
-            if (await store.ExplainStuckAsync(settlement.PoolId, StuckOnLockError(settlement), cancellationToken))
+            if (await store.ExplainStuckAsync(settlement.PoolId, StuckOnLockError(settlement), quietSince, cancellationToken))
             {
-                LogStuckOnLock(logger, settlement.PoolId, settlement.HolderPid, settlement.HolderAddress ?? "?", settlement.UpdatedAt);
+                LogStuckOnLock(logger, settlement.PoolId, settlement.HolderPid?.ToString(CultureInfo.InvariantCulture) ?? "?", settlement.HolderAddress ?? "?", settlement.UpdatedAt);
             }
         }
-        SettlementTelemetry.ReportBacklog(counts, counts.OldestSince is { } since ? now - since : TimeSpan.Zero, stuck.Count);
+        // A pool whose lock was freed, or whose run moved, no longer says it is stuck (a run that retries or fails
+        // writes its own reason anyway; one that settles clears last_error).
+        await store.ClearStuckExplanationsAsync(StuckOnLockReason + ":", stuck.Select(s => s.PoolId), cancellationToken);
+        return stuck.Count;
     }
 
     /// <summary>What an operator needs to find the holder and judge whether it is gone (docs/runbook.md has the recipe).</summary>
@@ -46,7 +66,7 @@ public sealed partial class SettlementBacklog(
         var holder = string.Create(CultureInfo.InvariantCulture,
             $"client {s.HolderAddress ?? "unknown"}, application '{s.HolderApplication}', connected {Instant(s.HolderConnectedAt)}, {s.HolderState ?? "state unknown"} since {Instant(s.HolderStateSince)}");
         return string.Create(CultureInfo.InvariantCulture,
-            $"{StuckOnLockReason}: locked by PostgreSQL session pid {s.HolderPid} ({holder}); no progress since {Instant(s.UpdatedAt)}. If that client is gone, end the session: docs/runbook.md, 'A settlement stuck on its run lock'.");
+            $"{StuckOnLockReason}: locked by PostgreSQL session pid {s.HolderPid?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} ({holder}); no progress since {Instant(s.UpdatedAt)}. If that client is gone, end the session: docs/runbook.md, 'A settlement stuck on its run lock'.");
     }
 
     private static string Instant(DateTimeOffset? at) => at?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) ?? "unknown";
@@ -75,5 +95,9 @@ public sealed partial class SettlementBacklog(
 
     [LoggerMessage(EventId = 41, EventName = "SettlementStuckOnLock", Level = LogLevel.Warning,
         Message = "Settlement of pool {PoolId} is due but PostgreSQL session {Pid} (client {Client}) holds its run lock, with no progress since {Since}: see docs/runbook.md")]
-    private static partial void LogStuckOnLock(ILogger logger, Guid poolId, int pid, string client, DateTimeOffset since);
+    private static partial void LogStuckOnLock(ILogger logger, Guid poolId, string pid, string client, DateTimeOffset since);
+
+    [LoggerMessage(EventId = 42, EventName = "SettlementStuckCheckFailed", Level = LogLevel.Warning,
+        Message = "Looking for settlements stuck on their run lock failed; the other backlog gauges are reported")]
+    private static partial void LogStuckCheckFailed(ILogger logger, Exception exception);
 }

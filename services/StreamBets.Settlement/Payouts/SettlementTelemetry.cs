@@ -30,9 +30,10 @@ public static class SettlementTelemetry
     public static readonly Counter<long> EscrowResidues = Meter.CreateCounter<long>(
         "streambets.settlement.escrow_residues", unit: "{settlement}", description: "Settled pools whose escrow did not end at 0, counted by the run that found it (see the escrow_residue_pools gauge).");
 
-    private sealed record Backlog(long Waiting, double OldestAgeSeconds, long Failed, long EscrowResiduePools, long StuckOnLock);
+    private sealed record Backlog(long Waiting, double OldestAgeSeconds, long Failed, long EscrowResiduePools);
 
-    private static Backlog _backlog = new(0, 0, 0, 0, 0);
+    private static Backlog _backlog = new(0, 0, 0, 0);
+    private static long _stuckOnLock;
 
     static SettlementTelemetry()
     {
@@ -44,11 +45,14 @@ public static class SettlementTelemetry
             description: "Settlements stopped in 'failed' until an operator requeues them, as last read from settlementdb. Alert when above 0.");
         Meter.CreateObservableGauge("streambets.settlement.escrow_residue_pools", () => Volatile.Read(ref _backlog).EscrowResiduePools, unit: "{settlement}",
             description: "Settled pools whose escrow did not end at 0, as last read from settlementdb (a restart does not reset it). Alert when it rises.");
-        Meter.CreateObservableGauge("streambets.settlement.stuck_on_lock", () => Volatile.Read(ref _backlog).StuckOnLock, unit: "{settlement}",
-            description: "Due settlements whose run lock a session has held past StuckLockThreshold without progress: most likely a vanished host's session. Alert when above 0.");
+        Meter.CreateObservableGauge("streambets.settlement.stuck_on_lock", () => Volatile.Read(ref _stuckOnLock), unit: "{settlement}",
+            description: "Due settlements without progress for StuckLockThreshold whose run lock a session holds that has been quiet as long: most likely a vanished host's session. Alert when above 0.");
     }
 
     /// <summary>What <see cref="SettlementBacklog"/> last read; the gauges report it.</summary>
-    public static void ReportBacklog(SettlementBacklogCounts counts, TimeSpan oldestAge, long stuckOnLock) =>
-        Volatile.Write(ref _backlog, new Backlog(counts.Waiting, Math.Max(0, oldestAge.TotalSeconds), counts.Failed, counts.EscrowResiduePools, stuckOnLock));
+    public static void ReportBacklog(SettlementBacklogCounts counts, TimeSpan oldestAge) =>
+        Volatile.Write(ref _backlog, new Backlog(counts.Waiting, Math.Max(0, oldestAge.TotalSeconds), counts.Failed, counts.EscrowResiduePools));
+
+    /// <summary>How many settlements <see cref="SettlementBacklog"/> last found stuck on their run lock (read apart from the counts, so its failure does not freeze them).</summary>
+    public static void ReportStuckOnLock(long stuck) => Volatile.Write(ref _stuckOnLock, stuck);
 }

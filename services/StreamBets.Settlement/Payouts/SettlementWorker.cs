@@ -26,9 +26,9 @@ public sealed class SettlementWorkerSignal
 /// after a restart (they are still 'running' in settlementdb). A pool is run by one worker at a time across replicas:
 /// the worker holds a PostgreSQL session advisory lock on the pool for the whole run, on a connection of its own, so
 /// a crashed replica's lock goes with its session. (Were two runs ever to overlap, they would still pay nobody twice:
-/// transfer ids, settled_bets and the settled status each admit one winner.) Candidates whose lock a session holds are
-/// skipped, so a vanished host's session, which PostgreSQL may keep for hours, holds back its own pools and no others;
-/// <see cref="SettlementBacklog"/> makes those visible.
+/// transfer ids, settled_bets and the settled status each admit one winner.) When every candidate's lock is held, the
+/// worker looks again past the pools whose lock a session holds, so a vanished host's session, which PostgreSQL may keep
+/// for hours, holds back its own pools and no others; <see cref="SettlementBacklog"/> makes those visible.
 /// <para>
 /// A transient failure (a dependency down, bets still pending) leaves the settlement 'running' and retries it with
 /// exponential backoff; anything else stops it in 'failed' with the reason, logged as an error and counted.
@@ -40,6 +40,9 @@ public sealed partial class SettlementWorker(
 {
     /// <summary>Advisory lock namespace of settlement runs (the second key is <c>hashtext</c> of the pool id).</summary>
     public const int RunLockClass = SettlementStore.RunLockClass;
+
+    /// <summary>Due settlements one poll considers, longest-waiting first.</summary>
+    private const int Candidates = 16;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Value.MaxConcurrentSettlements)).Select(_ => Task.Run(() => WorkAsync(stoppingToken), stoppingToken)));
@@ -80,21 +83,38 @@ public sealed partial class SettlementWorker(
     /// <summary>Claims and runs one runnable settlement; false when there was none to claim.</summary>
     private async Task<bool> RunNextAsync(CancellationToken stoppingToken)
     {
-        // Pools whose run lock is held are not among the candidates; one may still be locked between the query and here.
-        var candidates = await store.RunnableAsync(time.GetUtcNow(), 16, stoppingToken);
+        var candidates = await store.RunnableAsync(time.GetUtcNow(), Candidates, skipHeldLocks: false, stoppingToken);
         if (candidates.Count == 0)
         {
             return false;
         }
 
         await using var lockSession = await db.OpenConnectionAsync(stoppingToken);
+        var (ran, lockedAny) = await RunFirstLockableAsync(lockSession, candidates, stoppingToken);
+        if (ran || lockedAny || candidates.Count < Candidates)
+        {
+            return ran;
+        }
+
+        // Every candidate's lock is held, and due pools may wait behind them: runs in progress, or a vanished host's
+        // session that PostgreSQL keeps for hours (a run does not move next_attempt_at). Only now look past them: the
+        // query reads pg_locks, which scans the server's whole lock table, too dear for every idle poll.
+        candidates = await store.RunnableAsync(time.GetUtcNow(), Candidates, skipHeldLocks: true, stoppingToken);
+        return (await RunFirstLockableAsync(lockSession, candidates, stoppingToken)).Ran;
+    }
+
+    /// <summary>Runs the first candidate whose lock this session gets; also says whether it got any lock at all.</summary>
+    private async Task<(bool Ran, bool LockedAny)> RunFirstLockableAsync(NpgsqlConnection lockSession, IReadOnlyList<Guid> candidates, CancellationToken stoppingToken)
+    {
+        var lockedAny = false;
         foreach (var poolId in candidates)
         {
             if (!await TryLockAsync(lockSession, poolId, stoppingToken))
             {
-                continue; // another worker or replica runs it
+                continue; // another worker or replica runs it, or a vanished host's session still holds it
             }
 
+            lockedAny = true;
             try
             {
                 var settlement = await store.StartAsync(poolId, time.GetUtcNow(), stoppingToken);
@@ -103,14 +123,14 @@ public sealed partial class SettlementWorker(
                     continue; // finished or rescheduled between the query and the lock
                 }
                 await RunAsync(settlement, stoppingToken);
-                return true;
+                return (true, true);
             }
             finally
             {
                 await UnlockAsync(lockSession, poolId);
             }
         }
-        return false;
+        return (false, lockedAny);
     }
 
     private async Task RunAsync(SettlementRecord settlement, CancellationToken stoppingToken)
