@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Npgsql;
 
 namespace StreamBets.Pools.IntegrationTests;
@@ -13,6 +14,7 @@ public sealed record ChannelLinkJson(ChannelJson Channel, Guid OwnerId, Guid Lin
 public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp>
 {
     private const string ChannelNotYours = "https://streambets.dev/problems/channel-not-yours";
+    private const string OwnerChanged = "streambets.pools.channel-owner-changed.v1";
 
     [Fact]
     public async Task A_streamer_opens_pools_only_on_a_channel_linked_to_them_and_an_admin_anywhere()
@@ -119,8 +121,78 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         Assert.Equal(HttpStatusCode.InternalServerError, linked.StatusCode);
         Assert.DoesNotContain("history unavailable", await linked.Content.ReadAsStringAsync());
         Assert.Empty((await admin.GetFromJsonAsync<ChannelLinkJson[]>($"/api/pools/admin/channels?ownerId={streamerId}"))!);
+        Assert.Empty(await app.EventsAsync($"twitch:{channel}"));
         await app.ExecuteAsync($"DROP TRIGGER refuse_{channel} ON admin_changes; DROP FUNCTION refuse_{channel}();");
     }
+
+    [Fact]
+    public async Task Each_link_move_and_unlink_publishes_one_owner_change_in_its_own_transaction()
+    {
+        var (firstId, secondId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());
+        using var admin = app.Admin();
+
+        var linked = (await (await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId = firstId })).Content.ReadFromJsonAsync<ChannelLinkJson>())!;
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId = secondId });
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/channels/kick/{channel}?ownerId={secondId}")).StatusCode);
+
+        var events = await app.EventsAsync($"kick:{channel}");
+        Assert.Equal([OwnerChanged, OwnerChanged, OwnerChanged], events.Select(e => e.Type));
+        Assert.Equal([(firstId, null), (secondId, firstId), (null, secondId)], events.Select(e => (OwnerOf(e, "ownerId"), OwnerOf(e, "previousOwnerId"))));
+        Assert.All(events, e => Assert.Equal($"kick:{channel}", e.Data.GetProperty("channel").GetString()));
+        Assert.Equal(linked.LinkedAt, events[0].Data.GetProperty("changedAt").GetDateTimeOffset());
+        // Each change outranks the one before, so Realtime can drop an older change that arrives late.
+        var versions = events.Select(e => e.Data.GetProperty("version").GetInt64()).ToArray();
+        Assert.Equal(versions.Order(), versions);
+        Assert.Equal(versions.Length, versions.Distinct().Count());
+        // Written by the transaction that recorded the change (its history row), so the event exists if and only if the change does.
+        var recordedBy = await app.ScalarAsync<long[]>(
+            "SELECT array_agg(xmin::text::bigint ORDER BY id) FROM admin_changes WHERE subject = $1", $"kick:{channel}");
+        Assert.Equal(recordedBy, events.Select(e => e.TxId & uint.MaxValue));
+    }
+
+    [Fact]
+    public async Task A_refused_unlink_publishes_no_owner_change()
+    {
+        var (firstId, secondId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());
+        using var admin = app.Admin();
+        var nobodys = await admin.DeleteAsync($"/api/pools/admin/channels/kick/{channel}?ownerId={firstId}");
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId = firstId });
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId = secondId });
+
+        // An operator unlinks the owner they saw, but the channel moved to a second streamer meanwhile.
+        var stale = await admin.DeleteAsync($"/api/pools/admin/channels/kick/{channel}?ownerId={firstId}");
+
+        Assert.Equal((HttpStatusCode.NotFound, HttpStatusCode.Conflict), (nobodys.StatusCode, stale.StatusCode));
+        var events = await app.EventsAsync($"kick:{channel}");
+        Assert.Equal([(firstId, null), (secondId, firstId)], events.Select(e => (OwnerOf(e, "ownerId"), OwnerOf(e, "previousOwnerId"))));
+    }
+
+    [Fact]
+    public async Task A_pool_names_the_channels_owner_so_an_admins_pool_never_passes_for_the_streamers()
+    {
+        using var streamer = app.NewStreamer(out var streamerId);
+        var adminId = Guid.NewGuid();
+        using var admin = app.ClientFor(adminId, "admin");
+        var (linked, unlinked) = (Requests.NewChannel(), Requests.NewChannel());
+        var streamers = await streamer.CreatePoolAsync(Requests.Pool(linked));
+        await streamer.ActAsync(streamers.Id, "cancel");
+
+        var adminsOnLinked = await admin.CreatePoolAsync(Requests.Pool(linked));
+        var adminsOnUnlinked = await admin.CreatePoolAsync(Requests.Pool(unlinked));
+
+        var created = new List<JsonElement>();
+        foreach (var pool in new[] { streamers, adminsOnLinked, adminsOnUnlinked })
+        {
+            created.Add((await app.EventsAsync(pool.Id)).Single(e => e.Type == "streambets.pools.created.v1").Data);
+        }
+        Assert.Equal([streamerId, adminId, adminId], created.Select(data => data.GetProperty("streamerId").GetGuid()));
+        Assert.Equal([streamerId, streamerId, null], created.Select(data => GuidOrNull(data, "channelOwnerId")));
+    }
+
+    private static Guid? OwnerOf(AuditedEvent @event, string property) => GuidOrNull(@event.Data, property);
+
+    private static Guid? GuidOrNull(JsonElement data, string property) =>
+        data.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null ? value.GetGuid() : null;
 
     [Fact]
     public async Task Linking_is_for_admins_and_a_bad_link_is_a_problem_naming_each_field()

@@ -192,13 +192,16 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
     }
 
     /// <summary>The pool events written for one pool, in commit order: (CloudEvents type, writing transaction, envelope data).</summary>
-    public async Task<List<AuditedEvent>> EventsAsync(Guid poolId)
+    public Task<List<AuditedEvent>> EventsAsync(Guid poolId) => EventsAsync(poolId.ToString());
+
+    /// <summary>The events written under one key (a pool id, a channel such as "twitch:streamer1"), in commit order.</summary>
+    public async Task<List<AuditedEvent>> EventsAsync(string key)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
             "SELECT event_type, txid, envelope::text FROM test_outbox_audit WHERE partition_key = $1 ORDER BY position", connection);
-        command.Parameters.AddWithValue(poolId.ToString());
+        command.Parameters.AddWithValue(key);
         await using var reader = await command.ExecuteReaderAsync();
         var events = new List<AuditedEvent>();
         while (await reader.ReadAsync())

@@ -7,8 +7,17 @@ public static class TestEvents
 {
     public static string NewChannel() => $"twitch:rt-{Guid.NewGuid():N}";
 
-    public static PoolCreated Created(Guid poolId, string channel, Guid streamerId) =>
-        new(poolId, streamerId, channel, "Will the streamer win?", [new PoolOutcome(Guid.NewGuid(), "Yes"), new PoolOutcome(Guid.NewGuid(), "No")], "manual", DateTimeOffset.UtcNow);
+    /// <summary>A streamer's pool: streamers open pools only on their own channels, so the channel's owner is the streamer.</summary>
+    public static PoolCreated Created(Guid poolId, string channel, Guid streamerId) => Created(poolId, channel, streamerId, channelOwnerId: streamerId);
+
+    /// <summary>A pool <paramref name="creatorId"/> opened (an admin's, say) on a channel linked to <paramref name="channelOwnerId"/>, or to nobody.</summary>
+    public static PoolCreated Created(Guid poolId, string channel, Guid creatorId, Guid? channelOwnerId) =>
+        new(poolId, creatorId, channel, "Will the streamer win?", [new PoolOutcome(Guid.NewGuid(), "Yes"), new PoolOutcome(Guid.NewGuid(), "No")], "manual",
+            DateTimeOffset.UtcNow, channelOwnerId);
+
+    /// <summary>Pools linked the channel to <paramref name="ownerId"/> (null: unlinked it); <paramref name="version"/> grows with each change of the channel.</summary>
+    public static ChannelOwnerChanged OwnerChanged(string channel, Guid? ownerId, Guid? previousOwnerId, long version) =>
+        new(channel, ownerId, previousOwnerId, version, DateTimeOffset.UtcNow);
 
     public static PoolOpened Opened(Guid poolId) => new(poolId, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5));
 

@@ -8,9 +8,16 @@ public sealed record PoolOutcome(Guid OutcomeId, string Label);
 public sealed record OutcomeStakes(Guid OutcomeId, long StakedMinor, int BetCount);
 
 /// <summary>A pool was created (not yet accepting bets). <paramref name="Source"/> is "manual" or a mirrored platform such as "twitch".</summary>
+/// <param name="StreamerId">Who created the pool: the channel's streamer, or an admin.</param>
+/// <param name="ChannelOwnerId">
+/// The streamer the channel was linked to when the pool was created (read in the create's transaction), null when
+/// nobody: the same as <paramref name="StreamerId"/> for a streamer's pool, since streamers open pools only on their own
+/// channels; an admin's pool names the owner, not the admin. Absent (null) in events written before it existed.
+/// </param>
 [IntegrationEvent("streambets.pools.created.v1", IntegrationTopics.Pools)]
 public sealed record PoolCreated(
-    Guid PoolId, Guid StreamerId, string? ChannelId, string Title, IReadOnlyList<PoolOutcome> Outcomes, string Source, DateTimeOffset CreatedAt) : IIntegrationEvent
+    Guid PoolId, Guid StreamerId, string? ChannelId, string Title, IReadOnlyList<PoolOutcome> Outcomes, string Source, DateTimeOffset CreatedAt,
+    Guid? ChannelOwnerId = null) : IIntegrationEvent
 {
     [JsonIgnore] public string AggregateId => PoolId.ToString();
 }
@@ -44,4 +51,17 @@ public sealed record PoolResolved(Guid PoolId, IReadOnlyList<Guid> WinningOutcom
 public sealed record PoolCancelled(Guid PoolId, string Reason, DateTimeOffset CancelledAt) : IIntegrationEvent
 {
     [JsonIgnore] public string AggregateId => PoolId.ToString();
+}
+
+/// <summary>
+/// A channel ("twitch:streamer1") was linked to <paramref name="OwnerId"/>, or unlinked (<paramref name="OwnerId"/> null).
+/// <paramref name="PreviousOwnerId"/> is who had it just before (null when nobody; the same as the owner when a link is
+/// saved again). Keyed by channel, so one channel's changes arrive in the order they were committed;
+/// <paramref name="Version"/> grows with each change of the channel, whatever the publishing replicas' clocks, so a
+/// consumer can tell a late or redelivered older change from the newer one it already applied.
+/// </summary>
+[IntegrationEvent("streambets.pools.channel-owner-changed.v1", IntegrationTopics.Pools)]
+public sealed record ChannelOwnerChanged(string Channel, Guid? OwnerId, Guid? PreviousOwnerId, long Version, DateTimeOffset ChangedAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => Channel;
 }

@@ -1,5 +1,7 @@
 using System.Security.Claims;
 using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
 using StreamBets.Pools.Configuration;
 
 namespace StreamBets.Pools.Management;
@@ -9,13 +11,14 @@ public sealed record ChannelLink(Channel Channel, Guid OwnerId, Guid LinkedBy, D
 
 /// <summary>
 /// Which streamer owns each channel (poolsdb <c>channel_owners</c>). A channel has one owner; linking it again moves it.
-/// Each link and unlink commits together with its row in <see cref="AdminChanges"/>.
+/// Each link and unlink commits together with its row in <see cref="AdminChanges"/> and its <see cref="ChannelOwnerChanged"/>
+/// in the outbox, so Realtime's chat follows the owner (docs/realtime.md).
 /// </summary>
-public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, TimeProvider time)
+public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, IOutbox outbox, TimeProvider time)
 {
     public const int MaxLinksListed = 500;
 
-    /// <summary>Advisory lock class of one channel's links (see <see cref="LinkAsync"/>).</summary>
+    /// <summary>Advisory lock class of one channel's links and unlinks (see <see cref="ChangeOneAtATimeAsync"/>).</summary>
     private const int LinkLockClass = 7304;
 
     /// <summary>
@@ -32,20 +35,12 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, Tim
     /// <summary>Links the channel to the owner; answers the link and who had the channel before, if anyone.</summary>
     public async Task<(ChannelLink Link, Guid? PreviousOwnerId)> LinkAsync(Channel channel, Guid ownerId, ClaimsPrincipal admin, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        // PostgreSQL keeps microseconds: the answer to a link equals what a later read returns.
-        var link = new ChannelLink(channel, ownerId, admin.GetUserId(), now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)));
-
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // One link of a channel at a time. The upsert's snapshot cannot see a row that another link inserted meanwhile,
-        // so of two first links at once the later found no previous owner and hid that it took the channel.
-        await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", connection, transaction))
-        {
-            serialize.Parameters.Add(new NpgsqlParameter<int> { TypedValue = LinkLockClass });
-            serialize.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
-            await serialize.ExecuteNonQueryAsync(cancellationToken);
-        }
+        // The upsert's snapshot cannot see a row that another link inserted meanwhile, so without this, of two first
+        // links at once the later found no previous owner and hid that it took the channel.
+        await ChangeOneAtATimeAsync(transaction, channel, cancellationToken);
+        var link = new ChannelLink(channel, ownerId, admin.GetUserId(), Now());
         // The previous owner as the upsert replaced it: the old row's value, read under the upsert's lock.
         await using var command = new NpgsqlCommand("""
             WITH previous AS (SELECT owner_id FROM channel_owners WHERE channel = $1 FOR UPDATE),
@@ -60,6 +55,7 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, Tim
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = link.LinkedAt });
         var previous = await command.ExecuteScalarAsync(cancellationToken) as Guid?;
         await changes.RecordAsync(transaction, admin, AdminChanges.ChannelLinked, channel.ToString(), new { ownerId, PreviousOwnerId = previous }, cancellationToken);
+        await PublishChangeAsync(transaction, channel, ownerId, previous, link.LinkedAt, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (link, previous);
     }
@@ -72,7 +68,8 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, Tim
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Locked, so a link moving the channel waits for this unlink (or this one sees the link's new owner).
+        await ChangeOneAtATimeAsync(transaction, channel, cancellationToken);
+        // Locked, so a streamer's pool being opened commits before the channel leaves them (PoolCommands reads it FOR SHARE).
         await using var read = new NpgsqlCommand("SELECT owner_id FROM channel_owners WHERE channel = $1 FOR UPDATE", connection, transaction);
         read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
         var owner = await read.ExecuteScalarAsync(cancellationToken) as Guid?;
@@ -85,8 +82,42 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, Tim
         await delete.ExecuteNonQueryAsync(cancellationToken);
         // The record names who lost the channel: the row is gone, so only the history can say whose it was.
         await changes.RecordAsync(transaction, admin, AdminChanges.ChannelUnlinked, channel.ToString(), new { ownerId = expectedOwnerId }, cancellationToken);
+        await PublishChangeAsync(transaction, channel, ownerId: null, previousOwnerId: expectedOwnerId, Now(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return expectedOwnerId;
+    }
+
+    /// <summary>
+    /// One link or unlink of a channel at a time, until <paramref name="transaction"/> ends. A channel's changes thus
+    /// commit in the order they write their history rows and events: the outbox keeps one channel's events in order,
+    /// and each change's version (<see cref="PublishChangeAsync"/>) is above the one before.
+    /// </summary>
+    private static async Task ChangeOneAtATimeAsync(NpgsqlTransaction transaction, Channel channel, CancellationToken cancellationToken)
+    {
+        await using var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", transaction.Connection, transaction);
+        serialize.Parameters.Add(new NpgsqlParameter<int> { TypedValue = LinkLockClass });
+        serialize.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
+        await serialize.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the change to the outbox in its transaction. Its version is the id of the history row just recorded: the ids
+    /// come from one sequence and the channel's changes run one at a time, so a later change has a higher version
+    /// whatever the replicas' clocks, and a consumer can tell a late older change from a newer one.
+    /// </summary>
+    private async Task PublishChangeAsync(
+        NpgsqlTransaction transaction, Channel channel, Guid? ownerId, Guid? previousOwnerId, DateTimeOffset changedAt, CancellationToken cancellationToken)
+    {
+        await using var recorded = new NpgsqlCommand("SELECT currval(pg_get_serial_sequence('admin_changes', 'id'))", transaction.Connection, transaction);
+        var version = (long)(await recorded.ExecuteScalarAsync(cancellationToken))!;
+        await outbox.AddAsync(transaction, new ChannelOwnerChanged(channel.ToString(), ownerId, previousOwnerId, version, changedAt), cancellationToken);
+    }
+
+    /// <summary>The clock at PostgreSQL's precision (microseconds): the answer to a link equals what a later read returns.</summary>
+    private DateTimeOffset Now()
+    {
+        var now = time.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
     }
 
     /// <summary>The owner's channels, by name.</summary>

@@ -19,8 +19,10 @@ public sealed record ChatPermissions(bool CanChat, bool CanModerate, bool CanMan
 /// keeps and replays the message in one script, so two replicas can never both let the sixth message of a window through.
 /// </summary>
 /// <remarks>
-/// The channel's streamer is the user who created the first pool on the channel, or the user a linked channel belongs to
-/// (StreamWentLive). The streamer manages moderators; the streamer, moderators and admins delete messages, mute and ban.
+/// The channel's streamer is the owner Pools links it to (ChannelOwnerChanged; nobody once it is unlinked). Until Pools
+/// has named an owner, the channel's owner when its first pool was created claims it, or the user a linked channel going
+/// live names (StreamWentLive). An admin may name another. The streamer manages moderators; the streamer, moderators
+/// and admins delete messages, mute and ban.
 /// </remarks>
 public sealed class ChatRoom(
     IConnectionMultiplexer redis, RealtimeKeys keys, LiveStreamStore streams, LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time)
@@ -100,13 +102,36 @@ public sealed class ChatRoom(
         return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
         """;
 
-    // KEYS: streamer, moderators. ARGV: user id, TTL, 1 to replace another streamer (0: only claim a channel without one).
-    // Moderators are the streamer's own appointees, so a different streamer starts without any; bans stay, since they
-    // protect the viewers and the new streamer (or an admin) can lift them.
+    // KEYS: streamer, moderators, owner version. ARGV: user id ('' for nobody), TTL (ms), change, version.
+    // The changes: 'link' is Pools' link or unlink, applied only when its version is above the one kept (a late or
+    // redelivered older change finds a newer one there and changes nothing); 'claim' (a pool's channel owner) takes a
+    // channel nobody holds, and 'live' (StreamWentLive) replaces its streamer, both only while Pools has named no owner,
+    // since neither is ordered with the links; 'name' (an admin) always replaces, leaving the version as it is, so the
+    // next link change replaces the admin's pick and an older one still changes nothing.
+    // A streamer Pools named has no expiry, like the link; the others expire after the retention unless renewed.
+    // Moderators are the streamer's own appointees, so a different streamer (or none) starts without any; bans stay,
+    // since they protect the viewers and the new streamer (or an admin) can lift them.
     private const string SetStreamerScript = """
         local current = redis.call('GET', KEYS[1])
-        if current and current ~= ARGV[1] and ARGV[3] == '0' then return 0 end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        local owned = redis.call('EXISTS', KEYS[3]) == 1
+        local change = ARGV[3]
+        if change == 'link' then
+          local known = redis.call('GET', KEYS[3])
+          if known and tonumber(known) >= tonumber(ARGV[4]) then return 0 end
+          redis.call('SET', KEYS[3], ARGV[4])
+          owned = true
+        elseif change == 'claim' then
+          if owned or (current and current ~= ARGV[1]) then return 0 end
+        elseif change == 'live' then
+          if owned then return 0 end
+        end
+        if ARGV[1] == '' then
+          redis.call('DEL', KEYS[1])
+        elseif owned then
+          redis.call('SET', KEYS[1], ARGV[1])
+        else
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        end
         if current ~= ARGV[1] then redis.call('DEL', KEYS[2]) end
         return 1
         """;
@@ -251,19 +276,30 @@ public sealed class ChatRoom(
         return new ChatPermissions(!await banned, role >= Role.Moderator, role >= Role.Streamer, await banned, mutedFor);
     }
 
-    /// <summary>The creator of a channel's first pool becomes its streamer, unless the channel already has one; their later pools keep it.</summary>
-    public Task ClaimChannelAsync(string channel, Guid streamerId) => SetStreamerAsync(channel, streamerId, replace: false);
+    /// <summary>
+    /// The channel's owner when one of its pools was created becomes its streamer if nobody holds the channel and Pools
+    /// has named no owner yet (a channel linked before links were published); their later pools keep it.
+    /// </summary>
+    public Task ClaimChannelAsync(string channel, Guid ownerId) => SetStreamerAsync(channel, ownerId, "claim");
 
-    /// <summary>A linked channel's owner (from the Integration service) is its streamer, whoever created pools on it.</summary>
-    public Task SetStreamerAsync(string channel, Guid streamerId) => SetStreamerAsync(channel, streamerId, replace: true);
+    /// <summary>A linked channel's owner (from the Integration service) is its streamer, whoever created pools on it, until Pools names the owner.</summary>
+    public Task SetStreamerAsync(string channel, Guid streamerId) => SetStreamerAsync(channel, streamerId, "live");
 
-    private Task SetStreamerAsync(string channel, Guid streamerId, bool replace) =>
-        Db.ScriptEvaluateAsync(SetStreamerScript, [keys.Streamer(channel), keys.Moderators(channel)],
-            [streamerId.ToString(), (long)Options.StreamerRetention.TotalMilliseconds, replace ? 1 : 0]);
+    /// <summary>
+    /// Pools linked the channel to <paramref name="ownerId"/> (null: unlinked, and nobody is its streamer). False when a
+    /// change with this <paramref name="version"/> or a later one was applied already: this one is old and changes nothing.
+    /// </summary>
+    public async Task<bool> ChangeOwnerAsync(string channel, Guid? ownerId, long version) =>
+        (long)await SetStreamerAsync(channel, ownerId, "link", version) == 1;
 
+    /// <summary>An admin names the streamer; it lasts until the channel's next link change in Pools.</summary>
     public Task AssignStreamerAsync(string channel, ChatUser caller, Guid streamerId) => caller.IsAdmin
-        ? SetStreamerAsync(channel, streamerId)
+        ? SetStreamerAsync(channel, streamerId, "name")
         : throw new RefusedException("admin-only", "Only an admin can name a channel's streamer.");
+
+    private Task<RedisResult> SetStreamerAsync(string channel, Guid? streamerId, string change, long version = 0) =>
+        Db.ScriptEvaluateAsync(SetStreamerScript, [keys.Streamer(channel), keys.Moderators(channel), keys.StreamerOwnerVersion(channel)],
+            [streamerId?.ToString() ?? "", (long)Options.StreamerRetention.TotalMilliseconds, change, version]);
 
     private enum Role
     {

@@ -54,7 +54,8 @@ internal static class Extensions
             .AddSubscription<PoolSettled, PoolLifecycleHandler>()
             .AddSubscription<BetsSettled, UserNotificationHandler>()
             .AddSubscription<WalletsChanged, UserNotificationHandler>()
-            .AddSubscription<StreamWentLive, StreamWentLiveHandler>();
+            .AddSubscription<StreamWentLive, StreamWentLiveHandler>()
+            .AddSubscription<ChannelOwnerChanged, ChannelOwnerChangedHandler>();
     }
 
     /// <summary>Maps the hub; a connection ends when its token expires, so a revoked or downgraded user cannot linger.</summary>

@@ -37,6 +37,9 @@ public sealed class RealtimeKeys(IOptions<RealtimeOptions> options)
 
     public RedisKey Streamer(string channel) => Chat(channel, "streamer");
 
+    /// <summary>The version of the last channel link change from Pools applied to the streamer; absent until Pools names an owner.</summary>
+    public RedisKey StreamerOwnerVersion(string channel) => Chat(channel, "streamer-owner-version");
+
     public RedisKey ChatRate(string channel, Guid userId) => Chat(channel, $"rate:{userId}");
 
     public RedisKey PoolChannel(Guid poolId) => $"{Prefix}:pool-channel:{poolId}";

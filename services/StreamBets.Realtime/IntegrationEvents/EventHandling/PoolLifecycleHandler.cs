@@ -7,7 +7,8 @@ using StreamBets.Realtime.Pools;
 namespace StreamBets.Realtime.IntegrationEvents.EventHandling;
 
 /// <summary>
-/// A pool's lifecycle: PoolCreated goes to its channel (and records the pool's channel and the channel's streamer);
+/// A pool's lifecycle: PoolCreated goes to its channel (and records the pool's channel, and lets the channel's owner claim
+/// its chat, see <see cref="ChatRoom.ClaimChannelAsync"/>);
 /// every state change, and the settlement that ends a pool, goes to the pool's group and to its channel's group, each
 /// numbered on its own stream.
 /// The bus has no inbox here (Realtime has no database): a redelivered event is recognised by its id in Redis for
@@ -29,7 +30,12 @@ public sealed partial class PoolLifecycleHandler(PoolChannels pools, ChatRoom ch
             return;
         }
         await pools.RecordAsync(@event.PoolId, channel);
-        await chat.ClaimChannelAsync(channel, @event.StreamerId);
+        // The channel's owner, not the pool's creator: an admin opens pools on any channel and moderates every chat by
+        // rank, so an admin's pool must not make the admin the streamer. A pool on an unlinked channel claims nothing.
+        if (@event.ChannelOwnerId is { } owner)
+        {
+            await chat.ClaimChannelAsync(channel, owner);
+        }
         await publisher.PublishAsync(LiveStream.Channel(channel),
             new PoolCreatedMessage(@event.PoolId, channel, @event.Title, @event.StreamerId, @event.Outcomes, @event.CreatedAt),
             context.EventId, cancellationToken, Stage(@event.PoolId, 1));
