@@ -104,6 +104,24 @@ public abstract class DocumentStoreContract
     }
 
     [SkippableFact]
+    public async Task A_delete_at_the_version_read_removes_the_document_and_a_delete_at_an_outdated_one_does_not()
+    {
+        var store = await StoreAsync();
+        var collection = NewCollection();
+        await store.PutAsync(collection, "doc", new SampleDocument("first", 1, true, []));
+        var read = (await store.GetVersionedAsync<SampleDocument>(collection, "doc"))!;
+        await store.PutAsync(collection, "doc", new SampleDocument("changed meanwhile", 2, true, []));
+        var now = (await store.GetVersionedAsync<SampleDocument>(collection, "doc"))!;
+
+        Assert.False(await store.TryDeleteAsync(collection, "doc", read.Version));
+        Assert.False(await store.TryDeleteAsync(collection, "doc", "not-a-version"));
+        Assert.Equal("changed meanwhile", (await store.GetAsync<SampleDocument>(collection, "doc"))!.Name);
+        Assert.True(await store.TryDeleteAsync(collection, "doc", now.Version));
+        Assert.Null(await store.GetAsync<SampleDocument>(collection, "doc"));
+        Assert.False(await store.TryDeleteAsync(collection, "doc", now.Version));
+    }
+
+    [SkippableFact]
     public async Task A_put_without_a_version_creates_the_document_only_if_there_is_none()
     {
         var store = await StoreAsync();

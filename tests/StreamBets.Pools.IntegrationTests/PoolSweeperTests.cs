@@ -94,7 +94,7 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
     {
         using var admin = app.Admin();
         var config = await admin.GetFromJsonAsync<Dictionary<string, object>>("/api/pools/admin/config");
-        var put = await admin.PutConfigAsync(new { autoCancelAfterHours = 2, oneActivePoolPerChannel = true });
+        var put = await admin.PutConfigAsync(new SettingsJson(500, 100, 100_000, true, AutoCancelAfterHours: 2));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         try
         {

@@ -1,10 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using StreamBets.Contracts;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Documents;
-using StreamBets.Pools.Lifecycle;
-using StreamBets.Pools.Management;
 
 namespace StreamBets.Pools.Apis;
 
@@ -39,19 +36,26 @@ public static partial class PoolsAdminApi
 
     /// <summary>
     /// Replaces the configuration if it is still the one the admin read (<c>version</c>): else 409 config-changed, so a
-    /// stale form never overwrites another admin's change. Values already stored are answered as saved: a retry.
+    /// stale form never overwrites another admin's change. Values already stored are answered as saved: a retry. Every
+    /// field is required (a field left out would otherwise change silently), and a configuration under which a stored
+    /// template could no longer open a pool is refused (409 config-breaks-templates, naming each).
     /// </summary>
     public static async Task<Results<Ok<PoolsConfigView>, ValidationProblem, ProblemHttpResult>> PutConfig(
-        PoolsConfigRequest request, ClaimsPrincipal user, PoolsSettingsProvider settings, AdminChanges changes, ILoggerFactory loggers,
-        CancellationToken cancellationToken)
+        PoolsConfigRequest request, ClaimsPrincipal user, PoolsSettingsProvider settings, IDocumentStore documents, AdminChanges changes,
+        ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var wanted = request.ToSettings();
-        var errors = wanted.Problems();
+        var errors = request.MissingFields().ToDictionary(
+            field => field, field => new[] { "Required: a change replaces the whole configuration, so send every field as read, changed or not." });
+        var wanted = errors.Count == 0 ? request.ToSettings() : null;
+        foreach (var (field, messages) in wanted?.Problems() ?? [])
+        {
+            errors[field] = messages;
+        }
         if (string.IsNullOrEmpty(request.Version))
         {
             errors["version"] = [VersionRule("configuration")];
         }
-        if (errors.Count > 0)
+        if (errors.Count > 0 || wanted is null)
         {
             return PoolProblems.Invalid(errors);
         }
@@ -67,6 +71,13 @@ public static partial class PoolsAdminApi
             }
             return TypedResults.Ok(PoolsConfigView.Of(wanted));
         }
+        if (await TemplatesBrokenByAsync(wanted, documents, cancellationToken) is { Count: > 0 } broken)
+        {
+            return TypedResults.Problem(
+                detail: $"Under this configuration {broken.Count} template(s) could no longer open a pool; nothing was saved. Change the configuration or those templates first.",
+                statusCode: StatusCodes.Status409Conflict, title: "Configuration breaks templates", type: PoolProblems.TypeOf(ConfigBreaksTemplates),
+                extensions: new Dictionary<string, object?> { ["errors"] = broken });
+        }
         if (ValuesVersion.Of(current) != request.Version || !await settings.TryPutAsync(wanted, storedVersion, cancellationToken))
         {
             return PoolProblems.Problem(PoolProblems.ConfigChanged,
@@ -77,6 +88,23 @@ public static partial class PoolsAdminApi
     }
 
     private const string ConfigSubject = "pools";
+
+    /// <summary>A configuration change under which a stored template could no longer open a pool.</summary>
+    public const string ConfigBreaksTemplates = "config-breaks-templates";
+
+    /// <summary>Each stored template's broken rules under <paramref name="config"/>, keyed <c>templates[id].field</c>.</summary>
+    private static async Task<Dictionary<string, string[]>> TemplatesBrokenByAsync(PoolsSettings config, IDocumentStore documents, CancellationToken cancellationToken)
+    {
+        var broken = new Dictionary<string, string[]>();
+        foreach (var template in await documents.ListAsync<PoolTemplate>(PoolTemplates.Collection, cancellationToken))
+        {
+            foreach (var (field, messages) in template.Document.Problems(config))
+            {
+                broken[$"templates[{template.Id}].{field}"] = messages;
+            }
+        }
+        return broken;
+    }
 
     private static object ConfigDetails(PoolsSettings settings) => new
     {
@@ -118,15 +146,13 @@ public static partial class PoolsAdminApi
             errors["id"] = [PoolTemplates.IdRule];
         }
 
-        // A template must make a valid pool: the same rules, with the configured stakes and rake where it names none.
-        var config = await settings.GetAsync(cancellationToken);
-        var definition = new PoolDefinition(
-            request.Title, request.Outcomes ?? [], TimeSpan.FromSeconds(request.BettingWindowSeconds),
-            new Money(request.MinStakeMinor ?? config.DefaultMinStakeMinor), new Money(request.MaxStakeMinor ?? config.DefaultMaxStakeMinor),
-            config.DefaultRakeBasisPoints);
-        foreach (var (field, messages) in Pool.Create(Guid.Empty, definition).Error?.FieldErrors ?? new Dictionary<string, string[]>())
+        // A template must make a valid pool: the same rules, with the stored configuration's stakes and rake where it
+        // names none (read now, not from the cache, as a configuration change is checked against the stored templates).
+        var (config, _) = await settings.ReadAsync(cancellationToken);
+        var asked = new PoolTemplate(request.Title, request.Outcomes ?? [], request.BettingWindowSeconds, request.MinStakeMinor, request.MaxStakeMinor);
+        foreach (var (field, messages) in asked.Problems(config))
         {
-            errors[ManagementErrors.RequestField(field)] = messages;
+            errors[field] = messages;
         }
 
         if (errors.Count > 0)
@@ -178,19 +204,37 @@ public static partial class PoolsAdminApi
     }
 
     /// <summary>
-    /// Deletes the template and records it. The documents may live in MongoDB, outside the history's transaction, so
-    /// a delete whose record failed is answered 500 with the template gone: its retry finds no template but a history
-    /// whose last word on it is a save, and records the deletion then (204), where a plain 404 would leave it unrecorded.
+    /// Deletes the template and records it. With <c>?version=</c> (as read, as an edit sends it) it deletes only the
+    /// template the admin saw: 409 template-changed if another admin changed it since; without it, whatever is stored
+    /// (kept for older clients). The documents may live in MongoDB, outside the history's transaction, so a delete
+    /// whose record failed is answered 500 with the template gone: its retry finds no template but a history whose last
+    /// word on it is a save, and records the deletion then (204), where a plain 404 would leave it unrecorded.
     /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTemplate(
-        string id, ClaimsPrincipal user, IDocumentStore documents, AdminChanges changes, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string id, string? version, ClaimsPrincipal user, IDocumentStore documents, AdminChanges changes, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         if (!PoolTemplates.IsValidId(id))
         {
             return TemplateMissing(id);
         }
-        if (!await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken)
-            && (await changes.LastAsync(id, TemplateActions, cancellationToken))?.Action != AdminChanges.TemplateSaved)
+        var deleted = false;
+        if (version is null)
+        {
+            deleted = await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken);
+        }
+        else if (await documents.GetVersionedAsync<PoolTemplate>(PoolTemplates.Collection, id, cancellationToken) is { } stored)
+        {
+            // The store's compare-and-delete, so a change saved between this read and the delete is not deleted either.
+            if (ValuesVersion.Of(stored.Document) != version
+                || !await documents.TryDeleteAsync(PoolTemplates.Collection, id, stored.Version, cancellationToken))
+            {
+                return PoolProblems.Problem(PoolProblems.TemplateChanged,
+                    $"Another admin changed template \"{id}\" after you read it; nothing was deleted. Read it again to see their change.");
+            }
+            deleted = true;
+        }
+        if (!deleted && (await changes.LastAsync(id, TemplateActions, cancellationToken))?.Action != AdminChanges.TemplateSaved)
         {
             return TemplateMissing(id);
         }
@@ -256,21 +300,32 @@ public sealed record PoolsConfigView(
             settings.AutoCancelAfterHours, ValuesVersion.Of(settings));
 }
 
-/// <summary>A whole new configuration (a field left out takes its default) and the version of the one it replaces.</summary>
+/// <summary>
+/// A whole new configuration and the version of the one it replaces. Every field is required: a field left out is
+/// refused rather than reset to its default, so a script that sends only the rake cannot shorten the auto-cancel term.
+/// </summary>
 public sealed record PoolsConfigRequest
 {
-    private static readonly PoolsSettings Defaults = new();
-
     public string? Version { get; init; }
-    public int DefaultRakeBasisPoints { get; init; } = Defaults.DefaultRakeBasisPoints;
-    public long DefaultMinStakeMinor { get; init; } = Defaults.DefaultMinStakeMinor;
-    public long DefaultMaxStakeMinor { get; init; } = Defaults.DefaultMaxStakeMinor;
-    public bool OneActivePoolPerChannel { get; init; } = Defaults.OneActivePoolPerChannel;
-    public int AutoCancelAfterHours { get; init; } = Defaults.AutoCancelAfterHours;
+    public int? DefaultRakeBasisPoints { get; init; }
+    public long? DefaultMinStakeMinor { get; init; }
+    public long? DefaultMaxStakeMinor { get; init; }
+    public bool? OneActivePoolPerChannel { get; init; }
+    public int? AutoCancelAfterHours { get; init; }
 
+    /// <summary>The fields left out (or sent as null), by their JSON names.</summary>
+    public IEnumerable<string> MissingFields() =>
+        new (string Field, object? Value)[]
+        {
+            ("defaultRakeBasisPoints", DefaultRakeBasisPoints), ("defaultMinStakeMinor", DefaultMinStakeMinor), ("defaultMaxStakeMinor", DefaultMaxStakeMinor),
+            ("oneActivePoolPerChannel", OneActivePoolPerChannel), ("autoCancelAfterHours", AutoCancelAfterHours),
+        }.Where(f => f.Value is null).Select(f => f.Field);
+
+    /// <summary>The settings asked for; only once <see cref="MissingFields"/> is empty.</summary>
     public PoolsSettings ToSettings() => new()
     {
-        DefaultRakeBasisPoints = DefaultRakeBasisPoints, DefaultMinStakeMinor = DefaultMinStakeMinor, DefaultMaxStakeMinor = DefaultMaxStakeMinor,
-        OneActivePoolPerChannel = OneActivePoolPerChannel, AutoCancelAfterHours = AutoCancelAfterHours,
+        DefaultRakeBasisPoints = DefaultRakeBasisPoints!.Value, DefaultMinStakeMinor = DefaultMinStakeMinor!.Value,
+        DefaultMaxStakeMinor = DefaultMaxStakeMinor!.Value, OneActivePoolPerChannel = OneActivePoolPerChannel!.Value,
+        AutoCancelAfterHours = AutoCancelAfterHours!.Value,
     };
 }

@@ -1,9 +1,25 @@
 using System.Text.RegularExpressions;
+using StreamBets.Contracts;
+using StreamBets.Pools.Lifecycle;
+using StreamBets.Pools.Management;
 
 namespace StreamBets.Pools.Configuration;
 
 /// <summary>A ready-made pool a streamer opens in one click: everything but the channel. Stakes default to the configuration's.</summary>
-public sealed record PoolTemplate(string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
+public sealed record PoolTemplate(string Title, IReadOnlyList<string> Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor)
+{
+    /// <summary>
+    /// Every rule a pool opened from this template would break under <paramref name="config"/> (its stakes and rake where
+    /// the template names none), keyed by the template's request field; empty when it makes a valid pool.
+    /// </summary>
+    public Dictionary<string, string[]> Problems(PoolsSettings config)
+    {
+        var definition = new PoolDefinition(
+            Title, Outcomes ?? [], TimeSpan.FromSeconds(BettingWindowSeconds),
+            new Money(MinStakeMinor ?? config.DefaultMinStakeMinor), new Money(MaxStakeMinor ?? config.DefaultMaxStakeMinor), config.DefaultRakeBasisPoints);
+        return definition.Validate().ToDictionary(e => ManagementErrors.RequestField(e.Key), e => e.Value);
+    }
+}
 
 public static partial class PoolTemplates
 {

@@ -5,7 +5,8 @@ namespace StreamBets.Pools.Configuration;
 
 /// <summary>
 /// The pools' dynamic configuration, changed by operators at run time (<c>PUT /api/pools/admin/config</c>) and kept in
-/// the document store. A missing document means these defaults.
+/// the document store. A missing document means these defaults. A pool takes the rake, stakes and auto-cancel term in
+/// force when it is created and keeps them for life.
 /// </summary>
 public sealed record PoolsSettings
 {
@@ -15,8 +16,6 @@ public sealed record PoolsSettings
     public bool OneActivePoolPerChannel { get; init; } = true;
     public int AutoCancelAfterHours { get; init; } = (int)Pool.AbandonedAfter.TotalHours;
 
-    public const int MaxAutoCancelAfterHours = 24 * 7;
-
     public TimeSpan AbandonedAfter => TimeSpan.FromHours(AutoCancelAfterHours);
 
     /// <summary>Every broken rule, keyed by field as a ValidationProblem expects.</summary>
@@ -24,20 +23,16 @@ public sealed record PoolsSettings
     {
         // The defaults must make valid pools, so the pool rules judge them (around a placeholder question).
         var sample = new PoolDefinition(
-            "sample", ["a", "b"], PoolDefinition.MinBettingWindow, new Money(DefaultMinStakeMinor), new Money(DefaultMaxStakeMinor), DefaultRakeBasisPoints);
-        var errors = sample.Validate().ToDictionary(
+            "sample", ["a", "b"], PoolDefinition.MinBettingWindow, new Money(DefaultMinStakeMinor), new Money(DefaultMaxStakeMinor), DefaultRakeBasisPoints,
+            AbandonedAfter);
+        return sample.Validate().ToDictionary(
             e => e.Key switch
             {
                 "minStake" => "defaultMinStakeMinor",
                 "maxStake" => "defaultMaxStakeMinor",
+                "autoCancelAfter" => "autoCancelAfterHours",
                 _ => "defaultRakeBasisPoints",
             },
             e => e.Value);
-        if (AutoCancelAfterHours is < 1 or > MaxAutoCancelAfterHours)
-        {
-            errors["autoCancelAfterHours"] = [$"A locked pool waits 1 to {MaxAutoCancelAfterHours} hours for its result."];
-        }
-
-        return errors;
     }
 }

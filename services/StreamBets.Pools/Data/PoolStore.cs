@@ -19,7 +19,7 @@ public sealed class PoolStore(NpgsqlDataSource database)
         SELECT p.id, p.channel_provider, p.channel_id, p.created_by, p.template_id, p.title, p.betting_window,
                p.min_stake_minor, p.max_stake_minor, p.rake_bps, p.state, p.exclusive, p.created_at, p.opened_at,
                p.locks_at, p.locked_at, p.closed_at, p.winning_outcome_ids, p.cancellation_reason, p.cancelled_by_role,
-               p.version, o.ids, o.labels, p.settled_at
+               p.version, o.ids, o.labels, p.settled_at, p.auto_cancel_after
         FROM pools p
         CROSS JOIN LATERAL (
             SELECT array_agg(id ORDER BY position) AS ids, array_agg(label::text ORDER BY position) AS labels
@@ -105,9 +105,26 @@ public sealed class PoolStore(NpgsqlDataSource database)
     public Task<IReadOnlyList<Guid>> DueForLockAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         IdsAsync("SELECT id FROM pools WHERE state = 'open' AND locks_at <= $1 ORDER BY locks_at LIMIT $2", now, limit, cancellationToken);
 
-    /// <summary>Locked pools locked at or before the cutoff (by the partial index on locked_at).</summary>
-    public Task<IReadOnlyList<Guid>> LockedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
-        IdsAsync("SELECT id FROM pools WHERE state = 'locked' AND locked_at <= $1 ORDER BY locked_at LIMIT $2", cutoff, limit, cancellationToken);
+    /// <summary>
+    /// Locked pools due to cancel themselves: those whose own deadline (abandons_at) has passed, and those stored without
+    /// a term of their own that were locked at or before <paramref name="cutoffWithoutTerm"/> (none when it is null).
+    /// Each half reads only due rows, through its partial index.
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> DueForAutoCancelAsync(DateTimeOffset now, DateTimeOffset? cutoffWithoutTerm, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(DueForAutoCancelSql);
+        command.Parameters.AddWithValue(now);
+        command.Parameters.Add(Nullable(cutoffWithoutTerm));
+        command.Parameters.AddWithValue(limit);
+        return await IdsAsync(command, cancellationToken);
+    }
+
+    internal const string DueForAutoCancelSql = """
+        (SELECT id FROM pools WHERE state = 'locked' AND abandons_at <= $1 ORDER BY abandons_at LIMIT $3)
+        UNION ALL
+        (SELECT id FROM pools WHERE state = 'locked' AND auto_cancel_after IS NULL AND locked_at <= $2 ORDER BY locked_at LIMIT $3)
+        LIMIT $3
+        """;
 
     public async Task<bool> ChannelHasActivePoolAsync(NpgsqlTransaction transaction, Channel channel, CancellationToken cancellationToken)
     {
@@ -125,8 +142,8 @@ public sealed class PoolStore(NpgsqlDataSource database)
         await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
         var insert = new NpgsqlBatchCommand("""
             INSERT INTO pools (id, channel_provider, channel_id, created_by, template_id, title, betting_window, min_stake_minor,
-                               max_stake_minor, rake_bps, state, exclusive, created_at, opened_at, locks_at, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                               max_stake_minor, rake_bps, state, exclusive, created_at, opened_at, locks_at, version, auto_cancel_after)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
             """);
         Add(insert, pool.Id);
         Add(insert, stored.Channel.Provider);
@@ -144,6 +161,7 @@ public sealed class PoolStore(NpgsqlDataSource database)
         Add(insert, pool.OpenedAt);
         Add(insert, pool.LocksAt);
         Add(insert, stored.Version);
+        insert.Parameters.Add(new NpgsqlParameter { Value = pool.AutoCancelAfter is { } term ? term : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Interval });
         batch.BatchCommands.Add(insert);
 
         var outcomes = new NpgsqlBatchCommand("""
@@ -163,7 +181,7 @@ public sealed class PoolStore(NpgsqlDataSource database)
         var pool = stored.Pool;
         await using var command = new NpgsqlCommand("""
             UPDATE pools SET state = $3, opened_at = $4, locks_at = $5, locked_at = $6, closed_at = $7, winning_outcome_ids = $8,
-                             cancellation_reason = $9, cancelled_by_role = $10, version = version + 1
+                             cancellation_reason = $9, cancelled_by_role = $10, abandons_at = $11, version = version + 1
             WHERE id = $1 AND version = $2
             """, transaction.Connection, transaction);
         command.Parameters.AddWithValue(pool.Id);
@@ -176,6 +194,7 @@ public sealed class PoolStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue(pool.WinningOutcomeIds.ToArray());
         command.Parameters.Add(new NpgsqlParameter { Value = pool.CancellationReason is { } reason ? ReasonName(reason) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)stored.CancelledByRole ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(Nullable(pool.AbandonsAt));
         if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
             return false;
@@ -265,6 +284,11 @@ public sealed class PoolStore(NpgsqlDataSource database)
         await using var command = database.CreateCommand(sql);
         command.Parameters.AddWithValue(at);
         command.Parameters.AddWithValue(limit);
+        return await IdsAsync(command, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<Guid>> IdsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ids = new List<Guid>();
         while (await reader.ReadAsync(cancellationToken))
@@ -297,7 +321,8 @@ public sealed class PoolStore(NpgsqlDataSource database)
                 LockedAt: NullableTime(reader, 15),
                 ClosedAt: NullableTime(reader, 16),
                 WinningOutcomeIds: reader.GetFieldValue<Guid[]>(17),
-                CancellationReason: reader.IsDBNull(18) ? null : Enum.Parse<CancellationReason>(reader.GetString(18), ignoreCase: true)));
+                CancellationReason: reader.IsDBNull(18) ? null : Enum.Parse<CancellationReason>(reader.GetString(18), ignoreCase: true),
+                AutoCancelAfter: reader.IsDBNull(24) ? null : reader.GetFieldValue<TimeSpan>(24)));
             pools.Add(new StoredPool(
                 pool,
                 new Channel(reader.GetString(1), reader.GetString(2)),

@@ -25,7 +25,7 @@ public static class DocumentStoreExtensions
                 var connectionString = builder.Configuration.GetConnectionString(MongoConnectionName)
                     ?? throw new InvalidOperationException($"Documents:Store is MongoDB but ConnectionStrings:{MongoConnectionName} is not configured.");
                 var databaseName = builder.Configuration["Documents:Database"] ?? defaultDatabase;
-                builder.Services.AddSingleton<IMongoClient>(_ => new MongoClient(connectionString));
+                builder.Services.AddSingleton<IMongoClient>(_ => new MongoClient(MongoClientSettingsFor(connectionString)));
                 builder.Services.AddSingleton<IDocumentStore>(sp => new MongoDocumentStore(sp.GetRequiredService<IMongoClient>().GetDatabase(databaseName)));
                 break;
             default:
@@ -33,5 +33,23 @@ public static class DocumentStoreExtensions
         }
 
         return builder;
+    }
+
+    /// <summary>How long a MongoDB operation waits for a server it can use before it fails, unless the connection string says.</summary>
+    public static readonly TimeSpan MongoServerSelectionTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The client settings of <paramref name="connectionString"/>, with a <see cref="MongoServerSelectionTimeout"/> in place
+    /// of the driver's 30 s when it sets none: while MongoDB is unreachable, a read fails in seconds (and the configuration's
+    /// last settings serve) instead of holding a pool creation or a sweep for half a minute.
+    /// </summary>
+    public static MongoClientSettings MongoClientSettingsFor(string connectionString)
+    {
+        var settings = MongoClientSettings.FromConnectionString(connectionString);
+        if (!connectionString.Contains("serverSelectionTimeoutMS", StringComparison.OrdinalIgnoreCase))
+        {
+            settings.ServerSelectionTimeout = MongoServerSelectionTimeout;
+        }
+        return settings;
     }
 }

@@ -28,6 +28,9 @@ public interface IDocumentStore
     /// <summary>False when there was no such document.</summary>
     Task<bool> DeleteAsync(string collection, string id, CancellationToken cancellationToken = default);
 
+    /// <summary>Deletes the document only if it is still at <paramref name="expectedVersion"/>; false, with nothing deleted, otherwise.</summary>
+    Task<bool> TryDeleteAsync(string collection, string id, string expectedVersion, CancellationToken cancellationToken = default);
+
     /// <summary>Every document of the collection, ordered by id.</summary>
     Task<IReadOnlyList<StoredDocument<T>>> ListAsync<T>(string collection, CancellationToken cancellationToken = default) where T : class;
 }

@@ -56,12 +56,22 @@ public sealed class MongoDocumentStore(IMongoDatabase database) : IDocumentStore
             }
         }
         // One document's replace is atomic: of two writers at one version, only the first still matches.
-        var filter = Builders<BsonDocument>.Filter;
-        var atVersion = expectedVersion == Unversioned
-            ? filter.Or(filter.Exists(VersionField, false), filter.Eq(VersionField, Unversioned))
-            : filter.Eq(VersionField, expectedVersion);
-        var replaced = await documents.ReplaceOneAsync(ById(id) & atVersion, ToBson(id, document), new ReplaceOptions { IsUpsert = false }, cancellationToken);
+        var replaced = await documents.ReplaceOneAsync(ById(id) & AtVersion(expectedVersion), ToBson(id, document), new ReplaceOptions { IsUpsert = false }, cancellationToken);
         return replaced.MatchedCount == 1;
+    }
+
+    public async Task<bool> TryDeleteAsync(string collection, string id, string expectedVersion, CancellationToken cancellationToken = default)
+    {
+        var result = await database.GetCollection<BsonDocument>(collection).DeleteOneAsync(ById(id) & AtVersion(expectedVersion), cancellationToken);
+        return result.DeletedCount > 0;
+    }
+
+    private static FilterDefinition<BsonDocument> AtVersion(string version)
+    {
+        var filter = Builders<BsonDocument>.Filter;
+        return version == Unversioned
+            ? filter.Or(filter.Exists(VersionField, false), filter.Eq(VersionField, Unversioned))
+            : filter.Eq(VersionField, version);
     }
 
     public async Task<bool> DeleteAsync(string collection, string id, CancellationToken cancellationToken = default)

@@ -75,6 +75,19 @@ public sealed class PostgresDocumentStore(NpgsqlDataSource database) : IDocument
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
+    public async Task<bool> TryDeleteAsync(string collection, string id, string expectedVersion, CancellationToken cancellationToken = default)
+    {
+        if (!long.TryParse(expectedVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+        {
+            return false; // no version this store gave
+        }
+        await using var command = database.CreateCommand("DELETE FROM documents WHERE collection = $1 AND id = $2 AND version = $3");
+        command.Parameters.AddWithValue(collection);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
     public async Task<IReadOnlyList<StoredDocument<T>>> ListAsync<T>(string collection, CancellationToken cancellationToken = default) where T : class
     {
         await using var command = database.CreateCommand("SELECT id, body::text FROM documents WHERE collection = $1 ORDER BY id COLLATE \"C\"");

@@ -11,7 +11,10 @@ namespace StreamBets.Pools.Lifecycle;
 /// </summary>
 public sealed class Pool
 {
-    /// <summary>A locked pool nobody resolves is cancelled and refunded after this long, as Twitch Predictions do.</summary>
+    /// <summary>
+    /// A locked pool nobody resolves is cancelled and refunded after this long, as Twitch Predictions do: the term a pool
+    /// takes when its definition names none (the operators' <c>autoCancelAfterHours</c> defaults to it).
+    /// </summary>
     public static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(24);
 
     private Pool(Guid id, PoolDefinition definition)
@@ -23,6 +26,7 @@ public sealed class Pool
         MinStake = definition.MinStake;
         MaxStake = definition.MaxStake;
         RakeBasisPoints = definition.RakeBasisPoints;
+        AutoCancelAfter = definition.AutoCancelAfter ?? AbandonedAfter;
     }
 
     private Pool()
@@ -38,6 +42,16 @@ public sealed class Pool
     public Money MinStake { get; private set; }
     public Money MaxStake { get; private set; }
     public int RakeBasisPoints { get; private set; }
+
+    /// <summary>
+    /// How long it may stay locked without a result before it cancels itself: fixed when it is created, like the rake,
+    /// so an operator shortening the setting never cancels pools already waiting for their result. Null only for pools
+    /// stored before pools kept their own term; those follow the setting (see <see cref="CancelIfAbandoned(DateTimeOffset, TimeSpan)"/>).
+    /// </summary>
+    public TimeSpan? AutoCancelAfter { get; private set; }
+
+    /// <summary>When a locked pool cancels itself; null while it is not locked, or has no term of its own.</summary>
+    public DateTimeOffset? AbandonsAt => LockedAt + AutoCancelAfter;
 
     public PoolState State { get; private set; } = PoolState.Draft;
     public DateTimeOffset? OpenedAt { get; private set; }
@@ -69,6 +83,7 @@ public sealed class Pool
         MinStake = memento.MinStake,
         MaxStake = memento.MaxStake,
         RakeBasisPoints = memento.RakeBasisPoints,
+        AutoCancelAfter = memento.AutoCancelAfter,
         State = memento.State,
         OpenedAt = memento.OpenedAt,
         LocksAt = memento.LocksAt,
@@ -81,7 +96,7 @@ public sealed class Pool
     /// <summary>Everything <see cref="Rehydrate"/> needs, for a store to save and load.</summary>
     public PoolMemento ToMemento() => new(
         Id, Title, Outcomes, BettingWindow, MinStake, MaxStake, RakeBasisPoints,
-        State, OpenedAt, LocksAt, LockedAt, ClosedAt, WinningOutcomeIds, CancellationReason);
+        State, OpenedAt, LocksAt, LockedAt, ClosedAt, WinningOutcomeIds, CancellationReason, AutoCancelAfter);
 
     public Result<PoolOpened> Open(DateTimeOffset now)
     {
@@ -139,12 +154,15 @@ public sealed class Pool
             ? CancelAt(now, Lifecycle.CancellationReason.Manual)
             : PoolError.InvalidTransition(State, "cancelled");
 
-    /// <summary>Cancels a pool locked for <see cref="AbandonedAfter"/> without a resolution; null when there is nothing to do.</summary>
+    /// <summary>Cancels a pool locked for its <see cref="AutoCancelAfter"/> without a resolution; null when there is nothing to do.</summary>
     public PoolCancelled? CancelIfAbandoned(DateTimeOffset now) => CancelIfAbandoned(now, AbandonedAfter);
 
-    /// <summary>As <see cref="CancelIfAbandoned(DateTimeOffset)"/>, with the operators' configured patience instead of the default.</summary>
-    public PoolCancelled? CancelIfAbandoned(DateTimeOffset now, TimeSpan abandonedAfter) =>
-        State == PoolState.Locked && now >= LockedAt + abandonedAfter
+    /// <summary>
+    /// As <see cref="CancelIfAbandoned(DateTimeOffset)"/>; <paramref name="termIfNone"/> (the operators' current setting)
+    /// applies only to a pool stored before pools kept their own term.
+    /// </summary>
+    public PoolCancelled? CancelIfAbandoned(DateTimeOffset now, TimeSpan termIfNone) =>
+        State == PoolState.Locked && now >= LockedAt + (AutoCancelAfter ?? termIfNone)
             ? CancelAt(now, Lifecycle.CancellationReason.Abandoned)
             : null;
 
@@ -254,4 +272,5 @@ public sealed record PoolMemento(
     DateTimeOffset? LockedAt,
     DateTimeOffset? ClosedAt,
     IReadOnlyList<Guid> WinningOutcomeIds,
-    CancellationReason? CancellationReason);
+    CancellationReason? CancellationReason,
+    TimeSpan? AutoCancelAfter);

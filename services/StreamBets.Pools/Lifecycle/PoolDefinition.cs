@@ -2,14 +2,18 @@ using StreamBets.Contracts;
 
 namespace StreamBets.Pools.Lifecycle;
 
-/// <summary>What a streamer asks for when creating a pool; <see cref="Pool.Create"/> checks it against the rules below.</summary>
+/// <summary>
+/// What a streamer asks for when creating a pool; <see cref="Pool.Create"/> checks it against the rules below. The rake
+/// and <see cref="AutoCancelAfter"/> come from the operators' configuration (<see cref="Pool.AbandonedAfter"/> when none is given).
+/// </summary>
 public sealed record PoolDefinition(
     string Title,
     IReadOnlyList<string> Outcomes,
     TimeSpan BettingWindow,
     Money MinStake,
     Money MaxStake,
-    int RakeBasisPoints)
+    int RakeBasisPoints,
+    TimeSpan? AutoCancelAfter = null)
 {
     public const int MaxTitleLength = 45;
     public const int MinOutcomes = 2;
@@ -18,6 +22,8 @@ public sealed record PoolDefinition(
     public const int MaxRakeBasisPoints = 5_000;
     public static readonly TimeSpan MinBettingWindow = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan MaxBettingWindow = TimeSpan.FromSeconds(1800);
+    public static readonly TimeSpan MinAutoCancelAfter = TimeSpan.FromHours(1);
+    public static readonly TimeSpan MaxAutoCancelAfter = TimeSpan.FromHours(24 * 7);
 
     /// <summary>Every broken rule at once, keyed by the camelCase field name an endpoint received.</summary>
     internal Dictionary<string, string[]> Validate()
@@ -65,6 +71,11 @@ public sealed record PoolDefinition(
         if (RakeBasisPoints is < 0 or > MaxRakeBasisPoints)
         {
             errors["rakeBasisPoints"] = [$"The rake is 0 to {MaxRakeBasisPoints} basis points."];
+        }
+
+        if (AutoCancelAfter is { } autoCancelAfter && (autoCancelAfter < MinAutoCancelAfter || autoCancelAfter > MaxAutoCancelAfter))
+        {
+            errors["autoCancelAfter"] = [$"A locked pool waits {MinAutoCancelAfter.TotalHours} to {MaxAutoCancelAfter.TotalHours} hours for its result."];
         }
 
         return errors;

@@ -24,6 +24,6 @@ public enum CancellationReason
     /// <summary>The streamer or an operator cancelled it.</summary>
     Manual,
 
-    /// <summary>It stayed locked without a resolution for <see cref="Pool.AbandonedAfter"/>.</summary>
+    /// <summary>It stayed locked without a resolution for its auto-cancel term (<see cref="Pool.AutoCancelAfter"/>).</summary>
     Abandoned,
 }

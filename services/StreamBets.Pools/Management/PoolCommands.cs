@@ -67,7 +67,8 @@ public sealed partial class PoolCommands(
             TimeSpan.FromSeconds(request.BettingWindowSeconds ?? template?.BettingWindowSeconds ?? 0),
             new Money(request.MinStakeMinor ?? template?.MinStakeMinor ?? config.DefaultMinStakeMinor),
             new Money(request.MaxStakeMinor ?? template?.MaxStakeMinor ?? config.DefaultMaxStakeMinor),
-            config.DefaultRakeBasisPoints);
+            config.DefaultRakeBasisPoints,
+            config.AbandonedAfter); // the pool's own term from now on: a later change of the setting leaves it be
         var now = Now();
         var created = Pool.Create(Guid.CreateVersion7(now), definition);
         if (!created.IsSuccess)
@@ -92,7 +93,9 @@ public sealed partial class PoolCommands(
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // The streamer who opens a pool resolves it, so only the channel's own streamer may open one there. Checked in
         // this transaction, with the channel's row locked, so the channel cannot move to someone else before the pool commits.
-        if (!caller.IsAdmin && await channelOwners.OwnerOfAsync(transaction, channel, cancellationToken) != caller.UserId)
+        // An admin's pool names that owner too: Realtime makes the channel's owner its chat streamer, never the admin.
+        var owner = await channelOwners.OwnerOfAsync(transaction, channel, cancellationToken);
+        if (!caller.IsAdmin && owner != caller.UserId)
         {
             return ManagementErrors.NotYourChannel(channel);
         }
@@ -114,7 +117,7 @@ public sealed partial class PoolCommands(
         await outbox.AddRangeAsync(transaction,
         [
             new Events.PoolCreated(pool.Id, caller.UserId, channel.ToString(), pool.Title,
-                [.. pool.Outcomes.Select(o => new Events.PoolOutcome(o.Id, o.Label))], "manual", now),
+                [.. pool.Outcomes.Select(o => new Events.PoolOutcome(o.Id, o.Label))], "manual", now, ChannelOwnerId: owner),
             ToIntegrationEvent(opened, stored, []),
         ], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -149,20 +152,21 @@ public sealed partial class PoolCommands(
             return null;
         }, cancellationToken);
 
-    /// <summary>The sweeper's cancellation of a pool locked for longer than the configured patience without a result.</summary>
-    public async Task<Result<StoredPool>> CancelIfAbandonedAsync(Guid poolId, CancellationToken cancellationToken)
-    {
-        var abandonedAfter = (await settings.GetAsync(cancellationToken)).AbandonedAfter;
-        return await TransitionAsync(poolId, caller: null, (stored, now, events) =>
+    /// <summary>
+    /// The sweeper's cancellation of a pool locked for longer than its own auto-cancel term without a result.
+    /// <paramref name="termIfNone"/>, the configured setting, applies only to a pool stored before pools kept their own
+    /// term; when it is null (the setting cannot be read) such a pool is left for a later sweep.
+    /// </summary>
+    public Task<Result<StoredPool>> CancelIfAbandonedAsync(Guid poolId, TimeSpan? termIfNone, CancellationToken cancellationToken) =>
+        TransitionAsync(poolId, caller: null, (stored, now, events) =>
         {
-            if (stored.Pool.CancelIfAbandoned(now, abandonedAfter) is { } cancelled)
+            if ((stored.Pool.AutoCancelAfter ?? termIfNone) is { } term && stored.Pool.CancelIfAbandoned(now, term) is { } cancelled)
             {
                 events.Add(cancelled);
             }
 
             return null;
         }, cancellationToken);
-    }
 
     private async Task<Result<StoredPool>> TransitionAsync(Guid poolId, Caller? caller, Transition transition, CancellationToken cancellationToken)
     {

@@ -6,8 +6,8 @@ namespace StreamBets.Pools.Management;
 
 /// <summary>
 /// Once a second (on the injected clock): locks open pools whose window has ended and cancels pools locked for longer
-/// than the configured patience (24 h by default) without a result. It reads only due pools, through the partial
-/// indexes on locks_at and locked_at. Several replicas may sweep at once: each change is an optimistic-concurrency save,
+/// than their own auto-cancel term (fixed when each was created) without a result. It reads only due pools, through
+/// the partial indexes on locks_at and abandons_at; pools stored before pools kept a term follow the configured one. Several replicas may sweep at once: each change is an optimistic-concurrency save,
 /// so a pool is locked or cancelled once and its event written once.
 /// </summary>
 public sealed partial class PoolSweeper(
@@ -64,17 +64,34 @@ public sealed partial class PoolSweeper(
         }
         while (due.Count == BatchSize && ++batches < MaxBatchesPerSweep);
 
-        var cutoff = now - (await settings.GetAsync(cancellationToken)).AbandonedAfter;
+        var termIfNone = await TermWithoutOwnAsync(cancellationToken);
         IReadOnlyList<Guid> abandoned;
         do
         {
-            abandoned = await store.LockedBeforeAsync(cutoff, BatchSize, cancellationToken);
+            abandoned = await store.DueForAutoCancelAsync(now, now - termIfNone, BatchSize, cancellationToken);
             foreach (var poolId in abandoned)
             {
-                await ActOnAsync("cancel abandoned pool", poolId, () => commands.CancelIfAbandonedAsync(poolId, cancellationToken), cancellationToken);
+                await ActOnAsync("cancel abandoned pool", poolId, () => commands.CancelIfAbandonedAsync(poolId, termIfNone, cancellationToken), cancellationToken);
             }
         }
         while (abandoned.Count == BatchSize && ++batches < MaxBatchesPerSweep);
+    }
+
+    /// <summary>
+    /// The configured term, for pools stored before each kept its own; null when the configuration cannot be read, so
+    /// those wait for a later sweep while every other pool is still locked and cancelled on time.
+    /// </summary>
+    private async Task<TimeSpan?> TermWithoutOwnAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await settings.GetAsync(cancellationToken)).AbandonedAfter;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogNoConfiguredTerm(logger, e);
+            return null;
+        }
     }
 
     /// <summary>One pool's lock or cancel. Its failure is logged and the sweep goes on: the pools are read in the same
@@ -96,6 +113,10 @@ public sealed partial class PoolSweeper(
 
     [LoggerMessage(EventId = 3002, EventName = "SweepPoolFailed", Level = LogLevel.Error, Message = "Pool sweep could not {Action} {PoolId}; the other pools go on, it is tried again at the next tick")]
     private static partial void LogPoolFailed(ILogger logger, Exception exception, string action, Guid poolId);
+
+    [LoggerMessage(EventId = 3003, EventName = "SweepWithoutConfiguration", Level = LogLevel.Warning,
+        Message = "Pool sweep could not read the configured auto-cancel term; pools stored without a term of their own wait for a later sweep")]
+    private static partial void LogNoConfiguredTerm(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3001, EventName = "SweepFailed", Level = LogLevel.Error, Message = "Pool sweep failed; retrying at the next tick")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
