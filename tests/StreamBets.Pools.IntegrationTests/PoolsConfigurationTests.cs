@@ -54,6 +54,25 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     }
 
     [Fact]
+    public async Task A_pool_locked_by_a_replica_that_writes_no_deadline_cancels_after_its_own_term()
+    {
+        using var admin = app.Admin();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { AutoCancelAfterHours = 2 })).StatusCode);
+        var pool = await admin.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.ActAsync(pool.Id, "lock")).StatusCode);
+        // Locked by a replica still running the code before schema 012, during a rolling deploy: it keeps the term the
+        // pool was created with, but writes no abandons_at.
+        await app.ExecuteAsync($"UPDATE pools SET abandons_at = NULL WHERE id = '{pool.Id}'");
+
+        app.Clock.Advance(TimeSpan.FromHours(2));
+
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await admin.GetPoolAsync(pool.Id)).State == "cancelled"),
+            "A pool locked without its deadline written was never auto-cancelled.");
+        Assert.Equal("abandoned", (await admin.GetPoolAsync(pool.Id)).CancellationReason);
+    }
+
+    [Fact]
     public async Task A_configuration_change_that_leaves_out_fields_is_refused_naming_each_and_changes_nothing()
     {
         using var admin = app.Admin();
@@ -84,6 +103,75 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal(250, (await response.Content.ReadFromJsonAsync<PoolJson>())!.RakeBasisPoints);
+    }
+
+    [Fact]
+    public async Task An_auto_cancel_term_too_long_for_any_clock_is_refused_as_invalid()
+    {
+        using var admin = app.Admin();
+
+        var response = await admin.PutConfigAsync(Defaults with { AutoCancelAfterHours = int.MaxValue });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["autoCancelAfterHours"], (await response.ProblemAsync()).Errors!.Keys);
+    }
+
+    [Fact]
+    public async Task A_stored_auto_cancel_term_too_long_for_any_clock_is_ignored_for_the_last_valid_configuration()
+    {
+        using var admin = app.Admin();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
+        await app.ExecuteAsync($$"""
+            UPDATE documents SET body = '{"defaultRakeBasisPoints": 400, "defaultMinStakeMinor": 100, "defaultMaxStakeMinor": 100000, "oneActivePoolPerChannel": true, "autoCancelAfterHours": {{int.MaxValue}}}'
+            WHERE collection = 'config' AND id = 'pools'
+            """);
+        app.Clock.Advance(TimeSpan.FromSeconds(6)); // past the cache
+
+        var response = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel()));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(250, (await response.Content.ReadFromJsonAsync<PoolJson>())!.RakeBasisPoints);
+    }
+
+    [Fact]
+    public async Task Admins_read_an_invalid_stored_configuration_as_the_one_in_force_flagged_invalid_and_can_replace_it()
+    {
+        using var admin = app.Admin();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
+        await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel())); // in force on this replica
+        await app.ExecuteAsync("""
+            UPDATE documents SET body = '{"defaultRakeBasisPoints": 6000, "defaultMinStakeMinor": 100, "defaultMaxStakeMinor": 100000, "oneActivePoolPerChannel": true, "autoCancelAfterHours": 24}'
+            WHERE collection = 'config' AND id = 'pools'
+            """);
+
+        var read = await admin.GetFromJsonAsync<ConfigReadJson>("/api/pools/admin/config");
+
+        Assert.NotNull(read);
+        Assert.Equal(250, read.DefaultRakeBasisPoints);
+        Assert.True(read.StoredConfigInvalid);
+        Assert.Equal(["defaultRakeBasisPoints"], read.StoredConfigProblems!.Keys);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, read.Version)).StatusCode);
+        var fixedRead = await admin.GetFromJsonAsync<ConfigReadJson>("/api/pools/admin/config");
+        Assert.Equal(300, fixedRead!.DefaultRakeBasisPoints);
+        Assert.False(fixedRead.StoredConfigInvalid);
+    }
+
+    [Fact]
+    public async Task A_stored_configuration_that_is_no_configuration_at_all_can_be_read_and_replaced()
+    {
+        using var admin = app.Admin();
+        await app.ExecuteAsync("""
+            INSERT INTO documents (collection, id, body) VALUES ('config', 'pools', '"not a configuration"')
+            ON CONFLICT (collection, id) DO UPDATE SET body = EXCLUDED.body
+            """);
+
+        var read = await admin.GetAsync("/api/pools/admin/config");
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        var config = (await read.Content.ReadFromJsonAsync<ConfigReadJson>())!;
+        Assert.True(config.StoredConfigInvalid);
+
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, config.Version)).StatusCode);
+        Assert.Equal(Defaults with { DefaultRakeBasisPoints = 300 }, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
     }
 
     [Fact]
@@ -136,6 +224,65 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     }
 
     [Fact]
+    public async Task A_template_already_broken_under_the_current_configuration_does_not_hold_up_an_unrelated_change()
+    {
+        using var admin = app.Admin();
+        var id = $"broken-{Guid.NewGuid():N}"[..20];
+        // Written around the API: no pool can be opened from it under any configuration.
+        await app.ExecuteAsync($$"""
+            INSERT INTO documents (collection, id, body)
+            VALUES ('templates', '{{id}}', '{"title": "Quick one?", "outcomes": ["Yes", "No"], "bettingWindowSeconds": 1}')
+            """);
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
+        }
+        finally
+        {
+            await app.ExecuteAsync($"DELETE FROM documents WHERE collection = 'templates' AND id = '{id}'");
+        }
+    }
+
+    [Fact]
+    public async Task A_stored_template_that_is_no_template_does_not_hold_up_a_configuration_change()
+    {
+        using var admin = app.Admin();
+        var id = $"junk-{Guid.NewGuid():N}"[..20];
+        await app.ExecuteAsync($$"""INSERT INTO documents (collection, id, body) VALUES ('templates', '{{id}}', '{"title": 42, "outcomes": "Yes"}')""");
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
+        }
+        finally
+        {
+            await app.ExecuteAsync($"DELETE FROM documents WHERE collection = 'templates' AND id = '{id}'");
+        }
+    }
+
+    [Fact]
+    public async Task A_stale_configuration_change_is_told_another_admin_changed_it_before_what_it_would_break()
+    {
+        using var admin = app.Admin();
+        var id = $"small-{Guid.NewGuid():N}"[..20];
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}",
+            new { title = "Quick one?", outcomes = new[] { "Yes", "No" }, bettingWindowSeconds = 60, maxStakeMinor = 2_000 })).StatusCode);
+        try
+        {
+            var staleVersion = await admin.ConfigVersionAsync();
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
+
+            var response = await admin.PutConfigAsync(Defaults with { DefaultMinStakeMinor = 5_000 }, staleVersion);
+
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Equal("https://streambets.dev/problems/config-changed", (await response.ProblemAsync()).Type);
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
+        }
+    }
+
+    [Fact]
     public async Task A_template_deleted_at_the_version_read_is_refused_once_another_admin_changed_it()
     {
         using var admin = app.Admin();
@@ -156,3 +303,8 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/pools/admin/templates/{id}")).StatusCode);
     }
 }
+
+/// <summary>GET /api/pools/admin/config with what it says about the stored document.</summary>
+public sealed record ConfigReadJson(
+    int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours, string Version,
+    bool StoredConfigInvalid, Dictionary<string, string[]>? StoredConfigProblems);

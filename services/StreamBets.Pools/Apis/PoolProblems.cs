@@ -32,6 +32,7 @@ internal static class PoolProblems
         [ManagementErrors.ChannelNotYours] = (StatusCodes.Status403Forbidden, "Not your channel"),
         [ManagementErrors.ChannelHasActivePool] = (StatusCodes.Status409Conflict, "Channel already has an active pool"),
         [ManagementErrors.ConcurrencyConflict] = (StatusCodes.Status409Conflict, "Pool changed concurrently"),
+        [ManagementErrors.SettingsUnavailable] = (StatusCodes.Status503ServiceUnavailable, "Pools configuration unavailable"),
         [TemplateNotFound] = (StatusCodes.Status404NotFound, "Template not found"),
         [ChannelNotLinked] = (StatusCodes.Status404NotFound, "Channel not linked"),
         [ConfigChanged] = (StatusCodes.Status409Conflict, "Configuration changed meanwhile"),

@@ -1,4 +1,6 @@
 using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Documents;
@@ -31,14 +33,23 @@ public static partial class PoolsAdminApi
         return app;
     }
 
-    public static async Task<Ok<PoolsConfigView>> GetConfig(PoolsSettingsProvider settings, CancellationToken cancellationToken) =>
-        TypedResults.Ok(PoolsConfigView.Of((await settings.ReadAsync(cancellationToken)).Settings));
+    /// <summary>
+    /// The stored configuration and its <c>version</c>. When the stored document is invalid or no configuration at all
+    /// (written around the API), the values are the ones in force on this replica (the defaults on a replica that has
+    /// none, which refuses pool creation), with <c>storedConfigInvalid</c> and <c>storedConfigProblems</c> saying why; a
+    /// PUT at the version answered replaces the document.
+    /// </summary>
+    public static async Task<Ok<PoolsConfigView>> GetConfig(PoolsSettingsProvider settings, CancellationToken cancellationToken)
+    {
+        var stored = await settings.ReadAsync(cancellationToken);
+        return TypedResults.Ok(PoolsConfigView.Of(stored.Settings, stored.Version, stored.Problems));
+    }
 
     /// <summary>
     /// Replaces the configuration if it is still the one the admin read (<c>version</c>): else 409 config-changed, so a
     /// stale form never overwrites another admin's change. Values already stored are answered as saved: a retry. Every
-    /// field is required (a field left out would otherwise change silently), and a configuration under which a stored
-    /// template could no longer open a pool is refused (409 config-breaks-templates, naming each).
+    /// field is required (a field left out would otherwise change silently), and a change under which a stored template
+    /// that opens a pool now could no longer open one is refused (409 config-breaks-templates, naming each).
     /// </summary>
     public static async Task<Results<Ok<PoolsConfigView>, ValidationProblem, ProblemHttpResult>> PutConfig(
         PoolsConfigRequest request, ClaimsPrincipal user, PoolsSettingsProvider settings, IDocumentStore documents, AdminChanges changes,
@@ -60,9 +71,9 @@ public static partial class PoolsAdminApi
             return PoolProblems.Invalid(errors);
         }
 
-        var (current, storedVersion) = await settings.ReadAsync(cancellationToken);
+        var stored = await settings.ReadAsync(cancellationToken);
         var details = ConfigDetails(wanted);
-        if (current == wanted)
+        if (stored.IsValid && stored.Settings == wanted)
         {
             // Nothing to write: a save that changes nothing, or the retry of one whose record failed, which records it now.
             if (!AdminChanges.Is(await changes.LastAsync(ConfigSubject, [AdminChanges.ConfigChanged], cancellationToken), AdminChanges.ConfigChanged, details))
@@ -71,36 +82,63 @@ public static partial class PoolsAdminApi
             }
             return TypedResults.Ok(PoolsConfigView.Of(wanted));
         }
-        if (await TemplatesBrokenByAsync(wanted, documents, cancellationToken) is { Count: > 0 } broken)
+        // A stale form is told so first: what it would break is judged against a configuration its admin never saw.
+        if (stored.Version != request.Version)
+        {
+            return ConfigChangedMeanwhile();
+        }
+        if (await TemplatesNewlyBrokenAsync(stored.Settings, wanted, documents, loggers, cancellationToken) is { Count: > 0 } broken)
         {
             return TypedResults.Problem(
-                detail: $"Under this configuration {broken.Count} template(s) could no longer open a pool; nothing was saved. Change the configuration or those templates first.",
+                detail: $"Under this configuration {broken.Count} template(s) that open a pool now could no longer open one; nothing was saved. Change the configuration or those templates first.",
                 statusCode: StatusCodes.Status409Conflict, title: "Configuration breaks templates", type: PoolProblems.TypeOf(ConfigBreaksTemplates),
                 extensions: new Dictionary<string, object?> { ["errors"] = broken });
         }
-        if (ValuesVersion.Of(current) != request.Version || !await settings.TryPutAsync(wanted, storedVersion, cancellationToken))
+        if (!await settings.TryPutAsync(wanted, stored.StoreVersion, cancellationToken))
         {
-            return PoolProblems.Problem(PoolProblems.ConfigChanged,
-                "Another admin changed the configuration after you read it; nothing was saved. Read it again to see their change.");
+            return ConfigChangedMeanwhile();
         }
         await RecordConfigAsync(user, wanted, details, changes, loggers, cancellationToken);
         return TypedResults.Ok(PoolsConfigView.Of(wanted));
     }
+
+    private static ProblemHttpResult ConfigChangedMeanwhile() => PoolProblems.Problem(PoolProblems.ConfigChanged,
+        "Another admin changed the configuration after you read it; nothing was saved. Read it again to see their change.");
 
     private const string ConfigSubject = "pools";
 
     /// <summary>A configuration change under which a stored template could no longer open a pool.</summary>
     public const string ConfigBreaksTemplates = "config-breaks-templates";
 
-    /// <summary>Each stored template's broken rules under <paramref name="config"/>, keyed <c>templates[id].field</c>.</summary>
-    private static async Task<Dictionary<string, string[]>> TemplatesBrokenByAsync(PoolsSettings config, IDocumentStore documents, CancellationToken cancellationToken)
+    /// <summary>
+    /// The broken rules, keyed <c>templates[id].field</c>, of each stored template that makes a valid pool under
+    /// <paramref name="current"/> but not under <paramref name="wanted"/>. A template already broken stays the admin's
+    /// to fix and does not hold up other changes; one that is no template at all (written around the API) is logged and
+    /// skipped.
+    /// </summary>
+    private static async Task<Dictionary<string, string[]>> TemplatesNewlyBrokenAsync(
+        PoolsSettings current, PoolsSettings wanted, IDocumentStore documents, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var broken = new Dictionary<string, string[]>();
-        foreach (var template in await documents.ListAsync<PoolTemplate>(PoolTemplates.Collection, cancellationToken))
+        foreach (var stored in await documents.ListAsync<JsonNode>(PoolTemplates.Collection, cancellationToken))
         {
-            foreach (var (field, messages) in template.Document.Problems(config))
+            PoolTemplate? template;
+            try
             {
-                broken[$"templates[{template.Id}].{field}"] = messages;
+                template = stored.Document?.Deserialize<PoolTemplate>(DocumentStore.Json);
+            }
+            catch (JsonException e)
+            {
+                LogTemplateUnreadable(loggers.CreateLogger(typeof(PoolsAdminApi).FullName!), e, stored.Id);
+                continue;
+            }
+            if (template is null || template.Problems(current).Count > 0)
+            {
+                continue;
+            }
+            foreach (var (field, messages) in template.Problems(wanted))
+            {
+                broken[$"templates[{stored.Id}].{field}"] = messages;
             }
         }
         return broken;
@@ -148,7 +186,7 @@ public static partial class PoolsAdminApi
 
         // A template must make a valid pool: the same rules, with the stored configuration's stakes and rake where it
         // names none (read now, not from the cache, as a configuration change is checked against the stored templates).
-        var (config, _) = await settings.ReadAsync(cancellationToken);
+        var config = (await settings.ReadAsync(cancellationToken)).Settings;
         var asked = new PoolTemplate(request.Title, request.Outcomes ?? [], request.BettingWindowSeconds, request.MinStakeMinor, request.MaxStakeMinor);
         foreach (var (field, messages) in asked.Problems(config))
         {
@@ -275,6 +313,10 @@ public static partial class PoolsAdminApi
         Message = "Admin {AdminId} saved pool template {TemplateId}: \"{Title}\", {Outcomes} outcomes, {BettingWindowSeconds} s")]
     private static partial void LogTemplateSaved(ILogger logger, Guid adminId, string templateId, string title, int outcomes, int bettingWindowSeconds);
 
+    [LoggerMessage(EventId = 6004, EventName = "PoolTemplateUnreadable", Level = LogLevel.Error,
+        Message = "Stored pool template {TemplateId} is not a template and was skipped when checking a configuration change; correct or delete it")]
+    private static partial void LogTemplateUnreadable(ILogger logger, Exception exception, string templateId);
+
     [LoggerMessage(EventId = 6003, EventName = "PoolTemplateDeleted", Level = LogLevel.Information, Message = "Admin {AdminId} deleted pool template {TemplateId}")]
     private static partial void LogTemplateDeleted(ILogger logger, Guid adminId, string templateId);
 }
@@ -291,13 +333,20 @@ public sealed record TemplateView(
 public sealed record PoolTemplateRequest(
     string Title, IReadOnlyList<string>? Outcomes, int BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? Version);
 
-/// <summary>The configuration as admins read it; <c>version</c> is what their change sends back.</summary>
+/// <summary>
+/// The configuration as admins read it; <c>version</c> is what their change sends back. <c>storedConfigInvalid</c> says
+/// the stored document breaks the rules or is no configuration (<c>storedConfigProblems</c> say how): the values are
+/// then the ones in force, not the stored ones.
+/// </summary>
 public sealed record PoolsConfigView(
-    int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours, string Version)
+    int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours, string Version,
+    bool StoredConfigInvalid = false, IReadOnlyDictionary<string, string[]>? StoredConfigProblems = null)
 {
-    public static PoolsConfigView Of(PoolsSettings settings) =>
+    public static PoolsConfigView Of(PoolsSettings settings) => Of(settings, ValuesVersion.Of(settings), null);
+
+    public static PoolsConfigView Of(PoolsSettings settings, string version, IReadOnlyDictionary<string, string[]>? storedProblems) =>
         new(settings.DefaultRakeBasisPoints, settings.DefaultMinStakeMinor, settings.DefaultMaxStakeMinor, settings.OneActivePoolPerChannel,
-            settings.AutoCancelAfterHours, ValuesVersion.Of(settings));
+            settings.AutoCancelAfterHours, version, storedProblems is not null, storedProblems);
 }
 
 /// <summary>

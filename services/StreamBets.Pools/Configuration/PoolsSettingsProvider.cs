@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using StreamBets.Pools.Documents;
 
 namespace StreamBets.Pools.Configuration;
@@ -7,9 +8,10 @@ namespace StreamBets.Pools.Configuration;
 /// Reads <see cref="PoolsSettings"/> from the document store, cached for <see cref="CacheFor"/> so pool creation and
 /// the sweeper never wait on it; a write through this replica applies at once, other replicas see it within that time.
 /// What is read is checked with the rules the admin API applies (<see cref="PoolsSettings.Problems"/>): a document
-/// written around the API that breaks them is logged as an error and the last valid settings stay in force (the
-/// defaults if there were none). When the store does not answer, the last settings read stay in force too, and the
-/// store is asked again after <see cref="CacheFor"/>; only a replica that never read them has nothing to go on, and fails.
+/// written around the API that breaks them, or is no configuration at all, is logged as an error and the last valid
+/// settings stay in force. When the store does not answer, the last settings read stay in force too, and the store is
+/// asked again after <see cref="CacheFor"/>. A replica with no valid settings to go on (one that started after the
+/// document broke, or while the store fails) fails rather than open pools at a rake the operators never set.
 /// </summary>
 public sealed partial class PoolsSettingsProvider(IDocumentStore documents, TimeProvider time, ILogger<PoolsSettingsProvider> logger)
 {
@@ -18,11 +20,14 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _reading = new(1, 1);
-    private volatile Cached? _cached;
+    private Cached? _cached; // read with Volatile.Read, replaced by a write or a compare-and-swap
+
+    /// <summary>The settings this replica has in force (the last valid ones it read or wrote, however old); null when none.</summary>
+    public PoolsSettings? InForce => Volatile.Read(ref _cached)?.Settings;
 
     public async Task<PoolsSettings> GetAsync(CancellationToken cancellationToken)
     {
-        var cached = _cached;
+        var cached = Volatile.Read(ref _cached);
         if (cached is not null && time.GetUtcNow() < cached.Until)
         {
             return cached.Settings;
@@ -36,15 +41,17 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
         }
         try
         {
-            cached = _cached;
+            cached = Volatile.Read(ref _cached);
             if (cached is not null && time.GetUtcNow() < cached.Until)
             {
                 return cached.Settings;
             }
 
-            var settings = await ReadValidAsync(cached?.Settings, cancellationToken);
-            _cached = new Cached(settings, time.GetUtcNow() + CacheFor);
-            return settings;
+            var settings = await ReadInForceAsync(cached?.Settings, cancellationToken);
+            // A write through this replica (TryPutAsync) while the store was read is newer than what was read: it stays.
+            var read = new Cached(settings, time.GetUtcNow() + CacheFor);
+            var replaced = Interlocked.CompareExchange(ref _cached, read, cached);
+            return ReferenceEquals(replaced, cached) ? settings : replaced!.Settings;
         }
         finally
         {
@@ -52,70 +59,103 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
         }
     }
 
-    /// <summary>The stored settings if they are valid; else the last valid ones (<paramref name="lastValid"/>, or the defaults).</summary>
-    private async Task<PoolsSettings> ReadValidAsync(PoolsSettings? lastValid, CancellationToken cancellationToken)
+    /// <summary>The stored settings if they are valid; else the last valid ones (<paramref name="lastValid"/>), or a failure when there are none.</summary>
+    private async Task<PoolsSettings> ReadInForceAsync(PoolsSettings? lastValid, CancellationToken cancellationToken)
     {
-        PoolsSettings? stored;
+        StoredPoolsSettings stored;
         try
         {
-            stored = await documents.GetAsync<PoolsSettings>(Collection, DocumentId, cancellationToken);
-        }
-        catch (JsonException e)
-        {
-            LogUnreadable(logger, e);
-            return lastValid ?? new PoolsSettings();
+            stored = await ReadAsync(cancellationToken);
         }
         catch (Exception e) when (lastValid is not null && !cancellationToken.IsCancellationRequested)
         {
             LogStoreFailed(logger, e, CacheFor.TotalSeconds);
             return lastValid;
         }
-
-        if (stored is null)
-        {
-            return new PoolsSettings();
-        }
-        var problems = stored.Problems();
-        if (problems.Count > 0)
-        {
-            LogInvalid(logger, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(" ", p.Value)}")));
-            return lastValid ?? new PoolsSettings();
-        }
-        return stored;
+        return stored.IsValid
+            ? stored.Settings
+            : lastValid ?? throw new PoolsSettingsUnavailableException(
+                "The stored pools configuration is invalid and this replica has no valid one to go on; correct it with PUT /api/pools/admin/config.");
     }
 
     /// <summary>
-    /// The stored configuration and the store's version of it (null while none was ever written), read now rather
-    /// than from the cache: what an admin edits.
+    /// The stored configuration as an admin edits it, read now rather than from the cache. When the stored document is
+    /// invalid or unreadable (logged as an error), <see cref="StoredPoolsSettings.Settings"/> are the ones in force here
+    /// (the defaults when none), <see cref="StoredPoolsSettings.Problems"/> say why, and the version is the stored
+    /// document's digest, so a PUT at that version replaces it.
     /// </summary>
-    public async Task<(PoolsSettings Settings, string? StoredVersion)> ReadAsync(CancellationToken cancellationToken)
+    public async Task<StoredPoolsSettings> ReadAsync(CancellationToken cancellationToken)
     {
-        var stored = await documents.GetVersionedAsync<PoolsSettings>(Collection, DocumentId, cancellationToken);
-        return (stored?.Document ?? new PoolsSettings(), stored?.Version);
+        // Read as plain JSON first, so a document that is no configuration still has a version an admin can replace.
+        var stored = await documents.GetVersionedAsync<JsonNode>(Collection, DocumentId, cancellationToken);
+        if (stored is null)
+        {
+            var defaults = new PoolsSettings();
+            return new StoredPoolsSettings(defaults, ValuesVersion.Of(defaults), null, null);
+        }
+
+        PoolsSettings? settings;
+        try
+        {
+            settings = stored.Document?.Deserialize<PoolsSettings>(DocumentStore.Json);
+        }
+        catch (JsonException e)
+        {
+            LogUnreadable(logger, e);
+            settings = null;
+        }
+        var problems = settings is null ? Unreadable : settings.Problems();
+        if (problems.Count == 0)
+        {
+            return new StoredPoolsSettings(settings!, ValuesVersion.Of(settings!), stored.Version, null);
+        }
+        if (settings is not null)
+        {
+            LogInvalid(logger, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(" ", p.Value)}")));
+        }
+        return new StoredPoolsSettings(InForce ?? new PoolsSettings(), ValuesVersion.Of(stored.Document), stored.Version, problems);
     }
 
-    /// <summary>Writes the configuration if the stored one is still at <paramref name="storedVersion"/>; false otherwise.</summary>
-    public async Task<bool> TryPutAsync(PoolsSettings settings, string? storedVersion, CancellationToken cancellationToken)
+    private static readonly Dictionary<string, string[]> Unreadable = new()
     {
-        if (!await documents.TryPutAsync(Collection, DocumentId, settings, storedVersion, cancellationToken))
+        ["$"] = ["The stored document is not a pools configuration; a PUT at the version read replaces it."],
+    };
+
+    /// <summary>Writes the configuration if the stored document is still at <paramref name="storeVersion"/>; false otherwise.</summary>
+    public async Task<bool> TryPutAsync(PoolsSettings settings, string? storeVersion, CancellationToken cancellationToken)
+    {
+        if (!await documents.TryPutAsync(Collection, DocumentId, settings, storeVersion, cancellationToken))
         {
             return false;
         }
-        _cached = new Cached(settings, time.GetUtcNow() + CacheFor);
+        Volatile.Write(ref _cached, new Cached(settings, time.GetUtcNow() + CacheFor));
         return true;
     }
 
     private sealed record Cached(PoolsSettings Settings, DateTimeOffset Until);
 
     [LoggerMessage(EventId = 6101, EventName = "PoolsConfigurationInvalid", Level = LogLevel.Error,
-        Message = "The stored pools configuration breaks the configuration rules and is ignored; the last valid settings stay in force until it is corrected: {Problems}")]
+        Message = "The stored pools configuration breaks the configuration rules and is ignored; the last valid settings stay in force (none on a replica that never read valid ones: it refuses pool creation) until it is corrected: {Problems}")]
     private static partial void LogInvalid(ILogger logger, string problems);
 
     [LoggerMessage(EventId = 6102, EventName = "PoolsConfigurationUnreadable", Level = LogLevel.Error,
-        Message = "The stored pools configuration is not a configuration document and is ignored; the last valid settings stay in force until it is corrected")]
+        Message = "The stored pools configuration is not a configuration document and is ignored; the last valid settings stay in force (none on a replica that never read valid ones: it refuses pool creation) until it is corrected")]
     private static partial void LogUnreadable(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 6103, EventName = "PoolsConfigurationStoreFailed", Level = LogLevel.Warning,
         Message = "The document store did not answer for the pools configuration; the last settings read stay in force, asking again in {RetrySeconds} s")]
     private static partial void LogStoreFailed(ILogger logger, Exception exception, double retrySeconds);
 }
+
+/// <summary>
+/// The stored configuration as admins read it: <see cref="Settings"/> (the stored ones when valid), the
+/// <see cref="Version"/> a change sends back, the store's own <see cref="StoreVersion"/> (null while none was ever
+/// written), and, when the stored document is invalid or no configuration at all, its <see cref="Problems"/>.
+/// </summary>
+public sealed record StoredPoolsSettings(PoolsSettings Settings, string Version, string? StoreVersion, IReadOnlyDictionary<string, string[]>? Problems)
+{
+    public bool IsValid => Problems is null;
+}
+
+/// <summary>No valid pools configuration to go on: the stored one is invalid and this replica never read a valid one.</summary>
+public sealed class PoolsSettingsUnavailableException(string message) : InvalidOperationException(message);

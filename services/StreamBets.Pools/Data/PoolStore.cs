@@ -106,15 +106,17 @@ public sealed class PoolStore(NpgsqlDataSource database)
         IdsAsync("SELECT id FROM pools WHERE state = 'open' AND locks_at <= $1 ORDER BY locks_at LIMIT $2", now, limit, cancellationToken);
 
     /// <summary>
-    /// Locked pools due to cancel themselves: those whose own deadline (abandons_at) has passed, and those stored without
-    /// a term of their own that were locked at or before <paramref name="cutoffWithoutTerm"/> (none when it is null).
-    /// Each half reads only due rows, through its partial index.
+    /// Locked pools due to cancel themselves: those whose deadline (abandons_at) has passed, through its partial index;
+    /// and those locked without a deadline written, whose lock time plus their own term (or <paramref name="termIfNone"/>,
+    /// the configured one, for pools stored without a term; none when it is null) has passed. A pool has no deadline
+    /// written when it was stored before schema 012, or locked by a replica still running the code before it (during a
+    /// rolling deploy): the second half's partial index holds only those, a handful, so it is read whole.
     /// </summary>
-    public async Task<IReadOnlyList<Guid>> DueForAutoCancelAsync(DateTimeOffset now, DateTimeOffset? cutoffWithoutTerm, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Guid>> DueForAutoCancelAsync(DateTimeOffset now, TimeSpan? termIfNone, int limit, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(DueForAutoCancelSql);
         command.Parameters.AddWithValue(now);
-        command.Parameters.Add(Nullable(cutoffWithoutTerm));
+        command.Parameters.Add(new NpgsqlParameter { Value = termIfNone is { } term ? term : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Interval });
         command.Parameters.AddWithValue(limit);
         return await IdsAsync(command, cancellationToken);
     }
@@ -122,7 +124,8 @@ public sealed class PoolStore(NpgsqlDataSource database)
     internal const string DueForAutoCancelSql = """
         (SELECT id FROM pools WHERE state = 'locked' AND abandons_at <= $1 ORDER BY abandons_at LIMIT $3)
         UNION ALL
-        (SELECT id FROM pools WHERE state = 'locked' AND auto_cancel_after IS NULL AND locked_at <= $2 ORDER BY locked_at LIMIT $3)
+        (SELECT id FROM pools WHERE state = 'locked' AND abandons_at IS NULL AND locked_at + COALESCE(auto_cancel_after, $2) <= $1
+         ORDER BY locked_at LIMIT $3)
         LIMIT $3
         """;
 

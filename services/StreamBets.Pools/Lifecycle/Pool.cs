@@ -50,7 +50,10 @@ public sealed class Pool
     /// </summary>
     public TimeSpan? AutoCancelAfter { get; private set; }
 
-    /// <summary>When a locked pool cancels itself; null while it is not locked, or has no term of its own.</summary>
+    /// <summary>
+    /// When a locked pool cancels itself: its lock time plus its own term. Null until it is locked, or when it has no term
+    /// of its own; it stays set once the pool is resolved or cancelled (the sweeper reads it only for locked pools).
+    /// </summary>
     public DateTimeOffset? AbandonsAt => LockedAt + AutoCancelAfter;
 
     public PoolState State { get; private set; } = PoolState.Draft;

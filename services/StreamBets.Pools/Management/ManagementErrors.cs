@@ -10,6 +10,7 @@ public static class ManagementErrors
     public const string ChannelHasActivePool = "channel-has-active-pool";
     public const string ConcurrencyConflict = "concurrency-conflict";
     public const string ChannelNotYours = "channel-not-yours";
+    public const string SettingsUnavailable = "pools-settings-unavailable";
 
     public static PoolError NotFound(Guid poolId) => new(PoolNotFound, $"No pool has id {poolId}.");
 
@@ -20,6 +21,9 @@ public static class ManagementErrors
 
     public static PoolError NotYourChannel(Channel channel) =>
         new(ChannelNotYours, $"Channel {channel} is not linked to your account, so you cannot open pools on it. An operator links a streamer's channels (console, Accounts).");
+
+    public static PoolError NoSettings() =>
+        new(SettingsUnavailable, "The pools configuration cannot be read right now, so no pool can be opened on its terms; try again shortly.");
 
     public static PoolError Conflict() =>
         new(ConcurrencyConflict, "The pool kept changing while this request was applied; reload it and try again.");

@@ -35,7 +35,18 @@ public sealed partial class PoolCommands(
 
     public async Task<Result<StoredPool>> CreateAsync(CreatePool request, Caller caller, CancellationToken cancellationToken)
     {
-        var config = await settings.GetAsync(cancellationToken);
+        PoolsSettings config;
+        try
+        {
+            config = await settings.GetAsync(cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The store is down, or its document invalid, before this replica read a valid one: no terms to open a pool
+            // on. Not the caller's fault, and worth retrying: a 503, not a 500.
+            LogNoSettings(logger, e);
+            return ManagementErrors.NoSettings();
+        }
         var errors = new Dictionary<string, string[]>();
         if (request.Channel is null)
         {
@@ -288,4 +299,8 @@ public sealed partial class PoolCommands(
     [LoggerMessage(EventId = 2003, EventName = "PoolChangedConcurrently", Level = LogLevel.Debug,
         Message = "Pool {PoolId} was saved by someone else meanwhile (attempt {Attempt}); applying again on the fresh row")]
     private static partial void LogConcurrentChange(ILogger logger, Guid poolId, int attempt);
+
+    [LoggerMessage(EventId = 2004, EventName = "PoolRefusedWithoutSettings", Level = LogLevel.Error,
+        Message = "A pool was refused (503): the pools configuration could not be read and this replica has no valid one to go on")]
+    private static partial void LogNoSettings(ILogger logger, Exception exception);
 }

@@ -7,7 +7,8 @@ namespace StreamBets.Pools.Management;
 /// <summary>
 /// Once a second (on the injected clock): locks open pools whose window has ended and cancels pools locked for longer
 /// than their own auto-cancel term (fixed when each was created) without a result. It reads only due pools, through
-/// the partial indexes on locks_at and abandons_at; pools stored before pools kept a term follow the configured one. Several replicas may sweep at once: each change is an optimistic-concurrency save,
+/// the partial indexes on locks_at and abandons_at (and lock time, for the few pools locked without abandons_at written);
+/// pools stored before pools kept a term follow the configured one. Several replicas may sweep at once: each change is an optimistic-concurrency save,
 /// so a pool is locked or cancelled once and its event written once.
 /// </summary>
 public sealed partial class PoolSweeper(
@@ -68,7 +69,7 @@ public sealed partial class PoolSweeper(
         IReadOnlyList<Guid> abandoned;
         do
         {
-            abandoned = await store.DueForAutoCancelAsync(now, now - termIfNone, BatchSize, cancellationToken);
+            abandoned = await store.DueForAutoCancelAsync(now, termIfNone, BatchSize, cancellationToken);
             foreach (var poolId in abandoned)
             {
                 await ActOnAsync("cancel abandoned pool", poolId, () => commands.CancelIfAbandonedAsync(poolId, termIfNone, cancellationToken), cancellationToken);
