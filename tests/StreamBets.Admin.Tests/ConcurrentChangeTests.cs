@@ -61,6 +61,41 @@ public sealed class ConcurrentChangeTests : ConsoleTest
     }
 
     [Fact]
+    public async Task A_template_delete_names_the_version_the_operator_saw()
+    {
+        var page = PoolSettingsWithTemplates(() => [new PoolTemplate("next-map", "Who wins the next map?", ["Blue", "Red"], 90, null, null, "t1")]);
+        Gateway.Answer("DELETE /api/pools/admin/templates/next-map", () => true);
+
+        await DeleteAsync(page, "next-map");
+
+        Assert.Contains("DELETE /api/pools/admin/templates/next-map?version=t1", Gateway.Requests);
+        Assert.Empty(page.FindAll("[data-template-id=next-map]"));
+    }
+
+    [Fact]
+    public async Task A_template_another_operator_changed_meanwhile_is_not_deleted_and_the_page_shows_their_change()
+    {
+        var templates = new[] { new PoolTemplate("next-map", "Who wins the next map?", ["Blue", "Red"], 90, null, null, "t1") };
+        var page = PoolSettingsWithTemplates(() => templates);
+        Gateway.Refuse("DELETE /api/pools/admin/templates/next-map", HttpStatusCode.Conflict,
+            new { type = "https://streambets.dev/problems/template-changed", title = "Template changed meanwhile", status = 409 });
+
+        templates = [templates[0] with { Title = "Who takes the next map?", Version = "t2" }]; // the other operator's save
+        await DeleteAsync(page, "next-map");
+
+        var problem = page.Find("[data-testid=problem]");
+        Assert.Equal("template-changed", problem.GetAttribute("data-code"));
+        Assert.Contains("Template next-map was changed by another operator since you loaded it", problem.TextContent);
+        Assert.Contains("review it and delete again", problem.TextContent);
+        Assert.Equal(2, Gateway.Requests.Count(r => r == "GET /api/pools/admin/templates"));
+        Assert.Contains("Who takes the next map?", page.Find("[data-template-id=next-map]").TextContent);
+        Assert.Empty(page.FindAll("[data-testid=message]"));
+
+        await DeleteAsync(page, "next-map"); // deleting again deletes what the operator now sees
+        Assert.Contains("DELETE /api/pools/admin/templates/next-map?version=t2", Gateway.Requests);
+    }
+
+    [Fact]
     public async Task A_link_that_moves_a_channel_from_another_streamer_says_so()
     {
         var (streamer, previousOwner) = (Streamer("Ana"), Guid.NewGuid());
@@ -97,6 +132,24 @@ public sealed class ConcurrentChangeTests : ConsoleTest
         Assert.Equal("channel-owner-changed", page.Find("[data-testid=problem]").GetAttribute("data-code"));
         Assert.Empty(page.FindAll("[data-testid=channel-link]"));
         Assert.Empty(page.FindAll("[data-testid=message]"));
+    }
+
+    /// <summary>Pool settings listing <paramref name="templates"/> as they are when each read is answered.</summary>
+    private IRenderedComponent<PoolSettings> PoolSettingsWithTemplates(Func<PoolTemplate[]> templates)
+    {
+        Gateway.Answer("/api/pools/admin/config", () => new PoolsSettings(500, 100, 100_000, true, 24, "v1"));
+        Gateway.Answer("/api/pools/admin/templates", () => templates());
+        Gateway.Answer("/api/pools/admin/changes", () => new AdminChangePage([], null));
+        var page = Bunit.Render<PoolSettings>();
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-testid=template]")));
+        return page;
+    }
+
+    private static async Task DeleteAsync(IRenderedComponent<PoolSettings> page, string templateId)
+    {
+        var row = $"[data-template-id={templateId}]";
+        await Button(page, row, "Delete").ClickAsync(new());
+        await Confirmation(page, row).ClickAsync(new());
     }
 
     private static Account Streamer(string name) =>

@@ -33,7 +33,7 @@ public sealed class ConfirmationTests : ConsoleTest
         Assert.DoesNotContain(page.FindAll($"{row} button"), b => b.TextContent == "Edit"); // not left beside it
         await Confirmation(page, row).ClickAsync(new());
         Assert.Single(Gateway.Requests, r => r.StartsWith("DELETE", StringComparison.Ordinal));
-        Assert.Contains("DELETE /api/pools/admin/templates/next-map", Gateway.Requests);
+        Assert.Contains("DELETE /api/pools/admin/templates/next-map?version=t1", Gateway.Requests);
         Assert.Empty(page.FindAll(row));
         Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
     }

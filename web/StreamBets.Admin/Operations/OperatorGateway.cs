@@ -77,9 +77,18 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
     // Pool configuration and templates
     public Task<ApiResult<PoolsSettings>> PoolsSettingsAsync(CancellationToken ct = default) => GetAsync<PoolsSettings>("/api/pools/admin/config", ct);
 
-    /// <summary>Saves the defaults if they are still at <see cref="PoolsSettings.Version"/>: else config-changed.</summary>
+    /// <summary>
+    /// Saves the defaults if they are still at <see cref="PoolsSettings.Version"/> (else config-changed), every field
+    /// sent, as Pools requires: the PUT replaces the whole configuration (a broken stored document included).
+    /// </summary>
     public Task<ApiResult<PoolsSettings>> SavePoolsSettingsAsync(PoolsSettings settings, CancellationToken ct = default) =>
-        SendAsync<PoolsSettings>(HttpMethod.Put, "/api/pools/admin/config", settings, cancellationToken: ct);
+        SendAsync<PoolsSettings>(HttpMethod.Put, "/api/pools/admin/config",
+            new
+            {
+                settings.DefaultRakeBasisPoints, settings.DefaultMinStakeMinor, settings.DefaultMaxStakeMinor, settings.OneActivePoolPerChannel,
+                settings.AutoCancelAfterHours, settings.Version,
+            },
+            cancellationToken: ct);
 
     public Task<ApiResult<PoolTemplate[]>> TemplatesAsync(CancellationToken ct = default) => GetAsync<PoolTemplate[]>("/api/pools/admin/templates", ct);
 
@@ -89,8 +98,10 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
             new { template.Title, template.Outcomes, template.BettingWindowSeconds, template.MinStakeMinor, template.MaxStakeMinor, template.Version },
             cancellationToken: ct);
 
-    public Task<ApiResult<bool>> DeleteTemplateAsync(string id, CancellationToken ct = default) =>
-        SendAsync<bool>(HttpMethod.Delete, $"/api/pools/admin/templates/{Uri.EscapeDataString(id)}", null, cancellationToken: ct);
+    /// <summary>Deletes the template as the operator saw it (its <see cref="PoolTemplate.Version"/>): template-changed if another admin changed it since.</summary>
+    public Task<ApiResult<bool>> DeleteTemplateAsync(PoolTemplate template, CancellationToken ct = default) =>
+        SendAsync<bool>(HttpMethod.Delete, $"/api/pools/admin/templates/{Uri.EscapeDataString(template.Id)}{Query("version", template.Version, first: true)}", null,
+            cancellationToken: ct);
 
     public Task<ApiResult<AdminChangePage>> PoolsChangesAsync(string? cursor, CancellationToken ct = default) =>
         GetAsync<AdminChangePage>($"/api/pools/admin/changes?limit={PageSize}{Query("cursor", cursor)}", ct);

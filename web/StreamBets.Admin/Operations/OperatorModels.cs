@@ -51,9 +51,15 @@ public sealed record Bet(
 
 public sealed record BetPage(IReadOnlyList<Bet> Items, string? NextCursor);
 
-/// <summary>The pool defaults; a save sends back the <see cref="Version"/> they were read at (docs/pools.md).</summary>
+/// <summary>
+/// The pool defaults; a save sends back the <see cref="Version"/> they were read at (docs/pools.md). A read answers
+/// <see cref="StoredConfigInvalid"/> when the stored document is broken (<see cref="StoredConfigProblems"/>, field to
+/// messages, <c>$</c> for the whole document, say how): the values are then the ones Pools runs on, and a save at that
+/// version replaces the document.
+/// </summary>
 public sealed record PoolsSettings(
-    int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours, string? Version = null);
+    int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours, string? Version = null,
+    bool StoredConfigInvalid = false, IReadOnlyDictionary<string, string[]>? StoredConfigProblems = null);
 
 public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId, string AdminName, string Action, string Subject, JsonElement Details)
 {

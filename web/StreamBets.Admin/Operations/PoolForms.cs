@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace StreamBets.Admin.Operations;
 
@@ -72,6 +73,59 @@ public sealed class TemplateForm
         var outcomes = (Outcomes ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return problem is null ? new PoolTemplate(Id!.Trim(), Title?.Trim() ?? "", outcomes, BettingWindowSeconds, min, max, Version) : null;
     }
+}
+
+/// <summary>The fields Pools names in its answers about the configuration and templates, in the words of the page's forms.</summary>
+public static partial class PoolFields
+{
+    public const string ConfigBreaksTemplates = "config-breaks-templates";
+
+    /// <summary>A configuration field (<c>$</c>: the stored document as a whole).</summary>
+    public static string Config(string field) => field switch
+    {
+        "$" => "The stored document",
+        "defaultRakeBasisPoints" => "Rake",
+        "defaultMinStakeMinor" => "Minimum stake",
+        "defaultMaxStakeMinor" => "Maximum stake",
+        "oneActivePoolPerChannel" => "One active pool per channel",
+        "autoCancelAfterHours" => "Hours before a locked pool cancels itself",
+        _ => field,
+    };
+
+    /// <summary>A template field, as config-breaks-templates names it after the template's id.</summary>
+    public static string Template(string field) => field switch
+    {
+        "title" => "question",
+        "outcomes" => "outcomes",
+        "bettingWindowSeconds" => "betting window",
+        "minStakeMinor" => "minimum stake",
+        "maxStakeMinor" => "maximum stake",
+        _ => field,
+    };
+
+    /// <summary>
+    /// A config-breaks-templates refusal with its errors (keyed <c>templates[quick].maxStakeMinor</c>) keyed by template
+    /// and field as an operator reads them ("Template quick, maximum stake"); any other problem as it came.
+    /// </summary>
+    public static ApiProblem NamingTemplates(ApiProblem problem)
+    {
+        if (problem.Code != ConfigBreaksTemplates)
+        {
+            return problem;
+        }
+        var errors = new Dictionary<string, string[]>();
+        foreach (var (key, messages) in problem.Errors)
+        {
+            var named = TemplateKey().Match(key) is { Success: true } match
+                ? $"Template {match.Groups["id"].Value}, {Template(match.Groups["field"].Value)}"
+                : key;
+            errors[named] = [.. errors.GetValueOrDefault(named, []), .. messages];
+        }
+        return problem with { Errors = errors };
+    }
+
+    [GeneratedRegex(@"^templates\[(?<id>[^\]]*)\]\.(?<field>.+)$")]
+    private static partial Regex TemplateKey();
 }
 
 internal static class Stakes
