@@ -23,7 +23,7 @@ public sealed class ProblemTextTests
         "insufficient-funds", "pool-locked", "pool-closed", "pool-not-open", "pool-not-found", "stake-out-of-range", "second-outcome", "unknown-outcome",
         "self-excluded", "kyc-tier-too-low", "under-age", "account-locked", "session-limit-reached", "idempotency-key-reused",
         "dependency-unavailable", "not-eligible", "user-not-found", "wallet-rejected", "deposit-limit-exceeded", "rate-limited", "request-too-large",
-        "channel-not-yours", "channel-has-active-pool", "not-pool-owner",
+        "channel-not-yours", "channel-has-active-pool", "not-pool-owner", "pools-settings-unavailable",
     };
 
     [Theory]

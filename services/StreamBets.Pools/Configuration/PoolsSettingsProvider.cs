@@ -67,10 +67,11 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
         {
             stored = await ReadAsync(cancellationToken);
         }
-        catch (Exception e) when (lastValid is not null && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             LogStoreFailed(logger, e, CacheFor.TotalSeconds);
-            return lastValid;
+            return lastValid ?? throw new PoolsSettingsUnavailableException(
+                "The pools configuration store cannot be read and this replica has no configuration to go on yet.", e);
         }
         return stored.IsValid
             ? stored.Settings
@@ -143,7 +144,7 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
     private static partial void LogUnreadable(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 6103, EventName = "PoolsConfigurationStoreFailed", Level = LogLevel.Warning,
-        Message = "The document store did not answer for the pools configuration; the last settings read stay in force, asking again in {RetrySeconds} s")]
+        Message = "The document store did not answer for the pools configuration; the last settings read, if any, stay in force (none: pools are refused 503), asking again in {RetrySeconds} s")]
     private static partial void LogStoreFailed(ILogger logger, Exception exception, double retrySeconds);
 }
 
@@ -158,4 +159,4 @@ public sealed record StoredPoolsSettings(PoolsSettings Settings, string Version,
 }
 
 /// <summary>No valid pools configuration to go on: the stored one is invalid and this replica never read a valid one.</summary>
-public sealed class PoolsSettingsUnavailableException(string message) : InvalidOperationException(message);
+public sealed class PoolsSettingsUnavailableException(string message, Exception? inner = null) : InvalidOperationException(message, inner);

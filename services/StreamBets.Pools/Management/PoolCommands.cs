@@ -40,10 +40,10 @@ public sealed partial class PoolCommands(
         {
             config = await settings.GetAsync(cancellationToken);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        catch (PoolsSettingsUnavailableException e)
         {
             // The store is down, or its document invalid, before this replica read a valid one: no terms to open a pool
-            // on. Not the caller's fault, and worth retrying: a 503, not a 500.
+            // on. Not the caller's fault, and worth retrying: a 503, not a 500. (Any other failure is a bug: a 500.)
             LogNoSettings(logger, e);
             return ManagementErrors.NoSettings();
         }
