@@ -50,6 +50,18 @@ public sealed class WithdrawalAnswerTests : PlayerPageTest
     }
 
     [Fact]
+    public void The_deposit_and_withdrawal_fields_have_names_a_screen_reader_tells_apart()
+    {
+        var page = RenderWallet();
+
+        string LabelOf(string input) => page.Find($"label[for={input}]").TextContent;
+        string GroupOf(string panel) => page.Find($"[data-testid={panel}] [role=group]").GetAttribute("aria-label")!;
+
+        Assert.NotEqual(LabelOf("deposit-amount"), LabelOf("withdraw-amount"));
+        Assert.NotEqual(GroupOf("deposit-panel"), GroupOf("withdraw-panel"));
+    }
+
+    [Fact]
     public async Task An_unanswered_withdrawal_sent_again_unchanged_keeps_its_key()
     {
         var page = RenderWallet();

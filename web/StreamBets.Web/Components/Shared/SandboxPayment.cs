@@ -19,6 +19,8 @@ public sealed record SandboxPayment
         TitleKey = "SandboxDepositTitle",
         ExplainKey = "SandboxDepositExplain",
         SubmitKey = "Deposit",
+        AmountKey = "AmountToDeposit",
+        QuickAmountsKey = "QuickDepositAmounts",
         UnansweredKey = "UnansweredDeposit",
         UnansweredFirstKey = "UnansweredDepositFirst",
         DoneTitleKey = "DepositDoneTitle",
@@ -37,6 +39,8 @@ public sealed record SandboxPayment
         TitleKey = "SandboxWithdrawalTitle",
         ExplainKey = "SandboxWithdrawalExplain",
         SubmitKey = "Withdraw",
+        AmountKey = "AmountToWithdraw",
+        QuickAmountsKey = "QuickWithdrawalAmounts",
         UnansweredKey = "UnansweredWithdrawal",
         UnansweredFirstKey = "UnansweredWithdrawalFirst",
         DoneTitleKey = "WithdrawalDoneTitle",
@@ -66,6 +70,11 @@ public sealed record SandboxPayment
     public required string TitleKey { get; init; }
     public required string ExplainKey { get; init; }
     public required string SubmitKey { get; init; }
+
+    /// <summary>The amount field's and its quick amounts' names: both forms sit on one page, and a screen reader's list of
+    /// its fields must tell them apart.</summary>
+    public required string AmountKey { get; init; }
+    public required string QuickAmountsKey { get; init; }
 
     /// <summary>"your deposit of {0}": the unanswered one, as a sentence names it.</summary>
     public required string UnansweredKey { get; init; }
