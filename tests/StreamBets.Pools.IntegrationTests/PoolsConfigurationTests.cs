@@ -92,11 +92,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     {
         using var admin = app.Admin();
         Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
-        // Written around the API, as a hand-edited document or a bad restore would be.
-        await app.ExecuteAsync("""
-            UPDATE documents SET body = '{"defaultRakeBasisPoints": 6000, "defaultMinStakeMinor": 100, "defaultMaxStakeMinor": 100000, "oneActivePoolPerChannel": true, "autoCancelAfterHours": 0}'
-            WHERE collection = 'config' AND id = 'pools'
-            """);
+        await StoreAroundTheApiAsync(Defaults with { DefaultRakeBasisPoints = 6000, AutoCancelAfterHours = 0 });
         app.Clock.Advance(TimeSpan.FromSeconds(6)); // past the cache
 
         var response = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel()));
@@ -121,10 +117,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     {
         using var admin = app.Admin();
         Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
-        await app.ExecuteAsync($$"""
-            UPDATE documents SET body = '{"defaultRakeBasisPoints": 400, "defaultMinStakeMinor": 100, "defaultMaxStakeMinor": 100000, "oneActivePoolPerChannel": true, "autoCancelAfterHours": {{int.MaxValue}}}'
-            WHERE collection = 'config' AND id = 'pools'
-            """);
+        await StoreAroundTheApiAsync(Defaults with { DefaultRakeBasisPoints = 400, AutoCancelAfterHours = int.MaxValue });
         app.Clock.Advance(TimeSpan.FromSeconds(6)); // past the cache
 
         var response = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel()));
@@ -139,10 +132,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         using var admin = app.Admin();
         Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
         await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel())); // in force on this replica
-        await app.ExecuteAsync("""
-            UPDATE documents SET body = '{"defaultRakeBasisPoints": 6000, "defaultMinStakeMinor": 100, "defaultMaxStakeMinor": 100000, "oneActivePoolPerChannel": true, "autoCancelAfterHours": 24}'
-            WHERE collection = 'config' AND id = 'pools'
-            """);
+        await StoreAroundTheApiAsync(Defaults with { DefaultRakeBasisPoints = 6000 });
 
         var read = await admin.GetFromJsonAsync<ConfigReadJson>("/api/pools/admin/config");
 
@@ -302,6 +292,10 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/templates/{id}?version={current.Version}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/pools/admin/templates/{id}")).StatusCode);
     }
+
+    /// <summary>Writes the configuration document around the API, as a hand edit or a bad restore would.</summary>
+    private Task StoreAroundTheApiAsync(SettingsJson values) => app.ExecuteAsync(
+        $"UPDATE documents SET body = '{System.Text.Json.JsonSerializer.Serialize(values, System.Text.Json.JsonSerializerOptions.Web)}' WHERE collection = 'config' AND id = 'pools'");
 }
 
 /// <summary>GET /api/pools/admin/config with what it says about the stored document.</summary>
