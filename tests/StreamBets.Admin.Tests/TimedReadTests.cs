@@ -118,7 +118,8 @@ public sealed class TimedReadTests : ConsoleTest
         Assert.Empty(page.FindAll("[data-testid=confirm]"));
         Assert.Equal(["Cancel"], page.FindAll($"{row} button").Select(b => b.TextContent));
         Assert.Contains("was locked meanwhile (your Lock was not sent)", page.Find("[data-testid=message]").TextContent);
-        Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
+        // The message takes focus after the render that shows it (OnAfterRender), a moment after the row reads Locked.
+        page.WaitForAssertion(() => Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast()));
         Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
     }
 
