@@ -11,7 +11,8 @@ namespace StreamBets.Pools.Configuration;
 /// written around the API that breaks them, or is no configuration at all, is logged as an error and the last valid
 /// settings stay in force. When the store does not answer, the last settings read stay in force too, and the store is
 /// asked again after <see cref="CacheFor"/>. A replica with no valid settings to go on (one that started after the
-/// document broke, or while the store fails) fails rather than open pools at a rake the operators never set.
+/// document broke, or while the store fails) fails rather than open pools at a rake the operators never set, and
+/// gives that answer without asking the store again until <see cref="CacheFor"/> has passed.
 /// </summary>
 public sealed partial class PoolsSettingsProvider(IDocumentStore documents, TimeProvider time, ILogger<PoolsSettingsProvider> logger)
 {
@@ -21,6 +22,9 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
 
     private readonly SemaphoreSlim _reading = new(1, 1);
     private Cached? _cached; // read with Volatile.Read, replaced by a write or a compare-and-swap
+    // Why a replica with nothing to go on last failed, and until when that answer stands: the sweeper asks every
+    // tick, and each ask would otherwise read the store and log the same error again.
+    private Unavailable? _unavailable;
 
     /// <summary>The settings this replica has in force (the last valid ones it read or wrote, however old); null when none.</summary>
     public PoolsSettings? InForce => Volatile.Read(ref _cached)?.Settings;
@@ -32,6 +36,8 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
         {
             return cached.Settings;
         }
+
+        ThrowIfRecentlyUnavailable(cached);
 
         // One caller reads the store at a time; the others carry on with the last settings rather than queue behind a
         // slow or failing store. Only a first read, with nothing to carry on with, waits.
@@ -46,8 +52,18 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
             {
                 return cached.Settings;
             }
+            ThrowIfRecentlyUnavailable(cached);
 
-            var settings = await ReadInForceAsync(cached?.Settings, cancellationToken);
+            PoolsSettings settings;
+            try
+            {
+                settings = await ReadInForceAsync(cached?.Settings, cancellationToken);
+            }
+            catch (PoolsSettingsUnavailableException e)
+            {
+                Volatile.Write(ref _unavailable, new Unavailable(e, time.GetUtcNow() + CacheFor));
+                throw;
+            }
             // A write through this replica (TryPutAsync) while the store was read is newer than what was read: it stays.
             var read = new Cached(settings, time.GetUtcNow() + CacheFor);
             var replaced = Interlocked.CompareExchange(ref _cached, read, cached);
@@ -56,6 +72,14 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
         finally
         {
             _reading.Release();
+        }
+    }
+
+    private void ThrowIfRecentlyUnavailable(Cached? cached)
+    {
+        if (cached is null && Volatile.Read(ref _unavailable) is { } failed && time.GetUtcNow() < failed.Until)
+        {
+            throw new PoolsSettingsUnavailableException(failed.Reason.Message, failed.Reason.InnerException);
         }
     }
 
@@ -95,22 +119,26 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
             return new StoredPoolsSettings(defaults, ValuesVersion.Of(defaults), null, null);
         }
 
-        PoolsSettings? settings;
+        PoolsSettings? settings = null;
+        JsonException? unreadable = null;
         try
         {
-            settings = stored.Document?.Deserialize<PoolsSettings>(DocumentStore.Json);
+            settings = stored.Document?.Deserialize<PoolsSettings>(DocumentStore.Json); // a stored JSON null reads as null
         }
         catch (JsonException e)
         {
-            LogUnreadable(logger, e);
-            settings = null;
+            unreadable = e;
         }
-        var problems = settings is null ? Unreadable : settings.Problems();
+        var problems = settings?.Problems() ?? Unreadable;
         if (problems.Count == 0)
         {
             return new StoredPoolsSettings(settings!, ValuesVersion.Of(settings!), stored.Version, null);
         }
-        if (settings is not null)
+        if (settings is null)
+        {
+            LogUnreadable(logger, unreadable);
+        }
+        else
         {
             LogInvalid(logger, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(" ", p.Value)}")));
         }
@@ -135,13 +163,15 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
 
     private sealed record Cached(PoolsSettings Settings, DateTimeOffset Until);
 
+    private sealed record Unavailable(PoolsSettingsUnavailableException Reason, DateTimeOffset Until);
+
     [LoggerMessage(EventId = 6101, EventName = "PoolsConfigurationInvalid", Level = LogLevel.Error,
         Message = "The stored pools configuration breaks the configuration rules and is ignored; the last valid settings stay in force (none on a replica that never read valid ones: it refuses pool creation) until it is corrected: {Problems}")]
     private static partial void LogInvalid(ILogger logger, string problems);
 
     [LoggerMessage(EventId = 6102, EventName = "PoolsConfigurationUnreadable", Level = LogLevel.Error,
         Message = "The stored pools configuration is not a configuration document and is ignored; the last valid settings stay in force (none on a replica that never read valid ones: it refuses pool creation) until it is corrected")]
-    private static partial void LogUnreadable(ILogger logger, Exception exception);
+    private static partial void LogUnreadable(ILogger logger, Exception? exception);
 
     [LoggerMessage(EventId = 6103, EventName = "PoolsConfigurationStoreFailed", Level = LogLevel.Warning,
         Message = "The document store did not answer for the pools configuration; the last settings read, if any, stay in force (none: pools are refused 503), asking again in {RetrySeconds} s")]

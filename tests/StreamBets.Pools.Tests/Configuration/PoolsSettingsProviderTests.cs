@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StreamBets.Pools.Configuration;
@@ -62,6 +63,50 @@ public sealed class PoolsSettingsProviderTests
     }
 
     [Fact]
+    public async Task A_replica_with_no_valid_settings_asks_the_store_again_only_after_the_cache_time_not_on_every_call()
+    {
+        _store.Json = "\"not a configuration\"";
+        var replica = NewReplica();
+
+        for (var call = 0; call < 5; call++)
+        {
+            await Assert.ThrowsAsync<PoolsSettingsUnavailableException>(() => replica.GetAsync(CancellationToken.None));
+        }
+        Assert.Equal(1, _store.Reads);
+
+        _store.Json = JsonSerializer.Serialize(new PoolsSettings { DefaultRakeBasisPoints = 300 }, DocumentStore.Json);
+        _clock.Advance(PoolsSettingsProvider.CacheFor);
+
+        Assert.Equal(300, (await replica.GetAsync(CancellationToken.None)).DefaultRakeBasisPoints);
+        Assert.Equal(2, _store.Reads);
+    }
+
+    [Fact]
+    public async Task A_configuration_written_through_the_replica_ends_its_refusal_at_once()
+    {
+        _store.Json = "\"not a configuration\"";
+        var replica = NewReplica();
+        await Assert.ThrowsAsync<PoolsSettingsUnavailableException>(() => replica.GetAsync(CancellationToken.None));
+
+        Assert.True(await replica.TryPutAsync(new PoolsSettings { DefaultRakeBasisPoints = 300 }, _store.Version, CancellationToken.None));
+
+        Assert.Equal(300, (await replica.GetAsync(CancellationToken.None)).DefaultRakeBasisPoints);
+    }
+
+    [Fact]
+    public async Task A_stored_json_null_is_refused_and_logged_as_an_error()
+    {
+        _store.Json = "null";
+        var logger = new ErrorCount();
+        var replica = new PoolsSettingsProvider(_store, _clock, logger);
+
+        var stored = await replica.ReadAsync(CancellationToken.None);
+
+        Assert.False(stored.IsValid);
+        Assert.Equal(1, logger.Errors);
+    }
+
+    [Fact]
     public async Task A_stored_auto_cancel_term_too_large_for_a_time_span_keeps_the_last_valid_settings()
     {
         _store.Json = JsonSerializer.Serialize(new PoolsSettings { DefaultRakeBasisPoints = 250 }, DocumentStore.Json);
@@ -88,12 +133,14 @@ public sealed class PoolsSettingsProviderTests
         private long _version = 1;
 
         public string? Json { get; set; }
+        public int Reads { get; private set; }
         public string Version => _version.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         public HeldRead HoldNextRead() => _hold = new HeldRead();
 
         public async Task<VersionedDocument<T>?> GetVersionedAsync<T>(string collection, string id, CancellationToken cancellationToken = default) where T : class
         {
+            Reads++;
             var read = Json is null ? null : new VersionedDocument<T>(JsonSerializer.Deserialize<T>(Json, DocumentStore.Json)!, Version);
             if (Interlocked.Exchange(ref _hold, null) is { } hold)
             {
@@ -120,6 +167,22 @@ public sealed class PoolsSettingsProviderTests
         public Task<bool> DeleteAsync(string collection, string id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task<bool> TryDeleteAsync(string collection, string id, string expectedVersion, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task<IReadOnlyList<StoredDocument<T>>> ListAsync<T>(string collection, CancellationToken cancellationToken = default) where T : class => throw new NotSupportedException();
+    }
+
+    private sealed class ErrorCount : ILogger<PoolsSettingsProvider>
+    {
+        public int Errors { get; private set; }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Error)
+            {
+                Errors++;
+            }
+        }
     }
 
     private sealed class HeldRead
