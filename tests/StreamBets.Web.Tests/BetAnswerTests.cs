@@ -11,7 +11,8 @@ namespace StreamBets.Web.Tests;
 
 /// <summary>
 /// The pool page tells the player what became of each bet they sent: a pending one until the Bet Engine decides it,
-/// and one whose answer was lost before any different bet is sent. A tap after the lock time is told the pool is locked.
+/// and one whose answer was lost before any different bet is sent, after a reload too (the browser tab keeps it, for its
+/// player only). A tap after the lock time is told the pool is locked.
 /// </summary>
 public sealed class BetAnswerTests : PlayerPageTest
 {
@@ -121,6 +122,115 @@ public sealed class BetAnswerTests : PlayerPageTest
     }
 
     [Fact]
+    public async Task An_unanswered_bet_is_back_in_the_form_after_a_reload_and_sent_again_under_its_first_key()
+    {
+        var pool = OpenPool();
+        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        var page = RenderPool(pool);
+        await BetAsync(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+
+        // The Bet Engine may have placed it after all; the player reloads and sends the bet the form holds.
+        page = await ReloadAsync(pool);
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=resend-first]").TextContent));
+        Assert.Contains("Yes", page.Find("[data-testid=resend-first]").TextContent);
+        Assert.Equal(Money.ToInput(10_00), page.Find("[data-testid=stake]").GetAttribute("value"));
+        Assert.True(page.Find($"#outcome-{_yes:N}").HasAttribute("checked"));
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        await page.FindAndSubmitAsync("[data-testid=bet-form]");
+
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+        var keys = Gateway.IdempotencyKeys("/api/bets");
+        Assert.Equal(2, keys.Count);
+        Assert.Equal(keys[0], keys[1]);
+        Assert.Equal(10_00, Gateway.LastBody("/api/bets")!.Value.GetProperty("stakeMinor").GetInt64());
+    }
+
+    [Fact]
+    public async Task Once_the_kept_bet_has_an_answer_even_a_refusal_a_reload_no_longer_brings_it_back()
+    {
+        var pool = OpenPool();
+        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        var page = RenderPool(pool);
+        await BetAsync(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        page = await ReloadAsync(pool);
+        page.WaitForElement("[data-testid=resend-first]");
+        Gateway.Refuse("/api/bets", 422, "insufficient-funds");
+        await page.FindAndSubmitAsync("[data-testid=bet-form]");
+        page.WaitForAssertion(() => Assert.Equal("insufficient-funds", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Empty(Tab.SessionStorage);
+
+        page = await ReloadAsync(pool);
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _no, 20_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        await BetAsync(page, _no, "20");
+
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+        Assert.Empty(page.FindAll("[data-testid=resend-first]"));
+        var keys = Gateway.IdempotencyKeys("/api/bets");
+        Assert.Equal(3, keys.Count);
+        Assert.NotEqual(keys[0], keys[2]);
+    }
+
+    [Fact]
+    public async Task Another_player_signing_in_on_the_tab_neither_sees_nor_reuses_the_first_players_unanswered_bet()
+    {
+        var pool = OpenPool();
+        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        var page = RenderPool(pool);
+        await BetAsync(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        await Bunit.DisposeComponentsAsync(); // Ana signs out
+
+        // Bea signs in on the same tab (a new circuit) and bets otherwise: nothing holds her bet back, and it has its own key.
+        var (client, session, beasRedis) = await Gateway.SignedInAsync();
+        await using var redis = beasRedis;
+        await using var live = PlayerPages.UnstartedLiveUpdates(session, Clock);
+        await using var bea = new BunitContext();
+        bea.JSInterop.Mode = JSRuntimeMode.Loose;
+        bea.AddPlayerPage(client, session, live, Clock, Tab);
+        bea.AddAuthorization().SetAuthorized("Bea");
+        bea.Services.AddSingleton(new WalletState(client, live));
+        var beasPage = bea.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
+        beasPage.WaitForElement("[data-testid=bet-form]");
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _no, 20_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        await BetAsync(beasPage, _no, "20");
+        beasPage.WaitForAssertion(() => Assert.Contains("Bet accepted", beasPage.Find("[data-testid=bet-placed]").TextContent));
+        Assert.Empty(beasPage.FindAll("[data-testid=resend-first]"));
+        var keys = Gateway.IdempotencyKeys("/api/bets");
+        Assert.NotEqual(keys[0], keys[1]);
+
+        // Ana, back on the tab, still finds hers.
+        page = RenderPool(pool);
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=resend-first]").TextContent));
+        Assert.True(page.Find($"#outcome-{_yes:N}").HasAttribute("checked"));
+    }
+
+    [Fact]
+    public async Task A_kept_bet_tampered_with_in_the_tab_counts_as_none_and_the_page_works_as_usual()
+    {
+        var pool = OpenPool();
+        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        var page = RenderPool(pool);
+        await BetAsync(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Single(Tab.SessionStorage);
+        Tab.TamperWithEverything();
+
+        page = await ReloadAsync(pool);
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _no, 20_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        await BetAsync(page, _no, "20");
+
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+        Assert.Empty(page.FindAll("[data-testid=resend-first]"));
+        Assert.False(Bunit.Renderer.UnhandledException.IsCompleted);
+        var keys = Gateway.IdempotencyKeys("/api/bets");
+        Assert.Equal(2, keys.Count);
+        Assert.NotEqual(keys[0], keys[1]);
+        Assert.Empty(Tab.SessionStorage);
+    }
+
+    [Fact]
     public async Task An_outcome_tapped_just_after_the_lock_time_shows_the_pool_locked_and_keeps_the_session()
     {
         var pool = OpenPool() with { LocksAt = Clock.GetUtcNow().AddSeconds(1) };
@@ -180,6 +290,13 @@ public sealed class BetAnswerTests : PlayerPageTest
         var page = Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
         page.WaitForElement("[data-testid=bet-form]");
         return page;
+    }
+
+    /// <summary>The player reloads the pool page: the page and its memory go, the browser tab and its session storage stay.</summary>
+    private async Task<IRenderedComponent<PoolPage>> ReloadAsync(Pool pool)
+    {
+        await Bunit.DisposeComponentsAsync();
+        return RenderPool(pool);
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class ChatRefusalTests : IAsyncLifetime
         _hub = await StandInHub.StartAsync(port);
         (var client, var session, _redis) = await _gateway.SignedInAsync();
         _live = await PlayerPages.ConnectedLiveUpdatesAsync(session, port);
-        _bunit.AddPlayerPage(client, _live, TimeProvider.System);
+        _bunit.AddPlayerPage(client, session, _live, TimeProvider.System);
         _bunit.AddAuthorization().SetAuthorized("Ana");
     }
 

@@ -9,7 +9,10 @@ using StreamBets.Web.Live;
 
 namespace StreamBets.Web.Tests;
 
-/// <summary>The wallet page's deposits: the balance a push showed stands, and a deposit whose answer was lost is sent again before any other.</summary>
+/// <summary>
+/// The wallet page's deposits: the balance a push showed stands, and a deposit whose answer was lost is sent again before
+/// any other, after a reload too (under its first key).
+/// </summary>
 public sealed class DepositAnswerTests : PlayerPageTest
 {
     private const string DepositPath = "/api/users/me/wallet/sandbox-deposit";
@@ -81,6 +84,30 @@ public sealed class DepositAnswerTests : PlayerPageTest
         Assert.Equal(keys[0], keys[1]);
         Assert.NotEqual(keys[1], keys[2]);
         Assert.Equal(50_00, Gateway.LastBody(DepositPath)!.Value.GetProperty("amountMinor").GetInt64());
+    }
+
+    [Fact]
+    public async Task An_unanswered_deposit_is_back_in_the_form_after_a_reload_and_sent_again_under_its_first_key()
+    {
+        var page = RenderWallet();
+        Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
+        await DepositAsync(page, "100");
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+
+        // The deposit may have been credited after all; the player reloads and sends the one the form holds.
+        await Bunit.DisposeComponentsAsync();
+        page = RenderWallet();
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(100_00), page.Find("[data-testid=deposit-panel] [data-testid=resend-first]").TextContent));
+        Assert.Equal(Money.ToInput(100_00), page.Find("[data-testid=deposit-amount]").GetAttribute("value"));
+        Assert.Empty(page.FindAll("[data-testid=withdraw-panel] [data-testid=resend-first]")); // kept per movement
+        Gateway.Answer(DepositPath, new SandboxTransfer(Guid.NewGuid(), Guid.Empty, 100_00, 110_00, DateTimeOffset.UtcNow));
+        await page.FindAndSubmitAsync("[data-testid=deposit-form]");
+
+        page.WaitForAssertion(() => Assert.Equal(2, Gateway.IdempotencyKeys(DepositPath).Count));
+        var keys = Gateway.IdempotencyKeys(DepositPath);
+        Assert.Equal(keys[0], keys[1]);
+        Assert.Equal(100_00, Gateway.LastBody(DepositPath)!.Value.GetProperty("amountMinor").GetInt64());
+        page.WaitForAssertion(() => Assert.Empty(Tab.SessionStorage));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Bunit;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
+using StreamBets.FrontEnd.Auth;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
 
@@ -25,14 +26,19 @@ public abstract class PlayerPageTest : IAsyncLifetime
 
     protected GatewayClient Client { get; private set; } = null!;
 
+    protected UserSession Session { get; private set; } = null!;
+
+    /// <summary>The browser tab the pages run in: its session storage outlives a page rendered again on it (a reload).</summary>
+    protected BrowserTab Tab { get; } = new();
+
     protected LiveUpdates Live { get; private set; } = null!;
 
     public virtual async Task InitializeAsync()
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        (Client, var session, _redis) = await Gateway.SignedInAsync();
-        Live = PlayerPages.UnstartedLiveUpdates(session, PageTime);
-        Bunit.AddPlayerPage(Client, Live, PageTime);
+        (Client, Session, _redis) = await Gateway.SignedInAsync();
+        Live = PlayerPages.UnstartedLiveUpdates(Session, PageTime);
+        Bunit.AddPlayerPage(Client, Session, Live, PageTime, Tab);
     }
 
     public virtual async Task DisposeAsync()

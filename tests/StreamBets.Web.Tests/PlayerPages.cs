@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamBets.FrontEnd.Auth;
+using StreamBets.Web.Betting;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
 
@@ -24,14 +25,20 @@ internal static class PlayerPages
         return live;
     }
 
-    /// <summary>A page's services: its texts, the player's gateway client and live updates, and the clock.</summary>
-    public static void AddPlayerPage(this BunitContext bunit, GatewayClient client, LiveUpdates live, TimeProvider time)
+    /// <summary>
+    /// A page's services: its texts, the player's session, gateway client and live updates, the clock, and the browser
+    /// tab's storage (a tab of its own unless the test shares one between page contexts).
+    /// </summary>
+    public static void AddPlayerPage(this BunitContext bunit, GatewayClient client, UserSession session, LiveUpdates live, TimeProvider time, BrowserTab? tab = null)
     {
         bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
+        bunit.Services.AddSingleton(session);
         bunit.Services.AddSingleton(client);
         bunit.Services.AddSingleton(live);
         bunit.Services.AddSingleton(time);
         bunit.AddPlayerClock();
+        (tab ?? new BrowserTab()).OpenIn(bunit);
+        bunit.Services.AddScoped<UnansweredRequests>();
     }
 
     /// <summary>The player's clock, on a browser whose time zone is UTC (a test of the zone scripts another after this).</summary>

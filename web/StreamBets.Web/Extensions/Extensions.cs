@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Localization;
 using StreamBets.FrontEnd.Auth;
+using StreamBets.Web.Betting;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
 
@@ -9,7 +10,8 @@ internal static class Extensions
 {
     /// <summary>
     /// Everything the player app registers: Blazor server components, cookie sign-in with the Users tokens kept in
-    /// Redis, the gateway client (service discovery), the per-circuit hub connection, and English / pt-BR.
+    /// Redis, the gateway client (service discovery), the per-circuit hub connection, the requests sent with no answer
+    /// (kept in the tab), and English / pt-BR.
     /// </summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -33,5 +35,6 @@ internal static class Extensions
         services.AddScoped<WalletState>();
         services.AddScoped<Toasts>();
         services.AddScoped<PlayerClock>();
+        services.AddScoped<UnansweredRequests>();
     }
 }
