@@ -151,6 +151,29 @@ public sealed class GatewayRateLimitTests
         Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/login", AnAddressIn(AnIpv6Network())));
     }
 
+    [Fact]
+    public async Task The_client_network_the_services_are_told_is_the_one_the_gateway_counts_never_what_the_client_claims()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        var gateway = Gateway(replica);
+        var (guesser, webServer, browserNetwork) = (AnAddress(), AnAddress(), AnIpv6Network());
+        string Relayed() => Assert.Single(gateway.LastForwarded![ClientNetworks.Header].ToArray())!;
+
+        // A guesser claiming another network, to spread wrong passwords over sign-in sources that are not his.
+        await gateway.StatusAsync("/api/users/login", guesser, new Dictionary<string, string> { [ClientNetworks.Header] = "ip:203.0.113.7" });
+        Assert.Equal($"ip:{guesser}", Relayed());
+
+        // Through a front end that vouches for the browser: the browser's /64, whatever the front end's caller wrote.
+        await gateway.StatusAsync("/api/users/login", webServer, new Dictionary<string, string>
+        {
+            [FrontEndVouching.KeyHeader] = FrontEndKey,
+            [FrontEndVouching.ClientAddressHeader] = AnAddressIn(browserNetwork).ToString(),
+            [ClientNetworks.Header] = "unknown",
+        });
+        Assert.Equal($"ip:{new IPAddress([.. browserNetwork, .. new byte[8]])}/64", Relayed());
+    }
+
     private const string FrontEndKey = "front-end-key-for-tests";
 
     private static IPAddress AnAddress() => new(Random.Shared.NextInt64(1, uint.MaxValue));

@@ -131,6 +131,35 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<TokenResponse>())!;
     }
 
+    /// <summary>One sign-in attempt from a client network as the gateway names it (<see cref="LoginSource.Header"/>), or from none.</summary>
+    public static async Task<HttpResponseMessage> AttemptLoginAsync(HttpClient client, string email, string password, string? network = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users/login") { Content = JsonContent.Create(new { email, password }) };
+        if (network is not null)
+        {
+            request.Headers.Add(LoginSource.Header, network);
+        }
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>
+    /// Fails sign-in to the email from as many networks as it takes to reach the ceiling across networks
+    /// (<see cref="AuthOptions.MaxFailedLoginsPerEmail"/>), each staying under its own limit: the email is then locked from
+    /// everywhere. Answers the last attempt's status.
+    /// </summary>
+    public async Task<System.Net.HttpStatusCode> LockSignInEverywhereAsync(string email)
+    {
+        var options = Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value;
+        var perNetwork = options.MaxFailedLogins - 1;
+        using var client = CreateClient();
+        var last = System.Net.HttpStatusCode.OK;
+        for (var failure = 0; failure < options.MaxFailedLoginsPerEmail; failure++)
+        {
+            last = (await AttemptLoginAsync(client, email, "a-wrong-password", $"ip:198.51.100.{failure / perNetwork}")).StatusCode;
+        }
+        return last;
+    }
+
     public async Task<HttpClient> AdminClientAsync() => ClientFor((await LoginAsync(AdminEmail, AdminPassword)).AccessToken);
 
     public HttpClient ClientFor(string accessToken)

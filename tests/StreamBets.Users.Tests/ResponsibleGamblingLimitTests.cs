@@ -92,7 +92,7 @@ public sealed class ResponsibleGamblingLimitTests
     public void A_player_is_of_age_once_the_18th_birthday_has_begun_everywhere(string at, bool adult, string born = "2008-03-10")
     {
         var now = DateTimeOffset.Parse(at, System.Globalization.CultureInfo.InvariantCulture);
-        var bornOn = new EligibilitySnapshot(DateOnly.Parse(born, System.Globalization.CultureInfo.InvariantCulture), 2, null, null, null, PlayerLimits.None, new Dictionary<LimitKind, long>());
+        var bornOn = new EligibilitySnapshot(DateOnly.Parse(born, System.Globalization.CultureInfo.InvariantCulture), 2, null, null, PlayerLimits.None, new Dictionary<LimitKind, long>());
 
         var decision = EligibilityRules.Decide(bornOn, PlayerAction.Bet, null, now);
 
@@ -102,7 +102,7 @@ public sealed class ResponsibleGamblingLimitTests
     [Fact]
     public void A_minor_is_refused_before_anything_else()
     {
-        var minor = new EligibilitySnapshot(DateOnly.FromDateTime(Now.UtcDateTime).AddYears(-AccountRules.MinimumAge).AddDays(1), 2, null, null, null,
+        var minor = new EligibilitySnapshot(DateOnly.FromDateTime(Now.UtcDateTime).AddYears(-AccountRules.MinimumAge).AddDays(1), 2, null, null,
             PlayerLimits.None, new Dictionary<LimitKind, long>());
 
         var decision = EligibilityRules.Decide(minor, PlayerAction.Bet, null, Now);

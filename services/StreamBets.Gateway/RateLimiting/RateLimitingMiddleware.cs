@@ -1,6 +1,3 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -8,14 +5,13 @@ namespace StreamBets.Gateway.RateLimiting;
 
 /// <summary>
 /// Answers a client over its budget with 429, a Retry-After header and problem details.
-/// Authenticated clients are counted by user id, anonymous ones by remote address: the browser's, when a front end
-/// vouches for it (<see cref="FrontEndVouching"/>), since the front ends' own address is every player's. An IPv6
-/// address counts by its /64, the block one host or home is given.
+/// Authenticated clients are counted by user id, anonymous ones by their network (<see cref="ClientNetworks"/>), which
+/// every relayed request also carries to the services behind (<see cref="ClientNetworks.Header"/>).
 /// </summary>
 public sealed class RateLimitingMiddleware(
     RequestDelegate next, RedisRateLimiter limiter, IProblemDetailsService problemDetails, IOptions<RateLimitOptions> options, IConfiguration configuration)
 {
-    private readonly byte[]? _frontEndKey = configuration[FrontEndVouching.KeySetting] is { Length: > 0 } key ? Encoding.UTF8.GetBytes(key) : null;
+    private readonly ClientNetworks _networks = new(configuration);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -29,9 +25,14 @@ public sealed class RateLimitingMiddleware(
         }
 
         var userId = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("sub")?.Value : null;
-        var (client, limit) = userId is not null ? ($"user:{userId}", options.Value.AuthenticatedPermitsPerWindow) : Anonymous(context.Request);
+        var network = _networks.Of(context.Request);
+        var (client, limit) = userId is not null ? ($"user:{userId}", options.Value.AuthenticatedPermitsPerWindow)
+            : network.IsFrontEnd ? (network.Key, options.Value.FrontEndPermitsPerWindow)
+            : (network.Key, options.Value.AnonymousPermitsPerWindow);
         // The secret goes no further than the gateway (the services behind it may log headers).
         context.Request.Headers.Remove(FrontEndVouching.KeyHeader);
+        // Replaces whatever the client sent under that name: Users locks failed sign-ins per email and network by it.
+        context.Request.Headers[ClientNetworks.Header] = network.Key;
         var decision = limiter.Acquire(client, limit);
         if (decision.Allowed)
         {
@@ -54,38 +55,4 @@ public sealed class RateLimitingMiddleware(
             },
         });
     }
-
-    private (string Client, int Limit) Anonymous(HttpRequest request)
-    {
-        var settings = options.Value;
-        if (!IsVouchingFrontEnd(request))
-        {
-            return (AddressKey(request.HttpContext.Connection.RemoteIpAddress), settings.AnonymousPermitsPerWindow);
-        }
-        // The browser's address, which the front end saw on the request it serves (a sign-in form, say); without one (a
-        // token refresh from a live page) the front end's own budget, sized for all its players.
-        return IPAddress.TryParse(request.Headers[FrontEndVouching.ClientAddressHeader], out var browser)
-            ? (AddressKey(browser), settings.AnonymousPermitsPerWindow)
-            : ($"front-end:{request.HttpContext.Connection.RemoteIpAddress}", settings.FrontEndPermitsPerWindow);
-    }
-
-    /// <summary>
-    /// An IPv6 host usually holds a whole /64 and can take a fresh address in it for each request: counted by address,
-    /// it would have a budget per address. IPv4 (mapped into IPv6 too) stays one address, one client.
-    /// </summary>
-    private static string AddressKey(IPAddress? address)
-    {
-        if (address is not { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } || address.IsIPv4MappedToIPv6)
-        {
-            return $"ip:{address}";
-        }
-        Span<byte> network = stackalloc byte[16];
-        address.TryWriteBytes(network, out _);
-        network[8..].Clear();
-        return $"ip:{new IPAddress(network)}/64";
-    }
-
-    private bool IsVouchingFrontEnd(HttpRequest request) =>
-        _frontEndKey is not null && request.Headers[FrontEndVouching.KeyHeader] is [{ } presented]
-        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _frontEndKey);
 }

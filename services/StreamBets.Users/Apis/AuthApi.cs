@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using StreamBets.Users.Accounts;
 using StreamBets.Users.Auth;
 
@@ -23,8 +24,8 @@ public static class AuthApi
         (await registration.RegisterAsync(request, cancellationToken)).ToResult(account => TypedResults.Created("/api/users/me", ProfileView.From(account)));
 
     public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
-        LoginRequest request, Authenticator authenticator, CancellationToken cancellationToken) =>
-        (await authenticator.LoginAsync(request, cancellationToken)).ToOk();
+        LoginRequest request, [FromHeader(Name = LoginSource.Header)] string? clientNetwork, Authenticator authenticator, CancellationToken cancellationToken) =>
+        (await authenticator.LoginAsync(request, LoginSource.From(clientNetwork), cancellationToken)).ToOk();
 
     public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> RefreshAsync(
         RefreshRequest request, Authenticator authenticator, CancellationToken cancellationToken) =>

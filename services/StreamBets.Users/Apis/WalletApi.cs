@@ -141,7 +141,7 @@ public static class WalletApi
 
     /// <summary>
     /// A player deposits play money into their own wallet (sandbox PSP). It is judged as a real deposit would be
-    /// (<see cref="EligibilityChecker"/> with action deposit: age, lockout, self-exclusion, KYC tier 1, session and
+    /// (<see cref="EligibilityChecker"/> with action deposit: age, self-exclusion, KYC tier 1, session and
     /// deposit limits) and recorded against the deposit limits in the credit's own transaction (<see cref="SandboxDeposits"/>).
     /// The Idempotency-Key makes retries safe; a replay answers the first result even if the limits would refuse a new deposit now.
     /// </summary>
@@ -176,7 +176,7 @@ public static class WalletApi
 
     /// <summary>
     /// A player withdraws play money from their own wallet to the sandbox PSP. It is judged as a real withdrawal would be
-    /// (<see cref="EligibilityChecker"/> with action withdraw: age, lockout, KYC tier 2; self-exclusion and session limits
+    /// (<see cref="EligibilityChecker"/> with action withdraw: age, KYC tier 2; self-exclusion and session limits
     /// do not stop a withdrawal) and debited in the check's own transaction (<see cref="SandboxWithdrawals"/>); the ledger
     /// refuses more than the balance (422 insufficient-funds). The Idempotency-Key makes retries safe, as for deposits.
     /// </summary>

@@ -21,9 +21,18 @@ public sealed class AuthOptions
     /// <summary>The absolute end of a login session, however often it is refreshed.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>Failures for one email from one source (the client's network) that lock sign-in from that source.</summary>
     public int MaxFailedLogins { get; set; } = 5;
+
+    /// <summary>
+    /// Failures for one email from all sources together that lock it for everyone: against guessing spread over many
+    /// addresses. Far above <see cref="MaxFailedLogins"/>, so that locking a player out takes many networks.
+    /// </summary>
+    public int MaxFailedLoginsPerEmail { get; set; } = 50;
+
     public TimeSpan FailedLoginWindow { get; set; } = TimeSpan.FromMinutes(15);
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
 
-    public LockoutPolicy Lockout => new(MaxFailedLogins, FailedLoginWindow, LockoutDuration);
+    public LockoutPolicy SourceLockout => new(MaxFailedLogins, FailedLoginWindow, LockoutDuration);
+    public LockoutPolicy EmailLockout => new(MaxFailedLoginsPerEmail, FailedLoginWindow, LockoutDuration);
 }

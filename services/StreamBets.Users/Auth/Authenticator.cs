@@ -32,7 +32,8 @@ public sealed partial class Authenticator(
     /// <summary>Verified against when the email is unknown, so both failures cost the same time.</summary>
     private readonly Lazy<string> _nobodyHash = new(() => hasher.HashPassword(NobodyAccount, Guid.NewGuid().ToString()));
 
-    public async Task<Outcome<TokenResponse>> LoginAsync(LoginRequest request, CancellationToken cancellationToken)
+    /// <param name="source">Where the sign-in comes from (<see cref="LoginSource"/>): failures lock the email from there.</param>
+    public async Task<Outcome<TokenResponse>> LoginAsync(LoginRequest request, string source, CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();
         if (string.IsNullOrWhiteSpace(request.Email))
@@ -55,7 +56,7 @@ public sealed partial class Authenticator(
             // by it (a NUL, or longer than an index entry may be).
             return Problems.InvalidCredentials();
         }
-        if (await throttle.LockedUntilAsync(email, cancellationToken) is { } lockedUntil)
+        if (await throttle.LockedUntilAsync(email, source, cancellationToken) is { } lockedUntil)
         {
             return Problems.AccountLocked(lockedUntil);
         }
@@ -67,7 +68,7 @@ public sealed partial class Authenticator(
         if (account is null || verification == PasswordVerificationResult.Failed)
         {
             LogLoginFailed(logger, account?.Id);
-            return await throttle.RecordFailureAsync(email, cancellationToken) is { } lockedNow
+            return await throttle.RecordFailureAsync(email, source, cancellationToken) is { } lockedNow
                 ? Problems.AccountLocked(lockedNow)
                 : Problems.InvalidCredentials();
         }
@@ -77,13 +78,13 @@ public sealed partial class Authenticator(
         {
             await accounts.UpdatePasswordHashAsync(account.Id, hasher.HashPassword(account, request.Password!), now, cancellationToken);
         }
-        // Guesses sent side by side all passed the lock check before the slow hash; if they locked the account
-        // meanwhile, a right one among them must not sign in (nor lift the lock).
-        if (await throttle.LockedUntilAsync(email, cancellationToken) is { } lockedMeanwhile)
+        // Guesses sent side by side all passed the lock check before the slow hash; if they locked the email from this
+        // source (or from all) meanwhile, a right one among them must not sign in (nor lift the lock).
+        if (await throttle.LockedUntilAsync(email, source, cancellationToken) is { } lockedMeanwhile)
         {
             return Problems.AccountLocked(lockedMeanwhile);
         }
-        await throttle.ResetAsync(email, cancellationToken);
+        await throttle.ResetAsync(email, source, cancellationToken);
 
         var grant = await sessions.StartAsync(account.Id, now, cancellationToken);
         LogLoggedIn(logger, account.Id, grant.SessionId);

@@ -3,7 +3,7 @@ namespace StreamBets.Users.Auth;
 public sealed record LockoutPolicy(int MaxFailures, TimeSpan Window, TimeSpan LockDuration);
 
 /// <summary>
-/// Failed sign-ins for one email: <see cref="LockoutPolicy.MaxFailures"/> failures within
+/// Failed sign-ins for one email, from one source or from all: <see cref="LockoutPolicy.MaxFailures"/> failures within
 /// <see cref="LockoutPolicy.Window"/> lock it for <see cref="LockoutPolicy.LockDuration"/>.
 /// </summary>
 public sealed record LoginFailures(int Count, DateTimeOffset WindowStartedAt, DateTimeOffset? LockedUntil)

@@ -4,52 +4,89 @@ using StreamBets.Users.Data;
 
 namespace StreamBets.Users.Auth;
 
+/// <summary>Where a sign-in comes from: the client's network as the gateway saw it (docs/gateway.md, "Sign-in sources").</summary>
+public static class LoginSource
+{
+    /// <summary>
+    /// Set by the gateway on every request it relays, replacing any copy the client sent, to the key its rate limiter
+    /// counts the client's network by. Only the gateway reaches this service from outside, so the header can be trusted.
+    /// </summary>
+    public const string Header = "X-StreamBets-Client-Network";
+
+    /// <summary>Sign-ins without the header (a direct call inside the cluster) share this one source per email.</summary>
+    public const string Unknown = "unknown";
+
+    /// <summary>The source of the row that counts an email's failures from every source; no header becomes it.</summary>
+    internal const string Every = "";
+
+    private const int MaxLength = 100;
+
+    /// <summary>The header's value, or <see cref="Unknown"/> for none, or for one no gateway sends (too long, control characters).</summary>
+    public static string From(string? header) =>
+        header is { Length: > 0 and <= MaxLength } && !header.Any(char.IsControl) ? header : Unknown;
+}
+
 /// <summary>
-/// Stores <see cref="LoginFailures"/> per lower-cased email, whether or not an account has that
-/// email, so that a lockout answer never tells an attacker which emails are registered.
+/// Stores <see cref="LoginFailures"/> per lower-cased email and <see cref="LoginSource"/>, and per email across all
+/// sources, whether or not an account has that email, so that a lockout answer never tells an attacker which emails are
+/// registered. A source's failures lock that email from that source alone, so a stranger's guesses cannot lock its
+/// owner out; the email's count across sources, against a far higher ceiling, locks it from everywhere.
 /// </summary>
 public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> options, TimeProvider time)
 {
-    public async Task<DateTimeOffset?> LockedUntilAsync(string email, CancellationToken cancellationToken)
+    /// <summary>The end of the lock on this email from this source, by its own failures or by the email's from all sources.</summary>
+    public async Task<DateTimeOffset?> LockedUntilAsync(string email, string source, CancellationToken cancellationToken)
     {
-        await using var select = db.CreateCommand("SELECT locked_until FROM login_throttle WHERE email_key = lower($1) AND locked_until > $2")
-            .With(email).With(time.GetUtcNow());
+        await using var select = db.CreateCommand(
+            "SELECT max(locked_until) FROM login_failures WHERE email_key = lower($1) AND source IN ($2, $3) AND locked_until > $4")
+            .With(email).With(source).With(LoginSource.Every).With(time.GetUtcNow());
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<DateTimeOffset>(0) : null;
+        await reader.ReadAsync(cancellationToken);
+        return reader.GetNullable<DateTimeOffset?>(0);
     }
 
-    /// <summary>Counts a failure under a row lock, so concurrent guesses are all counted; answers the lock's end if it is now locked.</summary>
-    public async Task<DateTimeOffset?> RecordFailureAsync(string email, CancellationToken cancellationToken)
+    /// <summary>
+    /// Counts a failure for the source and for the email under row locks, so concurrent guesses are all counted; answers
+    /// the lock's end if sign-in from this source is now locked.
+    /// </summary>
+    public async Task<DateTimeOffset?> RecordFailureAsync(string email, string source, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // Make sure a row exists to lock, so that two first failures cannot both start from nothing.
+        // Make sure both rows exist to lock, so that two first failures cannot both start from nothing. Both statements take
+        // the email's row ('' sorts first) before the source's, so failures from two sources at once cannot deadlock.
         await using (var ensure = new NpgsqlCommand(
-            "INSERT INTO login_throttle (email_key, failures, window_started_at) VALUES (lower($1), 0, $2) ON CONFLICT (email_key) DO NOTHING",
+            "INSERT INTO login_failures (email_key, source, failures, window_started_at) VALUES (lower($1), $2, 0, $4), (lower($1), $3, 0, $4) ON CONFLICT DO NOTHING",
             connection, transaction))
         {
-            await ensure.With(email).With(now).ExecuteNonQueryAsync(cancellationToken);
+            await ensure.With(email).With(LoginSource.Every).With(source).With(now).ExecuteNonQueryAsync(cancellationToken);
         }
 
-        LoginFailures current;
+        var counted = new List<(string Source, LoginFailures Failures)>(2);
         await using (var select = new NpgsqlCommand(
-            "SELECT failures, window_started_at, locked_until FROM login_throttle WHERE email_key = lower($1) FOR UPDATE", connection, transaction))
+            "SELECT source, failures, window_started_at, locked_until FROM login_failures WHERE email_key = lower($1) AND source IN ($2, $3) ORDER BY source FOR UPDATE",
+            connection, transaction))
         {
-            await using var reader = await select.With(email).ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            current = new LoginFailures(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetNullable<DateTimeOffset?>(2));
+            await using var reader = await select.With(email).With(LoginSource.Every).With(source).ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var current = new LoginFailures(reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetNullable<DateTimeOffset?>(3));
+                var policy = reader.GetString(0) == LoginSource.Every ? options.Value.EmailLockout : options.Value.SourceLockout;
+                counted.Add((reader.GetString(0), current.AfterFailure(now, policy)));
+            }
         }
 
-        var next = current.AfterFailure(now, options.Value.Lockout);
-        await using (var update = new NpgsqlCommand(
-            "UPDATE login_throttle SET failures = $2, window_started_at = $3, locked_until = $4 WHERE email_key = lower($1)", connection, transaction))
+        foreach (var (rowSource, next) in counted)
         {
-            await update.With(email).With(next.Count).With(next.WindowStartedAt).With(next.LockedUntil).ExecuteNonQueryAsync(cancellationToken);
+            await using var update = new NpgsqlCommand(
+                "UPDATE login_failures SET failures = $3, window_started_at = $4, locked_until = $5 WHERE email_key = lower($1) AND source = $2",
+                connection, transaction);
+            await update.With(email).With(rowSource).With(next.Count).With(next.WindowStartedAt).With(next.LockedUntil).ExecuteNonQueryAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
-        return next.IsLocked(now) ? next.LockedUntil : null;
+        return counted.Where(c => c.Failures.IsLocked(now)).Max(c => c.Failures.LockedUntil);
     }
 
     /// <summary>
@@ -61,14 +98,18 @@ public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> opt
     {
         var now = time.GetUtcNow();
         await using var delete = db.CreateCommand(
-            "DELETE FROM login_throttle WHERE window_started_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)")
-            .With(now - options.Value.Lockout.Window).With(now);
+            "DELETE FROM login_failures WHERE window_started_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)")
+            .With(now - options.Value.FailedLoginWindow).With(now);
         return await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task ResetAsync(string email, CancellationToken cancellationToken)
+    /// <summary>
+    /// Clears the source's failures after a sign-in from it. The email's count across sources stays until its window ends:
+    /// cleared by each of the owner's sign-ins, it would let guesses spread over many networks go on for ever.
+    /// </summary>
+    public async Task ResetAsync(string email, string source, CancellationToken cancellationToken)
     {
-        await using var delete = db.CreateCommand("DELETE FROM login_throttle WHERE email_key = lower($1)").With(email);
+        await using var delete = db.CreateCommand("DELETE FROM login_failures WHERE email_key = lower($1) AND source = $2").With(email).With(source);
         await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -10,11 +10,13 @@ public enum PlayerAction
     Withdraw,
 }
 
-/// <summary>The stable reason codes of CheckEligibility.</summary>
+/// <summary>
+/// The stable reason codes of CheckEligibility. <c>account-locked</c> is no longer one (callers still list it): a sign-in
+/// lockout stops sign-ins, not the money of a player whose session proved the password (docs/users.md, "Lockout").
+/// </summary>
 public static class EligibilityReasons
 {
     public const string UnderAge = "under-age";
-    public const string AccountLocked = "account-locked";
     public const string SelfExcluded = "self-excluded";
     public const string KycTierTooLow = "kyc-tier-too-low";
     public const string SessionLimitReached = "session-limit-reached";
@@ -30,7 +32,6 @@ public sealed record EligibilityDecision(bool Allowed, string? Reason, string Me
 public sealed record EligibilitySnapshot(
     DateOnly DateOfBirth,
     int KycTier,
-    DateTimeOffset? LockedUntil,
     SelfExclusion? SelfExclusion,
     DateTimeOffset? SessionStartedAt,
     PlayerLimits Limits,
@@ -51,11 +52,6 @@ public static class EligibilityRules
         if (!AccountRules.IsAdult(player.DateOfBirth, AccountRules.AgeDate(now)))
         {
             return Deny(EligibilityReasons.UnderAge, $"Players must be at least {AccountRules.MinimumAge} years old.");
-        }
-        // A lockout suggests someone is guessing the password; money stays put until it ends.
-        if (player.LockedUntil > now)
-        {
-            return Deny(EligibilityReasons.AccountLocked, $"The account is locked after failed sign-ins until {player.LockedUntil:u}.");
         }
         if (action != PlayerAction.Withdraw && player.SelfExclusion?.IsActive(now) == true)
         {

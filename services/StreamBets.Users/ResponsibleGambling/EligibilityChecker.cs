@@ -53,10 +53,9 @@ public sealed class EligibilityChecker(NpgsqlDataSource db, TimeProvider time)
         // The session joins per query (one user may ask from two sessions); limits and deposits per user.
         var players = new NpgsqlBatchCommand(
             """
-            SELECT q.i, u.date_of_birth, u.kyc_tier, t.locked_until, x.period, x.started_at, x.ends_at, s.started_at
+            SELECT q.i, u.date_of_birth, u.kyc_tier, x.period, x.started_at, x.ends_at, s.started_at
             FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS q(user_id, session_id, i)
             JOIN users u ON u.id = q.user_id
-            LEFT JOIN login_throttle t ON t.email_key = lower(u.email)
             LEFT JOIN rg_self_exclusions x ON x.user_id = u.id
             LEFT JOIN sessions s ON s.id = q.session_id AND s.user_id = u.id
             """).With(queries.Select(q => q.UserId).ToArray());
@@ -76,11 +75,11 @@ public sealed class EligibilityChecker(NpgsqlDataSource db, TimeProvider time)
             .With(now - LimitKind.Deposit24Hours.Window()).With(now - LimitKind.Deposit7Days.Window()).With(now - LimitKind.Deposit30Days.Window()));
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        var found = new (DateOnly DateOfBirth, int KycTier, DateTimeOffset? LockedUntil, SelfExclusion? SelfExclusion, DateTimeOffset? SessionStartedAt)?[queries.Count];
+        var found = new (DateOnly DateOfBirth, int KycTier, SelfExclusion? SelfExclusion, DateTimeOffset? SessionStartedAt)?[queries.Count];
         while (await reader.ReadAsync(cancellationToken))
         {
-            found[reader.GetInt64(0) - 1] = (reader.GetFieldValue<DateOnly>(1), reader.GetInt16(2), reader.GetNullable<DateTimeOffset?>(3),
-                ResponsibleGamblingStore.ReadSelfExclusion(reader, 4), reader.GetNullable<DateTimeOffset?>(7));
+            found[reader.GetInt64(0) - 1] = (reader.GetFieldValue<DateOnly>(1), reader.GetInt16(2),
+                ResponsibleGamblingStore.ReadSelfExclusion(reader, 3), reader.GetNullable<DateTimeOffset?>(6));
         }
 
         await reader.NextResultAsync(cancellationToken);
@@ -112,7 +111,7 @@ public sealed class EligibilityChecker(NpgsqlDataSource db, TimeProvider time)
             }
             var query = queries[i];
             var limits = limitSettings.TryGetValue(query.UserId, out var settings) ? new PlayerLimits(settings) : PlayerLimits.None;
-            var snapshot = new EligibilitySnapshot(player.DateOfBirth, player.KycTier, player.LockedUntil, player.SelfExclusion, player.SessionStartedAt,
+            var snapshot = new EligibilitySnapshot(player.DateOfBirth, player.KycTier, player.SelfExclusion, player.SessionStartedAt,
                 limits, deposited.GetValueOrDefault(query.UserId) ?? NothingDeposited);
             decisions[i] = EligibilityRules.Decide(snapshot, query.Action, query.AmountMinor, now);
         }

@@ -24,8 +24,8 @@ public sealed class SandboxWithdrawals(NpgsqlDataSource db, LedgerStore ledger, 
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // A retry must get the first answer even if the player may no longer withdraw (say, locked out since): money
-        // that already left is not judged again. The withdrawal's only record is its ledger transfer.
+        // A retry must get the first answer even if a new withdrawal would be refused now: money that already left is
+        // not judged again. The withdrawal's only record is its ledger transfer.
         if (!await LedgerStore.IsAppliedAsync(transaction, withdrawalId, cancellationToken))
         {
             var decision = await eligibility.CheckAsync(transaction, userId, PlayerAction.Withdraw, amountMinor, sessionId, cancellationToken);
