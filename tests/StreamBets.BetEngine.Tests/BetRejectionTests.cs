@@ -179,15 +179,35 @@ public sealed class BetRejectionTests(BetEngineStack stack)
     {
         var pool = await stack.NewPoolAsync();
         var player = await stack.NewPlayerAsync(Funds);
-        using var users = new HttpRequestMessage(HttpMethod.Post, "/api/users/me/self-exclusion") { Content = JsonContent.Create(new { period = "6-months" }) };
-        users.Headers.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
-        (await stack.UsersHttp.SendAsync(users)).EnsureSuccessStatusCode();
+        await SelfExcludeAsync(player);
 
         var response = await stack.BetClient(player).PlaceAsync(pool, pool.Outcomes[0], 500);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Equal(BetRequests.Problem("self-excluded"), await response.ProblemTypeAsync());
         await AssertNoMoneyMovedAsync(player, pool);
+    }
+
+    [Fact]
+    public async Task A_player_who_self_excludes_is_refused_at_once_though_the_Bet_Engine_remembered_them_allowed()
+    {
+        var player = await stack.NewPlayerAsync(Funds);
+        var eligibility = stack.BetEngine.GetRequiredService<EligibilityCache>();
+        Assert.Null(await eligibility.CheckAsync(player.Id, null, default));
+
+        // The clock held an hour back: the remembered "allowed" cannot expire during the test, only the event can drop it.
+        stack.Clock.Advance(TimeSpan.FromHours(-1));
+        try
+        {
+            await SelfExcludeAsync(player);
+
+            Assert.True(await BetEngineStack.EventuallyAsync(async () =>
+                (await eligibility.CheckAsync(player.Id, null, default))?.Code == BetRejectionCodes.SelfExcluded));
+        }
+        finally
+        {
+            stack.Clock.Advance(TimeSpan.FromHours(1));
+        }
     }
 
     [Fact]
@@ -284,6 +304,13 @@ public sealed class BetRejectionTests(BetEngineStack stack)
         await AssertNoMoneyMovedAsync(turnedAway, pool, escrow: 1_000);
         // Nothing of it was kept: the retry is judged afresh, and placed.
         Assert.True((await placement.PlaceAsync(Bet(turnedAway), default)).IsAccepted);
+    }
+
+    private async Task SelfExcludeAsync(TestPlayer player)
+    {
+        using var users = new HttpRequestMessage(HttpMethod.Post, "/api/users/me/self-exclusion") { Content = JsonContent.Create(new { period = "6-months" }) };
+        users.Headers.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
+        (await stack.UsersHttp.SendAsync(users)).EnsureSuccessStatusCode();
     }
 
     private async Task AssertNoMoneyMovedAsync(TestPlayer player, TestPool pool, long funds = Funds, long escrow = 0)

@@ -55,6 +55,23 @@ public sealed class ExpiringCache<TKey, TValue>(TimeProvider time) where TKey : 
     /// <summary>Forgets a key, so the next caller fetches it again.</summary>
     public void Remove(TKey key) => _entries.TryRemove(key, out _);
 
+    /// <summary>
+    /// Forgets every key that matches, looking at each entry. A fetch in flight for a forgotten key still answers its
+    /// callers, but its value is never served after: its entry was put in the cache before the fetch began, and the
+    /// fetch only ever completes that entry, which is gone.
+    /// </summary>
+    public void RemoveAll(Func<TKey, bool> match)
+    {
+        // The dictionary itself, not its Keys: enumerating it takes no lock, where Keys stops every writer while it copies.
+        foreach (var (key, _) in _entries)
+        {
+            if (match(key))
+            {
+                _entries.TryRemove(key, out _);
+            }
+        }
+    }
+
     private void Prune(DateTimeOffset now)
     {
         foreach (var (key, entry) in _entries)

@@ -9,7 +9,9 @@ namespace StreamBets.BetEngine.Eligibility;
 
 /// <summary>
 /// Whether a user may bet, from Users.CheckEligibilityBatch, remembered for a few seconds per user and session: a player
-/// adding to a bet in the rush costs Users nothing. A self-exclusion therefore takes effect on bets within that time.
+/// adding to a bet in the rush costs Users nothing. A self-exclusion or a KYC change makes the replica that receives
+/// its event forget the user at once (<see cref="Forget"/>); other replicas go on serving what they remember for at
+/// most that time, since the bus hands each event to one replica.
 /// <para>
 /// Misses are sent in batches, one call at a time: the checks that arrive while a call is in flight ride the next one.
 /// A quiet moment costs one call per check and no added wait; a rush of new players costs a few calls, where a call
@@ -33,6 +35,12 @@ public sealed class EligibilityCache(UserAccounts.UserAccountsClient users, Time
     public Task<BetRejection?> CheckAsync(Guid userId, Guid? sessionId, CancellationToken cancellationToken) =>
         _cache.GetOrFetchAsync((userId, sessionId), async key => (await FetchAsync(key.UserId, key.SessionId), options.Value.EligibilityCacheDuration))
             .WaitAsync(cancellationToken);
+
+    /// <summary>
+    /// Forgets every session's answer for the user, so their next check asks Users. A check already in flight still
+    /// answers the bets waiting on it but is not remembered (see <see cref="ExpiringCache{TKey,TValue}.RemoveAll"/>).
+    /// </summary>
+    public void Forget(Guid userId) => _cache.RemoveAll(key => key.UserId == userId);
 
     private Task<BetRejection?> FetchAsync(Guid userId, Guid? sessionId)
     {

@@ -30,13 +30,16 @@ internal static class Extensions
         builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
         builder.AddRedisFallbackHealthCheck();
 
-        // Events: BetsPlaced and OddsChanged go out through the outbox; pool transitions close the snapshot cache at once.
+        // Events: BetsPlaced and OddsChanged go out through the outbox; pool transitions close the snapshot cache at once,
+        // and a player's self-exclusion or KYC change drops their cached eligibility.
         builder.AddEventBus("betsdb")
             .AddSubscription<PoolOpened, PoolStateHandlers>()
             .AddSubscription<PoolLocked, PoolStateHandlers>()
             .AddSubscription<PoolResolved, PoolStateHandlers>()
             .AddSubscription<PoolCancelled, PoolStateHandlers>()
-            .AddSubscription<BetsSettled, BetsSettledHandler>();
+            .AddSubscription<BetsSettled, BetsSettledHandler>()
+            .AddSubscription<PlayerSelfExcluded, PlayerEligibilityHandlers>()
+            .AddSubscription<KycStatusChanged, PlayerEligibilityHandlers>();
 
         // Synchronous dependencies over gRPC: the wallet ledger and eligibility (Users), pool snapshots (Pools).
         builder.Services.AddGrpcClient<Wallet.WalletClient>(o => o.Address = new("http://_grpc.users"));

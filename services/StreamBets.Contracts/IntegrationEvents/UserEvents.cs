@@ -27,6 +27,17 @@ public sealed record KycStatusChanged(Guid UserId, string Status, int Tier, stri
 }
 
 /// <summary>
+/// The player started a self-exclusion or lengthened one (<paramref name="Period"/> "6-months", "12-months" or
+/// "indefinite"); it blocks betting and deposits until <paramref name="EndsAt"/>, or for ever when that is null.
+/// A request that left the exclusion in force unchanged publishes nothing.
+/// </summary>
+[IntegrationEvent("streambets.users.player-self-excluded.v1", IntegrationTopics.Users)]
+public sealed record PlayerSelfExcluded(Guid UserId, string Period, DateTimeOffset StartedAt, DateTimeOffset? EndsAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => UserId.ToString();
+}
+
+/// <summary>
 /// Ledger transfers of one committed batch changed users' wallets, up to <see cref="MaxChanges"/> per event, in ledger
 /// order. One event per transfer made settling a 1,000,000-bet pool half a million outbox rows and messages, and a bet
 /// rush one per stake. All wallet events share one partition key, so a consumer sees every user's changes in ledger

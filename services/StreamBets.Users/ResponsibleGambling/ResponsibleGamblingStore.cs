@@ -1,10 +1,12 @@
 using Npgsql;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
 using StreamBets.Users.Data;
 
 namespace StreamBets.Users.ResponsibleGambling;
 
 /// <summary>Reads and writes limits, self-exclusions and the deposit record.</summary>
-public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
+public sealed class ResponsibleGamblingStore(NpgsqlDataSource db, IOutbox outbox)
 {
     /// <summary>The first key of the deposits' advisory locks (the second is the player's), apart from other locks in usersdb.</summary>
     private const int DepositsLockClass = 7401;
@@ -76,7 +78,10 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
         ? null
         : new SelfExclusion(reader.GetString(first), reader.GetFieldValue<DateTimeOffset>(first + 1), reader.GetNullable<DateTimeOffset?>(first + 2));
 
-    /// <summary>Starts or lengthens a self-exclusion; answers the exclusion in force afterwards.</summary>
+    /// <summary>
+    /// Starts or lengthens a self-exclusion; answers the exclusion in force afterwards. A change is published as
+    /// PlayerSelfExcluded in the same transaction, so the Bet Engine hears of every stored exclusion and of no other.
+    /// </summary>
     public async Task<SelfExclusion> ExcludeAsync(Guid userId, SelfExclusion requested, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
@@ -94,6 +99,10 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db)
             """, connection, transaction))
         {
             await upsert.With(userId).With(combined.Period).With(combined.StartedAt).With(combined.EndsAt).ExecuteNonQueryAsync(cancellationToken);
+        }
+        if (combined != current)
+        {
+            await outbox.AddAsync(transaction, new PlayerSelfExcluded(userId, combined.Period, combined.StartedAt, combined.EndsAt), cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
         return combined;

@@ -1,0 +1,25 @@
+using StreamBets.BetEngine.Eligibility;
+using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Messaging;
+
+namespace StreamBets.BetEngine.IntegrationEvents.EventHandling;
+
+/// <summary>
+/// A self-exclusion (effective at once) or a KYC change can turn a player's "may bet" into "may not": the
+/// eligibility cache forgets the player, so their next bet asks Users instead of being waved through for seconds.
+/// </summary>
+public sealed class PlayerEligibilityHandlers(EligibilityCache eligibility)
+    : IIntegrationEventHandler<PlayerSelfExcluded>, IIntegrationEventHandler<KycStatusChanged>
+{
+    public Task HandleAsync(PlayerSelfExcluded @event, IntegrationEventContext context, CancellationToken cancellationToken)
+    {
+        eligibility.Forget(@event.UserId);
+        return Task.CompletedTask;
+    }
+
+    public Task HandleAsync(KycStatusChanged @event, IntegrationEventContext context, CancellationToken cancellationToken)
+    {
+        eligibility.Forget(@event.UserId);
+        return Task.CompletedTask;
+    }
+}
