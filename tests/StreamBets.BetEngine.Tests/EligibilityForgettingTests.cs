@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Grpc.Core;
+using StackExchange.Redis;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using StreamBets.BetEngine.Eligibility;
@@ -7,26 +9,55 @@ using StreamBets.BetEngine.IntegrationEvents.EventHandling;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Contracts.Users;
+using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Tests;
 
 /// <summary>
 /// A self-exclusion or a KYC change makes the eligibility cache forget the player at once: their next bet is judged by
-/// Users again, in every session, and a check already in flight is not remembered. The clock never moves, so no answer
-/// expires by itself.
+/// Users again, in every session and on every replica, and a check already in flight is not remembered. The clock never
+/// moves, so no answer expires by itself. The replicas tell each other through the tests' real Redis.
 /// </summary>
-public sealed class EligibilityForgettingTests
+public sealed class EligibilityForgettingTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 20, 0, 0, TimeSpan.Zero);
 
     private readonly ScriptedUsers _users = new();
-    private readonly EligibilityCache _eligibility;
-    private readonly PlayerEligibilityHandlers _handlers;
+    private EligibilityCache _eligibility = null!;
+    private PlayerEligibilityHandlers _handlers = null!;
+    private ConnectionMultiplexer _redis = null!;
 
-    public EligibilityForgettingTests()
+    public async Task InitializeAsync()
     {
-        _eligibility = new EligibilityCache(new UserAccounts.UserAccountsClient(_users), new FakeTimeProvider(Now), Options.Create(new BetEngineOptions()));
-        _handlers = new PlayerEligibilityHandlers(_eligibility);
+        _redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        (_eligibility, var changes) = await StartReplicaAsync(_users);
+        _handlers = new PlayerEligibilityHandlers(changes);
+    }
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
+    /// <summary>One replica's cache, following the others' announcements.</summary>
+    private async Task<(EligibilityCache, EligibilityChanges)> StartReplicaAsync(ScriptedUsers users)
+    {
+        var eligibility = new EligibilityCache(new UserAccounts.UserAccountsClient(users), new FakeTimeProvider(Now), Options.Create(new BetEngineOptions()));
+        var changes = new EligibilityChanges(eligibility, _redis, NullLogger<EligibilityChanges>.Instance);
+        await changes.StartAsync(CancellationToken.None);
+        return (eligibility, changes);
+    }
+
+    [Fact]
+    public async Task A_replica_that_did_not_receive_the_event_forgets_the_player_too()
+    {
+        var player = Guid.NewGuid();
+        var otherReplicasUsers = new ScriptedUsers();
+        var (otherReplica, _) = await StartReplicaAsync(otherReplicasUsers);
+        Assert.Null(await otherReplica.CheckAsync(player, null, CancellationToken.None));
+
+        otherReplicasUsers.Refuse(player, BetRejectionCodes.SelfExcluded);
+        await _handlers.HandleAsync(new PlayerSelfExcluded(player, "6-months", Now, Now.AddMonths(6)), null!, default);
+
+        Assert.True(await BetEngineStack.EventuallyAsync(async () =>
+            (await otherReplica.CheckAsync(player, null, CancellationToken.None))?.Code == BetRejectionCodes.SelfExcluded));
     }
 
     [Fact]

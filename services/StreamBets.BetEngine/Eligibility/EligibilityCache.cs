@@ -9,9 +9,9 @@ namespace StreamBets.BetEngine.Eligibility;
 
 /// <summary>
 /// Whether a user may bet, from Users.CheckEligibilityBatch, remembered for a few seconds per user and session: a player
-/// adding to a bet in the rush costs Users nothing. A self-exclusion or a KYC change makes the replica that receives
-/// its event forget the user at once (<see cref="Forget"/>); other replicas go on serving what they remember for at
-/// most that time, since the bus hands each event to one replica.
+/// adding to a bet in the rush costs Users nothing. A self-exclusion or a KYC change makes every replica forget the user
+/// at once (<see cref="Forget"/>, through <see cref="EligibilityChanges"/>); a replica that misses it serves what it
+/// remembers for at most that time.
 /// <para>
 /// Misses are sent in batches, one call at a time: the checks that arrive while a call is in flight ride the next one.
 /// A quiet moment costs one call per check and no added wait; a rush of new players costs a few calls, where a call

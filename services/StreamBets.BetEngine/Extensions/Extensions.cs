@@ -50,6 +50,8 @@ internal static class Extensions
         services.Configure<BetEngineOptions>(builder.Configuration.GetSection(BetEngineOptions.SectionName));
         services.AddSingleton<IPoolDirectory, GrpcPoolDirectory>();
         services.AddSingleton<EligibilityCache>();
+        services.AddSingleton<EligibilityChanges>();
+        services.AddHostedService(sp => sp.GetRequiredService<EligibilityChanges>());
         services.AddSingleton<StakeLedger>();
         services.AddSingleton<BetStore>();
         services.AddSingleton<BatchFinalizer>();
