@@ -163,4 +163,60 @@ public sealed class IdempotencyTests(BetEngineStack stack)
         Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
         await stack.AssertLedgerExactAsync();
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_request_waiting_on_a_first_one_with_its_key_is_judged_on_its_own_when_the_first_was_refused_with_nothing_stored(bool sameBody)
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var services = stack.BetEngine;
+        // Pools does not answer the first request's fetch of the pool (not cached yet) until the second is waiting on it.
+        var pools = new FirstFetchFails(services.GetRequiredService<IPoolDirectory>());
+        var placement = new BetPlacement(pools, services.GetRequiredService<EligibilityCache>(), services.GetRequiredService<BetStore>(),
+            services.GetRequiredService<PoolBatchers>(), stack.Clock);
+        var key = Guid.NewGuid().ToString();
+
+        var first = placement.PlaceAsync(new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], 500, key), default);
+        await pools.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var second = placement.PlaceAsync(new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], sameBody ? 500 : 700, key), default);
+        pools.Release.SetResult();
+
+        var refused = await first;
+        Assert.Equal((null, BetRejectionCodes.DependencyUnavailable), (refused.Bet, refused.Rejection?.Code));
+        // Nothing was stored under the key: neither "reused" nor a replay of a refusal, but its own answer.
+        var answered = await second;
+        Assert.True(answered.IsAccepted, $"Answered {answered.Rejection?.Code}");
+        Assert.False(answered.Replayed);
+        Assert.Equal(Funds - (sameBody ? 500 : 700), await stack.BalanceAsync(player.Account));
+    }
+
+    /// <summary>The first fetch of a pool waits for the test, then fails as if Pools did not answer; later ones pass.</summary>
+    private sealed class FirstFetchFails(IPoolDirectory inner) : IPoolDirectory
+    {
+        private int _fetches;
+
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<PoolSnapshot?> GetAsync(Guid poolId, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _fetches) > 1)
+            {
+                return await inner.GetAsync(poolId, cancellationToken);
+            }
+            Reached.SetResult();
+            await Release.Task;
+            throw new DependencyUnavailableException("Pools", new TimeoutException("No answer (test)."));
+        }
+
+        public Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken, TimeSpan? within = null) =>
+            inner.GetFreshAsync(poolId, cancellationToken, within);
+
+        public void MarkClosed(Guid poolId, PoolState state) => inner.MarkClosed(poolId, state);
+
+        public void Invalidate(Guid poolId) => inner.Invalidate(poolId);
+    }
 }

@@ -1,4 +1,6 @@
 using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.BetEngine.Data;
@@ -8,6 +10,59 @@ using BetIdempotencyKey = StreamBets.Contracts.Bets.BetIdempotencyKey;
 namespace StreamBets.BetEngine.Apis;
 
 public sealed record PlaceBetRequest(Guid? PoolId, Guid? OutcomeId, long? StakeMinor);
+
+/// <summary>
+/// The body of <c>POST /api/bets</c>, read by the endpoint itself: a body the framework could not read (a pool id that
+/// is not a UUID, a stake in words, no body) reached the shared exception handler, whose 400 has no problem type. Read
+/// here, it is answered like any other invalid bet, <c>invalid-request</c> naming the field.
+/// </summary>
+/// <param name="Unreadable">Why the body could not be read, by field (<c>body</c> when no field is to blame);
+/// <see cref="Request"/> is then empty.</param>
+public sealed record PlaceBetBody(PlaceBetRequest Request, KeyValuePair<string, string>? Unreadable = null)
+{
+    private static readonly (string Field, string Rule)[] FieldRules =
+    [
+        ("poolId", "The pool id is a UUID."),
+        ("outcomeId", "The outcome id is a UUID."),
+        ("stakeMinor", BetsApi.StakeRule),
+    ];
+
+    public static async ValueTask<PlaceBetBody> BindAsync(HttpContext http)
+    {
+        var request = http.Request;
+        // As the framework decides whether a request has a body (the relay sets this for its in-memory requests).
+        if (http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != true)
+        {
+            return Refused("body", "The request needs a JSON body.");
+        }
+        if (!request.HasJsonContentType())
+        {
+            // The framework's own words, as the routing's 415 says them for a direct request.
+            throw new BadHttpRequestException($"Expected a supported JSON media type but got \"{request.ContentType}\".", StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        try
+        {
+            return await request.ReadFromJsonAsync<PlaceBetRequest>(http.RequestAborted) is { } read
+                ? new PlaceBetBody(read)
+                : Refused("body", "The request needs a JSON object body.");
+        }
+        catch (JsonException e)
+        {
+            // The path names the field whose value could not be read ($.stakeMinor); the message, .NET's types, is not shown.
+            var path = e.Path ?? "$";
+            var (field, rule) = Array.Find(FieldRules, f => path.Equals($"$.{f.Field}", StringComparison.OrdinalIgnoreCase));
+            return field is not null ? Refused(field, rule) : Refused("body", $"The body is not valid JSON for this request at {path}.");
+        }
+        catch (IOException e)
+        {
+            throw new BadHttpRequestException("Reading the request body failed.", StatusCodes.Status400BadRequest, e);
+        }
+    }
+
+    private static PlaceBetBody Refused(string field, string message) =>
+        new(new PlaceBetRequest(null, null, null), new KeyValuePair<string, string>(field, message));
+}
 
 /// <summary>A bet as its owner sees it. <c>status</c> is pending, accepted or rejected; settlement fields appear once paid.</summary>
 public sealed record BetView(
@@ -31,11 +86,12 @@ public static class BetsApi
     public const string ReplayedHeader = "Idempotent-Replayed";
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
+    internal const string StakeRule = "The stake is a positive whole number of minor units.";
 
     public static IEndpointRouteBuilder MapBetsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/bets").WithTags("Bets").RequireAuthorization();
-        api.MapPost("/", PlaceBetAsync).WithName(RestBetRelay.PlaceBetEndpointName)
+        api.MapPost("/", PlaceBetAsync).WithName(RestBetRelay.PlaceBetEndpointName).Accepts<PlaceBetRequest>("application/json")
             .RequireAuthorization(policy => policy.RequireRole(AuthenticationDefaults.Roles.Player));
         api.MapGet("/mine", ListMyBetsAsync).WithName("ListMyBets");
         api.MapGet("/{betId:guid}", GetMyBetAsync).WithName("GetMyBet");
@@ -44,7 +100,7 @@ public static class BetsApi
     }
 
     public static async Task<Results<Created<BetView>, Accepted<BetView>, ValidationProblem, ProblemHttpResult>> PlaceBetAsync(
-        PlaceBetRequest request,
+        PlaceBetBody body,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         ClaimsPrincipal user,
         HttpContext http,
@@ -56,17 +112,25 @@ public static class BetsApi
         {
             errors[IdempotencyKeyHeader] = [BetIdempotencyKey.Rule];
         }
-        if (request.PoolId is null || request.PoolId == Guid.Empty)
+        var request = body.Request;
+        if (body.Unreadable is { } unreadable)
         {
-            errors["poolId"] = ["The pool id is required."];
+            errors[unreadable.Key] = [unreadable.Value];
         }
-        if (request.OutcomeId is null || request.OutcomeId == Guid.Empty)
+        else
         {
-            errors["outcomeId"] = ["The outcome id is required."];
-        }
-        if (request.StakeMinor is not > 0)
-        {
-            errors["stakeMinor"] = ["The stake is a positive whole number of minor units."];
+            if (request.PoolId is null || request.PoolId == Guid.Empty)
+            {
+                errors["poolId"] = ["The pool id is required."];
+            }
+            if (request.OutcomeId is null || request.OutcomeId == Guid.Empty)
+            {
+                errors["outcomeId"] = ["The outcome id is required."];
+            }
+            if (request.StakeMinor is not > 0)
+            {
+                errors["stakeMinor"] = [StakeRule];
+            }
         }
         if (errors.Count > 0)
         {

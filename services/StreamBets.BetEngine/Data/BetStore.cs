@@ -8,10 +8,14 @@ namespace StreamBets.BetEngine.Data;
 /// <summary>A pending bet together with the idempotency key it was placed with.</summary>
 public sealed record KeyedBet(PendingBet Bet, string IdempotencyKey);
 
-/// <summary>What the first write of a batch found: the row each (user, key) names now, and the outcomes users already back.</summary>
-/// <param name="PoolFinished">The pool is in <c>finished_pools</c>: no new bet was written (only replays have rows).</param>
+/// <summary>What the first write of a batch did: the row of each (user, key) it wrote, the bets whose key it did not
+/// write, and the outcomes users already back.</summary>
+/// <param name="NotWritten">A replay of a key already used, or any bet of a finished pool: <see cref="BetStore.ReadByKeysAsync"/>
+/// tells which.</param>
+/// <param name="PoolFinished">The pool is in <c>finished_pools</c>: no new bet was written.</param>
 public sealed record PendingWrite(
     IReadOnlyDictionary<(Guid UserId, string Key), BetRecord> RowsByKey,
+    IReadOnlyList<KeyedBet> NotWritten,
     IReadOnlyDictionary<Guid, Guid> OutcomeByUser,
     bool PoolFinished = false);
 
@@ -75,10 +79,9 @@ public sealed class BetStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Writes the bets as pending in one implicit transaction, committed before any stake moves. A (user, key) that
-    /// already names a bet is left as it is; the row given for every key tells the caller which bets are new (their
-    /// own id) and which are replays (the stored bet, read back after the commit). Also reads which outcome each user
-    /// already backs in the pool. If the read-back fails, the new bets are committed pending all the same: recovery
-    /// decides them, and a retry with the same key answers what they became.
+    /// already names a bet is left as it is and listed in <see cref="PendingWrite.NotWritten"/>: the caller reads those
+    /// back (<see cref="ReadByKeysAsync"/>), after the commit, so a failure there leaves the new bets committed and
+    /// theirs to go on with. Also reads which outcome each user already backs in the pool.
     /// If the pool is finished, no new bet is written (<see cref="PendingWrite.PoolFinished"/>): nothing may move
     /// into its escrow any more. The check holds the pool gate, so it cannot miss a settlement snapshot that begins.
     /// </summary>
@@ -156,25 +159,30 @@ public sealed class BetStore(NpgsqlDataSource db)
                 rows[(bet.UserId, key)] = bet.ToRecord(BetStatus.Pending);
             }
         }
-        // Keys whose bet was not written (a replay, or a finished pool) are read back after the commit. Reading every
-        // key back in the batch cost a tenth of betsdb's work per bet in a rush, where replays are rare.
-        if (written.Count < n)
+        return new PendingWrite(rows, [.. bets.Where(b => !rows.ContainsKey((b.Bet.UserId, b.IdempotencyKey)))], outcomes, finished);
+    }
+
+    /// <summary>
+    /// The bets stored under these (user, key)s, for the keys a pending write did not write: one round trip, only when
+    /// there are any. Reading every key back in the pending write cost a tenth of betsdb's work per bet in a rush, where
+    /// replays are rare.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<(Guid UserId, string Key), BetRecord>> ReadByKeysAsync(IReadOnlyList<KeyedBet> bets, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"""
+            SELECT {BetColumns}, b.idempotency_key
+            FROM {BetsWithSettlement} JOIN unnest($1::uuid[], $2::text[]) AS k(user_id, key) ON b.user_id = k.user_id AND b.idempotency_key = k.key
+            """);
+        command.Parameters.Add(Value(bets.Select(b => b.Bet.UserId).ToArray()));
+        command.Parameters.Add(Value(bets.Select(b => b.IdempotencyKey).ToArray()));
+        var rows = new Dictionary<(Guid, string), BetRecord>(bets.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            var missing = bets.Where(b => !written.Contains(b.Bet.BetId)).ToArray();
-            await using var command = db.CreateCommand($"""
-                SELECT {BetColumns}, b.idempotency_key
-                FROM {BetsWithSettlement} JOIN unnest($1::uuid[], $2::text[]) AS k(user_id, key) ON b.user_id = k.user_id AND b.idempotency_key = k.key
-                """);
-            command.Parameters.Add(Value(missing.Select(b => b.Bet.UserId).ToArray()));
-            command.Parameters.Add(Value(missing.Select(b => b.IdempotencyKey).ToArray()));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var record = ReadBet(reader);
-                rows[(record.UserId, reader.GetString(12))] = record;
-            }
+            var record = ReadBet(reader);
+            rows[(record.UserId, reader.GetString(12))] = record;
         }
-        return new PendingWrite(rows, outcomes, finished);
+        return rows;
     }
 
     /// <summary>Records that no stake may enter the pool any more (the first reason stays), in the caller's transaction.

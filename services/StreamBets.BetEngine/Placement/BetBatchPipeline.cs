@@ -66,7 +66,8 @@ public sealed partial class BetBatchPipeline(
         // (or after the result was known) could be accepted.
         var poolNow = pools.GetFreshAsync(poolId, cancellationToken, PoolReadTimeout);
 
-        // 1. Pending rows. Whether they committed is unknown if this throws: answer "unavailable, retry with the same key".
+        // 1. Pending rows, in one round trip and one commit. Whether they committed is unknown if this throws: answer
+        //    "unavailable, retry with the same key".
         PendingWrite written;
         try
         {
@@ -79,19 +80,34 @@ public sealed partial class BetBatchPipeline(
             return;
         }
 
+        // The keys step 1 did not write (replays, or every bet of a finished pool) are read back after its commit. If that
+        // fails, only those requests are told to retry: the new bets are committed pending, and they go on.
+        IReadOnlyDictionary<(Guid UserId, string Key), BetRecord>? stored = null;
+        if (written.NotWritten.Count > 0)
+        {
+            try
+            {
+                stored = await store.ReadByKeysAsync(written.NotWritten, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogReadBackFailed(logger, e, poolId, written.NotWritten.Count);
+            }
+        }
+
         var pendingWritten = stopwatch.Elapsed;
         var decisions = new List<StakeDecision>(batch.Count);
         var indexOf = new Dictionary<Guid, int>(batch.Count);
-        var backed = new Dictionary<Guid, Guid>(written.OutcomeByUser);
         foreach (var i in ordered)
         {
             var admitted = batch[i];
             var command = admitted.Command;
-            if (!written.RowsByKey.TryGetValue((command.UserId, command.IdempotencyKey), out var row))
+            var key = (command.UserId, command.IdempotencyKey);
+            if ((written.RowsByKey.GetValueOrDefault(key) ?? stored?.GetValueOrDefault(key)) is not { } row)
             {
-                // Not written: the pool finished (or Settlement began its snapshot) while the bet waited in its batch.
-                // Nothing was recorded and nothing moved.
-                results[i] = PlacementResult.Refused(PoolClosed(stakeMoved: false));
+                // Not written, and no bet under its key: the pool finished (or Settlement began its snapshot) while the bet
+                // waited in its batch. Nothing was recorded and nothing moved. (Or its key could not be read back.)
+                results[i] = PlacementResult.Refused(stored is null ? Unavailable("The bet database") : PoolClosed(stakeMoved: false));
                 continue;
             }
             if (row.BetId != admitted.BetId)
@@ -100,16 +116,9 @@ public sealed partial class BetBatchPipeline(
                 continue;
             }
 
-            // The one-outcome rule, before any money moves; the database enforces it again in step 3 against races.
             var bet = admitted.ToPending();
             indexOf[bet.BetId] = i;
-            if (backed.TryGetValue(bet.UserId, out var outcome) && outcome != bet.OutcomeId)
-            {
-                decisions.Add(new StakeDecision(bet, StakeMovement.NotSent, BatchFinalizer.SecondOutcome()));
-                continue;
-            }
-            backed[bet.UserId] = bet.OutcomeId;
-            decisions.Add(new StakeDecision(bet, StakeMovement.Moved));
+            decisions.Add(new StakeDecision(bet, StakeMovement.NotSent));
         }
 
         // 2 and 3. If either fails, or Pools does not answer, the bets stay pending and recovery decides them; the caller
@@ -122,15 +131,8 @@ public sealed partial class BetBatchPipeline(
             {
                 ClosedSinceAdmission(pool, decisions);
             }
-            var moving = decisions.Where(d => d.Rejection is null).ToArray();
-            var answers = moving.Length == 0 ? [] : await ledger.MoveStakesAsync([.. moving.Select(d => d.Bet)], cancellationToken);
+            var known = await MoveStakesAsync(decisions, new Dictionary<Guid, Guid>(written.OutcomeByUser), cancellationToken);
             stakesMoved = stopwatch.Elapsed;
-            var movements = new Dictionary<Guid, LedgerAnswer>(moving.Length);
-            for (var m = 0; m < moving.Length; m++)
-            {
-                movements[moving[m].Bet.BetId] = answers[m];
-            }
-            var known = decisions.Select(d => d.Rejection is null ? ToDecision(d.Bet, movements[d.Bet.BetId]) : d).ToArray();
             finalized = await finalizer.FinalizeAsync(poolId, known, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -153,6 +155,52 @@ public sealed partial class BetBatchPipeline(
         LogBatchTimings(logger, poolId, batch.Count, pendingWritten.TotalMilliseconds, (stakesMoved - pendingWritten).TotalMilliseconds, (stopwatch.Elapsed - stakesMoved).TotalMilliseconds);
 
         await CompleteAsync(poolId, finalized, cancellationToken);
+    }
+
+    /// <summary>
+    /// Step 2, with the one-outcome rule applied before any money moves (the finalize enforces it again against races):
+    /// a bet on another outcome than its player backs is refused <c>second-outcome</c> unsent. An outcome counts once a
+    /// stake moved on it, so a bet on another outcome than the one its player is trying in this batch waits for the
+    /// ledger's answers: refused if one of those stakes moved, sent otherwise. One TransferBatch per batch, and one more
+    /// only when a player tried two outcomes in it and every stake on the first was refused.
+    /// </summary>
+    /// <param name="backed">The outcome each player backs already (stored).</param>
+    private async Task<StakeDecision[]> MoveStakesAsync(IReadOnlyList<StakeDecision> decisions, Dictionary<Guid, Guid> backed, CancellationToken cancellationToken)
+    {
+        var known = decisions.ToArray();
+        var waiting = Enumerable.Range(0, known.Length).Where(d => known[d].Rejection is null).ToList();
+        while (waiting.Count > 0)
+        {
+            var sending = new List<int>(waiting.Count);
+            var later = new List<int>();
+            var trying = new Dictionary<Guid, Guid>();
+            foreach (var d in waiting)
+            {
+                var bet = known[d].Bet;
+                if (backed.TryGetValue(bet.UserId, out var outcome) && outcome != bet.OutcomeId)
+                {
+                    known[d] = new StakeDecision(bet, StakeMovement.NotSent, BatchFinalizer.SecondOutcome());
+                    continue;
+                }
+                // Nothing backed yet: the first outcome the player tries this round goes; a bet on another waits for its answers.
+                var tried = trying.TryAdd(bet.UserId, bet.OutcomeId) ? bet.OutcomeId : trying[bet.UserId];
+                if (!backed.ContainsKey(bet.UserId) && tried != bet.OutcomeId)
+                {
+                    later.Add(d);
+                    continue;
+                }
+                sending.Add(d);
+            }
+
+            IReadOnlyList<LedgerAnswer> answers = sending.Count == 0 ? [] : await ledger.MoveStakesAsync([.. sending.Select(d => known[d].Bet)], cancellationToken);
+            for (var s = 0; s < sending.Count; s++)
+            {
+                known[sending[s]] = ToDecision(known[sending[s]].Bet, answers[s]);
+            }
+            OneOutcomeRule.ClaimMoved(backed, [.. sending.Select((d, s) => (known[d].Bet, answers[s].Movement))]);
+            waiting = later;
+        }
+        return known;
     }
 
     /// <summary>Step 1 alone: the bets of a batch written as pending. Recovery tests use it to stage a crash.</summary>
@@ -239,6 +287,10 @@ public sealed partial class BetBatchPipeline(
     [LoggerMessage(EventId = 4, EventName = "BatchCommitted", Level = LogLevel.Debug,
         Message = "Pool {PoolId}: batch of {Count} committed (pending write {PendingMs:F1} ms, ledger {LedgerMs:F1} ms, finalize {FinalizeMs:F1} ms)")]
     private static partial void LogBatchTimings(ILogger logger, Guid poolId, int count, double pendingMs, double ledgerMs, double finalizeMs);
+
+    [LoggerMessage(EventId = 5, EventName = "ReplaysUnread", Level = LogLevel.Warning,
+        Message = "Pool {PoolId}: {Count} bets of a batch whose keys it did not write could not be read back; they are answered 'retry', the batch's new bets go on")]
+    private static partial void LogReadBackFailed(ILogger logger, Exception exception, Guid poolId, int count);
 
     [LoggerMessage(EventId = 3, EventName = "RefundRefused", Level = LogLevel.Error, Message = "The ledger refused the refund of bet {BetId}: {Reason}")]
     private static partial void LogRefundRefused(ILogger logger, Guid betId, string reason);

@@ -11,7 +11,7 @@ namespace StreamBets.BetEngine.Placement;
 /// eligibility, all from short caches and in parallel); a bet that passes gets a bet id and joins its pool's batch.
 /// <para>
 /// Idempotency: the same (user, Idempotency-Key) answers the first result. A concurrent duplicate in this process waits
-/// for the first request's answer; a later one finds the stored bet (in the batch's first write, or by a lookup when
+/// for the first request's answer (and is judged on its own if that was a refusal that stored nothing); a later one finds the stored bet (in the batch's first write, or by a lookup when
 /// the cheap rules refuse it now, e.g. because the pool has locked since). Refusals decided before a bet id exists are
 /// not stored: nothing moved, and a retry is judged afresh. So is the retry of a bet whose caller stopped waiting
 /// before its batch began writing it: such a bet is dropped unwritten (<see cref="PoolBatchers"/>), so no replica can
@@ -41,6 +41,12 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
             {
                 continue; // The first caller went away before its bet was written: nothing was decided, so judge this one.
             }
+            if (answer.Bet is null)
+            {
+                // Refused with no bet recorded (Pools unreachable, a stake out of range...): nothing is stored under the key,
+                // so it was not "used" and has no first result to replay. Judge this one on its own.
+                continue;
+            }
             return command.HasSameBodyAs(first.Command) ? answer.AsReplay() : PlacementResult.Refused(BetBatchPipeline.KeyReused());
         }
 
@@ -69,7 +75,10 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
     {
         try
         {
-            mine.Answer.TrySetResult(await decided);
+            var answer = await decided;
+            // Out of the table first: a duplicate woken by a refusal that stored nothing is judged afresh, and finds the key free.
+            _inFlight.TryRemove(new KeyValuePair<(Guid, string), InFlight>(key, mine));
+            mine.Answer.TrySetResult(answer);
         }
         catch (OperationCanceledException)
         {

@@ -110,22 +110,21 @@ public sealed partial class PendingBetRecovery(
             return null;
         }
 
-        // The same one-outcome pre-check as a live batch, in placement order, for the reason a bet is rejected. But every
-        // claimed stake is replayed, a held-back one's too: only the replay tells whether an earlier attempt (the live
-        // batch's, or a recoverer's that died) moved it, and the finalize has any moved stake of a rejected bet refunded.
+        // The same one-outcome rule as a live batch, for the reason a bet is rejected: only an outcome a stake moved on
+        // counts. But every claimed stake is replayed, a held-back one's too: only the replay tells whether an earlier
+        // attempt (the live batch's, or a recoverer's that died) moved it, and the finalize has any moved stake of a
+        // rejected bet refunded.
         var backed = new Dictionary<Guid, Guid>(await store.OutcomesByUserAsync(poolId, [.. bets.Select(b => b.UserId).Distinct()], cancellationToken));
         var answers = await ledger.MoveStakesAsync(bets, cancellationToken);
+        OneOutcomeRule.ClaimMoved(backed, [.. bets.Select((b, i) => (b, answers[i].Movement))]);
         var decisions = new StakeDecision[bets.Length];
         for (var i = 0; i < bets.Length; i++)
         {
             var bet = bets[i];
-            if (backed.TryGetValue(bet.UserId, out var outcome) && outcome != bet.OutcomeId)
-            {
-                decisions[i] = new StakeDecision(bet, answers[i].Movement, BatchFinalizer.SecondOutcome());
-                continue;
-            }
-            backed[bet.UserId] = bet.OutcomeId;
-            decisions[i] = BetBatchPipeline.ToDecision(bet, answers[i]);
+            // A stake the ledger refused is rejected for the ledger's reason (as the live batch would have), whatever else.
+            decisions[i] = answers[i].Movement == StakeMovement.Moved && backed.TryGetValue(bet.UserId, out var outcome) && outcome != bet.OutcomeId
+                ? new StakeDecision(bet, answers[i].Movement, BatchFinalizer.SecondOutcome())
+                : BetBatchPipeline.ToDecision(bet, answers[i]);
         }
         // A batch that died before asking Pools may have left a bet that arrived after a lock by hand.
         if (pool is not null)

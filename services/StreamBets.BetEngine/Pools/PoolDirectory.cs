@@ -28,13 +28,24 @@ public interface IPoolDirectory
 /// <summary>
 /// Pools.GetPool behind a cache of a few seconds. Closing events (PoolLocked, PoolResolved, PoolCancelled) overlay the
 /// cached state at once, because a closed pool never reopens; the lock time itself needs no event (see <see cref="Placement.BetRules"/>).
+/// <para>
+/// The overlay is there for the snapshots Pools gave before the event (a fetch in flight when it arrived, which the
+/// cache then serves). Pools commits a closing before publishing it, so whatever it answers after the event says
+/// closed: the overlay is kept only as long as a snapshot from before the event can still be served, and then dropped
+/// (it used to be kept for the life of the process, one entry per pool ever closed).
+/// </para>
 /// </summary>
 public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvider time, IOptions<BetEngineOptions> options) : IPoolDirectory
 {
+    /// <summary>The longest a call to Pools may take; <c>within</c> may only shorten it.</summary>
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ExpiringCache<Guid, PoolSnapshot?> _cache = new(time);
-    private readonly ConcurrentDictionary<Guid, PoolState> _closed = new();
+    private readonly ConcurrentDictionary<Guid, ClosedPool> _closed = new();
+
+    /// <summary>How long a closing overrides Pools' snapshots: a fetch in flight when the event arrived ends within a call
+    /// timeout, and its snapshot is served for at most the cache time.</summary>
+    private TimeSpan ClosedOverlayDuration => CallTimeout + options.Value.PoolCacheDuration;
 
     public async Task<PoolSnapshot?> GetAsync(Guid poolId, CancellationToken cancellationToken)
     {
@@ -52,16 +63,32 @@ public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvide
 
     public void MarkClosed(Guid poolId, PoolState state)
     {
+        var now = time.GetUtcNow();
+        var until = now + ClosedOverlayDuration;
         // Locked may become resolved or cancelled, never the other way round.
-        _closed.AddOrUpdate(poolId, state, (_, known) => known == PoolState.Locked ? state : known);
+        _closed.AddOrUpdate(poolId, new ClosedPool(state, until),
+            (_, known) => new ClosedPool(known.State == PoolState.Locked ? state : known.State, until));
         _cache.Remove(poolId);
+
+        // Closings are rare (one event per pool), so each sweeps out the overlays no snapshot needs any more.
+        foreach (var (id, closed) in _closed)
+        {
+            if (closed.Until <= now)
+            {
+                _closed.TryRemove(new KeyValuePair<Guid, ClosedPool>(id, closed));
+            }
+        }
     }
 
     public void Invalidate(Guid poolId) => _cache.Remove(poolId);
 
+    /// <summary>Pools' closed overlays still in force (tests).</summary>
+    internal int ClosedOverlayCount => _closed.Count;
+
     private PoolSnapshot? Overlay(PoolSnapshot? snapshot) =>
-        snapshot is not null && !snapshot.IsFinished && _closed.TryGetValue(snapshot.PoolId, out var state) && state != snapshot.State
-            ? snapshot with { State = state }
+        snapshot is not null && !snapshot.IsFinished && _closed.TryGetValue(snapshot.PoolId, out var closed)
+            && closed.Until > time.GetUtcNow() && closed.State != snapshot.State
+            ? snapshot with { State = closed.State }
             : snapshot;
 
     private async Task<PoolSnapshot?> FetchAsync(Guid poolId, CancellationToken cancellationToken, TimeSpan? within = null)
@@ -70,7 +97,7 @@ public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvide
         try
         {
             reply = await pools.GetPoolAsync(new Proto.GetPoolRequest { PoolId = poolId.ToString() },
-                deadline: DateTime.UtcNow + (within ?? CallTimeout), cancellationToken: cancellationToken);
+                deadline: DateTime.UtcNow + (within < CallTimeout ? within.Value : CallTimeout), cancellationToken: cancellationToken);
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
         {
@@ -98,4 +125,6 @@ public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvide
             reply.Version,
             reply.LockedAt?.ToDateTimeOffset());
     }
+
+    private sealed record ClosedPool(PoolState State, DateTimeOffset Until);
 }

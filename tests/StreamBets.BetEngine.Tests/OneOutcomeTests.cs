@@ -1,0 +1,96 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.BetEngine.Eligibility;
+using StreamBets.BetEngine.Placement;
+using StreamBets.BetEngine.Pools;
+
+namespace StreamBets.BetEngine.Tests;
+
+/// <summary>A player backs the first outcome one of their stakes actually moved on: a bet the ledger refused backs nothing.</summary>
+[Collection(StackCollection.Name)]
+public sealed class OneOutcomeTests(BetEngineStack stack)
+{
+    private const long Funds = 500;
+
+    [Fact]
+    public async Task A_bet_refused_for_funds_backs_no_outcome_so_the_players_next_bet_in_the_same_batch_stands()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (opener, player) = (await stack.NewPlayerAsync(10_000), await stack.NewPlayerAsync(Funds));
+        // Warm caches: the cheap rules pass at once, so the player's bets are queued as soon as they are sent.
+        await stack.BetEngine.GetRequiredService<IPoolDirectory>().GetAsync(pool.Id, default);
+        await stack.BetEngine.GetRequiredService<EligibilityCache>().CheckAsync(player.Id, null, default);
+        var client = stack.BetClient(player);
+
+        // Another player's batch is held in the ledger, so the player's two bets queue behind it and form the next batch.
+        var hold = stack.StakeHold.Arm(pool.Id);
+        Task<HttpResponseMessage> tooMuch, affordable;
+        try
+        {
+            var opening = stack.BetClient(opener).PlaceAsync(pool, pool.Outcomes[0], 300);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+            tooMuch = client.PlaceAsync(pool, pool.Outcomes[0], 1_000);
+            await Task.Delay(50); // placed in this order
+            affordable = client.PlaceAsync(pool, pool.Outcomes[1], 200);
+            await Task.Delay(300);
+            hold.Release();
+            Assert.Equal(HttpStatusCode.Created, (await opening).StatusCode);
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await tooMuch).StatusCode);
+        Assert.Equal(BetRequests.Problem("insufficient-funds"), await (await tooMuch).ProblemTypeAsync());
+        Assert.Equal(HttpStatusCode.Created, (await affordable).StatusCode);
+        // Both were in one batch (one pending write), which is what the rule is about.
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(DISTINCT written_at) FROM bets WHERE user_id = $1", player.Id));
+        Assert.Equal(Funds - 200, await stack.BalanceAsync(player.Account));
+        Assert.Equal(500, await stack.BalanceAsync(pool.Escrow));
+        // Held back until the first stake was refused, then sent: never moved and refunded.
+        Assert.Equal(2, (await stack.TransferIdsAsync(player.Account)).Count);
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_bet_on_a_second_outcome_in_the_same_batch_is_still_refused_before_its_stake_moves()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(10_000);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 600);
+        var second = stack.Admit(player, pool, pool.Outcomes[1], 900) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(1) };
+        var more = stack.Admit(player, pool, pool.Outcomes[0], 100) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(2) };
+
+        IReadOnlyList<PlacementResult> answers = [];
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().RunAsync(pool.Id, [first, second, more], results => answers = results, default);
+
+        Assert.True(answers[0].IsAccepted);
+        Assert.Equal(BetRejectionCodes.SecondOutcome, answers[1].Rejection?.Code);
+        Assert.True(answers[2].IsAccepted);
+        Assert.Equal(10_000 - 700, await stack.BalanceAsync(player.Account));
+        Assert.Equal(3, (await stack.TransferIdsAsync(player.Account)).Count); // funding and two stakes: nothing refunded
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task Recovery_lets_a_bet_stand_when_the_players_earlier_bet_on_another_outcome_was_refused_for_funds()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var tooMuch = stack.Admit(player, pool, pool.Outcomes[0], 1_000);
+        var affordable = stack.Admit(player, pool, pool.Outcomes[1], 200) with { ArrivedAt = tooMuch.ArrivedAt.AddMilliseconds(1) };
+        var pipeline = stack.BetEngine.GetRequiredService<BetBatchPipeline>();
+        await pipeline.WritePendingAsync(pool.Id, [tooMuch, affordable], default); // both told 202, and the process dies
+
+        await stack.BetEngine.GetRequiredService<PendingBetRecovery>().RecoverAsync(TimeSpan.Zero, default);
+
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'insufficient-funds'", tooMuch.BetId));
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'accepted'", affordable.BetId));
+        Assert.Equal(Funds - 200, await stack.BalanceAsync(player.Account));
+        Assert.Equal(200, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(2, (await stack.TransferIdsAsync(player.Account)).Count); // funding and the stake: no refund
+        await stack.AssertLedgerExactAsync();
+    }
+}
