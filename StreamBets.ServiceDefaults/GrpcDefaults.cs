@@ -26,6 +26,22 @@ public static class GrpcDefaults
         return builder;
     }
 
+    /// <summary>
+    /// HTTP/2 pings while calls are open: a peer host that vanished without closing TCP (node failure, partition) leaves
+    /// a half-open connection nothing else detects, and every new call would be opened on it, and hang, until the OS
+    /// gives up on it (minutes). A ping unanswered within <paramref name="pingTimeout"/> closes the connection, failing
+    /// its calls, and the next call opens a new one. A call is checked after <paramref name="pingDelay"/> without a
+    /// frame from the peer, so a dead connection is noticed within their sum.
+    /// </summary>
+    public static IHttpClientBuilder ConfigurePrimaryHandlerWithKeepAlivePings(this IHttpClientBuilder client, TimeSpan pingDelay, TimeSpan pingTimeout) =>
+        client.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = pingDelay,
+            KeepAlivePingTimeout = pingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+        });
+
     public static WebApplication MapGrpcDefaults(this WebApplication app)
     {
         app.MapGrpcHealthChecksService().AllowAnonymous();

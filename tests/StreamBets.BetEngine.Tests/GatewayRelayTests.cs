@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -547,6 +548,49 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.Equal(0, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
     }
 
+    [Fact]
+    public async Task When_the_bet_engines_host_vanishes_without_closing_the_connection_bets_go_on_a_new_one_within_seconds()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var betEngine = stack.BetEngineGrpcChannel();
+        await using var proxy = SilencingProxy.Start(new Uri("http://" + betEngine.Target));
+        await using var gateway = stack.StartGateway(
+            new KeyValuePair<string, string?>("services:betengine:grpc:0", proxy.Url),
+            new KeyValuePair<string, string?>("BetRelay:AnswerDeadline", BetEngineStack.RelayAnswerDeadline.ToString()));
+        using var client = gateway.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
+        using (var opened = await client.PlaceAsync(pool, pool.Outcomes[0], 100))
+        {
+            Assert.Equal(HttpStatusCode.Created, opened.StatusCode); // the stream is open, on one connection
+        }
+
+        // The host behind that connection is gone: nothing sent on it arrives, nothing comes back, and nothing closes it.
+        // A new connection reaches a healthy Bet Engine.
+        proxy.SilenceOpenConnections();
+        var key = Guid.NewGuid().ToString();
+        var waited = Stopwatch.StartNew();
+        var retries = 0;
+        HttpResponseMessage placed;
+        while ((placed = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key)).StatusCode == HttpStatusCode.ServiceUnavailable
+            && waited.Elapsed < TimeSpan.FromSeconds(45))
+        {
+            placed.Dispose();
+            retries++;
+        }
+        waited.Stop();
+
+        // Without pings the gateway kept opening streams on the dead connection: every bet waited out its deadline, for as
+        // long as the OS takes to give up on the connection (some 15 minutes).
+        using (placed)
+        {
+            Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
+        }
+        Assert.True(waited.Elapsed < TimeSpan.FromSeconds(25), $"The bet was placed after {waited.Elapsed.TotalSeconds:F1} s and {retries} retries.");
+        Assert.Equal(2, proxy.ConnectionsAccepted);
+        Assert.Equal(500, await stack.BalanceAsync(pool.Escrow));
+    }
+
     [Theory]
     [InlineData("00:00:00")]
     [InlineData("-00:00:01")]
@@ -679,6 +723,102 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         {
             written.Add(message);
             return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// A TCP proxy to one address whose open connections can be silenced, as when the host behind them vanishes without
+    /// a FIN or RST (node failure, partition): bytes sent either way are dropped and the connection stays open. A
+    /// connection made afterwards reaches the address as before.
+    /// </summary>
+    private sealed class SilencingProxy : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly Uri _target;
+        private readonly List<Connection> _connections = [];
+        private readonly Task _accepting;
+        private int _accepted;
+
+        private SilencingProxy(Uri target)
+        {
+            _target = target;
+            _listener.Start();
+            _accepting = AcceptAsync();
+        }
+
+        public static SilencingProxy Start(Uri target) => new(target);
+
+        public string Url => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+        public int ConnectionsAccepted => System.Threading.Volatile.Read(ref _accepted);
+
+        public void SilenceOpenConnections()
+        {
+            lock (_connections)
+            {
+                _connections.ForEach(connection => connection.Silenced = true);
+            }
+        }
+
+        private async Task AcceptAsync()
+        {
+            while (true)
+            {
+                var incoming = await _listener.AcceptTcpClientAsync(); // throws once the listener stops
+                var outgoing = new TcpClient();
+                await outgoing.ConnectAsync(_target.Host, _target.Port);
+                var connection = new Connection(incoming, outgoing);
+                lock (_connections)
+                {
+                    _connections.Add(connection);
+                }
+                Interlocked.Increment(ref _accepted);
+                _ = connection.PumpAsync(incoming.GetStream(), outgoing.GetStream());
+                _ = connection.PumpAsync(outgoing.GetStream(), incoming.GetStream());
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            await _accepting.ContinueWith(_ => { }); // ends with the listener
+            lock (_connections)
+            {
+                _connections.ForEach(connection => connection.Dispose());
+            }
+        }
+
+        private sealed class Connection(TcpClient incoming, TcpClient outgoing) : IDisposable
+        {
+            public volatile bool Silenced;
+
+            public async Task PumpAsync(Stream from, Stream to)
+            {
+                var buffer = new byte[16 * 1024];
+                try
+                {
+                    int read;
+                    while ((read = await from.ReadAsync(buffer)) > 0)
+                    {
+                        if (!Silenced)
+                        {
+                            await to.WriteAsync(buffer.AsMemory(0, read));
+                        }
+                    }
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+                {
+                }
+                if (!Silenced)
+                {
+                    Dispose(); // one side closed: close the other; a silenced connection's host never does
+                }
+            }
+
+            public void Dispose()
+            {
+                incoming.Dispose();
+                outgoing.Dispose();
+            }
         }
     }
 

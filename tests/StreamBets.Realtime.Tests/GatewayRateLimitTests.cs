@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +45,28 @@ public sealed class GatewayRateLimitTests
     }
 
     [Fact]
+    public async Task A_sync_whose_answer_was_lost_after_redis_counted_it_is_not_counted_twice()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        var lossy = new LostReplies(redis);
+        using var replicaA = Replica(lossy.Multiplexer);
+        using var replicaB = Replica(redis);
+        var client = $"user:{Guid.NewGuid()}";
+        Assert.All(Enumerable.Range(0, 30), _ => Assert.True(replicaA.Acquire(client, Settings.AuthenticatedPermitsPerWindow).Allowed));
+
+        // Redis counts A's 30, but the answer times out on the way back; A sends its counts again at the next sync.
+        lossy.Losing = true;
+        await replicaA.SyncAsync();
+        lossy.Losing = false;
+        await replicaA.SyncAsync();
+
+        // The client made 30 requests, not 60: B still has 20 to give once it knows of them.
+        Assert.True(replicaB.Acquire(client, Settings.AuthenticatedPermitsPerWindow).Allowed);
+        await replicaB.SyncAsync();
+        Assert.Equal(19, Enumerable.Range(0, 40).Count(_ => replicaB.Acquire(client, Settings.AuthenticatedPermitsPerWindow).Allowed));
+    }
+
+    [Fact]
     public async Task One_replica_is_exact_without_waiting_for_Redis()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
@@ -55,7 +78,7 @@ public sealed class GatewayRateLimitTests
         Assert.Equal(Settings.AnonymousPermitsPerWindow, admitted);
         await replica.SyncAsync();
         var window = _clock.GetUtcNow().ToUnixTimeSeconds() / Settings.WindowSeconds;
-        Assert.Equal(Settings.AnonymousPermitsPerWindow, (long)await redis.GetDatabase().StringGetAsync($"ratelimit:{client}:{window}"));
+        Assert.Equal(Settings.AnonymousPermitsPerWindow, (await redis.GetDatabase().HashValuesAsync($"ratelimit:{client}:{window}:by-replica")).Sum(count => (long)count));
     }
 
     [Fact]
@@ -225,6 +248,50 @@ public sealed class GatewayRateLimitTests
                 LastForwarded = context.Request.Headers;
             }
             return context.Response.StatusCode;
+        }
+    }
+
+    /// <summary>
+    /// Redis behind a connection whose answers can be lost: while <see cref="Losing"/>, every command runs on Redis and
+    /// its caller is told it timed out, as when the reply comes too late.
+    /// </summary>
+    private sealed class LostReplies
+    {
+        public LostReplies(IConnectionMultiplexer redis) => Multiplexer = LosingProxy.Wrap(redis, () => Losing);
+
+        public IConnectionMultiplexer Multiplexer { get; }
+        public bool Losing { get; set; }
+    }
+
+    /// <summary>Forwards every call (and wraps the databases and batches it hands out); while losing, a command's task
+    /// fails with a timeout once Redis has answered it.</summary>
+    private class LosingProxy : DispatchProxy
+    {
+        private static readonly MethodInfo Lose = typeof(LosingProxy).GetMethod(nameof(LoseAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
+        private object _target = null!;
+        private Func<bool> _losing = null!;
+
+        public static T Wrap<T>(T target, Func<bool> losing) where T : class
+        {
+            var proxy = Create<T, LosingProxy>();
+            var forwarding = (LosingProxy)(object)proxy;
+            (forwarding._target, forwarding._losing) = (target, losing);
+            return proxy;
+        }
+
+        // By the declared type: Redis's batch is a database too.
+        protected override object? Invoke(MethodInfo? method, object?[]? args) => method!.Invoke(_target, args) switch
+        {
+            IDatabase database when method.ReturnType == typeof(IDatabase) => Wrap(database, _losing),
+            IBatch batch when method.ReturnType == typeof(IBatch) => Wrap(batch, _losing),
+            Task task when _losing() && method.ReturnType.IsGenericType => Lose.MakeGenericMethod(method.ReturnType.GetGenericArguments()[0]).Invoke(null, [task]),
+            var result => result,
+        };
+
+        private static async Task<T> LoseAsync<T>(Task<T> reply)
+        {
+            await reply; // Redis ran it
+            throw new TimeoutException("The reply came too late.");
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -21,5 +23,25 @@ public sealed class GatewayTests(RealtimeStack stack)
         Assert.Equal(12_345, (await client.WaitForAsync("WalletChanged")).Number("balanceMinor"));
         Assert.Equal("Via Gateway", sent.Text("displayName"));
         Assert.Equal(sent.Text("id"), (await anonymous.WaitForAsync("ChatMessage")).Text("id"));
+    }
+
+    [Fact]
+    public async Task The_hub_works_through_the_gateway_as_one_websocket_request_with_the_token_in_the_authorization_header()
+    {
+        // As the web app connects: no negotiate, which the gateway could send to another replica than the WebSocket.
+        var token = RealtimeStack.Token(Guid.NewGuid(), displayName: "No Negotiate");
+        await using var connection = new HubConnectionBuilder()
+            .WithUrl($"{stack.Gateway}/hubs/live", options =>
+            {
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = true;
+                options.AccessTokenProvider = () => Task.FromResult<string?>(token);
+            })
+            .Build();
+
+        await connection.StartAsync();
+        var sent = await connection.InvokeAsync<JsonElement>("SendChat", TestEvents.NewChannel(), "one request");
+
+        Assert.Equal("No Negotiate", sent.Text("displayName")); // signed in: anonymous connections cannot chat
     }
 }

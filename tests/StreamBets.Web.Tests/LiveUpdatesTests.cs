@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StreamBets.FrontEnd.Auth;
@@ -22,6 +23,16 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
     private readonly List<LiveMessage> _raised = [];
     private StandInHub? _hub;
     private LiveUpdates? _live;
+
+    [Fact]
+    public async Task The_hub_connection_is_one_websocket_request_so_it_cannot_land_on_two_realtime_replicas()
+    {
+        await ConnectedAsync();
+
+        // No negotiate before it, which the gateway could send to another replica than the WebSocket's; and the front
+        // end's key still travels, so an anonymous visitor is counted against the front end's budget.
+        Assert.Equal(["GET /hubs/live (WebSocket) vouched"], _hub!.Requests);
+    }
 
     [Fact]
     public async Task Messages_a_stream_skipped_are_caught_up_when_they_do_not_follow_within_a_second()
@@ -311,7 +322,8 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
 
     private LiveUpdates NewLiveUpdates()
     {
-        var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", $"http://127.0.0.1:{_port}")]).Build());
+        var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection(
+            [new("Gateway:Url", $"http://127.0.0.1:{_port}"), new(FrontEndVouching.KeySetting, "front-end-key")]).Build());
         _live = new LiveUpdates(address, new UserSession(new Anonymous(), tokens: null!), _clock, NullLogger<LiveUpdates>.Instance);
         _live.OddsChanged += Record;
         _live.PoolStateChanged += Record;

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StreamBets.Web.Live;
 
@@ -14,7 +15,7 @@ namespace StreamBets.Web.Tests;
 /// the client makes, pushes what a test says to every connection, and answers CatchUp from every message numbered so
 /// far, pushed or not (as Realtime's replay does), or with catch-up-gap for a stream it was told to forget or asked
 /// after a number it has not handed out (a counter that went back). It takes chat lines, and can refuse a call as one
-/// too many or with any other refusal.
+/// too many or with any other refusal. It records the requests that reach it.
 /// </summary>
 public sealed class StandInHub : IAsyncDisposable
 {
@@ -23,6 +24,7 @@ public sealed class StandInHub : IAsyncDisposable
     private readonly ConcurrentDictionary<string, bool> _forgotten = new();
     private readonly ConcurrentDictionary<string, HubCallerContext> _connections = new();
     private readonly ConcurrentQueue<string> _calls = new();
+    private readonly ConcurrentQueue<string> _requests = new();
     private readonly ConcurrentDictionary<string, (int Left, string Refusal)> _refusals = new();
     private const string RateLimited = "rate-limited: Slow down: at most 250 watch, catch-up and chat history calls at once, then 5 a second. Try again in 1 s.";
 
@@ -38,10 +40,22 @@ public sealed class StandInHub : IAsyncDisposable
         var hub = new StandInHub();
         builder.Services.AddSingleton(hub);
         hub._app = builder.Build();
+        hub._app.Use((context, next) =>
+        {
+            var request = context.Request;
+            var webSocket = request.Headers.Upgrade == "websocket" ? " (WebSocket)" : "";
+            var vouched = request.Headers.ContainsKey(FrontEndVouching.KeyHeader) ? " vouched" : "";
+            hub._requests.Enqueue($"{request.Method} {request.Path}{webSocket}{vouched}");
+            return next(context);
+        });
         hub._app.MapHub<LiveHub>("/hubs/live");
         await hub._app.StartAsync();
         return hub;
     }
+
+    /// <summary>The HTTP requests that reached it: "POST /hubs/live/negotiate", "GET /hubs/live (WebSocket) vouched" (with
+    /// the front end's key header)...</summary>
+    public IReadOnlyList<string> Requests => [.. _requests];
 
     /// <summary>"WatchPool {id}", "CatchUp {stream} {after}" and so on, in the order the client called.</summary>
     public IReadOnlyList<string> Calls => [.. _calls];

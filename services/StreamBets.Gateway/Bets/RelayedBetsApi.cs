@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.Contracts.Bets;
+using StreamBets.Gateway.Problems;
 
 namespace StreamBets.Gateway.Bets;
 
@@ -28,8 +29,6 @@ public static class RelayedBetsApi
 
     /// <summary>W3C Trace Context: a vendor must pass on at least 512 characters of tracestate, and may drop the rest.</summary>
     public const int MaxTracestateLength = 512;
-
-    private const string InvalidRequest = "https://streambets.dev/problems/invalid-request";
 
     public static IEndpointRouteBuilder MapRelayedBets(this IEndpointRouteBuilder app)
     {
@@ -57,7 +56,7 @@ public static class RelayedBetsApi
             await TypedResults.Problem(
                 statusCode: StatusCodes.Status413PayloadTooLarge,
                 title: "Bet too large",
-                type: "https://streambets.dev/problems/request-too-large",
+                type: GatewayProblems.RequestTooLarge,
                 detail: $"A bet's body is a small JSON object (poolId, outcomeId, stakeMinor); this one is over {MaxBodyBytes} bytes.")
                 .ExecuteAsync(http);
             return;
@@ -83,7 +82,7 @@ public static class RelayedBetsApi
             await TypedResults.Problem(
                 statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "Try again",
-                type: "https://streambets.dev/problems/dependency-unavailable",
+                type: GatewayProblems.DependencyUnavailable,
                 detail: "The Bet Engine did not answer, so this bet may or may not be placed; send it again with the same Idempotency-Key to learn which.")
                 .ExecuteAsync(http);
             return;
@@ -128,11 +127,12 @@ public static class RelayedBetsApi
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status415UnsupportedMediaType,
                 title: "The request could not be read.",
+                type: GatewayProblems.UnsupportedMediaType,
                 detail: $"The Content-Type is over {MaxContentTypeLength} characters; a bet is JSON: send application/json.");
         }
         return null;
     }
 
     private static ValidationProblem InvalidKey(string rule) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [rule] }, title: "Invalid bet", type: InvalidRequest);
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [rule] }, title: "Invalid bet", type: GatewayProblems.InvalidRequest);
 }

@@ -1,4 +1,5 @@
 using StreamBets.Gateway.Bets;
+using StreamBets.Gateway.Problems;
 using StreamBets.Gateway.RateLimiting;
 using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
 
@@ -10,6 +11,16 @@ internal static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddDefaultAuthentication();
+        // After the defaults' own customizing (trace id, instance), which this keeps.
+        builder.Services.PostConfigure<ProblemDetailsOptions>(options =>
+        {
+            var defaults = options.CustomizeProblemDetails;
+            options.CustomizeProblemDetails = context =>
+            {
+                defaults?.Invoke(context);
+                GatewayProblems.GiveStableType(context);
+            };
+        });
         builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
         builder.AddRedisFallbackHealthCheck();
         builder.Services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
@@ -18,9 +29,15 @@ internal static class Extensions
 
         // Players' bets go to the Bet Engine over one gRPC stream; everything else through the proxy. Without the default
         // resilience handler: its retries of a refused connection (2, 4, 8 s apart) held every bet to the answer deadline
-        // where the relay answers 503 at once, and the relay has its own deadline and reconnects.
+        // where the relay answers 503 at once, and the relay has its own deadline and reconnects. Pings because a stalled
+        // stream's drop disposes only the call: on a connection to a host that vanished without closing TCP, the next
+        // stream would open on it too and every bet wait out its deadline for minutes. The relay's stream is always open,
+        // so a ping follows 5 s without a frame, and 5 s without its answer closes the connection: found dead within 10 s
+        // (about one answer deadline), and a ping per 5 s idle costs nothing.
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
-        builder.Services.AddGrpcClient<BetEngineClient>(o => o.Address = new("http://_grpc.betengine")).RemoveAllResilienceHandlers();
+        builder.Services.AddGrpcClient<BetEngineClient>(o => o.Address = new("http://_grpc.betengine"))
+            .ConfigurePrimaryHandlerWithKeepAlivePings(pingDelay: TimeSpan.FromSeconds(5), pingTimeout: TimeSpan.FromSeconds(5))
+            .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
         builder.Services.AddOptions<BetRelayOptions>().Bind(builder.Configuration.GetSection(BetRelayOptions.SectionName))
             .Validate(o => o.AnswerDeadline > TimeSpan.Zero, $"{BetRelayOptions.SectionName}:AnswerDeadline must be positive.").ValidateOnStart();

@@ -7,9 +7,10 @@ namespace StreamBets.Gateway.RateLimiting;
 /// <summary>
 /// A fixed window per client, aligned to the clock so that every replica agrees where a window starts, and shared
 /// through Redis without a round trip per request. A replica admits on its own count plus the total Redis gave it at
-/// its last sync; every <see cref="RateLimitOptions.SyncInterval"/> it adds its new requests to each client's counter
-/// in one pipelined batch and reads the totals back. One replica is exact. With several, a client can get past its
-/// budget by what the other replicas admitted since their last sync.
+/// its last sync; every <see cref="RateLimitOptions.SyncInterval"/> it writes its count of each client's window into
+/// that window's hash (a field per replica) and reads back the sum, in one pipelined batch. A count is set, not added:
+/// a sync whose answer was lost after Redis took it is sent again without counting anything twice. One replica is
+/// exact. With several, a client can get past its budget by what the other replicas admitted since their last sync.
 /// </summary>
 public sealed partial class RedisRateLimiter(
     IConnectionMultiplexer redis,
@@ -17,7 +18,19 @@ public sealed partial class RedisRateLimiter(
     TimeProvider time,
     ILogger<RedisRateLimiter> logger) : BackgroundService
 {
+    /// <summary>Raises this replica's count (never lowers it: an older sync may land late), keeps the hash for two
+    /// windows, and returns every replica's count summed.</summary>
+    private const string SetCountAndSum = """
+        local known = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+        if tonumber(ARGV[2]) > known then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        local total = 0
+        for _, count in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(count) end
+        return total
+        """;
+
     private readonly ConcurrentDictionary<string, ClientWindow> _windows = new(StringComparer.Ordinal);
+    private readonly RedisValue _replica = Guid.NewGuid().ToString("N");
 
     /// <summary>Counts a request of <paramref name="client"/> against <paramref name="limit"/> permits per window.</summary>
     public RateLimitDecision Acquire(string client, int limit)
@@ -43,7 +56,7 @@ public sealed partial class RedisRateLimiter(
                 var allowed = window.Count < limit;
                 if (allowed)
                 {
-                    window.Unsynced++;
+                    window.Own++;
                 }
                 return new RateLimitDecision(allowed, limit, retryAfter);
             }
@@ -60,13 +73,13 @@ public sealed partial class RedisRateLimiter(
         }
     }
 
-    /// <summary>Sends the requests admitted since the last sync and takes the totals of every replica back.</summary>
+    /// <summary>Sends this replica's count of each client with requests since the last sync, and takes the totals of every replica back.</summary>
     public async Task SyncAsync()
     {
         var windowMs = options.Value.WindowSeconds * 1000L;
         var current = time.GetUtcNow().ToUnixTimeMilliseconds() / windowMs;
         var batch = redis.GetDatabase().CreateBatch();
-        var sent = new List<(ClientWindow Window, long Index, int Delta, Task<long> Total)>();
+        var sent = new List<(ClientWindow Window, long Index, int Own, Task<RedisResult> Total)>();
         foreach (var (client, window) in _windows)
         {
             lock (window)
@@ -78,15 +91,13 @@ public sealed partial class RedisRateLimiter(
                     _windows.TryRemove(new KeyValuePair<string, ClientWindow>(client, window));
                     continue;
                 }
-                if (window.Unsynced == 0)
+                if (window.Own == window.Synced)
                 {
                     continue;
                 }
-                var key = (RedisKey)$"ratelimit:{client}:{window.Index}";
-                sent.Add((window, window.Index, window.Unsynced, batch.StringIncrementAsync(key, window.Unsynced)));
-                _ = batch.KeyExpireAsync(key, TimeSpan.FromMilliseconds(2 * windowMs), flags: CommandFlags.FireAndForget);
-                window.InFlight += window.Unsynced;
-                window.Unsynced = 0;
+                // Not the counters (strings) of the gateways before: during a rolling deploy each kind limits on its own.
+                RedisKey key = $"ratelimit:{client}:{window.Index}:by-replica";
+                sent.Add((window, window.Index, window.Own, batch.ScriptEvaluateAsync(SetCountAndSum, [key], [_replica, window.Own, 2 * windowMs])));
             }
         }
         if (sent.Count == 0)
@@ -96,31 +107,23 @@ public sealed partial class RedisRateLimiter(
 
         batch.Execute();
         Exception? failure = null;
-        foreach (var (window, index, delta, total) in sent)
+        foreach (var (window, index, own, total) in sent)
         {
-            long? shared = null;
+            long shared;
             try
             {
-                shared = await total;
+                shared = (long)await total;
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                failure = e;
+                failure = e; // the count is sent again next time: Redis may have taken it, but it sets, not adds
+                continue;
             }
             lock (window)
             {
-                if (window.Index == index)
+                if (window.Index == index && own >= window.Synced)
                 {
-                    // Answered: Redis's total includes them. Lost: they are sent again next time.
-                    window.InFlight -= delta;
-                    if (shared is { } value)
-                    {
-                        window.Shared = Math.Max(window.Shared, value);
-                    }
-                    else
-                    {
-                        window.Unsynced += delta;
-                    }
+                    (window.Synced, window.Shared) = (own, Math.Max(window.Shared, shared));
                 }
             }
         }
@@ -134,15 +137,17 @@ public sealed partial class RedisRateLimiter(
     private sealed class ClientWindow
     {
         public long Index;
-        /// <summary>The client's total over every replica at the last sync, this replica's synced requests included.</summary>
+        /// <summary>The client's total over every replica at the last sync, this replica's <see cref="Synced"/> included.</summary>
         public long Shared;
-        public int InFlight;
-        public int Unsynced;
+        /// <summary>The requests this replica admitted in the window.</summary>
+        public int Own;
+        /// <summary>How many of <see cref="Own"/> Redis's <see cref="Shared"/> includes.</summary>
+        public int Synced;
         public bool Dropped;
 
-        public long Count => Shared + InFlight + Unsynced;
+        public long Count => Shared + Own - Synced;
 
-        public void Start(long index) => (Index, Shared, InFlight, Unsynced) = (index, 0, 0, 0);
+        public void Start(long index) => (Index, Shared, Own, Synced) = (index, 0, 0, 0);
     }
 
     [LoggerMessage(EventId = 1, EventName = "RateLimitSyncFailed", Level = LogLevel.Warning,

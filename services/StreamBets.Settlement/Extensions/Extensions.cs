@@ -29,15 +29,18 @@ internal static class Extensions
 
         // gRPC: the bets (BetEngine), the payouts (Pools), the money (Users' wallet). The defaults' HTTP resilience
         // handler is removed: its 10 s attempt timeout would cut the streaming calls, and the run retries by itself
-        // (every transfer id is derived, so a retry is always safe).
+        // (every transfer id is derived, so a retry is always safe). Pings find a peer host that vanished, so a retry's
+        // call does not hang on its dead connection too (until the stream idle timeout, again and again).
         const int MaxMessageBytes = 64 * 1024 * 1024;
+        var pingDelay = TimeSpan.FromSeconds(15);
+        var pingTimeout = TimeSpan.FromSeconds(15);
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
         builder.Services.AddGrpcClient<BetEngineClient>(o => o.Address = new("http://_grpc.betengine"))
-            .ConfigureChannel(c => c.MaxReceiveMessageSize = MaxMessageBytes).ConfigurePrimaryHttpMessageHandler(PingingHandler).RemoveAllResilienceHandlers();
+            .ConfigureChannel(c => c.MaxReceiveMessageSize = MaxMessageBytes).ConfigurePrimaryHandlerWithKeepAlivePings(pingDelay, pingTimeout).RemoveAllResilienceHandlers();
         builder.Services.AddGrpcClient<PoolsClient>(o => o.Address = new("http://_grpc.pools"))
-            .ConfigureChannel(c => c.MaxReceiveMessageSize = MaxMessageBytes).ConfigurePrimaryHttpMessageHandler(PingingHandler).RemoveAllResilienceHandlers();
+            .ConfigureChannel(c => c.MaxReceiveMessageSize = MaxMessageBytes).ConfigurePrimaryHandlerWithKeepAlivePings(pingDelay, pingTimeout).RemoveAllResilienceHandlers();
         builder.Services.AddGrpcClient<WalletClient>(o => o.Address = new("http://_grpc.users"))
-            .ConfigureChannel(c => c.MaxReceiveMessageSize = MaxMessageBytes).ConfigurePrimaryHttpMessageHandler(PingingHandler).RemoveAllResilienceHandlers();
+            .ConfigureChannel(c => c.MaxReceiveMessageSize = MaxMessageBytes).ConfigurePrimaryHandlerWithKeepAlivePings(pingDelay, pingTimeout).RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
         var services = builder.Services;
@@ -49,16 +52,4 @@ internal static class Extensions
         services.AddSingleton<SettlementBacklog>();
         services.AddHostedService(sp => sp.GetRequiredService<SettlementBacklog>());
     }
-
-    /// <summary>
-    /// HTTP/2 pings during calls: a peer host that vanished without closing TCP leaves a half-open connection that
-    /// nothing else detects, and every retry's call would hang on it too (until the stream idle timeout, again and again).
-    /// </summary>
-    private static SocketsHttpHandler PingingHandler() => new()
-    {
-        EnableMultipleHttp2Connections = true,
-        KeepAlivePingDelay = TimeSpan.FromSeconds(15),
-        KeepAlivePingTimeout = TimeSpan.FromSeconds(15),
-        KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-    };
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using StreamBets.Web.Auth;
@@ -215,6 +216,10 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         var connection = new HubConnectionBuilder()
             .WithUrl(_gateway.HubUri, options =>
             {
+                // One request, the WebSocket, so it needs no stickiness: with negotiate first, the gateway could send the
+                // two to different Realtime replicas, and the second would be refused ("No Connection with that ID").
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = true;
                 // Called on every (re)connect, so a reconnect always carries a fresh token; anonymous visitors send none.
                 options.AccessTokenProvider = () => _session.AccessTokenAsync(_stopping.Token);
                 // An anonymous visitor's connection is counted against this front end's budget, not its one address's.
