@@ -54,6 +54,11 @@ public static class Problems
     public static DomainError KycCheckNotInReview() =>
         new("kyc-check-not-in-review", StatusCodes.Status409Conflict, "Check not in review", "Only checks waiting in the review queue can be decided.");
 
+    /// <summary>Four eyes: an admin's own identity check is decided by another admin.</summary>
+    public static DomainError OwnKycReview() =>
+        new("own-kyc-review", StatusCodes.Status403Forbidden, "Your own check",
+            "Admins cannot approve or reject their own identity check; another admin must review it.");
+
     public static DomainError InvalidWebhookSignature() =>
         new("invalid-webhook-signature", StatusCodes.Status401Unauthorized, "Invalid signature", "The webhook signature does not match its body.");
 

@@ -314,7 +314,7 @@ public sealed class ConfirmationTests : ConsoleTest
     private (IRenderedComponent<KycReviews> Page, KycReview Review, string Row) KycReviewsWithOneCheck()
     {
         var review = new KycReview(Guid.NewGuid(), Guid.NewGuid(), "Ana", "ana@example.com", "BR", "sandbox", "consider", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
-        Gateway.Answer("/api/users/admin/kyc/reviews", () => new[] { review });
+        Gateway.Answer("/api/users/admin/kyc/reviews", () => new KycReviewPage([review], null));
         foreach (var (decision, status) in new[] { ("approve", "approved"), ("reject", "rejected") })
         {
             Gateway.Answer($"/api/users/admin/kyc/reviews/{review.CheckId}/{decision}",

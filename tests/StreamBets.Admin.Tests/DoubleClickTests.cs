@@ -74,7 +74,7 @@ public sealed class DoubleClickTests : ConsoleTest
     public async Task Approve_clicked_twice_is_sent_once_and_says_decided()
     {
         var review = new KycReview(Guid.NewGuid(), Guid.NewGuid(), "Ana", "ana@example.com", "BR", "sandbox", "consider", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
-        Gateway.Answer("/api/users/admin/kyc/reviews", () => new[] { review });
+        Gateway.Answer("/api/users/admin/kyc/reviews", () => new KycReviewPage([review], null));
         Gateway.Answer($"/api/users/admin/kyc/reviews/{review.CheckId}/approve",
             () => new KycCheck(review.CheckId, "sandbox", "p-1", "approved", "clear", review.CreatedAt, DateTimeOffset.UtcNow));
         var page = Bunit.Render<KycReviews>();
@@ -92,7 +92,7 @@ public sealed class DoubleClickTests : ConsoleTest
     public async Task A_second_approve_where_the_first_was_never_approves_the_next_player()
     {
         var (ana, bia) = (Review("Ana"), Review("Bia"));
-        Gateway.Answer("/api/users/admin/kyc/reviews", () => new[] { ana, bia });
+        Gateway.Answer("/api/users/admin/kyc/reviews", () => new KycReviewPage([ana, bia], null));
         Gateway.Answer($"/api/users/admin/kyc/reviews/{ana.CheckId}/approve",
             () => new KycCheck(ana.CheckId, "sandbox", "p-1", "approved", "clear", ana.CreatedAt, DateTimeOffset.UtcNow));
         Gateway.Answer($"/api/users/admin/kyc/reviews/{bia.CheckId}/approve",
@@ -115,6 +115,23 @@ public sealed class DoubleClickTests : ConsoleTest
         Assert.Equal([ana.CheckId.ToString(), bia.CheckId.ToString()], rows.Select(r => r.GetAttribute("data-check-id")));
         Assert.Equal("Approved", rows[0].GetAttribute("data-decision"));
         Assert.Equal(2, rows[1].QuerySelectorAll("button").Length);
+    }
+
+    [Fact]
+    public async Task Show_more_reviews_clicked_twice_lists_the_next_page_of_the_queue_once()
+    {
+        var (ana, bia) = (Review("Ana"), Review("Bia"));
+        Gateway.Answer("/api/users/admin/kyc/reviews?limit=20", () => new KycReviewPage([ana], "c1"));
+        Gateway.Answer("/api/users/admin/kyc/reviews?limit=20&cursor=c1", () => new KycReviewPage([bia], null));
+        var page = Bunit.Render<KycReviews>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=kyc-review]")));
+
+        await ClickTwiceAsync(page, "[data-testid=more-reviews]", "/api/users/admin/kyc/reviews?limit=20&cursor=c1");
+
+        var rows = page.FindAll("[data-testid=kyc-review]");
+        Assert.Equal([ana.CheckId.ToString(), bia.CheckId.ToString()], rows.Select(r => r.GetAttribute("data-check-id")));
+        Assert.Single(Gateway.Requests, r => r.StartsWith("GET /api/users/admin/kyc/reviews?limit=20&cursor=c1", StringComparison.Ordinal));
+        Assert.Empty(page.FindAll("[data-testid=more-reviews]")); // the last page
     }
 
     private static KycReview Review(string name) =>

@@ -36,6 +36,9 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Starts at a whole millisecond, so times survive PostgreSQL's microsecond precision unchanged.</summary>
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
     public string ConnectionString { get; private set; } = "";
+
+    /// <summary>How many connections the service's pool holds: more requests at once than this must queue, not starve it.</summary>
+    public int MaxPoolSize => new NpgsqlConnectionStringBuilder(ConnectionString).MaxPoolSize;
     public string RedisConnectionString { get; private set; } = "";
 
     /// <summary>This app's own Redis Streams key prefix, so the events it publishes are its alone.</summary>

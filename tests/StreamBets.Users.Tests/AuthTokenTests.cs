@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -266,6 +267,78 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
 
         using var client = app.CreateClient();
         Assert.Equal(HttpStatusCode.Unauthorized, (await RefreshAsync(client, player.Tokens.RefreshToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task More_sessions_refreshing_at_once_than_the_connection_pool_holds_are_all_answered_promptly()
+    {
+        // Rotating the token key pair makes every app refresh at once.
+        var player = await app.NewPlayerAsync();
+        var sessions = await Task.WhenAll(Enumerable.Range(0, app.MaxPoolSize + 10).Select(_ => app.LoginAsync(player.Email, player.Password)));
+        using var client = app.CreateClient();
+
+        var clock = Stopwatch.StartNew();
+        var answers = await Task.WhenAll(sessions.Select(session => RefreshAsync(client, session.RefreshToken)));
+        var elapsed = clock.Elapsed;
+
+        Assert.All(answers, answer => Assert.Equal(HttpStatusCode.OK, answer.StatusCode));
+        // Well under Npgsql's 15-second wait for a pooled connection, which a starved pool runs into.
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"{sessions.Length} refreshes took {elapsed}.");
+    }
+
+    [Fact]
+    public async Task An_access_token_never_outlives_its_session()
+    {
+        var player = await app.NewPlayerAsync();
+        var sessionEnds = await SessionEndsAsync(player.Tokens);
+        using var client = app.CreateClient();
+
+        var lastMinute = await KeepRefreshingUntilAsync(client, player.Tokens, sessionEnds - TimeSpan.FromMinutes(1));
+
+        Assert.Equal(sessionEnds, lastMinute.ExpiresAt);
+        Assert.Equal(60, lastMinute.ExpiresIn);
+        Assert.InRange(new JsonWebToken(lastMinute.AccessToken).ValidTo, sessionEnds.UtcDateTime.AddSeconds(-1), sessionEnds.UtcDateTime);
+        using var lastClient = app.ClientFor(lastMinute.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await lastClient.GetAsync("/api/users/me")).StatusCode);
+        app.Clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await lastClient.GetAsync("/api/users/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Ending_a_users_sessions_also_revokes_a_session_that_ended_within_an_access_tokens_lifetime()
+    {
+        // An access token issued before tokens stopped at their session's end may outlive the session by minutes; only the
+        // revocation list refuses it then.
+        var player = await app.NewPlayerAsync();
+        var sessionEnds = await SessionEndsAsync(player.Tokens);
+        using var client = app.CreateClient();
+        await KeepRefreshingUntilAsync(client, player.Tokens, sessionEnds - TimeSpan.FromMinutes(1));
+        app.Clock.Advance(TimeSpan.FromMinutes(2));
+        using var admin = await app.AdminClientAsync();
+
+        var ended = await admin.PostAsync($"/api/users/admin/users/{player.Id}/sessions/end", null);
+
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        Assert.Equal(1, (await ended.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("ended").GetInt32());
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+        Assert.True(await redis.GetDatabase().KeyExistsAsync(SessionRevocation.Key(Sid(player.Tokens.AccessToken).ToString())));
+    }
+
+    private async Task<DateTimeOffset> SessionEndsAsync(TokenResponse tokens) =>
+        new(await app.ScalarAsync<DateTime>("SELECT expires_at FROM sessions WHERE id = $1", Sid(tokens.AccessToken)));
+
+    /// <summary>Keeps the session going with a refresh at least every 13 days (a refresh token lasts 14 unused), the last one at <paramref name="until"/>.</summary>
+    private async Task<TokenResponse> KeepRefreshingUntilAsync(HttpClient client, TokenResponse tokens, DateTimeOffset until)
+    {
+        while (app.Clock.GetUtcNow() < until)
+        {
+            var wait = until - app.Clock.GetUtcNow();
+            app.Clock.Advance(wait < TimeSpan.FromDays(13) ? wait : TimeSpan.FromDays(13));
+            var refreshed = await RefreshAsync(client, tokens.RefreshToken);
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+            tokens = (await refreshed.Content.ReadFromJsonAsync<TokenResponse>())!;
+        }
+        return tokens;
     }
 
     private static Task<HttpResponseMessage> RefreshAsync(HttpClient client, string refreshToken) =>

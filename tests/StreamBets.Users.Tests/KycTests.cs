@@ -129,7 +129,7 @@ public sealed class KycTests(AccountsTestApp app) : IClassFixture<AccountsTestAp
         Assert.Equal(1, (await StatusAsync(player)).Tier);
         using var admin = await app.AdminClientAsync();
 
-        var queue = await admin.GetFromJsonAsync<List<KycReviewItem>>("/api/users/admin/kyc/reviews");
+        var queue = (await admin.GetFromJsonAsync<KycReviewPage>("/api/users/admin/kyc/reviews"))!.Items;
         var approval = await admin.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/approve", new { note = "Document legible on second look" });
         var again = await admin.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/approve", new { note = (string?)null });
 
@@ -138,7 +138,31 @@ public sealed class KycTests(AccountsTestApp app) : IClassFixture<AccountsTestAp
         Assert.Equal(HttpStatusCode.OK, approval.StatusCode);
         Assert.Equal(2, (await StatusAsync(player)).Tier);
         Assert.Equal("https://streambets.dev/problems/kyc-check-not-in-review", (await again.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
-        Assert.DoesNotContain(await admin.GetFromJsonAsync<List<KycReviewItem>>("/api/users/admin/kyc/reviews") ?? [], i => i.CheckId == check.CheckId);
+        Assert.DoesNotContain((await admin.GetFromJsonAsync<KycReviewPage>("/api/users/admin/kyc/reviews"))!.Items, i => i.CheckId == check.CheckId);
+    }
+
+    [Fact]
+    public async Task An_admin_cannot_decide_their_own_check_and_another_admin_can()
+    {
+        var player = await app.NewPlayerAsync();
+        await app.ScalarAsync<object>("UPDATE users SET role = 'admin' WHERE id = $1", player.Id);
+        using var self = app.ClientFor((await app.LoginAsync(player.Email, player.Password)).AccessToken);
+        var check = await StartCheckAsync(player, lastName: "Consider");
+        Assert.True(await app.EventuallyAsync(async () => (await StatusAsync(player)).LatestCheck!.Status == "review", step: TimeSpan.FromSeconds(10)));
+
+        var ownApproval = await self.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/approve", new { note = "Looks like me" });
+        var ownRejection = await self.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/reject", new { note = "Never mind" });
+
+        Assert.Equal((HttpStatusCode.Forbidden, HttpStatusCode.Forbidden), (ownApproval.StatusCode, ownRejection.StatusCode));
+        var problem = (await ownApproval.Content.ReadFromJsonAsync<ProblemDetails>())!;
+        Assert.Equal("https://streambets.dev/problems/own-kyc-review", problem.Type);
+        Assert.Contains("another admin", problem.Detail);
+        var unchanged = await StatusAsync(player);
+        Assert.Equal((1, "review"), (unchanged.Tier, unchanged.LatestCheck!.Status));
+
+        using var other = await app.AdminClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await other.PostAsJsonAsync($"/api/users/admin/kyc/reviews/{check.CheckId}/approve", new { note = (string?)null })).StatusCode);
+        Assert.Equal(2, (await StatusAsync(player)).Tier);
     }
 
     [Fact]

@@ -141,7 +141,7 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
     {
         var player = await app.NewPlayerAsync();
         (await player.Client.PutAsJsonAsync("/api/users/me/limits", new { deposit24hMinor = 25_000 })).EnsureSuccessStatusCode();
-        var count = MaxPoolSize() + 10;
+        var count = app.MaxPoolSize + 10;
 
         var (answers, elapsed) = await TimedAsync(Enumerable.Range(0, count).Select(i => player.Client.SendAsync(Deposit(1_000, $"crowd-{i}-{Guid.NewGuid()}"))));
 
@@ -180,7 +180,7 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
     [Fact]
     public async Task More_players_depositing_at_once_than_the_connection_pool_holds_are_all_answered_promptly()
     {
-        var players = await Task.WhenAll(Enumerable.Range(0, MaxPoolSize() + 10).Select(_ => app.NewPlayerAsync()));
+        var players = await Task.WhenAll(Enumerable.Range(0, app.MaxPoolSize + 10).Select(_ => app.NewPlayerAsync()));
 
         var (answers, elapsed) = await TimedAsync(players.Select(p => p.Client.SendAsync(Deposit(1_000, $"crowd-{Guid.NewGuid()}"))));
 
@@ -239,8 +239,6 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
 
     /// <summary>Well under Npgsql's 15-second wait for a pooled connection, which a starved pool runs into.</summary>
     private static readonly TimeSpan PromptAnswer = TimeSpan.FromSeconds(10);
-
-    private int MaxPoolSize() => new NpgsqlConnectionStringBuilder(app.ConnectionString).MaxPoolSize;
 
     private static async Task<(HttpResponseMessage[] Answers, TimeSpan Elapsed)> TimedAsync(IEnumerable<Task<HttpResponseMessage>> requests)
     {

@@ -161,7 +161,7 @@ public sealed class GatewayDriver(DistributedApplication app) : IDisposable
     public async Task WaitForKycReviewAsync(TestUser user)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (!(await AdminGetAsync("/api/users/admin/kyc/reviews")).EnumerateArray().Any(r => r.GetProperty("userId").GetGuid() == user.Id))
+        while (!(await AdminGetAsync("/api/users/admin/kyc/reviews?limit=200")).GetProperty("items").EnumerateArray().Any(r => r.GetProperty("userId").GetGuid() == user.Id))
         {
             if (DateTime.UtcNow > deadline)
             {

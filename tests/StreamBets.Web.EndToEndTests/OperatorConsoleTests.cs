@@ -320,7 +320,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await Expect(row).ToHaveAttributeAsync("data-decision", "Rejected");
         });
 
-        var queue = await Api.AdminGetAsync("/api/users/admin/kyc/reviews");
+        var queue = (await Api.AdminGetAsync("/api/users/admin/kyc/reviews?limit=200")).GetProperty("items");
         Assert.DoesNotContain(queue.EnumerateArray(), r => r.GetProperty("userId").GetGuid() is var id && (id == approved.Id || id == rejected.Id));
         Assert.Equal(2, (await Api.AdminGetAsync($"/api/users/admin/users?email={Uri.EscapeDataString(approved.Email)}")).GetProperty("kycTier").GetInt32());
         Assert.Equal(1, (await Api.AdminGetAsync($"/api/users/admin/users?email={Uri.EscapeDataString(rejected.Email)}")).GetProperty("kycTier").GetInt32());

@@ -12,6 +12,10 @@ public sealed class AccountStore(NpgsqlDataSource db)
     public Task<UserAccount?> FindByIdAsync(Guid id, CancellationToken cancellationToken) =>
         SingleAsync(db.CreateCommand($"SELECT {Columns} FROM users WHERE id = $1").With(id), cancellationToken);
 
+    /// <summary>The same in the caller's transaction, for a caller that already holds a pooled connection.</summary>
+    public static Task<UserAccount?> FindByIdAsync(NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
+        SingleAsync(new NpgsqlCommand($"SELECT {Columns} FROM users WHERE id = $1", transaction.Connection, transaction).With(id), cancellationToken);
+
     /// <summary>Case-insensitive, through the same lower() as the unique index.</summary>
     public Task<UserAccount?> FindByEmailAsync(string email, CancellationToken cancellationToken) =>
         SingleAsync(db.CreateCommand($"SELECT {Columns} FROM users WHERE lower(email) = lower($1)").With(email), cancellationToken);

@@ -54,8 +54,16 @@ public static class KycApi
         return (await receiver.ReceiveAsync(provider, body.AsMemory(0, length), signature, cancellationToken)).ToOk();
     }
 
-    public static async Task<Ok<IReadOnlyList<KycReviewItem>>> ListReviewsAsync(KycReviewQueue queue, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await queue.ListAsync(cancellationToken));
+    /// <summary>The checks waiting for an admin, oldest first, a page at a time (<c>nextCursor</c> for the next).</summary>
+    public static async Task<Results<Ok<KycReviewPage>, ValidationProblem>> ListReviewsAsync(
+        string? cursor, int? limit, KycReviewQueue queue, CancellationToken cancellationToken)
+    {
+        if (OutcomeResults.InvalidPage(PageCursor.TryParse(cursor, out var after), limit, KycReviewQueue.MaxLimit) is { } invalid)
+        {
+            return invalid;
+        }
+        return TypedResults.Ok(await queue.ListAsync(after, limit ?? KycReviewQueue.DefaultLimit, cancellationToken));
+    }
 
     public static async Task<Results<Ok<KycCheckView>, ValidationProblem, ProblemHttpResult>> ApproveAsync(
         Guid checkId, KycDecisionRequest? request, ClaimsPrincipal user, KycReviewQueue queue, CancellationToken cancellationToken) =>

@@ -18,6 +18,24 @@ internal static class OutcomeResults
     public static ValidationProblem Invalid(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, type: DomainError.TypePrefix + "invalid-request");
 
+    /// <summary>
+    /// The ValidationProblem for a malformed page request of a keyset-paged list (a cursor this service did not issue, a
+    /// limit outside 1 to <paramref name="maxLimit"/>); null when it is well formed.
+    /// </summary>
+    public static ValidationProblem? InvalidPage(bool cursorIssued, int? limit, int maxLimit)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!cursorIssued)
+        {
+            errors["cursor"] = ["The cursor is not one this service issued."];
+        }
+        if (limit < 1 || limit > maxLimit)
+        {
+            errors["limit"] = [$"The limit must be between 1 and {maxLimit}."];
+        }
+        return errors.Count > 0 ? Invalid(errors) : null;
+    }
+
     public static ProblemHttpResult ToProblem(this DomainError error) =>
         TypedResults.Problem(detail: error.Detail, statusCode: error.Status, title: error.Title, type: error.Type);
 }

@@ -89,18 +89,9 @@ public static class WalletApi
     public static async Task<Results<Ok<WalletHistoryResponse>, ValidationProblem, ForbidHttpResult>> GetHistoryAsync(
         Guid userId, LedgerStore ledger, string? cursor, int? limit, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (!SequenceCursor.TryParse(cursor, out var before))
+        if (OutcomeResults.InvalidPage(SequenceCursor.TryParse(cursor, out var before), limit, LedgerHistoryPage.MaxLimit) is { } invalid)
         {
-            errors["cursor"] = ["The cursor is not one this service issued."];
-        }
-        if (limit is < 1 or > LedgerHistoryPage.MaxLimit)
-        {
-            errors["limit"] = [$"The limit must be between 1 and {LedgerHistoryPage.MaxLimit}."];
-        }
-        if (errors.Count > 0)
-        {
-            return OutcomeResults.Invalid(errors);
+            return invalid;
         }
 
         var page = await ledger.GetHistoryAsync(LedgerAccountId.ForUser(userId), before, limit ?? LedgerHistoryPage.DefaultLimit, cancellationToken);

@@ -19,10 +19,12 @@ public sealed class AccessTokenIssuer(IConfiguration configuration, IOptions<Aut
     private readonly SigningCredentials _credentials = new(SigningKey(configuration), SecurityAlgorithms.RsaSha256);
     private readonly JsonWebTokenHandler _handler = new();
 
-    public AccessToken Issue(UserAccount account, Guid sessionId)
+    /// <summary>A token for the session, never valid past <paramref name="sessionExpiresAt"/>: a session's end ends its tokens too.</summary>
+    public AccessToken Issue(UserAccount account, Guid sessionId, DateTimeOffset sessionExpiresAt)
     {
         var now = time.GetUtcNow();
-        var expires = now + options.Value.AccessTokenLifetime;
+        var lifetimeEnd = now + options.Value.AccessTokenLifetime;
+        var expires = sessionExpiresAt < lifetimeEnd ? sessionExpiresAt : lifetimeEnd;
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = AuthenticationDefaults.Issuer,

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using StreamBets.Users.Accounts;
-using StreamBets.Users.ResponsibleGambling;
 
 namespace StreamBets.Users.Auth;
 
@@ -22,7 +21,6 @@ public sealed partial class Authenticator(
     LoginThrottle throttle,
     AccessTokenIssuer accessTokens,
     SessionRevocationList revocations,
-    ResponsibleGamblingStore responsibleGambling,
     IPasswordHasher<UserAccount> hasher,
     TimeProvider time,
     ILogger<Authenticator> logger)
@@ -122,15 +120,16 @@ public sealed partial class Authenticator(
             return Problems.InvalidRefreshToken();
         }
 
-        var limits = await responsibleGambling.GetLimitsAsync(presented.UserId, cancellationToken);
-        if (limits[LimitKind.SessionMinutes].EffectiveValue(now) is { } minutes && now - presented.SessionStartedAt >= TimeSpan.FromMinutes(minutes))
+        // Everything below reads on this refresh's connection: see SessionStore.SessionTimeLimitAsync.
+        var sessionLimit = await SessionStore.SessionTimeLimitAsync(transaction, presented.UserId, cancellationToken);
+        if (sessionLimit.EffectiveValue(now) is { } minutes && now - presented.SessionStartedAt >= TimeSpan.FromMinutes(minutes))
         {
             await EndSessionAsync(transaction, presented.SessionId, "session-limit-reached", now, cancellationToken);
             return Problems.SessionLimitReached((int)minutes);
         }
 
         // Role and display name are read afresh, so a granted role reaches the token at the next refresh.
-        var account = await accounts.FindByIdAsync(presented.UserId, cancellationToken);
+        var account = await AccountStore.FindByIdAsync(transaction, presented.UserId, cancellationToken);
         if (account is null)
         {
             return Problems.InvalidRefreshToken();
@@ -179,7 +178,7 @@ public sealed partial class Authenticator(
 
     private TokenResponse Tokens(UserAccount account, SessionGrant grant)
     {
-        var access = accessTokens.Issue(account, grant.SessionId);
+        var access = accessTokens.Issue(account, grant.SessionId, grant.SessionExpiresAt);
         var expiresIn = (int)Math.Round((access.ExpiresAt - time.GetUtcNow()).TotalSeconds);
         return new TokenResponse(access.Token, "Bearer", expiresIn, access.ExpiresAt, grant.RefreshToken, grant.RefreshTokenExpiresAt, account.Id, account.Role);
     }

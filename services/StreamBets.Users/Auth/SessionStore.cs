@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using StreamBets.Users.Data;
+using StreamBets.Users.ResponsibleGambling;
 
 namespace StreamBets.Users.Auth;
 
-/// <summary>A login session and the refresh token that continues it.</summary>
-public sealed record SessionGrant(Guid SessionId, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt);
+/// <summary>A login session, when it ends, and the refresh token that continues it.</summary>
+public sealed record SessionGrant(Guid SessionId, DateTimeOffset SessionExpiresAt, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt);
 
 /// <summary>The session a presented refresh token belongs to, locked for the rest of the rotation.</summary>
 public sealed record PresentedRefreshToken(byte[] Hash, Guid SessionId, Guid UserId, DateTimeOffset SessionStartedAt, DateTimeOffset SessionExpiresAt,
@@ -55,6 +56,16 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
             reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4),
             reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6), reader.GetBoolean(7));
     }
+
+    /// <summary>
+    /// The user's session time limit, read in the refresh's own transaction: a refresh holding its connection while it
+    /// waited for a second one would let a burst of refreshes (every app after a key rotation) starve the pool.
+    /// </summary>
+    public static async Task<LimitSetting> SessionTimeLimitAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken) =>
+        await new NpgsqlCommand(
+            "SELECT value, has_pending, pending_value, pending_effective_at FROM rg_limits WHERE user_id = $1 AND kind = $2", transaction.Connection, transaction)
+            .With(userId).With(LimitKind.SessionMinutes.Code())
+            .QuerySingleOrDefaultAsync(reader => ResponsibleGamblingStore.ReadLimit(reader, 0), cancellationToken) ?? LimitSetting.None;
 
     /// <summary>
     /// Whether presenting this token means it was copied: it was superseded by a retry, or used up longer ago than a lost
@@ -109,13 +120,17 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         await revoke.With(sessionId).With(now).With(reason).ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Revokes every live session of the user; answers their ids.</summary>
+    /// <summary>
+    /// Revokes every session of the user whose access tokens may still be valid; answers their ids. That includes sessions
+    /// ended less than an access token's lifetime ago: a token issued before access tokens stopped at their session's end
+    /// may outlive it, and only the revocation list refuses it.
+    /// </summary>
     public async Task<IReadOnlyList<Guid>> RevokeAllAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var revoke = db.CreateCommand(
-            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 RETURNING id");
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $4 RETURNING id");
         var revoked = new List<Guid>();
-        await using var reader = await revoke.With(userId).With(now).With(reason).ExecuteReaderAsync(cancellationToken);
+        await using var reader = await revoke.With(userId).With(now).With(reason).With(now - options.Value.AccessTokenLifetime).ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             revoked.Add(reader.GetGuid(0));
@@ -139,7 +154,7 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         await using var insert = new NpgsqlCommand(
             "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at, issued_from) VALUES ($1, $2, $3, $4, $5)", transaction.Connection, transaction);
         await insert.With(hash).With(sessionId).With(now).With(expires).With(issuedFrom).ExecuteNonQueryAsync(cancellationToken);
-        return new SessionGrant(sessionId, token, expires);
+        return new SessionGrant(sessionId, sessionExpires, token, expires);
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

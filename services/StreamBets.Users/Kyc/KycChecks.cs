@@ -30,15 +30,22 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
             db.CreateCommand($"SELECT {Columns} FROM kyc_checks WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1").With(userId), cancellationToken);
     }
 
-    public async Task<IReadOnlyList<(KycCheck Check, string DisplayName, string Email, string Country)>> ReviewQueueAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks in review, oldest first, <paramref name="limit"/> at a time after <paramref name="after"/> (the last check of the
+    /// previous page), and one more when there is another page.
+    /// </summary>
+    public async Task<IReadOnlyList<(KycCheck Check, string DisplayName, string Email, string Country)>> ReviewQueueAsync(
+        PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         await using var select = db.CreateCommand(
             """
             SELECT k.id, k.user_id, k.provider, k.provider_check_id, k.status, k.provider_result, k.created_at, k.completed_at, k.decision_note,
                    u.display_name, u.email, u.country
             FROM kyc_checks k JOIN users u ON u.id = k.user_id
-            WHERE k.status = 'review' ORDER BY k.created_at
-            """);
+            WHERE k.status = 'review' AND (k.created_at, k.id) > ($1, $2)
+            ORDER BY k.created_at, k.id
+            LIMIT $3
+            """).With(after?.At ?? DateTimeOffset.MinValue).With(after?.Id ?? Guid.Empty).With(limit + 1);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var queue = new List<(KycCheck, string, string, string)>();
         while (await reader.ReadAsync(cancellationToken))

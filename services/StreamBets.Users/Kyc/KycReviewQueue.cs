@@ -4,15 +4,27 @@ namespace StreamBets.Users.Kyc;
 
 public sealed record KycReviewItem(Guid CheckId, Guid UserId, string DisplayName, string Email, string Country, string Provider, string? ProviderResult, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
 
+/// <summary>A page of the review queue; pass <see cref="NextCursor"/> back as <c>cursor</c> for the next one.</summary>
+public sealed record KycReviewPage(IReadOnlyList<KycReviewItem> Items, string? NextCursor);
+
 public sealed record KycDecisionRequest(string? Note);
 
 /// <summary>Checks the provider could not clear ("consider"), waiting for an admin to approve or reject them.</summary>
 public sealed class KycReviewQueue(NpgsqlDataSource db, KycChecks checks, TimeProvider time)
 {
-    public async Task<IReadOnlyList<KycReviewItem>> ListAsync(CancellationToken cancellationToken) =>
-        (await checks.ReviewQueueAsync(cancellationToken))
-        .Select(r => new KycReviewItem(r.Check.Id, r.Check.UserId, r.DisplayName, r.Email, r.Country, r.Check.Provider, r.Check.ProviderResult, r.Check.CreatedAt, r.Check.CompletedAt))
-        .ToList();
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 200;
+
+    /// <summary>A page of the queue, oldest first (the longest waiting is decided first); null <c>NextCursor</c> on the last page.</summary>
+    public async Task<KycReviewPage> ListAsync(PageCursor? after, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await checks.ReviewQueueAsync(after, limit, cancellationToken);
+        var items = rows.Take(limit)
+            .Select(r => new KycReviewItem(r.Check.Id, r.Check.UserId, r.DisplayName, r.Email, r.Country, r.Check.Provider, r.Check.ProviderResult, r.Check.CreatedAt, r.Check.CompletedAt))
+            .ToList();
+        // One row beyond the limit says whether another page exists, without a count query.
+        return new KycReviewPage(items, rows.Count > limit ? new PageCursor(items[^1].CreatedAt, items[^1].CheckId).ToString() : null);
+    }
 
     public async Task<Outcome<KycCheckView>> DecideAsync(Guid checkId, Guid adminId, bool approve, KycDecisionRequest request, CancellationToken cancellationToken)
     {
@@ -37,6 +49,10 @@ public sealed class KycReviewQueue(NpgsqlDataSource db, KycChecks checks, TimePr
         if (check is null)
         {
             return Problems.KycCheckNotFound();
+        }
+        if (check.UserId == adminId)
+        {
+            return Problems.OwnKycReview();
         }
         if (check.Status != KycCheckStatus.Review)
         {

@@ -38,7 +38,9 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
         SendAsync<PoolSummary>(HttpMethod.Post, $"/api/pools/{poolId}/cancel", new { }, cancellationToken: ct);
 
     // KYC review
-    public Task<ApiResult<KycReview[]>> KycReviewsAsync(CancellationToken ct = default) => GetAsync<KycReview[]>("/api/users/admin/kyc/reviews", ct);
+    /// <summary>The review queue, oldest first, a page at a time: null <paramref name="cursor"/> for the first.</summary>
+    public Task<ApiResult<KycReviewPage>> KycReviewsAsync(string? cursor, CancellationToken ct = default) =>
+        GetAsync<KycReviewPage>($"/api/users/admin/kyc/reviews?limit={PageSize}{Query("cursor", cursor)}", ct);
 
     public Task<ApiResult<KycCheck>> DecideKycAsync(Guid checkId, bool approve, string? note, CancellationToken ct = default) =>
         SendAsync<KycCheck>(HttpMethod.Post, $"/api/users/admin/kyc/reviews/{checkId}/{(approve ? "approve" : "reject")}", new { note }, cancellationToken: ct);

@@ -35,6 +35,8 @@ public sealed record PoolSummary(
 public sealed record KycReview(
     Guid CheckId, Guid UserId, string DisplayName, string Email, string Country, string Provider, string? ProviderResult, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
 
+public sealed record KycReviewPage(IReadOnlyList<KycReview> Items, string? NextCursor);
+
 public sealed record KycCheck(Guid CheckId, string Provider, string ProviderCheckId, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
 
 public sealed record Account(Guid Id, string Email, string DisplayName, string Role, int KycTier, string Country, DateTimeOffset CreatedAt);
