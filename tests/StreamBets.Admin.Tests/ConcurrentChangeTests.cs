@@ -125,8 +125,8 @@ public sealed class ConcurrentChangeTests : ConsoleTest
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=channel-link]")));
 
         links = []; // another operator moved it to another streamer
-        await page.Find("[data-testid=channel-link] button").ClickAsync(new());
-        await Confirmation(page, "[data-testid=channel-link]").ClickAsync(new());
+        await page.InvokeAsync(() => page.Find("[data-testid=channel-link] button").ClickAsync(new()));
+        await page.InvokeAsync(() => Confirmation(page, "[data-testid=channel-link]").ClickAsync(new()));
 
         Assert.Contains($"DELETE /api/pools/admin/channels/twitch/foo?ownerId={streamer.Id}", Gateway.Requests);
         Assert.Equal("channel-owner-changed", page.Find("[data-testid=problem]").GetAttribute("data-code"));
@@ -148,8 +148,8 @@ public sealed class ConcurrentChangeTests : ConsoleTest
     private static async Task DeleteAsync(IRenderedComponent<PoolSettings> page, string templateId)
     {
         var row = $"[data-template-id={templateId}]";
-        await Button(page, row, "Delete").ClickAsync(new());
-        await Confirmation(page, row).ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Delete").ClickAsync(new()));
+        await page.InvokeAsync(() => Confirmation(page, row).ClickAsync(new()));
     }
 
     private static Account Streamer(string name) =>

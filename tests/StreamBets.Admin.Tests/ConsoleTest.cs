@@ -77,11 +77,15 @@ public abstract class ConsoleTest : IAsyncLifetime
     protected static AngleSharp.Dom.IElement Dismissal<TPage>(IRenderedComponent<TPage> page, string row) where TPage : IComponent =>
         page.FindAll($"{row} [data-testid=confirm] button")[1];
 
-    /// <summary>Clicks a live pool's action ("Lock", "Cancel"), then the confirmation it opens.</summary>
+    /// <summary>
+    /// Clicks a live pool's action ("Lock", "Cancel"), then the confirmation it opens. Each is found and clicked on the
+    /// renderer: a page that renders by itself (a timed read, an answer) between a Find and a Click retires the handler
+    /// of the element found ("no event handler with ID"), as tests that clicked outside it did now and then.
+    /// </summary>
     protected static async Task ConfirmAsync<TPage>(IRenderedComponent<TPage> page, string row, string action) where TPage : IComponent
     {
-        await Button(page, row, action).ClickAsync(new());
-        await Confirmation(page, row).ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, action).ClickAsync(new()));
+        await page.InvokeAsync(() => Confirmation(page, row).ClickAsync(new()));
     }
 
     /// <summary>The element the page last moved keyboard focus to, by its element reference.</summary>

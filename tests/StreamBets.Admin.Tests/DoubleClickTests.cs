@@ -62,7 +62,7 @@ public sealed class DoubleClickTests : ConsoleTest
     public async Task Lock_clicked_twice_is_sent_once_and_says_locked()
     {
         var (page, pool, row) = LivePoolsWithOneToLock();
-        await Button(page, row, "Lock").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Lock").ClickAsync(new()));
 
         await ClickTwiceAsync(page, $"{row} [data-testid=confirm] button.primary", $"/api/pools/{pool.Id}/lock");
 
@@ -80,7 +80,7 @@ public sealed class DoubleClickTests : ConsoleTest
         var page = Bunit.Render<KycReviews>();
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=kyc-review]")));
 
-        await page.Find($"[data-check-id='{review.CheckId}'] button.primary").ClickAsync(new()); // Approve asks first
+        await page.InvokeAsync(() => page.Find($"[data-check-id='{review.CheckId}'] button.primary").ClickAsync(new())); // Approve asks first
 
         await ClickTwiceAsync(page, $"[data-check-id='{review.CheckId}'] [data-testid=confirm] button.primary", $"/api/users/admin/kyc/reviews/{review.CheckId}/approve");
 
@@ -101,7 +101,7 @@ public sealed class DoubleClickTests : ConsoleTest
         page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=kyc-review]").Count));
         var release = Gateway.HoldNext($"/api/users/admin/kyc/reviews/{ana.CheckId}/approve");
 
-        await FirstRowApprove(page).Single().ClickAsync(new()); // asks first
+        await page.InvokeAsync(() => FirstRowApprove(page).Single().ClickAsync(new())); // asks first
         var first = FirstRowApprove(page).Single().ClickAsync(new()); // the confirmation's Approve
         release.SetResult();
         await first;

@@ -27,7 +27,7 @@ public sealed class RequeueTests : ConsoleTest
         page.WaitForAssertion(() => Assert.Contains("Who wins the round?", page.Find($"[data-pool-id='{poolId}']").TextContent));
         Assert.Contains("escrow-account-missing", page.Find($"[data-pool-id='{poolId}']").TextContent);
 
-        await page.Find($"[data-pool-id='{poolId}'] button").ClickAsync(new());
+        await page.InvokeAsync(() => page.Find($"[data-pool-id='{poolId}'] button").ClickAsync(new()));
 
         var row = page.Find($"[data-pool-id='{poolId}']");
         Assert.Equal("due", row.GetAttribute("data-status"));

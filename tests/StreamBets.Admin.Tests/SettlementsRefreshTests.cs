@@ -25,7 +25,7 @@ public sealed class SettlementsRefreshTests : ConsoleTest
         Bunit.Services.GetRequiredService<NavigationManager>().NavigateTo("/settlements?status=running");
         var page = Bunit.Render<Settlements>();
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
-        await page.Find("button:not([type=submit])").ClickAsync(new()); // Show more
+        await page.InvokeAsync(() => page.Find("button:not([type=submit])").ClickAsync(new())); // Show more
         page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=settlement]").Count));
 
         // Meanwhile the first pool paid more of its bets, and the second pool's settlement finished.

@@ -35,8 +35,8 @@ public sealed class TimedReadTests : ConsoleTest
     {
         var (page, cancelled, other, row, slowRead) = await LivePoolsWithATimedReadOnItsWayAsync();
 
-        await Button(page, row, "Cancel").ClickAsync(new());
-        await Button(page, row, "Refund").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Cancel").ClickAsync(new()));
+        await page.InvokeAsync(() => Button(page, row, "Refund").ClickAsync(new()));
         Assert.Contains("is cancelled", page.Find("[data-testid=message]").TextContent);
 
         var renders = page.RenderCount;
@@ -58,8 +58,8 @@ public sealed class TimedReadTests : ConsoleTest
         var (page, cancelled, other, row, slowRead) = await LivePoolsWithATimedReadOnItsWayAsync();
 
         var slowCancel = Gateway.HoldNext($"/api/pools/{cancelled.Id}/cancel");
-        await Button(page, row, "Cancel").ClickAsync(new());
-        var cancelling = Button(page, row, "Refund").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Cancel").ClickAsync(new()));
+        var cancelling = page.InvokeAsync(() => Button(page, row, "Refund").ClickAsync(new()));
         await Gateway.WaitForRequestAsync($"POST /api/pools/{cancelled.Id}/cancel");
         var renders = page.RenderCount;
         slowRead.SetResult();
@@ -98,7 +98,7 @@ public sealed class TimedReadTests : ConsoleTest
         Assert.Equal("alertdialog", confirm.GetAttribute("role"));
         Assert.Equal($"Lock \"First blood?\" ({below.Channel})", Confirmation(page, belowRow).TextContent);
         Assert.Equal(Dismissal(page, belowRow).GetAttribute("blazor:elementReference"), FocusedLast());
-        await Confirmation(page, belowRow).ClickAsync(new());
+        await page.InvokeAsync(() => Confirmation(page, belowRow).ClickAsync(new()));
         Assert.Single(Gateway.Requests, r => r == $"POST /api/pools/{below.Id}/lock");
         Assert.Equal("Locked", page.Find(belowRow).GetAttribute("data-result"));
         Assert.Equal(page.Find("[data-testid=message]").GetAttribute("blazor:elementReference"), FocusedLast());
@@ -108,7 +108,7 @@ public sealed class TimedReadTests : ConsoleTest
     public async Task A_pool_that_locks_while_its_Lock_is_asked_closes_the_confirmation_and_keeps_its_Cancel()
     {
         var (page, pool, row) = LivePoolsWithOneToLock();
-        await Button(page, row, "Lock").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Lock").ClickAsync(new()));
 
         Gateway.Answer("/api/pools/admin/live", () => new[] { pool with { State = "Locked", BettingOpen = false } }); // its lock time came
         Clock.Advance(RefreshEvery);
@@ -128,9 +128,9 @@ public sealed class TimedReadTests : ConsoleTest
     {
         var (page, pool, row) = LivePoolsWithOneToLock();
 
-        await Button(page, row, "Cancel").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Cancel").ClickAsync(new()));
         Assert.Equal($"Refund 3 bets of \"{pool.Title}\" ({pool.Channel})", Confirmation(page, row).TextContent);
-        await Button(page, row, "Keep").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Keep").ClickAsync(new()));
 
         Assert.Empty(page.FindAll("[data-testid=confirm]"));
         Assert.Equal(Button(page, row, "Cancel").GetAttribute("blazor:elementReference"), FocusedLast());
@@ -171,7 +171,7 @@ public sealed class TimedReadTests : ConsoleTest
         Clock.Advance(RefreshEvery);
         await Gateway.WaitForRequestAsync("GET /api/settlements?limit=20&status=failed", count: 2);
 
-        await Button(page, row, "Requeue").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Requeue").ClickAsync(new()));
         Assert.Equal("due", page.Find(row).GetAttribute("data-status"));
 
         var renders = page.RenderCount;

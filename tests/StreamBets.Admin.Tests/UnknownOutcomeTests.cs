@@ -33,8 +33,8 @@ public sealed class UnknownOutcomeTests : ConsoleTest
         var row = $"[data-pool-id='{pool.Id}']";
         page.WaitForAssertion(() => Button(page, row, "Cancel"));
 
-        await Button(page, row, "Cancel").ClickAsync(new());
-        await Button(page, row, "Refund").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Cancel").ClickAsync(new()));
+        await page.InvokeAsync(() => Button(page, row, "Refund").ClickAsync(new()));
 
         var notice = page.Find("[data-testid=problem]").TextContent;
         Assert.Contains("may have been applied", notice);
@@ -77,7 +77,7 @@ public sealed class UnknownOutcomeTests : ConsoleTest
         var row = $"[data-pool-id='{poolId}']";
         page.WaitForAssertion(() => Button(page, row, "Requeue"));
 
-        await Button(page, row, "Requeue").ClickAsync(new());
+        await page.InvokeAsync(() => Button(page, row, "Requeue").ClickAsync(new()));
 
         var notice = page.Find("[data-testid=problem]");
         Assert.Equal("dependency-unavailable", notice.GetAttribute("data-code"));
