@@ -74,6 +74,25 @@ public sealed class OneOutcomeTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_player_whose_stakes_on_two_outcomes_were_refused_has_a_third_refused_unsent_not_another_ledger_call()
+    {
+        var pool = await stack.NewPoolAsync(outcomes: 3);
+        var player = await stack.NewPlayerAsync(Funds);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 1_000);
+        var second = stack.Admit(player, pool, pool.Outcomes[1], 1_000) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(1) };
+        var third = stack.Admit(player, pool, pool.Outcomes[2], 100) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(2) };
+
+        IReadOnlyList<PlacementResult> answers = [];
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().RunAsync(pool.Id, [first, second, third], results => answers = results, default);
+
+        Assert.Equal(BetRejectionCodes.InsufficientFunds, answers[0].Rejection?.Code);
+        Assert.Equal(BetRejectionCodes.InsufficientFunds, answers[1].Rejection?.Code);
+        Assert.Equal(BetRejectionCodes.SecondOutcome, answers[2].Rejection?.Code);
+        Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
     public async Task Recovery_lets_a_bet_stand_when_the_players_earlier_bet_on_another_outcome_was_refused_for_funds()
     {
         var pool = await stack.NewPoolAsync();

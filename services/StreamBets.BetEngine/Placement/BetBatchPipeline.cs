@@ -162,14 +162,16 @@ public sealed partial class BetBatchPipeline(
     /// a bet on another outcome than its player backs is refused <c>second-outcome</c> unsent. An outcome counts once a
     /// stake moved on it, so a bet on another outcome than the one its player is trying in this batch waits for the
     /// ledger's answers: refused if one of those stakes moved, sent otherwise. One TransferBatch per batch, and one more
-    /// only when a player tried two outcomes in it and every stake on the first was refused.
+    /// only when a player tried two outcomes in it and every stake on the first was refused. Never a third: a player
+    /// whose stakes on two outcomes were both refused has bets on a third refused <c>second-outcome</c> unsent, so one
+    /// player without funds tapping every outcome cannot hold the pool's batch for ten ledger calls.
     /// </summary>
     /// <param name="backed">The outcome each player backs already (stored).</param>
     private async Task<StakeDecision[]> MoveStakesAsync(IReadOnlyList<StakeDecision> decisions, Dictionary<Guid, Guid> backed, CancellationToken cancellationToken)
     {
         var known = decisions.ToArray();
         var waiting = Enumerable.Range(0, known.Length).Where(d => known[d].Rejection is null).ToList();
-        while (waiting.Count > 0)
+        for (var round = 1; waiting.Count > 0; round++)
         {
             var sending = new List<int>(waiting.Count);
             var later = new List<int>();
@@ -186,7 +188,14 @@ public sealed partial class BetBatchPipeline(
                 var tried = trying.TryAdd(bet.UserId, bet.OutcomeId) ? bet.OutcomeId : trying[bet.UserId];
                 if (!backed.ContainsKey(bet.UserId) && tried != bet.OutcomeId)
                 {
-                    later.Add(d);
+                    if (round < MaxStakeRounds)
+                    {
+                        later.Add(d);
+                    }
+                    else
+                    {
+                        known[d] = new StakeDecision(bet, StakeMovement.NotSent, BatchFinalizer.SecondOutcome());
+                    }
                     continue;
                 }
                 sending.Add(d);
@@ -202,6 +211,9 @@ public sealed partial class BetBatchPipeline(
         }
         return known;
     }
+
+    /// <summary>TransferBatch calls a batch may make: see <see cref="MoveStakesAsync"/>.</summary>
+    private const int MaxStakeRounds = 2;
 
     /// <summary>Step 1 alone: the bets of a batch written as pending. Recovery tests use it to stage a crash.</summary>
     public Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<AdmittedBet> batch, CancellationToken cancellationToken) =>
