@@ -187,14 +187,72 @@ public sealed class GatewayRateLimitTests
         await gateway.StatusAsync("/api/users/login", guesser, new Dictionary<string, string> { [ClientNetworks.Header] = "ip:203.0.113.7" });
         Assert.Equal($"ip:{guesser}", Relayed());
 
-        // Through a front end that vouches for the browser: the browser's /64, whatever the front end's caller wrote.
+        // Through a front end that vouches for the browser: the browser's /48, whatever the front end's caller wrote.
         await gateway.StatusAsync("/api/users/login", webServer, new Dictionary<string, string>
         {
             [FrontEndVouching.KeyHeader] = FrontEndKey,
             [FrontEndVouching.ClientAddressHeader] = AnAddressIn(browserNetwork).ToString(),
             [ClientNetworks.Header] = "unknown",
         });
-        Assert.Equal($"ip:{new IPAddress([.. browserNetwork, .. new byte[8]])}/64", Relayed());
+        Assert.Equal($"ip:{new IPAddress([.. browserNetwork[..6], .. new byte[10]])}/48", Relayed());
+    }
+
+    [Fact]
+    public async Task The_services_are_told_an_ipv6_clients_48_so_a_homes_many_64s_are_one_sign_in_source()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        var gateway = Gateway(replica);
+        var site = AnIpv6Network()[..6];
+        var relayed = new HashSet<string>();
+
+        // A home's /56 holds 256 /64s: ten of them, reached directly and through a front end, are still one site.
+        for (byte subnet = 1; subnet <= 10; subnet++)
+        {
+            var network = (byte[])[.. site, 0, subnet];
+            Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/login", AnAddressIn(network)));
+            relayed.Add(Assert.Single(gateway.LastForwarded![ClientNetworks.Header].ToArray())!);
+            Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/login", AnAddress(), new Dictionary<string, string>
+            {
+                [FrontEndVouching.KeyHeader] = FrontEndKey,
+                [FrontEndVouching.ClientAddressHeader] = AnAddressIn(network).ToString(),
+            }));
+            relayed.Add(Assert.Single(gateway.LastForwarded![ClientNetworks.Header].ToArray())!);
+        }
+
+        Assert.Equal($"ip:{new IPAddress([.. site, .. new byte[10]])}/48", Assert.Single(relayed));
+    }
+
+    [Fact]
+    public async Task An_ipv4_client_seen_as_ipv4_mapped_ipv6_is_the_same_client_as_through_a_front_end()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        var gateway = Gateway(replica);
+        var (client, webServer) = (AnAddress(), AnAddress());
+        var statuses = new List<int>();
+        var relayed = new HashSet<string>();
+
+        // A dual-stack socket reports an IPv4 client as ::ffff:a.b.c.d; the front end names it a.b.c.d.
+        for (var i = 0; i <= Settings.AnonymousPermitsPerWindow; i++)
+        {
+            statuses.Add(i % 2 == 0
+                ? await gateway.StatusAsync("/api/users/login", client.MapToIPv6())
+                : await gateway.StatusAsync("/api/users/login", webServer.MapToIPv6(), new Dictionary<string, string>
+                {
+                    [FrontEndVouching.KeyHeader] = FrontEndKey,
+                    [FrontEndVouching.ClientAddressHeader] = client.ToString(),
+                }));
+            if (statuses[^1] == StatusCodes.Status200OK)
+            {
+                relayed.Add(Assert.Single(gateway.LastForwarded![ClientNetworks.Header].ToArray())!);
+            }
+        }
+
+        Assert.Equal($"ip:{client}", Assert.Single(relayed));
+        // One budget for both ways in: the limiter's key is the same too.
+        Assert.All(statuses.Take(Settings.AnonymousPermitsPerWindow), s => Assert.Equal(StatusCodes.Status200OK, s));
+        Assert.Equal(StatusCodes.Status429TooManyRequests, statuses[^1]);
     }
 
     private const string FrontEndKey = "front-end-key-for-tests";

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using StreamBets.Users.Auth;
 
 namespace StreamBets.Users.Tests;
@@ -83,6 +84,20 @@ public sealed class AuthLockoutTests(AccountsTestApp app) : IClassFixture<Accoun
     }
 
     [Fact]
+    public async Task Failures_from_many_64s_of_one_ipv6_site_lock_the_email_only_from_that_site()
+    {
+        var player = await app.NewPlayerAsync();
+        using var client = app.CreateClient();
+
+        // 5 guesses from each of 2001:db8:0:1::1 ... 2001:db8:0:a::1, ten /64s of one home's /48: the gateway names them
+        // all by the /48, so they count as one source, which they lock, far below the ceiling across sources.
+        var guesses = await WrongPasswordsAsync(client, player.Email, 50, _ => GuesserIpv6Site);
+
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 4), .. Enumerable.Repeat(HttpStatusCode.Locked, 46)], guesses);
+        Assert.Equal(HttpStatusCode.OK, (await LoginAsync(client, player.Email, player.Password, Owner)).StatusCode);
+    }
+
+    [Fact]
     public async Task Concurrent_failures_are_all_counted_for_their_network_and_for_the_email()
     {
         var player = await app.NewPlayerAsync();
@@ -143,6 +158,87 @@ public sealed class AuthLockoutTests(AccountsTestApp app) : IClassFixture<Accoun
         Assert.Equal(HttpStatusCode.Locked, (await LoginAsync(client, locked, "wrong-password")).StatusCode);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_failure_counted_while_a_concurrent_delete_removes_its_rows_is_counted_afresh(bool deletedBeforeTheFailureStarts)
+    {
+        var throttle = app.Services.GetRequiredService<LoginThrottle>();
+        var email = AccountsTestApp.NewEmail("nobody");
+        await throttle.RecordFailureAsync(email, Guesser, default);
+        await using var deleter = new NpgsqlConnection(app.ConnectionString);
+        await deleter.OpenAsync();
+        await using var transaction = await deleter.BeginTransactionAsync();
+
+        // A delete in flight (the hourly cleanup, a success's reset) holds the rows; the failure waits for them, and the
+        // delete takes them either before the failure starts or while it waits.
+        await ExecuteAsync(transaction, deletedBeforeTheFailureStarts ? Delete : "SELECT 1 FROM login_failures WHERE email_key = $1 FOR UPDATE", email);
+        var failure = throttle.RecordFailureAsync(email, Guesser, default);
+        await WaitUntilBlockedByAsync(deleter.ProcessID);
+        if (!deletedBeforeTheFailureStarts)
+        {
+            await ExecuteAsync(transaction, Delete, email);
+        }
+        await transaction.CommitAsync();
+        await failure.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal([("", 1), (Guesser, 1)], await FailuresAsync(email));
+    }
+
+    [Fact]
+    public async Task Cleanup_running_beside_failures_neither_deadlocks_nor_loses_a_count()
+    {
+        var throttle = app.Services.GetRequiredService<LoginThrottle>();
+        string[] sources = [Guesser, Owner, OwnerIpv6];
+        using var stop = new CancellationTokenSource();
+        var cleanup = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await throttle.ForgetSettledAsync(default);
+            }
+        });
+
+        try
+        {
+            await FailAndCleanUpForAsync(throttle, sources, TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+        await cleanup; // a deadlock the cleanup lost would surface here
+    }
+
+    /// <summary>Rounds of failures beside the cleanup for about that long, each checked as it ends.</summary>
+    private async Task FailAndCleanUpForAsync(LoginThrottle throttle, string[] sources, TimeSpan duration)
+    {
+        var until = DateTime.UtcNow + duration;
+        do
+        {
+            // Rows the cleanup deletes while failures count in them: one failure each, past its window.
+            var emails = Enumerable.Range(0, 20).Select(_ => AccountsTestApp.NewEmail("nobody")).ToList();
+            var pairs = emails.SelectMany(email => sources.Select(source => (email, source))).ToList();
+            await Task.WhenAll(pairs.Select(p => throttle.RecordFailureAsync(p.email, p.source, default)));
+            app.Clock.Advance(TimeSpan.FromMinutes(15));
+
+            // Four more from each source, one after another, all sources at once: the first starts the count afresh.
+            await Task.WhenAll(pairs.Select(p => Task.Run(async () =>
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    await throttle.RecordFailureAsync(p.email, p.source, default);
+                }
+            })));
+
+            foreach (var email in emails)
+            {
+                Assert.Equal([("", 12), .. sources.Order(StringComparer.Ordinal).Select(s => (s, 4))], await FailuresAsync(email));
+            }
+        }
+        while (DateTime.UtcNow < until);
+    }
+
     [Fact]
     public void The_lock_counts_failures_in_a_rolling_window()
     {
@@ -157,13 +253,53 @@ public sealed class AuthLockoutTests(AccountsTestApp app) : IClassFixture<Accoun
         Assert.Equal((1, (DateTimeOffset?)null), (afterLock.Count, afterLock.LockedUntil));
     }
 
-    // Client networks as the gateway names them (docs/gateway.md).
+    // Client sites as the gateway names them (docs/gateway.md).
     private const string Guesser = "ip:203.0.113.66";
     private const string Owner = "ip:198.51.100.20";
-    private const string OwnerIpv6 = "ip:2001:db8:1:2::/64";
+    private const string OwnerIpv6 = "ip:2001:db8:1::/48";
+    private const string GuesserIpv6Site = "ip:2001:db8::/48";
+
+    private const string Delete = "DELETE FROM login_failures WHERE email_key = $1";
 
     private static Task<HttpResponseMessage> LoginAsync(HttpClient client, string email, string password, string? network = null) =>
         AccountsTestApp.AttemptLoginAsync(client, email, password, network);
+
+    /// <summary>The email's failure counts by source, the email's own row ('') first.</summary>
+    private async Task<List<(string Source, int Failures)>> FailuresAsync(string email)
+    {
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        await using var select = new NpgsqlCommand("SELECT source, failures FROM login_failures WHERE email_key = $1 ORDER BY source COLLATE \"C\"", connection);
+        select.Parameters.Add(new NpgsqlParameter { Value = email });
+        await using var reader = await select.ExecuteReaderAsync();
+        var failures = new List<(string, int)>();
+        while (await reader.ReadAsync())
+        {
+            failures.Add((reader.GetString(0), reader.GetInt32(1)));
+        }
+        return failures;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlTransaction transaction, string sql, string email)
+    {
+        await using var command = new NpgsqlCommand(sql, transaction.Connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = email });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Waits until some statement waits for a lock the given backend holds.</summary>
+    private async Task WaitUntilBlockedByAsync(int holder)
+    {
+        for (var waited = TimeSpan.Zero; waited < TimeSpan.FromSeconds(10); waited += TimeSpan.FromMilliseconds(20))
+        {
+            if (await app.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", holder) > 0)
+            {
+                return;
+            }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException("Nothing waited for the delete's locks.");
+    }
 
     /// <summary>Wrong passwords one after another, the i-th from network(i) (none by default); their answers in order.</summary>
     private static async Task<List<HttpStatusCode>> WrongPasswordsAsync(HttpClient client, string email, int count, Func<int, string?>? network = null)

@@ -1,25 +1,30 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 
 namespace StreamBets.Gateway.RateLimiting;
 
 /// <summary>The network a request comes from, as <see cref="ClientNetworks"/> judges it.</summary>
-/// <param name="Key">The rate limiter's client key for an anonymous request; relayed to the services as <see cref="ClientNetworks.Header"/>.</param>
+/// <param name="Key">The rate limiter's client key for an anonymous request: an IPv4 address or an IPv6 /64.</param>
+/// <param name="Site">
+/// The client's site, relayed to the services as <see cref="ClientNetworks.Header"/>: an IPv4 address or an IPv6 /48.
+/// Users counts failed sign-ins by it, and a home holds many /64s.
+/// </param>
 /// <param name="IsFrontEnd">A vouching front end's own network, for a call that names no browser: it has the front ends' budget.</param>
-public readonly record struct ClientNetwork(string Key, bool IsFrontEnd);
+public readonly record struct ClientNetwork(string Key, string Site, bool IsFrontEnd);
 
 /// <summary>
 /// Whose network a request comes from: the remote address, or the browser's when a front end vouches for it
-/// (<see cref="FrontEndVouching"/>), since the front ends' own address is every player's. An IPv6 address counts by its
-/// /64, the block one host or home is given. The rate limiter counts anonymous requests by it, and Users counts failed
-/// sign-ins by it (<see cref="Header"/>), so both judge a client the same way.
+/// (<see cref="FrontEndVouching"/>), since the front ends' own address is every player's. The rate limiter counts an
+/// anonymous request by its IPv6 /64, the block one host or home is given; Users counts failed sign-ins by its /48
+/// (<see cref="Header"/>), the site, since a home is usually given a /56 or /48 of /64s to pick from.
 /// </summary>
 public sealed class ClientNetworks(IConfiguration configuration)
 {
     /// <summary>
-    /// Set on every relayed request, replacing any copy the client sent; Users reads it as a sign-in's source
-    /// (StreamBets.Users LoginSource.Header, the same name: the services share no gateway code).
+    /// Set on every relayed request to <see cref="ClientNetwork.Site"/>, replacing any copy the client sent; Users reads it
+    /// as a sign-in's source (StreamBets.Users LoginSource.Header, the same name: the services share no gateway code).
     /// </summary>
     public const string Header = "X-StreamBets-Client-Network";
 
@@ -30,30 +35,43 @@ public sealed class ClientNetworks(IConfiguration configuration)
         var remote = request.HttpContext.Connection.RemoteIpAddress;
         if (!IsVouchingFrontEnd(request))
         {
-            return new(AddressKey(remote), IsFrontEnd: false);
+            return Client(remote);
         }
         // The browser's address, which the front end saw on the request it serves (a sign-in form, say); without one (a
         // token refresh from a live page) the front end's own.
-        return IPAddress.TryParse(request.Headers[FrontEndVouching.ClientAddressHeader], out var browser)
-            ? new(AddressKey(browser), IsFrontEnd: false)
-            : new($"front-end:{remote}", IsFrontEnd: true);
+        if (IPAddress.TryParse(request.Headers[FrontEndVouching.ClientAddressHeader], out var browser))
+        {
+            return Client(browser);
+        }
+        var frontEnd = $"front-end:{Unmapped(remote)}";
+        return new(frontEnd, frontEnd, IsFrontEnd: true);
     }
 
     /// <summary>
-    /// An IPv6 host usually holds a whole /64 and can take a fresh address in it for each request: counted by address,
-    /// it would have a budget per address. IPv4 (mapped into IPv6 too) stays one address, one client.
+    /// An IPv6 host usually holds a whole /64, and a home a /56 or /48, and can take a fresh address in them for each
+    /// request: counted by address, it would have a budget per address. An IPv4 address stays one address, one client.
     /// </summary>
-    public static string AddressKey(IPAddress? address)
+    private static ClientNetwork Client(IPAddress? address) =>
+        new(NetworkKey(address, ipv6PrefixLength: 64), NetworkKey(address, ipv6PrefixLength: 48), IsFrontEnd: false);
+
+    private static string NetworkKey(IPAddress? address, int ipv6PrefixLength)
     {
-        if (address is not { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } || address.IsIPv4MappedToIPv6)
+        address = Unmapped(address);
+        if (address is not { AddressFamily: AddressFamily.InterNetworkV6 })
         {
             return $"ip:{address}";
         }
         Span<byte> network = stackalloc byte[16];
         address.TryWriteBytes(network, out _);
-        network[8..].Clear();
-        return $"ip:{new IPAddress(network)}/64";
+        network[(ipv6PrefixLength / 8)..].Clear();
+        return $"ip:{new IPAddress(network)}/{ipv6PrefixLength}";
     }
+
+    /// <summary>
+    /// IPv4 mapped into IPv6 (<c>::ffff:203.0.113.7</c>, what a dual-stack socket reports for an IPv4 client) as plain
+    /// IPv4, so one client reaching the gateway directly and through a front end (which names it plainly) is one client.
+    /// </summary>
+    private static IPAddress? Unmapped(IPAddress? address) => address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
 
     private bool IsVouchingFrontEnd(HttpRequest request) =>
         _frontEndKey is not null && request.Headers[FrontEndVouching.KeyHeader] is [{ } presented]

@@ -5,8 +5,8 @@ namespace StreamBets.Gateway.RateLimiting;
 
 /// <summary>
 /// Answers a client over its budget with 429, a Retry-After header and problem details.
-/// Authenticated clients are counted by user id, anonymous ones by their network (<see cref="ClientNetworks"/>), which
-/// every relayed request also carries to the services behind (<see cref="ClientNetworks.Header"/>).
+/// Authenticated clients are counted by user id, anonymous ones by their network (<see cref="ClientNetworks"/>), whose
+/// site every relayed request also carries to the services behind (<see cref="ClientNetworks.Header"/>).
 /// </summary>
 public sealed class RateLimitingMiddleware(
     RequestDelegate next, RedisRateLimiter limiter, IProblemDetailsService problemDetails, IOptions<RateLimitOptions> options, IConfiguration configuration)
@@ -31,8 +31,8 @@ public sealed class RateLimitingMiddleware(
             : (network.Key, options.Value.AnonymousPermitsPerWindow);
         // The secret goes no further than the gateway (the services behind it may log headers).
         context.Request.Headers.Remove(FrontEndVouching.KeyHeader);
-        // Replaces whatever the client sent under that name: Users locks failed sign-ins per email and network by it.
-        context.Request.Headers[ClientNetworks.Header] = network.Key;
+        // Replaces whatever the client sent under that name: Users locks failed sign-ins per email and site by it.
+        context.Request.Headers[ClientNetworks.Header] = network.Site;
         var decision = limiter.Acquire(client, limit);
         if (decision.Allowed)
         {

@@ -21,7 +21,7 @@ public sealed class AuthOptions
     /// <summary>The absolute end of a login session, however often it is refreshed.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>Failures for one email from one source (the client's network) that lock sign-in from that source.</summary>
+    /// <summary>Failures for one email from one source (the client's site: an IPv4 address, an IPv6 /48) that lock sign-in from that source.</summary>
     public int MaxFailedLogins { get; set; } = 5;
 
     /// <summary>

@@ -4,12 +4,12 @@ using StreamBets.Users.Data;
 
 namespace StreamBets.Users.Auth;
 
-/// <summary>Where a sign-in comes from: the client's network as the gateway saw it (docs/gateway.md, "Sign-in sources").</summary>
+/// <summary>Where a sign-in comes from: the client's site as the gateway saw it (docs/gateway.md, "The client's site, passed on").</summary>
 public static class LoginSource
 {
     /// <summary>
-    /// Set by the gateway on every request it relays, replacing any copy the client sent, to the key its rate limiter
-    /// counts the client's network by. Only the gateway reaches this service from outside, so the header can be trusted.
+    /// Set by the gateway on every request it relays, replacing any copy the client sent, to the client's site: an IPv4
+    /// address or an IPv6 /48. Only the gateway reaches this service from outside, so the header can be trusted.
     /// </summary>
     public const string Header = "X-StreamBets-Client-Network";
 
@@ -29,8 +29,8 @@ public static class LoginSource
 /// <summary>
 /// Stores <see cref="LoginFailures"/> per lower-cased email and <see cref="LoginSource"/>, and per email across all
 /// sources, whether or not an account has that email, so that a lockout answer never tells an attacker which emails are
-/// registered. A source's failures lock that email from that source alone, so a stranger's guesses cannot lock its
-/// owner out; the email's count across sources, against a far higher ceiling, locks it from everywhere.
+/// registered. A source's failures lock that email from that source alone, so a stranger's guesses lock its owner out
+/// only from the stranger's site; the email's count across sources, against a far higher ceiling, locks it from everywhere.
 /// </summary>
 public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> options, TimeProvider time)
 {
@@ -51,25 +51,24 @@ public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> opt
     /// </summary>
     public async Task<DateTimeOffset?> RecordFailureAsync(string email, string source, CancellationToken cancellationToken)
     {
+        ArgumentException.ThrowIfNullOrEmpty(source); // '' is the email's row (LoginSource.Every)
         var now = time.GetUtcNow();
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // Make sure both rows exist to lock, so that two first failures cannot both start from nothing. Both statements take
-        // the email's row ('' sorts first) before the source's, so failures from two sources at once cannot deadlock.
-        await using (var ensure = new NpgsqlCommand(
-            "INSERT INTO login_failures (email_key, source, failures, window_started_at) VALUES (lower($1), $2, 0, $4), (lower($1), $3, 0, $4) ON CONFLICT DO NOTHING",
-            connection, transaction))
-        {
-            await ensure.With(email).With(LoginSource.Every).With(source).With(now).ExecuteNonQueryAsync(cancellationToken);
-        }
-
+        // An upsert creates or locks each row: the row a concurrent delete (ForgetSettledAsync, ResetAsync) removed is made
+        // afresh once the delete commits, so a failure is never counted nowhere. The email's row ('') comes first, so
+        // failures from two sources at once cannot deadlock. The no-op update takes the lock and returns the row.
         var counted = new List<(string Source, LoginFailures Failures)>(2);
-        await using (var select = new NpgsqlCommand(
-            "SELECT source, failures, window_started_at, locked_until FROM login_failures WHERE email_key = lower($1) AND source IN ($2, $3) ORDER BY source FOR UPDATE",
+        await using (var lockRows = new NpgsqlCommand(
+            """
+            INSERT INTO login_failures AS f (email_key, source, failures, window_started_at) VALUES (lower($1), $2, 0, $4), (lower($1), $3, 0, $4)
+            ON CONFLICT (email_key, source) DO UPDATE SET failures = f.failures
+            RETURNING source, failures, window_started_at, locked_until
+            """,
             connection, transaction))
         {
-            await using var reader = await select.With(email).With(LoginSource.Every).With(source).ExecuteReaderAsync(cancellationToken);
+            await using var reader = await lockRows.With(email).With(LoginSource.Every).With(source).With(now).ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 var current = new LoginFailures(reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetNullable<DateTimeOffset?>(3));
@@ -92,13 +91,19 @@ public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> opt
     /// <summary>
     /// Deletes the rows that no longer count: their window is over and they hold no lock, so a next failure would start
     /// afresh anyway (<see cref="LoginFailures.AfterFailure"/>). Without this, every failed sign-in to an email nobody has
-    /// would stay for ever, and anyone could grow the table at will.
+    /// would stay for ever, and anyone could grow the table at will. Rows a failure is counting are skipped, not waited
+    /// for (the next run takes them): a delete that waited, holding the rows it took in the table's order, could deadlock
+    /// with a failure holding its email's row and waiting for its source's.
     /// </summary>
     public async Task<int> ForgetSettledAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var delete = db.CreateCommand(
-            "DELETE FROM login_failures WHERE window_started_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)")
+            """
+            DELETE FROM login_failures WHERE (email_key, source) IN (
+                SELECT email_key, source FROM login_failures WHERE window_started_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)
+                FOR UPDATE SKIP LOCKED)
+            """)
             .With(now - options.Value.FailedLoginWindow).With(now);
         return await delete.ExecuteNonQueryAsync(cancellationToken);
     }
