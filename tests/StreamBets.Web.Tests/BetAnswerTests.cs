@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.JSInterop;
 using StreamBets.FrontEnd;
 using StreamBets.FrontEnd.Gateway;
+using StreamBets.Testing;
 using StreamBets.Web.Components.Pages;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
@@ -79,18 +80,12 @@ public sealed class BetAnswerTests : PlayerPageTest
     public async Task After_a_bet_went_unanswered_a_changed_bet_is_not_sent_and_the_form_holds_the_unanswered_one_again()
     {
         var pool = OpenPool();
-        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
-        var page = RenderPool(pool);
-        await BetAsync(page, _yes, "10");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredBetAsync(pool, _yes, "10");
 
         // No bet shows on the pool, yet the Bet Engine may still place the first after the Gateway gave up on it.
         await BetAsync(page, _no, "20");
 
-        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=resend-first]").TextContent));
-        Assert.Contains("Yes", page.Find("[data-testid=resend-first]").TextContent);
-        Assert.Equal(Money.ToInput(10_00), page.Find("[data-testid=stake]").GetAttribute("value"));
-        Assert.True(page.Find($"#outcome-{_yes:N}").HasAttribute("checked"));
+        FormHoldsTheUnansweredBetFirst(page);
         Assert.Equal(["POST /api/bets"], Gateway.Changes);
     }
 
@@ -98,10 +93,7 @@ public sealed class BetAnswerTests : PlayerPageTest
     public async Task The_unanswered_bet_sent_again_keeps_its_key_and_once_answered_a_different_bet_gets_a_new_one()
     {
         var pool = OpenPool();
-        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
-        var page = RenderPool(pool);
-        await BetAsync(page, _yes, "10");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredBetAsync(pool, _yes, "10");
         await BetAsync(page, _yes, "20");
         page.WaitForElement("[data-testid=resend-first]");
 
@@ -125,17 +117,11 @@ public sealed class BetAnswerTests : PlayerPageTest
     public async Task An_unanswered_bet_is_back_in_the_form_after_a_reload_and_sent_again_under_its_first_key()
     {
         var pool = OpenPool();
-        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
-        var page = RenderPool(pool);
-        await BetAsync(page, _yes, "10");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredBetAsync(pool, _yes, "10");
 
         // The Bet Engine may have placed it after all; the player reloads and sends the bet the form holds.
         page = await ReloadAsync(pool);
-        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=resend-first]").TextContent));
-        Assert.Contains("Yes", page.Find("[data-testid=resend-first]").TextContent);
-        Assert.Equal(Money.ToInput(10_00), page.Find("[data-testid=stake]").GetAttribute("value"));
-        Assert.True(page.Find($"#outcome-{_yes:N}").HasAttribute("checked"));
+        FormHoldsTheUnansweredBetFirst(page);
         Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
         await page.FindAndSubmitAsync("[data-testid=bet-form]");
 
@@ -150,10 +136,7 @@ public sealed class BetAnswerTests : PlayerPageTest
     public async Task Once_the_kept_bet_has_an_answer_even_a_refusal_a_reload_no_longer_brings_it_back()
     {
         var pool = OpenPool();
-        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
-        var page = RenderPool(pool);
-        await BetAsync(page, _yes, "10");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredBetAsync(pool, _yes, "10");
         page = await ReloadAsync(pool);
         page.WaitForElement("[data-testid=resend-first]");
         Gateway.Refuse("/api/bets", 422, "insufficient-funds");
@@ -173,13 +156,115 @@ public sealed class BetAnswerTests : PlayerPageTest
     }
 
     [Fact]
+    public async Task A_retry_refused_by_the_gateways_rate_limit_keeps_the_unanswered_bets_key_for_the_next_one()
+    {
+        var pool = OpenPool();
+        var page = await UnansweredBetAsync(pool, _yes, "10");
+
+        // The retry never reached the Bet Engine, which may still place the first: it proves nothing either way.
+        Gateway.Refuse("/api/bets", 429, "rate-limited");
+        await BetAsync(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal("rate-limited", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        await BetAsync(page, _yes, "10");
+
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+        var keys = Gateway.IdempotencyKeys("/api/bets");
+        Assert.Equal(3, keys.Count);
+        Assert.All(keys, key => Assert.Equal(keys[0], key));
+        page.WaitForAssertion(() => Assert.Empty(Tab.SessionStorage)); // kept until the success, then forgotten
+    }
+
+    [Fact]
+    public async Task A_bet_answered_after_the_page_moved_to_another_pool_leaves_that_pools_unanswered_bet_and_its_key()
+    {
+        var (poolA, poolB) = (OpenPool() with { Title = "Pool A" }, OpenPool() with { Title = "Pool B" });
+        Gateway.Answer($"/api/pools/{poolA.Id}", poolA);
+        var page = await UnansweredBetAsync(poolB, _no, "20"); // B1: unanswered, kept in the tab for pool B
+        MoveTo(page, poolA);
+
+        // A bet on pool A is on its way when the player follows a link to pool B, where B1 is back in the form.
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), poolA.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        var release = Gateway.Hold("/api/bets");
+        var betting = BetAsync(page, _yes, "10");
+        Assert.True(await SoonAsync(() => Gateway.IdempotencyKeys("/api/bets").Count == 2)); // held: no render tells
+
+        MoveTo(page, poolB);
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(20_00), page.Find("[data-testid=resend-first]").TextContent));
+        release();
+        await betting;
+
+        // Pool B's page shows nothing of A's bet (the render after its answer is the one that enables the button).
+        page.WaitForAssertion(() => Assert.Null(page.Find("[data-testid=place-bet]").GetAttribute("disabled")));
+        Assert.Empty(page.FindAll("[data-testid=bet-placed]"));
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), poolB.Id, _no, 20_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        await page.FindAndSubmitAsync("[data-testid=bet-form]"); // the form as restored: B1
+
+        page.WaitForAssertion(() => Assert.Equal(3, Gateway.IdempotencyKeys("/api/bets").Count));
+        var keys = Gateway.IdempotencyKeys("/api/bets");
+        Assert.Equal(keys[0], keys[2]);
+        Assert.NotEqual(keys[1], keys[2]);
+        var body = Gateway.LastBody("/api/bets")!.Value;
+        Assert.Equal(poolB.Id, body.GetProperty("poolId").GetGuid());
+        Assert.Equal(20_00, body.GetProperty("stakeMinor").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_bet_whose_keeping_in_the_tab_is_slow_goes_under_its_own_key_when_the_page_moves_to_another_pool_and_the_session_lives()
+    {
+        var (poolA, poolB) = (OpenPool() with { Title = "Pool A" }, OpenPool() with { Title = "Pool B" });
+        Gateway.Answer($"/api/pools/{poolB.Id}", poolB);
+        var page = RenderPool(poolA);
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), poolA.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        var release = Tab.HoldWrites();
+        var betting = BetAsync(page, _yes, "10");
+        Assert.True(await SoonAsync(() => Bunit.JSInterop.Invocations["sessionStorage.setItem"].Count == 1)); // held: no render tells
+
+        MoveTo(page, poolB);
+        release();
+        await betting;
+
+        if (Bunit.Renderer.UnhandledException.IsCompleted)
+        {
+            Assert.Fail($"The bet threw, which ends the player's circuit: {await Bunit.Renderer.UnhandledException}");
+        }
+        var sent = Assert.Single(Gateway.IdempotencyKeys("/api/bets"));
+        Assert.False(string.IsNullOrEmpty(sent));
+        Assert.Equal(poolA.Id, Gateway.LastBody("/api/bets")!.Value.GetProperty("poolId").GetGuid());
+        page.WaitForAssertion(() => Assert.Empty(Tab.SessionStorage)); // answered: forgotten for pool A
+
+        // Pool B's page works on: its own bet goes, under a key of its own.
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), poolB.Id, _no, 20_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        await BetAsync(page, _no, "20");
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+        var keys = Gateway.IdempotencyKeys("/api/bets");
+        Assert.Equal(2, keys.Count);
+        Assert.NotEqual(keys[0], keys[1]);
+    }
+
+    [Fact]
+    public async Task A_different_bet_clicked_before_the_kept_one_is_read_back_is_held_for_it_with_the_notice()
+    {
+        var pool = OpenPool();
+        var page = await UnansweredBetAsync(pool, _yes, "10");
+
+        // After a reload the tab is slow to give the kept bet back, and the player picks and sends another meanwhile.
+        var release = Tab.HoldReads();
+        page = await ReloadAsync(pool);
+        var betting = BetAsync(page, _no, "20");
+        page.WaitForAssertion(() => Assert.Contains("Placing", page.Find("[data-testid=place-bet]").TextContent)); // the click waits for the read
+        release();
+        await betting;
+
+        FormHoldsTheUnansweredBetFirst(page);
+        Assert.Equal(["POST /api/bets"], Gateway.Changes);
+    }
+
+    [Fact]
     public async Task Another_player_signing_in_on_the_tab_neither_sees_nor_reuses_the_first_players_unanswered_bet()
     {
         var pool = OpenPool();
-        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
-        var page = RenderPool(pool);
-        await BetAsync(page, _yes, "10");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredBetAsync(pool, _yes, "10");
         await Bunit.DisposeComponentsAsync(); // Ana signs out
 
         // Bea signs in on the same tab (a new circuit) and bets otherwise: nothing holds her bet back, and it has its own key.
@@ -210,10 +295,7 @@ public sealed class BetAnswerTests : PlayerPageTest
     public async Task A_kept_bet_tampered_with_in_the_tab_counts_as_none_and_the_page_works_as_usual()
     {
         var pool = OpenPool();
-        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
-        var page = RenderPool(pool);
-        await BetAsync(page, _yes, "10");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredBetAsync(pool, _yes, "10");
         Assert.Single(Tab.SessionStorage);
         Tab.TamperWithEverything();
 
@@ -292,6 +374,36 @@ public sealed class BetAnswerTests : PlayerPageTest
         return page;
     }
 
+    /// <summary>The player follows a link to another pool: the same page, given the other pool's id.</summary>
+    private static void MoveTo(IRenderedComponent<PoolPage> page, Pool pool)
+    {
+        page.Render(parameters => parameters.Add(p => p.PoolId, pool.Id));
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(pool.Title, page.Find("#pool-title").TextContent);
+            page.Find("[data-testid=bet-form]");
+        });
+    }
+
+    /// <summary>The player bets on the pool and gets no answer (503): the bet and its key stay, in the page and in the tab.</summary>
+    private async Task<IRenderedComponent<PoolPage>> UnansweredBetAsync(Pool pool, Guid outcome, string stake)
+    {
+        Gateway.Refuse("/api/bets", 503, ApiProblem.Unavailable);
+        var page = RenderPool(pool);
+        await BetAsync(page, outcome, stake);
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        return page;
+    }
+
+    /// <summary>The form holds the unanswered R$10 on Yes again, and says it must be sent first.</summary>
+    private void FormHoldsTheUnansweredBetFirst(IRenderedComponent<PoolPage> page)
+    {
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=resend-first]").TextContent));
+        Assert.Contains("Yes", page.Find("[data-testid=resend-first]").TextContent);
+        Assert.Equal(Money.ToInput(10_00), page.Find("[data-testid=stake]").GetAttribute("value"));
+        Assert.True(page.Find($"#outcome-{_yes:N}").HasAttribute("checked"));
+    }
+
     /// <summary>The player reloads the pool page: the page and its memory go, the browser tab and its session storage stay.</summary>
     private async Task<IRenderedComponent<PoolPage>> ReloadAsync(Pool pool)
     {
@@ -310,6 +422,8 @@ public sealed class BetAnswerTests : PlayerPageTest
         await page.Find("[data-testid=stake]").InputAsync(stake);
         await page.Find("[data-testid=bet-form]").SubmitAsync();
     });
+
+    private static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
 
     /// <summary>Moves the page's clock on in small steps, giving each timer's work a moment to run.</summary>
     private async Task RunClockAsync(TimeSpan span)

@@ -50,10 +50,7 @@ public sealed class DepositAnswerTests : PlayerPageTest
     [Fact]
     public async Task After_a_deposit_went_unanswered_a_changed_amount_is_not_sent_and_the_form_holds_the_unanswered_one_again()
     {
-        var page = RenderWallet();
-        Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
-        await DepositAsync(page, "100");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredDepositAsync("100");
 
         // The history shows no deposit, yet the first may still be made: the player tries 50 instead.
         await DepositAsync(page, "50");
@@ -66,10 +63,7 @@ public sealed class DepositAnswerTests : PlayerPageTest
     [Fact]
     public async Task The_unanswered_deposit_sent_again_keeps_its_key_and_once_answered_a_different_amount_gets_a_new_one()
     {
-        var page = RenderWallet();
-        Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
-        await DepositAsync(page, "100");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredDepositAsync("100");
         await DepositAsync(page, "50");
         page.WaitForElement("[data-testid=resend-first]");
 
@@ -87,12 +81,27 @@ public sealed class DepositAnswerTests : PlayerPageTest
     }
 
     [Fact]
+    public async Task A_retry_refused_by_the_gateways_rate_limit_keeps_the_unanswered_deposits_key_for_the_next_one()
+    {
+        var page = await UnansweredDepositAsync("100");
+
+        // The retry never reached Users, which may still credit the first: it proves nothing either way.
+        Gateway.Refuse(DepositPath, 429, "rate-limited");
+        await DepositAsync(page, "100");
+        page.WaitForAssertion(() => Assert.Equal("rate-limited", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Gateway.Answer(DepositPath, new SandboxTransfer(Guid.NewGuid(), Guid.Empty, 100_00, 110_00, DateTimeOffset.UtcNow));
+        await DepositAsync(page, "100");
+
+        page.WaitForAssertion(() => Assert.Equal(3, Gateway.IdempotencyKeys(DepositPath).Count));
+        var keys = Gateway.IdempotencyKeys(DepositPath);
+        Assert.All(keys, key => Assert.Equal(keys[0], key));
+        page.WaitForAssertion(() => Assert.Empty(Tab.SessionStorage)); // kept until the success, then forgotten
+    }
+
+    [Fact]
     public async Task An_unanswered_deposit_is_back_in_the_form_after_a_reload_and_sent_again_under_its_first_key()
     {
-        var page = RenderWallet();
-        Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
-        await DepositAsync(page, "100");
-        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        var page = await UnansweredDepositAsync("100");
 
         // The deposit may have been credited after all; the player reloads and sends the one the form holds.
         await Bunit.DisposeComponentsAsync();
@@ -111,6 +120,25 @@ public sealed class DepositAnswerTests : PlayerPageTest
     }
 
     [Fact]
+    public async Task A_different_amount_sent_before_the_kept_deposit_is_read_back_is_held_for_it_with_the_notice()
+    {
+        var page = await UnansweredDepositAsync("100");
+
+        // After a reload the tab is slow to give the kept deposit back, and the player sends another amount meanwhile.
+        var release = Tab.HoldReads();
+        await Bunit.DisposeComponentsAsync();
+        page = RenderWallet();
+        var depositing = DepositAsync(page, "50");
+        page.WaitForAssertion(() => Assert.True(page.Find("[data-testid=deposit]").HasAttribute("disabled"))); // the click waits for the read
+        release();
+        await depositing;
+
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(100_00), page.Find("[data-testid=deposit-panel] [data-testid=resend-first]").TextContent));
+        Assert.Equal(Money.ToInput(100_00), page.Find("[data-testid=deposit-amount]").GetAttribute("value"));
+        Assert.Equal([$"POST {DepositPath}"], Gateway.Changes);
+    }
+
+    [Fact]
     public async Task A_sandbox_deposit_over_its_range_is_refused_by_the_site_before_it_is_sent()
     {
         var page = RenderWallet();
@@ -125,6 +153,16 @@ public sealed class DepositAnswerTests : PlayerPageTest
     {
         var page = Bunit.Render<WalletPage>();
         page.WaitForAssertion(() => Assert.Contains(Money.Format(10_00), page.Find("[data-testid=wallet-balance]").TextContent));
+        return page;
+    }
+
+    /// <summary>The player deposits and gets no answer (503): the deposit and its key stay, in the form and in the tab.</summary>
+    private async Task<IRenderedComponent<WalletPage>> UnansweredDepositAsync(string amount)
+    {
+        var page = RenderWallet();
+        Gateway.Refuse(DepositPath, 503, ApiProblem.Unavailable);
+        await DepositAsync(page, amount);
+        page.WaitForAssertion(() => Assert.Equal(ApiProblem.Unavailable, page.Find("[data-testid=problem]").GetAttribute("data-code")));
         return page;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components.Server.ProtectedBrowserStorage;
 using Microsoft.JSInterop;
 using StreamBets.FrontEnd.Auth;
+using StreamBets.FrontEnd.Gateway;
 
 namespace StreamBets.Web.Betting;
 
@@ -12,6 +13,16 @@ public sealed record UnansweredRequest(long AmountMinor, string Key, Guid? Outco
     /// <summary>One about to be sent for the first time, under a key of its own.</summary>
     public static UnansweredRequest New(long amountMinor, Guid? outcomeId = null) =>
         new(amountMinor, Guid.NewGuid().ToString(), outcomeId);
+
+    /// <summary>
+    /// Whether <paramref name="result"/> answers the request: a success, or a service's refusal of it; the next one is then
+    /// a new request, with a new key. An answer that is no judgement of it leaves it unanswered, to go again under its key:
+    /// none came (it may still be made), the gateway's rate limit, or a signed-out session (neither reached a service).
+    /// </summary>
+    public static bool IsSettledBy<T>(ApiResult<T> result) =>
+        result.Problem?.Code is not (ApiProblem.Unavailable or ApiProblem.SignedOut or RateLimited);
+
+    private const string RateLimited = "rate-limited"; // the gateway's 429, answered before any service
 }
 
 /// <summary>
