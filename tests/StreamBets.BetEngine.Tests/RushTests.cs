@@ -72,6 +72,23 @@ public sealed class RushTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task Live_totals_are_written_after_redis_forgot_its_scripts()
+    {
+        var liveTotals = stack.BetEngine.GetRequiredService<LiveTotals>();
+        var (poolId, yes) = (Guid.NewGuid(), Guid.NewGuid());
+        await liveTotals.RaiseToAsync(new Dictionary<Guid, List<(Guid, long, long)>> { [poolId] = [(yes, 100, 1)] });
+
+        // A restart, a failover or SCRIPT FLUSH: a script sent by its hash alone is answered NOSCRIPT.
+        await using (var admin = await ConnectionMultiplexer.ConnectAsync($"{stack.RedisConnectionString},allowAdmin=true"))
+        {
+            await admin.GetServers().Single().ScriptFlushAsync();
+        }
+        await liveTotals.RaiseToAsync(new Dictionary<Guid, List<(Guid, long, long)>> { [poolId] = [(yes, 300, 2)] }).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal((300L, 2L), (await liveTotals.GetAsync(poolId))[yes]);
+    }
+
+    [Fact]
     public async Task Insufficient_funds_in_the_middle_of_a_batch_rejects_only_that_bet()
     {
         var pool = await stack.NewPoolAsync();

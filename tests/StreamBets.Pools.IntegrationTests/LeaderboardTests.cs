@@ -200,6 +200,37 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     [Fact]
+    public async Task Settled_bets_reach_the_boards_after_redis_forgot_its_scripts()
+    {
+        var leaderboards = app.Services.GetRequiredService<Leaderboards.Leaderboards>();
+        var channel = new Channel("twitch", Requests.NewChannel());
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        var player = Guid.NewGuid();
+        using var reader = app.Player();
+        async Task RecordAsync(long netMinor)
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            await leaderboards.RecordAsync(transaction, channel, [(player, netMinor)], app.Clock.GetUtcNow(), CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+        // A win puts the player on the boards (the script runs); the loss below takes them off, so the boards the other
+        // tests here read end as they were.
+        await BoardAsync(reader, "global", "day"); // built, so the script has a board to write to
+        await RecordAsync(100);
+
+        // A restart, a failover or SCRIPT FLUSH: a script sent by its hash alone is answered NOSCRIPT.
+        await using (var redis = await ConnectionMultiplexer.ConnectAsync($"{app.RedisConnectionString},allowAdmin=true"))
+        {
+            await redis.GetServers().Single().ScriptFlushAsync();
+        }
+
+        await RecordAsync(-100).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.DoesNotContain(player, (await BoardAsync(reader, "global", "day")).Entries.Select(e => e.UserId));
+    }
+
+    [Fact]
     public async Task Two_transactions_settling_bets_never_deadlock_whatever_players_their_events_share()
     {
         // A group commit applies several BetsSettled events in one transaction. Players picked so that score locks

@@ -67,6 +67,26 @@ public sealed class GatewayRateLimitTests
     }
 
     [Fact]
+    public async Task A_sync_after_redis_forgot_its_scripts_still_answers()
+    {
+        var connection = (await TestServers.RedisAsync()).ConnectionString;
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(connection);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{connection},allowAdmin=true");
+        using var replica = Replica(redis);
+        var client = $"user:{Guid.NewGuid()}";
+        replica.Acquire(client, Settings.AuthenticatedPermitsPerWindow);
+        await replica.SyncAsync();
+
+        // A restart, a failover or SCRIPT FLUSH: a script sent by its hash alone is answered NOSCRIPT.
+        await admin.GetServers().Single().ScriptFlushAsync();
+        replica.Acquire(client, Settings.AuthenticatedPermitsPerWindow);
+
+        await replica.SyncAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var window = _clock.GetUtcNow().ToUnixTimeSeconds() / Settings.WindowSeconds;
+        Assert.Equal(2, (await redis.GetDatabase().HashValuesAsync($"ratelimit:{client}:{window}:by-replica")).Sum(count => (long)count));
+    }
+
+    [Fact]
     public async Task One_replica_is_exact_without_waiting_for_Redis()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);

@@ -41,7 +41,9 @@ public sealed class LiveTotals(IConnectionMultiplexer redis)
                 .. outcomes.SelectMany(o => new RedisValue[] { $"s:{o.OutcomeId}", o.StakedMinor, $"n:{o.OutcomeId}", o.BetCount }),
                 (long)KeepFor.TotalMilliseconds,
             ];
-            writes.Add(batch.ScriptEvaluateAsync(RaiseScript, [Key(poolId)], arguments));
+            // EVAL, never the script's hash alone: after a Redis restart or failover the client retries an unknown hash
+            // as a new command, which a batch already sent never sends, and this write would wait for ever.
+            writes.Add(batch.ScriptEvaluateAsync(RaiseScript, [Key(poolId)], arguments, CommandFlags.NoScriptCache));
         }
         batch.Execute();
         await Task.WhenAll(writes);

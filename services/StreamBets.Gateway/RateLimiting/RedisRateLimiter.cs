@@ -97,7 +97,11 @@ public sealed partial class RedisRateLimiter(
                 }
                 // Not the counters (strings) of the gateways before: during a rolling deploy each kind limits on its own.
                 RedisKey key = $"ratelimit:{client}:{window.Index}:by-replica";
-                sent.Add((window, window.Index, window.Own, batch.ScriptEvaluateAsync(SetCountAndSum, [key], [_replica, window.Own, 2 * windowMs])));
+                // The script's text every time (EVAL), not its hash: a hash Redis no longer knows (a restart, a failover,
+                // SCRIPT FLUSH) is retried by the client as a new command, which a batch already sent never sends, and
+                // the sync would wait for its answer for ever.
+                sent.Add((window, window.Index, window.Own,
+                    batch.ScriptEvaluateAsync(SetCountAndSum, [key], [_replica, window.Own, 2 * windowMs], CommandFlags.NoScriptCache)));
             }
         }
         if (sent.Count == 0)

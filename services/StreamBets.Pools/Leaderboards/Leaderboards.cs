@@ -195,7 +195,9 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         {
             if (scores[i].Count > 3)
             {
-                pending.Add(writes.ScriptEvaluateAsync(SetScoresScript, [Key(windows[i].Scope, windows[i].Window)], [.. scores[i]]));
+                // EVAL, never the script's hash alone: after a Redis restart or failover the client retries an unknown
+                // hash as a new command, which a batch already sent never sends, and the handler would wait for ever.
+                pending.Add(writes.ScriptEvaluateAsync(SetScoresScript, [Key(windows[i].Scope, windows[i].Window)], [.. scores[i]], CommandFlags.NoScriptCache));
             }
         }
 
