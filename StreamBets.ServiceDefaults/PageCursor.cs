@@ -3,7 +3,7 @@ using System.Text;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// Where a keyset-paged list ends, newest first: the last item's time and id, as an opaque URL-safe string. A list
+/// Where a keyset-paged list ends: the last item's time and id, as an opaque URL-safe string. A newest-first list
 /// asks for rows strictly before (<see cref="At"/>, <see cref="Id"/>), so rows written meanwhile never shift a page.
 /// </summary>
 public sealed record PageCursor(DateTimeOffset At, Guid Id)

@@ -31,6 +31,8 @@ public abstract class ConsoleTest : IAsyncLifetime
 
     protected BunitContext Bunit { get; } = new();
     protected ScriptedGateway Gateway { get; } = new();
+    /// <summary>The signed-in admin's user id.</summary>
+    protected Guid AdminId { get; } = Guid.NewGuid();
     /// <summary>The pages' clock: a test moves it to fire their timed reads.</summary>
     protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
@@ -44,9 +46,10 @@ public abstract class ConsoleTest : IAsyncLifetime
         var tokens = new SessionTokens(new FrontEndApp("admin-tests", "streambets-admin", "tests"), store, new EphemeralDataProtectionProvider(),
             http, TimeProvider.System, NullLogger<SessionTokens>.Instance);
         var sessionId = Guid.NewGuid().ToString();
-        var stored = new StoredTokens("admin-token", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-token", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Local admin", "admin");
+        var stored = new StoredTokens("admin-token", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-token", DateTimeOffset.UtcNow.AddDays(1), AdminId, "Local admin", "admin");
         await tokens.SaveAsync(sessionId, stored);
         var session = new UserSession(new SignedIn(SessionClaims.Principal(sessionId, stored)), tokens);
+        Bunit.Services.AddSingleton(session);
         Bunit.Services.AddSingleton(new OperatorGateway(http, session, NullLogger<OperatorGateway>.Instance));
         Bunit.Services.AddSingleton<TimeProvider>(Clock);
     }

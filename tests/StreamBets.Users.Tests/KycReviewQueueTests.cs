@@ -37,6 +37,34 @@ public sealed class KycReviewQueueTests(AccountsTestApp app) : IClassFixture<Acc
         Assert.Equal(waiting, paged.Select(item => item.CheckId));
     }
 
+    [Fact]
+    public async Task A_check_that_enters_review_after_an_admin_paged_past_its_start_is_still_shown_by_show_more()
+    {
+        await CheckInReviewAsync(5);
+        using var admin = await app.AdminClientAsync();
+        var player = await app.NewPlayerAsync();
+        var providerCheckId = $"sandbox-consider-{Guid.NewGuid():N}";
+        var checkId = await app.ScalarAsync<Guid>(
+            "INSERT INTO kyc_checks (id, user_id, provider, provider_check_id, status, created_at) VALUES (gen_random_uuid(), $1, 'sandbox', $2, 'pending', $3) RETURNING id",
+            player.Id, providerCheckId, app.Clock.GetUtcNow() - TimeSpan.FromDays(1));
+        var first = (await admin.GetFromJsonAsync<KycReviewPage>($"{Reviews}?limit=2"))!;
+
+        // The provider answers "consider" only now: the check started a day ago but has waited for an admin the shortest time.
+        var body = KycTests.DocumentedCheckCompleted(providerCheckId);
+        using var provider = app.CreateClient();
+        Assert.True((await KycTests.PostWebhookAsync(provider, "sandbox", body, KycTests.Sign(body, AccountsTestApp.SandboxWebhookToken))).IsSuccessStatusCode);
+        var shown = new List<KycReviewItem>(first.Items);
+        for (var cursor = first.NextCursor; cursor is not null;)
+        {
+            var page = (await admin.GetFromJsonAsync<KycReviewPage>($"{Reviews}?limit=2&cursor={cursor}"))!;
+            shown.AddRange(page.Items);
+            cursor = page.NextCursor;
+        }
+
+        Assert.Contains(shown, item => item.CheckId == checkId);
+        Assert.Equal(shown.Count, shown.DistinctBy(item => item.CheckId).Count());
+    }
+
     [Theory]
     [InlineData("limit=0", "limit")]
     [InlineData("limit=201", "limit")]
@@ -53,8 +81,9 @@ public sealed class KycReviewQueueTests(AccountsTestApp app) : IClassFixture<Acc
     }
 
     /// <summary>
-    /// Puts a check of each of <paramref name="count"/> new players in review, three at each moment; answers the whole
-    /// queue's check ids in the order admins should see them (oldest first, then by id as PostgreSQL orders uuids).
+    /// Puts a check of each of <paramref name="count"/> new players in review, three entering it at each moment (each started an
+    /// hour before); answers the whole queue's check ids in the order admins should see them (longest in review first, then by
+    /// id as PostgreSQL orders uuids).
     /// </summary>
     private async Task<Guid[]> CheckInReviewAsync(int count)
     {
@@ -62,9 +91,10 @@ public sealed class KycReviewQueueTests(AccountsTestApp app) : IClassFixture<Acc
         await app.ScalarAsync<object>(
             """
             INSERT INTO kyc_checks (id, user_id, provider, provider_check_id, status, provider_result, created_at, completed_at)
-            SELECT gen_random_uuid(), p.id, 'sandbox', gen_random_uuid()::text, 'review', 'consider', $2 - (p.i / 3) * interval '1 minute', $2
+            SELECT gen_random_uuid(), p.id, 'sandbox', gen_random_uuid()::text, 'review', 'consider',
+                   $2 - (p.i / 3) * interval '1 minute' - interval '1 hour', $2 - (p.i / 3) * interval '1 minute'
             FROM unnest($1::uuid[]) WITH ORDINALITY AS p(id, i)
             """, players.Select(p => p.Id).ToArray(), app.Clock.GetUtcNow());
-        return (await app.ScalarAsync<Guid[]>("SELECT array_agg(id ORDER BY created_at, id) FROM kyc_checks WHERE status = 'review'"))!;
+        return (await app.ScalarAsync<Guid[]>("SELECT array_agg(id ORDER BY completed_at, id) FROM kyc_checks WHERE status = 'review'"))!;
     }
 }

@@ -12,8 +12,9 @@ public static class KycCheckStatus
     public const string Rejected = "rejected";
 }
 
+/// <summary>A check row; <see cref="ProviderCheckId"/> is null while the row is a start's claim, before the provider answered.</summary>
 public sealed record KycCheck(
-    Guid Id, Guid UserId, string Provider, string ProviderCheckId, string Status, string? ProviderResult,
+    Guid Id, Guid UserId, string Provider, string? ProviderCheckId, string Status, string? ProviderResult,
     DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, string? DecisionNote);
 
 /// <summary>
@@ -27,12 +28,56 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
     public async Task<KycCheck?> LatestForUserAsync(Guid userId, CancellationToken cancellationToken)
     {
         return await SingleAsync(
-            db.CreateCommand($"SELECT {Columns} FROM kyc_checks WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1").With(userId), cancellationToken);
+            db.CreateCommand($"SELECT {Columns} FROM kyc_checks WHERE user_id = $1 AND provider_check_id IS NOT NULL ORDER BY created_at DESC LIMIT 1")
+                .With(userId), cancellationToken);
     }
 
     /// <summary>
-    /// Checks in review, oldest first, <paramref name="limit"/> at a time after <paramref name="after"/> (the last check of the
-    /// previous page), and one more when there is another page.
+    /// Claims the player's one open check before the provider is called, committed at once so no connection is held through
+    /// that call: a pending row without a provider check id, which the one-open index counts. A claim created at or before
+    /// <paramref name="staleBefore"/> was left by a start that died, and is taken over. Null when a check is already open.
+    /// </summary>
+    public async Task<Guid?> ClaimAsync(Guid userId, string provider, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken)
+    {
+        var claimId = Guid.CreateVersion7(now);
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var takeOver = new NpgsqlCommand(
+            "DELETE FROM kyc_checks WHERE user_id = $1 AND status = 'pending' AND provider_check_id IS NULL AND created_at <= $2", connection, transaction))
+        {
+            await takeOver.With(userId).With(staleBefore).ExecuteNonQueryAsync(cancellationToken);
+        }
+        try
+        {
+            await InsertAsync(transaction, new KycCheck(claimId, userId, provider, null, KycCheckStatus.Pending, null, now, null, null), cancellationToken);
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation("kyc_checks_one_open"))
+        {
+            return null;
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return claimId;
+    }
+
+    /// <summary>Gives a claim the provider's check id; false when the claim is gone (taken over as stale).</summary>
+    public static async Task<bool> CompleteClaimAsync(NpgsqlTransaction transaction, Guid claimId, string providerCheckId, CancellationToken cancellationToken)
+    {
+        await using var update = new NpgsqlCommand(
+            "UPDATE kyc_checks SET provider_check_id = $2 WHERE id = $1 AND provider_check_id IS NULL", transaction.Connection, transaction);
+        return await update.With(claimId).With(providerCheckId).ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>Removes a claim whose provider call failed, so the player may start again at once.</summary>
+    public async Task ReleaseClaimAsync(Guid claimId, CancellationToken cancellationToken)
+    {
+        await using var delete = db.CreateCommand("DELETE FROM kyc_checks WHERE id = $1 AND provider_check_id IS NULL").With(claimId);
+        await delete.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks in review, in the order they entered it (completed_at, when the provider answered "consider"; not created_at,
+    /// or a check that started long ago would enter behind an admin's cursor and never be shown), <paramref name="limit"/>
+    /// at a time after <paramref name="after"/> (the last check of the previous page), and one more when there is another page.
     /// </summary>
     public async Task<IReadOnlyList<(KycCheck Check, string DisplayName, string Email, string Country)>> ReviewQueueAsync(
         PageCursor? after, int limit, CancellationToken cancellationToken)
@@ -42,8 +87,8 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
             SELECT k.id, k.user_id, k.provider, k.provider_check_id, k.status, k.provider_result, k.created_at, k.completed_at, k.decision_note,
                    u.display_name, u.email, u.country
             FROM kyc_checks k JOIN users u ON u.id = k.user_id
-            WHERE k.status = 'review' AND (k.created_at, k.id) > ($1, $2)
-            ORDER BY k.created_at, k.id
+            WHERE k.status = 'review' AND (k.completed_at, k.id) > ($1, $2)
+            ORDER BY k.completed_at, k.id
             LIMIT $3
             """).With(after?.At ?? DateTimeOffset.MinValue).With(after?.Id ?? Guid.Empty).With(limit + 1);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
@@ -55,11 +100,11 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
         return queue;
     }
 
-    /// <summary>Sandbox checks that have waited long enough to complete.</summary>
+    /// <summary>Sandbox checks that have waited long enough to complete (not claims: the provider has not seen those).</summary>
     public async Task<IReadOnlyList<string>> PendingProviderCheckIdsAsync(string provider, DateTimeOffset createdBefore, CancellationToken cancellationToken)
     {
         await using var select = db.CreateCommand(
-            "SELECT provider_check_id FROM kyc_checks WHERE provider = $1 AND status = 'pending' AND created_at <= $2 ORDER BY created_at LIMIT 50")
+            "SELECT provider_check_id FROM kyc_checks WHERE provider = $1 AND status = 'pending' AND provider_check_id IS NOT NULL AND created_at <= $2 ORDER BY created_at LIMIT 50")
             .With(provider).With(createdBefore);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var ids = new List<string>();
@@ -125,6 +170,6 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
         command.QuerySingleOrDefaultAsync(Read, cancellationToken);
 
     private static KycCheck Read(NpgsqlDataReader reader) => new(
-        reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetNullable<string>(5),
+        reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetNullable<string>(3), reader.GetString(4), reader.GetNullable<string>(5),
         reader.GetFieldValue<DateTimeOffset>(6), reader.GetNullable<DateTimeOffset?>(7), reader.GetNullable<string>(8));
 }

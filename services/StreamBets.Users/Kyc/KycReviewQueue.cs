@@ -15,15 +15,15 @@ public sealed class KycReviewQueue(NpgsqlDataSource db, KycChecks checks, TimePr
     public const int DefaultLimit = 50;
     public const int MaxLimit = 200;
 
-    /// <summary>A page of the queue, oldest first (the longest waiting is decided first); null <c>NextCursor</c> on the last page.</summary>
+    /// <summary>A page of the queue, the longest waiting for a decision first (by when it entered review); null <c>NextCursor</c> on the last page.</summary>
     public async Task<KycReviewPage> ListAsync(PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         var rows = await checks.ReviewQueueAsync(after, limit, cancellationToken);
         var items = rows.Take(limit)
             .Select(r => new KycReviewItem(r.Check.Id, r.Check.UserId, r.DisplayName, r.Email, r.Country, r.Check.Provider, r.Check.ProviderResult, r.Check.CreatedAt, r.Check.CompletedAt))
             .ToList();
-        // One row beyond the limit says whether another page exists, without a count query.
-        return new KycReviewPage(items, rows.Count > limit ? new PageCursor(items[^1].CreatedAt, items[^1].CheckId).ToString() : null);
+        // One row beyond the limit says whether another page exists, without a count query. A check entering review gets its completed_at.
+        return new KycReviewPage(items, rows.Count > limit ? new PageCursor(items[^1].CompletedAt!.Value, items[^1].CheckId).ToString() : null);
     }
 
     public async Task<Outcome<KycCheckView>> DecideAsync(Guid checkId, Guid adminId, bool approve, KycDecisionRequest request, CancellationToken cancellationToken)

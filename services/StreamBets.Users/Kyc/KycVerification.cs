@@ -12,8 +12,9 @@ public sealed record StartCheckRequest(string? FirstName, string? LastName);
 public sealed record KycCheckView(
     Guid CheckId, string Provider, string ProviderCheckId, string Status, string? Result, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, string? DecisionNote)
 {
+    // Only a start's claim lacks a provider check id, and claims are never shown.
     public static KycCheckView From(KycCheck check) =>
-        new(check.Id, check.Provider, check.ProviderCheckId, check.Status, check.ProviderResult, check.CreatedAt, check.CompletedAt, check.DecisionNote);
+        new(check.Id, check.Provider, check.ProviderCheckId!, check.Status, check.ProviderResult, check.CreatedAt, check.CompletedAt, check.DecisionNote);
 }
 
 public sealed record KycStatusView(int Tier, string? DocumentType, bool MayBetAndDeposit, bool MayWithdraw, KycCheckView? LatestCheck);
@@ -25,6 +26,12 @@ public sealed record KycStatusView(int Tier, string? DocumentType, bool MayBetAn
 public sealed class KycVerification(
     NpgsqlDataSource db, AccountStore accounts, KycChecks checks, KycProviders providers, KycTierChanges tierChanges, TimeProvider time)
 {
+    /// <summary>
+    /// How long a start's claim blocks other starts before it counts as left by a start that died. Longer than a provider
+    /// call can take: Onfido's two POSTs are each cut off by the standard resilience handler's 30 s total timeout.
+    /// </summary>
+    public static readonly TimeSpan ClaimLifetime = TimeSpan.FromMinutes(2);
+
     public async Task<KycStatusView?> GetStatusAsync(Guid userId, CancellationToken cancellationToken)
     {
         var account = await accounts.FindByIdAsync(userId, cancellationToken);
@@ -106,13 +113,18 @@ public sealed class KycVerification(
         {
             return Problems.KycAlreadyAtTier(account.KycTier);
         }
-        if (await checks.LatestForUserAsync(userId, cancellationToken) is { Status: KycCheckStatus.Pending or KycCheckStatus.Review })
-        {
-            return Problems.KycCheckInProgress();
-        }
         if (providers.Active is not { } provider)
         {
             return Problems.KycProviderUnavailable();
+        }
+
+        // The provider bills every check it starts, so the player's one open check is claimed first: of two starts sent at
+        // once, only the one whose claim commits calls the provider. No connection is held through the provider's call.
+        var claimedAt = time.GetUtcNow();
+        var claimId = await checks.ClaimAsync(userId, provider.Name, claimedAt, claimedAt - ClaimLifetime, cancellationToken);
+        if (claimId is not { } id)
+        {
+            return Problems.KycCheckInProgress();
         }
 
         string providerCheckId;
@@ -121,27 +133,28 @@ public sealed class KycVerification(
             providerCheckId = await provider.StartCheckAsync(
                 new KycApplicant(userId, account.Email, request.FirstName!.Trim(), request.LastName!.Trim(), account.DateOfBirth, account.Country), cancellationToken);
         }
-        catch (HttpRequestException)
+        catch (Exception e)
         {
-            return Problems.KycProviderUnavailable();
+            // Not cancellationToken: a client that went away must not leave its claim blocking the player.
+            await checks.ReleaseClaimAsync(id, CancellationToken.None);
+            if (e is HttpRequestException)
+            {
+                return Problems.KycProviderUnavailable();
+            }
+            throw;
         }
 
         var now = time.GetUtcNow();
-        var check = new KycCheck(Guid.CreateVersion7(now), userId, provider.Name, providerCheckId, KycCheckStatus.Pending, null, now, null, null);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var tier = await KycTierChanges.LockTierAsync(transaction, userId, cancellationToken) ?? KycTiers.Unverified;
-        try
+        if (!await KycChecks.CompleteClaimAsync(transaction, id, providerCheckId, cancellationToken))
         {
-            await KycChecks.InsertAsync(transaction, check, cancellationToken);
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation("kyc_checks_one_open"))
-        {
-            return Problems.KycCheckInProgress();
+            return Problems.KycCheckInProgress(); // the call outlived ClaimLifetime and another start took the claim over
         }
         await tierChanges.RecordAsync(transaction, userId, tier, tier, KycStatuses.CheckPending, $"identity check started with {provider.Name}", now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return KycCheckView.From(check);
+        return KycCheckView.From(new KycCheck(id, userId, provider.Name, providerCheckId, KycCheckStatus.Pending, null, claimedAt, null, null));
     }
 
     private static bool IsLegalName(string? name) => name?.Trim() is { Length: >= 1 and <= 64 } trimmed && !trimmed.Any(char.IsControl);

@@ -38,7 +38,7 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
         SendAsync<PoolSummary>(HttpMethod.Post, $"/api/pools/{poolId}/cancel", new { }, cancellationToken: ct);
 
     // KYC review
-    /// <summary>The review queue, oldest first, a page at a time: null <paramref name="cursor"/> for the first.</summary>
+    /// <summary>The review queue, longest waiting for a decision first, a page at a time: null <paramref name="cursor"/> for the first.</summary>
     public Task<ApiResult<KycReviewPage>> KycReviewsAsync(string? cursor, CancellationToken ct = default) =>
         GetAsync<KycReviewPage>($"/api/users/admin/kyc/reviews?limit={PageSize}{Query("cursor", cursor)}", ct);
 
