@@ -76,11 +76,7 @@ public sealed class OneOutcomeTests(BetEngineStack stack)
     [Fact]
     public async Task A_player_whose_stakes_on_two_outcomes_were_refused_has_a_third_refused_unsent_not_another_ledger_call()
     {
-        var pool = await stack.NewPoolAsync(outcomes: 3);
-        var player = await stack.NewPlayerAsync(Funds);
-        var first = stack.Admit(player, pool, pool.Outcomes[0], 1_000);
-        var second = stack.Admit(player, pool, pool.Outcomes[1], 1_000) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(1) };
-        var third = stack.Admit(player, pool, pool.Outcomes[2], 100) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(2) };
+        var (pool, player, first, second, third) = await TwoOutcomesTooDearAndAThirdAsync();
 
         IReadOnlyList<PlacementResult> answers = [];
         await stack.BetEngine.GetRequiredService<BetBatchPipeline>().RunAsync(pool.Id, [first, second, third], results => answers = results, default);
@@ -88,9 +84,45 @@ public sealed class OneOutcomeTests(BetEngineStack stack)
         Assert.Equal(BetRejectionCodes.InsufficientFunds, answers[0].Rejection?.Code);
         Assert.Equal(BetRejectionCodes.InsufficientFunds, answers[1].Rejection?.Code);
         Assert.Equal(BetRejectionCodes.SecondOutcome, answers[2].Rejection?.Code);
+        Assert.Equal(CappedDetail, answers[2].Rejection?.Detail);
         Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
         await stack.AssertLedgerExactAsync();
     }
+
+    [Fact]
+    public async Task Recovery_refuses_the_third_outcome_of_a_player_whose_stakes_on_two_were_refused_as_a_live_batch_does()
+    {
+        var (pool, player, first, second, third) = await TwoOutcomesTooDearAndAThirdAsync();
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().WritePendingAsync(pool.Id, [first, second, third], default); // the process dies
+
+        await stack.BetEngine.GetRequiredService<PendingBetRecovery>().RecoverAsync(TimeSpan.Zero, default);
+
+        foreach (var refused in new[] { first, second })
+        {
+            Assert.Equal(1, await stack.ScalarAsync(
+                "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'insufficient-funds'", refused.BetId));
+        }
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'rejected' AND rejection_code = 'second-outcome' AND rejection_detail = $2",
+            third.BetId, CappedDetail));
+        Assert.Equal(Funds, await stack.BalanceAsync(player.Account));
+        Assert.Equal(0, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    /// <summary>A player with 500 betting 1000 on one outcome, 1000 on a second and 100 on a third, in this order.</summary>
+    private async Task<(TestPool Pool, TestPlayer Player, AdmittedBet First, AdmittedBet Second, AdmittedBet Third)> TwoOutcomesTooDearAndAThirdAsync()
+    {
+        var pool = await stack.NewPoolAsync(outcomes: 3);
+        var player = await stack.NewPlayerAsync(Funds);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 1_000);
+        var second = stack.Admit(player, pool, pool.Outcomes[1], 1_000) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(1) };
+        var third = stack.Admit(player, pool, pool.Outcomes[2], 100) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(2) };
+        return (pool, player, first, second, third);
+    }
+
+    private const string CappedDetail =
+        "Your stakes on two other outcomes of this pool were refused in the same moment; back one outcome at a time.";
 
     [Fact]
     public async Task Recovery_lets_a_bet_stand_when_the_players_earlier_bet_on_another_outcome_was_refused_for_funds()

@@ -248,4 +248,9 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
 
     internal static BetRejection SecondOutcome() =>
         new(BetRejectionCodes.SecondOutcome, "You already back another outcome of this pool; you may only add to that one.");
+
+    /// <summary>The capped case (<see cref="BetBatchPipeline"/>'s step 2): the player backs nothing, but their stakes on two
+    /// other outcomes were both refused in this batch, and a third outcome is not tried.</summary>
+    internal static BetRejection SecondOutcomeAfterRefusals() =>
+        new(BetRejectionCodes.SecondOutcome, "Your stakes on two other outcomes of this pool were refused in the same moment; back one outcome at a time.");
 }

@@ -131,7 +131,7 @@ public sealed partial class BetBatchPipeline(
             {
                 ClosedSinceAdmission(pool, decisions);
             }
-            var known = await MoveStakesAsync(decisions, new Dictionary<Guid, Guid>(written.OutcomeByUser), cancellationToken);
+            var known = await MoveStakesAsync(ledger, decisions, new Dictionary<Guid, Guid>(written.OutcomeByUser), cancellationToken);
             stakesMoved = stopwatch.Elapsed;
             finalized = await finalizer.FinalizeAsync(poolId, known, cancellationToken);
         }
@@ -165,9 +165,11 @@ public sealed partial class BetBatchPipeline(
     /// only when a player tried two outcomes in it and every stake on the first was refused. Never a third: a player
     /// whose stakes on two outcomes were both refused has bets on a third refused <c>second-outcome</c> unsent, so one
     /// player without funds tapping every outcome cannot hold the pool's batch for ten ledger calls.
+    /// <para>Recovery decides a crashed batch's bets with this same code, so a bet is decided alike either way.</para>
     /// </summary>
     /// <param name="backed">The outcome each player backs already (stored).</param>
-    private async Task<StakeDecision[]> MoveStakesAsync(IReadOnlyList<StakeDecision> decisions, Dictionary<Guid, Guid> backed, CancellationToken cancellationToken)
+    internal static async Task<StakeDecision[]> MoveStakesAsync(
+        StakeLedger ledger, IReadOnlyList<StakeDecision> decisions, Dictionary<Guid, Guid> backed, CancellationToken cancellationToken)
     {
         var known = decisions.ToArray();
         var waiting = Enumerable.Range(0, known.Length).Where(d => known[d].Rejection is null).ToList();
@@ -194,7 +196,7 @@ public sealed partial class BetBatchPipeline(
                     }
                     else
                     {
-                        known[d] = new StakeDecision(bet, StakeMovement.NotSent, BatchFinalizer.SecondOutcome());
+                        known[d] = new StakeDecision(bet, StakeMovement.NotSent, BatchFinalizer.SecondOutcomeAfterRefusals());
                     }
                     continue;
                 }

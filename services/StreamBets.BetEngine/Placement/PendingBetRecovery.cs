@@ -110,38 +110,36 @@ public sealed partial class PendingBetRecovery(
             return null;
         }
 
-        // The same one-outcome rule as a live batch, for the reason a bet is rejected: only an outcome a stake moved on
-        // counts. But every claimed stake is replayed, a held-back one's too: only the replay tells whether an earlier
-        // attempt (the live batch's, or a recoverer's that died) moved it, and the finalize has any moved stake of a
-        // rejected bet refunded.
-        var backed = new Dictionary<Guid, Guid>(await store.OutcomesByUserAsync(poolId, [.. bets.Select(b => b.UserId).Distinct()], cancellationToken));
-        var answers = await ledger.MoveStakesAsync(bets, cancellationToken);
-        OneOutcomeRule.ClaimMoved(backed, [.. bets.Select((b, i) => (b, answers[i].Movement))]);
+        // A batch that died before asking Pools may have left a bet that arrived after a lock by hand.
         var decisions = new StakeDecision[bets.Length];
         for (var i = 0; i < bets.Length; i++)
         {
-            var bet = bets[i];
-            // A stake the ledger refused is rejected for the ledger's reason (as the live batch would have), whatever else.
-            decisions[i] = answers[i].Movement == StakeMovement.Moved && backed.TryGetValue(bet.UserId, out var outcome) && outcome != bet.OutcomeId
-                ? new StakeDecision(bet, answers[i].Movement, BatchFinalizer.SecondOutcome())
-                : BetBatchPipeline.ToDecision(bet, answers[i]);
-        }
-        // A batch that died before asking Pools may have left a bet that arrived after a lock by hand.
-        if (pool is not null)
-        {
-            for (var i = 0; i < bets.Length; i++)
-            {
-                if (BetRules.Closed(pool, bets[i].PlacedAt) is { } closed)
-                {
-                    // The finalize has a moved stake refunded: the player is told so, as for a pool-closed bet.
-                    decisions[i] = new StakeDecision(bets[i], answers[i].Movement, answers[i].Movement == StakeMovement.Moved
-                        ? closed with { Detail = $"{closed.Detail} The stake was returned to your wallet." }
-                        : closed);
-                }
-            }
+            decisions[i] = new StakeDecision(bets[i], StakeMovement.NotSent, pool is null ? null : BetRules.Closed(pool, bets[i].PlacedAt));
         }
 
-        return await finalizer.FinalizeClaimedAsync(poolId, decisions, cancellationToken);
+        // Decided by the live batch's own code (the one-outcome rule, its rounds and its cap), so a bet gets the answer a
+        // live batch would have given it. Then every stake it held back is replayed too: only the replay tells whether an
+        // earlier attempt (a live batch's, or a recoverer's that died) moved it, and the finalize has any moved stake of
+        // a rejected bet refunded. Replayed last, a held-back stake cannot take funds a decided one needed.
+        var backed = new Dictionary<Guid, Guid>(await store.OutcomesByUserAsync(poolId, [.. bets.Select(b => b.UserId).Distinct()], cancellationToken));
+        var known = await BetBatchPipeline.MoveStakesAsync(ledger, decisions, backed, cancellationToken);
+        var heldBack = Enumerable.Range(0, known.Length).Where(i => known[i].Movement == StakeMovement.NotSent).ToArray();
+        IReadOnlyList<LedgerAnswer> replayed = heldBack.Length == 0 ? [] : await ledger.MoveStakesAsync([.. heldBack.Select(i => known[i].Bet)], cancellationToken);
+        for (var h = 0; h < heldBack.Length; h++)
+        {
+            var decision = known[heldBack[h]];
+            var movement = replayed[h].Movement;
+            // The player is told a moved stake is returned, as for a pool-closed bet.
+            known[heldBack[h]] = decision with
+            {
+                Movement = movement,
+                Rejection = movement == StakeMovement.Moved && decision.Rejection is { Code: BetRejectionCodes.PoolLocked } closed
+                    ? closed with { Detail = $"{closed.Detail} The stake was returned to your wallet." }
+                    : decision.Rejection,
+            };
+        }
+
+        return await finalizer.FinalizeClaimedAsync(poolId, known, cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
