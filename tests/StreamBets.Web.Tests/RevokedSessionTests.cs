@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
@@ -137,6 +138,40 @@ public sealed class RevokedSessionTests : IAsyncLifetime
         Assert.Null(await tokens.GetAsync(_sessionId));
     }
 
+    [Fact]
+    public async Task In_a_sessions_last_minute_calls_do_not_refresh_a_token_that_already_ends_with_the_session()
+    {
+        // Users caps both tokens at the session's end: the last refresh gave an access token living exactly as long.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var sessionEnds = clock.GetUtcNow().AddSeconds(30);
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.OK, sessionEndsAt: sessionEnds);
+        var tokens = new SessionTokens(new FrontEndApp("web-tests", "streambets", "tests"), _redis, new EphemeralDataProtectionProvider(), new Clients(gateway), clock, NullLogger<SessionTokens>.Instance);
+        await tokens.SaveAsync(_sessionId, new StoredTokens("access-last", sessionEnds, "refresh-last", sessionEnds, _userId, "Ana", "player"));
+
+        for (var call = 0; call < 3; call++)
+        {
+            Assert.NotNull(await tokens.GetFreshAsync(_sessionId, default));
+            clock.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.InRange(gateway.Requests.Count(r => r.StartsWith("POST /api/users/token/refresh", StringComparison.Ordinal)), 0, 1);
+    }
+
+    [Fact]
+    public async Task Once_a_token_that_ended_with_its_session_expired_the_next_call_asks_users_and_ends_the_session()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var sessionEnds = clock.GetUtcNow().AddSeconds(30);
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.Unauthorized);
+        var tokens = new SessionTokens(new FrontEndApp("web-tests", "streambets", "tests"), _redis, new EphemeralDataProtectionProvider(), new Clients(gateway), clock, NullLogger<SessionTokens>.Instance);
+        await tokens.SaveAsync(_sessionId, new StoredTokens("access-last", sessionEnds, "refresh-last", sessionEnds, _userId, "Ana", "player"));
+
+        clock.Advance(TimeSpan.FromSeconds(31));
+
+        Assert.Null(await tokens.GetFreshAsync(_sessionId, default));
+        Assert.Equal(["POST /api/users/token/refresh refresh-last"], gateway.Requests);
+    }
+
     /// <summary>The app's client for a player signed in with access token "access-1" (10 minutes left), and how often their session ended.</summary>
     private async Task<(GatewayClient Client, SessionTokens Tokens, Func<int> Ended)> SignedInAsync(FakeGateway gateway)
     {
@@ -167,9 +202,11 @@ public sealed class RevokedSessionTests : IAsyncLifetime
 
     /// <summary>
     /// Refuses API calls with the first token ("access-1"), or with any when told, with 401; answers refreshes as told
-    /// (a fresh JWT named "refreshed" on 200; the first one's answer lost when told) and a wallet of R$ 42,00 to a token it accepts.
+    /// (a fresh JWT named "refreshed" on 200, its tokens capped at <paramref name="sessionEndsAt"/> as Users caps them; the
+    /// first one's answer lost when told) and a wallet of R$ 42,00 to a token it accepts.
     /// </summary>
-    private sealed class FakeGateway(HttpStatusCode refreshAnswers, bool refuseEveryToken = false, bool loseFirstRefreshAnswer = false) : HttpMessageHandler
+    private sealed class FakeGateway(
+        HttpStatusCode refreshAnswers, bool refuseEveryToken = false, bool loseFirstRefreshAnswer = false, DateTimeOffset? sessionEndsAt = null) : HttpMessageHandler
     {
         /// <summary>When set, a refresh (applied by Users) waits for it before answering, as a slow answer does.</summary>
         public Task? RefreshAnswerHeld { get; set; }
@@ -223,26 +260,29 @@ public sealed class RevokedSessionTests : IAsyncLifetime
             }
         }
 
+        private static DateTimeOffset Min(DateTimeOffset expiresAt, DateTimeOffset? cap) => cap < expiresAt ? cap.Value : expiresAt;
+
         private static HttpResponseMessage Problem(HttpStatusCode status, string code) => new(status)
         {
             Content = new StringContent($$"""{"type":"https://streambets.dev/problems/{{code}}","status":{{(int)status}}}""", System.Text.Encoding.UTF8, "application/problem+json"),
         };
 
-        private static object Refreshed()
+        private object Refreshed()
         {
+            var expiresAt = Min(DateTimeOffset.UtcNow.AddMinutes(15), sessionEndsAt);
             var accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
             {
                 Claims = new Dictionary<string, object> { ["name"] = "refreshed" },
-                Expires = DateTime.UtcNow.AddMinutes(15),
+                Expires = expiresAt.UtcDateTime,
             });
             return new
             {
                 accessToken,
                 tokenType = "Bearer",
-                expiresIn = 900,
-                expiresAt = DateTimeOffset.UtcNow.AddMinutes(15),
+                expiresIn = (int)(expiresAt - DateTimeOffset.UtcNow).TotalSeconds,
+                expiresAt,
                 refreshToken = "refresh-refreshed",
-                refreshTokenExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
+                refreshTokenExpiresAt = Min(DateTimeOffset.UtcNow.AddDays(1), sessionEndsAt),
                 userId = Guid.NewGuid(),
                 role = "player",
             };

@@ -106,7 +106,17 @@ public sealed partial class SessionTokens(
         }
     }
 
-    private bool NeedsRefresh(StoredTokens tokens) => tokens.AccessExpiresAt - time.GetUtcNow() < RefreshMargin;
+    /// <summary>
+    /// Within <see cref="RefreshMargin"/> of expiry, unless a refresh could not give a later one: Users caps both tokens at
+    /// the session's end, so an access token that lives as long as its refresh token already ends with the session, and
+    /// refreshing it on every call of that last minute would only rotate the refresh token (a Users transaction each).
+    /// Once it has expired the session is over, and the refresh tells (Users refuses it).
+    /// </summary>
+    private bool NeedsRefresh(StoredTokens tokens)
+    {
+        var now = time.GetUtcNow();
+        return tokens.AccessExpiresAt - now < RefreshMargin && (tokens.AccessExpiresAt < tokens.RefreshExpiresAt || tokens.AccessExpiresAt <= now);
+    }
 
     /// <summary>
     /// Refreshes the session's tokens; null when Users ended the session. A refresh left unanswered may still have
