@@ -110,6 +110,26 @@ public sealed class OneOutcomeTests(BetEngineStack stack)
         await stack.AssertLedgerExactAsync();
     }
 
+    [Fact]
+    public async Task A_third_outcome_held_past_the_last_round_is_told_the_player_backs_another_when_the_second_stake_moved()
+    {
+        var pool = await stack.NewPoolAsync(outcomes: 3);
+        var player = await stack.NewPlayerAsync(Funds);
+        var first = stack.Admit(player, pool, pool.Outcomes[0], 1_000);
+        var second = stack.Admit(player, pool, pool.Outcomes[1], 100) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(1) };
+        var third = stack.Admit(player, pool, pool.Outcomes[2], 100) with { ArrivedAt = first.ArrivedAt.AddMilliseconds(2) };
+
+        IReadOnlyList<PlacementResult> answers = [];
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().RunAsync(pool.Id, [first, second, third], results => answers = results, default);
+
+        Assert.Equal(BetRejectionCodes.InsufficientFunds, answers[0].Rejection?.Code);
+        Assert.True(answers[1].IsAccepted);
+        Assert.Equal(BetRejectionCodes.SecondOutcome, answers[2].Rejection?.Code);
+        Assert.Equal(BatchFinalizer.SecondOutcome().Detail, answers[2].Rejection?.Detail);
+        Assert.Equal(Funds - 100, await stack.BalanceAsync(player.Account));
+        await stack.AssertLedgerExactAsync();
+    }
+
     /// <summary>A player with 500 betting 1000 on one outcome, 1000 on a second and 100 on a third, in this order.</summary>
     private async Task<(TestPool Pool, TestPlayer Player, AdmittedBet First, AdmittedBet Second, AdmittedBet Third)> TwoOutcomesTooDearAndAThirdAsync()
     {

@@ -177,6 +177,7 @@ public sealed partial class BetBatchPipeline(
         {
             var sending = new List<int>(waiting.Count);
             var later = new List<int>();
+            var capped = new List<int>(); // held past the last round: why is known once this round's stakes are answered
             var trying = new Dictionary<Guid, Guid>();
             foreach (var d in waiting)
             {
@@ -190,14 +191,7 @@ public sealed partial class BetBatchPipeline(
                 var tried = trying.TryAdd(bet.UserId, bet.OutcomeId) ? bet.OutcomeId : trying[bet.UserId];
                 if (!backed.ContainsKey(bet.UserId) && tried != bet.OutcomeId)
                 {
-                    if (round < MaxStakeRounds)
-                    {
-                        later.Add(d);
-                    }
-                    else
-                    {
-                        known[d] = new StakeDecision(bet, StakeMovement.NotSent, BatchFinalizer.SecondOutcomeAfterRefusals());
-                    }
+                    (round < MaxStakeRounds ? later : capped).Add(d);
                     continue;
                 }
                 sending.Add(d);
@@ -209,6 +203,13 @@ public sealed partial class BetBatchPipeline(
                 known[sending[s]] = ToDecision(known[sending[s]].Bet, answers[s]);
             }
             OneOutcomeRule.ClaimMoved(backed, [.. sending.Select((d, s) => (known[d].Bet, answers[s].Movement))]);
+            foreach (var d in capped)
+            {
+                // Refused unsent either way; the text says whether the player now backs another outcome or had every stake refused.
+                var bet = known[d].Bet;
+                known[d] = new StakeDecision(bet, StakeMovement.NotSent,
+                    backed.ContainsKey(bet.UserId) ? BatchFinalizer.SecondOutcome() : BatchFinalizer.SecondOutcomeAfterRefusals());
+            }
             waiting = later;
         }
         return known;
