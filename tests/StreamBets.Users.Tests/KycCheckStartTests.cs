@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using StreamBets.Testing;
 using StreamBets.Users.Kyc;
 
 namespace StreamBets.Users.Tests;
@@ -31,6 +32,25 @@ public sealed class KycCheckStartTests(KycCheckStartTests.App app) : IClassFixtu
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
         Assert.Equal("https://streambets.dev/problems/kyc-check-in-progress", (await second.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
         Assert.Equal(1, app.Provider.CallsFor(player.Id));
+        Assert.Equal("pending", (await KycTests.StatusAsync(player)).LatestCheck!.Status);
+    }
+
+    [Fact]
+    public async Task A_check_the_provider_started_is_recorded_even_when_the_player_has_gone_meanwhile()
+    {
+        var player = await app.NewPlayerAsync();
+        var held = app.Provider.HoldNext();
+        using var leaving = new CancellationTokenSource();
+
+        var start = player.Client.PostAsJsonAsync(Checks, new { firstName = "Ana", lastName = "Silva" }, leaving.Token);
+        await held.Entered.Task;
+        leaving.Cancel(); // the browser closed while the provider was starting (and billing) the check
+        held.Released.SetResult();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
+
+        Assert.True(await Eventually.HoldsAsync(async () =>
+            await app.ScalarAsync<long>("SELECT count(*) FROM kyc_checks WHERE user_id = $1 AND provider_check_id IS NOT NULL", player.Id) == 1,
+            TimeSpan.FromSeconds(10)));
         Assert.Equal("pending", (await KycTests.StatusAsync(player)).LatestCheck!.Status);
     }
 

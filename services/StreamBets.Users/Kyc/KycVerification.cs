@@ -144,16 +144,19 @@ public sealed class KycVerification(
             throw;
         }
 
+        // The provider has started (and billed) the check: it is recorded even if the client has gone meanwhile, or its
+        // webhooks would find no check and the player could start, and pay for, another once the claim goes stale.
+        var recording = CancellationToken.None;
         var now = time.GetUtcNow();
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var tier = await KycTierChanges.LockTierAsync(transaction, userId, cancellationToken) ?? KycTiers.Unverified;
-        if (!await KycChecks.CompleteClaimAsync(transaction, id, providerCheckId, cancellationToken))
+        await using var connection = await db.OpenConnectionAsync(recording);
+        await using var transaction = await connection.BeginTransactionAsync(recording);
+        var tier = await KycTierChanges.LockTierAsync(transaction, userId, recording) ?? KycTiers.Unverified;
+        if (!await KycChecks.CompleteClaimAsync(transaction, id, providerCheckId, recording))
         {
             return Problems.KycCheckInProgress(); // the call outlived ClaimLifetime and another start took the claim over
         }
-        await tierChanges.RecordAsync(transaction, userId, tier, tier, KycStatuses.CheckPending, $"identity check started with {provider.Name}", now, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await tierChanges.RecordAsync(transaction, userId, tier, tier, KycStatuses.CheckPending, $"identity check started with {provider.Name}", now, recording);
+        await transaction.CommitAsync(recording);
         return KycCheckView.From(new KycCheck(id, userId, provider.Name, providerCheckId, KycCheckStatus.Pending, null, claimedAt, null, null));
     }
 
