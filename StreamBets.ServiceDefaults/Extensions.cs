@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -110,10 +111,11 @@ public static class Extensions
         app.UseDefaultProblemDetails();
         // A probe that gives up (its own timeout while the service is still starting) aborts its request, which
         // cancelled the store checks: each then reported Unhealthy and the framework logged that as an error. The
-        // checks end by their own timeout instead.
+        // checks end by their own timeout instead. Only this process's own probes: a path under them (the gateway's
+        // /health/users...) is proxied, and a client giving up must cancel the proxied call, not leave it to YARP's 100 s.
         app.Use((context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments(HealthEndpointPath) || context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+            if (IsExactly(context.Request.Path, HealthEndpointPath) || IsExactly(context.Request.Path, AlivenessEndpointPath))
             {
                 context.RequestAborted = CancellationToken.None;
             }
@@ -126,4 +128,8 @@ public static class Extensions
         }).AllowAnonymous().DisableHttpMetrics();
         return app;
     }
+
+    /// <summary>The path routing maps to <paramref name="endpoint"/>: the same, or with a trailing slash.</summary>
+    private static bool IsExactly(PathString path, string endpoint) =>
+        path.StartsWithSegments(endpoint, out var rest) && (!rest.HasValue || rest == "/");
 }

@@ -1,0 +1,140 @@
+using System.Net;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Gateway.RateLimiting;
+using StreamBets.Testing;
+
+namespace StreamBets.Realtime.Tests;
+
+/// <summary>
+/// A gateway of a test's own on Kestrel, every cluster proxied to one <see cref="Upstream"/>, counting the tokens its
+/// bearer handler judged. Clients are named by a vouching front end, so each test's network is its own in the shared Redis.
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    public const string FrontEndKey = "front-end-key-for-gateway-tests";
+    public const int AnonymousPermits = 20;
+
+    private static readonly string[] Clusters = ["users", "betengine", "pools", "settlement", "payments", "analytics", "integration", "realtime"];
+    private readonly WebApplicationFactory<RateLimitOptions> _factory;
+    private int _tokensFailed;
+    private int _tokensValidated;
+
+    private GatewayHost(WebApplicationFactory<RateLimitOptions> factory, string url, Upstream upstream) =>
+        (_factory, Url, Upstream) = (factory, url, upstream);
+
+    public string Url { get; }
+    public Upstream Upstream { get; }
+
+    /// <summary>Tokens whose check failed: each cost an RSA verification (the signature is checked first).</summary>
+    public int TokensFailed => Volatile.Read(ref _tokensFailed);
+
+    public int TokensValidated => Volatile.Read(ref _tokensValidated);
+
+    public static async Task<GatewayHost> StartAsync()
+    {
+        var upstream = await Upstream.StartAsync();
+        var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
+        GatewayHost host = null!;
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:redis"] = (await TestServers.RedisAsync()).ConnectionString,
+            ["Auth:PublicKey"] = TestTokens.Shared.PublicKey,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Kestrel:Endpoints:http:Url"] = url,
+            [FrontEndVouching.KeySetting] = FrontEndKey,
+            // A window far longer than a test, so one test's requests fall in one window.
+            ["RateLimiting:WindowSeconds"] = "3600",
+            ["RateLimiting:AnonymousPermitsPerWindow"] = AnonymousPermits.ToString(),
+        };
+        foreach (var cluster in Clusters)
+        {
+            settings[$"ReverseProxy:Clusters:{cluster}:Destinations:d1:Address"] = upstream.Url;
+        }
+        var factory = new WebApplicationFactory<RateLimitOptions>().WithWebHostBuilder(web =>
+        {
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
+            web.ConfigureTestServices(services => services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options =>
+            {
+                var (failed, validated) = (options.Events.OnAuthenticationFailed, options.Events.OnTokenValidated);
+                options.Events.OnAuthenticationFailed = context => { Interlocked.Increment(ref host._tokensFailed); return failed(context); };
+                options.Events.OnTokenValidated = context => { Interlocked.Increment(ref host._tokensValidated); return validated(context); };
+            }));
+        });
+        factory.UseKestrel();
+        host = new GatewayHost(factory, url, upstream);
+        factory.StartServer();
+        return host;
+    }
+
+    /// <summary>A client the front end vouches for as <paramref name="browser"/>: its network, for the rate limiter.</summary>
+    public HttpClient ClientFrom(IPAddress browser, TimeSpan? timeout = null)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Url), Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+        client.DefaultRequestHeaders.Add(FrontEndVouching.KeyHeader, FrontEndKey);
+        client.DefaultRequestHeaders.Add(FrontEndVouching.ClientAddressHeader, browser.ToString());
+        return client;
+    }
+
+    public static IPAddress AnAddress() => new(Random.Shared.NextInt64(1, uint.MaxValue));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// The services behind the gateway: any request is answered 200 at once, except <c>/health</c>, which never answers and
+/// records when its request was cancelled (a hung service's readiness check).
+/// </summary>
+public sealed class Upstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly TaskCompletionSource _probeArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _probeCancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private Upstream(WebApplication app, string url) => (_app, Url) = (app, url);
+
+    public string Url { get; }
+
+    public Task ProbeArrived => _probeArrived.Task;
+
+    public Task ProbeCancelled => _probeCancelled.Task;
+
+    public static async Task<Upstream> StartAsync()
+    {
+        var port = InProcessServices.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear(); // not the gateway's appsettings.json beside the tests, with its Kestrel port
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        var app = builder.Build();
+        var upstream = new Upstream(app, $"http://127.0.0.1:{port}");
+        app.Map("/health", async (HttpContext context) =>
+        {
+            upstream._probeArrived.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                upstream._probeCancelled.TrySetResult();
+            }
+        });
+        app.Map("/{**rest}", () => Results.Ok());
+        await app.StartAsync();
+        return upstream;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
