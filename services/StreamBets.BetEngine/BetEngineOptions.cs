@@ -32,11 +32,12 @@ public sealed class BetEngineOptions
     /// <summary>
     /// A bet its batch wrote as pending this long ago is taken over by recovery, and a recovery claim this old belongs to a
     /// recoverer that is gone. Longer than a batch runs after its pending write unless betsdb stalls (Pools is read within
-    /// 1 s, during the write; the ledger call's deadline is 15 s; the betsdb steps take milliseconds), so recovery does not
-    /// take a live batch's bets, and no stake call of theirs is still in flight when recovery replays it. If it does take
-    /// one, the claim keeps the money exact and the live batch answers that bet 202 pending (docs/bets.md).
+    /// 1 s, during the write; at most two ledger calls of a 15 s deadline each; the betsdb steps take milliseconds), and
+    /// than recovery's own three calls, so recovery does not take a live batch's or another recoverer's bets while a stake
+    /// call of theirs is still in flight. If it does take one, the claim keeps the money exact and the live batch answers
+    /// that bet 202 pending (docs/bets.md).
     /// </summary>
-    public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromSeconds(50);
 
     /// <summary>Shortest time between two OddsChanged events of one pool (250 ms = at most 4 per second).</summary>
     public TimeSpan OddsInterval { get; set; } = TimeSpan.FromMilliseconds(250);
