@@ -10,18 +10,12 @@ namespace Microsoft.Extensions.Hosting;
 /// 35). Only the signature is remembered, for that exact token text: lifetime, issuer, audience, algorithm of any new
 /// text, and the revoked-session check that follows are judged on every request as before.
 /// </summary>
-public sealed class SignatureCheckedOnce : JsonWebTokenHandler
+internal sealed class SignatureCheckedOnce : JsonWebTokenHandler
 {
     /// <summary>Enough for every player active in a token's lifetime on one replica; past it, tokens are checked each time.</summary>
     private const int MaxRemembered = 50_000;
 
     private readonly MemoryCache _verified = new(new MemoryCacheOptions { SizeLimit = MaxRemembered });
-
-    /// <summary>
-    /// Whether this exact token text's signature was checked and found valid (and the token has not expired since), so
-    /// judging it again costs no RSA verification. The gateway limits requests with any other token before judging them.
-    /// </summary>
-    public bool HasChecked(string token) => _verified.TryGetValue(token, out _);
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {

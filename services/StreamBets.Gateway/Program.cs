@@ -10,8 +10,6 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
-// Before authentication: a token not seen valid yet costs an RSA check, so its network's budget is taken first.
-app.UseMiddleware<UnverifiedTokenLimitingMiddleware>();
 app.UseAuthentication();
 app.UseMiddleware<RateLimitingMiddleware>();
 app.UseAuthorization();

@@ -1,10 +1,8 @@
 using System.Net;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Gateway.RateLimiting;
 using StreamBets.Testing;
@@ -12,18 +10,15 @@ using StreamBets.Testing;
 namespace StreamBets.Realtime.Tests;
 
 /// <summary>
-/// A gateway of a test's own on Kestrel, every cluster proxied to one <see cref="Upstream"/>, counting the tokens its
-/// bearer handler judged. Clients are named by a vouching front end, so each test's network is its own in the shared Redis.
+/// A gateway of a test's own on Kestrel, every cluster proxied to one <see cref="Upstream"/>. Clients are named by a
+/// vouching front end, so each test's network is its own in the shared Redis.
 /// </summary>
 public sealed class GatewayHost : IAsyncDisposable
 {
     public const string FrontEndKey = "front-end-key-for-gateway-tests";
-    public const int AnonymousPermits = 20;
 
     private static readonly string[] Clusters = ["users", "betengine", "pools", "settlement", "payments", "analytics", "integration", "realtime"];
     private readonly WebApplicationFactory<RateLimitOptions> _factory;
-    private int _tokensFailed;
-    private int _tokensValidated;
 
     private GatewayHost(WebApplicationFactory<RateLimitOptions> factory, string url, Upstream upstream) =>
         (_factory, Url, Upstream) = (factory, url, upstream);
@@ -31,16 +26,10 @@ public sealed class GatewayHost : IAsyncDisposable
     public string Url { get; }
     public Upstream Upstream { get; }
 
-    /// <summary>Tokens whose check failed: each cost an RSA verification (the signature is checked first).</summary>
-    public int TokensFailed => Volatile.Read(ref _tokensFailed);
-
-    public int TokensValidated => Volatile.Read(ref _tokensValidated);
-
     public static async Task<GatewayHost> StartAsync()
     {
         var upstream = await Upstream.StartAsync();
         var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
-        GatewayHost host = null!;
         var settings = new Dictionary<string, string>
         {
             ["ConnectionStrings:redis"] = (await TestServers.RedisAsync()).ConnectionString,
@@ -48,9 +37,6 @@ public sealed class GatewayHost : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["Kestrel:Endpoints:http:Url"] = url,
             [FrontEndVouching.KeySetting] = FrontEndKey,
-            // A window far longer than a test, so one test's requests fall in one window.
-            ["RateLimiting:WindowSeconds"] = "3600",
-            ["RateLimiting:AnonymousPermitsPerWindow"] = AnonymousPermits.ToString(),
         };
         foreach (var cluster in Clusters)
         {
@@ -62,15 +48,9 @@ public sealed class GatewayHost : IAsyncDisposable
             {
                 web.UseSetting(key, value);
             }
-            web.ConfigureTestServices(services => services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options =>
-            {
-                var (failed, validated) = (options.Events.OnAuthenticationFailed, options.Events.OnTokenValidated);
-                options.Events.OnAuthenticationFailed = context => { Interlocked.Increment(ref host._tokensFailed); return failed(context); };
-                options.Events.OnTokenValidated = context => { Interlocked.Increment(ref host._tokensValidated); return validated(context); };
-            }));
         });
         factory.UseKestrel();
-        host = new GatewayHost(factory, url, upstream);
+        var host = new GatewayHost(factory, url, upstream);
         factory.StartServer();
         return host;
     }

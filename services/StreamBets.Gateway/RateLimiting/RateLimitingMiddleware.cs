@@ -27,33 +27,19 @@ public sealed class RateLimitingMiddleware(
         var userId = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("sub")?.Value : null;
         var network = _networks.Of(context.Request);
         var (client, limit) = userId is not null ? ($"user:{userId}", options.Value.AuthenticatedPermitsPerWindow)
-            : AnonymousBudget(network, options.Value);
+            : network.IsFrontEnd ? (network.Key, options.Value.FrontEndPermitsPerWindow)
+            : (network.Key, options.Value.AnonymousPermitsPerWindow);
         // The secret goes no further than the gateway (the services behind it may log headers).
         context.Request.Headers.Remove(FrontEndVouching.KeyHeader);
         // Replaces whatever the client sent under that name: Users locks failed sign-ins per email and site by it.
         context.Request.Headers[ClientNetworks.Header] = network.Site;
-        // A token that failed its check has had its anonymous permit already (UnverifiedTokenLimitingMiddleware).
-        if (userId is null && context.Items.ContainsKey(UnverifiedTokenLimitingMiddleware.CountedItem))
-        {
-            await next(context);
-            return;
-        }
         var decision = limiter.Acquire(client, limit);
         if (decision.Allowed)
         {
             await next(context);
             return;
         }
-        await RefuseAsync(context, decision, problemDetails);
-    }
 
-    /// <summary>The budget of a request no valid token names the user of: a vouching front end's own, or its network's.</summary>
-    internal static (string Client, int Limit) AnonymousBudget(ClientNetwork network, RateLimitOptions options) =>
-        (network.Key, network.IsFrontEnd ? options.FrontEndPermitsPerWindow : options.AnonymousPermitsPerWindow);
-
-    /// <summary>429 with Retry-After and the rate-limited problem.</summary>
-    internal static async Task RefuseAsync(HttpContext context, RateLimitDecision decision, IProblemDetailsService problemDetails)
-    {
         var retryAfterSeconds = (int)Math.Ceiling(decision.RetryAfter.TotalSeconds);
         context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
