@@ -423,8 +423,6 @@ public sealed class BetAnswerTests : PlayerPageTest
         await page.Find("[data-testid=bet-form]").SubmitAsync();
     });
 
-    private static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
-
     /// <summary>Moves the page's clock on in small steps, giving each timer's work a moment to run.</summary>
     private async Task RunClockAsync(TimeSpan span)
     {

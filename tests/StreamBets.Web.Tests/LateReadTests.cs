@@ -190,8 +190,6 @@ public sealed class LateReadTests : PlayerPageTest
     private PoolStateChangedMessage LockedPush(Pool pool, string stream, long sequence) =>
         new(pool.Id, "locked", [], Clock.GetUtcNow()) { Stream = stream, Sequence = sequence };
 
-    private static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
-
     /// <summary>Whether the condition still holds half a second on (an answer on its way has landed by then).</summary>
     private static async Task<bool> StaysAsync(Func<bool> condition) =>
         !await Eventually.HoldsAsync(() => Task.FromResult(!condition()), TimeSpan.FromMilliseconds(500));

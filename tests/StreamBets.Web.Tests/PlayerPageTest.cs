@@ -2,6 +2,7 @@ using Bunit;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StreamBets.FrontEnd.Auth;
+using StreamBets.Testing;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
 
@@ -32,6 +33,9 @@ public abstract class PlayerPageTest : IAsyncLifetime
     protected BrowserTab Tab { get; } = new();
 
     protected LiveUpdates Live { get; private set; } = null!;
+
+    /// <summary>Whether the condition comes to hold within 15 s: for what no render tells (a request held, a storage call).</summary>
+    protected static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
 
     public virtual async Task InitializeAsync()
     {

@@ -20,6 +20,9 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
     /// <summary>The user's session ended (signed out elsewhere, refresh token refused).</summary>
     public const string SignedOut = "signed-out";
 
+    /// <summary>The gateway's 429: over the client's budget, answered before any service.</summary>
+    public const string RateLimited = "rate-limited";
+
     /// <summary>
     /// A change was sent and no answer says whether it was made: none came back, or a service failed with a 5xx that
     /// names no problem of ours (it may have committed first, e.g. a pool cancelled and then not read back). Only a
@@ -44,7 +47,7 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
             HttpStatusCode.Unauthorized => SignedOut,
             HttpStatusCode.Forbidden => "forbidden",
             HttpStatusCode.NotFound => "not-found",
-            HttpStatusCode.TooManyRequests => "rate-limited",
+            HttpStatusCode.TooManyRequests => RateLimited,
             >= HttpStatusCode.InternalServerError => Unavailable,
             _ => "invalid-request",
         };

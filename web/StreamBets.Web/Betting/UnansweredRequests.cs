@@ -20,9 +20,7 @@ public sealed record UnansweredRequest(long AmountMinor, string Key, Guid? Outco
     /// none came (it may still be made), the gateway's rate limit, or a signed-out session (neither reached a service).
     /// </summary>
     public static bool IsSettledBy<T>(ApiResult<T> result) =>
-        result.Problem?.Code is not (ApiProblem.Unavailable or ApiProblem.SignedOut or RateLimited);
-
-    private const string RateLimited = "rate-limited"; // the gateway's 429, answered before any service
+        result.Problem?.Code is not (ApiProblem.Unavailable or ApiProblem.SignedOut or ApiProblem.RateLimited);
 }
 
 /// <summary>
