@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Placement;
+using StreamBets.BetEngine.Pools;
 
 namespace StreamBets.BetEngine.Tests;
 
@@ -123,6 +124,9 @@ public sealed class FinishedPoolTests(BetEngineStack stack)
             insert.Parameters.Add(new NpgsqlParameter { Value = pool.Outcomes[0] });
             await insert.ExecuteNonQueryAsync();
         }
+        // The batch reads the pool from Pools beside its pending write; a first call on a cold channel could still be on
+        // its way when the test cancels the pool below, and would answer it closed before any stake moved.
+        await stack.BetEngine.GetRequiredService<IPoolDirectory>().GetFreshAsync(pool.Id, default);
         var hold = stack.StakeHold.Arm(pool.Id);
         IReadOnlyList<PlacementResult>? results = null;
         var running = Pipeline.RunAsync(pool.Id, [bet], r => results = r, default);
