@@ -12,12 +12,10 @@ public sealed record KeyedBet(PendingBet Bet, string IdempotencyKey);
 /// write, and the outcomes users already back.</summary>
 /// <param name="NotWritten">A replay of a key already used, or any bet of a finished pool: <see cref="BetStore.ReadByKeysAsync"/>
 /// tells which.</param>
-/// <param name="PoolFinished">The pool is in <c>finished_pools</c>: no new bet was written.</param>
 public sealed record PendingWrite(
     IReadOnlyDictionary<(Guid UserId, string Key), BetRecord> RowsByKey,
     IReadOnlyList<KeyedBet> NotWritten,
-    IReadOnlyDictionary<Guid, Guid> OutcomeByUser,
-    bool PoolFinished = false);
+    IReadOnlyDictionary<Guid, Guid> OutcomeByUser);
 
 /// <summary>Why a pool is in <c>finished_pools</c> (the first reason recorded stays).</summary>
 public static class PoolFinishReasons
@@ -82,8 +80,8 @@ public sealed class BetStore(NpgsqlDataSource db)
     /// already names a bet is left as it is and listed in <see cref="PendingWrite.NotWritten"/>: the caller reads those
     /// back (<see cref="ReadByKeysAsync"/>), after the commit, so a failure there leaves the new bets committed and
     /// theirs to go on with. Also reads which outcome each user already backs in the pool.
-    /// If the pool is finished, no new bet is written (<see cref="PendingWrite.PoolFinished"/>): nothing may move
-    /// into its escrow any more. The check holds the pool gate, so it cannot miss a settlement snapshot that begins.
+    /// If the pool is finished (in <c>finished_pools</c>), no new bet is written: nothing may move into its escrow any
+    /// more, and every bet of the batch is in <see cref="PendingWrite.NotWritten"/>. The check holds the pool gate, so it cannot miss a settlement snapshot that begins.
     /// </summary>
     public async Task<PendingWrite> WritePendingAsync(Guid poolId, IReadOnlyList<KeyedBet> bets, DateTimeOffset writtenAt, CancellationToken cancellationToken)
     {
@@ -111,7 +109,6 @@ public sealed class BetStore(NpgsqlDataSource db)
         // The gate first, in a statement of its own: under READ COMMITTED each later statement takes its snapshot after
         // the lock is held, so none can miss a finished_pools row committed while this one waited.
         batch.BatchCommands.Add(Command($"SELECT pg_advisory_xact_lock_shared({PoolGateKey})", poolId));
-        batch.BatchCommands.Add(Command(PoolFinishedSql, poolId));
         // The bets written are recorded as one pending batch, which recovery and Settlement look for. (Their open_bets
         // rows are written by a trigger, 007.)
         batch.BatchCommands.Add(Command("""
@@ -132,13 +129,9 @@ public sealed class BetStore(NpgsqlDataSource db)
 
         var written = new HashSet<Guid>(n);
         var outcomes = new Dictionary<Guid, Guid>();
-        bool finished;
         // The reader starts at the lock's (void) row.
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            await reader.NextResultAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            finished = reader.GetBoolean(0);
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -152,14 +145,19 @@ public sealed class BetStore(NpgsqlDataSource db)
         }
 
         var rows = new Dictionary<(Guid, string), BetRecord>(n);
-        foreach (var (bet, key) in bets)
+        var notWritten = new List<KeyedBet>();
+        foreach (var keyed in bets)
         {
-            if (written.Contains(bet.BetId))
+            if (written.Contains(keyed.Bet.BetId))
             {
-                rows[(bet.UserId, key)] = bet.ToRecord(BetStatus.Pending);
+                rows[(keyed.Bet.UserId, keyed.IdempotencyKey)] = keyed.Bet.ToRecord(BetStatus.Pending);
+            }
+            else
+            {
+                notWritten.Add(keyed);
             }
         }
-        return new PendingWrite(rows, [.. bets.Where(b => !rows.ContainsKey((b.Bet.UserId, b.IdempotencyKey)))], outcomes, finished);
+        return new PendingWrite(rows, notWritten, outcomes);
     }
 
     /// <summary>

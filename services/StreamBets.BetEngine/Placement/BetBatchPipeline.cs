@@ -200,9 +200,15 @@ public sealed partial class BetBatchPipeline(
             IReadOnlyList<LedgerAnswer> answers = sending.Count == 0 ? [] : await ledger.MoveStakesAsync([.. sending.Select(d => known[d].Bet)], cancellationToken);
             for (var s = 0; s < sending.Count; s++)
             {
-                known[sending[s]] = ToDecision(known[sending[s]].Bet, answers[s]);
+                var bet = known[sending[s]].Bet;
+                known[sending[s]] = ToDecision(bet, answers[s]);
+                // Every bet a player sent this round is on one outcome (the one they back, or the one they try): a moved
+                // stake makes it theirs.
+                if (answers[s].Movement == StakeMovement.Moved)
+                {
+                    backed.TryAdd(bet.UserId, bet.OutcomeId);
+                }
             }
-            OneOutcomeRule.ClaimMoved(backed, [.. sending.Select((d, s) => (known[d].Bet, answers[s].Movement))]);
             foreach (var d in capped)
             {
                 // Refused unsent either way; the text says whether the player now backs another outcome or had every stake refused.
