@@ -17,6 +17,7 @@ internal static class PoolProblems
     public const string TemplateExists = "template-exists";
     public const string TemplateChanged = "template-changed";
     public const string ChannelOwnerChanged = "channel-owner-changed";
+    public const string ConfigBreaksTemplates = "config-breaks-templates";
 
     private static readonly Dictionary<string, (int Status, string Title)> Known = new()
     {
@@ -39,6 +40,7 @@ internal static class PoolProblems
         [TemplateExists] = (StatusCodes.Status409Conflict, "Template exists"),
         [TemplateChanged] = (StatusCodes.Status409Conflict, "Template changed meanwhile"),
         [ChannelOwnerChanged] = (StatusCodes.Status409Conflict, "Channel owner changed meanwhile"),
+        [ConfigBreaksTemplates] = (StatusCodes.Status409Conflict, "Configuration breaks templates"),
     };
 
     public static string TypeOf(string code) => TypeBase + code;
@@ -50,10 +52,10 @@ internal static class PoolProblems
 
     public static ProblemHttpResult Problem(PoolError error) => Problem(error.Code, error.Detail);
 
-    public static ProblemHttpResult Problem(string code, string detail)
+    public static ProblemHttpResult Problem(string code, string detail, IDictionary<string, object?>? extensions = null)
     {
         var (status, title) = Known.TryGetValue(code, out var known) ? known : (StatusCodes.Status409Conflict, code);
-        return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeOf(code));
+        return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeOf(code), extensions: extensions);
     }
 
     public static ValidationProblem Invalid(IDictionary<string, string[]> errors, string detail = "The request breaks one or more rules.", string code = "invalid-request") =>

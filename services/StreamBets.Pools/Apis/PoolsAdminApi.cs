@@ -89,10 +89,9 @@ public static partial class PoolsAdminApi
         }
         if (await TemplatesNewlyBrokenAsync(stored.Settings, wanted, documents, loggers, cancellationToken) is { Count: > 0 } broken)
         {
-            return TypedResults.Problem(
-                detail: $"Under this configuration {broken.Count} template(s) that open a pool now could no longer open one; nothing was saved. Change the configuration or those templates first.",
-                statusCode: StatusCodes.Status409Conflict, title: "Configuration breaks templates", type: PoolProblems.TypeOf(ConfigBreaksTemplates),
-                extensions: new Dictionary<string, object?> { ["errors"] = broken });
+            return PoolProblems.Problem(PoolProblems.ConfigBreaksTemplates,
+                $"Under this configuration {broken.Count} template(s) that open a pool now could no longer open one; nothing was saved. Change the configuration or those templates first.",
+                new Dictionary<string, object?> { ["errors"] = broken });
         }
         if (!await settings.TryPutAsync(wanted, stored.StoreVersion, cancellationToken))
         {
@@ -106,9 +105,6 @@ public static partial class PoolsAdminApi
         "Another admin changed the configuration after you read it; nothing was saved. Read it again to see their change.");
 
     private const string ConfigSubject = "pools";
-
-    /// <summary>A configuration change under which a stored template could no longer open a pool.</summary>
-    public const string ConfigBreaksTemplates = "config-breaks-templates";
 
     /// <summary>
     /// The broken rules, keyed <c>templates[id].field</c>, of each stored template that makes a valid pool under

@@ -46,7 +46,7 @@ public sealed class Pool
     /// <summary>
     /// How long it may stay locked without a result before it cancels itself: fixed when it is created, like the rake,
     /// so an operator shortening the setting never cancels pools already waiting for their result. Null only for pools
-    /// stored before pools kept their own term; those follow the setting (see <see cref="CancelIfAbandoned(DateTimeOffset, TimeSpan)"/>).
+    /// stored before pools kept their own term; those follow the setting (see <see cref="CancelIfAbandoned(DateTimeOffset, TimeSpan?)"/>).
     /// </summary>
     public TimeSpan? AutoCancelAfter { get; private set; }
 
@@ -162,10 +162,10 @@ public sealed class Pool
 
     /// <summary>
     /// As <see cref="CancelIfAbandoned(DateTimeOffset)"/>; <paramref name="termIfNone"/> (the operators' current setting)
-    /// applies only to a pool stored before pools kept their own term.
+    /// applies only to a pool stored before pools kept their own term; with neither, the pool waits.
     /// </summary>
-    public PoolCancelled? CancelIfAbandoned(DateTimeOffset now, TimeSpan termIfNone) =>
-        State == PoolState.Locked && now >= LockedAt + (AutoCancelAfter ?? termIfNone)
+    public PoolCancelled? CancelIfAbandoned(DateTimeOffset now, TimeSpan? termIfNone) =>
+        State == PoolState.Locked && (AutoCancelAfter ?? termIfNone) is { } term && now >= LockedAt + term
             ? CancelAt(now, Lifecycle.CancellationReason.Abandoned)
             : null;
 

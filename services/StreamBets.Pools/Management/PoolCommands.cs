@@ -171,7 +171,7 @@ public sealed partial class PoolCommands(
     public Task<Result<StoredPool>> CancelIfAbandonedAsync(Guid poolId, TimeSpan? termIfNone, CancellationToken cancellationToken) =>
         TransitionAsync(poolId, caller: null, (stored, now, events) =>
         {
-            if ((stored.Pool.AutoCancelAfter ?? termIfNone) is { } term && stored.Pool.CancelIfAbandoned(now, term) is { } cancelled)
+            if (stored.Pool.CancelIfAbandoned(now, termIfNone) is { } cancelled)
             {
                 events.Add(cancelled);
             }

@@ -59,12 +59,12 @@ public sealed record SettlementSummary(
 
 /// <summary>
 /// A due settlement whose run lock a PostgreSQL session holds, with what pg_stat_activity says of that session (null
-/// where the settlement's role may not see it; the pid is null for a lock a prepared transaction holds).
+/// where the settlement's role may not see it). A lock a prepared transaction holds has no session and is not listed.
 /// </summary>
 public sealed record LockedSettlement(
     Guid PoolId,
     DateTimeOffset UpdatedAt,
-    int? HolderPid,
+    int HolderPid,
     string? HolderApplication,
     string? HolderAddress,
     DateTimeOffset? HolderConnectedAt,
@@ -211,7 +211,7 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         {
             string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
             DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
-            stuck.Add(new LockedSettlement(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.IsDBNull(2) ? null : reader.GetInt32(2),
+            stuck.Add(new LockedSettlement(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2),
                 Text(3), Text(4), At(5), Text(6), At(7)));
         }
         return stuck;

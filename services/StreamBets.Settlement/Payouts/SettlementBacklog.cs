@@ -51,7 +51,7 @@ public sealed partial class SettlementBacklog(
         {
             if (await store.ExplainStuckAsync(settlement.PoolId, StuckOnLockError(settlement), quietSince, cancellationToken))
             {
-                LogStuckOnLock(logger, settlement.PoolId, settlement.HolderPid?.ToString(CultureInfo.InvariantCulture) ?? "?", settlement.HolderAddress ?? "?", settlement.UpdatedAt);
+                LogStuckOnLock(logger, settlement.PoolId, settlement.HolderPid, settlement.HolderAddress ?? "?", settlement.UpdatedAt);
             }
         }
         // A pool whose lock was freed, or whose run moved, no longer says it is stuck (a run that retries or fails
@@ -66,7 +66,7 @@ public sealed partial class SettlementBacklog(
         var holder = string.Create(CultureInfo.InvariantCulture,
             $"client {s.HolderAddress ?? "unknown"}, application '{s.HolderApplication}', connected {Instant(s.HolderConnectedAt)}, {s.HolderState ?? "state unknown"} since {Instant(s.HolderStateSince)}");
         return string.Create(CultureInfo.InvariantCulture,
-            $"{StuckOnLockReason}: locked by PostgreSQL session pid {s.HolderPid?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} ({holder}); no progress since {Instant(s.UpdatedAt)}. If that client is gone, end the session: docs/runbook.md, 'A settlement stuck on its run lock'.");
+            $"{StuckOnLockReason}: locked by PostgreSQL session pid {s.HolderPid} ({holder}); no progress since {Instant(s.UpdatedAt)}. If that client is gone, end the session: docs/runbook.md, 'A settlement stuck on its run lock'.");
     }
 
     private static string Instant(DateTimeOffset? at) => at?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) ?? "unknown";
@@ -95,7 +95,7 @@ public sealed partial class SettlementBacklog(
 
     [LoggerMessage(EventId = 41, EventName = "SettlementStuckOnLock", Level = LogLevel.Warning,
         Message = "Settlement of pool {PoolId} is due but PostgreSQL session {Pid} (client {Client}) holds its run lock, with no progress since {Since}: see docs/runbook.md")]
-    private static partial void LogStuckOnLock(ILogger logger, Guid poolId, string pid, string client, DateTimeOffset since);
+    private static partial void LogStuckOnLock(ILogger logger, Guid poolId, int pid, string client, DateTimeOffset since);
 
     [LoggerMessage(EventId = 42, EventName = "SettlementStuckCheckFailed", Level = LogLevel.Warning,
         Message = "Looking for settlements stuck on their run lock failed; the other backlog gauges are reported")]
