@@ -528,6 +528,49 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_stream_retired_for_its_age_answers_the_bets_sent_on_it_while_the_next_stream_takes_new_ones()
+    {
+        var (heldPool, otherPool) = (await stack.NewPoolAsync(), await stack.NewPoolAsync());
+        var (held, next) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
+        using var channel = stack.BetEngineGrpcChannel();
+        var messages = new RecordedCalls<RestBetBatch>();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var relay = new BetRelay(
+            new Contracts.Bets.BetEngine.BetEngineClient(channel.Intercept(messages)),
+            Options.Create(new BetRelayOptions { AnswerDeadline = TimeSpan.FromSeconds(8), StreamLifetime = TimeSpan.FromSeconds(2) }),
+            time, NullLogger<BetRelay>.Instance);
+        static RestBet Bet(TestPlayer player, TestPool pool) => new()
+        {
+            UserId = player.Id.ToString(), IdempotencyKey = player.Id.ToString(), HasIdempotencyKey = true, ContentType = "application/json",
+            Body = ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 })),
+        };
+        await relay.StartAsync(CancellationToken.None);
+        var hold = stack.StakeHold.Arm(heldPool.Id);
+        try
+        {
+            // The Bet Engine holds the first bet: it is still unanswered on stream A when A's lifetime ends.
+            var heldPlacing = relay.PlaceAsync(Bet(held, heldPool));
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(15));
+            time.Advance(TimeSpan.FromSeconds(2));
+
+            // The next bet goes on a new stream and is answered without waiting for A to drain; A's bet is not told to retry.
+            Assert.Equal(201, (await relay.PlaceAsync(Bet(next, otherPool)).WaitAsync(TimeSpan.FromSeconds(15)))?.Status);
+            Assert.Equal(2, messages.StreamsOpened);
+            Assert.False(heldPlacing.IsCompleted);
+            hold.Release();
+            Assert.Equal(201, (await heldPlacing.WaitAsync(TimeSpan.FromSeconds(15)))?.Status);
+        }
+        finally
+        {
+            hold.Release();
+            await relay.StopAsync(CancellationToken.None);
+        }
+        Assert.Equal(250, await stack.BalanceAsync(heldPool.Escrow));
+        Assert.Equal(250, await stack.BalanceAsync(otherPool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
     public async Task When_the_bet_engine_cannot_be_reached_a_bet_is_answered_503_at_once()
     {
         var pool = await stack.NewPoolAsync();

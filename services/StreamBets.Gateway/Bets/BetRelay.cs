@@ -31,6 +31,7 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
     private readonly Channel<Waiting> _queue = Channel.CreateUnbounded<Waiting>(new UnboundedChannelOptions { SingleReader = true });
     private ulong _lastRelayId;
     private RelayStream? _stream; // the one being written
+    private Task _ending = Task.CompletedTask; // streams retired for their age, still draining their answers
 
     /// <summary>The Bet Engine's answer to this bet, or null when it could not be asked or did not answer in time.</summary>
     public async Task<RestBetAnswer?> PlaceAsync(RestBet bet)
@@ -78,25 +79,32 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
         {
             _queue.Writer.TryComplete();
             TellToRetry(Queued());
+            await _ending;
         }
     }
 
-    /// <summary>Relays bets over one stream until it breaks or the Gateway stops; every bet sent on it gets an answer.</summary>
+    /// <summary>
+    /// Relays bets over one stream until it breaks, the Gateway stops or the stream has served its
+    /// <see cref="BetRelayOptions.StreamLifetime"/>; every bet sent on it gets an answer. A stream retired for its age
+    /// takes no more bets and its answers drain in the background, so the next stream opens at once.
+    /// </summary>
     private async Task RelayOverOneStreamAsync(CancellationToken stoppingToken)
     {
         var unanswered = new ConcurrentDictionary<ulong, Waiting>();
-        using var ended = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var ended = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         // Not cancelled with the Gateway's stop: bets sent complete, and their answers drain before the stream ends.
-        using var call = betEngine.RelayRestBets();
+        var call = betEngine.RelayRestBets();
         var stream = new RelayStream();
-        using var dropping = stream.Dropped.Register(call.Dispose); // reading and writing fail, and the stream ends
+        var dropping = stream.Dropped.Register(call.Dispose); // reading and writing fail, and the stream ends
         Volatile.Write(ref _stream, stream);
         var reading = ReadAnswersAsync(call.ResponseStream, unanswered, ended);
+        using var aged = new CancellationTokenSource(options.Value.StreamLifetime, time);
+        using var writing = CancellationTokenSource.CreateLinkedTokenSource(ended.Token, aged.Token);
         Exception? broken = null;
         var sent = false;
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(ended.Token))
+            while (await _queue.Reader.WaitToReadAsync(writing.Token))
             {
                 var message = new RestBetBatch();
                 while (message.Bets.Count < MaxBetsPerMessage && _queue.Reader.TryRead(out var waiting))
@@ -126,7 +134,7 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
                 sent = true;
             }
         }
-        catch (OperationCanceledException) when (ended.IsCancellationRequested)
+        catch (OperationCanceledException) when (writing.IsCancellationRequested)
         {
         }
         catch (Exception e)
@@ -134,36 +142,56 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
             broken = e;
         }
 
-        if (!reading.IsCompleted)
-        {
-            try
-            {
-                await call.RequestStream.CompleteAsync();
-            }
-            catch (Exception)
-            {
-                call.Dispose(); // the stream is broken; reading ends with it
-            }
-        }
-        broken = await reading ?? broken;
-
         // Whatever went wrong, every player waiting on this stream gets an answer. When the Bet Engine could not be
         // reached at all, so do the bets that were to open it, rather than each opening another stream that fails alike.
-        var unsent = broken is not null && !sent ? Queued() : [];
-        var toRetry = unanswered.Values.Concat(unsent).ToList();
-        if (stream.Dropped.IsCancellationRequested)
+        var unsent = broken is not null && !sent ? Queued().ToList() : [];
+        var ending = EndAsync(call, reading, unanswered, unsent, stream, broken, ended, dropping);
+        if (broken is null && !ended.IsCancellationRequested)
         {
-            LogStreamStalled(logger, options.Value.AnswerDeadline, toRetry.Count);
+            // Retired for its age: the Bet Engine answers what it was sent while the next stream takes the new bets.
+            _ending = _ending.IsCompleted ? ending : Task.WhenAll(_ending, ending);
+            return;
         }
-        else if (toRetry.Count > 0)
+        await ending;
+    }
+
+    /// <summary>Ends the caller's side of a stream, waits for the answers still due on it, and tells the rest to retry.</summary>
+    private async Task EndAsync(
+        AsyncDuplexStreamingCall<RestBetBatch, RestBetAnswers> call, Task<Exception?> reading, ConcurrentDictionary<ulong, Waiting> unanswered,
+        List<Waiting> unsent, RelayStream stream, Exception? broken, CancellationTokenSource ended, CancellationTokenRegistration dropping)
+    {
+        using (call)
+        using (ended)
+        using (dropping)
         {
-            LogStreamBroken(logger, broken, toRetry.Count);
+            if (!reading.IsCompleted)
+            {
+                try
+                {
+                    await call.RequestStream.CompleteAsync();
+                }
+                catch (Exception)
+                {
+                    call.Dispose(); // the stream is broken; reading ends with it
+                }
+            }
+            broken = await reading ?? broken;
+
+            var toRetry = unanswered.Values.Concat(unsent).ToList();
+            if (stream.Dropped.IsCancellationRequested)
+            {
+                LogStreamStalled(logger, options.Value.AnswerDeadline, toRetry.Count);
+            }
+            else if (toRetry.Count > 0)
+            {
+                LogStreamBroken(logger, broken, toRetry.Count);
+            }
+            else if (broken is not null)
+            {
+                LogStreamEnded(logger, broken);
+            }
+            TellToRetry(toRetry);
         }
-        else if (broken is not null)
-        {
-            LogStreamEnded(logger, broken);
-        }
-        TellToRetry(toRetry);
     }
 
     /// <summary>

@@ -11,4 +11,12 @@ public sealed class BetRelayOptions
     /// answer is this one rather than their client giving up.
     /// </summary>
     public TimeSpan AnswerDeadline { get; set; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>
+    /// How long one stream to the Bet Engine takes new bets before the next bet opens another. A stream is one request
+    /// to an HTTP/2-aware balancer (Azure Container Apps' ingress, a service mesh), pinned to one Bet Engine replica for
+    /// its life; ending it now and then lets replicas added by a scale-out take their share. The retired stream's bets
+    /// still get their answers on it.
+    /// </summary>
+    public TimeSpan StreamLifetime { get; set; } = TimeSpan.FromMinutes(1);
 }
