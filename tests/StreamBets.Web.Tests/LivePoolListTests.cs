@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamBets.Web.Gateway;
@@ -23,6 +24,34 @@ public sealed class LivePoolListTests
 
         Assert.Empty(live.WatchedPools);
     }
+
+    [Fact]
+    public async Task An_odds_push_older_than_the_pools_read_does_not_roll_its_stakes_back()
+    {
+        await using var live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session: null!, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
+        var list = new LivePoolList(live, TimeProvider.System, work => work(), () => Task.CompletedTask, () => { });
+        var outcome = new PoolOutcome(Guid.NewGuid(), "Yes", 0, 0, null);
+        var pool = APool() with { Outcomes = [outcome] };
+        await list.ShowAsync([pool]);
+        void PushOdds(long total, long sequence) => live.Receive("OddsChanged", JsonSerializer.SerializeToElement(
+            new OddsChangedMessage(pool.Id, total, [new OutcomeStakesMessage(outcome.Id, total, (int)total / 100)], DateTimeOffset.UnixEpoch)
+            {
+                Stream = $"pool:{pool.Id}", Sequence = sequence,
+            }, Json));
+
+        PushOdds(100, 1);
+        Assert.Equal(100, Assert.Single(list.Pools!).TotalStakedMinor);
+        // A read made after the player's own bet counts it; the odds push of an earlier total comes after that read.
+        await list.ShowAsync([pool with { TotalStakedMinor = 300, Outcomes = [outcome with { StakedMinor = 300, BetCount = 3 }] }]);
+        PushOdds(200, 2);
+        var shown = Assert.Single(list.Pools!);
+        Assert.Equal(300, shown.TotalStakedMinor);
+        Assert.Equal(300, Assert.Single(shown.Outcomes).StakedMinor);
+        PushOdds(400, 3);
+        Assert.Equal(400, Assert.Single(list.Pools!).TotalStakedMinor);
+    }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private static Pool APool() => new(
         Guid.NewGuid(), new PoolChannel("twitch", "streamer1"), Guid.NewGuid(), "Who wins?", "open", true, [], 0, 100, 10_000, 500, 60,

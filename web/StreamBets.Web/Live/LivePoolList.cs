@@ -91,7 +91,7 @@ public sealed class LivePoolList : IAsyncDisposable
         if (index >= 0 && odds.IsLaterThan(_odds.GetValueOrDefault(odds.PoolId)))
         {
             _odds[odds.PoolId] = odds;
-            Pools![index] = odds.ApplyTo(Pools[index]);
+            Pools![index] = odds.Over(Pools[index]); // not over a read that already counts later bets
             _changed();
         }
         return Task.CompletedTask;
