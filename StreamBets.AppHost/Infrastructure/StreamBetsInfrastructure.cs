@@ -106,6 +106,9 @@ public sealed class StreamBetsInfrastructure
             .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
             .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
             .WithEnvironment("KAFKA_NUM_PARTITIONS", "6")
+            // The image keeps its log (every topic and committed offset) in /tmp unless told otherwise, so a restart
+            // would lose events the outbox had already deleted as published.
+            .WithEnvironment("KAFKA_LOG_DIRS", "/var/lib/kafka/data")
             .WithVolume("streambets-kafka-data", "/var/lib/kafka/data");
 
         var mongo = builder.AddResource(new ServerContainerResource("mongo", "tcp", "mongodb://"))

@@ -65,6 +65,16 @@ public sealed class DeploymentManifestTests
     }
 
     [Fact]
+    public async Task A_deployed_kafka_keeps_its_log_on_its_volume()
+    {
+        var kafka = (await PublishManifestAsync()).RootElement.GetProperty("resources").GetProperty("kafka");
+
+        // Not the image's default under /tmp: a restart would lose every topic and committed offset.
+        var logDirs = kafka.GetProperty("env").GetProperty("KAFKA_LOG_DIRS").GetString();
+        Assert.Contains(logDirs, kafka.GetProperty("volumes").EnumerateArray().Select(v => v.GetProperty("target").GetString()));
+    }
+
+    [Fact]
     public async Task Deployed_services_use_kafka_and_mongodb()
     {
         var manifest = await PublishManifestAsync();
@@ -91,7 +101,9 @@ public sealed class DeploymentManifestTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync(timeout.Token);
         Assert.True(process.ExitCode == 0, $"Publishing the manifest failed:\n{await stdout}\n{await stderr}");
-        return JsonDocument.Parse(await File.ReadAllTextAsync(output));
+        var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output));
+        Directory.Delete(Path.GetDirectoryName(output)!, recursive: true);
+        return manifest;
     });
 
     private static Task<JsonDocument> PublishManifestAsync() => Manifest.Value;
