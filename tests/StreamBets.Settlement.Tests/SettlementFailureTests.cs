@@ -154,6 +154,136 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         await stack.AssertLedgerExactAsync();
     }
 
+    [Fact]
+    public async Task A_refused_payout_leaves_the_rest_of_its_slice_recorded_and_the_requeue_settles_every_bet_once()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(5, Funds);
+        var bets = await stack.PlaceAsync(pool.Id, [.. users[..3].Select(u => (u, pool.Outcomes[0], 1_000L)), (users[3], pool.Outcomes[1], 1_000L)]);
+        using var paid = new TaggedCounter("streambets.settlement.paid", "reason", pool.Id);
+        // T = 4,000; rake 200; each winner gets floor(1,000 × 3,800 / 3,000) = 1,266. With 1,000 taken out, the escrow's
+        // 3,000 pays two winners of the one slice, whichever the ledger takes first, and not the third.
+        await stack.MoveAsync(pool.Escrow, $"user:{users[4]}", 1_000);
+
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).Status == "failed", TimeSpan.FromSeconds(30)),
+            $"The settlement is '{(await stack.StatusAsync(pool.Id)).Status}', not failed.");
+        Assert.StartsWith("payment-refused", (await stack.StatusAsync(pool.Id)).LastError);
+
+        // The two payouts that moved and the losing bet are recorded and announced; the refused one is neither.
+        var balances = await stack.BalancesAsync(users[..3].Select(u => $"user:{u}"));
+        var refused = Assert.Single(bets[..3], b => balances[$"user:{b.UserId}"] == Funds - 1_000);
+        Assert.All(bets[..3].Where(b => b != refused), b => Assert.Equal(Funds - 1_000 + 1_266, balances[$"user:{b.UserId}"]));
+        Guid[] moved = [.. bets.Where(b => b != refused).Select(b => b.BetId).Order()];
+        Assert.Equal(moved, await SettledBetIdsAsync(pool.Id));
+        await AssertAnnouncedOnceEachAsync(pool.Id, moved);
+        Assert.Equal(2 * 1_266, paid.Sum(PoolSettlementRun.PayoutReason));
+
+        // The operator puts the money back and requeues: the rerun pays the refused bet, and nobody twice.
+        await stack.MoveAsync($"user:{users[4]}", pool.Escrow, 1_000);
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
+        await stack.WaitSettledAsync(pool.Id);
+
+        balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
+        Assert.Equal([Funds + 266, Funds + 266, Funds + 266, Funds - 1_000, Funds, 0], [.. users.Select(u => balances[$"user:{u}"]), balances[pool.Escrow]]);
+        Assert.Equal(bets.Select(b => b.BetId).Order(), await SettledBetIdsAsync(pool.Id));
+        await AssertAnnouncedOnceEachAsync(pool.Id, [.. bets.Select(b => b.BetId)]);
+        Assert.Equal(3 * 1_266, paid.Sum(PoolSettlementRun.PayoutReason));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_failure_whose_failed_status_fails_to_be_written_once_is_counted_once_and_not_rerun()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(3, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        // The rake cannot be paid, and settlementdb fails the first write of the 'failed' status.
+        await stack.MoveAsync(pool.Escrow, $"user:{users[2]}", 1);
+        await using var fault = await stack.FailFirstUpdateAsync(pool.Id, "NEW.status = 'failed'");
+        using var failures = new TaggedCounter("streambets.settlement.failures", "reason", pool.Id);
+
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).Status == "failed", TimeSpan.FromSeconds(30)),
+            $"The settlement is '{(await stack.StatusAsync(pool.Id)).Status}', not failed.");
+        Assert.True(await fault.FiredAsync());
+
+        // The write was tried again; the pool was not run again, and its one failure ticked the counter once.
+        Assert.Equal(1, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
+        Assert.Equal(1, failures.Sum("payment-refused"));
+        Assert.StartsWith("payment-refused", (await stack.StatusAsync(pool.Id)).LastError);
+
+        await stack.MoveAsync($"user:{users[2]}", pool.Escrow, 1);
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
+        await stack.WaitSettledAsync(pool.Id);
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_retry_whose_write_fails_once_still_waits_its_backoff()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(3, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        // A pending bet makes every run a transient failure; settlementdb fails the first write of its retry time.
+        var pending = Admit(users[2], pool, pool.Outcomes[0], 500);
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().WritePendingAsync(pool.Id, [pending], default);
+        await using var fault = await stack.FailFirstUpdateAsync(pool.Id, "NEW.next_attempt_at IS DISTINCT FROM OLD.next_attempt_at");
+        // A backoff long enough to tell from the 0.2 s poll.
+        await stack.StopSettlementAsync();
+        stack.StartSettlement(services => services.Configure<SettlementOptions>(o => o.RetryInitialDelay = TimeSpan.FromSeconds(6)));
+        try
+        {
+            await stack.LockAsync(pool.Id);
+            await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+            Assert.True(await Eventually.HoldsAsync(fault.FiredAsync, TimeSpan.FromSeconds(15)), "The first run never wrote its retry.");
+
+            // Within the backoff (at least 4.8 s with the jitter) the pool has not run again.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.Equal(1, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
+            Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).LastError?.StartsWith("bets-pending", StringComparison.Ordinal) == true,
+                TimeSpan.FromSeconds(15)), "The retry was never written.");
+
+            await stack.BetEngine.GetRequiredService<PendingBetRecovery>().RecoverAsync(TimeSpan.Zero, default);
+            await stack.WaitSettledAsync(pool.Id);
+        }
+        finally
+        {
+            await stack.StopSettlementAsync();
+            stack.StartSettlement();
+        }
+        await stack.AssertLedgerExactAsync();
+    }
+
+    private async Task<Guid[]> SettledBetIdsAsync(Guid poolId)
+    {
+        await using var command = stack.SettlementDb.CreateCommand("SELECT bet_id FROM settled_bets WHERE pool_id = $1 ORDER BY bet_id");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = poolId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<Guid>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+        return [.. ids.Order()];
+    }
+
+    /// <summary>Exactly these bets are announced in the pool's BetsSettled events, each in one event.</summary>
+    private async Task AssertAnnouncedOnceEachAsync(Guid poolId, Guid[] betIds)
+    {
+        List<JsonElement> lines = [];
+        Assert.True(await Eventually.HoldsAsync(async () =>
+        {
+            lines = await stack.SettledBetLinesAsync(poolId);
+            return lines.Count >= betIds.Length;
+        }, TimeSpan.FromSeconds(15)), $"Only {lines.Count} bets were announced in BetsSettled for {betIds.Length}.");
+        Assert.Equal(betIds.Order(), lines.Select(l => l.GetProperty("betId").GetGuid()).Order());
+    }
+
     [Theory]
     [InlineData(nameof(BetEngineClient))]
     [InlineData(nameof(PoolsClient))]

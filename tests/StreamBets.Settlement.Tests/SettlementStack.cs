@@ -292,6 +292,27 @@ public sealed class SettlementStack : IAsyncLifetime
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// The first UPDATE of the pool's settlements row that matches <paramref name="condition"/> (SQL over OLD and NEW)
+    /// fails, as a settlementdb blip would; later ones go through. Dispose to remove the fault.
+    /// </summary>
+    public async Task<InjectedFault> FailFirstUpdateAsync(Guid poolId, string condition)
+    {
+        // A sequence counts the matches: nextval is not rolled back with the failed transaction.
+        var name = $"fault_{Guid.NewGuid():N}";
+        await SettlementScalarAsync($"""
+            CREATE SEQUENCE {name};
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('{name}') = 1 THEN RAISE EXCEPTION 'injected settlementdb fault'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER {name} BEFORE UPDATE ON settlements FOR EACH ROW
+                WHEN (NEW.pool_id = '{poolId}' AND ({condition})) EXECUTE FUNCTION {name}();
+            """);
+        return new InjectedFault(this, name);
+    }
+
     /// <summary>Settlement's events about one pool as published on the bus, oldest first (a republished event keeps its id).</summary>
     public Task<List<PublishedEvent>> PublishedAsync(string eventType, Guid poolId) =>
         PublishedEvents.ReadAsync(Redis, BusPrefix, "settlement", eventType, data => data.GetProperty("poolId").GetGuid() == poolId);
@@ -312,6 +333,16 @@ public sealed class SettlementStack : IAsyncLifetime
     }
 
     private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, BusPrefix);
+
+    public sealed class InjectedFault(SettlementStack stack, string name) : IAsyncDisposable
+    {
+        /// <summary>Whether the fault has fired.</summary>
+        public async Task<bool> FiredAsync() =>
+            await stack.SettlementScalarAsync($"SELECT CASE WHEN is_called THEN 1 ELSE 0 END FROM {name}") == 1;
+
+        public async ValueTask DisposeAsync() =>
+            await stack.SettlementScalarAsync($"DROP TRIGGER {name} ON settlements; DROP FUNCTION {name}(); DROP SEQUENCE {name};");
+    }
 
     private sealed record OutcomeOnly(Guid Id);
 

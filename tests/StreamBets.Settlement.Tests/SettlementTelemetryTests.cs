@@ -102,6 +102,28 @@ public sealed class SettlementTelemetryTests(SettlementStack stack)
     }
 
     [Fact]
+    public async Task A_residue_is_counted_once_although_marking_the_pool_settled_failed_once()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(3, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        // One minor unit no accepted bet accounts for; settlementdb fails the first write of the settled status.
+        await stack.MoveAsync($"user:{users[2]}", pool.Escrow, 1);
+        await using var fault = await stack.FailFirstUpdateAsync(pool.Id, "NEW.status = 'settled'");
+        using var residues = new TaggedCounter("streambets.settlement.escrow_residues", "reason", pool.Id);
+
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        await stack.WaitSettledAsync(pool.Id);
+
+        // The second run found the same residue and settled the pool: one pool, counted once.
+        Assert.True(await fault.FiredAsync());
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
+        Assert.Equal(1, await stack.SettlementScalarAsync("SELECT escrow_residue_minor FROM settlements WHERE pool_id = $1", pool.Id));
+        Assert.Equal(1, residues.Sum(""));
+    }
+
+    [Fact]
     public async Task The_failed_gauge_still_updates_when_looking_for_pools_stuck_on_their_lock_fails()
     {
         var failedPool = Guid.NewGuid();

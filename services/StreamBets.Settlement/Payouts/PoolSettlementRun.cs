@@ -93,7 +93,7 @@ public sealed partial class PoolSettlementRun(
         var sender = Task.Run(() => SendAsync(betStream, payouts.RequestStream, sent.Writer, token), token);
         var receiver = Task.Run(() => ReceiveAsync(payoutStream, sent.Reader, toPay.Writer, tally, token), token);
         var payers = Enumerable.Range(0, Math.Max(1, settings.PaymentConcurrency))
-            .Select(_ => Task.Run(() => PayAsync(poolId, toPay.Reader, resumed, tally, token), token))
+            .Select(_ => Task.Run(() => PayAsync(poolId, toPay.Reader, resumed, tally, token, cancellationToken), token))
             .ToArray();
 
         await WhenAllOrFirstFailureAsync([sender, receiver, .. payers], failFast, cancellationToken);
@@ -118,7 +118,7 @@ public sealed partial class PoolSettlementRun(
         }
         if (house.Count > 0)
         {
-            await TransferAsync(house, token);
+            await TransferAllAsync(house, token);
         }
 
         return summary;
@@ -234,8 +234,12 @@ public sealed partial class PoolSettlementRun(
         }
     }
 
-    /// <summary>Pays answered chunks in slices: one TransferBatch, then one settlementdb transaction, per slice.</summary>
-    private async Task PayAsync(Guid poolId, ChannelReader<(PoolBetColumns Bets, PayoutChunk Payouts)> toPay, bool resumed, Tally tally, CancellationToken token)
+    /// <summary>
+    /// Pays answered chunks in slices: one TransferBatch, then one settlementdb transaction, per slice. A failure elsewhere
+    /// (<paramref name="token"/>) stops it between slices; only a shutdown cuts a slice between its payment and its record.
+    /// </summary>
+    private async Task PayAsync(
+        Guid poolId, ChannelReader<(PoolBetColumns Bets, PayoutChunk Payouts)> toPay, bool resumed, Tally tally, CancellationToken token, CancellationToken shutdown)
     {
         var sliceSize = Math.Clamp(options.Value.BetsPerPayment, 1, 10_000);
         await foreach (var (bets, payouts) in toPay.ReadAllAsync(token))
@@ -246,7 +250,8 @@ public sealed partial class PoolSettlementRun(
             activity?.SetTag("streambets.settlement.chunk_size", bets.StakeMinor.Count);
             for (var from = 0; from < bets.StakeMinor.Count; from += sliceSize)
             {
-                await PaySliceAsync(poolId, bets, payouts, from, Math.Min(from + sliceSize, bets.StakeMinor.Count), resumed, tally, token);
+                token.ThrowIfCancellationRequested();
+                await PaySliceAsync(poolId, bets, payouts, from, Math.Min(from + sliceSize, bets.StakeMinor.Count), resumed, tally, shutdown);
             }
         }
     }
@@ -274,21 +279,23 @@ public sealed partial class PoolSettlementRun(
 
         var alreadySettled = resumed ? await store.SettledAmongAsync(betIds, token) : null;
         var transfers = new List<TransferRequest>(lines.Length);
+        var payees = new List<Guid>(lines.Length);
         foreach (var line in lines)
         {
             if (line.PayoutMinor > 0 && alreadySettled?.Contains(line.BetId) != true)
             {
+                payees.Add(line.BetId);
                 transfers.Add(EscrowTransfer(PayoutTransferId(line.BetId), TransferReason(line.Result),
                     $"bet:{line.BetId}", poolId, UserAccount(line.UserId), line.PayoutMinor));
             }
         }
 
-        if (transfers.Count > 0)
-        {
-            await TransferAsync(transfers, token);
-        }
+        var refused = transfers.Count > 0 ? await TransferAsync(transfers, token) : [];
 
-        var unrecorded = alreadySettled is null ? lines : [.. lines.Where(l => !alreadySettled.Contains(l.BetId))];
+        // The ledger applies each transfer by itself: the others of a slice with a refused one moved, and are recorded
+        // before the run fails, so settled_bets stays the proof of every payout that moved.
+        var refusedBets = refused.Select(r => payees[r.Index]).ToHashSet();
+        var unrecorded = lines.Where(l => alreadySettled?.Contains(l.BetId) != true && !refusedBets.Contains(l.BetId)).ToArray();
         if (unrecorded.Length > 0)
         {
             var recorded = await store.RecordSettledAsync(poolId, unrecorded, time.GetUtcNow(), token);
@@ -304,10 +311,27 @@ public sealed partial class PoolSettlementRun(
                 SettlementTelemetry.PaidMinor.Add(reason.Sum(b => b.PayoutMinor), new KeyValuePair<string, object?>("reason", reason.Key));
             }
         }
+
+        if (refused.Count > 0)
+        {
+            throw refused[0].Refusal;
+        }
     }
 
-    /// <summary>One TransferBatch; APPLIED (now) and DUPLICATE (by an earlier run) both mean the money moved.</summary>
-    private async Task TransferAsync(List<TransferRequest> transfers, CancellationToken token)
+    /// <summary>The house's transfers, recorded only by the settled status: any refusal stops the run (a rerun replays the other as DUPLICATE).</summary>
+    private async Task TransferAllAsync(List<TransferRequest> transfers, CancellationToken token)
+    {
+        if (await TransferAsync(transfers, token) is [var first, ..])
+        {
+            throw first.Refusal;
+        }
+    }
+
+    /// <summary>
+    /// One TransferBatch; APPLIED (now) and DUPLICATE (by an earlier run) both mean the money moved. Returns the
+    /// transfers the ledger refused (each logged), by their index in <paramref name="transfers"/>: the others moved all the same.
+    /// </summary>
+    private async Task<List<(int Index, SettlementRefusedException Refusal)>> TransferAsync(List<TransferRequest> transfers, CancellationToken token)
     {
         var request = new TransferBatchRequest { OmitTransfers = true };
         request.Transfers.AddRange(transfers);
@@ -317,6 +341,7 @@ public sealed partial class PoolSettlementRun(
             throw new SettlementRefusedException("bad-wallet-answer", $"Wallet.TransferBatch answered {reply.Results.Count} results for {transfers.Count} transfers.");
         }
 
+        var refused = new List<(int, SettlementRefusedException)>();
         for (var i = 0; i < reply.Results.Count; i++)
         {
             var result = reply.Results[i];
@@ -324,10 +349,11 @@ public sealed partial class PoolSettlementRun(
             {
                 var transfer = transfers[i];
                 LogPaymentRefused(logger, transfer.TransferId, transfer.Reference, result.Status, result.ErrorReason, result.ErrorDetail);
-                throw new SettlementRefusedException("payment-refused",
-                    $"The ledger refused transfer {transfer.TransferId} ({transfer.Reference}, {transfer.Legs[0].AmountMinor} to {transfer.Legs[0].ToAccount}): {result.Status} {result.ErrorReason} {result.ErrorDetail}".TrimEnd());
+                refused.Add((i, new SettlementRefusedException("payment-refused",
+                    $"The ledger refused transfer {transfer.TransferId} ({transfer.Reference}, {transfer.Legs[0].AmountMinor} to {transfer.Legs[0].ToAccount}): {result.Status} {result.ErrorReason} {result.ErrorDetail}".TrimEnd())));
             }
         }
+        return refused;
     }
 
     private static TransferRequest EscrowTransfer(Guid transferId, string reason, string reference, Guid poolId, string to, long amountMinor) => new()

@@ -154,14 +154,18 @@ public sealed partial class SettlementWorker(
             {
                 // Settlement moved exactly the accepted stakes; anything left came from elsewhere (see docs/settlement.md).
                 LogEscrowResidue(logger, poolId, residue);
-                SettlementTelemetry.EscrowResidues.Add(1);
             }
             var published = await store.CompleteAsync(poolId, summary, residue, time.GetUtcNow(), stoppingToken);
             if (published)
             {
-                // Counted with the settled status, so once: every rerun replays the house's transfers (DUPLICATE).
+                // Counted with the settled status, so once: every rerun replays the house's transfers (DUPLICATE) and
+                // finds the same residue.
                 SettlementTelemetry.PaidMinor.Add(summary.RakeMinor, new KeyValuePair<string, object?>("reason", PoolSettlementRun.RakeReason));
                 SettlementTelemetry.PaidMinor.Add(summary.BreakageMinor, new KeyValuePair<string, object?>("reason", PoolSettlementRun.BreakageReason));
+                if (residue != 0)
+                {
+                    SettlementTelemetry.EscrowResidues.Add(1);
+                }
             }
             outcome = "settled";
             LogSettled(logger, poolId, summary.BetCount, summary.PaidMinor, summary.RakeMinor, summary.BreakageMinor, stopwatch.Elapsed.TotalSeconds, published);
@@ -178,22 +182,62 @@ public sealed partial class SettlementWorker(
             reason = SettlementFailures.ReasonOf(e);
             var delay = RetryDelay(settlement.Attempts);
             LogRetry(logger, e, poolId, reason, delay.TotalSeconds);
-            await store.RetryLaterAsync(poolId, $"{reason}: {e.Message}", time.GetUtcNow() + delay, time.GetUtcNow(), CancellationToken.None);
+            var nextAttemptAt = time.GetUtcNow() + delay;
             activity?.SetStatus(ActivityStatusCode.Error, reason);
+            if (!await WriteOutcomeAsync(poolId, () => store.RetryLaterAsync(poolId, $"{reason}: {e.Message}", nextAttemptAt, time.GetUtcNow(), CancellationToken.None), stoppingToken))
+            {
+                return;
+            }
         }
         catch (Exception e)
         {
             outcome = "failed";
             reason = SettlementFailures.ReasonOf(e);
             LogFailed(logger, e, poolId, reason);
-            SettlementTelemetry.Failures.Add(1, new KeyValuePair<string, object?>("reason", reason));
-            await store.FailAsync(poolId, $"{reason}: {e.Message}", time.GetUtcNow(), CancellationToken.None);
             activity?.SetStatus(ActivityStatusCode.Error, reason);
+            if (!await WriteOutcomeAsync(poolId, () => store.FailAsync(poolId, $"{reason}: {e.Message}", time.GetUtcNow(), CancellationToken.None), stoppingToken))
+            {
+                return;
+            }
+            // Counted once the failed state is written: a run that dies before it reruns and fails again.
+            SettlementTelemetry.Failures.Add(1, new KeyValuePair<string, object?>("reason", reason));
         }
 
         var tags = new TagList { { "outcome", outcome }, { "reason", reason } };
         SettlementTelemetry.Runs.Add(1, tags);
         SettlementTelemetry.Duration.Record(stopwatch.Elapsed.TotalSeconds, tags);
+    }
+
+    /// <summary>
+    /// Writes how a run ended, trying again with backoff while settlementdb fails. The pool stays locked meanwhile: were
+    /// it let go, it would rerun at once (its next_attempt_at is not moved yet) and count its failure again. False when
+    /// a shutdown came first; the settlement is still 'running', and the next start reruns it.
+    /// </summary>
+    private async Task<bool> WriteOutcomeAsync(Guid poolId, Func<Task> write, CancellationToken stoppingToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await write();
+                return true;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                var delay = RetryDelay(attempt);
+                LogOutcomeWriteFailed(logger, e, poolId, delay.TotalSeconds);
+                try
+                {
+                    await Task.Delay(delay, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+        LogInterrupted(logger, poolId, "shutdown while writing the outcome");
+        return false;
     }
 
     /// <summary>Exponential from <see cref="SettlementOptions.RetryInitialDelay"/> to <see cref="SettlementOptions.RetryMaxDelay"/>, ±20 % jitter.</summary>
@@ -248,6 +292,10 @@ public sealed partial class SettlementWorker(
     [LoggerMessage(EventId = 25, EventName = "EscrowResidue", Level = LogLevel.Error,
         Message = "Pool {PoolId} is settled but its escrow still holds {ResidueMinor}: money no accepted bet accounts for")]
     private static partial void LogEscrowResidue(ILogger logger, Guid poolId, long residueMinor);
+
+    [LoggerMessage(EventId = 27, EventName = "SettlementOutcomeWriteFailed", Level = LogLevel.Warning,
+        Message = "Writing how the settlement of pool {PoolId} ended failed; trying again in {DelaySeconds:F1} s")]
+    private static partial void LogOutcomeWriteFailed(ILogger logger, Exception exception, Guid poolId, double delaySeconds);
 
     [LoggerMessage(EventId = 26, EventName = "SettlementWorkerFailed", Level = LogLevel.Warning, Message = "Looking for due settlements failed; next poll")]
     private static partial void LogWorkerFailed(ILogger logger, Exception exception);
