@@ -81,6 +81,21 @@ public sealed class CalculatePayoutsGrpcTests(PoolsApp app, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Declared_totals_adding_up_past_the_largest_amount_are_an_invalid_argument_not_an_unknown_error()
+    {
+        var pool = await ResolvedPoolAsync(winner: 0);
+        var declared = new PayoutsStart { PoolId = pool.Id.ToString() };
+        declared.Outcomes.Add(new DeclaredOutcome { OutcomeId = pool.Outcomes[0].Id.ToString(), StakeMinor = long.MaxValue, BetCount = 1 });
+        declared.Outcomes.Add(new DeclaredOutcome { OutcomeId = pool.Outcomes[1].Id.ToString(), StakeMinor = 1, BetCount = 1 });
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => CalculateAsync(pool, [], declared));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("invalid-payout-declaration", error.Status.Detail);
+        Assert.Contains("add up to more than", error.Status.Detail);
+    }
+
+    [Fact]
     public async Task Payouts_of_a_pool_without_a_result_are_refused()
     {
         using var streamer = app.NewStreamer(out _);

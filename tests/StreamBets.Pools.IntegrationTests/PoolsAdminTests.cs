@@ -97,6 +97,26 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     }
 
     [Fact]
+    public async Task Titles_and_labels_are_stored_composed_and_lookalike_labels_are_refused()
+    {
+        using var admin = app.Admin();
+        using var streamer = app.NewStreamer(out _);
+        var id = $"nfc-{Guid.NewGuid():N}"[..20];
+
+        var put = await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", new { title = "Cafe\u0301 quiz", outcomes = new[] { "Cafe\u0301", "Tea" }, bettingWindowSeconds = 60 });
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), title: "Cafe\u0301 or tea?", outcomes: ["Cafe\u0301", "Tea"]));
+        var lookalikes = await streamer.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel(), outcomes: ["Yes", "Yes\uFE0F"]));
+
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var read = (await admin.GetFromJsonAsync<TemplateJson>($"/api/pools/admin/templates/{id}"))!;
+        Assert.Equal(("Café quiz", "Café"), (read.Title, read.Outcomes[0]));
+        Assert.Equal(("Café or tea?", "Café"), (pool.Title, pool.Outcomes[0].Label));
+        Assert.Equal(HttpStatusCode.BadRequest, lookalikes.StatusCode);
+        Assert.Equal(["outcomes[1]"], (await lookalikes.ProblemAsync()).Errors!.Keys);
+        await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
+    }
+
+    [Fact]
     public async Task A_template_is_stored_listed_used_to_open_a_pool_and_deleted()
     {
         var adminId = Guid.NewGuid();

@@ -249,6 +249,94 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         }
     }
 
+    [Theory]
+    [InlineData("""{"title": 1}""")]
+    [InlineData("null")]
+    [InlineData("""["Yes", "No"]""")]
+    public async Task A_stored_template_that_is_no_template_is_left_out_of_the_list_and_opens_no_pool(string body)
+    {
+        using var admin = app.Admin();
+        using var streamer = app.NewStreamer(out _);
+        var good = $"good-{Guid.NewGuid():N}"[..20];
+        var junk = $"junk-{Guid.NewGuid():N}"[..20];
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/pools/admin/templates/{good}",
+            new { title = "Who wins?", outcomes = new[] { "A", "B" }, bettingWindowSeconds = 60 })).StatusCode);
+        await StoreTemplateAroundTheApiAsync(junk, body);
+        try
+        {
+            var offered = await streamer.GetAsync("/api/pools/templates");
+            var listed = await admin.GetAsync("/api/pools/admin/templates");
+            var opened = await streamer.PostAsJsonAsync("/api/pools", new { channel = new { provider = "twitch", channelId = Requests.NewChannel() }, templateId = junk });
+
+            Assert.Equal(HttpStatusCode.OK, offered.StatusCode);
+            var ids = (await offered.Content.ReadFromJsonAsync<TemplateJson[]>())!.Select(t => t.Id).ToArray();
+            Assert.Contains(good, ids);
+            Assert.DoesNotContain(junk, ids);
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+            Assert.DoesNotContain(junk, (await listed.Content.ReadFromJsonAsync<TemplateJson[]>())!.Select(t => t.Id));
+            Assert.Equal(HttpStatusCode.Conflict, opened.StatusCode);
+            var problem = await opened.ProblemAsync();
+            Assert.Equal("https://streambets.dev/problems/template-unreadable", problem.Type);
+            Assert.Contains(junk, problem.Detail);
+        }
+        finally
+        {
+            await app.ExecuteAsync($"DELETE FROM documents WHERE collection = 'templates' AND id IN ('{good}', '{junk}')");
+        }
+    }
+
+    [Fact]
+    public async Task A_stored_template_that_is_no_template_is_read_as_a_problem_with_the_version_to_replace_it_at()
+    {
+        using var admin = app.Admin();
+        var id = $"junk-{Guid.NewGuid():N}"[..20];
+        await StoreTemplateAroundTheApiAsync(id, """{"title": 1}""");
+        try
+        {
+            var read = await admin.GetAsync($"/api/pools/admin/templates/{id}");
+            Assert.Equal(HttpStatusCode.Conflict, read.StatusCode);
+            var problem = await read.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+            Assert.Equal("https://streambets.dev/problems/template-unreadable", problem.GetProperty("type").GetString());
+            Assert.Equal(id, problem.GetProperty("templateId").GetString());
+            var version = problem.GetProperty("version").GetString();
+
+            var repaired = await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}",
+                new { title = "Who wins?", outcomes = new[] { "A", "B" }, bettingWindowSeconds = 60, version });
+
+            Assert.Equal(HttpStatusCode.OK, repaired.StatusCode);
+            Assert.Equal("Who wins?", (await admin.GetFromJsonAsync<TemplateJson>($"/api/pools/admin/templates/{id}"))!.Title);
+        }
+        finally
+        {
+            await app.ExecuteAsync($"DELETE FROM documents WHERE collection = 'templates' AND id = '{id}'");
+        }
+    }
+
+    [Fact]
+    public async Task A_stored_template_that_is_no_template_is_deleted_at_the_version_read_and_not_at_another()
+    {
+        using var admin = app.Admin();
+        var id = $"junk-{Guid.NewGuid():N}"[..20];
+        await StoreTemplateAroundTheApiAsync(id, "null");
+        try
+        {
+            var read = await admin.GetAsync($"/api/pools/admin/templates/{id}");
+            var version = (await read.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("version").GetString();
+
+            var stale = await admin.DeleteAsync($"/api/pools/admin/templates/{id}?version=0000");
+            var deleted = await admin.DeleteAsync($"/api/pools/admin/templates/{id}?version={version}");
+
+            Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
+            Assert.Equal("https://streambets.dev/problems/template-changed", (await stale.ProblemAsync()).Type);
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/pools/admin/templates/{id}")).StatusCode);
+        }
+        finally
+        {
+            await app.ExecuteAsync($"DELETE FROM documents WHERE collection = 'templates' AND id = '{id}'");
+        }
+    }
+
     [Fact]
     public async Task A_stale_configuration_change_is_told_another_admin_changed_it_before_what_it_would_break()
     {
@@ -292,6 +380,10 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/templates/{id}?version={current.Version}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/pools/admin/templates/{id}")).StatusCode);
     }
+
+    /// <summary>Writes a template document around the API, as a hand edit or a bad restore would.</summary>
+    private Task StoreTemplateAroundTheApiAsync(string id, string body) =>
+        app.ExecuteAsync($"INSERT INTO documents (collection, id, body) VALUES ('templates', '{id}', '{body}')");
 
     /// <summary>Writes the configuration document around the API, as a hand edit or a bad restore would.</summary>
     private Task StoreAroundTheApiAsync(SettingsJson values) => app.ExecuteAsync(

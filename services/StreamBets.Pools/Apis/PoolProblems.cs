@@ -18,6 +18,7 @@ internal static class PoolProblems
     public const string TemplateChanged = "template-changed";
     public const string ChannelOwnerChanged = "channel-owner-changed";
     public const string ConfigBreaksTemplates = "config-breaks-templates";
+    public const string TemplateUnreadable = ManagementErrors.TemplateUnreadable;
 
     private static readonly Dictionary<string, (int Status, string Title)> Known = new()
     {
@@ -41,6 +42,7 @@ internal static class PoolProblems
         [TemplateChanged] = (StatusCodes.Status409Conflict, "Template changed meanwhile"),
         [ChannelOwnerChanged] = (StatusCodes.Status409Conflict, "Channel owner changed meanwhile"),
         [ConfigBreaksTemplates] = (StatusCodes.Status409Conflict, "Configuration breaks templates"),
+        [TemplateUnreadable] = (StatusCodes.Status409Conflict, "Stored template unreadable"),
     };
 
     public static string TypeOf(string code) => TypeBase + code;

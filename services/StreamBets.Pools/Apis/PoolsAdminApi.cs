@@ -1,9 +1,9 @@
 using System.Security.Claims;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Documents;
+using StreamBets.Pools.Lifecycle;
 
 namespace StreamBets.Pools.Apis;
 
@@ -118,16 +118,7 @@ public static partial class PoolsAdminApi
         var broken = new Dictionary<string, string[]>();
         foreach (var stored in await documents.ListAsync<JsonNode>(PoolTemplates.Collection, cancellationToken))
         {
-            PoolTemplate? template;
-            try
-            {
-                template = stored.Document?.Deserialize<PoolTemplate>(DocumentStore.Json);
-            }
-            catch (JsonException e)
-            {
-                LogTemplateUnreadable(loggers.CreateLogger(typeof(PoolsAdminApi).FullName!), e, stored.Id);
-                continue;
-            }
+            var template = PoolTemplates.Read(stored.Id, stored.Document, TemplateReader(loggers));
             if (template is null || template.Problems(current).Count > 0)
             {
                 continue;
@@ -156,14 +147,37 @@ public static partial class PoolsAdminApi
     private static string VersionRule(string what) =>
         $"Send the version the {what} was read at (GET answers it), so that a change another admin made meanwhile is not overwritten.";
 
-    public static async Task<Ok<TemplateView[]>> ListTemplates(IDocumentStore documents, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await documents.ListAsync<PoolTemplate>(PoolTemplates.Collection, cancellationToken)).Select(d => TemplateView.Of(d.Id, d.Document)).ToArray());
-
-    public static async Task<Results<Ok<TemplateView>, ProblemHttpResult>> GetTemplate(string id, IDocumentStore documents, CancellationToken cancellationToken)
+    /// <summary>Every template that is one; a stored document that is no template (written around the API) is logged and left out.</summary>
+    public static async Task<Ok<TemplateView[]>> ListTemplates(IDocumentStore documents, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var template = PoolTemplates.IsValidId(id) ? await documents.GetAsync<PoolTemplate>(PoolTemplates.Collection, id, cancellationToken) : null;
-        return template is null ? TemplateMissing(id) : TypedResults.Ok(TemplateView.Of(id, template));
+        var views = new List<TemplateView>();
+        foreach (var stored in await documents.ListAsync<JsonNode>(PoolTemplates.Collection, cancellationToken))
+        {
+            if (PoolTemplates.Read(stored.Id, stored.Document, TemplateReader(loggers)) is { } template)
+            {
+                views.Add(TemplateView.Of(stored.Id, template));
+            }
+        }
+        return TypedResults.Ok(views.ToArray());
     }
+
+    /// <summary>One template; a stored document that is no template is answered 409 template-unreadable with the <c>version</c> to replace or delete it at.</summary>
+    public static async Task<Results<Ok<TemplateView>, ProblemHttpResult>> GetTemplate(
+        string id, IDocumentStore documents, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var stored = PoolTemplates.IsValidId(id) ? await documents.GetVersionedAsync<JsonNode>(PoolTemplates.Collection, id, cancellationToken) : null;
+        if (stored is null)
+        {
+            return TemplateMissing(id);
+        }
+        return PoolTemplates.Read(id, stored.Document, TemplateReader(loggers)) is { } template
+            ? TypedResults.Ok(TemplateView.Of(id, template))
+            : PoolProblems.Problem(PoolProblems.TemplateUnreadable,
+                $"The stored template \"{id}\" is not a template (it was written around the API). Replace it with a PUT, or remove it with a DELETE, at the version given here.",
+                new Dictionary<string, object?> { ["templateId"] = id, ["version"] = PoolTemplates.VersionOf(stored.Document, null) });
+    }
+
+    private static ILogger TemplateReader(ILoggerFactory loggers) => loggers.CreateLogger(typeof(PoolsAdminApi).FullName!);
 
     /// <summary>
     /// Without a <c>version</c>, creates the template (409 template-exists if the id is taken); with the version it was
@@ -194,10 +208,12 @@ public static partial class PoolsAdminApi
             return PoolProblems.Invalid(errors);
         }
 
-        var template = new PoolTemplate(request.Title.Trim(), [.. request.Outcomes!.Select(o => o.Trim())], request.BettingWindowSeconds,
+        var template = new PoolTemplate(PoolDefinition.StoredForm(request.Title), [.. request.Outcomes!.Select(PoolDefinition.StoredForm)], request.BettingWindowSeconds,
             request.MinStakeMinor, request.MaxStakeMinor);
-        var stored = await documents.GetVersionedAsync<PoolTemplate>(PoolTemplates.Collection, id, cancellationToken);
-        if (stored is not null && ValuesVersion.Of(stored.Document) == ValuesVersion.Of(template))
+        // Read as plain JSON, so a stored document that is no template can still be replaced at the version its GET answered.
+        var stored = await documents.GetVersionedAsync<JsonNode>(PoolTemplates.Collection, id, cancellationToken);
+        var storedTemplate = stored is null ? null : PoolTemplates.Read(id, stored.Document, TemplateReader(loggers));
+        if (storedTemplate is not null && ValuesVersion.Of(storedTemplate) == ValuesVersion.Of(template))
         {
             // Nothing to write: a save that changes nothing, or the retry of one whose record failed, which records it now.
             if (!AdminChanges.Is(await changes.LastAsync(id, TemplateActions, cancellationToken), AdminChanges.TemplateSaved, template))
@@ -218,7 +234,7 @@ public static partial class PoolsAdminApi
         {
             return PoolProblems.Problem(PoolProblems.TemplateNotFound, $"No template has id \"{id}\": another admin deleted it after you read it; nothing was saved.");
         }
-        else if (ValuesVersion.Of(stored.Document) != request.Version
+        else if (PoolTemplates.VersionOf(stored.Document, storedTemplate) != request.Version
             || !await documents.TryPutAsync(PoolTemplates.Collection, id, template, stored.Version, cancellationToken))
         {
             return PoolProblems.Problem(PoolProblems.TemplateChanged,
@@ -257,10 +273,11 @@ public static partial class PoolsAdminApi
         {
             deleted = await documents.DeleteAsync(PoolTemplates.Collection, id, cancellationToken);
         }
-        else if (await documents.GetVersionedAsync<PoolTemplate>(PoolTemplates.Collection, id, cancellationToken) is { } stored)
+        else if (await documents.GetVersionedAsync<JsonNode>(PoolTemplates.Collection, id, cancellationToken) is { } stored)
         {
             // The store's compare-and-delete, so a change saved between this read and the delete is not deleted either.
-            if (ValuesVersion.Of(stored.Document) != version
+            // Read as plain JSON, so a stored document that is no template can be removed at the version its GET answered.
+            if (PoolTemplates.VersionOf(stored.Document, PoolTemplates.Read(id, stored.Document, TemplateReader(loggers))) != version
                 || !await documents.TryDeleteAsync(PoolTemplates.Collection, id, stored.Version, cancellationToken))
             {
                 return PoolProblems.Problem(PoolProblems.TemplateChanged,
@@ -308,10 +325,6 @@ public static partial class PoolsAdminApi
     [LoggerMessage(EventId = 6002, EventName = "PoolTemplateSaved", Level = LogLevel.Information,
         Message = "Admin {AdminId} saved pool template {TemplateId}: \"{Title}\", {Outcomes} outcomes, {BettingWindowSeconds} s")]
     private static partial void LogTemplateSaved(ILogger logger, Guid adminId, string templateId, string title, int outcomes, int bettingWindowSeconds);
-
-    [LoggerMessage(EventId = 6004, EventName = "PoolTemplateUnreadable", Level = LogLevel.Error,
-        Message = "Stored pool template {TemplateId} is not a template and was skipped when checking a configuration change; correct or delete it")]
-    private static partial void LogTemplateUnreadable(ILogger logger, Exception exception, string templateId);
 
     [LoggerMessage(EventId = 6003, EventName = "PoolTemplateDeleted", Level = LogLevel.Information, Message = "Admin {AdminId} deleted pool template {TemplateId}")]
     private static partial void LogTemplateDeleted(ILogger logger, Guid adminId, string templateId);

@@ -20,8 +20,8 @@ public sealed class Pool
     private Pool(Guid id, PoolDefinition definition)
     {
         Id = id;
-        Title = definition.Title.Trim();
-        Outcomes = [.. definition.Outcomes.Select(label => new PoolOutcome(Guid.CreateVersion7(), label.Trim()))];
+        Title = PoolDefinition.StoredForm(definition.Title);
+        Outcomes = [.. definition.Outcomes.Select(label => new PoolOutcome(Guid.CreateVersion7(), PoolDefinition.StoredForm(label)))];
         BettingWindow = definition.BettingWindow;
         MinStake = definition.MinStake;
         MaxStake = definition.MaxStake;

@@ -1,3 +1,4 @@
+using System.Text;
 using StreamBets.Contracts;
 
 namespace StreamBets.Pools.Lifecycle;
@@ -40,6 +41,8 @@ public sealed record PoolDefinition(
             errors["outcomes"] = [$"A pool has {MinOutcomes} to {MaxOutcomes} outcomes, not {outcomes.Count}."];
         }
 
+        // Compared as they look, not as they are spelled: with real money on them, two outcomes that look the same let
+        // the streamer resolve the one fewer people backed.
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < outcomes.Count; i++)
         {
@@ -47,9 +50,9 @@ public sealed record PoolDefinition(
             {
                 errors[$"outcomes[{i}]"] = [$"The outcome label {label}."];
             }
-            else if (!seen.Add(outcomes[i].Trim()))
+            else if (!seen.Add(LookalikeKey(outcomes[i])))
             {
-                errors[$"outcomes[{i}]"] = [$"The outcome label \"{outcomes[i].Trim()}\" is already used in this pool."];
+                errors[$"outcomes[{i}]"] = [$"The outcome label \"{StoredForm(outcomes[i])}\" is already used in this pool, or looks the same as one that is."];
             }
         }
 
@@ -82,9 +85,16 @@ public sealed record PoolDefinition(
     }
 
     /// <summary>
-    /// Lengths count Unicode code points of the trimmed text, as PostgreSQL's varchar(n) does, so most emoji count as one
-    /// character. Control, line-breaking and invisible characters are refused: a title is one line, PostgreSQL cannot
-    /// store a NUL at all, and two outcomes must not look alike ("Yes" and "Yes" with a zero-width space).
+    /// A title or label as the pool keeps it: trimmed and in Unicode's composed form (NFC), so "Café" typed with a combining
+    /// accent is stored, counted and shown as the same text as "Café" typed with "é".
+    /// </summary>
+    internal static string StoredForm(string text) => text.Trim().Normalize(NormalizationForm.FormC);
+
+    /// <summary>
+    /// Lengths count Unicode code points of the stored form (<see cref="StoredForm"/>), as PostgreSQL's varchar(n) does: a
+    /// flag is two, a family emoji up to seven. Control, line-breaking and invisible characters are refused: a title is one
+    /// line, PostgreSQL cannot store a NUL at all, and two outcomes must not look alike ("Yes" and "Yes" with a zero-width
+    /// space). Text that shows nothing once the characters that draw nothing are left out is blank.
     /// </summary>
     private static string? TextProblem(string? text, int maxLength)
     {
@@ -93,17 +103,93 @@ public sealed record PoolDefinition(
             return "must not be blank";
         }
 
+        if (!IsWellFormed(text))
+        {
+            return "must be valid Unicode text";
+        }
+
         if (ShownText.HidesCharacters(text))
         {
             return "must not contain line breaks, tabs, or invisible characters such as zero-width spaces or direction marks";
         }
 
+        if (LookalikeKey(text).Length == 0)
+        {
+            return "must not be blank";
+        }
+
         var length = 0;
-        foreach (var _ in text.Trim().EnumerateRunes())
+        foreach (var _ in StoredForm(text).EnumerateRunes())
         {
             length++;
         }
 
         return length > maxLength ? $"has {length} characters; the limit is {maxLength}" : null;
+    }
+
+    /// <summary>
+    /// What <paramref name="text"/> looks like, for telling lookalikes apart (compare case-insensitively): composed (NFC),
+    /// without the code points Unicode says draw nothing, with blank-looking characters as spaces and each run of spaces as
+    /// one (a web page shows "Yes  No" as "Yes No"). So "Yes" and "Yes\uFE0F", "❤" and "❤️", "Café" and "Cafe\u0301" match,
+    /// and "\u3164" or "\u2800" alone is blank.
+    /// </summary>
+    internal static string LookalikeKey(string text)
+    {
+        var key = new StringBuilder(text.Length);
+        var spaced = false;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (IsDefaultIgnorable(rune.Value))
+            {
+                continue;
+            }
+
+            if (Rune.IsWhiteSpace(rune) || rune.Value == BrailleBlank)
+            {
+                spaced = key.Length > 0;
+                continue;
+            }
+
+            if (spaced)
+            {
+                key.Append(' ');
+                spaced = false;
+            }
+            key.Append(rune.ToString());
+        }
+
+        // Composed after the ignorables are gone: a grapheme joiner between "e" and U+0301 otherwise keeps them apart.
+        return key.ToString().Normalize(NormalizationForm.FormC);
+    }
+
+    /// <summary>Unicode says to render nothing for these, but fonts draw a blank.</summary>
+    private const int BrailleBlank = 0x2800;
+
+    /// <summary>
+    /// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters drawn as nothing, or that only restyle
+    /// the one before them (variation selectors: "❤️" is "❤" in colour), and the Hangul fillers, which fonts draw blank.
+    /// The joiners U+200C and U+200D are left in: they change what an emoji or a Persian word looks like.
+    /// </summary>
+    private static bool IsDefaultIgnorable(int c) => c
+        is 0x00AD or 0x034F or 0x061C or 0x115F or 0x1160 or 0x17B4 or 0x17B5 or (>= 0x180B and <= 0x180F)
+        or 0x200B or (>= 0x200E and <= 0x200F) or (>= 0x202A and <= 0x202E) or (>= 0x2060 and <= 0x206F) or 0x3164
+        or (>= 0xFE00 and <= 0xFE0F) or 0xFEFF or 0xFFA0 or (>= 0xFFF0 and <= 0xFFF8) or (>= 0x1BCA0 and <= 0x1BCA3)
+        or (>= 0x1D173 and <= 0x1D17A) or (>= 0xE0000 and <= 0xE0FFF);
+
+    /// <summary>No unpaired surrogate: such text cannot be normalised, stored in PostgreSQL or shown.</summary>
+    private static bool IsWellFormed(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 }

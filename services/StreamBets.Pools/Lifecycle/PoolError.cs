@@ -44,6 +44,10 @@ public sealed record PoolError(string Code, string Detail)
         new(PoolErrorCodes.InvalidPayoutDeclaration,
             $"Outcome {declared.OutcomeId} is declared twice or with impossible totals ({declared.BetCount} bets staking {declared.Stake}).");
 
+    internal static PoolError DeclaredTotalTooLarge() =>
+        new(PoolErrorCodes.InvalidPayoutDeclaration,
+            $"The declared stakes add up to more than {long.MaxValue} minor units, more than any pool can hold.");
+
     internal static PoolError SecondOutcome() =>
         new(PoolErrorCodes.SecondOutcome, "You already backed another outcome in this pool; you may only add to it.");
 }

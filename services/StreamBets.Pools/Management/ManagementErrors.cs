@@ -11,6 +11,7 @@ public static class ManagementErrors
     public const string ConcurrencyConflict = "concurrency-conflict";
     public const string ChannelNotYours = "channel-not-yours";
     public const string SettingsUnavailable = "pools-settings-unavailable";
+    public const string TemplateUnreadable = "template-unreadable";
 
     public static PoolError NotFound(Guid poolId) => new(PoolNotFound, $"No pool has id {poolId}.");
 
@@ -24,6 +25,9 @@ public static class ManagementErrors
 
     public static PoolError NoSettings() =>
         new(SettingsUnavailable, "The pools configuration cannot be read right now, so no pool can be opened on its terms; try again shortly.");
+
+    public static PoolError Unreadable(string templateId) =>
+        new(TemplateUnreadable, $"The stored template \"{templateId}\" is broken, so no pool can be opened from it; an admin must correct it. Open the pool without the template meanwhile.");
 
     public static PoolError Conflict() =>
         new(ConcurrencyConflict, "The pool kept changing while this request was applied; reload it and try again.");

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Npgsql;
 using StreamBets.Contracts;
 using StreamBets.Messaging;
@@ -63,12 +64,18 @@ public sealed partial class PoolCommands(
         PoolTemplate? template = null;
         if (request.TemplateId is { } templateId)
         {
-            template = PoolTemplates.IsValidId(templateId) ? await documents.GetAsync<PoolTemplate>(PoolTemplates.Collection, templateId, cancellationToken) : null;
-            if (template is null)
+            var storedTemplate = PoolTemplates.IsValidId(templateId) ? await documents.GetVersionedAsync<JsonNode>(PoolTemplates.Collection, templateId, cancellationToken) : null;
+            if (storedTemplate is null)
             {
                 // What the template would have supplied is missing too, but only the template is the caller's mistake.
                 errors["templateId"] = [$"No template has id \"{templateId}\"."];
                 return ManagementErrors.Invalid(errors);
+            }
+            // A document written around the API that is no template is not the streamer's mistake: a 409, never a 500.
+            template = PoolTemplates.Read(templateId, storedTemplate.Document, logger);
+            if (template is null)
+            {
+                return ManagementErrors.Unreadable(templateId);
             }
         }
 

@@ -130,7 +130,13 @@ public sealed class PayoutRun
                 return PoolError.InvalidDeclaration(outcome);
             }
 
-            total = checked(total + outcome.Stake.MinorUnits);
+            // Declared totals come off the wire: a sum past long.MaxValue is the caller's mistake (InvalidArgument), not a crash.
+            if (outcome.Stake.MinorUnits > long.MaxValue - total)
+            {
+                return PoolError.DeclaredTotalTooLarge();
+            }
+
+            total += outcome.Stake.MinorUnits;
             winning[i] = winningOutcomeIds.Contains(outcome.OutcomeId);
             if (winning[i])
             {

@@ -99,6 +99,72 @@ public class PoolDefinitionTests
         Assert.Equal(valid ? null : "outcomes[1]", result.Error?.FieldErrors.Keys.Single());
     }
 
+    [Theory]
+    [InlineData("Yes", "Yes\uFE0F")] // a variation selector draws nothing after a letter
+    [InlineData("Yes", "Yes\u034F")] // a combining grapheme joiner draws nothing
+    [InlineData("Yes", "Y\u180Bes")] // a Mongolian variation selector
+    [InlineData("Café", "Cafe\u0301")] // "é" as one character and as "e" plus an accent
+    [InlineData("Café", "Cafe\u034F\u0301")] // the accent kept from composing by a joiner that draws nothing
+    [InlineData("❤", "❤\uFE0F")] // the same heart, in colour
+    [InlineData("Yes No", "Yes  No")] // a page shows both with one space
+    [InlineData("Yes No", "Yes\u2800No")] // the Braille blank is drawn as a space
+    [InlineData("Yes", "Yes\u3164")] // a Hangul filler is drawn blank
+    public void Outcome_labels_that_look_the_same_are_one_label(string first, string lookalike)
+    {
+        Assert.Equal(["outcomes[2]"], FieldsBrokenBy(Definition() with { Outcomes = [first, "Other", lookalike] }));
+    }
+
+    [Theory]
+    [InlineData("\u3164")] // Hangul filler
+    [InlineData("\u115F\u1160")] // Hangul choseong and jungseong fillers
+    [InlineData("\uFFA0")] // halfwidth Hangul filler
+    [InlineData("\u2800")] // Braille blank
+    [InlineData("\uFE0F")] // a variation selector with nothing to vary
+    [InlineData(" \u2800 \u3164 ")]
+    public void A_title_or_an_outcome_label_that_shows_nothing_is_blank(string text)
+    {
+        var title = Pool.Create(Guid.NewGuid(), Definition() with { Title = text });
+        var label = Pool.Create(Guid.NewGuid(), Definition() with { Outcomes = ["Yes", text] });
+
+        Assert.Equal(["title"], title.Error?.FieldErrors.Keys);
+        Assert.Equal(["outcomes[1]"], label.Error?.FieldErrors.Keys);
+        Assert.Contains("blank", label.Error!.FieldErrors["outcomes[1]"].Single());
+    }
+
+    [Theory]
+    [InlineData("🏆 Win", "Lose")]
+    [InlineData("❤️", "💔")] // an emoji with its colour selector is fine on its own
+    [InlineData("1️⃣", "1")] // a keycap is not the digit
+    [InlineData("Café", "Cafe")]
+    [InlineData("👨\u200D👩\u200D👧", "👨👩👧")] // one family, three people
+    public void Labels_that_look_different_stay_two_labels(string first, string second)
+    {
+        Assert.True(Pool.Create(Guid.NewGuid(), Definition() with { Outcomes = [first, second] }).IsSuccess);
+    }
+
+    [Fact]
+    public void Titles_and_labels_are_kept_composed_so_players_see_one_spelling()
+    {
+        var pool = Pool.Create(Guid.NewGuid(), Definition() with { Title = " Cafe\u0301 quiz ", Outcomes = ["Cafe\u0301", "The\u0301"] }).Value!;
+
+        Assert.Equal("Café quiz", pool.Title);
+        Assert.Equal(["Café", "Thé"], pool.Outcomes.Select(o => o.Label));
+    }
+
+    [Fact]
+    public void A_label_is_counted_in_the_characters_it_is_stored_with()
+    {
+        var label = new string('e', 24) + "e\u0301"; // 26 code points as typed, 25 once composed
+
+        Assert.True(Pool.Create(Guid.NewGuid(), Definition() with { Outcomes = ["Yes", label] }).IsSuccess);
+    }
+
+    [Fact]
+    public void A_title_with_an_unpaired_surrogate_is_refused_not_thrown()
+    {
+        Assert.Equal(["title"], FieldsBrokenBy(Definition() with { Title = "Who wins?\uD800" }));
+    }
+
     [Fact]
     public void Outcome_labels_are_unique_ignoring_case_and_spaces()
     {

@@ -62,6 +62,16 @@ public class PayoutRunTests
     }
 
     [Fact]
+    public void Declared_totals_adding_up_past_the_largest_amount_are_an_invalid_declaration()
+    {
+        var pool = Resolved(clock);
+
+        var begun = pool.BeginPayouts([new OutcomeTotal(pool.Outcomes[0].Id, new Money(long.MaxValue), 1), new OutcomeTotal(pool.Outcomes[1].Id, new Money(1), 1)]);
+
+        Assert.Equal(PoolErrorCodes.InvalidPayoutDeclaration, begun.Error?.Code);
+    }
+
+    [Fact]
     public void Bets_that_do_not_match_the_declaration_fail_the_run()
     {
         var pool = Resolved(clock);
