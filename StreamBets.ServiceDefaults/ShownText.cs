@@ -28,6 +28,20 @@ public static class ShownText
         return false;
     }
 
+    /// <summary>
+    /// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) without the joiners U+200C and U+200D (they change
+    /// what an emoji or a Persian word looks like): characters drawn as nothing, or that only restyle the one before them
+    /// (variation selectors: "❤️" is "❤" in colour), and the Hangul fillers, letters to Unicode that fonts draw blank.
+    /// </summary>
+    public static bool DrawsNothing(Rune rune) => rune.Value
+        is 0x00AD or 0x034F or 0x061C or 0x115F or 0x1160 or 0x17B4 or 0x17B5 or (>= 0x180B and <= 0x180F)
+        or 0x200B or (>= 0x200E and <= 0x200F) or (>= 0x202A and <= 0x202E) or (>= 0x2060 and <= 0x206F) or 0x3164
+        or (>= 0xFE00 and <= 0xFE0F) or 0xFEFF or 0xFFA0 or (>= 0xFFF0 and <= 0xFFF8) or (>= 0x1BCA0 and <= 0x1BCA3)
+        or (>= 0x1D173 and <= 0x1D17A) or (>= 0xE0000 and <= 0xE0FFF);
+
+    /// <summary>The blank braille pattern: a symbol to Unicode, drawn as a blank.</summary>
+    public const int BrailleBlank = 0x2800;
+
     /// <summary>A character that is not shown as itself: a control, format or line-breaking character.</summary>
     public static bool IsHidden(Rune rune) => Rune.GetUnicodeCategory(rune)
         is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;

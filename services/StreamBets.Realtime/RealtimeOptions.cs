@@ -29,14 +29,18 @@ public sealed class RealtimeOptions
     /// </summary>
     public TimeSpan DeduplicationWindow { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>How long the pool-to-channel mapping outlives the pool's last lifecycle event.</summary>
-    public TimeSpan PoolChannelRetention { get; set; } = TimeSpan.FromDays(3);
+    /// <summary>
+    /// How long the pool-to-channel mapping outlives the pool's last lifecycle event. A pool may stay locked up to 168 h
+    /// (Pools' largest <c>autoCancelAfterHours</c>) before its result, and its settlement comes after that: twice the
+    /// longest lock, so a late result or a stalled sweeper still reaches the channel.
+    /// </summary>
+    public TimeSpan PoolChannelRetention { get; set; } = TimeSpan.FromDays(14);
 
     /// <summary>Pools and channels one connection may watch at once: above a channel page's channel and its live pools (50 at most).</summary>
     public int MaxWatchesPerConnection { get; set; } = 64;
 
     /// <summary>
-    /// Watch, unwatch, catch-up, chat-history, chat-permission and moderation calls one connection may make in a burst. Room for a channel
+    /// Watch, unwatch, catch-up, chat, chat-history, chat-permission and moderation calls one connection may make in a burst. Room for a channel
     /// page that reconnects (its channel and 50 pools watched and caught up on, the chat read) and then moves to another
     /// channel page: about 210 calls.
     /// </summary>
@@ -57,6 +61,19 @@ public sealed class ChatOptions
     public int RateLimit { get; set; } = 5;
 
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Channels one user may chat in per <see cref="ChannelWindow"/>, refused sends included; a channel counts from the
+    /// user's last send there. Each new channel's first message creates keys that live for days (its sequence, history
+    /// and replay), and the rate limit above is per channel, so without this one account could fill the shared Redis
+    /// by chatting to made-up channels. A viewer rarely chats in more than a few channels in ten minutes.
+    /// </summary>
+    public int ChannelLimit { get; set; } = 8;
+
+    public TimeSpan ChannelWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a send with a client message id is remembered, so a retry with that id is answered with the stored message.</summary>
+    public TimeSpan ClientMessageIdRetention { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Messages kept per channel for late joiners.</summary>
     public int HistoryLength { get; set; } = 100;

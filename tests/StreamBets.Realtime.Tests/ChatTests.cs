@@ -2,7 +2,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
 using StreamBets.Realtime.Chat;
+using StreamBets.Realtime.Hubs;
+using StreamBets.Realtime.Live;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -86,6 +89,74 @@ public sealed class ChatTests(RealtimeStack stack)
         Assert.Equal("rate-limited", Refusal.Code(tooLong));
         Assert.Equal("rate-limited", Refusal.Code(fine));
         Assert.Equal(["message 1"], (await client.InvokeAsync<List<JsonElement>>("GetChatHistory", channel)).Select(m => m.Text("text")));
+    }
+
+    [Fact]
+    public async Task One_user_chats_in_a_few_new_channels_at_a_time_so_made_up_channels_cannot_fill_redis()
+    {
+        var channelPrefix = $"twitch:rt-{Guid.NewGuid():N}-";
+        await using var client = await stack.ConnectAsync(Guid.NewGuid());
+        await using var otherUser = await stack.ConnectAsync(Guid.NewGuid());
+        var options = new RealtimeOptions().Chat;
+        var sent = 0;
+
+        var refused = await Assert.ThrowsAsync<HubException>(async () =>
+        {
+            for (; sent < 50; sent++)
+            {
+                await client.InvokeAsync<JsonElement>("SendChat", $"{channelPrefix}{sent}", "hi");
+            }
+        });
+
+        Assert.Equal("rate-limited", Refusal.Code(refused));
+        Assert.Contains("Try again in", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(options.ChannelLimit, sent);
+        var redis = stack.ServicesA.GetRequiredService<IConnectionMultiplexer>();
+        var keys = await redis.GetServers()[0].KeysAsync(pattern: $"{stack.KeyPrefix}:{{channel:{channelPrefix}*").ToListAsync();
+        Assert.Equal(options.ChannelLimit, keys.Count(key => key.ToString().EndsWith(":seq", StringComparison.Ordinal)));
+        // The channels already chatted in stay open to the user, and the limit is the user's alone.
+        await client.InvokeAsync<JsonElement>("SendChat", $"{channelPrefix}0", "still here");
+        await otherUser.InvokeAsync<JsonElement>("SendChat", $"{channelPrefix}49", "my first");
+    }
+
+    [Fact]
+    public async Task A_send_retried_with_the_same_client_message_id_gets_the_stored_message_instead_of_a_second_one()
+    {
+        var channel = TestEvents.NewChannel();
+        await using var client = await stack.ConnectAsync(Guid.NewGuid());
+        var clientMessageId = Guid.NewGuid();
+
+        var first = await client.InvokeAsync<JsonElement>("SendChatOnce", channel, "gg", clientMessageId);
+        var retry = await client.InvokeAsync<JsonElement>("SendChatOnce", channel, "gg", clientMessageId);
+        var another = await client.InvokeAsync<JsonElement>("SendChatOnce", channel, "gg", Guid.NewGuid());
+        var withoutId = await client.InvokeAsync<JsonElement>("SendChatOnce", channel, "wp", null);
+
+        Assert.Equal(first.Text("id"), retry.Text("id"));
+        Assert.Equal(first.Number("sequence"), retry.Number("sequence"));
+        Assert.NotEqual(first.Text("id"), another.Text("id"));
+        var history = await client.InvokeAsync<List<JsonElement>>("GetChatHistory", channel);
+        Assert.Equal([first.Text("id"), another.Text("id"), withoutId.Text("id")], history.Select(m => m.Text("id")));
+        Assert.Equal("invalid-message-id", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChatOnce", channel, "gg", "not-a-guid"))));
+    }
+
+    [Fact]
+    public async Task A_send_that_failed_after_it_was_stored_is_pushed_once_its_client_retries()
+    {
+        var channel = TestEvents.NewChannel();
+        await using var watcher = await stack.ConnectAsync(toHostB: true);
+        await watcher.InvokeAsync("WatchChannel", channel);
+        var publisher = ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, new HubFailingOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>()));
+        var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, publisher);
+        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false);
+        var clientMessageId = Guid.NewGuid();
+
+        await Assert.ThrowsAsync<RedisConnectionException>(() => chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId));
+        var retried = await chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
+
+        var pushed = await watcher.WaitForAsync("ChatMessage");
+        Assert.Equal(retried.Id, pushed.Text("id"));
+        Assert.Equal(retried.Sequence, pushed.Number("sequence"));
+        Assert.Equal([retried.Id], (await chat.HistoryAsync(channel)).Select(m => m.Id));
     }
 
     [Fact]

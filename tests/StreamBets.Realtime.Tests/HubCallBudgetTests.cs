@@ -50,6 +50,31 @@ public sealed class HubCallBudgetTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task A_connection_looping_chat_sends_runs_out_of_its_call_budget()
+    {
+        // The chat's own limit refuses all but the first five sends, but each refusal still costs Redis work.
+        await using var chatty = await stack.ConnectAsync(Guid.NewGuid());
+        var channel = TestEvents.NewChannel();
+        HubException? outOfBudget = null;
+        var calls = 0;
+
+        for (; outOfBudget is null && calls < 1_000; calls++)
+        {
+            try
+            {
+                await chatty.InvokeAsync<JsonElement>("SendChat", channel, "spam");
+            }
+            catch (HubException refused) when (Refusal.Code(refused) == "rate-limited")
+            {
+                outOfBudget = refused.Message.Contains("moderation calls at once", StringComparison.Ordinal) ? refused : null;
+            }
+        }
+
+        Assert.NotNull(outOfBudget);
+        Assert.InRange(calls, 249, 300); // the burst less the permissions read on connect, plus what refilled while the loop ran
+    }
+
+    [Fact]
     public async Task A_connection_looping_chat_permission_reads_is_rate_limited()
     {
         await using var viewer = await stack.ConnectAsync(Guid.NewGuid());

@@ -1,5 +1,11 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StreamBets.Realtime.Chat;
+using StreamBets.Realtime.Hubs;
+using StreamBets.Realtime.Live;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -321,6 +327,59 @@ public sealed class ModerationTests(RealtimeStack stack)
         Assert.Equal("admin-only", Refusal.Code(notAdmin));
         Assert.True((await realStreamer.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanManageModerators);
         Assert.False((await firstCreator.InvokeAsync<Permissions>("GetChatPermissions", channel)).CanModerate);
+    }
+
+    [Fact]
+    public async Task Deleting_messages_follows_the_ranks_and_a_moderator_may_delete_their_own()
+    {
+        var (channel, streamer, _) = await ChannelWithStreamerAsync();
+        await using var disposeStreamer = streamer;
+        var (modId, otherModId) = (Guid.NewGuid(), Guid.NewGuid());
+        await streamer.InvokeAsync("AddModerator", channel, modId);
+        await streamer.InvokeAsync("AddModerator", channel, otherModId);
+        await using var moderator = await stack.ConnectAsync(modId, toHostB: true);
+        await using var otherModerator = await stack.ConnectAsync(otherModId);
+        await using var admin = await stack.ConnectAsync(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin);
+        await using var viewer = await stack.ConnectAsync(Guid.NewGuid());
+        var fromStreamer = await streamer.InvokeAsync<JsonElement>("SendChat", channel, "house rules");
+        var fromOtherModerator = await otherModerator.InvokeAsync<JsonElement>("SendChat", channel, "be nice");
+        var fromAdmin = await admin.InvokeAsync<JsonElement>("SendChat", channel, "platform notice");
+        var fromModerator = await moderator.InvokeAsync<JsonElement>("SendChat", channel, "typo");
+        var fromViewer = await viewer.InvokeAsync<JsonElement>("SendChat", channel, "spam");
+
+        foreach (var above in new[] { fromStreamer, fromOtherModerator, fromAdmin })
+        {
+            Assert.Equal("cannot-moderate-user", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => moderator.InvokeAsync("DeleteChatMessage", channel, above.Text("id")))));
+        }
+        Assert.Equal("cannot-moderate-user", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => streamer.InvokeAsync("DeleteChatMessage", channel, fromAdmin.Text("id")))));
+        await moderator.InvokeAsync("DeleteChatMessage", channel, fromModerator.Text("id"));
+        await moderator.InvokeAsync("DeleteChatMessage", channel, fromViewer.Text("id"));
+        await streamer.InvokeAsync("DeleteChatMessage", channel, fromOtherModerator.Text("id"));
+
+        var history = await viewer.InvokeAsync<List<JsonElement>>("GetChatHistory", channel);
+        Assert.Equal(["house rules", "platform notice"], history.Select(m => m.Text("text")));
+        await admin.InvokeAsync("DeleteChatMessage", channel, fromStreamer.Text("id"));
+    }
+
+    [Fact]
+    public async Task Moderators_lose_their_powers_when_the_streamers_claim_runs_out()
+    {
+        var channel = TestEvents.NewChannel();
+        var (streamerId, modId, viewerId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var retention = TimeSpan.FromSeconds(2);
+        var options = new RealtimeOptions { KeyPrefix = stack.KeyPrefix, Chat = { StreamerRetention = retention } };
+        var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, Options.Create(options));
+        var moderator = new ChatUser(modId, "Mod", IsAdmin: false);
+        await chat.ClaimChannelAsync(channel, streamerId);
+        await chat.AddModeratorAsync(channel, new ChatUser(streamerId, "Streamer", IsAdmin: false), modId);
+        Assert.True((await chat.PermissionsAsync(channel, moderator)).CanModerate);
+
+        await Task.Delay(retention + TimeSpan.FromMilliseconds(500));
+
+        Assert.False((await chat.PermissionsAsync(channel, moderator)).CanModerate);
+        Assert.Equal("not-a-moderator", (await Assert.ThrowsAsync<RefusedException>(() => chat.MuteAsync(channel, moderator, viewerId, 60))).Code);
+        var redis = stack.ServicesA.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        Assert.False(await redis.KeyExistsAsync(stack.ServicesA.GetRequiredService<RealtimeKeys>().Moderators(channel)));
     }
 
     [Fact]

@@ -56,8 +56,42 @@ public sealed class NamingAndTextRulesTests
     [InlineData("\u200B\u200C\u200D\u2060\uFEFF")]
     [InlineData(" \u202E \u2066\u2069 ")]
     [InlineData("\u2028\u2029")]
+    [InlineData("\u3164")] // Hangul filler
+    [InlineData("\u115F\u1160\uFFA0")] // the other Hangul fillers
+    [InlineData("\u2800")] // blank braille pattern
+    [InlineData("\uFE0F")] // variation selector
+    [InlineData("\u034F")] // combining grapheme joiner
+    [InlineData(" \u3164\u2800 \uFE0F\u034F ")]
     public void Invisible_text_is_an_empty_message(string text) =>
         Assert.Equal("message-empty", Assert.Throws<RefusedException>(() => ChatText.Clean(text, 300)).Code);
+
+    [Fact]
+    public void A_character_keeps_at_most_four_combining_marks()
+    {
+        var zalgo = "a" + new string('\u0301', 299);
+
+        Assert.Equal("a\u0301\u0301\u0301\u0301", ChatText.Clean(zalgo, 300));
+        Assert.Equal("ha\u0301\u0301\u0301\u0301ha\u0300", ChatText.Clean("ha" + new string('\u0301', 20) + "ha\u0300", 300));
+        Assert.Equal("Vi\u1EC7t", ChatText.Clean("Vi\u1EC7t", 300)); // precomposed
+        Assert.Equal("Vie\u0323\u0302t", ChatText.Clean("Vie\u0323\u0302t", 300)); // decomposed: two marks
+    }
+
+    [Fact]
+    public void Blank_characters_next_to_visible_text_are_kept()
+    {
+        Assert.Equal("1\uFE0F\u20E3", ChatText.Clean("1\uFE0F\u20E3", 300)); // keycap: a variation selector and an enclosing mark
+        Assert.Equal("\u3131\u3164", ChatText.Clean("\u3131\u3164", 300));
+    }
+
+    [Fact]
+    public void The_pool_to_channel_mapping_outlives_the_longest_lock()
+    {
+        // Pools' autoCancelAfterHours is at most 168 h (docs/pools.md): a pool may stay locked that long before its
+        // result, and its settlement comes after it.
+        var longestLock = TimeSpan.FromHours(168);
+
+        Assert.True(new RealtimeOptions().PoolChannelRetention >= 2 * longestLock);
+    }
 
     [Theory]
     [InlineData("\U0001F468\u200D\U0001F469\u200D\U0001F467")] // family

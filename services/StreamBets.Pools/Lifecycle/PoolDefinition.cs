@@ -139,12 +139,12 @@ public sealed record PoolDefinition(
         var spaced = false;
         foreach (var rune in text.EnumerateRunes())
         {
-            if (IsDefaultIgnorable(rune.Value))
+            if (ShownText.DrawsNothing(rune))
             {
                 continue;
             }
 
-            if (Rune.IsWhiteSpace(rune) || rune.Value == BrailleBlank)
+            if (Rune.IsWhiteSpace(rune) || rune.Value == ShownText.BrailleBlank)
             {
                 spaced = key.Length > 0;
                 continue;
@@ -161,20 +161,6 @@ public sealed record PoolDefinition(
         // Composed after the ignorables are gone: a grapheme joiner between "e" and U+0301 otherwise keeps them apart.
         return key.ToString().Normalize(NormalizationForm.FormC);
     }
-
-    /// <summary>Unicode says to render nothing for these, but fonts draw a blank.</summary>
-    private const int BrailleBlank = 0x2800;
-
-    /// <summary>
-    /// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters drawn as nothing, or that only restyle
-    /// the one before them (variation selectors: "❤️" is "❤" in colour), and the Hangul fillers, which fonts draw blank.
-    /// The joiners U+200C and U+200D are left in: they change what an emoji or a Persian word looks like.
-    /// </summary>
-    private static bool IsDefaultIgnorable(int c) => c
-        is 0x00AD or 0x034F or 0x061C or 0x115F or 0x1160 or 0x17B4 or 0x17B5 or (>= 0x180B and <= 0x180F)
-        or 0x200B or (>= 0x200E and <= 0x200F) or (>= 0x202A and <= 0x202E) or (>= 0x2060 and <= 0x206F) or 0x3164
-        or (>= 0xFE00 and <= 0xFE0F) or 0xFEFF or 0xFFA0 or (>= 0xFFF0 and <= 0xFFF8) or (>= 0x1BCA0 and <= 0x1BCA3)
-        or (>= 0x1D173 and <= 0x1D17A) or (>= 0xE0000 and <= 0xE0FFF);
 
     /// <summary>No unpaired surrogate: such text cannot be normalised, stored in PostgreSQL or shown.</summary>
     private static bool IsWellFormed(string text)

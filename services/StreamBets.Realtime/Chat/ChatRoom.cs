@@ -49,11 +49,17 @@ public sealed class ChatRoom(
         end
         """;
 
-    // KEYS: sequence, replay, history, banned, muted, rate. ARGV: entry, capacity, sequence TTL, replay TTL, user id,
-    // history length, history TTL, window (ms), limit, message id.
-    // Answers {sequence, 0}, {-1, 0} banned, {-2, ms left} muted, {-3, ms until a slot frees} rate limited.
+    // KEYS: sequence, replay, history, banned, muted, rate, admin authors, sent. ARGV: entry, capacity, sequence TTL,
+    // replay TTL, user id, history length, history TTL, window (ms), limit, message id, '1' when the sender is an admin,
+    // sent TTL (0: the client gave no message id).
+    // Answers {sequence, 0}, {-1, 0} banned, {-2, ms left} muted, {-3, ms until a slot frees} rate limited, {-4, 0} sent
+    // before under the client's message id (nothing counted or written: a retry is not a new message).
+    // An admin sender is remembered as long as the history keeps their messages: a message says nothing of its
+    // author's role, and deleting follows the ranks.
     private const string SendScript = LiveStreamStore.AppendFunction + RateFunction + """
 
+        local remember = tonumber(ARGV[12]) > 0
+        if remember and redis.call('EXISTS', KEYS[8]) == 1 then return {-4, 0} end
         local wait = take_slot(KEYS[6], ARGV[8], ARGV[9], ARGV[10])
         if wait > 0 then return {-3, wait} end
         if redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1 then return {-1, 0} end
@@ -63,6 +69,11 @@ public sealed class ChatRoom(
         redis.call('RPUSH', KEYS[3], seq .. ' ' .. ARGV[1])
         redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
         redis.call('PEXPIRE', KEYS[3], ARGV[7])
+        if ARGV[11] == '1' then
+          redis.call('SADD', KEYS[7], ARGV[5])
+          redis.call('PEXPIRE', KEYS[7], ARGV[7])
+        end
+        if remember then redis.call('SET', KEYS[8], seq .. ' ' .. ARGV[1], 'PX', ARGV[12]) end
         return {seq, 0}
         """;
 
@@ -72,33 +83,66 @@ public sealed class ChatRoom(
         return take_slot(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
         """;
 
-    // KEYS: sequence, replay, history. ARGV: entry (the deletion notice), capacity, sequence TTL, replay TTL, needle.
+    // KEYS: the user's chat channels (a sorted set, channel -> last send). ARGV: window (ms), limit, channel.
+    // 0 when the user may chat in the channel (its time is renewed), else the ms until the least recent channel leaves
+    // the window. A separate script from the send's, as its key is in the user's Redis Cluster slot, not the channel's.
+    private const string ChannelSlotScript = """
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local window = tonumber(ARGV[1])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+        if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+          local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+          return tonumber(oldest[2]) + window - now
+        end
+        redis.call('ZADD', KEYS[1], now, ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], window)
+        return 0
+        """;
+
+    // KEYS: sequence, replay, history, streamer, moderators, admin authors. ARGV: entry (the deletion notice), capacity,
+    // sequence TTL, replay TTL, needle, caller's id, caller's rank (1 moderator, 2 streamer, 3 admin).
     // The message leaves the history and the replay: CatchUp is open to anyone, so its replay entry would keep the deleted
     // text readable for as long as the replay lives. There the deletion notice takes the message's place under its
     // sequence, so the numbers stay without holes (a hole would be a catch-up-gap) and nothing of the text is left.
     // The history holds more messages than one replay can (a channel's replay also carries pool events), and the
     // other way round, so each is searched on its own. 0 (nothing written) when neither holds the message: a made-up id
     // or one deleted already must not number a notice, or deletions alone could push the channel's messages out of its replay.
+    // -1 (nothing written) when the author ranks as high as the caller, as for muting: a moderator deletes viewers'
+    // messages and their own, not the streamer's, another moderator's or an admin's. The author's rank is read here,
+    // in the same script as the deletion, so an appointment in between cannot slip past it.
     private const string DeleteScript = LiveStreamStore.AppendFunction + """
 
-        local found = false
+        local historyItem, replayItem, replaySeq
         for _, item in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
           if string.find(item, ARGV[5], 1, true) then
-            redis.call('LREM', KEYS[3], 1, item)
-            found = true
+            historyItem = item
             break
           end
         end
         for _, item in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
           local seq, message = string.match(item, '^(%d+) ChatMessage (.*)$')
           if seq and string.find(message, ARGV[5], 1, true) then
-            redis.call('ZREM', KEYS[2], item)
-            redis.call('ZADD', KEYS[2], seq, seq .. ' ' .. ARGV[1])
-            found = true
+            replayItem, replaySeq = item, seq
             break
           end
         end
-        if not found then return 0 end
+        if not historyItem and not replayItem then return 0 end
+        local author = string.match(historyItem or replayItem, '"userId":"([^"]+)"')
+        if author ~= ARGV[6] then
+          local rank = 0
+          local streamer = redis.call('GET', KEYS[4])
+          if redis.call('SISMEMBER', KEYS[6], author) == 1 then rank = 3
+          elseif streamer == author then rank = 2
+          elseif streamer and redis.call('SISMEMBER', KEYS[5], author) == 1 then rank = 1
+          end
+          if rank >= tonumber(ARGV[7]) then return -1 end
+        end
+        if historyItem then redis.call('LREM', KEYS[3], 1, historyItem) end
+        if replayItem then
+          redis.call('ZREM', KEYS[2], replayItem)
+          redis.call('ZADD', KEYS[2], replaySeq, replaySeq .. ' ' .. ARGV[1])
+        end
         return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
         """;
 
@@ -110,7 +154,8 @@ public sealed class ChatRoom(
     // next link change replaces the admin's pick and an older one still changes nothing.
     // A streamer Pools named has no expiry, like the link; the others expire after the retention unless renewed.
     // Moderators are the streamer's own appointees, so a different streamer (or none) starts without any; bans stay,
-    // since they protect the viewers and the new streamer (or an admin) can lift them.
+    // since they protect the viewers and the new streamer (or an admin) can lift them. The moderators expire with an
+    // expiring streamer (AddModeratorScript keeps them so), as they would outlive them otherwise.
     private const string SetStreamerScript = """
         local current = redis.call('GET', KEYS[1])
         local owned = redis.call('EXISTS', KEYS[3]) == 1
@@ -129,19 +174,34 @@ public sealed class ChatRoom(
           redis.call('DEL', KEYS[1])
         elseif owned then
           redis.call('SET', KEYS[1], ARGV[1])
+          redis.call('PERSIST', KEYS[2])
         else
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          redis.call('PEXPIRE', KEYS[2], ARGV[2])
         end
         if current ~= ARGV[1] then redis.call('DEL', KEYS[2]) end
         return 1
+        """;
+
+    // KEYS: streamer, moderators. ARGV: user id. The moderators get the streamer's expiry, if it has one.
+    private const string AddModeratorScript = """
+        redis.call('SADD', KEYS[2], ARGV[1])
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
         """;
 
     private ChatOptions Options => options.Value.Chat;
 
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task<ChatMessage> SendAsync(string channel, ChatUser sender, string? text, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a message. With <paramref name="clientMessageId"/>, a retry (the first answer was lost, or the send failed
+    /// after its message was stored, say on the backplane's PUBLISH) gets the stored message back, pushed again under its
+    /// first number, instead of sending it twice.
+    /// </summary>
+    public async Task<ChatMessage> SendAsync(string channel, ChatUser sender, string? text, CancellationToken cancellationToken, Guid? clientMessageId = null)
     {
+        await TakeChannelSlotAsync(channel, sender.Id);
         string cleaned;
         try
         {
@@ -154,15 +214,31 @@ public sealed class ChatRoom(
         }
         var now = time.GetUtcNow();
         var message = new ChatMessage(Guid.CreateVersion7(now).ToString(), channel, sender.Id, sender.DisplayName, cleaned, now);
-        return await publisher.PublishAsync(LiveStream.Channel(channel), message, async onStream =>
+        var sent = keys.ChatSent(channel, sender.Id, clientMessageId);
+        try
+        {
+            return await PublishAsync(channel, sender, message, sent, clientMessageId is null ? 0 : (long)Options.ClientMessageIdRetention.TotalMilliseconds, cancellationToken);
+        }
+        catch (SentBeforeException)
+        {
+            var stored = LiveStreamStore.Parse((await Db.StringGetAsync(sent)).ToString()).Payload.Deserialize<ChatMessage>(LiveJson.Options)!;
+            return await publisher.PublishAsync(LiveStream.Channel(channel), stored, _ => Task.FromResult(stored.Sequence), cancellationToken);
+        }
+    }
+
+    private Task<ChatMessage> PublishAsync(string channel, ChatUser sender, ChatMessage message, RedisKey sent, long sentTtlMs, CancellationToken cancellationToken) =>
+        publisher.PublishAsync(LiveStream.Channel(channel), message, async onStream =>
         {
             var stream = LiveStream.Channel(channel);
             var result = (RedisResult[])(await Db.ScriptEvaluateAsync(SendScript,
-                [keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel), keys.Banned(channel), keys.Muted(channel, sender.Id), keys.ChatRate(channel, sender.Id)],
+                [
+                    keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel), keys.Banned(channel), keys.Muted(channel, sender.Id),
+                    keys.ChatRate(channel, sender.Id), keys.AdminAuthors(channel), sent,
+                ],
                 [
                     LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), sender.Id.ToString(),
                     Options.HistoryLength, (long)Options.HistoryRetention.TotalMilliseconds,
-                    (long)Options.RateWindow.TotalMilliseconds, Options.RateLimit, onStream.Id,
+                    (long)Options.RateWindow.TotalMilliseconds, Options.RateLimit, onStream.Id, sender.IsAdmin ? "1" : "0", sentTtlMs,
                 ]))!;
             var (outcome, wait) = ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
             return outcome switch
@@ -170,9 +246,29 @@ public sealed class ChatRoom(
                 -1 => throw new RefusedException("banned", "You are banned from this channel's chat."),
                 -2 => throw new RefusedException("muted", $"You are muted in this chat for {Seconds(wait)} more seconds."),
                 -3 => throw RateLimited(wait),
+                -4 => throw new SentBeforeException(),
                 _ => outcome,
             };
         }, cancellationToken);
+
+    /// <summary>The send script found a message stored under the client's message id: nothing was written or pushed.</summary>
+    private sealed class SentBeforeException : Exception;
+
+    /// <summary>
+    /// Counts the channel among those the user chatted in lately, or refuses the send rate-limited when there are
+    /// <see cref="ChatOptions.ChannelLimit"/> others: the per-channel limit gives every new channel a fresh allowance,
+    /// and each new channel's first message leaves keys in Redis for days.
+    /// </summary>
+    private async Task TakeChannelSlotAsync(string channel, Guid senderId)
+    {
+        var wait = (long)await Db.ScriptEvaluateAsync(ChannelSlotScript, [keys.ChatChannels(senderId)],
+            [(long)Options.ChannelWindow.TotalMilliseconds, Options.ChannelLimit, channel]);
+        if (wait > 0)
+        {
+            throw new RefusedException("rate-limited",
+                $"Slow down: you can chat in at most {Options.ChannelLimit} channels every {Options.ChannelWindow.TotalMinutes:0.#} minutes. " +
+                $"Try again in {Seconds(TimeSpan.FromMilliseconds(wait))} s.");
+        }
     }
 
     /// <summary>A send refused for its text takes a slot in the window too; when none is left, it is refused rate-limited instead.</summary>
@@ -198,7 +294,7 @@ public sealed class ChatRoom(
 
     public async Task DeleteAsync(string channel, ChatUser moderator, string? messageId, CancellationToken cancellationToken)
     {
-        await RequireModeratorAsync(channel, moderator);
+        var role = await RequireModeratorAsync(channel, moderator);
         if (!Guid.TryParse(messageId, out var id))
         {
             throw new RefusedException("invalid-message-id", "That is not a chat message id.");
@@ -208,11 +304,15 @@ public sealed class ChatRoom(
         await publisher.PublishAsync(stream, new ChatMessageDeleted(channel, id.ToString()), async onStream =>
         {
             var sequence = (long)await Db.ScriptEvaluateAsync(DeleteScript,
-                [keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel)],
-                [LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), $"\"id\":\"{id}\""]);
-            return sequence > 0
-                ? sequence
-                : throw new RefusedException("message-not-found", "That message is not in this channel's chat: deleted already, too old, or never sent here.");
+                [keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel), keys.Streamer(channel), keys.Moderators(channel), keys.AdminAuthors(channel)],
+                [LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), $"\"id\":\"{id}\"", moderator.Id.ToString(), (int)role]);
+            return sequence switch
+            {
+                > 0 => sequence,
+                -1 => throw new RefusedException("cannot-moderate-user",
+                    "Only the streamer or an admin can delete a moderator's or the streamer's messages, and only an admin an admin's."),
+                _ => throw new RefusedException("message-not-found", "That message is not in this channel's chat: deleted already, too old, or never sent here."),
+            };
         }, cancellationToken);
     }
 
@@ -248,7 +348,7 @@ public sealed class ChatRoom(
     public async Task AddModeratorAsync(string channel, ChatUser caller, Guid userId)
     {
         await RequireStreamerAsync(channel, caller);
-        await Db.SetAddAsync(keys.Moderators(channel), userId.ToString());
+        await Db.ScriptEvaluateAsync(AddModeratorScript, [keys.Streamer(channel), keys.Moderators(channel)], [userId.ToString()]);
     }
 
     public async Task RemoveModeratorAsync(string channel, ChatUser caller, Guid userId)
@@ -301,6 +401,7 @@ public sealed class ChatRoom(
         Db.ScriptEvaluateAsync(SetStreamerScript, [keys.Streamer(channel), keys.Moderators(channel), keys.StreamerOwnerVersion(channel)],
             [streamerId?.ToString() ?? "", (long)Options.StreamerRetention.TotalMilliseconds, change, version]);
 
+    /// <summary>Ranks, lowest first; DeleteScript compares them as numbers.</summary>
     private enum Role
     {
         Viewer,
@@ -329,13 +430,15 @@ public sealed class ChatRoom(
     /// <summary>
     /// The rank a user holds in the channel, banned or not: a moderator the streamer banned still outranks what another
     /// moderator may touch. A streamer keeps their powers under a ban from before they held the channel (nobody can ban
-    /// the streamer), so they can lift it.
+    /// the streamer), so they can lift it. Moderators count only while the channel has a streamer, whose appointees they
+    /// are: when an expiring streamer's claim runs out, the appointments go with it.
     /// </summary>
     private async Task<Role> AppointedRoleAsync(string channel, Guid userId)
     {
-        var streamer = Db.StringGetAsync(keys.Streamer(channel));
-        var moderator = Db.SetContainsAsync(keys.Moderators(channel), userId.ToString());
-        return await streamer == userId.ToString() ? Role.Streamer : await moderator ? Role.Moderator : Role.Viewer;
+        var streamerRead = Db.StringGetAsync(keys.Streamer(channel));
+        var moderatorRead = Db.SetContainsAsync(keys.Moderators(channel), userId.ToString());
+        var (streamer, moderator) = (await streamerRead, await moderatorRead);
+        return streamer == userId.ToString() ? Role.Streamer : moderator && !streamer.IsNull ? Role.Moderator : Role.Viewer;
     }
 
     private async Task<Role> RequireModeratorAsync(string channel, ChatUser user)

@@ -4,22 +4,35 @@ using StreamBets.Realtime.Hubs;
 
 namespace StreamBets.Realtime.Chat;
 
-/// <summary>What a chat message may say: trimmed, on one line, without invisible characters, 1 to <c>maxLength</c> characters.</summary>
+/// <summary>
+/// What a chat message may say: trimmed, on one line, without invisible format characters, at most
+/// <see cref="MaxMarksPerCharacter"/> combining marks on a character, something visible, 1 to <c>maxLength</c> characters.
+/// </summary>
 public static class ChatText
 {
+    /// <summary>
+    /// Combining marks kept on one character; the rest are dropped. Vietnamese stacks two, pointed Hebrew with
+    /// cantillation and Indic or Tibetan syllables up to four; "zalgo" text stacks dozens, which spill over the lines
+    /// around the message.
+    /// </summary>
+    public const int MaxMarksPerCharacter = 4;
+
     public static string Clean(string? text, int maxLength)
     {
         var runes = (text ?? "").EnumerateRunes().ToArray();
         var cleaned = new StringBuilder(runes.Length);
+        var marks = 0;
         for (var i = 0; i < runes.Length; i++)
         {
             var category = Rune.GetUnicodeCategory(runes[i]);
+            var isMark = category is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark;
+            marks = isMark ? marks + 1 : 0;
             if (category is UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
             {
                 // Newlines of any kind become spaces (U+2028 too, which ends a line in JavaScript), so one message is one line.
                 cleaned.Append(' ');
             }
-            else if (category != UnicodeCategory.Format || IsJoinerBetweenVisibles(runes, i))
+            else if (isMark ? marks <= MaxMarksPerCharacter : category != UnicodeCategory.Format || IsJoinerBetweenVisibles(runes, i))
             {
                 cleaned.Append(runes[i].ToString());
             }
@@ -28,7 +41,7 @@ public static class ChatText
         }
 
         var result = cleaned.ToString().Trim();
-        if (result.Length == 0)
+        if (!result.EnumerateRunes().Any(ShowsSomething))
         {
             throw new RefusedException("message-empty", "Write something first: the message is empty.");
         }
@@ -49,4 +62,12 @@ public static class ChatText
 
     private static bool IsVisible(Rune rune) =>
         !Rune.IsWhiteSpace(rune) && Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.Control or UnicodeCategory.Format);
+
+    /// <summary>
+    /// Whether the character draws anything. Kept characters that draw nothing cannot make a message on their own: the
+    /// default-ignorable ones that are not format characters (variation selectors, the combining grapheme joiner, the
+    /// Mongolian free variation selectors), the Hangul fillers (letters to Unicode, blank on screen) and the blank
+    /// braille pattern.
+    /// </summary>
+    private static bool ShowsSomething(Rune rune) => IsVisible(rune) && !ShownText.DrawsNothing(rune) && rune.Value != ShownText.BrailleBlank;
 }

@@ -73,8 +73,20 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
                 $"{settings.ReplayRetention.TotalMinutes:0} minutes are). Reload the current state, then carry on from the next message.");
     }
 
-    public Task<ChatMessage> SendChat(JsonElement channel, JsonElement text) =>
-        chat.SendAsync(RequireChannel(channel), RequireUser("chat"), HubArguments.Text(text), Context.ConnectionAborted);
+    public Task<ChatMessage> SendChat(JsonElement channel, JsonElement text) => SendChatOnce(channel, text, default);
+
+    /// <summary>
+    /// <see cref="SendChat"/> with the client's own id for the message (a GUID, or null for none): a retry with the same
+    /// id is answered with the message stored the first time. A method of its own, since SignalR binds no optional
+    /// arguments and the two-argument SendChat must keep working.
+    /// </summary>
+    public Task<ChatMessage> SendChatOnce(JsonElement channel, JsonElement text, JsonElement clientMessageId)
+    {
+        SpendCall(); // a send costs Redis work too, refused or not, and the chat's own limits are per user, not per connection
+        var id = clientMessageId.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined ? (Guid?)null
+            : HubArguments.Id(clientMessageId) ?? throw new RefusedException("invalid-message-id", "The client message id is a GUID, or null.");
+        return chat.SendAsync(RequireChannel(channel), RequireUser("chat"), HubArguments.Text(text), Context.ConnectionAborted, id);
+    }
 
     public Task<IReadOnlyList<ChatMessage>> GetChatHistory(JsonElement channel)
     {
@@ -172,7 +184,7 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, stream.Group);
     }
 
-    /// <summary>Counts a watch, unwatch, catch-up, chat-history or moderation call against the connection's <see cref="ReadCallBudget"/>.</summary>
+    /// <summary>Counts a watch, unwatch, catch-up, chat, chat-history or moderation call against the connection's <see cref="ReadCallBudget"/>.</summary>
     private void SpendCall()
     {
         var settings = options.Value;
@@ -180,7 +192,7 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
         if (!budget.TryTake(out var retryAfter))
         {
             throw new RefusedException("rate-limited",
-                $"Slow down: at most {settings.ReadCallBurst} watch, catch-up, chat history, chat permission and moderation calls at once, then {settings.ReadCallsPerSecond:0.#} a second. " +
+                $"Slow down: at most {settings.ReadCallBurst} watch, catch-up, chat, chat history, chat permission and moderation calls at once, then {settings.ReadCallsPerSecond:0.#} a second. " +
                 $"Try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s.");
         }
     }

@@ -1,7 +1,7 @@
 namespace StreamBets.Realtime.Hubs;
 
 /// <summary>
-/// One connection's allowance of the hub's read-side calls (watch, unwatch, catch-up, chat history) and moderation calls.
+/// One connection's allowance of the hub's read-side calls (watch, unwatch, catch-up, chat history), chat sends and moderation calls.
 /// Anyone may make them and each costs the shared Redis work (a backplane SUBSCRIBE, up to 200 replayed messages, a
 /// caller's rank), refused or not, so one socket looping them must not be free. A token bucket: a page's burst on
 /// connect fits, a loop runs dry and then gets the refill rate.

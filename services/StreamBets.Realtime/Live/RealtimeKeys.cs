@@ -42,6 +42,15 @@ public sealed class RealtimeKeys(IOptions<RealtimeOptions> options)
 
     public RedisKey ChatRate(string channel, Guid userId) => Chat(channel, $"rate:{userId}");
 
+    /// <summary>A send's stored message ("seq ChatMessage json") under the id its client gave it, so a retry gets it back.</summary>
+    public RedisKey ChatSent(string channel, Guid userId, Guid? clientMessageId) => Chat(channel, $"sent:{userId}:{clientMessageId?.ToString() ?? "-"}");
+
+    /// <summary>The users who chatted in the channel with an admin token lately, so a moderator cannot delete an admin's messages.</summary>
+    public RedisKey AdminAuthors(string channel) => Chat(channel, "admin-authors");
+
+    /// <summary>The channels a user chatted in lately (channel → time of the last send), under the user's own hash tag.</summary>
+    public RedisKey ChatChannels(Guid userId) => $"{Prefix}:{{{LiveStream.User(userId).Group}}}:chat-channels";
+
     public RedisKey PoolChannel(Guid poolId) => $"{Prefix}:pool-channel:{poolId}";
 
     private RedisKey Chat(string channel, string what) => $"{Prefix}:{{{LiveStream.Channel(channel).Group}}}:{what}";
