@@ -59,7 +59,7 @@ public sealed class ChatRefusalTests : IAsyncLifetime
     {
         CultureInfo.CurrentUICulture = Portuguese; // flows into this test's awaits only, and the page's handlers it runs
         var chat = _bunit.Render<ChatPanel>(parameters => parameters.Add(p => p.Channel, Channel));
-        _hub.RefuseNext("SendChat", refusal: refusal);
+        _hub.RefuseNext("SendChatOnce", refusal: refusal);
 
         // In one go on the page's dispatcher: the chat history's answer re-renders the form at any moment.
         await chat.InvokeAsync(() =>
@@ -70,7 +70,31 @@ public sealed class ChatRefusalTests : IAsyncLifetime
 
         var expected = string.Format(Portuguese, Strings.GetString(key, Portuguese)!, wait);
         Assert.Equal(expected, chat.Find(".problem").TextContent);
-        Assert.Contains("SendChat " + Channel, _hub.Calls);
+        Assert.Contains(_hub.Calls, call => call.StartsWith($"SendChatOnce {Channel} Oi, pessoal ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_chat_line_sent_again_goes_under_its_first_id_so_it_never_shows_twice_and_a_new_line_gets_its_own()
+    {
+        var chat = _bunit.Render<ChatPanel>(parameters => parameters.Add(p => p.Channel, Channel));
+        Task Send(string text) => chat.InvokeAsync(() =>
+        {
+            chat.Find("input").Change(text);
+            return chat.Find("form").SubmitAsync();
+        });
+        string[] Sent() => [.. _hub.Calls.Where(c => c.StartsWith("SendChatOnce ", StringComparison.Ordinal)).Select(c => c.Split(' ')[^1])];
+
+        // The first send gets no success (a refusal here; a lost answer alike): the same line goes again under its id.
+        _hub.RefuseNext("SendChatOnce");
+        await Send("Oi");
+        await Send("Oi");
+        await Send("Tchau");
+
+        var ids = Sent();
+        Assert.Equal(3, ids.Length);
+        Assert.Equal(ids[0], ids[1]);
+        Assert.NotEqual(ids[1], ids[2]);
+        Assert.All(ids, id => Assert.True(Guid.TryParse(id, out _)));
     }
 
     [Fact]
@@ -78,7 +102,7 @@ public sealed class ChatRefusalTests : IAsyncLifetime
     {
         CultureInfo.CurrentUICulture = Portuguese;
         await using var offline = PlayerPages.UnstartedLiveUpdates(session: null!, TimeProvider.System);
-        var refused = await Assert.ThrowsAsync<HubException>(() => offline.SendChatAsync(Channel, "Oi"));
+        var refused = await Assert.ThrowsAsync<HubException>(() => offline.SendChatAsync(Channel, "Oi", Guid.NewGuid()));
         using var services = new ServiceCollection().AddLogging().AddLocalization(options => options.ResourcesPath = "Resources").BuildServiceProvider();
 
         var text = ChatRefusal.Text(refused, services.GetRequiredService<IStringLocalizer<SharedResource>>());

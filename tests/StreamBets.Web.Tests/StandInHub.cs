@@ -135,9 +135,9 @@ public sealed class StandInHub : IAsyncDisposable
             return [];
         }
 
-        public ChatMessage SendChat(string channel, string text)
+        public ChatMessage SendChatOnce(string channel, string text, string clientMessageId)
         {
-            Call($"SendChat {channel}");
+            Call($"SendChatOnce {channel} {text} {clientMessageId}");
             return new ChatMessage(Guid.NewGuid().ToString(), channel, null, "Ana", text, DateTimeOffset.UtcNow);
         }
 

@@ -185,8 +185,12 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends a chat line; a refusal (too long, rate limited, muted, banned) throws a HubException with the reason.</summary>
-    public async Task SendChatAsync(string channel, string text)
+    /// <summary>
+    /// Sends a chat line; a refusal (too long, rate limited, muted, banned) throws a HubException with the reason. The same
+    /// <paramref name="clientMessageId"/> sent again (the first answer lost, say) is answered with the line stored the
+    /// first time, so a retry is never a second line.
+    /// </summary>
+    public async Task SendChatAsync(string channel, string text, Guid clientMessageId)
     {
         if (Status != LiveStatus.Live || _connection is null)
         {
@@ -194,7 +198,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         }
         try
         {
-            await _connection.InvokeAsync<ChatMessage>("SendChat", channel, text, _stopping.Token);
+            await _connection.InvokeAsync<ChatMessage>("SendChatOnce", channel, text, clientMessageId.ToString(), _stopping.Token);
         }
         catch (Exception e) when (IsConnectionLost(e))
         {
