@@ -55,10 +55,8 @@ public static class EventBusExtensions
                 ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured.");
             // The outbox and inbox tables come from this library's own embedded scripts.
             builder.AddPostgresSchema(connectionName, typeof(EventBusExtensions).Assembly);
-            // A factory, not an instance: the container disposes what it created, so a stopped host closes its pooled
-            // connections, and with them the relay's leader lock (a session advisory lock outlives the session's return
-            // to the pool). Otherwise a host restarted in the same process waits for ever to lead.
-            services.AddSingleton(_ => new MessagingDatabase(NpgsqlDataSource.Create(connectionString)));
+            // A factory, not an instance: the container disposes what it created, so a stopped host closes its connections.
+            services.AddSingleton(_ => new MessagingDatabase(connectionString));
             services.AddSingleton<IOutbox, TransactionalOutbox>();
         }
 
@@ -93,9 +91,21 @@ public static class EventBusExtensions
 }
 
 /// <summary>The bus's own connection pool to the service database (outbox relay, inbox transactions).</summary>
-internal sealed class MessagingDatabase(NpgsqlDataSource dataSource) : IAsyncDisposable
+internal sealed class MessagingDatabase(string connectionString) : IAsyncDisposable
 {
-    public NpgsqlDataSource DataSource { get; } = dataSource;
+    public NpgsqlDataSource DataSource { get; } = NpgsqlDataSource.Create(connectionString);
 
-    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+    /// <summary>
+    /// Unpooled sessions for the relay's leader lock. A session advisory lock (and a LISTEN) outlives a connection's
+    /// return to a pool, since Npgsql resets a pooled connection only when it is next used: closing an unpooled
+    /// session ends the backend, so PostgreSQL releases the lock at once whatever state the session was in, with no
+    /// unlock statement that could fail or be skipped.
+    /// </summary>
+    public NpgsqlDataSource LockSessions { get; } = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { Pooling = false } }.Build();
+
+    public async ValueTask DisposeAsync()
+    {
+        await LockSessions.DisposeAsync();
+        await DataSource.DisposeAsync();
+    }
 }

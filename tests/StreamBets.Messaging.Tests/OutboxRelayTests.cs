@@ -60,10 +60,94 @@ public sealed class OutboxRelayTests
         Assert.Equal(1, await TestDatabases.CountAsync(database, $"SELECT count(*) FROM outbox WHERE attempts > 0 AND last_error = '{refusal.Message}'"));
     }
 
+    [Fact]
+    public async Task A_key_blocked_by_a_refused_event_does_not_hold_back_other_keys_however_many_events_it_queues()
+    {
+        var database = await TestDatabases.CreateAsync("pub");
+        var blockedUser = Guid.NewGuid();
+        var otherUser = Guid.NewGuid();
+        var broker = new RefusingOneEventPublisher(blockedUser.ToString(), new KafkaException(ErrorCode.MsgSizeTooLarge));
+        await using var replica = await TestService.StartAsync(await SetUpAsync(), database, "wallet", bus =>
+            bus.Services.AddSingleton<IEventPublisher>(broker));
+
+        // The refused event, then more events of its key than a relay batch holds (Users' "wallets" key gets every
+        // ledger batch), then one event of another key.
+        await replica.PublishAsync(Events.Counted(blockedUser, 0));
+        await replica.PublishAsync([.. Enumerable.Range(1, 1_001).Select(n => Events.Counted(blockedUser, n))]);
+        await replica.PublishAsync(Events.Counted(otherUser, 1));
+
+        await Eventually.TrueAsync(() => Task.FromResult(broker.Acknowledged.Any(m => m.Key == otherUser.ToString())),
+            TimeSpan.FromSeconds(10), "the other key's event is published");
+        Assert.DoesNotContain(broker.Acknowledged, m => m.Key == blockedUser.ToString());
+        Assert.Equal(1_002, await TestDatabases.CountAsync(database, $"SELECT count(*) FROM outbox WHERE partition_key = '{blockedUser}'"));
+        Assert.Equal(0, await TestDatabases.CountAsync(database, $"SELECT count(*) FROM outbox WHERE partition_key = '{otherUser}'"));
+    }
+
+    [Fact]
+    public async Task A_leader_whose_publishing_loop_fails_frees_the_relay_lock_for_another_replica_at_once()
+    {
+        var database = await TestDatabases.CreateAsync("pub");
+        var setup = await SetUpAsync();
+        // The first leader tries to lead again only after 30 s and samples no lag meanwhile, so nothing of its own
+        // reuses its pooled connections: another replica can lead before then only if the failed leader freed the lock.
+        await using var first = await TestService.StartAsync(setup, database, "wallet", configure: options =>
+        {
+            options.Relay.LeaderRetryInterval = TimeSpan.FromSeconds(30);
+            options.Relay.LagSampleInterval = TimeSpan.FromHours(1);
+        });
+        await Eventually.TrueAsync(() => Task.FromResult(first.Relay.IsLeader), Patience, "the first replica leads");
+        await using var second = await TestService.StartAsync(setup, database, "wallet");
+
+        // The leader's next read of the outbox fails, while its lock session stays healthy.
+        await TestDatabases.CountAsync(database, "ALTER TABLE outbox RENAME TO outbox_away; SELECT 0");
+        await Eventually.TrueAsync(() => Task.FromResult(!first.Relay.IsLeader), Patience, "the first replica's publishing fails");
+        await TestDatabases.CountAsync(database, "ALTER TABLE outbox_away RENAME TO outbox; SELECT 0");
+        await second.PublishAsync(Events.Counted(Guid.NewGuid(), 1));
+
+        // The second replica retries every 200 ms; 5 s leaves room for a loaded machine and is far below 30 s.
+        await Eventually.TrueAsync(async () => await TestDatabases.CountAsync(database, "SELECT count(*) FROM outbox") == 0,
+            TimeSpan.FromSeconds(5), "the second replica leads and publishes the event written after the failure");
+        Assert.True(second.Relay.IsLeader);
+    }
+
     private static async Task<BusSetup> SetUpAsync() => new(
         MessagingTransport.RedisStreams,
         new Dictionary<string, string?> { ["ConnectionStrings:redis"] = (await TestServers.RedisAsync()).ConnectionString },
         $"t{Guid.NewGuid():N}"[..12]);
+
+    /// <summary>
+    /// A broker that refuses, for good, the first event of one key it is sent, and (as a real transport, which sends a
+    /// key's events in order) every later event of that key in the same round; it acknowledges everything else.
+    /// </summary>
+    private sealed class RefusingOneEventPublisher(string key, Exception refusal) : IEventPublisher
+    {
+        private long? _refusedPosition;
+
+        public System.Collections.Concurrent.ConcurrentQueue<OutgoingMessage> Acknowledged { get; } = new();
+
+        public Task<Exception?[]> PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
+        {
+            var results = new Exception?[messages.Count];
+            var refusing = false;
+            for (var i = 0; i < messages.Count; i++)
+            {
+                if (messages[i].Key == key)
+                {
+                    _refusedPosition ??= messages[i].Position;
+                    refusing |= messages[i].Position == _refusedPosition;
+                }
+                if (refusing && messages[i].Key == key)
+                {
+                    results[i] = refusal;
+                }
+                else
+                {
+                    Acknowledged.Enqueue(messages[i]);
+                }
+            }
+            return Task.FromResult(results);
+        }
+    }
 
     /// <summary>A broker that refuses every message the same way.</summary>
     private sealed class RefusingPublisher(Exception refusal) : IEventPublisher

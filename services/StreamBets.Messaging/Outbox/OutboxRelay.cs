@@ -33,8 +33,19 @@ internal sealed partial class OutboxRelay(
     private const long LeaderLockKey = 0x5342_4F55_5442_4F58; // "SBOUTBOX"
 
     private const string ReadSql = """
-        SELECT position, event_id, topic, partition_key, event_type, envelope::text
+        SELECT position, event_id, topic, partition_key, event_type, envelope::text, attempts
         FROM outbox ORDER BY position LIMIT $1
+        """;
+
+    // While keys are blocked their later rows, and their head while it waits for its retry, are left out of the read,
+    // so a key that keeps growing behind a refused row cannot fill every batch and starve the other keys.
+    private const string ReadSkippingBlockedKeysSql = """
+        SELECT o.position, o.event_id, o.topic, o.partition_key, o.event_type, o.envelope::text, o.attempts
+        FROM outbox o
+        WHERE NOT EXISTS (
+            SELECT 1 FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[]) AS b(topic, partition_key, head, due)
+            WHERE b.topic = o.topic AND b.partition_key = o.partition_key AND (o.position > b.head OR NOT b.due))
+        ORDER BY o.position LIMIT $1
         """;
 
     private readonly OutboxRelayOptions _relay = options.Relay;
@@ -83,8 +94,9 @@ internal sealed partial class OutboxRelay(
 
     private async Task LeadWhileHoldingLockAsync(CancellationToken stoppingToken)
     {
-        // The lock and LISTEN live on one dedicated session: if it dies, leadership and notifications end together.
-        await using var session = await database.DataSource.OpenConnectionAsync(stoppingToken);
+        // The lock and LISTEN live on one dedicated, unpooled session: if it dies, leadership and notifications end
+        // together, and when this method ends, closing it gives the lock up at once (a pooled one would keep it).
+        await using var session = await database.LockSessions.OpenConnectionAsync(stoppingToken);
         await using (var tryLock = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", session))
         {
             tryLock.Parameters.AddWithValue(LeaderLockKey);
@@ -133,7 +145,8 @@ internal sealed partial class OutboxRelay(
 
     private async Task PublishLoopAsync(CancellationToken cancellationToken)
     {
-        var failedRounds = 0;
+        // Per leadership term: a new leader tries every key's head again at once.
+        var blocked = new Dictionary<(string Topic, string Key), BlockedKey>();
         var nextInboxCleanup = DateTimeOffset.MinValue;
         var lastRows = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
@@ -145,48 +158,75 @@ internal sealed partial class OutboxRelay(
                 nextInboxCleanup = now + TimeSpan.FromHours(1);
             }
 
-            var rows = await ReadBatchAsync(cancellationToken);
+            var rows = await ReadBatchAsync(blocked, now, cancellationToken);
+            if (blocked.Count > 0 && rows.Count < _relay.BatchSize)
+            {
+                // The read was not cut short, so a due head it did not return is gone (deleted by hand): forget its key.
+                var read = rows.Select(r => r.Position).ToHashSet();
+                foreach (var (key, _) in blocked.Where(b => b.Value.RetryAt <= now && !read.Contains(b.Value.HeadPosition)).ToList())
+                {
+                    blocked.Remove(key);
+                }
+            }
             if (rows.Count == 0)
             {
                 // Busy lately: poll briefly, since debounced writers do not NOTIFY every commit. Idle: wait for a NOTIFY.
-                failedRounds = 0;
                 var hot = time.GetUtcNow() - lastRows < _relay.HotPeriod;
-                await signal.WaitAsync(hot ? _relay.HotPollInterval : _relay.PollInterval, cancellationToken);
+                var wait = hot ? _relay.HotPollInterval : _relay.PollInterval;
+                if (blocked.Count > 0)
+                {
+                    var nextRetry = blocked.Values.Min(b => b.RetryAt) - time.GetUtcNow();
+                    wait = nextRetry < wait ? (nextRetry > TimeSpan.Zero ? nextRetry : TimeSpan.Zero) : wait;
+                }
+                await signal.WaitAsync(wait, cancellationToken);
                 continue;
             }
             lastRows = time.GetUtcNow();
 
-            var (failures, error) = await PublishAndDeleteAsync(rows, cancellationToken);
-            if (failures == 0)
+            // A failed key backs off on its own (its rows leave the reads until its retry), so the other keys go on
+            // at once: a refusal that never heals sets nobody's pace but its own key's.
+            var (failures, error, retryIn) = await PublishAndDeleteAsync(rows, blocked, cancellationToken);
+            if (failures > 0)
             {
-                failedRounds = 0;
-                continue; // A full batch means more may be waiting: read again at once.
+                LogPublishFailed(error, failures, rows.Count, retryIn.TotalMilliseconds);
             }
-
-            failedRounds++;
-            var delay = Backoff.Delay(failedRounds, options.RetryInitialDelay, options.RetryMaxDelay);
-            LogPublishFailed(error, failures, rows.Count, delay.TotalMilliseconds);
-            await Task.Delay(delay, time, cancellationToken);
         }
     }
 
-    private async Task<List<OutgoingMessage>> ReadBatchAsync(CancellationToken cancellationToken)
+    /// <summary>A key whose head row (the earliest still waiting) the broker did not acknowledge.</summary>
+    private readonly record struct BlockedKey(long HeadPosition, DateTimeOffset RetryAt);
+
+    private async Task<List<OutgoingMessage>> ReadBatchAsync(
+        Dictionary<(string Topic, string Key), BlockedKey> blocked, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var read = database.DataSource.CreateCommand(ReadSql);
+        // No blocked key (the normal case): the plain read by position.
+        await using var read = database.DataSource.CreateCommand(blocked.Count == 0 ? ReadSql : ReadSkippingBlockedKeysSql);
         read.Parameters.AddWithValue(_relay.BatchSize);
+        if (blocked.Count > 0)
+        {
+            read.Parameters.AddWithValue(blocked.Keys.Select(k => k.Topic).ToArray());
+            read.Parameters.AddWithValue(blocked.Keys.Select(k => k.Key).ToArray());
+            read.Parameters.AddWithValue(blocked.Values.Select(b => b.HeadPosition).ToArray());
+            read.Parameters.AddWithValue(blocked.Values.Select(b => b.RetryAt <= now).ToArray());
+        }
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         var rows = new List<OutgoingMessage>();
         while (await reader.ReadAsync(cancellationToken))
         {
             rows.Add(new OutgoingMessage(
                 reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                Encoding.UTF8.GetBytes(reader.GetString(5))));
+                Encoding.UTF8.GetBytes(reader.GetString(5)))
+            {
+                Attempts = reader.GetInt32(6),
+            });
         }
         return rows;
     }
 
-    /// <returns>The number of rows the broker did not acknowledge, and the last error it gave (null when none).</returns>
-    private async Task<(int Failures, Exception? LastError)> PublishAndDeleteAsync(List<OutgoingMessage> rows, CancellationToken cancellationToken)
+    /// <returns>The number of rows the broker did not acknowledge, the last error it gave (null when none), and when the
+    /// first key that failed is retried.</returns>
+    private async Task<(int Failures, Exception? LastError, TimeSpan RetryIn)> PublishAndDeleteAsync(
+        List<OutgoingMessage> rows, Dictionary<(string Topic, string Key), BlockedKey> blocked, CancellationToken cancellationToken)
     {
         using var activity = MessagingTelemetry.Source.StartActivity("outbox relay", ActivityKind.Internal);
         activity?.SetTag("messaging.batch.message_count", rows.Count);
@@ -203,9 +243,13 @@ internal sealed partial class OutboxRelay(
 
         // A row is done only if it and every earlier row of its key were acknowledged: a later row of a key whose
         // earlier row failed is published again after it, so consumers never see a key's events out of order.
+        // The key's head waits Backoff(attempts) before it is tried again; keys that failed together as often retry together.
         var blockedKeys = new HashSet<(string Topic, string Key)>();
         var sent = new List<long>(rows.Count);
         var firstFailures = new List<long>();
+        var delays = new Dictionary<int, TimeSpan>();
+        var now = time.GetUtcNow();
+        var retryIn = TimeSpan.MaxValue;
         Exception? lastError = null;
         for (var i = 0; i < rows.Count; i++)
         {
@@ -216,11 +260,19 @@ internal sealed partial class OutboxRelay(
                 if (blockedKeys.Add(key))
                 {
                     firstFailures.Add(rows[i].Position);
+                    var attempts = rows[i].Attempts + 1;
+                    if (!delays.TryGetValue(attempts, out var delay))
+                    {
+                        delays[attempts] = delay = Backoff.Delay(attempts, options.RetryInitialDelay, options.RetryMaxDelay);
+                    }
+                    blocked[key] = new BlockedKey(rows[i].Position, now + delay);
+                    retryIn = delay < retryIn ? delay : retryIn;
                 }
             }
             else if (!blockedKeys.Contains(key))
             {
                 sent.Add(rows[i].Position);
+                blocked.Remove(key);
             }
         }
 
@@ -256,7 +308,7 @@ internal sealed partial class OutboxRelay(
             activity?.SetStatus(ActivityStatusCode.Error, lastError?.Message);
         }
         Interlocked.Add(ref _pending, -sent.Count);
-        return (failures, lastError);
+        return (failures, lastError, retryIn);
     }
 
     private async Task SampleLagUntilStoppedAsync(CancellationToken stoppingToken)
@@ -326,7 +378,7 @@ internal sealed partial class OutboxRelay(
 
     // With the broker's error: a refusal that never heals (a message too large, a topic the service may not write)
     // blocks its key for good, and the log is where the on-call reads why (outbox.last_error holds it too).
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "The broker did not acknowledge {Failed} of {Total} outbox events; retrying in {DelayMs:F0} ms")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "The broker did not acknowledge {Failed} of {Total} outbox events; their keys are retried in {DelayMs:F0} ms")]
     private partial void LogPublishFailed(Exception? exception, int failed, int total, double delayMs);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Outbox relay interrupted; it retries and no row is lost")]

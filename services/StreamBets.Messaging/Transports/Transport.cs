@@ -1,7 +1,11 @@
 namespace StreamBets.Messaging.Transports;
 
 /// <summary>An outbox row on its way to the broker.</summary>
-internal sealed record OutgoingMessage(long Position, Guid EventId, string Topic, string Key, string EventType, ReadOnlyMemory<byte> Body);
+internal sealed record OutgoingMessage(long Position, Guid EventId, string Topic, string Key, string EventType, ReadOnlyMemory<byte> Body)
+{
+    /// <summary>Earlier rounds the broker did not acknowledge this row (the outbox's <c>attempts</c>); paces its key's retries.</summary>
+    public int Attempts { get; init; }
+}
 
 /// <summary>The broker side of the relay.</summary>
 internal interface IEventPublisher

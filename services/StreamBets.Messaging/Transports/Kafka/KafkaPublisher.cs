@@ -9,13 +9,20 @@ namespace StreamBets.Messaging.Transports.Kafka;
 /// </summary>
 internal sealed class KafkaPublisher : IEventPublisher, IDisposable
 {
-    private readonly IProducer<string, byte[]> _producer;
+    private readonly Func<IProducer<string, byte[]>> _createProducer;
     private readonly KafkaTopics _topics;
+    private IProducer<string, byte[]> _producer;
 
     public KafkaPublisher(string bootstrapServers, KafkaOptions options, KafkaTopics topics)
+        : this(() => new ProducerBuilder<string, byte[]>(ProducerConfig(bootstrapServers, options)).Build(), topics)
     {
+    }
+
+    internal KafkaPublisher(Func<IProducer<string, byte[]>> createProducer, KafkaTopics topics)
+    {
+        _createProducer = createProducer;
         _topics = topics;
-        _producer = new ProducerBuilder<string, byte[]>(ProducerConfig(bootstrapServers, options)).Build();
+        _producer = createProducer();
     }
 
     public static ProducerConfig ProducerConfig(string bootstrapServers, KafkaOptions options) => new()
@@ -32,9 +39,10 @@ internal sealed class KafkaPublisher : IEventPublisher, IDisposable
     public async Task<Exception?[]> PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
     {
         var results = new Exception?[messages.Count];
+        IReadOnlyDictionary<string, KafkaException> missingTopics;
         try
         {
-            await _topics.EnsureAsync(messages.Select(m => _topics.Name(m.Topic)));
+            missingTopics = await _topics.TryEnsureAsync(messages.Select(m => _topics.Name(m.Topic)));
         }
         catch (KafkaException e)
         {
@@ -42,23 +50,38 @@ internal sealed class KafkaPublisher : IEventPublisher, IDisposable
             return results;
         }
 
-        // Produce all first (in order, so the producer queues them in order), then await the acknowledgements.
-        var deliveries = new Task[messages.Count];
+        // Produce all first (in order, so the producer queues them in order), then await the acknowledgements. A topic
+        // that cannot be created fails its own events only (all of them, so per key failures stay a suffix).
+        var deliveries = new Task?[messages.Count];
         for (var i = 0; i < messages.Count; i++)
         {
-            var message = messages[i];
-            deliveries[i] = _producer.ProduceAsync(_topics.Name(message.Topic), ToKafka(message), cancellationToken);
+            var topic = _topics.Name(messages[i].Topic);
+            if (missingTopics.TryGetValue(topic, out var missing))
+            {
+                results[i] = missing;
+                continue;
+            }
+            deliveries[i] = _producer.ProduceAsync(topic, ToKafka(messages[i]), cancellationToken);
         }
         for (var i = 0; i < deliveries.Length; i++)
         {
             try
             {
-                await deliveries[i];
+                await (deliveries[i] ?? Task.CompletedTask);
             }
             catch (Exception e) when (e is KafkaException or OperationCanceledException)
             {
                 results[i] = e;
             }
+        }
+
+        // A fatal error (idempotence or epoch lost) leaves the producer failing every later message: build a new one,
+        // so the rows, still in the outbox, go out on the next round.
+        if (results.Any(r => r is KafkaException { Error.IsFatal: true }))
+        {
+            var failed = _producer;
+            _producer = _createProducer();
+            failed.Dispose();
         }
         return results;
     }
