@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StreamBets.BetEngine.Extensions;
 using StreamBets.BetEngine.Eligibility;
 using StreamBets.BetEngine.Placement;
 using StreamBets.Contracts.Users;
@@ -26,6 +29,27 @@ public sealed class EligibilityBatchTests(BetEngineStack stack)
         Assert.Equal(strangers.Order(), calls.SelectMany(call => call).Order());
         Assert.InRange(calls.Count, 1_500 / EligibilityCache.MaxBatchSize, 10);
         Assert.All(calls, call => Assert.InRange(call.Length, 1, EligibilityCache.MaxBatchSize));
+    }
+
+    [Fact]
+    public async Task With_Users_unreachable_a_call_fails_at_once_rather_than_retrying_until_its_deadline()
+    {
+        // The Bet Engine's own client registrations, with Users at an address where nothing listens (refused at once).
+        var builder = Host.CreateApplicationBuilder();
+        builder.AddServiceDefaults();
+        builder.Configuration["services:users:grpc:0"] = "http://127.0.0.1:1";
+        builder.Services.AddDependencyClients();
+        using var host = builder.Build();
+        var users = host.Services.GetRequiredService<UserAccounts.UserAccountsClient>();
+
+        // A retried refusal (2, 4, 8 s apart) would hold the pool's batch to the call's 5 s deadline.
+        var waited = Stopwatch.StartNew();
+        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+            await users.CheckEligibilityBatchAsync(new CheckEligibilityBatchRequest(), deadline: DateTime.UtcNow.AddSeconds(5)));
+        waited.Stop();
+
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.True(waited.Elapsed < TimeSpan.FromSeconds(2), $"The call waited {waited.Elapsed.TotalSeconds:F1} s.");
     }
 
     [Fact]
