@@ -111,9 +111,10 @@ public static class PostgresSchema
             await using var create = new NpgsqlCommand($"CREATE DATABASE {Quoted(database)}", connection);
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
         {
-            // Another replica created it first.
+            // Another replica created it first: seen as the name taken, or, when both passed the name check at once, as
+            // the catalog's unique index refusing the second row.
         }
     }
 

@@ -33,6 +33,24 @@ public sealed class SchemaMigrationTests
         Assert.True(earlier.ScriptsApplied > 0, "The earlier hosted service started before any schema script was applied.");
     }
 
+    /// <summary>A first deploy starts several replicas of a service on an empty server: each migrates the same new database.</summary>
+    [Fact]
+    public async Task Replicas_creating_and_migrating_one_new_database_at_once_all_start()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            var connectionString = postgres.ConnectionString($"replicas_{Guid.NewGuid():N}");
+
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => PostgresSchema.MigrateAsync(connectionString, typeof(EventBusExtensions).Assembly))));
+
+            await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+            await connection.OpenAsync();
+            await using var applied = new NpgsqlCommand("SELECT count(*) FROM schema_migrations", connection);
+            Assert.True((long)(await applied.ExecuteScalarAsync())! > 0);
+        }
+    }
+
     /// <summary>Every service database gets JIT off, for every connection any data source opens (why: PostgresSchema).</summary>
     [Fact]
     public async Task A_migrated_database_has_jit_compilation_off_for_new_connections()
