@@ -18,9 +18,13 @@ public abstract class LocalServer : IAsyncDisposable
     internal static readonly string Root = Path.Combine(Path.GetTempPath(), "streambets-tests");
     private const string OwnerFile = "owner.pid";
 
+    /// <summary>An ended run's server logs are kept this long for reading after a failure, then go with their folder.</summary>
+    private static readonly TimeSpan LogsKeptFor = TimeSpan.FromDays(2);
+
     /// <summary>
     /// The exit handler may be cut short before it removed everything, so each process first removes the files of
-    /// servers whose owning process is gone. A folder without an owner file (just being created) is left alone.
+    /// servers whose owning process is gone, and whole folders once their logs are old (every server of every run leaves
+    /// one: some 1,500 a day on a busy machine). A folder without an owner file (just being created) is left alone.
     /// </summary>
     private static void SweepServersOfEndedProcesses()
     {
@@ -35,12 +39,19 @@ public abstract class LocalServer : IAsyncDisposable
                 var owner = Path.Combine(directory, OwnerFile);
                 if (File.Exists(owner) && int.TryParse(File.ReadAllText(owner), out var pid) && !Directory.Exists($"/proc/{pid}"))
                 {
-                    RemoveDataKeepingLogs(directory);
+                    if (File.GetLastWriteTimeUtc(owner) < DateTime.UtcNow - LogsKeptFor)
+                    {
+                        Directory.Delete(directory, recursive: true);
+                    }
+                    else
+                    {
+                        RemoveDataKeepingLogs(directory);
+                    }
                 }
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // Another process swept it at the same time.
+                // Another process swept it at the same time, or a file in it is not ours to delete.
             }
         }
     }
