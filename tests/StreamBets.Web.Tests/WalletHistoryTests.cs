@@ -85,6 +85,63 @@ public sealed class WalletHistoryTests : PlayerPageTest
         page.WaitForAssertion(() => Assert.Contains(saoPaulo, page.Find("[data-testid=wallet-history] tbody tr").TextContent));
     }
 
+    [Fact]
+    public async Task A_failed_load_more_keeps_the_lines_shown_and_tries_again_from_where_it_stopped()
+    {
+        var first = Line(10_00, 10_00);
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([first], "page-2"));
+        var page = Bunit.Render<WalletPage>();
+        page.WaitForAssertion(() => Assert.Equal([Money.FormatSigned(first.AmountMinor)], Amounts(page)));
+
+        Gateway.Refuse(HistoryPath, 429, "rate-limited");
+        await page.FindAndClickAsync("[data-testid=load-more]");
+
+        page.WaitForAssertion(() => Assert.Equal("rate-limited", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Equal([Money.FormatSigned(first.AmountMinor)], Amounts(page));
+        var older = Line(-5_00, 0);
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([first], "page-2"));
+        Gateway.AnswerPage(HistoryPath, "page-2", new WalletHistoryPage([older], null));
+        await page.FindAndClickAsync("[data-testid=load-more]");
+
+        page.WaitForAssertion(() => Assert.Equal([Money.FormatSigned(first.AmountMinor), Money.FormatSigned(older.AmountMinor)], Amounts(page)));
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+        Assert.Empty(page.FindAll("[data-testid=load-more]"));
+    }
+
+    [Fact]
+    public async Task A_failed_first_history_read_says_why_and_offers_to_try_again()
+    {
+        Gateway.Refuse(HistoryPath, 503, "dependency-unavailable");
+        var page = Bunit.Render<WalletPage>();
+        page.WaitForAssertion(() => Assert.Equal("dependency-unavailable", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+
+        var line = Line(10_00, 10_00);
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([line], null));
+        await page.FindAndClickAsync("[data-testid=load-more]");
+
+        page.WaitForAssertion(() => Assert.Equal([Money.FormatSigned(line.AmountMinor)], Amounts(page)));
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+    }
+
+    [Fact]
+    public async Task The_history_says_it_is_empty_only_once_it_has_answered()
+    {
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([], null));
+        var releaseBalance = Gateway.Hold(WalletPath);
+        var releaseHistory = Gateway.Hold(HistoryPath);
+        var page = Bunit.Render<WalletPage>();
+
+        // Still reading the balance, then the history: a player who has history must not read that there is none.
+        Assert.True(await SoonAsync(() => Gateway.Requests.Contains(WalletPath)));
+        Assert.Empty(page.FindAll(".empty"));
+        releaseBalance();
+        Assert.True(await SoonAsync(() => Gateway.Requests.Contains(HistoryPath)));
+        Assert.Empty(page.FindAll(".empty"));
+        releaseHistory();
+
+        page.WaitForAssertion(() => Assert.Single(page.FindAll(".empty")));
+    }
+
     private static string[] Amounts(IRenderedComponent<WalletPage> page) =>
         [.. page.FindAll("[data-testid=wallet-history] tbody tr").Select(row => row.QuerySelector("td.num")!.TextContent)];
 

@@ -7,7 +7,7 @@ namespace StreamBets.Web.Live;
 /// shown (a pool's odds go to its own stream, not its channel's), applies their coalesced stakes in place so a rush
 /// costs the page no reads, and marks a finished pool paid out on its PoolSettled, even one pushed before the list
 /// showed the pool. The page's lists are read again on a new pool, a state change, a reconnect, and every few seconds
-/// while the hub is unreachable.
+/// while the hub is unreachable or the last read failed.
 /// </summary>
 public sealed class LivePoolList : IAsyncDisposable
 {
@@ -23,6 +23,8 @@ public sealed class LivePoolList : IAsyncDisposable
     private readonly Dictionary<Guid, DateTimeOffset> _settledAt = [];
     // A page may be left while its first read is on its way: what that read would watch after the disposal, nothing unwatches.
     private bool _disposed;
+    // The page's last read failed: with the hub live no push may come to read again, so the poll does.
+    private bool _readFailed;
 
     /// <param name="onPage">Runs work in the page's render context (its <c>InvokeAsync</c>); the lists live there.</param>
     /// <param name="reload">Reads the page's lists again, which then calls <see cref="ShowAsync"/> and <see cref="ShowFinished"/>.</param>
@@ -35,7 +37,7 @@ public sealed class LivePoolList : IAsyncDisposable
         live.PoolStateChanged += OnPoolStateChanged;
         live.PoolCreated += OnPoolCreated;
         live.ReloadNeeded += OnReloadNeeded;
-        _poll = time.CreateTimer(_ => OnPage(ReloadIfOfflineAsync), null, PollEvery, PollEvery);
+        _poll = time.CreateTimer(_ => OnPage(ReloadIfBehindAsync), null, PollEvery, PollEvery);
     }
 
     /// <summary>The channel watched, as "twitch:12826".</summary>
@@ -67,6 +69,7 @@ public sealed class LivePoolList : IAsyncDisposable
         {
             return;
         }
+        _readFailed = false;
         Pools = [.. pools.Select(p => _odds.TryGetValue(p.Id, out var odds) ? odds.Over(p) : p)];
         var ids = pools.Select(p => p.Id).ToHashSet();
         foreach (var gone in _watched.Where(id => !ids.Contains(id)).ToArray())
@@ -80,6 +83,9 @@ public sealed class LivePoolList : IAsyncDisposable
             await _live.WatchPoolAsync(added);
         }
     }
+
+    /// <summary>The page's read of the live pools failed (rate limited, a service away): the poll reads again until one shows.</summary>
+    public void ReadFailed() => _readFailed = true;
 
     /// <summary>Shows a fresh read of the finished pools; one whose settlement was pushed already shows paid out.</summary>
     public void ShowFinished(Pool[] finished) =>
@@ -127,9 +133,9 @@ public sealed class LivePoolList : IAsyncDisposable
 
     private void OnReloadNeeded() => OnPage(ReloadAsync);
 
-    private async Task ReloadIfOfflineAsync()
+    private async Task ReloadIfBehindAsync()
     {
-        if (_live.Status != LiveStatus.Live)
+        if (_live.Status != LiveStatus.Live || _readFailed)
         {
             await ReloadAsync();
         }
