@@ -4,42 +4,19 @@ using Bunit;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Localization;
-using StackExchange.Redis;
 using StreamBets.Web.Components.Shared;
 using StreamBets.Web.Live;
 
 namespace StreamBets.Web.Tests;
 
 /// <summary>A chat line the hub refused is explained in the player's language, never with SignalR's English text.</summary>
-public sealed class ChatRefusalTests : IAsyncLifetime
+public sealed class ChatRefusalTests : ConnectedPageTest
 {
     private const string Channel = "twitch:streamer1";
     private static readonly ResourceManager Strings = new("StreamBets.Web.Resources.SharedResource", typeof(SharedResource).Assembly);
     private static readonly CultureInfo Portuguese = new("pt-BR");
-    private readonly ScriptedGateway _gateway = new();
-    private readonly BunitContext _bunit = new();
-    private StandInHub _hub = null!;
-    private LiveUpdates _live = null!;
-    private IConnectionMultiplexer _redis = null!;
 
-    public async Task InitializeAsync()
-    {
-        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        var port = StreamBets.Testing.InProcessServices.FreePort();
-        _hub = await StandInHub.StartAsync(port);
-        (var client, var session, _redis) = await _gateway.SignedInAsync();
-        _live = await PlayerPages.ConnectedLiveUpdatesAsync(session, port);
-        _bunit.AddPlayerPage(client, session, _live, TimeProvider.System);
-        _bunit.AddAuthorization().SetAuthorized("Ana");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _bunit.DisposeAsync();
-        await _live.DisposeAsync();
-        await _hub.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    protected override TimeProvider PageTime => TimeProvider.System;
 
     // Realtime's refusals of SendChat (docs/realtime.md, "Errors"), as it words them, and what the player reads.
     public static TheoryData<string, string, string?> Refusals => new()
@@ -58,8 +35,8 @@ public sealed class ChatRefusalTests : IAsyncLifetime
     public async Task A_refused_chat_line_reads_in_the_players_language(string refusal, string key, string? wait)
     {
         CultureInfo.CurrentUICulture = Portuguese; // flows into this test's awaits only, and the page's handlers it runs
-        var chat = _bunit.Render<ChatPanel>(parameters => parameters.Add(p => p.Channel, Channel));
-        _hub.RefuseNext("SendChatOnce", refusal: refusal);
+        var chat = Bunit.Render<ChatPanel>(parameters => parameters.Add(p => p.Channel, Channel));
+        Hub.RefuseNext("SendChatOnce", refusal: refusal);
 
         // In one go on the page's dispatcher: the chat history's answer re-renders the form at any moment.
         await chat.InvokeAsync(() =>
@@ -70,22 +47,22 @@ public sealed class ChatRefusalTests : IAsyncLifetime
 
         var expected = string.Format(Portuguese, Strings.GetString(key, Portuguese)!, wait);
         Assert.Equal(expected, chat.Find(".problem").TextContent);
-        Assert.Contains(_hub.Calls, call => call.StartsWith($"SendChatOnce {Channel} Oi, pessoal ", StringComparison.Ordinal));
+        Assert.Contains(Hub.Calls, call => call.StartsWith($"SendChatOnce {Channel} Oi, pessoal ", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task A_chat_line_sent_again_goes_under_its_first_id_so_it_never_shows_twice_and_a_new_line_gets_its_own()
     {
-        var chat = _bunit.Render<ChatPanel>(parameters => parameters.Add(p => p.Channel, Channel));
+        var chat = Bunit.Render<ChatPanel>(parameters => parameters.Add(p => p.Channel, Channel));
         Task Send(string text) => chat.InvokeAsync(() =>
         {
             chat.Find("input").Change(text);
             return chat.Find("form").SubmitAsync();
         });
-        string[] Sent() => [.. _hub.Calls.Where(c => c.StartsWith("SendChatOnce ", StringComparison.Ordinal)).Select(c => c.Split(' ')[^1])];
+        string[] Sent() => [.. Hub.Calls.Where(c => c.StartsWith("SendChatOnce ", StringComparison.Ordinal)).Select(c => c.Split(' ')[^1])];
 
         // The first send gets no success (a refusal here; a lost answer alike): the same line goes again under its id.
-        _hub.RefuseNext("SendChatOnce");
+        Hub.RefuseNext("SendChatOnce");
         await Send("Oi");
         await Send("Oi");
         await Send("Tchau");

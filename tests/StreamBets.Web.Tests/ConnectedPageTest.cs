@@ -20,6 +20,9 @@ public abstract class ConnectedPageTest : IAsyncLifetime
 
     protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
+    /// <summary>The clock the pages run on: <see cref="Clock"/> unless a test class needs real time.</summary>
+    protected virtual TimeProvider PageTime => Clock;
+
     protected StandInHub Hub { get; private set; } = null!;
 
     protected LiveUpdates Live { get; private set; } = null!;
@@ -34,7 +37,7 @@ public abstract class ConnectedPageTest : IAsyncLifetime
         Hub = await StandInHub.StartAsync(port);
         (var client, var session, _redis) = await Gateway.SignedInAsync();
         Live = await PlayerPages.ConnectedLiveUpdatesAsync(session, port);
-        Bunit.AddPlayerPage(client, session, Live, Clock);
+        Bunit.AddPlayerPage(client, session, Live, PageTime);
         Bunit.AddAuthorization().SetAuthorized("Ana");
     }
 
