@@ -81,7 +81,7 @@ public abstract class ConsoleTest : IAsyncLifetime
         page.FindAll($"{row} [data-testid=confirm] button")[1];
 
     /// <summary>
-    /// Clicks a live pool's action ("Lock", "Cancel"), then the confirmation it opens. Each is found and clicked on the
+    /// Clicks a row's action ("Lock", "Cancel", "Requeue"), then the confirmation it opens. Each is found and clicked on the
     /// renderer: a page that renders by itself (a timed read, an answer) between a Find and a Click retires the handler
     /// of the element found ("no event handler with ID"), as tests that clicked outside it did now and then.
     /// </summary>

@@ -52,7 +52,9 @@ public sealed class DoubleClickTests : ConsoleTest
         var page = Bunit.Render<Settlements>();
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
 
-        await ClickTwiceAsync(page, $"[data-pool-id='{poolId}'] button", $"/api/settlements/{poolId}/requeue");
+        await page.InvokeAsync(() => Button(page, $"[data-pool-id='{poolId}']", "Requeue").ClickAsync(new()));
+
+        await ClickTwiceAsync(page, $"[data-pool-id='{poolId}'] [data-testid=confirm] button.primary", $"/api/settlements/{poolId}/requeue");
 
         Assert.Single(Gateway.Requests, r => r == $"POST /api/settlements/{poolId}/requeue");
         Assert.Contains("Requeued", page.Find("[data-testid=message]").TextContent);

@@ -85,6 +85,34 @@ public sealed class SettlementsRefreshTests : ConsoleTest
         Assert.Empty(page.FindAll("[data-testid=problem]"));
     }
 
+    [Fact]
+    public async Task Show_more_sent_before_a_timed_read_lands_never_skips_or_repeats_a_row()
+    {
+        var (first, second, newest) = (Failed(Guid.NewGuid()), Failed(Guid.NewGuid()), Failed(Guid.NewGuid()));
+        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([first], "c1"));
+        Gateway.Answer("/api/settlements?limit=20&status=failed&cursor=c1", () => new SettlementPage([second], null));
+        Gateway.Answer("/api/pools?ids=", Array.Empty<PoolSummary>);
+        var page = Bunit.Render<Settlements>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=settlement]")));
+
+        // The timed read finds a newer failure on top, which pushes the first one to the next page.
+        var timedRead = Gateway.HoldNext("/api/settlements?limit=20&status=failed");
+        Clock.Advance(RefreshEvery);
+        await Gateway.WaitForRequestAsync("GET /api/settlements?limit=20&status=failed", count: 2);
+        var moreAnswer = Gateway.HoldNext("/api/settlements?limit=20&status=failed&cursor=c1");
+        var more = page.InvokeAsync(() => page.FindAll("button").Single(b => b.TextContent == "Show more").ClickAsync(new()));
+        await Gateway.WaitForRequestAsync("GET /api/settlements?limit=20&status=failed&cursor=c1");
+        Gateway.Answer("/api/settlements?limit=20&status=failed", () => new SettlementPage([newest], "c0"));
+        Gateway.Answer("/api/settlements?limit=20&status=failed&cursor=c0", () => new SettlementPage([first], "c1"));
+        timedRead.SetResult();
+        page.WaitForAssertion(() => Row(page, newest.PoolId));
+        moreAnswer.SetResult();
+        await more;
+
+        page.WaitForAssertion(() => Assert.Equal([newest.PoolId, first.PoolId],
+            page.FindAll("[data-testid=settlement]").Select(r => Guid.Parse(r.GetAttribute("data-pool-id")!))));
+    }
+
     private static AngleSharp.Dom.IElement Row(IRenderedComponent<Settlements> page, Guid poolId) => page.Find($"[data-testid=settlement][data-pool-id='{poolId}']");
 
     private static Settlement Running(Guid poolId, long settled) =>

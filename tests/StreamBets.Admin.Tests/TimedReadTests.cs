@@ -171,7 +171,7 @@ public sealed class TimedReadTests : ConsoleTest
         Clock.Advance(RefreshEvery);
         await Gateway.WaitForRequestAsync("GET /api/settlements?limit=20&status=failed", count: 2);
 
-        await page.InvokeAsync(() => Button(page, row, "Requeue").ClickAsync(new()));
+        await ConfirmAsync(page, row, "Requeue");
         Assert.Equal("due", page.Find(row).GetAttribute("data-status"));
 
         var renders = page.RenderCount;

@@ -77,7 +77,7 @@ public sealed class UnknownOutcomeTests : ConsoleTest
         var row = $"[data-pool-id='{poolId}']";
         page.WaitForAssertion(() => Button(page, row, "Requeue"));
 
-        await page.InvokeAsync(() => Button(page, row, "Requeue").ClickAsync(new()));
+        await ConfirmAsync(page, row, "Requeue");
 
         var notice = page.Find("[data-testid=problem]");
         Assert.Equal("dependency-unavailable", notice.GetAttribute("data-code"));

@@ -65,10 +65,16 @@ public sealed record PoolsSettings(
 
 public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId, string AdminName, string Action, string Subject, JsonElement Details)
 {
-    /// <summary>The new values as one line ("outcomes: Blue, Red · title: Who wins?"); amounts stay in minor units, as stored.</summary>
+    /// <summary>
+    /// The new values as one line ("outcomes: Blue, Red · maxStakeMinor: R$100.00"); amounts, stored in centavos
+    /// (fields named …Minor), are written in reais like every amount the console shows.
+    /// </summary>
     public string DetailsText => Details.ValueKind == JsonValueKind.Object
-        ? string.Join(" · ", Details.EnumerateObject().Where(p => p.Value.ValueKind != JsonValueKind.Null).Select(p => $"{p.Name}: {Text(p.Value)}"))
+        ? string.Join(" · ", Details.EnumerateObject().Where(p => p.Value.ValueKind != JsonValueKind.Null).Select(p => $"{p.Name}: {Text(p)}"))
         : "";
+
+    private static string Text(JsonProperty field) =>
+        field.Name.EndsWith("Minor", StringComparison.Ordinal) && field.Value.ValueKind == JsonValueKind.Number && field.Value.TryGetInt64(out var minor) ? Display.Amount(minor) : Text(field.Value);
 
     private static string Text(JsonElement value) => value.ValueKind switch
     {

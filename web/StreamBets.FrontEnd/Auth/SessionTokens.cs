@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -38,7 +37,8 @@ public sealed partial class SessionTokens(
     public static readonly TimeSpan RefreshMargin = TimeSpan.FromSeconds(60);
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector(app.TokensPurpose);
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _refreshLocks = new();
+    // One gate per session only while a refresh of it holds or waits: sessions come and go for the life of the process.
+    private readonly Dictionary<string, RefreshGate> _refreshGates = [];
 
     private RedisKey Key(string sessionId) => $"{app.Name}:tokens:{sessionId}";
 
@@ -88,21 +88,63 @@ public sealed partial class SessionTokens(
             return tokens;
         }
 
-        var gate = _refreshLocks.GetOrAdd(sessionId, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
+        var gate = EnterGate(sessionId);
         try
         {
-            // Another circuit or request of this session may have refreshed while we waited.
-            tokens = await GetAsync(sessionId);
-            if (tokens is null || !needsRefresh(tokens))
+            await gate.Turn.WaitAsync(cancellationToken);
+            try
             {
-                return tokens;
+                // Another circuit or request of this session may have refreshed while we waited.
+                tokens = await GetAsync(sessionId);
+                if (tokens is null || !needsRefresh(tokens))
+                {
+                    return tokens;
+                }
+                return await RefreshAsync(sessionId, tokens);
             }
-            return await RefreshAsync(sessionId, tokens);
+            finally
+            {
+                gate.Turn.Release();
+            }
         }
         finally
         {
-            gate.Release();
+            LeaveGate(sessionId, gate);
+        }
+    }
+
+    /// <summary>A session's refreshes take turns at its gate; <see cref="Users"/> counts those holding or waiting for a turn.</summary>
+    private sealed class RefreshGate
+    {
+        public SemaphoreSlim Turn { get; } = new(1, 1);
+        public int Users { get; set; }
+    }
+
+    private RefreshGate EnterGate(string sessionId)
+    {
+        lock (_refreshGates)
+        {
+            if (!_refreshGates.TryGetValue(sessionId, out var gate))
+            {
+                _refreshGates[sessionId] = gate = new RefreshGate();
+            }
+            gate.Users++;
+            return gate;
+        }
+    }
+
+    /// <summary>
+    /// Removed with its last user, under the same lock that hands it out: a refresh arriving later gets a new gate only
+    /// when no one holds or waits on the old one, so two refreshes of one session never run at once.
+    /// </summary>
+    private void LeaveGate(string sessionId, RefreshGate gate)
+    {
+        lock (_refreshGates)
+        {
+            if (--gate.Users == 0)
+            {
+                _refreshGates.Remove(sessionId);
+            }
         }
     }
 
