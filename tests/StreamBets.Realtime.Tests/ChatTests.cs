@@ -124,6 +124,8 @@ public sealed class ChatTests(RealtimeStack stack)
     {
         var channel = TestEvents.NewChannel();
         await using var client = await stack.ConnectAsync(Guid.NewGuid());
+        await using var watcher = await stack.ConnectAsync(toHostB: true);
+        await watcher.InvokeAsync("WatchChannel", channel);
         var clientMessageId = Guid.NewGuid();
 
         var first = await client.InvokeAsync<JsonElement>("SendChatOnce", channel, "gg", clientMessageId);
@@ -136,6 +138,9 @@ public sealed class ChatTests(RealtimeStack stack)
         Assert.NotEqual(first.Text("id"), another.Text("id"));
         var history = await client.InvokeAsync<List<JsonElement>>("GetChatHistory", channel);
         Assert.Equal([first.Text("id"), another.Text("id"), withoutId.Text("id")], history.Select(m => m.Text("id")));
+        // The line went out once: its retry pushed nothing (a retry loop could replay it to everyone, past a ban or its deletion).
+        await watcher.WaitForCountAsync("ChatMessage", 3);
+        Assert.Equal([first.Text("id"), another.Text("id"), withoutId.Text("id")], watcher.Received("ChatMessage").Select(m => m.Text("id")));
         Assert.Equal("invalid-message-id", Refusal.Code(await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<JsonElement>("SendChatOnce", channel, "gg", "not-a-guid"))));
     }
 

@@ -359,6 +359,10 @@ public sealed class ModerationTests(RealtimeStack stack)
         var history = await viewer.InvokeAsync<List<JsonElement>>("GetChatHistory", channel);
         Assert.Equal(["house rules", "platform notice"], history.Select(m => m.Text("text")));
         await admin.InvokeAsync("DeleteChatMessage", channel, fromStreamer.Text("id"));
+        // An admin deletes another admin's line too (a taken-over admin account posting scam links, say).
+        await using var otherAdmin = await stack.ConnectAsync(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin);
+        await otherAdmin.InvokeAsync("DeleteChatMessage", channel, fromAdmin.Text("id"));
+        Assert.Empty(await viewer.InvokeAsync<List<JsonElement>>("GetChatHistory", channel));
     }
 
     [Fact]

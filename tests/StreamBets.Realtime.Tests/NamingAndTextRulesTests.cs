@@ -74,6 +74,8 @@ public sealed class NamingAndTextRulesTests
         Assert.Equal("ha\u0301\u0301\u0301\u0301ha\u0300", ChatText.Clean("ha" + new string('\u0301', 20) + "ha\u0300", 300));
         Assert.Equal("Vi\u1EC7t", ChatText.Clean("Vi\u1EC7t", 300)); // precomposed
         Assert.Equal("Vie\u0323\u0302t", ChatText.Clean("Vie\u0323\u0302t", 300)); // decomposed: two marks
+        // A dropped zero-width space between marks starts no new count.
+        Assert.Equal("e\u0301\u0301\u0301\u0301", ChatText.Clean("e" + string.Concat(Enumerable.Repeat("\u0301\u0301\u0301\u0301\u200B", 20)), 300));
     }
 
     [Fact]

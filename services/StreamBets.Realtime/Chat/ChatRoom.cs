@@ -109,7 +109,7 @@ public sealed class ChatRoom(
     // other way round, so each is searched on its own. 0 (nothing written) when neither holds the message: a made-up id
     // or one deleted already must not number a notice, or deletions alone could push the channel's messages out of its replay.
     // -1 (nothing written) when the author ranks as high as the caller, as for muting: a moderator deletes viewers'
-    // messages and their own, not the streamer's, another moderator's or an admin's. The author's rank is read here,
+    // messages and their own, not the streamer's, another moderator's or an admin's; an admin deletes anyone's. The author's rank is read here,
     // in the same script as the deletion, so an appointment in between cannot slip past it.
     private const string DeleteScript = LiveStreamStore.AppendFunction + """
 
@@ -129,7 +129,7 @@ public sealed class ChatRoom(
         end
         if not historyItem and not replayItem then return 0 end
         local author = string.match(historyItem or replayItem, '"userId":"([^"]+)"')
-        if author ~= ARGV[6] then
+        if author ~= ARGV[6] and tonumber(ARGV[7]) < 3 then
           local rank = 0
           local streamer = redis.call('GET', KEYS[4])
           if redis.call('SISMEMBER', KEYS[6], author) == 1 then rank = 3
@@ -215,14 +215,32 @@ public sealed class ChatRoom(
         var now = time.GetUtcNow();
         var message = new ChatMessage(Guid.CreateVersion7(now).ToString(), channel, sender.Id, sender.DisplayName, cleaned, now);
         var sent = keys.ChatSent(channel, sender.Id, clientMessageId);
+        var retention = Options.ClientMessageIdRetention;
+        // Set once the line went out to the channel: a retry then pushes nothing, so a retry loop cannot replay a line to
+        // everyone past a ban, a mute, the rate limit or its deletion (nor make every watcher catch up on a repeat).
+        var pushed = (RedisKey)$"{sent}:pushed";
         try
         {
-            return await PublishAsync(channel, sender, message, sent, clientMessageId is null ? 0 : (long)Options.ClientMessageIdRetention.TotalMilliseconds, cancellationToken);
+            var published = await PublishAsync(channel, sender, message, sent, clientMessageId is null ? 0 : (long)retention.TotalMilliseconds, cancellationToken);
+            if (clientMessageId is not null)
+            {
+                await Db.StringSetAsync(pushed, "1", retention);
+            }
+            return published;
         }
         catch (SentBeforeException)
         {
-            var stored = LiveStreamStore.Parse((await Db.StringGetAsync(sent)).ToString()).Payload.Deserialize<ChatMessage>(LiveJson.Options)!;
-            return await publisher.PublishAsync(LiveStream.Channel(channel), stored, _ => Task.FromResult(stored.Sequence), cancellationToken);
+            var entry = await Db.StringGetAsync(sent);
+            if (entry.IsNull)
+            {
+                // Its id was forgotten between the two reads (15 min after the first send): the line goes as a new one.
+                return await SendAsync(channel, sender, text, cancellationToken, clientMessageId);
+            }
+            var stored = LiveStreamStore.Parse(entry.ToString()).Payload.Deserialize<ChatMessage>(LiveJson.Options)!;
+            // The first send stored the line but failed before (or while) pushing it: the first retry pushes it, once.
+            return await Db.StringSetAsync(pushed, "1", retention, When.NotExists)
+                ? await publisher.PublishAsync(LiveStream.Channel(channel), stored, _ => Task.FromResult(stored.Sequence), cancellationToken)
+                : stored;
         }
     }
 

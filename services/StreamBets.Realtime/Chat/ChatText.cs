@@ -26,7 +26,8 @@ public static class ChatText
         {
             var category = Rune.GetUnicodeCategory(runes[i]);
             var isMark = category is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark;
-            marks = isMark ? marks + 1 : 0;
+            // Counted per base character: a format character between marks (dropped, or a kept joiner) starts no new count.
+            marks = isMark ? marks + 1 : category == UnicodeCategory.Format ? marks : 0;
             if (category is UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
             {
                 // Newlines of any kind become spaces (U+2028 too, which ends a line in JavaScript), so one message is one line.
