@@ -84,6 +84,30 @@ public sealed class OutboxRelayTests
     }
 
     [Fact]
+    public async Task With_the_broker_down_the_relay_backs_off_as_a_whole_rather_than_sweeping_every_key_back_to_back()
+    {
+        var database = await TestDatabases.CreateAsync("pub");
+        var broker = new RefusingPublisher(new KafkaException(ErrorCode.Local_Transport));
+        await using var replica = await TestService.StartAsync(await SetUpAsync(), database, "wallet", bus =>
+            bus.Services.AddSingleton<IEventPublisher>(broker), configure: options =>
+            {
+                // The defaults, not the tests' quick retries.
+                options.RetryInitialDelay = TimeSpan.FromMilliseconds(200);
+                options.RetryMaxDelay = TimeSpan.FromSeconds(30);
+            });
+
+        // Three relay batches of distinct keys: each key backs off on its own, and the relay as a whole too.
+        await replica.PublishAsync([.. Enumerable.Range(0, 3_000).Select(n => Events.Counted(Guid.NewGuid(), n))]);
+        await Eventually.TrueAsync(() => Task.FromResult(broker.Calls > 0), Patience, "the relay tries the broker");
+        var before = broker.Calls;
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        // Backing off from 200 ms and doubling: about four rounds in 3 s, not one per batch and key retry.
+        Assert.InRange(broker.Calls - before, 1, 6);
+        Assert.Equal(3_000, await TestDatabases.CountAsync(database, "SELECT count(*) FROM outbox"));
+    }
+
+    [Fact]
     public async Task A_leader_whose_publishing_loop_fails_frees_the_relay_lock_for_another_replica_at_once()
     {
         var database = await TestDatabases.CreateAsync("pub");
@@ -152,7 +176,14 @@ public sealed class OutboxRelayTests
     /// <summary>A broker that refuses every message the same way.</summary>
     private sealed class RefusingPublisher(Exception refusal) : IEventPublisher
     {
-        public Task<Exception?[]> PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken) =>
-            Task.FromException<Exception?[]>(refusal);
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Task<Exception?[]> PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _calls);
+            return Task.FromException<Exception?[]>(refusal);
+        }
     }
 }

@@ -147,6 +147,7 @@ internal sealed partial class OutboxRelay(
     {
         // Per leadership term: a new leader tries every key's head again at once.
         var blocked = new Dictionary<(string Topic, string Key), BlockedKey>();
+        var wholeRoundsFailed = 0;
         var nextInboxCleanup = DateTimeOffset.MinValue;
         var lastRows = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
@@ -189,6 +190,18 @@ internal sealed partial class OutboxRelay(
             if (failures > 0)
             {
                 LogPublishFailed(error, failures, rows.Count, retryIn.TotalMilliseconds);
+            }
+            // Nothing went through for several keys: the broker itself is likely down. The relay backs off as a whole
+            // too, or a backlog of many keys would be swept back to back, a failed batch (and its writes and log) each.
+            // A lone key refused alone sets no such pace.
+            if (failures == rows.Count && blocked.Count > 1)
+            {
+                wholeRoundsFailed++;
+                await Task.Delay(Backoff.Delay(wholeRoundsFailed, options.RetryInitialDelay, options.RetryMaxDelay), time, cancellationToken);
+            }
+            else
+            {
+                wholeRoundsFailed = 0;
             }
         }
     }
