@@ -46,6 +46,31 @@ public sealed class PoolPageFirstReadTests : PlayerPageTest
         Assert.Empty(Live.WatchedPools);
     }
 
+    [Fact]
+    public async Task A_pool_page_whose_retried_read_finds_no_such_pool_stops_reading_it()
+    {
+        var poolId = Guid.NewGuid();
+        var path = $"/api/pools/{poolId}";
+        Gateway.Refuse(path, 503, "dependency-unavailable");
+        var page = RenderPoolPage(poolId);
+        page.WaitForAssertion(() => Assert.Equal("dependency-unavailable", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+
+        Gateway.Refuse(path, 404, "pool-not-found");
+        Assert.True(await SoonAsync(() =>
+        {
+            Clock.Advance(TimeSpan.FromSeconds(3));
+            return Gateway.Requests.Count(r => r == path) >= 2;
+        }));
+        page.WaitForAssertion(() => Assert.Equal("pool-not-found", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        await Task.Delay(200); // a read the clock's last moves started may still be on its way
+        var reads = Gateway.Requests.Count(r => r == path);
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        await Task.Delay(200);
+
+        Assert.Equal(reads, Gateway.Requests.Count(r => r == path));
+        Assert.Empty(Live.WatchedPools);
+    }
+
     private IRenderedComponent<PoolPage> RenderPoolPage(Guid poolId)
     {
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
