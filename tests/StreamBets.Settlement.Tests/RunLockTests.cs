@@ -72,6 +72,35 @@ public sealed class RunLockTests(SettlementStack stack)
     }
 
     [Fact]
+    public async Task A_run_that_lost_its_lock_cannot_stop_or_reschedule_the_run_that_took_the_pool_over()
+    {
+        // A run started as attempt 1; its lock session died (a failover) and another replica's run took the pool over as
+        // attempt 2. The first run's late outcome must leave the live one alone.
+        var poolId = Guid.NewGuid();
+        await using var liveRun = await stack.OpenSessionAsync();
+        await SettlementStack.RunLockAsync(liveRun, "pg_advisory_lock", poolId); // no worker here touches the pool
+        await stack.SettlementScalarAsync("""
+            INSERT INTO settlements (pool_id, kind, status, created_at, updated_at, next_attempt_at, attempts, started_at)
+            VALUES ($1, 'resolved', 'running', now(), now(), now(), 2, now())
+            """, poolId);
+        try
+        {
+            var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
+            await store.RetryLaterAsync(poolId, attempt: 1, "bets-pending: late", DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow, default);
+            await store.FailAsync(poolId, attempt: 1, "payment-refused: late", DateTimeOffset.UtcNow, default);
+
+            Assert.Equal<(string?, string?)>(("running", null), await stack.StatusAsync(poolId));
+
+            await store.FailAsync(poolId, attempt: 2, "payment-refused: its own", DateTimeOffset.UtcNow, default);
+            Assert.Equal("failed", (await stack.StatusAsync(poolId)).Status);
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
+        }
+    }
+
+    [Fact]
     public async Task A_pool_due_for_an_hour_whose_lock_a_worker_has_just_taken_is_not_called_stuck()
     {
         // After an outage a pool has been due for an hour; a worker has just taken its run lock and not started it yet.

@@ -364,14 +364,19 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     }
 
     /// <summary>A transient failure: the run stays 'running' and is tried again at <paramref name="nextAttemptAt"/>.</summary>
-    public Task RetryLaterAsync(Guid poolId, string error, DateTimeOffset nextAttemptAt, DateTimeOffset now, CancellationToken cancellationToken) =>
-        ExecuteAsync("UPDATE settlements SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE pool_id = $1 AND status = 'running'",
-            cancellationToken, poolId, error, nextAttemptAt, now);
+    /// <remarks>
+    /// Only for the run that started as <paramref name="attempt"/> (its <see cref="StartAsync"/> count), here and in
+    /// <see cref="FailAsync"/>: a run whose lock session died meanwhile (a database failover) may still be writing how it
+    /// ended while another replica's run of the pool is live, and must not stop or reschedule that one.
+    /// </remarks>
+    public Task RetryLaterAsync(Guid poolId, int attempt, string error, DateTimeOffset nextAttemptAt, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE settlements SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE pool_id = $1 AND status = 'running' AND attempts = $5",
+            cancellationToken, poolId, error, nextAttemptAt, now, attempt);
 
     /// <summary>A failure no retry can fix: the settlement stops in 'failed' with the reason.</summary>
-    public Task FailAsync(Guid poolId, string error, DateTimeOffset now, CancellationToken cancellationToken) =>
-        ExecuteAsync("UPDATE settlements SET status = 'failed', last_error = $2, finished_at = $3, updated_at = $3 WHERE pool_id = $1 AND status <> 'settled'",
-            cancellationToken, poolId, error, now);
+    public Task FailAsync(Guid poolId, int attempt, string error, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE settlements SET status = 'failed', last_error = $2, finished_at = $3, updated_at = $3 WHERE pool_id = $1 AND status <> 'settled' AND attempts = $4",
+            cancellationToken, poolId, error, now, attempt);
 
     /// <summary>An operator sends a failed settlement back to run (after fixing its cause). False unless it was 'failed'.</summary>
     public async Task<bool> RequeueAsync(Guid poolId, DateTimeOffset now, CancellationToken cancellationToken) =>

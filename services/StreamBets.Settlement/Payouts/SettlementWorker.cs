@@ -184,7 +184,7 @@ public sealed partial class SettlementWorker(
             LogRetry(logger, e, poolId, reason, delay.TotalSeconds);
             var nextAttemptAt = time.GetUtcNow() + delay;
             activity?.SetStatus(ActivityStatusCode.Error, reason);
-            if (!await WriteOutcomeAsync(poolId, () => store.RetryLaterAsync(poolId, $"{reason}: {e.Message}", nextAttemptAt, time.GetUtcNow(), CancellationToken.None), stoppingToken))
+            if (!await WriteOutcomeAsync(poolId, () => store.RetryLaterAsync(poolId, settlement.Attempts, $"{reason}: {e.Message}", nextAttemptAt, time.GetUtcNow(), CancellationToken.None), stoppingToken))
             {
                 return;
             }
@@ -195,7 +195,7 @@ public sealed partial class SettlementWorker(
             reason = SettlementFailures.ReasonOf(e);
             LogFailed(logger, e, poolId, reason);
             activity?.SetStatus(ActivityStatusCode.Error, reason);
-            if (!await WriteOutcomeAsync(poolId, () => store.FailAsync(poolId, $"{reason}: {e.Message}", time.GetUtcNow(), CancellationToken.None), stoppingToken))
+            if (!await WriteOutcomeAsync(poolId, () => store.FailAsync(poolId, settlement.Attempts, $"{reason}: {e.Message}", time.GetUtcNow(), CancellationToken.None), stoppingToken))
             {
                 return;
             }
