@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -24,6 +25,8 @@ public static partial class ProblemDetailsDefaults
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
             context.ProblemDetails.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
         });
+        // After the framework's writer, which writes only for clients that accept JSON: this one writes for the rest.
+        builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJsonForAnyClient>();
         builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
         // Minimal APIs throw on a body or parameter they cannot read only in Development by default; elsewhere they
         // answered a bare "Bad Request". Throwing everywhere lets the handler below explain it in production too.
@@ -77,6 +80,28 @@ public static partial class ProblemDetailsDefaults
                 Detail = $"The body's charset '{type.Charset}' is not supported: send JSON in UTF-8.",
             },
         }).AsTask();
+    }
+
+    /// <summary>
+    /// Problem details as JSON whatever the client said it accepts. With only the framework's writer, a client sending
+    /// <c>Accept: text/plain</c> made every refusal written through IProblemDetailsService (the gateway's 429, the 415
+    /// above) throw, and come back as an empty 500 logged as an error: a cheap refusal anyone could turn into error logs
+    /// and 5xx alerts at will. RFC 7807 bodies are JSON; a client that wanted something else still gets the status.
+    /// </summary>
+    private sealed class ProblemJsonForAnyClient(IOptions<ProblemDetailsOptions> options) : IProblemDetailsWriter
+    {
+        private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+        public bool CanWrite(ProblemDetailsContext context) => true;
+
+        public ValueTask WriteAsync(ProblemDetailsContext context)
+        {
+            var response = context.HttpContext.Response;
+            context.ProblemDetails.Status ??= response.StatusCode;
+            options.Value.CustomizeProblemDetails?.Invoke(context);
+            // By its own type: a validation problem keeps its errors.
+            return new ValueTask(response.WriteAsJsonAsync(context.ProblemDetails, context.ProblemDetails.GetType(), Json, "application/problem+json"));
+        }
     }
 
     private sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
