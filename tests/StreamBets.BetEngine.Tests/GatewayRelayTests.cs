@@ -645,6 +645,17 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.Contains("BetRelay:AnswerDeadline must be positive.", refused.Message);
     }
 
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("-00:00:01")]
+    public void A_gateway_whose_stream_lifetime_is_not_positive_refuses_to_start(string lifetime)
+    {
+        // Zero would open and retire a stream in a loop, negative would stop the relay: the mistake must stop the deploy.
+        var refused = Assert.ThrowsAny<OptionsValidationException>(() => stack.StartGateway(new KeyValuePair<string, string?>("BetRelay:StreamLifetime", lifetime)));
+
+        Assert.Contains("BetRelay:StreamLifetime must be positive.", refused.Message);
+    }
+
     [Fact]
     public async Task A_relayed_bet_naming_a_malformed_user_is_answered_invalid_request_alone_and_the_others_are_placed()
     {

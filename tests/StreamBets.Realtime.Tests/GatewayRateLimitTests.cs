@@ -215,6 +215,10 @@ public sealed class GatewayRateLimitTests
             [ClientNetworks.Header] = "unknown",
         });
         Assert.Equal($"ip:{new IPAddress([.. browserNetwork[..6], .. new byte[10]])}/48", Relayed());
+        // Nor is the vouched address itself passed on: a client can write that header too.
+        Assert.False(gateway.LastForwarded!.ContainsKey(FrontEndVouching.ClientAddressHeader));
+        await gateway.StatusAsync("/api/users/login", guesser, new Dictionary<string, string> { [FrontEndVouching.ClientAddressHeader] = "203.0.113.7" });
+        Assert.False(gateway.LastForwarded!.ContainsKey(FrontEndVouching.ClientAddressHeader));
     }
 
     [Fact]

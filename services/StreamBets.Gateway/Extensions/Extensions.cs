@@ -40,7 +40,8 @@ internal static class Extensions
             .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
         builder.Services.AddOptions<BetRelayOptions>().Bind(builder.Configuration.GetSection(BetRelayOptions.SectionName))
-            .Validate(o => o.AnswerDeadline > TimeSpan.Zero, $"{BetRelayOptions.SectionName}:AnswerDeadline must be positive.").ValidateOnStart();
+            .Validate(o => o.AnswerDeadline > TimeSpan.Zero, $"{BetRelayOptions.SectionName}:AnswerDeadline must be positive.")
+            .Validate(o => o.StreamLifetime > TimeSpan.Zero, $"{BetRelayOptions.SectionName}:StreamLifetime must be positive.").ValidateOnStart();
         builder.Services.AddSingleton<BetRelay>();
         builder.Services.AddHostedService(services => services.GetRequiredService<BetRelay>());
 

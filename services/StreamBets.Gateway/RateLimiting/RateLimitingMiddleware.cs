@@ -29,8 +29,10 @@ public sealed class RateLimitingMiddleware(
         var (client, limit) = userId is not null ? ($"user:{userId}", options.Value.AuthenticatedPermitsPerWindow)
             : network.IsFrontEnd ? (network.Key, options.Value.FrontEndPermitsPerWindow)
             : (network.Key, options.Value.AnonymousPermitsPerWindow);
-        // The secret goes no further than the gateway (the services behind it may log headers).
+        // The secret goes no further than the gateway (the services behind it may log headers), nor does the address it
+        // vouched for, which any client can write too: the services are told the network below.
         context.Request.Headers.Remove(FrontEndVouching.KeyHeader);
+        context.Request.Headers.Remove(FrontEndVouching.ClientAddressHeader);
         // Replaces whatever the client sent under that name: Users locks failed sign-ins per email and site by it.
         context.Request.Headers[ClientNetworks.Header] = network.Site;
         var decision = limiter.Acquire(client, limit);
