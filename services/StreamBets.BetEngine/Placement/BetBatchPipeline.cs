@@ -138,6 +138,12 @@ public sealed partial class BetBatchPipeline(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogStepFailed(logger, e, "move stakes or finalize", poolId, decisions.Count);
+            if (stakesMoved > TimeSpan.Zero)
+            {
+                // The finalize may have committed with only its answer lost: its bets are accepted, so recovery never
+                // marks the pool, and the odds would stay short of them. A needless mark republishes the same odds.
+                odds.MarkChanged(poolId, Activity.Current?.Context ?? default);
+            }
             foreach (var decision in decisions)
             {
                 results[indexOf[decision.Bet.BetId]] = PlacementResult.Of(decision.Bet.ToRecord(BetStatus.Pending));
