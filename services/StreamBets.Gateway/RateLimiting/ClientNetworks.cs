@@ -51,20 +51,23 @@ public sealed class ClientNetworks(IConfiguration configuration)
     /// An IPv6 host usually holds a whole /64, and a home a /56 or /48, and can take a fresh address in them for each
     /// request: counted by address, it would have a budget per address. An IPv4 address stays one address, one client.
     /// </summary>
-    private static ClientNetwork Client(IPAddress? address) =>
-        new(NetworkKey(address, ipv6PrefixLength: 64), NetworkKey(address, ipv6PrefixLength: 48), IsFrontEnd: false);
-
-    private static string NetworkKey(IPAddress? address, int ipv6PrefixLength)
+    private static ClientNetwork Client(IPAddress? address)
     {
         address = Unmapped(address);
         if (address is not { AddressFamily: AddressFamily.InterNetworkV6 })
         {
-            return $"ip:{address}";
+            var key = $"ip:{address}";
+            return new(key, key, IsFrontEnd: false);
         }
+        return new(Ipv6Network(address, prefixLength: 64), Ipv6Network(address, prefixLength: 48), IsFrontEnd: false);
+    }
+
+    private static string Ipv6Network(IPAddress address, int prefixLength)
+    {
         Span<byte> network = stackalloc byte[16];
         address.TryWriteBytes(network, out _);
-        network[(ipv6PrefixLength / 8)..].Clear();
-        return $"ip:{new IPAddress(network)}/{ipv6PrefixLength}";
+        network[(prefixLength / 8)..].Clear();
+        return $"ip:{new IPAddress(network)}/{prefixLength}";
     }
 
     /// <summary>

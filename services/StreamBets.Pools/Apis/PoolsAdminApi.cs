@@ -213,7 +213,8 @@ public static partial class PoolsAdminApi
         // Read as plain JSON, so a stored document that is no template can still be replaced at the version its GET answered.
         var stored = await documents.GetVersionedAsync<JsonNode>(PoolTemplates.Collection, id, cancellationToken);
         var storedTemplate = stored is null ? null : PoolTemplates.Read(id, stored.Document, TemplateReader(loggers));
-        if (storedTemplate is not null && ValuesVersion.Of(storedTemplate) == ValuesVersion.Of(template))
+        var storedVersion = stored is null ? null : PoolTemplates.VersionOf(stored.Document, storedTemplate);
+        if (storedTemplate is not null && storedVersion == ValuesVersion.Of(template))
         {
             // Nothing to write: a save that changes nothing, or the retry of one whose record failed, which records it now.
             if (!AdminChanges.Is(await changes.LastAsync(id, TemplateActions, cancellationToken), AdminChanges.TemplateSaved, template))
@@ -234,7 +235,7 @@ public static partial class PoolsAdminApi
         {
             return PoolProblems.Problem(PoolProblems.TemplateNotFound, $"No template has id \"{id}\": another admin deleted it after you read it; nothing was saved.");
         }
-        else if (PoolTemplates.VersionOf(stored.Document, storedTemplate) != request.Version
+        else if (storedVersion != request.Version
             || !await documents.TryPutAsync(PoolTemplates.Collection, id, template, stored.Version, cancellationToken))
         {
             return PoolProblems.Problem(PoolProblems.TemplateChanged,

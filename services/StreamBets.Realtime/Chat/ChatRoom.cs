@@ -218,7 +218,7 @@ public sealed class ChatRoom(
         var retention = Options.ClientMessageIdRetention;
         // Set once the line went out to the channel: a retry then pushes nothing, so a retry loop cannot replay a line to
         // everyone past a ban, a mute, the rate limit or its deletion (nor make every watcher catch up on a repeat).
-        var pushed = (RedisKey)$"{sent}:pushed";
+        var pushed = keys.ChatSentPushed(channel, sender.Id, clientMessageId);
         try
         {
             var published = await PublishAsync(channel, sender, message, sent, clientMessageId is null ? 0 : (long)retention.TotalMilliseconds, cancellationToken);

@@ -45,6 +45,9 @@ public sealed class RealtimeKeys(IOptions<RealtimeOptions> options)
     /// <summary>A send's stored message ("seq ChatMessage json") under the id its client gave it, so a retry gets it back.</summary>
     public RedisKey ChatSent(string channel, Guid userId, Guid? clientMessageId) => Chat(channel, $"sent:{userId}:{clientMessageId?.ToString() ?? "-"}");
 
+    /// <summary>Set once the message stored under <see cref="ChatSent"/> went out to the channel.</summary>
+    public RedisKey ChatSentPushed(string channel, Guid userId, Guid? clientMessageId) => ChatSent(channel, userId, clientMessageId).Append(":pushed");
+
     /// <summary>The users who chatted in the channel with an admin token lately, so a moderator cannot delete an admin's messages.</summary>
     public RedisKey AdminAuthors(string channel) => Chat(channel, "admin-authors");
 
