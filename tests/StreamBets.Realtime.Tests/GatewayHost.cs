@@ -26,13 +26,14 @@ public sealed class GatewayHost : IAsyncDisposable
     public string Url { get; }
     public Upstream Upstream { get; }
 
-    public static async Task<GatewayHost> StartAsync()
+    /// <param name="redis">A Redis of the test's own (to count its commands, or stop it); the shared one without.</param>
+    public static async Task<GatewayHost> StartAsync(string? redis = null)
     {
         var upstream = await Upstream.StartAsync();
         var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
         var settings = new Dictionary<string, string>
         {
-            ["ConnectionStrings:redis"] = (await TestServers.RedisAsync()).ConnectionString,
+            ["ConnectionStrings:redis"] = redis ?? (await TestServers.RedisAsync()).ConnectionString,
             ["Auth:PublicKey"] = TestTokens.Shared.PublicKey,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Kestrel:Endpoints:http:Url"] = url,

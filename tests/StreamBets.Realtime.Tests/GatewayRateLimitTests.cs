@@ -195,6 +195,45 @@ public sealed class GatewayRateLimitTests
     }
 
     [Fact]
+    public async Task Anonymous_ipv6_clients_also_share_their_48s_budget_so_its_65536_64s_are_not_as_many_budgets()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        var gateway = Gateway(replica);
+        var site = AnIpv6Network()[..6];
+        var siteBudget = Settings.AnonymousSitePermitsPerWindow;
+
+        // A /48's holder takes a fresh /64 for every few requests, each well within that /64's own budget, directly and
+        // through a front end: the site's budget runs out all the same.
+        var statuses = new List<int>();
+        for (var subnet = 0; statuses.Count < siteBudget + 20; subnet++)
+        {
+            var network = (byte[])[.. site, (byte)(subnet >> 8), (byte)subnet];
+            for (var i = 0; i < Settings.AnonymousPermitsPerWindow / 2; i++)
+            {
+                statuses.Add(subnet % 2 == 0
+                    ? await gateway.StatusAsync("/api/users/login", AnAddressIn(network))
+                    : await gateway.StatusAsync("/api/users/login", AnAddress(), new Dictionary<string, string>
+                    {
+                        [FrontEndVouching.KeyHeader] = FrontEndKey,
+                        [FrontEndVouching.ClientAddressHeader] = AnAddressIn(network).ToString(),
+                    }));
+            }
+        }
+
+        Assert.All(statuses.Take(siteBudget), s => Assert.Equal(StatusCodes.Status200OK, s));
+        Assert.All(statuses.Skip(siteBudget), s => Assert.Equal(StatusCodes.Status429TooManyRequests, s));
+        // A /64 of the site that has made no request yet is refused too; another /48 is another site, and served.
+        Assert.Equal(StatusCodes.Status429TooManyRequests, await gateway.StatusAsync("/api/users/login", AnAddressIn([.. site, 0xff, 0xff])));
+        Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/login", AnAddressIn(AnIpv6Network())));
+        // The site's count is shared with the other replicas like a client's.
+        await replica.SyncAsync();
+        var window = _clock.GetUtcNow().ToUnixTimeSeconds() / Settings.WindowSeconds;
+        var siteKey = $"ratelimit:ip:{new IPAddress([.. site, .. new byte[10]])}/48:{window}:by-replica";
+        Assert.Equal(siteBudget, (await redis.GetDatabase().HashValuesAsync(siteKey)).Sum(count => (long)count));
+    }
+
+    [Fact]
     public async Task The_client_network_the_services_are_told_is_the_one_the_gateway_counts_never_what_the_client_claims()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);

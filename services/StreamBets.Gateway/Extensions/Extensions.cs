@@ -1,4 +1,5 @@
 using StreamBets.Gateway.Bets;
+using StreamBets.Gateway.Health;
 using StreamBets.Gateway.Problems;
 using StreamBets.Gateway.RateLimiting;
 using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
@@ -23,6 +24,8 @@ internal static class Extensions
         });
         builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
         builder.AddRedisFallbackHealthCheck();
+        // The public, unlimited /health would otherwise ping Redis once per probe.
+        builder.Services.ReuseHealthResults();
         builder.Services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RedisRateLimiter>());

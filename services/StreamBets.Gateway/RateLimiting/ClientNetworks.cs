@@ -12,13 +12,20 @@ namespace StreamBets.Gateway.RateLimiting;
 /// Users counts failed sign-ins by it, and a home holds many /64s.
 /// </param>
 /// <param name="IsFrontEnd">A vouching front end's own network, for a call that names no browser: it has the front ends' budget.</param>
-public readonly record struct ClientNetwork(string Key, string Site, bool IsFrontEnd);
+public readonly record struct ClientNetwork(string Key, string Site, bool IsFrontEnd)
+{
+    /// <summary>
+    /// The IPv6 /48 (<see cref="Site"/>) whose /64s share one anonymous budget on top of their own, since a site's
+    /// holder has 65,536 of them; none for an IPv4 client or a front end, whose key is its site.
+    /// </summary>
+    public string? SharedBudget => Site == Key ? null : Site;
+}
 
 /// <summary>
 /// Whose network a request comes from: the remote address, or the browser's when a front end vouches for it
 /// (<see cref="FrontEndVouching"/>), since the front ends' own address is every player's. The rate limiter counts an
-/// anonymous request by its IPv6 /64, the block one host or home is given; Users counts failed sign-ins by its /48
-/// (<see cref="Header"/>), the site, since a home is usually given a /56 or /48 of /64s to pick from.
+/// anonymous request by its IPv6 /64, the block one host or home is given, and all of a /48's together; Users counts
+/// failed sign-ins by its /48 (<see cref="Header"/>), the site, since a home is usually given a /56 or /48 of /64s to pick from.
 /// </summary>
 public sealed class ClientNetworks(IConfiguration configuration)
 {

@@ -8,6 +8,13 @@ public sealed class RateLimitOptions
     public int AnonymousPermitsPerWindow { get; set; } = 20;
     public int AuthenticatedPermitsPerWindow { get; set; } = 50;
 
+    /// <summary>
+    /// Every anonymous request from one IPv6 /48 (a site), whatever its /64: on top of each /64's
+    /// <see cref="AnonymousPermitsPerWindow"/>, since a /48's holder has 65,536 /64s. Not the /48 alone: a mobile carrier
+    /// puts many customers in one /48, so this is a multiple of the /64's budget (16 x 20).
+    /// </summary>
+    public int AnonymousSitePermitsPerWindow { get; set; } = 320;
+
     /// <summary>A vouching front end's anonymous calls that name no browser address (token refreshes from a live page).</summary>
     public int FrontEndPermitsPerWindow { get; set; } = 1_000;
 

@@ -5,7 +5,8 @@ namespace StreamBets.Gateway.RateLimiting;
 
 /// <summary>
 /// Answers a client over its budget with 429, a Retry-After header and problem details.
-/// Authenticated clients are counted by user id, anonymous ones by their network (<see cref="ClientNetworks"/>), whose
+/// Authenticated clients are counted by user id, anonymous ones by their network (<see cref="ClientNetworks"/>) and, for
+/// IPv6, by their /48 too (<see cref="ClientNetwork.SharedBudget"/>), whose
 /// site every relayed request also carries to the services behind (<see cref="ClientNetworks.Header"/>).
 /// </summary>
 public sealed class RateLimitingMiddleware(
@@ -26,16 +27,17 @@ public sealed class RateLimitingMiddleware(
 
         var userId = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("sub")?.Value : null;
         var network = _networks.Of(context.Request);
-        var (client, limit) = userId is not null ? ($"user:{userId}", options.Value.AuthenticatedPermitsPerWindow)
-            : network.IsFrontEnd ? (network.Key, options.Value.FrontEndPermitsPerWindow)
-            : (network.Key, options.Value.AnonymousPermitsPerWindow);
+        var settings = options.Value;
         // The secret goes no further than the gateway (the services behind it may log headers), nor does the address it
         // vouched for, which any client can write too: the services are told the network below.
         context.Request.Headers.Remove(FrontEndVouching.KeyHeader);
         context.Request.Headers.Remove(FrontEndVouching.ClientAddressHeader);
         // Replaces whatever the client sent under that name: Users locks failed sign-ins per email and site by it.
         context.Request.Headers[ClientNetworks.Header] = network.Site;
-        var decision = limiter.Acquire(client, limit);
+        // An anonymous IPv6 client also spends its /48's budget: a site's holder has 65,536 /64s.
+        var decision = userId is not null ? limiter.Acquire($"user:{userId}", settings.AuthenticatedPermitsPerWindow)
+            : network.IsFrontEnd ? limiter.Acquire(network.Key, settings.FrontEndPermitsPerWindow)
+            : limiter.Acquire(network.Key, settings.AnonymousPermitsPerWindow, network.SharedBudget, settings.AnonymousSitePermitsPerWindow);
         if (decision.Allowed)
         {
             await next(context);
@@ -53,7 +55,9 @@ public sealed class RateLimitingMiddleware(
                 Status = StatusCodes.Status429TooManyRequests,
                 Type = "https://streambets.dev/problems/rate-limited",
                 Title = "Too many requests.",
-                Detail = $"This client may make {decision.Limit} requests per window; retry after {retryAfterSeconds} s.",
+                Detail = decision.ByShared
+                    ? $"This client's IPv6 /48 may make {decision.Limit} anonymous requests per window; retry after {retryAfterSeconds} s."
+                    : $"This client may make {decision.Limit} requests per window; retry after {retryAfterSeconds} s.",
             },
         });
     }

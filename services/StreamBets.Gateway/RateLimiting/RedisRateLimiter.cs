@@ -33,7 +33,15 @@ public sealed partial class RedisRateLimiter(
     private readonly RedisValue _replica = Guid.NewGuid().ToString("N");
 
     /// <summary>Counts a request of <paramref name="client"/> against <paramref name="limit"/> permits per window.</summary>
-    public RateLimitDecision Acquire(string client, int limit)
+    public RateLimitDecision Acquire(string client, int limit) => Acquire(client, limit, sharedBudget: null, sharedLimit: 0);
+
+    /// <summary>
+    /// Counts a request of <paramref name="client"/> against <paramref name="limit"/> permits per window and, unless
+    /// null, against <paramref name="sharedLimit"/> of <paramref name="sharedBudget"/>, a budget it shares with other
+    /// clients (an IPv6 /64's site): admitted only if both have a permit left, and then counted in both. A shared
+    /// budget is counted and synced like a client's; a request refused by either counts in neither.
+    /// </summary>
+    public RateLimitDecision Acquire(string client, int limit, string? sharedBudget, int sharedLimit)
     {
         var settings = options.Value;
         var windowMs = settings.WindowSeconds * 1000L;
@@ -43,22 +51,34 @@ public sealed partial class RedisRateLimiter(
         while (true)
         {
             var window = _windows.GetOrAdd(client, static _ => new ClientWindow());
-            lock (window)
+            var shared = sharedBudget is null ? null : _windows.GetOrAdd(sharedBudget, static _ => new ClientWindow());
+            // The shared budget's lock first, always (no key is ever both a client and a shared budget); without one,
+            // the client's twice, which Monitor allows.
+            lock (shared ?? window)
             {
-                if (window.Dropped)
+                lock (window)
                 {
-                    continue;
-                }
-                if (window.Index != index)
-                {
-                    window.Start(index);
-                }
-                var allowed = window.Count < limit;
-                if (allowed)
-                {
+                    if (window.Dropped || shared?.Dropped == true)
+                    {
+                        continue;
+                    }
+                    window.Enter(index);
+                    shared?.Enter(index);
+                    if (window.Count >= limit)
+                    {
+                        return new RateLimitDecision(false, limit, retryAfter);
+                    }
+                    if (shared is not null && shared.Count >= sharedLimit)
+                    {
+                        return new RateLimitDecision(false, sharedLimit, retryAfter, ByShared: true);
+                    }
                     window.Own++;
+                    if (shared is not null)
+                    {
+                        shared.Own++;
+                    }
+                    return new RateLimitDecision(true, limit, retryAfter);
                 }
-                return new RateLimitDecision(allowed, limit, retryAfter);
             }
         }
     }
@@ -137,7 +157,7 @@ public sealed partial class RedisRateLimiter(
         }
     }
 
-    /// <summary>One client's current window, guarded by its own lock.</summary>
+    /// <summary>One client's (or shared budget's) current window, guarded by its own lock.</summary>
     private sealed class ClientWindow
     {
         public long Index;
@@ -151,7 +171,14 @@ public sealed partial class RedisRateLimiter(
 
         public long Count => Shared + Own - Synced;
 
-        public void Start(long index) => (Index, Shared, Own, Synced) = (index, 0, 0, 0);
+        /// <summary>Makes <paramref name="index"/> the current window: afresh unless it already is.</summary>
+        public void Enter(long index)
+        {
+            if (Index != index)
+            {
+                (Index, Shared, Own, Synced) = (index, 0, 0, 0);
+            }
+        }
     }
 
     [LoggerMessage(EventId = 1, EventName = "RateLimitSyncFailed", Level = LogLevel.Warning,
@@ -159,4 +186,5 @@ public sealed partial class RedisRateLimiter(
     private static partial void LogSyncFailed(ILogger logger, Exception exception);
 }
 
-public readonly record struct RateLimitDecision(bool Allowed, int Limit, TimeSpan RetryAfter);
+/// <param name="ByShared">Refused by the budget the client shares (its IPv6 /48's), not its own.</param>
+public readonly record struct RateLimitDecision(bool Allowed, int Limit, TimeSpan RetryAfter, bool ByShared = false);
