@@ -14,6 +14,7 @@ public sealed record ChannelLinkJson(ChannelJson Channel, Guid OwnerId, Guid Lin
 public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp>
 {
     private const string ChannelNotYours = "https://streambets.dev/problems/channel-not-yours";
+    private const string NotPoolOwner = "https://streambets.dev/problems/not-pool-owner";
     private const string OwnerChanged = "streambets.pools.channel-owner-changed.v1";
 
     [Fact]
@@ -44,10 +45,11 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         Assert.Equal(ChannelNotYours, (await (await other.PostAsJsonAsync("/api/pools", Requests.Pool(channel))).ProblemAsync()).Type);
         Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel()))).StatusCode);
 
-        // Unlinked: no new pools there, but the streamer's open pool stays theirs to lock and resolve.
+        // Unlinked: no new pools there, and the streamer's open pool is no longer theirs to run; an admin's.
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}?ownerId={streamerId}")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await streamer.PostAsync($"/api/pools/{pool.Id}/lock", null)).StatusCode);
-        await streamer.PostAsJsonAsync($"/api/pools/{pool.Id}/cancel", new { });
+        Assert.Equal(NotPoolOwner, (await (await streamer.PostAsync($"/api/pools/{pool.Id}/lock", null)).ProblemAsync()).Type);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/pools/{pool.Id}/lock", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync($"/api/pools/{pool.Id}/cancel", new { })).StatusCode);
         Assert.Equal(ChannelNotYours, (await (await streamer.PostAsJsonAsync("/api/pools", Requests.Pool(channel))).ProblemAsync()).Type);
     }
 
@@ -256,7 +258,7 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         using var admin = app.Admin();
         using var first = app.ClientFor(firstId, "streamer");
         await admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = firstId });
-        await using var pause = await app.PauseInsertsAsync("pools", $"NEW.channel_id = '{channel}'");
+        await using var pause = await app.PauseWritesAsync("pools", $"NEW.channel_id = '{channel}'");
 
         // The first streamer's create has checked the channel is theirs and waits to insert its pool.
         var create = first.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
@@ -278,7 +280,7 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
     {
         var (firstId, secondId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());
         using var admin = app.Admin();
-        await using var pause = await app.PauseInsertsAsync("admin_changes", $"NEW.subject = 'twitch:{channel}'");
+        await using var pause = await app.PauseWritesAsync("admin_changes", $"NEW.subject = 'twitch:{channel}'");
 
         // The first link has written the channel's row and waits, uncommitted, to write its history row.
         var firstLink = admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = firstId });

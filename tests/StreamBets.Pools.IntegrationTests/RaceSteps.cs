@@ -15,31 +15,34 @@ public static class RaceSteps
                            WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND ({where}))
             """), TimeSpan.FromSeconds(30)), $"Neither done nor waiting on a lock: {where}");
 
-    /// <summary>Holds every insert into <paramref name="table"/> that matches <paramref name="when"/> (a trigger condition on NEW) until released.</summary>
-    public static async Task<InsertPause> PauseInsertsAsync(this PoolsApp app, string table, string when)
+    /// <summary>
+    /// Holds every <paramref name="operation"/> (INSERT or UPDATE) on <paramref name="table"/> whose row matches
+    /// <paramref name="when"/> (a trigger condition on NEW), each inside its transaction, until released.
+    /// </summary>
+    public static async Task<WritePause> PauseWritesAsync(this PoolsApp app, string table, string when, string operation = "INSERT")
     {
         var name = $"pause_{Guid.NewGuid():N}";
         var key = Random.Shared.Next();
         var holder = new NpgsqlConnection(app.ConnectionString);
         await holder.OpenAsync();
-        await using (var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({InsertPause.LockClass}, {key})", holder))
+        await using (var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({WritePause.LockClass}, {key})", holder))
         {
             await hold.ExecuteNonQueryAsync();
         }
         await app.ExecuteAsync($"""
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN PERFORM pg_advisory_xact_lock_shared({InsertPause.LockClass}, {key}); RETURN NEW; END $$;
-            CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {name}();
+            BEGIN PERFORM pg_advisory_xact_lock_shared({WritePause.LockClass}, {key}); RETURN NEW; END $$;
+            CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {name}();
             """);
-        return new InsertPause(app, holder, name, table);
+        return new WritePause(app, holder, name, table);
     }
 }
 
-public sealed class InsertPause(PoolsApp app, NpgsqlConnection holder, string name, string table) : IAsyncDisposable
+public sealed class WritePause(PoolsApp app, NpgsqlConnection holder, string name, string table) : IAsyncDisposable
 {
     internal const int LockClass = 4242;
 
-    /// <summary>Lets the held inserts (and any later ones) through.</summary>
+    /// <summary>Lets the held writes (and any later ones) through.</summary>
     public async Task ReleaseAsync()
     {
         await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", holder);

@@ -15,7 +15,8 @@ public static class ManagementErrors
 
     public static PoolError NotFound(Guid poolId) => new(PoolNotFound, $"No pool has id {poolId}.");
 
-    public static PoolError NotOwner() => new(NotPoolOwner, "Only the streamer who created this pool, or an admin, can manage it.");
+    public static PoolError NotOwner(Channel channel) =>
+        new(NotPoolOwner, $"This pool is on channel {channel}, which is not linked to your account: only the streamer it is linked to now, or an admin, can manage its pools.");
 
     public static PoolError ChannelBusy(Channel channel) =>
         new(ChannelHasActivePool, $"Channel {channel} already has an active pool; resolve or cancel it before opening another.");

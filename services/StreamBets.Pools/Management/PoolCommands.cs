@@ -15,9 +15,10 @@ public sealed record CreatePool(
     Channel? Channel, string? TemplateId, string? Title, IReadOnlyList<string>? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor);
 
 /// <summary>
-/// Every change to a pool: load it, apply the domain transition, then save the row (checking its version) and write the
-/// events to the outbox in one transaction. A rule broken anywhere writes nothing. A concurrent save is retried on the
-/// fresh row, so two operators acting at once get the domain's answer (e.g. "already locked"), never a corrupt pool.
+/// Every change to a pool: load it, check in one transaction that the caller runs its channel (the channel's current
+/// owner, or an admin), apply the domain transition, then save the row (checking its version) and write the events to
+/// the outbox. A rule broken anywhere writes nothing. A concurrent save is retried on the fresh row, so two operators
+/// acting at once get the domain's answer (e.g. "already locked"), never a corrupt pool.
 /// </summary>
 public sealed partial class PoolCommands(
     NpgsqlDataSource database,
@@ -109,11 +110,12 @@ public sealed partial class PoolCommands(
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // The streamer who opens a pool resolves it, so only the channel's own streamer may open one there. Checked in
-        // this transaction, with the channel's row locked, so the channel cannot move to someone else before the pool commits.
-        // An admin's pool names that owner too: Realtime makes the channel's owner its chat streamer, never the admin.
+        // The channel's streamer runs its pools, so only they may open one there (the same check as every transition's).
+        // Checked in this transaction, with the channel's row locked, so the channel cannot move to someone else before
+        // the pool commits. An admin's pool names that owner too: Realtime makes the channel's owner its chat streamer,
+        // never the admin.
         var owner = await channelOwners.OwnerOfAsync(transaction, channel, cancellationToken);
-        if (!caller.IsAdmin && owner != caller.UserId)
+        if (!caller.RunsPoolsOf(owner))
         {
             return ManagementErrors.NotYourChannel(channel);
         }
@@ -196,9 +198,15 @@ public sealed partial class PoolCommands(
                 return ManagementErrors.NotFound(poolId);
             }
 
-            if (caller is not null && !caller.MayManage(stored))
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // Whoever the channel is linked to now runs the pool, as for opening one: a streamer the channel has left
+            // (moved or unlinked) no longer locks, resolves or cancels the pools they opened there, and its new owner
+            // does. Checked in the transaction that saves the change, with the channel's row locked as CreateAsync does:
+            // a link or unlink waits for this change to commit, or this change waits for it and reads the new owner.
+            if (caller is not null && !caller.RunsPoolsOf(await channelOwners.OwnerOfAsync(transaction, stored.Channel, cancellationToken)))
             {
-                return ManagementErrors.NotOwner();
+                return ManagementErrors.NotOwner(stored.Channel);
             }
 
             var events = new List<PoolEvent>();
@@ -212,8 +220,6 @@ public sealed partial class PoolCommands(
                 return stored;
             }
 
-            await using var connection = await database.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             if (!await store.UpdateAsync(transaction, stored, cancellationToken))
             {
                 LogConcurrentChange(logger, poolId, attempt);

@@ -28,11 +28,16 @@ public sealed class StoredPool(Pool pool, Channel channel, Guid createdBy, strin
     public DateTimeOffset? SettledAt { get; internal set; }
 }
 
-/// <summary>Who is asking: management is for the pool's own streamer or an admin.</summary>
+/// <summary>Who is asking: a channel's pools are for the streamer it is linked to now, or an admin.</summary>
 /// <param name="Name">The display name from the token: what the admins' change history shows.</param>
 public sealed record Caller(Guid UserId, bool IsAdmin, string Name = "")
 {
-    public bool MayManage(StoredPool pool) => IsAdmin || pool.CreatedBy == UserId;
+    /// <summary>
+    /// Whether the caller may open and run pools on a channel whose current owner (<see cref="ChannelOwners.OwnerOfAsync"/>)
+    /// is <paramref name="channelOwnerId"/>: its owner may, and any admin; a streamer the channel has left may not,
+    /// even for the pools they opened there.
+    /// </summary>
+    public bool RunsPoolsOf(Guid? channelOwnerId) => IsAdmin || channelOwnerId == UserId;
 
     public string Role => IsAdmin ? "admin" : "streamer";
 }
