@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Eligibility;
+using StreamBets.BetEngine.Ledger;
+using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
 using StreamBets.BetEngine.Pools;
 
@@ -190,6 +192,127 @@ public sealed class IdempotencyTests(BetEngineStack stack)
         Assert.True(answered.IsAccepted, $"Answered {answered.Rejection?.Code}");
         Assert.False(answered.Replayed);
         Assert.Equal(Funds - (sameBody ? 500 : 700), await stack.BalanceAsync(player.Account));
+    }
+
+    public enum Failure
+    {
+        /// <summary>While the cheap rules are checked, before the bet has an id.</summary>
+        Admission,
+
+        /// <summary>In its pool's batch, which fails every bet in it.</summary>
+        Batch,
+    }
+
+    [Theory]
+    [InlineData(Failure.Admission)]
+    [InlineData(Failure.Batch)]
+    public async Task A_request_waiting_on_a_first_one_with_its_key_is_told_to_retry_when_the_first_failed_unexpectedly(Failure where)
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var services = stack.BetEngine;
+        var (directory, store) = (services.GetRequiredService<IPoolDirectory>(), services.GetRequiredService<BetStore>());
+        // A bug's exception, thrown by the first read of the pool at the failing step; later reads pass.
+        var broken = new FirstReadThrows(directory, where);
+        var pipeline = where == Failure.Batch
+            ? new BetBatchPipeline(store, services.GetRequiredService<StakeLedger>(), services.GetRequiredService<BatchFinalizer>(),
+                services.GetRequiredService<OddsPublisher>(), broken, stack.Clock, NullLogger<BetBatchPipeline>.Instance)
+            : services.GetRequiredService<BetBatchPipeline>();
+        await using var batchers = new PoolBatchers(pipeline, services.GetRequiredService<IOptions<BetEngineOptions>>(), NullLogger<PoolBatchers>.Instance);
+        var placement = new BetPlacement(where == Failure.Admission ? broken : directory, services.GetRequiredService<EligibilityCache>(), store, batchers, stack.Clock);
+        var bet = new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], 500, Guid.NewGuid().ToString());
+
+        var first = placement.PlaceAsync(bet, default);
+        await broken.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var second = placement.PlaceAsync(bet, default);
+        broken.Release.SetResult();
+
+        // The first is the unexpected error itself (logged; a generic 500). The one waiting on it is told to retry (503).
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first);
+        var answered = await second.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((null, BetRejectionCodes.DependencyUnavailable), (answered.Bet, answered.Rejection?.Code));
+        // Nothing was stored under the key: the retry is judged afresh, and placed once.
+        var retried = await placement.PlaceAsync(bet, default);
+        Assert.True(retried.IsAccepted, $"Answered {retried.Rejection?.Code}");
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
+    }
+
+    [Fact]
+    public async Task A_replay_is_answered_from_the_store_even_when_its_pools_queue_is_full()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (player, opener, queued, turnedAway) = (await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds));
+        var services = stack.BetEngine;
+        // A replica whose pools may each have one bet waiting for its batch.
+        await using var batchers = new PoolBatchers(services.GetRequiredService<BetBatchPipeline>(),
+            Options.Create(new BetEngineOptions { MaxQueuedBetsPerPool = 1 }), NullLogger<PoolBatchers>.Instance);
+        var placement = new BetPlacement(services.GetRequiredService<IPoolDirectory>(), services.GetRequiredService<EligibilityCache>(),
+            services.GetRequiredService<BetStore>(), batchers, stack.Clock);
+        var bet = new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], 500, Guid.NewGuid().ToString());
+        var placed = await placement.PlaceAsync(bet, default);
+        Assert.True(placed.IsAccepted, $"Answered {placed.Rejection?.Code}");
+
+        var hold = stack.StakeHold.Arm(pool.Id);
+        Task<PlacementResult> opening, waiting;
+        PlacementResult full, replay, reused;
+        try
+        {
+            opening = placement.PlaceAsync(new PlaceBetCommand(opener.Id, pool.Id, pool.Outcomes[0], 500, Guid.NewGuid().ToString()), default);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30)); // its batch took it: the queue is empty
+            waiting = batchers.EnqueueAsync(stack.Admit(queued, pool, pool.Outcomes[0], 500)); // and now full
+            full = await batchers.EnqueueAsync(stack.Admit(turnedAway, pool, pool.Outcomes[0], 500));
+            replay = await placement.PlaceAsync(bet, default).WaitAsync(TimeSpan.FromSeconds(5));
+            reused = await placement.PlaceAsync(bet with { StakeMinor = 900 }, default).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        Assert.Equal(BetRejectionCodes.DependencyUnavailable, full.Rejection?.Code);
+        Assert.Equal((placed.Bet, true), (replay.Bet, replay.Replayed));
+        Assert.Equal(BetRejectionCodes.IdempotencyKeyReused, reused.Rejection?.Code);
+        Assert.True((await opening).IsAccepted);
+        Assert.True((await waiting).IsAccepted);
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
+        Assert.Equal(1_500, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    /// <summary>The first read of a pool at <paramref name="where"/> waits for the test, then throws what no step expects.</summary>
+    private sealed class FirstReadThrows(IPoolDirectory inner, Failure where) : IPoolDirectory
+    {
+        private int _reads;
+
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<PoolSnapshot?> GetAsync(Guid poolId, CancellationToken cancellationToken)
+        {
+            if (where != Failure.Admission || Interlocked.Increment(ref _reads) > 1)
+            {
+                return await inner.GetAsync(poolId, cancellationToken);
+            }
+            Reached.SetResult();
+            await Release.Task;
+            throw new InvalidOperationException("A bug (test).");
+        }
+
+        public Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken, TimeSpan? within = null)
+        {
+            if (where != Failure.Batch || Interlocked.Increment(ref _reads) > 1)
+            {
+                return inner.GetFreshAsync(poolId, cancellationToken, within);
+            }
+            // Thrown, not returned as a faulted task: the batch itself fails, as with a bug outside its steps' guards.
+            Reached.SetResult();
+            Release.Task.Wait();
+            throw new InvalidOperationException("A bug (test).");
+        }
+
+        public void MarkClosed(Guid poolId, PoolState state) => inner.MarkClosed(poolId, state);
+
+        public void Invalidate(Guid poolId) => inner.Invalidate(poolId);
     }
 
     /// <summary>The first fetch of a pool waits for the test, then fails as if Pools did not answer; later ones pass.</summary>

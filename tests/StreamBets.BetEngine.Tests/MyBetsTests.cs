@@ -57,6 +57,28 @@ public sealed class MyBetsTests(BetEngineStack stack)
         Assert.Equal("application/problem+json", unreadable.Content.Headers.ContentType?.MediaType);
     }
 
+    [Theory]
+    [InlineData("/api/bets/mine?limit=ten", "limit")]
+    [InlineData("/api/bets/mine?limit=99999999999", "limit")]
+    [InlineData("/api/bets/mine?limit=0", "limit")]
+    [InlineData("/api/bets/mine?poolId=not-a-pool", "poolId")]
+    [InlineData("/api/bets/mine?cursor=not-a-cursor", "cursor")]
+    [InlineData("/api/bets/mine?status=won", "status")]
+    [InlineData("/api/bets/users/{user}?limit=ten", "limit")]
+    [InlineData("/api/bets/users/{user}?poolId=not-a-pool", "poolId")]
+    public async Task A_query_value_that_cannot_be_read_is_an_invalid_request_naming_the_parameter(string path, string parameter)
+    {
+        // As an admin, who may read both lists.
+        var admin = stack.BetClient(new TestPlayer(Guid.NewGuid(), BetEngineStack.Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin)));
+
+        var response = await admin.GetAsync(path.Replace("{user}", $"{Guid.NewGuid()}"));
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(BetRequests.Problem("invalid-request"), problem.RootElement.GetProperty("type").GetString());
+        Assert.NotEmpty(problem.RootElement.GetProperty("errors").GetProperty(parameter).EnumerateArray().Single().GetString()!);
+    }
+
     [Fact]
     public async Task An_admin_lists_any_players_bets_for_support_and_a_player_may_not()
     {

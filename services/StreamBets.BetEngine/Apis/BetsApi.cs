@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -9,7 +11,8 @@ using BetIdempotencyKey = StreamBets.Contracts.Bets.BetIdempotencyKey;
 
 namespace StreamBets.BetEngine.Apis;
 
-public sealed record PlaceBetRequest(Guid? PoolId, Guid? OutcomeId, long? StakeMinor);
+/// <param name="StakeMinor">A JSON integer only: the web defaults' "10" for 10 would let a stake through as text.</param>
+public sealed record PlaceBetRequest(Guid? PoolId, Guid? OutcomeId, [property: JsonNumberHandling(JsonNumberHandling.Strict)] long? StakeMinor);
 
 /// <summary>
 /// The body of <c>POST /api/bets</c>, read by the endpoint itself: a body the framework could not read (a pool id that
@@ -155,12 +158,14 @@ public static class BetsApi
     }
 
     public static Task<Results<Ok<BetPageView>, ValidationProblem>> ListMyBetsAsync(
-        ClaimsPrincipal user, BetStore store, string? status, string? cursor, int? limit, Guid? poolId, CancellationToken cancellationToken) =>
+        ClaimsPrincipal user, BetStore store, string? status, string? cursor, string? limit, string? poolId, CancellationToken cancellationToken) =>
         ListUserBetsAsync(user.GetUserId(), store, status, cursor, limit, poolId, cancellationToken);
 
     /// <summary>A player's bets, newest first, a page at a time: their own (<c>/mine</c>), or anyone's for an admin; optionally on one pool only.</summary>
+    /// <remarks><paramref name="limit"/> and <paramref name="poolId"/> are read here, not bound as int and Guid: a value the
+    /// framework could not parse reached the shared exception handler, whose 400 has no problem type.</remarks>
     public static async Task<Results<Ok<BetPageView>, ValidationProblem>> ListUserBetsAsync(
-        Guid userId, BetStore store, string? status, string? cursor, int? limit, Guid? poolId, CancellationToken cancellationToken)
+        Guid userId, BetStore store, string? status, string? cursor, string? limit, string? poolId, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         BetListFilter filter = BetListFilter.All;
@@ -172,16 +177,29 @@ public static class BetsApi
         {
             errors["cursor"] = ["The cursor is not one this service issued."];
         }
-        if (limit is < 1 or > MaxPageSize)
+        var pageSize = DefaultPageSize;
+        if (!string.IsNullOrEmpty(limit) && !(int.TryParse(limit, CultureInfo.InvariantCulture, out pageSize) && pageSize is >= 1 and <= MaxPageSize))
         {
-            errors["limit"] = [$"The limit is 1 to {MaxPageSize}."];
+            errors["limit"] = [$"The limit is a whole number from 1 to {MaxPageSize}."];
+        }
+        Guid? pool = null;
+        if (!string.IsNullOrEmpty(poolId))
+        {
+            if (Guid.TryParse(poolId, out var id))
+            {
+                pool = id;
+            }
+            else
+            {
+                errors["poolId"] = ["The pool id is a UUID."];
+            }
         }
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "Invalid query", type: BetProblems.TypeOf("invalid-request"));
         }
 
-        var page = await store.ListForUserAsync(userId, filter, poolId, after, limit ?? DefaultPageSize, cancellationToken);
+        var page = await store.ListForUserAsync(userId, filter, pool, after, pageSize, cancellationToken);
         return TypedResults.Ok(new BetPageView([.. page.Bets.Select(BetView.From)], page.NextCursor));
     }
 

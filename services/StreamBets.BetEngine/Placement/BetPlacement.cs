@@ -11,9 +11,10 @@ namespace StreamBets.BetEngine.Placement;
 /// eligibility, all from short caches and in parallel); a bet that passes gets a bet id and joins its pool's batch.
 /// <para>
 /// Idempotency: the same (user, Idempotency-Key) answers the first result. A concurrent duplicate in this process waits
-/// for the first request's answer (and is judged on its own if that was a refusal that stored nothing); a later one finds the stored bet (in the batch's first write, or by a lookup when
-/// the cheap rules refuse it now, e.g. because the pool has locked since). Refusals decided before a bet id exists are
-/// not stored: nothing moved, and a retry is judged afresh. So is the retry of a bet whose caller stopped waiting
+/// for the first request's answer (and is judged on its own if that was a refusal that stored nothing, or told to retry
+/// if it failed unexpectedly); a later one finds the stored bet (in the batch's first write, or by a lookup when the
+/// cheap rules refuse it now, e.g. because the pool has locked since, or when its pool's queue is full). Refusals decided
+/// before a bet id exists are not stored: nothing moved, and a retry is judged afresh. So is the retry of a bet whose caller stopped waiting
 /// before its batch began writing it: such a bet is dropped unwritten (<see cref="PoolBatchers"/>), so no replica can
 /// refuse the retry while a queued copy is placed after all.
 /// </para>
@@ -40,6 +41,12 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 continue; // The first caller went away before its bet was written: nothing was decided, so judge this one.
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The first request failed unexpectedly (it is logged and answered as such), perhaps after its bet was
+                // written: this one cannot know, so it is told to retry with the key, never a 500.
+                return PlacementResult.Refused(FirstFailed());
             }
             if (answer.Bet is null)
             {
@@ -124,17 +131,24 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
             return Task.FromResult(await RefusedUnlessPlacedEarlierAsync(command, refusal, cancellationToken));
         }
 
+        Task<PlacementResult> queued;
         try
         {
-            return batchers.EnqueueAsync(new AdmittedBet(command, Guid.CreateVersion7(arrivedAt), arrivedAt), cancellationToken);
+            queued = batchers.EnqueueAsync(new AdmittedBet(command, Guid.CreateVersion7(arrivedAt), arrivedAt), cancellationToken);
         }
         catch (ObjectDisposedException)
         {
             return Task.FromResult(PlacementResult.Refused(BetBatchPipeline.Unavailable("The Bet Engine, shutting down,")));
         }
+        // A full queue refuses a new bet at once; a replay moves no money and needs no room in it: answer it from the store.
+        if (queued.IsCompletedSuccessfully && queued.Result.Rejection is { } busy && busy == PoolBatchers.Busy())
+        {
+            return Task.FromResult(await RefusedUnlessPlacedEarlierAsync(command, busy, cancellationToken));
+        }
+        return queued;
     }
 
-    /// <summary>An earlier request with this key may have been accepted before the pool locked: answer that.</summary>
+    /// <summary>An earlier request with this key may have been accepted before the pool locked (or its queue filled): answer that.</summary>
     private async Task<PlacementResult> RefusedUnlessPlacedEarlierAsync(PlaceBetCommand command, BetRejection refusal, CancellationToken cancellationToken)
     {
         BetRecord? earlier;
@@ -150,6 +164,9 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
             : command.HasSameBodyAs(earlier) ? PlacementResult.Of(earlier, replayed: true)
             : PlacementResult.Refused(BetBatchPipeline.KeyReused());
     }
+
+    private static BetRejection FirstFailed() => new(BetRejectionCodes.DependencyUnavailable,
+        "An earlier request with this Idempotency-Key failed unexpectedly. Retry with the same Idempotency-Key to learn whether the bet was placed.");
 
     private sealed record InFlight(PlaceBetCommand Command, TaskCompletionSource<PlacementResult> Answer);
 }

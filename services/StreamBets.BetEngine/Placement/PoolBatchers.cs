@@ -28,7 +28,7 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
     /// <summary>
     /// Queues an admitted bet; the task completes with its own answer once its batch committed, or is cancelled when
     /// <paramref name="callerGone"/> fires before a batch began writing the bet (nothing was written). A full queue
-    /// answers at once that nothing was placed.
+    /// answers <see cref="Busy"/> at once: nothing was placed.
     /// </summary>
     public Task<PlacementResult> EnqueueAsync(AdmittedBet bet, CancellationToken callerGone = default)
     {
