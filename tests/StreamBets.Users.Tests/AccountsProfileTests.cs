@@ -104,6 +104,48 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
     }
 
     [Fact]
+    public async Task A_demotion_that_fails_part_way_and_is_sent_again_still_ends_the_streamers_sessions()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "streamer" })).StatusCode);
+        var tokens = await RefreshAsync(player.Tokens.RefreshToken);
+        using var streamer = app.ClientFor(tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await streamer.GetAsync("/api/users/me/channels")).StatusCode);
+        await FailFirstRevocationOfSessionsAsync(player.Id); // the database fails (or the admin's request is cut off) after the role changed
+
+        var failed = await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
+        var retried = await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal("player", (await retried.Content.ReadFromJsonAsync<ProfileView>())!.Role);
+        // The retry still ends the sessions: the streamer's token is refused now, and so is its refresh.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await streamer.GetAsync("/api/users/me/channels")).StatusCode);
+        using var anyone = app.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anyone.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken = tokens.RefreshToken })).StatusCode);
+    }
+
+    /// <summary>
+    /// A trigger that fails the first statement revoking the user's sessions, once: its count is a sequence, which a
+    /// rolled-back transaction does not reset.
+    /// </summary>
+    private Task FailFirstRevocationOfSessionsAsync(Guid userId)
+    {
+        var name = $"fail_revocation_{userId:N}";
+        return app.ScalarAsync<object>($"""
+            CREATE SEQUENCE {name};
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('{name}') = 1 THEN RAISE EXCEPTION 'injected fault: revoking the sessions failed'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER {name} BEFORE UPDATE ON sessions FOR EACH ROW
+                WHEN (NEW.user_id = '{userId}' AND OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION {name}();
+            """);
+    }
+
+    [Fact]
     public async Task An_admin_ends_every_session_of_a_user_at_once()
     {
         var player = await app.NewPlayerAsync();

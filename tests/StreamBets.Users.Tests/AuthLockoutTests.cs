@@ -54,6 +54,23 @@ public sealed class AuthLockoutTests(AccountsTestApp app) : IClassFixture<Accoun
     }
 
     [Fact]
+    public async Task Five_failures_within_any_15_minutes_lock_even_when_they_straddle_the_first_failures_window()
+    {
+        var player = await app.NewPlayerAsync();
+        using var client = app.CreateClient();
+
+        var first = (await LoginAsync(client, player.Email, "wrong-password")).StatusCode;
+        app.Clock.Advance(TimeSpan.FromMinutes(15) - TimeSpan.FromSeconds(1));
+        var beforeTheWindowEnds = await WrongPasswordsAsync(client, player.Email, 3);
+        app.Clock.Advance(TimeSpan.FromSeconds(1));
+        // The first failure is 15 minutes old now and no longer counts; the three a second ago still do.
+        var afterIt = await WrongPasswordsAsync(client, player.Email, 2);
+
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 5), HttpStatusCode.Locked], [first, .. beforeTheWindowEnds, .. afterIt]);
+        Assert.Equal(HttpStatusCode.Locked, (await LoginAsync(client, player.Email, player.Password)).StatusCode);
+    }
+
+    [Fact]
     public async Task Failures_from_one_network_lock_the_email_there_while_its_owner_signs_in_from_another()
     {
         var player = await app.NewPlayerAsync();
@@ -244,7 +261,7 @@ public sealed class AuthLockoutTests(AccountsTestApp app) : IClassFixture<Accoun
     {
         var policy = new LockoutPolicy(3, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15));
         var start = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-        var failures = new LoginFailures(0, start, null);
+        var failures = LoginFailures.None;
 
         failures = failures.AfterFailure(start, policy).AfterFailure(start.AddMinutes(5), policy).AfterFailure(start.AddMinutes(10), policy);
         Assert.Equal(start.AddMinutes(25), failures.LockedUntil);

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Npgsql;
 using StackExchange.Redis;
 using StreamBets.Testing;
 using StreamBets.Users.Auth;
@@ -339,6 +340,53 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
             tokens = (await refreshed.Content.ReadFromJsonAsync<TokenResponse>())!;
         }
         return tokens;
+    }
+
+    [Fact]
+    public async Task A_lost_answers_retry_and_its_successor_presented_at_once_queue_on_the_session_instead_of_deadlocking()
+    {
+        var player = await app.NewPlayerAsync();
+        using var client = app.CreateClient();
+        var successorToken = (await (await RefreshAsync(client, player.Tokens.RefreshToken)).Content.ReadFromJsonAsync<TokenResponse>())!.RefreshToken;
+        var store = app.Services.GetRequiredService<SessionStore>();
+        var now = app.Clock.GetUtcNow();
+        await using var retry = new NpgsqlConnection(app.ConnectionString);
+        await using var successor = new NpgsqlConnection(app.ConnectionString);
+        await retry.OpenAsync();
+        await successor.OpenAsync();
+        await using var retryTransaction = await retry.BeginTransactionAsync();
+        await using var successorTransaction = await successor.BeginTransactionAsync();
+
+        // The first token presented again (its answer was lost) takes its locks; its successor, presented meanwhile, waits
+        // for them, and then the retry supersedes that successor, as a refresh does (Authenticator.RefreshAsync).
+        var retried = (await SessionStore.FindForRotationAsync(retryTransaction, player.Tokens.RefreshToken, default))!;
+        var presentingSuccessor = Task.Run(() => SessionStore.FindForRotationAsync(successorTransaction, successorToken, default));
+        await WaitUntilBlockedByAsync(retry.ProcessID);
+        var retryIsCopied = await SessionStore.IsCopiedAsync(retryTransaction, retried, store.RefreshTokenReuseInterval, now, default);
+        await store.RotateAsync(retryTransaction, retried, now, default);
+        await retryTransaction.CommitAsync();
+        var presented = (await presentingSuccessor.WaitAsync(TimeSpan.FromSeconds(10)))!;
+        var successorIsCopied = await SessionStore.IsCopiedAsync(successorTransaction, presented, store.RefreshTokenReuseInterval, now, default);
+
+        // No deadlock (40P01, a 500): the retry gets new tokens, and the successor it superseded is then a copy
+        // (refresh-token-reused), as when the two come one after the other.
+        Assert.False(retryIsCopied);
+        Assert.True(presented.Superseded);
+        Assert.True(successorIsCopied);
+    }
+
+    /// <summary>Waits until some statement waits for a lock the given backend holds.</summary>
+    private async Task WaitUntilBlockedByAsync(int holder)
+    {
+        for (var waited = TimeSpan.Zero; waited < TimeSpan.FromSeconds(10); waited += TimeSpan.FromMilliseconds(20))
+        {
+            if (await app.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", holder) > 0)
+            {
+                return;
+            }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException("Nothing waited for the locks.");
     }
 
     private static Task<HttpResponseMessage> RefreshAsync(HttpClient client, string refreshToken) =>

@@ -40,6 +40,14 @@ public sealed class OnfidoApi
     /// <summary>Answers for the next check requests (POST /checks and GET /checks/{id}), before the documented ones.</summary>
     public ConcurrentQueue<Func<HttpResponseMessage>> NextCheckAnswers { get; } = new();
 
+    private KycCheckStartTests.Hold? _nextCheckHold;
+
+    /// <summary>
+    /// Holds the answer to the next POST /checks once Onfido has created (and billed) its check: Entered then, answered
+    /// when Released, unless the caller gives up first (it then never learns the check's id).
+    /// </summary>
+    public KycCheckStartTests.Hold HoldNextCheck() => _nextCheckHold = new KycCheckStartTests.Hold();
+
     public sealed class Handler(OnfidoApi api) : HttpMessageHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -63,6 +71,11 @@ public sealed class OnfidoApi
                 var checkId = Guid.NewGuid().ToString();
                 api.CheckResults[checkId] = "clear";
                 api.Checks[checkId] = body!.Value;
+                if (Interlocked.Exchange(ref api._nextCheckHold, null) is { } hold)
+                {
+                    hold.Entered.TrySetResult();
+                    await hold.Released.Task.WaitAsync(cancellationToken);
+                }
                 return Json(HttpStatusCode.Created, new { id = checkId, status = "in_progress", result = (string?)null, applicant_id = body.Value.GetProperty("applicant_id").GetString() });
             }
             if (request.Method == HttpMethod.Get && path.StartsWith("/v3.6/checks/", StringComparison.Ordinal))
@@ -156,6 +169,36 @@ public sealed class KycOnfidoTests(OnfidoTestApp app) : IClassFixture<OnfidoTest
 
         int ChecksPosted() => app.Onfido.Requests.Count(r => r.Method == HttpMethod.Post && r.Path == "/v3.6/checks");
     }
+
+    [Fact]
+    public async Task A_player_who_leaves_after_Onfido_started_the_check_is_billed_once_and_a_new_start_is_told_a_check_is_in_progress()
+    {
+        var player = await app.NewPlayerAsync();
+        var sentBefore = ChecksPosted();
+        var held = app.Onfido.HoldNextCheck();
+        using var leaving = new CancellationTokenSource();
+
+        var start = player.Client.PostAsJsonAsync("/api/users/me/kyc/checks", new { firstName = "Ana", lastName = "Silva" }, leaving.Token);
+        await held.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        leaving.Cancel(); // the browser closed after Onfido received POST /checks, before its answer arrived
+        held.Released.SetResult();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
+        // The abandoned start has finished once no claim without a provider check id is left.
+        Assert.True(await StreamBets.Testing.Eventually.HoldsAsync(async () =>
+            await app.ScalarAsync<long>("SELECT count(*) FROM kyc_checks WHERE user_id = $1 AND provider_check_id IS NULL", player.Id) == 0,
+            TimeSpan.FromSeconds(10)));
+        var again = await player.Client.PostAsJsonAsync("/api/users/me/kyc/checks", new { firstName = "Ana", lastName = "Silva" });
+
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/kyc-check-in-progress", (await again.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        Assert.Equal(sentBefore + 1, ChecksPosted());
+        // The check Onfido started is the player's pending one, so its webhook finds it.
+        var created = Assert.Single(app.Onfido.Checks, c => app.Onfido.Applicants[c.Value.GetProperty("applicant_id").GetString()!].GetProperty("email").GetString() == player.Email);
+        var latest = (await KycTests.StatusAsync(player)).LatestCheck!;
+        Assert.Equal((created.Key, "pending"), (latest.ProviderCheckId, latest.Status));
+    }
+
+    private int ChecksPosted() => app.Onfido.Requests.Count(r => r.Method == HttpMethod.Post && r.Path == "/v3.6/checks");
 
     [Fact]
     public async Task A_completion_whose_result_Onfido_cannot_tell_is_answered_503_so_Onfido_delivers_it_again()

@@ -48,8 +48,17 @@ public sealed class AccountStore(NpgsqlDataSource db)
 
     /// <summary>Changes the role; answers the account as it is afterwards, or null when it does not exist.</summary>
     public Task<UserAccount?> SetRoleAsync(Guid id, string role, DateTimeOffset now, CancellationToken cancellationToken) =>
-        SingleAsync(db.CreateCommand($"UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {Columns}")
-            .With(id).With(role).With(now), cancellationToken);
+        SingleAsync(db.CreateCommand(SetRoleSql).With(id).With(role).With(now), cancellationToken);
+
+    /// <summary>The account, its row locked for the rest of the caller's transaction; null when it does not exist.</summary>
+    public static Task<UserAccount?> LockByIdAsync(NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
+        SingleAsync(new NpgsqlCommand($"SELECT {Columns} FROM users WHERE id = $1 FOR UPDATE", transaction.Connection, transaction).With(id), cancellationToken);
+
+    /// <summary>The same in the caller's transaction.</summary>
+    public static Task<UserAccount?> SetRoleAsync(NpgsqlTransaction transaction, Guid id, string role, DateTimeOffset now, CancellationToken cancellationToken) =>
+        SingleAsync(new NpgsqlCommand(SetRoleSql, transaction.Connection, transaction).With(id).With(role).With(now), cancellationToken);
+
+    private const string SetRoleSql = $"UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {Columns}";
 
     public async Task<IReadOnlyList<LinkedChannel>> LinkedChannelsAsync(Guid userId, CancellationToken cancellationToken)
     {

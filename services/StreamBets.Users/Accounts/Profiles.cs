@@ -20,7 +20,7 @@ public sealed record RoleChangeRequest(string? Role);
 
 /// <summary>Profiles as their owners and admins see and change them.</summary>
 public sealed partial class Profiles(
-    AccountStore accounts, Authenticator authenticator, NpgsqlDataSource db, IOutbox outbox, TimeProvider time, ILogger<Profiles> logger)
+    AccountStore accounts, Authenticator authenticator, SessionStore sessions, NpgsqlDataSource db, IOutbox outbox, TimeProvider time, ILogger<Profiles> logger)
 {
     /// <summary>The roles an admin may give through the API; admins are made by configuration only.</summary>
     public static readonly IReadOnlyList<string> AssignableRoles = [Roles.Player, Roles.Streamer];
@@ -68,34 +68,60 @@ public sealed partial class Profiles(
     /// An admin makes a player a streamer or back. A granted role reaches the user's token at its next refresh; a removed
     /// one ends the user's sessions at once, since the old token would keep the pool controls for up to its 15 minutes.
     /// </summary>
+    /// <remarks>
+    /// The role and the end of the sessions commit together: a request cut off or failing between the two would leave a
+    /// player role whose streamer tokens live on, and a repeat would find nothing left to remove. Once committed, the
+    /// sessions' ids are announced whether or not the admin is still connected, and a repeated demotion announces the
+    /// sessions it ended again, in case the first announcement never left (the process died right after the commit).
+    /// </remarks>
     public async Task<Outcome<ProfileView>> ChangeRoleAsync(Guid userId, RoleChangeRequest request, Guid adminId, CancellationToken cancellationToken)
     {
         if (request.Role is null || !AssignableRoles.Contains(request.Role))
         {
             return Outcome<ProfileView>.Invalid(new Dictionary<string, string[]> { ["role"] = [$"Choose one of: {string.Join(", ", AssignableRoles)}."] });
         }
-        var current = await accounts.FindByIdAsync(userId, cancellationToken);
-        if (current is null)
+
+        var now = time.GetUtcNow();
+        UserAccount current;
+        UserAccount updated;
+        IReadOnlyList<Guid> ended = [];
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            return Problems.UserNotFound();
+            // Locked, so of two admins changing the role at once, the second sees the first's role (and whether it removed streamer).
+            if (await AccountStore.LockByIdAsync(transaction, userId, cancellationToken) is not { } locked)
+            {
+                return Problems.UserNotFound();
+            }
+            current = locked;
+            if (current.Role == Roles.Admin)
+            {
+                return Problems.RoleNotAssignable(current.Role);
+            }
+            updated = (await AccountStore.SetRoleAsync(transaction, userId, request.Role, now, cancellationToken))!;
+            if (current.Role == Roles.Streamer && updated.Role != Roles.Streamer)
+            {
+                ended = await sessions.RevokeAllAsync(transaction, userId, RoleRemoved, now, cancellationToken);
+            }
+            // Not cancellationToken from here on: what commits is announced, whether or not the admin waits for the answer.
+            await transaction.CommitAsync(CancellationToken.None);
         }
-        if (current.Role == Roles.Admin)
-        {
-            return Problems.RoleNotAssignable(current.Role);
-        }
-        var updated = await accounts.SetRoleAsync(userId, request.Role, time.GetUtcNow(), cancellationToken);
-        if (updated is null)
-        {
-            return Problems.UserNotFound();
-        }
+
         // Roles open the streamer's pool controls: who granted one is an operator's question.
         LogRoleChanged(logger, adminId, userId, current.Role, updated.Role);
         if (current.Role == Roles.Streamer && updated.Role != Roles.Streamer)
         {
-            await authenticator.EndAllSessionsAsync(userId, adminId, "role-removed", cancellationToken);
+            await authenticator.AnnounceSessionsEndedAsync(userId, adminId, RoleRemoved, ended);
+        }
+        else if (updated.Role != Roles.Streamer
+            && await sessions.RecentlyRevokedAsync(userId, RoleRemoved, now, CancellationToken.None) is { Count: > 0 } endedBefore)
+        {
+            await authenticator.AnnounceSessionsEndedAsync(userId, adminId, RoleRemoved, endedBefore);
         }
         return ProfileView.From(updated);
     }
+
+    private const string RoleRemoved = "role-removed";
 
     [LoggerMessage(EventId = 2101, EventName = "RoleChanged", Level = LogLevel.Information, Message = "Admin {AdminId} changed user {UserId}'s role from {OldRole} to {NewRole}")]
     private static partial void LogRoleChanged(ILogger logger, Guid adminId, Guid userId, string oldRole, string newRole);

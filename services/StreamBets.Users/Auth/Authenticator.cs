@@ -146,12 +146,21 @@ public sealed partial class Authenticator(
     public async Task<int> EndAllSessionsAsync(Guid userId, Guid adminId, string reason, CancellationToken cancellationToken)
     {
         var ended = await sessions.RevokeAllAsync(userId, reason, time.GetUtcNow(), cancellationToken);
+        await AnnounceSessionsEndedAsync(userId, adminId, reason, ended);
+        return ended.Count;
+    }
+
+    /// <summary>
+    /// Refuses the access tokens of sessions already revoked in PostgreSQL everywhere (the revocation list). Called after
+    /// the revocation committed, so it takes no caller's token: a client that leaves then must not leave the tokens valid.
+    /// </summary>
+    public async Task AnnounceSessionsEndedAsync(Guid userId, Guid adminId, string reason, IReadOnlyList<Guid> ended)
+    {
         foreach (var sessionId in ended)
         {
             await revocations.RevokeAsync(sessionId);
         }
         LogSessionsEnded(logger, adminId, ended.Count, userId, reason);
-        return ended.Count;
     }
 
     /// <summary>Ends the caller's session: its refresh token stops working and its access tokens are revoked everywhere.</summary>

@@ -64,34 +64,37 @@ public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> opt
             """
             INSERT INTO login_failures AS f (email_key, source, failures, window_started_at) VALUES (lower($1), $2, 0, $4), (lower($1), $3, 0, $4)
             ON CONFLICT (email_key, source) DO UPDATE SET failures = f.failures
-            RETURNING source, failures, window_started_at, locked_until
+            RETURNING source, failed_at, locked_until
             """,
             connection, transaction))
         {
             await using var reader = await lockRows.With(email).With(LoginSource.Every).With(source).With(now).ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var current = new LoginFailures(reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetNullable<DateTimeOffset?>(3));
+                var current = new LoginFailures(reader.GetFieldValue<DateTimeOffset[]>(1), reader.GetNullable<DateTimeOffset?>(2));
                 var policy = reader.GetString(0) == LoginSource.Every ? options.Value.EmailLockout : options.Value.SourceLockout;
                 counted.Add((reader.GetString(0), current.AfterFailure(now, policy)));
             }
         }
 
+        // failures and window_started_at (the count and the oldest failure kept) are for replicas of the previous version
+        // during a rolling deploy (script 009).
         foreach (var (rowSource, next) in counted)
         {
             await using var update = new NpgsqlCommand(
-                "UPDATE login_failures SET failures = $3, window_started_at = $4, locked_until = $5 WHERE email_key = lower($1) AND source = $2",
+                "UPDATE login_failures SET failed_at = $3, failures = $4, window_started_at = $5, locked_until = $6 WHERE email_key = lower($1) AND source = $2",
                 connection, transaction);
-            await update.With(email).With(rowSource).With(next.Count).With(next.WindowStartedAt).With(next.LockedUntil).ExecuteNonQueryAsync(cancellationToken);
+            await update.With(email).With(rowSource).With(next.FailedAt.ToArray()).With(next.Count).With(next.FailedAt[0]).With(next.LockedUntil)
+                .ExecuteNonQueryAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
         return counted.Where(c => c.Failures.IsLocked(now)).Max(c => c.Failures.LockedUntil);
     }
 
     /// <summary>
-    /// Deletes the rows that no longer count: their window is over and they hold no lock, so a next failure would start
-    /// afresh anyway (<see cref="LoginFailures.AfterFailure"/>). Without this, every failed sign-in to an email nobody has
-    /// would stay for ever, and anyone could grow the table at will. Rows a failure is counting are skipped, not waited
+    /// Deletes the rows that no longer count: their last failure is older than the window and they hold no lock, so a next
+    /// failure would count alone anyway (<see cref="LoginFailures.AfterFailure"/>). Without this, every failed sign-in to an
+    /// email nobody has would stay for ever, and anyone could grow the table at will. Rows a failure is counting are skipped, not waited
     /// for (the next run takes them): a delete that waited, holding the rows it took in the table's order, could deadlock
     /// with a failure holding its email's row and waiting for its source's.
     /// </summary>
@@ -101,7 +104,8 @@ public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> opt
         await using var delete = db.CreateCommand(
             """
             DELETE FROM login_failures WHERE (email_key, source) IN (
-                SELECT email_key, source FROM login_failures WHERE window_started_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)
+                SELECT email_key, source FROM login_failures
+                WHERE coalesce(failed_at[cardinality(failed_at)], window_started_at) <= $1 AND (locked_until IS NULL OR locked_until <= $2)
                 FOR UPDATE SKIP LOCKED)
             """)
             .With(now - options.Value.FailedLoginWindow).With(now);

@@ -36,25 +36,44 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         return grant;
     }
 
-    /// <summary>Finds the token and locks it and its session, so two refreshes of one family never interleave.</summary>
+    /// <summary>
+    /// Finds the token and locks its session, then the token, so two refreshes of one family never interleave. The
+    /// session's lock comes first, in every refresh: a token presented again within the reuse interval goes on to
+    /// supersede its successor's row (<see cref="IsCopiedAsync"/>), and had a refresh presenting that successor locked
+    /// its own token before waiting for the session, the two would wait for each other (a deadlock, answered 500).
+    /// Taken session first, they queue on the session and the second sees what the first did.
+    /// </summary>
     public static async Task<PresentedRefreshToken?> FindForRotationAsync(NpgsqlTransaction transaction, string refreshToken, CancellationToken cancellationToken)
     {
         var hash = RefreshTokens.Hash(refreshToken);
-        await using var select = new NpgsqlCommand(
-            """
-            SELECT s.id, s.user_id, s.started_at, s.expires_at, t.expires_at, t.used_at, t.superseded, s.revoked_at IS NOT NULL
-            FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-            WHERE t.token_hash = $1
-            FOR UPDATE OF t, s
-            """, transaction.Connection, transaction).With(hash);
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
+        {
+            BatchCommands =
+            {
+                // Only the session's row is locked here: the subquery reads the token's session id, which never changes.
+                new NpgsqlBatchCommand(
+                    """
+                    SELECT id, user_id, started_at, expires_at, revoked_at IS NOT NULL FROM sessions
+                    WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)
+                    FOR UPDATE
+                    """).With(hash),
+                new NpgsqlBatchCommand("SELECT expires_at, used_at, superseded FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE").With(hash),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
             return null;
         }
-        return new PresentedRefreshToken(hash, reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateTimeOffset>(2),
-            reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4),
-            reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6), reader.GetBoolean(7));
+        var (sessionId, userId, startedAt, sessionExpiresAt, sessionRevoked) = (reader.GetGuid(0), reader.GetGuid(1),
+            reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetBoolean(4));
+        await reader.NextResultAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new PresentedRefreshToken(hash, sessionId, userId, startedAt, sessionExpiresAt, reader.GetFieldValue<DateTimeOffset>(0),
+            reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1), reader.GetBoolean(2), sessionRevoked);
     }
 
     /// <summary>
@@ -127,15 +146,39 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
     /// </summary>
     public async Task<IReadOnlyList<Guid>> RevokeAllAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var revoke = db.CreateCommand(
-            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $4 RETURNING id");
-        var revoked = new List<Guid>();
-        await using var reader = await revoke.With(userId).With(now).With(reason).With(now - options.Value.AccessTokenLifetime).ExecuteReaderAsync(cancellationToken);
+        await using var revoke = db.CreateCommand(RevokeAllSql);
+        return await SessionIdsAsync(revoke.With(userId).With(now).With(reason).With(now - options.Value.AccessTokenLifetime), cancellationToken);
+    }
+
+    /// <summary>The same in the caller's transaction, so the sessions end exactly when what ended them commits.</summary>
+    public async Task<IReadOnlyList<Guid>> RevokeAllAsync(NpgsqlTransaction transaction, Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var revoke = new NpgsqlCommand(RevokeAllSql, transaction.Connection, transaction);
+        return await SessionIdsAsync(revoke.With(userId).With(now).With(reason).With(now - options.Value.AccessTokenLifetime), cancellationToken);
+    }
+
+    /// <summary>
+    /// The user's sessions revoked for this reason whose access tokens may still be valid: what a repeated request
+    /// announces again, in case the first one's announcement never left (see <see cref="SessionRevocationList"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> RecentlyRevokedAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var select = db.CreateCommand("SELECT id FROM sessions WHERE user_id = $1 AND revoked_reason = $2 AND revoked_at > $3");
+        return await SessionIdsAsync(select.With(userId).With(reason).With(now - options.Value.AccessTokenLifetime), cancellationToken);
+    }
+
+    private const string RevokeAllSql =
+        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $4 RETURNING id";
+
+    private static async Task<IReadOnlyList<Guid>> SessionIdsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            revoked.Add(reader.GetGuid(0));
+            ids.Add(reader.GetGuid(0));
         }
-        return revoked;
+        return ids;
     }
 
     /// <summary>Revokes a session of this user; answers false when the user has no such session.</summary>

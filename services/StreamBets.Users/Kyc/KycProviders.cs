@@ -27,7 +27,10 @@ public interface IKycProvider
     /// <summary>The secret that keys the HMAC-SHA256 signature of this provider's webhooks.</summary>
     string WebhookToken { get; }
 
-    /// <summary>Starts a check and answers the provider's check id.</summary>
+    /// <summary>
+    /// Starts a check and answers the provider's check id. Called without the player's request token (a check the
+    /// provider started must be recorded), so an implementation bounds its own calls with a timeout.
+    /// </summary>
     Task<string> StartCheckAsync(KycApplicant applicant, CancellationToken cancellationToken);
 
     /// <summary>The overall result of a completed check; null while it is not complete.</summary>

@@ -130,8 +130,14 @@ public sealed class KycVerification(
         string providerCheckId;
         try
         {
+            // A client gone before the call is sent bills nothing: its claim is released below.
+            cancellationToken.ThrowIfCancellationRequested();
+            // Once sent, the call is not abandoned when the client goes: the provider may have started (and billed) the
+            // check already, and only its answer lets it be recorded. So it gets no token of the request; the provider's
+            // own timeout bounds it (Onfido's client cuts each of its two POSTs off after 30 s, within ClaimLifetime).
             providerCheckId = await provider.StartCheckAsync(
-                new KycApplicant(userId, account.Email, request.FirstName!.Trim(), request.LastName!.Trim(), account.DateOfBirth, account.Country), cancellationToken);
+                new KycApplicant(userId, account.Email, request.FirstName!.Trim(), request.LastName!.Trim(), account.DateOfBirth, account.Country),
+                CancellationToken.None);
         }
         catch (Exception e)
         {
