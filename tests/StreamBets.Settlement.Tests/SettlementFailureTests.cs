@@ -259,6 +259,102 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         await stack.AssertLedgerExactAsync();
     }
 
+    [Theory]
+    [InlineData("23514")] // check_violation
+    [InlineData("P0001")] // raise_exception, a trigger's own error
+    public async Task A_database_error_no_retry_can_fix_stops_the_settlement_with_its_sqlstate_until_an_operator_requeues_it(string sqlState)
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(2, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        var rake = await stack.BalanceAsync("house:rake");
+        using var failures = new TaggedCounter("streambets.settlement.failures", "reason", pool.Id);
+
+        // settlementdb refuses the pool's settled bets on every try, as a constraint or a trigger would.
+        await using (await stack.FailWritesAsync("INSERT", "settled_bets", $"NEW.pool_id = '{pool.Id}'", sqlState))
+        {
+            await stack.LockAsync(pool.Id);
+            await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+            Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).Status == "failed", TimeSpan.FromSeconds(30)),
+                $"The settlement is '{(await stack.StatusAsync(pool.Id)).Status}' ({(await stack.StatusAsync(pool.Id)).LastError}), not failed.");
+        }
+        Assert.StartsWith($"database-{sqlState}: ", (await stack.StatusAsync(pool.Id)).LastError);
+        Assert.Equal(1, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
+        Assert.Equal(1, failures.Sum($"database-{sqlState}"));
+        // The winner's payout moved before its record failed; the rake waits for the requeue.
+        var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
+        Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, 100], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[pool.Escrow]]);
+        Assert.Equal(rake, await stack.BalanceAsync("house:rake"));
+        Assert.Equal(0, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
+
+        // The operator finds it among the failed settlements with its reason, fixes the database and requeues.
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+        var failed = await admin.GetFromJsonAsync<JsonElement>("/api/settlements?status=failed");
+        var listed = Assert.Single(failed.GetProperty("items").EnumerateArray(), item => item.GetProperty("poolId").GetGuid() == pool.Id);
+        Assert.StartsWith($"database-{sqlState}: ", listed.GetProperty("lastError").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
+        await stack.WaitSettledAsync(pool.Id);
+
+        // The rerun's payout answered DUPLICATE: the winner was paid once.
+        balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
+        Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[pool.Escrow]]);
+        Assert.Equal(rake + 100, await stack.BalanceAsync("house:rake"));
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Theory]
+    [InlineData("40001")] // serialization_failure, transient by PostgreSQL's (Npgsql's) own list
+    [InlineData("57014")] // query_canceled, as a statement_timeout on a busy server raises it
+    public async Task A_database_error_time_can_fix_is_retried_with_its_sqlstate_and_the_pool_settles(string sqlState)
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(2, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        var rake = await stack.BalanceAsync("house:rake");
+        using var runs = new TaggedCounter("streambets.settlement.runs", "reason", pool.Id);
+        // settlementdb fails the first write of the pool's settled bets, and only that one.
+        await using var fault = await stack.FailWritesAsync("INSERT", "settled_bets", $"NEW.pool_id = '{pool.Id}'", sqlState, times: 1);
+
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        await stack.WaitSettledAsync(pool.Id);
+
+        Assert.True(await fault.FiredAsync());
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
+        Assert.Equal(1, runs.Sum($"database-{sqlState}"));
+        // The rerun's payout answered DUPLICATE: the winner was paid once.
+        var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
+        Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[pool.Escrow]]);
+        Assert.Equal(rake + 100, await stack.BalanceAsync("house:rake"));
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Theory]
+    [InlineData("40001", true)] // serialization_failure
+    [InlineData("40P01", true)] // deadlock_detected
+    [InlineData("55P03", true)] // lock_not_available (lock_timeout)
+    [InlineData("57P01", true)] // admin_shutdown (a failover)
+    [InlineData("57014", true)] // query_canceled (statement_timeout)
+    [InlineData("25P03", true)] // idle_in_transaction_session_timeout
+    [InlineData("23505", false)] // unique_violation
+    [InlineData("22003", false)] // numeric_value_out_of_range
+    [InlineData("42703", false)] // undefined_column, after a bad deploy
+    [InlineData("P0001", false)] // raise_exception
+    public void A_postgresql_error_is_retried_only_when_time_can_fix_it(string sqlState, bool retried)
+    {
+        var error = new PostgresException("injected", "ERROR", "ERROR", sqlState);
+        Assert.Equal((retried, $"database-{sqlState}"), (SettlementFailures.IsTransient(error), SettlementFailures.ReasonOf(error)));
+    }
+
+    [Fact]
+    public void A_database_connection_lost_without_an_answer_from_postgresql_is_retried()
+    {
+        var error = new NpgsqlException("Exception while reading from stream", new IOException("connection reset"));
+        Assert.Equal((true, "database"), (SettlementFailures.IsTransient(error), SettlementFailures.ReasonOf(error)));
+    }
+
     private async Task<Guid[]> SettledBetIdsAsync(Guid poolId)
     {
         await using var command = stack.SettlementDb.CreateCommand("SELECT bet_id FROM settled_bets WHERE pool_id = $1 ORDER BY bet_id");

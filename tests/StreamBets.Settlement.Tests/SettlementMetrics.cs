@@ -31,7 +31,8 @@ public static class SettlementMetrics
 }
 
 /// <summary>
-/// Sums one settlement counter by the value of one of its tags (a measurement without the tag sums under ""), counting
+/// Sums one settlement counter by the value of one of its tags (a measurement without the tag, or with a null value, as
+/// a settled run's reason, sums under ""), counting
 /// only what runs of one pool record while it listens: the measurement is made under the run's span, which names the
 /// pool (streambets.pool_id), so other pools settling meanwhile cannot disturb an exact check.
 /// </summary>
@@ -70,7 +71,7 @@ public sealed class TaggedCounter : IDisposable
             {
                 if (t.Key == tag)
                 {
-                    key = (string)t.Value!;
+                    key = t.Value as string ?? "";
                 }
             }
             _sums.AddOrUpdate(key, value, (_, sum) => sum + value);

@@ -294,9 +294,19 @@ public sealed class SettlementStack : IAsyncLifetime
 
     /// <summary>
     /// The first UPDATE of the pool's settlements row that matches <paramref name="condition"/> (SQL over OLD and NEW)
-    /// fails, as a settlementdb blip would; later ones go through. Dispose to remove the fault.
+    /// fails, as a settlementdb blip would (a deadlock, 40P01, which a retry gets past); later ones go through. Dispose to
+    /// remove the fault.
     /// </summary>
-    public async Task<InjectedFault> FailFirstUpdateAsync(Guid poolId, string condition)
+    public Task<InjectedFault> FailFirstUpdateAsync(Guid poolId, string condition) =>
+        FailWritesAsync("UPDATE", "settlements", $"NEW.pool_id = '{poolId}' AND ({condition})", PostgresErrorCodes.DeadlockDetected, times: 1);
+
+    /// <summary>
+    /// Every <paramref name="operation"/> (INSERT or UPDATE) of a <paramref name="table"/> row matching
+    /// <paramref name="condition"/> (SQL over NEW, and OLD for an UPDATE) fails with the SQLSTATE
+    /// <paramref name="sqlState"/> the way a PostgreSQL error does: only the first <paramref name="times"/> of them, or
+    /// all until disposed. Dispose to remove the fault.
+    /// </summary>
+    public async Task<InjectedFault> FailWritesAsync(string operation, string table, string condition, string sqlState, int? times = null)
     {
         // A sequence counts the matches: nextval is not rolled back with the failed transaction.
         var name = $"fault_{Guid.NewGuid():N}";
@@ -304,13 +314,14 @@ public sealed class SettlementStack : IAsyncLifetime
             CREATE SEQUENCE {name};
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF nextval('{name}') = 1 THEN RAISE EXCEPTION 'injected settlementdb fault'; END IF;
+                IF nextval('{name}') <= {times ?? long.MaxValue} THEN
+                    RAISE EXCEPTION 'injected settlementdb fault' USING ERRCODE = '{sqlState}';
+                END IF;
                 RETURN NEW;
             END $$;
-            CREATE TRIGGER {name} BEFORE UPDATE ON settlements FOR EACH ROW
-                WHEN (NEW.pool_id = '{poolId}' AND ({condition})) EXECUTE FUNCTION {name}();
+            CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW WHEN ({condition}) EXECUTE FUNCTION {name}();
             """);
-        return new InjectedFault(this, name);
+        return new InjectedFault(this, name, table);
     }
 
     /// <summary>Settlement's events about one pool as published on the bus, oldest first (a republished event keeps its id).</summary>
@@ -334,14 +345,14 @@ public sealed class SettlementStack : IAsyncLifetime
 
     private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, BusPrefix);
 
-    public sealed class InjectedFault(SettlementStack stack, string name) : IAsyncDisposable
+    public sealed class InjectedFault(SettlementStack stack, string name, string table) : IAsyncDisposable
     {
         /// <summary>Whether the fault has fired.</summary>
         public async Task<bool> FiredAsync() =>
             await stack.SettlementScalarAsync($"SELECT CASE WHEN is_called THEN 1 ELSE 0 END FROM {name}") == 1;
 
         public async ValueTask DisposeAsync() =>
-            await stack.SettlementScalarAsync($"DROP TRIGGER {name} ON settlements; DROP FUNCTION {name}(); DROP SEQUENCE {name};");
+            await stack.SettlementScalarAsync($"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}(); DROP SEQUENCE {name};");
     }
 
     private sealed record OutcomeOnly(Guid Id);
