@@ -10,6 +10,35 @@ namespace Microsoft.Extensions.Hosting;
 public static class ShownText
 {
     /// <summary>
+    /// The length of text kept trimmed and in Unicode's composed form (NFC), in code points as PostgreSQL's varchar(n)
+    /// counts: a flag is two, a family emoji up to seven (a browser's <c>maxlength</c> counts UTF-16 units, two for most
+    /// emoji). Text that cannot be composed (an unpaired surrogate) is counted as it is: it is refused for what it is.
+    /// </summary>
+    public static int ComposedLength(string text)
+    {
+        var trimmed = text.Trim();
+        var composed = trimmed.IsNormalized(NormalizationForm.FormC) ? trimmed : TryCompose(trimmed);
+        var length = 0;
+        foreach (var _ in composed.EnumerateRunes())
+        {
+            length++;
+        }
+        return length;
+    }
+
+    private static string TryCompose(string text)
+    {
+        try
+        {
+            return text.Normalize(NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            return text;
+        }
+    }
+
+    /// <summary>
     /// Control characters, line and paragraph separators (such text is one line), and invisible format characters such
     /// as bidi overrides (which make "\u202EdeR" read as "Red"), zero-width spaces and tag characters (which make
     /// "Yes" and "Yes\u200B" two labels that look the same). The joiners that build emoji and spell Persian or Indic

@@ -22,7 +22,7 @@ public sealed class FailedReadTests : ConsoleTest
         AccountWith(ana);
         Gateway.Answer($"/api/users/admin/wallets/{ana.Id}/history?limit=20", () => new WalletHistoryPage([Line("deposit")], "w1"));
         Gateway.Refuse($"/api/users/admin/wallets/{ana.Id}/history?limit=20&cursor=w1", HttpStatusCode.ServiceUnavailable, Problem("Ledger unavailable"));
-        // Another problem already shown must not hide this read's.
+        // Another problem already shown in the card (the balance's) must not hide this read's.
         Gateway.Refuse($"/api/users/admin/wallets/{ana.Id}", HttpStatusCode.ServiceUnavailable, Problem("Balance unavailable"));
         var page = await FindAsync(ana);
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=wallet-line]")));
@@ -30,11 +30,32 @@ public sealed class FailedReadTests : ConsoleTest
         await page.InvokeAsync(() => Button(page, "[data-testid=wallet]", "Show more").ClickAsync(new()));
 
         Assert.Single(page.FindAll("[data-testid=wallet-line]"));
-        Assert.Contains("Ledger unavailable", page.Find("[data-testid=wallet] [data-testid=problem]").TextContent);
+        Assert.Contains("Ledger unavailable", page.Find(WalletLinesProblem).TextContent);
         Gateway.Answer($"/api/users/admin/wallets/{ana.Id}/history?limit=20&cursor=w1", () => new WalletHistoryPage([Line("stake")], null));
-        await page.InvokeAsync(() => Button(page, "[data-testid=wallet]", "Try again").ClickAsync(new()));
+        await page.InvokeAsync(() => page.FindAll("[data-testid=wallet] > button").Single(b => b.TextContent == "Try again").ClickAsync(new()));
         Assert.Equal(["deposit", "stake"], page.FindAll("[data-testid=wallet-line]").Select(l => l.GetAttribute("data-reason")));
-        Assert.Empty(page.FindAll("[data-testid=wallet] [data-testid=problem]"));
+        Assert.Empty(page.FindAll(WalletLinesProblem));
+        Assert.Contains("Balance unavailable", page.Find("[data-testid=balance-read] [data-testid=problem]").TextContent);
+    }
+
+    [Fact]
+    public async Task A_failed_balance_read_says_the_balance_could_not_be_read_and_offers_to_try_again_never_loading_forever()
+    {
+        var ana = Player("Ana");
+        AccountWith(ana);
+        Gateway.Refuse($"/api/users/admin/wallets/{ana.Id}", HttpStatusCode.ServiceUnavailable, Problem("Balance unavailable"));
+        var page = await FindAsync(ana);
+
+        page.WaitForAssertion(() => Assert.Equal("balance could not be read", page.Find("[data-testid=wallet-balance]").TextContent));
+        Assert.Contains("Balance unavailable", page.Find("[data-testid=wallet] [data-testid=balance-read] [data-testid=problem]").TextContent);
+        Assert.Contains("No wallet lines yet", page.Find("[data-testid=wallet]").TextContent); // the lines were read: only the balance failed
+
+        Gateway.Answer($"/api/users/admin/wallets/{ana.Id}", () => new WalletBalance(ana.Id, 12_34));
+        await page.InvokeAsync(() => Button(page, "[data-testid=balance-read]", "Try again").ClickAsync(new()));
+        Assert.Equal(Display.Amount(12_34), page.Find("[data-testid=wallet-balance]").TextContent);
+        Assert.Empty(page.FindAll("[data-testid=balance-read]"));
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+        Assert.Equal(2, Gateway.Requests.Count(r => r == $"GET /api/users/admin/wallets/{ana.Id}"));
     }
 
     [Fact]
@@ -184,6 +205,9 @@ public sealed class FailedReadTests : ConsoleTest
 
     private static AdminChange Change(long id) =>
         new(id, DateTimeOffset.UtcNow, Guid.NewGuid(), "Local admin", "config-saved", id.ToString(), JsonDocument.Parse("{}").RootElement);
+
+    /// <summary>The wallet lines' problem: the card's own, not the balance's inside it.</summary>
+    private const string WalletLinesProblem = "[data-testid=wallet] > [data-testid=problem]";
 
     private static object Problem(string title) => new { type = Unavailable, title, status = 503 };
 }

@@ -87,6 +87,44 @@ public sealed class PoolsConfigurationTests : ConsoleTest
         Assert.Empty(page.FindAll("[data-testid=message]"));
     }
 
+    [Fact]
+    public async Task A_template_question_of_emoji_within_Pools_45_characters_is_saved_whole()
+    {
+        // Pools counts code points: 30 emoji are 30 of the 45, though 60 UTF-16 units, which a browser's maxlength counts.
+        var question = string.Concat(Enumerable.Repeat("🎮", 30));
+        Gateway.Answer("/api/pools/admin/config", () => new PoolsSettings(500, 100, 100_000, true, 24, "v1"));
+        Gateway.Answer("/api/pools/admin/templates/emoji", () => new PoolTemplate("emoji", question, ["Blue", "Red"], 90, null, null, "t1"));
+        var page = ConfigPage();
+        page.WaitForAssertion(() => Assert.Equal("500", page.Find("#rake").GetAttribute("value")));
+
+        page.Find("#template-id").Change("emoji");
+        page.Find("#template-title").Change(AsTypedInABrowser(page.Find("#template-title"), question));
+        page.Find("#template-outcomes").Change("Blue\nRed");
+        await page.Find("[data-testid=template-form]").SubmitAsync();
+
+        using var body = JsonDocument.Parse(Gateway.BodyOf("PUT /api/pools/admin/templates/emoji")!);
+        Assert.Equal(question, body.RootElement.GetProperty("title").GetString());
+    }
+
+    /// <summary>What a browser lets be typed into <paramref name="input"/>: its maxlength counts UTF-16 units.</summary>
+    private static string AsTypedInABrowser(AngleSharp.Dom.IElement input, string text)
+    {
+        if (input.GetAttribute("maxlength") is not { } limit)
+        {
+            return text;
+        }
+        var typed = new System.Text.StringBuilder();
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (typed.Length + rune.Utf16SequenceLength > int.Parse(limit, System.Globalization.CultureInfo.InvariantCulture))
+            {
+                break;
+            }
+            typed.Append(rune.ToString());
+        }
+        return typed.ToString();
+    }
+
     private IRenderedComponent<PoolSettings> ConfigPage()
     {
         Gateway.Answer("/api/pools/admin/templates", Array.Empty<PoolTemplate>);

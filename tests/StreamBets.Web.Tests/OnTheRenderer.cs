@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 
@@ -15,6 +17,34 @@ internal static class OnTheRenderer
     /// <summary>Clicks what <paramref name="selector"/> finds; the task ends when the click's handler is done.</summary>
     public static Task FindAndClickAsync<TPage>(this IRenderedComponent<TPage> page, string selector) where TPage : IComponent =>
         page.InvokeAsync(() => page.Find(selector).ClickAsync(new()));
+
+    /// <summary>
+    /// Types <paramref name="text"/> into the input <paramref name="selector"/> finds, as a browser does: its
+    /// <c>maxlength</c> stops the typing at that many UTF-16 units (how HTML counts it: most emoji are two), and the
+    /// input's input and change events are raised, whichever it listens to.
+    /// </summary>
+    public static Task FindAndTypeAsync<TPage>(this IRenderedComponent<TPage> page, string selector, string text) where TPage : IComponent =>
+        page.InvokeAsync(() =>
+        {
+            var max = page.Find(selector).GetAttribute("maxlength") is { } limit ? int.Parse(limit, CultureInfo.InvariantCulture) : int.MaxValue;
+            var typed = new StringBuilder();
+            foreach (var rune in text.EnumerateRunes())
+            {
+                if (typed.Length + rune.Utf16SequenceLength > max)
+                {
+                    break;
+                }
+                typed.Append(rune.ToString());
+            }
+            if (page.Find(selector).HasAttribute("blazor:oninput"))
+            {
+                page.Find(selector).Input(typed.ToString());
+            }
+            if (page.Find(selector).HasAttribute("blazor:onchange"))
+            {
+                page.Find(selector).Change(typed.ToString());
+            }
+        });
 
     /// <summary>Submits the form <paramref name="selector"/> finds; the task ends when the submit's handler is done.</summary>
     public static Task FindAndSubmitAsync<TPage>(this IRenderedComponent<TPage> page, string selector) where TPage : IComponent =>

@@ -49,8 +49,10 @@ public sealed class ScriptedGateway : HttpMessageHandler
 
     private static string PageKey(string path, string cursor) => $"{path}?cursor={cursor}";
 
-    /// <summary>The path answers this refusal, a problem document as the services write them, until told otherwise.</summary>
-    public void Refuse(string path, int status, string code) => _answers[path] = new Refusal(status, code);
+    /// <summary>The path answers this refusal, a problem document as the services write them, until told otherwise;
+    /// <paramref name="errors"/> are a ValidationProblem's, by field.</summary>
+    public void Refuse(string path, int status, string code, IReadOnlyDictionary<string, string[]>? errors = null) =>
+        _answers[path] = new Refusal(status, code, errors);
 
     /// <summary>The next calls to the path wait until the returned release; they answer what is scripted then.</summary>
     public Action Hold(string path)
@@ -107,12 +109,14 @@ public sealed class ScriptedGateway : HttpMessageHandler
             Refusal refusal => new HttpResponseMessage((HttpStatusCode)refusal.Status)
             {
                 Content = new StringContent(
-                    JsonSerializer.Serialize(new { type = ApiProblem.TypePrefix + refusal.Code, status = refusal.Status }), System.Text.Encoding.UTF8, "application/problem+json"),
+                    JsonSerializer.Serialize(refusal.Errors is null
+                        ? new { type = ApiProblem.TypePrefix + refusal.Code, status = refusal.Status }
+                        : (object)new { type = ApiProblem.TypePrefix + refusal.Code, status = refusal.Status, errors = refusal.Errors }), System.Text.Encoding.UTF8, "application/problem+json"),
             },
             _ => new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(body, body.GetType(), options: Json) },
         };
 
-    private sealed record Refusal(int Status, string Code);
+    private sealed record Refusal(int Status, string Code, IReadOnlyDictionary<string, string[]>? Errors);
 
     /// <summary>The app's gateway client for a signed-in player, calling this gateway; dispose the Redis connection after.</summary>
     public async Task<(GatewayClient Client, UserSession Session, IConnectionMultiplexer Redis)> SignedInAsync()

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Bunit;
 using StreamBets.FrontEnd.Gateway;
 using StreamBets.Testing;
@@ -134,6 +135,83 @@ public sealed class StreamerPageTests : PlayerPageTest
         await page.InvokeAsync(() => page.Find("[data-testid=resolve-yes]").ClickAsync(new()));
         Assert.Equal([$"POST /api/pools/{pool.Id}/resolve"], Gateway.Changes);
         Assert.Equal([yes.Id.ToString()], Gateway.LastBody($"/api/pools/{pool.Id}/resolve")!.Value.GetProperty("winningOutcomeIds").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task A_question_and_label_of_emoji_within_Pools_limits_can_be_typed_in_full_and_open_the_pool()
+    {
+        // Pools counts code points: 30 emoji are 30 of the question's 45, though 60 UTF-16 units; 20 are 20 of a label's 25.
+        var question = string.Concat(Enumerable.Repeat("🎮", 30));
+        var label = string.Concat(Enumerable.Repeat("🔥", 20));
+        var page = await CreateFormAsync();
+        Gateway.Answer("/api/pools", OpenPool(First));
+
+        await page.FindAndTypeAsync("#pool-title", question);
+        await page.FindAndTypeAsync("#outcome-0", label);
+        await page.FindAndTypeAsync("#outcome-1", "No");
+        Assert.Empty(page.FindAll("[data-testid=field-error]"));
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+
+        Assert.Equal(["POST /api/pools"], Gateway.Changes);
+        var sent = Gateway.LastBody("/api/pools")!.Value;
+        Assert.Equal(question, sent.GetProperty("title").GetString());
+        Assert.Equal([label, "No"], sent.GetProperty("outcomes").EnumerateArray().Select(o => o.GetString()));
+        Assert.Empty(page.FindAll("[data-testid=create-pool] [data-testid=problem]"));
+    }
+
+    [Fact]
+    public async Task A_question_or_label_over_Pools_limits_says_which_by_its_field_and_nothing_is_sent()
+    {
+        CultureInfo.CurrentUICulture = new CultureInfo("en"); // flows into this test's awaits only, and the page's handlers it runs
+        var page = await CreateFormAsync();
+        Gateway.Answer("/api/pools", OpenPool(First));
+
+        await page.FindAndTypeAsync("#pool-title", string.Concat(Enumerable.Repeat("🎮", 46)));
+        // A flag is two code points to Pools (as to PostgreSQL): 13 are 26, over a label's 25.
+        await page.FindAndTypeAsync("#outcome-0", string.Concat(Enumerable.Repeat("🇧🇷", 13)));
+        await page.FindAndTypeAsync("#outcome-1", "No");
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+
+        Assert.Equal("The question has 46 characters; the limit is 45. An emoji counts as one or more.",
+            page.Find("[data-testid=field-error][data-field=title]").TextContent);
+        Assert.Equal("Outcome 1 has 26 characters; the limit is 25. An emoji counts as one or more.",
+            page.Find("[data-testid=field-error][data-field='outcomes[0]']").TextContent);
+        Assert.Empty(Gateway.Changes);
+
+        // Back within the limit, the messages go and the pool is opened.
+        await page.FindAndTypeAsync("#pool-title", string.Concat(Enumerable.Repeat("🎮", 45)));
+        await page.FindAndTypeAsync("#outcome-0", "Yes");
+        Assert.Empty(page.FindAll("[data-testid=field-error]"));
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+        Assert.Equal(["POST /api/pools"], Gateway.Changes);
+    }
+
+    [Fact]
+    public async Task A_refusal_Pools_still_makes_lists_its_message_by_field()
+    {
+        var page = await CreateFormAsync();
+        Gateway.Refuse("/api/pools", 400, "invalid-pool", new Dictionary<string, string[]>
+        {
+            ["title"] = ["The title must not contain line breaks, tabs, or invisible characters such as zero-width spaces or direction marks."],
+        });
+
+        await page.FindAndTypeAsync("#pool-title", "Who wins?​");
+        await page.FindAndTypeAsync("#outcome-0", "Yes");
+        await page.FindAndTypeAsync("#outcome-1", "No");
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+
+        var problem = page.Find("[data-testid=create-pool] [data-testid=problem]");
+        Assert.Equal("invalid-pool", problem.GetAttribute("data-code"));
+        Assert.Contains("The title must not contain line breaks", problem.TextContent);
+    }
+
+    private async Task<IRenderedComponent<Streamer>> CreateFormAsync()
+    {
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        var page = Bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=create-pool]");
+        await SoonAsync(() => Gateway.Requests.Contains(LivePath));
+        return page;
     }
 
     private Task<bool> ChangesSentAsync(int count) =>

@@ -91,8 +91,8 @@ public sealed record PoolDefinition(
     internal static string StoredForm(string text) => text.Trim().Normalize(NormalizationForm.FormC);
 
     /// <summary>
-    /// Lengths count Unicode code points of the stored form (<see cref="StoredForm"/>), as PostgreSQL's varchar(n) does: a
-    /// flag is two, a family emoji up to seven. Control, line-breaking and invisible characters are refused: a title is one
+    /// Lengths count Unicode code points of the stored form (<see cref="StoredForm"/>, <see cref="ShownText.ComposedLength"/>),
+    /// as PostgreSQL's varchar(n) does: a flag is two, a family emoji up to seven; the player site's form counts alike. Control, line-breaking and invisible characters are refused: a title is one
     /// line, PostgreSQL cannot store a NUL at all, and two outcomes must not look alike ("Yes" and "Yes" with a zero-width
     /// space). Text that shows nothing once the characters that draw nothing are left out is blank.
     /// </summary>
@@ -118,12 +118,7 @@ public sealed record PoolDefinition(
             return "must not be blank";
         }
 
-        var length = 0;
-        foreach (var _ in StoredForm(text).EnumerateRunes())
-        {
-            length++;
-        }
-
+        var length = ShownText.ComposedLength(text);
         return length > maxLength ? $"has {length} characters; the limit is {maxLength}" : null;
     }
 
