@@ -16,10 +16,8 @@ public static class ShownText
     /// </summary>
     public static int ComposedLength(string text)
     {
-        var trimmed = text.Trim();
-        var composed = trimmed.IsNormalized(NormalizationForm.FormC) ? trimmed : TryCompose(trimmed);
         var length = 0;
-        foreach (var _ in composed.EnumerateRunes())
+        foreach (var _ in TryCompose(text.Trim()).EnumerateRunes())
         {
             length++;
         }
@@ -30,9 +28,9 @@ public static class ShownText
     {
         try
         {
-            return text.Normalize(NormalizationForm.FormC);
+            return text.IsNormalized(NormalizationForm.FormC) ? text : text.Normalize(NormalizationForm.FormC);
         }
-        catch (ArgumentException)
+        catch (ArgumentException) // both throw on an unpaired surrogate
         {
             return text;
         }
