@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using StreamBets.BetEngine.Apis;
 using StreamBets.BetEngine.Data;
 using StreamBets.BetEngine.Eligibility;
@@ -276,6 +277,61 @@ public sealed class IdempotencyTests(BetEngineStack stack)
         Assert.True((await waiting).IsAccepted);
         Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
         Assert.Equal(1_500, await stack.BalanceAsync(pool.Escrow));
+    }
+
+    [Fact]
+    public async Task Bets_refused_for_a_full_queue_look_for_a_replay_on_a_few_connections_at_most_and_the_rest_are_refused_unread()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (opener, queued) = (await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds));
+        var turnedAway = new List<TestPlayer>();
+        for (var i = 0; i <= BetPlacement.MaxBusyLookups; i++)
+        {
+            turnedAway.Add(await stack.NewPlayerAsync(Funds));
+        }
+        var services = stack.BetEngine;
+        await using var batchers = new PoolBatchers(services.GetRequiredService<BetBatchPipeline>(),
+            Options.Create(new BetEngineOptions { MaxQueuedBetsPerPool = 1 }), NullLogger<PoolBatchers>.Instance);
+        var placement = new BetPlacement(services.GetRequiredService<IPoolDirectory>(), services.GetRequiredService<EligibilityCache>(),
+            services.GetRequiredService<BetStore>(), batchers, stack.Clock);
+        foreach (var player in turnedAway)
+        {
+            Assert.True((await placement.PlaceAsync(new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], 500, Guid.NewGuid().ToString()), default)).IsAccepted);
+        }
+
+        var hold = stack.StakeHold.Arm(pool.Id);
+        Task<PlacementResult> opening, waiting;
+        Task<PlacementResult>[] lookingUp;
+        PlacementResult unread;
+        await using var locker = await stack.BetsDb.OpenConnectionAsync();
+        try
+        {
+            opening = placement.PlaceAsync(new PlaceBetCommand(opener.Id, pool.Id, pool.Outcomes[0], 500, Guid.NewGuid().ToString()), default);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30)); // its batch took it: the queue is empty
+            waiting = batchers.EnqueueAsync(stack.Admit(queued, pool, pool.Outcomes[0], 500)); // and now full
+            // betsdb stalls: every lookup waits.
+            await using var stall = await locker.BeginTransactionAsync();
+            await new NpgsqlCommand("LOCK TABLE bets IN ACCESS EXCLUSIVE MODE", locker, stall).ExecuteNonQueryAsync();
+            lookingUp = [.. turnedAway.Take(BetPlacement.MaxBusyLookups)
+                .Select(p => placement.PlaceAsync(new PlaceBetCommand(p.Id, pool.Id, pool.Outcomes[0], 500, Guid.NewGuid().ToString()), default))];
+            Assert.True(await BetEngineStack.EventuallyAsync(async () => await stack.ScalarAsync("""
+                SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%idempotency_key = $2%'
+                """) == BetPlacement.MaxBusyLookups, TimeSpan.FromSeconds(30)), "The lookups did not all wait for betsdb");
+            // One more is answered at once, without a connection: before, it waited for betsdb like the others.
+            unread = await placement.PlaceAsync(new PlaceBetCommand(turnedAway[^1].Id, pool.Id, pool.Outcomes[0], 500, Guid.NewGuid().ToString()), default)
+                .WaitAsync(TimeSpan.FromSeconds(5));
+            await stall.RollbackAsync();
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        Assert.Equal(BetRejectionCodes.DependencyUnavailable, unread.Rejection?.Code);
+        Assert.All(await Task.WhenAll(lookingUp), refused => Assert.Equal(BetRejectionCodes.DependencyUnavailable, refused.Rejection?.Code));
+        Assert.True((await opening).IsAccepted);
+        Assert.True((await waiting).IsAccepted);
     }
 
     /// <summary>The first read of a pool at <paramref name="where"/> waits for the test, then throws what no step expects.</summary>

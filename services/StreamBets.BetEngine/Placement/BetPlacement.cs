@@ -23,6 +23,15 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
 {
     private readonly ConcurrentDictionary<(Guid UserId, string Key), InFlight> _inFlight = new();
 
+    /// <summary>
+    /// A full queue means betsdb is already behind: the lookups that find a refused bet's replay may hold only this many
+    /// of its connections at once, and beyond them a bet is refused busy unread (its retry with the key is answered once
+    /// there is room), so shedding load never adds much to the load it sheds.
+    /// </summary>
+    private readonly SemaphoreSlim _busyLookups = new(MaxBusyLookups);
+
+    internal const int MaxBusyLookups = 4;
+
     public async Task<PlacementResult> PlaceAsync(PlaceBetCommand command, CancellationToken cancellationToken)
     {
         var key = (command.UserId, command.IdempotencyKey);
@@ -143,7 +152,18 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
         // A full queue refuses a new bet at once; a replay moves no money and needs no room in it: answer it from the store.
         if (queued.IsCompletedSuccessfully && queued.Result.Rejection is { } busy && busy == PoolBatchers.Busy())
         {
-            return Task.FromResult(await RefusedUnlessPlacedEarlierAsync(command, busy, cancellationToken));
+            if (!_busyLookups.Wait(0))
+            {
+                return queued;
+            }
+            try
+            {
+                return Task.FromResult(await RefusedUnlessPlacedEarlierAsync(command, busy, cancellationToken));
+            }
+            finally
+            {
+                _busyLookups.Release();
+            }
         }
         return queued;
     }
