@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Gateway.RateLimiting;
 using StreamBets.Testing;
@@ -26,8 +27,12 @@ public sealed class GatewayHost : IAsyncDisposable
     public string Url { get; }
     public Upstream Upstream { get; }
 
+    /// <summary>The gateway's services.</summary>
+    public IServiceProvider Services => _factory.Services;
+
     /// <param name="redis">A Redis of the test's own (to count its commands, or stop it); the shared one without.</param>
-    public static async Task<GatewayHost> StartAsync(string? redis = null)
+    /// <param name="services">Registers what the test adds to the gateway (a health check of its own), after the gateway's.</param>
+    public static async Task<GatewayHost> StartAsync(string? redis = null, Action<IServiceCollection>? services = null)
     {
         var upstream = await Upstream.StartAsync();
         var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
@@ -49,10 +54,22 @@ public sealed class GatewayHost : IAsyncDisposable
             {
                 web.UseSetting(key, value);
             }
+            if (services is not null)
+            {
+                web.ConfigureTestServices(services);
+            }
         });
         factory.UseKestrel();
         var host = new GatewayHost(factory, url, upstream);
-        factory.StartServer();
+        try
+        {
+            factory.StartServer();
+        }
+        catch
+        {
+            await host.DisposeAsync(); // a gateway refusing its settings: not the upstream left running
+            throw;
+        }
         return host;
     }
 

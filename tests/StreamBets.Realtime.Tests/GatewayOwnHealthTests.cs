@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using StreamBets.Testing;
 
@@ -57,6 +61,121 @@ public sealed class GatewayOwnHealthTests
             Assert.True(startedAt < ResultReusedFor + TimeSpan.FromMilliseconds(500),
                 $"A probe {startedAt.TotalMilliseconds:F0} ms after Redis stopped was still told it is healthy.");
             await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task A_check_still_hung_after_its_timeout_is_run_again_so_a_recovered_dependency_shows_healthy()
+    {
+        // A check that ignores cancellation and hangs on its first call (a dependency that swallowed the request), then
+        // answers: the dependency is back.
+        var check = new HangsOnItsFirstCall();
+        var timeout = TimeSpan.FromSeconds(1);
+        await using var gateway = await GatewayHost.StartAsync(services: services => services.AddHealthChecks()
+            .Add(new HealthCheckRegistration("hangs-once", _ => check, HealthStatus.Unhealthy, tags: null, timeout)));
+        using var client = gateway.ClientFrom(GatewayHost.AnAddress());
+
+        var sinceFirst = Stopwatch.StartNew();
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await ProbeAsync(client));
+
+        // Past the timeout the hung run is no one's answer any more: the next probe runs the check again.
+        var rest = timeout + TimeSpan.FromMilliseconds(100) - sinceFirst.Elapsed;
+        if (rest > TimeSpan.Zero)
+        {
+            await Task.Delay(rest);
+        }
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await ProbeAsync(client));
+        Assert.Equal(2, check.Calls);
+    }
+
+    [Fact]
+    public async Task A_run_outliving_the_probe_that_started_it_keeps_its_scoped_services()
+    {
+        // The check's first call outlasts its timeout, so the probe that started it gives up; the run goes on for
+        // other probes, and the scoped service it was given must still be there when it ends.
+        var check = new OutlivesItsFirstProbe(TimeSpan.FromSeconds(1));
+        await using var gateway = await GatewayHost.StartAsync(services: services => services.AddScoped<ScopedDependency>().AddHealthChecks()
+            .Add(new HealthCheckRegistration("scoped", provider => check.With(provider.GetRequiredService<ScopedDependency>()),
+                HealthStatus.Unhealthy, tags: null, TimeSpan.FromMilliseconds(500))));
+        using var client = gateway.ClientFrom(GatewayHost.AnAddress());
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await ProbeAsync(client));
+
+        Assert.False(await check.FoundItsDependencyDisposed, "The run's scoped service was disposed with the probe that started it.");
+        // The run's result, reused by the next probe.
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await ProbeAsync(client));
+        Assert.Equal(1, check.Calls);
+    }
+
+    [Fact]
+    public async Task Health_options_built_again_leave_each_check_shared_once_not_wrapped_again()
+    {
+        await using var gateway = await GatewayHost.StartAsync(services: services => services.AddHealthChecks().AddCheck("extra", () => HealthCheckResult.Healthy()));
+        using var client = gateway.ClientFrom(GatewayHost.AnAddress());
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await ProbeAsync(client));
+        var registration = gateway.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Single(r => r.Name == "extra");
+        var shared = registration.Factory;
+
+        // A monitor or a snapshot builds the options again, around the same registrations.
+        var factory = gateway.Services.GetRequiredService<IOptionsFactory<HealthCheckServiceOptions>>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Same(registration, factory.Create(Options.DefaultName).Registrations.Single(r => r.Name == "extra"));
+        }
+
+        Assert.Same(shared, registration.Factory);
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await ProbeAsync(client));
+    }
+
+    private static async Task<(HttpStatusCode, string)> ProbeAsync(HttpClient client)
+    {
+        using var response = await client.GetAsync("/health");
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private sealed class HangsOnItsFirstCall : IHealthCheck
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _calls) == 1
+                ? new TaskCompletionSource<HealthCheckResult>().Task // never ends, whatever the token says
+                : Task.FromResult(HealthCheckResult.Healthy());
+    }
+
+    private sealed class ScopedDependency : IDisposable
+    {
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
+    }
+
+    /// <summary>Its first call ends after <paramref name="firstCallTakes"/>, ignoring cancellation, and tells whether its scoped dependency was disposed by then.</summary>
+    private sealed class OutlivesItsFirstProbe(TimeSpan firstCallTakes)
+    {
+        private readonly TaskCompletionSource<bool> _foundDisposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TimeSpan _firstCallTakes = firstCallTakes;
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Task<bool> FoundItsDependencyDisposed => _foundDisposed.Task;
+
+        public IHealthCheck With(ScopedDependency dependency) => new Check(this, dependency);
+
+        private sealed class Check(OutlivesItsFirstProbe owner, ScopedDependency dependency) : IHealthCheck
+        {
+            public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+            {
+                if (Interlocked.Increment(ref owner._calls) == 1)
+                {
+                    await Task.Delay(owner._firstCallTakes, CancellationToken.None);
+                    owner._foundDisposed.SetResult(dependency.Disposed);
+                }
+                return dependency.Disposed ? HealthCheckResult.Unhealthy("Its scoped service was disposed under it.") : HealthCheckResult.Healthy();
+            }
         }
     }
 

@@ -234,6 +234,44 @@ public sealed class GatewayRateLimitTests
     }
 
     [Fact]
+    public async Task With_no_48_budget_each_64_of_a_carriers_48_is_served_up_to_its_own_budget()
+    {
+        var noSiteBudget = new RateLimitOptions { WindowSeconds = Settings.WindowSeconds, AnonymousSitePermitsPerWindow = 0 };
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis, noSiteBudget);
+        var gateway = Gateway(replica, noSiteBudget);
+        var site = AnIpv6Network()[..6];
+
+        // A carrier's /48: far more subscribers, a /64 each, than the default /48 budget would serve, each signing in up
+        // to its own budget. 0 turns the /48's count off: each is limited by its /64 alone, and none is refused for the others.
+        const int subscribers = 80;
+        for (var subnet = 0; subnet < subscribers; subnet++)
+        {
+            var network = (byte[])[.. site, (byte)(subnet >> 8), (byte)subnet];
+            var statuses = new List<int>();
+            for (var i = 0; i <= noSiteBudget.AnonymousPermitsPerWindow; i++)
+            {
+                statuses.Add(await gateway.StatusAsync("/api/users/login", AnAddressIn(network)));
+            }
+            Assert.All(statuses.Take(noSiteBudget.AnonymousPermitsPerWindow), s => Assert.Equal(StatusCodes.Status200OK, s));
+            Assert.Equal(StatusCodes.Status429TooManyRequests, statuses[^1]);
+        }
+        Assert.True(subscribers * noSiteBudget.AnonymousPermitsPerWindow > new RateLimitOptions().AnonymousSitePermitsPerWindow);
+        // Nor is anything counted for the /48.
+        await replica.SyncAsync();
+        var window = _clock.GetUtcNow().ToUnixTimeSeconds() / Settings.WindowSeconds;
+        Assert.False(await redis.GetDatabase().KeyExistsAsync($"ratelimit:ip:{new IPAddress([.. site, .. new byte[10]])}/48:{window}:by-replica"));
+    }
+
+    [Fact]
+    public async Task A_negative_48_budget_is_refused_when_the_gateway_starts()
+    {
+        var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(
+            services: services => services.Configure<RateLimitOptions>(o => o.AnonymousSitePermitsPerWindow = -1)));
+        Assert.Contains("AnonymousSitePermitsPerWindow", refused.Message);
+    }
+
+    [Fact]
     public async Task The_client_network_the_services_are_told_is_the_one_the_gateway_counts_never_what_the_client_claims()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
@@ -339,12 +377,12 @@ public sealed class GatewayRateLimitTests
         return new IPAddress(address);
     }
 
-    private static TestGateway Gateway(RedisRateLimiter replica)
+    private static TestGateway Gateway(RedisRateLimiter replica, RateLimitOptions? settings = null)
     {
         var services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(FrontEndVouching.KeySetting, FrontEndKey)]).Build();
         return new TestGateway(services, new RateLimitingMiddleware(
-            _ => Task.CompletedTask, replica, services.GetRequiredService<IProblemDetailsService>(), Options.Create(Settings), configuration));
+            _ => Task.CompletedTask, replica, services.GetRequiredService<IProblemDetailsService>(), Options.Create(settings ?? Settings), configuration));
     }
 
     /// <summary>The rate-limiting step of the gateway alone, answering 200 for whatever it lets through.</summary>
@@ -416,6 +454,6 @@ public sealed class GatewayRateLimitTests
         }
     }
 
-    private RedisRateLimiter Replica(IConnectionMultiplexer redis) =>
-        new(redis, Options.Create(Settings), _clock, NullLogger<RedisRateLimiter>.Instance);
+    private RedisRateLimiter Replica(IConnectionMultiplexer redis, RateLimitOptions? settings = null) =>
+        new(redis, Options.Create(settings ?? Settings), _clock, NullLogger<RedisRateLimiter>.Instance);
 }

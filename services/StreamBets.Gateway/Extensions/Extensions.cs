@@ -26,7 +26,9 @@ internal static class Extensions
         builder.AddRedisFallbackHealthCheck();
         // The public, unlimited /health would otherwise ping Redis once per probe.
         builder.Services.ReuseHealthResults();
-        builder.Services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
+        builder.Services.AddOptions<RateLimitOptions>().Bind(builder.Configuration.GetSection(RateLimitOptions.SectionName))
+            .Validate(o => o.AnonymousSitePermitsPerWindow >= 0,
+                $"{RateLimitOptions.SectionName}:AnonymousSitePermitsPerWindow must be 0 (no /48 budget) or more.").ValidateOnStart();
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RedisRateLimiter>());
 

@@ -7,11 +7,19 @@ namespace StreamBets.Gateway.Health;
 /// Redis check pings Redis: one ping per probe would let anyone turn a flood of probes into Redis load. So each check's
 /// result is shared: a probe arriving while a check runs waits for that run, and one arriving within
 /// <see cref="FreshFor"/> of its end gets its result. Redis sees at most one ping per check a second, however many
-/// probes come, and a Redis outage shows within a second of the next probe.
+/// probes come, and a Redis outage shows within a second of the next probe. A run still going after its registration's
+/// timeout is given up on (<see cref="RunLifetime"/>): the next probe starts another.
 /// </summary>
 internal static class ReusedHealthResults
 {
     public static readonly TimeSpan FreshFor = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a run is waited on when its registration has no timeout: longer than a store client's own (Redis's 5 s,
+    /// Npgsql's 30 s command timeout), and no more than a kubelet's default readiness failure (3 probes 10 s apart).
+    /// ServiceDefaults gives every registration without a timeout 5 s, so this is a backstop.
+    /// </summary>
+    public static readonly TimeSpan UnboundedRunLifetime = TimeSpan.FromSeconds(30);
 
     /// <summary>Shares the result of every health check registered, whatever registered it (ServiceDefaults' Redis check).</summary>
     public static IServiceCollection ReuseHealthResults(this IServiceCollection services)
@@ -22,43 +30,88 @@ internal static class ReusedHealthResults
         {
             foreach (var registration in options.Registrations)
             {
-                var shared = new SharedCheck(registration.Factory);
-                registration.Factory = services => new SharingCheck(shared, services);
+                // The registrations are the same objects each time the options are built (a monitor's, a snapshot's):
+                // one wrapped already is left alone, or each build would nest another sharing layer.
+                if (registration.Factory.Target is SharedCheck)
+                {
+                    continue;
+                }
+                registration.Factory = new SharedCheck(registration.Factory).CheckFor;
             }
         });
         return services;
     }
 
+    /// <summary>How long a run may be waited on and joined: its registration's timeout, or a bound when it has none.</summary>
+    private static TimeSpan RunLifetime(HealthCheckRegistration registration) =>
+        registration.Timeout > TimeSpan.Zero ? registration.Timeout : UnboundedRunLifetime;
+
     /// <summary>One registration's latest run, shared by every probe.</summary>
     private sealed class SharedCheck(Func<IServiceProvider, IHealthCheck> create)
     {
         private readonly Lock _lock = new();
-        private Task<HealthCheckResult>? _run;
-        private long _endedAt;
+        private Run? _run;
+
+        public IHealthCheck CheckFor(IServiceProvider services) => new SharingCheck(this, services);
 
         public Task<HealthCheckResult> ResultAsync(IServiceProvider services, HealthCheckContext context, CancellationToken cancellationToken)
         {
             var time = services.GetRequiredService<TimeProvider>();
-            Task<HealthCheckResult> run;
+            var lifetime = RunLifetime(context.Registration);
+            Run run;
             lock (_lock)
             {
-                if (_run is null || (_run.IsCompleted && time.GetElapsedTime(Volatile.Read(ref _endedAt)) >= FreshFor))
+                if (_run is null || !_run.Answers(time, lifetime))
                 {
-                    _run = RunAsync(create(services), context, time);
+                    // Its own scope, not the probe's: the probe's ends when the probe does (its timeout included), while
+                    // the run goes on for the probes that joined it.
+                    _run = Run.Start(create, services.GetRequiredService<IServiceScopeFactory>(), context, time, lifetime);
                 }
                 run = _run;
             }
             // A probe that gives up (the check's timeout) leaves the run to end for the others.
-            return run.WaitAsync(cancellationToken);
+            return run.Result.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>One run of a check, in a scope of its own that ends with it.</summary>
+    private sealed class Run
+    {
+        private readonly long _startedAt;
+        private long _endedAt;
+
+        private Run(long startedAt) => _startedAt = startedAt;
+
+        public Task<HealthCheckResult> Result { get; private set; } = null!;
+
+        public static Run Start(
+            Func<IServiceProvider, IHealthCheck> create, IServiceScopeFactory scopes, HealthCheckContext context, TimeProvider time, TimeSpan lifetime)
+        {
+            var run = new Run(time.GetTimestamp());
+            // On the thread pool: a check's synchronous part must not hold the lock every probe takes.
+            run.Result = Task.Run(() => run.ExecuteAsync(create, scopes, context, time, lifetime));
+            return run;
         }
 
-        private async Task<HealthCheckResult> RunAsync(IHealthCheck check, HealthCheckContext context, TimeProvider time)
+        /// <summary>
+        /// Whether a probe may take this run's result: it ended less than <see cref="FreshFor"/> ago, or it is still going
+        /// and younger than <paramref name="lifetime"/>. Past that, every probe joining it would time out even once the
+        /// dependency is back (a check that ignores cancellation and hangs), so a new run is started instead.
+        /// </summary>
+        public bool Answers(TimeProvider time, TimeSpan lifetime) => Result.IsCompleted
+            ? time.GetElapsedTime(Volatile.Read(ref _endedAt)) < FreshFor
+            : time.GetElapsedTime(_startedAt) < lifetime;
+
+        private async Task<HealthCheckResult> ExecuteAsync(
+            Func<IServiceProvider, IHealthCheck> create, IServiceScopeFactory scopes, HealthCheckContext context, TimeProvider time, TimeSpan lifetime)
         {
             try
             {
-                // Not the first probe's token: its timeout must not end the run every other probe waits on. The check
-                // ends by its store client's own timeout.
-                return await check.CheckHealthAsync(context, CancellationToken.None);
+                await using var scope = scopes.CreateAsyncScope();
+                // Not the first probe's token: its timeout must not end the run every other probe waits on. The run's own
+                // ends with its lifetime, when no probe joins it any more, as a lone probe's timeout would have.
+                using var expiry = new CancellationTokenSource(lifetime, time);
+                return await create(scope.ServiceProvider).CheckHealthAsync(context, expiry.Token);
             }
             finally
             {

@@ -34,10 +34,11 @@ public sealed class RateLimitingMiddleware(
         context.Request.Headers.Remove(FrontEndVouching.ClientAddressHeader);
         // Replaces whatever the client sent under that name: Users locks failed sign-ins per email and site by it.
         context.Request.Headers[ClientNetworks.Header] = network.Site;
-        // An anonymous IPv6 client also spends its /48's budget: a site's holder has 65,536 /64s.
+        // An anonymous IPv6 client also spends its /48's budget (a site's holder has 65,536 /64s), unless it is set to 0.
+        var siteBudget = settings.AnonymousSitePermitsPerWindow > 0 ? network.SharedBudget : null;
         var decision = userId is not null ? limiter.Acquire($"user:{userId}", settings.AuthenticatedPermitsPerWindow)
             : network.IsFrontEnd ? limiter.Acquire(network.Key, settings.FrontEndPermitsPerWindow)
-            : limiter.Acquire(network.Key, settings.AnonymousPermitsPerWindow, network.SharedBudget, settings.AnonymousSitePermitsPerWindow);
+            : limiter.Acquire(network.Key, settings.AnonymousPermitsPerWindow, siteBudget, settings.AnonymousSitePermitsPerWindow);
         if (decision.Allowed)
         {
             await next(context);
