@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using StreamBets.Contracts;
@@ -10,7 +12,7 @@ using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
 
 namespace StreamBets.Pools.IntegrationTests;
 
-/// <summary>Settlement's "Calculate Payouts" and the BetEngine's GetPool, over a real HTTP/2 channel to the grpc endpoint.</summary>
+/// <summary>Settlement's "Calculate Payouts" and GetPool (the BetEngine's and Settlement's), over a real HTTP/2 channel to the grpc endpoint.</summary>
 public sealed class CalculatePayoutsGrpcTests(PoolsApp app, ITestOutputHelper output) : IClassFixture<PoolsApp>
 {
     private const int ChunkSize = 10_000;
@@ -123,6 +125,29 @@ public sealed class CalculatePayoutsGrpcTests(PoolsApp app, ITestOutputHelper ou
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
     }
+
+    [Fact]
+    public async Task GetPool_names_the_streamer_the_channel_is_linked_to_now_and_nobody_once_it_is_unlinked()
+    {
+        using var opener = app.NewStreamer(out var openerId);
+        using var admin = app.Admin();
+        var pool = await opener.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        var channel = pool.Channel.ChannelId;
+        var newOwnerId = Guid.NewGuid();
+
+        var whileTheOpeners = await SnapshotAsync(pool);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = newOwnerId })).StatusCode);
+        var afterTheMove = await SnapshotAsync(pool);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}?ownerId={newOwnerId}")).StatusCode);
+        var afterTheUnlink = await SnapshotAsync(pool);
+
+        // The owner is whoever runs the pool now; the creator stays who opened it.
+        Assert.Equal((openerId.ToString(), openerId.ToString()), (whileTheOpeners.ChannelOwnerId, whileTheOpeners.CreatedBy));
+        Assert.Equal((newOwnerId.ToString(), openerId.ToString()), (afterTheMove.ChannelOwnerId, afterTheMove.CreatedBy));
+        Assert.Equal(("", openerId.ToString()), (afterTheUnlink.ChannelOwnerId, afterTheUnlink.CreatedBy));
+    }
+
+    private async Task<PoolSnapshot> SnapshotAsync(PoolJson pool) => await Client.GetPoolAsync(new GetPoolRequest { PoolId = pool.Id.ToString() });
 
     private async Task<PoolJson> ResolvedPoolAsync(int winner)
     {

@@ -144,14 +144,16 @@ public sealed class SettlementStack : IAsyncLifetime
         return client;
     }
 
-    /// <summary>Creates (and so opens) a pool through the Pools API, by default as the stack's admin, on a channel of its own.</summary>
-    /// <summary>A pool opened by the admin, or by the given streamer on a channel the admin links to them first.</summary>
-    public async Task<TestPool> NewPoolAsync(int outcomes = 2, (Guid Id, HttpClient Pools)? streamer = null)
+    /// <summary>
+    /// Creates (and so opens) a pool through the Pools API, by default as the stack's admin, on
+    /// <paramref name="channelId"/> or a channel of its own; as the given streamer, on a channel the admin links to them first.
+    /// </summary>
+    public async Task<TestPool> NewPoolAsync(int outcomes = 2, (Guid Id, HttpClient Pools)? streamer = null, string? channelId = null)
     {
-        var channelId = $"chan-{Guid.NewGuid():N}";
+        channelId ??= $"chan-{Guid.NewGuid():N}";
         if (streamer is { } owner)
         {
-            (await PoolsHttp.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channelId}", new { ownerId = owner.Id })).EnsureSuccessStatusCode();
+            await LinkChannelAsync(channelId, owner.Id);
         }
         var response = await (streamer?.Pools ?? PoolsHttp).PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, 1, 1_000_000, channelId: channelId));
         if (!response.IsSuccessStatusCode)
@@ -161,6 +163,10 @@ public sealed class SettlementStack : IAsyncLifetime
         var pool = (await response.Content.ReadFromJsonAsync<PoolOnly>())!;
         return new TestPool(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], pool.RakeBasisPoints);
     }
+
+    /// <summary>Links the Twitch channel to the streamer as an operator does, moving it from whoever had it.</summary>
+    public async Task LinkChannelAsync(string channelId, Guid ownerId) =>
+        (await PoolsHttp.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channelId}", new { ownerId })).EnsureSuccessStatusCode();
 
     public Task LockAsync(Guid poolId) => PostAsync($"/api/pools/{poolId}/lock", null);
 

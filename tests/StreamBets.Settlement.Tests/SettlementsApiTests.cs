@@ -40,6 +40,40 @@ public sealed class SettlementsApiTests(SettlementStack stack)
     }
 
     [Fact]
+    public async Task A_settlement_is_the_channels_current_streamers_to_read_not_the_streamers_the_channel_left()
+    {
+        var (openerId, newOwnerId, channel) = (Guid.NewGuid(), Guid.NewGuid(), $"chan-{Guid.NewGuid():N}");
+        var pool = await StreamersPoolAsync(openerId, channel);
+        var users = await stack.FundedUsersAsync(2, 5_000);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        // An operator moves the channel; its new streamer runs the pool their predecessor opened (docs/pools.md).
+        await stack.LinkChannelAsync(channel, newOwnerId);
+        using var newOwnersPools = StreamerPools(newOwnerId);
+        (await newOwnersPools.PostAsync($"/api/pools/{pool.Id}/lock", null)).EnsureSuccessStatusCode();
+        (await newOwnersPools.PostAsJsonAsync($"/api/pools/{pool.Id}/resolve", new { winningOutcomeIds = new[] { pool.Outcomes[0] } })).EnsureSuccessStatusCode();
+        await stack.WaitSettledAsync(pool.Id);
+        using var newOwner = stack.SettlementClient(newOwnerId, "streamer");
+        using var opener = stack.SettlementClient(openerId, "streamer");
+        using var stranger = stack.SettlementClient(Guid.NewGuid(), "streamer");
+        using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+
+        var newOwnersView = await newOwner.GetAsync($"/api/settlements/{pool.Id}");
+        var openersView = await opener.GetAsync($"/api/settlements/{pool.Id}");
+
+        Assert.Equal(HttpStatusCode.OK, newOwnersView.StatusCode);
+        Assert.Equal("settled", (await newOwnersView.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        // The streamer who opened the pool is told what any other streamer is: nothing, not even that it exists.
+        var openersRefusal = await RefusalAsync(openersView);
+        Assert.Equal((HttpStatusCode.NotFound, "https://streambets.dev/problems/settlement-not-found"), (openersRefusal.Status, openersRefusal.Type));
+        Assert.Equal(await RefusalAsync(stranger, pool.Id), openersRefusal);
+
+        // Unlinked, the channel's pools are nobody's but the admins'.
+        (await stack.PoolsHttp.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}?ownerId={newOwnerId}")).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.NotFound, (await newOwner.GetAsync($"/api/settlements/{pool.Id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/api/settlements/{pool.Id}")).StatusCode);
+    }
+
+    [Fact]
     public async Task An_admin_lists_settlements_of_a_status_newest_first_a_page_at_a_time()
     {
         var pools = new List<Guid>();
@@ -149,11 +183,27 @@ public sealed class SettlementsApiTests(SettlementStack stack)
         Assert.Equal("https://streambets.dev/problems/settlement-not-failed", problem.GetProperty("type").GetString());
     }
 
-    /// <summary>A pool the streamer opened on their own channel.</summary>
-    private async Task<TestPool> StreamersPoolAsync(Guid streamerId)
+    /// <summary>A pool the streamer opened on their own channel (<paramref name="channelId"/>, or a new one).</summary>
+    private async Task<TestPool> StreamersPoolAsync(Guid streamerId, string? channelId = null)
     {
-        using var streamerPools = new HttpClient { BaseAddress = stack.PoolsHttp.BaseAddress };
-        streamerPools.DefaultRequestHeaders.Authorization = new("Bearer", Testing.TestTokens.Shared.Token(streamerId, "streamer"));
-        return await stack.NewPoolAsync(streamer: (streamerId, streamerPools));
+        using var streamerPools = StreamerPools(streamerId);
+        return await stack.NewPoolAsync(streamer: (streamerId, streamerPools), channelId: channelId);
+    }
+
+    /// <summary>A client of the Pools API acting as the streamer.</summary>
+    private HttpClient StreamerPools(Guid streamerId)
+    {
+        var client = new HttpClient { BaseAddress = stack.PoolsHttp.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", Testing.TestTokens.Shared.Token(streamerId, "streamer"));
+        return client;
+    }
+
+    private static async Task<(HttpStatusCode Status, string? Type, string? Detail)> RefusalAsync(HttpClient client, Guid poolId) =>
+        await RefusalAsync(await client.GetAsync($"/api/settlements/{poolId}"));
+
+    private static async Task<(HttpStatusCode Status, string? Type, string? Detail)> RefusalAsync(HttpResponseMessage response)
+    {
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return (response.StatusCode, problem.GetProperty("type").GetString(), problem.GetProperty("detail").GetString());
     }
 }

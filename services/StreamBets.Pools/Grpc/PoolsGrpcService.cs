@@ -4,6 +4,7 @@ using StreamBets.Contracts;
 using StreamBets.Contracts.Pools;
 using StreamBets.Pools.Data;
 using StreamBets.Pools.Lifecycle;
+using StreamBets.Pools.Management;
 using StreamBets.Pools.Payouts;
 using Domain = StreamBets.Pools.Lifecycle;
 using Proto = StreamBets.Contracts.Pools;
@@ -11,10 +12,11 @@ using Proto = StreamBets.Contracts.Pools;
 namespace StreamBets.Pools.Grpc;
 
 /// <summary>
-/// Pools for other services (see pools.proto): the pool as the BetEngine validates bets against it, and the payouts
-/// Settlement pays, streamed chunk by chunk through a <see cref="PayoutRun"/> in constant memory.
+/// Pools for other services (see pools.proto): the pool as the BetEngine validates bets against it (and as Settlement
+/// learns who runs it), and the payouts Settlement pays, streamed chunk by chunk through a <see cref="PayoutRun"/> in
+/// constant memory.
 /// </summary>
-public sealed class PoolsGrpcService(PoolStore store) : Proto.Pools.PoolsBase
+public sealed class PoolsGrpcService(PoolStore store, ChannelOwners channelOwners) : Proto.Pools.PoolsBase
 {
     public const int MaxBetsPerChunk = 10_000;
     private const int GuidBytes = 16;
@@ -33,6 +35,8 @@ public sealed class PoolsGrpcService(PoolStore store) : Proto.Pools.PoolsBase
             RakeBasisPoints = pool.RakeBasisPoints,
             Channel = stored.Channel.ToString(),
             CreatedBy = stored.CreatedBy.ToString(),
+            // Who runs the pool now: the owner the management checks read, so Settlement shows its settlement to them.
+            ChannelOwnerId = await channelOwners.OwnerOfAsync(stored.Channel, context.CancellationToken) is { } owner ? owner.ToString() : "",
             Version = stored.Version,
         };
         if (pool.LocksAt is { } locksAt)

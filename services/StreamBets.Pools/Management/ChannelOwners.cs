@@ -21,13 +21,30 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, IOu
     /// <summary>Advisory lock class of one channel's links and unlinks (see <see cref="ChangeOneAtATimeAsync"/>).</summary>
     private const int LinkLockClass = 7304;
 
+    private const string SelectOwner = "SELECT owner_id FROM channel_owners WHERE channel = $1";
+
     /// <summary>
     /// The channel's owner, with its row locked until <paramref name="transaction"/> ends: a link or unlink that would
     /// move the channel waits for the transaction, or the transaction waits for it and reads the new owner.
     /// </summary>
     public async Task<Guid?> OwnerOfAsync(NpgsqlTransaction transaction, Channel channel, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT owner_id FROM channel_owners WHERE channel = $1 FOR SHARE", transaction.Connection, transaction);
+        await using var command = new NpgsqlCommand(SelectOwner + " FOR SHARE", transaction.Connection, transaction);
+        return await ReadOwnerAsync(command, channel, cancellationToken);
+    }
+
+    /// <summary>
+    /// The channel's owner as of now, without a lock: for answers that report who runs the channel's pools (GetPool).
+    /// A decision that must still hold when its change commits takes the transaction's overload instead.
+    /// </summary>
+    public async Task<Guid?> OwnerOfAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(SelectOwner);
+        return await ReadOwnerAsync(command, channel, cancellationToken);
+    }
+
+    private static async Task<Guid?> ReadOwnerAsync(NpgsqlCommand command, Channel channel, CancellationToken cancellationToken)
+    {
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
         return await command.ExecuteScalarAsync(cancellationToken) is Guid owner ? owner : null;
     }

@@ -6,7 +6,7 @@ using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
 
 namespace StreamBets.Settlement.Apis;
 
-/// <summary>What an operator (or the pool's streamer, without <see cref="LastError"/>) sees of a settlement.</summary>
+/// <summary>What an operator (or the streamer of the pool's channel, without <see cref="LastError"/>) sees of a settlement.</summary>
 public sealed record SettlementView(
     Guid PoolId,
     string Kind,
@@ -39,7 +39,8 @@ public sealed record SettlementView(
 public sealed record SettlementPageView(IReadOnlyList<SettlementView> Items, string? NextCursor);
 
 /// <summary>
-/// /api/settlements: an operator's window on settlement. Admins list them all and see every pool's, a streamer the pools they created.
+/// /api/settlements: an operator's window on settlement. Admins list them all and see every pool's; a streamer sees the
+/// pools of the channels linked to them now, the pools they run (docs/pools.md), whoever created them.
 /// Admins may send a failed settlement back to run once its cause is fixed (paying again is safe: see docs/settlement.md).
 /// </summary>
 public static partial class SettlementsApi
@@ -104,16 +105,17 @@ public static partial class SettlementsApi
         {
             try
             {
-                if (!await CreatedPoolAsync(user, poolId, pools, cancellationToken))
+                if (!await RunsPoolAsync(user, poolId, pools, cancellationToken))
                 {
-                    // Someone else's pool answers as an unknown one: its existence is not the caller's business.
+                    // Someone else's pool answers as an unknown one: its existence is not the caller's business. So does
+                    // a pool on a channel that has left the caller, though they opened it: its new owner resolved it.
                     return NotFound(poolId);
                 }
             }
             catch (RpcException) when (!cancellationToken.IsCancellationRequested)
             {
-                // Who created the pool is Pools' to say; while it cannot (down, slow, or failing: whatever the status), the
-                // streamer retries rather than gets a 500.
+                // Whose channel the pool is on is Pools' to say; while it cannot (down, slow, or failing: whatever the
+                // status), the streamer retries rather than gets a 500.
                 return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Pools unavailable",
                     detail: "The pool's owner could not be checked just now; try again in a few seconds.", type: ProblemTypeBase + "dependency-unavailable");
             }
@@ -143,12 +145,16 @@ public static partial class SettlementsApi
                 detail: "Only a failed settlement can be requeued; a due or running one runs by itself.", type: ProblemTypeBase + "settlement-not-failed");
     }
 
-    private static async Task<bool> CreatedPoolAsync(ClaimsPrincipal user, Guid poolId, PoolsClient pools, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether the streamer runs the pool: its channel is linked to them now. The rule Pools applies to lock, resolve and
+    /// cancel it, so the streamer who resolved a pool reads its settlement and one the channel has left does not.
+    /// </summary>
+    private static async Task<bool> RunsPoolAsync(ClaimsPrincipal user, Guid poolId, PoolsClient pools, CancellationToken cancellationToken)
     {
         try
         {
             var pool = await pools.GetPoolAsync(new Contracts.Pools.GetPoolRequest { PoolId = poolId.ToString() }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
-            return Guid.TryParse(pool.CreatedBy, out var creator) && creator == user.GetUserId();
+            return Guid.TryParse(pool.ChannelOwnerId, out var owner) && owner == user.GetUserId();
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
@@ -158,7 +164,7 @@ public static partial class SettlementsApi
 
     private static ProblemHttpResult NotFound(Guid poolId) => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound, title: "Settlement not found",
-        detail: $"No settlement is known for pool {poolId}: the pool is unknown, not yet resolved or cancelled, or not yours.",
+        detail: $"No settlement is known for pool {poolId}: the pool is unknown, not yet resolved or cancelled, or not on a channel linked to you.",
         type: ProblemTypeBase + "settlement-not-found");
 
     [LoggerMessage(EventId = 3101, EventName = "SettlementRequeued", Level = LogLevel.Information, Message = "Admin {AdminId} requeued the failed settlement of pool {PoolId}")]
