@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.IdentityModel.JsonWebTokens;
 using StreamBets.Users.Accounts;
+using StreamBets.Users.Apis;
 using StreamBets.Users.Auth;
 
 namespace StreamBets.Users.Tests;
@@ -125,6 +126,112 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
         using var anyone = app.CreateClient();
         Assert.Equal(HttpStatusCode.Unauthorized, (await anyone.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken = tokens.RefreshToken })).StatusCode);
     }
+
+    [Fact]
+    public async Task A_sign_in_while_the_streamer_is_demoted_never_gets_a_working_streamer_token()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "streamer" })).StatusCode);
+        await using var pause = await PauseDemotionAsync(player.Id);
+
+        // The demotion holds the user's row and has not yet written the role nor ended the sessions when the streamer
+        // signs in (the sign-in read the account as a streamer's), and commits before the sign-in does.
+        var demotion = admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
+        await pause.HeldAsync(demotion);
+        var signIn = app.LoginAsync(player.Email, player.Password);
+        await app.BlockedOrDoneAsync(signIn, "wait_event <> 'advisory'");
+        await pause.ReleaseAsync();
+        Assert.Equal(HttpStatusCode.OK, (await demotion).StatusCode);
+        var tokens = await signIn;
+
+        // Either the sign-in waited for the demotion and read the player role, or its session was ended with the others.
+        using var signedIn = app.ClientFor(tokens.AccessToken);
+        var channels = await signedIn.GetAsync("/api/users/me/channels");
+        Assert.True(channels.StatusCode == HttpStatusCode.Unauthorized || (tokens.Role == "player" && channels.StatusCode == HttpStatusCode.Forbidden),
+            $"A {tokens.Role} token issued during the demotion answered {channels.StatusCode} on a streamer's endpoint.");
+    }
+
+    [Fact]
+    public async Task A_demotion_while_the_streamer_signs_in_ends_the_session_being_started()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "streamer" })).StatusCode);
+        await using var pause = await app.PauseWritesAsync("sessions", $"NEW.user_id = '{player.Id}'", "INSERT");
+
+        // The sign-in has checked the password and read the account, its session not yet inserted, when the demotion is
+        // sent; the sign-in commits after the demotion has done what it can.
+        var signIn = app.LoginAsync(player.Email, player.Password);
+        await pause.HeldAsync(signIn);
+        var demotion = admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
+        await app.BlockedOrDoneAsync(demotion, "wait_event <> 'advisory'");
+        await pause.ReleaseAsync();
+        var tokens = await signIn;
+        Assert.Equal(HttpStatusCode.OK, (await demotion).StatusCode);
+
+        using var signedIn = app.ClientFor(tokens.AccessToken);
+        var channels = await signedIn.GetAsync("/api/users/me/channels");
+        Assert.True(channels.StatusCode == HttpStatusCode.Unauthorized || (tokens.Role == "player" && channels.StatusCode == HttpStatusCode.Forbidden),
+            $"A {tokens.Role} token issued during the demotion answered {channels.StatusCode} on a streamer's endpoint.");
+    }
+
+    [Fact]
+    public async Task A_refresh_while_the_streamer_is_demoted_never_gets_a_working_streamer_token()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "streamer" })).StatusCode);
+        await using var pause = await PauseDemotionAsync(player.Id);
+
+        var demotion = admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
+        await pause.HeldAsync(demotion);
+        using var anyone = app.CreateClient();
+        var refresh = anyone.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken = player.Tokens.RefreshToken });
+        await app.BlockedOrDoneAsync(refresh, "wait_event <> 'advisory'");
+        await pause.ReleaseAsync();
+        Assert.Equal(HttpStatusCode.OK, (await demotion).StatusCode);
+        var refreshed = await refresh;
+
+        // The refresh read the streamer role before the demotion wrote it: the demotion then ends the session it rotated.
+        Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        var tokens = (await refreshed.Content.ReadFromJsonAsync<TokenResponse>())!;
+        using var refreshedClient = app.ClientFor(tokens.AccessToken);
+        var channels = await refreshedClient.GetAsync("/api/users/me/channels");
+        Assert.True(channels.StatusCode == HttpStatusCode.Unauthorized || (tokens.Role == "player" && channels.StatusCode == HttpStatusCode.Forbidden),
+            $"A {tokens.Role} token refreshed during the demotion answered {channels.StatusCode} on a streamer's endpoint.");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anyone.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken = tokens.RefreshToken })).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_deposit_does_not_wait_for_a_demotion_of_its_player()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "streamer" })).StatusCode);
+        await using var pause = await PauseDemotionAsync(player.Id);
+
+        var demotion = admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
+        await pause.HeldAsync(demotion);
+        // The deposit's record references the user's row: its foreign-key check must not wait for the demotion's lock.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users/me/wallet/sandbox-deposit")
+        {
+            Headers = { { WalletApi.IdempotencyKeyHeader, $"deposit-{Guid.NewGuid()}" } },
+            Content = JsonContent.Create(new { amountMinor = 1_000 }),
+        };
+        var deposit = player.Client.SendAsync(request);
+        await app.BlockedOrDoneAsync(deposit, "wait_event <> 'advisory'");
+        var depositedDuringDemotion = deposit.IsCompleted;
+        await pause.ReleaseAsync();
+
+        Assert.True(depositedDuringDemotion, "The deposit waited for the demotion holding its player's row.");
+        Assert.Equal(HttpStatusCode.OK, (await deposit).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await demotion).StatusCode);
+    }
+
+    /// <summary>Holds a demotion of the user inside its transaction: the user's row locked, the role not yet written.</summary>
+    private Task<WritePause> PauseDemotionAsync(Guid userId) =>
+        app.PauseWritesAsync("users", $"NEW.id = '{userId}' AND OLD.role = 'streamer' AND NEW.role <> 'streamer'");
 
     /// <summary>
     /// A trigger that fails the first statement revoking the user's sessions, once: its count is a sequence, which a

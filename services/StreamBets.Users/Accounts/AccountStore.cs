@@ -50,9 +50,22 @@ public sealed class AccountStore(NpgsqlDataSource db)
     public Task<UserAccount?> SetRoleAsync(Guid id, string role, DateTimeOffset now, CancellationToken cancellationToken) =>
         SingleAsync(db.CreateCommand(SetRoleSql).With(id).With(role).With(now), cancellationToken);
 
-    /// <summary>The account, its row locked for the rest of the caller's transaction; null when it does not exist.</summary>
+    /// <summary>
+    /// The account, its row locked against other changes for the rest of the caller's transaction; null when it does not
+    /// exist. FOR NO KEY UPDATE, not FOR UPDATE: inserts that reference the user (a sign-in's session, a deposit, a KYC
+    /// check) take FOR KEY SHARE on the row to check their foreign key, and would all wait for the transaction.
+    /// </summary>
     public static Task<UserAccount?> LockByIdAsync(NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
-        SingleAsync(new NpgsqlCommand($"SELECT {Columns} FROM users WHERE id = $1 FOR UPDATE", transaction.Connection, transaction).With(id), cancellationToken);
+        SingleAsync(new NpgsqlCommand($"SELECT {Columns} FROM users WHERE id = $1 FOR NO KEY UPDATE", transaction.Connection, transaction).With(id), cancellationToken);
+
+    /// <summary>
+    /// The account as a session starting in the caller's transaction sees it, its row share-locked until that
+    /// transaction ends; null when it does not exist. FOR SHARE conflicts with <see cref="LockByIdAsync"/> (FOR KEY SHARE
+    /// would not): a role change under way is waited for and its role read, and a role change that comes later waits
+    /// for the session to commit and then sees it. Sign-ins of one user share the lock.
+    /// </summary>
+    public static Task<UserAccount?> ShareLockByIdAsync(NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
+        SingleAsync(new NpgsqlCommand($"SELECT {Columns} FROM users WHERE id = $1 FOR SHARE", transaction.Connection, transaction).With(id), cancellationToken);
 
     /// <summary>The same in the caller's transaction.</summary>
     public static Task<UserAccount?> SetRoleAsync(NpgsqlTransaction transaction, Guid id, string role, DateTimeOffset now, CancellationToken cancellationToken) =>

@@ -84,9 +84,20 @@ public sealed partial class Authenticator(
         }
         await throttle.ResetAsync(email, source, cancellationToken);
 
-        var grant = await sessions.StartAsync(account.Id, now, cancellationToken);
-        LogLoggedIn(logger, account.Id, grant.SessionId);
-        return Tokens(account, grant);
+        // The token's role is read where its session starts, the account's row share-locked: a demotion under way (it
+        // holds the row, Profiles.ChangeRoleAsync) is waited for and its role read; one that comes later waits for this
+        // session to commit and then ends it with the others. Read before the slow hash instead, the role could be one a
+        // demotion removed while the session, not yet committed, escaped its revocation.
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await AccountStore.ShareLockByIdAsync(transaction, account.Id, cancellationToken) is not { } signedIn)
+        {
+            return Problems.InvalidCredentials();
+        }
+        var grant = await sessions.StartAsync(transaction, signedIn.Id, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        LogLoggedIn(logger, signedIn.Id, grant.SessionId);
+        return Tokens(signedIn, grant);
     }
 
     public async Task<Outcome<TokenResponse>> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
@@ -128,7 +139,11 @@ public sealed partial class Authenticator(
             return Problems.SessionLimitReached((int)minutes);
         }
 
-        // Role and display name are read afresh, so a granted role reaches the token at the next refresh.
+        // Role and display name are read afresh, so a granted role reaches the token at the next refresh. No lock on the
+        // account is needed against a demotion: it revokes this session in its transaction, and this refresh holds the
+        // session's row (FindForRotationAsync), so a demotion that committed first left the session revoked (refused
+        // above) and one still running commits after this refresh and revokes the rotated session. Locking the account
+        // here, after the session, would deadlock with a demotion holding the account and waiting for the session.
         var account = await AccountStore.FindByIdAsync(transaction, presented.UserId, cancellationToken);
         if (account is null)
         {

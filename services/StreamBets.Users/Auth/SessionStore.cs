@@ -21,18 +21,25 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
 {
     public TimeSpan RefreshTokenReuseInterval => options.Value.RefreshTokenReuseInterval;
 
-    public async Task<SessionGrant> StartAsync(Guid userId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a session in the caller's transaction, which has read the account the session's tokens speak for
+    /// (<see cref="Accounts.AccountStore.ShareLockByIdAsync"/>): the session and its first refresh token, in one round trip.
+    /// </summary>
+    public async Task<SessionGrant> StartAsync(NpgsqlTransaction transaction, Guid userId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var sessionId = Guid.CreateVersion7(now);
         var sessionExpires = now + options.Value.SessionLifetime;
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var insert = new NpgsqlCommand("INSERT INTO sessions (id, user_id, started_at, expires_at) VALUES ($1, $2, $3, $4)", connection, transaction))
+        var (insertToken, grant) = NewRefreshToken(sessionId, sessionExpires, now, issuedFrom: null);
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
         {
-            await insert.With(sessionId).With(userId).With(now).With(sessionExpires).ExecuteNonQueryAsync(cancellationToken);
-        }
-        var grant = await IssueRefreshTokenAsync(transaction, sessionId, sessionExpires, now, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("INSERT INTO sessions (id, user_id, started_at, expires_at) VALUES ($1, $2, $3, $4)")
+                    .With(sessionId).With(userId).With(now).With(sessionExpires),
+                insertToken,
+            },
+        };
+        await batch.ExecuteNonQueryAsync(cancellationToken);
         return grant;
     }
 
@@ -125,11 +132,17 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
     /// </summary>
     public async Task<SessionGrant> RotateAsync(NpgsqlTransaction transaction, PresentedRefreshToken presented, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using (var use = new NpgsqlCommand("UPDATE refresh_tokens SET used_at = coalesce(used_at, $2) WHERE token_hash = $1", transaction.Connection, transaction))
+        var (insertSuccessor, grant) = NewRefreshToken(presented.SessionId, presented.SessionExpiresAt, now, issuedFrom: presented.Hash);
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
         {
-            await use.With(presented.Hash).With(now).ExecuteNonQueryAsync(cancellationToken);
-        }
-        return await IssueRefreshTokenAsync(transaction, presented.SessionId, presented.SessionExpiresAt, now, cancellationToken, issuedFrom: presented.Hash);
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("UPDATE refresh_tokens SET used_at = coalesce(used_at, $2) WHERE token_hash = $1").With(presented.Hash).With(now),
+                insertSuccessor,
+            },
+        };
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return grant;
     }
 
     public static async Task RevokeAsync(NpgsqlTransaction transaction, Guid sessionId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
@@ -189,15 +202,14 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         return await revoke.With(sessionId).With(userId).With(now).With(reason).ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    private async Task<SessionGrant> IssueRefreshTokenAsync(
-        NpgsqlTransaction transaction, Guid sessionId, DateTimeOffset sessionExpires, DateTimeOffset now, CancellationToken cancellationToken, byte[]? issuedFrom = null)
+    /// <summary>A new refresh token of the session, never valid past its end, and the insert that stores its hash.</summary>
+    private (NpgsqlBatchCommand Insert, SessionGrant Grant) NewRefreshToken(Guid sessionId, DateTimeOffset sessionExpires, DateTimeOffset now, byte[]? issuedFrom)
     {
         var (token, hash) = RefreshTokens.Create();
         var expires = Min(now + options.Value.RefreshTokenLifetime, sessionExpires);
-        await using var insert = new NpgsqlCommand(
-            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at, issued_from) VALUES ($1, $2, $3, $4, $5)", transaction.Connection, transaction);
-        await insert.With(hash).With(sessionId).With(now).With(expires).With(issuedFrom).ExecuteNonQueryAsync(cancellationToken);
-        return new SessionGrant(sessionId, sessionExpires, token, expires);
+        var insert = new NpgsqlBatchCommand("INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at, issued_from) VALUES ($1, $2, $3, $4, $5)")
+            .With(hash).With(sessionId).With(now).With(expires).With(issuedFrom);
+        return (insert, new SessionGrant(sessionId, sessionExpires, token, expires));
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

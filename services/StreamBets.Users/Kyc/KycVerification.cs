@@ -28,7 +28,8 @@ public sealed class KycVerification(
 {
     /// <summary>
     /// How long a start's claim blocks other starts before it counts as left by a start that died. Longer than a provider
-    /// call can take: Onfido's two POSTs are each cut off by the standard resilience handler's 30 s total timeout.
+    /// call can take: Onfido's two POSTs get one attempt each, cut off by the standard resilience handler's 10 s attempt
+    /// timeout (<see cref="OnfidoKycProvider.AddHttpClient"/>), so about 20 s in all.
     /// </summary>
     public static readonly TimeSpan ClaimLifetime = TimeSpan.FromMinutes(2);
 
@@ -134,7 +135,7 @@ public sealed class KycVerification(
             cancellationToken.ThrowIfCancellationRequested();
             // Once sent, the call is not abandoned when the client goes: the provider may have started (and billed) the
             // check already, and only its answer lets it be recorded. So it gets no token of the request; the provider's
-            // own timeout bounds it (Onfido's client cuts each of its two POSTs off after 30 s, within ClaimLifetime).
+            // own timeout bounds it (Onfido's client cuts each of its two POSTs off after 10 s, within ClaimLifetime).
             providerCheckId = await provider.StartCheckAsync(
                 new KycApplicant(userId, account.Email, request.FirstName!.Trim(), request.LastName!.Trim(), account.DateOfBirth, account.Country),
                 CancellationToken.None);

@@ -31,7 +31,9 @@ public sealed class OnfidoKycProvider(IHttpClientFactory httpClients, IOptions<K
 
     /// <summary>
     /// The client's resilience handler retries reads only: a POST that timed out may have created its applicant or
-    /// check at Onfido, and a second one would create another, whose webhooks name a check we never stored.
+    /// check at Onfido, and a second one would create another, whose webhooks name a check we never stored. The rest is
+    /// the standard handler's defaults: each attempt is cut off after 10 s (so a POST, its only attempt, too), and a
+    /// read's retries end within 30 s in all.
     /// </summary>
     public static void AddHttpClient(IServiceCollection services, OnfidoOptions onfido) =>
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt a client out of the defaults.
