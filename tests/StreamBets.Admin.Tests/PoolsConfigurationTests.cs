@@ -3,6 +3,7 @@ using System.Text.Json;
 using Bunit;
 using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Operations;
+using StreamBets.Testing;
 
 namespace StreamBets.Admin.Tests;
 
@@ -98,31 +99,12 @@ public sealed class PoolsConfigurationTests : ConsoleTest
         page.WaitForAssertion(() => Assert.Equal("500", page.Find("#rake").GetAttribute("value")));
 
         page.Find("#template-id").Change("emoji");
-        page.Find("#template-title").Change(AsTypedInABrowser(page.Find("#template-title"), question));
+        page.Find("#template-title").Change(BrowserTyping.Typed(question, page.Find("#template-title").GetAttribute("maxlength")));
         page.Find("#template-outcomes").Change("Blue\nRed");
         await page.Find("[data-testid=template-form]").SubmitAsync();
 
         using var body = JsonDocument.Parse(Gateway.BodyOf("PUT /api/pools/admin/templates/emoji")!);
         Assert.Equal(question, body.RootElement.GetProperty("title").GetString());
-    }
-
-    /// <summary>What a browser lets be typed into <paramref name="input"/>: its maxlength counts UTF-16 units.</summary>
-    private static string AsTypedInABrowser(AngleSharp.Dom.IElement input, string text)
-    {
-        if (input.GetAttribute("maxlength") is not { } limit)
-        {
-            return text;
-        }
-        var typed = new System.Text.StringBuilder();
-        foreach (var rune in text.EnumerateRunes())
-        {
-            if (typed.Length + rune.Utf16SequenceLength > int.Parse(limit, System.Globalization.CultureInfo.InvariantCulture))
-            {
-                break;
-            }
-            typed.Append(rune.ToString());
-        }
-        return typed.ToString();
     }
 
     private IRenderedComponent<PoolSettings> ConfigPage()

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
+using StreamBets.Testing;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -90,7 +91,7 @@ public sealed class ChannelOwnerRunsPoolsTests(PoolsApp app) : IClassFixture<Poo
         using var admin = app.Admin();
         using var owner = app.ClientFor(ownerId, "streamer");
         var pool = await OpenPoolAsync(admin, owner, ownerId, channel, lockedFirst: false);
-        await using var pause = await app.PauseWritesAsync("pools", $"NEW.id = '{Id(pool)}'", operation: "UPDATE");
+        await using var pause = await app.PauseWritesAsync("pools", $"NEW.id = '{Id(pool)}'", "UPDATE");
 
         // The owner's lock has passed the owner check and waits to save the pool.
         var locking = ActAsync(owner, pool, "lock");

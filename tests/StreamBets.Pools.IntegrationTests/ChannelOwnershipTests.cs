@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
+using StreamBets.Testing;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -112,11 +113,7 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         var (streamerId, channel) = (Guid.NewGuid(), Requests.NewChannel());
         using var admin = app.Admin();
         // poolsdb refuses this channel's history row, as a full disk or a broken connection would.
-        await app.ExecuteAsync($"""
-            CREATE FUNCTION refuse_{channel}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN IF NEW.subject = 'twitch:{channel}' THEN RAISE EXCEPTION 'history unavailable'; END IF; RETURN NEW; END $$;
-            CREATE TRIGGER refuse_{channel} BEFORE INSERT ON admin_changes FOR EACH ROW EXECUTE FUNCTION refuse_{channel}();
-            """);
+        await using var refusal = await app.FailWritesAsync("INSERT", "admin_changes", $"NEW.subject = 'twitch:{channel}'", "history unavailable");
 
         var linked = await admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = streamerId });
 
@@ -124,7 +121,6 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         Assert.DoesNotContain("history unavailable", await linked.Content.ReadAsStringAsync());
         Assert.Empty((await admin.GetFromJsonAsync<ChannelLinkJson[]>($"/api/pools/admin/channels?ownerId={streamerId}"))!);
         Assert.Empty(await app.EventsAsync($"twitch:{channel}"));
-        await app.ExecuteAsync($"DROP TRIGGER refuse_{channel} ON admin_changes; DROP FUNCTION refuse_{channel}();");
     }
 
     [Fact]
@@ -258,7 +254,7 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
         using var admin = app.Admin();
         using var first = app.ClientFor(firstId, "streamer");
         await admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = firstId });
-        await using var pause = await app.PauseWritesAsync("pools", $"NEW.channel_id = '{channel}'");
+        await using var pause = await app.PauseWritesAsync("pools", $"NEW.channel_id = '{channel}'", "INSERT");
 
         // The first streamer's create has checked the channel is theirs and waits to insert its pool.
         var create = first.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
@@ -280,7 +276,7 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
     {
         var (firstId, secondId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());
         using var admin = app.Admin();
-        await using var pause = await app.PauseWritesAsync("admin_changes", $"NEW.subject = 'twitch:{channel}'");
+        await using var pause = await app.PauseWritesAsync("admin_changes", $"NEW.subject = 'twitch:{channel}'", "INSERT");
 
         // The first link has written the channel's row and waits, uncommitted, to write its history row.
         var firstLink = admin.PutAsJsonAsync($"/api/pools/admin/channels/twitch/{channel}", new { ownerId = firstId });

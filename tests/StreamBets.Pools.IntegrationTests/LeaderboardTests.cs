@@ -4,6 +4,7 @@ using Npgsql;
 using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Pools.Management;
+using StreamBets.Testing;
 
 namespace StreamBets.Pools.IntegrationTests;
 

@@ -50,22 +50,13 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
         var stuck = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), window: 60));
         var next = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), window: 61));
         // The first pool due fails every time it is saved (a persistent database error on its row).
-        await app.ExecuteAsync($$"""
-            CREATE FUNCTION refuse_stuck_pool() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN IF NEW.id = '{{stuck.Id}}' THEN RAISE EXCEPTION 'row is stuck'; END IF; RETURN NEW; END $$;
-            CREATE TRIGGER refuse_stuck_pool BEFORE UPDATE ON pools FOR EACH ROW EXECUTE FUNCTION refuse_stuck_pool();
-            """);
-        try
+        await using (await app.FailWritesAsync("UPDATE", "pools", $"NEW.id = '{stuck.Id}'", "row is stuck"))
         {
             app.Clock.Advance(TimeSpan.FromSeconds(62));
 
             Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(next.Id)).State == "locked"),
                 "The pool due after the stuck one was never locked.");
             Assert.Equal("open", (await streamer.GetPoolAsync(stuck.Id)).State);
-        }
-        finally
-        {
-            await app.ExecuteAsync("DROP TRIGGER refuse_stuck_pool ON pools; DROP FUNCTION refuse_stuck_pool();");
         }
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(stuck.Id)).State == "locked"));
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using StreamBets.Testing;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -260,10 +261,11 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         var adminId = Guid.NewGuid();
         using var admin = app.ClientFor(adminId, "admin");
         var version = await admin.ConfigVersionAsync();
-        await RefuseHistoryAsync("refuse_pools", "pools");
-
-        var failed = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, version);
-        await app.ExecuteAsync("DROP TRIGGER refuse_pools ON admin_changes; DROP FUNCTION refuse_pools();");
+        HttpResponseMessage failed;
+        await using (await RefuseHistoryAsync("pools"))
+        {
+            failed = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, version);
+        }
         var retried = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, version);
 
         Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
@@ -306,11 +308,11 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         using var admin = app.ClientFor(adminId, "admin");
         var id = $"gone-{Guid.NewGuid():N}"[..20];
         await admin.PutAsJsonAsync($"/api/pools/admin/templates/{id}", new { title = "Who wins?", outcomes = new[] { "A", "B" }, bettingWindowSeconds = 60 });
-        var trigger = $"refuse_{id.Replace('-', '_')}";
-        await RefuseHistoryAsync(trigger, id);
-
-        var failed = await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
-        await app.ExecuteAsync($"DROP TRIGGER {trigger} ON admin_changes; DROP FUNCTION {trigger}();");
+        HttpResponseMessage failed;
+        await using (await RefuseHistoryAsync(id))
+        {
+            failed = await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
+        }
         var retried = await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
         var repeated = await admin.DeleteAsync($"/api/pools/admin/templates/{id}");
 
@@ -323,12 +325,9 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         Assert.Contains(app.AuditLog.Lines, line => line == $"Admin {adminId} deleted pool template {id}");
     }
 
-    /// <summary>From now on poolsdb refuses <paramref name="subject"/>'s history rows, as a full disk or a broken connection would.</summary>
-    private Task RefuseHistoryAsync(string trigger, string subject) => app.ExecuteAsync($"""
-        CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN IF NEW.subject = '{subject}' THEN RAISE EXCEPTION 'history unavailable'; END IF; RETURN NEW; END $$;
-        CREATE TRIGGER {trigger} BEFORE INSERT ON admin_changes FOR EACH ROW EXECUTE FUNCTION {trigger}();
-        """);
+    /// <summary>Until disposed, poolsdb refuses <paramref name="subject"/>'s history rows, as a full disk or a broken connection would.</summary>
+    private Task<InjectedFault> RefuseHistoryAsync(string subject) =>
+        app.FailWritesAsync("INSERT", "admin_changes", $"NEW.subject = '{subject}'", "history unavailable");
 
     [Fact]
     public async Task A_template_must_describe_a_valid_pool()

@@ -23,7 +23,7 @@ namespace StreamBets.Pools.IntegrationTests;
 /// real time, so the event bus's polling and the sweeper's 1 s ticks run; tests jump it forward to expire windows.
 /// Triggers record, for every pool row change and outbox row, the id of the transaction that wrote it.
 /// </summary>
-public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime
+public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime, IPostgresTestDatabase
 {
     private readonly CancellationTokenSource _stop = new();
     private RedisServer? _redis;

@@ -307,28 +307,11 @@ public sealed class SettlementStack : IAsyncLifetime
         FailWritesAsync("UPDATE", "settlements", $"NEW.pool_id = '{poolId}' AND ({condition})", PostgresErrorCodes.DeadlockDetected, times: 1);
 
     /// <summary>
-    /// Every <paramref name="operation"/> (INSERT or UPDATE) of a <paramref name="table"/> row matching
-    /// <paramref name="condition"/> (SQL over NEW, and OLD for an UPDATE) fails with the SQLSTATE
-    /// <paramref name="sqlState"/> the way a PostgreSQL error does: only the first <paramref name="times"/> of them, or
-    /// all until disposed. Dispose to remove the fault.
+    /// Every <paramref name="operation"/> of a settlementdb <paramref name="table"/> row matching <paramref name="condition"/>
+    /// fails with the SQLSTATE <paramref name="sqlState"/>: see <see cref="WriteFaults.FailWritesAsync(string, string, string, string, string, string, int?)"/>.
     /// </summary>
-    public async Task<InjectedFault> FailWritesAsync(string operation, string table, string condition, string sqlState, int? times = null)
-    {
-        // A sequence counts the matches: nextval is not rolled back with the failed transaction.
-        var name = $"fault_{Guid.NewGuid():N}";
-        await SettlementScalarAsync($"""
-            CREATE SEQUENCE {name};
-            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF nextval('{name}') <= {times ?? long.MaxValue} THEN
-                    RAISE EXCEPTION 'injected settlementdb fault' USING ERRCODE = '{sqlState}';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW WHEN ({condition}) EXECUTE FUNCTION {name}();
-            """);
-        return new InjectedFault(this, name, table);
-    }
+    public Task<InjectedFault> FailWritesAsync(string operation, string table, string condition, string sqlState, int? times = null) =>
+        WriteFaults.FailWritesAsync(SettlementConnectionString, operation, table, condition, "injected settlementdb fault", sqlState, times);
 
     /// <summary>Settlement's events about one pool as published on the bus, oldest first (a republished event keeps its id).</summary>
     public Task<List<PublishedEvent>> PublishedAsync(string eventType, Guid poolId) =>
@@ -350,16 +333,6 @@ public sealed class SettlementStack : IAsyncLifetime
     }
 
     private KeyValuePair<string, string?>[] CommonSettings() => InProcessServices.CommonSettings(RedisConnectionString, BusPrefix);
-
-    public sealed class InjectedFault(SettlementStack stack, string name, string table) : IAsyncDisposable
-    {
-        /// <summary>Whether the fault has fired.</summary>
-        public async Task<bool> FiredAsync() =>
-            await stack.SettlementScalarAsync($"SELECT CASE WHEN is_called THEN 1 ELSE 0 END FROM {name}") == 1;
-
-        public async ValueTask DisposeAsync() =>
-            await stack.SettlementScalarAsync($"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}(); DROP SEQUENCE {name};");
-    }
 
     private sealed record OutcomeOnly(Guid Id);
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.IdentityModel.JsonWebTokens;
+using StreamBets.Testing;
 using StreamBets.Users.Accounts;
 using StreamBets.Users.Apis;
 using StreamBets.Users.Auth;
@@ -113,7 +114,7 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
         var tokens = await RefreshAsync(player.Tokens.RefreshToken);
         using var streamer = app.ClientFor(tokens.AccessToken);
         Assert.Equal(HttpStatusCode.OK, (await streamer.GetAsync("/api/users/me/channels")).StatusCode);
-        await FailFirstRevocationOfSessionsAsync(player.Id); // the database fails (or the admin's request is cut off) after the role changed
+        await using var fault = await FailFirstRevocationOfSessionsAsync(player.Id); // the database fails (or the admin's request is cut off) after the role changed
 
         var failed = await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
         var retried = await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
@@ -231,26 +232,12 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
 
     /// <summary>Holds a demotion of the user inside its transaction: the user's row locked, the role not yet written.</summary>
     private Task<WritePause> PauseDemotionAsync(Guid userId) =>
-        app.PauseWritesAsync("users", $"NEW.id = '{userId}' AND OLD.role = 'streamer' AND NEW.role <> 'streamer'");
+        app.PauseWritesAsync("users", $"NEW.id = '{userId}' AND OLD.role = 'streamer' AND NEW.role <> 'streamer'", "UPDATE");
 
-    /// <summary>
-    /// A trigger that fails the first statement revoking the user's sessions, once: its count is a sequence, which a
-    /// rolled-back transaction does not reset.
-    /// </summary>
-    private Task FailFirstRevocationOfSessionsAsync(Guid userId)
-    {
-        var name = $"fail_revocation_{userId:N}";
-        return app.ScalarAsync<object>($"""
-            CREATE SEQUENCE {name};
-            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF nextval('{name}') = 1 THEN RAISE EXCEPTION 'injected fault: revoking the sessions failed'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER {name} BEFORE UPDATE ON sessions FOR EACH ROW
-                WHEN (NEW.user_id = '{userId}' AND OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION {name}();
-            """);
-    }
+    /// <summary>Fails the first statement revoking the user's sessions, once. Dispose to remove the fault.</summary>
+    private Task<InjectedFault> FailFirstRevocationOfSessionsAsync(Guid userId) =>
+        app.FailWritesAsync("UPDATE", "sessions", $"NEW.user_id = '{userId}' AND OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL",
+            "injected fault: revoking the sessions failed", times: 1);
 
     [Fact]
     public async Task An_admin_ends_every_session_of_a_user_at_once()

@@ -23,7 +23,7 @@ public sealed record TestPlayer(Guid Id, string Email, string Password, TokenRes
 /// The Users service in process, on its own fresh PostgreSQL database and the shared test Redis, with a fake
 /// clock and the sandbox KYC provider. One per test class; its tests share the clock, so they only move it forward.
 /// </summary>
-public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime
+public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime, IPostgresTestDatabase
 {
     public const string SandboxWebhookToken = "sandbox-webhook-token-for-tests";
     public const string AdminEmail = "admin@streambets.test";

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using StreamBets.Testing;
 using StreamBets.Users.Apis;
 
 namespace StreamBets.Users.Tests;
@@ -254,27 +255,8 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
     /// The player's next deposit record fails, as a lost connection or a crash between the credit and the record would:
     /// a trigger that raises once (a sequence counts the attempts, and its count survives the rollback). Dropped on dispose.
     /// </summary>
-    private async Task<IAsyncDisposable> FailNextDepositRecordAsync(Guid userId)
-    {
-        var name = $"test_fail_deposit_record_{Guid.NewGuid():N}";
-        await app.ScalarAsync<object>($"""
-            CREATE SEQUENCE {name};
-            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.user_id = '{userId}' AND nextval('{name}') = 1 THEN
-                    RAISE EXCEPTION 'The deposit record failed (test)';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER {name} BEFORE INSERT ON rg_deposits FOR EACH ROW EXECUTE FUNCTION {name}();
-            """);
-        return new DropOnDispose(() => app.ScalarAsync<object>($"DROP TRIGGER {name} ON rg_deposits; DROP FUNCTION {name}(); DROP SEQUENCE {name};"));
-    }
-
-    private sealed class DropOnDispose(Func<Task> drop) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await drop();
-    }
+    private Task<InjectedFault> FailNextDepositRecordAsync(Guid userId) =>
+        app.FailWritesAsync("INSERT", "rg_deposits", $"NEW.user_id = '{userId}'", "The deposit record failed (test)", times: 1);
 }
 
 /// <summary>Outside local mode (the setting off) the endpoint does not exist at all.</summary>

@@ -1,7 +1,6 @@
-using System.Globalization;
-using System.Text;
 using Bunit;
 using Microsoft.AspNetCore.Components;
+using StreamBets.Testing;
 
 namespace StreamBets.Web.Tests;
 
@@ -26,23 +25,14 @@ internal static class OnTheRenderer
     public static Task FindAndTypeAsync<TPage>(this IRenderedComponent<TPage> page, string selector, string text) where TPage : IComponent =>
         page.InvokeAsync(() =>
         {
-            var max = page.Find(selector).GetAttribute("maxlength") is { } limit ? int.Parse(limit, CultureInfo.InvariantCulture) : int.MaxValue;
-            var typed = new StringBuilder();
-            foreach (var rune in text.EnumerateRunes())
-            {
-                if (typed.Length + rune.Utf16SequenceLength > max)
-                {
-                    break;
-                }
-                typed.Append(rune.ToString());
-            }
+            var typed = BrowserTyping.Typed(text, page.Find(selector).GetAttribute("maxlength"));
             if (page.Find(selector).HasAttribute("blazor:oninput"))
             {
-                page.Find(selector).Input(typed.ToString());
+                page.Find(selector).Input(typed);
             }
             if (page.Find(selector).HasAttribute("blazor:onchange"))
             {
-                page.Find(selector).Change(typed.ToString());
+                page.Find(selector).Change(typed);
             }
         });
 
