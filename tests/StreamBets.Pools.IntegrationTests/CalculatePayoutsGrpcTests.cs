@@ -140,14 +140,18 @@ public sealed class CalculatePayoutsGrpcTests(PoolsApp app, ITestOutputHelper ou
         var afterTheMove = await SnapshotAsync(pool);
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}?ownerId={newOwnerId}")).StatusCode);
         var afterTheUnlink = await SnapshotAsync(pool);
+        // The Bet Engine's per-batch read does not ask, and pays no read for it.
+        var notAsked = await Client.GetPoolAsync(new GetPoolRequest { PoolId = pool.Id.ToString() });
 
         // The owner is whoever runs the pool now; the creator stays who opened it.
         Assert.Equal((openerId.ToString(), openerId.ToString()), (whileTheOpeners.ChannelOwnerId, whileTheOpeners.CreatedBy));
         Assert.Equal((newOwnerId.ToString(), openerId.ToString()), (afterTheMove.ChannelOwnerId, afterTheMove.CreatedBy));
-        Assert.Equal(("", openerId.ToString()), (afterTheUnlink.ChannelOwnerId, afterTheUnlink.CreatedBy));
+        Assert.Equal(("", true, openerId.ToString()), (afterTheUnlink.ChannelOwnerId, afterTheUnlink.HasChannelOwnerId, afterTheUnlink.CreatedBy));
+        Assert.False(notAsked.HasChannelOwnerId);
     }
 
-    private async Task<PoolSnapshot> SnapshotAsync(PoolJson pool) => await Client.GetPoolAsync(new GetPoolRequest { PoolId = pool.Id.ToString() });
+    private async Task<PoolSnapshot> SnapshotAsync(PoolJson pool) =>
+        await Client.GetPoolAsync(new GetPoolRequest { PoolId = pool.Id.ToString(), IncludeChannelOwner = true });
 
     private async Task<PoolJson> ResolvedPoolAsync(int winner)
     {

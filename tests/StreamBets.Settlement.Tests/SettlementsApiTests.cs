@@ -1,6 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Claims;
 using System.Text.Json;
+using Grpc.Core;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+using StreamBets.Contracts.Pools;
+using StreamBets.Settlement.Apis;
+using StreamBets.Settlement.Data;
 using StreamBets.Testing;
 
 namespace StreamBets.Settlement.Tests;
@@ -71,6 +78,43 @@ public sealed class SettlementsApiTests(SettlementStack stack)
         (await stack.PoolsHttp.DeleteAsync($"/api/pools/admin/channels/twitch/{channel}?ownerId={newOwnerId}")).EnsureSuccessStatusCode();
         Assert.Equal(HttpStatusCode.NotFound, (await newOwner.GetAsync($"/api/settlements/{pool.Id}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/api/settlements/{pool.Id}")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("pools-down")]
+    [InlineData("pools-older-than-the-owner-field")]
+    public async Task While_Pools_cannot_say_who_runs_a_pool_a_streamer_is_told_to_retry_whether_or_not_it_has_a_settlement(string pools)
+    {
+        var streamerId = Guid.NewGuid();
+        var settled = await StreamersPoolAsync(streamerId);
+        var users = await stack.FundedUsersAsync(1, 5_000);
+        await stack.PlaceAsync(settled.Id, [(users[0], settled.Outcomes[0], 1_000)]);
+        await stack.LockAsync(settled.Id);
+        await stack.ResolveAsync(settled.Id, settled.Outcomes[0]);
+        await stack.WaitSettledAsync(settled.Id);
+        var streamer = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", streamerId.ToString()), new Claim(ClaimTypes.Role, "streamer")], "test"));
+        var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
+        var silent = new SilentPools(pools == "pools-down"
+            ? Task.FromException<PoolSnapshot>(new RpcException(new Status(StatusCode.Unavailable, "Pools is down (test).")))
+            : Task.FromResult(new PoolSnapshot { PoolId = settled.Id.ToString(), CreatedBy = streamerId.ToString() })); // no channel_owner_id
+
+        var answers = new List<int?>();
+        foreach (var poolId in new[] { settled.Id, Guid.NewGuid() })
+        {
+            var answer = (await SettlementsApi.GetSettlement(poolId, streamer, store, silent, CancellationToken.None)).Result;
+            answers.Add((answer as ProblemHttpResult)?.StatusCode);
+        }
+
+        // Before, a pool without a settlement answered 404 at once and one with a settlement 503 (or, from an older
+        // Pools, a wrong 404 to its own streamer): the difference told anyone which pools had settlements.
+        Assert.Equal([503, 503], answers);
+    }
+
+    /// <summary>A Pools that cannot say who runs a pool: down, or older than the channel_owner_id field.</summary>
+    private sealed class SilentPools(Task<PoolSnapshot> answer) : StreamBets.Contracts.Pools.Pools.PoolsClient
+    {
+        public override AsyncUnaryCall<PoolSnapshot> GetPoolAsync(GetPoolRequest request, CallOptions options) =>
+            new(answer, Task.FromResult(new Metadata()), () => Status.DefaultSuccess, () => [], () => { });
     }
 
     [Fact]

@@ -35,10 +35,13 @@ public sealed class PoolsGrpcService(PoolStore store, ChannelOwners channelOwner
             RakeBasisPoints = pool.RakeBasisPoints,
             Channel = stored.Channel.ToString(),
             CreatedBy = stored.CreatedBy.ToString(),
-            // Who runs the pool now: the owner the management checks read, so Settlement shows its settlement to them.
-            ChannelOwnerId = await channelOwners.OwnerOfAsync(stored.Channel, context.CancellationToken) is { } owner ? owner.ToString() : "",
             Version = stored.Version,
         };
+        if (request.IncludeChannelOwner)
+        {
+            // Who runs the pool now: the owner the management checks read, so Settlement shows its settlement to them.
+            snapshot.ChannelOwnerId = await channelOwners.OwnerOfAsync(stored.Channel, context.CancellationToken) is { } owner ? owner.ToString() : "";
+        }
         if (pool.LocksAt is { } locksAt)
         {
             snapshot.LocksAt = Timestamp.FromDateTimeOffset(locksAt);

@@ -94,31 +94,29 @@ public static partial class SettlementsApi
     public static async Task<Results<Ok<SettlementView>, ProblemHttpResult>> GetSettlement(
         Guid poolId, ClaimsPrincipal user, SettlementStore store, PoolsClient pools, CancellationToken cancellationToken)
     {
+        var admin = user.IsInRole(AuthenticationDefaults.Roles.Admin);
+        // A streamer's pool is checked before the settlement is looked up, so every answer but their own pools' is the
+        // same whether or not a settlement exists: 404, or 503 for any pool while Pools cannot say.
+        if (!admin)
+        {
+            switch (await RunsPoolAsync(user, poolId, pools, cancellationToken))
+            {
+                case false:
+                    // Someone else's pool answers as an unknown one: its existence is not the caller's business. So does
+                    // a pool on a channel that has left the caller, though they opened it: its new owner resolved it.
+                    return NotFound(poolId);
+                case null:
+                    // Whose channel the pool is on is Pools' to say; while it cannot (down, slow, failing, or too old to
+                    // name the owner), the streamer retries rather than gets a 500 or a wrong 404.
+                    return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Pools unavailable",
+                        detail: "The pool's owner could not be checked just now; try again in a few seconds.", type: ProblemTypeBase + "dependency-unavailable");
+            }
+        }
+
         var settlement = await store.FindAsync(poolId, cancellationToken);
         if (settlement is null)
         {
             return NotFound(poolId);
-        }
-
-        var admin = user.IsInRole(AuthenticationDefaults.Roles.Admin);
-        if (!admin)
-        {
-            try
-            {
-                if (!await RunsPoolAsync(user, poolId, pools, cancellationToken))
-                {
-                    // Someone else's pool answers as an unknown one: its existence is not the caller's business. So does
-                    // a pool on a channel that has left the caller, though they opened it: its new owner resolved it.
-                    return NotFound(poolId);
-                }
-            }
-            catch (RpcException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // Whose channel the pool is on is Pools' to say; while it cannot (down, slow, or failing: whatever the
-                // status), the streamer retries rather than gets a 500.
-                return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Pools unavailable",
-                    detail: "The pool's owner could not be checked just now; try again in a few seconds.", type: ProblemTypeBase + "dependency-unavailable");
-            }
         }
 
         // The error is for operators: it names other players' bets and users, escrow balances and internal hosts.
@@ -147,18 +145,25 @@ public static partial class SettlementsApi
 
     /// <summary>
     /// Whether the streamer runs the pool: its channel is linked to them now. The rule Pools applies to lock, resolve and
-    /// cancel it, so the streamer who resolved a pool reads its settlement and one the channel has left does not.
+    /// cancel it, so the streamer who resolved a pool reads its settlement and one the channel has left does not. Null
+    /// when Pools cannot say: unreachable or failing, or a Pools older than the owner field (rolling deploy, rollback),
+    /// whose silence must not read as "nobody".
     /// </summary>
-    private static async Task<bool> RunsPoolAsync(ClaimsPrincipal user, Guid poolId, PoolsClient pools, CancellationToken cancellationToken)
+    private static async Task<bool?> RunsPoolAsync(ClaimsPrincipal user, Guid poolId, PoolsClient pools, CancellationToken cancellationToken)
     {
         try
         {
-            var pool = await pools.GetPoolAsync(new Contracts.Pools.GetPoolRequest { PoolId = poolId.ToString() }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
-            return Guid.TryParse(pool.ChannelOwnerId, out var owner) && owner == user.GetUserId();
+            var pool = await pools.GetPoolAsync(new Contracts.Pools.GetPoolRequest { PoolId = poolId.ToString(), IncludeChannelOwner = true },
+                deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            return pool.HasChannelOwnerId ? Guid.TryParse(pool.ChannelOwnerId, out var owner) && owner == user.GetUserId() : null;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
             return false;
+        }
+        catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
         }
     }
 
