@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StreamBets.Testing;
 
@@ -89,12 +90,59 @@ public sealed class GatewayOwnHealthTests
     }
 
     [Fact]
+    public async Task A_check_hung_on_every_call_is_not_started_again_while_the_run_given_up_on_has_not_ended()
+    {
+        // A check that ignores cancellation and hangs on every call (a dependency that swallows every request): each run
+        // given up on would stay, with its scope, for good; one more every timeout, as long as probes come.
+        var check = new HangsOnEveryCall();
+        var timeout = TimeSpan.FromMilliseconds(300);
+        await using var gateway = await GatewayHost.StartAsync(services: services => services.AddHealthChecks()
+            .Add(new HealthCheckRegistration("hangs", _ => check, HealthStatus.Unhealthy, tags: null, timeout)));
+        using var client = gateway.ClientFrom(GatewayHost.AnAddress());
+        try
+        {
+            // Six timeouts of probes: the first run, and the one replacing it after a timeout; then no more.
+            var probing = Stopwatch.StartNew();
+            while (probing.Elapsed < 6 * timeout)
+            {
+                Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await ProbeAsync(client));
+                await Task.Delay(20);
+            }
+            Assert.InRange(check.Calls, 1, 2);
+
+            // Answered at once, and saying why, rather than waiting out a timeout on a run that is no one's answer.
+            var health = gateway.Services.GetRequiredService<HealthCheckService>();
+            var entry = (await health.CheckHealthAsync(registration => registration.Name == "hangs")).Entries["hangs"];
+            Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+            Assert.Contains("previous run has not ended after its timeout", entry.Description);
+            Assert.InRange(check.Calls, 1, 2);
+
+            // The first run ends at last: the next probe gives up on the second and starts a third.
+            check.EndCall(1);
+            Assert.True(await Eventually.HoldsAsync(async () =>
+            {
+                await ProbeAsync(client);
+                return check.Calls == 3;
+            }, TimeSpan.FromSeconds(10)), $"No run started once the one given up on had ended ({check.Calls} calls).");
+        }
+        finally
+        {
+            check.EndAll(); // not hung tasks left behind in the test run
+        }
+    }
+
+    [Fact]
     public async Task A_run_outliving_the_probe_that_started_it_keeps_its_scoped_services()
     {
         // The check's first call outlasts its timeout, so the probe that started it gives up; the run goes on for
         // other probes, and the scoped service it was given must still be there when it ends.
         var check = new OutlivesItsFirstProbe(TimeSpan.FromSeconds(1));
-        await using var gateway = await GatewayHost.StartAsync(services: services => services.AddScoped<ScopedDependency>().AddHealthChecks()
+        // The gateway's clock stands still (the probe's own timeout is the health service's, on real time): the run never
+        // outlives its lifetime in the gateway's eyes, so the next probe, if it comes between the check's end and the
+        // run's, waits for the run to end rather than starting a second one, and gets its result as it would after.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await GatewayHost.StartAsync(services: services => services.AddSingleton<TimeProvider>(clock)
+            .AddScoped<ScopedDependency>().AddHealthChecks()
             .Add(new HealthCheckRegistration("scoped", provider => check.With(provider.GetRequiredService<ScopedDependency>()),
                 HealthStatus.Unhealthy, tags: null, TimeSpan.FromMilliseconds(500))));
         using var client = gateway.ClientFrom(GatewayHost.AnAddress());
@@ -143,6 +191,50 @@ public sealed class GatewayOwnHealthTests
             Interlocked.Increment(ref _calls) == 1
                 ? new TaskCompletionSource<HealthCheckResult>().Task // never ends, whatever the token says
                 : Task.FromResult(HealthCheckResult.Healthy());
+    }
+
+    /// <summary>Every call hangs, whatever its token says, until the test ends it.</summary>
+    private sealed class HangsOnEveryCall : IHealthCheck
+    {
+        private readonly List<TaskCompletionSource<HealthCheckResult>> _calls = [];
+
+        public int Calls
+        {
+            get
+            {
+                lock (_calls)
+                {
+                    return _calls.Count;
+                }
+            }
+        }
+
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var call = new TaskCompletionSource<HealthCheckResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_calls)
+            {
+                _calls.Add(call);
+            }
+            return call.Task;
+        }
+
+        /// <summary>Ends the <paramref name="number"/>th call (from 1), still unhealthy.</summary>
+        public void EndCall(int number)
+        {
+            lock (_calls)
+            {
+                _calls[number - 1].TrySetResult(HealthCheckResult.Unhealthy("Ended at last."));
+            }
+        }
+
+        public void EndAll()
+        {
+            lock (_calls)
+            {
+                _calls.ForEach(call => call.TrySetResult(HealthCheckResult.Unhealthy("Ended at last.")));
+            }
+        }
     }
 
     private sealed class ScopedDependency : IDisposable

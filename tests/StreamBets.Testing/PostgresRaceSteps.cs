@@ -35,7 +35,7 @@ public static class PostgresRaceSteps
             BEGIN PERFORM pg_advisory_xact_lock_shared({PauseLockClass}, {key}); RETURN NEW; END $$;
             CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {name}();
             """);
-        return new WritePause(connectionString, holder, name, table);
+        return new WritePause(connectionString, holder, name, table, key);
     }
 
     /// <inheritdoc cref="PauseWritesAsync(string, string, string, string)"/>
@@ -81,10 +81,17 @@ public static class PostgresRaceSteps
 }
 
 /// <summary>Writes held by <see cref="PostgresRaceSteps.PauseWritesAsync(string, string, string, string)"/>; dispose to drop the trigger.</summary>
-public sealed class WritePause(string connectionString, NpgsqlConnection holder, string name, string table) : IAsyncDisposable
+public sealed class WritePause(string connectionString, NpgsqlConnection holder, string name, string table, int key) : IAsyncDisposable
 {
-    /// <summary>Returns once a paused write waits (or the step that would make one has finished).</summary>
-    public Task HeldAsync(Task step) => PostgresRaceSteps.BlockedOrDoneAsync(connectionString, step, "wait_event = 'advisory'");
+    /// <summary>
+    /// Returns once a paused write waits on this pause's lock (or the step that would make one has finished): not on
+    /// any advisory lock, which the services take too (the Pools read models', a channel link's, a deposit's).
+    /// </summary>
+    public Task HeldAsync(Task step) => PostgresRaceSteps.BlockedOrDoneAsync(connectionString, step, $"""
+        EXISTS (SELECT 1 FROM pg_locks AS l
+                WHERE l.pid = pg_stat_activity.pid AND l.locktype = 'advisory' AND NOT l.granted
+                  AND l.classid = {PostgresRaceSteps.PauseLockClass} AND l.objid = {key} AND l.objsubid = 2)
+        """);
 
     /// <summary>Lets the held writes (and any later ones) through.</summary>
     public async Task ReleaseAsync()

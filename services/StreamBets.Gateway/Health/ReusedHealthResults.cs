@@ -8,7 +8,10 @@ namespace StreamBets.Gateway.Health;
 /// result is shared: a probe arriving while a check runs waits for that run, and one arriving within
 /// <see cref="FreshFor"/> of its end gets its result. Redis sees at most one ping per check a second, however many
 /// probes come, and a Redis outage shows within a second of the next probe. A run still going after its registration's
-/// timeout is given up on (<see cref="RunLifetime"/>): the next probe starts another.
+/// timeout is given up on (<see cref="RunLifetime"/>): the next probe starts another. Only one given up on is let go on
+/// at a time: while it has not ended, a run that outlives its timeout too is not replaced, and probes are answered at
+/// once with the registration's failure status, so a check that hangs for good holds two runs (tasks and scopes), not
+/// one more per timeout.
 /// </summary>
 internal static class ReusedHealthResults
 {
@@ -52,6 +55,9 @@ internal static class ReusedHealthResults
         private readonly Lock _lock = new();
         private Run? _run;
 
+        /// <summary>The last run given up on while still going: none other is given up on until it ends.</summary>
+        private Run? _abandoned;
+
         public IHealthCheck CheckFor(IServiceProvider services) => new SharingCheck(this, services);
 
         public Task<HealthCheckResult> ResultAsync(IServiceProvider services, HealthCheckContext context, CancellationToken cancellationToken)
@@ -63,6 +69,16 @@ internal static class ReusedHealthResults
             {
                 if (_run is null || !_run.Answers(time, lifetime))
                 {
+                    if (_run is { Result.IsCompleted: false })
+                    {
+                        if (_abandoned is { Result.IsCompleted: false })
+                        {
+                            // Two runs hung already: a third would add a task and a scope to them every timeout, for good.
+                            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
+                                $"The check's previous run has not ended after its timeout ({(long)lifetime.TotalMilliseconds} ms): it is not run again until that run ends."));
+                        }
+                        _abandoned = _run;
+                    }
                     // Its own scope, not the probe's: the probe's ends when the probe does (its timeout included), while
                     // the run goes on for the probes that joined it.
                     _run = Run.Start(create, services.GetRequiredService<IServiceScopeFactory>(), context, time, lifetime);
@@ -96,7 +112,8 @@ internal static class ReusedHealthResults
         /// <summary>
         /// Whether a probe may take this run's result: it ended less than <see cref="FreshFor"/> ago, or it is still going
         /// and younger than <paramref name="lifetime"/>. Past that, every probe joining it would time out even once the
-        /// dependency is back (a check that ignores cancellation and hangs), so a new run is started instead.
+        /// dependency is back (a check that ignores cancellation and hangs), so a new run is started instead (unless the
+        /// last run given up on has not ended either).
         /// </summary>
         public bool Answers(TimeProvider time, TimeSpan lifetime) => Result.IsCompleted
             ? time.GetElapsedTime(Volatile.Read(ref _endedAt)) < FreshFor
