@@ -256,6 +256,44 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
     }
 
     [Fact]
+    public async Task Ending_every_session_while_the_user_signs_in_ends_the_session_being_started()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        await using var pause = await app.PauseWritesAsync("sessions", $"NEW.user_id = '{player.Id}'", "INSERT");
+
+        // A sign-in (the thief of a stolen account) has checked the password and read the account, its session not yet
+        // inserted, when the admin ends every session; the sign-in commits after the kill switch has done what it can.
+        var signIn = app.LoginAsync(player.Email, player.Password);
+        await pause.HeldAsync(signIn);
+        var killSwitch = admin.PostAsync($"/api/users/admin/users/{player.Id}/sessions/end", null);
+        await app.BlockedOrDoneAsync(killSwitch, "wait_event <> 'advisory'");
+        await pause.ReleaseAsync();
+        var tokens = await signIn;
+        var ended = await killSwitch;
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+
+        // The session being started is one of "every session": its access token is refused, and so is its refresh.
+        using var signedIn = app.ClientFor(tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await signedIn.GetAsync("/api/users/me")).StatusCode);
+        using var anyone = app.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anyone.PostAsJsonAsync("/api/users/token/refresh", new { refreshToken = tokens.RefreshToken })).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+        Assert.Equal(2, (await ended.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ended").GetInt32());
+    }
+
+    [Fact]
+    public async Task Ending_the_sessions_of_a_user_that_does_not_exist_ends_none()
+    {
+        using var admin = await app.AdminClientAsync();
+
+        var ended = await admin.PostAsync($"/api/users/admin/users/{Guid.NewGuid()}/sessions/end", null);
+
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        Assert.Equal(0, (await ended.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ended").GetInt32());
+    }
+
+    [Fact]
     public async Task Admins_are_not_made_or_unmade_through_the_API()
     {
         var player = await app.NewPlayerAsync();

@@ -155,12 +155,29 @@ public sealed partial class Authenticator(
     }
 
     /// <summary>
-    /// Ends every session of the user at once (an admin's kill switch, or a streamer demoted): their refresh tokens stop
-    /// working and their access tokens are refused everywhere, instead of for up to the access token's 15 minutes.
+    /// Ends every session of the user at once (an admin's kill switch): their refresh tokens stop working and their access
+    /// tokens are refused everywhere, instead of for up to the access token's 15 minutes.
     /// </summary>
+    /// <remarks>
+    /// The sessions are revoked with the user's row locked, as a demotion does (Profiles.ChangeRoleAsync): a sign-in
+    /// share-locks the row where its session starts (LoginAsync), so one under way is waited for and its session ended
+    /// with the others, and one that comes later starts after the revocation. Revoked without the lock, a sign-in whose
+    /// session was not yet committed escaped it and kept a working session after "every session" ended. A user that
+    /// does not exist has no sessions: none end.
+    /// </remarks>
     public async Task<int> EndAllSessionsAsync(Guid userId, Guid adminId, string reason, CancellationToken cancellationToken)
     {
-        var ended = await sessions.RevokeAllAsync(userId, reason, time.GetUtcNow(), cancellationToken);
+        IReadOnlyList<Guid> ended = [];
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            if (await AccountStore.LockByIdAsync(transaction, userId, cancellationToken) is not null)
+            {
+                ended = await sessions.RevokeAllAsync(transaction, userId, reason, time.GetUtcNow(), cancellationToken);
+            }
+            // Not cancellationToken from here on: what commits is announced, whether or not the admin waits for the answer.
+            await transaction.CommitAsync(CancellationToken.None);
+        }
         await AnnounceSessionsEndedAsync(userId, adminId, reason, ended);
         return ended.Count;
     }

@@ -155,18 +155,15 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
     /// <summary>
     /// Revokes every session of the user whose access tokens may still be valid; answers their ids. That includes sessions
     /// ended less than an access token's lifetime ago: a token issued before access tokens stopped at their session's end
-    /// may outlive it, and only the revocation list refuses it.
+    /// may outlive it, and only the revocation list refuses it. In the caller's transaction, which has locked the user's
+    /// row (<see cref="Accounts.AccountStore.LockByIdAsync"/>): the sessions end exactly when what ended them commits,
+    /// and a sign-in under way, its session not yet committed, is waited for and ended too.
     /// </summary>
-    public async Task<IReadOnlyList<Guid>> RevokeAllAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var revoke = db.CreateCommand(RevokeAllSql);
-        return await SessionIdsAsync(revoke.With(userId).With(now).With(reason).With(now - options.Value.AccessTokenLifetime), cancellationToken);
-    }
-
-    /// <summary>The same in the caller's transaction, so the sessions end exactly when what ended them commits.</summary>
     public async Task<IReadOnlyList<Guid>> RevokeAllAsync(NpgsqlTransaction transaction, Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var revoke = new NpgsqlCommand(RevokeAllSql, transaction.Connection, transaction);
+        await using var revoke = new NpgsqlCommand(
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $4 RETURNING id",
+            transaction.Connection, transaction);
         return await SessionIdsAsync(revoke.With(userId).With(now).With(reason).With(now - options.Value.AccessTokenLifetime), cancellationToken);
     }
 
@@ -179,9 +176,6 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         await using var select = db.CreateCommand("SELECT id FROM sessions WHERE user_id = $1 AND revoked_reason = $2 AND revoked_at > $3");
         return await SessionIdsAsync(select.With(userId).With(reason).With(now - options.Value.AccessTokenLifetime), cancellationToken);
     }
-
-    private const string RevokeAllSql =
-        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $4 RETURNING id";
 
     private static async Task<IReadOnlyList<Guid>> SessionIdsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
