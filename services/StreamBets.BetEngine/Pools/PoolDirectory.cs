@@ -96,7 +96,7 @@ public sealed class GrpcPoolDirectory(Proto.Pools.PoolsClient pools, TimeProvide
         Proto.PoolSnapshot reply;
         try
         {
-            reply = await pools.GetPoolAsync(new Proto.GetPoolRequest { PoolId = poolId.ToString() },
+            reply = await pools.GetPoolAsync(new Proto.GetPoolRequest { PoolId = poolId.ToString(), OmitChannelOwner = true },
                 deadline: DateTime.UtcNow + (within < CallTimeout ? within.Value : CallTimeout), cancellationToken: cancellationToken);
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)

@@ -37,7 +37,7 @@ public sealed class PoolsGrpcService(PoolStore store, ChannelOwners channelOwner
             CreatedBy = stored.CreatedBy.ToString(),
             Version = stored.Version,
         };
-        if (request.IncludeChannelOwner)
+        if (!request.OmitChannelOwner)
         {
             // Who runs the pool now: the owner the management checks read, so Settlement shows its settlement to them.
             snapshot.ChannelOwnerId = await channelOwners.OwnerOfAsync(stored.Channel, context.CancellationToken) is { } owner ? owner.ToString() : "";

@@ -153,7 +153,7 @@ public static partial class SettlementsApi
     {
         try
         {
-            var pool = await pools.GetPoolAsync(new Contracts.Pools.GetPoolRequest { PoolId = poolId.ToString(), IncludeChannelOwner = true },
+            var pool = await pools.GetPoolAsync(new Contracts.Pools.GetPoolRequest { PoolId = poolId.ToString() },
                 deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
             return pool.HasChannelOwnerId ? Guid.TryParse(pool.ChannelOwnerId, out var owner) && owner == user.GetUserId() : null;
         }
@@ -164,6 +164,11 @@ public static partial class SettlementsApi
         catch (RpcException) when (!cancellationToken.IsCancellationRequested)
         {
             return null;
+        }
+        catch (RpcException e)
+        {
+            // The streamer left: a cancelled request, not an error to log.
+            throw new OperationCanceledException("The request was aborted while Pools was asked.", e, cancellationToken);
         }
     }
 
