@@ -17,6 +17,14 @@ public static class Problems
         new("account-locked", StatusCodes.Status423Locked, "Account locked",
             $"Too many failed sign-in attempts. Try again after {until:u}.");
 
+    /// <summary>A password change whose current password is wrong; counted as a failed sign-in (see Authenticator.ChangePasswordAsync).</summary>
+    public static DomainError WrongPassword() =>
+        new("wrong-password", StatusCodes.Status403Forbidden, "Wrong password", "The current password is not correct.");
+
+    /// <summary>The caller's session ended (another session changed the password) while its request was under way.</summary>
+    public static DomainError SessionEnded() =>
+        new("session-ended", StatusCodes.Status401Unauthorized, "Session ended", "This session has ended. Sign in again.");
+
     public static DomainError InvalidRefreshToken() =>
         new("invalid-refresh-token", StatusCodes.Status401Unauthorized, "Invalid refresh token", "The refresh token is unknown, expired or its session has ended. Sign in again.");
 

@@ -325,6 +325,31 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
         Assert.True(await redis.GetDatabase().KeyExistsAsync(SessionRevocation.Key(Sid(player.Tokens.AccessToken).ToString())));
     }
 
+    [Fact]
+    public async Task Ending_a_users_sessions_again_announces_the_sessions_whose_first_announcement_was_lost()
+    {
+        var player = await app.NewPlayerAsync();
+        var sessionId = Sid(player.Tokens.AccessToken).ToString();
+        using var admin = await app.AdminClientAsync();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+
+        var first = await admin.PostAsync($"/api/users/admin/users/{player.Id}/sessions/end", null);
+        // The first announcement never reached Redis (it was down: SessionRevocationList logs and carries on), so services
+        // other than this one would still accept the session's access token.
+        await redis.GetDatabase().KeyDeleteAsync(SessionRevocation.Key(sessionId));
+        var repeat = await admin.PostAsync($"/api/users/admin/users/{player.Id}/sessions/end", null);
+
+        Assert.Equal(1, (await first.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("ended").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, repeat.StatusCode);
+        Assert.Equal(0, (await repeat.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("ended").GetInt32());
+        // The repeat ended nothing new but announced it again: a service reading the revocations now refuses the token.
+        var services = new ServiceCollection().AddSingleton<IConnectionMultiplexer>(redis).BuildServiceProvider();
+        using var elsewhere = new SessionRevocation(services, TimeProvider.System, NullLogger<SessionRevocation>.Instance);
+        await elsewhere.StartAsync(CancellationToken.None);
+        Assert.True(elsewhere.IsRevoked(sessionId), "The repeated kill switch must announce the session whose announcement was lost.");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await player.Client.GetAsync("/api/users/me")).StatusCode);
+    }
+
     private async Task<DateTimeOffset> SessionEndsAsync(TokenResponse tokens) =>
         new(await app.ScalarAsync<DateTime>("SELECT expires_at FROM sessions WHERE id = $1", Sid(tokens.AccessToken)));
 

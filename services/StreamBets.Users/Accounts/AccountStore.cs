@@ -32,9 +32,23 @@ public sealed class AccountStore(NpgsqlDataSource db)
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task UpdatePasswordHashAsync(Guid id, string passwordHash, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replaces the hash a sign-in verified with a rehash of the same password (a format upgrade); answers false, writing
+    /// nothing, when the stored hash is no longer <paramref name="verifiedHash"/> (the password was changed meanwhile, and
+    /// an unconditional write would bring the old password back).
+    /// </summary>
+    public async Task<bool> RehashPasswordAsync(Guid id, string verifiedHash, string passwordHash, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var update = db.CreateCommand("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1").With(id).With(passwordHash).With(now);
+        await using var update = db.CreateCommand("UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2")
+            .With(id).With(verifiedHash).With(passwordHash).With(now);
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>Stores a new password's hash in the caller's transaction, which has locked the row (<see cref="LockByIdAsync"/>).</summary>
+    public static async Task SetPasswordHashAsync(NpgsqlTransaction transaction, Guid id, string passwordHash, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var update = new NpgsqlCommand("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1", transaction.Connection, transaction)
+            .With(id).With(passwordHash).With(now);
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using StreamBets.Users.Accounts;
 using StreamBets.Users.Auth;
 
@@ -13,6 +14,7 @@ public static class AccountsApi
         var me = app.MapGroup("/api/users/me").WithTags("Profile").RequireAuthorization();
         me.MapGet("/", GetProfileAsync);
         me.MapPut("/", UpdateProfileAsync);
+        me.MapPost("/password", ChangePasswordAsync);
         me.MapGet("/channels", GetChannelsAsync).RequireAuthorization(AuthenticationDefaults.Policies.Streamer);
 
         var admin = app.MapGroup("/api/users/admin/users").WithTags("Admin").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
@@ -28,6 +30,15 @@ public static class AccountsApi
     public static async Task<Results<Ok<ProfileView>, ValidationProblem, ProblemHttpResult>> UpdateProfileAsync(
         UpdateProfileRequest request, ClaimsPrincipal user, Profiles profiles, CancellationToken cancellationToken) =>
         (await profiles.UpdateAsync(user.GetUserId(), request, cancellationToken)).ToOk();
+
+    /// <summary>
+    /// The caller's new password; every other session of theirs ends. The current password is judged like a sign-in from the
+    /// caller's network (<see cref="LoginSource.Header"/>), under the same lockout.
+    /// </summary>
+    public static async Task<Results<Ok<PasswordChanged>, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
+        PasswordChangeRequest request, [FromHeader(Name = LoginSource.Header)] string? clientNetwork, ClaimsPrincipal user,
+        Authenticator authenticator, CancellationToken cancellationToken) =>
+        (await authenticator.ChangePasswordAsync(user.GetUserId(), user.GetSessionId(), request, LoginSource.From(clientNetwork), cancellationToken)).ToOk();
 
     /// <summary>Read-only here: the Integration service links channels.</summary>
     public static async Task<Ok<IReadOnlyList<LinkedChannel>>> GetChannelsAsync(ClaimsPrincipal user, AccountStore accounts, CancellationToken cancellationToken) =>

@@ -9,11 +9,16 @@ public sealed record LoginRequest(string? Email, string? Password);
 
 public sealed record RefreshRequest(string? RefreshToken);
 
+public sealed record PasswordChangeRequest(string? CurrentPassword, string? NewPassword);
+
+/// <summary>What a password change answers: how many other sessions of the user it ended.</summary>
+public sealed record PasswordChanged(int EndedSessions);
+
 /// <summary>What login and refresh answer: a bearer access token and the refresh token that replaces it.</summary>
 public sealed record TokenResponse(
     string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, Guid UserId, string Role);
 
-/// <summary>Sign-in, token refresh and sign-out.</summary>
+/// <summary>Sign-in, token refresh, sign-out and a player's password change.</summary>
 public sealed partial class Authenticator(
     NpgsqlDataSource db,
     AccountStore accounts,
@@ -72,9 +77,23 @@ public sealed partial class Authenticator(
         }
 
         var now = time.GetUtcNow();
+        var verifiedHash = account.PasswordHash;
         if (verification == PasswordVerificationResult.SuccessRehashNeeded)
         {
-            await accounts.UpdatePasswordHashAsync(account.Id, hasher.HashPassword(account, request.Password!), now, cancellationToken);
+            var rehash = hasher.HashPassword(account, request.Password!);
+            if (await accounts.RehashPasswordAsync(account.Id, verifiedHash, rehash, now, cancellationToken))
+            {
+                verifiedHash = rehash;
+            }
+            else if (await accounts.FindByIdAsync(account.Id, cancellationToken) is { } reread
+                && hasher.VerifyHashedPassword(reread, reread.PasswordHash, request.Password!) != PasswordVerificationResult.Failed)
+            {
+                verifiedHash = reread.PasswordHash; // another sign-in rehashed the same password first
+            }
+            else
+            {
+                return Problems.InvalidCredentials(); // the password was changed while this sign-in checked the old one
+            }
         }
         // Guesses sent side by side all passed the lock check before the slow hash; if they locked the email from this
         // source (or from all) meanwhile, a right one among them must not sign in (nor lift the lock).
@@ -90,7 +109,11 @@ public sealed partial class Authenticator(
         // demotion removed while the session, not yet committed, escaped its revocation.
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await AccountStore.ShareLockByIdAsync(transaction, account.Id, cancellationToken) is not { } signedIn)
+        // The password checked must still be the account's: a change under way (ChangePasswordAsync holds the row) is waited
+        // for here, and one that committed while this sign-in checked the old password leaves it no session, so the old
+        // password signs in no more, not even in a thief's sign-in already under way.
+        if (await AccountStore.ShareLockByIdAsync(transaction, account.Id, cancellationToken) is not { } signedIn
+            || signedIn.PasswordHash != verifiedHash)
         {
             return Problems.InvalidCredentials();
         }
@@ -164,23 +187,131 @@ public sealed partial class Authenticator(
     /// with the others, and one that comes later starts after the revocation. Revoked without the lock, a sign-in whose
     /// session was not yet committed escaped it and kept a working session after "every session" ended. A user that
     /// does not exist has no sessions: none end.
+    /// A sign-in still checking the password (the slow hash, before its session starts) is not waited for: it signs in
+    /// afterwards. Against a stolen password, the player changes it (<see cref="ChangePasswordAsync"/>).
+    /// After the commit it announces every session it ended for this reason within an access token's lifetime, not only
+    /// those it ended now: when a first request's announcement never left (Redis down: <see cref="SessionRevocationList"/>
+    /// logs and carries on), its repeat finds nothing left to revoke, and must still refuse those tokens everywhere.
+    /// Answers how many sessions it ended now.
     /// </remarks>
     public async Task<int> EndAllSessionsAsync(Guid userId, Guid adminId, string reason, CancellationToken cancellationToken)
     {
+        var now = time.GetUtcNow();
+        var exists = false;
         IReadOnlyList<Guid> ended = [];
         await using (var connection = await db.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
             if (await AccountStore.LockByIdAsync(transaction, userId, cancellationToken) is not null)
             {
-                ended = await sessions.RevokeAllAsync(transaction, userId, reason, time.GetUtcNow(), cancellationToken);
+                exists = true;
+                ended = await sessions.RevokeAllAsync(transaction, userId, reason, now, cancellationToken);
             }
             // Not cancellationToken from here on: what commits is announced, whether or not the admin waits for the answer.
             await transaction.CommitAsync(CancellationToken.None);
         }
-        await AnnounceSessionsEndedAsync(userId, adminId, reason, ended);
+        // Those ended now first: they are refused even if reading the earlier ones fails.
+        await RefuseTokensAsync(ended);
+        if (exists)
+        {
+            await RefuseTokensAsync([.. (await sessions.RecentlyRevokedAsync(userId, reason, now, CancellationToken.None)).Except(ended)]);
+        }
+        LogSessionsEnded(logger, adminId, ended.Count, userId, reason);
         return ended.Count;
     }
+
+    /// <summary>
+    /// Changes the caller's password and ends every other session of the user (a stolen password: the thief's sessions
+    /// end, and the old password signs in no more); the caller's own session stays.
+    /// </summary>
+    /// <remarks>
+    /// The current password is judged as a sign-in is, under the same lockout (<see cref="LoginThrottle"/>, by the account's
+    /// email and <paramref name="source"/>): a wrong one counts as a failed sign-in, so a stolen access token cannot guess
+    /// the password here faster than at the sign-in form; a right one clears the source's failures. The hashes are
+    /// computed holding no database connection. The new hash and the revocation of the other sessions commit in one
+    /// transaction with the user's row locked (FOR NO KEY UPDATE, as the admin's kill switch does), so a sign-in with the
+    /// old password under way either started its session before (ended with the others) or is refused (LoginAsync reads
+    /// the hash again under its share lock). Of two changes at once from two sessions, the first to lock the row ends the
+    /// other's session, which is then refused (401 session-ended).
+    /// </remarks>
+    public async Task<Outcome<PasswordChanged>> ChangePasswordAsync(
+        Guid userId, Guid? sessionId, PasswordChangeRequest request, string source, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (string.IsNullOrEmpty(request.CurrentPassword))
+        {
+            errors.Add("currentPassword", "Enter your current password.");
+        }
+        if (string.IsNullOrEmpty(request.NewPassword))
+        {
+            errors.Add("newPassword", "Enter a new password.");
+        }
+        if (errors.Any)
+        {
+            return Outcome<PasswordChanged>.Invalid(errors.ToDictionary());
+        }
+        if (sessionId is not { } callerSession || await accounts.FindByIdAsync(userId, cancellationToken) is not { } account)
+        {
+            return Problems.SessionEnded();
+        }
+        if (AccountRules.PasswordProblem(request.NewPassword, account.Email) is { } passwordProblem)
+        {
+            errors.Add("newPassword", passwordProblem);
+        }
+        else if (request.NewPassword == request.CurrentPassword)
+        {
+            errors.Add("newPassword", "The new password must differ from the current one.");
+        }
+        if (errors.Any)
+        {
+            return Outcome<PasswordChanged>.Invalid(errors.ToDictionary());
+        }
+
+        if (await throttle.LockedUntilAsync(account.Email, source, cancellationToken) is { } lockedUntil)
+        {
+            return Problems.AccountLocked(lockedUntil);
+        }
+        if (hasher.VerifyHashedPassword(account, account.PasswordHash, request.CurrentPassword!) == PasswordVerificationResult.Failed)
+        {
+            LogPasswordChangeRefused(logger, userId);
+            return await throttle.RecordFailureAsync(account.Email, source, cancellationToken) is { } lockedNow
+                ? Problems.AccountLocked(lockedNow)
+                : Problems.WrongPassword();
+        }
+        var newHash = hasher.HashPassword(account, request.NewPassword!);
+        // As at sign-in: guesses sent beside this one may have locked the email meanwhile.
+        if (await throttle.LockedUntilAsync(account.Email, source, cancellationToken) is { } lockedMeanwhile)
+        {
+            return Problems.AccountLocked(lockedMeanwhile);
+        }
+        await throttle.ResetAsync(account.Email, source, cancellationToken);
+
+        var now = time.GetUtcNow();
+        IReadOnlyList<Guid> ended;
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            if (await AccountStore.LockByIdAsync(transaction, userId, cancellationToken) is not { } locked
+                || !await SessionStore.IsLiveAsync(transaction, userId, callerSession, now, cancellationToken))
+            {
+                return Problems.SessionEnded();
+            }
+            if (locked.PasswordHash != account.PasswordHash)
+            {
+                // Changed by another request of this session after this one checked the password: it is not current any more.
+                return Problems.WrongPassword();
+            }
+            await AccountStore.SetPasswordHashAsync(transaction, userId, newHash, now, cancellationToken);
+            ended = await sessions.RevokeAllAsync(transaction, userId, PasswordChangedReason, now, cancellationToken, except: callerSession);
+            // Not cancellationToken from here on: what commits is announced, whether or not the player waits for the answer.
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        LogPasswordChanged(logger, userId, ended.Count);
+        await RefuseTokensAsync(ended);
+        return new PasswordChanged(ended.Count);
+    }
+
+    private const string PasswordChangedReason = "password-changed";
 
     /// <summary>
     /// Refuses the access tokens of sessions already revoked in PostgreSQL everywhere (the revocation list). Called after
@@ -188,11 +319,16 @@ public sealed partial class Authenticator(
     /// </summary>
     public async Task AnnounceSessionsEndedAsync(Guid userId, Guid adminId, string reason, IReadOnlyList<Guid> ended)
     {
-        foreach (var sessionId in ended)
+        await RefuseTokensAsync(ended);
+        LogSessionsEnded(logger, adminId, ended.Count, userId, reason);
+    }
+
+    private async Task RefuseTokensAsync(IReadOnlyList<Guid> revokedSessions)
+    {
+        foreach (var sessionId in revokedSessions)
         {
             await revocations.RevokeAsync(sessionId);
         }
-        LogSessionsEnded(logger, adminId, ended.Count, userId, reason);
     }
 
     /// <summary>Ends the caller's session: its refresh token stops working and its access tokens are revoked everywhere.</summary>
@@ -233,6 +369,14 @@ public sealed partial class Authenticator(
     [LoggerMessage(EventId = 104, EventName = "SessionsEnded", Level = LogLevel.Information,
         Message = "Admin {AdminId} ended {Count} session(s) of user {UserId} ({Reason})")]
     private static partial void LogSessionsEnded(ILogger logger, Guid adminId, int count, Guid userId, string reason);
+
+    [LoggerMessage(EventId = 105, EventName = "PasswordChanged", Level = LogLevel.Information,
+        Message = "User {UserId} changed their password; {EndedCount} other session(s) ended")]
+    private static partial void LogPasswordChanged(ILogger logger, Guid userId, int endedCount);
+
+    [LoggerMessage(EventId = 106, EventName = "PasswordChangeRefused", Level = LogLevel.Information,
+        Message = "User {UserId} gave a wrong current password to change it")]
+    private static partial void LogPasswordChangeRefused(ILogger logger, Guid userId);
 
     [LoggerMessage(EventId = 103, EventName = "RefreshTokenReused", Level = LogLevel.Warning,
         Message = "A used refresh token of user {UserId} was presented again; session {SessionId} revoked")]

@@ -159,12 +159,23 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
     /// row (<see cref="Accounts.AccountStore.LockByIdAsync"/>): the sessions end exactly when what ended them commits,
     /// and a sign-in under way, its session not yet committed, is waited for and ended too.
     /// </summary>
-    public async Task<IReadOnlyList<Guid>> RevokeAllAsync(NpgsqlTransaction transaction, Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <param name="except">A session that stays (the caller's own, when it changed the password); none when null.</param>
+    public async Task<IReadOnlyList<Guid>> RevokeAllAsync(
+        NpgsqlTransaction transaction, Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken, Guid? except = null)
     {
         await using var revoke = new NpgsqlCommand(
-            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $4 RETURNING id",
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $4 AND id <> $5 RETURNING id",
             transaction.Connection, transaction);
-        return await SessionIdsAsync(revoke.With(userId).With(now).With(reason).With(now - options.Value.AccessTokenLifetime), cancellationToken);
+        return await SessionIdsAsync(
+            revoke.With(userId).With(now).With(reason).With(now - options.Value.AccessTokenLifetime).With(except ?? Guid.Empty), cancellationToken);
+    }
+
+    /// <summary>Whether the session is the user's and neither revoked nor past its end, in the caller's transaction.</summary>
+    public static async Task<bool> IsLiveAsync(NpgsqlTransaction transaction, Guid userId, Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var select = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3)", transaction.Connection, transaction);
+        return (bool)(await select.With(sessionId).With(userId).With(now).ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>
