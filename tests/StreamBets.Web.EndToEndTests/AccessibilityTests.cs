@@ -48,7 +48,7 @@ public sealed class AccessibilityTests(LocalModeAppFixture app, BrowserFixture b
         });
         violations.AddRange(await AuditAsync(visitor, null, "signed out, sign-up refused"));
 
-        var playerPages = new[] { "/", $"/channels/twitch/{channel}", $"/pools/{pool.Id}", $"/pools/{resolved.Id}", "/bets", "/wallet", "/leaderboards", "/responsible-gambling", "/verify" };
+        var playerPages = new[] { "/", $"/channels/twitch/{channel}", $"/pools/{pool.Id}", $"/pools/{resolved.Id}", "/bets", "/wallet", "/leaderboards", "/responsible-gambling", "/verify", "/account/password" };
         foreach (var phone in new[] { false, true })
         {
             var page = await SignedInPageAsync(player, phone);

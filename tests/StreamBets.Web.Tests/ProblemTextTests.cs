@@ -17,13 +17,13 @@ public sealed class ProblemTextTests
     private static readonly ResourceManager Strings = new("StreamBets.Web.Resources.SharedResource", typeof(SharedResource).Assembly);
 
     // The bet engine's stable rejection codes (docs/bets.md), the deposit refusals (docs/users.md) and a streamer's
-    // refusals when opening a pool (docs/pools.md).
+    // refusals when opening a pool (docs/pools.md), and a password change's wrong current password.
     public static TheoryData<string> Codes => new()
     {
         "insufficient-funds", "pool-locked", "pool-closed", "pool-not-open", "pool-not-found", "stake-out-of-range", "second-outcome", "unknown-outcome",
         "self-excluded", "kyc-tier-too-low", "under-age", "account-locked", "session-limit-reached", "idempotency-key-reused",
         "dependency-unavailable", "not-eligible", "user-not-found", "wallet-rejected", "deposit-limit-exceeded", "rate-limited", "request-too-large",
-        "channel-not-yours", "channel-has-active-pool", "not-pool-owner", "pools-settings-unavailable",
+        "channel-not-yours", "channel-has-active-pool", "not-pool-owner", "pools-settings-unavailable", "wrong-password",
     };
 
     [Theory]

@@ -10,8 +10,12 @@ public sealed class GatewayClient(IHttpClientFactory http, UserSession session, 
     public Task<ApiResult<Profile>> RegisterAsync(RegistrationRequest request, CancellationToken ct = default) =>
         SendAsync<Profile>(HttpMethod.Post, "/api/users/register", request, anonymous: true, cancellationToken: ct);
 
-    // Profile, KYC, responsible gambling
+    // Profile, password, KYC, responsible gambling
     public Task<ApiResult<Profile>> ProfileAsync(CancellationToken ct = default) => GetAsync<Profile>("/api/users/me", ct);
+
+    /// <summary>Changes the signed-in player's password; the player's other sessions end, this one stays signed in.</summary>
+    public Task<ApiResult<PasswordChange>> ChangePasswordAsync(string currentPassword, string newPassword, CancellationToken ct = default) =>
+        SendAsync<PasswordChange>(HttpMethod.Post, "/api/users/me/password", new { currentPassword, newPassword }, cancellationToken: ct);
 
     public Task<ApiResult<KycStatus>> KycAsync(CancellationToken ct = default) => GetAsync<KycStatus>("/api/users/me/kyc", ct);
 

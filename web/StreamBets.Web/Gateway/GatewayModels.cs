@@ -7,6 +7,9 @@ public sealed record RegistrationRequest(string Email, string Password, string D
 
 public sealed record Profile(Guid Id, string Email, string DisplayName, string? AvatarUrl, string Role, int KycTier, string Country, DateOnly DateOfBirth, bool MarketingOptIn);
 
+/// <summary>A password change's answer: how many of the player's other sessions it signed out.</summary>
+public sealed record PasswordChange(int EndedSessions);
+
 public sealed record WalletBalance(Guid UserId, long BalanceMinor);
 
 public sealed record WalletHistoryItem(Guid TransferId, string Reason, string? Reference, long AmountMinor, long BalanceAfterMinor, DateTimeOffset CreatedAt, Guid? PoolId);
