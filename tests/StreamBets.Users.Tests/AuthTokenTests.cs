@@ -326,6 +326,29 @@ public sealed class AuthTokenTests(AccountsTestApp app) : IClassFixture<Accounts
     }
 
     [Fact]
+    public async Task Ending_a_users_sessions_announces_again_the_sessions_a_password_change_ended_whose_announcement_was_lost()
+    {
+        var player = await app.NewPlayerAsync();
+        var other = await app.LoginAsync(player.Email, player.Password);
+        var otherSession = Sid(other.AccessToken).ToString();
+        using var client = app.ClientFor(player.Tokens.AccessToken);
+        using var admin = await app.AdminClientAsync();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+
+        var changed = await client.PostAsJsonAsync("/api/users/me/password", new { currentPassword = player.Password, newPassword = "another-long-password" });
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        // The change's announcement of the other session never reached Redis; repeating the change ends nothing more.
+        await redis.GetDatabase().KeyDeleteAsync(SessionRevocation.Key(otherSession));
+        var ended = await admin.PostAsync($"/api/users/admin/users/{player.Id}/sessions/end", null);
+
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        var services = new ServiceCollection().AddSingleton<IConnectionMultiplexer>(redis).BuildServiceProvider();
+        using var elsewhere = new SessionRevocation(services, TimeProvider.System, NullLogger<SessionRevocation>.Instance);
+        await elsewhere.StartAsync(CancellationToken.None);
+        Assert.True(elsewhere.IsRevoked(otherSession), "The kill switch must announce a session a password change ended whose announcement was lost.");
+    }
+
+    [Fact]
     public async Task Ending_a_users_sessions_again_announces_the_sessions_whose_first_announcement_was_lost()
     {
         var player = await app.NewPlayerAsync();

@@ -214,7 +214,9 @@ public sealed partial class Authenticator(
         await RefuseTokensAsync(ended);
         if (exists)
         {
-            await RefuseTokensAsync([.. (await sessions.RecentlyRevokedAsync(userId, reason, now, CancellationToken.None)).Except(ended)]);
+            // Whatever ended them (this kill switch, a password change, a demotion): each announces once, and this is
+            // the request an admin repeats when tokens still work.
+            await RefuseTokensAsync([.. (await sessions.RecentlyRevokedAsync(userId, reason: null, now, CancellationToken.None)).Except(ended)]);
         }
         LogSessionsEnded(logger, adminId, ended.Count, userId, reason);
         return ended.Count;
@@ -278,12 +280,14 @@ public sealed partial class Authenticator(
                 ? Problems.AccountLocked(lockedNow)
                 : Problems.WrongPassword();
         }
-        var newHash = hasher.HashPassword(account, request.NewPassword!);
-        // As at sign-in: guesses sent beside this one may have locked the email meanwhile.
+        // As at sign-in: guesses sent beside this one may have locked the email meanwhile. Checked before the new hash:
+        // after it, a right guess among a locked burst would answer one hash later than the wrong ones, and its timing
+        // would tell the guesser which one was right.
         if (await throttle.LockedUntilAsync(account.Email, source, cancellationToken) is { } lockedMeanwhile)
         {
             return Problems.AccountLocked(lockedMeanwhile);
         }
+        var newHash = hasher.HashPassword(account, request.NewPassword!);
         await throttle.ResetAsync(account.Email, source, cancellationToken);
 
         var now = time.GetUtcNow();

@@ -179,13 +179,16 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
     }
 
     /// <summary>
-    /// The user's sessions revoked for this reason whose access tokens may still be valid: what a repeated request
-    /// announces again, in case the first one's announcement never left (see <see cref="SessionRevocationList"/>).
+    /// The user's sessions revoked for this reason (any, when null) whose access tokens may still be valid: what a
+    /// repeated request announces again, in case the first one's announcement never left (see <see cref="SessionRevocationList"/>).
     /// </summary>
-    public async Task<IReadOnlyList<Guid>> RecentlyRevokedAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Guid>> RecentlyRevokedAsync(Guid userId, string? reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var select = db.CreateCommand("SELECT id FROM sessions WHERE user_id = $1 AND revoked_reason = $2 AND revoked_at > $3");
-        return await SessionIdsAsync(select.With(userId).With(reason).With(now - options.Value.AccessTokenLifetime), cancellationToken);
+        await using var select = db.CreateCommand(reason is null
+            ? "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at > $2"
+            : "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at > $2 AND revoked_reason = $3");
+        select.With(userId).With(now - options.Value.AccessTokenLifetime);
+        return await SessionIdsAsync(reason is null ? select : select.With(reason), cancellationToken);
     }
 
     private static async Task<IReadOnlyList<Guid>> SessionIdsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
