@@ -150,7 +150,7 @@ public sealed class BetPlacement(IPoolDirectory pools, EligibilityCache eligibil
             return Task.FromResult(PlacementResult.Refused(BetBatchPipeline.Unavailable("The Bet Engine, shutting down,")));
         }
         // A full queue refuses a new bet at once; a replay moves no money and needs no room in it: answer it from the store.
-        if (queued.IsCompletedSuccessfully && queued.Result.Rejection is { } busy && busy == PoolBatchers.Busy())
+        if (queued.IsCompletedSuccessfully && queued.Result.Rejection is { } busy && ReferenceEquals(busy, PoolBatchers.Busy))
         {
             if (!_busyLookups.Wait(0))
             {

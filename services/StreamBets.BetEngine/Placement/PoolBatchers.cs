@@ -46,14 +46,15 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
                     return answer;
                 case Enqueued.Full:
                     LogQueueFull(_logger, bet.Command.PoolId, _options.MaxQueuedBetsPerPool);
-                    return Task.FromResult(PlacementResult.Refused(Busy()));
+                    return Task.FromResult(PlacementResult.Refused(Busy));
             }
             // The batcher went idle and stopped between the lookup and the write: replace it.
             _batchers.TryRemove(new KeyValuePair<Guid, PoolBatcher>(bet.Command.PoolId, batcher));
         }
     }
 
-    internal static BetRejection Busy() => new(BetRejectionCodes.DependencyUnavailable,
+    /// <summary>One instance, so the placement tells this refusal from others by reference, not by its words.</summary>
+    internal static readonly BetRejection Busy = new(BetRejectionCodes.DependencyUnavailable,
         "The Bet Engine has too many bets of this pool waiting. Nothing was placed; retry with the same Idempotency-Key.");
 
     public async ValueTask DisposeAsync()
