@@ -10,6 +10,7 @@ namespace StreamBets.Admin.Tests;
 /// came back with live buttons, and a requeued settlement showed failed again. Nor does a read that shifts the rows
 /// hand one pool's buttons to another: before, a Lock clicked as a read dropped its pool locked the pool below. Nor does
 /// a read that finds a pool locked leave its row without buttons: before, its open Lock confirmation hid Cancel too.
+/// Nor does a cancel say it refunds the bets of the last read: before, bets placed since were left out of its count.
 /// </summary>
 public sealed class TimedReadTests : ConsoleTest
 {
@@ -180,5 +181,26 @@ public sealed class TimedReadTests : ConsoleTest
 
         Assert.Equal("due", page.Find(row).GetAttribute("data-status"));
         Assert.Empty(page.FindAll($"{row} button"));
+    }
+
+    [Fact]
+    public async Task A_cancel_counts_the_bets_it_refunds_as_Pools_answered_not_as_the_last_read()
+    {
+        var live = LivePool("Who wins the round?");
+        var pool = live with { Outcomes = [live.Outcomes[0] with { BetCount = 1 }, live.Outcomes[1] with { BetCount = 0 }] }; // 1 bet at the read
+        Gateway.Answer("/api/pools/admin/live", () => new[] { pool });
+        // Four more bets came in between the read and the cancel: the cancel refunds them too.
+        Gateway.Answer($"/api/pools/{pool.Id}/cancel", () => pool with
+        {
+            State = "Cancelled", BettingOpen = false, Outcomes = [pool.Outcomes[0] with { BetCount = 3 }, pool.Outcomes[1] with { BetCount = 2 }],
+        });
+        var page = Bunit.Render<LivePools>();
+        var row = $"[data-pool-id='{pool.Id}']";
+        page.WaitForAssertion(() => Button(page, row, "Cancel"));
+
+        await ConfirmAsync(page, row, "Cancel");
+
+        Assert.Contains("is cancelled: 5 bets being refunded", page.Find("[data-testid=message]").TextContent);
+        Assert.Equal("Cancelled: 5 bets being refunded", page.Find(row).GetAttribute("data-result"));
     }
 }
