@@ -316,6 +316,10 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
     [InlineData("period=1", "period")]
     [InlineData("period=day,week", "period")]
     [InlineData("limit=0", "limit")]
+    [InlineData("limit=101", "limit")]
+    [InlineData("limit=ten", "limit")]
+    [InlineData("limit=99999999999", "limit")]
+    [InlineData("limit=1.5", "limit")]
     public async Task A_bad_scope_period_or_limit_is_a_validation_problem(string query, string field)
     {
         using var player = app.Player();

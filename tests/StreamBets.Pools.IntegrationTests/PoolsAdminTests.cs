@@ -216,6 +216,26 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }
 
+    /// <summary>A limit the framework could not bind as a number was answered its generic 400, with no type and no field.</summary>
+    [Theory]
+    [InlineData("/api/pools/admin/live?limit=ten")]
+    [InlineData("/api/pools/admin/changes?limit=99999999999")]
+    [InlineData("/api/pools/channels?limit=ten")]
+    [InlineData("/api/pools/channels?limit=99999999999")]
+    [InlineData("/api/pools/finished?channel=twitch:1&limit=ten")]
+    [InlineData("/api/pools/leaderboards?limit=99999999999")]
+    public async Task A_limit_that_is_no_whole_number_in_range_is_an_invalid_request_naming_the_limit(string url)
+    {
+        using var admin = app.Admin();
+
+        var response = await admin.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.ProblemAsync();
+        Assert.Equal("https://streambets.dev/problems/invalid-request", problem.Type);
+        Assert.Equal(["limit"], problem.Errors!.Keys);
+    }
+
     [Fact]
     public async Task The_change_history_is_for_admins_and_a_bad_query_names_each_field()
     {

@@ -231,6 +231,13 @@ public class PoolsApp : WebApplicationFactory<Program>, IAsyncLifetime, IPostgre
         return writes;
     }
 
+    /// <summary>Kills this app's Redis and starts it again on its port and data (its append-only file), as a crash would.</summary>
+    public async Task RestartRedisAsync()
+    {
+        await _redis!.StopAsync();
+        await _redis.StartAsync();
+    }
+
     public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null) =>
         Eventually.HoldsAsync(condition, timeout ?? TimeSpan.FromSeconds(60));
 

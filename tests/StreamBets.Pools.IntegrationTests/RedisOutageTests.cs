@@ -1,3 +1,4 @@
+using System.Net;
 using System.Reflection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
@@ -40,6 +41,28 @@ public sealed class RedisOutageTests(RedisOutageTests.App app) : IClassFixture<R
         Assert.Equal([(1000L, 1), (500L, 1), (0L, 0)], (await streamer.GetPoolAsync(pool.Id)).Outcomes.Select(o => (o.StakedMinor, o.BetCount)));
         await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
         Assert.Equal(0, await redis.GetDatabase().StreamLengthAsync("streambets:deadletter:pools"));
+    }
+
+    /// <summary>The boards live in Redis: while it is down a read is a typed, retryable 503, not a 500.</summary>
+    [Fact]
+    public async Task A_leaderboard_read_while_redis_is_down_is_a_503_leaderboards_unavailable()
+    {
+        using var player = app.Player();
+
+        app.Redis.Down = true;
+        HttpResponseMessage response;
+        try
+        {
+            response = await player.GetAsync("/api/pools/leaderboards?scope=global&period=week");
+        }
+        finally
+        {
+            app.Redis.Down = false;
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/leaderboards-unavailable", (await response.ProblemAsync()).Type);
+        Assert.Equal(HttpStatusCode.OK, (await player.GetAsync("/api/pools/leaderboards?scope=global&period=week")).StatusCode);
     }
 
     /// <summary>The Pools service whose own Redis client (not the event bus's) can be taken down by the test.</summary>

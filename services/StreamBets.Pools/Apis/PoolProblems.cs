@@ -19,6 +19,7 @@ internal static class PoolProblems
     public const string ChannelOwnerChanged = "channel-owner-changed";
     public const string ConfigBreaksTemplates = "config-breaks-templates";
     public const string TemplateUnreadable = ManagementErrors.TemplateUnreadable;
+    public const string LeaderboardsUnavailable = "leaderboards-unavailable";
 
     private static readonly Dictionary<string, (int Status, string Title)> Known = new()
     {
@@ -43,6 +44,7 @@ internal static class PoolProblems
         [ChannelOwnerChanged] = (StatusCodes.Status409Conflict, "Channel owner changed meanwhile"),
         [ConfigBreaksTemplates] = (StatusCodes.Status409Conflict, "Configuration breaks templates"),
         [TemplateUnreadable] = (StatusCodes.Status409Conflict, "Stored template unreadable"),
+        [LeaderboardsUnavailable] = (StatusCodes.Status503ServiceUnavailable, "Leaderboards unavailable"),
     };
 
     public static string TypeOf(string code) => TypeBase + code;

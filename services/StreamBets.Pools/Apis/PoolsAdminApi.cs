@@ -298,22 +298,19 @@ public static partial class PoolsAdminApi
 
     /// <summary>Who changed what, newest first, a page at a time (<c>nextCursor</c> for the next).</summary>
     public static async Task<Results<Ok<AdminChangePage>, ValidationProblem>> ListChanges(
-        string? cursor, int? limit, AdminChanges changes, CancellationToken cancellationToken)
+        string? cursor, string? limit, AdminChanges changes, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (!SequenceCursor.TryParse(cursor, out var before))
         {
             errors["cursor"] = ["The cursor is not one this service issued."];
         }
-        if (limit is < 1 or > AdminChanges.MaxPageSize)
-        {
-            errors["limit"] = [$"The limit is 1 to {AdminChanges.MaxPageSize}."];
-        }
+        var count = QueryLimit.Read(limit, AdminChanges.MaxPageSize, AdminChanges.DefaultPageSize, errors);
         if (errors.Count > 0)
         {
             return PoolProblems.Invalid(errors);
         }
-        return TypedResults.Ok(await changes.ListAsync(before, limit ?? AdminChanges.DefaultPageSize, cancellationToken));
+        return TypedResults.Ok(await changes.ListAsync(before, count, cancellationToken));
     }
 
     private static ProblemHttpResult TemplateMissing(string id) => PoolProblems.Problem(PoolProblems.TemplateNotFound, $"No template has id \"{id}\".");

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using StackExchange.Redis;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Data;
 using StreamBets.Pools.Leaderboards;
@@ -89,14 +90,16 @@ public static class PoolsApi
 
     /// <summary>Every channel's open and locked pools, soonest lock first, in one call (admins: the operators' console).</summary>
     public static async Task<Results<Ok<PoolView[]>, ValidationProblem>> GetAllLivePools(
-        int? limit, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+        string? limit, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (limit is < 1 or > MaxAllLivePools)
+        var errors = new Dictionary<string, string[]>();
+        var count = QueryLimit.Read(limit, MaxAllLivePools, 200, errors);
+        if (errors.Count > 0)
         {
-            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["limit"] = [$"The limit is 1 to {MaxAllLivePools}."] });
+            return PoolProblems.Invalid(errors);
         }
 
-        return TypedResults.Ok(await ViewsAsync(await store.AllLiveAsync(limit ?? 200, cancellationToken), stakes, time, cancellationToken));
+        return TypedResults.Ok(await ViewsAsync(await store.AllLiveAsync(count, cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>
@@ -104,7 +107,7 @@ public static class PoolsApi
     /// operators whether Settlement has paid each one out (<c>settlement</c>, <c>settledAt</c>).
     /// </summary>
     public static async Task<Results<Ok<PoolView[]>, ValidationProblem>> GetFinishedPools(
-        string? channel, int? limit, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+        string? channel, string? limit, PoolStore store, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var parsed = Channel.TryParse(channel);
@@ -113,28 +116,26 @@ public static class PoolsApi
             errors["channel"] = [ChannelRule];
         }
 
-        if (limit is < 1 or > MaxFinishedPools)
-        {
-            errors["limit"] = [$"The limit is 1 to {MaxFinishedPools}."];
-        }
-
+        var count = QueryLimit.Read(limit, MaxFinishedPools, 20, errors);
         if (errors.Count > 0)
         {
             return PoolProblems.Invalid(errors);
         }
 
-        return TypedResults.Ok(await ViewsAsync(await store.FinishedAsync(parsed!, limit ?? 20, cancellationToken), stakes, time, cancellationToken));
+        return TypedResults.Ok(await ViewsAsync(await store.FinishedAsync(parsed!, count, cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>Channels with open or locked pools, most recently opened first: where a player can go and bet.</summary>
-    public static async Task<Results<Ok<LiveChannelView[]>, ValidationProblem>> GetLiveChannels(int? limit, PoolStore store, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<LiveChannelView[]>, ValidationProblem>> GetLiveChannels(string? limit, PoolStore store, CancellationToken cancellationToken)
     {
-        if (limit is < 1 or > MaxLiveChannels)
+        var errors = new Dictionary<string, string[]>();
+        var count = QueryLimit.Read(limit, MaxLiveChannels, 50, errors);
+        if (errors.Count > 0)
         {
-            return PoolProblems.Invalid(new Dictionary<string, string[]> { ["limit"] = [$"The limit is 1 to {MaxLiveChannels}."] });
+            return PoolProblems.Invalid(errors);
         }
 
-        var channels = await store.LiveChannelsAsync(limit ?? 50, cancellationToken);
+        var channels = await store.LiveChannelsAsync(count, cancellationToken);
         return TypedResults.Ok(channels
             .Select(c => new LiveChannelView(c.Channel.ToString(), c.Channel.Provider, c.Channel.ChannelId, c.LivePools, c.OpenPools, c.NextLockAt))
             .ToArray());
@@ -173,8 +174,8 @@ public static class PoolsApi
     }
 
     /// <summary>Net winnings (payouts minus stakes), best first: scope "global" or "channel:{provider}:{channelId}"; period day, week or all (UTC).</summary>
-    public static async Task<Results<Ok<LeaderboardView>, ValidationProblem>> GetLeaderboard(
-        string? scope, string? period, int? limit, ClaimsPrincipal user, Leaderboards.Leaderboards leaderboards, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<LeaderboardView>, ValidationProblem, ProblemHttpResult>> GetLeaderboard(
+        string? scope, string? period, string? limit, ClaimsPrincipal user, Leaderboards.Leaderboards leaderboards, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var parsedScope = LeaderboardScope.TryParse(scope ?? "global");
@@ -196,17 +197,24 @@ public static class PoolsApi
             errors["period"] = ["The period is day, week or all."];
         }
 
-        if (limit is < 1 or > Leaderboards.Leaderboards.MaxLimit)
-        {
-            errors["limit"] = [$"The limit is 1 to {Leaderboards.Leaderboards.MaxLimit}."];
-        }
-
+        var count = QueryLimit.Read(limit, Leaderboards.Leaderboards.MaxLimit, 10, errors);
         if (errors.Count > 0)
         {
             return PoolProblems.Invalid(errors);
         }
 
-        var page = await leaderboards.TopAsync(parsedScope!, parsedPeriod!.Value, limit ?? 10, CallerOf(user)?.UserId, cancellationToken);
+        LeaderboardPage page;
+        try
+        {
+            page = await leaderboards.TopAsync(parsedScope!, parsedPeriod!.Value, count, CallerOf(user)?.UserId, cancellationToken);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            // Not read from PostgreSQL instead: a board's top is an aggregate over every player's sums (the rebuild runs
+            // it once, under a lock), and every reader running it while Redis is down would load the database bets need.
+            return PoolProblems.Problem(PoolProblems.LeaderboardsUnavailable, "The leaderboards cannot be read just now; try again shortly.");
+        }
+
         return TypedResults.Ok(new LeaderboardView(
             page.Scope.ToString(), page.Window.Period.ToString().ToLowerInvariant(), page.Window.Key, page.Window.From, page.Window.To, page.Entries, page.Me));
     }

@@ -129,15 +129,21 @@ public sealed class PoolStore(NpgsqlDataSource database)
         LIMIT $3
         """;
 
+    /// <summary>
+    /// Whether the channel has an open or locked pool, by the partial index on live pools. No pool is stored as a draft
+    /// (one is opened as it is created), and naming 'draft' here kept the planner off that index: every creation read
+    /// every finished pool of every channel, with the channel's owner row locked.
+    /// </summary>
     public async Task<bool> ChannelHasActivePoolAsync(NpgsqlTransaction transaction, Channel channel, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            "SELECT EXISTS (SELECT 1 FROM pools WHERE channel_provider = $1 AND channel_id = $2 AND state IN ('draft', 'open', 'locked'))",
-            transaction.Connection, transaction);
+        await using var command = new NpgsqlCommand(ChannelHasActivePoolSql, transaction.Connection, transaction);
         command.Parameters.AddWithValue(channel.Provider);
         command.Parameters.AddWithValue(channel.ChannelId);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
+
+    internal const string ChannelHasActivePoolSql =
+        "SELECT EXISTS (SELECT 1 FROM pools WHERE channel_provider = $1 AND channel_id = $2 AND state IN ('open', 'locked'))";
 
     public async Task InsertAsync(NpgsqlTransaction transaction, StoredPool stored, CancellationToken cancellationToken)
     {

@@ -47,5 +47,6 @@ internal static class Extensions
         services.AddSingleton<Leaderboards.Leaderboards>();
         services.AddHostedService<PoolSweeper>();
         services.AddHostedService<LeaderboardWarmup>();
+        services.AddHostedService<RedisRestartWatch>();
     }
 }

@@ -382,18 +382,42 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         }
         entries.Add(new SortedSetEntry(CutoffMember, cutoff));
 
+        // The staging key expires from its first write, so a build that times out or dies before the rename leaves
+        // nothing for ever (under volatile-lru a key without expiry is never evicted either).
         var staging = (RedisKey)$"{key}:rebuild:{Guid.NewGuid():N}";
         foreach (var chunk in entries.Chunk(1000))
         {
-            await redisDb.SortedSetAddAsync(staging, chunk);
+            var write = redisDb.CreateTransaction();
+            var added = write.SortedSetAddAsync(staging, chunk);
+            var expiring = write.KeyExpireAsync(staging, StagingKeptFor);
+            await ExecuteAsync(write, added, expiring);
         }
 
-        await redisDb.KeyRenameAsync(staging, key);
-        await redisDb.KeyExpireAsync(key, window.ExpiresAt?.UtcDateTime);
+        // Renamed and given the board's expiry (none for all time: RENAME keeps the staging key's) in one MULTI, so a
+        // crash between them cannot leave a day or week board that never expires; and only if the staging key holds
+        // every chunk (Redis restarted from an older copy meanwhile, or dropped it), never as a board missing players.
+        var publish = redisDb.CreateTransaction();
+        publish.AddCondition(Condition.SortedSetLengthEqual(staging, entries.Count));
+        var renamed = publish.KeyRenameAsync(staging, key);
+        var expires = publish.KeyExpireAsync(key, window.ExpiresAt?.UtcDateTime);
+        await ExecuteAsync(publish, renamed, expires);
         // The separate markers that earlier versions kept next to a board; the all-time ones would never expire.
         await redisDb.KeyDeleteAsync([$"{key}:cutoff", $"{key}:built"]);
         await transaction.CommitAsync(cancellationToken);
         LogRebuilt(logger, key.ToString(), entries.Count - 1);
+    }
+
+    /// <summary>How long a rebuild's staging key outlives its writer: far longer than any build takes.</summary>
+    private static readonly TimeSpan StagingKeptFor = TimeSpan.FromMinutes(10);
+
+    /// <summary>Runs the MULTI and surfaces a command's error (EXEC runs the others regardless), or a refused EXEC.</summary>
+    private static async Task ExecuteAsync(ITransaction transaction, params Task[] commands)
+    {
+        if (!await transaction.ExecuteAsync())
+        {
+            throw new RedisException("A leaderboard rebuild's Redis transaction was refused: its staging key no longer held every chunk.");
+        }
+        await Task.WhenAll(commands);
     }
 
     [LoggerMessage(EventId = 5001, EventName = "LeaderboardRebuilt", Level = LogLevel.Information, Message = "Leaderboard {Key} built from PostgreSQL with its top {Players} players")]
