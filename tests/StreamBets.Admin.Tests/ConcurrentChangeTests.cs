@@ -101,7 +101,7 @@ public sealed class ConcurrentChangeTests : ConsoleTest
         var (streamer, previousOwner) = (Streamer("Ana"), Guid.NewGuid());
         var channel = new PoolChannel("twitch", "foo");
         Gateway.Answer("/api/pools/admin/channels/twitch/foo", () => new ChannelLink(channel, streamer.Id, Guid.NewGuid(), DateTimeOffset.UtcNow, previousOwner));
-        var page = await FindAsync(streamer);
+        var page = await StreamerOnAccountsAsync(streamer);
 
         page.Find("#channel-id").Change("foo");
         await page.Find("[data-testid=link-channel]").SubmitAsync();
@@ -121,7 +121,7 @@ public sealed class ConcurrentChangeTests : ConsoleTest
         Gateway.Refuse("DELETE /api/pools/admin/channels/twitch/foo", HttpStatusCode.Conflict,
             new { type = "https://streambets.dev/problems/channel-owner-changed", title = "Channel owner changed meanwhile", status = 409,
                 detail = "Channel twitch:foo is linked to account 42 now; nothing was unlinked." });
-        var page = await FindAsync(streamer);
+        var page = await StreamerOnAccountsAsync(streamer);
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=channel-link]")));
 
         links = []; // another operator moved it to another streamer
@@ -150,23 +150,5 @@ public sealed class ConcurrentChangeTests : ConsoleTest
         var row = $"[data-template-id={templateId}]";
         await page.InvokeAsync(() => Button(page, row, "Delete").ClickAsync(new()));
         await page.InvokeAsync(() => Confirmation(page, row).ClickAsync(new()));
-    }
-
-    private static Account Streamer(string name) =>
-        new(Guid.NewGuid(), $"{name.ToLowerInvariant()}@example.com", name, "streamer", 2, "BR", DateTimeOffset.UtcNow);
-
-    /// <summary>The Accounts page showing the streamer, with an empty wallet and no bets.</summary>
-    private async Task<IRenderedComponent<Accounts>> FindAsync(Account streamer)
-    {
-        Gateway.Answer($"/api/users/admin/users?email={streamer.Email}", () => streamer);
-        Gateway.Answer($"/api/users/admin/wallets/{streamer.Id}", () => new WalletBalance(streamer.Id, 0));
-        Gateway.Answer($"/api/users/admin/wallets/{streamer.Id}/history", () => new WalletHistoryPage([], null));
-        Gateway.Answer($"/api/bets/users/{streamer.Id}", () => new BetPage([], null));
-        Gateway.Answer("/api/pools/admin/channels?ownerId=", Array.Empty<ChannelLink>);
-        var page = Bunit.Render<Accounts>();
-        page.Find("#email").Change(streamer.Email);
-        await page.Find("[data-testid=find-account]").SubmitAsync();
-        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=channels]")));
-        return page;
     }
 }

@@ -118,6 +118,24 @@ public abstract class ConsoleTest : IAsyncLifetime
         return (page, pool, row);
     }
 
+    protected static Account Streamer(string name) =>
+        new(Guid.NewGuid(), $"{name.ToLowerInvariant()}@example.com", name, "streamer", 2, "BR", DateTimeOffset.UtcNow);
+
+    /// <summary>The Accounts page showing the streamer, with an empty wallet and no bets.</summary>
+    protected async Task<IRenderedComponent<Accounts>> StreamerOnAccountsAsync(Account streamer)
+    {
+        Gateway.Answer($"/api/users/admin/users?email={streamer.Email}", () => streamer);
+        Gateway.Answer($"/api/users/admin/wallets/{streamer.Id}", () => new WalletBalance(streamer.Id, 0));
+        Gateway.Answer($"/api/users/admin/wallets/{streamer.Id}/history", () => new WalletHistoryPage([], null));
+        Gateway.Answer($"/api/bets/users/{streamer.Id}", () => new BetPage([], null));
+        Gateway.Answer("/api/pools/admin/channels?ownerId=", Array.Empty<ChannelLink>);
+        var page = Bunit.Render<Accounts>();
+        page.Find("#email").Change(streamer.Email);
+        await page.Find("[data-testid=find-account]").SubmitAsync();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=channels]")));
+        return page;
+    }
+
     /// <summary>Settlements listing one failed settlement whose requeue is answered at once.</summary>
     protected void OneFailedSettlementToRequeue(Guid poolId)
     {
