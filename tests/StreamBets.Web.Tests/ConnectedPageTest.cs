@@ -2,6 +2,7 @@ using Bunit;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StreamBets.Testing;
+using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
 
 namespace StreamBets.Web.Tests;
@@ -25,6 +26,8 @@ public abstract class ConnectedPageTest : IAsyncLifetime
 
     protected StandInHub Hub { get; private set; } = null!;
 
+    protected GatewayClient Client { get; private set; } = null!;
+
     protected LiveUpdates Live { get; private set; } = null!;
 
     /// <summary>Whether the condition comes to hold within 15 s: for what no render tells (a hub call, a request).</summary>
@@ -35,9 +38,9 @@ public abstract class ConnectedPageTest : IAsyncLifetime
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         var port = StreamBets.Testing.InProcessServices.FreePort();
         Hub = await StandInHub.StartAsync(port);
-        (var client, var session, _redis) = await Gateway.SignedInAsync();
+        (Client, var session, _redis) = await Gateway.SignedInAsync();
         Live = await PlayerPages.ConnectedLiveUpdatesAsync(session, port);
-        Bunit.AddPlayerPage(client, session, Live, PageTime);
+        Bunit.AddPlayerPage(Client, session, Live, PageTime);
         Bunit.AddAuthorization().SetAuthorized("Ana");
     }
 

@@ -153,6 +153,8 @@ public sealed class LateReadTests : PlayerPageTest
         Push("PoolStateChanged", LockedPush(pool, "channel:twitch:streamer1", 8)); // the chat beside it watches the channel
 
         Assert.True(await SoonAsync(() => StateShown(page) == "locked"));
+        // The push shows at once, before its read is sent: once sent, no second one follows.
+        Assert.True(await SoonAsync(() => Reads(path) > readsBefore));
         Assert.True(await StaysAsync(() => Reads(path) == readsBefore + 1), $"Reads: {Reads(path) - readsBefore}");
     }
 

@@ -1,13 +1,20 @@
+using System.Text.Json;
 using Bunit;
+using StreamBets.FrontEnd;
 using StreamBets.Web.Components.Pages;
 using StreamBets.Web.Gateway;
+using StreamBets.Web.Live;
 
 namespace StreamBets.Web.Tests;
 
-/// <summary>The player's bets page says there are none only once the list has answered.</summary>
+/// <summary>
+/// The player's bets page says there are none only once the list has answered, and keeps every result pushed to it:
+/// Realtime and the Bet Engine follow each settlement separately, so the list read again may not have it yet.
+/// </summary>
 public sealed class MyBetsPageTests : PlayerPageTest
 {
     private const string BetsPath = "/api/bets/mine";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     [Fact]
     public async Task My_bets_says_there_are_none_only_once_the_list_has_answered()
@@ -64,6 +71,63 @@ public sealed class MyBetsPageTests : PlayerPageTest
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=my-bet-row]")));
         Assert.Empty(page.FindAll("[data-testid=problem]"));
     }
+
+    [Fact]
+    public async Task A_pushed_result_stays_on_its_row_when_the_list_read_again_does_not_have_it_yet()
+    {
+        Bunit.JSInterop.Setup<string?>(PlayerClock.ZoneFunction).SetResult("UTC");
+        var shown = ABet(10_00);
+        Gateway.Answer(BetsPath, new BetPage([shown], null));
+        var page = Bunit.Render<MyBets>();
+        page.WaitForAssertion(() => Assert.Contains("Accepted", page.Find("[data-testid=my-bet-row]").TextContent));
+
+        // Two bets are paid at once, one not on the page: the list is read again, before the Bet Engine has the results.
+        Push(Settled(shown, "won", 18_00, sequence: 1));
+        Push(Settled(ABet(5_00), "lost", 0, sequence: 2));
+        Assert.True(await SoonAsync(() =>
+        {
+            Clock.Advance(PushBurst<BetSettledMessage>.Window);
+            return Gateway.Requests.Count(p => p == BetsPath) == 2;
+        }));
+        await Task.Delay(200); // the read's answer, on its way to the page
+
+        page.WaitForAssertion(() => Assert.Contains("Won", page.Find("[data-testid=my-bet-row]").TextContent));
+        Assert.Contains(Money.Format(18_00), page.Find("[data-testid=my-bet-row]").TextContent);
+    }
+
+    [Fact]
+    public async Task A_bet_settled_by_push_shows_on_the_settled_tab_once_the_bet_engine_has_it()
+    {
+        Bunit.JSInterop.Setup<string?>(PlayerClock.ZoneFunction).SetResult("UTC");
+        var bet = ABet(10_00);
+        Gateway.Answer(BetsPath, new BetPage([], null));
+        var page = Bunit.Render<MyBets>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll(".empty")));
+        await page.FindAndClickAsync(".tabs button:last-child"); // Settled
+        page.WaitForAssertion(() => Assert.Equal(2, Gateway.Requests.Count(p => p == BetsPath)));
+
+        // Read again at once, before the Bet Engine wrote the settlement: the list has not got it.
+        Push(Settled(bet, "won", 18_00, sequence: 1));
+        Assert.True(await SoonAsync(() =>
+        {
+            Clock.Advance(PushBurst<BetSettledMessage>.Window);
+            return Gateway.Requests.Count(p => p == BetsPath) == 3;
+        }));
+        Gateway.Answer(BetsPath, new BetPage([bet with { SettledResult = "won", PayoutMinor = 18_00, SettledAt = Clock.GetUtcNow() }], null));
+
+        // A moment later it has.
+        Assert.True(await SoonAsync(() =>
+        {
+            Clock.Advance(TimeSpan.FromSeconds(1));
+            return page.FindAll("[data-testid=my-bet-row]").Count == 1;
+        }));
+        Assert.Contains("Won", page.Find("[data-testid=my-bet-row]").TextContent);
+    }
+
+    private void Push(BetSettledMessage settled) => Live.Receive("BetSettled", JsonSerializer.SerializeToElement(settled, Json));
+
+    private BetSettledMessage Settled(Bet bet, string result, long payoutMinor, long sequence) =>
+        new(bet.BetId, bet.PoolId, result, bet.StakeMinor, payoutMinor, Clock.GetUtcNow()) { Stream = "user", Sequence = sequence };
 
     private Bet ABet(long stakeMinor) =>
         new(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), stakeMinor, "accepted", Clock.GetUtcNow(), null, null, null, null);

@@ -67,6 +67,9 @@ public sealed class StandInHub : IAsyncDisposable
         await _app.Services.GetRequiredService<IHubContext<LiveHub>>().Clients.All.SendAsync(type, message);
     }
 
+    /// <summary>Says "Resync" (no arguments) to every connection, as a replica does once its Redis backplane is back after a loss.</summary>
+    public async Task ResyncAsync() => await _app.Services.GetRequiredService<IHubContext<LiveHub>>().Clients.All.SendAsync("Resync");
+
     /// <summary>Numbers a message whose push is lost: only CatchUp brings it.</summary>
     public void Keep(string type, LiveMessage message)
     {

@@ -41,7 +41,29 @@ public sealed record OddsChangedMessage(Guid PoolId, long TotalStakedMinor, IRea
     public Pool Over(Pool read) => TotalStakedMinor > read.TotalStakedMinor ? ApplyTo(read) : read;
 }
 
-public sealed record PoolStateChangedMessage(Guid PoolId, string State, IReadOnlyList<Guid>? WinningOutcomeIds, DateTimeOffset At) : LiveMessage;
+public sealed record PoolStateChangedMessage(Guid PoolId, string State, IReadOnlyList<Guid>? WinningOutcomeIds, DateTimeOffset At) : LiveMessage
+{
+    /// <summary>
+    /// Whether this change is further along than <paramref name="heard"/>. A pool only moves forward (open, locked, then
+    /// resolved or cancelled), so one that is not is the same change from the pool's other stream, or an older one late.
+    /// </summary>
+    public bool IsLaterThan(PoolStateChangedMessage? heard) => heard is null || Stage(State) > Stage(heard.State);
+
+    /// <summary>
+    /// A read of the pool, with this change if the read is not that far along yet: the page shows a pushed state whether
+    /// its read fails (as every viewer of a popular pool reads it at once) or was sent before the change.
+    /// </summary>
+    public Pool Over(Pool read) => Stage(State) > Stage(read.State)
+        ? read with { State = State, BettingOpen = false, WinningOutcomeIds = WinningOutcomeIds ?? read.WinningOutcomeIds }
+        : read;
+
+    private static int Stage(string state) => state switch
+    {
+        "locked" => 1,
+        "resolved" or "cancelled" => 2,
+        _ => 0,
+    };
+}
 
 public sealed record PoolSettledMessage(Guid PoolId, DateTimeOffset SettledAt) : LiveMessage;
 

@@ -29,9 +29,9 @@ public sealed class GatewayAddress(IConfiguration configuration)
 /// comes: a duplicate is dropped, and messages a stream skipped are asked for with CatchUp when they do not follow
 /// within a second (docs/realtime.md, "Sequences and catching up"). After a reconnect the watches are sent again, each
 /// stream is caught up, and <see cref="ReloadNeeded"/> lets pages read again what no stream can replay; so it does after
-/// the first connect when pages read before it (their watches and the user's group were joined only then). If the hub
-/// cannot be reached it keeps trying in the background and reports <see cref="LiveStatus.Offline"/>, so pages can
-/// poll meanwhile.
+/// the first connect when pages read before it (their watches and the user's group were joined only then). A "Resync"
+/// from the hub (its Redis backplane back after a loss) has each stream caught up too. If the hub cannot be reached it
+/// keeps trying in the background and reports <see cref="LiveStatus.Offline"/>, so pages can poll meanwhile.
 /// </summary>
 public sealed partial class LiveUpdates : IAsyncDisposable
 {
@@ -243,6 +243,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                 return Task.CompletedTask;
             }, state: null!);
         }
+        connection.On("Resync", CatchUpEveryStream);
         connection.Reconnecting += _ =>
         {
             SetStatus(LiveStatus.Connecting);
@@ -359,6 +360,25 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         if (due)
         {
             await CatchUpAsync(stream);
+        }
+    }
+
+    /// <summary>
+    /// The hub's "Resync": the replica's Redis backplane is back after a loss, so what other replicas pushed meanwhile
+    /// never reached this connection. A lost push that was the last of its stream leaves no gap to notice, so every
+    /// stream heard from catches up (after its highest, or before its first gap). The connection stayed up: its groups
+    /// hold, and no reload is due unless a catch-up fails.
+    /// </summary>
+    private void CatchUpEveryStream()
+    {
+        string[] streams;
+        lock (_gate)
+        {
+            streams = [.. _sequences.Streams];
+        }
+        foreach (var stream in streams)
+        {
+            CatchUpSoon(stream, evenWithoutGap: true);
         }
     }
 
