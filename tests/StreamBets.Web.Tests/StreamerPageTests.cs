@@ -9,8 +9,9 @@ using StreamBets.Web.Live;
 namespace StreamBets.Web.Tests;
 
 /// <summary>
-/// The streamer's page: each click sends once, a failed read is shown as one and goes with the next good read, and a
-/// pool's refusal stands only while the pool is as it was when the action was sent.
+/// The streamer's page: each click sends once, a late one (sent before the browser had the render answering the first)
+/// included, a failed read is shown as one and goes with the next good read, and a pool's refusal stands only while the
+/// pool is as it was when the action was sent.
 /// </summary>
 public sealed class StreamerPageTests : PlayerPageTest
 {
@@ -61,6 +62,86 @@ public sealed class StreamerPageTests : PlayerPageTest
         await Task.WhenAll(first, second);
 
         Assert.Equal([$"POST /api/pools/{pool.Id}/lock"], Gateway.Changes);
+    }
+
+    /// <summary>
+    /// Before, the late click sent the action again: Pools refused it (409), and with the read after the action failed (the
+    /// pool still shown as it was) "That is not possible in the pool's current state." stood under the lock, resolve or cancel just made.
+    /// </summary>
+    [Theory]
+    [InlineData("lock", "open", "locked", "pool-not-open")]
+    [InlineData("resolve", "locked", "resolved", "invalid-transition")]
+    [InlineData("cancel", "locked", "cancelled", "invalid-transition")]
+    public async Task A_late_click_on_an_action_made_sends_nothing_though_the_read_after_it_failed(string action, string from, string to, string refusal)
+    {
+        var pool = OpenPool(First) with { State = from, BettingOpen = from == "open" };
+        var sent = $"/api/pools/{pool.Id}/{action}";
+        Gateway.Answer(LivePath, new[] { pool });
+        var page = Bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=streamer-pool]");
+        Gateway.Answer(sent, pool with { State = to, BettingOpen = false });
+        if (action == "resolve")
+        {
+            await page.InvokeAsync(() => page.Find($"#win-{pool.Outcomes[0].Id:N}").Change(true));
+            await page.FindAndClickAsync("[data-testid=resolve-pool]");
+        }
+        else if (action == "cancel")
+        {
+            await page.FindAndClickAsync("[data-testid=cancel-pool]");
+        }
+        var button = action switch { "lock" => "[data-testid=lock-pool]", "resolve" => "[data-testid=resolve-yes]", _ => "[data-testid=cancel-yes]" };
+        var lateClick = await page.InvokeAsync(() => Bunit.KeepClick(page, button));
+        Gateway.Refuse(LivePath, 503, ApiProblem.Unavailable);
+
+        await page.FindAndClickAsync(button);
+        Assert.Equal(from, page.Find("[data-testid=streamer-pool]").GetAttribute("data-state")); // as the failed read left it
+        Gateway.Refuse(sent, 409, refusal); // Pools' answer to the action sent again
+        await lateClick();
+
+        Assert.Empty(page.FindAll("[data-testid=streamer-pool] [data-testid=problem]"));
+        Assert.Equal([$"POST {sent}"], Gateway.Changes);
+    }
+
+    /// <summary>
+    /// Before, the late click opened the template's pool a second time on a channel that may have more than one (or,
+    /// where it may not, showed Pools' 409 under the templates though the pool was opened).
+    /// </summary>
+    [Fact]
+    public async Task A_late_click_on_a_template_opens_no_second_pool_and_a_click_on_the_page_as_it_is_does()
+    {
+        Gateway.Answer("/api/pools/templates", new[] { new PoolTemplate("next-map", "Who wins the next map?", ["Blue", "Red"], 120, null, null) });
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        var page = Bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=open-template]");
+        Gateway.Answer("/api/pools", OpenPool(First));
+        var lateClick = await page.InvokeAsync(() => Bunit.KeepClick(page, "[data-testid=open-template]"));
+
+        await page.FindAndClickAsync("[data-testid=open-template]");
+        await lateClick();
+
+        Assert.Equal(["POST /api/pools"], Gateway.Changes);
+        await page.FindAndClickAsync("[data-testid=open-template]"); // another pool, on purpose
+        Assert.Equal(["POST /api/pools", "POST /api/pools"], Gateway.Changes);
+    }
+
+    /// <summary>Before, the late submit sent the form the create had emptied, and Pools' 400 stood under the pool it opened.</summary>
+    [Fact]
+    public async Task A_late_submit_of_the_create_form_sends_nothing_and_leaves_no_problem_under_the_pool_opened()
+    {
+        var page = await CreateFormAsync();
+        Gateway.Answer("/api/pools", OpenPool(First));
+        await page.FindAndTypeAsync("#pool-title", "Who wins?");
+        await page.FindAndTypeAsync("#outcome-0", "Yes");
+        await page.FindAndTypeAsync("#outcome-1", "No");
+        var lateSubmit = await page.InvokeAsync(() => Bunit.KeepSubmit(page, "[data-testid=create-pool]"));
+
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+        Assert.Equal("", page.Find("#pool-title").GetAttribute("value"));
+        Gateway.Refuse("/api/pools", 400, "invalid-pool", new Dictionary<string, string[]> { ["title"] = ["The title must not be empty."] });
+        await lateSubmit();
+
+        Assert.Empty(page.FindAll("[data-testid=create-pool] [data-testid=problem]"));
+        Assert.Equal(["POST /api/pools"], Gateway.Changes);
     }
 
     [Fact]
