@@ -30,6 +30,12 @@ public sealed class RealtimeOptions
     public TimeSpan DeduplicationWindow { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
+    /// How long a replica takes to tell all its clients to catch up once its backplane connection is back (in slices of
+    /// 100 connections): 10,000 clients then do not all call CatchUp in the same millisecond.
+    /// </summary>
+    public TimeSpan ResyncSpread { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// How long the pool-to-channel mapping outlives the pool's last lifecycle event. A pool may stay locked up to 168 h
     /// (Pools' largest <c>autoCancelAfterHours</c>) before its result, and its settlement comes after that: twice the
     /// longest lock, so a late result or a stalled sweeper still reaches the channel.

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using StreamBets.Realtime.Live;
 
 namespace StreamBets.Realtime.Tests;
 
@@ -38,5 +41,37 @@ public sealed class BackplaneTests(RealtimeStack stack)
         var sent = await senderOnA.InvokeAsync<JsonElement>("SendChat", channel, "olá do outro lado");
 
         Assert.Equal(sent.Text("id"), (await watcherOnB.WaitForAsync("ChatMessage")).Text("id"));
+    }
+
+    [Fact]
+    public async Task A_replica_whose_backplane_connection_comes_back_tells_its_own_clients_to_catch_up()
+    {
+        // A replica whose Redis connections carry a name of their own, so the test can cut just its pub/sub.
+        var connectionName = $"rt-cut-{Guid.NewGuid():N}";
+        var (replica, _, url) = stack.StartSpareReplica(new() { ["ConnectionStrings:redis"] = $"{stack.RedisConnectionString},name={connectionName}" });
+        await using var disposeReplica = replica;
+        var poolId = Guid.NewGuid();
+        await using var viewer = await LiveClient.ConnectAsync(url, token: null);
+        await viewer.InvokeAsync("WatchPool", poolId);
+        await using var onOtherReplica = await stack.ConnectAsync();
+
+        // Redis drops the replica's subscriber (a network blip, client-output-buffer-limit pubsub): whatever is published
+        // meanwhile never reaches it, and its viewer's WebSocket stays up, so no gap shows a stream's last message missed.
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{stack.RedisConnectionString},allowAdmin=true");
+        var server = admin.GetServers()[0];
+        var subscribers = (await server.ClientListAsync()).Where(client => client.Name == connectionName && client.ClientType == ClientType.PubSub).ToArray();
+        Assert.NotEmpty(subscribers);
+        foreach (var subscriber in subscribers)
+        {
+            await server.ClientKillAsync(subscriber.Id);
+        }
+
+        await viewer.WaitForAsync("Resync");
+        // Told once pushes reach the replica again, so a CatchUp then misses nothing published after it.
+        await stack.ServicesA.GetRequiredService<LivePublisher>().PublishAsync(LiveStream.Pool(poolId),
+            new PoolStateChangedMessage(poolId, "resolved", [], DateTimeOffset.UtcNow), Guid.NewGuid(), CancellationToken.None);
+        await viewer.WaitForAsync("PoolStateChanged", p => p.About(poolId));
+        Assert.Single(viewer.Received("Resync"));
+        Assert.Empty(onOtherReplica.Received("Resync")); // told to this replica's clients only
     }
 }

@@ -198,6 +198,32 @@ public sealed class EventRoutingTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task A_bets_settlement_redelivered_after_its_ids_were_forgotten_is_not_pushed_again()
+    {
+        var (poolId, player) = (Guid.NewGuid(), Guid.NewGuid());
+        await using var client = await stack.ConnectAsync(player);
+        // A replica that forgets event ids after a second instead of 15 minutes, on a bus of its own.
+        var settings = new Dictionary<string, string> { ["Realtime:DeduplicationWindow"] = "00:00:01" };
+        var (replica, _, _) = stack.StartSpareReplica(settings);
+        await using var disposeReplica = replica;
+        await using var bus = await EventPublisher.StartAsync(stack.RedisConnectionString, settings["Messaging:RedisStreams:KeyPrefix"]);
+        var settled = TestEvents.Settled(poolId, player);
+        await bus.PublishAsync(settled);
+        await client.WaitForAsync("BetSettled");
+
+        // Long after, the bus delivers the settlement again (every replica was down meanwhile), then the pool's next
+        // settlement batch, on the same partition, so it is handled after the copy.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var nextBatch = TestEvents.Settled(poolId, player);
+        await bus.PublishAsync(settled);
+        await bus.PublishAsync(nextBatch);
+
+        await client.WaitForAsync("BetSettled", p => p.Guid("betId") == nextBatch.Bets[0].BetId);
+        Assert.Equal([settled.Bets[0].BetId, nextBatch.Bets[0].BetId], client.Received("BetSettled").Select(p => p.Guid("betId")));
+        Assert.Equal([1L, 2L], (await client.InvokeAsync<List<JsonElement>>("CatchUp", "user", 0L)).Select(m => m.GetProperty("payload").Number("sequence")));
+    }
+
+    [Fact]
     public async Task An_event_whose_push_failed_is_pushed_with_its_first_sequence_when_redelivered()
     {
         var userId = Guid.NewGuid();

@@ -22,6 +22,7 @@ public sealed class LiveClient : IAsyncDisposable
         {
             connection.On<JsonElement>(name, payload => _received.Enqueue((name, payload)));
         }
+        connection.On("Resync", () => _received.Enqueue(("Resync", default))); // no payload: "catch up on every stream"
     }
 
     public HubConnection Connection { get; }

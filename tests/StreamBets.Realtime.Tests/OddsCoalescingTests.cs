@@ -135,7 +135,7 @@ public sealed class OddsCoalescingTests(RealtimeStack stack)
         var poolId = Guid.NewGuid();
         await using var watcher = await stack.ConnectAsync();
         await watcher.InvokeAsync("WatchPool", poolId);
-        var (replica, services) = stack.StartSpareReplica(new() { ["Realtime:OddsInterval"] = "00:01:00" });
+        var (replica, services, _) = stack.StartSpareReplica(new() { ["Realtime:OddsInterval"] = "00:01:00" });
         await using var disposeReplica = replica;
         var coalescer = services.GetRequiredService<OddsCoalescer>();
         coalescer.Offer(TestEvents.Odds(poolId, 100)); // the first change goes at once

@@ -56,15 +56,16 @@ public sealed class RealtimeStack : IAsyncLifetime
         ConnectAsync(Token(userId, role, $"user-{userId.ToString()[..4]}"), toHostB);
 
     /// <summary>
-    /// One more replica, for a test that stops it: on a bus prefix of its own, so it takes none of the other tests'
-    /// events, with <paramref name="settings"/> on top of the stack's.
+    /// One more replica, for a test that stops it or cuts it off: on a bus prefix of its own (left in
+    /// <paramref name="settings"/>), so it takes none of the other tests' events, with <paramref name="settings"/> on top
+    /// of the stack's.
     /// </summary>
-    public (IAsyncDisposable Host, IServiceProvider Services) StartSpareReplica(Dictionary<string, string> settings)
+    public (IAsyncDisposable Host, IServiceProvider Services, string Url) StartSpareReplica(Dictionary<string, string> settings)
     {
         settings["Messaging:RedisStreams:KeyPrefix"] = $"rt-spare-{Guid.NewGuid():N}";
         settings["Realtime:KeyPrefix"] = KeyPrefix;
-        var (_, services, host) = StartOnKestrel<LiveHub>(settings);
-        return (host, services);
+        var (url, services, host) = StartOnKestrel<LiveHub>(settings);
+        return (host, services, url);
     }
 
     private (string Url, IServiceProvider Services) StartRealtime()
@@ -88,7 +89,7 @@ public sealed class RealtimeStack : IAsyncLifetime
         var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
         var factory = new WebApplicationFactory<TEntryPoint>().WithWebHostBuilder(web =>
         {
-            settings["ConnectionStrings:redis"] = RedisConnectionString;
+            settings.TryAdd("ConnectionStrings:redis", RedisConnectionString); // a spare replica may name its connections
             settings["Auth:PublicKey"] = TestTokens.Shared.PublicKey;
             settings["Logging:LogLevel:Default"] = "Warning";
             settings["Kestrel:Endpoints:http:Url"] = url;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
@@ -32,6 +33,10 @@ internal static class Extensions
                     redis.Configuration.ChannelPrefix = RedisChannel.Literal(options.KeyPrefix);
                     redis.Configuration.AbortOnConnectFail = false;
                 });
+        builder.Services.AddSingleton<BackplaneResync>();
+        // The backplane's own connection, watched so that a replica cut off from pub/sub has its clients catch up.
+        builder.Services.AddOptions<RedisOptions>().Configure<BackplaneResync>((backplane, resync) =>
+            backplane.ConnectionFactory = log => resync.ConnectAsync(backplane.Configuration, log));
 
         builder.Services.AddSingleton<RealtimeKeys>();
         builder.Services.AddSingleton<LiveStreamStore>();

@@ -12,7 +12,8 @@ namespace StreamBets.Realtime.Hubs;
 /// the right to chat. The contract is docs/realtime.md. Parameters are <see cref="JsonElement"/>s, read by
 /// <see cref="HubArguments"/>, so a malformed argument is refused with a code.
 /// </summary>
-public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConnections sessions, IOptions<RealtimeOptions> options, TimeProvider time) : Hub
+public sealed class LiveHub(
+    ChatRoom chat, LiveStreamStore streams, SessionConnections sessions, BackplaneResync resync, IOptions<RealtimeOptions> options, TimeProvider time) : Hub
 {
     private const string WatchesKey = "watches";
     private const string ReadCallsKey = "read-calls";
@@ -32,12 +33,14 @@ public sealed class LiveHub(ChatRoom chat, LiveStreamStore streams, SessionConne
                 sessions.Add(sessionId, Context);
             }
         }
+        resync.Connected(Context.ConnectionId);
         await base.OnConnectedAsync();
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         sessions.Remove(Context.ConnectionId);
+        resync.Disconnected(Context.ConnectionId);
         return base.OnDisconnectedAsync(exception);
     }
 

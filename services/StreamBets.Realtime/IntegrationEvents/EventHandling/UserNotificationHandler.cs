@@ -10,12 +10,13 @@ public sealed class UserNotificationHandler(LivePublisher publisher) : IIntegrat
     /// <summary>
     /// One message per bet to its player, all at once (each player's stream is numbered under its own lock, and Redis
     /// pipelines the appends): one after another, a 1,000-bet event took 1,000 round trips. The bet id de-duplicates a
-    /// redelivery, since a bet settles once.
+    /// redelivery, since a bet settles once; so does the bet's version, after the id is forgotten (a second "You won"
+    /// days later would be news to the player).
     /// </summary>
     public Task HandleAsync(BetsSettled @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
         Task.WhenAll(@event.Bets.Select(bet => publisher.PublishAsync(LiveStream.User(bet.UserId),
             new BetSettledMessage(bet.BetId, @event.PoolId, bet.Result, bet.StakeMinor, bet.PayoutMinor, @event.SettledAt),
-            bet.BetId, cancellationToken)));
+            bet.BetId, cancellationToken, new EntityVersion($"bet:{bet.BetId}", 1))));
 
     /// <summary>
     /// One message per change to its user, users at once but each user's changes in ledger order, so the last balance a
