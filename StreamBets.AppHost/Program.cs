@@ -20,6 +20,7 @@ var users = builder.AddProject<Projects.StreamBets_Users>("users")
     .WithRedis(infrastructure)
     .WithEventBus(infrastructure)
     .WithSandboxDepositsInLocalMode(infrastructure)
+    .WithOnfidoKycInDeployments()
     .WithAccessTokenSigning(tokenKeys);
 
 var pools = builder.AddProject<Projects.StreamBets_Pools>("pools")

@@ -61,6 +61,9 @@ public sealed class StreamBetsInfrastructure
     public static readonly string[] PostgresKeepaliveArguments =
         ["-c", "tcp_keepalives_idle=60", "-c", "tcp_keepalives_interval=10", "-c", "tcp_keepalives_count=6"];
 
+    /// <summary>MongoDB's root user in container mode; its password is the <c>mongo-password</c> parameter.</summary>
+    public const string MongoUser = "streambets";
+
     public static StreamBetsInfrastructure Add(IDistributedApplicationBuilder builder)
     {
         var (mode, reason) = InfrastructureModeDetector.Detect(builder);
@@ -109,13 +112,28 @@ public sealed class StreamBetsInfrastructure
             // The image keeps its log (every topic and committed offset) in /tmp unless told otherwise, so a restart
             // would lose events the outbox had already deleted as published.
             .WithEnvironment("KAFKA_LOG_DIRS", "/var/lib/kafka/data")
-            .WithVolume("streambets-kafka-data", "/var/lib/kafka/data");
+            .WithVolume("streambets-kafka-data", "/var/lib/kafka/data")
+            .WithKafkaHealthCheck();
 
-        var mongo = builder.AddResource(new ServerContainerResource("mongo", "tcp", "mongodb://"))
+        // Pools' dynamic configuration (the rake) and templates live here: without a password anything in the deployment's
+        // network could rewrite them past the admin API's validation and audit. The image creates the root user only when
+        // its volume is empty (docs/runbook.md, "Deployment checks", says how to add it to an older volume).
+        // Letters and digits only: it goes into the connection string's URL unescaped.
+        var mongoPassword = builder.AddParameter("mongo-password", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+        var mongo = builder.AddResource(new ServerContainerResource("mongo", "tcp", "mongodb://")
+            {
+                Credentials = ReferenceExpression.Create($"{MongoUser}:{mongoPassword}"),
+                ConnectionStringSuffix = "/?authSource=admin", // the root user lives in the admin database
+            })
             .WithImage("mongo", "8.0")
             .WithEndpoint(name: "tcp", scheme: "tcp", targetPort: 27017)
-            .WithVolume("streambets-mongo-data", "/data/db");
+            .WithEnvironment("MONGO_INITDB_ROOT_USERNAME", MongoUser)
+            .WithEnvironment("MONGO_INITDB_ROOT_PASSWORD", mongoPassword)
+            .WithVolume("streambets-mongo-data", "/data/db")
+            .WithMongoHealthCheck();
 
+        // Its default user stays open: Analytics reaches ClickHouse with an HttpClient on the connection string, which
+        // drops a URL's user:password, so credentials there would lock Analytics out (docs/runbook.md, "Deployment checks").
         var clickHouse = builder.AddResource(new ServerContainerResource("clickhouse", "http", "http://"))
             .WithImage("clickhouse/clickhouse-server", "25.8")
             .WithHttpEndpoint(name: "http", targetPort: 8123)

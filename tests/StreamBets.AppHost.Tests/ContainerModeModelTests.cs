@@ -1,5 +1,9 @@
+using System.Net;
+using System.Net.Sockets;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace StreamBets.AppHost.Tests;
 
@@ -78,6 +82,67 @@ public sealed class ContainerModeModelTests
             .Where(p => p.Annotations.OfType<EndpointAnnotation>().Any(e => e.IsExternal))
             .Select(p => p.Name);
         Assert.Equal(["admin", "gateway", "web"], external.Order());
+    }
+
+    [Fact]
+    public async Task Kafka_is_healthy_once_it_answers_requests_not_when_its_port_merely_accepts_connections()
+    {
+        await using var builder = await ContainerModeAsync();
+        var kafka = builder.Resources.OfType<ContainerResource>().Single(r => r.Name == "kafka");
+        // The registered health checks alone: building the whole app (unused here) takes about 30 s.
+        await using var services = builder.Services.BuildServiceProvider();
+
+        // A broker still catching up with its metadata has bound its port: connections complete, requests go unanswered.
+        using var broker = new TcpListener(IPAddress.Loopback, 0);
+        broker.Start();
+        AllocateAt(kafka, broker);
+        Assert.Equal(HealthStatus.Unhealthy, await CheckHealthAsync(services, kafka));
+
+        using var serving = new TcpListener(IPAddress.Loopback, 0);
+        serving.Start();
+        AllocateAt(kafka, serving);
+        var answer = AnswerOneRequestAsync(serving);
+        Assert.Equal(HealthStatus.Healthy, await CheckHealthAsync(services, kafka));
+        await answer;
+    }
+
+    [Fact]
+    public async Task Mongodb_is_healthy_only_once_it_answers_a_ping()
+    {
+        await using var builder = await ContainerModeAsync();
+        var mongo = builder.Resources.OfType<ContainerResource>().Single(r => r.Name == "mongo");
+        // The registered health checks alone: building the whole app (unused here) takes about 30 s.
+        await using var services = builder.Services.BuildServiceProvider();
+
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        AllocateAt(mongo, silent);
+        Assert.Equal(HealthStatus.Unhealthy, await CheckHealthAsync(services, mongo));
+    }
+
+    private static void AllocateAt(ContainerResource server, TcpListener listener)
+    {
+        var endpoint = server.Annotations.OfType<EndpointAnnotation>().Single();
+        endpoint.AllocatedEndpoint = new AllocatedEndpoint(endpoint, "127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port);
+    }
+
+    /// <summary>What WaitFor waits on: every health check of the resource, as Aspire runs them.</summary>
+    private static async Task<HealthStatus> CheckHealthAsync(IServiceProvider services, IResource resource)
+    {
+        var checks = resource.Annotations.OfType<HealthCheckAnnotation>().Select(a => a.Key).ToHashSet();
+        Assert.NotEmpty(checks);
+        var report = await services.GetRequiredService<HealthCheckService>().CheckHealthAsync(c => checks.Contains(c.Name));
+        return report.Status;
+    }
+
+    /// <summary>A broker's reply to the first request: its size, then the request's correlation id and error code 0.</summary>
+    private static async Task AnswerOneRequestAsync(TcpListener broker)
+    {
+        using var client = await broker.AcceptTcpClientAsync();
+        var stream = client.GetStream();
+        var request = new byte[14];
+        await stream.ReadExactlyAsync(request);
+        await stream.WriteAsync((byte[])[0, 0, 0, 6, .. request.AsSpan(8, 4), 0, 0]);
     }
 
     // A database resource is waited for through its server in the dashboard's terms.

@@ -86,6 +86,44 @@ public sealed class DeploymentManifestTests
         Assert.Contains("{mongo.connectionString}", pools.GetProperty("ConnectionStrings__mongo").GetString());
     }
 
+    [Fact]
+    public async Task A_deployment_checks_identities_with_onfido_whose_tokens_azd_asks_for()
+    {
+        var resources = (await PublishManifestAsync()).RootElement.GetProperty("resources");
+
+        // Users' own settings name no provider, so without these every KYC start would answer 503.
+        var users = resources.GetProperty("users").GetProperty("env");
+        Assert.Equal("onfido", users.GetProperty("Kyc__Provider").GetString());
+        Assert.Equal("{onfido-api-token.value}", users.GetProperty("Kyc__Onfido__ApiToken").GetString());
+        Assert.Equal("{onfido-webhook-token.value}", users.GetProperty("Kyc__Onfido__WebhookToken").GetString());
+        foreach (var token in new[] { "onfido-api-token", "onfido-webhook-token" })
+        {
+            var parameter = resources.GetProperty(token);
+            Assert.Equal("parameter.v0", parameter.GetProperty("type").GetString());
+            Assert.True(parameter.GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+            Assert.False(parameter.GetProperty("inputs").GetProperty("value").TryGetProperty("default", out _), $"azd must ask for {token}.");
+        }
+    }
+
+    [Fact]
+    public async Task A_deployed_mongodb_requires_the_password_the_services_connect_with()
+    {
+        var resources = (await PublishManifestAsync()).RootElement.GetProperty("resources");
+
+        var password = resources.GetProperty("mongo-password").GetProperty("inputs").GetProperty("value");
+        Assert.True(password.GetProperty("secret").GetBoolean());
+        Assert.True(password.GetProperty("default").TryGetProperty("generate", out _), "azd generates the MongoDB password.");
+
+        var mongo = resources.GetProperty("mongo");
+        var env = mongo.GetProperty("env");
+        var user = env.GetProperty("MONGO_INITDB_ROOT_USERNAME").GetString();
+        Assert.False(string.IsNullOrEmpty(user));
+        Assert.Equal("{mongo-password.value}", env.GetProperty("MONGO_INITDB_ROOT_PASSWORD").GetString());
+        // The root user lives in the admin database, not in each service's document database.
+        Assert.Equal($"mongodb://{user}:{{mongo-password.value}}@{{mongo.bindings.tcp.host}}:{{mongo.bindings.tcp.port}}/?authSource=admin",
+            mongo.GetProperty("connectionString").GetString());
+    }
+
     private static readonly Lazy<Task<JsonDocument>> Manifest = new(async () =>
     {
         var output = Path.Combine(Path.GetTempPath(), $"streambets-manifest-{Guid.NewGuid():N}", "aspire-manifest.json");
