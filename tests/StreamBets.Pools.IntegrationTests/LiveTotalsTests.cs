@@ -74,6 +74,41 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     [Fact]
+    public async Task Readers_of_a_lost_hash_do_not_queue_on_its_refill()
+    {
+        using var streamer = app.NewStreamer(out _);
+        var pool = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await app.PublishAsync(Placed(pool, Bet(pool, 1, 800)));
+        Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor == 800));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.RedisConnectionString);
+        await redis.GetDatabase().KeyDeleteAsync(PoolStakes.Key(pool.Id));
+
+        // Another reader's refill (or a rebuild) holds the pool's stakes lock: as when a Redis restart dropped every hash
+        // and all the viewers of a hot pool read it at once.
+        await using (var holder = new Npgsql.NpgsqlConnection(app.ConnectionString))
+        {
+            await holder.OpenAsync();
+            await using var held = await holder.BeginTransactionAsync();
+            var (lockClass, key) = Data.ReadModelLocks.PoolStakes(pool.Id);
+            await using (var take = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_xact_lock({lockClass}, {key})", holder, held))
+            {
+                await take.ExecuteNonQueryAsync();
+            }
+
+            // Not a speed measurement: a reader that waits for the lock never answers while it is held.
+            var reads = Enumerable.Range(0, 5).Select(_ => streamer.GetPoolAsync(pool.Id)).ToArray();
+            await Task.WhenAny(Task.WhenAll(reads), Task.Delay(TimeSpan.FromSeconds(20)));
+            Assert.True(reads.All(r => r.IsCompleted), "Readers waited for another reader's refill of the stakes hash.");
+            Assert.All(reads, r => Assert.Equal(800, r.Result.TotalStakedMinor));
+            Assert.False(await redis.GetDatabase().KeyExistsAsync(PoolStakes.Key(pool.Id)), "A reader without the lock wrote the hash.");
+        }
+
+        // The lock free again, the next reader refills.
+        Assert.Equal(800, (await streamer.GetPoolAsync(pool.Id)).TotalStakedMinor);
+        Assert.True(await redis.GetDatabase().KeyExistsAsync(PoolStakes.Key(pool.Id)));
+    }
+
+    [Fact]
     public async Task Totals_are_read_from_postgresql_while_redis_does_not_answer()
     {
         using var streamer = app.NewStreamer(out _);

@@ -33,6 +33,15 @@ public static class ReadModelLocks
     public static NpgsqlBatchCommand Shared((int Class, int Key) lockId) =>
         new("SELECT pg_advisory_xact_lock_shared($1, $2)") { Parameters = { new() { Value = lockId.Class }, new() { Value = lockId.Key } } };
 
+    /// <summary>Takes the lock exclusively if nobody holds it, without waiting: true if taken.</summary>
+    public static async Task<bool> TryExclusiveAsync(NpgsqlTransaction transaction, (int Class, int Key) lockId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock($1, $2)", transaction.Connection, transaction);
+        command.Parameters.AddWithValue(lockId.Class);
+        command.Parameters.AddWithValue(lockId.Key);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public static async Task ExclusiveAsync(NpgsqlTransaction transaction, (int Class, int Key) lockId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, $2)", transaction.Connection, transaction);

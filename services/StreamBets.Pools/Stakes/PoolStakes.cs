@@ -44,10 +44,16 @@ public sealed class PoolStakes(IConnectionMultiplexer redis, PoolStore store, Np
         }
         if (entries.Length == 0)
         {
-            // Refill under the pool's stakes lock, so a bet counted meanwhile cannot be overwritten by an older total.
+            // Refill under the pool's stakes lock, so a bet counted meanwhile cannot be overwritten by an older total. Only
+            // a reader that gets it at once refills; the others read PostgreSQL and go. Waiting, every viewer of a hot pool
+            // whose hash Redis lost (a restart drops them all) held a connection in the lock's queue and refilled in turn,
+            // and the BetsPlaced handler's shared lock queued behind them.
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.PoolStakes(poolId), cancellationToken);
+            if (!await ReadModelLocks.TryExclusiveAsync(transaction, ReadModelLocks.PoolStakes(poolId), cancellationToken))
+            {
+                return await store.StakesAsync(poolId, transaction, cancellationToken);
+            }
             var stored = await store.StakesAsync(poolId, transaction, cancellationToken);
             try
             {
