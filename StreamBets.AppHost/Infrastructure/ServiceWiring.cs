@@ -83,7 +83,8 @@ public static class ServiceWiring
         return service.WithEnvironment("Documents__Store", "Postgres");
     }
 
-    /// <summary>Play-money deposits for players (<c>Wallet__SandboxDeposits</c>) in local mode only, where no real payment provider exists.</summary>
+    /// <summary>Play-money deposits for players (<c>Wallet__SandboxDeposits</c>) in a local-mode run, whatever its environment
+    /// (Users' Development settings turn them on in either mode; a deployment never has them).</summary>
     public static IResourceBuilder<ProjectResource> WithSandboxDepositsInLocalMode(this IResourceBuilder<ProjectResource> service, StreamBetsInfrastructure infrastructure) =>
         infrastructure.Mode == InfrastructureMode.Local ? service.WithEnvironment("Wallet__SandboxDeposits", "true") : service;
 }
