@@ -124,6 +124,52 @@ public sealed class MyBetsPageTests : PlayerPageTest
         Assert.Contains("Won", page.Find("[data-testid=my-bet-row]").TextContent);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_page_loaded_while_the_settled_tab_waits_for_a_pushed_bet_stays_shown(bool pageStillOnItsWay)
+    {
+        Bunit.JSInterop.Setup<string?>(PlayerClock.ZoneFunction).SetResult("UTC");
+        var firstPage = ABet(10_00) with { SettledResult = "lost", PayoutMinor = 0 };
+        var secondPage = ABet(5_00) with { SettledResult = "won", PayoutMinor = 9_00 };
+        Gateway.Answer(BetsPath, new BetPage([firstPage], "page-2"));
+        Gateway.AnswerPage(BetsPath, "page-2", new BetPage([secondPage], null));
+        var page = Bunit.Render<MyBets>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=my-bet-row]")));
+        await page.FindAndClickAsync(".tabs button:last-child"); // Settled
+        page.WaitForAssertion(() => Assert.Equal(2, Gateway.Requests.Count(p => p == BetsPath)));
+
+        // A bet the list does not return (the Bet Engine has not written it yet, or it is further down): read again.
+        Push(Settled(ABet(2_00), "won", 3_00, sequence: 1));
+        Assert.True(await SoonAsync(() =>
+        {
+            Clock.Advance(PushBurst<BetSettledMessage>.Window);
+            return Gateway.Requests.Count(p => p == BetsPath) == 3;
+        }));
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=my-bet-row]")));
+
+        // Within the first second the player loads the next page (its answer maybe still on its way), then every
+        // re-read's time passes.
+        var releasePage = pageStillOnItsWay ? Gateway.Hold(BetsPath) : () => { };
+        var loadingMore = page.FindAndClickAsync("[data-testid=load-more]");
+        Assert.True(await SoonAsync(() => Gateway.Requests.Count(p => p == BetsPath) == 4)); // held: no render tells
+        if (!pageStillOnItsWay)
+        {
+            page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=my-bet-row]").Count));
+        }
+        for (var second = 0; second < 16; second++)
+        {
+            Clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(100); // a re-read, if one were sent, on its way to the page
+        }
+        releasePage();
+        await loadingMore;
+
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=my-bet-row]").Count));
+        Assert.Contains(Money.Format(5_00), page.FindAll("[data-testid=my-bet-row]")[1].TextContent);
+        Assert.Equal(4, Gateway.Requests.Count(p => p == BetsPath));
+    }
+
     private void Push(BetSettledMessage settled) => Live.Receive("BetSettled", JsonSerializer.SerializeToElement(settled, Json));
 
     private BetSettledMessage Settled(Bet bet, string result, long payoutMinor, long sequence) =>
