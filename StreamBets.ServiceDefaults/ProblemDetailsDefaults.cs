@@ -9,12 +9,14 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Npgsql;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// One problem-details style for every service: RFC 7807 bodies carrying the trace id, a
-/// readable 400 for malformed requests, and a generic 500 that never leaks internals.
+/// readable 400 for malformed requests, a 503 to retry while the database does not answer, and a generic 500 that
+/// never leaks internals.
 /// </summary>
 public static partial class ProblemDetailsDefaults
 {
@@ -113,10 +115,19 @@ public static partial class ProblemDetailsDefaults
                 // Malformed JSON, a wrong content type or an oversized body: the client's fault, and safe to explain.
                 BadHttpRequestException bad => (bad.StatusCode, "The request could not be read.", Explain(bad, httpContext.Request)),
                 OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "The client closed the request.", null),
+                // The database restarting, failing over or out of connections (and the first broken pooled connection after
+                // it): nothing was decided, a retry is right. It was a 500 "logged", read as a bug by clients and alerts.
+                NpgsqlException { IsTransient: true } => (StatusCodes.Status503ServiceUnavailable, "A database this service needs did not answer.",
+                    "Nothing was changed. Try again in a few seconds."),
                 _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred.", "The error was logged with the trace id below."),
             };
 
-            if (status >= 500)
+            if (status == StatusCodes.Status503ServiceUnavailable)
+            {
+                LogDatabaseUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.Message);
+                httpContext.Response.Headers.RetryAfter = "5";
+            }
+            else if (status >= 500)
             {
                 LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
             }
@@ -126,7 +137,13 @@ public static partial class ProblemDetailsDefaults
             {
                 HttpContext = httpContext,
                 Exception = exception,
-                ProblemDetails = { Status = status, Title = title, Detail = detail },
+                ProblemDetails =
+                {
+                    Status = status,
+                    Title = title,
+                    Detail = detail,
+                    Type = status == StatusCodes.Status503ServiceUnavailable ? DependencyUnavailableType : null,
+                },
             });
         }
 
@@ -142,7 +159,12 @@ public static partial class ProblemDetailsDefaults
             _ => bad.Message,
         };
 
+        private const string DependencyUnavailableType = "https://streambets.dev/problems/dependency-unavailable";
+
         [LoggerMessage(EventId = 1, EventName = "UnhandledException", Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
         private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+
+        [LoggerMessage(EventId = 2, EventName = "DatabaseUnavailable", Level = LogLevel.Warning, Message = "{Method} {Path} answered 503: the database did not answer ({Reason})")]
+        private static partial void LogDatabaseUnavailable(ILogger logger, string method, string path, string reason);
     }
 }

@@ -78,6 +78,33 @@ public sealed class ProblemDetailsTests
         Assert.Contains("abc", problem.Detail);
     }
 
+    [Fact]
+    public async Task A_database_that_does_not_answer_is_a_503_to_retry_not_a_500()
+    {
+        await using var app = await StartAsync();
+
+        using var response = await app.GetTestClient().GetAsync("/balance");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+        var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
+        Assert.Equal("https://streambets.dev/problems/dependency-unavailable", problem?.Type);
+        Assert.Equal("Nothing was changed. Try again in a few seconds.", problem?.Detail);
+    }
+
+    [Fact]
+    public async Task A_database_error_no_retry_fixes_stays_a_500()
+    {
+        await using var app = await StartAsync();
+
+        using var response = await app.GetTestClient().GetAsync("/broken");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
+        Assert.Equal("An unexpected error occurred.", problem?.Title);
+    }
+
     private static async Task<WebApplication> StartAsync()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
@@ -87,6 +114,15 @@ public sealed class ProblemDetailsTests
         app.UseDefaultProblemDetails();
         app.MapPost("/stakes", (StakeRequest request) => Results.Ok(request));
         app.MapGet("/stakes", (int? limit) => Results.Ok(limit));
+        // Nothing listens on port 1: the database is down (restarting, failing over).
+        app.MapGet("/balance", async () =>
+        {
+            await using var connection = new Npgsql.NpgsqlConnection("Host=127.0.0.1;Port=1;Timeout=2;Username=x;Password=x");
+            await connection.OpenAsync();
+            return Results.Ok();
+        });
+        // A statement PostgreSQL refuses (a bug, here a violated constraint): retrying changes nothing.
+        app.MapGet("/broken", IResult () => throw new Npgsql.PostgresException("violates check constraint", "ERROR", "ERROR", "23514"));
         await app.StartAsync();
         return app;
     }
