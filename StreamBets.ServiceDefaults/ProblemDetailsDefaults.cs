@@ -116,9 +116,10 @@ public static partial class ProblemDetailsDefaults
                 BadHttpRequestException bad => (bad.StatusCode, "The request could not be read.", Explain(bad, httpContext.Request)),
                 OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "The client closed the request.", null),
                 // The database restarting, failing over or out of connections (and the first broken pooled connection after
-                // it): nothing was decided, a retry is right. It was a 500 "logged", read as a bug by clients and alerts.
+                // it): a retry is right, and money-moving requests carry idempotency keys, so one whose commit was cut off
+                // is not repeated. It was a 500 "logged", read as a bug by clients and alerts.
                 NpgsqlException { IsTransient: true } => (StatusCodes.Status503ServiceUnavailable, "A database this service needs did not answer.",
-                    "Nothing was changed. Try again in a few seconds."),
+                    "Try again in a few seconds, with the same Idempotency-Key if the request had one."),
                 _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred.", "The error was logged with the trace id below."),
             };
 

@@ -90,7 +90,7 @@ public sealed class ProblemDetailsTests
         Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
         var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
         Assert.Equal("https://streambets.dev/problems/dependency-unavailable", problem?.Type);
-        Assert.Equal("Nothing was changed. Try again in a few seconds.", problem?.Detail);
+        Assert.Equal("Try again in a few seconds, with the same Idempotency-Key if the request had one.", problem?.Detail);
     }
 
     [Fact]
