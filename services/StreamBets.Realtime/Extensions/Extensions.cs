@@ -40,6 +40,8 @@ internal static class Extensions
 
         builder.Services.AddSingleton<RealtimeKeys>();
         builder.Services.AddSingleton<LiveStreamStore>();
+        // Counters that went back with an older copy of Redis would hand out numbers clients already applied.
+        builder.Services.AddHostedService<LiveSequenceJump>();
         builder.Services.AddSingleton<LivePublisher>();
         builder.Services.AddSingleton<OddsCoalescer>();
         // Hosted to push the odds it still holds at shutdown; registered before the bus, so it stops after the consumer.

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StreamBets.Realtime.Live;
 
 namespace StreamBets.Realtime.Hubs;
 
@@ -10,7 +11,8 @@ namespace StreamBets.Realtime.Hubs;
 /// whoever is subscribed at that moment, so a replica cut off from it misses pushes for good, and its clients' WebSockets
 /// never dropped. A client notices a missed message by the gap before the next one, but the last message of a stream
 /// (a pool's result and settlement, a player's payout) has no next one: on <see cref="ClientMethod"/> a client calls
-/// CatchUp after the highest sequence of every stream it follows (docs/realtime.md, "Sequences and catching up").
+/// CatchUp after the highest sequence of every stream it follows (docs/realtime.md, "Sequences and catching up"). Also
+/// sent when Redis turns out to be a new server (<see cref="ResyncAfterRedisRestartAsync"/>).
 /// </summary>
 public sealed partial class BackplaneResync(IServiceProvider services, IOptions<RealtimeOptions> options, TimeProvider time, ILogger<BackplaneResync> logger)
 {
@@ -57,17 +59,8 @@ public sealed partial class BackplaneResync(IServiceProvider services, IOptions<
             // connection's commands in order: once this ping is answered, pushes reach this replica again, so a client's
             // CatchUp cannot run before the pushes it would miss.
             await backplane.GetSubscriber().PingAsync();
-            var slices = _connections.Keys.Chunk(SliceSize).ToArray();
             LogResync(logger, _connections.Count);
-            var pause = options.Value.ResyncSpread / Math.Max(1, slices.Length);
-            for (var i = 0; i < slices.Length; i++)
-            {
-                if (i > 0)
-                {
-                    await Task.Delay(pause, time);
-                }
-                await Task.WhenAll(slices[i].Select(connectionId => Hub.Clients.Client(connectionId).SendAsync(ClientMethod)));
-            }
+            await TellConnectionsAsync();
         }
         catch (Exception e)
         {
@@ -76,11 +69,48 @@ public sealed partial class BackplaneResync(IServiceProvider services, IOptions<
         }
     }
 
+    /// <summary>
+    /// Tells this replica's connections to catch up because Redis came back with older counters and replays, which
+    /// <see cref="LiveSequenceJump"/> moved past anything handed out: a client's CatchUp then answers catch-up-gap and it
+    /// reloads, even on a stream whose next message never comes. Not awaited by the caller: it takes ResyncSpread.
+    /// </summary>
+    public async Task ResyncAfterRedisRestartAsync()
+    {
+        try
+        {
+            LogResyncAfterRestart(logger, _connections.Count);
+            await TellConnectionsAsync();
+        }
+        catch (Exception e)
+        {
+            // The clients notice at their streams' next message instead (its number shows the gap).
+            LogResyncFailed(logger, e);
+        }
+    }
+
+    private async Task TellConnectionsAsync()
+    {
+        var slices = _connections.Keys.Chunk(SliceSize).ToArray();
+        var pause = options.Value.ResyncSpread / Math.Max(1, slices.Length);
+        for (var i = 0; i < slices.Length; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(pause, time);
+            }
+            await Task.WhenAll(slices[i].Select(connectionId => Hub.Clients.Client(connectionId).SendAsync(ClientMethod)));
+        }
+    }
+
     [LoggerMessage(EventId = 40, EventName = "BackplaneRestored", Level = LogLevel.Warning,
         Message = "The backplane's Redis pub/sub connection is back; telling this replica's {Connections} connections to catch up")]
     private static partial void LogResync(ILogger logger, int connections);
 
     [LoggerMessage(EventId = 41, EventName = "BackplaneResyncFailed", Level = LogLevel.Warning,
-        Message = "Telling this replica's connections to catch up after the backplane came back failed")]
+        Message = "Telling this replica's connections to catch up failed")]
     private static partial void LogResyncFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 42, EventName = "RedisRestartResync", Level = LogLevel.Warning,
+        Message = "Redis is a new server; telling this replica's {Connections} connections to catch up")]
+    private static partial void LogResyncAfterRestart(ILogger logger, int connections);
 }

@@ -76,14 +76,15 @@ public sealed class LiveStreamStore(IConnectionMultiplexer redis, RealtimeKeys k
         """;
 
     // KEYS: sequence, replay. ARGV: after. {1, entries...}, or {-1} when a message after it is no longer kept
-    // (or the counter restarted below it, e.g. Redis lost its data).
+    // (or the counter restarted below it, e.g. Redis lost its data). The replay holds every number up to the counter
+    // without holes (a chat deletion keeps its number) until a counter jumps past a Redis restart
+    // (LiveSequenceJump): counting what is kept after `after` catches both a trimmed replay and a number in the jump.
     private const string ReadScript = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '0')
         local after = tonumber(ARGV[1])
         if after > current then return {-1} end
         if after == current then return {1} end
-        local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-        if #oldest == 0 or tonumber(oldest[2]) > after + 1 then return {-1} end
+        if redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[1], '+inf') ~= current - after then return {-1} end
         local result = {1}
         for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')) do
           result[#result + 1] = entry

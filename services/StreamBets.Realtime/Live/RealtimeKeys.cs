@@ -13,6 +13,12 @@ public sealed class RealtimeKeys(IOptions<RealtimeOptions> options)
 
     public RedisKey Sequence(LiveStream stream) => $"{Prefix}:{{{stream.Group}}}:seq";
 
+    /// <summary>Every stream's <see cref="Sequence"/> key, for SCAN.</summary>
+    public string SequencePattern => $"{Prefix}:{{*}}:seq";
+
+    /// <summary>The run id of the Redis server whose counters were last checked (<see cref="LiveSequenceJump"/>).</summary>
+    public RedisKey CheckedRedisRun => $"{Prefix}:redis-run-id";
+
     public RedisKey Replay(LiveStream stream) => $"{Prefix}:{{{stream.Group}}}:replay";
 
     /// <summary>The sequence an event got on a stream and whether its push went out; <c>null</c> names a key that scripts never touch.</summary>
