@@ -286,6 +286,88 @@ public sealed class StreamerPageTests : PlayerPageTest
         Assert.Contains("The title must not contain line breaks", problem.TextContent);
     }
 
+    /// <summary>Before, Pools' "pending" was all the page knew: a pool whose settlement failed showed "Paying out…" for ever.</summary>
+    [Theory]
+    [InlineData("resolved", "Payout stopped — StreamBets operators have been alerted. Nothing is lost: what is not paid yet stays in the pool's escrow until it is.")]
+    [InlineData("cancelled", "Refund stopped — StreamBets operators have been alerted. Nothing is lost: the stakes not refunded yet stay in the pool's escrow until they are.")]
+    public void A_finished_pool_whose_settlement_failed_says_its_payout_stopped_and_operators_know(string state, string shown)
+    {
+        CultureInfo.CurrentUICulture = new CultureInfo("en");
+        var pool = FinishedPool(state);
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        Gateway.Answer("/api/pools/finished", new[] { pool });
+        Gateway.Answer(SettlementPath(pool), SettlementOf(pool, "failed"));
+
+        var page = Bunit.Render<Streamer>();
+
+        page.WaitForAssertion(() => Assert.Equal(shown, SettlementNote(page, pool).TextContent));
+        Assert.Equal("true", SettlementNote(page, pool).GetAttribute("data-stopped"));
+    }
+
+    /// <summary>
+    /// Only Settlement's "failed" says stopped: a settlement still running (retrying), one Settlement has not heard of yet
+    /// (404), and a read that failed (Pools could not say whose the pool is: 503) leave "Paying out…", never a problem box.
+    /// </summary>
+    [Fact]
+    public void A_running_settlement_an_unknown_one_and_a_failed_read_still_show_paying_out()
+    {
+        CultureInfo.CurrentUICulture = new CultureInfo("en");
+        var (running, unknown, unreadable, failed) = (FinishedPool("resolved"), FinishedPool("resolved"), FinishedPool("resolved"), FinishedPool("resolved"));
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        Gateway.Answer("/api/pools/finished", new[] { running, unknown, unreadable, failed });
+        Gateway.Answer(SettlementPath(running), SettlementOf(running, "running"));
+        Gateway.Refuse(SettlementPath(unreadable), 503, "dependency-unavailable");
+        Gateway.Answer(SettlementPath(failed), SettlementOf(failed, "failed"));
+
+        var page = Bunit.Render<Streamer>();
+
+        // The failed one shows stopped once the page has Settlement's answers, the others' included.
+        page.WaitForAssertion(() => Assert.Equal("true", SettlementNote(page, failed).GetAttribute("data-stopped")));
+        Assert.All(new[] { running, unknown, unreadable }, pool =>
+        {
+            Assert.Contains(SettlementPath(pool), Gateway.Requests);
+            Assert.Equal("Paying out…", SettlementNote(page, pool).TextContent);
+        });
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+    }
+
+    [Fact]
+    public void Only_the_newest_few_pools_Pools_shows_unpaid_are_read_from_Settlement()
+    {
+        var settled = FinishedPool("resolved") with { Settlement = "settled", SettledAt = Clock.GetUtcNow() };
+        var unpaid = Enumerable.Range(0, 7).Select(_ => FinishedPool("resolved")).ToArray();
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        Gateway.Answer("/api/pools/finished", new[] { settled }.Concat(unpaid).ToArray());
+        foreach (var pool in unpaid)
+        {
+            Gateway.Answer(SettlementPath(pool), SettlementOf(pool, "failed"));
+        }
+
+        var page = Bunit.Render<Streamer>();
+
+        page.WaitForAssertion(() => Assert.Equal("true", SettlementNote(page, unpaid[4]).GetAttribute("data-stopped")));
+        var read = Gateway.Requests.Where(path => path.StartsWith("/api/settlements/")).ToArray();
+        Assert.Equal(unpaid.Take(5).Select(SettlementPath).Order(), read.Order());
+        Assert.Equal("false", SettlementNote(page, settled).GetAttribute("data-stopped"));
+        Assert.Equal("false", SettlementNote(page, unpaid[5]).GetAttribute("data-stopped"));
+    }
+
+    [Fact]
+    public void A_payout_requeued_by_an_operator_shows_paying_out_again_on_the_next_read()
+    {
+        var pool = FinishedPool("resolved");
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        Gateway.Answer("/api/pools/finished", new[] { pool });
+        Gateway.Answer(SettlementPath(pool), SettlementOf(pool, "failed"));
+        var page = Bunit.Render<Streamer>();
+        page.WaitForAssertion(() => Assert.Equal("true", SettlementNote(page, pool).GetAttribute("data-stopped")));
+
+        Gateway.Answer(SettlementPath(pool), SettlementOf(pool, "running"));
+        Clock.Advance(TimeSpan.FromSeconds(5)); // the offline poll reads the lists again
+
+        page.WaitForAssertion(() => Assert.Equal("false", SettlementNote(page, pool).GetAttribute("data-stopped")));
+    }
+
     private async Task<IRenderedComponent<Streamer>> CreateFormAsync()
     {
         Gateway.Answer(LivePath, Array.Empty<Pool>());
@@ -293,6 +375,26 @@ public sealed class StreamerPageTests : PlayerPageTest
         page.WaitForElement("[data-testid=create-pool]");
         await SoonAsync(() => Gateway.Requests.Contains(LivePath));
         return page;
+    }
+
+    private static string SettlementPath(Pool pool) => $"/api/settlements/{pool.Id}";
+
+    private static object SettlementOf(Pool pool, string status) =>
+        new { poolId = pool.Id, kind = pool.State, status, attempts = 1, lastError = (string?)null, settledBets = 0 };
+
+    private static AngleSharp.Dom.IElement SettlementNote(IRenderedComponent<Streamer> page, Pool pool) =>
+        page.FindAll("[data-testid=finished-pool]").Single(li => li.QuerySelector($"a[href='/pools/{pool.Id}']") is not null)
+            .QuerySelector("[data-testid=settlement]")!;
+
+    /// <summary>A pool of the first channel that finished a minute ago and that Pools shows not yet paid out.</summary>
+    private Pool FinishedPool(string state)
+    {
+        var pool = OpenPool(First);
+        return pool with
+        {
+            State = state, BettingOpen = false, ClosedAt = Clock.GetUtcNow().AddMinutes(-1), Settlement = "pending",
+            WinningOutcomeIds = state == "resolved" ? [pool.Outcomes[0].Id] : [],
+        };
     }
 
     private Task<bool> ChangesSentAsync(int count) =>

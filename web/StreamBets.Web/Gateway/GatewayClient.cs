@@ -97,6 +97,14 @@ public sealed class GatewayClient(IHttpClientFactory http, UserSession session, 
     public Task<ApiResult<Leaderboard>> LeaderboardAsync(string scope, string period, CancellationToken ct = default) =>
         GetAsync<Leaderboard>($"/api/pools/leaderboards?limit=20{Query("scope", scope)}{Query("period", period)}", ct);
 
+    // Settlement
+    /// <summary>
+    /// How paying out the pool goes, for the streamer who runs its channel (or an admin). 404 until Settlement has heard
+    /// the pool finished, and for a pool not theirs; 503 while Pools cannot say whose it is.
+    /// </summary>
+    public Task<ApiResult<PoolSettlement>> SettlementAsync(Guid poolId, CancellationToken ct = default) =>
+        GetAsync<PoolSettlement>($"/api/settlements/{poolId}", ct);
+
     // Bets
     public Task<ApiResult<Bet>> PlaceBetAsync(Guid poolId, Guid outcomeId, long stakeMinor, string idempotencyKey, CancellationToken ct = default) =>
         SendAsync<Bet>(HttpMethod.Post, "/api/bets", new { poolId, outcomeId, stakeMinor }, idempotencyKey, cancellationToken: ct);

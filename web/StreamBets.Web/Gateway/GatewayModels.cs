@@ -68,6 +68,15 @@ public sealed record Pool(
     public Pool PaidOutAt(DateTimeOffset at) => SettledAt is null ? this with { Settlement = "settled", SettledAt = at } : this;
 }
 
+/// <summary>
+/// Settlement's word on paying a finished pool (docs/settlement.md, "States"): <c>due</c>, <c>running</c>, <c>settled</c>,
+/// or <c>failed</c>, stopped until an operator fixes the cause and requeues it. The fields this app reads, of many.
+/// </summary>
+public sealed record PoolSettlement(Guid PoolId, string Kind, string Status)
+{
+    public bool Stopped => Status == "failed";
+}
+
 /// <summary>POST /api/pools: with a <c>TemplateId</c>, the template supplies whatever is left null.</summary>
 public sealed record CreatePoolRequest(
     PoolChannel Channel, string? Title, string[]? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? TemplateId = null);
