@@ -3,6 +3,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using StreamBets.Contracts.Wallet;
 using StreamBets.Settlement.Payouts;
 using StreamBets.Testing;
@@ -12,19 +13,20 @@ using WalletClient = StreamBets.Contracts.Wallet.Wallet.WalletClient;
 namespace StreamBets.Settlement.Tests;
 
 /// <summary>
-/// The issue's crash test: the Settlement process dies halfway through paying a pool of 10,000 bets, at the worst
-/// moment (the ledger applied a payment batch, settlementdb never heard of it), and a fresh process on the same
-/// database finishes the job. Every bet ends settled once, the ledger is exact, and so is the paid metric: a rerun
-/// replays payments, which the ledger answers DUPLICATE, and they are not counted as paid again.
+/// The issue's crash test: Settlement, as an OS process of its own, is killed (SIGKILL: no shutdown code runs, its run
+/// lock is not released politely) halfway through paying a pool of 10,000 bets, at the worst moment (the ledger applied
+/// a payment batch, settlementdb never recorded it), and a fresh process on the same database finishes the job. Every
+/// bet ends settled once, and the ledger and settlementdb's paid totals are exact.
 /// </summary>
 [Collection(StackCollection.Name)]
 public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
 {
     private const int Bets = 10_000;
     private const long Funds = 100_000;
+    private const int Halfway = Bets / 2;
 
     [Fact]
-    public async Task A_settlement_killed_halfway_through_paying_10000_bets_is_finished_by_a_fresh_process_paying_nobody_twice()
+    public async Task A_settlement_process_killed_halfway_through_paying_10000_bets_is_finished_by_a_fresh_process_paying_nobody_twice()
     {
         var clock = Stopwatch.StartNew();
         var pool = await stack.NewPoolAsync();
@@ -33,65 +35,112 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         var bets = await stack.PlaceAsync(pool.Id, users.Select(u => (u, pool.Outcomes[random.Next(2)], (long)random.Next(100, 5_000))), batchSize: 2_000);
         output.WriteLine($"{Bets} bets placed after {clock.Elapsed.TotalSeconds:F1} s");
         var house = (Rake: await stack.BalanceAsync("house:rake"), Breakage: await stack.BalanceAsync("house:breakage"));
-
-        using var paidMetric = new PaidMetric(pool.Id);
-
-        // The first process: its 4th payment batch reaches the ledger and applies, then the process "dies" before it
-        // records anything (the call never returns, and every later payment hangs the same way).
-        await stack.StopSettlementAsync();
-        var crash = new CrashAfterPayments(paymentsLetThrough: 3);
-        stack.StartSettlement(services => services.Configure<GrpcClientFactoryOptions>(nameof(WalletClient),
-            o => o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => crash))));
-
-        await stack.LockAsync(pool.Id);
-        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
-        await crash.Reached.WaitAsync(TimeSpan.FromSeconds(60));
-        await Task.Delay(TimeSpan.FromSeconds(1)); // the payments before it finish recording
-        await stack.StopSettlementAsync();
-        output.WriteLine($"Crashed after {clock.Elapsed.TotalSeconds:F1} s");
-
-        var recorded = await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id);
-        var recordedPaid = await stack.SettlementScalarAsync("SELECT coalesce(sum(payout_minor), 0)::bigint FROM settled_bets WHERE pool_id = $1", pool.Id);
         var total = bets.Sum(b => b.StakeMinor);
-        Assert.Equal("running", (await stack.StatusAsync(pool.Id)).Status);
-        Assert.InRange(recorded, 1, Bets - 1);
-        // Money left the escrow for bets settlementdb has not recorded: the crash window the rerun must not pay twice.
-        Assert.True(await stack.BalanceAsync(pool.Escrow) < total - recordedPaid, "The crash came before any unrecorded payment applied.");
 
-        // A fresh process on the same settlementdb resumes the settlement by itself.
-        stack.StartSettlement();
-        await stack.WaitSettledAsync(pool.Id, TimeSpan.FromSeconds(60));
-        output.WriteLine($"Settled after {clock.Elapsed.TotalSeconds:F1} s ({recorded} bets were recorded before the crash)");
-
-        // By hand: T, rake = floor(T * 5 %), winners share T - rake pro rata, floored; the rest is breakage.
-        Assert.Equal(500, pool.RakeBasisPoints);
-        var winningStake = bets.Where(b => b.OutcomeId == pool.Outcomes[0]).Sum(b => b.StakeMinor);
-        var rake = total * 500 / 10_000;
-        long Payout(TestBet bet) => bet.OutcomeId == pool.Outcomes[0] ? (long)((Int128)bet.StakeMinor * (total - rake) / winningStake) : 0;
-        var paid = bets.Sum(Payout);
-
-        var balances = await stack.BalancesAsync([.. bets.Select(b => $"user:{b.UserId}"), pool.Escrow]);
-        Assert.All(bets, bet => Assert.Equal(Funds - bet.StakeMinor + Payout(bet), balances[$"user:{bet.UserId}"]));
-        Assert.Equal(0, balances[pool.Escrow]);
-        Assert.Equal((house.Rake + rake, house.Breakage + total - rake - paid), (await stack.BalanceAsync("house:rake"), await stack.BalanceAsync("house:breakage")));
-        await stack.AssertLedgerExactAsync();
-        // Both processes together counted the pool's total as paid, once.
-        Assert.Equal((paid, rake, total - rake - paid), paidMetric.ByReason());
-
-        Assert.Equal(Bets, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
-        Assert.Equal(Bets, await stack.SettlementScalarAsync("SELECT settled_bets FROM settlements WHERE pool_id = $1", pool.Id));
-        List<System.Text.Json.JsonElement> lines = [];
-        Assert.True(await Eventually.HoldsAsync(async () =>
+        var logs = Directory.CreateTempSubdirectory("settlement-crash-").FullName;
+        output.WriteLine($"Settlement process logs: {logs}");
+        await stack.StopSettlementAsync();
+        var processes = new ServiceProcesses(logs, BuildConfiguration);
+        var passed = false;
+        try
         {
-            lines = await stack.SettledBetLinesAsync(pool.Id);
-            return lines.Count >= Bets;
-        }, TimeSpan.FromSeconds(30)),
-            $"{lines.Count} bets announced in BetsSettled for {Bets} bets; {await stack.SettlementScalarAsync("SELECT count(*) FROM outbox")} events still in settlementdb's outbox.");
-        var perBet = lines.GroupBy(l => l.GetProperty("betId").GetGuid()).ToDictionary(g => g.Key, g => g.Count());
-        Assert.Equal(Bets, perBet.Count);
-        Assert.All(perBet.Values, count => Assert.Equal(1, count));
-        Assert.Single((await stack.PublishedAsync("streambets.settlement.pool-settled.v1", pool.Id)).DistinctBy(e => e.Id));
-        output.WriteLine($"Checked after {clock.Elapsed.TotalSeconds:F1} s");
+            await stack.StartSettlementProcessAsync(processes, "settlement-killed");
+            output.WriteLine($"First Settlement process up after {clock.Elapsed.TotalSeconds:F1} s");
+            await stack.LockAsync(pool.Id);
+            await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+
+            // Halfway, a session of ours takes settled_bets (reads still pass): the next slice's payments reach the
+            // ledger and apply, and recording them blocks. The kill comes while it waits, so those payments moved and
+            // settlementdb never heard of them, the window a rerun must not pay twice.
+            Assert.True(await Eventually.HoldsAsync(async () => await RecordedAsync(pool.Id) >= Halfway, TimeSpan.FromSeconds(60)),
+                $"Only {await RecordedAsync(pool.Id)} bets were recorded; status '{(await stack.StatusAsync(pool.Id)).Status}'.");
+            long recorded, recordedPaid;
+            await using (var blocker = await stack.OpenSessionAsync())
+            {
+                await using var transaction = await blocker.BeginTransactionAsync();
+                await using (var lockTable = new NpgsqlCommand("LOCK TABLE settled_bets IN EXCLUSIVE MODE", blocker, transaction))
+                {
+                    await lockTable.ExecuteNonQueryAsync();
+                }
+                recorded = await RecordedAsync(pool.Id);
+                recordedPaid = await stack.SettlementScalarAsync("SELECT coalesce(sum(payout_minor), 0)::bigint FROM settled_bets WHERE pool_id = $1", pool.Id);
+                Assert.True(await Eventually.HoldsAsync(async () => await stack.SettlementScalarAsync(
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'settled_bets'::regclass AND NOT granted") > 0, TimeSpan.FromSeconds(30)),
+                    "Settlement never tried to record the next slice.");
+
+                Assert.False(await RunLockIsFreeAsync(pool.Id), "The first process does not hold the pool's run lock.");
+                var exitCode = await processes.KillAsync("settlement-killed");
+                Assert.Equal(128 + 9, exitCode); // SIGKILL
+                output.WriteLine($"Killed after {clock.Elapsed.TotalSeconds:F1} s, {recorded} bets recorded");
+            } // our session ends: the dead process's blocked insert goes on, finds its client gone, and rolls back
+
+            Assert.Equal("running", (await stack.StatusAsync(pool.Id)).Status);
+            Assert.InRange(recorded, Halfway, Bets - 1);
+            Assert.Equal(recorded, await RecordedAsync(pool.Id));
+            Assert.True(await stack.BalanceAsync(pool.Escrow) < total - recordedPaid, "No payment the killed process made was left unrecorded.");
+
+            // The kill closed the dead process's sockets, so PostgreSQL ends its sessions, and its run lock with them.
+            Assert.True(await Eventually.HoldsAsync(() => RunLockIsFreeAsync(pool.Id), TimeSpan.FromSeconds(15)),
+                "The killed process's session still holds the pool's run lock.");
+
+            // A fresh process on the same settlementdb resumes the settlement by itself.
+            await stack.StartSettlementProcessAsync(processes, "settlement-restarted");
+            await stack.WaitSettledAsync(pool.Id, TimeSpan.FromSeconds(60));
+            output.WriteLine($"Settled after {clock.Elapsed.TotalSeconds:F1} s ({recorded} bets were recorded before the kill)");
+
+            // By hand: T, rake = floor(T * 5 %), winners share T - rake pro rata, floored; the rest is breakage.
+            Assert.Equal(500, pool.RakeBasisPoints);
+            var winningStake = bets.Where(b => b.OutcomeId == pool.Outcomes[0]).Sum(b => b.StakeMinor);
+            var rake = total * 500 / 10_000;
+            long Payout(TestBet bet) => bet.OutcomeId == pool.Outcomes[0] ? (long)((Int128)bet.StakeMinor * (total - rake) / winningStake) : 0;
+            var paid = bets.Sum(Payout);
+
+            var balances = await stack.BalancesAsync([.. bets.Select(b => $"user:{b.UserId}"), pool.Escrow]);
+            Assert.All(bets, bet => Assert.Equal(Funds - bet.StakeMinor + Payout(bet), balances[$"user:{bet.UserId}"]));
+            Assert.Equal(0, balances[pool.Escrow]);
+            Assert.Equal((house.Rake + rake, house.Breakage + total - rake - paid), (await stack.BalanceAsync("house:rake"), await stack.BalanceAsync("house:breakage")));
+            await stack.AssertLedgerExactAsync();
+
+            // settlementdb counts each bet and each minor unit once, whichever process recorded it.
+            Assert.Equal(Bets, await RecordedAsync(pool.Id));
+            Assert.Equal(Bets, await stack.SettlementScalarAsync("SELECT count(DISTINCT bet_id) FROM settled_bets WHERE pool_id = $1", pool.Id));
+            Assert.Equal(paid, await stack.SettlementScalarAsync("SELECT sum(payout_minor)::bigint FROM settled_bets WHERE pool_id = $1", pool.Id));
+            Assert.Equal(Bets, await stack.SettlementScalarAsync("SELECT settled_bets FROM settlements WHERE pool_id = $1", pool.Id));
+            Assert.Equal((paid, rake, total - rake - paid), (
+                await stack.SettlementScalarAsync("SELECT paid_minor FROM settlements WHERE pool_id = $1", pool.Id),
+                await stack.SettlementScalarAsync("SELECT rake_minor FROM settlements WHERE pool_id = $1", pool.Id),
+                await stack.SettlementScalarAsync("SELECT breakage_minor FROM settlements WHERE pool_id = $1", pool.Id)));
+
+            List<System.Text.Json.JsonElement> lines = [];
+            Assert.True(await Eventually.HoldsAsync(async () =>
+            {
+                lines = await stack.SettledBetLinesAsync(pool.Id);
+                return lines.Count >= Bets;
+            }, TimeSpan.FromSeconds(30)),
+                $"{lines.Count} bets announced in BetsSettled for {Bets} bets; {await stack.SettlementScalarAsync("SELECT count(*) FROM outbox")} events still in settlementdb's outbox.");
+            var perBet = lines.GroupBy(l => l.GetProperty("betId").GetGuid()).ToDictionary(g => g.Key, g => g.Count());
+            Assert.Equal(Bets, perBet.Count);
+            Assert.All(perBet.Values, count => Assert.Equal(1, count));
+
+            List<PublishedEvent> poolSettled = [];
+            Assert.True(await Eventually.HoldsAsync(async () =>
+            {
+                poolSettled = await stack.PublishedAsync("streambets.settlement.pool-settled.v1", pool.Id);
+                return poolSettled.Count > 0;
+            }, TimeSpan.FromSeconds(30)), "PoolSettled was never published.");
+            Assert.Single(poolSettled.DistinctBy(e => e.Id));
+            output.WriteLine($"Checked after {clock.Elapsed.TotalSeconds:F1} s");
+            passed = true;
+        }
+        finally
+        {
+            await processes.DisposeAsync();
+            stack.StartSettlement();
+            if (passed)
+            {
+                Directory.Delete(logs, recursive: true); // a failure keeps the processes' logs
+            }
+        }
     }
 
     [Fact]
@@ -123,6 +172,24 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         // T = 3,001; rake floor(150.05) = 150; the winners share 2,851 pro rata: 1,425 each, floored; breakage 1.
         Assert.Equal((2_850L, 150L, 1L), paidMetric.ByReason());
         await stack.AssertLedgerExactAsync();
+    }
+
+#if DEBUG
+    private const string BuildConfiguration = "Debug";
+#else
+    private const string BuildConfiguration = "Release";
+#endif
+
+    private Task<long> RecordedAsync(Guid poolId) => stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", poolId);
+
+    /// <summary>Whether a session of ours can take the pool's run lock at once (it lets go of it straight away).</summary>
+    private async Task<bool> RunLockIsFreeAsync(Guid poolId)
+    {
+        await using var session = await stack.OpenSessionAsync();
+        await using var tryLock = new NpgsqlCommand("SELECT pg_try_advisory_lock($1, hashtext($2))", session);
+        tryLock.Parameters.Add(new NpgsqlParameter<int> { TypedValue = SettlementWorker.RunLockClass });
+        tryLock.Parameters.Add(new NpgsqlParameter<string> { TypedValue = poolId.ToString() });
+        return (bool)(await tryLock.ExecuteScalarAsync())!; // the session's end releases it
     }
 
     /// <summary>Sums <c>streambets.settlement.paid</c> of one pool's runs by reason while it listens, as an exporter would.</summary>

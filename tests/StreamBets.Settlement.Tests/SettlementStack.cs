@@ -29,7 +29,8 @@ public sealed record TestBet(Guid BetId, Guid UserId, Guid OutcomeId, long Stake
 /// <summary>
 /// Settlement with its real neighbours, once per test run: Users (the wallet ledger), Pools (resolution and
 /// CalculatePayouts) and the Bet Engine (the bets, StreamPoolBets) each in-process on real Kestrel ports with real gRPC;
-/// Settlement itself on TestServer, stoppable and restartable on the same settlementdb (the crash test). Every service
+/// Settlement itself on TestServer, stoppable and restartable on the same settlementdb, or as an OS process of its own
+/// (the crash test kills one). Every service
 /// has its own fresh database; all share the test Redis and one event-bus key prefix, so PoolResolved, BetsSettled and
 /// PoolSettled really travel. Bets go in through the Bet Engine's real batch path (pending rows, one TransferBatch, the
 /// finalize transaction), which skips only the per-request rules, so thousands of players need no registration.
@@ -105,19 +106,7 @@ public sealed class SettlementStack : IAsyncLifetime
             throw new InvalidOperationException("A Settlement host is already running.");
         }
 
-        _settlement = InProcessServices.StartOnTestServer<SettlementWorker>(
-        [
-            .. CommonSettings(),
-            new("ConnectionStrings:settlementdb", SettlementConnectionString),
-            new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
-            new("services:pools:grpc:0", _poolsPorts.GrpcUrl),
-            new("services:users:grpc:0", _usersPorts.GrpcUrl),
-            new("Settlement:BetsPerChunk", "1000"),
-            new("Settlement:BetsPerPayment", "500"),
-            new("Settlement:PollInterval", "00:00:00.200"),
-            new("Settlement:RetryInitialDelay", "00:00:00.200"),
-            new("Settlement:RetryMaxDelay", "00:00:02"),
-        ], web =>
+        _settlement = InProcessServices.StartOnTestServer<SettlementWorker>(SettlementSettings(), web =>
         {
             if (configureServices is not null)
             {
@@ -125,6 +114,33 @@ public sealed class SettlementStack : IAsyncLifetime
             }
         });
     }
+
+    /// <summary>
+    /// Starts Settlement as an OS process of its own (its build of this test run's configuration) with the in-process
+    /// host's settings, as <paramref name="name"/> in <paramref name="processes"/>: one a crash test can really kill.
+    /// Stop the in-process host first, or both settle.
+    /// </summary>
+    public Task StartSettlementProcessAsync(ServiceProcesses processes, string name)
+    {
+        var environment = SettlementSettings().ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value ?? "");
+        environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        return processes.StartAsync("StreamBets.Settlement", ServicePorts.Free(), environment, name);
+    }
+
+    /// <summary>Settlement on the stack's settlementdb and neighbours, in small chunks so 10,000 bets are many.</summary>
+    private KeyValuePair<string, string?>[] SettlementSettings() =>
+    [
+        .. CommonSettings(),
+        new("ConnectionStrings:settlementdb", SettlementConnectionString),
+        new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
+        new("services:pools:grpc:0", _poolsPorts.GrpcUrl),
+        new("services:users:grpc:0", _usersPorts.GrpcUrl),
+        new("Settlement:BetsPerChunk", "1000"),
+        new("Settlement:BetsPerPayment", "500"),
+        new("Settlement:PollInterval", "00:00:00.200"),
+        new("Settlement:RetryInitialDelay", "00:00:00.200"),
+        new("Settlement:RetryMaxDelay", "00:00:02"),
+    ];
 
     /// <summary>Stops the Settlement host as a shutdown does (its runs are cancelled mid-flight).</summary>
     public async Task StopSettlementAsync()

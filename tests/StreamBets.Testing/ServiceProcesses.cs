@@ -3,13 +3,15 @@ using System.Diagnostics;
 namespace StreamBets.Testing;
 
 /// <summary>
-/// StreamBets services each in its own process from its Release build, wired by environment variables the way the
-/// AppHost wires them (benchmarks: a service sharing the harness's process would measure the harness too). Their
-/// output goes to <c>{logDirectory}/{project}.log</c>; disposing kills them.
+/// StreamBets services each in its own process from their <paramref name="configuration"/> build, wired by environment
+/// variables the way the AppHost wires them (benchmarks: a service sharing the harness's process would measure the
+/// harness too; crash tests: only a process of its own can be killed). Their output goes to
+/// <c>{logDirectory}/{project}.log</c>; disposing kills them.
 /// </summary>
-public sealed class ServiceProcesses(string logDirectory) : IAsyncDisposable
+public sealed class ServiceProcesses(string logDirectory, string configuration = "Release") : IAsyncDisposable
 {
     private readonly List<Process> _processes = [];
+    private readonly Dictionary<string, Process> _byName = [];
 
     /// <summary>
     /// The environment every service process of one run shares (logs at Warning; add per-service settings to it, and
@@ -28,10 +30,10 @@ public sealed class ServiceProcesses(string logDirectory) : IAsyncDisposable
     /// <summary>Starts <c>services/{project}</c> on <paramref name="ports"/> and waits for its /health; answers its REST base URL.</summary>
     public async Task<string> StartAsync(string project, ServicePorts ports, IReadOnlyDictionary<string, string> environment, string? logName = null)
     {
-        var dll = Path.Combine(RepositoryRoot(), "services", project, "bin", "Release", "net10.0", $"{project}.dll");
+        var dll = Path.Combine(RepositoryRoot(), "services", project, "bin", configuration, "net10.0", $"{project}.dll");
         if (!File.Exists(dll))
         {
-            throw new FileNotFoundException($"Build the services first: dotnet build -c Release services/{project}", dll);
+            throw new FileNotFoundException($"Build the services first: dotnet build -c {configuration} services/{project}", dll);
         }
 
         var start = new ProcessStartInfo("dotnet", [dll])
@@ -50,6 +52,7 @@ public sealed class ServiceProcesses(string logDirectory) : IAsyncDisposable
 
         var process = Process.Start(start)!;
         _processes.Add(process);
+        _byName[logName ?? project] = process;
         var log = new StreamWriter(Path.Combine(logDirectory, $"{logName ?? project}.log")) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
@@ -78,6 +81,18 @@ public sealed class ServiceProcesses(string logDirectory) : IAsyncDisposable
             await Task.Delay(250);
         }
         throw new TimeoutException($"{project} did not become healthy; see {logDirectory}/{project}.log");
+    }
+
+    /// <summary>
+    /// Kills the process started as <paramref name="name"/> (its log name, or its project) with SIGKILL, as a crash or an
+    /// OOM kill does: no shutdown code runs, and the OS closes its sockets. Answers its exit code once it is gone.
+    /// </summary>
+    public async Task<int> KillAsync(string name)
+    {
+        var process = _byName[name];
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        return process.ExitCode;
     }
 
     public static string RepositoryRoot()
