@@ -39,7 +39,8 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         var poolId = pool.GetProperty("id").GetGuid();
         var blue = pool.GetProperty("outcomes")[0].GetProperty("id").GetGuid();
         var red = pool.GetProperty("outcomes")[1].GetProperty("id").GetGuid();
-        var rakeBasisPoints = pool.GetProperty("rakeBasisPoints").GetInt32();
+        // Pools' default rake, 5 %: the figures below are worked out by hand from it.
+        Assert.Equal(500, pool.GetProperty("rakeBasisPoints").GetInt32());
 
         await BetAsync(gateway, ana, poolId, blue, 3_000);
         await BetAsync(gateway, bia, poolId, blue, 2_000);
@@ -48,17 +49,42 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/lock", streamer.Token, new { });
         await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/resolve", streamer.Token, new { winningOutcomeIds = new[] { blue } });
 
-        // By hand, per ARCHITECTURE.md: payout = floor(s * (T - floor(T * r)) / W).
-        const long total = 3_000 + 2_000 + 5_001, onWinner = 3_000 + 2_000;
-        var net = total - total * rakeBasisPoints / 10_000;
-        var anaPayout = 3_000 * net / onWinner;
-        var biaPayout = 2_000 * net / onWinner;
+        // By hand, per ARCHITECTURE.md: T = 10,001; rake = floor(10,001 * 5 %) = 500; net = 9,501 for the 5,000 on Blue;
+        // Ana floor(3,000 * 9,501 / 5,000) = 5,700, Bia floor(2,000 * 9,501 / 5,000) = 3,800; breakage 9,501 - 9,500 = 1.
+        await AssertEventuallyAsync(gateway, ana, 12_700, "won", 5_700);
+        await AssertEventuallyAsync(gateway, bia, 11_800, "won", 3_800);
+        await AssertEventuallyAsync(gateway, caio, 4_999, "lost", 0);
 
-        await AssertEventuallyAsync(gateway, ana, Funding - 3_000 + anaPayout, "won", anaPayout);
-        await AssertEventuallyAsync(gateway, bia, Funding - 2_000 + biaPayout, "won", biaPayout);
-        await AssertEventuallyAsync(gateway, caio, Funding - 5_001, "lost", 0);
-        Assert.True(anaPayout + biaPayout <= total, "payouts never exceed the pool");
+        // Settled once: the settlement's own account of it, then the balances again (a second payout would land late).
+        var settled = await EventuallySettledAsync(gateway, streamer, poolId);
+        Assert.Equal((9_500L, 500L, 1L, 2, 0L), (settled.GetProperty("paidMinor").GetInt64(), settled.GetProperty("rakeMinor").GetInt64(),
+            settled.GetProperty("breakageMinor").GetInt64(), settled.GetProperty("winningBets").GetInt32(), settled.GetProperty("escrowResidueMinor").GetInt64()));
+        Assert.Equal((12_700L, 11_800L, 4_999L), (await BalanceAsync(gateway, ana), await BalanceAsync(gateway, bia), await BalanceAsync(gateway, caio)));
     }
+
+    private static async Task<JsonElement> EventuallySettledAsync(HttpClient gateway, Caller streamer, Guid poolId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/settlements/{poolId}");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", streamer.Token);
+            using var response = await gateway.SendAsync(request);
+            if (response.IsSuccessStatusCode)
+            {
+                var settlement = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+                if (settlement.GetProperty("status").GetString() == "settled")
+                {
+                    return settlement;
+                }
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"The settlement of {poolId} did not finish: {(int)response.StatusCode}.");
+            await Task.Delay(500);
+        }
+    }
+
+    private static async Task<long> BalanceAsync(HttpClient gateway, Caller player) =>
+        (await SendAsync(gateway, HttpMethod.Get, "/api/users/me/wallet", player.Token, body: null)).GetProperty("balanceMinor").GetInt64();
 
     [Fact]
     public async Task A_cancelled_pool_refunds_every_stake_exactly()
