@@ -82,7 +82,9 @@ public class ParimutuelCalculatorTests
 
         Assert.Equal(stakedOutcomeWins ? SettlementBasis.NoStakeOnLosers : SettlementBasis.NoStakeOnWinner, plan.Basis);
         Assert.Equal([150, 250], Payouts(plan));
+        Assert.All(plan.Bets, line => Assert.Equal(SettlementKind.Refund, line.Kind));
         Assert.Equal(Money.Zero, plan.Rake);
+        Assert.Equal(Money.Zero, plan.Breakage);
     }
 
     [Fact]
@@ -95,6 +97,31 @@ public class ParimutuelCalculatorTests
 
         Assert.Equal(SettlementBasis.NoStakeOnLosers, plan.Basis);
         Assert.Equal([100, 200], Payouts(plan));
+        Assert.All(plan.Bets, line => Assert.Equal(SettlementKind.Refund, line.Kind));
+        Assert.Equal(Money.Zero, plan.Rake);
+        Assert.Equal(Money.Zero, plan.Breakage);
+    }
+
+    [Fact]
+    public void In_a_dead_heat_the_rake_still_takes_at_most_what_the_losers_staked()
+    {
+        // Winners A (2,500 + 500) and B (4,001), so W = 7,001; loser C (150 + 50) = 200; T = 7,201.
+        // A 10 % rake is floor(720.1) = 720, more than the 200 the losers staked: rake = min(720, 7,201 - 7,001) = 200.
+        // Net = 7,201 - 200 = 7,001 = W, so each winner gets s * 7,001 / 7,001 = s exactly: 2,500, 500, 4,001; breakage 0.
+        // (With the full 720 the net would be 6,481 and B would get floor(4,001 * 6,481 / 7,001) = 3,703, less than staked.)
+        PoolBet[] bets = [Bet(A, 2_500), Bet(A, 500), Bet(B, 4_001), Bet(C, 150), Bet(C, 50)];
+
+        var plan = ParimutuelCalculator.Settle(bets, [A, B], rakeBasisPoints: 1000);
+
+        Assert.Equal(SettlementBasis.Parimutuel, plan.Basis);
+        Assert.Equal([2_500, 500, 4_001, 0, 0], Payouts(plan));
+        Assert.Equal(
+            [SettlementKind.Win, SettlementKind.Win, SettlementKind.Win, SettlementKind.Loss, SettlementKind.Loss],
+            plan.Bets.Select(line => line.Kind));
+        Assert.Equal(new Money(7_201), plan.Total);
+        Assert.Equal(new Money(200), plan.Rake);
+        Assert.Equal(Money.Zero, plan.Breakage);
+        Assert.Equal(new Money(7_001), plan.Paid);
     }
 
     [Fact]
@@ -143,19 +170,17 @@ public class ParimutuelCalculatorTests
     [Fact]
     public void Stakes_near_the_long_limit_settle_exactly()
     {
-        // T = 3_000_000_000_000_000_000 + 1_611_686_018_427_387_903 + 4_611_686_018_427_387_903 = 9_223_372_036_854_775_806 = long.MaxValue - 1.
-        // rake = floor(T * 250 / 10000) = 230_584_300_921_369_395 (T * 250 overflows a long); net = 8_992_787_735_933_406_411.
-        // W = 4_611_686_018_427_387_903, so each winner's s * net is about 10^37 and needs 128 bits.
-        // 3e18 * net / W = 5_850_000_000_000_000_000.098 -> 5_850_000_000_000_000_000
-        // 1_611_686_018_427_387_903 * net / W = 3_142_787_735_933_406_410.902 -> 3_142_787_735_933_406_410; paid net - 1, breakage 1.
-        PoolBet[] bets = [Bet(A, 3_000_000_000_000_000_000), Bet(A, 1_611_686_018_427_387_903), Bet(B, 4_611_686_018_427_387_903)];
+        PoolBet[] bets = [.. NearLongLimitVector.Stakes.Select(s => Bet(s.OutcomeIndex == 0 ? A : B, s.Stake))];
 
-        var plan = ParimutuelCalculator.Settle(bets, [A], rakeBasisPoints: 250);
+        var plan = ParimutuelCalculator.Settle(bets, [A], NearLongLimitVector.RakeBasisPoints);
 
-        Assert.Equal([5_850_000_000_000_000_000, 3_142_787_735_933_406_410, 0], Payouts(plan));
-        Assert.Equal(new Money(230_584_300_921_369_395), plan.Rake);
-        Assert.Equal(new Money(1), plan.Breakage);
-        Assert.Equal(new Money(long.MaxValue - 1), plan.Total);
+        Assert.Equal(SettlementBasis.Parimutuel, plan.Basis);
+        Assert.Equal(NearLongLimitVector.Payouts, Payouts(plan));
+        Assert.Equal(NearLongLimitVector.Kinds, plan.Bets.Select(line => line.Kind));
+        Assert.Equal(NearLongLimitVector.Rake, plan.Rake);
+        Assert.Equal(NearLongLimitVector.Breakage, plan.Breakage);
+        Assert.Equal(NearLongLimitVector.Total, plan.Total);
+        Assert.Equal(NearLongLimitVector.Paid, plan.Paid);
     }
 
     [Fact]
@@ -234,4 +259,29 @@ public class ParimutuelCalculatorTests
         Assert.Equal(plan.Total.MinorUnits, paid + plan.Rake.MinorUnits + plan.Breakage.MinorUnits);
         Assert.False(plan.Breakage.IsNegative);
     }
+}
+
+/// <summary>
+/// A pool whose total is long.MaxValue - 1, settled both all at once (<see cref="ParimutuelCalculatorTests"/>) and
+/// streamed (<see cref="PayoutRunTests"/>), so both paths are held to the same hand-worked figures.
+/// </summary>
+internal static class NearLongLimitVector
+{
+    // T = 3_000_000_000_000_000_000 + 1_611_686_018_427_387_903 + 4_611_686_018_427_387_903 = 9_223_372_036_854_775_806 = long.MaxValue - 1.
+    // rake = floor(T * 250 / 10000) = 230_584_300_921_369_395 (T * 250 overflows a long); net = 8_992_787_735_933_406_411.
+    // W = 4_611_686_018_427_387_903, so each winner's s * net is about 10^37 and needs 128 bits.
+    // 3e18 * net / W = 5_850_000_000_000_000_000.098 -> 5_850_000_000_000_000_000
+    // 1_611_686_018_427_387_903 * net / W = 3_142_787_735_933_406_410.902 -> 3_142_787_735_933_406_410; paid net - 1, breakage 1.
+    public const int RakeBasisPoints = 250;
+
+    /// <summary>In bet order; outcome 0 wins, outcome 1 loses.</summary>
+    public static readonly (int OutcomeIndex, long Stake)[] Stakes =
+        [(0, 3_000_000_000_000_000_000), (0, 1_611_686_018_427_387_903), (1, 4_611_686_018_427_387_903)];
+
+    public static readonly long[] Payouts = [5_850_000_000_000_000_000, 3_142_787_735_933_406_410, 0];
+    public static readonly SettlementKind[] Kinds = [SettlementKind.Win, SettlementKind.Win, SettlementKind.Loss];
+    public static readonly Money Total = new(long.MaxValue - 1);
+    public static readonly Money Rake = new(230_584_300_921_369_395);
+    public static readonly Money Breakage = new(1);
+    public static readonly Money Paid = new(8_992_787_735_933_406_410);
 }

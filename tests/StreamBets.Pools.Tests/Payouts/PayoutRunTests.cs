@@ -50,6 +50,28 @@ public class PayoutRunTests
     }
 
     [Fact]
+    public void Stakes_near_the_long_limit_stream_to_the_same_hand_worked_payouts()
+    {
+        // The figures are worked by hand beside NearLongLimitVector; production settles through this path.
+        var pool = Pool.Create(Guid.NewGuid(), Definition() with { RakeBasisPoints = NearLongLimitVector.RakeBasisPoints }).Value!;
+        Assert.True(pool.Open(clock.GetUtcNow()).IsSuccess);
+        Assert.True(pool.Lock(clock.GetUtcNow()).IsSuccess);
+        Assert.True(pool.Resolve([pool.Outcomes[0].Id], clock.GetUtcNow()).IsSuccess);
+        PoolBet[] bets = [.. NearLongLimitVector.Stakes.Select(s => new PoolBet(Guid.NewGuid(), Guid.NewGuid(), pool.Outcomes[s.OutcomeIndex].Id, new Money(s.Stake)))];
+
+        var (lines, summary) = Stream(pool, bets);
+
+        Assert.Equal(NearLongLimitVector.Payouts, lines.Select(l => l.Payout.MinorUnits));
+        Assert.Equal(NearLongLimitVector.Kinds, lines.Select(l => l.Kind));
+        Assert.Equal(SettlementBasis.Parimutuel, summary.Basis);
+        Assert.Equal(NearLongLimitVector.Total, summary.Total);
+        Assert.Equal(NearLongLimitVector.Rake, summary.Rake);
+        Assert.Equal(NearLongLimitVector.Breakage, summary.Breakage);
+        Assert.Equal(NearLongLimitVector.Paid, summary.Paid);
+        Assert.Equal((3L, 2L, 0L), (summary.BetCount, summary.WinningBets, summary.RefundedBets));
+    }
+
+    [Fact]
     public void A_cancelled_pool_streams_refunds()
     {
         var pool = Cancelled(clock);
