@@ -29,10 +29,12 @@ public sealed class OneOutcomeTests(BetEngineStack stack)
         {
             var opening = stack.BetClient(opener).PlaceAsync(pool, pool.Outcomes[0], 300);
             await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+            var batchers = stack.BetEngine.GetRequiredService<PoolBatchers>();
             tooMuch = client.PlaceAsync(pool, pool.Outcomes[0], 1_000);
-            await Task.Delay(50); // placed in this order
+            // Placed in this order: the second is sent once the first is queued (admitted, so it arrived first).
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(batchers.QueuedBets(pool.Id) == 1)), "The first bet was never queued.");
             affordable = client.PlaceAsync(pool, pool.Outcomes[1], 200);
-            await Task.Delay(300);
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(batchers.QueuedBets(pool.Id) == 2)), "The second bet was never queued.");
             hold.Release();
             Assert.Equal(HttpStatusCode.Created, (await opening).StatusCode);
         }

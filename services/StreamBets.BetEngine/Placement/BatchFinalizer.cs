@@ -51,23 +51,49 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
     {
         for (var attempt = 1; ; attempt++)
         {
+            var commitSent = false;
             try
             {
-                return await TryFinalizeAsync(poolId, decisions, claimedByRecovery, cancellationToken);
+                await using var connection = await db.OpenConnectionAsync(cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                var finalized = await DecideAsync(connection, transaction, poolId, decisions, claimedByRecovery, cancellationToken);
+                commitSent = true;
+                await transaction.CommitAsync(cancellationToken);
+                return finalized;
             }
             catch (PostgresException e) when (attempt < MaxAttempts && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
             {
                 // Another finalizer of the same bets or users (recovery, another replica) crossed us; the transaction
                 // rolled back whole, so trying again is safe.
             }
+            catch (NpgsqlException e) when (attempt < MaxAttempts && !commitSent && IsConnectionFailure(e))
+            {
+                // The connection died before COMMIT was sent (after a PostgreSQL restart the pool still holds dead
+                // connections): nothing committed, so the whole transaction runs again. Npgsql clears the data source's
+                // pool when a connection breaks this way, so the next attempt opens a fresh one. Once COMMIT is sent a
+                // failure is ambiguous and is not retried: had the commit landed, a retry would find the bets decided
+                // and answer them rightly, but as decided by someone else (no NewlyAccepted, no RefundsDue), so the
+                // refunds due would wait for recovery. The batch answers pending instead, and recovery decides.
+            }
         }
     }
 
-    private async Task<FinalizedBatch> TryFinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, bool claimedByRecovery, CancellationToken cancellationToken)
+    /// <summary>The connection to betsdb broke (a closed socket, the server shutting down or restarting), as opposed to a
+    /// statement failing. A timeout is not one: betsdb is slow, and running the batch again would only hold the pool's
+    /// next batches longer.</summary>
+    private static bool IsConnectionFailure(NpgsqlException e) => e.IsTransient && e.InnerException is not TimeoutException && e switch
+    {
+        PostgresException p => p.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || p.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow,
+        _ => true,
+    };
+
+    /// <summary>Everything of the finalize but its commit.</summary>
+    private async Task<FinalizedBatch> DecideAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid poolId, IReadOnlyList<StakeDecision> decisions, bool claimedByRecovery,
+        CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // 1. Own the bets that are still pending (a live batch: and not claimed by recovery, which decides those), and
         //    learn whether the pool finished meanwhile. That read needs no lock:
@@ -210,7 +236,6 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             }
             refunds.AddRange(decisions.Select(d => d.Bet).Where(b => lateRefunds.Contains(b.BetId)));
         }
-        await transaction.CommitAsync(cancellationToken);
 
         var byId = records.ToDictionary(r => r.BetId);
         return new FinalizedBatch([.. decisions.Select(d => byId[d.Bet.BetId])], accepted, refunds);

@@ -53,6 +53,10 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
         }
     }
 
+    /// <summary>Bets of the pool waiting for a batch to take them (not those of the batch running). Tests wait on it to
+    /// know bets are queued.</summary>
+    internal int QueuedBets(Guid poolId) => _batchers.TryGetValue(poolId, out var batcher) ? batcher.Queued : 0;
+
     /// <summary>One instance, so the placement tells this refusal from others by reference, not by its words.</summary>
     internal static readonly BetRejection Busy = new(BetRejectionCodes.DependencyUnavailable,
         "The Bet Engine has too many bets of this pool waiting. Nothing was placed; retry with the same Idempotency-Key.");
@@ -137,6 +141,8 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
                 _loop = Task.Run(RunAsync);
             }
         }
+
+        public int Queued => _queue.Reader.Count;
 
         public Enqueued TryEnqueue(AdmittedBet bet, CancellationToken callerGone, out Task<PlacementResult> answer)
         {
