@@ -286,6 +286,64 @@ public sealed class StreamerPageTests : PlayerPageTest
         Assert.Contains("The title must not contain line breaks", problem.TextContent);
     }
 
+    /// <summary>
+    /// Pools answers a create sent again under the same Idempotency-Key and body with the pool it first opened. Before,
+    /// the page sent no key: nothing told a click sent again after a lost answer from a new one.
+    /// </summary>
+    [Fact]
+    public async Task Each_click_or_submit_that_opens_a_pool_goes_under_an_idempotency_key_of_its_own()
+    {
+        var page = await TemplatesAndFormAsync();
+        Gateway.Answer("/api/pools", OpenPool(First));
+
+        await page.FindAndClickAsync("[data-testid=open-template]");
+        await page.FindAndClickAsync("[data-testid=open-template]"); // another pool, on purpose
+        await FillFormAsync(page, "Who wins?");
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+        await FillFormAsync(page, "Who wins?"); // the same question again, for the next round
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+
+        var keys = Gateway.IdempotencyKeys("/api/pools");
+        Assert.Equal(4, keys.Count);
+        Assert.All(keys, key => Assert.True(Guid.TryParse(key, out _), $"Not a key as the bets' are: {key}")); // well within the Bet Engine's 1 to 100 characters
+        Assert.Equal(4, keys.Distinct().Count());
+    }
+
+    /// <summary>
+    /// A create that got no answer may have opened the pool: the same click or form sent again goes under its key, so Pools
+    /// answers that pool instead of opening a second; once answered, or changed, it is a new opening with a new key.
+    /// </summary>
+    [Fact]
+    public async Task An_opening_that_got_no_answer_goes_again_under_its_key_and_the_next_under_a_new_one()
+    {
+        var page = await TemplatesAndFormAsync();
+        Gateway.Refuse("/api/pools", 503, ApiProblem.Unavailable);
+
+        await page.FindAndClickAsync("[data-testid=open-template]");
+        Assert.Equal(ApiProblem.Unavailable, page.Find("section[aria-labelledby=templates-title] [data-testid=problem]").GetAttribute("data-code"));
+        Gateway.Answer("/api/pools", OpenPool(First));
+        await page.FindAndClickAsync("[data-testid=open-template]"); // the streamer tries again
+        await page.FindAndClickAsync("[data-testid=open-template]"); // and, opened, opens another
+        var templateKeys = Gateway.IdempotencyKeys("/api/pools");
+        Assert.Equal(3, templateKeys.Count);
+        Assert.All(templateKeys, Assert.NotNull);
+        Assert.Equal(templateKeys[0], templateKeys[1]);
+        Assert.NotEqual(templateKeys[1], templateKeys[2]);
+
+        Gateway.Refuse("/api/pools", 503, ApiProblem.Unavailable);
+        await FillFormAsync(page, "Who wins?");
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+        await page.FindAndSubmitAsync("[data-testid=create-pool]"); // the form as it was: the same opening
+        Gateway.Answer("/api/pools", OpenPool(First));
+        await page.FindAndTypeAsync("#pool-title", "Who wins the map?"); // changed: another one
+        await page.FindAndSubmitAsync("[data-testid=create-pool]");
+        var formKeys = Gateway.IdempotencyKeys("/api/pools").Skip(3).ToArray();
+        Assert.Equal(3, formKeys.Length);
+        Assert.Equal(formKeys[0], formKeys[1]);
+        Assert.NotEqual(formKeys[1], formKeys[2]);
+        Assert.DoesNotContain(formKeys[0], templateKeys);
+    }
+
     /// <summary>Before, Pools' "pending" was all the page knew: a pool whose settlement failed showed "Paying out…" for ever.</summary>
     [Theory]
     [InlineData("resolved", "Payout stopped — StreamBets operators have been alerted. Nothing is lost: what is not paid yet stays in the pool's escrow until it is.")]
@@ -375,6 +433,23 @@ public sealed class StreamerPageTests : PlayerPageTest
         page.WaitForElement("[data-testid=create-pool]");
         await SoonAsync(() => Gateway.Requests.Contains(LivePath));
         return page;
+    }
+
+    private async Task<IRenderedComponent<Streamer>> TemplatesAndFormAsync()
+    {
+        Gateway.Answer("/api/pools/templates", new[] { new PoolTemplate("next-map", "Who wins the next map?", ["Blue", "Red"], 120, null, null) });
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        var page = Bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=open-template]");
+        await SoonAsync(() => Gateway.Requests.Contains(LivePath));
+        return page;
+    }
+
+    private static async Task FillFormAsync(IRenderedComponent<Streamer> page, string question)
+    {
+        await page.FindAndTypeAsync("#pool-title", question);
+        await page.FindAndTypeAsync("#outcome-0", "Yes");
+        await page.FindAndTypeAsync("#outcome-1", "No");
     }
 
     private static string SettlementPath(Pool pool) => $"/api/settlements/{pool.Id}";

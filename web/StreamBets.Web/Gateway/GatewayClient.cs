@@ -62,8 +62,9 @@ public sealed class GatewayClient(IHttpClientFactory http, UserSession session, 
 
     public Task<ApiResult<PoolTemplate[]>> PoolTemplatesAsync(CancellationToken ct = default) => GetAsync<PoolTemplate[]>("/api/pools/templates", ct);
 
-    public Task<ApiResult<Pool>> CreatePoolAsync(CreatePoolRequest request, CancellationToken ct = default) =>
-        SendAsync<Pool>(HttpMethod.Post, "/api/pools", request, cancellationToken: ct);
+    /// <summary>Opens a pool: the same <paramref name="idempotencyKey"/> and body again answers the pool first opened, not a second.</summary>
+    public Task<ApiResult<Pool>> CreatePoolAsync(CreatePoolRequest request, string idempotencyKey, CancellationToken ct = default) =>
+        SendAsync<Pool>(HttpMethod.Post, "/api/pools", request, idempotencyKey, cancellationToken: ct);
 
     public Task<ApiResult<Pool>> LockPoolAsync(Guid poolId, CancellationToken ct = default) =>
         SendAsync<Pool>(HttpMethod.Post, $"/api/pools/{poolId}/lock", new { }, cancellationToken: ct);

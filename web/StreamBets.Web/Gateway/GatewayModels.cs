@@ -79,7 +79,13 @@ public sealed record PoolSettlement(Guid PoolId, string Kind, string Status)
 
 /// <summary>POST /api/pools: with a <c>TemplateId</c>, the template supplies whatever is left null.</summary>
 public sealed record CreatePoolRequest(
-    PoolChannel Channel, string? Title, string[]? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? TemplateId = null);
+    PoolChannel Channel, string? Title, string[]? Outcomes, int? BettingWindowSeconds, long? MinStakeMinor, long? MaxStakeMinor, string? TemplateId = null)
+{
+    /// <summary>Whether <paramref name="other"/> sends the same body: a record compares its outcomes array by reference.</summary>
+    public bool IsSameAs(CreatePoolRequest other) =>
+        this with { Outcomes = null } == other with { Outcomes = null }
+        && (Outcomes is null ? other.Outcomes is null : other.Outcomes is not null && Outcomes.SequenceEqual(other.Outcomes));
+}
 
 /// <summary>A channel linked to the signed-in streamer: one they may open pools on.</summary>
 public sealed record ChannelLink(PoolChannel Channel);
