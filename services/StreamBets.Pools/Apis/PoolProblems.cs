@@ -34,6 +34,7 @@ internal static class PoolProblems
         [ManagementErrors.NotPoolOwner] = (StatusCodes.Status403Forbidden, "Not your pool"),
         [ManagementErrors.ChannelNotYours] = (StatusCodes.Status403Forbidden, "Not your channel"),
         [ManagementErrors.ChannelHasActivePool] = (StatusCodes.Status409Conflict, "Channel already has an active pool"),
+        [ManagementErrors.IdempotencyKeyReused] = (StatusCodes.Status422UnprocessableEntity, "Idempotency key reused"),
         [ManagementErrors.ConcurrencyConflict] = (StatusCodes.Status409Conflict, "Pool changed concurrently"),
         [ManagementErrors.SettingsUnavailable] = (StatusCodes.Status503ServiceUnavailable, "Pools configuration unavailable"),
         [TemplateNotFound] = (StatusCodes.Status404NotFound, "Template not found"),

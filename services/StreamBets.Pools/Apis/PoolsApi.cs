@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using StackExchange.Redis;
+using StreamBets.Contracts.Bets;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Data;
 using StreamBets.Pools.Leaderboards;
@@ -21,6 +23,11 @@ public static class PoolsApi
     public const int MaxAllLivePools = 1000;
     public const int MaxLivePoolsPerChannel = 50;
     public const int MaxPoolsById = 100;
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    internal static readonly string IdempotencyKeyRule =
+        $"The Idempotency-Key header is optional; when sent it is 1 to {BetIdempotencyKey.MaxLength} characters, not blank, with no control characters, one per pool.";
 
     public static IEndpointRouteBuilder MapPoolsApi(this IEndpointRouteBuilder app)
     {
@@ -43,24 +50,41 @@ public static class PoolsApi
         return app;
     }
 
+    /// <summary>
+    /// Opens a pool. An optional <c>Idempotency-Key</c> makes a retry safe: the caller's same key with the same body answers
+    /// the pool the first request opened (201 again, <c>Idempotent-Replayed: true</c>); with another body, 422
+    /// <c>idempotency-key-reused</c>.
+    /// </summary>
     public static async Task<Results<Created<PoolView>, ValidationProblem, ProblemHttpResult>> CreatePool(
-        CreatePoolRequest request, ClaimsPrincipal user, PoolCommands commands, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+        CreatePoolRequest request, [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey, ClaimsPrincipal user, HttpContext http,
+        PoolCommands commands, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
     {
         if (CallerOf(user) is not { } caller)
         {
             return NoSubject();
         }
 
+        // The shape of a bet's key (docs/bets.md), so clients make both alike.
+        if (idempotencyKey is not null && !BetIdempotencyKey.IsWellFormed(idempotencyKey))
+        {
+            return PoolProblems.Invalid(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [IdempotencyKeyRule] });
+        }
+
         var channel = request.Channel is null ? null : new Channel(request.Channel.Provider?.ToLowerInvariant() ?? "", request.Channel.ChannelId ?? "");
         var result = await commands.CreateAsync(
             new CreatePool(channel, request.TemplateId, request.Title, request.Outcomes, request.BettingWindowSeconds, request.MinStakeMinor, request.MaxStakeMinor),
-            caller, cancellationToken);
+            caller, idempotencyKey, cancellationToken);
         if (!result.IsSuccess)
         {
             return PoolProblems.IsValidation(result.Error) ? PoolProblems.Invalid(result.Error) : PoolProblems.Problem(result.Error);
         }
 
-        var view = await result.Value.ToViewAsync(stakes, time, cancellationToken);
+        if (result.Value.Replayed)
+        {
+            http.Response.Headers[ReplayedHeader] = "true";
+        }
+
+        var view = await result.Value.Pool.ToViewAsync(stakes, time, cancellationToken);
         return TypedResults.Created($"/api/pools/{view.Id}", view);
     }
 

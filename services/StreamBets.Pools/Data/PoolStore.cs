@@ -145,14 +145,16 @@ public sealed class PoolStore(NpgsqlDataSource database)
     internal const string ChannelHasActivePoolSql =
         "SELECT EXISTS (SELECT 1 FROM pools WHERE channel_provider = $1 AND channel_id = $2 AND state IN ('open', 'locked'))";
 
-    public async Task InsertAsync(NpgsqlTransaction transaction, StoredPool stored, CancellationToken cancellationToken)
+    /// <summary>Inserts the pool with its outcomes; <paramref name="key"/>, when the request had one, goes on the row.</summary>
+    public async Task InsertAsync(NpgsqlTransaction transaction, StoredPool stored, PoolCreationKey? key, CancellationToken cancellationToken)
     {
         var pool = stored.Pool;
         await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
         var insert = new NpgsqlBatchCommand("""
             INSERT INTO pools (id, channel_provider, channel_id, created_by, template_id, title, betting_window, min_stake_minor,
-                               max_stake_minor, rake_bps, state, exclusive, created_at, opened_at, locks_at, version, auto_cancel_after)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                               max_stake_minor, rake_bps, state, exclusive, created_at, opened_at, locks_at, version, auto_cancel_after,
+                               idempotency_key, request_hash)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
             """);
         Add(insert, pool.Id);
         Add(insert, stored.Channel.Provider);
@@ -171,6 +173,8 @@ public sealed class PoolStore(NpgsqlDataSource database)
         Add(insert, pool.LocksAt);
         Add(insert, stored.Version);
         insert.Parameters.Add(new NpgsqlParameter { Value = pool.AutoCancelAfter is { } term ? term : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Interval });
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)key?.Key ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)key?.RequestHash ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
         batch.BatchCommands.Add(insert);
 
         var outcomes = new NpgsqlBatchCommand("""
@@ -284,6 +288,19 @@ public sealed class PoolStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue(settledAt);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
+
+    /// <summary>The pool <paramref name="createdBy"/> opened with this Idempotency-Key, and the hash of that request; null if none.</summary>
+    public async Task<(Guid PoolId, byte[] RequestHash)?> FindByIdempotencyKeyAsync(Guid createdBy, string key, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT id, request_hash FROM pools WHERE created_by = $1 AND idempotency_key = $2");
+        command.Parameters.AddWithValue(createdBy);
+        command.Parameters.AddWithValue(key);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetGuid(0), reader.GetFieldValue<byte[]>(1)) : null;
+    }
+
+    public static bool IsIdempotencyKeyViolation(PostgresException e) =>
+        e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "pools_by_idempotency_key";
 
     public static bool IsOneActivePoolViolation(PostgresException e) =>
         e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "pools_one_active_per_channel";

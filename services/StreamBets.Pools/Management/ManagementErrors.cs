@@ -12,6 +12,7 @@ public static class ManagementErrors
     public const string ChannelNotYours = "channel-not-yours";
     public const string SettingsUnavailable = "pools-settings-unavailable";
     public const string TemplateUnreadable = "template-unreadable";
+    public const string IdempotencyKeyReused = "idempotency-key-reused";
 
     public static PoolError NotFound(Guid poolId) => new(PoolNotFound, $"No pool has id {poolId}.");
 
@@ -29,6 +30,9 @@ public static class ManagementErrors
 
     public static PoolError Unreadable(string templateId) =>
         new(TemplateUnreadable, $"The stored template \"{templateId}\" is broken, so no pool can be opened from it; an admin must correct it. Open the pool without the template meanwhile.");
+
+    public static PoolError KeyReused() =>
+        new(IdempotencyKeyReused, "This Idempotency-Key was already used to open a pool with another request (channel, template, title, outcomes, window or stakes). Send a new Idempotency-Key for a new pool.");
 
     public static PoolError Conflict() =>
         new(ConcurrencyConflict, "The pool kept changing while this request was applied; reload it and try again.");

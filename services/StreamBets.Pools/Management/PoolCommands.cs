@@ -35,8 +35,22 @@ public sealed partial class PoolCommands(
 
     private delegate PoolError? Transition(StoredPool stored, DateTimeOffset now, List<PoolEvent> events);
 
-    public async Task<Result<StoredPool>> CreateAsync(CreatePool request, Caller caller, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a pool. With an Idempotency-Key, a retry of the request (the caller's key, the same request) answers the pool
+    /// its first copy opened and opens none; the key with another request is refused; copies sent at once open one pool
+    /// (a unique index on the caller and key, checked as the pool is inserted). A refusal stores nothing: a retry is
+    /// judged afresh.
+    /// </summary>
+    public async Task<Result<CreatedPool>> CreateAsync(CreatePool request, Caller caller, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        var key = idempotencyKey is null ? null : PoolCreationKey.For(idempotencyKey, request);
+        // First of all: a retry answers what its first copy did, whatever changed since (the settings, the template,
+        // the channel now busy with that very pool).
+        if (await EarlierAnswerAsync(caller, key, cancellationToken) is { } earlier)
+        {
+            return earlier;
+        }
+
         PoolsSettings config;
         try
         {
@@ -122,16 +136,21 @@ public sealed partial class PoolCommands(
 
         if (config.OneActivePoolPerChannel && await store.ChannelHasActivePoolAsync(transaction, channel, cancellationToken))
         {
-            return ManagementErrors.ChannelBusy(channel);
+            // The live pool may be this request's own, opened by a copy that committed after the lookup above.
+            return await EarlierAnswerAsync(caller, key, cancellationToken) ?? ManagementErrors.ChannelBusy(channel);
         }
 
         try
         {
-            await store.InsertAsync(transaction, stored, cancellationToken);
+            await store.InsertAsync(transaction, stored, key, cancellationToken);
         }
-        catch (PostgresException e) when (PoolStore.IsOneActivePoolViolation(e))
+        catch (PostgresException e) when (PoolStore.IsOneActivePoolViolation(e) || PoolStore.IsIdempotencyKeyViolation(e))
         {
-            return ManagementErrors.ChannelBusy(channel); // another pool of this channel committed after the check above
+            // Another pool of this channel, or a copy of this request, committed after the checks above (the index
+            // waited for it to commit, so the lookup sees it).
+            await transaction.RollbackAsync(CancellationToken.None);
+            return await EarlierAnswerAsync(caller, key, cancellationToken)
+                ?? (PoolStore.IsOneActivePoolViolation(e) ? ManagementErrors.ChannelBusy(channel) : ManagementErrors.Conflict());
         }
 
         await outbox.AddRangeAsync(transaction,
@@ -142,7 +161,27 @@ public sealed partial class PoolCommands(
         ], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         LogCreated(logger, pool.Id, channel.ToString(), caller.UserId);
-        return stored;
+        return new CreatedPool(stored, Replayed: false);
+    }
+
+    /// <summary>
+    /// What a request answers when the caller used its key before: the pool the key opened, again, for the same request;
+    /// <c>idempotency-key-reused</c> for another. Null when the key is new, or there is none.
+    /// </summary>
+    private async Task<Result<CreatedPool>?> EarlierAnswerAsync(Caller caller, PoolCreationKey? key, CancellationToken cancellationToken)
+    {
+        if (key is null || await store.FindByIdempotencyKeyAsync(caller.UserId, key.Key, cancellationToken) is not { } earlier)
+        {
+            return null;
+        }
+
+        if (!key.AskedFor(earlier.RequestHash))
+        {
+            return ManagementErrors.KeyReused();
+        }
+
+        LogReplayed(logger, earlier.PoolId, caller.UserId);
+        return new CreatedPool((await store.FindAsync(earlier.PoolId, cancellationToken))!, Replayed: true);
     }
 
     /// <summary>Locks by hand, before the window ends (a late lock is dated at the window's end).</summary>
@@ -305,6 +344,10 @@ public sealed partial class PoolCommands(
 
     [LoggerMessage(EventId = 2001, EventName = "PoolCreated", Level = LogLevel.Information, Message = "Pool {PoolId} opened on {Channel} by {UserId}")]
     private static partial void LogCreated(ILogger logger, Guid poolId, string channel, Guid userId);
+
+    [LoggerMessage(EventId = 2005, EventName = "PoolCreateReplayed", Level = LogLevel.Information,
+        Message = "Pool {PoolId} answered again to {UserId}: a retry of the request that opened it (same Idempotency-Key)")]
+    private static partial void LogReplayed(ILogger logger, Guid poolId, Guid userId);
 
     [LoggerMessage(EventId = 2002, EventName = "PoolTransition", Level = LogLevel.Information, Message = "Pool {PoolId}: {Transition}")]
     private static partial void LogTransition(ILogger logger, Guid poolId, string transition);

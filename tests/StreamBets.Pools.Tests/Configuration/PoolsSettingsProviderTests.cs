@@ -48,7 +48,7 @@ public sealed class PoolsSettingsProviderTests
             NullLogger<StreamBets.Pools.Management.PoolCommands>.Instance);
 
         var result = await commands.CreateAsync(new(new("twitch", "somechannel"), null, "Who wins?", ["Blue", "Red"], 60, null, null),
-            new(Guid.NewGuid(), IsAdmin: true), CancellationToken.None);
+            new(Guid.NewGuid(), IsAdmin: true), idempotencyKey: null, CancellationToken.None);
 
         Assert.Equal(StreamBets.Pools.Management.ManagementErrors.SettingsUnavailable, result.Error?.Code);
         Assert.Equal(503, StreamBets.Pools.Apis.PoolProblems.Problem(result.Error!).StatusCode);
