@@ -233,20 +233,24 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         var pending = Admit(users[2], pool, pool.Outcomes[0], 500);
         await stack.BetEngine.GetRequiredService<BetBatchPipeline>().WritePendingAsync(pool.Id, [pending], default);
         await using var fault = await stack.FailFirstUpdateAsync(pool.Id, "NEW.next_attempt_at IS DISTINCT FROM OLD.next_attempt_at");
-        // A backoff long enough to tell from the 0.2 s poll.
+        using var runs = new RunSpans(pool.Id);
+        // A backoff long enough to tell from the 0.2 s poll (the stack's RetryMaxDelay of 2 s would cap it).
         await stack.StopSettlementAsync();
-        stack.StartSettlement(services => services.Configure<SettlementOptions>(o => o.RetryInitialDelay = TimeSpan.FromSeconds(6)));
+        stack.StartSettlement(services => services.Configure<SettlementOptions>(o => (o.RetryInitialDelay, o.RetryMaxDelay) = (TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(6))));
         try
         {
             await stack.LockAsync(pool.Id);
             await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
             Assert.True(await Eventually.HoldsAsync(fault.FiredAsync, TimeSpan.FromSeconds(15)), "The first run never wrote its retry.");
 
-            // Within the backoff (at least 4.8 s with the jitter) the pool has not run again.
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
-            Assert.Equal(1, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
-            Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).LastError?.StartsWith("bets-pending", StringComparison.Ordinal) == true,
-                TimeSpan.FromSeconds(15)), "The retry was never written.");
+            // The pending bet fails the second run too. It began only once the first run had ended (its lock held while it
+            // waited to write the retry) and a backoff (at least 4.8 s with the jitter) after the first began: read from
+            // the runs' own spans, not guessed by sleeping.
+            Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(runs.Ended.Count >= 2), TimeSpan.FromSeconds(20)), "The pool never ran a second time.");
+            var (first, second) = (runs.Ended.Single(r => r.Attempt == 1), runs.Ended.Single(r => r.Attempt == 2));
+            Assert.True(second.Start >= first.End, $"The second run began at {second.Start:O}, before the first ended at {first.End:O}.");
+            Assert.True(second.Start - first.Start >= TimeSpan.FromSeconds(4.8), $"The second run began {(second.Start - first.Start).TotalSeconds} s after the first.");
+            Assert.StartsWith("bets-pending", (await stack.StatusAsync(pool.Id)).LastError);
 
             await stack.BetEngine.GetRequiredService<PendingBetRecovery>().RecoverAsync(TimeSpan.Zero, default);
             await stack.WaitSettledAsync(pool.Id);
@@ -416,6 +420,34 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         var balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);
         Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[pool.Escrow]]);
         await stack.AssertLedgerExactAsync();
+    }
+
+    /// <summary>The <c>settle pool</c> spans of one pool's runs, as each ends: its attempt, when it began and ended.</summary>
+    private sealed class RunSpans : IDisposable
+    {
+        private readonly System.Diagnostics.ActivityListener _listener;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(int Attempt, DateTime Start, DateTime End)> _ended = new();
+
+        public RunSpans(Guid poolId)
+        {
+            _listener = new System.Diagnostics.ActivityListener
+            {
+                ShouldListenTo = source => source.Name == SettlementTelemetry.Name,
+                Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+                ActivityStopped = span =>
+                {
+                    if (span.OperationName == "settle pool" && span.GetTagItem("streambets.pool_id") is Guid id && id == poolId)
+                    {
+                        _ended.Enqueue((Convert.ToInt32(span.GetTagItem("streambets.settlement.attempt"), System.Globalization.CultureInfo.InvariantCulture), span.StartTimeUtc, span.StartTimeUtc + span.Duration));
+                    }
+                },
+            };
+            System.Diagnostics.ActivitySource.AddActivityListener(_listener);
+        }
+
+        public IReadOnlyList<(int Attempt, DateTime Start, DateTime End)> Ended => [.. _ended];
+
+        public void Dispose() => _listener.Dispose();
     }
 
     private static AdmittedBet Admit(Guid userId, TestPool pool, Guid outcomeId, long stakeMinor) =>

@@ -163,15 +163,16 @@ public sealed class SettlementStack : IAsyncLifetime
     /// <summary>
     /// Creates (and so opens) a pool through the Pools API, by default as the stack's admin, on
     /// <paramref name="channelId"/> or a channel of its own; as the given streamer, on a channel the admin links to them first.
+    /// Stakes 1 to <paramref name="maxStakeMinor"/>; the rake is the configuration's at creation.
     /// </summary>
-    public async Task<TestPool> NewPoolAsync(int outcomes = 2, (Guid Id, HttpClient Pools)? streamer = null, string? channelId = null)
+    public async Task<TestPool> NewPoolAsync(int outcomes = 2, (Guid Id, HttpClient Pools)? streamer = null, string? channelId = null, long maxStakeMinor = 1_000_000)
     {
         channelId ??= $"chan-{Guid.NewGuid():N}";
         if (streamer is { } owner)
         {
             await LinkChannelAsync(channelId, owner.Id);
         }
-        var response = await (streamer?.Pools ?? PoolsHttp).PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, 1, 1_000_000, channelId: channelId));
+        var response = await (streamer?.Pools ?? PoolsHttp).PostAsJsonAsync("/api/pools", InProcessServices.NewPoolRequest(outcomes, 1, maxStakeMinor, channelId: channelId));
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"Creating a pool failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
@@ -194,22 +195,32 @@ public sealed class SettlementStack : IAsyncLifetime
     public async Task<Guid[]> FundedUsersAsync(int count, long fundsMinor)
     {
         var users = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
-        foreach (var chunk in users.Chunk(10_000))
+        await FundAsync(users.Select(u => (u, fundsMinor)));
+        return users;
+    }
+
+    /// <summary>Credits each user's wallet its amount from PSP clearing, in one TransferBatch per 10,000 (legs of at most 10^15, the ledger's cap per leg).</summary>
+    public async Task FundAsync(IEnumerable<(Guid UserId, long AmountMinor)> credits)
+    {
+        const long maxLeg = 1_000_000_000_000_000;
+        foreach (var chunk in credits.Chunk(10_000))
         {
             var request = new TransferBatchRequest();
-            request.Transfers.AddRange(chunk.Select(u => new TransferRequest
+            foreach (var (userId, amountMinor) in chunk)
             {
-                TransferId = Guid.NewGuid().ToString(),
-                Reason = "sandbox-credit",
-                Legs = { new Leg { FromAccount = "psp:clearing", ToAccount = $"user:{u}", AmountMinor = fundsMinor } },
-            }));
+                var transfer = new TransferRequest { TransferId = Guid.NewGuid().ToString(), Reason = "sandbox-credit" };
+                for (var left = amountMinor; left > 0; left -= maxLeg)
+                {
+                    transfer.Legs.Add(new Leg { FromAccount = "psp:clearing", ToAccount = $"user:{userId}", AmountMinor = Math.Min(left, maxLeg) });
+                }
+                request.Transfers.Add(transfer);
+            }
             var reply = await Wallet.TransferBatchAsync(request, deadline: DateTime.UtcNow.AddMinutes(2));
             if (reply.Results.Any(r => r.Status != TransferStatus.Applied))
             {
-                throw new InvalidOperationException("Funding a wallet failed.");
+                throw new InvalidOperationException($"Funding a wallet failed: {reply.Results.First(r => r.Status != TransferStatus.Applied)}");
             }
         }
-        return users;
     }
 
     /// <summary>Places bets through the Bet Engine's batch path; every one must be accepted (its stake now in escrow).</summary>

@@ -143,19 +143,23 @@ public sealed class SettlementTests(SettlementStack stack)
         await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
         await stack.WaitSettledAsync(pool.Id);
         var balances = await stack.BalancesAsync([$"user:{a}", $"user:{b}", pool.Escrow]);
+        var settlement = await SettlementRowAsync(pool.Id);
 
         // The broker delivers the same event again (same CloudEvents id), and Pools' relay publishes a copy with a new id.
         var (stream, fields) = await ResolvedEntryAsync(pool.Id);
-        await stack.Redis.StreamAddAsync(stream, fields);
+        var again = await stack.Redis.StreamAddAsync(stream, fields);
         using var original = JsonDocument.Parse(fields.Single(f => f.Name == "ce").Value.ToString());
         var copyId = Guid.NewGuid();
         var copy = JsonSerializer.Serialize(original.RootElement).Replace(original.RootElement.GetProperty("id").GetString()!, copyId.ToString());
-        await stack.Redis.StreamAddAsync(stream, [.. fields.Select(f => f.Name == "ce" ? new StackExchange.Redis.NameValueEntry("ce", copy) : f)]);
-        Assert.True(await Eventually.HoldsAsync(
-            async () => await stack.SettlementScalarAsync("SELECT count(*) FROM inbox WHERE event_id = $1", copyId) == 1, TimeSpan.FromSeconds(15)),
-            "Settlement never handled the copy of PoolResolved.");
-        await Task.Delay(500); // a second run, had one started, would have begun paying by now
+        var copied = await stack.Redis.StreamAddAsync(stream, [.. fields.Select(f => f.Name == "ce" ? new StackExchange.Redis.NameValueEntry("ce", copy) : f)]);
+        // Settlement acknowledges an entry only after its inbox transaction (the handler's whole effect) has committed.
+        Assert.True(await Eventually.HoldsAsync(() => AcknowledgedAsync(stream, again, copied), TimeSpan.FromSeconds(15)),
+            "Settlement never acknowledged both deliveries of PoolResolved.");
+        Assert.Equal(1, await stack.SettlementScalarAsync("SELECT count(*) FROM inbox WHERE event_id = $1", copyId));
 
+        // Both handled and the settlement row untouched: still 'settled', which no worker claims (only 'due' and 'running'
+        // are), and no run started in between (it would have raised attempts and updated_at). So nothing can pay again.
+        Assert.Equal(settlement, await SettlementRowAsync(pool.Id));
         Assert.Equal(balances, await stack.BalancesAsync([$"user:{a}", $"user:{b}", pool.Escrow]));
         Assert.Equal(2, await stack.SettlementScalarAsync("SELECT count(*) FROM settled_bets WHERE pool_id = $1", pool.Id));
         Assert.Equal(1, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
@@ -209,6 +213,33 @@ public sealed class SettlementTests(SettlementStack stack)
             return published.Count > 0;
         }, TimeSpan.FromSeconds(15)), "PoolSettled was never published.");
         return Assert.Single(published.DistinctBy(e => e.Id)).Data;
+    }
+
+    private async Task<(string Status, int Attempts, DateTime UpdatedAt)> SettlementRowAsync(Guid poolId)
+    {
+        await using var command = stack.SettlementDb.CreateCommand("SELECT status, attempts, updated_at FROM settlements WHERE pool_id = $1");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<Guid> { TypedValue = poolId });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        return (reader.GetString(0), reader.GetInt32(1), reader.GetDateTime(2));
+    }
+
+    /// <summary>Settlement's consumer group has read the entries and acknowledged them (none is still pending).</summary>
+    private async Task<bool> AcknowledgedAsync(string stream, StackExchange.Redis.RedisValue first, StackExchange.Redis.RedisValue last)
+    {
+        var group = (await stack.Redis.StreamGroupInfoAsync(stream)).SingleOrDefault(g => g.Name == "settlement");
+        if (group.Name is null || group.LastDeliveredId is not { } delivered || EntryPosition(delivered).CompareTo(EntryPosition(last.ToString())) < 0)
+        {
+            return false;
+        }
+        return (await stack.Redis.StreamPendingMessagesAsync(stream, "settlement", 10, StackExchange.Redis.RedisValue.Null, first, last)).Length == 0;
+    }
+
+    /// <summary>A Redis stream entry id ("1718000000000-3") as a comparable pair.</summary>
+    private static (long Milliseconds, long Sequence) EntryPosition(string id)
+    {
+        var dash = id.IndexOf('-', StringComparison.Ordinal);
+        return (long.Parse(id[..dash], System.Globalization.CultureInfo.InvariantCulture), long.Parse(id[(dash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>The PoolResolved entry of a pool as the bus carried it, to deliver it again.</summary>

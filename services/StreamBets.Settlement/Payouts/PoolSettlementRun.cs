@@ -350,19 +350,29 @@ public sealed partial class PoolSettlementRun(
                 var transfer = transfers[i];
                 LogPaymentRefused(logger, transfer.TransferId, transfer.Reference, result.Status, result.ErrorReason, result.ErrorDetail);
                 refused.Add((i, new SettlementRefusedException("payment-refused",
-                    $"The ledger refused transfer {transfer.TransferId} ({transfer.Reference}, {transfer.Legs[0].AmountMinor} to {transfer.Legs[0].ToAccount}): {result.Status} {result.ErrorReason} {result.ErrorDetail}".TrimEnd())));
+                    $"The ledger refused transfer {transfer.TransferId} ({transfer.Reference}, {transfer.Legs.Sum(l => l.AmountMinor)} to {transfer.Legs[0].ToAccount}): {result.Status} {result.ErrorReason} {result.ErrorDetail}".TrimEnd())));
             }
         }
         return refused;
     }
 
-    private static TransferRequest EscrowTransfer(Guid transferId, string reason, string reference, Guid poolId, string to, long amountMinor) => new()
+    /// <summary>The most one leg of a ledger transfer carries (Users' <c>LedgerTransfer.MaxLegAmountMinor</c>, 10^15).</summary>
+    private const long MaxLegMinor = 1_000_000_000_000_000;
+
+    /// <summary>
+    /// One transfer out of the pool's escrow. An amount above what one leg carries (a pool of several bets at the ledger's
+    /// per-bet maximum) goes in several legs of the same transfer: the ledger nets them into one posting per account, so
+    /// the transfer, its id and its replay stay one. Beyond 256 legs (2.56 * 10^17) the ledger refuses it and the run stops.
+    /// </summary>
+    private static TransferRequest EscrowTransfer(Guid transferId, string reason, string reference, Guid poolId, string to, long amountMinor)
     {
-        TransferId = transferId.ToString(),
-        Reason = reason,
-        Reference = reference,
-        Legs = { new Leg { FromAccount = EscrowAccount(poolId), ToAccount = to, AmountMinor = amountMinor } },
-    };
+        var transfer = new TransferRequest { TransferId = transferId.ToString(), Reason = reason, Reference = reference };
+        for (var left = amountMinor; left > 0; left -= MaxLegMinor)
+        {
+            transfer.Legs.Add(new Leg { FromAccount = EscrowAccount(poolId), ToAccount = to, AmountMinor = Math.Min(left, MaxLegMinor) });
+        }
+        return transfer;
+    }
 
     /// <summary>"outcome:stake:count" per backed outcome, sorted: equal strings mean equal bets to pay.</summary>
     internal static string Canonical(PoolBetTotals totals)
