@@ -62,6 +62,37 @@ public sealed class PayoutEstimateTests
     }
 
     [Fact]
+    public void A_bet_the_pools_totals_may_not_count_yet_is_never_estimated_above_what_settlement_pays()
+    {
+        // 100 on A, and Pools' read says 1,000 in all with 400 on A, whether or not it has counted the bet yet. If it has
+        // not, settlement pays for 1,100 with 500 on A: rake 55, net 1,045, so 100 × 1,045 / 500 = 209 (not 237.50).
+        Assert.Equal(209_00, PayoutEstimate.ExistingStakePayoutMinor(1_000_00, 400_00, 100_00, 500));
+        // Once counted, the read says 1,100 with 500 on A, which could as well be a read still missing the 100: the
+        // estimate stays below the 209 paid (1,200 with 600 on A: net 1,140, 100 × 1,140 / 600 = 190).
+        Assert.Equal(190_00, PayoutEstimate.ExistingStakePayoutMinor(1_100_00, 500_00, 100_00, 500));
+    }
+
+    [Fact]
+    public void An_outcome_holding_less_than_the_players_stake_has_not_counted_it()
+    {
+        // 50 on A cannot hold the player's 100: 1,100 with 150 on A, rake 55, net 1,045 → 100 × 1,045 / 150 = 696.666… → 696.66.
+        Assert.Equal(696_66, PayoutEstimate.ExistingStakePayoutMinor(1_000_00, 50_00, 100_00, 500));
+    }
+
+    [Fact]
+    public void A_resolved_pool_pays_its_winners_together_and_its_losers_nothing()
+    {
+        // 20, 30 and 50 at 5 %: one winner returns 95 / 20; in a dead heat the winners share 95 over their 50.
+        Assert.Equal(4.75m, PayoutEstimate.ResolvedReturnPerUnit(100_00, 20_00, 20_00, won: true, 500));
+        Assert.Equal(1.9m, PayoutEstimate.ResolvedReturnPerUnit(100_00, 50_00, 30_00, won: true, 500));
+        Assert.Null(PayoutEstimate.ResolvedReturnPerUnit(100_00, 50_00, 50_00, won: false, 500));
+        // Nobody backed the winner, or nobody backed a loser: every stake comes back.
+        Assert.Equal(1m, PayoutEstimate.ResolvedReturnPerUnit(100_00, 0, 50_00, won: false, 500));
+        Assert.Equal(1m, PayoutEstimate.ResolvedReturnPerUnit(100_00, 100_00, 100_00, won: true, 500));
+        Assert.Null(PayoutEstimate.ResolvedReturnPerUnit(100_00, 0, 0, won: true, 500));
+    }
+
+    [Fact]
     public void The_odds_bar_width_is_the_outcome_share_of_the_pool()
     {
         Assert.Equal(33.3, PayoutEstimate.SharePercent(300, 100));

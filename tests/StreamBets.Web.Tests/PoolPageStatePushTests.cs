@@ -42,6 +42,24 @@ public sealed class PoolPageStatePushTests : ConnectedPageTest
     }
 
     [Fact]
+    public async Task A_pool_resolved_by_push_shows_what_settlement_pays_while_its_read_fails()
+    {
+        // 20 on Yes, 80 on No at 5 %: while open, Pools' read gives each outcome's "if it wins" figure (No's is 1.18).
+        var open = OpenPool();
+        var (yes, no) = (open.Outcomes[0], open.Outcomes[1]);
+        var pool = open with { Outcomes = [yes with { StakedMinor = 20_00, BetCount = 1, ReturnPerUnit = 4.75m }, no with { StakedMinor = 80_00, BetCount = 1, ReturnPerUnit = 1.1875m }], TotalStakedMinor = 100_00 };
+        var path = $"/api/pools/{pool.Id}";
+        var page = await ShowAsync(pool);
+
+        Gateway.Refuse(path, 503, "dependency-unavailable");
+        await Hub.PushAsync("PoolStateChanged", Change(pool, "resolved", [yes.Id]));
+
+        page.WaitForAssertion(() => Assert.Equal("resolved", page.Find("[data-testid=pool-state]").GetAttribute("data-state")));
+        Assert.Null(page.Find("[data-testid=odds-row][data-outcome=No]").QuerySelector(".odds-figure"));
+        Assert.Contains(4.75m.ToString("0.00", System.Globalization.CultureInfo.CurrentCulture), page.Find("[data-testid=odds-row][data-outcome=Yes] .odds-figure").TextContent);
+    }
+
+    [Fact]
     public async Task A_pool_read_that_failed_after_its_lock_was_pushed_is_read_again_until_one_answers()
     {
         var pool = OpenPool();

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace StreamBets.Web.Betting;
 
 /// <summary>
@@ -43,6 +45,44 @@ public static class PayoutEstimate
         outcomeStakedMinor <= 0 ? null
         : outcomeStakedMinor >= totalStakedMinor ? 1m
         : (decimal)(totalStakedMinor - RakeWhenWon(totalStakedMinor, outcomeStakedMinor, rakeBasisPoints)) / outcomeStakedMinor;
+
+    /// <summary>
+    /// What the player's stake already on the outcome pays if it wins. The totals come from Pools, which counts a bet when
+    /// its BetsPlaced event arrives, so a read just after the bet may not hold it yet; nothing in the read says which.
+    /// Of the two cases the lower is taken, so the figure shown is never more than settlement pays if nothing else
+    /// changes. Stake joining the winning side lowers the return, so that is nearly always the bet not counted yet: once
+    /// Pools has counted it, the figure understates by the bet's own effect on the pool.
+    /// </summary>
+    public static long ExistingStakePayoutMinor(long totalStakedMinor, long outcomeStakedMinor, long stakeMinor, int rakeBasisPoints)
+    {
+        var notCountedYet = PotentialPayoutMinor(totalStakedMinor, outcomeStakedMinor, stakeMinor, rakeBasisPoints);
+        if (outcomeStakedMinor < stakeMinor)
+        {
+            return notCountedYet; // the outcome holds less than the stake: the totals cannot count it
+        }
+        var counted = PotentialPayoutMinor(totalStakedMinor - stakeMinor, outcomeStakedMinor - stakeMinor, stakeMinor, rakeBasisPoints);
+        return Math.Min(counted, notCountedYet);
+    }
+
+    /// <summary>
+    /// What a resolved pool pays per unit on an outcome, by settlement's rule (docs/pools.md, "resolved"): the winners
+    /// share the net pool, so in a dead heat each returns (T − rake) / (their stakes together); a loser returns nothing
+    /// (null). When settlement refunds instead (nobody backed a winner, or nobody backed a loser), every backed outcome
+    /// returns 1. An outcome nobody backed stays null.
+    /// </summary>
+    /// <param name="winningStakedMinor">What is staked on all the winning outcomes together.</param>
+    public static decimal? ResolvedReturnPerUnit(long totalStakedMinor, long winningStakedMinor, long outcomeStakedMinor, bool won, int rakeBasisPoints) =>
+        outcomeStakedMinor <= 0 ? null
+        : winningStakedMinor <= 0 || winningStakedMinor >= totalStakedMinor ? 1m
+        : won ? ReturnPerUnit(totalStakedMinor, winningStakedMinor, rakeBasisPoints)
+        : null;
+
+    /// <summary>
+    /// A return per unit as the site shows it: floored to two decimals, as payouts are floored. 1,900 over 951 (1.9979…)
+    /// shows 1.99: 10.00 staked is paid 19.97, not the 20.00 that "2.00" would promise.
+    /// </summary>
+    public static string FormatReturnPerUnit(decimal returnPerUnit) =>
+        (Math.Floor(returnPerUnit * 100) / 100).ToString("0.00", CultureInfo.CurrentCulture);
 
     /// <summary>The outcome's share of the pool in percent (0 to 100), for the width of its odds bar.</summary>
     public static double SharePercent(long totalStakedMinor, long outcomeStakedMinor) =>

@@ -1,0 +1,40 @@
+using System.Globalization;
+using Bunit;
+using StreamBets.Web.Components.Pages;
+using StreamBets.Web.Gateway;
+
+namespace StreamBets.Web.Tests;
+
+/// <summary>
+/// Pools' "today" and "this week" are UTC days and weeks: the board says when its window begins and ends on the player's
+/// own clock, so a player in São Paulo reads that "today" ends at 21:00.
+/// </summary>
+public sealed class LeaderboardsPageTests : PlayerPageTest
+{
+    private const string BoardPath = "/api/pools/leaderboards";
+
+    [Fact]
+    public void Todays_board_shows_its_UTC_day_in_the_players_time()
+    {
+        Bunit.BrowserTimeZone("America/Sao_Paulo"); // UTC-3 all year since 2019
+        var day = new DateOnly(2026, 3, 15);
+        Gateway.Answer(BoardPath, new Leaderboard("global", "day", "2026-03-15", day, day, [new LeaderboardEntry(1, Guid.NewGuid(), 50_00, "Bia")], null));
+
+        var page = Bunit.Render<Leaderboards>();
+
+        var from = new DateTime(2026, 3, 14, 21, 0, 0).ToString("g", CultureInfo.CurrentCulture);
+        var to = new DateTime(2026, 3, 15, 21, 0, 0).ToString("g", CultureInfo.CurrentCulture);
+        page.WaitForAssertion(() => Assert.Equal($"This board counts bets settled from {from} to {to} (your time).", page.Find("[data-testid=board-window]").TextContent));
+    }
+
+    [Fact]
+    public void The_all_time_board_has_no_window_to_show()
+    {
+        Gateway.Answer(BoardPath, new Leaderboard("global", "all", "all", null, null, [new LeaderboardEntry(1, Guid.NewGuid(), 50_00, "Bia")], null));
+
+        var page = Bunit.Render<Leaderboards>();
+
+        page.WaitForElement("[data-testid=leaderboard]");
+        Assert.Empty(page.FindAll("[data-testid=board-window]"));
+    }
+}
