@@ -44,35 +44,25 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         var passed = false;
         try
         {
+            await using var hold = await RecordingHold.PastAsync(stack, pool.Id, Halfway);
             await stack.StartSettlementProcessAsync(processes, "settlement-killed");
             output.WriteLine($"First Settlement process up after {clock.Elapsed.TotalSeconds:F1} s");
             await stack.LockAsync(pool.Id);
             await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
 
-            // Halfway, a session of ours takes settled_bets (reads still pass): the next slice's payments reach the
-            // ledger and apply, and recording them blocks. The kill comes while it waits, so those payments moved and
-            // settlementdb never heard of them, the window a rerun must not pay twice.
-            Assert.True(await Eventually.HoldsAsync(async () => await RecordedAsync(pool.Id) >= Halfway, TimeSpan.FromSeconds(60)),
-                $"Only {await RecordedAsync(pool.Id)} bets were recorded; status '{(await stack.StatusAsync(pool.Id)).Status}'.");
-            long recorded, recordedPaid;
-            await using (var blocker = await stack.OpenSessionAsync())
-            {
-                await using var transaction = await blocker.BeginTransactionAsync();
-                await using (var lockTable = new NpgsqlCommand("LOCK TABLE settled_bets IN EXCLUSIVE MODE", blocker, transaction))
-                {
-                    await lockTable.ExecuteNonQueryAsync();
-                }
-                recorded = await RecordedAsync(pool.Id);
-                recordedPaid = await stack.SettlementScalarAsync("SELECT coalesce(sum(payout_minor), 0)::bigint FROM settled_bets WHERE pool_id = $1", pool.Id);
-                Assert.True(await Eventually.HoldsAsync(async () => await stack.SettlementScalarAsync(
-                    "SELECT count(*) FROM pg_locks WHERE relation = 'settled_bets'::regclass AND NOT granted") > 0, TimeSpan.FromSeconds(30)),
-                    "Settlement never tried to record the next slice.");
+            // Halfway, the hold stops the next slice's record inside its INSERT, after its payments reached the ledger and
+            // applied. The kill comes while it waits, so those payments moved and settlementdb never heard of them, the
+            // window a rerun must not pay twice.
+            Assert.True(await hold.ReachedAsync(TimeSpan.FromSeconds(90)),
+                $"Settlement never tried to record the next slice: {await RecordedAsync(pool.Id)} bets recorded; status '{(await stack.StatusAsync(pool.Id)).Status}'.");
+            var recorded = await RecordedAsync(pool.Id);
+            var recordedPaid = await stack.SettlementScalarAsync("SELECT coalesce(sum(payout_minor), 0)::bigint FROM settled_bets WHERE pool_id = $1", pool.Id);
 
-                Assert.False(await RunLockIsFreeAsync(pool.Id), "The first process does not hold the pool's run lock.");
-                var exitCode = await processes.KillAsync("settlement-killed");
-                Assert.Equal(128 + 9, exitCode); // SIGKILL
-                output.WriteLine($"Killed after {clock.Elapsed.TotalSeconds:F1} s, {recorded} bets recorded");
-            } // our session ends: the dead process's blocked insert goes on, finds its client gone, and rolls back
+            Assert.False(await RunLockIsFreeAsync(pool.Id), "The first process does not hold the pool's run lock.");
+            var exitCode = await processes.KillAsync("settlement-killed");
+            Assert.Equal(128 + 9, exitCode); // SIGKILL
+            output.WriteLine($"Killed after {clock.Elapsed.TotalSeconds:F1} s, {recorded} bets recorded");
+            await hold.DisposeAsync(); // the dead process's held insert goes on, finds its client gone, and rolls back
 
             Assert.Equal("running", (await stack.StatusAsync(pool.Id)).Status);
             Assert.InRange(recorded, Halfway, Bets - 1);
@@ -221,32 +211,62 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
         }
     }
 
-    /// <summary>Lets the first payments through; from then on each payment reaches the ledger, and its answer never comes back.</summary>
-    private sealed class CrashAfterPayments(int paymentsLetThrough) : Interceptor
+    /// <summary>
+    /// Stops the first transaction that records a pool's settled bets once <c>count</c> of them are recorded: a trigger
+    /// makes its INSERT wait on an advisory lock our session holds, after the slice's payments were applied. Recording
+    /// transactions take turns (each until it commits), so the count is exact and no later slice slips past the held
+    /// one. Dispose to let it through and drop the trigger.
+    /// </summary>
+    private sealed class RecordingHold(SettlementStack stack, NpgsqlConnection holder, string name, int key) : IAsyncDisposable
     {
-        private int _payments;
-        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _disposed;
 
-        public Task Reached => _reached.Task;
-
-        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
-            TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+        public static async Task<RecordingHold> PastAsync(SettlementStack stack, Guid poolId, int count)
         {
-            var call = continuation(request, context);
-            if (request is not TransferBatchRequest || Interlocked.Increment(ref _payments) <= paymentsLetThrough)
+            var name = $"hold_{Guid.NewGuid():N}";
+            var key = Random.Shared.Next(1, int.MaxValue); // the held lock; key - 1 is the turn
+            var holder = await stack.OpenSessionAsync();
+            await using (var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresRaceSteps.PauseLockClass}, {key})", holder))
             {
-                return call;
+                await hold.ExecuteNonQueryAsync();
             }
-            return new AsyncUnaryCall<TResponse>(
-                HangAfterAsync(call.ResponseAsync, context.Options.CancellationToken), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+            await using var create = stack.SettlementDb.CreateCommand($"""
+                CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    -- Settlement's payers record concurrently; taking turns makes the count see every earlier slice.
+                    PERFORM pg_advisory_xact_lock({PostgresRaceSteps.PauseLockClass}, {key - 1});
+                    IF (SELECT count(*) FROM settled_bets WHERE pool_id = '{poolId}') >= {count} THEN
+                        PERFORM pg_advisory_xact_lock({PostgresRaceSteps.PauseLockClass}, {key});
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER {name} BEFORE INSERT ON settled_bets FOR EACH STATEMENT EXECUTE FUNCTION {name}();
+                """);
+            await create.ExecuteNonQueryAsync();
+            return new RecordingHold(stack, holder, name, key);
         }
 
-        private async Task<TResponse> HangAfterAsync<TResponse>(Task<TResponse> response, CancellationToken cancellationToken)
+        /// <summary>Whether, within the time, a recording transaction came to wait on the held lock.</summary>
+        public Task<bool> ReachedAsync(TimeSpan within) => Eventually.HoldsAsync(async () => await stack.SettlementScalarAsync($"""
+            SELECT count(*) FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND classid = {PostgresRaceSteps.PauseLockClass} AND objid = {key} AND objsubid = 2
+            """) > 0, within);
+
+        /// <summary>
+        /// Lets the held insert go on, then drops the trigger. In that order: DROP TRIGGER waits for the inserts under
+        /// way, so it would wait forever on the held one.
+        /// </summary>
+        public async ValueTask DisposeAsync()
         {
-            await response; // the ledger applied it
-            _reached.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-            throw new InvalidOperationException("Unreachable: the process died.");
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            await holder.DisposeAsync(); // a session of its own: closing it releases the lock
+            await using var drop = stack.SettlementDb.CreateCommand($"DROP TRIGGER {name} ON settled_bets; DROP FUNCTION {name}();");
+            await drop.ExecuteNonQueryAsync();
         }
     }
 }
