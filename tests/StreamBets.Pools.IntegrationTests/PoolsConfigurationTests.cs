@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using StreamBets.Pools.Configuration;
+using StreamBets.Testing;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -380,6 +382,118 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/pools/admin/templates/{id}?version={current.Version}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/pools/admin/templates/{id}")).StatusCode);
     }
+
+    [Fact]
+    public async Task A_template_saved_while_a_configuration_change_is_being_written_is_checked_against_the_new_configuration()
+    {
+        using var first = app.Admin();
+        using var second = app.Admin();
+        var id = $"small-{Guid.NewGuid():N}"[..20];
+        try
+        {
+            HttpResponseMessage configSave, templateSave;
+            await using (var pause = await PauseConfigWriteAsync())
+            {
+                // The change has found no template it breaks and is writing when the other admin saves one it would break.
+                var configSaving = first.PutConfigAsync(Defaults with { DefaultMinStakeMinor = 5_000 });
+                await pause.HeldAsync(configSaving);
+                Assert.False(configSaving.IsCompleted);
+                var templateSaving = second.PutAsJsonAsync($"/api/pools/admin/templates/{id}", TemplateWithMaxStake(2_000));
+                await WaitingForItsTurnOrDoneAsync(templateSaving);
+                await pause.ReleaseAsync();
+                (configSave, templateSave) = (await configSaving, await templateSaving);
+            }
+
+            Assert.Equal(HttpStatusCode.OK, configSave.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, templateSave.StatusCode);
+            Assert.Equal(["maxStakeMinor"], (await templateSave.ProblemAsync()).Errors!.Keys);
+            Assert.Equal(HttpStatusCode.NotFound, (await first.GetAsync($"/api/pools/admin/templates/{id}")).StatusCode);
+            Assert.Equal(5_000, (await first.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"))!.DefaultMinStakeMinor);
+        }
+        finally
+        {
+            await first.DeleteAsync($"/api/pools/admin/templates/{id}");
+        }
+    }
+
+    [Fact]
+    public async Task A_configuration_change_made_while_a_template_is_being_written_is_checked_against_that_template()
+    {
+        using var first = app.Admin();
+        using var second = app.Admin();
+        var id = $"small-{Guid.NewGuid():N}"[..20];
+        try
+        {
+            HttpResponseMessage templateSave, configSave;
+            await using (var pause = await app.PauseWritesAsync("documents", $"NEW.collection = 'templates' AND NEW.id = '{id}'", "INSERT"))
+            {
+                // The template is valid under the stored configuration and is being written when the other admin raises the minimum stake above its maximum.
+                var templateSaving = first.PutAsJsonAsync($"/api/pools/admin/templates/{id}", TemplateWithMaxStake(2_000));
+                await pause.HeldAsync(templateSaving);
+                Assert.False(templateSaving.IsCompleted);
+                var configSaving = second.PutConfigAsync(Defaults with { DefaultMinStakeMinor = 5_000 });
+                await WaitingForItsTurnOrDoneAsync(configSaving);
+                await pause.ReleaseAsync();
+                (templateSave, configSave) = (await templateSaving, await configSaving);
+            }
+
+            Assert.Equal(HttpStatusCode.OK, templateSave.StatusCode);
+            Assert.Equal(HttpStatusCode.Conflict, configSave.StatusCode);
+            var problem = await configSave.ProblemAsync();
+            Assert.Equal("https://streambets.dev/problems/config-breaks-templates", problem.Type);
+            Assert.Equal([$"templates[{id}].maxStakeMinor"], problem.Errors!.Keys);
+            Assert.Equal(Defaults, await first.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+        }
+        finally
+        {
+            await first.DeleteAsync($"/api/pools/admin/templates/{id}");
+        }
+    }
+
+    [Fact]
+    public async Task A_save_kept_waiting_too_long_by_another_admins_save_is_answered_503_and_saves_nothing()
+    {
+        using var first = app.Admin();
+        using var second = app.Admin();
+        var id = $"late-{Guid.NewGuid():N}"[..20];
+        try
+        {
+            HttpResponseMessage configSave, templateSave;
+            await using (var pause = await PauseConfigWriteAsync())
+            {
+                var configSaving = first.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 400 });
+                await pause.HeldAsync(configSaving);
+                Assert.False(configSaving.IsCompleted);
+                templateSave = await second.PutAsJsonAsync($"/api/pools/admin/templates/{id}", TemplateWithMaxStake(50_000));
+                await pause.ReleaseAsync();
+                configSave = await configSaving;
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, templateSave.StatusCode);
+            var problem = await templateSave.ProblemAsync();
+            Assert.Equal("https://streambets.dev/problems/admin-save-busy", problem.Type);
+            Assert.Equal(503, problem.Status);
+            Assert.Equal(HttpStatusCode.OK, configSave.StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await first.GetAsync($"/api/pools/admin/templates/{id}")).StatusCode);
+        }
+        finally
+        {
+            await first.DeleteAsync($"/api/pools/admin/templates/{id}");
+        }
+    }
+
+    // An insert too: no configuration is stored until the first change away from the defaults.
+    private Task<WritePause> PauseConfigWriteAsync() => app.PauseWritesAsync("documents", "NEW.collection = 'config'", "INSERT OR UPDATE");
+
+    private static object TemplateWithMaxStake(long maxStakeMinor) =>
+        new { title = "Quick one?", outcomes = new[] { "Yes", "No" }, bettingWindowSeconds = 60, maxStakeMinor };
+
+    /// <summary>Returns once <paramref name="save"/> waits for another configuration or template save to finish (or has finished itself).</summary>
+    private Task WaitingForItsTurnOrDoneAsync(Task save) => app.BlockedOrDoneAsync(save, $"""
+        EXISTS (SELECT 1 FROM pg_locks AS l
+                WHERE l.pid = pg_stat_activity.pid AND l.locktype = 'advisory' AND NOT l.granted
+                  AND l.classid = {ConfigAndTemplateSaves.LockClass} AND l.objsubid = 2)
+        """);
 
     /// <summary>Writes a template document around the API, as a hand edit or a bad restore would.</summary>
     private Task StoreTemplateAroundTheApiAsync(string id, string body) =>

@@ -20,6 +20,7 @@ internal static class PoolProblems
     public const string ConfigBreaksTemplates = "config-breaks-templates";
     public const string TemplateUnreadable = ManagementErrors.TemplateUnreadable;
     public const string LeaderboardsUnavailable = "leaderboards-unavailable";
+    public const string AdminSaveBusy = "admin-save-busy";
 
     private static readonly Dictionary<string, (int Status, string Title)> Known = new()
     {
@@ -46,6 +47,7 @@ internal static class PoolProblems
         [ConfigBreaksTemplates] = (StatusCodes.Status409Conflict, "Configuration breaks templates"),
         [TemplateUnreadable] = (StatusCodes.Status409Conflict, "Stored template unreadable"),
         [LeaderboardsUnavailable] = (StatusCodes.Status503ServiceUnavailable, "Leaderboards unavailable"),
+        [AdminSaveBusy] = (StatusCodes.Status503ServiceUnavailable, "Another save in progress"),
     };
 
     public static string TypeOf(string code) => TypeBase + code;

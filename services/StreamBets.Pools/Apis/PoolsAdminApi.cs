@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Documents;
 using StreamBets.Pools.Lifecycle;
@@ -13,7 +14,8 @@ namespace StreamBets.Pools.Apis;
 /// is kept with the admin who made it in <see cref="AdminChanges"/> (read back at /changes) and logged (category
 /// <see cref="AuditCategory"/>): the rake is money. Admins change both with optimistic concurrency: each is read with a
 /// <c>version</c> (<see cref="ValuesVersion"/>) that the change sends back, and a change to values someone else changed
-/// meanwhile is refused (409) rather than overwriting theirs.
+/// meanwhile is refused (409) rather than overwriting theirs. A configuration change and a template save check each
+/// other's documents, so they run one at a time (<see cref="ConfigAndTemplateSaves"/>).
 /// </summary>
 public static partial class PoolsAdminApi
 {
@@ -49,11 +51,12 @@ public static partial class PoolsAdminApi
     /// Replaces the configuration if it is still the one the admin read (<c>version</c>): else 409 config-changed, so a
     /// stale form never overwrites another admin's change. Values already stored are answered as saved: a retry. Every
     /// field is required (a field left out would otherwise change silently), and a change under which a stored template
-    /// that opens a pool now could no longer open one is refused (409 config-breaks-templates, naming each).
+    /// that opens a pool now could no longer open one is refused (409 config-breaks-templates, naming each). 503
+    /// admin-save-busy when another admin's save holds its turn too long.
     /// </summary>
     public static async Task<Results<Ok<PoolsConfigView>, ValidationProblem, ProblemHttpResult>> PutConfig(
         PoolsConfigRequest request, ClaimsPrincipal user, PoolsSettingsProvider settings, IDocumentStore documents, AdminChanges changes,
-        ILoggerFactory loggers, CancellationToken cancellationToken)
+        NpgsqlDataSource db, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var errors = request.MissingFields().ToDictionary(
             field => field, field => new[] { "Required: a change replaces the whole configuration, so send every field as read, changed or not." });
@@ -71,6 +74,12 @@ public static partial class PoolsAdminApi
             return PoolProblems.Invalid(errors);
         }
 
+        // Held until the change is written and recorded: a template saved meanwhile is checked against it, not the old one.
+        await using var turn = await ConfigAndTemplateSaves.WaitForTurnAsync(db, cancellationToken);
+        if (turn is null)
+        {
+            return AnotherSaveInProgress();
+        }
         var stored = await settings.ReadAsync(cancellationToken);
         var details = ConfigDetails(wanted);
         if (stored.IsValid && stored.Settings == wanted)
@@ -105,6 +114,9 @@ public static partial class PoolsAdminApi
         "Another admin changed the configuration after you read it; nothing was saved. Read it again to see their change.");
 
     private const string ConfigSubject = "pools";
+
+    private static ProblemHttpResult AnotherSaveInProgress() => PoolProblems.Problem(PoolProblems.AdminSaveBusy,
+        $"Another admin's configuration or template save took longer than {ConfigAndTemplateSaves.WaitAtMost.TotalSeconds:0} s to finish; nothing was saved. Try again.");
 
     /// <summary>
     /// The broken rules, keyed <c>templates[id].field</c>, of each stored template that makes a valid pool under
@@ -182,11 +194,11 @@ public static partial class PoolsAdminApi
     /// <summary>
     /// Without a <c>version</c>, creates the template (409 template-exists if the id is taken); with the version it was
     /// read at, replaces it (409 template-changed if another admin changed it since, 404 if deleted). Values already
-    /// stored are answered as saved: a retry.
+    /// stored are answered as saved: a retry. 503 admin-save-busy when another admin's save holds its turn too long.
     /// </summary>
     public static async Task<Results<Ok<TemplateView>, ValidationProblem, ProblemHttpResult>> PutTemplate(
         string id, PoolTemplateRequest request, ClaimsPrincipal user, IDocumentStore documents, PoolsSettingsProvider settings, AdminChanges changes,
-        ILoggerFactory loggers, CancellationToken cancellationToken)
+        NpgsqlDataSource db, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (!PoolTemplates.IsValidId(id))
@@ -195,7 +207,13 @@ public static partial class PoolsAdminApi
         }
 
         // A template must make a valid pool: the same rules, with the stored configuration's stakes and rake where it
-        // names none (read now, not from the cache, as a configuration change is checked against the stored templates).
+        // names none (read now, not from the cache, as a configuration change is checked against the stored templates),
+        // in this save's turn: a configuration change waits until the template is written, then checks it.
+        await using var turn = await ConfigAndTemplateSaves.WaitForTurnAsync(db, cancellationToken);
+        if (turn is null)
+        {
+            return AnotherSaveInProgress();
+        }
         var config = (await settings.ReadAsync(cancellationToken)).Settings;
         var asked = new PoolTemplate(request.Title, request.Outcomes ?? [], request.BettingWindowSeconds, request.MinStakeMinor, request.MaxStakeMinor);
         foreach (var (field, messages) in asked.Problems(config))
