@@ -46,14 +46,39 @@ public sealed class RealtimeOptions
     public int MaxWatchesPerConnection { get; set; } = 64;
 
     /// <summary>
-    /// Watch, unwatch, catch-up, chat, chat-history, chat-permission and moderation calls one connection may make in a burst. Room for a channel
-    /// page that reconnects (its channel and 50 pools watched and caught up on, the chat read) and then moves to another
-    /// channel page: about 210 calls.
+    /// Different pools and channels one signed-in user may watch at once on a replica, over all their connections: each
+    /// is a backplane SUBSCRIBE. Room for four channel pages in as many tabs.
+    /// </summary>
+    public int MaxWatchesPerUser { get; set; } = 256;
+
+    /// <summary>The same for one anonymous client network (an IPv4 address or IPv6 /48), which may be many viewers behind a carrier's NAT.</summary>
+    public int MaxWatchesPerAnonymousNetwork { get; set; } = 4_096;
+
+    /// <summary>Live connections one signed-in user may have open at once on a replica; more are refused 429.</summary>
+    public int MaxConnectionsPerUser { get; set; } = 20;
+
+    /// <summary>Signed-out live connections one client network may have open at once on a replica: generous, since a carrier's NAT puts many viewers behind one IPv4.</summary>
+    public int MaxConnectionsPerAnonymousNetwork { get; set; } = 1_000;
+
+    /// <summary>
+    /// Watch, unwatch, catch-up, chat, chat-history, chat-permission and moderation calls one signed-in user may make in a
+    /// burst, over all their connections on a replica. Room for a channel page that reconnects (its channel and 50 pools
+    /// watched and caught up on, the chat read) and then moves to another channel page: about 210 calls. A signed-out
+    /// viewer of a front end (the player site's server connects for each) has it per connection.
     /// </summary>
     public int ReadCallBurst { get; set; } = 250;
 
-    /// <summary>How fast that allowance refills: a connection looping those calls gets this many a second.</summary>
+    /// <summary>How fast that allowance refills: a user looping those calls gets this many a second.</summary>
     public double ReadCallsPerSecond { get; set; } = 5;
+
+    /// <summary>The same burst for one anonymous client network, shared by its viewers: about ten pages reconnecting at once.</summary>
+    public int AnonymousReadCallBurst { get; set; } = 2_500;
+
+    public double AnonymousReadCallsPerSecond { get; set; } = 50;
+
+    public int MaxConnections(Hubs.Caller caller) => caller.Network ? MaxConnectionsPerAnonymousNetwork : MaxConnectionsPerUser;
+
+    public int MaxWatches(Hubs.Caller caller) => caller.Network ? MaxWatchesPerAnonymousNetwork : MaxWatchesPerUser;
 
     public ChatOptions Chat { get; } = new();
 }

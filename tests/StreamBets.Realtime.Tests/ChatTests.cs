@@ -165,6 +165,63 @@ public sealed class ChatTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task A_retry_after_a_failed_push_pushes_nothing_once_the_line_was_deleted_or_its_sender_banned()
+    {
+        foreach (var moderation in new[] { "delete", "ban" })
+        {
+            var channel = TestEvents.NewChannel();
+            await using var watcher = await stack.ConnectAsync(toHostB: true);
+            await watcher.InvokeAsync("WatchChannel", channel);
+            var publisher = ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, new HubFailingOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>()));
+            var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, publisher);
+            var (sender, admin) = (new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false), new ChatUser(Guid.NewGuid(), "Admin", IsAdmin: true));
+            var clientMessageId = Guid.NewGuid();
+
+            await Assert.ThrowsAsync<RedisConnectionException>(() => chat.SendAsync(channel, sender, "spam link", CancellationToken.None, clientMessageId));
+            var stored = Assert.Single(await chat.HistoryAsync(channel));
+            if (moderation == "delete")
+            {
+                await chat.DeleteAsync(channel, admin, stored.Id, CancellationToken.None);
+                await watcher.WaitForAsync("ChatMessageDeleted");
+            }
+            else
+            {
+                await chat.BanAsync(channel, admin, sender.Id);
+            }
+            await chat.SendAsync(channel, sender, "spam link", CancellationToken.None, clientMessageId);
+            await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false), "later line", CancellationToken.None);
+
+            // Pushes of one stream arrive in order: once the later line is in, the retry's push would have been too.
+            await watcher.WaitForAsync("ChatMessage", m => m.Text("text") == "later line");
+            Assert.Equal(["later line"], watcher.Received("ChatMessage").Select(m => m.Text("text")));
+        }
+    }
+
+    [Fact]
+    public async Task A_retry_racing_the_first_sends_push_does_not_push_the_line_again()
+    {
+        var channel = TestEvents.NewChannel();
+        await using var watcher = await stack.ConnectAsync(toHostB: true);
+        await watcher.InvokeAsync("WatchChannel", channel);
+        var held = new HubHeldOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>());
+        var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, held));
+        // The retry runs on another replica, as the client's reconnect may land there.
+        var otherReplica = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA);
+        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false);
+        var clientMessageId = Guid.NewGuid();
+
+        var first = chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
+        await held.Reached.WaitAsync(TimeSpan.FromSeconds(10)); // stored, its push under way
+        var retried = await otherReplica.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
+        held.Release();
+        Assert.Equal(retried.Id, (await first).Id);
+
+        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false), "later line", CancellationToken.None);
+        await watcher.WaitForAsync("ChatMessage", m => m.Text("text") == "later line");
+        Assert.Equal(["gg", "later line"], watcher.Received("ChatMessage").Select(m => m.Text("text")));
+    }
+
+    [Fact]
     public async Task The_rate_limit_holds_across_replicas_whose_clocks_disagree()
     {
         var channel = TestEvents.NewChannel();

@@ -1,5 +1,11 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using StreamBets.Testing;
 
@@ -87,14 +93,74 @@ public sealed class HubAuthTests(RealtimeStack stack)
     }
 
     [Fact]
-    public async Task A_forged_token_is_not_trusted()
+    public async Task A_forged_token_is_refused_not_let_in_anonymous()
     {
+        // This test once expected the forged token's connection to be accepted as anonymous. Now a presented token that
+        // fails validation is refused, so the client's retry policy goes back for a fresh one.
         var forged = TestTokens.New().Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin, "Mallory");
 
-        // The hub lets anyone in to watch, but an invalid token makes the caller anonymous: no chat.
-        await using var client = await stack.ConnectAsync(forged);
-        var refused = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<object>("SendChat", TestEvents.NewChannel(), "hello"));
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => stack.ConnectAsync(forged));
 
-        Assert.Equal("sign-in-required", Refusal.Code(refused));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_expired_token_is_refused_401_on_negotiate_with_a_problem_and_the_reason()
+    {
+        var expired = TestTokens.Shared.Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Player, expires: DateTime.UtcNow.AddMinutes(-5));
+        using var http = new HttpClient();
+        using var negotiate = new HttpRequestMessage(HttpMethod.Post, $"{stack.HostA}/hubs/live/negotiate?negotiateVersion=1");
+        negotiate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", expired);
+
+        using var response = await http.SendAsync(negotiate);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("invalid_token", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(401, problem.GetProperty("status").GetInt32());
+        Assert.Equal("https://streambets.dev/problems/invalid-token", problem.Text("type"));
+        Assert.DoesNotContain("   at ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal); // no stack trace
+    }
+
+    [Fact]
+    public async Task An_expired_token_on_a_websocket_that_skips_negotiate_is_refused()
+    {
+        var expired = TestTokens.Shared.Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Player, expires: DateTime.UtcNow.AddMinutes(-5));
+        await using var connection = new HubConnectionBuilder()
+            .WithUrl($"{stack.HostA}/hubs/live?access_token={Uri.EscapeDataString(expired)}", options =>
+            {
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = true; // as the web app connects
+            })
+            .Build();
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => connection.StartAsync());
+
+        Assert.Contains("401", refused.ToString(), StringComparison.Ordinal);
+        Assert.Equal(HubConnectionState.Disconnected, connection.State);
+    }
+
+    [Fact]
+    public async Task A_revoked_sessions_token_is_refused_on_reconnect()
+    {
+        var (player, session) = (Guid.NewGuid(), Guid.NewGuid());
+        stack.ServicesA.GetRequiredService<SessionRevocation>().Remember(session.ToString(), TimeSpan.FromMinutes(20));
+
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => stack.ConnectAsync(RealtimeStack.Token(player, sessionId: session)));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task No_token_connects_anonymous_and_a_valid_one_as_its_user()
+    {
+        var player = Guid.NewGuid();
+        var channel = TestEvents.NewChannel();
+        await using var anonymous = await stack.ConnectAsync();
+        await using var signedIn = await stack.ConnectAsync(player);
+
+        Assert.False((await anonymous.InvokeAsync<JsonElement>("GetChatPermissions", channel)).GetProperty("canChat").GetBoolean());
+        Assert.Equal(player, (await signedIn.InvokeAsync<JsonElement>("SendChat", channel, "hello")).Guid("userId"));
     }
 }

@@ -18,7 +18,7 @@ public sealed class HubCallBudgetTests(RealtimeStack stack)
 
         var refused = await Assert.ThrowsAsync<HubException>(async () =>
         {
-            for (; answered < 1_000; answered++)
+            for (; answered < 10_000; answered++)
             {
                 await looping.InvokeAsync<List<JsonElement>>("CatchUp", stream, 0L);
             }
@@ -26,7 +26,8 @@ public sealed class HubCallBudgetTests(RealtimeStack stack)
 
         Assert.Equal("rate-limited", Refusal.Code(refused));
         Assert.Contains("Try again in", refused.Message, StringComparison.Ordinal);
-        Assert.InRange(answered, 249, 300); // the burst less the permissions read on connect, plus what refilled while the loop ran
+        // A signed-out network's burst less the permissions read on connect, plus what refilled (50 a second) while the loop ran.
+        Assert.InRange(answered, 2_499, 3_500);
         Assert.Empty(await other.InvokeAsync<List<JsonElement>>("CatchUp", stream, 0L));
     }
 

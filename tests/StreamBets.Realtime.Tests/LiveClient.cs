@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using StreamBets.Realtime.Hubs;
 using StreamBets.Testing;
 
 namespace StreamBets.Realtime.Tests;
@@ -27,13 +28,21 @@ public sealed class LiveClient : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
-    public static async Task<LiveClient> ConnectAsync(string baseUrl, string? token)
+    /// <param name="clientNetwork">The client's network as the gateway relays it (X-StreamBets-Client-Network); none when null.</param>
+    public static async Task<LiveClient> ConnectAsync(string baseUrl, string? token, string? clientNetwork = null)
     {
         // WebSockets only, so a connection that starts is a WebSocket one. The token travels in the query string,
         // as browsers must send it on a WebSocket upgrade.
         var url = token is null ? $"{baseUrl}/hubs/live" : $"{baseUrl}/hubs/live?access_token={Uri.EscapeDataString(token)}";
         var connection = new HubConnectionBuilder()
-            .WithUrl(url, options => options.Transports = HttpTransportType.WebSockets)
+            .WithUrl(url, options =>
+            {
+                options.Transports = HttpTransportType.WebSockets;
+                if (clientNetwork is not null)
+                {
+                    options.Headers[HubCallers.ClientNetworkHeader] = clientNetwork;
+                }
+            })
             .Build();
         var client = new LiveClient(connection);
         await connection.StartAsync();

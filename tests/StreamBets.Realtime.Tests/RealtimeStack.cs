@@ -49,8 +49,16 @@ public sealed class RealtimeStack : IAsyncLifetime
     public static string Token(Guid userId, string role = AuthenticationDefaults.Roles.Player, string displayName = "Tester", Guid? sessionId = null) =>
         TestTokens.Shared.Token(userId, role, displayName, sessionId);
 
-    /// <summary>A connection to replica A (or B), anonymous or with the token in the access_token query, as browsers send it.</summary>
-    public Task<LiveClient> ConnectAsync(string? token = null, bool toHostB = false) => LiveClient.ConnectAsync(toHostB ? HostB : HostA, token);
+    /// <summary>
+    /// A connection to replica A (or B), anonymous or with the token in the access_token query, as browsers send it.
+    /// Signed out, each test viewer is its own client network (as the gateway would relay it) unless
+    /// <paramref name="clientNetwork"/> names one: the hub's allowances are per network, and the tests' viewers all
+    /// come from 127.0.0.1.
+    /// </summary>
+    public Task<LiveClient> ConnectAsync(string? token = null, bool toHostB = false, string? clientNetwork = null) =>
+        LiveClient.ConnectAsync(toHostB ? HostB : HostA, token, clientNetwork ?? NewClientNetwork());
+
+    public static string NewClientNetwork() => $"ip:test-{Guid.NewGuid():N}";
 
     public Task<LiveClient> ConnectAsync(Guid userId, string role = AuthenticationDefaults.Roles.Player, bool toHostB = false) =>
         ConnectAsync(Token(userId, role, $"user-{userId.ToString()[..4]}"), toHostB);

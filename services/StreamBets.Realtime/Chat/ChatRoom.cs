@@ -49,9 +49,11 @@ public sealed class ChatRoom(
         end
         """;
 
-    // KEYS: sequence, replay, history, banned, muted, rate, admin authors, sent. ARGV: entry, capacity, sequence TTL,
-    // replay TTL, user id, history length, history TTL, window (ms), limit, message id, '1' when the sender is an admin,
-    // sent TTL (0: the client gave no message id).
+    // KEYS: sequence, replay, history, banned, muted, rate, admin authors, sent, pushed. ARGV: entry, capacity, sequence
+    // TTL, replay TTL, user id, history length, history TTL, window (ms), limit, message id, '1' when the sender is an
+    // admin, sent TTL (0: the client gave no message id).
+    // A stored message's push is claimed (pushed) with it, so a retry racing this send's own push does not push it too;
+    // SendAsync gives the claim back when that push fails.
     // Answers {sequence, 0}, {-1, 0} banned, {-2, ms left} muted, {-3, ms until a slot frees} rate limited, {-4, 0} sent
     // before under the client's message id (nothing counted or written: a retry is not a new message).
     // An admin sender is remembered as long as the history keeps their messages: a message says nothing of its
@@ -73,8 +75,34 @@ public sealed class ChatRoom(
           redis.call('SADD', KEYS[7], ARGV[5])
           redis.call('PEXPIRE', KEYS[7], ARGV[7])
         end
-        if remember then redis.call('SET', KEYS[8], seq .. ' ' .. ARGV[1], 'PX', ARGV[12]) end
+        if remember then
+          redis.call('SET', KEYS[8], seq .. ' ' .. ARGV[1], 'PX', ARGV[12])
+          redis.call('SET', KEYS[9], '1', 'PX', ARGV[12])
+        end
         return {seq, 0}
+        """;
+
+    // KEYS: pushed, banned, replay, history. ARGV: sender id, the message's sequence, needle ('"id":"…"'), pushed TTL.
+    // Claims the push of a stored message for a retry: 1 when it may push, 0 when its push is claimed already (gone out,
+    // or under way), the sender was banned since, or the message is no longer kept as a message: a deletion put its
+    // notice in the message's replay entry and took it from the history, and a line that old is no news either.
+    private const string RetryPushScript = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
+        local replayed = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[2], ARGV[2])
+        local kept = false
+        if #replayed > 0 then
+          for _, item in ipairs(replayed) do
+            if string.find(item, ' ChatMessage ', 1, true) and string.find(item, ARGV[3], 1, true) then kept = true end
+          end
+        else
+          for _, item in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+            if string.find(item, ARGV[3], 1, true) then kept = true break end
+          end
+        end
+        if not kept then return 0 end
+        redis.call('SET', KEYS[1], '1', 'PX', ARGV[4])
+        return 1
         """;
 
     // KEYS: rate. ARGV: window (ms), limit, attempt id. A send whose text is refused: the ms until a slot frees, or 0.
@@ -196,8 +224,9 @@ public sealed class ChatRoom(
 
     /// <summary>
     /// Sends a message. With <paramref name="clientMessageId"/>, a retry (the first answer was lost, or the send failed
-    /// after its message was stored, say on the backplane's PUBLISH) gets the stored message back, pushed again under its
-    /// first number, instead of sending it twice.
+    /// after its message was stored, say on the backplane's PUBLISH) gets the stored message back instead of sending it
+    /// twice; it is pushed again under its first number only if its first push failed, and only while it is neither
+    /// deleted nor its sender banned.
     /// </summary>
     public async Task<ChatMessage> SendAsync(string channel, ChatUser sender, string? text, CancellationToken cancellationToken, Guid? clientMessageId = null)
     {
@@ -216,17 +245,12 @@ public sealed class ChatRoom(
         var message = new ChatMessage(Guid.CreateVersion7(now).ToString(), channel, sender.Id, sender.DisplayName, cleaned, now);
         var sent = keys.ChatSent(channel, sender.Id, clientMessageId);
         var retention = Options.ClientMessageIdRetention;
-        // Set once the line went out to the channel: a retry then pushes nothing, so a retry loop cannot replay a line to
-        // everyone past a ban, a mute, the rate limit or its deletion (nor make every watcher catch up on a repeat).
+        // The line's push, claimed by whoever pushes it (the send script for the first send): a retry loop cannot replay
+        // a line to everyone past a ban, a mute, the rate limit or its deletion, nor make every watcher catch up on a repeat.
         var pushed = keys.ChatSentPushed(channel, sender.Id, clientMessageId);
         try
         {
-            var published = await PublishAsync(channel, sender, message, sent, clientMessageId is null ? 0 : (long)retention.TotalMilliseconds, cancellationToken);
-            if (clientMessageId is not null)
-            {
-                await Db.StringSetAsync(pushed, "1", retention);
-            }
-            return published;
+            return await PublishAsync(channel, sender, message, sent, pushed, clientMessageId is null ? 0 : (long)retention.TotalMilliseconds, cancellationToken);
         }
         catch (SentBeforeException)
         {
@@ -237,21 +261,59 @@ public sealed class ChatRoom(
                 return await SendAsync(channel, sender, text, cancellationToken, clientMessageId);
             }
             var stored = LiveStreamStore.Parse(entry.ToString()).Payload.Deserialize<ChatMessage>(LiveJson.Options)!;
-            // The first send stored the line but failed before (or while) pushing it: the first retry pushes it, once.
-            return await Db.StringSetAsync(pushed, "1", retention, When.NotExists)
-                ? await publisher.PublishAsync(LiveStream.Channel(channel), stored, _ => Task.FromResult(stored.Sequence), cancellationToken)
+            var stream = LiveStream.Channel(channel);
+            var mayPush = (long)await Db.ScriptEvaluateAsync(RetryPushScript,
+                [pushed, keys.Banned(channel), keys.Replay(stream), keys.ChatHistory(channel)],
+                [sender.Id.ToString(), stored.Sequence, $"\"id\":\"{stored.Id}\"", (long)retention.TotalMilliseconds]) == 1;
+            return mayPush
+                ? await PushOrGiveBackAsync(pushed, () => publisher.PublishAsync(stream, stored, _ => Task.FromResult(stored.Sequence), cancellationToken))
                 : stored;
+        }
+        catch (Exception e) when (clientMessageId is not null && e is not RefusedException)
+        {
+            // Stored but not pushed (the backplane's PUBLISH failed), or not stored at all: the claim goes back, so the
+            // client's retry can push it. Were Redis unreachable for this too, the line stays unpushed: watchers find it
+            // by its sequence gap (CatchUp), as for any push lost.
+            await GiveBackAsync(pushed);
+            throw;
         }
     }
 
-    private Task<ChatMessage> PublishAsync(string channel, ChatUser sender, ChatMessage message, RedisKey sent, long sentTtlMs, CancellationToken cancellationToken) =>
+    /// <summary>A retry's push; a failed one gives its claim back, for the next retry.</summary>
+    private async Task<ChatMessage> PushOrGiveBackAsync(RedisKey pushed, Func<Task<ChatMessage>> push)
+    {
+        try
+        {
+            return await push();
+        }
+        catch (Exception)
+        {
+            await GiveBackAsync(pushed);
+            throw;
+        }
+    }
+
+    private async Task GiveBackAsync(RedisKey pushed)
+    {
+        try
+        {
+            await Db.KeyDeleteAsync(pushed);
+        }
+        catch (RedisException)
+        {
+            // The failure being reported matters more than this one.
+        }
+    }
+
+    private Task<ChatMessage> PublishAsync(
+        string channel, ChatUser sender, ChatMessage message, RedisKey sent, RedisKey pushed, long sentTtlMs, CancellationToken cancellationToken) =>
         publisher.PublishAsync(LiveStream.Channel(channel), message, async onStream =>
         {
             var stream = LiveStream.Channel(channel);
             var result = (RedisResult[])(await Db.ScriptEvaluateAsync(SendScript,
                 [
                     keys.Sequence(stream), keys.Replay(stream), keys.ChatHistory(channel), keys.Banned(channel), keys.Muted(channel, sender.Id),
-                    keys.ChatRate(channel, sender.Id), keys.AdminAuthors(channel), sent,
+                    keys.ChatRate(channel, sender.Id), keys.AdminAuthors(channel), sent, pushed,
                 ],
                 [
                     LiveStreamStore.Entry(onStream), .. streams.RetentionArguments(), sender.Id.ToString(),

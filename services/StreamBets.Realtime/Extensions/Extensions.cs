@@ -49,6 +49,7 @@ internal static class Extensions
         builder.Services.AddSingleton<PoolChannels>();
         builder.Services.AddSingleton<ChatRoom>();
         builder.Services.AddSingleton<SessionConnections>();
+        builder.Services.AddSingleton<HubCallers>();
 
         // No database, so no inbox: handlers recognise redeliveries themselves (event ids remembered in Redis).
         builder.AddEventBus(connectionName: null)
@@ -65,9 +66,20 @@ internal static class Extensions
             .AddSubscription<ChannelOwnerChanged, ChannelOwnerChangedHandler>();
     }
 
-    /// <summary>Maps the hub; a connection ends when its token expires, so a revoked or downgraded user cannot linger.</summary>
-    public static void MapLiveHub(this IEndpointRouteBuilder app) =>
-        app.MapHub<LiveHub>("/hubs/live", hub => hub.CloseOnAuthenticationExpiration = true);
+    public const string LiveHubPath = "/hubs/live";
+
+    /// <summary>
+    /// Maps the hub; a connection ends when its token expires, so a revoked or downgraded user cannot linger, and a
+    /// request presenting a token that is no longer valid is refused rather than let in anonymous (<see cref="RejectedTokens"/>),
+    /// and a caller's connections beyond its cap are refused (<see cref="ConnectionCaps"/>).
+    /// Call it after UseAuthentication.
+    /// </summary>
+    public static void MapLiveHub(this WebApplication app)
+    {
+        app.UseRejectedTokenRefusal(LiveHubPath);
+        app.UseConnectionCaps(LiveHubPath);
+        app.MapHub<LiveHub>(LiveHubPath, hub => hub.CloseOnAuthenticationExpiration = true);
+    }
 }
 
 /// <summary>SignalR's user id is the validated <c>sub</c> claim, as everywhere else.</summary>

@@ -13,10 +13,10 @@ namespace StreamBets.Realtime.Hubs;
 /// <see cref="HubArguments"/>, so a malformed argument is refused with a code.
 /// </summary>
 public sealed class LiveHub(
-    ChatRoom chat, LiveStreamStore streams, SessionConnections sessions, BackplaneResync resync, IOptions<RealtimeOptions> options, TimeProvider time) : Hub
+    ChatRoom chat, LiveStreamStore streams, SessionConnections sessions, BackplaneResync resync, HubCallers callers, IOptions<RealtimeOptions> options) : Hub
 {
     private const string WatchesKey = "watches";
-    private const string ReadCallsKey = "read-calls";
+    private const string CallerKey = "caller";
 
     private Guid? CallerId => Context.User?.Identity?.IsAuthenticated == true ? Context.User.GetUserId() : null;
 
@@ -25,6 +25,8 @@ public sealed class LiveHub(
     /// <summary>A signed-in caller's own notifications arrive without asking, until the caller's session ends.</summary>
     public override async Task OnConnectedAsync()
     {
+        // Before any invocation, so they read it without a lock. ConnectionCaps counted the connection under this caller.
+        Context.Items[CallerKey] = Hubs.Caller.Of(Context.User, Context.GetHttpContext());
         if (CallerId is { } userId)
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, LiveStream.User(userId).Group);
@@ -41,6 +43,17 @@ public sealed class LiveHub(
     {
         sessions.Remove(Context.ConnectionId);
         resync.Disconnected(Context.ConnectionId);
+        // SignalR takes the connection out of its groups; the caller's count of them follows.
+        var watches = ConnectionItem(WatchesKey, () => new ConnectionWatches());
+        lock (watches)
+        {
+            watches.Closed = true;
+            foreach (var group in watches.Groups)
+            {
+                callers.Unwatch(Caller, group);
+            }
+            watches.Groups.Clear();
+        }
         return base.OnDisconnectedAsync(exception);
     }
 
@@ -163,15 +176,30 @@ public sealed class LiveHub(
     private async Task WatchAsync(LiveStream stream)
     {
         SpendCall();
-        var watches = ConnectionItem(WatchesKey, () => new HashSet<string>());
+        var settings = options.Value;
+        var watches = ConnectionItem(WatchesKey, () => new ConnectionWatches());
         lock (watches)
         {
-            if (!watches.Contains(stream.Group) && watches.Count >= options.Value.MaxWatchesPerConnection)
+            if (watches.Closed)
             {
-                throw new RefusedException("too-many-watches",
-                    $"One connection watches at most {options.Value.MaxWatchesPerConnection} pools and channels; unwatch one first.");
+                return;
             }
-            watches.Add(stream.Group);
+            // Watching again costs nothing more, and joins the group again in case the first join failed.
+            if (!watches.Groups.Contains(stream.Group))
+            {
+                if (watches.Groups.Count >= settings.MaxWatchesPerConnection)
+                {
+                    throw new RefusedException("too-many-watches",
+                        $"One connection watches at most {settings.MaxWatchesPerConnection} pools and channels; unwatch one first.");
+                }
+                if (!callers.TryWatch(Caller, stream.Group, out var limit))
+                {
+                    throw new RefusedException("too-many-watches", Caller.Network
+                        ? $"One network watches at most {limit} different pools and channels signed out; unwatch one first, or sign in."
+                        : $"One player watches at most {limit} different pools and channels over all their connections; unwatch one first.");
+                }
+                watches.Groups.Add(stream.Group);
+            }
         }
         await Groups.AddToGroupAsync(Context.ConnectionId, stream.Group);
     }
@@ -179,25 +207,40 @@ public sealed class LiveHub(
     private async Task UnwatchAsync(LiveStream stream)
     {
         SpendCall();
-        var watches = ConnectionItem(WatchesKey, () => new HashSet<string>());
+        var watches = ConnectionItem(WatchesKey, () => new ConnectionWatches());
         lock (watches)
         {
-            watches.Remove(stream.Group);
+            if (watches.Groups.Remove(stream.Group))
+            {
+                callers.Unwatch(Caller, stream.Group);
+            }
         }
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, stream.Group);
     }
 
-    /// <summary>Counts a watch, unwatch, catch-up, chat, chat-history or moderation call against the connection's <see cref="ReadCallBudget"/>.</summary>
+    /// <summary>Counts a watch, unwatch, catch-up, chat, chat-history or moderation call against the caller's <see cref="ReadCallBudget"/>, shared by its connections.</summary>
     private void SpendCall()
     {
-        var settings = options.Value;
-        var budget = ConnectionItem(ReadCallsKey, () => new ReadCallBudget(settings.ReadCallBurst, settings.ReadCallsPerSecond, time));
-        if (!budget.TryTake(out var retryAfter))
+        if (!callers.TrySpendCall(Caller, out var retryAfter))
         {
+            var settings = options.Value;
+            var (burst, perSecond) = Caller.SignedIn
+                ? (settings.ReadCallBurst, settings.ReadCallsPerSecond)
+                : (settings.AnonymousReadCallBurst, settings.AnonymousReadCallsPerSecond);
             throw new RefusedException("rate-limited",
-                $"Slow down: at most {settings.ReadCallBurst} watch, catch-up, chat, chat history, chat permission and moderation calls at once, then {settings.ReadCallsPerSecond:0.#} a second. " +
-                $"Try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s.");
+                $"Slow down: at most {burst} watch, catch-up, chat, chat history, chat permission and moderation calls at once, then {perSecond:0.#} a second, " +
+                $"over all of {(Caller.SignedIn ? "a player's" : "a network's signed-out")} connections. Try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s.");
         }
+    }
+
+    /// <summary>Whose allowances this connection spends: its user, or its client network when signed out.</summary>
+    private Caller Caller => Context.Items[CallerKey] is Caller caller ? caller : throw new InvalidOperationException("OnConnectedAsync names the caller.");
+
+    /// <summary>The pools and channels this connection watches; closed once it disconnected, so a late watch is not counted.</summary>
+    private sealed class ConnectionWatches
+    {
+        public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+        public bool Closed { get; set; }
     }
 
     /// <summary>State that lives as long as the connection.</summary>

@@ -1,9 +1,9 @@
 namespace StreamBets.Realtime.Hubs;
 
 /// <summary>
-/// One connection's allowance of the hub's read-side calls (watch, unwatch, catch-up, chat history), chat sends and moderation calls.
+/// One caller's allowance of the hub's read-side calls (watch, unwatch, catch-up, chat history), chat sends and moderation calls.
 /// Anyone may make them and each costs the shared Redis work (a backplane SUBSCRIBE, up to 200 replayed messages, a
-/// caller's rank), refused or not, so one socket looping them must not be free. A token bucket: a page's burst on
+/// caller's rank), refused or not, so one caller looping them, on one socket or many, must not be free (<see cref="HubCallers"/>). A token bucket: a page's burst on
 /// connect fits, a loop runs dry and then gets the refill rate.
 /// </summary>
 public sealed class ReadCallBudget(int burst, double perSecond, TimeProvider time)
@@ -11,6 +11,18 @@ public sealed class ReadCallBudget(int burst, double perSecond, TimeProvider tim
     private readonly Lock _gate = new();
     private double _calls = burst;
     private long _countedAt = time.GetTimestamp();
+
+    /// <summary>Whether the budget has refilled to its burst: a caller forgotten now would get nothing new back.</summary>
+    public bool IsFull
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _calls + time.GetElapsedTime(_countedAt).TotalSeconds * perSecond >= burst;
+            }
+        }
+    }
 
     /// <summary>Takes one call; when none is left, <paramref name="retryAfter"/> says when the next one is.</summary>
     public bool TryTake(out TimeSpan retryAfter)

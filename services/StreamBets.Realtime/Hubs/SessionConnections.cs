@@ -6,7 +6,7 @@ namespace StreamBets.Realtime.Hubs;
 /// <summary>
 /// The signed-in connections of this replica with their login session (<c>sid</c>), so a logout ends them at once:
 /// the token is checked only when a connection starts, and a WebSocket can outlive the session by the token's whole
-/// lifetime. A revoked session's connections are aborted; a client that reconnects with the same token is anonymous.
+/// lifetime. A revoked session's connections are aborted; a client that reconnects with the same token is refused (<see cref="RejectedTokens"/>).
 /// One flat map: revocations are rare, so scanning it on one is cheaper than keeping a per-session index consistent.
 /// </summary>
 public sealed class SessionConnections : IDisposable
