@@ -25,9 +25,16 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
     // Why a replica with nothing to go on last failed, and until when that answer stands: the sweeper asks every
     // tick, and each ask would otherwise read the store and log the same error again.
     private Unavailable? _unavailable;
+    private StoreRead? _lastRead;
 
     /// <summary>The settings this replica has in force (the last valid ones it read or wrote, however old); null when none.</summary>
     public PoolsSettings? InForce => Volatile.Read(ref _cached)?.Settings;
+
+    /// <summary>
+    /// How the last read of the store went, and since when it has gone so; null before the first. The sweeper reads
+    /// every <see cref="CacheFor"/>, so this is at most that old, and the health check reports it without a read of its own.
+    /// </summary>
+    public StoreRead? LastRead => Volatile.Read(ref _lastRead);
 
     public async Task<PoolsSettings> GetAsync(CancellationToken cancellationToken)
     {
@@ -112,9 +119,19 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
     public async Task<StoredPoolsSettings> ReadAsync(CancellationToken cancellationToken)
     {
         // Read as plain JSON first, so a document that is no configuration still has a version an admin can replace.
-        var stored = await documents.GetVersionedAsync<JsonNode>(Collection, DocumentId, cancellationToken);
+        VersionedDocument<JsonNode>? stored;
+        try
+        {
+            stored = await documents.GetVersionedAsync<JsonNode>(Collection, DocumentId, cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            Record(StoreReadOutcome.StoreFailed);
+            throw;
+        }
         if (stored is null)
         {
+            Record(StoreReadOutcome.Valid);
             var defaults = new PoolsSettings();
             return new StoredPoolsSettings(defaults, ValuesVersion.Of(defaults), null, null);
         }
@@ -130,6 +147,7 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
             unreadable = e;
         }
         var problems = settings?.Problems() ?? Unreadable;
+        Record(problems.Count == 0 ? StoreReadOutcome.Valid : StoreReadOutcome.Invalid);
         if (problems.Count == 0)
         {
             return new StoredPoolsSettings(settings!, ValuesVersion.Of(settings!), stored.Version, null);
@@ -158,7 +176,17 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
             return false;
         }
         Volatile.Write(ref _cached, new Cached(settings, time.GetUtcNow() + CacheFor));
+        Record(StoreReadOutcome.Valid);
         return true;
+    }
+
+    private void Record(StoreReadOutcome outcome)
+    {
+        var last = Volatile.Read(ref _lastRead);
+        if (last?.Outcome != outcome)
+        {
+            Volatile.Write(ref _lastRead, new StoreRead(outcome, time.GetUtcNow()));
+        }
     }
 
     private sealed record Cached(PoolsSettings Settings, DateTimeOffset Until);
@@ -186,6 +214,19 @@ public sealed partial class PoolsSettingsProvider(IDocumentStore documents, Time
 public sealed record StoredPoolsSettings(PoolsSettings Settings, string Version, string? StoreVersion, IReadOnlyDictionary<string, string[]>? Problems)
 {
     public bool IsValid => Problems is null;
+}
+
+/// <summary>How a read of the stored configuration went (<see cref="Outcome"/>), and since when reads have gone so.</summary>
+public sealed record StoreRead(StoreReadOutcome Outcome, DateTimeOffset Since);
+
+public enum StoreReadOutcome
+{
+    /// <summary>The store answered with a valid configuration (or none: the defaults), or took a write.</summary>
+    Valid,
+    /// <summary>The store answered with a document that breaks the rules or is no configuration; it is ignored.</summary>
+    Invalid,
+    /// <summary>The store did not answer.</summary>
+    StoreFailed,
 }
 
 /// <summary>No valid pools configuration to go on: the stored one is invalid and this replica never read a valid one.</summary>
