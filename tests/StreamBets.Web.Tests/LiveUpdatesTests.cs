@@ -4,7 +4,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using StackExchange.Redis;
 using StreamBets.FrontEnd.Auth;
+using StreamBets.FrontEnd.Gateway;
 using StreamBets.Testing;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
@@ -199,6 +203,7 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
 
         _hub.DropConnections();
         _hub.Keep("BetSettled", new BetSettledMessage(Guid.NewGuid(), Guid.NewGuid(), "won", 5_00, 9_00, DateTimeOffset.UtcNow) { Stream = "user", Sequence = 2 });
+        await ReconnectedAsync(live);
 
         Assert.True(await RaisedAsync(1, 2), Sequences());
         Assert.Contains("CatchUp user 1", _hub.Calls);
@@ -221,6 +226,7 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         Assert.True(await RaisedAsync([.. pools.Select(_ => 1L)]));
 
         _hub!.DropConnections();
+        await ReconnectedAsync(live);
 
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_hub.Calls.Count(c => c.StartsWith("CatchUp", StringComparison.Ordinal)) == pools.Count), Within));
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref reloads) >= 1), Within));
@@ -338,6 +344,162 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(gateway.Requests.Contains("/api/users/me/wallet")), TimeSpan.FromSeconds(1)));
     }
 
+    [Fact]
+    public async Task A_visitor_who_is_not_signed_in_connects_anonymously_with_no_token()
+    {
+        await ConnectedAsync();
+
+        Assert.DoesNotContain(_hub!.Requests, r => r.Contains("Bearer", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_signed_in_players_valid_token_is_handed_to_the_hub()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        var users = new ScriptedGateway();
+        await using var redis = await RedisAsync();
+        var (session, _, _) = await users.SessionAsync(redis, DateTimeOffset.UtcNow.AddMinutes(10));
+        var live = NewLiveUpdates(session);
+
+        await live.EnsureStartedAsync();
+
+        Assert.Equal(LiveStatus.Live, live.Status);
+        Assert.Equal(["GET /hubs/live (WebSocket) vouched Bearer access-1"], _hub.Requests);
+        Assert.Empty(users.Requests); // minutes to live: no refresh
+    }
+
+    [Fact]
+    public async Task An_expired_token_users_cannot_refresh_is_never_handed_to_the_hub_and_the_page_is_not_live()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        var users = new ScriptedGateway();
+        users.Refuse(TokenRefresh, 503, ApiProblem.Unavailable); // Users (or the gateway's budget) out of reach
+        await using var redis = await RedisAsync();
+        var (session, _, _) = await users.SessionAsync(redis, DateTimeOffset.UtcNow.AddMinutes(-1)); // expired while the tab slept
+        var live = NewLiveUpdates(session);
+
+        var starting = live.EnsureStartedAsync();
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status == LiveStatus.Offline), Within), $"Status: {live.Status}");
+        Assert.Contains(TokenRefresh, users.Requests);
+        Assert.Empty(_hub.Requests); // the attempt failed before any request: the expired token never left
+
+        // Users answers again: a later attempt connects with the fresh token.
+        var fresh = Refreshed();
+        users.Answer(TokenRefresh, fresh);
+        Assert.True(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(15)); // the next attempt
+            return Task.FromResult(live.Status == LiveStatus.Live);
+        }, Within));
+        await starting;
+        Assert.Equal([$"GET /hubs/live (WebSocket) vouched Bearer {fresh.AccessToken}"], _hub.Requests);
+    }
+
+    [Fact]
+    public async Task A_reconnect_whose_token_expired_while_users_cannot_refresh_it_stays_connecting_until_users_answers()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        var users = new ScriptedGateway();
+        await using var redis = await RedisAsync();
+        var (session, tokens, sessionId) = await users.SessionAsync(redis, DateTimeOffset.UtcNow.AddMinutes(10));
+        var live = NewLiveUpdates(session);
+        await live.EnsureStartedAsync();
+
+        // The token expired meanwhile, Users is out of reach, and Realtime restarts.
+        var stored = (await tokens.GetAsync(sessionId))!;
+        await tokens.SaveAsync(sessionId, stored with { AccessExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-1) });
+        users.Refuse(TokenRefresh, 503, ApiProblem.Unavailable);
+        _hub.BreakConnections();
+
+        // Attempt after attempt asks Users (twice each) and fails without a request to the hub: never "Live" meanwhile.
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(users.Requests.Count(r => r == TokenRefresh) >= 4), Reconnecting),
+            $"Refreshes: {users.Requests.Count(r => r == TokenRefresh)}, status: {live.Status}");
+        Assert.Equal(LiveStatus.Connecting, live.Status);
+        Assert.Single(_hub.Requests); // the first connection's
+
+        var fresh = Refreshed();
+        users.Answer(TokenRefresh, fresh);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status == LiveStatus.Live), Reconnecting));
+        Assert.Equal($"GET /hubs/live (WebSocket) vouched Bearer {fresh.AccessToken}", _hub.Requests[^1]);
+    }
+
+    [Fact]
+    public async Task A_hub_answering_401_is_tried_again_at_start_and_on_reconnect_until_it_takes_the_connection()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        _hub.RefusesConnections = true;
+        var live = NewLiveUpdates();
+
+        var starting = live.EnsureStartedAsync();
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status == LiveStatus.Offline), Within));
+        Assert.True(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(15)); // the next attempt
+            return Task.FromResult(_hub.Requests.Count >= 2);
+        }, Within));
+        _hub.RefusesConnections = false;
+        Assert.True(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(15));
+            return Task.FromResult(live.Status == LiveStatus.Live);
+        }, Within));
+        await starting;
+
+        // The connection breaks and Realtime refuses the reconnects for a while: the client keeps trying, showing "connecting".
+        var before = _hub.Requests.Count;
+        _hub.RefusesConnections = true;
+        _hub.BreakConnections();
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_hub.Requests.Count >= before + 2), Reconnecting));
+        Assert.Equal(LiveStatus.Connecting, live.Status);
+        _hub.RefusesConnections = false;
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status == LiveStatus.Live), Reconnecting));
+    }
+
+    [Fact]
+    public async Task After_the_hub_closes_the_connection_the_first_attempt_waits_a_moment_so_a_replicas_circuits_do_not_start_at_once()
+    {
+        var live = await ConnectedAsync();
+
+        _hub!.DropConnections();
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status == LiveStatus.Offline), Within));
+        Assert.False(await Eventually.HoldsAsync(() => Task.FromResult(_hub.Requests.Count > 1), TimeSpan.FromSeconds(1)));
+        await ReconnectedAsync(live);
+        Assert.Equal(2, _hub.Requests.Count);
+    }
+
+    /// <summary>After the hub closed the connection: waits for it to be noticed, then moves the clock on until it is Live again.</summary>
+    private async Task ReconnectedAsync(LiveUpdates live)
+    {
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status != LiveStatus.Live), Within));
+        Assert.True(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(2)); // the first attempt's wait, at most
+            return Task.FromResult(live.Status == LiveStatus.Live);
+        }, Within));
+    }
+
+    private const string TokenRefresh = "/api/users/token/refresh";
+
+    /// <summary>Reconnect attempts wait on the real clock (SignalR's own), up to 15 s apart once several failed.</summary>
+    private static readonly TimeSpan Reconnecting = TimeSpan.FromSeconds(40);
+
+    private static async Task<IConnectionMultiplexer> RedisAsync() =>
+        await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+
+    /// <summary>What Users answers a refresh: a new access token (a JWT, as the app reads its name) for 15 minutes.</summary>
+    private static TokenResponse Refreshed()
+    {
+        var expiresAt = DateTimeOffset.UtcNow.AddMinutes(15);
+        var accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = new Dictionary<string, object> { ["name"] = "Ana" },
+            Expires = expiresAt.UtcDateTime,
+        });
+        return new TokenResponse(accessToken, "Bearer", 900, expiresAt, "refresh-2", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "player");
+    }
+
     private async Task<LiveUpdates> ConnectedAsync()
     {
         _hub = await StandInHub.StartAsync(_port);
@@ -347,11 +509,12 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         return live;
     }
 
-    private LiveUpdates NewLiveUpdates()
+    /// <param name="session">The signed-in player's; a visitor who is not signed in by default.</param>
+    private LiveUpdates NewLiveUpdates(UserSession? session = null)
     {
         var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection(
             [new("Gateway:Url", $"http://127.0.0.1:{_port}"), new(FrontEndVouching.KeySetting, "front-end-key")]).Build());
-        _live = new LiveUpdates(address, new UserSession(new Anonymous(), tokens: null!), _clock, NullLogger<LiveUpdates>.Instance);
+        _live = new LiveUpdates(address, session ?? new UserSession(new Anonymous(), tokens: null!), _clock, NullLogger<LiveUpdates>.Instance);
         _live.OddsChanged += Record;
         _live.PoolStateChanged += Record;
         _live.WalletChanged += Record;

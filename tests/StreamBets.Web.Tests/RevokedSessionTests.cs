@@ -65,6 +65,24 @@ public sealed class RevokedSessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_call_whose_token_expired_while_users_cannot_refresh_it_is_unavailable_and_carries_no_token()
+    {
+        // Users (or the gateway's budget for this front end) answers the refreshes 503: the session is not known to be over.
+        var gateway = new FakeGateway(refreshAnswers: HttpStatusCode.ServiceUnavailable);
+        var (client, tokens, ended) = await SignedInAsync(gateway);
+        await tokens.SaveAsync(_sessionId, Stored("access-1", TimeSpan.FromMinutes(-5)));
+
+        var wallet = await client.WalletAsync();
+
+        // Not "signed out" (the gateway's 401 to the expired token), and nothing sent that could be half-made.
+        Assert.Equal(ApiProblem.Unavailable, wallet.Problem?.Code);
+        Assert.False(wallet.Problem!.OutcomeUnknown);
+        Assert.Equal(["POST /api/users/token/refresh refresh-access-1", "POST /api/users/token/refresh refresh-access-1"], gateway.Requests);
+        Assert.Equal(0, ended());
+        Assert.NotNull(await tokens.GetAsync(_sessionId));
+    }
+
+    [Fact]
     public async Task A_refresh_whose_answer_was_lost_is_sent_again_at_once_and_keeps_the_session()
     {
         // Users rotated the token, but the answer never came back: Users takes the same token again for 30 s.

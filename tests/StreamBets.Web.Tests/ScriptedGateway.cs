@@ -122,13 +122,21 @@ public sealed class ScriptedGateway : HttpMessageHandler
     public async Task<(GatewayClient Client, UserSession Session, IConnectionMultiplexer Redis)> SignedInAsync()
     {
         var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
-        var http = new Clients(this);
-        var tokens = new SessionTokens(new FrontEndApp("web-tests", "streambets", "tests"), redis, new EphemeralDataProtectionProvider(), http, TimeProvider.System, NullLogger<SessionTokens>.Instance);
+        var (session, _, _) = await SessionAsync(redis, DateTimeOffset.UtcNow.AddMinutes(10));
+        return (new GatewayClient(new Clients(this), session, NullLogger<GatewayClient>.Instance), session, redis);
+    }
+
+    /// <summary>
+    /// A signed-in player's session whose access token ("access-1") expires at <paramref name="accessExpiresAt"/>, its tokens
+    /// in <paramref name="redis"/> and refreshed through this gateway (script "/api/users/token/refresh" to answer them).
+    /// </summary>
+    public async Task<(UserSession Session, SessionTokens Tokens, string SessionId)> SessionAsync(IConnectionMultiplexer redis, DateTimeOffset accessExpiresAt)
+    {
+        var tokens = new SessionTokens(new FrontEndApp("web-tests", "streambets", "tests"), redis, new EphemeralDataProtectionProvider(), new Clients(this), TimeProvider.System, NullLogger<SessionTokens>.Instance);
         var sessionId = Guid.NewGuid().ToString();
-        var stored = new StoredTokens("access-1", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-1", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Ana", "player");
+        var stored = new StoredTokens("access-1", accessExpiresAt, "refresh-1", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Ana", "player");
         await tokens.SaveAsync(sessionId, stored);
-        var session = new UserSession(new SignedIn(SessionClaims.Principal(sessionId, stored)), tokens);
-        return (new GatewayClient(http, session, NullLogger<GatewayClient>.Instance), session, redis);
+        return (new UserSession(new SignedIn(SessionClaims.Principal(sessionId, stored)), tokens), tokens, sessionId);
     }
 
     private sealed class SignedIn(ClaimsPrincipal user) : AuthenticationStateProvider

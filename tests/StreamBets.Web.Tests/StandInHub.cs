@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -45,7 +46,14 @@ public sealed class StandInHub : IAsyncDisposable
             var request = context.Request;
             var webSocket = request.Headers.Upgrade == "websocket" ? " (WebSocket)" : "";
             var vouched = request.Headers.ContainsKey(FrontEndVouching.KeyHeader) ? " vouched" : "";
-            hub._requests.Enqueue($"{request.Method} {request.Path}{webSocket}{vouched}");
+            var bearer = request.Headers.Authorization is { Count: > 0 } authorization ? $" {authorization}" : "";
+            hub._requests.Enqueue($"{request.Method} {request.Path}{webSocket}{vouched}{bearer}");
+            if (hub.RefusesConnections)
+            {
+                // As Realtime answers a token it does not accept: 401 before the hub.
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return Task.CompletedTask;
+            }
             return next(context);
         });
         hub._app.MapHub<LiveHub>("/hubs/live");
@@ -54,7 +62,7 @@ public sealed class StandInHub : IAsyncDisposable
     }
 
     /// <summary>The HTTP requests that reached it: "POST /hubs/live/negotiate", "GET /hubs/live (WebSocket) vouched" (with
-    /// the front end's key header)...</summary>
+    /// the front end's key header), "... Bearer access-1" (with a token)...</summary>
     public IReadOnlyList<string> Requests => [.. _requests];
 
     /// <summary>"WatchPool {id}", "CatchUp {stream} {after}" and so on, in the order the client called.</summary>
@@ -97,12 +105,27 @@ public sealed class StandInHub : IAsyncDisposable
     /// </summary>
     public void RefuseNext(string method, int times = 1, string refusal = RateLimited) => _refusals[method] = (times, refusal);
 
+    /// <summary>While set, every connection attempt is answered 401, as Realtime answers a token it refuses.</summary>
+    public bool RefusesConnections { get; set; }
+
     /// <summary>Drops every connection, as a replica's restart does; the clients reconnect by themselves.</summary>
     public void DropConnections()
     {
         foreach (var connection in _connections.Values)
         {
             connection.Abort();
+        }
+    }
+
+    /// <summary>
+    /// Breaks every connection's socket with no closing word, as a crashed replica or a lost network does: the clients
+    /// reconnect by their retry policy (a dropped connection, which the hub closes, they start again instead).
+    /// </summary>
+    public void BreakConnections()
+    {
+        foreach (var connection in _connections.Values)
+        {
+            connection.GetHttpContext()?.Abort();
         }
     }
 

@@ -36,6 +36,9 @@ public sealed partial class SessionTokens(
     /// <summary>Refresh this long before expiry, so a token never dies on its way through the gateway.</summary>
     public static readonly TimeSpan RefreshMargin = TimeSpan.FromSeconds(60);
 
+    /// <summary>Allowance for the trip to a service and clocks a little apart: a token this close to expiry counts as expired.</summary>
+    public static readonly TimeSpan ExpirySkew = TimeSpan.FromSeconds(5);
+
     private readonly IDataProtector _protector = dataProtection.CreateProtector(app.TokensPurpose);
     // One gate per session only while a refresh of it holds or waits: sessions come and go for the life of the process.
     private readonly Dictionary<string, RefreshGate> _refreshGates = [];
@@ -68,6 +71,12 @@ public sealed partial class SessionTokens(
     }
 
     public Task RemoveAsync(string sessionId) => redis.GetDatabase().KeyDeleteAsync(Key(sessionId));
+
+    /// <summary>
+    /// Whether the access token has expired, or will within <see cref="ExpirySkew"/>. <see cref="GetFreshAsync"/> hands
+    /// back such a token only when Users could not refresh it (no answer, a 429, a 5xx).
+    /// </summary>
+    public bool HasExpired(StoredTokens tokens) => tokens.AccessExpiresAt - time.GetUtcNow() <= ExpirySkew;
 
     /// <summary>A usable access token for the session, refreshed if needed; null when the session has ended.</summary>
     public Task<StoredTokens?> GetFreshAsync(string sessionId, CancellationToken cancellationToken) =>
@@ -176,7 +185,8 @@ public sealed partial class SessionTokens(
             return refreshed;
         }
         await Task.Delay(RefreshRetryAfter, time);
-        // A passing outage must not sign the user out: keep the old token and try again on the next call.
+        // A passing outage must not sign the user out: keep the old token and try again on the next call. The old token
+        // may still have seconds to live (refreshes start a minute early); one that has expired, UserSession never hands out.
         return await TryRefreshAsync(sessionId, tokens, CancellationToken.None) is (var again, Answered: true) ? again : tokens;
     }
 

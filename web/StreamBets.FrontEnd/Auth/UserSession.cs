@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -68,7 +69,12 @@ public sealed class UserSession(AuthenticationStateProvider authentication, Sess
 
     public async Task<Guid?> UserIdAsync() => SessionClaims.UserIdOf(await UserAsync());
 
-    /// <summary>The access token, or null for an anonymous visitor or an ended session.</summary>
+    /// <summary>
+    /// The access token, or null for an anonymous visitor or an ended session. Throws
+    /// <see cref="SessionTokenUnavailableException"/> when the session lives on but its token has expired and Users could
+    /// not refresh it: sent anyway, the gateway's 401 would read as "signed out", and the live hub would refuse the
+    /// connection (or, before it checked, take the player for an anonymous visitor).
+    /// </summary>
     public async Task<string?> AccessTokenAsync(CancellationToken cancellationToken = default)
     {
         var user = await UserAsync();
@@ -80,8 +86,9 @@ public sealed class UserSession(AuthenticationStateProvider authentication, Sess
         if (fresh is null)
         {
             Ended?.Invoke();
+            return null;
         }
-        return fresh?.AccessToken;
+        return tokens.HasExpired(fresh) ? throw new SessionTokenUnavailableException() : fresh.AccessToken;
     }
 
     /// <summary>
@@ -103,3 +110,11 @@ public sealed class UserSession(AuthenticationStateProvider authentication, Sess
         return fresh?.AccessToken;
     }
 }
+
+/// <summary>
+/// The session lives on, but its access token has expired and Users could not give a new one now (no answer, a 429, a
+/// 5xx): no call may carry it. An <see cref="HttpRequestException"/>, so callers take it as the gateway's no-answer (a
+/// REST call answers "unavailable", a hub connection attempt fails and is tried again later).
+/// </summary>
+public sealed class SessionTokenUnavailableException()
+    : HttpRequestException("The session's access token has expired and could not be refreshed now.", null, HttpStatusCode.ServiceUnavailable);

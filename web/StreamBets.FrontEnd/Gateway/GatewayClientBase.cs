@@ -79,6 +79,7 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
     /// <summary>
     /// The gateway gave no usable answer: a network failure, a timeout, an unreadable body, or the resilience pipeline
     /// refusing to send (its total timeout, an open circuit breaker: Polly's <see cref="ExecutionRejectedException"/>s);
+    /// the session's token expired with no refresh to be had (a <see cref="SessionTokenUnavailableException"/>, nothing sent);
     /// or the session's tokens could not be read from Redis (a <see cref="RedisTimeoutException"/> is no
     /// <see cref="RedisException"/>). Thrown on, any of these would tear down the user's circuit and the idempotency
     /// key of the bet being placed.

@@ -35,8 +35,19 @@ public sealed class GatewayAddress(IConfiguration configuration)
 /// </summary>
 public sealed partial class LiveUpdates : IAsyncDisposable
 {
-    private static readonly TimeSpan[] ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)];
-    private static readonly TimeSpan RetryStartEvery = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// The wait before each reconnect attempt (the last for every one after it), a random point in its range: after a
+    /// Realtime restart a replica's circuits must not all reconnect, and refresh their tokens, at the same instant.
+    /// </summary>
+    internal static readonly (TimeSpan From, TimeSpan To)[] ReconnectWaits =
+    [
+        (TimeSpan.Zero, TimeSpan.FromSeconds(2)),
+        (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)),
+        (TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(7.5)),
+        (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)),
+    ];
+    /// <summary>The wait between attempts to start (again, after the connection closed), spread likewise.</summary>
+    private static readonly (TimeSpan From, TimeSpan To) RetryStartWait = (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15));
     /// <summary>How long skipped messages may take to arrive by themselves before CatchUp is asked for them.</summary>
     internal static readonly TimeSpan GapWait = TimeSpan.FromSeconds(1);
     /// <summary>Reloads asked for within this long of the last one are raised once, at its end.</summary>
@@ -48,6 +59,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     private readonly GatewayAddress _gateway;
     private readonly UserSession _session;
     private readonly TimeProvider _time;
+    private readonly Random _random;
     private readonly ILogger<LiveUpdates> _logger;
     // Each event the hub pushes, and CatchUp replays, by name: read its payload (and whether it was pushed) and raise it if it is new.
     private readonly Dictionary<string, Action<JsonElement, bool>> _events;
@@ -69,8 +81,14 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     private bool _reloadOwed;
 
     public LiveUpdates(GatewayAddress gateway, UserSession session, TimeProvider time, ILogger<LiveUpdates> logger)
+        : this(gateway, session, time, Random.Shared, logger)
     {
-        (_gateway, _session, _time, _logger) = (gateway, session, time, logger);
+    }
+
+    /// <param name="random">Spreads the waits between attempts; a seeded one makes them repeatable in tests.</param>
+    internal LiveUpdates(GatewayAddress gateway, UserSession session, TimeProvider time, Random random, ILogger<LiveUpdates> logger)
+    {
+        (_gateway, _session, _time, _random, _logger) = (gateway, session, time, random, logger);
         _events = new(StringComparer.Ordinal)
         {
             ["OddsChanged"] = Raise<OddsChangedMessage>(m => OddsChanged?.Invoke(m)),
@@ -225,6 +243,8 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                 options.Transports = HttpTransportType.WebSockets;
                 options.SkipNegotiation = true;
                 // Called on every (re)connect, so a reconnect always carries a fresh token; anonymous visitors send none.
+                // A token that expired while Users could not refresh it throws instead: the attempt fails (the page shows
+                // no "Live") and is tried again later. Sent, the hub would refuse it, or once took the player as anonymous.
                 options.AccessTokenProvider = () => _session.AccessTokenAsync(_stopping.Token);
                 // An anonymous visitor's connection is counted against this front end's budget, not its one address's.
                 if (_gateway.FrontEndKey is { } key)
@@ -232,7 +252,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                     options.Headers[FrontEndVouching.KeyHeader] = key;
                 }
             })
-            .WithAutomaticReconnect(new ForeverRetryPolicy())
+            .WithAutomaticReconnect(new ForeverRetryPolicy(this))
             .Build();
 
         foreach (var name in _events.Keys)
@@ -269,6 +289,12 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     /// <param name="afterOutage">The hub was unreachable or the connection closed: pushes may have been missed.</param>
     private async Task KeepTryingAsync(bool afterOutage)
     {
+        // A close (a Realtime replica shutting down) reaches every circuit of this replica at once: the first attempt
+        // is spread as a reconnect's is, or they would all start again, and refresh their tokens, in the same instant.
+        if (afterOutage && !await WaitAsync(ReconnectWait(previousAttempts: 0)))
+        {
+            return;
+        }
         while (!_stopping.IsCancellationRequested && _connection is { State: HubConnectionState.Disconnected } connection)
         {
             try
@@ -291,7 +317,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                 SetStatus(LiveStatus.Offline);
                 afterOutage = true;
             }
-            if (!await WaitAsync(RetryStartEvery))
+            if (!await WaitAsync(Spread(RetryStartWait)))
             {
                 return;
             }
@@ -597,10 +623,24 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private sealed class ForeverRetryPolicy : IRetryPolicy
+    /// <summary>The wait before a reconnect attempt after <paramref name="previousAttempts"/> failed ones.</summary>
+    internal TimeSpan ReconnectWait(int previousAttempts) => Spread(ReconnectWaits[Math.Min(previousAttempts, ReconnectWaits.Length - 1)]);
+
+    private TimeSpan Spread((TimeSpan From, TimeSpan To) range)
     {
-        public TimeSpan? NextRetryDelay(RetryContext context) =>
-            ReconnectDelays[Math.Min(context.PreviousRetryCount, ReconnectDelays.Length - 1)];
+        lock (_random) // Random.Shared is thread-safe, a seeded Random is not
+        {
+            return range.From + (range.To - range.From) * _random.NextDouble();
+        }
+    }
+
+    /// <summary>
+    /// Never gives up: whatever failed an attempt (no answer, a 401 for a token Realtime refused, a token Users could not
+    /// refresh) may pass, and the page shows "connecting" meanwhile.
+    /// </summary>
+    private sealed class ForeverRetryPolicy(LiveUpdates live) : IRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RetryContext context) => live.ReconnectWait((int)Math.Min(context.PreviousRetryCount, int.MaxValue));
     }
 
     [LoggerMessage(EventId = 1, EventName = "HubUnavailable", Level = LogLevel.Information, Message = "Live updates unavailable at {Hub}: {Reason}")]
