@@ -42,10 +42,14 @@ public sealed class EligibilityBatchTests(BetEngineStack stack)
         using var host = builder.Build();
         var users = host.Services.GetRequiredService<UserAccounts.UserAccountsClient>();
 
+        Task<RpcException> Call() => Assert.ThrowsAsync<RpcException>(async () =>
+            await users.CheckEligibilityBatchAsync(new CheckEligibilityBatchRequest(), deadline: DateTime.UtcNow.AddSeconds(5)));
+        // The first call also pays the fresh host's cold start (JIT, channel, discovery): only the second one is timed.
+        Assert.Equal(StatusCode.Unavailable, (await Call()).StatusCode);
+
         // A retried refusal (2, 4, 8 s apart) would hold the pool's batch to the call's 5 s deadline.
         var waited = Stopwatch.StartNew();
-        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
-            await users.CheckEligibilityBatchAsync(new CheckEligibilityBatchRequest(), deadline: DateTime.UtcNow.AddSeconds(5)));
+        var refused = await Call();
         waited.Stop();
 
         Assert.Equal(StatusCode.Unavailable, refused.StatusCode);

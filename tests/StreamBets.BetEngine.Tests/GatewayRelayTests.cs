@@ -579,6 +579,13 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         await using var gateway = stack.StartGateway(new KeyValuePair<string, string?>("services:betengine:grpc:0", "http://127.0.0.1:1"));
         using var client = gateway.CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
+        // The first bet also pays the fresh Gateway's cold start (JIT, token validation, channel): only the second one
+        // is timed. It is refused alike: every bet opens a stream of its own while none can be opened.
+        using (var first = await client.PlaceAsync(pool, pool.Outcomes[0], 400))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, first.StatusCode);
+            Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await first.ProblemTypeAsync());
+        }
 
         var waited = Stopwatch.StartNew();
         using var refused = await client.PlaceAsync(pool, pool.Outcomes[0], 400);

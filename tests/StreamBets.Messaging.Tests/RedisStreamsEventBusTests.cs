@@ -76,8 +76,7 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
         // Polls every 10 minutes: only the doorbell can deliver within the test.
         await using var consumer = await TestService.StartAsync(setup, consumerDb, "watcher",
             bus => bus.AddSubscription<Counted, RecordingHandler>(), configure: o => o.RedisStreams.IdlePollMax = TimeSpan.FromMinutes(10));
-        await WaitUntilConsumersShareAsync(consumer);
-        await Task.Delay(500); // every partition worker has read its empty stream and waits
+        await WaitUntilEveryPartitionWaitsForItsDoorbellAsync(consumer);
 
         for (var i = 1; i <= 3; i++)
         {
@@ -95,8 +94,7 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
         var consumerDb = await TestDatabases.CreateAsync("sub");
         await using var consumer = await TestService.StartAsync(setup, consumerDb, "watcher",
             bus => bus.AddSubscription<Counted, RecordingHandler>(), configure: o => o.RedisStreams.IdlePollMax = TimeSpan.FromMinutes(10));
-        await WaitUntilConsumersShareAsync(consumer);
-        await Task.Delay(500); // every partition worker has read its empty stream and waits
+        await WaitUntilEveryPartitionWaitsForItsDoorbellAsync(consumer);
 
         // An append without its ring, as when the ring is sent while the subscriber is disconnected.
         await using var redis = await ConnectionMultiplexer.ConnectAsync(setup.ConnectionStrings["ConnectionStrings:redis"] + ",allowAdmin=true");
@@ -164,6 +162,15 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
         var spread = Enumerable.Range(0, 1600).Select(i => RedisStreamNames.Partition(Guid.NewGuid().ToString(), 16)).GroupBy(p => p).ToArray();
         Assert.Equal(16, spread.Length);
         Assert.All(spread, g => Assert.InRange(g.Count(), 50, 150));
+    }
+
+    /// <summary>Each worker has read its empty stream and waits: an append made from now on is read only when rung.</summary>
+    private static async Task WaitUntilEveryPartitionWaitsForItsDoorbellAsync(TestService consumer)
+    {
+        var redisStreams = (RedisStreamsConsumer)consumer.Host.Services.GetRequiredService<IEventConsumer>();
+        await Eventually.TrueAsync(
+            () => Task.FromResult(redisStreams.OwnedStreams.Count == Partitions && redisStreams.StreamsWaitingForDoorbell.Count == Partitions),
+            TimeSpan.FromSeconds(15), "every partition worker waits for its doorbell");
     }
 
     private static BusSetup Setup(string redisConnectionString) => new(

@@ -66,6 +66,11 @@ internal sealed partial class RedisStreamsConsumer(
     /// <summary>The partitions this instance processed at the end of the last balancing round (tests, diagnostics).</summary>
     internal IReadOnlyCollection<string> OwnedStreams => _ownedStreams;
 
+    /// <summary>The owned partitions whose worker has read all there was and waits for its doorbell (tests): an append
+    /// made now is read only when rung, or at <see cref="RedisStreamsOptions.IdlePollMax"/>.</summary>
+    internal IReadOnlyCollection<string> StreamsWaitingForDoorbell =>
+        [.. _ownedWorkers.Where(w => w.WaitingForDoorbell).Select(w => w.Partition.Stream)];
+
     public async Task RunAsync(IReadOnlyCollection<string> topics, IDeliveryProcessor processor, CancellationToken cancellationToken)
     {
         var partitions = topics
@@ -346,6 +351,7 @@ internal sealed partial class RedisStreamsConsumer(
         private readonly CancellationTokenSource _aborted;
         private readonly SemaphoreSlim _doorbell = new(0, 1);
         private ISubscriber? _subscriber;
+        private volatile bool _waitingForDoorbell;
 
         private PartitionWorker(Partition partition, DateTimeOffset now, CancellationToken hostStopping)
         {
@@ -367,6 +373,7 @@ internal sealed partial class RedisStreamsConsumer(
         public Task Completion { get; private set; } = Task.CompletedTask;
         public CancellationToken Stopping => _stopping.Token;
         public CancellationToken Aborted => _aborted.Token;
+        public bool WaitingForDoorbell => _waitingForDoorbell;
 
         public static async Task<PartitionWorker> StartAsync(
             RedisStreamsConsumer consumer, ISubscriber subscriber, Partition partition, IDeliveryProcessor processor, DateTimeOffset now, CancellationToken hostStopping)
@@ -381,12 +388,17 @@ internal sealed partial class RedisStreamsConsumer(
         /// <summary>Ends when the doorbell rang since the last wait (a ring never gets lost between a read and this wait), at the timeout, or on stop.</summary>
         public async Task WaitForDoorbellAsync(TimeSpan timeout)
         {
+            _waitingForDoorbell = true;
             try
             {
                 await _doorbell.WaitAsync(timeout, Stopping);
             }
             catch (OperationCanceledException)
             {
+            }
+            finally
+            {
+                _waitingForDoorbell = false;
             }
         }
 
