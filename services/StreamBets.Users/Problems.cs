@@ -56,6 +56,11 @@ public static class Problems
         new("kyc-provider-unavailable", StatusCodes.Status503ServiceUnavailable, "Identity checks unavailable",
             "No identity verification provider is configured or it did not answer. Try again later.");
 
+    /// <summary>The provider would not take these details of the player's (our field names, never its words, which may quote them).</summary>
+    public static DomainError KycDetailsRefused(IReadOnlyList<string> fields) =>
+        new("kyc-details-refused", StatusCodes.Status422UnprocessableEntity, "Details refused",
+            $"The identity provider did not accept your {string.Join(", ", fields)}. Correct them, then start the check again.");
+
     public static DomainError KycCheckNotFound() =>
         new("kyc-check-not-found", StatusCodes.Status404NotFound, "Check not found", "No identity check has this id.");
 

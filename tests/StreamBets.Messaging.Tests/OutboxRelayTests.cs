@@ -53,8 +53,8 @@ public sealed class OutboxRelayTests
 
         await replica.PublishAsync(Events.Counted(Guid.NewGuid(), 1));
 
-        await Eventually.TrueAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId.Id == 3002)), Patience, "the relay logs the failed publish");
-        var failure = logs.Entries.First(e => e.EventId.Id == 3002);
+        await Eventually.TrueAsync(() => Task.FromResult(logs.Records.Any(e => e.EventId.Id == 3002)), Patience, "the relay logs the failed publish");
+        var failure = logs.Records.First(e => e.EventId.Id == 3002);
         Assert.Equal(typeof(OutboxRelay).FullName, failure.Category);
         Assert.Same(refusal, failure.Exception);
         Assert.Equal(1, await TestDatabases.CountAsync(database, $"SELECT count(*) FROM outbox WHERE attempts > 0 AND last_error = '{refusal.Message}'"));

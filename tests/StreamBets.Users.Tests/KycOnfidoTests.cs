@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StreamBets.Testing;
 using StreamBets.Users.Kyc;
 
 namespace StreamBets.Users.Tests;
@@ -16,6 +18,7 @@ public sealed class OnfidoTestApp : AccountsTestApp
     public const string OnfidoApiToken = "api_sandbox.test-token";
 
     public OnfidoApi Onfido { get; } = new();
+    public CollectedLogs Logs { get; } = new();
 
     protected override IEnumerable<KeyValuePair<string, string>> Settings() =>
     [
@@ -25,8 +28,11 @@ public sealed class OnfidoTestApp : AccountsTestApp
         new("Kyc:Onfido:WebhookToken", OnfidoWebhookToken),
     ];
 
-    protected override void ConfigureServices(IServiceCollection services) =>
+    protected override void ConfigureServices(IServiceCollection services)
+    {
         services.AddHttpClient(OnfidoKycProvider.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new OnfidoApi.Handler(Onfido));
+        services.AddSingleton<ILoggerProvider>(Logs);
+    }
 }
 
 /// <summary>Answers Onfido v3.6's applicant and check endpoints with their documented shapes and records the requests.</summary>
@@ -39,6 +45,13 @@ public sealed class OnfidoApi
 
     /// <summary>Answers for the next check requests (POST /checks and GET /checks/{id}), before the documented ones.</summary>
     public ConcurrentQueue<Func<HttpResponseMessage>> NextCheckAnswers { get; } = new();
+
+    /// <summary>Answers for the next POST /applicants, before the documented one.</summary>
+    public ConcurrentQueue<Func<HttpResponseMessage>> NextApplicantAnswers { get; } = new();
+
+    /// <summary>An error as Onfido v3.6 documents it: <c>{"error": {"type", "message", "fields"}}</c>.</summary>
+    public static HttpResponseMessage Error(HttpStatusCode status, string type, string message, object? fields = null) =>
+        new(status) { Content = JsonContent.Create(new { error = new { type, message, fields = fields ?? new { } } }) };
 
     private KycCheckStartTests.Hold? _nextCheckHold;
 
@@ -58,6 +71,10 @@ public sealed class OnfidoApi
             if (path.StartsWith("/v3.6/checks", StringComparison.Ordinal) && api.NextCheckAnswers.TryDequeue(out var answer))
             {
                 return answer();
+            }
+            if (path == "/v3.6/applicants" && api.NextApplicantAnswers.TryDequeue(out var applicantAnswer))
+            {
+                return applicantAnswer();
             }
 
             if (request.Method == HttpMethod.Post && path == "/v3.6/applicants")
@@ -153,11 +170,12 @@ public sealed class KycOnfidoTests(OnfidoTestApp app) : IClassFixture<OnfidoTest
 
     [Theory]
     [MemberData(nameof(UnusableAnswers))]
-    public async Task A_check_Onfido_cannot_start_is_a_503_and_its_request_is_never_sent_twice(string what, Func<HttpResponseMessage> answer)
+    public async Task A_check_Onfido_cannot_start_is_a_503_logged_as_a_warning_and_its_request_is_never_sent_twice(string what, Func<HttpResponseMessage> answer)
     {
         var player = await app.NewPlayerAsync();
         app.Onfido.NextCheckAnswers.Enqueue(answer);
         var sentBefore = ChecksPosted();
+        var logged = app.Logs.Records.Count;
 
         var response = await player.Client.PostAsJsonAsync("/api/users/me/kyc/checks", new { firstName = "Ana", lastName = "Silva" });
 
@@ -166,7 +184,83 @@ public sealed class KycOnfidoTests(OnfidoTestApp app) : IClassFixture<OnfidoTest
         // A retried POST could have created a second check at Onfido, one we never stored.
         Assert.Equal(sentBefore + 1, ChecksPosted());
         Assert.Null((await KycTests.StatusAsync(player)).LatestCheck);
+        // Passing trouble: a warning for the on-call, no error to page on.
+        var record = Assert.Single(OnfidoRecords(logged));
+        Assert.Equal(("OnfidoUnavailable", LogLevel.Warning), (record.EventName, record.Level));
     }
+
+    [Fact]
+    public async Task A_start_Onfido_refuses_our_token_for_is_a_503_to_the_player_and_an_error_naming_the_401_without_the_token()
+    {
+        var player = await app.NewPlayerAsync();
+        app.Onfido.NextApplicantAnswers.Enqueue(() => OnfidoApi.Error(HttpStatusCode.Unauthorized, "authorization_error", "Authorization error: please re-check your credentials"));
+        var sentBefore = ChecksPosted();
+        var logged = app.Logs.Records.Count;
+
+        var response = await player.Client.PostAsJsonAsync("/api/users/me/kyc/checks", new { firstName = "Ana", lastName = "Silva" });
+
+        // Our credentials, not the player's fault: they are told to try later, and nothing was started or billed.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/kyc-provider-unavailable", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        Assert.Equal(sentBefore, ChecksPosted());
+        Assert.Null((await KycTests.StatusAsync(player)).LatestCheck);
+        var record = Assert.Single(OnfidoRecords(logged));
+        Assert.Equal(("OnfidoCredentialsRefused", LogLevel.Error, 401, "authorization_error"),
+            (record.EventName, record.Level, (int?)record["StatusCode"], (string?)record["ErrorType"]));
+        Assert.Contains("please re-check your credentials", record.Message);
+        Assert.DoesNotContain(OnfidoTestApp.OnfidoApiToken, record.AllText);
+        Assert.DoesNotContain(player.Email, record.AllText);
+    }
+
+    [Fact]
+    public async Task Applicant_details_Onfido_refuses_are_a_422_naming_the_fields_without_Onfidos_words()
+    {
+        var player = await app.NewPlayerAsync();
+        // Onfido's field messages may quote what was sent.
+        app.Onfido.NextApplicantAnswers.Enqueue(() => OnfidoApi.Error((HttpStatusCode)422, "validation_error", "There was a validation error on this request",
+            new { last_name = new[] { "Silva#2 contains invalid characters" }, dob = new[] { "must be a valid date" } }));
+        var sentBefore = ChecksPosted();
+        var logged = app.Logs.Records.Count;
+
+        var response = await player.Client.PostAsJsonAsync("/api/users/me/kyc/checks", new { firstName = "Ana", lastName = "Silva#2" });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = (await response.Content.ReadFromJsonAsync<ProblemDetails>())!;
+        Assert.Equal(("https://streambets.dev/problems/kyc-details-refused", 422), (problem.Type, problem.Status));
+        Assert.Contains("lastName", problem.Detail);
+        Assert.Contains("dateOfBirth", problem.Detail);
+        Assert.DoesNotContain("Silva#2", problem.Detail);
+        Assert.DoesNotContain("invalid characters", problem.Detail);
+        // Refused before any check was created: nothing billed, no claim left, the player may correct and start again.
+        Assert.Equal(sentBefore, ChecksPosted());
+        Assert.Null((await KycTests.StatusAsync(player)).LatestCheck);
+        var record = Assert.Single(OnfidoRecords(logged));
+        Assert.Equal(("OnfidoApplicantRefused", LogLevel.Warning, 422, "last_name, dob"), (record.EventName, record.Level, (int?)record["StatusCode"], (string?)record["Fields"]));
+        Assert.DoesNotContain("Silva#2", record.AllText);
+    }
+
+    [Fact]
+    public async Task A_completion_Onfido_refuses_our_token_for_is_a_503_to_the_webhook_and_an_error_naming_the_401()
+    {
+        var player = await app.NewPlayerAsync();
+        var check = await KycTests.StartCheckAsync(player);
+        using var onfido = app.CreateClient();
+        var body = KycTests.DocumentedCheckCompleted(check.ProviderCheckId); // no result: it is read from GET /checks/{id}
+        app.Onfido.NextCheckAnswers.Enqueue(() => OnfidoApi.Error(HttpStatusCode.Unauthorized, "authorization_error", "Authorization error: please re-check your credentials"));
+        var logged = app.Logs.Records.Count;
+
+        var response = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(1, (await KycTests.StatusAsync(player)).Tier);
+        var record = Assert.Single(OnfidoRecords(logged));
+        Assert.Equal(("OnfidoCredentialsRefused", LogLevel.Error, 401, "GET"), (record.EventName, record.Level, (int?)record["StatusCode"], (string?)record["Method"]));
+        Assert.DoesNotContain(OnfidoTestApp.OnfidoApiToken, record.AllText);
+    }
+
+    /// <summary>What the Onfido provider logged since <paramref name="logged"/> records had been.</summary>
+    private IEnumerable<LogRecord> OnfidoRecords(int logged) =>
+        app.Logs.Records.Skip(logged).Where(r => r.Category == typeof(OnfidoKycProvider).FullName);
 
     [Fact]
     public async Task A_player_who_leaves_after_Onfido_started_the_check_is_billed_once_and_a_new_start_is_told_a_check_is_in_progress()

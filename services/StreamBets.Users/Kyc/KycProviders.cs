@@ -31,10 +31,23 @@ public interface IKycProvider
     /// Starts a check and answers the provider's check id. Called without the player's request token (a check the
     /// provider started must be recorded), so an implementation bounds its own calls with a timeout.
     /// </summary>
+    /// <exception cref="HttpRequestException">The provider gave no usable answer or refused us (logged by the provider): try later.</exception>
+    /// <exception cref="KycApplicantRefusedException">The provider refused the applicant's details: retrying them cannot succeed.</exception>
     Task<string> StartCheckAsync(KycApplicant applicant, CancellationToken cancellationToken);
 
     /// <summary>The overall result of a completed check; null while it is not complete.</summary>
     Task<KycCheckResult?> GetCheckResultAsync(string providerCheckId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A provider refused the applicant's details as sent (Onfido's 422 validation_error), named by <see cref="Fields"/>, the
+/// player's names for them (firstName, lastName, email, dateOfBirth). The provider's own words are left out: they may
+/// quote the data.
+/// </summary>
+public sealed class KycApplicantRefusedException(IReadOnlyList<string> fields)
+    : Exception($"The identity provider refused the applicant's {string.Join(", ", fields)}.")
+{
+    public IReadOnlyList<string> Fields { get; } = fields;
 }
 
 /// <summary>Finds providers by name; <see cref="Active"/> is the one new checks go to.</summary>

@@ -144,6 +144,10 @@ public sealed class KycVerification(
         {
             // Not cancellationToken: a client that went away must not leave its claim blocking the player.
             await checks.ReleaseClaimAsync(id, CancellationToken.None);
+            if (e is KycApplicantRefusedException refused)
+            {
+                return Problems.KycDetailsRefused(refused.Fields); // a permanent refusal: "try again later" would only repeat it
+            }
             if (e is HttpRequestException)
             {
                 return Problems.KycProviderUnavailable();

@@ -40,7 +40,9 @@ public sealed partial class KycWebhookReceiver(
                 }
                 catch (HttpRequestException)
                 {
-                    return Problems.KycProviderUnavailable(); // not 2xx: the provider delivers the webhook again later
+                    // Logged by the provider (OnfidoCredentialsRefused, OnfidoUnavailable, ...). Not 2xx: the provider delivers
+                    // the webhook again later.
+                    return Problems.KycProviderUnavailable();
                 }
                 return result switch
                 {

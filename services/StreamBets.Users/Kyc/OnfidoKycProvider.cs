@@ -12,7 +12,7 @@ namespace StreamBets.Users.Kyc;
 /// facial similarity by default); the player captures document and selfie with Onfido's SDK.
 /// The completed check's result is read from <c>GET /checks/{id}</c>.
 /// </summary>
-public sealed class OnfidoKycProvider(IHttpClientFactory httpClients, IOptions<KycOptions> options) : IKycProvider
+public sealed partial class OnfidoKycProvider(IHttpClientFactory httpClients, IOptions<KycOptions> options, ILogger<OnfidoKycProvider> logger) : IKycProvider
 {
     public const string ProviderName = "onfido";
     public const string HttpClientName = "onfido";
@@ -42,54 +42,141 @@ public sealed class OnfidoKycProvider(IHttpClientFactory httpClients, IOptions<K
             .AddStandardResilienceHandler(resilience => resilience.Retry.DisableForUnsafeHttpMethods());
 #pragma warning restore EXTEXP0001
 
-    /// <exception cref="HttpRequestException">Onfido gave no usable answer.</exception>
+    /// <exception cref="HttpRequestException">Onfido gave no usable answer, or refused a request of ours.</exception>
+    /// <exception cref="KycApplicantRefusedException">Onfido refused the applicant's details.</exception>
     public Task<string> StartCheckAsync(KycApplicant applicant, CancellationToken cancellationToken) => AnswerOfAsync(async () =>
     {
         var http = httpClients.CreateClient(HttpClientName);
-        var created = await PostAsync<OnfidoResource>(http, "applicants", new OnfidoApplicantRequest(
+        var created = await SendAsync<OnfidoResource>(http, HttpMethod.Post, "applicants", new OnfidoApplicantRequest(
             applicant.FirstName, applicant.LastName, applicant.Email, applicant.DateOfBirth.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
             cancellationToken);
-        var check = await PostAsync<OnfidoResource>(http, "checks", new OnfidoCheckRequest(created.Id, options.Value.Onfido.ReportNames), cancellationToken);
+        var check = await SendAsync<OnfidoResource>(http, HttpMethod.Post, "checks", new OnfidoCheckRequest(created.Id, options.Value.Onfido.ReportNames), cancellationToken);
         return check.Id;
     }, cancellationToken);
 
-    /// <exception cref="HttpRequestException">Onfido gave no usable answer.</exception>
+    /// <exception cref="HttpRequestException">Onfido gave no usable answer, or refused a request of ours.</exception>
     public Task<KycCheckResult?> GetCheckResultAsync(string providerCheckId, CancellationToken cancellationToken) => AnswerOfAsync(async () =>
     {
         var http = httpClients.CreateClient(HttpClientName);
-        var check = await http.GetFromJsonAsync<OnfidoResource>($"checks/{Uri.EscapeDataString(providerCheckId)}", OnfidoWebhookEnvelope.Json, cancellationToken)
-            ?? throw new HttpRequestException("Onfido answered an empty check.");
+        var check = await SendAsync<OnfidoResource>(http, HttpMethod.Get, $"checks/{Uri.EscapeDataString(providerCheckId)}", null, cancellationToken);
         return check.Status == "complete" ? KycCheckResults.Parse(check.Result) : null;
     }, cancellationToken);
 
     /// <summary>
-    /// Every way Onfido can fail to answer (a timeout or open circuit of the resilience pipeline, a body that is not the
-    /// JSON documented) as one HttpRequestException, which callers answer with 503 kyc-provider-unavailable.
+    /// Every way Onfido can fail to answer (a timeout or open circuit of the resilience pipeline, no connection, a body that
+    /// is not the JSON documented) is logged as OnfidoUnavailable and thrown as one HttpRequestException, which callers answer
+    /// with 503 kyc-provider-unavailable. Refusals (an error status) were logged where they were read and pass through.
     /// </summary>
-    private static async Task<T> AnswerOfAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T> AnswerOfAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
             return await call();
         }
-        catch (Exception e) when (e is ExecutionRejectedException or JsonException or NotSupportedException
+        catch (Exception e) when (e is ExecutionRejectedException or JsonException or NotSupportedException or HttpRequestException { StatusCode: null }
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            LogUnavailable(logger, null, e.GetType().Name, e);
             throw new HttpRequestException("Onfido gave no usable answer.", e);
         }
     }
 
-    private static async Task<T> PostAsync<T>(HttpClient http, string path, object body, CancellationToken cancellationToken)
+    private async Task<T> SendAsync<T>(HttpClient http, HttpMethod method, string path, object? body, CancellationToken cancellationToken)
     {
-        using var response = await http.PostAsJsonAsync(path, body, OnfidoWebhookEnvelope.Json, cancellationToken);
-        response.EnsureSuccessStatusCode();
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body, options: OnfidoWebhookEnvelope.Json) };
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await RefusalAsync(method, path, response, cancellationToken);
+        }
         return await response.Content.ReadFromJsonAsync<T>(OnfidoWebhookEnvelope.Json, cancellationToken)
             ?? throw new HttpRequestException($"Onfido answered an empty body for {path}.");
     }
+
+    /// <summary>
+    /// Logs an error status at the level it deserves and answers what to throw for it. Only a 422 that names nothing but the
+    /// applicant's own fields is the player's to fix; any other refusal is ours (a 401/403: our token) or Onfido's passing
+    /// trouble, and the player is told to try later. Field messages may quote the applicant's data, so only field names are
+    /// logged or shown.
+    /// </summary>
+    private async Task<Exception> RefusalAsync(HttpMethod method, string path, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var error = await ReadErrorAsync(response, cancellationToken);
+        var fields = error?.Fields?.Keys.ToArray() ?? [];
+        switch (status)
+        {
+            case 401 or 403:
+                LogCredentialsRefused(logger, status, method.Method, path, error?.Type, Scrubbed(error?.Message));
+                break;
+            case 422 when path == "applicants" && fields.Length > 0 && fields.All(ApplicantFields.ContainsKey):
+                LogApplicantRefused(logger, status, error?.Type, string.Join(", ", fields));
+                return new KycApplicantRefusedException([.. fields.Select(field => ApplicantFields[field])]);
+            case 429 or >= 500:
+                LogUnavailable(logger, status, error?.Type, null);
+                break;
+            default:
+                LogRequestRefused(logger, status, method.Method, path, error?.Type, Scrubbed(error?.Message), string.Join(", ", fields));
+                break;
+        }
+        return new HttpRequestException($"Onfido answered {status} to {method} {path}.", null, response.StatusCode);
+    }
+
+    /// <summary>Onfido's error body, <c>{"error": {"type", "message", "fields": {name: [messages]}}}</c>; null when it is not one.</summary>
+    private static async Task<OnfidoError?> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await response.Content.ReadFromJsonAsync<OnfidoErrorBody>(OnfidoWebhookEnvelope.Json, cancellationToken))?.Error;
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Onfido's own words, short, and never our token even if it were quoted back.</summary>
+    private string? Scrubbed(string? message)
+    {
+        if (message is not null && options.Value.Onfido.ApiToken is { Length: > 0 } token)
+        {
+            message = message.Replace(token, "[token]", StringComparison.Ordinal);
+        }
+        return message is { Length: > 200 } ? message[..200] : message;
+    }
+
+    /// <summary>The applicant fields we send, by Onfido's name, as the player knows them (request and profile).</summary>
+    private static readonly Dictionary<string, string> ApplicantFields = new(StringComparer.Ordinal)
+    {
+        ["first_name"] = "firstName",
+        ["last_name"] = "lastName",
+        ["email"] = "email",
+        ["dob"] = "dateOfBirth",
+    };
+
+    [LoggerMessage(EventId = 320, EventName = "OnfidoCredentialsRefused", Level = LogLevel.Error,
+        Message = "Onfido refused our API token with {StatusCode} to {Method} {Path} ({ErrorType}: {ErrorMessage}); no KYC check starts or completes until Kyc:Onfido:ApiToken is fixed")]
+    private static partial void LogCredentialsRefused(ILogger logger, int statusCode, string method, string path, string? errorType, string? errorMessage);
+
+    [LoggerMessage(EventId = 321, EventName = "OnfidoRequestRefused", Level = LogLevel.Error,
+        Message = "Onfido refused {Method} {Path} with {StatusCode} ({ErrorType}: {ErrorMessage}; fields: {Fields})")]
+    private static partial void LogRequestRefused(ILogger logger, int statusCode, string method, string path, string? errorType, string? errorMessage, string fields);
+
+    [LoggerMessage(EventId = 322, EventName = "OnfidoApplicantRefused", Level = LogLevel.Warning,
+        Message = "Onfido refused an applicant's {Fields} with {StatusCode} ({ErrorType}); the player was told which")]
+    private static partial void LogApplicantRefused(ILogger logger, int statusCode, string? errorType, string fields);
+
+    [LoggerMessage(EventId = 323, EventName = "OnfidoUnavailable", Level = LogLevel.Warning,
+        Message = "Onfido gave no usable answer ({StatusCode} {Failure}); the player or webhook is told to try again")]
+    private static partial void LogUnavailable(ILogger logger, int? statusCode, string? failure, Exception? exception);
 
     private sealed record OnfidoApplicantRequest(string FirstName, string LastName, string Email, string Dob);
 
     private sealed record OnfidoCheckRequest(string ApplicantId, string[] ReportNames);
 
     private sealed record OnfidoResource(string Id, string? Status = null, string? Result = null);
+
+    private sealed record OnfidoErrorBody(OnfidoError? Error);
+
+    private sealed record OnfidoError(string? Type, string? Message, Dictionary<string, JsonElement>? Fields);
 }
