@@ -27,10 +27,14 @@ internal static class MessagingTelemetry
     public static void RecordDeadLettered(string consumerGroup) =>
         DeadLettered.Add(1, new KeyValuePair<string, object?>(ConsumerGroupTag, consumerGroup));
 
+    /// <summary>The series of a consumer group's events from one topic (handled, duplicates, end to end).</summary>
+    public static TagList ConsumerSeries(string consumerGroup, string topic) =>
+        new() { { ConsumerGroupTag, consumerGroup }, { TopicTag, topic } };
+
     public static void SetMessagingTags(Activity activity, string system, string topic, string eventType, Guid eventId)
     {
         activity.SetTag("messaging.system", system);
-        activity.SetTag("messaging.destination.name", topic);
+        activity.SetTag(TopicTag, topic);
         activity.SetTag("messaging.message.id", eventId);
         activity.SetTag("cloudevents.event_type", eventType);
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
@@ -39,23 +40,44 @@ public abstract class EventBusContract
     private protected virtual Task WaitUntilConsumersShareAsync(params TestService[] consumers) => Task.CompletedTask;
 
     /// <param name="redis">The consuming service's own Redis client (its read models'), if it has one.</param>
-    private static Task<TestService> StartConsumerAsync(BusSetup setup, string database, Action<TestService>? beforeStart = null, IConnectionMultiplexer? redis = null) =>
-        TestService.StartAsync(setup, database, Consumer, bus =>
+    /// <param name="logs">Where the consuming service's logs are kept, if the test reads them.</param>
+    private static Task<TestService> StartConsumerAsync(
+        BusSetup setup, string database, Action<TestService>? beforeStart = null, IConnectionMultiplexer? redis = null,
+        Testing.CollectedLogs? logs = null, string group = Consumer) =>
+        TestService.StartAsync(setup, database, group, bus =>
         {
             if (redis is not null)
             {
                 bus.Services.AddSingleton(redis);
             }
+            if (logs is not null)
+            {
+                bus.Services.AddSingleton<ILoggerProvider>(logs);
+            }
             bus.AddSubscription<Counted, RecordingHandler>();
         }, beforeStart);
 
     /// <summary>The usual cast: a publishing service and a consuming service, each with its own database.</summary>
-    private async Task<Scenario> StartScenarioAsync(IConnectionMultiplexer? consumerRedis = null)
+    private async Task<Scenario> StartScenarioAsync(
+        IConnectionMultiplexer? consumerRedis = null, Testing.CollectedLogs? consumerLogs = null, string consumerGroup = Consumer)
     {
         var setup = await SetUpAsync();
         var (publisherDb, consumerDb) = (await TestDatabases.CreateAsync("pub"), await TestDatabases.CreateAsync("sub"));
         var publisher = await TestService.StartAsync(setup, publisherDb, Publisher);
-        return new Scenario(setup, publisher, await StartConsumerAsync(setup, consumerDb, redis: consumerRedis));
+        return new Scenario(setup, publisher, await StartConsumerAsync(setup, consumerDb, redis: consumerRedis, logs: consumerLogs, group: consumerGroup));
+    }
+
+    /// <summary>
+    /// Copies the outbox rows written so far in the transaction's database, event ids and all: what a relay that crashed
+    /// after the broker's ack but before deleting its rows publishes again, so the consumer sees those events twice.
+    /// </summary>
+    private static async Task DuplicateOutboxRowsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        await using var duplicate = new NpgsqlCommand("""
+            INSERT INTO outbox (event_id, topic, partition_key, event_type, envelope, created_at)
+            SELECT event_id, topic, partition_key, event_type, envelope, created_at FROM outbox
+            """, connection, transaction);
+        Assert.Equal(1, await duplicate.ExecuteNonQueryAsync());
     }
 
     private sealed record Scenario(BusSetup Setup, TestService Publisher, TestService Consumer) : IAsyncDisposable
@@ -213,16 +235,7 @@ public abstract class EventBusContract
         await using var scenario = await StartScenarioAsync();
         var user = Guid.NewGuid();
 
-        // A relay that crashed after the broker's ack but before deleting the row publishes the same event again:
-        // two outbox rows with one event id reach the broker, and the consumer sees the event twice.
-        await scenario.WriteAsync(Events.Counted(user, 1), commit: true, async (connection, transaction) =>
-        {
-            await using var duplicate = new NpgsqlCommand("""
-                INSERT INTO outbox (event_id, topic, partition_key, event_type, envelope, created_at)
-                SELECT event_id, topic, partition_key, event_type, envelope, created_at FROM outbox
-                """, connection, transaction);
-            Assert.Equal(1, await duplicate.ExecuteNonQueryAsync());
-        });
+        await scenario.WriteAsync(Events.Counted(user, 1), commit: true, DuplicateOutboxRowsAsync);
         await scenario.Publisher.PublishAsync(Events.Counted(user, 2)); // Same key, so it is handled after both copies.
 
         var applied = await scenario.AppliedWhenAsync(rows => rows.Any(r => r.Number == 2), "the later event is handled");
@@ -488,5 +501,62 @@ public abstract class EventBusContract
         var applied = Assert.Single(await scenario.AppliedWhenAsync(rows => rows.Count == 1, "the event is handled"));
         Assert.Equal(traceId, applied.TraceId);
         Assert.True(applied.Linked);
+    }
+
+    /// <summary>
+    /// The on-call finds why an event was dead-lettered from its trace: the handler's failure logs (3101 for each retry,
+    /// 3102 with the last stack trace) carry the event's trace id, and each failed process span holds the exception.
+    /// </summary>
+    [SkippableFact]
+    public async Task Failure_logs_of_a_dead_lettered_event_join_its_trace_and_its_failed_spans_hold_the_exception()
+    {
+        using var spans = new Testing.RecordedActivities(MessagingTelemetry.Name);
+        var logs = new Testing.CollectedLogs();
+        await using var scenario = await StartScenarioAsync(consumerLogs: logs);
+
+        await scenario.Publisher.PublishAsync(Events.Counted(Guid.NewGuid(), 1, RecordingHandler.Poison));
+
+        await Eventually.TrueAsync(async () => (await DeadLettersAsync(scenario.Setup, Consumer)).Count == 1, Patience, "the poison event is dead-lettered");
+        var deadLettered = Assert.Single(logs.Records, r => r.EventId.Id == 3102);
+        var eventId = Assert.IsType<Guid>(deadLettered["EventId"]);
+        Assert.IsType<InvalidOperationException>(deadLettered.Exception);
+        var ofEvent = spans.Stopped.Where(s => Equals(s.GetTagItem("messaging.message.id"), eventId)).ToArray();
+        var published = Assert.Single(ofEvent, s => s.Kind == ActivityKind.Producer);
+        var processed = ofEvent.Where(s => s.Kind == ActivityKind.Consumer).ToArray();
+        Assert.True(processed.Length >= 3, $"a process span for each of the 3 attempts, found {processed.Length}");
+
+        Assert.Equal(published.TraceId, deadLettered.TraceId);
+        var retries = logs.Records.Where(r => r.EventId.Id == 3101).ToArray();
+        Assert.Equal(2, retries.Length);
+        Assert.All(retries, r => Assert.Equal(published.TraceId, r.TraceId));
+        Assert.All(processed, span =>
+        {
+            Assert.Equal(published.TraceId, span.TraceId);
+            Assert.Equal(ActivityStatusCode.Error, span.Status);
+            var exception = Assert.Single(span.Events, e => e.Name == "exception");
+            var tags = exception.Tags.ToDictionary(t => t.Key, t => t.Value);
+            Assert.Equal(typeof(InvalidOperationException).FullName, tags["exception.type"]);
+            Assert.Contains(nameof(RecordingHandler), (string)tags["exception.stacktrace"]!, StringComparison.Ordinal);
+        });
+    }
+
+    [SkippableFact]
+    public async Task Handled_duplicate_and_end_to_end_series_are_per_consumer_group_and_topic()
+    {
+        const string Handled = "streambets.messaging.handled", Duplicates = "streambets.messaging.duplicates", EndToEnd = "streambets.messaging.end_to_end";
+        using var metrics = new MessagingMetrics(Handled, Duplicates, EndToEnd);
+        // A group of this test's own: the listener hears every host in the process.
+        var group = $"tagged{Guid.NewGuid():N}"[..15];
+        await using var scenario = await StartScenarioAsync(consumerGroup: group);
+        (string, object)[] series = [("messaging.consumer.group.name", group), ("messaging.destination.name", "wallet")];
+        var user = Guid.NewGuid();
+
+        await scenario.WriteAsync(Events.Counted(user, 1), commit: true, DuplicateOutboxRowsAsync);
+        await scenario.Publisher.PublishAsync(Events.Counted(user, 2), Events.Counted(user, 3));
+
+        await scenario.AppliedWhenAsync(rows => rows.Count == 3, "the three events are handled");
+        await Eventually.TrueAsync(() => Task.FromResult(metrics.Counted(Duplicates, series) == 1), Patience, "the copy is counted a duplicate");
+        Assert.Equal(3, metrics.Counted(Handled, series));
+        Assert.Equal(3, metrics.Measurements(EndToEnd, series));
     }
 }

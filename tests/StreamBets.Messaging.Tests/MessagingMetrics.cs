@@ -46,6 +46,15 @@ internal sealed class MessagingMetrics : IDisposable
         }
     }
 
+    /// <summary>How many measurements the instrument took for the series with these tags since this listener started.</summary>
+    public int Measurements(string instrument, params (string Key, object Value)[] series)
+    {
+        lock (_measurements)
+        {
+            return _measurements.Count(m => Matches(m, instrument, series));
+        }
+    }
+
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         lock (_measurements)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace StreamBets.Testing;
@@ -28,7 +29,10 @@ public sealed class CollectedLogs : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             records.Enqueue(new LogRecord(category, logLevel, eventId, formatter(state, exception),
                 // Copied now: the generated logging methods reuse their state object once Log returns.
-                state is IEnumerable<KeyValuePair<string, object?>> properties ? [.. properties] : [], exception));
+                state is IEnumerable<KeyValuePair<string, object?>> properties ? [.. properties] : [], exception)
+            {
+                TraceId = Activity.Current?.TraceId,
+            });
     }
 }
 
@@ -36,6 +40,9 @@ public sealed record LogRecord(
     string Category, LogLevel Level, EventId EventId, string Message, IReadOnlyList<KeyValuePair<string, object?>> Properties, Exception? Exception)
 {
     public string? EventName => EventId.Name;
+
+    /// <summary>The trace of the activity current when the record was written, which an exporter would stamp on it; null when none was.</summary>
+    public ActivityTraceId? TraceId { get; init; }
 
     public object? this[string property] => Properties.FirstOrDefault(p => p.Key == property).Value;
 

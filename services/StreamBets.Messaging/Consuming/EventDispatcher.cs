@@ -153,7 +153,16 @@ internal sealed partial class EventDispatcher(
             {
                 if (fresh.Remove(delivery.Envelope.Id)) // Remove: the same event twice in one batch is applied once.
                 {
-                    await InvokeHandlersAsync(scope.ServiceProvider, delivery, 1, transaction, CancellationToken.None);
+                    using var activity = StartConsumerActivity(delivery.Envelope, delivery.Subscription.Topic);
+                    try
+                    {
+                        await InvokeHandlersAsync(scope.ServiceProvider, delivery, 1, transaction, CancellationToken.None);
+                    }
+                    catch (Exception e)
+                    {
+                        RecordFailure(activity, e);
+                        throw;
+                    }
                 }
             }
             await transaction.CommitAsync();
@@ -182,35 +191,44 @@ internal sealed partial class EventDispatcher(
         while (true)
         {
             attempt++;
-            try
+            TimeSpan retryIn;
+            // One span per attempt, still current while its failure is logged, so the log (with the handler's stack
+            // trace) carries the event's trace id. The backoff is waited after it ends: the span times the attempt.
+            using (var activity = StartConsumerActivity(delivery.Envelope, delivery.Subscription.Topic))
             {
-                var applied = await ApplyOnceAsync(delivery, attempt, cancellationToken);
-                Record([delivery], applied ? [delivery.Envelope.Id] : []);
-                await RunAfterCommitAsync([delivery], cancellationToken);
-                return DeliveryOutcome.Done;
-            }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-            {
-                // A store that is down is not the event's fault: waiting it out does not count as an attempt, or a
-                // few seconds' outage would dead-letter every event it met (and their writes would never land).
-                if (await IsStoreUnavailableAsync(e, cancellationToken))
+                try
                 {
-                    attempt--;
-                    outage++;
-                    LogStoreUnavailable(delivery.Envelope.Type, delivery.Envelope.Id, e.Message);
-                    await Task.Delay(Backoff.Delay(outage, options.RetryInitialDelay, options.RetryMaxDelay), time, cancellationToken);
-                    continue;
+                    var applied = await ApplyOnceAsync(delivery, attempt, cancellationToken);
+                    Record([delivery], applied ? [delivery.Envelope.Id] : []);
+                    await RunAfterCommitAsync([delivery], cancellationToken);
+                    return DeliveryOutcome.Done;
                 }
-                if (attempt >= options.MaxDeliveryAttempts)
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    LogDeadLettered(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt);
-                    MessagingTelemetry.RecordDeadLettered(identity.ConsumerGroup);
-                    return DeliveryOutcome.DeadLetter($"{e.GetType().FullName}: {e.Message} (after {attempt} attempts)");
+                    RecordFailure(activity, e);
+                    // A store that is down is not the event's fault: waiting it out does not count as an attempt, or a
+                    // few seconds' outage would dead-letter every event it met (and their writes would never land).
+                    if (await IsStoreUnavailableAsync(e, cancellationToken))
+                    {
+                        attempt--;
+                        outage++;
+                        retryIn = Backoff.Delay(outage, options.RetryInitialDelay, options.RetryMaxDelay);
+                        LogStoreUnavailable(delivery.Envelope.Type, delivery.Envelope.Id, e.Message);
+                    }
+                    else if (attempt >= options.MaxDeliveryAttempts)
+                    {
+                        LogDeadLettered(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt);
+                        MessagingTelemetry.RecordDeadLettered(identity.ConsumerGroup);
+                        return DeliveryOutcome.DeadLetter($"{e.GetType().FullName}: {e.Message} (after {attempt} attempts)");
+                    }
+                    else
+                    {
+                        retryIn = Backoff.Delay(attempt, options.RetryInitialDelay, options.RetryMaxDelay);
+                        LogHandlerFailed(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt, retryIn.TotalMilliseconds);
+                    }
                 }
-                var delay = Backoff.Delay(attempt, options.RetryInitialDelay, options.RetryMaxDelay);
-                LogHandlerFailed(e, delivery.Envelope.Type, delivery.Envelope.Id, attempt, delay.TotalMilliseconds);
-                await Task.Delay(delay, time, cancellationToken);
             }
+            await Task.Delay(retryIn, time, cancellationToken);
         }
     }
 
@@ -317,20 +335,11 @@ internal sealed partial class EventDispatcher(
     private async Task InvokeHandlersAsync(IServiceProvider services, Delivery delivery, int attempt, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
         var envelope = delivery.Envelope;
-        using var activity = StartConsumerActivity(envelope, delivery.Subscription.Topic);
         var context = new IntegrationEventContext(
             envelope.Id, envelope.Type, envelope.Source, envelope.Time, envelope.Subject, identity.ConsumerGroup, attempt, transaction);
-        try
+        foreach (var handler in delivery.Subscription.Handlers)
         {
-            foreach (var handler in delivery.Subscription.Handlers)
-            {
-                await handler(services, delivery.Event, context, cancellationToken);
-            }
-        }
-        catch (Exception e)
-        {
-            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
-            throw;
+            await handler(services, delivery.Event, context, cancellationToken);
         }
     }
 
@@ -348,24 +357,34 @@ internal sealed partial class EventDispatcher(
         if (activity is not null)
         {
             MessagingTelemetry.SetMessagingTags(activity, "streambets", topic, envelope.Type, envelope.Id);
-            activity.SetTag("messaging.consumer.group.name", identity.ConsumerGroup);
+            activity.SetTag(MessagingTelemetry.ConsumerGroupTag, identity.ConsumerGroup);
         }
         return activity;
     }
 
-    private void Record(IEnumerable<Delivery> work, IReadOnlyCollection<Guid> applied)
+    /// <summary>The failed span keeps the exception (type, message, stack trace) as an event, not just its message.</summary>
+    private static void RecordFailure(Activity? activity, Exception e)
+    {
+        activity?.AddException(e);
+        activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+    }
+
+    /// <param name="applied">The events the handlers applied; emptied here, so a second copy in the same batch
+    /// counts as the duplicate it is.</param>
+    private void Record(IEnumerable<Delivery> work, HashSet<Guid> applied)
     {
         var now = time.GetUtcNow();
         foreach (var delivery in work)
         {
-            if (applied.Contains(delivery.Envelope.Id))
+            var series = MessagingTelemetry.ConsumerSeries(identity.ConsumerGroup, delivery.Subscription.Topic);
+            if (applied.Remove(delivery.Envelope.Id))
             {
-                MessagingTelemetry.Handled.Add(1);
-                MessagingTelemetry.EndToEnd.Record((now - delivery.Envelope.Time).TotalMilliseconds);
+                MessagingTelemetry.Handled.Add(1, series);
+                MessagingTelemetry.EndToEnd.Record((now - delivery.Envelope.Time).TotalMilliseconds, series);
             }
             else
             {
-                MessagingTelemetry.Duplicates.Add(1);
+                MessagingTelemetry.Duplicates.Add(1, series);
             }
         }
     }
