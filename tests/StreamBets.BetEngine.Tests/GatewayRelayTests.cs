@@ -168,27 +168,29 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
-    public async Task A_tracestate_over_the_w3c_limit_is_not_carried_into_the_relay_stream()
+    public async Task A_front_ends_tracestate_over_the_w3c_limit_is_not_carried_into_the_relay_stream()
     {
+        using var betEngineSpans = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
         var pool = await stack.NewPoolAsync();
         var player = await stack.NewPlayerAsync();
-        var bet = JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 100 });
-        var traceId = ActivityTraceId.CreateRandom();
+        await using var gateway = GatewayTraceContextTests.StartGatewayTrustingAFrontEnd(stack);
+        using var frontEnd = gateway.CreateClient();
+        var bet = new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 100 };
         var usual = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
         var oversized = string.Join(",", Enumerable.Range(0, 30).Select(i => $"v{i}=" + new string('x', 250))); // 30 members: valid, 7.6 KB
-        var (usualKey, oversizedKey) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
-        // Written by hand: HttpClient's own propagation would not send such a tracestate.
-        Task<string> PlaceTracedAsync(string tracestate, string key) => RawPostAsync(player, bet,
-            $"{BetsApi.IdempotencyKeyHeader}: {key}", $"traceparent: 00-{traceId}-{ActivitySpanId.CreateRandom()}-01", $"tracestate: {tracestate}");
 
-        Assert.StartsWith("HTTP/1.1 201 ", await PlaceTracedAsync(usual, usualKey));
-        Assert.StartsWith("HTTP/1.1 201 ", await PlaceTracedAsync(oversized, oversizedKey));
+        // The bet's span in the Bet Engine takes its parent's trace and tracestate from the relayed bet.
+        async Task<Activity> RelayedSpanAsync(string tracestate)
+        {
+            var traceId = ActivityTraceId.CreateRandom();
+            using var request = FrontEndsTracedBet(player, bet, traceId, tracestate);
+            using var answer = await frontEnd.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+            return await BetEngineSpanOfAsync(betEngineSpans, traceId); // the trace still continues
+        }
 
-        var relayed = stack.RelayMessages.Sent.SelectMany(message => message.Bets).ToList();
-        Assert.Equal(usual, relayed.Single(b => b.IdempotencyKey == usualKey).Tracestate);
-        var oversizedBet = relayed.Single(b => b.IdempotencyKey == oversizedKey);
-        Assert.InRange(oversizedBet.Tracestate.Length, 0, 512);
-        Assert.Contains(traceId.ToString(), oversizedBet.Traceparent); // the trace still continues
+        Assert.Equal(usual, (await RelayedSpanAsync(usual)).TraceStateString);
+        Assert.InRange((await RelayedSpanAsync(oversized)).TraceStateString?.Length ?? 0, 0, 512);
     }
 
     [Fact]
@@ -708,27 +710,48 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
-    public async Task A_relayed_bet_continues_the_players_trace_into_the_bet_engine()
+    public async Task A_front_ends_relayed_bet_continues_the_front_ends_trace_into_the_bet_engine()
     {
         using var betEngineSpans = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
         var pool = await stack.NewPoolAsync();
         var player = await stack.NewPlayerAsync();
-        using var client = stack.GatewayClient(player);
-        using var request = Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }), Guid.NewGuid().ToString());
+        await using var gateway = GatewayTraceContextTests.StartGatewayTrustingAFrontEnd(stack);
+        using var frontEnd = gateway.CreateClient();
+        var traceId = ActivityTraceId.CreateRandom();
 
-        // The player's app starts the trace; the client sends it as traceparent.
-        using var playersTrace = new Activity("player places a bet").Start();
-        using var answer = await client.SendAsync(request);
-        playersTrace.Stop();
-        var traceId = playersTrace.TraceId;
+        using var request = FrontEndsTracedBet(player, new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }, traceId);
+        using var answer = await frontEnd.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
-        // The Bet Engine's span stops once the answer is on its way: a moment after the player may have it.
-        bool Relayed(Activity span) => span.DisplayName == "relayed POST /api/bets" && span.TraceId == traceId;
-        Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(betEngineSpans.Stopped.Any(Relayed))));
-        var relayed = Assert.Single(betEngineSpans.Stopped, Relayed);
+        var relayed = await BetEngineSpanOfAsync(betEngineSpans, traceId);
         Assert.Equal(ActivityKind.Server, relayed.Kind);
         Assert.Equal(201, relayed.GetTagItem("http.response.status_code"));
+    }
+
+    /// <summary>
+    /// A player's bet as a front end (the web app) sends it: with the front ends' key and the trace its page request
+    /// started. Only such a call's trace continues at the Gateway (GatewayTraceContextTests).
+    /// </summary>
+    private static HttpRequestMessage FrontEndsTracedBet(TestPlayer player, object bet, ActivityTraceId traceId, string? tracestate = null)
+    {
+        var request = Post(Json(bet), Guid.NewGuid().ToString());
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", player.Token);
+        request.Headers.Add(FrontEndVouching.KeyHeader, GatewayTraceContextTests.FrontEndKey);
+        request.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        if (tracestate is not null)
+        {
+            request.Headers.TryAddWithoutValidation("tracestate", tracestate);
+        }
+        return request;
+    }
+
+    /// <summary>The Bet Engine's span for the relayed bet of <paramref name="traceId"/>'s trace.</summary>
+    private static async Task<Activity> BetEngineSpanOfAsync(RecordedActivities betEngineSpans, ActivityTraceId traceId)
+    {
+        // The Bet Engine's span stops once the answer is on its way: a moment after the client may have it.
+        bool Relayed(Activity span) => span.DisplayName == "relayed POST /api/bets" && span.TraceId == traceId;
+        Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(betEngineSpans.Stopped.Any(Relayed))));
+        return Assert.Single(betEngineSpans.Stopped, Relayed);
     }
 
     [Fact]

@@ -12,6 +12,8 @@ internal static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddDefaultAuthentication();
+        // A request from the internet starts a new trace here; a vouching front end's call continues the front end's trace.
+        builder.AddEdgeTracing(trusted: services => new ClientNetworks(services.GetRequiredService<IConfiguration>()).IsVouchingFrontEnd);
         // After the defaults' own customizing (trace id, instance), which this keeps.
         builder.Services.PostConfigure<ProblemDetailsOptions>(options =>
         {

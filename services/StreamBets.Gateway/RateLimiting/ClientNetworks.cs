@@ -40,7 +40,7 @@ public sealed class ClientNetworks(IConfiguration configuration)
     public ClientNetwork Of(HttpRequest request)
     {
         var remote = request.HttpContext.Connection.RemoteIpAddress;
-        if (!IsVouchingFrontEnd(request))
+        if (!IsVouchingFrontEnd(request.Headers))
         {
             return Client(remote);
         }
@@ -83,7 +83,8 @@ public sealed class ClientNetworks(IConfiguration configuration)
     /// </summary>
     private static IPAddress? Unmapped(IPAddress? address) => address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
 
-    private bool IsVouchingFrontEnd(HttpRequest request) =>
-        _frontEndKey is not null && request.Headers[FrontEndVouching.KeyHeader] is [{ } presented]
+    /// <summary>Whether the request carries the front ends' key; the gateway also continues such a call's trace.</summary>
+    public bool IsVouchingFrontEnd(IHeaderDictionary headers) =>
+        _frontEndKey is not null && headers[FrontEndVouching.KeyHeader] is [{ } presented]
         && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _frontEndKey);
 }

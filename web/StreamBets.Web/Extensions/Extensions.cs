@@ -9,13 +9,16 @@ namespace StreamBets.Web.Extensions;
 internal static class Extensions
 {
     /// <summary>
-    /// Everything the player app registers: Blazor server components, cookie sign-in with the Users tokens kept in
-    /// Redis, the gateway client (service discovery), the per-circuit hub connection, the requests sent with no answer
-    /// (kept in the tab), and English / pt-BR.
+    /// Everything the player app registers: a new trace for each browser request, Blazor server components, cookie sign-in
+    /// with the Users tokens kept in Redis, the gateway client (service discovery), the per-circuit hub connection, the
+    /// requests sent with no answer (kept in the tab), and English / pt-BR.
     /// </summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
+        // Browsers reach this app directly (the page's GET, the circuit's WebSocket): each request starts a new trace here,
+        // which the gateway continues for its calls (docs/gateway.md, "Traces start here").
+        builder.AddEdgeTracing();
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddLocalization(options => options.ResourcesPath = "Resources");
         services.Configure<RequestLocalizationOptions>(options =>
