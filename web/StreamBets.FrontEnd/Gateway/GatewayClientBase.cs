@@ -68,7 +68,7 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
         }
         catch (Exception e) when (IsNoAnswer(e) && !cancellationToken.IsCancellationRequested)
         {
-            LogUnavailable(logger, method.Method, path, e);
+            LogUnavailable(logger, method.Method, PathForLogs(path), e);
             // A change handed to the HTTP client may have reached the service however its answer was lost; one that
             // never left (the session's tokens unreadable, the circuit breaker open) was not made.
             var outcomeUnknown = sending && IsChange(method) && e is not BrokenCircuitException;
@@ -111,7 +111,7 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
         if (!response.IsSuccessStatusCode)
         {
             var problem = await ApiProblem.ReadAsync(response, IsChange(method), cancellationToken);
-            LogRefused(logger, method.Method, path, problem.Status, problem.Code);
+            LogRefused(logger, method.Method, PathForLogs(path), problem.Status, problem.Code);
             return ApiResult<T>.Failure(problem);
         }
         if (typeof(T) == typeof(bool))
@@ -120,6 +120,22 @@ public abstract partial class GatewayClientBase(IHttpClientFactory http, UserSes
         }
         var value = await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
         return ApiResult<T>.Success(value!, response.StatusCode);
+    }
+
+    /// <summary>
+    /// <paramref name="path"/> with each query value replaced by <c>*</c>, its name kept: a value may be personal (the
+    /// console finds an account by email), and these records bypass the HTTP client's own query redaction. The names
+    /// still tell the on-call which lookup or page failed (<c>?email=*</c>, <c>?limit=*&amp;cursor=*</c>).
+    /// </summary>
+    private static string PathForLogs(string path)
+    {
+        var queryStart = path.IndexOf('?', StringComparison.Ordinal);
+        if (queryStart < 0)
+        {
+            return path;
+        }
+        var names = path[(queryStart + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries).Select(pair => pair.Split('=', 2)[0] + "=*");
+        return $"{path[..queryStart]}?{string.Join('&', names)}";
     }
 
     [LoggerMessage(EventId = 1, EventName = "GatewayRefused", Level = LogLevel.Information, Message = "{Method} {Path} answered {Status} {Code}")]
