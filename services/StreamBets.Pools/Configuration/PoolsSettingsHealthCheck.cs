@@ -3,10 +3,11 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace StreamBets.Pools.Configuration;
 
 /// <summary>
-/// The document store as this replica depends on it: through the pools configuration. Unhealthy with no settings in
-/// force (pool creation answers 503 and the sweeper has no configured term), so readiness keeps traffic off the replica;
-/// Degraded while settings read earlier serve because the store does not answer or holds an invalid configuration;
-/// Healthy otherwise. It reports the provider's last read, which the sweeper renews every few seconds, so a probe
+/// The document store as this replica depends on it: through the pools configuration. Degraded, never Unhealthy: with
+/// no settings in force pool creation answers 503 and the sweeper lacks the configured term, and with stale ones admins'
+/// changes do not arrive, but reads, the Bet Engine's and Settlement's calls and the admin PUT that mends an invalid
+/// document all still work, and a store outage or a bad document hits every replica at once: a readiness probe must
+/// not take them all out of rotation (as with Redis). Healthy otherwise. It reports the provider's last read, which the sweeper renews every few seconds, so a probe
 /// adds no load: only a replica with nothing in force reads, and that read (or refusal) is cached like any other.
 /// </summary>
 public sealed class PoolsSettingsHealthCheck(PoolsSettingsProvider settings) : IHealthCheck
@@ -23,7 +24,7 @@ public sealed class PoolsSettingsHealthCheck(PoolsSettingsProvider settings) : I
             }
             catch (PoolsSettingsUnavailableException e)
             {
-                return HealthCheckResult.Unhealthy($"No pools configuration in force, so pools cannot be created: {e.Message}", e.InnerException);
+                return HealthCheckResult.Degraded($"No pools configuration in force, so pools cannot be created: {e.Message}", e.InnerException);
             }
         }
 
