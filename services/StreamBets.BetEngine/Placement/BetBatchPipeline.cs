@@ -40,16 +40,19 @@ public sealed partial class BetBatchPipeline(
 {
     public static readonly ActivitySource ActivitySource = new("StreamBets.BetEngine");
 
-    private static readonly Meter Meter = new("StreamBets.BetEngine");
+    /// <summary>The Bet Engine's metrics (docs/bets.md, "Batching").</summary>
+    internal static readonly Meter Meter = new("StreamBets.BetEngine");
     private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.bets.batch_size", description: "Bets per pool batch.");
-    private static readonly Counter<long> Decisions = Meter.CreateCounter<long>("streambets.bets.decisions", description: "Bets answered, by status and code.");
+    private static readonly Counter<long> Decisions = Meter.CreateCounter<long>("streambets.bets.decisions",
+        description: "Bets a live batch answered (status Pending when it left them to recovery) and bets recovery decided, by status, code and path (live, recovery).");
 
     /// <summary>A pool's batches run one after another: a slow Pools must not hold each of them for the default 5 s.
     /// A read that takes longer leaves the batch's bets pending for recovery.</summary>
     private static readonly TimeSpan PoolReadTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>Places a batch of bets of ONE pool. Answers go to <paramref name="answer"/> (in input order) as soon as
-    /// the batch committed, before the after-commit work.</summary>
+    /// the batch committed, before the after-commit work. An unexpected failure is recorded in the batch's span, logged
+    /// (BatchFailed) and thrown on.</summary>
     public async Task RunAsync(Guid poolId, IReadOnlyList<AdmittedBet> batch, Action<IReadOnlyList<PlacementResult>> answer, CancellationToken cancellationToken)
     {
         using var activity = ActivitySource.StartActivity("bet batch");
@@ -57,6 +60,27 @@ public sealed partial class BetBatchPipeline(
         activity?.SetTag("streambets.bets.batch_size", batch.Count);
         BatchSizes.Record(batch.Count);
 
+        var answered = false;
+        try
+        {
+            await RunStepsAsync(activity, poolId, batch, results =>
+            {
+                answered = true;
+                answer(results);
+            }, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Logged here, inside the batch's span, so the log carries the batch's trace id; the caller fails the answers.
+            RecordFailure(activity, e);
+            LogBatchFailed(logger, e, poolId, batch.Count, answered);
+            throw;
+        }
+    }
+
+    /// <summary>The steps of <see cref="RunAsync"/>, inside its span (<paramref name="activity"/>).</summary>
+    private async Task RunStepsAsync(Activity? activity, Guid poolId, IReadOnlyList<AdmittedBet> batch, Action<IReadOnlyList<PlacementResult>> answer, CancellationToken cancellationToken)
+    {
         var stopwatch = Stopwatch.StartNew();
         var results = new PlacementResult?[batch.Count];
         var ordered = Enumerable.Range(0, batch.Count).OrderBy(i => batch[i].ArrivedAt).ThenBy(i => batch[i].BetId).ToArray();
@@ -75,7 +99,7 @@ public sealed partial class BetBatchPipeline(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogStepFailed(logger, e, "write pending", poolId, batch.Count);
+            StepFailed(activity, e, "write pending", poolId, batch.Count);
             answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
             return;
         }
@@ -137,7 +161,7 @@ public sealed partial class BetBatchPipeline(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogStepFailed(logger, e, "move stakes or finalize", poolId, decisions.Count);
+            StepFailed(activity, e, "move stakes or finalize", poolId, decisions.Count);
             if (stakesMoved > TimeSpan.Zero)
             {
                 // The finalize may have committed with only its answer lost: its bets are accepted, so recovery never
@@ -146,7 +170,9 @@ public sealed partial class BetBatchPipeline(
             }
             foreach (var decision in decisions)
             {
-                results[indexOf[decision.Bet.BetId]] = PlacementResult.Of(decision.Bet.ToRecord(BetStatus.Pending));
+                var pending = decision.Bet.ToRecord(BetStatus.Pending);
+                results[indexOf[decision.Bet.BetId]] = PlacementResult.Of(pending);
+                CountDecision(pending, byRecovery: false);
             }
             answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
             return;
@@ -155,7 +181,7 @@ public sealed partial class BetBatchPipeline(
         foreach (var bet in finalized.Bets)
         {
             results[indexOf[bet.BetId]] = PlacementResult.Of(bet);
-            Decisions.Add(1, new KeyValuePair<string, object?>("status", bet.Status.ToString()), new KeyValuePair<string, object?>("code", bet.Rejection?.Code));
+            CountDecision(bet, byRecovery: false);
         }
         answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
         LogBatchTimings(logger, poolId, batch.Count, pendingWritten.TotalMilliseconds, (stakesMoved - pendingWritten).TotalMilliseconds, (stopwatch.Elapsed - stakesMoved).TotalMilliseconds);
@@ -266,7 +292,7 @@ public sealed partial class BetBatchPipeline(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogStepFailed(logger, e, "refund", bets[0].PoolId, bets.Count);
+            StepFailed(Activity.Current, e, "refund", bets[0].PoolId, bets.Count);
         }
     }
 
@@ -305,6 +331,27 @@ public sealed partial class BetBatchPipeline(
     internal static BetRejection Unavailable(string what) => new(BetRejectionCodes.DependencyUnavailable,
         $"{what} did not answer. Nothing was decided; retry with the same Idempotency-Key.");
 
+    /// <summary>One bet answered by a live batch, or decided by recovery. No pool or user tags: the series stay few.</summary>
+    internal static void CountDecision(BetRecord bet, bool byRecovery) => Decisions.Add(1,
+        new KeyValuePair<string, object?>("status", bet.Status.ToString()),
+        new KeyValuePair<string, object?>("code", bet.Rejection?.Code),
+        new KeyValuePair<string, object?>("path", byRecovery ? "recovery" : "live"));
+
+    /// <summary>The span keeps the exception (type, message, stack trace) as an event, and says it failed.</summary>
+    private static void RecordFailure(Activity? activity, Exception e)
+    {
+        activity?.AddException(e);
+        activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+    }
+
+    /// <summary>A step failed and the batch went on without it: marked in <paramref name="activity"/> (the span the step
+    /// ran in) and logged while that span is current.</summary>
+    private void StepFailed(Activity? activity, Exception e, string step, Guid poolId, int count)
+    {
+        RecordFailure(activity, e);
+        LogStepFailed(logger, e, step, poolId, count);
+    }
+
     private static PlacementResult[] Fill(PlacementResult?[] results, PlacementResult fallback) => [.. results.Select(r => r ?? fallback)];
 
     [LoggerMessage(EventId = 1, EventName = "BatchStepFailed", Level = LogLevel.Warning,
@@ -318,6 +365,10 @@ public sealed partial class BetBatchPipeline(
     [LoggerMessage(EventId = 5, EventName = "ReplaysUnread", Level = LogLevel.Warning,
         Message = "Pool {PoolId}: {Count} bets of a batch whose keys it did not write could not be read back; they are answered 'retry', the batch's new bets go on")]
     private static partial void LogReadBackFailed(ILogger logger, Exception exception, Guid poolId, int count);
+
+    [LoggerMessage(EventId = 6, EventName = "BatchFailed", Level = LogLevel.Error,
+        Message = "A bet batch of pool {PoolId} ({Count} bets) failed unexpectedly (answered before the failure: {Answered})")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, Guid poolId, int count, bool answered);
 
     [LoggerMessage(EventId = 3, EventName = "RefundRefused", Level = LogLevel.Error, Message = "The ledger refused the refund of bet {BetId}: {Reason}")]
     private static partial void LogRefundRefused(ILogger logger, Guid betId, string reason);

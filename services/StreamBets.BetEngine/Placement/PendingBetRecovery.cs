@@ -61,6 +61,10 @@ public sealed partial class PendingBetRecovery(
                     redriven += finalized.Bets.Count;
                     accepted += finalized.NewlyAccepted.Count;
                     rejected += finalized.Bets.Count(b => b.Status == BetStatus.Rejected);
+                    foreach (var bet in finalized.Bets)
+                    {
+                        BetBatchPipeline.CountDecision(bet, byRecovery: true);
+                    }
                     await pipeline.CompleteAsync(pool.Key, finalized, cancellationToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 
@@ -17,13 +18,28 @@ namespace StreamBets.BetEngine.Placement;
 /// retry on any replica is judged afresh and can never be contradicted by this queued copy being placed later.
 /// </para>
 /// </summary>
-public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<BetEngineOptions> options, ILogger<PoolBatchers> logger) : IAsyncDisposable
+public sealed partial class PoolBatchers : IAsyncDisposable
 {
-    private readonly BetBatchPipeline _pipeline = pipeline;
-    private readonly BetEngineOptions _options = options.Value;
-    private readonly ILogger _logger = logger;
+    // One per replica (tests build more beside it): the gauge sums the queues of every one alive in the process.
+    private static readonly ConcurrentDictionary<PoolBatchers, byte> Running = new();
+
+    private static readonly ObservableGauge<long> QueuedGauge = BetBatchPipeline.Meter.CreateObservableGauge(
+        "streambets.bets.queued", () => Running.Keys.Sum(batchers => (long)batchers.QueuedBets()), "{bet}",
+        "Bets waiting in this replica's pool queues for a batch to take them, all pools summed. It climbs before PoolQueueFull refusals start.");
+
+    private readonly BetBatchPipeline _pipeline;
+    private readonly BetEngineOptions _options;
+    private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Guid, PoolBatcher> _batchers = new();
     private readonly CancellationTokenSource _stopping = new();
+
+    public PoolBatchers(BetBatchPipeline pipeline, IOptions<BetEngineOptions> options, ILogger<PoolBatchers> logger)
+    {
+        _pipeline = pipeline;
+        _options = options.Value;
+        _logger = logger;
+        Running.TryAdd(this, 0);
+    }
 
     /// <summary>
     /// Queues an admitted bet; the task completes with its own answer once its batch committed, or is cancelled when
@@ -57,12 +73,25 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
     /// know bets are queued.</summary>
     internal int QueuedBets(Guid poolId) => _batchers.TryGetValue(poolId, out var batcher) ? batcher.Queued : 0;
 
+    /// <summary>Bets of every pool waiting for a batch, read when the gauge is collected (never per bet). Enumerating the
+    /// dictionary takes none of its locks.</summary>
+    internal int QueuedBets()
+    {
+        var queued = 0;
+        foreach (var (_, batcher) in _batchers)
+        {
+            queued += batcher.Queued;
+        }
+        return queued;
+    }
+
     /// <summary>One instance, so the placement tells this refusal from others by reference, not by its words.</summary>
     internal static readonly BetRejection Busy = new(BetRejectionCodes.DependencyUnavailable,
         "The Bet Engine has too many bets of this pool waiting. Nothing was placed; retry with the same Idempotency-Key.");
 
     public async ValueTask DisposeAsync()
     {
+        Running.TryRemove(this, out _);
         await _stopping.CancelAsync();
         foreach (var batcher in _batchers.Values)
         {
@@ -211,12 +240,10 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
             {
                 return;
             }
-            var answered = false;
             try
             {
                 await _owner._pipeline.RunAsync(_poolId, [.. batch.Select(w => w.Bet)], results =>
                 {
-                    answered = true;
                     // Called inside the "bet batch" span: each bet's request links to it.
                     var batchSpan = Activity.Current?.Context;
                     for (var i = 0; i < batch.Count; i++)
@@ -231,7 +258,7 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
             }
             catch (Exception e)
             {
-                LogBatchFailed(_owner._logger, e, _poolId, batch.Count, answered);
+                // The pipeline logged it (BatchFailed) inside the batch's span.
                 foreach (var work in batch)
                 {
                     work.Answer.TrySetException(e);
@@ -281,8 +308,4 @@ public sealed partial class PoolBatchers(BetBatchPipeline pipeline, IOptions<Bet
     [LoggerMessage(EventId = 2, EventName = "PoolQueueFull", Level = LogLevel.Warning,
         Message = "Pool {PoolId} has {Limit} bets waiting for their batch; a new bet is refused (503, retry)")]
     private static partial void LogQueueFull(ILogger logger, Guid poolId, int limit);
-
-    [LoggerMessage(EventId = 1, EventName = "BatchFailed", Level = LogLevel.Error,
-        Message = "A bet batch of pool {PoolId} ({Count} bets) failed unexpectedly (answered before the failure: {Answered})")]
-    private static partial void LogBatchFailed(ILogger logger, Exception exception, Guid poolId, int count, bool answered);
 }
