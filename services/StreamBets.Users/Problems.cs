@@ -56,10 +56,19 @@ public static class Problems
         new("kyc-provider-unavailable", StatusCodes.Status503ServiceUnavailable, "Identity checks unavailable",
             "No identity verification provider is configured or it did not answer. Try again later.");
 
-    /// <summary>The provider would not take these details of the player's (our field names, never its words, which may quote them).</summary>
-    public static DomainError KycDetailsRefused(IReadOnlyList<string> fields) =>
-        new("kyc-details-refused", StatusCodes.Status422UnprocessableEntity, "Details refused",
-            $"The identity provider did not accept your {string.Join(", ", fields)}. Correct them, then start the check again.");
+    /// <summary>
+    /// The provider would not take these details of the player's (our field names, never its words, which may quote
+    /// them). Only the legal name is sent with the start; the email and date of birth come from the account, which the
+    /// player cannot change here, so for those the way on is support, not a retry.
+    /// </summary>
+    public static DomainError KycDetailsRefused(IReadOnlyList<string> fields)
+    {
+        var named = fields.Where(f => f is "firstName" or "lastName").ToList();
+        var account = fields.Except(named).ToList();
+        var detail = (named.Count > 0 ? $"The identity provider did not accept your {string.Join(", ", named)}: correct it as on your identity document, then start the check again. " : "")
+            + (account.Count > 0 ? $"It did not accept your account's {string.Join(", ", account)}, which cannot be changed here: contact support." : "");
+        return new("kyc-details-refused", StatusCodes.Status422UnprocessableEntity, "Details refused", detail.Trim());
+    }
 
     public static DomainError KycCheckNotFound() =>
         new("kyc-check-not-found", StatusCodes.Status404NotFound, "Check not found", "No identity check has this id.");

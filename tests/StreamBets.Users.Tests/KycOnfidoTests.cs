@@ -229,6 +229,7 @@ public sealed class KycOnfidoTests(OnfidoTestApp app) : IClassFixture<OnfidoTest
         Assert.Equal(("https://streambets.dev/problems/kyc-details-refused", 422), (problem.Type, problem.Status));
         Assert.Contains("lastName", problem.Detail);
         Assert.Contains("dateOfBirth", problem.Detail);
+        Assert.Contains("contact support", problem.Detail); // the date of birth is the account's: no retry mends it
         Assert.DoesNotContain("Silva#2", problem.Detail);
         Assert.DoesNotContain("invalid characters", problem.Detail);
         // Refused before any check was created: nothing billed, no claim left, the player may correct and start again.
