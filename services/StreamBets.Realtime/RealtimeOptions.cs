@@ -62,11 +62,12 @@ public sealed class RealtimeOptions
 
     /// <summary>
     /// Watch, unwatch, catch-up, chat, chat-history, chat-permission and moderation calls one signed-in user may make in a
-    /// burst, over all their connections on a replica. Room for a channel page that reconnects (its channel and 50 pools
-    /// watched and caught up on, the chat read) and then moves to another channel page: about 210 calls. A signed-out
-    /// viewer of a front end (the player site's server connects for each) has it per connection.
+    /// burst, over all their connections on a replica. A channel page that reconnects (its channel and 50 pools watched
+    /// and caught up on, the chat read) makes about 105 calls: room for four such tabs reconnecting together after a
+    /// Realtime restart, and a page more. A signed-out viewer of a front end (the player site's server connects for each)
+    /// has it per connection.
     /// </summary>
-    public int ReadCallBurst { get; set; } = 250;
+    public int ReadCallBurst { get; set; } = 525;
 
     /// <summary>How fast that allowance refills: a user looping those calls gets this many a second.</summary>
     public double ReadCallsPerSecond { get; set; } = 5;

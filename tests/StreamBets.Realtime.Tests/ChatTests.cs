@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -222,6 +223,65 @@ public sealed class ChatTests(RealtimeStack stack)
     }
 
     [Fact]
+    public async Task A_retry_whose_answer_from_redis_was_lost_does_not_let_the_next_retry_push_the_line_again()
+    {
+        var channel = TestEvents.NewChannel();
+        await using var watcher = await stack.ConnectAsync(toHostB: true);
+        await watcher.InvokeAsync("WatchChannel", channel);
+        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false);
+        var clientMessageId = Guid.NewGuid();
+        // Redis runs the retry's send script (it answers "sent before", writing nothing), but its answer times out.
+        var sent = stack.ServicesA.GetRequiredService<RealtimeKeys>().ChatSent(channel, sender.Id, clientMessageId);
+        var answerLost = 0;
+        var redis = Intercepted<IConnectionMultiplexer>.Wrap(stack.ServicesA.GetRequiredService<IConnectionMultiplexer>(), (method, _, connection) =>
+            method.Name != nameof(IConnectionMultiplexer.GetDatabase) ? connection : Intercepted<IDatabase>.Wrap((IDatabase)connection!, (call, args, answer) =>
+                call.Name == nameof(IDatabase.ScriptEvaluateAsync) && args[1] is RedisKey[] keys && keys.Contains(sent) && Interlocked.Exchange(ref answerLost, 0) == 1
+                    ? LoseAnswerAsync((Task<RedisResult>)answer!)
+                    : answer));
+        var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, redis);
+
+        var first = await chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
+        Volatile.Write(ref answerLost, 1);
+        await Assert.ThrowsAsync<RedisTimeoutException>(() => chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId));
+        var retried = await chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
+        Assert.Equal(first.Id, retried.Id);
+
+        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false), "later line", CancellationToken.None);
+        await watcher.WaitForAsync("ChatMessage", m => m.Text("text") == "later line");
+        Assert.Equal(["gg", "later line"], watcher.Received("ChatMessage").Select(m => m.Text("text")));
+
+        static async Task<RedisResult> LoseAnswerAsync(Task<RedisResult> answer)
+        {
+            await answer;
+            throw new RedisTimeoutException("Timeout awaiting response", CommandStatus.Sent);
+        }
+    }
+
+    [Fact]
+    public async Task A_line_sent_before_its_sender_was_muted_is_still_pushed_once_by_a_retry_after_its_push_failed()
+    {
+        var channel = TestEvents.NewChannel();
+        await using var watcher = await stack.ConnectAsync(toHostB: true);
+        await watcher.InvokeAsync("WatchChannel", channel);
+        var publisher = ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, new HubFailingOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>()));
+        var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, publisher);
+        var (sender, admin) = (new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false), new ChatUser(Guid.NewGuid(), "Admin", IsAdmin: true));
+        var clientMessageId = Guid.NewGuid();
+
+        await Assert.ThrowsAsync<RedisConnectionException>(() => chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId));
+        await chat.MuteAsync(channel, admin, sender.Id, 60);
+        await chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
+        await chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
+        var muted = await Assert.ThrowsAsync<RefusedException>(() => chat.SendAsync(channel, sender, "new line", CancellationToken.None, Guid.NewGuid()));
+        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false), "later line", CancellationToken.None);
+
+        // It was in the history and the replay already (a watcher's CatchUp brings it anyway); a new line is refused.
+        Assert.Equal("muted", muted.Code);
+        await watcher.WaitForAsync("ChatMessage", m => m.Text("text") == "later line");
+        Assert.Equal(["gg", "later line"], watcher.Received("ChatMessage").Select(m => m.Text("text")));
+    }
+
+    [Fact]
     public async Task The_rate_limit_holds_across_replicas_whose_clocks_disagree()
     {
         var channel = TestEvents.NewChannel();
@@ -295,5 +355,36 @@ public sealed class ChatTests(RealtimeStack stack)
         var refused = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync("WatchChannel", TestEvents.NewChannel()));
 
         Assert.Equal("too-many-watches", Refusal.Code(refused));
+    }
+
+    /// <summary>
+    /// A stand-in for an interface that hands every call to <c>target</c>, then lets <c>after</c> replace its answer
+    /// (a Redis answer lost after the command ran, say).
+    /// </summary>
+    public class Intercepted<T> : DispatchProxy where T : class
+    {
+        private T _target = null!;
+        private Func<MethodInfo, object?[], object?, object?> _after = null!;
+
+        public static T Wrap(T target, Func<MethodInfo, object?[], object?, object?> after)
+        {
+            var proxy = Create<T, Intercepted<T>>();
+            var intercepted = (Intercepted<T>)(object)proxy;
+            (intercepted._target, intercepted._after) = (target, after);
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            try
+            {
+                return _after(targetMethod!, args ?? [], targetMethod!.Invoke(_target, args));
+            }
+            catch (TargetInvocationException e) when (e.InnerException is { } inner)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
+                throw;
+            }
+        }
     }
 }

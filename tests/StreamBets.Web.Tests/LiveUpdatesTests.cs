@@ -457,6 +457,68 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reconnect_refused_401_carries_a_token_refreshed_at_once_on_the_next_attempt_not_the_refused_one_again()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        var users = new ScriptedGateway();
+        await using var redis = await RedisAsync();
+        var (session, _, _) = await users.SessionAsync(redis, DateTimeOffset.UtcNow.AddMinutes(10));
+        var ended = 0;
+        session.Ended += () => Interlocked.Increment(ref ended);
+        var live = NewLiveUpdates(session);
+        await live.EnsureStartedAsync();
+        var fresh = Refreshed();
+        users.Answer(TokenRefresh, fresh);
+        var releaseRefresh = users.Hold(TokenRefresh);
+
+        // Realtime refuses the token, minutes before it expires: the next attempt asks Users for a fresh one at once.
+        _hub.RefusesConnections = true;
+        _hub.BreakConnections();
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(users.Requests.Contains(TokenRefresh)), Reconnecting),
+            $"Hub requests: {string.Join("; ", _hub.Requests)}");
+        _hub.RefusesConnections = false;
+        releaseRefresh();
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status == LiveStatus.Live), Reconnecting));
+        Assert.Equal(
+            ["GET /hubs/live (WebSocket) vouched Bearer access-1", "GET /hubs/live (WebSocket) vouched Bearer access-1", $"GET /hubs/live (WebSocket) vouched Bearer {fresh.AccessToken}"],
+            _hub.Requests);
+        Assert.Equal(1, users.Requests.Count(r => r == TokenRefresh));
+        Assert.Equal(0, Volatile.Read(ref ended));
+    }
+
+    [Fact]
+    public async Task A_reconnect_refused_401_for_a_session_ended_elsewhere_signs_the_player_out_and_stops_trying()
+    {
+        _hub = await StandInHub.StartAsync(_port);
+        var users = new ScriptedGateway();
+        await using var redis = await RedisAsync();
+        var (session, tokens, sessionId) = await users.SessionAsync(redis, DateTimeOffset.UtcNow.AddMinutes(10));
+        var ended = 0;
+        session.Ended += () => Interlocked.Increment(ref ended);
+        var live = NewLiveUpdates(session);
+        await live.EnsureStartedAsync();
+
+        // A logout on another device: Realtime drops the session's connection and refuses its token, Users its refresh.
+        users.Refuse(TokenRefresh, 401, ApiProblem.SignedOut);
+        _hub.RefusesConnections = true;
+        _hub.BreakConnections();
+
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref ended) == 1), Reconnecting),
+            $"Hub requests: {string.Join("; ", _hub.Requests)}; Users: {string.Join("; ", users.Requests)}");
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(live.Status == LiveStatus.Offline), Within));
+        Assert.Null(await tokens.GetAsync(sessionId));
+        // No attempt follows, by the reconnects (2.5-7.5 s after the last, on the real clock) or by a new start.
+        Assert.False(await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(15));
+            return Task.FromResult(_hub.Requests.Count > 2 || users.Requests.Count > 1);
+        }, TimeSpan.FromSeconds(8)), $"Hub requests: {string.Join("; ", _hub.Requests)}; Users: {string.Join("; ", users.Requests)}");
+        Assert.Equal(LiveStatus.Offline, live.Status);
+        Assert.Equal(1, Volatile.Read(ref ended));
+    }
+
+    [Fact]
     public async Task After_the_hub_closes_the_connection_the_first_attempt_waits_a_moment_so_a_replicas_circuits_do_not_start_at_once()
     {
         var live = await ConnectedAsync();

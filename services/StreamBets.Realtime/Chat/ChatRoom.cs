@@ -86,6 +86,9 @@ public sealed class ChatRoom(
     // Claims the push of a stored message for a retry: 1 when it may push, 0 when its push is claimed already (gone out,
     // or under way), the sender was banned since, or the message is no longer kept as a message: a deletion put its
     // notice in the message's replay entry and took it from the history, and a line that old is no news either.
+    // A mute since does not hold it back: the line was sent before the mute, and it is in the history and the replay
+    // already, so a watcher's CatchUp would bring it at the next gap anyway; held back, it would only arrive late and out
+    // of order. The claim lets it go out once, so retries cannot keep a muted sender talking; a moderator deletes it.
     private const string RetryPushScript = """
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
@@ -226,7 +229,7 @@ public sealed class ChatRoom(
     /// Sends a message. With <paramref name="clientMessageId"/>, a retry (the first answer was lost, or the send failed
     /// after its message was stored, say on the backplane's PUBLISH) gets the stored message back instead of sending it
     /// twice; it is pushed again under its first number only if its first push failed, and only while it is neither
-    /// deleted nor its sender banned.
+    /// deleted nor its sender banned (a mute since does not stop it: see RetryPushScript).
     /// </summary>
     public async Task<ChatMessage> SendAsync(string channel, ChatUser sender, string? text, CancellationToken cancellationToken, Guid? clientMessageId = null)
     {
@@ -248,9 +251,13 @@ public sealed class ChatRoom(
         // The line's push, claimed by whoever pushes it (the send script for the first send): a retry loop cannot replay
         // a line to everyone past a ban, a mute, the rate limit or its deletion, nor make every watcher catch up on a repeat.
         var pushed = keys.ChatSentPushed(channel, sender.Id, clientMessageId);
+        // Set once this call's send script has answered that it stored the line and claimed its push: only then is a
+        // failure this call's own PUBLISH, and only then is the claim this call's to give back.
+        var claimed = false;
         try
         {
-            return await PublishAsync(channel, sender, message, sent, pushed, clientMessageId is null ? 0 : (long)retention.TotalMilliseconds, cancellationToken);
+            return await PublishAsync(channel, sender, message, sent, pushed, clientMessageId is null ? 0 : (long)retention.TotalMilliseconds,
+                () => claimed = true, cancellationToken);
         }
         catch (SentBeforeException)
         {
@@ -269,11 +276,13 @@ public sealed class ChatRoom(
                 ? await PushOrGiveBackAsync(pushed, () => publisher.PublishAsync(stream, stored, _ => Task.FromResult(stored.Sequence), cancellationToken))
                 : stored;
         }
-        catch (Exception e) when (clientMessageId is not null && e is not RefusedException)
+        catch (Exception) when (claimed)
         {
-            // Stored but not pushed (the backplane's PUBLISH failed), or not stored at all: the claim goes back, so the
-            // client's retry can push it. Were Redis unreachable for this too, the line stays unpushed: watchers find it
-            // by its sequence gap (CatchUp), as for any push lost.
+            // Stored and claimed, but the backplane's PUBLISH failed: the claim goes back, so the client's retry can push it.
+            // A failure before the script's answer (its call timed out, say after it answered "sent before") gives nothing
+            // back: the claim may be another push's, one that went out, and the next retry would push the line again.
+            // A line left claimed but unpushed so (or because Redis was unreachable for giving the claim back) is found by
+            // watchers by its sequence gap (CatchUp), as any push lost.
             await GiveBackAsync(pushed);
             throw;
         }
@@ -305,8 +314,10 @@ public sealed class ChatRoom(
         }
     }
 
+    /// <param name="claimed">Called when the script stored the line and claimed its push (with a client message id), before the PUBLISH.</param>
     private Task<ChatMessage> PublishAsync(
-        string channel, ChatUser sender, ChatMessage message, RedisKey sent, RedisKey pushed, long sentTtlMs, CancellationToken cancellationToken) =>
+        string channel, ChatUser sender, ChatMessage message, RedisKey sent, RedisKey pushed, long sentTtlMs, Action claimed,
+        CancellationToken cancellationToken) =>
         publisher.PublishAsync(LiveStream.Channel(channel), message, async onStream =>
         {
             var stream = LiveStream.Channel(channel);
@@ -321,6 +332,10 @@ public sealed class ChatRoom(
                     (long)Options.RateWindow.TotalMilliseconds, Options.RateLimit, onStream.Id, sender.IsAdmin ? "1" : "0", sentTtlMs,
                 ]))!;
             var (outcome, wait) = ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
+            if (outcome > 0 && sentTtlMs > 0)
+            {
+                claimed();
+            }
             return outcome switch
             {
                 -1 => throw new RefusedException("banned", "You are banned from this channel's chat."),

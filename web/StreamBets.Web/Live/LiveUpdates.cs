@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.WebSockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
@@ -31,7 +33,8 @@ public sealed class GatewayAddress(IConfiguration configuration)
 /// stream is caught up, and <see cref="ReloadNeeded"/> lets pages read again what no stream can replay; so it does after
 /// the first connect when pages read before it (their watches and the user's group were joined only then). A "Resync"
 /// from the hub (its Redis backplane back after a loss) has each stream caught up too. If the hub cannot be reached it
-/// keeps trying in the background and reports <see cref="LiveStatus.Offline"/>, so pages can poll meanwhile.
+/// keeps trying in the background and reports <see cref="LiveStatus.Offline"/>, so pages can poll meanwhile. It stops
+/// only when the player's session has ended (see <see cref="TokenForAttemptAsync"/>).
 /// </summary>
 public sealed partial class LiveUpdates : IAsyncDisposable
 {
@@ -79,6 +82,10 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     private int _resyncs;
     private DateTimeOffset _reloadQuietUntil = DateTimeOffset.MinValue;
     private bool _reloadOwed;
+    // The token the last connect attempt carried, and the one Realtime refused (401), which the next attempt must not carry.
+    private volatile string? _tokenSent;
+    private string? _tokenRefused;
+    private volatile bool _sessionEnded;
 
     public LiveUpdates(GatewayAddress gateway, UserSession session, TimeProvider time, ILogger<LiveUpdates> logger)
         : this(gateway, session, time, Random.Shared, logger)
@@ -245,7 +252,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                 // Called on every (re)connect, so a reconnect always carries a fresh token; anonymous visitors send none.
                 // A token that expired while Users could not refresh it throws instead: the attempt fails (the page shows
                 // no "Live") and is tried again later. Sent, the hub would refuse it, or once took the player as anonymous.
-                options.AccessTokenProvider = () => _session.AccessTokenAsync(_stopping.Token);
+                options.AccessTokenProvider = TokenForAttemptAsync;
                 // An anonymous visitor's connection is counted against this front end's budget, not its one address's.
                 if (_gateway.FrontEndKey is { } key)
                 {
@@ -279,6 +286,10 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         connection.Closed += error =>
         {
             SetStatus(LiveStatus.Offline);
+            if (_sessionEnded)
+            {
+                return Task.CompletedTask; // the page signs the player out
+            }
             _ = KeepTryingAsync(afterOutage: true);
             return Task.CompletedTask;
         };
@@ -295,7 +306,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
         {
             return;
         }
-        while (!_stopping.IsCancellationRequested && _connection is { State: HubConnectionState.Disconnected } connection)
+        while (!_stopping.IsCancellationRequested && !_sessionEnded && _connection is { State: HubConnectionState.Disconnected } connection)
         {
             try
             {
@@ -316,13 +327,64 @@ public sealed partial class LiveUpdates : IAsyncDisposable
                 LogUnavailable(_logger, _gateway.HubUri, e.Message);
                 SetStatus(LiveStatus.Offline);
                 afterOutage = true;
+                AttemptFailed(e);
             }
-            if (!await WaitAsync(Spread(RetryStartWait)))
+            if (_sessionEnded || !await WaitAsync(Spread(RetryStartWait)))
             {
                 return;
             }
         }
     }
+
+    /// <summary>
+    /// The token for a connect or reconnect attempt. Realtime refusing the last one (401) before its expiry means its
+    /// session was likely revoked elsewhere (a logout on another device, the session time limit, an admin ending every
+    /// session), so the next comes from the session's refused-token path: refreshed at once or, when Users says the
+    /// session is over, <see cref="UserSession.Ended"/> is raised (the page signs the player out) and this attempt fails,
+    /// the last one. Sent again, the refused token would be refused every 5-15 s until it expired.
+    /// </summary>
+    private async Task<string?> TokenForAttemptAsync()
+    {
+        var refused = Interlocked.Exchange(ref _tokenRefused, null);
+        var token = refused is null
+            ? await _session.AccessTokenAsync(_stopping.Token)
+            : await _session.TokenRefusedAsync(refused, _stopping.Token);
+        if (refused is not null && token is null)
+        {
+            _sessionEnded = true;
+            throw new SessionEndedException();
+        }
+        _tokenSent = token;
+        return token;
+    }
+
+    /// <summary>A (re)connect attempt failed: when Realtime refused its token, the next attempt does not carry it again.</summary>
+    private void AttemptFailed(Exception? error)
+    {
+        if (IsTokenRefused(error) && _tokenSent is { } sent)
+        {
+            Volatile.Write(ref _tokenRefused, sent);
+        }
+    }
+
+    /// <summary>
+    /// Realtime answered the attempt 401. The WebSocket client says so only in its message (it has no status code to
+    /// read, and negotiate, which would fail with one, is skipped); an HttpRequestException carries it as a status.
+    /// </summary>
+    private static bool IsTokenRefused(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            if (error is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized }
+                || error is WebSocketException { WebSocketErrorCode: WebSocketError.NotAWebSocket } && error.Message.Contains("'401'", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private sealed class SessionEndedException() : Exception("The player's session has ended: live updates stop until they sign in again.");
 
     /// <summary>A push: raised unless it was applied already.</summary>
     internal void Receive(string name, JsonElement payload) => _events[name](payload, true);
@@ -635,12 +697,17 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     }
 
     /// <summary>
-    /// Never gives up: whatever failed an attempt (no answer, a 401 for a token Realtime refused, a token Users could not
-    /// refresh) may pass, and the page shows "connecting" meanwhile.
+    /// Gives up only when the player's session has ended: whatever else failed an attempt (no answer, a 401 for a token
+    /// Realtime refused, whose next attempt gets a refreshed one, a token Users could not refresh) may pass, and the page
+    /// shows "connecting" meanwhile. <see cref="RetryContext.RetryReason"/> is the last attempt's failure.
     /// </summary>
     private sealed class ForeverRetryPolicy(LiveUpdates live) : IRetryPolicy
     {
-        public TimeSpan? NextRetryDelay(RetryContext context) => live.ReconnectWait((int)Math.Min(context.PreviousRetryCount, int.MaxValue));
+        public TimeSpan? NextRetryDelay(RetryContext context)
+        {
+            live.AttemptFailed(context.RetryReason);
+            return live._sessionEnded ? null : live.ReconnectWait((int)Math.Min(context.PreviousRetryCount, int.MaxValue));
+        }
     }
 
     [LoggerMessage(EventId = 1, EventName = "HubUnavailable", Level = LogLevel.Information, Message = "Live updates unavailable at {Hub}: {Reason}")]
