@@ -166,6 +166,9 @@ public sealed class KycOnfidoTests(OnfidoTestApp app) : IClassFixture<OnfidoTest
     {
         { "a 503", () => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) },
         { "an HTML page", () => new HttpResponseMessage(HttpStatusCode.Created) { Content = new StringContent("<html>maintenance</html>", Encoding.UTF8, "text/html") } },
+        // A proxy's error page naming a charset .NET does not know: reading it as JSON threw, and the player got a 500.
+        { "a 503 page in an unknown charset", () => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
+            { Content = new StringContent("<html>busy</html>") { Headers = { ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("text/html; charset=x-unknown") } } } },
     };
 
     [Theory]

@@ -89,8 +89,18 @@ public sealed partial class OnfidoKycProvider(IHttpClientFactory httpClients, IO
         {
             throw await RefusalAsync(method, path, response, cancellationToken);
         }
-        return await response.Content.ReadFromJsonAsync<T>(OnfidoWebhookEnvelope.Json, cancellationToken)
+        return await ReadJsonAsync<T>(response.Content, cancellationToken)
             ?? throw new HttpRequestException($"Onfido answered an empty body for {path}.");
+    }
+
+    /// <summary>
+    /// A body as the UTF-8 JSON Onfido documents, whatever charset its Content-Type names: ReadFromJsonAsync would throw an
+    /// InvalidOperationException for an unknown one (a proxy's error page), which no caller takes for "no usable answer".
+    /// </summary>
+    private static async Task<T?> ReadJsonAsync<T>(HttpContent content, CancellationToken cancellationToken)
+    {
+        await using var body = await content.ReadAsStreamAsync(cancellationToken);
+        return await JsonSerializer.DeserializeAsync<T>(body, OnfidoWebhookEnvelope.Json, cancellationToken);
     }
 
     /// <summary>
@@ -127,7 +137,7 @@ public sealed partial class OnfidoKycProvider(IHttpClientFactory httpClients, IO
     {
         try
         {
-            return (await response.Content.ReadFromJsonAsync<OnfidoErrorBody>(OnfidoWebhookEnvelope.Json, cancellationToken))?.Error;
+            return (await ReadJsonAsync<OnfidoErrorBody>(response.Content, cancellationToken))?.Error;
         }
         catch (Exception e) when (e is JsonException or NotSupportedException)
         {
