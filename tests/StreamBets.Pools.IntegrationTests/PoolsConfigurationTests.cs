@@ -482,6 +482,26 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         }
     }
 
+    [Fact]
+    public async Task A_template_with_an_invalid_id_is_refused_at_once_even_while_another_save_holds_the_turn()
+    {
+        using var admin = app.Admin();
+        await using var holder = new Npgsql.NpgsqlConnection(app.ConnectionString + ";Pooling=false"); // closing it ends the session, and its lock
+        await holder.OpenAsync();
+        await using (var hold = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_lock({ConfigAndTemplateSaves.LockClass}, 0)", holder))
+        {
+            await hold.ExecuteNonQueryAsync(); // another admin's save in progress, for as long as this test needs
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var response = await admin.PutAsJsonAsync("/api/pools/admin/templates/Not_A_Slug", new { title = "", outcomes = new[] { "A" }, bettingWindowSeconds = 5 });
+
+        // A 400 naming every broken rule, not "another save in progress, try again" after the 5 s wait: no retry mends it.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["bettingWindowSeconds", "id", "outcomes", "title"], (await response.ProblemAsync()).Errors!.Keys.Order(StringComparer.Ordinal));
+        Assert.True(clock.Elapsed < ConfigAndTemplateSaves.WaitAtMost, $"The refusal waited {clock.Elapsed.TotalSeconds:F1} s for the save turn.");
+    }
+
     // An insert too: no configuration is stored until the first change away from the defaults.
     private Task<WritePause> PauseConfigWriteAsync() => app.PauseWritesAsync("documents", "NEW.collection = 'config'", "INSERT OR UPDATE");
 

@@ -201,9 +201,17 @@ public static partial class PoolsAdminApi
         NpgsqlDataSource db, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
+        var asked = new PoolTemplate(request.Title, request.Outcomes ?? [], request.BettingWindowSeconds, request.MinStakeMinor, request.MaxStakeMinor);
         if (!PoolTemplates.IsValidId(id))
         {
+            // Refused whatever the configuration, so answered at once, not after waiting for the save turn: the body's
+            // rules under the configuration this replica has in force.
             errors["id"] = [PoolTemplates.IdRule];
+            foreach (var (field, messages) in asked.Problems(settings.InForce ?? new PoolsSettings()))
+            {
+                errors[field] = messages;
+            }
+            return PoolProblems.Invalid(errors);
         }
 
         // A template must make a valid pool: the same rules, with the stored configuration's stakes and rake where it
@@ -215,7 +223,6 @@ public static partial class PoolsAdminApi
             return AnotherSaveInProgress();
         }
         var config = (await settings.ReadAsync(cancellationToken)).Settings;
-        var asked = new PoolTemplate(request.Title, request.Outcomes ?? [], request.BettingWindowSeconds, request.MinStakeMinor, request.MaxStakeMinor);
         foreach (var (field, messages) in asked.Problems(config))
         {
             errors[field] = messages;
