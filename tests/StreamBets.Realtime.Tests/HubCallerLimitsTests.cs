@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Realtime.Hubs;
 using StreamBets.Testing;
@@ -72,6 +73,40 @@ public sealed class HubCallerLimitsTests(RealtimeStack stack)
             // Another viewer of the same front end: connected despite the network cap of 1, with a budget of its own.
             await using var second = await LiveClient.ConnectAsync(url, token: null, frontEnd);
             Assert.Empty(await second.InvokeAsync<List<JsonElement>>("CatchUp", $"pool:{Guid.NewGuid()}", 0L));
+        }
+    }
+
+    [Fact]
+    public async Task Calls_of_server_sent_events_connections_at_the_cap_are_not_counted_as_connections()
+    {
+        var (replica, _, url) = stack.StartSpareReplica(new() { ["Realtime:MaxConnectionsPerUser"] = "2" });
+        await using (replica)
+        {
+            var token = RealtimeStack.Token(Guid.NewGuid());
+            // Over server-sent events each call is a POST of its own beside the stream: the cap counts the streams only.
+            var connections = new List<HubConnection>();
+            try
+            {
+                for (var i = 0; i < 2; i++)
+                {
+                    var connection = new HubConnectionBuilder()
+                        .WithUrl($"{url}/hubs/live?access_token={Uri.EscapeDataString(token)}",
+                            options => options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.ServerSentEvents)
+                        .Build();
+                    connections.Add(connection);
+                    await connection.StartAsync();
+                }
+
+                Assert.Empty(await connections[0].InvokeAsync<List<JsonElement>>("CatchUp", $"pool:{Guid.NewGuid()}", 0L));
+                Assert.Empty(await connections[1].InvokeAsync<List<JsonElement>>("CatchUp", $"pool:{Guid.NewGuid()}", 0L));
+            }
+            finally
+            {
+                foreach (var connection in connections)
+                {
+                    await connection.DisposeAsync();
+                }
+            }
         }
     }
 

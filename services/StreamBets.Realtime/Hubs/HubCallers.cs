@@ -194,8 +194,9 @@ public static class ConnectionCaps
 {
     public static void UseConnectionCaps(this WebApplication app, string hubPath) => app.Use(async (context, next) =>
     {
-        // The transport request only (a WebSocket lasts as long as its connection); negotiate opens nothing.
-        if (context.Request.Path != hubPath && context.Request.Path != hubPath + "/")
+        // The transport request only (a WebSocket or an event stream lasts as long as its connection, a long poll while
+        // it waits); negotiate opens nothing, nor do the POSTs that carry a server-sent-events or long-polling client's calls.
+        if ((context.Request.Path != hubPath && context.Request.Path != hubPath + "/") || !HttpMethods.IsGet(context.Request.Method))
         {
             await next(context);
             return;
