@@ -151,8 +151,7 @@ public sealed class ChatTests(RealtimeStack stack)
         var channel = TestEvents.NewChannel();
         await using var watcher = await stack.ConnectAsync(toHostB: true);
         await watcher.InvokeAsync("WatchChannel", channel);
-        var publisher = ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, new HubFailingOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>()));
-        var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, publisher);
+        var chat = ChatOver(new HubFailingOnce(HubContext));
         var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false);
         var clientMessageId = Guid.NewGuid();
 
@@ -173,9 +172,8 @@ public sealed class ChatTests(RealtimeStack stack)
             var channel = TestEvents.NewChannel();
             await using var watcher = await stack.ConnectAsync(toHostB: true);
             await watcher.InvokeAsync("WatchChannel", channel);
-            var publisher = ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, new HubFailingOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>()));
-            var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, publisher);
-            var (sender, admin) = (new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false), new ChatUser(Guid.NewGuid(), "Admin", IsAdmin: true));
+            var chat = ChatOver(new HubFailingOnce(HubContext));
+            var (sender, admin) = SenderAndAdmin();
             var clientMessageId = Guid.NewGuid();
 
             await Assert.ThrowsAsync<RedisConnectionException>(() => chat.SendAsync(channel, sender, "spam link", CancellationToken.None, clientMessageId));
@@ -204,8 +202,8 @@ public sealed class ChatTests(RealtimeStack stack)
         var channel = TestEvents.NewChannel();
         await using var watcher = await stack.ConnectAsync(toHostB: true);
         await watcher.InvokeAsync("WatchChannel", channel);
-        var held = new HubHeldOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>());
-        var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, held));
+        var held = new HubHeldOnce(HubContext);
+        var chat = ChatOver(held);
         // The retry runs on another replica, as the client's reconnect may land there.
         var otherReplica = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA);
         var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false);
@@ -263,9 +261,8 @@ public sealed class ChatTests(RealtimeStack stack)
         var channel = TestEvents.NewChannel();
         await using var watcher = await stack.ConnectAsync(toHostB: true);
         await watcher.InvokeAsync("WatchChannel", channel);
-        var publisher = ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, new HubFailingOnce(stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>()));
-        var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, publisher);
-        var (sender, admin) = (new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false), new ChatUser(Guid.NewGuid(), "Admin", IsAdmin: true));
+        var chat = ChatOver(new HubFailingOnce(HubContext));
+        var (sender, admin) = SenderAndAdmin();
         var clientMessageId = Guid.NewGuid();
 
         await Assert.ThrowsAsync<RedisConnectionException>(() => chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId));
@@ -387,4 +384,13 @@ public sealed class ChatTests(RealtimeStack stack)
             }
         }
     }
+
+    private IHubContext<LiveHub> HubContext => stack.ServicesA.GetRequiredService<IHubContext<LiveHub>>();
+
+    /// <summary>A chat room on replica A whose backplane is <paramref name="hub"/> (a first publish failing or held).</summary>
+    private ChatRoom ChatOver(HubFirstPublishReplaced hub) =>
+        ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, hub));
+
+    private static (ChatUser Sender, ChatUser Admin) SenderAndAdmin() =>
+        (new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false), new ChatUser(Guid.NewGuid(), "Admin", IsAdmin: true));
 }
