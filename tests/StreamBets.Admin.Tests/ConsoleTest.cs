@@ -177,7 +177,8 @@ public abstract class ConsoleTest : IAsyncLifetime
         public override Task<AuthenticationState> GetAuthenticationStateAsync() => Task.FromResult(new AuthenticationState(user));
     }
 
-    private sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory
+    /// <summary>HTTP clients of the console that all go to <paramref name="gateway"/>.</summary>
+    protected sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory
     {
         public HttpClient CreateClient(string name) => new(gateway, disposeHandler: false) { BaseAddress = new Uri("http://gateway") };
     }

@@ -67,8 +67,4 @@ public sealed class GatewayLogPrivacyTests : ConsoleTest
         }
     }
 
-    private sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory
-    {
-        public HttpClient CreateClient(string name) => new(gateway, disposeHandler: false) { BaseAddress = new Uri("http://gateway") };
-    }
 }

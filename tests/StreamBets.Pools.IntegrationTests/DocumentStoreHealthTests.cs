@@ -16,7 +16,6 @@ namespace StreamBets.Pools.IntegrationTests;
 /// </summary>
 public sealed class DocumentStoreHealthTests(DocumentStoreHealthTests.App app) : IClassFixture<DocumentStoreHealthTests.App>
 {
-    private static readonly SettingsJson Defaults = new(500, 100, 100_000, true, 24);
 
     [Fact]
     public async Task A_replica_started_while_the_document_store_fails_is_degraded_until_it_has_read_its_configuration()
@@ -78,14 +77,14 @@ public sealed class DocumentStoreHealthTests(DocumentStoreHealthTests.App app) :
         using var admin = app.Admin();
         await HealthyAsync(probe);
         // Values other than those in force, so the document is written (a PUT of the values in force writes nothing).
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
 
         await app.ExecuteAsync("""UPDATE documents SET body = '{"defaultRakeBasisPoints": 6000}' WHERE collection = 'config' AND id = 'pools'""");
         app.Clock.Advance(TimeSpan.FromSeconds(6));
 
         Assert.True(await PoolsApp.EventuallyAsync(async () => await HealthAsync(probe) == (HttpStatusCode.OK, "Degraded"), TimeSpan.FromSeconds(30)),
             $"/health answered {await HealthAsync(probe)} while the stored configuration was invalid.");
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults)).StatusCode);
         await HealthyAsync(probe);
     }
 

@@ -12,7 +12,6 @@ public sealed class PoolCreationIdempotencyTests(PoolsApp app) : IClassFixture<P
     // The headers' names are the contract clients rely on (docs/pools.md), so they are spelt out here.
     private const string KeyHeader = "Idempotency-Key";
     private const string ReplayedHeader = "Idempotent-Replayed";
-    private static readonly SettingsJson Defaults = new(500, 100, 100_000, true, 24);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -20,7 +19,7 @@ public sealed class PoolCreationIdempotencyTests(PoolsApp app) : IClassFixture<P
     public async Task DisposeAsync()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults)).StatusCode);
     }
 
     [Theory]
@@ -129,7 +128,7 @@ public sealed class PoolCreationIdempotencyTests(PoolsApp app) : IClassFixture<P
     private async Task UseOneActivePoolPerChannelAsync(bool on)
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { OneActivePoolPerChannel = on })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { OneActivePoolPerChannel = on })).StatusCode);
     }
 
     /// <summary>One pool on the channel, and one PoolCreated and one PoolOpened written for it.</summary>

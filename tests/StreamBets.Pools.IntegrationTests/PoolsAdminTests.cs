@@ -4,7 +4,11 @@ using StreamBets.Testing;
 
 namespace StreamBets.Pools.IntegrationTests;
 
-public sealed record SettingsJson(int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours);
+public sealed record SettingsJson(int DefaultRakeBasisPoints, long DefaultMinStakeMinor, long DefaultMaxStakeMinor, bool OneActivePoolPerChannel, int AutoCancelAfterHours)
+{
+    /// <summary>The configuration a fresh Pools has (PoolsSettings' defaults), which tests put back.</summary>
+    public static readonly SettingsJson Defaults = new(500, 100, 100_000, true, 24);
+}
 
 public sealed record ChangeJson(long Id, DateTimeOffset ChangedAt, Guid AdminId, string AdminName, string Action, string Subject, System.Text.Json.JsonElement Details);
 
@@ -15,7 +19,6 @@ public sealed record TemplateJson(string Id, string Title, string[] Outcomes, in
 /// <summary>Dynamic configuration and templates: admins change them over REST and the next pool follows, without a restart.</summary>
 public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAsyncLifetime
 {
-    private static readonly SettingsJson Defaults = new(500, 100, 100_000, true, 24);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -23,7 +26,7 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     public async Task DisposeAsync()
     {
         using var admin = app.Admin();
-        await admin.PutConfigAsync(Defaults);
+        await admin.PutConfigAsync(SettingsJson.Defaults);
     }
 
     [Fact]
@@ -31,9 +34,9 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     {
         var adminId = Guid.NewGuid();
         using var admin = app.ClientFor(adminId, "admin");
-        Assert.Equal(Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+        Assert.Equal(SettingsJson.Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
 
-        var put = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250, DefaultMinStakeMinor = 50, DefaultMaxStakeMinor = 5_000 });
+        var put = await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250, DefaultMinStakeMinor = 50, DefaultMaxStakeMinor = 5_000 });
         var pool = await admin.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
 
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
@@ -52,7 +55,7 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
     {
         using var admin = app.Admin();
         var channel = Requests.NewChannel();
-        await admin.PutConfigAsync(Defaults with { OneActivePoolPerChannel = false });
+        await admin.PutConfigAsync(SettingsJson.Defaults with { OneActivePoolPerChannel = false });
 
         await admin.CreatePoolAsync(Requests.Pool(channel));
         var second = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(channel));
@@ -80,7 +83,7 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         Assert.Equal(
             ["autoCancelAfterHours", "defaultMaxStakeMinor", "defaultMinStakeMinor", "defaultRakeBasisPoints", "version"],
             (await response.ProblemAsync()).Errors!.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+        Assert.Equal(SettingsJson.Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
     }
 
     [Fact]
@@ -259,19 +262,19 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         var readByBoth = await first.ConfigVersionAsync();
         Assert.Equal(readByBoth, await second.ConfigVersionAsync());
 
-        var secondSave = await second.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 }, readByBoth);
-        var staleSave = await first.PutConfigAsync(Defaults with { DefaultMaxStakeMinor = 50_000 }, readByBoth);
+        var secondSave = await second.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250 }, readByBoth);
+        var staleSave = await first.PutConfigAsync(SettingsJson.Defaults with { DefaultMaxStakeMinor = 50_000 }, readByBoth);
 
         Assert.Equal(HttpStatusCode.OK, secondSave.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, staleSave.StatusCode);
         Assert.Equal("https://streambets.dev/problems/config-changed", (await staleSave.ProblemAsync()).Type);
-        Assert.Equal(Defaults with { DefaultRakeBasisPoints = 250 }, await first.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+        Assert.Equal(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250 }, await first.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
         var changes = (await first.GetFromJsonAsync<ChangePageJson>("/api/pools/admin/changes?limit=100"))!.Items;
         Assert.Contains(changes, c => c.AdminId == secondId);
         Assert.DoesNotContain(changes, c => c.AdminId == firstId);
 
         // Read again, the first admin's change applies on top of the second's.
-        var reread = await first.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250, DefaultMaxStakeMinor = 50_000 });
+        var reread = await first.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250, DefaultMaxStakeMinor = 50_000 });
         Assert.Equal(HttpStatusCode.OK, reread.StatusCode);
     }
 
@@ -284,9 +287,9 @@ public sealed class PoolsAdminTests(PoolsApp app) : IClassFixture<PoolsApp>, IAs
         HttpResponseMessage failed;
         await using (await RefuseHistoryAsync("pools"))
         {
-            failed = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, version);
+            failed = await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 300 }, version);
         }
-        var retried = await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, version);
+        var retried = await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 300 }, version);
 
         Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
         Assert.Equal(HttpStatusCode.OK, retried.StatusCode);

@@ -12,7 +12,6 @@ namespace StreamBets.Pools.IntegrationTests;
 /// </summary>
 public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsApp>, IAsyncLifetime
 {
-    private static readonly SettingsJson Defaults = new(500, 100, 100_000, true, 24);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -20,19 +19,19 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     public async Task DisposeAsync()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults)).StatusCode);
     }
 
     [Fact]
     public async Task Lowering_auto_cancel_leaves_pools_already_locked_to_the_term_they_were_created_with()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { AutoCancelAfterHours = 72 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { AutoCancelAfterHours = 72 })).StatusCode);
         var pool = await admin.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
         Assert.Equal(HttpStatusCode.OK, (await admin.ActAsync(pool.Id, "lock")).StatusCode);
         app.Clock.Advance(TimeSpan.FromHours(30)); // waiting for tomorrow's result
 
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { AutoCancelAfterHours = 24 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { AutoCancelAfterHours = 24 })).StatusCode);
         await Task.Delay(2500); // a few sweeps under the new setting
 
         Assert.Equal("locked", (await admin.GetPoolAsync(pool.Id)).State);
@@ -49,7 +48,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         await admin.ActAsync(pool.Id, "lock");
         await app.ExecuteAsync($"UPDATE pools SET auto_cancel_after = NULL, abandons_at = NULL WHERE id = '{pool.Id}'");
 
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { AutoCancelAfterHours = 2 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { AutoCancelAfterHours = 2 })).StatusCode);
         app.Clock.Advance(TimeSpan.FromHours(2));
 
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await admin.GetPoolAsync(pool.Id)).State == "cancelled"));
@@ -59,9 +58,9 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     public async Task A_pool_locked_by_a_replica_that_writes_no_deadline_cancels_after_its_own_term()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { AutoCancelAfterHours = 2 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { AutoCancelAfterHours = 2 })).StatusCode);
         var pool = await admin.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.ActAsync(pool.Id, "lock")).StatusCode);
         // Locked by a replica still running the code before schema 012, during a rolling deploy: it keeps the term the
         // pool was created with, but writes no abandons_at.
@@ -78,7 +77,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     public async Task A_configuration_change_that_leaves_out_fields_is_refused_naming_each_and_changes_nothing()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { AutoCancelAfterHours = 72 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { AutoCancelAfterHours = 72 })).StatusCode);
 
         var rakeOnly = await admin.PutConfigAsync(new { defaultRakeBasisPoints = 400 });
 
@@ -86,15 +85,15 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         Assert.Equal(
             ["autoCancelAfterHours", "defaultMaxStakeMinor", "defaultMinStakeMinor", "oneActivePoolPerChannel"],
             (await rakeOnly.ProblemAsync()).Errors!.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(Defaults with { AutoCancelAfterHours = 72 }, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+        Assert.Equal(SettingsJson.Defaults with { AutoCancelAfterHours = 72 }, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
     }
 
     [Fact]
     public async Task A_stored_configuration_that_breaks_the_rules_is_ignored_for_the_last_valid_one()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
-        await StoreAroundTheApiAsync(Defaults with { DefaultRakeBasisPoints = 6000, AutoCancelAfterHours = 0 });
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
+        await StoreAroundTheApiAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 6000, AutoCancelAfterHours = 0 });
         app.Clock.Advance(TimeSpan.FromSeconds(6)); // past the cache
 
         var response = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel()));
@@ -108,7 +107,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     {
         using var admin = app.Admin();
 
-        var response = await admin.PutConfigAsync(Defaults with { AutoCancelAfterHours = int.MaxValue });
+        var response = await admin.PutConfigAsync(SettingsJson.Defaults with { AutoCancelAfterHours = int.MaxValue });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(["autoCancelAfterHours"], (await response.ProblemAsync()).Errors!.Keys);
@@ -118,8 +117,8 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     public async Task A_stored_auto_cancel_term_too_long_for_any_clock_is_ignored_for_the_last_valid_configuration()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
-        await StoreAroundTheApiAsync(Defaults with { DefaultRakeBasisPoints = 400, AutoCancelAfterHours = int.MaxValue });
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
+        await StoreAroundTheApiAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 400, AutoCancelAfterHours = int.MaxValue });
         app.Clock.Advance(TimeSpan.FromSeconds(6)); // past the cache
 
         var response = await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel()));
@@ -132,9 +131,9 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
     public async Task Admins_read_an_invalid_stored_configuration_as_the_one_in_force_flagged_invalid_and_can_replace_it()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
         await admin.PostAsJsonAsync("/api/pools", Requests.Pool(Requests.NewChannel())); // in force on this replica
-        await StoreAroundTheApiAsync(Defaults with { DefaultRakeBasisPoints = 6000 });
+        await StoreAroundTheApiAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 6000 });
 
         var read = await admin.GetFromJsonAsync<ConfigReadJson>("/api/pools/admin/config");
 
@@ -142,7 +141,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         Assert.Equal(250, read.DefaultRakeBasisPoints);
         Assert.True(read.StoredConfigInvalid);
         Assert.Equal(["defaultRakeBasisPoints"], read.StoredConfigProblems!.Keys);
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, read.Version)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 300 }, read.Version)).StatusCode);
         var fixedRead = await admin.GetFromJsonAsync<ConfigReadJson>("/api/pools/admin/config");
         Assert.Equal(300, fixedRead!.DefaultRakeBasisPoints);
         Assert.False(fixedRead.StoredConfigInvalid);
@@ -162,15 +161,15 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         var config = (await read.Content.ReadFromJsonAsync<ConfigReadJson>())!;
         Assert.True(config.StoredConfigInvalid);
 
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 300 }, config.Version)).StatusCode);
-        Assert.Equal(Defaults with { DefaultRakeBasisPoints = 300 }, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 300 }, config.Version)).StatusCode);
+        Assert.Equal(SettingsJson.Defaults with { DefaultRakeBasisPoints = 300 }, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
     }
 
     [Fact]
     public async Task While_the_document_store_fails_pools_open_and_cancel_with_the_last_settings_read()
     {
         using var admin = app.Admin();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 250 })).StatusCode);
         var locked = await admin.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
         await admin.ActAsync(locked.Id, "lock");
         await app.ExecuteAsync("ALTER TABLE documents RENAME TO documents_unavailable");
@@ -201,13 +200,13 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
             new { title = "Quick one?", outcomes = new[] { "Yes", "No" }, bettingWindowSeconds = 60, maxStakeMinor = 2_000 })).StatusCode);
         try
         {
-            var response = await admin.PutConfigAsync(Defaults with { DefaultMinStakeMinor = 5_000 });
+            var response = await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultMinStakeMinor = 5_000 });
 
             Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
             var problem = await response.ProblemAsync();
             Assert.Equal("https://streambets.dev/problems/config-breaks-templates", problem.Type);
             Assert.Equal([$"templates[{id}].maxStakeMinor"], problem.Errors!.Keys);
-            Assert.Equal(Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+            Assert.Equal(SettingsJson.Defaults, await admin.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
         }
         finally
         {
@@ -227,7 +226,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
             """);
         try
         {
-            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
         }
         finally
         {
@@ -243,7 +242,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         await app.ExecuteAsync($$"""INSERT INTO documents (collection, id, body) VALUES ('templates', '{{id}}', '{"title": 42, "outcomes": "Yes"}')""");
         try
         {
-            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
         }
         finally
         {
@@ -349,9 +348,9 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
         try
         {
             var staleVersion = await admin.ConfigVersionAsync();
-            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 400 })).StatusCode);
 
-            var response = await admin.PutConfigAsync(Defaults with { DefaultMinStakeMinor = 5_000 }, staleVersion);
+            var response = await admin.PutConfigAsync(SettingsJson.Defaults with { DefaultMinStakeMinor = 5_000 }, staleVersion);
 
             Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
             Assert.Equal("https://streambets.dev/problems/config-changed", (await response.ProblemAsync()).Type);
@@ -395,7 +394,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
             await using (var pause = await PauseConfigWriteAsync())
             {
                 // The change has found no template it breaks and is writing when the other admin saves one it would break.
-                var configSaving = first.PutConfigAsync(Defaults with { DefaultMinStakeMinor = 5_000 });
+                var configSaving = first.PutConfigAsync(SettingsJson.Defaults with { DefaultMinStakeMinor = 5_000 });
                 await pause.HeldAsync(configSaving);
                 Assert.False(configSaving.IsCompleted);
                 var templateSaving = second.PutAsJsonAsync($"/api/pools/admin/templates/{id}", TemplateWithMaxStake(2_000));
@@ -431,7 +430,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
                 var templateSaving = first.PutAsJsonAsync($"/api/pools/admin/templates/{id}", TemplateWithMaxStake(2_000));
                 await pause.HeldAsync(templateSaving);
                 Assert.False(templateSaving.IsCompleted);
-                var configSaving = second.PutConfigAsync(Defaults with { DefaultMinStakeMinor = 5_000 });
+                var configSaving = second.PutConfigAsync(SettingsJson.Defaults with { DefaultMinStakeMinor = 5_000 });
                 await WaitingForItsTurnOrDoneAsync(configSaving);
                 await pause.ReleaseAsync();
                 (templateSave, configSave) = (await templateSaving, await configSaving);
@@ -442,7 +441,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
             var problem = await configSave.ProblemAsync();
             Assert.Equal("https://streambets.dev/problems/config-breaks-templates", problem.Type);
             Assert.Equal([$"templates[{id}].maxStakeMinor"], problem.Errors!.Keys);
-            Assert.Equal(Defaults, await first.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
+            Assert.Equal(SettingsJson.Defaults, await first.GetFromJsonAsync<SettingsJson>("/api/pools/admin/config"));
         }
         finally
         {
@@ -461,7 +460,7 @@ public sealed class PoolsConfigurationTests(PoolsApp app) : IClassFixture<PoolsA
             HttpResponseMessage configSave, templateSave;
             await using (var pause = await PauseConfigWriteAsync())
             {
-                var configSaving = first.PutConfigAsync(Defaults with { DefaultRakeBasisPoints = 400 });
+                var configSaving = first.PutConfigAsync(SettingsJson.Defaults with { DefaultRakeBasisPoints = 400 });
                 await pause.HeldAsync(configSaving);
                 Assert.False(configSaving.IsCompleted);
                 templateSave = await second.PutAsJsonAsync($"/api/pools/admin/templates/{id}", TemplateWithMaxStake(50_000));

@@ -22,9 +22,9 @@ public sealed class PayoutPropertyTests(SettlementStack stack)
     private const int Cases = 30;
     private const int DefaultSeed = 20_260_512;
 
-    // The most one ledger leg moves (Users' LedgerTransfer.MaxLegAmountMinor), so the most a bet can stake. A huge pool
-    // goes well past it: its payouts and rake then go in several legs of one transfer.
-    private const long MaxTransferMinor = 1_000_000_000_000_000;
+    // The most one ledger leg moves, so the most a bet can stake. A huge pool goes well past it: its payouts and rake
+    // then go in several legs of one transfer.
+    private const long MaxTransferMinor = StreamBets.Users.Ledger.LedgerTransfer.MaxLegAmountMinor;
 
     private enum Finish { SingleWinner, RakeCappedByLosers, DeadHeat, NobodyOnWinner, SingleSided, CancelledOpen, CancelledLocked }
 
