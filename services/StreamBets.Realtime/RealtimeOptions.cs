@@ -81,6 +81,9 @@ public sealed class RealtimeOptions
 
     public int MaxWatches(Hubs.Caller caller) => caller.Network ? MaxWatchesPerAnonymousNetwork : MaxWatchesPerUser;
 
+    public (int Burst, double PerSecond) ReadCalls(Hubs.Caller caller) =>
+        caller.Network ? (AnonymousReadCallBurst, AnonymousReadCallsPerSecond) : (ReadCallBurst, ReadCallsPerSecond);
+
     public ChatOptions Chat { get; } = new();
 }
 

@@ -72,7 +72,7 @@ public sealed partial class BetBatchPipeline(
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Logged here, inside the batch's span, so the log carries the batch's trace id; the caller fails the answers.
-            RecordFailure(activity, e);
+            activity.RecordFailure(e);
             LogBatchFailed(logger, e, poolId, batch.Count, answered);
             throw;
         }
@@ -337,18 +337,12 @@ public sealed partial class BetBatchPipeline(
         new KeyValuePair<string, object?>("code", bet.Rejection?.Code),
         new KeyValuePair<string, object?>("path", byRecovery ? "recovery" : "live"));
 
-    /// <summary>The span keeps the exception (type, message, stack trace) as an event, and says it failed.</summary>
-    private static void RecordFailure(Activity? activity, Exception e)
-    {
-        activity?.AddException(e);
-        activity?.SetStatus(ActivityStatusCode.Error, e.Message);
-    }
 
     /// <summary>A step failed and the batch went on without it: marked in <paramref name="activity"/> (the span the step
     /// ran in) and logged while that span is current.</summary>
     private void StepFailed(Activity? activity, Exception e, string step, Guid poolId, int count)
     {
-        RecordFailure(activity, e);
+        activity.RecordFailure(e);
         LogStepFailed(logger, e, step, poolId, count);
     }
 

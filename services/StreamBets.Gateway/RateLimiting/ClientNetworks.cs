@@ -31,9 +31,9 @@ public sealed class ClientNetworks(IConfiguration configuration)
 {
     /// <summary>
     /// Set on every relayed request to <see cref="ClientNetwork.Site"/>, replacing any copy the client sent; Users reads it
-    /// as a sign-in's source (StreamBets.Users LoginSource.Header, the same name: the services share no gateway code).
+    /// as a sign-in's source, Realtime as a signed-out caller (<see cref="FrontEndVouching.ClientNetworkHeader"/>).
     /// </summary>
-    public const string Header = "X-StreamBets-Client-Network";
+    public const string Header = FrontEndVouching.ClientNetworkHeader;
 
     private readonly byte[]? _frontEndKey = configuration[FrontEndVouching.KeySetting] is { Length: > 0 } key ? Encoding.UTF8.GetBytes(key) : null;
 
@@ -50,7 +50,7 @@ public sealed class ClientNetworks(IConfiguration configuration)
         {
             return Client(browser);
         }
-        var frontEnd = $"front-end:{Unmapped(remote)}";
+        var frontEnd = $"{FrontEndVouching.FrontEndSitePrefix}{Unmapped(remote)}";
         return new(frontEnd, frontEnd, IsFrontEnd: true);
     }
 

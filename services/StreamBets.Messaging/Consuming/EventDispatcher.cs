@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -160,7 +161,7 @@ internal sealed partial class EventDispatcher(
                     }
                     catch (Exception e)
                     {
-                        RecordFailure(activity, e);
+                        activity.RecordFailure(e);
                         throw;
                     }
                 }
@@ -205,7 +206,7 @@ internal sealed partial class EventDispatcher(
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    RecordFailure(activity, e);
+                    activity.RecordFailure(e);
                     // A store that is down is not the event's fault: waiting it out does not count as an attempt, or a
                     // few seconds' outage would dead-letter every event it met (and their writes would never land).
                     if (await IsStoreUnavailableAsync(e, cancellationToken))
@@ -362,12 +363,6 @@ internal sealed partial class EventDispatcher(
         return activity;
     }
 
-    /// <summary>The failed span keeps the exception (type, message, stack trace) as an event, not just its message.</summary>
-    private static void RecordFailure(Activity? activity, Exception e)
-    {
-        activity?.AddException(e);
-        activity?.SetStatus(ActivityStatusCode.Error, e.Message);
-    }
 
     /// <param name="applied">The events the handlers applied; emptied here, so a second copy in the same batch
     /// counts as the duplicate it is.</param>

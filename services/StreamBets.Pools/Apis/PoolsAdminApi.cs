@@ -202,15 +202,19 @@ public static partial class PoolsAdminApi
     {
         var errors = new Dictionary<string, string[]>();
         var asked = new PoolTemplate(request.Title, request.Outcomes ?? [], request.BettingWindowSeconds, request.MinStakeMinor, request.MaxStakeMinor);
+        void AddProblemsUnder(PoolsSettings config)
+        {
+            foreach (var (field, messages) in asked.Problems(config))
+            {
+                errors[field] = messages;
+            }
+        }
         if (!PoolTemplates.IsValidId(id))
         {
             // Refused whatever the configuration, so answered at once, not after waiting for the save turn: the body's
             // rules under the configuration this replica has in force.
             errors["id"] = [PoolTemplates.IdRule];
-            foreach (var (field, messages) in asked.Problems(settings.InForce ?? new PoolsSettings()))
-            {
-                errors[field] = messages;
-            }
+            AddProblemsUnder(settings.InForce ?? new PoolsSettings());
             return PoolProblems.Invalid(errors);
         }
 
@@ -222,11 +226,7 @@ public static partial class PoolsAdminApi
         {
             return AnotherSaveInProgress();
         }
-        var config = (await settings.ReadAsync(cancellationToken)).Settings;
-        foreach (var (field, messages) in asked.Problems(config))
-        {
-            errors[field] = messages;
-        }
+        AddProblemsUnder((await settings.ReadAsync(cancellationToken)).Settings);
 
         if (errors.Count > 0)
         {

@@ -26,7 +26,7 @@ internal static class Extensions
         builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
         builder.AddRedisFallbackHealthCheck();
         builder.AddDocumentStore(defaultDatabase: "streambets_pools");
-        // The document store's health is what the replica can do with it: no configuration in force is Unhealthy.
+        // The document store's health is what the replica can do with it: Degraded without a usable configuration.
         builder.Services.AddHealthChecks().AddCheck<PoolsSettingsHealthCheck>(PoolsSettingsHealthCheck.Name);
 
         // Events: every transition goes to the outbox with its state change; BetsPlaced feeds the live totals, BetsSettled the

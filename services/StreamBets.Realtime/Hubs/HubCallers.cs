@@ -41,11 +41,11 @@ public readonly record struct Caller(string Key, bool SignedIn, bool Network = f
 /// </summary>
 public sealed class HubCallers : IDisposable
 {
-    /// <summary>The gateway's header naming the client's site (StreamBets.Gateway ClientNetworks.Header, the same name: no shared code).</summary>
-    public const string ClientNetworkHeader = "X-StreamBets-Client-Network";
+    /// <inheritdoc cref="FrontEndVouching.ClientNetworkHeader"/>
+    public const string ClientNetworkHeader = FrontEndVouching.ClientNetworkHeader;
 
-    /// <summary>How the gateway names a vouched front end's own site (StreamBets.Gateway ClientNetworks: "front-end:{address}").</summary>
-    public const string FrontEndSitePrefix = "front-end:";
+    /// <inheritdoc cref="FrontEndVouching.FrontEndSitePrefix"/>
+    public const string FrontEndSitePrefix = FrontEndVouching.FrontEndSitePrefix;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Allowance> _callers = new(StringComparer.Ordinal);
@@ -170,10 +170,8 @@ public sealed class HubCallers : IDisposable
     {
         if (!_callers.TryGetValue(caller.Key, out var allowance))
         {
-            var settings = _options.Value;
-            allowance = caller.Network
-                ? new Allowance(new ReadCallBudget(settings.AnonymousReadCallBurst, settings.AnonymousReadCallsPerSecond, _time))
-                : new Allowance(new ReadCallBudget(settings.ReadCallBurst, settings.ReadCallsPerSecond, _time));
+            var (burst, perSecond) = _options.Value.ReadCalls(caller);
+            allowance = new Allowance(new ReadCallBudget(burst, perSecond, _time));
             _callers[caller.Key] = allowance;
         }
         return allowance;

@@ -223,10 +223,7 @@ public sealed class LiveHub(
     {
         if (!callers.TrySpendCall(Caller, out var retryAfter))
         {
-            var settings = options.Value;
-            var (burst, perSecond) = Caller.Network
-                ? (settings.AnonymousReadCallBurst, settings.AnonymousReadCallsPerSecond)
-                : (settings.ReadCallBurst, settings.ReadCallsPerSecond);
+            var (burst, perSecond) = options.Value.ReadCalls(Caller);
             var whose = Caller.Network ? "over all of a network's signed-out connections" : Caller.SignedIn ? "over all of a player's connections" : "on this connection";
             throw new RefusedException("rate-limited",
                 $"Slow down: at most {burst} watch, catch-up, chat, chat history, chat permission and moderation calls at once, then {perSecond:0.#} a second, " +

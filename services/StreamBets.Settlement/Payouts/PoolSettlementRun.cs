@@ -356,8 +356,6 @@ public sealed partial class PoolSettlementRun(
         return refused;
     }
 
-    /// <summary>The most one leg of a ledger transfer carries (Users' <c>LedgerTransfer.MaxLegAmountMinor</c>, 10^15).</summary>
-    private const long MaxLegMinor = 1_000_000_000_000_000;
 
     /// <summary>
     /// One transfer out of the pool's escrow. An amount above what one leg carries (a pool of several bets at the ledger's
@@ -367,9 +365,9 @@ public sealed partial class PoolSettlementRun(
     private static TransferRequest EscrowTransfer(Guid transferId, string reason, string reference, Guid poolId, string to, long amountMinor)
     {
         var transfer = new TransferRequest { TransferId = transferId.ToString(), Reason = reason, Reference = reference };
-        for (var left = amountMinor; left > 0; left -= MaxLegMinor)
+        for (var left = amountMinor; left > 0; left -= LedgerLimits.MaxLegAmountMinor)
         {
-            transfer.Legs.Add(new Leg { FromAccount = EscrowAccount(poolId), ToAccount = to, AmountMinor = Math.Min(left, MaxLegMinor) });
+            transfer.Legs.Add(new Leg { FromAccount = EscrowAccount(poolId), ToAccount = to, AmountMinor = Math.Min(left, LedgerLimits.MaxLegAmountMinor) });
         }
         return transfer;
     }

@@ -11,7 +11,7 @@ public static class LoginSource
     /// Set by the gateway on every request it relays, replacing any copy the client sent, to the client's site: an IPv4
     /// address or an IPv6 /48. Only the gateway reaches this service from outside, so the header can be trusted.
     /// </summary>
-    public const string Header = "X-StreamBets-Client-Network";
+    public const string Header = FrontEndVouching.ClientNetworkHeader;
 
     /// <summary>Sign-ins without the header (a direct call inside the cluster) share this one source per email.</summary>
     public const string Unknown = "unknown";

@@ -27,13 +27,10 @@ public sealed class LedgerTransfer
 {
     public const int MaxReasonLength = 64;
     public const int MaxReferenceLength = 128;
-    public const int MaxLegs = 256;
+    public const int MaxLegs = StreamBets.Contracts.Wallet.LedgerLimits.MaxLegs;
 
-    /// <summary>
-    /// 10^15 minor units (ten trillion in major units) per leg: far above any real movement, and low
-    /// enough that <see cref="MaxLegs"/> legs can never overflow a 64-bit sum.
-    /// </summary>
-    public const long MaxLegAmountMinor = 1_000_000_000_000_000;
+    /// <inheritdoc cref="StreamBets.Contracts.Wallet.LedgerLimits.MaxLegAmountMinor"/>
+    public const long MaxLegAmountMinor = StreamBets.Contracts.Wallet.LedgerLimits.MaxLegAmountMinor;
 
     private LedgerTransfer(Guid transferId, string reason, string? reference, IReadOnlyList<Posting> postings)
     {
