@@ -113,22 +113,43 @@ public sealed class BatchTelemetryTests(BetEngineStack stack)
         var logs = new CollectedLogs();
         using var loggers = LoggerFactory.Create(logging => logging.AddProvider(logs));
         using var spans = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
-        // Pools' answer times out as a TaskCanceledException, which no step expects: the batch fails after its pending write.
-        await using (var batchers = new PoolBatchers(Pipeline(loggers, new PoolsTimingOut()), Options.Create(new BetEngineOptions()), loggers.CreateLogger<PoolBatchers>()))
-        {
-            var answer = batchers.EnqueueAsync(batch[0]);
-            await Assert.ThrowsAsync<TaskCanceledException>(() => answer.WaitAsync(TimeSpan.FromSeconds(30)));
-        }
+        // Every step handles its dependencies' failures; what is left is a defect, here in the code answering the batch.
+        var defect = new InvalidOperationException("A defect in answering the batch (test).");
+        var running = Pipeline(loggers, stack.BetEngine.GetRequiredService<IPoolDirectory>()).RunAsync(pool.Id, batch, _ => throw defect, CancellationToken.None);
+        Assert.Same(defect, await Assert.ThrowsAsync<InvalidOperationException>(() => running.WaitAsync(TimeSpan.FromSeconds(30))));
 
         var span = BatchSpanOf(spans, pool);
         Assert.Equal(ActivityStatusCode.Error, span.Status);
-        Assert.Equal(typeof(TaskCanceledException).FullName, ExceptionTypeIn(span));
+        Assert.Equal(typeof(InvalidOperationException).FullName, ExceptionTypeIn(span));
         var log = Assert.Single(logs.Records, r => r.EventName == "BatchFailed");
-        Assert.Equal((LogLevel.Error, pool.Id, false), (log.Level, log["PoolId"], log["Answered"]));
+        Assert.Equal((LogLevel.Error, pool.Id, true), (log.Level, log["PoolId"], log["Answered"]));
         Assert.Equal(span.TraceId, log.TraceId);
+        Assert.Equal(batch.Length, await stack.BetsOfPoolAsync(pool.Id, "accepted")); // it failed after its commit
+        await stack.AssertLedgerExactAsync();
+    }
 
-        await Recovery.RecoverAsync(TimeSpan.Zero, default); // its bet was written pending: recovery places it
-        Assert.Equal(1, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+    [Fact]
+    public async Task A_dependency_timing_out_as_a_cancellation_leaves_the_batch_pending_for_recovery_instead_of_failing_it()
+    {
+        var (pool, batch) = await StageAsync();
+        var logs = new CollectedLogs();
+        using var loggers = LoggerFactory.Create(logging => logging.AddProvider(logs));
+        // HttpClient-style timeouts surface as TaskCanceledException though nobody cancelled the batch: that is a
+        // dependency failing, so its bets are answered pending (retry with the same key) and recovery decides them.
+        var pools = new PoolsFailingWith(new TaskCanceledException("Pools did not answer in time (test)."));
+        IReadOnlyList<PlacementResult> told = [];
+        await Pipeline(loggers, pools).RunAsync(pool.Id, batch, answers => told = answers, CancellationToken.None);
+
+        Assert.Equal(batch.Length, told.Count);
+        Assert.All(told, answer => Assert.Equal(BetStatus.Pending, answer.Bet?.Status));
+        var log = Assert.Single(logs.Records, r => r.EventName == "BatchStepFailed");
+        Assert.Equal("move stakes or finalize", log["Step"]);
+        Assert.DoesNotContain(logs.Records, r => r.EventName == "BatchFailed");
+        Assert.Equal(0, await stack.BalanceAsync(pool.Escrow)); // nothing moved before the pool's answer
+
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+        Assert.Equal(batch.Length, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
+        Assert.Equal(batch.Sum(b => b.Command.StakeMinor), await stack.BalanceAsync(pool.Escrow));
         await stack.AssertLedgerExactAsync();
     }
 
@@ -170,11 +191,11 @@ public sealed class BatchTelemetryTests(BetEngineStack stack)
     private static object? ExceptionTypeIn(Activity span) =>
         Assert.Single(span.Events, e => e.Name == "exception").Tags.FirstOrDefault(t => t.Key == "exception.type").Value;
 
-    /// <summary>Pools' fresh read never answers in time.</summary>
-    private sealed class PoolsTimingOut : IPoolDirectory
+    /// <summary>Pools' fresh read fails with <paramref name="failure"/>.</summary>
+    private sealed class PoolsFailingWith(Exception failure) : IPoolDirectory
     {
         public Task<PoolSnapshot?> GetFreshAsync(Guid poolId, CancellationToken cancellationToken, TimeSpan? within = null) =>
-            Task.FromException<PoolSnapshot?>(new TaskCanceledException("Pools did not answer in time (test)."));
+            Task.FromException<PoolSnapshot?>(failure);
 
         public Task<PoolSnapshot?> GetAsync(Guid poolId, CancellationToken cancellationToken) => throw new NotSupportedException();
 

@@ -97,7 +97,7 @@ public sealed partial class BetBatchPipeline(
         {
             written = await WritePendingAsync(poolId, batch, cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             StepFailed(activity, e, "write pending", poolId, batch.Count);
             answer(Fill(results, PlacementResult.Refused(Unavailable("The bet database"))));
@@ -113,7 +113,7 @@ public sealed partial class BetBatchPipeline(
             {
                 stored = await store.ReadByKeysAsync(written.NotWritten, cancellationToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 LogReadBackFailed(logger, e, poolId, written.NotWritten.Count);
             }
@@ -159,7 +159,7 @@ public sealed partial class BetBatchPipeline(
             stakesMoved = stopwatch.Elapsed;
             finalized = await finalizer.FinalizeAsync(poolId, known, cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             StepFailed(activity, e, "move stakes or finalize", poolId, decisions.Count);
             if (stakesMoved > TimeSpan.Zero)
@@ -290,7 +290,7 @@ public sealed partial class BetBatchPipeline(
                 }
             }
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             StepFailed(Activity.Current, e, "refund", bets[0].PoolId, bets.Count);
         }
