@@ -239,10 +239,30 @@ public sealed class ConfirmationTests : ConsoleTest
     }
 
     [Fact]
+    public async Task Demoting_a_streamer_with_a_linked_channel_says_it_stays_linked_and_leaves_it_listed_to_unlink()
+    {
+        // Pools keeps a demoted account's links: the operator learns it before confirming, and unlinks from the list.
+        var (page, streamer) = await StreamerWithOneChannelAsync();
+        Gateway.Answer($"PUT /api/users/admin/users/{streamer.Id}/role", () => streamer with { Role = "player" });
+        page.Find("#role").Change("player");
+
+        await ClickSendingNothingAsync(page, () => Button(page, Role, "Change role"));
+
+        Assert.Contains("Their linked channels (twitch:foo) stay linked to them until you Unlink them", page.Find($"{Role} [data-testid=confirm]").TextContent);
+        await page.InvokeAsync(() => Confirmation(page, Role).ClickAsync(new()));
+        Assert.Equal("player", page.Find("[data-testid=account]").GetAttribute("data-role"));
+        Assert.Contains("twitch:foo", page.Find(Channel).TextContent);
+        Assert.Empty(page.FindAll("[data-testid=link-channel]")); // linking stays a streamer's
+        await page.InvokeAsync(() => Button(page, Channel, "Unlink").ClickAsync(new()));
+        await page.InvokeAsync(() => Confirmation(page, Channel).ClickAsync(new()));
+        Assert.Contains($"DELETE /api/pools/admin/channels/twitch/foo?ownerId={streamer.Id}", Gateway.Requests);
+    }
+
+    [Fact]
     public async Task Making_a_player_a_streamer_asks_first_without_ending_their_sessions()
     {
         var player = Person("Bia", "player");
-        var page = await AccountsShowingAsync(player);
+        var page = await AccountOnAccountsAsync(player);
         Gateway.Answer($"PUT /api/users/admin/users/{player.Id}/role", () => player with { Role = "streamer" });
         page.Find("#role").Change("streamer");
 
@@ -337,7 +357,7 @@ public sealed class ConfirmationTests : ConsoleTest
         Gateway.Answer($"/api/pools/admin/channels?ownerId={streamer.Id}",
             () => new[] { new ChannelLink(new PoolChannel("twitch", "foo"), streamer.Id, Guid.NewGuid(), DateTimeOffset.UtcNow) });
         Gateway.Answer("DELETE /api/pools/admin/channels/twitch/foo", () => true);
-        var page = await AccountsShowingAsync(streamer);
+        var page = await AccountOnAccountsAsync(streamer);
         page.WaitForAssertion(() => Assert.Single(page.FindAll(Channel)));
         return (page, streamer);
     }
@@ -345,18 +365,4 @@ public sealed class ConfirmationTests : ConsoleTest
     private static Account Person(string name, string role) =>
         new(Guid.NewGuid(), $"{name.ToLowerInvariant()}@example.com", name, role, 1, "BR", DateTimeOffset.UtcNow);
 
-    /// <summary>The Accounts page showing <paramref name="account"/>, with an empty wallet and no bets.</summary>
-    private async Task<IRenderedComponent<Accounts>> AccountsShowingAsync(Account account)
-    {
-        Gateway.Answer($"/api/users/admin/users?email={account.Email}", () => account);
-        Gateway.Answer($"/api/users/admin/wallets/{account.Id}", () => new WalletBalance(account.Id, 0));
-        Gateway.Answer($"/api/users/admin/wallets/{account.Id}/history", () => new WalletHistoryPage([], null));
-        Gateway.Answer($"/api/bets/users/{account.Id}", () => new BetPage([], null));
-        Gateway.Answer("/api/pools/admin/channels?ownerId=", Array.Empty<ChannelLink>);
-        var page = Bunit.Render<Accounts>();
-        page.Find("#email").Change(account.Email);
-        await page.Find("[data-testid=find-account]").SubmitAsync();
-        page.WaitForAssertion(() => Assert.Equal(account.Role, page.Find("[data-testid=account]").GetAttribute("data-role")));
-        return page;
-    }
 }

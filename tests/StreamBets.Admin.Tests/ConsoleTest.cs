@@ -124,15 +124,23 @@ public abstract class ConsoleTest : IAsyncLifetime
     /// <summary>The Accounts page showing the streamer, with an empty wallet and no bets.</summary>
     protected async Task<IRenderedComponent<Accounts>> StreamerOnAccountsAsync(Account streamer)
     {
-        Gateway.Answer($"/api/users/admin/users?email={streamer.Email}", () => streamer);
-        Gateway.Answer($"/api/users/admin/wallets/{streamer.Id}", () => new WalletBalance(streamer.Id, 0));
-        Gateway.Answer($"/api/users/admin/wallets/{streamer.Id}/history", () => new WalletHistoryPage([], null));
-        Gateway.Answer($"/api/bets/users/{streamer.Id}", () => new BetPage([], null));
+        var page = await AccountOnAccountsAsync(streamer);
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=channels]")));
+        return page;
+    }
+
+    /// <summary>The Accounts page showing <paramref name="account"/>, with an empty wallet, no bets and no channels unless answered otherwise.</summary>
+    protected async Task<IRenderedComponent<Accounts>> AccountOnAccountsAsync(Account account)
+    {
+        Gateway.Answer($"/api/users/admin/users?email={account.Email}", () => account);
+        Gateway.Answer($"/api/users/admin/wallets/{account.Id}", () => new WalletBalance(account.Id, 0));
+        Gateway.Answer($"/api/users/admin/wallets/{account.Id}/history", () => new WalletHistoryPage([], null));
+        Gateway.Answer($"/api/bets/users/{account.Id}", () => new BetPage([], null));
         Gateway.Answer("/api/pools/admin/channels?ownerId=", Array.Empty<ChannelLink>);
         var page = Bunit.Render<Accounts>();
-        page.Find("#email").Change(streamer.Email);
+        page.Find("#email").Change(account.Email);
         await page.Find("[data-testid=find-account]").SubmitAsync();
-        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=channels]")));
+        page.WaitForAssertion(() => Assert.Equal(account.Role, page.Find("[data-testid=account]").GetAttribute("data-role")));
         return page;
     }
 

@@ -25,8 +25,9 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
 
     /// <summary>
     /// A change was sent and no answer says whether it was made: none came back, or a service failed with a 5xx that
-    /// names no problem of ours (it may have committed first, e.g. a pool cancelled and then not read back). Only a
-    /// reload tells; the code stays <see cref="Unavailable"/>, so a retry keeps its idempotency key.
+    /// names no refusal of its own (it may have committed first, e.g. a pool cancelled and then not read back), or with
+    /// <see cref="Unavailable"/> (a database that failed, perhaps during its COMMIT). Only a reload tells; the code stays
+    /// as answered, so a retry keeps its idempotency key.
     /// </summary>
     public bool OutcomeUnknown { get; init; }
 
@@ -40,8 +41,8 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
     public static async Task<ApiProblem> ReadAsync(HttpResponseMessage response, bool change, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        // Unless the service named its problem, a failed change may have been made before it failed.
-        var unknownUnlessNamed = change && status >= StatusCodes.Status500InternalServerError;
+        // A failed change may have been made before it failed, unless the service named a refusal of its own.
+        var unknownUnlessRefused = change && status >= StatusCodes.Status500InternalServerError;
         var fallbackCode = response.StatusCode switch
         {
             HttpStatusCode.Unauthorized => SignedOut,
@@ -57,12 +58,15 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return Of(status, fallbackCode) with { OutcomeUnknown = unknownUnlessNamed };
+                return Of(status, fallbackCode) with { OutcomeUnknown = unknownUnlessRefused };
             }
 
             var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             var named = type is not null && type.StartsWith(TypePrefix, StringComparison.Ordinal);
             var code = named ? type![TypePrefix.Length..] : fallbackCode;
+            // dependency-unavailable refuses nothing: every service answers it for a database that failed, also during a
+            // COMMIT the server may have made. A named 5xx such as admin-save-busy is answered before anything is written.
+            var refused = named && code != Unavailable;
             var errors = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
             var extensions = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             foreach (var property in root.EnumerateObject())
@@ -81,11 +85,11 @@ public sealed record ApiProblem(int Status, string Code, string? Title, string? 
                     extensions[property.Name] = property.Value.Clone();
                 }
             }
-            return new ApiProblem(status, code, String(root, "title"), String(root, "detail"), errors, extensions) { OutcomeUnknown = unknownUnlessNamed && !named };
+            return new ApiProblem(status, code, String(root, "title"), String(root, "detail"), errors, extensions) { OutcomeUnknown = unknownUnlessRefused && !refused };
         }
         catch (JsonException)
         {
-            return Of(status, fallbackCode) with { OutcomeUnknown = unknownUnlessNamed };
+            return Of(status, fallbackCode) with { OutcomeUnknown = unknownUnlessRefused };
         }
     }
 
