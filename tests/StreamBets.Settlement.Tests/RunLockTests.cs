@@ -101,6 +101,49 @@ public sealed class RunLockTests(SettlementStack stack)
     }
 
     [Fact]
+    public async Task A_run_from_before_a_requeue_cannot_stop_or_reschedule_the_run_after_it()
+    {
+        // Run A started as attempt 1 and lost its lock session; run B took the pool over as attempt 2 and failed for good;
+        // an operator requeued it and run C is live. A's late outcome must leave C alone: C's number is not A's.
+        var poolId = Guid.NewGuid();
+        await using var runs = await stack.OpenSessionAsync();
+        await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId); // no worker here touches the pool
+        var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
+        var now = DateTimeOffset.UtcNow;
+        await using (var inbox = await stack.SettlementDb.OpenConnectionAsync())
+        await using (var transaction = await inbox.BeginTransactionAsync())
+        {
+            Assert.True(await SettlementStore.RecordDueAsync(transaction, poolId, SettlementKinds.Resolved, now, null, default));
+            await transaction.CommitAsync();
+        }
+        try
+        {
+            var runA = await store.StartAsync(poolId, now, default);
+            var runB = await store.StartAsync(poolId, now, default);
+            Assert.Equal((1, 2), (runA!.Attempts, runB!.Attempts));
+            await store.FailAsync(poolId, runB.Attempts, "payment-refused: run B", now, default);
+            Assert.True(await store.RequeueAsync(poolId, now, default));
+            var runC = await store.StartAsync(poolId, now, default);
+            Assert.NotNull(runC);
+
+            await store.RetryLaterAsync(poolId, runA.Attempts, "database: run A, late", now.AddHours(1), now.AddMinutes(1), default);
+            await store.FailAsync(poolId, runA.Attempts, "payment-refused: run A, late", now.AddMinutes(1), default);
+
+            // Neither write touched the row: it is just as run C's start left it, running as attempt 3.
+            Assert.Equal(runC, await store.FindAsync(poolId, default));
+            Assert.Equal(("running", 3), (runC.Status, runC.Attempts));
+
+            // C's own retry still goes through.
+            await store.RetryLaterAsync(poolId, runC.Attempts, "database: run C", now.AddMinutes(5), now.AddMinutes(2), default);
+            Assert.Equal<(string?, string?)>(("running", "database: run C"), await stack.StatusAsync(poolId));
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
+        }
+    }
+
+    [Fact]
     public async Task A_pool_due_for_an_hour_whose_lock_a_worker_has_just_taken_is_not_called_stuck()
     {
         // After an outage a pool has been due for an hour; a worker has just taken its run lock and not started it yet.

@@ -263,6 +263,52 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         await stack.AssertLedgerExactAsync();
     }
 
+    [Fact]
+    public async Task A_requeued_settlement_starts_its_retry_backoff_over()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(3, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        // A pending bet makes the rerun a transient failure.
+        var pending = Admit(users[2], pool, pool.Outcomes[0], 500);
+        await stack.BetEngine.GetRequiredService<BetBatchPipeline>().WritePendingAsync(pool.Id, [pending], default);
+        // A backoff from 1 s to 60 s, so one that starts over is told from one that goes on from the old runs.
+        await stack.StopSettlementAsync();
+        stack.StartSettlement(services => services.Configure<SettlementOptions>(o => (o.RetryInitialDelay, o.RetryMaxDelay) = (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60))));
+        try
+        {
+            await using (var otherWorker = await stack.SettlementDb.OpenConnectionAsync())
+            {
+                // While no worker can run it, the settlement has had ten runs and then failed for good.
+                await SettlementStack.RunLockAsync(otherWorker, "pg_advisory_lock", pool.Id);
+                await stack.LockAsync(pool.Id);
+                await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+                Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).Status == "due", TimeSpan.FromSeconds(15)), "The pool never became due.");
+                await stack.SettlementScalarAsync(
+                    "UPDATE settlements SET status = 'failed', attempts = 10, last_error = 'payment-refused: ten runs ago' WHERE pool_id = $1", pool.Id);
+                using var admin = stack.SettlementClient(Guid.NewGuid(), "admin");
+                Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
+                await SettlementStack.RunLockAsync(otherWorker, "pg_advisory_unlock", pool.Id);
+            }
+
+            Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).LastError?.StartsWith("bets-pending", StringComparison.Ordinal) == true,
+                TimeSpan.FromSeconds(15)), "The requeued settlement never ran into the pending bet.");
+            // The first run since the requeue waits about the initial second (±20 %), not the 60 s its eleventh run overall would.
+            var retryAfterMs = await stack.SettlementScalarAsync(
+                "SELECT (extract(epoch FROM next_attempt_at - updated_at) * 1000)::bigint FROM settlements WHERE pool_id = $1", pool.Id);
+            Assert.InRange(retryAfterMs, 0, 10_000);
+
+            await stack.BetEngine.GetRequiredService<PendingBetRecovery>().RecoverAsync(TimeSpan.Zero, default);
+            await stack.WaitSettledAsync(pool.Id);
+        }
+        finally
+        {
+            await stack.StopSettlementAsync();
+            stack.StartSettlement();
+        }
+        await stack.AssertLedgerExactAsync();
+    }
+
     [Theory]
     [InlineData("23514")] // check_violation
     [InlineData("P0001")] // raise_exception, a trigger's own error
@@ -298,6 +344,8 @@ public sealed class SettlementFailureTests(SettlementStack stack)
         Assert.StartsWith($"database-{sqlState}: ", listed.GetProperty("lastError").GetString());
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/settlements/{pool.Id}/requeue", null)).StatusCode);
         await stack.WaitSettledAsync(pool.Id);
+        // The requeue did not reset the count: the rerun is attempt 2, a number no earlier run had.
+        Assert.Equal(2, await stack.SettlementScalarAsync("SELECT attempts FROM settlements WHERE pool_id = $1", pool.Id));
 
         // The rerun's payout answered DUPLICATE: the winner was paid once.
         balances = await stack.BalancesAsync([.. users.Select(u => $"user:{u}"), pool.Escrow]);

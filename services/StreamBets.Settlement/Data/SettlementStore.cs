@@ -48,7 +48,12 @@ public sealed record SettlementRecord(
     long? BreakageMinor,
     long? WinningBets,
     long? RefundedBets,
-    long? EscrowResidueMinor);
+    long? EscrowResidueMinor,
+    int AttemptsBeforeRequeue)
+{
+    /// <summary>Runs started since the last requeue (or ever): what the retry backoff grows with.</summary>
+    public int AttemptsSinceRequeue => Attempts - AttemptsBeforeRequeue;
+}
 
 /// <summary>A bet whose payout the ledger confirmed (or that pays nothing), ready to be recorded and announced in a BetsSettled.</summary>
 public readonly record struct SettledBet(Guid BetId, Guid UserId, string Result, long StakeMinor, long PayoutMinor);
@@ -93,7 +98,7 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     private const string Columns = """
         pool_id, kind, status, created_at, updated_at, next_attempt_at, attempts, last_error, started_at, finished_at, trace_parent,
         declared_totals, bet_count, total_minor, settled_bets, basis, paid_minor, rake_minor, breakage_minor, winning_bets, refunded_bets,
-        escrow_residue_minor
+        escrow_residue_minor, attempts_before_requeue
         """;
 
     /// <summary>Makes a finished pool due for settlement, in the caller's (inbox) transaction. False if it was already known.</summary>
@@ -365,9 +370,10 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
 
     /// <summary>A transient failure: the run stays 'running' and is tried again at <paramref name="nextAttemptAt"/>.</summary>
     /// <remarks>
-    /// Only for the run that started as <paramref name="attempt"/> (its <see cref="StartAsync"/> count), here and in
-    /// <see cref="FailAsync"/>: a run whose lock session died meanwhile (a database failover) may still be writing how it
-    /// ended while another replica's run of the pool is live, and must not stop or reschedule that one.
+    /// Only for the run that started as <paramref name="attempt"/> (its <see cref="StartAsync"/> count, never reused, not
+    /// even after a requeue), here and in <see cref="FailAsync"/>: a run whose lock session died meanwhile (a database
+    /// failover) may still be writing how it ended while another replica's run of the pool is live, and must not stop or
+    /// reschedule that one.
     /// </remarks>
     public Task RetryLaterAsync(Guid poolId, int attempt, string error, DateTimeOffset nextAttemptAt, DateTimeOffset now, CancellationToken cancellationToken) =>
         ExecuteAsync("UPDATE settlements SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE pool_id = $1 AND status = 'running' AND attempts = $5",
@@ -379,9 +385,14 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
             cancellationToken, poolId, error, now, attempt);
 
     /// <summary>An operator sends a failed settlement back to run (after fixing its cause). False unless it was 'failed'.</summary>
+    /// <remarks>
+    /// attempts keeps counting, so the next run's number was never used before: reset to 0, it would repeat an old run's,
+    /// and that run's late outcome would pass the guard of <see cref="RetryLaterAsync"/> and <see cref="FailAsync"/>.
+    /// attempts_before_requeue lets the backoff start small again.
+    /// </remarks>
     public async Task<bool> RequeueAsync(Guid poolId, DateTimeOffset now, CancellationToken cancellationToken) =>
         await ExecuteAsync("""
-            UPDATE settlements SET status = 'due', attempts = 0, next_attempt_at = $2, requeued_at = $2, finished_at = NULL, updated_at = $2
+            UPDATE settlements SET status = 'due', attempts_before_requeue = attempts, next_attempt_at = $2, requeued_at = $2, finished_at = NULL, updated_at = $2
             WHERE pool_id = $1 AND status = 'failed'
             """, cancellationToken, poolId, now) == 1;
 
@@ -430,7 +441,7 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
             reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5),
             reader.GetInt32(6), Text(7), Maybe<DateTimeOffset>(8), Maybe<DateTimeOffset>(9), Text(10),
             Text(11), Maybe<long>(12), Maybe<long>(13), reader.GetInt64(14), Text(15),
-            Maybe<long>(16), Maybe<long>(17), Maybe<long>(18), Maybe<long>(19), Maybe<long>(20), Maybe<long>(21));
+            Maybe<long>(16), Maybe<long>(17), Maybe<long>(18), Maybe<long>(19), Maybe<long>(20), Maybe<long>(21), reader.GetInt32(22));
     }
 
     private static NpgsqlParameter<T> Value<T>(T value) => new() { TypedValue = value };

@@ -180,7 +180,7 @@ public sealed partial class SettlementWorker(
         {
             outcome = "retry";
             reason = SettlementFailures.ReasonOf(e);
-            var delay = RetryDelay(settlement.Attempts);
+            var delay = RetryDelay(settlement.AttemptsSinceRequeue);
             LogRetry(logger, e, poolId, reason, delay.TotalSeconds);
             var nextAttemptAt = time.GetUtcNow() + delay;
             activity?.SetStatus(ActivityStatusCode.Error, reason);
