@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.IdentityModel.JsonWebTokens;
+using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Testing;
 using StreamBets.Users.Accounts;
 using StreamBets.Users.Apis;
@@ -228,6 +229,53 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
         Assert.True(depositedDuringDemotion, "The deposit waited for the demotion holding its player's row.");
         Assert.Equal(HttpStatusCode.OK, (await deposit).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await demotion).StatusCode);
+    }
+
+    [Fact]
+    public async Task Each_role_change_publishes_one_UserRoleChanged_and_a_repeat_or_a_failed_change_none()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        async Task<DateTimeOffset> ChangeRoleAsync(string role, HttpStatusCode expected)
+        {
+            app.Clock.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(expected, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role })).StatusCode);
+            return app.Clock.GetUtcNow();
+        }
+
+        var promoted = await ChangeRoleAsync("streamer", HttpStatusCode.OK);
+        await using (await FailFirstRevocationOfSessionsAsync(player.Id))
+        {
+            await ChangeRoleAsync("player", HttpStatusCode.InternalServerError); // rolled back with its event
+        }
+        var demoted = await ChangeRoleAsync("player", HttpStatusCode.OK);
+        await ChangeRoleAsync("player", HttpStatusCode.OK); // already a player: nothing changed, nothing to tell
+        var promotedAgain = await ChangeRoleAsync("streamer", HttpStatusCode.OK);
+
+        // Keyed by the user, so in order: a repeat's event would show between the demotion and the second promotion.
+        Assert.Equal(
+            [
+                new UserRoleChanged(player.Id, "streamer", "player", promoted),
+                new UserRoleChanged(player.Id, "player", "streamer", demoted),
+                new UserRoleChanged(player.Id, "streamer", "player", promotedAgain),
+            ],
+            await app.PublishedEventsAsync<UserRoleChanged>(player.Id, atLeast: 3));
+    }
+
+    [Fact]
+    public async Task A_role_change_whose_event_cannot_be_written_is_not_made()
+    {
+        var player = await app.NewPlayerAsync();
+        using var admin = await app.AdminClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "streamer" })).StatusCode);
+        await using var fault = await app.FailWritesAsync("INSERT", "outbox",
+            $"NEW.event_type = 'streambets.users.role-changed.v1' AND NEW.partition_key = '{player.Id}'", "injected fault: the outbox refused the event");
+
+        var demotion = await admin.PutAsJsonAsync($"/api/users/admin/users/{player.Id}/role", new { role = "player" });
+
+        // Otherwise Pools would never hear of the demotion and the streamer would keep their channels.
+        Assert.Equal(HttpStatusCode.InternalServerError, demotion.StatusCode);
+        Assert.Equal("streamer", await app.ScalarAsync<string>("SELECT role FROM users WHERE id = $1", player.Id));
     }
 
     /// <summary>Holds a demotion of the user inside its transaction: the user's row locked, the role not yet written.</summary>

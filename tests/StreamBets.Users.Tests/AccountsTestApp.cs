@@ -10,6 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using StackExchange.Redis;
 using System.Text.Json;
+using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Contracts.Users;
 using StreamBets.Testing;
 using StreamBets.Users.Accounts;
@@ -194,11 +195,30 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime, I
 
     /// <summary>The events about one user on the bus (type and traceparent), once <paramref name="enough"/> holds or after a few seconds.</summary>
     public async Task<IReadOnlyList<(string Type, string? TraceParent)>> PublishedEventsAsync(
-        Guid userId, Func<IReadOnlyList<(string Type, string? TraceParent)>, bool> enough)
+        Guid userId, Func<IReadOnlyList<(string Type, string? TraceParent)>, bool> enough) =>
+        [.. (await PublishedCloudEventsAsync(userId, cloudEvents => enough([.. cloudEvents.Select(TypeAndTraceParent)]))).Select(TypeAndTraceParent)];
+
+    /// <summary>
+    /// The events of type <typeparamref name="TEvent"/> about one user on the bus, in publish order, once at least
+    /// <paramref name="atLeast"/> have arrived or after a few seconds.
+    /// </summary>
+    public async Task<IReadOnlyList<TEvent>> PublishedEventsAsync<TEvent>(Guid userId, int atLeast) where TEvent : IIntegrationEvent
+    {
+        var type = IntegrationEventMetadata.Of<TEvent>().Type;
+        return [.. (await PublishedCloudEventsAsync(userId, cloudEvents => cloudEvents.Count(e => TypeAndTraceParent(e).Type == type) >= atLeast))
+            .Where(e => TypeAndTraceParent(e).Type == type)
+            .Select(e => e.GetProperty("data").Deserialize<TEvent>(JsonSerializerOptions.Web)!)];
+    }
+
+    private static (string Type, string? TraceParent) TypeAndTraceParent(JsonElement cloudEvent) =>
+        (cloudEvent.GetProperty("type").GetString()!, cloudEvent.TryGetProperty("traceparent", out var traceParent) ? traceParent.GetString() : null);
+
+    /// <summary>The CloudEvents about one user on the "users" topic, in publish order, once <paramref name="enough"/> holds or after a few seconds.</summary>
+    private async Task<List<JsonElement>> PublishedCloudEventsAsync(Guid userId, Func<IReadOnlyList<JsonElement>, bool> enough)
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConnectionString);
         var database = redis.GetDatabase();
-        var events = new List<(string Type, string? TraceParent)>();
+        var events = new List<JsonElement>();
         for (var attempt = 0; attempt < 50; attempt++)
         {
             events.Clear();
@@ -206,11 +226,10 @@ public class AccountsTestApp : WebApplicationFactory<Program>, IAsyncLifetime, I
             {
                 foreach (var entry in await database.StreamRangeAsync(key))
                 {
-                    using var cloudEvent = JsonDocument.Parse((string)entry["ce"]!);
-                    if (cloudEvent.RootElement.GetProperty("subject").GetString() == userId.ToString())
+                    var cloudEvent = JsonDocument.Parse((string)entry["ce"]!).RootElement;
+                    if (cloudEvent.GetProperty("subject").GetString() == userId.ToString())
                     {
-                        events.Add(((string)entry["type"]!,
-                            cloudEvent.RootElement.TryGetProperty("traceparent", out var traceParent) ? traceParent.GetString() : null));
+                        events.Add(cloudEvent);
                     }
                 }
             }

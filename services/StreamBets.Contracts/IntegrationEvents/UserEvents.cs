@@ -19,6 +19,17 @@ public sealed record UserProfileChanged(Guid UserId, string DisplayName, DateTim
     [JsonIgnore] public string AggregateId => UserId.ToString();
 }
 
+/// <summary>
+/// An operator changed the user's role (<paramref name="Role"/> and <paramref name="PreviousRole"/> are "player",
+/// "streamer" or "admin"). Published only when the role actually changed, in the transaction that changed it. Pools takes
+/// every channel linked no later than <paramref name="ChangedAt"/> from a user who can no longer run pools.
+/// </summary>
+[IntegrationEvent("streambets.users.role-changed.v1", IntegrationTopics.Users)]
+public sealed record UserRoleChanged(Guid UserId, string Role, string PreviousRole, DateTimeOffset ChangedAt) : IIntegrationEvent
+{
+    [JsonIgnore] public string AggregateId => UserId.ToString();
+}
+
 /// <summary>The user's identity verification moved to a new status (e.g. "pending", "verified", "rejected") and tier.</summary>
 [IntegrationEvent("streambets.users.kyc-status-changed.v1", IntegrationTopics.Users)]
 public sealed record KycStatusChanged(Guid UserId, string Status, int Tier, string? Reason, DateTimeOffset ChangedAt) : IIntegrationEvent

@@ -30,13 +30,15 @@ internal static class Extensions
         builder.Services.AddHealthChecks().AddCheck<PoolsSettingsHealthCheck>(PoolsSettingsHealthCheck.Name);
 
         // Events: every transition goes to the outbox with its state change; BetsPlaced feeds the live totals, BetsSettled the
-        // leaderboards, PoolSettled marks a finished pool paid out, and Users' events name the leaderboards' players.
+        // leaderboards, PoolSettled marks a finished pool paid out, Users' events name the leaderboards' players, and a
+        // demoted streamer's channels are unlinked.
         builder.AddEventBus("poolsdb")
             .AddSubscription<BetsPlaced, BetsPlacedHandler>()
             .AddSubscription<BetsSettled, BetsSettledHandler>()
             .AddSubscription<PoolSettled, PoolSettledHandler>()
             .AddSubscription<UserRegistered, PlayerNamesHandler>()
-            .AddSubscription<UserProfileChanged, PlayerNamesHandler>();
+            .AddSubscription<UserProfileChanged, PlayerNamesHandler>()
+            .AddSubscription<UserRoleChanged, DemotedStreamerChannelsHandler>();
 
         var services = builder.Services;
         services.AddSingleton<PoolsSettingsProvider>();

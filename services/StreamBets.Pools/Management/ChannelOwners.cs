@@ -85,22 +85,92 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, IOu
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var owner = await UnlinkAsync(transaction, channel, expectedOwnerId, linkedNoLaterThan: null,
+            admin.GetUserId(), AdminChanges.NameOf(admin), new { ownerId = expectedOwnerId }, cancellationToken);
+        if (owner == expectedOwnerId)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+        return owner;
+    }
+
+    /// <summary>
+    /// Unlinks, in <paramref name="transaction"/> (the inbox's), every channel linked to <paramref name="ownerId"/> no later
+    /// than <paramref name="roleChangedAt"/>, as an operator's unlink does, recorded as the system's: the account lost the
+    /// role that runs pools. A link made after the change (the account promoted again and relinked) is kept, so a late
+    /// or repeated event takes nothing it should not. Answers the channels unlinked.
+    /// </summary>
+    public async Task<IReadOnlyList<Channel>> UnlinkAllOnRoleChangeAsync(
+        NpgsqlTransaction transaction, Guid ownerId, string role, DateTimeOffset roleChangedAt, CancellationToken cancellationToken)
+    {
+        // By name, so two transactions unlinking the same channels take their locks in one order.
+        await using var command = new NpgsqlCommand(
+            "SELECT channel FROM channel_owners WHERE owner_id = $1 AND linked_at <= $2 ORDER BY channel", transaction.Connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = ownerId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = roleChangedAt });
+        var linked = new List<Channel>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                linked.Add(Channel.TryParse(reader.GetString(0))!);
+            }
+        }
+
+        var unlinked = new List<Channel>();
+        var details = new { ownerId, reason = $"role changed to {role}" };
+        foreach (var channel in linked)
+        {
+            if (await UnlinkAsync(transaction, channel, ownerId, roleChangedAt, SystemActorId, SystemActorName, details, cancellationToken) == ownerId)
+            {
+                unlinked.Add(channel);
+            }
+        }
+        return unlinked;
+    }
+
+    /// <summary>Who the history names for a change no admin made (an unlink that followed a role change).</summary>
+    public static readonly Guid SystemActorId = Guid.Empty;
+    public const string SystemActorName = "system";
+
+    /// <summary>
+    /// The one unlink, in <paramref name="transaction"/>: takes the channel from <paramref name="expectedOwnerId"/> if it
+    /// is theirs (and, given <paramref name="linkedNoLaterThan"/>, linked no later than that), records it and publishes
+    /// the change. Answers <paramref name="expectedOwnerId"/> when it took the channel; otherwise the other owner found,
+    /// or null (not linked, or linked to them after the limit), and nothing is written.
+    /// </summary>
+    private async Task<Guid?> UnlinkAsync(
+        NpgsqlTransaction transaction, Channel channel, Guid expectedOwnerId, DateTimeOffset? linkedNoLaterThan, Guid actorId, string actorName,
+        object details, CancellationToken cancellationToken)
+    {
         await ChangeOneAtATimeAsync(transaction, channel, cancellationToken);
         // Locked, so a streamer's pool being opened commits before the channel leaves them (PoolCommands reads it FOR SHARE).
-        await using var read = new NpgsqlCommand("SELECT owner_id FROM channel_owners WHERE channel = $1 FOR UPDATE", connection, transaction);
+        await using var read = new NpgsqlCommand("SELECT owner_id, linked_at FROM channel_owners WHERE channel = $1 FOR UPDATE", transaction.Connection, transaction);
         read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
-        var owner = await read.ExecuteScalarAsync(cancellationToken) as Guid?;
+        Guid? owner = null;
+        var linkedAt = DateTimeOffset.MinValue;
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                (owner, linkedAt) = (reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1));
+            }
+        }
         if (owner != expectedOwnerId)
         {
             return owner;
         }
-        await using var delete = new NpgsqlCommand("DELETE FROM channel_owners WHERE channel = $1", connection, transaction);
+        if (linkedAt > linkedNoLaterThan)
+        {
+            // Linked to them again since (read under the lock): not the link the caller meant to take.
+            return null;
+        }
+        await using var delete = new NpgsqlCommand("DELETE FROM channel_owners WHERE channel = $1", transaction.Connection, transaction);
         delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
         await delete.ExecuteNonQueryAsync(cancellationToken);
         // The record names who lost the channel: the row is gone, so only the history can say whose it was.
-        await changes.RecordAsync(transaction, admin, AdminChanges.ChannelUnlinked, channel.ToString(), new { ownerId = expectedOwnerId }, cancellationToken);
+        await changes.RecordAsync(transaction, actorId, actorName, AdminChanges.ChannelUnlinked, channel.ToString(), details, cancellationToken);
         await PublishChangeAsync(transaction, channel, ownerId: null, previousOwnerId: expectedOwnerId, Now(), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         return expectedOwnerId;
     }
 

@@ -67,6 +67,7 @@ public sealed partial class Profiles(
     /// <summary>
     /// An admin makes a player a streamer or back. A granted role reaches the user's token at its next refresh; a removed
     /// one ends the user's sessions at once, since the old token would keep the pool controls for up to its 15 minutes.
+    /// A change publishes <see cref="UserRoleChanged"/>, on which Pools unlinks a demoted streamer's channels.
     /// </summary>
     /// <remarks>
     /// The role and the end of the sessions commit together: a request cut off or failing between the two would leave a
@@ -102,6 +103,12 @@ public sealed partial class Profiles(
             if (current.Role == Roles.Streamer && updated.Role != Roles.Streamer)
             {
                 ended = await sessions.RevokeAllAsync(transaction, userId, RoleRemoved, now, cancellationToken);
+            }
+            // With the role, or not at all: Pools takes a demoted streamer's channels from it (and Realtime their chat
+            // powers). A repeat that changes nothing publishes nothing; the first change's event is already on its way.
+            if (updated.Role != current.Role)
+            {
+                await outbox.AddAsync(transaction, new UserRoleChanged(userId, updated.Role, current.Role, now), cancellationToken);
             }
             // Not cancellationToken from here on: what commits is announced, whether or not the admin waits for the answer.
             await transaction.CommitAsync(CancellationToken.None);
