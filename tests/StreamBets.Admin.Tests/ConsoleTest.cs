@@ -1,9 +1,12 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
 using System.Security.Claims;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.RenderTree;
+using Microsoft.AspNetCore.Components.Web;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -91,6 +94,31 @@ public abstract class ConsoleTest : IAsyncLifetime
         await page.InvokeAsync(() => Confirmation(page, row).ClickAsync(new()));
     }
 
+    /// <summary>
+    /// The click handler <paramref name="button"/> has in the page's current render, to deliver a click after the page
+    /// has rendered again without it: Blazor Server keeps a handler until the browser has the render that removed it,
+    /// so a click sent from the old render still reaches the page (bUnit retires it at once).
+    /// </summary>
+    protected Func<Task> ClickSentFrom<TPage>(IRenderedComponent<TPage> page, AngleSharp.Dom.IElement button) where TPage : ComponentBase
+    {
+        var handlerId = ulong.Parse(button.GetAttribute("blazor:onclick")!, CultureInfo.InvariantCulture);
+        // The page's render tree holds the handler; a renderer shows it only to itself (a protected method).
+#pragma warning disable BL0006 // render tree types: read here as the renderer reads them
+        var frames = (ArrayRange<RenderTreeFrame>)typeof(Renderer)
+            .GetMethod("GetCurrentRenderTreeFrames", BindingFlags.NonPublic | BindingFlags.Instance)!.Invoke(Bunit.Renderer, [page.ComponentId])!;
+        var handler = frames.Array.Take(frames.Count)
+            .Single(frame => frame.FrameType == RenderTreeFrameType.Attribute && frame.AttributeEventHandlerId == handlerId).AttributeValue;
+#pragma warning restore BL0006
+        // A lambda is kept with the page as its receiver (a callback), a method of the page's as itself.
+        return handler switch
+        {
+            EventCallback callback => () => page.InvokeAsync(() => callback.InvokeAsync(new MouseEventArgs())),
+            EventCallback<MouseEventArgs> callback => () => page.InvokeAsync(() => callback.InvokeAsync(new MouseEventArgs())),
+            MulticastDelegate method => () => page.InvokeAsync(() => new EventCallback(page.Instance, method).InvokeAsync(new MouseEventArgs())),
+            _ => throw new InvalidOperationException($"The click handler is a {handler?.GetType().Name}."),
+        };
+    }
+
     /// <summary>The element the page last moved keyboard focus to, by its element reference.</summary>
     protected string? FocusedLast() =>
         Bunit.JSInterop.Invocations.Last(i => i.Identifier.EndsWith("focus", StringComparison.Ordinal)).Arguments[0] is ElementReference element ? element.Id : null;
@@ -132,16 +160,28 @@ public abstract class ConsoleTest : IAsyncLifetime
     /// <summary>The Accounts page showing <paramref name="account"/>, with an empty wallet, no bets and no channels unless answered otherwise.</summary>
     protected async Task<IRenderedComponent<Accounts>> AccountOnAccountsAsync(Account account)
     {
+        AnswerAccount(account);
+        var page = Bunit.Render<Accounts>();
+        await FindOnAccountsAsync(page, account.Email);
+        page.WaitForAssertion(() => Assert.Equal(account.Role, page.Find("[data-testid=account]").GetAttribute("data-role")));
+        return page;
+    }
+
+    /// <summary>Answers a search for <paramref name="account"/>: an empty wallet, no bets and no channels unless answered otherwise after.</summary>
+    protected void AnswerAccount(Account account)
+    {
         Gateway.Answer($"/api/users/admin/users?email={account.Email}", () => account);
         Gateway.Answer($"/api/users/admin/wallets/{account.Id}", () => new WalletBalance(account.Id, 0));
         Gateway.Answer($"/api/users/admin/wallets/{account.Id}/history", () => new WalletHistoryPage([], null));
         Gateway.Answer($"/api/bets/users/{account.Id}", () => new BetPage([], null));
         Gateway.Answer("/api/pools/admin/channels?ownerId=", Array.Empty<ChannelLink>);
-        var page = Bunit.Render<Accounts>();
-        page.Find("#email").Change(account.Email);
-        await page.Find("[data-testid=find-account]").SubmitAsync();
-        page.WaitForAssertion(() => Assert.Equal(account.Role, page.Find("[data-testid=account]").GetAttribute("data-role")));
-        return page;
+    }
+
+    /// <summary>Searches Accounts for <paramref name="email"/>: the task ends when the page has shown all it read (or dropped it).</summary>
+    protected static Task FindOnAccountsAsync(IRenderedComponent<Accounts> page, string email)
+    {
+        page.Find("#email").Change(email);
+        return page.Find("[data-testid=find-account]").SubmitAsync();
     }
 
     /// <summary>Settlements listing one failed settlement whose requeue is answered at once.</summary>

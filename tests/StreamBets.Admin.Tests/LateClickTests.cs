@@ -1,6 +1,8 @@
 using System.Net;
 using Bunit;
+using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Components.Shared;
+using StreamBets.Admin.Operations;
 
 namespace StreamBets.Admin.Tests;
 
@@ -34,4 +36,40 @@ public sealed class LateClickTests : ConsoleTest
         Assert.Contains(said, page.Find("[data-testid=message]").TextContent);
         Assert.Empty(page.FindAll("[data-testid=problem]"));
     }
+
+    /// <summary>
+    /// Find does not wait for clicks, so a Show more sent from the previous account's render lands while Users is still
+    /// finding the next one and no account is shown. Before, it read the shown account's id, threw, and the circuit
+    /// ended ("An unhandled error has occurred"); now it is dropped, then and once the next account is shown: nothing is
+    /// read for the account left, nor for the one shown.
+    /// </summary>
+    [Fact]
+    public async Task A_show_more_sent_from_the_previous_accounts_render_during_a_find_is_dropped()
+    {
+        var ana = Player("Ana");
+        var bia = Player("Bia");
+        AnswerAccount(ana);
+        AnswerAccount(bia);
+        Gateway.Answer($"/api/bets/users/{ana.Id}", () => new BetPage([], "next-bets"));
+        var page = Bunit.Render<Accounts>();
+        await FindOnAccountsAsync(page, ana.Email);
+        page.WaitForAssertion(() => Assert.Equal("Show more", page.Find("[data-testid=bets] button").TextContent));
+        var lateShowMore = ClickSentFrom(page, page.Find("[data-testid=bets] button"));
+
+        var biaFound = Gateway.HoldNext($"/api/users/admin/users?email={bia.Email}");
+        var biaSearch = FindOnAccountsAsync(page, bia.Email);
+        await Gateway.WaitForRequestAsync($"GET /api/users/admin/users?email={bia.Email}");
+        await lateShowMore();
+        biaFound.SetResult();
+        await biaSearch;
+
+        page.WaitForAssertion(() => Assert.Equal("Bia", page.Find("[data-testid=account] h2").TextContent));
+        await lateShowMore(); // and once Bia is shown: it was made on Ana's bets, not hers
+
+        Assert.Single(Gateway.Requests, r => r.StartsWith($"GET /api/bets/users/{ana.Id}", StringComparison.Ordinal));
+        Assert.Single(Gateway.Requests, r => r.StartsWith($"GET /api/bets/users/{bia.Id}", StringComparison.Ordinal));
+    }
+
+    private static Account Player(string name) =>
+        new(Guid.NewGuid(), $"{name.ToLowerInvariant()}@example.com", name, "player", 1, "BR", DateTimeOffset.UtcNow);
 }

@@ -65,13 +65,31 @@ public sealed record PoolsSettings(
 
 public sealed record AdminChange(long Id, DateTimeOffset ChangedAt, Guid AdminId, string AdminName, string Action, string Subject, JsonElement Details)
 {
+    /// <summary>The pool an admin resolved (the change's subject), whose outcomes name the winners; null for any other change.</summary>
+    public Guid? ResolvedPoolId => Action == "pool-resolved" && Guid.TryParse(Subject, out var poolId) ? poolId : null;
+
     /// <summary>
     /// The new values as one line ("outcomes: Blue, Red · maxStakeMinor: R$100.00"); amounts, stored in centavos
-    /// (fields named …Minor), are written in reais like every amount the console shows.
+    /// (fields named …Minor), are written in reais like every amount the console shows. A resolve records its winners
+    /// by outcome id: they are named by their labels in <paramref name="resolvedPool"/>, or, when Pools could not show
+    /// the pool, left as ids with a note saying why.
     /// </summary>
-    public string DetailsText => Details.ValueKind == JsonValueKind.Object
-        ? string.Join(" · ", Details.EnumerateObject().Where(p => p.Value.ValueKind != JsonValueKind.Null).Select(p => $"{p.Name}: {Text(p)}"))
+    public string DetailsText(PoolSummary? resolvedPool = null) => Details.ValueKind == JsonValueKind.Object
+        ? string.Join(" · ", Details.EnumerateObject().Where(p => p.Value.ValueKind != JsonValueKind.Null)
+            .Select(p => p.Name == "winningOutcomeIds" ? WinnersText(p.Value, resolvedPool) : $"{p.Name}: {Text(p)}"))
         : "";
+
+    private static string WinnersText(JsonElement outcomeIds, PoolSummary? pool)
+    {
+        if (pool is null || outcomeIds.ValueKind != JsonValueKind.Array)
+        {
+            return $"winningOutcomeIds: {Text(outcomeIds)} (the pool could not be read, so its outcomes are shown by id)";
+        }
+        var labels = outcomeIds.EnumerateArray()
+            .Select(id => id.ValueKind == JsonValueKind.String && id.TryGetGuid(out var outcomeId) ? pool.OutcomeLabel(outcomeId) : Text(id))
+            .ToList();
+        return $"{(labels.Count == 1 ? "winner" : "winners")}: {string.Join(", ", labels)}";
+    }
 
     private static string Text(JsonProperty field) =>
         field.Name.EndsWith("Minor", StringComparison.Ordinal) && field.Value.ValueKind == JsonValueKind.Number && field.Value.TryGetInt64(out var minor) ? Display.Amount(minor) : Text(field.Value);
