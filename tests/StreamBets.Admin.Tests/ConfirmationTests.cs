@@ -239,16 +239,17 @@ public sealed class ConfirmationTests : ConsoleTest
     }
 
     [Fact]
-    public async Task Demoting_a_streamer_with_a_linked_channel_says_it_stays_linked_and_leaves_it_listed_to_unlink()
+    public async Task Demoting_a_streamer_with_a_linked_channel_says_it_is_unlinked_and_lists_it_with_Unlink_while_it_is_still_linked()
     {
-        // Pools keeps a demoted account's links: the operator learns it before confirming, and unlinks from the list.
+        // Pools unlinks a demoted account's channels when the role change reaches it: the operator learns it before
+        // confirming, and a channel still linked (the event on its way) stays listed with Unlink.
         var (page, streamer) = await StreamerWithOneChannelAsync();
         Gateway.Answer($"PUT /api/users/admin/users/{streamer.Id}/role", () => streamer with { Role = "player" });
         page.Find("#role").Change("player");
 
         await ClickSendingNothingAsync(page, () => Button(page, Role, "Change role"));
 
-        Assert.Contains("Their linked channels (twitch:foo) stay linked to them until you Unlink them", page.Find($"{Role} [data-testid=confirm]").TextContent);
+        Assert.Contains("Their linked channels (twitch:foo) are unlinked from them within seconds", page.Find($"{Role} [data-testid=confirm]").TextContent);
         await page.InvokeAsync(() => Confirmation(page, Role).ClickAsync(new()));
         Assert.Equal("player", page.Find("[data-testid=account]").GetAttribute("data-role"));
         Assert.Contains("twitch:foo", page.Find(Channel).TextContent);
