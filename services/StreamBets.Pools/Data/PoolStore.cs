@@ -19,7 +19,7 @@ public sealed class PoolStore(NpgsqlDataSource database)
         SELECT p.id, p.channel_provider, p.channel_id, p.created_by, p.template_id, p.title, p.betting_window,
                p.min_stake_minor, p.max_stake_minor, p.rake_bps, p.state, p.exclusive, p.created_at, p.opened_at,
                p.locks_at, p.locked_at, p.closed_at, p.winning_outcome_ids, p.cancellation_reason, p.cancelled_by_role,
-               p.version, o.ids, o.labels, p.settled_at, p.auto_cancel_after
+               p.version, o.ids, o.labels, p.settled_at, p.auto_cancel_after, p.abandons_at
         FROM pools p
         CROSS JOIN LATERAL (
             SELECT array_agg(id ORDER BY position) AS ids, array_agg(label::text ORDER BY position) AS labels
@@ -348,7 +348,8 @@ public sealed class PoolStore(NpgsqlDataSource database)
                 ClosedAt: NullableTime(reader, 16),
                 WinningOutcomeIds: reader.GetFieldValue<Guid[]>(17),
                 CancellationReason: reader.IsDBNull(18) ? null : Enum.Parse<CancellationReason>(reader.GetString(18), ignoreCase: true),
-                AutoCancelAfter: reader.IsDBNull(24) ? null : reader.GetFieldValue<TimeSpan>(24)));
+                AutoCancelAfter: reader.IsDBNull(24) ? null : reader.GetFieldValue<TimeSpan>(24),
+                AbandonsAt: NullableTime(reader, 25)));
             pools.Add(new StoredPool(
                 pool,
                 new Channel(reader.GetString(1), reader.GetString(2)),

@@ -51,10 +51,12 @@ public sealed class Pool
     public TimeSpan? AutoCancelAfter { get; private set; }
 
     /// <summary>
-    /// When a locked pool cancels itself: its lock time plus its own term. Null until it is locked, or when it has no term
-    /// of its own; it stays set once the pool is resolved or cancelled (the sweeper reads it only for locked pools).
+    /// When a locked pool cancels itself: its own term after the lock was recorded. A late lock (Pools was down past the
+    /// window's end) is dated at the window's end for the bets, but nobody could resolve the pool before it was recorded,
+    /// so the term runs from then. Null until it is locked, or when it has no term of its own; it stays set once the pool
+    /// is resolved or cancelled (the sweeper reads it only for locked pools).
     /// </summary>
-    public DateTimeOffset? AbandonsAt => LockedAt + AutoCancelAfter;
+    public DateTimeOffset? AbandonsAt { get; private set; }
 
     public PoolState State { get; private set; } = PoolState.Draft;
     public DateTimeOffset? OpenedAt { get; private set; }
@@ -87,6 +89,7 @@ public sealed class Pool
         MaxStake = memento.MaxStake,
         RakeBasisPoints = memento.RakeBasisPoints,
         AutoCancelAfter = memento.AutoCancelAfter,
+        AbandonsAt = memento.AbandonsAt,
         State = memento.State,
         OpenedAt = memento.OpenedAt,
         LocksAt = memento.LocksAt,
@@ -99,7 +102,7 @@ public sealed class Pool
     /// <summary>Everything <see cref="Rehydrate"/> needs, for a store to save and load.</summary>
     public PoolMemento ToMemento() => new(
         Id, Title, Outcomes, BettingWindow, MinStake, MaxStake, RakeBasisPoints,
-        State, OpenedAt, LocksAt, LockedAt, ClosedAt, WinningOutcomeIds, CancellationReason, AutoCancelAfter);
+        State, OpenedAt, LocksAt, LockedAt, ClosedAt, WinningOutcomeIds, CancellationReason, AutoCancelAfter, AbandonsAt);
 
     public Result<PoolOpened> Open(DateTimeOffset now)
     {
@@ -161,11 +164,13 @@ public sealed class Pool
     public PoolCancelled? CancelIfAbandoned(DateTimeOffset now) => CancelIfAbandoned(now, AbandonedAfter);
 
     /// <summary>
-    /// As <see cref="CancelIfAbandoned(DateTimeOffset)"/>; <paramref name="termIfNone"/> (the operators' current setting)
-    /// applies only to a pool stored before pools kept their own term; with neither, the pool waits.
+    /// As <see cref="CancelIfAbandoned(DateTimeOffset)"/>, at <see cref="AbandonsAt"/>. A pool locked without that deadline
+    /// (stored before pools kept it, or locked by an older replica) counts its term from its lock time, and
+    /// <paramref name="termIfNone"/> (the operators' current setting) applies only to one with no term of its own; with
+    /// neither, the pool waits.
     /// </summary>
     public PoolCancelled? CancelIfAbandoned(DateTimeOffset now, TimeSpan? termIfNone) =>
-        State == PoolState.Locked && (AutoCancelAfter ?? termIfNone) is { } term && now >= LockedAt + term
+        State == PoolState.Locked && (AbandonsAt ?? LockedAt + (AutoCancelAfter ?? termIfNone)) is { } deadline && now >= deadline
             ? CancelAt(now, Lifecycle.CancellationReason.Abandoned)
             : null;
 
@@ -247,6 +252,7 @@ public sealed class Pool
         var lockedAt = LocksAt is { } due && due < now ? due : now;
         State = PoolState.Locked;
         LockedAt = lockedAt;
+        AbandonsAt = now + AutoCancelAfter; // from when it is recorded, not lockedAt: see AbandonsAt
         return new PoolLocked(Id, lockedAt, reason);
     }
 
@@ -276,4 +282,5 @@ public sealed record PoolMemento(
     DateTimeOffset? ClosedAt,
     IReadOnlyList<Guid> WinningOutcomeIds,
     CancellationReason? CancellationReason,
-    TimeSpan? AutoCancelAfter);
+    TimeSpan? AutoCancelAfter,
+    DateTimeOffset? AbandonsAt);

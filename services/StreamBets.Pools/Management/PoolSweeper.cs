@@ -21,6 +21,12 @@ public sealed partial class PoolSweeper(
     private const int BatchSize = 200;
     private const int MaxBatchesPerSweep = 25; // a pool that keeps failing must not hold the sweep; the next tick resumes
 
+    /// <summary>While no configuration is in force, its warning is repeated this often, not at every tick.</summary>
+    public static readonly TimeSpan RepeatMissingConfigurationWarningAfter = TimeSpan.FromMinutes(1);
+
+    // When the missing configuration was last logged; null while it is in force. Sweeps of one sweeper run one at a time.
+    private DateTimeOffset? _missingConfigurationLoggedAt;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
@@ -84,15 +90,29 @@ public sealed partial class PoolSweeper(
     /// </summary>
     private async Task<TimeSpan?> TermWithoutOwnAsync(CancellationToken cancellationToken)
     {
+        TimeSpan term;
         try
         {
-            return (await settings.GetAsync(cancellationToken)).AbandonedAfter;
+            term = (await settings.GetAsync(cancellationToken)).AbandonedAfter;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            LogNoConfiguredTerm(logger, e);
+            // Once when it starts, then once a minute: on-call is alerted by the first and needs no line every second.
+            var now = time.GetUtcNow();
+            if (_missingConfigurationLoggedAt is not { } logged || now - logged >= RepeatMissingConfigurationWarningAfter)
+            {
+                _missingConfigurationLoggedAt = now;
+                LogNoConfiguredTerm(logger, e);
+            }
             return null;
         }
+
+        if (_missingConfigurationLoggedAt is not null)
+        {
+            _missingConfigurationLoggedAt = null;
+            LogConfiguredTermBack(logger);
+        }
+        return term;
     }
 
     /// <summary>One pool's lock or cancel. Its failure is logged and the sweep goes on: the pools are read in the same
@@ -116,8 +136,12 @@ public sealed partial class PoolSweeper(
     private static partial void LogPoolFailed(ILogger logger, Exception exception, string action, Guid poolId);
 
     [LoggerMessage(EventId = 3003, EventName = "SweepWithoutConfiguration", Level = LogLevel.Warning,
-        Message = "Pool sweep could not read the configured auto-cancel term; pools stored without a term of their own wait for a later sweep")]
+        Message = "Pool sweep could not read the configured auto-cancel term; pools stored without a term of their own wait for a later sweep (said again once a minute while it lasts)")]
     private static partial void LogNoConfiguredTerm(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3004, EventName = "SweepConfigurationBack", Level = LogLevel.Information,
+        Message = "Pool sweep reads the configured auto-cancel term again; pools stored without a term of their own are cancelled on time again")]
+    private static partial void LogConfiguredTermBack(ILogger logger);
 
     [LoggerMessage(EventId = 3001, EventName = "SweepFailed", Level = LogLevel.Error, Message = "Pool sweep failed; retrying at the next tick")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
