@@ -56,6 +56,11 @@ public static class Problems
         new("kyc-provider-unavailable", StatusCodes.Status503ServiceUnavailable, "Identity checks unavailable",
             "No identity verification provider is configured or it did not answer. Try again later.");
 
+    /// <summary>A completed check whose result the provider does not tell yet; not 2xx, so the provider delivers the webhook again.</summary>
+    public static DomainError KycResultNotReady() =>
+        new("kyc-result-not-ready", StatusCodes.Status503ServiceUnavailable, "Check result not ready",
+            "The identity provider does not tell this check's result yet. Deliver the webhook again later.");
+
     /// <summary>
     /// The provider would not take these details of the player's (our field names, never its words, which may quote
     /// them). Only the legal name is sent with the start; the email and date of birth come from the account, which the

@@ -33,6 +33,7 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
     [Theory]
     [InlineData("Ana \U0001F468\u200D\U0001F469\u200D\U0001F467")] // a family emoji: joiners between visible characters
     [InlineData("\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645")] // Persian, with a non-joiner inside the word
+    [InlineData("Ana \u2764\uFE0F")] // a red heart: the variation selector that colours it draws nothing itself
     public async Task A_display_name_may_hold_the_joiners_of_emoji_and_scripts(string displayName)
     {
         var player = await app.NewPlayerAsync();
@@ -41,6 +42,22 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(displayName, (await player.Client.GetFromJsonAsync<ProfileView>("/api/users/me"))!.DisplayName);
+    }
+
+    [Theory]
+    [InlineData("\u3164\u3164")] // Hangul fillers: letters to Unicode, drawn blank
+    [InlineData("\u2800\u2800")] // the blank braille pattern
+    [InlineData("A\uFE0F")] // one letter and a variation selector, which draws nothing
+    [InlineData("A \u3164")]
+    public async Task A_display_name_that_shows_fewer_than_2_characters_is_refused(string displayName)
+    {
+        var player = await app.NewPlayerAsync();
+
+        var response = await player.Client.PutAsJsonAsync("/api/users/me", new { displayName });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["displayName"], (await response.Content.ReadFromJsonAsync<ValidationProblemDetails>())!.Errors.Keys);
+        Assert.Equal("Test Player", (await player.Client.GetFromJsonAsync<ProfileView>("/api/users/me"))!.DisplayName);
     }
 
     [Theory]

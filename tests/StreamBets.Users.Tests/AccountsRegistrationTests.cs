@@ -55,6 +55,9 @@ public sealed class AccountsRegistrationTests(AccountsTestApp app) : IClassFixtu
         { "country", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), country: "XX") },
         { "country", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), country: "BRA") },
         { "password", AccountsTestApp.Registration(AccountsTestApp.NewEmail(), password: "short") },
+        { "marketingOptIn", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "Ana", dateOfBirth = "1990-01-01", country = "DE", marketingOptIn = "yes" } },
+        { "marketingOptIn", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "Ana", dateOfBirth = "1990-01-01", country = "DE", marketingOptIn = (bool?)null } },
+        { "marketingOptIn", new { email = AccountsTestApp.NewEmail(), password = "correct-horse-battery", displayName = "Ana", dateOfBirth = "1990-01-01", country = "DE", marketingOptIn = 1 } },
     };
 
     [Theory]
@@ -71,6 +74,24 @@ public sealed class AccountsRegistrationTests(AccountsTestApp app) : IClassFixtu
         var problem = (await response.Content.ReadFromJsonAsync<ValidationProblemDetails>())!;
         Assert.Contains(field, problem.Errors.Keys);
         Assert.Equal(usersBefore, await app.ScalarAsync<long>("SELECT count(*) FROM users"));
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(null, false)] // left out
+    public async Task The_marketing_opt_in_is_stored_as_sent_and_is_no_when_left_out(bool? sent, bool stored)
+    {
+        using var client = app.CreateClient();
+        var email = AccountsTestApp.NewEmail();
+        object registration = sent is { } optIn
+            ? new { email, password = "correct-horse-battery", displayName = "Ana", dateOfBirth = "1990-01-01", country = "DE", marketingOptIn = optIn }
+            : new { email, password = "correct-horse-battery", displayName = "Ana", dateOfBirth = "1990-01-01", country = "DE" };
+
+        var response = await client.PostAsJsonAsync("/api/users/register", registration);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(stored, (await response.Content.ReadFromJsonAsync<ProfileView>())!.MarketingOptIn);
     }
 
     [Fact]

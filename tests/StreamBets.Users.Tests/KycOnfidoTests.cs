@@ -314,6 +314,43 @@ public sealed class KycOnfidoTests(OnfidoTestApp app) : IClassFixture<OnfidoTest
         Assert.Equal(2, (await KycTests.StatusAsync(player)).Tier);
     }
 
+    public static TheoryData<string, string?> UntoldResults => new()
+    {
+        { "in_progress", null }, // Onfido's read lagging its webhook
+        { "reopened", null },
+        { "paused", null },
+        { "complete", "unidentified" }, // a result word we do not know
+    };
+
+    [Theory]
+    [MemberData(nameof(UntoldResults))]
+    public async Task A_completion_whose_check_Onfido_does_not_yet_tell_as_clear_or_consider_is_503_and_its_redelivery_verifies_the_player(string status, string? result)
+    {
+        var player = await app.NewPlayerAsync();
+        var check = await KycTests.StartCheckAsync(player);
+        using var onfido = app.CreateClient();
+        var body = KycTests.DocumentedCheckCompleted(check.ProviderCheckId); // no result: it is read from GET /checks/{id}
+        app.Onfido.NextCheckAnswers.Enqueue(() => new HttpResponseMessage(HttpStatusCode.OK)
+            { Content = JsonContent.Create(new { id = check.ProviderCheckId, status, result, href = $"/v3.6/checks/{check.ProviderCheckId}" }) });
+        var logged = app.Logs.Records.Count;
+
+        var early = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+
+        // Acknowledged, Onfido would never deliver it again and the check would stay pending for ever: no tier 2, no withdrawals.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, early.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/kyc-result-not-ready", (await early.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        var waiting = await KycTests.StatusAsync(player);
+        Assert.Equal((1, "pending"), (waiting.Tier, waiting.LatestCheck!.Status));
+        var record = Assert.Single(app.Logs.Records.Skip(logged), r => r.Category == typeof(KycWebhookReceiver).FullName);
+        Assert.Equal(("KycResultNotReady", LogLevel.Warning), (record.EventName, record.Level));
+        Assert.DoesNotContain(player.Email, record.AllText);
+
+        var redelivered = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+
+        Assert.Equal(HttpStatusCode.OK, redelivered.StatusCode);
+        Assert.Equal(2, (await KycTests.StatusAsync(player)).Tier);
+    }
+
     [Fact]
     public async Task A_webhook_body_over_64_KB_is_a_413_even_without_a_content_length()
     {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Identity;
+using System.Text.Json;
 using Npgsql;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Messaging;
@@ -8,9 +9,12 @@ using Roles = Microsoft.Extensions.Hosting.AuthenticationDefaults.Roles;
 
 namespace StreamBets.Users.Accounts;
 
-/// <summary>Fields arrive as strings so that every malformed one becomes a field error, not an unreadable body.</summary>
+/// <summary>
+/// Fields arrive as strings so that every malformed one becomes a field error, not an unreadable body; the opt-in as
+/// whatever JSON was sent (absent means no), for the same reason.
+/// </summary>
 public sealed record RegistrationRequest(
-    string? Email, string? Password, string? DisplayName, string? DateOfBirth, string? Country, string? Cpf, bool MarketingOptIn = false);
+    string? Email, string? Password, string? DisplayName, string? DateOfBirth, string? Country, string? Cpf, JsonElement MarketingOptIn = default);
 
 /// <summary>
 /// Creates accounts. A request is validated completely before anything is written; the account, its
@@ -45,6 +49,17 @@ public sealed class AccountRegistration(
             errors.Add("dateOfBirth", $"You must be at least {AccountRules.MinimumAge} years old.");
         }
 
+        var marketingOptIn = request.MarketingOptIn.ValueKind switch
+        {
+            JsonValueKind.Undefined or JsonValueKind.False => false,
+            JsonValueKind.True => true,
+            _ => (bool?)null,
+        };
+        if (marketingOptIn is null)
+        {
+            errors.Add("marketingOptIn", "Send true or false, or leave it out for no.");
+        }
+
         IdentityDocument? document = null;
         if (!Countries.TryNormalize(request.Country, out var country))
         {
@@ -69,7 +84,7 @@ public sealed class AccountRegistration(
         }
 
         var account = new UserAccount(Guid.CreateVersion7(now), email, "", displayName, dateOfBirth, country, document,
-            Roles.Player, KycTiers.Unverified, AvatarUrl: null, request.MarketingOptIn, now);
+            Roles.Player, KycTiers.Unverified, AvatarUrl: null, marketingOptIn!.Value, now);
         account = account with { PasswordHash = hasher.HashPassword(account, request.Password!) };
 
         await using var connection = await db.OpenConnectionAsync(cancellationToken);

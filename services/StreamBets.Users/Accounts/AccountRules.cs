@@ -60,14 +60,21 @@ public static class AccountRules
         return null;
     }
 
-    public const string DisplayNameRule = "The display name must have 2 to 32 characters, with no control or invisible characters.";
+    public const string DisplayNameRule = "The display name must have 2 to 32 characters, at least 2 of them visible, with no control or invisible characters.";
 
     public static bool TryNormalizeDisplayName(string? input, out string displayName)
     {
         displayName = input?.Trim() ?? "";
         // A trailing joiner would make "Ana" and "Ana\u200D" two names that look the same.
-        return displayName.Length is >= 2 and <= 32 && !ShownText.HidesCharacters(displayName);
+        return displayName.Length is >= 2 and <= 32 && !ShownText.HidesCharacters(displayName) && DrawnCharacters(displayName) >= 2;
     }
+
+    /// <summary>
+    /// The characters a screen draws: not spaces, nor those Unicode says draw nothing (a variation selector, so "A\uFE0F"
+    /// is one), nor the Hangul filler and the braille blank, which are letters and symbols drawn blank.
+    /// </summary>
+    private static int DrawnCharacters(string text) =>
+        text.EnumerateRunes().Count(rune => !Rune.IsWhiteSpace(rune) && !ShownText.DrawsNothing(rune) && rune.Value != ShownText.BrailleBlank);
 
     public static bool TryParseDateOfBirth(string? input, out DateOnly dateOfBirth) =>
         DateOnly.TryParseExact(input, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out dateOfBirth)

@@ -21,6 +21,13 @@ public sealed class AuthOptions
     /// <summary>The absolute end of a login session, however often it is refreshed.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// How long a session and its refresh tokens are kept after it ended (revoked or expired), for support, before the
+    /// hourly cleanup deletes them. Never less than <see cref="AccessTokenLifetime"/>: until then an ended session's
+    /// access tokens may still be announced as revoked (SessionStore.RecentlyRevokedAsync).
+    /// </summary>
+    public TimeSpan EndedSessionRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Failures for one email from one source (the client's site: an IPv4 address, an IPv6 /48) that lock sign-in from that source.</summary>
     public int MaxFailedLogins { get; set; } = 5;
 

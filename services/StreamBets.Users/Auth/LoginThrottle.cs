@@ -122,28 +122,3 @@ public sealed class LoginThrottle(NpgsqlDataSource db, IOptions<AuthOptions> opt
         await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 }
-
-/// <summary>Forgets settled login failures once an hour (<see cref="LoginThrottle.ForgetSettledAsync"/>).</summary>
-public sealed partial class LoginThrottleCleanup(LoginThrottle throttle, TimeProvider time, ILogger<LoginThrottleCleanup> logger) : BackgroundService
-{
-    private static readonly TimeSpan Every = TimeSpan.FromHours(1);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(Every, time, stoppingToken);
-                await throttle.ForgetSettledAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogCleanupFailed(logger, e);
-            }
-        }
-    }
-
-    [LoggerMessage(EventId = 1, EventName = "LoginThrottleCleanupFailed", Level = LogLevel.Warning, Message = "Forgetting settled login failures failed; next hour")]
-    private static partial void LogCleanupFailed(ILogger logger, Exception exception);
-}

@@ -210,6 +210,55 @@ public sealed class SessionStore(NpgsqlDataSource db, IOptions<AuthOptions> opti
         return await revoke.With(sessionId).With(userId).With(now).With(reason).ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    /// <summary>
+    /// Deletes the sessions that ended (revoked or expired) longer than <see cref="AuthOptions.EndedSessionRetention"/>
+    /// ago, and their refresh tokens, a batch per statement so a backlog never holds many locks for long; answers how many
+    /// sessions went. Nothing needs them by then: a token of an ended session is refused whether its session is there or
+    /// not (only as invalid-refresh-token instead of refresh-token-reused), and the revocations repeated for a kill switch
+    /// or a demotion reach back one access-token lifetime. Rows a refresh or a logout holds are skipped until the next run.
+    /// </summary>
+    public async Task<int> DeleteEndedAsync(DateTimeOffset now, CancellationToken cancellationToken, int batchSize = EndedSessionsBatchSize)
+    {
+        var endedBefore = now - (options.Value.EndedSessionRetention > options.Value.AccessTokenLifetime
+            ? options.Value.EndedSessionRetention
+            : options.Value.AccessTokenLifetime);
+        // The tokens first (they reference their session). A session refreshed every 15 minutes has thousands, so they are
+        // batched on their own rather than with their session.
+        while (true)
+        {
+            await using var deleteTokens = db.CreateCommand(
+                """
+                DELETE FROM refresh_tokens WHERE token_hash IN (
+                    SELECT t.token_hash FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id
+                    WHERE least(s.expires_at, s.revoked_at) < $1
+                    LIMIT $2 FOR UPDATE OF t SKIP LOCKED)
+                """).With(endedBefore).With(batchSize);
+            if (await deleteTokens.ExecuteNonQueryAsync(cancellationToken) < batchSize)
+            {
+                break;
+            }
+        }
+        var deleted = 0;
+        while (true)
+        {
+            await using var deleteSessions = db.CreateCommand(
+                """
+                DELETE FROM sessions WHERE id IN (
+                    SELECT s.id FROM sessions s
+                    WHERE least(s.expires_at, s.revoked_at) < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id)
+                    LIMIT $2 FOR UPDATE SKIP LOCKED)
+                """).With(endedBefore).With(batchSize);
+            var batch = await deleteSessions.ExecuteNonQueryAsync(cancellationToken);
+            deleted += batch;
+            if (batch < batchSize)
+            {
+                return deleted;
+            }
+        }
+    }
+
+    private const int EndedSessionsBatchSize = 5_000;
+
     /// <summary>A new refresh token of the session, never valid past its end, and the insert that stores its hash.</summary>
     private (NpgsqlBatchCommand Insert, SessionGrant Grant) NewRefreshToken(Guid sessionId, DateTimeOffset sessionExpires, DateTimeOffset now, byte[]? issuedFrom)
     {

@@ -48,7 +48,7 @@ internal static class Extensions
         services.AddSingleton<SessionStore>();
         services.AddSingleton<SessionRevocationList>();
         services.AddSingleton<LoginThrottle>();
-        services.AddHostedService<LoginThrottleCleanup>();
+        services.AddHostedService<AuthCleanup>();
         services.AddSingleton<Authenticator>();
         // After the schema migrator (hosted services start in registration order).
         services.AddHostedService<BootstrapAdmin>();

@@ -48,13 +48,21 @@ public sealed partial class KycWebhookReceiver(
                 {
                     KycCheckResult.Clear => await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Approved, result, "identity check clear", cancellationToken),
                     KycCheckResult.Consider => await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Review, result, "identity check needs a manual review", cancellationToken),
-                    _ => new WebhookReceipt("ignored"),
+                    // Onfido's read lags its webhook (still in_progress), or the check was reopened or paused. Acknowledged, the
+                    // webhook would never come again and the check would stay pending for ever, blocking the player's next start.
+                    _ => ResultNotReady(provider.Name, payload.Object.Id),
                 };
             case { ResourceType: "check", Action: "check.withdrawn" }:
                 return await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Rejected, null, "identity check withdrawn by the provider", cancellationToken);
             default:
                 return new WebhookReceipt("ignored");
         }
+    }
+
+    private Outcome<WebhookReceipt> ResultNotReady(string provider, string providerCheckId)
+    {
+        LogResultNotReady(logger, provider, providerCheckId);
+        return Problems.KycResultNotReady();
     }
 
     private async Task<Outcome<WebhookReceipt>> MoveAsync(
@@ -84,4 +92,8 @@ public sealed partial class KycWebhookReceiver(
 
     [LoggerMessage(EventId = 301, EventName = "KycCheckMoved", Level = LogLevel.Information, Message = "KYC check {CheckId} of user {UserId} is now {Status}")]
     private static partial void LogCheckMoved(ILogger logger, Guid checkId, Guid userId, string status);
+
+    [LoggerMessage(EventId = 302, EventName = "KycResultNotReady", Level = LogLevel.Warning,
+        Message = "A {Provider} check.completed webhook for check {ProviderCheckId} came before the provider tells a clear or consider result; answered 503 so it is delivered again")]
+    private static partial void LogResultNotReady(ILogger logger, string provider, string providerCheckId);
 }
