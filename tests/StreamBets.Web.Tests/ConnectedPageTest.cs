@@ -33,6 +33,10 @@ public abstract class ConnectedPageTest : IAsyncLifetime
     /// <summary>Whether the condition comes to hold within 15 s: for what no render tells (a hub call, a request).</summary>
     protected static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
 
+    /// <summary>Whether the condition holds all along for half a second (a call on its way has been made by then).</summary>
+    protected static async Task<bool> StaysAsync(Func<bool> condition) =>
+        !await Eventually.HoldsAsync(() => Task.FromResult(!condition()), TimeSpan.FromMilliseconds(500));
+
     public async Task InitializeAsync()
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);

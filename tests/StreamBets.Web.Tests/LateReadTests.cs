@@ -192,10 +192,6 @@ public sealed class LateReadTests : PlayerPageTest
     private PoolStateChangedMessage LockedPush(Pool pool, string stream, long sequence) =>
         new(pool.Id, "locked", [], Clock.GetUtcNow()) { Stream = stream, Sequence = sequence };
 
-    /// <summary>Whether the condition still holds half a second on (an answer on its way has landed by then).</summary>
-    private static async Task<bool> StaysAsync(Func<bool> condition) =>
-        !await Eventually.HoldsAsync(() => Task.FromResult(!condition()), TimeSpan.FromMilliseconds(500));
-
     private int Reads(string path) => Gateway.Requests.Count(r => r == path);
 
     private static string? StateShown(IRenderedComponent<PoolPage> page) =>

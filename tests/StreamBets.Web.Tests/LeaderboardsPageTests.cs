@@ -37,4 +37,26 @@ public sealed class LeaderboardsPageTests : PlayerPageTest
         page.WaitForElement("[data-testid=leaderboard]");
         Assert.Empty(page.FindAll("[data-testid=board-window]"));
     }
+
+    [Fact]
+    public async Task A_slow_answer_for_an_earlier_period_does_not_replace_the_board_chosen_after_it()
+    {
+        Gateway.Answer(BoardPath, Board("week", "Wes"));
+        var weekAnswer = Gateway.HoldNext(BoardPath);
+        var page = Bunit.Render<Leaderboards>(); // this week's board, the default
+        Assert.True(await SoonAsync(() => Gateway.Requests.Count(r => r == BoardPath) == 1));
+
+        // The player moves on to "All" while Week's board is still on its way; All answers first.
+        Gateway.Answer(BoardPath, Board("all", "Alba"));
+        page.Find("#lb-period").Change("all");
+        page.Find("form").Submit();
+        page.WaitForAssertion(() => Assert.Contains("Alba", page.Find("[data-testid=leaderboard]").TextContent));
+
+        weekAnswer();
+
+        Assert.True(await StaysAsync(() => page.Find("[data-testid=leaderboard]").TextContent.Contains("Alba")), "Week's board replaced All's");
+    }
+
+    private static Leaderboard Board(string period, string leader) =>
+        new("global", period, period, null, null, [new LeaderboardEntry(1, Guid.NewGuid(), 50_00, leader)], null);
 }

@@ -37,6 +37,10 @@ public abstract class PlayerPageTest : IAsyncLifetime
     /// <summary>Whether the condition comes to hold within 15 s: for what no render tells (a request held, a storage call).</summary>
     protected static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
 
+    /// <summary>Whether the condition still holds half a second on (an answer on its way has landed by then).</summary>
+    protected static async Task<bool> StaysAsync(Func<bool> condition) =>
+        !await Eventually.HoldsAsync(() => Task.FromResult(!condition()), TimeSpan.FromMilliseconds(500));
+
     public virtual async Task InitializeAsync()
     {
         BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);

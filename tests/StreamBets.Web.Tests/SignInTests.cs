@@ -13,6 +13,8 @@ public sealed class SignInTests
     [InlineData("//evil.example/", "/")]
     [InlineData("/\\evil.example/", "/")]
     [InlineData("pools", "/")]
+    [InlineData("/a\nb", "/")] // control characters: LocalRedirect would throw
+    [InlineData("~/pools", "/")]
     public void After_sign_in_the_player_only_ever_returns_to_a_page_of_this_site(string? returnUrl, string expected)
     {
         Assert.Equal(expected, SessionSignIn.SafeReturnUrl(returnUrl));

@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Text.Json;
 using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
 using StreamBets.FrontEnd.Gateway;
 using StreamBets.Testing;
 using StreamBets.Web.Components.Pages;
@@ -470,6 +473,21 @@ public sealed class StreamerPageTests : PlayerPageTest
             State = state, BettingOpen = false, ClosedAt = Clock.GetUtcNow().AddMinutes(-1), Settlement = "pending",
             WinningOutcomeIds = state == "resolved" ? [pool.Outcomes[0].Id] : [],
         };
+    }
+
+    /// <summary>Before, the page watched "Twitch:streamer1", and the pool-created push for "twitch:streamer1" read nothing.</summary>
+    [Fact]
+    public async Task A_channel_address_with_a_capitalised_provider_still_hears_its_new_pools()
+    {
+        Gateway.Answer(LivePath, Array.Empty<Pool>());
+        Bunit.Services.GetRequiredService<NavigationManager>().NavigateTo("/streamer?channel=Twitch:streamer1");
+        Bunit.Render<Streamer>();
+        Assert.True(await SoonAsync(() => Gateway.Requests.Count(r => r == LivePath) == 1));
+
+        var created = new PoolCreatedMessage(Guid.NewGuid(), First.ToString(), "Who wins?", Clock.GetUtcNow()) { Stream = $"channel:{First}", Sequence = 1 };
+        Live.Receive("PoolCreated", JsonSerializer.SerializeToElement(created, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+
+        Assert.True(await SoonAsync(() => Gateway.Requests.Count(r => r == LivePath) == 2), "The new pool's push read nothing.");
     }
 
     private Task<bool> ChangesSentAsync(int count) =>

@@ -113,10 +113,6 @@ public sealed class StreamerPayoutCheckTests : ConnectedPageTest
         return Bunit.Render<Streamer>();
     }
 
-    /// <summary>Whether the condition holds all along for half a second (a call on its way has been made by then).</summary>
-    private static async Task<bool> StaysAsync(Func<bool> condition) =>
-        !await StreamBets.Testing.Eventually.HoldsAsync(() => Task.FromResult(!condition()), TimeSpan.FromMilliseconds(500));
-
     private int Reads(string path) => Gateway.Requests.Count(r => r == path);
 
     private static string SettlementPath(Pool pool) => $"/api/settlements/{pool.Id}";

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using StreamBets.FrontEnd.Gateway;
 
@@ -40,9 +41,10 @@ public static class SessionSignIn
         return Results.LocalRedirect("/");
     }
 
-    /// <summary>Only a path on this site: an absolute or protocol-relative URL would be an open redirect.</summary>
+    /// <summary>
+    /// Only a path on this site: an absolute or protocol-relative URL ("//", "/\\") would be an open redirect, and one with
+    /// control characters is refused by LocalRedirect itself (a 500). Anything else goes home.
+    /// </summary>
     public static string SafeReturnUrl(string? returnUrl) =>
-        returnUrl is { Length: > 0 } && returnUrl[0] == '/' && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.StartsWith("/\\", StringComparison.Ordinal)
-            ? returnUrl
-            : "/";
+        returnUrl is { Length: > 0 } && returnUrl[0] == '/' && RedirectHttpResult.IsLocalUrl(returnUrl) ? returnUrl : "/";
 }
