@@ -11,10 +11,11 @@ namespace StreamBets.Users.Accounts;
 
 /// <summary>
 /// Fields arrive as strings so that every malformed one becomes a field error, not an unreadable body; the opt-in as
-/// whatever JSON was sent (absent means no), for the same reason.
+/// whatever JSON was sent (absent means no), for the same reason. (No default value in the signature: the OpenAPI
+/// generator cannot write a JsonElement's, and the whole document answered 500.)
 /// </summary>
 public sealed record RegistrationRequest(
-    string? Email, string? Password, string? DisplayName, string? DateOfBirth, string? Country, string? Cpf, JsonElement MarketingOptIn = default);
+    string? Email, string? Password, string? DisplayName, string? DateOfBirth, string? Country, string? Cpf, JsonElement MarketingOptIn);
 
 /// <summary>
 /// Creates accounts. A request is validated completely before anything is written; the account, its
