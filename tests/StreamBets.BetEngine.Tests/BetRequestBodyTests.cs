@@ -51,4 +51,33 @@ public sealed class BetRequestBodyTests(BetEngineStack stack)
         Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", player.Id));
         Assert.Equal(100_000, await stack.BalanceAsync(player.Account));
     }
+
+    [Theory]
+    [InlineData(Route.BetEngine)]
+    [InlineData(Route.Gateway)]
+    public async Task A_body_naming_a_4_kb_unknown_field_is_refused_in_a_short_problem_that_still_says_what_is_wrong(Route route)
+    {
+        var player = await stack.NewPlayerAsync();
+        using var client = route == Route.BetEngine ? stack.BetClient(player) : stack.GatewayClient(player);
+        // Nearly the largest body the Gateway relays, all of it one property name, which the JSON path of the error
+        // keeps: U+0080 is 2 bytes sent and 6 written back (\u0080), so the problem was some 12 KB.
+        var name = new string('\u0080', (Gateway.Bets.RelayedBetsApi.MaxBodyBytes - 7) / 2);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/bets")
+        {
+            Content = new StringContent("{\"" + name + "\": x}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(BetsApi.IdempotencyKeyHeader, Guid.NewGuid().ToString());
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.InRange(text.Length, 1, 1024);
+        using var problem = JsonDocument.Parse(text);
+        Assert.Equal(BetRequests.Problem("invalid-request"), problem.RootElement.GetProperty("type").GetString());
+        var said = problem.RootElement.GetProperty("errors").GetProperty("body").EnumerateArray().Single().GetString()!;
+        Assert.StartsWith("The body is not valid JSON for this request at $.\u0080\u0080", said);
+        Assert.EndsWith("….", said);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", player.Id));
+    }
 }

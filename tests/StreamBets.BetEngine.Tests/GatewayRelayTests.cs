@@ -9,7 +9,9 @@ using System.Text.RegularExpressions;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -774,11 +776,110 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.True(gatewaySide.ReadingStopped, "The relay kept reading bets from a stream it could not answer on.");
     }
 
-    /// <summary>A client stream that yields its messages and then stays open until the reader gives up.</summary>
+    [Fact]
+    public async Task A_burst_of_bets_naming_a_4_kb_unknown_field_is_answered_400_in_short_problems_that_cannot_break_the_stream()
+    {
+        var relay = stack.BetEngine.GetRequiredService<RestBetRelay>();
+        // Nearly the largest body the Gateway relays, all of it one property name: a JSON path keeps the name, and
+        // U+0080 (2 bytes) is written \u0080 (6). Echoed whole, each answer was some 12 KB, and 400 together 4.9 MB.
+        var hostile = ByteString.CopyFromUtf8("{\"" + new string('\u0080', (RelayedBetsApi.MaxBodyBytes - 7) / 2) + "\": x}");
+        Assert.InRange(hostile.Length, RelayedBetsApi.MaxBodyBytes - 1, RelayedBetsApi.MaxBodyBytes);
+        var bets = Enumerable.Range(0, 400).Select(i => new RestBet
+        {
+            RelayId = (ulong)i, UserId = Guid.NewGuid().ToString(), IdempotencyKey = Guid.NewGuid().ToString(), HasIdempotencyKey = true,
+            ContentType = "application/json", Body = hostile,
+        }).ToList();
+
+        var messages = await RelayedTogetherAsync(relay, bets);
+
+        Assert.All(messages, message => Assert.InRange(message.CalculateSize(), 1, GatewayReceiveLimit - 1));
+        var answers = messages.SelectMany(message => message.Answers).ToList();
+        Assert.Equal(bets.Select(bet => bet.RelayId).Order(), answers.Select(answer => answer.RelayId).Order());
+        Assert.All(answers, answer =>
+        {
+            Assert.Equal(400, answer.Status);
+            Assert.Equal("application/problem+json", answer.ContentType);
+            Assert.InRange(answer.Body.Length, 1, 1024);
+            using var problem = JsonDocument.Parse(answer.Body.Memory);
+            Assert.Equal(BetRequests.Problem("invalid-request"), problem.RootElement.GetProperty("type").GetString());
+            Assert.StartsWith("The body is not valid JSON for this request at $", problem.RootElement.GetProperty("errors").GetProperty("body")[0].GetString());
+        });
+    }
+
+    [Fact]
+    public async Task A_relayed_bet_with_a_long_content_type_that_is_not_json_is_answered_415_without_repeating_all_of_it()
+    {
+        var relay = stack.BetEngine.GetRequiredService<RestBetRelay>();
+        // Only the Gateway calls the relay, and it refuses a Content-Type over 256 characters; the Bet Engine must not
+        // count on that to keep its answers small.
+        var bet = new RestBet
+        {
+            RelayId = 1, UserId = Guid.NewGuid().ToString(), IdempotencyKey = Guid.NewGuid().ToString(), HasIdempotencyKey = true,
+            ContentType = "text/plain; p=" + new string('<', 30_000), Body = ByteString.CopyFromUtf8("stake=250"),
+        };
+
+        var answer = Assert.Single((await RelayedTogetherAsync(relay, [bet])).SelectMany(message => message.Answers));
+
+        Assert.Equal(415, answer.Status);
+        Assert.InRange(answer.Body.Length, 1, 1024);
+        using var problem = JsonDocument.Parse(answer.Body.Memory);
+        Assert.StartsWith("Expected a supported JSON media type but got \"text/plain; p=<<<", problem.RootElement.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Answers_ready_together_go_in_as_many_messages_as_keep_each_under_the_gateways_receive_limit()
+    {
+        // Whatever the endpoint answers, and however many answers are ready at once: a message past the Gateway's limit
+        // fails the stream, and every bet on it is told 503.
+        var answerBody = new byte[24 * 1024];
+        var relay = new RestBetRelay(stack.BetEngine, new DefaultEndpointDataSource(new RouteEndpoint(
+            http => http.Response.Body.WriteAsync(answerBody).AsTask(),
+            RoutePatternFactory.Parse("/api/bets"), 0,
+            new EndpointMetadataCollection(new EndpointNameMetadata(RestBetRelay.PlaceBetEndpointName)), "answers of 24 KB")));
+        var bets = Enumerable.Range(0, 200).Select(i => new RestBet { RelayId = (ulong)i, UserId = Guid.NewGuid().ToString() }).ToList();
+
+        var messages = await RelayedTogetherAsync(relay, bets);
+
+        Assert.All(messages, message => Assert.InRange(message.CalculateSize(), 1, GatewayReceiveLimit - 1));
+        Assert.Equal(bets.Select(bet => bet.RelayId), messages.SelectMany(message => message.Answers).Select(answer => answer.RelayId).Order());
+        Assert.All(messages.SelectMany(message => message.Answers), answer => Assert.Equal(answerBody.Length, answer.Body.Length));
+    }
+
+    /// <summary>The Gateway's gRPC client keeps the default limit on a message it receives.</summary>
+    private const int GatewayReceiveLimit = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Relays <paramref name="bets"/> in one message from a Gateway that then ends its side, holding the first answer's
+    /// write until every bet is decided, as a busy stream does in a rush: the other answers are then ready together.
+    /// </summary>
+    private static async Task<List<RestBetAnswers>> RelayedTogetherAsync(RestBetRelay relay, IReadOnlyList<RestBet> bets)
+    {
+        using var spans = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
+        var traceId = ActivityTraceId.CreateRandom();
+        foreach (var bet in bets)
+        {
+            bet.Traceparent = $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01";
+        }
+        async Task AllDecidedAsync()
+        {
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(
+                spans.Stopped.Count(span => span.DisplayName == "relayed POST /api/bets" && span.TraceId == traceId) == bets.Count)));
+            await Task.Delay(100); // each answer is queued right after its span stops
+        }
+        var written = new List<RestBetAnswers>();
+
+        await relay.RelayAsync(new OpenStream<RestBetBatch>(new RestBetBatch { Bets = { bets } }) { StaysOpen = false },
+            new AnswerWriter(written, AllDecidedAsync()), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        return written;
+    }
+
+    /// <summary>A client stream that yields its messages and then stays open until the reader gives up (or, with
+    /// <see cref="StaysOpen"/> false, ends as the Gateway ends its side).</summary>
     private sealed class OpenStream<T>(params T[] messages) : IAsyncStreamReader<T>
     {
         private int _next = -1;
         public bool ReadingStopped { get; private set; }
+        public bool StaysOpen { get; init; } = true;
         public T Current => messages[_next];
 
         public async Task<bool> MoveNext(CancellationToken cancellationToken)
@@ -786,6 +887,11 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
             if (++_next < messages.Length)
             {
                 return true;
+            }
+            if (!StaysOpen)
+            {
+                ReadingStopped = true;
+                return false;
             }
             try
             {
@@ -799,15 +905,21 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         }
     }
 
-    private sealed class AnswerWriter(List<RestBetAnswers> written) : IServerStreamWriter<RestBetAnswers>
+    /// <summary>The Gateway's side of the answers; its first write can be held, as a busy stream holds it.</summary>
+    private sealed class AnswerWriter(List<RestBetAnswers> written, Task? firstWriteHeldUntil = null) : IServerStreamWriter<RestBetAnswers>
     {
         public WriteOptions? WriteOptions { get; set; }
 
-        public Task WriteAsync(RestBetAnswers message)
+        public async Task WriteAsync(RestBetAnswers message)
         {
+            if (written.Count == 0 && firstWriteHeldUntil is not null)
+            {
+                await firstWriteHeldUntil;
+            }
             written.Add(message);
-            return Task.CompletedTask;
         }
+
+        public Task WriteAsync(RestBetAnswers message, CancellationToken cancellationToken) => WriteAsync(message);
     }
 
     /// <summary>

@@ -23,6 +23,8 @@ public sealed record PlaceBetRequest(Guid? PoolId, Guid? OutcomeId, [property: J
 /// <see cref="Request"/> is then empty.</param>
 public sealed record PlaceBetBody(PlaceBetRequest Request, KeyValuePair<string, string>? Unreadable = null)
 {
+    private const int MaxEchoedLength = 64;
+
     private static readonly (string Field, string Rule)[] FieldRules =
     [
         ("poolId", "The pool id is a UUID."),
@@ -41,7 +43,7 @@ public sealed record PlaceBetBody(PlaceBetRequest Request, KeyValuePair<string, 
         if (!request.HasJsonContentType())
         {
             // The framework's own words, as the routing's 415 says them for a direct request.
-            throw new BadHttpRequestException($"Expected a supported JSON media type but got \"{request.ContentType}\".", StatusCodes.Status415UnsupportedMediaType);
+            throw new BadHttpRequestException($"Expected a supported JSON media type but got \"{Shortened(request.ContentType ?? "")}\".", StatusCodes.Status415UnsupportedMediaType);
         }
 
         try
@@ -55,7 +57,7 @@ public sealed record PlaceBetBody(PlaceBetRequest Request, KeyValuePair<string, 
             // The path names the field whose value could not be read ($.stakeMinor); the message, .NET's types, is not shown.
             var path = e.Path ?? "$";
             var (field, rule) = Array.Find(FieldRules, f => path.Equals($"$.{f.Field}", StringComparison.OrdinalIgnoreCase));
-            return field is not null ? Refused(field, rule) : Refused("body", $"The body is not valid JSON for this request at {path}.");
+            return field is not null ? Refused(field, rule) : Refused("body", $"The body is not valid JSON for this request at {Shortened(path)}.");
         }
         catch (IOException e)
         {
@@ -65,6 +67,21 @@ public sealed record PlaceBetBody(PlaceBetRequest Request, KeyValuePair<string, 
 
     private static PlaceBetBody Refused(string field, string message) =>
         new(new PlaceBetRequest(null, null, null), new KeyValuePair<string, string>(field, message));
+
+    /// <summary>
+    /// The client's own text, cut to a few dozen characters for a problem: a JSON path keeps an unknown property's name,
+    /// so a 4 KB body made a 12 KB answer (U+0080, 2 bytes sent, is written \u0080), and a burst of them broke the relay
+    /// stream every player's bets share.
+    /// </summary>
+    private static string Shortened(string text)
+    {
+        if (text.Length <= MaxEchoedLength)
+        {
+            return text;
+        }
+        var length = char.IsHighSurrogate(text[MaxEchoedLength - 1]) ? MaxEchoedLength - 1 : MaxEchoedLength; // never half a character
+        return string.Concat(text.AsSpan(0, length), "…");
+    }
 }
 
 /// <summary>A bet as its owner sees it. <c>status</c> is pending, accepted or rejected; settlement fields appear once paid.</summary>

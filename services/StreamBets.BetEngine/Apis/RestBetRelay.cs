@@ -21,6 +21,12 @@ public sealed class RestBetRelay
     public const string PlaceBetEndpointName = "PlaceBet";
     private const int MaxAnswersPerMessage = 500;
 
+    /// <summary>
+    /// A message stops taking answers at about this size, a quarter of the Gateway client's 4 MB receive limit: a message
+    /// past that limit fails the stream and every bet waiting on it, and the answers' sizes are the endpoint's, not ours.
+    /// </summary>
+    private const int MaxAnswerBytesPerMessage = 1024 * 1024;
+
     private readonly Lazy<RequestDelegate> _placeBet;
     private readonly IServiceScopeFactory _scopes;
 
@@ -110,9 +116,17 @@ public sealed class RestBetRelay
             while (await ready.WaitToReadAsync(failed.Token))
             {
                 var message = new RestBetAnswers();
-                while (message.Answers.Count < MaxAnswersPerMessage && ready.TryRead(out var answer))
+                var bytes = 0;
+                while (message.Answers.Count < MaxAnswersPerMessage && ready.TryPeek(out var answer))
                 {
+                    var size = SizeInMessage(answer);
+                    if (message.Answers.Count > 0 && bytes + size > MaxAnswerBytesPerMessage)
+                    {
+                        break; // it goes first in the next message
+                    }
+                    ready.TryRead(out _);
                     message.Answers.Add(answer);
+                    bytes += size;
                 }
                 await answers.WriteAsync(message, failed.Token);
             }
@@ -123,6 +137,10 @@ public sealed class RestBetRelay
             throw;
         }
     }
+
+    /// <summary>The bytes <paramref name="answer"/> adds to a message: itself, its length and its field tag.</summary>
+    private static int SizeInMessage(RestBetAnswer answer) =>
+        CodedOutputStream.ComputeMessageSize(answer) + CodedOutputStream.ComputeTagSize(RestBetAnswers.AnswersFieldNumber);
 
     private async Task<RestBetAnswer> AnswerAsync(RestBet bet, IServiceProvider services, CancellationToken cancellationToken)
     {
