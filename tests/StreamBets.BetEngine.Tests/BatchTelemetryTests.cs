@@ -61,7 +61,7 @@ public sealed class BatchTelemetryTests(BetEngineStack stack)
         var batchers = stack.BetEngine.GetRequiredService<PoolBatchers>();
         using var queued = new RecordedMeasurements("streambets.bets.queued");
 
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         Task<PlacementResult>[] answers;
         long whileHeld;
         try
@@ -162,7 +162,7 @@ public sealed class BatchTelemetryTests(BetEngineStack stack)
 
     private async Task RunWithLostLedgerAnswerAsync(BetBatchPipeline pipeline, TestPool pool, AdmittedBet[] batch, Action<IReadOnlyList<PlacementResult>> answer)
     {
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         try
         {
             var running = pipeline.RunAsync(pool.Id, batch, answer, default);

@@ -313,7 +313,7 @@ public sealed class BetRejectionTests(BetEngineStack stack)
             services.GetRequiredService<BetStore>(), batchers, stack.Clock);
         PlaceBetCommand Bet(TestPlayer player) => new(player.Id, pool.Id, pool.Outcomes[0], 500, $"queue-limit-{player.Id}");
 
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         Task<PlacementResult> opening, waiting;
         PlacementResult refused;
         try

@@ -17,7 +17,7 @@ public sealed class FinalizeConnectionTests(BetEngineStack stack)
 
         // The batch is held once the ledger moved its stake, and its bet row is locked meanwhile, so the finalize waits
         // on that lock inside its transaction; then its backend is terminated, as a PostgreSQL restart would.
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         Task<HttpResponseMessage> placing;
         try
         {

@@ -31,7 +31,7 @@ public sealed class FinishedPoolTests(BetEngineStack stack)
         var player = await stack.NewPlayerAsync(Funds);
         using var client = stack.BetClient(player);
         var key = Guid.NewGuid().ToString();
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
 
         var placing = client.PlaceAsync(pool, pool.Outcomes[0], 700, key);
         await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
@@ -127,7 +127,7 @@ public sealed class FinishedPoolTests(BetEngineStack stack)
         // The batch reads the pool from Pools beside its pending write; a first call on a cold channel could still be on
         // its way when the test cancels the pool below, and would answer it closed before any stake moved.
         await stack.BetEngine.GetRequiredService<IPoolDirectory>().GetFreshAsync(pool.Id, default);
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         IReadOnlyList<PlacementResult>? results = null;
         var running = Pipeline.RunAsync(pool.Id, [bet], r => results = r, default);
         Assert.True(await BetEngineStack.EventuallyAsync(() => LockedAsync(WriterWaitsHoldingTheGate)), "The pending write never waited holding the gate.");

@@ -315,7 +315,7 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref toldToRetry, value));
         listener.Start();
         // The Bet Engine takes the stake and then hangs on the ledger's answer: it neither answers nor fails.
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
 
         var waited = Stopwatch.StartNew();
         using var late = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
@@ -356,7 +356,7 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         using var firstClient = stack.GatewayClient(first);
         using var queuedClient = stack.GatewayClient(queued);
         var key = Guid.NewGuid().ToString();
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         try
         {
             var held = firstClient.PlaceAsync(pool, pool.Outcomes[0], 400);
@@ -549,7 +549,7 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
             Body = ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 })),
         };
         await relay.StartAsync(CancellationToken.None);
-        var hold = stack.StakeHold.Arm(heldPool.Id);
+        using var hold = stack.StakeHold.Arm(heldPool.Id);
         try
         {
             // The Bet Engine holds the first bet: it is still unanswered on stream A when A's lifetime ends.

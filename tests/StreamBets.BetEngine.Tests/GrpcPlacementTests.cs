@@ -77,7 +77,7 @@ public sealed class GrpcPlacementTests(BetEngineStack stack)
             IdempotencyKey = idempotencyKey,
         };
         // A held batch makes the next two bets queue together, so they would share one batch.
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         Task<PlaceBetReply> opening, placing;
         RpcException error;
         try

@@ -132,7 +132,7 @@ public sealed class IdempotencyTests(BetEngineStack stack)
         await directory.GetAsync(pool.Id, default);
         await services.GetRequiredService<EligibilityCache>().CheckAsync(quitter.Id, null, default);
 
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         try
         {
             var held = stack.BetClient(first).PlaceAsync(pool, pool.Outcomes[0], 400);
@@ -253,7 +253,7 @@ public sealed class IdempotencyTests(BetEngineStack stack)
         var placed = await placement.PlaceAsync(bet, default);
         Assert.True(placed.IsAccepted, $"Answered {placed.Rejection?.Code}");
 
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         Task<PlacementResult> opening, waiting;
         PlacementResult full, replay, reused;
         try
@@ -299,7 +299,7 @@ public sealed class IdempotencyTests(BetEngineStack stack)
             Assert.True((await placement.PlaceAsync(new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], 500, Guid.NewGuid().ToString()), default)).IsAccepted);
         }
 
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         Task<PlacementResult> opening, waiting;
         Task<PlacementResult>[] lookingUp;
         PlacementResult unread;

@@ -23,7 +23,7 @@ public sealed class OneOutcomeTests(BetEngineStack stack)
         var client = stack.BetClient(player);
 
         // Another player's batch is held in the ledger, so the player's two bets queue behind it and form the next batch.
-        var hold = stack.StakeHold.Arm(pool.Id);
+        using var hold = stack.StakeHold.Arm(pool.Id);
         Task<HttpResponseMessage> tooMuch, affordable;
         try
         {

@@ -253,7 +253,7 @@ public sealed class RecoveryTests(BetEngineStack stack)
         var second = stack.Admit(player, pool, pool.Outcomes[1], 900);
         // The live batch writes both bets pending, holds the second back (a second outcome) and sends the first's stake;
         // the ledger applies it, and its answer is slow.
-        var liveHold = stack.StakeHold.Arm(pool.Id);
+        using var liveHold = stack.StakeHold.Arm(pool.Id);
         IReadOnlyList<PlacementResult> told = [];
         var live = Pipeline.RunAsync(pool.Id, [first, second], answers => told = answers, default);
         await liveHold.Reached.WaitAsync(TimeSpan.FromSeconds(30));

@@ -14,10 +14,13 @@ public sealed class StakeHold : Interceptor
 {
     private Armed? _armed;
 
-    /// <summary>Holds the next stake batch into <paramref name="poolId"/>'s escrow (once).</summary>
+    /// <summary>
+    /// Holds the next stake batch into <paramref name="poolId"/>'s escrow (once). Disposing the hold disarms it and lets a
+    /// held answer go, so a test that fails midway leaves no hold armed for the tests after it.
+    /// </summary>
     public Armed Arm(Guid poolId)
     {
-        var armed = new Armed(StakeLedger.EscrowAccount(poolId));
+        var armed = new Armed(StakeLedger.EscrowAccount(poolId), this);
         if (Interlocked.CompareExchange(ref _armed, armed, null) is not null)
         {
             throw new InvalidOperationException("Another stake hold is armed.");
@@ -49,7 +52,7 @@ public sealed class StakeHold : Interceptor
         return answer;
     }
 
-    public sealed class Armed(string escrow)
+    public sealed class Armed(string escrow, StakeHold owner) : IDisposable
     {
         private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource<bool> _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -71,5 +74,11 @@ public sealed class StakeHold : Interceptor
             transfer.Reason == StakeLedger.StakeReason && transfer.Legs.Any(l => l.ToAccount == escrow);
 
         internal void SetReached() => _reached.TrySetResult();
+
+        public void Dispose()
+        {
+            Interlocked.CompareExchange(ref owner._armed, null, this);
+            Release();
+        }
     }
 }
