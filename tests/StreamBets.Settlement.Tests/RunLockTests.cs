@@ -144,6 +144,40 @@ public sealed class RunLockTests(SettlementStack stack)
     }
 
     [Fact]
+    public async Task A_failed_runs_outcome_written_again_after_a_requeue_leaves_the_requeue_in_force()
+    {
+        // Run A failed for good and wrote so; the answer to its COMMIT was lost, so it writes it again (its outcome writes
+        // are retried) after an operator, seeing "failed", requeued the pool. The requeue must stand.
+        var poolId = Guid.NewGuid();
+        await using var runs = await stack.OpenSessionAsync();
+        await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId); // no worker here touches the pool
+        var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
+        var now = DateTimeOffset.UtcNow;
+        await using (var inbox = await stack.SettlementDb.OpenConnectionAsync())
+        await using (var transaction = await inbox.BeginTransactionAsync())
+        {
+            Assert.True(await SettlementStore.RecordDueAsync(transaction, poolId, SettlementKinds.Resolved, now, null, default));
+            await transaction.CommitAsync();
+        }
+        try
+        {
+            var runA = await store.StartAsync(poolId, now, default);
+            await store.FailAsync(poolId, runA!.Attempts, "payment-refused: run A", now, default);
+            Assert.True(await store.RequeueAsync(poolId, now.AddMinutes(1), default));
+            var requeued = await store.FindAsync(poolId, default);
+
+            await store.FailAsync(poolId, runA.Attempts, "payment-refused: run A", now.AddMinutes(2), default);
+
+            Assert.Equal(requeued, await store.FindAsync(poolId, default));
+            Assert.Equal("due", requeued!.Status);
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
+        }
+    }
+
+    [Fact]
     public async Task A_pool_due_for_an_hour_whose_lock_a_worker_has_just_taken_is_not_called_stuck()
     {
         // After an outage a pool has been due for an hour; a worker has just taken its run lock and not started it yet.

@@ -379,9 +379,13 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         ExecuteAsync("UPDATE settlements SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE pool_id = $1 AND status = 'running' AND attempts = $5",
             cancellationToken, poolId, error, nextAttemptAt, now, attempt);
 
-    /// <summary>A failure no retry can fix: the settlement stops in 'failed' with the reason.</summary>
+    /// <summary>
+    /// A failure no retry can fix: the run (still 'running') stops in 'failed' with the reason. A write of it sent again
+    /// after its COMMIT's answer was lost finds the row 'failed', or 'due' if an operator requeued it meanwhile: neither
+    /// is touched, so the requeue stands.
+    /// </summary>
     public Task FailAsync(Guid poolId, int attempt, string error, DateTimeOffset now, CancellationToken cancellationToken) =>
-        ExecuteAsync("UPDATE settlements SET status = 'failed', last_error = $2, finished_at = $3, updated_at = $3 WHERE pool_id = $1 AND status <> 'settled' AND attempts = $4",
+        ExecuteAsync("UPDATE settlements SET status = 'failed', last_error = $2, finished_at = $3, updated_at = $3 WHERE pool_id = $1 AND status = 'running' AND attempts = $4",
             cancellationToken, poolId, error, now, attempt);
 
     /// <summary>An operator sends a failed settlement back to run (after fixing its cause). False unless it was 'failed'.</summary>
