@@ -2,13 +2,14 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using StreamBets.Contracts.IntegrationEvents;
+using StreamBets.Pools.IntegrationEvents.EventHandling;
 
 namespace StreamBets.Pools.IntegrationTests;
 
 /// <summary>
 /// A streamer demoted by an operator (Users' UserRoleChanged) loses every channel linked to them before the change,
 /// exactly as an operator's unlink takes one: Realtime's chat powers and the open pools follow the link. A link made
-/// after the change stays, and neither a repeated event nor a promotion back changes any link.
+/// more than the clocks' allowance after the change stays, and neither a repeated event nor a promotion back changes any link.
 /// </summary>
 public sealed class DemotedStreamerChannelsTests(PoolsApp app) : IClassFixture<PoolsApp>
 {
@@ -23,11 +24,13 @@ public sealed class DemotedStreamerChannelsTests(PoolsApp app) : IClassFixture<P
         using var admin = app.Admin();
         var (first, second, others, later) = (Requests.NewChannel(), Requests.NewChannel(), Requests.NewChannel(), Requests.NewChannel());
         var open = await streamer.CreatePoolAsync(Requests.Pool(first));
-        await LinkAsync(admin, second, streamerId);
         await LinkAsync(admin, others, otherId);
         var changedAt = app.Clock.GetUtcNow();
+        // Linked just before the demotion, by Pools' clock 2 s ahead of the one that stamped it.
+        app.Clock.Advance(TimeSpan.FromSeconds(2));
+        await LinkAsync(admin, second, streamerId);
         // Promoted again and relinked by an operator before Pools hears of the demotion.
-        app.Clock.Advance(TimeSpan.FromSeconds(1));
+        app.Clock.Advance(DemotedStreamerChannelsHandler.ClockSkewAllowance);
         await LinkAsync(admin, later, streamerId);
 
         await app.PublishAsync(new UserRoleChanged(streamerId, "player", "streamer", changedAt));
@@ -71,7 +74,7 @@ public sealed class DemotedStreamerChannelsTests(PoolsApp app) : IClassFixture<P
         await app.PublishAsync(new UserRoleChanged(streamerId, "streamer", "player", app.Clock.GetUtcNow()));
         await HandledAsync(streamerId, count: 2);
         Assert.Empty(await ChannelsOfAsync(admin, streamerId)); // promotion links nothing back
-        app.Clock.Advance(TimeSpan.FromSeconds(1));
+        app.Clock.Advance(DemotedStreamerChannelsHandler.ClockSkewAllowance + TimeSpan.FromSeconds(1));
         await LinkAsync(admin, relinked, streamerId);
         await LinkAsync(admin, channel, streamerId);
         // The same demotion again (a copy: the inbox already drops a redelivery of the same event id).

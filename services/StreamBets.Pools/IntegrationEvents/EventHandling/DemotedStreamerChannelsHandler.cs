@@ -13,6 +13,12 @@ namespace StreamBets.Pools.IntegrationEvents.EventHandling;
 /// </summary>
 public sealed partial class DemotedStreamerChannelsHandler(ChannelOwners owners, ILoggerFactory loggers) : IIntegrationEventHandler<UserRoleChanged>
 {
+    /// <summary>
+    /// ChangedAt is stamped by Users' clock and linked_at by Pools': a link made just before the demotion must not pass
+    /// for a later one because Pools' clock runs a little ahead. Only a relink more than this after the change survives.
+    /// </summary>
+    public static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromSeconds(5);
+
     private readonly ILogger _audit = loggers.CreateLogger(PoolsAdminApi.AuditCategory);
 
     public async Task HandleAsync(UserRoleChanged @event, IntegrationEventContext context, CancellationToken cancellationToken)
@@ -21,8 +27,9 @@ public sealed partial class DemotedStreamerChannelsHandler(ChannelOwners owners,
         {
             return;
         }
-        // Nothing left to take on a redelivery; a link made after the change is the operator's later decision and stays.
-        var unlinked = await owners.UnlinkAllOnRoleChangeAsync(context.Transaction, @event.UserId, @event.Role, @event.ChangedAt, cancellationToken);
+        // Nothing left to take on a redelivery; a link made well after the change is the operator's later decision and stays.
+        var unlinked = await owners.UnlinkAllOnRoleChangeAsync(
+            context.Transaction, @event.UserId, @event.Role, @event.ChangedAt + ClockSkewAllowance, cancellationToken);
         foreach (var channel in unlinked)
         {
             LogUnlinked(_audit, channel.ToString(), @event.UserId, @event.Role);
