@@ -152,7 +152,7 @@ public sealed class ChatTests(RealtimeStack stack)
         await using var watcher = await stack.ConnectAsync(toHostB: true);
         await watcher.InvokeAsync("WatchChannel", channel);
         var chat = ChatOver(new HubFailingOnce(HubContext));
-        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false);
+        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false, IsStreamer: false);
         var clientMessageId = Guid.NewGuid();
 
         await Assert.ThrowsAsync<RedisConnectionException>(() => chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId));
@@ -188,7 +188,7 @@ public sealed class ChatTests(RealtimeStack stack)
                 await chat.BanAsync(channel, admin, sender.Id);
             }
             await chat.SendAsync(channel, sender, "spam link", CancellationToken.None, clientMessageId);
-            await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false), "later line", CancellationToken.None);
+            await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false, IsStreamer: false), "later line", CancellationToken.None);
 
             // Pushes of one stream arrive in order: once the later line is in, the retry's push would have been too.
             await watcher.WaitForAsync("ChatMessage", m => m.Text("text") == "later line");
@@ -206,7 +206,7 @@ public sealed class ChatTests(RealtimeStack stack)
         var chat = ChatOver(held);
         // The retry runs on another replica, as the client's reconnect may land there.
         var otherReplica = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA);
-        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false);
+        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false, IsStreamer: false);
         var clientMessageId = Guid.NewGuid();
 
         var first = chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
@@ -215,7 +215,7 @@ public sealed class ChatTests(RealtimeStack stack)
         held.Release();
         Assert.Equal(retried.Id, (await first).Id);
 
-        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false), "later line", CancellationToken.None);
+        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false, IsStreamer: false), "later line", CancellationToken.None);
         await watcher.WaitForAsync("ChatMessage", m => m.Text("text") == "later line");
         Assert.Equal(["gg", "later line"], watcher.Received("ChatMessage").Select(m => m.Text("text")));
     }
@@ -226,7 +226,7 @@ public sealed class ChatTests(RealtimeStack stack)
         var channel = TestEvents.NewChannel();
         await using var watcher = await stack.ConnectAsync(toHostB: true);
         await watcher.InvokeAsync("WatchChannel", channel);
-        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false);
+        var sender = new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false, IsStreamer: false);
         var clientMessageId = Guid.NewGuid();
         // Redis runs the retry's send script (it answers "sent before", writing nothing), but its answer times out.
         var sent = stack.ServicesA.GetRequiredService<RealtimeKeys>().ChatSent(channel, sender.Id, clientMessageId);
@@ -244,7 +244,7 @@ public sealed class ChatTests(RealtimeStack stack)
         var retried = await chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
         Assert.Equal(first.Id, retried.Id);
 
-        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false), "later line", CancellationToken.None);
+        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false, IsStreamer: false), "later line", CancellationToken.None);
         await watcher.WaitForAsync("ChatMessage", m => m.Text("text") == "later line");
         Assert.Equal(["gg", "later line"], watcher.Received("ChatMessage").Select(m => m.Text("text")));
 
@@ -270,7 +270,7 @@ public sealed class ChatTests(RealtimeStack stack)
         await chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
         await chat.SendAsync(channel, sender, "gg", CancellationToken.None, clientMessageId);
         var muted = await Assert.ThrowsAsync<RefusedException>(() => chat.SendAsync(channel, sender, "new line", CancellationToken.None, Guid.NewGuid()));
-        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false), "later line", CancellationToken.None);
+        await chat.SendAsync(channel, new ChatUser(Guid.NewGuid(), "Bo", IsAdmin: false, IsStreamer: false), "later line", CancellationToken.None);
 
         // It was in the history and the replay already (a watcher's CatchUp brings it anyway); a new line is refused.
         Assert.Equal("muted", muted.Code);
@@ -287,7 +287,7 @@ public sealed class ChatTests(RealtimeStack stack)
         var laggingReplica = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(-1)));
         for (var i = 1; i <= 5; i++)
         {
-            await laggingReplica.SendAsync(channel, new ChatUser(userId, "Ana", IsAdmin: false), $"message {i}", CancellationToken.None);
+            await laggingReplica.SendAsync(channel, new ChatUser(userId, "Ana", IsAdmin: false, IsStreamer: false), $"message {i}", CancellationToken.None);
         }
         await using var client = await stack.ConnectAsync(userId, toHostB: true);
 
@@ -392,5 +392,5 @@ public sealed class ChatTests(RealtimeStack stack)
         ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, ActivatorUtilities.CreateInstance<LivePublisher>(stack.ServicesA, hub));
 
     private static (ChatUser Sender, ChatUser Admin) SenderAndAdmin() =>
-        (new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false), new ChatUser(Guid.NewGuid(), "Admin", IsAdmin: true));
+        (new ChatUser(Guid.NewGuid(), "Ana", IsAdmin: false, IsStreamer: false), new ChatUser(Guid.NewGuid(), "Admin", IsAdmin: true, IsStreamer: false));
 }

@@ -373,9 +373,9 @@ public sealed class ModerationTests(RealtimeStack stack)
         var retention = TimeSpan.FromSeconds(2);
         var options = new RealtimeOptions { KeyPrefix = stack.KeyPrefix, Chat = { StreamerRetention = retention } };
         var chat = ActivatorUtilities.CreateInstance<ChatRoom>(stack.ServicesA, Options.Create(options));
-        var moderator = new ChatUser(modId, "Mod", IsAdmin: false);
+        var moderator = new ChatUser(modId, "Mod", IsAdmin: false, IsStreamer: false);
         await chat.ClaimChannelAsync(channel, streamerId);
-        await chat.AddModeratorAsync(channel, new ChatUser(streamerId, "Streamer", IsAdmin: false), modId);
+        await chat.AddModeratorAsync(channel, new ChatUser(streamerId, "Streamer", IsAdmin: false, IsStreamer: true), modId);
         Assert.True((await chat.PermissionsAsync(channel, moderator)).CanModerate);
 
         await Task.Delay(retention + TimeSpan.FromMilliseconds(500));

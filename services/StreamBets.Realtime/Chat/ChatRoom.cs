@@ -6,8 +6,11 @@ using StreamBets.Realtime.Live;
 
 namespace StreamBets.Realtime.Chat;
 
-/// <summary>Who is talking or moderating: the validated user id, display name and whether the token says admin.</summary>
-public sealed record ChatUser(Guid Id, string DisplayName, bool IsAdmin);
+/// <summary>
+/// Who is talking or moderating: the validated user id, display name, and whether the token's role says admin or
+/// streamer. Being named a channel's streamer gives streamer powers only while the token says streamer (see RoleAsync).
+/// </summary>
+public sealed record ChatUser(Guid Id, string DisplayName, bool IsAdmin, bool IsStreamer);
 
 /// <summary>What the caller may do in a channel's chat, for showing or hiding controls.</summary>
 public sealed record ChatPermissions(bool CanChat, bool CanModerate, bool CanManageModerators, bool Banned, int MutedForSeconds);
@@ -22,7 +25,8 @@ public sealed record ChatPermissions(bool CanChat, bool CanModerate, bool CanMan
 /// The channel's streamer is the owner Pools links it to (ChannelOwnerChanged; nobody once it is unlinked). Until Pools
 /// has named an owner, the channel's owner when its first pool was created claims it, or the user a linked channel going
 /// live names (StreamWentLive). An admin may name another. The streamer manages moderators; the streamer, moderators
-/// and admins delete messages, mute and ban.
+/// and admins delete messages, mute and ban. Streamer powers also need the streamer role in the caller's token now: a
+/// demoted streamer still named here ranks as a viewer.
 /// </remarks>
 public sealed class ChatRoom(
     IConnectionMultiplexer redis, RealtimeKeys keys, LiveStreamStore streams, LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time)
@@ -508,6 +512,9 @@ public sealed class ChatRoom(
     /// <summary>
     /// What the caller may do: a banned or muted moderator stays appointed (it may be lifted) but moderates nothing
     /// meanwhile, since only the streamer or an admin can silence a moderator, and that is meant to stop them.
+    /// The user named the channel's streamer holds streamer powers only while their token says streamer: an admin's
+    /// naming, a pool's claim and a go-live stay in Redis with nothing in Pools to unlink when Users demotes them, and
+    /// a demoted user's sessions are revoked, so their next token carries the new role.
     /// </summary>
     private async Task<Role> RoleAsync(string channel, ChatUser user)
     {
@@ -519,14 +526,22 @@ public sealed class ChatRoom(
         var muted = Db.KeyExistsAsync(keys.Muted(channel, user.Id));
         var role = await AppointedRoleAsync(channel, user.Id);
         var silenced = await banned | await muted;
-        return role == Role.Moderator && silenced ? Role.Viewer : role;
+        return role switch
+        {
+            Role.Streamer when !user.IsStreamer => Role.Viewer,
+            Role.Moderator when silenced => Role.Viewer,
+            _ => role,
+        };
     }
 
     /// <summary>
     /// The rank a user holds in the channel, banned or not: a moderator the streamer banned still outranks what another
     /// moderator may touch. A streamer keeps their powers under a ban from before they held the channel (nobody can ban
     /// the streamer), so they can lift it. Moderators count only while the channel has a streamer, whose appointees they
-    /// are: when an expiring streamer's claim runs out, the appointments go with it.
+    /// are: when an expiring streamer's claim runs out, the appointments go with it. They still count while a demoted
+    /// streamer stays named: a moderator's call carries only the moderator's role, not the streamer's (an admin removes
+    /// them, or names another streamer, which empties the list). The rank here ignores the user's token, which only the
+    /// caller's own call carries: a named streamer is still treated as one when they are the target (see RoleAsync).
     /// </summary>
     private async Task<Role> AppointedRoleAsync(string channel, Guid userId)
     {

@@ -263,7 +263,8 @@ public sealed class LiveHub(
         ? new ChatUser(
             id,
             Context.User!.FindFirst(AuthenticationDefaults.Claims.DisplayName)?.Value is { Length: > 0 } name ? name : "Player",
-            Context.User.IsInRole(AuthenticationDefaults.Roles.Admin))
+            Context.User.IsInRole(AuthenticationDefaults.Roles.Admin),
+            Context.User.IsInRole(AuthenticationDefaults.Roles.Streamer))
         : null;
 
     private ChatUser RequireUser(string action) => CurrentUser() ?? throw new RefusedException("sign-in-required", $"Sign in to {action}.");
