@@ -61,6 +61,38 @@ public sealed class AccountsProfileTests(AccountsTestApp app) : IClassFixture<Ac
     }
 
     [Theory]
+    [InlineData("A\uFE0F", "A\uFE0F")]
+    [InlineData("\u3164\u3164", " \u3164\u3164 ")] // sent with spaces around it: compared after the trimming every saved name gets
+    public async Task A_name_stored_before_the_rule_tightened_is_kept_when_the_player_only_withdraws_marketing_consent(string stored, string sent)
+    {
+        var player = await app.NewPlayerAsync();
+        await app.ScalarAsync<object>("UPDATE users SET display_name = $2, marketing_opt_in = true WHERE id = $1", player.Id, stored);
+
+        var response = await player.Client.PutAsJsonAsync("/api/users/me", new { displayName = sent, avatarUrl = (string?)null, marketingOptIn = false });
+
+        // Consent is withdrawn without being made to rename first.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal((stored, false), (
+            await app.ScalarAsync<string>("SELECT display_name FROM users WHERE id = $1", player.Id),
+            await app.ScalarAsync<bool>("SELECT marketing_opt_in FROM users WHERE id = $1", player.Id)));
+    }
+
+    [Fact]
+    public async Task A_name_stored_before_the_rule_tightened_cannot_be_changed_to_another_that_breaks_it()
+    {
+        var player = await app.NewPlayerAsync();
+        await app.ScalarAsync<object>("UPDATE users SET display_name = $2, marketing_opt_in = true WHERE id = $1", player.Id, "A\uFE0F");
+
+        var response = await player.Client.PutAsJsonAsync("/api/users/me", new { displayName = "\u3164\u3164", marketingOptIn = false });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["displayName"], (await response.Content.ReadFromJsonAsync<ValidationProblemDetails>())!.Errors.Keys);
+        Assert.Equal(("A\uFE0F", true), (
+            await app.ScalarAsync<string>("SELECT display_name FROM users WHERE id = $1", player.Id),
+            await app.ScalarAsync<bool>("SELECT marketing_opt_in FROM users WHERE id = $1", player.Id)));
+    }
+
+    [Theory]
     [InlineData("http://cdn.example.com/ana.png")]
     [InlineData("javascript:alert(1)")]
     [InlineData("/relative/ana.png")]

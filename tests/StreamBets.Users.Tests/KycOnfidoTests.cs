@@ -43,6 +43,9 @@ public sealed class OnfidoApi
     public ConcurrentDictionary<string, JsonElement> Applicants { get; } = new();
     public ConcurrentDictionary<string, JsonElement> Checks { get; } = new();
 
+    /// <summary>Checks GET /checks/{id} tells as not complete (in_progress, withdrawn, ...), with no result.</summary>
+    public ConcurrentDictionary<string, string> CheckStatuses { get; } = new();
+
     /// <summary>Answers for the next check requests (POST /checks and GET /checks/{id}), before the documented ones.</summary>
     public ConcurrentQueue<Func<HttpResponseMessage>> NextCheckAnswers { get; } = new();
 
@@ -98,6 +101,10 @@ public sealed class OnfidoApi
             if (request.Method == HttpMethod.Get && path.StartsWith("/v3.6/checks/", StringComparison.Ordinal))
             {
                 var id = path["/v3.6/checks/".Length..];
+                if (api.CheckStatuses.TryGetValue(id, out var status))
+                {
+                    return Json(HttpStatusCode.OK, new { id, status, result = (string?)null, href = $"/v3.6/checks/{id}" });
+                }
                 return api.CheckResults.TryGetValue(id, out var result)
                     ? Json(HttpStatusCode.OK, new { id, status = "complete", result, href = $"/v3.6/checks/{id}" })
                     : new HttpResponseMessage(HttpStatusCode.NotFound);
@@ -350,6 +357,75 @@ public sealed class KycOnfidoTests(OnfidoTestApp app) : IClassFixture<OnfidoTest
         Assert.Equal(HttpStatusCode.OK, redelivered.StatusCode);
         Assert.Equal(2, (await KycTests.StatusAsync(player)).Tier);
     }
+
+    [Theory]
+    [InlineData("withdrawn")]
+    [InlineData("in_progress")] // reopened at Onfido after we decided it
+    public async Task A_completion_for_a_check_already_decided_is_acknowledged_as_already_handled_whatever_Onfido_now_tells(string status)
+    {
+        var player = await app.NewPlayerAsync();
+        var check = await KycTests.StartCheckAsync(player);
+        using var onfido = app.CreateClient();
+        var body = KycTests.DocumentedCheckCompleted(check.ProviderCheckId); // no result: it is read from GET /checks/{id}
+        Assert.Equal(HttpStatusCode.OK, (await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken))).StatusCode);
+        var changes = await StatusChangesAsync(player.Id);
+        app.Onfido.CheckStatuses[check.ProviderCheckId] = status;
+        var logged = app.Logs.Records.Count;
+
+        var redelivered = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+
+        // A 503 would have Onfido deliver it again until it gives up, a warning each time, for a check nothing can move.
+        Assert.Equal(HttpStatusCode.OK, redelivered.StatusCode);
+        Assert.Equal("already-handled", (await redelivered.Content.ReadFromJsonAsync<WebhookReceipt>())!.Outcome);
+        var after = await KycTests.StatusAsync(player);
+        Assert.Equal((2, "approved", "clear"), (after.Tier, after.LatestCheck!.Status, after.LatestCheck.Result));
+        Assert.Equal(changes, await StatusChangesAsync(player.Id));
+        Assert.DoesNotContain(app.Logs.Records.Skip(logged), r => r.Category == typeof(KycWebhookReceiver).FullName && r.Level >= LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task A_completion_for_a_pending_check_Onfido_tells_as_withdrawn_rejects_it_as_a_withdrawal_does()
+    {
+        var player = await app.NewPlayerAsync();
+        var check = await KycTests.StartCheckAsync(player);
+        using var onfido = app.CreateClient();
+        var body = KycTests.DocumentedCheckCompleted(check.ProviderCheckId); // no result: it is read from GET /checks/{id}
+        app.Onfido.CheckStatuses[check.ProviderCheckId] = "withdrawn";
+
+        var delivery = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+        var redelivery = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+
+        // Withdrawn is final at Onfido: waited on, the check would stay pending and every new start be refused.
+        Assert.Equal(HttpStatusCode.OK, delivery.StatusCode);
+        Assert.Equal("applied", (await delivery.Content.ReadFromJsonAsync<WebhookReceipt>())!.Outcome);
+        Assert.Equal("already-handled", (await redelivery.Content.ReadFromJsonAsync<WebhookReceipt>())!.Outcome);
+        var status = await KycTests.StatusAsync(player);
+        Assert.Equal((1, "rejected", (string?)null), (status.Tier, status.LatestCheck!.Status, status.LatestCheck.Result));
+        Assert.Equal(("rejected", "identity check withdrawn by the provider"), (
+            await app.ScalarAsync<string>("SELECT status FROM kyc_status_changes WHERE user_id = $1 ORDER BY id DESC LIMIT 1", player.Id),
+            await app.ScalarAsync<string>("SELECT reason FROM kyc_status_changes WHERE user_id = $1 ORDER BY id DESC LIMIT 1", player.Id)));
+        // The player may start again.
+        Assert.Equal(HttpStatusCode.Accepted, (await player.Client.PostAsJsonAsync("/api/users/me/kyc/checks", new { firstName = "Ana", lastName = "Silva" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_completion_for_a_check_that_is_not_ours_is_404_without_asking_Onfido()
+    {
+        var providerCheckId = Guid.NewGuid().ToString();
+        app.Onfido.CheckStatuses[providerCheckId] = "in_progress";
+        using var onfido = app.CreateClient();
+        var body = KycTests.DocumentedCheckCompleted(providerCheckId);
+
+        var response = await KycTests.PostWebhookAsync(onfido, "onfido", body, KycTests.Sign(body, OnfidoTestApp.OnfidoWebhookToken));
+
+        // As documented: not 2xx, so Onfido retries (the check may be committing on our side), never a 503 "not ready".
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("https://streambets.dev/problems/kyc-check-not-found", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Type);
+        Assert.DoesNotContain(app.Onfido.Requests, r => r.Path == $"/v3.6/checks/{providerCheckId}");
+    }
+
+    private Task<long> StatusChangesAsync(Guid userId) =>
+        app.ScalarAsync<long>("SELECT count(*) FROM kyc_status_changes WHERE user_id = $1", userId);
 
     [Fact]
     public async Task A_webhook_body_over_64_KB_is_a_413_even_without_a_content_length()

@@ -70,6 +70,21 @@ public static class AccountRules
     }
 
     /// <summary>
+    /// A profile save's name: the rule judges a new name only. The stored name, sent back unchanged (after the same
+    /// trimming), is kept as it is, so an account named before the rule tightened can still change its other settings
+    /// (withdraw marketing consent) without being made to rename.
+    /// </summary>
+    public static bool TryNormalizeDisplayNameChange(string? input, string storedName, out string displayName)
+    {
+        if (input?.Trim() is { } unchanged && string.Equals(unchanged, storedName, StringComparison.Ordinal))
+        {
+            displayName = storedName;
+            return true;
+        }
+        return TryNormalizeDisplayName(input, out displayName);
+    }
+
+    /// <summary>
     /// The characters a screen draws: not spaces, nor those Unicode says draw nothing (a variation selector, so "A\uFE0F"
     /// is one), nor the Hangul filler and the braille blank, which are letters and symbols drawn blank.
     /// </summary>

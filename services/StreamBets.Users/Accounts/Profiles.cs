@@ -30,8 +30,16 @@ public sealed partial class Profiles(
 
     public async Task<Outcome<ProfileView>> UpdateAsync(Guid userId, UpdateProfileRequest request, CancellationToken cancellationToken)
     {
+        var now = time.GetUtcNow();
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Locked: a name is judged against the one this save replaces (a name kept as stored is not judged again).
+        if (await AccountStore.LockByIdAsync(transaction, userId, cancellationToken) is not { } current)
+        {
+            return Problems.UserNotFound();
+        }
         var errors = new FieldErrors();
-        if (!AccountRules.TryNormalizeDisplayName(request.DisplayName, out var displayName))
+        if (!AccountRules.TryNormalizeDisplayNameChange(request.DisplayName, current.DisplayName, out var displayName))
         {
             errors.Add("displayName", AccountRules.DisplayNameRule);
         }
@@ -45,20 +53,9 @@ public sealed partial class Profiles(
             return Outcome<ProfileView>.Invalid(errors.ToDictionary());
         }
 
-        var current = await accounts.FindByIdAsync(userId, cancellationToken);
-        if (current is null)
-        {
-            return Problems.UserNotFound();
-        }
         // The name others see goes out with the change, in its transaction: services that show it (leaderboards) follow every save.
-        var now = time.GetUtcNow();
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var updated = await AccountStore.UpdateProfileAsync(transaction, userId, displayName, avatarUrl, request.MarketingOptIn ?? current.MarketingOptIn, now, cancellationToken);
-        if (updated is null)
-        {
-            return Problems.UserNotFound();
-        }
+        var updated = (await AccountStore.UpdateProfileAsync(
+            transaction, userId, displayName, avatarUrl, request.MarketingOptIn ?? current.MarketingOptIn, now, cancellationToken))!;
         await outbox.AddAsync(transaction, new UserProfileChanged(userId, updated.DisplayName, now), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return ProfileView.From(updated);

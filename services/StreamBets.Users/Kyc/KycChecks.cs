@@ -123,6 +123,11 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
             .With(check.ProviderResult).With(check.CreatedAt).With(check.CompletedAt).With(check.DecisionNote).ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>A check by its provider's id, unlocked: a look before the provider is asked about it (no claim has one).</summary>
+    public Task<KycCheck?> FindByProviderIdAsync(string provider, string providerCheckId, CancellationToken cancellationToken) =>
+        SingleAsync(db.CreateCommand($"SELECT {Columns} FROM kyc_checks WHERE provider = $1 AND provider_check_id = $2")
+            .With(provider).With(providerCheckId), cancellationToken);
+
     public static Task<KycCheck?> LockByProviderIdAsync(NpgsqlTransaction transaction, string provider, string providerCheckId, CancellationToken cancellationToken) =>
         SingleAsync(new NpgsqlCommand($"SELECT {Columns} FROM kyc_checks WHERE provider = $1 AND provider_check_id = $2 FOR UPDATE",
             transaction.Connection, transaction).With(provider).With(providerCheckId), cancellationToken);

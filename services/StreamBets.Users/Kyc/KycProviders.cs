@@ -5,11 +5,15 @@ namespace StreamBets.Users.Kyc;
 /// <summary>The person a check is about, with the legal name as it appears on their document.</summary>
 public sealed record KycApplicant(Guid UserId, string Email, string FirstName, string LastName, DateOnly DateOfBirth, string Country);
 
-/// <summary>A completed check's overall result, in Onfido's words: clear passes, consider needs a person to look.</summary>
+/// <summary>
+/// What a provider tells of a check, in Onfido's words: a completed check's overall result (clear passes, consider needs a
+/// person to look), or that the check was withdrawn and will never complete.
+/// </summary>
 public enum KycCheckResult
 {
     Clear,
     Consider,
+    Withdrawn,
 }
 
 /// <summary>
@@ -35,7 +39,7 @@ public interface IKycProvider
     /// <exception cref="KycApplicantRefusedException">The provider refused the applicant's details: retrying them cannot succeed.</exception>
     Task<string> StartCheckAsync(KycApplicant applicant, CancellationToken cancellationToken);
 
-    /// <summary>The overall result of a completed check; null while it is not complete.</summary>
+    /// <summary>The overall result of a completed check, or <see cref="KycCheckResult.Withdrawn"/>; null while it is neither.</summary>
     Task<KycCheckResult?> GetCheckResultAsync(string providerCheckId, CancellationToken cancellationToken);
 }
 
@@ -59,7 +63,7 @@ public sealed class KycProviders(IEnumerable<IKycProvider> providers, IOptions<K
     public IKycProvider? Active => options.Value.Provider is { Length: > 0 } name ? Find(name) : null;
 }
 
-/// <summary>Onfido's check result words.</summary>
+/// <summary>Onfido's check result words (a withdrawn check has none: withdrawn is its status).</summary>
 public static class KycCheckResults
 {
     public static KycCheckResult? Parse(string? result) => result switch
@@ -69,5 +73,10 @@ public static class KycCheckResults
         _ => null,
     };
 
-    public static string Word(this KycCheckResult result) => result == KycCheckResult.Clear ? "clear" : "consider";
+    public static string Word(this KycCheckResult result) => result switch
+    {
+        KycCheckResult.Clear => "clear",
+        KycCheckResult.Consider => "consider",
+        _ => throw new ArgumentOutOfRangeException(nameof(result), result, "A withdrawn check has no result word."),
+    };
 }

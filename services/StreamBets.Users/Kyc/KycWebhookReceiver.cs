@@ -33,31 +33,60 @@ public sealed partial class KycWebhookReceiver(
         switch (payload)
         {
             case { ResourceType: "check", Action: "check.completed" }:
-                KycCheckResult? result;
-                try
-                {
-                    result = KycCheckResults.Parse(payload.Object.Result) ?? await provider.GetCheckResultAsync(payload.Object.Id, cancellationToken);
-                }
-                catch (HttpRequestException)
-                {
-                    // Logged by the provider (OnfidoCredentialsRefused, OnfidoUnavailable, ...). Not 2xx: the provider delivers
-                    // the webhook again later.
-                    return Problems.KycProviderUnavailable();
-                }
-                return result switch
-                {
-                    KycCheckResult.Clear => await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Approved, result, "identity check clear", cancellationToken),
-                    KycCheckResult.Consider => await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Review, result, "identity check needs a manual review", cancellationToken),
-                    // Onfido's read lags its webhook (still in_progress), or the check was reopened or paused. Acknowledged, the
-                    // webhook would never come again and the check would stay pending for ever, blocking the player's next start.
-                    _ => ResultNotReady(provider.Name, payload.Object.Id),
-                };
+                return await CompleteAsync(provider, payload.Object.Id, payload.Object.Result, cancellationToken);
             case { ResourceType: "check", Action: "check.withdrawn" }:
-                return await MoveAsync(provider.Name, payload.Object.Id, KycCheckStatus.Rejected, null, "identity check withdrawn by the provider", cancellationToken);
+                return await WithdrawAsync(provider.Name, payload.Object.Id, cancellationToken);
             default:
                 return new WebhookReceipt("ignored");
         }
     }
+
+    /// <summary>
+    /// A completion for our pending check moves it by the result the provider tells. Only such a check is worth asking the
+    /// provider about, or waiting on: one we decided already is acknowledged whatever the provider says of it now, or a
+    /// "not ready" answer would have the webhook delivered again until the provider gives up.
+    /// </summary>
+    private async Task<Outcome<WebhookReceipt>> CompleteAsync(IKycProvider provider, string providerCheckId, string? sentResult, CancellationToken cancellationToken)
+    {
+        // No connection is held while the provider is asked; MoveAsync looks again under the row's lock.
+        var check = await checks.FindByProviderIdAsync(provider.Name, providerCheckId, cancellationToken);
+        if (check is null)
+        {
+            return CheckNotFound();
+        }
+        if (check.Status != KycCheckStatus.Pending)
+        {
+            return new WebhookReceipt("already-handled");
+        }
+
+        KycCheckResult? result;
+        try
+        {
+            result = KycCheckResults.Parse(sentResult) ?? await provider.GetCheckResultAsync(providerCheckId, cancellationToken);
+        }
+        catch (HttpRequestException)
+        {
+            // Logged by the provider (OnfidoCredentialsRefused, OnfidoUnavailable, ...). Not 2xx: the provider delivers
+            // the webhook again later.
+            return Problems.KycProviderUnavailable();
+        }
+        return result switch
+        {
+            KycCheckResult.Clear => await MoveAsync(provider.Name, providerCheckId, KycCheckStatus.Approved, result, "identity check clear", cancellationToken),
+            KycCheckResult.Consider => await MoveAsync(provider.Name, providerCheckId, KycCheckStatus.Review, result, "identity check needs a manual review", cancellationToken),
+            // Final at the provider: closed as its check.withdrawn event closes it, or the check would wait for a result that never comes.
+            KycCheckResult.Withdrawn => await WithdrawAsync(provider.Name, providerCheckId, cancellationToken),
+            // Onfido's read lags its webhook (still in_progress), or the check was reopened or paused. Acknowledged, the
+            // webhook would never come again and the check would stay pending for ever, blocking the player's next start.
+            _ => ResultNotReady(provider.Name, providerCheckId),
+        };
+    }
+
+    private Task<Outcome<WebhookReceipt>> WithdrawAsync(string provider, string providerCheckId, CancellationToken cancellationToken) =>
+        MoveAsync(provider, providerCheckId, KycCheckStatus.Rejected, null, "identity check withdrawn by the provider", cancellationToken);
+
+    // Not 2xx, so the provider retries: the check may be committing on our side right now.
+    private static Outcome<WebhookReceipt> CheckNotFound() => Problems.KycCheckNotFound();
 
     private Outcome<WebhookReceipt> ResultNotReady(string provider, string providerCheckId)
     {
@@ -73,8 +102,7 @@ public sealed partial class KycWebhookReceiver(
         var check = await KycChecks.LockByProviderIdAsync(transaction, provider, providerCheckId, cancellationToken);
         if (check is null)
         {
-            // Not 2xx, so the provider retries: the check may be committing on our side right now.
-            return Problems.KycCheckNotFound();
+            return CheckNotFound();
         }
         if (check.Status != KycCheckStatus.Pending)
         {

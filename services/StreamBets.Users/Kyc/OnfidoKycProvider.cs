@@ -59,7 +59,12 @@ public sealed partial class OnfidoKycProvider(IHttpClientFactory httpClients, IO
     {
         var http = httpClients.CreateClient(HttpClientName);
         var check = await SendAsync<OnfidoResource>(http, HttpMethod.Get, $"checks/{Uri.EscapeDataString(providerCheckId)}", null, cancellationToken);
-        return check.Status == "complete" ? KycCheckResults.Parse(check.Result) : null;
+        return check.Status switch
+        {
+            "complete" => KycCheckResults.Parse(check.Result),
+            "withdrawn" => KycCheckResult.Withdrawn,
+            _ => null, // in_progress, awaiting_applicant, reopened, paused: a result may come yet
+        };
     }, cancellationToken);
 
     /// <summary>
