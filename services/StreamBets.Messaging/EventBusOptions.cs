@@ -75,6 +75,21 @@ public sealed class OutboxRelayOptions
     public TimeSpan HotPollInterval { get; set; } = TimeSpan.FromMilliseconds(5);
 
     public TimeSpan HotPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How often the relay leader deletes the inbox rows older than <see cref="EventBusOptions.InboxRetention"/>
+    /// (also once at the start of each leadership term). The cleanup runs beside publishing, never in its way.
+    /// </summary>
+    public TimeSpan InboxCleanupInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Expired inbox rows deleted per statement. Each batch commits on its own, so no statement runs long enough to meet
+    /// the command timeout however large the backlog: one unbounded DELETE of a big inbox timed out and never shrank it.
+    /// </summary>
+    public int InboxCleanupBatchSize { get; set; } = 5_000;
+
+    /// <summary>How soon a failed inbox cleanup is tried again (at most <see cref="InboxCleanupInterval"/>).</summary>
+    public TimeSpan InboxCleanupRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 public sealed class RedisStreamsOptions

@@ -116,6 +116,9 @@ internal sealed partial class OutboxRelay(
 
         using var leadership = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var publishing = PublishLoopAsync(leadership.Token);
+        // Beside publishing, not in its loop: a long cleanup must never hold events back, and a failed one must never
+        // end the leadership (it did: a delete past the command timeout, rolled back, ran first in every new term).
+        var cleaningInbox = CleanInboxWhileLeadingAsync(leadership.Token);
         try
         {
             // Receives NOTIFYs until the session breaks (leadership lost), publishing fails, or the host stops.
@@ -130,6 +133,7 @@ internal sealed partial class OutboxRelay(
         {
             await leadership.CancelAsync();
             await publishing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await cleaningInbox.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             Volatile.Write(ref _isLeader, false);
         }
         await publishing; // Surfaces a publishing-loop failure so the outer loop logs it and retries.
@@ -148,17 +152,10 @@ internal sealed partial class OutboxRelay(
         // Per leadership term: a new leader tries every key's head again at once.
         var blocked = new Dictionary<(string Topic, string Key), BlockedKey>();
         var wholeRoundsFailed = 0;
-        var nextInboxCleanup = DateTimeOffset.MinValue;
         var lastRows = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
-            if (now >= nextInboxCleanup)
-            {
-                await DeleteExpiredInboxRowsAsync(cancellationToken);
-                nextInboxCleanup = now + TimeSpan.FromHours(1);
-            }
-
             var rows = await ReadBatchAsync(blocked, now, cancellationToken);
             if (blocked.Count > 0 && rows.Count < _relay.BatchSize)
             {
@@ -357,14 +354,60 @@ internal sealed partial class OutboxRelay(
         }
     }
 
+    /// <summary>
+    /// Deletes the inbox rows older than <see cref="EventBusOptions.InboxRetention"/> at the start of each leadership
+    /// term and every <see cref="OutboxRelayOptions.InboxCleanupInterval"/> after, until the term ends.
+    /// </summary>
+    private async Task CleanInboxWhileLeadingAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield(); // Let the caller go on to publishing before the first delete is sent.
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var wait = _relay.InboxCleanupInterval;
+            try
+            {
+                await DeleteExpiredInboxRowsAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The batches already deleted stay deleted; the rest waits for the retry. Publishing goes on meanwhile.
+                wait = _relay.InboxCleanupRetryDelay < wait ? _relay.InboxCleanupRetryDelay : wait;
+                LogInboxCleanupFailed(e, wait.TotalSeconds);
+            }
+            await Task.Delay(wait, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    // Oldest first through inbox_processed_at, one bounded batch per statement: each commits on its own, so a cleanup
+    // cut short (timeout, lost leadership) keeps its progress, and no statement holds locks or a snapshot for long.
+    private const string DeleteExpiredInboxBatchSql = """
+        DELETE FROM inbox i
+        USING (SELECT consumer_group, event_id FROM inbox WHERE processed_at < $1 ORDER BY processed_at LIMIT $2) expired
+        WHERE i.consumer_group = expired.consumer_group AND i.event_id = expired.event_id
+        """;
+
     private async Task DeleteExpiredInboxRowsAsync(CancellationToken cancellationToken)
     {
-        await using var delete = database.DataSource.CreateCommand("DELETE FROM inbox WHERE processed_at < $1");
-        delete.Parameters.AddWithValue(time.GetUtcNow() - options.InboxRetention);
-        var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
-        if (deleted > 0)
+        // One cutoff for the whole cleanup, so it ends even while consumers keep adding rows that expire meanwhile.
+        var cutoff = time.GetUtcNow() - options.InboxRetention;
+        long total = 0;
+        int deleted;
+        do
         {
-            LogInboxCleaned(deleted);
+            await using var delete = database.DataSource.CreateCommand(DeleteExpiredInboxBatchSql);
+            delete.Parameters.AddWithValue(cutoff);
+            delete.Parameters.AddWithValue(_relay.InboxCleanupBatchSize);
+            deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+            total += deleted;
+        }
+        while (deleted >= _relay.InboxCleanupBatchSize && !cancellationToken.IsCancellationRequested);
+        if (total > 0)
+        {
+            LogInboxCleaned(total);
         }
     }
 
@@ -398,7 +441,10 @@ internal sealed partial class OutboxRelay(
     private partial void LogRelayInterrupted(Exception exception);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Deleted {Count} expired inbox rows")]
-    private partial void LogInboxCleaned(int count);
+    private partial void LogInboxCleaned(long count);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Could not delete the expired inbox rows; retrying in {RetryInSeconds:F0} s, and the relay goes on publishing")]
+    private partial void LogInboxCleanupFailed(Exception exception, double retryInSeconds);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Could not measure the outbox lag: {Error}; the metrics keep the last sample")]
     private partial void LogLagSampleFailed(string error);
