@@ -110,12 +110,7 @@ public sealed class RunLockTests(SettlementStack stack)
         await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId); // no worker here touches the pool
         var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
         var now = DateTimeOffset.UtcNow;
-        await using (var inbox = await stack.SettlementDb.OpenConnectionAsync())
-        await using (var transaction = await inbox.BeginTransactionAsync())
-        {
-            Assert.True(await SettlementStore.RecordDueAsync(transaction, poolId, SettlementKinds.Resolved, now, null, default));
-            await transaction.CommitAsync();
-        }
+        await RecordDueAsync(poolId, now);
         try
         {
             var runA = await store.StartAsync(poolId, now, default);
@@ -153,12 +148,7 @@ public sealed class RunLockTests(SettlementStack stack)
         await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId); // no worker here touches the pool
         var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
         var now = DateTimeOffset.UtcNow;
-        await using (var inbox = await stack.SettlementDb.OpenConnectionAsync())
-        await using (var transaction = await inbox.BeginTransactionAsync())
-        {
-            Assert.True(await SettlementStore.RecordDueAsync(transaction, poolId, SettlementKinds.Resolved, now, null, default));
-            await transaction.CommitAsync();
-        }
+        await RecordDueAsync(poolId, now);
         try
         {
             var runA = await store.StartAsync(poolId, now, default);
@@ -292,6 +282,15 @@ public sealed class RunLockTests(SettlementStack stack)
             await stack.StopSettlementAsync();
             stack.StartSettlement();
         }
+    }
+
+    /// <summary>The pool due for settlement, as its PoolResolved's inbox transaction records it.</summary>
+    private async Task RecordDueAsync(Guid poolId, DateTimeOffset now)
+    {
+        await using var inbox = await stack.SettlementDb.OpenConnectionAsync();
+        await using var transaction = await inbox.BeginTransactionAsync();
+        Assert.True(await SettlementStore.RecordDueAsync(transaction, poolId, SettlementKinds.Resolved, now, null, default));
+        await transaction.CommitAsync();
     }
 
     private static Guid FixedPoolId(int n) => new($"00000000-0000-4000-8000-{n:D12}");
