@@ -39,6 +39,15 @@ public sealed class BetEngineOptions
     /// </summary>
     public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromSeconds(50);
 
+    /// <summary>How often the one-outcome rows of finished pools are deleted (<see cref="Data.FinishedPoolOutcomesCleanup"/>).</summary>
+    public TimeSpan FinishedPoolOutcomesCleanupInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long after a pool finished its one-outcome rows are kept. Far longer than a pending write or finalize that read
+    /// the pool unfinished as it finished can take (milliseconds; seconds when betsdb stalls).
+    /// </summary>
+    public TimeSpan FinishedPoolOutcomesKeptFor { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Shortest time between two OddsChanged events of one pool (250 ms = at most 4 per second).</summary>
     public TimeSpan OddsInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
