@@ -8,6 +8,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseBrowserSecurityHeaders();
 app.MapDefaultEndpoints();
 // A page request that ends in an error status with no body (an unknown address) shows a console page, not the
 // services' problem document.

@@ -9,6 +9,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseBrowserSecurityHeaders();
 app.MapDefaultEndpoints();
 // A page request that ends in an error status with no body (an unknown address) shows the player a page of this app,
 // in their language, instead of the services' problem document. Answers that carry a body are left as they are.

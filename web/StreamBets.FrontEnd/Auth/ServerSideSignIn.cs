@@ -77,6 +77,10 @@ public static class ServerSideSignIn
                 options.Cookie.Name = app.CookieName;
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Lax;
+                // Secure whatever scheme the request seems to have: behind a proxy that ends TLS and does not forward the
+                // scheme, the 14-day cookie would otherwise go out without it. Only Development (./run.sh, the tests) runs
+                // on plain http, where a browser would drop a Secure cookie.
+                options.Cookie.SecurePolicy = builder.Environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
                 options.LoginPath = "/signin";
                 options.AccessDeniedPath = "/";
                 options.ExpireTimeSpan = TimeSpan.FromDays(14);
