@@ -1,5 +1,9 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using StackExchange.Redis;
+using StreamBets.Pools.Leaderboards;
 using StreamBets.Testing;
 
 namespace StreamBets.Pools.IntegrationTests;
@@ -101,6 +105,56 @@ public sealed class LeaderboardQueryPlanTests
             Assert.Contains("leaderboard_entries_by_channel", days);
             Assert.Contains("Index Cond: ((channel = 'twitch:c7'::text) AND (day >= ", days);
         }
+    }
+
+    /// <summary>
+    /// The global all-time board is built at start-up and whenever Redis loses it, under the lock every settled bet
+    /// waits on: it must read the top of the players' totals, not scan, group and sort every player's every channel.
+    /// The plans are those of the statements the build runs (auto_explain sends each to the client as a notice).
+    /// </summary>
+    [Fact]
+    public async Task The_global_all_time_board_is_built_from_the_top_of_the_players_totals()
+    {
+        var connectionString = await (await TestServers.PostgresAsync()).CreateDatabaseAsync("leaderboard-global-build");
+        await PostgresSchema.MigrateAsync(connectionString, typeof(Leaderboards.Leaderboards).Assembly);
+        // auto_explain sends each statement's plan as a notice, which Npgsql logs: the plans the build really ran.
+        using var logs = new CollectedLogs();
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.Options = "-c auto_explain.log_min_duration=0 -c auto_explain.log_level=notice";
+        builder.UseLoggerFactory(LoggerFactory.Create(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(logs)));
+        builder.UsePhysicalConnectionInitializer(
+            connection => throw new NotSupportedException(),
+            async connection =>
+            {
+                await using var load = new NpgsqlCommand("LOAD 'auto_explain'", connection);
+                await load.ExecuteNonQueryAsync();
+            });
+        await using var database = builder.Build();
+        await ExecuteAsync(database, """
+            INSERT INTO leaderboard_totals SELECT gen_random_uuid(), 'twitch:c' || (g % 200), (g % 5000) - 1000 FROM generate_series(1, 200000) g;
+            INSERT INTO leaderboard_totals SELECT user_id, 'twitch:other', 50 FROM leaderboard_totals WHERE net_minor % 3 = 0;
+            INSERT INTO leaderboard_player_totals SELECT user_id, sum(net_minor) FROM leaderboard_totals GROUP BY user_id;
+            ANALYZE leaderboard_totals, leaderboard_player_totals;
+            """);
+        await using var redisServer = await TestServers.StartAsync(() => new RedisServer());
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(redisServer.ConnectionString);
+        var leaderboards = new Leaderboards.Leaderboards(redis, database, TimeProvider.System, NullLogger<Leaderboards.Leaderboards>.Instance);
+        var before = logs.Records.Count;
+
+        var board = await leaderboards.TopAsync(LeaderboardScope.Global, LeaderboardPeriod.All, 3, reader: null, CancellationToken.None);
+
+        var text = string.Join('\n', logs.Records.Skip(before).Select(r => r.Message).Where(m => m.Contains("Query Text")));
+        Assert.Contains("Query Text", text); // the plans were caught
+        Assert.DoesNotContain("Seq Scan", text);
+        Assert.DoesNotContain("Aggregate", text);
+        Assert.DoesNotContain("on leaderboard_totals", text);
+        Assert.Contains("using leaderboard_player_totals_by_net", text);
+        Assert.Contains("Limit", text);
+        // The best nets summed over every channel (ties may rank in another order: Redis orders them by member).
+        await using var best = database.CreateCommand("""
+            SELECT array_agg(net) FROM (SELECT sum(net_minor)::bigint AS net FROM leaderboard_totals GROUP BY user_id ORDER BY net DESC LIMIT 3) s
+            """);
+        Assert.Equal((long[])(await best.ExecuteScalarAsync())!, board.Entries.Select(e => e.NetMinor));
     }
 
     [Fact]

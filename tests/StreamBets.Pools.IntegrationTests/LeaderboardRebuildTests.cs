@@ -68,6 +68,7 @@ public sealed class LeaderboardRebuildTests
         await using var fill = database.CreateCommand("""
             INSERT INTO leaderboard_entries SELECT 'twitch:c1', (now() AT TIME ZONE 'utc')::date, gen_random_uuid(), 100 * g FROM generate_series(1, 3) g;
             INSERT INTO leaderboard_totals SELECT user_id, channel, net_minor FROM leaderboard_entries;
+            INSERT INTO leaderboard_player_totals SELECT user_id, net_minor FROM leaderboard_totals;
             """);
         await fill.ExecuteNonQueryAsync();
         return database;

@@ -51,6 +51,7 @@ internal static class Extensions
         services.AddSingleton<Leaderboards.Leaderboards>();
         services.AddHostedService<PoolSweeper>();
         services.AddHostedService<LeaderboardWarmup>();
+        services.AddHostedService<LeaderboardEntriesCleanup>();
         services.AddHostedService<RedisRestartWatch>();
     }
 }

@@ -19,8 +19,8 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 
 /// <summary>
 /// Net winnings boards in Redis sorted sets (one per scope and period, e.g. "pools:leaderboard:global:week:2026-W11"),
-/// backed by <c>leaderboard_entries</c> in PostgreSQL (per channel, day and player) and <c>leaderboard_totals</c>
-/// (per player and channel, all time).
+/// backed by <c>leaderboard_entries</c> in PostgreSQL (per channel, day and player), <c>leaderboard_totals</c>
+/// (per player and channel, all time) and <c>leaderboard_player_totals</c> (per player, all time).
 /// Each batch of settled bets updates PostgreSQL in the handler's inbox transaction, then sets each player's six scores
 /// (global and channel, day, week and all time) to the sums PostgreSQL now holds: absolute values, so a redelivered
 /// event or a retried batch can never count twice, as ZINCRBY would. The leaderboards lock, held exclusively until the
@@ -117,6 +117,20 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             FROM leaderboard_totals t WHERE t.user_id = u.user_id) t
         """;
 
+    /// <summary>
+    /// Sets each player's all-time total over every channel to the sum of their channels' totals, just upserted: an
+    /// absolute value, so a total that ever drifted (an older replica settling while this table was new) is exact again
+    /// at the player's next settlement. Rewritten only when it moved: every write also moves the player in the by-net index.
+    /// </summary>
+    internal const string PlayerTotalsSql = """
+        INSERT INTO leaderboard_player_totals (user_id, net_minor)
+        SELECT u.user_id, t.net_minor
+        FROM unnest($1::uuid[]) AS u(user_id)
+        CROSS JOIN LATERAL (SELECT sum(net_minor) AS net_minor FROM leaderboard_totals t WHERE t.user_id = u.user_id) t
+        ON CONFLICT (user_id) DO UPDATE SET net_minor = EXCLUDED.net_minor
+        WHERE leaderboard_player_totals.net_minor <> EXCLUDED.net_minor
+        """;
+
     public static RedisKey Key(LeaderboardScope scope, LeaderboardWindow window) => $"pools:leaderboard:{scope}:{window.Period.ToString().ToLowerInvariant()}:{window.Key}";
 
     /// <summary>
@@ -153,6 +167,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
                     SELECT n.user_id, $1, n.net_minor FROM unnest($2::uuid[], $3::bigint[]) AS n(user_id, net_minor)
                     ON CONFLICT (user_id, channel) DO UPDATE SET net_minor = leaderboard_totals.net_minor + EXCLUDED.net_minor
                     """) { Parameters = { new() { Value = channel.ToString() }, new() { Value = users }, new() { Value = nets.Values.ToArray() } } },
+                new NpgsqlBatchCommand(PlayerTotalsSql) { Parameters = { new() { Value = users } } },
                 new NpgsqlBatchCommand(ScoresSql) { Parameters = { new() { Value = users }, new() { Value = day }, new() { Value = week.From!.Value }, new() { Value = week.To!.Value }, new() { Value = channel.ToString() } } },
             },
         };
@@ -319,14 +334,24 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     }
 
     /// <summary>
-    /// The top of an all-time board ($1 the channel, null for global; $2 how many). A channel's reads only its rows
+    /// The top of a channel's all-time board ($1 the channel; $2 how many): only its rows
     /// (<c>leaderboard_totals_by_channel</c>), since the build holds the lock every settled bet waits on.
     /// </summary>
     internal const string BuildAllTimeSql = """
         SELECT user_id, sum(net_minor)::bigint AS net FROM leaderboard_totals
-        WHERE ($1::text IS NULL OR channel = $1)
+        WHERE channel = $1
         GROUP BY user_id HAVING sum(net_minor) > 0
         ORDER BY net DESC, user_id LIMIT $2
+        """;
+
+    /// <summary>
+    /// The top of the global all-time board ($1 how many): the first entries of <c>leaderboard_player_totals_by_net</c>.
+    /// Summed from <c>leaderboard_totals</c>, it scanned, grouped and sorted every player's every channel under the lock.
+    /// </summary>
+    internal const string BuildGlobalAllTimeSql = """
+        SELECT user_id, net_minor FROM leaderboard_player_totals
+        WHERE net_minor > 0
+        ORDER BY net_minor DESC, user_id LIMIT $1
         """;
 
     /// <summary>The top of a day or week board ($3 to $4); a channel's reads only its rows of those days (<c>leaderboard_entries_by_channel</c>).</summary>
@@ -355,11 +380,21 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             return;
         }
 
-        // A day or week board sums its days; the all-time board reads the totals. One row past the board's size tells
-        // whether players were left off, and the best of them.
-        await using var command = new NpgsqlCommand(window.From is null ? BuildAllTimeSql : BuildDaysSql, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)scope.Channel?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = BoardSize + 1, NpgsqlDbType = NpgsqlDbType.Integer });
+        // A day or week board sums its days; a channel's all-time board its totals; the global one reads the players'
+        // totals. One row past the board's size tells whether players were left off, and the best of them.
+        await using var command = new NpgsqlCommand(null, connection, transaction);
+        var limit = new NpgsqlParameter { Value = BoardSize + 1, NpgsqlDbType = NpgsqlDbType.Integer };
+        if (window.From is null && scope.Channel is null)
+        {
+            command.CommandText = BuildGlobalAllTimeSql;
+            command.Parameters.Add(limit);
+        }
+        else
+        {
+            command.CommandText = window.From is null ? BuildAllTimeSql : BuildDaysSql;
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)scope.Channel?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(limit);
+        }
         if (window.From is { } from)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Date });
