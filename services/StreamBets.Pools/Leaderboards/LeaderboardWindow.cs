@@ -25,7 +25,8 @@ public sealed record LeaderboardScope(Channel? Channel)
 
 /// <summary>
 /// The days a board covers, in UTC: one day, an ISO week (Monday to Sunday), or all time. Day and week boards are
-/// kept in Redis a day past their end, then expire; the PostgreSQL rows stay for rebuilds.
+/// kept in Redis a day past their end, then expire; the PostgreSQL rows stay for rebuilds. A channel's all-time board
+/// expires 30 days after its last use instead (<see cref="Leaderboards.ChannelAllTimeKeptFor"/>); the global one never.
 /// </summary>
 public readonly record struct LeaderboardWindow(LeaderboardPeriod Period, DateOnly? From, DateOnly? To, string Key)
 {
@@ -47,6 +48,6 @@ public readonly record struct LeaderboardWindow(LeaderboardPeriod Period, DateOn
 
     public static DateOnly DayOf(DateTimeOffset instant) => DateOnly.FromDateTime(instant.UtcDateTime);
 
-    /// <summary>When Redis may forget the board; null for all time.</summary>
+    /// <summary>When Redis may forget the board; null for all time (a channel's all-time board expires after its last use).</summary>
     public DateTimeOffset? ExpiresAt => To is { } last ? new DateTimeOffset(last.AddDays(2).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null;
 }

@@ -27,8 +27,8 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 /// commit, orders concurrent handlers (a player's bets settle on several partitions), so the last score written is the
 /// complete sum. That is why the scores are written before the commit: after it, nothing would order two handlers'
 /// writes. A batch that then rolls back (another event of its group commit failed) shows its scores until the dispatcher
-/// applies it again on its own, at once. A board without its cut-off member (never read, or Redis restarted, flushed or
-/// evicted it) is rebuilt from PostgreSQL before it is read.
+/// applies it again on its own, at once. A board without its cut-off member (never read, or Redis restarted, flushed,
+/// evicted or expired it) is rebuilt from PostgreSQL before it is read.
 /// <para>
 /// A board holds the top <see cref="BoardSize"/> players who are up, not all of them: reads show at most
 /// <see cref="MaxLimit"/>, and a sorted set of every winner of a 1,000,000-bet pool cost Redis 30 CPU-s per million
@@ -52,8 +52,27 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     private static readonly RedisValue CutoffMember = RedisValue.EmptyString;
 
     /// <summary>
+    /// How long Redis keeps a channel's all-time board after it was last built, written by settled bets or read. Without
+    /// it every board anyone ever read stayed for ever (under volatile-* eviction a key without expiry is never evicted),
+    /// dead channels' too; one that expires is rebuilt from PostgreSQL on its next read, like any board Redis lost.
+    /// </summary>
+    public static readonly TimeSpan ChannelAllTimeKeptFor = TimeSpan.FromDays(30);
+
+    /// <summary>A read renews a board's expiry only once it has run down this much: one write a day per board, not one per read.</summary>
+    private static readonly TimeSpan ReadRenewsAfter = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// A board's sliding expiry: a channel's all-time board only. Day and week boards end at a fixed time
+    /// (<see cref="LeaderboardWindow.ExpiresAt"/>); the global all-time board is one key, read by every page and built at
+    /// start-up, so it is kept.
+    /// </summary>
+    private static TimeSpan? KeptFor(LeaderboardScope scope, LeaderboardWindow window) =>
+        window.ExpiresAt is null && scope.Channel is not null ? ChannelAllTimeKeptFor : null;
+
+    /// <summary>
     /// Sets one board's scores. KEYS[1] = the board; ARGV[1] = <see cref="BoardSize"/>, ARGV[2] = the size below which a
-    /// cut board is rebuilt, ARGV[3] = when the board expires (unix seconds, 0 for never), then player and net pairs.
+    /// cut board is rebuilt, ARGV[3] = when the board expires (unix seconds, 0 for none), ARGV[4] = for how long it is
+    /// kept from now (seconds, 0 for none: see <see cref="KeptFor"/>), then player and net pairs.
     /// Atomic, so concurrent batches of other players keep the cut-off exact. The cut-off member ('') sorts first: it
     /// scores at most every player's net, and before any equal one.
     /// </summary>
@@ -64,7 +83,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         end
         cutoff = tonumber(cutoff) -- 0 while every player who is up is on the board
         local adds, removes = {}, {}
-        for i = 4, #ARGV, 2 do
+        for i = 5, #ARGV, 2 do
           if tonumber(ARGV[i + 1]) > cutoff then
             adds[#adds + 1] = ARGV[i + 1]
             adds[#adds + 1] = ARGV[i]
@@ -90,6 +109,8 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         end
         if ARGV[3] ~= '0' then
           redis.call('EXPIREAT', KEYS[1], ARGV[3])
+        elseif ARGV[4] ~= '0' then
+          redis.call('EXPIRE', KEYS[1], ARGV[4])
         end
         return 1
         """;
@@ -177,9 +198,9 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         var windows = new[] { LeaderboardScope.Global, channelScope }
             .SelectMany(scope => new[] { LeaderboardPeriod.Day, LeaderboardPeriod.Week, LeaderboardPeriod.All }.Select(period => (Scope: scope, Window: LeaderboardWindow.For(period, day))))
             .ToArray();
-        var scores = windows.Select(w => new List<RedisValue>(3 + 2 * users.Length) // the script's three arguments, then pairs
+        var scores = windows.Select(w => new List<RedisValue>(4 + 2 * users.Length) // the script's four arguments, then pairs
         {
-            BoardSize, BoardSize / 10, w.Window.ExpiresAt?.ToUnixTimeSeconds() ?? 0,
+            BoardSize, BoardSize / 10, w.Window.ExpiresAt?.ToUnixTimeSeconds() ?? 0, (long?)KeptFor(w.Scope, w.Window)?.TotalSeconds ?? 0,
         }).ToArray();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
@@ -208,7 +229,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         var pending = new List<Task>(windows.Length);
         for (var i = 0; i < windows.Length; i++)
         {
-            if (scores[i].Count > 3)
+            if (scores[i].Count > 4)
             {
                 // EVAL, never the script's hash alone: after a Redis restart or failover the client retries an unknown
                 // hash as a new command, which a batch already sent never sends, and the handler would wait for ever.
@@ -232,8 +253,16 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         var count = Math.Clamp(limit, 1, MaxLimit);
         var member = reader?.ToString() ?? "";
         var built = redisDb.SortedSetScoreAsync(key, CutoffMember);
+        var keptFor = KeptFor(scope, window);
+        var timeToLive = keptFor is null ? Task.FromResult<TimeSpan?>(null) : redisDb.KeyTimeToLiveAsync(key);
         var (top, rank, score) = Read();
-        await Task.WhenAll(built, top, rank, score);
+        await Task.WhenAll(built, timeToLive, top, rank, score);
+        if (built.Result is not null && keptFor is { } kept && (timeToLive.Result is null || timeToLive.Result < kept - ReadRenewsAfter))
+        {
+            // A board still read is kept. Not waited for: a lost EXPIRE is redone by the next read. A board that earlier
+            // versions left without expiry (no TTL, yet built) gets one here.
+            _ = redisDb.KeyExpireAsync(key, kept, CommandFlags.FireAndForget);
+        }
         if (built.Result is null)
         {
             if (scope.Channel is { } channel && !await HasPoolsAsync(channel, cancellationToken))
@@ -428,13 +457,16 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
             await ExecuteAsync(write, added, expiring);
         }
 
-        // Renamed and given the board's expiry (none for all time: RENAME keeps the staging key's) in one MULTI, so a
-        // crash between them cannot leave a day or week board that never expires; and only if the staging key holds
-        // every chunk (Redis restarted from an older copy meanwhile, or dropped it), never as a board missing players.
+        // Renamed and given the board's expiry (RENAME keeps the staging key's: none for the global all-time board,
+        // ChannelAllTimeKeptFor from now for a channel's) in one MULTI, so a crash between them cannot leave a board
+        // that never expires, or one that expires with the staging key; and only if the staging key holds every chunk
+        // (Redis restarted from an older copy meanwhile, or dropped it), never as a board missing players.
         var publish = redisDb.CreateTransaction();
         publish.AddCondition(Condition.SortedSetLengthEqual(staging, entries.Count));
         var renamed = publish.KeyRenameAsync(staging, key);
-        var expires = publish.KeyExpireAsync(key, window.ExpiresAt?.UtcDateTime);
+        var expires = KeptFor(scope, window) is { } keptFor
+            ? publish.KeyExpireAsync(key, keptFor)
+            : publish.KeyExpireAsync(key, window.ExpiresAt?.UtcDateTime);
         await ExecuteAsync(publish, renamed, expires);
         // The separate markers that earlier versions kept next to a board; the all-time ones would never expire.
         await redisDb.KeyDeleteAsync([$"{key}:cutoff", $"{key}:built"]);
