@@ -24,9 +24,9 @@ public sealed record ChatPermissions(bool CanChat, bool CanModerate, bool CanMan
 /// <remarks>
 /// The channel's streamer is the owner Pools links it to (ChannelOwnerChanged; nobody once it is unlinked). Until Pools
 /// has named an owner, the channel's owner when its first pool was created claims it, or the user a linked channel going
-/// live names (StreamWentLive). An admin may name another. The streamer manages moderators; the streamer, moderators
-/// and admins delete messages, mute and ban. Streamer powers also need the streamer role in the caller's token now: a
-/// demoted streamer still named here ranks as a viewer.
+/// live names (StreamWentLive). An admin may name another, or nobody. The streamer manages moderators; the streamer,
+/// moderators and admins delete messages, mute and ban. Streamer powers also need the streamer role in the caller's
+/// token now: a demoted streamer still named here ranks as a viewer.
 /// </remarks>
 public sealed class ChatRoom(
     IConnectionMultiplexer redis, RealtimeKeys keys, LiveStreamStore streams, LivePublisher publisher, IOptions<RealtimeOptions> options, TimeProvider time)
@@ -186,7 +186,10 @@ public sealed class ChatRoom(
     // redelivered older change finds a newer one there and changes nothing); 'claim' (a pool's channel owner) takes a
     // channel nobody holds, and 'live' (StreamWentLive) replaces its streamer, both only while Pools has named no owner,
     // since neither is ordered with the links; 'name' (an admin) always replaces, leaving the version as it is, so the
-    // next link change replaces the admin's pick and an older one still changes nothing.
+    // next link change replaces the admin's pick and an older one still changes nothing. 'clear' (an admin) leaves the
+    // channel with nobody, as an unlink does, and counts the channel as owned from then on (a version of 0 where Pools
+    // never named an owner, below any version of Pools'), so no later claim or go-live names someone again: only the next
+    // link change or an admin does.
     // A streamer Pools named has no expiry, like the link; the others expire after the retention unless renewed.
     // Moderators are the streamer's own appointees, so a different streamer (or none) starts without any; bans stay,
     // since they protect the viewers and the new streamer (or an admin) can lift them. The moderators expire with an
@@ -204,6 +207,9 @@ public sealed class ChatRoom(
           if owned or (current and current ~= ARGV[1]) then return 0 end
         elseif change == 'live' then
           if owned then return 0 end
+        elseif change == 'clear' then
+          redis.call('SET', KEYS[3], '0', 'NX')
+          owned = true
         end
         if ARGV[1] == '' then
           redis.call('DEL', KEYS[1])
@@ -492,9 +498,30 @@ public sealed class ChatRoom(
         (long)await SetStreamerAsync(channel, ownerId, "link", version) == 1;
 
     /// <summary>An admin names the streamer; it lasts until the channel's next link change in Pools.</summary>
-    public Task AssignStreamerAsync(string channel, ChatUser caller, Guid streamerId) => caller.IsAdmin
-        ? SetStreamerAsync(channel, streamerId, "name")
-        : throw new RefusedException("admin-only", "Only an admin can name a channel's streamer.");
+    public Task AssignStreamerAsync(string channel, ChatUser caller, Guid streamerId)
+    {
+        RequireAdmin(caller, "name a channel's streamer");
+        return SetStreamerAsync(channel, streamerId, "name");
+    }
+
+    /// <summary>
+    /// An admin leaves the channel with no streamer, and so no moderators, as an unlink in Pools does: the way to end the
+    /// protection and the moderators of a demoted user still named there. No later claim or go-live names a streamer
+    /// again; the channel's next link change in Pools or an admin does.
+    /// </summary>
+    public Task ClearStreamerAsync(string channel, ChatUser caller)
+    {
+        RequireAdmin(caller, "clear a channel's streamer");
+        return SetStreamerAsync(channel, null, "clear");
+    }
+
+    private static void RequireAdmin(ChatUser caller, string action)
+    {
+        if (!caller.IsAdmin)
+        {
+            throw new RefusedException("admin-only", $"Only an admin can {action}.");
+        }
+    }
 
     private Task<RedisResult> SetStreamerAsync(string channel, Guid? streamerId, string change, long version = 0) =>
         Db.ScriptEvaluateAsync(SetStreamerScript, [keys.Streamer(channel), keys.Moderators(channel), keys.StreamerOwnerVersion(channel)],
@@ -540,8 +567,8 @@ public sealed class ChatRoom(
     /// the streamer), so they can lift it. Moderators count only while the channel has a streamer, whose appointees they
     /// are: when an expiring streamer's claim runs out, the appointments go with it. They still count while a demoted
     /// streamer stays named: a moderator's call carries only the moderator's role, not the streamer's (an admin removes
-    /// them, or names another streamer, which empties the list). The rank here ignores the user's token, which only the
-    /// caller's own call carries: a named streamer is still treated as one when they are the target (see RoleAsync).
+    /// them, or names another streamer or nobody, which empties the list). The rank here ignores the user's token, which
+    /// only the caller's own call carries: a named streamer is still treated as one when they are the target (see RoleAsync).
     /// </summary>
     private async Task<Role> AppointedRoleAsync(string channel, Guid userId)
     {

@@ -167,6 +167,13 @@ public sealed class LiveHub(
         return chat.AssignStreamerAsync(RequireChannel(channel), RequireUser("name a streamer"), RequireUserId(userId));
     }
 
+    /// <summary>An admin leaves a channel with no streamer, e.g. when the user named there was demoted.</summary>
+    public Task ClearChannelStreamer(JsonElement channel)
+    {
+        SpendCall();
+        return chat.ClearStreamerAsync(RequireChannel(channel), RequireUser("clear a streamer"));
+    }
+
     public Task<ChatPermissions> GetChatPermissions(JsonElement channel)
     {
         SpendCall(); // about six Redis reads (the caller's rank, ban, mute): a loop of them must not be free either
