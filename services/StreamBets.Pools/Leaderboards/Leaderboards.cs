@@ -141,7 +141,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     /// <summary>
     /// Sets each player's all-time total over every channel to the sum of their channels' totals, just upserted: an
     /// absolute value, so a total that ever drifted (an older replica settling while this table was new) is exact again
-    /// at the player's next settlement. Rewritten only when it moved: every write also moves the player in the by-net index.
+    /// at the player's next settlement. Rewritten only when it moved; unindexed but for its key, so the update stays HOT.
     /// </summary>
     internal const string PlayerTotalsSql = """
         INSERT INTO leaderboard_player_totals (user_id, net_minor)
@@ -374,8 +374,9 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         """;
 
     /// <summary>
-    /// The top of the global all-time board ($1 how many): the first entries of <c>leaderboard_player_totals_by_net</c>.
-    /// Summed from <c>leaderboard_totals</c>, it scanned, grouped and sorted every player's every channel under the lock.
+    /// The top of the global all-time board ($1 how many): one row per player, read with a top-N sort. Summed from
+    /// <c>leaderboard_totals</c>, it grouped every player's every channel under the lock; an index on net would be
+    /// cheaper here but cost every settled bet (script 015).
     /// </summary>
     internal const string BuildGlobalAllTimeSql = """
         SELECT user_id, net_minor FROM leaderboard_player_totals
