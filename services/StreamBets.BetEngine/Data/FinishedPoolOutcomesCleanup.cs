@@ -83,33 +83,10 @@ public sealed partial class FinishedPoolOutcomesCleanup(
         return deleted;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (await WaitAsync(stoppingToken))
-        {
-            try
-            {
-                await CleanUpAsync(options.Value.FinishedPoolOutcomesKeptFor, stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                LogRoundFailed(logger, e);
-            }
-        }
-    }
-
-    private async Task<bool> WaitAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(options.Value.FinishedPoolOutcomesCleanupInterval, time, stoppingToken);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicRounds.RunAsync(
+            options.Value.FinishedPoolOutcomesCleanupInterval, time,
+            token => CleanUpAsync(options.Value.FinishedPoolOutcomesKeptFor, token), e => LogRoundFailed(logger, e), stoppingToken);
 
     [LoggerMessage(EventId = 1, EventName = "FinishedPoolOutcomesDeleted", Level = LogLevel.Information,
         Message = "Deleted {Rows} one-outcome rows of {Pools} finished pools")]

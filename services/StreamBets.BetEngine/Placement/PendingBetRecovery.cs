@@ -146,35 +146,11 @@ public sealed partial class PendingBetRecovery(
         return await finalizer.FinalizeClaimedAsync(poolId, known, cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // The first round runs at start-up: a crash's leftovers are re-driven before they age any further.
-        do
-        {
-            try
-            {
-                await RecoverAsync(options.Value.RecoveryGracePeriod, stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                LogRoundFailed(logger, e);
-            }
-        }
-        while (await WaitAsync(stoppingToken));
-    }
-
-    private async Task<bool> WaitAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(options.Value.RecoveryInterval, time, stoppingToken);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    // The first round runs at start-up: a crash's leftovers are re-driven before they age any further.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicRounds.RunAsync(
+            options.Value.RecoveryInterval, time, token => RecoverAsync(options.Value.RecoveryGracePeriod, token),
+            e => LogRoundFailed(logger, e), stoppingToken, firstRoundAtStart: true);
 
     [LoggerMessage(EventId = 1, EventName = "BetsRecovered", Level = LogLevel.Information,
         Message = "Recovery re-drove {Redriven} pending bets ({Accepted} accepted, {Rejected} rejected) and retried {Refunds} refunds")]

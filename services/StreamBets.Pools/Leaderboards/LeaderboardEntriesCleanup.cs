@@ -23,34 +23,11 @@ public sealed partial class LeaderboardEntriesCleanup(NpgsqlDataSource database,
         WHERE ctid = ANY(ARRAY(SELECT ctid FROM leaderboard_entries WHERE day < $1 LIMIT $2))
         """;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(Every, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            try
-            {
-                if (await DeleteOldEntriesAsync(stoppingToken) is > 0 and var deleted)
-                {
-                    LogOldEntriesDeleted(logger, deleted);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogCleanupFailed(logger, e);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicRounds.RunAsync(Every, time, DeleteOldEntriesAsync, e => LogCleanupFailed(logger, e), stoppingToken);
 
-    /// <summary>Deletes every daily row older than <see cref="KeptFor"/> days, in batches; returns how many.</summary>
-    private async Task<long> DeleteOldEntriesAsync(CancellationToken cancellationToken)
+    /// <summary>Deletes every daily row older than <see cref="KeptFor"/> days, in batches.</summary>
+    private async Task DeleteOldEntriesAsync(CancellationToken cancellationToken)
     {
         var before = LeaderboardWindow.DayOf(time.GetUtcNow()).AddDays(-KeptFor);
         long deleted = 0;
@@ -64,7 +41,10 @@ public sealed partial class LeaderboardEntriesCleanup(NpgsqlDataSource database,
             deleted += batch;
         }
         while (batch == BatchSize);
-        return deleted;
+        if (deleted > 0)
+        {
+            LogOldEntriesDeleted(logger, deleted);
+        }
     }
 
     [LoggerMessage(EventId = 5005, EventName = "LeaderboardEntriesCleanupFailed", Level = LogLevel.Warning, Message = "Deleting old daily leaderboard rows failed; next hour")]
