@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.RenderTree;
 using Microsoft.AspNetCore.Components.Web;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -15,6 +16,7 @@ using StackExchange.Redis;
 using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Operations;
 using StreamBets.FrontEnd.Auth;
+using StreamBets.FrontEnd.Gateway;
 using StreamBets.Testing;
 
 namespace StreamBets.Admin.Tests;
@@ -28,6 +30,7 @@ public abstract class ConsoleTest : IAsyncLifetime
 {
     private ConnectionMultiplexer _redis = null!;
     private SessionStore _sessionStore = null!;
+    private UserSession _session = null!;
 
     // bUnit waits 1 s by default: too short for a first render while the whole suite runs on two cores.
     static ConsoleTest() => BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
@@ -39,7 +42,7 @@ public abstract class ConsoleTest : IAsyncLifetime
     /// <summary>The pages' clock: a test moves it to fire their timed reads.</summary>
     protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         _redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
         var http = new Clients(Gateway);
@@ -54,14 +57,22 @@ public abstract class ConsoleTest : IAsyncLifetime
         var session = new UserSession(new SignedIn(SessionClaims.Principal(sessionId, stored)), tokens);
         Bunit.Services.AddSingleton(session);
         Bunit.Services.AddSingleton(new OperatorGateway(http, session, NullLogger<OperatorGateway>.Instance));
+        _session = session;
+        // No live hub unless a test starts one (LiveHubAt): nothing listens on port 1.
+        LiveHubAt(new Uri("http://127.0.0.1:1"));
         Bunit.Services.AddSingleton<TimeProvider>(Clock);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Bunit.DisposeAsync();
         await _redis.DisposeAsync();
     }
+
+    /// <summary>The console's chat streamer changes go to the live hub of the gateway at <paramref name="gateway"/> (before the page is rendered).</summary>
+    protected void LiveHubAt(Uri gateway) => Bunit.Services.AddSingleton(new ChatStreamers(
+        new LiveHubAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", gateway.ToString())]).Build()),
+        _session, NullLogger<ChatStreamers>.Instance));
 
     /// <summary>From now on the session's tokens cannot be read: Redis throws <paramref name="outage"/>; null ends the outage.</summary>
     protected void SessionStoreFails(Exception? outage) => _sessionStore.Outage = outage;

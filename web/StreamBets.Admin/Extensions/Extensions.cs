@@ -6,7 +6,8 @@ internal static class Extensions
 {
     /// <summary>
     /// Everything the operators' console registers: a new trace for each browser request, Blazor server components,
-    /// cookie sign-in with the Users tokens kept in Redis under the console's own keys and cookie, with its gateway client.
+    /// cookie sign-in with the Users tokens kept in Redis under the console's own keys and cookie, with its gateway client,
+    /// and the live hub's client for the chat's streamer.
     /// </summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -15,5 +16,7 @@ internal static class Extensions
         builder.AddEdgeTracing();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.AddServerSideSignIn<OperatorGateway>(new FrontEndApp("admin", CookieName: "streambets-admin", TokensPurpose: "StreamBets.Admin.SessionTokens.v1"));
+        builder.Services.AddSingleton<LiveHubAddress>();
+        builder.Services.AddScoped<ChatStreamers>();
     }
 }
