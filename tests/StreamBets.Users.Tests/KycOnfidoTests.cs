@@ -12,7 +12,7 @@ using StreamBets.Users.Kyc;
 namespace StreamBets.Users.Tests;
 
 /// <summary>The Users service with Onfido as its provider, Onfido's API answered by <see cref="OnfidoApi"/>.</summary>
-public sealed class OnfidoTestApp : AccountsTestApp
+public class OnfidoTestApp : AccountsTestApp
 {
     public const string OnfidoWebhookToken = "onfido-webhook-token-for-tests";
     public const string OnfidoApiToken = "api_sandbox.test-token";
@@ -48,6 +48,9 @@ public sealed class OnfidoApi
 
     /// <summary>Answers for the next check requests (POST /checks and GET /checks/{id}), before the documented ones.</summary>
     public ConcurrentQueue<Func<HttpResponseMessage>> NextCheckAnswers { get; } = new();
+
+    /// <summary>The answer to the next GET /checks/{id} of one check, before the documented one.</summary>
+    public ConcurrentDictionary<string, Func<HttpResponseMessage>> NextAnswerForCheck { get; } = new();
 
     /// <summary>Answers for the next POST /applicants, before the documented one.</summary>
     public ConcurrentQueue<Func<HttpResponseMessage>> NextApplicantAnswers { get; } = new();
@@ -101,6 +104,10 @@ public sealed class OnfidoApi
             if (request.Method == HttpMethod.Get && path.StartsWith("/v3.6/checks/", StringComparison.Ordinal))
             {
                 var id = path["/v3.6/checks/".Length..];
+                if (api.NextAnswerForCheck.TryRemove(id, out var checkAnswer))
+                {
+                    return checkAnswer();
+                }
                 if (api.CheckStatuses.TryGetValue(id, out var status))
                 {
                     return Json(HttpStatusCode.OK, new { id, status, result = (string?)null, href = $"/v3.6/checks/{id}" });

@@ -2,43 +2,21 @@ namespace StreamBets.Users.Auth;
 
 /// <summary>
 /// Once an hour, forgets settled login failures (<see cref="LoginThrottle.ForgetSettledAsync"/>) and deletes sessions
-/// long ended (<see cref="SessionStore.DeleteEndedAsync"/>). Each job runs whether or not the other failed.
+/// long ended (<see cref="SessionStore.DeleteEndedAsync"/>). Each job runs in its own rounds, whether or not the other failed.
 /// </summary>
 public sealed partial class AuthCleanup(LoginThrottle throttle, SessionStore sessions, TimeProvider time, ILogger<AuthCleanup> logger) : BackgroundService
 {
     private static readonly TimeSpan Every = TimeSpan.FromHours(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
+        PeriodicRounds.RunAsync(Every, time, throttle.ForgetSettledAsync, e => LogLoginThrottleCleanupFailed(logger, e), stoppingToken),
+        PeriodicRounds.RunAsync(Every, time, DeleteEndedSessionsAsync, e => LogSessionCleanupFailed(logger, e), stoppingToken));
+
+    private async Task DeleteEndedSessionsAsync(CancellationToken cancellationToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        if (await sessions.DeleteEndedAsync(time.GetUtcNow(), cancellationToken) is > 0 and var deleted)
         {
-            try
-            {
-                await Task.Delay(Every, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            try
-            {
-                await throttle.ForgetSettledAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogLoginThrottleCleanupFailed(logger, e);
-            }
-            try
-            {
-                if (await sessions.DeleteEndedAsync(time.GetUtcNow(), stoppingToken) is > 0 and var deleted)
-                {
-                    LogEndedSessionsDeleted(logger, deleted);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogSessionCleanupFailed(logger, e);
-            }
+            LogEndedSessionsDeleted(logger, deleted);
         }
     }
 

@@ -70,6 +70,8 @@ internal static class Extensions
         services.AddSingleton<KycWebhookReceiver>();
         services.AddSingleton<KycReviewQueue>();
         services.AddHostedService<SandboxKycCompleter>();
+        services.AddSingleton<PendingKycCheckPoller>();
+        services.AddHostedService(sp => sp.GetRequiredService<PendingKycCheckPoller>());
     }
 
     private static void AddResponsibleGambling(this IHostApplicationBuilder builder)

@@ -100,19 +100,28 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
         return queue;
     }
 
-    /// <summary>Sandbox checks that have waited long enough to complete (not claims: the provider has not seen those).</summary>
-    public async Task<IReadOnlyList<string>> PendingProviderCheckIdsAsync(string provider, DateTimeOffset createdBefore, CancellationToken cancellationToken)
+    /// <summary>
+    /// A provider's pending checks created after <paramref name="createdAfter"/> and at or before <paramref name="createdBefore"/>,
+    /// oldest first, at most <paramref name="limit"/> (not claims: the provider has not seen those). Read through the partial
+    /// index kyc_checks_pending.
+    /// </summary>
+    public async Task<IReadOnlyList<(string ProviderCheckId, DateTimeOffset CreatedAt)>> PendingProviderChecksAsync(
+        string provider, DateTimeOffset createdAfter, DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken)
     {
         await using var select = db.CreateCommand(
-            "SELECT provider_check_id FROM kyc_checks WHERE provider = $1 AND status = 'pending' AND provider_check_id IS NOT NULL AND created_at <= $2 ORDER BY created_at LIMIT 50")
-            .With(provider).With(createdBefore);
+            """
+            SELECT provider_check_id, created_at FROM kyc_checks
+            WHERE provider = $1 AND status = 'pending' AND provider_check_id IS NOT NULL AND created_at > $2 AND created_at <= $3
+            ORDER BY created_at
+            LIMIT $4
+            """).With(provider).With(createdAfter).With(createdBefore).With(limit);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        var ids = new List<string>();
+        var pending = new List<(string, DateTimeOffset)>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            ids.Add(reader.GetString(0));
+            pending.Add((reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1)));
         }
-        return ids;
+        return pending;
     }
 
     public static async Task InsertAsync(NpgsqlTransaction transaction, KycCheck check, CancellationToken cancellationToken)

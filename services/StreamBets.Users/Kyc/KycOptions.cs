@@ -10,6 +10,25 @@ public sealed class KycOptions
 
     public SandboxKycOptions Sandbox { get; set; } = new();
     public OnfidoOptions Onfido { get; set; } = new();
+    public KycPollOptions Poll { get; set; } = new();
+}
+
+/// <summary>
+/// How <see cref="PendingKycCheckPoller"/> asks the providers about checks whose completion webhook never came (section "Kyc:Poll").
+/// </summary>
+public sealed class KycPollOptions
+{
+    /// <summary>How often a round runs.</summary>
+    public TimeSpan Every { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a check is left to its webhook before it is polled: long past a normal completion and a few of the
+    /// provider's redeliveries, so a check is asked about only when its webhook is overdue.
+    /// </summary>
+    public TimeSpan PendingLongerThan { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>At most this many checks of each provider are asked about in one round, oldest first.</summary>
+    public int MaxChecksPerRound { get; set; } = 50;
 }
 
 public sealed class SandboxKycOptions

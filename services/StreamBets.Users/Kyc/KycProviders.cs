@@ -61,6 +61,9 @@ public sealed class KycProviders(IEnumerable<IKycProvider> providers, IOptions<K
         providers.FirstOrDefault(p => p.IsConfigured && string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
 
     public IKycProvider? Active => options.Value.Provider is { Length: > 0 } name ? Find(name) : null;
+
+    /// <summary>Every provider that accepts webhooks, the active one or not: checks started before a switch still complete.</summary>
+    public IEnumerable<IKycProvider> Configured => providers.Where(p => p.IsConfigured);
 }
 
 /// <summary>Onfido's check result words (a withdrawn check has none: withdrawn is its status).</summary>

@@ -7,8 +7,8 @@ public sealed record WebhookReceipt(string Outcome);
 
 /// <summary>
 /// Receives provider webhooks: verifies the signature over the raw body before reading a byte of it,
-/// then completes the check. The HTTP endpoint and the sandbox completer both come through here.
-/// Redeliveries are harmless: only a pending check moves.
+/// then completes the check. The HTTP endpoint and the sandbox completer both come through here, and the
+/// pending check poller decides through <see cref="ApplyResultAsync"/>. Redeliveries are harmless: only a pending check moves.
 /// </summary>
 public sealed partial class KycWebhookReceiver(
     NpgsqlDataSource db, KycProviders providers, KycChecks checks, TimeProvider time, ILogger<KycWebhookReceiver> logger)
@@ -70,17 +70,27 @@ public sealed partial class KycWebhookReceiver(
             // the webhook again later.
             return Problems.KycProviderUnavailable();
         }
-        return result switch
-        {
-            KycCheckResult.Clear => await MoveAsync(provider.Name, providerCheckId, KycCheckStatus.Approved, result, "identity check clear", cancellationToken),
-            KycCheckResult.Consider => await MoveAsync(provider.Name, providerCheckId, KycCheckStatus.Review, result, "identity check needs a manual review", cancellationToken),
-            // Final at the provider: closed as its check.withdrawn event closes it, or the check would wait for a result that never comes.
-            KycCheckResult.Withdrawn => await WithdrawAsync(provider.Name, providerCheckId, cancellationToken),
+        return result is { } told
+            ? await ApplyResultAsync(provider.Name, providerCheckId, told, cancellationToken)
             // Onfido's read lags its webhook (still in_progress), or the check was reopened or paused. Acknowledged, the
             // webhook would never come again and the check would stay pending for ever, blocking the player's next start.
-            _ => ResultNotReady(provider.Name, providerCheckId),
-        };
+            : ResultNotReady(provider.Name, providerCheckId);
     }
+
+    /// <summary>
+    /// Decides a check by the result its provider tells: the one way a told result moves a check, for a check.completed
+    /// webhook and for <see cref="PendingKycCheckPoller"/>'s poll of a check whose webhook never came. Only a pending check
+    /// moves ("applied"); one decided already, even at this moment by another replica, is "already-handled".
+    /// </summary>
+    public Task<Outcome<WebhookReceipt>> ApplyResultAsync(string provider, string providerCheckId, KycCheckResult result, CancellationToken cancellationToken) =>
+        result switch
+        {
+            KycCheckResult.Clear => MoveAsync(provider, providerCheckId, KycCheckStatus.Approved, result, "identity check clear", cancellationToken),
+            KycCheckResult.Consider => MoveAsync(provider, providerCheckId, KycCheckStatus.Review, result, "identity check needs a manual review", cancellationToken),
+            // Final at the provider: closed as its check.withdrawn event closes it, or the check would wait for a result that never comes.
+            KycCheckResult.Withdrawn => WithdrawAsync(provider, providerCheckId, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(result), result, "Not a result a provider tells."),
+        };
 
     private Task<Outcome<WebhookReceipt>> WithdrawAsync(string provider, string providerCheckId, CancellationToken cancellationToken) =>
         MoveAsync(provider, providerCheckId, KycCheckStatus.Rejected, null, "identity check withdrawn by the provider", cancellationToken);

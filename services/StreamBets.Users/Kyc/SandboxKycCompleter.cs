@@ -39,7 +39,8 @@ public sealed partial class SandboxKycCompleter(
     private async Task CompleteDueChecksAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var providerCheckId in await checks.PendingProviderCheckIdsAsync(sandbox.Name, now - options.Value.Sandbox.CompletionDelay, cancellationToken))
+        foreach (var (providerCheckId, _) in await checks.PendingProviderChecksAsync(
+            sandbox.Name, DateTimeOffset.MinValue, now - options.Value.Sandbox.CompletionDelay, limit: 50, cancellationToken))
         {
             // A trace per delivery, as a real provider's webhook request is one: the KYC events it writes continue it.
             using var activity = ActivitySource.StartActivity("deliver sandbox KYC webhook");
