@@ -81,18 +81,62 @@ public sealed class MyBetsPageTests : PlayerPageTest
         var page = Bunit.Render<MyBets>();
         page.WaitForAssertion(() => Assert.Contains("Accepted", page.Find("[data-testid=my-bet-row]").TextContent));
 
-        // Two bets are paid at once, one not on the page: the list is read again, before the Bet Engine has the results.
+        // Two bets are paid at once, one not on the page: it is no longer open, so the Open tab has nothing to read for it.
         Push(Settled(shown, "won", 18_00, sequence: 1));
         Push(Settled(ABet(5_00), "lost", 0, sequence: 2));
         Assert.True(await SoonAsync(() =>
         {
             Clock.Advance(PushBurst<BetSettledMessage>.Window);
-            return Gateway.Requests.Count(p => p == BetsPath) == 2;
+            return page.FindAll("[data-testid=my-bet-row]").Any(row => row.TextContent.Contains("Won"));
         }));
+        Assert.True(await StaysAsync(() => Gateway.Requests.Count(p => p == BetsPath) == 1));
+
+        // The list read again (Settled, then Open again), before the Bet Engine has the results.
+        await page.FindAndClickAsync(".tabs button:last-child");
+        await page.FindAndClickAsync(".tabs button:first-child");
+        Assert.True(await SoonAsync(() => Gateway.Requests.Count(p => p == BetsPath) == 3));
         await Task.Delay(200); // the read's answer, on its way to the page
 
         page.WaitForAssertion(() => Assert.Contains("Won", page.Find("[data-testid=my-bet-row]").TextContent));
         Assert.Contains(Money.Format(18_00), page.Find("[data-testid=my-bet-row]").TextContent);
+    }
+
+    [Fact]
+    public async Task A_bet_settled_by_push_joins_the_settled_pages_loaded_without_dropping_any()
+    {
+        Bunit.JSInterop.Setup<string?>(PlayerClock.ZoneFunction).SetResult("UTC");
+        var first = new[] { SettledBet(10_00), SettledBet(9_00) };
+        var second = SettledBet(5_00);
+        Gateway.Answer(BetsPath, new BetPage(first, "page-2"));
+        Gateway.AnswerPage(BetsPath, "page-2", new BetPage([second], "page-3"));
+        var page = Bunit.Render<MyBets>();
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=my-bet-row]").Count));
+        await page.FindAndClickAsync(".tabs button:last-child"); // Settled
+        page.WaitForAssertion(() => Assert.Equal(2, Gateway.Requests.Count(p => p == BetsPath)));
+        await page.FindAndClickAsync("[data-testid=load-more]");
+        page.WaitForAssertion(() => Assert.Equal(3, page.FindAll("[data-testid=my-bet-row]").Count));
+
+        // A bet of another pool is paid; the Bet Engine has it at the top of the first page already.
+        var paid = ABet(2_00);
+        Gateway.Answer(BetsPath, new BetPage([paid with { SettledResult = "won", PayoutMinor = 3_00, SettledAt = Clock.GetUtcNow() }, first[0]], "page-1b"));
+        Push(Settled(paid, "won", 3_00, sequence: 1));
+        Assert.True(await SoonAsync(() =>
+        {
+            Clock.Advance(PushBurst<BetSettledMessage>.Window);
+            return page.FindAll("[data-testid=my-bet-row]").Count == 4;
+        }));
+
+        var rows = page.FindAll("[data-testid=my-bet-row]").Select(r => r.TextContent).ToArray();
+        Assert.Contains(Money.Format(2_00), rows[0]);
+        Assert.Contains(Money.Format(10_00), rows[1]);
+        Assert.Contains(Money.Format(9_00), rows[2]);
+        Assert.Contains(Money.Format(5_00), rows[3]);
+        // The list goes on from the last page loaded, not from the first page read again.
+        Gateway.AnswerPage(BetsPath, "page-3", new BetPage([SettledBet(1_00)], null));
+        await page.FindAndClickAsync("[data-testid=load-more]");
+        page.WaitForAssertion(() => Assert.Equal(5, page.FindAll("[data-testid=my-bet-row]").Count));
+        Assert.Contains(Money.Format(1_00), page.FindAll("[data-testid=my-bet-row]")[4].TextContent);
+        Assert.Empty(page.FindAll("[data-testid=load-more]"));
     }
 
     [Fact]
@@ -174,6 +218,8 @@ public sealed class MyBetsPageTests : PlayerPageTest
 
     private BetSettledMessage Settled(Bet bet, string result, long payoutMinor, long sequence) =>
         new(bet.BetId, bet.PoolId, result, bet.StakeMinor, payoutMinor, Clock.GetUtcNow()) { Stream = "user", Sequence = sequence };
+
+    private Bet SettledBet(long stakeMinor) => ABet(stakeMinor) with { SettledResult = "lost", PayoutMinor = 0, SettledAt = Clock.GetUtcNow() };
 
     private Bet ABet(long stakeMinor) =>
         new(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), stakeMinor, "accepted", Clock.GetUtcNow(), null, null, null, null);
