@@ -39,6 +39,12 @@ public sealed class BetEngineOptions
     /// </summary>
     public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromSeconds(50);
 
+    /// <summary>
+    /// How often the recovery backlog (pending batches, refunds due) is read from betsdb for its gauges
+    /// (<see cref="Placement.RecoveryBacklogGauges"/>); a scrape reads the last sample, never betsdb.
+    /// </summary>
+    public TimeSpan BacklogSampleInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How often the one-outcome rows of finished pools are deleted (<see cref="Data.FinishedPoolOutcomesCleanup"/>).</summary>
     public TimeSpan FinishedPoolOutcomesCleanupInterval { get; set; } = TimeSpan.FromMinutes(10);
 

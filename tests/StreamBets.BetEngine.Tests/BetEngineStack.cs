@@ -67,6 +67,9 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// long enough for a loaded CI box's first bet.</summary>
     public static readonly TimeSpan RelayAnswerDeadline = TimeSpan.FromSeconds(5);
 
+    /// <summary>Sits on the Bet Engine's wallet client too: a test can have the ledger refuse a bet's refund.</summary>
+    public RefundRefusal RefundRefusal { get; } = new();
+
     /// <summary>Records the messages of the Gateway's bet stream to the Bet Engine.</summary>
     public RecordedCalls<RestBetBatch> RelayMessages { get; } = new();
 
@@ -121,10 +124,12 @@ public sealed class BetEngineStack : IAsyncLifetime
             // Recovery is driven by the tests themselves (RecoverAsync), never by the background round.
             new("BetEngine:RecoveryInterval", "01:00:00"),
             new("BetEngine:RecoveryGracePeriod", "01:00:00"),
+            // So is the backlog sampler (SampleAsync); its first round runs at start-up.
+            new("BetEngine:BacklogSampleInterval", "01:00:00"),
         ], web => web.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Clock);
-            services.AddGrpcClient<Wallet.WalletClient>().AddInterceptor(() => StakeHold);
+            services.AddGrpcClient<Wallet.WalletClient>().AddInterceptor(() => StakeHold).AddInterceptor(() => RefundRefusal);
             services.AddGrpcClient<UserAccounts.UserAccountsClient>().AddInterceptor(() => EligibilityCalls);
         }));
 

@@ -30,6 +30,10 @@ public static class PoolFinishReasons
     public const string SettlementSnapshot = "settlement-snapshot";
 }
 
+/// <summary>What recovery still has to do, as read at one moment: the pending batches and the refunds due, with the
+/// oldest of each (null when there is none).</summary>
+public sealed record RecoveryBacklog(long PendingBatches, DateTimeOffset? OldestPendingWrittenAt, long RefundsDue, DateTimeOffset? OldestRefundDecidedAt);
+
 /// <summary>One page of a user's bets, newest first.</summary>
 public sealed record BetPage(IReadOnlyList<BetRecord> Bets, string? NextCursor);
 
@@ -311,11 +315,73 @@ public sealed class BetStore(NpgsqlDataSource db)
     internal static string NoPendingBetIn(string alias) =>
         $"NOT EXISTS (SELECT 1 FROM unnest({alias}.bet_ids) AS u(bet_id) JOIN bets b ON b.bet_id = u.bet_id WHERE b.status = 'pending')";
 
-    /// <summary>Rejected bets whose stake moved and has not been given back yet, decided before <paramref name="decidedBefore"/>.</summary>
-    public Task<IReadOnlyList<PendingBet>> RefundsDueAsync(DateTimeOffset decidedBefore, int limit, CancellationToken cancellationToken) =>
-        ReadPendingBetsAsync(
-            "SELECT bet_id, user_id, pool_id, outcome_id, stake_minor, placed_at FROM bets WHERE refund_status = 'due' AND decided_at < $1 ORDER BY decided_at LIMIT $2",
-            decidedBefore, limit, cancellationToken);
+    /// <summary>
+    /// Rejected bets whose stake moved and has not been given back yet, decided before <paramref name="decidedBefore"/>
+    /// and not waiting after a refusal (<see cref="DeferRefusedRefundsAsync"/>) beyond <paramref name="now"/>; those whose
+    /// try is due first come first. Before 009 they were taken oldest decided first, so refunds the ledger kept refusing
+    /// stayed at the head of every round's list and, past a round's limit, starved the rest. Read through the partial
+    /// index of the refunds due (bets_refund_due), which holds only them; the sort is over those few rows.
+    /// </summary>
+    public async Task<IReadOnlyList<PendingBet>> RefundsDueAsync(DateTimeOffset decidedBefore, DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT bet_id, user_id, pool_id, outcome_id, stake_minor, placed_at FROM bets
+            WHERE refund_status = 'due' AND decided_at < $1 AND (refund_retry_at IS NULL OR refund_retry_at <= $2)
+            ORDER BY coalesce(refund_retry_at, decided_at), bet_id LIMIT $3
+            """);
+        command.Parameters.Add(Value(decidedBefore));
+        command.Parameters.Add(Value(now));
+        command.Parameters.Add(Value(limit));
+        var bets = new List<PendingBet>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            bets.Add(new PendingBet(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt64(4), reader.GetFieldValue<DateTimeOffset>(5)));
+        }
+        return bets;
+    }
+
+    /// <summary>Wait after the ledger's first refusal of a refund; it doubles with each refusal, up to <see cref="RefundRetryMaxWait"/>.</summary>
+    public static readonly TimeSpan RefundRetryFirstWait = TimeSpan.FromSeconds(30);
+
+    public static readonly TimeSpan RefundRetryMaxWait = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Puts off the next try of refunds the ledger refused (it stores no refused transfer, so the same derived id may
+    /// still apply later, once): 30 s after the first refusal, doubling, at most 10 min. The refunds stay 'due'
+    /// (Settlement still waits for them, and the backlog gauges count them); only their place in recovery's list moves.
+    /// </summary>
+    public async Task DeferRefusedRefundsAsync(IReadOnlyCollection<Guid> betIds, DateTimeOffset refusedAt, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE bets SET refund_attempts = refund_attempts + 1,
+                refund_retry_at = $2 + least($4::interval, $3::interval * power(2, least(refund_attempts, 20)))
+            WHERE bet_id = ANY($1) AND refund_status = 'due'
+            """);
+        command.Parameters.Add(Value(betIds.ToArray()));
+        command.Parameters.Add(Value(refusedAt));
+        command.Parameters.Add(Value(RefundRetryFirstWait));
+        command.Parameters.Add(Value(RefundRetryMaxWait));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The backlog recovery owns, in one round trip: pending batches (a small table: a row lives from a batch's pending
+    /// write to its finalize, milliseconds, unless the batch failed) and refunds due (through their partial index).
+    /// </summary>
+    public async Task<RecoveryBacklog> ReadRecoveryBacklogAsync(CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT p.batches, p.oldest, r.refunds, r.oldest
+            FROM (SELECT count(*) AS batches, min(written_at) AS oldest FROM pending_batches) p,
+                 (SELECT count(*) AS refunds, min(decided_at) AS oldest FROM bets WHERE refund_status = 'due') r
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new RecoveryBacklog(
+            reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1),
+            reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+    }
 
     public async Task MarkRefundedAsync(IReadOnlyCollection<Guid> betIds, CancellationToken cancellationToken)
     {

@@ -61,6 +61,8 @@ internal static class Extensions
         services.AddSingleton<RestBetRelay>();
         services.AddSingleton<PendingBetRecovery>();
         services.AddHostedService(sp => sp.GetRequiredService<PendingBetRecovery>());
+        services.AddSingleton<RecoveryBacklogGauges>();
+        services.AddHostedService(sp => sp.GetRequiredService<RecoveryBacklogGauges>());
         services.AddSingleton<FinishedPoolOutcomesCleanup>();
         services.AddHostedService(sp => sp.GetRequiredService<FinishedPoolOutcomesCleanup>());
         services.AddSingleton<PoolBetsFeed>();

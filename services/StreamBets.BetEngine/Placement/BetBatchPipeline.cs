@@ -274,7 +274,11 @@ public sealed partial class BetBatchPipeline(
         }
     }
 
-    /// <summary>Gives back stakes of rejected bets; any refund not confirmed stays 'due' for recovery.</summary>
+    /// <summary>
+    /// Gives back stakes of rejected bets; any refund not confirmed stays 'due' for recovery. One the ledger refused is
+    /// tried again later, after a wait that grows with each refusal (<see cref="BetStore.DeferRefusedRefundsAsync"/>), so
+    /// that it does not hold the head of recovery's list; a failed call (nothing known) leaves the refunds for the next round.
+    /// </summary>
     public async Task RefundAsync(IReadOnlyList<PendingBet> bets, CancellationToken cancellationToken)
     {
         try
@@ -282,12 +286,18 @@ public sealed partial class BetBatchPipeline(
             var answers = await ledger.RefundAsync(bets, cancellationToken);
             var refunded = bets.Where((_, i) => answers[i].Movement == StakeMovement.Moved).Select(b => b.BetId).ToArray();
             await store.MarkRefundedAsync(refunded, cancellationToken);
+            var refused = new List<Guid>();
             for (var i = 0; i < bets.Count; i++)
             {
                 if (answers[i].Movement != StakeMovement.Moved)
                 {
+                    refused.Add(bets[i].BetId);
                     LogRefundRefused(logger, bets[i].BetId, answers[i].Reason ?? "unknown");
                 }
+            }
+            if (refused.Count > 0)
+            {
+                await store.DeferRefusedRefundsAsync(refused, time.GetUtcNow(), cancellationToken);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

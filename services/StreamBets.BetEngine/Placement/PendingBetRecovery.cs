@@ -38,7 +38,8 @@ public sealed partial class PendingBetRecovery(
     private const int MaxBetsPerBatch = 500;
 
     /// <summary>One round: every bet its batch left pending more than <paramref name="olderThan"/> ago (and not claimed by
-    /// recovery since), then every refund due as long.</summary>
+    /// recovery since), then every refund due as long whose next try is due (one the ledger refused waits, see
+    /// <see cref="BetStore.DeferRefusedRefundsAsync"/>), 5,000 at most of each.</summary>
     public async Task<RecoveryReport> RecoverAsync(TimeSpan olderThan, CancellationToken cancellationToken)
     {
         var cutoff = time.GetUtcNow() - olderThan;
@@ -77,7 +78,8 @@ public sealed partial class PendingBetRecovery(
 
         await store.DeleteDecidedBatchesAsync(cutoff, cancellationToken);
 
-        var refunds = await store.RefundsDueAsync(cutoff, MaxBetsPerRound, cancellationToken);
+        // Due by their next try, not oldest first: refunds the ledger keeps refusing wait their turn behind the rest.
+        var refunds = await store.RefundsDueAsync(cutoff, time.GetUtcNow(), MaxBetsPerRound, cancellationToken);
         foreach (var chunk in refunds.Chunk(MaxBetsPerBatch))
         {
             using var activity = BetBatchPipeline.ActivitySource.StartActivity("recover refunds", ActivityKind.Internal, parentContext: default);
