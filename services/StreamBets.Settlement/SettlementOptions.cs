@@ -44,4 +44,16 @@ public sealed class SettlementOptions
     /// slice; a vanished host's session keeps the lock until PostgreSQL's TCP keepalive gives up (about 2 h by Linux defaults).
     /// </summary>
     public TimeSpan StuckLockThreshold { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the <c>SettlementReconciler</c> asks Pools for finished pools that are not paid out.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long ago a pool must have finished before the reconciler records it due: long enough for its PoolResolved or
+    /// PoolCancelled to arrive first (through an outbox relay or a consumer catching up), so it heals only what was lost.
+    /// </summary>
+    public TimeSpan ReconcileMinimumAge { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Pools the reconciler reads per round (1 to 1,000, the most Pools answers); the next round goes on from there.</summary>
+    public int ReconcileBatchSize { get; set; } = 500;
 }

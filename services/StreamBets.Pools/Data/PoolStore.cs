@@ -12,6 +12,9 @@ public sealed record OutcomeStakeRow(Guid OutcomeId, long StakedMinor, int BetCo
 /// <summary>A channel with live pools, for players browsing what they can bet on.</summary>
 public sealed record LiveChannel(Channel Channel, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
 
+/// <summary>A resolved or cancelled pool that no PoolSettled has marked paid out yet.</summary>
+public sealed record UnsettledPoolRow(Guid Id, PoolState State, DateTimeOffset ClosedAt);
+
 /// <summary>Pools in poolsdb, with raw Npgsql: one row per pool, one per outcome, and a version for optimistic concurrency.</summary>
 public sealed class PoolStore(NpgsqlDataSource database)
 {
@@ -271,6 +274,40 @@ public sealed class PoolStore(NpgsqlDataSource database)
         }
         return totals;
     }
+
+    /// <summary>
+    /// Resolved and cancelled pools with no PoolSettled yet, closed at or before <paramref name="finishedBefore"/>, oldest
+    /// close first (then by id), at most <paramref name="limit"/>, after <paramref name="after"/> if given: all read from
+    /// the partial index <c>pools_unsettled_by_closed_at</c>, which holds only pools waiting for their payout.
+    /// </summary>
+    public async Task<IReadOnlyList<UnsettledPoolRow>> UnsettledAsync(
+        DateTimeOffset finishedBefore, (DateTimeOffset ClosedAt, Guid Id)? after, int limit, CancellationToken cancellationToken)
+    {
+        // Two statement texts rather than "$3 IS NULL OR ...", so each keeps the index under a generic plan.
+        await using var command = database.CreateCommand(after is null ? UnsettledSql : UnsettledAfterSql);
+        command.Parameters.AddWithValue(finishedBefore);
+        command.Parameters.AddWithValue(limit);
+        if (after is { } cursor)
+        {
+            command.Parameters.AddWithValue(cursor.ClosedAt);
+            command.Parameters.AddWithValue(cursor.Id);
+        }
+
+        var pools = new List<UnsettledPoolRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            pools.Add(new UnsettledPoolRow(reader.GetGuid(0), Enum.Parse<PoolState>(reader.GetString(1), ignoreCase: true), reader.GetFieldValue<DateTimeOffset>(2)));
+        }
+        return pools;
+    }
+
+    private const string UnsettledWhere = "WHERE state IN ('resolved', 'cancelled') AND settled_at IS NULL AND closed_at <= $1";
+
+    internal const string UnsettledSql = $"SELECT id, state, closed_at FROM pools {UnsettledWhere} ORDER BY closed_at, id LIMIT $2";
+
+    internal const string UnsettledAfterSql =
+        $"SELECT id, state, closed_at FROM pools {UnsettledWhere} AND (closed_at, id) > ($3, $4) ORDER BY closed_at, id LIMIT $2";
 
     /// <summary>
     /// Records when Settlement paid the pool out, once: a later PoolSettled for the same pool keeps the first time and

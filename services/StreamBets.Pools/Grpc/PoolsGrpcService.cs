@@ -111,6 +111,36 @@ public sealed class PoolsGrpcService(PoolStore store, ChannelOwners channelOwner
         await responseStream.WriteAsync(new CalculatePayoutsResponse { Summary = message }, cancellationToken);
     }
 
+    public const int MaxUnsettledPoolsPerCall = 1_000;
+
+    public override async Task<ListUnsettledPoolsResponse> ListUnsettledPools(ListUnsettledPoolsRequest request, ServerCallContext context)
+    {
+        if (request.FinishedBefore is null)
+        {
+            throw Invalid("finished_before is required.");
+        }
+        if (request.Limit is < 1 or > MaxUnsettledPoolsPerCall)
+        {
+            throw Invalid($"limit {request.Limit} is outside 1..{MaxUnsettledPoolsPerCall}.");
+        }
+        (DateTimeOffset, Guid)? after = (request.AfterClosedAt, request.AfterPoolId) switch
+        {
+            (null, "") => null,
+            ({ } closedAt, { Length: > 0 } poolId) => (closedAt.ToDateTimeOffset(), ParseId(poolId, "after_pool_id")),
+            _ => throw Invalid("after_closed_at and after_pool_id go together."),
+        };
+
+        var pools = await store.UnsettledAsync(request.FinishedBefore.ToDateTimeOffset(), after, request.Limit, context.CancellationToken);
+        var response = new ListUnsettledPoolsResponse();
+        response.Pools.AddRange(pools.Select(p => new Proto.UnsettledPool
+        {
+            PoolId = p.Id.ToString(),
+            State = ToProto(p.State),
+            ClosedAt = Timestamp.FromDateTimeOffset(p.ClosedAt),
+        }));
+        return response;
+    }
+
     private static PayoutChunk Settle(PayoutRun run, BetChunk chunk)
     {
         var count = chunk.StakeMinor.Count;

@@ -117,6 +117,19 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    /// <summary>
+    /// Makes a finished pool due for settlement, as its event's handler would (<see cref="RecordDueAsync(NpgsqlTransaction, Guid, string, DateTimeOffset, string?, CancellationToken)"/>),
+    /// in a transaction of its own: for a pool whose event never arrived. False if it was already known, in any state.
+    /// </summary>
+    public async Task<bool> RecordDueAsync(Guid poolId, string kind, DateTimeOffset now, string? traceParent, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var recorded = await RecordDueAsync(transaction, poolId, kind, now, traceParent, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return recorded;
+    }
+
     public async Task<SettlementRecord?> FindAsync(Guid poolId, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand($"SELECT {Columns} FROM settlements WHERE pool_id = $1");

@@ -51,5 +51,7 @@ internal static class Extensions
         services.AddHostedService<SettlementWorker>();
         services.AddSingleton<SettlementBacklog>();
         services.AddHostedService(sp => sp.GetRequiredService<SettlementBacklog>());
+        // A finished pool whose PoolResolved/PoolCancelled was lost on the bus is found through Pools and recorded due.
+        services.AddHostedService<SettlementReconciler>();
     }
 }

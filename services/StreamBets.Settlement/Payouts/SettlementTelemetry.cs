@@ -30,6 +30,10 @@ public static class SettlementTelemetry
     public static readonly Counter<long> EscrowResidues = Meter.CreateCounter<long>(
         "streambets.settlement.escrow_residues", unit: "{settlement}", description: "Settled pools whose escrow did not end at 0, counted by the run that found it (see the escrow_residue_pools gauge).");
 
+    public static readonly Counter<long> Reconciled = Meter.CreateCounter<long>(
+        "streambets.settlement.reconciled", unit: "{settlement}",
+        description: "Finished pools the reconciler recorded due because their PoolResolved or PoolCancelled never arrived, by kind (resolved, cancelled). Any is an event lost on the bus.");
+
     private sealed record Backlog(long Waiting, double OldestAgeSeconds, long Failed, long EscrowResiduePools);
 
     private static Backlog _backlog = new(0, 0, 0, 0);

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
+using StreamBets.Contracts.Pools;
+using StreamBets.Settlement.Data;
+using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
+
+namespace StreamBets.Settlement.Payouts;
+
+/// <summary>
+/// Every <see cref="SettlementOptions.ReconcileInterval"/>, asks Pools for the pools resolved or cancelled more than
+/// <see cref="SettlementOptions.ReconcileMinimumAge"/> ago that are not paid out yet, and records each due exactly as the
+/// PoolResolved / PoolCancelled handler does (<see cref="SettlementStore.RecordDueAsync(Guid, string, DateTimeOffset, string?, CancellationToken)"/>):
+/// a pool Settlement already knows, in any state (due, running, failed, settled, requeued), is left as it is, and
+/// replicas doing it at once record a pool once. Without it, a pool whose event was lost on the bus (dead-lettered,
+/// trimmed from a Redis stream before it was read, acknowledged unread) kept every stake in escrow for ever, unseen.
+/// <para>
+/// A round reads at most <see cref="SettlementOptions.ReconcileBatchSize"/> pools and the next round goes on after the
+/// last of them, starting over at the oldest once it reached the end: pools Settlement knows but Pools still lists (a
+/// failed settlement, a PoolSettled that has not reached Pools yet) cannot hide a lost one behind them for ever.
+/// </para>
+/// </summary>
+public sealed partial class SettlementReconciler(
+    PoolsClient pools, SettlementStore store, SettlementWorkerSignal signal, TimeProvider time, IOptions<SettlementOptions> options,
+    ILogger<SettlementReconciler> logger) : BackgroundService
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where the next round starts in Pools' list: after this pool; null for the oldest.</summary>
+    private (Timestamp ClosedAt, string PoolId)? _after;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicRounds.RunAsync(options.Value.ReconcileInterval, time, ReconcileAsync, e => LogRoundFailed(logger, e), stoppingToken);
+
+    /// <summary>One round: one page of Pools' unsettled finished pools, each recorded due unless Settlement knows it already.</summary>
+    public async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        using var activity = SettlementTelemetry.Source.StartActivity("reconcile settlements");
+        var settings = options.Value;
+        var now = time.GetUtcNow();
+        var request = new ListUnsettledPoolsRequest
+        {
+            FinishedBefore = Timestamp.FromDateTimeOffset(now - settings.ReconcileMinimumAge),
+            Limit = Math.Clamp(settings.ReconcileBatchSize, 1, 1_000), // the most Pools answers
+        };
+        if (_after is { } after)
+        {
+            (request.AfterClosedAt, request.AfterPoolId) = after;
+        }
+
+        var reply = await pools.ListUnsettledPoolsAsync(request, deadline: now.UtcDateTime + CallTimeout, cancellationToken: cancellationToken);
+        var recorded = 0;
+        foreach (var pool in reply.Pools)
+        {
+            var kind = pool.State switch
+            {
+                PoolState.Resolved => SettlementKinds.Resolved,
+                PoolState.Cancelled => SettlementKinds.Cancelled,
+                _ => throw new InvalidOperationException($"Pools listed pool {pool.PoolId} as unsettled in state {pool.State}."),
+            };
+            var poolId = Guid.Parse(pool.PoolId);
+            if (await store.RecordDueAsync(poolId, kind, now, Activity.Current?.Id, cancellationToken))
+            {
+                recorded++;
+                SettlementTelemetry.Reconciled.Add(1, new KeyValuePair<string, object?>("kind", kind));
+                LogReconciled(logger, poolId, kind, pool.ClosedAt.ToDateTimeOffset());
+            }
+        }
+
+        // Set only once the page is recorded: a round that failed halfway reads the same page again.
+        _after = reply.Pools.Count < request.Limit ? null : (reply.Pools[^1].ClosedAt, reply.Pools[^1].PoolId);
+        if (recorded > 0)
+        {
+            signal.Wake();
+        }
+    }
+
+    [LoggerMessage(EventId = 50, EventName = "SettlementReconciled", Level = LogLevel.Warning,
+        Message = "Pool {PoolId} was {Kind} at {ClosedAt} but its PoolResolved/PoolCancelled never arrived: settlement recorded due by the reconciler")]
+    private static partial void LogReconciled(ILogger logger, Guid poolId, string kind, DateTimeOffset closedAt);
+
+    [LoggerMessage(EventId = 51, EventName = "SettlementReconcileFailed", Level = LogLevel.Warning,
+        Message = "Looking for finished pools whose settlement was never recorded failed; next round in the reconcile interval")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception);
+}

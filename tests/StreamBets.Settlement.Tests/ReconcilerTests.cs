@@ -1,0 +1,201 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using StackExchange.Redis;
+using StreamBets.Settlement.Payouts;
+using StreamBets.Testing;
+
+namespace StreamBets.Settlement.Tests;
+
+/// <summary>
+/// A finished pool whose PoolResolved or PoolCancelled Settlement never received (dead-lettered, trimmed from its stream,
+/// acknowledged unread) is found through Pools by the reconciler and settled; what Settlement already knows stays as it is.
+/// </summary>
+[Collection(StackCollection.Name)]
+public sealed class ReconcilerTests(SettlementStack stack)
+{
+    private const long Funds = 10_000;
+
+    [Fact]
+    public async Task A_resolved_pool_whose_event_never_arrived_is_settled_by_the_reconciler_once_it_is_old_enough_and_known_pools_are_left_alone()
+    {
+        await stack.StopSettlementAsync();
+        var clock = new ShiftedClock();
+        string[] known = [];
+        try
+        {
+            // Finished while no Settlement ran, and then their events lost for Settlement: its consumer group skips them.
+            var lost = await stack.NewPoolAsync();
+            Assert.Equal(500, lost.RakeBasisPoints); // the figures below assume a 5 % rake
+            var users = await stack.FundedUsersAsync(2, Funds);
+            var bets = await stack.PlaceAsync(lost.Id, [(users[0], lost.Outcomes[0], 1_000), (users[1], lost.Outcomes[1], 1_000)]);
+            await stack.LockAsync(lost.Id);
+            await stack.ResolveAsync(lost.Id, lost.Outcomes[0]);
+            var settled = await FinishedPoolAsync();
+            var failed = await FinishedPoolAsync();
+            var running = await FinishedPoolAsync();
+            await LoseSettlementsPoolEventsAsync([lost.Id, settled, failed, running]);
+
+            // What Settlement knows already about the other three, as written by earlier runs; none of it may change.
+            var now = DateTimeOffset.UtcNow;
+            await InsertSettlementAsync(settled, "settled", attempts: 1, lastError: null, nextAttemptAt: now, finishedAt: now);
+            await InsertSettlementAsync(failed, "failed", attempts: 3, lastError: "payment-refused: test", nextAttemptAt: now, finishedAt: now);
+            await InsertSettlementAsync(running, "running", attempts: 2, lastError: "bets-pending: test", nextAttemptAt: now.AddDays(1), finishedAt: null);
+            known = [.. new[] { settled, failed, running }.Select(id => id.ToString())];
+            var before = await RowsAsync(known);
+
+            using var reconciled = new ReconciledCounter();
+            stack.StartSettlement(services =>
+            {
+                services.AddSingleton<TimeProvider>(clock);
+                services.Configure<SettlementOptions>(new ConfigurationBuilder()
+                    .AddInMemoryCollection([new("ReconcileInterval", "00:00:00.200")]).Build());
+            });
+
+            // Several rounds while the pool finished less than ReconcileMinimumAge (10 min) ago: not recorded yet.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.Equal((null, null), await stack.StatusAsync(lost.Id));
+
+            clock.Advance(TimeSpan.FromMinutes(11));
+            await stack.WaitSettledAsync(lost.Id);
+
+            // T = 2,000; rake = 100; net = 1,900, all to the only winner; breakage 0; escrow empty.
+            var balances = await stack.BalancesAsync([$"user:{users[0]}", $"user:{users[1]}", lost.Escrow]);
+            Assert.Equal([Funds - 1_000 + 1_900, Funds - 1_000, 0], [balances[$"user:{users[0]}"], balances[$"user:{users[1]}"], balances[lost.Escrow]]);
+            Assert.Equal(
+                [$"{bets[0].BetId} won 1900", $"{bets[1].BetId} lost 0"],
+                await TextsAsync("SELECT concat_ws(' ', bet_id, result, payout_minor) FROM settled_bets WHERE pool_id = $1 ORDER BY payout_minor DESC", lost.Id));
+            Assert.Equal("resolved", await TextAsync("SELECT kind FROM settlements WHERE pool_id = $1", lost.Id));
+            Assert.True(reconciled.Total >= 1);
+            await stack.AssertLedgerExactAsync();
+
+            // More rounds after that, and the settled, failed and running settlements are exactly as they were.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Equal(before, await RowsAsync(known));
+        }
+        finally
+        {
+            await stack.StopSettlementAsync();
+            // Leave no hand-made failed or waiting settlement behind for the backlog gauges of other tests.
+            await stack.SettlementScalarAsync("WITH done AS (UPDATE settlements SET status = 'settled', next_attempt_at = now() WHERE pool_id::text = ANY($1) RETURNING 1) SELECT count(*) FROM done", (object)known);
+            stack.StartSettlement();
+        }
+    }
+
+    /// <summary>A pool resolved with no bets.</summary>
+    private async Task<Guid> FinishedPoolAsync()
+    {
+        var pool = await stack.NewPoolAsync();
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        return pool.Id;
+    }
+
+    /// <summary>
+    /// Once the pools' PoolResolved are on the bus, moves Settlement's consumer group past every event of the pools topic,
+    /// as an acknowledgement without a read (or a trim) would: Settlement never handles them.
+    /// </summary>
+    private async Task LoseSettlementsPoolEventsAsync(Guid[] pools)
+    {
+        Assert.True(await Eventually.HoldsAsync(async () =>
+        {
+            var published = await PublishedEvents.ReadAsync(stack.Redis, stack.BusPrefix, "pools", "streambets.pools.resolved.v1",
+                data => pools.Contains(data.GetProperty("poolId").GetGuid()));
+            return published.Select(e => e.Data.GetProperty("poolId").GetGuid()).Distinct().Count() == pools.Length;
+        }, TimeSpan.FromSeconds(20)), "The pools' PoolResolved events were not published.");
+
+        for (var partition = 0; partition < 16; partition++)
+        {
+            var stream = $"{stack.BusPrefix}:pools:{partition}";
+            try
+            {
+                await stack.Redis.ExecuteAsync("XGROUP", "CREATE", stream, "settlement", "$", "MKSTREAM");
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+            {
+                await stack.Redis.ExecuteAsync("XGROUP", "SETID", stream, "settlement", "$");
+            }
+        }
+    }
+
+    private async Task InsertSettlementAsync(Guid poolId, string status, int attempts, string? lastError, DateTimeOffset nextAttemptAt, DateTimeOffset? finishedAt)
+    {
+        await using var command = stack.SettlementDb.CreateCommand("""
+            INSERT INTO settlements (pool_id, kind, status, created_at, updated_at, next_attempt_at, attempts, last_error, finished_at)
+            VALUES ($1, 'resolved', $2, $3, $3, $4, $5, $6, $7)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = poolId });
+        command.Parameters.Add(new NpgsqlParameter { Value = status });
+        command.Parameters.Add(new NpgsqlParameter { Value = DateTimeOffset.UtcNow.AddMinutes(-30) });
+        command.Parameters.Add(new NpgsqlParameter { Value = nextAttemptAt });
+        command.Parameters.Add(new NpgsqlParameter { Value = attempts });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)lastError ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)finishedAt ?? DBNull.Value });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The whole rows, as text, in pool order.</summary>
+    private async Task<List<string>> RowsAsync(string[] poolIds)
+    {
+        await using var command = stack.SettlementDb.CreateCommand("SELECT row_to_json(s)::text FROM settlements s WHERE pool_id::text = ANY($1) ORDER BY pool_id");
+        command.Parameters.Add(new NpgsqlParameter { Value = poolIds });
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+        Assert.Equal(poolIds.Length, rows.Count);
+        return rows;
+    }
+
+    private async Task<string?> TextAsync(string sql, Guid poolId) => (await TextsAsync(sql, poolId)).SingleOrDefault();
+
+    private async Task<List<string>> TextsAsync(string sql, Guid poolId)
+    {
+        await using var command = stack.SettlementDb.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter { Value = poolId });
+        var texts = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            texts.Add(reader.GetString(0));
+        }
+        return texts;
+    }
+
+    /// <summary>The system clock moved forward by hand; timers keep real time, so the host's loops run as usual.</summary>
+    private sealed class ShiftedClock : TimeProvider
+    {
+        private long _offsetTicks;
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+    }
+
+    /// <summary>What the streambets.settlement.reconciled counter counts while it listens.</summary>
+    private sealed class ReconciledCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _total;
+
+        public ReconciledCounter()
+        {
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == SettlementTelemetry.Name && instrument.Name == "streambets.settlement.reconciled")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
+            _listener.Start();
+        }
+
+        public long Total => Interlocked.Read(ref _total);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
