@@ -66,6 +66,6 @@ internal sealed partial class ConsumerLagMonitor(
             new KeyValuePair<string, object?>(MessagingTelemetry.TopicTag, topic.Key)))),
         "{event}", "Events on a subscribed topic the consumer group has not applied yet (undelivered, or delivered and unacknowledged).");
 
-    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Could not measure the consumer group's lag: {Error}; the metric keeps the last sample")]
+    [LoggerMessage(EventId = 3105, EventName = "ConsumerLagUnread", Level = LogLevel.Warning, Message = "Could not measure the consumer group's lag: {Error}; the metric keeps the last sample")]
     private partial void LogSampleFailed(string error);
 }

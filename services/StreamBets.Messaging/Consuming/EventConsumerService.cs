@@ -33,6 +33,6 @@ internal sealed partial class EventConsumerService(
         }
     }
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "The event consumer stopped with an error; restarting it")]
+    [LoggerMessage(EventId = 3005, EventName = "EventConsumerRestarting", Level = LogLevel.Error, Message = "The event consumer stopped with an error; restarting it")]
     private partial void LogConsumerFailed(Exception exception);
 }

@@ -397,15 +397,15 @@ internal sealed partial class EventDispatcher(
 
     private sealed record Delivery(int Index, EventEnvelope Envelope, SubscriptionCatalog.Subscription Subscription, IIntegrationEvent Event);
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Handler for {EventType} {EventId} failed on attempt {Attempt}; retrying in {DelayMs:F0} ms")]
+    [LoggerMessage(EventId = 3101, EventName = "HandlerRetrying", Level = LogLevel.Warning, Message = "Handler for {EventType} {EventId} failed on attempt {Attempt}; retrying in {DelayMs:F0} ms")]
     private partial void LogHandlerFailed(Exception exception, string eventType, Guid eventId, int attempt, double delayMs);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Error, Message = "Handler for {EventType} {EventId} failed {Attempts} times; sending it to the dead letter")]
+    [LoggerMessage(EventId = 3102, EventName = "HandlerDeadLettered", Level = LogLevel.Error, Message = "Handler for {EventType} {EventId} failed {Attempts} times; sending it to the dead letter")]
     private partial void LogDeadLettered(Exception exception, string eventType, Guid eventId, int attempts);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "A store is unavailable while handling {EventType} {EventId}: {Error}; retrying without counting an attempt")]
+    [LoggerMessage(EventId = 3103, EventName = "HandlerStoreUnavailable", Level = LogLevel.Warning, Message = "A store is unavailable while handling {EventType} {EventId}: {Error}; retrying without counting an attempt")]
     private partial void LogStoreUnavailable(string eventType, Guid eventId, string error);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Batch of {Count} events failed together ({Error}); applying them one by one")]
+    [LoggerMessage(EventId = 3104, EventName = "BatchAppliedOneByOne", Level = LogLevel.Debug, Message = "Batch of {Count} events failed together ({Error}); applying them one by one")]
     private partial void LogBatchFallback(int count, string error);
 }

@@ -429,23 +429,23 @@ internal sealed partial class OutboxRelay(
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "This replica is now the outbox relay leader")]
+    [LoggerMessage(EventId = 3001, EventName = "OutboxRelayLeader", Level = LogLevel.Information, Message = "This replica is now the outbox relay leader")]
     private partial void LogBecameLeader();
 
     // With the broker's error: a refusal that never heals (a message too large, a topic the service may not write)
     // blocks its key for good, and the log is where the on-call reads why (outbox.last_error holds it too).
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "The broker did not acknowledge {Failed} of {Total} outbox events; their keys are retried in {DelayMs:F0} ms")]
+    [LoggerMessage(EventId = 3002, EventName = "OutboxPublishFailed", Level = LogLevel.Warning, Message = "The broker did not acknowledge {Failed} of {Total} outbox events; their keys are retried in {DelayMs:F0} ms")]
     private partial void LogPublishFailed(Exception? exception, int failed, int total, double delayMs);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Outbox relay interrupted; it retries and no row is lost")]
+    [LoggerMessage(EventId = 3003, EventName = "OutboxRelayInterrupted", Level = LogLevel.Warning, Message = "Outbox relay interrupted; it retries and no row is lost")]
     private partial void LogRelayInterrupted(Exception exception);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Deleted {Count} expired inbox rows")]
+    [LoggerMessage(EventId = 3004, EventName = "InboxRowsDeleted", Level = LogLevel.Information, Message = "Deleted {Count} expired inbox rows")]
     private partial void LogInboxCleaned(long count);
 
-    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Could not delete the expired inbox rows; retrying in {RetryInSeconds:F0} s, and the relay goes on publishing")]
+    [LoggerMessage(EventId = 3007, EventName = "InboxCleanupFailed", Level = LogLevel.Warning, Message = "Could not delete the expired inbox rows; retrying in {RetryInSeconds:F0} s, and the relay goes on publishing")]
     private partial void LogInboxCleanupFailed(Exception exception, double retryInSeconds);
 
-    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Could not measure the outbox lag: {Error}; the metrics keep the last sample")]
+    [LoggerMessage(EventId = 3006, EventName = "OutboxLagUnread", Level = LogLevel.Warning, Message = "Could not measure the outbox lag: {Error}; the metrics keep the last sample")]
     private partial void LogLagSampleFailed(string error);
 }

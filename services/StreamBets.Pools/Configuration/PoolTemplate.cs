@@ -60,7 +60,7 @@ public static partial class PoolTemplates
     /// </summary>
     public static string VersionOf(JsonNode? document, PoolTemplate? template) => template is null ? ValuesVersion.Of(document) : ValuesVersion.Of(template);
 
-    [LoggerMessage(EventId = 6004, EventName = "PoolTemplateUnreadable", Level = LogLevel.Error,
+    [LoggerMessage(EventId = 5007, EventName = "PoolTemplateUnreadable", Level = LogLevel.Error,
         Message = "Stored pool template {TemplateId} is not a template, so it is left out of the list and opens no pool; an admin corrects it with a PUT, or removes it with a DELETE, at the version its GET answers")]
     private static partial void LogUnreadable(ILogger logger, Exception? exception, string templateId);
 

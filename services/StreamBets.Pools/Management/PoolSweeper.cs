@@ -132,17 +132,17 @@ public sealed partial class PoolSweeper(
         }
     }
 
-    [LoggerMessage(EventId = 3002, EventName = "SweepPoolFailed", Level = LogLevel.Error, Message = "Pool sweep could not {Action} {PoolId}; the other pools go on, it is tried again at the next tick")]
+    [LoggerMessage(EventId = 4102, EventName = "SweepPoolFailed", Level = LogLevel.Error, Message = "Pool sweep could not {Action} {PoolId}; the other pools go on, it is tried again at the next tick")]
     private static partial void LogPoolFailed(ILogger logger, Exception exception, string action, Guid poolId);
 
-    [LoggerMessage(EventId = 3003, EventName = "SweepWithoutConfiguration", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4103, EventName = "SweepWithoutConfiguration", Level = LogLevel.Warning,
         Message = "Pool sweep could not read the configured auto-cancel term; pools stored without a term of their own wait for a later sweep (said again once a minute while it lasts)")]
     private static partial void LogNoConfiguredTerm(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3004, EventName = "SweepConfigurationBack", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4104, EventName = "SweepConfigurationBack", Level = LogLevel.Information,
         Message = "Pool sweep reads the configured auto-cancel term again; pools stored without a term of their own are cancelled on time again")]
     private static partial void LogConfiguredTermBack(ILogger logger);
 
-    [LoggerMessage(EventId = 3001, EventName = "SweepFailed", Level = LogLevel.Error, Message = "Pool sweep failed; retrying at the next tick")]
+    [LoggerMessage(EventId = 4101, EventName = "SweepFailed", Level = LogLevel.Error, Message = "Pool sweep failed; retrying at the next tick")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }

@@ -177,6 +177,6 @@ public static partial class SettlementsApi
         detail: $"No settlement is known for pool {poolId}: the pool is unknown, not yet resolved or cancelled, or not on a channel linked to you.",
         type: ProblemTypeBase + "settlement-not-found");
 
-    [LoggerMessage(EventId = 3101, EventName = "SettlementRequeued", Level = LogLevel.Information, Message = "Admin {AdminId} requeued the failed settlement of pool {PoolId}")]
+    [LoggerMessage(EventId = 60, EventName = "SettlementRequeued", Level = LogLevel.Information, Message = "Admin {AdminId} requeued the failed settlement of pool {PoolId}")]
     private static partial void LogRequeued(ILogger logger, Guid adminId, Guid poolId);
 }

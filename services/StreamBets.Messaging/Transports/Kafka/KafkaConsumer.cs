@@ -109,6 +109,6 @@ internal sealed partial class KafkaConsumer(
         },
     };
 
-    [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Kafka consumer error: {Reason}")]
+    [LoggerMessage(EventId = 3301, EventName = "KafkaConsumerError", Level = LogLevel.Warning, Message = "Kafka consumer error: {Reason}")]
     private partial void LogKafkaError(string reason);
 }

@@ -436,15 +436,15 @@ internal sealed partial class RedisStreamsConsumer(
         }
     }
 
-    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Redis unavailable ({Where}): {Error}; retrying")]
+    [LoggerMessage(EventId = 3201, EventName = "RedisStreamsUnavailable", Level = LogLevel.Warning, Message = "Redis unavailable ({Where}): {Error}; retrying")]
     private partial void LogRedisUnavailable(string where, string error);
 
-    [LoggerMessage(EventId = 3203, Level = LogLevel.Error, Message = "Consumer of {Stream} failed; restarting it")]
+    [LoggerMessage(EventId = 3203, EventName = "RedisStreamsConsumerRestarting", Level = LogLevel.Error, Message = "Consumer of {Stream} failed; restarting it")]
     private partial void LogWorkerFailed(Exception? exception, string stream);
 
-    [LoggerMessage(EventId = 3202, Level = LogLevel.Information, Message = "Partition {Stream} passed to another consumer")]
+    [LoggerMessage(EventId = 3202, EventName = "RedisStreamsPartitionMoved", Level = LogLevel.Information, Message = "Partition {Stream} passed to another consumer")]
     private partial void LogPartitionLost(string stream);
 
-    [LoggerMessage(EventId = 3204, Level = LogLevel.Error, Message = "Entry {EntryId} of {Stream} was trimmed (MAXLEN) before it was processed; its event is lost and only its id goes to the dead letter")]
+    [LoggerMessage(EventId = 3204, EventName = "RedisStreamsEntryTrimmed", Level = LogLevel.Error, Message = "Entry {EntryId} of {Stream} was trimmed (MAXLEN) before it was processed; its event is lost and only its id goes to the dead letter")]
     private partial void LogTrimmedBeforeProcessed(string stream, string entryId);
 }
