@@ -28,6 +28,9 @@ internal static class Extensions
             .AddSubscription<DepositSucceeded, DepositSucceededHandler>();
 
         builder.Services.AddSingleton<LedgerStore>();
+        builder.Services.Configure<LedgerAuditOptions>(builder.Configuration.GetSection(LedgerAuditOptions.SectionName));
+        builder.Services.AddSingleton<LedgerAudit>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerAudit>());
         builder.Services.AddSingleton<SandboxDeposits>();
         builder.Services.AddSingleton<SandboxWithdrawals>();
         builder.AddAccounts();

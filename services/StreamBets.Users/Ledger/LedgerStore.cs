@@ -32,7 +32,9 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     private const int MaxAttempts = 5;
 
     public static readonly ActivitySource ActivitySource = new("StreamBets.Users.Ledger");
-    private static readonly Meter Meter = new("StreamBets.Users.Ledger");
+    /// <summary>The ledger's meter: the transfer metrics here, the audit's gauges (<see cref="LedgerAudit"/>).</summary>
+    public const string MeterName = "StreamBets.Users.Ledger";
+    private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> TransfersCounter = Meter.CreateCounter<long>("streambets.ledger.transfers", description: "Transfer requests answered, by status.");
     private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("streambets.ledger.batch_size", description: "Transfers per ledger transaction.");
 
