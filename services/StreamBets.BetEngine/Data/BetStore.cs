@@ -270,7 +270,7 @@ public sealed class BetStore(NpgsqlDataSource db)
             FROM pending_batches p CROSS JOIN LATERAL unnest(p.bet_ids) AS u(bet_id) JOIN bets b ON b.bet_id = u.bet_id
             WHERE p.written_at < $1 AND b.status = 'pending' AND (b.recovery_claimed_at IS NULL OR b.recovery_claimed_at < $1)
             ORDER BY b.placed_at, b.bet_id LIMIT $2
-            """, writtenBefore, limit, cancellationToken);
+            """, cancellationToken, writtenBefore, limit);
 
     /// <summary>
     /// Claims for recovery, in a commit of its own, those of the bets that are still pending and not claimed since
@@ -322,24 +322,12 @@ public sealed class BetStore(NpgsqlDataSource db)
     /// stayed at the head of every round's list and, past a round's limit, starved the rest. Read through the partial
     /// index of the refunds due (bets_refund_due), which holds only them; the sort is over those few rows.
     /// </summary>
-    public async Task<IReadOnlyList<PendingBet>> RefundsDueAsync(DateTimeOffset decidedBefore, DateTimeOffset now, int limit, CancellationToken cancellationToken)
-    {
-        await using var command = db.CreateCommand("""
+    public Task<IReadOnlyList<PendingBet>> RefundsDueAsync(DateTimeOffset decidedBefore, DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        ReadPendingBetsAsync("""
             SELECT bet_id, user_id, pool_id, outcome_id, stake_minor, placed_at FROM bets
             WHERE refund_status = 'due' AND decided_at < $1 AND (refund_retry_at IS NULL OR refund_retry_at <= $2)
             ORDER BY coalesce(refund_retry_at, decided_at), bet_id LIMIT $3
-            """);
-        command.Parameters.Add(Value(decidedBefore));
-        command.Parameters.Add(Value(now));
-        command.Parameters.Add(Value(limit));
-        var bets = new List<PendingBet>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            bets.Add(new PendingBet(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt64(4), reader.GetFieldValue<DateTimeOffset>(5)));
-        }
-        return bets;
-    }
+            """, cancellationToken, decidedBefore, now, limit);
 
     /// <summary>Wait after the ledger's first refusal of a refund; it doubles with each refusal, up to <see cref="RefundRetryMaxWait"/>.</summary>
     public static readonly TimeSpan RefundRetryFirstWait = TimeSpan.FromSeconds(30);
@@ -509,11 +497,13 @@ public sealed class BetStore(NpgsqlDataSource db)
         _ => "pending",
     };
 
-    private async Task<IReadOnlyList<PendingBet>> ReadPendingBetsAsync(string sql, DateTimeOffset before, int limit, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<PendingBet>> ReadPendingBetsAsync(string sql, CancellationToken cancellationToken, params object[] values)
     {
         await using var command = db.CreateCommand(sql);
-        command.Parameters.Add(Value(before));
-        command.Parameters.Add(Value(limit));
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
         var bets = new List<PendingBet>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
