@@ -41,6 +41,38 @@ public sealed class OutboxRelayTests
     }
 
     [Fact]
+    public async Task While_the_outbox_cannot_be_measured_its_lag_sample_age_grows_and_the_next_measurement_resets_it()
+    {
+        const string SampleAge = "streambets.messaging.outbox.lag_sample_age";
+        var database = await TestDatabases.CreateAsync("pub");
+        var service = $"lagage{Guid.NewGuid():N}"[..16];
+        var clock = new AdjustableClock(); // real timers, and a "now" the test moves forward
+        var logs = new CollectedLogs();
+        using var metrics = new MessagingMetrics(SampleAge);
+        await using var replica = await TestService.StartAsync(await SetUpAsync(), database, service, bus =>
+        {
+            bus.Services.AddSingleton<TimeProvider>(clock);
+            bus.Services.AddSingleton<ILoggerProvider>(logs);
+        });
+        double? AgeNow() => metrics.Gauge(SampleAge, ("service", service));
+        int Unread() => logs.Records.Count(e => e.EventId.Id == 3006);
+        await Eventually.TrueAsync(() => Task.FromResult(replica.Relay.IsLeader), Patience, "the replica leads (its schema is migrated)");
+        Assert.InRange(AgeNow() ?? double.NaN, 0, 1);
+
+        // The outbox cannot be read for ten minutes: every sample fails, and keeps the last pending and oldest_age.
+        await TestDatabases.CountAsync(database, "ALTER TABLE outbox RENAME TO outbox_away; SELECT 0");
+        var unread = Unread();
+        await Eventually.TrueAsync(() => Task.FromResult(Unread() >= unread + 3), Patience, "the failed samples are logged");
+        clock.Advance(TimeSpan.FromMinutes(10));
+        unread = Unread();
+        await Eventually.TrueAsync(() => Task.FromResult(Unread() >= unread + 3), Patience, "the samples go on failing");
+        Assert.InRange(AgeNow() ?? double.NaN, 600, 700);
+
+        await TestDatabases.CountAsync(database, "ALTER TABLE outbox_away RENAME TO outbox; SELECT 0");
+        await Eventually.TrueAsync(() => Task.FromResult(AgeNow() < 1), Patience, "a sample that succeeds brings the sample age back to about 0");
+    }
+
+    [Fact]
     public async Task A_refused_publish_is_logged_with_the_brokers_error()
     {
         var database = await TestDatabases.CreateAsync("pub");

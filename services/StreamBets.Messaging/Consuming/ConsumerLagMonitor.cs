@@ -11,6 +11,11 @@ namespace StreamBets.Messaging.Consuming;
 /// broker every <see cref="EventBusOptions.ConsumerLagSampleInterval"/> on a loop of its own: a handler that hangs, or
 /// a consumer that restarts for ever, stops applying events but not this.
 /// </summary>
+/// <remarks>
+/// A failed reading keeps the last sample, so the lag alone cannot tell "caught up" from "not read for an hour":
+/// <c>streambets.messaging.consumer.lag_sample_age</c> reports, per subscribed topic, the time since the last reading
+/// that succeeded (since the monitor started, before the first).
+/// </remarks>
 internal sealed partial class ConsumerLagMonitor(
     SubscriptionCatalog subscriptions,
     IConsumerLagSource source,
@@ -20,7 +25,9 @@ internal sealed partial class ConsumerLagMonitor(
     ILogger<ConsumerLagMonitor> logger) : BackgroundService
 {
     private readonly string _consumerGroup = identity.ConsumerGroup;
+    private readonly IReadOnlyCollection<string> _topics = subscriptions.Topics;
     private volatile IReadOnlyDictionary<string, long> _lag = new Dictionary<string, long>();
+    private long _lastSampledAtTicks;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,6 +35,7 @@ internal sealed partial class ConsumerLagMonitor(
         {
             return;
         }
+        Volatile.Write(ref _lastSampledAtTicks, time.GetUtcNow().UtcTicks);
         Running.TryAdd(this, 0);
         try
         {
@@ -35,7 +43,9 @@ internal sealed partial class ConsumerLagMonitor(
             {
                 try
                 {
-                    _lag = await source.SampleAsync(subscriptions.Topics, stoppingToken);
+                    var lag = await source.SampleAsync(_topics, stoppingToken);
+                    Volatile.Write(ref _lastSampledAtTicks, time.GetUtcNow().UtcTicks);
+                    _lag = lag;
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -43,7 +53,7 @@ internal sealed partial class ConsumerLagMonitor(
                 }
                 catch (Exception e)
                 {
-                    // The last sample stands until the broker answers again.
+                    // The last sample stands until the broker answers again; its age tells how stale it is.
                     LogSampleFailed(e.Message);
                 }
                 await Task.Delay(options.ConsumerLagSampleInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -66,6 +76,22 @@ internal sealed partial class ConsumerLagMonitor(
             new KeyValuePair<string, object?>(MessagingTelemetry.TopicTag, topic.Key)))),
         "{event}", "Events on a subscribed topic the consumer group has not applied yet (undelivered, or delivered and unacknowledged).");
 
-    [LoggerMessage(EventId = 3105, EventName = "ConsumerLagUnread", Level = LogLevel.Warning, Message = "Could not measure the consumer group's lag: {Error}; the metric keeps the last sample")]
+    // Per subscribed topic, beside the lag's series, and reported before the first reading succeeds too (the lag is not).
+    private static readonly ObservableGauge<double> SampleAgeGauge = MessagingTelemetry.Meter.CreateObservableGauge(
+        "streambets.messaging.consumer.lag_sample_age",
+        () => Running.Keys.SelectMany(m =>
+        {
+            var age = m.SampleAgeSeconds;
+            return m._topics.Select(topic => new Measurement<double>(
+                age,
+                new KeyValuePair<string, object?>(MessagingTelemetry.ConsumerGroupTag, m._consumerGroup),
+                new KeyValuePair<string, object?>(MessagingTelemetry.TopicTag, topic)));
+        }),
+        "s", "Time since this replica last read the consumer group's lag from the broker: the lag it reports is that old.");
+
+    private double SampleAgeSeconds =>
+        Math.Max(0, (time.GetUtcNow().UtcTicks - Volatile.Read(ref _lastSampledAtTicks)) / (double)TimeSpan.TicksPerSecond);
+
+    [LoggerMessage(EventId = 3105, EventName = "ConsumerLagUnread", Level = LogLevel.Warning, Message = "Could not measure the consumer group's lag: {Error}; the metric keeps the last sample, and its sample age grows")]
     private partial void LogSampleFailed(string error);
 }

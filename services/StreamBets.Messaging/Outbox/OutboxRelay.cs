@@ -52,6 +52,7 @@ internal sealed partial class OutboxRelay(
     private readonly string _serviceName = options.ServiceName;
     private long _pending;
     private double _oldestAgeSeconds;
+    private long _lagSampledAtTicks;
     private bool _isLeader;
 
     /// <summary>True while this replica holds the relay lock (exposed for tests and health).</summary>
@@ -59,6 +60,7 @@ internal sealed partial class OutboxRelay(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        Volatile.Write(ref _lagSampledAtTicks, time.GetUtcNow().UtcTicks);
         Running.TryAdd(this, 0);
         try
         {
@@ -335,7 +337,7 @@ internal sealed partial class OutboxRelay(
             }
             catch (Exception e)
             {
-                // The last sample stands until the database answers again.
+                // The last sample stands until the database answers again; its age tells how stale it is.
                 LogLagSampleFailed(e.Message);
             }
             await Task.Delay(_relay.LagSampleInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -351,6 +353,7 @@ internal sealed partial class OutboxRelay(
         {
             Volatile.Write(ref _pending, reader.GetInt64(0));
             Volatile.Write(ref _oldestAgeSeconds, reader.GetDouble(1));
+            Volatile.Write(ref _lagSampledAtTicks, time.GetUtcNow().UtcTicks);
         }
     }
 
@@ -424,6 +427,15 @@ internal sealed partial class OutboxRelay(
         () => Running.Keys.Select(r => new Measurement<double>(Volatile.Read(ref r._oldestAgeSeconds), new KeyValuePair<string, object?>("service", r._serviceName))),
         "s", "Age of the oldest unpublished outbox row when last sampled.");
 
+    // A failed sample keeps the last pending and oldest_age: this tells "no backlog" from "not measured for an hour".
+    private static readonly ObservableGauge<double> LagSampleAgeGauge = MessagingTelemetry.Meter.CreateObservableGauge(
+        "streambets.messaging.outbox.lag_sample_age",
+        () => Running.Keys.Select(r => new Measurement<double>(r.LagSampleAgeSeconds, new KeyValuePair<string, object?>("service", r._serviceName))),
+        "s", "Time since this replica last measured its outbox (pending, oldest_age): those gauges are that old.");
+
+    private double LagSampleAgeSeconds =>
+        Math.Max(0, (time.GetUtcNow().UtcTicks - Volatile.Read(ref _lagSampledAtTicks)) / (double)TimeSpan.TicksPerSecond);
+
     /// <summary>The last sampled outbox lag (tests and diagnostics).</summary>
     internal (long Pending, double OldestAgeSeconds) Lag => (Volatile.Read(ref _pending), Volatile.Read(ref _oldestAgeSeconds));
 
@@ -446,6 +458,6 @@ internal sealed partial class OutboxRelay(
     [LoggerMessage(EventId = 3007, EventName = "InboxCleanupFailed", Level = LogLevel.Warning, Message = "Could not delete the expired inbox rows; retrying in {RetryInSeconds:F0} s, and the relay goes on publishing")]
     private partial void LogInboxCleanupFailed(Exception exception, double retryInSeconds);
 
-    [LoggerMessage(EventId = 3006, EventName = "OutboxLagUnread", Level = LogLevel.Warning, Message = "Could not measure the outbox lag: {Error}; the metrics keep the last sample")]
+    [LoggerMessage(EventId = 3006, EventName = "OutboxLagUnread", Level = LogLevel.Warning, Message = "Could not measure the outbox lag: {Error}; the metrics keep the last sample, and its sample age grows")]
     private partial void LogLagSampleFailed(string error);
 }
