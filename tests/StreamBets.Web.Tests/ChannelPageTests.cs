@@ -1,3 +1,4 @@
+using System.Globalization;
 using Bunit;
 using StreamBets.Web.Components.Pages;
 using StreamBets.Web.Gateway;
@@ -29,6 +30,29 @@ public sealed class ChannelPageTests : ConnectedPageTest
         }));
 
         page.WaitForAssertion(() => Assert.Contains(pool.Title, page.Find("[data-testid=pool-card]").TextContent));
+    }
+
+    /// <summary>
+    /// Before, such an address was read from Pools, whose refusal showed as "Please check the highlighted fields." and an
+    /// English line, and the page joined the channel's chat (and its pushes) under a name no channel has.
+    /// </summary>
+    [Theory]
+    [InlineData("twitch", "stream er1")]
+    [InlineData("facebook", "streamer1")]
+    [InlineData("youtube", "@streamer1")]
+    public async Task A_channel_address_no_channel_can_have_says_so_in_the_players_language_and_joins_nothing(string provider, string channelId)
+    {
+        CultureInfo.CurrentUICulture = new CultureInfo("pt-BR"); // flows into this test's awaits, and the handlers they run
+        Gateway.Refuse(LivePath, 400, "invalid-request", new Dictionary<string, string[]> { ["channel.channelId"] = ["The channel id is 1 to 100 letters, digits, '_', '-' or '.'."] });
+        Gateway.Refuse("/api/pools/finished", 400, "invalid-request", new Dictionary<string, string[]> { ["channel.channelId"] = ["The channel id is 1 to 100 letters, digits, '_', '-' or '.'."] });
+
+        var page = Bunit.Render<ChannelPage>(parameters => parameters.Add(p => p.Provider, provider).Add(p => p.ChannelId, channelId));
+
+        page.WaitForAssertion(() => Assert.StartsWith("Esse canal não existe.", page.Find("[data-testid=no-such-channel]").TextContent));
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+        Assert.Empty(page.FindAll("aside"));
+        Assert.True(await StaysAsync(() => Gateway.Requests.Count == 0 && !Hub.Calls.Any(c => c.StartsWith("WatchChannel", StringComparison.Ordinal) || c.StartsWith("GetChatHistory", StringComparison.Ordinal))),
+            string.Join(", ", Gateway.Requests.Concat(Hub.Calls)));
     }
 
     private Pool OpenPool() => new(

@@ -18,7 +18,7 @@ public sealed class GatewayAddressTests
     [Fact]
     public void The_hub_is_reached_over_https_where_the_gateway_has_it()
     {
-        var address = new GatewayAddress(Configuration(https: true));
+        var address = new LiveHubAddress(Configuration(https: true));
 
         Assert.Equal(new Uri($"{Deployed}/hubs/live"), address.HubUri);
     }
@@ -26,7 +26,7 @@ public sealed class GatewayAddressTests
     [Fact]
     public void The_hub_is_reached_over_http_where_the_gateway_has_only_that()
     {
-        var address = new GatewayAddress(Configuration(https: false));
+        var address = new LiveHubAddress(Configuration(https: false));
 
         Assert.Equal(new Uri($"{Local}/hubs/live"), address.HubUri);
     }

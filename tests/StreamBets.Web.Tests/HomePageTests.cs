@@ -1,4 +1,7 @@
+using System.Globalization;
 using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Web.Components.Pages;
 using StreamBets.Web.Gateway;
 
@@ -99,6 +102,46 @@ public sealed class HomePageTests : PlayerPageTest
             Clock.Advance(TimeSpan.FromSeconds(20));
         }
         Assert.True(await StaysAsync(() => Gateway.Requests.Count(p => p == ChannelsPath) == 2));
+    }
+
+    /// <summary>Before, a pasted https://twitch.tv/foo went to /channels/https/%2F%2Ftwitch.tv%2Ffoo.</summary>
+    [Theory]
+    [InlineData("https://twitch.tv/foo", "/channels/twitch/foo")]
+    [InlineData("https://www.twitch.tv/foo?sr=a", "/channels/twitch/foo")]
+    [InlineData(" Kick: foo ", "/channels/kick/foo")]
+    [InlineData("channel:twitch:foo", "/channels/twitch/foo")]
+    [InlineData(" foo ", "/channels/twitch/foo")]
+    [InlineData("www.youtube.com/channel/UCx9b-Q_7Lw", "/channels/youtube/UCx9b-Q_7Lw")]
+    public async Task A_channel_typed_or_pasted_opens_its_page(string typed, string path)
+    {
+        Gateway.Answer(ChannelsPath, Array.Empty<LiveChannel>());
+        var page = Bunit.Render<Home>();
+        var navigation = Bunit.Services.GetRequiredService<NavigationManager>();
+
+        await page.InvokeAsync(() => page.Find("#channel-search").Change(typed));
+        await page.InvokeAsync(() => page.Find("form").Submit());
+
+        Assert.Equal(path, "/" + navigation.ToBaseRelativePath(navigation.Uri));
+    }
+
+    /// <summary>Before, "streamer1" was taken for a Twitch channel and the rest opened a channel page refused by Pools.</summary>
+    [Theory]
+    [InlineData("twitch:stream er1")]
+    [InlineData("https://www.youtube.com/@streamer1")]
+    [InlineData("https://example.com/streamer1")]
+    public async Task A_channel_that_is_none_is_refused_by_the_field_in_the_players_language(string typed)
+    {
+        CultureInfo.CurrentUICulture = new CultureInfo("pt-BR"); // flows into this test's awaits, and the handlers they run
+        Gateway.Answer(ChannelsPath, Array.Empty<LiveChannel>());
+        var page = Bunit.Render<Home>();
+        var navigation = Bunit.Services.GetRequiredService<NavigationManager>();
+        var before = navigation.Uri;
+
+        await page.InvokeAsync(() => page.Find("#channel-search").Change(typed));
+        await page.InvokeAsync(() => page.Find("form").Submit());
+
+        Assert.StartsWith("Informe o canal como plataforma:id", page.Find("[data-testid=channel-error]").TextContent);
+        Assert.Equal(before, navigation.Uri);
     }
 
     private LiveChannel Channel(string channelId, TimeSpan? nextLockIn) =>

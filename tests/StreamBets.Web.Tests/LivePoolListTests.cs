@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
+using StreamBets.FrontEnd.Gateway;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
 
@@ -13,7 +14,7 @@ public sealed class LivePoolListTests
     public async Task A_page_left_while_its_first_read_was_on_its_way_watches_nothing_that_read_brings()
     {
         // Not connected: watches are only counted, as they are for the next (re)connect.
-        await using var live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session: null!, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
+        await using var live = new LiveUpdates(new LiveHubAddress(new ConfigurationBuilder().Build()), session: null!, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
         var list = new LivePoolList(live, TimeProvider.System, work => work(), () => Task.CompletedTask, () => { });
         await list.ShowAsync([APool()]);
         Assert.Single(live.WatchedPools);
@@ -28,7 +29,7 @@ public sealed class LivePoolListTests
     [Fact]
     public async Task An_odds_push_older_than_the_pools_read_does_not_roll_its_stakes_back()
     {
-        await using var live = new LiveUpdates(new GatewayAddress(new ConfigurationBuilder().Build()), session: null!, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
+        await using var live = new LiveUpdates(new LiveHubAddress(new ConfigurationBuilder().Build()), session: null!, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
         var list = new LivePoolList(live, TimeProvider.System, work => work(), () => Task.CompletedTask, () => { });
         var outcome = new PoolOutcome(Guid.NewGuid(), "Yes", 0, 0, null);
         var pool = APool() with { Outcomes = [outcome] };

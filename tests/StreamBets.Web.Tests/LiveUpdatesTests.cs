@@ -574,7 +574,7 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
     /// <param name="session">The signed-in player's; a visitor who is not signed in by default.</param>
     private LiveUpdates NewLiveUpdates(UserSession? session = null)
     {
-        var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection(
+        var address = new LiveHubAddress(new ConfigurationBuilder().AddInMemoryCollection(
             [new("Gateway:Url", $"http://127.0.0.1:{_port}"), new(FrontEndVouching.KeySetting, "front-end-key")]).Build());
         _live = new LiveUpdates(address, session ?? new UserSession(new Anonymous(), tokens: null!), _clock, NullLogger<LiveUpdates>.Instance);
         _live.OddsChanged += Record;

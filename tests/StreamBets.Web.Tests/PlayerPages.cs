@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamBets.FrontEnd.Auth;
+using StreamBets.FrontEnd.Gateway;
 using StreamBets.Web.Betting;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
@@ -14,12 +15,12 @@ internal static class PlayerPages
 {
     /// <summary>Live updates for a signed-in session, never started: a test hands it pushes as the hub connection would.</summary>
     public static LiveUpdates UnstartedLiveUpdates(UserSession session, TimeProvider time) =>
-        new(new GatewayAddress(new ConfigurationBuilder().Build()), session, time, NullLogger<LiveUpdates>.Instance);
+        new(new LiveHubAddress(new ConfigurationBuilder().Build()), session, time, NullLogger<LiveUpdates>.Instance);
 
     /// <summary>Live updates for a signed-in session, connected to the stand-in hub listening on <paramref name="port"/>.</summary>
     public static async Task<LiveUpdates> ConnectedLiveUpdatesAsync(UserSession session, int port)
     {
-        var address = new GatewayAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", $"http://127.0.0.1:{port}")]).Build());
+        var address = new LiveHubAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", $"http://127.0.0.1:{port}")]).Build());
         var live = new LiveUpdates(address, session, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
         await live.EnsureStartedAsync();
         return live;

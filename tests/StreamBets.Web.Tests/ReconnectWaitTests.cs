@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamBets.FrontEnd.Auth;
+using StreamBets.FrontEnd.Gateway;
 using StreamBets.Web.Live;
 
 namespace StreamBets.Web.Tests;
@@ -45,7 +46,7 @@ public sealed class ReconnectWaitTests
     }
 
     private static LiveUpdates LiveUpdatesFor(Random random) =>
-        new(new GatewayAddress(new ConfigurationBuilder().Build()), new UserSession(new Anonymous(), tokens: null!), TimeProvider.System, random, NullLogger<LiveUpdates>.Instance);
+        new(new LiveHubAddress(new ConfigurationBuilder().Build()), new UserSession(new Anonymous(), tokens: null!), TimeProvider.System, random, NullLogger<LiveUpdates>.Instance);
 
     private sealed class Anonymous : AuthenticationStateProvider
     {

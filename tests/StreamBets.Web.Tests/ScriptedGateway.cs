@@ -26,12 +26,17 @@ public sealed class ScriptedGateway : HttpMessageHandler
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _held = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _heldNext = new();
     private readonly ConcurrentQueue<string> _requests = new();
+    private readonly ConcurrentQueue<Uri> _requestUris = new();
     private readonly ConcurrentQueue<string> _sent = new();
     private readonly ConcurrentDictionary<string, JsonElement> _bodies = new();
     private readonly ConcurrentQueue<(string Path, string? Key)> _keys = new();
 
     /// <summary>The paths asked for, in order.</summary>
     public IReadOnlyList<string> Requests => [.. _requests];
+
+    /// <summary>The query values of each call to the path, in order (decoded: "scope" → "channel:twitch:streamer1").</summary>
+    public IReadOnlyList<System.Collections.Specialized.NameValueCollection> Queries(string path) =>
+        [.. _requestUris.Where(u => u.AbsolutePath == path).Select(u => System.Web.HttpUtility.ParseQueryString(u.Query))];
 
     /// <summary>The changes sent (POST, PUT, ...), as "POST /api/bets", in order.</summary>
     public IReadOnlyList<string> Changes => [.. _sent];
@@ -79,6 +84,7 @@ public sealed class ScriptedGateway : HttpMessageHandler
     {
         var path = request.RequestUri!.AbsolutePath;
         _requests.Enqueue(path);
+        _requestUris.Enqueue(request.RequestUri);
         if (request.Method != HttpMethod.Get)
         {
             _sent.Enqueue($"{request.Method} {path}");

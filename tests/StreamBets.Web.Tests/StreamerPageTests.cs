@@ -464,13 +464,18 @@ public sealed class StreamerPageTests : PlayerPageTest
         page.FindAll("[data-testid=finished-pool]").Single(li => li.QuerySelector($"a[href='/pools/{pool.Id}']") is not null)
             .QuerySelector("[data-testid=settlement]")!;
 
-    /// <summary>A pool of the first channel that finished a minute ago and that Pools shows not yet paid out.</summary>
+    /// <summary>
+    /// A pool of the first channel that finished a minute ago and that Pools shows not yet paid out; both sides backed, so
+    /// resolved it pays its winners (with one side unbacked it would be refunded).
+    /// </summary>
     private Pool FinishedPool(string state)
     {
         var pool = OpenPool(First);
         return pool with
         {
             State = state, BettingOpen = false, ClosedAt = Clock.GetUtcNow().AddMinutes(-1), Settlement = "pending",
+            Outcomes = [pool.Outcomes[0] with { StakedMinor = 10_00, BetCount = 1 }, pool.Outcomes[1] with { StakedMinor = 5_00, BetCount = 1 }],
+            TotalStakedMinor = 15_00,
             WinningOutcomeIds = state == "resolved" ? [pool.Outcomes[0].Id] : [],
         };
     }
@@ -488,6 +493,36 @@ public sealed class StreamerPageTests : PlayerPageTest
         Live.Receive("PoolCreated", JsonSerializer.SerializeToElement(created, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
 
         Assert.True(await SoonAsync(() => Gateway.Requests.Count(r => r == LivePath) == 2), "The new pool's push read nothing.");
+    }
+
+    /// <summary>
+    /// Settlement refunds every stake, rake-free, when nobody backed a winner or nobody backed a loser (PayoutRule.ForResolved):
+    /// the confirmation says so. Before, it asked "Pay out to everyone who backed No?" of a pool nobody had backed No in.
+    /// </summary>
+    [Theory]
+    [InlineData(10_00, 0, 1, true)] // nobody backed the winner
+    [InlineData(10_00, 0, 0, true)] // nobody backed the loser: the only side backed wins
+    [InlineData(10_00, 5_00, 1, false)] // both sides backed: the winners are paid
+    public async Task A_resolve_that_refunds_every_stake_says_so_before_it_is_confirmed(long onYes, long onNo, int winner, bool refunds)
+    {
+        var open = OpenPool(First);
+        var pool = open with
+        {
+            State = "locked", BettingOpen = false, TotalStakedMinor = onYes + onNo,
+            Outcomes = [open.Outcomes[0] with { StakedMinor = onYes, BetCount = onYes > 0 ? 1 : 0 }, open.Outcomes[1] with { StakedMinor = onNo, BetCount = onNo > 0 ? 1 : 0 }],
+        };
+        var picked = pool.Outcomes[winner];
+        Gateway.Answer(LivePath, new[] { pool });
+        var page = Bunit.Render<Streamer>();
+        page.WaitForElement("[data-testid=resolve-pool]");
+
+        await page.InvokeAsync(() => page.Find($"#win-{picked.Id:N}").Change(true));
+        await page.InvokeAsync(() => page.Find("[data-testid=resolve-pool]").ClickAsync(new()));
+
+        var confirm = page.Find("[data-testid=resolve-confirm] p").TextContent;
+        Assert.Equal(refunds
+            ? $"Resolve with {picked.Label} winning? Every stake will be refunded, with no rake: nobody backed {picked.Label}, or nobody backed the other side. This cannot be undone."
+            : $"Pay out to everyone who backed {picked.Label}? This cannot be undone.", confirm);
     }
 
     private Task<bool> ChangesSentAsync(int count) =>

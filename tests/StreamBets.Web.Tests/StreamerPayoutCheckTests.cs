@@ -124,13 +124,13 @@ public sealed class StreamerPayoutCheckTests : ConnectedPageTest
         page.FindAll("[data-testid=finished-pool]").Single(li => li.QuerySelector($"a[href='/pools/{pool.Id}']") is not null)
             .QuerySelector("[data-testid=settlement]")!;
 
-    /// <summary>A pool of the channel resolved a minute ago that Pools shows not yet paid out.</summary>
+    /// <summary>A pool of the channel resolved a minute ago that Pools shows not yet paid out; both sides backed, so it pays its winners.</summary>
     private Pool FinishedPool()
     {
-        var (yes, no) = (new PoolOutcome(Guid.NewGuid(), "Yes", 0, 0, null), new PoolOutcome(Guid.NewGuid(), "No", 0, 0, null));
+        var (yes, no) = (new PoolOutcome(Guid.NewGuid(), "Yes", 10_00, 1, null), new PoolOutcome(Guid.NewGuid(), "No", 5_00, 1, null));
         var closedAt = Clock.GetUtcNow().AddMinutes(-1);
         return new(
-            Guid.NewGuid(), Channel, Guid.NewGuid(), "Who wins?", "resolved", false, [yes, no], 0, 1_00, 1_000_00, 500, 120,
+            Guid.NewGuid(), Channel, Guid.NewGuid(), "Who wins?", "resolved", false, [yes, no], 15_00, 1_00, 1_000_00, 500, 120,
             closedAt.AddMinutes(-3), closedAt.AddMinutes(-3), closedAt.AddMinutes(-1), closedAt.AddMinutes(-1), closedAt, [yes.Id], null, "pending", null, 1);
     }
 }

@@ -44,7 +44,7 @@ public sealed partial class ChatStreamers(LiveHubAddress hub, UserSession sessio
             {
                 connection = await ConnectAsync(token, ct);
             }
-            catch (Exception e) when (IsTokenRefused(e))
+            catch (Exception e) when (LiveHubAddress.IsTokenRefused(e))
             {
                 // Refused before its expiry: a session revoked elsewhere ends here, or it gets a fresh token to try once more.
                 if (await session.TokenRefusedAsync(token, ct) is not { } fresh || fresh == token)
@@ -146,20 +146,6 @@ public sealed partial class ChatStreamers(LiveHubAddress hub, UserSession sessio
     private static bool IsNoAnswer(Exception e) =>
         e is HttpRequestException or WebSocketException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException
             or RedisException or RedisTimeoutException;
-
-    /// <summary>Realtime answered the connection 401: the WebSocket client says so only in its message (negotiate is skipped).</summary>
-    private static bool IsTokenRefused(Exception? error)
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            if (error is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized }
-                || error is WebSocketException { WebSocketErrorCode: WebSocketError.NotAWebSocket } && error.Message.Contains("'401'", StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
 
     // "code: text", after the client's prefix when there is one.
     [GeneratedRegex(@"(?:HubException: |^)(?<code>[a-z]+(?:-[a-z]+)*): (?<text>.*)$", RegexOptions.Singleline)]

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.WebSockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
@@ -22,4 +24,21 @@ public sealed class LiveHubAddress(IConfiguration configuration)
     public Uri HubUri => new(GatewayUri, HubPath);
 
     public string? FrontEndKey { get; } = configuration[FrontEndVouching.KeySetting] is { Length: > 0 } key ? key : null;
+
+    /// <summary>
+    /// Realtime answered a connection attempt 401. The WebSocket client says so only in its message (it has no status code
+    /// to read, and negotiate, which would fail with one, is skipped); an HttpRequestException carries it as a status.
+    /// </summary>
+    public static bool IsTokenRefused(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            if (error is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized }
+                || error is WebSocketException { WebSocketErrorCode: WebSocketError.NotAWebSocket } && error.Message.Contains("'401'", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }

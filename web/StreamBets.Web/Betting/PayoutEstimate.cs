@@ -1,4 +1,5 @@
 using System.Globalization;
+using StreamBets.Web.Gateway;
 
 namespace StreamBets.Web.Betting;
 
@@ -25,13 +26,31 @@ public static class PayoutEstimate
         var total = totalStakedMinor + stakeMinor;
         var onOutcome = outcomeStakedMinor + stakeMinor;
         // Nobody on the other side: settlement refunds everyone, rake-free.
-        if (onOutcome >= total)
+        if (RefundsEveryone(total, onOutcome))
         {
             return stakeMinor;
         }
         var netPool = total - RakeWhenWon(total, onOutcome, rakeBasisPoints);
         return (long)((Int128)stakeMinor * netPool / onOutcome);
     }
+
+    /// <summary>
+    /// Whether settlement refunds every stake, rake-free, instead of paying winners (docs/pools.md, "resolved"): nobody
+    /// backed a winner, or nobody backed a loser (a pool only one outcome was backed in, whichever won).
+    /// </summary>
+    /// <param name="winningStakedMinor">What is staked on all the winning outcomes together.</param>
+    public static bool RefundsEveryone(long totalStakedMinor, long winningStakedMinor) =>
+        winningStakedMinor <= 0 || winningStakedMinor >= totalStakedMinor;
+
+    /// <summary>Whether resolving the pool to <paramref name="winners"/> refunds every stake (<see cref="RefundsEveryone(long, long)"/>), by its stakes per outcome.</summary>
+    public static bool RefundsEveryone(Pool pool, IEnumerable<Guid> winners)
+    {
+        var winning = winners.ToHashSet();
+        return RefundsEveryone(pool.TotalStakedMinor, pool.Outcomes.Where(o => winning.Contains(o.Id)).Sum(o => o.StakedMinor));
+    }
+
+    /// <summary>Whether a resolved pool was (or is being) settled as a refund of every stake, by its winners and final stakes.</summary>
+    public static bool IsRefundedResult(Pool pool) => pool.State == "resolved" && RefundsEveryone(pool, pool.WinningOutcomeIds);
 
     /// <summary>The rake if the outcome holding <paramref name="winningMinor"/> won: floored as settlement floors it, and never more than the losers staked.</summary>
     public static long RakeWhenWon(long totalMinor, long winningMinor, int rakeBasisPoints) =>
@@ -73,7 +92,7 @@ public static class PayoutEstimate
     /// <param name="winningStakedMinor">What is staked on all the winning outcomes together.</param>
     public static decimal? ResolvedReturnPerUnit(long totalStakedMinor, long winningStakedMinor, long outcomeStakedMinor, bool won, int rakeBasisPoints) =>
         outcomeStakedMinor <= 0 ? null
-        : winningStakedMinor <= 0 || winningStakedMinor >= totalStakedMinor ? 1m
+        : RefundsEveryone(totalStakedMinor, winningStakedMinor) ? 1m
         : won ? ReturnPerUnit(totalStakedMinor, winningStakedMinor, rakeBasisPoints)
         : null;
 

@@ -1,3 +1,4 @@
+using StreamBets.FrontEnd.Gateway;
 using Microsoft.AspNetCore.Localization;
 using StreamBets.FrontEnd.Auth;
 using StreamBets.Web.Betting;
@@ -33,7 +34,7 @@ internal static class Extensions
         // The player's cookie keeps its name and its tokens their protector, so sessions from before the move stay signed in.
         builder.AddServerSideSignIn<GatewayClient>(new FrontEndApp("web", CookieName: "streambets", TokensPurpose: "StreamBets.Web.PlayerTokens.v1"));
 
-        services.AddSingleton<GatewayAddress>();
+        services.AddSingleton<LiveHubAddress>();
         services.AddScoped<LiveUpdates>();
         services.AddScoped<WalletState>();
         services.AddScoped<Toasts>();

@@ -4,26 +4,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using StreamBets.FrontEnd.Gateway;
 using StreamBets.Web.Auth;
 
 namespace StreamBets.Web.Live;
-
-/// <summary>Where the gateway is for the hub connection, which does not go through HttpClientFactory's service discovery.</summary>
-public sealed class GatewayAddress(IConfiguration configuration)
-{
-    /// <summary>
-    /// Aspire hands a referenced service's address as <c>services:{name}:{endpoint}:0</c>; <c>Gateway:Url</c> overrides it.
-    /// https first, as the REST client's <c>https+http://gateway</c>: deployed, the gateway redirects plain http.
-    /// </summary>
-    public Uri BaseUri { get; } = new(configuration["Gateway:Url"]
-        ?? configuration["services:gateway:https:0"]
-        ?? configuration["services:gateway:http:0"]
-        ?? "http://localhost:5100");
-
-    public Uri HubUri => new(BaseUri, "/hubs/live");
-
-    public string? FrontEndKey { get; } = configuration[FrontEndVouching.KeySetting] is { Length: > 0 } key ? key : null;
-}
 
 /// <summary>
 /// One SignalR connection per circuit to the Realtime hub (through the gateway), with the player's token. Components
@@ -59,7 +43,7 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     internal static readonly TimeSpan RefusedRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly JsonSerializerOptions Payloads = new(JsonSerializerDefaults.Web);
 
-    private readonly GatewayAddress _gateway;
+    private readonly LiveHubAddress _gateway;
     private readonly UserSession _session;
     private readonly TimeProvider _time;
     private readonly Random _random;
@@ -87,13 +71,13 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     private string? _tokenRefused;
     private volatile bool _sessionEnded;
 
-    public LiveUpdates(GatewayAddress gateway, UserSession session, TimeProvider time, ILogger<LiveUpdates> logger)
+    public LiveUpdates(LiveHubAddress gateway, UserSession session, TimeProvider time, ILogger<LiveUpdates> logger)
         : this(gateway, session, time, Random.Shared, logger)
     {
     }
 
     /// <param name="random">Spreads the waits between attempts; a seeded one makes them repeatable in tests.</param>
-    internal LiveUpdates(GatewayAddress gateway, UserSession session, TimeProvider time, Random random, ILogger<LiveUpdates> logger)
+    internal LiveUpdates(LiveHubAddress gateway, UserSession session, TimeProvider time, Random random, ILogger<LiveUpdates> logger)
     {
         (_gateway, _session, _time, _random, _logger) = (gateway, session, time, random, logger);
         _events = new(StringComparer.Ordinal)
@@ -361,27 +345,10 @@ public sealed partial class LiveUpdates : IAsyncDisposable
     /// <summary>A (re)connect attempt failed: when Realtime refused its token, the next attempt does not carry it again.</summary>
     private void AttemptFailed(Exception? error)
     {
-        if (IsTokenRefused(error) && _tokenSent is { } sent)
+        if (LiveHubAddress.IsTokenRefused(error) && _tokenSent is { } sent)
         {
             Volatile.Write(ref _tokenRefused, sent);
         }
-    }
-
-    /// <summary>
-    /// Realtime answered the attempt 401. The WebSocket client says so only in its message (it has no status code to
-    /// read, and negotiate, which would fail with one, is skipped); an HttpRequestException carries it as a status.
-    /// </summary>
-    private static bool IsTokenRefused(Exception? error)
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            if (error is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized }
-                || error is WebSocketException { WebSocketErrorCode: WebSocketError.NotAWebSocket } && error.Message.Contains("'401'", StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private sealed class SessionEndedException() : Exception("The player's session has ended: live updates stop until they sign in again.");
