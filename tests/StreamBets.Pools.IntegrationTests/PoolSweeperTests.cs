@@ -1,9 +1,12 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 using StreamBets.Pools.Configuration;
 using StreamBets.Pools.Data;
 using StreamBets.Pools.Documents;
@@ -66,6 +69,198 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
             Assert.Equal("open", (await streamer.GetPoolAsync(stuck.Id)).State);
         }
         Assert.True(await PoolsApp.EventuallyAsync(async () => (await streamer.GetPoolAsync(stuck.Id)).State == "locked"));
+    }
+
+    /// <summary>More pools than one page of the sweeper's query (200): pools a whole page of which keeps failing.</summary>
+    private const int MoreThanAPage = 201;
+
+    [Fact]
+    public async Task More_than_a_page_of_pools_that_keep_failing_to_lock_do_not_starve_a_pool_due_after_them()
+    {
+        var now = app.Clock.GetUtcNow();
+        var stuck = await InsertPoolsAsync("open", MoreThanAPage, dueFrom: now - TimeSpan.FromHours(2));
+        using var streamer = app.NewStreamer(out _);
+        var healthy = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel(), window: 60));
+        // Due after every stuck pool, and before this test's sweep.
+        await using (await app.FailWritesAsync("UPDATE", "pools", $"NEW.title = '{stuck}'", "row is stuck"))
+        {
+            try
+            {
+                await app.ExecuteAsync($"UPDATE pools SET locks_at = locks_at - interval '1 hour', opened_at = opened_at - interval '1 hour' WHERE id = '{healthy.Id}'");
+
+                await Sweeper().SweepAsync(CancellationToken.None);
+
+                Assert.Equal("locked", (await streamer.GetPoolAsync(healthy.Id)).State);
+                Assert.Equal(MoreThanAPage, await CountAsync($"SELECT count(*) FROM pools WHERE title = '{stuck}' AND state = 'open'"));
+            }
+            finally
+            {
+                await DeletePoolsAsync(stuck); // while they still cannot be locked: no sweep gets to them after this test
+            }
+        }
+    }
+
+    [Fact]
+    public async Task More_than_a_page_of_pools_that_keep_failing_to_cancel_do_not_starve_a_pool_abandoned_after_them()
+    {
+        var now = app.Clock.GetUtcNow();
+        var stuck = await InsertPoolsAsync("locked", MoreThanAPage, dueFrom: now - TimeSpan.FromHours(2));
+        using var streamer = app.NewStreamer(out _);
+        var healthy = await streamer.CreatePoolAsync(Requests.Pool(Requests.NewChannel()));
+        await streamer.ActAsync(healthy.Id, "lock");
+        await using (await app.FailWritesAsync("UPDATE", "pools", $"NEW.title = '{stuck}'", "row is stuck"))
+        {
+            try
+            {
+                // Locked 25 h ago on a 24 h term: abandoned an hour ago, after every stuck pool.
+                await app.ExecuteAsync($"UPDATE pools SET locked_at = locked_at - interval '25 hours', abandons_at = abandons_at - interval '25 hours' WHERE id = '{healthy.Id}'");
+
+                await Sweeper().SweepAsync(CancellationToken.None);
+
+                var cancelled = await streamer.GetPoolAsync(healthy.Id);
+                Assert.Equal("cancelled", cancelled.State);
+                Assert.Equal("abandoned", cancelled.CancellationReason);
+                Assert.Equal(MoreThanAPage, await CountAsync($"SELECT count(*) FROM pools WHERE title = '{stuck}' AND state = 'locked'"));
+            }
+            finally
+            {
+                await DeletePoolsAsync(stuck);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_overdue_gauges_count_and_age_pools_the_sweeper_has_not_locked_or_cancelled_and_read_zero_when_none()
+    {
+        // A poolsdb of its own: the app's is shared with every other test.
+        var connectionString = await (await TestServers.PostgresAsync()).CreateDatabaseAsync("overdue-pools");
+        await PostgresSchema.MigrateAsync(connectionString, typeof(PoolStore).Assembly);
+        await using var database = NpgsqlDataSource.Create(connectionString);
+        await using var metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = metrics.GetRequiredService<IMeterFactory>();
+        var clock = new FakeTimeProvider(app.Clock.GetUtcNow());
+        var gauges = new OverduePoolsGauges(
+            new PoolStore(database), new PoolsSettingsProvider(new DocumentStoreOutage { Answers = true }, clock, NullLogger<PoolsSettingsProvider>.Instance),
+            clock, meters, NullLogger<OverduePoolsGauges>.Instance);
+        using var recorded = new RecordedGauges(meters);
+
+        Assert.Empty(recorded.Observe()); // nothing before the first sample
+        await gauges.SampleAsync(CancellationToken.None);
+        Assert.Equal(new Dictionary<string, double>
+        {
+            ["streambets.pools.overdue_locks"] = 0,
+            ["streambets.pools.overdue_locks_oldest_age"] = 0,
+            ["streambets.pools.overdue_cancels"] = 0,
+            ["streambets.pools.overdue_cancels_oldest_age"] = 0,
+        }, recorded.Observe());
+
+        var now = clock.GetUtcNow();
+        await ExecuteAsync(database, $"""
+            INSERT INTO pools (id, channel_provider, channel_id, created_by, title, betting_window, min_stake_minor, max_stake_minor,
+                               rake_bps, state, exclusive, created_at, locks_at, locked_at, auto_cancel_after, abandons_at)
+            SELECT gen_random_uuid(), 'twitch', 'c' || n, gen_random_uuid(), 'Who wins?', interval '60 seconds', 100, 10000, 500,
+                   state, false, '{now:O}'::timestamptz - interval '2 days', '{now:O}'::timestamptz + locks_in, '{now:O}'::timestamptz + locked_in,
+                   term, '{now:O}'::timestamptz + abandons_in
+            FROM (VALUES
+                (1, 'open',     interval '-5 minutes',  NULL::interval,      NULL::interval,     NULL::interval),     -- 5 min late to lock
+                (2, 'open',     interval '-30 seconds', NULL,                NULL,               NULL),               -- due, not overdue yet
+                (3, 'open',     interval '1 minute',    NULL,                NULL,               NULL),               -- not due
+                (4, 'resolved', interval '-3 hours',    interval '-3 hours', NULL,               NULL),               -- finished
+                (5, 'locked',   interval '-2 days',     interval '-2 days',  interval '24 hours', interval '-10 minutes'), -- 10 min late to cancel
+                (6, 'locked',   interval '-1 hour',     interval '-1 hour',  interval '24 hours', interval '23 hours'),    -- not due
+                (7, 'locked',   interval '-30 hours',   interval '-30 hours', NULL,               NULL)                -- no term of its own: 6 h late
+            ) AS p(n, state, locks_in, locked_in, term, abandons_in)
+            """);
+
+        await gauges.SampleAsync(CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(10)); // the ages grow between samples; the counts stay as sampled
+        var seen = recorded.Observe();
+        Assert.Equal(1, seen["streambets.pools.overdue_locks"]);
+        Assert.Equal(310, seen["streambets.pools.overdue_locks_oldest_age"], precision: 3);
+        Assert.Equal(2, seen["streambets.pools.overdue_cancels"]);
+        Assert.Equal(6 * 3600 + 10, seen["streambets.pools.overdue_cancels_oldest_age"], precision: 3);
+    }
+
+    /// <summary>A sweeper of this app's pools, as a second replica's: the test runs its sweeps itself.</summary>
+    private PoolSweeper Sweeper() => new(
+        app.Services.GetRequiredService<PoolStore>(), app.Services.GetRequiredService<PoolCommands>(),
+        app.Services.GetRequiredService<PoolsSettingsProvider>(), app.Clock, NullLogger<PoolSweeper>.Instance);
+
+    /// <summary>
+    /// Pools in <paramref name="state"/> due (to lock when open, to cancel when locked) a millisecond apart from
+    /// <paramref name="dueFrom"/>, each on a channel of its own with two outcomes; returns their title, theirs alone.
+    /// </summary>
+    private async Task<string> InsertPoolsAsync(string state, int count, DateTimeOffset dueFrom)
+    {
+        var title = $"stuck {Guid.NewGuid():N}";
+        var due = $"'{dueFrom:O}'::timestamptz + g * interval '1 millisecond'";
+        var (locksAt, lockedAt, abandonsAt) = state == "open"
+            ? (due, "NULL::timestamptz", "NULL::timestamptz")
+            : ($"'{dueFrom:O}'::timestamptz - interval '25 hours'", $"{due} - interval '24 hours'", due);
+        await app.ExecuteAsync($"""
+            WITH p AS (
+                INSERT INTO pools (id, channel_provider, channel_id, created_by, title, betting_window, min_stake_minor, max_stake_minor,
+                                   rake_bps, state, exclusive, created_at, opened_at, locks_at, locked_at, auto_cancel_after, abandons_at)
+                SELECT gen_random_uuid(), 'twitch', 'stuck-' || gen_random_uuid(), gen_random_uuid(), '{title}', interval '60 seconds',
+                       100, 10000, 500, '{state}', false, '{dueFrom:O}'::timestamptz - interval '2 days', '{dueFrom:O}'::timestamptz - interval '2 days',
+                       {locksAt}, {lockedAt}, interval '24 hours', {abandonsAt}
+                FROM generate_series(1, {count}) g
+                RETURNING id)
+            INSERT INTO pool_outcomes (id, pool_id, position, label)
+            SELECT gen_random_uuid(), p.id, o.position, 'Outcome ' || o.position FROM p, generate_series(0, 1) AS o(position)
+            """);
+        return title;
+    }
+
+    private Task DeletePoolsAsync(string title) => app.ExecuteAsync($"""
+        DELETE FROM pool_outcomes WHERE pool_id IN (SELECT id FROM pools WHERE title = '{title}');
+        DELETE FROM pools WHERE title = '{title}';
+        """);
+
+    private async Task<long> CountAsync(string sql)
+    {
+        await using var database = NpgsqlDataSource.Create(app.ConnectionString);
+        await using var command = database.CreateCommand(sql);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlDataSource database, string sql)
+    {
+        await using var command = database.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The overdue gauges of one meter factory's Pools meter (one sampler's), read on demand.</summary>
+    private sealed class RecordedGauges : IDisposable
+    {
+        private readonly Dictionary<string, double> _seen = [];
+        private readonly MeterListener _listener;
+
+        public RecordedGauges(IMeterFactory meters)
+        {
+            _listener = new MeterListener
+            {
+                InstrumentPublished = (published, listener) =>
+                {
+                    if (published.Meter.Scope == meters && published.Name.StartsWith("streambets.pools.overdue_", StringComparison.Ordinal))
+                    {
+                        listener.EnableMeasurementEvents(published);
+                    }
+                },
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _seen[instrument.Name] = value);
+            _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => _seen[instrument.Name] = value);
+            _listener.Start();
+        }
+
+        public Dictionary<string, double> Observe()
+        {
+            _seen.Clear();
+            _listener.RecordObservableInstruments();
+            return new Dictionary<string, double>(_seen);
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 
     [Fact]

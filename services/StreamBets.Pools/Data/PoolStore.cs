@@ -12,6 +12,12 @@ public sealed record OutcomeStakeRow(Guid OutcomeId, long StakedMinor, int BetCo
 /// <summary>A channel with live pools, for players browsing what they can bet on.</summary>
 public sealed record LiveChannel(Channel Channel, int LivePools, int OpenPools, DateTimeOffset? NextLockAt);
 
+/// <summary>A pool due to be locked or cancelled, with the time the sweeper's query orders it by (its place to page on from).</summary>
+public sealed record DuePool(Guid Id, DateTimeOffset DueAt);
+
+/// <summary>Pools the sweeper has not locked or cancelled by some time: how many of each, and when the longest-waiting one was due.</summary>
+public sealed record OverduePools(long Locks, DateTimeOffset? OldestLockDueAt, long Cancels, DateTimeOffset? OldestCancelDueAt);
+
 /// <summary>A resolved or cancelled pool that no PoolSettled has marked paid out yet.</summary>
 public sealed record UnsettledPoolRow(Guid Id, PoolState State, DateTimeOffset ClosedAt);
 
@@ -104,32 +110,99 @@ public sealed class PoolStore(NpgsqlDataSource database)
         return channels;
     }
 
-    /// <summary>Open pools whose window has ended (by the partial index on locks_at).</summary>
-    public Task<IReadOnlyList<Guid>> DueForLockAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-        IdsAsync("SELECT id FROM pools WHERE state = 'open' AND locks_at <= $1 ORDER BY locks_at LIMIT $2", now, limit, cancellationToken);
+    /// <summary>
+    /// Open pools whose window has ended (by the partial index on locks_at), in (locks_at, id) order: the page after
+    /// <paramref name="after"/>, or the first. The sweeper pages on from the last pool it read rather than asking again
+    /// from the start, so pools it cannot lock (still due, still first) do not hide the pools behind them.
+    /// </summary>
+    public Task<IReadOnlyList<DuePool>> DueForLockAsync(DateTimeOffset now, DuePool? after, int limit, CancellationToken cancellationToken) =>
+        DuePageAsync(DueForLockSql, "locks_at", now, null, after, limit, cancellationToken);
+
+    internal const string DueForLockSql =
+        "SELECT id, locks_at FROM pools WHERE state = 'open' AND locks_at <= $1 {0} ORDER BY locks_at, id LIMIT $3";
 
     /// <summary>
-    /// Locked pools due to cancel themselves: those whose deadline (abandons_at) has passed, through its partial index;
-    /// and those locked without a deadline written, whose lock time plus their own term (or <paramref name="termIfNone"/>,
-    /// the configured one, for pools stored without a term; none when it is null) has passed. A pool has no deadline
-    /// written when it was stored before schema 012, or locked by a replica still running the code before it (during a
-    /// rolling deploy): the second half's partial index holds only those, a handful, so it is read whole.
+    /// Locked pools whose deadline (abandons_at) has passed, through its partial index, in (abandons_at, id) order: the
+    /// page after <paramref name="after"/>, or the first.
     /// </summary>
-    public async Task<IReadOnlyList<Guid>> DueForAutoCancelAsync(DateTimeOffset now, TimeSpan? termIfNone, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<DuePool>> DueForAutoCancelAsync(DateTimeOffset now, DuePool? after, int limit, CancellationToken cancellationToken) =>
+        DuePageAsync(DueForAutoCancelSql, "abandons_at", now, null, after, limit, cancellationToken);
+
+    internal const string DueForAutoCancelSql =
+        "SELECT id, abandons_at FROM pools WHERE state = 'locked' AND abandons_at <= $1 {0} ORDER BY abandons_at, id LIMIT $3";
+
+    /// <summary>
+    /// Locked pools without a deadline written whose lock time plus their own term (or <paramref name="termIfNone"/>, the
+    /// configured one, for pools stored without a term; none when it is null) has passed, in (locked_at, id) order. A pool
+    /// has no deadline written when it was stored before schema 012, or locked by a replica still running the code before
+    /// it (during a rolling deploy): this partial index holds only those, a handful.
+    /// </summary>
+    public Task<IReadOnlyList<DuePool>> DueForAutoCancelWithoutDeadlineAsync(
+        DateTimeOffset now, TimeSpan? termIfNone, DuePool? after, int limit, CancellationToken cancellationToken) =>
+        DuePageAsync(DueForAutoCancelWithoutDeadlineSql, "locked_at", now, termIfNone, after, limit, cancellationToken);
+
+    internal const string DueForAutoCancelWithoutDeadlineSql = """
+        SELECT id, locked_at FROM pools WHERE state = 'locked' AND abandons_at IS NULL AND locked_at + COALESCE(auto_cancel_after, $2) <= $1 {0}
+        ORDER BY locked_at, id LIMIT $3
+        """;
+
+    /// <summary>
+    /// The keyset condition for a next page, in the column each query orders by: the explicit lower bound on the time lets
+    /// the partial index on that time start the scan at the cursor (a row comparison alone is only a filter on an index of
+    /// one column); the row comparison then skips the pools of the same time already read.
+    /// </summary>
+    internal static string NextPage(string sql, string timeColumn) => string.Format(sql, $"AND {timeColumn} >= $4 AND ({timeColumn}, id) > ($4, $5)");
+
+    internal static string FirstPage(string sql) => string.Format(sql, "");
+
+    private async Task<IReadOnlyList<DuePool>> DuePageAsync(
+        string sql, string timeColumn, DateTimeOffset now, TimeSpan? termIfNone, DuePool? after, int limit, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(DueForAutoCancelSql);
+        await using var command = database.CreateCommand(after is null ? FirstPage(sql) : NextPage(sql, timeColumn));
         command.Parameters.AddWithValue(now);
         command.Parameters.Add(new NpgsqlParameter { Value = termIfNone is { } term ? term : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Interval });
         command.Parameters.AddWithValue(limit);
-        return await IdsAsync(command, cancellationToken);
+        if (after is not null)
+        {
+            command.Parameters.AddWithValue(after.DueAt);
+            command.Parameters.AddWithValue(after.Id);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var due = new List<DuePool>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            due.Add(new DuePool(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
+        }
+
+        return due;
     }
 
-    internal const string DueForAutoCancelSql = """
-        (SELECT id FROM pools WHERE state = 'locked' AND abandons_at <= $1 ORDER BY abandons_at LIMIT $3)
-        UNION ALL
-        (SELECT id FROM pools WHERE state = 'locked' AND abandons_at IS NULL AND locked_at + COALESCE(auto_cancel_after, $2) <= $1
-         ORDER BY locked_at LIMIT $3)
-        LIMIT $3
+    /// <summary>
+    /// Open pools still open past their lock time, and locked pools still locked past their auto-cancel time, as of
+    /// <paramref name="dueBefore"/>: how many and the earliest such time, each through the sweeper's own partial indexes
+    /// (so it reads only the overdue pools: none while the sweeper keeps up). One round trip.
+    /// </summary>
+    public async Task<OverduePools> OverdueAsync(DateTimeOffset dueBefore, TimeSpan? termIfNone, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(OverdueSql);
+        command.Parameters.AddWithValue(dueBefore);
+        command.Parameters.Add(new NpgsqlParameter { Value = termIfNone is { } term ? term : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Interval });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new OverduePools(
+            reader.GetInt64(0), NullableTime(reader, 1),
+            reader.GetInt64(2) + reader.GetInt64(4), Earliest(NullableTime(reader, 3), NullableTime(reader, 5)));
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    internal const string OverdueSql = """
+        SELECT l.n, l.oldest, d.n, d.oldest, u.n, u.oldest
+        FROM (SELECT count(*) AS n, min(locks_at) AS oldest FROM pools WHERE state = 'open' AND locks_at <= $1) l,
+             (SELECT count(*) AS n, min(abandons_at) AS oldest FROM pools WHERE state = 'locked' AND abandons_at <= $1) d,
+             (SELECT count(*) AS n, min(locked_at + COALESCE(auto_cancel_after, $2)) AS oldest FROM pools
+              WHERE state = 'locked' AND abandons_at IS NULL AND locked_at + COALESCE(auto_cancel_after, $2) <= $1) u
         """;
 
     /// <summary>
@@ -341,26 +414,6 @@ public sealed class PoolStore(NpgsqlDataSource database)
 
     public static bool IsOneActivePoolViolation(PostgresException e) =>
         e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "pools_one_active_per_channel";
-
-    private async Task<IReadOnlyList<Guid>> IdsAsync(string sql, DateTimeOffset at, int limit, CancellationToken cancellationToken)
-    {
-        await using var command = database.CreateCommand(sql);
-        command.Parameters.AddWithValue(at);
-        command.Parameters.AddWithValue(limit);
-        return await IdsAsync(command, cancellationToken);
-    }
-
-    private static async Task<IReadOnlyList<Guid>> IdsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var ids = new List<Guid>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            ids.Add(reader.GetGuid(0));
-        }
-
-        return ids;
-    }
 
     private static async Task<IReadOnlyList<StoredPool>> ReadAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

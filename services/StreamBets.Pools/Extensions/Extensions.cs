@@ -50,6 +50,8 @@ internal static class Extensions
         services.AddSingleton<PoolChannels>();
         services.AddSingleton<Leaderboards.Leaderboards>();
         services.AddHostedService<PoolSweeper>();
+        services.AddSingleton<OverduePoolsGauges>();
+        services.AddHostedService(sp => sp.GetRequiredService<OverduePoolsGauges>());
         services.AddHostedService<LeaderboardWarmup>();
         services.AddHostedService<LeaderboardEntriesCleanup>();
         services.AddHostedService<RedisRestartWatch>();

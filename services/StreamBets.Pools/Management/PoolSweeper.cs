@@ -19,7 +19,7 @@ public sealed partial class PoolSweeper(
     /// <summary>Each automatic lock or cancel is a trace of its own: the sweep's polls are not traced, its actions are.</summary>
     public static readonly ActivitySource ActivitySource = new("StreamBets.Pools.Sweeper");
     private const int BatchSize = 200;
-    private const int MaxBatchesPerSweep = 25; // a pool that keeps failing must not hold the sweep; the next tick resumes
+    private const int MaxBatchesPerSweep = 25; // bounds one sweep's work; the next tick goes on from where it stopped
 
     /// <summary>While no configuration is in force, its warning is repeated this often, not at every tick.</summary>
     public static readonly TimeSpan RepeatMissingConfigurationWarningAfter = TimeSpan.FromMinutes(1);
@@ -55,33 +55,66 @@ public sealed partial class PoolSweeper(
         }
     }
 
-    /// <summary>One sweep: everything due now, in batches.</summary>
+    /// <summary>
+    /// One sweep: everything due now, in pages, each read after the last pool of the one before (never again from the
+    /// start), so every due pool is tried at most once a sweep and pools that keep failing cannot hide the ones behind
+    /// them. A sweep reads at most <see cref="MaxBatchesPerSweep"/> pages (each query at least one); when it stops short of
+    /// the end of a query, the next sweep goes on from there, so even more failing pools than that cannot starve the rest.
+    /// </summary>
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var batches = 0;
-        IReadOnlyList<Guid> due;
-        do
-        {
-            due = await store.DueForLockAsync(now, BatchSize, cancellationToken);
-            foreach (var poolId in due)
-            {
-                await ActOnAsync("lock pool at window end", poolId, () => commands.LockIfDueAsync(poolId, cancellationToken), cancellationToken);
-            }
-        }
-        while (due.Count == BatchSize && ++batches < MaxBatchesPerSweep);
+        var pages = await _locks.SweepAsync(
+            MaxBatchesPerSweep, after => store.DueForLockAsync(now, after, BatchSize, cancellationToken),
+            poolId => ActOnAsync("lock pool at window end", poolId, () => commands.LockIfDueAsync(poolId, cancellationToken), cancellationToken));
 
         var termIfNone = await TermWithoutOwnAsync(cancellationToken);
-        IReadOnlyList<Guid> abandoned;
-        do
+        Task Cancel(Guid poolId) =>
+            ActOnAsync("cancel abandoned pool", poolId, () => commands.CancelIfAbandonedAsync(poolId, termIfNone, cancellationToken), cancellationToken);
+        pages += await _deadlines.SweepAsync(
+            MaxBatchesPerSweep - pages, after => store.DueForAutoCancelAsync(now, after, BatchSize, cancellationToken), Cancel);
+        await _withoutDeadline.SweepAsync(
+            MaxBatchesPerSweep - pages, after => store.DueForAutoCancelWithoutDeadlineAsync(now, termIfNone, after, BatchSize, cancellationToken), Cancel);
+    }
+
+    // Where each query's next sweep starts. Per replica and in memory: each replica pages through every due pool by
+    // itself, and a restart only starts again from the first.
+    private readonly DueQueue _locks = new(), _deadlines = new(), _withoutDeadline = new();
+
+    /// <summary>One of the sweeper's queries of due pools, paged through in order across sweeps.</summary>
+    private sealed class DueQueue
+    {
+        // The last pool read when the previous sweep ran out of pages; null when it read to the end.
+        private DuePool? _resumeAfter;
+
+        /// <summary>Acts on each due pool, page by page, for at most <paramref name="maxPages"/> pages (at least one); returns the pages read.</summary>
+        public async Task<int> SweepAsync(int maxPages, Func<DuePool?, Task<IReadOnlyList<DuePool>>> readPage, Func<Guid, Task> act)
         {
-            abandoned = await store.DueForAutoCancelAsync(now, termIfNone, BatchSize, cancellationToken);
-            foreach (var poolId in abandoned)
+            var after = _resumeAfter;
+            var pages = 0;
+            while (true)
             {
-                await ActOnAsync("cancel abandoned pool", poolId, () => commands.CancelIfAbandonedAsync(poolId, termIfNone, cancellationToken), cancellationToken);
+                var due = await readPage(after);
+                pages++;
+                foreach (var pool in due)
+                {
+                    await act(pool.Id);
+                }
+
+                if (due.Count < BatchSize)
+                {
+                    _resumeAfter = null; // the end: the next sweep starts from the first due pool again
+                    return pages;
+                }
+
+                after = due[^1];
+                if (pages >= maxPages)
+                {
+                    _resumeAfter = after;
+                    return pages;
+                }
             }
         }
-        while (abandoned.Count == BatchSize && ++batches < MaxBatchesPerSweep);
     }
 
     /// <summary>
@@ -115,8 +148,8 @@ public sealed partial class PoolSweeper(
         return term;
     }
 
-    /// <summary>One pool's lock or cancel. Its failure is logged and the sweep goes on: the pools are read in the same
-    /// order every tick, so one pool that keeps failing would otherwise stop every later lock and cancel for good.</summary>
+    /// <summary>One pool's lock or cancel. Its failure is logged and the sweep goes on to the pools after it (it stays due
+    /// and is tried again at the next sweep): one pool that keeps failing must not stop every later lock and cancel.</summary>
     private async Task ActOnAsync(string action, Guid poolId, Func<Task> act, CancellationToken cancellationToken)
     {
         using var activity = ActivitySource.StartActivity(action);
