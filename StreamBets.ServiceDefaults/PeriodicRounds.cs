@@ -8,11 +8,14 @@ namespace Microsoft.Extensions.Hosting;
 /// </summary>
 public static class PeriodicRounds
 {
+    /// <param name="interval">More than zero (an <see cref="ArgumentOutOfRangeException"/> otherwise: the job does not start).</param>
     /// <param name="firstRoundAtStart">Runs the first round at once rather than one interval after start.</param>
     public static async Task RunAsync(
         TimeSpan interval, TimeProvider time, Func<CancellationToken, Task> round, Action<Exception> roundFailed,
         CancellationToken stoppingToken, bool firstRoundAtStart = false)
     {
+        // Zero would spin against the job's store, a negative one throw from the wait or never end it: a setting's typo.
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
         if (!firstRoundAtStart && !await WaitAsync(interval, time, stoppingToken))
         {
             return;

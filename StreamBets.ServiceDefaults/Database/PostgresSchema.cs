@@ -73,22 +73,57 @@ public static class PostgresSchema
             using var text = new StreamReader(stream);
             var sql = await text.ReadToEndAsync(cancellationToken);
 
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using (var apply = new NpgsqlCommand(sql, connection, transaction))
+            for (var attempt = 1; ; attempt++)
             {
-                await apply.ExecuteNonQueryAsync(cancellationToken);
+                try
+                {
+                    await ApplyAsync(connection, resource, sql, cancellationToken);
+                    break;
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable && attempt < LockAttempts)
+                {
+                    var wait = TimeSpan.FromSeconds(Math.Min(10, attempt));
+                    logger?.LogWarning("Schema script {Script} waited {LockTimeout} for a lock held by running work (attempt {Attempt}); trying again in {Wait}",
+                        resource, LockTimeout, attempt, wait);
+                    await Task.Delay(wait, cancellationToken);
+                }
             }
-            await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (script) VALUES ($1)", connection, transaction))
-            {
-                record.Parameters.AddWithValue(resource);
-                await record.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await transaction.CommitAsync(cancellationToken);
             logger?.LogInformation("Applied schema script {Script}", resource);
         }
 
         await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(727274)", connection);
         await unlock.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// How long a script waits for each lock it needs. A script altering a table waits for every transaction already using
+    /// it (a settlement streaming a pool's bets holds a snapshot on <c>bets</c> for seconds), and every query on that table
+    /// queues behind the waiting script: with no bound, a deploy would stop bet placement until the long reader ended.
+    /// Bounded, the script gives way after this long and tries again (<see cref="LockAttempts"/> times, about 9 minutes),
+    /// so live traffic waits at most this long at a time.
+    /// </summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(2);
+
+    private const int LockAttempts = 60;
+
+    /// <summary>One script and its record, in one transaction.</summary>
+    private static async Task ApplyAsync(NpgsqlConnection connection, string resource, string sql, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var bound = new NpgsqlCommand($"SET LOCAL lock_timeout = '{(int)LockTimeout.TotalMilliseconds}ms'", connection, transaction))
+        {
+            await bound.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var apply = new NpgsqlCommand(sql, connection, transaction))
+        {
+            await apply.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (script) VALUES ($1)", connection, transaction))
+        {
+            record.Parameters.AddWithValue(resource);
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
     }
 
     private static async Task EnsureDatabaseExistsAsync(string connectionString, CancellationToken cancellationToken)

@@ -26,6 +26,7 @@ public sealed class PeriodicRoundsTests
 
         await WaitUntilWaitingAsync();
         _clock.Advance(Interval - TimeSpan.FromSeconds(1));
+        await Task.Delay(100); // time for a round the clock wrongly let through to show
         Assert.False(_rounds.Reader.TryRead(out _), "A round ran before its interval.");
         _clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(1, await NextRoundAsync());
@@ -77,6 +78,16 @@ public sealed class PeriodicRoundsTests
         await stopping.CancelAsync();
         await loop.WaitAsync(Wait);
         Assert.Single(_failures);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task An_interval_of_zero_or_less_is_refused_rather_than_spinning_or_never_running(int milliseconds)
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            PeriodicRounds.RunAsync(TimeSpan.FromMilliseconds(milliseconds), _clock, Round(failFirst: false), _failures.Add, CancellationToken.None));
+        Assert.Equal(0, _count);
     }
 
     private Func<CancellationToken, Task> Round(bool failFirst) => _ =>

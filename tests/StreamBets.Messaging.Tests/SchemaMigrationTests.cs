@@ -51,6 +51,47 @@ public sealed class SchemaMigrationTests
         }
     }
 
+    /// <summary>
+    /// A deploy's script altering a table that a long transaction is reading (a settlement streaming a pool's bets) must
+    /// not stop the table's traffic: before, the ALTER queued for its exclusive lock and every insert queued behind it
+    /// until the reader ended. Now it gives way every <see cref="PostgresSchema.LockTimeout"/> and tries again.
+    /// </summary>
+    [Fact]
+    public async Task A_script_waiting_for_a_lock_lets_the_tables_traffic_through_and_applies_once_the_reader_ends()
+    {
+        var postgres = await TestServers.PostgresAsync();
+        var connectionString = postgres.ConnectionString($"lock_probe_{Guid.NewGuid():N}");
+        await PostgresSchema.MigrateAsync(connectionString, typeof(EventBusExtensions).Assembly); // creates the database
+        await using var reader = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await reader.OpenAsync();
+        await Execute(reader, "CREATE TABLE lock_probe (id int PRIMARY KEY)");
+        await using var reading = await reader.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
+        await Execute(reader, "SELECT count(*) FROM lock_probe", reading);
+
+        var migrating = Task.Run(() => PostgresSchema.MigrateAsync(connectionString, typeof(SchemaMigrationTests).Assembly));
+        await Task.Delay(500); // the script is waiting for its lock by now
+
+        await using (var writer = new NpgsqlConnection(connectionString + ";Pooling=false"))
+        {
+            await writer.OpenAsync();
+            await Execute(writer, "SET statement_timeout = '6s'");
+            await Execute(writer, "INSERT INTO lock_probe VALUES (1)"); // waits at most one lock timeout, not for the reader
+        }
+        Assert.False(migrating.IsCompleted);
+
+        await reading.CommitAsync();
+        await migrating.WaitAsync(TimeSpan.FromSeconds(30));
+        await using var check = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await check.OpenAsync();
+        await Execute(check, "INSERT INTO lock_probe (id, note) VALUES (2, 'applied')");
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, string sql, NpgsqlTransaction? transaction = null)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Every service database gets JIT off, for every connection any data source opens (why: PostgresSchema).</summary>
     [Fact]
     public async Task A_migrated_database_has_jit_compilation_off_for_new_connections()

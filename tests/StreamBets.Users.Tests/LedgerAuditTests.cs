@@ -121,6 +121,68 @@ public sealed class LedgerAuditTests(LedgerAuditTestApp app) : IClassFixture<Led
         Assert.DoesNotContain(app.Logs.Records.Skip(logged), r => r.Category == typeof(LedgerAudit).FullName && r.Level >= LogLevel.Warning);
     }
 
+    /// <summary>
+    /// The fold's hard case: a transfer drawing its seq below a newer one already committed, and committing only after
+    /// two rounds. Its transaction took its id after the newer transfer's did (ids follow first writes, seqs follow
+    /// inserts), so the snapshot's xmax said nothing about it; folding on xmax skipped its entries for good and reported
+    /// its accounts drifted until the process restarted.
+    /// </summary>
+    [Fact]
+    public async Task A_transfer_open_across_two_rounds_with_a_lower_seq_than_a_committed_one_is_counted_once_it_commits()
+    {
+        var (a, b, c, d) = (LedgerAccountId.ForUser(Guid.NewGuid()), LedgerAccountId.ForUser(Guid.NewGuid()), LedgerAccountId.ForUser(Guid.NewGuid()), LedgerAccountId.ForUser(Guid.NewGuid()));
+        foreach (var account in new[] { a, b, c, d })
+        {
+            await app.FundAsync(account, 1_000);
+        }
+        await app.NextTimedRoundAsync();
+        var logged = app.Logs.Records.Count;
+
+        await using var newer = await app.DataSource.OpenConnectionAsync();
+        await using var older = await app.DataSource.OpenConnectionAsync();
+        await using var newerTransaction = await newer.BeginTransactionAsync();
+        await LockAsync(newer, a, b); // the newer transfer's transaction takes its id first...
+        await using var olderTransaction = await older.BeginTransactionAsync();
+        await LockAsync(older, c, d);
+        var olderSeq = await InsertTransferAsync(older, c, d, 300); // ...but draws its seq second
+        var newerSeq = await InsertTransferAsync(newer, a, b, 200);
+        Assert.True(olderSeq < newerSeq);
+        await newerTransaction.CommitAsync();
+
+        var whileOpen = new[] { await app.NextTimedRoundAsync(), await app.NextTimedRoundAsync() };
+        await olderTransaction.CommitAsync();
+        var afterCommit = new[] { await app.NextTimedRoundAsync(), await app.NextTimedRoundAsync() };
+
+        Assert.All(whileOpen.Concat(afterCommit), round => Assert.Equal((0, 0), (round.ImbalanceMinor, round.DriftedAccountIds.Count)));
+        Assert.DoesNotContain(app.Logs.Records.Skip(logged), r => r.EventName == "LedgerAccountsDrifted");
+    }
+
+    private static async Task LockAsync(NpgsqlConnection connection, LedgerAccountId from, LedgerAccountId to)
+    {
+        await using var command = new NpgsqlCommand("SELECT id FROM ledger_accounts WHERE code = ANY($1) ORDER BY id FOR UPDATE", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = new[] { from.Code, to.Code } });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>One transfer as the ledger writes it (transfer, both entries in one statement, balances), left uncommitted.</summary>
+    private static async Task<long> InsertTransferAsync(NpgsqlConnection connection, LedgerAccountId from, LedgerAccountId to, long amountMinor)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH t AS (INSERT INTO ledger_transfers (transfer_id, reason, created_at) VALUES (gen_random_uuid(), 'tip', now()) RETURNING seq),
+            moved AS (
+                UPDATE ledger_accounts a SET balance = a.balance + CASE WHEN a.code = $1 THEN -$3 ELSE $3 END
+                WHERE a.code IN ($1, $2) RETURNING a.id, a.balance, CASE WHEN a.code = $1 THEN -$3 ELSE $3 END AS amount),
+            entries AS (
+                INSERT INTO ledger_entries (transfer_seq, account_id, amount, balance_after)
+                SELECT t.seq, m.id, m.amount, m.balance FROM t, moved m)
+            SELECT seq FROM t
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = from.Code });
+        command.Parameters.Add(new NpgsqlParameter { Value = to.Code });
+        command.Parameters.Add(new NpgsqlParameter { Value = amountMinor });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     [Fact]
     public async Task An_escrow_holding_money_idle_past_the_threshold_is_stale_and_a_fresh_one_is_not()
     {

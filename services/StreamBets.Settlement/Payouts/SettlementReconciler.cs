@@ -76,7 +76,7 @@ public sealed partial class SettlementReconciler(
     }
 
     [LoggerMessage(EventId = 50, EventName = "SettlementReconciled", Level = LogLevel.Warning,
-        Message = "Pool {PoolId} was {Kind} at {ClosedAt} but its PoolResolved/PoolCancelled never arrived: settlement recorded due by the reconciler")]
+        Message = "Pool {PoolId} was {Kind} at {ClosedAt} and Settlement had not heard of it: its PoolResolved/PoolCancelled was lost, or is late behind a consumer lag; settlement recorded due by the reconciler")]
     private static partial void LogReconciled(ILogger logger, Guid poolId, string kind, DateTimeOffset closedAt);
 
     [LoggerMessage(EventId = 51, EventName = "SettlementReconcileFailed", Level = LogLevel.Warning,

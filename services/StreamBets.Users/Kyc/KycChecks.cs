@@ -101,25 +101,26 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
     }
 
     /// <summary>
-    /// A provider's pending checks created after <paramref name="createdAfter"/> and at or before <paramref name="createdBefore"/>,
-    /// oldest first, at most <paramref name="limit"/> (not claims: the provider has not seen those). Read through the partial
-    /// index kyc_checks_pending.
+    /// A provider's pending checks after <paramref name="after"/> (created then, ties broken by id; null for the oldest)
+    /// and created at or before <paramref name="createdBefore"/>, oldest first, at most <paramref name="limit"/> (not
+    /// claims: the provider has not seen those). Read through the partial index kyc_checks_pending.
     /// </summary>
-    public async Task<IReadOnlyList<(string ProviderCheckId, DateTimeOffset CreatedAt)>> PendingProviderChecksAsync(
-        string provider, DateTimeOffset createdAfter, DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PendingProviderCheck>> PendingProviderChecksAsync(
+        string provider, PendingProviderCheck? after, DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken)
     {
         await using var select = db.CreateCommand(
             """
-            SELECT provider_check_id, created_at FROM kyc_checks
-            WHERE provider = $1 AND status = 'pending' AND provider_check_id IS NOT NULL AND created_at > $2 AND created_at <= $3
-            ORDER BY created_at
-            LIMIT $4
-            """).With(provider).With(createdAfter).With(createdBefore).With(limit);
+            SELECT provider_check_id, created_at, id FROM kyc_checks
+            WHERE provider = $1 AND status = 'pending' AND provider_check_id IS NOT NULL
+              AND created_at >= $2 AND (created_at, id) > ($2, $3) AND created_at <= $4
+            ORDER BY created_at, id
+            LIMIT $5
+            """).With(provider).With(after?.CreatedAt ?? DateTimeOffset.MinValue).With(after?.Id ?? Guid.Empty).With(createdBefore).With(limit);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        var pending = new List<(string, DateTimeOffset)>();
+        var pending = new List<PendingProviderCheck>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            pending.Add((reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1)));
+            pending.Add(new PendingProviderCheck(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2)));
         }
         return pending;
     }
@@ -187,3 +188,6 @@ public sealed class KycChecks(NpgsqlDataSource db, KycTierChanges tierChanges)
         reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetNullable<string>(3), reader.GetString(4), reader.GetNullable<string>(5),
         reader.GetFieldValue<DateTimeOffset>(6), reader.GetNullable<DateTimeOffset?>(7), reader.GetNullable<string>(8));
 }
+
+/// <summary>A pending check the provider knows (it has its id), where it stands in the oldest-first order.</summary>
+public sealed record PendingProviderCheck(string ProviderCheckId, DateTimeOffset CreatedAt, Guid Id);

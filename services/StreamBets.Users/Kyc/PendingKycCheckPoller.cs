@@ -20,11 +20,11 @@ public sealed partial class PendingKycCheckPoller(
     ILogger<PendingKycCheckPoller> logger) : BackgroundService
 {
     /// <summary>
-    /// Per provider, the creation time of the last check a full round asked about: the next round goes on after it, so
+    /// Per provider, the last check (creation time, then id) a full round asked about: the next round goes on after it, so
     /// checks the provider keeps in progress (paused, reopened) cannot hold the oldest places of every round for ever.
     /// Back to the oldest once a round finds fewer than it may ask about.
     /// </summary>
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _resumeAfter = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PendingProviderCheck> _resumeAfter = new(StringComparer.Ordinal);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         PeriodicRounds.RunAsync(options.Value.Poll.Every, time, PollAsync, e => LogRoundFailed(logger, e), stoppingToken);
@@ -37,11 +37,18 @@ public sealed partial class PendingKycCheckPoller(
         var decided = 0;
         foreach (var provider in providers.Configured)
         {
-            var after = _resumeAfter.GetValueOrDefault(provider.Name, DateTimeOffset.MinValue);
+            var after = _resumeAfter.GetValueOrDefault(provider.Name);
             var due = await checks.PendingProviderChecksAsync(
                 provider.Name, after, time.GetUtcNow() - poll.PendingLongerThan, limit, cancellationToken);
-            _resumeAfter[provider.Name] = due.Count < limit ? DateTimeOffset.MinValue : due[^1].CreatedAt;
-            foreach (var (providerCheckId, _) in due)
+            if (due.Count < limit)
+            {
+                _resumeAfter.TryRemove(provider.Name, out _);
+            }
+            else
+            {
+                _resumeAfter[provider.Name] = due[^1];
+            }
+            foreach (var (providerCheckId, _, _) in due)
             {
                 if (await DecideAsync(provider, providerCheckId, cancellationToken))
                 {

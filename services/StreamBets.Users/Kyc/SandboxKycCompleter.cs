@@ -39,8 +39,8 @@ public sealed partial class SandboxKycCompleter(
     private async Task CompleteDueChecksAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var (providerCheckId, _) in await checks.PendingProviderChecksAsync(
-            sandbox.Name, DateTimeOffset.MinValue, now - options.Value.Sandbox.CompletionDelay, limit: 50, cancellationToken))
+        foreach (var (providerCheckId, _, _) in await checks.PendingProviderChecksAsync(
+            sandbox.Name, after: null, now - options.Value.Sandbox.CompletionDelay, limit: 50, cancellationToken))
         {
             // A trace per delivery, as a real provider's webhook request is one: the KYC events it writes continue it.
             using var activity = ActivitySource.StartActivity("deliver sandbox KYC webhook");

@@ -36,7 +36,8 @@ public sealed record LedgerAuditResult(long ImbalanceMinor, IReadOnlyList<long> 
 /// ledger_entries' primary key by transfer_seq. Sequence numbers are taken at insert, not commit, so a transaction
 /// still open can later fill a gap below the newest seq seen; entries are therefore folded into the kept sums only up to
 /// the newest seq of the previous round, and only once every transaction open at that round's snapshot has ended
-/// (this snapshot's xmin has passed that one's xmax). That holds because a transfer's transaction has its xid before
+/// (this snapshot's xmin, the oldest transaction id still running, has passed a transaction id taken just after that
+/// one's snapshot). That holds because a transfer's transaction has its xid before
 /// it draws a seq: it locks its accounts (FOR UPDATE) before inserting the transfer (<see cref="LedgerStore"/>); a
 /// writer drawing a seq first could take its xid after the snapshot and be missed. Entries above the fold are summed
 /// afresh each round. A round then
@@ -53,9 +54,13 @@ public sealed partial class LedgerAudit : BackgroundService
     public const int MaxAccountsLogged = 5;
 
     private const string SnapshotSql = """
-        SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint, (SELECT coalesce(max(seq), 0) FROM ledger_transfers)
-        FROM pg_current_snapshot() s
+        SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, (SELECT coalesce(max(seq), 0) FROM ledger_transfers)
         """;
+
+    // A transaction id handed out after the round's snapshot, in a commit of its own: larger than the id of every
+    // transaction that drew a seq up to the snapshot's newest. (The snapshot's own xmax is not: it is the last completed
+    // id + 1, and a transaction with a larger id may be running, holding a seq below the newest.)
+    private const string FenceSql = "SELECT pg_current_xact_id()::text::bigint";
 
     // Entries above the folded mark: those up to $2 are folded into the kept sums, the rest are summed for this round only.
     private const string EntrySumsSql = """
@@ -85,7 +90,7 @@ public sealed partial class LedgerAudit : BackgroundService
     private readonly SemaphoreSlim _round = new(1, 1);
     private readonly Dictionary<long, long> _foldedSums = [];
     private long _foldedThroughSeq;
-    private (long Seq, long Xmax)? _foldCandidate;
+    private (long Seq, long Fence)? _foldCandidate;
     private LedgerAuditResult? _last;
 
     public LedgerAudit(NpgsqlDataSource dataSource, IOptions<LedgerAuditOptions> options, TimeProvider time, IMeterFactory meterFactory, ILogger<LedgerAudit> logger)
@@ -135,16 +140,23 @@ public sealed partial class LedgerAudit : BackgroundService
             await readOnly.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        long xmin, xmax, newestSeq;
+        long xmin, newestSeq;
         await using (var snapshot = new NpgsqlCommand(SnapshotSql, connection, transaction))
         await using (var reader = await snapshot.ExecuteReaderAsync(cancellationToken))
         {
             await reader.ReadAsync(cancellationToken);
-            (xmin, xmax, newestSeq) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+            (xmin, newestSeq) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+        long fence;
+        await using (var fenceCommand = _dataSource.CreateCommand(FenceSql))
+        {
+            fence = (long)(await fenceCommand.ExecuteScalarAsync(cancellationToken))!;
         }
 
-        // Safe to fold: every transaction that could still add a seq up to the candidate had ended before this snapshot.
-        var foldThrough = _foldCandidate is { } candidate && xmin >= candidate.Xmax ? candidate.Seq : _foldedThroughSeq;
+        // Safe to fold: every transaction that could still add a seq up to the candidate's (ids up to its fence) had
+        // ended before this snapshot (its xmin, the oldest id still running, is past the fence).
+        var foldable = _foldCandidate is { } candidate && xmin > candidate.Fence;
+        var foldThrough = foldable ? _foldCandidate!.Value.Seq : _foldedThroughSeq;
         var recentSums = new Dictionary<long, long>();
         var folded = new Dictionary<long, long>();
         await using (var sums = new NpgsqlCommand(EntrySumsSql, connection, transaction))
@@ -195,7 +207,12 @@ public sealed partial class LedgerAudit : BackgroundService
             _foldedSums[account] = _foldedSums.GetValueOrDefault(account) + sum;
         }
         _foldedThroughSeq = foldThrough;
-        _foldCandidate = (newestSeq, xmax);
+        // A candidate waits until it is safe, however many rounds: replaced each round, one long transaction overlapping
+        // every two rounds in a row would hold the fold back for ever.
+        if (foldable || _foldCandidate is null)
+        {
+            _foldCandidate = (newestSeq, fence);
+        }
 
         drifted.Sort();
         return new LedgerAuditResult(Saturated(imbalance), drifted, stale, now);
