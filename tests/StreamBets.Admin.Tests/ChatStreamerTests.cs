@@ -1,4 +1,6 @@
 using Bunit;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Operations;
 
@@ -130,6 +132,87 @@ public sealed class ChatStreamerTests : ConsoleTest
         Assert.Empty(page.FindAll($"{Card} [data-testid=confirm]"));
         Assert.Empty(_hub.Calls);
         Assert.Empty(page.FindAll("[data-testid=message]"));
+    }
+
+    [Fact]
+    public async Task Name_opens_on_Cancel_as_a_change_not_easily_undone()
+    {
+        var page = await StreamerOnAccountsAsync(Streamer("Ana"));
+        TypeChannel(page, "twitch", "foo");
+
+        await page.InvokeAsync(() => Button(page, Card, "Name chat streamer").ClickAsync(new()));
+
+        // Naming takes the chat from whoever held it and removes their moderators: an Enter pressed at once cancels.
+        page.WaitForAssertion(() => Assert.Equal(Dismissal(page, Card).GetAttribute("blazor:elementReference"), FocusedLast()));
+        Assert.Equal("Cancel", Dismissal(page, Card).TextContent);
+        Assert.Empty(_hub.Calls);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_hub_gone_silent_is_given_up_on_at_the_time_limit_saying_whether_the_change_may_have_been_made(bool afterTheCall)
+    {
+        LiveHubAt(_hub.GatewayUri, timeLimit: TimeSpan.FromMilliseconds(500));
+        _hub.ConnectsSilently = !afterTheCall;
+        _hub.AnswersNoCalls = afterTheCall;
+        var page = await AccountOnAccountsAsync(Player("Bia"));
+        TypeChannel(page, "twitch", "foo");
+
+        // Without a limit the action waits for as long as the network stays silent, the card's buttons disabled.
+        await ConfirmAsync(page, Card, "Clear chat streamer").WaitAsync(TimeSpan.FromSeconds(10));
+
+        var problem = page.Find("[data-testid=problem]");
+        Assert.Equal("dependency-unavailable", problem.GetAttribute("data-code"));
+        if (afterTheCall)
+        {
+            Assert.Single(_hub.Calls);
+            Assert.Contains("may or may not have been made", problem.TextContent);
+        }
+        else
+        {
+            Assert.Empty(_hub.Calls);
+            Assert.Contains("Nothing was changed", problem.TextContent);
+        }
+        Assert.Empty(page.FindAll("[data-testid=message]"));
+        Assert.Empty(page.FindAll($"{Card} [data-testid=confirm]"));
+    }
+
+    [Fact]
+    public async Task A_fresh_token_the_hub_refuses_again_is_answered_as_a_session_ended()
+    {
+        _hub.RefusesTokens = true;
+        Gateway.Answer("/api/users/token/refresh", Refreshed);
+        var page = await AccountOnAccountsAsync(Player("Bia"));
+        TypeChannel(page, "twitch", "foo");
+
+        await ConfirmAsync(page, Card, "Clear chat streamer");
+
+        // Refused, refreshed, refused again: the hub took nothing, and the session cannot act on it.
+        Assert.Equal(2, _hub.Connections.Count);
+        Assert.Equal("Bearer admin-token", _hub.Connections.First());
+        Assert.NotEqual("Bearer admin-token", _hub.Connections.Last());
+        Assert.Empty(_hub.Calls);
+        var problem = page.Find("[data-testid=problem]");
+        Assert.Equal("signed-out", problem.GetAttribute("data-code"));
+        Assert.Contains("Your session ended. Sign in again.", problem.TextContent);
+    }
+
+    // Users' answer to a refresh: a fresh access token for the same admin.
+    private static object Refreshed()
+    {
+        var expiresAt = DateTimeOffset.UtcNow.AddMinutes(15);
+        return new
+        {
+            accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor { Claims = new Dictionary<string, object> { ["name"] = "Local admin" }, Expires = expiresAt.UtcDateTime }),
+            tokenType = "Bearer",
+            expiresIn = 900,
+            expiresAt,
+            refreshToken = "refresh-refreshed",
+            refreshTokenExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
+            userId = Guid.NewGuid(),
+            role = "admin",
+        };
     }
 
     private static Account Player(string name) =>

@@ -69,10 +69,18 @@ public abstract class ConsoleTest : IAsyncLifetime
         await _redis.DisposeAsync();
     }
 
-    /// <summary>The console's chat streamer changes go to the live hub of the gateway at <paramref name="gateway"/> (before the page is rendered).</summary>
-    protected void LiveHubAt(Uri gateway) => Bunit.Services.AddSingleton(new ChatStreamers(
-        new LiveHubAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", gateway.ToString())]).Build()),
-        _session, NullLogger<ChatStreamers>.Instance));
+    /// <summary>
+    /// The console's chat streamer changes go to the live hub of the gateway at <paramref name="gateway"/> (before the page
+    /// is rendered), each given up on after <paramref name="timeLimit"/> when one is given.
+    /// </summary>
+    protected void LiveHubAt(Uri gateway, TimeSpan? timeLimit = null)
+    {
+        var address = new LiveHubAddress(new ConfigurationBuilder().AddInMemoryCollection([new("Gateway:Url", gateway.ToString())]).Build());
+        var logger = NullLogger<ChatStreamers>.Instance;
+        Bunit.Services.AddSingleton(timeLimit is { } limit
+            ? new ChatStreamers(address, _session, logger) { TimeLimit = limit }
+            : new ChatStreamers(address, _session, logger));
+    }
 
     /// <summary>From now on the session's tokens cannot be read: Redis throws <paramref name="outage"/>; null ends the outage.</summary>
     protected void SessionStoreFails(Exception? outage) => _sessionStore.Outage = outage;

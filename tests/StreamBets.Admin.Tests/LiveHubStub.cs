@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +29,18 @@ public sealed class LiveHubStub : IAsyncDisposable
     /// <summary>The refusal the next calls get, "code: text" as Realtime sends it; null to take them.</summary>
     public string? Refusal { get; set; }
 
+    /// <summary>The bearer token of each connection attempt, in order.</summary>
+    public ConcurrentQueue<string> Connections { get; } = new();
+
+    /// <summary>Connection attempts are answered 401, as Realtime answers a token it does not take.</summary>
+    public bool RefusesTokens { get; set; }
+
+    /// <summary>Connection attempts are taken in and never answered: a network gone silent before the call is sent.</summary>
+    public bool ConnectsSilently { get; set; }
+
+    /// <summary>Calls are recorded and never answered: a network gone silent after the call was sent.</summary>
+    public bool AnswersNoCalls { get; set; }
+
     /// <summary>What the console is configured with as the gateway's address.</summary>
     public Uri GatewayUri => new(_app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
 
@@ -41,6 +54,21 @@ public sealed class LiveHubStub : IAsyncDisposable
         builder.Services.AddSingleton(holder);
         var app = builder.Build();
         var stub = holder.Stub = new LiveHubStub(app);
+        app.Use(async (context, next) =>
+        {
+            stub.Connections.Enqueue(context.Request.Headers.Authorization.ToString());
+            if (stub.ConnectsSilently)
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
+            }
+            if (stub.RefusesTokens)
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
+            await next(context);
+        });
         app.UseWebSockets();
         app.MapHub<Hub>("/hubs/live");
         await app.StartAsync();
@@ -62,7 +90,8 @@ public sealed class LiveHubStub : IAsyncDisposable
             var stub = Context.GetHttpContext()!.RequestServices.GetRequiredService<Holder>().Stub!;
             stub.Calls.Enqueue(new HubCall(method, Context.GetHttpContext()!.Request.Headers.Authorization.ToString(),
                 [.. arguments.Select(a => a.ValueKind == JsonValueKind.String ? a.GetString() : a.GetRawText())]));
-            return stub.Refusal is { } refusal ? throw new HubException(refusal) : Task.CompletedTask;
+            return stub.AnswersNoCalls ? Task.Delay(Timeout.Infinite, Context.ConnectionAborted)
+                : stub.Refusal is { } refusal ? throw new HubException(refusal) : Task.CompletedTask;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Bunit;
+using Microsoft.AspNetCore.Components;
 using StreamBets.Web.Components.Pages;
 using StreamBets.Web.Gateway;
 using StreamBets.Web.Live;
@@ -53,6 +54,43 @@ public sealed class ChannelPageTests : ConnectedPageTest
         Assert.Empty(page.FindAll("aside"));
         Assert.True(await StaysAsync(() => Gateway.Requests.Count == 0 && !Hub.Calls.Any(c => c.StartsWith("WatchChannel", StringComparison.Ordinal) || c.StartsWith("GetChatHistory", StringComparison.Ordinal))),
             string.Join(", ", Gateway.Requests.Concat(Hub.Calls)));
+    }
+
+    /// <summary>
+    /// A reload asked for (ReloadNeeded, after a reconnection) while the page was busy runs after the player moved on to an address no
+    /// channel can have. Before, it read Pools for that address, and showing the answer threw on the list let go.
+    /// </summary>
+    [Fact]
+    public async Task A_reload_queued_before_moving_on_to_an_address_no_channel_can_have_reads_nothing()
+    {
+        Gateway.Answer(LivePath, new[] { OpenPool() });
+        Gateway.Answer("/api/pools/finished", Array.Empty<Pool>());
+        var releaseLive = Gateway.Hold(LivePath);
+        var page = Bunit.Render<ChannelPage>(parameters => parameters.Add(p => p.Provider, "twitch").Add(p => p.ChannelId, "streamer1"));
+        Assert.True(await SoonAsync(() => Gateway.Requests.Count(r => r == LivePath) == 1)); // held
+        using var reloadAsked = new ManualResetEventSlim();
+        Live.ReloadNeeded += reloadAsked.Set; // after the page's own handler: its reload is queued by then
+
+        await page.InvokeAsync(() =>
+        {
+            // The page is busy (this work item): the reload asked for once the dropped connection is back waits its turn,
+            // behind the move to the next address.
+            Hub.DropConnections();
+            Assert.True(reloadAsked.Wait(TimeSpan.FromSeconds(15)), "No ReloadNeeded came of the reconnection.");
+            return page.Instance.SetParametersAsync(ParameterView.FromDictionary(new Dictionary<string, object?>
+            {
+                [nameof(ChannelPage.Provider)] = "twitch",
+                [nameof(ChannelPage.ChannelId)] = "stream er1",
+            }));
+        });
+        Live.ReloadNeeded -= reloadAsked.Set;
+        releaseLive();
+
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=no-such-channel]")));
+        Assert.True(await StaysAsync(() => Gateway.Requests.Count(r => r == LivePath) == 1 && Gateway.Requests.Count(r => r == "/api/pools/finished") == 1),
+            string.Join(", ", Gateway.Queries(LivePath).Select(q => q["channel"])));
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+        Assert.Empty(page.FindAll("[data-testid=pool-card]"));
     }
 
     private Pool OpenPool() => new(

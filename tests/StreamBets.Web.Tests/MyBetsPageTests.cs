@@ -105,8 +105,9 @@ public sealed class MyBetsPageTests : PlayerPageTest
     public async Task A_bet_settled_by_push_joins_the_settled_pages_loaded_without_dropping_any()
     {
         Bunit.JSInterop.Setup<string?>(PlayerClock.ZoneFunction).SetResult("UTC");
-        var first = new[] { SettledBet(10_00), SettledBet(9_00) };
-        var second = SettledBet(5_00);
+        // The Bet Engine lists bets by when they were placed, newest first.
+        var first = new[] { Placed(SettledBet(10_00), minutesAgo: 1), Placed(SettledBet(9_00), minutesAgo: 2) };
+        var second = Placed(SettledBet(5_00), minutesAgo: 3);
         Gateway.Answer(BetsPath, new BetPage(first, "page-2"));
         Gateway.AnswerPage(BetsPath, "page-2", new BetPage([second], "page-3"));
         var page = Bunit.Render<MyBets>();
@@ -116,8 +117,8 @@ public sealed class MyBetsPageTests : PlayerPageTest
         await page.FindAndClickAsync("[data-testid=load-more]");
         page.WaitForAssertion(() => Assert.Equal(3, page.FindAll("[data-testid=my-bet-row]").Count));
 
-        // A bet of another pool is paid; the Bet Engine has it at the top of the first page already.
-        var paid = ABet(2_00);
+        // A bet of another pool, placed last, is paid; the Bet Engine has it at the top of the first page already.
+        var paid = Placed(ABet(2_00), minutesAgo: 0);
         Gateway.Answer(BetsPath, new BetPage([paid with { SettledResult = "won", PayoutMinor = 3_00, SettledAt = Clock.GetUtcNow() }, first[0]], "page-1b"));
         Push(Settled(paid, "won", 3_00, sequence: 1));
         Assert.True(await SoonAsync(() =>
@@ -132,11 +133,57 @@ public sealed class MyBetsPageTests : PlayerPageTest
         Assert.Contains(Money.Format(9_00), rows[2]);
         Assert.Contains(Money.Format(5_00), rows[3]);
         // The list goes on from the last page loaded, not from the first page read again.
-        Gateway.AnswerPage(BetsPath, "page-3", new BetPage([SettledBet(1_00)], null));
+        Gateway.AnswerPage(BetsPath, "page-3", new BetPage([Placed(SettledBet(1_00), minutesAgo: 4)], null));
         await page.FindAndClickAsync("[data-testid=load-more]");
         page.WaitForAssertion(() => Assert.Equal(5, page.FindAll("[data-testid=my-bet-row]").Count));
         Assert.Contains(Money.Format(1_00), page.FindAll("[data-testid=my-bet-row]")[4].TextContent);
         Assert.Empty(page.FindAll("[data-testid=load-more]"));
+    }
+
+    [Fact]
+    public async Task A_bet_settled_by_push_takes_its_place_among_the_settled_pages_loaded_in_the_bet_engines_order()
+    {
+        Bunit.JSInterop.Setup<string?>(PlayerClock.ZoneFunction).SetResult("UTC");
+        // The Bet Engine lists every tab by when the bets were placed, newest first (not by when they were settled).
+        var first = new[] { Placed(SettledBet(10_00), minutesAgo: 10), Placed(SettledBet(9_00), minutesAgo: 20) };
+        var second = new[] { Placed(SettledBet(8_00), minutesAgo: 30), Placed(SettledBet(7_00), minutesAgo: 50) };
+        Gateway.Answer(BetsPath, new BetPage(first, "page-2"));
+        Gateway.AnswerPage(BetsPath, "page-2", new BetPage(second, "page-3"));
+        var page = Bunit.Render<MyBets>();
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=my-bet-row]").Count));
+        await page.FindAndClickAsync(".tabs button:last-child"); // Settled
+        page.WaitForAssertion(() => Assert.Equal(2, Gateway.Requests.Count(p => p == BetsPath)));
+        await page.FindAndClickAsync("[data-testid=load-more]");
+        page.WaitForAssertion(() => Assert.Equal(4, page.FindAll("[data-testid=my-bet-row]").Count));
+
+        // Three bets are paid: one placed between the first page's bets (the first page read again has it), one placed
+        // between the second page's (not on the first page: read alone, before the Bet Engine wrote its settlement), and
+        // one placed before every bet loaded (left for Load more, whose cursor has not passed it).
+        var onFirstPage = Placed(ABet(6_00), minutesAgo: 15);
+        var onSecondPage = Placed(ABet(4_00), minutesAgo: 40);
+        var further = Placed(ABet(3_00), minutesAgo: 60);
+        Gateway.Answer(BetsPath, new BetPage([first[0], onFirstPage with { SettledResult = "lost", PayoutMinor = 0, SettledAt = Clock.GetUtcNow() }, first[1]], "page-2b"));
+        Gateway.Answer($"/api/bets/{onSecondPage.BetId}", onSecondPage);
+        Gateway.Answer($"/api/bets/{further.BetId}", further);
+        Push(Settled(onFirstPage, "lost", 0, sequence: 1));
+        Push(Settled(onSecondPage, "won", 11_00, sequence: 2));
+        Push(Settled(further, "lost", 0, sequence: 3));
+        Assert.True(await SoonAsync(() =>
+        {
+            Clock.Advance(PushBurst<BetSettledMessage>.Window);
+            return page.FindAll("[data-testid=my-bet-row]").Count == 6;
+        }));
+
+        string[] Stakes() => [.. page.FindAll("[data-testid=my-bet-row] td.num").Select(cell => cell.TextContent)];
+        Assert.Equal([Money.Format(10_00), Money.Format(6_00), Money.Format(9_00), Money.Format(8_00), Money.Format(4_00), Money.Format(7_00)], Stakes());
+        Assert.Contains("Won", page.FindAll("[data-testid=my-bet-row]")[4].TextContent);
+        Assert.True(await StaysAsync(() => page.FindAll("[data-testid=my-bet-row]").Count == 6));
+
+        // Load more goes on after the last row loaded, and brings the older bet in once, at the end.
+        Gateway.AnswerPage(BetsPath, "page-3", new BetPage([further with { SettledResult = "lost", PayoutMinor = 0, SettledAt = Clock.GetUtcNow() }], null));
+        await page.FindAndClickAsync("[data-testid=load-more]");
+        page.WaitForAssertion(() => Assert.Equal(7, page.FindAll("[data-testid=my-bet-row]").Count));
+        Assert.Equal(Money.Format(3_00), Stakes()[6]);
     }
 
     [Fact]
@@ -218,6 +265,8 @@ public sealed class MyBetsPageTests : PlayerPageTest
 
     private BetSettledMessage Settled(Bet bet, string result, long payoutMinor, long sequence) =>
         new(bet.BetId, bet.PoolId, result, bet.StakeMinor, payoutMinor, Clock.GetUtcNow()) { Stream = "user", Sequence = sequence };
+
+    private Bet Placed(Bet bet, int minutesAgo) => bet with { PlacedAt = Clock.GetUtcNow().AddMinutes(-minutesAgo) };
 
     private Bet SettledBet(long stakeMinor) => ABet(stakeMinor) with { SettledResult = "lost", PayoutMinor = 0, SettledAt = Clock.GetUtcNow() };
 

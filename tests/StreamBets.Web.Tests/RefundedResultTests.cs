@@ -19,6 +19,7 @@ public sealed class RefundedResultTests : PlayerPageTest
     [InlineData(10_00, 0, 1, true)] // nobody backed the winner
     [InlineData(10_00, 0, 0, true)] // nobody backed the loser
     [InlineData(10_00, 5_00, 0, false)]
+    [InlineData(0, 0, 0, false)] // nobody backed anything: nothing was refunded
     public void A_channels_recent_result_says_refunded_when_the_pool_was_settled_as_a_refund(long onYes, long onNo, int winner, bool refunded)
     {
         var pool = Resolved(onYes, onNo, winner);
@@ -43,6 +44,7 @@ public sealed class RefundedResultTests : PlayerPageTest
     [Theory]
     [InlineData(10_00, 0, 1, true)]
     [InlineData(10_00, 5_00, 0, false)]
+    [InlineData(0, 0, 0, false)] // nobody backed anything: nothing was refunded
     public void A_pool_page_says_refunded_when_its_result_was_settled_as_a_refund(long onYes, long onNo, int winner, bool refunded)
     {
         var pool = Resolved(onYes, onNo, winner);

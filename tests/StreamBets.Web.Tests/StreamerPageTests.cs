@@ -505,6 +505,34 @@ public sealed class StreamerPageTests : PlayerPageTest
     [InlineData(10_00, 5_00, 1, false)] // both sides backed: the winners are paid
     public async Task A_resolve_that_refunds_every_stake_says_so_before_it_is_confirmed(long onYes, long onNo, int winner, bool refunds)
     {
+        var (page, picked) = await ResolveAskedAsync(onYes, onNo, winner);
+
+        var confirm = page.Find("[data-testid=resolve-confirm] p").TextContent;
+        Assert.Equal(refunds
+            ? $"Resolve with {picked.Label} winning? Every stake will be refunded, with no rake: nobody backed {picked.Label}, or nobody backed the other side. This cannot be undone."
+            : $"Pay out to everyone who backed {picked.Label}? This cannot be undone.", confirm);
+    }
+
+    /// <summary>Before, the question said every stake would be refunded and the button still said "Yes, pay out".</summary>
+    [Theory]
+    [InlineData("en", 10_00, 0, 1, "Yes, refund every stake")]
+    [InlineData("pt-BR", 10_00, 0, 1, "Sim, devolver todas as apostas")]
+    [InlineData("en", 10_00, 0, 0, "Yes, refund every stake")]
+    [InlineData("pt-BR", 10_00, 0, 0, "Sim, devolver todas as apostas")]
+    [InlineData("en", 10_00, 5_00, 1, "Yes, pay out")]
+    [InlineData("pt-BR", 10_00, 5_00, 1, "Sim, pagar")]
+    public async Task The_resolve_confirmation_button_says_refund_when_the_resolve_refunds_every_stake(string language, long onYes, long onNo, int winner, string button)
+    {
+        CultureInfo.CurrentUICulture = new CultureInfo(language); // flows into this test's awaits, and the handlers they run
+
+        var (page, _) = await ResolveAskedAsync(onYes, onNo, winner);
+
+        Assert.Equal(button, page.Find("[data-testid=resolve-yes]").TextContent);
+    }
+
+    /// <summary>The streamer's page with a locked pool staked <paramref name="onYes"/> and <paramref name="onNo"/>, asking to resolve it to outcome <paramref name="winner"/>.</summary>
+    private async Task<(IRenderedComponent<Streamer> Page, PoolOutcome Picked)> ResolveAskedAsync(long onYes, long onNo, int winner)
+    {
         var open = OpenPool(First);
         var pool = open with
         {
@@ -518,11 +546,7 @@ public sealed class StreamerPageTests : PlayerPageTest
 
         await page.InvokeAsync(() => page.Find($"#win-{picked.Id:N}").Change(true));
         await page.InvokeAsync(() => page.Find("[data-testid=resolve-pool]").ClickAsync(new()));
-
-        var confirm = page.Find("[data-testid=resolve-confirm] p").TextContent;
-        Assert.Equal(refunds
-            ? $"Resolve with {picked.Label} winning? Every stake will be refunded, with no rake: nobody backed {picked.Label}, or nobody backed the other side. This cannot be undone."
-            : $"Pay out to everyone who backed {picked.Label}? This cannot be undone.", confirm);
+        return (page, picked);
     }
 
     private Task<bool> ChangesSentAsync(int count) =>

@@ -23,6 +23,12 @@ namespace StreamBets.Admin.Operations;
 /// </remarks>
 public sealed partial class ChatStreamers(LiveHubAddress hub, UserSession session, ILogger<ChatStreamers> logger)
 {
+    /// <summary>
+    /// How long a whole action may take: the token, the connection and the call. Without it a network that goes silent
+    /// holds the action (and Accounts' buttons) until TCP gives up, minutes later. Tests shorten it.
+    /// </summary>
+    public TimeSpan TimeLimit { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Makes <paramref name="userId"/> the streamer of <paramref name="channel"/>'s chat, until its next link change in Pools.</summary>
     public Task<ApiResult<bool>> NameAsync(PoolChannel channel, Guid userId, CancellationToken ct = default) =>
         InvokeAsync("SetChannelStreamer", [channel.ToString(), userId.ToString()], ct);
@@ -33,26 +39,42 @@ public sealed partial class ChatStreamers(LiveHubAddress hub, UserSession sessio
 
     private async Task<ApiResult<bool>> InvokeAsync(string method, object?[] arguments, CancellationToken ct)
     {
+        // The time limit cancels as a lost connection does (an OperationCanceledException while ct is not cancelled), so it
+        // answers as one: before the call was sent nothing changed, after it the change may or may not have been made.
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(TimeLimit);
+        var bounded = limit.Token;
         HubConnection? connection = null;
         try
         {
-            if (await session.AccessTokenAsync(ct) is not { } token)
+            if (await session.AccessTokenAsync(bounded) is not { } token)
             {
-                return ApiResult<bool>.Failure(ApiProblem.Of(StatusCodes.Status401Unauthorized, ApiProblem.SignedOut));
+                return SignedOut();
             }
             try
             {
-                connection = await ConnectAsync(token, ct);
+                connection = await ConnectAsync(token, bounded);
             }
             catch (Exception e) when (LiveHubAddress.IsTokenRefused(e))
             {
                 // Refused before its expiry: a session revoked elsewhere ends here, or it gets a fresh token to try once more.
-                if (await session.TokenRefusedAsync(token, ct) is not { } fresh || fresh == token)
+                if (await session.TokenRefusedAsync(token, bounded) is not { } fresh || fresh == token)
                 {
-                    return ApiResult<bool>.Failure(ApiProblem.Of(StatusCodes.Status401Unauthorized, ApiProblem.SignedOut));
+                    return SignedOut();
                 }
-                connection = await ConnectAsync(fresh, ct);
+                try
+                {
+                    connection = await ConnectAsync(fresh, bounded);
+                }
+                catch (Exception again) when (LiveHubAddress.IsTokenRefused(again))
+                {
+                    // The fresh token refused too (as a REST call's second 401): the hub took nothing, and the session
+                    // cannot act on it; the operator signs in again, as for any refused session.
+                    LogRefused(logger, method, ApiProblem.SignedOut);
+                    return SignedOut();
+                }
             }
+            bounded.ThrowIfCancellationRequested(); // the time is up before the call was sent: nothing changed
         }
         catch (Exception e) when (IsNoAnswer(e) && !ct.IsCancellationRequested)
         {
@@ -60,11 +82,11 @@ public sealed partial class ChatStreamers(LiveHubAddress hub, UserSession sessio
             return ApiResult<bool>.Failure(ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, ApiProblem.Unavailable)); // nothing sent
         }
 
-        await using (connection)
+        try
         {
             try
             {
-                await connection.InvokeCoreAsync(method, arguments, ct);
+                await connection.InvokeCoreAsync(method, arguments, bounded);
                 return ApiResult<bool>.Success(true);
             }
             catch (HubException e)
@@ -82,7 +104,19 @@ public sealed partial class ChatStreamers(LiveHubAddress hub, UserSession sessio
                     "The live hub did not answer, so this change may or may not have been made. Doing it again is harmless: try again."));
             }
         }
+        finally
+        {
+            // Closing waits for the hub to close its side too (up to the client's close timeout, 5 s): not when the time is
+            // up, as the hub is silent and the answer is known. The close goes on unwatched; it has nothing to report.
+            var closing = connection.DisposeAsync().AsTask();
+            if (!bounded.IsCancellationRequested)
+            {
+                await closing;
+            }
+        }
     }
+
+    private static ApiResult<bool> SignedOut() => ApiResult<bool>.Failure(ApiProblem.Of(StatusCodes.Status401Unauthorized, ApiProblem.SignedOut));
 
     private async Task<HubConnection> ConnectAsync(string token, CancellationToken ct)
     {

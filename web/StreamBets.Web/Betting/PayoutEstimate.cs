@@ -36,11 +36,12 @@ public static class PayoutEstimate
 
     /// <summary>
     /// Whether settlement refunds every stake, rake-free, instead of paying winners (docs/pools.md, "resolved"): nobody
-    /// backed a winner, or nobody backed a loser (a pool only one outcome was backed in, whichever won).
+    /// backed a winner, or nobody backed a loser (a pool only one outcome was backed in, whichever won). A pool with no
+    /// stakes at all has nothing to refund.
     /// </summary>
     /// <param name="winningStakedMinor">What is staked on all the winning outcomes together.</param>
     public static bool RefundsEveryone(long totalStakedMinor, long winningStakedMinor) =>
-        winningStakedMinor <= 0 || winningStakedMinor >= totalStakedMinor;
+        totalStakedMinor > 0 && (winningStakedMinor <= 0 || winningStakedMinor >= totalStakedMinor);
 
     /// <summary>Whether resolving the pool to <paramref name="winners"/> refunds every stake (<see cref="RefundsEveryone(long, long)"/>), by its stakes per outcome.</summary>
     public static bool RefundsEveryone(Pool pool, IEnumerable<Guid> winners)

@@ -143,6 +143,10 @@ public sealed class LivePoolList : IAsyncDisposable
 
     private async Task ReloadAsync()
     {
+        if (_disposed)
+        {
+            return; // queued before the page let this list go (another address): it is not the page's list any more
+        }
         await _reload();
         _changed();
     }
