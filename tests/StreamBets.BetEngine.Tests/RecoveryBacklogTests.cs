@@ -40,7 +40,7 @@ public sealed class RecoveryBacklogTests(BetEngineStack stack)
         {
             var (player, loser) = await StageRefundDueAsync();
 
-            using var gauges = new RecordedGauges();
+            using var gauges = RecordedGauges();
             await stack.BetEngine.GetRequiredService<RecoveryBacklogGauges>().SampleAsync(default);
             var seen = gauges.Observe();
             Assert.InRange(seen["streambets.bets.refunds_due"], RefundsPerRound + 1, double.MaxValue);
@@ -108,7 +108,7 @@ public sealed class RecoveryBacklogTests(BetEngineStack stack)
         await PostgresSchema.MigrateAsync(connectionString, typeof(BetStore).Assembly);
         await using var db = NpgsqlDataSource.Create(connectionString);
         var sampler = new RecoveryBacklogGauges(new BetStore(db), stack.Clock, Options.Create(new BetEngineOptions()), NullLogger<RecoveryBacklogGauges>.Instance);
-        using var gauges = new RecordedGauges();
+        using var gauges = RecordedGauges();
 
         await sampler.SampleAsync(default);
         Assert.Equal(new Dictionary<string, double>
@@ -169,40 +169,10 @@ public sealed class RecoveryBacklogTests(BetEngineStack stack)
         await command.ExecuteNonQueryAsync();
     }
 
+    private static readonly string[] BacklogGauges =
+        ["streambets.bets.pending_batches", "streambets.bets.pending_oldest_age", "streambets.bets.refunds_due", "streambets.bets.refunds_due_oldest_age"];
+
     /// <summary>The four backlog gauges of the Bet Engine's meter, read on demand.</summary>
-    private sealed class RecordedGauges : IDisposable
-    {
-        private static readonly string[] Names =
-            ["streambets.bets.pending_batches", "streambets.bets.pending_oldest_age", "streambets.bets.refunds_due", "streambets.bets.refunds_due_oldest_age"];
-
-        private readonly Dictionary<string, double> _seen = [];
-        private readonly MeterListener _listener;
-
-        public RecordedGauges()
-        {
-            _listener = new MeterListener
-            {
-                InstrumentPublished = (published, listener) =>
-                {
-                    if (published.Meter.Name == "StreamBets.BetEngine" && Names.Contains(published.Name))
-                    {
-                        listener.EnableMeasurementEvents(published);
-                    }
-                },
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _seen[instrument.Name] = value);
-            _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => _seen[instrument.Name] = value);
-            _listener.Start();
-        }
-
-        /// <summary>Each gauge's value now.</summary>
-        public Dictionary<string, double> Observe()
-        {
-            _seen.Clear();
-            _listener.RecordObservableInstruments();
-            return new Dictionary<string, double>(_seen);
-        }
-
-        public void Dispose() => _listener.Dispose();
-    }
+    private static ObservedGauges RecordedGauges() =>
+        new(published => published.Meter.Name == "StreamBets.BetEngine" && BacklogGauges.Contains(published.Name));
 }

@@ -142,7 +142,7 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
         var gauges = new OverduePoolsGauges(
             new PoolStore(database), new PoolsSettingsProvider(new DocumentStoreOutage { Answers = true }, clock, NullLogger<PoolsSettingsProvider>.Instance),
             clock, meters, NullLogger<OverduePoolsGauges>.Instance);
-        using var recorded = new RecordedGauges(meters);
+        using var recorded = RecordedGauges(meters);
 
         Assert.Empty(recorded.Observe()); // nothing before the first sample
         await gauges.SampleAsync(CancellationToken.None);
@@ -231,37 +231,8 @@ public sealed class PoolSweeperTests(PoolsApp app) : IClassFixture<PoolsApp>
     }
 
     /// <summary>The overdue gauges of one meter factory's Pools meter (one sampler's), read on demand.</summary>
-    private sealed class RecordedGauges : IDisposable
-    {
-        private readonly Dictionary<string, double> _seen = [];
-        private readonly MeterListener _listener;
-
-        public RecordedGauges(IMeterFactory meters)
-        {
-            _listener = new MeterListener
-            {
-                InstrumentPublished = (published, listener) =>
-                {
-                    if (published.Meter.Scope == meters && published.Name.StartsWith("streambets.pools.overdue_", StringComparison.Ordinal))
-                    {
-                        listener.EnableMeasurementEvents(published);
-                    }
-                },
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _seen[instrument.Name] = value);
-            _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => _seen[instrument.Name] = value);
-            _listener.Start();
-        }
-
-        public Dictionary<string, double> Observe()
-        {
-            _seen.Clear();
-            _listener.RecordObservableInstruments();
-            return new Dictionary<string, double>(_seen);
-        }
-
-        public void Dispose() => _listener.Dispose();
-    }
+    private static ObservedGauges RecordedGauges(IMeterFactory meters) =>
+        new(published => published.Meter.Scope == meters && published.Name.StartsWith("streambets.pools.overdue_", StringComparison.Ordinal));
 
     [Fact]
     public async Task A_pool_left_locked_for_24_hours_cancels_itself_as_a_resolution_timeout()
