@@ -8,7 +8,8 @@ namespace Microsoft.Extensions.Hosting;
 /// </summary>
 public static class PeriodicRounds
 {
-    /// <param name="interval">More than zero (an <see cref="ArgumentOutOfRangeException"/> otherwise: the job does not start).</param>
+    /// <param name="interval">More than zero: otherwise an <see cref="ArgumentOutOfRangeException"/> fails the service's start,
+    /// naming the value (a setting's typo shows at once rather than as a job that spins or never runs).</param>
     /// <param name="firstRoundAtStart">Runs the first round at once rather than one interval after start.</param>
     public static async Task RunAsync(
         TimeSpan interval, TimeProvider time, Func<CancellationToken, Task> round, Action<Exception> roundFailed,

@@ -100,7 +100,9 @@ public static class PostgresSchema
     /// it (a settlement streaming a pool's bets holds a snapshot on <c>bets</c> for seconds), and every query on that table
     /// queues behind the waiting script: with no bound, a deploy would stop bet placement until the long reader ended.
     /// Bounded, the script gives way after this long and tries again (<see cref="LockAttempts"/> times, about 9 minutes),
-    /// so live traffic waits at most this long at a time.
+    /// so live traffic waits at most this long at a time for a script still waiting. It bounds the wait, not the work: once
+    /// a script holds its lock, what it does under it (an index built, rows backfilled) holds that traffic until it commits,
+    /// so such scripts are kept to tables where that is short (016's partial index on <c>pools</c>: one row per pool ever).
     /// </summary>
     public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(2);
 

@@ -40,7 +40,7 @@ public sealed class RecoveryBacklogTests(BetEngineStack stack)
         {
             var (player, loser) = await StageRefundDueAsync();
 
-            using var gauges = RecordedGauges();
+            using var gauges = RecordedGauges(stack.BetEngine.GetRequiredService<IMeterFactory>());
             await stack.BetEngine.GetRequiredService<RecoveryBacklogGauges>().SampleAsync(default);
             var seen = gauges.Observe();
             Assert.InRange(seen["streambets.bets.refunds_due"], RefundsPerRound + 1, double.MaxValue);
@@ -107,8 +107,10 @@ public sealed class RecoveryBacklogTests(BetEngineStack stack)
         var connectionString = await InProcessServices.CreateFastDatabaseAsync(await TestServers.PostgresAsync(), "backlog");
         await PostgresSchema.MigrateAsync(connectionString, typeof(BetStore).Assembly);
         await using var db = NpgsqlDataSource.Create(connectionString);
-        var sampler = new RecoveryBacklogGauges(new BetStore(db), stack.Clock, Options.Create(new BetEngineOptions()), NullLogger<RecoveryBacklogGauges>.Instance);
-        using var gauges = RecordedGauges();
+        await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        var sampler = new RecoveryBacklogGauges(new BetStore(db), stack.Clock, Options.Create(new BetEngineOptions()), meters, NullLogger<RecoveryBacklogGauges>.Instance);
+        using var gauges = RecordedGauges(meters);
 
         await sampler.SampleAsync(default);
         Assert.Equal(new Dictionary<string, double>
@@ -172,7 +174,7 @@ public sealed class RecoveryBacklogTests(BetEngineStack stack)
     private static readonly string[] BacklogGauges =
         ["streambets.bets.pending_batches", "streambets.bets.pending_oldest_age", "streambets.bets.refunds_due", "streambets.bets.refunds_due_oldest_age"];
 
-    /// <summary>The four backlog gauges of the Bet Engine's meter, read on demand.</summary>
-    private static ObservedGauges RecordedGauges() =>
-        new(published => published.Meter.Name == "StreamBets.BetEngine" && BacklogGauges.Contains(published.Name));
+    /// <summary>The four backlog gauges of one host's Bet Engine meter (one sampler's), read on demand.</summary>
+    private static ObservedGauges RecordedGauges(IMeterFactory meters) =>
+        new(published => published.Meter.Scope == meters && BacklogGauges.Contains(published.Name));
 }

@@ -18,47 +18,52 @@ namespace StreamBets.BetEngine.Placement;
 /// the first sample. Every replica reports the same betsdb-wide figures: alert on the max, not the sum.
 /// </para>
 /// </summary>
-public sealed partial class RecoveryBacklogGauges(
-    BetStore store, TimeProvider time, IOptions<BetEngineOptions> options, ILogger<RecoveryBacklogGauges> logger) : BackgroundService
+public sealed partial class RecoveryBacklogGauges : BackgroundService
 {
-    /// <summary>The last sample of this process (one Bet Engine per process; in tests, the last one sampled).</summary>
-    private static volatile Sample? _last;
+    private readonly BetStore _store;
+    private readonly TimeProvider _time;
+    private readonly IOptions<BetEngineOptions> _options;
+    private readonly ILogger<RecoveryBacklogGauges> _logger;
 
-    private sealed record Sample(RecoveryBacklog Backlog, TimeProvider Time);
+    /// <summary>The last sample; null before the first.</summary>
+    private volatile RecoveryBacklog? _last;
 
-    private static readonly ObservableGauge<long> PendingBatches = BetBatchPipeline.Meter.CreateObservableGauge(
-        "streambets.bets.pending_batches", () => Read(s => s.Backlog.PendingBatches), "{batch}",
-        "Batches of bets written pending and not all decided (pending_batches rows), betsdb-wide, as of the last sample (every 15 s).");
-
-    private static readonly ObservableGauge<double> PendingOldestAge = BetBatchPipeline.Meter.CreateObservableGauge(
-        "streambets.bets.pending_oldest_age", () => Read(s => Age(s, s.Backlog.OldestPendingWrittenAt)), "s",
-        "Seconds since the oldest pending batch was written (0 when none). Recovery takes a batch once it is RecoveryGracePeriod (50 s) old.");
-
-    private static readonly ObservableGauge<long> RefundsDue = BetBatchPipeline.Meter.CreateObservableGauge(
-        "streambets.bets.refunds_due", () => Read(s => s.Backlog.RefundsDue), "{refund}",
-        "Stakes of rejected bets not given back yet (refund_status 'due'), betsdb-wide, as of the last sample (every 15 s).");
-
-    private static readonly ObservableGauge<double> RefundsDueOldestAge = BetBatchPipeline.Meter.CreateObservableGauge(
-        "streambets.bets.refunds_due_oldest_age", () => Read(s => Age(s, s.Backlog.OldestRefundDecidedAt)), "s",
-        "Seconds since the oldest bet with its refund due was rejected (0 when none).");
+    public RecoveryBacklogGauges(BetStore store, TimeProvider time, IOptions<BetEngineOptions> options, IMeterFactory meterFactory, ILogger<RecoveryBacklogGauges> logger)
+    {
+        (_store, _time, _options, _logger) = (store, time, options, logger);
+        // The host's meter of the Bet Engine's name (exported as the pipeline's static one is): the gauges are this
+        // sampler's, so two hosts in one process (tests) each report their own.
+        var meter = meterFactory.Create(BetBatchPipeline.Meter.Name);
+        meter.CreateObservableGauge(
+            "streambets.bets.pending_batches", () => Read(b => b.PendingBatches), "{batch}",
+            "Batches of bets written pending and not all decided (pending_batches rows), betsdb-wide, as of the last sample (every 15 s).");
+        meter.CreateObservableGauge(
+            "streambets.bets.pending_oldest_age", () => Read(b => Age(b.OldestPendingWrittenAt)), "s",
+            "Seconds since the oldest pending batch was written (0 when none). Recovery takes a batch once it is RecoveryGracePeriod (50 s) old.");
+        meter.CreateObservableGauge(
+            "streambets.bets.refunds_due", () => Read(b => b.RefundsDue), "{refund}",
+            "Stakes of rejected bets not given back yet (refund_status 'due'), betsdb-wide, as of the last sample (every 15 s).");
+        meter.CreateObservableGauge(
+            "streambets.bets.refunds_due_oldest_age", () => Read(b => Age(b.OldestRefundDecidedAt)), "s",
+            "Seconds since the oldest bet with its refund due was rejected (0 when none).");
+    }
 
     /// <summary>Reads the backlog and makes it what the gauges report.</summary>
     public async Task<RecoveryBacklog> SampleAsync(CancellationToken cancellationToken)
     {
-        var backlog = await store.ReadRecoveryBacklogAsync(cancellationToken);
-        _last = new Sample(backlog, time);
+        var backlog = await _store.ReadRecoveryBacklogAsync(cancellationToken);
+        _last = backlog;
         return backlog;
     }
 
-    private static IEnumerable<Measurement<T>> Read<T>(Func<Sample, T> value) where T : struct =>
-        _last is { } sample ? [new Measurement<T>(value(sample))] : [];
+    private IEnumerable<Measurement<T>> Read<T>(Func<RecoveryBacklog, T> value) where T : struct =>
+        _last is { } backlog ? [new Measurement<T>(value(backlog))] : [];
 
-    private static double Age(Sample sample, DateTimeOffset? oldest) =>
-        oldest is { } at ? Math.Max(0, (sample.Time.GetUtcNow() - at).TotalSeconds) : 0;
+    private double Age(DateTimeOffset? oldest) => oldest is { } at ? Math.Max(0, (_time.GetUtcNow() - at).TotalSeconds) : 0;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         PeriodicRounds.RunAsync(
-            options.Value.BacklogSampleInterval, time, SampleAsync, e => LogSampleFailed(logger, e), stoppingToken, firstRoundAtStart: true);
+            _options.Value.BacklogSampleInterval, _time, SampleAsync, e => LogSampleFailed(_logger, e), stoppingToken, firstRoundAtStart: true);
 
     [LoggerMessage(EventId = 1, EventName = "RecoveryBacklogUnread", Level = LogLevel.Warning,
         Message = "Could not read the pending bets and refunds due for their gauges; the last sample stays, next round")]

@@ -48,7 +48,8 @@ public sealed partial class SettlementReconciler(
             (request.AfterClosedAt, request.AfterPoolId) = after;
         }
 
-        var reply = await pools.ListUnsettledPoolsAsync(request, deadline: now.UtcDateTime + CallTimeout, cancellationToken: cancellationToken);
+        // The deadline on the real clock: gRPC measures it so, whatever the service's TimeProvider says.
+        var reply = await pools.ListUnsettledPoolsAsync(request, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken);
         var recorded = 0;
         foreach (var pool in reply.Pools)
         {
