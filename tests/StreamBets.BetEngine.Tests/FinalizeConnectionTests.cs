@@ -33,7 +33,7 @@ public sealed class FinalizeConnectionTests(BetEngineStack stack)
             hold.Release();
             Assert.True(await BetEngineStack.EventuallyAsync(async () => await stack.ScalarAsync("""
                 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%recovery_claimed_at IS NULL OR%' AND pid <> pg_backend_pid()
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%AND recovery_claimed_at IS NULL FROM bets%' AND pid <> pg_backend_pid()
                 """) > 0), "The finalize never waited on the bet's lock.");
             await blocking.RollbackAsync();
         }

@@ -5,6 +5,7 @@ using StackExchange.Redis;
 using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Wallet;
 using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Tests;
@@ -296,6 +297,102 @@ public sealed class RecoveryTests(BetEngineStack stack)
         Assert.Equal(interleaving == Interleaving.RecoveryDiesAfterItsLedgerCall
             ? [(BetStatus.Pending, null), (BetStatus.Pending, null)]
             : new (BetStatus?, string?)[] { (BetStatus.Accepted, null), (BetStatus.Rejected, BetRejectionCodes.SecondOutcome) }, toldNow);
+    }
+
+    [Fact]
+    public async Task A_recoverer_that_stalls_past_the_grace_period_leaves_the_bet_to_the_newer_claim_and_never_rejects_a_stake_into_escrow()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(fundsMinor: 0);
+        var bet = stack.Admit(player, pool, pool.Outcomes[0], 700);
+        await Pipeline.WritePendingAsync(pool.Id, [bet], default); // ...and the process dies here
+
+        // R1 claims the bet and replays its stake: INSUFFICIENT_FUNDS (the ledger stores no refusal), and R1 stalls.
+        using var r1Hold = stack.StakeHold.Arm(pool.Id);
+        var r1 = Recovery.RecoverAsync(TimeSpan.Zero, default);
+        await r1Hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Past R1's grace period (zero here) the player deposits, and R2, another replica, claims the bet again: its
+        // replay applies, and its answer is lost.
+        await stack.Wallet.TransferAsync(new TransferRequest
+        {
+            TransferId = Guid.NewGuid().ToString(),
+            Reason = "sandbox-credit",
+            Legs = { new Leg { FromAccount = "psp:clearing", ToAccount = player.Account, AmountMinor = Funds } },
+        });
+        var r2Recovery = ActivatorUtilities.CreateInstance<PendingBetRecovery>(stack.BetEngine);
+        using (var r2Hold = stack.StakeHold.Arm(pool.Id))
+        {
+            var r2 = r2Recovery.RecoverAsync(TimeSpan.Zero, default);
+            await r2Hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+            r2Hold.LoseAnswer();
+            await r2; // its chunk fails; the bet stays pending under R2's claim
+        }
+        Assert.Equal(700, await stack.BalanceAsync(pool.Escrow));
+
+        // R1 comes back with its stale answer: the bet is no longer its to decide.
+        r1Hold.Release();
+        await r1;
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'pending'", bet.BetId));
+
+        // A later round replays the stake (DUPLICATE: it moved) and accepts the bet.
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'accepted'", bet.BetId));
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM pool_outcome_totals WHERE pool_id = $1 AND outcome_id = $2 AND staked_minor = 700 AND bet_count = 1", pool.Id, pool.Outcomes[0]));
+        async Task<Guid[]> PlacedBetIdsAsync() => [.. (await stack.PublishedAsync("bets", "streambets.bets.bets-placed.v1", pool.Id))
+            .SelectMany(e => e.GetProperty("bets").EnumerateArray()).Select(b => b.GetProperty("betId").GetGuid())];
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => (await PlacedBetIdsAsync()).Length >= 1));
+        Assert.Equal([bet.BetId], await PlacedBetIdsAsync());
+        Assert.Equal(0, await stack.PendingBatchesOfPoolAsync(pool.Id));
+        Assert.Equal(700, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(Funds - 700, await stack.BalanceAsync(player.Account));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_stalled_recoverer_whose_late_replay_moved_the_stake_decides_the_bet_even_under_a_newer_claim()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(fundsMinor: 0);
+        var bet = stack.Admit(player, pool, pool.Outcomes[0], 700);
+        await Pipeline.WritePendingAsync(pool.Id, [bet], default); // ...and the process dies here
+
+        // R1 claims the bet and stalls before its ledger call.
+        var r1Claim = Now(stack);
+        Assert.Single(await stack.BetEngine.GetRequiredService<Data.BetStore>().ClaimForRecoveryAsync([bet.BetId], r1Claim, r1Claim, default));
+
+        // Past R1's grace period (zero here) R2 claims the bet again; its replay hears INSUFFICIENT_FUNDS, and R2 stalls.
+        using var r2Hold = stack.StakeHold.Arm(pool.Id);
+        var r2 = Recovery.RecoverAsync(TimeSpan.Zero, default);
+        await r2Hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The player deposits; R1's replay applies now, and R1 finalizes first: a moved stake is final, so the bet is its to
+        // decide even under R2's newer claim (left to R2, it would be rejected with nothing to refund).
+        await stack.Wallet.TransferAsync(new TransferRequest
+        {
+            TransferId = Guid.NewGuid().ToString(),
+            Reason = "sandbox-credit",
+            Legs = { new Leg { FromAccount = "psp:clearing", ToAccount = player.Account, AmountMinor = Funds } },
+        });
+        var replayed = await Ledger.MoveStakesAsync([bet.ToPending()], default);
+        Assert.Equal(StakeMovement.Moved, Assert.Single(replayed).Movement);
+        var r1 = await Finalizer.FinalizeClaimedAsync(pool.Id, [new StakeDecision(bet.ToPending(), StakeMovement.Moved)], r1Claim, default);
+        Assert.Equal(BetStatus.Accepted, Assert.Single(r1.Bets).Status);
+
+        // R2 comes back with its stale answer: the bet is decided, and stays so.
+        r2Hold.Release();
+        await r2;
+        await Recovery.RecoverAsync(TimeSpan.Zero, default);
+
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE bet_id = $1 AND status = 'accepted'", bet.BetId));
+        Assert.Equal(1, await stack.ScalarAsync(
+            "SELECT count(*) FROM pool_outcome_totals WHERE pool_id = $1 AND outcome_id = $2 AND staked_minor = 700 AND bet_count = 1", pool.Id, pool.Outcomes[0]));
+        Assert.Equal(700, await stack.BalanceAsync(pool.Escrow));
+        Assert.Equal(Funds - 700, await stack.BalanceAsync(player.Account));
+        await stack.AssertLedgerExactAsync();
     }
 
     [Fact]

@@ -32,6 +32,15 @@ public sealed record FinalizedBatch(
 /// only its replay knows whether that moved. The live finalize leaves such a bet pending and answers it so. The check
 /// rides on the row lock the finalize takes anyway: no extra round trip.
 /// </para>
+/// <para>
+/// Recovery's finalize, in turn, owns a claimed bet only under ITS claim: a recoverer that stalled past the grace period
+/// lost the bet to the next claim, and its own answer may be stale (the ledger stores no refusal: INSUFFICIENT_FUNDS then
+/// can be APPLIED for the next recoverer, whose answer may be lost). Deciding such a bet "rejected, nothing moved" would
+/// leave its stake in escrow for good, so it stays pending, and a later round's replay (DUPLICATE) decides it. One
+/// exception: a stake this recoverer's replay MOVED is final whoever holds the claim (the ledger applies an id once), so
+/// it decides that bet if still pending: the holder of the newer claim may have heard INSUFFICIENT_FUNDS before our
+/// replay applied, and would otherwise reject it with nothing to refund.
+/// </para>
 /// </summary>
 public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProvider time)
 {
@@ -40,14 +49,19 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
     /// <summary>A live batch's finalize: decides its bets that are still pending and not claimed by recovery.</summary>
     /// <param name="decisions">Bets of ONE pool, in the order they were placed (the first outcome of a user wins).</param>
     public Task<FinalizedBatch> FinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, CancellationToken cancellationToken) =>
-        FinalizeAsync(poolId, decisions, claimedByRecovery: false, cancellationToken);
+        FinalizeAsync(poolId, decisions, claimedAt: null, cancellationToken);
 
-    /// <summary>Recovery's finalize of the bets it claimed and whose stakes it replayed: decides those still pending.</summary>
+    /// <summary>Recovery's finalize of the bets it claimed and whose stakes it replayed: decides those still pending under
+    /// its claim, and those whose stake its replay moved (a moved stake is final, whoever claimed the bet since).</summary>
     /// <param name="decisions">Bets of ONE pool, in the order they were placed (the first outcome of a user wins).</param>
-    public Task<FinalizedBatch> FinalizeClaimedAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, CancellationToken cancellationToken) =>
-        FinalizeAsync(poolId, decisions, claimedByRecovery: true, cancellationToken);
+    /// <param name="claimedAt">The stamp this recoverer claimed the bets with (<see cref="BetStore.ClaimForRecoveryAsync"/>);
+    /// a bet claimed again since belongs to the newer claim.</param>
+    public Task<FinalizedBatch> FinalizeClaimedAsync(
+        Guid poolId, IReadOnlyList<StakeDecision> decisions, DateTimeOffset claimedAt, CancellationToken cancellationToken) =>
+        FinalizeAsync(poolId, decisions, claimedAt, cancellationToken);
 
-    private async Task<FinalizedBatch> FinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, bool claimedByRecovery, CancellationToken cancellationToken)
+    /// <param name="claimedAt">Null for a live batch (it owns only unclaimed bets), recovery's claim stamp otherwise.</param>
+    private async Task<FinalizedBatch> FinalizeAsync(Guid poolId, IReadOnlyList<StakeDecision> decisions, DateTimeOffset? claimedAt, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -56,7 +70,7 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             {
                 await using var connection = await db.OpenConnectionAsync(cancellationToken);
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                var finalized = await DecideAsync(connection, transaction, poolId, decisions, claimedByRecovery, cancellationToken);
+                var finalized = await DecideAsync(connection, transaction, poolId, decisions, claimedAt, cancellationToken);
                 commitSent = true;
                 await transaction.CommitAsync(cancellationToken);
                 return finalized;
@@ -90,12 +104,13 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
 
     /// <summary>Everything of the finalize but its commit.</summary>
     private async Task<FinalizedBatch> DecideAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid poolId, IReadOnlyList<StakeDecision> decisions, bool claimedByRecovery,
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid poolId, IReadOnlyList<StakeDecision> decisions, DateTimeOffset? claimedAt,
         CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
 
-        // 1. Own the bets that are still pending (a live batch: and not claimed by recovery, which decides those), and
+        // 1. Own the bets that are still pending (a live batch: and not claimed by recovery, which decides those; recovery:
+        //    and claimed by this recoverer, or their stake moved by its replay), and
         //    learn whether the pool finished meanwhile. That read needs no lock:
         //    a bet pending when Settlement's snapshot began makes Settlement wait and read again after this commit, and
         //    no bet of a finished pool becomes pending any more (BetStore.WritePendingAsync).
@@ -106,9 +121,13 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             batch.BatchCommands.Add(Command(PoolFinishedSql, poolId));
             // Found by primary key alone, the status read rather than filtered on, so no plan can prefer another index
             // (a partial index on status, since dropped, once cost 4.7 ms a batch here; docs/machine-notes.md, session 21).
-            batch.BatchCommands.Add(Command(
-                "SELECT bet_id, status = 'pending' AND (recovery_claimed_at IS NULL OR $2) FROM bets WHERE bet_id = ANY($1) ORDER BY bet_id FOR UPDATE",
-                decisions.Select(d => d.Bet.BetId).ToArray(), claimedByRecovery));
+            var betIds = decisions.Select(d => d.Bet.BetId).ToArray();
+            batch.BatchCommands.Add(claimedAt is not { } claim
+                ? Command("SELECT bet_id, status = 'pending' AND recovery_claimed_at IS NULL FROM bets WHERE bet_id = ANY($1) ORDER BY bet_id FOR UPDATE", betIds)
+                : Command(
+                    "SELECT bet_id, status = 'pending' AND (recovery_claimed_at IS NULL OR recovery_claimed_at = $2 OR bet_id = ANY($3))" +
+                    " FROM bets WHERE bet_id = ANY($1) ORDER BY bet_id FOR UPDATE",
+                    betIds, claim, decisions.Where(d => d.Movement == StakeMovement.Moved).Select(d => d.Bet.BetId).ToArray()));
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             poolFinished = reader.GetBoolean(0);
@@ -145,6 +164,9 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             var bet = decision.Bet;
             if (!owned.Contains(bet.BetId))
             {
+                // Decided by someone else, or still pending under a claim that is not ours (a live batch: recovery's;
+                // recovery: a newer recoverer's), whose holder decides it; a stake we moved, its replay finds DUPLICATE.
+                // (Recovery owns a pending bet whose stake its replay moved: step 1.)
                 notOwned.Add(bet.BetId);
                 if (decision.Movement == StakeMovement.Moved)
                 {
@@ -211,7 +233,7 @@ public sealed class BatchFinalizer(NpgsqlDataSource db, IOutbox outbox, TimeProv
             batch.BatchCommands.Add(Command($"DELETE FROM pending_batches p WHERE p.pool_id = $1 AND {NoPendingBetIn("p")}", poolId));
 
             // Our replay moved a stake that another finalizer had rejected without money (e.g. insufficient funds then,
-            // enough now): that money must go back too.
+            // enough now): that money must go back too. (One still pending is left to its claim's holder: see above.)
             batch.BatchCommands.Add(Command(
                 "UPDATE bets SET refund_status = 'due' WHERE bet_id = ANY($1) AND status = 'rejected' AND refund_status IS NULL RETURNING bet_id",
                 movedElsewhere.ToArray()));

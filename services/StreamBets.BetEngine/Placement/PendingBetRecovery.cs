@@ -25,7 +25,9 @@ public sealed record RecoveryReport(int Redriven, int Accepted, int Rejected, in
 /// recovery alone to decide. That matters because recovery replays every stake, even one the live batch held back (a
 /// second outcome, a lock by hand): had the live batch decided such a bet "rejected, nothing moved" while recovery's
 /// replay moved it, and recovery then died, the stake would have stayed in escrow for good. A claim older than the
-/// grace period belongs to a recoverer that is gone, and the next round claims and replays the bet again.
+/// grace period belongs to a recoverer that is gone, and the next round claims and replays the bet again; should the old
+/// recoverer come back, its finalize leaves the bet to the newer claim (unless its own replay moved the stake: that
+/// answer is final), since its INSUFFICIENT_FUNDS may since have become an APPLIED for the newer claim.
 /// </para>
 /// Safe to run beside live batches and on several replicas: finalizing only touches bets still pending, and a stake
 /// moved for a bet someone else rejected is marked for refund.
@@ -109,7 +111,10 @@ public sealed partial class PendingBetRecovery(
 
         // Claimed right before the stakes are sent again, so the claim outlives the ledger call (its deadline is shorter
         // than the grace period after which another round may claim the bets again).
-        var claimed = await store.ClaimForRecoveryAsync([.. candidates.Select(b => b.BetId)], time.GetUtcNow(), claimedBefore, cancellationToken);
+        // The stamp also marks which claim is ours at the finalize; in whole microseconds, as betsdb stores it.
+        var now = time.GetUtcNow();
+        var claimedAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
+        var claimed = await store.ClaimForRecoveryAsync([.. candidates.Select(b => b.BetId)], claimedAt, claimedBefore, cancellationToken);
         PendingBet[] bets = [.. candidates.Where(b => claimed.Contains(b.BetId))];
         if (bets.Length == 0)
         {
@@ -145,7 +150,9 @@ public sealed partial class PendingBetRecovery(
             };
         }
 
-        return await finalizer.FinalizeClaimedAsync(poolId, known, cancellationToken);
+        // Only bets still under our claim (or whose stake our replay moved) are ours to decide: had we stalled past the grace
+        // period, another round may have claimed them and replayed with an answer ours knows nothing of.
+        return await finalizer.FinalizeClaimedAsync(poolId, known, claimedAt, cancellationToken);
     }
 
     // The first round runs at start-up: a crash's leftovers are re-driven before they age any further.
