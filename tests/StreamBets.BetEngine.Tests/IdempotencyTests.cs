@@ -10,6 +10,7 @@ using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
 using StreamBets.BetEngine.Pools;
+using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Tests;
 
@@ -166,6 +167,115 @@ public sealed class IdempotencyTests(BetEngineStack stack)
         Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
         await stack.AssertLedgerExactAsync();
     }
+
+    [Fact]
+    public async Task One_key_sent_to_two_replicas_at_once_places_one_bet_and_moves_one_stake()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var (replicaA, replicaB, batchersB) = await TwoReplicasAsync(pool, player);
+        await using var _ = batchersB;
+        var bet = new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], 500, "two-devices");
+
+        var (onA, onB) = await BothReachTheDatabaseAsync(bet, () => replicaA.PlaceAsync(bet, default), () => replicaB.PlaceAsync(bet, default));
+
+        // The unique index let one pending row in; the other replica's batch read it back as a replay.
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1 AND idempotency_key = $2", player.Id, bet.IdempotencyKey));
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", player.Id));
+        Assert.NotNull(onA.Bet);
+        Assert.NotNull(onB.Bet);
+        Assert.Equal(onA.Bet.BetId, onB.Bet.BetId);
+        // The replica whose write committed first placed the bet; the other replays the stored bet as its read-back found it,
+        // just after that commit: the same bet, pending (202) while the placing batch is still deciding it (docs/bets.md,
+        // Idempotency: "the stored result ... or pending"). Asked again, both replicas answer it accepted.
+        var (placing, replaying, replayingReplica) = onA.Replayed ? (onB, onA, replicaA) : (onA, onB, replicaB);
+        Assert.Equal((BetStatus.Accepted, false), (placing.Bet!.Status, placing.Replayed));
+        Assert.True(replaying.Replayed);
+        Assert.Contains(replaying.Bet!.Status, new[] { BetStatus.Pending, BetStatus.Accepted });
+        Assert.Equal(Body(placing.Bet), Body(replaying.Bet));
+        foreach (var replica in new[] { replayingReplica, replayingReplica == replicaA ? replicaB : replicaA })
+        {
+            var again = await replica.PlaceAsync(bet, default);
+            Assert.Equal((placing.Bet.BetId, BetStatus.Accepted, true), (again.Bet?.BetId, again.Bet?.Status, again.Replayed));
+        }
+
+        Assert.Equal(2, (await stack.TransferIdsAsync(player.Account)).Count); // funding and one stake
+        Assert.Contains(BetTransferIds.Stake(onA.Bet.BetId).ToString(), await stack.TransferIdsAsync(player.Account));
+        Assert.Equal(Funds - 500, await stack.BalanceAsync(player.Account));
+        Assert.Equal(500, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task One_key_sent_to_two_replicas_at_once_with_two_bodies_places_one_and_refuses_the_other_as_reused()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync(Funds);
+        var (replicaA, replicaB, batchersB) = await TwoReplicasAsync(pool, player);
+        await using var _ = batchersB;
+        var onDeviceA = new PlaceBetCommand(player.Id, pool.Id, pool.Outcomes[0], 500, "two-devices");
+        var onDeviceB = onDeviceA with { StakeMinor = 900 };
+
+        var (onA, onB) = await BothReachTheDatabaseAsync(onDeviceA, () => replicaA.PlaceAsync(onDeviceA, default), () => replicaB.PlaceAsync(onDeviceB, default));
+
+        // Whichever committed first is placed; the other is told its key was used for another bet.
+        var (won, lost) = onA.Bet is not null ? (onA, onB) : (onB, onA);
+        Assert.Equal((BetStatus.Accepted, false), (won.Bet?.Status, won.Replayed));
+        Assert.Equal((null, BetRejectionCodes.IdempotencyKeyReused), (lost.Bet, lost.Rejection?.Code));
+        var stake = won.Bet!.StakeMinor;
+        Assert.Equal(1, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", player.Id));
+        Assert.Equal(stake, await stack.ScalarAsync("SELECT stake_minor FROM bets WHERE user_id = $1 AND idempotency_key = $2", player.Id, onDeviceA.IdempotencyKey));
+        Assert.Equal(2, (await stack.TransferIdsAsync(player.Account)).Count); // funding and one stake
+        Assert.Equal(Funds - stake, await stack.BalanceAsync(player.Account));
+        Assert.Equal(stake, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    /// <summary>
+    /// The stack's own placement (replica A) and a second one (replica B: its own in-flight table and batchers) over the same
+    /// betsdb and neighbours, their caches warm so a bet goes straight to its pool's batch.
+    /// </summary>
+    private async Task<(BetPlacement A, BetPlacement B, PoolBatchers BatchersB)> TwoReplicasAsync(TestPool pool, TestPlayer player)
+    {
+        var services = stack.BetEngine;
+        var batchersB = new PoolBatchers(
+            services.GetRequiredService<BetBatchPipeline>(), services.GetRequiredService<IOptions<BetEngineOptions>>(), NullLogger<PoolBatchers>.Instance);
+        var directory = services.GetRequiredService<IPoolDirectory>();
+        var replicaB = new BetPlacement(directory, services.GetRequiredService<EligibilityCache>(), services.GetRequiredService<BetStore>(), batchersB, stack.Clock);
+        await directory.GetAsync(pool.Id, default);
+        await services.GetRequiredService<EligibilityCache>().CheckAsync(player.Id, null, default);
+        return (services.GetRequiredService<BetPlacement>(), replicaB, batchersB);
+    }
+
+    /// <summary>
+    /// Runs both placements with the pending-row inserts of <paramref name="bet"/>'s key held until both are waiting in
+    /// betsdb, so neither replica's write has committed when the other's is sent; then lets both through.
+    /// </summary>
+    private async Task<(PlacementResult OnA, PlacementResult OnB)> BothReachTheDatabaseAsync(
+        PlaceBetCommand bet, Func<Task<PlacementResult>> placeOnA, Func<Task<PlacementResult>> placeOnB)
+    {
+        Task<PlacementResult> onA, onB;
+        await using (var pause = await PostgresRaceSteps.PauseWritesAsync(
+            stack.BetsConnectionString, "bets", $"NEW.user_id = '{bet.UserId}' AND NEW.idempotency_key = '{bet.IdempotencyKey}'", "INSERT"))
+        {
+            onA = placeOnA();
+            await pause.HeldAsync(onA);
+            onB = placeOnB();
+            Assert.True(await BetEngineStack.EventuallyAsync(async () => await HeldInsertsAsync() == 2), "both replicas' pending writes held");
+            Assert.False(onA.IsCompleted || onB.IsCompleted);
+        }
+        return (await onA.WaitAsync(TimeSpan.FromSeconds(30)), await onB.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static (Guid BetId, Guid UserId, Guid PoolId, Guid OutcomeId, long StakeMinor) Body(BetRecord bet) =>
+        (bet.BetId, bet.UserId, bet.PoolId, bet.OutcomeId, bet.StakeMinor);
+
+    /// <summary>Backends of betsdb waiting on a <see cref="PostgresRaceSteps.PauseWritesAsync(string, string, string, string)"/> lock.</summary>
+    private Task<long> HeldInsertsAsync() => stack.ScalarAsync($"""
+        SELECT count(*) FROM pg_locks
+        WHERE locktype = 'advisory' AND NOT granted AND classid = {PostgresRaceSteps.PauseLockClass} AND objsubid = 2
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        """);
 
     [Theory]
     [InlineData(true)]

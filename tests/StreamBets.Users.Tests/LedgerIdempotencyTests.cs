@@ -1,3 +1,4 @@
+using StreamBets.Testing;
 using StreamBets.Users.Ledger;
 using static StreamBets.Users.Tests.LedgerTestRequests;
 
@@ -116,6 +117,85 @@ public sealed class LedgerIdempotencyTests(LedgerTestDatabase db) : IClassFixtur
         Assert.Equal((0, 1_000), (snapshot.Balance(user), snapshot.Balance(pool)));
         Assert.Single(await db.Outbox.WalletChangesAsync(db.DataSource), c => c.TransferId == outcomes[1].Transfer!.TransferId);
         snapshot.AssertConsistent();
+    }
+
+    [Fact]
+    public async Task Replays_queued_behind_a_stake_that_empties_the_wallet_answer_duplicate_not_insufficient_funds()
+    {
+        var (user, pool) = (NewUser(), NewPool());
+        await db.Ledger.TransferAsync(Deposit(user, 500));
+        var stake = Stake(user, pool, 500);
+
+        var (first, replays) = await ReplayWhileTheFirstApplicationHoldsItsLocksAsync(stake);
+
+        await AssertAppliedOnceAndAnsweredDuplicateAsync(first, replays);
+        Assert.Contains(new CommittedPosting(user, -500, 0), first.Transfer!.Postings);
+        var snapshot = await db.SnapshotAsync();
+        Assert.Equal((0, 500), (snapshot.Balance(user), snapshot.Balance(pool)));
+        snapshot.AssertConsistent();
+    }
+
+    [Fact]
+    public async Task Replays_queued_behind_a_payout_that_empties_the_escrow_answer_duplicate_not_insufficient_funds()
+    {
+        var (player, winner, pool) = (NewUser(), NewUser(), NewPool());
+        await db.Ledger.TransferAsync(Deposit(player, 500));
+        await db.Ledger.TransferAsync(Stake(player, pool, 500));
+        var payout = new TransferRequest(NewId(), "settlement", [TransferLeg.Between(pool, winner, 500)], Reference: pool.Owner.ToString());
+
+        var (first, replays) = await ReplayWhileTheFirstApplicationHoldsItsLocksAsync(payout);
+
+        await AssertAppliedOnceAndAnsweredDuplicateAsync(first, replays);
+        Assert.Contains(new CommittedPosting(pool, -500, 0), first.Transfer!.Postings);
+        var snapshot = await db.SnapshotAsync();
+        Assert.Equal((0, 500, 0), (snapshot.Balance(player), snapshot.Balance(winner), snapshot.Balance(pool)));
+        snapshot.AssertConsistent();
+    }
+
+    /// <summary>
+    /// Holds the first application of <paramref name="transfer"/> after it locked its accounts, queues ten replays from
+    /// callers of their own behind its row locks, then lets it commit: each replay then finds the source emptied, so
+    /// only the stored transfer can tell it that its money already moved.
+    /// </summary>
+    private async Task<(TransferOutcome First, TransferOutcome[] Replays)> ReplayWhileTheFirstApplicationHoldsItsLocksAsync(TransferRequest transfer)
+    {
+        const int Replays = 10;
+        Task<IReadOnlyList<TransferOutcome>> first;
+        Task<TransferOutcome>[] replays;
+        await using (var pause = await db.PauseWritesAsync("ledger_transfers", $"NEW.transfer_id = '{transfer.TransferId}'", "INSERT"))
+        {
+            first = Task.Run(() => db.Ledger.TransferBatchAsync([transfer]));
+            await pause.HeldAsync(first);
+            replays = [.. Enumerable.Range(0, Replays).Select(_ => Task.Run(() => db.Ledger.TransferAsync(transfer)))];
+            var queued = await Eventually.HoldsAsync(async () => replays.Any(r => r.IsCompleted) || await RowLockWaitersAsync() >= Replays, PostgresRaceSteps.StepTimeout);
+            Assert.True(queued, $"{Replays} replays did not queue behind the first application's row locks.");
+            Assert.DoesNotContain(replays, r => r.IsCompleted);
+            await pause.ReleaseAsync();
+        }
+        return ((await first)[0], await Task.WhenAll(replays));
+    }
+
+    /// <summary>Backends of this database waiting on a row (a tuple or the holder's transaction), not on the pause.</summary>
+    private async Task<long> RowLockWaitersAsync()
+    {
+        await using var command = db.DataSource.CreateCommand("""
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event IN ('tuple', 'transactionid')
+            """);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private async Task AssertAppliedOnceAndAnsweredDuplicateAsync(TransferOutcome first, TransferOutcome[] replays)
+    {
+        Assert.Equal(TransferStatus.Applied, first.Status);
+        Assert.Equal(0, replays.Count(r => r.Status == TransferStatus.InsufficientFunds));
+        Assert.All(replays, replay =>
+        {
+            Assert.Equal(TransferStatus.Duplicate, replay.Status);
+            Assert.Equal((first.Transfer!.Sequence, first.Transfer.CreatedAt), (replay.Transfer!.Sequence, replay.Transfer.CreatedAt));
+            Assert.Equal(first.Transfer.Postings, replay.Transfer.Postings);
+        });
+        Assert.Single(await db.Outbox.WalletChangesAsync(db.DataSource), c => c.TransferId == first.Transfer!.TransferId);
     }
 
     [Fact]

@@ -59,19 +59,22 @@ public sealed class LedgerPropertyTests(LedgerTestDatabase db, ITestOutputHelper
             {
                 case < 6:
                     var single = RandomTransfer(random);
-                    Check(single, await db.Ledger.TransferAsync(single));
+                    var appliedBeforeSingle = AppliedAlready(single);
+                    Check(single, appliedBeforeSingle, await db.Ledger.TransferAsync(single));
                     break;
                 case < 8:
                     var batch = Enumerable.Range(0, random.Next(5, 40)).Select(_ => random.Next(10) == 0 ? Replay(random) ?? RandomTransfer(random) : RandomTransfer(random)).ToArray();
+                    var appliedBeforeBatch = batch.Select(AppliedAlready).ToArray();
                     var outcomes = await db.Ledger.TransferBatchAsync(batch);
                     for (var b = 0; b < batch.Length; b++)
                     {
-                        Check(batch[b], outcomes[b]);
+                        Check(batch[b], appliedBeforeBatch[b], outcomes[b]);
                     }
                     break;
                 case 8:
                     var replay = Replay(random) ?? RandomTransfer(random);
-                    Check(replay, await db.Ledger.TransferAsync(replay));
+                    var appliedBeforeReplay = AppliedAlready(replay);
+                    Check(replay, appliedBeforeReplay, await db.Ledger.TransferAsync(replay));
                     break;
                 default:
                     await ReuseAnAppliedIdAsync(random);
@@ -127,10 +130,24 @@ public sealed class LedgerPropertyTests(LedgerTestDatabase db, ITestOutputHelper
         Assert.Equal(LedgerErrors.IdempotencyKeyReused, outcome.ErrorReason);
     }
 
-    private void Check(TransferRequest request, TransferOutcome outcome)
+    /// <summary>
+    /// The transfer the ledger had already reported applied when <paramref name="request"/> was sent, taken before
+    /// sending: one applied by a concurrent request meanwhile may still answer anything, since that request could
+    /// have been refused first, but one applied before must answer duplicate, never "nothing moved".
+    /// </summary>
+    private CommittedTransfer? AppliedAlready(TransferRequest request) =>
+        _applied.GetValueOrDefault(Guid.Parse(request.TransferId));
+
+    private void Check(TransferRequest request, CommittedTransfer? appliedBefore, TransferOutcome outcome)
     {
         Interlocked.Increment(ref _requests);
         Assert.Equal(request.TransferId, outcome.TransferId);
+        if (appliedBefore is not null)
+        {
+            Assert.True(outcome.Status == TransferStatus.Duplicate,
+                $"Transfer {request.TransferId} was applied before, yet its replay answered {outcome.Status} {outcome.ErrorReason}.");
+            Assert.Equal(appliedBefore.Sequence, outcome.Transfer!.Sequence);
+        }
         switch (outcome.Status)
         {
             case TransferStatus.Applied:

@@ -11,7 +11,7 @@ using StreamBets.Users.Ledger;
 namespace StreamBets.Users.Tests;
 
 /// <summary>A freshly migrated ledger database on the shared test PostgreSQL, one per test class.</summary>
-public sealed class LedgerTestDatabase : IAsyncLifetime
+public sealed class LedgerTestDatabase : IAsyncLifetime, IPostgresTestDatabase
 {
     public string ConnectionString { get; private set; } = "";
     public NpgsqlDataSource DataSource { get; private set; } = null!;
