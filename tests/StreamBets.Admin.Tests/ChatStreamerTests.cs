@@ -1,6 +1,4 @@
 using Bunit;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 using StreamBets.Admin.Components.Pages;
 using StreamBets.Admin.Operations;
 
@@ -182,7 +180,7 @@ public sealed class ChatStreamerTests : ConsoleTest
     public async Task A_fresh_token_the_hub_refuses_again_is_answered_as_a_session_ended()
     {
         _hub.RefusesTokens = true;
-        Gateway.Answer("/api/users/token/refresh", Refreshed);
+        Gateway.Answer("/api/users/token/refresh", RefreshAnswers.ForAdmin);
         var page = await AccountOnAccountsAsync(Player("Bia"));
         TypeChannel(page, "twitch", "foo");
 
@@ -196,23 +194,6 @@ public sealed class ChatStreamerTests : ConsoleTest
         var problem = page.Find("[data-testid=problem]");
         Assert.Equal("signed-out", problem.GetAttribute("data-code"));
         Assert.Contains("Your session ended. Sign in again.", problem.TextContent);
-    }
-
-    // Users' answer to a refresh: a fresh access token for the same admin.
-    private static object Refreshed()
-    {
-        var expiresAt = DateTimeOffset.UtcNow.AddMinutes(15);
-        return new
-        {
-            accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor { Claims = new Dictionary<string, object> { ["name"] = "Local admin" }, Expires = expiresAt.UtcDateTime }),
-            tokenType = "Bearer",
-            expiresIn = 900,
-            expiresAt,
-            refreshToken = "refresh-refreshed",
-            refreshTokenExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
-            userId = Guid.NewGuid(),
-            role = "admin",
-        };
     }
 
     private static Account Player(string name) =>

@@ -4,8 +4,6 @@ using System.Net.Http.Json;
 using System.Reflection;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
 using StreamBets.FrontEnd.Auth;
 using StreamBets.Testing;
@@ -25,7 +23,7 @@ public sealed class SessionRefreshGateTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
-        _users.Answer("/api/users/token/refresh", Refreshed);
+        _users.Answer("/api/users/token/refresh", RefreshAnswers.ForAdmin);
     }
 
     public async Task DisposeAsync() => await _redis.DisposeAsync();
@@ -82,22 +80,6 @@ public sealed class SessionRefreshGateTests : IAsyncLifetime
     /// <summary>Tokens whose access token expires within the refresh margin.</summary>
     private static StoredTokens Expiring() =>
         new("access-old", DateTimeOffset.UtcNow.AddSeconds(10), "refresh-old", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Local admin", "admin");
-
-    private static object Refreshed()
-    {
-        var expiresAt = DateTimeOffset.UtcNow.AddMinutes(15);
-        return new
-        {
-            accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor { Claims = new Dictionary<string, object> { ["name"] = "Local admin" }, Expires = expiresAt.UtcDateTime }),
-            tokenType = "Bearer",
-            expiresIn = 900,
-            expiresAt,
-            refreshToken = "refresh-refreshed",
-            refreshTokenExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
-            userId = Guid.NewGuid(),
-            role = "admin",
-        };
-    }
 
     private sealed class Clients(HttpMessageHandler gateway) : IHttpClientFactory
     {

@@ -105,13 +105,7 @@ public sealed class RunLockTests(SettlementStack stack)
     {
         // Run A started as attempt 1 and lost its lock session; run B took the pool over as attempt 2 and failed for good;
         // an operator requeued it and run C is live. A's late outcome must leave C alone: C's number is not A's.
-        var poolId = Guid.NewGuid();
-        await using var runs = await stack.OpenSessionAsync();
-        await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId); // no worker here touches the pool
-        var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
-        var now = DateTimeOffset.UtcNow;
-        await RecordDueAsync(poolId, now);
-        try
+        await OnDuePoolAsync(async (poolId, store, now) =>
         {
             var runA = await store.StartAsync(poolId, now, default);
             var runB = await store.StartAsync(poolId, now, default);
@@ -131,11 +125,7 @@ public sealed class RunLockTests(SettlementStack stack)
             // C's own retry still goes through.
             await store.RetryLaterAsync(poolId, runC.Attempts, "database: run C", now.AddMinutes(5), now.AddMinutes(2), default);
             Assert.Equal<(string?, string?)>(("running", "database: run C"), await stack.StatusAsync(poolId));
-        }
-        finally
-        {
-            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
-        }
+        });
     }
 
     [Fact]
@@ -143,13 +133,7 @@ public sealed class RunLockTests(SettlementStack stack)
     {
         // Run A failed for good and wrote so; the answer to its COMMIT was lost, so it writes it again (its outcome writes
         // are retried) after an operator, seeing "failed", requeued the pool. The requeue must stand.
-        var poolId = Guid.NewGuid();
-        await using var runs = await stack.OpenSessionAsync();
-        await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId); // no worker here touches the pool
-        var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
-        var now = DateTimeOffset.UtcNow;
-        await RecordDueAsync(poolId, now);
-        try
+        await OnDuePoolAsync(async (poolId, store, now) =>
         {
             var runA = await store.StartAsync(poolId, now, default);
             await store.FailAsync(poolId, runA!.Attempts, "payment-refused: run A", now, default);
@@ -160,11 +144,7 @@ public sealed class RunLockTests(SettlementStack stack)
 
             Assert.Equal(requeued, await store.FindAsync(poolId, default));
             Assert.Equal("due", requeued!.Status);
-        }
-        finally
-        {
-            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
-        }
+        });
     }
 
     [Fact]
@@ -284,13 +264,26 @@ public sealed class RunLockTests(SettlementStack stack)
         }
     }
 
-    /// <summary>The pool due for settlement, as its PoolResolved's inbox transaction records it.</summary>
-    private async Task RecordDueAsync(Guid poolId, DateTimeOffset now)
+    /// <summary>
+    /// Runs <paramref name="test"/> on a new pool recorded due (as its PoolResolved's handler records it), whose run lock
+    /// this test holds so that no worker touches it, and deletes its settlement afterwards.
+    /// </summary>
+    private async Task OnDuePoolAsync(Func<Guid, SettlementStore, DateTimeOffset, Task> test)
     {
-        await using var inbox = await stack.SettlementDb.OpenConnectionAsync();
-        await using var transaction = await inbox.BeginTransactionAsync();
-        Assert.True(await SettlementStore.RecordDueAsync(transaction, poolId, SettlementKinds.Resolved, now, null, default));
-        await transaction.CommitAsync();
+        var poolId = Guid.NewGuid();
+        await using var runs = await stack.OpenSessionAsync();
+        await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId);
+        var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(await store.RecordDueAsync(poolId, SettlementKinds.Resolved, now, null, default));
+        try
+        {
+            await test(poolId, store, now);
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
+        }
     }
 
     private static Guid FixedPoolId(int n) => new($"00000000-0000-4000-8000-{n:D12}");
