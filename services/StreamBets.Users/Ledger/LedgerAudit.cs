@@ -119,8 +119,8 @@ public sealed partial class LedgerAudit : BackgroundService
         try
         {
             var result = await ReadAsync(cancellationToken);
+            Report(result); // before the round is published: whoever sees it (a test waiting on Last) finds its warnings
             Volatile.Write(ref _last, result);
-            Report(result);
             return result;
         }
         finally
