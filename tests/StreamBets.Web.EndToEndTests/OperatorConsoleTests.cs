@@ -148,7 +148,10 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await BrowserFixture.ScreenshotAsync(console, "9-console-pool-settings");
             Assert.Equal(hours + 1, (await Api.AdminGetAsync("/api/pools/admin/config")).GetProperty("autoCancelAfterHours").GetInt32());
 
-            // Back as it was, so no other test meets a changed default.
+            // Back as it was, so no other test meets a changed default. On a page opened again: on this one the message
+            // awaited below would still be the first save's, and the API was read before the second save landed (CI).
+            await console.GotoAsync("/pools");
+            await Expect(console.Locator("#auto-cancel")).ToHaveValueAsync((hours + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
             await console.Locator("#auto-cancel").FillAsync(hours.ToString(System.Globalization.CultureInfo.InvariantCulture));
             await console.GetByRole(AriaRole.Button, new() { Name = "Save defaults" }).ClickAsync();
             await Expect(console.Locator("#auto-cancel")).ToHaveValueAsync(hours.ToString(System.Globalization.CultureInfo.InvariantCulture));
