@@ -62,6 +62,19 @@ public sealed class LedgerTestHost : IAsyncLifetime
     /// <summary>The configured host, for a test that needs one more setting (a derived factory starts its own server).</summary>
     public WebApplicationFactory<Program> Factory => _factory;
 
+    /// <summary>A users row with this id (kept if it is there already): an admin's sandbox credit funds only users that exist.</summary>
+    public async Task<Guid> AddUserAsync(Guid id)
+    {
+        await using var command = DataSource.CreateCommand("""
+            INSERT INTO users (id, email, password_hash, display_name, date_of_birth, country, created_at, updated_at)
+            VALUES ($1, $1::text || '@ledger.test', 'not-a-password-hash', 'Ledger test user', '1990-01-01', 'BR', now(), now())
+            ON CONFLICT (id) DO NOTHING
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        await command.ExecuteNonQueryAsync();
+        return id;
+    }
+
     public HttpClient Client(string? token = null)
     {
         var client = _factory.CreateClient();

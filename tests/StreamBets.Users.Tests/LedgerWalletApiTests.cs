@@ -143,7 +143,7 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
     [Fact]
     public async Task Replaying_a_sandbox_credit_returns_the_first_result_and_credits_once()
     {
-        var player = Guid.NewGuid();
+        var player = await host.AddUserAsync(Guid.NewGuid());
         var key = $"replay-{Guid.NewGuid()}";
         using var client = host.Client(AdminToken);
 
@@ -194,6 +194,42 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
         Assert.Equal(700, data.GetProperty("deltaMinor").GetInt64());
         Assert.Equal(700, data.GetProperty("balanceMinor").GetInt64());
         Assert.Equal(WalletApi.SandboxCreditReason, data.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task A_sandbox_credit_to_an_id_no_user_has_is_404_user_not_found_and_moves_nothing()
+    {
+        var nobody = Guid.NewGuid();
+        var before = await host.SnapshotAsync();
+        using var client = host.Client(AdminToken);
+
+        var response = await client.SendAsync(CreditRequest(nobody, 1_000, $"typo-{Guid.NewGuid()}"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
+        Assert.Equal("https://streambets.dev/problems/user-not-found", problem!.Type);
+        var after = await host.SnapshotAsync();
+        Assert.False(after.Balances.ContainsKey(LedgerAccountId.ForUser(nobody).Code));
+        Assert.Equal(before.Balance(LedgerAccountId.PspClearing), after.Balance(LedgerAccountId.PspClearing));
+        Assert.Equal(before.TransferCount, after.TransferCount);
+    }
+
+    [Fact]
+    public async Task A_sandbox_credit_with_the_idempotency_key_header_sent_twice_is_refused_and_moves_nothing()
+    {
+        var player = await host.AddUserAsync(Guid.NewGuid());
+        var key = $"twice-{Guid.NewGuid()}";
+        using var client = host.Client(AdminToken);
+        using var twice = CreditRequest(player, 1_000, key);
+        twice.Headers.Add(WalletApi.IdempotencyKeyHeader, key);
+
+        var response = await client.SendAsync(twice);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ValidationProblemDetails>();
+        Assert.Equal("https://streambets.dev/problems/invalid-request", problem!.Type);
+        Assert.Equal(["Send one Idempotency-Key header per request, not 2."], problem.Errors[WalletApi.IdempotencyKeyHeader]);
+        Assert.Equal(0, (await host.SnapshotAsync()).Balance(LedgerAccountId.ForUser(player)));
     }
 
     public static TheoryData<string, string, string?, string> BadCredits => new()
@@ -250,8 +286,10 @@ public sealed class LedgerWalletApiTests(LedgerTestHost host) : IClassFixture<Le
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    /// <summary>Credits the user, whom it registers first if need be: the credit funds only users that exist.</summary>
     private async Task<SandboxCreditResponse> CreditAsync(Guid userId, long amount, string key)
     {
+        await host.AddUserAsync(userId);
         using var client = host.Client(AdminToken);
         var response = await client.SendAsync(CreditRequest(userId, amount, key));
         response.EnsureSuccessStatusCode();

@@ -68,6 +68,26 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_deposit_with_the_idempotency_key_header_sent_twice_is_refused_and_moves_nothing()
+    {
+        var player = await app.NewPlayerAsync();
+        var key = $"twice-{Guid.NewGuid()}";
+        using var twice = Deposit(1_000, key);
+        twice.Headers.Add(WalletApi.IdempotencyKeyHeader, key);
+
+        var response = await player.Client.SendAsync(twice);
+        var retry = await player.Client.SendAsync(Deposit(1_000, key));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ValidationProblemDetails>();
+        Assert.Equal(Problems + "invalid-request", problem!.Type);
+        Assert.Equal(["Send one Idempotency-Key header per request, not 2."], problem.Errors[WalletApi.IdempotencyKeyHeader]);
+        // Joined into one key "k,k", the first request used to deposit, and the retry with "k" deposited again.
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal(1_000, await BalanceAsync(player));
+    }
+
+    [Fact]
     public async Task A_deposit_without_an_idempotency_key_is_refused()
     {
         var player = await app.NewPlayerAsync();

@@ -228,6 +228,23 @@ public sealed class WalletSandboxWithdrawalTests(AccountsTestApp app) : IClassFi
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
+    [Fact]
+    public async Task A_withdrawal_with_the_idempotency_key_header_sent_twice_is_refused_and_moves_nothing()
+    {
+        var player = await VerifiedPlayerWithAsync(10_000);
+        var key = $"twice-{Guid.NewGuid()}";
+        using var twice = Withdraw(2_500, key);
+        twice.Headers.Add(WalletApi.IdempotencyKeyHeader, key);
+
+        var response = await player.Client.SendAsync(twice);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ValidationProblemDetails>();
+        Assert.Equal(Problems + "invalid-request", problem!.Type);
+        Assert.Equal(["Send one Idempotency-Key header per request, not 2."], problem.Errors[WalletApi.IdempotencyKeyHeader]);
+        Assert.Equal(10_000, await BalanceAsync(player));
+    }
+
     private static HttpRequestMessage Withdraw(long amountMinor, string key) => new(HttpMethod.Post, WithdrawalPath)
     {
         Headers = { { WalletApi.IdempotencyKeyHeader, key } },

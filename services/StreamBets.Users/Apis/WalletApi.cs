@@ -1,7 +1,9 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Primitives;
 using StreamBets.Contracts.Wallet;
+using StreamBets.Users.Accounts;
 using StreamBets.Users.Deposits;
 using StreamBets.Users.Ledger;
 using StreamBets.Users.ResponsibleGambling;
@@ -109,6 +111,8 @@ public static class WalletApi
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         SandboxCreditRequest request,
         LedgerStore ledger,
+        AccountStore accounts,
+        HttpRequest http,
         HttpResponse response,
         CancellationToken cancellationToken)
     {
@@ -117,10 +121,16 @@ public static class WalletApi
         {
             errors["userId"] = ["The user id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301."];
         }
-        AddKeyAndAmountErrors(errors, idempotencyKey, request.AmountMinor, LedgerTransfer.MaxLegAmountMinor);
+        AddKeyAndAmountErrors(errors, http.Headers[IdempotencyKeyHeader], request.AmountMinor, LedgerTransfer.MaxLegAmountMinor);
         if (errors.Count > 0)
         {
             return OutcomeResults.Invalid(errors);
+        }
+        // A typo'd id would move money from PSP clearing into a wallet no one owns. Users are never deleted, so one found
+        // now still exists when the transfer commits.
+        if (await accounts.FindByIdAsync(user, cancellationToken) is null)
+        {
+            return Problems.UserNotFound().ToProblem();
         }
 
         // The key names the transfer, so a replay finds the first one; the same key for another user or amount is refused.
@@ -141,6 +151,7 @@ public static class WalletApi
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         SandboxCreditRequest request,
         SandboxDeposits deposits,
+        HttpRequest http,
         HttpResponse response,
         CancellationToken cancellationToken)
     {
@@ -149,7 +160,7 @@ public static class WalletApi
             return TypedResults.Forbid();
         }
         var errors = new Dictionary<string, string[]>();
-        AddKeyAndAmountErrors(errors, idempotencyKey, request.AmountMinor, MaxSandboxDepositMinor);
+        AddKeyAndAmountErrors(errors, http.Headers[IdempotencyKeyHeader], request.AmountMinor, MaxSandboxDepositMinor);
         if (errors.Count > 0)
         {
             return OutcomeResults.Invalid(errors);
@@ -176,6 +187,7 @@ public static class WalletApi
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         SandboxWithdrawalRequest request,
         SandboxWithdrawals withdrawals,
+        HttpRequest http,
         HttpResponse response,
         CancellationToken cancellationToken)
     {
@@ -184,7 +196,7 @@ public static class WalletApi
             return TypedResults.Forbid();
         }
         var errors = new Dictionary<string, string[]>();
-        AddKeyAndAmountErrors(errors, idempotencyKey, request.AmountMinor, MaxSandboxWithdrawalMinor);
+        AddKeyAndAmountErrors(errors, http.Headers[IdempotencyKeyHeader], request.AmountMinor, MaxSandboxWithdrawalMinor);
         if (errors.Count > 0)
         {
             return OutcomeResults.Invalid(errors);
@@ -216,9 +228,16 @@ public static class WalletApi
         return TypedResults.Problem(detail: decision.Message, statusCode: status, title: title, type: LedgerErrors.ProblemType(reason), extensions: extensions);
     }
 
-    private static void AddKeyAndAmountErrors(Dictionary<string, string[]> errors, string? idempotencyKey, long amountMinor, long maxAmountMinor)
+    /// <param name="idempotencyKeys">The header's values as sent: the bound <c>string</c> would join repeats into one.</param>
+    private static void AddKeyAndAmountErrors(Dictionary<string, string[]> errors, StringValues idempotencyKeys, long amountMinor, long maxAmountMinor)
     {
-        if (string.IsNullOrEmpty(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength)
+        // A repeated header would be joined into one key ("k,k") that a retry with "k" does not replay, so the money would
+        // move twice; refused as the Gateway refuses a bet's repeated key (docs/gateway.md).
+        if (idempotencyKeys.Count > 1)
+        {
+            errors[IdempotencyKeyHeader] = [$"Send one {IdempotencyKeyHeader} header per request, not {idempotencyKeys.Count}."];
+        }
+        else if (idempotencyKeys.ToString() is { Length: 0 or > MaxIdempotencyKeyLength })
         {
             errors[IdempotencyKeyHeader] = [$"The {IdempotencyKeyHeader} header is required and may have at most {MaxIdempotencyKeyLength} characters."];
         }

@@ -78,9 +78,12 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         WHERE a.id = d.id
         """;
 
+    // NOT EXISTS spares an id for each account that exists (a transfer in the caller's transaction names them all);
+    // ON CONFLICT still settles a concurrent creation.
     private const string CreateAccountsSql = """
         INSERT INTO ledger_accounts (code, kind, owner_id)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[]) ORDER BY 1
+        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[]) AS a(code, kind, owner_id)
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts e WHERE e.code = a.code) ORDER BY 1
         ON CONFLICT (code) DO NOTHING
         """;
 
@@ -111,7 +114,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
     /// <summary>
     /// Applies one transfer in the caller's transaction, so the caller's own writes commit or roll back with it (a sandbox
     /// deposit and its deposit record). The caller commits. There is no attempt to roll back and start again: earlier
-    /// transfers with the id are read under the account locks, and missing accounts are created in the transaction.
+    /// transfers with the id are read under the account locks, and missing accounts are created in the transaction before any lock.
     /// Anything else that would have meant another attempt (a deadlock, the id stored meanwhile with other accounts)
     /// throws, and the caller's transaction must roll back.
     /// </summary>
@@ -126,15 +129,11 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
             return Counted(batch.AllRefused())[0];
         }
 
+        // Missing accounts are created before any is locked, so the locks are still taken in the one order. Created after a
+        // lock that found the new wallet missing, this transaction held PSP clearing while a batch created that wallet,
+        // locked it and waited for PSP clearing, then waited for the wallet itself: a deadlock this path cannot retry.
+        await CreateAccountsAsync(transaction.Connection!, transaction, batch.LockOrder, cancellationToken);
         var attempt = await TryApplyAsync(transaction, batch.Validated, batch.LockOrder, batch.TransferIds, cancellationToken);
-        if (attempt.MissingAccounts is { } missing)
-        {
-            // Nothing is written yet. Creating accounts while holding others' locks could deadlock only with another caller's
-            // transaction creating the same account (batches create theirs outside their transaction); PostgreSQL would then
-            // end one of the two, which throws here and rolls back whole.
-            await CreateAccountsAsync(transaction.Connection!, transaction, missing, cancellationToken);
-            attempt = await TryApplyAsync(transaction, batch.Validated, batch.LockOrder, batch.TransferIds, cancellationToken);
-        }
         return Counted(attempt.Outcomes ?? throw new InvalidOperationException(
             $"Transfer {request.TransferId} could not be applied in the caller's transaction; it must roll back."))[0];
     }
@@ -462,7 +461,7 @@ public sealed partial class LedgerStore(NpgsqlDataSource dataSource, IOutbox out
         await CreateAccountsAsync(connection, null, accounts, cancellationToken);
     }
 
-    private static async Task CreateAccountsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlySet<LedgerAccountId> accounts, CancellationToken cancellationToken)
+    private static async Task CreateAccountsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyCollection<LedgerAccountId> accounts, CancellationToken cancellationToken)
     {
         var ordered = accounts.OrderBy(a => a.Code, StringComparer.Ordinal).ToArray();
         await using var command = new NpgsqlCommand(CreateAccountsSql, connection, transaction);
