@@ -106,14 +106,21 @@ public sealed class SettlementStack : IAsyncLifetime
             throw new InvalidOperationException("A Settlement host is already running.");
         }
 
-        _settlement = InProcessServices.StartOnTestServer<SettlementWorker>(SettlementSettings(), web =>
+        _settlement = StartReplica(configureServices);
+    }
+
+    /// <summary>
+    /// A Settlement host on the stack's settlementdb and neighbours, as another replica is, beside the stack's own (or
+    /// instead of it, once that is stopped): the caller owns it and disposes it to stop it.
+    /// </summary>
+    public WebApplicationFactory<SettlementWorker> StartReplica(Action<IServiceCollection>? configureServices = null) =>
+        InProcessServices.StartOnTestServer<SettlementWorker>(SettlementSettings(), web =>
         {
             if (configureServices is not null)
             {
                 web.ConfigureTestServices(configureServices);
             }
         });
-    }
 
     /// <summary>
     /// Starts Settlement as an OS process of its own (its build of this test run's configuration) with the in-process
