@@ -52,28 +52,12 @@ public sealed class StakeHold : Interceptor
         return answer;
     }
 
-    public sealed class Armed(string escrow, StakeHold owner) : IDisposable
+    /// <summary>The armed hold: <see cref="Hold.Reached"/> once the ledger has applied the batch (the stakes are in escrow,
+    /// the bets still pending); <see cref="Hold.LoseAnswer"/> stands for a broken connection or the caller's process dying.</summary>
+    public sealed class Armed(string escrow, StakeHold owner) : Hold, IDisposable
     {
-        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource<bool> _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>Completes once the ledger has applied the held batch (the stakes are in escrow, the bets still pending).</summary>
-        public Task Reached => _reached.Task;
-
-        /// <summary>True when the answer goes back to the caller, false when it is lost.</summary>
-        internal Task<bool> Released => _released.Task;
-
-        /// <summary>Lets the batch go on to its finalize transaction.</summary>
-        public void Release() => _released.TrySetResult(true);
-
-        /// <summary>The ledger applied the batch, but its answer never reaches the caller (a broken connection, or the
-        /// caller's process dying before it could read it): the call fails as UNAVAILABLE.</summary>
-        public void LoseAnswer() => _released.TrySetResult(false);
-
         internal bool Matches(TransferRequest transfer) =>
             transfer.Reason == StakeLedger.StakeReason && transfer.Legs.Any(l => l.ToAccount == escrow);
-
-        internal void SetReached() => _reached.TrySetResult();
 
         public void Dispose()
         {
