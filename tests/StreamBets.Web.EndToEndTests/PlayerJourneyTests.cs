@@ -208,10 +208,12 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await loser.Locator("[data-testid=channel-leaderboard]").ClickAsync();
             await Expect(loser).ToHaveURLAsync(new Regex("/leaderboards\\?channel=twitch"));
             var rows = loser.Locator("[data-testid=leaderboard] tbody tr");
+            var myPlace = loser.Locator("[data-testid=my-place]");
             for (var attempt = 0; attempt < 30; attempt++)
             {
                 await Expect(loser.Locator("[data-testid=leaderboard], [data-testid=no-leaders]")).ToBeVisibleAsync();
-                if (await rows.CountAsync() > 0)
+                // Both players' results, not only Caio's: the page does not read the board again by itself.
+                if (await rows.CountAsync() > 0 && await myPlace.CountAsync() > 0 && (await myPlace.InnerTextAsync()).Contains("-R$30.00", StringComparison.Ordinal))
                 {
                     break;
                 }
@@ -221,7 +223,7 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await Expect(rows).ToHaveCountAsync(1);
             await Expect(rows).ToContainTextAsync("caio");
             await Expect(rows).ToContainTextAsync("+R$28.00");
-            await Expect(loser.Locator("[data-testid=my-place]")).ToHaveTextAsync("You are not on this board: your net winnings over its days are -R$30.00.");
+            await Expect(myPlace).ToHaveTextAsync("You are not on this board: your net winnings over its days are -R$30.00.");
             await BrowserFixture.ScreenshotAsync(loser, "5b-leaderboard");
         });
 
@@ -292,7 +294,8 @@ public sealed class PlayerJourneyTests(LocalModeAppFixture app, BrowserFixture b
             await page.GotoAsync($"/pools/{pool.Id}");
             await page.GetByLabel("Yes", new() { Exact = true }).CheckAsync();
             await page.Locator("#stake").FillAsync("5");
-            await UntilAsync(pool.LocksAt - TimeSpan.FromSeconds(1.5));
+            // Three seconds before the lock: a click on a loaded two-core box can take over a second to go out.
+            await UntilAsync(pool.LocksAt - TimeSpan.FromSeconds(3));
             await page.Locator("[data-testid=place-bet]").ClickAsync();
             // Past the lock and the page's next refresh, the form is gone, but not what became of the bet: accepted, or
             // refused for the lock if it reached the Bet Engine too late. Before, both vanished with the form.
