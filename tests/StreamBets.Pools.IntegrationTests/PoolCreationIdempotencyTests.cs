@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -79,6 +82,29 @@ public sealed class PoolCreationIdempotencyTests(PoolsApp app) : IClassFixture<P
         Assert.Equal(0L, await app.ScalarAsync<long>("SELECT count(*) FROM pools WHERE created_by = $1", streamerId));
     }
 
+    [Fact]
+    public async Task The_key_header_sent_twice_is_refused_naming_the_header_and_opens_no_second_pool()
+    {
+        // Off, so nothing but the key stands between the repeat and a second pool on the channel.
+        await UseOneActivePoolPerChannelAsync(false);
+        using var streamer = app.NewStreamer(out _);
+        var channel = Requests.NewChannel();
+        var key = Guid.NewGuid().ToString();
+        var first = await PostAsync(streamer, Requests.Pool(channel), key);
+
+        var (status, problem) = await RawPostAsync(streamer, Requests.Pool(channel), $"{KeyHeader}: {key}", $"{KeyHeader}: {key}");
+        var retry = await PostAsync(streamer, Requests.Pool(channel), key);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("https://streambets.dev/problems/invalid-request", problem.Type);
+        Assert.Equal(["Send one Idempotency-Key header per request, not 2."], problem.Errors![KeyHeader]);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal((await first.Content.ReadFromJsonAsync<PoolJson>())!.Id, (await retry.Content.ReadFromJsonAsync<PoolJson>())!.Id);
+        Assert.Equal(["true"], retry.Headers.GetValues(ReplayedHeader));
+        await AssertOnePoolOpenedAsync(channel);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -123,6 +149,35 @@ public sealed class PoolCreationIdempotencyTests(PoolsApp app) : IClassFixture<P
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/pools") { Content = JsonContent.Create(body) };
         request.Headers.TryAddWithoutValidation(KeyHeader, key);
         return client.SendAsync(request);
+    }
+
+    /// <summary>
+    /// A POST /api/pools written by hand, for what HttpClient would not send: it puts a repeated header's values on one
+    /// line. HTTP/1.0, so the answer's body comes whole rather than chunked.
+    /// </summary>
+    private static async Task<(HttpStatusCode Status, ProblemJson Problem)> RawPostAsync(HttpClient client, object body, params string[] headers)
+    {
+        var json = JsonSerializer.Serialize(body, JsonSerializerOptions.Web);
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(client.BaseAddress!.Host, client.BaseAddress.Port);
+        await using var stream = tcp.GetStream();
+        var request = new StringBuilder()
+            .Append("POST /api/pools HTTP/1.0\r\n")
+            .Append($"Host: {client.BaseAddress.Authority}\r\n")
+            .Append($"Authorization: {client.DefaultRequestHeaders.Authorization}\r\n")
+            .Append("Content-Type: application/json\r\n")
+            .Append($"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\n");
+        foreach (var header in headers)
+        {
+            request.Append(header).Append("\r\n");
+        }
+        request.Append("\r\n").Append(json);
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var status = (HttpStatusCode)int.Parse(answer.Split(' ', 3)[1]);
+        var problem = JsonSerializer.Deserialize<ProblemJson>(answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..], JsonSerializerOptions.Web)!;
+        return (status, problem);
     }
 
     private async Task UseOneActivePoolPerChannelAsync(bool on)

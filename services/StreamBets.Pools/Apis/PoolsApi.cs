@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Primitives;
 using StackExchange.Redis;
 using StreamBets.Contracts.Bets;
 using StreamBets.Pools.Configuration;
@@ -64,10 +65,9 @@ public static class PoolsApi
             return NoSubject();
         }
 
-        // The shape of a bet's key (docs/bets.md), so clients make both alike.
-        if (idempotencyKey is not null && !BetIdempotencyKey.IsWellFormed(idempotencyKey))
+        if (IdempotencyKeyError(http.Request.Headers[IdempotencyKeyHeader]) is { } keyError)
         {
-            return PoolProblems.Invalid(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [IdempotencyKeyRule] });
+            return PoolProblems.Invalid(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [keyError] });
         }
 
         var channel = request.Channel is null ? null : new Channel(request.Channel.Provider?.ToLowerInvariant() ?? "", request.Channel.ChannelId ?? "");
@@ -259,6 +259,18 @@ public static class PoolsApi
 
         return TypedResults.Ok(await result.Value.ToViewAsync(stakes, time, cancellationToken));
     }
+
+    /// <summary>What is wrong with the request's Idempotency-Key, or null when it sent none or one well-formed key.</summary>
+    /// <param name="keys">The header's values as sent: the bound <c>string</c> would join repeats into one.</param>
+    private static string? IdempotencyKeyError(StringValues keys) => keys.Count switch
+    {
+        // Joined, a repeated header is one key ("k,k") that a retry with "k" does not replay, so it would open a second
+        // pool; refused as the Gateway refuses a bet's repeated key (docs/gateway.md).
+        > 1 => $"Send one {IdempotencyKeyHeader} header per request, not {keys.Count}.",
+        // The shape of a bet's key (docs/bets.md), so clients make both alike.
+        1 when !BetIdempotencyKey.IsWellFormed(keys[0]) => IdempotencyKeyRule,
+        _ => null,
+    };
 
     private const string ChannelRule = "Name the channel as provider:channelId, e.g. twitch:12826.";
 
