@@ -71,14 +71,22 @@ internal static class Extensions
     /// <summary>
     /// Maps the hub; a connection ends when its token expires, so a revoked or downgraded user cannot linger, and a
     /// request presenting a token that is no longer valid is refused rather than let in anonymous (<see cref="RejectedTokens"/>),
-    /// and a caller's connections beyond its cap are refused (<see cref="ConnectionCaps"/>).
+    /// and a caller's connections beyond its cap are refused (<see cref="ConnectionCaps"/>), and one that stops reading is dropped quickly.
     /// Call it after UseAuthentication.
     /// </summary>
     public static void MapLiveHub(this WebApplication app)
     {
         app.UseRejectedTokenRefusal(LiveHubPath);
         app.UseConnectionCaps(LiveHubPath);
-        app.MapHub<LiveHub>(LiveHubPath, hub => hub.CloseOnAuthenticationExpiration = true);
+        app.MapHub<LiveHub>(LiveHubPath, hub =>
+        {
+            hub.CloseOnAuthenticationExpiration = true;
+            // The backplane hands a group's messages to this replica's members one at a time, awaiting every member's
+            // write: a client that stops reading (socket and 64 KB pipes full) holds up its groups until it is dropped,
+            // after 2-3 s (1 s heartbeat) rather than the default 10 s. A client that reads, however slowly, is not stuck
+            // that long; one that is reconnects and catches up.
+            hub.TransportSendTimeout = TimeSpan.FromSeconds(2);
+        });
     }
 }
 
