@@ -1,5 +1,6 @@
 using StreamBets.Gateway.Bets;
 using StreamBets.Gateway.Extensions;
+using StreamBets.Gateway.Proxy;
 using StreamBets.Gateway.RateLimiting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -13,6 +14,7 @@ app.MapDefaultEndpoints();
 app.UseAuthentication();
 app.UseMiddleware<RateLimitingMiddleware>();
 app.UseAuthorization();
+app.UseRepeatedIdempotencyKeyRefusal();
 app.MapRelayedBets();
 app.MapReverseProxy();
 

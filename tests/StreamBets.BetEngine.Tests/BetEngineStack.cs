@@ -55,6 +55,7 @@ public sealed class BetEngineStack : IAsyncLifetime
     private WebApplicationFactory<BetEngineGrpcService> _betEngine = null!;
     private WebApplicationFactory<RateLimitOptions> _gateway = null!;
     private ServicePorts _betEnginePorts = null!;
+    private ServicePorts _poolsPorts = null!;
     private GrpcChannel _walletChannel = null!;
 
     /// <summary>The Bet Engine's clock: real time, which a test can move ahead (e.g. past a pool's lock time).</summary>
@@ -107,7 +108,7 @@ public sealed class BetEngineStack : IAsyncLifetime
             new("Users:BootstrapAdmin:Email", ""),
         ]);
 
-        var pools = ServicePorts.Free();
+        var pools = _poolsPorts = ServicePorts.Free();
         _pools = InProcessServices.StartOnKestrel<PoolsGrpcService>(pools, [.. CommonSettings(), new("ConnectionStrings:poolsdb", poolsDb)]);
 
         _betEnginePorts = ServicePorts.Free();
@@ -309,6 +310,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         .. CommonSettings(),
         new("services:betengine:http:0", _betEnginePorts.HttpUrl),
         new("services:betengine:grpc:0", _betEnginePorts.GrpcUrl),
+        new("services:pools:http:0", _poolsPorts.HttpUrl), // its routes proxied, as the Gateway's other routes are
         new("RateLimiting:AuthenticatedPermitsPerWindow", "1000"),
     ];
 

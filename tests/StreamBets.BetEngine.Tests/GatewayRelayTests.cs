@@ -140,13 +140,32 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         var messagesBefore = stack.RelayMessages.Sent.Count;
 
         // Two keys name no one bet (joined with a comma, they used to be relayed as one key).
-        var answer = await RawPostAsync(player, JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }),
+        var answer = await RawPostAsync(player, "/api/bets", JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 }),
             $"{BetsApi.IdempotencyKeyHeader}: first", $"{BetsApi.IdempotencyKeyHeader}: second");
 
         Assert.StartsWith("HTTP/1.1 400 ", answer);
         Assert.Contains(BetRequests.Problem("invalid-request"), answer);
         Assert.Equal(messagesBefore, stack.RelayMessages.Sent.Count);
         Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+    }
+
+    [Fact]
+    public async Task A_repeated_idempotency_key_header_on_a_proxied_route_is_refused_400_at_the_gateway()
+    {
+        var admin = new TestPlayer(Guid.NewGuid(), BetEngineStack.Token(Guid.NewGuid(), AuthenticationDefaults.Roles.Admin));
+        var channel = $"chan-{Guid.NewGuid():N}";
+        var body = JsonSerializer.Serialize(InProcessServices.NewPoolRequest(2, 100, 10_000, channelId: channel));
+
+        // Proxied, the two keys would reach Pools joined on one line ("first, second"): a key of its own, a pool opened.
+        var refused = await RawPostAsync(admin, "/api/pools", body, $"{BetsApi.IdempotencyKeyHeader}: first", $"{BetsApi.IdempotencyKeyHeader}: second");
+        var opened = await RawPostAsync(admin, "/api/pools", body, $"{BetsApi.IdempotencyKeyHeader}: first");
+
+        Assert.StartsWith("HTTP/1.1 400 ", refused);
+        Assert.Contains(BetRequests.Problem("invalid-request"), refused);
+        Assert.Contains("per request, not 2", refused);
+        Assert.StartsWith("HTTP/1.1 201 ", opened); // the route is proxied: the refusal was the Gateway's
+        using var live = await stack.PoolsHttp.GetAsync($"/api/pools/live?channel=twitch:{channel}");
+        Assert.Single(JsonDocument.Parse(await live.Content.ReadAsStringAsync()).RootElement.EnumerateArray());
     }
 
     [Fact]
@@ -1028,16 +1047,16 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         return request;
     }
 
-    /// <summary>A POST /api/bets written by hand, for what HttpClient would not send (a header repeated on its own line);
-    /// returns the whole answer as text.</summary>
-    private async Task<string> RawPostAsync(TestPlayer player, string body, params string[] headers)
+    /// <summary>A POST to the Gateway written by hand, for what HttpClient would not send (a header repeated on its own
+    /// line); returns the whole answer as text.</summary>
+    private async Task<string> RawPostAsync(TestPlayer player, string path, string body, params string[] headers)
     {
         var gateway = new Uri(stack.GatewayUrl);
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(gateway.Host, gateway.Port);
         await using var stream = tcp.GetStream();
         var request = new StringBuilder()
-            .Append("POST /api/bets HTTP/1.1\r\n")
+            .Append($"POST {path} HTTP/1.1\r\n")
             .Append($"Host: {gateway.Authority}\r\n")
             .Append($"Authorization: Bearer {player.Token}\r\n")
             .Append("Content-Type: application/json\r\n")
