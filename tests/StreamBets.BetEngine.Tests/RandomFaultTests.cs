@@ -106,58 +106,18 @@ public sealed class RandomFaultTests(BetEngineStack stack, ITestOutputHelper out
                 $"{bets.Count(b => b.RefundTransfers == 1)} refunded, {_restarts} restarts");
         }
 
-        private enum LiveFault { None, FailBeforeTheLedger, AnswerLost, RefundRefused, StalledPastGrace }
+        private enum Fault { None, FailBeforeTheLedger, AnswerLost, RefundRefused, StalledPastGrace }
 
         private async Task LiveBatchAsync(BetEngineReplica live, AdmittedBet[] batch)
         {
-            var fault = Pick((LiveFault.None, 40), (LiveFault.FailBeforeTheLedger, 12), (LiveFault.AnswerLost, 14), (LiveFault.RefundRefused, 12), (LiveFault.StalledPastGrace, 22));
+            var fault = Pick((Fault.None, 40), (Fault.FailBeforeTheLedger, 12), (Fault.AnswerLost, 14), (Fault.RefundRefused, 12), (Fault.StalledPastGrace, 22));
             Log.Add($"  live batch: {fault}");
             IReadOnlyList<PlacementResult> told = [];
-            switch (fault)
-            {
-                case LiveFault.FailBeforeTheLedger:
-                    live.Ledger.Next(LedgerFault.FailBeforeApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
-                    break;
-                case LiveFault.AnswerLost:
-                    live.Ledger.Next(LedgerFault.LoseAnswerAfterApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
-                    break;
-                case LiveFault.RefundRefused:
-                    live.Ledger.Next(LedgerFault.RefuseRefunds, ReplicaLedger.CallKind.Refunds, _pool.Id);
-                    break;
-                case LiveFault.StalledPastGrace:
-                    // The batch's stakes are applied and its answer waits while recovery, past its grace period, claims the
-                    // bets and re-drives them; then the batch goes on with its stale answer (or dies).
-                    var hold = live.Ledger.Hold(LedgerFault.HoldAfterApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
-                    var running = live.Pipeline.RunAsync(_pool.Id, batch, answers => told = answers, default);
-                    if (await Task.WhenAny(hold.Reached, running).WaitAsync(Wait) == hold.Reached)
-                    {
-                        await RecoveryStepAsync(exclude: null);
-                        var dies = _random.NextDouble() < 0.3;
-                        Log.Add(dies ? "  live batch: its answer is lost" : "  live batch: goes on");
-                        if (dies)
-                        {
-                            hold.LoseAnswer();
-                        }
-                        else
-                        {
-                            hold.Release();
-                        }
-                    }
-                    else
-                    {
-                        Log.Add("  live batch: sent no stake");
-                    }
-                    await running.WaitAsync(Wait);
-                    live.Ledger.Clear();
-                    Log.Add($"  told: {string.Join(", ", told.Select(Told))}");
-                    return;
-            }
-            await live.Pipeline.RunAsync(_pool.Id, batch, answers => told = answers, default).WaitAsync(Wait);
-            live.Ledger.Clear();
+            // Stalled, the batch's stakes are applied and its answer waits while recovery, past its grace period, claims
+            // the bets and re-drives them; then the batch goes on with its stale answer (or dies).
+            await RunWithFaultAsync(live, fault, () => live.Pipeline.RunAsync(_pool.Id, batch, answers => told = answers, default), "live batch", 0.3, takeOverExcluding: null);
             Log.Add($"  told: {string.Join(", ", told.Select(Told))}");
         }
-
-        private enum RecoveryFault { None, FailBeforeTheLedger, AnswerLost, RefundRefused, StalledPastGrace }
 
         /// <summary>One recovery round on a replica (restarted now and then), with a fault of its own.</summary>
         private async Task RecoveryStepAsync(int? exclude)
@@ -171,30 +131,39 @@ public sealed class RandomFaultTests(BetEngineStack stack, ITestOutputHelper out
             var recoverer = _replicas[index];
             // The stalled case needs another replica to take over: not from inside another stall.
             var fault = exclude is null
-                ? Pick((RecoveryFault.None, 40), (RecoveryFault.FailBeforeTheLedger, 15), (RecoveryFault.AnswerLost, 15), (RecoveryFault.RefundRefused, 15), (RecoveryFault.StalledPastGrace, 15))
-                : Pick((RecoveryFault.None, 50), (RecoveryFault.FailBeforeTheLedger, 15), (RecoveryFault.AnswerLost, 20), (RecoveryFault.RefundRefused, 15));
+                ? Pick((Fault.None, 40), (Fault.FailBeforeTheLedger, 15), (Fault.AnswerLost, 15), (Fault.RefundRefused, 15), (Fault.StalledPastGrace, 15))
+                : Pick((Fault.None, 50), (Fault.FailBeforeTheLedger, 15), (Fault.AnswerLost, 20), (Fault.RefundRefused, 15));
             Log.Add($"  recovery on {recoverer}: {fault}");
+            // Stalled past its grace period (none here), the other replica claims the same bets again.
+            await RunWithFaultAsync(recoverer, fault, () => recoverer.Recovery.RecoverAsync(TimeSpan.Zero, default), recoverer.ToString()!, 0.4, takeOverExcluding: index);
+        }
+
+        /// <summary>
+        /// Runs <paramref name="run"/> with <paramref name="fault"/> armed on <paramref name="replica"/>'s ledger. A stall holds
+        /// its stake call once applied while another recovery round runs, then lets it go on or loses its answer.
+        /// </summary>
+        private async Task RunWithFaultAsync(BetEngineReplica replica, Fault fault, Func<Task> run, string who, double dies, int? takeOverExcluding)
+        {
             switch (fault)
             {
-                case RecoveryFault.FailBeforeTheLedger:
-                    recoverer.Ledger.Next(LedgerFault.FailBeforeApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
+                case Fault.FailBeforeTheLedger:
+                    replica.Ledger.Next(LedgerFault.FailBeforeApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
                     break;
-                case RecoveryFault.AnswerLost:
-                    recoverer.Ledger.Next(LedgerFault.LoseAnswerAfterApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
+                case Fault.AnswerLost:
+                    replica.Ledger.Next(LedgerFault.LoseAnswerAfterApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
                     break;
-                case RecoveryFault.RefundRefused:
-                    recoverer.Ledger.Next(LedgerFault.RefuseRefunds, ReplicaLedger.CallKind.Refunds, _pool.Id);
+                case Fault.RefundRefused:
+                    replica.Ledger.Next(LedgerFault.RefuseRefunds, ReplicaLedger.CallKind.Refunds, _pool.Id);
                     break;
-                case RecoveryFault.StalledPastGrace:
-                    var hold = recoverer.Ledger.Hold(LedgerFault.HoldAfterApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
-                    var running = recoverer.Recovery.RecoverAsync(TimeSpan.Zero, default);
+                case Fault.StalledPastGrace:
+                    var hold = replica.Ledger.Hold(LedgerFault.HoldAfterApplying, ReplicaLedger.CallKind.Stakes, _pool.Id);
+                    var running = run();
                     if (await Task.WhenAny(hold.Reached, running).WaitAsync(Wait) == hold.Reached)
                     {
-                        // Past its grace period (none here) the other replica claims the same bets again.
-                        await RecoveryStepAsync(exclude: index);
-                        var dies = _random.NextDouble() < 0.4;
-                        Log.Add(dies ? $"  {recoverer}: its answer is lost" : $"  {recoverer}: goes on");
-                        if (dies)
+                        await RecoveryStepAsync(takeOverExcluding);
+                        var lost = _random.NextDouble() < dies;
+                        Log.Add(lost ? $"  {who}: its answer is lost" : $"  {who}: goes on");
+                        if (lost)
                         {
                             hold.LoseAnswer();
                         }
@@ -205,14 +174,14 @@ public sealed class RandomFaultTests(BetEngineStack stack, ITestOutputHelper out
                     }
                     else
                     {
-                        Log.Add($"  {recoverer}: sent no stake");
+                        Log.Add($"  {who}: sent no stake");
                     }
                     await running.WaitAsync(Wait);
-                    recoverer.Ledger.Clear();
+                    replica.Ledger.Clear();
                     return;
             }
-            await recoverer.Recovery.RecoverAsync(TimeSpan.Zero, default).WaitAsync(Wait);
-            recoverer.Ledger.Clear();
+            await run().WaitAsync(Wait);
+            replica.Ledger.Clear();
         }
 
         /// <summary>Recovery runs to the end on a fresh replica with a sound ledger: each round past the longest wait after

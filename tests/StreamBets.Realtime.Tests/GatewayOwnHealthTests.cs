@@ -45,7 +45,7 @@ public sealed class GatewayOwnHealthTests
         }
 
         // Redis goes down: a probe may still be told the result of a ping from before, but none that starts more than
-        // a reuse after the outage (and a little for the last ping before it to end).
+        // a reuse after the outage (and a little for the last ping before it to end, on a loaded box).
         await redis.StopAsync();
         var down = Stopwatch.StartNew();
         while (true)
@@ -59,7 +59,7 @@ public sealed class GatewayOwnHealthTests
                 Assert.Equal("Degraded", status);
                 break;
             }
-            Assert.True(startedAt < ResultReusedFor + TimeSpan.FromMilliseconds(500),
+            Assert.True(startedAt < ResultReusedFor + TimeSpan.FromMilliseconds(1500),
                 $"A probe {startedAt.TotalMilliseconds:F0} ms after Redis stopped was still told it is healthy.");
             await Task.Delay(20);
         }

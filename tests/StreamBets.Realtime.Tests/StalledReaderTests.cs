@@ -48,9 +48,9 @@ public sealed class StalledReaderTests(RealtimeStack stack)
         await stop.CancelAsync();
         await pings;
         Assert.Equal(floods, watcher.Received("OddsChanged").Count);
-        // The stalled connection is dropped 2-3 s after its buffers fill, which may be just before the lock; it used to
-        // hold the pool up for 10 s.
-        Assert.True(took < TimeSpan.FromSeconds(5), $"The lock reached the other watcher after {took.TotalSeconds:F1} s");
+        // The stalled connection is dropped 2-3 s after its buffers fill, which may be just before the lock (and a loaded
+        // box adds its share); it used to hold the pool up for 10 s.
+        Assert.True(took < TimeSpan.FromSeconds(8), $"The lock reached the other watcher after {took.TotalSeconds:F1} s");
     }
 
     /// <summary>A raw WebSocket with a small receive buffer, past the SignalR handshake.</summary>

@@ -50,18 +50,19 @@ public class LedgerAuditTestApp : AccountsTestApp
 
     /// <summary>
     /// Lets the audit's own timer run a round: moves the clock one interval (again, should the timer not have been
-    /// waiting yet when it moved) until a round newer than the last one has ended.
+    /// waiting yet when it moved) until a round begun after this call has ended. Not merely a newer one: a round the
+    /// previous call's extra move started may still be running, having read the ledger before the test's last write.
     /// </summary>
     public async Task<LedgerAuditResult> NextTimedRoundAsync()
     {
         var audit = Services.GetRequiredService<LedgerAudit>();
-        var before = audit.Last;
+        var calledAt = Clock.GetUtcNow();
         for (var i = 0; i < 100; i++)
         {
             Clock.Advance(Every);
             for (var wait = 0; wait < 20; wait++)
             {
-                if (audit.Last is { } last && !ReferenceEquals(last, before))
+                if (audit.Last is { } last && last.At > calledAt)
                 {
                     return last;
                 }
