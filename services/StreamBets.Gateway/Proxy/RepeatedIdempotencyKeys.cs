@@ -19,7 +19,7 @@ public static class RepeatedIdempotencyKeys
         {
             await TypedResults.ValidationProblem(
                 new Dictionary<string, string[]> { [RelayedBetsApi.IdempotencyKeyHeader] = [$"Send one {RelayedBetsApi.IdempotencyKeyHeader} header per request, not {keys.Count}."] },
-                type: GatewayProblems.InvalidRequest).ExecuteAsync(context);
+                title: "Invalid request", type: GatewayProblems.InvalidRequest).ExecuteAsync(context);
             return;
         }
         await next(context);

@@ -93,17 +93,24 @@ public sealed partial class BackplaneResync(IServiceProvider services, IOptions<
         var slices = _connections.Keys.Chunk(SliceSize).ToArray();
         var pause = options.Value.ResyncSpread / Math.Max(1, slices.Length);
         var told = new List<Task>(slices.Length);
-        for (var i = 0; i < slices.Length; i++)
+        try
         {
-            if (i > 0)
+            for (var i = 0; i < slices.Length; i++)
             {
-                await Task.Delay(pause, time);
+                if (i > 0)
+                {
+                    await Task.Delay(pause, time);
+                }
+                // Awaited only at the end: a client that stopped reading holds its write until the transport drops it
+                // (TransportSendTimeout), and the slices after it must not wait for that.
+                told.Add(Task.WhenAll(slices[i].Select(connectionId => Hub.Clients.Client(connectionId).SendAsync(ClientMethod))));
             }
-            // Awaited only at the end: a client that stopped reading holds its write until the transport drops it
-            // (TransportSendTimeout), and the slices after it must not wait for that.
-            told.Add(Task.WhenAll(slices[i].Select(connectionId => Hub.Clients.Client(connectionId).SendAsync(ClientMethod))));
         }
-        await Task.WhenAll(told);
+        finally
+        {
+            // Even when the round stops part-way, the slices already told are awaited, so their failures are seen.
+            await Task.WhenAll(told);
+        }
     }
 
     [LoggerMessage(EventId = 40, EventName = "BackplaneRestored", Level = LogLevel.Warning,
