@@ -418,10 +418,9 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     public async Task A_write_the_bet_engine_never_takes_is_answered_503_after_the_deadline_and_the_bets_behind_it_go_on_a_new_stream()
     {
         var pool = await stack.NewPoolAsync();
-        var (opener, stuck, rightBehind, behind) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
+        var (opener, stuck, behind) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
         using var openerClient = stack.GatewayClient(opener);
         using var stuckClient = stack.GatewayClient(stuck);
-        using var rightBehindClient = stack.GatewayClient(rightBehind);
         using var behindClient = stack.GatewayClient(behind);
         using var opened = await openerClient.PlaceAsync(pool, pool.Outcomes[0], 100);
         Assert.Equal(HttpStatusCode.Created, opened.StatusCode); // the stream is open and has carried a bet
@@ -433,26 +432,20 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         stack.RelayMessages.HoldNextWrite();
         var stuckPlacing = stuckClient.PlaceAsync(pool, pool.Outcomes[0], 400, key);
         Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(stack.RelayMessages.Sent.Count > messagesBefore)), "The write was never made.");
-        // A bet right behind it has only milliseconds left when the held bet's deadline drops the old stream: it is told
-        // to retry rather than sent on the new one, where its own deadline would drop the new stream and the bets on it.
-        var rightBehindKey = Guid.NewGuid().ToString();
-        var rightBehindPlacing = rightBehindClient.PlaceAsync(pool, pool.Outcomes[0], 200, rightBehindKey);
-        // The bet behind comes half a deadline later, so it still has that long to be answered on the new stream.
+        // The bet behind comes half a deadline later, so it still has that long to be answered on the new stream. (A bet
+        // with too little time left to be answered there is told to retry: the fake-clock test below pins that, as its
+        // margin, an eighth of the deadline, is too thin to hit on a real clock.)
         await Task.Delay(BetEngineStack.RelayAnswerDeadline / 2);
         using var placedBehind = await behindClient.PlaceAsync(pool, pool.Outcomes[1], 300);
         using var late = await stuckPlacing;
-        using var toldToRetry = await rightBehindPlacing;
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, late.StatusCode);
         Assert.Equal(BetRequests.Problem(BetRejectionCodes.DependencyUnavailable), await late.ProblemTypeAsync());
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, toldToRetry.StatusCode);
         Assert.Equal(HttpStatusCode.Created, placedBehind.StatusCode);
         Assert.Equal(streamsBefore + 1, stack.RelayMessages.StreamsOpened);
         var messages = stack.RelayMessages.Sent.Skip(messagesBefore).ToList();
         Assert.Equal(2, messages.Count); // the held one, then the bet behind it on the new stream
         Assert.Equal(key, Assert.Single(messages[0].Bets).IdempotencyKey);
-        Assert.DoesNotContain(messages.SelectMany(m => m.Bets), b => b.IdempotencyKey == rightBehindKey);
-        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", rightBehind.Id));
 
         // The held bet never reached the Bet Engine: the retry places it now, once.
         Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", stuck.Id));
