@@ -1,5 +1,7 @@
 using System.Net;
 using System.Reflection;
+using System.Security.Claims;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -158,6 +160,32 @@ public sealed class GatewayRateLimitTests
                 new Dictionary<string, string> { [FrontEndVouching.KeyHeader] = "guessed", [FrontEndVouching.ClientAddressHeader] = AnAddress().ToString() }));
         }
         Assert.Equal(Settings.AnonymousPermitsPerWindow, forged.Count(s => s == StatusCodes.Status200OK));
+    }
+
+    [Theory]
+    [InlineData("/api/users/login")]
+    [InlineData("/API/Users/Login/")]
+    [InlineData("/api/users/register")]
+    [InlineData("/Api/Users/Register/")]
+    public async Task A_valid_token_does_not_lift_signing_in_or_registering_off_the_networks_budget(string path)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
+        using var replica = Replica(redis);
+        var gateway = Gateway(replica);
+        var (guesser, throwawayAccount) = (AnAddress(), ASignedInUser());
+
+        // A throwaway account's token, sent along with every guess, would otherwise bring a user's budget of its own.
+        var statuses = new List<int>();
+        for (var i = 0; i <= Settings.AnonymousPermitsPerWindow; i++)
+        {
+            statuses.Add(await gateway.StatusAsync(path, guesser, user: throwawayAccount));
+        }
+
+        Assert.All(statuses.Take(Settings.AnonymousPermitsPerWindow), s => Assert.Equal(StatusCodes.Status200OK, s));
+        Assert.Equal(StatusCodes.Status429TooManyRequests, statuses[^1]);
+        Assert.Equal("https://streambets.dev/problems/rate-limited", gateway.LastProblemType);
+        // Elsewhere the token is the client, whatever its network has spent.
+        Assert.Equal(StatusCodes.Status200OK, await gateway.StatusAsync("/api/users/me", guesser, user: throwawayAccount));
     }
 
     [Fact]
@@ -377,6 +405,9 @@ public sealed class GatewayRateLimitTests
         return new IPAddress(address);
     }
 
+    /// <summary>Who the gateway's authentication makes of a request with a valid token.</summary>
+    private static ClaimsPrincipal ASignedInUser() => new(new ClaimsIdentity([new Claim("sub", Guid.NewGuid().ToString())], "Bearer"));
+
     private static TestGateway Gateway(RedisRateLimiter replica, RateLimitOptions? settings = null)
     {
         var services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
@@ -391,9 +422,16 @@ public sealed class GatewayRateLimitTests
         /// <summary>The headers of the last request let through, as the proxy would forward them.</summary>
         public IHeaderDictionary? LastForwarded { get; private set; }
 
-        public async Task<int> StatusAsync(string path, IPAddress from, Dictionary<string, string>? headers = null)
+        /// <summary>The problem type of the last request refused.</summary>
+        public string? LastProblemType { get; private set; }
+
+        public async Task<int> StatusAsync(string path, IPAddress from, Dictionary<string, string>? headers = null, ClaimsPrincipal? user = null)
         {
             var context = new DefaultHttpContext { RequestServices = Services };
+            if (user is not null)
+            {
+                context.User = user;
+            }
             context.Request.Path = path;
             context.Connection.RemoteIpAddress = from;
             foreach (var (name, value) in headers ?? [])
@@ -405,6 +443,11 @@ public sealed class GatewayRateLimitTests
             if (context.Response.StatusCode == StatusCodes.Status200OK)
             {
                 LastForwarded = context.Request.Headers;
+            }
+            else
+            {
+                context.Response.Body.Position = 0;
+                LastProblemType = JsonDocument.Parse(context.Response.Body).RootElement.GetProperty("type").GetString();
             }
             return context.Response.StatusCode;
         }

@@ -5,13 +5,21 @@ namespace StreamBets.Gateway.RateLimiting;
 
 /// <summary>
 /// Answers a client over its budget with 429, a Retry-After header and problem details.
-/// Authenticated clients are counted by user id, anonymous ones by their network (<see cref="ClientNetworks"/>) and, for
-/// IPv6, by their /48 too (<see cref="ClientNetwork.SharedBudget"/>), whose
+/// Authenticated clients are counted by user id, except on <see cref="CredentialRoutes"/>; anonymous ones by their network
+/// (<see cref="ClientNetworks"/>) and, for IPv6, by their /48 too (<see cref="ClientNetwork.SharedBudget"/>), whose
 /// site every relayed request also carries to the services behind (<see cref="ClientNetworks.Header"/>).
 /// </summary>
 public sealed class RateLimitingMiddleware(
     RequestDelegate next, RedisRateLimiter limiter, IProblemDetailsService problemDetails, IOptions<RateLimitOptions> options, IConfiguration configuration)
 {
+    /// <summary>
+    /// Signing in and creating an account, counted by the client's network even with a valid token: anyone can get tokens
+    /// by registering, and each would otherwise bring a user's budget for guessing passwords across many emails (the
+    /// sign-in lockout counts per email). Not token refresh: its token is 256 random bits, nothing to guess, and it is
+    /// usually sent when the access token has expired. A password reset, if one is added, belongs here.
+    /// </summary>
+    private static readonly string[] CredentialRoutes = ["/api/users/login", "/api/users/register"];
+
     private readonly ClientNetworks _networks = new(configuration);
 
     public async Task InvokeAsync(HttpContext context)
@@ -25,7 +33,9 @@ public sealed class RateLimitingMiddleware(
             return;
         }
 
-        var userId = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("sub")?.Value : null;
+        var userId = context.User.Identity?.IsAuthenticated == true && !IsCredentialRoute(context.Request.Path)
+            ? context.User.FindFirst("sub")?.Value
+            : null;
         var network = _networks.Of(context.Request);
         var settings = options.Value;
         // The secret goes no further than the gateway (the services behind it may log headers), nor does the address it
@@ -61,5 +71,19 @@ public sealed class RateLimitingMiddleware(
                     : $"This client may make {decision.Limit} requests per window; retry after {retryAfterSeconds} s.",
             },
         });
+    }
+
+    /// <summary>Matched as routing matches them, so <c>/API/Users/Login/</c> is the same route; no allocation.</summary>
+    private static bool IsCredentialRoute(PathString path)
+    {
+        var route = path.Value.AsSpan().TrimEnd('/');
+        foreach (var credentialRoute in CredentialRoutes)
+        {
+            if (route.Equals(credentialRoute, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }
