@@ -41,6 +41,22 @@ public sealed class AuthLockoutTests(AccountsTestApp app) : IClassFixture<Accoun
     }
 
     [Fact]
+    public async Task Failures_under_each_spelling_of_one_mailbox_count_together()
+    {
+        using var client = app.CreateClient();
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        string[] spellings = [$"jos\u00e9{tag}@b\u00fccher.de", $"jose\u0301{tag}@xn--bcher-kva.de", $"JOS\u00c9{tag}@B\u00dcCHER.DE"];
+
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            answers.Add((await LoginAsync(client, spellings[i % spellings.Length], "wrong-password")).StatusCode);
+        }
+
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 4), HttpStatusCode.Locked], answers);
+    }
+
+    [Fact]
     public async Task Failures_spread_beyond_the_window_do_not_lock()
     {
         var player = await app.NewPlayerAsync();

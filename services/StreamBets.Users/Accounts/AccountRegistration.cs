@@ -22,7 +22,7 @@ public sealed record RegistrationRequest(
 /// KYC tier-1 record (a Brazilian CPF is checked at once) and UserRegistered commit in one transaction.
 /// </summary>
 public sealed class AccountRegistration(
-    NpgsqlDataSource db, IPasswordHasher<UserAccount> hasher, KycTierChanges kycChanges, IOutbox outbox, TimeProvider time)
+    NpgsqlDataSource db, AccountStore accounts, IPasswordHasher<UserAccount> hasher, KycTierChanges kycChanges, IOutbox outbox, TimeProvider time)
 {
     public async Task<Outcome<UserAccount>> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken)
     {
@@ -33,7 +33,11 @@ public sealed class AccountRegistration(
         {
             errors.Add("email", "Enter a valid email address.");
         }
-        if (AccountRules.PasswordProblem(request.Password, request.Email) is { } passwordProblem)
+        else if (AccountRules.HasQuotedLocalPart(email))
+        {
+            errors.Add("email", AccountRules.QuotedEmailRule);
+        }
+        if (AccountRules.PasswordProblem(request.Password, email) is { } passwordProblem)
         {
             errors.Add("password", passwordProblem);
         }
@@ -87,6 +91,12 @@ public sealed class AccountRegistration(
         var account = new UserAccount(Guid.CreateVersion7(now), email, "", displayName, dateOfBirth, country, document,
             Roles.Player, KycTiers.Unverified, AvatarUrl: null, marketingOptIn!.Value, now);
         account = account with { PasswordHash = hasher.HashPassword(account, request.Password!) };
+
+        // The unique index cannot see an account stored with its domain in punycode before domains were stored in Unicode.
+        if (await accounts.FindByEmailAsync(email, cancellationToken) is not null)
+        {
+            return Problems.EmailTaken();
+        }
 
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

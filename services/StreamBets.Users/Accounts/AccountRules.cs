@@ -31,15 +31,63 @@ public static class AccountRules
     /// </summary>
     public static DateOnly AgeDate(DateTimeOffset now) => DateOnly.FromDateTime(now.UtcDateTime.AddHours(-12));
 
+    public const string QuotedEmailRule = "Enter the email address without quotation marks.";
+
+    /// <summary>
+    /// A valid address in the one spelling it is stored and looked up by, so lower(email) keeps a mailbox unique however it
+    /// is typed: composed Unicode (NFC), the domain in Unicode. Unicode rather than punycode, so the rows stored as typed
+    /// before this rule with a Unicode domain still match (<see cref="AccountStore.FindByEmailAsync"/> finds punycode ones).
+    /// </summary>
     public static bool TryNormalizeEmail(string? input, out string email)
     {
-        email = input?.Trim() ?? "";
-        return email.Length is > 0 and <= 254
-            && !email.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))
-            && MailAddress.TryCreate(email, out var address)
-            && address.Address == email
-            && address.Host.Contains('.', StringComparison.Ordinal)
-            && !address.Host.EndsWith('.');
+        email = "";
+        var typed = input?.Trim() ?? "";
+        if (typed.Length is 0 or > 254 || typed.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            return false;
+        }
+        string composed;
+        try
+        {
+            composed = typed.Normalize(NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            return false; // a lone surrogate
+        }
+        if (!MailAddress.TryCreate(composed, out var address) || address.Address != composed
+            || !address.Host.Contains('.', StringComparison.Ordinal) || address.Host.EndsWith('.'))
+        {
+            return false;
+        }
+        var domainNames = new IdnMapping();
+        string domain;
+        try
+        {
+            domain = domainNames.GetUnicode(address.Host);
+            // GetUnicode lets through labels DNS cannot spell (over 63 octets in ASCII); WithAsciiDomain relies on it too.
+            _ = domainNames.GetAscii(domain);
+        }
+        catch (ArgumentException)
+        {
+            return false; // not a domain name: bad punycode, a label starting with a hyphen or too long
+        }
+        email = $"{address.User}@{domain}";
+        return email.Length <= 254;
+    }
+
+    /// <summary>
+    /// Refused at registration: <c>"alice"@example.com</c> is alice@example.com's mailbox. Still signs in, for an account
+    /// registered before the rule.
+    /// </summary>
+    public static bool HasQuotedLocalPart(string normalizedEmail) =>
+        normalizedEmail.AsSpan(0, normalizedEmail.LastIndexOf('@')).Contains('"');
+
+    /// <summary>A normalised address with its domain in punycode: how some accounts registered before the rule are stored.</summary>
+    public static string WithAsciiDomain(string normalizedEmail)
+    {
+        var at = normalizedEmail.LastIndexOf('@');
+        return string.Concat(normalizedEmail.AsSpan(0, at + 1), new IdnMapping().GetAscii(normalizedEmail[(at + 1)..]));
     }
 
     /// <summary>Length, not composition rules (NIST SP 800-63B), and never the email itself.</summary>

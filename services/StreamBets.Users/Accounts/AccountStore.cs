@@ -16,9 +16,21 @@ public sealed class AccountStore(NpgsqlDataSource db)
     public static Task<UserAccount?> FindByIdAsync(NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
         SingleAsync(new NpgsqlCommand($"SELECT {Columns} FROM users WHERE id = $1", transaction.Connection, transaction).With(id), cancellationToken);
 
-    /// <summary>Case-insensitive, through the same lower() as the unique index.</summary>
-    public Task<UserAccount?> FindByEmailAsync(string email, CancellationToken cancellationToken) =>
-        SingleAsync(db.CreateCommand($"SELECT {Columns} FROM users WHERE lower(email) = lower($1)").With(email), cancellationToken);
+    /// <summary>
+    /// Under any spelling of the address (<see cref="AccountRules.TryNormalizeEmail"/>), case-insensitive through the same
+    /// lower() as the unique index. The punycode spelling finds an account stored that way before domains were stored in
+    /// Unicode; should both exist (registered before the rule), the one spelled as typed is the one meant.
+    /// </summary>
+    public Task<UserAccount?> FindByEmailAsync(string email, CancellationToken cancellationToken)
+    {
+        // An admin's search for a row stored before the rule, which it no longer passes, still looks it up as typed.
+        var (stored, punycode) = AccountRules.TryNormalizeEmail(email, out var normalized)
+            ? (normalized, AccountRules.WithAsciiDomain(normalized))
+            : (email, email);
+        return SingleAsync(db.CreateCommand(
+                $"SELECT {Columns} FROM users WHERE lower(email) IN (lower($1), lower($2)) ORDER BY lower(email) = lower($3) DESC, created_at LIMIT 1")
+            .With(stored).With(punycode).With(email.Trim()), cancellationToken);
+    }
 
     /// <summary>Inserts in the caller's transaction; a duplicate email or document raises a unique violation.</summary>
     public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, UserAccount account, CancellationToken cancellationToken)
@@ -60,10 +72,6 @@ public sealed class AccountStore(NpgsqlDataSource db)
             transaction.Connection, transaction)
             .With(id).With(displayName).With(avatarUrl).With(marketingOptIn).With(now), cancellationToken);
 
-    /// <summary>Changes the role; answers the account as it is afterwards, or null when it does not exist.</summary>
-    public Task<UserAccount?> SetRoleAsync(Guid id, string role, DateTimeOffset now, CancellationToken cancellationToken) =>
-        SingleAsync(db.CreateCommand(SetRoleSql).With(id).With(role).With(now), cancellationToken);
-
     /// <summary>
     /// The account, its row locked against other changes for the rest of the caller's transaction; null when it does not
     /// exist. FOR NO KEY UPDATE, not FOR UPDATE: inserts that reference the user (a sign-in's session, a deposit, a KYC
@@ -81,11 +89,10 @@ public sealed class AccountStore(NpgsqlDataSource db)
     public static Task<UserAccount?> ShareLockByIdAsync(NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
         SingleAsync(new NpgsqlCommand($"SELECT {Columns} FROM users WHERE id = $1 FOR SHARE", transaction.Connection, transaction).With(id), cancellationToken);
 
-    /// <summary>The same in the caller's transaction.</summary>
+    /// <summary>Changes the role in the caller's transaction; answers the account as it is afterwards, or null when it does not exist.</summary>
     public static Task<UserAccount?> SetRoleAsync(NpgsqlTransaction transaction, Guid id, string role, DateTimeOffset now, CancellationToken cancellationToken) =>
-        SingleAsync(new NpgsqlCommand(SetRoleSql, transaction.Connection, transaction).With(id).With(role).With(now), cancellationToken);
-
-    private const string SetRoleSql = $"UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {Columns}";
+        SingleAsync(new NpgsqlCommand($"UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {Columns}", transaction.Connection, transaction)
+            .With(id).With(role).With(now), cancellationToken);
 
     public async Task<IReadOnlyList<LinkedChannel>> LinkedChannelsAsync(Guid userId, CancellationToken cancellationToken)
     {

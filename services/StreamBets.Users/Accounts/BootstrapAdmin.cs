@@ -17,8 +17,8 @@ public sealed class BootstrapAdminOptions
 }
 
 /// <summary>
-/// In Development only, makes sure the configured admin exists: creates it, or promotes an existing
-/// account with that email. Other environments create admins by hand (docs/users.md).
+/// In Development only, makes sure the configured admin exists: creates it unless an account already has that email
+/// (an admin is left as it is; anyone else is never promoted). Other environments create admins by hand (docs/users.md).
 /// </summary>
 public sealed partial class BootstrapAdmin(
     NpgsqlDataSource db, AccountStore accounts, IPasswordHasher<UserAccount> hasher, IOptions<BootstrapAdminOptions> options,
@@ -41,10 +41,11 @@ public sealed partial class BootstrapAdmin(
         var now = time.GetUtcNow();
         if (await accounts.FindByEmailAsync(email, cancellationToken) is { } existing)
         {
+            // The email is published (appsettings, docs): whoever registered it first must not be made admin, with their
+            // own password, by a restart.
             if (existing.Role != Roles.Admin)
             {
-                await accounts.SetRoleAsync(existing.Id, Roles.Admin, now, cancellationToken);
-                LogPromoted(logger, existing.Id);
+                LogEmailBelongsToPlayer(logger, existing.Id, existing.Role);
             }
             return;
         }
@@ -65,6 +66,7 @@ public sealed partial class BootstrapAdmin(
     [LoggerMessage(EventId = 10, EventName = "BootstrapAdminCreated", Level = LogLevel.Information, Message = "Created the bootstrap admin {UserId}")]
     private static partial void LogCreated(ILogger logger, Guid userId);
 
-    [LoggerMessage(EventId = 11, EventName = "BootstrapAdminPromoted", Level = LogLevel.Information, Message = "Promoted user {UserId} to bootstrap admin")]
-    private static partial void LogPromoted(ILogger logger, Guid userId);
+    [LoggerMessage(EventId = 12, EventName = "BootstrapAdminEmailTaken", Level = LogLevel.Warning,
+        Message = "The bootstrap admin was not created: its email belongs to a player's account, user {UserId} (role {Role}), which was left as it is; configure another Users:BootstrapAdmin:Email")]
+    private static partial void LogEmailBelongsToPlayer(ILogger logger, Guid userId, string role);
 }

@@ -52,8 +52,9 @@ public sealed partial class Authenticator(
             return Outcome<TokenResponse>.Invalid(errors.ToDictionary());
         }
 
-        var email = request.Email!.Trim();
-        if (!AccountRules.TryNormalizeEmail(email, out _))
+        // Throttled under the one spelling accounts are stored by: each spelling of a mailbox (punycode, NFD) must not
+        // bring its own count of guesses.
+        if (!AccountRules.TryNormalizeEmail(request.Email, out var email))
         {
             // No account has such an email (registration refuses it), and PostgreSQL could not even key a throttle row
             // by it (a NUL, or longer than an index entry may be).
