@@ -34,10 +34,10 @@ public static class Extensions
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
-            // Applies to gRPC clients too: they are HttpClientFactory clients. Retrying is safe for the
-            // service-to-service calls because every money-moving one carries an idempotency key; the front
-            // ends' gateway client opts out for POSTs and the like (ServerSideSignIn.AddGatewayHttpClient).
-            http.AddStandardResilienceHandler();
+            // Applies to gRPC clients too: they are HttpClientFactory clients. Only safe methods are retried: a POST
+            // resent after a timeout is safe only when its idempotency key was fixed before the first send, which a
+            // new client need not do (the money-moving gRPC clients drop this handler and set their own deadlines).
+            http.AddStandardResilienceHandler(resilience => resilience.Retry.DisableForUnsafeHttpMethods());
             http.AddServiceDiscovery();
         });
         builder.Services.AddSingleton(TimeProvider.System);

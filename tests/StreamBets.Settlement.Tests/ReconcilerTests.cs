@@ -1,10 +1,16 @@
 using System.Diagnostics.Metrics;
+using Grpc.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
+using StreamBets.Contracts.Pools;
+using StreamBets.Settlement.Data;
 using StreamBets.Settlement.Payouts;
 using StreamBets.Testing;
+using PoolsClient = StreamBets.Contracts.Pools.Pools.PoolsClient;
 
 namespace StreamBets.Settlement.Tests;
 
@@ -81,6 +87,89 @@ public sealed class ReconcilerTests(SettlementStack stack)
             await stack.SettlementScalarAsync("WITH done AS (UPDATE settlements SET status = 'settled', next_attempt_at = now() WHERE pool_id::text = ANY($1) RETURNING 1) SELECT count(*) FROM done", (object)known);
             stack.StartSettlement();
         }
+    }
+
+    [Fact]
+    public async Task A_pool_the_reconciler_records_has_waited_since_its_pool_finished_not_since_the_round_found_it()
+    {
+        // Its event was lost; the reconciler finds it 25 minutes after it finished. Another pool's close time is ahead of
+        // Settlement's clock (Pools' clock runs fast): it counts as finished now, never in the future.
+        var (lost, closedAhead) = (Guid.NewGuid(), Guid.NewGuid());
+        var finishedAt = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 25 * 60);
+        var logs = new CollectedLogs();
+        await OnPoolsNoWorkerRunsAsync([lost, closedAhead], async store =>
+        {
+            var before = DateTimeOffset.UtcNow.AddMilliseconds(-1);
+            await ReconcilerListing(logs, Listed(lost, PoolState.Resolved, finishedAt), Listed(closedAhead, PoolState.Cancelled, DateTimeOffset.UtcNow.AddHours(1)))
+                .ReconcileAsync(default);
+            var after = DateTimeOffset.UtcNow;
+
+            Assert.Equal(finishedAt, (await store.FindAsync(lost, default))!.CreatedAt);
+            Assert.InRange((await store.FindAsync(closedAhead, default))!.CreatedAt, before, after);
+            // The payout-delay alert sees the 25 minutes the pool's winners have waited.
+            await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
+            Assert.True(SettlementMetrics.Gauges()["streambets.settlement.oldest_waiting_age"] >= 25 * 60,
+                $"oldest age {SettlementMetrics.Gauges()["streambets.settlement.oldest_waiting_age"]} s");
+        });
+    }
+
+    [Fact]
+    public async Task A_pool_listed_in_a_state_Settlement_does_not_know_is_skipped_and_the_pools_after_it_are_recorded()
+    {
+        // A newer Pools mid-deploy, or a bad row: one pool of the page is neither resolved nor cancelled.
+        var (first, unknown, last) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var finishedAt = DateTimeOffset.UtcNow.AddMinutes(-20);
+        var logs = new CollectedLogs();
+        await OnPoolsNoWorkerRunsAsync([first, unknown, last], async store =>
+        {
+            await ReconcilerListing(logs,
+                Listed(first, PoolState.Resolved, finishedAt), Listed(unknown, PoolState.Unspecified, finishedAt), Listed(last, PoolState.Cancelled, finishedAt))
+                .ReconcileAsync(default);
+
+            Assert.Equal(("due", SettlementKinds.Resolved), await StatusAndKindAsync(store, first));
+            Assert.Null(await store.FindAsync(unknown, default));
+            Assert.Equal(("due", SettlementKinds.Cancelled), await StatusAndKindAsync(store, last));
+            var skipped = Assert.Single(logs.Records, r => r.EventName == "SettlementReconcileUnknownState");
+            Assert.Equal((LogLevel.Warning, unknown.ToString(), "Unspecified"), (skipped.Level, skipped["PoolId"], skipped["State"]));
+        });
+    }
+
+    private static async Task<(string, string)> StatusAndKindAsync(SettlementStore store, Guid poolId) =>
+        await store.FindAsync(poolId, default) is { } settlement ? (settlement.Status, settlement.Kind) : throw new Xunit.Sdk.XunitException($"Pool {poolId} was not recorded.");
+
+    /// <summary>
+    /// Runs <paramref name="test"/> with the run locks of these pools (which Pools does not know) held by a session of the
+    /// test, so no worker touches them, and deletes their settlements afterwards.
+    /// </summary>
+    private async Task OnPoolsNoWorkerRunsAsync(Guid[] poolIds, Func<SettlementStore, Task> test)
+    {
+        await using var runs = await stack.OpenSessionAsync();
+        foreach (var poolId in poolIds)
+        {
+            await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId);
+        }
+        try
+        {
+            await test(stack.Settlement.Services.GetRequiredService<SettlementStore>());
+        }
+        finally
+        {
+            await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = ANY($1)", poolIds);
+        }
+    }
+
+    /// <summary>A reconciler on the stack's settlementdb to which Pools answers this one page.</summary>
+    private SettlementReconciler ReconcilerListing(CollectedLogs logs, params UnsettledPool[] page) =>
+        new(new OnePageOfPools(page), stack.Settlement.Services.GetRequiredService<SettlementStore>(), new SettlementWorkerSignal(), TimeProvider.System,
+            Options.Create(new SettlementOptions()), new Logger<SettlementReconciler>(new LoggerFactory([logs])));
+
+    private static UnsettledPool Listed(Guid poolId, PoolState state, DateTimeOffset closedAt) =>
+        new() { PoolId = poolId.ToString(), State = state, ClosedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(closedAt) };
+
+    private sealed class OnePageOfPools(UnsettledPool[] page) : PoolsClient
+    {
+        public override AsyncUnaryCall<ListUnsettledPoolsResponse> ListUnsettledPoolsAsync(ListUnsettledPoolsRequest request, CallOptions options) =>
+            new(Task.FromResult(new ListUnsettledPoolsResponse { Pools = { page } }), Task.FromResult(new Metadata()), () => Status.DefaultSuccess, () => [], () => { });
     }
 
     /// <summary>A pool resolved with no bets.</summary>

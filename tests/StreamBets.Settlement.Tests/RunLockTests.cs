@@ -1,7 +1,13 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
 using StreamBets.Settlement.Data;
 using StreamBets.Settlement.Payouts;
 using StreamBets.Testing;
+using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
 
 namespace StreamBets.Settlement.Tests;
 
@@ -86,18 +92,82 @@ public sealed class RunLockTests(SettlementStack stack)
         try
         {
             var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
-            await store.RetryLaterAsync(poolId, attempt: 1, "bets-pending: late", DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow, default);
-            await store.FailAsync(poolId, attempt: 1, "payment-refused: late", DateTimeOffset.UtcNow, default);
+            Assert.False(await store.RetryLaterAsync(poolId, attempt: 1, "bets-pending: late", DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow, default));
+            Assert.False(await store.FailAsync(poolId, attempt: 1, "payment-refused: late", DateTimeOffset.UtcNow, default));
 
             Assert.Equal<(string?, string?)>(("running", null), await stack.StatusAsync(poolId));
 
-            await store.FailAsync(poolId, attempt: 2, "payment-refused: its own", DateTimeOffset.UtcNow, default);
+            Assert.True(await store.FailAsync(poolId, attempt: 2, "payment-refused: its own", DateTimeOffset.UtcNow, default));
             Assert.Equal("failed", (await stack.StatusAsync(poolId)).Status);
         }
         finally
         {
             await stack.SettlementScalarAsync("DELETE FROM settlements WHERE pool_id = $1", poolId);
         }
+    }
+
+    [Fact]
+    public async Task A_run_refused_after_a_newer_attempt_took_its_pool_over_neither_fails_the_pool_nor_pages_anyone()
+    {
+        var pool = await stack.NewPoolAsync();
+        using var failures = new TaggedCounter("streambets.settlement.failures", "reason", pool.Id);
+        using var runs = new TaggedCounter("streambets.settlement.runs", "outcome", pool.Id);
+        var logs = new CollectedLogs();
+        // Run 1 waits in its first Bet Engine call until the takeover, then gets a refusal no retry fixes.
+        var refusal = new FirstStreamRefusedWhenLetGo();
+        await stack.StopSettlementAsync();
+        stack.StartSettlement(services =>
+        {
+            services.Configure<GrpcClientFactoryOptions>(nameof(BetEngineClient),
+                o => o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => refusal)));
+            services.AddSingleton<ILoggerProvider>(logs);
+        });
+        await using var takeover = await stack.OpenSessionAsync();
+        try
+        {
+            await stack.LockAsync(pool.Id);
+            await stack.CancelAsync(pool.Id);
+            await refusal.Waiting.WaitAsync(TimeSpan.FromSeconds(20));
+
+            // Run 1's lock session dies (a failover) and another replica's run takes the pool over as attempt 2.
+            await using (var terminate = new NpgsqlCommand("""
+                SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = hashtext($2)::oid AND l.objsubid = 2
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """, takeover))
+            {
+                terminate.Parameters.Add(new NpgsqlParameter<int> { TypedValue = SettlementWorker.RunLockClass });
+                terminate.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool.Id.ToString() });
+                Assert.Equal(1L, await terminate.ExecuteScalarAsync());
+            }
+            await SettlementStack.RunLockAsync(takeover, "pg_advisory_lock", pool.Id);
+            var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
+            var attempt2 = await store.StartAsync(pool.Id, DateTimeOffset.UtcNow, default);
+            Assert.Equal(("running", 2), (attempt2!.Status, attempt2.Attempts));
+
+            refusal.LetGo();
+            Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(logs.Records.Any(r => r.EventName is "SettlementRunSuperseded" or "SettlementFailed")),
+                TimeSpan.FromSeconds(20)), "Run 1 never ended.");
+
+            // Nothing written: the row is as attempt 2 left it. Nothing logged as a failure, nothing counted.
+            Assert.Equal(attempt2, await store.FindAsync(pool.Id, default));
+            Assert.DoesNotContain(logs.Records, r => r.EventName is "SettlementFailed" or "SettlementRetry");
+            var superseded = Assert.Single(logs.Records, r => r.EventName == "SettlementRunSuperseded");
+            Assert.Equal((LogLevel.Warning, (object?)pool.Id, (object?)1, (object?)"grpc-invalidargument"),
+                (superseded.Level, superseded["PoolId"], superseded["Attempt"], superseded["Reason"]));
+            Assert.Equal((0L, 0L, 0L), (failures.Sum("grpc-invalidargument"), runs.Sum("failed"), runs.Sum("retry")));
+        }
+        finally
+        {
+            refusal.LetGo();
+            await stack.StopSettlementAsync();
+            stack.StartSettlement();
+        }
+
+        // Attempt 2's replica goes too; the pool settles on the next run.
+        await SettlementStack.RunLockAsync(takeover, "pg_advisory_unlock", pool.Id);
+        await stack.WaitSettledAsync(pool.Id);
+        await stack.AssertLedgerExactAsync();
     }
 
     [Fact]
@@ -140,7 +210,8 @@ public sealed class RunLockTests(SettlementStack stack)
             Assert.True(await store.RequeueAsync(poolId, now.AddMinutes(1), default));
             var requeued = await store.FindAsync(poolId, default);
 
-            await store.FailAsync(poolId, runA.Attempts, "payment-refused: run A", now.AddMinutes(2), default);
+            // Still true: run A's failure is recorded (by its first write), so it is logged and counted as a failure.
+            Assert.True(await store.FailAsync(poolId, runA.Attempts, "payment-refused: run A", now.AddMinutes(2), default));
 
             Assert.Equal(requeued, await store.FindAsync(poolId, default));
             Assert.Equal("due", requeued!.Status);
@@ -275,7 +346,7 @@ public sealed class RunLockTests(SettlementStack stack)
         await SettlementStack.RunLockAsync(runs, "pg_advisory_lock", poolId);
         var store = stack.Settlement.Services.GetRequiredService<SettlementStore>();
         var now = DateTimeOffset.UtcNow;
-        Assert.True(await store.RecordDueAsync(poolId, SettlementKinds.Resolved, now, null, default));
+        Assert.True(await store.RecordDueAsync(poolId, SettlementKinds.Resolved, now, now, null, default));
         try
         {
             await test(poolId, store, now);
@@ -287,4 +358,38 @@ public sealed class RunLockTests(SettlementStack stack)
     }
 
     private static Guid FixedPoolId(int n) => new($"00000000-0000-4000-8000-{n:D12}");
+
+    /// <summary>The client's first server stream waits until let go, then fails with INVALID_ARGUMENT (a refusal no retry fixes).</summary>
+    private sealed class FirstStreamRefusedWhenLetGo : Interceptor
+    {
+        private int _calls;
+        private readonly TaskCompletionSource _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _letGo = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The run waits for the stream's first message.</summary>
+        public Task Waiting => _waiting.Task;
+
+        public void LetGo() => _letGo.TrySetResult();
+
+        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
+            TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation)
+        {
+            var call = continuation(request, context);
+            return Interlocked.Increment(ref _calls) == 1
+                ? new AsyncServerStreamingCall<TResponse>(new RefusedStream<TResponse>(this), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose)
+                : call;
+        }
+
+        private sealed class RefusedStream<T>(FirstStreamRefusedWhenLetGo owner) : IAsyncStreamReader<T>
+        {
+            public T Current => throw new InvalidOperationException("The stream never sent a message.");
+
+            public async Task<bool> MoveNext(CancellationToken cancellationToken)
+            {
+                owner._waiting.TrySetResult();
+                await owner._letGo.Task;
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "injected refusal"));
+            }
+        }
+    }
 }

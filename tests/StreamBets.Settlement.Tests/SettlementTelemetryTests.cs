@@ -150,6 +150,43 @@ public sealed class SettlementTelemetryTests(SettlementStack stack)
         }
     }
 
+    [Fact]
+    public async Task A_pool_whose_event_Settlement_handles_late_has_waited_since_the_pool_finished()
+    {
+        var pool = await stack.NewPoolAsync();
+        // Another replica's worker holds the pool's run lock, so the settlement is still due when the gauge is read.
+        await using var otherWorker = await stack.OpenSessionAsync();
+        await SettlementStack.RunLockAsync(otherWorker, "pg_advisory_lock", pool.Id);
+        // Settlement's consumer is behind (stopped here): the pool's PoolCancelled is handled seconds after it finished,
+        // as it could be hours.
+        await stack.StopSettlementAsync();
+        DateTimeOffset cancelling, cancelled;
+        try
+        {
+            cancelling = DateTimeOffset.UtcNow;
+            await stack.CancelAsync(pool.Id);
+            cancelled = DateTimeOffset.UtcNow;
+            await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            stack.StartSettlement();
+        }
+        Assert.True(await Eventually.HoldsAsync(async () => (await stack.StatusAsync(pool.Id)).Status is not null, TimeSpan.FromSeconds(15)),
+            "Settlement never recorded the cancelled pool.");
+
+        // Due since the pool was cancelled, not since the late handler ran.
+        var settlement = await stack.Settlement.Services.GetRequiredService<SettlementStore>().FindAsync(pool.Id, default);
+        Assert.InRange(settlement!.CreatedAt, cancelling.AddMilliseconds(-1), cancelled);
+        var reading = DateTimeOffset.UtcNow;
+        await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);
+        var oldestAge = SettlementMetrics.Gauges()["streambets.settlement.oldest_waiting_age"];
+        Assert.True(oldestAge >= (reading - cancelled).TotalSeconds, $"oldest age {oldestAge} s; the pool finished over {(reading - cancelled).TotalSeconds:F1} s ago");
+
+        await SettlementStack.RunLockAsync(otherWorker, "pg_advisory_unlock", pool.Id);
+        await stack.WaitSettledAsync(pool.Id);
+    }
+
     private async Task AssertResidueGaugeAsync()
     {
         await stack.Settlement.Services.GetRequiredService<SettlementBacklog>().ReportAsync(default);

@@ -101,31 +101,38 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         escrow_residue_minor, attempts_before_requeue
         """;
 
-    /// <summary>Makes a finished pool due for settlement, in the caller's (inbox) transaction. False if it was already known.</summary>
+    /// <summary>
+    /// Makes a finished pool due for settlement, in the caller's (inbox) transaction. False if it was already known.
+    /// created_at is when the pool finished, not when Settlement heard of it: the oldest-waiting gauge and the operators'
+    /// list read it, and a consumer hours behind or a lost event must not make a pool look newly finished. A finish time
+    /// ahead of <paramref name="now"/> (the sender's clock ahead of ours) counts as now.
+    /// </summary>
     public static async Task<bool> RecordDueAsync(
-        NpgsqlTransaction transaction, Guid poolId, string kind, DateTimeOffset now, string? traceParent, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, Guid poolId, string kind, DateTimeOffset finishedAt, DateTimeOffset now, string? traceParent,
+        CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
             INSERT INTO settlements (pool_id, kind, status, created_at, updated_at, next_attempt_at, trace_parent)
-            VALUES ($1, $2, 'due', $3, $3, $3, $4)
+            VALUES ($1, $2, 'due', $3, $4, $4, $5)
             ON CONFLICT (pool_id) DO NOTHING
             """, transaction.Connection, transaction);
         command.Parameters.Add(Value(poolId));
         command.Parameters.Add(Value(kind));
+        command.Parameters.Add(Value(finishedAt < now ? finishedAt : now));
         command.Parameters.Add(Value(now));
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)traceParent ?? DBNull.Value });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     /// <summary>
-    /// Makes a finished pool due for settlement, as its event's handler would (<see cref="RecordDueAsync(NpgsqlTransaction, Guid, string, DateTimeOffset, string?, CancellationToken)"/>),
+    /// Makes a finished pool due for settlement, as its event's handler would (<see cref="RecordDueAsync(NpgsqlTransaction, Guid, string, DateTimeOffset, DateTimeOffset, string?, CancellationToken)"/>),
     /// in a transaction of its own: for a pool whose event never arrived. False if it was already known, in any state.
     /// </summary>
-    public async Task<bool> RecordDueAsync(Guid poolId, string kind, DateTimeOffset now, string? traceParent, CancellationToken cancellationToken)
+    public async Task<bool> RecordDueAsync(Guid poolId, string kind, DateTimeOffset finishedAt, DateTimeOffset now, string? traceParent, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var recorded = await RecordDueAsync(transaction, poolId, kind, now, traceParent, cancellationToken);
+        var recorded = await RecordDueAsync(transaction, poolId, kind, finishedAt, now, traceParent, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return recorded;
     }
@@ -381,27 +388,48 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         return true;
     }
 
-    /// <summary>A transient failure: the run stays 'running' and is tried again at <paramref name="nextAttemptAt"/>.</summary>
+    /// <summary>
+    /// A transient failure: the run stays 'running' and is tried again at <paramref name="nextAttemptAt"/>. False if a
+    /// newer run has the pool, and nothing was written.
+    /// </summary>
     /// <remarks>
     /// Only for the run that started as <paramref name="attempt"/> (its <see cref="StartAsync"/> count, never reused, not
     /// even after a requeue), here and in <see cref="FailAsync"/>: a run whose lock session died meanwhile (a database
     /// failover) may still be writing how it ended while another replica's run of the pool is live, and must not stop or
     /// reschedule that one.
     /// </remarks>
-    public Task RetryLaterAsync(Guid poolId, int attempt, string error, DateTimeOffset nextAttemptAt, DateTimeOffset now, CancellationToken cancellationToken) =>
-        ExecuteAsync("UPDATE settlements SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE pool_id = $1 AND status = 'running' AND attempts = $5",
-            cancellationToken, poolId, error, nextAttemptAt, now, attempt);
+    public async Task<bool> RetryLaterAsync(Guid poolId, int attempt, string error, DateTimeOffset nextAttemptAt, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await ExecuteAsync("UPDATE settlements SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE pool_id = $1 AND status = 'running' AND attempts = $5",
+            cancellationToken, poolId, error, nextAttemptAt, now, attempt) == 1;
 
     /// <summary>
     /// A failure no retry can fix: the run (still 'running') stops in 'failed' with the reason. A write of it sent again
     /// after its COMMIT's answer was lost finds the row 'failed', or 'due' if an operator requeued it meanwhile: neither
-    /// is touched, so the requeue stands.
+    /// is touched, so the requeue stands, and the answer is still true (this run's failure is recorded). False if a
+    /// newer run has the pool, and nothing was written.
     /// </summary>
-    public Task FailAsync(Guid poolId, int attempt, string error, DateTimeOffset now, CancellationToken cancellationToken) =>
-        ExecuteAsync("UPDATE settlements SET status = 'failed', last_error = $2, finished_at = $3, updated_at = $3 WHERE pool_id = $1 AND status = 'running' AND attempts = $4",
-            cancellationToken, poolId, error, now, attempt);
+    public async Task<bool> FailAsync(Guid poolId, int attempt, string error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // Only run `attempt` writes 'failed' at that number (a requeue keeps it, the next start moves it on), so the row at
+        // that number and no longer running means this run's earlier write went through.
+        await using var command = db.CreateCommand("""
+            WITH failed AS (
+                UPDATE settlements SET status = 'failed', last_error = $2, finished_at = $3, updated_at = $3
+                WHERE pool_id = $1 AND status = 'running' AND attempts = $4
+                RETURNING 1)
+            SELECT EXISTS (SELECT FROM failed) OR EXISTS (SELECT FROM settlements WHERE pool_id = $1 AND attempts = $4 AND status <> 'running')
+            """);
+        command.Parameters.Add(Value(poolId));
+        command.Parameters.Add(Value(error));
+        command.Parameters.Add(Value(now));
+        command.Parameters.Add(Value(attempt));
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
 
-    /// <summary>An operator sends a failed settlement back to run (after fixing its cause). False unless it was 'failed'.</summary>
+    /// <summary>
+    /// An operator sends a failed settlement back to run (after fixing its cause). False unless it was 'failed'. The old
+    /// last_error goes: the console would show it beside 'due' or 'running' for the whole next run.
+    /// </summary>
     /// <remarks>
     /// attempts keeps counting, so the next run's number was never used before: reset to 0, it would repeat an old run's,
     /// and that run's late outcome would pass the guard of <see cref="RetryLaterAsync"/> and <see cref="FailAsync"/>.
@@ -409,12 +437,12 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     /// </remarks>
     public async Task<bool> RequeueAsync(Guid poolId, DateTimeOffset now, CancellationToken cancellationToken) =>
         await ExecuteAsync("""
-            UPDATE settlements SET status = 'due', attempts_before_requeue = attempts, next_attempt_at = $2, requeued_at = $2, finished_at = NULL, updated_at = $2
+            UPDATE settlements SET status = 'due', last_error = NULL, attempts_before_requeue = attempts, next_attempt_at = $2, requeued_at = $2, finished_at = NULL, updated_at = $2
             WHERE pool_id = $1 AND status = 'failed'
             """, cancellationToken, poolId, now) == 1;
 
     /// <summary>
-    /// Settlements not finished yet (due or running) and when the oldest of them became due (created, or last requeued),
+    /// Settlements not finished yet (due or running) and when the oldest of them became due (its pool finished, or it was last requeued),
     /// how many stopped in 'failed' waiting for an operator, and how many settled with money left in their escrow.
     /// </summary>
     public async Task<SettlementBacklogCounts> BacklogAsync(CancellationToken cancellationToken)

@@ -10,7 +10,7 @@ namespace StreamBets.Settlement.Payouts;
 /// <summary>
 /// Every <see cref="SettlementOptions.ReconcileInterval"/>, asks Pools for the pools resolved or cancelled more than
 /// <see cref="SettlementOptions.ReconcileMinimumAge"/> ago that are not paid out yet, and records each due exactly as the
-/// PoolResolved / PoolCancelled handler does (<see cref="SettlementStore.RecordDueAsync(Guid, string, DateTimeOffset, string?, CancellationToken)"/>):
+/// PoolResolved / PoolCancelled handler does (<see cref="SettlementStore.RecordDueAsync(Guid, string, DateTimeOffset, DateTimeOffset, string?, CancellationToken)"/>):
 /// a pool Settlement already knows, in any state (due, running, failed, settled, requeued), is left as it is, and
 /// replicas doing it at once record a pool once. Without it, a pool whose event was lost on the bus (dead-lettered,
 /// trimmed from a Redis stream before it was read, acknowledged unread) kept every stake in escrow for ever, unseen.
@@ -53,18 +53,26 @@ public sealed partial class SettlementReconciler(
         var recorded = 0;
         foreach (var pool in reply.Pools)
         {
-            var kind = pool.State switch
+            string? kind = pool.State switch
             {
                 PoolState.Resolved => SettlementKinds.Resolved,
                 PoolState.Cancelled => SettlementKinds.Cancelled,
-                _ => throw new InvalidOperationException($"Pools listed pool {pool.PoolId} as unsettled in state {pool.State}."),
+                _ => null,
             };
+            if (kind is null)
+            {
+                // A state this build does not know (a newer Pools mid-deploy, Unspecified): skipped rather than thrown, or
+                // the cursor would never pass it and the pools after it would never be recorded.
+                LogUnknownState(logger, pool.PoolId, pool.State.ToString());
+                continue;
+            }
             var poolId = Guid.Parse(pool.PoolId);
-            if (await store.RecordDueAsync(poolId, kind, now, Activity.Current?.Id, cancellationToken))
+            var closedAt = pool.ClosedAt.ToDateTimeOffset();
+            if (await store.RecordDueAsync(poolId, kind, closedAt, now, Activity.Current?.Id, cancellationToken))
             {
                 recorded++;
                 SettlementTelemetry.Reconciled.Add(1, new KeyValuePair<string, object?>("kind", kind));
-                LogReconciled(logger, poolId, kind, pool.ClosedAt.ToDateTimeOffset());
+                LogReconciled(logger, poolId, kind, closedAt);
             }
         }
 
@@ -83,4 +91,8 @@ public sealed partial class SettlementReconciler(
     [LoggerMessage(EventId = 51, EventName = "SettlementReconcileFailed", Level = LogLevel.Warning,
         Message = "Looking for finished pools whose settlement was never recorded failed; next round in the reconcile interval")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 52, EventName = "SettlementReconcileUnknownState", Level = LogLevel.Warning,
+        Message = "Pools listed pool {PoolId} as unsettled in state {State}, which this Settlement does not know; skipped, and the round goes on with the pools after it")]
+    private static partial void LogUnknownState(ILogger logger, string poolId, string state);
 }

@@ -181,25 +181,25 @@ public sealed partial class SettlementWorker(
             outcome = "retry";
             reason = SettlementFailures.ReasonOf(e);
             var delay = RetryDelay(settlement.AttemptsSinceRequeue);
-            LogRetry(logger, e, poolId, reason, delay.TotalSeconds);
             var nextAttemptAt = time.GetUtcNow() + delay;
             activity?.SetStatus(ActivityStatusCode.Error, reason);
-            if (!await WriteOutcomeAsync(poolId, () => store.RetryLaterAsync(poolId, settlement.Attempts, $"{reason}: {e.Message}", nextAttemptAt, time.GetUtcNow(), CancellationToken.None), stoppingToken))
+            if (!await WriteOutcomeAsync(settlement, reason, () => store.RetryLaterAsync(poolId, settlement.Attempts, $"{reason}: {e.Message}", nextAttemptAt, time.GetUtcNow(), CancellationToken.None), stoppingToken))
             {
                 return;
             }
+            LogRetry(logger, e, poolId, reason, delay.TotalSeconds);
         }
         catch (Exception e)
         {
             outcome = "failed";
             reason = SettlementFailures.ReasonOf(e);
-            LogFailed(logger, e, poolId, reason);
             activity?.SetStatus(ActivityStatusCode.Error, reason);
-            if (!await WriteOutcomeAsync(poolId, () => store.FailAsync(poolId, settlement.Attempts, $"{reason}: {e.Message}", time.GetUtcNow(), CancellationToken.None), stoppingToken))
+            if (!await WriteOutcomeAsync(settlement, reason, () => store.FailAsync(poolId, settlement.Attempts, $"{reason}: {e.Message}", time.GetUtcNow(), CancellationToken.None), stoppingToken))
             {
                 return;
             }
-            // Counted once the failed state is written: a run that dies before it reruns and fails again.
+            // Logged and counted once the failed state is written: a run that dies before it reruns and fails again.
+            LogFailed(logger, e, poolId, reason);
             SettlementTelemetry.Failures.Add(1, new KeyValuePair<string, object?>("reason", reason));
         }
 
@@ -211,16 +211,23 @@ public sealed partial class SettlementWorker(
     /// <summary>
     /// Writes how a run ended, trying again with backoff while settlementdb fails. The pool stays locked meanwhile: were
     /// it let go, it would rerun at once (its next_attempt_at is not moved yet) and count its failure again. False when
-    /// a shutdown came first; the settlement is still 'running', and the next start reruns it.
+    /// a shutdown came first (the settlement is still 'running', and the next start reruns it), or when a newer run has
+    /// the pool and nothing was written: that run's outcome is the one to log and count.
     /// </summary>
-    private async Task<bool> WriteOutcomeAsync(Guid poolId, Func<Task> write, CancellationToken stoppingToken)
+    private async Task<bool> WriteOutcomeAsync(SettlementRecord settlement, string reason, Func<Task<bool>> write, CancellationToken stoppingToken)
     {
+        var poolId = settlement.PoolId;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await write();
-                return true;
+                if (await write())
+                {
+                    return true;
+                }
+                // This run lost its lock session (a failover) and another replica's run took the pool over.
+                LogSuperseded(logger, poolId, settlement.Attempts, reason);
+                return false;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
@@ -296,6 +303,10 @@ public sealed partial class SettlementWorker(
     [LoggerMessage(EventId = 27, EventName = "SettlementOutcomeWriteFailed", Level = LogLevel.Warning,
         Message = "Writing how the settlement of pool {PoolId} ended failed; trying again in {DelaySeconds:F1} s")]
     private static partial void LogOutcomeWriteFailed(ILogger logger, Exception exception, Guid poolId, double delaySeconds);
+
+    [LoggerMessage(EventId = 28, EventName = "SettlementRunSuperseded", Level = LogLevel.Warning,
+        Message = "Settlement of pool {PoolId}, attempt {Attempt}, ended ({Reason}) after a newer attempt took the pool over (this run's lock session was lost): nothing written or counted; the newer attempt's outcome stands")]
+    private static partial void LogSuperseded(ILogger logger, Guid poolId, int attempt, string reason);
 
     [LoggerMessage(EventId = 26, EventName = "SettlementWorkerFailed", Level = LogLevel.Warning, Message = "Looking for due settlements failed; next poll")]
     private static partial void LogWorkerFailed(ILogger logger, Exception exception);

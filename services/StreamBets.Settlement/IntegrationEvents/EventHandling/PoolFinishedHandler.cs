@@ -15,14 +15,14 @@ public sealed partial class PoolFinishedHandler(SettlementWorkerSignal signal, T
     : IIntegrationEventHandler<PoolResolved>, IIntegrationEventHandler<PoolCancelled>
 {
     public Task HandleAsync(PoolResolved @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        RecordAsync(@event.PoolId, SettlementKinds.Resolved, context, cancellationToken);
+        RecordAsync(@event.PoolId, SettlementKinds.Resolved, @event.ResolvedAt, context, cancellationToken);
 
     public Task HandleAsync(PoolCancelled @event, IntegrationEventContext context, CancellationToken cancellationToken) =>
-        RecordAsync(@event.PoolId, SettlementKinds.Cancelled, context, cancellationToken);
+        RecordAsync(@event.PoolId, SettlementKinds.Cancelled, @event.CancelledAt, context, cancellationToken);
 
-    private async Task RecordAsync(Guid poolId, string kind, IntegrationEventContext context, CancellationToken cancellationToken)
+    private async Task RecordAsync(Guid poolId, string kind, DateTimeOffset finishedAt, IntegrationEventContext context, CancellationToken cancellationToken)
     {
-        if (await SettlementStore.RecordDueAsync(context.Transaction, poolId, kind, time.GetUtcNow(), Activity.Current?.Id, cancellationToken))
+        if (await SettlementStore.RecordDueAsync(context.Transaction, poolId, kind, finishedAt, time.GetUtcNow(), Activity.Current?.Id, cancellationToken))
         {
             LogDue(logger, poolId, kind);
             signal.Wake();
