@@ -36,6 +36,7 @@ internal sealed partial class KafkaConsumer(
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             SessionTimeoutMs = options.SessionTimeoutMs,
+            MaxPollIntervalMs = options.MaxPollIntervalMs,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
         };
         using var consumer = new ConsumerBuilder<string, byte[]>(config).Build();
@@ -76,7 +77,15 @@ internal sealed partial class KafkaConsumer(
                     LogKafkaError(e.Error.Reason);
                     foreach (var start in batch?.GroupBy(r => r.TopicPartition).Select(g => g.MinBy(r => r.Offset.Value)!.TopicPartitionOffset) ?? [])
                     {
-                        consumer.Seek(start);
+                        try
+                        {
+                            consumer.Seek(start);
+                        }
+                        catch (KafkaException seekFailed)
+                        {
+                            // The partition went to another consumer meanwhile (a rebalance): it starts from the last commit.
+                            LogKafkaError(seekFailed.Error.Reason);
+                        }
                     }
                 }
             }
