@@ -44,7 +44,8 @@ public sealed class ChangeDuringSearchTests : ConsoleTest
             () => new ChannelLink(new PoolChannel("twitch", "foo"), ana.Id, AdminId, DateTimeOffset.UtcNow, previousOwner));
         var linked = Gateway.HoldNext("/api/pools/admin/channels/twitch/foo");
         page.Find("#channel-id").Change("foo");
-        var link = page.Find("[data-testid=link-channel]").SubmitAsync();
+        await page.Find("[data-testid=link-channel]").SubmitAsync(); // asks first
+        var link = page.InvokeAsync(() => Confirmation(page, "[data-testid=link-channel]").ClickAsync(new()));
         await Gateway.WaitForRequestAsync("PUT /api/pools/admin/channels/twitch/foo");
 
         await SearchAsync(page, bia.Email);

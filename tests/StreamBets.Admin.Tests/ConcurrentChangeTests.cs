@@ -105,6 +105,7 @@ public sealed class ConcurrentChangeTests : ConsoleTest
 
         page.Find("#channel-id").Change("foo");
         await page.Find("[data-testid=link-channel]").SubmitAsync();
+        await page.InvokeAsync(() => Confirmation(page, "[data-testid=link-channel]").ClickAsync(new()));
 
         var message = page.Find("[data-testid=message]").TextContent;
         Assert.Contains("twitch:foo moved to Ana from another streamer", message);

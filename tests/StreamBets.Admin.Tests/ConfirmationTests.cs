@@ -19,6 +19,9 @@ public sealed class ConfirmationTests : ConsoleTest
     private const string Templates = "[data-testid=templates]";
     private const string Role = "[data-testid=account]";
     private const string Channel = "[data-testid=channel-link]";
+    private const string LinkForm = "[data-testid=link-channel]";
+    private const string Defaults = "[data-testid=pools-config]";
+    private const string DefaultsForm = "[data-testid=pools-config] form";
 
     [Fact]
     public async Task Delete_asks_first_naming_the_template_and_deletes_it_once_confirmed()
@@ -217,6 +220,82 @@ public sealed class ConfirmationTests : ConsoleTest
         Assert.Empty(page.FindAll("[data-testid=confirm]"));
         Assert.Single(page.FindAll(Channel));
         Assert.Equal(Button(page, Channel, "Unlink").GetAttribute("blazor:elementReference"), FocusedLast());
+    }
+
+    [Fact]
+    public async Task Link_asks_first_naming_the_channel_and_the_streamer_and_that_it_moves_another_streamers_channel_with_its_open_pools()
+    {
+        // A typo linked another streamer's channel on one click, moving its live pools to the wrong streamer to resolve.
+        var streamer = Streamer("Ana");
+        Gateway.Answer("PUT /api/pools/admin/channels/twitch/foo", () => new ChannelLink(new PoolChannel("twitch", "foo"), streamer.Id, AdminId, DateTimeOffset.UtcNow));
+        var page = await StreamerOnAccountsAsync(streamer);
+        page.Find("#channel-id").Change(" foo ");
+        var before = Gateway.Requests;
+
+        await page.InvokeAsync(() => page.Find(LinkForm).SubmitAsync());
+
+        Assert.Equal(before, Gateway.Requests);
+        var confirm = AssertAsked(page, LinkForm, "Link twitch:foo to Ana");
+        Assert.Contains("Link twitch:foo to Ana (ana@example.com)?", confirm.TextContent);
+        // Pools has no read of one channel's owner: the operator is told it is not known, never that it is free.
+        Assert.Contains("whether another streamer has it linked cannot be read here", confirm.TextContent);
+        Assert.Contains("its open pools become theirs to lock, resolve or cancel", confirm.TextContent);
+        Assert.True(page.Find("#channel-id").HasAttribute("disabled"), "The channel can change after the confirmation named it.");
+        await page.InvokeAsync(() => Confirmation(page, LinkForm).ClickAsync(new()));
+        Assert.Equal(["PUT /api/pools/admin/channels/twitch/foo"], Gateway.Requests.Where(r => r.StartsWith("PUT", StringComparison.Ordinal)));
+        Assert.Contains("twitch:foo is linked to Ana", page.Find("[data-testid=message]").TextContent);
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+    }
+
+    [Fact]
+    public async Task Cancel_links_nothing_and_gives_the_keyboard_back_to_Link_channel()
+    {
+        var page = await StreamerOnAccountsAsync(Streamer("Ana"));
+        page.Find("#channel-id").Change("foo");
+        await page.InvokeAsync(() => page.Find(LinkForm).SubmitAsync());
+
+        await ClickSendingNothingAsync(page, () => Dismissal(page, LinkForm));
+
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.Equal(Button(page, LinkForm, "Link channel").GetAttribute("blazor:elementReference"), FocusedLast());
+        Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("PUT", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Save_defaults_with_a_new_rake_asks_first_naming_the_old_and_new_rake_and_saves_once_confirmed()
+    {
+        // A typo of 5000 for 500 set a 50% rake on every new pool on one click.
+        var page = await PoolSettingsWithTemplateAsync();
+        Gateway.Answer("PUT /api/pools/admin/config", () => new PoolsSettings(5000, 100, 100_000, true, 24, "v2"));
+        page.Find("#rake").Change("5000");
+        var before = Gateway.Requests;
+
+        await page.InvokeAsync(() => page.Find(DefaultsForm).SubmitAsync());
+
+        Assert.Equal(before, Gateway.Requests);
+        var confirm = AssertAsked(page, Defaults, "Save defaults: House rake 5% → 50%");
+        Assert.Contains("Every pool created from now on takes them", confirm.TextContent);
+        Assert.True(page.Find("#rake").HasAttribute("disabled"), "The rake can change after the confirmation named it.");
+        await page.InvokeAsync(() => Confirmation(page, Defaults).ClickAsync(new()));
+        Assert.Single(Gateway.Requests, r => r == "PUT /api/pools/admin/config");
+        using var body = JsonDocument.Parse(Gateway.BodyOf("PUT /api/pools/admin/config")!);
+        Assert.Equal(5000, body.RootElement.GetProperty("defaultRakeBasisPoints").GetInt32());
+        Assert.Contains("Defaults saved", page.Find("[data-testid=message]").TextContent);
+        Assert.Equal("5000", page.Find("#rake").GetAttribute("max")); // Pools' cap (PoolDefinition.MaxRakeBasisPoints), not 10000
+    }
+
+    [Fact]
+    public async Task Save_defaults_names_each_stake_limit_it_changes_and_saves_nothing_when_cancelled()
+    {
+        var page = await PoolSettingsWithTemplateAsync();
+        page.Find("#min-stake").Change("2");
+        page.Find("#max-stake").Change("500");
+        await page.InvokeAsync(() => page.Find(DefaultsForm).SubmitAsync());
+
+        Assert.Equal("Save defaults: Minimum stake R$1.00 → R$2.00; Maximum stake R$1,000.00 → R$500.00", Confirmation(page, Defaults).TextContent);
+        await ClickSendingNothingAsync(page, () => Dismissal(page, Defaults));
+        Assert.Empty(page.FindAll("[data-testid=confirm]"));
+        Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("PUT", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -18,6 +18,7 @@ public sealed class LateSubmitTests : ConsoleTest
 {
     private const string TemplateForm = "[data-testid=template-form]";
     private const string ConfigForm = "[data-testid=pools-config] form";
+    private const string LinkForm = "[data-testid=link-channel]";
 
     [Fact]
     public async Task A_late_link_submit_sends_nothing_and_keeps_the_linked_message_and_the_channel_typed_again_is_linked()
@@ -26,15 +27,19 @@ public sealed class LateSubmitTests : ConsoleTest
         Gateway.Answer("/api/pools/admin/channels/twitch/foo", () => new ChannelLink(new PoolChannel("twitch", "foo"), streamer.Id, AdminId, DateTimeOffset.UtcNow));
         var page = await StreamerOnAccountsAsync(streamer);
         page.Find("#channel-id").Change("foo");
+        await page.InvokeAsync(() => page.Find(LinkForm).SubmitAsync()); // asks first
+        await page.InvokeAsync(() => Confirmation(page, LinkForm).ClickAsync(new()));
 
-        await SubmitLateAsync(page, "[data-testid=link-channel]");
+        await page.InvokeAsync(() => page.Find(LinkForm).SubmitAsync()); // the browser's second submit, late
 
         Assert.Equal(["PUT /api/pools/admin/channels/twitch/foo"], Gateway.Requests.Where(r => r.StartsWith("PUT", StringComparison.Ordinal)));
+        Assert.Empty(page.FindAll("[data-testid=confirm]")); // not even asked, for an empty channel id
         Assert.Contains("twitch:foo is linked to Ana", page.Find("[data-testid=message]").TextContent);
         Assert.Empty(page.FindAll("[data-testid=problem]"));
 
         page.Find("#channel-id").Change("foo"); // typed again, on purpose
-        await page.Find("[data-testid=link-channel]").SubmitAsync();
+        await page.Find(LinkForm).SubmitAsync();
+        await page.InvokeAsync(() => Confirmation(page, LinkForm).ClickAsync(new()));
         Assert.Equal(2, Gateway.Requests.Count(r => r == "PUT /api/pools/admin/channels/twitch/foo"));
     }
 

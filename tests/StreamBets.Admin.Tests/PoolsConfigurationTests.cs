@@ -77,6 +77,7 @@ public sealed class PoolsConfigurationTests : ConsoleTest
 
         page.Find("#min-stake").Change("2000");
         await page.Find("[data-testid=pools-config] form").SubmitAsync();
+        await page.InvokeAsync(() => Confirmation(page, "[data-testid=pools-config]").ClickAsync(new())); // a stake limit changed: asked first
 
         var problem = page.Find("[data-testid=problem]");
         Assert.Equal("config-breaks-templates", problem.GetAttribute("data-code"));

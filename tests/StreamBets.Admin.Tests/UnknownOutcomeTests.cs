@@ -64,6 +64,29 @@ public sealed class UnknownOutcomeTests : ConsoleTest
     }
 
     [Fact]
+    public async Task A_cancel_left_without_an_answer_shows_it_may_have_been_cancelled_and_offers_no_buttons_until_the_next_read()
+    {
+        // Before, the row kept Lock and Cancel: a second confirm was refused 409, which replaced the notice to reload.
+        var pool = LivePool("Who wins the round?");
+        Gateway.Answer("/api/pools/admin/live", () => new[] { pool });
+        Gateway.Throw($"/api/pools/{pool.Id}/cancel", () => new TaskCanceledException()); // the client gave up waiting
+        var page = Bunit.Render<LivePools>();
+        var row = $"[data-pool-id='{pool.Id}']";
+        page.WaitForAssertion(() => Button(page, row, "Cancel"));
+
+        await ConfirmAsync(page, row, "Cancel");
+
+        Assert.Contains("may have been applied", page.Find("[data-testid=problem]").TextContent);
+        Assert.Equal("May have been cancelled: the next read shows", page.Find(row).GetAttribute("data-result"));
+        Assert.Empty(page.FindAll($"{row} button"));
+
+        // The next read shows the pool still open: its buttons come back.
+        await page.InvokeAsync(() => page.FindAll("button").Single(b => b.TextContent == "Refresh").ClickAsync(new()));
+        page.WaitForAssertion(() => Button(page, row, "Cancel"));
+        Assert.Single(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_requeue_answered_dependency_unavailable_may_have_been_applied_and_says_what_failed_with_its_trace_id()
     {
         var poolId = Guid.NewGuid();

@@ -60,6 +60,7 @@ public sealed class OperatorConsoleTests(LocalModeAppFixture app, BrowserFixture
             await console.Locator("#channel-provider").SelectOptionAsync("kick");
             await console.Locator("#channel-id").FillAsync(channel);
             await console.GetByRole(AriaRole.Button, new() { Name = "Link channel" }).ClickAsync();
+            await ConfirmAsync(console, $"Link kick:{channel} to"); // asks first: a link can move another streamer's channel
             var row = console.Locator($"[data-testid=channel-link][data-channel='kick:{channel}']");
             await Expect(row).ToHaveCountAsync(1);
             var linked = (await Api.AdminGetAsync($"/api/pools/admin/channels?ownerId={player.Id}")).EnumerateArray().Single();
