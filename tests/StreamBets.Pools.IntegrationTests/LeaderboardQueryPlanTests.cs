@@ -141,7 +141,7 @@ public sealed class LeaderboardQueryPlanTests
         var leaderboards = new Leaderboards.Leaderboards(redis, database, TimeProvider.System, NullLogger<Leaderboards.Leaderboards>.Instance);
         var before = logs.Records.Count;
 
-        var board = await leaderboards.TopAsync(LeaderboardScope.Global, LeaderboardPeriod.All, 3, reader: null, CancellationToken.None);
+        var board = (await leaderboards.TopAsync(LeaderboardScope.Global, LeaderboardPeriod.All, 3, reader: null, CancellationToken.None))!;
 
         var text = string.Join('\n', logs.Records.Skip(before).Select(r => r.Message).Where(m => m.Contains("Query Text")));
         Assert.Contains("Query Text", text); // the plans were caught

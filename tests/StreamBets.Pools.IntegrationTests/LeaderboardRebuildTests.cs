@@ -48,8 +48,8 @@ public sealed class LeaderboardRebuildTests
         await using var database = await DatabaseWithWinnersAsync("leaderboard-rebuild-expiry");
         var leaderboards = new Leaderboards.Leaderboards(redis, database, TimeProvider.System, NullLogger<Leaderboards.Leaderboards>.Instance);
 
-        var allTime = await leaderboards.TopAsync(LeaderboardScope.Global, LeaderboardPeriod.All, 10, reader: null, CancellationToken.None);
-        var day = await leaderboards.TopAsync(LeaderboardScope.Global, LeaderboardPeriod.Day, 10, reader: null, CancellationToken.None);
+        var allTime = (await leaderboards.TopAsync(LeaderboardScope.Global, LeaderboardPeriod.All, 10, reader: null, CancellationToken.None))!;
+        var day = (await leaderboards.TopAsync(LeaderboardScope.Global, LeaderboardPeriod.Day, 10, reader: null, CancellationToken.None))!;
 
         Assert.Equal(3, allTime.Entries.Count);
         Assert.Equal(3, day.Entries.Count);

@@ -199,7 +199,7 @@ public static class PoolsApi
 
     /// <summary>Net winnings (payouts minus stakes), best first: scope "global" or "channel:{provider}:{channelId}"; period day, week or all (UTC).</summary>
     public static async Task<Results<Ok<LeaderboardView>, ValidationProblem, ProblemHttpResult>> GetLeaderboard(
-        string? scope, string? period, string? limit, ClaimsPrincipal user, Leaderboards.Leaderboards leaderboards, CancellationToken cancellationToken)
+        string? scope, string? period, string? limit, ClaimsPrincipal user, Leaderboards.Leaderboards leaderboards, HttpResponse response, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var parsedScope = LeaderboardScope.TryParse(scope ?? "global");
@@ -227,7 +227,7 @@ public static class PoolsApi
             return PoolProblems.Invalid(errors);
         }
 
-        LeaderboardPage page;
+        LeaderboardPage? page;
         try
         {
             page = await leaderboards.TopAsync(parsedScope!, parsedPeriod!.Value, count, CallerOf(user)?.UserId, cancellationToken);
@@ -237,6 +237,12 @@ public static class PoolsApi
             // Not read from PostgreSQL instead: a board's top is an aggregate over every player's sums (the rebuild runs
             // it once, under a lock), and every reader running it while Redis is down would load the database bets need.
             return PoolProblems.Problem(PoolProblems.LeaderboardsUnavailable, "The leaderboards cannot be read just now; try again shortly.");
+        }
+        if (page is null)
+        {
+            // The board is being rebuilt (or settled bets hold its lock); it is normally there within a second or two.
+            response.Headers.RetryAfter = "2";
+            return PoolProblems.Problem(PoolProblems.LeaderboardsUnavailable, "This leaderboard is being rebuilt; try again in a moment.");
         }
 
         return TypedResults.Ok(new LeaderboardView(

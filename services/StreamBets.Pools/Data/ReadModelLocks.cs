@@ -41,12 +41,4 @@ public static class ReadModelLocks
         command.Parameters.AddWithValue(lockId.Key);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
-
-    public static async Task ExclusiveAsync(NpgsqlTransaction transaction, (int Class, int Key) lockId, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, $2)", transaction.Connection, transaction);
-        command.Parameters.AddWithValue(lockId.Class);
-        command.Parameters.AddWithValue(lockId.Key);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
 }

@@ -12,7 +12,10 @@ public sealed partial class LeaderboardWarmup(Leaderboards leaderboards, ILogger
         {
             foreach (var period in Enum.GetValues<LeaderboardPeriod>())
             {
-                await leaderboards.TopAsync(LeaderboardScope.Global, period, 1, reader: null, stoppingToken);
+                // Null while settled bets (or a reader's build) hold the leaderboards lock: it waits without a connection, so keep trying.
+                while (await leaderboards.TopAsync(LeaderboardScope.Global, period, 1, reader: null, stoppingToken) is null)
+                {
+                }
             }
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)

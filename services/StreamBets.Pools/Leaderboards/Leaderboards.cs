@@ -28,7 +28,7 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 /// complete sum. That is why the scores are written before the commit: after it, nothing would order two handlers'
 /// writes. A batch that then rolls back (another event of its group commit failed) shows its scores until the dispatcher
 /// applies it again on its own, at once. A board without its cut-off member (never read, or Redis restarted, flushed,
-/// evicted or expired it) is rebuilt from PostgreSQL before it is read.
+/// evicted or expired it) is rebuilt from PostgreSQL before it is read, by one reader at a time (see <see cref="TopAsync"/>).
 /// <para>
 /// A board holds the top <see cref="BoardSize"/> players who are up, not all of them: reads show at most
 /// <see cref="MaxLimit"/>, and a sorted set of every winner of a 1,000,000-bet pool cost Redis 30 CPU-s per million
@@ -165,6 +165,12 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         {
             nets[userId] = nets.GetValueOrDefault(userId) + netMinor;
         }
+        // A player whose net in the batch is zero (refunds, or bets that cancel out) moves no sum, so is left out: a
+        // cancelled 1,000,000-bet pool wrote a million zero rows into each table and held the leaderboards lock ~20 s.
+        foreach (var (userId, _) in nets.Where(n => n.Value == 0).ToArray())
+        {
+            nets.Remove(userId);
+        }
         if (nets.Count == 0)
         {
             return;
@@ -213,10 +219,10 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
                 for (var i = 0; i < scores.Length; i++)
                 {
                     // The batch is on every one of the six boards' days, so each sum moved by the player's net in it.
-                    // Nothing to change for a player whose sums did not move (refunds), or who was not up and still is
-                    // not (about half of all bettors: they lose), so was never on the board.
+                    // Nothing to change for a player who was not up and still is not (about half of all bettors: they
+                    // lose), so was never on the board.
                     var net = reader.GetInt64(i + 1);
-                    if (delta != 0 && (net > 0 || net - delta > 0))
+                    if (net > 0 || net - delta > 0)
                     {
                         scores[i].Add(member);
                         scores[i].Add(net);
@@ -243,9 +249,10 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
 
     /// <summary>
     /// The current board of the scope and period (today's day or week in UTC), best first, and where <paramref name="reader"/>
-    /// stands on it when given.
+    /// stands on it when given; null when the board is missing and could not be built within <see cref="BuildWaitsAtMost"/>
+    /// (another reader's build or settled bets held the leaderboards lock throughout): the caller may try again shortly.
     /// </summary>
-    public async Task<LeaderboardPage> TopAsync(LeaderboardScope scope, LeaderboardPeriod period, int limit, Guid? reader, CancellationToken cancellationToken)
+    public async Task<LeaderboardPage?> TopAsync(LeaderboardScope scope, LeaderboardPeriod period, int limit, Guid? reader, CancellationToken cancellationToken)
     {
         var window = LeaderboardWindow.For(period, LeaderboardWindow.DayOf(time.GetUtcNow()));
         var redisDb = redis.GetDatabase();
@@ -271,7 +278,10 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
                 // so made-up channels cost one index probe, not the leaderboards lock, a scan and a Redis key each.
                 return new LeaderboardPage(scope, window, [], reader is null ? null : new LeaderboardPlace(null, 0));
             }
-            await BuildAsync(scope, window, cancellationToken);
+            if (!await BuildOrWaitAsync(scope, window, cancellationToken))
+            {
+                return null;
+            }
             (top, rank, score) = Read();
             await Task.WhenAll(top, rank, score);
         }
@@ -392,22 +402,57 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         ORDER BY net DESC, user_id LIMIT $2
         """;
 
+    /// <summary>How long a reader that found its board missing waits for the leaderboards lock (or another reader's build) before giving up.</summary>
+    private static readonly TimeSpan BuildWaitsAtMost = TimeSpan.FromSeconds(3);
+
+    /// <summary>How often a waiting reader looks for the board in Redis and tries the lock again.</summary>
+    private static readonly TimeSpan BuildRetriesEvery = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Builds the missing board if the leaderboards lock is free, else waits for it without a connection, looking for
+    /// the board in Redis and trying the lock again, for at most <see cref="BuildWaitsAtMost"/>: true once the board is
+    /// there. Readers queued on the lock held a pooled connection each behind settled bets' group commits, which hold it
+    /// for seconds: after a Redis flush, or at midnight when every day board is new, they took the whole pool, and pool
+    /// reads, admin calls and Settlement's CalculatePayouts stalled with them.
+    /// </summary>
+    private async Task<bool> BuildOrWaitAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
+    {
+        var giveUpAt = time.GetUtcNow() + BuildWaitsAtMost;
+        while (!await TryBuildAsync(scope, window, cancellationToken))
+        {
+            if (time.GetUtcNow() >= giveUpAt)
+            {
+                return false;
+            }
+            await Task.Delay(BuildRetriesEvery, time, cancellationToken);
+            if (await redis.GetDatabase().SortedSetScoreAsync(Key(scope, window), CutoffMember) is not null)
+            {
+                return true;
+            }
+        }
+        return true;
+    }
+
     /// <summary>
     /// Replaces the board with the top of PostgreSQL's sums: built under a temporary key and renamed over the board in
     /// one step, so readers never see half a board. It holds the leaderboards lock exclusively (see <see cref="ReadModelLocks"/>),
-    /// so no settled bet's score is written between its query and the rename. Readers that found the board missing
-    /// together queue on that lock; all but the first find it built and return.
+    /// so no settled bet's score is written between its query and the rename; false, having built nothing, when the
+    /// lock is held, so one reader builds at a time and the others never queue. A reader that takes the lock after
+    /// another's build finds the board built and returns.
     /// </summary>
-    private async Task BuildAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
+    private async Task<bool> TryBuildAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ReadModelLocks.ExclusiveAsync(transaction, ReadModelLocks.Leaderboards, cancellationToken);
+        if (!await ReadModelLocks.TryExclusiveAsync(transaction, ReadModelLocks.Leaderboards, cancellationToken))
+        {
+            return false;
+        }
         var redisDb = redis.GetDatabase();
         var key = Key(scope, window);
         if (await redisDb.SortedSetScoreAsync(key, CutoffMember) is not null)
         {
-            return;
+            return true;
         }
 
         // A day or week board sums its days; a channel's all-time board its totals; the global one reads the players'
@@ -473,6 +518,7 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         await redisDb.KeyDeleteAsync([$"{key}:cutoff", $"{key}:built"]);
         await transaction.CommitAsync(cancellationToken);
         LogRebuilt(logger, key.ToString(), entries.Count - 1);
+        return true;
     }
 
     /// <summary>How long a rebuild's staging key outlives its writer: far longer than any build takes.</summary>
