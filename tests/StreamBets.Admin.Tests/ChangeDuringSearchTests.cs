@@ -40,11 +40,11 @@ public sealed class ChangeDuringSearchTests : ConsoleTest
         var bia = Person("Bia", "player");
         var previousOwner = Guid.NewGuid();
         var page = await AccountsShowingAsync(ana, bia);
-        Gateway.Answer("/api/pools/admin/channels/twitch/foo",
+        Gateway.Answer("PUT /api/pools/admin/channels/twitch/foo",
             () => new ChannelLink(new PoolChannel("twitch", "foo"), ana.Id, AdminId, DateTimeOffset.UtcNow, previousOwner));
-        var linked = Gateway.HoldNext("/api/pools/admin/channels/twitch/foo");
         page.Find("#channel-id").Change("foo");
-        await page.Find("[data-testid=link-channel]").SubmitAsync(); // asks first
+        await page.Find("[data-testid=link-channel]").SubmitAsync(); // reads whose it is and asks first
+        var linked = Gateway.HoldNext("/api/pools/admin/channels/twitch/foo");
         var link = page.InvokeAsync(() => Confirmation(page, "[data-testid=link-channel]").ClickAsync(new()));
         await Gateway.WaitForRequestAsync("PUT /api/pools/admin/channels/twitch/foo");
 

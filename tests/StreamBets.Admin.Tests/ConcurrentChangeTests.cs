@@ -100,7 +100,7 @@ public sealed class ConcurrentChangeTests : ConsoleTest
     {
         var (streamer, previousOwner) = (Streamer("Ana"), Guid.NewGuid());
         var channel = new PoolChannel("twitch", "foo");
-        Gateway.Answer("/api/pools/admin/channels/twitch/foo", () => new ChannelLink(channel, streamer.Id, Guid.NewGuid(), DateTimeOffset.UtcNow, previousOwner));
+        Gateway.Answer("PUT /api/pools/admin/channels/twitch/foo", () => new ChannelLink(channel, streamer.Id, Guid.NewGuid(), DateTimeOffset.UtcNow, previousOwner));
         var page = await StreamerOnAccountsAsync(streamer);
 
         page.Find("#channel-id").Change("foo");

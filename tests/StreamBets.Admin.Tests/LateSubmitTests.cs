@@ -24,7 +24,7 @@ public sealed class LateSubmitTests : ConsoleTest
     public async Task A_late_link_submit_sends_nothing_and_keeps_the_linked_message_and_the_channel_typed_again_is_linked()
     {
         var streamer = Streamer("Ana");
-        Gateway.Answer("/api/pools/admin/channels/twitch/foo", () => new ChannelLink(new PoolChannel("twitch", "foo"), streamer.Id, AdminId, DateTimeOffset.UtcNow));
+        Gateway.Answer("PUT /api/pools/admin/channels/twitch/foo", () => new ChannelLink(new PoolChannel("twitch", "foo"), streamer.Id, AdminId, DateTimeOffset.UtcNow));
         var page = await StreamerOnAccountsAsync(streamer);
         page.Find("#channel-id").Change("foo");
         await page.InvokeAsync(() => page.Find(LinkForm).SubmitAsync()); // asks first

@@ -221,6 +221,30 @@ public sealed class ChannelOwnershipTests(PoolsApp app) : IClassFixture<PoolsApp
     }
 
     [Fact]
+    public async Task An_admin_reads_whose_a_channel_is_before_linking_it()
+    {
+        var (ownerId, adminId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());
+        using var admin = app.ClientFor(adminId, "admin");
+        using var streamer = app.ClientFor(ownerId, "streamer");
+
+        var notLinked = await admin.GetAsync($"/api/pools/admin/channels/kick/{channel}");
+        Assert.Equal((HttpStatusCode.NotFound, "https://streambets.dev/problems/channel-not-linked"), (notLinked.StatusCode, (await notLinked.ProblemAsync()).Type));
+
+        await admin.PutAsJsonAsync($"/api/pools/admin/channels/kick/{channel}", new { ownerId });
+        var read = await admin.GetAsync($"/api/pools/admin/channels/KICK/{channel}");
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        // The same link the owner's list shows.
+        var listed = (await admin.GetFromJsonAsync<ChannelLinkJson[]>($"/api/pools/admin/channels?ownerId={ownerId}"))!.Single();
+        Assert.Equal(listed, await read.Content.ReadFromJsonAsync<ChannelLinkJson>());
+        Assert.Equal((new ChannelJson("kick", channel), ownerId, adminId, null), (listed.Channel, listed.OwnerId, listed.LinkedBy, listed.PreviousOwnerId));
+
+        var bad = await admin.GetAsync("/api/pools/admin/channels/myspace/not%20a%20channel");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(["channel.channelId", "channel.provider"], (await bad.ProblemAsync()).Errors!.Keys.Order());
+        Assert.Equal(HttpStatusCode.Forbidden, (await streamer.GetAsync($"/api/pools/admin/channels/kick/{channel}")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_streamer_opening_a_pool_while_their_channel_is_being_moved_waits_for_the_move_and_is_refused()
     {
         var (firstId, secondId, channel) = (Guid.NewGuid(), Guid.NewGuid(), Requests.NewChannel());

@@ -26,6 +26,7 @@ public static partial class ChannelLinksApi
     {
         var admin = app.MapGroup("/api/pools/admin/channels").WithTags("Pools administration").RequireAuthorization(AuthenticationDefaults.Policies.Admin);
         admin.MapGet("", ListLinks).WithName("ListChannelLinks");
+        admin.MapGet("/{provider}/{channelId}", GetLink).WithName("GetChannelLink");
         admin.MapPut("/{provider}/{channelId}", Link).WithName("LinkChannel");
         admin.MapDelete("/{provider}/{channelId}", Unlink).WithName("UnlinkChannel");
 
@@ -45,6 +46,23 @@ public static partial class ChannelLinksApi
         return TypedResults.Ok((await owners.OfOwnerAsync(owner, cancellationToken)).Select(link => ChannelLinkView.Of(link)).ToArray());
     }
 
+    /// <summary>
+    /// The channel's link, so an operator about to link it sees whose it is first (a link moves it with its open pools).
+    /// A read as of now: the PUT still moves whatever owner it finds then, and names them in its answer.
+    /// </summary>
+    public static async Task<Results<Ok<ChannelLinkView>, ProblemHttpResult, ValidationProblem>> GetLink(
+        string provider, string channelId, ChannelOwners owners, CancellationToken cancellationToken)
+    {
+        var channel = ChannelOf(provider, channelId);
+        var errors = channel.Problems();
+        if (errors.Count > 0)
+        {
+            return PoolProblems.Invalid(errors);
+        }
+        var link = await owners.LinkOfAsync(channel, cancellationToken);
+        return link is null ? NotLinked(channel) : TypedResults.Ok(ChannelLinkView.Of(link));
+    }
+
     public static async Task<Ok<ChannelLinkView[]>> MyChannels(ClaimsPrincipal user, ChannelOwners owners, CancellationToken cancellationToken) =>
         TypedResults.Ok((await owners.OfOwnerAsync(user.GetUserId(), cancellationToken)).Select(link => ChannelLinkView.Of(link)).ToArray());
 
@@ -53,7 +71,7 @@ public static partial class ChannelLinksApi
         string provider, string channelId, LinkChannelRequest request, ClaimsPrincipal user, ChannelOwners owners, ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
-        var channel = new Channel(provider.ToLowerInvariant(), channelId);
+        var channel = ChannelOf(provider, channelId);
         var errors = channel.Problems();
         if (request.OwnerId is null || request.OwnerId == Guid.Empty)
         {
@@ -78,7 +96,7 @@ public static partial class ChannelLinksApi
         string provider, string channelId, string? ownerId, ClaimsPrincipal user, ChannelOwners owners, ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
-        var channel = new Channel(provider.ToLowerInvariant(), channelId);
+        var channel = ChannelOf(provider, channelId);
         var errors = channel.Problems();
         // Parsed here, not bound as a Guid: a bad id must be a problem naming the field, not the framework's bare 400.
         if (!Guid.TryParse(ownerId, out var expectedOwner))
@@ -92,7 +110,7 @@ public static partial class ChannelLinksApi
         var owner = await owners.UnlinkAsync(channel, expectedOwner, user, cancellationToken);
         if (owner is null)
         {
-            return PoolProblems.Problem(PoolProblems.ChannelNotLinked, $"Channel {channel} is not linked to anyone.");
+            return NotLinked(channel);
         }
         if (owner != expectedOwner)
         {
@@ -103,6 +121,12 @@ public static partial class ChannelLinksApi
         LogUnlinked(loggers.CreateLogger(PoolsAdminApi.AuditCategory), user.GetUserId(), channel.ToString(), expectedOwner);
         return TypedResults.NoContent();
     }
+
+    /// <summary>The channel a route names, whatever the case of its provider.</summary>
+    private static Channel ChannelOf(string provider, string channelId) => new(provider.ToLowerInvariant(), channelId);
+
+    private static ProblemHttpResult NotLinked(Channel channel) =>
+        PoolProblems.Problem(PoolProblems.ChannelNotLinked, $"Channel {channel} is not linked to anyone.");
 
     [LoggerMessage(EventId = 6004, EventName = "ChannelLinked", Level = LogLevel.Information,
         Message = "Admin {AdminId} linked channel {Channel} to {OwnerId} (before: {PreviousOwnerId})")]

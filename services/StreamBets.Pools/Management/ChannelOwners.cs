@@ -207,6 +207,17 @@ public sealed class ChannelOwners(NpgsqlDataSource db, AdminChanges changes, IOu
         return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
     }
 
+    /// <summary>The channel's link as of now, or null when no one has it.</summary>
+    public async Task<ChannelLink?> LinkOfAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT owner_id, linked_by, linked_at FROM channel_owners WHERE channel = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel.ToString() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new ChannelLink(channel, reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateTimeOffset>(2))
+            : null;
+    }
+
     /// <summary>The owner's channels, by name.</summary>
     public async Task<IReadOnlyList<ChannelLink>> OfOwnerAsync(Guid ownerId, CancellationToken cancellationToken)
     {

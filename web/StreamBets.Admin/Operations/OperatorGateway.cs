@@ -56,6 +56,10 @@ public sealed class OperatorGateway(IHttpClientFactory http, UserSession session
     public Task<ApiResult<ChannelLink[]>> ChannelsOfAsync(Guid ownerId, CancellationToken ct = default) =>
         GetAsync<ChannelLink[]>($"/api/pools/admin/channels?ownerId={ownerId}", ct);
 
+    /// <summary>Whose the channel is now; a channel-not-linked problem when no one's.</summary>
+    public Task<ApiResult<ChannelLink>> ChannelLinkAsync(PoolChannel channel, CancellationToken ct = default) =>
+        GetAsync<ChannelLink>(ChannelPath(channel.Provider, channel.ChannelId), ct);
+
     public Task<ApiResult<ChannelLink>> LinkChannelAsync(string provider, string channelId, Guid ownerId, CancellationToken ct = default) =>
         SendAsync<ChannelLink>(HttpMethod.Put, ChannelPath(provider, channelId), new { ownerId }, cancellationToken: ct);
 
