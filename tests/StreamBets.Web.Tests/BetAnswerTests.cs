@@ -26,7 +26,7 @@ public sealed class BetAnswerTests : PlayerPageTest
         await base.InitializeAsync();
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         Bunit.AddAuthorization().SetAuthorized("Ana");
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddScoped<WalletState>();
     }
 
     [Fact]
@@ -275,7 +275,7 @@ public sealed class BetAnswerTests : PlayerPageTest
         bea.JSInterop.Mode = JSRuntimeMode.Loose;
         bea.AddPlayerPage(client, session, live, Clock, Tab);
         bea.AddAuthorization().SetAuthorized("Bea");
-        bea.Services.AddSingleton(new WalletState(client, live));
+        bea.Services.AddScoped<WalletState>();
         var beasPage = bea.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
         beasPage.WaitForElement("[data-testid=bet-form]");
         Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _no, 20_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
@@ -346,6 +346,60 @@ public sealed class BetAnswerTests : PlayerPageTest
 
         // The player still reads that their last-second bet went in.
         Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent);
+    }
+
+    /// <summary>The countdown shows 0:00, but the form stays until the page's next poll redraws it, up to 3 s on.</summary>
+    [Fact]
+    public async Task A_bet_sent_after_the_lock_time_from_the_form_still_shown_is_refused_at_once_and_nothing_goes()
+    {
+        var pool = OpenPool() with { LocksAt = Clock.GetUtcNow().AddSeconds(1) };
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", Clock.GetUtcNow(), null, null, null, null));
+        var page = RenderPool(pool);
+        await page.InvokeAsync(async () =>
+        {
+            await page.Find($"#outcome-{_yes:N}").ChangeAsync(_yes.ToString());
+            await page.Find("[data-testid=stake]").InputAsync("10");
+        });
+
+        Clock.Advance(TimeSpan.FromSeconds(2)); // past the lock time, before the next poll
+        await page.FindAndSubmitAsync("[data-testid=bet-form]");
+
+        page.WaitForAssertion(() => Assert.Equal("pool-locked", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Empty(Gateway.Changes);
+        Assert.Empty(Tab.SessionStorage);
+        Assert.Empty(Bunit.JSInterop.Invocations["sessionStorage.setItem"]);
+    }
+
+    [Fact]
+    public async Task A_pending_bet_refused_after_a_newer_bet_was_accepted_names_itself_and_leaves_the_newer_bets_answer()
+    {
+        var pool = OpenPool();
+        var first = new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "pending", Clock.GetUtcNow(), null, null, null, null);
+        Gateway.Answer("/api/bets", first);
+        Gateway.Answer($"/api/bets/{first.BetId}", first);
+        var page = RenderPool(pool);
+        Gateway.Answer("/api/bets/mine", new BetPage([first], null));
+        await BetAsync(page, _yes, "10");
+        page.WaitForAssertion(() => Assert.Equal("pending", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
+
+        // The player adds R$ 20, accepted at once; then recovery refuses the first: the wallet could not cover both.
+        var second = new Bet(Guid.NewGuid(), pool.Id, _yes, 20_00, "accepted", Clock.GetUtcNow(), null, null, null, null);
+        Gateway.Answer("/api/bets", second);
+        Gateway.Answer("/api/bets/mine", new BetPage([second, first], null));
+        await BetAsync(page, _yes, "20");
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(20_00), page.Find("[data-testid=bet-placed]").TextContent));
+        Gateway.Answer($"/api/bets/{first.BetId}", first with { Status = "rejected", RejectionCode = "insufficient-funds" });
+        Gateway.Answer("/api/bets/mine", new BetPage([second], null));
+        await RunClockAsync(TimeSpan.FromSeconds(3));
+        page.WaitForAssertion(() => Assert.Equal("accepted", page.Find("[data-testid=my-bet]").GetAttribute("data-status")));
+
+        // The newer bet's confirmation stays, and the refusal says which bet it was.
+        Assert.Contains($"Bet accepted: {Money.Format(20_00)}", Assert.Single(page.FindAll("[data-testid=bet-placed]")).TextContent);
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+        var earlier = page.Find("[data-testid=earlier-bet]");
+        Assert.Equal("rejected", earlier.GetAttribute("data-status"));
+        Assert.Contains($"Your earlier bet of {Money.Format(10_00)} on Yes was not placed", earlier.TextContent);
+        Assert.Contains("Not enough money", earlier.TextContent);
     }
 
     [Fact]

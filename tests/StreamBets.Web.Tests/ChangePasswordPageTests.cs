@@ -152,7 +152,7 @@ public sealed class ChangePasswordPageTests : PlayerPageTest
     private void AddLayout()
     {
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
         Bunit.Services.AddSingleton(new Toasts());
         Bunit.Renderer.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
     }

@@ -30,6 +30,9 @@ public abstract class ConnectedPageTest : IAsyncLifetime
 
     protected LiveUpdates Live { get; private set; } = null!;
 
+    /// <summary>The browser tab the pages run in: its session storage outlives a page rendered again on it.</summary>
+    protected BrowserTab Tab { get; } = new();
+
     /// <summary>Whether the condition comes to hold within 15 s: for what no render tells (a hub call, a request).</summary>
     protected static Task<bool> SoonAsync(Func<bool> condition) => Eventually.HoldsAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(15));
 
@@ -44,7 +47,7 @@ public abstract class ConnectedPageTest : IAsyncLifetime
         Hub = await StandInHub.StartAsync(port);
         (Client, var session, _redis) = await Gateway.SignedInAsync();
         Live = await PlayerPages.ConnectedLiveUpdatesAsync(session, port);
-        Bunit.AddPlayerPage(Client, session, Live, PageTime);
+        Bunit.AddPlayerPage(Client, session, Live, PageTime, Tab);
         Bunit.AddAuthorization().SetAuthorized("Ana");
     }
 

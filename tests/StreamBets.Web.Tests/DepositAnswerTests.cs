@@ -22,7 +22,7 @@ public sealed class DepositAnswerTests : PlayerPageTest
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
         Bunit.Services.AddSingleton(new Toasts());
         Gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
         Gateway.Answer("/api/users/me/wallet/history", new WalletHistoryPage([], null));

@@ -17,7 +17,7 @@ public sealed class ExpiredSessionTests : PlayerPageTest
     {
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         Bunit.AddAuthorization().SetAuthorized("Ana");
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
         Bunit.Services.AddSingleton(new Toasts());
         Bunit.Renderer.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         var navigation = Bunit.Services.GetRequiredService<NavigationManager>();

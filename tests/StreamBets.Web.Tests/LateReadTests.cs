@@ -21,7 +21,7 @@ public sealed class LateReadTests : PlayerPageTest
     [Fact]
     public async Task A_wallet_read_begun_before_a_balance_push_does_not_overwrite_it()
     {
-        using var wallet = new WalletState(Client, Live);
+        using var wallet = new WalletState(Client, Live, PageTime);
         Gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
         var release = Gateway.Hold("/api/users/me/wallet");
         var read = wallet.RefreshAsync();
@@ -201,7 +201,7 @@ public sealed class LateReadTests : PlayerPageTest
     {
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         Bunit.AddAuthorization().SetAuthorized("Ana"); // the chat beside the pool
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
         return Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, poolId));
     }
 

@@ -269,7 +269,7 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         var gateway = new ScriptedGateway();
         (var client, _, var redis) = await gateway.SignedInAsync();
         await using var redisConnection = redis;
-        using var wallet = new WalletState(client, live);
+        using var wallet = new WalletState(client, live, _clock);
         await _hub!.PushAsync("WalletChanged", Wallet(10_00, 1));
         await _hub.PushAsync("WalletChanged", Wallet(30_00, 300));
         _hub.Forget("user");
@@ -314,7 +314,7 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         var gateway = new ScriptedGateway();
         (var client, _, var redis) = await gateway.SignedInAsync();
         await using var redisConnection = redis;
-        using var wallet = new WalletState(client, live);
+        using var wallet = new WalletState(client, live, _clock);
         gateway.Answer("/api/users/me/wallet", new WalletBalance(Guid.Empty, 10_00));
         await wallet.RefreshAsync(); // the top bar's read, before the circuit's first render starts the hub
 
@@ -334,7 +334,7 @@ public sealed class LiveUpdatesTests : IAsyncLifetime
         var gateway = new ScriptedGateway();
         (var client, _, var redis) = await gateway.SignedInAsync();
         await using var redisConnection = redis;
-        using var wallet = new WalletState(client, live); // the top bar's, which reads no balance for an anonymous visitor
+        using var wallet = new WalletState(client, live, _clock); // the top bar's, which reads no balance for an anonymous visitor
         var reloads = 0;
         live.ReloadNeeded += () => Interlocked.Increment(ref reloads); // a channel page that read its pools
 

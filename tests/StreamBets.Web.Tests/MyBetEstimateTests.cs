@@ -20,7 +20,7 @@ public sealed class MyBetEstimateTests : PlayerPageTest
         await base.InitializeAsync();
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         Bunit.AddAuthorization().SetAuthorized("Ana");
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public sealed class PoolPageFirstReadTests : PlayerPageTest
     {
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         Bunit.AddAuthorization().SetAuthorized("Ana"); // the chat beside the pool
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
         return Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, poolId));
     }
 

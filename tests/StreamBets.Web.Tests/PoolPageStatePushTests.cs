@@ -113,7 +113,7 @@ public sealed class PoolPageStatePushTests : ConnectedPageTest
         Gateway.Answer($"/api/pools/{pool.Id}", pool);
         Gateway.Answer("/api/bets/mine", new BetPage([], null));
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
         var page = Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
         page.WaitForAssertion(() => Assert.Equal("open", page.Find("[data-testid=pool-state]").GetAttribute("data-state")));
         Assert.True(await SoonAsync(() => Hub.Calls.Contains($"WatchPool {pool.Id}")));

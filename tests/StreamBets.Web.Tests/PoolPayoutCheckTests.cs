@@ -73,7 +73,7 @@ public sealed class PoolPayoutCheckTests : ConnectedPageTest
     private IRenderedComponent<PoolPage> RenderPoolPage(Pool pool)
     {
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
         return Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
     }
 

@@ -52,7 +52,7 @@ public sealed class RefundedResultTests : PlayerPageTest
         Gateway.Answer("/api/bets/mine", new BetPage([], null));
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         Bunit.AddAuthorization().SetAuthorized("Ana"); // the chat beside the pool
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
 
         var page = Bunit.Render<PoolPage>(parameters => parameters.Add(p => p.PoolId, pool.Id));
 

@@ -27,6 +27,7 @@ public sealed class StandInHub : IAsyncDisposable
     private readonly ConcurrentQueue<string> _calls = new();
     private readonly ConcurrentQueue<string> _requests = new();
     private readonly ConcurrentDictionary<string, (int Left, string Refusal)> _refusals = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _held = new();
     private const string RateLimited = "rate-limited: Slow down: at most 250 watch, catch-up and chat history calls at once, then 5 a second. Try again in 1 s.";
 
     public static async Task<StandInHub> StartAsync(int port)
@@ -105,6 +106,17 @@ public sealed class StandInHub : IAsyncDisposable
     /// </summary>
     public void RefuseNext(string method, int times = 1, string refusal = RateLimited) => _refusals[method] = (times, refusal);
 
+    /// <summary>The next watch or unwatch calls of the method wait until the returned release, as a slow replica's.</summary>
+    public Action Hold(string method)
+    {
+        var held = _held[method] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return () =>
+        {
+            _held.TryRemove(method, out _);
+            held.SetResult();
+        };
+    }
+
     /// <summary>While set, every connection attempt is answered 401, as Realtime answers a token it refuses.</summary>
     public bool RefusesConnections { get; set; }
 
@@ -147,13 +159,13 @@ public sealed class StandInHub : IAsyncDisposable
             return Task.CompletedTask;
         }
 
-        public void WatchPool(Guid poolId) => Call($"WatchPool {poolId}");
+        public Task WatchPool(Guid poolId) => CallHeldAsync($"WatchPool {poolId}");
 
-        public void UnwatchPool(Guid poolId) => Call($"UnwatchPool {poolId}");
+        public Task UnwatchPool(Guid poolId) => CallHeldAsync($"UnwatchPool {poolId}");
 
-        public void WatchChannel(string channel) => Call($"WatchChannel {channel}");
+        public Task WatchChannel(string channel) => CallHeldAsync($"WatchChannel {channel}");
 
-        public void UnwatchChannel(string channel) => Call($"UnwatchChannel {channel}");
+        public Task UnwatchChannel(string channel) => CallHeldAsync($"UnwatchChannel {channel}");
 
         public List<ChatMessage> GetChatHistory(string channel)
         {
@@ -179,6 +191,13 @@ public sealed class StandInHub : IAsyncDisposable
                 }
                 return [.. numbered.Where(m => m.Payload.Sequence > afterSequence).OrderBy(m => m.Payload.Sequence).Select(m => new Replayed(m.Type, m.Payload))];
             }
+        }
+
+        /// <summary>Records the call (or refuses it), and answers once a hold on its method is released.</summary>
+        private Task CallHeldAsync(string call)
+        {
+            Call(call);
+            return _owner._held.TryGetValue(call[..call.IndexOf(' ')], out var held) ? held.Task : Task.CompletedTask;
         }
 
         /// <summary>Records the call, or refuses it when told to.</summary>

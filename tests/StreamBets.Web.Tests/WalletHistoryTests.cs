@@ -23,7 +23,7 @@ public sealed class WalletHistoryTests : PlayerPageTest
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        _wallet = new WalletState(Client, Live);
+        _wallet = new WalletState(Client, Live, PageTime);
         Bunit.Services.AddSingleton(_wallet);
         Bunit.Services.AddSingleton(new Toasts());
         Gateway.Answer(WalletPath, new WalletBalance(Guid.Empty, 10_00));

@@ -27,7 +27,7 @@ public sealed class WithdrawalAnswerTests : PlayerPageTest
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        Bunit.Services.AddSingleton(new WalletState(Client, Live));
+        Bunit.Services.AddSingleton(new WalletState(Client, Live, PageTime));
         Bunit.Services.AddSingleton(new Toasts());
         Gateway.Answer(WalletPath, new WalletBalance(Guid.Empty, 10_00));
         Gateway.Answer(HistoryPath, new WalletHistoryPage([], null));

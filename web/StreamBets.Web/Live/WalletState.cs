@@ -6,20 +6,27 @@ namespace StreamBets.Web.Live;
 /// The player's balance for this circuit: read once from the wallet API, then kept current by WalletChanged from the
 /// hub, or re-read after the player's own actions and after a reconnect (when a change may have been missed). An
 /// action's answer never sets it: a replayed answer carries the balance of its first time, and any answer may arrive
-/// behind a newer push.
+/// behind a newer push. A read that fails (Users away) is tried again after a few seconds, then less often.
 /// </summary>
 public sealed class WalletState : IDisposable
 {
+    // A read refused for a while (Users away for every player) is retried every 3 s at first, then every 30 s.
+    private static readonly TimeSpan RetryFirstAfter = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan RetryAtMost = TimeSpan.FromSeconds(30);
+
     private readonly GatewayClient _gateway;
     private readonly LiveUpdates _live;
+    private readonly ITimer _retry;
+    private TimeSpan _retryAfter = RetryFirstAfter;
     private long _lastSequence = -1;
     // Set by the first read: a balance never read nor pushed (an anonymous visitor's) is not read on a reload either.
     private bool _read;
 
-    public WalletState(GatewayClient gateway, LiveUpdates live)
+    public WalletState(GatewayClient gateway, LiveUpdates live, TimeProvider time)
     {
         _gateway = gateway;
         _live = live;
+        _retry = time.CreateTimer(_ => _ = RefreshAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _live.WalletChanged += OnWalletChanged;
         _live.ReloadNeeded += OnReloadNeeded;
     }
@@ -33,8 +40,20 @@ public sealed class WalletState : IDisposable
         _read = true;
         var pushedBefore = _lastSequence;
         var wallet = await _gateway.WalletAsync();
+        if (!wallet.Succeeded)
+        {
+            // Otherwise the balance stays unknown or stale until a push or a reconnect, which may be many minutes away.
+            // A refusal that is an answer (a session ended) is not read again.
+            if (wallet.Problem!.Status is >= 500 or 429)
+            {
+                _retry.Change(_retryAfter, Timeout.InfiniteTimeSpan);
+                _retryAfter = TimeSpan.FromTicks(Math.Min(_retryAfter.Ticks * 2, RetryAtMost.Ticks));
+            }
+            return;
+        }
+        _retryAfter = RetryFirstAfter;
         // A balance pushed while the read was on its way is at least as new as the read's.
-        if (wallet.Succeeded && _lastSequence == pushedBefore)
+        if (_lastSequence == pushedBefore)
         {
             Set(wallet.Value!.BalanceMinor);
         }
@@ -72,6 +91,7 @@ public sealed class WalletState : IDisposable
 
     public void Dispose()
     {
+        _retry.Dispose();
         _live.WalletChanged -= OnWalletChanged;
         _live.ReloadNeeded -= OnReloadNeeded;
     }
