@@ -56,6 +56,7 @@ public sealed class BetEngineStack : IAsyncLifetime
     private WebApplicationFactory<RateLimitOptions> _gateway = null!;
     private ServicePorts _betEnginePorts = null!;
     private ServicePorts _poolsPorts = null!;
+    private ServicePorts _usersPorts = null!;
     private GrpcChannel _walletChannel = null!;
 
     /// <summary>The Bet Engine's clock: real time, which a test can move ahead (e.g. past a pool's lock time).</summary>
@@ -99,7 +100,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         BetsDb = NpgsqlDataSource.Create(BetsConnectionString);
         UsersDb = NpgsqlDataSource.Create(usersDb);
 
-        var users = ServicePorts.Free();
+        var users = _usersPorts = ServicePorts.Free();
         _users = InProcessServices.StartOnKestrel<WalletService>(users,
         [
             .. CommonSettings(),
@@ -112,27 +113,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         _pools = InProcessServices.StartOnKestrel<PoolsGrpcService>(pools, [.. CommonSettings(), new("ConnectionStrings:poolsdb", poolsDb)]);
 
         _betEnginePorts = ServicePorts.Free();
-        _betEngine = InProcessServices.StartOnKestrel<BetEngineGrpcService>(_betEnginePorts,
-        [
-            .. CommonSettings(),
-            new("ConnectionStrings:betsdb", BetsConnectionString),
-            new("services:users:grpc:0", users.GrpcUrl),
-            new("services:pools:grpc:0", pools.GrpcUrl),
-            // Pool snapshots are served for minutes, so a test that sees a pool close proves the event closed it.
-            new("BetEngine:PoolCacheDuration", "00:10:00"),
-            // Pool batchers stop when idle and start again with the next bet: make that happen between most requests.
-            new("BetEngine:BatcherIdleTimeout", "00:00:00.200"),
-            // Recovery is driven by the tests themselves (RecoverAsync), never by the background round.
-            new("BetEngine:RecoveryInterval", "01:00:00"),
-            new("BetEngine:RecoveryGracePeriod", "01:00:00"),
-            // So is the backlog sampler (SampleAsync); its first round runs at start-up.
-            new("BetEngine:BacklogSampleInterval", "01:00:00"),
-        ], web => web.ConfigureTestServices(services =>
-        {
-            services.AddSingleton<TimeProvider>(Clock);
-            services.AddGrpcClient<Wallet.WalletClient>().AddInterceptor(() => StakeHold).AddInterceptor(() => RefundRefusal);
-            services.AddGrpcClient<UserAccounts.UserAccountsClient>().AddInterceptor(() => EligibilityCalls);
-        }));
+        _betEngine = StartBetEngine(_betEnginePorts);
 
         // The Gateway in front, as players reach the Bet Engine: its bets relayed over gRPC, its other routes proxied.
         var gateway = ServicePorts.Free();
@@ -150,6 +131,33 @@ public sealed class BetEngineStack : IAsyncLifetime
         _walletChannel = GrpcChannel.ForAddress(users.GrpcUrl);
         Wallet = new Wallet.WalletClient(_walletChannel);
     }
+
+    /// <summary>
+    /// Starts a Bet Engine on Kestrel at <paramref name="ports"/>, on this stack's database and neighbours: the stack's own,
+    /// or another replica beside it (which the stack's Gateway never calls).
+    /// </summary>
+    public WebApplicationFactory<BetEngineGrpcService> StartBetEngine(ServicePorts ports) =>
+        InProcessServices.StartOnKestrel<BetEngineGrpcService>(ports,
+        [
+            .. CommonSettings(),
+            new("ConnectionStrings:betsdb", BetsConnectionString),
+            new("services:users:grpc:0", _usersPorts.GrpcUrl),
+            new("services:pools:grpc:0", _poolsPorts.GrpcUrl),
+            // Pool snapshots are served for minutes, so a test that sees a pool close proves the event closed it.
+            new("BetEngine:PoolCacheDuration", "00:10:00"),
+            // Pool batchers stop when idle and start again with the next bet: make that happen between most requests.
+            new("BetEngine:BatcherIdleTimeout", "00:00:00.200"),
+            // Recovery is driven by the tests themselves (RecoverAsync), never by the background round.
+            new("BetEngine:RecoveryInterval", "01:00:00"),
+            new("BetEngine:RecoveryGracePeriod", "01:00:00"),
+            // So is the backlog sampler (SampleAsync); its first round runs at start-up.
+            new("BetEngine:BacklogSampleInterval", "01:00:00"),
+        ], web => web.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            services.AddGrpcClient<Wallet.WalletClient>().AddInterceptor(() => StakeHold).AddInterceptor(() => RefundRefusal);
+            services.AddGrpcClient<UserAccounts.UserAccountsClient>().AddInterceptor(() => EligibilityCalls);
+        }));
 
     public async Task DisposeAsync()
     {

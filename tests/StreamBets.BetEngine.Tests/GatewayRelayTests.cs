@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -789,6 +790,35 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_stream_opened_to_a_stopping_bet_engine_is_refused_unavailable_before_any_bet_is_read()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        var lifetime = new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance);
+        lifetime.StopApplication();
+        var relay = new RestBetRelay(new WithLifetime(stack.BetEngine, lifetime), stack.BetEngine.GetRequiredService<EndpointDataSource>());
+        var gatewaySide = new OpenStream<RestBetBatch>(new RestBetBatch
+        {
+            Bets =
+            {
+                new RestBet
+                {
+                    RelayId = 1, UserId = player.Id.ToString(), ContentType = "application/json",
+                    Body = ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 })),
+                },
+            },
+        });
+        var answers = new List<RestBetAnswers>();
+
+        // Ended normally, the stream would tell the Gateway its bets were never read, and they would come straight back.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => relay.RelayAsync(gatewaySide, new AnswerWriter(answers), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15)));
+
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Empty(answers);
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE pool_id = $1", pool.Id));
+    }
+
+    [Fact]
     public async Task A_burst_of_bets_naming_a_4_kb_unknown_field_is_answered_400_in_short_problems_that_cannot_break_the_stream()
     {
         var relay = stack.BetEngine.GetRequiredService<RestBetRelay>();
@@ -915,6 +945,12 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
                 ReadingStopped = true;
             }
         }
+    }
+
+    /// <summary>A Bet Engine's services with another host lifetime (one already stopping, say).</summary>
+    private sealed class WithLifetime(IServiceProvider services, IHostApplicationLifetime lifetime) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => serviceType == typeof(IHostApplicationLifetime) ? lifetime : services.GetService(serviceType);
     }
 
     /// <summary>The Gateway's side of the answers; its first write can be held, as a busy stream holds it.</summary>

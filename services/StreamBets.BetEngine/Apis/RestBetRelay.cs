@@ -29,10 +29,12 @@ public sealed class RestBetRelay
 
     private readonly Lazy<RequestDelegate> _placeBet;
     private readonly IServiceScopeFactory _scopes;
+    private readonly CancellationToken _stopping;
 
     public RestBetRelay(IServiceProvider services, EndpointDataSource endpoints)
     {
         _scopes = services.GetRequiredService<IServiceScopeFactory>();
+        _stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         // Built on first use: the endpoints exist only once the app has mapped them.
         _placeBet = new Lazy<RequestDelegate>(() =>
         {
@@ -47,12 +49,22 @@ public sealed class RestBetRelay
 
     /// <summary>
     /// Answers every bet read from <paramref name="bets"/> as soon as it is decided, grouping the answers ready together
-    /// into one message; returns once the caller has ended its side and every bet has its answer.
+    /// into one message; returns once the caller has ended its side, or this Bet Engine begins to stop, and every bet read
+    /// has its answer. Ending normally is the promise the Gateway relies on: every bet unanswered then was never read, so
+    /// it may go again on another stream.
     /// </summary>
     public async Task RelayAsync(IAsyncStreamReader<RestBetBatch> bets, IServerStreamWriter<RestBetAnswers> answers, CancellationToken cancellationToken)
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            // Ended at once without reading, the stream would send the Gateway's bets straight back, over and over while
+            // the host still listens. Refused, its bets are told to retry and the next stream finds a live replica.
+            throw new RpcException(new Status(StatusCode.Unavailable, "The Bet Engine is stopping."));
+        }
         var ready = Channel.CreateUnbounded<RestBetAnswer>(new UnboundedChannelOptions { SingleReader = true });
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Stopping ends the reading only: the bets already read are still answered, on this stream, before it ends.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(failed.Token, _stopping);
         var writing = WriteAnswersAsync(ready.Reader, answers, failed);
         var unanswered = 1; // the caller's side, until it ends
         void Answered()
@@ -65,7 +77,7 @@ public sealed class RestBetRelay
 
         try
         {
-            await foreach (var batch in bets.ReadAllAsync(failed.Token))
+            await foreach (var batch in bets.ReadAllAsync(reading.Token))
             {
                 foreach (var bet in batch.Bets)
                 {
@@ -77,6 +89,10 @@ public sealed class RestBetRelay
         catch (OperationCanceledException) when (failed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             // The answers could not be written; awaiting the writer below fails the stream with the reason.
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested && !failed.IsCancellationRequested)
+        {
+            // This replica is stopping: the Gateway's next stream goes to a live one, well inside the host's shutdown timeout.
         }
         finally
         {

@@ -144,8 +144,7 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
 
         // Whatever went wrong, every player waiting on this stream gets an answer. When the Bet Engine could not be
         // reached at all, so do the bets that were to open it, rather than each opening another stream that fails alike.
-        var unsent = broken is not null && !sent ? Queued().ToList() : [];
-        var ending = EndAsync(call, reading, unanswered, unsent, stream, broken, ended, dropping);
+        var ending = EndAsync(call, reading, unanswered, refuseQueued: broken is not null && !sent, stream, broken, ended, dropping);
         if (broken is null && !ended.IsCancellationRequested)
         {
             // Retired for its age: the Bet Engine answers what it was sent while the next stream takes the new bets.
@@ -155,10 +154,15 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
         await ending;
     }
 
-    /// <summary>Ends the caller's side of a stream, waits for the answers still due on it, and tells the rest to retry.</summary>
+    /// <summary>
+    /// Ends the caller's side of a stream and waits for the answers still due on it. When the Bet Engine ended the stream
+    /// normally (it answers every bet it read before it does, a replica that begins to stop, say), the bets left
+    /// unanswered were never read, so they go again on the next stream; otherwise they may have been placed, and each
+    /// player is told to retry with their Idempotency-Key.
+    /// </summary>
     private async Task EndAsync(
         AsyncDuplexStreamingCall<RestBetBatch, RestBetAnswers> call, Task<Exception?> reading, ConcurrentDictionary<ulong, Waiting> unanswered,
-        List<Waiting> unsent, RelayStream stream, Exception? broken, CancellationTokenSource ended, CancellationTokenRegistration dropping)
+        bool refuseQueued, RelayStream stream, Exception? broken, CancellationTokenSource ended, CancellationTokenRegistration dropping)
     {
         using (call)
         using (ended)
@@ -175,9 +179,16 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
                     call.Dispose(); // the stream is broken; reading ends with it
                 }
             }
-            broken = await reading ?? broken;
+            var failure = await reading;
+            if (failure is null)
+            {
+                // A write that failed as the Bet Engine ended the stream says nothing about reaching it.
+                Resend(unanswered.Values.ToList());
+                return;
+            }
+            broken = failure;
 
-            var toRetry = unanswered.Values.Concat(unsent).ToList();
+            var toRetry = unanswered.Values.Concat(refuseQueued ? Queued() : []).ToList();
             if (stream.Dropped.IsCancellationRequested)
             {
                 LogStreamStalled(logger, options.Value.AnswerDeadline, toRetry.Count);
@@ -209,6 +220,22 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
         }
     }
 
+    /// <summary>Queues bets the Bet Engine never read for the next stream (or, once the Gateway stops, tells them to retry).</summary>
+    private void Resend(List<Waiting> unread)
+    {
+        if (unread.Count > 0)
+        {
+            LogStreamFinished(logger, unread.Count);
+        }
+        foreach (var waiting in unread)
+        {
+            if (!_queue.Writer.TryWrite(waiting))
+            {
+                waiting.Answer.TrySetResult(null);
+            }
+        }
+    }
+
     private static void TellToRetry(IEnumerable<Waiting> bets)
     {
         foreach (var waiting in bets)
@@ -217,7 +244,7 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
         }
     }
 
-    /// <returns>Why the stream broke, or null when it ended because both sides were done.</returns>
+    /// <returns>Why the stream broke, or null when the Bet Engine ended it normally, with every bet it read answered.</returns>
     private static async Task<Exception?> ReadAnswersAsync(IAsyncStreamReader<RestBetAnswers> answers, ConcurrentDictionary<ulong, Waiting> unanswered, CancellationTokenSource ended)
     {
         try
@@ -269,6 +296,10 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
     [LoggerMessage(EventId = 3, EventName = "BetRelayStalled", Level = LogLevel.Warning,
         Message = "A bet waited {Deadline} for the Bet Engine's answer; the stream is dropped, and each of its {Count} unanswered players is told to retry with the same Idempotency-Key")]
     private static partial void LogStreamStalled(ILogger logger, TimeSpan deadline, int count);
+
+    [LoggerMessage(EventId = 4, EventName = "BetRelayStreamFinished", Level = LogLevel.Information,
+        Message = "The Bet Engine ended the stream (it is stopping, say) before reading {Count} bets; they go on the next stream")]
+    private static partial void LogStreamFinished(ILogger logger, int count);
 
     [LoggerMessage(EventId = 2, EventName = "BetRelayStreamEnded", Level = LogLevel.Debug,
         Message = "The stream to the Bet Engine ended with every bet answered (the Bet Engine stopped, say); the next bet opens another")]
