@@ -5,7 +5,8 @@ namespace StreamBets.Web.Live;
 /// and the numbers skipped below it. A message skipped that arrives late is new (a redelivered event comes again under
 /// its first number, and replicas interleave); any other at or below the highest is a duplicate, or a number handed
 /// out again after the stream's counter went back (Redis lost its latest writes), which only the hub can tell. A stream
-/// starts at the first message heard, since what came before it is in the page's own read.
+/// starts at the first message heard, since what came before it is in the page's own read; but one numbered just before
+/// it may still be on its way (another replica's push, a redelivery), so each number below the first is taken once too.
 /// </summary>
 internal sealed class StreamSequences
 {
@@ -22,6 +23,11 @@ internal sealed class StreamSequences
         {
             _streams[stream] = new Stream(sequence);
             return true;
+        }
+        if (sequence < known.First)
+        {
+            // Not caught up for (the page's read may hold it), but not dropped either when it comes by itself.
+            return known.First - sequence <= MaxMissing && known.HeardBeforeFirst.Add(sequence);
         }
         if (sequence <= known.Highest)
         {
@@ -47,9 +53,14 @@ internal sealed class StreamSequences
     /// <summary>Starts the stream over at its next message (no longer watched, or too far behind to catch up).</summary>
     public void Forget(string stream) => _streams.Remove(stream);
 
-    private sealed class Stream(long highest)
+    private sealed class Stream(long first)
     {
-        public long Highest { get; set; } = highest;
+        public long First { get; } = first;
+
+        public long Highest { get; set; } = first;
+
+        /// <summary>Numbers below the first that came late and were applied.</summary>
+        public HashSet<long> HeardBeforeFirst { get; } = [];
 
         public SortedSet<long> Missing { get; } = [];
     }
