@@ -20,12 +20,22 @@ namespace Microsoft.Extensions.Hosting;
 /// </summary>
 public static partial class ProblemDetailsDefaults
 {
+    private const string StreamBetsTypes = "https://streambets.dev/problems/";
+    private const string UnsupportedMediaTypeType = StreamBetsTypes + "unsupported-media-type";
+
     public static TBuilder AddDefaultProblemDetails<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
             context.ProblemDetails.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
+            // Routing's 415, the charset check below and a body reader's own all refuse the same mistake: one type to
+            // switch on, the Gateway's, where the writer would give each only the RFC's generic one for the status.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType
+                && context.ProblemDetails.Type?.StartsWith(StreamBetsTypes, StringComparison.Ordinal) != true)
+            {
+                context.ProblemDetails.Type = UnsupportedMediaTypeType;
+            }
         });
         // After the framework's writer, which writes only for clients that accept JSON: this one writes for the rest.
         builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJsonForAnyClient>();
@@ -50,8 +60,9 @@ public static partial class ProblemDetailsDefaults
     /// A JSON body declared in a charset .NET does not know (<c>charset=windows-1252</c>) made the framework's JSON reader
     /// throw an InvalidOperationException, which no endpoint catches: a 500 for the client's mistake. Refused up front.
     /// A quoted charset (<c>charset="utf-8"</c>, valid HTTP) is unquoted first, since the reader does not know it quoted.
+    /// Public for a pipeline built by hand, such as the Bet Engine's relay of the Gateway's bets.
     /// </summary>
-    private static Task RefuseUnknownCharsetAsync(HttpContext context, RequestDelegate next)
+    public static Task RefuseUnknownCharsetAsync(HttpContext context, RequestDelegate next)
     {
         if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type)
             || StringSegment.IsNullOrEmpty(type.Charset)
@@ -160,7 +171,7 @@ public static partial class ProblemDetailsDefaults
             _ => bad.Message,
         };
 
-        private const string DependencyUnavailableType = "https://streambets.dev/problems/dependency-unavailable";
+        private const string DependencyUnavailableType = StreamBetsTypes + "dependency-unavailable";
 
         [LoggerMessage(EventId = 1, EventName = "UnhandledException", Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
         private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

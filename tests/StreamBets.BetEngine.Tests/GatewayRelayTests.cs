@@ -868,6 +868,35 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
         Assert.StartsWith("Expected a supported JSON media type but got \"text/plain; p=<<<", problem.RootElement.GetProperty("detail").GetString());
     }
 
+    [Theory]
+    [InlineData("application/json; charset=windows-1252", 415)]
+    // Valid HTTP, and read as UTF-8 once unquoted, as a direct request's is.
+    [InlineData("application/json; charset=\"utf-8\"", 201)]
+    public async Task A_relayed_bet_declaring_a_charset_is_answered_as_a_direct_one_never_500(string contentType, int status)
+    {
+        var relay = stack.BetEngine.GetRequiredService<RestBetRelay>();
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        // Only the Gateway calls the relay, and it refuses a charset .NET does not know; the Bet Engine must not count on
+        // that either: the JSON reader throws on such a charset, and the relay answered a 500 logged as unhandled.
+        var bet = new RestBet
+        {
+            RelayId = 1, UserId = player.Id.ToString(), IdempotencyKey = Guid.NewGuid().ToString(), HasIdempotencyKey = true, ContentType = contentType,
+            Body = ByteString.CopyFromUtf8(JsonSerializer.Serialize(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 250 })),
+        };
+
+        var answer = Assert.Single((await RelayedTogetherAsync(relay, [bet])).SelectMany(message => message.Answers));
+
+        Assert.Equal(status, answer.Status);
+        if (status == 415)
+        {
+            using var problem = JsonDocument.Parse(answer.Body.Memory);
+            Assert.Equal(BetRequests.Problem("unsupported-media-type"), problem.RootElement.GetProperty("type").GetString());
+            Assert.Equal("The body's charset 'windows-1252' is not supported: send JSON in UTF-8.", problem.RootElement.GetProperty("detail").GetString());
+            Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", player.Id));
+        }
+    }
+
     [Fact]
     public async Task Answers_ready_together_go_in_as_many_messages_as_keep_each_under_the_gateways_receive_limit()
     {

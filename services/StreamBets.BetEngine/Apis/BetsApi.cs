@@ -59,7 +59,9 @@ public sealed record PlaceBetBody(PlaceBetRequest Request, KeyValuePair<string, 
             var (field, rule) = Array.Find(FieldRules, f => path.Equals($"$.{f.Field}", StringComparison.OrdinalIgnoreCase));
             return field is not null ? Refused(field, rule) : Refused("body", $"The body is not valid JSON for this request at {Shortened(path)}.");
         }
-        catch (IOException e)
+        // Not Kestrel's own refusals (BadHttpRequestException is an IOException), which keep their status: 413 for a body
+        // past its limit was a 400 here. Nor a client that went away, which the exception handler answers 499.
+        catch (IOException e) when (e is not BadHttpRequestException && !http.RequestAborted.IsCancellationRequested)
         {
             throw new BadHttpRequestException("Reading the request body failed.", StatusCodes.Status400BadRequest, e);
         }

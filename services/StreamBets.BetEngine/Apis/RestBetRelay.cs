@@ -12,9 +12,9 @@ namespace StreamBets.BetEngine.Apis;
 
 /// <summary>
 /// Answers the <c>POST /api/bets</c> requests the Gateway relays over one stream (bets.proto <c>RelayRestBets</c>): each
-/// runs through the very endpoint players would reach over HTTP, behind the same problem-details exception handler,
-/// on an in-memory request. So a relayed bet is judged, answered and refused exactly as a direct one, and only the
-/// per-request HTTP work (a connection's parsing, the token check the Gateway already made) is left out.
+/// runs through the very endpoint players would reach over HTTP, behind the same problem-details exception handler and
+/// charset check, on an in-memory request. So a relayed bet is judged, answered and refused exactly as a direct one, and
+/// only the per-request HTTP work (a connection's parsing, the token check the Gateway already made) is left out.
 /// </summary>
 public sealed class RestBetRelay
 {
@@ -42,6 +42,8 @@ public sealed class RestBetRelay
                 candidate.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == PlaceBetEndpointName);
             var pipeline = new ApplicationBuilder(services);
             pipeline.UseExceptionHandler();
+            // Not left to the Gateway's own check: without it a charset .NET does not know was a 500 here.
+            pipeline.Use(ProblemDetailsDefaults.RefuseUnknownCharsetAsync);
             pipeline.Run(endpoint.RequestDelegate!);
             return pipeline.Build();
         });

@@ -26,7 +26,7 @@ public static class GatewayProblems
         {
             StatusCodes.Status400BadRequest => InvalidRequest,
             StatusCodes.Status413PayloadTooLarge => RequestTooLarge,
-            StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
+            // A 415 has its type from the shared defaults already (ProblemDetailsDefaults), as in every service.
             _ => problem.Type,
         };
     }
