@@ -140,9 +140,9 @@ public sealed class KafkaOptions
     /// How long one batch may take between two polls before Kafka drops the consumer from its group (max.poll.interval.ms;
     /// Kafka's default is 5 min). A batch whose every event fails is retried one event at a time, each up to its attempts
     /// (~3 s of backoff): 200 of them take ~10 min. Dropped mid-batch, the consumer could neither commit nor dead-letter,
-    /// and it read the same batch again for ever.
+    /// and it read the same batch again for ever. Also how long a rebalance may wait for a member busy on a batch.
     /// </summary>
-    public int MaxPollIntervalMs { get; set; } = 1_800_000;
+    public int MaxPollIntervalMs { get; set; } = 900_000;
 
     /// <summary>Partitions of each topic the bus creates (per-key order holds within a partition).</summary>
     public int Partitions { get; set; } = 16;

@@ -81,9 +81,10 @@ internal sealed partial class KafkaConsumer(
                         {
                             consumer.Seek(start);
                         }
-                        catch (KafkaException seekFailed)
+                        catch (KafkaException seekFailed) when (!consumer.Assignment.Contains(start.TopicPartition))
                         {
-                            // The partition went to another consumer meanwhile (a rebalance): it starts from the last commit.
+                            // The partition went to another consumer meanwhile (a rebalance): it starts from the last
+                            // commit. Still ours, the failure ends the loop, as a later commit would skip the batch.
                             LogKafkaError(seekFailed.Error.Reason);
                         }
                     }
