@@ -83,6 +83,39 @@ public sealed class AccountsEmailSpellingTests(AccountsTestApp app) : IClassFixt
         }
     }
 
+    /// <summary>Before the rule, one mailbox could be registered twice, under its Unicode and its punycode domain.</summary>
+    [Fact]
+    public async Task Two_accounts_registered_before_the_rule_under_two_spellings_each_sign_in_under_their_own()
+    {
+        var tag = Tag();
+        using var client = app.CreateClient();
+        var punycode = (await (await client.PostAsJsonAsync("/api/users/register", Registration($"p{tag}@bücher.de"))).Content.ReadFromJsonAsync<ProfileView>())!;
+        await app.ScalarAsync<int>("UPDATE users SET email = $1 WHERE id = $2", $"p{tag}@xn--bcher-kva.de", punycode.Id);
+        var unicode = (await (await client.PostAsJsonAsync("/api/users/register",
+            AccountsTestApp.Registration(AccountsTestApp.NewEmail(), country: "DE", password: "another-horse-battery"))).Content.ReadFromJsonAsync<ProfileView>())!;
+        await app.ScalarAsync<int>("UPDATE users SET email = $1 WHERE id = $2", $"p{tag}@bücher.de", unicode.Id);
+
+        var asPunycode = await client.PostAsJsonAsync("/api/users/login", new { email = $"p{tag}@xn--bcher-kva.de", password = Password });
+        var asUnicode = await client.PostAsJsonAsync("/api/users/login", new { email = $"p{tag}@bücher.de", password = "another-horse-battery" });
+
+        Assert.Equal(HttpStatusCode.OK, asPunycode.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, asUnicode.StatusCode);
+    }
+
+    /// <summary>A domain today's rules refuse (IDNA's) may still belong to an account registered before them.</summary>
+    [Fact]
+    public async Task An_account_registered_before_the_rule_under_an_address_it_now_refuses_still_signs_in()
+    {
+        var tag = Tag();
+        using var client = app.CreateClient();
+        var profile = (await (await client.PostAsJsonAsync("/api/users/register", Registration($"p{tag}@example.com"))).Content.ReadFromJsonAsync<ProfileView>())!;
+        await app.ScalarAsync<int>("UPDATE users SET email = $1 WHERE id = $2", $"p{tag}@-bad-.example", profile.Id);
+
+        var signIn = await client.PostAsJsonAsync("/api/users/login", new { email = $"p{tag}@-bad-.example", password = Password });
+
+        Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+    }
+
     [Theory]
     [InlineData("\"p{0}\"@example.com", "Enter the email address without quotation marks.")]
     [InlineData("p{0}@xn--zz.example", "Enter a valid email address.")] // not punycode

@@ -54,18 +54,24 @@ public sealed partial class Authenticator(
 
         // Throttled under the one spelling accounts are stored by: each spelling of a mailbox (punycode, NFD) must not
         // bring its own count of guesses.
-        if (!AccountRules.TryNormalizeEmail(request.Email, out var email))
+        var typed = request.Email!.Trim();
+        if (!AccountRules.TryNormalizeEmail(typed, out var email))
         {
-            // No account has such an email (registration refuses it), and PostgreSQL could not even key a throttle row
-            // by it (a NUL, or longer than an index entry may be).
-            return Problems.InvalidCredentials();
+            // Refused by today's rules, yet it may be an account registered before them (a domain IDNA refuses): looked up
+            // as typed, unless PostgreSQL could not even key a throttle row by it (a NUL, longer than an index entry).
+            if (typed.Length > 254 || typed.Any(char.IsControl))
+            {
+                return Problems.InvalidCredentials();
+            }
+            email = typed;
         }
         if (await throttle.LockedUntilAsync(email, source, cancellationToken) is { } lockedUntil)
         {
             return Problems.AccountLocked(lockedUntil);
         }
 
-        var account = await accounts.FindByEmailAsync(email, cancellationToken);
+        // As typed: of two accounts registered before the rule under two spellings of one mailbox, the one typed is meant.
+        var account = await accounts.FindByEmailAsync(typed, cancellationToken);
         var verification = account is null
             ? VerifyAgainstNobody(request.Password!)
             : hasher.VerifyHashedPassword(account, account.PasswordHash, request.Password!);
