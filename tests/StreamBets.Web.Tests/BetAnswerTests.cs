@@ -370,6 +370,25 @@ public sealed class BetAnswerTests : PlayerPageTest
         Assert.Empty(Bunit.JSInterop.Invocations["sessionStorage.setItem"]);
     }
 
+    /// <summary>Sent a second before the lock, the bet had no answer, yet the Bet Engine may have placed it.</summary>
+    [Fact]
+    public async Task An_unanswered_bet_sent_again_after_the_lock_time_goes_under_its_key_and_shows_it_was_placed()
+    {
+        var pool = OpenPool() with { LocksAt = Clock.GetUtcNow().AddSeconds(1) };
+        var page = await UnansweredBetAsync(pool, _yes, "10");
+
+        Clock.Advance(TimeSpan.FromSeconds(1.5)); // past the lock time, before the next poll
+        Gateway.Answer("/api/bets", new Bet(Guid.NewGuid(), pool.Id, _yes, 10_00, "accepted", Clock.GetUtcNow().AddSeconds(-2), null, null, null, null));
+        await page.FindAndSubmitAsync("[data-testid=bet-form]"); // the form as it stayed: the same bet
+
+        page.WaitForAssertion(() => Assert.Contains("Bet accepted", page.Find("[data-testid=bet-placed]").TextContent));
+        Assert.Empty(page.FindAll("[data-testid=problem]"));
+        var keys = Gateway.IdempotencyKeys("/api/bets");
+        Assert.Equal(2, keys.Count);
+        Assert.Equal(keys[0], keys[1]);
+        page.WaitForAssertion(() => Assert.Empty(Tab.SessionStorage)); // answered: forgotten
+    }
+
     [Fact]
     public async Task A_pending_bet_refused_after_a_newer_bet_was_accepted_names_itself_and_leaves_the_newer_bets_answer()
     {
