@@ -12,7 +12,7 @@ public sealed partial class LeaderboardWarmup(Leaderboards leaderboards, ILogger
         {
             foreach (var period in Enum.GetValues<LeaderboardPeriod>())
             {
-                // Null while settled bets (or a reader's build) hold the leaderboards lock: it waits without a connection, so keep trying.
+                // Null while settled bets held the leaderboards lock past the build's lock timeout, or a reader's build ran: keep trying.
                 while (await leaderboards.TopAsync(LeaderboardScope.Global, period, 1, reader: null, stoppingToken) is null)
                 {
                 }

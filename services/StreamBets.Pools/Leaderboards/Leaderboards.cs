@@ -28,7 +28,7 @@ public sealed record LeaderboardPage(LeaderboardScope Scope, LeaderboardWindow W
 /// complete sum. That is why the scores are written before the commit: after it, nothing would order two handlers'
 /// writes. A batch that then rolls back (another event of its group commit failed) shows its scores until the dispatcher
 /// applies it again on its own, at once. A board without its cut-off member (never read, or Redis restarted, flushed,
-/// evicted or expired it) is rebuilt from PostgreSQL before it is read, by one reader at a time (see <see cref="TopAsync"/>).
+/// evicted or expired it) is rebuilt from PostgreSQL before it is read, by one reader of each replica at a time (see <see cref="TopAsync"/>).
 /// <para>
 /// A board holds the top <see cref="BoardSize"/> players who are up, not all of them: reads show at most
 /// <see cref="MaxLimit"/>, and a sorted set of every winner of a 1,000,000-bet pool cost Redis 30 CPU-s per million
@@ -249,8 +249,9 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
 
     /// <summary>
     /// The current board of the scope and period (today's day or week in UTC), best first, and where <paramref name="reader"/>
-    /// stands on it when given; null when the board is missing and could not be built within <see cref="BuildWaitsAtMost"/>
-    /// (another reader's build or settled bets held the leaderboards lock throughout): the caller may try again shortly.
+    /// stands on it when given; null when the board is missing and could not be built: another reader's build
+    /// went on past <see cref="BuildWaitsAtMost"/>, or settled bets held the leaderboards lock past <see cref="BuildLockTimeout"/>;
+    /// the caller may try again shortly.
     /// </summary>
     public async Task<LeaderboardPage?> TopAsync(LeaderboardScope scope, LeaderboardPeriod period, int limit, Guid? reader, CancellationToken cancellationToken)
     {
@@ -402,15 +403,24 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
         ORDER BY net DESC, user_id LIMIT $2
         """;
 
-    /// <summary>How long a reader that found its board missing waits for the leaderboards lock (or another reader's build) before giving up.</summary>
+    /// <summary>How long a reader that found its board missing waits for this process's builder before giving up.</summary>
     private static readonly TimeSpan BuildWaitsAtMost = TimeSpan.FromSeconds(3);
 
-    /// <summary>How often a waiting reader looks for the board in Redis and tries the lock again.</summary>
+    /// <summary>How often a waiting reader looks for the board in Redis and for a free turn to build.</summary>
     private static readonly TimeSpan BuildRetriesEvery = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
-    /// Builds the missing board if the leaderboards lock is free, else waits for it without a connection, looking for
-    /// the board in Redis and trying the lock again, for at most <see cref="BuildWaitsAtMost"/>: true once the board is
+    /// How long the builder waits in the leaderboards lock's queue: a few of settled bets' group commits, which hold it
+    /// for seconds each, not a whole settlement.
+    /// </summary>
+    private const string BuildLockTimeout = "10s";
+
+    /// <summary>One build at a time in this process, so readers of missing boards hold at most one pooled connection.</summary>
+    private readonly SemaphoreSlim building = new(1, 1);
+
+    /// <summary>
+    /// Builds the missing board, one reader of this process at a time; the others wait for their turn without a
+    /// connection, looking for the board in Redis, for at most <see cref="BuildWaitsAtMost"/>: true once the board is
     /// there. Readers queued on the lock held a pooled connection each behind settled bets' group commits, which hold it
     /// for seconds: after a Redis flush, or at midnight when every day board is new, they took the whole pool, and pool
     /// reads, admin calls and Settlement's CalculatePayouts stalled with them.
@@ -418,35 +428,58 @@ public sealed partial class Leaderboards(IConnectionMultiplexer redis, NpgsqlDat
     private async Task<bool> BuildOrWaitAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
     {
         var giveUpAt = time.GetUtcNow() + BuildWaitsAtMost;
-        while (!await TryBuildAsync(scope, window, cancellationToken))
+        while (!building.Wait(0))
         {
             if (time.GetUtcNow() >= giveUpAt)
             {
                 return false;
             }
             await Task.Delay(BuildRetriesEvery, time, cancellationToken);
-            if (await redis.GetDatabase().SortedSetScoreAsync(Key(scope, window), CutoffMember) is not null)
+            if (await IsBuiltAsync(scope, window))
             {
                 return true;
             }
         }
-        return true;
+        try
+        {
+            // Another reader's build, just finished, may have been this board's.
+            return await IsBuiltAsync(scope, window) || await BuildAsync(scope, window, cancellationToken);
+        }
+        finally
+        {
+            building.Release();
+        }
     }
+
+    private async Task<bool> IsBuiltAsync(LeaderboardScope scope, LeaderboardWindow window) =>
+        await redis.GetDatabase().SortedSetScoreAsync(Key(scope, window), CutoffMember) is not null;
 
     /// <summary>
     /// Replaces the board with the top of PostgreSQL's sums: built under a temporary key and renamed over the board in
     /// one step, so readers never see half a board. It holds the leaderboards lock exclusively (see <see cref="ReadModelLocks"/>),
-    /// so no settled bet's score is written between its query and the rename; false, having built nothing, when the
-    /// lock is held, so one reader builds at a time and the others never queue. A reader that takes the lock after
-    /// another's build finds the board built and returns.
+    /// so no settled bet's score is written between its query and the rename. It queues for the lock: PostgreSQL grants
+    /// a released advisory lock to the first session waiting for it, so while settled bets on two replicas took turns a
+    /// try (pg_try_advisory_xact_lock) never found it free and readers were answered 503 for the whole settlement.
+    /// False, having built nothing, when the lock is not granted within <see cref="BuildLockTimeout"/>. A builder that
+    /// takes the lock after another's build (another replica's) finds the board built and returns.
     /// </summary>
-    private async Task<bool> TryBuildAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
+    private async Task<bool> BuildAsync(LeaderboardScope scope, LeaderboardWindow window, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await ReadModelLocks.TryExclusiveAsync(transaction, ReadModelLocks.Leaderboards, cancellationToken))
+        await using (var locking = new NpgsqlBatch(connection, transaction)
         {
-            return false;
+            BatchCommands = { new($"SET LOCAL lock_timeout = '{BuildLockTimeout}'"), ReadModelLocks.Exclusive(ReadModelLocks.Leaderboards) },
+        })
+        {
+            try
+            {
+                await locking.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+            {
+                return false;
+            }
         }
         var redisDb = redis.GetDatabase();
         var key = Key(scope, window);
