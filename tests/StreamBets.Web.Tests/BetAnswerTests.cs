@@ -389,6 +389,23 @@ public sealed class BetAnswerTests : PlayerPageTest
         page.WaitForAssertion(() => Assert.Empty(Tab.SessionStorage)); // answered: forgotten
     }
 
+    /// <summary>Held back for the unanswered bet, a changed one would vanish: past the lock time the form and its notice go.</summary>
+    [Fact]
+    public async Task A_changed_bet_sent_after_the_lock_time_while_one_is_unanswered_is_refused_at_once_and_the_unanswered_one_stays()
+    {
+        var pool = OpenPool() with { LocksAt = Clock.GetUtcNow().AddSeconds(1) };
+        var page = await UnansweredBetAsync(pool, _yes, "10");
+        var kept = Assert.Single(Tab.SessionStorage);
+        await page.InvokeAsync(() => page.Find("[data-testid=stake]").InputAsync("20")); // the player changes the stake
+
+        Clock.Advance(TimeSpan.FromSeconds(1.5)); // past the lock time, before the next poll
+        await page.FindAndSubmitAsync("[data-testid=bet-form]");
+
+        page.WaitForAssertion(() => Assert.Equal("pool-locked", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Equal(["POST /api/bets"], Gateway.Changes);
+        Assert.Equal(kept, Assert.Single(Tab.SessionStorage)); // the unanswered bet and its key, for a reload to find
+    }
+
     [Fact]
     public async Task A_pending_bet_refused_after_a_newer_bet_was_accepted_names_itself_and_leaves_the_newer_bets_answer()
     {
