@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -145,19 +147,36 @@ public static partial class ProblemDetailsDefaults
             }
 
             httpContext.Response.StatusCode = status;
-            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                Exception = exception,
-                ProblemDetails =
+            // An unreadable request breaks the same contract as an invalid one: clients switch on invalid-request and read
+            // errors, as every endpoint's own validation answers (it had no type and no errors).
+            var problem = exception is BadHttpRequestException && status == StatusCodes.Status400BadRequest
+                ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [Culprit((BadHttpRequestException)exception)] = [detail!] })
                 {
-                    Status = status,
-                    Title = title,
-                    Detail = detail,
-                    Type = status == StatusCodes.Status503ServiceUnavailable ? DependencyUnavailableType : null,
-                },
-            });
+                    Type = InvalidRequestType,
+                }
+                : new ProblemDetails { Type = status == StatusCodes.Status503ServiceUnavailable ? DependencyUnavailableType : null };
+            problem.Status = status;
+            problem.Title = title;
+            problem.Detail = detail;
+            return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, Exception = exception, ProblemDetails = problem });
         }
+
+        /// <summary>
+        /// The field a client would fix: the JSON property where reading failed (cut to 64 characters: an unknown property's
+        /// name is the client's choosing), else <c>body</c>; a route or query value by the parameter the framework names.
+        /// </summary>
+        private static string Culprit(BadHttpRequestException bad) => bad.InnerException switch
+        {
+            JsonException { Path: ['$', '.', .. var property] } when property.Length > 0 && property.IndexOfAny(['.', '[']) < 0 => property[..Math.Min(property.Length, 64)],
+            JsonException => "body",
+            _ when bad.Message.Contains("body", StringComparison.OrdinalIgnoreCase) => "body",
+            _ when BoundParameter().Match(bad.Message) is { Success: true } match => match.Groups[1].Value,
+            _ => "request",
+        };
+
+        // 'Failed to bind parameter "long limit" from "abc".', 'Required parameter "Guid id" was not provided from query string.'
+        [GeneratedRegex(@"parameter ""(?:\S+ )?(\w+)""")]
+        private static partial Regex BoundParameter();
 
         /// <summary>Where the body went wrong, in the client's terms rather than the endpoint's parameter types.</summary>
         private static string Explain(BadHttpRequestException bad, HttpRequest request) => bad.InnerException switch
@@ -172,6 +191,7 @@ public static partial class ProblemDetailsDefaults
         };
 
         private const string DependencyUnavailableType = StreamBetsTypes + "dependency-unavailable";
+        private const string InvalidRequestType = StreamBetsTypes + "invalid-request";
 
         [LoggerMessage(EventId = 1, EventName = "UnhandledException", Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
         private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
