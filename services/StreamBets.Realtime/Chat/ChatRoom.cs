@@ -478,7 +478,9 @@ public sealed class ChatRoom(
         var banned = Db.SetContainsAsync(keys.Banned(channel), caller.Id.ToString());
         var muted = Db.KeyTimeToLiveAsync(keys.Muted(channel, caller.Id));
         var mutedFor = await muted is { } left ? Seconds(left) : 0;
-        return new ChatPermissions(!await banned, role >= Role.Moderator, role >= Role.Streamer, await banned, mutedFor);
+        var isBanned = await banned;
+        // A muted user's sends are all refused, and each counts against their rate limit: the input is not theirs yet.
+        return new ChatPermissions(!isBanned && mutedFor == 0, role >= Role.Moderator, role >= Role.Streamer, isBanned, mutedFor);
     }
 
     /// <summary>

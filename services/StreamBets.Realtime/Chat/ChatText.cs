@@ -6,7 +6,8 @@ namespace StreamBets.Realtime.Chat;
 
 /// <summary>
 /// What a chat message may say: trimmed, on one line, without invisible format characters, at most
-/// <see cref="MaxMarksPerCharacter"/> combining marks on a character, something visible, 1 to <c>maxLength</c> characters.
+/// <see cref="MaxMarksPerCharacter"/> combining marks on a character, something visible, 1 to <c>maxLength</c> characters
+/// (code points of the composed form, <see cref="ShownText.ComposedLength"/>).
 /// </summary>
 public static class ChatText
 {
@@ -46,9 +47,11 @@ public static class ChatText
         {
             throw new RefusedException("message-empty", "Write something first: the message is empty.");
         }
-        if (result.Length > maxLength)
+        // Counted as Pools counts a title, in code points of the composed form: an emoji is one, not two UTF-16 units.
+        var length = ShownText.ComposedLength(result);
+        if (length > maxLength)
         {
-            throw new RefusedException("message-too-long", $"Messages are at most {maxLength} characters; this one has {result.Length}.");
+            throw new RefusedException("message-too-long", $"Messages are at most {maxLength} characters; this one has {length}.");
         }
         return result;
     }
