@@ -221,8 +221,10 @@ public static class WalletApi
     private static ProblemHttpResult NotEligible(EligibilityDecision decision, string title)
     {
         var reason = decision.Reason ?? "not-eligible";
-        var status = reason == EligibilityReasons.DepositLimitExceeded ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status403Forbidden;
-        var extensions = decision.DepositAllowanceMinor is { } allowance
+        var limitExceeded = reason == EligibilityReasons.DepositLimitExceeded;
+        var status = limitExceeded ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status403Forbidden;
+        // Only a limit names an allowance: a player refused for another reason (self-excluded) may deposit nothing at all.
+        var extensions = limitExceeded && decision.DepositAllowanceMinor is { } allowance
             ? new Dictionary<string, object?> { ["depositAllowanceMinor"] = allowance }
             : null;
         return TypedResults.Problem(detail: decision.Message, statusCode: status, title: title, type: LedgerErrors.ProblemType(reason), extensions: extensions);

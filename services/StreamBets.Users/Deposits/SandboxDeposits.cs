@@ -23,6 +23,10 @@ public sealed class SandboxDeposits(NpgsqlDataSource db, LedgerStore ledger, Eli
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ResponsibleGamblingStore.LockDepositsAsync(transaction, userId, cancellationToken);
+        // Before the check, so a self-exclusion, limit change or KYC tier change under way is waited for and judged by.
+        // Lock order: deposit lock, player's row, ledger accounts. Those changes lock the row but take neither of the others,
+        // and the ledger (withdrawals, bets, payouts) never locks a users row, so no cycle can form.
+        await ResponsibleGamblingStore.HoldPlayerAsync(transaction, userId, cancellationToken);
 
         if (!await ResponsibleGamblingStore.IsDepositRecordedAsync(transaction, depositId, cancellationToken))
         {
@@ -33,9 +37,8 @@ public sealed class SandboxDeposits(NpgsqlDataSource db, LedgerStore ledger, Eli
             }
         }
 
-        // Recorded before the credit, in the same transaction: the record's foreign key waits on the player's row (a limit
-        // change holds it), and it must not wait while the credit holds the PSP clearing row every deposit needs. A replay's
-        // record is already there; a credit the ledger refuses rolls the record back with it.
+        // Recorded in the credit's transaction: a replay's record is already there; a credit the ledger refuses rolls the
+        // record back with it.
         await ResponsibleGamblingStore.RecordDepositAsync(transaction, depositId, userId, amountMinor, time.GetUtcNow(), cancellationToken);
         var credit = await ledger.TransferAsync(transaction, new TransferRequest(
             depositId.ToString(), Reason, [TransferLeg.Between(LedgerAccountId.PspClearing, LedgerAccountId.ForUser(userId), amountMinor)]), cancellationToken);

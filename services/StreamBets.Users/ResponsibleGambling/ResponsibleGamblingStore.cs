@@ -141,13 +141,27 @@ public sealed class ResponsibleGamblingStore(NpgsqlDataSource db, IOutbox outbox
     /// <summary>
     /// Locks the player's deposits until the transaction ends, so that they happen one at a time: a deposit's limit check,
     /// its credit and its record then cannot interleave with another deposit's (two deposits could otherwise each pass
-    /// the check against the same total). An advisory lock, not the users row: the deposit's own writes reference that
-    /// row, and their foreign-key checks would wait on a row lock held here.
+    /// the check against the same total). An advisory lock, not FOR UPDATE on the users row, which would also hold up every
+    /// insert that references the player (a sign-in's session, a KYC check); deposits hold the row only FOR KEY SHARE
+    /// (<see cref="HoldPlayerAsync"/>), as those inserts do.
     /// </summary>
     public static async Task LockDepositsAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
     {
         await using var hold = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", transaction.Connection, transaction)
             .With(DepositsLockClass).With(userId.ToString());
+        await hold.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Holds the player's row until the transaction ends against what locks it FOR UPDATE (a self-exclusion, a limit change,
+    /// a KYC tier change): one under way is waited for, and the statements after this one see it committed; one that comes
+    /// later waits for this transaction. FOR KEY SHARE, the lock a foreign-key check takes, so sign-ins, role changes and
+    /// other inserts that reference the player do not wait for it. Plain reads never wait on a row lock, so without it a
+    /// deposit judged the player as they were before an exclusion already holding the row, and was credited after it.
+    /// </summary>
+    public static async Task HoldPlayerAsync(NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var hold = new NpgsqlCommand("SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE", transaction.Connection, transaction).With(userId);
         await hold.ExecuteNonQueryAsync(cancellationToken);
     }
 
