@@ -6,6 +6,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddApplicationServices();
+builder.Services.AddPageErrors();
 
 var app = builder.Build();
 
@@ -15,6 +16,8 @@ app.MapDefaultEndpoints();
 // in their language, instead of the services' problem document. Answers that carry a body are left as they are.
 app.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true);
 app.UseRequestLocalization();
+// A page that throws (Redis not answering the cookie check) becomes an empty 500 or 503, re-executed above as the status page.
+app.UsePageErrors();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
