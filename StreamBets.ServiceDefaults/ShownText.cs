@@ -40,20 +40,38 @@ public static class ShownText
     /// Control characters, line and paragraph separators (such text is one line), and invisible format characters such
     /// as bidi overrides (which make "\u202EdeR" read as "Red"), zero-width spaces and tag characters (which make
     /// "Yes" and "Yes\u200B" two labels that look the same). The joiners that build emoji and spell Persian or Indic
-    /// words are fine between two visible characters, and only there.
+    /// words are fine between two characters that draw something, and only there: beside a space, a Hangul filler or the
+    /// braille blank they join nothing, and "Yes \u200C No" would look like "Yes No".
     /// </summary>
     public static bool HidesCharacters(string text)
     {
         var runes = text.EnumerateRunes().ToArray();
         for (var i = 0; i < runes.Length; i++)
         {
-            if (IsHidden(runes[i]) && !(runes[i].Value is 0x200C or 0x200D && i > 0 && i < runes.Length - 1 && !IsHidden(runes[i - 1]) && !IsHidden(runes[i + 1])))
+            if (IsHidden(runes[i]) && !(runes[i].Value is 0x200C or 0x200D && DrawsSomethingBefore(runes, i) && i < runes.Length - 1 && DrawsSomething(runes[i + 1])))
             {
                 return true;
             }
         }
         return false;
     }
+
+    /// <summary>
+    /// Whether the character before <paramref name="i"/> draws something, looking past the marks that only restyle it:
+    /// the rainbow flag is a white flag, its emoji selector U+FE0F, a joiner and a rainbow.
+    /// </summary>
+    private static bool DrawsSomethingBefore(Rune[] runes, int i)
+    {
+        var before = i - 1;
+        while (before >= 0 && DrawsNothing(runes[before]) && Rune.GetUnicodeCategory(runes[before]) == UnicodeCategory.NonSpacingMark)
+        {
+            before--;
+        }
+        return before >= 0 && DrawsSomething(runes[before]);
+    }
+
+    private static bool DrawsSomething(Rune rune) =>
+        !IsHidden(rune) && !DrawsNothing(rune) && !Rune.IsWhiteSpace(rune) && rune.Value != BrailleBlank;
 
     /// <summary>
     /// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) without the joiners U+200C and U+200D (they change

@@ -31,7 +31,7 @@ public static partial class PoolTemplates
     /// <summary>Template ids are short slugs, safe in a URL and as a document id in either store.</summary>
     public static bool IsValidId(string? id) => id is not null && IdPattern().IsMatch(id);
 
-    public const string IdRule = "A template id is 1 to 64 lower-case letters, digits or '-'.";
+    public const string IdRule = "A template id is 1 to 64 lower-case letters, digits or '-', starting with a letter or digit.";
 
     /// <summary>
     /// A stored document as a template, or null (logged) when it is none: a JSON null, or a title that is a number, from

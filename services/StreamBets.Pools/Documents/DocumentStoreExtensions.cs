@@ -26,7 +26,8 @@ public static class DocumentStoreExtensions
                     ?? throw new InvalidOperationException($"Documents:Store is MongoDB but ConnectionStrings:{MongoConnectionName} is not configured.");
                 var databaseName = builder.Configuration["Documents:Database"] ?? defaultDatabase;
                 builder.Services.AddSingleton<IMongoClient>(_ => new MongoClient(MongoClientSettingsFor(connectionString)));
-                builder.Services.AddSingleton<IDocumentStore>(sp => new MongoDocumentStore(sp.GetRequiredService<IMongoClient>().GetDatabase(databaseName)));
+                builder.Services.AddSingleton<IDocumentStore>(sp => new MongoDocumentStore(
+                    sp.GetRequiredService<IMongoClient>().GetDatabase(databaseName), sp.GetRequiredService<ILogger<MongoDocumentStore>>()));
                 break;
             default:
                 throw new InvalidOperationException($"Unknown Documents:Store '{kind}'; use Postgres or MongoDB.");

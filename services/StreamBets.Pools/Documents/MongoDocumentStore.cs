@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
 using MongoDB.Bson;
 using MongoDB.Bson.IO;
 using MongoDB.Driver;
@@ -10,8 +11,10 @@ namespace StreamBets.Pools.Documents;
 /// through the same System.Text.Json shape as the PostgreSQL store, so both hold identical JSON. Each write stores a new
 /// random <c>_version</c> beside them; a document written before versions existed has none and reads as version "0".
 /// </summary>
-public sealed class MongoDocumentStore(IMongoDatabase database) : IDocumentStore
+public sealed partial class MongoDocumentStore(IMongoDatabase database, ILogger<MongoDocumentStore>? logger = null) : IDocumentStore
 {
+    private readonly ILogger _logger = logger ?? NullLogger<MongoDocumentStore>.Instance;
+
     // Relaxed extended JSON writes numbers as plain JSON numbers (64-bit integers included), which System.Text.Json reads back exactly.
     private static readonly JsonWriterSettings ReadBack = new() { OutputMode = JsonOutputMode.RelaxedExtendedJson };
     private const string VersionField = "_version";
@@ -84,7 +87,30 @@ public sealed class MongoDocumentStore(IMongoDatabase database) : IDocumentStore
     {
         var documents = await database.GetCollection<BsonDocument>(collection).Find(FilterDefinition<BsonDocument>.Empty)
             .Sort(Builders<BsonDocument>.Sort.Ascending("_id")).ToListAsync(cancellationToken);
-        return documents.Select(d => new StoredDocument<T>(d["_id"].AsString, Deserialize<T>(d))).ToArray();
+        return Listed<T>(collection, documents, _logger);
+    }
+
+    /// <summary>
+    /// The documents a list answers: one whose <c>_id</c> is no string (an ObjectId, from an insert by hand in the MongoDB
+    /// shell) has no id the API can get, replace or delete it by, so it is left out and logged, as a document that is no
+    /// template is: one bad document never fails the list.
+    /// </summary>
+    internal static IReadOnlyList<StoredDocument<T>> Listed<T>(string collection, IEnumerable<BsonDocument> documents, ILogger logger) where T : class
+    {
+        var listed = new List<StoredDocument<T>>();
+        foreach (var document in documents)
+        {
+            var id = document.GetValue("_id", BsonNull.Value);
+            if (id.IsString)
+            {
+                listed.Add(new StoredDocument<T>(id.AsString, Deserialize<T>(document)));
+            }
+            else
+            {
+                LogIdNotString(logger, collection, id.ToJson());
+            }
+        }
+        return listed;
     }
 
     private static FilterDefinition<BsonDocument> ById(string id) => Builders<BsonDocument>.Filter.Eq("_id", id);
@@ -103,4 +129,8 @@ public sealed class MongoDocumentStore(IMongoDatabase database) : IDocumentStore
         document.Remove(VersionField);
         return JsonSerializer.Deserialize<T>(document.ToJson(ReadBack), DocumentStore.Json)!;
     }
+
+    [LoggerMessage(EventId = 6201, EventName = "StoredDocumentIdNotString", Level = LogLevel.Error,
+        Message = "A document in MongoDB collection {Collection} has _id {Id}, which is no string, so it is left out of every list and nothing reads it; re-insert it in MongoDB under a string _id, or remove it")]
+    private static partial void LogIdNotString(ILogger logger, string collection, string id);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using StreamBets.Contracts;
 
@@ -108,7 +109,8 @@ public sealed record PoolDefinition(
             return "must be valid Unicode text";
         }
 
-        if (ShownText.HidesCharacters(text))
+        // Judged as it is stored: trimmed, "Yes\u200D " keeps a joiner with nothing after it.
+        if (ShownText.HidesCharacters(StoredForm(text)))
         {
             return "must not contain line breaks, tabs, or invisible characters such as zero-width spaces or direction marks";
         }
@@ -123,18 +125,22 @@ public sealed record PoolDefinition(
     }
 
     /// <summary>
-    /// What <paramref name="text"/> looks like, for telling lookalikes apart (compare case-insensitively): composed (NFC),
-    /// without the code points Unicode says draw nothing, with blank-looking characters as spaces and each run of spaces as
-    /// one (a web page shows "Yes  No" as "Yes No"). So "Yes" and "Yes\uFE0F", "❤" and "❤️", "Café" and "Cafe\u0301" match,
-    /// and "\u3164" or "\u2800" alone is blank.
+    /// What <paramref name="text"/> looks like, for telling lookalikes apart (compare case-insensitively): in Unicode's
+    /// compatibility form (NFKC: fullwidth "Ｙｅｓ" and mathematical "𝖸𝖾𝗌" are "Yes"), without the code points Unicode
+    /// says draw nothing, nor joiners that build no emoji (between letters they change little or nothing), with
+    /// blank-looking characters as spaces and each run of spaces as one (a web page shows "Yes  No" as "Yes No"). So
+    /// "Yes" and "Yes\uFE0F" or "Y\u200Des", "❤" and "❤️", "Café" and "Cafe\u0301" match, a family emoji and its three
+    /// people do not, and "\u3164" or "\u2800" alone is blank.
     /// </summary>
     internal static string LookalikeKey(string text)
     {
+        var runes = text.Normalize(NormalizationForm.FormKC).EnumerateRunes().ToArray();
         var key = new StringBuilder(text.Length);
         var spaced = false;
-        foreach (var rune in text.EnumerateRunes())
+        for (var i = 0; i < runes.Length; i++)
         {
-            if (ShownText.DrawsNothing(rune))
+            var rune = runes[i];
+            if (ShownText.DrawsNothing(rune) || (rune.Value is 0x200C or 0x200D && !JoinsEmoji(runes, i)))
             {
                 continue;
             }
@@ -153,8 +159,24 @@ public sealed record PoolDefinition(
             key.Append(rune.ToString());
         }
 
-        // Composed after the ignorables are gone: a grapheme joiner between "e" and U+0301 otherwise keeps them apart.
-        return key.ToString().Normalize(NormalizationForm.FormC);
+        // Composed again once the ignorables are gone: a grapheme joiner between "e" and U+0301 otherwise keeps them apart.
+        return key.ToString().Normalize(NormalizationForm.FormKC);
+    }
+
+    /// <summary>
+    /// A zero-width joiner between two emoji symbols (the first may carry an emoji selector or a skin tone), which draws them as
+    /// one: "👨\u200D👩\u200D👧" is a family, "👨👩👧" three people.
+    /// </summary>
+    private static bool JoinsEmoji(Rune[] runes, int i)
+    {
+        var before = i - 1;
+        while (before >= 0 && ShownText.DrawsNothing(runes[before]))
+        {
+            before--;
+        }
+        return runes[i].Value == 0x200D && before >= 0 && i + 1 < runes.Length
+            && Rune.GetUnicodeCategory(runes[before]) is UnicodeCategory.OtherSymbol or UnicodeCategory.ModifierSymbol
+            && Rune.GetUnicodeCategory(runes[i + 1]) == UnicodeCategory.OtherSymbol;
     }
 
     /// <summary>No unpaired surrogate: such text cannot be normalised, stored in PostgreSQL or shown.</summary>

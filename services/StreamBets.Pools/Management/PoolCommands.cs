@@ -102,14 +102,9 @@ public sealed partial class PoolCommands(
             new Money(request.MaxStakeMinor ?? template?.MaxStakeMinor ?? config.DefaultMaxStakeMinor),
             config.DefaultRakeBasisPoints,
             config.AbandonedAfter); // the pool's own term from now on: a later change of the setting leaves it be
-        var now = Now();
-        var created = Pool.Create(Guid.CreateVersion7(now), definition);
-        if (!created.IsSuccess)
+        foreach (var (field, messages) in definition.Validate())
         {
-            foreach (var (field, messages) in created.Error.FieldErrors)
-            {
-                errors[ManagementErrors.RequestField(field)] = messages;
-            }
+            errors[ManagementErrors.RequestField(field)] = messages;
         }
 
         if (errors.Count > 0)
@@ -118,10 +113,6 @@ public sealed partial class PoolCommands(
         }
 
         var channel = request.Channel!;
-        var pool = created.Value!;
-        var opened = pool.Open(now).Value!;
-        var stored = new StoredPool(pool, channel, caller.UserId, request.TemplateId, config.OneActivePoolPerChannel, now, version: 1);
-
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // The channel's streamer runs its pools, so only they may open one there (the same check as every transition's).
@@ -139,6 +130,14 @@ public sealed partial class PoolCommands(
             // The live pool may be this request's own, opened by a copy that committed after the lookup above.
             return await EarlierAnswerAsync(caller, key, cancellationToken) ?? ManagementErrors.ChannelBusy(channel);
         }
+
+        // The clock is read once the channel's row is held, as a transition reads it after its locks: a create that
+        // waited for a connection or for a link of the channel still gives bettors the whole window. The id is from the
+        // same instant, so ids still sort as pools were opened.
+        var now = Now();
+        var pool = Pool.Create(Guid.CreateVersion7(now), definition).Value!;
+        var opened = pool.Open(now).Value!;
+        var stored = new StoredPool(pool, channel, caller.UserId, request.TemplateId, config.OneActivePoolPerChannel, now, version: 1);
 
         try
         {
