@@ -116,7 +116,7 @@ public static class Extensions
         // /health/users...) is proxied, and a client giving up must cancel the proxied call, not leave it to YARP's 100 s.
         app.Use((context, next) =>
         {
-            if (IsExactly(context.Request.Path, HealthEndpointPath) || IsExactly(context.Request.Path, AlivenessEndpointPath))
+            if (IsOwnProbe(context.Request.Path))
             {
                 context.RequestAborted = CancellationToken.None;
             }
@@ -129,6 +129,12 @@ public static class Extensions
         }).AllowAnonymous().DisableHttpMetrics();
         return app;
     }
+
+    /// <summary>
+    /// This process's own <c>/health</c> or <c>/alive</c> as routing maps them: any case, with or without a trailing slash
+    /// (<c>/health/</c> is the same probe), but not a path under them (the gateway's <c>/health/users</c> is proxied).
+    /// </summary>
+    public static bool IsOwnProbe(PathString path) => IsExactly(path, HealthEndpointPath) || IsExactly(path, AlivenessEndpointPath);
 
     /// <summary>The path routing maps to <paramref name="endpoint"/>: the same, or with a trailing slash.</summary>
     private static bool IsExactly(PathString path, string endpoint) =>

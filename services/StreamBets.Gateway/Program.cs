@@ -15,6 +15,7 @@ app.UseAuthentication();
 app.UseMiddleware<RateLimitingMiddleware>();
 app.UseAuthorization();
 app.UseRepeatedIdempotencyKeyRefusal();
+app.UseOversizedBodyRefusal();
 app.MapRelayedBets();
 app.MapReverseProxy();
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -32,11 +33,13 @@ public sealed class GatewayHost : IAsyncDisposable
 
     /// <param name="redis">A Redis of the test's own (to count its commands, or stop it); the shared one without.</param>
     /// <param name="services">Registers what the test adds to the gateway (a health check of its own), after the gateway's.</param>
-    public static async Task<GatewayHost> StartAsync(string? redis = null, Action<IServiceCollection>? services = null)
+    /// <param name="settings">Settings the test gives the gateway on top of its own (<c>RateLimiting:WindowSeconds</c>...).</param>
+    public static async Task<GatewayHost> StartAsync(
+        string? redis = null, Action<IServiceCollection>? services = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         var upstream = await Upstream.StartAsync();
         var url = $"http://127.0.0.1:{InProcessServices.FreePort()}";
-        var settings = new Dictionary<string, string>
+        var allSettings = new Dictionary<string, string>
         {
             ["ConnectionStrings:redis"] = redis ?? (await TestServers.RedisAsync()).ConnectionString,
             ["Auth:PublicKey"] = TestTokens.Shared.PublicKey,
@@ -46,11 +49,15 @@ public sealed class GatewayHost : IAsyncDisposable
         };
         foreach (var cluster in Clusters)
         {
-            settings[$"ReverseProxy:Clusters:{cluster}:Destinations:d1:Address"] = upstream.Url;
+            allSettings[$"ReverseProxy:Clusters:{cluster}:Destinations:d1:Address"] = upstream.Url;
+        }
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            allSettings[key] = value;
         }
         var factory = new WebApplicationFactory<RateLimitOptions>().WithWebHostBuilder(web =>
         {
-            foreach (var (key, value) in settings)
+            foreach (var (key, value) in allSettings)
             {
                 web.UseSetting(key, value);
             }
@@ -93,13 +100,14 @@ public sealed class GatewayHost : IAsyncDisposable
 
 /// <summary>
 /// The services behind the gateway: any request is answered 200 at once, except <c>/health</c>, which never answers and
-/// records when its request was cancelled (a hung service's readiness check).
+/// records when its request was cancelled (a hung service's readiness check). Each other request is recorded with its body's size.
 /// </summary>
 public sealed class Upstream : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly TaskCompletionSource _probeArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _probeCancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<(string Path, long BodyBytes)> _received = new();
 
     private Upstream(WebApplication app, string url) => (_app, Url) = (app, url);
 
@@ -108,6 +116,9 @@ public sealed class Upstream : IAsyncDisposable
     public Task ProbeArrived => _probeArrived.Task;
 
     public Task ProbeCancelled => _probeCancelled.Task;
+
+    /// <summary>Every request that reached the catch-all route (not <c>/health</c>): its path, and how much of its body came.</summary>
+    public IReadOnlyCollection<(string Path, long BodyBytes)> Received => _received;
 
     public static async Task<Upstream> StartAsync()
     {
@@ -129,7 +140,19 @@ public sealed class Upstream : IAsyncDisposable
                 upstream._probeCancelled.TrySetResult();
             }
         });
-        app.Map("/{**rest}", () => Results.Ok());
+        app.Map("/{**rest}", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            try
+            {
+                await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            }
+            finally
+            {
+                upstream._received.Enqueue((context.Request.Path.Value!, body.Length)); // a body cut off too
+            }
+            return Results.Ok();
+        });
         await app.StartAsync();
         return upstream;
     }

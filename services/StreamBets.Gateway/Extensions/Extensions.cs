@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using StreamBets.Gateway.Bets;
 using StreamBets.Gateway.Health;
 using StreamBets.Gateway.Problems;
@@ -12,6 +13,9 @@ internal static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddDefaultAuthentication();
+        // The host's own Kestrel setup reads only Endpoints, EndpointDefaults and Certificates from the section: without
+        // this, appsettings' body limit was ignored and every proxied route took Kestrel's 30 MB on to the services.
+        builder.Services.Configure<KestrelServerOptions>(kestrel => builder.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits));
         // A request from the internet starts a new trace here; a vouching front end's call continues the front end's trace.
         builder.AddEdgeTracing(trusted: services => new ClientNetworks(services.GetRequiredService<IConfiguration>()).IsVouchingFrontEnd);
         // After the defaults' own customizing (trace id, instance), which this keeps.
@@ -28,9 +32,17 @@ internal static class Extensions
         builder.AddRedisFallbackHealthCheck();
         // The public, unlimited /health would otherwise ping Redis once per probe.
         builder.Services.ReuseHealthResults();
-        builder.Services.AddOptions<RateLimitOptions>().Bind(builder.Configuration.GetSection(RateLimitOptions.SectionName))
+        // Checked at start: a window of 0 divided every request by zero (each a 500), a negative one gave a negative
+        // Retry-After, a budget of 0 refuses everyone, and a SyncInterval of 0 failed the sync loop only once running.
+        const string rateLimiting = RateLimitOptions.SectionName;
+        builder.Services.AddOptions<RateLimitOptions>().Bind(builder.Configuration.GetSection(rateLimiting))
+            .Validate(o => o.WindowSeconds > 0, $"{rateLimiting}:WindowSeconds must be 1 or more.")
+            .Validate(o => o.AnonymousPermitsPerWindow > 0, $"{rateLimiting}:AnonymousPermitsPerWindow must be 1 or more.")
+            .Validate(o => o.AuthenticatedPermitsPerWindow > 0, $"{rateLimiting}:AuthenticatedPermitsPerWindow must be 1 or more.")
+            .Validate(o => o.FrontEndPermitsPerWindow > 0, $"{rateLimiting}:FrontEndPermitsPerWindow must be 1 or more.")
             .Validate(o => o.AnonymousSitePermitsPerWindow >= 0,
-                $"{RateLimitOptions.SectionName}:AnonymousSitePermitsPerWindow must be 0 (no /48 budget) or more.").ValidateOnStart();
+                $"{rateLimiting}:AnonymousSitePermitsPerWindow must be 0 (no /48 budget) or more.")
+            .Validate(o => o.SyncInterval > TimeSpan.Zero, $"{rateLimiting}:SyncInterval must be positive.").ValidateOnStart();
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RedisRateLimiter>());
 

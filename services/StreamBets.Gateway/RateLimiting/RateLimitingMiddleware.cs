@@ -26,8 +26,9 @@ public sealed class RateLimitingMiddleware(
     {
         // The gateway's own probes only: a service's health through it (/health/users...) runs that service's readiness
         // checks against its stores, so an unlimited flood of them could drain its connection pool.
-        if (context.Request.Path == Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath
-            || context.Request.Path == Microsoft.Extensions.Hosting.Extensions.AlivenessEndpointPath)
+        // Any case, with or without a trailing slash: /health/ is the same probe, and limited it could get a 429 and take a
+        // healthy replica out.
+        if (Microsoft.Extensions.Hosting.Extensions.IsOwnProbe(context.Request.Path))
         {
             await next(context);
             return;
