@@ -100,8 +100,15 @@ internal sealed class MessagingDatabase(string connectionString) : IAsyncDisposa
     /// return to a pool, since Npgsql resets a pooled connection only when it is next used: closing an unpooled
     /// session ends the backend, so PostgreSQL releases the lock at once whatever state the session was in, with no
     /// unlock statement that could fail or be skipped.
+    /// <para>
+    /// Npgsql's keepalive makes the idle session (the leader only waits for NOTIFYs on it) send a query every 10 s and
+    /// break when no answer comes within 10 s more. Without it, a session a NAT or load balancer dropped in silence
+    /// left the leader waiting forever, still publishing, while PostgreSQL released the lock to another replica. TCP
+    /// keepalive alone would not do: a proxy in the path (PgBouncer, a sidecar) answers its probes for a dead backend.
+    /// </para>
     /// </summary>
-    public NpgsqlDataSource LockSessions { get; } = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { Pooling = false } }.Build();
+    public NpgsqlDataSource LockSessions { get; } =
+        new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { Pooling = false, KeepAlive = 10 } }.Build();
 
     public async ValueTask DisposeAsync()
     {

@@ -14,7 +14,7 @@ internal interface IEventPublisher
     /// Publishes the messages in order and waits for the broker's acknowledgements. For each message the result is null
     /// when the broker acknowledged it, or the error. Per key, failures are a suffix: once a message of a key fails, the
     /// later messages of that key are not acknowledged either (the transports send them in order on one connection or
-    /// one idempotent producer).
+    /// one idempotent producer, and do not send a key's later messages after one was refused before it was sent).
     /// </summary>
     Task<Exception?[]> PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken);
 }

@@ -10,12 +10,33 @@ namespace StreamBets.Messaging.Transports.Kafka;
 /// per partition, so per-key order holds across replicas.
 /// </summary>
 internal sealed partial class KafkaConsumer(
-    string bootstrapServers,
     KafkaOptions options,
     KafkaTopics topics,
     EventBusIdentity identity,
-    ILogger<KafkaConsumer> logger) : IEventConsumer
+    ILogger<KafkaConsumer> logger,
+    Func<IConsumer<string, byte[]>> createConsumer,
+    Func<IProducer<string, byte[]>> createDeadLetterProducer) : IEventConsumer
 {
+    public KafkaConsumer(string bootstrapServers, KafkaOptions options, KafkaTopics topics, EventBusIdentity identity, ILogger<KafkaConsumer> logger)
+        : this(options, topics, identity, logger,
+            () => new ConsumerBuilder<string, byte[]>(ConsumerConfig(bootstrapServers, options, identity)).Build(),
+            () => new ProducerBuilder<string, byte[]>(KafkaPublisher.ProducerConfig(bootstrapServers, options)).Build())
+    {
+    }
+
+    private static ConsumerConfig ConsumerConfig(string bootstrapServers, KafkaOptions options, EventBusIdentity identity) => new()
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = identity.ConsumerGroup,
+        ClientId = identity.InstanceName,
+        EnableAutoCommit = false,
+        EnableAutoOffsetStore = false,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        SessionTimeoutMs = options.SessionTimeoutMs,
+        MaxPollIntervalMs = options.MaxPollIntervalMs,
+        PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+    };
+
     public async Task RunAsync(IReadOnlyCollection<string> topicNames, IDeliveryProcessor processor, CancellationToken cancellationToken)
     {
         var subscribed = topicNames.Select(topics.Name).ToArray();
@@ -27,20 +48,8 @@ internal sealed partial class KafkaConsumer(
 
     private void ConsumeLoop(string[] subscribed, IDeliveryProcessor processor, CancellationToken cancellationToken)
     {
-        var config = new ConsumerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            GroupId = identity.ConsumerGroup,
-            ClientId = identity.InstanceName,
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            SessionTimeoutMs = options.SessionTimeoutMs,
-            MaxPollIntervalMs = options.MaxPollIntervalMs,
-            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-        };
-        using var consumer = new ConsumerBuilder<string, byte[]>(config).Build();
-        using var deadLetters = new ProducerBuilder<string, byte[]>(KafkaPublisher.ProducerConfig(bootstrapServers, options)).Build();
+        using var consumer = createConsumer();
+        using var deadLetters = new ReplaceableProducer(createDeadLetterProducer);
         consumer.Subscribe(subscribed);
         try
         {
@@ -61,8 +70,17 @@ internal sealed partial class KafkaConsumer(
                     {
                         if (outcomes[i].DeadLetterReason is { } reason)
                         {
-                            deadLetters.ProduceAsync(topics.DeadLetter(identity.ConsumerGroup), DeadLetter(messages[i], reason), cancellationToken)
-                                .GetAwaiter().GetResult();
+                            try
+                            {
+                                deadLetters.Current.ProduceAsync(topics.DeadLetter(identity.ConsumerGroup), DeadLetter(messages[i], reason), cancellationToken)
+                                    .GetAwaiter().GetResult();
+                            }
+                            catch (KafkaException e)
+                            {
+                                // A broken producer would fail this dead letter on every retry of the batch, forever.
+                                deadLetters.ReplaceIfFatal(e);
+                                throw;
+                            }
                         }
                     }
                     // Commit the next offset of each partition, after everything before it was applied.

@@ -9,9 +9,8 @@ namespace StreamBets.Messaging.Transports.Kafka;
 /// </summary>
 internal sealed class KafkaPublisher : IEventPublisher, IDisposable
 {
-    private readonly Func<IProducer<string, byte[]>> _createProducer;
+    private readonly ReplaceableProducer _producer;
     private readonly KafkaTopics _topics;
-    private IProducer<string, byte[]> _producer;
 
     public KafkaPublisher(string bootstrapServers, KafkaOptions options, KafkaTopics topics)
         : this(() => new ProducerBuilder<string, byte[]>(ProducerConfig(bootstrapServers, options)).Build(), topics)
@@ -20,15 +19,18 @@ internal sealed class KafkaPublisher : IEventPublisher, IDisposable
 
     internal KafkaPublisher(Func<IProducer<string, byte[]>> createProducer, KafkaTopics topics)
     {
-        _createProducer = createProducer;
+        _producer = new ReplaceableProducer(createProducer);
         _topics = topics;
-        _producer = createProducer();
     }
 
     public static ProducerConfig ProducerConfig(string bootstrapServers, KafkaOptions options) => new()
     {
         BootstrapServers = bootstrapServers,
         EnableIdempotence = true,
+        // A batch the broker fails for good becomes a fatal error (the producer is then replaced, the rows sent again)
+        // instead of a gap that the partition's later messages close over, ahead of it. librdkafka marks it experimental;
+        // it does not cover messages that time out (message.timeout.ms), whose key's later messages mostly time out too.
+        EnableGaplessGuarantee = true,
         Acks = Acks.All,
         MaxInFlight = 5, // The most idempotence allows while still keeping order.
         LingerMs = options.LingerMs,
@@ -53,6 +55,7 @@ internal sealed class KafkaPublisher : IEventPublisher, IDisposable
         // Produce all first (in order, so the producer queues them in order), then await the acknowledgements. A topic
         // that cannot be created fails its own events only (all of them, so per key failures stay a suffix).
         var deliveries = new Task?[messages.Count];
+        var refusedKeys = new Dictionary<(string Topic, string Key), Task>();
         for (var i = 0; i < messages.Count; i++)
         {
             var topic = _topics.Name(messages[i].Topic);
@@ -61,7 +64,21 @@ internal sealed class KafkaPublisher : IEventPublisher, IDisposable
                 results[i] = missing;
                 continue;
             }
-            deliveries[i] = _producer.ProduceAsync(topic, ToKafka(messages[i]), cancellationToken);
+            var key = (topic, messages[i].Key);
+            if (refusedKeys.TryGetValue(key, out var refused))
+            {
+                // Not produced: it would reach the topic before the refused message it follows.
+                deliveries[i] = refused;
+                continue;
+            }
+            var delivery = _producer.Current.ProduceAsync(topic, ToKafka(messages[i]), cancellationToken);
+            // librdkafka refuses some messages before queueing them (too large, queue full): the task has failed already,
+            // while the key's later messages would still be queued, sent and acknowledged ahead of it.
+            if (delivery.IsCompleted && !delivery.IsCompletedSuccessfully)
+            {
+                refusedKeys[key] = delivery;
+            }
+            deliveries[i] = delivery;
         }
         for (var i = 0; i < deliveries.Length; i++)
         {
@@ -75,14 +92,8 @@ internal sealed class KafkaPublisher : IEventPublisher, IDisposable
             }
         }
 
-        // A fatal error (idempotence or epoch lost) leaves the producer failing every later message: build a new one,
-        // so the rows, still in the outbox, go out on the next round.
-        if (results.Any(r => r is KafkaException { Error.IsFatal: true }))
-        {
-            var failed = _producer;
-            _producer = _createProducer();
-            failed.Dispose();
-        }
+        // The rows, still in the outbox, go out on the next round, on a new producer if this one is broken for good.
+        _producer.ReplaceIfFatal(results.FirstOrDefault(r => r is KafkaException { Error.IsFatal: true }));
         return results;
     }
 
@@ -97,9 +108,5 @@ internal sealed class KafkaPublisher : IEventPublisher, IDisposable
         },
     };
 
-    public void Dispose()
-    {
-        _producer.Flush(TimeSpan.FromSeconds(5));
-        _producer.Dispose();
-    }
+    public void Dispose() => _producer.Dispose();
 }

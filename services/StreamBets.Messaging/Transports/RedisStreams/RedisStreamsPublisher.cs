@@ -3,8 +3,10 @@ using StackExchange.Redis;
 namespace StreamBets.Messaging.Transports.RedisStreams;
 
 /// <summary>
-/// Appends a relay batch to the partition streams with one Lua script: Redis runs it atomically, so a batch is either
-/// entirely in the streams or not at all (a lost reply at worst re-sends it, in the same order), and it is one round trip.
+/// Appends a relay batch to the partition streams with one Lua script per chunk: Redis runs it with nothing in between,
+/// in one round trip. A script that fails part way does not roll back the XADDs before the error: those events stay in
+/// the streams and the relay sends them again with the rest, in the same order (duplicates the inbox absorbs, as after
+/// a lost reply).
 /// It then rings each touched stream's doorbell once (see <see cref="RedisStreamNames.Doorbell"/>).
 /// </summary>
 internal sealed class RedisStreamsPublisher(IConnectionMultiplexer redis, RedisStreamsOptions options) : IEventPublisher
