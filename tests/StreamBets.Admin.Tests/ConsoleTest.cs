@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Reflection;
-using System.Runtime.ExceptionServices;
 using System.Security.Claims;
 using Bunit;
 using Microsoft.AspNetCore.Components;
@@ -29,7 +28,7 @@ namespace StreamBets.Admin.Tests;
 public abstract class ConsoleTest : IAsyncLifetime
 {
     private ConnectionMultiplexer _redis = null!;
-    private SessionStore _sessionStore = null!;
+    private SwitchableRedis _sessionStore = null!;
     private UserSession _session = null!;
 
     // bUnit waits 1 s by default: too short for a first render while the whole suite runs on two cores.
@@ -46,9 +45,7 @@ public abstract class ConsoleTest : IAsyncLifetime
     {
         _redis = await ConnectionMultiplexer.ConnectAsync((await TestServers.RedisAsync()).ConnectionString);
         var http = new Clients(Gateway);
-        var store = DispatchProxy.Create<IConnectionMultiplexer, SessionStore>();
-        _sessionStore = (SessionStore)(object)store;
-        _sessionStore.Redis = _redis;
+        (var store, _sessionStore) = SwitchableRedis.Over(_redis);
         var tokens = new SessionTokens(new FrontEndApp("admin-tests", "streambets-admin", "tests"), store, new EphemeralDataProtectionProvider(),
             http, TimeProvider.System, NullLogger<SessionTokens>.Instance);
         var sessionId = Guid.NewGuid().ToString();
@@ -214,30 +211,6 @@ public abstract class ConsoleTest : IAsyncLifetime
 
     protected static Settlement Failed(Guid poolId) => new(poolId, "resolved", "failed", 5, "Ledger refused payment: escrow-account-missing",
         DateTimeOffset.UtcNow.AddMinutes(-5), null, 1_000, 400, null, null, null, null);
-
-    /// <summary>The Redis the session's tokens are read from, which a test can make fail.</summary>
-    public class SessionStore : DispatchProxy
-    {
-        public IConnectionMultiplexer Redis { get; set; } = null!;
-        public Exception? Outage { get; set; }
-
-        protected override object? Invoke(MethodInfo? method, object?[]? args)
-        {
-            if (Outage is not null)
-            {
-                throw Outage;
-            }
-            try
-            {
-                return method!.Invoke(Redis, args);
-            }
-            catch (TargetInvocationException e) when (e.InnerException is not null)
-            {
-                ExceptionDispatchInfo.Throw(e.InnerException);
-                throw;
-            }
-        }
-    }
 
     private sealed class SignedIn(ClaimsPrincipal user) : AuthenticationStateProvider
     {

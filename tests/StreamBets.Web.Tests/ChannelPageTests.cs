@@ -93,6 +93,25 @@ public sealed class ChannelPageTests : ConnectedPageTest
         Assert.Empty(page.FindAll("[data-testid=pool-card]"));
     }
 
+    /// <summary>
+    /// Before, any failed read replaced the page with its problem: one refused reload (the poll while the hub is away, a
+    /// reconnect's read answered 503) blanked the live pools, the results and the leaderboard link.
+    /// </summary>
+    [Fact]
+    public async Task A_reload_that_fails_keeps_the_pools_shown()
+    {
+        Gateway.Answer(LivePath, new[] { OpenPool(), OpenPool() });
+        Gateway.Answer("/api/pools/finished", Array.Empty<Pool>());
+        var page = Bunit.Render<ChannelPage>(parameters => parameters.Add(p => p.Provider, "twitch").Add(p => p.ChannelId, "streamer1"));
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=pool-card]").Count));
+
+        Gateway.Refuse(LivePath, 503, "dependency-unavailable");
+        Hub.DropConnections(); // the reconnect has the page read again
+        Assert.True(await SoonAsync(() => Gateway.Requests.Count(r => r == LivePath) >= 2), string.Join(", ", Gateway.Requests));
+
+        Assert.True(await StaysAsync(() => page.FindAll("[data-testid=pool-card]").Count == 2 && page.FindAll("[data-testid=problem]").Count == 0), page.Markup);
+    }
+
     private Pool OpenPool() => new(
         Guid.NewGuid(), new PoolChannel("twitch", "streamer1"), Guid.NewGuid(), "Who wins?", "open", true,
         [new PoolOutcome(Guid.NewGuid(), "Yes", 0, 0, null), new PoolOutcome(Guid.NewGuid(), "No", 0, 0, null)], 0, 1_00, 1_000_00, 500, 60,

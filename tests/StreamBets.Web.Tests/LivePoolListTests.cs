@@ -52,6 +52,27 @@ public sealed class LivePoolListTests
         Assert.Equal(400, Assert.Single(list.Pools!).TotalStakedMinor);
     }
 
+    /// <summary>Before, each copy read the page's lists again: 4 Pools reads a viewer at every lock and resolve, not 2.</summary>
+    [Fact]
+    public async Task A_state_change_pushed_on_the_pool_and_channel_streams_reads_the_lists_again_once()
+    {
+        await using var live = new LiveUpdates(new LiveHubAddress(new ConfigurationBuilder().Build()), session: null!, TimeProvider.System, NullLogger<LiveUpdates>.Instance);
+        var reloads = 0;
+        var list = new LivePoolList(live, TimeProvider.System, work => work(), () => { reloads++; return Task.CompletedTask; }, () => { });
+        var pool = APool();
+        await list.ShowAsync([pool]);
+        void PushState(string state, string stream, long sequence) => live.Receive("PoolStateChanged", JsonSerializer.SerializeToElement(
+            new PoolStateChangedMessage(pool.Id, state, null, DateTimeOffset.UnixEpoch) { Stream = stream, Sequence = sequence }, Json));
+
+        PushState("locked", $"pool:{pool.Id}", 1);
+        PushState("locked", "channel:twitch:streamer1", 1);
+        Assert.Equal(1, reloads);
+
+        PushState("resolved", "channel:twitch:streamer1", 2);
+        PushState("resolved", $"pool:{pool.Id}", 2);
+        Assert.Equal(2, reloads);
+    }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private static Pool APool() => new(

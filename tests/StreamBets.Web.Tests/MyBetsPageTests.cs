@@ -261,6 +261,33 @@ public sealed class MyBetsPageTests : PlayerPageTest
         Assert.Equal(4, Gateway.Requests.Count(p => p == BetsPath));
     }
 
+    /// <summary>
+    /// Before, the Open tab's read ended its loading when its pool titles answered, though the player had switched tabs:
+    /// the Settled tab said "You have no settled bets" until its own read answered.
+    /// </summary>
+    [Fact]
+    public async Task A_tab_switched_to_while_the_last_tabs_pool_titles_load_says_loading_until_its_own_read_answers()
+    {
+        Bunit.JSInterop.Setup<string?>(PlayerClock.ZoneFunction).SetResult("UTC");
+        Gateway.Answer(BetsPath, new BetPage([ABet(10_00)], null));
+        Gateway.Answer("/api/pools", Array.Empty<Pool>());
+        var releaseTitles = Gateway.Hold("/api/pools");
+        var page = Bunit.Render<MyBets>();
+        Assert.True(await SoonAsync(() => Gateway.Requests.Contains("/api/pools")));
+
+        Gateway.Answer(BetsPath, new BetPage([], null));
+        var releaseSettled = Gateway.HoldNext(BetsPath);
+        var switching = page.FindAndClickAsync(".tabs button:last-child"); // Settled
+        Assert.True(await SoonAsync(() => Gateway.Requests.Count(p => p == BetsPath) == 2)); // held: no render tells
+        releaseTitles();
+
+        Assert.True(await StaysAsync(() => page.FindAll(".empty").Count == 0), page.Markup);
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[aria-busy=true]")));
+        releaseSettled();
+        await switching;
+        page.WaitForAssertion(() => Assert.Single(page.FindAll(".empty")));
+    }
+
     private void Push(BetSettledMessage settled) => Live.Receive("BetSettled", JsonSerializer.SerializeToElement(settled, Json));
 
     private BetSettledMessage Settled(Bet bet, string result, long payoutMinor, long sequence) =>

@@ -1,5 +1,3 @@
-using System.Reflection;
-using System.Runtime.ExceptionServices;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -22,15 +20,13 @@ namespace StreamBets.Web.Tests;
 public sealed partial class PlayerSite : IAsyncDisposable
 {
     private readonly ConnectionMultiplexer _redis;
-    private readonly SessionStore _sessionStore;
+    private readonly SwitchableRedis _sessionStore;
     private readonly WebApplicationFactory<Program> _site;
 
     private PlayerSite(ConnectionMultiplexer redis, string connectionString)
     {
         _redis = redis;
-        var store = DispatchProxy.Create<IConnectionMultiplexer, SessionStore>();
-        _sessionStore = (SessionStore)(object)store;
-        _sessionStore.Redis = redis;
+        (var store, _sessionStore) = SwitchableRedis.Over(redis);
         _site = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
             .UseSetting("ConnectionStrings:redis", connectionString)
             .ConfigureTestServices(services =>
@@ -112,28 +108,4 @@ public sealed partial class PlayerSite : IAsyncDisposable
             Claims = new Dictionary<string, object> { ["sid"] = Guid.NewGuid().ToString(), ["name"] = "Ana" },
         }),
         "Bearer", 900, DateTimeOffset.UtcNow.AddMinutes(15), "refresh-1", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "player");
-
-    /// <summary>The site's Redis, which a test can make fail.</summary>
-    public class SessionStore : DispatchProxy
-    {
-        public IConnectionMultiplexer Redis { get; set; } = null!;
-        public Exception? Outage { get; set; }
-
-        protected override object? Invoke(MethodInfo? method, object?[]? args)
-        {
-            if (Outage is not null)
-            {
-                throw Outage;
-            }
-            try
-            {
-                return method!.Invoke(Redis, args);
-            }
-            catch (TargetInvocationException e) when (e.InnerException is not null)
-            {
-                ExceptionDispatchInfo.Throw(e.InnerException);
-                throw;
-            }
-        }
-    }
 }

@@ -24,6 +24,7 @@ public sealed class StandInHub : IAsyncDisposable
     private readonly List<(string Type, LiveMessage Payload)> _numbered = [];
     private readonly ConcurrentDictionary<string, bool> _forgotten = new();
     private readonly ConcurrentDictionary<string, HubCallerContext> _connections = new();
+    private readonly ConcurrentDictionary<string, List<ChatMessage>> _chatHistory = new();
     private readonly ConcurrentQueue<string> _calls = new();
     private readonly ConcurrentQueue<string> _requests = new();
     private readonly ConcurrentDictionary<string, (int Left, string Refusal)> _refusals = new();
@@ -87,6 +88,9 @@ public sealed class StandInHub : IAsyncDisposable
             _numbered.Add((type, message));
         }
     }
+
+    /// <summary>What GetChatHistory answers for the channel from now on (nothing until told).</summary>
+    public void ChatHistoryIs(string channel, params ChatMessage[] messages) => _chatHistory[channel] = [.. messages];
 
     /// <summary>The stream's replay is gone (over 15 minutes or 200 messages): CatchUp refuses it.</summary>
     public void Forget(string stream) => _forgotten[stream] = true;
@@ -170,7 +174,7 @@ public sealed class StandInHub : IAsyncDisposable
         public List<ChatMessage> GetChatHistory(string channel)
         {
             Call($"GetChatHistory {channel}");
-            return [];
+            return _owner._chatHistory.TryGetValue(channel, out var history) ? history : [];
         }
 
         public ChatMessage SendChatOnce(string channel, string text, string clientMessageId)

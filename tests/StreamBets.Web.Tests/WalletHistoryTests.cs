@@ -142,6 +142,31 @@ public sealed class WalletHistoryTests : PlayerPageTest
         page.WaitForAssertion(() => Assert.Single(page.FindAll(".empty")));
     }
 
+    /// <summary>
+    /// Before, each pushed balance read the history and its pool titles again: a payout of 30 bets made 60 gateway calls
+    /// within a second, over the 50 a second the gateway allows a player.
+    /// </summary>
+    [Fact]
+    public async Task A_burst_of_balance_pushes_reads_the_history_once_not_once_a_push()
+    {
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([Line(10_00, 10_00)], null));
+        var page = Bunit.Render<WalletPage>();
+        page.WaitForAssertion(() => Assert.Single(Amounts(page)));
+        Assert.Equal(1, Gateway.Requests.Count(r => r == HistoryPath));
+
+        var lines = Enumerable.Range(1, 30).Select(i => Line(1_00, 10_00 + i * 1_00)).Reverse().ToList();
+        Gateway.Answer(HistoryPath, new WalletHistoryPage([.. lines, Line(10_00, 10_00)], null));
+        for (var i = 1; i <= 30; i++)
+        {
+            Push(new WalletChangedMessage(10_00 + i * 1_00, 1_00, "payout", DateTimeOffset.UtcNow) { Stream = "user", Sequence = i });
+            await Task.Delay(3);
+        }
+
+        page.WaitForAssertion(() => Assert.Equal(31, Amounts(page).Length));
+        await Task.Delay(PushBurst<long?>.Window * 2); // a read the last pushes asked for, if one were owed, on its way
+        Assert.InRange(Gateway.Requests.Count(r => r == HistoryPath) - 1, 1, 2);
+    }
+
     private static string[] Amounts(IRenderedComponent<WalletPage> page) =>
         [.. page.FindAll("[data-testid=wallet-history] tbody tr").Select(row => row.QuerySelector("td.num")!.TextContent)];
 

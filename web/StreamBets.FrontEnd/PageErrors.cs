@@ -1,21 +1,23 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using StackExchange.Redis;
 
-namespace StreamBets.Web.Extensions;
+namespace StreamBets.FrontEnd;
 
 /// <summary>
-/// A browser's page request that throws shows the player this app's status page, in their language: ServiceDefaults'
-/// exception handler writes its problem document for any client, and a player saw raw JSON whenever Redis did not answer
-/// the cookie check or sign-in's saving of the tokens. Other requests (the circuit, health probes) keep the problem document.
+/// A browser's page request that throws shows the app's own status page (the player's in their language, the console's
+/// to operators): ServiceDefaults' exception handler writes its problem document for any client, and a player or operator
+/// saw raw JSON whenever Redis did not answer the cookie check or sign-in's saving of the tokens. Other requests (the
+/// circuit, health probes) keep the problem document.
 /// </summary>
-internal static partial class PageErrors
+public static partial class PageErrors
 {
     private static readonly object FailedKey = new();
 
     /// <summary>
     /// The status page of a failed request is drawn signed out: the failure may have been the session check itself (Redis
-    /// not answering), which would only throw again. The cookie stays, so the player is signed in again once Redis answers.
+    /// not answering), which would only throw again. The cookie stays, so the user is signed in again once Redis answers.
     /// </summary>
     public static IServiceCollection AddPageErrors(this IServiceCollection services) =>
         services.PostConfigure<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme, options =>

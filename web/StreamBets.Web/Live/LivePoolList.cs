@@ -6,8 +6,8 @@ namespace StreamBets.Web.Live;
 /// A page's channel of pools, live and finished, kept current by the hub. It watches the channel and each live pool
 /// shown (a pool's odds go to its own stream, not its channel's), applies their coalesced stakes in place so a rush
 /// costs the page no reads, and marks a finished pool paid out on its PoolSettled, even one pushed before the list
-/// showed the pool. The page's lists are read again on a new pool, a state change, a reconnect, and every few seconds
-/// while the hub is unreachable or the last read failed.
+/// showed the pool. The page's lists are read again on a new pool, a state change (once, though it comes on two
+/// streams), a reconnect, and every few seconds while the hub is unreachable or the last read failed.
 /// </summary>
 public sealed class LivePoolList : IAsyncDisposable
 {
@@ -21,6 +21,9 @@ public sealed class LivePoolList : IAsyncDisposable
     private readonly HashSet<Guid> _watched = [];
     private readonly Dictionary<Guid, OddsChangedMessage> _odds = [];
     private readonly Dictionary<Guid, DateTimeOffset> _settledAt = [];
+    // The latest state change heard of each pool: Realtime pushes each on the pool's stream and its channel's, and the
+    // second copy must not read the page's lists again (at a lock or resolve, when Pools is busiest).
+    private readonly Dictionary<Guid, PoolStateChangedMessage> _stateHeard = [];
     // A page may be left while its first read is on its way: what that read would watch after the disposal, nothing unwatches.
     private bool _disposed;
     // The page's last read failed: with the hub live no push may come to read again, so the poll does.
@@ -76,6 +79,7 @@ public sealed class LivePoolList : IAsyncDisposable
         {
             _watched.Remove(gone);
             _odds.Remove(gone);
+            _stateHeard.Remove(gone);
             await _live.UnwatchPoolAsync(gone);
         }
         foreach (var added in ids.Where(_watched.Add).ToArray())
@@ -117,8 +121,9 @@ public sealed class LivePoolList : IAsyncDisposable
 
     private void OnPoolStateChanged(PoolStateChangedMessage change) => OnPage(async () =>
     {
-        if (_watched.Contains(change.PoolId))
+        if (_watched.Contains(change.PoolId) && change.IsLaterThan(_stateHeard.GetValueOrDefault(change.PoolId)))
         {
+            _stateHeard[change.PoolId] = change;
             await ReloadAsync();
         }
     });
