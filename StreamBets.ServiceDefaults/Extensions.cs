@@ -99,6 +99,9 @@ public static class Extensions
                 registration.Timeout = HealthCheckTimeout;
             }
         });
+        // Probes reach every service's /health from the internet (the gateway's /health/{service}): each would run every
+        // store check, and during a database slowdown hold connections players' requests wait for.
+        builder.Services.ReuseHealthResults();
         return builder;
     }
 

@@ -156,8 +156,15 @@ public sealed class RedisStreamsEventBusTests : EventBusContract
     [Fact]
     public void A_key_always_maps_to_the_same_partition_stream()
     {
-        // FNV-1a is fixed by definition: these values must never change, or in-flight keys would move streams.
-        Assert.Equal(RedisStreamNames.Partition("pool-42", 16), RedisStreamNames.Partition("pool-42", 16));
+        // FNV-1a is fixed by definition: these values must never change, or in-flight keys would move streams. Each is
+        // its 32-bit FNV-1a of the UTF-8 bytes (computed apart from this code; "a" is FNV's own test vector) modulo the
+        // partitions, as an unsigned number: "a"'s hash is negative as an int. 10 partitions: not just the low bits.
+        Assert.Equal(8, RedisStreamNames.Partition("pool-42", 16)); // 0x142D4458
+        Assert.Equal(11, RedisStreamNames.Partition("user:1", 16)); // 0x6D1A4ACB
+        Assert.Equal(12, RedisStreamNames.Partition("a", 16)); // 0xE40C292C
+        Assert.Equal(0, RedisStreamNames.Partition("a", 10));
+        Assert.Equal(6, RedisStreamNames.Partition("pool-42", 10));
+        Assert.Equal(5, RedisStreamNames.Partition("chän", 16)); // 0x3ED91945: the UTF-8 bytes, not the UTF-16 chars
         Assert.Equal((int)(0x811C9DC5u % 16), RedisStreamNames.Partition("", 16));
         var spread = Enumerable.Range(0, 1600).Select(i => RedisStreamNames.Partition(Guid.NewGuid().ToString(), 16)).GroupBy(p => p).ToArray();
         Assert.Equal(16, spread.Length);

@@ -69,7 +69,13 @@ public sealed class SchemaMigrationTests
         await Execute(reader, "SELECT count(*) FROM lock_probe", reading);
 
         var migrating = Task.Run(() => PostgresSchema.MigrateAsync(connectionString, typeof(SchemaMigrationTests).Assembly));
-        await Task.Delay(500); // the script is waiting for its lock by now
+        // Not a fixed pause: an insert sent before the script's ALTER queues for its lock meets no queued lock, and the test
+        // would pass without testing anything.
+        await using (var watcher = new NpgsqlConnection(connectionString + ";Pooling=false"))
+        {
+            await watcher.OpenAsync();
+            await Eventually.TrueAsync(() => AlterWaitsForItsLockAsync(watcher), TimeSpan.FromSeconds(30), "the script's ALTER waits for its lock");
+        }
 
         await using (var writer = new NpgsqlConnection(connectionString + ";Pooling=false"))
         {
@@ -84,6 +90,16 @@ public sealed class SchemaMigrationTests
         await using var check = new NpgsqlConnection(connectionString + ";Pooling=false");
         await check.OpenAsync();
         await Execute(check, "INSERT INTO lock_probe (id, note) VALUES (2, 'applied')");
+    }
+
+    private static async Task<bool> AlterWaitsForItsLockAsync(NpgsqlConnection connection)
+    {
+        await using var waiting = new NpgsqlCommand("""
+            SELECT EXISTS (SELECT FROM pg_stat_activity
+                           WHERE datname = current_database() AND pid <> pg_backend_pid()
+                             AND wait_event_type = 'Lock' AND query LIKE '%ALTER TABLE lock_probe%')
+            """, connection);
+        return (bool)(await waiting.ExecuteScalarAsync())!;
     }
 
     private static async Task Execute(NpgsqlConnection connection, string sql, NpgsqlTransaction? transaction = null)

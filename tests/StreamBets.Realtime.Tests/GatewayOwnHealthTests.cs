@@ -137,11 +137,11 @@ public sealed class GatewayOwnHealthTests
         // The check's first call outlasts its timeout, so the probe that started it gives up; the run goes on for
         // other probes, and the scoped service it was given must still be there when it ends.
         var check = new OutlivesItsFirstProbe(TimeSpan.FromSeconds(1));
-        // The gateway's clock stands still (the probe's own timeout is the health service's, on real time): the run never
-        // outlives its lifetime in the gateway's eyes, so the next probe, if it comes between the check's end and the
+        // The health sharing's clock stands still (the probe's own timeout is the health service's, on real time): the run
+        // never outlives its lifetime in the sharing's eyes, so the next probe, if it comes between the check's end and the
         // run's, waits for the run to end rather than starting a second one, and gets its result as it would after.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var gateway = await GatewayHost.StartAsync(services: services => services.AddSingleton<TimeProvider>(clock)
+        await using var gateway = await GatewayHost.StartAsync(services: services => services.AddKeyedSingleton<TimeProvider>(ReusedHealthResults.ClockKey, clock)
             .AddScoped<ScopedDependency>().AddHealthChecks()
             .Add(new HealthCheckRegistration("scoped", provider => check.With(provider.GetRequiredService<ScopedDependency>()),
                 HealthStatus.Unhealthy, tags: null, TimeSpan.FromMilliseconds(500))));

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using StreamBets.Gateway.Bets;
-using StreamBets.Gateway.Health;
 using StreamBets.Gateway.Problems;
 using StreamBets.Gateway.RateLimiting;
 using BetEngineClient = StreamBets.Contracts.Bets.BetEngine.BetEngineClient;
@@ -30,8 +29,6 @@ internal static class Extensions
         });
         builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
         builder.AddRedisFallbackHealthCheck();
-        // The public, unlimited /health would otherwise ping Redis once per probe.
-        builder.Services.ReuseHealthResults();
         // Checked at start: a window of 0 divided every request by zero (each a 500), a negative one gave a negative
         // Retry-After, a budget of 0 refuses everyone, and a SyncInterval of 0 failed the sync loop only once running.
         const string rateLimiting = RateLimitOptions.SectionName;

@@ -1,19 +1,23 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace StreamBets.Gateway.Health;
+namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// The gateway's <c>/health</c> is public and not rate limited (an orchestrator's probes must never be refused), and its
-/// Redis check pings Redis: one ping per probe would let anyone turn a flood of probes into Redis load. So each check's
-/// result is shared: a probe arriving while a check runs waits for that run, and one arriving within
-/// <see cref="FreshFor"/> of its end gets its result. Redis sees at most one ping per check a second, however many
-/// probes come, and a Redis outage shows within a second of the next probe. A run still going after its registration's
-/// timeout is given up on (<see cref="RunLifetime"/>): the next probe starts another. Only one given up on is let go on
-/// at a time: while it has not ended, a run that outlives its timeout too is not replaced, and probes are answered at
-/// once with the registration's failure status, so a check that hangs for good holds two runs (tasks and scopes), not
-/// one more per timeout.
+/// Every service's <c>/health</c> is reachable from the internet (the gateway's own, not rate limited so an
+/// orchestrator's probes are never refused, and each service's through the gateway's <c>/health/{service}</c>, 20 a
+/// second per address), and its checks open database connections and ping Redis. One run per probe would let anyone turn
+/// a flood of probes into store load, and during a database slowdown into checks holding the connections players' requests
+/// wait for. So each check's result is shared: a probe arriving while a check runs waits for that run, and one arriving
+/// within <see cref="FreshFor"/> of its end gets its result. A store sees at most one check per registration a second,
+/// however many probes come, and an outage shows within a second of the next probe. A run still going after its
+/// registration's timeout is given up on (<see cref="RunLifetime"/>): the next probe starts another. Only one given up on
+/// is let go on at a time: while it has not ended, a run that outlives its timeout too is not replaced, and probes are
+/// answered at once with the registration's failure status, so a check that hangs for good holds two runs (tasks and
+/// scopes), not one more per timeout.
 /// </summary>
-internal static class ReusedHealthResults
+public static class ReusedHealthResults
 {
     public static readonly TimeSpan FreshFor = TimeSpan.FromSeconds(1);
 
@@ -24,9 +28,17 @@ internal static class ReusedHealthResults
     /// </summary>
     public static readonly TimeSpan UnboundedRunLifetime = TimeSpan.FromSeconds(30);
 
-    /// <summary>Shares the result of every health check registered, whatever registered it (ServiceDefaults' Redis check).</summary>
-    public static IServiceCollection ReuseHealthResults(this IServiceCollection services)
+    /// <summary>
+    /// The key of the clock that times runs and results: the real one, not the service's <see cref="TimeProvider"/>, which
+    /// tests replace with a fake that stands still (the Pools tests'), and a result fresh on a frozen clock would be
+    /// reused for good. A test that needs the sharing's own time to stand still registers a keyed clock of its own.
+    /// </summary>
+    public const string ClockKey = "reused-health-results";
+
+    /// <summary>Shares the result of every health check registered, whatever registered it (the Redis check, a service's stores).</summary>
+    internal static IServiceCollection ReuseHealthResults(this IServiceCollection services)
     {
+        services.TryAddKeyedSingleton(ClockKey, TimeProvider.System);
         // PostConfigure: after every AddHealthChecks registration, and the factory swapped in place keeps each
         // registration's timeout, tags and failure status.
         services.PostConfigure<HealthCheckServiceOptions>(options =>
@@ -62,7 +74,7 @@ internal static class ReusedHealthResults
 
         public Task<HealthCheckResult> ResultAsync(IServiceProvider services, HealthCheckContext context, CancellationToken cancellationToken)
         {
-            var time = services.GetRequiredService<TimeProvider>();
+            var time = services.GetRequiredKeyedService<TimeProvider>(ClockKey);
             var lifetime = RunLifetime(context.Registration);
             Run run;
             lock (_lock)
