@@ -1,5 +1,6 @@
 using Google.Rpc;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Contracts.Bets;
 
 namespace StreamBets.BetEngine.Tests;
@@ -78,6 +79,7 @@ public sealed class GrpcPlacementTests(BetEngineStack stack)
         };
         // A held batch makes the next two bets queue together, so they would share one batch.
         using var hold = stack.StakeHold.Arm(pool.Id);
+        var batchers = stack.BetEngine.GetRequiredService<Placement.PoolBatchers>();
         Task<PlaceBetReply> opening, placing;
         RpcException error;
         try
@@ -86,7 +88,9 @@ public sealed class GrpcPlacementTests(BetEngineStack stack)
             await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
             var refusing = client.PlaceBetAsync(Bet(odd, key)).ResponseAsync;
             placing = client.PlaceBetAsync(Bet(fine, Guid.NewGuid().ToString())).ResponseAsync;
-            await Task.Delay(300);
+            // Each bet is answered or queued behind the held batch: any that reached the queue go in the same next batch.
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(
+                batchers.QueuedBets(pool.Id) + (refusing.IsCompleted ? 1 : 0) + (placing.IsCompleted ? 1 : 0) == 2)), "The bets were never queued.");
             hold.Release();
             error = await Assert.ThrowsAsync<RpcException>(() => refusing);
         }

@@ -142,7 +142,8 @@ public sealed class IdempotencyTests(BetEngineStack stack)
             // The bet queues behind the held batch; its caller gives up (a deadline, a dropped stream, a closed socket).
             using var caller = new CancellationTokenSource();
             var placing = replicaA.PlaceAsync(bet, caller.Token);
-            await Task.Delay(200);
+            var batchersA = services.GetRequiredService<PoolBatchers>();
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(batchersA.QueuedBets(pool.Id) == 1)), "The bet was never queued.");
             await caller.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => placing);
 

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using StreamBets.Realtime.Hubs;
 
@@ -97,34 +100,65 @@ public sealed class HubCallBudgetTests(RealtimeStack stack)
     [Fact]
     public async Task A_channel_page_that_reconnects_and_moves_to_another_channel_stays_within_the_budget()
     {
-        await using var client = await stack.ConnectAsync();
+        var budget = stack.ServicesA.GetRequiredService<IOptions<RealtimeOptions>>().Value;
+        var player = Guid.NewGuid();
         var first = (Channel: TestEvents.NewChannel(), Pools: NewPools());
         var second = (Channel: TestEvents.NewChannel(), Pools: NewPools());
+        var clock = Stopwatch.StartNew();
+        var calls = 0; // every call the page makes takes one of the player's budget, and so does the permissions read on connect
 
-        // On (re)connect the page watches its channel and live pools (50 at most), catches up on each and reads the chat.
-        await WatchAsync(first.Channel, first.Pools);
-        foreach (var stream in first.Pools.Select(p => $"pool:{p}").Append($"channel:{first.Channel}"))
+        await using (var page = await stack.ConnectAsync(player))
         {
-            await client.InvokeAsync<List<JsonElement>>("CatchUp", stream, 0L);
+            calls++;
+            await OpenAsync(page, first);
         }
-        await client.InvokeAsync<List<JsonElement>>("GetChatHistory", first.Channel);
-
-        // Then straight to another channel's page.
+        // Its socket dropped: the page reconnects as the same player, opens its channel again, then moves to another one.
+        await using var reconnected = await stack.ConnectAsync(player);
+        calls++;
+        await OpenAsync(reconnected, first);
         foreach (var pool in first.Pools)
         {
-            await client.InvokeAsync("UnwatchPool", pool);
+            await Call(reconnected, "UnwatchPool", pool);
         }
-        await client.InvokeAsync("UnwatchChannel", first.Channel);
-        await WatchAsync(second.Channel, second.Pools);
-        await client.InvokeAsync<List<JsonElement>>("GetChatHistory", second.Channel);
+        await Call(reconnected, "UnwatchChannel", first.Channel);
+        await OpenAsync(reconnected, second);
 
-        async Task WatchAsync(string channel, Guid[] pools)
+        // The calls of both connections came out of one budget: what is left is the burst less all of them, plus the refill
+        // (far fewer than the first connection's calls while the test runs, so a budget per connection would leave more).
+        var left = 0;
+        var refused = await Assert.ThrowsAsync<HubException>(async () =>
         {
-            await client.InvokeAsync("WatchChannel", channel);
-            foreach (var pool in pools)
+            for (; left < budget.ReadCallBurst; left++)
             {
-                await client.InvokeAsync("WatchPool", pool);
+                await reconnected.InvokeAsync<JsonElement>("GetChatPermissions", second.Channel);
             }
+        });
+        var refilled = (int)Math.Ceiling(clock.Elapsed.TotalSeconds * budget.ReadCallsPerSecond);
+
+        Assert.Equal("rate-limited", Refusal.Code(refused));
+        Assert.InRange(left, budget.ReadCallBurst - calls, budget.ReadCallBurst - calls + refilled);
+
+        // On (re)connect the page watches its channel and live pools (50 at most), catches up on each and reads the chat.
+        async Task OpenAsync(LiveClient client, (string Channel, Guid[] Pools) page)
+        {
+            await Call(client, "WatchChannel", page.Channel);
+            foreach (var pool in page.Pools)
+            {
+                await Call(client, "WatchPool", pool);
+            }
+            foreach (var stream in page.Pools.Select(p => $"pool:{p}").Append($"channel:{page.Channel}"))
+            {
+                await client.InvokeAsync<List<JsonElement>>("CatchUp", stream, 0L);
+                calls++;
+            }
+            await client.InvokeAsync<List<JsonElement>>("GetChatHistory", page.Channel);
+            calls++;
+        }
+
+        async Task Call(LiveClient client, string method, object argument)
+        {
+            await client.InvokeAsync(method, argument);
+            calls++;
         }
     }
 

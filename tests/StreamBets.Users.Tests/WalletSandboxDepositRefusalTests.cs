@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using StreamBets.Testing;
-using StreamBets.Users.Apis;
+using static StreamBets.Users.Tests.SandboxDepositRequests;
 
 namespace StreamBets.Users.Tests;
 
@@ -88,13 +88,4 @@ public sealed class WalletSandboxDepositRefusalTests(AccountsTestApp app) : ICla
         }
         return (await changing, await depositing);
     }
-
-    private static HttpRequestMessage Deposit(long amountMinor, string key) => new(HttpMethod.Post, "/api/users/me/wallet/sandbox-deposit")
-    {
-        Headers = { { WalletApi.IdempotencyKeyHeader, key } },
-        Content = JsonContent.Create(new { amountMinor }),
-    };
-
-    private static async Task<long> BalanceAsync(TestPlayer player) =>
-        (await player.Client.GetFromJsonAsync<WalletBalanceResponse>("/api/users/me/wallet"))!.BalanceMinor;
 }

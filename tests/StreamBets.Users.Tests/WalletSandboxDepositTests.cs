@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 using StreamBets.Testing;
 using StreamBets.Users.Apis;
+using static StreamBets.Users.Tests.SandboxDepositRequests;
 
 namespace StreamBets.Users.Tests;
 
@@ -188,7 +189,9 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
         }
 
         var waiting = held.Client.SendAsync(Deposit(1_000, $"waiting-{Guid.NewGuid()}"));
-        await Task.Delay(500); // it reaches the player's row and waits there
+        // It has its deposit lock and a pooled connection, and waits on the player's row: the one lock the side transaction holds.
+        await app.BlockedOrDoneAsync(waiting, $"{side.ProcessID} = ANY(pg_blocking_pids(pid))");
+        Assert.False(waiting.IsCompleted, "The deposit did not wait for the player's row.");
         var (answers, elapsed) = await TimedAsync([other.Client.SendAsync(Deposit(1_000, $"other-{Guid.NewGuid()}"))]);
 
         Assert.Equal(HttpStatusCode.OK, Assert.Single(answers).StatusCode);
@@ -248,15 +251,6 @@ public sealed class WalletSandboxDepositTests(AccountsTestApp app) : IClassFixtu
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
-
-    private static HttpRequestMessage Deposit(long amountMinor, string key) => new(HttpMethod.Post, "/api/users/me/wallet/sandbox-deposit")
-    {
-        Headers = { { WalletApi.IdempotencyKeyHeader, key } },
-        Content = JsonContent.Create(new { amountMinor }),
-    };
-
-    private static async Task<long> BalanceAsync(TestPlayer player) =>
-        (await player.Client.GetFromJsonAsync<WalletBalanceResponse>("/api/users/me/wallet"))!.BalanceMinor;
 
     /// <summary>Well under Npgsql's 15-second wait for a pooled connection, which a starved pool runs into.</summary>
     private static readonly TimeSpan PromptAnswer = TimeSpan.FromSeconds(10);
