@@ -167,12 +167,16 @@ public static partial class ProblemDetailsDefaults
         /// </summary>
         private static string Culprit(BadHttpRequestException bad) => bad.InnerException switch
         {
-            JsonException { Path: ['$', '.', .. var property] } when property.Length > 0 && property.IndexOfAny(['.', '[']) < 0 => property[..Math.Min(property.Length, 64)],
+            JsonException { Path: ['$', '.', .. var property] } when property.Length > 0 && property.IndexOfAny(['.', '[']) < 0 => Cut(property, 64),
             JsonException => "body",
             _ when bad.Message.Contains("body", StringComparison.OrdinalIgnoreCase) => "body",
             _ when BoundParameter().Match(bad.Message) is { Success: true } match => match.Groups[1].Value,
             _ => "request",
         };
+
+        /// <summary>At most <paramref name="length"/> characters, never half of a surrogate pair (which JSON cannot carry).</summary>
+        private static string Cut(string text, int length) =>
+            text.Length <= length ? text : text[..(char.IsHighSurrogate(text[length - 1]) ? length - 1 : length)];
 
         // 'Failed to bind parameter "long limit" from "abc".', 'Required parameter "Guid id" was not provided from query string.'
         [GeneratedRegex(@"parameter ""(?:\S+ )?(\w+)""")]

@@ -20,20 +20,25 @@ public sealed class ProblemDetailsTests
     public sealed record StakeRequest(Guid PoolId, long StakeMinor);
 
     [Theory]
-    [InlineData("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":"lots"}""", "The body is not valid JSON for this request at $.stakeMinor.")]
-    [InlineData("""{"poolId":"nope","stakeMinor":100}""", "The body is not valid JSON for this request at $.poolId.")]
-    [InlineData("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":10""", "The body is not valid JSON for this request at $.stakeMinor.")]
-    [InlineData("", "The request needs a JSON body.")]
-    [InlineData("null", "The request needs a JSON object body.")]
-    public async Task A_body_the_endpoint_cannot_read_is_a_400_problem_that_says_where(string body, string detail)
+    [InlineData("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":"lots"}""", "stakeMinor", "The body is not valid JSON for this request at $.stakeMinor.")]
+    [InlineData("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":10.5}""", "stakeMinor", "The body is not valid JSON for this request at $.stakeMinor.")]
+    [InlineData("""{"poolId":"nope","stakeMinor":100}""", "poolId", "The body is not valid JSON for this request at $.poolId.")]
+    [InlineData("""{"poolId":"8c1c1d8e-5b1e-4a0e-9d6f-1f2a3b4c5d6e","stakeMinor":10""", "stakeMinor", "The body is not valid JSON for this request at $.stakeMinor.")]
+    [InlineData("[1]", "body", "The body is not valid JSON for this request at $.")]
+    // A name the client chose is cut to 64 characters, never inside an emoji's surrogate pair (JSON cannot carry half).
+    [InlineData("{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\ud83d\ude00b\":tru}", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "The body is not valid JSON for this request at $.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\ud83d\ude00b.")]
+    [InlineData("", "body", "The request needs a JSON body.")]
+    [InlineData("null", "body", "The request needs a JSON object body.")]
+    public async Task A_body_the_endpoint_cannot_read_is_a_400_invalid_request_that_says_where(string body, string field, string detail)
     {
         await using var app = await StartAsync();
 
         using var response = await app.GetTestClient().PostAsync("/stakes", new StringContent(body, Encoding.UTF8, "application/json"));
 
-        var problem = await AssertProblemAsync(response);
+        var problem = await AssertInvalidRequestAsync(response);
         Assert.Equal("The request could not be read.", problem.Title);
         Assert.Equal(detail, problem.Detail);
+        Assert.Equal([detail], Assert.Single(problem.Errors, error => error.Key == field).Value);
     }
 
     [Theory]
@@ -73,9 +78,10 @@ public sealed class ProblemDetailsTests
 
         using var response = await app.GetTestClient().GetAsync("/stakes?limit=abc");
 
-        var problem = await AssertProblemAsync(response);
+        var problem = await AssertInvalidRequestAsync(response);
         Assert.Contains("limit", problem.Detail);
         Assert.Contains("abc", problem.Detail);
+        Assert.Equal("limit", Assert.Single(problem.Errors).Key);
     }
 
     [Fact]
@@ -127,13 +133,15 @@ public sealed class ProblemDetailsTests
         return app;
     }
 
-    private static async Task<ProblemDetails> AssertProblemAsync(HttpResponseMessage response)
+    /// <summary>The contract every endpoint's own validation keeps: clients switch on the type and read <c>errors</c>.</summary>
+    private static async Task<HttpValidationProblemDetails> AssertInvalidRequestAsync(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
+        var problem = await response.Content.ReadFromJsonAsync<HttpValidationProblemDetails>();
         Assert.NotNull(problem);
         Assert.Equal(400, problem.Status);
+        Assert.Equal("https://streambets.dev/problems/invalid-request", problem.Type);
         return problem;
     }
 }
