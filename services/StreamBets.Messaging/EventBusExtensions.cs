@@ -105,10 +105,24 @@ internal sealed class MessagingDatabase(string connectionString) : IAsyncDisposa
     /// break when no answer comes within 10 s more. Without it, a session a NAT or load balancer dropped in silence
     /// left the leader waiting forever, still publishing, while PostgreSQL released the lock to another replica. TCP
     /// keepalive alone would not do: a proxy in the path (PgBouncer, a sidecar) answers its probes for a dead backend.
+    /// The server's side has TCP keepalives and a user timeout of its own, so its backend, and the lock, go within about
+    /// 25 s of the client vanishing: with the kernel's defaults it kept the lock for 15 minutes to 2 hours, no replica
+    /// leading while the one that broke off stopped.
     /// </para>
     /// </summary>
-    public NpgsqlDataSource LockSessions { get; } =
-        new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { Pooling = false, KeepAlive = 10 } }.Build();
+    public NpgsqlDataSource LockSessions { get; } = new NpgsqlDataSourceBuilder(connectionString)
+    {
+        ConnectionStringBuilder =
+        {
+            Pooling = false,
+            KeepAlive = 10,
+            Options = ServerSideKeepalives(new NpgsqlConnectionStringBuilder(connectionString).Options),
+        },
+    }.Build();
+
+    /// <summary>Settings any user may set for their own session; ignored on a Unix socket (no peer to lose).</summary>
+    internal static string ServerSideKeepalives(string? options) =>
+        $"{options} -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c tcp_user_timeout=20000".TrimStart();
 
     public async ValueTask DisposeAsync()
     {

@@ -35,6 +35,24 @@ public sealed class RelayLockSessionTests
         Assert.True(second.Relay.IsLeader);
     }
 
+    [Fact]
+    public async Task A_lock_session_asks_postgresql_to_notice_within_seconds_that_its_client_vanished()
+    {
+        // The service's own Options stay: a statement timeout set in the connection string still holds.
+        var database = new NpgsqlConnectionStringBuilder(await TestDatabases.CreateAsync("pub")) { Options = "-c statement_timeout=7000" };
+        await using var bus = new MessagingDatabase(database.ConnectionString);
+        await using var session = await bus.LockSessions.OpenConnectionAsync();
+        await using var read = new NpgsqlCommand("""
+            SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'),
+                   current_setting('tcp_keepalives_count'), current_setting('tcp_user_timeout'), current_setting('statement_timeout')
+            """, session);
+        await using var settings = await read.ExecuteReaderAsync();
+        Assert.True(await settings.ReadAsync());
+
+        // Over TCP, as a deployment connects: PostgreSQL then drops the backend, and the lock, ~25 s after the client is gone.
+        Assert.Equal(["10", "5", "3", "20000", "7s"], Enumerable.Range(0, 5).Select(settings.GetString).ToArray());
+    }
+
     /// <summary>The proxy-side port of the session holding the relay lock (key 0x5342_4F55_5442_4F58, "SBOUTBOX") in this database.</summary>
     private static async Task<int> LockSessionPortAsync(string database)
     {

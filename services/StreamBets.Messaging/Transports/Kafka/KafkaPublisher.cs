@@ -27,10 +27,9 @@ internal sealed class KafkaPublisher : IEventPublisher, IDisposable
     {
         BootstrapServers = bootstrapServers,
         EnableIdempotence = true,
-        // A batch the broker fails for good becomes a fatal error (the producer is then replaced, the rows sent again)
-        // instead of a gap that the partition's later messages close over, ahead of it. librdkafka marks it experimental;
-        // it does not cover messages that time out (message.timeout.ms), whose key's later messages mostly time out too.
-        EnableGaplessGuarantee = true,
+        // Not enable.gapless.guarantee: it makes any batch the broker refuses for good (one topic's ACL or size limit) a
+        // fatal error that fails every key in flight and rebuilds the producer each retry, where one key should wait alone.
+        // The refusals that never heal are caught before queueing instead (message.max.bytes, below the topics' limit).
         Acks = Acks.All,
         MaxInFlight = 5, // The most idempotence allows while still keeping order.
         LingerMs = options.LingerMs,
