@@ -41,20 +41,33 @@ public static class ShownText
     /// as bidi overrides (which make "\u202EdeR" read as "Red"), zero-width spaces and tag characters (which make
     /// "Yes" and "Yes\u200B" two labels that look the same). The joiners that build emoji and spell Persian or Indic
     /// words are fine between two characters that draw something, and only there: beside a space, a Hangul filler or the
-    /// braille blank they join nothing, and "Yes \u200C No" would look like "Yes No".
+    /// braille blank they join nothing, and "Yes \u200C No" would look like "Yes No". Right after a virama a joiner is
+    /// fine whatever follows: it chooses how the consonant before it is drawn, as in the Malayalam chillu "ന്\u200D" or the
+    /// Bengali khanda-ta "ত্\u200D" at a word's end.
     /// </summary>
     public static bool HidesCharacters(string text)
     {
         var runes = text.EnumerateRunes().ToArray();
         for (var i = 0; i < runes.Length; i++)
         {
-            if (IsHidden(runes[i]) && !(runes[i].Value is 0x200C or 0x200D && DrawsSomethingBefore(runes, i) && i < runes.Length - 1 && DrawsSomething(runes[i + 1])))
+            if (IsHidden(runes[i]) && !(runes[i].Value is 0x200C or 0x200D && JoinsSomething(runes, i)))
             {
                 return true;
             }
         }
         return false;
     }
+
+    private static bool JoinsSomething(Rune[] runes, int i) =>
+        (i > 0 && IsVirama(runes[i - 1])) || (DrawsSomethingBefore(runes, i) && i < runes.Length - 1 && DrawsSomething(runes[i + 1]));
+
+    /// <summary>
+    /// The viramas of the Indic scripts whose spelling uses a joiner after one (Unicode's South Asian scripts chapter):
+    /// Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam and Sinhala's al-lakuna. Listed
+    /// by hand: .NET has no canonical combining class to find every virama (class 9) by.
+    /// </summary>
+    private static bool IsVirama(Rune rune) => rune.Value
+        is 0x094D or 0x09CD or 0x0A4D or 0x0ACD or 0x0B4D or 0x0BCD or 0x0C4D or 0x0CCD or 0x0D4D or 0x0DCA;
 
     /// <summary>
     /// Whether the character before <paramref name="i"/> draws something, looking past the marks that only restyle it:

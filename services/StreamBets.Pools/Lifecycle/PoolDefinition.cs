@@ -125,16 +125,17 @@ public sealed record PoolDefinition(
     }
 
     /// <summary>
-    /// What <paramref name="text"/> looks like, for telling lookalikes apart (compare case-insensitively): in Unicode's
-    /// compatibility form (NFKC: fullwidth "Ｙｅｓ" and mathematical "𝖸𝖾𝗌" are "Yes"), without the code points Unicode
-    /// says draw nothing, nor joiners that build no emoji (between letters they change little or nothing), with
-    /// blank-looking characters as spaces and each run of spaces as one (a web page shows "Yes  No" as "Yes No"). So
-    /// "Yes" and "Yes\uFE0F" or "Y\u200Des", "❤" and "❤️", "Café" and "Cafe\u0301" match, a family emoji and its three
-    /// people do not, and "\u3164" or "\u2800" alone is blank.
+    /// What <paramref name="text"/> looks like, for telling lookalikes apart (compare case-insensitively): composed (NFC),
+    /// with fullwidth, halfwidth and mathematical letters in their plain form (fullwidth "Ｙｅｓ" and mathematical "𝖸𝖾𝗌"
+    /// are "Yes"; <see cref="FoldsToPlain"/>), without the code points Unicode says draw nothing, nor joiners that build no
+    /// emoji (between letters they change little or nothing), with blank-looking characters as spaces and each run of
+    /// spaces as one (a web page shows "Yes  No" as "Yes No"). So "Yes" and "Yes\uFE0F" or "Y\u200Des", "❤" and "❤️",
+    /// "Café" and "Cafe\u0301" match, a family emoji and its three people do not, nor "x²" and "x2", and "\u3164" or
+    /// "\u2800" alone is blank.
     /// </summary>
     internal static string LookalikeKey(string text)
     {
-        var runes = text.Normalize(NormalizationForm.FormKC).EnumerateRunes().ToArray();
+        var runes = FoldedToPlain(text).EnumerateRunes().ToArray();
         var key = new StringBuilder(text.Length);
         var spaced = false;
         for (var i = 0; i < runes.Length; i++)
@@ -159,9 +160,29 @@ public sealed record PoolDefinition(
             key.Append(rune.ToString());
         }
 
-        // Composed again once the ignorables are gone: a grapheme joiner between "e" and U+0301 otherwise keeps them apart.
-        return key.ToString().Normalize(NormalizationForm.FormKC);
+        // Composed after the ignorables are gone: a grapheme joiner between "e" and U+0301 otherwise keeps them apart.
+        return key.ToString().Normalize(NormalizationForm.FormC);
     }
+
+    /// <summary>
+    /// <paramref name="text"/> with each <see cref="FoldsToPlain"/> character in its compatibility form (NFKC) and the rest
+    /// as typed: NFKC on the whole text would also make "x²" "x2", "™" "TM", "ℹ️" "i" and "ㄱㅏ" "가", which look different.
+    /// </summary>
+    private static string FoldedToPlain(string text)
+    {
+        var folded = new StringBuilder(text.Length);
+        foreach (var rune in text.EnumerateRunes())
+        {
+            folded.Append(FoldsToPlain(rune) ? rune.ToString().Normalize(NormalizationForm.FormKC) : rune.ToString());
+        }
+        return folded.ToString();
+    }
+
+    /// <summary>
+    /// Halfwidth and Fullwidth Forms (U+FF00-U+FFEF) and Mathematical Alphanumeric Symbols (U+1D400-U+1D7FF): other fonts'
+    /// spellings of ordinary letters, digits and signs, which a player reads as those.
+    /// </summary>
+    private static bool FoldsToPlain(Rune rune) => rune.Value is (>= 0xFF00 and <= 0xFFEF) or (>= 0x1D400 and <= 0x1D7FF);
 
     /// <summary>
     /// A zero-width joiner between two emoji symbols (the first may carry an emoji selector or a skin tone), which draws them as
