@@ -39,10 +39,12 @@ public sealed class PoolPageFirstReadTests : PlayerPageTest
         var page = RenderPoolPage(poolId);
         page.WaitForAssertion(() => Assert.Equal("pool-not-found", page.Find("[data-testid=problem]").GetAttribute("data-code")));
 
-        Clock.Advance(TimeSpan.FromSeconds(10));
-        await Task.Delay(200);
-
-        Assert.Single(Gateway.Requests, r => r == $"/api/pools/{poolId}");
+        // Each move of the clock is a poll's time (every 3 s): none reads.
+        Assert.True(await StaysAsync(() =>
+        {
+            Clock.Advance(TimeSpan.FromSeconds(3));
+            return Gateway.Requests.Count(r => r == $"/api/pools/{poolId}") == 1;
+        }), "The page read the pool again.");
         Assert.Empty(Live.WatchedPools);
     }
 
@@ -62,12 +64,19 @@ public sealed class PoolPageFirstReadTests : PlayerPageTest
             return Gateway.Requests.Count(r => r == path) >= 2;
         }));
         page.WaitForAssertion(() => Assert.Equal("pool-not-found", page.Find("[data-testid=problem]").GetAttribute("data-code")));
-        await Task.Delay(200); // a read the clock's last moves started may still be on its way
-        var reads = Gateway.Requests.Count(r => r == path);
-        Clock.Advance(TimeSpan.FromSeconds(10));
-        await Task.Delay(200);
+        // Polls the clock's last moves started may still read: counted once they have stopped coming.
+        int reads;
+        do
+        {
+            reads = Gateway.Requests.Count(r => r == path);
+        }
+        while (!await StaysAsync(() => Gateway.Requests.Count(r => r == path) == reads));
 
-        Assert.Equal(reads, Gateway.Requests.Count(r => r == path));
+        Assert.True(await StaysAsync(() =>
+        {
+            Clock.Advance(TimeSpan.FromSeconds(3));
+            return Gateway.Requests.Count(r => r == path) == reads;
+        }), "The page read the pool again.");
         Assert.Empty(Live.WatchedPools);
     }
 

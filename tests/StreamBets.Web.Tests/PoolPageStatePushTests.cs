@@ -90,8 +90,9 @@ public sealed class PoolPageStatePushTests : ConnectedPageTest
         var page = await ShowAsync(pool);
         var winner = pool.Outcomes[1];
 
-        // The lock's read is slow; the result's read, sent after it, fails; then the lock's read answers.
-        Gateway.Answer(path, pool with { State = "locked", BettingOpen = false });
+        // The lock's read is slow; the result's read, sent after it, fails; then the lock's read answers. Its totals,
+        // the last second's bets, tell when the page has taken it in.
+        Gateway.Answer(path, pool with { State = "locked", BettingOpen = false, TotalStakedMinor = 123_45 });
         var answerLocksRead = Gateway.HoldNext(path);
         await Hub.PushAsync("PoolStateChanged", Change(pool, "locked", [], sequence: 1));
         Assert.True(await SoonAsync(() => Gateway.Requests.Count(r => r == path) == 2));
@@ -101,7 +102,7 @@ public sealed class PoolPageStatePushTests : ConnectedPageTest
         page.WaitForAssertion(() => Assert.Equal("resolved", page.Find("[data-testid=pool-state]").GetAttribute("data-state")));
 
         answerLocksRead();
-        await Task.Delay(300);
+        page.WaitForAssertion(() => Assert.Contains(Money.Format(123_45), page.Markup));
 
         Assert.Equal("resolved", page.Find("[data-testid=pool-state]").GetAttribute("data-state"));
         Assert.Contains(winner.Label, page.Find("[data-testid=pool-state]").TextContent);

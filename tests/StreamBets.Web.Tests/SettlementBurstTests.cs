@@ -29,11 +29,20 @@ public sealed class SettlementBurstTests : PlayerPageTest
             var settled = new BetSettledMessage(Guid.NewGuid(), Guid.NewGuid(), "won", 5_00, 9_00, Clock.GetUtcNow()) { Stream = "user", Sequence = bet + 1 };
             Live.Receive("BetSettled", JsonSerializer.SerializeToElement(settled, Json));
         }
-        Thread.Sleep(100);
-        Clock.Advance(TimeSpan.FromSeconds(1));
+        // The pushes wait their turn on the page's dispatcher: once this turn comes, all are gathered and the window is set.
+        await page.InvokeAsync(() => { });
+        Clock.Advance(PushBurst<BetSettledMessage>.Window);
+        Assert.True(await SoonAsync(() => Reads() >= 3), "The burst was not read.");
 
-        page.WaitForAssertion(() => Assert.True(Gateway.Requests.Count(p => p == "/api/bets/mine") >= 3));
-        Thread.Sleep(200); // nothing more comes
-        Assert.Equal(3, Gateway.Requests.Count(p => p == "/api/bets/mine"));
+        // Nothing more within another window or so: less than the 1 s the Settled tab waits to read again for bets still
+        // missing, which starts only once the burst's read has answered.
+        for (var step = 0; step < 9; step++)
+        {
+            Clock.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(20);
+        }
+        Assert.True(await StaysAsync(() => Reads() == 3), $"{Reads()} reads of the list, not 3.");
     }
+
+    private int Reads() => Gateway.Requests.Count(p => p == "/api/bets/mine");
 }
