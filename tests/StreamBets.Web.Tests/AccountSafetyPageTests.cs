@@ -162,4 +162,29 @@ public sealed class AccountSafetyPageTests : IAsyncLifetime
     /// <summary>Waits without blocking the test's thread, which the page's handler continues on (a bUnit wait would
     /// hold it and see nothing until its timeout).</summary>
     private Task<bool> FirstChangeSentAsync() => Eventually.HoldsAsync(() => Task.FromResult(_gateway.Changes.Count == 1), TimeSpan.FromSeconds(15));
+
+    /// <summary>One "invalid amount" message serves three deposit limits: the input it is about is the one marked.</summary>
+    [Fact]
+    public void An_unreadable_weekly_limit_marks_the_weekly_limit_input_only()
+    {
+        var none = new LimitValue(null, null, null);
+        _gateway.Answer(LimitsPath, new Limits(none, none, none, none, null));
+        var page = _bunit.Render<ResponsibleGambling>();
+        page.WaitForElement("#limit-7d");
+
+        page.Find("#limit-24h").Change("50");
+        page.Find("#limit-7d").Change("abc");
+        page.Find("#limit-7d").Closest("form")!.Submit();
+
+        page.WaitForAssertion(() => Assert.Equal("invalid-amount", page.Find("[data-testid=problem]").GetAttribute("data-code")));
+        Assert.Equal("true", page.Find("#limit-7d").GetAttribute("aria-invalid"));
+        Assert.Null(page.Find("#limit-24h").GetAttribute("aria-invalid"));
+        Assert.Null(page.Find("#limit-30d").GetAttribute("aria-invalid"));
+        Assert.Empty(_gateway.Changes);
+
+        page.Find("#limit-7d").Change("200");
+        page.Find("#limit-7d").Closest("form")!.Submit();
+
+        page.WaitForAssertion(() => Assert.Null(page.Find("#limit-7d").GetAttribute("aria-invalid")));
+    }
 }

@@ -1,10 +1,4 @@
 using AngleSharp.Html.Parser;
-using Bunit;
-using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
-using StreamBets.Testing;
-using StreamBets.Web.Components.Pages;
-using StreamBets.Web.Gateway;
 
 namespace StreamBets.Web.Tests;
 
@@ -51,54 +45,5 @@ public sealed class SignUpFieldErrorTests : IAsyncLifetime
         // Only the field named is marked.
         Assert.Null(page.QuerySelector("#email")!.GetAttribute("aria-invalid"));
         Assert.Equal("email-why", page.QuerySelector("#email")!.GetAttribute("aria-describedby"));
-    }
-}
-
-/// <summary>One "invalid amount" message serves three deposit limits: the input it is about is the one marked.</summary>
-public sealed class LimitFieldErrorTests : IAsyncLifetime
-{
-    private const string LimitsPath = "/api/users/me/limits";
-    private readonly ScriptedGateway _gateway = new();
-    private readonly BunitContext _bunit = new();
-    private IConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
-        (var client, _, _redis) = await _gateway.SignedInAsync();
-        _bunit.Services.AddLocalization(options => options.ResourcesPath = "Resources");
-        _bunit.Services.AddSingleton(client);
-        _bunit.Services.AddSingleton(TimeProvider.System);
-        _bunit.AddPlayerClock();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _bunit.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
-    [Fact]
-    public void An_unreadable_weekly_limit_marks_the_weekly_limit_input_only()
-    {
-        var none = new LimitValue(null, null, null);
-        _gateway.Answer(LimitsPath, new Limits(none, none, none, none, null));
-        var page = _bunit.Render<ResponsibleGambling>();
-        page.WaitForElement("#limit-7d");
-
-        page.Find("#limit-24h").Change("50");
-        page.Find("#limit-7d").Change("abc");
-        page.Find("#limit-7d").Closest("form")!.Submit();
-
-        page.WaitForAssertion(() => Assert.Equal("invalid-amount", page.Find("[data-testid=problem]").GetAttribute("data-code")));
-        Assert.Equal("true", page.Find("#limit-7d").GetAttribute("aria-invalid"));
-        Assert.Null(page.Find("#limit-24h").GetAttribute("aria-invalid"));
-        Assert.Null(page.Find("#limit-30d").GetAttribute("aria-invalid"));
-        Assert.Empty(_gateway.Changes);
-
-        page.Find("#limit-7d").Change("200");
-        page.Find("#limit-7d").Closest("form")!.Submit();
-
-        page.WaitForAssertion(() => Assert.Null(page.Find("#limit-7d").GetAttribute("aria-invalid")));
     }
 }
