@@ -3,7 +3,8 @@
 # Usage: eng/install-prerequisites.sh [--with-browser]
 set -euo pipefail
 
-packages=(postgresql redis-server clickhouse-server)
+# curl and jq: the README's walk through the API uses them.
+packages=(postgresql redis-server clickhouse-server curl jq)
 if [ "${1:-}" = "--with-browser" ]; then
   packages+=(chromium)
 fi

@@ -14,7 +14,8 @@ public static class LocalServers
     public const string DataDirectorySetting = "StreamBets:DataDirectory";
     public const string ResetDataSetting = "StreamBets:ResetData";
 
-    /// <summary>The data folder: <c>StreamBets:DataDirectory</c>, else <c>.data/</c> at the repository root.</summary>
+    /// <summary>The data folder: <c>StreamBets:DataDirectory</c>, else <c>.data/</c> at the repository root. With
+    /// <c>StreamBets:ResetData=true</c> the servers start on empty folders.</summary>
     public static string DataDirectory(IDistributedApplicationBuilder builder)
     {
         var configured = builder.Configuration[DataDirectorySetting];
@@ -24,10 +25,22 @@ public static class LocalServers
 
         if (string.Equals(builder.Configuration[ResetDataSetting], "true", StringComparison.OrdinalIgnoreCase) && Directory.Exists(directory))
         {
-            Directory.Delete(directory, recursive: true);
+            Reset(builder, directory);
         }
         Directory.CreateDirectory(directory);
         return directory;
+    }
+
+    /// <summary>Deletes the servers' folders only (the data folder is the user's choice and may hold anything), after
+    /// stopping servers a hard-killed run left on them.</summary>
+    private static void Reset(IDistributedApplicationBuilder builder, string directory)
+    {
+        using var reset = System.Diagnostics.Process.Start("bash", [Path.Combine(builder.AppHostDirectory, "LocalServers", "reset.sh"), directory]);
+        reset.WaitForExit();
+        if (reset.ExitCode != 0)
+        {
+            throw new DistributedApplicationException($"Resetting the local data in {directory} failed (reset.sh exited with {reset.ExitCode}); see its message above.");
+        }
     }
 
     /// <summary>Fails fast, naming the package to install, instead of leaving a resource that never starts.</summary>

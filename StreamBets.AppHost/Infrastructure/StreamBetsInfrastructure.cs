@@ -156,8 +156,9 @@ public sealed class StreamBetsInfrastructure
                 addContainerDatabase: null);
         }
 
+        // 400 connections as in local mode: the image's 100 is less than the services' pools may open in a rush.
         var postgres = builder.AddPostgres("postgres").WithDataVolume().WithLifetime(ContainerLifetime.Persistent)
-            .WithArgs(PostgresKeepaliveArguments);
+            .WithArgs(PostgresKeepaliveArguments).WithArgs("-c", "max_connections=400");
         return new StreamBetsInfrastructure(
             InfrastructureMode.Containers,
             postgres: postgres,

@@ -15,8 +15,9 @@ if [ "$(id -u)" = 0 ]; then
   # initdb and postgres refuse to run as root.
   chown postgres:postgres "$data"
   chmod 700 "$data"
-  as_owner=(runuser -u postgres --)
-  if ! runuser -u postgres -- test -w "$data"; then
+  # setpriv, not runuser: runuser stays the server's parent and SIGKILLs it 2 s after passing a SIGTERM on.
+  as_owner=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  if ! "${as_owner[@]}" test -w "$data"; then
     echo "PostgreSQL runs as the 'postgres' user, which cannot reach $data: every folder above it must be" \
          "searchable by others (chmod o+x), or choose another --StreamBets:DataDirectory." >&2
     exit 1
@@ -34,6 +35,14 @@ fi
 rm -f "$data/postmaster.pid"
 # TCP only, no Unix socket: everything connects to 127.0.0.1, and a socket path over 107 bytes (a deep clone or TMPDIR)
 # stops PostgreSQL at start ("could not create any Unix-domain sockets").
-exec "${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -c unix_socket_directories= \
+"${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -c unix_socket_directories= \
   -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB -c max_wal_size=4GB \
-  -c log_min_messages=warning -c log_checkpoints=off ${STREAMBETS_POSTGRES_OPTIONS:-}
+  -c log_min_messages=warning -c log_checkpoints=off ${STREAMBETS_POSTGRES_OPTIONS:-} &
+server=$!
+# The orchestrator stops a resource with SIGTERM, which PostgreSQL takes as a smart shutdown: it waits for every client
+# to leave, and a client that stays keeps it (and the stop) waiting. A fast shutdown cuts them and writes its checkpoint.
+trap 'kill -INT "$server" 2>/dev/null || true' TERM INT
+while true; do
+  wait "$server" && status=0 || status=$?
+  kill -0 "$server" 2>/dev/null || exit "$status"
+done

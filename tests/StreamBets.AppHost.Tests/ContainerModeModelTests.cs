@@ -46,7 +46,8 @@ public sealed class ContainerModeModelTests
         }
 
         // Their session-level locks (outbox leader, settlement pool lock) would otherwise outlive the host for about 2 h.
-        Assert.Equal(["-c", "tcp_keepalives_idle=60", "-c", "tcp_keepalives_interval=10", "-c", "tcp_keepalives_count=6"], arguments);
+        Assert.Equal(["-c", "tcp_keepalives_idle=60", "-c", "tcp_keepalives_interval=10", "-c", "tcp_keepalives_count=6",
+            "-c", "max_connections=400"], arguments);
     }
 
     [Theory]
