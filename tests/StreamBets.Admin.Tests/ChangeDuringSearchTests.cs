@@ -5,9 +5,9 @@ using StreamBets.Admin.Operations;
 namespace StreamBets.Admin.Tests;
 
 /// <summary>
-/// A confirmed change on Accounts always shows what became of it. Find waits while a change is on its way (a click is
-/// served one at a time): before, a search made meanwhile dropped the change's answer as outdated, and for a link that
-/// moved a channel its message was the only place the previous owner's id was shown.
+/// A confirmed change on Accounts always shows what became of it. A search made while a change is on its way is dropped,
+/// not run after it (a click is served one at a time): before, such a search dropped the change's answer as outdated,
+/// and for a link that moved a channel its message was the only place the previous owner's id was shown.
 /// </summary>
 public sealed class ChangeDuringSearchTests : ConsoleTest
 {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
 using StreamBets.Admin.Operations;
 
 namespace StreamBets.Admin.Extensions;
@@ -16,6 +17,10 @@ internal static class Extensions
         builder.AddEdgeTracing();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.AddServerSideSignIn<OperatorGateway>(new FrontEndApp("admin", CookieName: "streambets-admin", TokensPurpose: "StreamBets.Admin.SessionTokens.v1"));
+        // Every console page but this one requires the admin role: the shared default ("/") would refuse a demoted admin
+        // again, and redirect again, without end.
+        builder.Services.Configure<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme,
+            options => options.AccessDeniedPath = "/access-denied");
         builder.Services.AddSingleton<LiveHubAddress>();
         builder.Services.AddScoped<ChatStreamers>();
     }

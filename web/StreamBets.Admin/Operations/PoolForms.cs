@@ -92,7 +92,7 @@ public static partial class PoolFields
         _ => field,
     };
 
-    /// <summary>A template field, as config-breaks-templates names it after the template's id.</summary>
+    /// <summary>A template field, as config-breaks-templates names it after the template's id ("outcomes[2]": "outcome 3").</summary>
     public static string Template(string field) => field switch
     {
         "title" => "question",
@@ -100,8 +100,13 @@ public static partial class PoolFields
         "bettingWindowSeconds" => "betting window",
         "minStakeMinor" => "minimum stake",
         "maxStakeMinor" => "maximum stake",
+        _ when OutcomeKey().Match(field) is { Success: true } outcome => $"outcome {int.Parse(outcome.Groups["index"].Value, CultureInfo.InvariantCulture) + 1}",
         _ => field,
     };
+
+    /// <summary>A refusal of a template save with its errors keyed by the template form's labels ("Maximum stake"), not by key.</summary>
+    public static ApiProblem NamingTemplateFields(ApiProblem problem) =>
+        Renamed(problem, key => Template(key) is var named && named.Length > 0 ? char.ToUpperInvariant(named[0]) + named[1..] : named);
 
     /// <summary>
     /// A config-breaks-templates refusal with its errors (keyed <c>templates[quick].maxStakeMinor</c>) keyed by template
@@ -113,12 +118,18 @@ public static partial class PoolFields
         {
             return problem;
         }
+        return Renamed(problem, key => TemplateKey().Match(key) is { Success: true } match
+            ? $"Template {match.Groups["id"].Value}, {Template(match.Groups["field"].Value)}"
+            : key);
+    }
+
+    /// <summary><paramref name="problem"/> with each error's key named by <paramref name="name"/>; errors named alike are merged.</summary>
+    private static ApiProblem Renamed(ApiProblem problem, Func<string, string> name)
+    {
         var errors = new Dictionary<string, string[]>();
         foreach (var (key, messages) in problem.Errors)
         {
-            var named = TemplateKey().Match(key) is { Success: true } match
-                ? $"Template {match.Groups["id"].Value}, {Template(match.Groups["field"].Value)}"
-                : key;
+            var named = name(key);
             errors[named] = [.. errors.GetValueOrDefault(named, []), .. messages];
         }
         return problem with { Errors = errors };
@@ -126,6 +137,9 @@ public static partial class PoolFields
 
     [GeneratedRegex(@"^templates\[(?<id>[^\]]*)\]\.(?<field>.+)$")]
     private static partial Regex TemplateKey();
+
+    [GeneratedRegex(@"^outcomes\[(?<index>\d+)\]$")]
+    private static partial Regex OutcomeKey();
 }
 
 internal static class Stakes

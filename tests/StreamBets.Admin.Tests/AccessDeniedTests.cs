@@ -1,0 +1,59 @@
+using System.Net;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StreamBets.FrontEnd.Auth;
+using StreamBets.Testing;
+
+namespace StreamBets.Admin.Tests;
+
+/// <summary>
+/// A signed-in account that is not an admin (an admin demoted since signing in) is told the console is for operators,
+/// with Sign out. Before, the cookie sign-in sent it to "/", which requires the role too: redirected there again and
+/// again, the browser gave up with "too many redirects".
+/// </summary>
+public sealed class AccessDeniedTests : IAsyncLifetime
+{
+    private WebApplicationFactory<Program> _console = null!;
+
+    public async Task InitializeAsync()
+    {
+        var redis = (await TestServers.RedisAsync()).ConnectionString;
+        _console = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:redis", redis));
+    }
+
+    public async Task DisposeAsync() => await _console.DisposeAsync();
+
+    [Fact]
+    public async Task A_signed_in_player_is_sent_to_a_page_that_says_operators_only_with_sign_out_not_round_in_a_loop()
+    {
+        using var browser = _console.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        browser.DefaultRequestHeaders.Accept.ParseAdd("text/html");
+        browser.DefaultRequestHeaders.Add("Cookie", await SessionCookieAsync(role: "player"));
+
+        using var denied = await browser.GetAsync("/live");
+        Assert.Equal(HttpStatusCode.Redirect, denied.StatusCode);
+        var deniedAt = denied.Headers.Location!;
+        Assert.Equal("/access-denied", (deniedAt.IsAbsoluteUri ? deniedAt.AbsolutePath : deniedAt.OriginalString.Split('?')[0]));
+
+        using var page = await browser.GetAsync(deniedAt);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("Operators only", html, StringComparison.Ordinal);
+        Assert.Contains("action=\"account/signout\"", html, StringComparison.Ordinal);
+    }
+
+    /// <summary>The cookie the console gives a signed-in user of <paramref name="role"/>, their session's tokens in Redis.</summary>
+    private async Task<string> SessionCookieAsync(string role)
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var tokens = new StoredTokens("token", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-token", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Demoted admin", role);
+        await _console.Services.GetRequiredService<SessionTokens>().SaveAsync(sessionId, tokens);
+        var options = _console.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme);
+        var ticket = new AuthenticationTicket(SessionClaims.Principal(sessionId, tokens), CookieAuthenticationDefaults.AuthenticationScheme);
+        return $"{options.Cookie.Name}={options.TicketDataFormat.Protect(ticket)}";
+    }
+}
