@@ -117,7 +117,7 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.True(await CountedAsync(pool.Id, 900));
         // Nothing listens on port 1: every command fails after the client's timeout, as during a Redis outage.
         await using var down = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=200,connectRetry=0,asyncTimeout=3000");
-        var stakes = new PoolStakes(down, app.Services.GetRequiredService<Data.PoolStore>(), app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), app.Clock);
+        var stakes = new PoolStakes(down, app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), app.Clock);
 
         var read = await stakes.GetAsync(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], default);
         var next = Stopwatch.StartNew();
@@ -142,7 +142,7 @@ public sealed class LiveTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
         // As a Redis out of memory or a read-only replica answers: reads work, every write is refused.
         await redis.GetDatabase().ExecuteAsync("ACL", "SETUSER", "pools-reads-only", "on", ">reads-only", "~*", "+@all", "-@write");
         await using var readsOnly = await ConnectionMultiplexer.ConnectAsync($"{app.RedisConnectionString},user=pools-reads-only,password=reads-only");
-        var stakes = new PoolStakes(readsOnly, app.Services.GetRequiredService<Data.PoolStore>(), app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), app.Clock);
+        var stakes = new PoolStakes(readsOnly, app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), app.Clock);
 
         var read = await stakes.GetAsync(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], default);
 

@@ -77,6 +77,30 @@ public sealed class RedisRestartTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.True(await database.KeyExistsAsync(board));
     }
 
+    /// <summary>At start the warm-up waits for the first check: built before its drop, the global boards were deleted again.</summary>
+    [Fact]
+    public async Task At_start_the_global_boards_warm_up_is_asked_for_only_after_the_first_checks_drop()
+    {
+        await using var server = await TestServers.StartAsync(() => new RedisServer());
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+        var database = redis.GetDatabase();
+        RedisKey board = "pools:leaderboard:global:all:all";
+        await database.StringSetAsync(RedisRestartWatch.CheckedRunKey, "an-older-servers-run-id");
+        await database.SortedSetAddAsync(board, "", 0);
+        var watch = new RedisRestartWatch(redis, TimeProvider.System, NullLogger<RedisRestartWatch>.Instance);
+
+        await watch.StartAsync(default);
+        try
+        {
+            await watch.CopiesToWarm.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.False(await database.KeyExistsAsync(board), "The warm-up was asked for before the first check dropped the old boards.");
+        }
+        finally
+        {
+            await watch.StopAsync(default);
+        }
+    }
+
     /// <summary>Ana's net on the global all-time board, 0 while the read fails (Redis still coming back).</summary>
     private static async Task<long> AnasNetAsync(HttpClient player, Guid ana)
     {

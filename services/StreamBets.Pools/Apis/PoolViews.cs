@@ -1,4 +1,5 @@
 using StreamBets.Contracts;
+using StreamBets.Pools.Data;
 using StreamBets.Pools.Lifecycle;
 using StreamBets.Pools.Management;
 using StreamBets.Pools.Payouts;
@@ -62,10 +63,21 @@ internal static class PoolViews
         : stored.Pool.State is PoolState.Resolved or PoolState.Cancelled ? "pending"
         : null;
 
-    public static async Task<PoolView> ToViewAsync(this StoredPool stored, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<PoolView> ToViewAsync(this StoredPool stored, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken) =>
+        stored.ToView(await stakes.GetAsync(stored.Pool.Id, OutcomeIdsOf(stored), cancellationToken), time);
+
+    /// <summary>The pools' views, their stakes read for all of them at once (<see cref="PoolStakes.GetManyAsync"/>).</summary>
+    public static async Task<PoolView[]> ToViewsAsync(IReadOnlyList<StoredPool> pools, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var counted = await stakes.GetManyAsync([.. pools.Select(p => (p.Pool.Id, OutcomeIdsOf(p)))], cancellationToken);
+        return [.. pools.Select((p, i) => p.ToView(counted[i], time))];
+    }
+
+    private static IReadOnlyList<Guid> OutcomeIdsOf(StoredPool stored) => [.. stored.Pool.Outcomes.Select(o => o.Id)];
+
+    private static PoolView ToView(this StoredPool stored, IReadOnlyList<OutcomeStakeRow> counted, TimeProvider time)
     {
         var pool = stored.Pool;
-        var counted = await stakes.GetAsync(pool.Id, [.. pool.Outcomes.Select(o => o.Id)], cancellationToken);
         var byOutcome = counted.ToDictionary(s => s.OutcomeId);
         var stakesInOrder = pool.Outcomes.Select(o => byOutcome.GetValueOrDefault(o.Id)).ToArray();
         OutcomeStake[] outcomeStakes = [.. pool.Outcomes.Select((o, i) => new OutcomeStake(o.Id, new Money(stakesInOrder[i]?.StakedMinor ?? 0)))];

@@ -109,7 +109,7 @@ public static class PoolsApi
             return PoolProblems.Invalid(new Dictionary<string, string[]> { ["channel"] = [ChannelRule] });
         }
 
-        return TypedResults.Ok(await ViewsAsync(await store.LiveAsync(parsed, MaxLivePoolsPerChannel, cancellationToken), stakes, time, cancellationToken));
+        return TypedResults.Ok(await PoolViews.ToViewsAsync(await store.LiveAsync(parsed, MaxLivePoolsPerChannel, cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>Every channel's open and locked pools, soonest lock first, in one call (admins: the operators' console).</summary>
@@ -123,7 +123,7 @@ public static class PoolsApi
             return PoolProblems.Invalid(errors);
         }
 
-        return TypedResults.Ok(await ViewsAsync(await store.AllLiveAsync(count, cancellationToken), stakes, time, cancellationToken));
+        return TypedResults.Ok(await PoolViews.ToViewsAsync(await store.AllLiveAsync(count, cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>
@@ -146,7 +146,7 @@ public static class PoolsApi
             return PoolProblems.Invalid(errors);
         }
 
-        return TypedResults.Ok(await ViewsAsync(await store.FinishedAsync(parsed!, count, cancellationToken), stakes, time, cancellationToken));
+        return TypedResults.Ok(await PoolViews.ToViewsAsync(await store.FinishedAsync(parsed!, count, cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>Channels with open or locked pools, most recently opened first: where a player can go and bet.</summary>
@@ -194,7 +194,7 @@ public static class PoolsApi
             });
         }
 
-        return TypedResults.Ok(await ViewsAsync(await store.FindManyAsync([.. parsed.Select(id => id!.Value).Distinct()], cancellationToken), stakes, time, cancellationToken));
+        return TypedResults.Ok(await PoolViews.ToViewsAsync(await store.FindManyAsync([.. parsed.Select(id => id!.Value).Distinct()], cancellationToken), stakes, time, cancellationToken));
     }
 
     /// <summary>Net winnings (payouts minus stakes), best first: scope "global" or "channel:{provider}:{channelId}"; period day, week or all (UTC).</summary>
@@ -279,17 +279,6 @@ public static class PoolsApi
     };
 
     private const string ChannelRule = "Name the channel as provider:channelId, e.g. twitch:12826.";
-
-    private static async Task<PoolView[]> ViewsAsync(IReadOnlyList<StoredPool> pools, PoolStakes stakes, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var views = new PoolView[pools.Count];
-        for (var i = 0; i < pools.Count; i++)
-        {
-            views[i] = await pools[i].ToViewAsync(stakes, time, cancellationToken);
-        }
-
-        return views;
-    }
 
     private static Caller? CallerOf(ClaimsPrincipal user) =>
         Guid.TryParse(user.FindFirstValue("sub"), out var userId)

@@ -54,6 +54,8 @@ internal static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<OverduePoolsGauges>());
         services.AddHostedService<LeaderboardWarmup>();
         services.AddHostedService<LeaderboardEntriesCleanup>();
-        services.AddHostedService<RedisRestartWatch>();
+        // One watch, which the warm-up follows.
+        services.AddSingleton<RedisRestartWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<RedisRestartWatch>());
     }
 }
