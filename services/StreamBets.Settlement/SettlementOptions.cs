@@ -5,7 +5,7 @@ public sealed class SettlementOptions
 {
     public const string SectionName = "Settlement";
 
-    /// <summary>Bets per chunk read from the Bet Engine and sent to Pools (1 to 10,000, the limit of both).</summary>
+    /// <summary>Bets per chunk read from the Bet Engine and sent to Pools (1 to 10,000, the limit of both; clamped to it).</summary>
     public int BetsPerChunk { get; set; } = 10_000;
 
     /// <summary>Bets paid by one Wallet.TransferBatch and recorded by one settlementdb transaction (1 to 10,000).</summary>

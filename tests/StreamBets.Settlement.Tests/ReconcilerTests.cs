@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Grpc.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +24,11 @@ namespace StreamBets.Settlement.Tests;
 public sealed class ReconcilerTests(SettlementStack stack)
 {
     private const long Funds = 10_000;
+    private const string PoolSettledType = "streambets.settlement.pool-settled.v1";
+
+    /// <summary>What a run writes when it settles a pool without bets.</summary>
+    private const string NoBetsSummary =
+        "basis = 'no-stake-on-winner', bet_count = 0, total_minor = 0, paid_minor = 0, rake_minor = 0, breakage_minor = 0, winning_bets = 0, refunded_bets = 0";
 
     [Fact]
     public async Task A_resolved_pool_whose_event_never_arrived_is_settled_by_the_reconciler_once_it_is_old_enough_and_known_pools_are_left_alone()
@@ -48,8 +55,10 @@ public sealed class ReconcilerTests(SettlementStack stack)
             await InsertSettlementAsync(settled, "settled", attempts: 1, lastError: null, nextAttemptAt: now, finishedAt: now);
             await InsertSettlementAsync(failed, "failed", attempts: 3, lastError: "payment-refused: test", nextAttemptAt: now, finishedAt: now);
             await InsertSettlementAsync(running, "running", attempts: 2, lastError: "bets-pending: test", nextAttemptAt: now.AddDays(1), finishedAt: null);
+            await stack.SettlementScalarAsync($"UPDATE settlements SET {NoBetsSummary} WHERE pool_id = $1", settled);
             known = [.. new[] { settled, failed, running }.Select(id => id.ToString())];
-            var before = await RowsAsync(known);
+            string[] untouched = [failed.ToString(), running.ToString()];
+            var before = await RowsAsync(untouched);
 
             using var reconciled = new ReconciledCounter();
             stack.StartSettlement(services =>
@@ -76,17 +85,84 @@ public sealed class ReconcilerTests(SettlementStack stack)
             Assert.True(reconciled.Total >= 1);
             await stack.AssertLedgerExactAsync();
 
-            // More rounds after that, and the settled, failed and running settlements are exactly as they were.
+            // The settled one, whose PoolSettled Pools never had, is announced again and Pools marks it paid out.
+            await AssertPoolsShowsSettledAsync(settled);
+            Assert.True(reconciled.Of(SettlementReconciler.ReannouncedKind) >= 1);
+
+            // More rounds after that, and the failed and running settlements are exactly as they were.
             await Task.Delay(TimeSpan.FromSeconds(1));
-            Assert.Equal(before, await RowsAsync(known));
+            Assert.Equal(before, await RowsAsync(untouched));
         }
         finally
         {
             await stack.StopSettlementAsync();
             // Leave no hand-made failed or waiting settlement behind for the backlog gauges of other tests.
-            await stack.SettlementScalarAsync("WITH done AS (UPDATE settlements SET status = 'settled', next_attempt_at = now() WHERE pool_id::text = ANY($1) RETURNING 1) SELECT count(*) FROM done", (object)known);
+            // Each with the summary a run would have written, as a reconciler of a later test may announce them again.
+            await stack.SettlementScalarAsync($"""
+                WITH done AS (
+                    UPDATE settlements SET status = 'settled', next_attempt_at = now(), finished_at = coalesce(finished_at, now()), {NoBetsSummary}
+                    WHERE pool_id::text = ANY($1) RETURNING 1)
+                SELECT count(*) FROM done
+                """, (object)known);
             stack.StartSettlement();
         }
+    }
+
+    [Fact]
+    public async Task A_settled_pool_whose_PoolSettled_Pools_never_applied_is_announced_again_once_per_minimum_age()
+    {
+        var pool = await stack.NewPoolAsync();
+        var users = await stack.FundedUsersAsync(2, Funds);
+        await stack.PlaceAsync(pool.Id, [(users[0], pool.Outcomes[0], 1_000), (users[1], pool.Outcomes[1], 1_000)]);
+        await stack.LockAsync(pool.Id);
+        await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+        await stack.WaitSettledAsync(pool.Id);
+        await AssertPoolsShowsSettledAsync(pool.Id);
+        var original = Assert.Single((await stack.PublishedAsync(PoolSettledType, pool.Id)).DistinctBy(e => e.Id));
+        var settledRow = (await stack.Settlement.Services.GetRequiredService<SettlementStore>().FindAsync(pool.Id, default))!;
+
+        // What a PoolSettled lost on the bus leaves: Pools still paying out, and listing the pool as unsettled.
+        await using (var lose = stack.PoolsDb.CreateCommand("UPDATE pools SET settled_at = NULL WHERE id = $1"))
+        {
+            lose.Parameters.Add(new NpgsqlParameter { Value = pool.Id });
+            Assert.Equal(1, await lose.ExecuteNonQueryAsync());
+        }
+        var clock = new ShiftedClock();
+        var logs = new CollectedLogs();
+        using var reconciled = new ReconciledCounter();
+        var listed = Listed(pool.Id, PoolState.Resolved, settledRow.CreatedAt);
+        SettlementReconciler Replica() => ReconcilerListing(logs, clock, listed);
+        IEnumerable<LogRecord> Reannounced() => logs.Records.Where(r => r.EventName == "PoolSettledReannounced");
+
+        // Settled less than ReconcileMinimumAge (10 min) ago: as likely a Pools consumer behind as a lost event.
+        await Replica().ReconcileAsync(default);
+        Assert.Empty(Reannounced());
+
+        // Past it, two replicas at once: one PoolSettled, the same as the first, and Pools marks the pool paid out again.
+        clock.Advance(TimeSpan.FromMinutes(11));
+        await Task.WhenAll(Replica().ReconcileAsync(default), Replica().ReconcileAsync(default));
+        var reannounced = Assert.Single(Reannounced());
+        Assert.Equal((LogLevel.Warning, (object?)pool.Id), (reannounced.Level, reannounced["PoolId"]));
+        Assert.Equal(1, reconciled.Of(SettlementReconciler.ReannouncedKind));
+        await AssertPoolsShowsSettledAsync(pool.Id);
+        List<PublishedEvent> published = [];
+        Assert.True(await Eventually.HoldsAsync(async () =>
+            (published = [.. (await stack.PublishedAsync(PoolSettledType, pool.Id)).DistinctBy(e => e.Id)]).Count == 2, TimeSpan.FromSeconds(15)),
+            $"{published.Count} distinct PoolSettled published.");
+        var again = published.Single(e => e.Id != original.Id).Data;
+        foreach (var field in new[] { "totalMinor", "paidOutMinor", "rakeMinor", "breakageMinor", "winningBets", "refundedBets" })
+        {
+            Assert.Equal(original.Data.GetProperty(field).GetInt64(), again.GetProperty(field).GetInt64());
+        }
+        Assert.Equal(1_900, again.GetProperty("paidOutMinor").GetInt64());
+        Assert.Equal(settledRow.FinishedAt, again.GetProperty("settledAt").GetDateTimeOffset());
+
+        // Lost again at once, or a round later: nothing more until another ReconcileMinimumAge has passed.
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await Replica().ReconcileAsync(default);
+        Assert.Single(Reannounced());
+        Assert.Equal(1, reconciled.Of(SettlementReconciler.ReannouncedKind));
+        Assert.Equal("settled", (await stack.StatusAsync(pool.Id)).Status);
     }
 
     [Fact]
@@ -159,9 +235,17 @@ public sealed class ReconcilerTests(SettlementStack stack)
     }
 
     /// <summary>A reconciler on the stack's settlementdb to which Pools answers this one page.</summary>
-    private SettlementReconciler ReconcilerListing(CollectedLogs logs, params UnsettledPool[] page) =>
-        new(new OnePageOfPools(page), stack.Settlement.Services.GetRequiredService<SettlementStore>(), new SettlementWorkerSignal(), TimeProvider.System,
+    private SettlementReconciler ReconcilerListing(CollectedLogs logs, params UnsettledPool[] page) => ReconcilerListing(logs, TimeProvider.System, page);
+
+    private SettlementReconciler ReconcilerListing(CollectedLogs logs, TimeProvider time, params UnsettledPool[] page) =>
+        new(new OnePageOfPools(page), stack.Settlement.Services.GetRequiredService<SettlementStore>(), new SettlementWorkerSignal(), time,
             Options.Create(new SettlementOptions()), new Logger<SettlementReconciler>(new LoggerFactory([logs])));
+
+    /// <summary>Waits until Pools shows the pool paid out (it applied a PoolSettled).</summary>
+    private async Task AssertPoolsShowsSettledAsync(Guid poolId) =>
+        Assert.True(await Eventually.HoldsAsync(async () =>
+            (await stack.PoolsHttp.GetFromJsonAsync<JsonElement>($"/api/pools/{poolId}")).GetProperty("settlement").GetString() == "settled",
+            TimeSpan.FromSeconds(15)), $"Pools never showed pool {poolId} settled.");
 
     private static UnsettledPool Listed(Guid poolId, PoolState state, DateTimeOffset closedAt) =>
         new() { PoolId = poolId.ToString(), State = state, ClosedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(closedAt) };
@@ -268,6 +352,7 @@ public sealed class ReconcilerTests(SettlementStack stack)
     private sealed class ReconciledCounter : IDisposable
     {
         private readonly MeterListener _listener = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _byKind = new();
         private long _total;
 
         public ReconciledCounter()
@@ -279,11 +364,23 @@ public sealed class ReconcilerTests(SettlementStack stack)
                     l.EnableMeasurementEvents(instrument);
                 }
             };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                Interlocked.Add(ref _total, value);
+                foreach (var tag in tags)
+                {
+                    if (tag is { Key: "kind", Value: string kind })
+                    {
+                        _byKind.AddOrUpdate(kind, value, (_, sum) => sum + value);
+                    }
+                }
+            });
             _listener.Start();
         }
 
         public long Total => Interlocked.Read(ref _total);
+
+        public long Of(string kind) => _byKind.GetValueOrDefault(kind);
 
         public void Dispose() => _listener.Dispose();
     }

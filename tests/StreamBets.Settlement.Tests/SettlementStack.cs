@@ -49,6 +49,7 @@ public sealed class SettlementStack : IAsyncLifetime
     public string SettlementConnectionString { get; private set; } = "";
     public NpgsqlDataSource SettlementDb { get; private set; } = null!;
     public NpgsqlDataSource UsersDb { get; private set; } = null!;
+    public NpgsqlDataSource PoolsDb { get; private set; } = null!;
     public Wallet.WalletClient Wallet { get; private set; } = null!;
     public HttpClient PoolsHttp { get; private set; } = null!;
     public Guid AdminId { get; } = Guid.NewGuid();
@@ -64,6 +65,7 @@ public sealed class SettlementStack : IAsyncLifetime
         var betsDb = await InProcessServices.CreateFastDatabaseAsync(postgres, "bets");
         SettlementConnectionString = await InProcessServices.CreateFastDatabaseAsync(postgres, "settlement");
         UsersDb = NpgsqlDataSource.Create(usersDb);
+        PoolsDb = NpgsqlDataSource.Create(poolsDb);
 
         (_usersPorts, _poolsPorts, _betEnginePorts) = (ServicePorts.Free(), ServicePorts.Free(), ServicePorts.Free());
         _users = InProcessServices.StartOnKestrel<WalletService>(_usersPorts,
@@ -96,6 +98,7 @@ public sealed class SettlementStack : IAsyncLifetime
         await _users.DisposeAsync();
         await SettlementDb.DisposeAsync();
         await UsersDb.DisposeAsync();
+        await PoolsDb.DisposeAsync();
     }
 
     /// <summary>Starts a Settlement host on the stack's settlementdb (small chunks, so 10,000 bets are many).</summary>

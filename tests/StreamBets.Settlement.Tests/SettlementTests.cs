@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using StreamBets.Testing;
 using System.Text.Json;
 
@@ -34,6 +35,31 @@ public sealed class SettlementTests(SettlementStack stack)
             (settled.GetProperty("totalMinor").GetInt64(), settled.GetProperty("paidOutMinor").GetInt64(), settled.GetProperty("rakeMinor").GetInt64(),
              settled.GetProperty("breakageMinor").GetInt64(), settled.GetProperty("winningBets").GetInt32(), settled.GetProperty("refundedBets").GetInt32()));
         await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_chunk_size_set_beyond_what_the_Bet_Engine_accepts_is_held_to_its_limit_rather_than_failing_every_settlement()
+    {
+        // Out of range, the Bet Engine answers InvalidArgument, which no retry fixes: every pool would stop 'failed'.
+        await stack.StopSettlementAsync();
+        try
+        {
+            stack.StartSettlement(services => services.Configure<SettlementOptions>(o => o.BetsPerChunk = 20_000));
+            var pool = await stack.NewPoolAsync();
+            var (a, b, _, _) = await FourPlayersAsync();
+            await stack.PlaceAsync(pool.Id, [(a, pool.Outcomes[0], 1_000), (b, pool.Outcomes[1], 1_000)]);
+            await stack.LockAsync(pool.Id);
+            await stack.ResolveAsync(pool.Id, pool.Outcomes[0]);
+            await stack.WaitSettledAsync(pool.Id);
+
+            // T = 2,000; rake = 100; net = 1,900, all to the only winner.
+            await AssertBalancesAsync(pool, (a, Funds - 1_000 + 1_900), (b, Funds - 1_000));
+        }
+        finally
+        {
+            await stack.StopSettlementAsync();
+            stack.StartSettlement();
+        }
     }
 
     [Theory]

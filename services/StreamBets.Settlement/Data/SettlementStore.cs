@@ -381,12 +381,54 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
             }
         }
 
-        await outbox.AddAsync(transaction, new PoolSettled(
-            poolId, summary.TotalMinor, summary.PaidMinor, summary.RakeMinor, summary.BreakageMinor,
-            checked((int)summary.WinningBets), checked((int)summary.RefundedBets), now), cancellationToken);
+        await outbox.AddAsync(transaction, Announcement(poolId, summary, now), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return true;
     }
+
+    /// <summary>
+    /// Writes a settled pool's PoolSettled again, with the values <see cref="CompleteAsync"/> wrote and its finish time,
+    /// for a pool Pools still lists as unsettled: the first one was lost on the bus. Only if the settlement has not moved
+    /// (finished, or was re-announced) since <paramref name="quietSince"/>, and updated_at moves to <paramref name="now"/>
+    /// in the same transaction: a Pools consumer that is merely behind gets one per that age, not one per round, and
+    /// replicas reconciling at once write it once. False if nothing was written.
+    /// </summary>
+    /// <remarks>
+    /// BetsSettled is never announced again: Pools' leaderboard adds each event's nets once per event id, so a copy
+    /// under a new id would count every bet twice.
+    /// </remarks>
+    public async Task<bool> ReannounceSettledAsync(Guid poolId, DateTimeOffset quietSince, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var update = new NpgsqlCommand("""
+            UPDATE settlements SET updated_at = $3
+            WHERE pool_id = $1 AND status = 'settled' AND updated_at <= $2
+            RETURNING basis, total_minor, paid_minor, rake_minor, breakage_minor, bet_count, winning_bets, refunded_bets, finished_at
+            """, connection, transaction);
+        update.Parameters.Add(Value(poolId));
+        update.Parameters.Add(Value(quietSince));
+        update.Parameters.Add(Value(now));
+        SettlementSummary summary;
+        DateTimeOffset settledAt;
+        await using (var reader = await update.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return false;
+            }
+            summary = new SettlementSummary(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
+                reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7));
+            settledAt = reader.GetFieldValue<DateTimeOffset>(8);
+        }
+        await outbox.AddAsync(transaction, Announcement(poolId, summary, settledAt), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    private static PoolSettled Announcement(Guid poolId, SettlementSummary summary, DateTimeOffset settledAt) =>
+        new(poolId, summary.TotalMinor, summary.PaidMinor, summary.RakeMinor, summary.BreakageMinor,
+            checked((int)summary.WinningBets), checked((int)summary.RefundedBets), settledAt);
 
     /// <summary>
     /// A transient failure: the run stays 'running' and is tried again at <paramref name="nextAttemptAt"/>. False if a

@@ -58,9 +58,11 @@ public sealed partial class PoolSettlementRun(
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = failFast.Token;
 
-        // 1. The bets, from one snapshot of betsdb: totals first.
+        // 1. The bets, from one snapshot of betsdb: totals first. The chunk size within what the Bet Engine and Pools
+        // accept: out of range, the Bet Engine answers InvalidArgument, which no retry fixes, and every settlement fails.
+        var chunkSize = Math.Clamp(settings.BetsPerChunk, 1, 10_000);
         using var bets = betEngine.StreamPoolBets(
-            new StreamPoolBetsRequest { PoolId = poolId.ToString(), MaxBetsPerChunk = settings.BetsPerChunk }, cancellationToken: token);
+            new StreamPoolBetsRequest { PoolId = poolId.ToString(), MaxBetsPerChunk = chunkSize }, cancellationToken: token);
         var betStream = new IdleBoundedStream<PoolBetsChunk>(bets.ResponseStream, "The Bet Engine", settings.StreamIdleTimeout, time);
         if (!await betStream.MoveNext(token) || betStream.Current.ItemCase != PoolBetsChunk.ItemOneofCase.Totals)
         {

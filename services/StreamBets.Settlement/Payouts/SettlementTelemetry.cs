@@ -32,7 +32,7 @@ public static class SettlementTelemetry
 
     public static readonly Counter<long> Reconciled = Meter.CreateCounter<long>(
         "streambets.settlement.reconciled", unit: "{settlement}",
-        description: "Finished pools the reconciler recorded due because their PoolResolved or PoolCancelled never arrived, by kind (resolved, cancelled). Any is an event lost on the bus.");
+        description: "Finished pools the reconciler recorded due because their PoolResolved or PoolCancelled never arrived, by kind (resolved, cancelled), and settled pools whose PoolSettled it wrote again because Pools never applied it (kind settled). Any is an event lost on the bus.");
 
     private sealed record Backlog(long Waiting, double OldestAgeSeconds, long Failed, long EscrowResiduePools);
 
