@@ -416,6 +416,91 @@ public sealed partial class GatewayRelayTests(BetEngineStack stack)
     }
 
     [Fact]
+    public async Task A_bet_whose_player_leaves_while_it_is_queued_behind_a_batch_is_never_placed_and_its_retry_after_the_lock_is_refused()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (first, leaving) = (await stack.NewPlayerAsync(), await stack.NewPlayerAsync());
+        using var firstClient = stack.GatewayClient(first);
+        using var leavingClient = stack.GatewayClient(leaving);
+        var key = Guid.NewGuid().ToString();
+        var batchers = stack.BetEngine.GetRequiredService<PoolBatchers>();
+        int streamsBefore;
+        using (var hold = stack.StakeHold.Arm(pool.Id))
+        {
+            var held = firstClient.PlaceAsync(pool, pool.Outcomes[0], 400);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+            streamsBefore = stack.RelayMessages.StreamsOpened;
+
+            // The bet queues behind the held batch; its player's client gives up after 1 s, long before the Gateway's
+            // deadline would drop the stream.
+            using var giveUp = new CancellationTokenSource();
+            var placing = leavingClient.SendAsync(Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[1], stakeMinor = 300 }), key), giveUp.Token);
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(batchers.QueuedBets(pool.Id) == 1)), "The bet was never queued.");
+            giveUp.CancelAfter(TimeSpan.FromSeconds(1));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => placing);
+
+            // The pool locks while the batch ahead still holds. The retry is judged afresh, and refused: the bet left
+            // nothing behind (were it still waiting, the retry would wait for it and be told it was placed).
+            await stack.LockPoolAsync(pool.Id);
+            var directory = stack.BetEngine.GetRequiredService<IPoolDirectory>();
+            Assert.True(await BetEngineStack.EventuallyAsync(async () => (await directory.GetAsync(pool.Id, default))!.State == PoolState.Locked));
+            using var refused = await leavingClient.PlaceAsync(pool, pool.Outcomes[1], 300, key);
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Equal(BetRequests.Problem(BetRejectionCodes.PoolLocked), await refused.ProblemTypeAsync());
+
+            hold.Release();
+            using var placed = await held;
+            Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
+        }
+
+        // The held batch finished and the one after it had nothing of the bet to write: no row, no stake moved, and the
+        // refusal stands. Only that bet was cancelled: the stream it shared goes on.
+        await Task.Delay(500); // time enough for a batch that would still write it
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", leaving.Id));
+        using var again = await leavingClient.PlaceAsync(pool, pool.Outcomes[1], 300, key);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal(streamsBefore, stack.RelayMessages.StreamsOpened);
+        Assert.Equal(100_000, await stack.BalanceAsync(leaving.Account));
+        Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
+    public async Task A_bet_whose_player_leaves_after_its_batch_took_it_is_placed_and_its_answer_replayed_to_the_retry()
+    {
+        var pool = await stack.NewPoolAsync();
+        var player = await stack.NewPlayerAsync();
+        using var client = stack.GatewayClient(player);
+        var key = Guid.NewGuid().ToString();
+        int streamsBefore;
+        using (var hold = stack.StakeHold.Arm(pool.Id))
+        {
+            // The batch has written the bet and moved its stake when the player's client gives up.
+            using var giveUp = new CancellationTokenSource();
+            var placing = client.SendAsync(Post(Json(new { poolId = pool.Id, outcomeId = pool.Outcomes[0], stakeMinor = 400 }), key), giveUp.Token);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+            streamsBefore = stack.RelayMessages.StreamsOpened;
+            var messagesBefore = stack.RelayMessages.Sent.Count;
+            giveUp.CancelAfter(TimeSpan.FromSeconds(1));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => placing);
+            // The cancel goes alone, in a message without bets.
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(stack.RelayMessages.Sent.Skip(messagesBefore).Any(message => message.Bets.Count == 0))),
+                "The Gateway never cancelled the bet.");
+        }
+
+        // The cancel changed nothing: the bet completes, and the retry learns its result.
+        Assert.True(await BetEngineStack.EventuallyAsync(async () =>
+            await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1 AND status = 'accepted'", player.Id) == 1));
+        using var retried = await client.PlaceAsync(pool, pool.Outcomes[0], 400, key);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal("true", retried.Headers.GetValues(BetsApi.ReplayedHeader).Single());
+        Assert.Equal(streamsBefore, stack.RelayMessages.StreamsOpened);
+        Assert.Equal(100_000 - 400, await stack.BalanceAsync(player.Account));
+        Assert.Equal(400, await stack.BalanceAsync(pool.Escrow));
+        await stack.AssertLedgerExactAsync();
+    }
+
+    [Fact]
     public async Task A_write_the_bet_engine_never_takes_is_answered_503_after_the_deadline_and_the_bets_behind_it_go_on_a_new_stream()
     {
         var pool = await stack.NewPoolAsync();

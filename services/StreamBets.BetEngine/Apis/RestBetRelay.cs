@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Claims;
@@ -14,7 +15,9 @@ namespace StreamBets.BetEngine.Apis;
 /// Answers the <c>POST /api/bets</c> requests the Gateway relays over one stream (bets.proto <c>RelayRestBets</c>): each
 /// runs through the very endpoint players would reach over HTTP, behind the same problem-details exception handler and
 /// charset check, on an in-memory request. So a relayed bet is judged, answered and refused exactly as a direct one, and
-/// only the per-request HTTP work (a connection's parsing, the token check the Gateway already made) is left out.
+/// only the per-request HTTP work (a connection's parsing, the token check the Gateway already made) is left out. Each
+/// bet's request is aborted when the stream fails or the Gateway cancels that bet (its player left), so a bet its batch
+/// has not begun writing is dropped unwritten, as a direct request's would be.
 /// </summary>
 public sealed class RestBetRelay
 {
@@ -68,6 +71,16 @@ public sealed class RestBetRelay
         // Stopping ends the reading only: the bets already read are still answered, on this stream, before it ends.
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(failed.Token, _stopping);
         var writing = WriteAnswersAsync(ready.Reader, answers, failed);
+        // Each bet's RequestAborted while it is answered, by relay id, for the Gateway's cancels. One source per bet, never
+        // reused: a component still holding an answered bet's token must never see another bet's cancel.
+        var callers = new ConcurrentDictionary<ulong, CancellationTokenSource>();
+        using var failing = failed.Token.UnsafeRegister(_ =>
+        {
+            foreach (var (_, callerGone) in callers)
+            {
+                callerGone.Cancel();
+            }
+        }, null);
         var unanswered = 1; // the caller's side, until it ends
         void Answered()
         {
@@ -84,7 +97,22 @@ public sealed class RestBetRelay
                 foreach (var bet in batch.Bets)
                 {
                     Interlocked.Increment(ref unanswered);
-                    _ = AnswerIntoAsync(bet);
+                    var callerGone = new CancellationTokenSource();
+                    callers[bet.RelayId] = callerGone;
+                    if (failed.IsCancellationRequested)
+                    {
+                        callerGone.Cancel(); // added after the stream's failure cancelled the others
+                    }
+                    _ = AnswerIntoAsync(bet, callerGone);
+                }
+                foreach (var relayId in batch.CancelledRelayIds)
+                {
+                    // Not cancelled inline: a callback may cancel a database command, and this loop reads every bet of
+                    // the stream.
+                    if (callers.TryRemove(relayId, out var callerGone))
+                    {
+                        _ = callerGone.CancelAsync();
+                    }
                 }
             }
         }
@@ -102,17 +130,21 @@ public sealed class RestBetRelay
         }
         await writing;
 
-        async Task AnswerIntoAsync(RestBet bet)
+        async Task AnswerIntoAsync(RestBet bet, CancellationTokenSource callerGone)
         {
             try
             {
                 // A scope per bet, as a request of its own would have: the stream lives as long as the Gateway.
                 await using var scope = _scopes.CreateAsyncScope();
-                ready.Writer.TryWrite(await AnswerAsync(bet, scope.ServiceProvider, failed.Token));
+                ready.Writer.TryWrite(await AnswerAsync(bet, scope.ServiceProvider, callerGone.Token));
             }
             catch (Exception) when (failed.IsCancellationRequested)
             {
                 // The stream is gone; the caller retries this bet with its idempotency key.
+            }
+            catch (OperationCanceledException) when (callerGone.IsCancellationRequested)
+            {
+                // Cancelled by the Gateway: its player left, and no one reads an answer.
             }
             catch (Exception e)
             {
@@ -122,6 +154,8 @@ public sealed class RestBetRelay
             }
             finally
             {
+                // Not disposed: the stream's failure may be cancelling it right now (a source with no timer needs none).
+                callers.TryRemove(new KeyValuePair<ulong, CancellationTokenSource>(bet.RelayId, callerGone));
                 Answered();
             }
         }

@@ -14,8 +14,9 @@ namespace StreamBets.Gateway.Bets;
 /// fill a group: each write takes every bet queued while the last one was on its way, so a lone bet goes at once.
 /// Answers come back as each bet is decided, so no bet waits for another's answer. A bet left unanswered past
 /// <see cref="BetRelayOptions.AnswerDeadline"/> (the Bet Engine hung, not down) drops its stream: every player waiting
-/// on it is told to retry, and the next bet opens another. Dropping the stream is also the one way to cancel the bet at
-/// the Bet Engine, so a player told to retry never finds it placed later behind their back.
+/// on it is told to retry, and the next bet opens another. Dropping the stream cancels its bets at the Bet Engine, so a
+/// player told to retry never finds one placed later behind their back; a player who leaves (their request aborted)
+/// has their bet alone cancelled, named in the next message on the stream it went on.
 /// </summary>
 public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRelayOptions> options, TimeProvider time, ILogger<BetRelay> logger) : BackgroundService
 {
@@ -33,8 +34,12 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
     private RelayStream? _stream; // the one being written
     private Task _ending = Task.CompletedTask; // streams retired for their age, still draining their answers
 
-    /// <summary>The Bet Engine's answer to this bet, or null when it could not be asked or did not answer in time.</summary>
-    public async Task<RestBetAnswer?> PlaceAsync(RestBet bet)
+    /// <summary>
+    /// The Bet Engine's answer to this bet, or null when it could not be asked or did not answer in time, or when
+    /// <paramref name="playerGone"/> fired first: then the bet is never sent, or, sent, is cancelled at the Bet Engine
+    /// (dropped if its batch has not begun writing it).
+    /// </summary>
+    public async Task<RestBetAnswer?> PlaceAsync(RestBet bet, CancellationToken playerGone = default)
     {
         var waiting = new Waiting(bet, time.GetTimestamp(), Volatile.Read(ref _stream));
         RestBetAnswer? answer = null;
@@ -42,7 +47,18 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
         {
             try
             {
-                answer = await waiting.Answer.Task.WaitAsync(options.Value.AnswerDeadline, time);
+                answer = await waiting.Answer.Task.WaitAsync(options.Value.AnswerDeadline, time, playerGone);
+            }
+            catch (OperationCanceledException) when (playerGone.IsCancellationRequested)
+            {
+                if (waiting.Answer.TrySetResult(null))
+                {
+                    // Queued again for the writer, which names it in its next message if it went on the stream being
+                    // written; even one it is sending right now, as it had not seen this answer yet.
+                    _queue.Writer.TryWrite(waiting);
+                    return null; // nobody to tell to retry
+                }
+                answer = await waiting.Answer.Task; // the Bet Engine's, when it came as the player left: unread
             }
             catch (TimeoutException)
             {
@@ -111,7 +127,14 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
                 {
                     if (waiting.Answer.Task.IsCompleted)
                     {
-                        continue; // its deadline passed while it queued: the player was told to retry
+                        // Its player left, or its deadline passed while it queued (that player was told to retry). One
+                        // sent on this stream is cancelled; a retired stream takes no more messages, a broken one
+                        // cancelled its bets itself.
+                        if (waiting.SentOn == stream)
+                        {
+                            message.CancelledRelayIds.Add(waiting.Bet.RelayId);
+                        }
+                        continue;
                     }
                     if (time.GetElapsedTime(waiting.QueuedAt) > options.Value.AnswerDeadline - MinTimeToAnswer())
                     {
@@ -125,11 +148,14 @@ public sealed partial class BetRelay(BetEngineClient betEngine, IOptions<BetRela
                     unanswered[waiting.Bet.RelayId] = waiting;
                     message.Bets.Add(waiting.Bet);
                 }
-                if (message.Bets.Count == 0)
+                if (message.Bets.Count == 0 && message.CancelledRelayIds.Count == 0)
                 {
                     continue;
                 }
-                BetsPerMessage.Record(message.Bets.Count);
+                if (message.Bets.Count > 0)
+                {
+                    BetsPerMessage.Record(message.Bets.Count);
+                }
                 await call.RequestStream.WriteAsync(message);
                 sent = true;
             }

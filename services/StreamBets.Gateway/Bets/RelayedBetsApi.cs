@@ -75,7 +75,11 @@ public static class RelayedBetsApi
             Tracestate = Activity.Current?.TraceStateString is { Length: <= MaxTracestateLength } tracestate ? tracestate : "",
         };
 
-        var answer = await relay.PlaceAsync(bet);
+        var answer = await relay.PlaceAsync(bet, http.RequestAborted);
+        if (http.RequestAborted.IsCancellationRequested)
+        {
+            return; // the player left: nothing is read, and the relay has cancelled the bet unless its batch had taken it
+        }
         if (answer is null)
         {
             http.Response.Headers.RetryAfter = "1";
