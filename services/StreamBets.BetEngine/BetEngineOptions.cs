@@ -15,6 +15,14 @@ public sealed class BetEngineOptions
     public int MaxQueuedBetsPerPool { get; set; } = 10_000;
 
     /// <summary>
+    /// While the oldest bet waiting in a pool's queue has waited this long, a new bet of the pool is refused 503 at once,
+    /// as beyond <see cref="MaxQueuedBetsPerPool"/>. A count says nothing of time: with slow batches (Pools or the ledger
+    /// slow) 10,000 bets are many seconds deep, and a bet queued behind them outlasts the Gateway's 8 s answer deadline,
+    /// which drops the Gateway's whole relay stream and tells every pool's waiting bets to retry.
+    /// </summary>
+    public TimeSpan MaxQueueWait { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>
     /// How long a batch that is not full waits for more bets before it goes. Bets that arrive while the pool's previous
     /// batch is being committed wait for that batch anyway, so under load batches fill without this delay.
     /// </summary>

@@ -337,6 +337,49 @@ public sealed class BetRejectionTests(BetEngineStack stack)
         Assert.True((await placement.PlaceAsync(Bet(turnedAway), default)).IsAccepted);
     }
 
+    [Fact]
+    public async Task A_bet_behind_a_pool_queue_that_has_waited_too_long_is_refused_at_once_as_unavailable_and_nothing_is_placed()
+    {
+        var pool = await stack.NewPoolAsync();
+        var (opener, queued, turnedAway) = (await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds), await stack.NewPlayerAsync(Funds));
+        var services = stack.BetEngine;
+        // Room for many bets, but not for long: a queue whose oldest bet waited this long is slower than callers wait.
+        var maxWait = TimeSpan.FromMilliseconds(300);
+        await using var batchers = new PoolBatchers(services.GetRequiredService<BetBatchPipeline>(),
+            Options.Create(new BetEngineOptions { MaxQueueWait = maxWait }), NullLogger<PoolBatchers>.Instance);
+        var placement = new BetPlacement(services.GetRequiredService<IPoolDirectory>(), services.GetRequiredService<EligibilityCache>(),
+            services.GetRequiredService<BetStore>(), batchers, stack.Clock);
+        PlaceBetCommand Bet(TestPlayer player) => new(player.Id, pool.Id, pool.Outcomes[0], 500, $"queue-wait-{player.Id}");
+
+        using var hold = stack.StakeHold.Arm(pool.Id);
+        Task<PlacementResult> opening, waiting;
+        PlacementResult refused;
+        try
+        {
+            opening = placement.PlaceAsync(Bet(opener), default);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30)); // its batch took it and is held: the queue waits
+            waiting = placement.PlaceAsync(Bet(queued), default);
+            while (batchers.QueuedBets(pool.Id) == 0)
+            {
+                await Task.Delay(10);
+            }
+            await Task.Delay(maxWait + TimeSpan.FromMilliseconds(50)); // queued before this wait: now older than allowed
+            refused = await placement.PlaceAsync(Bet(turnedAway), default).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        Assert.Equal((null, BetRejectionCodes.DependencyUnavailable), (refused.Bet, refused.Rejection?.Code));
+        Assert.True((await opening).IsAccepted);
+        Assert.True((await waiting).IsAccepted, "the bet already queued is placed: only new ones are turned away");
+        Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", turnedAway.Id));
+        await AssertNoMoneyMovedAsync(turnedAway, pool, escrow: 1_000);
+        // The queue caught up: the retry is judged afresh, and placed.
+        Assert.True((await placement.PlaceAsync(Bet(turnedAway), default)).IsAccepted);
+    }
+
     private async Task SelfExcludeAsync(TestPlayer player)
     {
         using var users = new HttpRequestMessage(HttpMethod.Post, "/api/users/me/self-exclusion") { Content = JsonContent.Create(new { period = "6-months" }) };

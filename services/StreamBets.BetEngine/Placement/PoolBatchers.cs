@@ -61,7 +61,7 @@ public sealed partial class PoolBatchers : IAsyncDisposable
                 case Enqueued.Queued:
                     return answer;
                 case Enqueued.Full:
-                    LogQueueFull(_logger, bet.Command.PoolId, _options.MaxQueuedBetsPerPool);
+                    LogQueueFull(_logger, bet.Command.PoolId, _options.MaxQueuedBetsPerPool, _options.MaxQueueWait);
                     return Task.FromResult(PlacementResult.Refused(Busy));
             }
             // The batcher went idle and stopped between the lookup and the write: replace it.
@@ -124,6 +124,7 @@ public sealed partial class PoolBatchers : IAsyncDisposable
 
         public AdmittedBet Bet { get; }
         public Activity? Caller { get; }
+        public long QueuedAt { get; } = Stopwatch.GetTimestamp();
         public TaskCompletionSource<PlacementResult> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>A batch is about to write the bet: from now on it completes whoever waits. False when it was dropped.</summary>
@@ -179,7 +180,9 @@ public sealed partial class PoolBatchers : IAsyncDisposable
             answer = work.Answer.Task;
             lock (_gate)
             {
-                var enqueued = _closed ? Enqueued.Closed : _queue.Writer.TryWrite(work) ? Enqueued.Queued : Enqueued.Full;
+                var enqueued = _closed ? Enqueued.Closed
+                    : TooSlow() || !_queue.Writer.TryWrite(work) ? Enqueued.Full
+                    : Enqueued.Queued;
                 if (enqueued != Enqueued.Queued)
                 {
                     work.Forget();
@@ -187,6 +190,11 @@ public sealed partial class PoolBatchers : IAsyncDisposable
                 return enqueued;
             }
         }
+
+        /// <summary>The oldest bet waiting has waited <see cref="BetEngineOptions.MaxQueueWait"/> (real time, as the
+        /// Gateway's deadline is): one queued now would likely wait longer.</summary>
+        private bool TooSlow() =>
+            _queue.Reader.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.QueuedAt) >= _owner._options.MaxQueueWait;
 
         public async Task StopAsync()
         {
@@ -306,6 +314,6 @@ public sealed partial class PoolBatchers : IAsyncDisposable
     }
 
     [LoggerMessage(EventId = 2, EventName = "PoolQueueFull", Level = LogLevel.Warning,
-        Message = "Pool {PoolId} has {Limit} bets waiting for their batch; a new bet is refused (503, retry)")]
-    private static partial void LogQueueFull(ILogger logger, Guid poolId, int limit);
+        Message = "Pool {PoolId} has {Limit} bets waiting for their batch, or its oldest has waited {MaxWait}; a new bet is refused (503, retry)")]
+    private static partial void LogQueueFull(ILogger logger, Guid poolId, int limit, TimeSpan maxWait);
 }
