@@ -6,7 +6,7 @@ namespace StreamBets.Pools.IntegrationTests;
 
 /// <summary>
 /// The global all-time board is built from each player's total over every channel, kept beside the per-channel totals.
-/// Its own app: it puts winners on the global boards, which <see cref="LeaderboardTests"/> reads exactly.
+/// Its own app: it puts winners on the global boards, which <see cref="GlobalLeaderboardTests"/> reads exactly.
 /// </summary>
 public sealed class LeaderboardGlobalTotalsTests(PoolsApp app) : IClassFixture<PoolsApp>
 {

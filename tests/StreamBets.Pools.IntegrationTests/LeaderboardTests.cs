@@ -5,6 +5,7 @@ using StackExchange.Redis;
 using StreamBets.Contracts.IntegrationEvents;
 using StreamBets.Pools.Management;
 using StreamBets.Testing;
+using static StreamBets.Pools.IntegrationTests.LeaderboardTests;
 
 namespace StreamBets.Pools.IntegrationTests;
 
@@ -14,8 +15,11 @@ public sealed record LeaderboardPlaceJson(int? Rank, long NetMinor);
 
 public sealed record LeaderboardJson(string Scope, string Period, string PeriodKey, DateOnly? From, DateOnly? To, LeaderboardEntryJson[] Entries, LeaderboardPlaceJson? Me);
 
-/// <summary>BetsSettled (from Settlement) ranks players by net winnings per channel and globally, and Redis can be lost.</summary>
-public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
+/// <summary>
+/// The global boards read exactly: who is on them, in what order and for how much. Its own app: the tests in
+/// <see cref="LeaderboardTests"/> put winners on the global boards, and xunit runs a class's tests in no set order.
+/// </summary>
+public sealed class GlobalLeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
 {
     [Fact]
     public async Task Net_winnings_rank_players_per_channel_and_globally_and_survive_a_redis_flush()
@@ -66,7 +70,11 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         Assert.Equal(expected, board);
         Assert.Equal([(caio, 300L)], (await BoardAsync(player, $"channel:twitch:{channelX}", "day")).Entries.Select(e => (e.UserId, e.NetMinor)));
     }
+}
 
+/// <summary>BetsSettled (from Settlement) ranks players by net winnings per channel and globally, and Redis can be lost.</summary>
+public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
+{
     [Fact]
     public async Task All_time_counts_every_week_a_player_played_and_a_week_only_its_own()
     {
@@ -327,8 +335,8 @@ public sealed class LeaderboardTests(PoolsApp app) : IClassFixture<PoolsApp>
         await player.AssertInvalidAsync($"/api/pools/leaderboards?{query}", field);
     }
 
-    private static SettledBetLine Line(Guid userId, string result, long stake, long payout) => new(Guid.NewGuid(), userId, result, stake, payout);
+    internal static SettledBetLine Line(Guid userId, string result, long stake, long payout) => new(Guid.NewGuid(), userId, result, stake, payout);
 
-    private static async Task<LeaderboardJson> BoardAsync(HttpClient client, string scope, string period, int limit = 10) =>
+    internal static async Task<LeaderboardJson> BoardAsync(HttpClient client, string scope, string period, int limit = 10) =>
         (await client.GetFromJsonAsync<LeaderboardJson>($"/api/pools/leaderboards?scope={scope}&period={period}&limit={limit}"))!;
 }

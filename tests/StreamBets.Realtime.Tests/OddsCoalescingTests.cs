@@ -31,9 +31,15 @@ public sealed class OddsCoalescingTests(RealtimeStack stack)
         {
             await client.WaitForAsync("OddsChanged", p => p.Number("totalStakedMinor") == 100_000);
         }
-        await Task.Delay(1_000); // any push still queued behind the latest would show up now
+        // Once neither replica holds the pool, no push is still queued behind the latest; every push made is numbered
+        // in the replay, so both watchers have all of them once they have that many.
+        Assert.True(await BothReplicasLetEveryPoolGoAsync(), "A replica still holds odds to push.");
         var elapsed = clock.Elapsed;
+        var made = (await onA.InvokeAsync<List<JsonElement>>("CatchUp", $"pool:{poolId}", 0L)).Count;
+        await onA.WaitForCountAsync("OddsChanged", made);
+        await onB.WaitForCountAsync("OddsChanged", made);
         var pushes = onA.Received("OddsChanged");
+        Assert.Equal(made, pushes.Count);
         // At most one push per 250 ms interval (plus the first, which goes at once); a slow machine only makes fewer.
         Assert.InRange(pushes.Count, 1, (int)(elapsed.TotalMilliseconds / 250) + 2);
         Assert.True(pushes.Count < 20, $"{pushes.Count} pushes for 1,000 changes");
@@ -90,18 +96,23 @@ public sealed class OddsCoalescingTests(RealtimeStack stack)
     public async Task A_snapshot_with_no_more_staked_than_the_last_pushed_is_never_pushed_even_after_the_pool_went_quiet()
     {
         var poolId = Guid.NewGuid();
+        using var pushes = new OddsPushes(poolId);
         await using var client = await stack.ConnectAsync();
         await client.InvokeAsync("WatchPool", poolId);
         var asOf = DateTimeOffset.UtcNow;
         await stack.Bus.PublishAsync(TestEvents.Odds(poolId, 200, asOf));
         await client.WaitForAsync("OddsChanged");
-        await Task.Delay(1_000); // several intervals: the pool is quiet, the coalescer has let it go
+        // Quiet: no replica keeps the pool, so only the total Redis remembers can stop an older snapshot.
+        Assert.True(await BothReplicasLetEveryPoolGoAsync(), "A replica still holds the pool.");
 
-        // A stalled Bet Engine replica's snapshot, read before the one pushed, then the bus redelivering that one.
+        // A stalled Bet Engine replica's snapshot, read before the one pushed, then the bus redelivering that one: each
+        // goes to a push of its own (the Redis guard answers it), and the pool goes quiet again before the next.
         await stack.Bus.PublishAsync(TestEvents.Odds(poolId, 100, asOf.AddSeconds(-1)));
-        await Task.Delay(1_000);
+        Assert.True(await pushes.EndedAsync(2), $"{pushes.Count} pushes of the pool ended, not 2.");
+        Assert.True(await BothReplicasLetEveryPoolGoAsync(), "A replica still holds the pool.");
         await stack.Bus.PublishAsync(TestEvents.Odds(poolId, 200, asOf));
-        await Task.Delay(1_000);
+        Assert.True(await pushes.EndedAsync(3), $"{pushes.Count} pushes of the pool ended, not 3.");
+        Assert.True(await BothReplicasLetEveryPoolGoAsync(), "A replica still holds the pool.");
         await stack.Bus.PublishAsync(TestEvents.Odds(poolId, 300, asOf.AddSeconds(1)));
         await client.WaitForAsync("OddsChanged", p => p.Number("totalStakedMinor") == 300);
 
@@ -149,5 +160,43 @@ public sealed class OddsCoalescingTests(RealtimeStack stack)
         await replica.DisposeAsync(); // and a deploy stops the replica meanwhile
 
         await watcher.WaitForAsync("OddsChanged", p => p.Number("totalStakedMinor") == 200);
+    }
+
+    /// <summary>
+    /// Waits until neither replica's coalescer holds a pool: each loop has pushed what it had and let its pool go. The
+    /// tests of the stack's collection run one at a time, so another test's pool holds it up one interval at most.
+    /// </summary>
+    private Task<bool> BothReplicasLetEveryPoolGoAsync() =>
+        Testing.Eventually.HoldsAsync(() => Task.FromResult(
+            new[] { stack.ServicesA, stack.ServicesB }.All(services => services.GetRequiredService<OddsCoalescer>().ActivePools == 0)), TimeSpan.FromSeconds(15));
+
+    /// <summary>Counts the ended "push odds" spans of one pool, on any replica of the process: a push, whether Redis let it out or not.</summary>
+    private sealed class OddsPushes : IDisposable
+    {
+        private readonly ActivityListener _listener;
+        private int _count;
+
+        public OddsPushes(Guid poolId)
+        {
+            _listener = new ActivityListener
+            {
+                ShouldListenTo = source => source == OddsCoalescer.Source,
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+                ActivityStopped = activity =>
+                {
+                    if (activity.OperationName == "push odds" && activity.GetTagItem("streambets.pool_id") is Guid pool && pool == poolId)
+                    {
+                        Interlocked.Increment(ref _count);
+                    }
+                },
+            };
+            ActivitySource.AddActivityListener(_listener);
+        }
+
+        public int Count => Volatile.Read(ref _count);
+
+        public Task<bool> EndedAsync(int count) => Testing.Eventually.HoldsAsync(() => Task.FromResult(Count >= count), TimeSpan.FromSeconds(15));
+
+        public void Dispose() => _listener.Dispose();
     }
 }

@@ -25,13 +25,14 @@ public sealed class RealtimeStack : IAsyncLifetime
     public string HostB { get; private set; } = "";
     public string Gateway { get; private set; } = "";
     public IServiceProvider ServicesA { get; private set; } = null!;
+    public IServiceProvider ServicesB { get; private set; } = null!;
     public EventPublisher Bus { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         RedisConnectionString = (await TestServers.RedisAsync()).ConnectionString;
         (HostA, ServicesA) = StartRealtime();
-        (HostB, _) = StartRealtime();
+        (HostB, ServicesB) = StartRealtime();
         Gateway = StartGateway(HostA);
         Bus = await EventPublisher.StartAsync(RedisConnectionString, BusPrefix);
     }

@@ -237,27 +237,29 @@ public class ParimutuelCalculatorTests
     [Fact]
     public void A_million_bets_at_the_max_stake_settle_exactly()
     {
-        // 1,000,000 bets of up to R$ 10,000.00 (1,000,000 minor units) across 10 outcomes, dead heat on two.
+        // 1,000,000 bets across 10 outcomes, dead heat on two. A pool's max stake has no ceiling, so the largest a million
+        // bets can each stake is long.MaxValue / 1,000,000 (9,223,372,036,854 minor units): every tenth bet stakes up to
+        // that, the rest up to R$ 10,000.00 (1,000,000 minor units). The total stays within a long, but s * net does not.
+        const int count = 1_000_000;
+        const long maxStake = long.MaxValue / count;
         var outcomes = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToArray();
+        var winners = outcomes[..2];
         var random = new Random(42);
-        var bets = new PoolBet[1_000_000];
+        var bets = new PoolBet[count];
         for (var i = 0; i < bets.Length; i++)
         {
+            var stake = i % 10 == 0 ? random.NextInt64(1, maxStake + 1) : random.Next(1, 1_000_001);
             bets[i] = new PoolBet(new Guid((uint)i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), new Guid((uint)i, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0),
-                outcomes[random.Next(outcomes.Length)], new Money(random.Next(1, 1_000_001)));
+                outcomes[random.Next(outcomes.Length)], new Money(stake));
         }
 
         // Speed is measured by the settlement benchmark (docs/benchmarks.md), not by a timed test.
-        var plan = ParimutuelCalculator.Settle(bets, outcomes.AsSpan(0, 2), rakeBasisPoints: 500);
+        var plan = ParimutuelCalculator.Settle(bets, winners, rakeBasisPoints: 500);
 
-        var paid = 0L;
-        foreach (var line in plan.Bets)
-        {
-            paid += line.Payout.MinorUnits;
-        }
-        Assert.Equal(bets.Length, plan.Bets.Count);
-        Assert.Equal(plan.Total.MinorUnits, paid + plan.Rake.MinorUnits + plan.Breakage.MinorUnits);
-        Assert.False(plan.Breakage.IsNegative);
+        // Total against the stakes summed apart, every line against floor(s * (T - R) / W) in BigInteger, breakage
+        // below one minor unit per winning bet.
+        var wide = SettlementOracle.AssertSettles(bets, winners, rakeBasisPoints: 500, plan);
+        Assert.True(wide > 100_000, $"Only {wide} winning shares needed 128 bits.");
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Numerics;
 using CsCheck;
 using StreamBets.Contracts;
 using StreamBets.Pools.Payouts;
@@ -37,55 +36,7 @@ public class ParimutuelPropertyTests
             var (bets, winners, rakeBasisPoints) = pool;
             var plan = ParimutuelCalculator.Settle(bets, winners, rakeBasisPoints);
 
-            BigInteger total = 0, winningStake = 0, paid = 0;
-            foreach (var bet in bets)
-            {
-                total += bet.Stake.MinorUnits;
-                winningStake += winners.Contains(bet.OutcomeId) ? bet.Stake.MinorUnits : 0;
-            }
-
-            foreach (var line in plan.Bets)
-            {
-                paid += line.Payout.MinorUnits;
-            }
-
-            Assert.Equal(bets.Length, plan.Bets.Count);
-            Assert.Equal(total, plan.Total.MinorUnits);
-            Assert.Equal(total, paid + plan.Rake.MinorUnits + plan.Breakage.MinorUnits);
-            Assert.All(plan.Bets, line => Assert.False(line.Payout.IsNegative));
-            Assert.False(plan.Breakage.IsNegative);
-
-            if (winningStake == 0 || winningStake == total)
-            {
-                // Nobody to win from, or nobody who won: every stake goes back and the house takes nothing.
-                Assert.Equal(Money.Zero, plan.Rake);
-                Assert.Equal(Money.Zero, plan.Breakage);
-                Assert.All(bets.Zip(plan.Bets), pair => Assert.Equal((pair.First.Stake, SettlementKind.Refund), (pair.Second.Payout, pair.Second.Kind)));
-                return;
-            }
-
-            var rake = BigInteger.Min(total * rakeBasisPoints / 10_000, total - winningStake); // never more than the losers staked
-            var netPool = total - rake;
-            var winningBets = 0;
-            Assert.Equal(rake, plan.Rake.MinorUnits);
-            foreach (var (bet, line) in bets.Zip(plan.Bets))
-            {
-                if (!winners.Contains(bet.OutcomeId))
-                {
-                    Assert.Equal((Money.Zero, SettlementKind.Loss), (line.Payout, line.Kind));
-                    continue;
-                }
-
-                // payout = floor(s * net / W), i.e. payout * W <= s * net < (payout + 1) * W.
-                winningBets++;
-                var share = bet.Stake.MinorUnits * netPool;
-                Assert.Equal(SettlementKind.Win, line.Kind);
-                Assert.True(line.Payout.MinorUnits * winningStake <= share);
-                Assert.True((line.Payout.MinorUnits + 1) * winningStake > share);
-                Assert.True(line.Payout >= bet.Stake, $"A winner was paid {line.Payout} for a stake of {bet.Stake}.");
-            }
-
-            Assert.True(plan.Breakage.MinorUnits < winningBets, $"Breakage {plan.Breakage} is not below {winningBets} winning bets.");
+            SettlementOracle.AssertSettles(bets, winners, rakeBasisPoints, plan);
         }, iter: 5_000);
     }
 
