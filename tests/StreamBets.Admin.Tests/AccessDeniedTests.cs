@@ -1,12 +1,10 @@
 using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StreamBets.FrontEnd.Auth;
-using StreamBets.Testing;
 
 namespace StreamBets.Admin.Tests;
 
@@ -15,22 +13,12 @@ namespace StreamBets.Admin.Tests;
 /// with Sign out. Before, the cookie sign-in sent it to "/", which requires the role too: redirected there again and
 /// again, the browser gave up with "too many redirects".
 /// </summary>
-public sealed class AccessDeniedTests : IAsyncLifetime
+public sealed class AccessDeniedTests(ConsoleServer console) : IClassFixture<ConsoleServer>
 {
-    private WebApplicationFactory<Program> _console = null!;
-
-    public async Task InitializeAsync()
-    {
-        var redis = (await TestServers.RedisAsync()).ConnectionString;
-        _console = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:redis", redis));
-    }
-
-    public async Task DisposeAsync() => await _console.DisposeAsync();
-
     [Fact]
     public async Task A_signed_in_player_is_sent_to_a_page_that_says_operators_only_with_sign_out_not_round_in_a_loop()
     {
-        using var browser = _console.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var browser = console.Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         browser.DefaultRequestHeaders.Accept.ParseAdd("text/html");
         browser.DefaultRequestHeaders.Add("Cookie", await SessionCookieAsync(role: "player"));
 
@@ -51,8 +39,8 @@ public sealed class AccessDeniedTests : IAsyncLifetime
     {
         var sessionId = Guid.NewGuid().ToString();
         var tokens = new StoredTokens("token", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-token", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Demoted admin", role);
-        await _console.Services.GetRequiredService<SessionTokens>().SaveAsync(sessionId, tokens);
-        var options = _console.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme);
+        await console.Factory.Services.GetRequiredService<SessionTokens>().SaveAsync(sessionId, tokens);
+        var options = console.Factory.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme);
         var ticket = new AuthenticationTicket(SessionClaims.Principal(sessionId, tokens), CookieAuthenticationDefaults.AuthenticationScheme);
         return $"{options.Cookie.Name}={options.TicketDataFormat.Protect(ticket)}";
     }

@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using StreamBets.Testing;
 
 namespace StreamBets.Admin.Tests;
 
@@ -9,28 +7,15 @@ namespace StreamBets.Admin.Tests;
 /// "approve KYC" or "end sessions"). The rules live in StreamBets.FrontEnd (BrowserSecurityHeaders, the session cookie),
 /// shared with the player site, whose tests cover the cookie and HSTS outside Development; this checks the console uses them.
 /// </summary>
-public sealed class BrowserSecurityHeadersTests : IAsyncLifetime
+public sealed class BrowserSecurityHeadersTests(ConsoleServer console) : IClassFixture<ConsoleServer>
 {
-    private WebApplicationFactory<Program> _development = null!;
-
-    public async Task InitializeAsync()
-    {
-        var redis = (await TestServers.RedisAsync()).ConnectionString;
-        _development = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:redis", redis));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _development.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("/")]
     [InlineData("/signin")]
     [InlineData("/no-such-page")]
     public async Task Every_page_forbids_being_framed_and_content_type_guessing(string page)
     {
-        using var browser = _development.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var browser = console.Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
         using var answer = await browser.GetAsync(page);
 

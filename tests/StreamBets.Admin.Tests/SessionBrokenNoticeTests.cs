@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using StreamBets.Testing;
 
 namespace StreamBets.Admin.Tests;
 
@@ -8,22 +5,12 @@ namespace StreamBets.Admin.Tests;
 /// A console page whose circuit dies (an unhandled error) says so, with a way to reload: before, the console had no
 /// error UI, so the page stayed up while every click did nothing.
 /// </summary>
-public sealed class SessionBrokenNoticeTests : IAsyncLifetime
+public sealed class SessionBrokenNoticeTests(ConsoleServer console) : IClassFixture<ConsoleServer>
 {
-    private WebApplicationFactory<Program> _console = null!;
-
-    public async Task InitializeAsync()
-    {
-        var redis = (await TestServers.RedisAsync()).ConnectionString;
-        _console = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:redis", redis));
-    }
-
-    public async Task DisposeAsync() => await _console.DisposeAsync();
-
     [Fact]
     public async Task Every_page_carries_an_alert_with_a_reload_link_that_Blazor_shows_when_the_circuit_dies_hidden_until_then()
     {
-        using var browser = _console.CreateClient();
+        using var browser = console.Factory.CreateClient();
 
         var html = await browser.GetStringAsync("/signin");
 
