@@ -131,6 +131,13 @@ public partial class LocalModeAppFixture : IAsyncLifetime
     }
 
     /// <summary>
+    /// A service's own database on the app's PostgreSQL, as the AppHost hands it to the service
+    /// (<c>ConnectionStrings__{database}</c>): for tests that check what a service wrote, such as the ledger in usersdb.
+    /// </summary>
+    public async Task<string> DatabaseConnectionStringAsync(string database) =>
+        $"{await App.GetConnectionStringAsync("postgres") ?? throw new InvalidOperationException("The app has no PostgreSQL.")};Database={database}";
+
+    /// <summary>
     /// GETs a path until it answers 200, for up to a minute: a service that has just turned healthy
     /// can still be warming up (JIT, first connections) on a busy two-core machine.
     /// </summary>

@@ -1,4 +1,6 @@
+using Npgsql;
 using StreamBets.AppHost.Testing;
+using StreamBets.Testing;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -42,9 +44,14 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         // Pools' default rake, 5 %: the figures below are worked out by hand from it.
         Assert.Equal(500, pool.GetProperty("rakeBasisPoints").GetInt32());
 
-        await BetAsync(gateway, ana, poolId, blue, 3_000);
-        await BetAsync(gateway, bia, poolId, blue, 2_000);
-        await BetAsync(gateway, caio, poolId, red, 5_001);
+        var anaBet = await BetAsync(gateway, ana, poolId, blue, 3_000);
+        var biaBet = await BetAsync(gateway, bia, poolId, blue, 2_000);
+        var caioBet = await BetAsync(gateway, caio, poolId, red, 5_001);
+
+        // The ledger itself, behind the app: the house's accounts before this pool pays them.
+        await using var usersDb = NpgsqlDataSource.Create(await fixture.DatabaseConnectionStringAsync("usersdb"));
+        var escrow = $"escrow:pool:{poolId}";
+        var before = await LedgerBalancesAsync(usersDb, "house:rake", "house:breakage");
 
         await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/lock", streamer.Token, new { });
         await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/resolve", streamer.Token, new { winningOutcomeIds = new[] { blue } });
@@ -60,6 +67,65 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         Assert.Equal((9_500L, 500L, 1L, 2, 0L), (settled.GetProperty("paidMinor").GetInt64(), settled.GetProperty("rakeMinor").GetInt64(),
             settled.GetProperty("breakageMinor").GetInt64(), settled.GetProperty("winningBets").GetInt32(), settled.GetProperty("escrowResidueMinor").GetInt64()));
         Assert.Equal((12_700L, 11_800L, 4_999L), (await BalanceAsync(gateway, ana), await BalanceAsync(gateway, bia), await BalanceAsync(gateway, caio)));
+
+        // The ledger agrees, read from usersdb rather than from Settlement's report: by the hand figures above the house
+        // gained rake 500 and breakage 1, the escrow (10,001 in) paid 9,500 + 500 + 1 and is empty, the ledger is whole,
+        // and each winning bet got one payout transfer to its own wallet, Caio's losing bet none. Checked again after a
+        // pause, because a late duplicate payout (a redelivered event, a second run) would land after "settled".
+        var after = await LedgerBalancesAsync(usersDb, "house:rake", "house:breakage", escrow);
+        Assert.Equal((500L, 1L, 0L), (after["house:rake"] - before["house:rake"], after["house:breakage"] - before["house:breakage"], after[escrow]));
+        await AssertPaidOnceAsync(usersDb, poolId, [(anaBet, ana, 5_700), (biaBet, bia, 3_800)], caioBet);
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        Assert.Equal(after, await LedgerBalancesAsync(usersDb, "house:rake", "house:breakage", escrow));
+        await AssertPaidOnceAsync(usersDb, poolId, [(anaBet, ana, 5_700), (biaBet, bia, 3_800)], caioBet);
+        Assert.Equal((12_700L, 11_800L, 4_999L), (await BalanceAsync(gateway, ana), await BalanceAsync(gateway, bia), await BalanceAsync(gateway, caio)));
+        Assert.Equal((0L, 0L), await LedgerTotals.ReadAsync(usersDb));
+        Assert.Empty(await LedgerTotals.DriftedAccountsAsync(usersDb));
+    }
+
+    /// <summary>Balances of ledger accounts as usersdb holds them (an account never used is absent: 0).</summary>
+    private static async Task<Dictionary<string, long>> LedgerBalancesAsync(NpgsqlDataSource usersDb, params string[] accounts)
+    {
+        var balances = accounts.ToDictionary(a => a, _ => 0L);
+        await using var command = usersDb.CreateCommand("SELECT code, balance FROM ledger_accounts WHERE code = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = accounts });
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            balances[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return balances;
+    }
+
+    /// <summary>
+    /// Each winning bet has exactly one payout transfer in the ledger (reference <c>bet:{betId}</c>) crediting its
+    /// owner's wallet with its payout, the losing bet none, and no other payout left the pool's escrow or reached a
+    /// winner's wallet.
+    /// </summary>
+    private static async Task AssertPaidOnceAsync(NpgsqlDataSource usersDb, Guid poolId, (Guid BetId, Caller Owner, long PayoutMinor)[] winners, Guid loser)
+    {
+        await using var command = usersDb.CreateCommand("""
+            SELECT t.reference, a.code, e.amount
+            FROM ledger_transfers t
+            JOIN ledger_entries e ON e.transfer_seq = t.seq AND e.amount > 0
+            JOIN ledger_accounts a ON a.id = e.account_id
+            WHERE t.reason = 'payout' AND (a.code = ANY($2) OR t.reference = ANY($3) OR t.seq IN (
+                SELECT pe.transfer_seq FROM ledger_entries pe JOIN ledger_accounts pa ON pa.id = pe.account_id WHERE pa.code = $1))
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = $"escrow:pool:{poolId}" });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. winners.Select(w => $"user:{w.Owner.Id}")] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. winners.Select(w => $"bet:{w.BetId}"), $"bet:{loser}"] });
+        var payouts = new List<(string Reference, string Account, long Amount)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                payouts.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+            }
+        }
+        var expected = winners.Select(w => ($"bet:{w.BetId}", $"user:{w.Owner.Id}", w.PayoutMinor)).OrderBy(p => p.Item1, StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, payouts.OrderBy(p => p.Reference, StringComparer.Ordinal).ToList());
+        Assert.DoesNotContain(payouts, p => p.Reference == $"bet:{loser}");
     }
 
     private static async Task<JsonElement> EventuallySettledAsync(HttpClient gateway, Caller streamer, Guid poolId)
@@ -161,11 +227,12 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         return new Caller(me.GetProperty("id").GetGuid(), token, email);
     }
 
-    private static async Task BetAsync(HttpClient gateway, Caller player, Guid poolId, Guid outcomeId, long stakeMinor)
+    private static async Task<Guid> BetAsync(HttpClient gateway, Caller player, Guid poolId, Guid outcomeId, long stakeMinor)
     {
         var bet = await SendAsync(gateway, HttpMethod.Post, "/api/bets", player.Token,
             new { poolId, outcomeId, stakeMinor }, idempotencyKey: $"bet-{poolId}-{player.Id}");
         Assert.Equal("accepted", bet.GetProperty("status").GetString());
+        return bet.GetProperty("betId").GetGuid();
     }
 
     /// <summary>Settlement is asynchronous (PoolResolved travels over the bus): wait for the balance, then check the bet.</summary>

@@ -91,6 +91,17 @@ public sealed class CrashTests(SettlementStack stack, ITestOutputHelper output)
             Assert.Equal((house.Rake + rake, house.Breakage + total - rake - paid), (await stack.BalanceAsync("house:rake"), await stack.BalanceAsync("house:breakage")));
             await stack.AssertLedgerExactAsync();
 
+            // The ledger's own record, not just where balances ended: each winning bet got exactly one payout transfer,
+            // to its own wallet, under the id named payout:{betId} (written out here, not taken from Settlement: it is
+            // the idempotency key a rerun by any version must repeat), a losing bet none, and nothing else paid out of
+            // the escrow (a rerun's duplicate under another id or reference would show here).
+            var transfers = await stack.SettlementTransfersAsync(bets.Select(b => b.BetId));
+            Assert.All(bets.Where(b => Payout(b) > 0), bet => Assert.Equal(
+                [(WalletTransferIds.FromName($"payout:{bet.BetId}"), PoolSettlementRun.PayoutReason, $"user:{bet.UserId}", Payout(bet))],
+                transfers.GetValueOrDefault(bet.BetId) ?? []));
+            Assert.All(bets.Where(b => Payout(b) == 0), bet => Assert.False(transfers.ContainsKey(bet.BetId), $"Losing bet {bet.BetId} was paid."));
+            Assert.Equal(bets.Count(b => Payout(b) > 0), await stack.EscrowTransfersAsync(pool.Id, PoolSettlementRun.PayoutReason));
+
             // settlementdb counts each bet and each minor unit once, whichever process recorded it.
             Assert.Equal(Bets, await RecordedAsync(pool.Id));
             Assert.Equal(Bets, await stack.SettlementScalarAsync("SELECT count(DISTINCT bet_id) FROM settled_bets WHERE pool_id = $1", pool.Id));

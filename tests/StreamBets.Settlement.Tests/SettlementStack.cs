@@ -282,8 +282,55 @@ public sealed class SettlementStack : IAsyncLifetime
         return balances;
     }
 
-    /// <summary>The ledger's invariants: every balance sums to 0, and no account but PSP clearing is negative.</summary>
-    public async Task AssertLedgerExactAsync() => Assert.Equal((0L, 0L), await LedgerTotals.ReadAsync(UsersDb));
+    /// <summary>
+    /// The ledger's invariants: every balance sums to 0, no account but PSP clearing is negative, and each account's
+    /// balance equals the sum of its entries and its latest entry's balance_after.
+    /// </summary>
+    public async Task AssertLedgerExactAsync()
+    {
+        Assert.Equal((0L, 0L), await LedgerTotals.ReadAsync(UsersDb));
+        Assert.Empty(await LedgerTotals.DriftedAccountsAsync(UsersDb));
+    }
+
+    /// <summary>
+    /// The settlement transfers (reason payout or refund) each bet received in usersdb, found by their reference
+    /// <c>bet:{betId}</c>, with the account each one credited and by how much; a bet with none is absent.
+    /// </summary>
+    public async Task<Dictionary<Guid, List<(Guid TransferId, string Reason, string CreditedAccount, long AmountMinor)>>> SettlementTransfersAsync(IEnumerable<Guid> betIds)
+    {
+        var transfers = new Dictionary<Guid, List<(Guid, string, string, long)>>();
+        await using var command = UsersDb.CreateCommand("""
+            SELECT t.reference, t.transfer_id, t.reason, a.code, e.amount
+            FROM ledger_transfers t
+            JOIN ledger_entries e ON e.transfer_seq = t.seq AND e.amount > 0
+            JOIN ledger_accounts a ON a.id = e.account_id
+            WHERE t.reference = ANY($1) AND t.reason = ANY($2)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. betIds.Select(id => $"bet:{id}")] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [PoolSettlementRun.PayoutReason, PoolSettlementRun.RefundReason] });
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var betId = Guid.Parse(reader.GetString(0)["bet:".Length..]);
+            (transfers.TryGetValue(betId, out var list) ? list : transfers[betId] = [])
+                .Add((reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4)));
+        }
+        return transfers;
+    }
+
+    /// <summary>How many transfers, whatever their reference, took money out of the pool's escrow for the reason.</summary>
+    public async Task<long> EscrowTransfersAsync(Guid poolId, string reason)
+    {
+        await using var command = UsersDb.CreateCommand("""
+            SELECT count(*) FROM ledger_transfers t
+            JOIN ledger_entries e ON e.transfer_seq = t.seq AND e.amount < 0
+            JOIN ledger_accounts a ON a.id = e.account_id
+            WHERE a.code = $1 AND t.reason = $2
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = PoolSettlementRun.EscrowAccount(poolId) });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 
     /// <summary>Waits until the pool's settlement is settled; fails at once if it stopped in 'failed'.</summary>
     public async Task WaitSettledAsync(Guid poolId, TimeSpan? within = null)

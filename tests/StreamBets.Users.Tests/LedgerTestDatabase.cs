@@ -117,25 +117,10 @@ public sealed record LedgerSnapshot(
 
     public static async Task<LedgerSnapshot> ReadAsync(NpgsqlDataSource dataSource)
     {
-        var balances = new Dictionary<string, long>();
-        var sums = new Dictionary<string, long>();
-        var last = new Dictionary<string, long>();
-        await using (var command = dataSource.CreateCommand("""
-            SELECT a.code, a.balance, coalesce(s.total, 0),
-                   (SELECT e.balance_after FROM ledger_entries e WHERE e.account_id = a.id ORDER BY e.transfer_seq DESC LIMIT 1)
-            FROM ledger_accounts a
-            LEFT JOIN (SELECT account_id, sum(amount)::bigint AS total FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
-            """))
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                var code = reader.GetString(0);
-                balances[code] = reader.GetInt64(1);
-                sums[code] = reader.GetInt64(2);
-                last[code] = reader.IsDBNull(3) ? 0 : reader.GetInt64(3);
-            }
-        }
+        var accounts = await LedgerTotals.ReadAccountsAsync(dataSource);
+        var balances = accounts.ToDictionary(a => a.Code, a => a.Balance);
+        var sums = accounts.ToDictionary(a => a.Code, a => a.EntrySum);
+        var last = accounts.ToDictionary(a => a.Code, a => a.LastBalanceAfter);
 
         await using var counts = dataSource.CreateCommand("""
             SELECT (SELECT count(*) FROM (SELECT 1 FROM ledger_entries GROUP BY transfer_seq HAVING sum(amount) <> 0) u),
