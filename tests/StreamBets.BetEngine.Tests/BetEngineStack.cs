@@ -72,6 +72,9 @@ public sealed class BetEngineStack : IAsyncLifetime
     /// <summary>Sits on the Bet Engine's wallet client too: a test can have the ledger refuse a bet's refund.</summary>
     public RefundRefusal RefundRefusal { get; } = new();
 
+    /// <summary>Records every TransferBatch the Bet Engine sends the ledger, so a test can count a batch's ledger calls.</summary>
+    public RecordedCalls<TransferBatchRequest> LedgerCalls { get; } = new();
+
     /// <summary>Records the messages of the Gateway's bet stream to the Bet Engine.</summary>
     public RecordedCalls<RestBetBatch> RelayMessages { get; } = new();
 
@@ -155,7 +158,7 @@ public sealed class BetEngineStack : IAsyncLifetime
         ], web => web.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Clock);
-            services.AddGrpcClient<Wallet.WalletClient>().AddInterceptor(() => StakeHold).AddInterceptor(() => RefundRefusal);
+            services.AddGrpcClient<Wallet.WalletClient>().AddInterceptor(() => LedgerCalls).AddInterceptor(() => StakeHold).AddInterceptor(() => RefundRefusal);
             services.AddGrpcClient<UserAccounts.UserAccountsClient>().AddInterceptor(() => EligibilityCalls);
         }));
 

@@ -3,9 +3,12 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StreamBets.BetEngine.Ledger;
 using StreamBets.BetEngine.Odds;
 using StreamBets.BetEngine.Placement;
+using StreamBets.Contracts.Wallet;
 using StreamBets.Testing;
 
 namespace StreamBets.BetEngine.Tests;
@@ -51,6 +54,91 @@ public sealed class RushTests(BetEngineStack stack)
         Assert.True(odds);
         var published = await OddsChangedAsync(pool.Id);
         Assert.InRange(published.Count, 1, 4 * (int)Math.Ceiling(started.Elapsed.TotalSeconds) + 1);
+    }
+
+    [Fact]
+    public async Task Many_batches_in_a_short_window_publish_at_most_one_OddsChanged_per_odds_interval_and_the_last_carries_the_final_totals()
+    {
+        const int batches = 60;
+        var interval = stack.BetEngine.GetRequiredService<IOptions<BetEngineOptions>>().Value.OddsInterval;
+        var pool = await stack.NewPoolAsync();
+        var players = await stack.NewPlayersAsync(2, Funds);
+        var bets = Enumerable.Range(0, batches).Select(i => stack.Admit(players[i % 2], pool, pool.Outcomes[i % 2], 100 + i)).ToArray();
+        var pipeline = stack.BetEngine.GetRequiredService<BetBatchPipeline>();
+
+        // One bet per batch, one batch after another: every batch commits and marks the pool's odds as changed.
+        var window = Stopwatch.StartNew();
+        foreach (var bet in bets)
+        {
+            IReadOnlyList<PlacementResult> answers = [];
+            await pipeline.RunAsync(pool.Id, [bet], results => answers = results, default);
+            Assert.True(Assert.Single(answers).IsAccepted);
+        }
+        window.Stop();
+
+        var total = bets.Sum(b => b.Command.StakeMinor);
+        Assert.True(await BetEngineStack.EventuallyAsync(async () => await OddsChangedAsync(pool.Id) is { Count: > 0 } seen
+            && seen[^1].GetProperty("totalStakedMinor").GetInt64() == total), "No OddsChanged carried the final totals.");
+        var published = await OddsChangedAsync(pool.Id);
+
+        // At most one per tick of the interval within the window, and one more at the tick after the last batch.
+        var atMost = (int)Math.Ceiling(window.Elapsed / interval) + 1;
+        // Publishing per batch would publish once per batch: the bound must be below that to tell them apart (a box
+        // where one-bet batches take a quarter of a second each would not tell them apart, and says so).
+        Assert.True(atMost < batches, $"The {batches} batches took {window.Elapsed}: too long to tell coalescing from publishing per batch.");
+        Assert.InRange(published.Count, 1, atMost);
+        var last = published[^1].GetProperty("outcomes").EnumerateArray()
+            .ToDictionary(o => o.GetProperty("outcomeId").GetGuid(), o => (o.GetProperty("stakedMinor").GetInt64(), o.GetProperty("betCount").GetInt32()));
+        Assert.Equal(
+            pool.Outcomes.ToDictionary(o => o, o => (bets.Where(b => b.Command.OutcomeId == o).Sum(b => b.Command.StakeMinor), bets.Count(b => b.Command.OutcomeId == o))),
+            last);
+    }
+
+    [Fact]
+    public async Task Bets_queued_behind_a_running_batch_are_committed_together_by_the_next_batch_in_one_ledger_call()
+    {
+        const int queued = 12;
+        var pool = await stack.NewPoolAsync(outcomes: 3);
+        var opener = await stack.NewPlayerAsync(Funds);
+        var players = await stack.NewPlayersAsync(queued, Funds);
+        var stakes = players.Select((_, i) => 200L + 13 * i).ToArray();
+        var batchers = stack.BetEngine.GetRequiredService<PoolBatchers>();
+        using var spans = new RecordedActivities(BetBatchPipeline.ActivitySource.Name);
+
+        Task<HttpResponseMessage> opening;
+        Task<HttpResponseMessage[]> waiting;
+        int ledgerCallsWhileHeld;
+        using (var hold = stack.StakeHold.Arm(pool.Id))
+        {
+            // The opening bet's batch has moved its stake and waits for the ledger's answer: the pool's batcher is busy.
+            opening = stack.BetClient(opener).PlaceAsync(pool, pool.Outcomes[0], 100);
+            await hold.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+            waiting = Task.WhenAll(players.Select((p, i) => stack.BetClient(p).PlaceAsync(pool, pool.Outcomes[i % 3], stakes[i])));
+            Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult(batchers.QueuedBets(pool.Id) == queued)), "The bets were never all queued.");
+            ledgerCallsWhileHeld = StakeCallsInto(pool).Count;
+        }
+
+        Assert.Equal(HttpStatusCode.Created, (await opening.WaitAsync(TimeSpan.FromSeconds(30))).StatusCode);
+        Assert.All(await waiting.WaitAsync(TimeSpan.FromSeconds(30)), r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+
+        // One batch took every queued bet, and moved all their stakes in one TransferBatch.
+        Assert.Equal(1, ledgerCallsWhileHeld);
+        var calls = StakeCallsInto(pool);
+        Assert.Equal(2, calls.Count);
+        Assert.Equal(
+            players.Select(p => p.Account).Order(),
+            calls[1].Transfers.SelectMany(t => t.Legs).Where(l => l.ToAccount == pool.Escrow).Select(l => l.FromAccount).Order());
+        List<Activity> poolBatches = [];
+        Assert.True(await BetEngineStack.EventuallyAsync(() => Task.FromResult((poolBatches = [.. spans.Stopped.Where(a =>
+            a.DisplayName == "bet batch" && a.GetTagItem("streambets.pool_id") is Guid id && id == pool.Id)]).Count == 2)), "The batches' spans never ended.");
+        Assert.Equal([1, queued], poolBatches.Select(b => (int)b.GetTagItem("streambets.bets.batch_size")!).Order());
+
+        Assert.Equal(100 + stakes.Sum(), await stack.BalanceAsync(pool.Escrow));
+        for (var i = 0; i < players.Length; i++)
+        {
+            Assert.Equal(Funds - stakes[i], await stack.BalanceAsync(players[i].Account));
+        }
+        Assert.Equal(queued + 1, await stack.BetsOfPoolAsync(pool.Id, "accepted"));
     }
 
     [Fact]
@@ -165,6 +253,10 @@ public sealed class RushTests(BetEngineStack stack)
         using var json = JsonDocument.Parse(await stack.PoolsHttp.GetStringAsync($"/api/pools/{poolId}"));
         return json.RootElement.GetProperty("outcomes").EnumerateArray().Sum(o => o.GetProperty("stakedMinor").GetInt64());
     }
+
+    /// <summary>The Bet Engine's stake TransferBatch calls into the pool's escrow, in the order they were sent.</summary>
+    private List<TransferBatchRequest> StakeCallsInto(TestPool pool) =>
+        [.. stack.LedgerCalls.Sent.Where(call => call.Transfers.Any(t => t.Reason == StakeLedger.StakeReason && t.Legs.Any(l => l.ToAccount == pool.Escrow)))];
 
     private Task<List<JsonElement>> OddsChangedAsync(Guid poolId) => stack.PublishedAsync("bets", "streambets.bets.odds-changed.v1", poolId);
 }
