@@ -33,16 +33,20 @@ if "${as_owner[@]}" "$bin/pg_ctl" status -D "$data" >/dev/null 2>&1; then
   "${as_owner[@]}" "$bin/pg_ctl" stop -D "$data" -m fast -w -t 60 >/dev/null
 fi
 rm -f "$data/postmaster.pid"
+# The orchestrator stops a resource with SIGTERM, which PostgreSQL takes as a smart shutdown: it waits for every client
+# to leave, and a client that stays keeps it (and the stop) waiting. A fast shutdown cuts them and writes its checkpoint.
+# Trapped before the server starts, so a stop that comes as it starts is not lost.
+server=
+trap 'stopping=1; [ -z "$server" ] || kill -INT "$server" 2>/dev/null || true' TERM INT
 # TCP only, no Unix socket: everything connects to 127.0.0.1, and a socket path over 107 bytes (a deep clone or TMPDIR)
 # stops PostgreSQL at start ("could not create any Unix-domain sockets").
 "${as_owner[@]}" "$bin/postgres" -D "$data" -p "$port" -c unix_socket_directories= \
   -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB -c max_wal_size=4GB \
   -c log_min_messages=warning -c log_checkpoints=off ${STREAMBETS_POSTGRES_OPTIONS:-} &
 server=$!
-# The orchestrator stops a resource with SIGTERM, which PostgreSQL takes as a smart shutdown: it waits for every client
-# to leave, and a client that stays keeps it (and the stop) waiting. A fast shutdown cuts them and writes its checkpoint.
-trap 'kill -INT "$server" 2>/dev/null || true' TERM INT
-while true; do
-  wait "$server" && status=0 || status=$?
-  kill -0 "$server" 2>/dev/null || exit "$status"
+[ -z "${stopping:-}" ] || kill -INT "$server"
+# A trap ends a wait early: wait again while the server runs, then answer with its exit status (bash keeps it).
+while kill -0 "$server" 2>/dev/null; do
+  wait "$server" || true
 done
+wait "$server"

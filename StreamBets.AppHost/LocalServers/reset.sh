@@ -5,7 +5,8 @@
 set -euo pipefail
 data="$1"
 source "$(dirname "$0")/stop-leftover.sh"
-stop_leftover "$(head -n 1 "$data/postgres/postmaster.pid" 2>/dev/null || true)" postgres
+# INT: a fast shutdown; TERM would wait for the killed run's clients to leave.
+stop_leftover "$(head -n 1 "$data/postgres/postmaster.pid" 2>/dev/null || true)" postgres INT
 stop_leftover "$(cat "$data/redis/redis.pid" 2>/dev/null || true)" redis-server
 stop_leftover "$(sed -n 's/^PID: //p' "$data/clickhouse/data/status" 2>/dev/null || true)" clickhouse-serv
 rm -rf "$data/postgres" "$data/redis" "$data/clickhouse"

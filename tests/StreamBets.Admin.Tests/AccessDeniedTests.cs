@@ -34,11 +34,26 @@ public sealed class AccessDeniedTests(ConsoleServer console) : IClassFixture<Con
         Assert.Contains("action=\"account/signout\"", html, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_admin_who_signed_in_from_the_page_goes_on_to_the_console_not_told_they_are_no_admin()
+    {
+        // Signed out on /access-denied (a reload after the session expired), the sign-in returns there.
+        using var browser = console.Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        browser.DefaultRequestHeaders.Accept.ParseAdd("text/html");
+        browser.DefaultRequestHeaders.Add("Cookie", await SessionCookieAsync(role: "admin"));
+
+        using var page = await browser.GetAsync("/access-denied");
+
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        var to = page.Headers.Location!;
+        Assert.Equal("/", to.IsAbsoluteUri ? to.AbsolutePath : to.OriginalString);
+    }
+
     /// <summary>The cookie the console gives a signed-in user of <paramref name="role"/>, their session's tokens in Redis.</summary>
     private async Task<string> SessionCookieAsync(string role)
     {
         var sessionId = Guid.NewGuid().ToString();
-        var tokens = new StoredTokens("token", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-token", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Demoted admin", role);
+        var tokens = new StoredTokens("token", DateTimeOffset.UtcNow.AddMinutes(10), "refresh-token", DateTimeOffset.UtcNow.AddDays(1), Guid.NewGuid(), "Console user", role);
         await console.Factory.Services.GetRequiredService<SessionTokens>().SaveAsync(sessionId, tokens);
         var options = console.Factory.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme);
         var ticket = new AuthenticationTicket(SessionClaims.Principal(sessionId, tokens), CookieAuthenticationDefaults.AuthenticationScheme);

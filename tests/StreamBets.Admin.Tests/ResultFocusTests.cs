@@ -70,7 +70,7 @@ public sealed class ResultFocusTests : ConsoleTest
         page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=no-live-pools]")));
 
         var message = page.Find("[data-testid=message]");
-        Assert.Contains($"\"{pool.Title}\" ({pool.Channel}) is no longer open or locked", message.TextContent);
+        Assert.Contains($"\"{pool.Title}\" ({pool.Channel}) is no longer among the live pools shown", message.TextContent);
         Assert.Contains("Cancel was not sent", message.TextContent);
         Assert.Equal(message.GetAttribute("blazor:elementReference"), FocusedLast());
         Assert.DoesNotContain(Gateway.Requests, r => r.StartsWith("POST", StringComparison.Ordinal));

@@ -205,7 +205,7 @@ public sealed class BatchTelemetryTests(BetEngineStack stack)
     }
 
     /// <summary>The measurements of one Bet Engine instrument made while this is alive, with their tags.</summary>
-    private sealed class RecordedMeasurements : IDisposable
+    internal sealed class RecordedMeasurements : IDisposable
     {
         private readonly List<(long Value, Dictionary<string, object?> Tags)> _measurements = [];
         private readonly MeterListener _listener;

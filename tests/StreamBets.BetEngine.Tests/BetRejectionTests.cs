@@ -350,6 +350,7 @@ public sealed class BetRejectionTests(BetEngineStack stack)
         var placement = new BetPlacement(services.GetRequiredService<IPoolDirectory>(), services.GetRequiredService<EligibilityCache>(),
             services.GetRequiredService<BetStore>(), batchers, stack.Clock);
         PlaceBetCommand Bet(TestPlayer player) => new(player.Id, pool.Id, pool.Outcomes[0], 500, $"queue-wait-{player.Id}");
+        using var turnedAwayCount = new BatchTelemetryTests.RecordedMeasurements("streambets.bets.turned_away");
 
         using var hold = stack.StakeHold.Arm(pool.Id);
         Task<PlacementResult> opening, waiting;
@@ -372,6 +373,7 @@ public sealed class BetRejectionTests(BetEngineStack stack)
         }
 
         Assert.Equal((null, BetRejectionCodes.DependencyUnavailable), (refused.Bet, refused.Rejection?.Code));
+        Assert.NotEmpty(turnedAwayCount.Measurements); // what the runbook alerts on
         Assert.True((await opening).IsAccepted);
         Assert.True((await waiting).IsAccepted, "the bet already queued is placed: only new ones are turned away");
         Assert.Equal(0, await stack.ScalarAsync("SELECT count(*) FROM bets WHERE user_id = $1", turnedAway.Id));

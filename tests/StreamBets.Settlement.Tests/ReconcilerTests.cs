@@ -157,11 +157,18 @@ public sealed class ReconcilerTests(SettlementStack stack)
         Assert.Equal(1_900, again.GetProperty("paidOutMinor").GetInt64());
         Assert.Equal(settledRow.FinishedAt, again.GetProperty("settledAt").GetDateTimeOffset());
 
-        // Lost again at once, or a round later: nothing more until another ReconcileMinimumAge has passed.
+        // Lost again at once, or a round later: nothing more until another ReconcileMinimumAge has passed, and then not
+        // until it has been as long again since it was last announced (11 min): a Pools consumer stalled for hours gets a
+        // few, 10, 20, 40 min... after settling, not one per minimum age.
         clock.Advance(TimeSpan.FromMinutes(5));
+        await Replica().ReconcileAsync(default);
+        clock.Advance(TimeSpan.FromMinutes(5)); // 10 min since it was announced again
         await Replica().ReconcileAsync(default);
         Assert.Single(Reannounced());
         Assert.Equal(1, reconciled.Of(SettlementReconciler.ReannouncedKind));
+        clock.Advance(TimeSpan.FromMinutes(3)); // 13 min since
+        await Replica().ReconcileAsync(default);
+        Assert.Equal(2, Reannounced().Count());
         Assert.Equal("settled", (await stack.StatusAsync(pool.Id)).Status);
     }
 

@@ -78,7 +78,14 @@ public sealed class RestBetRelay
         {
             foreach (var (_, callerGone) in callers)
             {
-                callerGone.Cancel();
+                try
+                {
+                    callerGone.Cancel();
+                }
+                catch (AggregateException)
+                {
+                    // One bet's callback failed: the others must still be cancelled, as each is a bet told to retry.
+                }
             }
         }, null);
         var unanswered = 1; // the caller's side, until it ends

@@ -27,6 +27,13 @@ public sealed partial class PoolBatchers : IAsyncDisposable
         "streambets.bets.queued", () => Running.Keys.Sum(batchers => (long)batchers.QueuedBets()), "{bet}",
         "Bets waiting in this replica's pool queues for a batch to take them, all pools summed. It climbs before PoolQueueFull refusals start.");
 
+    private static readonly Counter<long> TurnedAway = BetBatchPipeline.Meter.CreateCounter<long>(
+        "streambets.bets.turned_away", "{bet}",
+        "Bets a pool's queue refused 503 at once (MaxQueuedBetsPerPool waiting, or its oldest waiting MaxQueueWait): players told to retry.");
+
+    /// <summary>PoolQueueFull is logged at most this often per pool: in a rush every refused bet would log one.</summary>
+    private static readonly TimeSpan RefusalLogInterval = TimeSpan.FromSeconds(10);
+
     private readonly BetBatchPipeline _pipeline;
     private readonly BetEngineOptions _options;
     private readonly ILogger _logger;
@@ -61,7 +68,11 @@ public sealed partial class PoolBatchers : IAsyncDisposable
                 case Enqueued.Queued:
                     return answer;
                 case Enqueued.Full:
-                    LogQueueFull(_logger, bet.Command.PoolId, _options.MaxQueuedBetsPerPool, _options.MaxQueueWait);
+                    TurnedAway.Add(1);
+                    if (batcher.FirstRefusalInAWhile())
+                    {
+                        LogQueueFull(_logger, bet.Command.PoolId, _options.MaxQueuedBetsPerPool, _options.MaxQueueWait);
+                    }
                     return Task.FromResult(PlacementResult.Refused(Busy));
             }
             // The batcher went idle and stopped between the lookup and the write: replace it.
@@ -159,6 +170,7 @@ public sealed partial class PoolBatchers : IAsyncDisposable
         private readonly Lock _gate = new();
         private readonly Task _loop;
         private bool _closed;
+        private long _lastRefusalLogged; // a Stopwatch timestamp; 0 before the first
 
         public PoolBatcher(Guid poolId, PoolBatchers owner)
         {
@@ -195,6 +207,15 @@ public sealed partial class PoolBatchers : IAsyncDisposable
         /// Gateway's deadline is): one queued now would likely wait longer.</summary>
         private bool TooSlow() =>
             _queue.Reader.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.QueuedAt) >= _owner._options.MaxQueueWait;
+
+        /// <summary>True for the first refusal, then at most once per <see cref="RefusalLogInterval"/>.</summary>
+        public bool FirstRefusalInAWhile()
+        {
+            var now = Stopwatch.GetTimestamp();
+            var last = Volatile.Read(ref _lastRefusalLogged);
+            return (last == 0 || Stopwatch.GetElapsedTime(last, now) >= RefusalLogInterval)
+                && Interlocked.CompareExchange(ref _lastRefusalLogged, now, last) == last;
+        }
 
         public async Task StopAsync()
         {
@@ -314,6 +335,6 @@ public sealed partial class PoolBatchers : IAsyncDisposable
     }
 
     [LoggerMessage(EventId = 2, EventName = "PoolQueueFull", Level = LogLevel.Warning,
-        Message = "Pool {PoolId} has {Limit} bets waiting for their batch, or its oldest has waited {MaxWait}; a new bet is refused (503, retry)")]
+        Message = "Pool {PoolId} has {Limit} bets waiting for their batch, or its oldest has waited {MaxWait}; new bets are refused (503, retry; logged at most every 10 s per pool, streambets.bets.turned_away counts each)")]
     private static partial void LogQueueFull(ILogger logger, Guid poolId, int limit, TimeSpan maxWait);
 }

@@ -389,9 +389,10 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
     /// <summary>
     /// Writes a settled pool's PoolSettled again, with the values <see cref="CompleteAsync"/> wrote and its finish time,
     /// for a pool Pools still lists as unsettled: the first one was lost on the bus. Only if the settlement has not moved
-    /// (finished, or was re-announced) since <paramref name="quietSince"/>, and updated_at moves to <paramref name="now"/>
-    /// in the same transaction: a Pools consumer that is merely behind gets one per that age, not one per round, and
-    /// replicas reconciling at once write it once. False if nothing was written.
+    /// (finished, or was re-announced) since <paramref name="quietSince"/>, nor within as long again as it had been
+    /// settled when it was last re-announced (10 min, 20, 40, ... after settling), and updated_at moves to
+    /// <paramref name="now"/> in the same transaction: a Pools consumer that is merely behind, or stalled for hours, gets
+    /// a few, not one per round, and replicas reconciling at once write it once. False if nothing was written.
     /// </summary>
     /// <remarks>
     /// BetsSettled is never announced again: Pools' leaderboard adds each event's nets once per event id, so a copy
@@ -403,7 +404,7 @@ public sealed class SettlementStore(NpgsqlDataSource db, IOutbox outbox)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var update = new NpgsqlCommand("""
             UPDATE settlements SET updated_at = $3
-            WHERE pool_id = $1 AND status = 'settled' AND updated_at <= $2
+            WHERE pool_id = $1 AND status = 'settled' AND updated_at <= $2 AND $3 - updated_at >= updated_at - finished_at
             RETURNING basis, total_minor, paid_minor, rake_minor, breakage_minor, bet_count, winning_bets, refunded_bets, finished_at
             """, connection, transaction);
         update.Parameters.Add(Value(poolId));
