@@ -18,9 +18,7 @@ public sealed class AccessDeniedTests(ConsoleServer console) : IClassFixture<Con
     [Fact]
     public async Task A_signed_in_player_is_sent_to_a_page_that_says_operators_only_with_sign_out_not_round_in_a_loop()
     {
-        using var browser = console.Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        browser.DefaultRequestHeaders.Accept.ParseAdd("text/html");
-        browser.DefaultRequestHeaders.Add("Cookie", await SessionCookieAsync(role: "player"));
+        using var browser = await SignedInBrowserAsync(role: "player");
 
         using var denied = await browser.GetAsync("/live");
         Assert.Equal(HttpStatusCode.Redirect, denied.StatusCode);
@@ -38,15 +36,22 @@ public sealed class AccessDeniedTests(ConsoleServer console) : IClassFixture<Con
     public async Task An_admin_who_signed_in_from_the_page_goes_on_to_the_console_not_told_they_are_no_admin()
     {
         // Signed out on /access-denied (a reload after the session expired), the sign-in returns there.
-        using var browser = console.Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        browser.DefaultRequestHeaders.Accept.ParseAdd("text/html");
-        browser.DefaultRequestHeaders.Add("Cookie", await SessionCookieAsync(role: "admin"));
+        using var browser = await SignedInBrowserAsync(role: "admin");
 
         using var page = await browser.GetAsync("/access-denied");
 
         Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
         var to = page.Headers.Location!;
         Assert.Equal("/", to.IsAbsoluteUri ? to.AbsolutePath : to.OriginalString);
+    }
+
+    /// <summary>A browser that asks for pages, follows no redirect, and is signed in as a user of <paramref name="role"/>.</summary>
+    private async Task<HttpClient> SignedInBrowserAsync(string role)
+    {
+        var browser = console.Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        browser.DefaultRequestHeaders.Accept.ParseAdd("text/html");
+        browser.DefaultRequestHeaders.Add("Cookie", await SessionCookieAsync(role));
+        return browser;
     }
 
     /// <summary>The cookie the console gives a signed-in user of <paramref name="role"/>, their session's tokens in Redis.</summary>

@@ -51,7 +51,7 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         // The ledger itself, behind the app: the house's accounts before this pool pays them.
         await using var usersDb = NpgsqlDataSource.Create(await fixture.DatabaseConnectionStringAsync("usersdb"));
         var escrow = $"escrow:pool:{poolId}";
-        var before = await LedgerBalancesAsync(usersDb, "house:rake", "house:breakage");
+        var before = await LedgerTotals.BalancesAsync(usersDb, ["house:rake", "house:breakage"]);
 
         await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/lock", streamer.Token, new { });
         await SendAsync(gateway, HttpMethod.Post, $"/api/pools/{poolId}/resolve", streamer.Token, new { winningOutcomeIds = new[] { blue } });
@@ -72,29 +72,15 @@ public sealed class MoneyLoopTests(LocalModeAppFixture fixture)
         // gained rake 500 and breakage 1, the escrow (10,001 in) paid 9,500 + 500 + 1 and is empty, the ledger is whole,
         // and each winning bet got one payout transfer to its own wallet, Caio's losing bet none. Checked again after a
         // pause, because a late duplicate payout (a redelivered event, a second run) would land after "settled".
-        var after = await LedgerBalancesAsync(usersDb, "house:rake", "house:breakage", escrow);
+        var after = await LedgerTotals.BalancesAsync(usersDb, ["house:rake", "house:breakage", escrow]);
         Assert.Equal((500L, 1L, 0L), (after["house:rake"] - before["house:rake"], after["house:breakage"] - before["house:breakage"], after[escrow]));
         await AssertPaidOnceAsync(usersDb, poolId, [(anaBet, ana, 5_700), (biaBet, bia, 3_800)], caioBet);
         await Task.Delay(TimeSpan.FromSeconds(5));
-        Assert.Equal(after, await LedgerBalancesAsync(usersDb, "house:rake", "house:breakage", escrow));
+        Assert.Equal(after, await LedgerTotals.BalancesAsync(usersDb, ["house:rake", "house:breakage", escrow]));
         await AssertPaidOnceAsync(usersDb, poolId, [(anaBet, ana, 5_700), (biaBet, bia, 3_800)], caioBet);
         Assert.Equal((12_700L, 11_800L, 4_999L), (await BalanceAsync(gateway, ana), await BalanceAsync(gateway, bia), await BalanceAsync(gateway, caio)));
         Assert.Equal((0L, 0L), await LedgerTotals.ReadAsync(usersDb));
         Assert.Empty(await LedgerTotals.DriftedAccountsAsync(usersDb));
-    }
-
-    /// <summary>Balances of ledger accounts as usersdb holds them (an account never used is absent: 0).</summary>
-    private static async Task<Dictionary<string, long>> LedgerBalancesAsync(NpgsqlDataSource usersDb, params string[] accounts)
-    {
-        var balances = accounts.ToDictionary(a => a, _ => 0L);
-        await using var command = usersDb.CreateCommand("SELECT code, balance FROM ledger_accounts WHERE code = ANY($1)");
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = accounts });
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            balances[reader.GetString(0)] = reader.GetInt64(1);
-        }
-        return balances;
     }
 
     /// <summary>

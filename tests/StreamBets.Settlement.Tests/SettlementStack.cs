@@ -268,19 +268,7 @@ public sealed class SettlementStack : IAsyncLifetime
     public async Task<long> BalanceAsync(string account) => (await Wallet.GetBalanceAsync(new GetBalanceRequest { Account = account })).BalanceMinor;
 
     /// <summary>Balances of many accounts at once, read from usersdb (an account never used is absent: 0).</summary>
-    public async Task<Dictionary<string, long>> BalancesAsync(IEnumerable<string> accounts)
-    {
-        var codes = accounts.ToArray();
-        var balances = codes.ToDictionary(c => c, _ => 0L);
-        await using var command = UsersDb.CreateCommand("SELECT code, balance FROM ledger_accounts WHERE code = ANY($1)");
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = codes });
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            balances[reader.GetString(0)] = reader.GetInt64(1);
-        }
-        return balances;
-    }
+    public Task<Dictionary<string, long>> BalancesAsync(IEnumerable<string> accounts) => LedgerTotals.BalancesAsync(UsersDb, accounts);
 
     /// <summary>
     /// The ledger's invariants: every balance sums to 0, no account but PSP clearing is negative, and each account's

@@ -17,6 +17,21 @@ public sealed record LedgerAccountState(string Code, long Balance, long EntrySum
 /// <summary>The ledger's invariants as read straight from usersdb, for tests to assert on.</summary>
 public static class LedgerTotals
 {
+    /// <summary>Balances of the given ledger accounts as usersdb holds them (an account never used is absent: 0).</summary>
+    public static async Task<Dictionary<string, long>> BalancesAsync(NpgsqlDataSource usersDb, IEnumerable<string> accounts)
+    {
+        var codes = accounts.ToArray();
+        var balances = codes.ToDictionary(c => c, _ => 0L);
+        await using var command = usersDb.CreateCommand("SELECT code, balance FROM ledger_accounts WHERE code = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = codes });
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            balances[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return balances;
+    }
+
     /// <summary>The sum of every balance (always 0 in a double-entry ledger) and how many accounts other than PSP
     /// clearing are negative (never any).</summary>
     public static async Task<(long Sum, long NegativeAccounts)> ReadAsync(NpgsqlDataSource usersDb)
